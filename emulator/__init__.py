@@ -1,0 +1,27 @@
+"""provider-emulator: the fal.ai and WaveSpeed AI APIs, offline.
+
+The public API is what ``__all__`` lists; every other module is an implementation detail.
+"""
+
+from emulator._version import __version__
+from emulator.app import create_app
+from emulator.clock import Clock, ManualClock, WallClock
+from emulator.config import EmulatorConfig
+from emulator.contracts import ContractError, Contracts, Endpoint, load_contracts
+from emulator.engine import Engine
+from emulator.progression import Progression
+
+__all__ = [
+    "Clock",
+    "ContractError",
+    "Contracts",
+    "EmulatorConfig",
+    "Endpoint",
+    "Engine",
+    "ManualClock",
+    "Progression",
+    "WallClock",
+    "__version__",
+    "create_app",
+    "load_contracts",
+]

@@ -1,0 +1,101 @@
+"""``provider-emulator``: serve the emulator, or check contract documents."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from emulator.config import EmulatorConfig
+from emulator.contracts import ContractError, load_contracts
+from emulator.progression import Progression
+
+__all__ = ["main"]
+
+
+def _progression(text: str) -> Progression:
+    try:
+        return Progression.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="provider-emulator", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve every provider on one port")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--contracts",
+        action="append",
+        default=[],
+        metavar="DIR",
+        type=Path,
+        help="another directory of contract documents (fal/…, wavespeed/…); repeatable",
+    )
+    serve.add_argument("--seed", type=int, help="fix request ids, seeds and media for replay")
+    serve.add_argument(
+        "--progression",
+        type=_progression,
+        default=Progression(),
+        help="immediate | polls:QUEUED,RUNNING | wall:QUEUED_S,RUNNING_S[,JITTER] "
+        "(default wall:0.25,1.0,0.2)",
+    )
+    serve.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help="accept only these keys (repeatable); by default any non-empty key works",
+    )
+    serve.add_argument("--retention", type=float, default=3600.0, help="seconds jobs are kept")
+    serve.add_argument("--public-url", help="scheme://host:port that response URLs should use")
+    serve.add_argument(
+        "--validate-on-submit",
+        action="store_true",
+        help="reject invalid input at submit (the real fal queue reports it at the result)",
+    )
+    serve.add_argument("--log-level", default="info")
+
+    check = commands.add_parser("contracts", help="load and list contract documents")
+    check.add_argument("--contracts", action="append", default=[], metavar="DIR", type=Path)
+    return parser
+
+
+def _config(args: argparse.Namespace) -> EmulatorConfig:
+    config = EmulatorConfig(
+        seed=args.seed,
+        progression=args.progression,
+        api_keys=frozenset(args.api_keys) if args.api_keys else None,
+        retention=args.retention,
+        public_url=args.public_url,
+        validate_on_submit=args.validate_on_submit,
+    )
+    return config.with_contracts(*args.contracts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "contracts":
+            contracts = load_contracts(EmulatorConfig().with_contracts(*args.contracts).contracts)
+            for endpoint in contracts:
+                print(f"{endpoint.provider:10} {endpoint.id:60} {endpoint.source}")
+            return 0
+        import uvicorn
+
+        from emulator.app import create_app
+
+        app = create_app(_config(args))
+    except ContractError as exc:
+        print(f"provider-emulator: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

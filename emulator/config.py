@@ -1,0 +1,42 @@
+"""The emulator's settings, shared by the server, the CLI and (later) the test fixtures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from emulator.contracts import DEFAULT_CONTRACTS_DIR
+from emulator.progression import Progression
+
+__all__ = ["EmulatorConfig"]
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    #: Fixes request ids, drawn seeds, timing jitter and media names; None draws a fresh one.
+    seed: int | None = None
+    #: How jobs move through their states; the server default takes about a second.
+    progression: Progression = field(default_factory=Progression)
+    #: Directories of contract documents, later ones overriding earlier ones.
+    contracts: tuple[Path, ...] = (DEFAULT_CONTRACTS_DIR,)
+    #: Keys accepted; None accepts any non-empty key (each key still sees only its own jobs).
+    api_keys: frozenset[str] | None = None
+    #: Seconds a job stays retrievable after submission (fal keeps results about an hour).
+    retention: float = 3600.0
+    #: Most jobs kept at once; the oldest go first.
+    max_jobs: int = 100_000
+    max_body_bytes: int = 20 * 2**20
+    max_json_depth: int = 64
+    #: Largest image (width x height) the emulator renders; larger sizes are rejected.
+    max_image_pixels: int = 4096 * 4096
+    media_cache_bytes: int = 256 * 2**20
+    #: The real fal queue accepts any JSON and reports validation errors at the result;
+    #: set this to reject invalid input at submit instead.
+    validate_on_submit: bool = False
+    #: Overrides the scheme://host[:port] that response URLs use (e.g. behind a proxy).
+    public_url: str | None = None
+    #: Seconds between keep-alive comments on an idle SSE status stream.
+    stream_keepalive: float = 15.0
+
+    def with_contracts(self, *directories: Path | str) -> EmulatorConfig:
+        return replace(self, contracts=self.contracts + tuple(Path(d) for d in directories))

@@ -1,0 +1,55 @@
+"""The emulator's own control plane, under ``/_emulator``."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from emulator._version import __version__
+from emulator.engine import Engine
+from emulator.payloads import PayloadError, read_json
+
+__all__ = ["ControlApi"]
+
+
+class ControlApi:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/_emulator/health", self.health, methods=["GET"]),
+            Route("/_emulator/endpoints", self.endpoints, methods=["GET"]),
+            Route("/_emulator/reset", self.reset, methods=["POST"]),
+        ]
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse(
+            {
+                "status": "ok",
+                "version": __version__,
+                "endpoints": len(self.engine.contracts),
+                "jobs": len(self.engine.jobs),
+            }
+        )
+
+    async def endpoints(self, request: Request) -> Response:
+        return JSONResponse(
+            [
+                {"provider": e.provider, "id": e.id, "category": e.category, "source": e.source}
+                for e in self.engine.contracts
+            ]
+        )
+
+    async def reset(self, request: Request) -> Response:
+        """Forget all jobs and media; ``{"seed": N}`` also reseeds."""
+        try:
+            body = await read_json(request, max_bytes=4096, max_depth=4)
+        except PayloadError as error:
+            return JSONResponse({"detail": error.message}, error.status)
+        seed = body.get("seed") if isinstance(body, dict) else None
+        if seed is not None and type(seed) is not int:
+            return JSONResponse({"detail": "seed must be an integer"}, 422)
+        self.engine.reset(seed)
+        return JSONResponse({"status": "reset", "seed": seed})

@@ -1,0 +1,185 @@
+"""The provider-neutral engine: jobs, their lifecycle, their outcomes.
+
+Providers parse wire requests, call the engine, and render what it returns in their own
+envelopes. The engine never sees a provider's URL, header or status string.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.clock import Clock, WallClock
+from emulator.config import EmulatorConfig
+from emulator.contracts import Contracts, Endpoint, load_contracts
+from emulator.jobs import Failure, Job, JobStore
+from emulator.media import MediaStore, UnsupportedMedia
+from emulator.progression import Phase
+from emulator.synthesis import InputRejected, Linker, synthesize
+from emulator.validation import check_input
+
+__all__ = ["Engine", "JobFailed", "Look"]
+
+
+class JobFailed(Exception):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+@dataclass(frozen=True)
+class Look:
+    """What a job looks like at one moment."""
+
+    phase: Phase
+    fraction: float  # how far into the phase, 0..1
+    queue_position: int
+
+
+@dataclass(frozen=True)
+class LogLine:
+    message: str
+    timestamp: float  # unix seconds
+
+
+class Engine:
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        contracts: Contracts | None = None,
+    ) -> None:
+        self.config = config or EmulatorConfig()
+        self.clock = clock or WallClock()
+        self.contracts = (
+            contracts if contracts is not None else load_contracts(self.config.contracts)
+        )
+        self.jobs = JobStore(retention=self.config.retention, max_jobs=self.config.max_jobs)
+        self.reset(self.config.seed)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Forget every job and medium; with a seed, replay the same ids and media."""
+        self.seed = seed
+        self._rng = random.Random(seed if seed is not None else secrets.randbits(64))
+        self.jobs.clear()
+        self.media = MediaStore(
+            cache_bytes=self.config.media_cache_bytes,
+            salt=str(seed) if seed is not None else secrets.token_hex(8),
+        )
+
+    # -- submission ----------------------------------------------------------------------
+
+    def new_id(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def draw_seed(self) -> int:
+        return self._rng.randrange(0, 2**31 - 1)
+
+    def submit(
+        self,
+        endpoint: Endpoint,
+        payload: Any,
+        owner: str,
+        *,
+        webhook: str | None = None,
+        queued: bool = True,
+    ) -> Job:
+        """A new job; ``queued=False`` makes one for a synchronous run, kept nowhere."""
+        given = payload.get("seed") if isinstance(payload, dict) else None
+        seed = given if type(given) is int and given >= 0 else self.draw_seed()
+        queue_span, run_span = self.config.progression.spans(self._rng)
+        now = self.clock.now()
+        job = Job(
+            id=self.new_id(),
+            endpoint=endpoint,
+            owner=owner,
+            payload=payload,
+            seed=seed,
+            submitted_at=now,
+            submitted_wall=self.clock.wall(),
+            queue_span=queue_span,
+            run_span=run_span,
+            webhook=webhook,
+        )
+        if queued:
+            self.jobs.add(job, now)
+        return job
+
+    def find(self, job_id: str, owner: str) -> Job | None:
+        return self.jobs.get(job_id, owner, self.clock.now())
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def _progress(self, job: Job) -> float:
+        if self.config.progression.mode == "polls":
+            return job.polls
+        return self.clock.now() - job.submitted_at
+
+    def look(self, job: Job, *, poll: bool = False) -> Look:
+        """The job's state now; a status poll (``poll=True``) also counts towards progress."""
+        progression = self.config.progression
+        if job.failure is not None:
+            look = Look(Phase.DONE, 1.0, 0)
+        else:
+            phase, fraction = progression.locate(self._progress(job), job.queue_span, job.run_span)
+            position = (
+                round(progression.queue_position * (1 - fraction)) if phase is Phase.QUEUED else 0
+            )
+            look = Look(phase, fraction, position)
+        if poll:
+            job.polls += 1
+        return look
+
+    def cancel(self, job: Job) -> bool:
+        """Cancel a job that has not finished; False when it already had."""
+        if self.look(job).phase is Phase.DONE:
+            return False
+        job.failure = Failure("cancelled", "Request cancelled by the client.")
+        return True
+
+    def logs(self, job: Job, look: Look) -> list[LogLine]:
+        """The job's log so far: a line when it starts, at each quarter, and when done."""
+        if look.phase is Phase.QUEUED:
+            return []
+        start = job.submitted_wall + (
+            job.queue_span if self.config.progression.mode == "wall" else 0
+        )
+        lines = [LogLine(f"Starting {job.endpoint.id}", start)]
+        quarters = 4 if look.phase is Phase.DONE else int(look.fraction * 4)
+        lines += [
+            LogLine(f"Generating: {25 * q}% done", start + job.run_span * q / 4)
+            for q in range(1, quarters + 1)
+        ]
+        return lines
+
+    def inference_time(self, job: Job) -> float:
+        if job.failure is not None or self.config.progression.mode != "wall":
+            return 0.0
+        return job.run_span
+
+    # -- outcome -------------------------------------------------------------------------
+
+    def validate(self, job: Job) -> Any:
+        """The job's input with defaults; raises `JobFailed` if the contract rejects it."""
+        inputs, violations = check_input(job.endpoint, job.payload)
+        if violations:
+            raise JobFailed(Failure("invalid", "Unprocessable Entity", violations))
+        return inputs
+
+    def outcome(self, job: Job, link: Linker) -> dict[str, Any]:
+        """The output of a finished job, media linked by ``link``; raises `JobFailed`."""
+        if job.failure is not None:
+            raise JobFailed(job.failure)
+        inputs = self.validate(job)
+        try:
+            return synthesize(
+                job.endpoint, inputs, job.seed, link, max_pixels=self.config.max_image_pixels
+            )
+        except InputRejected as exc:
+            raise JobFailed(Failure("invalid", "Unprocessable Entity", exc.violations)) from None
+        except UnsupportedMedia as exc:
+            raise JobFailed(Failure("unsupported", str(exc))) from None

@@ -1,0 +1,72 @@
+"""Which provider surface a request is for, and the public URL of each surface.
+
+The emulator serves every surface on one port under a path prefix (``/fal/queue/...``).
+A request may instead arrive addressed to a real provider host (``Host: queue.fal.run``,
+as in-process interception sends it); `ProviderHosts` maps it onto the same prefix. URLs
+in responses are built for the address the client used, so they are always reachable.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["CANONICAL_HOSTS", "ProviderHosts", "public_base"]
+
+#: surface prefix → the real host it stands for
+CANONICAL_HOSTS = {
+    "fal/queue": "queue.fal.run",
+    "fal/run": "fal.run",
+    "fal/rest": "rest.fal.ai",
+    "fal/cdn": "v3.fal.media",
+    "wavespeed": "api.wavespeed.ai",
+}
+
+#: every real host the emulator answers for → its surface prefix
+PROVIDER_HOST_SURFACES = {
+    **{host: surface for surface, host in CANONICAL_HOSTS.items()},
+    "queue.falrun.com": "fal/queue",
+    "falrun.com": "fal/run",
+    "rest.alpha.fal.ai": "fal/rest",
+    "fal.media": "fal/cdn",
+    "v3b.fal.media": "fal/cdn",
+}
+
+_PROVIDER_HOST = "emulator.provider_host"
+_ROOT_PATH = "emulator.root_path"  # the app's own root path, before any Mount extends it
+
+
+def _hostname(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"host":
+            return value.decode("latin-1").rsplit(":", 1)[0].lower()
+    return ""
+
+
+class ProviderHosts:
+    """ASGI middleware: a request to a real provider host goes to that host's surface."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, _ROOT_PATH: scope.get("root_path", "")}
+            surface = PROVIDER_HOST_SURFACES.get(_hostname(scope))
+            if surface is not None:
+                prefix = "/" + surface
+                raw_path = scope.get("raw_path") or scope["path"].encode()
+                scope["path"] = prefix + scope["path"]
+                scope["raw_path"] = prefix.encode() + raw_path
+                scope[_PROVIDER_HOST] = True
+        await self.app(scope, receive, send)
+
+
+def public_base(request: Request, surface: str, public_url: str | None = None) -> str:
+    """The base URL of ``surface`` as the client that sent ``request`` reaches it."""
+    if request.scope.get(_PROVIDER_HOST):
+        return f"{request.url.scheme}://{CANONICAL_HOSTS[surface]}"
+    origin = (
+        public_url or f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+    )
+    return f"{origin.rstrip('/')}{request.scope.get(_ROOT_PATH, '')}/{surface}"

@@ -1,0 +1,64 @@
+"""What a piece of synthetic media is, independent of where it is served."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+__all__ = ["FORMATS", "MediaSpec"]
+
+#: format name → (content type, file extension, Pillow format)
+FORMATS = {
+    "jpeg": ("image/jpeg", "jpg", "JPEG"),
+    "jpg": ("image/jpeg", "jpg", "JPEG"),
+    "png": ("image/png", "png", "PNG"),
+    "webp": ("image/webp", "webp", "WEBP"),
+    "mp4": ("video/mp4", "mp4", None),
+}
+
+
+@dataclass(frozen=True)
+class MediaSpec:
+    """Everything that determines the bytes of one synthetic output.
+
+    Two specs that are equal render to identical bytes, whichever request asked.
+    """
+
+    kind: str  # "image" or "video"
+    width: int
+    height: int
+    format: str
+    label: str  # the endpoint id, drawn on the picture
+    prompt: str
+    seed: int
+    index: int = 0
+    duration: float = 0.0
+
+    @property
+    def content_type(self) -> str:
+        return FORMATS[self.format][0]
+
+    @property
+    def extension(self) -> str:
+        return FORMATS[self.format][1]
+
+    def digest(self, salt: str = "") -> str:
+        """A stable name for this spec: the same spec (and salt) always gets the same one."""
+        text = "\x1f".join(
+            map(
+                str,
+                (
+                    salt,
+                    self.kind,
+                    self.width,
+                    self.height,
+                    self.format,
+                    self.label,
+                    self.prompt,
+                    self.seed,
+                    self.index,
+                    self.duration,
+                ),
+            )
+        )
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -1,0 +1,78 @@
+"""Where synthetic media lives: a bounded registry of specs and a bounded render cache.
+
+A result names its media by the spec's digest; the bytes are rendered the first time
+anyone needs them (a download, a ``file_size``, a data URI) and kept in an LRU cache
+bounded in bytes. An evicted render is simply rendered again: specs are deterministic.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from emulator.media.images import render_image
+from emulator.media.spec import MediaSpec
+
+__all__ = ["MediaStore", "UnsupportedMedia"]
+
+
+class UnsupportedMedia(Exception):
+    """The emulator cannot synthesise this kind of media (yet)."""
+
+
+class MediaStore:
+    def __init__(
+        self, *, cache_bytes: int = 256 * 2**20, max_specs: int = 200_000, salt: str = ""
+    ) -> None:
+        self._cache_bytes = cache_bytes
+        self._max_specs = max_specs
+        self._salt = salt
+        self._specs: OrderedDict[str, MediaSpec] = OrderedDict()
+        self._renders: OrderedDict[MediaSpec, bytes] = OrderedDict()
+        self._rendered_size = 0
+        # Rendering runs in worker threads; one lock keeps both maps consistent.
+        self._lock = threading.Lock()
+        self.renders = 0  # how many times anything was actually rendered
+
+    def register(self, spec: MediaSpec) -> str:
+        """The media id under which ``spec`` can be fetched."""
+        media_id = spec.digest(self._salt)
+        with self._lock:
+            self._specs[media_id] = spec
+            self._specs.move_to_end(media_id)
+            while len(self._specs) > self._max_specs:
+                self._specs.popitem(last=False)
+        return media_id
+
+    def lookup(self, media_id: str) -> MediaSpec | None:
+        with self._lock:
+            return self._specs.get(media_id)
+
+    def content(self, spec: MediaSpec) -> bytes:
+        """The bytes of ``spec``, rendered now unless cached."""
+        with self._lock:
+            cached = self._renders.get(spec)
+            if cached is not None:
+                self._renders.move_to_end(spec)
+                return cached
+        data = self._render(spec)
+        with self._lock:
+            if spec not in self._renders and len(data) <= self._cache_bytes:
+                self._renders[spec] = data
+                self._rendered_size += len(data)
+                while self._rendered_size > self._cache_bytes:
+                    _, evicted = self._renders.popitem(last=False)
+                    self._rendered_size -= len(evicted)
+        return data
+
+    def _render(self, spec: MediaSpec) -> bytes:
+        if spec.kind != "image":
+            raise UnsupportedMedia(f"provider-emulator does not synthesise {spec.kind} yet")
+        self.renders += 1
+        return render_image(spec)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._specs.clear()
+            self._renders.clear()
+            self._rendered_size = 0

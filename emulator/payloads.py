@@ -1,0 +1,86 @@
+"""Reading request bodies defensively.
+
+Both providers take JSON bodies; this module turns whatever arrives into a JSON value or a
+`PayloadError` that says what was wrong, so a provider can answer in its own format. Size
+and nesting are bounded before anything else looks at the value.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+
+__all__ = ["PayloadError", "read_json"]
+
+
+class PayloadError(Exception):
+    """A body that cannot be used, with the HTTP status that says why."""
+
+    def __init__(self, status: int, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+        self.message = message
+
+
+def _is_json_content_type(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type in ("", "application/json") or media_type.endswith("+json")
+
+
+async def _read_bounded(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadError(413, "too_large", f"Request body exceeds the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadError(
+                    413, "too_large", f"Request body exceeds the limit of {limit} bytes"
+                )
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise PayloadError(400, "disconnected", "The client disconnected mid-body") from None
+    return b"".join(chunks)
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+async def read_json(request: Request, *, max_bytes: int, max_depth: int) -> Any:
+    """The request's JSON value; an empty body reads as ``{}`` as the providers treat it."""
+    content_type = request.headers.get("content-type", "")
+    if not _is_json_content_type(content_type):
+        raise PayloadError(
+            415, "content_type", f"Unsupported content type {content_type!r}; send application/json"
+        )
+    raw = await _read_bounded(request, max_bytes)
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise PayloadError(422, "too_deep", f"JSON nested deeper than {max_depth} levels") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PayloadError(422, "json_invalid", f"JSON decode error: {exc}") from None
+    if _depth_exceeds(value, max_depth):
+        raise PayloadError(422, "too_deep", f"JSON nested deeper than {max_depth} levels")
+    return value

@@ -1,0 +1,1 @@
+"""Provider adapters: each translates one provider's wire protocol to the engine."""

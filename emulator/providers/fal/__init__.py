@@ -1,0 +1,5 @@
+"""fal.ai: queue, sync run, CDN."""
+
+from emulator.providers.fal.routes import FalApi
+
+__all__ = ["FalApi"]

@@ -1,0 +1,55 @@
+"""fal's response bodies for the queue: submit, status, and the URLs they carry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from emulator.engine import Engine, Look
+from emulator.jobs import Job
+from emulator.progression import Phase
+from emulator.providers.fal.errors import status_error_fields
+from emulator.providers.fal.paths import app_path
+
+__all__ = ["STATUS_NAMES", "request_urls", "status_body", "submit_body"]
+
+STATUS_NAMES = {Phase.QUEUED: "IN_QUEUE", Phase.RUNNING: "IN_PROGRESS", Phase.DONE: "COMPLETED"}
+
+
+def request_urls(queue_base: str, job: Job) -> dict[str, str]:
+    """The URLs of a request, owner/alias-based as the real queue returns them."""
+    base = f"{queue_base}/{app_path(job.endpoint.id)}/requests/{job.id}"
+    return {"response_url": base, "status_url": f"{base}/status", "cancel_url": f"{base}/cancel"}
+
+
+def submit_body(job: Job, look: Look, urls: dict[str, str]) -> dict[str, Any]:
+    return {
+        "status": "IN_QUEUE",
+        "request_id": job.id,
+        **urls,
+        "queue_position": look.queue_position,
+    }
+
+
+def _log_entry(message: str, timestamp: float) -> dict[str, str]:
+    when = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return {"message": message, "level": "INFO", "source": "USER", "timestamp": when}
+
+
+def status_body(
+    engine: Engine, job: Job, look: Look, urls: dict[str, str], *, with_logs: bool
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"status": STATUS_NAMES[look.phase], "request_id": job.id, **urls}
+    if look.phase is Phase.QUEUED:
+        body["queue_position"] = look.queue_position
+        return body
+    # The Python client indexes "logs" on every non-queued status: the key must exist.
+    body["logs"] = (
+        [_log_entry(line.message, line.timestamp) for line in engine.logs(job, look)]
+        if with_logs
+        else None
+    )
+    if look.phase is Phase.DONE:
+        body["metrics"] = {"inference_time": round(engine.inference_time(job), 3)}
+        body.update(status_error_fields(job.failure))
+    return body

@@ -1,0 +1,114 @@
+"""fal's error bodies.
+
+Request errors are ``{"detail": str, "error_type": str}`` with an ``X-Fal-Error-Type``
+header; model validation errors are Pydantic's ``{"detail": [{loc, msg, type}]}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from starlette.responses import Response
+
+from emulator.jobs import Failure
+from emulator.payloads import PayloadError
+from emulator.validation import Violation
+
+__all__ = ["FalError", "failure_response", "json_response", "payload_error", "validation_error"]
+
+#: fal's documented request error types and the HTTP status each comes with.
+REQUEST_ERROR_STATUS = {
+    "request_timeout": 504,
+    "startup_timeout": 504,
+    "runner_scheduling_failure": 503,
+    "runner_connection_timeout": 503,
+    "runner_disconnected": 503,
+    "runner_connection_refused": 503,
+    "runner_connection_error": 503,
+    "runner_incomplete_response": 502,
+    "runner_server_error": 500,
+    "client_disconnected": 499,
+    "client_cancelled": 499,
+    "bad_request": 400,
+    "internal_error": 500,
+}
+
+#: engine failure kinds that are not fal error types → (fal error type, status)
+_FAILURE_TYPES = {
+    "cancelled": ("client_cancelled", 499),
+    # Not a fal type: the emulator saying plainly that it cannot make this output.
+    "unsupported": ("emulator_unsupported", 501),
+}
+
+
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(json.dumps(body), status, headers, media_type="application/json")
+
+
+class FalError(Exception):
+    """An error answered in fal's format."""
+
+    def __init__(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(body)
+        self.status = status
+        self.body = body
+        self.headers = dict(headers or {})
+
+    @classmethod
+    def detail(cls, status: int, message: str, error_type: str | None = None) -> FalError:
+        if error_type is None:
+            return cls(status, {"detail": message})
+        return cls(
+            status, {"detail": message, "error_type": error_type}, {"X-Fal-Error-Type": error_type}
+        )
+
+    def response(self, extra_headers: Mapping[str, str] | None = None) -> Response:
+        return json_response(self.body, self.status, {**self.headers, **(extra_headers or {})})
+
+
+def _detail_item(violation: Violation) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "loc": ["body", *violation.loc],
+        "msg": violation.msg,
+        "type": violation.type,
+    }
+    if violation.ctx:
+        item["ctx"] = dict(violation.ctx)
+    return item
+
+
+def validation_error(violations: Iterable[Violation]) -> FalError:
+    return FalError(422, {"detail": [_detail_item(v) for v in violations]})
+
+
+def payload_error(error: PayloadError) -> FalError:
+    if error.kind in ("json_invalid", "too_deep"):
+        item = {"loc": ["body", 0], "msg": error.message, "type": error.kind}
+        return FalError(422, {"detail": [item]})
+    return FalError.detail(error.status, error.message)
+
+
+def failure_error(failure: Failure) -> FalError:
+    if failure.kind == "invalid":
+        return validation_error(failure.details)
+    error_type, status = _FAILURE_TYPES.get(
+        failure.kind, (failure.kind, REQUEST_ERROR_STATUS.get(failure.kind, 500))
+    )
+    return FalError.detail(status, failure.message, error_type)
+
+
+def failure_response(failure: Failure, request_id: str) -> Response:
+    return failure_error(failure).response({"x-fal-request-id": request_id})
+
+
+def status_error_fields(failure: Failure | None) -> dict[str, str]:
+    """The ``error``/``error_type`` a COMPLETED status carries. A model's own 422 shows
+    only at the result, as on the real queue."""
+    if failure is None or failure.kind == "invalid":
+        return {}
+    error = failure_error(failure)
+    return {"error": error.body["detail"], "error_type": error.body["error_type"]}

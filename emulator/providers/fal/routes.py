@@ -1,0 +1,232 @@
+"""fal's queue, sync run and CDN, over the engine.
+
+``/fal/queue/…`` stands for ``https://queue.fal.run/…``, ``/fal/run/…`` for
+``https://fal.run/…`` and ``/fal/cdn/…`` for ``https://v3.fal.media/…``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from emulator.contracts import Endpoint
+from emulator.engine import Engine, JobFailed
+from emulator.hosts import public_base
+from emulator.jobs import Job
+from emulator.media import MediaSpec
+from emulator.payloads import PayloadError, read_json
+from emulator.progression import Phase
+from emulator.providers.fal.auth import caller
+from emulator.providers.fal.envelopes import request_urls, status_body, submit_body
+from emulator.providers.fal.errors import (
+    FalError,
+    failure_response,
+    json_response,
+    payload_error,
+    validation_error,
+)
+from emulator.providers.fal.paths import RequestPath, alias, app_path, parse_request_path
+from emulator.synthesis import Linker
+from emulator.validation import check_input
+
+__all__ = ["FalApi"]
+
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+MEDIA_PREFIX = "/files/emulator/"
+#: How often an SSE status stream looks at its job.
+STREAM_TICK = 0.05
+_TRUE = {"1", "true", "yes", "on"}
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _answers_in_fal_format(handler: Handler) -> Handler:
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except FalError as error:
+            return error.response()
+        except PayloadError as error:
+            return payload_error(error).response()
+
+    return wrapped
+
+
+def _method_not_allowed() -> FalError:
+    return FalError.detail(405, "Method Not Allowed")
+
+
+class FalApi:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.config = engine.config
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(
+                "/fal/queue/{path:path}", _answers_in_fal_format(self.queue), methods=ALL_METHODS
+            ),
+            Route("/fal/run/{path:path}", _answers_in_fal_format(self.run), methods=ALL_METHODS),
+            Route("/fal/cdn/{path:path}", _answers_in_fal_format(self.cdn), methods=ALL_METHODS),
+        ]
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _base(self, request: Request, surface: str) -> str:
+        return public_base(request, surface, self.config.public_url)
+
+    def _endpoint(self, path: str) -> Endpoint:
+        endpoint_id = path.strip("/")
+        endpoint = self.engine.contracts.get("fal", endpoint_id)
+        if endpoint is not None:
+            return endpoint
+        if any(endpoint_id.startswith(e.id + "/") for e in self.engine.contracts.of("fal")):
+            raise FalError.detail(404, "Not Found")  # a known app, but no such sub-path
+        raise FalError.detail(404, f"Application '{alias(endpoint_id)}' not found")
+
+    async def _payload(self, request: Request) -> Any:
+        return await read_json(
+            request, max_bytes=self.config.max_body_bytes, max_depth=self.config.max_json_depth
+        )
+
+    def _job(self, path: RequestPath, owner: str) -> Job:
+        job = self.engine.find(path.request_id, owner)
+        if job is None or path.app not in (job.endpoint.id, app_path(job.endpoint.id)):
+            raise FalError.detail(404, f"Request '{path.request_id}' not found")
+        return job
+
+    def _linker(self, request: Request, job: Job) -> Linker:
+        """Media as CDN URLs, or as data URIs when the input asked for ``sync_mode``."""
+        media = self.engine.media
+        inline = isinstance(job.payload, dict) and job.payload.get("sync_mode") is True
+        cdn = self._base(request, "fal/cdn")
+
+        def link(spec: MediaSpec) -> tuple[str, int]:
+            data = media.content(spec)
+            if inline:
+                return f"data:{spec.content_type};base64,{base64.b64encode(data).decode()}", len(
+                    data
+                )
+            return f"{cdn}{MEDIA_PREFIX}{media.register(spec)}.{spec.extension}", len(data)
+
+        return link
+
+    async def _output(self, request: Request, job: Job) -> Response:
+        try:
+            output = await run_in_threadpool(self.engine.outcome, job, self._linker(request, job))
+        except JobFailed as failed:
+            return failure_response(failed.failure, job.id)
+        return json_response(output, 200, {"x-fal-request-id": job.id})
+
+    # -- the queue -----------------------------------------------------------------------
+
+    async def queue(self, request: Request) -> Response:
+        owner = caller(request, self.config)
+        path = request.path_params["path"]
+        if request.method == "POST":
+            return await self._submit(request, path, owner)
+        parsed = parse_request_path(path)
+        if parsed is None:
+            if request.method in ("GET", "PUT"):
+                raise FalError.detail(404, "Not Found")
+            raise _method_not_allowed()
+        wanted_method = "PUT" if parsed.action == "cancel" else "GET"
+        if request.method != wanted_method:
+            raise _method_not_allowed()
+        job = self._job(parsed, owner)
+        if parsed.action == "cancel":
+            return self._cancel(job)
+        with_logs = request.query_params.get("logs", "").lower() in _TRUE
+        if parsed.action == "status":
+            return self._status(request, job, with_logs)
+        if parsed.action == "stream":
+            return self._stream(request, job, with_logs)
+        if self.engine.look(job).phase is not Phase.DONE:
+            raise FalError.detail(400, "Request is still in progress")
+        return await self._output(request, job)
+
+    async def _submit(self, request: Request, path: str, owner: str) -> Response:
+        endpoint = self._endpoint(path)
+        payload = await self._payload(request)
+        if self.config.validate_on_submit:
+            _, violations = check_input(endpoint, payload)
+            if violations:
+                raise validation_error(violations)
+        job = self.engine.submit(
+            endpoint, payload, owner, webhook=request.query_params.get("fal_webhook")
+        )
+        urls = request_urls(self._base(request, "fal/queue"), job)
+        return json_response(submit_body(job, self.engine.look(job), urls))
+
+    def _status(self, request: Request, job: Job, with_logs: bool) -> Response:
+        look = self.engine.look(job, poll=True)
+        urls = request_urls(self._base(request, "fal/queue"), job)
+        body = status_body(self.engine, job, look, urls, with_logs=with_logs)
+        return json_response(body, 200 if look.phase is Phase.DONE else 202)
+
+    def _stream(self, request: Request, job: Job, with_logs: bool) -> Response:
+        urls = request_urls(self._base(request, "fal/queue"), job)
+        keepalive = self.config.stream_keepalive
+
+        async def events() -> AsyncIterator[str]:
+            previous, last_sent = None, time.monotonic()
+            while True:
+                look = self.engine.look(job, poll=True)
+                body = status_body(self.engine, job, look, urls, with_logs=with_logs)
+                if body != previous:
+                    previous, last_sent = body, time.monotonic()
+                    yield f"data: {json.dumps(body)}\n\n"
+                elif time.monotonic() - last_sent >= keepalive:
+                    last_sent = time.monotonic()
+                    yield ": keep-alive\n\n"
+                if look.phase is Phase.DONE:
+                    return
+                await asyncio.sleep(STREAM_TICK)
+
+        return StreamingResponse(
+            events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        )
+
+    def _cancel(self, job: Job) -> Response:
+        if not self.engine.cancel(job):
+            return json_response(
+                {
+                    "status": "ALREADY_COMPLETED",
+                    "detail": f"Request {job.id} is already completed.",
+                },
+                400,
+            )
+        return json_response({"status": "CANCELLATION_REQUESTED"}, 202)
+
+    # -- sync run and media --------------------------------------------------------------
+
+    async def run(self, request: Request) -> Response:
+        if request.method != "POST":
+            raise _method_not_allowed()
+        owner = caller(request, self.config)
+        endpoint = self._endpoint(request.path_params["path"])
+        payload = await self._payload(request)
+        job = self.engine.submit(endpoint, payload, owner, queued=False)
+        return await self._output(request, job)
+
+    async def cdn(self, request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            raise _method_not_allowed()
+        path = "/" + request.path_params["path"]
+        spec = None
+        if path.startswith(MEDIA_PREFIX):
+            spec = self.engine.media.lookup(path[len(MEDIA_PREFIX) :].split(".", 1)[0])
+        if spec is None:
+            raise FalError.detail(404, "File not found")
+        data = await run_in_threadpool(self.engine.media.content, spec)
+        headers = {"Cache-Control": "public, max-age=86400"}
+        return Response(data, 200, headers, media_type=spec.content_type)

@@ -1,0 +1,267 @@
+"""Outputs synthesised from an endpoint's output schema and the validated input.
+
+No model is named here. What an output field is comes from a short table of conventions
+that hold across fal's and WaveSpeed's published schemas:
+
+- an object with a ``url`` property is a media file; with ``width`` and ``height`` it is
+  an image, otherwise its field name says what it is (``video``, ``audio``, ``image``…);
+- an array of media holds ``num_images`` items (default 1);
+- ``seed`` is the seed used: the input's, or one the emulator drew;
+- a field named like an input field of the same type echoes that input (``prompt``);
+- an array of booleans (``has_nsfw_concepts``) holds one ``false`` per image;
+- anything else required takes its default, first example, first enum value, or an
+  empty value of its type.
+
+Image sizes come from ``image_size`` (fal's presets or ``{width, height}``), ``width``
+and ``height``, ``size`` (``"W*H"``) or ``aspect_ratio``; formats from ``output_format``,
+else the extension of the schema's example URL.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.contracts import Endpoint
+from emulator.media import MediaSpec, UnsupportedMedia
+from emulator.media.spec import FORMATS
+from emulator.validation import Violation
+
+__all__ = ["InputRejected", "Synthesis", "synthesize"]
+
+#: fal's documented image size presets.
+IMAGE_SIZE_PRESETS = {
+    "square_hd": (1024, 1024),
+    "square": (512, 512),
+    "portrait_4_3": (768, 1024),
+    "portrait_16_9": (576, 1024),
+    "landscape_4_3": (1024, 768),
+    "landscape_16_9": (1024, 576),
+    "auto_2K": (2048, 2048),
+    "auto_4K": (4096, 4096),
+}
+DEFAULT_SIZE = (1024, 1024)
+COUNT_FIELDS = ("num_images",)
+_JSON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool}
+
+
+class InputRejected(Exception):
+    """The input is valid by the contract but asks for something the emulator won't make."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        super().__init__("; ".join(v.msg for v in violations))
+        self.violations = violations
+
+
+#: Called for each media file in the output: returns its url (or data URI) and size.
+Linker = Callable[[MediaSpec], tuple[str, int | None]]
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    endpoint: Endpoint
+    inputs: Mapping[str, Any]
+    seed: int
+    link: Linker
+    max_pixels: int = 4096 * 4096
+
+    # -- sizes and formats -------------------------------------------------------------
+
+    def image_size(self) -> tuple[int, int]:
+        size = self.inputs.get("image_size")
+        if isinstance(size, Mapping):
+            return int(size.get("width", 512)), int(size.get("height", 512))
+        if isinstance(size, str):
+            if size in IMAGE_SIZE_PRESETS:
+                return IMAGE_SIZE_PRESETS[size]
+            return self._default_object_size("image_size")
+        width, height = self.inputs.get("width"), self.inputs.get("height")
+        if isinstance(width, int) and isinstance(height, int):
+            return width, height
+        text = self.inputs.get("size")
+        if isinstance(text, str) and "*" in text:
+            w, _, h = text.partition("*")
+            if w.strip().isdigit() and h.strip().isdigit():
+                return int(w), int(h)
+        ratio = self.inputs.get("aspect_ratio")
+        if isinstance(ratio, str) and ":" in ratio:
+            a, _, b = ratio.partition(":")
+            if a.isdigit() and b.isdigit() and int(a) and int(b):
+                r = int(a) / int(b)
+                area = DEFAULT_SIZE[0] * DEFAULT_SIZE[1]
+                return round(math.sqrt(area * r) / 8) * 8, round(math.sqrt(area / r) / 8) * 8
+        return DEFAULT_SIZE
+
+    def _default_object_size(self, name: str) -> tuple[int, int]:
+        """For ``auto``-like presets: the field's default if that is an explicit size."""
+        prop = self.endpoint.resolve(self.endpoint.input_schema).get("properties", {}).get(name, {})
+        default = prop.get("default")
+        if isinstance(default, Mapping) and "width" in default and "height" in default:
+            return int(default["width"]), int(default["height"])
+        return DEFAULT_SIZE
+
+    def image_format(self, schema: Mapping[str, Any]) -> str:
+        requested = self.inputs.get("output_format")
+        if isinstance(requested, str) and requested.lower() in FORMATS:
+            return requested.lower()
+        for example in _flatten(schema.get("examples", [])):
+            if isinstance(example, Mapping) and isinstance(example.get("url"), str):
+                extension = example["url"].rsplit(".", 1)[-1].lower()
+                if extension in FORMATS:
+                    return extension
+        return "png"
+
+    def image_count(self) -> int:
+        for name in COUNT_FIELDS:
+            value = self.inputs.get(name)
+            if isinstance(value, int) and value > 0:
+                return value
+        return 1
+
+    # -- the output --------------------------------------------------------------------
+
+    def output(self) -> dict[str, Any]:
+        width, height = self.image_size()
+        if width < 1 or height < 1 or width * height > self.max_pixels:
+            raise InputRejected(
+                [
+                    Violation(
+                        ("image_size",),
+                        f"provider-emulator renders images of 1 to {self.max_pixels} pixels; "
+                        f"{width}x{height} asks for {width * height}",
+                        "emulator_limit",
+                        {"max_pixels": self.max_pixels},
+                    )
+                ]
+            )
+        return self._object(self.endpoint.output_schema, required_only=False)
+
+    def _object(self, schema: Mapping[str, Any], *, required_only: bool) -> dict[str, Any]:
+        schema = self.endpoint.resolve(schema)
+        required = set(schema.get("required", []))
+        result: dict[str, Any] = {}
+        for name, prop in schema.get("properties", {}).items():
+            value = self._field(name, prop, name in required and not required_only)
+            if value is not _OMIT:
+                result[name] = value
+            elif name in required:
+                result[name] = self._plain(prop)
+        return result
+
+    def _field(self, name: str, schema: Mapping[str, Any], wanted: bool) -> Any:
+        resolved = self.endpoint.resolve(schema)
+        kind = self._media_kind(name, resolved)
+        if kind:
+            return self._media(kind, resolved, schema, 0)
+        if resolved.get("type") == "array":
+            items = self.endpoint.resolve(resolved.get("items", {}))
+            item_kind = self._media_kind(name, items)
+            if item_kind:
+                count = self.image_count() if item_kind == "image" else 1
+                return [self._media(item_kind, items, schema, i) for i in range(count)]
+            if items.get("type") == "boolean":
+                return [False] * self.image_count()
+        if name == "seed" and resolved.get("type") == "integer":
+            return self.seed
+        if name in self.inputs and _matches_type(self.inputs[name], resolved.get("type")):
+            return copy.deepcopy(self.inputs[name])
+        if "default" in resolved:
+            return copy.deepcopy(resolved["default"])
+        return _OMIT if not wanted else self._plain(resolved)
+
+    @staticmethod
+    def _media_kind(name: str, schema: Mapping[str, Any]) -> str | None:
+        properties = schema.get("properties", {})
+        if "url" not in properties:
+            return None
+        if "width" in properties and "height" in properties:
+            return "image"
+        for kind in ("video", "audio", "image"):
+            if kind in name.lower() or kind in str(schema.get("title", "")).lower():
+                return kind
+        return "file"
+
+    def _media(
+        self, kind: str, schema: Mapping[str, Any], field: Mapping[str, Any], index: int
+    ) -> dict[str, Any]:
+        if kind != "image":
+            raise UnsupportedMedia(f"provider-emulator does not synthesise {kind} output yet")
+        width, height = self.image_size()
+        spec = MediaSpec(
+            kind="image",
+            width=width,
+            height=height,
+            format=self.image_format(field),
+            label=self.endpoint.id,
+            prompt=str(self.inputs.get("prompt", "")),
+            seed=self.seed,
+            index=index,
+        )
+        url, size = self.link(spec)
+        described = {
+            "url": url,
+            "content_type": spec.content_type,
+            "file_name": url.rsplit("/", 1)[-1]
+            if not url.startswith("data:")
+            else f"{index}.{spec.extension}",
+            "file_size": size,
+            "width": width,
+            "height": height,
+        }
+        return {
+            k: v
+            for k, v in described.items()
+            if k in schema.get("properties", {}) and v is not None
+        }
+
+    def _plain(self, schema: Mapping[str, Any]) -> Any:
+        """A schema-valid value for a field no convention covers."""
+        schema = self.endpoint.resolve(schema)
+        for key in ("default", "const"):
+            if key in schema:
+                return copy.deepcopy(schema[key])
+        if schema.get("examples"):
+            return copy.deepcopy(schema["examples"][0])
+        if schema.get("enum"):
+            return schema["enum"][0]
+        for key in ("anyOf", "oneOf"):
+            if schema.get(key):
+                return self._plain(schema[key][0])
+        kind = schema.get("type")
+        if kind == "object" or "properties" in schema:
+            return self._object(schema, required_only=True)
+        if kind == "array":
+            return [self._plain(schema.get("items", {})) for _ in range(schema.get("minItems", 0))]
+        if kind in ("integer", "number"):
+            low = schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1)
+            return int(low) if kind == "integer" else float(low)
+        return {"string": "", "boolean": False}.get(kind)
+
+
+_OMIT = object()
+
+
+def _matches_type(value: Any, json_type: Any) -> bool:
+    python_type = _JSON_TYPES.get(json_type) if isinstance(json_type, str) else None
+    if python_type is None:
+        return False
+    return isinstance(value, python_type) and not (
+        isinstance(value, bool) and json_type != "boolean"
+    )
+
+
+def _flatten(values: Any) -> list[Any]:
+    if isinstance(values, list):
+        return [item for value in values for item in _flatten(value)]
+    return [values]
+
+
+def synthesize(
+    endpoint: Endpoint, inputs: Mapping[str, Any], seed: int, link: Linker, *, max_pixels: int
+) -> dict[str, Any]:
+    """The output of ``endpoint`` for validated ``inputs``; raises `InputRejected` or
+    `UnsupportedMedia` when it cannot be made."""
+    return Synthesis(endpoint, inputs, seed, link, max_pixels).output()

@@ -1,0 +1,137 @@
+"""Inputs checked and completed from the contract.
+
+Violations are provider-neutral and shaped after Pydantic v2 errors (``loc``, ``msg``,
+``type``, ``ctx``), which is what fal's models emit; each provider renders them in its
+own envelope.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema.exceptions import ValidationError
+
+from emulator.contracts import Endpoint
+
+__all__ = ["Violation", "apply_defaults", "check_input"]
+
+
+@dataclass(frozen=True)
+class Violation:
+    loc: tuple[str | int, ...]
+    msg: str
+    type: str
+    ctx: Mapping[str, Any] = field(default_factory=dict)
+
+
+_TYPE_ERRORS = {
+    "integer": ("int_type", "Input should be a valid integer"),
+    "number": ("float_type", "Input should be a valid number"),
+    "string": ("string_type", "Input should be a valid string"),
+    "boolean": ("bool_type", "Input should be a valid boolean"),
+    "object": ("dict_type", "Input should be a valid dictionary"),
+    "array": ("list_type", "Input should be a valid list"),
+    "null": ("none_required", "Input should be None"),
+}
+
+_BOUND_ERRORS = {
+    "minimum": ("greater_than_equal", "greater than or equal to", "ge"),
+    "maximum": ("less_than_equal", "less than or equal to", "le"),
+    "exclusiveMinimum": ("greater_than", "greater than", "gt"),
+    "exclusiveMaximum": ("less_than", "less than", "lt"),
+}
+
+_LENGTH_ERRORS = {
+    "minLength": ("string_too_short", "String should have at least {} characters", "min_length"),
+    "maxLength": ("string_too_long", "String should have at most {} characters", "max_length"),
+    "minItems": ("too_short", "List should have at least {} items", "min_length"),
+    "maxItems": ("too_long", "List should have at most {} items", "max_length"),
+}
+
+
+def _expected(values: list[Any]) -> str:
+    quoted = [repr(v) if isinstance(v, str) else str(v) for v in values]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+def _closest(error: ValidationError) -> ValidationError:
+    """For anyOf/oneOf, the branch whose type matched, so the message is about its rule."""
+    while error.validator in ("anyOf", "oneOf") and error.context:
+        typed = [e for e in error.context if e.validator != "type"] or list(error.context)
+        error = min(typed, key=lambda e: len(e.relative_path))
+    return error
+
+
+def _violation(error: ValidationError) -> Violation:
+    error = _closest(error)
+    loc: tuple[str | int, ...] = tuple(error.absolute_path)
+    rule, limit = error.validator, error.validator_value
+    if rule == "required":
+        missing = next((name for name in limit if name not in error.instance), limit[0])
+        return Violation((*loc, missing), "Field required", "missing")
+    if rule == "type":
+        kind = limit[0] if isinstance(limit, list) else limit
+        kind_type, msg = _TYPE_ERRORS.get(kind, ("type_error", f"Input should be of type {kind}"))
+        return Violation(loc, msg, kind_type)
+    if rule in _BOUND_ERRORS:
+        kind_type, words, key = _BOUND_ERRORS[rule]
+        return Violation(loc, f"Input should be {words} {limit}", kind_type, {key: limit})
+    if rule in _LENGTH_ERRORS:
+        kind_type, template, key = _LENGTH_ERRORS[rule]
+        return Violation(loc, template.format(limit), kind_type, {key: limit})
+    if rule in ("enum", "const"):
+        values = limit if rule == "enum" else [limit]
+        expected = _expected(values)
+        return Violation(
+            loc, f"Input should be {expected}", "literal_error", {"expected": expected}
+        )
+    if rule == "additionalProperties":
+        return Violation(loc, "Extra inputs are not permitted", "extra_forbidden")
+    if rule == "pattern":
+        return Violation(
+            loc,
+            f"String should match pattern '{limit}'",
+            "string_pattern_mismatch",
+            {"pattern": limit},
+        )
+    return Violation(loc, error.message, "value_error")
+
+
+def _object_branch(endpoint: Endpoint, schema: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    schema = endpoint.resolve(schema)
+    if "properties" in schema:
+        return schema
+    for branch in schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", []):
+        found = _object_branch(endpoint, branch)
+        if found is not None:
+            return found
+    return None
+
+
+def apply_defaults(endpoint: Endpoint, schema: Mapping[str, Any], value: Any) -> Any:
+    """A copy of ``value`` with every absent property that has a default filled in."""
+    if not isinstance(value, dict):
+        return value
+    object_schema = _object_branch(endpoint, schema)
+    if object_schema is None:
+        return value
+    filled = dict(value)
+    for name, prop in object_schema.get("properties", {}).items():
+        if name in filled:
+            filled[name] = apply_defaults(endpoint, prop, filled[name])
+        elif "default" in prop:
+            filled[name] = copy.deepcopy(prop["default"])
+    return filled
+
+
+def check_input(endpoint: Endpoint, payload: Any) -> tuple[Any, list[Violation]]:
+    """The payload with defaults applied, and what is wrong with it (empty when valid)."""
+    errors = sorted(
+        endpoint.input_validator.iter_errors(payload), key=lambda e: list(map(str, e.absolute_path))
+    )
+    if errors:
+        return payload, [_violation(error) for error in errors]
+    return apply_defaults(endpoint, endpoint.input_schema, payload), []
