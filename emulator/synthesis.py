@@ -124,6 +124,9 @@ class Synthesis:
     # -- the output --------------------------------------------------------------------
 
     def output(self) -> dict[str, Any]:
+        return self._object(self.endpoint.output_schema, required_only=False)
+
+    def _renderable_size(self) -> tuple[int, int]:
         width, height = self.image_size()
         if width < 1 or height < 1 or width * height > self.max_pixels:
             raise InputRejected(
@@ -137,7 +140,7 @@ class Synthesis:
                     )
                 ]
             )
-        return self._object(self.endpoint.output_schema, required_only=False)
+        return width, height
 
     def _object(self, schema: Mapping[str, Any], *, required_only: bool) -> dict[str, Any]:
         schema = self.endpoint.resolve(schema)
@@ -189,7 +192,7 @@ class Synthesis:
     ) -> dict[str, Any]:
         if kind != "image":
             raise UnsupportedMedia(f"provider-emulator does not synthesise {kind} output yet")
-        width, height = self.image_size()
+        width, height = self._renderable_size()
         spec = MediaSpec(
             kind="image",
             width=width,

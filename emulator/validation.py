@@ -58,10 +58,18 @@ def _expected(values: list[Any]) -> str:
 
 
 def _closest(error: ValidationError) -> ValidationError:
-    """For anyOf/oneOf, the branch whose type matched, so the message is about its rule."""
+    """For anyOf/oneOf, the deepest error of a branch whose type matched the value."""
     while error.validator in ("anyOf", "oneOf") and error.context:
-        typed = [e for e in error.context if e.validator != "type"] or list(error.context)
-        error = min(typed, key=lambda e: len(e.relative_path))
+        branches: dict[object, list[ValidationError]] = {}
+        for sub in error.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        fitting = [
+            errors
+            for errors in branches.values()
+            if not any(e.validator == "type" and not e.relative_path for e in errors)
+        ]
+        candidates = [e for errors in (fitting or branches.values()) for e in errors]
+        error = max(candidates, key=lambda e: len(e.relative_path))
     return error
 
 

@@ -1,0 +1,242 @@
+"""The real ``fal_client`` (sync and async) against the emulator on a loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+from types import ModuleType
+from typing import Any
+
+import fal_client
+import httpx
+import pytest
+from PIL import Image
+
+from emulator import EmulatorConfig
+from emulator.clients import patch_fal_client
+
+from ..conftest import FAST
+
+TEXT_TO_IMAGE = {
+    # endpoint id → (input, expected (width, height), expected format)
+    "fal-ai/bitdance": ({"prompt": "a cat in a top hat"}, (1024, 1024), "JPEG"),
+    "fal-ai/bytedance/dreamina/v3.1/text-to-image": (
+        {"prompt": "a selfie", "image_size": {"width": 1280, "height": 720}},
+        (1280, 720),
+        "PNG",
+    ),
+    "fal-ai/bytedance/seedream/v4/text-to-image": (
+        {"prompt": "a chart", "image_size": "landscape_4_3", "num_images": 2},
+        (1024, 768),
+        "PNG",
+    ),
+}
+
+
+def decode(url: str) -> Image.Image:
+    """Download (or decode, for a data URI) an image exactly as a client app would."""
+    if url.startswith("data:"):
+        data = base64.b64decode(url.split(",", 1)[1])
+    else:
+        response = httpx.get(url)
+        response.raise_for_status()
+        data = response.content
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def check_images(
+    result: dict[str, Any], size: tuple[int, int], pil_format: str, count: int = 1
+) -> None:
+    assert len(result["images"]) == count
+    for described in result["images"]:
+        image = decode(described["url"])
+        assert image.size == size
+        assert image.format == pil_format
+        assert (described.get("width"), described.get("height")) in ((None, None), size)
+    assert isinstance(result["seed"], int)
+
+
+@pytest.mark.parametrize("endpoint_id", sorted(TEXT_TO_IMAGE))
+def test_subscribe_with_logs_reports_every_state_then_the_images(
+    fal: ModuleType, endpoint_id: str
+) -> None:
+    arguments, size, pil_format = TEXT_TO_IMAGE[endpoint_id]
+    updates: list[fal_client.Status] = []
+
+    result = fal.subscribe(
+        endpoint_id, arguments=arguments, with_logs=True, on_queue_update=updates.append
+    )
+
+    kinds = [type(update) for update in updates]
+    assert kinds[0] is fal_client.Queued and kinds[-1] is fal_client.Completed
+    assert fal_client.InProgress in kinds
+    assert all(isinstance(u.logs, list) for u in updates if isinstance(u, fal_client.InProgress))
+    assert updates[-1].logs and updates[-1].error is None
+    check_images(result, size, pil_format, arguments.get("num_images", 1))
+
+
+def test_bitdance_echoes_the_prompt_and_flags_no_nsfw(fal: ModuleType) -> None:
+    result = fal.subscribe("fal-ai/bitdance", arguments={"prompt": "p", "num_images": 3, "seed": 7})
+    assert result["prompt"] == "p"
+    assert result["seed"] == 7
+    assert result["has_nsfw_concepts"] == [False, False, False]
+
+
+def test_submit_status_result_with_handles_and_module_functions(fal: ModuleType) -> None:
+    endpoint_id = "fal-ai/bytedance/seedream/v4/text-to-image"
+    handle = fal.submit(endpoint_id, arguments={"prompt": "x", "image_size": "square"})
+    assert handle.status_url.endswith(f"/fal-ai/bytedance/requests/{handle.request_id}/status")
+
+    assert isinstance(handle.status(), fal_client.Queued)
+    assert isinstance(
+        fal.status(endpoint_id, handle.request_id, with_logs=True), fal_client.InProgress
+    )
+    assert isinstance(handle.status(), fal_client.InProgress)
+    completed = handle.status(with_logs=True)
+    assert isinstance(completed, fal_client.Completed)
+    assert "inference_time" in completed.metrics
+
+    via_handle = handle.get()
+    via_function = fal.result(endpoint_id, handle.request_id)
+    assert via_handle == via_function
+    check_images(via_function, (512, 512), "PNG")
+
+
+def test_cancel_a_queued_request(fal: ModuleType) -> None:
+    handle = fal.submit("fal-ai/bitdance", arguments={"prompt": "x"})
+    fal.cancel("fal-ai/bitdance", handle.request_id)
+
+    status = handle.status()
+    assert isinstance(status, fal_client.Completed)
+    assert status.error_type == "client_cancelled"
+    with pytest.raises(fal_client.FalClientHTTPError) as caught:
+        handle.get()
+    assert caught.value.status_code == 499
+    assert caught.value.error_type == "client_cancelled"
+
+
+def test_cancel_after_completion_is_refused(fal: ModuleType) -> None:
+    handle = fal.submit("fal-ai/bitdance", arguments={"prompt": "x"})
+    handle.get()
+    with pytest.raises(fal_client.FalClientHTTPError) as caught:
+        handle.cancel()
+    assert caught.value.status_code == 400
+    assert "already completed" in str(caught.value)
+
+
+def test_run_returns_the_output_directly(fal: ModuleType) -> None:
+    result = fal.run("fal-ai/bitdance", arguments={"prompt": "x", "output_format": "png"})
+    check_images(result, (1024, 1024), "PNG")
+
+
+def test_sync_mode_returns_data_uris(fal: ModuleType) -> None:
+    result = fal.run(
+        "fal-ai/bytedance/seedream/v4/text-to-image",
+        arguments={"prompt": "x", "image_size": {"width": 300, "height": 200}, "sync_mode": True},
+    )
+    assert result["images"][0]["url"].startswith("data:image/png;base64,")
+    check_images(result, (300, 200), "PNG")
+
+
+def test_run_rejects_invalid_input_with_a_422(fal: ModuleType) -> None:
+    with pytest.raises(fal_client.FalClientHTTPError) as caught:
+        fal.run("fal-ai/bitdance", arguments={"num_images": 9})
+    assert caught.value.status_code == 422
+    assert {
+        "loc": ["body", "prompt"],
+        "msg": "Field required",
+        "type": "missing",
+    } in caught.value.message
+    assert any(item["loc"] == ["body", "num_images"] for item in caught.value.message)
+
+
+def test_queued_invalid_input_surfaces_as_a_422_at_the_result(fal: ModuleType) -> None:
+    updates: list[fal_client.Status] = []
+    with pytest.raises(fal_client.FalClientHTTPError) as caught:
+        fal.subscribe(
+            "fal-ai/bitdance", arguments={"image_size": "huge"}, on_queue_update=updates.append
+        )
+    assert caught.value.status_code == 422
+    assert isinstance(updates[-1], fal_client.Completed) and updates[-1].error is None
+
+
+def test_video_output_is_a_documented_not_yet(fal: ModuleType) -> None:
+    endpoint_id = "fal-ai/bytedance/seedance/v1/pro/fast/image-to-video"
+    arguments = {"prompt": "a dancer", "image_url": "https://example.com/in.png"}
+    with pytest.raises(fal_client.FalClientHTTPError) as caught:
+        fal.subscribe(endpoint_id, arguments=arguments)
+    assert caught.value.status_code == 501
+    assert caught.value.error_type == "emulator_unsupported"
+    with pytest.raises(fal_client.FalClientHTTPError) as invalid:
+        fal.run(endpoint_id, arguments={"prompt": "a dancer", "duration": "13"})
+    assert invalid.value.status_code == 422  # validated like every other endpoint
+
+
+def test_a_key_never_sees_another_keys_requests(fal: ModuleType) -> None:
+    handle = fal.submit("fal-ai/bitdance", arguments={"prompt": "mine"})
+    other = fal_client.SyncClient(key="someone-else")
+    for call in (other.status, other.result, other.cancel):
+        with pytest.raises(fal_client.FalClientHTTPError) as caught:
+            call("fal-ai/bitdance", handle.request_id)
+        assert caught.value.status_code == 404
+    assert isinstance(handle.status(), fal_client.Queued)  # untouched by the attempts
+
+
+def test_unknown_keys_are_refused_when_keys_are_configured(serve: Any) -> None:
+    server = serve(EmulatorConfig(progression=FAST, api_keys=frozenset({"good"})))
+    with patch_fal_client(server.url):
+        assert fal_client.SyncClient(key="good").run("fal-ai/bitdance", arguments={"prompt": "x"})
+        with pytest.raises(fal_client.FalClientHTTPError) as caught:
+            fal_client.SyncClient(key="bad").run("fal-ai/bitdance", arguments={"prompt": "x"})
+    assert caught.value.status_code == 401
+    assert caught.value.message == "No user found for Key ID and Secret"
+
+
+def test_unknown_application(fal: ModuleType) -> None:
+    with pytest.raises(fal_client.FalClientHTTPError) as caught:
+        fal.run("fal-ai/no-such-model", arguments={"prompt": "x"})
+    assert caught.value.status_code == 404
+    assert caught.value.message == "Application 'no-such-model' not found"
+
+
+def test_the_async_client_end_to_end(fal: ModuleType) -> None:
+    async def scenario() -> None:
+        updates: list[fal_client.Status] = []
+        result = await fal.subscribe_async(
+            "fal-ai/bitdance",
+            arguments={"prompt": "async"},
+            with_logs=True,
+            on_queue_update=updates.append,
+        )
+        check_images(result, (1024, 1024), "JPEG")
+        assert isinstance(updates[-1], fal_client.Completed)
+
+        handle = await fal.submit_async("fal-ai/bitdance", arguments={"prompt": "a"})
+        assert isinstance(await handle.status(), fal_client.Queued)
+        assert (await handle.get())["prompt"] == "a"
+        assert await fal.result_async("fal-ai/bitdance", handle.request_id) == await handle.get()
+
+        queued = await fal.submit_async("fal-ai/bitdance", arguments={"prompt": "b"})
+        await fal.cancel_async("fal-ai/bitdance", queued.request_id)
+        assert (
+            await fal.status_async("fal-ai/bitdance", queued.request_id)
+        ).error_type == "client_cancelled"
+
+        ran = await fal.run_async("fal-ai/bitdance", arguments={"prompt": "r", "num_images": 2})
+        check_images(ran, (1024, 1024), "JPEG", count=2)
+
+    # fal_client's module-level async client binds itself to the first event loop it runs
+    # on, so every module-level async call lives in this one loop.
+    asyncio.run(scenario())
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes(fal: ModuleType) -> None:
+    def image_bytes(seed: int) -> bytes:
+        result = fal.run("fal-ai/bitdance", arguments={"prompt": "same", "seed": seed})
+        return httpx.get(result["images"][0]["url"]).content
+
+    assert image_bytes(5) == image_bytes(5)
+    assert image_bytes(5) != image_bytes(6)

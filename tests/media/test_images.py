@@ -1,0 +1,37 @@
+import io
+
+import pytest
+from PIL import Image
+
+from emulator.media import MediaSpec
+from emulator.media.images import render_image
+
+
+def spec(**changes: object) -> MediaSpec:
+    base = dict(
+        kind="image", width=320, height=200, format="png", label="acme/m", prompt="a cat", seed=1
+    )
+    return MediaSpec(**{**base, **changes})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("fmt", "pil"), [("jpeg", "JPEG"), ("png", "PNG"), ("webp", "WEBP")])
+def test_renders_the_exact_size_and_format(fmt: str, pil: str) -> None:
+    image = Image.open(io.BytesIO(render_image(spec(format=fmt, width=333, height=77))))
+    assert (image.size, image.format) == ((333, 77), pil)
+
+
+def test_same_spec_same_bytes_and_any_change_shows() -> None:
+    assert render_image(spec()) == render_image(spec())
+    for change in ({"seed": 2}, {"prompt": "a dog"}, {"index": 1}, {"label": "acme/other"}):
+        assert render_image(spec(**change)) != render_image(spec()), change
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 500), (95, 47)])
+def test_tiny_images_render_without_text(size: tuple[int, int]) -> None:
+    image = Image.open(io.BytesIO(render_image(spec(width=size[0], height=size[1]))))
+    assert image.size == size
+
+
+def test_any_prompt_renders() -> None:
+    for prompt in ("", "\ud800 lone surrogate", "日本語の文字", "x" * 10_000, "line\nbreaks\ttabs"):
+        assert render_image(spec(prompt=prompt))

@@ -1,0 +1,45 @@
+import pytest
+
+from emulator.media import MediaSpec, MediaStore, UnsupportedMedia
+
+
+def spec(seed: int = 1, size: int = 64) -> MediaSpec:
+    return MediaSpec("image", size, size, "png", "acme/m", "p", seed)
+
+
+def test_register_names_a_spec_stably_and_looks_it_up() -> None:
+    store = MediaStore(salt="s")
+    media_id = store.register(spec())
+    assert media_id == store.register(spec()) == MediaStore(salt="s").register(spec())
+    assert media_id != MediaStore(salt="other").register(spec())
+    assert store.lookup(media_id) == spec()
+    assert store.lookup("unknown") is None
+
+
+def test_content_is_rendered_once_then_cached() -> None:
+    store = MediaStore()
+    first = store.content(spec())
+    assert store.content(spec()) == first
+    assert store.renders == 1
+
+
+def test_the_render_cache_is_bounded_in_bytes() -> None:
+    one = len(MediaStore().content(spec(size=128)))
+    store = MediaStore(cache_bytes=int(one * 2.5))
+    for seed in range(5):
+        store.content(spec(seed, 128))
+    store.content(spec(4, 128))
+    assert store.renders == 5  # the newest is still cached
+    store.content(spec(0, 128))
+    assert store.renders == 6  # the oldest was evicted, and renders again identically
+
+
+def test_the_registry_is_bounded_in_count() -> None:
+    store = MediaStore(max_specs=2)
+    ids = [store.register(spec(seed)) for seed in range(3)]
+    assert store.lookup(ids[0]) is None and store.lookup(ids[2]) is not None
+
+
+def test_video_is_refused_plainly() -> None:
+    with pytest.raises(UnsupportedMedia):
+        MediaStore().content(MediaSpec("video", 64, 64, "mp4", "m", "p", 1))

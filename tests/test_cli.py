@@ -1,0 +1,74 @@
+from pathlib import Path
+
+import pytest
+
+from emulator import cli
+from emulator.contracts import DEFAULT_CONTRACTS_DIR
+
+
+def test_contracts_lists_every_endpoint(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["contracts"]) == 0
+    assert "fal-ai/bytedance/seedream/v4/text-to-image" in capsys.readouterr().out
+
+
+def test_a_broken_contract_directory_is_reported_not_raised(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "fal").mkdir()
+    (tmp_path / "fal" / "bad.json").write_text("{")
+    assert cli.main(["contracts", "--contracts", str(tmp_path)]) == 2
+    assert "bad.json" in capsys.readouterr().err
+
+
+def test_serve_builds_its_config_from_flags(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seedream = DEFAULT_CONTRACTS_DIR / "fal/fal-ai/bytedance/seedream/v4/text-to-image.json"
+    (tmp_path / "fal").mkdir()
+    (tmp_path / "fal" / "x.json").write_text(
+        seedream.read_text().replace("seedream/v4", "seedream/v9")
+    )
+    served = {}
+
+    def fake_run(app: object, host: str, port: int, log_level: str) -> None:
+        served.update(engine=app.state.engine, host=host, port=port)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr("uvicorn.run", fake_run)
+    argv = [
+        "serve",
+        "--port",
+        "9999",
+        "--seed",
+        "4",
+        "--progression",
+        "polls:2,3",
+        "--api-key",
+        "a",
+        "--api-key",
+        "b",
+        "--contracts",
+        str(tmp_path),
+        "--validate-on-submit",
+    ]
+    assert cli.main(argv) == 0
+    config = served["engine"].config
+    assert (served["host"], served["port"], config.seed) == ("127.0.0.1", 9999, 4)
+    assert (config.progression.mode, config.progression.queue, config.progression.run) == (
+        "polls",
+        2,
+        3,
+    )
+    assert config.api_keys == {"a", "b"} and config.validate_on_submit
+    assert served["engine"].contracts.get("fal", "fal-ai/bytedance/seedream/v9/text-to-image")
+
+
+def test_bad_progression_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["serve", "--progression", "soon"])
+    assert exited.value.code == 2
+    assert "progression" in capsys.readouterr().err
+
+
+def test_the_console_script_is_declared() -> None:
+    text = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    assert 'provider-emulator = "emulator.cli:main"' in text

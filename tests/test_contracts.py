@@ -1,0 +1,65 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from emulator.contracts import DEFAULT_CONTRACTS_DIR, ContractError, load_contracts
+
+SEED_ENDPOINTS = {
+    "fal-ai/bitdance",
+    "fal-ai/bytedance/dreamina/v3.1/text-to-image",
+    "fal-ai/bytedance/seedream/v4/text-to-image",
+    "fal-ai/bytedance/seedance/v1/pro/fast/image-to-video",
+}
+
+
+def test_the_shipped_contracts_load() -> None:
+    contracts = load_contracts([DEFAULT_CONTRACTS_DIR])
+    assert {e.id for e in contracts.of("fal")} >= SEED_ENDPOINTS
+    seedream = contracts.get("fal", "fal-ai/bytedance/seedream/v4/text-to-image")
+    assert seedream.category == "text-to-image"
+    assert seedream.resolve(seedream.input_schema)["required"] == ["prompt"]
+
+
+def test_every_fal_contract_records_its_source() -> None:
+    for path in (DEFAULT_CONTRACTS_DIR / "fal").rglob("*.json"):
+        assert json.loads(path.read_text())["info"]["x-emulator-source"]["document"], path
+
+
+def _drop_in(tmp_path: Path, document: dict) -> Path:
+    target = tmp_path / "fal" / "acme" / "model.json"
+    target.parent.mkdir(parents=True)
+    target.write_text(json.dumps(document))
+    return tmp_path
+
+
+def test_a_dropped_in_document_becomes_an_endpoint(tmp_path: Path) -> None:
+    seedream = json.loads(
+        (DEFAULT_CONTRACTS_DIR / "fal/fal-ai/bytedance/seedream/v4/text-to-image.json").read_text()
+    )
+    renamed = json.loads(
+        json.dumps(seedream).replace("fal-ai/bytedance/seedream/v4/text-to-image", "acme/painter")
+    )
+    contracts = load_contracts([DEFAULT_CONTRACTS_DIR, _drop_in(tmp_path, renamed)])
+    assert contracts.get("fal", "acme/painter") is not None
+    assert len(contracts.of("fal")) == len(load_contracts([DEFAULT_CONTRACTS_DIR]).of("fal")) + 1
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"openapi": "3.0.4"}, "no paths"),
+        ({"paths": {}}, "expected one POST"),
+        ({"paths": {"/x": {"post": {"requestBody": {}}}}}, "missing the input or the output"),
+    ],
+)
+def test_broken_documents_are_refused_with_the_reason(
+    tmp_path: Path, document: dict, message: str
+) -> None:
+    with pytest.raises(ContractError, match=message):
+        load_contracts([_drop_in(tmp_path, document)])
+
+
+def test_a_missing_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ContractError, match="does not exist"):
+        load_contracts([tmp_path / "nope"])

@@ -1,0 +1,36 @@
+from starlette.testclient import TestClient
+
+
+def test_health(client: TestClient) -> None:
+    body = client.get("/_emulator/health").json()
+    assert body["status"] == "ok" and body["endpoints"] >= 4
+
+
+def test_endpoints_lists_the_contracts(client: TestClient) -> None:
+    ids = {e["id"] for e in client.get("/_emulator/endpoints").json()}
+    assert "fal-ai/bitdance" in ids
+
+
+def test_reset_forgets_requests_and_reseeds(client: TestClient) -> None:
+    first = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}).json()
+    assert client.post("/_emulator/reset", json={"seed": 77}).json() == {
+        "status": "reset",
+        "seed": 77,
+    }
+    assert client.get(first["status_url"]).status_code == 404
+    again = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}).json()
+    client.post("/_emulator/reset", json={"seed": 77})
+    assert (
+        client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}).json()["request_id"]
+        == again["request_id"]
+    )
+
+
+def test_reset_refuses_a_bad_seed(client: TestClient) -> None:
+    assert client.post("/_emulator/reset", json={"seed": "x"}).status_code == 422
+    assert (
+        client.post(
+            "/_emulator/reset", content=b"{", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 422
+    )

@@ -1,0 +1,78 @@
+import pytest
+
+from emulator import EmulatorConfig, Engine, ManualClock, Progression
+from emulator.engine import JobFailed
+from emulator.progression import Phase
+
+
+def make(progression: str = "polls:1,1", seed: int | None = 3) -> Engine:
+    return Engine(
+        EmulatorConfig(seed=seed, progression=Progression.parse(progression)), clock=ManualClock()
+    )
+
+
+def bitdance(engine: Engine):
+    return engine.contracts.get("fal", "fal-ai/bitdance")
+
+
+def test_the_same_seed_replays_the_same_ids_and_seeds() -> None:
+    first, second = make(), make()
+    a = [first.submit(bitdance(first), {"prompt": "x"}, "k") for _ in range(3)]
+    b = [second.submit(bitdance(second), {"prompt": "x"}, "k") for _ in range(3)]
+    assert [(j.id, j.seed) for j in a] == [(j.id, j.seed) for j in b]
+    assert len({j.id for j in a}) == 3
+
+
+def test_reset_forgets_jobs_and_reseeds() -> None:
+    engine = make()
+    job = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
+    engine.reset(3)
+    assert engine.find(job.id, "k") is None
+    assert engine.submit(bitdance(engine), {"prompt": "x"}, "k").id == job.id
+
+
+def test_a_given_seed_is_kept() -> None:
+    engine = make()
+    assert engine.submit(bitdance(engine), {"prompt": "x", "seed": 42}, "k").seed == 42
+
+
+def test_wall_progression_follows_the_clock() -> None:
+    engine = make("wall:1,2,0")
+    job = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
+    assert engine.look(job).phase is Phase.QUEUED
+    engine.clock.advance(1.5)
+    assert engine.look(job).phase is Phase.RUNNING
+    assert engine.logs(job, engine.look(job))[0].message == "Starting fal-ai/bitdance"
+    engine.clock.advance(1.5)
+    assert engine.look(job).phase is Phase.DONE
+    assert engine.inference_time(job) == 2
+
+
+def test_looking_without_polling_does_not_advance() -> None:
+    engine = make("polls:1,1")
+    job = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
+    for _ in range(3):
+        assert engine.look(job).phase is Phase.QUEUED
+    engine.look(job, poll=True)
+    assert engine.look(job).phase is Phase.RUNNING
+
+
+def test_cancel_only_before_done() -> None:
+    engine = make("immediate")
+    job = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
+    assert engine.cancel(job) is False
+    engine = make("polls:5,5")
+    job = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
+    assert engine.cancel(job) is True
+    assert engine.look(job).phase is Phase.DONE
+    with pytest.raises(JobFailed) as failed:
+        engine.outcome(job, lambda spec: ("u", 1))
+    assert failed.value.failure.kind == "cancelled"
+
+
+def test_invalid_input_fails_at_the_outcome() -> None:
+    engine = make("immediate")
+    job = engine.submit(bitdance(engine), {"prompt": 5}, "k")
+    with pytest.raises(JobFailed) as failed:
+        engine.outcome(job, lambda spec: ("u", 1))
+    assert failed.value.failure.kind == "invalid"

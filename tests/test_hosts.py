@@ -1,0 +1,36 @@
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from emulator.hosts import ProviderHosts, public_base
+
+
+async def echo(request: Request) -> JSONResponse:
+    return JSONResponse({"path": request.url.path, "cdn": public_base(request, "fal/cdn")})
+
+
+APP = Starlette(routes=[Route("/{path:path}", echo)], middleware=[Middleware(ProviderHosts)])
+
+
+@pytest.mark.parametrize(
+    ("base_url", "path", "cdn"),
+    [
+        ("https://queue.fal.run", "/fal/queue/a/b", "https://v3.fal.media"),
+        ("https://fal.run", "/fal/run/a/b", "https://v3.fal.media"),
+        ("https://rest.alpha.fal.ai", "/fal/rest/a/b", "https://v3.fal.media"),
+        ("https://api.wavespeed.ai", "/wavespeed/a/b", "https://v3.fal.media"),
+        ("http://127.0.0.1:8000", "/a/b", "http://127.0.0.1:8000/fal/cdn"),
+    ],
+)
+def test_provider_hosts_map_onto_surfaces(base_url: str, path: str, cdn: str) -> None:
+    with TestClient(APP, base_url=base_url) as client:
+        assert client.get("/a/b").json() == {"path": path, "cdn": cdn}
+
+
+def test_the_apps_root_path_is_kept_in_public_urls() -> None:
+    with TestClient(APP, base_url="http://host:1", root_path="/emu") as client:
+        assert client.get("/x").json()["cdn"] == "http://host:1/emu/fal/cdn"

@@ -1,0 +1,45 @@
+from emulator.contracts import DEFAULT_CONTRACTS_DIR, load_contracts
+from emulator.jobs import Job, JobStore
+
+ENDPOINT = next(iter(load_contracts([DEFAULT_CONTRACTS_DIR])))
+
+
+def job(job_id: str, owner: str = "a", at: float = 0.0) -> Job:
+    return Job(
+        id=job_id,
+        endpoint=ENDPOINT,
+        owner=owner,
+        payload={},
+        seed=1,
+        submitted_at=at,
+        submitted_wall=at,
+        queue_span=0,
+        run_span=0,
+    )
+
+
+def test_a_job_is_visible_only_to_its_owner() -> None:
+    store = JobStore(retention=10, max_jobs=10)
+    store.add(job("1", owner="a"), now=0)
+    assert store.get("1", "a", now=0) is not None
+    assert store.get("1", "b", now=0) is None
+
+
+def test_jobs_expire_after_the_retention() -> None:
+    store = JobStore(retention=10, max_jobs=10)
+    store.add(job("old", at=0), now=0)
+    assert store.get("old", "a", now=10) is not None
+    assert store.get("old", "a", now=10.5) is None
+    store.add(job("new", at=11), now=11)
+    assert len(store) == 1  # the expired job was dropped when the next one came
+
+
+def test_the_store_is_bounded_in_count() -> None:
+    store = JobStore(retention=1000, max_jobs=3)
+    for i in range(5):
+        store.add(job(str(i), at=i), now=i)
+    assert [j.id for j in store] == ["2", "3", "4"]
+
+
+def test_a_job_is_small() -> None:
+    assert not hasattr(job("x"), "__dict__")  # slots only: the per-job budget is ~1.5 KB
