@@ -35,7 +35,8 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
 def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = None) -> Starlette:
     """The emulator as an ASGI app; pass ``engine`` to share or control its state."""
     engine = engine or Engine(config)
-    routes = [*ControlApi(engine).routes(), *FalApi(engine).routes()]
+    # The fal queue comes first: its status polls are the hot path.
+    routes = [*FalApi(engine).routes(), *ControlApi(engine).routes()]
     app = Starlette(
         routes=routes,
         middleware=[Middleware(ProviderHosts)],

@@ -8,8 +8,12 @@ in responses are built for the address the client used, so they are always reach
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from emulator.scopes import header
 
 __all__ = ["CANONICAL_HOSTS", "ProviderHosts", "public_base"]
 
@@ -36,13 +40,6 @@ _PROVIDER_HOST = "emulator.provider_host"
 _ROOT_PATH = "emulator.root_path"  # the app's own root path, before any Mount extends it
 
 
-def _hostname(scope: Scope) -> str:
-    for name, value in scope.get("headers", ()):
-        if name == b"host":
-            return value.decode("latin-1").rsplit(":", 1)[0].lower()
-    return ""
-
-
 class ProviderHosts:
     """ASGI middleware: a request to a real provider host goes to that host's surface."""
 
@@ -51,8 +48,8 @@ class ProviderHosts:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            scope = {**scope, _ROOT_PATH: scope.get("root_path", "")}
-            surface = PROVIDER_HOST_SURFACES.get(_hostname(scope))
+            scope[_ROOT_PATH] = scope.get("root_path", "")
+            surface = PROVIDER_HOST_SURFACES.get(header(scope, b"host").rsplit(":", 1)[0].lower())
             if surface is not None:
                 prefix = "/" + surface
                 raw_path = scope.get("raw_path") or scope["path"].encode()
@@ -64,9 +61,31 @@ class ProviderHosts:
 
 def public_base(request: Request, surface: str, public_url: str | None = None) -> str:
     """The base URL of ``surface`` as the client that sent ``request`` reaches it."""
-    if request.scope.get(_PROVIDER_HOST):
-        return f"{request.url.scheme}://{CANONICAL_HOSTS[surface]}"
-    origin = (
-        public_url or f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+    scope = request.scope
+    host = header(scope, b"host")
+    if not host and scope.get("server"):
+        host = "%s:%s" % tuple(scope["server"])
+    return _base(
+        scope["scheme"],
+        host,
+        scope.get(_ROOT_PATH, ""),
+        surface,
+        bool(scope.get(_PROVIDER_HOST)),
+        public_url,
     )
-    return f"{origin.rstrip('/')}{request.scope.get(_ROOT_PATH, '')}/{surface}"
+
+
+@lru_cache(maxsize=256)
+def _base(
+    scheme: str,
+    host: str,
+    root_path: str,
+    surface: str,
+    provider_host: bool,
+    public_url: str | None,
+) -> str:
+    # Status polls are the hot path: the few distinct answers are computed once.
+    if provider_host:
+        return f"{scheme}://{CANONICAL_HOSTS[surface]}"
+    origin = public_url or f"{scheme}://{host}"
+    return f"{origin.rstrip('/')}{root_path}/{surface}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from emulator.config import EmulatorConfig
+from emulator.scopes import header as scope_header
 from emulator.providers.fal.errors import FalError
 
 __all__ = ["caller"]
@@ -14,7 +15,7 @@ _SCHEMES = ("key", "bearer")
 
 def caller(request: Request, config: EmulatorConfig) -> str:
     """The key a request is made with: its identity for job ownership. Raises 401."""
-    header = request.headers.get("authorization", "")
+    header = scope_header(request.scope, b"authorization")
     scheme, _, credential = header.strip().partition(" ")
     credential = credential.strip()
     if not header:

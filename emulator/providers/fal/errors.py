@@ -43,10 +43,30 @@ _FAILURE_TYPES = {
 }
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
+class _JSONResponse(Response):
+    """A JSON response built without Starlette's general header handling (a hot path)."""
+
+    def __init__(self, body: Any, status: int, headers: Mapping[str, str] | None) -> None:
+        self.status_code = status
+        self.body = _ENCODE(body).encode()
+        self.background = None
+        self.raw_headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(self.body)).encode()),
+            *(
+                (k.lower().encode("latin-1"), v.encode("latin-1"))
+                for k, v in (headers or {}).items()
+            ),
+        ]
+
+
 def json_response(
     body: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
-    return Response(json.dumps(body), status, headers, media_type="application/json")
+    return _JSONResponse(body, status, headers)
 
 
 class FalError(Exception):

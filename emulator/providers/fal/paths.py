@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["RequestPath", "app_path", "parse_request_path"]
 
@@ -11,6 +12,7 @@ _NAMESPACES = ("workflows", "comfy")
 _NUMERIC_APP = re.compile(r"^([0-9]+)-([a-zA-Z0-9-]+)$")
 
 
+@lru_cache(maxsize=1024)
 def app_path(endpoint_id: str) -> str:
     """``[namespace/]owner/alias``: the part of an id the queue's request URLs use."""
     parts = endpoint_id.split("/")
