@@ -64,7 +64,7 @@ def public_base(request: Request, surface: str, public_url: str | None = None) -
     scope = request.scope
     host = header(scope, b"host")
     if not host and scope.get("server"):
-        host = "%s:%s" % tuple(scope["server"])
+        host = "{}:{}".format(*scope["server"])
     return _base(
         scope["scheme"],
         host,

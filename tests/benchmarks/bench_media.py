@@ -29,14 +29,10 @@ def main(samples: int = 40) -> None:
     first = [_ms(lambda s=spec: store.content(s)) for spec in specs]
     cached = [_ms(lambda s=spec: store.content(s)) for spec in specs]
     for fmt in ("png", "webp"):
-        other = [
-            _ms(
-                lambda s=spec: store.content(
-                    MediaSpec("image", 1024, 1024, fmt, s.label, s.prompt, s.seed)
-                )
-            )
-            for spec in specs[:10]
+        variants = [
+            MediaSpec("image", 1024, 1024, fmt, s.label, s.prompt, s.seed) for s in specs[:10]
         ]
+        other = [_ms(lambda v=variant: store.content(v)) for variant in variants]
         print(f"1024x1024 {fmt:4} first render: median {statistics.median(other):6.2f} ms")
     print(
         f"1024x1024 JPEG first render: median {statistics.median(first):6.2f} ms, "

@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from emulator.config import EmulatorConfig
-from emulator.scopes import header as scope_header
 from emulator.providers.fal.errors import FalError
+from emulator.scopes import header as scope_header
 
 __all__ = ["caller"]
 
