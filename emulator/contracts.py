@@ -81,8 +81,26 @@ def _operation_schema(operation: Mapping[str, Any], *path: str) -> Mapping[str, 
     return node if isinstance(node, Mapping) else None
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Where a provider's documents put things."""
+
+    #: the submit path is this prefix followed by the endpoint id
+    path_prefix: str
+    #: the GET path whose 200 response is the output, from the submit path
+    result_path: str
+
+
+#: fal: ``POST /{id}`` and ``GET /{id}/requests/{request_id}`` (the published format).
+#: WaveSpeed: ``POST /api/v3/{model}`` and the shared ``GET /api/v3/predictions/{id}/result``.
+LAYOUTS = {
+    "fal": Layout("/", "{submit}/requests/{{request_id}}"),
+    "wavespeed": Layout("/api/v3/", "/api/v3/predictions/{{request_id}}/result"),
+}
+
+
 def endpoint_from_document(
-    provider: str, document: Mapping[str, Any], *, path_prefix: str = "/", source: str = ""
+    provider: str, document: Mapping[str, Any], *, source: str = ""
 ) -> Endpoint:
     paths = document.get("paths")
     if not isinstance(paths, Mapping):
@@ -97,11 +115,14 @@ def endpoint_from_document(
             f"{source}: expected one POST with a request body, found {len(submits)}"
         )
     submit_path, submit = submits[0]
-    if not submit_path.startswith(path_prefix):
-        raise ContractError(f"{source}: submit path {submit_path!r} is not under {path_prefix!r}")
-    endpoint_id = submit_path[len(path_prefix) :].strip("/")
+    layout = LAYOUTS[provider]
+    if not submit_path.startswith(layout.path_prefix):
+        raise ContractError(
+            f"{source}: submit path {submit_path!r} is not under {layout.path_prefix!r}"
+        )
+    endpoint_id = submit_path[len(layout.path_prefix) :].strip("/")
     input_schema = _operation_schema(submit, "requestBody", "content", "application/json", "schema")
-    result = paths.get(f"{submit_path}/requests/{{request_id}}", {}).get("get", {})
+    result = paths.get(layout.result_path.format(submit=submit_path), {}).get("get", {})
     output_schema = _operation_schema(
         result, "responses", "200", "content", "application/json", "schema"
     )
@@ -140,10 +161,6 @@ class Contracts:
         return len(self._endpoints)
 
 
-#: Where each provider's documents put the endpoint id in the submit path.
-PATH_PREFIXES = {"fal": "/", "wavespeed": "/api/v3/"}
-
-
 def load_contracts(directories: Iterable[Path | str]) -> Contracts:
     """Load every ``*.json`` document below each directory's provider folders.
 
@@ -155,13 +172,11 @@ def load_contracts(directories: Iterable[Path | str]) -> Contracts:
         root = Path(directory)
         if not root.is_dir():
             raise ContractError(f"contracts directory {root} does not exist")
-        for provider, prefix in PATH_PREFIXES.items():
+        for provider in LAYOUTS:
             for path in sorted((root / provider).rglob("*.json")):
                 try:
                     document = json.loads(path.read_text(encoding="utf-8"))
                 except ValueError as exc:
                     raise ContractError(f"{path}: not JSON ({exc})") from exc
-                contracts.add(
-                    endpoint_from_document(provider, document, path_prefix=prefix, source=str(path))
-                )
+                contracts.add(endpoint_from_document(provider, document, source=str(path)))
     return contracts

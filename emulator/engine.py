@@ -17,8 +17,9 @@ from emulator.config import EmulatorConfig
 from emulator.contracts import Contracts, Endpoint, load_contracts
 from emulator.jobs import Failure, Job, JobStore
 from emulator.media import MediaStore, UnsupportedMedia
+from emulator.media.serving import Linker
 from emulator.progression import Phase
-from emulator.synthesis import InputRejected, Linker, synthesize
+from emulator.synthesis import InputRejected, synthesize
 from emulator.validation import check_input
 
 __all__ = ["Engine", "JobFailed", "Look"]

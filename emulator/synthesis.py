@@ -5,6 +5,8 @@ that hold across fal's and WaveSpeed's published schemas:
 
 - an object with a ``url`` property is a media file; with ``width`` and ``height`` it is
   an image, otherwise its field name says what it is (``video``, ``audio``, ``image``…);
+- a string with a ``contentMediaType`` is a media URL of that type (WaveSpeed's
+  ``outputs``);
 - an array of media holds ``num_images`` items (default 1);
 - ``seed`` is the seed used: the input's, or one the emulator drew;
 - a field named like an input field of the same type echoes that input (``prompt``);
@@ -13,20 +15,21 @@ that hold across fal's and WaveSpeed's published schemas:
   empty value of its type.
 
 Image sizes come from ``image_size`` (fal's presets or ``{width, height}``), ``width``
-and ``height``, ``size`` (``"W*H"``) or ``aspect_ratio``; formats from ``output_format``,
-else the extension of the schema's example URL.
+and ``height``, ``size`` (``"W*H"`` or a ``"W:H"`` ratio) or ``aspect_ratio``; formats from
+``output_format``, else the ``contentMediaType`` or the extension of the example URL.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from emulator.contracts import Endpoint
 from emulator.media import MediaSpec, UnsupportedMedia
+from emulator.media.serving import Linker
 from emulator.media.spec import FORMATS
 from emulator.validation import Violation
 
@@ -56,10 +59,6 @@ class InputRejected(Exception):
         self.violations = violations
 
 
-#: Called for each media file in the output: returns its url (or data URI) and size.
-Linker = Callable[[MediaSpec], tuple[str, int | None]]
-
-
 @dataclass(frozen=True)
 class Synthesis:
     endpoint: Endpoint
@@ -86,13 +85,13 @@ class Synthesis:
             w, _, h = text.partition("*")
             if w.strip().isdigit() and h.strip().isdigit():
                 return int(w), int(h)
-        ratio = self.inputs.get("aspect_ratio")
-        if isinstance(ratio, str) and ":" in ratio:
-            a, _, b = ratio.partition(":")
-            if a.isdigit() and b.isdigit() and int(a) and int(b):
-                r = int(a) / int(b)
-                area = DEFAULT_SIZE[0] * DEFAULT_SIZE[1]
-                return round(math.sqrt(area * r) / 8) * 8, round(math.sqrt(area / r) / 8) * 8
+        for ratio in (text, self.inputs.get("aspect_ratio")):
+            if isinstance(ratio, str) and ":" in ratio:
+                a, _, b = ratio.partition(":")
+                if a.isdigit() and b.isdigit() and int(a) and int(b):
+                    r = int(a) / int(b)
+                    area = DEFAULT_SIZE[0] * DEFAULT_SIZE[1]
+                    return round(math.sqrt(area * r) / 8) * 8, round(math.sqrt(area / r) / 8) * 8
         return DEFAULT_SIZE
 
     def _default_object_size(self, name: str) -> tuple[int, int]:
@@ -107,6 +106,10 @@ class Synthesis:
         requested = self.inputs.get("output_format")
         if isinstance(requested, str) and requested.lower() in FORMATS:
             return requested.lower()
+        declared = schema.get("contentMediaType", schema.get("items", {}).get("contentMediaType"))
+        for name, (content_type, _, _) in FORMATS.items():
+            if content_type == declared:
+                return name
         for example in _flatten(schema.get("examples", [])):
             if isinstance(example, Mapping) and isinstance(example.get("url"), str):
                 extension = example["url"].rsplit(".", 1)[-1].lower()
@@ -124,7 +127,7 @@ class Synthesis:
     # -- the output --------------------------------------------------------------------
 
     def output(self) -> dict[str, Any]:
-        return self._object(self.endpoint.output_schema, required_only=False)
+        return self._object(self.endpoint.output_schema)
 
     def _renderable_size(self) -> tuple[int, int]:
         width, height = self.image_size()
@@ -142,19 +145,20 @@ class Synthesis:
             )
         return width, height
 
-    def _object(self, schema: Mapping[str, Any], *, required_only: bool) -> dict[str, Any]:
+    def _object(self, schema: Mapping[str, Any]) -> dict[str, Any]:
         schema = self.endpoint.resolve(schema)
         required = set(schema.get("required", []))
         result: dict[str, Any] = {}
         for name, prop in schema.get("properties", {}).items():
-            value = self._field(name, prop, name in required and not required_only)
+            value = self._field(name, prop)
             if value is not _OMIT:
                 result[name] = value
             elif name in required:
                 result[name] = self._plain(prop)
         return result
 
-    def _field(self, name: str, schema: Mapping[str, Any], wanted: bool) -> Any:
+    def _field(self, name: str, schema: Mapping[str, Any]) -> Any:
+        """The value a convention gives the field, or _OMIT if none does."""
         resolved = self.endpoint.resolve(schema)
         kind = self._media_kind(name, resolved)
         if kind:
@@ -173,10 +177,12 @@ class Synthesis:
             return copy.deepcopy(self.inputs[name])
         if "default" in resolved:
             return copy.deepcopy(resolved["default"])
-        return _OMIT if not wanted else self._plain(resolved)
+        return _OMIT
 
     @staticmethod
     def _media_kind(name: str, schema: Mapping[str, Any]) -> str | None:
+        if schema.get("type") == "string" and "contentMediaType" in schema:
+            return str(schema["contentMediaType"]).split("/", 1)[0]
         properties = schema.get("properties", {})
         if "url" not in properties:
             return None
@@ -189,7 +195,7 @@ class Synthesis:
 
     def _media(
         self, kind: str, schema: Mapping[str, Any], field: Mapping[str, Any], index: int
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | str:
         if kind != "image":
             raise UnsupportedMedia(f"provider-emulator does not synthesise {kind} output yet")
         width, height = self._renderable_size()
@@ -204,6 +210,8 @@ class Synthesis:
             index=index,
         )
         url, size = self.link(spec)
+        if schema.get("type") == "string":
+            return url
         described = {
             "url": url,
             "content_type": spec.content_type,
@@ -235,7 +243,7 @@ class Synthesis:
                 return self._plain(schema[key][0])
         kind = schema.get("type")
         if kind == "object" or "properties" in schema:
-            return self._object(schema, required_only=True)
+            return self._object(schema)
         if kind == "array":
             return [self._plain(schema.get("items", {})) for _ in range(schema.get("minItems", 0))]
         if kind in ("integer", "number"):

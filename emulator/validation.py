@@ -74,8 +74,12 @@ def _closest(error: ValidationError) -> ValidationError:
 
 
 def _violation(error: ValidationError) -> Violation:
-    error = _closest(error)
     loc: tuple[str | int, ...] = tuple(error.absolute_path)
+    if isinstance(error.schema, Mapping) and isinstance(error.schema.get("errorMessage"), str):
+        # A contract may word a rule itself (ajv's keyword): better than a regex echoed back.
+        return Violation(loc, error.schema["errorMessage"], "value_error")
+    error = _closest(error)
+    loc = tuple(error.absolute_path)
     rule, limit = error.validator, error.validator_value
     if rule == "required":
         missing = next((name for name in limit if name not in error.instance), limit[0])

@@ -6,7 +6,6 @@ header; model validation errors are Pydantic's ``{"detail": [{loc, msg, type}]}`
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -14,9 +13,17 @@ from starlette.responses import Response
 
 from emulator.jobs import Failure
 from emulator.payloads import PayloadError
+from emulator.responses import json_response
 from emulator.validation import Violation
 
-__all__ = ["FalError", "failure_response", "json_response", "payload_error", "validation_error"]
+__all__ = [
+    "FalError",
+    "answer",
+    "failure_response",
+    "payload_error",
+    "status_error_fields",
+    "validation_error",
+]
 
 #: fal's documented request error types and the HTTP status each comes with.
 REQUEST_ERROR_STATUS = {
@@ -41,32 +48,6 @@ _FAILURE_TYPES = {
     # Not a fal type: the emulator saying plainly that it cannot make this output.
     "unsupported": ("emulator_unsupported", 501),
 }
-
-
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
-
-
-class _JSONResponse(Response):
-    """A JSON response built without Starlette's general header handling (a hot path)."""
-
-    def __init__(self, body: Any, status: int, headers: Mapping[str, str] | None) -> None:
-        self.status_code = status
-        self.body = _ENCODE(body).encode()
-        self.background = None
-        self.raw_headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(self.body)).encode()),
-            *(
-                (k.lower().encode("latin-1"), v.encode("latin-1"))
-                for k, v in (headers or {}).items()
-            ),
-        ]
-
-
-def json_response(
-    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
-) -> Response:
-    return _JSONResponse(body, status, headers)
 
 
 class FalError(Exception):
@@ -132,3 +113,12 @@ def status_error_fields(failure: Failure | None) -> dict[str, str]:
         return {}
     error = failure_error(failure)
     return {"error": error.body["detail"], "error_type": error.body["error_type"]}
+
+
+def answer(error: Exception) -> Response | None:
+    """fal's response to an exception raised while handling a request."""
+    if isinstance(error, FalError):
+        return error.response()
+    if isinstance(error, PayloadError):
+        return payload_error(error).response()
+    return None

@@ -7,67 +7,41 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
 
 from emulator.contracts import Endpoint
 from emulator.engine import Engine, JobFailed
 from emulator.hosts import public_base
 from emulator.jobs import Job
-from emulator.media import MediaSpec
-from emulator.payloads import PayloadError, read_json
+from emulator.media.serving import Linker, data_uri_linker, media_response, url_linker
+from emulator.payloads import read_json
 from emulator.progression import Phase
 from emulator.providers.fal.auth import caller
 from emulator.providers.fal.envelopes import request_urls, status_body, submit_body
 from emulator.providers.fal.errors import (
     FalError,
+    answer,
     failure_response,
-    json_response,
-    payload_error,
     validation_error,
 )
 from emulator.providers.fal.paths import RequestPath, alias, app_path, parse_request_path
-from emulator.synthesis import Linker
+from emulator.responses import HandlerApp, json_response
 from emulator.validation import check_input
 
 __all__ = ["FalApi"]
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-MEDIA_PREFIX = "/files/emulator/"
 #: How often an SSE status stream looks at its job.
 STREAM_TICK = 0.05
 _TRUE = {b"1", b"true", b"yes", b"on"}
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-class _FalEndpoint:
-    """An ASGI endpoint answering errors in fal's format.
-
-    Starlette would wrap a plain handler in two more layers per request; on the status
-    poll, the hot path, those layers cost more than the handler itself.
-    """
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            response = await self.handler(Request(scope, receive))
-        except FalError as error:
-            response = error.response()
-        except PayloadError as error:
-            response = payload_error(error).response()
-        await response(scope, receive, send)
 
 
 def _wants_logs(query_string: bytes) -> bool:
@@ -90,9 +64,9 @@ class FalApi:
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route("/fal/queue/{path:path}", _FalEndpoint(self.queue), methods=ALL_METHODS),
-            Route("/fal/run/{path:path}", _FalEndpoint(self.run), methods=ALL_METHODS),
-            Route("/fal/cdn/{path:path}", _FalEndpoint(self.cdn), methods=ALL_METHODS),
+            Route("/fal/queue/{path:path}", HandlerApp(self.queue, answer), methods=ALL_METHODS),
+            Route("/fal/run/{path:path}", HandlerApp(self.run, answer), methods=ALL_METHODS),
+            Route("/fal/cdn/{path:path}", HandlerApp(self.cdn, answer), methods=ALL_METHODS),
         ]
 
     # -- helpers -------------------------------------------------------------------------
@@ -122,19 +96,9 @@ class FalApi:
 
     def _linker(self, request: Request, job: Job) -> Linker:
         """Media as CDN URLs, or as data URIs when the input asked for ``sync_mode``."""
-        media = self.engine.media
-        inline = isinstance(job.payload, dict) and job.payload.get("sync_mode") is True
-        cdn = self._base(request, "fal/cdn")
-
-        def link(spec: MediaSpec) -> tuple[str, int]:
-            data = media.content(spec)
-            if inline:
-                return f"data:{spec.content_type};base64,{base64.b64encode(data).decode()}", len(
-                    data
-                )
-            return f"{cdn}{MEDIA_PREFIX}{media.register(spec)}.{spec.extension}", len(data)
-
-        return link
+        if isinstance(job.payload, dict) and job.payload.get("sync_mode") is True:
+            return data_uri_linker(self.engine.media)
+        return url_linker(self.engine.media, self._base(request, "fal/cdn"))
 
     async def _output(self, request: Request, job: Job) -> Response:
         try:
@@ -237,12 +201,7 @@ class FalApi:
     async def cdn(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
             raise _method_not_allowed()
-        path = "/" + request.path_params["path"]
-        spec = None
-        if path.startswith(MEDIA_PREFIX):
-            spec = self.engine.media.lookup(path[len(MEDIA_PREFIX) :].split(".", 1)[0])
-        if spec is None:
+        response = await media_response(self.engine.media, "/" + request.path_params["path"])
+        if response is None:
             raise FalError.detail(404, "File not found")
-        data = await run_in_threadpool(self.engine.media.content, spec)
-        headers = {"Cache-Control": "public, max-age=86400"}
-        return Response(data, 200, headers, media_type=spec.content_type)
+        return response

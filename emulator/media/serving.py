@@ -1,0 +1,52 @@
+"""Media over HTTP: the URL a result names, and the response that serves it."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from emulator.media.spec import MediaSpec
+from emulator.media.store import MediaStore
+
+__all__ = ["MEDIA_PREFIX", "Linker", "data_uri_linker", "media_response", "url_linker"]
+
+#: Where generated media lives below a provider's CDN surface.
+MEDIA_PREFIX = "/files/emulator/"
+
+#: Turns a spec into the value a result carries for it (URL, data URI…) and its size.
+Linker = Callable[[MediaSpec], tuple[str, int]]
+
+
+def url_linker(store: MediaStore, cdn_base: str) -> Linker:
+    """Media as URLs on the CDN surface at ``cdn_base``."""
+
+    def link(spec: MediaSpec) -> tuple[str, int]:
+        size = len(store.content(spec))  # rendered now: results carry file sizes
+        return f"{cdn_base}{MEDIA_PREFIX}{store.register(spec)}.{spec.extension}", size
+
+    return link
+
+
+def data_uri_linker(store: MediaStore, *, bare: bool = False) -> Linker:
+    """Media inline: ``data:`` URIs, or (``bare``) naked base64 as WaveSpeed sends it."""
+
+    def link(spec: MediaSpec) -> tuple[str, int]:
+        data = store.content(spec)
+        encoded = base64.b64encode(data).decode()
+        return (encoded if bare else f"data:{spec.content_type};base64,{encoded}"), len(data)
+
+    return link
+
+
+async def media_response(store: MediaStore, path: str) -> Response | None:
+    """The medium at ``path`` (below a CDN surface), or None if there is none."""
+    if not path.startswith(MEDIA_PREFIX):
+        return None
+    spec = store.lookup(path[len(MEDIA_PREFIX) :].split(".", 1)[0])
+    if spec is None:
+        return None
+    data = await run_in_threadpool(store.content, spec)
+    return Response(data, 200, {"Cache-Control": "public, max-age=86400"}, spec.content_type)

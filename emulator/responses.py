@@ -1,0 +1,63 @@
+"""Response plumbing shared by the providers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+__all__ = ["Handler", "HandlerApp", "json_response"]
+
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class _JSONResponse(Response):
+    """A JSON response built without Starlette's general header handling (a hot path)."""
+
+    def __init__(self, body: Any, status: int, headers: Mapping[str, str] | None) -> None:
+        self.status_code = status
+        self.body = _ENCODE(body).encode()
+        self.background = None
+        self.raw_headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(self.body)).encode()),
+            *(
+                (k.lower().encode("latin-1"), v.encode("latin-1"))
+                for k, v in (headers or {}).items()
+            ),
+        ]
+
+
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return _JSONResponse(body, status, headers)
+
+
+class HandlerApp:
+    """An ASGI endpoint around ``handler`` that turns known exceptions into responses.
+
+    Starlette would wrap a plain handler in two more layers per request; on the status
+    poll, the hot path, those layers cost more than the handler itself. ``answer`` maps an
+    exception to the provider's error response, or returns None to let it propagate.
+    """
+
+    def __init__(self, handler: Handler, answer: Callable[[Exception], Response | None]) -> None:
+        self.handler = handler
+        self.answer = answer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            response = await self.handler(Request(scope, receive))
+        except Exception as error:
+            answered = self.answer(error)
+            if answered is None:
+                raise
+            response = answered
+        await response(scope, receive, send)
