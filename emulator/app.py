@@ -15,6 +15,7 @@ from emulator.control import ControlApi
 from emulator.engine import Engine
 from emulator.hosts import ProviderHosts
 from emulator.providers.fal import FalApi
+from emulator.providers.wavespeed import WaveSpeedApi
 
 __all__ = ["create_app"]
 
@@ -36,7 +37,11 @@ def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = 
     """The emulator as an ASGI app; pass ``engine`` to share or control its state."""
     engine = engine or Engine(config)
     # The fal queue comes first: its status polls are the hot path.
-    routes = [*FalApi(engine).routes(), *ControlApi(engine).routes()]
+    routes = [
+        *FalApi(engine).routes(),
+        *WaveSpeedApi(engine).routes(),
+        *ControlApi(engine).routes(),
+    ]
     app = Starlette(
         routes=routes,
         middleware=[Middleware(ProviderHosts)],

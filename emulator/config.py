@@ -37,6 +37,9 @@ class EmulatorConfig:
     public_url: str | None = None
     #: Seconds between keep-alive comments on an idle SSE status stream.
     stream_keepalive: float = 15.0
+    #: Seconds a WaveSpeed sync-mode request waits before its 5004 answer (90 s, as the
+    #: WaveSpeed SDK's fixture records).
+    sync_timeout: float = 90.0
 
     def with_contracts(self, *directories: Path | str) -> EmulatorConfig:
         return replace(self, contracts=self.contracts + tuple(Path(d) for d in directories))

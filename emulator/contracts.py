@@ -37,7 +37,7 @@ class Endpoint:
 
     @property
     def category(self) -> str | None:
-        metadata = self.document.get("info", {}).get("x-fal-metadata", {})
+        metadata = self.document.get("info", {}).get(f"x-{self.provider}-metadata", {})
         return metadata.get("category")
 
     def resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:

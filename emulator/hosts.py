@@ -24,6 +24,8 @@ CANONICAL_HOSTS = {
     "fal/rest": "rest.fal.ai",
     "fal/cdn": "v3.fal.media",
     "wavespeed": "api.wavespeed.ai",
+    # WaveSpeed's outputs live on this CloudFront host (docs' example outputs).
+    "wavespeed/cdn": "d2p7pge43lyniu.cloudfront.net",
 }
 
 #: every real host the emulator answers for → its surface prefix

@@ -81,6 +81,8 @@ def _from_schema(
         items = _from_schema(endpoint, schema.get("items", {}), name, max_dimension)
         low = schema.get("minItems", 0)
         return st.lists(items, min_size=low, max_size=max(low, schema.get("maxItems", 3)))
+    if "pattern" in schema:
+        return st.from_regex(schema["pattern"], fullmatch=True)
     return st.text(max_size=schema.get("maxLength", 200))
 
 

@@ -1,0 +1,57 @@
+"""WaveSpeed's prediction object and the ``{code, message, data}`` envelope around it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from emulator.engine import Engine, Look
+from emulator.jobs import Job
+from emulator.progression import Phase
+
+__all__ = ["STATUS_NAMES", "envelope", "prediction", "task_id"]
+
+STATUS_NAMES = {Phase.QUEUED: "created", Phase.RUNNING: "processing", Phase.DONE: "completed"}
+
+
+def task_id(job: Job) -> str:
+    """WaveSpeed's ids are 32 hex digits: the job's UUID without dashes."""
+    return job.id.replace("-", "")
+
+
+def envelope(data: Any) -> dict[str, Any]:
+    return {"code": 200, "message": "success", "data": data}
+
+
+def prediction(
+    engine: Engine,
+    job: Job,
+    look: Look,
+    result_url: str,
+    *,
+    produced: Mapping[str, Any] | None = None,
+    failure: tuple[str, int] | None = None,
+) -> dict[str, Any]:
+    """The prediction as it stands: with what synthesis ``produced`` (outputs and their
+    NSFW flags) once completed, or with ``failure`` (error, task code) once failed."""
+    outputs = list((produced or {}).get("outputs", []))
+    created = datetime.fromtimestamp(job.submitted_wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    milliseconds = round(engine.inference_time(job) * 1000)
+    data: dict[str, Any] = {
+        "id": task_id(job),
+        "model": job.endpoint.id,
+        "outputs": outputs,
+        "urls": {"get": result_url},
+        "has_nsfw_contents": list(
+            (produced or {}).get("has_nsfw_contents", [False] * len(outputs))
+        ),
+        "status": "failed" if failure else STATUS_NAMES[look.phase],
+        "created_at": created,
+        "error": failure[0] if failure else "",
+        "executionTime": milliseconds if look.phase is Phase.DONE else 0,
+        "timings": {"inference": milliseconds if look.phase is Phase.DONE else 0},
+    }
+    if failure:
+        data["code"] = failure[1]
+    return data

@@ -1,0 +1,159 @@
+"""WaveSpeed's v3 prediction API and CDN, over the engine.
+
+``/wavespeed/…`` stands for ``https://api.wavespeed.ai/…``; generated media is served under
+``/wavespeed/cdn/…``, standing for WaveSpeed's CloudFront output host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from emulator.engine import Engine, JobFailed
+from emulator.hosts import public_base
+from emulator.jobs import Failure, Job
+from emulator.media.serving import Linker, data_uri_linker, media_response, url_linker
+from emulator.payloads import read_json
+from emulator.progression import Phase
+from emulator.providers.wavespeed.auth import caller
+from emulator.providers.wavespeed.envelopes import envelope, prediction, task_id
+from emulator.providers.wavespeed.errors import (
+    WaveSpeedError,
+    answer,
+    task_code,
+    validation_error,
+)
+from emulator.responses import HandlerApp, json_response
+from emulator.validation import check_input
+
+__all__ = ["WaveSpeedApi"]
+
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+#: How often a sync-mode request looks at its job.
+SYNC_TICK = 0.02
+BASE64_WITH_WEBHOOK = (
+    "webhook callback does not support base64 output, please use the normal API to use "
+    "base64 output"
+)
+
+
+def _not_found(what: str) -> WaveSpeedError:
+    return WaveSpeedError(404, f"{what} not found")
+
+
+class WaveSpeedApi:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.config = engine.config
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(
+                "/wavespeed/api/v3/predictions/{task}/result",
+                HandlerApp(self.result, answer),
+                methods=["GET"],
+            ),
+            Route(
+                "/wavespeed/api/v3/predictions/{task}",
+                HandlerApp(self.result, answer),
+                methods=["GET"],
+            ),
+            Route(
+                "/wavespeed/api/v3/{model:path}",
+                HandlerApp(self.submit, answer),
+                methods=ALL_METHODS,
+            ),
+            Route("/wavespeed/cdn/{path:path}", HandlerApp(self.cdn, answer), methods=ALL_METHODS),
+        ]
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _result_url(self, request: Request, job: Job) -> str:
+        api = public_base(request, "wavespeed", self.config.public_url)
+        return f"{api}/api/v3/predictions/{task_id(job)}/result"
+
+    def _linker(self, request: Request, job: Job) -> Linker:
+        if isinstance(job.payload, dict) and job.payload.get("enable_base64_output") is True:
+            return data_uri_linker(self.engine.media, bare=True)
+        cdn = public_base(request, "wavespeed/cdn", self.config.public_url)
+        return url_linker(self.engine.media, cdn)
+
+    async def _prediction(self, request: Request, job: Job, *, poll: bool) -> dict[str, Any]:
+        look = self.engine.look(job, poll=poll)
+        url = self._result_url(request, job)
+        if look.phase is not Phase.DONE:
+            return prediction(self.engine, job, look, url)
+        try:
+            produced = await run_in_threadpool(self.engine.outcome, job, self._linker(request, job))
+        except JobFailed as failed:
+            failure: Failure = failed.failure
+            return prediction(
+                self.engine, job, look, url, failure=(failure.message, task_code(failure))
+            )
+        return prediction(self.engine, job, look, url, produced=produced.get("data", produced))
+
+    # -- the API -------------------------------------------------------------------------
+
+    async def submit(self, request: Request) -> Response:
+        if request.method != "POST":
+            raise WaveSpeedError(405, "Method not allowed")
+        owner = caller(request, self.config)
+        model = request.path_params["model"].strip("/")
+        endpoint = self.engine.contracts.get("wavespeed", model)
+        if endpoint is None:
+            raise _not_found(f"Model '{model}'")
+        payload = await read_json(
+            request, max_bytes=self.config.max_body_bytes, max_depth=self.config.max_json_depth
+        )
+        _, violations = check_input(endpoint, payload)
+        if violations:
+            raise validation_error(violations)
+        webhook = request.query_params.get("webhook") or payload.get("webhook_url")
+        if webhook and payload.get("enable_base64_output") is True:
+            raise WaveSpeedError(400, BASE64_WITH_WEBHOOK, {"error": BASE64_WITH_WEBHOOK})
+        job = self.engine.submit(endpoint, payload, owner, webhook=webhook)
+        if payload.get("enable_sync_mode") is True:
+            return json_response(envelope(await self._wait(request, job)))
+        return json_response(envelope(await self._prediction(request, job, poll=False)))
+
+    async def _wait(self, request: Request, job: Job) -> dict[str, Any]:
+        """Sync mode: the finished prediction, or the documented 5004 answer at the limit."""
+        deadline = time.monotonic() + self.config.sync_timeout
+        while self.engine.look(job, poll=True).phase is not Phase.DONE:
+            if time.monotonic() >= deadline:
+                data = await self._prediction(request, job, poll=False)
+                data["status"] = "processing"  # as documented, whether queued or running
+                data["code"] = 5004
+                data["error"] = (
+                    f"Sync mode timed out after {self.config.sync_timeout:g} seconds. "
+                    "The prediction is still processing asynchronously."
+                )
+                return data
+            await asyncio.sleep(SYNC_TICK)
+        return await self._prediction(request, job, poll=False)
+
+    async def result(self, request: Request) -> Response:
+        owner = caller(request, self.config)
+        try:
+            job_id = str(uuid.UUID(request.path_params["task"]))
+        except ValueError:
+            raise _not_found("Prediction") from None
+        job = self.engine.find(job_id, owner)
+        if job is None:
+            raise _not_found("Prediction")
+        return json_response(envelope(await self._prediction(request, job, poll=True)))
+
+    async def cdn(self, request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            raise WaveSpeedError(405, "Method not allowed")
+        response = await media_response(self.engine.media, "/" + request.path_params["path"])
+        if response is None:
+            raise _not_found("File")
+        return response

@@ -1,0 +1,37 @@
+import json
+
+from emulator.jobs import Failure
+from emulator.payloads import PayloadError
+from emulator.providers.wavespeed.errors import WaveSpeedError, answer, task_code, validation_error
+from emulator.validation import Violation
+
+
+def test_task_codes_follow_the_docs() -> None:
+    assert task_code(Failure("moderated", "m")) == 1200
+    assert task_code(Failure("media_not_accessible", "m")) == 1402
+    assert task_code(Failure("timeout", "m")) == 5004
+    assert task_code(Failure("something-new", "m")) == 5000
+
+
+def test_validation_errors_name_each_field() -> None:
+    error = validation_error(
+        [Violation(("prompt",), "Field required", "missing"), Violation((), "bad", "x")]
+    )
+    assert error.status == 400
+    assert error.body == {
+        "code": 400,
+        "message": "Invalid parameters: prompt: Field required; body: bad",
+        "data": None,
+    }
+
+
+def test_answer_translates_only_what_it_knows() -> None:
+    assert json.loads(answer(WaveSpeedError(404, "gone")).body) == {
+        "code": 404,
+        "message": "gone",
+        "data": None,
+    }
+    too_deep = answer(PayloadError(422, "too_deep", "nested"))
+    assert too_deep.status_code == 400  # WaveSpeed reports bad parameters as 400
+    assert answer(PayloadError(413, "too_large", "big")).status_code == 413
+    assert answer(ValueError("bug")) is None

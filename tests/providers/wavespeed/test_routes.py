@@ -1,0 +1,211 @@
+"""WaveSpeed's v3 wire protocol, request by request, against the app in-process."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+from starlette.testclient import TestClient
+
+from emulator import Engine, create_app
+
+BITDANCE = "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
+
+
+@pytest.fixture
+def client(engine: Engine) -> TestClient:
+    with TestClient(
+        create_app(engine=engine), headers={"Authorization": "Bearer k1"}
+    ) as test_client:
+        yield test_client
+
+
+def submit(client: TestClient, body: object = None, path: str = BITDANCE) -> dict:
+    response = client.post(path, json={"prompt": "a cat"} if body is None else body)
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+def test_submit_answers_the_created_prediction_in_the_envelope(client: TestClient) -> None:
+    response = client.post(BITDANCE, json={"prompt": "a cat"})
+    body = response.json()
+    assert (response.status_code, body["code"], body["message"]) == (200, 200, "success")
+    data = body["data"]
+    assert re.fullmatch(r"[0-9a-f]{32}", data["id"])
+    assert data == {
+        "id": data["id"],
+        "model": "wavespeed-ai/bitdance-14b/text-to-image",
+        "outputs": [],
+        "urls": {"get": f"http://testserver/wavespeed/api/v3/predictions/{data['id']}/result"},
+        "has_nsfw_contents": [],
+        "status": "created",
+        "created_at": data["created_at"],
+        "error": "",
+        "executionTime": 0,
+        "timings": {"inference": 0},
+    }
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", data["created_at"])
+
+
+def test_the_result_moves_created_processing_completed_always_http_200(client: TestClient) -> None:
+    data = submit(client)
+    seen = []
+    for _ in range(4):
+        response = client.get(data["urls"]["get"])
+        assert response.status_code == 200
+        seen.append(response.json()["data"]["status"])
+    assert seen == ["created", "processing", "processing", "completed"]
+    done = client.get(data["urls"]["get"]).json()["data"]
+    assert len(done["outputs"]) == 1 and done["has_nsfw_contents"] == [False]
+    assert client.get(done["outputs"][0]).headers["content-type"] == "image/jpeg"
+
+
+def test_both_result_paths_answer_the_same(client: TestClient) -> None:
+    data = submit(client)
+    for _ in range(4):
+        client.get(data["urls"]["get"])
+    assert (
+        client.get(f"/wavespeed/api/v3/predictions/{data['id']}").json()
+        == client.get(data["urls"]["get"]).json()
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            BITDANCE + "?webhook=http://127.0.0.1:9/hook",
+            {"prompt": "x", "enable_base64_output": True},
+        ),
+        (
+            BITDANCE,
+            {"prompt": "x", "enable_base64_output": True, "webhook_url": "http://127.0.0.1:9/hook"},
+        ),
+    ],
+)
+def test_base64_with_a_webhook_is_refused_as_documented(
+    client: TestClient, path: str, body: dict
+) -> None:
+    response = client.post(path, json=body)
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "webhook callback does not support base64 output, "
+        "please use the normal API to use base64 output"
+    }
+
+
+def test_a_webhook_in_the_query_is_stored_with_the_task(client: TestClient, engine: Engine) -> None:
+    data = submit(client, path=BITDANCE + "?webhook=http://127.0.0.1:9/hook")
+    job = engine.find(next(iter(engine.jobs)).id, "k1")
+    assert job is not None and job.webhook == "http://127.0.0.1:9/hook"
+    assert data["model"] == "wavespeed-ai/bitdance-14b/text-to-image"
+
+
+def test_validation_errors_are_400_in_the_envelope(client: TestClient) -> None:
+    response = client.post(BITDANCE, json={"prompt": "x", "seed": -2, "size": "2000*1000"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == 400 and body["data"] is None
+    assert "seed: Input should be greater than or equal to -1" in body["message"]
+    assert "size: size must be 'W*H'" in body["message"]
+
+
+@pytest.mark.parametrize("size", ["256*1536", "1536*256", "1:1", "3:2", "1024*1024"])
+def test_sizes_at_the_documented_limits_are_accepted(client: TestClient, size: str) -> None:
+    assert client.post(BITDANCE, json={"prompt": "x", "size": size}).status_code == 200
+
+
+@pytest.mark.parametrize("size", ["255*1024", "1024*1537", "0*0", "1024x1024", "5:4", "01024*1024"])
+def test_sizes_beyond_them_are_refused(client: TestClient, size: str) -> None:
+    assert client.post(BITDANCE, json={"prompt": "x", "size": size}).status_code == 400
+
+
+def test_sync_mode_answers_the_completed_prediction(client: TestClient) -> None:
+    response = client.post(BITDANCE, json={"prompt": "x", "enable_sync_mode": True})
+    data = response.json()["data"]
+    assert data["status"] == "completed" and len(data["outputs"]) == 1
+
+
+def test_sync_mode_times_out_with_5004(engine: Engine) -> None:
+    engine.config = replace(
+        engine.config,
+        sync_timeout=0.05,
+        progression=replace(engine.config.progression, mode="wall"),
+    )
+    with TestClient(create_app(engine=engine), headers={"Authorization": "Bearer k"}) as client:
+        data = client.post(BITDANCE, json={"prompt": "x", "enable_sync_mode": True}).json()["data"]
+    assert (data["status"], data["code"]) == ("processing", 5004)
+    assert data["error"] == (
+        "Sync mode timed out after 0.05 seconds. The prediction is still processing asynchronously."
+    )
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Key k1"}, {"Authorization": "Bearer "}])
+def test_requests_without_a_bearer_key_get_a_401(engine: Engine, headers: dict) -> None:
+    with TestClient(create_app(engine=engine)) as client:
+        response = client.post(BITDANCE, json={"prompt": "x"}, headers=headers)
+    assert response.status_code == 401
+    assert response.json()["code"] == 401
+
+
+def test_a_key_never_sees_another_keys_tasks(client: TestClient) -> None:
+    data = submit(client)
+    other = client.get(data["urls"]["get"], headers={"Authorization": "Bearer someone-else"})
+    assert other.status_code == 404
+    assert client.get(data["urls"]["get"]).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("POST", "/wavespeed/api/v3/acme/no-such-model", 404),
+        ("GET", "/wavespeed/api/v3/predictions/00000000000000000000000000000000/result", 404),
+        ("GET", "/wavespeed/api/v3/predictions/not-an-id/result", 404),
+        ("GET", BITDANCE, 405),
+        ("GET", "/wavespeed/cdn/files/emulator/nothing.jpg", 404),
+        ("DELETE", "/wavespeed/cdn/files/emulator/nothing.jpg", 405),
+    ],
+)
+def test_unknown_things_and_wrong_methods(
+    client: TestClient, method: str, path: str, status: int
+) -> None:
+    response = client.request(method, path)
+    assert response.status_code == status
+    assert response.json()["code"] == status and isinstance(response.json()["message"], str)
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "status"),
+    [
+        (b"{nope", "application/json", 400),
+        (b"prompt=x", "text/plain", 415),
+        (b"[" * 100 + b"]" * 100, "application/json", 400),
+    ],
+)
+def test_malformed_bodies(
+    client: TestClient, content: bytes, content_type: str, status: int
+) -> None:
+    response = client.post(BITDANCE, content=content, headers={"Content-Type": content_type})
+    assert response.status_code == status
+    assert response.json()["code"] == status
+
+
+def test_requests_to_the_real_host_get_real_urls(engine: Engine) -> None:
+    app = create_app(engine=engine)
+    with TestClient(
+        app, base_url="https://api.wavespeed.ai", headers={"Authorization": "Bearer k"}
+    ) as api:
+        data = api.post(
+            "/api/v3/wavespeed-ai/bitdance-14b/text-to-image",
+            json={"prompt": "x", "enable_sync_mode": True},
+        ).json()["data"]
+    assert data["urls"]["get"].startswith("https://api.wavespeed.ai/api/v3/predictions/")
+    assert data["outputs"][0].startswith("https://d2p7pge43lyniu.cloudfront.net/files/emulator/")
+    with TestClient(app, base_url="https://d2p7pge43lyniu.cloudfront.net") as cdn:
+        assert (
+            cdn.get(
+                data["outputs"][0].removeprefix("https://d2p7pge43lyniu.cloudfront.net")
+            ).status_code
+            == 200
+        )
