@@ -8,6 +8,7 @@ from emulator.app import create_app
 from emulator.clock import Clock, ManualClock, WallClock
 from emulator.config import EmulatorConfig
 from emulator.contracts import ContractError, Contracts, Endpoint, load_contracts
+from emulator.emulation import Emulation, emulate
 from emulator.engine import Engine
 from emulator.progression import Progression
 
@@ -15,6 +16,7 @@ __all__ = [
     "Clock",
     "ContractError",
     "Contracts",
+    "Emulation",
     "EmulatorConfig",
     "Endpoint",
     "Engine",
@@ -23,5 +25,6 @@ __all__ = [
     "WallClock",
     "__version__",
     "create_app",
+    "emulate",
     "load_contracts",
 ]

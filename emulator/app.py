@@ -16,6 +16,7 @@ from emulator.engine import Engine
 from emulator.hosts import ProviderHosts
 from emulator.providers.fal import FalApi
 from emulator.providers.wavespeed import WaveSpeedApi
+from emulator.record import Recording
 
 __all__ = ["create_app"]
 
@@ -44,7 +45,7 @@ def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = 
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(ProviderHosts)],
+        middleware=[Middleware(ProviderHosts), Middleware(Recording, record=engine.record)],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
     )
     app.state.engine = engine

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -22,6 +24,7 @@ class ControlApi:
             Route("/_emulator/health", self.health, methods=["GET"]),
             Route("/_emulator/endpoints", self.endpoints, methods=["GET"]),
             Route("/_emulator/reset", self.reset, methods=["POST"]),
+            Route("/_emulator/requests", self.requests, methods=["GET"]),
         ]
 
     async def health(self, request: Request) -> Response:
@@ -53,3 +56,17 @@ class ControlApi:
             return JSONResponse({"detail": "seed must be an integer"}, 422)
         self.engine.reset(seed)
         return JSONResponse({"status": "reset", "seed": seed})
+
+    async def requests(self, request: Request) -> Response:
+        """The request record, oldest first; query parameters filter it (provider, method,
+        path, key, status)."""
+        criteria = {
+            k: request.query_params[k]
+            for k in ("provider", "method", "path", "key")
+            if k in request.query_params
+        }
+        status = request.query_params.get("status")
+        if status is not None and not status.isdigit():
+            return JSONResponse({"detail": "status must be an integer"}, 422)
+        entries = self.engine.record.filter(**criteria, status=int(status) if status else None)
+        return JSONResponse([{**asdict(entry), "provider": entry.provider} for entry in entries])

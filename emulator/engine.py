@@ -19,6 +19,7 @@ from emulator.jobs import Failure, Job, JobStore
 from emulator.media import MediaStore, UnsupportedMedia
 from emulator.media.serving import Linker
 from emulator.progression import Phase
+from emulator.record import RequestRecord
 from emulator.synthesis import InputRejected, synthesize
 from emulator.validation import check_input
 
@@ -60,13 +61,16 @@ class Engine:
             contracts if contracts is not None else load_contracts(self.config.contracts)
         )
         self.jobs = JobStore(retention=self.config.retention, max_jobs=self.config.max_jobs)
+        self.record = RequestRecord()
         self.reset(self.config.seed)
 
     def reset(self, seed: int | None = None) -> None:
-        """Forget every job and medium; with a seed, replay the same ids and media."""
+        """Forget every job, medium and recorded request; with a seed, replay the same ids
+        and media."""
         self.seed = seed
         self._rng = random.Random(seed if seed is not None else secrets.randbits(64))
         self.jobs.clear()
+        self.record.clear()
         self.media = MediaStore(
             cache_bytes=self.config.media_cache_bytes,
             salt=str(seed) if seed is not None else secrets.token_hex(8),

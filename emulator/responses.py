@@ -10,9 +10,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-__all__ = ["Handler", "HandlerApp", "json_response"]
+__all__ = ["Handler", "HandlerApp", "encode_json", "json_response"]
 
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
+def encode_json(body: Any) -> bytes:
+    return _ENCODER.encode(body).encode()
+
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -20,9 +25,9 @@ Handler = Callable[[Request], Awaitable[Response]]
 class _JSONResponse(Response):
     """A JSON response built without Starlette's general header handling (a hot path)."""
 
-    def __init__(self, body: Any, status: int, headers: Mapping[str, str] | None) -> None:
+    def __init__(self, encoded: bytes, status: int, headers: Mapping[str, str] | None) -> None:
         self.status_code = status
-        self.body = _ENCODE(body).encode()
+        self.body = encoded
         self.background = None
         self.raw_headers = [
             (b"content-type", b"application/json"),
@@ -37,7 +42,9 @@ class _JSONResponse(Response):
 def json_response(
     body: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
-    return _JSONResponse(body, status, headers)
+    """``body`` as JSON; pass ``bytes`` already encoded with `encode_json` to reuse them."""
+    encoded = body if isinstance(body, bytes) else encode_json(body)
+    return _JSONResponse(encoded, status, headers)
 
 
 class HandlerApp:

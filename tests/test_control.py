@@ -34,3 +34,14 @@ def test_reset_refuses_a_bad_seed(client: TestClient) -> None:
         ).status_code
         == 422
     )
+
+
+def test_the_request_record_is_served_and_filtered(client: TestClient) -> None:
+    client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"})
+    client.post("/fal/run/fal-ai/bitdance", json={})
+    entries = client.get("/_emulator/requests", params={"status": 422}).json()
+    assert [(e["method"], e["path"], e["provider"], e["key"]) for e in entries] == [
+        ("POST", "/fal/run/fal-ai/bitdance", "fal", "k1")
+    ]
+    assert len(client.get("/_emulator/requests").json()) == 2  # control requests are not recorded
+    assert client.get("/_emulator/requests", params={"status": "x"}).status_code == 422

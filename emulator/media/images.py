@@ -14,14 +14,17 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
+from emulator.media.padding import MINIMUM_PADDING, budget, pad
 from emulator.media.spec import FORMATS, MediaSpec
 
 __all__ = ["render_image"]
 
+#: Encoder settings per format, best first: a later one is tried only if an image does not
+#: fit its byte budget (see padding), which a picture like ours is far from doing.
 _SAVE_OPTIONS = {
-    "JPEG": {"quality": 85},
-    "PNG": {"compress_level": 1},
-    "WEBP": {"quality": 80, "method": 0},
+    "JPEG": [{"quality": q} for q in (85, 60, 35, 10)],
+    "PNG": [{"compress_level": 1}, {"compress_level": 9}],
+    "WEBP": [{"quality": 80, "method": 0}],
 }
 
 
@@ -82,6 +85,13 @@ def render_image(spec: MediaSpec) -> bytes:
     image = _background(spec, palette)
     _shapes(ImageDraw.Draw(image), spec, palette)
     _draw_caption(image, spec)
-    out = io.BytesIO()
-    image.save(out, pil_format, **_SAVE_OPTIONS[pil_format])
-    return out.getvalue()
+    size = budget(pil_format, spec.width, spec.height)
+    for options in _SAVE_OPTIONS[pil_format]:
+        out = io.BytesIO()
+        image.save(out, pil_format, **options)
+        data = out.getvalue()
+        if size is None:
+            return data
+        if len(data) + MINIMUM_PADDING[pil_format] <= size or len(data) == size:
+            return pad(pil_format, data, size)
+    raise ValueError(f"cannot encode {spec} within {size} bytes")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -11,7 +12,16 @@ from starlette.responses import Response
 from emulator.media.spec import MediaSpec
 from emulator.media.store import MediaStore
 
-__all__ = ["MEDIA_PREFIX", "Linker", "data_uri_linker", "media_response", "url_linker"]
+__all__ = [
+    "MEDIA_PREFIX",
+    "Linker",
+    "data_uri_linker",
+    "media_response",
+    "run_linked",
+    "url_linker",
+]
+
+T = TypeVar("T")
 
 #: Where generated media lives below a provider's CDN surface.
 MEDIA_PREFIX = "/files/emulator/"
@@ -20,11 +30,20 @@ MEDIA_PREFIX = "/files/emulator/"
 Linker = Callable[[MediaSpec], tuple[str, int]]
 
 
+async def run_linked(call: Callable[[Linker], T], linker: Linker, *, inline: bool) -> T:
+    """``call(linker)``, in a worker thread when inlining renders media there and then
+    (URLs to fixed-size formats need no rendering, so they stay on the event loop)."""
+    if inline:
+        return await run_in_threadpool(call, linker)
+    return call(linker)
+
+
 def url_linker(store: MediaStore, cdn_base: str) -> Linker:
     """Media as URLs on the CDN surface at ``cdn_base``."""
 
     def link(spec: MediaSpec) -> tuple[str, int]:
-        size = len(store.content(spec))  # rendered now: results carry file sizes
+        # A fixed-size format is rendered only when downloaded; any other, now, to size it.
+        size = spec.byte_size if spec.byte_size is not None else len(store.content(spec))
         return f"{cdn_base}{MEDIA_PREFIX}{store.register(spec)}.{spec.extension}", size
 
     return link

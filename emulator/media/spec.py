@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from emulator.media.padding import budget
+
 __all__ = ["FORMATS", "MediaSpec"]
 
 #: format name → (content type, file extension, Pillow format)
@@ -41,6 +43,12 @@ class MediaSpec:
     @property
     def extension(self) -> str:
         return FORMATS[self.format][1]
+
+    @property
+    def byte_size(self) -> int | None:
+        """The file's size, known without rendering it; None where it is not fixed."""
+        pil_format = FORMATS[self.format][2]
+        return budget(pil_format, self.width, self.height) if pil_format else None
 
     def digest(self, salt: str = "") -> str:
         """A stable name for this spec: the same spec (and salt) always gets the same one."""

@@ -1,18 +1,60 @@
+"""The real-client suites run twice: against a server on a loopback port, and in-process.
+
+One suite, two modes (the moto way): a test asks for ``start`` (or the ready-made ``fal``
+and ``wavespeed_url``) and gets an emulator in the mode of its parameter.
+"""
+
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 from types import ModuleType
 
 import fal_client
 import pytest
 
+from emulator import Emulation, EmulatorConfig, Engine
 from emulator.clients import patch_fal_client
 from emulator.server import BackgroundServer
 
+from ..conftest import FAST
+
+
+@dataclass(frozen=True)
+class Target:
+    """An emulator in one mode, and where the WaveSpeed SDK should send its requests."""
+
+    engine: Engine
+    wavespeed_url: str
+
+
+@pytest.fixture(params=["server", "in_process"])
+def start(
+    request: pytest.FixtureRequest, serve: Callable[..., BackgroundServer]
+) -> Iterator[Callable[..., Target]]:
+    """Start an emulator in this test's mode; fal_client is pointed at it."""
+    with ExitStack() as stack:
+
+        def start_in_mode(config: EmulatorConfig | None = None) -> Target:
+            config = config or EmulatorConfig(progression=FAST)
+            if request.param == "server":
+                server = serve(config)
+                stack.enter_context(patch_fal_client(server.url))
+                return Target(server.engine, server.url + "/wavespeed")
+            emulation = stack.enter_context(Emulation(config=config))
+            return Target(emulation.engine, "https://api.wavespeed.ai")  # the real host
+
+        yield start_in_mode
+
 
 @pytest.fixture
-def fal(server: BackgroundServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    """The real, unmodified ``fal_client`` module, talking to ``server``."""
+def target(start: Callable[..., Target]) -> Target:
+    return start()
+
+
+@pytest.fixture
+def fal(target: Target, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The real, unmodified ``fal_client`` module, talking to the emulator."""
     monkeypatch.setenv("FAL_KEY", "client-key")
-    with patch_fal_client(server.url):
-        yield fal_client
+    return fal_client

@@ -1,4 +1,4 @@
-"""The real ``fal_client`` (sync and async) against the emulator on a loopback port."""
+"""The real ``fal_client`` (sync and async) against the emulator, as a server and in-process."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import pytest
 from PIL import Image
 
 from emulator import EmulatorConfig
-from emulator.clients import patch_fal_client
 
 from ..conftest import FAST
 
@@ -185,12 +184,11 @@ def test_a_key_never_sees_another_keys_requests(fal: ModuleType) -> None:
     assert isinstance(handle.status(), fal_client.Queued)  # untouched by the attempts
 
 
-def test_unknown_keys_are_refused_when_keys_are_configured(serve: Any) -> None:
-    server = serve(EmulatorConfig(progression=FAST, api_keys=frozenset({"good"})))
-    with patch_fal_client(server.url):
-        assert fal_client.SyncClient(key="good").run("fal-ai/bitdance", arguments={"prompt": "x"})
-        with pytest.raises(fal_client.FalClientHTTPError) as caught:
-            fal_client.SyncClient(key="bad").run("fal-ai/bitdance", arguments={"prompt": "x"})
+def test_unknown_keys_are_refused_when_keys_are_configured(start: Any) -> None:
+    start(EmulatorConfig(progression=FAST, api_keys=frozenset({"good"})))
+    assert fal_client.SyncClient(key="good").run("fal-ai/bitdance", arguments={"prompt": "x"})
+    with pytest.raises(fal_client.FalClientHTTPError) as caught:
+        fal_client.SyncClient(key="bad").run("fal-ai/bitdance", arguments={"prompt": "x"})
     assert caught.value.status_code == 401
     assert caught.value.message == "No user found for Key ID and Secret"
 

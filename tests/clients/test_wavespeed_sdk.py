@@ -1,4 +1,8 @@
-"""The real ``wavespeed`` SDKs (Python and npm) and curl against the emulator on a loopback port."""
+"""The real ``wavespeed`` SDKs and curl against the emulator.
+
+The Python SDK runs against a server and in-process; the npm SDK and curl, being other
+processes, against a server.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from emulator import EmulatorConfig, Progression
 from emulator.server import BackgroundServer
 
 from ..conftest import FAST
+from .conftest import Target
 
 BITDANCE = "wavespeed-ai/bitdance-14b/text-to-image"
 SEEDREAM = "bytedance/seedream-v4"
@@ -36,8 +41,8 @@ def image(output: str) -> Image.Image:
 
 
 @pytest.fixture
-def client(server: BackgroundServer) -> Client:
-    return Client(api_key="ws-key", base_url=server.url + "/wavespeed")
+def client(target: Target) -> Client:
+    return Client(api_key="ws-key", base_url=target.wavespeed_url)
 
 
 # -- Python SDK ----------------------------------------------------------------------------
@@ -61,7 +66,7 @@ def test_run_polls_until_completed_and_returns_downloadable_images(
     assert (picture.size, picture.format) == (size, "JPEG")
 
 
-def test_sync_mode_returns_at_once(client: Client, server: BackgroundServer) -> None:
+def test_sync_mode_returns_at_once(client: Client) -> None:
     result = client.run(BITDANCE, {"prompt": "sync"}, enable_sync_mode=True)
     assert image(result["outputs"][0]).size == (1024, 1024)
 
@@ -75,9 +80,9 @@ def test_base64_output_is_naked_base64(client: Client) -> None:
     assert image(output).size == (1024, 1024)
 
 
-def test_sync_mode_timeout_raises_the_sdks_error(serve: Any) -> None:
-    server = serve(EmulatorConfig(progression=Progression.parse("wall:5,5,0"), sync_timeout=0.2))
-    client = Client(api_key="k", base_url=server.url + "/wavespeed")
+def test_sync_mode_timeout_raises_the_sdks_error(start: Any) -> None:
+    target = start(EmulatorConfig(progression=Progression.parse("wall:5,5,0"), sync_timeout=0.2))
+    client = Client(api_key="k", base_url=target.wavespeed_url)
     with pytest.raises(RuntimeError, match=r"Sync mode timed out \(task_id: [0-9a-f]{32}\)"):
         client.run(BITDANCE, {"prompt": "slow"}, enable_sync_mode=True)
 
@@ -99,14 +104,14 @@ def test_a_failed_task_surfaces_as_the_sdks_error(client: Client) -> None:
         client.run(SEEDANCE, {"prompt": "x", "duration": 5}, poll_interval=0.01)
 
 
-def test_keys_are_checked_and_isolated(client: Client, serve: Any) -> None:
-    server = serve(EmulatorConfig(progression=FAST, api_keys=frozenset({"good"})))
-    bad = Client(api_key="bad", base_url=server.url + "/wavespeed")
+def test_keys_are_checked_and_isolated(start: Any) -> None:
+    target = start(EmulatorConfig(progression=FAST, api_keys=frozenset({"good"})))
+    bad = Client(api_key="bad", base_url=target.wavespeed_url)
     assert "HTTP 401" in bad.run_no_throw(BITDANCE, {"prompt": "x"})["error"]
 
-    good = Client(api_key="good", base_url=server.url + "/wavespeed")
+    good = Client(api_key="good", base_url=target.wavespeed_url)
     submitted = httpx.post(
-        server.url + "/wavespeed/api/v3/" + BITDANCE,
+        target.wavespeed_url + "/api/v3/" + BITDANCE,
         json={"prompt": "mine"},
         headers={"Authorization": "Bearer good"},
     ).json()["data"]

@@ -7,21 +7,28 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from emulator.config import EmulatorConfig
 from emulator.contracts import Endpoint
 from emulator.engine import Engine, JobFailed
 from emulator.hosts import public_base
 from emulator.jobs import Job
-from emulator.media.serving import Linker, data_uri_linker, media_response, url_linker
+from emulator.media.serving import (
+    Linker,
+    data_uri_linker,
+    media_response,
+    run_linked,
+    url_linker,
+)
 from emulator.payloads import read_json
 from emulator.progression import Phase
 from emulator.providers.fal.auth import caller
@@ -33,7 +40,7 @@ from emulator.providers.fal.errors import (
     validation_error,
 )
 from emulator.providers.fal.paths import RequestPath, alias, app_path, parse_request_path
-from emulator.responses import HandlerApp, json_response
+from emulator.responses import HandlerApp, encode_json, json_response
 from emulator.validation import check_input
 
 __all__ = ["FalApi"]
@@ -42,6 +49,8 @@ ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 #: How often an SSE status stream looks at its job.
 STREAM_TICK = 0.05
 _TRUE = {b"1", b"true", b"yes", b"on"}
+#: How many encoded status bodies are remembered (one or two per job being polled).
+STATUS_MEMO_SIZE = 4096
 
 
 def _wants_logs(query_string: bytes) -> bool:
@@ -60,7 +69,11 @@ def _method_not_allowed() -> FalError:
 class FalApi:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.config = engine.config
+        self._status_bodies: dict[tuple[Any, ...], bytes] = {}
+
+    @property
+    def config(self) -> EmulatorConfig:
+        return self.engine.config  # read afresh: controls may replace it at run time
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -94,15 +107,22 @@ class FalApi:
             raise FalError.detail(404, f"Request '{path.request_id}' not found")
         return job
 
+    def _wants_inline(self, job: Job) -> bool:
+        return isinstance(job.payload, dict) and job.payload.get("sync_mode") is True
+
     def _linker(self, request: Request, job: Job) -> Linker:
         """Media as CDN URLs, or as data URIs when the input asked for ``sync_mode``."""
-        if isinstance(job.payload, dict) and job.payload.get("sync_mode") is True:
+        if self._wants_inline(job):
             return data_uri_linker(self.engine.media)
         return url_linker(self.engine.media, self._base(request, "fal/cdn"))
 
     async def _output(self, request: Request, job: Job) -> Response:
         try:
-            output = await run_in_threadpool(self.engine.outcome, job, self._linker(request, job))
+            output = await run_linked(
+                functools.partial(self.engine.outcome, job),
+                self._linker(request, job),
+                inline=self._wants_inline(job),
+            )
         except JobFailed as failed:
             return failure_response(failed.failure, job.id)
         return json_response(output, 200, {"x-fal-request-id": job.id})
@@ -149,9 +169,30 @@ class FalApi:
 
     def _status(self, request: Request, job: Job, with_logs: bool) -> Response:
         look = self.engine.look(job, poll=True)
-        urls = request_urls(self._base(request, "fal/queue"), job)
-        body = status_body(self.engine, job, look, urls, with_logs=with_logs)
-        return json_response(body, 200 if look.phase is Phase.DONE else 202)
+        code = 200 if look.phase is Phase.DONE else 202
+        base = self._base(request, "fal/queue")
+        if with_logs:
+            urls = request_urls(base, job)
+            return json_response(status_body(self.engine, job, look, urls, with_logs=True), code)
+        # Polls without logs are the hot path and repeat the same body: it is a function of
+        # exactly these values, so its encoding is memoised.
+        failure = job.failure
+        key = (
+            job.id,
+            job.endpoint.id,
+            base,
+            look.phase,
+            look.queue_position,
+            self.engine.inference_time(job),
+            failure and (failure.kind, failure.message),
+        )
+        encoded = self._status_bodies.get(key)
+        if encoded is None:
+            if len(self._status_bodies) >= STATUS_MEMO_SIZE:
+                self._status_bodies.clear()
+            body = status_body(self.engine, job, look, request_urls(base, job), with_logs=False)
+            encoded = self._status_bodies[key] = encode_json(body)
+        return json_response(encoded, code)
 
     def _stream(self, request: Request, job: Job, with_logs: bool) -> Response:
         urls = request_urls(self._base(request, "fal/queue"), job)

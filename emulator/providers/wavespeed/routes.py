@@ -7,19 +7,26 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from emulator.config import EmulatorConfig
 from emulator.engine import Engine, JobFailed
 from emulator.hosts import public_base
 from emulator.jobs import Failure, Job
-from emulator.media.serving import Linker, data_uri_linker, media_response, url_linker
+from emulator.media.serving import (
+    Linker,
+    data_uri_linker,
+    media_response,
+    run_linked,
+    url_linker,
+)
 from emulator.payloads import read_json
 from emulator.progression import Phase
 from emulator.providers.wavespeed.auth import caller
@@ -51,7 +58,10 @@ def _not_found(what: str) -> WaveSpeedError:
 class WaveSpeedApi:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.config = engine.config
+
+    @property
+    def config(self) -> EmulatorConfig:
+        return self.engine.config  # read afresh: controls may replace it at run time
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -79,8 +89,11 @@ class WaveSpeedApi:
         api = public_base(request, "wavespeed", self.config.public_url)
         return f"{api}/api/v3/predictions/{task_id(job)}/result"
 
+    def _wants_inline(self, job: Job) -> bool:
+        return isinstance(job.payload, dict) and job.payload.get("enable_base64_output") is True
+
     def _linker(self, request: Request, job: Job) -> Linker:
-        if isinstance(job.payload, dict) and job.payload.get("enable_base64_output") is True:
+        if self._wants_inline(job):
             return data_uri_linker(self.engine.media, bare=True)
         cdn = public_base(request, "wavespeed/cdn", self.config.public_url)
         return url_linker(self.engine.media, cdn)
@@ -91,7 +104,11 @@ class WaveSpeedApi:
         if look.phase is not Phase.DONE:
             return prediction(self.engine, job, look, url)
         try:
-            produced = await run_in_threadpool(self.engine.outcome, job, self._linker(request, job))
+            produced = await run_linked(
+                functools.partial(self.engine.outcome, job),
+                self._linker(request, job),
+                inline=self._wants_inline(job),
+            )
         except JobFailed as failed:
             failure: Failure = failed.failure
             return prediction(

@@ -344,3 +344,16 @@ def test_cdn_serves_head_with_the_content_type(client: TestClient) -> None:
     response = client.head(url)
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/jpeg"
+
+
+def test_memoised_status_bodies_never_go_stale(client: TestClient, engine: Engine) -> None:
+    engine.reset(5)
+    first = submit(client)
+    assert client.get(first["status_url"]).json()["status_url"] == first["status_url"]
+    engine.reset(5)  # the same seed: the next request gets the same id, on another endpoint
+    second = submit(client, f"/fal/queue/{SEEDREAM}")
+    assert second["request_id"] == first["request_id"]
+    status = client.get(second["status_url"]).json()
+    assert status["status_url"] == second["status_url"] != first["status_url"]
+    client.put(second["cancel_url"])
+    assert client.get(second["status_url"]).json()["error_type"] == "client_cancelled"

@@ -1,0 +1,184 @@
+"""In-process emulation for tests and scripts, like moto's ``mock_aws``.
+
+    with emulate(seed=1) as emulation:
+        fal_client.subscribe("fal-ai/bitdance", arguments={"prompt": "a cat"})
+        assert len(emulation.requests.filter(path="/status")) == 1
+
+The real clients keep calling their real ``https://`` hosts; the emulator answers them in
+this process, and anything else fails loudly unless ``unmatched="pass"``. Also usable as a
+decorator, on sync and async functions.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from starlette.applications import Starlette
+
+from emulator.app import create_app
+from emulator.clock import Clock, ManualClock
+from emulator.config import EmulatorConfig
+from emulator.engine import Engine
+from emulator.jobs import JobStore
+from emulator.progression import Progression
+from emulator.record import RequestRecord
+from emulator.transport import AppDispatcher, Interception
+from emulator.transport.intercept import Unmatched
+
+__all__ = ["Emulation", "emulate"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Credentials the clients insist on before sending anything; any value works here.
+FAKE_CREDENTIALS = {"FAL_KEY": "emulated-fal-key", "WAVESPEED_API_KEY": "emulated-wavespeed-key"}
+
+
+class Emulation:
+    """The emulator answering the providers' hosts in-process, with its controls."""
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        progression: str | Progression = "immediate",
+        api_keys: Iterable[str] | None = None,
+        unmatched: Unmatched = "fail",
+        contracts: Iterable[Path | str] = (),
+        clock: Clock | None = None,
+        fake_credentials: bool = True,
+        config: EmulatorConfig | None = None,
+    ) -> None:
+        """``config`` replaces ``seed``, ``progression``, ``api_keys`` and ``contracts``."""
+        if config is None:
+            config = EmulatorConfig(
+                seed=seed,
+                progression=Progression.parse(progression)
+                if isinstance(progression, str)
+                else progression,
+                api_keys=frozenset(api_keys) if api_keys is not None else None,
+            ).with_contracts(*contracts)
+        self.engine = Engine(config, clock=clock)
+        self.app: Starlette = create_app(engine=self.engine)
+        self._dispatcher = AppDispatcher(self.app)
+        self._interception = Interception(self._dispatcher, unmatched=unmatched)
+        self._fake_credentials = fake_credentials
+        self._saved_environment: dict[str, str | None] = {}
+        self._saved_wavespeed_key: tuple[Any, Any] | None = None
+
+    # -- controls ------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> RequestRecord:
+        """Every provider request received, oldest first."""
+        return self.engine.record
+
+    @property
+    def jobs(self) -> JobStore:
+        return self.engine.jobs
+
+    @property
+    def progression(self) -> Progression:
+        return self.engine.config.progression
+
+    @progression.setter
+    def progression(self, value: str | Progression) -> None:
+        """How jobs move from now on (``immediate``, ``polls:Q,R``, ``wall:Q,R``)."""
+        parsed = Progression.parse(value) if isinstance(value, str) else value
+        self.engine.config = replace(self.engine.config, progression=parsed)
+
+    def advance(self, seconds: float) -> None:
+        """Move a manual clock (``emulate(clock=ManualClock())``) forward."""
+        if not isinstance(self.engine.clock, ManualClock):
+            raise TypeError("advance() needs emulate(clock=ManualClock())")
+        self.engine.clock.advance(seconds)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Forget every job, medium and recorded request; reseed."""
+        self.engine.reset(seed if seed is not None else self.engine.config.seed)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> Emulation:
+        self.reset()
+        if self._fake_credentials:
+            self._provide_credentials()
+        self._interception.start()
+        return self
+
+    def stop(self) -> None:
+        self._interception.stop()
+        self._dispatcher.close()
+        self._restore_credentials()
+
+    def _provide_credentials(self) -> None:
+        for name, value in FAKE_CREDENTIALS.items():
+            if not os.environ.get(name):
+                self._saved_environment[name] = os.environ.get(name)
+                os.environ[name] = value
+        # The wavespeed SDK reads its key once, at import.
+        wavespeed_config = getattr(_imported("wavespeed"), "config", None)
+        api = getattr(wavespeed_config, "api", None)
+        if api is not None and not getattr(api, "api_key", None):
+            self._saved_wavespeed_key = (api, api.api_key)
+            api.api_key = FAKE_CREDENTIALS["WAVESPEED_API_KEY"]
+
+    def _restore_credentials(self) -> None:
+        for name, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environment.clear()
+        if self._saved_wavespeed_key is not None:
+            api, key = self._saved_wavespeed_key
+            api.api_key = key
+            self._saved_wavespeed_key = None
+
+    def __enter__(self) -> Emulation:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __call__(self, func: F) -> F:
+        """Decorate a sync or async function to run inside this emulation."""
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                with self:
+                    return await func(*args, **kwargs)
+
+            return run_async  # type: ignore[return-value]
+
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return func(*args, **kwargs)
+
+        return run  # type: ignore[return-value]
+
+
+def _imported(name: str) -> Any:
+    import sys
+
+    return sys.modules.get(name)
+
+
+def emulate(**options: Any) -> Emulation:
+    """An `Emulation`: use it with ``with``, or as a decorator. Options: ``seed``,
+    ``progression`` (default ``"immediate"``), ``api_keys``, ``unmatched`` (``"fail"`` or
+    ``"pass"``), ``contracts``, ``clock``, ``fake_credentials``, or a whole ``config``."""
+    return Emulation(**options)

@@ -1,0 +1,6 @@
+"""In-process emulation: the clients' own HTTP answered by the emulator's app, no sockets."""
+
+from emulator.transport.asgi import AppDispatcher
+from emulator.transport.intercept import Interception, UnmatchedRequest
+
+__all__ = ["AppDispatcher", "Interception", "UnmatchedRequest"]

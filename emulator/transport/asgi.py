@@ -1,0 +1,187 @@
+"""httpx requests answered by an ASGI app in-process, streaming, from async or sync code.
+
+httpx's own ``ASGITransport`` is async-only and buffers whole bodies. Here an async caller
+runs the app as a task on its own loop; a sync caller hands the request to a private
+event-loop thread and blocks only until the response starts. Either way the body arrives
+chunk by chunk as the app sends it, so an SSE stream streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+from starlette.types import ASGIApp, Message
+
+__all__ = ["AppDispatcher"]
+
+_END = object()
+
+
+def _scope(request: httpx.Request) -> dict[str, Any]:
+    url = request.url
+    raw_path = url.raw_path.split(b"?", 1)[0]
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": request.method,
+        "scheme": url.scheme,
+        "path": unquote(raw_path.decode("ascii")),
+        "raw_path": raw_path,
+        "query_string": url.query,
+        "root_path": "",
+        "headers": [(name.lower(), value) for name, value in request.headers.raw],
+        "client": ("127.0.0.1", 0),
+        "server": (url.host, url.port or (443 if url.scheme == "https" else 80)),
+    }
+
+
+async def _run_app(
+    app: ASGIApp,
+    scope: dict[str, Any],
+    body: bytes,
+    emit: Callable[[Any], None],
+    disconnected: asyncio.Event,
+) -> None:
+    """Run one request through ``app``, emitting ("start", status, headers), body chunks,
+    then _END; an exception is emitted in place of what did not come."""
+    sent_body = False
+
+    async def receive() -> Message:
+        nonlocal sent_body
+        if not sent_body:
+            sent_body = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await disconnected.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            emit(("start", message["status"], message.get("headers", [])))
+        elif message["type"] == "http.response.body":
+            if message.get("body"):
+                emit(message["body"])
+            if not message.get("more_body", False):
+                emit(_END)
+
+    try:
+        await app(scope, receive, send)
+    except BaseException as error:  # handed to the caller, who raises it
+        emit(error)
+        if not isinstance(error, Exception):
+            raise
+
+
+def _response(
+    request: httpx.Request, start: Any, stream: httpx.SyncByteStream | httpx.AsyncByteStream
+) -> httpx.Response:
+    if isinstance(start, BaseException):
+        raise start
+    _, status, headers = start
+    return httpx.Response(status, headers=headers, stream=stream, request=request)
+
+
+class _AsyncStream(httpx.AsyncByteStream):
+    def __init__(
+        self, chunks: asyncio.Queue[Any], task: asyncio.Task[None], disconnected: asyncio.Event
+    ) -> None:
+        self._chunks, self._task, self._disconnected = chunks, task, disconnected
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while (chunk := await self._chunks.get()) is not _END:
+            if isinstance(chunk, BaseException):
+                raise chunk
+            yield chunk
+
+    async def aclose(self) -> None:
+        self._disconnected.set()
+        if not self._task.done():
+            await asyncio.wait([self._task], timeout=1)
+            self._task.cancel()
+
+
+class _SyncStream(httpx.SyncByteStream):
+    def __init__(self, chunks: queue.Queue[Any], on_close: Callable[[], None]) -> None:
+        self._chunks, self._on_close = chunks, on_close
+
+    def __iter__(self) -> Iterator[bytes]:
+        while (chunk := self._chunks.get()) is not _END:
+            if isinstance(chunk, BaseException):
+                raise chunk
+            yield chunk
+
+    def close(self) -> None:
+        self._on_close()
+
+
+class AppDispatcher:
+    """Sends httpx requests to an ASGI app, from sync or async code."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    async def handle_async(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        chunks: asyncio.Queue[Any] = asyncio.Queue()
+        disconnected = asyncio.Event()
+        task = asyncio.create_task(
+            _run_app(self.app, _scope(request), body, chunks.put_nowait, disconnected)
+        )
+        start = await chunks.get()
+        return _response(request, start, _AsyncStream(chunks, task, disconnected))
+
+    def handle_sync(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        loop = self._ensure_loop()
+        chunks: queue.Queue[Any] = queue.Queue()
+
+        async def run() -> asyncio.Event:
+            disconnected = asyncio.Event()
+            asyncio.ensure_future(
+                _run_app(self.app, _scope(request), body, chunks.put, disconnected)
+            )
+            return disconnected
+
+        disconnected = asyncio.run_coroutine_threadsafe(run(), loop).result()
+        start = chunks.get()
+        stream = _SyncStream(chunks, lambda: loop.call_soon_threadsafe(disconnected.set))
+        return _response(request, start, stream)
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(
+                    target=loop.run_forever, name="provider-emulator", daemon=True
+                )
+                self._thread.start()
+                self._loop = loop
+            return self._loop
+
+    def close(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is not None and thread is not None:
+            asyncio.run_coroutine_threadsafe(_cancel_pending(), loop).result(timeout)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout)
+            loop.close()
+
+
+async def _cancel_pending() -> None:
+    """End what is still running (an abandoned stream, say) before the loop goes."""
+    current = asyncio.current_task()
+    pending = [task for task in asyncio.all_tasks() if task is not current]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)

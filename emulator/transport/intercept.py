@@ -1,0 +1,193 @@
+"""Intercepting the clients' HTTP: httpx through respx, and requests through an adapter.
+
+Every request to a provider host goes to the emulator's app in-process. Anything else
+fails loudly (the default, so a test never reaches a real API by accident) or, with
+``unmatched="pass"``, goes out as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from typing import Any, Literal
+from unittest import mock
+from urllib.parse import urlsplit
+
+import httpx
+import respx
+
+from emulator.hosts import PROVIDER_HOST_SURFACES
+from emulator.transport.asgi import AppDispatcher
+
+__all__ = ["Interception", "UnmatchedRequest"]
+
+Unmatched = Literal["fail", "pass"]
+
+
+class UnmatchedRequest(ConnectionError):
+    """A request to a host the emulator does not stand for, while unmatched requests fail."""
+
+    def __init__(self, method: str, url: str) -> None:
+        super().__init__(
+            f"provider-emulator: {method} {url} is not a provider host, and unmatched requests "
+            "fail (pass unmatched='pass' to let them through)"
+        )
+
+
+def _is_provider_host(host: str | None) -> bool:
+    return (host or "").lower() in PROVIDER_HOST_SURFACES
+
+
+#: Set while respx resolves a request for an async client, whose side effects may await.
+_ASYNC_CALLER: ContextVar[bool] = ContextVar("provider_emulator_async_caller", default=False)
+
+
+class _Router(respx.MockRouter):
+    """A respx router that tells its side effects whether the caller is async, and that
+    answers before routers started earlier (so a nested emulation wins)."""
+
+    def start(self) -> None:
+        super().start()
+        routers = self.Mocker.routers
+        routers.insert(0, routers.pop(routers.index(self)))
+
+    async def async_handler(self, request: httpx.Request) -> httpx.Response:
+        token = _ASYNC_CALLER.set(True)
+        try:
+            return await super().async_handler(request)
+        finally:
+            _ASYNC_CALLER.reset(token)
+
+
+class Interception:
+    """While started, provider hosts are answered by ``dispatcher``'s app."""
+
+    def __init__(self, dispatcher: AppDispatcher, *, unmatched: Unmatched = "fail") -> None:
+        if unmatched not in ("fail", "pass"):
+            raise ValueError("unmatched must be 'fail' or 'pass'")
+        self.dispatcher = dispatcher
+        self.unmatched = unmatched
+        self._router = _Router(assert_all_called=False, assert_all_mocked=False, using="httpx")
+        self._router.route(host__in=tuple(sorted(PROVIDER_HOST_SURFACES))).mock(
+            side_effect=self._answer
+        )
+        if unmatched == "pass":
+            self._router.route().pass_through()
+        else:
+            self._router.route().mock(side_effect=self._refuse)
+        self._requests_patch: Any = None
+
+    def _answer(self, request: httpx.Request) -> Any:
+        # An async client's resolution awaits the coroutine; a sync client needs the answer now.
+        if _ASYNC_CALLER.get():
+            return self.dispatcher.handle_async(request)
+        return self.dispatcher.handle_sync(request)
+
+    @staticmethod
+    def _refuse(request: httpx.Request) -> httpx.Response:
+        raise UnmatchedRequest(request.method, str(request.url))
+
+    def start(self) -> None:
+        self._router.start()
+        self._requests_patch = _patch_requests(self)
+        self._requests_patch.start()
+
+    def stop(self) -> None:
+        if self._requests_patch is not None:
+            self._requests_patch.stop()
+            self._requests_patch = None
+        self._router.stop(quiet=True)
+
+
+# -- requests ------------------------------------------------------------------------------
+
+
+def _patch_requests(interception: Interception) -> Any:
+    try:
+        import requests
+        import requests.adapters
+    except ImportError:  # requests is optional: only the wavespeed SDK uses it
+        return mock.patch.dict({})
+
+    original = requests.Session.get_adapter
+
+    class EmulatorAdapter(requests.adapters.BaseAdapter):
+        def send(
+            self, request: requests.PreparedRequest, stream: bool = False, **kwargs: Any
+        ) -> requests.Response:
+            return _send_via_app(interception.dispatcher, request, stream)
+
+        def close(self) -> None:
+            pass
+
+    adapter = EmulatorAdapter()
+
+    def get_adapter(session: requests.Session, url: str) -> requests.adapters.BaseAdapter:
+        host = urlsplit(url).hostname
+        if _is_provider_host(host):
+            return adapter
+        if interception.unmatched == "fail":
+            raise UnmatchedRequest("request to", url)
+        return original(session, url)
+
+    return mock.patch.object(requests.Session, "get_adapter", get_adapter)
+
+
+class _RawBody:
+    """The ``raw`` of a requests.Response, reading an httpx stream as it arrives."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._chunks: Iterator[bytes] = response.iter_raw()
+        self._response = response
+        self._buffer = b""
+
+    def read(self, amount: int | None = None, **_: Any) -> bytes:
+        while amount is None or len(self._buffer) < amount:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer += chunk
+        if amount is None:
+            data, self._buffer = self._buffer, b""
+        else:
+            data, self._buffer = self._buffer[:amount], self._buffer[amount:]
+        return data
+
+    def stream(self, amount: int = 2**16, decode_content: bool = True) -> Iterator[bytes]:
+        while data := self.read(amount):
+            yield data
+
+    def close(self) -> None:
+        self._response.close()
+
+    def release_conn(self) -> None:
+        self.close()
+
+
+def _send_via_app(dispatcher: AppDispatcher, prepared: Any, stream: bool) -> Any:
+    import requests
+    from requests.structures import CaseInsensitiveDict
+
+    body = prepared.body or b""
+    content = body.encode() if isinstance(body, str) else body
+    if not isinstance(content, bytes):  # a file or generator body
+        content = b"".join(
+            chunk if isinstance(chunk, bytes) else chunk.encode() for chunk in content
+        )
+    request = httpx.Request(
+        prepared.method, prepared.url, headers=dict(prepared.headers), content=content
+    )
+    answered = dispatcher.handle_sync(request)
+    response = requests.Response()
+    response.status_code = answered.status_code
+    response.headers = CaseInsensitiveDict(_headers(answered.headers))
+    response.raw = _RawBody(answered)
+    response.reason = answered.reason_phrase
+    response.url = prepared.url
+    response.request = prepared
+    response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+    return response
+
+
+def _headers(headers: httpx.Headers) -> Mapping[str, str]:
+    return {name: value for name, value in headers.multi_items()}

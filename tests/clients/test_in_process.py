@@ -1,0 +1,167 @@
+"""The ``provider_emulator`` fixture: real clients, no configuration, no sockets at all."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import Iterator
+
+import fal_client
+import httpx
+import pytest
+import requests
+import wavespeed
+
+from emulator import Emulation, ManualClock, emulate
+from emulator.server import BackgroundServer
+from emulator.transport import UnmatchedRequest
+
+WAVESPEED_MODEL = "wavespeed-ai/bitdance-14b/text-to-image"
+
+
+@pytest.fixture
+def no_sockets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Any connection at all, even to loopback, fails the test."""
+
+    def refuse(self: socket.socket, address: object) -> None:
+        raise AssertionError(f"in-process emulation opened a connection to {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    yield
+
+
+def test_every_client_works_with_no_configuration(
+    provider_emulator: Emulation, no_sockets: None
+) -> None:
+    subscribed = fal_client.subscribe("fal-ai/bitdance", arguments={"prompt": "a cat"})
+    assert subscribed["images"][0]["url"].startswith("https://v3.fal.media/files/")
+    assert httpx.get(subscribed["images"][0]["url"]).headers["content-type"] == "image/jpeg"
+
+    assert fal_client.submit("fal-ai/bitdance", arguments={"prompt": "x"}).get()["prompt"] == "x"
+    assert fal_client.run("fal-ai/bitdance", arguments={"prompt": "y"})["prompt"] == "y"
+
+    async def subscribe_async() -> dict:
+        return await fal_client.subscribe_async("fal-ai/bitdance", arguments={"prompt": "z"})
+
+    assert asyncio.run(subscribe_async())["prompt"] == "z"
+
+    outputs = wavespeed.run(WAVESPEED_MODEL, {"prompt": "a cat"})["outputs"]
+    assert outputs[0].startswith("https://d2p7pge43lyniu.cloudfront.net/files/")
+    assert requests.get(outputs[0]).headers["content-type"] == "image/jpeg"
+    assert wavespeed.Client().run(WAVESPEED_MODEL, {"prompt": "b"}, enable_sync_mode=True)[
+        "outputs"
+    ]
+
+
+def test_the_default_progression_needs_no_client_sleep(provider_emulator: Emulation) -> None:
+    fal_client.subscribe("fal-ai/bitdance", arguments={"prompt": "quick"})
+    wavespeed.run(WAVESPEED_MODEL, {"prompt": "quick"})  # polls once a second if unfinished
+    paths = [entry.path for entry in provider_emulator.requests]
+    assert sum(path.endswith("/status") for path in paths) == 1
+    assert sum(path.endswith("/result") for path in paths) == 1
+
+
+@pytest.mark.provider_emulator(progression="polls:1,2")
+def test_a_marker_asks_for_every_intermediate_state(provider_emulator: Emulation) -> None:
+    updates: list[fal_client.Status] = []
+    fal_client.subscribe(
+        "fal-ai/bitdance", arguments={"prompt": "slow"}, on_queue_update=updates.append
+    )
+    assert [type(u).__name__ for u in updates] == [
+        "Queued",
+        "InProgress",
+        "InProgress",
+        "Completed",
+    ]
+    polls = provider_emulator.requests.filter(provider="fal", path="/status")
+    # the client polls until completed, then once more (without logs) before the result
+    assert len(polls) == 5 and all(p.status in (200, 202) for p in polls)
+
+
+@pytest.mark.provider_emulator(seed=42)
+def test_a_marker_seeds_the_fixture(provider_emulator: Emulation) -> None:
+    first = fal_client.submit("fal-ai/bitdance", arguments={"prompt": "x"}).request_id
+    with emulate(seed=42):
+        assert fal_client.submit("fal-ai/bitdance", arguments={"prompt": "x"}).request_id == first
+
+
+def test_the_same_seed_gives_the_same_ids_and_bytes() -> None:
+    def session() -> tuple[str, bytes]:
+        with emulate(seed=9):
+            handle = fal_client.submit("fal-ai/bitdance", arguments={"prompt": "same"})
+            url = handle.get()["images"][0]["url"]
+            return handle.request_id, httpx.get(url).content
+
+    assert session() == session()
+
+
+def test_emulations_do_not_share_state() -> None:
+    with emulate() as first:
+        fal_client.submit("fal-ai/bitdance", arguments={"prompt": "x"})
+        assert len(first.jobs) == 1
+    with emulate() as second:
+        assert len(second.jobs) == 0 and len(second.requests) == 0
+
+
+def test_unmatched_requests_fail_loudly_by_default(provider_emulator: Emulation) -> None:
+    with pytest.raises(UnmatchedRequest, match="not a provider host"):
+        httpx.get("https://example.com/")
+    with pytest.raises(UnmatchedRequest):
+        requests.get("https://example.com/")
+
+
+def test_unmatched_requests_may_pass_through() -> None:
+    with BackgroundServer() as local, emulate(unmatched="pass"):
+        assert httpx.get(local.url + "/_emulator/health").status_code == 200
+        assert requests.get(local.url + "/_emulator/health").status_code == 200
+        assert fal_client.run("fal-ai/bitdance", arguments={"prompt": "x"})["prompt"] == "x"
+
+
+def test_the_status_stream_streams_in_process() -> None:
+    async def scenario(emulation: Emulation) -> list[str]:
+        headers = {"Authorization": "Key k"}
+        async with httpx.AsyncClient() as client:
+            queued = (
+                await client.post(
+                    "https://queue.fal.run/fal-ai/bitdance", json={"prompt": "x"}, headers=headers
+                )
+            ).json()
+            statuses = []
+            async with client.stream(
+                "GET", queued["status_url"] + "/stream", headers=headers
+            ) as response:
+                async for line in response.aiter_lines():
+                    if line.startswith("data: "):
+                        statuses.append(json.loads(line[6:])["status"])
+                        emulation.advance(2.0)  # only now may the job move on
+            return statuses
+
+    with emulate(progression="wall:1,2,0", clock=ManualClock()) as emulation:
+        statuses = asyncio.run(scenario(emulation))
+    assert statuses == ["IN_QUEUE", "IN_PROGRESS", "COMPLETED"]
+
+
+def test_used_as_a_decorator_on_sync_and_async_functions() -> None:
+    @emulate(seed=3)
+    def sync_call() -> str:
+        return fal_client.run("fal-ai/bitdance", arguments={"prompt": "d"})["prompt"]
+
+    @emulate(seed=3)
+    async def async_call() -> str:
+        return (await fal_client.run_async("fal-ai/bitdance", arguments={"prompt": "e"}))["prompt"]
+
+    assert sync_call() == "d"
+    assert asyncio.run(async_call()) == "e"
+
+
+def test_controls_reset_and_progression(provider_emulator: Emulation) -> None:
+    fal_client.submit("fal-ai/bitdance", arguments={"prompt": "x"})
+    provider_emulator.reset()
+    assert len(provider_emulator.jobs) == 0 and len(provider_emulator.requests) == 0
+    provider_emulator.progression = "polls:2,0"
+    handle = fal_client.submit("fal-ai/bitdance", arguments={"prompt": "x"})
+    assert [type(handle.status()).__name__ for _ in range(3)] == ["Queued", "Queued", "Completed"]
+    with pytest.raises(TypeError, match="ManualClock"):
+        provider_emulator.advance(1)

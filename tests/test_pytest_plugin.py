@@ -1,0 +1,37 @@
+"""The plugin as a user meets it: installed, found through its entry point."""
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+ISOLATION = """
+import fal_client
+import pytest
+
+SEEN = []
+
+@pytest.mark.provider_emulator(seed=11)
+@pytest.mark.parametrize("run", [1, 2])
+def test_each_test_starts_afresh(provider_emulator, run):
+    assert len(provider_emulator.jobs) == 0
+    SEEN.append(fal_client.submit("fal-ai/bitdance", arguments={"prompt": "x"}).request_id)
+    assert len(provider_emulator.jobs) == 1
+    if len(SEEN) == 2:  # same seed, fresh state: the same first id
+        assert SEEN[0] == SEEN[1]
+"""
+
+
+def test_the_fixture_isolates_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(ISOLATION)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_the_fixture_works_under_xdist(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(ISOLATION)
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--markers")
+    result.stdout.fnmatch_lines(["*provider_emulator(**options)*"])
