@@ -40,12 +40,11 @@ from emulator.providers.fal.errors import (
     validation_error,
 )
 from emulator.providers.fal.paths import RequestPath, alias, app_path, parse_request_path
-from emulator.responses import HandlerApp, encode_json, json_response
+from emulator.responses import ALL_METHODS, HandlerApp, encode_json, json_response
 from emulator.validation import check_input
 
 __all__ = ["FalApi"]
 
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 #: How often an SSE status stream looks at its job.
 STREAM_TICK = 0.05
 _TRUE = {b"1", b"true", b"yes", b"on"}

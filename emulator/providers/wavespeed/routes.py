@@ -37,12 +37,11 @@ from emulator.providers.wavespeed.errors import (
     task_code,
     validation_error,
 )
-from emulator.responses import HandlerApp, json_response
+from emulator.responses import ALL_METHODS, HandlerApp, json_response
 from emulator.validation import check_input
 
 __all__ = ["WaveSpeedApi"]
 
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 #: How often a sync-mode request looks at its job.
 SYNC_TICK = 0.02
 BASE64_WITH_WEBHOOK = (
