@@ -37,9 +37,21 @@ class EmulatorConfig:
     public_url: str | None = None
     #: Seconds between keep-alive comments on an idle SSE status stream.
     stream_keepalive: float = 15.0
+    #: Where uploads are kept: None keeps them in memory.
+    storage_dir: Path | None = None
+    max_upload_bytes: int = 200 * 2**20
+    max_storage_bytes: int = 1024 * 2**20
+    #: An input URL the emulator cannot read (it reads only what it serves, and data URIs)
+    #: fails the job as the provider would ("fail"), or starts from a drawn picture
+    #: ("synthetic"), for offline work with real-world URLs.
+    unreachable_media: str = "fail"
     #: Seconds a WaveSpeed sync-mode request waits before its 5004 answer (90 s, as the
     #: WaveSpeed SDK's fixture records).
     sync_timeout: float = 90.0
+
+    def __post_init__(self) -> None:
+        if self.unreachable_media not in ("fail", "synthetic"):
+            raise ValueError("unreachable_media must be 'fail' or 'synthetic'")
 
     def with_contracts(self, *directories: Path | str) -> EmulatorConfig:
         return replace(self, contracts=self.contracts + tuple(Path(d) for d in directories))

@@ -15,11 +15,13 @@ from typing import Any
 from emulator.clock import Clock, WallClock
 from emulator.config import EmulatorConfig
 from emulator.contracts import Contracts, Endpoint, load_contracts
+from emulator.inputs import InputUnreachable, SourceResolver
 from emulator.jobs import Failure, Job, JobStore
 from emulator.media import MediaStore, UnsupportedMedia
 from emulator.media.serving import Linker
 from emulator.progression import Phase
 from emulator.record import RequestRecord
+from emulator.storage import Storage
 from emulator.synthesis import InputRejected, synthesize
 from emulator.validation import check_input
 
@@ -62,6 +64,11 @@ class Engine:
         )
         self.jobs = JobStore(retention=self.config.retention, max_jobs=self.config.max_jobs)
         self.record = RequestRecord()
+        self.storage = Storage(
+            directory=self.config.storage_dir,
+            max_file_bytes=self.config.max_upload_bytes,
+            max_total_bytes=self.config.max_storage_bytes,
+        )
         self.reset(self.config.seed)
 
     def reset(self, seed: int | None = None) -> None:
@@ -71,10 +78,21 @@ class Engine:
         self._rng = random.Random(seed if seed is not None else secrets.randbits(64))
         self.jobs.clear()
         self.record.clear()
+        self.storage.clear()
         self.media = MediaStore(
             cache_bytes=self.config.media_cache_bytes,
             salt=str(seed) if seed is not None else secrets.token_hex(8),
+            load_source=self._stored_bytes,
         )
+
+    def _stored_bytes(self, file_id: str) -> bytes | None:
+        stored = self.storage.get(file_id)
+        return self.storage.read(stored) if stored else None
+
+    @property
+    def sources(self) -> SourceResolver:
+        synthetic = self.config.unreachable_media == "synthetic"
+        return SourceResolver(self.storage, self.media, synthetic_fallback=synthetic)
 
     # -- submission ----------------------------------------------------------------------
 
@@ -182,8 +200,16 @@ class Engine:
         inputs = self.validate(job)
         try:
             return synthesize(
-                job.endpoint, inputs, job.seed, link, max_pixels=self.config.max_image_pixels
+                job.endpoint,
+                inputs,
+                job.seed,
+                link,
+                max_pixels=self.config.max_image_pixels,
+                sources=self.sources,
             )
+        except InputUnreachable as exc:
+            details = {"field": exc.field, "url": exc.url}
+            raise JobFailed(Failure("media_not_accessible", str(exc), details)) from None
         except InputRejected as exc:
             raise JobFailed(Failure("invalid", "Unprocessable Entity", exc.violations)) from None
         except UnsupportedMedia as exc:

@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 
-__all__ = ["PayloadError", "read_json"]
+__all__ = ["PayloadError", "read_body", "read_json"]
 
 
 class PayloadError(Exception):
@@ -30,7 +30,8 @@ def _is_json_content_type(content_type: str) -> bool:
     return media_type in ("", "application/json") or media_type.endswith("+json")
 
 
-async def _read_bounded(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body; `PayloadError` 413 beyond ``limit`` bytes (checked as it arrives)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadError(413, "too_large", f"Request body exceeds the limit of {limit} bytes")
@@ -72,7 +73,7 @@ async def read_json(request: Request, *, max_bytes: int, max_depth: int) -> Any:
         raise PayloadError(
             415, "content_type", f"Unsupported content type {content_type!r}; send application/json"
         )
-    raw = await _read_bounded(request, max_bytes)
+    raw = await read_body(request, max_bytes)
     if not raw.strip():
         return {}
     try:

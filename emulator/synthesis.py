@@ -22,31 +22,20 @@ and ``height``, ``size`` (``"W*H"`` or a ``"W:H"`` ratio) or ``aspect_ratio``; f
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from emulator.contracts import Endpoint
+from emulator.inputs import Source, SourceResolver
 from emulator.media import MediaSpec, UnsupportedMedia
 from emulator.media.serving import Linker
 from emulator.media.spec import FORMATS
+from emulator.sizes import image_size, video_shape
 from emulator.validation import Violation
 
 __all__ = ["InputRejected", "Synthesis", "synthesize"]
 
-#: fal's documented image size presets.
-IMAGE_SIZE_PRESETS = {
-    "square_hd": (1024, 1024),
-    "square": (512, 512),
-    "portrait_4_3": (768, 1024),
-    "portrait_16_9": (576, 1024),
-    "landscape_4_3": (1024, 768),
-    "landscape_16_9": (1024, 576),
-    "auto_2K": (2048, 2048),
-    "auto_4K": (4096, 4096),
-}
-DEFAULT_SIZE = (1024, 1024)
 COUNT_FIELDS = ("num_images",)
 _JSON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool}
 
@@ -59,6 +48,10 @@ class InputRejected(Exception):
         self.violations = violations
 
 
+#: input fields that name the picture an image-to-video job starts from
+PICTURE_FIELDS = ("image_url", "image", "input_image", "start_image_url", "first_frame_image")
+
+
 @dataclass(frozen=True)
 class Synthesis:
     endpoint: Endpoint
@@ -66,41 +59,13 @@ class Synthesis:
     seed: int
     link: Linker
     max_pixels: int = 4096 * 4096
+    sources: SourceResolver | None = None
 
     # -- sizes and formats -------------------------------------------------------------
 
     def image_size(self) -> tuple[int, int]:
-        size = self.inputs.get("image_size")
-        if isinstance(size, Mapping):
-            return int(size.get("width", 512)), int(size.get("height", 512))
-        if isinstance(size, str):
-            if size in IMAGE_SIZE_PRESETS:
-                return IMAGE_SIZE_PRESETS[size]
-            return self._default_object_size("image_size")
-        width, height = self.inputs.get("width"), self.inputs.get("height")
-        if isinstance(width, int) and isinstance(height, int):
-            return width, height
-        text = self.inputs.get("size")
-        if isinstance(text, str) and "*" in text:
-            w, _, h = text.partition("*")
-            if w.strip().isdigit() and h.strip().isdigit():
-                return int(w), int(h)
-        for ratio in (text, self.inputs.get("aspect_ratio")):
-            if isinstance(ratio, str) and ":" in ratio:
-                a, _, b = ratio.partition(":")
-                if a.isdigit() and b.isdigit() and int(a) and int(b):
-                    r = int(a) / int(b)
-                    area = DEFAULT_SIZE[0] * DEFAULT_SIZE[1]
-                    return round(math.sqrt(area * r) / 8) * 8, round(math.sqrt(area / r) / 8) * 8
-        return DEFAULT_SIZE
-
-    def _default_object_size(self, name: str) -> tuple[int, int]:
-        """For ``auto``-like presets: the field's default if that is an explicit size."""
-        prop = self.endpoint.resolve(self.endpoint.input_schema).get("properties", {}).get(name, {})
-        default = prop.get("default")
-        if isinstance(default, Mapping) and "width" in default and "height" in default:
-            return int(default["width"]), int(default["height"])
-        return DEFAULT_SIZE
+        field = self.endpoint.resolve(self.endpoint.input_schema).get("properties", {})
+        return image_size(self.inputs, field.get("image_size", {}).get("default"))
 
     def image_format(self, schema: Mapping[str, Any]) -> str:
         requested = self.inputs.get("output_format")
@@ -129,8 +94,7 @@ class Synthesis:
     def output(self) -> dict[str, Any]:
         return self._object(self.endpoint.output_schema)
 
-    def _renderable_size(self) -> tuple[int, int]:
-        width, height = self.image_size()
+    def _checked(self, width: int, height: int) -> tuple[int, int]:
         if width < 1 or height < 1 or width * height > self.max_pixels:
             raise InputRejected(
                 [
@@ -196,19 +160,13 @@ class Synthesis:
     def _media(
         self, kind: str, schema: Mapping[str, Any], field: Mapping[str, Any], index: int
     ) -> dict[str, Any] | str:
-        if kind != "image":
+        if kind == "image":
+            spec = self._image(field, index)
+        elif kind == "video":
+            spec = self._video(schema, field, index)
+        else:
             raise UnsupportedMedia(f"provider-emulator does not synthesise {kind} output yet")
-        width, height = self._renderable_size()
-        spec = MediaSpec(
-            kind="image",
-            width=width,
-            height=height,
-            format=self.image_format(field),
-            label=self.endpoint.id,
-            prompt=str(self.inputs.get("prompt", "")),
-            seed=self.seed,
-            index=index,
-        )
+        width, height = spec.width, spec.height
         url, size = self.link(spec)
         if schema.get("type") == "string":
             return url
@@ -227,6 +185,43 @@ class Synthesis:
             for k, v in described.items()
             if k in schema.get("properties", {}) and v is not None
         }
+
+    def _image(self, field: Mapping[str, Any], index: int) -> MediaSpec:
+        width, height = self._checked(*self.image_size())
+        return MediaSpec(
+            "image",
+            width,
+            height,
+            self.image_format(field),
+            self.endpoint.id,
+            str(self.inputs.get("prompt", "")),
+            self.seed,
+            index,
+        )
+
+    def _video(self, schema: Mapping[str, Any], field: Mapping[str, Any], index: int) -> MediaSpec:
+        source = Source("", None)
+        for name in PICTURE_FIELDS:
+            url = self.inputs.get(name)
+            if isinstance(url, str) and url and self.sources is not None:
+                source = self.sources.picture(name, url)
+                break
+        hints = {**field.get("x-emulator-media", {}), **schema.get("x-emulator-media", {})}
+        width, height, seconds, fps = video_shape(self.inputs, hints, source.size)
+        self._checked(width, height)
+        return MediaSpec(
+            "video",
+            width,
+            height,
+            "mp4",
+            self.endpoint.id,
+            str(self.inputs.get("prompt", "")),
+            self.seed,
+            index,
+            duration=seconds,
+            fps=fps,
+            source=source.id,
+        )
 
     def _plain(self, schema: Mapping[str, Any]) -> Any:
         """A schema-valid value for a field no convention covers."""
@@ -271,8 +266,14 @@ def _flatten(values: Any) -> list[Any]:
 
 
 def synthesize(
-    endpoint: Endpoint, inputs: Mapping[str, Any], seed: int, link: Linker, *, max_pixels: int
+    endpoint: Endpoint,
+    inputs: Mapping[str, Any],
+    seed: int,
+    link: Linker,
+    *,
+    max_pixels: int,
+    sources: SourceResolver | None = None,
 ) -> dict[str, Any]:
-    """The output of ``endpoint`` for validated ``inputs``; raises `InputRejected` or
-    `UnsupportedMedia` when it cannot be made."""
-    return Synthesis(endpoint, inputs, seed, link, max_pixels).output()
+    """The output of ``endpoint`` for validated ``inputs``; raises `InputRejected`,
+    `InputUnreachable` or `UnsupportedMedia` when it cannot be made."""
+    return Synthesis(endpoint, inputs, seed, link, max_pixels, sources).output()

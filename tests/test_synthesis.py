@@ -78,12 +78,53 @@ def test_the_output_validates_against_the_contract() -> None:
     endpoint.output_validator.validate(output(endpoint.id, {"prompt": "x"}))
 
 
-def test_video_is_not_faked() -> None:
+def test_video_fields_become_video_specs() -> None:
+    endpoint_id = "fal-ai/bytedance/seedance/v1/pro/fast/image-to-video"
+    inputs = {"prompt": "x", "image_url": "u", "resolution": "720p", "duration": "3"}
+    result = output(endpoint_id, inputs)
+    (spec,) = LINKED
+    assert (spec.kind, spec.width, spec.height, spec.duration, spec.fps) == (
+        "video",
+        1280,
+        720,
+        3.0,
+        24,
+    )
+    assert spec.source == ""  # no resolver given: a drawn start picture
+    assert result["video"] == {
+        "url": "https://cdn.test/0.mp4",
+        "content_type": "video/mp4",
+        "file_name": "0.mp4",
+        "file_size": 123,
+    }
+
+
+def test_other_media_kinds_are_not_faked() -> None:
+    ok = {
+        "200": {
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["audio"],
+                        "properties": {
+                            "audio": {"type": "object", "properties": {"url": {"type": "string"}}}
+                        },
+                    }
+                }
+            }
+        }
+    }
+    document = {
+        "paths": {
+            "/acme/tts": {
+                "post": {"requestBody": {"content": {"application/json": {"schema": {}}}}}
+            },
+            "/acme/tts/requests/{request_id}": {"get": {"responses": ok}},
+        }
+    }
     with pytest.raises(UnsupportedMedia):
-        output(
-            "fal-ai/bytedance/seedance/v1/pro/fast/image-to-video",
-            {"prompt": "x", "image_url": "u"},
-        )
+        synthesize(endpoint_from_document("fal", document), {}, 1, link, max_pixels=1)
 
 
 def test_too_many_pixels_is_rejected_before_rendering() -> None:

@@ -10,14 +10,15 @@ from __future__ import annotations
 import hashlib
 import io
 import textwrap
+from collections.abc import Callable
 from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-from emulator.media.padding import MINIMUM_PADDING, budget, pad
+from emulator.media.padding import budget, encode_within
 from emulator.media.spec import FORMATS, MediaSpec
 
-__all__ = ["render_image"]
+__all__ = ["caption_panel", "render_image", "render_picture"]
 
 #: Encoder settings per format, best first: a later one is tried only if an image does not
 #: fit its byte budget (see padding), which a picture like ours is far from doing.
@@ -65,33 +66,45 @@ def _font_size(spec: MediaSpec) -> int:
     return max(10, min(48, min(spec.width, spec.height) // 28))
 
 
-def _draw_caption(image: Image.Image, spec: MediaSpec) -> None:
+def caption_panel(spec: MediaSpec) -> Image.Image | None:
+    """A black strip as wide as the picture with the caption on it; None if too small."""
     if spec.width < 96 or spec.height < 48:
-        return  # too small to carry legible text
+        return None  # too small to carry legible text
     font = _font(_font_size(spec))
-    draw = ImageDraw.Draw(image)
     text = _caption(spec)
     margin = _font_size(spec) // 2
-    left, top, right, bottom = draw.multiline_textbbox((margin, 0), text, font=font)
-    panel_top = max(0, spec.height - (bottom - top) - 2 * margin)
-    draw.rectangle((0, panel_top, spec.width, spec.height), fill=(0, 0, 0))
-    draw.multiline_text((margin, panel_top + margin - top), text, font=font, fill=(255, 255, 255))
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    left, top, right, bottom = measure.multiline_textbbox((margin, 0), text, font=font)
+    panel = Image.new("RGB", (spec.width, min(spec.height, bottom - top + 2 * margin)))
+    ImageDraw.Draw(panel).multiline_text(
+        (margin, margin - top), text, font=font, fill=(255, 255, 255)
+    )
+    return panel
+
+
+def render_picture(spec: MediaSpec, *, caption: bool = True) -> Image.Image:
+    """The picture of ``spec``, not yet encoded."""
+    palette = _palette(spec)
+    image = _background(spec, palette)
+    _shapes(ImageDraw.Draw(image), spec, palette)
+    panel = caption_panel(spec) if caption else None
+    if panel is not None:
+        image.paste(panel, (0, spec.height - panel.height))
+    return image
+
+
+def _encoder(image: Image.Image, pil_format: str, options: dict[str, int]) -> Callable[[], bytes]:
+    def encode() -> bytes:
+        out = io.BytesIO()
+        image.save(out, pil_format, **options)
+        return out.getvalue()
+
+    return encode
 
 
 def render_image(spec: MediaSpec) -> bytes:
     """The encoded bytes of ``spec``: always the same bytes for the same spec."""
     pil_format = FORMATS[spec.format][2]
-    palette = _palette(spec)
-    image = _background(spec, palette)
-    _shapes(ImageDraw.Draw(image), spec, palette)
-    _draw_caption(image, spec)
-    size = budget(pil_format, spec.width, spec.height)
-    for options in _SAVE_OPTIONS[pil_format]:
-        out = io.BytesIO()
-        image.save(out, pil_format, **options)
-        data = out.getvalue()
-        if size is None:
-            return data
-        if len(data) + MINIMUM_PADDING[pil_format] <= size or len(data) == size:
-            return pad(pil_format, data, size)
-    raise ValueError(f"cannot encode {spec} within {size} bytes")
+    image = render_picture(spec)
+    attempts = [_encoder(image, pil_format, options) for options in _SAVE_OPTIONS[pil_format]]
+    return encode_within(pil_format, budget(pil_format, spec.width, spec.height), attempts)

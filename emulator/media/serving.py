@@ -11,6 +11,8 @@ from starlette.responses import Response
 
 from emulator.media.spec import MediaSpec
 from emulator.media.store import MediaStore
+from emulator.storage import Storage
+from emulator.uploads import parse_upload_path
 
 __all__ = [
     "MEDIA_PREFIX",
@@ -60,12 +62,19 @@ def data_uri_linker(store: MediaStore, *, bare: bool = False) -> Linker:
     return link
 
 
-async def media_response(store: MediaStore, path: str) -> Response | None:
-    """The medium at ``path`` (below a CDN surface), or None if there is none."""
-    if not path.startswith(MEDIA_PREFIX):
+_CACHED = {"Cache-Control": "public, max-age=86400"}
+
+
+async def media_response(store: MediaStore, storage: Storage, path: str) -> Response | None:
+    """The generated medium or uploaded file at ``path`` (below a CDN surface), or None."""
+    if path.startswith(MEDIA_PREFIX):
+        spec = store.lookup(path[len(MEDIA_PREFIX) :].split(".", 1)[0])
+        if spec is None:
+            return None
+        data = await run_in_threadpool(store.content, spec)  # renders, maybe for seconds
+        return Response(data, 200, _CACHED, spec.content_type)
+    upload = parse_upload_path(path)
+    stored = storage.get(upload.file_id) if upload and not upload.multipart_id else None
+    if stored is None or stored.name != upload.name:
         return None
-    spec = store.lookup(path[len(MEDIA_PREFIX) :].split(".", 1)[0])
-    if spec is None:
-        return None
-    data = await run_in_threadpool(store.content, spec)
-    return Response(data, 200, {"Cache-Control": "public, max-age=86400"}, spec.content_type)
+    return Response(storage.read(stored), 200, _CACHED, stored.content_type)

@@ -9,13 +9,13 @@ from emulator.media.padding import budget
 
 __all__ = ["FORMATS", "MediaSpec"]
 
-#: format name → (content type, file extension, Pillow format)
+#: format name → (content type, file extension, encoder: a Pillow format, or MP4)
 FORMATS = {
     "jpeg": ("image/jpeg", "jpg", "JPEG"),
     "jpg": ("image/jpeg", "jpg", "JPEG"),
     "png": ("image/png", "png", "PNG"),
     "webp": ("image/webp", "webp", "WEBP"),
-    "mp4": ("video/mp4", "mp4", None),
+    "mp4": ("video/mp4", "mp4", "MP4"),
 }
 
 
@@ -34,7 +34,13 @@ class MediaSpec:
     prompt: str
     seed: int
     index: int = 0
-    duration: float = 0.0
+    duration: float = 0.0  # seconds, for video
+    fps: int = 0  # frames per second, for video
+    source: str = ""  # storage id of the picture a video starts from; "" to draw one
+
+    @property
+    def frames(self) -> int:
+        return max(1, round(self.duration * self.fps)) if self.kind == "video" else 1
 
     @property
     def content_type(self) -> str:
@@ -47,8 +53,7 @@ class MediaSpec:
     @property
     def byte_size(self) -> int | None:
         """The file's size, known without rendering it; None where it is not fixed."""
-        pil_format = FORMATS[self.format][2]
-        return budget(pil_format, self.width, self.height) if pil_format else None
+        return budget(FORMATS[self.format][2], self.width, self.height, self.frames)
 
     def digest(self, salt: str = "") -> str:
         """A stable name for this spec: the same spec (and salt) always gets the same one."""
@@ -66,6 +71,8 @@ class MediaSpec:
                     self.seed,
                     self.index,
                     self.duration,
+                    self.fps,
+                    self.source,
                 ),
             )
         )

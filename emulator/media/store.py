@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 from emulator.media.images import render_image
 from emulator.media.spec import MediaSpec
+from emulator.media.video import render_video
 
 __all__ = ["MediaStore", "UnsupportedMedia"]
 
@@ -22,8 +24,14 @@ class UnsupportedMedia(Exception):
 
 class MediaStore:
     def __init__(
-        self, *, cache_bytes: int = 256 * 2**20, max_specs: int = 200_000, salt: str = ""
+        self,
+        *,
+        cache_bytes: int = 256 * 2**20,
+        max_specs: int = 200_000,
+        salt: str = "",
+        load_source: Callable[[str], bytes | None] = lambda _: None,
     ) -> None:
+        """``load_source`` gives the bytes of a video's start picture by storage id."""
         self._cache_bytes = cache_bytes
         self._max_specs = max_specs
         self._salt = salt
@@ -32,6 +40,8 @@ class MediaStore:
         self._rendered_size = 0
         # Rendering runs in worker threads; one lock keeps both maps consistent.
         self._lock = threading.Lock()
+        self._rendering: dict[MediaSpec, threading.Lock] = {}  # one render per spec at a time
+        self._load_source = load_source
         self.renders = 0  # how many times anything was actually rendered
 
     def register(self, spec: MediaSpec) -> str:
@@ -55,8 +65,13 @@ class MediaStore:
             if cached is not None:
                 self._renders.move_to_end(spec)
                 return cached
-        data = self._render(spec)
+            in_flight = self._rendering.setdefault(spec, threading.Lock())
+        with in_flight:  # a second asker waits for the first render instead of repeating it
+            with self._lock:
+                cached = self._renders.get(spec)
+            data = cached if cached is not None else self._render(spec)
         with self._lock:
+            self._rendering.pop(spec, None)
             if spec not in self._renders and len(data) <= self._cache_bytes:
                 self._renders[spec] = data
                 self._rendered_size += len(data)
@@ -66,9 +81,11 @@ class MediaStore:
         return data
 
     def _render(self, spec: MediaSpec) -> bytes:
-        if spec.kind != "image":
+        if spec.kind not in ("image", "video"):
             raise UnsupportedMedia(f"provider-emulator does not synthesise {spec.kind} yet")
         self.renders += 1
+        if spec.kind == "video":
+            return render_video(spec, self._load_source)
         return render_image(spec)
 
     def clear(self) -> None:

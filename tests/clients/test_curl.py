@@ -10,10 +10,14 @@ import subprocess
 import time
 from pathlib import Path
 
+import av
 import pytest
 from PIL import Image
 
+from emulator import EmulatorConfig
 from emulator.server import BackgroundServer
+
+from ..conftest import FAST
 
 CURL_EXAMPLES = Path(__file__).parents[2] / "fixtures" / "fal" / "curl"
 
@@ -46,10 +50,24 @@ def test_seed_curl_example_runs_against_the_emulator(
     assert decoded_size(result["images"][0]["url"]) in ((1024, 1024), (2048, 2048))
 
 
-def test_seed_curl_example_for_video_says_not_yet(server: BackgroundServer) -> None:
+def test_seed_curl_example_for_video_reports_its_unreachable_image(
+    server: BackgroundServer,
+) -> None:
+    """Its image_url is on the internet, which the emulator does not reach: fal's 422."""
     command = (CURL_EXAMPLES / "seedance-v1-pro-fast-image-to-video.sh").read_text()
     result = json.loads(curl(command.replace("https://fal.run", f"{server.url}/fal/run")))
-    assert result["error_type"] == "emulator_unsupported"
+    (error,) = result["detail"]
+    assert (error["loc"], error["type"]) == (["body", "image_url"], "file_download_error")
+
+
+def test_seed_curl_example_for_video_offline(serve) -> None:
+    """With unreachable_media="synthetic" the same command gets a real video."""
+    server = serve(EmulatorConfig(progression=FAST, unreachable_media="synthetic"))
+    command = (CURL_EXAMPLES / "seedance-v1-pro-fast-image-to-video.sh").read_text()
+    result = json.loads(curl(command.replace("https://fal.run", f"{server.url}/fal/run")))
+    video = av.open(io.BytesIO(curl(f"curl --silent --fail '{result['video']['url']}'")))
+    stream = video.streams.video[0]
+    assert (stream.width, stream.height, video.duration / 1e6) == (1920, 1080, 5.0)
 
 
 def test_queue_flow_with_curl(server: BackgroundServer) -> None:

@@ -8,6 +8,7 @@ import io
 from types import ModuleType
 from typing import Any
 
+import av
 import fal_client
 import httpx
 import pytest
@@ -162,16 +163,65 @@ def test_queued_invalid_input_surfaces_as_a_422_at_the_result(fal: ModuleType) -
     assert isinstance(updates[-1], fal_client.Completed) and updates[-1].error is None
 
 
-def test_video_output_is_a_documented_not_yet(fal: ModuleType) -> None:
-    endpoint_id = "fal-ai/bytedance/seedance/v1/pro/fast/image-to-video"
-    arguments = {"prompt": "a dancer", "image_url": "https://example.com/in.png"}
+def video_facts(url: str) -> tuple[int, int, float, int]:
+    """Width, height, seconds and frame count of the MP4 at ``url``, decoded with PyAV."""
+    container = av.open(io.BytesIO(httpx.get(url).content))
+    stream = container.streams.video[0]
+    frames = sum(1 for _ in container.decode(video=0))
+    return stream.width, stream.height, container.duration / 1e6, frames
+
+
+SEEDANCE = "fal-ai/bytedance/seedance/v1/pro/fast/image-to-video"
+
+
+def test_upload_a_picture_then_make_a_video_of_it(fal: ModuleType, tmp_path: Any) -> None:
+    picture = tmp_path / "portrait.png"
+    Image.new("RGB", (600, 800), (200, 30, 30)).save(picture)
+    client = fal_client.SyncClient(key="uploader")  # a fresh client: its CDN token is its own
+    url = client.upload_file(picture)
+    assert decode(url).size == (600, 800)
+
+    arguments = {"prompt": "a slow zoom", "image_url": url, "resolution": "480p", "duration": "3"}
+    result = client.subscribe(SEEDANCE, arguments=arguments)
+    video = result["video"]
+    assert video["content_type"] == "video/mp4"
+    assert video["file_size"] == len(httpx.get(video["url"]).content)
+    assert video_facts(video["url"]) == (480, 640, 3.0, 72)  # auto: the picture's 3:4, 24 fps
+
+
+def test_video_aspect_and_resolution_follow_the_input(fal: ModuleType) -> None:
+    picture = fal_client.encode_image(Image.new("RGB", (64, 64)), format="png")  # a data URI
+    arguments = {"prompt": "wide", "image_url": picture, "aspect_ratio": "16:9", "duration": "2"}
+    assert video_facts(fal.run(SEEDANCE, arguments=arguments)["video"]["url"]) == (
+        1920,
+        1080,
+        2.0,
+        48,
+    )
+
+
+def test_an_unreachable_input_url_fails_as_fal_reports_it(fal: ModuleType) -> None:
+    arguments = {"prompt": "x", "image_url": "https://example.com/missing.png"}
     with pytest.raises(fal_client.FalClientHTTPError) as caught:
-        fal.subscribe(endpoint_id, arguments=arguments)
-    assert caught.value.status_code == 501
-    assert caught.value.error_type == "emulator_unsupported"
+        fal.subscribe(SEEDANCE, arguments=arguments)
+    assert caught.value.status_code == 422
+    (error,) = caught.value.message
+    assert error["type"] == "file_download_error" and error["input"] == arguments["image_url"]
     with pytest.raises(fal_client.FalClientHTTPError) as invalid:
-        fal.run(endpoint_id, arguments={"prompt": "a dancer", "duration": "13"})
+        fal.run(SEEDANCE, arguments={"prompt": "a dancer", "duration": "13"})
     assert invalid.value.status_code == 422  # validated like every other endpoint
+
+
+def test_every_upload_route_of_the_python_client(fal: ModuleType, monkeypatch: Any) -> None:
+    client = fal_client.SyncClient(key="uploader")
+    via_fallback = client.upload(b"plain text", "text/plain", "note.txt", repository="fal")
+    assert httpx.get(via_fallback).content == b"plain text"
+    # Multipart begins at 100 MiB; a smaller threshold takes the same code path quickly.
+    monkeypatch.setattr(fal_client.client, "MULTIPART_THRESHOLD", 1024)
+    monkeypatch.setattr(fal_client.client, "MULTIPART_CHUNK_SIZE", 1000)
+    payload = bytes(range(256)) * 20
+    via_multipart = client.upload(payload, "application/octet-stream", "blob.bin")
+    assert httpx.get(via_multipart).content == payload
 
 
 def test_a_key_never_sees_another_keys_requests(fal: ModuleType) -> None:

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import av
 import httpx
 import pytest
 import wavespeed
@@ -30,6 +31,8 @@ from .conftest import Target
 BITDANCE = "wavespeed-ai/bitdance-14b/text-to-image"
 SEEDREAM = "bytedance/seedream-v4"
 SEEDANCE = "bytedance/seedance-v1-lite-t2v-480p"
+WAN_I2V = "wavespeed-ai/wan-2.2/i2v-480p-lora-ultra-fast"
+UNREACHABLE = {"prompt": "x", "image": "https://example.com/missing.png"}
 JS = Path(__file__).parents[1] / "js"
 
 
@@ -96,12 +99,41 @@ def test_invalid_input_fails_at_submit(client: Client) -> None:
 
 
 def test_a_failed_task_surfaces_as_the_sdks_error(client: Client) -> None:
-    outcome = client.run_no_throw(SEEDANCE, {"prompt": "x", "duration": 5}, poll_interval=0.01)
+    outcome = client.run_no_throw(WAN_I2V, UNREACHABLE, poll_interval=0.01)
     assert outcome["status"] == "failed"
     assert len(outcome["task_id"]) == 32
-    assert "does not synthesise video" in outcome["error"]
+    assert "cannot read the media at 'https://example.com/missing.png'" in outcome["error"]
+    result = client.get_result(outcome["task_id"])["data"]
+    assert (result["status"], result["code"]) == ("failed", 1402)  # media not accessible
     with pytest.raises(RuntimeError, match="Prediction failed"):
-        client.run(SEEDANCE, {"prompt": "x", "duration": 5}, poll_interval=0.01)
+        client.run(WAN_I2V, UNREACHABLE, poll_interval=0.01)
+
+
+def video_facts(data: bytes) -> tuple[int, int, float, int]:
+    container = av.open(io.BytesIO(data))
+    stream = container.streams.video[0]
+    return (
+        stream.width,
+        stream.height,
+        container.duration / 1e6,
+        sum(1 for _ in container.decode(video=0)),
+    )
+
+
+def test_upload_then_image_to_video(client: Client, tmp_path: Path) -> None:
+    picture = tmp_path / "wide.png"
+    Image.new("RGB", (900, 450), (20, 200, 90)).save(picture)
+    url = client.upload(str(picture))
+    assert image(url).size == (900, 450)
+    (output,) = client.run(WAN_I2V, {"prompt": "pan", "image": url}, poll_interval=0.01)["outputs"]
+    assert video_facts(httpx.get(output).content) == (960, 480, 5.0, 80)  # 2:1 at 480p, 16 fps
+
+
+def test_text_to_video(client: Client) -> None:
+    (output,) = client.run(
+        SEEDANCE, {"prompt": "waves", "duration": 5, "aspect_ratio": "9:16"}, poll_interval=0.01
+    )["outputs"]
+    assert video_facts(httpx.get(output).content) == (480, 854, 5.0, 120)
 
 
 def test_keys_are_checked_and_isolated(start: Any) -> None:
@@ -167,12 +199,10 @@ def test_npm_sdk_sync_mode_and_failures(server: BackgroundServer) -> None:
     invalid = node_call(server, "run", BITDANCE, {"size": "1*1"})
     assert "HTTP 400" in invalid["error"]
 
-    failed = node_call(
-        server, "runNoThrow", SEEDANCE, {"prompt": "x", "duration": 5}, pollInterval=0.01
-    )
+    failed = node_call(server, "runNoThrow", WAN_I2V, UNREACHABLE, pollInterval=0.01)
     assert failed["result"]["outputs"] is None
     assert failed["result"]["detail"]["error"]["name"] == "WavespeedPredictionException"
-    assert "does not synthesise video" in failed["result"]["detail"]["error"]["message"]
+    assert "cannot read the media" in failed["result"]["detail"]["error"]["message"]
 
 
 # -- curl ----------------------------------------------------------------------------------

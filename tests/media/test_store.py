@@ -40,6 +40,14 @@ def test_the_registry_is_bounded_in_count() -> None:
     assert store.lookup(ids[0]) is None and store.lookup(ids[2]) is not None
 
 
-def test_video_is_refused_plainly() -> None:
+def test_kinds_it_cannot_make_are_refused_plainly() -> None:
     with pytest.raises(UnsupportedMedia):
-        MediaStore().content(MediaSpec("video", 64, 64, "mp4", "m", "p", 1))
+        MediaStore().content(MediaSpec("audio", 64, 64, "mp4", "m", "p", 1))
+
+
+def test_a_video_starts_from_its_source_picture() -> None:
+    loads = []
+    store = MediaStore(load_source=lambda key: loads.append(key))
+    video = MediaSpec("video", 64, 48, "mp4", "m", "p", 1, duration=1, fps=4, source="src1")
+    assert len(store.content(video)) == video.byte_size
+    assert loads == ["src1"]  # asked for; None, so it starts from a drawn picture instead

@@ -93,9 +93,22 @@ def payload_error(error: PayloadError) -> FalError:
     return FalError.detail(error.status, error.message)
 
 
+#: How fal's models report an input file they cannot download (docs: model errors).
+FILE_DOWNLOAD_ERROR = "Failed to download the file. Please check if the URL is accessible."
+
+
 def failure_error(failure: Failure) -> FalError:
     if failure.kind == "invalid":
         return validation_error(failure.details)
+    if failure.kind == "media_not_accessible":
+        item = {
+            "loc": ["body", failure.details["field"]],
+            "msg": FILE_DOWNLOAD_ERROR,
+            "type": "file_download_error",
+            "url": "https://docs.fal.ai/errors#file_download_error",
+            "input": failure.details["url"],
+        }
+        return FalError(422, {"detail": [item]})
     error_type, status = _FAILURE_TYPES.get(
         failure.kind, (failure.kind, REQUEST_ERROR_STATUS.get(failure.kind, 500))
     )
@@ -109,7 +122,7 @@ def failure_response(failure: Failure, request_id: str) -> Response:
 def status_error_fields(failure: Failure | None) -> dict[str, str]:
     """The ``error``/``error_type`` a COMPLETED status carries. A model's own 422 shows
     only at the result, as on the real queue."""
-    if failure is None or failure.kind == "invalid":
+    if failure is None or failure.kind in ("invalid", "media_not_accessible"):
         return {}
     error = failure_error(failure)
     return {"error": error.body["detail"], "error_type": error.body["error_type"]}

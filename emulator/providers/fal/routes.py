@@ -23,6 +23,7 @@ from emulator.engine import Engine, JobFailed
 from emulator.hosts import public_base
 from emulator.jobs import Job
 from emulator.media.serving import (
+    MEDIA_PREFIX,
     Linker,
     data_uri_linker,
     media_response,
@@ -40,7 +41,9 @@ from emulator.providers.fal.errors import (
     validation_error,
 )
 from emulator.providers.fal.paths import RequestPath, alias, app_path, parse_request_path
+from emulator.providers.fal.uploads import FalUploads
 from emulator.responses import ALL_METHODS, HandlerApp, encode_json, json_response
+from emulator.uploads import parse_upload_path
 from emulator.validation import check_input
 
 __all__ = ["FalApi"]
@@ -69,6 +72,7 @@ class FalApi:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._status_bodies: dict[tuple[Any, ...], bytes] = {}
+        self.uploads = FalUploads(engine, lambda request: self._base(request, "fal/cdn"))
 
     @property
     def config(self) -> EmulatorConfig:
@@ -79,6 +83,7 @@ class FalApi:
             Route("/fal/queue/{path:path}", HandlerApp(self.queue, answer), methods=ALL_METHODS),
             Route("/fal/run/{path:path}", HandlerApp(self.run, answer), methods=ALL_METHODS),
             Route("/fal/cdn/{path:path}", HandlerApp(self.cdn, answer), methods=ALL_METHODS),
+            Route("/fal/rest/{path:path}", HandlerApp(self.rest, answer), methods=ALL_METHODS),
         ]
 
     # -- helpers -------------------------------------------------------------------------
@@ -239,9 +244,33 @@ class FalApi:
         return await self._output(request, job)
 
     async def cdn(self, request: Request) -> Response:
-        if request.method not in ("GET", "HEAD"):
+        path = "/" + request.path_params["path"].rstrip("/")
+        if request.method in ("GET", "HEAD"):
+            response = await media_response(self.engine.media, self.engine.storage, path)
+            if response is None:
+                raise FalError.detail(404, "File not found")
+            return response
+        if request.method == "POST" and path == "/files/upload":
+            return await self.uploads.upload(request)
+        if request.method == "POST" and path == "/files/upload/multipart":
+            return self.uploads.start_multipart(request)
+        upload = parse_upload_path(path)
+        if path.startswith(MEDIA_PREFIX):
             raise _method_not_allowed()
-        response = await media_response(self.engine.media, "/" + request.path_params["path"])
-        if response is None:
-            raise FalError.detail(404, "File not found")
-        return response
+        if upload is not None and upload.multipart_id and request.method in ("PUT", "POST"):
+            return await self.uploads.multipart(request, upload)
+        if upload is not None and request.method == "PUT":
+            return await self.uploads.put(request, upload)
+        raise _method_not_allowed() if upload is not None else FalError.detail(404, "Not Found")
+
+    async def rest(self, request: Request) -> Response:
+        """``rest.fal.ai``: storage tokens and uploads."""
+        path = request.path_params["path"].strip("/")
+        if path in ("storage/auth/token", "storage/upload/initiate"):
+            if request.method != "POST":
+                raise _method_not_allowed()
+            caller(request, self.config)
+            if path == "storage/auth/token":
+                return self.uploads.token(request)
+            return await self.uploads.initiate(request)
+        raise FalError.detail(404, "Not Found")

@@ -37,7 +37,9 @@ from emulator.providers.wavespeed.errors import (
     task_code,
     validation_error,
 )
+from emulator.providers.wavespeed.uploads import WaveSpeedUploads
 from emulator.responses import ALL_METHODS, HandlerApp, json_response
+from emulator.uploads import parse_upload_path
 from emulator.validation import check_input
 
 __all__ = ["WaveSpeedApi"]
@@ -57,6 +59,9 @@ def _not_found(what: str) -> WaveSpeedError:
 class WaveSpeedApi:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.uploads = WaveSpeedUploads(
+            engine, lambda request: public_base(request, "wavespeed/cdn", self.config.public_url)
+        )
 
     @property
     def config(self) -> EmulatorConfig:
@@ -73,6 +78,11 @@ class WaveSpeedApi:
                 "/wavespeed/api/v3/predictions/{task}",
                 HandlerApp(self.result, answer),
                 methods=["GET"],
+            ),
+            Route(
+                "/wavespeed/api/v3/media/{kind:path}",
+                HandlerApp(self.media, answer),
+                methods=ALL_METHODS,
             ),
             Route(
                 "/wavespeed/api/v3/{model:path}",
@@ -166,10 +176,23 @@ class WaveSpeedApi:
             raise _not_found("Prediction")
         return json_response(envelope(await self._prediction(request, job, poll=True)))
 
-    async def cdn(self, request: Request) -> Response:
-        if request.method not in ("GET", "HEAD"):
+    async def media(self, request: Request) -> Response:
+        """``media/uploads`` (a ticket) and ``media/upload/binary`` (a form)."""
+        if request.method != "POST":
             raise WaveSpeedError(405, "Method not allowed")
-        response = await media_response(self.engine.media, "/" + request.path_params["path"])
-        if response is None:
-            raise _not_found("File")
-        return response
+        caller(request, self.config)
+        if request.path_params["kind"] == "uploads":
+            return await self.uploads.ticket(request)
+        return await self.uploads.binary(request)
+
+    async def cdn(self, request: Request) -> Response:
+        path = "/" + request.path_params["path"].rstrip("/")
+        if request.method in ("GET", "HEAD"):
+            response = await media_response(self.engine.media, self.engine.storage, path)
+            if response is None:
+                raise _not_found("File")
+            return response
+        upload = parse_upload_path(path)
+        if request.method == "PUT" and upload is not None and not upload.multipart_id:
+            return await self.uploads.put(request, upload)
+        raise WaveSpeedError(405, "Method not allowed")

@@ -1,0 +1,97 @@
+"""Input media: the pictures a job's input names by URL or data URI, as bytes.
+
+The emulator can read what it serves itself (uploaded files and generated media, at any of
+the addresses it is reached by) and data URIs. Any other URL it cannot fetch: the job then
+fails as the provider reports an unreachable input, or, for offline work, continues from a
+drawn picture (``EmulatorConfig.unreachable_media = "synthetic"``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes, urlsplit
+
+from PIL import Image, UnidentifiedImageError
+
+from emulator.media import MediaStore
+from emulator.storage import Storage, StorageError
+
+__all__ = ["InputUnreachable", "Source", "SourceResolver"]
+
+_UPLOAD = re.compile(r"/files/uploads/([0-9a-f]+)/")
+_GENERATED = re.compile(r"/files/emulator/([0-9a-f]{32})\.")
+
+
+class InputUnreachable(Exception):
+    """An input URL the emulator cannot read."""
+
+    def __init__(self, field: str, url: str) -> None:
+        super().__init__(f"cannot read the media at {url!r} (field {field!r})")
+        self.field = field
+        self.url = url
+
+
+@dataclass(frozen=True)
+class Source:
+    """A picture a video starts from: its storage id ("" for a drawn one) and size."""
+
+    id: str
+    size: tuple[int, int] | None
+
+
+def _data_uri(url: str) -> bytes | None:
+    header, comma, payload = url.partition(",")
+    if not comma:
+        return None
+    try:
+        if header.endswith(";base64"):
+            return base64.b64decode(payload, validate=False)
+        return unquote_to_bytes(payload)
+    except (binascii.Error, ValueError):
+        return None
+
+
+class SourceResolver:
+    def __init__(self, storage: Storage, media: MediaStore, *, synthetic_fallback: bool) -> None:
+        self.storage = storage
+        self.media = media
+        self.synthetic_fallback = synthetic_fallback
+
+    def read(self, url: str) -> bytes | None:
+        """The bytes at ``url``, if the emulator can read them."""
+        if url.startswith("data:"):
+            return _data_uri(url)
+        path = urlsplit(url).path
+        if match := _UPLOAD.search(path):
+            stored = self.storage.get(match.group(1))
+            return self.storage.read(stored) if stored else None
+        if match := _GENERATED.search(path):
+            spec = self.media.lookup(match.group(1))
+            return self.media.content(spec) if spec else None
+        return None
+
+    def picture(self, field: str, url: str) -> Source:
+        """The picture at ``url`` kept for rendering; raises `InputUnreachable`."""
+        data = self.read(url)
+        size = None
+        if data is not None:
+            try:
+                size = Image.open(io.BytesIO(data)).size
+            except (UnidentifiedImageError, OSError, ValueError):
+                data = None  # not a picture: as unusable as an unreachable one
+        if data is None:
+            if self.synthetic_fallback:
+                return Source("", None)
+            raise InputUnreachable(field, url)
+        source_id = "src" + hashlib.sha256(data).hexdigest()[:24]
+        if self.storage.get(source_id) is None:
+            try:
+                self.storage.put(data, "application/octet-stream", "source", source_id)
+            except StorageError:
+                raise InputUnreachable(field, url) from None
+        return Source(source_id, size)

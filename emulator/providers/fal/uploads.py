@@ -1,0 +1,153 @@
+"""fal's storage flows.
+
+- Python, default: ``POST rest/storage/auth/token?storage_type=fal-cdn-v3`` for a CDN token,
+  then ``POST cdn/files/upload`` with the bytes (``X-Fal-File-Name``) → ``access_url``.
+- Python, over 100 MiB: ``POST {base_url}/files/upload/multipart`` → ``access_url`` and
+  ``uploadId``; ``PUT {access_url}/multipart/{uploadId}/{n}`` (answers an ``ETag``); ``POST
+  {access_url}/multipart/{uploadId}/complete`` with the parts.
+- Python's fallback and the JS client: ``POST rest/storage/upload/initiate`` →
+  ``upload_url`` and ``file_url``; ``PUT upload_url`` with the bytes, no credentials.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from emulator.engine import Engine
+from emulator.payloads import read_body, read_json
+from emulator.providers.fal.errors import FalError
+from emulator.responses import json_response
+from emulator.storage import StorageError, safe_name
+from emulator.uploads import UploadPath, content_url, file_url, receive
+
+__all__ = ["FalUploads"]
+
+TOKEN_LIFETIME = 3600.0
+MAX_TOKENS = 10_000
+
+
+def _storage_error(error: StorageError) -> FalError:
+    return FalError.detail(error.status, error.message)
+
+
+def _default_name(content_type: str) -> str:
+    extension = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ".bin"
+    return secrets.token_urlsafe(9) + extension
+
+
+class FalUploads:
+    def __init__(self, engine: Engine, cdn_base: Callable[[Request], str]) -> None:
+        self.engine = engine
+        self.cdn_base = cdn_base
+        self._tokens: dict[str, float] = {}  # CDN token → when it expires (wall time)
+
+    @property
+    def storage(self):  # noqa: ANN201 - the engine's, which a reset replaces
+        return self.engine.storage
+
+    # -- REST: tokens and two-step uploads -----------------------------------------------
+
+    def token(self, request: Request) -> Response:
+        now = time.time()
+        if len(self._tokens) >= MAX_TOKENS:
+            self._tokens = {t: until for t, until in self._tokens.items() if until > now}
+        token = secrets.token_urlsafe(24)
+        self._tokens[token] = now + TOKEN_LIFETIME
+        expires = datetime.fromtimestamp(now + TOKEN_LIFETIME, UTC).isoformat()
+        return json_response(
+            {
+                "token": token,
+                "token_type": "Bearer",
+                "base_url": self.cdn_base(request),
+                "expires_at": expires,
+            }
+        )
+
+    async def initiate(self, request: Request) -> Response:
+        body = await read_json(request, max_bytes=64 * 1024, max_depth=4)
+        if not isinstance(body, dict):
+            raise FalError.detail(422, "Expected a JSON object with file_name and content_type")
+        content_type = str(body.get("content_type") or "application/octet-stream")
+        name = safe_name(body.get("file_name") or _default_name(content_type))
+        file_id = self.storage.reserve(name, content_type)
+        url = file_url(self.cdn_base(request), file_id, name)
+        return json_response({"upload_url": url, "file_url": url})
+
+    # -- CDN: the bytes ------------------------------------------------------------------
+
+    def _check_token(self, request: Request) -> None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or self._tokens.get(token.strip(), 0) < time.time():
+            raise FalError.detail(
+                401, "Invalid or expired CDN token; get one from storage/auth/token"
+            )
+
+    async def upload(self, request: Request) -> Response:
+        """``POST /files/upload``: the body is the file."""
+        self._check_token(request)
+        content_type = request.headers.get("content-type", "application/octet-stream")
+        data = await read_body(request, self.storage.max_file_bytes)
+        name = request.headers.get("x-fal-file-name") or _default_name(content_type)
+        try:
+            stored = self.storage.put(data, content_type, name)
+        except StorageError as error:
+            raise _storage_error(error) from None
+        return json_response({"access_url": content_url(self.cdn_base(request), stored)})
+
+    def start_multipart(self, request: Request) -> Response:
+        self._check_token(request)
+        content_type = request.headers.get("content-type", "application/octet-stream")
+        name = safe_name(request.headers.get("x-fal-file-name") or _default_name(content_type))
+        upload_id = self.storage.start_multipart(name, content_type)
+        url = file_url(self.cdn_base(request), upload_id, name)
+        return json_response({"access_url": url, "uploadId": upload_id})
+
+    async def multipart(self, request: Request, path: UploadPath) -> Response:
+        """A part (PUT .../multipart/{id}/{n}) or the end (POST .../multipart/{id}/complete)."""
+        self._check_token(request)
+        if path.multipart_id != path.file_id:
+            raise FalError.detail(404, "Unknown multipart upload")
+        try:
+            if path.part == "complete":
+                return await self._complete(request, path)
+            data = await read_body(request, self.storage.max_file_bytes)
+            etag = self.storage.put_part(path.multipart_id, int(path.part or 0), data)
+        except StorageError as error:
+            raise _storage_error(error) from None
+        return json_response(
+            {"partNumber": int(path.part or 0), "etag": etag}, headers={"ETag": etag}
+        )
+
+    async def _complete(self, request: Request, path: UploadPath) -> Response:
+        body = await read_json(request, max_bytes=1024 * 1024, max_depth=4)
+        parts = body.get("parts") if isinstance(body, dict) else None
+        if not isinstance(parts, list) or not all(_is_part(p) for p in parts):
+            raise FalError.detail(422, 'Expected {"parts": [{"partNumber": n, "etag": "..."}]}')
+        stored = self.storage.complete_multipart(
+            path.multipart_id or "", [(p["partNumber"], p["etag"]) for p in parts]
+        )
+        return json_response({"access_url": content_url(self.cdn_base(request), stored)})
+
+    async def put(self, request: Request, path: UploadPath) -> Response:
+        """The second step of an ``initiate`` upload."""
+        try:
+            stored = await receive(request, self.storage, path.file_id)
+        except StorageError as error:
+            raise _storage_error(error) from None
+        return json_response({"access_url": content_url(self.cdn_base(request), stored)})
+
+
+def _is_part(part: Any) -> bool:
+    return (
+        isinstance(part, dict)
+        and type(part.get("partNumber")) is int
+        and isinstance(part.get("etag"), str)
+    )

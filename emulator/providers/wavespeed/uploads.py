@@ -1,0 +1,107 @@
+"""WaveSpeed's upload flows.
+
+- The SDKs: ``POST /api/v3/media/uploads`` with ``{filename, size, content_type}`` answers
+  a ticket (``download_url`` and an ``upload`` instruction); then ``PUT upload.url`` with
+  the bytes and only the ticket's headers.
+- Legacy: ``POST /api/v3/media/upload/binary``, a multipart form with the ``file`` field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from python_multipart.exceptions import MultipartParseError
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+
+from emulator.engine import Engine
+from emulator.payloads import read_json
+from emulator.providers.wavespeed.envelopes import envelope
+from emulator.providers.wavespeed.errors import WaveSpeedError
+from emulator.responses import json_response
+from emulator.storage import StorageError, StoredFile, safe_name
+from emulator.uploads import UploadPath, content_url, file_url, receive
+
+__all__ = ["WaveSpeedUploads"]
+
+
+def _media_type(content_type: str) -> str:
+    major = content_type.split("/", 1)[0]
+    return major if major in ("image", "video", "audio") else "file"
+
+
+def _storage_error(error: StorageError) -> WaveSpeedError:
+    return WaveSpeedError(error.status, error.message)
+
+
+class WaveSpeedUploads:
+    def __init__(self, engine: Engine, cdn_base: Callable[[Request], str]) -> None:
+        self.engine = engine
+        self.cdn_base = cdn_base
+
+    def _described(self, request: Request, stored: StoredFile) -> dict[str, Any]:
+        return {
+            "type": _media_type(stored.content_type),
+            "download_url": content_url(self.cdn_base(request), stored),
+            "filename": stored.name,
+            "size": stored.size,
+        }
+
+    async def ticket(self, request: Request) -> Response:
+        body = await read_json(request, max_bytes=64 * 1024, max_depth=4)
+        if not isinstance(body, dict) or not isinstance(body.get("filename"), str):
+            raise WaveSpeedError(400, "Invalid parameters: filename is required")
+        size = body.get("size", 0)
+        if type(size) is not int or size < 0:
+            raise WaveSpeedError(400, "Invalid parameters: size must be a non-negative integer")
+        storage = self.engine.storage
+        if size > storage.max_file_bytes:
+            raise WaveSpeedError(413, f"File exceeds the limit of {storage.max_file_bytes} bytes")
+        content_type = str(body.get("content_type") or "application/octet-stream")
+        name = safe_name(body["filename"])
+        url = file_url(self.cdn_base(request), storage.reserve(name, content_type), name)
+        upload = {"method": "PUT", "url": url, "headers": {"Content-Type": content_type}}
+        ticket = {
+            "type": _media_type(content_type),
+            "download_url": url,
+            "filename": name,
+            "size": size,
+            "upload": upload,
+        }
+        return json_response(envelope(ticket))
+
+    async def put(self, request: Request, path: UploadPath) -> Response:
+        try:
+            stored = await receive(request, self.engine.storage, path.file_id)
+        except StorageError as error:
+            raise _storage_error(error) from None
+        return json_response(envelope(self._described(request, stored)))
+
+    async def binary(self, request: Request) -> Response:
+        storage = self.engine.storage
+        if int(request.headers.get("content-length") or 0) > storage.max_file_bytes + 64 * 1024:
+            raise WaveSpeedError(413, f"File exceeds the limit of {storage.max_file_bytes} bytes")
+        try:
+            form = await request.form(
+                max_files=1, max_fields=10, max_part_size=storage.max_file_bytes
+            )
+        except (MultipartParseError, ValueError) as error:
+            raise WaveSpeedError(400, f"Malformed multipart form: {error}") from None
+        except Exception as error:  # Starlette wraps the parser's limits in HTTPException
+            status = getattr(error, "status_code", None)
+            if status is None:
+                raise
+            raise WaveSpeedError(400, f"Malformed multipart form: {error}") from None
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise WaveSpeedError(400, "Invalid parameters: a 'file' field is required")
+        data = await upload.read()
+        try:
+            stored = storage.put(
+                data, upload.content_type or "application/octet-stream", upload.filename
+            )
+        except StorageError as error:
+            raise _storage_error(error) from None
+        return json_response(envelope(self._described(request, stored)))

@@ -1,0 +1,182 @@
+"""Uploaded files: kept in memory or in a directory, bounded per file and in total.
+
+Each provider's upload flow ends here; the file is then served back at the URL the flow
+returned, and can be the input of a later job. Names from clients are only ever used as
+the last, sanitised segment of a URL: on disk a file is stored under its generated id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["StorageError", "Storage", "StoredFile"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class StorageError(Exception):
+    """An upload the storage refuses, with the HTTP status that says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def safe_name(name: str | None, default: str = "upload.bin") -> str:
+    """A client's file name reduced to a harmless URL segment (no path, no dots first)."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = _UNSAFE.sub("_", base).lstrip(".")[:128]
+    return cleaned or default
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    id: str
+    name: str
+    content_type: str
+    size: int
+
+
+@dataclass
+class _Multipart:
+    name: str
+    content_type: str
+    parts: dict[int, bytes] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return sum(map(len, self.parts.values()))
+
+
+def etag(data: bytes) -> str:
+    return '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
+
+
+class Storage:
+    def __init__(
+        self,
+        *,
+        directory: Path | None = None,
+        max_file_bytes: int = 200 * 2**20,
+        max_total_bytes: int = 1024 * 2**20,
+    ) -> None:
+        self.directory = directory
+        self.max_file_bytes = max_file_bytes
+        self.max_total_bytes = max_total_bytes
+        self._files: OrderedDict[str, StoredFile] = OrderedDict()
+        self._contents: dict[str, bytes] = {}
+        self._pending: dict[str, _Multipart] = {}
+        self._reserved: dict[str, tuple[str, str]] = {}  # upload tickets: id → (name, type)
+        self._total = 0
+        self._lock = threading.Lock()
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
+
+    # -- whole files ---------------------------------------------------------------------
+
+    def _check_size(self, size: int, pending: int = 0) -> None:
+        if size > self.max_file_bytes:
+            raise StorageError(413, f"File exceeds the limit of {self.max_file_bytes} bytes")
+        if self._total + pending + size > self.max_total_bytes:
+            raise StorageError(507, f"Storage is full (limit {self.max_total_bytes} bytes)")
+
+    def put(
+        self, data: bytes, content_type: str, name: str | None, file_id: str | None = None
+    ) -> StoredFile:
+        """Store ``data``; raises `StorageError` over the limits."""
+        with self._lock:
+            self._check_size(len(data))
+            stored = StoredFile(
+                id=file_id or secrets.token_hex(12),
+                name=safe_name(name),
+                content_type=content_type or "application/octet-stream",
+                size=len(data),
+            )
+            if self.directory is not None:
+                (self.directory / stored.id).write_bytes(data)
+            else:
+                self._contents[stored.id] = data
+            self._files[stored.id] = stored
+            self._total += len(data)
+            return stored
+
+    def get(self, file_id: str) -> StoredFile | None:
+        return self._files.get(file_id)
+
+    def read(self, stored: StoredFile) -> bytes:
+        if self.directory is not None:
+            return (self.directory / stored.id).read_bytes()
+        return self._contents[stored.id]
+
+    # -- two-step uploads: reserve a name now, receive the bytes later --------------------
+
+    def reserve(self, name: str | None, content_type: str) -> str:
+        file_id = secrets.token_hex(12)
+        with self._lock:
+            self._reserved[file_id] = (safe_name(name), content_type or "application/octet-stream")
+        return file_id
+
+    def fulfil(self, file_id: str, data: bytes, content_type: str | None = None) -> StoredFile:
+        with self._lock:
+            reserved = self._reserved.pop(file_id, None)
+        if reserved is None:
+            raise StorageError(404, f"Unknown upload '{file_id}'")
+        name, declared_type = reserved
+        return self.put(data, content_type or declared_type, name, file_id)
+
+    # -- multipart -----------------------------------------------------------------------
+
+    def start_multipart(self, name: str | None, content_type: str) -> str:
+        upload_id = secrets.token_hex(12)
+        with self._lock:
+            self._pending[upload_id] = _Multipart(safe_name(name), content_type)
+        return upload_id
+
+    def put_part(self, upload_id: str, number: int, data: bytes) -> str:
+        """Keep part ``number``; its ETag."""
+        with self._lock:
+            upload = self._pending.get(upload_id)
+            if upload is None:
+                raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
+            if not 1 <= number <= 10_000:
+                raise StorageError(400, "Part numbers run from 1 to 10000")
+            self._check_size(upload.size - len(upload.parts.get(number, b"")) + len(data))
+            upload.parts[number] = data
+        return etag(data)
+
+    def complete_multipart(self, upload_id: str, parts: list[tuple[int, str]]) -> StoredFile:
+        """Join the listed parts (number, ETag) in order into one file."""
+        with self._lock:
+            upload = self._pending.get(upload_id)
+        if upload is None:
+            raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
+        if not parts:
+            raise StorageError(400, "A multipart upload needs at least one part")
+        chunks = []
+        for number, tag in sorted(parts):
+            data = upload.parts.get(number)
+            if data is None or tag.strip('"') != etag(data).strip('"'):
+                raise StorageError(400, f"Part {number} is missing or its ETag does not match")
+            chunks.append(data)
+        stored = self.put(b"".join(chunks), upload.content_type, upload.name, upload_id)
+        with self._lock:
+            self._pending.pop(upload_id, None)
+        return stored
+
+    def clear(self) -> None:
+        with self._lock:
+            if self.directory is not None:
+                for stored in self._files.values():
+                    (self.directory / stored.id).unlink(missing_ok=True)
+            self._files.clear()
+            self._contents.clear()
+            self._pending.clear()
+            self._reserved.clear()
+            self._total = 0

@@ -1,0 +1,103 @@
+"""fal's storage flows request by request, and what they refuse."""
+
+from dataclasses import replace
+
+import pytest
+from starlette.testclient import TestClient
+
+from emulator import Engine, create_app
+
+
+@pytest.fixture
+def cdn_token(client: TestClient) -> dict:
+    return {
+        "Authorization": "Bearer "
+        + client.post("/fal/rest/storage/auth/token", json={}).json()["token"]
+    }
+
+
+def test_token_then_upload_then_download(client: TestClient) -> None:
+    token = client.post("/fal/rest/storage/auth/token?storage_type=fal-cdn-v3", json={}).json()
+    assert token["token_type"] == "Bearer" and token["base_url"] == "http://testserver/fal/cdn"
+    assert "T" in token["expires_at"]
+    headers = {
+        "Authorization": f"Bearer {token['token']}",
+        "Content-Type": "image/png",
+        "X-Fal-File-Name": "../a b.png",
+    }
+    url = client.post("/fal/cdn/files/upload", content=b"\x89PNG...", headers=headers).json()[
+        "access_url"
+    ]
+    assert url.endswith("/a_b.png")
+    download = client.get(url)
+    assert (download.content, download.headers["content-type"]) == (b"\x89PNG...", "image/png")
+
+
+def test_uploads_need_a_token(client: TestClient) -> None:
+    for headers in ({}, {"Authorization": "Bearer made-up"}, {"Authorization": "Key k1"}):
+        assert (
+            client.post("/fal/cdn/files/upload", content=b"x", headers=headers).status_code == 401
+        )
+    assert (
+        client.post("/fal/rest/storage/auth/token", headers={"Authorization": ""}).status_code
+        == 401
+    )
+
+
+def test_multipart_with_etags(client: TestClient, cdn_token: dict) -> None:
+    started = client.post(
+        "/fal/cdn/files/upload/multipart", headers={**cdn_token, "X-Fal-File-Name": "big.bin"}
+    ).json()
+    base = f"{started['access_url']}/multipart/{started['uploadId']}"
+    parts = []
+    for number, data in ((1, b"hello "), (2, b"world")):
+        response = client.put(f"{base}/{number}", content=data, headers=cdn_token)
+        parts.append({"partNumber": number, "etag": response.headers["etag"]})
+    done = client.post(f"{base}/complete", json={"parts": parts}, headers=cdn_token).json()
+    assert client.get(done["access_url"]).content == b"hello world"
+
+
+@pytest.mark.parametrize(
+    "body", [{"parts": [{"partNumber": 1, "etag": '"nope"'}]}, {"parts": []}, {"parts": "x"}, [1]]
+)
+def test_a_bad_completion_is_a_4xx(client: TestClient, cdn_token: dict, body: object) -> None:
+    started = client.post("/fal/cdn/files/upload/multipart", headers=cdn_token).json()
+    base = f"{started['access_url']}/multipart/{started['uploadId']}"
+    client.put(f"{base}/1", content=b"x", headers=cdn_token)
+    response = client.post(f"{base}/complete", json=body, headers=cdn_token)
+    assert 400 <= response.status_code < 500 and "detail" in response.json()
+
+
+def test_initiate_then_put_without_credentials(client: TestClient) -> None:
+    ticket = client.post(
+        "/fal/rest/storage/upload/initiate?storage_type=fal-cdn-v3",
+        json={"file_name": "hello.txt", "content_type": "text/plain"},
+    ).json()
+    assert (
+        client.put(ticket["upload_url"], content=b"hi", headers={"Authorization": ""}).status_code
+        == 200
+    )
+    assert client.get(ticket["file_url"]).content == b"hi"
+    assert client.put(ticket["upload_url"], content=b"again").status_code == 404  # used once
+
+
+def test_unknown_and_over_limit_uploads(engine: Engine) -> None:
+    engine.config = replace(engine.config, max_upload_bytes=10)
+    engine.storage.max_file_bytes = 10
+    with TestClient(create_app(engine=engine), headers={"Authorization": "Key k"}) as client:
+        token = {
+            "Authorization": "Bearer " + client.post("/fal/rest/storage/auth/token").json()["token"]
+        }
+        assert (
+            client.post("/fal/cdn/files/upload", content=b"x" * 11, headers=token).status_code
+            == 413
+        )
+        unknown = "/fal/cdn/files/uploads/" + "0" * 24 + "/x.bin"
+        assert client.put(unknown, content=b"x").status_code == 404
+        assert (
+            client.put(
+                unknown + "/multipart/" + "1" * 24 + "/1", content=b"x", headers=token
+            ).status_code
+            == 404
+        )
+        assert client.get("/fal/cdn/files/uploads/../../etc/passwd").status_code == 404

@@ -1,0 +1,85 @@
+"""WaveSpeed's upload flows request by request, and what they refuse."""
+
+import pytest
+from starlette.testclient import TestClient
+
+from emulator import Engine, create_app
+
+TICKETS = "/wavespeed/api/v3/media/uploads"
+BINARY = "/wavespeed/api/v3/media/upload/binary"
+TRUNCATED_FORM = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nab'
+
+
+@pytest.fixture
+def client(engine: Engine) -> TestClient:
+    with TestClient(
+        create_app(engine=engine), headers={"Authorization": "Bearer k"}
+    ) as test_client:
+        yield test_client
+
+
+def test_ticket_then_put(client: TestClient) -> None:
+    body = client.post(
+        TICKETS, json={"filename": "t.png", "size": 3, "content_type": "image/png"}
+    ).json()
+    ticket = body["data"]
+    assert (body["code"], ticket["type"], ticket["filename"], ticket["size"]) == (
+        200,
+        "image",
+        "t.png",
+        3,
+    )
+    assert ticket["upload"] == {
+        "method": "PUT",
+        "url": ticket["download_url"],
+        "headers": {"Content-Type": "image/png"},
+    }
+    put = client.put(
+        ticket["upload"]["url"],
+        content=b"png",
+        headers={"Authorization": "", **ticket["upload"]["headers"]},
+    )
+    assert put.status_code == 200
+    assert client.get(ticket["download_url"]).content == b"png"
+
+
+def test_legacy_binary_form(client: TestClient) -> None:
+    body = client.post(BINARY, files={"file": ("../../x.jpg", b"jpeg", "image/jpeg")}).json()
+    assert body["data"]["filename"] == "x.jpg" and body["data"]["type"] == "image"
+    assert client.get(body["data"]["download_url"]).content == b"jpeg"
+
+
+@pytest.mark.parametrize(
+    ("path", "kwargs", "status"),
+    [
+        (TICKETS, {"json": {"size": 1}}, 400),
+        (TICKETS, {"json": {"filename": "a", "size": -1}}, 400),
+        (TICKETS, {"json": {"filename": "a", "size": 10**12}}, 413),
+        (BINARY, {"files": {"other": ("a", b"x")}}, 400),
+        (
+            BINARY,
+            {
+                "content": TRUNCATED_FORM,
+                "headers": {"Content-Type": "multipart/form-data; boundary=b"},
+            },
+            400,
+        ),
+        (BINARY, {"content": b"{}", "headers": {"Content-Type": "application/json"}}, 400),
+    ],
+)
+def test_bad_uploads_are_4xx_in_the_envelope(
+    client: TestClient, path: str, kwargs: dict, status: int
+) -> None:
+    response = client.post(path, **kwargs)
+    assert response.status_code == status and response.json()["code"] == status
+
+
+def test_uploads_need_a_key_but_the_put_does_not(engine: Engine) -> None:
+    with TestClient(create_app(engine=engine)) as anonymous:
+        assert anonymous.post(TICKETS, json={"filename": "a", "size": 1}).status_code == 401
+        assert (
+            anonymous.put(
+                "/wavespeed/cdn/files/uploads/" + "0" * 24 + "/a", content=b"x"
+            ).status_code
+            == 404
+        )

@@ -1,0 +1,54 @@
+import base64
+import io
+
+import pytest
+from PIL import Image
+
+from emulator.inputs import InputUnreachable, SourceResolver
+from emulator.media import MediaSpec, MediaStore
+from emulator.storage import Storage
+
+
+def png(size: tuple[int, int] = (30, 20)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size).save(out, "PNG")
+    return out.getvalue()
+
+
+def resolver(synthetic: bool = False) -> SourceResolver:
+    return SourceResolver(Storage(), MediaStore(), synthetic_fallback=synthetic)
+
+
+def test_data_uris_uploads_and_generated_media_are_readable() -> None:
+    sources = resolver()
+    data_uri = "data:image/png;base64," + base64.b64encode(png()).decode()
+    assert sources.picture("image_url", data_uri).size == (30, 20)
+    stored = sources.storage.put(png((5, 6)), "image/png", "a.png")
+    for host in ("https://v3.fal.media", "http://127.0.0.1:8000/fal/cdn"):
+        assert sources.picture("image", f"{host}/files/uploads/{stored.id}/a.png").size == (5, 6)
+    media_id = sources.media.register(MediaSpec("image", 40, 30, "png", "m", "p", 1))
+    assert sources.picture("image", f"https://x/files/emulator/{media_id}.png").size == (40, 30)
+
+
+def test_the_same_picture_is_kept_once() -> None:
+    sources = resolver()
+    data_uri = "data:image/png;base64," + base64.b64encode(png()).decode()
+    first, second = sources.picture("a", data_uri), sources.picture("b", data_uri)
+    assert first.id == second.id and sources.storage.get(first.id) is not None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com/cat.png",
+        "data:image/png;base64,not-base64!!",
+        "data:nocomma",
+        "https://v3.fal.media/files/uploads/000000000000000000000000/x.png",
+        "data:text/plain;base64," + base64.b64encode(b"not a picture").decode(),
+    ],
+)
+def test_what_cannot_be_read_fails_or_falls_back(url: str) -> None:
+    with pytest.raises(InputUnreachable) as unreachable:
+        resolver().picture("image_url", url)
+    assert (unreachable.value.field, unreachable.value.url) == ("image_url", url)
+    assert resolver(synthetic=True).picture("image_url", url).id == ""

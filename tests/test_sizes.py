@@ -1,0 +1,48 @@
+import pytest
+
+from emulator.sizes import image_size, video_shape
+
+
+@pytest.mark.parametrize(
+    ("inputs", "expected"),
+    [
+        ({"image_size": "portrait_16_9"}, (576, 1024)),
+        ({"image_size": {"width": 10, "height": 20}}, (10, 20)),
+        ({"image_size": "auto"}, (1024, 1024)),
+        ({"width": 300, "height": 200}, (300, 200)),
+        ({"size": "640*480"}, (640, 480)),
+        ({"size": "16:9"}, (1368, 768)),
+        ({"aspect_ratio": "1:1"}, (1024, 1024)),
+        ({}, (1024, 1024)),
+    ],
+)
+def test_image_sizes(inputs: dict, expected: tuple[int, int]) -> None:
+    assert image_size(inputs) == expected
+
+
+def test_auto_uses_an_explicit_field_default() -> None:
+    assert image_size({"image_size": "auto"}, {"width": 2048, "height": 1536}) == (2048, 1536)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "hints", "picture", "expected"),
+    [
+        (
+            {"resolution": "1080p", "aspect_ratio": "16:9", "duration": "5"},
+            {},
+            None,
+            (1920, 1080, 5.0, 24),
+        ),
+        ({"resolution": "480p", "aspect_ratio": "9:16"}, {}, None, (480, 854, 5.0, 24)),
+        ({"aspect_ratio": "auto"}, {"resolution": "480p"}, (800, 600), (640, 480, 5.0, 24)),
+        ({"aspect_ratio": "auto"}, {}, None, (1280, 720, 5.0, 24)),
+        (
+            {"duration": 8},
+            {"fps": 16, "resolution": "480p", "aspect_ratio": "auto"},
+            (100, 200),
+            (480, 960, 8.0, 16),
+        ),
+    ],
+)
+def test_video_shapes(inputs: dict, hints: dict, picture: tuple | None, expected: tuple) -> None:
+    assert video_shape(inputs, hints, picture) == expected
