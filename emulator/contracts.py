@@ -8,6 +8,7 @@ path ending in ``/requests/{request_id}``. Nothing here knows any particular mod
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,11 +20,21 @@ from jsonschema import Draft202012Validator
 
 __all__ = ["ContractError", "Contracts", "Endpoint", "load_contracts"]
 
-DEFAULT_CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "contracts"
-
 
 class ContractError(ValueError):
     """A document that cannot serve as an endpoint contract."""
+
+
+def _shipped_contracts() -> Path:
+    """The contract documents: inside an installed wheel (``emulator/_contracts``, see
+    pyproject.toml), else at the top of the source checkout this package runs from."""
+    spec = importlib.util.find_spec("emulator._contracts")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(__file__).resolve().parent.parent / "contracts"
+
+
+DEFAULT_CONTRACTS_DIR = _shipped_contracts()
 
 
 @dataclass(frozen=True, eq=False)

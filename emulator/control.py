@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 
 from starlette.requests import Request
@@ -51,7 +52,8 @@ class ControlApi:
             body = await read_json(request, max_bytes=4096, max_depth=4)
         except PayloadError as error:
             return JSONResponse({"detail": error.message}, error.status)
-        seed = body.get("seed") if isinstance(body, dict) else None
+        # Without a seed the configured one (serve --seed) stays in force.
+        seed = body.get("seed", self.engine.config.seed) if isinstance(body, dict) else None
         if seed is not None and type(seed) is not int:
             return JSONResponse({"detail": "seed must be an integer"}, 422)
         self.engine.reset(seed)
@@ -66,7 +68,7 @@ class ControlApi:
             if k in request.query_params
         }
         status = request.query_params.get("status")
-        if status is not None and not status.isdigit():
-            return JSONResponse({"detail": "status must be an integer"}, 422)
+        if status is not None and not re.fullmatch(r"[0-9]{3}", status):
+            return JSONResponse({"detail": "status must be an HTTP status code"}, 422)
         entries = self.engine.record.filter(**criteria, status=int(status) if status else None)
         return JSONResponse([{**asdict(entry), "provider": entry.provider} for entry in entries])

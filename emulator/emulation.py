@@ -113,9 +113,11 @@ class Emulation:
         return self
 
     def stop(self) -> None:
-        self._interception.stop()
-        self._dispatcher.close()
-        self._restore_credentials()
+        try:
+            self._interception.stop()
+            self._dispatcher.close()
+        finally:
+            self._restore_credentials()
 
     def _provide_credentials(self) -> None:
         for name, value in FAKE_CREDENTIALS.items():

@@ -113,6 +113,8 @@ class Engine:
     ) -> Job:
         """A new job; ``queued=False`` makes one for a synchronous run, kept nowhere."""
         given = payload.get("seed") if isinstance(payload, dict) else None
+        if isinstance(given, float) and given.is_integer():
+            given = int(given)
         seed = given if type(given) is int and given >= 0 else self.draw_seed()
         queue_span, run_span = self.config.progression.spans(self._rng)
         now = self.clock.now()

@@ -50,6 +50,11 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON; Python would take them, and pass NaN through ranges.
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def _depth_exceeds(value: Any, limit: int) -> bool:
     stack = [(value, 1)]
     while stack:
@@ -77,7 +82,7 @@ async def read_json(request: Request, *, max_bytes: int, max_depth: int) -> Any:
     if not raw.strip():
         return {}
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_refuse_constant)
     except RecursionError:
         raise PayloadError(422, "too_deep", f"JSON nested deeper than {max_depth} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:

@@ -10,6 +10,7 @@ give defaults for a model in ``x-emulator-media`` on the output field.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,11 +31,15 @@ DEFAULT_SIZE = (1024, 1024)
 DEFAULT_VIDEO = {"resolution": "720p", "aspect_ratio": "16:9", "duration": 5, "fps": 24}
 
 
+_RATIO = re.compile(r"([0-9]{1,5}):([0-9]{1,5})")
+_PRODUCT = re.compile(r"\s*([0-9]{1,6})\s*\*\s*([0-9]{1,6})\s*")
+_RESOLUTION = re.compile(r"([0-9]{2,5})[pP]?")
+
+
 def _ratio(text: Any) -> float | None:
-    if isinstance(text, str) and ":" in text:
-        a, _, b = text.partition(":")
-        if a.isdigit() and b.isdigit() and int(a) and int(b):
-            return int(a) / int(b)
+    match = _RATIO.fullmatch(text) if isinstance(text, str) else None
+    if match and int(match[1]) and int(match[2]):
+        return int(match[1]) / int(match[2])
     return None
 
 
@@ -58,10 +63,9 @@ def image_size(inputs: Mapping[str, Any], field_default: Any = None) -> tuple[in
     if isinstance(width, int) and isinstance(height, int):
         return width, height
     text = inputs.get("size")
-    if isinstance(text, str) and "*" in text:
-        w, _, h = text.partition("*")
-        if w.strip().isdigit() and h.strip().isdigit():
-            return int(w), int(h)
+    product = _PRODUCT.fullmatch(text) if isinstance(text, str) else None
+    if product:
+        return int(product[1]), int(product[2])
     for ratio in (_ratio(text), _ratio(inputs.get("aspect_ratio"))):
         if ratio:
             area = DEFAULT_SIZE[0] * DEFAULT_SIZE[1]
@@ -74,9 +78,18 @@ def video_shape(
 ) -> tuple[int, int, float, int]:
     """Width, height, seconds and frames per second of a video output."""
     settings = {**DEFAULT_VIDEO, **hints, **{k: inputs[k] for k in DEFAULT_VIDEO if k in inputs}}
-    short = int(str(settings["resolution"]).rstrip("pP") or 720)
+    resolution = _RESOLUTION.fullmatch(str(settings["resolution"]))
+    short = int(resolution[1]) if resolution else 720
     ratio = _ratio(settings["aspect_ratio"])
     if ratio is None:  # "auto": the input picture's shape
         ratio = picture[0] / picture[1] if picture else _ratio(DEFAULT_VIDEO["aspect_ratio"])
     width, height = (_even(short * ratio), short) if ratio >= 1 else (short, _even(short / ratio))
-    return width, height, float(settings["duration"]), int(settings["fps"])
+    return width, height, _number(settings["duration"], 5.0), int(_number(settings["fps"], 24))
+
+
+def _number(value: Any, default: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if 0 < number < 3600 else default

@@ -124,7 +124,11 @@ def _object_branch(endpoint: Endpoint, schema: Mapping[str, Any]) -> Mapping[str
 
 
 def apply_defaults(endpoint: Endpoint, schema: Mapping[str, Any], value: Any) -> Any:
-    """A copy of ``value`` with every absent property that has a default filled in."""
+    """A copy of ``value`` with every absent property that has a default filled in, and
+    whole-number floats where integers are due (``2.0`` for 2, as Pydantic takes it)."""
+    if isinstance(value, float) and value.is_integer():
+        if endpoint.resolve(schema).get("type") == "integer":
+            return int(value)
     if not isinstance(value, dict):
         return value
     object_schema = _object_branch(endpoint, schema)

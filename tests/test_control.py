@@ -45,3 +45,16 @@ def test_the_request_record_is_served_and_filtered(client: TestClient) -> None:
     ]
     assert len(client.get("/_emulator/requests").json()) == 2  # control requests are not recorded
     assert client.get("/_emulator/requests", params={"status": "x"}).status_code == 422
+
+
+def test_reset_without_a_seed_keeps_the_configured_one(client: TestClient) -> None:
+    first = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}).json()["request_id"]
+    client.post("/_emulator/reset")
+    assert (
+        client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}).json()["request_id"]
+        == first
+    )
+
+
+def test_odd_digits_in_a_filter_are_a_422(client: TestClient) -> None:
+    assert client.get("/_emulator/requests", params={"status": "²"}).status_code == 422

@@ -46,3 +46,14 @@ def test_auto_uses_an_explicit_field_default() -> None:
 )
 def test_video_shapes(inputs: dict, hints: dict, picture: tuple | None, expected: tuple) -> None:
     assert video_shape(inputs, hints, picture) == expected
+
+
+@pytest.mark.parametrize("size", ["²*²", "-5*5", "1024x1024", "1e3*1e3", "١٢*١٢"])
+def test_sizes_that_are_not_plain_ascii_numbers_fall_back(size: str) -> None:
+    assert image_size({"size": size}) == (1024, 1024)
+
+
+@pytest.mark.parametrize("value", ["4k", "²p", None, "", "abc"])
+def test_odd_resolutions_and_durations_fall_back(value: object) -> None:
+    width, height, seconds, fps = video_shape({"resolution": value, "duration": value}, {}, None)
+    assert (width, height, seconds, fps) == (1280, 720, 5.0, 24)

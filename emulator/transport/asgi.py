@@ -23,6 +23,10 @@ __all__ = ["AppDispatcher"]
 _END = object()
 
 
+def _ended() -> RuntimeError:
+    return RuntimeError("provider-emulator: the emulation ended before the app answered")
+
+
 def _scope(request: httpx.Request) -> dict[str, Any]:
     url = request.url
     raw_path = url.raw_path.split(b"?", 1)[0]
@@ -72,10 +76,11 @@ async def _run_app(
 
     try:
         await app(scope, receive, send)
-    except BaseException as error:  # handed to the caller, who raises it
+    except Exception as error:  # handed to the caller, who raises it
         emit(error)
-        if not isinstance(error, Exception):
-            raise
+    except BaseException:  # cancelled, as when the emulation ends: say so, then go
+        emit(_ended())
+        raise
 
 
 def _response(
@@ -128,6 +133,8 @@ class AppDispatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._closed = False
+        self._tasks: set[asyncio.Future[None]] = set()
 
     async def handle_async(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
@@ -136,7 +143,11 @@ class AppDispatcher:
         task = asyncio.create_task(
             _run_app(self.app, _scope(request), body, chunks.put_nowait, disconnected)
         )
-        start = await chunks.get()
+        try:
+            start = await chunks.get()
+        except asyncio.CancelledError:
+            task.cancel()  # the caller gave up: so does the app (a sync-mode wait, say)
+            raise
         return _response(request, start, _AsyncStream(chunks, task, disconnected))
 
     def handle_sync(self, request: httpx.Request) -> httpx.Response:
@@ -146,18 +157,28 @@ class AppDispatcher:
 
         async def run() -> asyncio.Event:
             disconnected = asyncio.Event()
-            asyncio.ensure_future(
+            task = asyncio.ensure_future(
                 _run_app(self.app, _scope(request), body, chunks.put, disconnected)
             )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            # A task cancelled before it ran emits nothing: the caller must still hear.
+            task.add_done_callback(lambda _: chunks.put(_ended()))
             return disconnected
 
         disconnected = asyncio.run_coroutine_threadsafe(run(), loop).result()
         start = chunks.get()
-        stream = _SyncStream(chunks, lambda: loop.call_soon_threadsafe(disconnected.set))
-        return _response(request, start, stream)
+
+        def disconnect() -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(disconnected.set)
+
+        return _response(request, start, _SyncStream(chunks, disconnect))
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
+            if self._closed:
+                raise RuntimeError("provider-emulator: this emulation has ended")
             if self._loop is None:
                 loop = asyncio.new_event_loop()
                 self._thread = threading.Thread(
@@ -171,6 +192,7 @@ class AppDispatcher:
         with self._lock:
             loop, thread = self._loop, self._thread
             self._loop = self._thread = None
+            self._closed = True
         if loop is not None and thread is not None:
             asyncio.run_coroutine_threadsafe(_cancel_pending(), loop).result(timeout)
             loop.call_soon_threadsafe(loop.stop)

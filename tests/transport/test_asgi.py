@@ -83,3 +83,35 @@ def test_closing_a_stream_disconnects_the_app() -> None:
         assert seen == ["http.disconnect"]
     finally:
         dispatcher.close()
+
+
+def test_closing_answers_callers_still_waiting() -> None:
+    async def never_answers(scope, receive, send) -> None:
+        await asyncio.Event().wait()
+
+    dispatcher = AppDispatcher(never_answers)
+    outcome: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            dispatcher.handle_sync(httpx.Request("GET", "https://h/"))
+        except BaseException as error:  # what the caller is told
+            outcome.append(error)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    threading.Event().wait(0.1)
+    dispatcher.close()
+    caller.join(5)
+    assert not caller.is_alive()
+    assert "ended before the app answered" in str(outcome[0])
+    with pytest.raises(RuntimeError, match="has ended"):
+        dispatcher.handle_sync(httpx.Request("GET", "https://h/"))
+
+
+def test_a_stream_may_be_closed_after_the_dispatcher() -> None:
+    RELEASE.clear()
+    dispatcher = AppDispatcher(chunked_app)
+    response = dispatcher.handle_sync(httpx.Request("POST", "https://h/x", content=b"hi"))
+    dispatcher.close()
+    response.close()  # no error: the loop is gone, there is nothing to tell

@@ -357,3 +357,25 @@ def test_memoised_status_bodies_never_go_stale(client: TestClient, engine: Engin
     assert status["status_url"] == second["status_url"] != first["status_url"]
     client.put(second["cancel_url"])
     assert client.get(second["status_url"]).json()["error_type"] == "client_cancelled"
+
+
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+def test_nan_and_infinity_are_not_json(client: TestClient, constant: bytes) -> None:
+    body = b'{"prompt": "a", "guidance_scale": ' + constant + b"}"
+    response = client.post(
+        "/fal/run/fal-ai/bitdance", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "json_invalid"
+
+
+def test_whole_number_floats_count_as_integers(client: TestClient) -> None:
+    body = {
+        "prompt": "a",
+        "seed": 5.0,
+        "num_images": 2.0,
+        "image_size": {"width": 64.0, "height": 32},
+    }
+    output = client.post("/fal/run/fal-ai/bitdance", json=body).json()
+    assert output["seed"] == 5 and len(output["images"]) == 2
+    assert (output["images"][0]["width"], output["images"][0]["height"]) == (64, 32)
