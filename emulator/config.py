@@ -45,6 +45,11 @@ class EmulatorConfig:
     #: fails the job as the provider would ("fail"), or starts from a drawn picture
     #: ("synthetic"), for offline work with real-world URLs.
     unreachable_media: str = "fail"
+    #: Multiplies the providers' webhook retry waits (fal's span two hours): 0.001 makes
+    #: them milliseconds, for tests.
+    webhook_time_scale: float = 1.0
+    #: Webhooks go to loopback addresses only ("loopback"), or anywhere ("any").
+    webhook_targets: str = "loopback"
     #: Seconds a WaveSpeed sync-mode request waits before its 5004 answer (90 s, as the
     #: WaveSpeed SDK's fixture records).
     sync_timeout: float = 90.0
@@ -52,6 +57,8 @@ class EmulatorConfig:
     def __post_init__(self) -> None:
         if self.unreachable_media not in ("fail", "synthetic"):
             raise ValueError("unreachable_media must be 'fail' or 'synthetic'")
+        if self.webhook_targets not in ("loopback", "any"):
+            raise ValueError("webhook_targets must be 'loopback' or 'any'")
 
     def with_contracts(self, *directories: Path | str) -> EmulatorConfig:
         return replace(self, contracts=self.contracts + tuple(Path(d) for d in directories))

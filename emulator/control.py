@@ -26,6 +26,7 @@ class ControlApi:
             Route("/_emulator/endpoints", self.endpoints, methods=["GET"]),
             Route("/_emulator/reset", self.reset, methods=["POST"]),
             Route("/_emulator/requests", self.requests, methods=["GET"]),
+            Route("/_emulator/webhooks", self.webhooks, methods=["GET"]),
         ]
 
     async def health(self, request: Request) -> Response:
@@ -72,3 +73,21 @@ class ControlApi:
             return JSONResponse({"detail": "status must be an HTTP status code"}, 422)
         entries = self.engine.record.filter(**criteria, status=int(status) if status else None)
         return JSONResponse([{**asdict(entry), "provider": entry.provider} for entry in entries])
+
+    async def webhooks(self, request: Request) -> Response:
+        """Every webhook delivery: target, state, attempts, and what was sent."""
+        return JSONResponse(
+            [
+                {
+                    "provider": d.provider,
+                    "job_id": d.job_id,
+                    "url": d.url,
+                    "state": d.state,
+                    "reason": d.reason,
+                    "headers": d.headers,
+                    "body": d.body.decode("utf-8", "replace"),
+                    "attempts": [asdict(a) for a in d.attempts],
+                }
+                for d in list(self.engine.webhooks.deliveries)
+            ]
+        )

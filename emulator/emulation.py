@@ -31,6 +31,7 @@ from emulator.progression import Progression
 from emulator.record import RequestRecord
 from emulator.transport import AppDispatcher, Interception
 from emulator.transport.intercept import Unmatched
+from emulator.webhooks import Delivery
 
 __all__ = ["Emulation", "emulate"]
 
@@ -84,6 +85,17 @@ class Emulation:
         return self.engine.jobs
 
     @property
+    def webhooks(self) -> list[Delivery]:
+        """Every webhook delivery so far, with its attempts."""
+        return list(self.engine.webhooks.deliveries)
+
+    def wait_for_webhooks(self, timeout: float = 10.0) -> list[Delivery]:
+        """Wait until no delivery is waiting or pending, then the deliveries."""
+        if not self.engine.webhooks.wait(timeout):
+            raise TimeoutError(f"webhooks still pending after {timeout} s")
+        return self.webhooks
+
+    @property
     def progression(self) -> Progression:
         return self.engine.config.progression
 
@@ -116,6 +128,7 @@ class Emulation:
         try:
             self._interception.stop()
             self._dispatcher.close()
+            self.engine.close()
         finally:
             self._restore_credentials()
 

@@ -24,6 +24,7 @@ from emulator.record import RequestRecord
 from emulator.storage import Storage
 from emulator.synthesis import InputRejected, synthesize
 from emulator.validation import check_input
+from emulator.webhooks import WebhookSender
 
 __all__ = ["Engine", "JobFailed", "Look"]
 
@@ -64,6 +65,10 @@ class Engine:
         )
         self.jobs = JobStore(retention=self.config.retention, max_jobs=self.config.max_jobs)
         self.record = RequestRecord()
+        self.webhooks = WebhookSender(
+            time_scale=self.config.webhook_time_scale,
+            any_target=self.config.webhook_targets == "any",
+        )
         self.storage = Storage(
             directory=self.config.storage_dir,
             max_file_bytes=self.config.max_upload_bytes,
@@ -79,11 +84,16 @@ class Engine:
         self.jobs.clear()
         self.record.clear()
         self.storage.clear()
+        self.webhooks.clear()
         self.media = MediaStore(
             cache_bytes=self.config.media_cache_bytes,
             salt=str(seed) if seed is not None else secrets.token_hex(8),
             load_source=self._stored_bytes,
         )
+
+    def close(self) -> None:
+        """Stop background work (webhook delivery)."""
+        self.webhooks.close()
 
     def _stored_bytes(self, file_id: str) -> bytes | None:
         stored = self.storage.get(file_id)

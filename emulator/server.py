@@ -31,6 +31,7 @@ class BackgroundServer:
         host: str = "127.0.0.1",
         start_timeout: float = 10.0,
     ) -> None:
+        self._owns_engine = engine is None
         self.engine = engine or Engine(config)
         self.host = host
         self.start_timeout = start_timeout
@@ -64,6 +65,8 @@ class BackgroundServer:
         if self._thread.is_alive():
             self._thread.join(timeout)
         self._socket.close()
+        if self._owns_engine:
+            self.engine.close()
 
     def __enter__(self) -> BackgroundServer:
         return self.start()

@@ -58,3 +58,17 @@ def test_reset_without_a_seed_keeps_the_configured_one(client: TestClient) -> No
 
 def test_odd_digits_in_a_filter_are_a_422(client: TestClient) -> None:
     assert client.get("/_emulator/requests", params={"status": "²"}).status_code == 422
+
+
+def test_webhook_deliveries_are_listed(client: TestClient) -> None:
+    client.post(
+        "/fal/queue/fal-ai/bitdance",
+        params={"fal_webhook": "https://example.com/x"},
+        json={"prompt": "x"},
+    )
+    (delivery,) = client.get("/_emulator/webhooks").json()
+    assert (delivery["provider"], delivery["state"], delivery["url"]) == (
+        "fal",
+        "refused",
+        "https://example.com/x",
+    )

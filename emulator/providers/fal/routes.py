@@ -42,6 +42,7 @@ from emulator.providers.fal.errors import (
 )
 from emulator.providers.fal.paths import RequestPath, alias, app_path, parse_request_path
 from emulator.providers.fal.uploads import FalUploads
+from emulator.providers.fal.webhooks import FalWebhooks
 from emulator.responses import ALL_METHODS, HandlerApp, encode_json, json_response
 from emulator.uploads import parse_upload_path
 from emulator.validation import check_input
@@ -73,6 +74,7 @@ class FalApi:
         self.engine = engine
         self._status_bodies: dict[tuple[Any, ...], bytes] = {}
         self.uploads = FalUploads(engine, lambda request: self._base(request, "fal/cdn"))
+        self.webhooks = FalWebhooks(engine)
 
     @property
     def config(self) -> EmulatorConfig:
@@ -165,9 +167,10 @@ class FalApi:
             _, violations = check_input(endpoint, payload)
             if violations:
                 raise validation_error(violations)
-        job = self.engine.submit(
-            endpoint, payload, owner, webhook=request.query_params.get("fal_webhook")
-        )
+        webhook = request.query_params.get("fal_webhook")
+        job = self.engine.submit(endpoint, payload, owner, webhook=webhook)
+        if webhook:
+            self.webhooks.watch(job, webhook, functools.partial(self._linker, request, job))
         urls = request_urls(self._base(request, "fal/queue"), job)
         return json_response(submit_body(job, self.engine.look(job), urls))
 
@@ -264,8 +267,10 @@ class FalApi:
         raise _method_not_allowed() if upload is not None else FalError.detail(404, "Not Found")
 
     async def rest(self, request: Request) -> Response:
-        """``rest.fal.ai``: storage tokens and uploads."""
+        """``rest.fal.ai``: storage tokens and uploads, and the webhook signing keys."""
         path = request.path_params["path"].strip("/")
+        if path == ".well-known/jwks.json" and request.method in ("GET", "HEAD"):
+            return json_response(self.webhooks.jwks)
         if path in ("storage/auth/token", "storage/upload/initiate"):
             if request.method != "POST":
                 raise _method_not_allowed()

@@ -38,6 +38,7 @@ from emulator.providers.wavespeed.errors import (
     validation_error,
 )
 from emulator.providers.wavespeed.uploads import WaveSpeedUploads
+from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks
 from emulator.responses import ALL_METHODS, HandlerApp, json_response
 from emulator.uploads import parse_upload_path
 from emulator.validation import check_input
@@ -59,6 +60,7 @@ def _not_found(what: str) -> WaveSpeedError:
 class WaveSpeedApi:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.webhooks = WaveSpeedWebhooks(engine)
         self.uploads = WaveSpeedUploads(
             engine, lambda request: public_base(request, "wavespeed/cdn", self.config.public_url)
         )
@@ -77,6 +79,11 @@ class WaveSpeedApi:
             Route(
                 "/wavespeed/api/v3/predictions/{task}",
                 HandlerApp(self.result, answer),
+                methods=["GET"],
+            ),
+            Route(
+                "/wavespeed/api/v3/webhook/secret",
+                HandlerApp(self.webhook_secret, answer),
                 methods=["GET"],
             ),
             Route(
@@ -112,18 +119,24 @@ class WaveSpeedApi:
         url = self._result_url(request, job)
         if look.phase is not Phase.DONE:
             return prediction(self.engine, job, look, url)
+        return await run_linked(
+            functools.partial(self._finished, job, url),
+            self._linker(request, job),
+            inline=self._wants_inline(job),
+        )
+
+    def _finished(self, job: Job, result_url: str, link: Linker) -> dict[str, Any]:
+        """The prediction of a finished job: its outputs, or its failure."""
+        look = self.engine.look(job)
         try:
-            produced = await run_linked(
-                functools.partial(self.engine.outcome, job),
-                self._linker(request, job),
-                inline=self._wants_inline(job),
-            )
+            produced = self.engine.outcome(job, link)
         except JobFailed as failed:
             failure: Failure = failed.failure
-            return prediction(
-                self.engine, job, look, url, failure=(failure.message, task_code(failure))
-            )
-        return prediction(self.engine, job, look, url, produced=produced.get("data", produced))
+            code = task_code(failure)
+            return prediction(self.engine, job, look, result_url, failure=(failure.message, code))
+        return prediction(
+            self.engine, job, look, result_url, produced=produced.get("data", produced)
+        )
 
     # -- the API -------------------------------------------------------------------------
 
@@ -145,6 +158,11 @@ class WaveSpeedApi:
         if webhook and payload.get("enable_base64_output") is True:
             raise WaveSpeedError(400, BASE64_WITH_WEBHOOK, {"error": BASE64_WITH_WEBHOOK})
         job = self.engine.submit(endpoint, payload, owner, webhook=webhook)
+        if webhook:
+            finished = functools.partial(
+                self._finished, job, self._result_url(request, job), self._linker(request, job)
+            )
+            self.webhooks.watch(job, webhook, finished)
         if payload.get("enable_sync_mode") is True:
             return json_response(envelope(await self._wait(request, job)))
         return json_response(envelope(await self._prediction(request, job, poll=False)))
@@ -175,6 +193,11 @@ class WaveSpeedApi:
         if job is None:
             raise _not_found("Prediction")
         return json_response(envelope(await self._prediction(request, job, poll=True)))
+
+    async def webhook_secret(self, request: Request) -> Response:
+        return json_response(
+            envelope({"secret": self.webhooks.secret(caller(request, self.config))})
+        )
 
     async def media(self, request: Request) -> Response:
         """``media/uploads`` (a ticket) and ``media/upload/binary`` (a form)."""

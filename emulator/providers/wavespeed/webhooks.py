@@ -1,0 +1,61 @@
+"""WaveSpeed's webhooks: the bare prediction, HMAC-signed, and the per-key secret.
+
+A delivery is the prediction object (with its ``input``), signed ``webhook-signature:
+v3,<hex HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">`` with the key's
+``whsec_`` secret minus that prefix (docs: verify-webhooks). Retried three times with
+exponential backoff, scaled by ``webhook_time_scale``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from emulator.engine import Engine
+from emulator.jobs import Job
+from emulator.progression import Phase
+from emulator.providers.wavespeed.envelopes import task_id
+
+__all__ = ["RETRY_SCHEDULE", "WaveSpeedWebhooks"]
+
+RETRY_SCHEDULE = (10.0, 20.0, 40.0)
+
+
+class WaveSpeedWebhooks:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def secret(self, key: str) -> str:
+        """The key's webhook secret: stable for a key under a seed."""
+        digest = hashlib.sha256(f"wavespeed-webhook:{self.engine.seed}:{key}".encode()).hexdigest()
+        return "whsec_" + digest[:40]
+
+    def watch(self, job: Job, url: str, prediction: Callable[[], dict[str, Any]]) -> None:
+        """Deliver ``prediction()`` (the finished prediction) to ``url`` when ``job`` is done."""
+        engine = self.engine
+        engine.webhooks.watch(
+            "wavespeed",
+            task_id(job),
+            url,
+            is_done=lambda: engine.look(job).phase is Phase.DONE,
+            build=lambda: self._signed(job, {**prediction(), "input": job.payload}),
+            schedule=RETRY_SCHEDULE,
+        )
+
+    def _signed(self, job: Job, data: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+        body = json.dumps(data).encode()
+        webhook_id, timestamp = task_id(job), str(int(time.time()))
+        key = self.secret(job.owner).removeprefix("whsec_").encode()
+        signed = f"{webhook_id}.{timestamp}.".encode() + body
+        signature = hmac.new(key, signed, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": "application/json",
+            "webhook-id": webhook_id,
+            "webhook-timestamp": timestamp,
+            "webhook-signature": f"v3,{signature}",
+        }
+        return body, headers

@@ -1,0 +1,186 @@
+"""Webhook delivery: watched jobs, signed POSTs, retries, and the record of it all.
+
+A provider registers a job with the URL to call and a function that builds the signed
+request once the job is done; this module does the rest from its own thread, so request
+handling never waits on a receiver. Targets are loopback addresses only unless
+``EmulatorConfig.webhook_targets = "any"``: an emulator should not call out by surprise.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx
+
+__all__ = ["Attempt", "Delivery", "WebhookSender"]
+
+#: Builds the body and headers of a delivery, when the job is done.
+Builder = Callable[[], tuple[bytes, dict[str, str]]]
+TICK = 0.02  # how often the sender looks at its jobs and its retries
+
+
+@dataclass(frozen=True)
+class Attempt:
+    at: float  # unix seconds
+    status: int | None  # the receiver's answer, or None when none came
+    error: str | None
+    duration: float
+
+
+@dataclass
+class Delivery:
+    provider: str
+    job_id: str
+    url: str
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    attempts: list[Attempt] = field(default_factory=list)
+    state: str = "waiting"  # waiting (for the job), pending, delivered, failed, refused
+    reason: str = ""
+
+    @property
+    def delivered(self) -> bool:
+        return self.state == "delivered"
+
+
+@dataclass
+class _Watch:
+    delivery: Delivery
+    is_done: Callable[[], bool]
+    build: Builder
+    schedule: tuple[float, ...]  # the waits between attempts
+    due: float = 0.0  # monotonic time of the next attempt, once pending
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class WebhookSender:
+    def __init__(
+        self, *, time_scale: float = 1.0, any_target: bool = False, timeout: float = 10.0
+    ) -> None:
+        self.time_scale = time_scale
+        self.any_target = any_target
+        self.timeout = timeout
+        self.deliveries: list[Delivery] = []
+        self._watches: list[_Watch] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        # Sent through a transport of its own: in-process emulation intercepts httpx
+        # clients, and a receiver on loopback is not a provider host.
+        self._transport = httpx.HTTPTransport()
+
+    def watch(
+        self,
+        provider: str,
+        job_id: str,
+        url: str,
+        *,
+        is_done: Callable[[], bool],
+        build: Builder,
+        schedule: tuple[float, ...],
+    ) -> Delivery:
+        delivery = Delivery(provider, job_id, url)
+        with self._lock:
+            self.deliveries.append(delivery)
+            if not (self.any_target or is_loopback(url)):
+                delivery.state, delivery.reason = "refused", "not a loopback address"
+                return delivery
+            self._watches.append(_Watch(delivery, is_done, build, schedule))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+                self._thread.start()
+        self._wake.set()
+        return delivery
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            with self._lock:
+                watches = list(self._watches)
+            for watch in watches:
+                self._advance(watch)
+            self._wake.wait(TICK)
+            self._wake.clear()
+
+    def _advance(self, watch: _Watch) -> None:
+        delivery = watch.delivery
+        if delivery.state == "waiting":
+            if not watch.is_done():
+                return
+            try:
+                delivery.body, delivery.headers = watch.build()
+            except Exception as error:  # a job that vanished (reset, expiry) mid-way
+                self._finish(watch, "failed", f"could not build the delivery: {error}")
+                return
+            delivery.state = "pending"
+        if time.monotonic() < watch.due:
+            return
+        attempt = self._post(delivery)
+        delivery.attempts.append(attempt)
+        if attempt.status is not None and 200 <= attempt.status < 300:
+            self._finish(watch, "delivered")
+        elif len(delivery.attempts) > len(watch.schedule):
+            self._finish(watch, "failed", "no attempt succeeded")
+        else:
+            wait = watch.schedule[len(delivery.attempts) - 1] * self.time_scale
+            watch.due = time.monotonic() + wait
+
+    def _post(self, delivery: Delivery) -> Attempt:
+        started, clock = time.time(), time.perf_counter()
+        request = httpx.Request(
+            "POST",
+            delivery.url,
+            content=delivery.body,
+            headers=delivery.headers,
+            extensions={"timeout": httpx.Timeout(self.timeout).as_dict()},
+        )
+        try:
+            response = self._transport.handle_request(request)
+            response.read()
+            response.close()
+        except httpx.HTTPError as error:
+            return Attempt(
+                started, None, f"{type(error).__name__}: {error}", time.perf_counter() - clock
+            )
+        return Attempt(started, response.status_code, None, time.perf_counter() - clock)
+
+    def _finish(self, watch: _Watch, state: str, reason: str = "") -> None:
+        watch.delivery.state, watch.delivery.reason = state, reason
+        with self._lock:
+            self._watches.remove(watch)
+
+    def wait(self, timeout: float = 10.0) -> bool:
+        """Block until nothing is waiting or pending (True), or ``timeout`` passes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._watches:
+                    return True
+            time.sleep(TICK)
+        return False
+
+    def clear(self) -> None:
+        with self._lock:
+            self._watches.clear()
+            self.deliveries.clear()
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._stopped.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._transport.close()
