@@ -271,11 +271,15 @@ class FalApi:
         path = request.path_params["path"].strip("/")
         if path == ".well-known/jwks.json" and request.method in ("GET", "HEAD"):
             return json_response(self.webhooks.jwks)
-        if path in ("storage/auth/token", "storage/upload/initiate"):
+        if path in (
+            "storage/auth/token",
+            "storage/upload/initiate",
+            "storage/upload/initiate-multipart",
+        ):
             if request.method != "POST":
                 raise _method_not_allowed()
             caller(request, self.config)
             if path == "storage/auth/token":
                 return self.uploads.token(request)
-            return await self.uploads.initiate(request)
+            return await self.uploads.initiate(request, multipart=path.endswith("multipart"))
         raise FalError.detail(404, "Not Found")

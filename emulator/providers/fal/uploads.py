@@ -7,6 +7,12 @@
   {access_url}/multipart/{uploadId}/complete`` with the parts.
 - Python's fallback and the JS client: ``POST rest/storage/upload/initiate`` →
   ``upload_url`` and ``file_url``; ``PUT upload_url`` with the bytes, no credentials.
+- JS, over 90 MiB: ``POST rest/storage/upload/initiate-multipart`` → ``upload_url`` and
+  ``file_url``; ``PUT {upload_url}/{n}`` answers ``{partNumber, etag}``; ``POST
+  {upload_url}/complete`` with the parts, no credentials.
+
+Part and completion URLs carry a random upload id: that, not a token, is their credential
+(the JS client sends none); starting an upload on the CDN takes a CDN token.
 """
 
 from __future__ import annotations
@@ -71,12 +77,16 @@ class FalUploads:
             }
         )
 
-    async def initiate(self, request: Request) -> Response:
+    async def initiate(self, request: Request, *, multipart: bool = False) -> Response:
         body = await read_json(request, max_bytes=64 * 1024, max_depth=4)
         if not isinstance(body, dict):
             raise FalError.detail(422, "Expected a JSON object with file_name and content_type")
         content_type = str(body.get("content_type") or "application/octet-stream")
         name = safe_name(body.get("file_name") or _default_name(content_type))
+        if multipart:
+            upload_id = self.storage.start_multipart(name, content_type)
+            url = file_url(self.cdn_base(request), upload_id, name)
+            return json_response({"upload_url": f"{url}/multipart/{upload_id}", "file_url": url})
         file_id = self.storage.reserve(name, content_type)
         url = file_url(self.cdn_base(request), file_id, name)
         return json_response({"upload_url": url, "file_url": url})
@@ -112,7 +122,6 @@ class FalUploads:
 
     async def multipart(self, request: Request, path: UploadPath) -> Response:
         """A part (PUT .../multipart/{id}/{n}) or the end (POST .../multipart/{id}/complete)."""
-        self._check_token(request)
         if path.multipart_id != path.file_id:
             raise FalError.detail(404, "Unknown multipart upload")
         try:

@@ -101,3 +101,22 @@ def test_unknown_and_over_limit_uploads(engine: Engine) -> None:
             == 404
         )
         assert client.get("/fal/cdn/files/uploads/../../etc/passwd").status_code == 404
+
+
+def test_js_multipart_needs_no_credentials(client: TestClient) -> None:
+    ticket = client.post(
+        "/fal/rest/storage/upload/initiate-multipart?storage_type=fal-cdn-v3",
+        json={"file_name": "big.bin", "content_type": "application/octet-stream"},
+    ).json()
+    parts = [
+        client.put(
+            f"{ticket['upload_url']}/{n}", content=data, headers={"Authorization": ""}
+        ).json()
+        for n, data in ((1, b"ab"), (2, b"cd"))
+    ]
+    assert [p["partNumber"] for p in parts] == [1, 2]
+    done = client.post(
+        f"{ticket['upload_url']}/complete", json={"parts": parts}, headers={"Authorization": ""}
+    )
+    assert done.status_code == 200
+    assert client.get(ticket["file_url"]).content == b"abcd"
