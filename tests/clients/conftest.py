@@ -6,9 +6,12 @@ and ``wavespeed_url``) and gets an emulator in the mode of its parameter.
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 
 import fal_client
@@ -58,3 +61,18 @@ def fal(target: Target, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """The real, unmodified ``fal_client`` module, talking to the emulator."""
     monkeypatch.setenv("FAL_KEY", "client-key")
     return fal_client
+
+
+JS = Path(__file__).parents[1] / "js"
+
+
+def run_node(script: str, *args: str) -> dict:
+    """Run a script of tests/js with the real npm clients; its JSON outcome."""
+    if not (JS / "node_modules").is_dir():
+        pytest.fail(
+            "the npm clients are not installed: run `npm ci` in tests/js (bash .ci/run does)"
+        )
+    done = subprocess.run(
+        ["node", script, *args], cwd=JS, capture_output=True, text=True, timeout=120, check=True
+    )
+    return json.loads(done.stdout)

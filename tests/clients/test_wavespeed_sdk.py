@@ -26,14 +26,13 @@ from emulator import EmulatorConfig, Progression
 from emulator.server import BackgroundServer
 
 from ..conftest import FAST
-from .conftest import Target
+from .conftest import Target, run_node
 
 BITDANCE = "wavespeed-ai/bitdance-14b/text-to-image"
 SEEDREAM = "bytedance/seedream-v4"
 SEEDANCE = "bytedance/seedance-v1-lite-t2v-480p"
 WAN_I2V = "wavespeed-ai/wan-2.2/i2v-480p-lora-ultra-fast"
 UNREACHABLE = {"prompt": "x", "image": "https://example.com/missing.png"}
-JS = Path(__file__).parents[1] / "js"
 
 
 def image(output: str) -> Image.Image:
@@ -164,20 +163,8 @@ def test_module_level_functions_with_the_documented_config(server: BackgroundSer
 def node_call(
     server: BackgroundServer, method: str, model: str, inputs: dict, **options: Any
 ) -> dict:
-    if not (JS / "node_modules" / "wavespeed").is_dir():
-        pytest.fail(
-            "the npm clients are not installed: run `npm ci` in tests/js (bash .ci/run does)"
-        )
     call = json.dumps({"method": method, "model": model, "input": inputs, "options": options})
-    done = subprocess.run(
-        ["node", "wavespeed_call.mjs", server.url + "/wavespeed", "npm-key", call],
-        cwd=JS,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(done.stdout)
+    return run_node("wavespeed_call.mjs", server.url + "/wavespeed", "npm-key", call)
 
 
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")

@@ -13,14 +13,6 @@ from emulator import Engine, create_app
 BITDANCE = "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
 
 
-@pytest.fixture
-def client(engine: Engine) -> TestClient:
-    with TestClient(
-        create_app(engine=engine), headers={"Authorization": "Bearer k1"}
-    ) as test_client:
-        yield test_client
-
-
 def submit(client: TestClient, body: object = None, path: str = BITDANCE) -> dict:
     response = client.post(path, json={"prompt": "a cat"} if body is None else body)
     assert response.status_code == 200, response.text

@@ -10,14 +10,6 @@ BINARY = "/wavespeed/api/v3/media/upload/binary"
 TRUNCATED_FORM = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nab'
 
 
-@pytest.fixture
-def client(engine: Engine) -> TestClient:
-    with TestClient(
-        create_app(engine=engine), headers={"Authorization": "Bearer k"}
-    ) as test_client:
-        yield test_client
-
-
 def test_ticket_then_put(client: TestClient) -> None:
     body = client.post(
         TICKETS, json={"filename": "t.png", "size": 3, "content_type": "image/png"}
