@@ -50,6 +50,9 @@ class EmulatorConfig:
     webhook_time_scale: float = 1.0
     #: Webhooks go to loopback addresses only ("loopback"), or anywhere ("any").
     webhook_targets: str = "loopback"
+    #: The key fal's proxy (/fal/proxy) adds to a request that carries none, as a real
+    #: proxy adds its server-side FAL_KEY; None forwards such requests as they are (401).
+    proxy_key: str | None = None
     #: Seconds a WaveSpeed sync-mode request waits before its 5004 answer (90 s, as the
     #: WaveSpeed SDK's fixture records).
     sync_timeout: float = 90.0

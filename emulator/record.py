@@ -104,7 +104,9 @@ class Recording:
         self.record = record
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/_emulator"):
+        # The control plane is not client traffic; a proxied request is recorded once, as
+        # the request it forwards.
+        if scope["type"] != "http" or scope["path"].startswith(("/_emulator", "/fal/proxy")):
             await self.app(scope, receive, send)
             return
         started = time.time()

@@ -1,25 +1,78 @@
 // Runs the real, unmodified @fal-ai/client against the emulator and prints the outcome as JSON.
-// usage: node fal_call.mjs EMULATOR_URL FAL_KEY SCENARIO
-// The client hard-codes its https hosts; its requestMiddleware sends them to the emulator
-// (fal's documented hook, the README's recipe). Storage PUTs skip the middleware: the
-// emulator's upload URLs already point at itself.
+// usage: node fal_call.mjs EMULATOR_URL FAL_KEY SCENARIO [proxy|middleware]
+//
+// The client hard-codes its https hosts. Two documented ways point it elsewhere:
+// - proxy (the whole setup): fal's proxy protocol, served by the emulator at /fal/proxy;
+// - middleware: a requestMiddleware rewriting the hosts (the README's alternative recipe).
+// Storage PUTs skip both: the emulator's upload URLs already point at itself.
 import { createFalClient } from "@fal-ai/client";
 
-const [base, credentials, scenario] = process.argv.slice(2);
+const [base, credentials, scenario, mode = "proxy"] = process.argv.slice(2);
 const HOSTS = [
   [/^https:\/\/queue\.fal\.run/, `${base}/fal/queue`],
   [/^https:\/\/fal\.run/, `${base}/fal/run`],
   [/^https:\/\/rest\.fal\.ai/, `${base}/fal/rest`],
 ];
-const fal = createFalClient({
-  credentials,
-  requestMiddleware: async (request) => ({
-    ...request,
-    url: HOSTS.reduce((url, [host, local]) => url.replace(host, local), request.url),
-  }),
-});
+const fal = createFalClient(
+  mode === "proxy"
+    ? { credentials, proxyUrl: { url: `${base}/fal/proxy`, when: "always" } }
+    : {
+        credentials,
+        requestMiddleware: async (request) => ({
+          ...request,
+          url: HOSTS.reduce((url, [host, local]) => url.replace(host, local), request.url),
+        }),
+      },
+);
+const BITDANCE = "fal-ai/bitdance";
 
 const scenarios = {
+  async subscribe() {
+    const statuses = [];
+    const result = await fal.subscribe(BITDANCE, {
+      input: { prompt: "a cat from node", image_size: "square" },
+      logs: true,
+      pollInterval: 10,
+      onQueueUpdate: (update) => statuses.push([update.status, (update.logs ?? []).length]),
+    });
+    return { data: result.data, requestId: result.requestId, statuses };
+  },
+  async subscribeStreaming() {
+    const statuses = [];
+    const result = await fal.subscribe(BITDANCE, {
+      input: { prompt: "streamed status" },
+      mode: "streaming",
+      onQueueUpdate: (update) => statuses.push(update.status),
+    });
+    return { data: result.data, requestId: result.requestId, statuses };
+  },
+  async queue() {
+    const { request_id } = await fal.queue.submit(BITDANCE, { input: { prompt: "queued" } });
+    const seen = [];
+    let status;
+    do {
+      status = await fal.queue.status(BITDANCE, { requestId: request_id, logs: true });
+      seen.push(status.status);
+    } while (status.status !== "COMPLETED" && seen.length < 20);
+    const result = await fal.queue.result(BITDANCE, { requestId: request_id });
+    const other = await fal.queue.submit(BITDANCE, { input: { prompt: "to cancel" } });
+    await fal.queue.cancel(BITDANCE, { requestId: other.request_id });
+    const cancelled = await fal.queue.status(BITDANCE, { requestId: other.request_id });
+    return { seen, data: result.data, requestId: result.requestId, cancelled };
+  },
+  async run() {
+    const result = await fal.run(BITDANCE, { input: { prompt: "run", output_format: "png" } });
+    return { data: result.data, requestId: result.requestId };
+  },
+  async stream() {
+    const stream = await fal.stream(BITDANCE, { input: { prompt: "streamed" } });
+    const events = [];
+    for await (const event of stream) events.push(event);
+    return { data: await stream.done(), events: events.length };
+  },
+  async invalid() {
+    await fal.run(BITDANCE, { input: { num_images: 99 } });
+  },
   // A small file (initiate + PUT) and one over 90 MiB (multipart: parts, then complete).
   async upload() {
     const small = await fal.storage.upload(new Blob(["hello from node"], { type: "text/plain" }));
@@ -32,5 +85,7 @@ const scenarios = {
 try {
   console.log(JSON.stringify({ result: await scenarios[scenario]() }));
 } catch (error) {
-  console.log(JSON.stringify({ error: String(error.message ?? error), name: error.constructor.name, status: error.status }));
+  console.log(JSON.stringify({
+    error: String(error.message ?? error), name: error.constructor.name, status: error.status, body: error.body,
+  }));
 }

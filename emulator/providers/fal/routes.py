@@ -41,6 +41,7 @@ from emulator.providers.fal.errors import (
     validation_error,
 )
 from emulator.providers.fal.paths import RequestPath, alias, app_path, parse_request_path
+from emulator.providers.fal.proxy import PROXY_PATH, FalProxy
 from emulator.providers.fal.uploads import FalUploads
 from emulator.providers.fal.webhooks import FalWebhooks
 from emulator.responses import ALL_METHODS, HandlerApp, encode_json, json_response
@@ -86,6 +87,7 @@ class FalApi:
             Route("/fal/run/{path:path}", HandlerApp(self.run, answer), methods=ALL_METHODS),
             Route("/fal/cdn/{path:path}", HandlerApp(self.cdn, answer), methods=ALL_METHODS),
             Route("/fal/rest/{path:path}", HandlerApp(self.rest, answer), methods=ALL_METHODS),
+            Route(PROXY_PATH, FalProxy(self.config.proxy_key), methods=ALL_METHODS),
         ]
 
     # -- helpers -------------------------------------------------------------------------
@@ -238,13 +240,21 @@ class FalApi:
     # -- sync run and media --------------------------------------------------------------
 
     async def run(self, request: Request) -> Response:
+        """``POST fal.run/{id}``: the output; ``POST fal.run/{id}/stream``: as SSE."""
         if request.method != "POST":
             raise _method_not_allowed()
         owner = caller(request, self.config)
-        endpoint = self._endpoint(request.path_params["path"])
+        path = request.path_params["path"].strip("/")
+        streamed = path.endswith("/stream") and self.engine.contracts.get("fal", path[:-7])
+        endpoint = self._endpoint(path[:-7] if streamed else path)
         payload = await self._payload(request)
         job = self.engine.submit(endpoint, payload, owner, queued=False)
-        return await self._output(request, job)
+        response = await self._output(request, job)
+        if not streamed or response.status_code != 200:
+            return response  # errors answer as JSON, which both clients expect
+        # An app without partial results streams one event: its output.
+        event = b"data: " + response.body + b"\n\n"
+        return Response(event, 200, {"x-fal-request-id": job.id}, "text/event-stream")
 
     async def cdn(self, request: Request) -> Response:
         path = "/" + request.path_params["path"].rstrip("/")

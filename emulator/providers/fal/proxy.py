@@ -1,0 +1,54 @@
+"""fal's proxy protocol, for clients that cannot be pointed at another host.
+
+``@fal-ai/client`` with ``proxyUrl: {url, when: "always"}`` sends every request to the
+proxy with the real target in ``x-fal-target-url``. The emulator serves that protocol at
+``/fal/proxy``: the target's host picks the fal surface, its path and query are kept, and
+the request is answered by the app itself, streaming and all. The Host header stays the
+emulator's, so every URL in the answer (an upload URL the client PUTs to directly, say)
+points back at the emulator.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from starlette.types import Receive, Scope, Send
+
+from emulator.hosts import PROVIDER_HOST_SURFACES
+from emulator.providers.fal.errors import FalError
+from emulator.scopes import header
+
+__all__ = ["PROXY_PATH", "FalProxy"]
+
+PROXY_PATH = "/fal/proxy"
+TARGET_HEADER = b"x-fal-target-url"
+
+
+class FalProxy:
+    """ASGI endpoint: forward a proxied request to the surface its target names."""
+
+    def __init__(self, default_key: str | None = None) -> None:
+        # A proxy holds the key in production; a request without one may borrow this.
+        self.default_key = default_key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        target = urlsplit(header(scope, TARGET_HEADER))
+        surface = PROVIDER_HOST_SURFACES.get((target.hostname or "").lower(), "")
+        if not surface.startswith("fal/"):
+            error = FalError.detail(
+                400, "x-fal-target-url must name a fal host (fal.run, queue.fal.run, rest.fal.ai)"
+            )
+            await error.response()(scope, receive, send)
+            return
+        headers = [(k, v) for k, v in scope["headers"] if k != TARGET_HEADER]
+        if self.default_key and not header(scope, b"authorization"):
+            headers.append((b"authorization", f"Key {self.default_key}".encode()))
+        path = f"/{surface}{target.path or '/'}"
+        forwarded = {
+            **scope,
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": target.query.encode(),
+            "headers": headers,
+        }
+        await scope["app"](forwarded, receive, send)
