@@ -10,6 +10,7 @@ from pathlib import Path
 from emulator.config import EmulatorConfig
 from emulator.contracts import ContractError, load_contracts
 from emulator.progression import Progression
+from emulator.tls import as_exports, client_environment, ensure_tls
 
 __all__ = ["main"]
 
@@ -58,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="reject invalid input at submit (the real fal queue reports it at the result)",
     )
+    serve.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a local CA (made once in --tls-dir); see `provider-emulator env`",
+    )
+    serve.add_argument("--tls-dir", type=Path, help="where the CA and certificate live")
     serve.add_argument("--log-level", default="info")
     serve.add_argument(
         "--no-access-log",
@@ -68,6 +75,13 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("contracts", help="load and list contract documents")
     check.add_argument("--contracts", action="append", default=[], metavar="DIR", type=Path)
+
+    env = commands.add_parser(
+        "env", help="print the environment that points the clients at `serve --tls`"
+    )
+    env.add_argument("--host", default="localhost")
+    env.add_argument("--port", type=int, default=8000)
+    env.add_argument("--tls-dir", type=Path)
     return parser
 
 
@@ -86,6 +100,10 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "env":
+            files = ensure_tls(args.tls_dir)
+            print(as_exports(client_environment(args.port, files, args.host)))
+            return 0
         if args.command == "contracts":
             contracts = load_contracts(EmulatorConfig().with_contracts(*args.contracts).contracts)
             for endpoint in contracts:
@@ -99,8 +117,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ContractError as exc:
         print(f"provider-emulator: {exc}", file=sys.stderr)
         return 2
+    tls = {}
+    if args.tls:
+        files = ensure_tls(args.tls_dir)
+        tls = {"ssl_certfile": str(files.certificate), "ssl_keyfile": str(files.key)}
     uvicorn.run(
-        app, host=args.host, port=args.port, log_level=args.log_level, access_log=args.access_log
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=args.access_log,
+        **tls,
     )
     return 0
 

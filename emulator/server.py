@@ -18,6 +18,7 @@ import uvicorn
 from emulator.app import create_app
 from emulator.config import EmulatorConfig
 from emulator.engine import Engine
+from emulator.tls import TLSFiles
 
 __all__ = ["BackgroundServer"]
 
@@ -30,7 +31,9 @@ class BackgroundServer:
         engine: Engine | None = None,
         host: str = "127.0.0.1",
         start_timeout: float = 10.0,
+        tls: TLSFiles | None = None,
     ) -> None:
+        """With ``tls`` (see `emulator.tls.ensure_tls`) it serves HTTPS."""
         self._owns_engine = engine is None
         self.engine = engine or Engine(config)
         self.host = host
@@ -39,8 +42,14 @@ class BackgroundServer:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, 0))
         self.port: int = self._socket.getsockname()[1]
+        self.tls = tls
+        certificates = (
+            {"ssl_certfile": str(tls.certificate), "ssl_keyfile": str(tls.key)} if tls else {}
+        )
         self._server = uvicorn.Server(
-            uvicorn.Config(create_app(engine=self.engine), log_level="warning", lifespan="off")
+            uvicorn.Config(
+                create_app(engine=self.engine), log_level="warning", lifespan="off", **certificates
+            )
         )
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
@@ -48,7 +57,7 @@ class BackgroundServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def start(self) -> BackgroundServer:
         self._thread.start()

@@ -30,7 +30,9 @@ def test_serve_builds_its_config_from_flags(
     )
     served = {}
 
-    def fake_run(app: object, host: str, port: int, log_level: str, access_log: bool) -> None:
+    def fake_run(
+        app: object, host: str, port: int, log_level: str, access_log: bool, **tls: str
+    ) -> None:
         served.update(engine=app.state.engine, host=host, port=port)  # type: ignore[attr-defined]
 
     monkeypatch.setattr("uvicorn.run", fake_run)
