@@ -14,6 +14,7 @@ from emulator.config import EmulatorConfig
 from emulator.control import ControlApi
 from emulator.engine import Engine
 from emulator.hosts import ProviderHosts
+from emulator.injection import FaultInjection
 from emulator.providers.fal import FalApi
 from emulator.providers.wavespeed import WaveSpeedApi
 from emulator.record import Recording
@@ -45,7 +46,11 @@ def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = 
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(ProviderHosts), Middleware(Recording, record=engine.record)],
+        middleware=[
+            Middleware(ProviderHosts),
+            Middleware(Recording, record=engine.record),
+            Middleware(FaultInjection, faults=engine.faults),
+        ],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
     )
     app.state.engine = engine

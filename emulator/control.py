@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from emulator._version import __version__
+from emulator.clock import ManualClock
 from emulator.engine import Engine
+from emulator.faults import Fault, FaultError
 from emulator.payloads import PayloadError, read_json
+from emulator.progression import Progression
 
 __all__ = ["ControlApi"]
 
@@ -27,6 +30,11 @@ class ControlApi:
             Route("/_emulator/reset", self.reset, methods=["POST"]),
             Route("/_emulator/requests", self.requests, methods=["GET"]),
             Route("/_emulator/webhooks", self.webhooks, methods=["GET"]),
+            Route("/_emulator/faults", self.faults, methods=["GET", "POST", "DELETE"]),
+            Route("/_emulator/faults/{fault_id}", self.fault, methods=["DELETE"]),
+            Route("/_emulator/jobs", self.jobs, methods=["GET"]),
+            Route("/_emulator/progression", self.progression, methods=["GET", "POST"]),
+            Route("/_emulator/clock", self.clock, methods=["GET", "POST"]),
         ]
 
     async def health(self, request: Request) -> Response:
@@ -91,3 +99,76 @@ class ControlApi:
                 for d in list(self.engine.webhooks.deliveries)
             ]
         )
+
+    async def _body(self, request: Request) -> dict:
+        try:
+            body = await read_json(request, max_bytes=64 * 1024, max_depth=8)
+        except PayloadError as error:
+            raise _Refused(error.status, error.message) from None
+        if not isinstance(body, dict):
+            raise _Refused(422, "expected a JSON object")
+        return body
+
+    async def faults(self, request: Request) -> Response:
+        """GET: the rules in force; POST: add one (see emulator.faults); DELETE: all."""
+        book = self.engine.faults
+        if request.method == "DELETE":
+            book.clear(book.seed)
+            return JSONResponse([])
+        if request.method == "POST":
+            try:
+                rule = book.add(Fault.from_dict(await self._body(request)))
+            except (FaultError, _Refused) as error:
+                return JSONResponse({"detail": str(error)}, getattr(error, "status", 422))
+            return JSONResponse(rule.as_dict(), 201)
+        return JSONResponse([rule.as_dict() for rule in book.rules])
+
+    async def fault(self, request: Request) -> Response:
+        if not self.engine.faults.remove(request.path_params["fault_id"]):
+            return JSONResponse({"detail": "no such fault"}, 404)
+        return Response(status_code=204)
+
+    async def jobs(self, request: Request) -> Response:
+        return JSONResponse(
+            [
+                {
+                    "id": job.id,
+                    "provider": job.endpoint.provider,
+                    "endpoint": job.endpoint.id,
+                    "key": job.owner,
+                    "phase": self.engine.look(job).phase.value,
+                    "polls": job.polls,
+                    "fault": job.fault.id if job.fault else None,
+                }
+                for job in self.engine.jobs
+            ]
+        )
+
+    async def progression(self, request: Request) -> Response:
+        """GET: how jobs move; POST {"progression": "polls:1,1"}: change it from now on."""
+        if request.method == "POST":
+            try:
+                parsed = Progression.parse(str((await self._body(request)).get("progression")))
+            except (ValueError, _Refused) as error:
+                return JSONResponse({"detail": str(error)}, getattr(error, "status", 422))
+            self.engine.config = replace(self.engine.config, progression=parsed)
+        return JSONResponse(asdict(self.engine.config.progression))
+
+    async def clock(self, request: Request) -> Response:
+        """GET: the clock; POST {"advance": seconds}: move a manual clock on."""
+        clock = self.engine.clock
+        if request.method == "POST":
+            if not isinstance(clock, ManualClock):
+                return JSONResponse({"detail": "the clock is wall time: serve --manual-clock"}, 409)
+            try:
+                seconds = (await self._body(request)).get("advance")
+                clock.advance(float(seconds))
+            except (TypeError, ValueError, _Refused) as error:
+                return JSONResponse({"detail": f"advance needs seconds >= 0 ({error})"}, 422)
+        return JSONResponse({"manual": isinstance(clock, ManualClock), "now": clock.now()})
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status

@@ -26,6 +26,7 @@ from emulator.app import create_app
 from emulator.clock import Clock, ManualClock
 from emulator.config import EmulatorConfig
 from emulator.engine import Engine
+from emulator.faults import Fault
 from emulator.jobs import JobStore
 from emulator.progression import Progression
 from emulator.record import RequestRecord
@@ -83,6 +84,19 @@ class Emulation:
     @property
     def jobs(self) -> JobStore:
         return self.engine.jobs
+
+    @property
+    def faults(self) -> list[Fault]:
+        """The fault rules in force."""
+        return list(self.engine.faults.rules)
+
+    def add_fault(self, effect: str, **rule: Any) -> Fault:
+        """Stage a failure: ``add_fault("http_error", status=429, retry_after=2, times=1)``.
+        See `emulator.faults` for the effects and the filters."""
+        return self.engine.faults.add(Fault.from_dict({"effect": effect, **rule}))
+
+    def clear_faults(self) -> None:
+        self.engine.faults.clear(self.engine.faults.seed)
 
     @property
     def webhooks(self) -> list[Delivery]:

@@ -15,6 +15,7 @@ from typing import Any
 from emulator.clock import Clock, WallClock
 from emulator.config import EmulatorConfig
 from emulator.contracts import Contracts, Endpoint, load_contracts
+from emulator.faults import Fault, FaultBook
 from emulator.inputs import InputUnreachable, SourceResolver
 from emulator.jobs import Failure, Job, JobStore
 from emulator.media import MediaStore, UnsupportedMedia
@@ -23,7 +24,7 @@ from emulator.progression import Phase
 from emulator.record import RequestRecord
 from emulator.storage import Storage
 from emulator.synthesis import InputRejected, synthesize
-from emulator.validation import check_input
+from emulator.validation import Violation, check_input
 from emulator.webhooks import WebhookSender
 
 __all__ = ["Engine", "JobFailed", "Look"]
@@ -50,6 +51,16 @@ class LogLine:
     timestamp: float  # unix seconds
 
 
+def fault_failure(fault: Fault) -> Failure:
+    """The failure a ``fail`` rule stages: a model 422, a request error type or a task code."""
+    if fault.error_type in ("unprocessable", "validation") or fault.status == 422:
+        message = fault.message or "Input was rejected by the model"
+        return Failure("invalid", "Unprocessable Entity", [Violation((), message, "value_error")])
+    kind = fault.error_type or "internal_error"
+    details = {"code": fault.code} if fault.code is not None else None
+    return Failure(kind, fault.message or kind.replace("_", " ").capitalize(), details)
+
+
 class Engine:
     def __init__(
         self,
@@ -65,6 +76,7 @@ class Engine:
         )
         self.jobs = JobStore(retention=self.config.retention, max_jobs=self.config.max_jobs)
         self.record = RequestRecord()
+        self.faults = FaultBook(self.config.seed)
         self.webhooks = WebhookSender(
             time_scale=self.config.webhook_time_scale,
             any_target=self.config.webhook_targets == "any",
@@ -83,6 +95,7 @@ class Engine:
         self._rng = random.Random(seed if seed is not None else secrets.randbits(64))
         self.jobs.clear()
         self.record.clear()
+        self.faults.clear(seed)
         self.storage.clear()
         self.webhooks.clear()
         self.media = MediaStore(
@@ -140,6 +153,9 @@ class Engine:
             run_span=run_span,
             webhook=webhook,
         )
+        job.fault = self.faults.pick(
+            "job", provider=endpoint.provider, endpoint=endpoint.id, key=owner, payload=payload
+        )
         if queued:
             self.jobs.add(job, now)
         return job
@@ -159,8 +175,12 @@ class Engine:
         progression = self.config.progression
         if job.failure is not None:
             look = Look(Phase.DONE, 1.0, 0)
+        elif job.fault is not None and job.fault.effect == "starve":
+            look = Look(Phase.QUEUED, 0.0, max(1, progression.queue_position))
         else:
             phase, fraction = progression.locate(self._progress(job), job.queue_span, job.run_span)
+            if phase is not Phase.QUEUED and job.fault is not None and self._ends_early(job, phase):
+                phase, fraction = Phase.DONE, 1.0
             position = (
                 round(progression.queue_position * (1 - fraction)) if phase is Phase.QUEUED else 0
             )
@@ -168,6 +188,21 @@ class Engine:
         if poll:
             job.polls += 1
         return look
+
+    def _ends_early(self, job: Job, phase: Phase) -> bool:
+        """Whether the job's fault ends it now: a timeout or a cancellation as it leaves the
+        queue, a staged failure when it would finish."""
+        effect = job.fault.effect
+        if effect == "timeout":
+            message = job.fault.message or "Request timed out while waiting in the queue"
+            job.failure = Failure("request_timeout", message, {"code": 5004})
+        elif effect == "cancel":
+            job.failure = Failure(
+                "cancelled", job.fault.message or "Request cancelled by the client."
+            )
+        elif effect == "fail" and phase is Phase.DONE:
+            job.failure = fault_failure(job.fault)
+        return job.failure is not None
 
     def cancel(self, job: Job) -> bool:
         """Cancel a job that has not finished; False when it already had."""
@@ -210,6 +245,8 @@ class Engine:
         if job.failure is not None:
             raise JobFailed(job.failure)
         inputs = self.validate(job)
+        if job.fault is not None and job.fault.effect == "fail":
+            raise JobFailed(fault_failure(job.fault))
         try:
             return synthesize(
                 job.endpoint,
@@ -218,6 +255,7 @@ class Engine:
                 link,
                 max_pixels=self.config.max_image_pixels,
                 sources=self.sources,
+                flagged=job.fault is not None and job.fault.effect == "nsfw",
             )
         except InputUnreachable as exc:
             details = {"field": exc.field, "url": exc.url}

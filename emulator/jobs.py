@@ -40,6 +40,7 @@ class Job:
         "polls",
         "failure",
         "webhook",
+        "fault",
     )
 
     def __init__(
@@ -67,6 +68,7 @@ class Job:
         self.run_span = run_span
         self.polls = 0
         self.failure: Failure | None = None
+        self.fault: Any = None  # the fault rule deciding this job's outcome, if one fired
         self.webhook = webhook
 
     def __repr__(self) -> str:

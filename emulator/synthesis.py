@@ -60,6 +60,7 @@ class Synthesis:
     link: Linker
     max_pixels: int = 4096 * 4096
     sources: SourceResolver | None = None
+    flagged: bool = False  # NSFW: flags raised, media blanked as the providers blank it
 
     # -- sizes and formats -------------------------------------------------------------
 
@@ -134,7 +135,7 @@ class Synthesis:
                 count = self.image_count() if item_kind == "image" else 1
                 return [self._media(item_kind, items, schema, i) for i in range(count)]
             if items.get("type") == "boolean":
-                return [False] * self.image_count()
+                return [self.flagged] * self.image_count()
         if name == "seed" and resolved.get("type") == "integer":
             return self.seed
         if name in self.inputs and _matches_type(self.inputs[name], resolved.get("type")):
@@ -197,6 +198,7 @@ class Synthesis:
             str(self.inputs.get("prompt", "")),
             self.seed,
             index,
+            blank=self.flagged,
         )
 
     def _video(self, schema: Mapping[str, Any], field: Mapping[str, Any], index: int) -> MediaSpec:
@@ -221,6 +223,7 @@ class Synthesis:
             duration=seconds,
             fps=fps,
             source=source.id,
+            blank=self.flagged,
         )
 
     def _plain(self, schema: Mapping[str, Any]) -> Any:
@@ -273,7 +276,8 @@ def synthesize(
     *,
     max_pixels: int,
     sources: SourceResolver | None = None,
+    flagged: bool = False,
 ) -> dict[str, Any]:
     """The output of ``endpoint`` for validated ``inputs``; raises `InputRejected`,
     `InputUnreachable` or `UnsupportedMedia` when it cannot be made."""
-    return Synthesis(endpoint, inputs, seed, link, max_pixels, sources).output()
+    return Synthesis(endpoint, inputs, seed, link, max_pixels, sources, flagged).output()

@@ -84,6 +84,8 @@ def caption_panel(spec: MediaSpec) -> Image.Image | None:
 
 def render_picture(spec: MediaSpec, *, caption: bool = True) -> Image.Image:
     """The picture of ``spec``, not yet encoded."""
+    if spec.blank:
+        return Image.new("RGB", (spec.width, spec.height))
     palette = _palette(spec)
     image = _background(spec, palette)
     _shapes(ImageDraw.Draw(image), spec, palette)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Callable
 from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
+from emulator.faults import Fault
+from emulator.injection import drop_after
 from emulator.media.spec import MediaSpec
 from emulator.media.store import MediaStore
 from emulator.storage import Storage
@@ -65,16 +69,37 @@ def data_uri_linker(store: MediaStore, *, bare: bool = False) -> Linker:
 _CACHED = {"Cache-Control": "public, max-age=86400"}
 
 
-async def media_response(store: MediaStore, storage: Storage, path: str) -> Response | None:
-    """The generated medium or uploaded file at ``path`` (below a CDN surface), or None."""
+async def media_response(
+    store: MediaStore, storage: Storage, path: str, fault: Fault | None = None
+) -> Response | None:
+    """The generated medium or uploaded file at ``path`` (below a CDN surface), or None.
+    A media ``fault`` makes it missing, slow, or cut short."""
+    if fault is not None and fault.effect == "media_missing":
+        return None
+    if fault is not None and fault.effect == "media_slow":
+        await asyncio.sleep(fault.seconds or 2.0)
     if path.startswith(MEDIA_PREFIX):
         spec = store.lookup(path[len(MEDIA_PREFIX) :].split(".", 1)[0])
         if spec is None:
             return None
         data = await run_in_threadpool(store.content, spec)  # renders, maybe for seconds
-        return Response(data, 200, _CACHED, spec.content_type)
-    upload = parse_upload_path(path)
-    stored = storage.get(upload.file_id) if upload and not upload.multipart_id else None
-    if stored is None or stored.name != upload.name:
-        return None
-    return Response(storage.read(stored), 200, _CACHED, stored.content_type)
+        content_type = spec.content_type
+    else:
+        upload = parse_upload_path(path)
+        stored = storage.get(upload.file_id) if upload and not upload.multipart_id else None
+        if stored is None or stored.name != upload.name:
+            return None
+        data, content_type = storage.read(stored), stored.content_type
+    if fault is not None and fault.effect == "media_truncated":
+        return _Truncated(data)
+    return Response(data, 200, _CACHED, content_type)
+
+
+class _Truncated(Response):
+    """Declares the whole file, sends half of it, and drops the connection."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data, 200)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await drop_after(send, 200, self.body, len(self.body) // 2)

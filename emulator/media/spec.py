@@ -37,6 +37,7 @@ class MediaSpec:
     duration: float = 0.0  # seconds, for video
     fps: int = 0  # frames per second, for video
     source: str = ""  # storage id of the picture a video starts from; "" to draw one
+    blank: bool = False  # black, as providers blank what their safety checker flags
 
     @property
     def frames(self) -> int:
@@ -73,6 +74,7 @@ class MediaSpec:
                     self.duration,
                     self.fps,
                     self.source,
+                    self.blank,
                 ),
             )
         )

@@ -38,7 +38,7 @@ def _frames(spec: MediaSpec, base: Image.Image) -> Iterator[av.VideoFrame]:
     """The frames, one at a time (a list of them would hold gigabytes of pixels)."""
     focus_x = 0.2 + 0.6 * ((spec.seed * 7919) % 1000) / 1000  # where the camera drifts
     focus_y = 0.2 + 0.6 * ((spec.seed * 104729) % 1000) / 1000
-    panel = caption_panel(spec)
+    panel = None if spec.blank else caption_panel(spec)
     for n in range(spec.frames):
         keep = 1 - _ZOOM * n / max(1, spec.frames - 1)
         crop_w, crop_h = round(spec.width * keep), round(spec.height * keep)
@@ -72,7 +72,7 @@ def _encode(spec: MediaSpec, base: Image.Image, crf: str) -> bytes:
 
 def render_video(spec: MediaSpec, load_source: Callable[[str], bytes | None]) -> bytes:
     """The MP4 bytes of ``spec``; ``load_source`` gives the bytes of its start picture."""
-    source = load_source(spec.source) if spec.source else None
+    source = load_source(spec.source) if spec.source and not spec.blank else None
     if source is None:
         base = render_picture(spec, caption=False)
     else:

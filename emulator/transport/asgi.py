@@ -18,6 +18,8 @@ from urllib.parse import unquote
 import httpx
 from starlette.types import ASGIApp, Message
 
+from emulator.injection import ConnectionDropped
+
 __all__ = ["AppDispatcher"]
 
 _END = object()
@@ -25,6 +27,11 @@ _END = object()
 
 def _ended() -> RuntimeError:
     return RuntimeError("provider-emulator: the emulation ended before the app answered")
+
+
+def _read_timeout(request: httpx.Request) -> float | None:
+    """The client's read timeout: how long it waits for the answer and between chunks."""
+    return (request.extensions.get("timeout") or {}).get("read")
 
 
 def _scope(request: httpx.Request) -> dict[str, Any]:
@@ -76,6 +83,8 @@ async def _run_app(
 
     try:
         await app(scope, receive, send)
+    except ConnectionDropped as error:  # as a client sees a connection that drops
+        emit(httpx.RemoteProtocolError(str(error)))
     except Exception as error:  # handed to the caller, who raises it
         emit(error)
     except BaseException:  # cancelled, as when the emulation ends: say so, then go
@@ -92,14 +101,33 @@ def _response(
     return httpx.Response(status, headers=headers, stream=stream, request=request)
 
 
+async def _next_async(chunks: asyncio.Queue[Any], request: httpx.Request) -> Any:
+    try:
+        return await asyncio.wait_for(chunks.get(), _read_timeout(request))
+    except TimeoutError:
+        raise httpx.ReadTimeout("the emulator did not answer in time", request=request) from None
+
+
+def _next_sync(chunks: queue.Queue[Any], request: httpx.Request) -> Any:
+    try:
+        return chunks.get(timeout=_read_timeout(request))
+    except queue.Empty:
+        raise httpx.ReadTimeout("the emulator did not answer in time", request=request) from None
+
+
 class _AsyncStream(httpx.AsyncByteStream):
     def __init__(
-        self, chunks: asyncio.Queue[Any], task: asyncio.Task[None], disconnected: asyncio.Event
+        self,
+        chunks: asyncio.Queue[Any],
+        task: asyncio.Task[None],
+        disconnected: asyncio.Event,
+        request: httpx.Request,
     ) -> None:
         self._chunks, self._task, self._disconnected = chunks, task, disconnected
+        self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        while (chunk := await self._chunks.get()) is not _END:
+        while (chunk := await _next_async(self._chunks, self._request)) is not _END:
             if isinstance(chunk, BaseException):
                 raise chunk
             yield chunk
@@ -112,11 +140,13 @@ class _AsyncStream(httpx.AsyncByteStream):
 
 
 class _SyncStream(httpx.SyncByteStream):
-    def __init__(self, chunks: queue.Queue[Any], on_close: Callable[[], None]) -> None:
-        self._chunks, self._on_close = chunks, on_close
+    def __init__(
+        self, chunks: queue.Queue[Any], on_close: Callable[[], None], request: httpx.Request
+    ) -> None:
+        self._chunks, self._on_close, self._request = chunks, on_close, request
 
     def __iter__(self) -> Iterator[bytes]:
-        while (chunk := self._chunks.get()) is not _END:
+        while (chunk := _next_sync(self._chunks, self._request)) is not _END:
             if isinstance(chunk, BaseException):
                 raise chunk
             yield chunk
@@ -144,11 +174,11 @@ class AppDispatcher:
             _run_app(self.app, _scope(request), body, chunks.put_nowait, disconnected)
         )
         try:
-            start = await chunks.get()
-        except asyncio.CancelledError:
+            start = await _next_async(chunks, request)
+        except (asyncio.CancelledError, httpx.ReadTimeout):
             task.cancel()  # the caller gave up: so does the app (a sync-mode wait, say)
             raise
-        return _response(request, start, _AsyncStream(chunks, task, disconnected))
+        return _response(request, start, _AsyncStream(chunks, task, disconnected, request))
 
     def handle_sync(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
@@ -167,13 +197,17 @@ class AppDispatcher:
             return disconnected
 
         disconnected = asyncio.run_coroutine_threadsafe(run(), loop).result()
-        start = chunks.get()
 
         def disconnect() -> None:
             if not loop.is_closed():
                 loop.call_soon_threadsafe(disconnected.set)
 
-        return _response(request, start, _SyncStream(chunks, disconnect))
+        try:
+            start = _next_sync(chunks, request)
+        except httpx.ReadTimeout:
+            disconnect()  # the caller gave up: the app hears it disconnect
+            raise
+        return _response(request, start, _SyncStream(chunks, disconnect, request))
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:

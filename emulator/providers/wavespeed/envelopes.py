@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from emulator.engine import Engine, Look
-from emulator.jobs import Job
+from emulator.jobs import Failure, Job
 from emulator.progression import Phase
+from emulator.providers.wavespeed.errors import task_code
 
 __all__ = ["STATUS_NAMES", "envelope", "prediction", "task_id"]
 
@@ -18,6 +19,11 @@ STATUS_NAMES = {Phase.QUEUED: "created", Phase.RUNNING: "processing", Phase.DONE
 def task_id(job: Job) -> str:
     """WaveSpeed's ids are 32 hex digits: the job's UUID without dashes."""
     return job.id.replace("-", "")
+
+
+def _failed_status(failure: Failure) -> str:
+    # The SDKs treat cancelled like failed; the emulator says which one it was.
+    return "cancelled" if failure.kind == "cancelled" else "failed"
 
 
 def envelope(data: Any) -> dict[str, Any]:
@@ -31,10 +37,10 @@ def prediction(
     result_url: str,
     *,
     produced: Mapping[str, Any] | None = None,
-    failure: tuple[str, int] | None = None,
+    failure: Failure | None = None,
 ) -> dict[str, Any]:
     """The prediction as it stands: with what synthesis ``produced`` (outputs and their
-    NSFW flags) once completed, or with ``failure`` (error, task code) once failed."""
+    NSFW flags) once completed, or with its ``failure`` once failed."""
     outputs = list((produced or {}).get("outputs", []))
     created = datetime.fromtimestamp(job.submitted_wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     milliseconds = round(engine.inference_time(job) * 1000)
@@ -46,12 +52,12 @@ def prediction(
         "has_nsfw_contents": list(
             (produced or {}).get("has_nsfw_contents", [False] * len(outputs))
         ),
-        "status": "failed" if failure else STATUS_NAMES[look.phase],
+        "status": _failed_status(failure) if failure else STATUS_NAMES[look.phase],
         "created_at": created,
-        "error": failure[0] if failure else "",
+        "error": failure.message if failure else "",
         "executionTime": milliseconds if look.phase is Phase.DONE else 0,
         "timings": {"inference": milliseconds if look.phase is Phase.DONE else 0},
     }
     if failure:
-        data["code"] = failure[1]
+        data["code"] = task_code(failure)
     return data

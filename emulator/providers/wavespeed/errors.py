@@ -27,6 +27,7 @@ TASK_CODES = {
     "execution_failed": 1403,
     "task_failed": 1405,
     "internal_error": 5000,
+    "request_timeout": 5004,
     "unavailable": 5003,
     "timeout": 5004,
     # Not a WaveSpeed failure: the emulator saying plainly that it cannot make this output.
@@ -35,6 +36,8 @@ TASK_CODES = {
 
 
 def task_code(failure: Failure) -> int:
+    if isinstance(failure.details, dict) and isinstance(failure.details.get("code"), int):
+        return failure.details["code"]
     return TASK_CODES.get(failure.kind, 5000)
 
 

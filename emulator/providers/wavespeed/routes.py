@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from emulator.config import EmulatorConfig
 from emulator.engine import Engine, JobFailed
 from emulator.hosts import public_base
-from emulator.jobs import Failure, Job
+from emulator.jobs import Job
 from emulator.media.serving import (
     Linker,
     data_uri_linker,
@@ -34,7 +34,6 @@ from emulator.providers.wavespeed.envelopes import envelope, prediction, task_id
 from emulator.providers.wavespeed.errors import (
     WaveSpeedError,
     answer,
-    task_code,
     validation_error,
 )
 from emulator.providers.wavespeed.uploads import WaveSpeedUploads
@@ -131,9 +130,7 @@ class WaveSpeedApi:
         try:
             produced = self.engine.outcome(job, link)
         except JobFailed as failed:
-            failure: Failure = failed.failure
-            code = task_code(failure)
-            return prediction(self.engine, job, look, result_url, failure=(failure.message, code))
+            return prediction(self.engine, job, look, result_url, failure=failed.failure)
         return prediction(
             self.engine, job, look, result_url, produced=produced.get("data", produced)
         )
@@ -211,7 +208,8 @@ class WaveSpeedApi:
     async def cdn(self, request: Request) -> Response:
         path = "/" + request.path_params["path"].rstrip("/")
         if request.method in ("GET", "HEAD"):
-            response = await media_response(self.engine.media, self.engine.storage, path)
+            fault = self.engine.faults.pick("media", provider="wavespeed", endpoint=path, path=path)
+            response = await media_response(self.engine.media, self.engine.storage, path, fault)
             if response is None:
                 raise _not_found("File")
             return response

@@ -1,5 +1,6 @@
 from emulator import EmulatorConfig, Engine, ManualClock, Progression
 from emulator.engine import Look
+from emulator.jobs import Failure
 from emulator.progression import Phase
 from emulator.providers.wavespeed.envelopes import envelope, prediction, task_id
 
@@ -11,7 +12,8 @@ def test_a_failed_prediction_carries_its_error_and_task_code() -> None:
     job = engine.submit(
         engine.contracts.get("wavespeed", "bytedance/seedream-v4"), {"prompt": "x"}, "k"
     )
-    data = prediction(engine, job, Look(Phase.DONE, 1.0, 0), "u", failure=("boom", 1403))
+    failure = Failure("execution_failed", "boom")
+    data = prediction(engine, job, Look(Phase.DONE, 1.0, 0), "u", failure=failure)
     assert (data["status"], data["error"], data["code"]) == ("failed", "boom", 1403)
     assert data["outputs"] == [] and data["executionTime"] == 2000 == data["timings"]["inference"]
     assert data["id"] == task_id(job) == job.id.replace("-", "")

@@ -1,0 +1,187 @@
+"""Fault rules: staged failures, matched per request, reproducible under a seed.
+
+A rule names an effect and says which requests it applies to. Effects act in four places:
+
+- the job (decided at submit, seen when the job would finish): ``fail`` (a provider error
+  type, a WaveSpeed task code, or a model 422), ``nsfw`` (flagged, blanked outputs),
+  ``cancel``, ``starve`` (never leaves the queue), ``timeout`` (a server-side timeout);
+- the exchange (answered instead of the request): ``http_error`` (429 with Retry-After,
+  fal's nginx 502/503/504, 500s…), ``delay``, ``reset`` (the connection drops), ``hang``;
+- media downloads: ``media_missing``, ``media_truncated``, ``media_slow``;
+- webhooks: ``webhook_fail``, ``webhook_twice``, ``webhook_late``.
+
+A rule matches on every filter it sets: ``provider``, ``endpoint`` (a glob on the endpoint
+id, or on the path under the provider's surface for exchanges), ``method``, ``path`` (a
+glob on the path under the surface), ``key``, ``inputs`` (fields the input must have with
+those values). Of the requests it matches it may take only the ``nth``, or each with
+``probability`` (drawn from the emulator's seed), and it fires at most ``times`` times.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import random
+import threading
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+__all__ = ["EFFECTS", "Fault", "FaultBook", "FaultError"]
+
+EFFECTS = {
+    "job": ("fail", "nsfw", "cancel", "starve", "timeout"),
+    "exchange": ("http_error", "delay", "reset", "hang"),
+    "media": ("media_missing", "media_truncated", "media_slow"),
+    "webhook": ("webhook_fail", "webhook_twice", "webhook_late"),
+}
+_STAGE = {effect: stage for stage, effects in EFFECTS.items() for effect in effects}
+#: the longest a delay, hang or slow download may last: every wait in the emulator is bounded
+MAX_SECONDS = 300.0
+
+
+class FaultError(ValueError):
+    """A rule that cannot be used, said plainly."""
+
+
+@dataclass
+class Fault:
+    effect: str
+    provider: str | None = None
+    endpoint: str | None = None
+    method: str | None = None
+    path: str | None = None
+    key: str | None = None
+    inputs: dict[str, Any] | None = None
+    nth: int | None = None
+    probability: float | None = None
+    times: int | None = None
+    # what the effect does
+    error_type: str | None = None  # fal: a request error type (runner_disconnected, …)
+    code: int | None = None  # WaveSpeed: a task code (1200, 1400-1405, 5000-5004)
+    status: int | None = None  # http_error: the status
+    message: str | None = None
+    retry_after: float | None = None  # http_error 429/503: the Retry-After header
+    seconds: float = 0.0  # delay, hang, media_slow, webhook_late
+    # bookkeeping
+    id: str = ""
+    matched: int = 0
+    fired: int = 0
+
+    @property
+    def stage(self) -> str:
+        return _STAGE[self.effect]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Fault:
+        known = {f.name for f in fields(cls)} - {"id", "matched", "fired"}
+        unknown = set(data) - known
+        if unknown:
+            raise FaultError(f"unknown fault fields: {', '.join(sorted(unknown))}")
+        try:
+            fault = cls(**dict(data))
+        except TypeError as error:
+            raise FaultError(str(error)) from None
+        fault.check()
+        return fault
+
+    def check(self) -> None:
+        if self.effect not in _STAGE:
+            raise FaultError(f"effect must be one of {', '.join(sorted(_STAGE))}")
+        if self.provider not in (None, "fal", "wavespeed"):
+            raise FaultError("provider must be 'fal' or 'wavespeed'")
+        if self.nth is not None and (type(self.nth) is not int or self.nth < 1):
+            raise FaultError("nth counts from 1")
+        if self.probability is not None and not 0 <= self.probability <= 1:
+            raise FaultError("probability must be between 0 and 1")
+        if self.times is not None and (type(self.times) is not int or self.times < 0):
+            raise FaultError("times must be a whole number")
+        if not 0 <= self.seconds <= MAX_SECONDS:
+            raise FaultError(f"seconds must be between 0 and {MAX_SECONDS:g}")
+        if self.effect == "http_error" and (self.status is None or not 400 <= self.status <= 599):
+            raise FaultError("http_error needs a status from 400 to 599")
+        if self.inputs is not None and not isinstance(self.inputs, dict):
+            raise FaultError("inputs must map field names to values")
+
+    def matches(
+        self,
+        *,
+        provider: str,
+        endpoint: str,
+        method: str = "",
+        path: str = "",
+        key: str = "",
+        payload: Any = None,
+    ) -> bool:
+        if self.provider is not None and self.provider != provider:
+            return False
+        if self.endpoint is not None and not fnmatch.fnmatchcase(endpoint, self.endpoint):
+            return False
+        if self.method is not None and self.method.upper() != method:
+            return False
+        if self.path is not None and not fnmatch.fnmatchcase(path, self.path):
+            return False
+        if self.key is not None and self.key != key:
+            return False
+        if self.inputs:
+            if not isinstance(payload, dict):
+                return False
+            return all(payload.get(name) == value for name, value in self.inputs.items())
+        return True
+
+
+@dataclass
+class FaultBook:
+    """The rules in force, in the order they were added; the first that fires wins."""
+
+    seed: int | None = None
+    rules: list[Fault] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(f"faults:{self.seed}")
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def add(self, fault: Fault | Mapping[str, Any]) -> Fault:
+        rule = fault if isinstance(fault, Fault) else Fault.from_dict(fault)
+        rule.check()
+        with self._lock:
+            rule.id = f"fault-{next(self._ids)}"
+            self.rules.append(rule)
+        return rule
+
+    def remove(self, fault_id: str) -> bool:
+        with self._lock:
+            kept = [rule for rule in self.rules if rule.id != fault_id]
+            removed = len(kept) != len(self.rules)
+            self.rules = kept
+        return removed
+
+    def clear(self, seed: int | None = None) -> None:
+        with self._lock:
+            self.rules = []
+            self.seed = seed
+            self._rng = random.Random(f"faults:{seed}")
+            self._ids = itertools.count(1)
+
+    def pick(self, stage: str, **request: Any) -> Fault | None:
+        """The rule of ``stage`` that fires for this request, if one does."""
+        if not self.rules:
+            return None  # the common case: nothing to look at
+        with self._lock:
+            for rule in self.rules:
+                if rule.stage != stage or not rule.matches(**request):
+                    continue
+                rule.matched += 1
+                if rule.times is not None and rule.fired >= rule.times:
+                    continue
+                if rule.nth is not None and rule.matched != rule.nth:
+                    continue
+                if rule.probability is not None and self._rng.random() >= rule.probability:
+                    continue
+                rule.fired += 1
+                return rule
+        return None

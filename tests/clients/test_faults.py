@@ -1,0 +1,187 @@
+"""Staged failures meet the real clients; each test asserts what the client did.
+
+Where a client behaves badly under a fault, the test says so as a finding.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import fal_client
+import httpx
+import pytest
+from PIL import Image
+from wavespeed import Client
+
+from emulator import EmulatorConfig, Engine
+from emulator.faults import Fault
+from emulator.providers.fal.errors import REQUEST_ERROR_STATUS
+
+from .conftest import Target
+
+BITDANCE = "fal-ai/bitdance"
+WS_BITDANCE = "wavespeed-ai/bitdance-14b/text-to-image"
+
+
+def stage(engine: Engine, effect: str, **rule: Any) -> Fault:
+    return engine.faults.add(Fault.from_dict({"effect": effect, **rule}))
+
+
+def fal_client_for(key: str = "faults") -> fal_client.SyncClient:
+    return fal_client.SyncClient(key=key)
+
+
+# -- job outcomes --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("error_type", sorted(REQUEST_ERROR_STATUS))
+def test_fal_request_errors_reach_the_client(target: Target, error_type: str) -> None:
+    stage(target.engine, "fail", provider="fal", error_type=error_type, times=1)
+    updates: list[fal_client.Status] = []
+    with pytest.raises(fal_client.FalClientHTTPError) as caught:
+        fal_client_for().subscribe(
+            BITDANCE, arguments={"prompt": "x"}, on_queue_update=updates.append
+        )
+    assert (caught.value.status_code, caught.value.error_type) == (
+        REQUEST_ERROR_STATUS[error_type],
+        error_type,
+    )
+    assert updates[-1].error_type == error_type  # the COMPLETED status says it too
+    assert fal_client_for().run(BITDANCE, arguments={"prompt": "x"})["prompt"] == "x"  # times=1
+
+
+def test_a_staged_model_422(target: Target) -> None:
+    stage(target.engine, "fail", error_type="unprocessable", message="prompt is too dark")
+    with pytest.raises(fal_client.FalClientHTTPError) as caught:
+        fal_client_for().run(BITDANCE, arguments={"prompt": "x"})
+    assert caught.value.status_code == 422
+    assert caught.value.message == [
+        {"loc": ["body"], "msg": "prompt is too dark", "type": "value_error"}
+    ]
+
+
+@pytest.mark.parametrize("code", [1200, 1400, 1401, 1402, 1403, 1405, 5000, 5003, 5004])
+def test_wavespeed_task_codes_reach_the_sdk(target: Target, code: int) -> None:
+    stage(target.engine, "fail", provider="wavespeed", code=code, message=f"staged {code}")
+    client = Client(api_key="faults", base_url=target.wavespeed_url)
+    outcome = client.run_no_throw(WS_BITDANCE, {"prompt": "x"}, poll_interval=0.01)
+    assert outcome["status"] == "failed" and f"staged {code}" in outcome["error"]
+    assert client.get_result(outcome["task_id"])["data"]["code"] == code
+
+
+def test_nsfw_flags_and_blanked_media(target: Target) -> None:
+    stage(target.engine, "nsfw", inputs={"prompt": "flag me"})
+    result = fal_client_for().run(BITDANCE, arguments={"prompt": "flag me", "num_images": 2})
+    assert result["has_nsfw_concepts"] == [True, True]
+    blank = Image.open(io.BytesIO(httpx.get(result["images"][0]["url"]).content)).convert("L")
+    assert blank.getextrema() == (0, 0)  # black, as the providers blank flagged images
+    assert fal_client_for().run(BITDANCE, arguments={"prompt": "fine"})["has_nsfw_concepts"] == [
+        False
+    ]
+    client = Client(api_key="faults", base_url=target.wavespeed_url)
+    outcome = client.run_no_throw(WS_BITDANCE, {"prompt": "flag me"}, poll_interval=0.01)
+    assert client.get_result(outcome["task_id"])["data"]["has_nsfw_contents"] == [True]
+
+
+def test_a_staged_cancellation(target: Target) -> None:
+    stage(target.engine, "cancel", times=2)
+    with pytest.raises(fal_client.FalClientHTTPError) as caught:
+        fal_client_for().subscribe(BITDANCE, arguments={"prompt": "x"})
+    assert (caught.value.status_code, caught.value.error_type) == (499, "client_cancelled")
+    client = Client(api_key="faults", base_url=target.wavespeed_url)
+    with pytest.raises(RuntimeError, match="Prediction cancelled"):
+        client.run(WS_BITDANCE, {"prompt": "x"}, poll_interval=0.01)
+
+
+def test_queue_starvation_meets_the_clients_timeout(target: Target) -> None:
+    stage(target.engine, "starve", provider="fal")
+    with pytest.raises(fal_client.FalClientTimeoutError):
+        fal_client_for().subscribe(BITDANCE, arguments={"prompt": "x"}, client_timeout=1.5)
+    # the client cancels what it gave up on
+    assert len(target.engine.record.filter(method="PUT", path="/cancel")) == 1
+
+
+def test_a_server_side_timeout(target: Target) -> None:
+    stage(target.engine, "timeout", provider="fal")
+    with pytest.raises(fal_client.FalClientHTTPError) as caught:
+        fal_client_for().subscribe(BITDANCE, arguments={"prompt": "x"})
+    assert (caught.value.status_code, caught.value.error_type) == (504, "request_timeout")
+
+
+# -- the exchange --------------------------------------------------------------------------
+
+
+def test_429_with_retry_after_is_retried_by_fal_client(target: Target) -> None:
+    stage(
+        target.engine,
+        "http_error",
+        provider="fal",
+        method="POST",
+        status=429,
+        retry_after=1,
+        times=2,
+    )
+    assert fal_client_for().run(BITDANCE, arguments={"prompt": "x"})["prompt"] == "x"
+    runs = target.engine.record.filter(method="POST", path="/fal/run/")
+    assert [entry.status for entry in runs] == [429, 429, 200]
+    # Finding: fal_client retries after its own backoff (0.1 s doubling), ignoring Retry-After.
+    assert runs[-1].started - runs[0].started < 1
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_fal_ingress_errors_are_retried_and_others_are_not(target: Target, status: int) -> None:
+    stage(target.engine, "http_error", provider="fal", path="*/status", status=status, times=1)
+    assert fal_client_for().subscribe(BITDANCE, arguments={"prompt": "x"})["prompt"] == "x"
+    stage(target.engine, "http_error", provider="fal", path="*/status", status=500, times=1)
+    with pytest.raises(fal_client.FalClientHTTPError) as caught:
+        fal_client_for().subscribe(BITDANCE, arguments={"prompt": "y"})
+    assert caught.value.status_code == 500  # a 500 from fal itself is not an ingress error
+
+
+def test_wavespeed_sdk_retries_result_errors(target: Target) -> None:
+    stage(
+        target.engine, "http_error", provider="wavespeed", path="predictions/*", status=503, times=1
+    )
+    client = Client(api_key="faults", base_url=target.wavespeed_url, retry_interval=0.01)
+    assert client.run(WS_BITDANCE, {"prompt": "x"}, poll_interval=0.01)["outputs"]
+    results = target.engine.record.filter(provider="wavespeed", path="/result")
+    assert [entry.status for entry in results][:2] == [503, 200]
+
+
+def test_a_dropped_connection_is_retried(target: Target) -> None:
+    stage(target.engine, "reset", provider="fal", path="*/status", times=1)
+    assert fal_client_for().subscribe(BITDANCE, arguments={"prompt": "x"})["prompt"] == "x"
+
+
+def test_a_slow_answer_meets_the_clients_timeout(target: Target) -> None:
+    stage(target.engine, "hang", provider="fal", method="POST", seconds=2, times=1)
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(
+            target.wavespeed_url.replace("/wavespeed", "/fal/run").replace(
+                "https://api.wavespeed.ai", "https://fal.run"
+            )
+            + "/fal-ai/bitdance",
+            json={"prompt": "x"},
+            headers={"Authorization": "Key k"},
+            timeout=0.3,
+        )
+
+
+# -- media ---------------------------------------------------------------------------------
+
+
+def test_missing_and_truncated_media(target: Target) -> None:
+    url = fal_client_for().run(BITDANCE, arguments={"prompt": "x"})["images"][0]["url"]
+    stage(target.engine, "media_missing", times=1)
+    assert httpx.get(url).status_code == 404
+    stage(target.engine, "media_truncated", times=1)
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.get(url)
+    assert httpx.get(url).status_code == 200  # both fired once
+
+
+def test_the_python_api_and_http_control_plane_agree(start: Any) -> None:
+    target = start(EmulatorConfig())
+    rule = stage(target.engine, "http_error", status=503, provider="fal", nth=2)
+    assert rule.as_dict()["nth"] == 2 and rule.id == "fault-1"
