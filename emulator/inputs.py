@@ -16,13 +16,15 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from emulator.media import MediaStore
 from emulator.storage import Storage, StorageError
 
 __all__ = ["InputUnreachable", "Source", "SourceResolver"]
 
+#: the largest input picture decoded (Pillow's own bomb limit is about 179 million)
+MAX_SOURCE_PIXELS = 64 * 2**20
 _UPLOAD = re.compile(r"/files/uploads/([0-9a-f]+)/")
 _GENERATED = re.compile(r"/files/emulator/([0-9a-f]{32})\.")
 
@@ -81,9 +83,13 @@ class SourceResolver:
         size = None
         if data is not None:
             try:
-                size = Image.open(io.BytesIO(data)).size
-            except (UnidentifiedImageError, OSError, ValueError):
-                data = None  # not a picture: as unusable as an unreachable one
+                picture = Image.open(io.BytesIO(data))
+                if picture.width * picture.height > MAX_SOURCE_PIXELS:
+                    raise ValueError("too many pixels")
+                picture.load()  # a header alone is not a picture
+                size = picture.size
+            except Exception:  # any image the decoder refuses (or a bomb) is unusable
+                data = None
         if data is None:
             if self.synthetic_fallback:
                 return Source("", None)

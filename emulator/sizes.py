@@ -79,12 +79,13 @@ def video_shape(
     """Width, height, seconds and frames per second of a video output."""
     settings = {**DEFAULT_VIDEO, **hints, **{k: inputs[k] for k in DEFAULT_VIDEO if k in inputs}}
     resolution = _RESOLUTION.fullmatch(str(settings["resolution"]))
-    short = int(resolution[1]) if resolution else 720
+    short = _even(int(resolution[1])) if resolution else 720  # H.264 wants even sides
     ratio = _ratio(settings["aspect_ratio"])
     if ratio is None:  # "auto": the input picture's shape
         ratio = picture[0] / picture[1] if picture else _ratio(DEFAULT_VIDEO["aspect_ratio"])
     width, height = (_even(short * ratio), short) if ratio >= 1 else (short, _even(short / ratio))
-    return width, height, _number(settings["duration"], 5.0), int(_number(settings["fps"], 24))
+    fps = max(1, round(_number(settings["fps"], 24)))
+    return width, height, _number(settings["duration"], 5.0), min(fps, 120)
 
 
 def _number(value: Any, default: float) -> float:

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["StorageError", "Storage", "StoredFile"]
+__all__ = ["StorageError", "Storage", "StoredFile", "safe_content_type", "safe_name"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -29,9 +29,20 @@ class StorageError(Exception):
         self.message = message
 
 
-def safe_name(name: str | None, default: str = "upload.bin") -> str:
+_MEDIA_TYPE = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,127}"
+)
+
+
+def safe_content_type(value: object) -> str:
+    """A client's content type if it is a plain ``type/subtype`` (safe as a header)."""
+    text = value.split(";", 1)[0].strip() if isinstance(value, str) else ""
+    return text if _MEDIA_TYPE.fullmatch(text) else "application/octet-stream"
+
+
+def safe_name(name: object, default: str = "upload.bin") -> str:
     """A client's file name reduced to a harmless URL segment (no path, no dots first)."""
-    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = (name if isinstance(name, str) else "").replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = _UNSAFE.sub("_", base).lstrip(".")[:128]
     return cleaned or default
 
@@ -96,7 +107,7 @@ class Storage:
             stored = StoredFile(
                 id=file_id or secrets.token_hex(12),
                 name=safe_name(name),
-                content_type=content_type or "application/octet-stream",
+                content_type=safe_content_type(content_type),
                 size=len(data),
             )
             if self.directory is not None:
@@ -120,7 +131,7 @@ class Storage:
     def reserve(self, name: str | None, content_type: str) -> str:
         file_id = secrets.token_hex(12)
         with self._lock:
-            self._reserved[file_id] = (safe_name(name), content_type or "application/octet-stream")
+            self._reserved[file_id] = (safe_name(name), safe_content_type(content_type))
         return file_id
 
     def fulfil(self, file_id: str, data: bytes, content_type: str | None = None) -> StoredFile:

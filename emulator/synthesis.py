@@ -48,6 +48,8 @@ class InputRejected(Exception):
         self.violations = violations
 
 
+#: the most pixels (width x height x frames) one video may have
+MAX_VIDEO_PIXELS = 1920 * 1080 * 24 * 60
 #: input fields that name the picture an image-to-video job starts from
 PICTURE_FIELDS = ("image_url", "image", "input_image", "start_image_url", "first_frame_image")
 
@@ -211,6 +213,18 @@ class Synthesis:
         hints = {**field.get("x-emulator-media", {}), **schema.get("x-emulator-media", {})}
         width, height, seconds, fps = video_shape(self.inputs, hints, source.size)
         self._checked(width, height)
+        if width * height * seconds * fps > MAX_VIDEO_PIXELS:
+            raise InputRejected(
+                [
+                    Violation(
+                        ("duration",),
+                        f"provider-emulator renders videos of up to {MAX_VIDEO_PIXELS} pixels "
+                        f"(1080p, 60 s, 24 fps); {width}x{height}, {seconds:g} s, {fps} fps "
+                        "is more",
+                        "emulator_limit",
+                    )
+                ]
+            )
         return MediaSpec(
             "video",
             width,

@@ -20,7 +20,7 @@ __all__ = ["UPLOAD_PREFIX", "UploadPath", "content_url", "file_url", "parse_uplo
 UPLOAD_PREFIX = "/files/uploads/"
 _PATH = re.compile(
     r"^/files/uploads/(?P<id>[0-9a-f]{24})/(?P<name>[^/]+)"
-    r"(?:/multipart/(?P<upload>[0-9a-f]{24})/(?P<part>\d+|complete))?/?$"
+    r"(?:/multipart/(?P<upload>[0-9a-f]{24})/(?P<part>[0-9]{1,5}|complete))?/?$"
 )
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-__all__ = ["Attempt", "Delivery", "WebhookSender"]
+__all__ = ["Attempt", "Delivery", "WebhookSender", "is_loopback", "is_webhook_url"]
 
 #: Builds the body and headers of a delivery, when the job is done.
 Builder = Callable[[], tuple[bytes, dict[str, str]]]
@@ -57,8 +57,21 @@ class _Watch:
     due: float = 0.0  # monotonic time of the next attempt, once pending
 
 
+def is_webhook_url(url: str) -> bool:
+    """Whether ``url`` is an http(s) URL a delivery could be posted to."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
     if host == "localhost":
         return True
     try:
@@ -112,7 +125,10 @@ class WebhookSender:
             with self._lock:
                 watches = list(self._watches)
             for watch in watches:
-                self._advance(watch)
+                try:
+                    self._advance(watch)
+                except Exception as error:  # one bad delivery must not stop the others
+                    self._finish(watch, "failed", f"{type(error).__name__}: {error}")
             self._wake.wait(TICK)
             self._wake.clear()
 
@@ -121,13 +137,15 @@ class WebhookSender:
         if delivery.state == "waiting":
             if not watch.is_done():
                 return
-            try:
-                delivery.body, delivery.headers = watch.build()
-            except Exception as error:  # a job that vanished (reset, expiry) mid-way
-                self._finish(watch, "failed", f"could not build the delivery: {error}")
-                return
             delivery.state = "pending"
         if time.monotonic() < watch.due:
+            return
+        try:
+            # Built (and signed) afresh for each attempt: a retry hours later carries a
+            # timestamp a receiver's freshness check accepts.
+            delivery.body, delivery.headers = watch.build()
+        except Exception as error:  # a job that vanished (reset, expiry) mid-way
+            self._finish(watch, "failed", f"could not build the delivery: {error}")
             return
         attempt = self._post(delivery)
         delivery.attempts.append(attempt)
@@ -141,18 +159,18 @@ class WebhookSender:
 
     def _post(self, delivery: Delivery) -> Attempt:
         started, clock = time.time(), time.perf_counter()
-        request = httpx.Request(
-            "POST",
-            delivery.url,
-            content=delivery.body,
-            headers=delivery.headers,
-            extensions={"timeout": httpx.Timeout(self.timeout).as_dict()},
-        )
         try:
+            request = httpx.Request(
+                "POST",
+                delivery.url,
+                content=delivery.body,
+                headers=delivery.headers,
+                extensions={"timeout": httpx.Timeout(self.timeout).as_dict()},
+            )
             response = self._transport.handle_request(request)
             response.read()
             response.close()
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
             return Attempt(
                 started, None, f"{type(error).__name__}: {error}", time.perf_counter() - clock
             )
@@ -161,7 +179,8 @@ class WebhookSender:
     def _finish(self, watch: _Watch, state: str, reason: str = "") -> None:
         watch.delivery.state, watch.delivery.reason = state, reason
         with self._lock:
-            self._watches.remove(watch)
+            if watch in self._watches:  # a reset may have cleared it meanwhile
+                self._watches.remove(watch)
 
     def wait(self, timeout: float = 10.0) -> bool:
         """Block until nothing is waiting or pending (True), or ``timeout`` passes."""

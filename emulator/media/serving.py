@@ -36,10 +36,10 @@ MEDIA_PREFIX = "/files/emulator/"
 Linker = Callable[[MediaSpec], tuple[str, int]]
 
 
-async def run_linked(call: Callable[[Linker], T], linker: Linker, *, inline: bool) -> T:
-    """``call(linker)``, in a worker thread when inlining renders media there and then
-    (URLs to fixed-size formats need no rendering, so they stay on the event loop)."""
-    if inline:
+async def run_linked(call: Callable[[Linker], T], linker: Linker, *, in_thread: bool) -> T:
+    """``call(linker)``, in a worker thread when it renders or decodes media (inlined
+    outputs, input pictures); URLs to fixed-size formats need neither, so they stay here."""
+    if in_thread:
         return await run_in_threadpool(call, linker)
     return call(linker)
 

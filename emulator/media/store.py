@@ -66,12 +66,16 @@ class MediaStore:
                 self._renders.move_to_end(spec)
                 return cached
             in_flight = self._rendering.setdefault(spec, threading.Lock())
-        with in_flight:  # a second asker waits for the first render instead of repeating it
+        try:
+            with in_flight:  # a second asker waits for the first render, not repeating it
+                with self._lock:
+                    cached = self._renders.get(spec)
+                data = cached if cached is not None else self._render(spec)
+        finally:
             with self._lock:
-                cached = self._renders.get(spec)
-            data = cached if cached is not None else self._render(spec)
+                if self._rendering.get(spec) is in_flight:
+                    del self._rendering[spec]
         with self._lock:
-            self._rendering.pop(spec, None)
             if spec not in self._renders and len(data) <= self._cache_bytes:
                 self._renders[spec] = data
                 self._rendered_size += len(data)

@@ -10,7 +10,7 @@ points back at the emulator.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from starlette.types import Receive, Scope, Send
 
@@ -32,8 +32,12 @@ class FalProxy:
         self.default_key = default_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        target = urlsplit(header(scope, TARGET_HEADER))
-        surface = PROVIDER_HOST_SURFACES.get((target.hostname or "").lower(), "")
+        try:
+            target = urlsplit(header(scope, TARGET_HEADER))
+            hostname = target.hostname or ""
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            hostname = ""
+        surface = PROVIDER_HOST_SURFACES.get(hostname.lower(), "")
         if not surface.startswith("fal/"):
             error = FalError.detail(
                 400, "x-fal-target-url must name a fal host (fal.run, queue.fal.run, rest.fal.ai)"
@@ -43,11 +47,11 @@ class FalProxy:
         headers = [(k, v) for k, v in scope["headers"] if k != TARGET_HEADER]
         if self.default_key and not header(scope, b"authorization"):
             headers.append((b"authorization", f"Key {self.default_key}".encode()))
-        path = f"/{surface}{target.path or '/'}"
+        path = f"/{surface}{unquote(target.path) or '/'}"
         forwarded = {
             **scope,
             "path": path,
-            "raw_path": path.encode(),
+            "raw_path": f"/{surface}{target.path or '/'}".encode(),
             "query_string": target.query.encode(),
             "headers": headers,
         }

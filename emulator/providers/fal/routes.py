@@ -45,8 +45,10 @@ from emulator.providers.fal.proxy import PROXY_PATH, FalProxy
 from emulator.providers.fal.uploads import FalUploads
 from emulator.providers.fal.webhooks import FalWebhooks
 from emulator.responses import ALL_METHODS, HandlerApp, encode_json, json_response
+from emulator.synthesis import PICTURE_FIELDS
 from emulator.uploads import parse_upload_path
 from emulator.validation import check_input
+from emulator.webhooks import is_webhook_url
 
 __all__ = ["FalApi"]
 
@@ -118,6 +120,12 @@ class FalApi:
     def _wants_inline(self, job: Job) -> bool:
         return isinstance(job.payload, dict) and job.payload.get("sync_mode") is True
 
+    def _in_thread(self, job: Job) -> bool:
+        """Inlined media render now, and an input picture is decoded (or rendered) now:
+        either way in a worker thread, not on the event loop."""
+        payload = job.payload if isinstance(job.payload, dict) else {}
+        return self._wants_inline(job) or any(name in payload for name in PICTURE_FIELDS)
+
     def _linker(self, request: Request, job: Job) -> Linker:
         """Media as CDN URLs, or as data URIs when the input asked for ``sync_mode``."""
         if self._wants_inline(job):
@@ -129,7 +137,7 @@ class FalApi:
             output = await run_linked(
                 functools.partial(self.engine.outcome, job),
                 self._linker(request, job),
-                inline=self._wants_inline(job),
+                in_thread=self._in_thread(job),
             )
         except JobFailed as failed:
             return failure_response(failed.failure, job.id)
@@ -170,6 +178,8 @@ class FalApi:
             if violations:
                 raise validation_error(violations)
         webhook = request.query_params.get("fal_webhook")
+        if webhook is not None and not is_webhook_url(webhook):
+            raise FalError.detail(422, f"fal_webhook must be an http(s) URL, not {webhook!r}")
         job = self.engine.submit(endpoint, payload, owner, webhook=webhook)
         if webhook:
             self.webhooks.watch(job, webhook, functools.partial(self._linker, request, job))

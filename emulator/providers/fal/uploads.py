@@ -31,7 +31,7 @@ from emulator.engine import Engine
 from emulator.payloads import read_body, read_json
 from emulator.providers.fal.errors import FalError
 from emulator.responses import json_response
-from emulator.storage import StorageError, safe_name
+from emulator.storage import StorageError, safe_content_type, safe_name
 from emulator.uploads import UploadPath, content_url, file_url, receive
 
 __all__ = ["FalUploads"]
@@ -81,7 +81,7 @@ class FalUploads:
         body = await read_json(request, max_bytes=64 * 1024, max_depth=4)
         if not isinstance(body, dict):
             raise FalError.detail(422, "Expected a JSON object with file_name and content_type")
-        content_type = str(body.get("content_type") or "application/octet-stream")
+        content_type = safe_content_type(body.get("content_type"))
         name = safe_name(body.get("file_name") or _default_name(content_type))
         if multipart:
             upload_id = self.storage.start_multipart(name, content_type)

@@ -39,8 +39,10 @@ from emulator.providers.wavespeed.errors import (
 from emulator.providers.wavespeed.uploads import WaveSpeedUploads
 from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks
 from emulator.responses import ALL_METHODS, HandlerApp, json_response
+from emulator.synthesis import PICTURE_FIELDS
 from emulator.uploads import parse_upload_path
 from emulator.validation import check_input
+from emulator.webhooks import is_webhook_url
 
 __all__ = ["WaveSpeedApi"]
 
@@ -107,6 +109,12 @@ class WaveSpeedApi:
     def _wants_inline(self, job: Job) -> bool:
         return isinstance(job.payload, dict) and job.payload.get("enable_base64_output") is True
 
+    def _in_thread(self, job: Job) -> bool:
+        """Inlined media render now, and an input picture is decoded (or rendered) now:
+        either way in a worker thread, not on the event loop."""
+        payload = job.payload if isinstance(job.payload, dict) else {}
+        return self._wants_inline(job) or any(name in payload for name in PICTURE_FIELDS)
+
     def _linker(self, request: Request, job: Job) -> Linker:
         if self._wants_inline(job):
             return data_uri_linker(self.engine.media, bare=True)
@@ -121,7 +129,7 @@ class WaveSpeedApi:
         return await run_linked(
             functools.partial(self._finished, job, url),
             self._linker(request, job),
-            inline=self._wants_inline(job),
+            in_thread=self._in_thread(job),
         )
 
     def _finished(self, job: Job, result_url: str, link: Linker) -> dict[str, Any]:
@@ -154,6 +162,10 @@ class WaveSpeedApi:
         webhook = request.query_params.get("webhook") or payload.get("webhook_url")
         if webhook and payload.get("enable_base64_output") is True:
             raise WaveSpeedError(400, BASE64_WITH_WEBHOOK, {"error": BASE64_WITH_WEBHOOK})
+        if webhook and not is_webhook_url(webhook):
+            raise WaveSpeedError(
+                400, f"Invalid parameters: webhook must be an http(s) URL, not {webhook!r}"
+            )
         job = self.engine.submit(endpoint, payload, owner, webhook=webhook)
         if webhook:
             finished = functools.partial(

@@ -21,7 +21,7 @@ from emulator.payloads import read_json
 from emulator.providers.wavespeed.envelopes import envelope
 from emulator.providers.wavespeed.errors import WaveSpeedError
 from emulator.responses import json_response
-from emulator.storage import StorageError, StoredFile, safe_name
+from emulator.storage import StorageError, StoredFile, safe_content_type, safe_name
 from emulator.uploads import UploadPath, content_url, file_url, receive
 
 __all__ = ["WaveSpeedUploads"]
@@ -59,7 +59,7 @@ class WaveSpeedUploads:
         storage = self.engine.storage
         if size > storage.max_file_bytes:
             raise WaveSpeedError(413, f"File exceeds the limit of {storage.max_file_bytes} bytes")
-        content_type = str(body.get("content_type") or "application/octet-stream")
+        content_type = safe_content_type(body.get("content_type"))
         name = safe_name(body["filename"])
         url = file_url(self.cdn_base(request), storage.reserve(name, content_type), name)
         upload = {"method": "PUT", "url": url, "headers": {"Content-Type": content_type}}
@@ -81,7 +81,10 @@ class WaveSpeedUploads:
 
     async def binary(self, request: Request) -> Response:
         storage = self.engine.storage
-        if int(request.headers.get("content-length") or 0) > storage.max_file_bytes + 64 * 1024:
+        declared = request.headers.get("content-length", "0")
+        if not declared.isascii() or not declared.isdigit():
+            raise WaveSpeedError(400, "Content-Length must be a number of bytes")
+        if int(declared) > storage.max_file_bytes + 64 * 1024:
             raise WaveSpeedError(413, f"File exceeds the limit of {storage.max_file_bytes} bytes")
         try:
             form = await request.form(
@@ -97,6 +100,8 @@ class WaveSpeedUploads:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise WaveSpeedError(400, "Invalid parameters: a 'file' field is required")
+        if upload.size is not None and upload.size > storage.max_file_bytes:
+            raise WaveSpeedError(413, f"File exceeds the limit of {storage.max_file_bytes} bytes")
         data = await upload.read()
         try:
             stored = storage.put(
