@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from emulator.clock import ManualClock
 from emulator.config import EmulatorConfig
 from emulator.contracts import ContractError, load_contracts
+from emulator.engine import Engine
+from emulator.faults import Fault, FaultError
 from emulator.progression import Progression
+from emulator.settings import Settings, SettingsError, load_settings
 from emulator.tls import as_exports, client_environment, ensure_tls
 
 __all__ = ["main"]
@@ -20,6 +28,13 @@ def _progression(text: str) -> Progression:
         return Progression.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _fault(text: str) -> Fault:
+    try:
+        return Fault.from_dict(json.loads(text))
+    except (ValueError, FaultError, AttributeError) as exc:
+        raise argparse.ArgumentTypeError(f"not a fault rule: {exc}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,11 +52,13 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="another directory of contract documents (fal/…, wavespeed/…); repeatable",
     )
+    serve.add_argument(
+        "--config", type=Path, metavar="FILE", help="a TOML file of settings and fault rules"
+    )
     serve.add_argument("--seed", type=int, help="fix request ids, seeds and media for replay")
     serve.add_argument(
         "--progression",
         type=_progression,
-        default=Progression(),
         help="immediate | polls:QUEUED,RUNNING | wall:QUEUED_S,RUNNING_S[,JITTER] "
         "(default wall:0.25,1.0,0.2)",
     )
@@ -52,7 +69,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="accept only these keys (repeatable); by default any non-empty key works",
     )
-    serve.add_argument("--retention", type=float, default=3600.0, help="seconds jobs are kept")
+    serve.add_argument("--retention", type=float, help="seconds jobs are kept (default 3600)")
+    serve.add_argument(
+        "--manual-clock",
+        action="store_true",
+        help="time moves only when told (POST /_emulator/clock): wall progression, stepped",
+    )
+    serve.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="JSON",
+        type=_fault,
+        help='a fault rule, e.g. \'{"effect": "http_error", "status": 429, "times": 1}\'',
+    )
     serve.add_argument("--public-url", help="scheme://host:port that response URLs should use")
     serve.add_argument(
         "--validate-on-submit",
@@ -85,16 +115,34 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _config(args: argparse.Namespace) -> EmulatorConfig:
-    config = EmulatorConfig(
-        seed=args.seed,
-        progression=args.progression,
-        api_keys=frozenset(args.api_keys) if args.api_keys else None,
-        retention=args.retention,
-        public_url=args.public_url,
-        validate_on_submit=args.validate_on_submit,
+def _settings(args: argparse.Namespace) -> Settings:
+    """The file's settings (if any), with the flags that were given on top."""
+    settings = load_settings(args.config) if args.config else Settings()
+    given = {
+        "seed": args.seed,
+        "progression": args.progression,
+        "api_keys": frozenset(args.api_keys) if args.api_keys else None,
+        "retention": args.retention,
+        "public_url": args.public_url,
+        "validate_on_submit": args.validate_on_submit or None,
+    }
+    config = replace(settings.config, **{k: v for k, v in given.items() if v is not None})
+    return Settings(
+        config.with_contracts(*args.contracts),
+        settings.manual_clock or args.manual_clock,
+        (*settings.faults, *args.fault),
     )
-    return config.with_contracts(*args.contracts)
+
+
+def build_app(settings: Settings) -> Any:
+    """The app the settings describe, fault rules staged."""
+    from emulator.app import create_app
+
+    clock = ManualClock(wall_start=time.time()) if settings.manual_clock else None
+    engine = Engine(settings.config, clock=clock)
+    for rule in settings.faults:
+        engine.faults.add(rule)
+    return create_app(engine=engine)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,10 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         import uvicorn
 
-        from emulator.app import create_app
-
-        app = create_app(_config(args))
-    except ContractError as exc:
+        app = build_app(_settings(args))
+    except (ContractError, SettingsError) as exc:
         print(f"provider-emulator: {exc}", file=sys.stderr)
         return 2
     tls = {}

@@ -20,12 +20,12 @@ from emulator.inputs import InputUnreachable, SourceResolver
 from emulator.jobs import Failure, Job, JobStore
 from emulator.media import MediaStore, UnsupportedMedia
 from emulator.media.serving import Linker
-from emulator.progression import Phase
+from emulator.progression import Phase, Progression
 from emulator.record import RequestRecord
 from emulator.storage import Storage
 from emulator.synthesis import InputRejected, synthesize
 from emulator.validation import Violation, check_input
-from emulator.webhooks import WebhookSender
+from emulator.webhooks import Builder, WebhookSender
 
 __all__ = ["Engine", "JobFailed", "Look"]
 
@@ -104,6 +104,29 @@ class Engine:
             load_source=self._stored_bytes,
         )
 
+    def watch_webhook(
+        self, job: Job, url: str, delivery_id: str, build: Builder, schedule: tuple[float, ...]
+    ) -> None:
+        """Deliver ``build()`` (the provider's signed request) to ``url`` when ``job`` is
+        done, subject to any webhook fault rule."""
+        fault = self.faults.pick(
+            "webhook",
+            provider=job.endpoint.provider,
+            endpoint=job.endpoint.id,
+            key=job.owner,
+            payload=job.payload,
+        )
+        self.webhooks.watch(
+            job.endpoint.provider,
+            delivery_id,
+            url,
+            is_done=lambda: self.look(job).phase is Phase.DONE,
+            build=build,
+            schedule=schedule,
+            fault=fault.effect if fault else None,
+            late=fault.seconds if fault else 0.0,
+        )
+
     def close(self) -> None:
         """Stop background work (webhook delivery)."""
         self.webhooks.close()
@@ -139,7 +162,10 @@ class Engine:
         if isinstance(given, float) and given.is_integer():
             given = int(given)
         seed = given if type(given) is int and given >= 0 else self.draw_seed()
-        queue_span, run_span = self.config.progression.spans(self._rng)
+        request = {"provider": endpoint.provider, "endpoint": endpoint.id, "key": owner}
+        pace = self.faults.pick("pace", **request, payload=payload)
+        progression = Progression.parse(pace.progression) if pace else None
+        queue_span, run_span = (progression or self.config.progression).spans(self._rng)
         now = self.clock.now()
         job = Job(
             id=self.new_id(),
@@ -153,9 +179,8 @@ class Engine:
             run_span=run_span,
             webhook=webhook,
         )
-        job.fault = self.faults.pick(
-            "job", provider=endpoint.provider, endpoint=endpoint.id, key=owner, payload=payload
-        )
+        job.progression = progression
+        job.fault = self.faults.pick("job", **request, payload=payload)
         if queued:
             self.jobs.add(job, now)
         return job
@@ -165,14 +190,18 @@ class Engine:
 
     # -- lifecycle -----------------------------------------------------------------------
 
+    def progression_of(self, job: Job) -> Progression:
+        """How ``job`` moves: its own progression if a rule gave it one, else the emulator's."""
+        return job.progression or self.config.progression
+
     def _progress(self, job: Job) -> float:
-        if self.config.progression.mode == "polls":
+        if self.progression_of(job).mode == "polls":
             return job.polls
         return self.clock.now() - job.submitted_at
 
     def look(self, job: Job, *, poll: bool = False) -> Look:
         """The job's state now; a status poll (``poll=True``) also counts towards progress."""
-        progression = self.config.progression
+        progression = self.progression_of(job)
         if job.failure is not None:
             look = Look(Phase.DONE, 1.0, 0)
         elif job.fault is not None and job.fault.effect == "starve":
@@ -216,7 +245,7 @@ class Engine:
         if look.phase is Phase.QUEUED:
             return []
         start = job.submitted_wall + (
-            job.queue_span if self.config.progression.mode == "wall" else 0
+            job.queue_span if self.progression_of(job).mode == "wall" else 0
         )
         lines = [LogLine(f"Starting {job.endpoint.id}", start)]
         quarters = 4 if look.phase is Phase.DONE else int(look.fraction * 4)
@@ -227,7 +256,7 @@ class Engine:
         return lines
 
     def inference_time(self, job: Job) -> float:
-        if job.failure is not None or self.config.progression.mode != "wall":
+        if job.failure is not None or self.progression_of(job).mode != "wall":
             return 0.0
         return job.run_span
 

@@ -4,7 +4,9 @@ A rule names an effect and says which requests it applies to. Effects act in fou
 
 - the job (decided at submit, seen when the job would finish): ``fail`` (a provider error
   type, a WaveSpeed task code, or a model 422), ``nsfw`` (flagged, blanked outputs),
-  ``cancel``, ``starve`` (never leaves the queue), ``timeout`` (a server-side timeout);
+  ``cancel``, ``starve`` (never leaves the queue), ``timeout`` (a server-side timeout), and
+  ``progression``: the matched jobs move by their own ``progression`` (per endpoint, key,
+  input or request) rather than the emulator's;
 - the exchange (answered instead of the request): ``http_error`` (429 with Retry-After,
   fal's nginx 502/503/504, 500s…), ``delay``, ``reset`` (the connection drops), ``hang``;
 - media downloads: ``media_missing``, ``media_truncated``, ``media_slow``;
@@ -27,10 +29,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from emulator.progression import Progression
+
 __all__ = ["EFFECTS", "Fault", "FaultBook", "FaultError"]
 
 EFFECTS = {
     "job": ("fail", "nsfw", "cancel", "starve", "timeout"),
+    "pace": ("progression",),
     "exchange": ("http_error", "delay", "reset", "hang"),
     "media": ("media_missing", "media_truncated", "media_slow"),
     "webhook": ("webhook_fail", "webhook_twice", "webhook_late"),
@@ -63,6 +68,7 @@ class Fault:
     message: str | None = None
     retry_after: float | None = None  # http_error 429/503: the Retry-After header
     seconds: float = 0.0  # delay, hang, media_slow, webhook_late
+    progression: str | None = None  # progression: e.g. "polls:3,2"
     # bookkeeping
     id: str = ""
     matched: int = 0
@@ -103,6 +109,13 @@ class Fault:
             raise FaultError(f"seconds must be between 0 and {MAX_SECONDS:g}")
         if self.effect == "http_error" and (self.status is None or not 400 <= self.status <= 599):
             raise FaultError("http_error needs a status from 400 to 599")
+        if self.effect == "progression":
+            if self.progression is None:
+                raise FaultError('a progression rule needs progression, e.g. "polls:2,2"')
+            try:
+                Progression.parse(self.progression)
+            except ValueError as error:
+                raise FaultError(str(error)) from None
         if self.inputs is not None and not isinstance(self.inputs, dict):
             raise FaultError("inputs must map field names to values")
 

@@ -41,6 +41,7 @@ class Job:
         "failure",
         "webhook",
         "fault",
+        "progression",
     )
 
     def __init__(
@@ -69,6 +70,7 @@ class Job:
         self.polls = 0
         self.failure: Failure | None = None
         self.fault: Any = None  # the fault rule deciding this job's outcome, if one fired
+        self.progression: Any = None  # this job's own progression, if a rule gave it one
         self.webhook = webhook
 
     def __repr__(self) -> str:

@@ -55,6 +55,8 @@ class _Watch:
     build: Builder
     schedule: tuple[float, ...]  # the waits between attempts
     due: float = 0.0  # monotonic time of the next attempt, once pending
+    fault: str | None = None  # webhook_fail, webhook_twice or webhook_late
+    late: float = 0.0  # seconds a late delivery waits before its first attempt
 
 
 def is_webhook_url(url: str) -> bool:
@@ -106,14 +108,18 @@ class WebhookSender:
         is_done: Callable[[], bool],
         build: Builder,
         schedule: tuple[float, ...],
+        fault: str | None = None,
+        late: float = 0.0,
     ) -> Delivery:
+        """Deliver ``build()`` to ``url`` once ``is_done()``; a webhook ``fault`` drops every
+        attempt, sends the delivery twice, or sends it ``late`` seconds late."""
         delivery = Delivery(provider, job_id, url)
         with self._lock:
             self.deliveries.append(delivery)
             if not (self.any_target or is_loopback(url)):
                 delivery.state, delivery.reason = "refused", "not a loopback address"
                 return delivery
-            self._watches.append(_Watch(delivery, is_done, build, schedule))
+            self._watches.append(_Watch(delivery, is_done, build, schedule, 0.0, fault, late))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
                 self._thread.start()
@@ -138,6 +144,8 @@ class WebhookSender:
             if not watch.is_done():
                 return
             delivery.state = "pending"
+            if watch.fault == "webhook_late":
+                watch.due = time.monotonic() + watch.late
         if time.monotonic() < watch.due:
             return
         try:
@@ -147,9 +155,14 @@ class WebhookSender:
         except Exception as error:  # a job that vanished (reset, expiry) mid-way
             self._finish(watch, "failed", f"could not build the delivery: {error}")
             return
-        attempt = self._post(delivery)
+        if watch.fault == "webhook_fail":
+            attempt = Attempt(time.time(), None, "dropped: a staged webhook_fail fault", 0.0)
+        else:
+            attempt = self._post(delivery)
         delivery.attempts.append(attempt)
         if attempt.status is not None and 200 <= attempt.status < 300:
+            if watch.fault == "webhook_twice":
+                delivery.attempts.append(self._post(delivery))  # the duplicate
             self._finish(watch, "delivered")
         elif len(delivery.attempts) > len(watch.schedule):
             self._finish(watch, "failed", "no attempt succeeded")

@@ -74,3 +74,27 @@ def test_bad_progression_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
 def test_the_console_script_is_declared() -> None:
     text = (Path(__file__).parents[1] / "pyproject.toml").read_text()
     assert 'provider-emulator = "emulator.cli:main"' in text
+
+
+def test_serve_reads_a_settings_file_and_flags_win(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "e.toml").write_text(
+        '[emulator]\nseed = 1\nmanual_clock = true\n[[faults]]\neffect = "reset"\n'
+    )
+    served = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **kw: served.update(engine=app.state.engine))
+    fault = '{"effect": "http_error", "status": 503}'
+    assert (
+        cli.main(["serve", "--config", str(tmp_path / "e.toml"), "--seed", "2", "--fault", fault])
+        == 0
+    )
+    engine = served["engine"]
+    assert engine.config.seed == 2 and type(engine.clock).__name__ == "ManualClock"
+    assert [rule.effect for rule in engine.faults.rules] == ["reset", "http_error"]
+
+
+def test_a_bad_fault_flag_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["serve", "--fault", '{"effect": "nope"}'])
+    assert "not a fault rule" in capsys.readouterr().err

@@ -72,3 +72,35 @@ def test_webhook_deliveries_are_listed(client: TestClient) -> None:
         "refused",
         "https://example.com/x",
     )
+
+
+def test_faults_over_http(client: TestClient) -> None:
+    added = client.post(
+        "/_emulator/faults", json={"effect": "http_error", "status": 503, "times": 1}
+    )
+    assert added.status_code == 201 and added.json()["id"] == "fault-1"
+    assert client.post("/fal/run/fal-ai/bitdance", json={"prompt": "x"}).status_code == 503
+    assert client.post("/fal/run/fal-ai/bitdance", json={"prompt": "x"}).status_code == 200
+    assert client.get("/_emulator/faults").json()[0]["fired"] == 1
+    assert client.post("/_emulator/faults", json={"effect": "explode"}).status_code == 422
+    assert client.post("/_emulator/faults", json=[1]).status_code == 422
+    assert client.delete("/_emulator/faults/fault-1").status_code == 204
+    assert client.delete("/_emulator/faults/fault-1").status_code == 404
+    client.post("/_emulator/faults", json={"effect": "reset"})
+    assert client.delete("/_emulator/faults").json() == []
+
+
+def test_jobs_progression_and_clock_over_http(client: TestClient) -> None:
+    submitted = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}).json()
+    (job,) = client.get("/_emulator/jobs").json()
+    assert (job["id"], job["phase"], job["key"]) == (submitted["request_id"], "queued", "k1")
+    assert (
+        client.post("/_emulator/progression", json={"progression": "wall:1,1,0"}).json()["mode"]
+        == "wall"
+    )
+    assert client.post("/_emulator/progression", json={"progression": "soon"}).status_code == 422
+    assert (
+        client.post("/_emulator/clock", json={"advance": 5}).json()["now"] == 5
+    )  # a ManualClock here
+    assert client.get("/_emulator/jobs").json()[0]["phase"] == "done"
+    assert client.post("/_emulator/clock", json={"advance": "x"}).status_code == 422

@@ -76,3 +76,25 @@ def test_invalid_input_fails_at_the_outcome() -> None:
     with pytest.raises(JobFailed) as failed:
         engine.outcome(job, lambda spec: ("u", 1))
     assert failed.value.failure.kind == "invalid"
+
+
+def test_a_rule_gives_matching_jobs_their_own_progression() -> None:
+    engine = make("immediate")
+    engine.faults.add(
+        {"effect": "progression", "progression": "polls:2,1", "inputs": {"prompt": "slow"}}
+    )
+    slow = engine.submit(bitdance(engine), {"prompt": "slow"}, "k")
+    quick = engine.submit(bitdance(engine), {"prompt": "quick"}, "k")
+    assert engine.look(quick).phase is Phase.DONE
+    phases = [engine.look(slow, poll=True).phase for _ in range(4)]
+    assert phases == [Phase.QUEUED, Phase.QUEUED, Phase.RUNNING, Phase.DONE]
+
+
+def test_a_progression_rule_and_an_outcome_rule_both_apply() -> None:
+    engine = make("immediate")
+    engine.faults.add({"effect": "progression", "progression": "polls:1,0"})
+    engine.faults.add({"effect": "fail", "error_type": "runner_disconnected"})
+    job = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
+    assert engine.look(job, poll=True).phase is Phase.QUEUED
+    assert engine.look(job, poll=True).phase is Phase.DONE
+    assert job.failure is not None and job.failure.kind == "runner_disconnected"

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from wavespeed import Client
 
-from emulator import EmulatorConfig, Engine
+from emulator import EmulatorConfig, Engine, emulate
 from emulator.faults import Fault
 from emulator.providers.fal.errors import REQUEST_ERROR_STATUS
 
@@ -185,3 +185,31 @@ def test_the_python_api_and_http_control_plane_agree(start: Any) -> None:
     target = start(EmulatorConfig())
     rule = stage(target.engine, "http_error", status=503, provider="fal", nth=2)
     assert rule.as_dict()["nth"] == 2 and rule.id == "fault-1"
+
+
+def test_a_seeded_fault_heavy_run_replays_exactly() -> None:
+    def run_once() -> tuple[list, list]:
+        with emulate(seed=5, progression="polls:1,1") as emulation:
+            emulation.add_fault(
+                "http_error", provider="fal", path="*/status", status=503, probability=0.3
+            )
+            emulation.add_fault("fail", error_type="runner_disconnected", probability=0.3)
+            emulation.add_fault("nsfw", probability=0.2)
+            outcomes: list = []
+            for i in range(10):
+                try:
+                    result = fal_client_for("replay").subscribe(
+                        BITDANCE, arguments={"prompt": f"p{i}"}
+                    )
+                    image = httpx.get(result["images"][0]["url"], timeout=60).content
+                    outcomes.append((result["seed"], image))
+                except fal_client.FalClientHTTPError as error:
+                    outcomes.append((error.status_code, error.error_type))
+            record = [(entry.method, entry.path, entry.status) for entry in emulation.requests]
+        return outcomes, record
+
+    first, second = run_once(), run_once()
+    assert first == second
+    outcomes, record = first
+    assert 503 in {status for _, _, status in record}  # the run was fault-heavy:
+    assert (503, "runner_disconnected") in outcomes  # retried 503s, staged failures

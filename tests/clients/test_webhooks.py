@@ -175,3 +175,37 @@ def test_only_loopback_targets_by_default(start: Any) -> None:
     )
     (delivery,) = target.engine.webhooks.deliveries
     assert (delivery.state, delivery.attempts) == ("refused", [])
+
+
+@pytest.mark.parametrize(
+    ("effect", "calls", "state", "attempts"),
+    [("webhook_twice", 2, "delivered", 2), ("webhook_fail", 0, "failed", 4)],
+)
+def test_staged_webhook_faults(
+    start: Any, effect: str, calls: int, state: str, attempts: int
+) -> None:
+    target = start(QUICK)
+    target.engine.faults.add({"effect": effect, "provider": "wavespeed"})
+    with Receiver() as receiver:
+        httpx.post(
+            f"{target.wavespeed_url}/api/v3/{BITDANCE_WS}?webhook={receiver.url}",
+            json={"prompt": "x"},
+            headers={"Authorization": "Bearer k"},
+        )
+        assert target.engine.webhooks.wait(10)
+    assert len(receiver.calls) == calls
+    (delivery,) = target.engine.webhooks.deliveries
+    assert (delivery.state, len(delivery.attempts)) == (state, attempts)
+
+
+def test_a_late_webhook(start: Any) -> None:
+    target = start(QUICK)
+    target.engine.faults.add({"effect": "webhook_late", "seconds": 0.5})
+    with Receiver() as receiver:
+        started = time.monotonic()
+        fal_client.SyncClient(key="k").submit(
+            "fal-ai/bitdance", arguments={"prompt": "x"}, webhook_url=receiver.url
+        )
+        assert target.engine.webhooks.wait(10)
+        assert time.monotonic() - started >= 0.5
+    assert len(receiver.calls) == 1

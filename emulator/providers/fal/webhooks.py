@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from emulator.engine import Engine, JobFailed
 from emulator.jobs import Job
 from emulator.media.serving import Linker
-from emulator.progression import Phase
 from emulator.providers.fal.errors import failure_error
 
 __all__ = ["RETRY_SCHEDULE", "FalWebhooks"]
@@ -59,15 +58,8 @@ class FalWebhooks:
         return hashlib.sha256(f"fal-user:{key}".encode()).hexdigest()[:24]
 
     def watch(self, job: Job, url: str, link: Callable[[], Linker]) -> None:
-        engine = self.engine
-        engine.webhooks.watch(
-            "fal",
-            job.id,
-            url,
-            is_done=lambda: engine.look(job).phase is Phase.DONE,
-            build=lambda: self._signed(job, self._payload(job, link())),
-            schedule=RETRY_SCHEDULE,
-        )
+        build = lambda: self._signed(job, self._payload(job, link()))  # noqa: E731
+        self.engine.watch_webhook(job, url, job.id, build, RETRY_SCHEDULE)
 
     def _payload(self, job: Job, link: Linker) -> dict[str, Any]:
         envelope: dict[str, Any] = {"request_id": job.id, "gateway_request_id": job.id}

@@ -17,7 +17,6 @@ from typing import Any
 
 from emulator.engine import Engine
 from emulator.jobs import Job
-from emulator.progression import Phase
 from emulator.providers.wavespeed.envelopes import task_id
 
 __all__ = ["RETRY_SCHEDULE", "WaveSpeedWebhooks"]
@@ -36,15 +35,8 @@ class WaveSpeedWebhooks:
 
     def watch(self, job: Job, url: str, prediction: Callable[[], dict[str, Any]]) -> None:
         """Deliver ``prediction()`` (the finished prediction) to ``url`` when ``job`` is done."""
-        engine = self.engine
-        engine.webhooks.watch(
-            "wavespeed",
-            task_id(job),
-            url,
-            is_done=lambda: engine.look(job).phase is Phase.DONE,
-            build=lambda: self._signed(job, {**prediction(), "input": job.payload}),
-            schedule=RETRY_SCHEDULE,
-        )
+        build = lambda: self._signed(job, {**prediction(), "input": job.payload})  # noqa: E731
+        self.engine.watch_webhook(job, url, task_id(job), build, RETRY_SCHEDULE)
 
     def _signed(self, job: Job, data: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
         body = json.dumps(data).encode()
