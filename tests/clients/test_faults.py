@@ -213,3 +213,13 @@ def test_a_seeded_fault_heavy_run_replays_exactly() -> None:
     outcomes, record = first
     assert 503 in {status for _, _, status in record}  # the run was fault-heavy:
     assert (503, "runner_disconnected") in outcomes  # retried 503s, staged failures
+
+
+def test_slow_answers_and_slow_media_are_waited_for(target: Target) -> None:
+    stage(target.engine, "delay", provider="wavespeed", method="POST", seconds=0.4, times=1)
+    client = Client(api_key="faults", base_url=target.wavespeed_url)
+    (output,) = client.run(WS_BITDANCE, {"prompt": "x"}, poll_interval=0.01)["outputs"]
+    (submit,) = target.engine.record.filter(provider="wavespeed", method="POST")
+    assert submit.duration >= 0.4
+    stage(target.engine, "media_slow", seconds=0.4, times=1)
+    assert httpx.get(output, timeout=10).elapsed.total_seconds() >= 0.4
