@@ -34,10 +34,17 @@ from emulator.media.spec import FORMATS
 from emulator.sizes import image_size, video_shape
 from emulator.validation import Violation
 
-__all__ = ["InputRejected", "Synthesis", "synthesize"]
+__all__ = ["PICTURE_FIELDS", "InputRejected", "Synthesis", "renders_now", "synthesize"]
 
 COUNT_FIELDS = ("num_images",)
 _JSON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool}
+
+
+def renders_now(payload: Any, inline: bool) -> bool:
+    """Whether making this output renders or decodes media at once: inlined outputs, and
+    input pictures (decoded, or rendered when they are the emulator's own). Such work
+    belongs in a worker thread, not on the event loop."""
+    return inline or (isinstance(payload, dict) and any(name in payload for name in PICTURE_FIELDS))
 
 
 class InputRejected(Exception):

@@ -45,7 +45,7 @@ from emulator.providers.fal.proxy import PROXY_PATH, FalProxy
 from emulator.providers.fal.uploads import FalUploads
 from emulator.providers.fal.webhooks import FalWebhooks
 from emulator.responses import ALL_METHODS, HandlerApp, encode_json, json_response
-from emulator.synthesis import PICTURE_FIELDS
+from emulator.synthesis import renders_now
 from emulator.uploads import parse_upload_path
 from emulator.validation import check_input
 from emulator.webhooks import is_webhook_url
@@ -120,12 +120,6 @@ class FalApi:
     def _wants_inline(self, job: Job) -> bool:
         return isinstance(job.payload, dict) and job.payload.get("sync_mode") is True
 
-    def _in_thread(self, job: Job) -> bool:
-        """Inlined media render now, and an input picture is decoded (or rendered) now:
-        either way in a worker thread, not on the event loop."""
-        payload = job.payload if isinstance(job.payload, dict) else {}
-        return self._wants_inline(job) or any(name in payload for name in PICTURE_FIELDS)
-
     def _linker(self, request: Request, job: Job) -> Linker:
         """Media as CDN URLs, or as data URIs when the input asked for ``sync_mode``."""
         if self._wants_inline(job):
@@ -137,7 +131,7 @@ class FalApi:
             output = await run_linked(
                 functools.partial(self.engine.outcome, job),
                 self._linker(request, job),
-                in_thread=self._in_thread(job),
+                in_thread=renders_now(job.payload, self._wants_inline(job)),
             )
         except JobFailed as failed:
             return failure_response(failed.failure, job.id)

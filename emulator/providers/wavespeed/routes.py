@@ -39,7 +39,7 @@ from emulator.providers.wavespeed.errors import (
 from emulator.providers.wavespeed.uploads import WaveSpeedUploads
 from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks
 from emulator.responses import ALL_METHODS, HandlerApp, json_response
-from emulator.synthesis import PICTURE_FIELDS
+from emulator.synthesis import renders_now
 from emulator.uploads import parse_upload_path
 from emulator.validation import check_input
 from emulator.webhooks import is_webhook_url
@@ -109,12 +109,6 @@ class WaveSpeedApi:
     def _wants_inline(self, job: Job) -> bool:
         return isinstance(job.payload, dict) and job.payload.get("enable_base64_output") is True
 
-    def _in_thread(self, job: Job) -> bool:
-        """Inlined media render now, and an input picture is decoded (or rendered) now:
-        either way in a worker thread, not on the event loop."""
-        payload = job.payload if isinstance(job.payload, dict) else {}
-        return self._wants_inline(job) or any(name in payload for name in PICTURE_FIELDS)
-
     def _linker(self, request: Request, job: Job) -> Linker:
         if self._wants_inline(job):
             return data_uri_linker(self.engine.media, bare=True)
@@ -129,7 +123,7 @@ class WaveSpeedApi:
         return await run_linked(
             functools.partial(self._finished, job, url),
             self._linker(request, job),
-            in_thread=self._in_thread(job),
+            in_thread=renders_now(job.payload, self._wants_inline(job)),
         )
 
     def _finished(self, job: Job, result_url: str, link: Linker) -> dict[str, Any]:
