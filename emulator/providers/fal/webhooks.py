@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -37,8 +38,12 @@ def _b64url(data: bytes) -> str:
 class FalWebhooks:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        # Derived from the emulator's seed, so a seeded run signs identically.
-        seed = hashlib.sha256(f"fal-webhook-key:{engine.seed}".encode()).digest()
+        # Derived from the emulator's seed, so a seeded run signs identically; unseeded,
+        # a fresh key, so that no two installations share one.
+        material = (
+            f"fal-webhook-key:{engine.seed}" if engine.seed is not None else secrets.token_hex()
+        )
+        seed = hashlib.sha256(material.encode()).digest()
         self._key = Ed25519PrivateKey.from_private_bytes(seed)
         public = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         self.jwks = {
