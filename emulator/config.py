@@ -1,4 +1,4 @@
-"""The emulator's settings, shared by the server, the CLI and (later) the test fixtures."""
+"""The emulator's settings, shared by the server, the CLI, `emulate()` and the pytest fixture."""
 
 from __future__ import annotations
 

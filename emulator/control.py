@@ -139,6 +139,7 @@ class ControlApi:
                     "phase": self.engine.look(job).phase.value,
                     "polls": job.polls,
                     "fault": job.fault.id if job.fault else None,
+                    "webhook": job.webhook,
                 }
                 for job in self.engine.jobs
             ]

@@ -91,9 +91,3 @@ class MediaStore:
         if spec.kind == "video":
             return render_video(spec, self._load_source)
         return render_image(spec)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._specs.clear()
-            self._renders.clear()
-            self._rendered_size = 0
