@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from emulator.faults import Fault
+from emulator.faults import FaultBook
 from emulator.injection import drop_after
 from emulator.media.spec import MediaSpec
 from emulator.media.store import MediaStore
@@ -70,10 +70,11 @@ _CACHED = {"Cache-Control": "public, max-age=86400"}
 
 
 async def media_response(
-    store: MediaStore, storage: Storage, path: str, fault: Fault | None = None
+    store: MediaStore, storage: Storage, path: str, faults: FaultBook, provider: str
 ) -> Response | None:
-    """The generated medium or uploaded file at ``path`` (below a CDN surface), or None.
-    A media ``fault`` makes it missing, slow, or cut short."""
+    """The generated medium or uploaded file at ``path`` (below ``provider``'s CDN
+    surface), or None. A media fault rule may make it missing, slow, or cut short."""
+    fault = faults.pick("media", provider=provider, endpoint=path, path=path)
     if fault is not None and fault.effect == "media_missing":
         return None
     if fault is not None and fault.effect == "media_slow":

@@ -263,8 +263,10 @@ class FalApi:
     async def cdn(self, request: Request) -> Response:
         path = "/" + request.path_params["path"].rstrip("/")
         if request.method in ("GET", "HEAD"):
-            fault = self.engine.faults.pick("media", provider="fal", endpoint=path, path=path)
-            response = await media_response(self.engine.media, self.engine.storage, path, fault)
+            engine = self.engine
+            response = await media_response(
+                engine.media, engine.storage, path, engine.faults, "fal"
+            )
             if response is None:
                 raise FalError.detail(404, "File not found")
             return response

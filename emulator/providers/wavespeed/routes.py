@@ -214,8 +214,10 @@ class WaveSpeedApi:
     async def cdn(self, request: Request) -> Response:
         path = "/" + request.path_params["path"].rstrip("/")
         if request.method in ("GET", "HEAD"):
-            fault = self.engine.faults.pick("media", provider="wavespeed", endpoint=path, path=path)
-            response = await media_response(self.engine.media, self.engine.storage, path, fault)
+            engine = self.engine
+            response = await media_response(
+                engine.media, engine.storage, path, engine.faults, "wavespeed"
+            )
             if response is None:
                 raise _not_found("File")
             return response
