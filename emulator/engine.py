@@ -36,6 +36,9 @@ class JobFailed(Exception):
         self.failure = failure
 
 
+CANCELLED = "Request cancelled by the client."
+
+
 @dataclass(frozen=True)
 class Look:
     """What a job looks like at one moment."""
@@ -226,9 +229,7 @@ class Engine:
             message = job.fault.message or "Request timed out while waiting in the queue"
             job.failure = Failure("request_timeout", message, {"code": 5004})
         elif effect == "cancel":
-            job.failure = Failure(
-                "cancelled", job.fault.message or "Request cancelled by the client."
-            )
+            job.failure = Failure("cancelled", job.fault.message or CANCELLED)
         elif effect == "fail" and phase is Phase.DONE:
             job.failure = fault_failure(job.fault)
         return job.failure is not None
@@ -237,7 +238,7 @@ class Engine:
         """Cancel a job that has not finished; False when it already had."""
         if self.look(job).phase is Phase.DONE:
             return False
-        job.failure = Failure("cancelled", "Request cancelled by the client.")
+        job.failure = Failure("cancelled", CANCELLED)
         return True
 
     def logs(self, job: Job, look: Look) -> list[LogLine]:

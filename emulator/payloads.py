@@ -12,7 +12,9 @@ from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 
-__all__ = ["PayloadError", "read_body", "read_json"]
+from emulator.config import EmulatorConfig
+
+__all__ = ["PayloadError", "read_body", "read_json", "read_payload"]
 
 
 class PayloadError(Exception):
@@ -90,3 +92,10 @@ async def read_json(request: Request, *, max_bytes: int, max_depth: int) -> Any:
     if _depth_exceeds(value, max_depth):
         raise PayloadError(422, "too_deep", f"JSON nested deeper than {max_depth} levels")
     return value
+
+
+async def read_payload(request: Request, config: EmulatorConfig) -> Any:
+    """A model input: JSON within the emulator's configured size and nesting limits."""
+    return await read_json(
+        request, max_bytes=config.max_body_bytes, max_depth=config.max_json_depth
+    )

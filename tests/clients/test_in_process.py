@@ -165,3 +165,16 @@ def test_controls_reset_and_progression(provider_emulator: Emulation) -> None:
     assert [type(handle.status()).__name__ for _ in range(3)] == ["Queued", "Queued", "Completed"]
     with pytest.raises(TypeError, match="ManualClock"):
         provider_emulator.advance(1)
+
+
+def test_fault_and_webhook_controls_on_the_fixture(provider_emulator: Emulation) -> None:
+    provider_emulator.add_fault("fail", error_type="runner_disconnected", times=1)
+    assert [rule.effect for rule in provider_emulator.faults] == ["fail"]
+    provider_emulator.clear_faults()
+    assert provider_emulator.faults == []
+    assert fal_client.run("fal-ai/bitdance", arguments={"prompt": "x"})["prompt"] == "x"
+    fal_client.submit(
+        "fal-ai/bitdance", arguments={"prompt": "x"}, webhook_url="https://hooks.example.com/in"
+    )
+    (delivery,) = provider_emulator.wait_for_webhooks(timeout=5)
+    assert delivery.state == "refused"  # not a loopback address

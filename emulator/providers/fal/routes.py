@@ -30,7 +30,7 @@ from emulator.media.serving import (
     run_linked,
     url_linker,
 )
-from emulator.payloads import read_json
+from emulator.payloads import read_payload
 from emulator.progression import Phase
 from emulator.providers.fal.auth import caller
 from emulator.providers.fal.envelopes import request_urls, status_body, submit_body
@@ -106,11 +106,6 @@ class FalApi:
             raise FalError.detail(404, "Not Found")  # a known app, but no such sub-path
         raise FalError.detail(404, f"Application '{alias(endpoint_id)}' not found")
 
-    async def _payload(self, request: Request) -> Any:
-        return await read_json(
-            request, max_bytes=self.config.max_body_bytes, max_depth=self.config.max_json_depth
-        )
-
     def _job(self, path: RequestPath, owner: str) -> Job:
         job = self.engine.find(path.request_id, owner)
         if job is None or path.app not in (job.endpoint.id, app_path(job.endpoint.id)):
@@ -166,7 +161,7 @@ class FalApi:
 
     async def _submit(self, request: Request, path: str, owner: str) -> Response:
         endpoint = self._endpoint(path)
-        payload = await self._payload(request)
+        payload = await read_payload(request, self.config)
         if self.config.validate_on_submit:
             _, violations = check_input(endpoint, payload)
             if violations:
@@ -251,7 +246,7 @@ class FalApi:
         path = request.path_params["path"].strip("/")
         streamed = path.endswith("/stream") and self.engine.contracts.get("fal", path[:-7])
         endpoint = self._endpoint(path[:-7] if streamed else path)
-        payload = await self._payload(request)
+        payload = await read_payload(request, self.config)
         job = self.engine.submit(endpoint, payload, owner, queued=False)
         response = await self._output(request, job)
         if not streamed or response.status_code != 200:

@@ -27,7 +27,7 @@ from emulator.media.serving import (
     run_linked,
     url_linker,
 )
-from emulator.payloads import read_json
+from emulator.payloads import read_payload
 from emulator.progression import Phase
 from emulator.providers.wavespeed.auth import caller
 from emulator.providers.wavespeed.envelopes import envelope, prediction, task_id
@@ -147,9 +147,7 @@ class WaveSpeedApi:
         endpoint = self.engine.contracts.get("wavespeed", model)
         if endpoint is None:
             raise _not_found(f"Model '{model}'")
-        payload = await read_json(
-            request, max_bytes=self.config.max_body_bytes, max_depth=self.config.max_json_depth
-        )
+        payload = await read_payload(request, self.config)
         _, violations = check_input(endpoint, payload)
         if violations:
             raise validation_error(violations)
