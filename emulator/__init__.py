@@ -5,12 +5,12 @@ The public API is what ``__all__`` lists; every other module is an implementatio
 
 from emulator._version import __version__
 from emulator.app import create_app
-from emulator.clock import Clock, ManualClock, WallClock
 from emulator.config import EmulatorConfig
-from emulator.contracts import ContractError, Contracts, Endpoint, load_contracts
+from emulator.contracts.documents import ContractError, Contracts, Endpoint, load_contracts
+from emulator.core.clock import Clock, ManualClock, WallClock
+from emulator.core.engine import Engine
+from emulator.core.lifecycle import Progression
 from emulator.emulation import Emulation, emulate
-from emulator.engine import Engine
-from emulator.progression import Progression
 
 __all__ = [
     "Clock",

@@ -11,15 +11,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from emulator.config import EmulatorConfig
-from emulator.control import ControlApi
-from emulator.engine import Engine
-from emulator.hosts import ProviderHosts
-from emulator.injection import FaultInjection
-from emulator.providers.fal import FalApi
-from emulator.providers.wavespeed import WaveSpeedApi
-from emulator.record import Recording
-
-__all__ = ["create_app"]
+from emulator.core.engine import Engine
+from emulator.core.faults import Fault
+from emulator.http.control import ControlApi
+from emulator.http.hosts import ProviderHosts
+from emulator.http.middleware import FaultInjection, Recording
+from emulator.providers.registry import BY_NAME, CANONICAL_HOSTS, HOST_SURFACES, PROVIDERS
 
 logger = logging.getLogger("emulator")
 
@@ -35,21 +32,35 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": "Internal Server Error", "error_type": "internal_error"}, 500)
 
 
+_UNRECORDED = ("/_emulator", *(path for p in PROVIDERS for path in p.forwarding))
+
+
+def _locate(path: str) -> tuple[str, str] | None:
+    """The provider of a request path, and the path below it that fault rules match."""
+    name, _, rest = path[1:].partition("/")
+    provider = BY_NAME.get(name)
+    return (name, provider.operation_path(rest)) if provider else None
+
+
+def _exchange_error(fault: Fault, name: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    return BY_NAME[name].exchange_error(fault)
+
+
 def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = None) -> Starlette:
     """The emulator as an ASGI app; pass ``engine`` to share or control its state."""
     engine = engine or Engine(config)
-    # The fal queue comes first: its status polls are the hot path.
-    routes = [
-        *FalApi(engine).routes(),
-        *WaveSpeedApi(engine).routes(),
-        *ControlApi(engine).routes(),
-    ]
+    routes = [route for provider in PROVIDERS for route in provider.routes(engine)]
     app = Starlette(
-        routes=routes,
+        routes=[*routes, *ControlApi(engine).routes()],
         middleware=[
-            Middleware(ProviderHosts),
-            Middleware(Recording, record=engine.record),
-            Middleware(FaultInjection, faults=engine.faults),
+            Middleware(ProviderHosts, canonical=CANONICAL_HOSTS, surfaces=HOST_SURFACES),
+            Middleware(Recording, record=engine.record, skip=_UNRECORDED),
+            Middleware(
+                FaultInjection,
+                faults=engine.faults,
+                locate=_locate,
+                exchange_error=_exchange_error,
+            ),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
     )

@@ -11,13 +11,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from emulator.clock import ManualClock
 from emulator.config import EmulatorConfig
-from emulator.contracts import ContractError, load_contracts
-from emulator.engine import Engine
-from emulator.faults import Fault, FaultError
-from emulator.progression import Progression
-from emulator.settings import Settings, SettingsError, load_settings
+from emulator.config_file import Settings, SettingsError, load_settings
+from emulator.contracts.documents import ContractError, load_contracts
+from emulator.core.clock import ManualClock
+from emulator.core.engine import Engine
+from emulator.core.faults import Fault, FaultError
+from emulator.core.lifecycle import Progression
 from emulator.tls import as_exports, client_environment, ensure_tls
 
 __all__ = ["main"]

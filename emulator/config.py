@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from emulator.contracts import DEFAULT_CONTRACTS_DIR
-from emulator.progression import Progression
+from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR
+from emulator.core.lifecycle import Progression
 
 __all__ = ["EmulatorConfig"]
 

@@ -23,16 +23,16 @@ from typing import Any, TypeVar
 from starlette.applications import Starlette
 
 from emulator.app import create_app
-from emulator.clock import Clock, ManualClock
 from emulator.config import EmulatorConfig
-from emulator.engine import Engine
-from emulator.faults import Fault
-from emulator.jobs import JobStore
-from emulator.progression import Progression
-from emulator.record import RequestRecord
+from emulator.core.clock import Clock, ManualClock
+from emulator.core.engine import Engine
+from emulator.core.faults import Fault
+from emulator.core.jobs import JobStore
+from emulator.core.lifecycle import Progression
+from emulator.core.record import RequestRecord
+from emulator.core.webhooks import Delivery
 from emulator.transport import AppDispatcher, Interception
 from emulator.transport.intercept import Unmatched
-from emulator.webhooks import Delivery
 
 __all__ = ["Emulation", "emulate"]
 
@@ -92,7 +92,7 @@ class Emulation:
 
     def add_fault(self, effect: str, **rule: Any) -> Fault:
         """Stage a failure: ``add_fault("http_error", status=429, retry_after=2, times=1)``.
-        See `emulator.faults` for the effects and the filters."""
+        See `emulator.core.faults` for the effects and the filters."""
         return self.engine.faults.add(Fault.from_dict({"effect": effect, **rule}))
 
     def clear_faults(self) -> None:

@@ -17,7 +17,7 @@ import uvicorn
 
 from emulator.app import create_app
 from emulator.config import EmulatorConfig
-from emulator.engine import Engine
+from emulator.core.engine import Engine
 from emulator.tls import TLSFiles
 
 __all__ = ["BackgroundServer"]

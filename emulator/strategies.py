@@ -13,7 +13,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from emulator.contracts import Endpoint
+from emulator.contracts.documents import Endpoint
 
 __all__ = ["invalid_inputs", "valid_inputs"]
 

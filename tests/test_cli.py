@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from emulator import cli
-from emulator.contracts import DEFAULT_CONTRACTS_DIR
+from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR
 
 
 def test_contracts_lists_every_endpoint(capsys: pytest.CaptureFixture[str]) -> None:

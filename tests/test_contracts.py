@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.contracts import DEFAULT_CONTRACTS_DIR, ContractError, load_contracts
+from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, ContractError, load_contracts
 
 SEED_ENDPOINTS = {
     "fal-ai/bitdance",

@@ -1,8 +1,8 @@
 import pytest
 
 from emulator import EmulatorConfig, Engine, ManualClock, Progression
-from emulator.engine import JobFailed
-from emulator.progression import Phase
+from emulator.core.engine import JobFailed
+from emulator.core.lifecycle import Phase
 
 
 def make(progression: str = "polls:1,1", seed: int | None = 3) -> Engine:

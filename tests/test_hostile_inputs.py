@@ -10,7 +10,7 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 from emulator import EmulatorConfig, Engine, Progression, create_app
-from emulator.sizes import video_shape
+from emulator.contracts.sizes import video_shape
 
 SEEDANCE = "/fal/run/fal-ai/bytedance/seedance/v1/pro/fast/image-to-video"
 

@@ -6,14 +6,18 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from emulator.hosts import ProviderHosts, public_base
+from emulator.http.hosts import ProviderHosts, public_base
+from emulator.providers.registry import CANONICAL_HOSTS, HOST_SURFACES
 
 
 async def echo(request: Request) -> JSONResponse:
     return JSONResponse({"path": request.url.path, "cdn": public_base(request, "fal/cdn")})
 
 
-APP = Starlette(routes=[Route("/{path:path}", echo)], middleware=[Middleware(ProviderHosts)])
+APP = Starlette(
+    routes=[Route("/{path:path}", echo)],
+    middleware=[Middleware(ProviderHosts, canonical=CANONICAL_HOSTS, surfaces=HOST_SURFACES)],
+)
 
 
 @pytest.mark.parametrize(

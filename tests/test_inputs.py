@@ -4,9 +4,9 @@ import io
 import pytest
 from PIL import Image
 
-from emulator.inputs import InputUnreachable, SourceResolver
+from emulator.core.files import Storage
 from emulator.media import MediaSpec, MediaStore
-from emulator.storage import Storage
+from emulator.media.sources import InputUnreachable, SourceResolver
 
 
 def png(size: tuple[int, int] = (30, 20)) -> bytes:

@@ -1,5 +1,5 @@
-from emulator.contracts import DEFAULT_CONTRACTS_DIR, load_contracts
-from emulator.jobs import Job, JobStore
+from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, load_contracts
+from emulator.core.jobs import Job, JobStore
 
 ENDPOINT = next(iter(load_contracts([DEFAULT_CONTRACTS_DIR])))
 

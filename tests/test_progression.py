@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from emulator.progression import Phase, Progression
+from emulator.core.lifecycle import Phase, Progression
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-from emulator.record import RequestRecord
+from emulator.core.record import RequestRecord
 
 
 def raw(

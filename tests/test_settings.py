@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.settings import SettingsError, load_settings
+from emulator.config_file import SettingsError, load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -1,6 +1,6 @@
 import pytest
 
-from emulator.sizes import image_size, video_shape
+from emulator.contracts.sizes import image_size, video_shape
 
 
 @pytest.mark.parametrize(

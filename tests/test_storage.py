@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.storage import Storage, StorageError, etag, safe_name
+from emulator.core.files import Storage, StorageError, etag, safe_name
 
 
 @pytest.mark.parametrize(

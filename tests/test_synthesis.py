@@ -1,14 +1,14 @@
 import pytest
 
-from emulator.contracts import (
+from emulator.contracts.documents import (
     DEFAULT_CONTRACTS_DIR,
     Endpoint,
     endpoint_from_document,
     load_contracts,
 )
+from emulator.contracts.synthesis import InputRejected, synthesize
+from emulator.contracts.validation import check_input
 from emulator.media import MediaSpec, UnsupportedMedia
-from emulator.synthesis import InputRejected, synthesize
-from emulator.validation import check_input
 
 CONTRACTS = load_contracts([DEFAULT_CONTRACTS_DIR])
 LINKED: list[MediaSpec] = []

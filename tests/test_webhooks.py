@@ -1,6 +1,6 @@
 import pytest
 
-from emulator.webhooks import WebhookSender, is_loopback
+from emulator.core.webhooks import WebhookSender, is_loopback
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """Synthetic media: what it is (spec), how it is drawn (images), where it is kept (store)."""
 
+from emulator.media.cache import MediaStore, UnsupportedMedia
 from emulator.media.spec import MediaSpec
-from emulator.media.store import MediaStore, UnsupportedMedia
 
 __all__ = ["MediaSpec", "MediaStore", "UnsupportedMedia"]

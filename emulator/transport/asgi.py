@@ -18,7 +18,7 @@ from urllib.parse import unquote
 import httpx
 from starlette.types import ASGIApp, Message
 
-from emulator.injection import ConnectionDropped
+from emulator.http.middleware import ConnectionDropped
 
 __all__ = ["AppDispatcher"]
 

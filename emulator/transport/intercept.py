@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 import respx
 
-from emulator.hosts import PROVIDER_HOST_SURFACES
+from emulator.providers.registry import HOST_SURFACES
 from emulator.transport.asgi import AppDispatcher
 
 __all__ = ["Interception", "UnmatchedRequest"]
@@ -35,7 +35,7 @@ class UnmatchedRequest(ConnectionError):
 
 
 def _is_provider_host(host: str | None) -> bool:
-    return (host or "").lower() in PROVIDER_HOST_SURFACES
+    return (host or "").lower() in HOST_SURFACES
 
 
 #: Set while respx resolves a request for an async client, whose side effects may await.
@@ -68,9 +68,7 @@ class Interception:
         self.dispatcher = dispatcher
         self.unmatched = unmatched
         self._router = _Router(assert_all_called=False, assert_all_mocked=False, using="httpx")
-        self._router.route(host__in=tuple(sorted(PROVIDER_HOST_SURFACES))).mock(
-            side_effect=self._answer
-        )
+        self._router.route(host__in=tuple(sorted(HOST_SURFACES))).mock(side_effect=self._answer)
         if unmatched == "pass":
             self._router.route().pass_through()
         else:

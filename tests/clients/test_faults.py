@@ -16,7 +16,7 @@ from PIL import Image
 from wavespeed import Client
 
 from emulator import EmulatorConfig, Engine, emulate
-from emulator.faults import Fault
+from emulator.core.faults import Fault
 from emulator.providers.fal.errors import REQUEST_ERROR_STATUS
 
 from .conftest import Target

@@ -3,10 +3,10 @@ import pytest
 import requests
 
 from emulator import emulate
-from emulator.hosts import PROVIDER_HOST_SURFACES
+from emulator.providers.registry import HOST_SURFACES
 
 
-@pytest.mark.parametrize("host", sorted(PROVIDER_HOST_SURFACES))
+@pytest.mark.parametrize("host", sorted(HOST_SURFACES))
 def test_every_provider_host_reaches_the_app(host: str) -> None:
     with emulate() as emulation:
         assert httpx.get(f"https://{host}/nothing-here").status_code in (401, 404, 405)

@@ -1,5 +1,5 @@
-"""fal.ai: queue, sync run, CDN."""
+"""fal.ai: queue, sync run, storage, CDN, webhooks and the proxy protocol."""
 
-from emulator.providers.fal.routes import FalApi
+from emulator.providers.fal.routes import FalApi as Api
 
-__all__ = ["FalApi"]
+__all__ = ["Api"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from emulator.config import EmulatorConfig
-from emulator.keys import KeyProblem, api_key
+from emulator.http.auth import KeyProblem, api_key
 from emulator.providers.fal.errors import FalError
 
 __all__ = ["caller"]

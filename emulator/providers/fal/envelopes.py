@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator.engine import Engine, Look
-from emulator.jobs import Job
-from emulator.progression import Phase
+from emulator.core.engine import Engine, Look
+from emulator.core.jobs import Job
+from emulator.core.lifecycle import Phase
 from emulator.providers.fal.errors import status_error_fields
 from emulator.providers.fal.paths import app_path
 

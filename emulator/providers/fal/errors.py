@@ -11,10 +11,12 @@ from typing import Any
 
 from starlette.responses import Response
 
-from emulator.jobs import Failure
-from emulator.payloads import PayloadError
-from emulator.responses import json_response
-from emulator.validation import Violation
+from emulator.contracts.validation import Violation
+from emulator.core.faults import Fault
+from emulator.core.jobs import Failure
+from emulator.http.bodies import PayloadError
+from emulator.http.middleware import status_line
+from emulator.http.responses import encode_json, json_response
 
 __all__ = [
     "FalError",
@@ -135,3 +137,24 @@ def answer(error: Exception) -> Response | None:
     if isinstance(error, PayloadError):
         return payload_error(error).response()
     return None
+
+
+_NGINX = (
+    "<html>\r\n<head><title>{code} {phrase}</title></head>\r\n<body>\r\n"
+    "<center><h1>{code} {phrase}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+
+
+def exchange_error(fault: Fault) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """A staged ``http_error``: fal's ingress 502/503/504 are nginx pages without an
+    ``x-fal-request-id`` (the Python client retries those); other errors ``{"detail"}``."""
+    status, phrase, headers = status_line(fault)
+    if status in (502, 503, 504) and not fault.message:
+        body = _NGINX.format(code=status, phrase=phrase).encode()
+        return status, [(b"content-type", b"text/html"), *headers], body
+    payload: dict[str, Any] = {"detail": fault.message or phrase}
+    if fault.error_type:
+        payload["error_type"] = fault.error_type
+        headers.append((b"x-fal-error-type", fault.error_type.encode()))
+    return status, [(b"content-type", b"application/json"), *headers], encode_json(payload)

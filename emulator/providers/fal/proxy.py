@@ -14,13 +14,14 @@ from urllib.parse import unquote, urlsplit
 
 from starlette.types import Receive, Scope, Send
 
-from emulator.hosts import PROVIDER_HOST_SURFACES
+from emulator.http.asgi import header
 from emulator.providers.fal.errors import FalError
-from emulator.scopes import header
+from emulator.providers.fal.hosts import ALIASES, FORWARDING, SURFACES
 
 __all__ = ["PROXY_PATH", "FalProxy"]
 
-PROXY_PATH = "/fal/proxy"
+PROXY_PATH = FORWARDING[0]
+_FAL_HOSTS = {**{host: surface for surface, host in SURFACES.items()}, **ALIASES}
 TARGET_HEADER = b"x-fal-target-url"
 
 
@@ -37,8 +38,8 @@ class FalProxy:
             hostname = target.hostname or ""
         except ValueError:  # e.g. an unclosed IPv6 bracket
             hostname = ""
-        surface = PROVIDER_HOST_SURFACES.get(hostname.lower(), "")
-        if not surface.startswith("fal/"):
+        surface = _FAL_HOSTS.get(hostname.lower())
+        if surface is None:
             error = FalError.detail(
                 400, "x-fal-target-url must name a fal host (fal.run, queue.fal.run, rest.fal.ai)"
             )

@@ -18,20 +18,19 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from emulator.config import EmulatorConfig
-from emulator.contracts import Endpoint
-from emulator.engine import Engine, JobFailed
-from emulator.hosts import public_base
-from emulator.jobs import Job
-from emulator.media.serving import (
-    MEDIA_PREFIX,
-    Linker,
-    data_uri_linker,
-    media_response,
-    run_linked,
-    url_linker,
-)
-from emulator.payloads import read_payload
-from emulator.progression import Phase
+from emulator.contracts.documents import Endpoint
+from emulator.contracts.synthesis import renders_now
+from emulator.contracts.validation import check_input
+from emulator.core.engine import Engine, JobFailed
+from emulator.core.files import MEDIA_PREFIX, parse_upload_path
+from emulator.core.jobs import Job
+from emulator.core.lifecycle import Phase
+from emulator.core.webhooks import is_webhook_url
+from emulator.http.bodies import read_payload
+from emulator.http.cdn import media_response, run_linked
+from emulator.http.hosts import public_base
+from emulator.http.responses import ALL_METHODS, HandlerApp, encode_json, json_response
+from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.fal.auth import caller
 from emulator.providers.fal.envelopes import request_urls, status_body, submit_body
 from emulator.providers.fal.errors import (
@@ -44,11 +43,6 @@ from emulator.providers.fal.paths import RequestPath, alias, app_path, parse_req
 from emulator.providers.fal.proxy import PROXY_PATH, FalProxy
 from emulator.providers.fal.uploads import FalUploads
 from emulator.providers.fal.webhooks import FalWebhooks
-from emulator.responses import ALL_METHODS, HandlerApp, encode_json, json_response
-from emulator.synthesis import renders_now
-from emulator.uploads import parse_upload_path
-from emulator.validation import check_input
-from emulator.webhooks import is_webhook_url
 
 __all__ = ["FalApi"]
 

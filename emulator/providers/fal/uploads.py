@@ -27,12 +27,18 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from emulator.engine import Engine
-from emulator.payloads import read_body, read_json
+from emulator.core.engine import Engine
+from emulator.core.files import (
+    StorageError,
+    UploadPath,
+    content_url,
+    file_url,
+    safe_content_type,
+    safe_name,
+)
+from emulator.http.bodies import read_body, read_json, receive_reserved
+from emulator.http.responses import json_response
 from emulator.providers.fal.errors import FalError
-from emulator.responses import json_response
-from emulator.storage import StorageError, safe_content_type, safe_name
-from emulator.uploads import UploadPath, content_url, file_url, receive
 
 __all__ = ["FalUploads"]
 
@@ -148,7 +154,7 @@ class FalUploads:
     async def put(self, request: Request, path: UploadPath) -> Response:
         """The second step of an ``initiate`` upload."""
         try:
-            stored = await receive(request, self.storage, path.file_id)
+            stored = await receive_reserved(request, self.storage, path.file_id)
         except StorageError as error:
             raise _storage_error(error) from None
         return json_response({"access_url": content_url(self.cdn_base(request), stored)})

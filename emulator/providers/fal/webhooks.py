@@ -20,9 +20,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from emulator.engine import Engine, JobFailed
-from emulator.jobs import Job
-from emulator.media.serving import Linker
+from emulator.core.engine import Engine, JobFailed
+from emulator.core.jobs import Job
+from emulator.media.links import Linker
 from emulator.providers.fal.errors import failure_error
 
 __all__ = ["RETRY_SCHEDULE", "FalWebhooks"]

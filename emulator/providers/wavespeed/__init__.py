@@ -1,5 +1,5 @@
-"""WaveSpeed AI: the v3 prediction API and its CDN."""
+"""WaveSpeed AI: the v3 prediction API, uploads, webhooks and its CDN."""
 
-from emulator.providers.wavespeed.routes import WaveSpeedApi
+from emulator.providers.wavespeed.routes import WaveSpeedApi as Api
 
-__all__ = ["WaveSpeedApi"]
+__all__ = ["Api"]

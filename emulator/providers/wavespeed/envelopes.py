@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator.engine import Engine, Look
-from emulator.jobs import Failure, Job
-from emulator.progression import Phase
+from emulator.core.engine import Engine, Look
+from emulator.core.jobs import Failure, Job
+from emulator.core.lifecycle import Phase
 from emulator.providers.wavespeed.errors import task_code
 
 __all__ = ["STATUS_NAMES", "envelope", "prediction", "task_id"]

@@ -11,10 +11,12 @@ from typing import Any
 
 from starlette.responses import Response
 
-from emulator.jobs import Failure
-from emulator.payloads import PayloadError
-from emulator.responses import json_response
-from emulator.validation import Violation
+from emulator.contracts.validation import Violation
+from emulator.core.faults import Fault
+from emulator.core.jobs import Failure
+from emulator.http.bodies import PayloadError
+from emulator.http.middleware import status_line
+from emulator.http.responses import encode_json, json_response
 
 __all__ = ["WaveSpeedError", "answer", "task_code", "validation_error"]
 
@@ -69,3 +71,10 @@ def answer(error: Exception) -> Response | None:
             error.status if error.status != 422 else 400, error.message
         ).response()
     return None
+
+
+def exchange_error(fault: Fault) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """A staged ``http_error``, in WaveSpeed's envelope."""
+    status, phrase, headers = status_line(fault)
+    body = encode_json({"code": status, "message": fault.message or phrase, "data": None})
+    return status, [(b"content-type", b"application/json"), *headers], body

@@ -17,18 +17,18 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from emulator.config import EmulatorConfig
-from emulator.engine import Engine, JobFailed
-from emulator.hosts import public_base
-from emulator.jobs import Job
-from emulator.media.serving import (
-    Linker,
-    data_uri_linker,
-    media_response,
-    run_linked,
-    url_linker,
-)
-from emulator.payloads import read_payload
-from emulator.progression import Phase
+from emulator.contracts.synthesis import renders_now
+from emulator.contracts.validation import check_input
+from emulator.core.engine import Engine, JobFailed
+from emulator.core.files import parse_upload_path
+from emulator.core.jobs import Job
+from emulator.core.lifecycle import Phase
+from emulator.core.webhooks import is_webhook_url
+from emulator.http.bodies import read_payload
+from emulator.http.cdn import media_response, run_linked
+from emulator.http.hosts import public_base
+from emulator.http.responses import ALL_METHODS, HandlerApp, json_response
+from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.wavespeed.auth import caller
 from emulator.providers.wavespeed.envelopes import envelope, prediction, task_id
 from emulator.providers.wavespeed.errors import (
@@ -38,11 +38,6 @@ from emulator.providers.wavespeed.errors import (
 )
 from emulator.providers.wavespeed.uploads import WaveSpeedUploads
 from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks
-from emulator.responses import ALL_METHODS, HandlerApp, json_response
-from emulator.synthesis import renders_now
-from emulator.uploads import parse_upload_path
-from emulator.validation import check_input
-from emulator.webhooks import is_webhook_url
 
 __all__ = ["WaveSpeedApi"]
 

@@ -16,13 +16,20 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from emulator.engine import Engine
-from emulator.payloads import read_json
+from emulator.core.engine import Engine
+from emulator.core.files import (
+    StorageError,
+    StoredFile,
+    UploadPath,
+    content_url,
+    file_url,
+    safe_content_type,
+    safe_name,
+)
+from emulator.http.bodies import read_json, receive_reserved
+from emulator.http.responses import json_response
 from emulator.providers.wavespeed.envelopes import envelope
 from emulator.providers.wavespeed.errors import WaveSpeedError
-from emulator.responses import json_response
-from emulator.storage import StorageError, StoredFile, safe_content_type, safe_name
-from emulator.uploads import UploadPath, content_url, file_url, receive
 
 __all__ = ["WaveSpeedUploads"]
 
@@ -74,7 +81,7 @@ class WaveSpeedUploads:
 
     async def put(self, request: Request, path: UploadPath) -> Response:
         try:
-            stored = await receive(request, self.engine.storage, path.file_id)
+            stored = await receive_reserved(request, self.engine.storage, path.file_id)
         except StorageError as error:
             raise _storage_error(error) from None
         return json_response(envelope(self._described(request, stored)))

@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from emulator.engine import Engine
-from emulator.jobs import Job
+from emulator.core.engine import Engine
+from emulator.core.jobs import Job
 from emulator.providers.wavespeed.envelopes import task_id
 
 __all__ = ["RETRY_SCHEDULE", "WaveSpeedWebhooks"]

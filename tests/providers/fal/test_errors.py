@@ -2,13 +2,13 @@ import json
 
 import pytest
 
-from emulator.jobs import Failure
+from emulator.contracts.validation import Violation
+from emulator.core.jobs import Failure
 from emulator.providers.fal.errors import (
     REQUEST_ERROR_STATUS,
     failure_response,
     status_error_fields,
 )
-from emulator.validation import Violation
 
 
 @pytest.mark.parametrize(("error_type", "status"), sorted(REQUEST_ERROR_STATUS.items()))

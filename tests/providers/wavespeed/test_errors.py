@@ -1,9 +1,9 @@
 import json
 
-from emulator.jobs import Failure
-from emulator.payloads import PayloadError
+from emulator.contracts.validation import Violation
+from emulator.core.jobs import Failure
+from emulator.http.bodies import PayloadError
 from emulator.providers.wavespeed.errors import WaveSpeedError, answer, task_code, validation_error
-from emulator.validation import Violation
 
 
 def test_task_codes_follow_the_docs() -> None:

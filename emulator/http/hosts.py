@@ -8,86 +8,56 @@ in responses are built for the address the client used, so they are always reach
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from emulator.scopes import header
+from emulator.http.asgi import header
 
-__all__ = ["CANONICAL_HOSTS", "ProviderHosts", "public_base"]
-
-#: surface prefix → the real host it stands for
-CANONICAL_HOSTS = {
-    "fal/queue": "queue.fal.run",
-    "fal/run": "fal.run",
-    "fal/rest": "rest.fal.ai",
-    "fal/cdn": "v3.fal.media",
-    "wavespeed": "api.wavespeed.ai",
-    # WaveSpeed's outputs live on this CloudFront host (docs' example outputs).
-    "wavespeed/cdn": "d2p7pge43lyniu.cloudfront.net",
-}
-
-#: every real host the emulator answers for → its surface prefix
-PROVIDER_HOST_SURFACES = {
-    **{host: surface for surface, host in CANONICAL_HOSTS.items()},
-    "queue.falrun.com": "fal/queue",
-    "falrun.com": "fal/run",
-    "rest.alpha.fal.ai": "fal/rest",
-    "fal.media": "fal/cdn",
-    "v3b.fal.media": "fal/cdn",
-}
-
-_PROVIDER_HOST = "emulator.provider_host"
+_PROVIDER_HOST = "emulator.provider_host"  # the canonical hosts, when a real host was used
 _ROOT_PATH = "emulator.root_path"  # the app's own root path, before any Mount extends it
 
 
 class ProviderHosts:
     """ASGI middleware: a request to a real provider host goes to that host's surface."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, *, canonical: Mapping[str, str], surfaces: Mapping[str, str]
+    ) -> None:
+        """``canonical``: surface → real host; ``surfaces``: every real host → surface."""
         self.app = app
+        self.canonical = canonical
+        self.surfaces = surfaces
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             scope[_ROOT_PATH] = scope.get("root_path", "")
-            surface = PROVIDER_HOST_SURFACES.get(header(scope, b"host").rsplit(":", 1)[0].lower())
+            surface = self.surfaces.get(header(scope, b"host").rsplit(":", 1)[0].lower())
             if surface is not None:
                 prefix = "/" + surface
                 raw_path = scope.get("raw_path") or scope["path"].encode()
                 scope["path"] = prefix + scope["path"]
                 scope["raw_path"] = prefix.encode() + raw_path
-                scope[_PROVIDER_HOST] = True
+                scope[_PROVIDER_HOST] = self.canonical
         await self.app(scope, receive, send)
 
 
 def public_base(request: Request, surface: str, public_url: str | None = None) -> str:
     """The base URL of ``surface`` as the client that sent ``request`` reaches it."""
     scope = request.scope
+    canonical = scope.get(_PROVIDER_HOST)
+    if canonical is not None:
+        return f"{scope['scheme']}://{canonical[surface]}"
     host = header(scope, b"host")
     if not host and scope.get("server"):
         host = "{}:{}".format(*scope["server"])
-    return _base(
-        scope["scheme"],
-        host,
-        scope.get(_ROOT_PATH, ""),
-        surface,
-        bool(scope.get(_PROVIDER_HOST)),
-        public_url,
-    )
+    return _base(scope["scheme"], host, scope.get(_ROOT_PATH, ""), surface, public_url)
 
 
 @lru_cache(maxsize=256)
-def _base(
-    scheme: str,
-    host: str,
-    root_path: str,
-    surface: str,
-    provider_host: bool,
-    public_url: str | None,
-) -> str:
+def _base(scheme: str, host: str, root_path: str, surface: str, public_url: str | None) -> str:
     # Status polls are the hot path: the few distinct answers are computed once.
-    if provider_host:
-        return f"{scheme}://{CANONICAL_HOSTS[surface]}"
     origin = public_url or f"{scheme}://{host}"
     return f"{origin.rstrip('/')}{root_path}/{surface}"

@@ -14,7 +14,7 @@
 
 ``[emulator]`` takes the fields of `EmulatorConfig` (``progression`` as text, lists for
 ``api_keys`` and ``contracts``) and ``manual_clock``; each ``[[faults]]`` table is a rule
-(see `emulator.faults`). Command-line flags given beside ``--config`` win.
+(see `emulator.core.faults`). Command-line flags given beside ``--config`` win.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from emulator.config import EmulatorConfig
-from emulator.faults import Fault, FaultError
-from emulator.progression import Progression
+from emulator.core.faults import Fault, FaultError
+from emulator.core.lifecycle import Progression
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 

@@ -12,21 +12,16 @@ import base64
 import binascii
 import hashlib
 import io
-import re
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from PIL import Image
 
-from emulator.media import MediaStore
-from emulator.storage import Storage, StorageError
-
-__all__ = ["InputUnreachable", "Source", "SourceResolver"]
+from emulator.core.files import Storage, StorageError, find_in_url
+from emulator.media.cache import MediaStore
 
 #: the largest input picture decoded (Pillow's own bomb limit is about 179 million)
 MAX_SOURCE_PIXELS = 64 * 2**20
-_UPLOAD = re.compile(r"/files/uploads/([0-9a-f]+)/")
-_GENERATED = re.compile(r"/files/emulator/([0-9a-f]{32})\.")
 
 
 class InputUnreachable(Exception):
@@ -68,14 +63,15 @@ class SourceResolver:
         """The bytes at ``url``, if the emulator can read them."""
         if url.startswith("data:"):
             return _data_uri(url)
-        path = urlsplit(url).path
-        if match := _UPLOAD.search(path):
-            stored = self.storage.get(match.group(1))
+        found = find_in_url(urlsplit(url).path)
+        if found is None:
+            return None
+        kind, file_id = found
+        if kind == "upload":
+            stored = self.storage.get(file_id)
             return self.storage.read(stored) if stored else None
-        if match := _GENERATED.search(path):
-            spec = self.media.lookup(match.group(1))
-            return self.media.content(spec) if spec else None
-        return None
+        spec = self.media.lookup(file_id)
+        return self.media.content(spec) if spec else None
 
     def picture(self, field: str, url: str) -> Source:
         """The picture at ``url`` kept for rendering; raises `InputUnreachable`."""

@@ -29,7 +29,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from emulator.progression import Progression
+from emulator.core.lifecycle import Progression
+from emulator.core.registry import LAYOUTS
 
 __all__ = ["EFFECTS", "Fault", "FaultBook", "FaultError"]
 
@@ -97,8 +98,8 @@ class Fault:
     def check(self) -> None:
         if self.effect not in _STAGE:
             raise FaultError(f"effect must be one of {', '.join(sorted(_STAGE))}")
-        if self.provider not in (None, "fal", "wavespeed"):
-            raise FaultError("provider must be 'fal' or 'wavespeed'")
+        if self.provider is not None and self.provider not in LAYOUTS:
+            raise FaultError(f"provider must be one of {', '.join(sorted(LAYOUTS))}")
         if self.nth is not None and (type(self.nth) is not int or self.nth < 1):
             raise FaultError("nth counts from 1")
         if self.probability is not None and not 0 <= self.probability <= 1:

@@ -12,20 +12,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.clock import Clock, WallClock
 from emulator.config import EmulatorConfig
-from emulator.contracts import Contracts, Endpoint, load_contracts
-from emulator.faults import Fault, FaultBook
-from emulator.inputs import InputUnreachable, SourceResolver
-from emulator.jobs import Failure, Job, JobStore
+from emulator.contracts.documents import Contracts, Endpoint, load_contracts
+from emulator.contracts.synthesis import InputRejected, synthesize
+from emulator.contracts.validation import Violation, check_input
+from emulator.core.clock import Clock, WallClock
+from emulator.core.faults import Fault, FaultBook
+from emulator.core.files import Storage
+from emulator.core.jobs import Failure, Job, JobStore
+from emulator.core.lifecycle import Phase, Progression
+from emulator.core.record import RequestRecord
+from emulator.core.webhooks import Builder, WebhookSender
 from emulator.media import MediaStore, UnsupportedMedia
-from emulator.media.serving import Linker
-from emulator.progression import Phase, Progression
-from emulator.record import RequestRecord
-from emulator.storage import Storage
-from emulator.synthesis import InputRejected, synthesize
-from emulator.validation import Violation, check_input
-from emulator.webhooks import Builder, WebhookSender
+from emulator.media.links import Linker
+from emulator.media.sources import InputUnreachable, SourceResolver
 
 __all__ = ["Engine", "JobFailed", "Look"]
 

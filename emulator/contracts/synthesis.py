@@ -26,13 +26,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.contracts import Endpoint
-from emulator.inputs import Source, SourceResolver
+from emulator.contracts.documents import Endpoint
+from emulator.contracts.sizes import image_size, video_shape
+from emulator.contracts.validation import Violation
 from emulator.media import MediaSpec, UnsupportedMedia
-from emulator.media.serving import Linker
+from emulator.media.links import Linker
+from emulator.media.sources import Source, SourceResolver
 from emulator.media.spec import FORMATS
-from emulator.sizes import image_size, video_shape
-from emulator.validation import Violation
 
 __all__ = ["PICTURE_FIELDS", "InputRejected", "Synthesis", "renders_now", "synthesize"]
 

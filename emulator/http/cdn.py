@@ -1,9 +1,8 @@
-"""Media over HTTP: the URL a result names, and the response that serves it."""
+"""The CDN surface: generated media and uploaded files served over HTTP."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -11,29 +10,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from emulator.faults import FaultBook
-from emulator.injection import drop_after
-from emulator.media.spec import MediaSpec
-from emulator.media.store import MediaStore
-from emulator.storage import Storage
-from emulator.uploads import parse_upload_path
-
-__all__ = [
-    "MEDIA_PREFIX",
-    "Linker",
-    "data_uri_linker",
-    "media_response",
-    "run_linked",
-    "url_linker",
-]
+from emulator.core.faults import FaultBook
+from emulator.core.files import Storage, media_id_of, parse_upload_path
+from emulator.http.middleware import drop_after
+from emulator.media.cache import MediaStore
+from emulator.media.links import Linker
 
 T = TypeVar("T")
-
-#: Where generated media lives below a provider's CDN surface.
-MEDIA_PREFIX = "/files/emulator/"
-
-#: Turns a spec into the value a result carries for it (URL, data URI…) and its size.
-Linker = Callable[[MediaSpec], tuple[str, int]]
 
 
 async def run_linked(call: Callable[[Linker], T], linker: Linker, *, in_thread: bool) -> T:
@@ -42,28 +25,6 @@ async def run_linked(call: Callable[[Linker], T], linker: Linker, *, in_thread: 
     if in_thread:
         return await run_in_threadpool(call, linker)
     return call(linker)
-
-
-def url_linker(store: MediaStore, cdn_base: str) -> Linker:
-    """Media as URLs on the CDN surface at ``cdn_base``."""
-
-    def link(spec: MediaSpec) -> tuple[str, int]:
-        # A fixed-size format is rendered only when downloaded; any other, now, to size it.
-        size = spec.byte_size if spec.byte_size is not None else len(store.content(spec))
-        return f"{cdn_base}{MEDIA_PREFIX}{store.register(spec)}.{spec.extension}", size
-
-    return link
-
-
-def data_uri_linker(store: MediaStore, *, bare: bool = False) -> Linker:
-    """Media inline: ``data:`` URIs, or (``bare``) naked base64 as WaveSpeed sends it."""
-
-    def link(spec: MediaSpec) -> tuple[str, int]:
-        data = store.content(spec)
-        encoded = base64.b64encode(data).decode()
-        return (encoded if bare else f"data:{spec.content_type};base64,{encoded}"), len(data)
-
-    return link
 
 
 _CACHED = {"Cache-Control": "public, max-age=86400"}
@@ -79,8 +40,9 @@ async def media_response(
         return None
     if fault is not None and fault.effect == "media_slow":
         await asyncio.sleep(fault.seconds or 2.0)
-    if path.startswith(MEDIA_PREFIX):
-        spec = store.lookup(path[len(MEDIA_PREFIX) :].split(".", 1)[0])
+    media_id = media_id_of(path)
+    if media_id is not None:
+        spec = store.lookup(media_id)
         if spec is None:
             return None
         data = await run_in_threadpool(store.content, spec)  # renders, maybe for seconds

@@ -13,8 +13,7 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 
 from emulator.config import EmulatorConfig
-
-__all__ = ["PayloadError", "read_body", "read_json", "read_payload"]
+from emulator.core.files import Storage, StoredFile
 
 
 class PayloadError(Exception):
@@ -99,3 +98,10 @@ async def read_payload(request: Request, config: EmulatorConfig) -> Any:
     return await read_json(
         request, max_bytes=config.max_body_bytes, max_depth=config.max_json_depth
     )
+
+
+async def receive_reserved(request: Request, storage: Storage, file_id: str) -> StoredFile:
+    """A PUT to a reserved file's URL: its bytes, stored. Raises `StorageError` for an
+    unknown reservation and `PayloadError` for a body over the limit."""
+    data = await read_body(request, storage.max_file_bytes)
+    return storage.fulfil(file_id, data, request.headers.get("content-type"))

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from starlette.requests import Request
 
 from emulator.config import EmulatorConfig
-from emulator.scopes import header
+from emulator.http.asgi import header
 
 __all__ = ["KeyProblem", "api_key"]
 

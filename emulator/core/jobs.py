@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.contracts import Endpoint
+from emulator.contracts.documents import Endpoint
 
 __all__ = ["Failure", "Job", "JobStore"]
 

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from starlette.types import Scope
 
-__all__ = ["header"]
+from emulator.core.record import first_header
 
 
 def header(scope: Scope, name: bytes) -> str:
     """The first value of header ``name`` (lower-case bytes), or ``""``."""
-    for key, value in scope["headers"]:
-        if key == name:
-            return value.decode("latin-1")
-    return ""
+    return first_header(scope["headers"], name)

@@ -14,7 +14,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from emulator.contracts import Endpoint
+from emulator.contracts.documents import Endpoint
 
 __all__ = ["Violation", "apply_defaults", "check_input"]
 

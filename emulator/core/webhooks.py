@@ -11,11 +11,11 @@ from __future__ import annotations
 import ipaddress
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
-
-import httpx
 
 __all__ = ["Attempt", "Delivery", "WebhookSender", "is_loopback", "is_webhook_url"]
 
@@ -82,6 +82,11 @@ def is_loopback(url: str) -> bool:
         return False
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None  # a 3xx is the receiver's answer, recorded as it is
+
+
 class WebhookSender:
     def __init__(
         self, *, time_scale: float = 1.0, any_target: bool = False, timeout: float = 10.0
@@ -95,9 +100,10 @@ class WebhookSender:
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
-        # Sent through a transport of its own: in-process emulation intercepts httpx
-        # clients, and a receiver on loopback is not a provider host.
-        self._transport = httpx.HTTPTransport()
+        # The standard library's client: in-process emulation intercepts httpx and requests
+        # (a receiver on loopback is not a provider host), and the core needs no HTTP
+        # package. No redirects are followed and no proxy is used, as the providers' own.
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
     def watch(
         self,
@@ -172,22 +178,21 @@ class WebhookSender:
 
     def _post(self, delivery: Delivery) -> Attempt:
         started, clock = time.time(), time.perf_counter()
+        request = urllib.request.Request(
+            delivery.url, data=delivery.body, headers=delivery.headers, method="POST"
+        )
         try:
-            request = httpx.Request(
-                "POST",
-                delivery.url,
-                content=delivery.body,
-                headers=delivery.headers,
-                extensions={"timeout": httpx.Timeout(self.timeout).as_dict()},
-            )
-            response = self._transport.handle_request(request)
-            response.read()
-            response.close()
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                response.read()
+                status = response.status
+        except urllib.error.HTTPError as error:  # an answer, just not a 2xx
+            status = error.code
+            error.close()
+        except (OSError, ValueError) as error:  # refused, timed out, unreadable URL
             return Attempt(
                 started, None, f"{type(error).__name__}: {error}", time.perf_counter() - clock
             )
-        return Attempt(started, response.status_code, None, time.perf_counter() - clock)
+        return Attempt(started, status, None, time.perf_counter() - clock)
 
     def _finish(self, watch: _Watch, state: str, reason: str = "") -> None:
         watch.delivery.state, watch.delivery.reason = state, reason
@@ -215,4 +220,3 @@ class WebhookSender:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        self._transport.close()

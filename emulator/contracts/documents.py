@@ -18,6 +18,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from emulator.core.registry import LAYOUTS
+
 __all__ = ["ContractError", "Contracts", "Endpoint", "load_contracts"]
 
 
@@ -31,7 +33,7 @@ def _shipped_contracts() -> Path:
     spec = importlib.util.find_spec("emulator._contracts")
     if spec is not None and spec.submodule_search_locations:
         return Path(next(iter(spec.submodule_search_locations)))
-    return Path(__file__).resolve().parent.parent / "contracts"
+    return Path(__file__).resolve().parents[2] / "contracts"
 
 
 DEFAULT_CONTRACTS_DIR = _shipped_contracts()
@@ -90,24 +92,6 @@ def _operation_schema(operation: Mapping[str, Any], *path: str) -> Mapping[str, 
             return None
         node = node[part]
     return node if isinstance(node, Mapping) else None
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where a provider's documents put things."""
-
-    #: the submit path is this prefix followed by the endpoint id
-    path_prefix: str
-    #: the GET path whose 200 response is the output, from the submit path
-    result_path: str
-
-
-#: fal: ``POST /{id}`` and ``GET /{id}/requests/{request_id}`` (the published format).
-#: WaveSpeed: ``POST /api/v3/{model}`` and the shared ``GET /api/v3/predictions/{id}/result``.
-LAYOUTS = {
-    "fal": Layout("/", "{submit}/requests/{{request_id}}"),
-    "wavespeed": Layout("/api/v3/", "/api/v3/predictions/{{request_id}}/result"),
-}
 
 
 def endpoint_from_document(
@@ -175,8 +159,8 @@ class Contracts:
 def load_contracts(directories: Iterable[Path | str]) -> Contracts:
     """Load every ``*.json`` document below each directory's provider folders.
 
-    A directory holds one folder per provider (``fal/``, ``wavespeed/``); a later
-    directory's document for the same endpoint replaces an earlier one.
+    A directory holds one folder per provider, named as the provider is (``fal/``…); a
+    later directory's document for the same endpoint replaces an earlier one.
     """
     contracts = Contracts()
     for directory in directories:

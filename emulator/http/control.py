@@ -10,11 +10,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from emulator._version import __version__
-from emulator.clock import ManualClock
-from emulator.engine import Engine
-from emulator.faults import Fault, FaultError
-from emulator.payloads import PayloadError, read_json
-from emulator.progression import Progression
+from emulator.core.clock import ManualClock
+from emulator.core.engine import Engine
+from emulator.core.faults import Fault, FaultError
+from emulator.core.lifecycle import Progression
+from emulator.http.bodies import PayloadError, read_json
 
 __all__ = ["ControlApi"]
 
@@ -110,7 +110,7 @@ class ControlApi:
         return body
 
     async def faults(self, request: Request) -> Response:
-        """GET: the rules in force; POST: add one (see emulator.faults); DELETE: all."""
+        """GET: the rules in force; POST: add one (see emulator.core.faults); DELETE: all."""
         book = self.engine.faults
         if request.method == "DELETE":
             book.clear(book.seed)

@@ -6,16 +6,9 @@ assert len(polls) <= 3
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from emulator.scopes import header
-
-__all__ = ["RecordedRequest", "RequestRecord", "Recording"]
 
 
 @dataclass(frozen=True)
@@ -38,16 +31,28 @@ class RecordedRequest:
 _Raw = tuple[str, list[tuple[bytes, bytes]], str, bytes, int, float, float]
 
 
+def credential(authorization: str) -> str:
+    """The credential of an ``Authorization`` value: what follows the scheme word."""
+    return authorization.partition(" ")[2].strip()
+
+
+def first_header(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
+    """The first value of header ``name`` (lower-case bytes) in raw ASGI headers, or ``""``."""
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
 def _materialise(raw: _Raw) -> RecordedRequest:
     method, headers, path, query, status, started, answered = raw
-    scope = {"headers": headers}
     return RecordedRequest(
         method=method,
-        host=header(scope, b"host"),
+        host=first_header(headers, b"host"),
         path=path,
         query=query.decode("latin-1"),
         status=status,
-        key=header(scope, b"authorization").partition(" ")[2].strip(),
+        key=credential(first_header(headers, b"authorization")),
         started=started,
         duration=answered - started,
     )
@@ -94,37 +99,3 @@ class RequestRecord:
 
     def __len__(self) -> int:
         return len(self._entries)
-
-
-class Recording:
-    """ASGI middleware adding every provider request to a `RequestRecord`."""
-
-    def __init__(self, app: ASGIApp, record: RequestRecord) -> None:
-        self.app = app
-        self.record = record
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # The control plane is not client traffic; a proxied request is recorded once, as
-        # the request it forwards.
-        if scope["type"] != "http" or scope["path"].startswith(("/_emulator", "/fal/proxy")):
-            await self.app(scope, receive, send)
-            return
-        started = time.time()
-        add = self.record.add_raw
-
-        async def recording_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                add(
-                    (
-                        scope["method"],
-                        scope["headers"],
-                        scope["path"],
-                        scope["query_string"],
-                        message["status"],
-                        started,
-                        time.time(),
-                    )
-                )
-            await send(message)
-
-        await self.app(scope, receive, recording_send)

@@ -1,0 +1,31 @@
+"""What the provider-neutral core knows of the providers: their names, and where their
+contract documents put the submit and result operations.
+
+Each provider registers itself when `emulator.providers` is imported (which importing
+`emulator` does); the core never imports a provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a provider's documents put things."""
+
+    #: the submit path is this prefix followed by the endpoint id
+    path_prefix: str
+    #: the GET path whose 200 response is the output, from the submit path
+    result_path: str
+
+
+_LAYOUTS: dict[str, Layout] = {}
+#: provider name → the layout of its contract documents
+LAYOUTS: Mapping[str, Layout] = MappingProxyType(_LAYOUTS)
+
+
+def register(name: str, layout: Layout) -> None:
+    _LAYOUTS[name] = layout

@@ -1,0 +1,127 @@
+"""ASGI middleware around every request: exchange faults, and the request record.
+
+A staged ``http_error`` is answered in the provider's own format (each provider's
+``errors.exchange_error``). A ``reset`` starts an answer and drops the connection, which
+every client sees as a broken transfer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from http import HTTPStatus
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from emulator.core.faults import Fault, FaultBook
+from emulator.core.record import RequestRecord, credential
+from emulator.http.asgi import header
+
+
+class ConnectionDropped(Exception):
+    """Raised after an answer started, so that the connection ends mid-answer."""
+
+
+#: the provider and the path fault rules match, of a request path (None: not a provider's)
+Locate = Callable[[str], tuple[str, str] | None]
+#: an ``http_error`` rule's answer (status, raw headers, body) for a provider
+ExchangeError = Callable[[Fault, str], tuple[int, list[tuple[bytes, bytes]], bytes]]
+
+
+def status_line(fault: Fault) -> tuple[int, str, list[tuple[bytes, bytes]]]:
+    """An ``http_error`` rule's status, its reason phrase, and its Retry-After header."""
+    status = fault.status or 500
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    headers = []
+    if fault.retry_after is not None:
+        headers.append((b"retry-after", f"{fault.retry_after:g}".encode()))
+    return status, phrase, headers
+
+
+async def drop_after(send: Send, status: int, body: bytes, sent: int) -> None:
+    """Start an answer of ``len(body)`` bytes, send ``sent`` of them, and drop."""
+    headers = [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    if sent:
+        await send({"type": "http.response.body", "body": body[:sent], "more_body": True})
+    raise ConnectionDropped("the connection dropped mid-answer (a staged fault)")
+
+
+class FaultInjection:
+    """ASGI middleware: the exchange faults of a `FaultBook`."""
+
+    def __init__(
+        self, app: ASGIApp, *, faults: FaultBook, locate: Locate, exchange_error: ExchangeError
+    ) -> None:
+        self.app = app
+        self.faults = faults
+        self.locate = locate
+        self.exchange_error = exchange_error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        where = (
+            self.locate(scope["path"]) if scope["type"] == "http" and self.faults.rules else None
+        )
+        fault = None
+        if where is not None:
+            provider, rest = where
+            key = credential(header(scope, b"authorization"))
+            fault = self.faults.pick(
+                "exchange",
+                provider=provider,
+                endpoint=rest,
+                method=scope["method"],
+                path=rest,
+                key=key,
+            )
+        if fault is None:
+            await self.app(scope, receive, send)
+            return
+        if fault.effect in ("delay", "hang"):
+            # A hang is a delay meant to outlast the client's patience; both are bounded.
+            await asyncio.sleep(fault.seconds or (60.0 if fault.effect == "hang" else 1.0))
+            await self.app(scope, receive, send)
+        elif fault.effect == "reset":
+            await drop_after(send, 200, b"{}", 0)
+        else:
+            status, headers, body = self.exchange_error(fault, where[0])
+            headers.append((b"content-length", str(len(body)).encode()))
+            start: Message = {"type": "http.response.start", "status": status, "headers": headers}
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+
+
+class Recording:
+    """ASGI middleware adding every provider request to a `RequestRecord`."""
+
+    def __init__(self, app: ASGIApp, *, record: RequestRecord, skip: tuple[str, ...]) -> None:
+        """Paths starting with one of ``skip`` are not recorded: the control plane is not
+        client traffic, and a proxied request is recorded once, as the one it forwards."""
+        self.app = app
+        self.record = record
+        self.skip = skip
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(self.skip):
+            await self.app(scope, receive, send)
+            return
+        started = time.time()
+        add = self.record.add_raw
+
+        async def recording_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                add(
+                    (
+                        scope["method"],
+                        scope["headers"],
+                        scope["path"],
+                        scope["query_string"],
+                        message["status"],
+                        started,
+                        time.time(),
+                    )
+                )
+            await send(message)
+
+        await self.app(scope, receive, recording_send)

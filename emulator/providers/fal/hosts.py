@@ -1,0 +1,29 @@
+"""fal's hosts: each surface the emulator serves, and the real host it stands for."""
+
+from __future__ import annotations
+
+#: surface prefix → the real host it stands for
+SURFACES = {
+    "fal/queue": "queue.fal.run",
+    "fal/run": "fal.run",
+    "fal/rest": "rest.fal.ai",
+    "fal/cdn": "v3.fal.media",
+}
+
+#: other real hosts fal's clients use → the surface that answers them
+ALIASES = {
+    "queue.falrun.com": "fal/queue",
+    "falrun.com": "fal/run",
+    "rest.alpha.fal.ai": "fal/rest",
+    "fal.media": "fal/cdn",
+    "v3b.fal.media": "fal/cdn",
+}
+
+#: fal's proxy protocol (see proxy.py): it forwards to the surface its target names
+FORWARDING = ("/fal/proxy",)
+
+
+def operation_path(rest: str) -> str:
+    """The path fault rules match, from the path below ``/fal/``: the surface word goes
+    (``queue/fal-ai/x/requests/…`` → ``fal-ai/x/requests/…``)."""
+    return rest.partition("/")[2]

@@ -1,0 +1,93 @@
+"""The providers the emulator serves: one descriptor each, iterated by the app, the host
+middleware, the fault middleware and the in-process interception.
+
+Adding a provider means adding a folder beside ``fal/`` and ``wavespeed/`` with the same
+files (hosts, routes, envelopes, errors, auth) and a descriptor listed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from starlette.routing import BaseRoute
+
+from emulator.core.engine import Engine
+from emulator.core.faults import Fault
+from emulator.core.registry import Layout, register
+from emulator.providers import fal, wavespeed
+from emulator.providers.fal import errors as fal_errors
+from emulator.providers.fal import hosts as fal_hosts
+from emulator.providers.wavespeed import errors as wavespeed_errors
+from emulator.providers.wavespeed import hosts as wavespeed_hosts
+
+#: status, raw headers and body of an answer
+RawAnswer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+@dataclass(frozen=True)
+class Provider:
+    #: also the path prefix of its surfaces (``/fal/…``) and its contracts folder
+    name: str
+    layout: Layout
+    #: surface prefix → the real host it stands for
+    surfaces: Mapping[str, str]
+    #: other real hosts → surface
+    aliases: Mapping[str, str]
+    #: the provider's routes over an engine
+    routes: Callable[[Engine], list[BaseRoute]]
+    #: the path below ``/{name}/`` that fault rules match
+    operation_path: Callable[[str], str]
+    #: an ``http_error`` fault's answer in the provider's own format
+    exchange_error: Callable[[Fault], RawAnswer]
+    #: paths that forward to another of its surfaces (recorded as what they forward)
+    forwarding: tuple[str, ...] = ()
+
+    @classmethod
+    def from_modules(
+        cls, name: str, layout: Layout, package: ModuleType, hosts: Any, errors: Any
+    ) -> Provider:
+        return cls(
+            name,
+            layout,
+            hosts.SURFACES,
+            hosts.ALIASES,
+            lambda engine: package.Api(engine).routes(),
+            hosts.operation_path,
+            errors.exchange_error,
+            getattr(hosts, "FORWARDING", ()),
+        )
+
+
+PROVIDERS = (
+    # fal first: its status polls are the hot path.
+    Provider.from_modules(
+        "fal",
+        # ``POST /{id}`` and ``GET /{id}/requests/{request_id}`` (fal's published format)
+        Layout("/", "{submit}/requests/{{request_id}}"),
+        fal,
+        fal_hosts,
+        fal_errors,
+    ),
+    Provider.from_modules(
+        "wavespeed",
+        # ``POST /api/v3/{model}`` and the shared ``GET /api/v3/predictions/{id}/result``
+        Layout("/api/v3/", "/api/v3/predictions/{{request_id}}/result"),
+        wavespeed,
+        wavespeed_hosts,
+        wavespeed_errors,
+    ),
+)
+for _provider in PROVIDERS:
+    register(_provider.name, _provider.layout)
+
+#: surface prefix → canonical real host, for every provider
+CANONICAL_HOSTS = {s: h for p in PROVIDERS for s, h in p.surfaces.items()}
+#: every real host the emulator answers for → its surface prefix
+HOST_SURFACES = {
+    **{host: surface for surface, host in CANONICAL_HOSTS.items()},
+    **{host: surface for p in PROVIDERS for host, surface in p.aliases.items()},
+}
+BY_NAME = {p.name: p for p in PROVIDERS}
