@@ -103,8 +103,10 @@ def _parser() -> argparse.ArgumentParser:
         help="do not log each request (uvicorn's access log costs ~10%% on status polls)",
     )
 
-    check = commands.add_parser("contracts", help="load and list contract documents")
-    check.add_argument("--contracts", action="append", default=[], metavar="DIR", type=Path)
+    contracts = commands.add_parser("contracts", help="work with contract documents")
+    contract_commands = contracts.add_subparsers(dest="contracts_command", required=True)
+    listing = contract_commands.add_parser("list", help="load and list contract documents")
+    listing.add_argument("--contracts", action="append", default=[], metavar="DIR", type=Path)
 
     env = commands.add_parser(
         "env", help="print the environment that points the clients at `serve --tls`"
@@ -152,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             files = ensure_tls(args.tls_dir)
             print(as_exports(client_environment(args.port, files, args.host)))
             return 0
-        if args.command == "contracts":
+        if args.command == "contracts" and args.contracts_command == "list":
             contracts = load_contracts(EmulatorConfig().with_contracts(*args.contracts).contracts)
             for endpoint in contracts:
                 print(f"{endpoint.provider:10} {endpoint.id:60} {endpoint.source}")

@@ -7,7 +7,7 @@ from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR
 
 
 def test_contracts_lists_every_endpoint(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["contracts"]) == 0
+    assert cli.main(["contracts", "list"]) == 0
     assert "fal-ai/bytedance/seedream/v4/text-to-image" in capsys.readouterr().out
 
 
@@ -16,7 +16,7 @@ def test_a_broken_contract_directory_is_reported_not_raised(
 ) -> None:
     (tmp_path / "fal").mkdir()
     (tmp_path / "fal" / "bad.json").write_text("{")
-    assert cli.main(["contracts", "--contracts", str(tmp_path)]) == 2
+    assert cli.main(["contracts", "list", "--contracts", str(tmp_path)]) == 2
     assert "bad.json" in capsys.readouterr().err
 
 
