@@ -45,7 +45,7 @@ def test_wall_progression_follows_the_clock() -> None:
     assert engine.logs(job, engine.look(job))[0].message == "Starting fal-ai/bitdance"
     engine.clock.advance(1.5)
     assert engine.look(job).phase is Phase.DONE
-    assert engine.inference_time(job) == 2
+    assert engine.inference_time(job, engine.look(job)) == 2
 
 
 def test_looking_without_polling_does_not_advance() -> None:
@@ -53,7 +53,7 @@ def test_looking_without_polling_does_not_advance() -> None:
     job = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
     for _ in range(3):
         assert engine.look(job).phase is Phase.QUEUED
-    engine.look(job, poll=True)
+    engine.poll(job)
     assert engine.look(job).phase is Phase.RUNNING
 
 
@@ -86,7 +86,7 @@ def test_a_rule_gives_matching_jobs_their_own_progression() -> None:
     slow = engine.submit(bitdance(engine), {"prompt": "slow"}, "k")
     quick = engine.submit(bitdance(engine), {"prompt": "quick"}, "k")
     assert engine.look(quick).phase is Phase.DONE
-    phases = [engine.look(slow, poll=True).phase for _ in range(4)]
+    phases = [engine.poll(slow).phase for _ in range(4)]
     assert phases == [Phase.QUEUED, Phase.QUEUED, Phase.RUNNING, Phase.DONE]
 
 
@@ -95,6 +95,43 @@ def test_a_progression_rule_and_an_outcome_rule_both_apply() -> None:
     engine.faults.add({"effect": "progression", "progression": "polls:1,0"})
     engine.faults.add({"effect": "fail", "error_type": "runner_disconnected"})
     job = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
-    assert engine.look(job, poll=True).phase is Phase.QUEUED
-    assert engine.look(job, poll=True).phase is Phase.DONE
-    assert job.failure is not None and job.failure.kind == "runner_disconnected"
+    assert engine.poll(job).phase is Phase.QUEUED
+    look = engine.poll(job)
+    assert look.phase is Phase.DONE
+    assert look.failure is not None and look.failure.kind == "runner_disconnected"
+
+
+def test_looking_changes_nothing_and_polling_counts() -> None:
+    engine = make("polls:1,1")
+    job = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
+    assert [engine.look(job).phase for _ in range(3)] == [Phase.QUEUED] * 3
+    assert job.polls == 0
+    assert engine.poll(job).phase is Phase.QUEUED
+    assert (job.polls, engine.look(job).phase) == (1, Phase.RUNNING)
+
+
+def test_a_reset_with_a_seed_equals_a_fresh_start_with_it() -> None:
+    from starlette.testclient import TestClient
+
+    from emulator import EmulatorConfig, create_app
+
+    def observe(engine: Engine) -> tuple[object, ...]:
+        with TestClient(create_app(engine=engine)) as client:
+            jwks = client.get("/fal/rest/.well-known/jwks.json").json()
+            secret = client.get(
+                "/wavespeed/api/v3/webhook/secret", headers={"Authorization": "Bearer k"}
+            ).json()["data"]["secret"]
+            submitted = client.post(
+                "/fal/queue/fal-ai/bitdance",
+                json={"prompt": "x"},
+                headers={"Authorization": "Key k"},
+            ).json()["request_id"]
+        return jwks, secret, submitted, engine.secret("any")
+
+    fresh = Engine(EmulatorConfig(seed=7))
+    reset = Engine(EmulatorConfig(seed=1))
+    observe(reset)
+    reset.reset(7)
+    assert observe(reset) == observe(fresh)
+    other = Engine(EmulatorConfig(seed=8))
+    assert observe(other)[:2] != observe(Engine(EmulatorConfig(seed=7)))[:2]

@@ -6,9 +6,12 @@ envelopes. The engine never sees a provider's URL, header or status string.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import random
 import secrets
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +49,7 @@ class Look:
     phase: Phase
     fraction: float  # how far into the phase, 0..1
     queue_position: int
+    failure: Failure | None = None  # how it ended, when it ended without an output
 
 
 @dataclass(frozen=True)
@@ -92,10 +96,11 @@ class Engine:
         self.reset(self.config.seed)
 
     def reset(self, seed: int | None = None) -> None:
-        """Forget every job, medium and recorded request; with a seed, replay the same ids
-        and media."""
+        """Forget every job, medium and recorded request; with a seed, replay the same ids,
+        media and secrets: a reset with a seed is a fresh start with that seed."""
         self.seed = seed
         self._rng = random.Random(seed if seed is not None else secrets.randbits(64))
+        self._secret_salt = str(seed) if seed is not None else secrets.token_hex(16)
         self.jobs.clear()
         self.record.clear()
         self.faults.clear(seed)
@@ -129,6 +134,11 @@ class Engine:
             fault=fault.effect if fault else None,
             late=fault.seconds if fault else 0.0,
         )
+
+    def secret(self, purpose: str) -> bytes:
+        """32 bytes for ``purpose`` (a signing key, a webhook secret): the same under the
+        same seed, fresh after every unseeded reset, never shared between installations."""
+        return hashlib.sha256(f"{purpose}:{self._secret_salt}".encode()).digest()
 
     def close(self) -> None:
         """Stop background work (webhook delivery)."""
@@ -202,37 +212,52 @@ class Engine:
             return job.polls
         return self.clock.now() - job.submitted_at
 
-    def look(self, job: Job, *, poll: bool = False) -> Look:
-        """The job's state now; a status poll (``poll=True``) also counts towards progress."""
+    def look(self, job: Job) -> Look:
+        """The job's state now; reading it changes nothing."""
         progression = self.progression_of(job)
         if job.failure is not None:
-            look = Look(Phase.DONE, 1.0, 0)
-        elif job.fault is not None and job.fault.effect == "starve":
-            look = Look(Phase.QUEUED, 0.0, max(1, progression.queue_position))
-        else:
-            phase, fraction = progression.locate(self._progress(job), job.queue_span, job.run_span)
-            if phase is not Phase.QUEUED and job.fault is not None and self._ends_early(job, phase):
-                phase, fraction = Phase.DONE, 1.0
-            position = (
-                round(progression.queue_position * (1 - fraction)) if phase is Phase.QUEUED else 0
-            )
-            look = Look(phase, fraction, position)
-        if poll:
-            job.polls += 1
+            return Look(Phase.DONE, 1.0, 0, job.failure)
+        if job.fault is not None and job.fault.effect == "starve":
+            return Look(Phase.QUEUED, 0.0, max(1, progression.queue_position))
+        phase, fraction = progression.locate(self._progress(job), job.queue_span, job.run_span)
+        if phase is Phase.QUEUED:
+            position = round(progression.queue_position * (1 - fraction))
+            return Look(phase, fraction, position)
+        failure = self._early_end(job, phase)
+        if failure is not None:
+            return Look(Phase.DONE, 1.0, 0, failure)
+        return Look(phase, fraction, 0)
+
+    def poll(self, job: Job) -> Look:
+        """A status poll: the job's state now, and one more poll counted towards progress
+        (which is how ``polls:`` progressions move)."""
+        look = self.look(job)
+        job.polls += 1
         return look
 
-    def _ends_early(self, job: Job, phase: Phase) -> bool:
-        """Whether the job's fault ends it now: a timeout or a cancellation as it leaves the
-        queue, a staged failure when it would finish."""
-        effect = job.fault.effect
-        if effect == "timeout":
-            message = job.fault.message or "Request timed out while waiting in the queue"
-            job.failure = Failure("request_timeout", message, {"code": 5004})
-        elif effect == "cancel":
-            job.failure = Failure("cancelled", job.fault.message or CANCELLED)
-        elif effect == "fail" and phase is Phase.DONE:
-            job.failure = fault_failure(job.fault)
-        return job.failure is not None
+    async def polls(self, job: Job, tick: float) -> AsyncIterator[Look]:
+        """Poll ``job`` every ``tick`` seconds, yielding each look, until it is done."""
+        while True:
+            look = self.poll(job)
+            yield look
+            if look.phase is Phase.DONE:
+                return
+            await asyncio.sleep(tick)
+
+    def _early_end(self, job: Job, phase: Phase) -> Failure | None:
+        """How the job's fault ends it, if it does by ``phase``: a timeout or a cancellation
+        as it leaves the queue, a staged failure when it would finish."""
+        fault = job.fault
+        if fault is None:
+            return None
+        if fault.effect == "timeout":
+            message = fault.message or "Request timed out while waiting in the queue"
+            return Failure("request_timeout", message, {"code": 5004})
+        if fault.effect == "cancel":
+            return Failure("cancelled", fault.message or CANCELLED)
+        if fault.effect == "fail" and phase is Phase.DONE:
+            return fault_failure(fault)
+        return None
 
     def cancel(self, job: Job) -> bool:
         """Cancel a job that has not finished; False when it already had."""
@@ -256,8 +281,8 @@ class Engine:
         ]
         return lines
 
-    def inference_time(self, job: Job) -> float:
-        if job.failure is not None or self.progression_of(job).mode != "wall":
+    def inference_time(self, job: Job, look: Look) -> float:
+        if look.failure is not None or self.progression_of(job).mode != "wall":
             return 0.0
         return job.run_span
 
@@ -272,8 +297,9 @@ class Engine:
 
     def outcome(self, job: Job, link: Linker) -> dict[str, Any]:
         """The output of a finished job, media linked by ``link``; raises `JobFailed`."""
-        if job.failure is not None:
-            raise JobFailed(job.failure)
+        failure = self.look(job).failure
+        if failure is not None:
+            raise JobFailed(failure)
         inputs = self.validate(job)
         if job.fault is not None and job.fault.effect == "fail":
             raise JobFailed(fault_failure(job.fault))

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import time
@@ -170,7 +169,7 @@ class FalApi:
         return json_response(submit_body(job, self.engine.look(job), urls))
 
     def _status(self, request: Request, job: Job, with_logs: bool) -> Response:
-        look = self.engine.look(job, poll=True)
+        look = self.engine.poll(job)
         code = 200 if look.phase is Phase.DONE else 202
         base = self._base(request, "fal/queue")
         if with_logs:
@@ -178,14 +177,14 @@ class FalApi:
             return json_response(status_body(self.engine, job, look, urls, with_logs=True), code)
         # Polls without logs are the hot path and repeat the same body: it is a function of
         # exactly these values, so its encoding is memoised.
-        failure = job.failure
+        failure = look.failure
         key = (
             job.id,
             job.endpoint.id,
             base,
             look.phase,
             look.queue_position,
-            self.engine.inference_time(job),
+            self.engine.inference_time(job, look),
             failure and (failure.kind, failure.message),
         )
         encoded = self._status_bodies.get(key)
@@ -202,8 +201,7 @@ class FalApi:
 
         async def events() -> AsyncIterator[str]:
             previous, last_sent = None, time.monotonic()
-            while True:
-                look = self.engine.look(job, poll=True)
+            async for look in self.engine.polls(job, STREAM_TICK):
                 body = status_body(self.engine, job, look, urls, with_logs=with_logs)
                 if body != previous:
                     previous, last_sent = body, time.monotonic()
@@ -211,9 +209,6 @@ class FalApi:
                 elif time.monotonic() - last_sent >= keepalive:
                     last_sent = time.monotonic()
                     yield ": keep-alive\n\n"
-                if look.phase is Phase.DONE:
-                    return
-                await asyncio.sleep(STREAM_TICK)
 
         return StreamingResponse(
             events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}

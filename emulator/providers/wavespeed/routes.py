@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 import uuid
 from typing import Any
 
@@ -111,7 +110,7 @@ class WaveSpeedApi:
         return url_linker(self.engine.media, cdn)
 
     async def _prediction(self, request: Request, job: Job, *, poll: bool) -> dict[str, Any]:
-        look = self.engine.look(job, poll=poll)
+        look = self.engine.poll(job) if poll else self.engine.look(job)
         url = self._result_url(request, job)
         if look.phase is not Phase.DONE:
             return prediction(self.engine, job, look, url)
@@ -165,18 +164,19 @@ class WaveSpeedApi:
 
     async def _wait(self, request: Request, job: Job) -> dict[str, Any]:
         """Sync mode: the finished prediction, or the documented 5004 answer at the limit."""
-        deadline = time.monotonic() + self.config.sync_timeout
-        while self.engine.look(job, poll=True).phase is not Phase.DONE:
-            if time.monotonic() >= deadline:
-                data = await self._prediction(request, job, poll=False)
-                data["status"] = "processing"  # as documented, whether queued or running
-                data["code"] = 5004
-                data["error"] = (
-                    f"Sync mode timed out after {self.config.sync_timeout:g} seconds. "
-                    "The prediction is still processing asynchronously."
-                )
-                return data
-            await asyncio.sleep(SYNC_TICK)
+        try:
+            async with asyncio.timeout(self.config.sync_timeout):
+                async for _ in self.engine.polls(job, SYNC_TICK):
+                    pass
+        except TimeoutError:
+            data = await self._prediction(request, job, poll=False)
+            data["status"] = "processing"  # as documented, whether queued or running
+            data["code"] = 5004
+            data["error"] = (
+                f"Sync mode timed out after {self.config.sync_timeout:g} seconds. "
+                "The prediction is still processing asynchronously."
+            )
+            return data
         return await self._prediction(request, job, poll=False)
 
     async def result(self, request: Request) -> Response:
