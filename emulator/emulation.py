@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from starlette.applications import Starlette
 
 from emulator.app import create_app
+from emulator.clients import FAKE_CREDENTIALS
 from emulator.config import EmulatorConfig
 from emulator.core.clock import Clock, ManualClock
 from emulator.core.engine import Engine
@@ -37,9 +38,6 @@ from emulator.transport.intercept import Unmatched
 __all__ = ["Emulation", "emulate"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: Credentials the clients insist on before sending anything; any value works here.
-FAKE_CREDENTIALS = {"FAL_KEY": "emulated-fal-key", "WAVESPEED_API_KEY": "emulated-wavespeed-key"}
 
 
 class Emulation:
@@ -59,13 +57,13 @@ class Emulation:
     ) -> None:
         """``config`` replaces ``seed``, ``progression``, ``api_keys`` and ``contracts``."""
         if config is None:
-            config = EmulatorConfig(
-                seed=seed,
-                progression=Progression.parse(progression)
-                if isinstance(progression, str)
-                else progression,
-                api_keys=frozenset(api_keys) if api_keys is not None else None,
-            ).with_contracts(*contracts)
+            options = {
+                "seed": seed,
+                "progression": progression,
+                "api_keys": api_keys,
+                "contracts": contracts,
+            }
+            config = EmulatorConfig().with_options(options)
         self.engine = Engine(config, clock=clock)
         self.app: Starlette = create_app(engine=self.engine)
         self._dispatcher = AppDispatcher(self.app)

@@ -10,6 +10,8 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from emulator.core.keys import split_authorization
+
 
 @dataclass(frozen=True)
 class RecordedRequest:
@@ -31,11 +33,6 @@ class RecordedRequest:
 _Raw = tuple[str, list[tuple[bytes, bytes]], str, bytes, int, float, float]
 
 
-def credential(authorization: str) -> str:
-    """The credential of an ``Authorization`` value: what follows the scheme word."""
-    return authorization.partition(" ")[2].strip()
-
-
 def first_header(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
     """The first value of header ``name`` (lower-case bytes) in raw ASGI headers, or ``""``."""
     for key, value in headers:
@@ -52,7 +49,7 @@ def _materialise(raw: _Raw) -> RecordedRequest:
         path=path,
         query=query.decode("latin-1"),
         status=status,
-        key=credential(first_header(headers, b"authorization")),
+        key=split_authorization(first_header(headers, b"authorization"))[1],
         started=started,
         duration=answered - started,
     )

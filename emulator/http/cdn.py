@@ -7,13 +7,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from emulator.core.faults import FaultBook
-from emulator.core.files import Storage, media_id_of, parse_upload_path
+from emulator.core.engine import Engine
+from emulator.core.files import media_id_of, parse_upload_path
 from emulator.http.middleware import drop_after
-from emulator.media.cache import MediaStore
 from emulator.media.links import Linker
 
 T = TypeVar("T")
@@ -30,12 +30,16 @@ async def run_linked(call: Callable[[Linker], T], linker: Linker, *, in_thread: 
 _CACHED = {"Cache-Control": "public, max-age=86400"}
 
 
-async def media_response(
-    store: MediaStore, storage: Storage, path: str, faults: FaultBook, provider: str
-) -> Response | None:
+def cdn_path(request: Request) -> str:
+    """The path below a CDN surface (``/files/…``), from a ``{path:path}`` route."""
+    return "/" + request.path_params["path"].rstrip("/")
+
+
+async def download(engine: Engine, provider: str, path: str) -> Response | None:
     """The generated medium or uploaded file at ``path`` (below ``provider``'s CDN
     surface), or None. A media fault rule may make it missing, slow, or cut short."""
-    fault = faults.pick("media", provider=provider, endpoint=path, path=path)
+    store, storage = engine.media, engine.storage
+    fault = engine.faults.pick("media", provider=provider, endpoint=path, path=path)
     if fault is not None and fault.effect == "media_missing":
         return None
     if fault is not None and fault.effect == "media_slow":

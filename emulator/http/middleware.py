@@ -15,7 +15,8 @@ from http import HTTPStatus
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.core.faults import Fault, FaultBook
-from emulator.core.record import RequestRecord, credential
+from emulator.core.keys import split_authorization
+from emulator.core.record import RequestRecord
 from emulator.http.asgi import header
 
 
@@ -66,7 +67,7 @@ class FaultInjection:
         fault = None
         if where is not None:
             provider, rest = where
-            key = credential(header(scope, b"authorization"))
+            key = split_authorization(header(scope, b"authorization"))[1]
             fault = self.faults.pick(
                 "exchange",
                 provider=provider,

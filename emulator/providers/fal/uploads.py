@@ -36,6 +36,7 @@ from emulator.core.files import (
     safe_content_type,
     safe_name,
 )
+from emulator.core.keys import split_authorization
 from emulator.http.bodies import read_body, read_json, receive_reserved
 from emulator.http.responses import json_response
 from emulator.providers.fal.errors import FalError
@@ -100,8 +101,8 @@ class FalUploads:
     # -- CDN: the bytes ------------------------------------------------------------------
 
     def _check_token(self, request: Request) -> None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or self._tokens.get(token.strip(), 0) < time.time():
+        scheme, token = split_authorization(request.headers.get("authorization", ""))
+        if scheme != "bearer" or self._tokens.get(token, 0) < time.time():
             raise FalError.detail(
                 401, "Invalid or expired CDN token; get one from storage/auth/token"
             )

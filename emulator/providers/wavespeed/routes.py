@@ -24,7 +24,7 @@ from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.webhooks import is_webhook_url
 from emulator.http.bodies import read_payload
-from emulator.http.cdn import media_response, run_linked
+from emulator.http.cdn import cdn_path, download, run_linked
 from emulator.http.hosts import public_base
 from emulator.http.responses import ALL_METHODS, HandlerApp, json_response
 from emulator.media.links import Linker, data_uri_linker, url_linker
@@ -205,12 +205,9 @@ class WaveSpeedApi:
         return await self.uploads.binary(request)
 
     async def cdn(self, request: Request) -> Response:
-        path = "/" + request.path_params["path"].rstrip("/")
+        path = cdn_path(request)
         if request.method in ("GET", "HEAD"):
-            engine = self.engine
-            response = await media_response(
-                engine.media, engine.storage, path, engine.faults, "wavespeed"
-            )
+            response = await download(self.engine, "wavespeed", path)
             if response is None:
                 raise _not_found("File")
             return response
