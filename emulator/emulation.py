@@ -30,7 +30,7 @@ from emulator.core.engine import Engine
 from emulator.core.faults import Fault
 from emulator.core.jobs import JobStore
 from emulator.core.lifecycle import Progression
-from emulator.core.record import RequestRecord
+from emulator.core.record import Calls, RequestRecord
 from emulator.core.webhooks import Delivery
 from emulator.transport import AppDispatcher, Interception
 from emulator.transport.intercept import Unmatched
@@ -78,6 +78,11 @@ class Emulation:
     def requests(self) -> RequestRecord:
         """Every provider request received, oldest first."""
         return self.engine.record
+
+    def calls(self, endpoint: str | None = None) -> Calls:
+        """The requests that ran ``endpoint`` (submits, sync runs, streams), oldest first:
+        ``emulation.calls("fal-ai/bitdance").last.json["prompt"]``, ``.call_count``."""
+        return self.engine.record.calls(endpoint)
 
     @property
     def jobs(self) -> JobStore:

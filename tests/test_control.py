@@ -104,3 +104,16 @@ def test_jobs_progression_and_clock_over_http(client: TestClient) -> None:
     )  # a ManualClock here
     assert client.get("/_emulator/jobs").json()[0]["phase"] == "done"
     assert client.post("/_emulator/clock", json={"advance": "x"}).status_code == 422
+
+
+def test_the_root_describes_the_server() -> None:
+    from starlette.testclient import TestClient
+
+    from emulator import __version__, create_app
+
+    with TestClient(create_app()) as client:
+        about = client.get("/").json()
+        page = client.get("/", headers={"Accept": "text/html"})
+    assert about["version"] == __version__ and about["endpoints"]["fal"] >= 4
+    assert about["control"]["health"] == "/_emulator/health"
+    assert page.headers["content-type"].startswith("text/html") and "/fal/queue/" in page.text

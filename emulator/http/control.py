@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import asdict, replace
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -14,6 +16,7 @@ from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault, FaultError
 from emulator.core.lifecycle import Progression
+from emulator.core.record import RecordedRequest
 from emulator.http.bodies import PayloadError, read_json
 
 __all__ = ["ControlApi"]
@@ -73,14 +76,14 @@ class ControlApi:
         path, key, status)."""
         criteria = {
             k: request.query_params[k]
-            for k in ("provider", "method", "path", "key")
+            for k in ("provider", "method", "path", "key", "endpoint")
             if k in request.query_params
         }
         status = request.query_params.get("status")
         if status is not None and not re.fullmatch(r"[0-9]{3}", status):
             return JSONResponse({"detail": "status must be an HTTP status code"}, 422)
         entries = self.engine.record.filter(**criteria, status=int(status) if status else None)
-        return JSONResponse([{**asdict(entry), "provider": entry.provider} for entry in entries])
+        return JSONResponse([_recorded(entry) for entry in entries])
 
     async def webhooks(self, request: Request) -> Response:
         """Every webhook delivery: target, state, attempts, and what was sent."""
@@ -167,6 +170,16 @@ class ControlApi:
             except (TypeError, ValueError, _Refused) as error:
                 return JSONResponse({"detail": f"advance needs seconds >= 0 ({error})"}, 422)
         return JSONResponse({"manual": isinstance(clock, ManualClock), "now": clock.now()})
+
+
+def _recorded(entry: RecordedRequest) -> dict[str, Any]:
+    """A recorded request as JSON: its body as text, or base64 when it is not text."""
+    shown = {**asdict(entry), "provider": entry.provider, "truncated": entry.truncated}
+    try:
+        shown["body"], shown["body_encoding"] = entry.body.decode(), "utf-8"
+    except UnicodeDecodeError:
+        shown["body"], shown["body_encoding"] = base64.b64encode(entry.body).decode(), "base64"
+    return shown
 
 
 class _Refused(Exception):

@@ -25,6 +25,7 @@ from emulator.core.files import MEDIA_PREFIX, parse_upload_path
 from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.webhooks import is_webhook_url
+from emulator.http.asgi import note_endpoint
 from emulator.http.bodies import read_payload
 from emulator.http.cdn import cdn_path, download, run_linked
 from emulator.http.hosts import public_base
@@ -141,6 +142,7 @@ class FalApi:
         if request.method != wanted_method:
             raise _method_not_allowed()
         job = self._job(parsed, owner)
+        note_endpoint(request, job.endpoint.id)
         if parsed.action == "cancel":
             return self._cancel(job)
         with_logs = _wants_logs(request.scope["query_string"])
@@ -154,6 +156,7 @@ class FalApi:
 
     async def _submit(self, request: Request, path: str, owner: str) -> Response:
         endpoint = self._endpoint(path)
+        note_endpoint(request, endpoint.id)
         payload = await read_payload(request, self.config)
         if self.config.validate_on_submit:
             _, violations = check_input(endpoint, payload)
@@ -235,6 +238,7 @@ class FalApi:
         path = request.path_params["path"].strip("/")
         streamed = path.endswith("/stream") and self.engine.contracts.get("fal", path[:-7])
         endpoint = self._endpoint(path[:-7] if streamed else path)
+        note_endpoint(request, endpoint.id)
         payload = await read_payload(request, self.config)
         job = self.engine.submit(endpoint, payload, owner, queued=False)
         response = await self._output(request, job)

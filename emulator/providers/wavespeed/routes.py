@@ -23,6 +23,7 @@ from emulator.core.files import parse_upload_path
 from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.webhooks import is_webhook_url
+from emulator.http.asgi import note_endpoint
 from emulator.http.bodies import read_payload
 from emulator.http.cdn import cdn_path, download, run_linked
 from emulator.http.hosts import public_base
@@ -141,6 +142,7 @@ class WaveSpeedApi:
         endpoint = self.engine.contracts.get("wavespeed", model)
         if endpoint is None:
             raise _not_found(f"Model '{model}'")
+        note_endpoint(request, endpoint.id)
         payload = await read_payload(request, self.config)
         _, violations = check_input(endpoint, payload)
         if violations:
@@ -188,6 +190,7 @@ class WaveSpeedApi:
         job = self.engine.find(job_id, owner)
         if job is None:
             raise _not_found("Prediction")
+        note_endpoint(request, job.endpoint.id)
         return json_response(envelope(await self._prediction(request, job, poll=True)))
 
     async def webhook_secret(self, request: Request) -> Response:
