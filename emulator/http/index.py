@@ -53,7 +53,7 @@ def _page(about: dict[str, Any]) -> str:
         f"<p>Endpoints: {html.escape(str(about['endpoints']))}</p>"
         f"<h2>Surfaces</h2><table>{rows(about['surfaces'])}</table>"
         f"<h2>Control plane</h2><table>{rows(about['control'])}</table>"
-        f'<p><a href="{DOCS}">Documentation</a></p></html>'
+        f"<p>Documentation: {html.escape(DOCS)}</p></html>"
     )
 
 
