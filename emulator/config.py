@@ -162,7 +162,7 @@ def _parse(setting: Field[Any], value: Any, base: Path) -> Any:
     try:
         if setting.name in _PARSERS:
             return _PARSERS[setting.name](value, base)
-        kind = type(setting.default)
+        kind: type = type(setting.default)
         if not isinstance(value, str) or kind is str or setting.default is None:
             return value
         return _boolean(value) if kind is bool else kind(value)

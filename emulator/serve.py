@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
 
     chosen, server = settings(args)
     app = build_app(chosen)
-    tls = {}
+    tls: dict[str, Any] = {}
     if server["tls"]:
         files = ensure_tls(server["tls_dir"])
         tls = {"ssl_certfile": str(files.certificate), "ssl_keyfile": str(files.key)}

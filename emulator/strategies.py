@@ -127,7 +127,7 @@ def invalid_inputs(endpoint: Endpoint) -> st.SearchStrategy[Any]:
     @st.composite
     def broken(draw: st.DrawFn) -> Any:
         base = dict(draw(valid_inputs(endpoint)))
-        if required and draw(st.booleans()):
+        if required and draw(st.booleans()):  # type: ignore[arg-type] # hypothesis' DrawFn
             base.pop(draw(st.sampled_from(required)), None)
         else:
             name = draw(st.sampled_from(sorted(properties)))

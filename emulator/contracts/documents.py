@@ -8,6 +8,7 @@ path ending in ``/requests/{request_id}``. Nothing here knows any particular mod
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -169,9 +170,17 @@ def load_contracts(directories: Iterable[Path | str]) -> Contracts:
             raise ContractError(f"contracts directory {root} does not exist")
         for provider in LAYOUTS:
             for path in sorted((root / provider).rglob("*.json")):
-                try:
-                    document = json.loads(path.read_text(encoding="utf-8"))
-                except ValueError as exc:
-                    raise ContractError(f"{path}: not JSON ({exc})") from exc
-                contracts.add(endpoint_from_document(provider, document, source=str(path)))
+                stat = path.stat()
+                contracts.add(_endpoint_at(provider, path, stat.st_mtime_ns, stat.st_size))
     return contracts
+
+
+@functools.lru_cache(maxsize=4096)
+def _endpoint_at(provider: str, path: Path, mtime_ns: int, size: int) -> Endpoint:
+    """The endpoint of the document at ``path``, read and checked once per process for as
+    long as the file is unchanged: every emulator (one per test, say) shares it."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ContractError(f"{path}: not JSON ({exc})") from exc
+    return endpoint_from_document(provider, document, source=str(path))

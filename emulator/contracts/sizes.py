@@ -81,8 +81,8 @@ def video_shape(
     resolution = _RESOLUTION.fullmatch(str(settings["resolution"]))
     short = _even(int(resolution[1])) if resolution else 720  # H.264 wants even sides
     ratio = _ratio(settings["aspect_ratio"])
-    if ratio is None:  # "auto": the input picture's shape
-        ratio = picture[0] / picture[1] if picture else _ratio(DEFAULT_VIDEO["aspect_ratio"])
+    if ratio is None:  # "auto": the input picture's shape, else the default 16:9
+        ratio = picture[0] / picture[1] if picture else 16 / 9
     width, height = (_even(short * ratio), short) if ratio >= 1 else (short, _even(short / ratio))
     fps = max(1, round(_number(settings["fps"], 24)))
     return width, height, _number(settings["duration"], 5.0), min(fps, 120)

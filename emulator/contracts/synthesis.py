@@ -268,14 +268,14 @@ class Synthesis:
         if kind in ("integer", "number"):
             low = schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1)
             return int(low) if kind == "integer" else float(low)
-        return {"string": "", "boolean": False}.get(kind)
+        return {"string": "", "boolean": False}.get(str(kind))
 
 
 _OMIT = object()
 
 
 def _matches_type(value: Any, json_type: Any) -> bool:
-    python_type = _JSON_TYPES.get(json_type) if isinstance(json_type, str) else None
+    python_type: Any = _JSON_TYPES.get(json_type) if isinstance(json_type, str) else None
     if python_type is None:
         return False
     return isinstance(value, python_type) and not (

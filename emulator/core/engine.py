@@ -177,7 +177,7 @@ class Engine:
         seed = given if type(given) is int and given >= 0 else self.draw_seed()
         request = {"provider": endpoint.provider, "endpoint": endpoint.id, "key": owner}
         pace = self.faults.pick("pace", **request, payload=payload)
-        progression = Progression.parse(pace.progression) if pace else None
+        progression = Progression.parse(pace.progression) if pace and pace.progression else None
         queue_span, run_span = (progression or self.config.progression).spans(self._rng)
         now = self.clock.now()
         job = Job(

@@ -65,8 +65,18 @@ class RawEntry:
     """What the recording middleware keeps per request: cheap to make on the hot path,
     materialised as a `RecordedRequest` only when the record is read."""
 
-    __slots__ = ("method", "headers", "path", "query", "status", "started", "answered")
-    __slots__ += ("body", "body_size", "endpoint")
+    __slots__ = (
+        "method",
+        "headers",
+        "path",
+        "query",
+        "status",
+        "started",
+        "answered",
+        "body",
+        "body_size",
+        "endpoint",
+    )
 
     def __init__(self, method: str, headers: list[tuple[bytes, bytes]], path: str) -> None:
         self.method, self.headers, self.path = method, headers, path

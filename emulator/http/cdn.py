@@ -54,7 +54,7 @@ async def download(engine: Engine, provider: str, path: str) -> Response | None:
     else:
         upload = parse_upload_path(path)
         stored = storage.get(upload.file_id) if upload and not upload.multipart_id else None
-        if stored is None or stored.name != upload.name:
+        if upload is None or stored is None or stored.name != upload.name:
             return None
         data, content_type = storage.read(stored), stored.content_type
     if fault is not None and fault.effect == "media_truncated":
@@ -67,6 +67,7 @@ class _Truncated(Response):
 
     def __init__(self, data: bytes) -> None:
         super().__init__(data, 200)
+        self.data = data
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await drop_after(send, 200, self.body, len(self.body) // 2)
+        await drop_after(send, 200, self.data, len(self.data) // 2)

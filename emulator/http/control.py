@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 import re
 from dataclasses import asdict, replace
 from typing import Any
@@ -165,11 +166,17 @@ class ControlApi:
             if not isinstance(clock, ManualClock):
                 return JSONResponse({"detail": "the clock is wall time: serve --manual-clock"}, 409)
             try:
-                seconds = (await self._body(request)).get("advance")
-                clock.advance(float(seconds))
+                clock.advance(_seconds((await self._body(request)).get("advance")))
             except (TypeError, ValueError, _Refused) as error:
                 return JSONResponse({"detail": f"advance needs seconds >= 0 ({error})"}, 422)
         return JSONResponse({"manual": isinstance(clock, ManualClock), "now": clock.now()})
+
+
+def _seconds(value: Any) -> float:
+    """A number of seconds a clock can move by: finite and not negative."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"not a number of seconds: {value!r}")
+    return float(value)
 
 
 def _recorded(entry: RecordedRequest) -> dict[str, Any]:

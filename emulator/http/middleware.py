@@ -86,7 +86,7 @@ class FaultInjection:
         elif fault.effect == "reset":
             await drop_after(send, 200, b"{}", 0)
         else:
-            status, headers, body = self.exchange_error(fault, where[0])
+            status, headers, body = self.exchange_error(fault, provider)
             headers.append((b"content-length", str(len(body)).encode()))
             start: Message = {"type": "http.response.start", "status": status, "headers": headers}
             await send(start)
