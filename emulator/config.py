@@ -51,6 +51,15 @@ class EmulatorConfig:
     max_image_pixels: int = _setting(
         4096 * 4096, "Largest image (width x height) rendered; larger sizes are rejected."
     )
+    max_outputs: int = _setting(
+        16, "Most media one request may ask for (num_images), where its contract sets no bound."
+    )
+    max_video_seconds: float = _setting(60.0, "Longest video rendered, in seconds.")
+    max_video_fps: int = _setting(60, "Highest video frame rate rendered.")
+    max_video_pixels: int = _setting(
+        1920 * 1080 * 24 * 60,
+        "Most pixels (width x height x frames) of one video: 1080p, 60 s at 24 fps.",
+    )
     media_cache_bytes: int = _setting(256 * 2**20, "Bytes of rendered media kept in memory.")
     validate_on_submit: bool = _setting(
         False,

@@ -10,13 +10,16 @@ import asyncio
 import hashlib
 import random
 import secrets
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Contracts, Endpoint, load_contracts
+from emulator.contracts.limits import Limits, check_limits
 from emulator.contracts.synthesis import InputRejected, synthesize
 from emulator.contracts.validation import Violation, check_input
 from emulator.core.clock import Clock, WallClock
@@ -40,6 +43,8 @@ class JobFailed(Exception):
 
 
 CANCELLED = "Request cancelled by the client."
+#: how many finished jobs' outputs are kept ready (a job is polled for a while, then not)
+OUTCOMES_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,9 @@ class Engine:
             time_scale=self.config.webhook_time_scale,
             any_target=self.config.webhook_targets == "any",
         )
+        self._lock = threading.RLock()
+        #: finished jobs' outputs (or failures), by job and linker; see `outcome`
+        self._outcomes: OrderedDict[tuple[str, Linker], dict[str, Any] | Failure] = OrderedDict()
         self.storage = Storage(
             directory=self.config.storage_dir,
             max_file_bytes=self.config.max_upload_bytes,
@@ -102,6 +110,7 @@ class Engine:
         self._rng = random.Random(seed if seed is not None else secrets.randbits(64))
         self._secret_salt = str(seed) if seed is not None else secrets.token_hex(16)
         self.jobs.clear()
+        self._outcomes.clear()
         self.record.clear()
         self.faults.clear(seed)
         self.storage.clear()
@@ -288,35 +297,70 @@ class Engine:
 
     # -- outcome -------------------------------------------------------------------------
 
+    @property
+    def limits(self) -> Limits:
+        config = self.config  # read afresh: controls may replace it at run time
+        return Limits(
+            max_outputs=config.max_outputs,
+            max_image_pixels=config.max_image_pixels,
+            max_video_seconds=config.max_video_seconds,
+            max_video_fps=config.max_video_fps,
+            max_video_pixels=config.max_video_pixels,
+        )
+
+    def check_input(self, endpoint: Endpoint, payload: Any) -> tuple[Any, list[Violation]]:
+        """The payload with defaults, and what is wrong with it by the contract or beyond
+        what the emulator makes (empty when it is fine)."""
+        inputs, violations = check_input(endpoint, payload)
+        return inputs, violations or check_limits(endpoint, inputs, self.limits)
+
     def validate(self, job: Job) -> Any:
-        """The job's input with defaults; raises `JobFailed` if the contract rejects it."""
-        inputs, violations = check_input(job.endpoint, job.payload)
+        """The job's input with defaults; raises `JobFailed` if it cannot be served."""
+        inputs, violations = self.check_input(job.endpoint, job.payload)
         if violations:
             raise JobFailed(Failure("invalid", "Unprocessable Entity", violations))
         return inputs
 
     def outcome(self, job: Job, link: Linker) -> dict[str, Any]:
-        """The output of a finished job, media linked by ``link``; raises `JobFailed`."""
+        """The output of a finished job, media linked by ``link``; raises `JobFailed`.
+
+        Made once per job and linker, then kept (bounded): every poll, retry and webhook
+        of a job sees the same output without validating or synthesising it again."""
         failure = self.look(job).failure
         if failure is not None:
             raise JobFailed(failure)
-        inputs = self.validate(job)
-        if job.fault is not None and job.fault.effect == "fail":
-            raise JobFailed(fault_failure(job.fault))
+        key = (job.id, link)
+        with self._lock:
+            kept = self._outcomes.get(key)
+        if kept is None:
+            kept = self._make_outcome(job, link)
+            with self._lock:
+                self._outcomes[key] = kept
+                while len(self._outcomes) > OUTCOMES_KEPT:
+                    self._outcomes.popitem(last=False)
+        if isinstance(kept, Failure):
+            raise JobFailed(kept)
+        return kept
+
+    def _make_outcome(self, job: Job, link: Linker) -> dict[str, Any] | Failure:
         try:
+            inputs = self.validate(job)
+            if job.fault is not None and job.fault.effect == "fail":
+                return fault_failure(job.fault)
             return synthesize(
                 job.endpoint,
                 inputs,
                 job.seed,
                 link,
-                max_pixels=self.config.max_image_pixels,
+                limits=self.limits,
                 sources=self.sources,
                 flagged=job.fault is not None and job.fault.effect == "nsfw",
             )
+        except JobFailed as failed:
+            return failed.failure
         except InputUnreachable as exc:
-            details = {"field": exc.field, "url": exc.url}
-            raise JobFailed(Failure("media_not_accessible", str(exc), details)) from None
+            return Failure("media_not_accessible", str(exc), {"field": exc.field, "url": exc.url})
         except InputRejected as exc:
-            raise JobFailed(Failure("invalid", "Unprocessable Entity", exc.violations)) from None
+            return Failure("invalid", "Unprocessable Entity", exc.violations)
         except UnsupportedMedia as exc:
             raise JobFailed(Failure("unsupported", str(exc))) from None

@@ -8,6 +8,7 @@ and nesting are bounded before anything else looks at the value.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -57,6 +58,14 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite(text: str) -> float:
+    # 1e999 is JSON, but Python reads it as infinity, which no JSON can carry onwards.
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text} is out of range")
+    return number
+
+
 def _depth_exceeds(value: Any, limit: int) -> bool:
     stack = [(value, 1)]
     while stack:
@@ -85,7 +94,7 @@ async def read_json(request: Request, *, max_bytes: int, max_depth: int) -> Any:
     if not raw.strip():
         return {}
     try:
-        value = json.loads(raw, parse_constant=_refuse_constant)
+        value = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite)
     except RecursionError:
         raise PayloadError(422, "too_deep", f"JSON nested deeper than {max_depth} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:

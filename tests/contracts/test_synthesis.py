@@ -6,6 +6,7 @@ from emulator.contracts.documents import (
     endpoint_from_document,
     load_contracts,
 )
+from emulator.contracts.limits import Limits
 from emulator.contracts.synthesis import InputRejected, synthesize
 from emulator.contracts.validation import check_input
 from emulator.media import MediaSpec, UnsupportedMedia
@@ -24,7 +25,7 @@ def output(endpoint_id: str, payload: dict, seed: int = 5) -> dict:
     inputs, violations = check_input(endpoint, payload)
     assert not violations
     LINKED.clear()
-    return synthesize(endpoint, inputs, seed, link, max_pixels=4096 * 4096)
+    return synthesize(endpoint, inputs, seed, link, limits=Limits())
 
 
 @pytest.mark.parametrize(
@@ -124,7 +125,9 @@ def test_other_media_kinds_are_not_faked() -> None:
         }
     }
     with pytest.raises(UnsupportedMedia):
-        synthesize(endpoint_from_document("fal", document), {}, 1, link, max_pixels=1)
+        synthesize(
+            endpoint_from_document("fal", document), {}, 1, link, limits=Limits(max_image_pixels=1)
+        )
 
 
 def test_too_many_pixels_is_rejected_before_rendering() -> None:
@@ -134,7 +137,7 @@ def test_too_many_pixels_is_rejected_before_rendering() -> None:
     )
     LINKED.clear()
     with pytest.raises(InputRejected) as rejected:
-        synthesize(endpoint, inputs, 1, link, max_pixels=4096 * 4096)
+        synthesize(endpoint, inputs, 1, link, limits=Limits())
     assert rejected.value.violations[0].type == "emulator_limit"
     assert LINKED == []
 
@@ -182,6 +185,6 @@ def test_fields_no_convention_covers_get_schema_valid_values() -> None:
         }
     }
     endpoint: Endpoint = endpoint_from_document("fal", document)
-    result = synthesize(endpoint, {}, 1, link, max_pixels=1)
+    result = synthesize(endpoint, {}, 1, link, limits=Limits(max_image_pixels=1))
     assert result == {"label": "", "score": 0.5, "tags": [""], "mode": "a", "meta": {"n": 0}}
     endpoint.output_validator.validate(result)

@@ -112,3 +112,42 @@ def test_video_sides_are_even_and_fps_at_least_one() -> None:
         5.0,
         1,
     )
+
+
+def wavespeed_client() -> TestClient:
+    engine = Engine(EmulatorConfig(progression=Progression.parse("immediate")))
+    return TestClient(create_app(engine=engine), headers={"Authorization": "Bearer k"})
+
+
+def test_undeclared_counts_and_sizes_change_nothing() -> None:
+    """Issue 14: an undeclared num_images or fps used to be honoured without a bound."""
+    hostile = {"prompt": "x", "num_images": 10**9, "fps": 10**4, "width": 5000, "height": -3}
+    with wavespeed_client() as client:
+        answer = client.post(
+            "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image",
+            json={**hostile, "size": "512*512", "enable_sync_mode": True},
+        )
+        data = answer.json()["data"]
+        assert (answer.status_code, data["status"], len(data["outputs"])) == (200, "completed", 1)
+        picture = Image.open(io.BytesIO(client.get(data["outputs"][0]).content))
+        assert picture.size == (512, 512)
+
+
+def test_sizes_beyond_the_emulators_are_a_validation_error_before_any_render(
+    fal: TestClient,
+) -> None:
+    answer = fal.post(
+        "/fal/run/fal-ai/bitdance",
+        json={"prompt": "x", "image_size": {"width": 9000, "height": 9000}},
+    )
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", "image_size"]
+
+
+def test_a_number_too_large_for_a_float_is_refused(fal: TestClient) -> None:
+    answer = fal.post(
+        "/fal/run/fal-ai/bitdance",
+        content=b'{"prompt": "x", "extra": 1e999}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 422 and "out of range" in str(answer.json())

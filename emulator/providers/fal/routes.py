@@ -19,7 +19,6 @@ from starlette.routing import BaseRoute, Route
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.synthesis import renders_now
-from emulator.contracts.validation import check_input
 from emulator.core.engine import Engine, JobFailed
 from emulator.core.files import MEDIA_PREFIX, parse_upload_path
 from emulator.core.jobs import Job
@@ -159,7 +158,7 @@ class FalApi:
         note_endpoint(request, endpoint.id)
         payload = await read_payload(request, self.config)
         if self.config.validate_on_submit:
-            _, violations = check_input(endpoint, payload)
+            _, violations = self.engine.check_input(endpoint, payload)
             if violations:
                 raise validation_error(violations)
         webhook = request.query_params.get("fal_webhook")

@@ -17,7 +17,6 @@ from starlette.routing import BaseRoute, Route
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.synthesis import renders_now
-from emulator.contracts.validation import check_input
 from emulator.core.engine import Engine, JobFailed
 from emulator.core.files import parse_upload_path
 from emulator.core.jobs import Job
@@ -144,7 +143,7 @@ class WaveSpeedApi:
             raise _not_found(f"Model '{model}'")
         note_endpoint(request, endpoint.id)
         payload = await read_payload(request, self.config)
-        _, violations = check_input(endpoint, payload)
+        _, violations = self.engine.check_input(endpoint, payload)
         if violations:
             raise validation_error(violations)
         webhook = request.query_params.get("webhook") or payload.get("webhook_url")
