@@ -46,6 +46,15 @@ class EmulatorConfig:
         3600.0, "Seconds a job stays retrievable after submission (fal keeps about an hour)."
     )
     max_jobs: int = _setting(100_000, "Most jobs kept at once; the oldest go first.")
+    max_jobs_per_key: int = _setting(
+        20_000, "Most jobs kept for one key; its oldest go first, not another key's."
+    )
+    max_retained_bytes: int = _setting(
+        1024 * 2**20, "Most bytes of jobs (their inputs) kept at once; the oldest go first."
+    )
+    max_retained_bytes_per_key: int = _setting(
+        256 * 2**20, "Most bytes of jobs kept for one key; its oldest go first."
+    )
     max_body_bytes: int = _setting(20 * 2**20, "Largest request body accepted.")
     max_json_depth: int = _setting(64, "Deepest JSON nesting accepted.")
     max_image_pixels: int = _setting(

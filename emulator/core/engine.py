@@ -25,7 +25,7 @@ from emulator.contracts.validation import Violation, check_input
 from emulator.core.clock import Clock, WallClock
 from emulator.core.faults import Fault, FaultBook
 from emulator.core.files import Storage
-from emulator.core.jobs import Failure, Job, JobStore
+from emulator.core.jobs import Budget, Failure, Job, JobStore
 from emulator.core.lifecycle import Phase, Progression
 from emulator.core.record import RequestRecord
 from emulator.core.webhooks import Builder, WebhookSender
@@ -86,7 +86,16 @@ class Engine:
         self.contracts = (
             contracts if contracts is not None else load_contracts(self.config.contracts)
         )
-        self.jobs = JobStore(retention=self.config.retention, max_jobs=self.config.max_jobs)
+        config = self.config
+        self.jobs = JobStore(
+            Budget(
+                retention=config.retention,
+                max_jobs=config.max_jobs,
+                max_bytes=config.max_retained_bytes,
+                max_jobs_per_key=config.max_jobs_per_key,
+                max_bytes_per_key=config.max_retained_bytes_per_key,
+            )
+        )
         self.record = RequestRecord()
         self.faults = FaultBook(self.config.seed)
         self.webhooks = WebhookSender(
@@ -178,8 +187,10 @@ class Engine:
         *,
         webhook: str | None = None,
         queued: bool = True,
+        size: int = 0,
     ) -> Job:
-        """A new job; ``queued=False`` makes one for a synchronous run, kept nowhere."""
+        """A new job; ``queued=False`` makes one for a synchronous run, kept nowhere.
+        ``size`` is its input's size in bytes, counted against the retention budgets."""
         given = payload.get("seed") if isinstance(payload, dict) else None
         if isinstance(given, float) and given.is_integer():
             given = int(given)
@@ -200,6 +211,7 @@ class Engine:
             queue_span=queue_span,
             run_span=run_span,
             webhook=webhook,
+            size=size,
         )
         job.progression = progression
         job.fault = self.faults.pick("job", **request, payload=payload)
@@ -209,6 +221,10 @@ class Engine:
 
     def find(self, job_id: str, owner: str) -> Job | None:
         return self.jobs.get(job_id, owner, self.clock.now())
+
+    def expired(self, job_id: str, owner: str) -> bool:
+        """Whether a job ``find`` does not find was ``owner``'s once: expired or evicted."""
+        return self.jobs.expired(job_id, owner)
 
     # -- lifecycle -----------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ assert emulation.calls("fal-ai/bitdance").last.json["prompt"] == "a cat"
 from __future__ import annotations
 
 import json
+import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -157,15 +158,27 @@ class Calls(Sequence[RecordedRequest]):
 
 
 class RequestRecord:
-    """The newest requests (bounded), oldest first."""
+    """The newest requests, oldest first: bounded in number and in the bytes of the bodies
+    kept (the oldest entries go first)."""
 
-    def __init__(self, maxlen: int = 10_000, body_bytes: int = 64 * 1024) -> None:
-        self._entries: deque[RawEntry] = deque(maxlen=maxlen)
+    def __init__(
+        self, maxlen: int = 10_000, body_bytes: int = 64 * 1024, max_bytes: int = 64 * 2**20
+    ) -> None:
+        self._entries: deque[RawEntry] = deque()
+        self.maxlen = maxlen
         #: the most bytes of each request body kept
         self.body_bytes = body_bytes
+        #: the most bytes of bodies kept in all
+        self.max_bytes = max_bytes
+        self._bytes = 0
+        self._lock = threading.Lock()
 
     def add(self, entry: RawEntry) -> None:
-        self._entries.append(entry)
+        with self._lock:
+            self._entries.append(entry)
+            self._bytes += len(entry.body)
+            while len(self._entries) > self.maxlen or self._bytes > self.max_bytes:
+                self._bytes -= len(self._entries.popleft().body)
 
     def filter(
         self,
@@ -205,7 +218,9 @@ class RequestRecord:
         )
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
 
     def __iter__(self) -> Iterator[RecordedRequest]:
         return iter([_materialise(raw) for raw in list(self._entries)])

@@ -86,3 +86,10 @@ def test_the_body_limit_is_the_records() -> None:
         fal_client.run("fal-ai/bitdance", arguments={"prompt": "a long prompt"})
         call = emulation.calls().last
         assert len(call.body) == 8 and call.truncated and call.json is None
+
+
+def test_the_record_is_bounded_in_bytes_too() -> None:
+    record = RequestRecord(max_bytes=25)
+    for n in range(4):
+        record.add(raw("POST", body=b"x" * 10, status=200 + n))
+    assert [e.status for e in record] == [202, 203]

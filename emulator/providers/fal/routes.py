@@ -25,7 +25,7 @@ from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.webhooks import is_webhook_url
 from emulator.http.asgi import note_endpoint
-from emulator.http.bodies import read_payload
+from emulator.http.bodies import body_size, read_payload
 from emulator.http.cdn import cdn_path, download, run_linked
 from emulator.http.hosts import public_base
 from emulator.http.responses import ALL_METHODS, HandlerApp, encode_json, json_response
@@ -45,6 +45,8 @@ from emulator.providers.fal.webhooks import FalWebhooks
 
 __all__ = ["FalApi"]
 
+#: Why a request the emulator had is gone (a guess at fal's wording: it was not observed).
+EXPIRED = "its result is no longer kept (retention or memory budget passed)"
 #: How often an SSE status stream looks at its job.
 STREAM_TICK = 0.05
 _TRUE = {b"1", b"true", b"yes", b"on"}
@@ -101,6 +103,8 @@ class FalApi:
 
     def _job(self, path: RequestPath, owner: str) -> Job:
         job = self.engine.find(path.request_id, owner)
+        if job is None and self.engine.expired(path.request_id, owner):
+            raise FalError.detail(404, f"Request '{path.request_id}' has expired: {EXPIRED}")
         if job is None or path.app not in (job.endpoint.id, app_path(job.endpoint.id)):
             raise FalError.detail(404, f"Request '{path.request_id}' not found")
         return job
@@ -164,7 +168,7 @@ class FalApi:
         webhook = request.query_params.get("fal_webhook")
         if webhook is not None and not is_webhook_url(webhook):
             raise FalError.detail(422, f"fal_webhook must be an http(s) URL, not {webhook!r}")
-        job = self.engine.submit(endpoint, payload, owner, webhook=webhook)
+        job = self.engine.submit(endpoint, payload, owner, webhook=webhook, size=body_size(request))
         if webhook:
             self.webhooks.watch(job, webhook, functools.partial(self._linker, request, job))
         urls = request_urls(self._base(request, "fal/queue"), job)

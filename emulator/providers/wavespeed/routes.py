@@ -23,7 +23,7 @@ from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.webhooks import is_webhook_url
 from emulator.http.asgi import note_endpoint
-from emulator.http.bodies import read_payload
+from emulator.http.bodies import body_size, read_payload
 from emulator.http.cdn import cdn_path, download, run_linked
 from emulator.http.hosts import public_base
 from emulator.http.responses import ALL_METHODS, HandlerApp, json_response
@@ -40,6 +40,8 @@ from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks
 
 __all__ = ["WaveSpeedApi"]
 
+#: Why a prediction the emulator had is gone (a guess: WaveSpeed's wording was not observed).
+EXPIRED = "its result is no longer kept (retention or memory budget passed)"
 #: How often a sync-mode request looks at its job.
 SYNC_TICK = 0.02
 BASE64_WITH_WEBHOOK = (
@@ -153,7 +155,7 @@ class WaveSpeedApi:
             raise WaveSpeedError(
                 400, f"Invalid parameters: webhook must be an http(s) URL, not {webhook!r}"
             )
-        job = self.engine.submit(endpoint, payload, owner, webhook=webhook)
+        job = self.engine.submit(endpoint, payload, owner, webhook=webhook, size=body_size(request))
         if webhook:
             finished = functools.partial(
                 self._finished, job, self._result_url(request, job), self._linker(request, job)
@@ -187,6 +189,8 @@ class WaveSpeedApi:
         except ValueError:
             raise _not_found("Prediction") from None
         job = self.engine.find(job_id, owner)
+        if job is None and self.engine.expired(job_id, owner):
+            raise WaveSpeedError(404, f"Prediction expired: {EXPIRED}")
         if job is None:
             raise _not_found("Prediction")
         note_endpoint(request, job.endpoint.id)

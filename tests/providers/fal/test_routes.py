@@ -201,8 +201,13 @@ def test_a_request_expires_after_the_retention(clock: ManualClock) -> None:
         submitted = submit(client)
         clock.advance(61)
         response = client.get(submitted["status_url"])
+        unknown = client.get(submitted["status_url"].replace(submitted["request_id"], "x" * 8))
+        other_key = client.get(submitted["status_url"], headers={"Authorization": "Key other"})
     assert response.status_code == 404
-    assert response.json()["detail"] == f"Request '{submitted['request_id']}' not found"
+    assert response.json()["detail"].startswith(f"Request '{submitted['request_id']}' has expired")
+    assert (unknown.status_code, unknown.json()["detail"]) == (404, "Request 'xxxxxxxx' not found")
+    # another key learns nothing of it
+    assert other_key.json()["detail"] == f"Request '{submitted['request_id']}' not found"
 
 
 # -- sync run ------------------------------------------------------------------------------
