@@ -84,6 +84,9 @@ class EmulatorConfig:
     storage_dir: Path | None = _setting(None, "Where uploads are kept; unset keeps them in memory.")
     max_upload_bytes: int = _setting(200 * 2**20, "Largest uploaded file.")
     max_storage_bytes: int = _setting(1024 * 2**20, "Most bytes of uploads kept in total.")
+    max_storage_bytes_per_key: int = _setting(
+        256 * 2**20, "Most bytes of uploads kept for one key, so that no key fills the store."
+    )
     unreachable_media: str = _setting(
         "fail",
         "An input URL the emulator cannot read (it reads only what it serves, and data URIs) "

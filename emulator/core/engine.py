@@ -109,6 +109,7 @@ class Engine:
             directory=self.config.storage_dir,
             max_file_bytes=self.config.max_upload_bytes,
             max_total_bytes=self.config.max_storage_bytes,
+            max_owner_bytes=self.config.max_storage_bytes_per_key,
         )
         self.reset(self.config.seed)
 

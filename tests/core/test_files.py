@@ -63,3 +63,35 @@ def test_multipart_joins_parts_in_order_and_checks_etags() -> None:
         storage.put_part("nope", 1, b"x")
     with pytest.raises(StorageError):
         storage.put_part(storage.start_multipart("x", "y"), 0, b"x")
+
+
+def test_one_owner_cannot_fill_the_store_for_everyone() -> None:
+    storage = Storage(max_total_bytes=100, max_owner_bytes=60)
+    storage.put(b"x" * 60, "text/plain", "a", owner="flood")
+    with pytest.raises(StorageError) as refused:
+        storage.put(b"x", "text/plain", "b", owner="flood")
+    assert refused.value.status == 507 and "key" in refused.value.message
+    storage.put(b"y" * 40, "text/plain", "c", owner="quiet")
+
+
+def test_parts_in_progress_count_against_the_total() -> None:
+    storage = Storage(max_total_bytes=100)
+    upload = storage.start_multipart("big", "text/plain")
+    storage.put_part(upload, 1, b"x" * 60)
+    storage.put_part(upload, 2, b"x" * 30)
+    with pytest.raises(StorageError):
+        storage.put(b"z" * 20, "text/plain", "other")
+    tag = storage.put_part(upload, 2, b"x" * 10)  # a part replaced frees what it held
+    first = etag(b"x" * 60)
+    stored = storage.complete_multipart(upload, [(1, first), (2, tag)])
+    assert stored.size == 70
+    storage.put(b"z" * 30, "text/plain", "fits")
+
+
+def test_waiting_uploads_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("emulator.core.files.MAX_WAITING", 3)
+    storage = Storage()
+    tickets = [storage.reserve("n", "text/plain") for _ in range(5)]
+    with pytest.raises(StorageError):
+        storage.fulfil(tickets[0], b"late")
+    storage.fulfil(tickets[-1], b"fine")

@@ -283,8 +283,9 @@ class FalApi:
         ):
             if request.method != "POST":
                 raise _method_not_allowed()
-            caller(request, self.config)
+            owner = caller(request, self.config)
             if path == "storage/auth/token":
-                return self.uploads.token(request)
-            return await self.uploads.initiate(request, multipart=path.endswith("multipart"))
+                return self.uploads.token(request, owner)
+            multipart = path.endswith("multipart")
+            return await self.uploads.initiate(request, owner, multipart=multipart)
         raise FalError.detail(404, "Not Found")

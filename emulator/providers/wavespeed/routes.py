@@ -205,10 +205,10 @@ class WaveSpeedApi:
         """``media/uploads`` (a ticket) and ``media/upload/binary`` (a form)."""
         if request.method != "POST":
             raise WaveSpeedError(405, "Method not allowed")
-        caller(request, self.config)
+        owner = caller(request, self.config)
         if request.path_params["kind"] == "uploads":
-            return await self.uploads.ticket(request)
-        return await self.uploads.binary(request)
+            return await self.uploads.ticket(request, owner)
+        return await self.uploads.binary(request, owner)
 
     async def cdn(self, request: Request) -> Response:
         path = cdn_path(request)
