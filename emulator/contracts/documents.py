@@ -18,6 +18,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from emulator.contracts.rules import ContractValidator
 from emulator.core.registry import LAYOUTS
 
 __all__ = ["ContractError", "Contracts", "Endpoint", "load_contracts"]
@@ -73,8 +74,9 @@ class Endpoint:
         return node
 
     def validator(self, schema: Mapping[str, Any]) -> Draft202012Validator:
-        """A validator for ``schema`` that resolves refs against this document."""
-        return Draft202012Validator({**schema, "components": self.document.get("components", {})})
+        """A validator for ``schema`` that resolves refs against this document and
+        enforces the contract's ``x-emulator-*`` rules (see ``rules.py``)."""
+        return ContractValidator({**schema, "components": self.document.get("components", {})})
 
     @cached_property
     def input_validator(self) -> Draft202012Validator:
