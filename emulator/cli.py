@@ -13,6 +13,7 @@ from typing import Any
 
 from emulator.config import EmulatorConfig
 from emulator.config_file import Settings, SettingsError, load_settings
+from emulator.contracts import commands as drift_commands
 from emulator.contracts.documents import ContractError, load_contracts
 from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
@@ -107,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     contract_commands = contracts.add_subparsers(dest="contracts_command", required=True)
     listing = contract_commands.add_parser("list", help="load and list contract documents")
     listing.add_argument("--contracts", action="append", default=[], metavar="DIR", type=Path)
+    drift_commands.add_commands(contract_commands)
 
     env = commands.add_parser(
         "env", help="print the environment that points the clients at `serve --tls`"
@@ -154,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             files = ensure_tls(args.tls_dir)
             print(as_exports(client_environment(args.port, files, args.host)))
             return 0
+        if args.command == "contracts" and args.contracts_command in drift_commands.COMMANDS:
+            return drift_commands.run(args)
         if args.command == "contracts" and args.contracts_command == "list":
             contracts = load_contracts(EmulatorConfig().with_contracts(*args.contracts).contracts)
             for endpoint in contracts:

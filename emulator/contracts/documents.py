@@ -54,6 +54,11 @@ class Endpoint:
         metadata = self.document.get("info", {}).get(f"x-{self.provider}-metadata", {})
         return metadata.get("category")
 
+    @property
+    def delisted(self) -> bool:
+        """Whether the provider no longer lists the endpoint (still served; see drift.py)."""
+        return "x-emulator-delisted" in self.document.get("info", {})
+
     def resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
         """Follow local ``$ref`` pointers until a schema with content is reached."""
         seen = 0

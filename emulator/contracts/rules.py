@@ -24,7 +24,7 @@ from jsonschema.exceptions import ValidationError
 
 from emulator.contracts.sizes import image_size
 
-__all__ = ["ContractValidator", "SIZE_RULE", "explicit_size", "size_problem"]
+__all__ = ["ContractValidator", "SIZE_RULE", "explicit_size", "rule_from_text", "size_problem"]
 
 SIZE_RULE = "x-emulator-size"
 _PRODUCT = re.compile(r"\s*[0-9]{1,6}\s*\*\s*[0-9]{1,6}\s*")
@@ -74,3 +74,39 @@ def _size_keyword(
 
 #: JSON Schema 2020-12 plus the ``x-emulator-*`` rules
 ContractValidator = validators.extend(Draft202012Validator, {SIZE_RULE: _size_keyword})
+
+
+_TEXT_RULES = (
+    (
+        re.compile(
+            r"total pixels must be between (\d+)\s*[x×*]\s*(\d+) and (\d+)\s*[x×*]\s*(\d+)", re.I
+        ),
+        lambda m: {
+            "pixels": [int(m[1]) * int(m[2]), int(m[3]) * int(m[4])],
+            "message": f"Total pixels must be between {m[1]}x{m[2]} and {m[3]}x{m[4]}.",
+        },
+    ),
+    (
+        re.compile(r"(?:width and height|each side|sides?) must be between (\d+) and (\d+)", re.I),
+        lambda m: _sides(m),
+    ),
+    (re.compile(r"(\d+)\s*~\s*(\d+) per (?:dimension|side)", re.I), lambda m: _sides(m)),
+)
+
+
+def _sides(match: re.Match[str]) -> dict[str, Any]:
+    low, high = int(match[1]), int(match[2])
+    return {"sides": [low, high], "message": f"Width and height must be between {low} and {high}."}
+
+
+def rule_from_text(text: Any) -> dict[str, Any] | None:
+    """The size rule a field's description states in one of the providers' phrasings
+    ("Total pixels must be between 960x960 and 4096x4096", "Width and height must be
+    between 512 and 2048", "1024 ~ 4096 per dimension"), or None."""
+    if not isinstance(text, str):
+        return None
+    for pattern, build in _TEXT_RULES:
+        match = pattern.search(text)
+        if match:
+            return build(match)
+    return None
