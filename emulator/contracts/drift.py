@@ -96,8 +96,19 @@ class _Walk:
     def add(self, field: str, aspect: str, severity: str, message: str, affects: str,
             pointer: str, key: str, value: Any = DELETE) -> None:  # fmt: skip
         self.changes.append(
-            Change(self.old.provider, self.old.id, field, aspect, severity,
-                   f"{field}: {message}", affects, pointer, key, value, self.origin)  # fmt: skip
+            Change(
+                self.old.provider,
+                self.old.id,
+                field,
+                aspect,
+                severity,
+                f"{field}: {message}",
+                affects,
+                pointer,
+                key,
+                value,
+                self.origin,
+            )  # fmt: skip
         )
 
     def follow(self, pointer: str, schema: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
@@ -208,7 +219,9 @@ def _classify(key: str, before: Any, after: Any) -> tuple[str | None, str]:
         removed = [v for v in before or [] if v not in (after or [])]
         added = [v for v in after or [] if v not in (before or [])]
         if removed:
-            return "critical", f"enum values removed: {removed}" + (f", added: {added}" * bool(added))
+            return "critical", f"enum values removed: {removed}" + (
+                f", added: {added}" * bool(added)
+            )
         return "warning", f"enum values added: {added}"
     if key == "required":
         newly = sorted(set(after or []) - set(before or []))

@@ -83,13 +83,17 @@ def _read_json(location: str) -> Any:
 
 def _identify(document: Any, location: str) -> tuple[str, str]:
     """The provider and endpoint id a per-endpoint document describes."""
+    problem = f"{location}: not a per-endpoint OpenAPI document of a known provider"
     if isinstance(document, Mapping):
         for provider in LAYOUTS:
             try:
                 return provider, endpoint_from_document(provider, document, source=location).id
-            except (ContractError, AttributeError, TypeError):
+            except ContractError as exc:
+                if "is not under" not in str(exc):  # the provider's document, but broken
+                    problem = str(exc)
+            except (AttributeError, TypeError):
                 continue
-    raise SourceError(f"{location}: not a per-endpoint OpenAPI document of a known provider")
+    raise SourceError(problem)
 
 
 def _published_date(document: Mapping[str, Any]) -> str | None:
