@@ -1,0 +1,312 @@
+"""Runs against the real providers, opt-in and under a hard spend cap.
+
+    session = LiveSession("fal", max_spend=0.10)      # needs FAL_KEY; raises LiveError
+    session.verify_key()                               # a non-billable call: 401 → LiveError
+    exchange = session.run("fal-ai/bitdance", {"prompt": "a cat"})   # authorised first
+    print(session.ledger())
+
+`authorize` estimates a call's cost (``pricing.py``) *before* it is made and refuses it
+(`SpendCapExceeded`) when it could take the total over the cap; every decision is written
+in the ledger. The base URLs come from `Upstreams`: the real hosts, or an override (how
+the whole mode is tested offline, against a second emulator).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, Contracts, load_contracts
+from emulator.harness.pricing import estimate, price_of
+from emulator.http.upstream import Upstreams
+from emulator.providers.registry import CANONICAL_HOSTS
+
+__all__ = [
+    "DEFAULT_MAX_SPEND",
+    "KEY_VARIABLES",
+    "Exchange",
+    "Ledger",
+    "LiveError",
+    "LiveSession",
+    "LiveSessions",
+    "SpendCapExceeded",
+    "live_problem",
+]
+
+DEFAULT_MAX_SPEND = 0.10
+KEY_VARIABLES = {"fal": "FAL_KEY", "wavespeed": "WAVESPEED_API_KEY"}
+#: the response headers the official clients read
+CLIENT_HEADERS = (
+    "content-type",
+    "x-fal-request-id",
+    "x-fal-error-type",
+    "x-fal-retryable",
+    "retry-after",
+    "etag",
+)
+_AUTH = {"fal": "Key {}", "wavespeed": "Bearer {}"}
+_PROBE_ID = "00000000-0000-0000-0000-000000000000"
+
+
+class LiveError(RuntimeError):
+    """A live run that cannot go ahead: not opted in, no key, a rejected key, a bad cap."""
+
+
+class SpendCapExceeded(LiveError):
+    """A billable call refused because it could take the spend over the cap."""
+
+
+def live_problem(provider: str, live: bool, environ: Mapping[str, str] | None = None) -> str | None:
+    """Why a live run against ``provider`` must be skipped, or None when it may run."""
+    variable = KEY_VARIABLES[provider]
+    if not live:
+        return f"live runs are off: pass --live and set {variable} to run against {provider}"
+    if not (os.environ if environ is None else environ).get(variable):
+        return f"--live was given but {variable} is not set: no call to {provider} was made"
+    return None
+
+
+@dataclass(frozen=True)
+class Entry:
+    endpoint: str
+    estimate: float
+    allowed: bool
+    price: str
+
+
+@dataclass
+class Ledger:
+    cap: float
+    entries: list[Entry] = field(default_factory=list)
+
+    @property
+    def spent(self) -> float:
+        return round(sum(e.estimate for e in self.entries if e.allowed), 6)
+
+    @property
+    def refused(self) -> int:
+        return sum(1 for e in self.entries if not e.allowed)
+
+    def __str__(self) -> str:
+        lines = [f"{'call':6} {'endpoint':55} {'estimate':>9}  price"]
+        for index, e in enumerate(self.entries, 1):
+            mark = "" if e.allowed else "  REFUSED"
+            lines.append(f"{index:<6} {e.endpoint:55} ${e.estimate:>8.4f}  {e.price}{mark}")
+        calls = len(self.entries) - self.refused
+        lines.append(
+            f"{calls} calls, estimated ${self.spent:.4f} of a ${self.cap:.2f} cap"
+            f" ({self.refused} refused)"
+        )
+        return "\n".join(lines)
+
+
+@dataclass
+class Step:
+    method: str
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class Exchange:
+    """One call as the client sees it: each request's status, read headers and body."""
+
+    provider: str
+    endpoint: str
+    arguments: dict[str, Any]
+    steps: list[Step] = field(default_factory=list)
+
+    def statuses(self) -> list[str]:
+        return [
+            _status_word(self.provider, s.body)
+            for s in self.steps
+            if _status_word(self.provider, s.body)
+        ]
+
+
+def _status_word(provider: str, body: Any) -> str | None:
+    if not isinstance(body, Mapping):
+        return None
+    if provider == "wavespeed":
+        data = body.get("data")
+        return data.get("status") if isinstance(data, Mapping) else None
+    return body.get("status") if isinstance(body.get("status"), str) else None
+
+
+class LiveSession:
+    """Calls to one real provider, each authorised against the spend cap first."""
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        upstreams: Upstreams | None = None,
+        max_spend: float = DEFAULT_MAX_SPEND,
+        contracts: Contracts | None = None,
+        environ: Mapping[str, str] | None = None,
+        timeout: float = 300.0,
+        ledger: Ledger | None = None,
+        poll_interval: float = 0.5,
+    ) -> None:
+        """``ledger``: one shared with other sessions, so that the cap covers them all."""
+        if provider not in KEY_VARIABLES:
+            raise LiveError(f"no live mode for provider {provider!r}")
+        if not max_spend > 0:
+            raise LiveError(f"--max-spend must be more than 0 USD (got {max_spend}): no call fits")
+        key = (os.environ if environ is None else environ).get(KEY_VARIABLES[provider])
+        if not key:
+            raise LiveError(f"{KEY_VARIABLES[provider]} is not set: no live run against {provider}")
+        self.provider = provider
+        self.upstreams = upstreams or Upstreams.parse(CANONICAL_HOSTS, environ=environ)
+        self.contracts = contracts or load_contracts([DEFAULT_CONTRACTS_DIR])
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self._ledger = ledger or Ledger(cap=max_spend)
+        self._http = httpx.Client(
+            headers={"Authorization": _AUTH[provider].format(key)}, timeout=60.0
+        )
+
+    def authorize(self, endpoint_id: str, arguments: Mapping[str, Any]) -> float:
+        """The estimated cost of the call, recorded; `SpendCapExceeded` if it could go over."""
+        endpoint = self.contracts.get(self.provider, endpoint_id)
+        if endpoint is None:
+            raise LiveError(f"no {self.provider} contract for {endpoint_id!r}: cost unknown")
+        cost, price = estimate(endpoint, arguments), price_of(endpoint)
+        allowed = self._ledger.spent + cost <= self._ledger.cap + 1e-9
+        words = f"${price.usd}/{price.per} ({price.source})"
+        self._ledger.entries.append(Entry(endpoint_id, cost, allowed, words))
+        if not allowed:
+            raise SpendCapExceeded(
+                f"refused: {endpoint_id} is estimated at ${cost:.4f}, and ${self._ledger.spent:.4f}"
+                f" of the ${self._ledger.cap:.2f} cap is spent (raise --max-spend to allow it)"
+            )
+        return cost
+
+    def ledger(self) -> Ledger:
+        return self._ledger
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> LiveSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _call(self, exchange: Exchange, method: str, url: str, body: Any = None) -> Step:
+        try:
+            answer = self._http.request(method, url, json=body)
+        except httpx.HTTPError as exc:
+            raise LiveError(f"{self.provider} is unreachable at {url}: {exc}") from None
+        try:
+            content: Any = answer.json()
+        except ValueError:
+            content = None
+        headers = {k: answer.headers[k] for k in CLIENT_HEADERS if k in answer.headers}
+        step = Step(method, url, answer.status_code, headers, content)
+        exchange.steps.append(step)
+        if answer.status_code in (401, 403):
+            variable = KEY_VARIABLES[self.provider]
+            raise LiveError(f"{self.provider} rejected {variable} ({answer.status_code})")
+        return step
+
+    def verify_key(self) -> None:
+        """A non-billable call (the status of a request that does not exist): a key the
+        provider rejects is one clear `LiveError` before anything is spent."""
+        probe = Exchange(self.provider, "", {})
+        if self.provider == "fal":
+            endpoint = min(e.id for e in self.contracts.of("fal"))
+            url = f"{self.upstreams.base('fal/queue')}/{endpoint}/requests/{_PROBE_ID}/status"
+        else:
+            url = f"{self.upstreams.base('wavespeed')}/api/v3/predictions/{_PROBE_ID}/result"
+        self._call(probe, "GET", url)
+
+    def run(self, endpoint_id: str, arguments: Mapping[str, Any]) -> Exchange:
+        """Submit, poll until done and fetch the result, after `authorize`."""
+        self.authorize(endpoint_id, arguments)
+        exchange = Exchange(self.provider, endpoint_id, dict(arguments))
+        if self.provider == "fal":
+            self._run_fal(exchange)
+        else:
+            self._run_wavespeed(exchange)
+        return exchange
+
+    def _poll(self, exchange: Exchange, url: str, done: set[str]) -> None:
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            step = self._call(exchange, "GET", url)
+            if step.status >= 400 or _status_word(self.provider, step.body) in done:
+                return
+            time.sleep(self.poll_interval)
+        raise LiveError(f"{exchange.endpoint} did not finish within {self.timeout:.0f}s")
+
+    def _run_fal(self, exchange: Exchange) -> None:
+        base = self.upstreams.base("fal/queue")
+        submitted = self._call(exchange, "POST", f"{base}/{exchange.endpoint}", exchange.arguments)
+        if submitted.status >= 400 or not isinstance(submitted.body, Mapping):
+            return
+        self._poll(exchange, submitted.body["status_url"], {"COMPLETED"})
+        self._call(exchange, "GET", submitted.body["response_url"])
+
+    def _run_wavespeed(self, exchange: Exchange) -> None:
+        base = self.upstreams.base("wavespeed")
+        url = f"{base}/api/v3/{exchange.endpoint}"
+        submitted = self._call(exchange, "POST", url, exchange.arguments)
+        data = submitted.body.get("data") if isinstance(submitted.body, Mapping) else None
+        if submitted.status >= 400 or not isinstance(data, Mapping):
+            return
+        self._poll(
+            exchange, f"{base}/api/v3/predictions/{data['id']}/result", {"completed", "failed"}
+        )
+
+
+class LiveSessions:
+    """The live sessions of one test run: one per provider, one ledger and cap for all."""
+
+    def __init__(
+        self,
+        *,
+        live: bool,
+        max_spend: float = DEFAULT_MAX_SPEND,
+        upstream: list[str] | tuple[str, ...] = (),
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        if not max_spend > 0:
+            raise LiveError(f"--max-spend must be more than 0 USD (got {max_spend}): no call fits")
+        self.live = live
+        self.environ = os.environ if environ is None else environ
+        self.upstreams = Upstreams.parse(CANONICAL_HOSTS, upstream, self.environ)
+        self.ledger = Ledger(cap=max_spend)
+        self._sessions: dict[str, LiveSession] = {}
+
+    def skip_reason(self, provider: str) -> str | None:
+        return live_problem(provider, self.live, self.environ)
+
+    def session(self, provider: str) -> LiveSession:
+        """The provider's session, its key verified once; `LiveError` when it cannot run."""
+        problem = self.skip_reason(provider)
+        if problem:
+            raise LiveError(problem)
+        if provider not in self._sessions:
+            session = LiveSession(
+                provider,
+                upstreams=self.upstreams,
+                max_spend=self.ledger.cap,
+                environ=self.environ,
+                ledger=self.ledger,
+            )
+            session.verify_key()
+            self._sessions[provider] = session
+        return self._sessions[provider]
+
+    def close(self) -> None:
+        for session in self._sessions.values():
+            session.close()
