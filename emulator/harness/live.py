@@ -14,14 +14,12 @@ the whole mode is tested offline, against a second emulator).
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, Contracts, load_contracts
+from emulator.harness.calls import KEY_VARIABLES, Caller, CallError, Exchange, KeyRejected
 from emulator.harness.pricing import estimate, price_of
 from emulator.http.upstream import Upstreams
 from emulator.providers.registry import CANONICAL_HOSTS
@@ -30,6 +28,7 @@ __all__ = [
     "DEFAULT_MAX_SPEND",
     "KEY_VARIABLES",
     "Exchange",
+    "CallError",
     "Ledger",
     "LiveError",
     "LiveSession",
@@ -39,18 +38,6 @@ __all__ = [
 ]
 
 DEFAULT_MAX_SPEND = 0.10
-KEY_VARIABLES = {"fal": "FAL_KEY", "wavespeed": "WAVESPEED_API_KEY"}
-#: the response headers the official clients read
-CLIENT_HEADERS = (
-    "content-type",
-    "x-fal-request-id",
-    "x-fal-error-type",
-    "x-fal-retryable",
-    "retry-after",
-    "etag",
-)
-_AUTH = {"fal": "Key {}", "wavespeed": "Bearer {}"}
-_PROBE_ID = "00000000-0000-0000-0000-000000000000"
 
 
 class LiveError(RuntimeError):
@@ -105,41 +92,6 @@ class Ledger:
         return "\n".join(lines)
 
 
-@dataclass
-class Step:
-    method: str
-    url: str
-    status: int
-    headers: dict[str, str]
-    body: Any
-
-
-@dataclass
-class Exchange:
-    """One call as the client sees it: each request's status, read headers and body."""
-
-    provider: str
-    endpoint: str
-    arguments: dict[str, Any]
-    steps: list[Step] = field(default_factory=list)
-
-    def statuses(self) -> list[str]:
-        return [
-            _status_word(self.provider, s.body)
-            for s in self.steps
-            if _status_word(self.provider, s.body)
-        ]
-
-
-def _status_word(provider: str, body: Any) -> str | None:
-    if not isinstance(body, Mapping):
-        return None
-    if provider == "wavespeed":
-        data = body.get("data")
-        return data.get("status") if isinstance(data, Mapping) else None
-    return body.get("status") if isinstance(body.get("status"), str) else None
-
-
 class LiveSession:
     """Calls to one real provider, each authorised against the spend cap first."""
 
@@ -166,11 +118,9 @@ class LiveSession:
         self.provider = provider
         self.upstreams = upstreams or Upstreams.parse(CANONICAL_HOSTS, environ=environ)
         self.contracts = contracts or load_contracts([DEFAULT_CONTRACTS_DIR])
-        self.timeout = timeout
-        self.poll_interval = poll_interval
         self._ledger = ledger or Ledger(cap=max_spend)
-        self._http = httpx.Client(
-            headers={"Authorization": _AUTH[provider].format(key)}, timeout=60.0
+        self._caller = Caller(
+            provider, self.upstreams, key, timeout=timeout, poll_interval=poll_interval
         )
 
     def authorize(self, endpoint_id: str, arguments: Mapping[str, Any]) -> float:
@@ -193,7 +143,7 @@ class LiveSession:
         return self._ledger
 
     def close(self) -> None:
-        self._http.close()
+        self._caller.close()
 
     def __enter__(self) -> LiveSession:
         return self
@@ -201,71 +151,20 @@ class LiveSession:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _call(self, exchange: Exchange, method: str, url: str, body: Any = None) -> Step:
-        try:
-            answer = self._http.request(method, url, json=body)
-        except httpx.HTTPError as exc:
-            raise LiveError(f"{self.provider} is unreachable at {url}: {exc}") from None
-        try:
-            content: Any = answer.json()
-        except ValueError:
-            content = None
-        headers = {k: answer.headers[k] for k in CLIENT_HEADERS if k in answer.headers}
-        step = Step(method, url, answer.status_code, headers, content)
-        exchange.steps.append(step)
-        if answer.status_code in (401, 403):
-            variable = KEY_VARIABLES[self.provider]
-            raise LiveError(f"{self.provider} rejected {variable} ({answer.status_code})")
-        return step
-
     def verify_key(self) -> None:
-        """A non-billable call (the status of a request that does not exist): a key the
-        provider rejects is one clear `LiveError` before anything is spent."""
-        probe = Exchange(self.provider, "", {})
-        if self.provider == "fal":
-            endpoint = min(e.id for e in self.contracts.of("fal"))
-            url = f"{self.upstreams.base('fal/queue')}/{endpoint}/requests/{_PROBE_ID}/status"
-        else:
-            url = f"{self.upstreams.base('wavespeed')}/api/v3/predictions/{_PROBE_ID}/result"
-        self._call(probe, "GET", url)
+        """A non-billable call: a key the provider rejects is one clear `LiveError`."""
+        try:
+            self._caller.probe()
+        except CallError as exc:
+            raise LiveError(str(exc)) from None
 
     def run(self, endpoint_id: str, arguments: Mapping[str, Any]) -> Exchange:
         """Submit, poll until done and fetch the result, after `authorize`."""
         self.authorize(endpoint_id, arguments)
-        exchange = Exchange(self.provider, endpoint_id, dict(arguments))
-        if self.provider == "fal":
-            self._run_fal(exchange)
-        else:
-            self._run_wavespeed(exchange)
-        return exchange
-
-    def _poll(self, exchange: Exchange, url: str, done: set[str]) -> None:
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            step = self._call(exchange, "GET", url)
-            if step.status >= 400 or _status_word(self.provider, step.body) in done:
-                return
-            time.sleep(self.poll_interval)
-        raise LiveError(f"{exchange.endpoint} did not finish within {self.timeout:.0f}s")
-
-    def _run_fal(self, exchange: Exchange) -> None:
-        base = self.upstreams.base("fal/queue")
-        submitted = self._call(exchange, "POST", f"{base}/{exchange.endpoint}", exchange.arguments)
-        if submitted.status >= 400 or not isinstance(submitted.body, Mapping):
-            return
-        self._poll(exchange, submitted.body["status_url"], {"COMPLETED"})
-        self._call(exchange, "GET", submitted.body["response_url"])
-
-    def _run_wavespeed(self, exchange: Exchange) -> None:
-        base = self.upstreams.base("wavespeed")
-        url = f"{base}/api/v3/{exchange.endpoint}"
-        submitted = self._call(exchange, "POST", url, exchange.arguments)
-        data = submitted.body.get("data") if isinstance(submitted.body, Mapping) else None
-        if submitted.status >= 400 or not isinstance(data, Mapping):
-            return
-        self._poll(
-            exchange, f"{base}/api/v3/predictions/{data['id']}/result", {"completed", "failed"}
-        )
+        try:
+            return self._caller.run(endpoint_id, arguments)
+        except KeyRejected as exc:
+            raise LiveError(str(exc)) from None
 
 
 class LiveSessions:

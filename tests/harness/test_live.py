@@ -16,7 +16,7 @@ from emulator.harness.live import (
     live_problem,
 )
 from emulator.harness.pricing import cheapest, estimate, price_of, smallest_arguments
-from emulator.http.upstream import Upstreams, UpstreamError
+from emulator.http.upstream import UpstreamError, Upstreams
 from emulator.providers.registry import CANONICAL_HOSTS
 from emulator.server import BackgroundServer
 
