@@ -86,7 +86,7 @@ class Ledger:
             lines.append(f"{index:<6} {e.endpoint:55} ${e.estimate:>8.4f}  {e.price}{mark}")
         calls = len(self.entries) - self.refused
         lines.append(
-            f"{calls} calls, estimated ${self.spent:.4f} of a ${self.cap:.2f} cap"
+            f"{calls} calls, estimated ${self.spent:.4f} of a ${self.cap:g} cap"
             f" ({self.refused} refused)"
         )
         return "\n".join(lines)
@@ -135,7 +135,7 @@ class LiveSession:
         if not allowed:
             raise SpendCapExceeded(
                 f"refused: {endpoint_id} is estimated at ${cost:.4f}, and ${self._ledger.spent:.4f}"
-                f" of the ${self._ledger.cap:.2f} cap is spent (raise --max-spend to allow it)"
+                f" of the ${self._ledger.cap:g} cap is spent (raise --max-spend to allow it)"
             )
         return cost
 

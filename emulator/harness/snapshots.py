@@ -69,10 +69,11 @@ def normalise(document: Mapping[str, Any]) -> dict[str, Any]:
     """``document`` with volatile values replaced by identity-keeping placeholders."""
     data = copy.deepcopy(dict(document))
     context = TransformContext()
-    for path in _IDS:
-        data = JsonpathTransformer(path, "request-id").transform(data, ctx=context)
+    # Media URLs first: they may contain a request id, and replacements apply in order.
     for path in _MEDIA:
         data = JsonpathTransformer(path, "media-url").transform(data, ctx=context)
+    for path in _IDS:
+        data = JsonpathTransformer(path, "request-id").transform(data, ctx=context)
     for key, placeholder in _VOLATILE.items():
         transformer = KeyValueBasedTransformer(
             lambda k, v, key=key: _volatile(k, v) if k == key else None,
@@ -95,7 +96,8 @@ def _distinct_polls(exchange: Exchange) -> list[dict[str, Any]]:
         polled = step.method == "GET" and status is not None and 0 < index
         if polled and status in seen and index < len(exchange.steps) - 1:
             continue
-        seen.add(status)
+        if polled:
+            seen.add(status)
         steps.append(
             {
                 "method": step.method,
