@@ -19,6 +19,8 @@ from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault, FaultError
 from emulator.core.lifecycle import Progression
+from emulator.recording import ERRORS as RECORDING_ERRORS
+from emulator.recording import add_serve_options, from_arguments
 from emulator.tls import as_exports, client_environment, ensure_tls
 
 __all__ = ["main"]
@@ -96,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
         help="serve HTTPS with a local CA (made once in --tls-dir); see `provider-emulator env`",
     )
     serve.add_argument("--tls-dir", type=Path, help="where the CA and certificate live")
+    add_serve_options(serve)
     serve.add_argument("--log-level", default="info")
     serve.add_argument(
         "--no-access-log",
@@ -165,8 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         import uvicorn
 
-        app = build_app(_settings(args))
-    except (ContractError, SettingsError) as exc:
+        app = from_arguments(build_app(_settings(args)), args)
+    except (ContractError, SettingsError, *RECORDING_ERRORS) as exc:
         print(f"provider-emulator: {exc}", file=sys.stderr)
         return 2
     tls = {}
