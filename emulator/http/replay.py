@@ -189,32 +189,37 @@ class RecordingProxy:
         real = answer.content
         if "json" in content_type or content_type.startswith("text/"):
             real = _rewrite(real.decode("utf-8", "replace"), self.surfaces.to_real()).encode()
-        secrets = [
-            v.decode("latin-1").split(" ")[-1] for k, v in headers if k.lower() == b"authorization"
-        ]
-        request_fields = body_fields(body, header(scope, b"content-type"), self.media_cap)
-        self.store.write(
-            surface.split("/")[0],
-            {
-                "surface": surface,
-                "method": scope["method"],
-                "path": located.path,
-                "query": query,
-                "request": {"headers": request_headers(scope["headers"]), **request_fields},
-                "response": {
-                    "status": answer.status_code,
-                    "headers": response_headers(answer.headers.raw),
-                    **body_fields(real, content_type, self.media_cap),
-                },
-            },
-            secrets,
-        )
+        self._store(scope, located, query, body, answer, real)
         client_body = real
         if "json" in content_type or content_type.startswith("text/"):
             pairs = self.surfaces.to_client(scope, located)
             client_body = _rewrite(real.decode("utf-8", "replace"), pairs).encode()
         kept = {k: v for k, v in answer.headers.items() if k.lower() in _PASSED_HEADERS}
         await _answer(send, answer.status_code, kept, client_body)
+
+    def _store(self, scope: Scope, located: _Located, query: str, body: bytes,
+               answer: httpx.Response, real: bytes) -> None:  # fmt: skip
+        secrets = [
+            v.decode("latin-1").split(" ")[-1]
+            for k, v in scope["headers"]
+            if k.lower() == b"authorization"
+        ]
+        request_fields = body_fields(body, header(scope, b"content-type"), self.media_cap)
+        content_type = answer.headers.get("content-type", "")
+        surface = located.surface or ""
+        exchange = {
+            "surface": surface,
+            "method": scope["method"],
+            "path": located.path,
+            "query": query,
+            "request": {"headers": request_headers(scope["headers"]), **request_fields},
+            "response": {
+                "status": answer.status_code,
+                "headers": response_headers(answer.headers.raw),
+                **body_fields(real, content_type, self.media_cap),
+            },
+        }
+        self.store.write(surface.split("/")[0], exchange, secrets)
 
 
 _PASSED_HEADERS = ("content-type", "x-fal-request-id", "x-fal-error-type", "x-fal-retryable",
