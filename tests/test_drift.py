@@ -212,3 +212,14 @@ def test_a_single_published_document_is_compared_with_its_endpoint(
     argv = ["--against", str(FAL_TYPES / SEEDANCE), "--contracts", str(before_the_drift)]
     code, report = _diff(capsys, *argv)
     assert code == 0 and [c["field"] for c in report["changes"]] == ["input.num_frames"]
+
+
+def test_the_text_report_names_severity_and_affected_behaviour(
+    before_the_drift: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["contracts", "diff", "--against", str(FAL_TYPES), "--contracts", str(before_the_drift)]
+    assert cli.main(argv) == 1
+    out = capsys.readouterr().out
+    assert "critical fal fal-ai/bytedance/dreamina/v3.1/text-to-image: endpoint:" in out
+    assert "affects the delisted flag in /_emulator/endpoints" in out
+    assert out.rstrip().endswith("1 critical, 3 warning, 1 info")
