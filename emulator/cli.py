@@ -10,7 +10,9 @@ from pathlib import Path
 from emulator import serve
 from emulator.config import EmulatorConfig
 from emulator.config_file import SettingsError
+from emulator.contracts import commands as drift_commands
 from emulator.contracts.documents import ContractError, load_contracts
+from emulator.recording import ERRORS as RECORDING_ERRORS
 from emulator.tls import as_exports, client_environment, ensure_tls
 
 
@@ -24,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     contract_commands = contracts.add_subparsers(dest="contracts_command", required=True)
     listing = contract_commands.add_parser("list", help="load and list contract documents")
     listing.add_argument("--contracts", action="append", default=[], metavar="DIR", type=Path)
+    drift_commands.add_commands(contract_commands)
 
     env = commands.add_parser(
         "env", help="print the environment that points the clients at `serve --tls`"
@@ -46,8 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             for endpoint in contracts:
                 print(f"{endpoint.provider:10} {endpoint.id:60} {endpoint.source}")
             return 0
+        if args.command == "contracts" and args.contracts_command in drift_commands.COMMANDS:
+            return drift_commands.run(args)
         return serve.run(args)
-    except (ContractError, SettingsError, ValueError) as exc:
+    except (ContractError, SettingsError, ValueError, *RECORDING_ERRORS) as exc:
         print(f"provider-emulator: {exc}", file=sys.stderr)
         return 2
 

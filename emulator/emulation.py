@@ -32,6 +32,7 @@ from emulator.core.jobs import JobStore
 from emulator.core.lifecycle import Progression
 from emulator.core.record import Calls, RequestRecord
 from emulator.core.webhooks import Delivery
+from emulator.recording import with_recordings
 from emulator.transport import AppDispatcher, Interception
 from emulator.transport.intercept import Unmatched
 
@@ -54,8 +55,11 @@ class Emulation:
         clock: Clock | None = None,
         fake_credentials: bool = True,
         config: EmulatorConfig | None = None,
+        record: Path | str | None = None,
+        replay: Path | str | None = None,
     ) -> None:
-        """``config`` replaces ``seed``, ``progression``, ``api_keys`` and ``contracts``."""
+        """``config`` replaces ``seed``, ``progression``, ``api_keys`` and ``contracts``;
+        ``record``/``replay``: a directory of recordings (see ``emulator.recording``)."""
         if config is None:
             options = {
                 "seed": seed,
@@ -66,7 +70,7 @@ class Emulation:
             config = EmulatorConfig().with_options(options)
         self.engine = Engine(config, clock=clock)
         self.app: Starlette = create_app(engine=self.engine)
-        self._dispatcher = AppDispatcher(self.app)
+        self._dispatcher = AppDispatcher(with_recordings(self.app, record=record, replay=replay))
         self._interception = Interception(self._dispatcher, unmatched=unmatched)
         self._fake_credentials = fake_credentials
         self._saved_environment: dict[str, str | None] = {}

@@ -22,6 +22,8 @@ from emulator.config_file import Settings, load_settings
 from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault, FaultError
+from emulator.recording import add_serve_options as add_recording_options
+from emulator.recording import from_arguments as with_arguments
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ def add_parser(commands: Any) -> None:
         else:
             choices = setting.metadata.get("choices")
             serve.add_argument(_flag(name), choices=choices, help=help_text)
+    add_recording_options(serve)
     serve.add_argument(
         "--fault",
         action="append",
@@ -154,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     from emulator.tls import ensure_tls
 
     chosen, server = settings(args)
-    app = build_app(chosen)
+    app = with_arguments(build_app(chosen), args)
     tls: dict[str, Any] = {}
     if server["tls"]:
         files = ensure_tls(server["tls_dir"])

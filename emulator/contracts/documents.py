@@ -19,6 +19,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from emulator.contracts.rules import ContractValidator
 from emulator.core.registry import LAYOUTS
 
 __all__ = ["ContractError", "Contracts", "Endpoint", "load_contracts"]
@@ -54,6 +55,11 @@ class Endpoint:
         metadata = self.document.get("info", {}).get(f"x-{self.provider}-metadata", {})
         return metadata.get("category")
 
+    @property
+    def delisted(self) -> bool:
+        """Whether the provider no longer lists the endpoint (still served; see drift.py)."""
+        return "x-emulator-delisted" in self.document.get("info", {})
+
     def resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
         """Follow local ``$ref`` pointers until a schema with content is reached."""
         seen = 0
@@ -74,8 +80,9 @@ class Endpoint:
         return node
 
     def validator(self, schema: Mapping[str, Any]) -> Draft202012Validator:
-        """A validator for ``schema`` that resolves refs against this document."""
-        return Draft202012Validator({**schema, "components": self.document.get("components", {})})
+        """A validator for ``schema`` that resolves refs against this document and
+        enforces the contract's ``x-emulator-*`` rules (see ``rules.py``)."""
+        return ContractValidator({**schema, "components": self.document.get("components", {})})
 
     @cached_property
     def input_validator(self) -> Draft202012Validator:

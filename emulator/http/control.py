@@ -54,7 +54,13 @@ class ControlApi:
     async def endpoints(self, request: Request) -> Response:
         return JSONResponse(
             [
-                {"provider": e.provider, "id": e.id, "category": e.category, "source": e.source}
+                {
+                    "provider": e.provider,
+                    "id": e.id,
+                    "category": e.category,
+                    "source": e.source,
+                    "delisted": e.delisted,
+                }
                 for e in self.engine.contracts
             ]
         )

@@ -16,8 +16,8 @@ def test_defaults_are_applied_to_valid_input() -> None:
 
 
 def test_object_defaults_fill_a_partial_size() -> None:
-    inputs, _ = check_input(SEEDREAM, {"prompt": "x", "image_size": {"width": 1500}})
-    assert inputs["image_size"] == {"width": 1500, "height": 512}
+    inputs, _ = check_input(SEEDREAM, {"prompt": "x", "image_size": {"width": 2000}})
+    assert inputs["image_size"] == {"width": 2000, "height": 512}
 
 
 @pytest.mark.parametrize(
