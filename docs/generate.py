@@ -189,7 +189,7 @@ def coverage_page() -> str:
     lines += _table(("server path", "real host", "other host names answered"), host_rows)
     for provider in PROVIDERS:
         own = [e for e in endpoints if e.provider == provider.name]
-        lines += ["", f"## {provider.name} ({len(own)} endpoints)", "", "Every endpoint has:", ""]
+        lines += ["", f"## {provider.name} ({len(own)} endpoints)", "", "Operations:", ""]
         lines += [f"- {operation}" for operation in OPERATIONS.get(provider.name, [])]
         lines += [""]
         lines += _table(
