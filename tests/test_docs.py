@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -89,6 +90,7 @@ def test_the_site_builds_strictly(tmp_path: Path) -> None:
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet"]
         + ["--config-file", str(MKDOCS), "--site-dir", str(tmp_path / "site")],
         cwd=ROOT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},  # Material's end-of-life notice
         capture_output=True,
         text=True,
         timeout=60,
