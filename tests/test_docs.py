@@ -86,8 +86,9 @@ def test_every_public_name_is_documented() -> None:
     reason="mkdocs-material is not installed (pip install -e '.[test]' installs it)",
 )
 def test_the_site_builds_strictly(tmp_path: Path) -> None:
+    # Not --quiet: it hides the warnings that --strict turns into a failure.
     done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet"]
+        [sys.executable, "-m", "mkdocs", "build", "--strict"]
         + ["--config-file", str(MKDOCS), "--site-dir", str(tmp_path / "site")],
         cwd=ROOT,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},  # Material's end-of-life notice
