@@ -29,6 +29,7 @@ from emulator.core.keys import split_authorization
 from emulator.core.lifecycle import Progression
 from emulator.core.record import RecordedRequest
 from emulator.http.bodies import PayloadError, read_json
+from emulator.http.control_openapi import document
 
 #: what a caller may see: every key's state (None: an administrator), or one key's
 Viewer = str | None
@@ -51,6 +52,7 @@ class ControlApi:
         admin, keyed = True, False
         return [
             Route("/_emulator/health", self.health, methods=["GET"]),
+            Route("/_emulator/openapi.json", self.openapi, methods=["GET"]),
             self._route("/_emulator/endpoints", self.endpoints, ["GET"], keyed),
             self._route("/_emulator/reset", self.reset, ["POST"], admin),
             self._route("/_emulator/requests", self.requests, ["GET"], keyed),
@@ -95,6 +97,10 @@ class ControlApi:
                 "jobs": len(self.engine.jobs),
             }
         )
+
+    async def openapi(self, request: Request) -> Response:
+        """This control plane's own OpenAPI document."""
+        return JSONResponse(document())
 
     async def endpoints(self, request: Request, viewer: Viewer) -> Response:
         return JSONResponse(
