@@ -37,10 +37,32 @@ TASK_CODES = {
 }
 
 
+#: what each task code means, in WaveSpeed's words (docs: error-codes)
+TASK_MESSAGES = {
+    1200: "Content moderation: the input or the output was flagged",
+    1400: "Missing parameter",
+    1401: "Invalid parameter",
+    1402: "Media URL not accessible",
+    1403: "Execution failed",
+    1405: "Task failed",
+    5000: "Internal error",
+    5003: "Service unavailable",
+    5004: "Timeout",
+}
+
+
 def task_code(failure: Failure) -> int:
-    if isinstance(failure.details, dict) and isinstance(failure.details.get("code"), int):
-        return failure.details["code"]
+    details = failure.details
+    if isinstance(details, dict) and isinstance(details.get("code"), int):
+        return int(details["code"])
+    if isinstance(details, list) and any(v.type == "content_policy_violation" for v in details):
+        return 1200
     return TASK_CODES.get(failure.kind, 5000)
+
+
+def task_error(failure: Failure) -> str:
+    """A failed prediction's ``error``: the failure's own words, else its code's meaning."""
+    return failure.message or TASK_MESSAGES.get(task_code(failure), "Task failed")
 
 
 class WaveSpeedError(Exception):
