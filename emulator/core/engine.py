@@ -410,6 +410,14 @@ class Engine:
             raise JobFailed(kept)
         return kept
 
+    def outcome_made(self, job: Job, link: Linker) -> bool:
+        """Whether `outcome` would answer from what is kept (or from a failure) without
+        making anything: then it costs microseconds and needs no worker thread."""
+        if self.look(job).failure is not None:
+            return True
+        with self._lock:
+            return (job.id, link) in self._outcomes
+
     def _make_outcome(self, job: Job, link: Linker) -> dict[str, Any] | Failure:
         try:
             inputs = self.validate(job)

@@ -115,9 +115,11 @@ class WaveSpeedApi:
         url = self._result_url(request, job)
         if look.phase is not Phase.DONE:
             return prediction(self.engine, job, look, url)
+        linker = self._linker(request, job)
         return await run_linked(
             functools.partial(self._finished, job, url),
-            self._linker(request, job),
+            linker,
+            made=self.engine.outcome_made(job, linker),
         )
 
     def _finished(self, job: Job, result_url: str, link: Linker) -> dict[str, Any]:
