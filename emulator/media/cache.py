@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 from emulator.media.images import render_image
 from emulator.media.spec import MediaSpec
-from emulator.media.video import render_video
 
 __all__ = ["MediaStore", "UnsupportedMedia"]
 
@@ -89,5 +88,8 @@ class MediaStore:
             raise UnsupportedMedia(f"provider-emulator does not synthesise {spec.kind} yet")
         self.renders += 1
         if spec.kind == "video":
+            # PyAV (≈40 ms to import) loads with the first video, not with the emulator
+            from emulator.media.video import render_video
+
             return render_video(spec, self._load_source)
         return render_image(spec)

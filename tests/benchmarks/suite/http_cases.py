@@ -71,6 +71,9 @@ class HttpCases(ExitStack):
         emulator.post("/_emulator/progression", {"progression": "immediate"}, {})
         finished = emulator.post(FAL_SUBMIT, PROMPT, dict(FAL))
         task = emulator.post(WAVESPEED_SUBMIT, PROMPT, dict(WAVESPEED))["data"]
+        # Submits under load queue their jobs, as fal's always do (a WaveSpeed submit of a
+        # job finished at once would also make its output, which fal's submit never does).
+        emulator.post("/_emulator/progression", {"progression": "polls:1000000000,1"}, {})
         port = emulator.port
         self.loads["fal status"] = Load(port, status, headers=FAL)
         self.loads["fal result"] = Load(port, _path(finished["response_url"]), headers=FAL)
