@@ -9,6 +9,7 @@ environment, then flags.
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import json
 import os
@@ -203,6 +204,10 @@ def run(args: argparse.Namespace) -> int:
         files = ensure_tls(server["tls_dir"])
         tls = {"ssl_certfile": str(files.certificate), "ssl_keyfile": str(files.key)}
     scheme = "https" if tls else "http"
+    # What start-up made (modules, contracts, schemas) lives as long as the server: moved
+    # out of the collector's generations, later collections never walk it again.
+    gc.collect()
+    gc.freeze()
     print(
         f"provider-emulator: serving on {scheme}://{server['host']}:{server['port']}/", flush=True
     )
