@@ -195,6 +195,13 @@ class FaultBook:
         self._rng = random.Random(f"faults:{self.seed}")
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        # The stages some rule acts at: a request looks at no rule unless its stage is here,
+        # so rules for other stages (or none at all) cost a request one set lookup.
+        self._stages = frozenset(rule.stage for rule in self.rules)
+
+    def has(self, stage: str) -> bool:
+        """Whether any rule acts at ``stage``."""
+        return stage in self._stages
 
     def add(self, fault: Fault | Mapping[str, Any]) -> Fault:
         rule = fault if isinstance(fault, Fault) else Fault.from_dict(fault)
@@ -202,6 +209,7 @@ class FaultBook:
         with self._lock:
             rule.id = f"fault-{next(self._ids)}"
             self.rules.append(rule)
+            self._stages = self._stages | {rule.stage}
         return rule
 
     def remove(self, fault_id: str) -> bool:
@@ -209,18 +217,20 @@ class FaultBook:
             kept = [rule for rule in self.rules if rule.id != fault_id]
             removed = len(kept) != len(self.rules)
             self.rules = kept
+            self._stages = frozenset(rule.stage for rule in kept)
         return removed
 
     def clear(self, seed: int | None = None) -> None:
         with self._lock:
             self.rules = []
+            self._stages = frozenset()
             self.seed = seed
             self._rng = random.Random(f"faults:{seed}")
             self._ids = itertools.count(1)
 
     def pick(self, stage: str, **request: Any) -> Fault | None:
         """The rule of ``stage`` that fires for this request, if one does."""
-        if not self.rules:
+        if stage not in self._stages:
             return None  # the common case: nothing to look at
         with self._lock:
             for rule in self.rules:

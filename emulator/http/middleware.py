@@ -62,7 +62,9 @@ class FaultInjection:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         where = (
-            self.locate(scope["path"]) if scope["type"] == "http" and self.faults.rules else None
+            self.locate(scope["path"])
+            if scope["type"] == "http" and self.faults.has("exchange")
+            else None
         )
         fault = None
         if where is not None:
