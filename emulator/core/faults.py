@@ -195,13 +195,11 @@ class FaultBook:
         self._rng = random.Random(f"faults:{self.seed}")
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        # The stages some rule acts at: a request looks at no rule unless its stage is here,
-        # so rules for other stages (or none at all) cost a request one set lookup.
-        self._stages = frozenset(rule.stage for rule in self.rules)
+        self._index = _index(self.rules)
 
     def has(self, stage: str) -> bool:
         """Whether any rule acts at ``stage``."""
-        return stage in self._stages
+        return stage in self._index
 
     def add(self, fault: Fault | Mapping[str, Any]) -> Fault:
         rule = fault if isinstance(fault, Fault) else Fault.from_dict(fault)
@@ -209,7 +207,7 @@ class FaultBook:
         with self._lock:
             rule.id = f"fault-{next(self._ids)}"
             self.rules.append(rule)
-            self._stages = self._stages | {rule.stage}
+            self._index = _index(self.rules)
         return rule
 
     def remove(self, fault_id: str) -> bool:
@@ -217,24 +215,24 @@ class FaultBook:
             kept = [rule for rule in self.rules if rule.id != fault_id]
             removed = len(kept) != len(self.rules)
             self.rules = kept
-            self._stages = frozenset(rule.stage for rule in kept)
+            self._index = _index(kept)
         return removed
 
     def clear(self, seed: int | None = None) -> None:
         with self._lock:
             self.rules = []
-            self._stages = frozenset()
+            self._index = {}
             self.seed = seed
             self._rng = random.Random(f"faults:{seed}")
             self._ids = itertools.count(1)
 
     def pick(self, stage: str, **request: Any) -> Fault | None:
         """The rule of ``stage`` that fires for this request, if one does."""
-        if stage not in self._stages:
+        if stage not in self._index:
             return None  # the common case: nothing to look at
         with self._lock:
-            for rule in self.rules:
-                if rule.stage != stage or not rule.matches(**request):
+            for rule in self._index[stage].candidates(request.get("endpoint", "")):
+                if not rule.matches(**request):
                     continue
                 rule.matched += 1
                 if rule.times is not None and rule.fired >= rule.times:
@@ -246,3 +244,29 @@ class FaultBook:
                 rule.fired += 1
                 return rule
         return None
+
+
+@dataclass(frozen=True)
+class _StageRules:
+    """One stage's rules, those naming one endpoint exactly found by it: a request looks
+    only at the rules that could match it, however many name other endpoints."""
+
+    by_endpoint: dict[str, list[tuple[int, Fault]]]
+    others: list[tuple[int, Fault]]  # no endpoint, or a pattern
+
+    def candidates(self, endpoint: str) -> list[Fault]:
+        named = self.by_endpoint.get(endpoint, [])
+        ordered = sorted([*named, *self.others]) if named and self.others else named or self.others
+        return [rule for _, rule in ordered]  # in the order they were added: the first wins
+
+
+def _index(rules: list[Fault]) -> dict[str, _StageRules]:
+    index: dict[str, _StageRules] = {}
+    for order, rule in enumerate(rules):
+        stage = index.setdefault(rule.stage, _StageRules({}, []))
+        pattern = rule.endpoint
+        if pattern is None or any(char in pattern for char in "*?["):
+            stage.others.append((order, rule))
+        else:
+            stage.by_endpoint.setdefault(pattern, []).append((order, rule))
+    return index

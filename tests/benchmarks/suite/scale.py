@@ -58,8 +58,11 @@ class Scale:
                 await timed_calls(large_app, large_path, FAL, requests)
             ),
         }
+        # Half act on jobs, half on exchanges (the stage a status poll looks at); none match.
         rules = [
-            engine.faults.add({"effect": "fail", "endpoint": f"nobody/{n}"}) for n in range(100)
+            engine.faults.add({"effect": effect, "status": 500, "endpoint": f"nobody/{n}"})
+            for n in range(50)
+            for effect in ("fail", "http_error")
         ]
         try:
             times = await timed_calls(small_app, small_path, FAL, requests)
