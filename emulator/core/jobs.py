@@ -178,6 +178,20 @@ class JobStore:
         with self._lock:
             return list(islice(reversed(self._jobs.values()), count))
 
+    def page(self, offset: int, limit: int, owner: str | None = None) -> list[Job]:
+        """Jobs oldest first from ``offset``, at most ``limit`` (only ``owner``'s if given),
+        walked from whichever end is nearer: a late page of 100,000 jobs costs no copy."""
+        with self._lock:
+            if owner is not None:
+                ids = islice(self._by_owner.get(owner, ()), offset, offset + limit)
+                return [self._jobs[job_id] for job_id in ids]
+            count = len(self._jobs)
+            end = min(count, offset + limit)
+            if offset <= count // 2:
+                return list(islice(self._jobs.values(), offset, end))
+            newest_first = islice(reversed(self._jobs.values()), count - end, count - offset)
+            return list(newest_first)[::-1]
+
     def expired(self, job_id: str, owner: str) -> bool:
         """Whether ``owner`` once had this job, now gone (expired or evicted)."""
         return self._gone.get(job_id) == owner
