@@ -186,6 +186,8 @@ class JobStore:
                 ids = islice(self._by_owner.get(owner, ()), offset, offset + limit)
                 return [self._jobs[job_id] for job_id in ids]
             count = len(self._jobs)
+            if offset >= count:
+                return []
             end = min(count, offset + limit)
             if offset <= count // 2:
                 return list(islice(self._jobs.values(), offset, end))
