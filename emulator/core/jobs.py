@@ -45,6 +45,7 @@ class Job:
         "size",
         "start_timeout",
         "queue_weight",
+        "checked",
     )
 
     def __init__(
@@ -80,6 +81,7 @@ class Job:
         self.size = size + JOB_OVERHEAD
         self.start_timeout: float | None = None  # it fails if not started by then (seconds)
         self.queue_weight = 1.0  # how much longer than others it waits in the queue
+        self.checked = False  # its input passed the contract and the limits when submitted
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.endpoint.provider}:{self.endpoint.id}>"

@@ -193,6 +193,7 @@ class FalApi:
             size=body_size(request),
             start_timeout=platform.start_timeout,
             queue_weight=platform.queue_weight,
+            checked=self.config.validate_on_submit,
         )
         if webhook:
             self.webhooks.watch(job, webhook, functools.partial(self._linker, request, job))

@@ -155,7 +155,9 @@ class WaveSpeedApi:
             raise WaveSpeedError(
                 400, f"Invalid parameters: webhook must be an http(s) URL, not {webhook!r}"
             )
-        job = self.engine.submit(endpoint, payload, owner, webhook=webhook, size=body_size(request))
+        job = self.engine.submit(
+            endpoint, payload, owner, webhook=webhook, size=body_size(request), checked=True
+        )
         if webhook:
             finished = functools.partial(
                 self._finished, job, self._result_url(request, job), self._linker(request, job)
