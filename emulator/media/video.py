@@ -55,9 +55,9 @@ def _still(spec: MediaSpec, base: Image.Image, panel: Image.Image | None, n: int
 
 
 class _Clock:
-    """The running clock in the top-left corner, written straight into the luma plane: a
-    dark box with the time in light figures (its chroma neutral), so that a frame between
-    two pictures costs a few dozen row copies instead of a conversion of the whole frame."""
+    """The running clock in the top-left corner, written straight into the frame's luma
+    plane: a dark box with the time in light figures (its chroma neutral), so that a frame
+    between two pictures costs a few dozen row copies instead of a whole new frame."""
 
     def __init__(self, spec: MediaSpec) -> None:
         self.size = max(10, min(48, spec.height // 20))
@@ -75,51 +75,42 @@ class _Clock:
         )
         return box.tobytes()
 
-    def clear_chroma(self, planes: list[bytearray], strides: list[int]) -> None:
+    def clear_chroma(self, planes: list[memoryview], strides: list[int]) -> None:
         half = self.at // 2
         for plane, stride in zip(planes[1:], strides[1:], strict=True):
             for row in range(half, half + (self.height + 1) // 2):
                 start = row * stride + half
                 plane[start : start + (self.width + 1) // 2] = _NEUTRAL * ((self.width + 1) // 2)
 
-    def stamp(self, luma: bytearray, stride: int, glyphs: bytes) -> None:
+    def stamp(self, luma: memoryview, stride: int, glyphs: bytes) -> None:
         for row in range(self.height):
             start = (self.at + row) * stride + self.at
             luma[start : start + self.width] = glyphs[row * self.width : (row + 1) * self.width]
 
 
-def _yuv_planes(picture: Image.Image, spec: MediaSpec) -> tuple[list[bytearray], list[int]]:
+def _yuv(picture: Image.Image, spec: MediaSpec) -> av.VideoFrame:
     # swscale scales and converts to YUV in one pass, far faster than Pillow.
-    frame = av.VideoFrame.from_image(picture).reformat(
+    return av.VideoFrame.from_image(picture).reformat(
         width=spec.width, height=spec.height, format="yuv420p", interpolation="BILINEAR"
     )
-    return [bytearray(plane) for plane in frame.planes], [p.line_size for p in frame.planes]
 
 
 def _frames(spec: MediaSpec, base: Image.Image) -> Iterator[av.VideoFrame]:
     """The frames, one at a time. The picture moves on every ``_STILL_SECONDS`` (converting
-    a full picture for every frame cost most of a render); the clock moves every frame."""
+    a full picture for every frame cost most of a render); the clock moves every frame,
+    written into the same frame in place (the encoder copies a frame when it takes it)."""
     panel = None if spec.blank else caption_panel(spec)
     clock = _Clock(spec)
     per_still = max(1, round(spec.fps * _STILL_SECONDS))
-    planes: list[bytearray] = []
-    strides: list[int] = []
     for n in range(spec.frames):
         if n % per_still == 0:
-            planes, strides = _yuv_planes(_still(spec, base, panel, n), spec)
+            frame = _yuv(_still(spec, base, panel, n), spec)
+            planes = [memoryview(plane) for plane in frame.planes]
+            strides = [plane.line_size for plane in frame.planes]
             clock.clear_chroma(planes, strides)
         clock.stamp(planes[0], strides[0], clock.glyphs(n / spec.fps))
-        frame = av.VideoFrame(spec.width, spec.height, "yuv420p")
-        for plane, data, stride in zip(frame.planes, planes, strides, strict=True):
-            plane.update(data if plane.line_size == stride else _restride(data, stride, plane))
+        frame.pts = n  # the same frame again: its time is set each time
         yield frame
-
-
-def _restride(data: bytearray, stride: int, plane: av.video.plane.VideoPlane) -> bytes:
-    """``data``'s rows laid out at ``plane``'s line size (two allocations may align apart)."""
-    rows = [data[row * stride : row * stride + plane.width] for row in range(plane.height)]
-    pad = bytes(plane.line_size - plane.width)
-    return b"".join(row + pad for row in rows)
 
 
 def _encode(spec: MediaSpec, base: Image.Image, crf: str) -> bytes:

@@ -36,7 +36,7 @@ FIGURES = [
         "WaveSpeed submit", "wavespeed submit", "fal submit", "req/s", "≥ 0.9× fal's", at_least(0.9)
     ),
     Figure(
-        "fal status, `serve --access-log`",
+        "fal status, `serve --access-log` (off by default)",
         "fal status, access log",
         "fal status",
         "req/s",

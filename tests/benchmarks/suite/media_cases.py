@@ -47,6 +47,7 @@ def _static_video(spec) -> bytes:  # noqa: ANN001
 
 
 def video() -> dict[str, float]:
+    import emulator.media.video  # noqa: F401  (PyAV loads with the first video: not a render cost)
     from emulator.media import MediaSpec, MediaStore
 
     spec = MediaSpec("video", 1920, 1080, "mp4", "bench", PROMPT, next(_seeds), duration=5, fps=24)
