@@ -61,9 +61,9 @@ SERVER_OPTIONS = (
     ServerOption(
         "access_log",
         False,
-        "Log each request (uvicorn's access log; it costs about a third of the request "
-        "rate on status polls, so it is off: the request record, /_emulator/requests, is "
-        "the journal).",
+        "Log each request (uvicorn's access log; off by default because it costs request "
+        "rate, see docs/performance.md: the request record, /_emulator/requests, is the "
+        "journal).",
         bool,
     ),
 )
