@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 from collections.abc import Callable, Iterator
 
 import av
@@ -62,7 +63,7 @@ class _Clock:
     def __init__(self, spec: MediaSpec) -> None:
         self.size = max(10, min(48, spec.height // 20))
         self.font = ImageFont.load_default(size=self.size)
-        left, top, right, bottom = self.font.getbbox("00.00s")
+        left, _, right, bottom = (math.ceil(edge) for edge in self.font.getbbox("00.00s"))
         margin = max(2, self.size // 4)
         self.width = min(spec.width, (right - left + 2 * margin + 1) // 2 * 2)
         self.height = min(spec.height, (bottom + 2 * margin + 1) // 2 * 2)
