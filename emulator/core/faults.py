@@ -201,6 +201,12 @@ class FaultBook:
         """Whether any rule acts at ``stage``."""
         return stage in self._index
 
+    def could_fire(self, stage: str, endpoint: str) -> bool:
+        """Whether a rule at ``stage`` might fire for ``endpoint`` (before the rest of a
+        request is read to ask `pick`)."""
+        rules = self._index.get(stage)
+        return rules is not None and bool(rules.others or endpoint in rules.by_endpoint)
+
     def add(self, fault: Fault | Mapping[str, Any]) -> Fault:
         rule = fault if isinstance(fault, Fault) else Fault.from_dict(fault)
         rule.check()

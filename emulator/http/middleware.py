@@ -67,7 +67,7 @@ class FaultInjection:
             else None
         )
         fault = None
-        if where is not None:
+        if where is not None and self.faults.could_fire("exchange", where[1]):
             provider, rest = where
             key = split_authorization(header(scope, b"authorization"))[1]
             fault = self.faults.pick(

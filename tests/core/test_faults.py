@@ -63,7 +63,10 @@ def test_the_first_rule_added_fires_whether_it_names_its_endpoint_or_a_pattern()
     named = book.add({"effect": "http_error", "status": 503, "endpoint": "acme/video"})
     request = {"provider": "fal", "endpoint": "acme/video", "method": "GET", "path": "/x"}
     assert book.pick("exchange", **request) is pattern
+    assert book.could_fire("exchange", "zeta/video") and not book.could_fire("job", "acme/video")
     book.remove(pattern.id)
+    assert book.could_fire("exchange", "acme/video")
+    assert not book.could_fire("exchange", "zeta/video")
     assert book.pick("exchange", **request) is named
     assert book.pick("job", **request) is None
     assert book.pick("exchange", **{**request, "endpoint": "zeta/video"}) is None
