@@ -14,7 +14,8 @@ class Figure:
     """One row: ``value`` and ``reference`` name samples (medians are shown).
 
     ``reference`` may instead be a fixed number (an absolute goal such as 5 ms).
-    ``meets`` judges the ratio value/reference.
+    ``meets`` judges the ratio value/reference; None for a row shown beside its reference
+    with no goal of its own.
     """
 
     label: str
@@ -22,7 +23,7 @@ class Figure:
     reference: str | float
     unit: str
     goal: str
-    meets: Callable[[float], bool]
+    meets: Callable[[float], bool] | None
 
     def ratio(self, samples: dict[str, list[float]]) -> tuple[float, float, float] | None:
         value = _median(samples, self.value)
@@ -73,11 +74,11 @@ def render(figures: list[Figure], samples: dict[str, list[float]]) -> str:
             lines.append(f"| {figure.label} | not measured | | | {figure.goal} |")
             continue
         value, reference, ratio = measured
-        verdict = "met" if figure.meets(ratio) else "not met"
+        verdict = "" if figure.meets is None else (": met" if figure.meets(ratio) else ": not met")
         ref = figure.reference if isinstance(figure.reference, str) else "goal"
         lines.append(
             f"| {figure.label} | {_number(value, figure.unit)} | "
             f"{_number(reference, figure.unit)} ({ref}) | {ratio:.2f}× | "
-            f"{figure.goal}: {verdict} |"
+            f"{figure.goal}{verdict} |"
         )
     return "\n".join(lines)
