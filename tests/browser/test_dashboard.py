@@ -63,7 +63,10 @@ def test_a_thumbnail_loads_at_its_size(server, page: Page, fal, screenshot):
 
 def test_a_video_plays_and_seeks_with_ranges(server, page: Page, wavespeed, screenshot):
     wavespeed.run(
-        SEEDANCE, {"prompt": "waves", "aspect_ratio": "1:1", "duration": 5}, poll_interval=0.01, timeout=60
+        SEEDANCE,
+        {"prompt": "waves", "aspect_ratio": "1:1", "duration": 5},
+        poll_interval=0.01,
+        timeout=60,
     )
     answers: list[Response] = []
     page.on("response", lambda r: answers.append(r) if r.url.endswith(".mp4") else None)
@@ -155,4 +158,6 @@ def test_every_page_renders(server, page: Page, fal, screenshot):
     page.click("#submit-form button")
     expect(page.locator("#submit-answer")).to_contain_text("IN_QUEUE")
     screenshot("endpoint")
-    assert any(job.payload.get("prompt") == "from the playground form" for job in server.engine.jobs)
+    assert any(
+        job.payload.get("prompt") == "from the playground form" for job in server.engine.jobs
+    )

@@ -78,16 +78,8 @@ def timeline(engine: Engine, job: Job, look: Look) -> list[Step]:
     if progression.mode == "polls":
         return [
             queued,
-            Step(
-                "in progress",
-                look.phase is not Phase.QUEUED,
-                note=f"after {job.queue_span:g} polls",
-            ),
-            Step(
-                ended,
-                look.phase is Phase.DONE,
-                note=f"after {job.queue_span + job.run_span:g} polls",
-            ),
+            Step("in progress", look.phase is not Phase.QUEUED, note=_polls(job.queue_span)),
+            Step(ended, look.phase is Phase.DONE, note=_polls(job.queue_span + job.run_span)),
         ]
     started = job.submitted_wall + job.queue_span
     return [
@@ -96,6 +88,10 @@ def timeline(engine: Engine, job: Job, look: Look) -> list[Step]:
         # A job cancelled or timed out early has no fixed end time.
         Step(ended, look.phase is Phase.DONE, None if job.failure else started + job.run_span),
     ]
+
+
+def _polls(count: float) -> str:
+    return f"after {count:g} status poll{'' if count == 1 else 's'}"
 
 
 def outcome(engine: Engine, job: Job, link: Linker) -> tuple[dict[str, Any] | None, Failure | None]:

@@ -24,6 +24,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp
 
 from emulator.contracts.documents import Endpoint
+from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
 from emulator.core.faults import EFFECTS
 from emulator.core.jobs import Job
@@ -222,8 +223,9 @@ class Dashboard:
             effects=EFFECTS,
             providers=sorted(LAYOUTS),
             progression=str(self.engine.config.progression),
-            manual_clock=hasattr(clock, "advance"),
+            manual_clock=isinstance(clock, ManualClock),
             now=clock.now(),
+            wall=clock.wall(),
             seed=self.engine.seed,
         )
 
