@@ -104,6 +104,12 @@ class EmulatorConfig:
         "Where webhooks may go: loopback addresses only, or any address.",
         choices=("loopback", "any"),
     )
+    admin_token: str | None = _setting(
+        None,
+        "The token the control plane (/_emulator) asks for, as 'Authorization: Bearer "
+        "<token>'; unset leaves it open. serve makes one (and prints it) when it listens "
+        "beyond loopback or accepts only some keys.",
+    )
     proxy_key: str | None = _setting(
         None,
         "The key fal's proxy (/fal/proxy) adds to a request that carries none, as a real "

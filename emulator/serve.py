@@ -9,11 +9,14 @@ environment, then flags.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
+import secrets
+import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,13 @@ SERVER_OPTIONS = (
     ServerOption("tls", False, "Serve HTTPS with a local CA (see `provider-emulator env`).", bool),
     ServerOption("tls_dir", None, "Where the local CA and certificate live.", Path),
     ServerOption("log_level", "info", "uvicorn's log level."),
+    ServerOption(
+        "shutdown_timeout",
+        5.0,
+        "Seconds SIGTERM waits for open requests (status streams, sync-mode waits, staged "
+        "hangs) before it ends them and exits.",
+        float,
+    ),
     ServerOption(
         "access_log",
         False,
@@ -140,15 +150,44 @@ def settings(
     return chosen, server
 
 
-def build_app(chosen: Settings) -> Any:
-    """The app the settings describe, fault rules staged."""
+def build_app(chosen: Settings, port: int | None = None) -> Any:
+    """The app the settings describe, fault rules staged; ``port`` is where it will listen
+    (never a webhook target)."""
     from emulator.app import create_app
 
     clock = ManualClock(wall_start=time.time()) if chosen.manual_clock else None
     engine = Engine(chosen.config, clock=clock)
     for rule in chosen.faults:
         engine.faults.add(rule)
+    if port is not None:
+        engine.webhooks.own_ports.add(port)
     return create_app(engine=engine)
+
+
+def is_loopback_host(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def guarded(chosen: Settings, host: str) -> Settings:
+    """The settings with an admin token for the control plane where one is needed: when
+    the server listens beyond loopback, or accepts only some keys. A token made here is
+    printed, once, at start-up."""
+    config = chosen.config
+    exposed = not is_loopback_host(host)
+    if exposed:
+        print(
+            f"provider-emulator: warning: listening on {host} exposes the emulator beyond "
+            "this machine; its control plane (/_emulator) needs the admin token",
+            file=sys.stderr,
+        )
+    if config.admin_token is None and (exposed or config.api_keys is not None):
+        token = secrets.token_urlsafe(24)
+        print(f"provider-emulator: control-plane admin token: {token}", file=sys.stderr)
+        config = replace(config, admin_token=token)
+    return replace(chosen, config=config)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -157,7 +196,8 @@ def run(args: argparse.Namespace) -> int:
     from emulator.tls import ensure_tls
 
     chosen, server = settings(args)
-    app = with_arguments(build_app(chosen), args)
+    chosen = guarded(chosen, server["host"])
+    app = with_arguments(build_app(chosen, server["port"]), args)
     tls: dict[str, Any] = {}
     if server["tls"]:
         files = ensure_tls(server["tls_dir"])
@@ -172,6 +212,10 @@ def run(args: argparse.Namespace) -> int:
         port=server["port"],
         log_level=server["log_level"],
         access_log=server["access_log"],
+        timeout_graceful_shutdown=server["shutdown_timeout"],
+        # A client that sends part of a request and stalls holds nothing for long.
+        timeout_keep_alive=5,
+        h11_max_incomplete_event_size=64 * 1024,
         **tls,
     )
     return 0

@@ -44,7 +44,7 @@ times = 1
     [
         ("[emulator]\nsede = 1", "unknown"),
         ("[emulator]\nprogression = 'soon'", "progression"),
-        ("[[faults]]\neffect = 'explode'", "effect must be one of"),
+        ("[[faults]]\neffect = 'explode'", "effect: 'explode' is not one of"),
         ("[[faults]]\neffect = 'http_error'", "status"),
         ("not toml ===", "emulator.toml"),
     ],

@@ -38,13 +38,6 @@ from emulator.media.spec import FORMATS
 _JSON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool}
 
 
-def renders_now(payload: Any, inline: bool) -> bool:
-    """Whether making this output renders or decodes media at once: inlined outputs, and
-    input pictures (decoded, or rendered when they are the emulator's own). Such work
-    belongs in a worker thread, not on the event loop."""
-    return inline or (isinstance(payload, dict) and any(name in payload for name in PICTURE_FIELDS))
-
-
 class InputRejected(Exception):
     """The input is valid by the contract but asks for something the emulator won't make."""
 

@@ -152,6 +152,7 @@ class Engine:
             schedule=schedule,
             fault=fault.effect if fault else None,
             late=fault.seconds if fault else 0.0,
+            owner=job.owner,
         )
 
     def secret(self, purpose: str) -> bytes:

@@ -7,6 +7,7 @@ and nesting are bounded before anything else looks at the value.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections.abc import Iterable
@@ -33,6 +34,10 @@ def _is_json_content_type(content_type: str) -> bool:
     return media_type in ("", "application/json") or media_type.endswith("+json")
 
 
+#: how long a request body may take to arrive: a client that trickles it holds no worker
+BODY_SECONDS = 60.0
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body; `PayloadError` 413 beyond ``limit`` bytes (checked as it arrives)."""
     declared = request.headers.get("content-length")
@@ -41,15 +46,19 @@ async def read_body(request: Request, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise PayloadError(
-                    413, "too_large", f"Request body exceeds the limit of {limit} bytes"
-                )
-            chunks.append(chunk)
+        async with asyncio.timeout(BODY_SECONDS):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadError(
+                        413, "too_large", f"Request body exceeds the limit of {limit} bytes"
+                    )
+                chunks.append(chunk)
     except ClientDisconnect:
         raise PayloadError(400, "disconnected", "The client disconnected mid-body") from None
+    except TimeoutError:
+        message = f"The request body did not arrive within {BODY_SECONDS:g} seconds"
+        raise PayloadError(408, "too_slow", message) from None
     return b"".join(chunks)
 
 

@@ -25,12 +25,12 @@ from emulator.media.links import Linker
 T = TypeVar("T")
 
 
-async def run_linked(call: Callable[[Linker], T], linker: Linker, *, in_thread: bool) -> T:
-    """``call(linker)``, in a worker thread when it renders or decodes media (inlined
-    outputs, input pictures); URLs to fixed-size formats need neither, so they stay here."""
-    if in_thread:
-        return await run_in_threadpool(call, linker)
-    return call(linker)
+async def run_linked(call: Callable[[Linker], T], linker: Linker) -> T:
+    """``call(linker)`` in a worker thread: making an output may render or decode media
+    (inlined outputs, input pictures, formats whose size is known only once rendered), and
+    that never happens on the event loop. An output is made once per job, so the hop is
+    paid once too."""
+    return await run_in_threadpool(call, linker)
 
 
 _CACHED = {"Cache-Control": "public, max-age=86400"}

@@ -1,3 +1,8 @@
+import http.server
+import socket
+import threading
+import time
+
 import pytest
 
 from emulator.core.webhooks import WebhookSender, is_loopback
@@ -52,3 +57,84 @@ def test_an_unreachable_receiver_is_retried_then_failed() -> None:
         assert all(a.status is None and a.error for a in delivery.attempts)
     finally:
         sender.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8123/hook", "http://localhost:8123/", "http://127.0.0.1:9/_emulator/reset"],
+)
+def test_the_emulator_itself_is_never_a_target(url: str) -> None:
+    sender = WebhookSender()
+    sender.own_ports.add(8123)
+    try:
+        delivery = sender.watch(
+            "fal", "j", url, is_done=lambda: True, build=lambda: (b"{}", {}), schedule=()
+        )
+        assert (delivery.state, delivery.reason) == ("refused", "the emulator's own address")
+    finally:
+        sender.close()
+
+
+class _Receivers:
+    """Loopback receivers: silent ones (accept, never answer) and one that answers 200."""
+
+    def __init__(self) -> None:
+        self.silent = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.answered: list[bytes] = []
+        handler = self._handler()
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _handler(self) -> type:
+        answered = self.answered
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the standard library's name
+                answered.append(self.rfile.read(int(self.headers["Content-Length"])))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+    def url(self, silent: bool) -> str:
+        port = (self.silent if silent else self.server.socket).getsockname()[1]
+        return f"http://127.0.0.1:{port}/hook"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.silent.close()
+
+
+def test_one_keys_silent_receivers_do_not_hold_up_anothers_delivery() -> None:
+    receivers = _Receivers()
+    sender = WebhookSender(timeout=30)
+    try:
+        stuck = [
+            sender.watch(
+                "fal",
+                f"slow{n}",
+                receivers.url(silent=True),
+                is_done=lambda: True,
+                build=lambda: (b"slow", {}),
+                schedule=(),
+                owner="flood",
+            )  # fmt: skip
+            for n in range(6)
+        ]
+        prompt = sender.watch(
+            "fal", "quick", receivers.url(silent=False), is_done=lambda: True,
+            build=lambda: (b"quick", {}), schedule=(), owner="quiet",
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while prompt.state != "delivered" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        # The quiet key's delivery arrived while every one of the flood's still waits on
+        # its silent receiver (whose timeout, 30 s, has not passed).
+        assert prompt.state == "delivered" and receivers.answered == [b"quick"]
+        assert all(d.state == "pending" and not d.attempts for d in stuck)
+    finally:
+        sender.close()
+        receivers.close()

@@ -18,7 +18,6 @@ from starlette.routing import BaseRoute, Route
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Endpoint
-from emulator.contracts.synthesis import renders_now
 from emulator.core.engine import Engine, JobFailed
 from emulator.core.files import MEDIA_PREFIX, parse_upload_path
 from emulator.core.jobs import Job
@@ -123,7 +122,6 @@ class FalApi:
             output = await run_linked(
                 functools.partial(self.engine.outcome, job),
                 self._linker(request, job),
-                in_thread=renders_now(job.payload, self._wants_inline(job)),
             )
         except JobFailed as failed:
             return failure_response(failed.failure, job.id)

@@ -16,7 +16,6 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from emulator.config import EmulatorConfig
-from emulator.contracts.synthesis import renders_now
 from emulator.core.engine import Engine, JobFailed
 from emulator.core.files import parse_upload_path
 from emulator.core.jobs import Job
@@ -119,7 +118,6 @@ class WaveSpeedApi:
         return await run_linked(
             functools.partial(self._finished, job, url),
             self._linker(request, job),
-            in_thread=renders_now(job.payload, self._wants_inline(job)),
         )
 
     def _finished(self, job: Job, result_url: str, link: Linker) -> dict[str, Any]:
