@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
-from emulator import Engine
+from emulator import EmulatorConfig, Engine, create_app
 from emulator.core.faults import Fault
 from emulator.core.record import RecordedRequest
 from emulator.http.ui.forms import form_fields
@@ -218,3 +218,27 @@ def test_the_dashboard_is_not_recorded_and_not_faulted(client: TestClient, engin
     engine.faults.add(Fault("http_error", status=500))
     assert client.get(f"{UI}/jobs").status_code == 200
     assert len(engine.record) == 0
+
+
+@pytest.fixture
+def guarded() -> TestClient:
+    engine = Engine(EmulatorConfig(admin_token="s3cret/+"))
+    with TestClient(create_app(engine=engine)) as client:
+        yield client
+
+
+def test_with_an_admin_token_only_its_holder_sees_the_dashboard(guarded: TestClient) -> None:
+    refused = guarded.get(f"{UI}/jobs", follow_redirects=False)
+    assert (refused.status_code, refused.headers["location"]) == (303, f"{UI}/login")
+    assert guarded.get(f"{UI}/jobs", headers={"Authorization": "Bearer wrong"}).url.path == (
+        f"{UI}/login"
+    )
+    assert guarded.get(f"{UI}/jobs", headers={"Authorization": "Bearer s3cret/+"}).is_success
+    guarded.cookies.set("provider_emulator_token", "s3cret%2F%2B")  # as the token page sets it
+    assert guarded.get(f"{UI}/settings", follow_redirects=False).status_code == 200
+
+
+def test_the_token_page_and_assets_stay_open(guarded: TestClient) -> None:
+    assert guarded.get(f"{UI}/login").status_code == 200
+    assert guarded.get(f"{UI}/static/dashboard.js").status_code == 200
+    assert guarded.get(f"{UI}/thumbnails/{'0' * 32}.jpg", follow_redirects=False).status_code == 303

@@ -32,6 +32,7 @@ from emulator.core.record import mask
 from emulator.core.registry import LAYOUTS
 from emulator.http.hosts import public_base
 from emulator.http.ui import job_views, media_tiles, request_views
+from emulator.http.ui.access import AdminOnly
 from emulator.http.ui.forms import SUBMIT, form_fields
 from emulator.http.ui.headers import SecurityHeaders
 from emulator.http.ui.pages import page_number, paginate
@@ -94,7 +95,8 @@ class Dashboard:
         self.thumbnails = Thumbnails(engine)
 
     def app(self) -> ASGIApp:
-        return SecurityHeaders(Router(self.routes()))
+        guarded = AdminOnly(Router(self.routes()), token=lambda: self.engine.config.admin_token)
+        return SecurityHeaders(guarded)
 
     def routes(self) -> list[BaseRoute]:
         return [

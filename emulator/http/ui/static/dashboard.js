@@ -84,7 +84,7 @@ function wireLive() {
       if (document.hidden || body.querySelector("details[open]")) return;
       try {
         const response = await fetch(body.dataset.live, { headers: authorization() });
-        if (!response.ok) return;
+        if (!response.ok || response.redirected) return;  // redirected: to the token page
         const parsed = new DOMParser().parseFromString(
           "<table><tbody>" + (await response.text()) + "</tbody></table>", "text/html");
         const rows = parsed.querySelector("tbody");
@@ -147,7 +147,11 @@ function wireLogin() {
     document.cookie = "provider_emulator_token=" + value + "; Path=" + controlBase + "; SameSite=Strict" + expiry;
     notice(token ? "Token kept for this tab." : "Token forgotten.");
   };
-  form.addEventListener("submit", (event) => { event.preventDefault(); keep(field.value.trim()); });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    keep(field.value.trim());
+    if (field.value.trim()) window.location.assign(ui + "/jobs");
+  });
   document.getElementById("forget").addEventListener("click", () => { field.value = ""; keep(""); });
 }
 
