@@ -7,9 +7,11 @@ import time
 
 from playwright.sync_api import Page, Response, expect
 
+from emulator import EmulatorConfig
 from emulator.http.ui.thumbnails import thumbnail_size
 from emulator.server import BackgroundServer
 
+from ..conftest import FAST
 from .conftest import WAIT_MS
 
 BITDANCE = "fal-ai/bitdance"
@@ -161,3 +163,18 @@ def test_every_page_renders(server, page: Page, fal, screenshot):
     assert any(
         job.payload.get("prompt") == "from the playground form" for job in server.engine.jobs
     )
+
+
+def test_with_an_admin_token_the_token_page_opens_the_dashboard(serve, page: Page):
+    guarded = serve(EmulatorConfig(progression=FAST, admin_token="admin-s3cret"))
+    page.goto(ui(guarded, "settings"))
+    expect(page).to_have_url(ui(guarded, "login"))
+    page.fill("#token", "admin-s3cret")
+    with page.expect_navigation():
+        page.click("#login-form button[type=submit], #login-form button:not([type])")
+    page.goto(ui(guarded, "settings"))
+    page.select_option("select[name=effect]", "media_missing")
+    with page.expect_navigation():
+        page.click("#fault-form button")
+    expect(page.locator("tr[data-fault]")).to_contain_text("media_missing")
+    assert [rule.effect for rule in guarded.engine.faults.rules] == ["media_missing"]
