@@ -143,6 +143,7 @@ def test_an_injected_prompt_stays_text(server, page: Page, fal, screenshot):
         else:
             expect(shown).to_contain_text("<script>window.pwned = 1</script>")
         assert page.evaluate("window.pwned") is None, where
+    assert not server.engine.record.filter(path="favicon")  # the page asks for its own icon
     page.locator("#requests details").first.evaluate("d => d.open = true")
     screenshot("requests")
 
