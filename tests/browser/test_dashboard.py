@@ -164,6 +164,11 @@ def test_every_page_renders(server, page: Page, fal, screenshot):
     assert any(
         job.payload.get("prompt") == "from the playground form" for job in server.engine.jobs
     )
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    page.goto(ui(server, "jobs"))
+    expect(page.locator("#jobs")).to_contain_text("from the playground form")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways page
+    screenshot("jobs-phone")
 
 
 def test_with_an_admin_token_the_token_page_opens_the_dashboard(serve, page: Page):
