@@ -16,6 +16,7 @@ from emulator.http.ui.forms import form_fields
 from emulator.http.ui.pages import PAGE_SIZE, page_number, paginate
 from emulator.http.ui.request_views import as_curl
 from emulator.http.ui.thumbnails import Thumbnails, thumbnail_size
+from emulator.media.spec import MediaSpec
 
 UI = "/_emulator/ui"
 HOSTILE = '<script>alert("x")</script>'
@@ -242,3 +243,42 @@ def test_the_token_page_and_assets_stay_open(guarded: TestClient) -> None:
     assert guarded.get(f"{UI}/login").status_code == 200
     assert guarded.get(f"{UI}/static/dashboard.js").status_code == 200
     assert guarded.get(f"{UI}/thumbnails/{'0' * 32}.jpg", follow_redirects=False).status_code == 303
+
+
+def _picture(data: bytes) -> Image.Image:
+    picture = Image.open(io.BytesIO(data))
+    picture.load()
+    return picture
+
+
+def test_a_video_from_an_uploaded_picture_has_that_picture_as_thumbnail(engine: Engine) -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (800, 600), (200, 10, 10)).save(out, "PNG")
+    stored = engine.storage.put(out.getvalue(), "image/png", "red.png")
+    spec = MediaSpec("video", 480, 480, "mp4", "x", "p", 1, duration=5, fps=24, source=stored.id)
+    picture = _picture(Thumbnails(engine).of(engine.media.register(spec)))
+    assert picture.size == (192, 192)
+    red, green, _ = picture.getpixel((96, 96))
+    assert red > 150 and green < 60
+    assert engine.media.renders == 0  # the video itself was never rendered
+
+
+def test_a_blanked_medium_has_a_black_thumbnail(engine: Engine) -> None:
+    spec = MediaSpec("image", 640, 320, "jpeg", "x", "p", 1, blank=True)
+    picture = _picture(Thumbnails(engine).of(engine.media.register(spec)))
+    assert picture.size == (192, 96) and max(picture.getpixel((10, 10))) < 10
+
+
+def test_form_controls_all_have_labels(client: TestClient) -> None:
+    for page in ("settings", "endpoints/fal/fal-ai/bitdance", "jobs", "requests", "login"):
+        text = client.get(f"{UI}/{page}").text
+        labelled = set(re.findall(r'<label for="([^"]+)"', text))
+        for control in re.findall(r"<(?:input|select|textarea)\b[^>]*>", text):
+            if 'type="hidden"' in control:
+                continue
+            # Either wrapped in its <label> (the control follows "<label>Text "), or named by for=.
+            control_id = re.search(r'id="([^"]+)"', control)
+            wrapped = re.search(
+                rf"<label[^>]*>[^<]*(?:<[^/][^>]*>[^<]*)*{re.escape(control)}", text
+            )
+            assert wrapped or (control_id and control_id.group(1) in labelled), (page, control)
