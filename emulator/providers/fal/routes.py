@@ -74,8 +74,10 @@ def _ids(job: Job) -> dict[str, str]:
     return {"x-fal-request-id": job.id}
 
 
-def _method_not_allowed() -> FalError:
-    return FalError.detail(405, "Method Not Allowed")
+def _method_not_allowed(*allowed: str) -> FalError:
+    error = FalError.detail(405, "Method Not Allowed")
+    error.headers["Allow"] = ", ".join(allowed)
+    return error
 
 
 class FalApi:
@@ -151,10 +153,10 @@ class FalApi:
         if parsed is None:
             if request.method in ("GET", "PUT"):
                 raise FalError.detail(404, "Not Found")
-            raise _method_not_allowed()
+            raise _method_not_allowed("POST")
         wanted_method = "PUT" if parsed.action == "cancel" else "GET"
         if request.method != wanted_method:
-            raise _method_not_allowed()
+            raise _method_not_allowed(wanted_method)
         job = self._job(parsed, owner)
         note_endpoint(request, job.endpoint.id)
         if parsed.action == "cancel":
@@ -264,7 +266,7 @@ class FalApi:
         """``POST fal.run/{id}``: the output; ``POST fal.run/{id}/stream``: as SSE. A GET
         (``fal_client.run(…, method="GET")``) takes its input from the query string."""
         if request.method not in ("POST", "GET"):
-            raise _method_not_allowed()
+            raise _method_not_allowed("GET", "POST")
         owner = caller(request, self.config)
         path = request.path_params["path"].strip("/")
         streamed = path.endswith("/stream") and self.engine.contracts.get("fal", path[:-7])
@@ -302,12 +304,16 @@ class FalApi:
             return self.uploads.start_multipart(request)
         upload = parse_upload_path(path)
         if path.startswith(MEDIA_PREFIX):
-            raise _method_not_allowed()
+            raise _method_not_allowed("GET", "HEAD")
         if upload is not None and upload.multipart_id and request.method in ("PUT", "POST"):
             return await self.uploads.multipart(request, upload)
         if upload is not None and request.method == "PUT":
             return await self.uploads.put(request, upload)
-        raise _method_not_allowed() if upload is not None else FalError.detail(404, "Not Found")
+        if upload is None:
+            raise FalError.detail(404, "Not Found")
+        raise _method_not_allowed(
+            *(("PUT", "POST") if upload.multipart_id else ("GET", "HEAD", "PUT"))
+        )
 
     async def rest(self, request: Request) -> Response:
         """``rest.fal.ai``: storage tokens and uploads, and the webhook signing keys."""
@@ -320,7 +326,7 @@ class FalApi:
             "storage/upload/initiate-multipart",
         ):
             if request.method != "POST":
-                raise _method_not_allowed()
+                raise _method_not_allowed("POST")
             owner = caller(request, self.config)
             if path == "storage/auth/token":
                 return self.uploads.token(request, owner)
