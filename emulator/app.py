@@ -25,7 +25,12 @@ logger = logging.getLogger("emulator")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's routing errors (no such path, a method a route does not take), in the
+    format of the provider whose surface the path is under."""
     assert isinstance(exc, HTTPException)
+    provider = BY_NAME.get(request.url.path.split("/", 2)[1] if "/" in request.url.path else "")
+    if provider is not None:
+        return provider.http_error(exc.status_code, exc.detail, exc.headers)
     return JSONResponse({"detail": exc.detail}, exc.status_code, exc.headers)
 
 
