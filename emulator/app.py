@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from emulator.config import EmulatorConfig
 from emulator.core.engine import Engine
@@ -18,6 +18,7 @@ from emulator.http.control import ControlApi
 from emulator.http.hosts import ProviderHosts
 from emulator.http.index import index
 from emulator.http.middleware import FaultInjection, Recording
+from emulator.http.ui import dashboard
 from emulator.providers.registry import BY_NAME, CANONICAL_HOSTS, HOST_SURFACES, PROVIDERS
 
 logger = logging.getLogger("emulator")
@@ -58,7 +59,12 @@ def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = 
     engine = engine or Engine(config)
     routes = [route for provider in PROVIDERS for route in provider.routes(engine)]
     app = Starlette(
-        routes=[Route("/", index), *routes, *ControlApi(engine).routes()],
+        routes=[
+            Route("/", index),
+            *routes,
+            *ControlApi(engine).routes(),
+            Mount("/_emulator/ui", dashboard(engine)),
+        ],
         middleware=[
             Middleware(ProviderHosts, canonical=CANONICAL_HOSTS, surfaces=HOST_SURFACES),
             Middleware(Recording, record=engine.record, skip=_UNRECORDED),

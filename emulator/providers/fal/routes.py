@@ -294,7 +294,7 @@ class FalApi:
     async def cdn(self, request: Request) -> Response:
         path = cdn_path(request)
         if request.method in ("GET", "HEAD"):
-            response = await download(self.engine, "fal", path)
+            response = await download(self.engine, "fal", path, request)
             if response is None:
                 raise FalError.detail(404, "File not found")
             return response

@@ -214,7 +214,7 @@ class WaveSpeedApi:
     async def cdn(self, request: Request) -> Response:
         path = cdn_path(request)
         if request.method in ("GET", "HEAD"):
-            response = await download(self.engine, "wavespeed", path)
+            response = await download(self.engine, "wavespeed", path, request)
             if response is None:
                 raise _not_found("File")
             return response
