@@ -74,7 +74,8 @@ class Synthesis:
         return image_size(self.inputs, field.get("image_size", {}).get("default"))
 
     def image_format(self, schema: Mapping[str, Any]) -> str:
-        requested = self.inputs.get("output_format")
+        # ``format`` is the older spelling some fal apps declare (fast-lcm-diffusion)
+        requested = self.inputs.get("output_format", self.inputs.get("format"))
         if isinstance(requested, str) and requested.lower() in FORMATS:
             return requested.lower()
         declared = schema.get("contentMediaType", schema.get("items", {}).get("contentMediaType"))
