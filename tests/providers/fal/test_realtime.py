@@ -1,0 +1,184 @@
+"""fal's client tokens and realtime sessions, frame by frame, against the app in-process."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import replace
+
+import msgpack
+import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from emulator import EmulatorConfig, Engine, ManualClock, create_app
+
+LCM = "fal-ai/fast-lcm-diffusion"
+SESSION = f"/fal/run/{LCM}/realtime"
+
+
+def token(client: TestClient, apps: list[str], seconds: int = 120) -> str:
+    response = client.post(
+        "/fal/rest/tokens/", json={"allowed_apps": apps, "token_expiration": seconds}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_token_is_a_jwt_scoped_to_the_apps_asked_for(
+    client: TestClient, clock: ManualClock
+) -> None:
+    issued = token(client, ["fast-lcm-diffusion"], 30)
+    header, claims, signature = issued.split(".")
+    decoded = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    assert json.loads(base64.urlsafe_b64decode(header + "==="[: -len(header) % 4 or None]))["alg"]
+    assert decoded["allowed_apps"] == ["fast-lcm-diffusion"]
+    assert decoded["exp"] - decoded["iat"] == 30
+    assert "k1" not in claims  # the key never travels in a token
+    assert signature
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"allowed_apps": []},
+        {"allowed_apps": "x"},
+        {"allowed_apps": ["x"], "token_expiration": 0},
+        {"allowed_apps": ["x"], "token_expiration": 10**9},
+        [1],
+    ],
+)
+def test_a_bad_token_request_gets_a_422_naming_the_field(client: TestClient, body: object) -> None:
+    response = client.post("/fal/rest/tokens/", json=body)
+    assert response.status_code == 422
+    assert "detail" in response.json()
+
+
+def test_a_token_needs_a_key(engine: Engine) -> None:
+    with TestClient(create_app(engine=engine)) as anonymous:
+        assert anonymous.post("/fal/rest/tokens/", json={"allowed_apps": ["x"]}).status_code == 401
+
+
+def test_one_result_per_input_in_msgpack(client: TestClient) -> None:
+    with client.websocket_connect(SESSION) as ws:
+        for prompt in ("one", "two"):
+            ws.send_bytes(msgpack.packb({"prompt": prompt, "image_size": "square"}))
+            result = msgpack.unpackb(ws.receive_bytes())
+            assert result["prompt"] == prompt
+            image = result["images"][0]
+            assert image["url"].startswith("data:image/jpeg;base64,")  # sync_mode's default
+            assert (image["width"], image["height"]) == (512, 512)
+
+
+def test_json_frames_are_answered_in_json(client: TestClient) -> None:
+    with client.websocket_connect(SESSION) as ws:
+        ws.send_text(json.dumps({"prompt": "json", "image_size": "square", "sync_mode": False}))
+        result = json.loads(ws.receive_text())
+        assert result["images"][0]["url"].startswith("http")
+
+
+def test_a_token_opens_only_its_apps_until_it_expires(
+    client: TestClient, clock: ManualClock
+) -> None:
+    good = token(client, ["fast-lcm-diffusion"], 60)
+    with client.websocket_connect(f"{SESSION}?fal_jwt_token={good}") as ws:
+        ws.send_bytes(msgpack.packb({"prompt": "with a token", "image_size": "square"}))
+        assert msgpack.unpackb(ws.receive_bytes())["prompt"] == "with a token"
+    other = token(client, ["bitdance"])
+    for bad, status in ((other, 403), ("not.a.jwt", 401), (good[:-2] + "xx", 401)):
+        with pytest.raises(Exception) as refused:
+            client.websocket_connect(f"{SESSION}?fal_jwt_token={bad}").__enter__()
+        assert getattr(refused.value, "status_code", None) == status, refused.value
+    clock.advance(61)
+    with pytest.raises(Exception) as expired:
+        client.websocket_connect(f"{SESSION}?fal_jwt_token={good}").__enter__()
+    assert expired.value.status_code == 401
+    assert "expired" in expired.value.content.decode()
+
+
+def test_an_unknown_app_is_refused_at_the_handshake_with_a_404(client: TestClient) -> None:
+    with pytest.raises(Exception) as refused:
+        client.websocket_connect("/fal/run/fal-ai/bitdance/realtime").__enter__()
+    assert refused.value.status_code == 404
+    assert "No realtime endpoint" in refused.value.content.decode()
+
+
+def test_max_buffering_out_of_range_is_refused(client: TestClient) -> None:
+    with pytest.raises(Exception) as refused:
+        client.websocket_connect(f"{SESSION}?max_buffering=61").__enter__()
+    assert refused.value.status_code == 422
+
+
+def closing(ws: object) -> tuple[dict, int]:
+    """The error message a session sends before it closes, and its close code."""
+    error = json.loads(ws.receive_text())  # type: ignore[attr-defined]
+    with pytest.raises(WebSocketDisconnect) as closed:
+        ws.receive_bytes()  # type: ignore[attr-defined]
+    return error, closed.value.code
+
+
+@pytest.mark.parametrize(
+    "frame, code",
+    [
+        (b"\xc1not msgpack", 1003),  # 0xc1 is never used in msgpack
+        (msgpack.packb([1, 2]), 1003),  # msgpack, but not a map
+        ("{not json", 1003),
+    ],
+)
+def test_a_bad_frame_closes_with_a_clear_code(client: TestClient, frame: object, code: int) -> None:
+    with client.websocket_connect(SESSION) as ws:
+        ws.send_bytes(frame) if isinstance(frame, bytes) else ws.send_text(frame)
+        error, closed = closing(ws)
+    assert error["type"] == "x-fal-error" and error["error"] == "INTERNAL_ERROR"
+    assert error["reason"]
+    assert closed == code
+
+
+def test_an_oversized_frame_closes_with_1009(engine: Engine) -> None:
+    engine.config = replace(engine.config, max_body_bytes=1024)
+    with TestClient(create_app(engine=engine), headers={"Authorization": "Key k1"}) as client:
+        with client.websocket_connect(SESSION) as ws:
+            ws.send_bytes(msgpack.packb({"prompt": "x" * 2048}))
+            error, closed = closing(ws)
+    assert closed == 1009
+    assert "exceeds 1024 bytes" in error["reason"]
+
+
+def test_an_invalid_input_gets_fals_error_message_then_a_normal_close(client: TestClient) -> None:
+    with client.websocket_connect(SESSION) as ws:
+        ws.send_bytes(msgpack.packb({"prompt": 5}))
+        error, closed = closing(ws)
+    assert error["error"] == "INTERNAL_ERROR"
+    assert "prompt" in error["reason"]
+    assert closed == 1000
+
+
+def test_an_idle_session_ends_with_fals_timeout_message() -> None:
+    config = EmulatorConfig(seed=1, realtime_idle_timeout=0.2)
+    with TestClient(create_app(config), headers={"Authorization": "Key k1"}) as client:
+        with client.websocket_connect(SESSION) as ws:
+            ws.send_bytes(msgpack.packb({"prompt": "then nothing", "image_size": "square"}))
+            assert msgpack.unpackb(ws.receive_bytes())["prompt"] == "then nothing"
+            error, closed = closing(ws)
+    assert error == {
+        "type": "x-fal-error",
+        "error": "TIMEOUT",
+        "reason": "no inputs, reconnect when needed!",
+    }
+    assert closed == 1000
+
+
+def test_a_client_token_opens_a_client_mode_stream(client: TestClient) -> None:
+    issued = token(client, ["bitdance"])
+    with TestClient(client.app) as browser:  # no key: only the token
+        url = f"/fal/run/fal-ai/bitdance/stream?fal_jwt_token={issued}"
+        streamed = browser.post(url, json={"prompt": "client mode"})
+        assert streamed.status_code == 200, streamed.text
+        assert streamed.text.startswith("data: ")
+        assert (
+            browser.post(
+                url.replace("bitdance/stream", "fast-lcm-diffusion"), json={"prompt": "x"}
+            ).status_code
+            == 403
+        )
