@@ -94,9 +94,7 @@ class WebSocketInterception:
 
         async def serve() -> None:
             def protocol() -> asyncio.Protocol:
-                return config.http_protocol_class(  # type: ignore[no-any-return]
-                    config=config, server_state=state, app_state={}
-                )
+                return config.http_protocol_class(config=config, server_state=state, app_state={})
 
             await asyncio.get_running_loop().connect_accepted_socket(protocol, server)
 

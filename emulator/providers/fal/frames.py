@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,7 +68,7 @@ def _unpack(frame: bytes, max_depth: int) -> Any:
     return value
 
 
-def decode_input(message: dict[str, Any], *, max_bytes: int, max_depth: int) -> Input:
+def decode_input(message: Mapping[str, Any], *, max_bytes: int, max_depth: int) -> Input:
     """The input an ASGI ``websocket.receive`` message carries; `BadFrame` if none."""
     data, text = message.get("bytes"), message.get("text")
     size = len(data) if data is not None else len((text or "").encode())
