@@ -182,3 +182,19 @@ def test_a_client_token_opens_a_client_mode_stream(client: TestClient) -> None:
             ).status_code
             == 403
         )
+
+
+def test_with_max_buffering_one_only_the_newest_waiting_input_is_answered(
+    client: TestClient,
+) -> None:
+    # 40 inputs arrive faster than 1024x1024 pictures are made: with one buffer place, each
+    # new input replaces the one waiting. The answers stay in order, and the newest input
+    # is always answered (nothing can replace it).
+    with client.websocket_connect(f"{SESSION}?max_buffering=1") as ws:
+        for n in range(40):
+            ws.send_bytes(msgpack.packb({"prompt": str(n), "image_size": "square_hd"}))
+        answered: list[int] = []
+        while not answered or answered[-1] != 39:
+            answered.append(int(msgpack.unpackb(ws.receive_bytes())["prompt"]))
+    assert answered == sorted(set(answered))
+    assert len(answered) < 40, answered
