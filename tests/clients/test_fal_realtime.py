@@ -130,3 +130,15 @@ def test_realtime_against_a_server(server: BackgroundServer) -> None:
     with patch_fal_client(server.url):
         check(exchange_sync(["served"]), ["served"])
         check(asyncio.run(exchange_async(["served async"])), ["served async"])
+
+
+def test_a_raw_image_app_sends_jpeg_bytes(provider_emulator: Emulation) -> None:
+    source = io.BytesIO()
+    Image.new("RGB", (16, 16), "blue").save(source, "PNG")
+    frame = "data:image/png;base64," + base64.b64encode(source.getvalue()).decode()
+    # The session is at the endpoint id itself: no "/realtime" appended.
+    with fal_client.realtime("fal-ai/flux-2/klein/realtime", path="") as connection:
+        connection.send({"image_url": frame, "prompt": "sapphire"})
+        image = connection.recv()["images"][0]
+    decoded = Image.open(io.BytesIO(image["content"]))
+    assert (decoded.format, decoded.size) == ("JPEG", (768, 768))

@@ -45,3 +45,10 @@ def test_client_mode_stream_uses_a_client_token(server: BackgroundServer) -> Non
     streamed = next(r for r in recorded if r.path == "/fal/run/fal-ai/bitdance/stream")
     assert streamed.key == ""  # no key: the token, recorded masked as a credential
     assert streamed.query.startswith("fal_jwt_token=****") and len(streamed.query) < 30
+
+
+def test_realtime_connect_to_a_raw_image_app_gets_bytes(server: BackgroundServer) -> None:
+    outcome = realtime(server, "rawBytes")
+    assert outcome.get("result", {}).get("jpeg") is True, outcome
+    assert outcome["result"]["width"] == 768
+    assert outcome["result"]["content_type"] == "image/jpeg"

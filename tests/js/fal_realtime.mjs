@@ -81,6 +81,14 @@ const scenarios = {
     const inputs = [{ prompt: "provided token", image_size: "square" }];
     return summary(await session(LCM, inputs, { tokenProvider, tokenExpirationSeconds: 10 }));
   },
+  // An app whose results carry the image bytes (RawImage.content): a Uint8Array here.
+  async rawBytes() {
+    const frame = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGNgYPgPAAEDAQAIicLsAAAAAElFTkSuQmCC";
+    const [result] = await session("fal-ai/flux-2/klein/realtime", [{ image_url: frame }]);
+    const { content, content_type, width } = result.images[0];
+    const jpeg = content instanceof Uint8Array && content[0] === 0xff && content[1] === 0xd8;
+    return { jpeg, bytes: content.length, content_type, width };
+  },
   async invalid() {
     await session(LCM, [{ prompt: 42 }]);
   },

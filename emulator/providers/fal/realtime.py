@@ -198,25 +198,26 @@ class _Session:
                 await self.arrived.wait()
                 continue
             item = self.pending.popleft()
-            output = await self._output(item.payload)
+            output = await self._output(item)
             await self.websocket.send(encode_output(output, item.as_text))
 
-    async def _output(self, payload: dict[str, Any]) -> dict[str, Any]:
-        job = self.engine.submit(self.endpoint, payload, self.owner, queued=False)
-        linker = self._linker(payload)
+    async def _output(self, item: Input) -> dict[str, Any]:
+        job = self.engine.submit(self.endpoint, item.payload, self.owner, queued=False)
+        linker = self._linker(item.payload, raw_bytes=not item.as_text)
         return await run_linked(functools.partial(self.engine.outcome, job), linker, in_thread=True)
 
-    def _linker(self, payload: dict[str, Any]) -> Linker:
+    def _linker(self, payload: dict[str, Any], *, raw_bytes: bool) -> Linker:
         """Media inline as data URIs when ``sync_mode`` (by the input, else the contract's
-        default) asks for it, as realtime apps answer; else as CDN URLs."""
+        default) asks for it, as realtime apps answer; else as CDN URLs. Media carried as
+        bytes (``RawImage.content``) are bytes in msgpack frames, base64 in JSON ones."""
         schema = self.endpoint.resolve(self.endpoint.input_schema)
         default = schema.get("properties", {}).get("sync_mode", {}).get("default", False)
         if payload.get("sync_mode", default) is True:
-            return data_uri_linker(self.engine.media)
+            return data_uri_linker(self.engine.media, raw_bytes=raw_bytes)
         scope = self.websocket.scope
         # fal's hosts are https-only: a ws:// to one is the in-process interception's pair.
         secure = scope.get("scheme") == "wss" or header(scope, b"host") in _FAL_HOSTS
         scheme = "https" if secure else "http"
         as_http = HTTPConnection({**scope, "scheme": scheme})  # URLs of the HTTP CDN
         base = public_base(as_http, "fal/cdn", self.engine.config.public_url)  # type: ignore[arg-type]
-        return url_linker(self.engine.media, base)
+        return url_linker(self.engine.media, base, raw_bytes=raw_bytes)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 from dataclasses import replace
 
 import msgpack
 import pytest
+from PIL import Image
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
@@ -198,3 +200,26 @@ def test_with_max_buffering_one_only_the_newest_waiting_input_is_answered(
             answered.append(int(msgpack.unpackb(ws.receive_bytes())["prompt"]))
     assert answered == sorted(set(answered))
     assert len(answered) < 40, answered
+
+
+KLEIN = "/fal/run/fal-ai/flux-2/klein/realtime"  # its session is at the endpoint id itself
+
+
+def a_picture() -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), "red").save(buffer, "JPEG")
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_raw_image_apps_send_bytes_in_msgpack_and_base64_in_json(client: TestClient) -> None:
+    issued = token(client, ["flux-2"])  # the alias of fal-ai/flux-2/klein/realtime
+    with client.websocket_connect(f"{KLEIN}?fal_jwt_token={issued}") as ws:
+        ws.send_bytes(msgpack.packb({"image_url": a_picture(), "prompt": "gold"}))
+        image = msgpack.unpackb(ws.receive_bytes())["images"][0]
+        assert isinstance(image["content"], bytes)
+        assert Image.open(io.BytesIO(image["content"])).size == (768, 768)  # its own "square"
+        assert image["content_type"] == "image/jpeg"
+        ws.send_text(json.dumps({"image_url": a_picture(), "image_size": "square_hd"}))
+        image = json.loads(ws.receive_text())["images"][0]
+        decoded = Image.open(io.BytesIO(base64.b64decode(image["content"])))
+        assert (decoded.format, decoded.size) == ("JPEG", (1024, 1024))
