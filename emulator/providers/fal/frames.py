@@ -25,6 +25,7 @@ __all__ = ["BadFrame", "Input", "decode_input", "encode_output", "error_message"
 NORMAL_CLOSURE = 1000
 UNSUPPORTED_DATA = 1003
 MESSAGE_TOO_BIG = 1009
+INTERNAL_ERROR = 1011
 
 
 class BadFrame(Exception):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -40,6 +41,7 @@ from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.fal.auth import caller
 from emulator.providers.fal.errors import FalError
 from emulator.providers.fal.frames import (
+    INTERNAL_ERROR,
     NORMAL_CLOSURE,
     BadFrame,
     Input,
@@ -52,6 +54,8 @@ from emulator.providers.fal.paths import alias
 from emulator.providers.fal.tokens import TokenRejected, Tokens, query_token
 
 __all__ = ["RealtimeSessions", "realtime_path"]
+
+logger = logging.getLogger("emulator")
 
 #: the most inputs a session buffers: the clients' own bound on ``max_buffering``
 MAX_BUFFERING = 60
@@ -164,7 +168,9 @@ class _Session:
             failure = error.failure
             await self._end("INTERNAL_ERROR", _failure_reason(failure), NORMAL_CLOSURE)
         elif error is not None and not isinstance(error, WebSocketDisconnect):
-            raise error
+            # A safety net, never a feature, as the HTTP surfaces' 500 handler is.
+            logger.error("realtime session failed", exc_info=error)
+            await self._end("INTERNAL_ERROR", "Internal error", INTERNAL_ERROR)
 
     async def _end(self, error: str, reason: str, code: int) -> None:
         try:

@@ -223,3 +223,17 @@ def test_raw_image_apps_send_bytes_in_msgpack_and_base64_in_json(client: TestCli
         image = json.loads(ws.receive_text())["images"][0]
         decoded = Image.open(io.BytesIO(base64.b64decode(image["content"])))
         assert (decoded.format, decoded.size) == ("JPEG", (1024, 1024))
+
+
+def test_an_unexpected_fault_ends_the_session_with_1011_not_a_hang(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(engine, "outcome", broken)
+    with client.websocket_connect(SESSION) as ws:
+        ws.send_bytes(msgpack.packb({"prompt": "x"}))
+        error, closed = closing(ws)
+    assert (error["error"], closed) == ("INTERNAL_ERROR", 1011)
+    assert "a bug" not in error["reason"]  # internals stay in the log
