@@ -243,3 +243,16 @@ def test_an_unexpected_fault_ends_the_session_with_1011_not_a_hang(
         error, closed = closing(ws)
     assert (error["error"], closed) == ("INTERNAL_ERROR", 1011)
     assert "a bug" not in error["reason"]  # internals stay in the log
+
+
+def test_fals_proxy_forwards_a_token_request(client: TestClient) -> None:
+    # How @fal-ai/client gets its realtime token behind a proxy (fal.config({proxyUrl})).
+    response = client.post(
+        "/fal/proxy",
+        json={"allowed_apps": ["fast-lcm-diffusion"], "token_expiration": 120},
+        headers={"x-fal-target-url": "https://rest.fal.ai/tokens/"},
+    )
+    assert response.status_code == 200, response.text
+    with client.websocket_connect(f"{SESSION}?fal_jwt_token={response.json()}") as ws:
+        ws.send_bytes(msgpack.packb({"prompt": "proxied", "image_size": "square"}))
+        assert msgpack.unpackb(ws.receive_bytes())["prompt"] == "proxied"
