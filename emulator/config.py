@@ -118,6 +118,9 @@ class EmulatorConfig:
     sync_timeout: float = _setting(
         90.0, "Seconds a WaveSpeed sync-mode request waits before its 5004 answer."
     )
+    realtime_idle_timeout: float = _setting(
+        60.0, "Seconds a fal realtime session waits for an input before it ends (TIMEOUT)."
+    )
 
     def __post_init__(self) -> None:
         for setting in fields(self):

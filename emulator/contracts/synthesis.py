@@ -5,6 +5,8 @@ that hold across fal's and WaveSpeed's published schemas:
 
 - an object with a ``url`` property is a media file; with ``width`` and ``height`` it is
   an image, otherwise its field name says what it is (``video``, ``audio``, ``image``…);
+  an object with ``content``, ``width`` and ``height`` is an image carried as its bytes
+  (fal's realtime ``RawImage``);
 - a string with a ``contentMediaType`` is a media URL of that type (WaveSpeed's
   ``outputs``);
 - an array of media holds ``num_images`` items (default 1);
@@ -64,13 +66,23 @@ class Synthesis:
 
     def image_size(self) -> tuple[int, int]:
         field = self.endpoint.resolve(self.endpoint.input_schema).get("properties", {})
+        # An app whose presets are not fal's usual ones states them (``x-emulator-presets``).
+        presets = field.get("image_size", {}).get("x-emulator-presets", {})
+        chosen = self.inputs.get("image_size")
+        preset = presets.get(chosen) if isinstance(chosen, str) else None
+        if isinstance(preset, list) and len(preset) == 2:
+            return int(preset[0]), int(preset[1])
         return image_size(self.inputs, field.get("image_size", {}).get("default"))
 
     def image_format(self, schema: Mapping[str, Any]) -> str:
-        requested = self.inputs.get("output_format")
+        # ``format`` is the older spelling some fal apps declare (fast-lcm-diffusion)
+        requested = self.inputs.get("output_format", self.inputs.get("format"))
         if isinstance(requested, str) and requested.lower() in FORMATS:
             return requested.lower()
         declared = schema.get("contentMediaType", schema.get("items", {}).get("contentMediaType"))
+        if declared is None:  # a media object's own default type (fal's RawImage: JPEG)
+            item = self.endpoint.resolve(schema.get("items", schema))
+            declared = item.get("properties", {}).get("content_type", {}).get("default")
         for name, (content_type, _, _) in FORMATS.items():
             if content_type == declared:
                 return name
@@ -149,7 +161,8 @@ class Synthesis:
             return str(schema["contentMediaType"]).split("/", 1)[0]
         properties = schema.get("properties", {})
         if "url" not in properties:
-            return None
+            carried = {"content", "width", "height"} <= properties.keys()
+            return "image" if carried else None
         if "width" in properties and "height" in properties:
             return "image"
         for kind in ("video", "audio", "image"):
@@ -172,6 +185,7 @@ class Synthesis:
             return url
         described = {
             "url": url,
+            "content": self.link.raw(spec) if "content" in schema.get("properties", {}) else None,
             "content_type": spec.content_type,
             "file_name": url.rsplit("/", 1)[-1]
             if not url.startswith("data:")

@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Endpoint
@@ -46,6 +46,8 @@ from emulator.providers.fal.errors import (
 from emulator.providers.fal.paths import RequestPath, alias, app_path, parse_request_path
 from emulator.providers.fal.platform import platform_options
 from emulator.providers.fal.proxy import PROXY_PATH, FalProxy
+from emulator.providers.fal.realtime import RealtimeSessions
+from emulator.providers.fal.tokens import TokenRejected, Tokens, query_token
 from emulator.providers.fal.uploads import FalUploads
 from emulator.providers.fal.webhooks import FalWebhooks
 
@@ -86,6 +88,8 @@ class FalApi:
         self._status_bodies: dict[tuple[Any, ...], bytes] = {}
         self.uploads = FalUploads(engine, lambda request: self._base(request, "fal/cdn"))
         self.webhooks = FalWebhooks(engine)
+        self.tokens = Tokens(engine)
+        self.realtime = RealtimeSessions(engine, self.tokens)
 
     @property
     def config(self) -> EmulatorConfig:
@@ -95,6 +99,7 @@ class FalApi:
         return [
             Route("/fal/queue/{path:path}", HandlerApp(self.queue, answer), methods=ALL_METHODS),
             Route("/fal/run/{path:path}", HandlerApp(self.run, answer), methods=ALL_METHODS),
+            WebSocketRoute("/fal/run/{path:path}", self.realtime.session),
             Route("/fal/cdn/{path:path}", HandlerApp(self.cdn, answer), methods=ALL_METHODS),
             Route("/fal/rest/{path:path}", HandlerApp(self.rest, answer), methods=ALL_METHODS),
             Route(PROXY_PATH, FalProxy(self.config.proxy_key), methods=ALL_METHODS),
@@ -267,8 +272,8 @@ class FalApi:
         (``fal_client.run(…, method="GET")``) takes its input from the query string."""
         if request.method not in ("POST", "GET"):
             raise _method_not_allowed("GET", "POST")
-        owner = caller(request, self.config)
         path = request.path_params["path"].strip("/")
+        owner = self._run_caller(request, path)
         streamed = path.endswith("/stream") and self.engine.contracts.get("fal", path[:-7])
         endpoint = self._endpoint(path[:-7] if streamed else path)
         note_endpoint(request, endpoint.id)
@@ -290,6 +295,17 @@ class FalApi:
         # An app without partial results streams one event: its output.
         event = b"data: " + response.body + b"\n\n"
         return Response(event, 200, {"x-fal-request-id": job.id}, "text/event-stream")
+
+    def _run_caller(self, request: Request, path: str) -> str:
+        """The key of a run, or (``?fal_jwt_token=``, as a client-mode ``fal.stream`` sends)
+        the owner of a client token that allows the app."""
+        token = query_token(request)
+        if token is None:
+            return caller(request, self.config)
+        try:
+            return self.tokens.check(token, alias(path)).owner
+        except TokenRejected as rejected:
+            raise FalError.detail(rejected.status, rejected.message) from None
 
     async def cdn(self, request: Request) -> Response:
         path = cdn_path(request)
@@ -316,8 +332,12 @@ class FalApi:
         )
 
     async def rest(self, request: Request) -> Response:
-        """``rest.fal.ai``: storage tokens and uploads, and the webhook signing keys."""
+        """``rest.fal.ai``: storage tokens and uploads, client tokens, the webhook keys."""
         path = request.path_params["path"].strip("/")
+        if path == "tokens":
+            if request.method != "POST":
+                raise _method_not_allowed("POST")
+            return await self.tokens.answer(request, caller(request, self.config))
         if path == ".well-known/jwks.json" and request.method in ("GET", "HEAD"):
             return json_response(self.webhooks.jwks)
         if path in (
