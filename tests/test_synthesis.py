@@ -8,7 +8,7 @@ from emulator.contracts.documents import (
 )
 from emulator.contracts.synthesis import InputRejected, synthesize
 from emulator.contracts.validation import check_input
-from emulator.media import MediaSpec, UnsupportedMedia
+from emulator.media import MediaSpec
 
 CONTRACTS = load_contracts([DEFAULT_CONTRACTS_DIR])
 LINKED: list[MediaSpec] = []
@@ -99,7 +99,7 @@ def test_video_fields_become_video_specs() -> None:
     }
 
 
-def test_other_media_kinds_are_not_faked() -> None:
+def test_an_audio_output_is_audio_of_the_asked_length() -> None:
     ok = {
         "200": {
             "content": {
@@ -123,8 +123,14 @@ def test_other_media_kinds_are_not_faked() -> None:
             "/acme/tts/requests/{request_id}": {"get": {"responses": ok}},
         }
     }
-    with pytest.raises(UnsupportedMedia):
-        synthesize(endpoint_from_document("fal", document), {}, 1, link, max_pixels=1)
+    LINKED.clear()
+    result = synthesize(
+        endpoint_from_document("fal", document), {"duration": 3}, 1, link, max_pixels=1
+    )
+    assert result == {"audio": {"url": "https://cdn.test/0.wav"}}
+    assert [(s.kind, s.format, s.duration, s.sample_rate) for s in LINKED] == [
+        ("audio", "wav", 3.0, 44100)
+    ]
 
 
 def test_too_many_pixels_is_rejected_before_rendering() -> None:

@@ -27,12 +27,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator.contracts.documents import Endpoint
-from emulator.contracts.sizes import image_size, video_shape
+from emulator.contracts.kinds import audio_format, category_kind, field_format, media_kind
+from emulator.contracts.sizes import SIZE_FIELDS, image_size, video_shape
+from emulator.contracts.texts import TEXT_FIELDS, generated_text, is_timed, timed_items
 from emulator.contracts.validation import Violation
-from emulator.media import MediaSpec, UnsupportedMedia
+from emulator.media import MediaSpec
 from emulator.media.links import Linker
 from emulator.media.sources import Source, SourceResolver
-from emulator.media.spec import FORMATS
+from emulator.media.spec import FORMATS, KINDS
 
 __all__ = ["PICTURE_FIELDS", "InputRejected", "Synthesis", "renders_now", "synthesize"]
 
@@ -59,6 +61,12 @@ class InputRejected(Exception):
 MAX_VIDEO_PIXELS = 1920 * 1080 * 24 * 60
 #: input fields that name the picture an image-to-video job starts from
 PICTURE_FIELDS = ("image_url", "image", "input_image", "start_image_url", "first_frame_image")
+#: the longest audio output the emulator renders, in seconds
+MAX_AUDIO_SECONDS = 3600
+#: input fields that give an audio output's length in seconds
+DURATION_FIELDS = ("duration", "duration_seconds", "audio_duration", "seconds", "total_seconds")
+#: input fields that ask a video for a sound track
+SOUND_FIELDS = ("generate_audio", "with_audio", "enable_audio", "audio_enabled")
 
 
 @dataclass(frozen=True)
@@ -74,8 +82,56 @@ class Synthesis:
     # -- sizes and formats -------------------------------------------------------------
 
     def image_size(self) -> tuple[int, int]:
+        """The size asked for; with none asked, an input picture's (an edit, a mask, a
+        depth map is the size of its input), else fal's default."""
+        if all(self.inputs.get(name, "auto") == "auto" for name in SIZE_FIELDS):
+            picture = self.picture()
+            if picture.size is not None:
+                return picture.size
         field = self.endpoint.resolve(self.endpoint.input_schema).get("properties", {})
         return image_size(self.inputs, field.get("image_size", {}).get("default"))
+
+    def picture(self) -> Source:
+        """The input picture a job starts from, if its input names one."""
+        for name in PICTURE_FIELDS:
+            url = self.inputs.get(name)
+            if isinstance(url, str) and url and self.sources is not None:
+                return self.sources.picture(name, url)
+        return Source("", None)
+
+    def text(self) -> str:
+        """What the model "wrote": deterministic from the prompt and seed."""
+        return generated_text(self.prompt(), self.seed)
+
+    def prompt(self) -> str:
+        for name in ("prompt", "text", "input", "lyrics", "query", "question"):
+            if isinstance(self.inputs.get(name), str):
+                return str(self.inputs[name])
+        return ""
+
+    def audio_seconds(self) -> float:
+        """The length asked for, else about the time to speak the input text, else 5 s."""
+        for name in DURATION_FIELDS:
+            value = self.inputs.get(name)
+            if isinstance(value, str) and value.rstrip("s").isdigit():
+                value = int(value.rstrip("s"))  # fal's "5" or "10s" enums
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+                return self._bounded_seconds(float(value))
+        words = len(self.prompt().split())
+        return max(1.0, min(60.0, words / 2.5)) if words else 5.0
+
+    def _bounded_seconds(self, seconds: float) -> float:
+        if seconds > MAX_AUDIO_SECONDS:
+            raise InputRejected(
+                [
+                    Violation(
+                        ("duration",),
+                        f"provider-emulator renders audio of up to {MAX_AUDIO_SECONDS} s",
+                        "emulator_limit",
+                    )
+                ]
+            )
+        return seconds
 
     def image_format(self, schema: Mapping[str, Any]) -> str:
         requested = self.inputs.get("output_format")
@@ -134,67 +190,86 @@ class Synthesis:
     def _field(self, name: str, schema: Mapping[str, Any]) -> Any:
         """The value a convention gives the field, or _OMIT if none does."""
         resolved = self.endpoint.resolve(schema)
-        kind = self._media_kind(name, resolved)
+        hint = category_kind(self.endpoint.category)
+        kind = media_kind(name, resolved, hint)
         if kind:
-            return self._media(kind, resolved, schema, 0)
+            return self._media(name, kind, resolved, schema, 0)
         if resolved.get("type") == "array":
             items = self.endpoint.resolve(resolved.get("items", {}))
-            item_kind = self._media_kind(name, items)
+            item_kind = media_kind(name, items, hint)
             if item_kind:
                 count = self.image_count() if item_kind == "image" else 1
-                return [self._media(item_kind, items, schema, i) for i in range(count)]
+                return [self._media(name, item_kind, items, schema, i) for i in range(count)]
             if items.get("type") == "boolean":
                 return [self.flagged] * self.image_count()
-        if name == "seed" and resolved.get("type") == "integer":
+            if is_timed(items):
+                return timed_items(items, self.text(), self.audio_seconds(), self._plain)
+        if name == "seed" and resolved.get("type") in ("integer", "number"):
             return self.seed
         if name in self.inputs and _matches_type(self.inputs[name], resolved.get("type")):
             return copy.deepcopy(self.inputs[name])
+        if name in TEXT_FIELDS and resolved.get("type") == "string":
+            return self.text()
         if "default" in resolved:
             return copy.deepcopy(resolved["default"])
         return _OMIT
 
-    @staticmethod
-    def _media_kind(name: str, schema: Mapping[str, Any]) -> str | None:
-        if schema.get("type") == "string" and "contentMediaType" in schema:
-            return str(schema["contentMediaType"]).split("/", 1)[0]
-        properties = schema.get("properties", {})
-        if "url" not in properties:
-            return None
-        if "width" in properties and "height" in properties:
-            return "image"
-        for kind in ("video", "audio", "image"):
-            if kind in name.lower() or kind in str(schema.get("title", "")).lower():
-                return kind
-        return "file"
-
     def _media(
-        self, kind: str, schema: Mapping[str, Any], field: Mapping[str, Any], index: int
+        self,
+        name: str,
+        kind: str,
+        schema: Mapping[str, Any],
+        field: Mapping[str, Any],
+        index: int,
     ) -> dict[str, Any] | str:
         if kind == "image":
             spec = self._image(field, index)
         elif kind == "video":
             spec = self._video(schema, field, index)
         else:
-            raise UnsupportedMedia(f"provider-emulator does not synthesise {kind} output yet")
-        width, height = spec.width, spec.height
+            spec = self._other(name, kind, schema, field, index)
         url, size = self.link(spec)
         if schema.get("type") == "string":
             return url
-        described = {
-            "url": url,
-            "content_type": spec.content_type,
-            "file_name": url.rsplit("/", 1)[-1]
-            if not url.startswith("data:")
-            else f"{index}.{spec.extension}",
-            "file_size": size,
-            "width": width,
-            "height": height,
-        }
+        described = _described(spec, url, size, index)
+        properties = schema.get("properties", {})
+        required = set(schema.get("required", []))
         return {
-            k: v
-            for k, v in described.items()
-            if k in schema.get("properties", {}) and v is not None
+            k: described[k] if k in described else self._plain(prop)
+            for k, prop in properties.items()
+            if (k in described and described[k] is not None) or k in required
         }
+
+    def _other(
+        self, name: str, kind: str, schema: Mapping[str, Any], field: Mapping[str, Any], index: int
+    ) -> MediaSpec:
+        """The spec of an audio, mesh, archive or other file output."""
+        media_format, rate = field_format(name, kind), None
+        if kind == "audio":
+            media_format, rate = audio_format(self.inputs.get("output_format"))
+            media_format = media_format or _declared_format(schema, field, "audio") or "wav"
+            rate = rate if rate else self.inputs.get("sample_rate")
+            if not isinstance(rate, int) or not 8000 <= rate <= 192000:
+                rate = 44100
+            if media_format in ("ogg", "opus"):
+                rate = 48000  # all Opus decodes to
+        media_format = media_format or _declared_format(schema, field, kind) or KINDS[kind][0]
+        width = height = 0
+        if kind == "archive":
+            width, height = 64, 64
+        return MediaSpec(
+            kind,
+            width,
+            height,
+            media_format,
+            self.endpoint.id,
+            self.prompt(),
+            self.seed,
+            index,
+            duration=self.audio_seconds() if kind == "audio" else 0.0,
+            sample_rate=rate or 0,
+            blank=self.flagged,
+        )
 
     def _image(self, field: Mapping[str, Any], index: int) -> MediaSpec:
         width, height = self._checked(*self.image_size())
@@ -204,19 +279,14 @@ class Synthesis:
             height,
             self.image_format(field),
             self.endpoint.id,
-            str(self.inputs.get("prompt", "")),
+            self.prompt(),
             self.seed,
             index,
             blank=self.flagged,
         )
 
     def _video(self, schema: Mapping[str, Any], field: Mapping[str, Any], index: int) -> MediaSpec:
-        source = Source("", None)
-        for name in PICTURE_FIELDS:
-            url = self.inputs.get(name)
-            if isinstance(url, str) and url and self.sources is not None:
-                source = self.sources.picture(name, url)
-                break
+        source = self.picture()
         hints = {**field.get("x-emulator-media", {}), **schema.get("x-emulator-media", {})}
         width, height, seconds, fps = video_shape(self.inputs, hints, source.size)
         self._checked(width, height)
@@ -238,14 +308,21 @@ class Synthesis:
             height,
             "mp4",
             self.endpoint.id,
-            str(self.inputs.get("prompt", "")),
+            self.prompt(),
             self.seed,
             index,
             duration=seconds,
             fps=fps,
             source=source.id,
             blank=self.flagged,
+            sample_rate=44100 if self._sound() else 0,
+            with_audio=self._sound(),
         )
+
+    def _sound(self) -> bool:
+        """Whether a video output carries sound: asked for, or made from input audio."""
+        asked = any(self.inputs.get(name) is True for name in SOUND_FIELDS)
+        return asked or isinstance(self.inputs.get("audio_url"), str)
 
     def _plain(self, schema: Mapping[str, Any]) -> Any:
         """A schema-valid value for a field no convention covers."""
@@ -272,6 +349,44 @@ class Synthesis:
 
 
 _OMIT = object()
+
+
+def _declared_format(schema: Mapping[str, Any], field: Mapping[str, Any], kind: str) -> str | None:
+    """The format a schema declares (a content type default, or an example's extension)."""
+    for node in (schema, field):
+        declared = node.get("contentMediaType")
+        content_type = node.get("properties", {}).get("content_type", {}).get("default")
+        for wanted in (declared, content_type):
+            for name in KINDS[kind]:
+                if isinstance(wanted, str) and FORMATS[name][0] == wanted:
+                    return name
+    return None
+
+
+def _described(spec: MediaSpec, url: str, size: int, index: int) -> dict[str, Any]:
+    """What fal's file types say of a file, by field name."""
+    file_name = (
+        url.rsplit("/", 1)[-1] if not url.startswith("data:") else f"{index}.{spec.extension}"
+    )
+    seconds = spec.duration or None
+    sized = spec.kind in ("image", "video")
+    return {
+        "url": url,
+        "content_type": spec.content_type,
+        "file_name": file_name,
+        "file_size": size,
+        "width": spec.width if sized else None,
+        "height": spec.height if sized else None,
+        "duration": seconds,
+        "fps": spec.fps or None,
+        "num_frames": spec.frames if spec.kind == "video" else None,
+        "frame_count": spec.frames if spec.kind == "video" else None,
+        "sample_rate": spec.sample_rate or (44100 if spec.kind == "audio" else None),
+        "channels": 1 if spec.kind == "audio" else None,
+        "media_type": spec.kind if spec.kind in ("image", "video", "audio") else None,
+        "container": spec.extension,
+        "bitrate": round(size * 8 / seconds) if seconds else None,
+    }
 
 
 def _matches_type(value: Any, json_type: Any) -> bool:
