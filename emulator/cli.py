@@ -13,7 +13,9 @@ from typing import Any
 
 from emulator.config import EmulatorConfig
 from emulator.config_file import Settings, SettingsError, load_settings
-from emulator.contracts.documents import ContractError, load_contracts
+from emulator.catalogue_cli import add_import_parser, run_import
+from emulator.contracts.documents import ContractError
+from emulator.contracts.served import served_contracts
 from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault, FaultError
@@ -107,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     contract_commands = contracts.add_subparsers(dest="contracts_command", required=True)
     listing = contract_commands.add_parser("list", help="load and list contract documents")
     listing.add_argument("--contracts", action="append", default=[], metavar="DIR", type=Path)
+    add_import_parser(contract_commands)
 
     env = commands.add_parser(
         "env", help="print the environment that points the clients at `serve --tls`"
@@ -154,10 +157,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             files = ensure_tls(args.tls_dir)
             print(as_exports(client_environment(args.port, files, args.host)))
             return 0
+        if args.command == "contracts" and args.contracts_command == "import":
+            return run_import(args)
         if args.command == "contracts" and args.contracts_command == "list":
-            contracts = load_contracts(EmulatorConfig().with_contracts(*args.contracts).contracts)
-            for endpoint in contracts:
-                print(f"{endpoint.provider:10} {endpoint.id:60} {endpoint.source}")
+            contracts = served_contracts(EmulatorConfig().with_contracts(*args.contracts))
+            for row in contracts.listing():
+                print(f"{row['provider']:10} {row['id']:60} {row['tier']:9} {row['source']}")
             return 0
         import uvicorn
 

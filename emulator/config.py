@@ -56,10 +56,18 @@ class EmulatorConfig:
     #: Seconds a WaveSpeed sync-mode request waits before its 5004 answer (90 s, as the
     #: WaveSpeed SDK's fixture records).
     sync_timeout: float = 90.0
+    #: Serve fal's whole catalogue (imported from its published types) besides the
+    #: curated contracts; curated documents win for the same id.
+    catalogue: bool = True
+    #: An id no contract knows answers fal's 404 ("404"), or a permissive contract chosen
+    #: by its name's category ("generic"), for models newer than the catalogue.
+    unknown_endpoints: str = "404"
 
     def __post_init__(self) -> None:
         if self.unreachable_media not in ("fail", "synthetic"):
             raise ValueError("unreachable_media must be 'fail' or 'synthetic'")
+        if self.unknown_endpoints not in ("404", "generic"):
+            raise ValueError("unknown_endpoints must be '404' or 'generic'")
         if self.webhook_targets not in ("loopback", "any"):
             raise ValueError("webhook_targets must be 'loopback' or 'any'")
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["audio_format", "category_kind", "field_format", "media_kind"]
+__all__ = ["audio_format", "category_from_id", "category_kind", "field_format", "media_kind"]
 
 #: name fragment → (kind, format or None for the kind's default), first match wins
 _NAME_RULES: tuple[tuple[str, str, str | None], ...] = (
@@ -129,3 +129,34 @@ def audio_format(requested: Any) -> tuple[str | None, int | None]:
         return None, None
     media_format = "wav" if match[1] == "pcm" else match[1]
     return media_format, int(match[2]) if match[2] else None
+
+
+#: id fragments → category, first match wins (fal's own category names)
+_ID_RULES = (
+    (r"train|trainer|fine-?tun", "training"),
+    (r"speech-to-text|whisper|wizper|transcri|/stt\b|speech-to-text", "speech-to-text"),
+    (
+        r"text-to-speech|\btts\b|-tts|tts-|/speech|voice-clone|voice-design|dubbing",
+        "text-to-speech",
+    ),
+    (r"text-to-3d", "text-to-3d"),
+    (r"image-to-3d|to-3d|3d|mesh|rodin|tripo|trellis|rigging", "image-to-3d"),
+    (r"text-to-video|/t2v", "text-to-video"),
+    (r"image-to-video|/i2v|reference-to-video|start-end", "image-to-video"),
+    (r"video-to-video|/v2v|video-edit|lipsync|lip-sync", "video-to-video"),
+    (r"video-to-audio|text-to-audio|music|sfx|sound|song", "text-to-audio"),
+    (r"audio-to-audio|separat|demucs|isolation|denois", "audio-to-audio"),
+    (r"text-to-image|/t2i", "text-to-image"),
+    (r"image-to-image|edit|upscal|inpaint|outpaint|remov|redux|i2i", "image-to-image"),
+    (r"llm|router|chat|/completions|any-llm", "llm"),
+    (r"vision|caption|vlm|understand|ocr|detect|segment|query|moondream|florence", "vision"),
+)
+
+
+def category_from_id(endpoint_id: str) -> str | None:
+    """fal's category as an endpoint's id names it (``…/image-to-video``), if it does."""
+    lowered = endpoint_id.lower()
+    for pattern, category in _ID_RULES:
+        if re.search(pattern, lowered):
+            return category
+    return None
