@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from emulator.config import EmulatorConfig
 from emulator.contracts.catalogue import CATALOGUE_FILE, Catalogue
 from emulator.contracts.catalogue_build import (
     ImportError_,
@@ -23,7 +24,6 @@ from emulator.contracts.catalogue_build import (
     convert_types,
     file_digest,
 )
-from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Contracts, load_contracts
 
 __all__ = ["add_import_parser", "coverage_page", "run_import"]

@@ -11,9 +11,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from emulator.catalogue_cli import add_import_parser, run_import
 from emulator.config import EmulatorConfig
 from emulator.config_file import Settings, SettingsError, load_settings
-from emulator.catalogue_cli import add_import_parser, run_import
 from emulator.contracts.documents import ContractError
 from emulator.contracts.served import served_contracts
 from emulator.core.clock import ManualClock

@@ -22,6 +22,7 @@ and ``height``, ``size`` (``"W*H"`` or a ``"W:H"`` ratio) or ``aspect_ratio``; f
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +34,7 @@ from emulator.contracts.texts import TEXT_FIELDS, generated_text, is_timed, time
 from emulator.contracts.validation import Violation
 from emulator.media import MediaSpec
 from emulator.media.links import Linker
-from emulator.media.sources import Source, SourceResolver
+from emulator.media.sources import InputUnreachable, Source, SourceResolver
 from emulator.media.spec import FORMATS, KINDS
 
 __all__ = ["PICTURE_FIELDS", "InputRejected", "Synthesis", "renders_now", "synthesize"]
@@ -61,6 +62,8 @@ class InputRejected(Exception):
 MAX_VIDEO_PIXELS = 1920 * 1080 * 24 * 60
 #: input fields that name the picture an image-to-video job starts from
 PICTURE_FIELDS = ("image_url", "image", "input_image", "start_image_url", "first_frame_image")
+#: input fields naming media files the job reads
+MEDIA_INPUT = re.compile(r"[a-z0-9_]*(image|video|audio|mask|mesh|model|file)[a-z0-9_]*_urls?")
 #: the longest audio output the emulator renders, in seconds
 MAX_AUDIO_SECONDS = 3600
 #: input fields that give an audio output's length in seconds
@@ -96,8 +99,17 @@ class Synthesis:
         for name in PICTURE_FIELDS:
             url = self.inputs.get(name)
             if isinstance(url, str) and url and self.sources is not None:
-                return self.sources.picture(name, url)
+                try:
+                    return self.sources.picture(name, url)
+                except InputUnreachable:
+                    if url != self._input_default(name):
+                        raise
+                    return Source("", None)  # fal's example picture, not the caller's
         return Source("", None)
+
+    def _input_default(self, name: str) -> Any:
+        properties = self.endpoint.resolve(self.endpoint.input_schema).get("properties", {})
+        return self.endpoint.resolve(properties.get(name, {})).get("default")
 
     def text(self) -> str:
         """What the model "wrote": deterministic from the prompt and seed."""
@@ -158,7 +170,21 @@ class Synthesis:
     # -- the output --------------------------------------------------------------------
 
     def output(self) -> dict[str, Any]:
+        self._read_media_inputs()
         return self._object(self.endpoint.output_schema)
+
+    def _read_media_inputs(self) -> None:
+        """Every media URL the input names (``video_url``, ``audio_urls``…) must be
+        readable, as ``image_url`` is: the provider fetches each before it runs."""
+        if self.sources is None or self.sources.synthetic_fallback:
+            return
+        for name, value in self.inputs.items():
+            if name in PICTURE_FIELDS or not MEDIA_INPUT.fullmatch(name):
+                continue
+            for url in value if isinstance(value, list) else [value]:
+                readable = not isinstance(url, str) or self.sources.read(url) is not None
+                if not readable and url != self._input_default(name):
+                    raise InputUnreachable(name, url)
 
     def _checked(self, width: int, height: int) -> tuple[int, int]:
         if width < 1 or height < 1 or width * height > self.max_pixels:

@@ -24,7 +24,9 @@ def media_word(name: str) -> str:
     return "image"
 
 
-def _value(endpoint: Endpoint, name: str, schema: Mapping[str, Any], urls: Mapping[str, str]) -> Any:
+def _value(
+    endpoint: Endpoint, name: str, schema: Mapping[str, Any], urls: Mapping[str, str]
+) -> Any:
     schema = endpoint.resolve(schema)
     if "url" in name and schema.get("type") == "string":
         return urls[media_word(name)]  # a file the emulator reads, not a default's example
