@@ -236,6 +236,9 @@ class Synthesis:
             return copy.deepcopy(self.inputs[name])
         if name in TEXT_FIELDS and resolved.get("type") == "string":
             return self.text()
+        if name in ("duration", "duration_ms") and resolved.get("type") in ("number", "integer"):
+            seconds = self.audio_seconds()  # the length of what was made
+            return round(seconds * 1000) if name == "duration_ms" else seconds
         if "default" in resolved:
             return copy.deepcopy(resolved["default"])
         return _OMIT

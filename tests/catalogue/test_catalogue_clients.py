@@ -22,6 +22,7 @@ from PIL import Image
 from emulator import EmulatorConfig
 from emulator.clients import patch_fal_client
 from emulator.contracts.catalogue import shipped_catalogue
+from emulator.contracts.kinds import category_kind
 from emulator.media.cache import MediaStore
 from emulator.media.spec import MediaSpec
 from emulator.server import BackgroundServer
@@ -128,6 +129,8 @@ def check_output(endpoint_id: str, payload: dict[str, Any], output: dict[str, An
     endpoint = CATALOGUE.endpoint(endpoint_id)
     errors = [e.message for e in endpoint.output_validator.iter_errors(output)]
     assert not errors, errors
+    if category_kind(endpoint.category):  # a media endpoint returns files
+        assert urls_in(output), output
     for url in urls_in(output):
         response = httpx.get(url, timeout=30)
         assert response.status_code == 200, url
