@@ -27,6 +27,7 @@ class ControlApi:
         return [
             Route("/_emulator/health", self.health, methods=["GET"]),
             Route("/_emulator/endpoints", self.endpoints, methods=["GET"]),
+            Route("/_emulator/contracts/{provider}/{endpoint_id:path}", self.contract),
             Route("/_emulator/reset", self.reset, methods=["POST"]),
             Route("/_emulator/requests", self.requests, methods=["GET"]),
             Route("/_emulator/webhooks", self.webhooks, methods=["GET"]),
@@ -48,12 +49,16 @@ class ControlApi:
         )
 
     async def endpoints(self, request: Request) -> Response:
-        return JSONResponse(
-            [
-                {"provider": e.provider, "id": e.id, "category": e.category, "source": e.source}
-                for e in self.engine.contracts
-            ]
-        )
+        """Every endpoint served, with its tier (curated, catalogue) and source."""
+        return JSONResponse(list(self.engine.contracts.listing()))
+
+    async def contract(self, request: Request) -> Response:
+        """The OpenAPI document of one endpoint, whichever tier it comes from."""
+        params = request.path_params
+        endpoint = self.engine.contracts.get(params["provider"], params["endpoint_id"])
+        if endpoint is None:
+            return JSONResponse({"detail": "no such endpoint"}, 404)
+        return JSONResponse(endpoint.document)
 
     async def reset(self, request: Request) -> Response:
         """Forget all jobs and media; ``{"seed": N}`` also reseeds."""

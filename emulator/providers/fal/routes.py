@@ -32,6 +32,7 @@ from emulator.http.hosts import public_base
 from emulator.http.responses import ALL_METHODS, HandlerApp, encode_json, json_response
 from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.fal.auth import caller
+from emulator.providers.fal.discovery import FalDiscovery
 from emulator.providers.fal.envelopes import request_urls, status_body, submit_body
 from emulator.providers.fal.errors import (
     FalError,
@@ -84,6 +85,7 @@ class FalApi:
             Route("/fal/cdn/{path:path}", HandlerApp(self.cdn, answer), methods=ALL_METHODS),
             Route("/fal/rest/{path:path}", HandlerApp(self.rest, answer), methods=ALL_METHODS),
             Route(PROXY_PATH, FalProxy(self.config.proxy_key), methods=ALL_METHODS),
+            *FalDiscovery(self.engine).routes(),
         ]
 
     # -- helpers -------------------------------------------------------------------------
