@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import time
 import uuid
 from typing import Any
@@ -29,6 +30,7 @@ from emulator.http.cdn import media_response, run_linked
 from emulator.http.hosts import public_base
 from emulator.http.responses import ALL_METHODS, HandlerApp, json_response
 from emulator.media.links import Linker, data_uri_linker, url_linker
+from emulator.providers.wavespeed.account import WaveSpeedAccount
 from emulator.providers.wavespeed.auth import caller
 from emulator.providers.wavespeed.envelopes import envelope, prediction, task_id
 from emulator.providers.wavespeed.errors import (
@@ -82,6 +84,8 @@ class WaveSpeedApi:
                 HandlerApp(self.webhook_secret, answer),
                 methods=["GET"],
             ),
+            *WaveSpeedAccount(self.engine).routes(),
+            Route("/wavespeed/api/v3/upload", HandlerApp(self.upload, answer), methods=["POST"]),
             Route(
                 "/wavespeed/api/v3/media/{kind:path}",
                 HandlerApp(self.media, answer),
@@ -203,6 +207,13 @@ class WaveSpeedApi:
         if request.path_params["kind"] == "uploads":
             return await self.uploads.ticket(request)
         return await self.uploads.binary(request)
+
+    async def upload(self, request: Request) -> Response:
+        """``POST /api/v3/upload``: the documented form upload, answering ``data.url``."""
+        caller(request, self.config)
+        response = await self.uploads.binary(request)
+        data = json.loads(response.body)["data"]
+        return json_response(envelope({**data, "url": data["download_url"]}))
 
     async def cdn(self, request: Request) -> Response:
         path = "/" + request.path_params["path"].rstrip("/")
