@@ -4,7 +4,6 @@ emulator's own contract path, answered from the same data as the endpoints."""
 from __future__ import annotations
 
 import httpx
-
 from starlette.testclient import TestClient
 
 from emulator import create_app, emulate
@@ -62,3 +61,17 @@ def test_emulator_lists_tiers_and_serves_each_contract() -> None:
     assert len(listing) >= 1390
     assert curated.json()["info"]["x-fal-metadata"]["endpointId"] == "fal-ai/bitdance"
     assert imported.status_code == 200 and unknown.status_code == 404
+
+
+ROUTER_INPUT = {"prompt": "hi there", "model": "google/gemini-2.5-flash"}
+
+
+def test_an_llm_streams_its_text_as_it_grows() -> None:
+    import fal_client
+
+    with emulate(seed=4):
+        events = list(fal_client.stream("openrouter/router", arguments=ROUTER_INPUT))
+    texts = [event["output"] for event in events]
+    assert len(events) >= 3 and texts[-1].endswith(".")  # the last event is the whole text
+    assert all(texts[-1].startswith(t) for t in texts)
+    assert [len(t) for t in texts] == sorted(len(t) for t in texts) and texts[0] != texts[-1]

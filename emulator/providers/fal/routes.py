@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Endpoint
+from emulator.contracts.streaming import partial_outputs
 from emulator.contracts.synthesis import renders_now
 from emulator.contracts.validation import check_input
 from emulator.core.engine import Engine, JobFailed
@@ -247,9 +248,10 @@ class FalApi:
         response = await self._output(request, job)
         if not streamed or response.status_code != 200:
             return response  # errors answer as JSON, which both clients expect
-        # An app without partial results streams one event: its output.
-        event = b"data: " + response.body + b"\n\n"
-        return Response(event, 200, {"x-fal-request-id": job.id}, "text/event-stream")
+        # Text streams as it grows (several events); an app without text, as one event.
+        events = partial_outputs(json.loads(response.body))
+        body = "".join(f"data: {json.dumps(event)}\n\n" for event in events).encode()
+        return Response(body, 200, {"x-fal-request-id": job.id}, "text/event-stream")
 
     async def cdn(self, request: Request) -> Response:
         path = "/" + request.path_params["path"].rstrip("/")
