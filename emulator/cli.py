@@ -50,9 +50,21 @@ def _parser() -> argparse.ArgumentParser:
         "--contracts",
         action="append",
         default=[],
-        metavar="DIR",
+        metavar="PATH",
         type=Path,
-        help="another directory of contract documents (fal/…, wavespeed/…); repeatable",
+        help="another contract document, or a directory of them (any layout); repeatable",
+    )
+    serve.add_argument(
+        "--unknown-endpoints",
+        choices=("404", "generic"),
+        help="an id no contract knows: fal's 404 (default), or a generic contract by name",
+    )
+    serve.add_argument(
+        "--no-catalogue",
+        dest="catalogue",
+        action="store_false",
+        default=None,
+        help="serve only the curated contracts, not fal's imported catalogue",
     )
     serve.add_argument(
         "--config", type=Path, metavar="FILE", help="a TOML file of settings and fault rules"
@@ -108,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     contracts = commands.add_parser("contracts", help="work with contract documents")
     contract_commands = contracts.add_subparsers(dest="contracts_command", required=True)
     listing = contract_commands.add_parser("list", help="load and list contract documents")
-    listing.add_argument("--contracts", action="append", default=[], metavar="DIR", type=Path)
+    listing.add_argument("--contracts", action="append", default=[], metavar="PATH", type=Path)
     add_import_parser(contract_commands)
 
     env = commands.add_parser(
@@ -130,6 +142,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         "retention": args.retention,
         "public_url": args.public_url,
         "validate_on_submit": args.validate_on_submit or None,
+        "unknown_endpoints": args.unknown_endpoints,
+        "catalogue": args.catalogue,
     }
     config = replace(settings.config, **{k: v for k, v in given.items() if v is not None})
     return Settings(
