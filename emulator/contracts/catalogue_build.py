@@ -7,11 +7,14 @@ that is the same, byte for byte, for the same input file and metadata.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
+import lzma
 import shutil
 import subprocess
+import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +36,17 @@ class ImportError_(Exception):  # noqa: N801 - "ImportError" is a builtin
     """The endpoint types could not be converted."""
 
 
+def read_types(path: Path) -> bytes:
+    """The text of an endpoint-types file, which may be xz- or gzip-compressed."""
+    if not path.is_file():
+        raise ImportError_(f"{path}: no such file")
+    opener = {".xz": lzma.open, ".gz": gzip.open}.get(path.suffix)
+    try:
+        return opener(path).read() if opener else path.read_bytes()
+    except (OSError, lzma.LZMAError) as exc:
+        raise ImportError_(f"{path}: cannot read it ({exc})") from None
+
+
 def convert_types(path: Path) -> dict[str, Any]:
     """``{"types": …, "endpoints": …}`` from an endpoint-types file, through Node."""
     node = shutil.which("node")
@@ -40,14 +54,15 @@ def convert_types(path: Path) -> dict[str, Any]:
         raise ImportError_("the import needs Node (https://nodejs.org), which is not on PATH")
     if not (CONVERTER.parent / "node_modules" / "typescript").is_dir():
         raise ImportError_(f"run `npm ci --prefix {CONVERTER.parent}` first (it needs typescript)")
-    if not path.is_file():
-        raise ImportError_(f"{path}: no such file")
-    done = subprocess.run(
-        [node, str(CONVERTER), str(path)],
-        capture_output=True,
-        timeout=_CONVERT_SECONDS,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory() as scratch:
+        plain = Path(scratch) / "endpoints.ts"
+        plain.write_bytes(read_types(path))
+        done = subprocess.run(
+            [node, str(CONVERTER), str(plain)],
+            capture_output=True,
+            timeout=_CONVERT_SECONDS,
+            check=False,
+        )
     if done.returncode != 0:
         raise ImportError_(f"{path}: {done.stderr.decode(errors='replace').strip()}")
     return json.loads(done.stdout)
@@ -124,4 +139,5 @@ def build_archive(converted: Mapping[str, Any], metadata: Mapping[str, Any]) -> 
 
 
 def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The SHA-256 of the types' text (decompressed), to tell one release from another."""
+    return hashlib.sha256(read_types(path)).hexdigest()
