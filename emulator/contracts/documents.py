@@ -260,12 +260,30 @@ def load_contracts(directories: Iterable[Path | str], **options: Any) -> Contrac
     contracts = Contracts(**options)
     for directory in directories:
         for path in _document_files(Path(directory)):
-            try:
-                document = json.loads(path.read_text(encoding="utf-8"))
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise ContractError(f"{path}: not JSON ({exc})") from exc
-            if not isinstance(document, Mapping):
-                raise ContractError(f"{path}: not a provider contract (not a JSON object)")
-            provider = provider_of(document, path)
-            contracts.add(endpoint_from_document(provider, document, source=str(path)))
+            contracts.add(_loaded(path))
     return contracts
+
+
+#: endpoints already read, by file and version: each test's emulator loads the same
+#: documents, and checking a schema costs milliseconds (an Endpoint is immutable)
+_LOADED: dict[tuple[str, int, int], Endpoint] = {}
+_MAX_LOADED = 4096
+
+
+def _loaded(path: Path) -> Endpoint:
+    status = path.stat()
+    key = (str(path), status.st_mtime_ns, status.st_size)
+    endpoint = _LOADED.get(key)
+    if endpoint is None:
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ContractError(f"{path}: not JSON ({exc})") from exc
+        if not isinstance(document, Mapping):
+            raise ContractError(f"{path}: not a provider contract (not a JSON object)")
+        provider = provider_of(document, path)
+        endpoint = endpoint_from_document(provider, document, source=str(path))
+        if len(_LOADED) >= _MAX_LOADED:
+            _LOADED.clear()
+        _LOADED[key] = endpoint
+    return endpoint
