@@ -81,6 +81,12 @@ def video_shape(
 ) -> tuple[int, int, float, int]:
     """Width, height, seconds and frames per second of a video output."""
     settings = {**DEFAULT_VIDEO, **hints, **{k: inputs[k] for k in DEFAULT_VIDEO if k in inputs}}
+    size = inputs.get("size")
+    product = _PRODUCT.fullmatch(size) if isinstance(size, str) else None
+    if product:  # WaveSpeed's "832*480": the exact frame size (H.264 wants even sides)
+        width, height = _even(int(product[1])), _even(int(product[2]))
+        fps = max(1, round(_number(settings["fps"], 24)))
+        return width, height, _number(settings["duration"], 5.0), min(fps, 120)
     resolution = _RESOLUTION.fullmatch(str(settings["resolution"]))
     short = _even(int(resolution[1])) if resolution else 720  # H.264 wants even sides
     ratio = _ratio(settings["aspect_ratio"])

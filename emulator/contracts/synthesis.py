@@ -63,7 +63,10 @@ MAX_VIDEO_PIXELS = 1920 * 1080 * 24 * 60
 #: input fields that name the picture an image-to-video job starts from
 PICTURE_FIELDS = ("image_url", "image", "input_image", "start_image_url", "first_frame_image")
 #: input fields naming media files the job reads
-MEDIA_INPUT = re.compile(r"[a-z0-9_]*(image|video|audio|mask|mesh|model|file)[a-z0-9_]*_urls?")
+MEDIA_INPUT = re.compile(
+    r"[a-z0-9_]*(image|video|audio|mask|mesh|model|file)[a-z0-9_]*_urls?"
+    r"|video|audio|images|mask_image|last_image|reference_images"  # WaveSpeed's names
+)
 #: the longest audio output the emulator renders, in seconds
 MAX_AUDIO_SECONDS = 3600
 #: input fields that give an audio output's length in seconds
