@@ -81,7 +81,11 @@ def _kinds(name: str | None, types: Mapping[str, Any], output: bool) -> set[str]
     if not name:
         return set()
     found = set()
-    for field, prop in _resolve(types[name], types).get("properties", {}).items():
+    schema = _resolve(types[name], types)
+    required = set(schema.get("required", []))
+    for field, prop in schema.get("properties", {}).items():
+        if not output and field not in required:
+            continue  # an optional picture does not make a text-to-image model image-to-image
         resolved = _resolve(prop, types)
         if output:
             items = _resolve(resolved.get("items", {}), types)

@@ -66,10 +66,11 @@ _NAME_RULES: tuple[tuple[str, str, str | None], ...] = (
 #: a category word → the kind its unnamed outputs hold
 CATEGORY_KINDS = (("3d", "mesh"), ("video", "video"), ("audio", "audio"), ("speech", "audio"))
 _MEDIA_TYPES = {"image": "image", "video": "video", "audio": "audio", "model": "mesh"}
+#: fields any one of which makes a file this kind (a picture needs both sides)
 _STRUCTURE_RULES = (
     (("fps", "num_frames", "frame_count"), "video"),
-    (("sample_rate", "channels"), "audio"),
-    (("width", "height"), "image"),
+    (("sample_rate",), "audio"),
+    (("width",), "image"),
 )
 
 
@@ -99,7 +100,7 @@ def media_kind(name: str, schema: Mapping[str, Any], hint: str | None = None) ->
     if named:
         return named[0]
     for fields, kind in _STRUCTURE_RULES:
-        if all(field in properties for field in fields):
+        if any(field in properties for field in fields):
             return kind
     return hint or "file"
 
@@ -136,14 +137,17 @@ _ID_RULES = (
     (r"train|trainer|fine-?tun", "training"),
     (r"speech-to-text|whisper|wizper|transcri|/stt\b|speech-to-text", "speech-to-text"),
     (
-        r"text-to-speech|\btts\b|-tts|tts-|/speech|voice-clone|voice-design|dubbing",
+        r"text-to-speech|\btts\b|-tts|tts-|/speech|voice-clone|voice-design|dubbing|kokoro",
         "text-to-speech",
     ),
     (r"text-to-3d", "text-to-3d"),
     (r"image-to-3d|to-3d|3d|mesh|rodin|tripo|trellis|rigging", "image-to-3d"),
     (r"text-to-video|/t2v", "text-to-video"),
     (r"image-to-video|/i2v|reference-to-video|start-end", "image-to-video"),
-    (r"video-to-video|/v2v|video-edit|lipsync|lip-sync", "video-to-video"),
+    (
+        r"video-to-video|/v2v|video-edit|lipsync|lip-sync|upscale/video|video-upscal",
+        "video-to-video",
+    ),
     (r"video-to-audio|text-to-audio|music|sfx|sound|song", "text-to-audio"),
     (r"audio-to-audio|separat|demucs|isolation|denois", "audio-to-audio"),
     (r"text-to-image|/t2i", "text-to-image"),
