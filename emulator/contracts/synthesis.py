@@ -3,12 +3,15 @@
 No model is named here. What an output field is comes from a short table of conventions
 that hold across fal's and WaveSpeed's published schemas:
 
-- an object with a ``url`` property is a media file; with ``width`` and ``height`` it is
-  an image, otherwise its field name says what it is (``video``, ``audio``, ``image``…);
+- an object with a ``url`` property is a media file; its field name says what it is
+  (``video``, ``audio_file``, ``model_glb``, ``frames_zip``…), else its fields do (``fps``:
+  a video, ``width``: an image), else the endpoint's category (see kinds.py);
 - a string with a ``contentMediaType`` is a media URL of that type (WaveSpeed's
   ``outputs``);
 - an array of media holds ``num_images`` items (default 1);
 - ``seed`` is the seed used: the input's, or one the emulator drew;
+- a string a model writes (``output``, ``text``, ``caption``…) is text from the prompt and
+  seed; an array of timed items (``words``, ``chunks``) splits it over the audio's length;
 - a field named like an input field of the same type echoes that input (``prompt``);
 - an array of booleans (``has_nsfw_concepts``) holds one ``false`` per image;
 - anything else required takes its default, first example, first enum value, or an
@@ -27,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.contracts.described import declared_format, described_file
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.kinds import audio_format, category_kind, field_format, media_kind
 from emulator.contracts.sizes import SIZE_FIELDS, image_size, video_shape
@@ -263,7 +267,7 @@ class Synthesis:
         url, size = self.link(spec)
         if schema.get("type") == "string":
             return url
-        described = _described(spec, url, size, index)
+        described = described_file(spec, url, size, index)
         properties = schema.get("properties", {})
         required = set(schema.get("required", []))
         return {
@@ -279,13 +283,13 @@ class Synthesis:
         media_format, rate = field_format(name, kind), None
         if kind == "audio":
             media_format, rate = audio_format(self.inputs.get("output_format"))
-            media_format = media_format or _declared_format(schema, field, "audio") or "wav"
+            media_format = media_format or declared_format(schema, field, "audio") or "wav"
             rate = rate if rate else self.inputs.get("sample_rate")
             if not isinstance(rate, int) or not 8000 <= rate <= 192000:
                 rate = 44100
             if media_format in ("ogg", "opus"):
                 rate = 48000  # all Opus decodes to
-        media_format = media_format or _declared_format(schema, field, kind) or KINDS[kind][0]
+        media_format = media_format or declared_format(schema, field, kind) or KINDS[kind][0]
         width = height = 0
         if kind == "archive":
             width, height = 64, 64
@@ -381,44 +385,6 @@ class Synthesis:
 
 
 _OMIT = object()
-
-
-def _declared_format(schema: Mapping[str, Any], field: Mapping[str, Any], kind: str) -> str | None:
-    """The format a schema declares (a content type default, or an example's extension)."""
-    for node in (schema, field):
-        declared = node.get("contentMediaType")
-        content_type = node.get("properties", {}).get("content_type", {}).get("default")
-        for wanted in (declared, content_type):
-            for name in KINDS[kind]:
-                if isinstance(wanted, str) and FORMATS[name][0] == wanted:
-                    return name
-    return None
-
-
-def _described(spec: MediaSpec, url: str, size: int, index: int) -> dict[str, Any]:
-    """What fal's file types say of a file, by field name."""
-    file_name = (
-        url.rsplit("/", 1)[-1] if not url.startswith("data:") else f"{index}.{spec.extension}"
-    )
-    seconds = spec.duration or None
-    sized = spec.kind in ("image", "video")
-    return {
-        "url": url,
-        "content_type": spec.content_type,
-        "file_name": file_name,
-        "file_size": size,
-        "width": spec.width if sized else None,
-        "height": spec.height if sized else None,
-        "duration": seconds,
-        "fps": spec.fps or None,
-        "num_frames": spec.frames if spec.kind == "video" else None,
-        "frame_count": spec.frames if spec.kind == "video" else None,
-        "sample_rate": spec.sample_rate or (44100 if spec.kind == "audio" else None),
-        "channels": 1 if spec.kind == "audio" else None,
-        "media_type": spec.kind if spec.kind in ("image", "video", "audio") else None,
-        "container": spec.extension,
-        "bitrate": round(size * 8 / seconds) if seconds else None,
-    }
 
 
 def _matches_type(value: Any, json_type: Any) -> bool:

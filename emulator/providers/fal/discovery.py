@@ -65,11 +65,10 @@ class FalDiscovery:
         if query.get("q"):
             words = query["q"].lower().split()
             rows = [r for r in rows if all(w in f"{r['id']} {r['category']}" for w in words)]
-        try:
-            limit = min(PAGE_LIMIT, max(1, int(query.get("limit", PAGE_LIMIT))))
-            start = int(query.get("cursor") or 0)
-        except ValueError:
-            raise FalError.detail(400, "limit and cursor must be integers") from None
+        limit, start = query.get("limit", str(PAGE_LIMIT)), query.get("cursor") or "0"
+        if not (limit.isascii() and limit.isdigit() and start.isascii() and start.isdigit()):
+            raise FalError.detail(400, "limit and cursor must be whole numbers")
+        limit, start = min(PAGE_LIMIT, max(1, int(limit))), int(start)
         page = rows[start : start + limit]
         expand = "openapi-3.0" in query.getlist("expand")
         more = start + limit < len(rows)
