@@ -39,6 +39,7 @@ def test_model_search_pages_and_expands() -> None:
             params={"endpoint_id": "fal-ai/bitdance", "expand": "openapi-3.0"},
         ).json()
         bad = httpx.get("https://api.fal.ai/v1/models", params={"limit": "many"})
+        huge = httpx.get("https://api.fal.ai/v1/models", params={"cursor": "9" * 5000})
     assert len(first["models"]) == 3 and first["has_more"]
     assert not {m["endpoint_id"] for m in first["models"]} & {
         m["endpoint_id"] for m in second["models"]
@@ -46,7 +47,7 @@ def test_model_search_pages_and_expands() -> None:
     assert all("flux" in m["endpoint_id"] for m in first["models"] + second["models"])
     assert [m["endpoint_id"] for m in one["models"]] == ["fal-ai/bitdance"]
     assert one["models"][0]["openapi"]["info"]["x-fal-metadata"]["endpointId"] == "fal-ai/bitdance"
-    assert bad.status_code == 400
+    assert bad.status_code == 400 and huge.status_code == 400
 
 
 def test_emulator_lists_tiers_and_serves_each_contract() -> None:

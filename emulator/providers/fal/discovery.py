@@ -66,7 +66,8 @@ class FalDiscovery:
             words = query["q"].lower().split()
             rows = [r for r in rows if all(w in f"{r['id']} {r['category']}" for w in words)]
         limit, start = query.get("limit", str(PAGE_LIMIT)), query.get("cursor") or "0"
-        if not (limit.isascii() and limit.isdigit() and start.isascii() and start.isdigit()):
+        whole = [v.isascii() and v.isdigit() and len(v) <= 9 for v in (limit, start)]
+        if not all(whole):
             raise FalError.detail(400, "limit and cursor must be whole numbers")
         limit, start = min(PAGE_LIMIT, max(1, int(limit))), int(start)
         page = rows[start : start + limit]
