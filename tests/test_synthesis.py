@@ -191,3 +191,16 @@ def test_fields_no_convention_covers_get_schema_valid_values() -> None:
     result = synthesize(endpoint, {}, 1, link, max_pixels=1)
     assert result == {"label": "", "score": 0.5, "tags": [""], "mode": "a", "meta": {"n": 0}}
     endpoint.output_validator.validate(result)
+
+
+def test_an_audio_output_is_as_long_as_asked_and_bounded() -> None:
+    from emulator.contracts.catalogue import shipped_catalogue
+
+    endpoint = shipped_catalogue().endpoint("fal-ai/stable-audio")
+    inputs, _ = check_input(endpoint, {"prompt": "rain", "seconds_total": 10**6})
+    with pytest.raises(InputRejected, match="audio of up to"):
+        synthesize(endpoint, inputs, 1, link, max_pixels=4096 * 4096)
+    inputs, _ = check_input(endpoint, {"prompt": "rain", "seconds_total": 12})
+    LINKED.clear()
+    synthesize(endpoint, inputs, 1, link, max_pixels=4096 * 4096)
+    assert [s.duration for s in LINKED] == [12.0]

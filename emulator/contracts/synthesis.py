@@ -72,9 +72,17 @@ MEDIA_INPUT = re.compile(
     r"|video|audio|images|mask_image|last_image|reference_images"  # WaveSpeed's names
 )
 #: the longest audio output the emulator renders, in seconds
-MAX_AUDIO_SECONDS = 3600
+MAX_AUDIO_SECONDS = 300
 #: input fields that give an audio output's length in seconds
-DURATION_FIELDS = ("duration", "duration_seconds", "audio_duration", "seconds", "total_seconds")
+DURATION_FIELDS = (
+    "duration",
+    "duration_seconds",
+    "audio_duration",
+    "music_duration",
+    "seconds",
+    "seconds_total",
+    "total_seconds",
+)
 #: input fields that ask a video for a sound track
 SOUND_FIELDS = ("generate_audio", "with_audio", "enable_audio", "audio_enabled")
 
@@ -285,7 +293,7 @@ class Synthesis:
             media_format, rate = audio_format(self.inputs.get("output_format"))
             media_format = media_format or declared_format(schema, field, "audio") or "wav"
             rate = rate if rate else self.inputs.get("sample_rate")
-            if not isinstance(rate, int) or not 8000 <= rate <= 192000:
+            if not isinstance(rate, int) or not 8000 <= rate <= 96000:
                 rate = 44100
             if media_format in ("ogg", "opus"):
                 rate = 48000  # all Opus decodes to
