@@ -9,12 +9,14 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from emulator.config import EmulatorConfig
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault
 from emulator.http.control import ControlApi
 from emulator.http.hosts import ProviderHosts
+from emulator.http.index import index
 from emulator.http.middleware import FaultInjection, Recording
 from emulator.providers.registry import BY_NAME, CANONICAL_HOSTS, HOST_SURFACES, PROVIDERS
 
@@ -51,7 +53,7 @@ def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = 
     engine = engine or Engine(config)
     routes = [route for provider in PROVIDERS for route in provider.routes(engine)]
     app = Starlette(
-        routes=[*routes, *ControlApi(engine).routes()],
+        routes=[Route("/", index), *routes, *ControlApi(engine).routes()],
         middleware=[
             Middleware(ProviderHosts, canonical=CANONICAL_HOSTS, surfaces=HOST_SURFACES),
             Middleware(Recording, record=engine.record, skip=_UNRECORDED),

@@ -17,16 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from emulator.config import EmulatorConfig
-from emulator.contracts.catalogue import CATALOGUE_FILE, Catalogue
+from emulator.contracts.catalogue import CATALOGUE_FILE, Catalogue, documents_from_types
 from emulator.contracts.catalogue_build import (
-    ImportError_,
+    TypesImportError,
     build_archive,
     convert_types,
     file_digest,
 )
 from emulator.contracts.documents import Contracts, load_contracts
+from emulator.contracts.sources import use_types_converter
 
 __all__ = ["add_import_parser", "coverage_page", "run_import"]
+
+# `contracts diff/sync --against endpoints.ts` read fal's types through the same import.
+use_types_converter(documents_from_types)
 
 
 def add_import_parser(commands: Any) -> None:
@@ -45,7 +49,7 @@ def add_import_parser(commands: Any) -> None:
 def run_import(args: argparse.Namespace) -> int:
     try:
         converted = convert_types(args.types)
-    except ImportError_ as exc:
+    except TypesImportError as exc:
         print(f"provider-emulator: {exc}", file=sys.stderr)
         return 2
     metadata = {

@@ -8,12 +8,14 @@ else ranges as far as the contract allows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from hypothesis import strategies as st
 
 from emulator.contracts.documents import Endpoint
+from emulator.contracts.rules import SIZE_RULE, size_problem
 
 __all__ = ["invalid_inputs", "valid_inputs"]
 
@@ -44,10 +46,33 @@ def _numbers(schema: Mapping[str, Any]) -> st.SearchStrategy[float]:
     )
 
 
+def _legal_sizes(
+    rule: Mapping[str, Any], as_text: bool, max_dimension: int
+) -> st.SearchStrategy[Any]:
+    """Square sizes the contract's size rule accepts, at the small end of its range."""
+    low, high = rule.get("sides", (1, 2**14))
+    if "pixels" in rule:
+        low = max(low, math.isqrt(rule["pixels"][0] - 1) + 1)
+        high = min(high, math.isqrt(rule["pixels"][1]))
+    sides = st.integers(low, max(low, min(high, max_dimension)))
+    if as_text:
+        return sides.map(lambda side: f"{side}*{side}")
+    return sides.map(lambda side: {"width": side, "height": side})
+
+
 def _from_schema(
     endpoint: Endpoint, schema: Mapping[str, Any], name: str, max_dimension: int
 ) -> st.SearchStrategy[Any]:
     schema = endpoint.resolve(schema)
+    if SIZE_RULE in schema:
+        rule = schema[SIZE_RULE]
+        as_text = schema.get("type") == "string"
+        legal = _legal_sizes(rule, as_text, max_dimension)
+        if as_text:  # a "W*H" text field: random text would almost never be a legal size
+            return legal
+        unruled = {k: v for k, v in schema.items() if k != SIZE_RULE}
+        drawn = _from_schema(endpoint, unruled, name, max_dimension)
+        return drawn.filter(lambda value: size_problem(rule, value) is None) | legal
     if "const" in schema:
         return st.just(schema["const"])
     if "enum" in schema:
@@ -127,7 +152,7 @@ def invalid_inputs(endpoint: Endpoint) -> st.SearchStrategy[Any]:
     @st.composite
     def broken(draw: st.DrawFn) -> Any:
         base = dict(draw(valid_inputs(endpoint)))
-        if required and draw(st.booleans()):
+        if required and draw(st.booleans()):  # type: ignore[arg-type] # hypothesis' DrawFn
             base.pop(draw(st.sampled_from(required)), None)
         else:
             name = draw(st.sampled_from(sorted(properties)))

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from emulator.contracts.catalogue import referenced
+from emulator.contracts.documents import ContractError
 from emulator.contracts.kinds import category_from_id, media_kind
 
-__all__ = ["CONVERTER", "ImportError_", "build_archive", "categorise", "convert_types"]
+__all__ = ["CONVERTER", "TypesImportError", "build_archive", "categorise", "convert_types"]
 
 #: the Node converter (a source checkout's; it needs `npm ci --prefix tools/catalogue`)
 CONVERTER = Path(__file__).resolve().parents[2] / "tools" / "catalogue" / "convert.mjs"
@@ -32,28 +33,31 @@ _EPOCH = (1980, 1, 1, 0, 0, 0)
 _CONVERT_SECONDS = 300
 
 
-class ImportError_(Exception):  # noqa: N801 - "ImportError" is a builtin
-    """The endpoint types could not be converted."""
+class TypesImportError(ContractError):
+    """The endpoint types could not be converted (a contract error: `contracts diff`
+    and `import` report it in one line)."""
 
 
 def read_types(path: Path) -> bytes:
     """The text of an endpoint-types file, which may be xz- or gzip-compressed."""
     if not path.is_file():
-        raise ImportError_(f"{path}: no such file")
+        raise TypesImportError(f"{path}: no such file")
     opener = {".xz": lzma.open, ".gz": gzip.open}.get(path.suffix)
     try:
         return opener(path).read() if opener else path.read_bytes()
     except (OSError, lzma.LZMAError) as exc:
-        raise ImportError_(f"{path}: cannot read it ({exc})") from None
+        raise TypesImportError(f"{path}: cannot read it ({exc})") from None
 
 
 def convert_types(path: Path) -> dict[str, Any]:
     """``{"types": …, "endpoints": …}`` from an endpoint-types file, through Node."""
     node = shutil.which("node")
     if node is None:
-        raise ImportError_("the import needs Node (https://nodejs.org), which is not on PATH")
+        raise TypesImportError("the import needs Node (https://nodejs.org), which is not on PATH")
     if not (CONVERTER.parent / "node_modules" / "typescript").is_dir():
-        raise ImportError_(f"run `npm ci --prefix {CONVERTER.parent}` first (it needs typescript)")
+        raise TypesImportError(
+            f"run `npm ci --prefix {CONVERTER.parent}` first (it needs typescript)"
+        )
     with tempfile.TemporaryDirectory() as scratch:
         plain = Path(scratch) / "endpoints.ts"
         plain.write_bytes(read_types(path))
@@ -64,7 +68,7 @@ def convert_types(path: Path) -> dict[str, Any]:
             check=False,
         )
     if done.returncode != 0:
-        raise ImportError_(f"{path}: {done.stderr.decode(errors='replace').strip()}")
+        raise TypesImportError(f"{path}: {done.stderr.decode(errors='replace').strip()}")
     return json.loads(done.stdout)
 
 

@@ -8,6 +8,7 @@ path ending in ``/requests/{request_id}``. Nothing here knows any particular mod
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -18,6 +19,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from emulator.contracts.rules import ContractValidator
 from emulator.core.registry import LAYOUTS
 
 __all__ = ["ContractError", "Contracts", "Endpoint", "load_contracts"]
@@ -56,6 +58,11 @@ class Endpoint:
         metadata = self.document.get("info", {}).get(f"x-{self.provider}-metadata", {})
         return metadata.get("category")
 
+    @property
+    def delisted(self) -> bool:
+        """Whether the provider no longer lists the endpoint (still served; see drift.py)."""
+        return "x-emulator-delisted" in self.document.get("info", {})
+
     def resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
         """Follow local ``$ref`` pointers until a schema with content is reached."""
         seen = 0
@@ -76,8 +83,9 @@ class Endpoint:
         return node
 
     def validator(self, schema: Mapping[str, Any]) -> Draft202012Validator:
-        """A validator for ``schema`` that resolves refs against this document."""
-        return Draft202012Validator({**schema, "components": self.document.get("components", {})})
+        """A validator for ``schema`` that resolves refs against this document and
+        enforces the contract's ``x-emulator-*`` rules (see ``rules.py``)."""
+        return ContractValidator({**schema, "components": self.document.get("components", {})})
 
     @cached_property
     def input_validator(self) -> Draft202012Validator:
@@ -196,6 +204,7 @@ class Contracts:
                 "category": endpoint.category,
                 "tier": endpoint.tier,
                 "source": endpoint.source,
+                "delisted": endpoint.delisted,
             }
         if self.catalogue is None:
             return
@@ -207,6 +216,7 @@ class Contracts:
                     "category": self.catalogue.category(endpoint_id),
                     "tier": "catalogue",
                     "source": self.catalogue.source,
+                    "delisted": False,
                 }
 
     def __iter__(self) -> Iterator[Endpoint]:
@@ -264,26 +274,20 @@ def load_contracts(directories: Iterable[Path | str], **options: Any) -> Contrac
     return contracts
 
 
-#: endpoints already read, by file and version: each test's emulator loads the same
-#: documents, and checking a schema costs milliseconds (an Endpoint is immutable)
-_LOADED: dict[tuple[str, int, int], Endpoint] = {}
-_MAX_LOADED = 4096
-
-
 def _loaded(path: Path) -> Endpoint:
     status = path.stat()
-    key = (str(path), status.st_mtime_ns, status.st_size)
-    endpoint = _LOADED.get(key)
-    if endpoint is None:
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ContractError(f"{path}: not JSON ({exc})") from exc
-        if not isinstance(document, Mapping):
-            raise ContractError(f"{path}: not a provider contract (not a JSON object)")
-        provider = provider_of(document, path)
-        endpoint = endpoint_from_document(provider, document, source=str(path))
-        if len(_LOADED) >= _MAX_LOADED:
-            _LOADED.clear()
-        _LOADED[key] = endpoint
-    return endpoint
+    return _endpoint_at(path, status.st_mtime_ns, status.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _endpoint_at(path: Path, mtime_ns: int, size: int) -> Endpoint:
+    """The endpoint of the document at ``path``, read and checked once per process for as
+    long as the file is unchanged: every emulator (one per test, say) shares it."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ContractError(f"{path}: not JSON ({exc})") from exc
+    if not isinstance(document, Mapping):
+        raise ContractError(f"{path}: not a provider contract (not a JSON object)")
+    provider = provider_of(document, path)
+    return endpoint_from_document(provider, document, source=str(path))

@@ -14,6 +14,6 @@ __all__ = ["served_contracts"]
 def served_contracts(config: EmulatorConfig) -> Contracts:
     return load_contracts(
         config.contracts,
-        catalogue=shipped_catalogue() if config.catalogue else None,
+        catalogue=None if config.curated_only else shipped_catalogue(),
         fallback=generic_endpoint if config.unknown_endpoints == "generic" else None,
     )

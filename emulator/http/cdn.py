@@ -7,35 +7,39 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from emulator.core.faults import FaultBook
-from emulator.core.files import Storage, media_id_of, parse_upload_path
+from emulator.core.engine import Engine
+from emulator.core.files import media_id_of, parse_upload_path
 from emulator.http.middleware import drop_after
-from emulator.media.cache import MediaStore
 from emulator.media.links import Linker
 
 T = TypeVar("T")
 
 
-async def run_linked(call: Callable[[Linker], T], linker: Linker, *, in_thread: bool) -> T:
-    """``call(linker)``, in a worker thread when it renders or decodes media (inlined
-    outputs, input pictures); URLs to fixed-size formats need neither, so they stay here."""
-    if in_thread:
-        return await run_in_threadpool(call, linker)
-    return call(linker)
+async def run_linked(call: Callable[[Linker], T], linker: Linker) -> T:
+    """``call(linker)`` in a worker thread: making an output may render or decode media
+    (inlined outputs, input pictures, formats whose size is known only once rendered), and
+    that never happens on the event loop. An output is made once per job, so the hop is
+    paid once too."""
+    return await run_in_threadpool(call, linker)
 
 
 _CACHED = {"Cache-Control": "public, max-age=86400"}
 
 
-async def media_response(
-    store: MediaStore, storage: Storage, path: str, faults: FaultBook, provider: str
-) -> Response | None:
+def cdn_path(request: Request) -> str:
+    """The path below a CDN surface (``/files/…``), from a ``{path:path}`` route."""
+    return "/" + request.path_params["path"].rstrip("/")
+
+
+async def download(engine: Engine, provider: str, path: str) -> Response | None:
     """The generated medium or uploaded file at ``path`` (below ``provider``'s CDN
     surface), or None. A media fault rule may make it missing, slow, or cut short."""
-    fault = faults.pick("media", provider=provider, endpoint=path, path=path)
+    store, storage = engine.media, engine.storage
+    fault = engine.faults.pick("media", provider=provider, endpoint=path, path=path)
     if fault is not None and fault.effect == "media_missing":
         return None
     if fault is not None and fault.effect == "media_slow":
@@ -50,7 +54,7 @@ async def media_response(
     else:
         upload = parse_upload_path(path)
         stored = storage.get(upload.file_id) if upload and not upload.multipart_id else None
-        if stored is None or stored.name != upload.name:
+        if upload is None or stored is None or stored.name != upload.name:
             return None
         data, content_type = storage.read(stored), stored.content_type
     if fault is not None and fault.effect == "media_truncated":
@@ -63,6 +67,7 @@ class _Truncated(Response):
 
     def __init__(self, data: bytes) -> None:
         super().__init__(data, 200)
+        self.data = data
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await drop_after(send, 200, self.body, len(self.body) // 2)
+        await drop_after(send, 200, self.data, len(self.data) // 2)

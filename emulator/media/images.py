@@ -75,7 +75,7 @@ def caption_panel(spec: MediaSpec) -> Image.Image | None:
     margin = _font_size(spec) // 2
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     left, top, right, bottom = measure.multiline_textbbox((margin, 0), text, font=font)
-    panel = Image.new("RGB", (spec.width, min(spec.height, bottom - top + 2 * margin)))
+    panel = Image.new("RGB", (spec.width, min(spec.height, round(bottom - top) + 2 * margin)))
     ImageDraw.Draw(panel).multiline_text(
         (margin, margin - top), text, font=font, fill=(255, 255, 255)
     )

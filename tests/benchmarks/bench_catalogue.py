@@ -128,13 +128,13 @@ def main() -> None:
         "(the catalogue is not read at import)"
     )
     with_catalogue = _median_ms(lambda: _startup_seconds())
-    without = _median_ms(lambda: _startup_seconds("--no-catalogue"))
+    without = _median_ms(lambda: _startup_seconds("--curated-only"))
     print(
         f"server start-up to first answer   : {with_catalogue:7.1f} ms with the catalogue, "
         f"{without:7.1f} ms without ({with_catalogue / without:.2f}x; <= 1.2x)"
     )
     fixture = _fixture_ms(EmulatorConfig(progression=IMMEDIATE))
-    bare = _fixture_ms(EmulatorConfig(progression=IMMEDIATE, catalogue=False))
+    bare = _fixture_ms(EmulatorConfig(progression=IMMEDIATE, curated_only=True))
     print(
         f"fixture set-up per test           : {fixture:7.2f} ms with the catalogue, "
         f"{bare:7.2f} ms without (<= 5)"
@@ -144,7 +144,7 @@ def main() -> None:
         f"server RSS, catalogue listed      : {_rss_mib(path='/_emulator/endpoints'):7.1f} MiB "
         "(index read, nothing called; <= 100)"
     )
-    bare_rss = _rss_mib("--no-catalogue", path="/_emulator/health")
+    bare_rss = _rss_mib("--curated-only", path="/_emulator/health")
     print(f"server RSS, without the catalogue : {bare_rss:7.1f} MiB")
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from emulator import EmulatorConfig, Engine, Progression
 from emulator.contracts.catalogue import shipped_catalogue
+from emulator.contracts.limits import Limits
 from emulator.contracts.synthesis import synthesize
 from emulator.contracts.validation import check_input
 from emulator.media.cache import MediaStore
@@ -42,9 +43,7 @@ def test_every_catalogue_endpoint_gives_a_valid_output() -> None:
         if violations:
             failures[endpoint_id] = violations
             continue
-        output = synthesize(
-            endpoint, inputs, 7, link, max_pixels=4096 * 4096, sources=engine.sources
-        )
+        output = synthesize(endpoint, inputs, 7, link, limits=Limits(), sources=engine.sources)
         errors = [e.message for e in endpoint.output_validator.iter_errors(output)]
         if errors:
             failures[endpoint_id] = errors

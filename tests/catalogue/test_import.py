@@ -4,6 +4,7 @@ known endpoints."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -79,3 +80,17 @@ def test_the_converter_keeps_enums_defaults_and_required() -> None:
     assert properties["enable_safety_checker"]["default"] is True
     assert {"$ref": "#/components/schemas/ImageSize"} in properties["image_size"]["anyOf"]
     assert "ImageSize" in schemas and "Image" in schemas  # nested types come along
+
+
+def test_contracts_diff_reads_endpoint_types_through_the_import(capsys) -> None:
+    if not CLIENT_TYPES.is_file():
+        pytest.fail("the npm clients are not installed: run `npm ci --prefix tests/js`")
+    code = main(["contracts", "diff", "--against", str(CLIENT_TYPES), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code in (0, 1)  # 1: the curated documents differ from the older types
+    assert {change["endpoint"] for change in report["changes"]} <= {
+        "fal-ai/bitdance",
+        "fal-ai/bytedance/dreamina/v3.1/text-to-image",
+        "fal-ai/bytedance/seedance/v1/pro/fast/image-to-video",
+        "fal-ai/bytedance/seedream/v4/text-to-image",
+    }

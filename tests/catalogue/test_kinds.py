@@ -50,3 +50,14 @@ def test_generated_text_is_deterministic_from_prompt_and_seed() -> None:
     assert generated_text("a cat", 1) == generated_text("a cat", 1)
     assert generated_text("a cat", 1) != generated_text("a cat", 2)
     assert generated_text("a cat", 1) != generated_text("a dog", 1)
+
+
+def test_a_songs_duration_is_not_held_to_the_video_limits() -> None:
+    from emulator.contracts.catalogue import shipped_catalogue
+    from emulator.contracts.limits import Limits, check_limits
+
+    catalogue = shipped_catalogue()
+    song = catalogue.endpoint("fal-ai/ace-step")
+    clip = catalogue.endpoint("fal-ai/kling-video/v2.5-turbo/pro/text-to-video")
+    assert check_limits(song, {"tags": "lofi", "duration": 120}, Limits()) == []
+    assert check_limits(clip, {"prompt": "x", "duration": 120}, Limits())

@@ -39,6 +39,21 @@ def number(kind: str, default: float, low: float, high: float, description: str)
             "description": description}  # fmt: skip
 
 
+def size(default: str, low: int, high: int) -> dict[str, Any]:
+    """WaveSpeed's "W*H" size, each side bounded (the rule contracts/rules.py enforces)."""
+    return {
+        "type": "string",
+        "default": default,
+        "pattern": "^\\s*[0-9]{1,6}\\s*\\*\\s*[0-9]{1,6}\\s*$",
+        "description": f"The size in pixels (width*height), {low} ~ {high} per dimension.",
+        "errorMessage": f"size must be 'W*H' with each side between {low} and {high}",
+        "x-emulator-size": {
+            "sides": [low, high],
+            "message": f"Width and height must be between {low} and {high}.",
+        },
+    }
+
+
 MODELS: list[dict[str, Any]] = [
     {
         "id": "wavespeed-ai/flux-dev",
@@ -51,9 +66,7 @@ MODELS: list[dict[str, Any]] = [
             "image": text("The image to generate an image from (URL or base64)."),
             "mask_image": text("Where to generate new pixels (white) and where to keep them."),
             "strength": number("number", 0.8, 0, 1, "How much to transform the image."),
-            "size": {"type": "string", "default": "1024*1024",
-                     "pattern": "^[0-9]{3,4}\\*[0-9]{3,4}$",
-                     "description": "Width*height, 512 ~ 1536 per side."},
+            "size": size("1024*1024", 512, 1536),
             "num_inference_steps": number("integer", 28, 1, 50, "Inference steps."),
             "seed": SEED,
             "guidance_scale": number("number", 3.5, 0, 10, "Prompt adherence."),
@@ -61,7 +74,7 @@ MODELS: list[dict[str, Any]] = [
             "output_format": {"type": "string", "enum": ["jpeg", "png"], "default": "jpeg"},
             "enable_safety_checker": {"type": "boolean", "default": True},
         },
-        "notes": ["size is 512 ~ 1536 per side on the page; the pattern only checks W*H."],
+        "notes": ["size is 512 ~ 1536 per side on the page."],
     },
     {
         "id": "kwaivgi/kling-v2.1-i2v-standard",
@@ -104,9 +117,7 @@ MODELS: list[dict[str, Any]] = [
             "prompt": text("How to edit the images."),
             "images": {"type": "array", "items": {"type": "string"}, "minItems": 1,
                        "maxItems": 10, "description": "Input images (URLs), up to 10."},
-            "size": {"type": "string", "default": "2048*2048",
-                     "pattern": "^[0-9]{4}\\*[0-9]{4}$",
-                     "description": "Width*height, 1024 ~ 4096 per side."},
+            "size": size("2048*2048", 1024, 4096),
         },
         "notes": ["The limit of 10 images and the size default are the seedream-v4 pages'."],
     },

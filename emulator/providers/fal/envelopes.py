@@ -50,6 +50,6 @@ def status_body(
         else None
     )
     if look.phase is Phase.DONE:
-        body["metrics"] = {"inference_time": round(engine.inference_time(job), 3)}
-        body.update(status_error_fields(job.failure))
+        body["metrics"] = {"inference_time": round(engine.inference_time(job, look), 3)}
+        body.update(status_error_fields(look.failure))
     return body

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import time
@@ -20,15 +19,14 @@ from starlette.routing import BaseRoute, Route
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.streaming import partial_outputs
-from emulator.contracts.synthesis import renders_now
-from emulator.contracts.validation import check_input
 from emulator.core.engine import Engine, JobFailed
 from emulator.core.files import MEDIA_PREFIX, parse_upload_path
 from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.webhooks import is_webhook_url
-from emulator.http.bodies import read_payload
-from emulator.http.cdn import media_response, run_linked
+from emulator.http.asgi import note_endpoint
+from emulator.http.bodies import body_size, read_payload
+from emulator.http.cdn import cdn_path, download, run_linked
 from emulator.http.hosts import public_base
 from emulator.http.responses import ALL_METHODS, HandlerApp, encode_json, json_response
 from emulator.media.links import Linker, data_uri_linker, url_linker
@@ -48,6 +46,8 @@ from emulator.providers.fal.webhooks import FalWebhooks
 
 __all__ = ["FalApi"]
 
+#: Why a request the emulator had is gone (a guess at fal's wording: it was not observed).
+EXPIRED = "its result is no longer kept (retention or memory budget passed)"
 #: How often an SSE status stream looks at its job.
 STREAM_TICK = 0.05
 _TRUE = {b"1", b"true", b"yes", b"on"}
@@ -105,6 +105,8 @@ class FalApi:
 
     def _job(self, path: RequestPath, owner: str) -> Job:
         job = self.engine.find(path.request_id, owner)
+        if job is None and self.engine.expired(path.request_id, owner):
+            raise FalError.detail(404, f"Request '{path.request_id}' has expired: {EXPIRED}")
         if job is None or path.app not in (job.endpoint.id, app_path(job.endpoint.id)):
             raise FalError.detail(404, f"Request '{path.request_id}' not found")
         return job
@@ -123,7 +125,6 @@ class FalApi:
             output = await run_linked(
                 functools.partial(self.engine.outcome, job),
                 self._linker(request, job),
-                in_thread=renders_now(job.payload, self._wants_inline(job)),
             )
         except JobFailed as failed:
             return failure_response(failed.failure, job.id)
@@ -145,6 +146,7 @@ class FalApi:
         if request.method != wanted_method:
             raise _method_not_allowed()
         job = self._job(parsed, owner)
+        note_endpoint(request, job.endpoint.id)
         if parsed.action == "cancel":
             return self._cancel(job)
         with_logs = _wants_logs(request.scope["query_string"])
@@ -158,22 +160,23 @@ class FalApi:
 
     async def _submit(self, request: Request, path: str, owner: str) -> Response:
         endpoint = self._endpoint(path)
+        note_endpoint(request, endpoint.id)
         payload = await read_payload(request, self.config)
         if self.config.validate_on_submit:
-            _, violations = check_input(endpoint, payload)
+            _, violations = self.engine.check_input(endpoint, payload)
             if violations:
                 raise validation_error(violations)
         webhook = request.query_params.get("fal_webhook")
         if webhook is not None and not is_webhook_url(webhook):
             raise FalError.detail(422, f"fal_webhook must be an http(s) URL, not {webhook!r}")
-        job = self.engine.submit(endpoint, payload, owner, webhook=webhook)
+        job = self.engine.submit(endpoint, payload, owner, webhook=webhook, size=body_size(request))
         if webhook:
             self.webhooks.watch(job, webhook, functools.partial(self._linker, request, job))
         urls = request_urls(self._base(request, "fal/queue"), job)
         return json_response(submit_body(job, self.engine.look(job), urls))
 
     def _status(self, request: Request, job: Job, with_logs: bool) -> Response:
-        look = self.engine.look(job, poll=True)
+        look = self.engine.poll(job)
         code = 200 if look.phase is Phase.DONE else 202
         base = self._base(request, "fal/queue")
         if with_logs:
@@ -181,14 +184,14 @@ class FalApi:
             return json_response(status_body(self.engine, job, look, urls, with_logs=True), code)
         # Polls without logs are the hot path and repeat the same body: it is a function of
         # exactly these values, so its encoding is memoised.
-        failure = job.failure
+        failure = look.failure
         key = (
             job.id,
             job.endpoint.id,
             base,
             look.phase,
             look.queue_position,
-            self.engine.inference_time(job),
+            self.engine.inference_time(job, look),
             failure and (failure.kind, failure.message),
         )
         encoded = self._status_bodies.get(key)
@@ -205,8 +208,7 @@ class FalApi:
 
         async def events() -> AsyncIterator[str]:
             previous, last_sent = None, time.monotonic()
-            while True:
-                look = self.engine.look(job, poll=True)
+            async for look in self.engine.polls(job, STREAM_TICK):
                 body = status_body(self.engine, job, look, urls, with_logs=with_logs)
                 if body != previous:
                     previous, last_sent = body, time.monotonic()
@@ -214,9 +216,6 @@ class FalApi:
                 elif time.monotonic() - last_sent >= keepalive:
                     last_sent = time.monotonic()
                     yield ": keep-alive\n\n"
-                if look.phase is Phase.DONE:
-                    return
-                await asyncio.sleep(STREAM_TICK)
 
         return StreamingResponse(
             events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
@@ -243,6 +242,7 @@ class FalApi:
         path = request.path_params["path"].strip("/")
         streamed = path.endswith("/stream") and self.engine.contracts.get("fal", path[:-7])
         endpoint = self._endpoint(path[:-7] if streamed else path)
+        note_endpoint(request, endpoint.id)
         payload = await read_payload(request, self.config)
         job = self.engine.submit(endpoint, payload, owner, queued=False)
         response = await self._output(request, job)
@@ -254,12 +254,9 @@ class FalApi:
         return Response(body, 200, {"x-fal-request-id": job.id}, "text/event-stream")
 
     async def cdn(self, request: Request) -> Response:
-        path = "/" + request.path_params["path"].rstrip("/")
+        path = cdn_path(request)
         if request.method in ("GET", "HEAD"):
-            engine = self.engine
-            response = await media_response(
-                engine.media, engine.storage, path, engine.faults, "fal"
-            )
+            response = await download(self.engine, "fal", path)
             if response is None:
                 raise FalError.detail(404, "File not found")
             return response
@@ -288,8 +285,9 @@ class FalApi:
         ):
             if request.method != "POST":
                 raise _method_not_allowed()
-            caller(request, self.config)
+            owner = caller(request, self.config)
             if path == "storage/auth/token":
-                return self.uploads.token(request)
-            return await self.uploads.initiate(request, multipart=path.endswith("multipart"))
+                return self.uploads.token(request, owner)
+            multipart = path.endswith("multipart")
+            return await self.uploads.initiate(request, owner, multipart=multipart)
         raise FalError.detail(404, "Not Found")

@@ -43,7 +43,7 @@ def prediction(
     NSFW flags) once completed, or with its ``failure`` once failed."""
     outputs = list((produced or {}).get("outputs", []))
     created = datetime.fromtimestamp(job.submitted_wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    milliseconds = round(engine.inference_time(job) * 1000)
+    milliseconds = round(engine.inference_time(job, look) * 1000)
     data: dict[str, Any] = {
         "id": task_id(job),
         "model": job.endpoint.id,

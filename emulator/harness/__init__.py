@@ -1,0 +1,1 @@
+"""Tools that check clients and the emulator: conformance, parity, live runs."""
