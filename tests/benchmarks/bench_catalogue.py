@@ -52,18 +52,18 @@ def _serve(*flags: str) -> tuple[subprocess.Popen, str]:
 def _first_answer(process: subprocess.Popen, url: str, path: str = "/_emulator/health") -> float:
     start = time.perf_counter()
     deadline = start + 30
-    while time.perf_counter() < deadline:
+    while time.perf_counter() < deadline and process.poll() is None:
         try:
             if httpx.get(url + path, timeout=1).status_code == 200:
                 return time.perf_counter() - start
         except httpx.TransportError:
             time.sleep(0.005)
-    raise TimeoutError("the server did not answer in 30 s")
+    raise TimeoutError("the server exited or did not answer in 30 s")
 
 
 def _startup_seconds(*flags: str) -> float:
     start = time.perf_counter()
-    process, url = _serve("--no-access-log", *flags)
+    process, url = _serve(*flags)
     try:
         _first_answer(process, url)
         return time.perf_counter() - start
@@ -73,7 +73,7 @@ def _startup_seconds(*flags: str) -> float:
 
 
 def _rss_mib(*flags: str, path: str) -> float:
-    process, url = _serve("--no-access-log", *flags)
+    process, url = _serve(*flags)
     try:
         _first_answer(process, url)
         httpx.get(url + path, timeout=30)
