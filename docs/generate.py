@@ -3,7 +3,9 @@
 - docs/configuration.md: every ``serve`` flag, environment variable and TOML key, from
   `emulator.serve.reference` (which reads `EmulatorConfig`'s fields and ``SERVER_OPTIONS``);
 - docs/coverage.md: the hosts, the endpoints (one per contract document) and the control
-  plane, from the provider registry, the shipped contracts and the app's routes.
+  plane, from the provider registry, the shipped contracts and the app's routes;
+- docs/catalogue-coverage.md: every endpoint served, with its category and tier, from the
+  shipped contracts and fal's catalogue (catalogue/fal.zip).
 
     .venv/bin/python -m docs.generate          # rewrite the pages
     .venv/bin/python -m docs.generate --check  # exit 1 if a page is out of date
@@ -21,7 +23,9 @@ from pathlib import Path
 from starlette.routing import Route
 
 from emulator import EmulatorConfig, create_app, load_contracts
+from emulator.catalogue_cli import coverage_page as catalogue_coverage
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, Endpoint
+from emulator.contracts.served import served_contracts
 from emulator.providers.registry import PROVIDERS
 from emulator.serve import reference
 
@@ -211,9 +215,15 @@ def coverage_page() -> str:
     return "\n".join(lines) + "\n"
 
 
+def catalogue_coverage_page() -> str:
+    """Every endpoint served, curated and catalogue (see emulator/catalogue_cli.py)."""
+    return catalogue_coverage(served_contracts(EmulatorConfig()))
+
+
 PAGES: dict[str, Callable[[], str]] = {
     "configuration.md": configuration_page,
     "coverage.md": coverage_page,
+    "catalogue-coverage.md": catalogue_coverage_page,
 }
 
 
