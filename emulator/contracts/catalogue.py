@@ -223,7 +223,7 @@ def shipped_catalogue() -> Catalogue | None:
     return Catalogue(CATALOGUE_FILE) if CATALOGUE_FILE.is_file() else None
 
 
-def documents_from_types(path: Path | str) -> dict[str, dict[str, Any]]:
+def documents_from_types(path: Path | str) -> dict[str, Mapping[str, Any]]:
     """fal-format OpenAPI documents by endpoint id, from an endpoint-types ``.ts`` file
     (fal's ``endpoints.ts``, or ``endpoints.d.ts`` of the ``@fal-ai/client`` package).
     Needs Node and ``npm ci --prefix tools/catalogue`` in a source checkout."""

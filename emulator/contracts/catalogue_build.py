@@ -42,9 +42,11 @@ def read_types(path: Path) -> bytes:
     """The text of an endpoint-types file, which may be xz- or gzip-compressed."""
     if not path.is_file():
         raise TypesImportError(f"{path}: no such file")
-    opener = {".xz": lzma.open, ".gz": gzip.open}.get(path.suffix)
     try:
-        return opener(path).read() if opener else path.read_bytes()
+        data = path.read_bytes()
+        if path.suffix == ".xz":
+            return lzma.decompress(data)
+        return gzip.decompress(data) if path.suffix == ".gz" else data
     except (OSError, lzma.LZMAError) as exc:
         raise TypesImportError(f"{path}: cannot read it ({exc})") from None
 

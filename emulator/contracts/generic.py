@@ -18,7 +18,7 @@ from emulator.contracts.kinds import category_from_id, category_kind
 __all__ = ["generic_endpoint"]
 
 TIER = "generic"
-_FILE = {
+_FILE: dict[str, Any] = {
     "type": "object",
     "required": ["url"],
     "properties": {

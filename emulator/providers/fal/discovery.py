@@ -65,11 +65,11 @@ class FalDiscovery:
         if query.get("q"):
             words = query["q"].lower().split()
             rows = [r for r in rows if all(w in f"{r['id']} {r['category']}" for w in words)]
-        limit, start = query.get("limit", str(PAGE_LIMIT)), query.get("cursor") or "0"
-        whole = [v.isascii() and v.isdigit() and len(v) <= 9 for v in (limit, start)]
+        limit_text, start_text = query.get("limit", str(PAGE_LIMIT)), query.get("cursor") or "0"
+        whole = [v.isascii() and v.isdigit() and len(v) <= 9 for v in (limit_text, start_text)]
         if not all(whole):
             raise FalError.detail(400, "limit and cursor must be whole numbers")
-        limit, start = min(PAGE_LIMIT, max(1, int(limit))), int(start)
+        limit, start = min(PAGE_LIMIT, max(1, int(limit_text))), int(start_text)
         page = rows[start : start + limit]
         expand = "openapi-3.0" in query.getlist("expand")
         more = start + limit < len(rows)

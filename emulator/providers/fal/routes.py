@@ -249,7 +249,7 @@ class FalApi:
         if not streamed or response.status_code != 200:
             return response  # errors answer as JSON, which both clients expect
         # Text streams as it grows (several events); an app without text, as one event.
-        events = partial_outputs(json.loads(response.body))
+        events = partial_outputs(json.loads(bytes(response.body)))
         body = "".join(f"data: {json.dumps(event)}\n\n" for event in events).encode()
         return Response(body, 200, {"x-fal-request-id": job.id}, "text/event-stream")
 

@@ -215,7 +215,7 @@ class WaveSpeedApi:
     async def upload(self, request: Request) -> Response:
         """``POST /api/v3/upload``: the documented form upload, answering ``data.url``."""
         response = await self.uploads.binary(request, caller(request, self.config))
-        data = json.loads(response.body)["data"]
+        data = json.loads(bytes(response.body))["data"]
         return json_response(envelope({**data, "url": data["download_url"]}))
 
     async def cdn(self, request: Request) -> Response:
