@@ -14,6 +14,7 @@ from array import array
 from collections.abc import Iterator
 
 import av
+from av.audio.stream import AudioStream
 
 from emulator.media.spec import MediaSpec
 
@@ -80,9 +81,8 @@ def render_audio(spec: MediaSpec) -> bytes:
     options = {"fflags": "+bitexact"}
     with av.open(out, "w", format=container_format, container_options=options) as container:
         stream = container.add_stream(codec, rate=rate, layout="mono")
-        assert isinstance(stream, av.AudioStream)  # an audio codec makes an audio stream
+        assert isinstance(stream, AudioStream)  # an audio codec makes an audio stream
         stream.format = sample_format
-        stream.codec_context.flags |= av.codec.context.Flags.bitexact
         for frame in audio_frames(spec, rate, sample_format):
             for packet in stream.encode(frame):
                 container.mux(packet)

@@ -12,6 +12,7 @@ import io
 from collections.abc import Callable, Iterator
 
 import av
+from av.audio.stream import AudioStream
 from PIL import Image, ImageDraw
 
 from emulator.media.audio import audio_frames
@@ -74,14 +75,14 @@ def _encode(spec: MediaSpec, base: Image.Image, crf: str) -> bytes:
     return out.getvalue()
 
 
-def _sound_stream(container: av.container.OutputContainer, spec: MediaSpec) -> av.AudioStream:
+def _sound_stream(container: av.container.OutputContainer, spec: MediaSpec) -> AudioStream:
     stream = container.add_stream("aac", rate=spec.sample_rate or 44100, layout="mono")
     stream.bit_rate = 64000
     return stream
 
 
 def _sound_track(
-    container: av.container.OutputContainer, stream: av.AudioStream, spec: MediaSpec
+    container: av.container.OutputContainer, stream: AudioStream, spec: MediaSpec
 ) -> None:
     """The AAC track, as long as the video (after its frames: the muxer interleaves)."""
     for frame in audio_frames(spec, stream.rate, "fltp"):
