@@ -203,9 +203,9 @@ def run(args: argparse.Namespace) -> int:
         files = ensure_tls(server["tls_dir"])
         tls = {"ssl_certfile": str(files.certificate), "ssl_keyfile": str(files.key)}
     scheme = "https" if tls else "http"
-    print(
-        f"provider-emulator: serving on {scheme}://{server['host']}:{server['port']}/", flush=True
-    )
+    origin = f"{scheme}://{server['host']}:{server['port']}"
+    print(f"provider-emulator: serving on {origin}/", flush=True)
+    print(f"provider-emulator: dashboard at {origin}/_emulator/ui", flush=True)
     uvicorn.run(
         app,
         host=server["host"],

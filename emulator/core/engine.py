@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import random
 import secrets
 import threading
@@ -44,6 +45,14 @@ class JobFailed(Exception):
 
 
 CANCELLED = "Request cancelled by the client."
+#: how a job that did not start within its start timeout ends (the timeout was the caller's)
+START_TIMEOUT = Failure(
+    "request_timeout",
+    "Request timed out before it started processing (the caller's start timeout)",
+    {"timeout_type": "user"},
+)
+#: how many of the newest jobs a queue-length check looks at
+QUEUE_SCAN = 10_000
 #: how many finished jobs' outputs are kept ready (a job is polled for a while, then not)
 OUTCOMES_KEPT = 4096
 
@@ -64,14 +73,23 @@ class LogLine:
     timestamp: float  # unix seconds
 
 
+#: how a model words a refused input, when a rule stages one without a message
+POLICY_MESSAGE = (
+    "The content could not be processed because it contained material flagged by a content checker."
+)
+
+
 def fault_failure(fault: Fault) -> Failure:
-    """The failure a ``fail`` rule stages: a model 422, a request error type or a task code."""
+    """The failure a ``fail`` rule stages: a model 422, a content-policy refusal, a request
+    error type or a task code. Without a ``message``, each provider words it its own way."""
     if fault.error_type in ("unprocessable", "validation") or fault.status == 422:
         message = fault.message or "Input was rejected by the model"
         return Failure("invalid", "Unprocessable Entity", [Violation((), message, "value_error")])
-    kind = fault.error_type or "internal_error"
+    if fault.error_type == "content_policy_violation":
+        flagged = Violation(("prompt",), fault.message or POLICY_MESSAGE, fault.error_type)
+        return Failure("invalid", "Unprocessable Entity", [flagged])
     details = {"code": fault.code} if fault.code is not None else None
-    return Failure(kind, fault.message or kind.replace("_", " ").capitalize(), details)
+    return Failure(fault.error_type or "internal_error", fault.message or "", details)
 
 
 class Engine:
@@ -189,9 +207,13 @@ class Engine:
         webhook: str | None = None,
         queued: bool = True,
         size: int = 0,
+        start_timeout: float | None = None,
+        queue_weight: float = 1.0,
     ) -> Job:
         """A new job; ``queued=False`` makes one for a synchronous run, kept nowhere.
-        ``size`` is its input's size in bytes, counted against the retention budgets."""
+        ``size`` is its input's size in bytes, counted against the retention budgets; a job
+        not started within ``start_timeout`` seconds ends timed out; ``queue_weight``
+        stretches its wait in the queue (2: it waits behind the others, as low priority)."""
         given = payload.get("seed") if isinstance(payload, dict) else None
         if isinstance(given, float) and given.is_integer():
             given = int(given)
@@ -200,6 +222,7 @@ class Engine:
         pace = self.faults.pick("pace", **request, payload=payload)
         progression = Progression.parse(pace.progression) if pace and pace.progression else None
         queue_span, run_span = (progression or self.config.progression).spans(self._rng)
+        queue_span *= queue_weight
         now = self.clock.now()
         job = Job(
             id=self.new_id(),
@@ -215,6 +238,7 @@ class Engine:
             size=size,
         )
         job.progression = progression
+        job.start_timeout, job.queue_weight = start_timeout, queue_weight
         job.fault = self.faults.pick("job", **request, payload=payload)
         if queued:
             self.jobs.add(job, now)
@@ -243,16 +267,42 @@ class Engine:
         progression = self.progression_of(job)
         if job.failure is not None:
             return Look(Phase.DONE, 1.0, 0, job.failure)
-        if job.fault is not None and job.fault.effect == "starve":
-            return Look(Phase.QUEUED, 0.0, max(1, progression.queue_position))
-        phase, fraction = progression.locate(self._progress(job), job.queue_span, job.run_span)
+        starving = job.fault is not None and job.fault.effect == "starve"
+        if starving:
+            phase, fraction = Phase.QUEUED, 0.0
+        else:
+            progress = self._progress(job)
+            phase, fraction = progression.locate(progress, job.queue_span, job.run_span)
         if phase is Phase.QUEUED:
-            position = round(progression.queue_position * (1 - fraction))
-            return Look(phase, fraction, position)
+            if self._start_timed_out(job):
+                return Look(Phase.DONE, 1.0, 0, START_TIMEOUT)
+            position = round(progression.queue_position * job.queue_weight * (1 - fraction))
+            return Look(phase, fraction, max(1, position) if starving else position)
         failure = self._early_end(job, phase)
         if failure is not None:
             return Look(Phase.DONE, 1.0, 0, failure)
         return Look(phase, fraction, 0)
+
+    def _start_timed_out(self, job: Job) -> bool:
+        deadline = job.start_timeout
+        return deadline is not None and self.clock.now() - job.submitted_at >= deadline
+
+    def start_delay(self, job: Job) -> float:
+        """Seconds before ``job`` would start: what a synchronous run waits in the queue."""
+        if job.fault is not None and job.fault.effect == "starve":
+            return math.inf
+        return job.queue_span if self.progression_of(job).mode == "wall" else 0.0
+
+    def queue_length(self, endpoint: Endpoint, at_most: int) -> int:
+        """How many of ``endpoint``'s jobs wait in its queue, counted up to ``at_most``
+        among the newest jobs (a bounded look, not a scan of every job kept)."""
+        waiting = 0
+        for job in self.jobs.newest(QUEUE_SCAN):
+            if job.endpoint is endpoint and self.look(job).phase is Phase.QUEUED:
+                waiting += 1
+                if waiting >= at_most:
+                    break
+        return waiting
 
     def poll(self, job: Job) -> Look:
         """A status poll: the job's state now, and one more poll counted towards progress

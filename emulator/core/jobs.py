@@ -11,6 +11,7 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from emulator.contracts.documents import Endpoint
@@ -42,6 +43,8 @@ class Job:
         "fault",
         "progression",
         "size",
+        "start_timeout",
+        "queue_weight",
     )
 
     def __init__(
@@ -75,6 +78,8 @@ class Job:
         self.webhook = webhook
         #: bytes this job holds while retained: its input, and a fixed overhead
         self.size = size + JOB_OVERHEAD
+        self.start_timeout: float | None = None  # it fails if not started by then (seconds)
+        self.queue_weight = 1.0  # how much longer than others it waits in the queue
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.endpoint.provider}:{self.endpoint.id}>"
@@ -167,6 +172,11 @@ class JobStore:
             self.expire(now)
             return None
         return job
+
+    def newest(self, count: int) -> list[Job]:
+        """Up to ``count`` of the newest jobs, newest first."""
+        with self._lock:
+            return list(islice(reversed(self._jobs.values()), count))
 
     def expired(self, job_id: str, owner: str) -> bool:
         """Whether ``owner`` once had this job, now gone (expired or evicted)."""

@@ -13,7 +13,7 @@ Everything is per key: a key sees its own predictions and its own spend.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,10 +27,10 @@ from emulator.core.engine import Engine
 from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.http.bodies import read_payload
-from emulator.http.responses import HandlerApp, json_response
+from emulator.http.responses import ALL_METHODS, HandlerApp, json_response
 from emulator.providers.wavespeed.auth import caller
 from emulator.providers.wavespeed.envelopes import STATUS_NAMES, envelope, task_id
-from emulator.providers.wavespeed.errors import WaveSpeedError, answer
+from emulator.providers.wavespeed.errors import WaveSpeedError, answer, method_not_allowed
 
 __all__ = ["WaveSpeedAccount"]
 
@@ -39,6 +39,7 @@ STARTING_BALANCE = 100.0
 #: GUESS: USD per run by the kind a model makes, when its contract names no base_price
 DEFAULT_PRICES = {"image": 0.03, "video": 0.3, "audio": 0.02, "mesh": 0.2, None: 0.01}
 MAX_PAGE_SIZE = 100
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 def _price(endpoint: Endpoint) -> float:
@@ -65,6 +66,17 @@ def _inlined(endpoint: Endpoint, schema: Any, depth: int = 0) -> Any:
     return schema
 
 
+def _only(method: str, handler: Handler) -> Handler:
+    """``handler`` for ``method``; any other method answers 405 with ``Allow``."""
+
+    async def checked(request: Request) -> Response:
+        if request.method != method:
+            raise method_not_allowed(method)
+        return await handler(request)
+
+    return checked
+
+
 def _page(body: Mapping[str, Any]) -> tuple[int, int]:
     page, size = body.get("page", 1), body.get("page_size", 20)
     if type(page) is not int or type(size) is not int or page < 1 or size < 1:
@@ -89,7 +101,10 @@ class WaveSpeedAccount:
             ("/billings/search", self.billings, "POST"),
             ("/user/usage_stats", self.usage, "POST"),
         ]
-        return [Route(api + path, HandlerApp(h, answer), methods=[m]) for path, h, m in handlers]
+        return [
+            Route(api + path, HandlerApp(_only(method, handler), answer), methods=ALL_METHODS)
+            for path, handler, method in handlers
+        ]
 
     # -- what a key did ------------------------------------------------------------------
 

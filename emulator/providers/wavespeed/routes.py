@@ -34,6 +34,7 @@ from emulator.providers.wavespeed.envelopes import envelope, prediction, task_id
 from emulator.providers.wavespeed.errors import (
     WaveSpeedError,
     answer,
+    method_not_allowed,
     validation_error,
 )
 from emulator.providers.wavespeed.uploads import WaveSpeedUploads
@@ -69,22 +70,23 @@ class WaveSpeedApi:
 
     def routes(self) -> list[BaseRoute]:
         return [
+            # first: ``predictions/delete`` is not a prediction id
+            *WaveSpeedAccount(self.engine).routes(),
             Route(
                 "/wavespeed/api/v3/predictions/{task}/result",
                 HandlerApp(self.result, answer),
-                methods=["GET"],
+                methods=ALL_METHODS,
             ),
             Route(
                 "/wavespeed/api/v3/predictions/{task}",
                 HandlerApp(self.result, answer),
-                methods=["GET"],
+                methods=ALL_METHODS,
             ),
             Route(
                 "/wavespeed/api/v3/webhook/secret",
                 HandlerApp(self.webhook_secret, answer),
                 methods=["GET"],
             ),
-            *WaveSpeedAccount(self.engine).routes(),
             Route("/wavespeed/api/v3/upload", HandlerApp(self.upload, answer), methods=["POST"]),
             Route(
                 "/wavespeed/api/v3/media/{kind:path}",
@@ -139,7 +141,7 @@ class WaveSpeedApi:
 
     async def submit(self, request: Request) -> Response:
         if request.method != "POST":
-            raise WaveSpeedError(405, "Method not allowed")
+            raise method_not_allowed("POST")
         owner = caller(request, self.config)
         model = request.path_params["model"].strip("/")
         endpoint = self.engine.contracts.get("wavespeed", model)
@@ -185,6 +187,8 @@ class WaveSpeedApi:
         return await self._prediction(request, job, poll=False)
 
     async def result(self, request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            raise method_not_allowed("GET")
         owner = caller(request, self.config)
         try:
             job_id = str(uuid.UUID(request.path_params["task"]))
@@ -206,7 +210,7 @@ class WaveSpeedApi:
     async def media(self, request: Request) -> Response:
         """``media/uploads`` (a ticket) and ``media/upload/binary`` (a form)."""
         if request.method != "POST":
-            raise WaveSpeedError(405, "Method not allowed")
+            raise method_not_allowed("POST")
         owner = caller(request, self.config)
         if request.path_params["kind"] == "uploads":
             return await self.uploads.ticket(request, owner)
@@ -221,11 +225,11 @@ class WaveSpeedApi:
     async def cdn(self, request: Request) -> Response:
         path = cdn_path(request)
         if request.method in ("GET", "HEAD"):
-            response = await download(self.engine, "wavespeed", path)
+            response = await download(self.engine, "wavespeed", path, request)
             if response is None:
                 raise _not_found("File")
             return response
         upload = parse_upload_path(path)
         if request.method == "PUT" and upload is not None and not upload.multipart_id:
             return await self.uploads.put(request, upload)
-        raise WaveSpeedError(405, "Method not allowed")
+        raise method_not_allowed(*(("GET", "HEAD", "PUT") if upload else ("GET", "HEAD")))

@@ -292,7 +292,7 @@ def test_deeply_nested_bodies_are_refused(client: TestClient, depth: int) -> Non
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [
-        ("GET", "/fal/run/fal-ai/bitdance", 405),
+        ("DELETE", "/fal/run/fal-ai/bitdance", 405),
         ("DELETE", BITDANCE, 405),
         ("GET", "/fal/queue/fal-ai/bitdance/requests/nope/cancel", 405),
         ("PUT", "/fal/queue/fal-ai/bitdance/requests/nope/status", 405),

@@ -80,3 +80,9 @@ def test_the_documented_form_upload_answers_a_url(client: httpx.Client) -> None:
     data = answer.json()["data"]
     assert answer.status_code == 200 and data["url"] == data["download_url"]
     assert httpx.get(data["url"]).content == b"hello"
+
+
+def test_a_wrong_method_is_a_405_naming_the_right_one(client: httpx.Client) -> None:
+    answer = client.post("/balance")
+    assert answer.status_code == 405 and answer.headers["allow"] == "GET"
+    assert client.get("/predictions/delete").status_code == 405
