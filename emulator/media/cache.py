@@ -12,8 +12,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from emulator.media.archives import render_archive
+from emulator.media.audio import render_audio
 from emulator.media.images import render_image
-from emulator.media.spec import MediaSpec
+from emulator.media.meshes import render_mesh
+from emulator.media.plain_files import render_file
+from emulator.media.spec import KINDS, MediaSpec
 from emulator.media.video import render_video
 
 __all__ = ["MediaStore", "UnsupportedMedia"]
@@ -88,9 +92,18 @@ class MediaStore:
         return data
 
     def _render(self, spec: MediaSpec) -> bytes:
-        if spec.kind not in ("image", "video"):
+        if spec.format not in KINDS.get(spec.kind, ()):
             raise UnsupportedMedia(f"provider-emulator does not synthesise {spec.kind} yet")
         self.renders += 1
         if spec.kind == "video":
             return render_video(spec, self._load_source)
-        return render_image(spec)
+        return _RENDERERS[spec.kind](spec)
+
+
+_RENDERERS = {
+    "image": render_image,
+    "audio": render_audio,
+    "mesh": render_mesh,
+    "archive": render_archive,
+    "file": render_file,
+}

@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Endpoint
+from emulator.contracts.streaming import partial_outputs
 from emulator.core.engine import START_TIMEOUT, Engine, JobFailed
 from emulator.core.files import MEDIA_PREFIX, parse_upload_path
 from emulator.core.jobs import Job
@@ -31,6 +32,7 @@ from emulator.http.hosts import public_base
 from emulator.http.responses import ALL_METHODS, HandlerApp, encode_json, json_response
 from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.fal.auth import caller
+from emulator.providers.fal.discovery import FalDiscovery
 from emulator.providers.fal.envelopes import (
     billable_units,
     request_urls,
@@ -103,6 +105,7 @@ class FalApi:
             Route("/fal/cdn/{path:path}", HandlerApp(self.cdn, answer), methods=ALL_METHODS),
             Route("/fal/rest/{path:path}", HandlerApp(self.rest, answer), methods=ALL_METHODS),
             Route(PROXY_PATH, FalProxy(self.config.proxy_key), methods=ALL_METHODS),
+            *FalDiscovery(self.engine).routes(),
         ]
 
     # -- helpers -------------------------------------------------------------------------
@@ -292,9 +295,10 @@ class FalApi:
         response = await self._output(request, job)
         if not streamed or response.status_code != 200:
             return response  # errors answer as JSON, which both clients expect
-        # An app without partial results streams one event: its output.
-        event = b"data: " + response.body + b"\n\n"
-        return Response(event, 200, {"x-fal-request-id": job.id}, "text/event-stream")
+        # Text streams as it grows (several events); an app without text, as one event.
+        events = partial_outputs(json.loads(bytes(response.body)))
+        body = "".join(f"data: {json.dumps(event)}\n\n" for event in events).encode()
+        return Response(body, 200, {"x-fal-request-id": job.id}, "text/event-stream")
 
     def _run_caller(self, request: Request, path: str) -> str:
         """The key of a run, or (``?fal_jwt_token=``, as a client-mode ``fal.stream`` sends)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import uuid
 from typing import Any
 
@@ -27,6 +28,7 @@ from emulator.http.cdn import cdn_path, download, run_linked
 from emulator.http.hosts import public_base
 from emulator.http.responses import ALL_METHODS, HandlerApp, json_response
 from emulator.media.links import Linker, data_uri_linker, url_linker
+from emulator.providers.wavespeed.account import WaveSpeedAccount
 from emulator.providers.wavespeed.auth import caller
 from emulator.providers.wavespeed.envelopes import envelope, prediction, task_id
 from emulator.providers.wavespeed.errors import (
@@ -68,6 +70,8 @@ class WaveSpeedApi:
 
     def routes(self) -> list[BaseRoute]:
         return [
+            # first: ``predictions/delete`` is not a prediction id
+            *WaveSpeedAccount(self.engine).routes(),
             Route(
                 "/wavespeed/api/v3/predictions/{task}/result",
                 HandlerApp(self.result, answer),
@@ -83,6 +87,7 @@ class WaveSpeedApi:
                 HandlerApp(self.webhook_secret, answer),
                 methods=["GET"],
             ),
+            Route("/wavespeed/api/v3/upload", HandlerApp(self.upload, answer), methods=["POST"]),
             Route(
                 "/wavespeed/api/v3/media/{kind:path}",
                 HandlerApp(self.media, answer),
@@ -210,6 +215,12 @@ class WaveSpeedApi:
         if request.path_params["kind"] == "uploads":
             return await self.uploads.ticket(request, owner)
         return await self.uploads.binary(request, owner)
+
+    async def upload(self, request: Request) -> Response:
+        """``POST /api/v3/upload``: the documented form upload, answering ``data.url``."""
+        response = await self.uploads.binary(request, caller(request, self.config))
+        data = json.loads(bytes(response.body))["data"]
+        return json_response(envelope({**data, "url": data["download_url"]}))
 
     async def cdn(self, request: Request) -> Response:
         path = cdn_path(request)
