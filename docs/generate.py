@@ -3,7 +3,9 @@
 - docs/configuration.md: every ``serve`` flag, environment variable and TOML key, from
   `emulator.serve.reference` (which reads `EmulatorConfig`'s fields and ``SERVER_OPTIONS``);
 - docs/coverage.md: the hosts, the endpoints (one per contract document) and the control
-  plane, from the provider registry, the shipped contracts and the app's routes.
+  plane, from the provider registry, the shipped contracts and the app's routes;
+- docs/catalogue-coverage.md: every endpoint served, with its category and tier, from the
+  shipped contracts and fal's catalogue (catalogue/fal.zip).
 
     .venv/bin/python -m docs.generate          # rewrite the pages
     .venv/bin/python -m docs.generate --check  # exit 1 if a page is out of date
@@ -21,7 +23,9 @@ from pathlib import Path
 from starlette.routing import Route
 
 from emulator import EmulatorConfig, create_app, load_contracts
+from emulator.catalogue_cli import coverage_page as catalogue_coverage
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, Endpoint
+from emulator.contracts.served import served_contracts
 from emulator.providers.registry import PROVIDERS
 from emulator.serve import reference
 
@@ -112,10 +116,12 @@ def configuration_page() -> str:
         "- `provider-emulator env [--host localhost] [--port 8000] [--tls-dir DIR]` prints the",
         "  `export` lines that point the clients at `serve --tls` (see",
         "  [Clients](clients.md#tls-mode-clients-that-take-only-a-host-name)).",
-        "- `provider-emulator contracts list [--contracts DIR]...` loads and checks every",
-        "  contract document (the shipped ones and those in each `DIR`) and lists them:",
-        "  provider, endpoint id and source file. A document that cannot be used is named",
-        "  on stderr, with exit status 2.",
+        "- `provider-emulator contracts list [--contracts PATH]...` loads and checks every",
+        "  contract document (the shipped ones and those in each file or directory) and lists",
+        "  every endpoint served: provider, endpoint id, tier (curated or catalogue) and source.",
+        "  A document that cannot be used is named on stderr, with exit status 2.",
+        "- `provider-emulator contracts import TYPES.ts` imports fal's published endpoint types",
+        "  as the catalogue (see [The catalogue](catalogue.md)).",
         "",
     ]
     return "\n".join(lines)
@@ -135,6 +141,8 @@ OPERATIONS = {
         "`…/initiate-multipart`, the CDN's `POST /files/upload`, multipart parts and `PUT`s",
         "`GET rest.fal.ai/.well-known/jwks.json`: the webhook signing keys",
         "the proxy protocol at `/fal/proxy` (`@fal-ai/client`'s `proxyUrl`)",
+        "discovery: `GET fal.ai/api/openapi/queue/openapi.json?endpoint_id=…`, "
+        "`GET api.fal.ai/v1/models` (see [The catalogue](catalogue.md))",
     ],
     "wavespeed": [
         "`POST api.wavespeed.ai/api/v3/{model}`: submit (with `?webhook=` or `webhook_url`; "
@@ -142,7 +150,11 @@ OPERATIONS = {
         "`GET /api/v3/predictions/{id}/result` and `GET /api/v3/predictions/{id}`",
         "`GET /api/v3/webhook/secret`",
         "uploads: `POST /api/v3/media/uploads` (a ticket, then `PUT`) and "
-        "`POST /api/v3/media/upload/binary` (a form)",
+        "`POST /api/v3/media/upload/binary` (a form), `POST /api/v3/upload`",
+        "account and catalogue: `GET /api/v3/balance`, `GET /api/v3/models`, "
+        "`POST /api/v3/model/price`, `POST /api/v3/predictions` (history), "
+        "`POST /api/v3/predictions/delete`, `POST /api/v3/billings/search`, "
+        "`POST /api/v3/user/usage_stats`",
     ],
 }
 
@@ -171,8 +183,10 @@ def coverage_page() -> str:
         "",
         "# Emulated endpoints",
         "",
-        f"{len(endpoints)} endpoints: one per contract document shipped under `contracts/`",
-        "(add your own with `--contracts DIR`: see [Contracts](contracts.md)).",
+        f"{len(endpoints)} curated endpoints: one per contract document shipped under",
+        "`contracts/` (add your own with `--contracts PATH`: see [Contracts](contracts.md)).",
+        "Behind them, every other endpoint of fal's catalogue is served from its published",
+        "types: see [The catalogue](catalogue.md) and its [coverage page](catalogue-coverage.md).",
         "",
         "## Hosts",
         "",
@@ -201,9 +215,15 @@ def coverage_page() -> str:
     return "\n".join(lines) + "\n"
 
 
+def catalogue_coverage_page() -> str:
+    """Every endpoint served, curated and catalogue (see emulator/catalogue_cli.py)."""
+    return catalogue_coverage(served_contracts(EmulatorConfig()))
+
+
 PAGES: dict[str, Callable[[], str]] = {
     "configuration.md": configuration_page,
     "coverage.md": coverage_page,
+    "catalogue-coverage.md": catalogue_coverage_page,
 }
 
 

@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from emulator import serve
+from emulator.catalogue_cli import add_import_parser, run_import
 from emulator.config import EmulatorConfig
 from emulator.config_file import SettingsError
 from emulator.contracts import commands as drift_commands
-from emulator.contracts.documents import ContractError, load_contracts
+from emulator.contracts.documents import ContractError
+from emulator.contracts.served import served_contracts
 from emulator.recording import ERRORS as RECORDING_ERRORS
 from emulator.tls import as_exports, client_environment, ensure_tls
 
@@ -25,8 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     contracts = commands.add_parser("contracts", help="work with contract documents")
     contract_commands = contracts.add_subparsers(dest="contracts_command", required=True)
     listing = contract_commands.add_parser("list", help="load and list contract documents")
-    listing.add_argument("--contracts", action="append", default=[], metavar="DIR", type=Path)
+    listing.add_argument("--contracts", action="append", default=[], metavar="PATH", type=Path)
     drift_commands.add_commands(contract_commands)
+    add_import_parser(contract_commands)
 
     env = commands.add_parser(
         "env", help="print the environment that points the clients at `serve --tls`"
@@ -44,10 +47,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             files = ensure_tls(args.tls_dir)
             print(as_exports(client_environment(args.port, files, args.host)))
             return 0
+        if args.command == "contracts" and args.contracts_command == "import":
+            return run_import(args)
         if args.command == "contracts" and args.contracts_command == "list":
-            contracts = load_contracts(EmulatorConfig().with_contracts(*args.contracts).contracts)
-            for endpoint in contracts:
-                print(f"{endpoint.provider:10} {endpoint.id:60} {endpoint.source}")
+            contracts = served_contracts(EmulatorConfig().with_contracts(*args.contracts))
+            for row in contracts.listing():
+                print(f"{row['provider']:10} {row['id']:60} {row['tier']:9} {row['source']}")
             return 0
         if args.command == "contracts" and args.contracts_command in drift_commands.COMMANDS:
             return drift_commands.run(args)

@@ -37,7 +37,8 @@ class EmulatorConfig:
     )
     contracts: tuple[Path, ...] = _setting(
         (DEFAULT_CONTRACTS_DIR,),
-        "Directories of contract documents added to the shipped ones; later ones win.",
+        "Contract documents, or directories of them (any layout), added to the shipped ones; "
+        "later ones win.",
     )
     api_keys: frozenset[str] | None = _setting(
         None, "Keys accepted (comma-separated in the environment); unset accepts any key."
@@ -117,6 +118,20 @@ class EmulatorConfig:
     )
     sync_timeout: float = _setting(
         90.0, "Seconds a WaveSpeed sync-mode request waits before its 5004 answer."
+    )
+    realtime_idle_timeout: float = _setting(
+        60.0, "Seconds a fal realtime session waits for an input before it ends (TIMEOUT)."
+    )
+    curated_only: bool = _setting(
+        False,
+        "Serve only the curated contract documents, not fal's whole catalogue (imported from "
+        "its published endpoint types); a curated document always wins for the same id.",
+    )
+    unknown_endpoints: str = _setting(
+        "404",
+        "An endpoint id no contract knows answers fal's 404 (404), or a permissive contract "
+        "chosen by its name's category (generic), for models newer than the catalogue.",
+        choices=("404", "generic"),
     )
 
     def __post_init__(self) -> None:

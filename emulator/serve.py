@@ -208,9 +208,9 @@ def run(args: argparse.Namespace) -> int:
     # out of the collector's generations, later collections never walk it again.
     gc.collect()
     gc.freeze()
-    print(
-        f"provider-emulator: serving on {scheme}://{server['host']}:{server['port']}/", flush=True
-    )
+    origin = f"{scheme}://{server['host']}:{server['port']}"
+    print(f"provider-emulator: serving on {origin}/", flush=True)
+    print(f"provider-emulator: dashboard at {origin}/_emulator/ui", flush=True)
     uvicorn.run(
         app,
         host=server["host"],

@@ -161,7 +161,7 @@ def test_an_unchanged_document_has_no_drift() -> None:
         ("missing-directory/x.json", "cannot read"),
         ("http://127.0.0.1:9/openapi.json", "cannot read"),
         ("http://127.0.0.1:9/openapi.json?endpoint_id={endpoint_id}", "cannot read"),
-        ("types.ts", "no endpoint-types converter"),
+        ("types.ts", "no EndpointTypeMap"),  # converted by the catalogue import
     ],
 )
 def test_an_unreadable_source_is_one_line_and_exit_2(

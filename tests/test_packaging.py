@@ -13,7 +13,7 @@ def test_every_package_is_listed_for_the_wheel() -> None:
         for path in (ROOT / "emulator").rglob("__init__.py")
     }
     listed = set(PROJECT["tool"]["setuptools"]["packages"])
-    assert listed == found | {"emulator._contracts"}
+    assert listed == found | {"emulator._contracts", "emulator._catalogue"}
 
 
 def test_runtime_dependencies_are_ranges_and_pytest_is_not_one() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -49,6 +49,9 @@ class Endpoint:
     input_schema: Mapping[str, Any] = field(repr=False)
     output_schema: Mapping[str, Any] = field(repr=False)
     source: str = ""
+    #: where the contract comes from: "curated" (a full document), "catalogue" (imported
+    #: from fal's published types) or "generic" (--unknown-endpoints generic)
+    tier: str = "curated"
 
     @property
     def category(self) -> str | None:
@@ -103,7 +106,7 @@ def _operation_schema(operation: Mapping[str, Any], *path: str) -> Mapping[str, 
 
 
 def endpoint_from_document(
-    provider: str, document: Mapping[str, Any], *, source: str = ""
+    provider: str, document: Mapping[str, Any], *, source: str = "", tier: str = "curated"
 ) -> Endpoint:
     paths = document.get("paths")
     if not isinstance(paths, Mapping):
@@ -131,20 +134,49 @@ def endpoint_from_document(
     )
     if input_schema is None or output_schema is None:
         raise ContractError(f"{source}: missing the input or the output schema of {endpoint_id}")
-    endpoint = Endpoint(provider, endpoint_id, document, input_schema, output_schema, source)
+    endpoint = Endpoint(provider, endpoint_id, document, input_schema, output_schema, source, tier)
     try:
         Draft202012Validator.check_schema(endpoint.resolve(input_schema))
         endpoint.resolve(output_schema)
-    except Exception as exc:  # a bad $ref or a schema jsonschema rejects
+        if tier == "curated":  # generated tiers are checked when they are made
+            for ref in _refs(document):
+                endpoint._lookup(ref)
+    except (KeyError, TypeError) as exc:
+        raise ContractError(f"{source}: broken $ref, no {exc} in the document") from exc
+    except Exception as exc:  # a schema jsonschema rejects, a non-local $ref
         raise ContractError(f"{source}: {exc}") from exc
     return endpoint
 
 
-class Contracts:
-    """The endpoints the emulator serves, by provider and id."""
+def _refs(node: Any) -> Iterator[str]:
+    """Every ``$ref`` in a document."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            if isinstance(node.get("$ref"), str):
+                yield node["$ref"]
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
-    def __init__(self, endpoints: Iterable[Endpoint] = ()) -> None:
+
+class Contracts:
+    """The endpoints the emulator serves, by provider and id: the curated ones (loaded
+    documents) first, then fal's catalogue, then (if set) a generic contract by name."""
+
+    def __init__(
+        self,
+        endpoints: Iterable[Endpoint] = (),
+        *,
+        catalogue: Any = None,
+        fallback: Callable[[str, str], Endpoint | None] | None = None,
+    ) -> None:
+        """``catalogue``: an `emulator.contracts.catalogue.Catalogue` for fal's ids;
+        ``fallback``: what answers an id neither knows (None: nothing, fal's 404)."""
         self._endpoints: dict[tuple[str, str], Endpoint] = {}
+        self.catalogue = catalogue
+        self.fallback = fallback
         for endpoint in endpoints:
             self.add(endpoint)
 
@@ -152,42 +184,110 @@ class Contracts:
         self._endpoints[(endpoint.provider, endpoint.id)] = endpoint
 
     def get(self, provider: str, endpoint_id: str) -> Endpoint | None:
-        return self._endpoints.get((provider, endpoint_id))
+        endpoint = self._endpoints.get((provider, endpoint_id))
+        if endpoint is None and provider == "fal" and self.catalogue is not None:
+            endpoint = self.catalogue.endpoint(endpoint_id)
+        if endpoint is None and self.fallback is not None:
+            endpoint = self.fallback(provider, endpoint_id)
+        return endpoint
 
     def of(self, provider: str) -> list[Endpoint]:
+        """The curated endpoints of ``provider``."""
         return [e for (p, _), e in self._endpoints.items() if p == provider]
 
+    def listing(self) -> Iterator[dict[str, Any]]:
+        """Every endpoint served, with its tier and source, without building any."""
+        for endpoint in self:
+            yield {
+                "provider": endpoint.provider,
+                "id": endpoint.id,
+                "category": endpoint.category,
+                "tier": endpoint.tier,
+                "source": endpoint.source,
+                "delisted": endpoint.delisted,
+            }
+        if self.catalogue is None:
+            return
+        for endpoint_id in self.catalogue.ids():
+            if ("fal", endpoint_id) not in self._endpoints:
+                yield {
+                    "provider": "fal",
+                    "id": endpoint_id,
+                    "category": self.catalogue.category(endpoint_id),
+                    "tier": "catalogue",
+                    "source": self.catalogue.source,
+                    "delisted": False,
+                }
+
     def __iter__(self) -> Iterator[Endpoint]:
+        """The curated endpoints (the catalogue's are built only when asked for)."""
         return iter(self._endpoints.values())
 
     def __len__(self) -> int:
         return len(self._endpoints)
 
 
-def load_contracts(directories: Iterable[Path | str]) -> Contracts:
-    """Load every ``*.json`` document below each directory's provider folders.
-
-    A directory holds one folder per provider, named as the provider is (``fal/``…); a
-    later directory's document for the same endpoint replaces an earlier one.
-    """
-    contracts = Contracts()
-    for directory in directories:
-        root = Path(directory)
-        if not root.is_dir():
-            raise ContractError(f"contracts directory {root} does not exist")
+def provider_of(document: Mapping[str, Any], path: Path) -> str:
+    """The provider a document is for: its ``x-{provider}-metadata``, its servers' hosts,
+    else a folder of its path named as a provider is; raises `ContractError`."""
+    info = document.get("info")
+    for provider in LAYOUTS:
+        if isinstance(info, Mapping) and f"x-{provider}-metadata" in info:
+            return provider
+    servers = document.get("servers")
+    for server in servers if isinstance(servers, list) else []:
+        url = server.get("url", "") if isinstance(server, Mapping) else ""
+        labels = url.partition("://")[2].split("/", 1)[0].split(".")
         for provider in LAYOUTS:
-            for path in sorted((root / provider).rglob("*.json")):
-                stat = path.stat()
-                contracts.add(_endpoint_at(provider, path, stat.st_mtime_ns, stat.st_size))
+            if provider in labels:
+                return provider
+    for part in reversed(path.parts[:-1]):
+        if part in LAYOUTS:
+            return part
+    raise ContractError(
+        f"{path}: not a provider contract (no x-fal-metadata or x-wavespeed-metadata in its "
+        "info, no provider host in its servers, not under a fal/ or wavespeed/ folder)"
+    )
+
+
+def _document_files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise ContractError(f"contracts {root} does not exist")
+    files = sorted(root.rglob("*.json"))
+    if not files:
+        raise ContractError(f"contracts directory {root} holds no *.json documents")
+    return files
+
+
+def load_contracts(directories: Iterable[Path | str], **options: Any) -> Contracts:
+    """Load every ``*.json`` document in each directory (any layout) or file given.
+
+    The provider is read from each document (see `provider_of`); a later document for the
+    same endpoint replaces an earlier one. ``options`` go to `Contracts`.
+    """
+    contracts = Contracts(**options)
+    for directory in directories:
+        for path in _document_files(Path(directory)):
+            contracts.add(_loaded(path))
     return contracts
 
 
+def _loaded(path: Path) -> Endpoint:
+    status = path.stat()
+    return _endpoint_at(path, status.st_mtime_ns, status.st_size)
+
+
 @functools.lru_cache(maxsize=4096)
-def _endpoint_at(provider: str, path: Path, mtime_ns: int, size: int) -> Endpoint:
+def _endpoint_at(path: Path, mtime_ns: int, size: int) -> Endpoint:
     """The endpoint of the document at ``path``, read and checked once per process for as
     long as the file is unchanged: every emulator (one per test, say) shares it."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
+    except (ValueError, UnicodeDecodeError) as exc:
         raise ContractError(f"{path}: not JSON ({exc})") from exc
+    if not isinstance(document, Mapping):
+        raise ContractError(f"{path}: not a provider contract (not a JSON object)")
+    provider = provider_of(document, path)
     return endpoint_from_document(provider, document, source=str(path))

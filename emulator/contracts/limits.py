@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator.contracts.documents import Endpoint
+from emulator.contracts.kinds import category_kind
 from emulator.contracts.sizes import image_size, video_shape
 from emulator.contracts.validation import Violation, object_branch
 
@@ -63,8 +64,9 @@ def check_limits(endpoint: Endpoint, inputs: Any, limits: Limits) -> list[Violat
         where = next((n for n in ("image_size", "width", "size") if n in shaping), "image_size")
         message = f"images of 1 to {limits.max_image_pixels} pixels, not {width}x{height}"
         problems.append(_limit(where, message, max_pixels=limits.max_image_pixels))
-    if any(name in shaping for name in VIDEO_FIELDS):
-        problems += _video_limits(shaping, limits)
+    makes = category_kind(endpoint.category)
+    if makes not in ("audio", "mesh") and any(name in shaping for name in VIDEO_FIELDS):
+        problems += _video_limits(shaping, limits)  # a song's duration is not a video's
     return problems
 
 

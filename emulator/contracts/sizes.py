@@ -15,7 +15,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["DEFAULT_SIZE", "IMAGE_SIZE_PRESETS", "image_size", "video_shape"]
+__all__ = ["DEFAULT_SIZE", "IMAGE_SIZE_PRESETS", "SIZE_FIELDS", "image_size", "video_shape"]
+
+#: input fields that ask for an image size (see image_size)
+SIZE_FIELDS = ("image_size", "width", "height", "size", "aspect_ratio")
 
 #: fal's documented image size presets
 IMAGE_SIZE_PRESETS = {
@@ -79,6 +82,12 @@ def video_shape(
 ) -> tuple[int, int, float, int]:
     """Width, height, seconds and frames per second of a video output."""
     settings = {**DEFAULT_VIDEO, **hints, **{k: inputs[k] for k in DEFAULT_VIDEO if k in inputs}}
+    size = inputs.get("size")
+    product = _PRODUCT.fullmatch(size) if isinstance(size, str) else None
+    if product:  # WaveSpeed's "832*480": the exact frame size (H.264 wants even sides)
+        width, height = _even(int(product[1])), _even(int(product[2]))
+        fps = max(1, round(_number(settings["fps"], 24)))
+        return width, height, _number(settings["duration"], 5.0), min(fps, 120)
     resolution = _RESOLUTION.fullmatch(str(settings["resolution"]))
     short = _even(int(resolution[1])) if resolution else 720  # H.264 wants even sides
     ratio = _ratio(settings["aspect_ratio"])

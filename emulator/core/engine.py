@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator.config import EmulatorConfig
-from emulator.contracts.documents import Contracts, Endpoint, load_contracts
+from emulator.contracts.documents import Contracts, Endpoint
 from emulator.contracts.limits import Limits, check_limits
+from emulator.contracts.served import served_contracts
 from emulator.contracts.synthesis import InputRejected, synthesize
 from emulator.contracts.validation import Violation, apply_defaults, check_input
 from emulator.core.clock import Clock, WallClock
@@ -101,9 +102,7 @@ class Engine:
     ) -> None:
         self.config = config or EmulatorConfig()
         self.clock = clock or WallClock()
-        self.contracts = (
-            contracts if contracts is not None else load_contracts(self.config.contracts)
-        )
+        self.contracts = contracts if contracts is not None else served_contracts(self.config)
         config = self.config
         self.jobs = JobStore(
             Budget(

@@ -18,6 +18,8 @@ from emulator.core.keys import split_authorization
 
 #: headers whose values are credentials: recorded as their scheme and last four characters
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+#: query parameters whose values are credentials (fal's client tokens), masked alike
+SECRET_PARAMETERS = frozenset({"fal_jwt_token"})
 
 
 def mask(value: str) -> str:
@@ -105,12 +107,20 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return shown
 
 
+def _query(raw: bytes) -> str:
+    pairs = []
+    for pair in raw.decode("latin-1").split("&"):
+        name, equals, value = pair.partition("=")
+        pairs.append(f"{name}={mask(value)}" if equals and name in SECRET_PARAMETERS else pair)
+    return "&".join(pairs)
+
+
 def _materialise(raw: RawEntry) -> RecordedRequest:
     return RecordedRequest(
         method=raw.method,
         host=first_header(raw.headers, b"host"),
         path=raw.path,
-        query=raw.query.decode("latin-1"),
+        query=_query(raw.query),
         status=raw.status,
         key=split_authorization(first_header(raw.headers, b"authorization"))[1],
         started=raw.started,

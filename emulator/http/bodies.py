@@ -115,6 +115,14 @@ async def read_json(request: Request, *, max_bytes: int, max_depth: int) -> Any:
     request.scope[BODY_SIZE] = len(raw)
     if not raw.strip():
         return {}
+    return decode_json(raw, max_depth=max_depth)
+
+
+def decode_json(raw: bytes | str, *, max_depth: int) -> Any:
+    """A JSON document already read within its size limit, its values and nesting bounded
+    before and after parsing; `PayloadError` says what is wrong with it."""
+    if isinstance(raw, str):
+        raw = raw.encode()
     # Counted at memchr speed before parsing (a comma in a string counts too: a bound, not
     # a measure).
     if raw.count(b",") + raw.count(b"{") + raw.count(b"[") > MAX_JSON_VALUES:
@@ -125,9 +133,14 @@ async def read_json(request: Request, *, max_bytes: int, max_depth: int) -> Any:
         raise PayloadError(422, "too_deep", f"JSON nested deeper than {max_depth} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise PayloadError(422, "json_invalid", f"JSON decode error: {exc}") from None
+    check_depth(value, max_depth)
+    return value
+
+
+def check_depth(value: Any, max_depth: int) -> None:
+    """`PayloadError` 422 if ``value`` (decoded JSON or msgpack) nests over ``max_depth``."""
     if _depth_exceeds(value, max_depth):
         raise PayloadError(422, "too_deep", f"JSON nested deeper than {max_depth} levels")
-    return value
 
 
 async def read_payload(request: Request, config: EmulatorConfig) -> Any:

@@ -54,6 +54,9 @@ class ControlApi:
             Route("/_emulator/health", self.health, methods=["GET"]),
             Route("/_emulator/openapi.json", self.openapi, methods=["GET"]),
             self._route("/_emulator/endpoints", self.endpoints, ["GET"], keyed),
+            self._route(
+                "/_emulator/contracts/{provider}/{endpoint_id:path}", self.contract, ["GET"], keyed
+            ),
             self._route("/_emulator/reset", self.reset, ["POST"], admin),
             self._route("/_emulator/requests", self.requests, ["GET"], keyed),
             self._route("/_emulator/webhooks", self.webhooks, ["GET"], keyed),
@@ -103,18 +106,16 @@ class ControlApi:
         return JSONResponse(document())
 
     async def endpoints(self, request: Request, viewer: Viewer) -> Response:
-        return JSONResponse(
-            [
-                {
-                    "provider": e.provider,
-                    "id": e.id,
-                    "category": e.category,
-                    "source": e.source,
-                    "delisted": e.delisted,
-                }
-                for e in self.engine.contracts
-            ]
-        )
+        """Every endpoint served, with its tier (curated, catalogue) and source."""
+        return JSONResponse(list(self.engine.contracts.listing()))
+
+    async def contract(self, request: Request, viewer: Viewer) -> Response:
+        """The OpenAPI document of one endpoint, whichever tier it comes from."""
+        params = request.path_params
+        endpoint = self.engine.contracts.get(params["provider"], params["endpoint_id"])
+        if endpoint is None:
+            raise _Refused(404, "no such endpoint")
+        return JSONResponse(endpoint.document)
 
     async def reset(self, request: Request, viewer: Viewer) -> Response:
         """Forget all jobs and media; ``{"seed": N}`` also reseeds."""

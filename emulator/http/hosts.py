@@ -32,7 +32,7 @@ class ProviderHosts:
         self.surfaces = surfaces
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] in ("http", "websocket"):
             scope[_ROOT_PATH] = scope.get("root_path", "")
             surface = self.surfaces.get(header(scope, b"host").rsplit(":", 1)[0].lower())
             if surface is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -40,9 +40,12 @@ def status_line(fault: Fault) -> tuple[int, str, list[tuple[bytes, bytes]]]:
     return status, phrase, headers
 
 
-async def drop_after(send: Send, status: int, body: bytes, sent: int) -> None:
-    """Start an answer of ``len(body)`` bytes, send ``sent`` of them, and drop."""
-    headers = [(b"content-length", str(len(body)).encode())]
+async def drop_after(
+    send: Send, status: int, body: bytes, sent: int, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    """Start an answer of ``len(body)`` bytes (with ``headers``), send ``sent`` of them,
+    and drop."""
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     if sent:
         await send({"type": "http.response.body", "body": body[:sent], "more_body": True})

@@ -8,11 +8,15 @@ bounded in bytes. An evicted render is simply rendered again: specs are determin
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from emulator.media.archives import render_archive
 from emulator.media.images import render_image
-from emulator.media.spec import MediaSpec
+from emulator.media.meshes import render_mesh
+from emulator.media.plain_files import render_file
+from emulator.media.spec import KINDS, MediaSpec
 
 __all__ = ["MediaStore", "UnsupportedMedia"]
 
@@ -42,6 +46,8 @@ class MediaStore:
         self._rendering: dict[MediaSpec, threading.Lock] = {}  # one render per spec at a time
         self._load_source = load_source
         self.renders = 0  # how many times anything was actually rendered
+        #: when this store began: the Last-Modified of what it serves (media never change)
+        self.created = time.time()
 
     def register(self, spec: MediaSpec) -> str:
         """The media id under which ``spec`` can be fetched."""
@@ -84,7 +90,7 @@ class MediaStore:
         return data
 
     def _render(self, spec: MediaSpec) -> bytes:
-        if spec.kind not in ("image", "video"):
+        if spec.format not in KINDS.get(spec.kind, ()):
             raise UnsupportedMedia(f"provider-emulator does not synthesise {spec.kind} yet")
         self.renders += 1
         if spec.kind == "video":
@@ -92,4 +98,19 @@ class MediaStore:
             from emulator.media.video import render_video
 
             return render_video(spec, self._load_source)
-        return render_image(spec)
+        return _RENDERERS[spec.kind](spec)
+
+
+def _render_audio(spec: MediaSpec) -> bytes:
+    from emulator.media.audio import render_audio  # PyAV, as for video: on first use
+
+    return render_audio(spec)
+
+
+_RENDERERS = {
+    "image": render_image,
+    "audio": _render_audio,
+    "mesh": render_mesh,
+    "archive": render_archive,
+    "file": render_file,
+}

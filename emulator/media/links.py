@@ -1,5 +1,8 @@
 """How a result names its media: a URL on a CDN surface, or the bytes inline.
 
+A field that carries the media itself (``content``, as fal's realtime apps send raw image
+bytes) gets `raw`: the bytes where the wire carries bytes (msgpack), else base64 text.
+
 A linker is a value (equal linkers link equally), so an output made with one can be kept
 and served again to every poll that would link the same way.
 """
@@ -20,6 +23,10 @@ class UrlLinker:
 
     store: MediaStore
     cdn_base: str
+    raw_bytes: bool = False
+
+    def raw(self, spec: MediaSpec) -> bytes | str:
+        return _raw(self.store.content(spec), self.raw_bytes)
 
     def __call__(self, spec: MediaSpec) -> tuple[str, int]:
         # A fixed-size format is rendered only when downloaded; any other, now, to size it.
@@ -33,6 +40,10 @@ class InlineLinker:
 
     store: MediaStore
     bare: bool = False
+    raw_bytes: bool = False
+
+    def raw(self, spec: MediaSpec) -> bytes | str:
+        return _raw(self.store.content(spec), self.raw_bytes)
 
     def __call__(self, spec: MediaSpec) -> tuple[str, int]:
         data = self.store.content(spec)
@@ -40,13 +51,17 @@ class InlineLinker:
         return (encoded if self.bare else f"data:{spec.content_type};base64,{encoded}"), len(data)
 
 
+def _raw(data: bytes, as_bytes: bool) -> bytes | str:
+    return data if as_bytes else base64.b64encode(data).decode()
+
+
 #: Turns a spec into the value a result carries for it (URL, data URI…) and its size.
 Linker = UrlLinker | InlineLinker
 
 
-def url_linker(store: MediaStore, cdn_base: str) -> Linker:
-    return UrlLinker(store, cdn_base)
+def url_linker(store: MediaStore, cdn_base: str, *, raw_bytes: bool = False) -> Linker:
+    return UrlLinker(store, cdn_base, raw_bytes)
 
 
-def data_uri_linker(store: MediaStore, *, bare: bool = False) -> Linker:
-    return InlineLinker(store, bare)
+def data_uri_linker(store: MediaStore, *, bare: bool = False, raw_bytes: bool = False) -> Linker:
+    return InlineLinker(store, bare, raw_bytes)

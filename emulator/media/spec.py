@@ -7,15 +7,48 @@ from dataclasses import dataclass
 
 from emulator.media.padding import budget
 
-__all__ = ["FORMATS", "MediaSpec"]
+__all__ = ["FORMATS", "KINDS", "MediaSpec"]
 
-#: format name → (content type, file extension, encoder: a Pillow format, or MP4)
+#: what a video's sound track (AAC at 64 kbit/s) may weigh, for the size budget
+SOUND_TRACK_BYTES_PER_SECOND = 9000
+
+#: format name → (content type, file extension, encoder: a Pillow format, MP4, or the
+#: module that makes the other kinds: audio, meshes, archives, files)
 FORMATS = {
     "jpeg": ("image/jpeg", "jpg", "JPEG"),
     "jpg": ("image/jpeg", "jpg", "JPEG"),
     "png": ("image/png", "png", "PNG"),
     "webp": ("image/webp", "webp", "WEBP"),
     "mp4": ("video/mp4", "mp4", "MP4"),
+    "wav": ("audio/wav", "wav", "AUDIO"),
+    "mp3": ("audio/mpeg", "mp3", "AUDIO"),
+    "flac": ("audio/flac", "flac", "AUDIO"),
+    "ogg": ("audio/ogg", "ogg", "AUDIO"),
+    "opus": ("audio/ogg", "opus", "AUDIO"),
+    "aac": ("audio/aac", "aac", "AUDIO"),
+    "m4a": ("audio/mp4", "m4a", "AUDIO"),
+    "glb": ("model/gltf-binary", "glb", "MESH"),
+    "obj": ("model/obj", "obj", "MESH"),
+    "zip": ("application/zip", "zip", "ZIP"),
+    "json": ("application/json", "json", "FILE"),
+    "safetensors": ("application/octet-stream", "safetensors", "FILE"),
+    "srt": ("application/x-subrip", "srt", "FILE"),
+    "vtt": ("text/vtt", "vtt", "FILE"),
+    "txt": ("text/plain", "txt", "FILE"),
+    "mtl": ("model/mtl", "mtl", "FILE"),
+    "fbx": ("application/octet-stream", "fbx", "FILE"),
+    "exr": ("image/x-exr", "exr", "FILE"),
+    "svg": ("image/svg+xml", "svg", "FILE"),
+    "bin": ("application/octet-stream", "bin", "FILE"),
+}
+#: kinds of media and the formats each can take
+KINDS = {
+    "image": ("jpeg", "jpg", "png", "webp"),
+    "video": ("mp4",),
+    "audio": ("wav", "mp3", "flac", "ogg", "opus", "aac", "m4a"),
+    "mesh": ("glb", "obj"),
+    "archive": ("zip",),
+    "file": ("json", "safetensors", "srt", "vtt", "txt", "mtl", "fbx", "exr", "svg", "bin"),
 }
 
 
@@ -26,7 +59,7 @@ class MediaSpec:
     Two specs that are equal render to identical bytes, whichever request asked.
     """
 
-    kind: str  # "image" or "video"
+    kind: str  # "image", "video", "audio", "mesh", "archive" or "file" (see KINDS)
     width: int
     height: int
     format: str
@@ -38,6 +71,8 @@ class MediaSpec:
     fps: int = 0  # frames per second, for video
     source: str = ""  # storage id of the picture a video starts from; "" to draw one
     blank: bool = False  # black, as providers blank what their safety checker flags
+    sample_rate: int = 0  # Hz, for audio (and a video's sound track)
+    with_audio: bool = False  # a video with a sound track
 
     @property
     def frames(self) -> int:
@@ -54,7 +89,10 @@ class MediaSpec:
     @property
     def byte_size(self) -> int | None:
         """The file's size, known without rendering it; None where it is not fixed."""
-        return budget(FORMATS[self.format][2], self.width, self.height, self.frames)
+        size = budget(FORMATS[self.format][2], self.width, self.height, self.frames)
+        if size is not None and self.with_audio:  # room for the sound track (see video.py)
+            size += int(self.duration * SOUND_TRACK_BYTES_PER_SECOND) + 4096
+        return size
 
     def digest(self, salt: str = "") -> str:
         """A stable name for this spec: the same spec (and salt) always gets the same one."""
@@ -75,6 +113,8 @@ class MediaSpec:
                     self.fps,
                     self.source,
                     self.blank,
+                    self.sample_rate,
+                    self.with_audio,
                 ),
             )
         )

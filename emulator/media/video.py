@@ -14,8 +14,10 @@ import math
 from collections.abc import Callable, Iterator
 
 import av
+from av.audio.stream import AudioStream
 from PIL import Image, ImageDraw, ImageFont
 
+from emulator.media.audio import audio_frames
 from emulator.media.images import caption_panel, render_picture
 from emulator.media.padding import encode_within
 from emulator.media.spec import MediaSpec
@@ -121,12 +123,32 @@ def _encode(spec: MediaSpec, base: Image.Image, crf: str) -> bytes:
         stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "yuv420p"
         # Fixed settings: x264 is deterministic unless told otherwise, threads or not.
         stream.options = {"preset": "ultrafast", "crf": crf, "threads": "2"}
+        sound = _sound_stream(container, spec) if spec.with_audio else None
         for frame in _frames(spec, base):
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+        if sound is not None:
+            _sound_track(container, sound, spec)
     return out.getvalue()
+
+
+def _sound_stream(container: av.container.OutputContainer, spec: MediaSpec) -> AudioStream:
+    stream = container.add_stream("aac", rate=spec.sample_rate or 44100, layout="mono")
+    stream.bit_rate = 64000
+    return stream
+
+
+def _sound_track(
+    container: av.container.OutputContainer, stream: AudioStream, spec: MediaSpec
+) -> None:
+    """The AAC track, as long as the video (after its frames: the muxer interleaves)."""
+    for frame in audio_frames(spec, stream.rate, "fltp"):
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
 
 
 def render_video(spec: MediaSpec, load_source: Callable[[str], bytes | None]) -> bytes:

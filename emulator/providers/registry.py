@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from emulator.core.engine import Engine
@@ -47,6 +48,8 @@ class Provider:
     exchange_error: Callable[[Fault], RawAnswer]
     #: what replaying recordings needs to know of its wire protocol
     replay: Grammar
+    #: a routing error (no such path, a method it does not take) in its own format
+    http_error: Callable[[int, str, Mapping[str, str] | None], Response]
     #: paths that forward to another of its surfaces (recorded as what they forward)
     forwarding: tuple[str, ...] = ()
 
@@ -63,6 +66,7 @@ class Provider:
             hosts.operation_path,
             errors.exchange_error,
             replay.GRAMMAR,
+            errors.http_error,
             getattr(hosts, "FORWARDING", ()),
         )
 

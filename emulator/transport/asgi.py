@@ -9,10 +9,11 @@ chunk by chunk as the app sends it, so an SSE stream streams.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import queue
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 import httpx
@@ -23,6 +24,7 @@ from emulator.http.middleware import ConnectionDropped
 __all__ = ["AppDispatcher"]
 
 _END = object()
+T = TypeVar("T")
 
 
 def _ended() -> RuntimeError:
@@ -208,6 +210,10 @@ class AppDispatcher:
             disconnect()  # the caller gave up: the app hears it disconnect
             raise
         return _response(request, start, _SyncStream(chunks, disconnect, request))
+
+    def run_soon(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run ``coroutine`` on the private event-loop thread (a served WebSocket, say)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._ensure_loop())
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:

@@ -1,4 +1,5 @@
-"""Intercepting the clients' HTTP: httpx through respx, and requests through an adapter.
+"""Intercepting the clients' HTTP: httpx through respx, and requests through an adapter
+(WebSockets: websockets.py).
 
 Every request to a provider host goes to the emulator's app in-process. Anything else
 fails loudly (the default, so a test never reaches a real API by accident) or, with
@@ -18,6 +19,7 @@ import respx
 
 from emulator.providers.registry import HOST_SURFACES
 from emulator.transport.asgi import AppDispatcher
+from emulator.transport.websockets import WebSocketInterception
 
 __all__ = ["Interception", "UnmatchedRequest"]
 
@@ -75,6 +77,8 @@ class Interception:
         else:
             self._router.route().mock(side_effect=self._refuse)
         self._requests_patch: Any = None
+        refuse = UnmatchedRequest if unmatched == "fail" else None
+        self._websockets = WebSocketInterception(dispatcher, refuse=refuse)
 
     def _answer(self, request: httpx.Request) -> Any:
         # An async client's resolution awaits the coroutine; a sync client needs the answer now.
@@ -90,8 +94,10 @@ class Interception:
         self._router.start()
         self._requests_patch = _patch_requests(self)
         self._requests_patch.start()
+        self._websockets.start()
 
     def stop(self) -> None:
+        self._websockets.stop()
         if self._requests_patch is not None:
             self._requests_patch.stop()
             self._requests_patch = None

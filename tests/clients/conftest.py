@@ -66,13 +66,18 @@ def fal(target: Target, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 JS = Path(__file__).parents[1] / "js"
 
 
-def run_node(script: str, *args: str) -> dict:
+def run_node(script: str, *args: str, node_flags: tuple[str, ...] = ()) -> dict:
     """Run a script of tests/js with the real npm clients; its JSON outcome."""
     if not (JS / "node_modules").is_dir():
         pytest.fail(
             "the npm clients are not installed: run `npm ci` in tests/js (bash .ci/run does)"
         )
     done = subprocess.run(
-        ["node", script, *args], cwd=JS, capture_output=True, text=True, timeout=120, check=True
+        ["node", *node_flags, script, *args],
+        cwd=JS,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     return json.loads(done.stdout)

@@ -9,7 +9,7 @@ from emulator.contracts.documents import (
 from emulator.contracts.limits import Limits
 from emulator.contracts.synthesis import InputRejected, synthesize
 from emulator.contracts.validation import check_input
-from emulator.media import MediaSpec, UnsupportedMedia
+from emulator.media import MediaSpec
 
 CONTRACTS = load_contracts([DEFAULT_CONTRACTS_DIR])
 LINKED: list[MediaSpec] = []
@@ -100,7 +100,8 @@ def test_video_fields_become_video_specs() -> None:
     }
 
 
-def test_other_media_kinds_are_not_faked() -> None:
+def test_an_audio_output_is_audio_of_the_asked_length() -> None:
+    tts = {"type": "object", "properties": {"duration": {"type": "number"}}}
     ok = {
         "200": {
             "content": {
@@ -119,15 +120,23 @@ def test_other_media_kinds_are_not_faked() -> None:
     document = {
         "paths": {
             "/acme/tts": {
-                "post": {"requestBody": {"content": {"application/json": {"schema": {}}}}}
+                "post": {"requestBody": {"content": {"application/json": {"schema": tts}}}}
             },
             "/acme/tts/requests/{request_id}": {"get": {"responses": ok}},
         }
     }
-    with pytest.raises(UnsupportedMedia):
-        synthesize(
-            endpoint_from_document("fal", document), {}, 1, link, limits=Limits(max_image_pixels=1)
-        )
+    LINKED.clear()
+    result = synthesize(
+        endpoint_from_document("fal", document),
+        {"duration": 3},
+        1,
+        link,
+        limits=Limits(max_image_pixels=1),
+    )
+    assert result == {"audio": {"url": "https://cdn.test/0.wav"}}
+    assert [(s.kind, s.format, s.duration, s.sample_rate) for s in LINKED] == [
+        ("audio", "wav", 3.0, 44100)
+    ]
 
 
 def test_too_many_pixels_is_rejected_before_rendering() -> None:
@@ -188,3 +197,16 @@ def test_fields_no_convention_covers_get_schema_valid_values() -> None:
     result = synthesize(endpoint, {}, 1, link, limits=Limits(max_image_pixels=1))
     assert result == {"label": "", "score": 0.5, "tags": [""], "mode": "a", "meta": {"n": 0}}
     endpoint.output_validator.validate(result)
+
+
+def test_an_audio_output_is_as_long_as_asked_and_bounded() -> None:
+    from emulator.contracts.catalogue import shipped_catalogue
+
+    endpoint = shipped_catalogue().endpoint("fal-ai/stable-audio")
+    inputs, _ = check_input(endpoint, {"prompt": "rain", "seconds_total": 10**6})
+    with pytest.raises(InputRejected, match="audio of up to"):
+        synthesize(endpoint, inputs, 1, link, limits=Limits())
+    inputs, _ = check_input(endpoint, {"prompt": "rain", "seconds_total": 12})
+    LINKED.clear()
+    synthesize(endpoint, inputs, 1, link, limits=Limits())
+    assert [s.duration for s in LINKED] == [12.0]

@@ -151,3 +151,30 @@ def test_a_number_too_large_for_a_float_is_refused(fal: TestClient) -> None:
         headers={"Content-Type": "application/json"},
     )
     assert answer.status_code == 422 and "out of range" in str(answer.json())
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow", "envelope"),
+    [
+        ("DELETE", "/wavespeed/api/v3/predictions/abc/result", "GET", "message"),
+        ("GET", "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image", "POST", "message"),
+        ("DELETE", "/fal/run/fal-ai/bitdance", "GET, POST", "detail"),
+        ("PATCH", "/fal/queue/fal-ai/bitdance/requests/x/status", "GET", "detail"),
+        ("POST", "/fal/cdn/files/emulator/0123.jpg", "GET, HEAD", "detail"),
+    ],
+)
+def test_a_405_says_what_is_allowed_in_the_providers_format(
+    method: str, path: str, allow: str, envelope: str
+) -> None:
+    with TestClient(create_app(), headers={"Authorization": "Bearer k"}) as client:
+        answer = client.request(method, path)
+    assert (answer.status_code, answer.headers["allow"]) == (405, allow)
+    assert envelope in answer.json()
+
+
+def test_unknown_paths_answer_in_the_providers_envelope() -> None:
+    with TestClient(create_app()) as client:
+        wavespeed = client.get("/wavespeed/nowhere")
+        fal = client.get("/fal/nowhere")
+    assert wavespeed.json() == {"code": 404, "message": "Not Found", "data": None}
+    assert fal.json() == {"detail": "Not Found"}

@@ -182,3 +182,8 @@ def exchange_error(fault: Fault) -> tuple[int, list[tuple[bytes, bytes]], bytes]
         payload["error_type"] = fault.error_type
         headers.append((b"x-fal-error-type", fault.error_type.encode()))
     return status, [(b"content-type", b"application/json"), *headers], encode_json(payload)
+
+
+def http_error(status: int, detail: str, headers: Mapping[str, str] | None) -> Response:
+    """A routing error (no such path, or a method it does not take), in fal's format."""
+    return FalError(status, {"detail": detail}, headers).response()

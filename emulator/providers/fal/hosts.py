@@ -8,6 +8,8 @@ SURFACES = {
     "fal/run": "fal.run",
     "fal/rest": "rest.fal.ai",
     "fal/cdn": "v3.fal.media",
+    "fal/web": "fal.ai",  # the per-endpoint OpenAPI documents (discovery.py)
+    "fal/api": "api.fal.ai",  # the platform API's model search (discovery.py)
 }
 
 #: other real hosts fal's clients use → the surface that answers them

@@ -15,10 +15,11 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Endpoint
+from emulator.contracts.streaming import partial_outputs
 from emulator.core.engine import START_TIMEOUT, Engine, JobFailed
 from emulator.core.files import MEDIA_PREFIX, parse_upload_path
 from emulator.core.jobs import Job
@@ -31,6 +32,7 @@ from emulator.http.hosts import public_base
 from emulator.http.responses import ALL_METHODS, HandlerApp, encode_json, json_response
 from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.fal.auth import caller
+from emulator.providers.fal.discovery import FalDiscovery
 from emulator.providers.fal.envelopes import (
     billable_units,
     request_urls,
@@ -46,6 +48,8 @@ from emulator.providers.fal.errors import (
 from emulator.providers.fal.paths import RequestPath, alias, app_path, parse_request_path
 from emulator.providers.fal.platform import platform_options
 from emulator.providers.fal.proxy import PROXY_PATH, FalProxy
+from emulator.providers.fal.realtime import RealtimeSessions
+from emulator.providers.fal.tokens import TokenRejected, Tokens, query_token
 from emulator.providers.fal.uploads import FalUploads
 from emulator.providers.fal.webhooks import FalWebhooks
 
@@ -74,8 +78,10 @@ def _ids(job: Job) -> dict[str, str]:
     return {"x-fal-request-id": job.id}
 
 
-def _method_not_allowed() -> FalError:
-    return FalError.detail(405, "Method Not Allowed")
+def _method_not_allowed(*allowed: str) -> FalError:
+    error = FalError.detail(405, "Method Not Allowed")
+    error.headers["Allow"] = ", ".join(allowed)
+    return error
 
 
 class FalApi:
@@ -84,6 +90,8 @@ class FalApi:
         self._status_bodies: dict[tuple[Any, ...], bytes] = {}
         self.uploads = FalUploads(engine, lambda request: self._base(request, "fal/cdn"))
         self.webhooks = FalWebhooks(engine)
+        self.tokens = Tokens(engine)
+        self.realtime = RealtimeSessions(engine, self.tokens)
 
     @property
     def config(self) -> EmulatorConfig:
@@ -93,9 +101,11 @@ class FalApi:
         return [
             Route("/fal/queue/{path:path}", HandlerApp(self.queue, answer), methods=ALL_METHODS),
             Route("/fal/run/{path:path}", HandlerApp(self.run, answer), methods=ALL_METHODS),
+            WebSocketRoute("/fal/run/{path:path}", self.realtime.session),
             Route("/fal/cdn/{path:path}", HandlerApp(self.cdn, answer), methods=ALL_METHODS),
             Route("/fal/rest/{path:path}", HandlerApp(self.rest, answer), methods=ALL_METHODS),
             Route(PROXY_PATH, FalProxy(self.config.proxy_key), methods=ALL_METHODS),
+            *FalDiscovery(self.engine).routes(),
         ]
 
     # -- helpers -------------------------------------------------------------------------
@@ -153,10 +163,10 @@ class FalApi:
         if parsed is None:
             if request.method in ("GET", "PUT"):
                 raise FalError.detail(404, "Not Found")
-            raise _method_not_allowed()
+            raise _method_not_allowed("POST")
         wanted_method = "PUT" if parsed.action == "cancel" else "GET"
         if request.method != wanted_method:
-            raise _method_not_allowed()
+            raise _method_not_allowed(wanted_method)
         job = self._job(parsed, owner)
         note_endpoint(request, job.endpoint.id)
         if parsed.action == "cancel":
@@ -267,9 +277,9 @@ class FalApi:
         """``POST fal.run/{id}``: the output; ``POST fal.run/{id}/stream``: as SSE. A GET
         (``fal_client.run(…, method="GET")``) takes its input from the query string."""
         if request.method not in ("POST", "GET"):
-            raise _method_not_allowed()
-        owner = caller(request, self.config)
+            raise _method_not_allowed("GET", "POST")
         path = request.path_params["path"].strip("/")
+        owner = self._run_caller(request, path)
         streamed = path.endswith("/stream") and self.engine.contracts.get("fal", path[:-7])
         endpoint = self._endpoint(path[:-7] if streamed else path)
         note_endpoint(request, endpoint.id)
@@ -288,14 +298,26 @@ class FalApi:
         response = await self._output(request, job)
         if not streamed or response.status_code != 200:
             return response  # errors answer as JSON, which both clients expect
-        # An app without partial results streams one event: its output.
-        event = b"data: " + response.body + b"\n\n"
-        return Response(event, 200, {"x-fal-request-id": job.id}, "text/event-stream")
+        # Text streams as it grows (several events); an app without text, as one event.
+        events = partial_outputs(json.loads(bytes(response.body)))
+        body = "".join(f"data: {json.dumps(event)}\n\n" for event in events).encode()
+        return Response(body, 200, {"x-fal-request-id": job.id}, "text/event-stream")
+
+    def _run_caller(self, request: Request, path: str) -> str:
+        """The key of a run, or (``?fal_jwt_token=``, as a client-mode ``fal.stream`` sends)
+        the owner of a client token that allows the app."""
+        token = query_token(request)
+        if token is None:
+            return caller(request, self.config)
+        try:
+            return self.tokens.check(token, alias(path)).owner
+        except TokenRejected as rejected:
+            raise FalError.detail(rejected.status, rejected.message) from None
 
     async def cdn(self, request: Request) -> Response:
         path = cdn_path(request)
         if request.method in ("GET", "HEAD"):
-            response = await download(self.engine, "fal", path)
+            response = await download(self.engine, "fal", path, request)
             if response is None:
                 raise FalError.detail(404, "File not found")
             return response
@@ -305,16 +327,24 @@ class FalApi:
             return self.uploads.start_multipart(request)
         upload = parse_upload_path(path)
         if path.startswith(MEDIA_PREFIX):
-            raise _method_not_allowed()
+            raise _method_not_allowed("GET", "HEAD")
         if upload is not None and upload.multipart_id and request.method in ("PUT", "POST"):
             return await self.uploads.multipart(request, upload)
         if upload is not None and request.method == "PUT":
             return await self.uploads.put(request, upload)
-        raise _method_not_allowed() if upload is not None else FalError.detail(404, "Not Found")
+        if upload is None:
+            raise FalError.detail(404, "Not Found")
+        raise _method_not_allowed(
+            *(("PUT", "POST") if upload.multipart_id else ("GET", "HEAD", "PUT"))
+        )
 
     async def rest(self, request: Request) -> Response:
-        """``rest.fal.ai``: storage tokens and uploads, and the webhook signing keys."""
+        """``rest.fal.ai``: storage tokens and uploads, client tokens, the webhook keys."""
         path = request.path_params["path"].strip("/")
+        if path == "tokens":
+            if request.method != "POST":
+                raise _method_not_allowed("POST")
+            return await self.tokens.answer(request, caller(request, self.config))
         if path == ".well-known/jwks.json" and request.method in ("GET", "HEAD"):
             return json_response(self.webhooks.jwks)
         if path in (
@@ -323,7 +353,7 @@ class FalApi:
             "storage/upload/initiate-multipart",
         ):
             if request.method != "POST":
-                raise _method_not_allowed()
+                raise _method_not_allowed("POST")
             owner = caller(request, self.config)
             if path == "storage/auth/token":
                 return self.uploads.token(request, owner)

@@ -6,7 +6,7 @@ The body of a non-2xx answer was never captured from the live API; the envelope 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from starlette.responses import Response
@@ -66,13 +66,29 @@ def task_error(failure: Failure) -> str:
 
 
 class WaveSpeedError(Exception):
-    def __init__(self, status: int, message: str, body: Any = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.body = body if body is not None else {"code": status, "message": message, "data": None}
+        self.headers = dict(headers or {})
 
     def response(self) -> Response:
-        return json_response(self.body, self.status)
+        return json_response(self.body, self.status, self.headers)
+
+
+def method_not_allowed(*allowed: str) -> WaveSpeedError:
+    return WaveSpeedError(405, "Method not allowed", headers={"Allow": ", ".join(allowed)})
+
+
+def http_error(status: int, detail: str, headers: Mapping[str, str] | None) -> Response:
+    """A routing error (no such path, or a method it does not take), in the envelope."""
+    return WaveSpeedError(status, detail, headers=headers).response()
 
 
 def _describe(violation: Violation) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import uuid
 from typing import Any
 
@@ -27,11 +28,13 @@ from emulator.http.cdn import cdn_path, download, run_linked
 from emulator.http.hosts import public_base
 from emulator.http.responses import ALL_METHODS, HandlerApp, encode_json, json_response
 from emulator.media.links import Linker, data_uri_linker, url_linker
+from emulator.providers.wavespeed.account import WaveSpeedAccount
 from emulator.providers.wavespeed.auth import caller
 from emulator.providers.wavespeed.envelopes import envelope, prediction, task_id
 from emulator.providers.wavespeed.errors import (
     WaveSpeedError,
     answer,
+    method_not_allowed,
     validation_error,
 )
 from emulator.providers.wavespeed.uploads import WaveSpeedUploads
@@ -71,21 +74,24 @@ class WaveSpeedApi:
 
     def routes(self) -> list[BaseRoute]:
         return [
+            # first: ``predictions/delete`` is not a prediction id
+            *WaveSpeedAccount(self.engine).routes(),
             Route(
                 "/wavespeed/api/v3/predictions/{task}/result",
                 HandlerApp(self.result, answer),
-                methods=["GET"],
+                methods=ALL_METHODS,
             ),
             Route(
                 "/wavespeed/api/v3/predictions/{task}",
                 HandlerApp(self.result, answer),
-                methods=["GET"],
+                methods=ALL_METHODS,
             ),
             Route(
                 "/wavespeed/api/v3/webhook/secret",
                 HandlerApp(self.webhook_secret, answer),
                 methods=["GET"],
             ),
+            Route("/wavespeed/api/v3/upload", HandlerApp(self.upload, answer), methods=["POST"]),
             Route(
                 "/wavespeed/api/v3/media/{kind:path}",
                 HandlerApp(self.media, answer),
@@ -145,7 +151,7 @@ class WaveSpeedApi:
 
     async def submit(self, request: Request) -> Response:
         if request.method != "POST":
-            raise WaveSpeedError(405, "Method not allowed")
+            raise method_not_allowed("POST")
         owner = caller(request, self.config)
         model = request.path_params["model"].strip("/")
         endpoint = self.engine.contracts.get("wavespeed", model)
@@ -193,6 +199,8 @@ class WaveSpeedApi:
         return await self._prediction(request, job, poll=False)
 
     async def result(self, request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            raise method_not_allowed("GET")
         owner = caller(request, self.config)
         try:
             job_id = str(uuid.UUID(request.path_params["task"]))
@@ -231,20 +239,26 @@ class WaveSpeedApi:
     async def media(self, request: Request) -> Response:
         """``media/uploads`` (a ticket) and ``media/upload/binary`` (a form)."""
         if request.method != "POST":
-            raise WaveSpeedError(405, "Method not allowed")
+            raise method_not_allowed("POST")
         owner = caller(request, self.config)
         if request.path_params["kind"] == "uploads":
             return await self.uploads.ticket(request, owner)
         return await self.uploads.binary(request, owner)
 
+    async def upload(self, request: Request) -> Response:
+        """``POST /api/v3/upload``: the documented form upload, answering ``data.url``."""
+        response = await self.uploads.binary(request, caller(request, self.config))
+        data = json.loads(bytes(response.body))["data"]
+        return json_response(envelope({**data, "url": data["download_url"]}))
+
     async def cdn(self, request: Request) -> Response:
         path = cdn_path(request)
         if request.method in ("GET", "HEAD"):
-            response = await download(self.engine, "wavespeed", path)
+            response = await download(self.engine, "wavespeed", path, request)
             if response is None:
                 raise _not_found("File")
             return response
         upload = parse_upload_path(path)
         if request.method == "PUT" and upload is not None and not upload.multipart_id:
             return await self.uploads.put(request, upload)
-        raise WaveSpeedError(405, "Method not allowed")
+        raise method_not_allowed(*(("GET", "HEAD", "PUT") if upload else ("GET", "HEAD")))

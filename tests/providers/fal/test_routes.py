@@ -314,9 +314,10 @@ def test_wrong_methods_and_unknown_paths(
 
 
 def test_unknown_application_uses_fals_message(client: TestClient) -> None:
-    response = client.post("/fal/queue/fal-ai/flux/dev", json={"prompt": "x"})
+    # (fal-ai/flux/dev is in the catalogue: any id outside it answers fal's 404)
+    response = client.post("/fal/queue/fal-ai/no-such-model/dev", json={"prompt": "x"})
     assert response.status_code == 404
-    assert response.json() == {"detail": "Application 'flux' not found"}
+    assert response.json() == {"detail": "Application 'no-such-model' not found"}
 
 
 # -- where URLs point ----------------------------------------------------------------------

@@ -1,0 +1,170 @@
+"""What kind of media an output field holds, and in which format, read by convention.
+
+fal's published types say little: a media output is an object with a ``url`` (fal's
+``File``, ``Image``, ``VideoFile``…), and what it holds is mostly in its field's name
+(``video``, ``audio_file``, ``model_glb``, ``frames_zip``, ``diffusers_lora_file``).
+The rules below are checked in order; a name they do not cover takes the endpoint's own
+kind (``hint``: an audio endpoint's ``target`` is audio), else an arbitrary file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["audio_format", "category_from_id", "category_kind", "field_format", "media_kind"]
+
+#: name fragment → (kind, format or None for the kind's default), first match wins
+_NAME_RULES: tuple[tuple[str, str, str | None], ...] = (
+    ("zip", "archive", "zip"),
+    ("dataset", "archive", "zip"),
+    ("fbx", "file", "fbx"),
+    ("mtl", "file", "mtl"),
+    ("exr", "file", "exr"),
+    ("lora", "file", "safetensors"),
+    ("safetensors", "file", "safetensors"),
+    ("weights", "file", "safetensors"),
+    ("embedding", "file", "safetensors"),
+    ("latent", "file", "bin"),
+    ("config", "file", "json"),
+    ("json", "file", "json"),
+    ("lottie", "file", "json"),
+    ("caption_file", "file", "srt"),
+    ("subtitle", "file", "srt"),
+    ("srt", "file", "srt"),
+    ("vtt", "file", "vtt"),
+    ("svg", "file", "svg"),
+    ("obj", "mesh", "obj"),
+    ("glb", "mesh", "glb"),
+    ("mesh", "mesh", None),
+    ("3d", "mesh", None),
+    ("model", "mesh", None),
+    ("world", "mesh", None),
+    ("video", "video", None),
+    ("mp4", "video", None),
+    ("audio", "audio", None),
+    ("speech", "audio", None),
+    ("voice", "audio", None),
+    ("music", "audio", None),
+    ("sound", "audio", None),
+    ("song", "audio", None),
+    ("vocals", "audio", None),
+    ("image", "image", None),
+    ("mask", "image", None),
+    ("thumbnail", "image", None),
+    ("texture", "image", None),
+    ("depth", "image", None),
+    ("render", "image", None),
+    ("visual", "image", None),
+    ("overlay", "image", None),
+    ("layer", "image", None),
+    ("frame", "image", None),
+    ("photo", "image", None),
+    ("preview", "image", None),
+)
+#: a category word → the kind its unnamed outputs hold
+CATEGORY_KINDS = (("3d", "mesh"), ("video", "video"), ("audio", "audio"), ("speech", "audio"))
+_MEDIA_TYPES = {"image": "image", "video": "video", "audio": "audio", "model": "mesh"}
+#: fields any one of which makes a file this kind (a picture needs both sides)
+_STRUCTURE_RULES = (
+    (("fps", "num_frames", "frame_count"), "video"),
+    (("sample_rate",), "audio"),
+    (("width",), "image"),
+)
+
+
+def _by_name(name: str) -> tuple[str, str | None] | None:
+    lowered = name.lower()
+    for fragment, kind, media_format in _NAME_RULES:
+        if fragment in lowered:
+            return kind, media_format
+    return None
+
+
+def media_kind(name: str, schema: Mapping[str, Any], hint: str | None = None) -> str | None:
+    """The kind of media field ``name`` of (resolved) ``schema`` holds; None if none."""
+    if schema.get("type") == "string":
+        declared = schema.get("contentMediaType")
+        if isinstance(declared, str):
+            top = declared.split("/", 1)[0]
+            return _MEDIA_TYPES.get(top, "archive" if declared.endswith("zip") else "file")
+        if name.endswith("_url") and schema.get("format") != "data-url":
+            named = _by_name(name[:-4])
+            return named[0] if named else None
+        return None
+    properties = schema.get("properties", {})
+    if not isinstance(properties, Mapping):
+        return None
+    if "url" not in properties:
+        # fal's realtime RawImage: an image carried as its bytes, with its size
+        carried = {"content", "width", "height"} <= properties.keys()
+        return "image" if carried else None
+    named = _by_name(name) or _by_name(str(schema.get("title", "")))
+    if named:
+        return named[0]
+    for fields, kind in _STRUCTURE_RULES:
+        if any(field in properties for field in fields):
+            return kind
+    return hint or "file"
+
+
+def field_format(name: str, kind: str) -> str | None:
+    """The format the field's name implies (``model_obj``: OBJ), if any."""
+    named = _by_name(name)
+    return named[1] if named and named[0] == kind else None
+
+
+def category_kind(category: str | None) -> str | None:
+    """The kind an endpoint of ``category`` makes (``image-to-video``: video)."""
+    made = (category or "").rsplit("-to-", 1)[-1]
+    for word, kind in CATEGORY_KINDS:
+        if word in made:
+            return kind
+    return "image" if "image" in made else None
+
+
+_AUDIO_FORMAT = re.compile(r"(mp3|wav|flac|ogg|opus|aac|m4a|pcm)(?:_([0-9]{4,6}))?")
+
+
+def audio_format(requested: Any) -> tuple[str | None, int | None]:
+    """``mp3_44100_128`` (ElevenLabs' style) or ``wav`` → format and sample rate."""
+    match = _AUDIO_FORMAT.match(requested.lower()) if isinstance(requested, str) else None
+    if not match:
+        return None, None
+    media_format = "wav" if match[1] == "pcm" else match[1]
+    return media_format, int(match[2]) if match[2] else None
+
+
+#: id fragments → category, first match wins (fal's own category names)
+_ID_RULES = (
+    (r"train|trainer|fine-?tun", "training"),
+    (r"speech-to-text|whisper|wizper|transcri|/stt\b|speech-to-text", "speech-to-text"),
+    (
+        r"text-to-speech|\btts\b|-tts|tts-|/speech|voice-clone|voice-design|dubbing|kokoro",
+        "text-to-speech",
+    ),
+    (r"text-to-3d", "text-to-3d"),
+    (r"image-to-3d|to-3d|3d|mesh|rodin|tripo|trellis|rigging", "image-to-3d"),
+    (r"text-to-video|/t2v", "text-to-video"),
+    (r"image-to-video|/i2v|reference-to-video|start-end", "image-to-video"),
+    (
+        r"video-to-video|/v2v|video-edit|lipsync|lip-sync|upscale/video|video-upscal",
+        "video-to-video",
+    ),
+    (r"video-to-audio|text-to-audio|music|sfx|sound|song", "text-to-audio"),
+    (r"audio-to-audio|separat|demucs|isolation|denois", "audio-to-audio"),
+    (r"text-to-image|/t2i", "text-to-image"),
+    (r"image-to-image|edit|upscal|inpaint|outpaint|remov|redux|i2i", "image-to-image"),
+    (r"llm|router|chat|/completions|any-llm", "llm"),
+    (r"vision|caption|vlm|understand|ocr|detect|segment|query|moondream|florence", "vision"),
+)
+
+
+def category_from_id(endpoint_id: str) -> str | None:
+    """fal's category as an endpoint's id names it (``…/image-to-video``), if it does."""
+    lowered = endpoint_id.lower()
+    for pattern, category in _ID_RULES:
+        if re.search(pattern, lowered):
+            return category
+    return None

@@ -1,0 +1,19 @@
+"""The contracts an emulator serves, as its settings say: the documents loaded, fal's
+catalogue behind them, and the generic fallback if asked for."""
+
+from __future__ import annotations
+
+from emulator.config import EmulatorConfig
+from emulator.contracts.catalogue import shipped_catalogue
+from emulator.contracts.documents import Contracts, load_contracts
+from emulator.contracts.generic import generic_endpoint
+
+__all__ = ["served_contracts"]
+
+
+def served_contracts(config: EmulatorConfig) -> Contracts:
+    return load_contracts(
+        config.contracts,
+        catalogue=None if config.curated_only else shipped_catalogue(),
+        fallback=generic_endpoint if config.unknown_endpoints == "generic" else None,
+    )

@@ -1,0 +1,100 @@
+"""The frames of fal's realtime WebSocket: msgpack, or JSON where the client asks for it.
+
+Both official clients send each input as one binary msgpack frame and decode binary frames
+with msgpack (fal_client ``msgpack_encode_message``, @fal-ai/client ``encodeRealtimeMessage``).
+A client that sends JSON text frames instead (both clients take a custom encoder) is
+answered in JSON text. fal's control messages (``x-fal-error``, ``x-fal-message``) are always
+JSON text, as fal's realtime app template sends them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+from emulator.http.bodies import PayloadError, check_depth, decode_json
+
+__all__ = ["BadFrame", "Input", "decode_input", "encode_output", "error_message"]
+
+#: WebSocket close codes (RFC 6455, 7.4.1)
+NORMAL_CLOSURE = 1000
+UNSUPPORTED_DATA = 1003
+MESSAGE_TOO_BIG = 1009
+INTERNAL_ERROR = 1011
+
+
+class BadFrame(Exception):
+    """A frame that is not an input: the session answers with an error and closes."""
+
+    def __init__(self, close_code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.close_code = close_code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Input:
+    payload: dict[str, Any]
+    as_text: bool  # it came as JSON text, so its answer goes back as JSON text
+
+
+def _refuse_extension(code: int, data: bytes) -> Any:
+    raise ValueError(f"msgpack extension type {code} is not an input value")
+
+
+def _finite_floats(value: Any) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError(f"{item} is not a number an input may hold")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _unpack(frame: bytes, max_depth: int) -> Any:
+    try:
+        value = msgpack.unpackb(frame, raw=False, ext_hook=_refuse_extension)
+        _finite_floats(value)
+    except (ValueError, msgpack.UnpackException, TypeError) as exc:
+        raise BadFrame(UNSUPPORTED_DATA, f"The frame is not a msgpack message: {exc}") from None
+    check_depth(value, max_depth)
+    return value
+
+
+def decode_input(message: Mapping[str, Any], *, max_bytes: int, max_depth: int) -> Input:
+    """The input an ASGI ``websocket.receive`` message carries; `BadFrame` if none."""
+    data, text = message.get("bytes"), message.get("text")
+    size = len(data) if data is not None else len((text or "").encode())
+    if size > max_bytes:
+        raise BadFrame(MESSAGE_TOO_BIG, f"The frame of {size} bytes exceeds {max_bytes} bytes")
+    try:
+        if data is not None:
+            value = _unpack(data, max_depth)
+        else:
+            value = decode_json(text or "", max_depth=max_depth)
+    except PayloadError as error:
+        raise BadFrame(UNSUPPORTED_DATA, error.message) from None
+    if not isinstance(value, dict):
+        raise BadFrame(UNSUPPORTED_DATA, f"An input must be a map, not {type(value).__name__}")
+    return Input(value, as_text=data is None)
+
+
+def encode_output(output: dict[str, Any], as_text: bool) -> dict[str, Any]:
+    """The ASGI ``websocket.send`` message carrying one result."""
+    if as_text:
+        return {"type": "websocket.send", "text": json.dumps(output, separators=(",", ":"))}
+    return {"type": "websocket.send", "bytes": msgpack.packb(output, use_bin_type=True)}
+
+
+def error_message(error: str, reason: str) -> dict[str, Any]:
+    """fal's realtime error, as its app template sends it: a JSON text frame."""
+    body = {"type": "x-fal-error", "error": error, "reason": reason}
+    return {"type": "websocket.send", "text": json.dumps(body, separators=(",", ":"))}

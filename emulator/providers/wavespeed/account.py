@@ -1,0 +1,261 @@
+"""WaveSpeed's account and catalogue APIs, which its CLI and MCP server call.
+
+Shapes from WaveSpeedAI's MCP server (``src/lib/api.ts``: models, balance, model price),
+the protocol notes (wavespeed-protocol.md §3.6: history, delete) and public client code
+(billings search, usage statistics, ``POST /api/v3/upload`` returning ``data.url``).
+Guessed, and marked so below: prices (no model publishes one in its contract, so a
+per-kind default applies unless the contract's ``x-wavespeed-metadata.base_price`` says),
+the starting balance, the delete answer, the usage statistics' fields beyond
+``summary.total_cost`` and ``daily_usage[].{date, amount}``.
+
+Everything is per key: a key sees its own predictions and its own spend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from emulator.contracts.documents import Endpoint
+from emulator.contracts.kinds import category_kind
+from emulator.core.engine import Engine
+from emulator.core.jobs import Job
+from emulator.core.lifecycle import Phase
+from emulator.http.bodies import read_payload
+from emulator.http.responses import ALL_METHODS, HandlerApp, json_response
+from emulator.providers.wavespeed.auth import caller
+from emulator.providers.wavespeed.envelopes import STATUS_NAMES, envelope, task_id
+from emulator.providers.wavespeed.errors import WaveSpeedError, answer, method_not_allowed
+
+__all__ = ["WaveSpeedAccount"]
+
+#: GUESS: what a new key's balance is, in USD
+STARTING_BALANCE = 100.0
+#: GUESS: USD per run by the kind a model makes, when its contract names no base_price
+DEFAULT_PRICES = {"image": 0.03, "video": 0.3, "audio": 0.02, "mesh": 0.2, None: 0.01}
+MAX_PAGE_SIZE = 100
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _price(endpoint: Endpoint) -> float:
+    metadata = endpoint.document.get("info", {}).get("x-wavespeed-metadata", {})
+    base = metadata.get("base_price")
+    if isinstance(base, (int, float)) and not isinstance(base, bool):
+        return float(base)
+    return DEFAULT_PRICES.get(category_kind(endpoint.category), DEFAULT_PRICES[None])
+
+
+def _stamp(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _inlined(endpoint: Endpoint, schema: Any, depth: int = 0) -> Any:
+    """``schema`` with its local ``$ref`` pointers replaced by what they point at."""
+    if depth > 16:
+        return {}
+    if isinstance(schema, Mapping):
+        resolved = endpoint.resolve(schema) if "$ref" in schema else schema
+        return {k: _inlined(endpoint, v, depth + 1) for k, v in resolved.items()}
+    if isinstance(schema, list):
+        return [_inlined(endpoint, v, depth + 1) for v in schema]
+    return schema
+
+
+def _only(method: str, handler: Handler) -> Handler:
+    """``handler`` for ``method``; any other method answers 405 with ``Allow``."""
+
+    async def checked(request: Request) -> Response:
+        if request.method != method:
+            raise method_not_allowed(method)
+        return await handler(request)
+
+    return checked
+
+
+def _page(body: Mapping[str, Any]) -> tuple[int, int]:
+    page, size = body.get("page", 1), body.get("page_size", 20)
+    if type(page) is not int or type(size) is not int or page < 1 or size < 1:
+        raise WaveSpeedError(400, "Invalid parameters: page and page_size are positive integers")
+    return page, min(size, MAX_PAGE_SIZE)
+
+
+class WaveSpeedAccount:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._deleted: set[str] = set()  # job ids whose prediction was deleted
+
+    def routes(self) -> list[BaseRoute]:
+        api = "/wavespeed/api/v3"
+        handlers = [
+            ("/balance", self.balance, "GET"),
+            ("/models", self.models, "GET"),
+            ("/model/price", self.price, "POST"),
+            ("/model/pricing", self.price, "POST"),  # the CLI's name for it
+            ("/predictions", self.history, "POST"),
+            ("/predictions/delete", self.delete, "POST"),
+            ("/billings/search", self.billings, "POST"),
+            ("/user/usage_stats", self.usage, "POST"),
+        ]
+        return [
+            Route(api + path, HandlerApp(_only(method, handler), answer), methods=ALL_METHODS)
+            for path, handler, method in handlers
+        ]
+
+    # -- what a key did ------------------------------------------------------------------
+
+    def _jobs(self, owner: str) -> list[Job]:
+        return [
+            job
+            for job in self.engine.jobs
+            if job.owner == owner and job.endpoint.provider == "wavespeed"
+        ]
+
+    def _charged(self, owner: str) -> list[Job]:
+        """Jobs that cost money: finished without failing (deleted ones were still paid)."""
+        return [
+            job
+            for job in self._jobs(owner)
+            if job.failure is None and self.engine.look(job).phase is Phase.DONE
+        ]
+
+    def _status(self, job: Job) -> str:
+        if job.failure is not None:
+            return "cancelled" if job.failure.kind == "cancelled" else "failed"
+        return STATUS_NAMES[self.engine.look(job).phase]
+
+    def _item(self, job: Job, with_inputs: bool) -> dict[str, Any]:
+        item = {
+            "id": task_id(job),
+            "model": job.endpoint.id,
+            "status": self._status(job),
+            "created_at": _stamp(job.submitted_wall),
+            "outputs": [],  # GUESS: history lists predictions without re-rendering outputs
+        }
+        if with_inputs:
+            item["input"] = job.payload
+        return item
+
+    async def _body(self, request: Request) -> dict[str, Any]:
+        payload = await read_payload(request, self.engine.config)
+        if not isinstance(payload, dict):
+            raise WaveSpeedError(400, "Invalid parameters: expected a JSON object")
+        return payload
+
+    # -- the API -------------------------------------------------------------------------
+
+    async def balance(self, request: Request) -> Response:
+        owner = caller(request, self.engine.config)
+        spent = sum(_price(job.endpoint) for job in self._charged(owner))
+        return json_response(envelope({"balance": round(STARTING_BALANCE - spent, 6)}))
+
+    async def models(self, request: Request) -> Response:
+        caller(request, self.engine.config)
+        return json_response(
+            envelope([self._model(e) for e in self.engine.contracts.of("wavespeed")])
+        )
+
+    def _model(self, endpoint: Endpoint) -> dict[str, Any]:
+        schema = _inlined(endpoint, endpoint.resolve(endpoint.input_schema))
+        metadata = endpoint.document.get("info", {}).get("x-wavespeed-metadata", {})
+        request_schema = {**schema, "x-order-properties": list(schema.get("properties", {}))}
+        return {
+            "model_id": endpoint.id,
+            "name": metadata.get("name", endpoint.id),
+            "description": endpoint.document.get("info", {}).get("description", ""),
+            "type": endpoint.category,
+            "base_price": _price(endpoint),
+            "formula": "",  # GUESS: a fixed price has no JSONata formula
+            "api_schema": {"api_schemas": [{"request_schema": request_schema}]},
+        }
+
+    async def price(self, request: Request) -> Response:
+        caller(request, self.engine.config)
+        body = await self._body(request)
+        model = body.get("model_id")
+        endpoint = self.engine.contracts.get("wavespeed", model) if isinstance(model, str) else None
+        if endpoint is None:
+            raise WaveSpeedError(404, f"Model '{model}' not found")
+        price = _price(endpoint)
+        quote = {"model_id": model, "price": price, "discounted_price": price}
+        return json_response(envelope({**quote, "discount_rate": 0, "currency": "USD"}))
+
+    async def history(self, request: Request) -> Response:
+        owner = caller(request, self.engine.config)
+        body = await self._body(request)
+        page, size = _page(body)
+        jobs = [j for j in self._jobs(owner) if j.id not in self._deleted]
+        if isinstance(body.get("model"), str):
+            jobs = [j for j in jobs if j.endpoint.id == body["model"]]
+        if isinstance(body.get("status"), str):
+            jobs = [j for j in jobs if self._status(j) == body["status"]]
+        jobs.reverse()  # newest first
+        chosen = jobs[(page - 1) * size : page * size]
+        items = [self._item(j, body.get("include_inputs") is True) for j in chosen]
+        return json_response(envelope({"page": page, "total": len(jobs), "items": items}))
+
+    async def delete(self, request: Request) -> Response:
+        owner = caller(request, self.engine.config)
+        ids = (await self._body(request)).get("ids")
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise WaveSpeedError(400, "Invalid parameters: ids must be a list of prediction ids")
+        wanted = set(ids)
+        found = [j.id for j in self._jobs(owner) if task_id(j) in wanted]
+        self._deleted.update(found)
+        return json_response(envelope({"deleted": len(found)}))  # GUESS: the count
+
+    async def billings(self, request: Request) -> Response:
+        owner = caller(request, self.engine.config)
+        body = await self._body(request)
+        page, size = _page(body)
+        jobs = self._charged(owner)
+        uuids = body.get("prediction_uuids")
+        if isinstance(uuids, list):
+            jobs = [j for j in jobs if task_id(j) in uuids]
+        if body.get("sort") != "created_at ASC":
+            jobs.reverse()
+        rows = [
+            {
+                "uuid": f"billing-{task_id(j)}",
+                "billing_type": "deduct",
+                "price": _price(j.endpoint),
+                "created_at": _stamp(j.submitted_wall),
+                "prediction": {
+                    "uuid": task_id(j),
+                    "model_uuid": j.endpoint.id,
+                    "status": "completed",
+                },
+            }
+            for j in jobs[(page - 1) * size : page * size]
+        ]
+        return json_response(envelope({"page": page, "total": len(jobs), "items": rows}))
+
+    async def usage(self, request: Request) -> Response:
+        owner = caller(request, self.engine.config)
+        await self._body(request)
+        days: dict[str, list[float]] = {}
+        models: dict[str, list[float]] = {}
+        for job in self._charged(owner):
+            day = _stamp(job.submitted_wall)[:10]
+            days.setdefault(day, []).append(_price(job.endpoint))
+            models.setdefault(job.endpoint.id, []).append(_price(job.endpoint))
+        total = sum(sum(v) for v in days.values())
+        data = {
+            "summary": {
+                "total_cost": round(total, 6),
+                "total_requests": sum(map(len, days.values())),
+            },
+            "daily_usage": [
+                {"date": d, "amount": round(sum(v), 6), "count": len(v)}
+                for d, v in sorted(days.items())
+            ],
+            "per_model_usage": [
+                {"model_uuid": m, "amount": round(sum(v), 6), "count": len(v)}
+                for m, v in sorted(models.items())
+            ],
+        }
+        return json_response(envelope(data))

@@ -1,0 +1,131 @@
+"""Intercepting the clients' WebSockets: the `websockets` library, which fal_client's
+``realtime`` and ``ws_connect`` use (its sync client and its asyncio ``connect``).
+
+While started, a WebSocket to a provider host (``wss://fal.run/…``) opens over a socket
+pair instead of the network. The client's end goes to the library's own ``connect`` as
+its ``sock``, so the handshake, the framing and the closing handshake are the library's,
+unchanged; the other end is served by uvicorn's protocol running the emulator's app (the
+server stack of ``serve``) on the dispatcher's event-loop thread. No name is resolved and
+no connection leaves the process. The scheme becomes ``ws`` (the pair needs no TLS); the
+``Host`` stays the provider's, which the app's host middleware maps to its surface.
+
+Any other host raises `UnmatchedRequest`, or with ``unmatched="pass"`` connects as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from typing import Any
+from unittest import mock
+from urllib.parse import urlsplit, urlunsplit
+
+from emulator.providers.registry import HOST_SURFACES
+from emulator.transport.asgi import AppDispatcher
+
+__all__ = ["WebSocketInterception"]
+
+#: connection options that only apply to a TLS (``wss``) connection over the network
+_TLS_OPTIONS = ("ssl", "server_hostname")
+
+
+class WebSocketInterception:
+    """While started, WebSockets to provider hosts are served by ``dispatcher``'s app."""
+
+    def __init__(
+        self, dispatcher: AppDispatcher, *, refuse: Callable[[str, str], Exception] | None
+    ) -> None:
+        """``refuse(method, url)``: the error for a host the emulator does not stand for
+        (None lets such connections through)."""
+        self.dispatcher = dispatcher
+        self.refuse = refuse
+        self._patches: list[Any] = []
+        self._server: Any = None  # uvicorn's config and server state, made on first use
+
+    def start(self) -> None:
+        try:
+            import websockets
+            import websockets.asyncio.client
+            import websockets.sync.client
+        except ImportError:  # no websockets, no client that could use it
+            return
+        sync_connect = websockets.sync.client.connect
+        async_connect = websockets.asyncio.client.connect
+        self._patches = [
+            mock.patch.object(websockets.sync.client, "connect", self._wrap(sync_connect)),
+            mock.patch.object(websockets.asyncio.client, "connect", self._wrap(async_connect)),
+            mock.patch.object(websockets, "connect", self._wrap(async_connect)),
+        ]
+        for patch in self._patches:
+            patch.start()
+
+    def stop(self) -> None:
+        for patch in reversed(self._patches):
+            patch.stop()
+        self._patches = []
+        if self._server is not None:
+            _, state = self._server
+            try:
+                self.dispatcher.run_soon(_shut(state)).result(5)
+            except RuntimeError:  # the dispatcher already ended, and its sockets with it
+                pass
+            self._server = None
+
+    def _wrap(self, connect: Callable[..., Any]) -> Callable[..., Any]:
+        def intercepted(uri: str, *args: Any, **kwargs: Any) -> Any:
+            parts = urlsplit(uri)
+            if (parts.hostname or "").lower() not in HOST_SURFACES:
+                if self.refuse is not None:
+                    raise self.refuse("WebSocket", uri)
+                return connect(uri, *args, **kwargs)
+            for option in _TLS_OPTIONS:
+                kwargs.pop(option, None)
+            kwargs["sock"] = self._socket_to_app()
+            return connect(urlunsplit(("ws", *parts[1:])), *args, **kwargs)
+
+        return intercepted
+
+    def _socket_to_app(self) -> socket.socket:
+        """The client's end of a socket pair whose other end the app serves."""
+        client, server = socket.socketpair()
+        server.setblocking(False)
+        config, state = self._uvicorn()
+
+        async def serve() -> None:
+            def protocol() -> asyncio.Protocol:
+                return config.http_protocol_class(config=config, server_state=state, app_state={})
+
+            await asyncio.get_running_loop().connect_accepted_socket(protocol, server)
+
+        try:
+            self.dispatcher.run_soon(serve()).result(5)
+        except BaseException:
+            client.close()
+            server.close()
+            raise
+        return client
+
+    def _uvicorn(self) -> tuple[Any, Any]:
+        if self._server is None:
+            import uvicorn
+            from uvicorn.server import ServerState
+
+            # log_config=None: the emulation must not reconfigure the process's logging.
+            config = uvicorn.Config(
+                self.dispatcher.app,
+                lifespan="off",
+                log_config=None,
+                access_log=False,
+                proxy_headers=False,
+            )
+            config.load()
+            self._server = (config, ServerState())
+        return self._server
+
+
+async def _shut(state: Any) -> None:
+    """Close every connection still open, as uvicorn does when it shuts down."""
+    for connection in list(state.connections):
+        connection.shutdown()
+    await asyncio.sleep(0)

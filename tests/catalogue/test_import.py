@@ -1,0 +1,99 @@
+"""The catalogue import: reproducible, from the committed source and from the older types
+file inside the pinned @fal-ai/client package, with the converter's rules checked on
+known endpoints."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from emulator.cli import main
+from emulator.contracts.catalogue import CATALOGUE_FILE, Catalogue, documents_from_types
+from emulator.contracts.catalogue_build import CONVERTER
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed"),
+]
+ROOT = Path(__file__).parents[2]
+COMMITTED_SOURCE = ROOT / "catalogue" / "sources" / "fal-endpoint-types.ts.xz"
+CLIENT_TYPES = ROOT / "tests/js/node_modules/@fal-ai/client/src/types/endpoints.d.ts"
+SOURCE_NAME = "fal-ai/fal-js endpoints.ts (MIT), as catalogue/sources/fal-endpoint-types.ts.xz"
+
+
+@pytest.fixture(autouse=True)
+def _converter_installed() -> None:
+    if not (CONVERTER.parent / "node_modules" / "typescript").is_dir():
+        pytest.fail(f"the converter is not installed: run `npm ci --prefix {CONVERTER.parent}`")
+
+
+def run_import(types: Path, output: Path, *extra: str) -> bytes:
+    assert main(["contracts", "import", str(types), "--output", str(output), *extra]) == 0
+    return output.read_bytes()
+
+
+def test_the_committed_catalogue_is_what_its_committed_source_imports_to(tmp_path: Path) -> None:
+    made = run_import(
+        COMMITTED_SOURCE,
+        tmp_path / "fal.zip",
+        "--source-name",
+        SOURCE_NAME,
+        "--source-date",
+        "2026-08-02",
+    )
+    assert made == CATALOGUE_FILE.read_bytes()
+
+
+def test_the_client_packages_older_types_import_reproducibly(tmp_path: Path) -> None:
+    if not CLIENT_TYPES.is_file():
+        pytest.fail("the npm clients are not installed: run `npm ci --prefix tests/js`")
+    first = run_import(CLIENT_TYPES, tmp_path / "a.zip")
+    second = run_import(CLIENT_TYPES, tmp_path / "b.zip")
+    assert first == second
+    older, current = Catalogue(tmp_path / "a.zip"), Catalogue(CATALOGUE_FILE)
+    assert len(set(older.ids())) > 1000
+    shared = sorted(set(older.ids()) & set(current.ids()))
+    assert len(shared) > 800  # the same catalogue, months apart
+    for endpoint_id in shared[::100]:
+        endpoint = older.endpoint(endpoint_id)
+        assert endpoint.input_validator.schema and endpoint.tier == "catalogue"
+    documents = documents_from_types(CLIENT_TYPES)
+    assert sorted(documents) == sorted(older.ids())
+    assert documents[shared[0]] == older.document(shared[0])
+
+
+def test_the_converter_keeps_enums_defaults_and_required() -> None:
+    document = Catalogue(CATALOGUE_FILE).document("fal-ai/flux/dev")
+    schemas = document["components"]["schemas"]
+    flux = schemas["FluxDevInput"]
+    assert flux["required"] == ["prompt"]
+    properties = flux["properties"]
+    assert properties["output_format"] == {
+        "default": "jpeg",
+        "description": "The format of the generated image.",
+        "enum": ["jpeg", "png"],
+        "type": "string",
+    }
+    assert properties["enable_safety_checker"]["default"] is True
+    assert {"$ref": "#/components/schemas/ImageSize"} in properties["image_size"]["anyOf"]
+    assert "ImageSize" in schemas and "Image" in schemas  # nested types come along
+
+
+def test_contracts_diff_reads_endpoint_types_through_the_import(capsys) -> None:
+    if not CLIENT_TYPES.is_file():
+        pytest.fail("the npm clients are not installed: run `npm ci --prefix tests/js`")
+    code = main(["contracts", "diff", "--against", str(CLIENT_TYPES), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code in (0, 1)  # 1: the curated documents differ from the older types
+    assert {change["endpoint"] for change in report["changes"]} <= {
+        "fal-ai/bitdance",
+        "fal-ai/bytedance/dreamina/v3.1/text-to-image",
+        "fal-ai/bytedance/seedance/v1/pro/fast/image-to-video",
+        "fal-ai/bytedance/seedream/v4/text-to-image",
+        # the realtime apps, curated from the newer types
+        "fal-ai/fast-lcm-diffusion",
+        "fal-ai/flux-2/klein/realtime",
+    }

@@ -1,0 +1,63 @@
+"""Which kind of media an output field holds, by the conventions of fal's types."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator.contracts.kinds import audio_format, category_from_id, category_kind, media_kind
+from emulator.contracts.texts import generated_text
+
+FILE = {"type": "object", "properties": {"url": {"type": "string"}}}
+IMAGE = {"type": "object", "properties": {"url": {}, "width": {}, "height": {}}}
+VIDEO = {"type": "object", "properties": {"url": {}, "width": {}, "height": {}, "fps": {}}}
+
+
+@pytest.mark.parametrize(
+    ("name", "schema", "hint", "kind"),
+    [
+        ("images", IMAGE, None, "image"),
+        ("video", VIDEO, None, "video"),
+        ("video", FILE, None, "video"),
+        ("result", VIDEO, None, "video"),  # structure: fps makes it a video
+        ("audio_file", FILE, None, "audio"),
+        ("model_glb", FILE, None, "mesh"),
+        ("model_obj", FILE, None, "mesh"),
+        ("frames_zip", FILE, None, "archive"),
+        ("diffusers_lora_file", FILE, None, "file"),
+        ("mask_image", FILE, None, "image"),
+        ("target", FILE, "audio", "audio"),  # an audio endpoint's unnamed output
+        ("target", FILE, None, "file"),
+        ("prompt", {"type": "string"}, None, None),
+        ("video_url", {"type": "string"}, None, "video"),
+        ("output", {"type": "string", "contentMediaType": "audio/mpeg"}, None, "audio"),
+    ],
+)
+def test_media_kind(name: str, schema: dict, hint: str | None, kind: str | None) -> None:
+    assert media_kind(name, schema, hint) == kind
+
+
+def test_categories_and_formats() -> None:
+    assert category_from_id("fal-ai/kling-video/v2.1/pro/image-to-video") == "image-to-video"
+    assert category_from_id("fal-ai/flux/dev") is None
+    assert category_kind("image-to-video") == "video" and category_kind("llm") is None
+    assert category_kind("text-to-speech") == "audio" and category_kind("image-to-3d") == "mesh"
+    assert audio_format("mp3_44100_128") == ("mp3", 44100)
+    assert audio_format("pcm_16000") == ("wav", 16000)
+    assert audio_format("url") == (None, None)
+
+
+def test_generated_text_is_deterministic_from_prompt_and_seed() -> None:
+    assert generated_text("a cat", 1) == generated_text("a cat", 1)
+    assert generated_text("a cat", 1) != generated_text("a cat", 2)
+    assert generated_text("a cat", 1) != generated_text("a dog", 1)
+
+
+def test_a_songs_duration_is_not_held_to_the_video_limits() -> None:
+    from emulator.contracts.catalogue import shipped_catalogue
+    from emulator.contracts.limits import Limits, check_limits
+
+    catalogue = shipped_catalogue()
+    song = catalogue.endpoint("fal-ai/ace-step")
+    clip = catalogue.endpoint("fal-ai/kling-video/v2.5-turbo/pro/text-to-video")
+    assert check_limits(song, {"tags": "lofi", "duration": 120}, Limits()) == []
+    assert check_limits(clip, {"prompt": "x", "duration": 120}, Limits())

@@ -1,0 +1,258 @@
+"""fal's client tokens and realtime sessions, frame by frame, against the app in-process."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from dataclasses import replace
+
+import msgpack
+import pytest
+from PIL import Image
+from starlette.testclient import TestClient, WebSocketDenialResponse
+from starlette.websockets import WebSocketDisconnect
+
+from emulator import EmulatorConfig, Engine, ManualClock, create_app
+
+LCM = "fal-ai/fast-lcm-diffusion"
+SESSION = f"/fal/run/{LCM}/realtime"
+
+
+def token(client: TestClient, apps: list[str], seconds: int = 120) -> str:
+    response = client.post(
+        "/fal/rest/tokens/", json={"allowed_apps": apps, "token_expiration": seconds}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def unpadded_json(part: str) -> dict:
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def refused(client: TestClient, url: str) -> WebSocketDenialResponse:
+    """The HTTP answer that refuses a handshake."""
+    with pytest.raises(WebSocketDenialResponse) as denial:
+        client.websocket_connect(url).__enter__()
+    return denial.value
+
+
+def test_a_token_is_a_jwt_scoped_to_the_apps_asked_for(
+    client: TestClient, clock: ManualClock
+) -> None:
+    issued = token(client, ["fast-lcm-diffusion"], 30)
+    header, claims, signature = issued.split(".")
+    decoded = unpadded_json(claims)
+    assert unpadded_json(header) == {"alg": "HS256", "typ": "JWT"}
+    assert decoded["allowed_apps"] == ["fast-lcm-diffusion"]
+    assert decoded["exp"] - decoded["iat"] == 30
+    assert "k1" not in claims  # the key never travels in a token
+    assert signature
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"allowed_apps": []},
+        {"allowed_apps": "x"},
+        {"allowed_apps": ["x"], "token_expiration": 0},
+        {"allowed_apps": ["x"], "token_expiration": 10**9},
+        [1],
+    ],
+)
+def test_a_bad_token_request_gets_a_422_naming_the_field(client: TestClient, body: object) -> None:
+    response = client.post("/fal/rest/tokens/", json=body)
+    assert response.status_code == 422
+    assert "detail" in response.json()
+
+
+def test_a_token_needs_a_key(engine: Engine) -> None:
+    with TestClient(create_app(engine=engine)) as anonymous:
+        assert anonymous.post("/fal/rest/tokens/", json={"allowed_apps": ["x"]}).status_code == 401
+
+
+def test_one_result_per_input_in_msgpack(client: TestClient) -> None:
+    with client.websocket_connect(SESSION) as ws:
+        for prompt in ("one", "two"):
+            ws.send_bytes(msgpack.packb({"prompt": prompt, "image_size": "square"}))
+            result = msgpack.unpackb(ws.receive_bytes())
+            assert result["prompt"] == prompt
+            image = result["images"][0]
+            assert image["url"].startswith("data:image/jpeg;base64,")  # sync_mode's default
+            assert (image["width"], image["height"]) == (512, 512)
+
+
+def test_json_frames_are_answered_in_json(client: TestClient) -> None:
+    with client.websocket_connect(SESSION) as ws:
+        ws.send_text(json.dumps({"prompt": "json", "image_size": "square", "sync_mode": False}))
+        result = json.loads(ws.receive_text())
+        assert result["images"][0]["url"].startswith("http")
+
+
+def test_a_token_opens_only_its_apps_until_it_expires(
+    client: TestClient, clock: ManualClock
+) -> None:
+    good = token(client, ["fast-lcm-diffusion"], 60)
+    with client.websocket_connect(f"{SESSION}?fal_jwt_token={good}") as ws:
+        ws.send_bytes(msgpack.packb({"prompt": "with a token", "image_size": "square"}))
+        assert msgpack.unpackb(ws.receive_bytes())["prompt"] == "with a token"
+    other = token(client, ["bitdance"])
+    for bad, status in ((other, 403), ("not.a.jwt", 401), (good[:-2] + "xx", 401)):
+        assert refused(client, f"{SESSION}?fal_jwt_token={bad}").status_code == status
+    clock.advance(61)
+    expired = refused(client, f"{SESSION}?fal_jwt_token={good}")
+    assert expired.status_code == 401
+    assert "expired" in expired.json()["detail"]
+
+
+def test_an_unknown_app_is_refused_at_the_handshake_with_a_404(client: TestClient) -> None:
+    unknown = refused(client, "/fal/run/fal-ai/bitdance/realtime")
+    assert unknown.status_code == 404
+    assert "No realtime endpoint" in unknown.json()["detail"]
+
+
+def test_max_buffering_out_of_range_is_refused(client: TestClient) -> None:
+    assert refused(client, f"{SESSION}?max_buffering=61").status_code == 422
+    assert refused(client, f"{SESSION}?max_buffering=x").status_code == 422
+
+
+def closing(ws: object) -> tuple[dict, int]:
+    """The error message a session sends before it closes, and its close code."""
+    error = json.loads(ws.receive_text())  # type: ignore[attr-defined]
+    with pytest.raises(WebSocketDisconnect) as closed:
+        ws.receive_bytes()  # type: ignore[attr-defined]
+    return error, closed.value.code
+
+
+@pytest.mark.parametrize(
+    "frame, code",
+    [
+        (b"\xc1not msgpack", 1003),  # 0xc1 is never used in msgpack
+        (msgpack.packb([1, 2]), 1003),  # msgpack, but not a map
+        ("{not json", 1003),
+    ],
+)
+def test_a_bad_frame_closes_with_a_clear_code(client: TestClient, frame: object, code: int) -> None:
+    with client.websocket_connect(SESSION) as ws:
+        ws.send_bytes(frame) if isinstance(frame, bytes) else ws.send_text(frame)
+        error, closed = closing(ws)
+    assert error["type"] == "x-fal-error" and error["error"] == "INTERNAL_ERROR"
+    assert error["reason"]
+    assert closed == code
+
+
+def test_an_oversized_frame_closes_with_1009(engine: Engine) -> None:
+    engine.config = replace(engine.config, max_body_bytes=1024)
+    with TestClient(create_app(engine=engine), headers={"Authorization": "Key k1"}) as client:
+        with client.websocket_connect(SESSION) as ws:
+            ws.send_bytes(msgpack.packb({"prompt": "x" * 2048}))
+            error, closed = closing(ws)
+    assert closed == 1009
+    assert "exceeds 1024 bytes" in error["reason"]
+
+
+def test_an_invalid_input_gets_fals_error_message_then_a_normal_close(client: TestClient) -> None:
+    with client.websocket_connect(SESSION) as ws:
+        ws.send_bytes(msgpack.packb({"prompt": 5}))
+        error, closed = closing(ws)
+    assert error["error"] == "INTERNAL_ERROR"
+    assert "prompt" in error["reason"]
+    assert closed == 1000
+
+
+def test_an_idle_session_ends_with_fals_timeout_message() -> None:
+    config = EmulatorConfig(seed=1, realtime_idle_timeout=0.2)
+    with TestClient(create_app(config), headers={"Authorization": "Key k1"}) as client:
+        with client.websocket_connect(SESSION) as ws:
+            ws.send_bytes(msgpack.packb({"prompt": "then nothing", "image_size": "square"}))
+            assert msgpack.unpackb(ws.receive_bytes())["prompt"] == "then nothing"
+            error, closed = closing(ws)
+    assert error == {
+        "type": "x-fal-error",
+        "error": "TIMEOUT",
+        "reason": "no inputs, reconnect when needed!",
+    }
+    assert closed == 1000
+
+
+def test_a_client_token_opens_a_client_mode_stream(client: TestClient) -> None:
+    issued = token(client, ["bitdance"])
+    with TestClient(client.app) as browser:  # no key: only the token
+        url = f"/fal/run/fal-ai/bitdance/stream?fal_jwt_token={issued}"
+        streamed = browser.post(url, json={"prompt": "client mode"})
+        assert streamed.status_code == 200, streamed.text
+        assert streamed.text.startswith("data: ")
+        assert (
+            browser.post(
+                url.replace("bitdance/stream", "fast-lcm-diffusion"), json={"prompt": "x"}
+            ).status_code
+            == 403
+        )
+
+
+def test_with_max_buffering_one_only_the_newest_waiting_input_is_answered(
+    client: TestClient,
+) -> None:
+    # 40 inputs arrive faster than 1024x1024 pictures are made: with one buffer place, each
+    # new input replaces the one waiting. The answers stay in order, and the newest input
+    # is always answered (nothing can replace it).
+    with client.websocket_connect(f"{SESSION}?max_buffering=1") as ws:
+        for n in range(40):
+            ws.send_bytes(msgpack.packb({"prompt": str(n), "image_size": "square_hd"}))
+        answered: list[int] = []
+        while not answered or answered[-1] != 39:
+            answered.append(int(msgpack.unpackb(ws.receive_bytes())["prompt"]))
+    assert answered == sorted(set(answered))
+    assert len(answered) < 40, answered
+
+
+KLEIN = "/fal/run/fal-ai/flux-2/klein/realtime"  # its session is at the endpoint id itself
+
+
+def a_picture() -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), "red").save(buffer, "JPEG")
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_raw_image_apps_send_bytes_in_msgpack_and_base64_in_json(client: TestClient) -> None:
+    issued = token(client, ["flux-2"])  # the alias of fal-ai/flux-2/klein/realtime
+    with client.websocket_connect(f"{KLEIN}?fal_jwt_token={issued}") as ws:
+        ws.send_bytes(msgpack.packb({"image_url": a_picture(), "prompt": "gold"}))
+        image = msgpack.unpackb(ws.receive_bytes())["images"][0]
+        assert isinstance(image["content"], bytes)
+        assert Image.open(io.BytesIO(image["content"])).size == (768, 768)  # its own "square"
+        assert image["content_type"] == "image/jpeg"
+        ws.send_text(json.dumps({"image_url": a_picture(), "image_size": "square_hd"}))
+        image = json.loads(ws.receive_text())["images"][0]
+        decoded = Image.open(io.BytesIO(base64.b64decode(image["content"])))
+        assert (decoded.format, decoded.size) == ("JPEG", (1024, 1024))
+
+
+def test_an_unexpected_fault_ends_the_session_with_1011_not_a_hang(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(engine, "outcome", broken)
+    with client.websocket_connect(SESSION) as ws:
+        ws.send_bytes(msgpack.packb({"prompt": "x"}))
+        error, closed = closing(ws)
+    assert (error["error"], closed) == ("INTERNAL_ERROR", 1011)
+    assert "a bug" not in error["reason"]  # internals stay in the log
+
+
+def test_fals_proxy_forwards_a_token_request(client: TestClient) -> None:
+    # How @fal-ai/client gets its realtime token behind a proxy (fal.config({proxyUrl})).
+    response = client.post(
+        "/fal/proxy",
+        json={"allowed_apps": ["fast-lcm-diffusion"], "token_expiration": 120},
+        headers={"x-fal-target-url": "https://rest.fal.ai/tokens/"},
+    )
+    assert response.status_code == 200, response.text
+    with client.websocket_connect(f"{SESSION}?fal_jwt_token={response.json()}") as ws:
+        ws.send_bytes(msgpack.packb({"prompt": "proxied", "image_size": "square"}))
+        assert msgpack.unpackb(ws.receive_bytes())["prompt"] == "proxied"
