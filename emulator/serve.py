@@ -9,6 +9,7 @@ environment, then flags.
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import json
 import os
@@ -60,9 +61,9 @@ SERVER_OPTIONS = (
     ServerOption(
         "access_log",
         False,
-        "Log each request (uvicorn's access log; it costs about a third of the request "
-        "rate on status polls, so it is off: the request record, /_emulator/requests, is "
-        "the journal).",
+        "Log each request (uvicorn's access log; off by default because it costs request "
+        "rate, see docs/performance.md: the request record, /_emulator/requests, is the "
+        "journal).",
         bool,
     ),
 )
@@ -203,6 +204,10 @@ def run(args: argparse.Namespace) -> int:
         files = ensure_tls(server["tls_dir"])
         tls = {"ssl_certfile": str(files.certificate), "ssl_keyfile": str(files.key)}
     scheme = "https" if tls else "http"
+    # What start-up made (modules, contracts, schemas) lives as long as the server: moved
+    # out of the collector's generations, later collections never walk it again.
+    gc.collect()
+    gc.freeze()
     origin = f"{scheme}://{server['host']}:{server['port']}"
     print(f"provider-emulator: serving on {origin}/", flush=True)
     print(f"provider-emulator: dashboard at {origin}/_emulator/ui", flush=True)

@@ -23,7 +23,7 @@ from emulator.contracts.documents import Contracts, Endpoint
 from emulator.contracts.limits import Limits, check_limits
 from emulator.contracts.served import served_contracts
 from emulator.contracts.synthesis import InputRejected, synthesize
-from emulator.contracts.validation import Violation, check_input
+from emulator.contracts.validation import Violation, apply_defaults, check_input
 from emulator.core.clock import Clock, WallClock
 from emulator.core.faults import Fault, FaultBook
 from emulator.core.files import Storage
@@ -209,11 +209,14 @@ class Engine:
         size: int = 0,
         start_timeout: float | None = None,
         queue_weight: float = 1.0,
+        checked: bool = False,
     ) -> Job:
         """A new job; ``queued=False`` makes one for a synchronous run, kept nowhere.
         ``size`` is its input's size in bytes, counted against the retention budgets; a job
         not started within ``start_timeout`` seconds ends timed out; ``queue_weight``
-        stretches its wait in the queue (2: it waits behind the others, as low priority)."""
+        stretches its wait in the queue (2: it waits behind the others, as low priority);
+        ``checked`` says the caller validated ``payload`` (`check_input`), so that making its
+        output does not validate it again."""
         given = payload.get("seed") if isinstance(payload, dict) else None
         if isinstance(given, float) and given.is_integer():
             given = int(given)
@@ -239,6 +242,7 @@ class Engine:
         )
         job.progression = progression
         job.start_timeout, job.queue_weight = start_timeout, queue_weight
+        job.checked = checked
         job.fault = self.faults.pick("job", **request, payload=payload)
         if queued:
             self.jobs.add(job, now)
@@ -383,6 +387,8 @@ class Engine:
 
     def validate(self, job: Job) -> Any:
         """The job's input with defaults; raises `JobFailed` if it cannot be served."""
+        if job.checked:  # validated when submitted: only the defaults are left to fill in
+            return apply_defaults(job.endpoint, job.endpoint.input_schema, job.payload)
         inputs, violations = self.check_input(job.endpoint, job.payload)
         if violations:
             raise JobFailed(Failure("invalid", "Unprocessable Entity", violations))
@@ -408,6 +414,14 @@ class Engine:
         if isinstance(kept, Failure):
             raise JobFailed(kept)
         return kept
+
+    def outcome_made(self, job: Job, link: Linker) -> bool:
+        """Whether `outcome` would answer from what is kept (or from a failure) without
+        making anything: then it costs microseconds and needs no worker thread."""
+        if self.look(job).failure is not None:
+            return True
+        with self._lock:
+            return (job.id, link) in self._outcomes
 
     def _make_outcome(self, job: Job, link: Linker) -> dict[str, Any] | Failure:
         try:

@@ -195,6 +195,17 @@ class FaultBook:
         self._rng = random.Random(f"faults:{self.seed}")
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._index = _index(self.rules)
+
+    def has(self, stage: str) -> bool:
+        """Whether any rule acts at ``stage``."""
+        return stage in self._index
+
+    def could_fire(self, stage: str, endpoint: str) -> bool:
+        """Whether a rule at ``stage`` might fire for ``endpoint`` (before the rest of a
+        request is read to ask `pick`)."""
+        rules = self._index.get(stage)
+        return rules is not None and bool(rules.others or endpoint in rules.by_endpoint)
 
     def add(self, fault: Fault | Mapping[str, Any]) -> Fault:
         rule = fault if isinstance(fault, Fault) else Fault.from_dict(fault)
@@ -202,6 +213,7 @@ class FaultBook:
         with self._lock:
             rule.id = f"fault-{next(self._ids)}"
             self.rules.append(rule)
+            self._index = _index(self.rules)
         return rule
 
     def remove(self, fault_id: str) -> bool:
@@ -209,22 +221,24 @@ class FaultBook:
             kept = [rule for rule in self.rules if rule.id != fault_id]
             removed = len(kept) != len(self.rules)
             self.rules = kept
+            self._index = _index(kept)
         return removed
 
     def clear(self, seed: int | None = None) -> None:
         with self._lock:
             self.rules = []
+            self._index = {}
             self.seed = seed
             self._rng = random.Random(f"faults:{seed}")
             self._ids = itertools.count(1)
 
     def pick(self, stage: str, **request: Any) -> Fault | None:
         """The rule of ``stage`` that fires for this request, if one does."""
-        if not self.rules:
+        if stage not in self._index:
             return None  # the common case: nothing to look at
         with self._lock:
-            for rule in self.rules:
-                if rule.stage != stage or not rule.matches(**request):
+            for rule in self._index[stage].candidates(request.get("endpoint", "")):
+                if not rule.matches(**request):
                     continue
                 rule.matched += 1
                 if rule.times is not None and rule.fired >= rule.times:
@@ -236,3 +250,29 @@ class FaultBook:
                 rule.fired += 1
                 return rule
         return None
+
+
+@dataclass(frozen=True)
+class _StageRules:
+    """One stage's rules, those naming one endpoint exactly found by it: a request looks
+    only at the rules that could match it, however many name other endpoints."""
+
+    by_endpoint: dict[str, list[tuple[int, Fault]]]
+    others: list[tuple[int, Fault]]  # no endpoint, or a pattern
+
+    def candidates(self, endpoint: str) -> list[Fault]:
+        named = self.by_endpoint.get(endpoint, [])
+        ordered = sorted([*named, *self.others]) if named and self.others else named or self.others
+        return [rule for _, rule in ordered]  # in the order they were added: the first wins
+
+
+def _index(rules: list[Fault]) -> dict[str, _StageRules]:
+    index: dict[str, _StageRules] = {}
+    for order, rule in enumerate(rules):
+        stage = index.setdefault(rule.stage, _StageRules({}, []))
+        pattern = rule.endpoint
+        if pattern is None or any(char in pattern for char in "*?["):
+            stage.others.append((order, rule))
+        else:
+            stage.by_endpoint.setdefault(pattern, []).append((order, rule))
+    return index

@@ -45,6 +45,7 @@ class Job:
         "size",
         "start_timeout",
         "queue_weight",
+        "checked",
     )
 
     def __init__(
@@ -80,6 +81,7 @@ class Job:
         self.size = size + JOB_OVERHEAD
         self.start_timeout: float | None = None  # it fails if not started by then (seconds)
         self.queue_weight = 1.0  # how much longer than others it waits in the queue
+        self.checked = False  # its input passed the contract and the limits when submitted
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.endpoint.provider}:{self.endpoint.id}>"
@@ -177,6 +179,22 @@ class JobStore:
         """Up to ``count`` of the newest jobs, newest first."""
         with self._lock:
             return list(islice(reversed(self._jobs.values()), count))
+
+    def page(self, offset: int, limit: int, owner: str | None = None) -> list[Job]:
+        """Jobs oldest first from ``offset``, at most ``limit`` (only ``owner``'s if given),
+        walked from whichever end is nearer: a late page of 100,000 jobs costs no copy."""
+        with self._lock:
+            if owner is not None:
+                ids = islice(self._by_owner.get(owner, ()), offset, offset + limit)
+                return [self._jobs[job_id] for job_id in ids]
+            count = len(self._jobs)
+            if offset >= count:
+                return []
+            end = min(count, offset + limit)
+            if offset <= count // 2:
+                return list(islice(self._jobs.values(), offset, end))
+            newest_first = islice(reversed(self._jobs.values()), count - end, count - offset)
+            return list(newest_first)[::-1]
 
     def expired(self, job_id: str, owner: str) -> bool:
         """Whether ``owner`` once had this job, now gone (expired or evicted)."""

@@ -1,8 +1,8 @@
 """What the provider-neutral core knows of the providers: their names, and where their
 contract documents put the submit and result operations.
 
-Each provider registers itself when `emulator.providers` is imported (which importing
-`emulator` does); the core never imports a provider.
+Each provider registers its layout when the `emulator.providers` package is imported
+(which importing `emulator` does); the core never imports a provider.
 """
 
 from __future__ import annotations

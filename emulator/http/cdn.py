@@ -25,11 +25,14 @@ from emulator.media.links import Linker
 T = TypeVar("T")
 
 
-async def run_linked(call: Callable[[Linker], T], linker: Linker) -> T:
+async def run_linked(call: Callable[[Linker], T], linker: Linker, *, made: bool = False) -> T:
     """``call(linker)`` in a worker thread: making an output may render or decode media
     (inlined outputs, input pictures, formats whose size is known only once rendered), and
-    that never happens on the event loop. An output is made once per job, so the hop is
-    paid once too."""
+    that never happens on the event loop. An output is made once per job and kept; once
+    ``made`` (`Engine.outcome_made`), ``call`` only reads it, here, without the hop (which
+    cost about three quarters of a result poll)."""
+    if made:
+        return call(linker)
     return await run_in_threadpool(call, linker)
 
 

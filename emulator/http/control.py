@@ -183,7 +183,7 @@ class ControlApi:
 
     async def jobs(self, request: Request, viewer: Viewer) -> Response:
         """The jobs kept, oldest first (offset, limit); an API key sees only its own."""
-        jobs = (job for job in self.engine.jobs if viewer in (None, job.owner))
+        offset, limit = _bounds(request)
         return JSONResponse(
             [
                 {
@@ -196,7 +196,7 @@ class ControlApi:
                     "fault": job.fault.id if job.fault else None,
                     "webhook": job.webhook,
                 }
-                for job in _page(request, jobs)
+                for job in self.engine.jobs.page(offset, limit, viewer)
             ]
         )
 
@@ -238,6 +238,12 @@ async def _body(request: Request) -> dict[str, Any]:
 def _page(request: Request, items: Iterable[Any]) -> Iterator[Any]:
     """One page of a listing: ``offset`` (default 0) and ``limit`` (default and most
     10,000) from the query."""
+    offset, limit = _bounds(request)
+    return islice(items, offset, offset + limit)
+
+
+def _bounds(request: Request) -> tuple[int, int]:
+    """A listing's ``offset`` and ``limit`` from the query."""
     bounds = []
     for name, default in (("offset", 0), ("limit", MAX_PAGE)):
         text = request.query_params.get(name, str(default))
@@ -245,7 +251,7 @@ def _page(request: Request, items: Iterable[Any]) -> Iterator[Any]:
             raise _Refused(422, f"{name} must be a whole number (limit at most {MAX_PAGE})")
         bounds.append(int(text))
     offset, limit = bounds
-    return islice(items, offset, offset + limit)
+    return offset, limit
 
 
 def _seconds(value: Any) -> float:

@@ -65,10 +65,12 @@ class FaultInjection:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         where = (
-            self.locate(scope["path"]) if scope["type"] == "http" and self.faults.rules else None
+            self.locate(scope["path"])
+            if scope["type"] == "http" and self.faults.has("exchange")
+            else None
         )
         fault = None
-        if where is not None:
+        if where is not None and self.faults.could_fire("exchange", where[1]):
             provider, rest = where
             key = split_authorization(header(scope, b"authorization"))[1]
             fault = self.faults.pick(

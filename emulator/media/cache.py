@@ -13,12 +13,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from emulator.media.archives import render_archive
-from emulator.media.audio import render_audio
 from emulator.media.images import render_image
 from emulator.media.meshes import render_mesh
 from emulator.media.plain_files import render_file
 from emulator.media.spec import KINDS, MediaSpec
-from emulator.media.video import render_video
 
 __all__ = ["MediaStore", "UnsupportedMedia"]
 
@@ -96,13 +94,22 @@ class MediaStore:
             raise UnsupportedMedia(f"provider-emulator does not synthesise {spec.kind} yet")
         self.renders += 1
         if spec.kind == "video":
+            # PyAV (≈40 ms to import) loads with the first video, not with the emulator
+            from emulator.media.video import render_video
+
             return render_video(spec, self._load_source)
         return _RENDERERS[spec.kind](spec)
 
 
+def _render_audio(spec: MediaSpec) -> bytes:
+    from emulator.media.audio import render_audio  # PyAV, as for video: on first use
+
+    return render_audio(spec)
+
+
 _RENDERERS = {
     "image": render_image,
-    "audio": render_audio,
+    "audio": _render_audio,
     "mesh": render_mesh,
     "archive": render_archive,
     "file": render_file,

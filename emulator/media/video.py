@@ -1,19 +1,21 @@
 """Synthetic H.264 video with PyAV (whose wheels carry libx264).
 
 A video starts from its input picture (or a drawn one), cropped to the output's aspect
-with the caption (prompt, size, seed) along its foot, and slowly zooms in, drifting towards
-a side chosen by the seed, a running clock in the corner. Same spec, same bytes.
+with the caption (prompt, size, seed) along its foot, and zooms in step by step (a new
+picture every second), drifting towards a side chosen by the seed, a running clock in
+the corner that changes every frame. Same spec, same bytes.
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import math
 from collections.abc import Callable, Iterator
 
 import av
 from av.audio.stream import AudioStream
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from emulator.media.audio import audio_frames
 from emulator.media.images import caption_panel, render_picture
@@ -25,6 +27,9 @@ __all__ = ["render_video"]
 #: x264 constant-rate factors, best first: a later one only if a video exceeds its budget
 _QUALITIES = ("28", "36", "44", "51")
 _ZOOM = 0.15  # how far the camera moves in over the whole video
+#: how long each picture of the camera's move is held (the clock still moves every frame)
+_STILL_SECONDS = 1.0
+_BLACK, _WHITE, _NEUTRAL = 16, 235, b"\x80"  # video-range luma; chroma of grey
 
 
 def _cover(picture: Image.Image, width: int, height: int) -> Image.Image:
@@ -36,25 +41,79 @@ def _cover(picture: Image.Image, width: int, height: int) -> Image.Image:
     return picture.crop(box).resize((width, height), Image.Resampling.BILINEAR)
 
 
-def _frames(spec: MediaSpec, base: Image.Image) -> Iterator[av.VideoFrame]:
-    """The frames, one at a time (a list of them would hold gigabytes of pixels)."""
+def _still(spec: MediaSpec, base: Image.Image, panel: Image.Image | None, n: int) -> Image.Image:
+    """The picture at frame ``n``: ``base`` zoomed in towards the seed's side, the caption
+    kept at its foot."""
     focus_x = 0.2 + 0.6 * ((spec.seed * 7919) % 1000) / 1000  # where the camera drifts
     focus_y = 0.2 + 0.6 * ((spec.seed * 104729) % 1000) / 1000
-    panel = None if spec.blank else caption_panel(spec)
-    for n in range(spec.frames):
-        keep = 1 - _ZOOM * n / max(1, spec.frames - 1)
-        crop_w, crop_h = round(spec.width * keep), round(spec.height * keep)
-        left = round((spec.width - crop_w) * focus_x)
-        top = round((spec.height - crop_h) * focus_y)
-        frame = base.crop((left, top, left + crop_w, top + crop_h))
-        if panel is not None:  # the caption stays put while the picture moves
-            scaled = panel.resize((crop_w, max(1, round(panel.height * keep))))
-            frame.paste(scaled, (0, crop_h - scaled.height))
-        ImageDraw.Draw(frame).text((6, 6), f"{n / spec.fps:05.2f}s", fill=(255, 255, 255))
-        # swscale scales and converts to YUV in one pass, far faster than Pillow.
-        yield av.VideoFrame.from_image(frame).reformat(
-            width=spec.width, height=spec.height, format="yuv420p", interpolation="BILINEAR"
+    keep = 1 - _ZOOM * n / max(1, spec.frames - 1)
+    crop_w, crop_h = round(spec.width * keep), round(spec.height * keep)
+    left = round((spec.width - crop_w) * focus_x)
+    top = round((spec.height - crop_h) * focus_y)
+    frame = base.crop((left, top, left + crop_w, top + crop_h))
+    if panel is not None:  # the caption stays put while the picture moves
+        scaled = panel.resize((crop_w, max(1, round(panel.height * keep))))
+        frame.paste(scaled, (0, crop_h - scaled.height))
+    return frame
+
+
+class _Clock:
+    """The running clock in the top-left corner, written straight into the frame's luma
+    plane: a dark box with the time in light figures (its chroma neutral), so that a frame
+    between two pictures costs a few dozen row copies instead of a whole new frame."""
+
+    def __init__(self, spec: MediaSpec) -> None:
+        self.size = max(10, min(48, spec.height // 20))
+        self.font = ImageFont.load_default(size=self.size)
+        left, _, right, bottom = (math.ceil(edge) for edge in self.font.getbbox("00.00s"))
+        margin = max(2, self.size // 4)
+        self.width = min(spec.width, (right - left + 2 * margin + 1) // 2 * 2)
+        self.height = min(spec.height, (bottom + 2 * margin + 1) // 2 * 2)
+        self.margin, self.at = margin, 2 * (margin // 2)  # even: chroma is half the size
+
+    def glyphs(self, seconds: float) -> bytes:
+        box = Image.new("L", (self.width, self.height), _BLACK)
+        ImageDraw.Draw(box).text(
+            (self.margin, self.margin), f"{seconds:05.2f}s", fill=_WHITE, font=self.font
         )
+        return box.tobytes()
+
+    def clear_chroma(self, planes: list[memoryview], strides: list[int]) -> None:
+        half = self.at // 2
+        for plane, stride in zip(planes[1:], strides[1:], strict=True):
+            for row in range(half, half + (self.height + 1) // 2):
+                start = row * stride + half
+                plane[start : start + (self.width + 1) // 2] = _NEUTRAL * ((self.width + 1) // 2)
+
+    def stamp(self, luma: memoryview, stride: int, glyphs: bytes) -> None:
+        for row in range(self.height):
+            start = (self.at + row) * stride + self.at
+            luma[start : start + self.width] = glyphs[row * self.width : (row + 1) * self.width]
+
+
+def _yuv(picture: Image.Image, spec: MediaSpec) -> av.VideoFrame:
+    # swscale scales and converts to YUV in one pass, far faster than Pillow.
+    return av.VideoFrame.from_image(picture).reformat(
+        width=spec.width, height=spec.height, format="yuv420p", interpolation="BILINEAR"
+    )
+
+
+def _frames(spec: MediaSpec, base: Image.Image) -> Iterator[av.VideoFrame]:
+    """The frames, one at a time. The picture moves on every ``_STILL_SECONDS`` (converting
+    a full picture for every frame cost most of a render); the clock moves every frame,
+    written into the same frame in place (the encoder copies a frame when it takes it)."""
+    panel = None if spec.blank else caption_panel(spec)
+    clock = _Clock(spec)
+    per_still = max(1, round(spec.fps * _STILL_SECONDS))
+    for n in range(spec.frames):
+        if n % per_still == 0:
+            frame = _yuv(_still(spec, base, panel, n), spec)
+            planes = [memoryview(plane) for plane in frame.planes]
+            strides = [plane.line_size for plane in frame.planes]
+            clock.clear_chroma(planes, strides)
+        clock.stamp(planes[0], strides[0], clock.glyphs(n / spec.fps))
+        frame.pts = n  # the same frame again: its time is set each time
+        yield frame
 
 
 def _encode(spec: MediaSpec, base: Image.Image, crf: str) -> bytes:

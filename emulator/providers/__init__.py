@@ -1,1 +1,16 @@
-"""Provider adapters: each translates one provider's wire protocol to the engine."""
+"""Provider adapters: each translates one provider's wire protocol to the engine.
+
+Importing this package (which importing `emulator` does) registers where each provider's
+contract documents put their operations, and nothing heavier: the engine needs the layouts
+to read contracts, whether or not the providers' routes are ever loaded.
+"""
+
+from emulator.core.registry import Layout, register
+
+#: fal: ``POST /{id}`` and ``GET /{id}/requests/{request_id}`` (fal's published format)
+FAL_LAYOUT = Layout("/", "{submit}/requests/{{request_id}}")
+#: WaveSpeed: ``POST /api/v3/{model}`` and the shared ``GET /api/v3/predictions/{id}/result``
+WAVESPEED_LAYOUT = Layout("/api/v3/", "/api/v3/predictions/{{request_id}}/result")
+
+register("fal", FAL_LAYOUT)
+register("wavespeed", WAVESPEED_LAYOUT)

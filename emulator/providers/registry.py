@@ -17,9 +17,9 @@ from starlette.routing import BaseRoute
 
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault
-from emulator.core.registry import Layout, register
+from emulator.core.registry import Layout
 from emulator.http.replay import Grammar
-from emulator.providers import fal, wavespeed
+from emulator.providers import FAL_LAYOUT, WAVESPEED_LAYOUT, fal, wavespeed
 from emulator.providers.fal import errors as fal_errors
 from emulator.providers.fal import hosts as fal_hosts
 from emulator.providers.fal import replay as fal_replay
@@ -75,8 +75,7 @@ PROVIDERS = (
     # fal first: its status polls are the hot path.
     Provider.from_modules(
         "fal",
-        # ``POST /{id}`` and ``GET /{id}/requests/{request_id}`` (fal's published format)
-        Layout("/", "{submit}/requests/{{request_id}}"),
+        FAL_LAYOUT,
         fal,
         fal_hosts,
         fal_errors,
@@ -84,16 +83,13 @@ PROVIDERS = (
     ),
     Provider.from_modules(
         "wavespeed",
-        # ``POST /api/v3/{model}`` and the shared ``GET /api/v3/predictions/{id}/result``
-        Layout("/api/v3/", "/api/v3/predictions/{{request_id}}/result"),
+        WAVESPEED_LAYOUT,
         wavespeed,
         wavespeed_hosts,
         wavespeed_errors,
         wavespeed_replay,
     ),
 )
-for _provider in PROVIDERS:
-    register(_provider.name, _provider.layout)
 
 #: surface prefix → canonical real host, for every provider
 CANONICAL_HOSTS = {s: h for p in PROVIDERS for s, h in p.surfaces.items()}

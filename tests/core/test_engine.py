@@ -135,3 +135,14 @@ def test_a_reset_with_a_seed_equals_a_fresh_start_with_it() -> None:
     assert observe(reset) == observe(fresh)
     other = Engine(EmulatorConfig(seed=8))
     assert observe(other)[:2] != observe(Engine(EmulatorConfig(seed=7)))[:2]
+
+
+def test_an_input_checked_at_submission_gets_the_same_defaults_without_a_second_check() -> None:
+    engine = make("immediate")
+    endpoint = engine.contracts.get("wavespeed", "wavespeed-ai/bitdance-14b/text-to-image")
+    payload = {"prompt": "a lighthouse"}
+    inputs, violations = engine.check_input(endpoint, payload)
+    assert not violations and inputs != payload  # defaults were filled in
+    checked = engine.submit(endpoint, payload, "k", checked=True)
+    unchecked = engine.submit(endpoint, payload, "k")
+    assert engine.validate(checked) == engine.validate(unchecked) == inputs

@@ -51,3 +51,22 @@ def test_a_manual_clock_moves_only_by_finite_seconds(advance: object) -> None:
         answer = client.post("/_emulator/clock", json={"advance": advance})
         assert answer.status_code == 422
         assert client.get("/_emulator/clock").json()["now"] == 0
+
+
+def test_the_first_rule_added_fires_whether_it_names_its_endpoint_or_a_pattern() -> None:
+    from emulator.core.faults import FaultBook
+
+    book = FaultBook()
+    for n in range(20):  # rules for other endpoints, looked past
+        book.add({"effect": "http_error", "status": 500, "endpoint": f"acme/other-{n}"})
+    pattern = book.add({"effect": "http_error", "status": 502, "endpoint": "acme/*"})
+    named = book.add({"effect": "http_error", "status": 503, "endpoint": "acme/video"})
+    request = {"provider": "fal", "endpoint": "acme/video", "method": "GET", "path": "/x"}
+    assert book.pick("exchange", **request) is pattern
+    assert book.could_fire("exchange", "zeta/video") and not book.could_fire("job", "acme/video")
+    book.remove(pattern.id)
+    assert book.could_fire("exchange", "acme/video")
+    assert not book.could_fire("exchange", "zeta/video")
+    assert book.pick("exchange", **request) is named
+    assert book.pick("job", **request) is None
+    assert book.pick("exchange", **{**request, "endpoint": "zeta/video"}) is None

@@ -77,3 +77,15 @@ def test_bytes_count_as_well_as_jobs() -> None:
     assert len(store) == 3 and store.retained_bytes == 3 * 2024
     store.clear()
     assert store.retained_bytes == 0 and not store.expired("k-0", "k")
+
+
+def test_a_page_is_the_same_slice_from_either_end_and_per_owner() -> None:
+    store = JobStore(Budget(retention=10, max_jobs=100))
+    for n in range(30):
+        store.add(job(str(n), owner="ab"[n % 2]), now=0)
+    ids = [j.id for j in store]
+    for offset, limit in ((0, 5), (12, 7), (20, 100), (28, 5), (30, 5), (45, 1)):
+        assert [j.id for j in store.page(offset, limit)] == ids[offset : offset + limit]
+    owners = [j.id for j in store if j.owner == "b"]
+    assert [j.id for j in store.page(3, 4, "b")] == owners[3:7]
+    assert store.page(0, 10, "nobody") == []

@@ -1,4 +1,5 @@
 import io
+import itertools
 
 import av
 from PIL import Image
@@ -35,3 +36,15 @@ def test_frames_come_from_the_source_picture() -> None:
     container = av.open(io.BytesIO(render_video(spec, lambda key: red.getvalue())))
     middle = next(container.decode(video=0)).to_image().getpixel((80, 30))
     assert middle[0] > 200 and middle[1] < 60 and middle[2] < 60
+
+
+def test_the_clock_moves_every_frame_and_the_picture_moves_too() -> None:
+    spec = MediaSpec("video", 320, 240, "mp4", "acme/v", "waves", 3, duration=2, fps=12)
+    frames = [
+        f.to_image() for f in av.open(io.BytesIO(render_video(spec, lambda _: None))).decode()
+    ]
+    corner = (0, 0, 60, 20)  # where the clock is
+    clocks = [frame.crop(corner).tobytes() for frame in frames]
+    assert all(a != b for a, b in itertools.pairwise(clocks))
+    middle = (100, 60, 220, 160)  # the picture, away from the clock and the caption
+    assert frames[0].crop(middle).tobytes() != frames[-1].crop(middle).tobytes()

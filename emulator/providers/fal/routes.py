@@ -140,10 +140,12 @@ class FalApi:
         return url_linker(self.engine.media, self._base(request, "fal/cdn"))
 
     async def _output(self, request: Request, job: Job) -> Response:
+        linker = self._linker(request, job)
         try:
             output = await run_linked(
                 functools.partial(self.engine.outcome, job),
-                self._linker(request, job),
+                linker,
+                made=self.engine.outcome_made(job, linker),
             )
         except JobFailed as failed:
             return failure_response(failed.failure, job.id)
@@ -201,6 +203,7 @@ class FalApi:
             size=body_size(request),
             start_timeout=platform.start_timeout,
             queue_weight=platform.queue_weight,
+            checked=self.config.validate_on_submit,
         )
         if webhook:
             self.webhooks.watch(job, webhook, functools.partial(self._linker, request, job))

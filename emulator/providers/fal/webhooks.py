@@ -15,15 +15,15 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from typing import TYPE_CHECKING, Any
 
 from emulator.core.engine import Engine, JobFailed
 from emulator.core.jobs import Job
 from emulator.media.links import Linker
 from emulator.providers.fal.errors import failure_error
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 __all__ = ["RETRY_SCHEDULE", "FalWebhooks"]
 
@@ -37,6 +37,9 @@ def _b64url(data: bytes) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _signing_key(secret: bytes) -> Ed25519PrivateKey:
+    # cryptography loads here, at the first signature or key set, not with the app
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     return Ed25519PrivateKey.from_private_bytes(secret)
 
 
@@ -52,6 +55,8 @@ class FalWebhooks:
 
     @property
     def jwks(self) -> dict[str, Any]:
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
         public = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         return {
             "keys": [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,12 @@ def _failed_status(failure: Failure) -> str:
     return "cancelled" if failure.kind == "cancelled" else "failed"
 
 
+@functools.lru_cache(maxsize=4096)
+def _timestamp(wall: float) -> str:
+    """A submission time as WaveSpeed writes it (kept: polls ask for it again and again)."""
+    return datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def envelope(data: Any) -> dict[str, Any]:
     return {"code": 200, "message": "success", "data": data}
 
@@ -42,7 +49,7 @@ def prediction(
     """The prediction as it stands: with what synthesis ``produced`` (outputs and their
     NSFW flags) once completed, or with its ``failure`` once failed."""
     outputs = list((produced or {}).get("outputs", []))
-    created = datetime.fromtimestamp(job.submitted_wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    created = _timestamp(job.submitted_wall)
     milliseconds = round(engine.inference_time(job, look) * 1000)
     data: dict[str, Any] = {
         "id": task_id(job),

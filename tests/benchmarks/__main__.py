@@ -1,0 +1,115 @@
+"""The whole benchmark suite in one command, on loopback, in bounded time:
+
+    python -m tests.benchmarks            # 5 interleaved rounds, about 3 to 4 minutes
+    python -m tests.benchmarks --smoke    # every case once, briefly (CI: it must run)
+
+Starts and stops every server it needs (the emulator, a bare Starlette app on the same
+uvicorn, aimock from npm when Node.js is present), runs every case once per round, round
+after round, so that a noisy machine slows references and the emulator alike, and prints
+one table of medians: figure, value, reference, ratio, goal (issue 17).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.benchmarks.suite import inprocess, media_cases, startup
+from tests.benchmarks.suite.figures import FIGURES
+from tests.benchmarks.suite.http_cases import HttpCases
+from tests.benchmarks.suite.load import generator_note
+from tests.benchmarks.suite.scale import Scale
+from tests.benchmarks.suite.servers import install_aimock
+from tests.benchmarks.suite.table import render
+
+Case = tuple[str, Callable[[], dict[str, float]]]
+
+
+def _options(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="every case once, briefly")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (5)")
+    parser.add_argument("--seconds", type=float, default=2.0, help="load per HTTP case (2)")
+    parser.add_argument("--budget", type=float, default=240.0, help="no new round after (s)")
+    parser.add_argument("--no-aimock", action="store_true", help="skip aimock")
+    options = parser.parse_args(argv)
+    if options.smoke:
+        options.rounds, options.seconds = 1, 1.0
+    if options.rounds < 1 or not 0 < options.seconds <= 30:
+        parser.error("--rounds must be >= 1 and --seconds in (0, 30]")
+    return options
+
+
+def _local_cases(smoke: bool) -> list[Case]:
+    scale = Scale(jobs=5_000 if smoke else 100_000)
+    return [
+        ("imports", startup.imports),
+        ("serve to health", startup.serve_to_health),
+        ("fixture", lambda: startup.fixture_setup(5 if smoke else 100)),
+        ("subscribe", lambda: inprocess.subscribe_cycle(5 if smoke else 100)),
+        ("video", media_cases.video),
+        ("images", media_cases.images),
+        ("downloads", media_cases.concurrent_downloads),
+        ("scale", lambda: scale(50 if smoke else 2_000)),
+    ]
+
+
+def _run_rounds(cases: list[Case], options: argparse.Namespace) -> dict[str, list[float]]:
+    samples: dict[str, list[float]] = {}
+    started = time.monotonic()
+    for number in range(1, options.rounds + 1):
+        if number > 1 and time.monotonic() - started > options.budget:
+            print(f"note: stopped after {number - 1} rounds (--budget {options.budget:g} s)")
+            break
+        round_start = time.monotonic()
+        for name, case in cases:
+            try:
+                for key, value in case().items():
+                    samples.setdefault(key, []).append(value)
+            except Exception as error:  # one broken case must not lose the others' figures
+                print(f"note: {name} failed in round {number}: {error}", file=sys.stderr)
+        print(
+            f"round {number}/{options.rounds}: {time.monotonic() - round_start:.0f} s", flush=True
+        )
+    return samples
+
+
+def _machine() -> str:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}, load average {load:.1f} at the start"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = _options(argv)
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"provider-emulator benchmarks, {when}; {_machine()}")
+    print(generator_note())
+    with tempfile.TemporaryDirectory(prefix="bench-aimock-") as folder:
+        cli, note = (
+            (None, "aimock skipped: --no-aimock")
+            if options.no_aimock
+            else (install_aimock(Path(folder)))
+        )
+        print(note, flush=True)
+        with HttpCases(cli) as http:
+            cases = http.cases(options.seconds) + _local_cases(options.smoke)
+            samples = _run_rounds(cases, options)
+    rounds = max((len(v) for v in samples.values()), default=0)
+    smoke = " (smoke: brief runs, figures not meaningful)" if options.smoke else ""
+    print(f"\nmedians of {rounds} round(s){smoke}:\n")
+    print(render(FIGURES, samples))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

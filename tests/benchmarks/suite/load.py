@@ -1,0 +1,107 @@
+"""Load on one path for a fixed time: wrk when installed (``-t2 -c32``, as issue 17 measured),
+else a bounded Python client (slower than wrk, so it caps every server lower: say so)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Load", "Result", "generator_note"]
+
+THREADS, CONNECTIONS = 2, 32
+
+
+@dataclass(frozen=True)
+class Result:
+    rate: float  # requests per second
+    p50_ms: float
+    p99_ms: float
+
+
+@dataclass(frozen=True)
+class Load:
+    """What to ask: method, path (on ``port``), headers and a JSON body for a POST."""
+
+    port: int
+    path: str
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+    def run(self, seconds: float) -> Result:
+        if shutil.which("wrk"):
+            return _wrk(self, seconds)
+        return asyncio.run(_python_load(self, seconds))
+
+
+def generator_note() -> str:
+    if shutil.which("wrk"):
+        return f"load: wrk -t{THREADS} -c{CONNECTIONS} (keep-alive, loopback)"
+    return (
+        f"load: wrk is not installed (apt-get install wrk); a Python client with "
+        f"{CONNECTIONS} connections stands in: it caps every server lower, so rates are "
+        "lower and ratios closer to 1 than wrk's"
+    )
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _latency(text: str, percentile: str) -> float:
+    found = re.search(rf"^\s*{percentile}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    return float(found.group(1)) * _UNITS[found.group(2)] if found else float("nan")
+
+
+def _wrk(load: Load, seconds: float) -> Result:
+    with tempfile.TemporaryDirectory(prefix="bench-wrk-") as folder:
+        script = Path(folder) / "request.lua"
+        body = load.body.decode().replace("\\", "\\\\").replace('"', '\\"')
+        script.write_text(f'wrk.method = "{load.method}"\nwrk.body = "{body}"\n')
+        command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--latency"]
+        for name, value in load.headers:
+            command += ["-H", f"{name}: {value}"]
+        command += ["-s", str(script), f"http://127.0.0.1:{load.port}{load.path}"]
+        out = subprocess.run(
+            command, capture_output=True, text=True, timeout=seconds + 30, check=True
+        ).stdout
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if rate is None or errors:
+        raise RuntimeError(f"wrk on {load.path}: {out.strip()[-300:]}")
+    return Result(float(rate.group(1)), _latency(out, "50"), _latency(out, "99"))
+
+
+async def _one_connection(load: Load, stop_at: float, latencies: list[float]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", load.port)
+    head = f"{load.method} {load.path} HTTP/1.1\r\nHost: 127.0.0.1:{load.port}\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in load.headers)
+    if load.body:
+        head += f"Content-Length: {len(load.body)}\r\n"
+    request = head.encode() + b"\r\n" + load.body
+    try:
+        while time.monotonic() < stop_at:
+            sent = time.perf_counter()
+            writer.write(request)
+            answer = await reader.readuntil(b"\r\n\r\n")
+            if not answer.startswith(b"HTTP/1.1 2"):
+                raise RuntimeError(f"{load.path}: {answer.splitlines()[0]!r}")
+            length = int(answer.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            latencies.append((time.perf_counter() - sent) * 1000)
+    finally:
+        writer.close()
+
+
+async def _python_load(load: Load, seconds: float) -> Result:
+    latencies: list[float] = []
+    stop_at = time.monotonic() + seconds
+    await asyncio.gather(*[_one_connection(load, stop_at, latencies) for _ in range(CONNECTIONS)])
+    latencies.sort()
+    pick = lambda q: latencies[min(len(latencies) - 1, int(len(latencies) * q))]  # noqa: E731
+    return Result(len(latencies) / seconds, pick(0.5), pick(0.99))

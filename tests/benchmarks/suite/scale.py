@@ -1,0 +1,83 @@
+"""Scale, in-process (the app's own cost, no network): status latency with 1k and with 100k
+jobs retained, with 0 and 100 fault rules that do not match, and a page of
+``/_emulator/jobs`` with 100k jobs retained."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+from typing import Any
+
+from tests.benchmarks.suite.asgi_call import call, timed_calls
+
+__all__ = ["Scale"]
+
+FAL = {"Authorization": "Key bench"}
+
+
+class Scale:
+    """Two apps built once (one with ``jobs`` retained, one with 1,000); measured per round."""
+
+    def __init__(self, jobs: int = 100_000) -> None:
+        self.jobs = jobs
+        self.small: tuple[Any, Any, str] | None = None
+        self.large: tuple[Any, Any, str] | None = None
+
+    def _build(self, jobs: int) -> tuple[Any, Any, str]:
+        from emulator import EmulatorConfig, Engine, Progression, create_app
+
+        config = EmulatorConfig(
+            seed=1,
+            progression=Progression.parse("polls:1000000000,1"),
+            max_jobs=jobs + 1,
+            max_jobs_per_key=jobs + 1,
+            max_retained_bytes=2**34,
+            max_retained_bytes_per_key=2**34,
+        )
+        engine = Engine(config)
+        endpoint = engine.contracts.get("fal", "fal-ai/bitdance")
+        for i in range(jobs):
+            job = engine.submit(endpoint, {"prompt": f"job {i}"}, "bench")
+        path = f"/fal/queue/fal-ai/bitdance/requests/{job.id}/status?logs=0"
+        return engine, create_app(engine=engine), path
+
+    def __call__(self, requests: int) -> dict[str, float]:
+        self.small = self.small or self._build(1_000)
+        self.large = self.large or self._build(self.jobs)
+        return asyncio.run(self._measure(requests))
+
+    async def _measure(self, requests: int) -> dict[str, float]:
+        assert self.small and self.large
+        (engine, small_app, small_path), (_, large_app, large_path) = self.small, self.large
+        figures = {
+            "status p50, 1k jobs": statistics.median(
+                await timed_calls(small_app, small_path, FAL, requests)
+            ),
+            "status p50, 100k jobs": statistics.median(
+                await timed_calls(large_app, large_path, FAL, requests)
+            ),
+        }
+        # Half act on jobs, half on exchanges (the stage a status poll looks at); none match.
+        rules = [
+            engine.faults.add({"effect": effect, "status": 500, "endpoint": f"nobody/{n}"})
+            for n in range(50)
+            for effect in ("fail", "http_error")
+        ]
+        try:
+            times = await timed_calls(small_app, small_path, FAL, requests)
+            figures["status p50, 100 fault rules"] = statistics.median(times)
+        finally:
+            for rule in rules:
+                engine.faults.remove(rule.id)
+        figures["jobs page, 100k jobs"] = await self._last_page(large_app)
+        return figures
+
+    async def _last_page(self, app: Any) -> float:
+        """The slowest page to find: the last 100 of the jobs."""
+        path = f"/_emulator/jobs?offset={self.jobs - 100}&limit=100"
+        times = await timed_calls(app, path, {}, 5)
+        status, body = await call(app, path)
+        if status != 200 or len(json.loads(body)) != 100:
+            raise RuntimeError(f"{path}: {status} {body[:200]!r}")
+        return statistics.median(times)

@@ -1,0 +1,84 @@
+"""Figures: a measured value beside its reference, their ratio and the goal it is held to."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["Figure", "render"]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One row: ``value`` and ``reference`` name samples (medians are shown).
+
+    ``reference`` may instead be a fixed number (an absolute goal such as 5 ms).
+    ``meets`` judges the ratio value/reference; None for a row shown beside its reference
+    with no goal of its own.
+    """
+
+    label: str
+    value: str
+    reference: str | float
+    unit: str
+    goal: str
+    meets: Callable[[float], bool] | None
+
+    def ratio(self, samples: dict[str, list[float]]) -> tuple[float, float, float] | None:
+        value = _median(samples, self.value)
+        reference = (
+            self.reference
+            if isinstance(self.reference, (int, float))
+            else _median(samples, self.reference)
+        )
+        if value is None or reference is None or reference == 0:
+            return None
+        return value, reference, value / reference
+
+
+def at_least(x: float) -> Callable[[float], bool]:
+    return lambda ratio: ratio >= x
+
+
+def at_most(x: float) -> Callable[[float], bool]:
+    return lambda ratio: ratio <= x
+
+
+def _median(samples: dict[str, list[float]], key: str) -> float | None:
+    values = samples.get(key)
+    return statistics.median(values) if values else None
+
+
+def _number(value: float, unit: str) -> str:
+    if unit == "req/s":
+        return f"{value:,.0f} req/s"
+    if unit == "ms":
+        if value < 1:
+            return f"{value * 1000:.1f} µs"
+        return f"{value:.2f} ms" if value < 100 else f"{value:,.0f} ms"
+    if unit == "s":
+        return f"{value:.2f} s"
+    return f"{value:g} {unit}".strip()
+
+
+def render(figures: list[Figure], samples: dict[str, list[float]]) -> str:
+    """The table, as Markdown (readable as plain text too)."""
+    lines = [
+        "| figure | value | reference | ratio | goal |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for figure in figures:
+        measured = figure.ratio(samples)
+        if measured is None:
+            lines.append(f"| {figure.label} | not measured | | | {figure.goal} |")
+            continue
+        value, reference, ratio = measured
+        verdict = "" if figure.meets is None else (": met" if figure.meets(ratio) else ": not met")
+        ref = figure.reference if isinstance(figure.reference, str) else "goal"
+        lines.append(
+            f"| {figure.label} | {_number(value, figure.unit)} | "
+            f"{_number(reference, figure.unit)} ({ref}) | {ratio:.2f}× | "
+            f"{figure.goal}{verdict} |"
+        )
+    return "\n".join(lines)
