@@ -27,8 +27,6 @@ from emulator.contracts.catalogue_build import (
 from emulator.contracts.documents import Contracts, load_contracts
 from emulator.contracts.sources import use_types_converter
 
-__all__ = ["add_import_parser", "coverage_page", "run_import"]
-
 # `contracts diff/sync --against endpoints.ts` read fal's types through the same import.
 use_types_converter(documents_from_types)
 

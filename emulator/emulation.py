@@ -36,8 +36,6 @@ from emulator.recording import with_recordings
 from emulator.transport import AppDispatcher, Interception
 from emulator.transport.intercept import Unmatched
 
-__all__ = ["Emulation", "emulate"]
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 

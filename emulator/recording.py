@@ -22,9 +22,6 @@ from emulator.http.replay import DEFAULT_MEDIA_CAP, RecordingProxy, Replayer
 from emulator.http.upstream import UpstreamError, Upstreams
 from emulator.providers.registry import CANONICAL_HOSTS, HOST_SURFACES, PROVIDERS
 
-__all__ = ["GRAMMARS", "RecordingError", "add_serve_options", "from_arguments", "with_recordings"]
-
-
 #: each provider's wire grammar, by name
 GRAMMARS = {provider.name: provider.replay for provider in PROVIDERS}
 

@@ -21,8 +21,6 @@ from emulator.config import EmulatorConfig
 from emulator.core.engine import Engine
 from emulator.tls import TLSFiles
 
-__all__ = ["BackgroundServer"]
-
 
 class BackgroundServer:
     def __init__(

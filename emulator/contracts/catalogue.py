@@ -25,14 +25,6 @@ from typing import Any
 
 from emulator.contracts.documents import Endpoint, endpoint_from_document
 
-__all__ = [
-    "CATALOGUE_FILE",
-    "Catalogue",
-    "documents_from_types",
-    "openapi_document",
-    "shipped_catalogue",
-]
-
 TIER = "catalogue"
 _REF = "#/components/schemas/"
 QUEUE_STATUS = {

@@ -24,8 +24,6 @@ from emulator.contracts.catalogue import referenced
 from emulator.contracts.documents import ContractError
 from emulator.contracts.kinds import category_from_id, media_kind
 
-__all__ = ["CONVERTER", "TypesImportError", "build_archive", "categorise", "convert_types"]
-
 #: the Node converter (a source checkout's; it needs `npm ci --prefix tools/catalogue`)
 CONVERTER = Path(__file__).resolve().parents[2] / "tools" / "catalogue" / "convert.mjs"
 SHARDS = 64

@@ -19,8 +19,6 @@ from emulator.contracts.drift import SEVERITIES, DriftReport, diff_contracts
 from emulator.contracts.sources import SourceError, open_source
 from emulator.contracts.sync import sync_contracts
 
-__all__ = ["COMMANDS", "add_commands", "run"]
-
 COMMANDS = ("diff", "sync")
 
 

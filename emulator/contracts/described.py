@@ -8,8 +8,6 @@ from typing import Any
 
 from emulator.media.spec import FORMATS, KINDS, MediaSpec
 
-__all__ = ["declared_format", "described_file"]
-
 
 def declared_format(schema: Mapping[str, Any], field: Mapping[str, Any], kind: str) -> str | None:
     """The format a schema declares (a content type default, or an example's extension)."""

@@ -22,8 +22,6 @@ from jsonschema import Draft202012Validator
 from emulator.contracts.rules import ContractValidator
 from emulator.core.registry import LAYOUTS
 
-__all__ = ["ContractError", "Contracts", "Endpoint", "load_contracts"]
-
 
 class ContractError(ValueError):
     """A document that cannot serve as an endpoint contract."""

@@ -19,8 +19,6 @@ from emulator.contracts.rules import SIZE_RULE, rule_from_text
 from emulator.contracts.sources import DocumentSource
 from emulator.core.registry import LAYOUTS
 
-__all__ = ["DELETE", "Change", "DriftReport", "compare", "diff_contracts"]
-
 SEVERITIES = ("critical", "warning", "info")
 DELETE = None  # a patch value: remove the key
 DELISTED = "x-emulator-delisted"

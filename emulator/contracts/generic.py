@@ -15,8 +15,6 @@ from emulator.contracts.catalogue import openapi_document
 from emulator.contracts.documents import Endpoint, endpoint_from_document
 from emulator.contracts.kinds import category_from_id, category_kind
 
-__all__ = ["generic_endpoint"]
-
 TIER = "generic"
 _FILE: dict[str, Any] = {
     "type": "object",

@@ -13,8 +13,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["audio_format", "category_from_id", "category_kind", "field_format", "media_kind"]
-
 #: name fragment → (kind, format or None for the kind's default), first match wins
 _NAME_RULES: tuple[tuple[str, str, str | None], ...] = (
     ("zip", "archive", "zip"),

@@ -24,8 +24,6 @@ from jsonschema.exceptions import ValidationError
 
 from emulator.contracts.sizes import image_size
 
-__all__ = ["ContractValidator", "SIZE_RULE", "explicit_size", "rule_from_text", "size_problem"]
-
 SIZE_RULE = "x-emulator-size"
 _PRODUCT = re.compile(r"\s*[0-9]{1,6}\s*\*\s*[0-9]{1,6}\s*")
 

@@ -8,8 +8,6 @@ from emulator.contracts.catalogue import shipped_catalogue
 from emulator.contracts.documents import Contracts, load_contracts
 from emulator.contracts.generic import generic_endpoint
 
-__all__ = ["served_contracts"]
-
 
 def served_contracts(config: EmulatorConfig) -> Contracts:
     return load_contracts(

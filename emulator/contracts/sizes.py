@@ -15,8 +15,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["DEFAULT_SIZE", "IMAGE_SIZE_PRESETS", "SIZE_FIELDS", "image_size", "video_shape"]
-
 #: input fields that ask for an image size (see image_size)
 SIZE_FIELDS = ("image_size", "width", "height", "size", "aspect_ratio")
 

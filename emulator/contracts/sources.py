@@ -26,17 +26,6 @@ from typing import Any, Protocol
 from emulator.contracts.documents import ContractError, endpoint_from_document
 from emulator.core.registry import LAYOUTS
 
-__all__ = [
-    "DocumentDirectory",
-    "DocumentFile",
-    "DocumentSource",
-    "EndpointTypes",
-    "PerEndpointURL",
-    "SourceError",
-    "open_source",
-    "use_types_converter",
-]
-
 Documents = dict[str, Mapping[str, Any]]
 FAL_PER_ENDPOINT = "https://fal.ai/api/openapi/queue/openapi.json?endpoint_id={endpoint_id}"
 _FETCH_TIMEOUT = 20.0

@@ -12,8 +12,6 @@ from typing import Any
 
 from emulator.contracts.texts import TEXT_FIELDS
 
-__all__ = ["partial_outputs"]
-
 PARTS = 4
 
 

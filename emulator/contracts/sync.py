@@ -20,8 +20,6 @@ from typing import Any
 from emulator.contracts.documents import ContractError, Contracts, endpoint_from_document
 from emulator.contracts.drift import DELETE, Change, DriftReport
 
-__all__ = ["SYNC_NOTE", "apply_changes", "sync_contracts", "write_atomically"]
-
 #: where a synced document records its source and date
 SYNC_NOTE = "x-emulator-sync"
 

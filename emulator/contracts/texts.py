@@ -7,8 +7,6 @@ import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["TEXT_FIELDS", "generated_text", "is_timed", "timed_items"]
-
 #: output string fields that carry what a model wrote (not an echo of the input)
 TEXT_FIELDS = frozenset(
     {

@@ -9,8 +9,6 @@ from __future__ import annotations
 import math
 import time
 
-__all__ = ["Clock", "ManualClock", "WallClock"]
-
 
 class Clock:
     """A monotonic clock in seconds. Subclasses override `now`."""

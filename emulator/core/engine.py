@@ -35,8 +35,6 @@ from emulator.media import MediaStore, UnsupportedMedia
 from emulator.media.links import Linker
 from emulator.media.sources import InputUnreachable, SourceResolver
 
-__all__ = ["Engine", "JobFailed", "Look"]
-
 
 class JobFailed(Exception):
     def __init__(self, failure: Failure) -> None:

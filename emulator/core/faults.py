@@ -35,8 +35,6 @@ from jsonschema.exceptions import best_match
 from emulator.core.lifecycle import Progression
 from emulator.core.registry import LAYOUTS
 
-__all__ = ["EFFECTS", "Fault", "FaultBook", "FaultError"]
-
 EFFECTS = {
     "job": ("fail", "nsfw", "cancel", "starve", "timeout"),
     "pace": ("progression",),

@@ -11,8 +11,6 @@ import enum
 import random
 from dataclasses import dataclass
 
-__all__ = ["Phase", "Progression"]
-
 
 class Phase(enum.Enum):
     QUEUED = "queued"

@@ -25,8 +25,6 @@ from typing import Any
 
 from emulator.contracts.sync import write_atomically
 
-__all__ = ["Recording", "RecordingError", "RecordingStore", "scrub_text"]
-
 KEPT_REQUEST_HEADERS = ("content-type", "accept", "x-fal-queue-priority", "x-fal-runner-hint")
 KEPT_RESPONSE_HEADERS = (
     "content-type",

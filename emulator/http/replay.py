@@ -30,8 +30,6 @@ from emulator.http.recordings import (
 )
 from emulator.http.upstream import Upstreams
 
-__all__ = ["Grammar", "RecordingProxy", "Replayer"]
-
 MAX_BODY = 20 * 2**20
 
 

@@ -10,8 +10,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-__all__ = ["ALL_METHODS", "Handler", "HandlerApp", "encode_json", "json_response"]
-
 #: Routes take every method so that a wrong one is answered in the provider's format.
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 

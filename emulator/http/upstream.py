@@ -13,8 +13,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-__all__ = ["UPSTREAM_VARIABLE", "UpstreamError", "Upstreams"]
-
 UPSTREAM_VARIABLE = "PROVIDER_EMULATOR_UPSTREAM"
 
 

@@ -14,8 +14,6 @@ import zipfile
 from emulator.media.images import render_image
 from emulator.media.spec import MediaSpec
 
-__all__ = ["render_archive"]
-
 _FRAMES = 3
 _FRAME_SIDE = 64
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed member dates: same spec, same bytes

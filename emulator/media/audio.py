@@ -18,8 +18,6 @@ from av.audio.stream import AudioStream
 
 from emulator.media.spec import MediaSpec
 
-__all__ = ["AUDIO_CODECS", "audio_frames", "render_audio"]
-
 #: format → (PyAV container format, codec, sample format the codec takes)
 AUDIO_CODECS = {
     "wav": ("wav", "pcm_s16le", "s16"),

@@ -18,8 +18,6 @@ from emulator.media.meshes import render_mesh
 from emulator.media.plain_files import render_file
 from emulator.media.spec import KINDS, MediaSpec
 
-__all__ = ["MediaStore", "UnsupportedMedia"]
-
 
 class UnsupportedMedia(Exception):
     """The emulator cannot synthesise this kind of media (yet)."""

@@ -19,8 +19,6 @@ from PIL import Image, ImageDraw, ImageFont
 from emulator.media.padding import budget, encode_within
 from emulator.media.spec import FORMATS, MediaSpec
 
-__all__ = ["caption_panel", "render_image", "render_picture"]
-
 #: Encoder settings per format, best first: a later one is tried only if an image does not
 #: fit its byte budget (see padding), which a picture like ours is far from doing.
 _SAVE_OPTIONS = {

@@ -13,8 +13,6 @@ import struct
 
 from emulator.media.spec import MediaSpec
 
-__all__ = ["render_mesh"]
-
 _FACES = [(0, 2, 4), (2, 1, 4), (1, 3, 4), (3, 0, 4), (2, 0, 5), (1, 2, 5), (3, 1, 5), (0, 3, 5)]
 _ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER, _FLOAT, _UNSIGNED_SHORT = 34962, 34963, 5126, 5123
 

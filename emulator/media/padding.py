@@ -13,8 +13,6 @@ import struct
 import zlib
 from collections.abc import Callable, Iterable
 
-__all__ = ["BYTES_PER_PIXEL", "MINIMUM_PADDING", "budget", "encode_within", "pad"]
-
 #: encoder → bytes per pixel (per frame, for video) of the budget; others are not padded
 BYTES_PER_PIXEL = {"JPEG": 0.25, "PNG": 0.5, "MP4": 0.02}
 _BASE = 16 * 1024  # room for the caption and headers on small images

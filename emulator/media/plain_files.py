@@ -14,8 +14,6 @@ from collections.abc import Callable
 
 from emulator.media.spec import MediaSpec
 
-__all__ = ["render_file"]
-
 
 def _about(spec: MediaSpec) -> dict[str, object]:
     return {"generator": "provider-emulator", "endpoint": spec.label, "seed": spec.seed}

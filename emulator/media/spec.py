@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 from emulator.media.padding import budget
 
-__all__ = ["FORMATS", "KINDS", "MediaSpec"]
-
 #: what a video's sound track (AAC at 64 kbit/s) may weigh, for the size budget
 SOUND_TRACK_BYTES_PER_SECOND = 9000
 

@@ -22,8 +22,6 @@ from emulator.media.images import caption_panel, render_picture
 from emulator.media.padding import encode_within
 from emulator.media.spec import MediaSpec
 
-__all__ = ["render_video"]
-
 #: x264 constant-rate factors, best first: a later one only if a video exceeds its budget
 _QUALITIES = ("28", "36", "44", "51")
 _ZOOM = 0.15  # how far the camera moves in over the whole video

@@ -21,8 +21,6 @@ from starlette.types import ASGIApp, Message
 
 from emulator.http.middleware import ConnectionDropped
 
-__all__ = ["AppDispatcher"]
-
 _END = object()
 T = TypeVar("T")
 

@@ -21,8 +21,6 @@ from emulator.providers.registry import HOST_SURFACES
 from emulator.transport.asgi import AppDispatcher
 from emulator.transport.websockets import WebSocketInterception
 
-__all__ = ["Interception", "UnmatchedRequest"]
-
 Unmatched = Literal["fail", "pass"]
 
 

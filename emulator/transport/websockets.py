@@ -24,8 +24,6 @@ from urllib.parse import urlsplit, urlunsplit
 from emulator.providers.registry import HOST_SURFACES
 from emulator.transport.asgi import AppDispatcher
 
-__all__ = ["WebSocketInterception"]
-
 #: connection options that only apply to a TLS (``wss``) connection over the network
 _TLS_OPTIONS = ("ssl", "server_hostname")
 

@@ -8,8 +8,6 @@ from emulator.config import EmulatorConfig
 from emulator.http.auth import KeyProblem, api_key
 from emulator.providers.fal.errors import FalError
 
-__all__ = ["caller"]
-
 _REFUSALS = {
     "missing": "Missing Authorization header; send 'Authorization: Key <FAL_KEY>'",
     "malformed": "Invalid Key Authorization header format. Expected 'Key <key_id>:<key_secret>'.",

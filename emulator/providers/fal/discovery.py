@@ -22,8 +22,6 @@ from emulator.core.engine import Engine
 from emulator.http.responses import HandlerApp, json_response
 from emulator.providers.fal.errors import FalError, answer
 
-__all__ = ["FalDiscovery"]
-
 PAGE_LIMIT = 100
 
 

@@ -11,8 +11,6 @@ from emulator.core.lifecycle import Phase
 from emulator.providers.fal.errors import status_error_fields
 from emulator.providers.fal.paths import app_path
 
-__all__ = ["STATUS_NAMES", "request_urls", "status_body", "submit_body"]
-
 STATUS_NAMES = {Phase.QUEUED: "IN_QUEUE", Phase.RUNNING: "IN_PROGRESS", Phase.DONE: "COMPLETED"}
 
 

@@ -18,15 +18,6 @@ from emulator.http.bodies import PayloadError
 from emulator.http.middleware import status_line
 from emulator.http.responses import encode_json, json_response
 
-__all__ = [
-    "FalError",
-    "answer",
-    "failure_response",
-    "payload_error",
-    "status_error_fields",
-    "validation_error",
-]
-
 #: fal's documented request error types and the HTTP status each comes with.
 REQUEST_ERROR_STATUS = {
     "request_timeout": 504,

@@ -19,8 +19,6 @@ import msgpack
 
 from emulator.http.bodies import PayloadError, check_depth, decode_json
 
-__all__ = ["BadFrame", "Input", "decode_input", "encode_output", "error_message"]
-
 #: WebSocket close codes (RFC 6455, 7.4.1)
 NORMAL_CLOSURE = 1000
 UNSUPPORTED_DATA = 1003

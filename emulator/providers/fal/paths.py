@@ -6,8 +6,6 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["RequestPath", "app_path", "parse_request_path"]
-
 _NAMESPACES = ("workflows", "comfy")
 _NUMERIC_APP = re.compile(r"^([0-9]+)-([a-zA-Z0-9-]+)$")
 

@@ -18,8 +18,6 @@ from emulator.http.asgi import header
 from emulator.providers.fal.errors import FalError
 from emulator.providers.fal.hosts import ALIASES, FORWARDING, SURFACES
 
-__all__ = ["PROXY_PATH", "FalProxy"]
-
 PROXY_PATH = FORWARDING[0]
 _FAL_HOSTS = {**{host: surface for surface, host in SURFACES.items()}, **ALIASES}
 TARGET_HEADER = b"x-fal-target-url"

@@ -53,8 +53,6 @@ from emulator.providers.fal.hosts import ALIASES, SURFACES
 from emulator.providers.fal.paths import alias
 from emulator.providers.fal.tokens import TokenRejected, Tokens, query_token
 
-__all__ = ["RealtimeSessions", "realtime_path"]
-
 logger = logging.getLogger("emulator")
 
 #: the most inputs a session buffers: the clients' own bound on ``max_buffering``

@@ -53,8 +53,6 @@ from emulator.providers.fal.tokens import TokenRejected, Tokens, query_token
 from emulator.providers.fal.uploads import FalUploads
 from emulator.providers.fal.webhooks import FalWebhooks
 
-__all__ = ["FalApi"]
-
 #: Why a request the emulator had is gone (a guess at fal's wording: it was not observed).
 EXPIRED = "its result is no longer kept (retention or memory budget passed)"
 #: How often an SSE status stream looks at its job.

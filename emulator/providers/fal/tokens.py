@@ -30,8 +30,6 @@ from emulator.http.bodies import read_payload
 from emulator.http.responses import json_response
 from emulator.providers.fal.errors import FalError
 
-__all__ = ["TokenRejected", "Tokens", "TokenClaims"]
-
 #: the longest lifetime a token may ask for (a guess: fal publishes none; its clients ask 120)
 MAX_EXPIRATION = 24 * 3600
 #: the most apps one token may name, and the longest name (bounds, not fal's figures)

@@ -41,8 +41,6 @@ from emulator.http.bodies import read_body, read_json, receive_reserved
 from emulator.http.responses import json_response
 from emulator.providers.fal.errors import FalError
 
-__all__ = ["FalUploads"]
-
 TOKEN_LIFETIME = 3600.0
 MAX_TOKENS = 10_000
 

@@ -25,8 +25,6 @@ from emulator.providers.fal.errors import failure_error
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-__all__ = ["RETRY_SCHEDULE", "FalWebhooks"]
-
 #: waits between attempts: 15 s doubling, ten attempts in about two hours
 RETRY_SCHEDULE = tuple(15.0 * 2**n for n in range(9))
 

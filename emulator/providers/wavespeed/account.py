@@ -32,8 +32,6 @@ from emulator.providers.wavespeed.auth import caller
 from emulator.providers.wavespeed.envelopes import STATUS_NAMES, envelope, task_id
 from emulator.providers.wavespeed.errors import WaveSpeedError, answer, method_not_allowed
 
-__all__ = ["WaveSpeedAccount"]
-
 #: GUESS: what a new key's balance is, in USD
 STARTING_BALANCE = 100.0
 #: GUESS: USD per run by the kind a model makes, when its contract names no base_price

@@ -8,8 +8,6 @@ from emulator.config import EmulatorConfig
 from emulator.http.auth import KeyProblem, api_key
 from emulator.providers.wavespeed.errors import WaveSpeedError
 
-__all__ = ["caller"]
-
 
 def caller(request: Request, config: EmulatorConfig) -> str:
     """The key a request is made with: its identity for task ownership. Raises 401."""

@@ -12,8 +12,6 @@ from emulator.core.jobs import Failure, Job
 from emulator.core.lifecycle import Phase
 from emulator.providers.wavespeed.errors import task_code, task_error
 
-__all__ = ["STATUS_NAMES", "envelope", "prediction", "task_id"]
-
 STATUS_NAMES = {Phase.QUEUED: "created", Phase.RUNNING: "processing", Phase.DONE: "completed"}
 
 

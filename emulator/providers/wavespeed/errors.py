@@ -18,8 +18,6 @@ from emulator.http.bodies import PayloadError
 from emulator.http.middleware import status_line
 from emulator.http.responses import encode_json, json_response
 
-__all__ = ["WaveSpeedError", "answer", "task_code", "validation_error"]
-
 #: engine failure kinds → WaveSpeed's documented task codes (docs: error-codes)
 TASK_CODES = {
     "moderated": 1200,

@@ -40,8 +40,6 @@ from emulator.providers.wavespeed.errors import (
 from emulator.providers.wavespeed.uploads import WaveSpeedUploads
 from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks
 
-__all__ = ["WaveSpeedApi"]
-
 #: Why a prediction the emulator had is gone (a guess: WaveSpeed's wording was not observed).
 EXPIRED = "its result is no longer kept (retention or memory budget passed)"
 #: How many encoded answers of finished predictions are remembered.

@@ -31,8 +31,6 @@ from emulator.http.responses import json_response
 from emulator.providers.wavespeed.envelopes import envelope
 from emulator.providers.wavespeed.errors import WaveSpeedError
 
-__all__ = ["WaveSpeedUploads"]
-
 
 def _media_type(content_type: str) -> str:
     major = content_type.split("/", 1)[0]

@@ -19,8 +19,6 @@ from emulator.core.engine import Engine
 from emulator.core.jobs import Job
 from emulator.providers.wavespeed.envelopes import task_id
 
-__all__ = ["RETRY_SCHEDULE", "WaveSpeedWebhooks"]
-
 RETRY_SCHEDULE = (10.0, 20.0, 40.0)
 
 
