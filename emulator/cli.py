@@ -18,6 +18,7 @@ from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault, FaultError
 from emulator.core.lifecycle import Progression
+from emulator.harness import cli as conformance
 from emulator.tls import as_exports, client_environment, ensure_tls
 
 __all__ = ["main"]
@@ -114,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     env.add_argument("--host", default="localhost")
     env.add_argument("--port", type=int, default=8000)
     env.add_argument("--tls-dir", type=Path)
+    conformance.add_parser(commands)
     return parser
 
 
@@ -149,6 +151,8 @@ def build_app(settings: Settings) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "conformance":
+        return conformance.run(args)
     try:
         if args.command == "env":
             files = ensure_tls(args.tls_dir)
