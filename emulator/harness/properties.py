@@ -138,24 +138,50 @@ def _judge_downloads(context: Context, seen: Observation) -> list[str]:
     for entry in seen.of_kind("media"):
         if entry.status >= 400:
             problems.append(f"downloaded {entry.path} and got {entry.status}, yet succeeded")
-    served: list[bytes] = []
     for url, declared in media_urls(without_bytes(seen.output)):
         answer = context.fetch(url)
         if answer.status_code != 200:
             problems.append(f"returned {url}, which answers {answer.status_code}")
             continue
-        served.append(answer.content)
-        declared = declared if isinstance(declared, dict) else {}
-        kind = declared.get("content_type")
-        if kind and answer.headers.get("content-type", "").split(";")[0] != kind:
-            problems.append(f"{url} is declared {kind}, served {answer.headers['content-type']}")
-        size = declared.get("file_size")
-        if isinstance(size, int) and size != len(answer.content):
-            problems.append(f"{url} is declared {size} bytes, served {len(answer.content)}")
-    for data in returned_bytes(seen.output):
-        if served and data not in served:
-            problems.append(f"returned {len(data)} bytes that are no medium the provider served")
+        problems += _declared_matches(url, answer, declared)
+    problems += _attached_bytes_match(context, seen.output)
     return problems
+
+
+def _declared_matches(url: str, answer: httpx.Response, declared: Any) -> list[str]:
+    declared = declared if isinstance(declared, dict) else {}
+    problems = []
+    kind, served = declared.get("content_type"), answer.headers.get("content-type", "")
+    if kind and served.split(";")[0] != kind:
+        problems.append(f"{url} is declared {kind}, served {served}")
+    size = declared.get("file_size")
+    if isinstance(size, int) and size != len(answer.content):
+        problems.append(f"{url} is declared {size} bytes, served {len(answer.content)}")
+    return problems
+
+
+def _attached_bytes_match(context: Context, output: Any) -> list[str]:
+    """Bytes returned beside a media URL must be what that URL serves."""
+    problems = []
+    for url, declared in media_urls(without_bytes(output)):
+        original = _same_object(output, declared)
+        attached = [v for v in original.values() if isinstance(v, bytes)] if original else []
+        if attached and any(data != context.fetch(url).content for data in attached):
+            problems.append(f"the bytes returned beside {url} are not what it serves")
+    return problems
+
+
+def _same_object(output: Any, stripped: Any) -> dict[str, Any] | None:
+    """The dict of ``output`` that ``stripped`` (its copy without bytes) was made from."""
+    if isinstance(output, dict):
+        if without_bytes(output) == stripped:
+            return output
+        found = (_same_object(v, stripped) for v in output.values())
+    elif isinstance(output, list | tuple):
+        found = (_same_object(v, stripped) for v in output)
+    else:
+        return None
+    return next((item for item in found if item is not None), None)
 
 
 # -- surfaces_job_failure ------------------------------------------------------------------
