@@ -6,8 +6,9 @@ valid ones with every bounded number at one of its bounds and every string at it
 broken (``broken_inputs`` also says which field). Media dimensions are capped
 (``max_dimension``) so that a property test renders in milliseconds; everything else ranges
 as far as the contract allows. Media inputs (``*_url`` strings) are data URIs of small
-pictures, or the emulator-hosted URLs the caller passes as ``media``. Constructs the
-hand-written generator does not know (``allOf``, ``not``…) are drawn by hypothesis-jsonschema.
+pictures, or the emulator-hosted URLs the caller passes as ``media``. ``allOf`` and
+``not`` are drawn from the schema without them and checked; formats and the rarer
+constructs are drawn by hypothesis-jsonschema.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ __all__ = [
 
 _INT32 = 2**31 - 1
 _DIMENSIONS = ("width", "height")
-#: keywords the hand-written generator draws itself; any other construct goes to
-#: hypothesis-jsonschema, which knows all of JSON Schema but not this emulator's caps
-_DELEGATED = ("allOf", "not", "if", "dependentRequired", "dependentSchemas", "patternProperties")
+#: constructs drawn by hypothesis-jsonschema, which knows all of JSON Schema but not this
+#: emulator's caps. Its object generation does not run on the pinned Hypothesis (0.23.1
+#: calls ``many.more()``, gone from Hypothesis), so objects are always drawn here.
+_DELEGATED = ("format", "if", "dependentRequired", "dependentSchemas", "patternProperties")
 
 
 @functools.cache
@@ -153,11 +155,37 @@ def _delegated(endpoint: Endpoint, schema: Mapping[str, Any]) -> st.SearchStrate
     return from_schema({**schema, "components": components})
 
 
+def _merged(endpoint: Endpoint, schema: Mapping[str, Any]) -> dict[str, Any]:
+    """``schema`` with its ``allOf`` folded in: properties and requirements united, other
+    keywords from the last part that sets them (the draw is checked against the original)."""
+    merged = {k: v for k, v in schema.items() if k != "allOf"}
+    for part in schema["allOf"]:
+        part = endpoint.resolve(part)
+        part = _merged(endpoint, part) if "allOf" in part else part
+        properties = {**merged.get("properties", {}), **part.get("properties", {})}
+        required = [*merged.get("required", []), *part.get("required", [])]
+        merged.update(part)
+        merged["properties"], merged["required"] = properties, sorted(set(required))
+    return merged
+
+
+def _checked(
+    endpoint: Endpoint, schema: Mapping[str, Any], name: str, options: _Options
+) -> st.SearchStrategy[Any]:
+    """``allOf`` and ``not``: drawn from the schema without them, kept when valid."""
+    base = _merged(endpoint, schema) if "allOf" in schema else dict(schema)
+    base.pop("not", None)
+    validator = endpoint.validator(schema)
+    return _from_schema(endpoint, base, name, options).filter(validator.is_valid)
+
+
 def _from_schema(
     endpoint: Endpoint, schema: Mapping[str, Any], name: str, options: _Options
 ) -> st.SearchStrategy[Any]:
     schema = endpoint.resolve(schema)
-    if any(key in schema for key in _DELEGATED):
+    if "allOf" in schema or "not" in schema:
+        return _checked(endpoint, schema, name, options)
+    if schema.get("type") != "object" and any(key in schema for key in _DELEGATED):
         return _delegated(endpoint, schema)
     if "const" in schema:
         return st.just(schema["const"])
