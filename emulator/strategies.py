@@ -231,8 +231,10 @@ def _breakages(endpoint: Endpoint, name: str, prop: Mapping[str, Any]) -> st.Sea
     options: list[st.SearchStrategy[Any]] = [st.none()]
     if "enum" in prop:
         options.append(st.text(max_size=10).filter(lambda v: v not in prop["enum"]))
-    if prop.get("type") in _WRONG_TYPES:
-        options.append(_WRONG_TYPES[prop["type"]])
+    kinds = prop.get("type")
+    for kind in kinds if isinstance(kinds, list) else [kinds]:
+        if kind in _WRONG_TYPES:  # wrong for one listed type may suit another: filtered later
+            options.append(_WRONG_TYPES[kind])
     if "maximum" in prop:
         options.append(st.integers(int(prop["maximum"]) + 1, int(prop["maximum"]) + 1000))
     if "minimum" in prop:

@@ -140,3 +140,8 @@ GALLERY = {
     "never_cancels": "cancels_abandoned_jobs",
     "keeps_partial_bytes": "survives_media_faults",
 }
+
+
+#: ready-made instances, importable as MODULE:CALLABLE by the CLI
+careful = CarefulClient()
+ignores_retry_after = Wrong("ignores_retry_after")
