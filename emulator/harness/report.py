@@ -25,6 +25,7 @@ class PropertyOutcome:
     problems: list[str] = field(default_factory=list)
     scenario: Scenario | None = None  # the minimal failing scenario
     replay: str | None = None  # one shell line that replays it
+    notes: list[str] = field(default_factory=list)  # what was seen beside the verdict
 
     def as_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k != "scenario"}
@@ -71,7 +72,8 @@ class Report:
 
     def text(self) -> str:
         lines = [f"{self.target} against {self.provider} {self.endpoint}:"]
-        lines += ["  " + outcome.line() for outcome in self.outcomes]
+        for outcome in self.outcomes:
+            lines += ["  " + outcome.line(), *(f"      note: {note}" for note in outcome.notes)]
         for outcome in self.failed:
             lines += ["", f"{outcome.name} FAILED:"]
             lines += [f"  - {problem}" for problem in outcome.problems]

@@ -96,17 +96,26 @@ class _PropertyRun:
         self.failures: list[PropertyFailed] = []
         self.after_failure = 0
         self.first_failure_at = 0.0
+        self.late_before = len(session.late_requests)
 
     def _observe(self, scenario: Scenario) -> Observation:
         self.examples += 1
         return self.session.run(scenario)
 
     def _outcome(self, started: float, **fields: Any) -> PropertyOutcome:
+        late = self.session.late_requests[self.late_before :]
+        notes = []
+        if late:
+            notes.append(
+                f"after its calls had returned, the client went on with {len(late)} request(s) "
+                f"about their jobs (stopped by the harness), e.g. {late[0]}"
+            )
         return PropertyOutcome(
             self.prop.name,
             behaviour=self.prop.behaviour,
             examples=self.examples,
             seconds=time.monotonic() - started,
+            notes=notes,
             **fields,
         )
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -84,11 +85,26 @@ class Observation:
         return [entry for entry, what in self.requests if what.kind in kinds]
 
 
-class _Guard:
-    """Wraps the dispatcher every intercepted request goes through."""
+_JOB_IN_PATH = re.compile(r"/(?:requests|predictions)/([0-9a-f-]{32,36})(?:/|$)")
 
-    def __init__(self, dispatcher: AppDispatcher, surface: Surface, limits: Limits) -> None:
-        self.surface, self.limits = surface, limits
+
+class _Guard:
+    """Wraps the dispatcher every intercepted request goes through.
+
+    A request about a job of an earlier call (its id retired, unknown to the emulator
+    since the reset) comes from a client still running after its call returned: it is
+    noted in ``late`` and stopped."""
+
+    def __init__(
+        self,
+        dispatcher: AppDispatcher,
+        surface: Surface,
+        limits: Limits,
+        is_current: Callable[[str], bool],
+    ) -> None:
+        self.surface, self.limits, self.is_current = surface, limits, is_current
+        self.retired: set[str] = set()
+        self.late: list[str] = []
         self._sync, self._async = dispatcher.handle_sync, dispatcher.handle_async
         dispatcher.handle_sync = self.handle_sync  # type: ignore[method-assign]
         dispatcher.handle_async = self.handle_async  # type: ignore[method-assign]
@@ -108,7 +124,11 @@ class _Guard:
     def _admit(self, request: httpx.Request) -> bool:
         """Checks the limits; True when this request's answer is to be lost."""
         with self._lock:
-            if self.closed:
+            found = _JOB_IN_PATH.search(request.url.path)
+            leaked = found is not None and found.group(1) in self.retired
+            leaked = leaked and not self.is_current(found.group(1))
+            if self.closed or leaked:
+                self.late.append(f"{request.method} {request.url.path}")
                 raise ClientRanAway(f"{request.method} {request.url} after the call returned")
             self.count += 1
             if self.count > self.limits.max_requests:
@@ -176,7 +196,7 @@ class Session:
         self._owned = emulation is None
         self.emulation = emulation or emulate(clock=ManualClock(), progression="immediate")
         # The one place every intercepted request passes (see the module's docstring).
-        self._guard = _Guard(self.emulation._dispatcher, self.surface, limits)
+        self._guard = _Guard(self.emulation._dispatcher, self.surface, limits, self._is_current_job)
         # The harness's own reads go straight to the app (past the interception and guard).
         self._reading = AppDispatcher(self.emulation.app)
         self._polls: dict[str, list[Phase]] = {}
@@ -190,6 +210,9 @@ class Session:
             return seen
 
         engine.look = watched_look  # type: ignore[method-assign]
+
+    def _is_current_job(self, job_id: str) -> bool:
+        return any(job.id == job_id for job in self.emulation.engine.jobs)
 
     def _read(self, url: str, headers: dict[str, str] | None = None) -> httpx.Response:
         response = self._reading.handle_sync(httpx.Request("GET", url, headers=headers))
@@ -247,7 +270,13 @@ class Session:
             self._guard.close_call()
         seen.lost_answers = self._guard.lost
         self._collect(seen)
+        self._guard.retired.update(seen.job_ids)
         return seen
+
+    @property
+    def late_requests(self) -> list[str]:
+        """Requests clients made about their jobs after their calls had returned."""
+        return list(self._guard.late)
 
     def _collect(self, seen: Observation) -> None:
         engine = self.emulation.engine
