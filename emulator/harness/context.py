@@ -67,6 +67,8 @@ class Property:
     scenarios: Draw
     judge: Judge
     applies: Probe = field(default=lambda context, probe: None)
+    #: run as the multi-call state machine (`emulator.harness.machine`), not per scenario
+    stateful: bool = False
 
 
 def scenarios(

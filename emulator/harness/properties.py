@@ -131,6 +131,14 @@ PROPERTIES: dict[str, Property] = {
             applies_media,
         ),
         Property(
+            "keeps_calls_apart",
+            "Providers run many jobs of one key at once; each job's output is fetched by "
+            "its own request id, and transient errors come and go between calls.",
+            scenarios,
+            lambda context, seen: [],
+            stateful=True,
+        ),
+        Property(
             "webhook_verification",
             "fal signs webhooks with ED25519 (X-Fal-Webhook-*), WaveSpeed with HMAC-SHA256 "
             "(webhook-id/-timestamp/-signature); forged and replayed deliveries must be refused.",

@@ -10,15 +10,18 @@ candidates are skipped and the smallest failure found so far is reported.
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import hypothesis
-from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import HealthCheck, Phase, given, reject, settings
+from hypothesis.stateful import run_state_machine_as_test
 
 from emulator.emulation import Emulation
+from emulator.harness.machine import machine_for
 from emulator.harness.properties import PROPERTIES, Context, Property
 from emulator.harness.report import FAILED, HELD, NOT_APPLICABLE, PropertyOutcome, Report
 from emulator.harness.scenario import Scenario
@@ -44,6 +47,7 @@ class Options:
     retry_after: int = 1
     shrink_budget: int = 100
     shrink_seconds: float = 5.0
+    machine_steps: int = 6  # steps per run of the keeps_calls_apart state machine
     is_error: Callable[[Any], bool] | None = None
     target: str = "the client"  # how the replay line names the client (MODULE:CALLABLE)
 
@@ -143,6 +147,8 @@ class _PropertyRun:
         reason = self.prop.applies(self.context, self._observe)
         if reason is not None:
             return self._outcome(started, status=NOT_APPLICABLE, reason=reason)
+        if self.prop.stateful:
+            return self._run_machine(started)
         try:
             self._test()()
         except PropertyFailed:
@@ -152,6 +158,30 @@ class _PropertyRun:
                 raise
         if self.failures:
             return self._failed(started, self.failures[-1])
+        return self._outcome(started, status=HELD)
+
+    def _run_machine(self, started: float) -> PropertyOutcome:
+        machine = machine_for(self.session, self.context)
+        try:
+            # A step is up to three real calls, each taking the client's own time: runs stay
+            # short (so a failing run is readable as it is) and are not shrunk.
+            steps = settings(
+                self._settings(),
+                stateful_step_count=self.options.machine_steps,
+                phases=[Phase.explicit, Phase.reuse, Phase.generate],
+            )
+            run_state_machine_as_test(machine, settings=steps)
+        except AssertionError as failure:
+            self.examples = machine.runs
+            steps = [note for note in getattr(failure, "__notes__", []) if "state." in note]
+            replay = shlex.join(
+                ["provider-emulator", "conformance", self.options.target, "--provider",
+                 self.context.provider, "--endpoint", self.context.endpoint.id,
+                 "--property", self.prop.name, "--seed", str(self.options.seed or 0)]
+            )  # fmt: skip
+            problems = [str(failure).splitlines()[0], "the steps:", *steps]
+            return self._outcome(started, status=FAILED, problems=problems, replay=replay)
+        self.examples = machine.runs
         return self._outcome(started, status=HELD)
 
     def _example(self, scenario: Scenario) -> None:
@@ -169,10 +199,9 @@ class _PropertyRun:
             self.failures.append(failure)
             raise failure
 
-    def _test(self) -> Callable[[], None]:
+    def _settings(self) -> settings:
         profile = settings()
-        test = given(self.prop.scenarios(self.context, self.prop.name))(self._example)
-        test = settings(
+        return settings(
             profile,
             max_examples=self.options.max_examples or profile.max_examples,
             deadline=None,
@@ -183,7 +212,11 @@ class _PropertyRun:
                 HealthCheck.filter_too_much,
                 HealthCheck.data_too_large,
             ],
-        )(test)
+        )
+
+    def _test(self) -> Callable[[], None]:
+        test = given(self.prop.scenarios(self.context, self.prop.name))(self._example)
+        test = self._settings()(test)
         # One database key per property, provider and endpoint.
         key = f"{self.prop.name}:{self.context.provider}:{self.context.endpoint.id}"
         test._hypothesis_internal_add_digest = key.encode()  # type: ignore[attr-defined]

@@ -112,10 +112,10 @@ class _Guard:
         self.open_call(lose_submit_answer=False)
         self.closed = True
 
-    def open_call(self, *, lose_submit_answer: bool) -> None:
+    def open_call(self, *, lose_submit_answer: bool, calls: int = 1) -> None:
         with self._lock:
             self.closed, self.count, self.started = False, 0, time.monotonic()
-            self.lose_submit_answer, self.lost = lose_submit_answer, 0
+            self.lose_submit_answer, self.lost, self.calls = lose_submit_answer, 0, calls
 
     def close_call(self) -> None:
         with self._lock:
@@ -131,7 +131,7 @@ class _Guard:
                 self.late.append(f"{request.method} {request.url.path}")
                 raise ClientRanAway(f"{request.method} {request.url} after the call returned")
             self.count += 1
-            if self.count > self.limits.max_requests:
+            if self.count > self.limits.max_requests * self.calls:
                 raise ClientRanAway(f"more than {self.limits.max_requests} requests in one call")
             if time.monotonic() - self.started > self.limits.call_timeout:
                 raise ClientRanAway(f"still calling after {self.limits.call_timeout:g} s")
@@ -272,6 +272,32 @@ class Session:
         self._collect(seen)
         self._guard.retired.update(seen.job_ids)
         return seen
+
+    def calls(self, arguments: list[Any]) -> tuple[list[Observation], dict[str, Any]]:
+        """Several calls at once, one thread each, on the emulation as it stands (no
+        reset): what each call did, and the references of the jobs they made."""
+        engine = self.emulation.engine
+        before = {job.id for job in engine.jobs}
+        seen = [Observation(Scenario("session", value)) for value in arguments]
+        self._guard.open_call(lose_submit_answer=False, calls=len(arguments))
+        threads = [threading.Thread(target=self._call_into, args=(one,)) for one in seen]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(self.limits.call_timeout + 1)
+        self._guard.close_call()
+        self.emulation.clear_faults()
+        made = [job for job in engine.jobs if job.id not in before]
+        self._guard.retired.update(job.id for job in made)
+        return seen, {job.id: self._reference(job) for job in made}
+
+    def _call_into(self, seen: Observation) -> None:
+        try:
+            seen.output = call_client(self.client, self.endpoint_id, seen.scenario.input)
+        except ClientRanAway as stopped:
+            seen.ran_away = str(stopped)
+        except Exception as error:
+            seen.error = error
 
     @property
     def late_requests(self) -> list[str]:
