@@ -64,7 +64,9 @@ def media_inputs(media: Sequence[str] = ()) -> st.SearchStrategy[str]:
 
 
 def _is_media(name: str, schema: Mapping[str, Any]) -> bool:
-    return schema.get("type") == "string" and (name.endswith("_url") or name.endswith("_urls"))
+    """Whether a field names input media (``image_url``…; a webhook URL is no medium)."""
+    named = name.endswith(("_url", "_urls")) and "webhook" not in name
+    return schema.get("type") == "string" and named
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ scenario strategies they share."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,13 +46,22 @@ class Context:
     is_error: Callable[[Any], bool] | None = None
 
     def inputs(self) -> st.SearchStrategy[Any]:
+        """Valid and boundary inputs, without webhook URLs: deliveries are the webhook
+        helper's business, and a drawn URL would only be refused or sent nowhere."""
         media = self.hosted_media
-        return valid_inputs(self.endpoint, media=media) | boundary_inputs(
+        drawn = valid_inputs(self.endpoint, media=media) | boundary_inputs(
             self.endpoint, media=media
         )
+        return drawn.map(_without_webhooks)
 
     def declared_error(self, output: Any) -> bool:
         return self.is_error is not None and bool(self.is_error(output))
+
+
+def _without_webhooks(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    return {k: v for k, v in value.items() if "webhook" not in k}
 
 
 Judge = Callable[[Context, Observation], list[str]]
@@ -69,6 +79,9 @@ class Property:
     applies: Probe = field(default=lambda context, probe: None)
     #: run as the multi-call state machine (`emulator.harness.machine`), not per scenario
     stateful: bool = False
+    #: fault-rule sets each tried once (on the simplest input) before Hypothesis draws, so
+    #: that every failure kind is covered whatever ``max_examples`` is
+    every: Callable[[Context], list[tuple[dict[str, Any], ...]]] | None = None
 
 
 def scenarios(
@@ -100,8 +113,10 @@ def raised(seen: Observation) -> str:
 
 def minimal(context: Context) -> Any:
     """The simplest valid input (what Hypothesis shrinks any valid input towards)."""
-    return find(
-        valid_inputs(context.endpoint),
-        lambda value: True,
-        settings=settings(database=None, max_examples=1, phases=[Phase.generate, Phase.shrink]),
-    )
+    return _simplest(context.endpoint)
+
+
+@functools.cache
+def _simplest(endpoint: Endpoint) -> Any:
+    quiet = settings(database=None, max_examples=1, phases=[Phase.generate, Phase.shrink])
+    return find(valid_inputs(endpoint), lambda value: True, settings=quiet)

@@ -20,19 +20,32 @@ from emulator.harness.session import Observation
 # -- retries_transient_errors --------------------------------------------------------------
 
 
+TRANSIENT = (429, 502, 503, 504)
+
+
+def _transient(context: Context, status: int, target: str, times: int) -> dict[str, Any]:
+    rule = {"effect": "http_error", "status": status, "times": times}
+    rule.update(context.surface.exchange_targets(context.endpoint.id)[target])
+    if status == 429:
+        rule["retry_after"] = context.retry_after
+    return rule
+
+
 def transient_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
-    targets = context.surface.exchange_targets(context.endpoint.id)
+    targets = sorted(context.surface.exchange_targets(context.endpoint.id))
+    rules = st.builds(
+        lambda status, target, times: (_transient(context, status, target, times),),
+        st.sampled_from(TRANSIENT),
+        st.sampled_from(targets),
+        st.integers(1, 2),
+    )
+    return scenarios(context, name, faults=rules)
 
-    @st.composite
-    def rules(draw: st.DrawFn) -> tuple[dict[str, Any], ...]:
-        status = draw(st.sampled_from([429, 502, 503, 504]))
-        rule = {"effect": "http_error", "status": status, "times": draw(st.integers(1, 2))}
-        rule.update(targets[draw(st.sampled_from(sorted(targets)))])
-        if status == 429:
-            rule["retry_after"] = context.retry_after
-        return (rule,)
 
-    return scenarios(context, name, faults=rules())
+def every_transient_error(context: Context) -> list[tuple[dict[str, Any], ...]]:
+    """Each transient status at each exchange, once."""
+    targets = sorted(context.surface.exchange_targets(context.endpoint.id))
+    return [(_transient(context, s, t, 1),) for s in TRANSIENT for t in targets]
 
 
 def judge_retries(context: Context, seen: Observation) -> list[str]:

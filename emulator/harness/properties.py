@@ -14,6 +14,7 @@ from emulator.harness.context import Context, Property, scenarios
 from emulator.harness.exchange_checks import (
     applies_cancel,
     duplicate_scenarios,
+    every_transient_error,
     judge_cancels,
     judge_duplicates,
     judge_retries,
@@ -76,6 +77,7 @@ PROPERTIES: dict[str, Property] = {
             "flag NSFW outputs (has_nsfw_concepts / has_nsfw_contents) and blank them.",
             failure_scenarios,
             judge_failure,
+            every=lambda context: [(rule,) for rule in context.surface.job_failures()],
         ),
         Property(
             "surfaces_validation_errors",
@@ -106,6 +108,7 @@ PROPERTIES: dict[str, Property] = {
             "5xx in its envelope.",
             transient_scenarios,
             judge_retries,
+            every=every_transient_error,
         ),
         Property(
             "no_duplicate_jobs",
@@ -129,6 +132,10 @@ PROPERTIES: dict[str, Property] = {
             media_fault_scenarios,
             judge_media_faults,
             applies_media,
+            every=lambda context: [
+                ({"effect": "media_missing"},),
+                ({"effect": "media_truncated"},),
+            ],
         ),
         Property(
             "keeps_calls_apart",

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import hypothesis
-from hypothesis import HealthCheck, Phase, given, reject, settings
+from hypothesis import HealthCheck, Phase, example, given, reject, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from emulator.emulation import Emulation
+from emulator.harness.context import minimal
 from emulator.harness.machine import machine_for
 from emulator.harness.properties import PROPERTIES, Context, Property
 from emulator.harness.report import FAILED, HELD, NOT_APPLICABLE, PropertyOutcome, Report
@@ -216,6 +217,10 @@ class _PropertyRun:
 
     def _test(self) -> Callable[[], None]:
         test = given(self.prop.scenarios(self.context, self.prop.name))(self._example)
+        if self.prop.every is not None:
+            simplest = minimal(self.context)
+            for rules in reversed(self.prop.every(self.context)):
+                test = example(Scenario(self.prop.name, simplest, faults=rules))(test)
         test = self._settings()(test)
         # One database key per property, provider and endpoint.
         key = f"{self.prop.name}:{self.context.provider}:{self.context.endpoint.id}"
