@@ -22,8 +22,10 @@ __all__ = ["Context", "Probe", "Property", "minimal", "ran_away", "raised", "sce
 
 #: cheap progressions (the client's own poll sleeps are the cost of each example)
 QUICK = ("immediate", "polls:0,1", "polls:1,0", "polls:1,1")
+#: progressions with a status poll before the job is done
+POLLING = ("polls:0,1", "polls:1,0", "polls:1,1", "polls:2,1")
 #: progressions with enough polls to see a client's pace (at least three status polls)
-POLLED = ("polls:1,1", "polls:2,1", "polls:1,2", "polls:2,2")
+POLLED = ("polls:1,1", "polls:2,1", "polls:1,2")
 NO_FAULTS: st.SearchStrategy[tuple[dict[str, Any], ...]] = st.just(())
 ANSWERS_ARRIVE = st.just(False)
 

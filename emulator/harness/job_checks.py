@@ -14,6 +14,7 @@ from emulator.harness.checks import (
 )
 from emulator.harness.context import (
     POLLED,
+    POLLING,
     QUICK,
     Context,
     minimal,
@@ -95,9 +96,15 @@ def judge_invalid(context: Context, seen: Observation) -> list[str]:
 # -- stops_polling_when_done, polls_politely -----------------------------------------------
 
 
-def polled_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
+def polling_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
+    """Jobs that take a poll or more, finishing or failing."""
     failure = st.sampled_from(context.surface.job_failures()).map(lambda rule: (rule,))
-    return scenarios(context, name, progressions=POLLED, faults=st.just(()) | failure)
+    return scenarios(context, name, progressions=POLLING, faults=st.just(()) | failure)
+
+
+def paced_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
+    """Jobs that take three polls or more: enough to measure a pace."""
+    return scenarios(context, name, progressions=POLLED)
 
 
 def judge_stops(context: Context, seen: Observation) -> list[str]:

@@ -30,7 +30,8 @@ from emulator.harness.job_checks import (
     judge_output,
     judge_pace,
     judge_stops,
-    polled_scenarios,
+    paced_scenarios,
+    polling_scenarios,
 )
 from emulator.harness.media_checks import (
     applies_downloads,
@@ -90,14 +91,14 @@ PROPERTIES: dict[str, Property] = {
             "stops_polling_when_done",
             "A status of COMPLETED (fal) or completed/failed (WaveSpeed) is final; fal serves "
             "the result at response_url, WaveSpeed inside the last poll.",
-            polled_scenarios,
+            polling_scenarios,
             judge_stops,
         ),
         Property(
             "polls_politely",
             "Jobs take seconds to minutes; both providers rate-limit keys (429), so a status "
             "loop must sleep between polls.",
-            polled_scenarios,
+            paced_scenarios,
             judge_pace,
             applies_pace,
         ),
