@@ -9,20 +9,28 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
 
 from emulator.config import EmulatorConfig
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault
 from emulator.http.control import ControlApi
 from emulator.http.hosts import ProviderHosts
+from emulator.http.index import index
 from emulator.http.middleware import FaultInjection, Recording
+from emulator.http.ui import dashboard
 from emulator.providers.registry import BY_NAME, CANONICAL_HOSTS, HOST_SURFACES, PROVIDERS
 
 logger = logging.getLogger("emulator")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's routing errors (no such path, a method a route does not take), in the
+    format of the provider whose surface the path is under."""
     assert isinstance(exc, HTTPException)
+    provider = BY_NAME.get(request.url.path.split("/", 2)[1] if "/" in request.url.path else "")
+    if provider is not None:
+        return provider.http_error(exc.status_code, exc.detail, exc.headers)
     return JSONResponse({"detail": exc.detail}, exc.status_code, exc.headers)
 
 
@@ -51,7 +59,12 @@ def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = 
     engine = engine or Engine(config)
     routes = [route for provider in PROVIDERS for route in provider.routes(engine)]
     app = Starlette(
-        routes=[*routes, *ControlApi(engine).routes()],
+        routes=[
+            Route("/", index),
+            *routes,
+            *ControlApi(engine).routes(),
+            Mount("/_emulator/ui", dashboard(engine)),
+        ],
         middleware=[
             Middleware(ProviderHosts, canonical=CANONICAL_HOSTS, surfaces=HOST_SURFACES),
             Middleware(Recording, record=engine.record, skip=_UNRECORDED),

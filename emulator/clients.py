@@ -10,15 +10,19 @@ back afterwards:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["patch_fal_client"]
+#: Credentials the clients insist on before sending anything; any value works here.
+FAKE_CREDENTIALS = {"FAL_KEY": "emulated-fal-key", "WAVESPEED_API_KEY": "emulated-wavespeed-key"}
 
 
 @contextmanager
 def patch_fal_client(base_url: str) -> Iterator[None]:
-    """Send every ``fal_client`` call (queue, run, REST, CDN) to the emulator at ``base_url``."""
+    """Send every ``fal_client`` call (queue, run, REST, CDN) to the emulator at ``base_url``;
+    without a ``FAL_KEY`` in the environment, an emulated one is set meanwhile (the client
+    refuses to send anything without one)."""
     import fal_client.client as fal
 
     base = base_url.rstrip("/")
@@ -32,8 +36,13 @@ def patch_fal_client(base_url: str) -> Iterator[None]:
     saved = {name: getattr(fal, name) for name in targets}
     for name, value in targets.items():
         setattr(fal, name, value)
+    provided_key = not os.environ.get("FAL_KEY")
+    if provided_key:
+        os.environ["FAL_KEY"] = FAKE_CREDENTIALS["FAL_KEY"]
     try:
         yield
     finally:
         for name, value in saved.items():
             setattr(fal, name, value)
+        if provided_key:
+            os.environ.pop("FAL_KEY", None)

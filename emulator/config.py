@@ -1,67 +1,197 @@
-"""The emulator's settings, shared by the server, the CLI, `emulate()` and the pytest fixture."""
+"""The emulator's settings, shared by the server, the CLI, `emulate()` and the pytest fixture.
+
+Each field is documented once, here: the ``serve`` flags (``--field-name``), the environment
+variables (``PROVIDER_EMULATOR_FIELD_NAME``), the TOML keys (``[emulator] field_name``) and
+the configuration reference in the docs are all derived from these fields.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR
 from emulator.core.lifecycle import Progression
 
-__all__ = ["EmulatorConfig"]
+ENV_PREFIX = "PROVIDER_EMULATOR_"
+
+
+def _setting(default: Any, help: str, **metadata: Any) -> Any:
+    if callable(default):
+        return field(default_factory=default, metadata={"help": help, **metadata})
+    return field(default=default, metadata={"help": help, **metadata})
 
 
 @dataclass(frozen=True)
 class EmulatorConfig:
-    #: Fixes request ids, drawn seeds, timing jitter and media names; None draws a fresh one.
-    seed: int | None = None
-    #: How jobs move through their states; the server default takes about a second.
-    progression: Progression = field(default_factory=Progression)
-    #: Directories of contract documents, later ones overriding earlier ones.
-    contracts: tuple[Path, ...] = (DEFAULT_CONTRACTS_DIR,)
-    #: Keys accepted; None accepts any non-empty key (each key still sees only its own jobs).
-    api_keys: frozenset[str] | None = None
-    #: Seconds a job stays retrievable after submission (fal keeps results about an hour).
-    retention: float = 3600.0
-    #: Most jobs kept at once; the oldest go first.
-    max_jobs: int = 100_000
-    max_body_bytes: int = 20 * 2**20
-    max_json_depth: int = 64
-    #: Largest image (width x height) the emulator renders; larger sizes are rejected.
-    max_image_pixels: int = 4096 * 4096
-    media_cache_bytes: int = 256 * 2**20
-    #: The real fal queue accepts any JSON and reports validation errors at the result;
-    #: set this to reject invalid input at submit instead.
-    validate_on_submit: bool = False
-    #: Overrides the scheme://host[:port] that response URLs use (e.g. behind a proxy).
-    public_url: str | None = None
-    #: Seconds between keep-alive comments on an idle SSE status stream.
-    stream_keepalive: float = 15.0
-    #: Where uploads are kept: None keeps them in memory.
-    storage_dir: Path | None = None
-    max_upload_bytes: int = 200 * 2**20
-    max_storage_bytes: int = 1024 * 2**20
-    #: An input URL the emulator cannot read (it reads only what it serves, and data URIs)
-    #: fails the job as the provider would ("fail"), or starts from a drawn picture
-    #: ("synthetic"), for offline work with real-world URLs.
-    unreachable_media: str = "fail"
-    #: Multiplies the providers' webhook retry waits (fal's span two hours): 0.001 makes
-    #: them milliseconds, for tests.
-    webhook_time_scale: float = 1.0
-    #: Webhooks go to loopback addresses only ("loopback"), or anywhere ("any").
-    webhook_targets: str = "loopback"
-    #: The key fal's proxy (/fal/proxy) adds to a request that carries none, as a real
-    #: proxy adds its server-side FAL_KEY; None forwards such requests as they are (401).
-    proxy_key: str | None = None
-    #: Seconds a WaveSpeed sync-mode request waits before its 5004 answer (90 s, as the
-    #: WaveSpeed SDK's fixture records).
-    sync_timeout: float = 90.0
+    seed: int | None = _setting(
+        None, "Fixes request ids, drawn seeds, timing jitter, media and secrets, for replay."
+    )
+    progression: Progression = _setting(
+        Progression,
+        "How jobs move: immediate | polls:QUEUED,RUNNING | wall:QUEUED_S,RUNNING_S[,JITTER] "
+        "(default wall:0.25,1.0,0.2, about a second).",
+    )
+    contracts: tuple[Path, ...] = _setting(
+        (DEFAULT_CONTRACTS_DIR,),
+        "Directories of contract documents added to the shipped ones; later ones win.",
+    )
+    api_keys: frozenset[str] | None = _setting(
+        None, "Keys accepted (comma-separated in the environment); unset accepts any key."
+    )
+    retention: float = _setting(
+        3600.0, "Seconds a job stays retrievable after submission (fal keeps about an hour)."
+    )
+    max_jobs: int = _setting(100_000, "Most jobs kept at once; the oldest go first.")
+    max_jobs_per_key: int = _setting(
+        20_000, "Most jobs kept for one key; its oldest go first, not another key's."
+    )
+    max_retained_bytes: int = _setting(
+        1024 * 2**20, "Most bytes of jobs (their inputs) kept at once; the oldest go first."
+    )
+    max_retained_bytes_per_key: int = _setting(
+        256 * 2**20, "Most bytes of jobs kept for one key; its oldest go first."
+    )
+    max_body_bytes: int = _setting(20 * 2**20, "Largest request body accepted.")
+    max_json_depth: int = _setting(64, "Deepest JSON nesting accepted.")
+    max_image_pixels: int = _setting(
+        4096 * 4096, "Largest image (width x height) rendered; larger sizes are rejected."
+    )
+    max_outputs: int = _setting(
+        16, "Most media one request may ask for (num_images), where its contract sets no bound."
+    )
+    max_video_seconds: float = _setting(60.0, "Longest video rendered, in seconds.")
+    max_video_fps: int = _setting(60, "Highest video frame rate rendered.")
+    max_video_pixels: int = _setting(
+        1920 * 1080 * 24 * 60,
+        "Most pixels (width x height x frames) of one video: 1080p, 60 s at 24 fps.",
+    )
+    media_cache_bytes: int = _setting(256 * 2**20, "Bytes of rendered media kept in memory.")
+    validate_on_submit: bool = _setting(
+        False,
+        "Reject invalid input at submit; the real fal queue accepts any JSON and reports "
+        "validation errors at the result.",
+    )
+    public_url: str | None = _setting(
+        None, "scheme://host[:port] that response URLs use (e.g. behind a proxy)."
+    )
+    stream_keepalive: float = _setting(
+        15.0, "Seconds between keep-alive comments on an idle SSE status stream."
+    )
+    storage_dir: Path | None = _setting(None, "Where uploads are kept; unset keeps them in memory.")
+    max_upload_bytes: int = _setting(200 * 2**20, "Largest uploaded file.")
+    max_storage_bytes: int = _setting(1024 * 2**20, "Most bytes of uploads kept in total.")
+    max_storage_bytes_per_key: int = _setting(
+        256 * 2**20, "Most bytes of uploads kept for one key, so that no key fills the store."
+    )
+    unreachable_media: str = _setting(
+        "fail",
+        "An input URL the emulator cannot read (it reads only what it serves, and data URIs) "
+        "fails the job as the provider would (fail), or starts from a drawn picture "
+        "(synthetic), for offline work with real-world URLs.",
+        choices=("fail", "synthetic"),
+    )
+    webhook_time_scale: float = _setting(
+        1.0,
+        "Multiplies the providers' webhook retry waits (fal's span two hours): 0.001 makes "
+        "them milliseconds, for tests.",
+    )
+    webhook_targets: str = _setting(
+        "loopback",
+        "Where webhooks may go: loopback addresses only, or any address.",
+        choices=("loopback", "any"),
+    )
+    admin_token: str | None = _setting(
+        None,
+        "The token the control plane (/_emulator) asks for, as 'Authorization: Bearer "
+        "<token>'; unset leaves it open. serve makes one (and prints it) when it listens "
+        "beyond loopback or accepts only some keys.",
+    )
+    proxy_key: str | None = _setting(
+        None,
+        "The key fal's proxy (/fal/proxy) adds to a request that carries none, as a real "
+        "proxy adds its server-side FAL_KEY; unset forwards such requests as they are (401).",
+    )
+    sync_timeout: float = _setting(
+        90.0, "Seconds a WaveSpeed sync-mode request waits before its 5004 answer."
+    )
 
     def __post_init__(self) -> None:
-        if self.unreachable_media not in ("fail", "synthetic"):
-            raise ValueError("unreachable_media must be 'fail' or 'synthetic'")
-        if self.webhook_targets not in ("loopback", "any"):
-            raise ValueError("webhook_targets must be 'loopback' or 'any'")
+        for setting in fields(self):
+            choices = setting.metadata.get("choices")
+            if choices and getattr(self, setting.name) not in choices:
+                raise ValueError(f"{setting.name} must be one of {', '.join(choices)}")
 
     def with_contracts(self, *directories: Path | str) -> EmulatorConfig:
         return replace(self, contracts=self.contracts + tuple(Path(d) for d in directories))
+
+    def with_options(self, options: Mapping[str, Any], base: Path | None = None) -> EmulatorConfig:
+        """This config with ``options`` applied: typed values or their text (as in flags,
+        environment variables and files), None meaning "not given". ``contracts`` are
+        added to the current ones; relative paths are taken from ``base``."""
+        unknown = set(options) - set(SETTINGS)
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        values = {}
+        for name, value in options.items():
+            if value is None:
+                continue
+            values[name] = _parse(SETTINGS[name], value, base or Path())
+        extra = values.pop("contracts", ())
+        return replace(self, **values).with_contracts(*extra)
+
+    def with_environment(self, environ: Mapping[str, str] = os.environ) -> EmulatorConfig:
+        """This config with the ``PROVIDER_EMULATOR_*`` variables that are set applied."""
+        given = {name: environ.get(env_name(name)) for name in SETTINGS}
+        return self.with_options({k: v for k, v in given.items() if v not in (None, "")})
+
+
+SETTINGS: dict[str, Field[Any]] = {f.name: f for f in fields(EmulatorConfig)}
+
+
+def env_name(setting: str) -> str:
+    return ENV_PREFIX + setting.upper()
+
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def _boolean(text: str) -> bool:
+    if text.lower() not in _TRUE | _FALSE:
+        raise ValueError(f"not a boolean: {text!r}")
+    return text.lower() in _TRUE
+
+
+def _paths(value: Any, base: Path) -> tuple[Path, ...]:
+    items = value.split(os.pathsep) if isinstance(value, str) else value
+    return tuple(base / Path(item) for item in items)
+
+
+def _keys(value: Any) -> frozenset[str]:
+    items: Iterable[str] = value.split(",") if isinstance(value, str) else value
+    return frozenset(item.strip() for item in items if item.strip())
+
+
+#: how the text of a setting is read, for those that are not read by their default's type
+_PARSERS: dict[str, Callable[[Any, Path], Any]] = {
+    "progression": lambda v, _: v if isinstance(v, Progression) else Progression.parse(v),
+    "contracts": _paths,
+    "api_keys": lambda v, _: _keys(v),
+    "storage_dir": lambda v, base: base / Path(v),
+    "seed": lambda v, _: int(v),
+}
+
+
+def _parse(setting: Field[Any], value: Any, base: Path) -> Any:
+    try:
+        if setting.name in _PARSERS:
+            return _PARSERS[setting.name](value, base)
+        kind: type = type(setting.default)
+        if not isinstance(value, str) or kind is str or setting.default is None:
+            return value
+        return _boolean(value) if kind is bool else kind(value)
+    except ValueError as error:
+        raise ValueError(f"{setting.name}: {error}") from None

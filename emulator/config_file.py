@@ -20,15 +20,12 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from emulator.config import EmulatorConfig
 from emulator.core.faults import Fault, FaultError
-from emulator.core.lifecycle import Progression
-
-__all__ = ["Settings", "SettingsError", "load_settings"]
 
 
 class SettingsError(ValueError):
@@ -42,22 +39,9 @@ class Settings:
     faults: tuple[Fault, ...] = ()
 
 
-_CONFIG_FIELDS = {f.name for f in fields(EmulatorConfig)}
-
-
 def _config(table: dict[str, Any], base: Path) -> EmulatorConfig:
-    unknown = set(table) - _CONFIG_FIELDS - {"manual_clock"}
-    if unknown:
-        raise SettingsError(f"unknown [emulator] settings: {', '.join(sorted(unknown))}")
-    values = {k: v for k, v in table.items() if k in _CONFIG_FIELDS}
-    if "progression" in values:
-        values["progression"] = Progression.parse(str(values["progression"]))
-    if "api_keys" in values:
-        values["api_keys"] = frozenset(values["api_keys"])
-    extra = [base / Path(d) for d in values.pop("contracts", [])]
-    if "storage_dir" in values:
-        values["storage_dir"] = base / Path(values["storage_dir"])
-    return replace(EmulatorConfig(), **values).with_contracts(*extra)
+    options = {name: value for name, value in table.items() if name != "manual_clock"}
+    return EmulatorConfig().with_options(options, base)
 
 
 def load_settings(path: Path) -> Settings:

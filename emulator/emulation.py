@@ -23,23 +23,22 @@ from typing import Any, TypeVar
 from starlette.applications import Starlette
 
 from emulator.app import create_app
+from emulator.clients import FAKE_CREDENTIALS
 from emulator.config import EmulatorConfig
 from emulator.core.clock import Clock, ManualClock
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault
 from emulator.core.jobs import JobStore
 from emulator.core.lifecycle import Progression
-from emulator.core.record import RequestRecord
+from emulator.core.record import Calls, RequestRecord
 from emulator.core.webhooks import Delivery
+from emulator.recording import with_recordings
 from emulator.transport import AppDispatcher, Interception
 from emulator.transport.intercept import Unmatched
 
 __all__ = ["Emulation", "emulate"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: Credentials the clients insist on before sending anything; any value works here.
-FAKE_CREDENTIALS = {"FAL_KEY": "emulated-fal-key", "WAVESPEED_API_KEY": "emulated-wavespeed-key"}
 
 
 class Emulation:
@@ -56,19 +55,22 @@ class Emulation:
         clock: Clock | None = None,
         fake_credentials: bool = True,
         config: EmulatorConfig | None = None,
+        record: Path | str | None = None,
+        replay: Path | str | None = None,
     ) -> None:
-        """``config`` replaces ``seed``, ``progression``, ``api_keys`` and ``contracts``."""
+        """``config`` replaces ``seed``, ``progression``, ``api_keys`` and ``contracts``;
+        ``record``/``replay``: a directory of recordings (see ``emulator.recording``)."""
         if config is None:
-            config = EmulatorConfig(
-                seed=seed,
-                progression=Progression.parse(progression)
-                if isinstance(progression, str)
-                else progression,
-                api_keys=frozenset(api_keys) if api_keys is not None else None,
-            ).with_contracts(*contracts)
+            options = {
+                "seed": seed,
+                "progression": progression,
+                "api_keys": api_keys,
+                "contracts": contracts,
+            }
+            config = EmulatorConfig().with_options(options)
         self.engine = Engine(config, clock=clock)
         self.app: Starlette = create_app(engine=self.engine)
-        self._dispatcher = AppDispatcher(self.app)
+        self._dispatcher = AppDispatcher(with_recordings(self.app, record=record, replay=replay))
         self._interception = Interception(self._dispatcher, unmatched=unmatched)
         self._fake_credentials = fake_credentials
         self._saved_environment: dict[str, str | None] = {}
@@ -80,6 +82,11 @@ class Emulation:
     def requests(self) -> RequestRecord:
         """Every provider request received, oldest first."""
         return self.engine.record
+
+    def calls(self, endpoint: str | None = None) -> Calls:
+        """The requests that ran ``endpoint`` (submits, sync runs, streams), oldest first:
+        ``emulation.calls("fal-ai/bitdance").last.json["prompt"]``, ``.call_count``."""
+        return self.engine.record.calls(endpoint)
 
     @property
     def jobs(self) -> JobStore:

@@ -16,7 +16,14 @@ import pytest
 
 from emulator.emulation import Emulation
 
-__all__ = ["provider_emulator"]
+__all__ = ["live_sessions", "provider_emulator"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("provider-emulator", "runs against the real providers")
+    group.addoption("--live", action="store_true", help="run live tests (needs the API keys)")
+    group.addoption("--max-spend", type=float, default=0.10, help="USD cap of a live run")
+    group.addoption("--upstream", action="append", default=[], help="[PROVIDER=]URL override")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -33,3 +40,27 @@ def provider_emulator(request: pytest.FixtureRequest) -> Iterator[Emulation]:
     marker = request.node.get_closest_marker("provider_emulator")
     with Emulation(**(marker.kwargs if marker else {})) as emulation:
         yield emulation
+
+
+@pytest.fixture(scope="session")
+def live_sessions(request: pytest.FixtureRequest) -> Iterator[object]:
+    """`emulator.harness.live.LiveSessions` from --live, --max-spend and --upstream."""
+    from emulator.harness.live import LiveSessions
+
+    option = request.config.getoption
+    sessions = LiveSessions(
+        live=option("--live"), max_spend=option("--max-spend"), upstream=option("--upstream")
+    )
+    request.config.stash[_LEDGER] = sessions.ledger
+    yield sessions
+    sessions.close()
+
+
+_LEDGER = pytest.StashKey[object]()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    ledger = terminalreporter.config.stash.get(_LEDGER, None)
+    if ledger is not None and ledger.entries:  # type: ignore[attr-defined]
+        terminalreporter.write_sep("-", "live spend ledger")
+        terminalreporter.write_line(str(ledger))

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
@@ -42,8 +43,9 @@ class BackgroundServer:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, 0))
         self.port: int = self._socket.getsockname()[1]
+        self.engine.webhooks.own_ports.add(self.port)
         self.tls = tls
-        certificates = (
+        certificates: dict[str, Any] = (
             {"ssl_certfile": str(tls.certificate), "ssl_keyfile": str(tls.key)} if tls else {}
         )
         self._server = uvicorn.Server(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import functools
 import io
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
 from emulator.contracts.documents import Endpoint
+from emulator.contracts.rules import SIZE_RULE, size_problem
 
 __all__ = [
     "boundary_inputs",
@@ -103,6 +105,34 @@ def _numbers(schema: Mapping[str, Any], boundary: bool = False) -> st.SearchStra
         allow_nan=False,
         allow_infinity=False,
     )
+
+
+def _legal_sizes(
+    rule: Mapping[str, Any], as_text: bool, max_dimension: int
+) -> st.SearchStrategy[Any]:
+    """Square sizes the contract's size rule accepts, at the small end of its range."""
+    low, high = rule.get("sides", (1, 2**14))
+    if "pixels" in rule:
+        low = max(low, math.isqrt(rule["pixels"][0] - 1) + 1)
+        high = min(high, math.isqrt(rule["pixels"][1]))
+    sides = st.integers(low, max(low, min(high, max_dimension)))
+    if as_text:
+        return sides.map(lambda side: f"{side}*{side}")
+    return sides.map(lambda side: {"width": side, "height": side})
+
+
+def _sized(
+    endpoint: Endpoint, schema: Mapping[str, Any], name: str, options: _Options
+) -> st.SearchStrategy[Any]:
+    """A field under the contract's size rule: a legal size, or a drawn one the rule keeps."""
+    rule = schema[SIZE_RULE]
+    as_text = schema.get("type") == "string"
+    legal = _legal_sizes(rule, as_text, options.max_dimension)
+    if as_text:  # a "W*H" text field: random text would almost never be a legal size
+        return legal
+    unruled = {k: v for k, v in schema.items() if k != SIZE_RULE}
+    drawn = _from_schema(endpoint, unruled, name, options)
+    return drawn.filter(lambda value: size_problem(rule, value) is None) | legal
 
 
 def _strings(schema: Mapping[str, Any], boundary: bool) -> st.SearchStrategy[str]:
@@ -185,6 +215,8 @@ def _from_schema(
     endpoint: Endpoint, schema: Mapping[str, Any], name: str, options: _Options
 ) -> st.SearchStrategy[Any]:
     schema = endpoint.resolve(schema)
+    if SIZE_RULE in schema:
+        return _sized(endpoint, schema, name, options)
     if "allOf" in schema or "not" in schema:
         return _checked(endpoint, schema, name, options)
     if schema.get("type") != "object" and any(key in schema for key in _DELEGATED):
@@ -256,7 +288,7 @@ def broken_inputs(
     @st.composite
     def broken(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
         base = dict(draw(valid_inputs(endpoint, media=media)))
-        if required and draw(st.booleans()):
+        if required and draw(st.booleans()):  # type: ignore[arg-type] # hypothesis' DrawFn
             name = draw(st.sampled_from(required))
             base.pop(name, None)
         else:

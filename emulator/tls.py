@@ -12,7 +12,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DEFAULT_TLS_DIR", "TLSFiles", "as_exports", "client_environment", "ensure_tls"]
+from emulator.clients import FAKE_CREDENTIALS
 
 DEFAULT_TLS_DIR = (
     Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "provider-emulator" / "tls"
@@ -58,6 +58,8 @@ def client_environment(port: int, files: TLSFiles, host: str = "localhost") -> d
         "SSL_CERT_FILE": str(files.ca),  # httpx (fal_client) and Python's ssl
         "REQUESTS_CA_BUNDLE": str(files.ca),  # requests (the wavespeed SDK)
         "NODE_EXTRA_CA_CERTS": str(files.ca),  # Node's fetch
+        # The clients refuse to send anything without a key; the emulator takes any.
+        **FAKE_CREDENTIALS,
     }
 
 

@@ -6,6 +6,7 @@ import ipaddress
 import os
 import socket
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -26,6 +27,18 @@ settings.register_profile(
     "thorough", parent=settings.get_profile("ci"), derandomize=False, max_examples=300
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+#: folders of end-to-end tests (real clients, servers, property runs): marked slow, so that
+#: ``pytest -m "not slow"`` is the fast inner loop (see tests/README.md)
+SLOW_FOLDERS = {"clients", "properties", "parity", "browser"}
+TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.relative_to(TESTS).parts[0] in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
+
 
 _LOCAL_NAMES = {"localhost", "localhost.localdomain"}
 

@@ -1,3 +1,5 @@
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,10 +67,74 @@ def test_serve_builds_its_config_from_flags(
 
 
 def test_bad_progression_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exited:
-        cli.main(["serve", "--progression", "soon"])
-    assert exited.value.code == 2
-    assert "progression" in capsys.readouterr().err
+    assert cli.main(["serve", "--progression", "soon"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("provider-emulator: progression:") and error.count("\n") == 1
+
+
+def serve_with(monkeypatch: pytest.MonkeyPatch, argv: list[str], **environ: str) -> dict:
+    served: dict = {}
+
+    def fake_run(app: object, **options: object) -> None:
+        served.update(engine=app.state.engine, **options)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr("uvicorn.run", fake_run)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["serve", *argv]) == 0
+    return served
+
+
+def test_every_setting_comes_from_the_environment_and_flags_win(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    served = serve_with(
+        monkeypatch,
+        ["--seed", "5", "--unreachable-media", "synthetic"],
+        PROVIDER_EMULATOR_PORT="8123",
+        PROVIDER_EMULATOR_SEED="3",
+        PROVIDER_EMULATOR_PROGRESSION="polls:1,1",
+        PROVIDER_EMULATOR_API_KEYS="a, b",
+        PROVIDER_EMULATOR_VALIDATE_ON_SUBMIT="true",
+        PROVIDER_EMULATOR_MAX_JOBS="10",
+        PROVIDER_EMULATOR_ACCESS_LOG="1",
+    )
+    config = served["engine"].config
+    assert (served["port"], served["access_log"], config.seed) == (8123, True, 5)
+    assert (str(config.progression), config.api_keys, config.max_jobs) == (
+        "polls:1,1",
+        {"a", "b"},
+        10,
+    )
+    assert config.validate_on_submit and config.unreachable_media == "synthetic"
+
+
+def test_a_bad_environment_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PROVIDER_EMULATOR_MAX_JOBS", "many")
+    assert cli.main(["serve"]) == 2
+    assert "max_jobs" in capsys.readouterr().err
+
+
+def test_the_access_log_is_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert serve_with(monkeypatch, [])["access_log"] is False
+
+
+def test_python_dash_m_is_the_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "emulator", "contracts", "list"], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and "fal-ai/bitdance" in done.stdout
+
+
+def test_the_reference_covers_every_setting() -> None:
+    from emulator.config import SETTINGS
+    from emulator.serve import reference
+
+    flags = {row[0] for row in reference()}
+    assert {"--port", "--host", "--unreachable-media", "--api-key", "--manual-clock"} <= flags
+    assert len({row[1] for row in reference()}) == len(reference()) >= len(SETTINGS)
 
 
 def test_the_console_script_is_declared() -> None:

@@ -8,6 +8,7 @@ path ending in ``/requests/{request_id}``. Nothing here knows any particular mod
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -18,6 +19,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from emulator.contracts.rules import ContractValidator
 from emulator.core.registry import LAYOUTS
 
 __all__ = ["ContractError", "Contracts", "Endpoint", "load_contracts"]
@@ -53,6 +55,11 @@ class Endpoint:
         metadata = self.document.get("info", {}).get(f"x-{self.provider}-metadata", {})
         return metadata.get("category")
 
+    @property
+    def delisted(self) -> bool:
+        """Whether the provider no longer lists the endpoint (still served; see drift.py)."""
+        return "x-emulator-delisted" in self.document.get("info", {})
+
     def resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
         """Follow local ``$ref`` pointers until a schema with content is reached."""
         seen = 0
@@ -73,8 +80,9 @@ class Endpoint:
         return node
 
     def validator(self, schema: Mapping[str, Any]) -> Draft202012Validator:
-        """A validator for ``schema`` that resolves refs against this document."""
-        return Draft202012Validator({**schema, "components": self.document.get("components", {})})
+        """A validator for ``schema`` that resolves refs against this document and
+        enforces the contract's ``x-emulator-*`` rules (see ``rules.py``)."""
+        return ContractValidator({**schema, "components": self.document.get("components", {})})
 
     @cached_property
     def input_validator(self) -> Draft202012Validator:
@@ -169,9 +177,17 @@ def load_contracts(directories: Iterable[Path | str]) -> Contracts:
             raise ContractError(f"contracts directory {root} does not exist")
         for provider in LAYOUTS:
             for path in sorted((root / provider).rglob("*.json")):
-                try:
-                    document = json.loads(path.read_text(encoding="utf-8"))
-                except ValueError as exc:
-                    raise ContractError(f"{path}: not JSON ({exc})") from exc
-                contracts.add(endpoint_from_document(provider, document, source=str(path)))
+                stat = path.stat()
+                contracts.add(_endpoint_at(provider, path, stat.st_mtime_ns, stat.st_size))
     return contracts
+
+
+@functools.lru_cache(maxsize=4096)
+def _endpoint_at(provider: str, path: Path, mtime_ns: int, size: int) -> Endpoint:
+    """The endpoint of the document at ``path``, read and checked once per process for as
+    long as the file is unchanged: every emulator (one per test, say) shares it."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ContractError(f"{path}: not JSON ({exc})") from exc
+    return endpoint_from_document(provider, document, source=str(path))

@@ -3,7 +3,8 @@
 Images: ``image_size`` (fal's presets, or ``{width, height}``), else ``width`` and
 ``height``, else ``size`` (``"W*H"`` or a ``"W:H"`` ratio), else ``aspect_ratio``.
 Videos: the short side from ``resolution`` (``480p``…), the shape from ``aspect_ratio``
-(``auto``: the input picture's), the length from ``duration`` in seconds; a contract may
+(``auto``: the input picture's), the length from ``duration`` in seconds (or ``num_frames``,
+which overrides it); a contract may
 give defaults for a model in ``x-emulator-media`` on the output field.
 """
 
@@ -81,11 +82,15 @@ def video_shape(
     resolution = _RESOLUTION.fullmatch(str(settings["resolution"]))
     short = _even(int(resolution[1])) if resolution else 720  # H.264 wants even sides
     ratio = _ratio(settings["aspect_ratio"])
-    if ratio is None:  # "auto": the input picture's shape
-        ratio = picture[0] / picture[1] if picture else _ratio(DEFAULT_VIDEO["aspect_ratio"])
+    if ratio is None:  # "auto": the input picture's shape, else the default 16:9
+        ratio = picture[0] / picture[1] if picture else 16 / 9
     width, height = (_even(short * ratio), short) if ratio >= 1 else (short, _even(short / ratio))
-    fps = max(1, round(_number(settings["fps"], 24)))
-    return width, height, _number(settings["duration"], 5.0), min(fps, 120)
+    fps = min(max(1, round(_number(settings["fps"], 24))), 120)
+    seconds = _number(settings["duration"], 5.0)
+    frames = inputs.get("num_frames")
+    if isinstance(frames, int) and not isinstance(frames, bool) and frames > 0:
+        seconds = _number(frames / fps, seconds)  # fal: "if provided, will override duration"
+    return width, height, seconds, fps
 
 
 def _number(value: Any, default: float) -> float:

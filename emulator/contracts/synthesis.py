@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator.contracts.documents import Endpoint
+from emulator.contracts.limits import COUNT_FIELDS, Limits, declared
 from emulator.contracts.sizes import image_size, video_shape
 from emulator.contracts.validation import Violation
 from emulator.media import MediaSpec, UnsupportedMedia
@@ -34,17 +35,7 @@ from emulator.media.links import Linker
 from emulator.media.sources import Source, SourceResolver
 from emulator.media.spec import FORMATS
 
-__all__ = ["PICTURE_FIELDS", "InputRejected", "Synthesis", "renders_now", "synthesize"]
-
-COUNT_FIELDS = ("num_images",)
 _JSON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool}
-
-
-def renders_now(payload: Any, inline: bool) -> bool:
-    """Whether making this output renders or decodes media at once: inlined outputs, and
-    input pictures (decoded, or rendered when they are the emulator's own). Such work
-    belongs in a worker thread, not on the event loop."""
-    return inline or (isinstance(payload, dict) and any(name in payload for name in PICTURE_FIELDS))
 
 
 class InputRejected(Exception):
@@ -55,8 +46,6 @@ class InputRejected(Exception):
         self.violations = violations
 
 
-#: the most pixels (width x height x frames) one video may have
-MAX_VIDEO_PIXELS = 1920 * 1080 * 24 * 60
 #: input fields that name the picture an image-to-video job starts from
 PICTURE_FIELDS = ("image_url", "image", "input_image", "start_image_url", "first_frame_image")
 
@@ -67,7 +56,7 @@ class Synthesis:
     inputs: Mapping[str, Any]
     seed: int
     link: Linker
-    max_pixels: int = 4096 * 4096
+    limits: Limits = Limits()
     sources: SourceResolver | None = None
     flagged: bool = False  # NSFW: flags raised, media blanked as the providers blank it
 
@@ -105,15 +94,16 @@ class Synthesis:
         return self._object(self.endpoint.output_schema)
 
     def _checked(self, width: int, height: int) -> tuple[int, int]:
-        if width < 1 or height < 1 or width * height > self.max_pixels:
+        max_pixels = self.limits.max_image_pixels
+        if width < 1 or height < 1 or width * height > max_pixels:
             raise InputRejected(
                 [
                     Violation(
                         ("image_size",),
-                        f"provider-emulator renders images of 1 to {self.max_pixels} pixels; "
+                        f"provider-emulator renders images of 1 to {max_pixels} pixels; "
                         f"{width}x{height} asks for {width * height}",
                         "emulator_limit",
-                        {"max_pixels": self.max_pixels},
+                        {"max_pixels": max_pixels},
                     )
                 ]
             )
@@ -220,12 +210,13 @@ class Synthesis:
         hints = {**field.get("x-emulator-media", {}), **schema.get("x-emulator-media", {})}
         width, height, seconds, fps = video_shape(self.inputs, hints, source.size)
         self._checked(width, height)
-        if width * height * seconds * fps > MAX_VIDEO_PIXELS:
+        if width * height * seconds * fps > self.limits.max_video_pixels:
             raise InputRejected(
                 [
                     Violation(
                         ("duration",),
-                        f"provider-emulator renders videos of up to {MAX_VIDEO_PIXELS} pixels "
+                        "provider-emulator renders videos of up to "
+                        f"{self.limits.max_video_pixels} pixels "
                         f"(1080p, 60 s, 24 fps); {width}x{height}, {seconds:g} s, {fps} fps "
                         "is more",
                         "emulator_limit",
@@ -268,14 +259,14 @@ class Synthesis:
         if kind in ("integer", "number"):
             low = schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1)
             return int(low) if kind == "integer" else float(low)
-        return {"string": "", "boolean": False}.get(kind)
+        return {"string": "", "boolean": False}.get(str(kind))
 
 
 _OMIT = object()
 
 
 def _matches_type(value: Any, json_type: Any) -> bool:
-    python_type = _JSON_TYPES.get(json_type) if isinstance(json_type, str) else None
+    python_type: Any = _JSON_TYPES.get(json_type) if isinstance(json_type, str) else None
     if python_type is None:
         return False
     return isinstance(value, python_type) and not (
@@ -295,10 +286,12 @@ def synthesize(
     seed: int,
     link: Linker,
     *,
-    max_pixels: int,
+    limits: Limits,
     sources: SourceResolver | None = None,
     flagged: bool = False,
 ) -> dict[str, Any]:
     """The output of ``endpoint`` for validated ``inputs``; raises `InputRejected`,
-    `InputUnreachable` or `UnsupportedMedia` when it cannot be made."""
-    return Synthesis(endpoint, inputs, seed, link, max_pixels, sources, flagged).output()
+    `InputUnreachable` or `UnsupportedMedia` when it cannot be made. Only the inputs the
+    contract declares shape it."""
+    shaping = declared(endpoint, inputs)
+    return Synthesis(endpoint, shaping, seed, link, limits, sources, flagged).output()

@@ -16,8 +16,6 @@ from jsonschema.exceptions import ValidationError
 
 from emulator.contracts.documents import Endpoint
 
-__all__ = ["Violation", "apply_defaults", "check_input"]
-
 
 @dataclass(frozen=True)
 class Violation:
@@ -112,12 +110,12 @@ def _violation(error: ValidationError) -> Violation:
     return Violation(loc, error.message, "value_error")
 
 
-def _object_branch(endpoint: Endpoint, schema: Mapping[str, Any]) -> Mapping[str, Any] | None:
+def object_branch(endpoint: Endpoint, schema: Mapping[str, Any]) -> Mapping[str, Any] | None:
     schema = endpoint.resolve(schema)
     if "properties" in schema:
         return schema
     for branch in schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", []):
-        found = _object_branch(endpoint, branch)
+        found = object_branch(endpoint, branch)
         if found is not None:
             return found
     return None
@@ -131,7 +129,7 @@ def apply_defaults(endpoint: Endpoint, schema: Mapping[str, Any], value: Any) ->
             return int(value)
     if not isinstance(value, dict):
         return value
-    object_schema = _object_branch(endpoint, schema)
+    object_schema = object_branch(endpoint, schema)
     if object_schema is None:
         return value
     filled = dict(value)

@@ -6,6 +6,7 @@ can swap in a `ManualClock` and advance jobs without sleeping.
 
 from __future__ import annotations
 
+import math
 import time
 
 __all__ = ["Clock", "ManualClock", "WallClock"]
@@ -41,6 +42,6 @@ class ManualClock(Clock):
         return self._now + self._wall_offset
 
     def advance(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("a clock cannot go backwards")
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"a clock moves on by a finite number of seconds, not {seconds}")
         self._now += seconds

@@ -6,20 +6,27 @@ envelopes. The engine never sees a provider's URL, header or status string.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import math
 import random
 import secrets
+import threading
 import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Contracts, Endpoint, load_contracts
+from emulator.contracts.limits import Limits, check_limits
 from emulator.contracts.synthesis import InputRejected, synthesize
 from emulator.contracts.validation import Violation, check_input
 from emulator.core.clock import Clock, WallClock
 from emulator.core.faults import Fault, FaultBook
 from emulator.core.files import Storage
-from emulator.core.jobs import Failure, Job, JobStore
+from emulator.core.jobs import Budget, Failure, Job, JobStore
 from emulator.core.lifecycle import Phase, Progression
 from emulator.core.record import RequestRecord
 from emulator.core.webhooks import Builder, WebhookSender
@@ -37,6 +44,16 @@ class JobFailed(Exception):
 
 
 CANCELLED = "Request cancelled by the client."
+#: how a job that did not start within its start timeout ends (the timeout was the caller's)
+START_TIMEOUT = Failure(
+    "request_timeout",
+    "Request timed out before it started processing (the caller's start timeout)",
+    {"timeout_type": "user"},
+)
+#: how many of the newest jobs a queue-length check looks at
+QUEUE_SCAN = 10_000
+#: how many finished jobs' outputs are kept ready (a job is polled for a while, then not)
+OUTCOMES_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -46,6 +63,7 @@ class Look:
     phase: Phase
     fraction: float  # how far into the phase, 0..1
     queue_position: int
+    failure: Failure | None = None  # how it ended, when it ended without an output
 
 
 @dataclass(frozen=True)
@@ -54,14 +72,23 @@ class LogLine:
     timestamp: float  # unix seconds
 
 
+#: how a model words a refused input, when a rule stages one without a message
+POLICY_MESSAGE = (
+    "The content could not be processed because it contained material flagged by a content checker."
+)
+
+
 def fault_failure(fault: Fault) -> Failure:
-    """The failure a ``fail`` rule stages: a model 422, a request error type or a task code."""
+    """The failure a ``fail`` rule stages: a model 422, a content-policy refusal, a request
+    error type or a task code. Without a ``message``, each provider words it its own way."""
     if fault.error_type in ("unprocessable", "validation") or fault.status == 422:
         message = fault.message or "Input was rejected by the model"
         return Failure("invalid", "Unprocessable Entity", [Violation((), message, "value_error")])
-    kind = fault.error_type or "internal_error"
+    if fault.error_type == "content_policy_violation":
+        flagged = Violation(("prompt",), fault.message or POLICY_MESSAGE, fault.error_type)
+        return Failure("invalid", "Unprocessable Entity", [flagged])
     details = {"code": fault.code} if fault.code is not None else None
-    return Failure(kind, fault.message or kind.replace("_", " ").capitalize(), details)
+    return Failure(fault.error_type or "internal_error", fault.message or "", details)
 
 
 class Engine:
@@ -77,26 +104,41 @@ class Engine:
         self.contracts = (
             contracts if contracts is not None else load_contracts(self.config.contracts)
         )
-        self.jobs = JobStore(retention=self.config.retention, max_jobs=self.config.max_jobs)
+        config = self.config
+        self.jobs = JobStore(
+            Budget(
+                retention=config.retention,
+                max_jobs=config.max_jobs,
+                max_bytes=config.max_retained_bytes,
+                max_jobs_per_key=config.max_jobs_per_key,
+                max_bytes_per_key=config.max_retained_bytes_per_key,
+            )
+        )
         self.record = RequestRecord()
         self.faults = FaultBook(self.config.seed)
         self.webhooks = WebhookSender(
             time_scale=self.config.webhook_time_scale,
             any_target=self.config.webhook_targets == "any",
         )
+        self._lock = threading.RLock()
+        #: finished jobs' outputs (or failures), by job and linker; see `outcome`
+        self._outcomes: OrderedDict[tuple[str, Linker], dict[str, Any] | Failure] = OrderedDict()
         self.storage = Storage(
             directory=self.config.storage_dir,
             max_file_bytes=self.config.max_upload_bytes,
             max_total_bytes=self.config.max_storage_bytes,
+            max_owner_bytes=self.config.max_storage_bytes_per_key,
         )
         self.reset(self.config.seed)
 
     def reset(self, seed: int | None = None) -> None:
-        """Forget every job, medium and recorded request; with a seed, replay the same ids
-        and media."""
+        """Forget every job, medium and recorded request; with a seed, replay the same ids,
+        media and secrets: a reset with a seed is a fresh start with that seed."""
         self.seed = seed
         self._rng = random.Random(seed if seed is not None else secrets.randbits(64))
+        self._secret_salt = str(seed) if seed is not None else secrets.token_hex(16)
         self.jobs.clear()
+        self._outcomes.clear()
         self.record.clear()
         self.faults.clear(seed)
         self.storage.clear()
@@ -128,7 +170,13 @@ class Engine:
             schedule=schedule,
             fault=fault.effect if fault else None,
             late=fault.seconds if fault else 0.0,
+            owner=job.owner,
         )
+
+    def secret(self, purpose: str) -> bytes:
+        """32 bytes for ``purpose`` (a signing key, a webhook secret): the same under the
+        same seed, fresh after every unseeded reset, never shared between installations."""
+        return hashlib.sha256(f"{purpose}:{self._secret_salt}".encode()).digest()
 
     def close(self) -> None:
         """Stop background work (webhook delivery)."""
@@ -159,16 +207,23 @@ class Engine:
         *,
         webhook: str | None = None,
         queued: bool = True,
+        size: int = 0,
+        start_timeout: float | None = None,
+        queue_weight: float = 1.0,
     ) -> Job:
-        """A new job; ``queued=False`` makes one for a synchronous run, kept nowhere."""
+        """A new job; ``queued=False`` makes one for a synchronous run, kept nowhere.
+        ``size`` is its input's size in bytes, counted against the retention budgets; a job
+        not started within ``start_timeout`` seconds ends timed out; ``queue_weight``
+        stretches its wait in the queue (2: it waits behind the others, as low priority)."""
         given = payload.get("seed") if isinstance(payload, dict) else None
         if isinstance(given, float) and given.is_integer():
             given = int(given)
         seed = given if type(given) is int and given >= 0 else self.draw_seed()
         request = {"provider": endpoint.provider, "endpoint": endpoint.id, "key": owner}
         pace = self.faults.pick("pace", **request, payload=payload)
-        progression = Progression.parse(pace.progression) if pace else None
+        progression = Progression.parse(pace.progression) if pace and pace.progression else None
         queue_span, run_span = (progression or self.config.progression).spans(self._rng)
+        queue_span *= queue_weight
         now = self.clock.now()
         job = Job(
             id=self.new_id(),
@@ -181,8 +236,10 @@ class Engine:
             queue_span=queue_span,
             run_span=run_span,
             webhook=webhook,
+            size=size,
         )
         job.progression = progression
+        job.start_timeout, job.queue_weight = start_timeout, queue_weight
         job.fault = self.faults.pick("job", **request, payload=payload)
         if queued:
             self.jobs.add(job, now)
@@ -190,6 +247,10 @@ class Engine:
 
     def find(self, job_id: str, owner: str) -> Job | None:
         return self.jobs.get(job_id, owner, self.clock.now())
+
+    def expired(self, job_id: str, owner: str) -> bool:
+        """Whether a job ``find`` does not find was ``owner``'s once: expired or evicted."""
+        return self.jobs.expired(job_id, owner)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -202,37 +263,78 @@ class Engine:
             return job.polls
         return self.clock.now() - job.submitted_at
 
-    def look(self, job: Job, *, poll: bool = False) -> Look:
-        """The job's state now; a status poll (``poll=True``) also counts towards progress."""
+    def look(self, job: Job) -> Look:
+        """The job's state now; reading it changes nothing."""
         progression = self.progression_of(job)
         if job.failure is not None:
-            look = Look(Phase.DONE, 1.0, 0)
-        elif job.fault is not None and job.fault.effect == "starve":
-            look = Look(Phase.QUEUED, 0.0, max(1, progression.queue_position))
+            return Look(Phase.DONE, 1.0, 0, job.failure)
+        starving = job.fault is not None and job.fault.effect == "starve"
+        if starving:
+            phase, fraction = Phase.QUEUED, 0.0
         else:
-            phase, fraction = progression.locate(self._progress(job), job.queue_span, job.run_span)
-            if phase is not Phase.QUEUED and job.fault is not None and self._ends_early(job, phase):
-                phase, fraction = Phase.DONE, 1.0
-            position = (
-                round(progression.queue_position * (1 - fraction)) if phase is Phase.QUEUED else 0
-            )
-            look = Look(phase, fraction, position)
-        if poll:
-            job.polls += 1
+            progress = self._progress(job)
+            phase, fraction = progression.locate(progress, job.queue_span, job.run_span)
+        if phase is Phase.QUEUED:
+            if self._start_timed_out(job):
+                return Look(Phase.DONE, 1.0, 0, START_TIMEOUT)
+            position = round(progression.queue_position * job.queue_weight * (1 - fraction))
+            return Look(phase, fraction, max(1, position) if starving else position)
+        failure = self._early_end(job, phase)
+        if failure is not None:
+            return Look(Phase.DONE, 1.0, 0, failure)
+        return Look(phase, fraction, 0)
+
+    def _start_timed_out(self, job: Job) -> bool:
+        deadline = job.start_timeout
+        return deadline is not None and self.clock.now() - job.submitted_at >= deadline
+
+    def start_delay(self, job: Job) -> float:
+        """Seconds before ``job`` would start: what a synchronous run waits in the queue."""
+        if job.fault is not None and job.fault.effect == "starve":
+            return math.inf
+        return job.queue_span if self.progression_of(job).mode == "wall" else 0.0
+
+    def queue_length(self, endpoint: Endpoint, at_most: int) -> int:
+        """How many of ``endpoint``'s jobs wait in its queue, counted up to ``at_most``
+        among the newest jobs (a bounded look, not a scan of every job kept)."""
+        waiting = 0
+        for job in self.jobs.newest(QUEUE_SCAN):
+            if job.endpoint is endpoint and self.look(job).phase is Phase.QUEUED:
+                waiting += 1
+                if waiting >= at_most:
+                    break
+        return waiting
+
+    def poll(self, job: Job) -> Look:
+        """A status poll: the job's state now, and one more poll counted towards progress
+        (which is how ``polls:`` progressions move)."""
+        look = self.look(job)
+        job.polls += 1
         return look
 
-    def _ends_early(self, job: Job, phase: Phase) -> bool:
-        """Whether the job's fault ends it now: a timeout or a cancellation as it leaves the
-        queue, a staged failure when it would finish."""
-        effect = job.fault.effect
-        if effect == "timeout":
-            message = job.fault.message or "Request timed out while waiting in the queue"
-            job.failure = Failure("request_timeout", message, {"code": 5004})
-        elif effect == "cancel":
-            job.failure = Failure("cancelled", job.fault.message or CANCELLED)
-        elif effect == "fail" and phase is Phase.DONE:
-            job.failure = fault_failure(job.fault)
-        return job.failure is not None
+    async def polls(self, job: Job, tick: float) -> AsyncIterator[Look]:
+        """Poll ``job`` every ``tick`` seconds, yielding each look, until it is done."""
+        while True:
+            look = self.poll(job)
+            yield look
+            if look.phase is Phase.DONE:
+                return
+            await asyncio.sleep(tick)
+
+    def _early_end(self, job: Job, phase: Phase) -> Failure | None:
+        """How the job's fault ends it, if it does by ``phase``: a timeout or a cancellation
+        as it leaves the queue, a staged failure when it would finish."""
+        fault = job.fault
+        if fault is None:
+            return None
+        if fault.effect == "timeout":
+            message = fault.message or "Request timed out while waiting in the queue"
+            return Failure("request_timeout", message, {"code": 5004})
+        if fault.effect == "cancel":
+            return Failure("cancelled", fault.message or CANCELLED)
+        if fault.effect == "fail" and phase is Phase.DONE:
+            return fault_failure(fault)
+        return None
 
     def cancel(self, job: Job) -> bool:
         """Cancel a job that has not finished; False when it already had."""
@@ -256,41 +358,77 @@ class Engine:
         ]
         return lines
 
-    def inference_time(self, job: Job) -> float:
-        if job.failure is not None or self.progression_of(job).mode != "wall":
+    def inference_time(self, job: Job, look: Look) -> float:
+        if look.failure is not None or self.progression_of(job).mode != "wall":
             return 0.0
         return job.run_span
 
     # -- outcome -------------------------------------------------------------------------
 
+    @property
+    def limits(self) -> Limits:
+        config = self.config  # read afresh: controls may replace it at run time
+        return Limits(
+            max_outputs=config.max_outputs,
+            max_image_pixels=config.max_image_pixels,
+            max_video_seconds=config.max_video_seconds,
+            max_video_fps=config.max_video_fps,
+            max_video_pixels=config.max_video_pixels,
+        )
+
+    def check_input(self, endpoint: Endpoint, payload: Any) -> tuple[Any, list[Violation]]:
+        """The payload with defaults, and what is wrong with it by the contract or beyond
+        what the emulator makes (empty when it is fine)."""
+        inputs, violations = check_input(endpoint, payload)
+        return inputs, violations or check_limits(endpoint, inputs, self.limits)
+
     def validate(self, job: Job) -> Any:
-        """The job's input with defaults; raises `JobFailed` if the contract rejects it."""
-        inputs, violations = check_input(job.endpoint, job.payload)
+        """The job's input with defaults; raises `JobFailed` if it cannot be served."""
+        inputs, violations = self.check_input(job.endpoint, job.payload)
         if violations:
             raise JobFailed(Failure("invalid", "Unprocessable Entity", violations))
         return inputs
 
     def outcome(self, job: Job, link: Linker) -> dict[str, Any]:
-        """The output of a finished job, media linked by ``link``; raises `JobFailed`."""
-        if job.failure is not None:
-            raise JobFailed(job.failure)
-        inputs = self.validate(job)
-        if job.fault is not None and job.fault.effect == "fail":
-            raise JobFailed(fault_failure(job.fault))
+        """The output of a finished job, media linked by ``link``; raises `JobFailed`.
+
+        Made once per job and linker, then kept (bounded): every poll, retry and webhook
+        of a job sees the same output without validating or synthesising it again."""
+        failure = self.look(job).failure
+        if failure is not None:
+            raise JobFailed(failure)
+        key = (job.id, link)
+        with self._lock:
+            kept = self._outcomes.get(key)
+        if kept is None:
+            kept = self._make_outcome(job, link)
+            with self._lock:
+                self._outcomes[key] = kept
+                while len(self._outcomes) > OUTCOMES_KEPT:
+                    self._outcomes.popitem(last=False)
+        if isinstance(kept, Failure):
+            raise JobFailed(kept)
+        return kept
+
+    def _make_outcome(self, job: Job, link: Linker) -> dict[str, Any] | Failure:
         try:
+            inputs = self.validate(job)
+            if job.fault is not None and job.fault.effect == "fail":
+                return fault_failure(job.fault)
             return synthesize(
                 job.endpoint,
                 inputs,
                 job.seed,
                 link,
-                max_pixels=self.config.max_image_pixels,
+                limits=self.limits,
                 sources=self.sources,
                 flagged=job.fault is not None and job.fault.effect == "nsfw",
             )
+        except JobFailed as failed:
+            return failed.failure
         except InputUnreachable as exc:
-            details = {"field": exc.field, "url": exc.url}
-            raise JobFailed(Failure("media_not_accessible", str(exc), details)) from None
+            return Failure("media_not_accessible", str(exc), {"field": exc.field, "url": exc.url})
         except InputRejected as exc:
-            raise JobFailed(Failure("invalid", "Unprocessable Entity", exc.violations)) from None
+            return Failure("invalid", "Unprocessable Entity", exc.violations)
         except UnsupportedMedia as exc:
             raise JobFailed(Failure("unsupported", str(exc))) from None

@@ -29,6 +29,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
 from emulator.core.lifecycle import Progression
 from emulator.core.registry import LAYOUTS
 
@@ -48,6 +51,36 @@ MAX_SECONDS = 300.0
 
 class FaultError(ValueError):
     """A rule that cannot be used, said plainly."""
+
+
+_TEXT = {"type": "string", "maxLength": 1000}
+#: what a rule may say, checked before anything else looks at it: a rule that is accepted
+#: can never make a matching request fail in the emulator instead of as staged
+RULE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["effect"],
+    "properties": {
+        "effect": {"enum": sorted(_STAGE)},
+        "provider": _TEXT,
+        "endpoint": _TEXT,
+        "method": {"type": "string", "pattern": "^[A-Za-z]{1,10}$"},
+        "path": _TEXT,
+        "key": _TEXT,
+        "inputs": {"type": "object", "maxProperties": 50},
+        "nth": {"type": "integer", "minimum": 1},
+        "probability": {"type": "number", "minimum": 0, "maximum": 1},
+        "times": {"type": "integer", "minimum": 0},
+        "error_type": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$"},
+        "code": {"type": "integer", "minimum": 0, "maximum": 99999},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "message": _TEXT,
+        "retry_after": {"type": "number", "minimum": 0, "maximum": 86400},
+        "seconds": {"type": "number", "minimum": 0, "maximum": MAX_SECONDS},
+        "progression": {"type": "string", "maxLength": 100},
+    },
+}
+_RULES = Draft202012Validator(RULE_SCHEMA)
 
 
 @dataclass
@@ -85,9 +118,13 @@ class Fault:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Fault:
         known = {f.name for f in fields(cls)} - {"id", "matched", "fired"}
-        unknown = set(data) - known
+        unknown = set(data) - known if isinstance(data, Mapping) else set()
         if unknown:
             raise FaultError(f"unknown fault fields: {', '.join(sorted(unknown))}")
+        error = best_match(_RULES.iter_errors(data))
+        if error is not None:
+            where = ".".join(map(str, error.absolute_path)) or "the rule"
+            raise FaultError(f"{where}: {error.message}")
         try:
             fault = cls(**dict(data))
         except TypeError as error:

@@ -116,6 +116,7 @@ class StoredFile:
 class _Multipart:
     name: str
     content_type: str
+    owner: str = ""
     parts: dict[int, bytes] = field(default_factory=dict)
 
     @property
@@ -123,44 +124,71 @@ class _Multipart:
         return sum(map(len, self.parts.values()))
 
 
+#: the most two-step uploads and multipart uploads waiting at once; the oldest are dropped
+MAX_WAITING = 10_000
+
+
 def etag(data: bytes) -> str:
     return '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
 
 
 class Storage:
+    """Uploaded files, bounded per file, per owner (the key that uploaded them) and in
+    total; bytes of multipart uploads in progress count as well as finished files."""
+
     def __init__(
         self,
         *,
         directory: Path | None = None,
         max_file_bytes: int = 200 * 2**20,
         max_total_bytes: int = 1024 * 2**20,
+        max_owner_bytes: int | None = None,
     ) -> None:
         self.directory = directory
         self.max_file_bytes = max_file_bytes
         self.max_total_bytes = max_total_bytes
+        self.max_owner_bytes = max_owner_bytes if max_owner_bytes is not None else max_total_bytes
         self._files: OrderedDict[str, StoredFile] = OrderedDict()
         self._contents: dict[str, bytes] = {}
-        self._pending: dict[str, _Multipart] = {}
-        self._reserved: dict[str, tuple[str, str]] = {}  # upload tickets: id → (name, type)
-        self._total = 0
-        self._lock = threading.Lock()
+        self._pending: OrderedDict[str, _Multipart] = OrderedDict()
+        # upload tickets: id → (name, type, owner)
+        self._reserved: OrderedDict[str, tuple[str, str, str]] = OrderedDict()
+        self._total = 0  # finished files and parts in progress
+        self._owners: dict[str, int] = {}
+        self._file_owner: dict[str, str] = {}
+        self._lock = threading.RLock()
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
 
     # -- whole files ---------------------------------------------------------------------
 
-    def _check_size(self, size: int, pending: int = 0) -> None:
+    def _check_size(self, size: int, owner: str) -> None:
         if size > self.max_file_bytes:
             raise StorageError(413, f"File exceeds the limit of {self.max_file_bytes} bytes")
-        if self._total + pending + size > self.max_total_bytes:
+        if self._owners.get(owner, 0) + size > self.max_owner_bytes:
+            raise StorageError(
+                507, f"This key's uploads are full (limit {self.max_owner_bytes} bytes)"
+            )
+        if self._total + size > self.max_total_bytes:
             raise StorageError(507, f"Storage is full (limit {self.max_total_bytes} bytes)")
 
+    def _count(self, owner: str, size: int) -> None:
+        self._total += size
+        self._owners[owner] = self._owners.get(owner, 0) + size
+        if not self._owners[owner]:
+            del self._owners[owner]
+
     def put(
-        self, data: bytes, content_type: str, name: str | None, file_id: str | None = None
+        self,
+        data: bytes,
+        content_type: str,
+        name: str | None,
+        file_id: str | None = None,
+        owner: str = "",
     ) -> StoredFile:
         """Store ``data``; raises `StorageError` over the limits."""
         with self._lock:
-            self._check_size(len(data))
+            self._check_size(len(data), owner)
             stored = StoredFile(
                 id=file_id or secrets.token_hex(12),
                 name=safe_name(name),
@@ -172,7 +200,8 @@ class Storage:
             else:
                 self._contents[stored.id] = data
             self._files[stored.id] = stored
-            self._total += len(data)
+            self._file_owner[stored.id] = owner
+            self._count(owner, len(data))
             return stored
 
     def get(self, file_id: str) -> StoredFile | None:
@@ -185,10 +214,12 @@ class Storage:
 
     # -- two-step uploads: reserve a name now, receive the bytes later --------------------
 
-    def reserve(self, name: str | None, content_type: str) -> str:
+    def reserve(self, name: str | None, content_type: str, owner: str = "") -> str:
         file_id = secrets.token_hex(12)
         with self._lock:
-            self._reserved[file_id] = (safe_name(name), safe_content_type(content_type))
+            self._reserved[file_id] = (safe_name(name), safe_content_type(content_type), owner)
+            while len(self._reserved) > MAX_WAITING:
+                self._reserved.popitem(last=False)
         return file_id
 
     def fulfil(self, file_id: str, data: bytes, content_type: str | None = None) -> StoredFile:
@@ -196,15 +227,18 @@ class Storage:
             reserved = self._reserved.pop(file_id, None)
         if reserved is None:
             raise StorageError(404, f"Unknown upload '{file_id}'")
-        name, declared_type = reserved
-        return self.put(data, content_type or declared_type, name, file_id)
+        name, declared_type, owner = reserved
+        return self.put(data, content_type or declared_type, name, file_id, owner)
 
     # -- multipart -----------------------------------------------------------------------
 
-    def start_multipart(self, name: str | None, content_type: str) -> str:
+    def start_multipart(self, name: str | None, content_type: str, owner: str = "") -> str:
         upload_id = secrets.token_hex(12)
         with self._lock:
-            self._pending[upload_id] = _Multipart(safe_name(name), content_type)
+            self._pending[upload_id] = _Multipart(safe_name(name), content_type, owner)
+            while len(self._pending) > MAX_WAITING:
+                _, dropped = self._pending.popitem(last=False)
+                self._count(dropped.owner, -dropped.size)
         return upload_id
 
     def put_part(self, upload_id: str, number: int, data: bytes) -> str:
@@ -215,28 +249,39 @@ class Storage:
                 raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
             if not 1 <= number <= 10_000:
                 raise StorageError(400, "Part numbers run from 1 to 10000")
-            self._check_size(upload.size - len(upload.parts.get(number, b"")) + len(data))
+            replaced = len(upload.parts.get(number, b""))
+            if upload.size - replaced + len(data) > self.max_file_bytes:
+                raise StorageError(413, f"File exceeds the limit of {self.max_file_bytes} bytes")
+            self._check_size(len(data) - replaced, upload.owner)
             upload.parts[number] = data
+            self._count(upload.owner, len(data) - replaced)
         return etag(data)
 
     def complete_multipart(self, upload_id: str, parts: list[tuple[int, str]]) -> StoredFile:
         """Join the listed parts (number, ETag) in order into one file."""
         with self._lock:
             upload = self._pending.get(upload_id)
-        if upload is None:
-            raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
-        if not parts:
-            raise StorageError(400, "A multipart upload needs at least one part")
-        chunks = []
-        for number, tag in sorted(parts):
-            data = upload.parts.get(number)
-            if data is None or tag.strip('"') != etag(data).strip('"'):
-                raise StorageError(400, f"Part {number} is missing or its ETag does not match")
-            chunks.append(data)
-        stored = self.put(b"".join(chunks), upload.content_type, upload.name, upload_id)
-        with self._lock:
-            self._pending.pop(upload_id, None)
-        return stored
+            if upload is None:
+                raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
+            if not parts:
+                raise StorageError(400, "A multipart upload needs at least one part")
+            chunks = []
+            for number, tag in sorted(parts):
+                data = upload.parts.get(number)
+                if data is None or tag.strip('"') != etag(data).strip('"'):
+                    raise StorageError(400, f"Part {number} is missing or its ETag does not match")
+                chunks.append(data)
+            # The parts' bytes become the file's: uncounted first, so the file fits.
+            del self._pending[upload_id]
+            self._count(upload.owner, -upload.size)
+            try:
+                return self.put(
+                    b"".join(chunks), upload.content_type, upload.name, upload_id, upload.owner
+                )
+            except StorageError:
+                self._pending[upload_id] = upload
+                self._count(upload.owner, upload.size)
+                raise
 
     def clear(self) -> None:
         with self._lock:
@@ -247,4 +292,6 @@ class Storage:
             self._contents.clear()
             self._pending.clear()
             self._reserved.clear()
+            self._owners.clear()
+            self._file_owner.clear()
             self._total = 0

@@ -7,14 +7,14 @@ progression policy; its output from synthesis; its media from the media store.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import threading
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from emulator.contracts.documents import Endpoint
-
-__all__ = ["Failure", "Job", "JobStore"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,9 @@ class Job:
         "webhook",
         "fault",
         "progression",
+        "size",
+        "start_timeout",
+        "queue_weight",
     )
 
     def __init__(
@@ -57,6 +60,7 @@ class Job:
         queue_span: float,
         run_span: float,
         webhook: str | None = None,
+        size: int = 0,
     ) -> None:
         self.id = id
         self.endpoint = endpoint
@@ -72,46 +76,127 @@ class Job:
         self.fault: Any = None  # the fault rule deciding this job's outcome, if one fired
         self.progression: Any = None  # this job's own progression, if a rule gave it one
         self.webhook = webhook
+        #: bytes this job holds while retained: its input, and a fixed overhead
+        self.size = size + JOB_OVERHEAD
+        self.start_timeout: float | None = None  # it fails if not started by then (seconds)
+        self.queue_weight = 1.0  # how much longer than others it waits in the queue
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.endpoint.provider}:{self.endpoint.id}>"
 
 
-class JobStore:
-    """Jobs by id, each visible only to its owner, kept for a bounded time and number.
+#: what a retained job costs beyond its input: the object, its id and its spans
+JOB_OVERHEAD = 1024
+#: how many evicted or expired ids are remembered, to answer "expired" rather than "unknown"
+TOMBSTONES = 100_000
 
-    Insertion order is submission order, so expiry only ever looks at the oldest jobs:
-    adding and finding are O(1) amortised and nothing scans the store.
+
+@dataclass(frozen=True)
+class Budget:
+    """How much the store keeps: in jobs and in bytes, per key and in total."""
+
+    retention: float = 3600.0
+    max_jobs: int = 100_000
+    max_bytes: int = 1024 * 2**20
+    max_jobs_per_key: int = 20_000
+    max_bytes_per_key: int = 256 * 2**20
+
+
+class JobStore:
+    """Jobs by id, each visible only to its owner, kept within a `Budget`.
+
+    Insertion order is submission order, so expiry only ever looks at the oldest jobs
+    (of all, or of one key): adding and finding are O(1) amortised and nothing scans the
+    store. A key that floods the store evicts its own oldest jobs, not another key's.
+    Evicted and expired ids are remembered (bounded), so that a look-up can say which.
     """
 
-    def __init__(self, *, retention: float, max_jobs: int) -> None:
-        self.retention = retention
-        self.max_jobs = max_jobs
+    def __init__(self, budget: Budget | None = None) -> None:
+        self.budget = budget or Budget()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._by_owner: dict[str, deque[str]] = {}
+        self._owner_bytes: dict[str, int] = {}
+        self._bytes = 0
+        self._gone: OrderedDict[str, str] = OrderedDict()  # id → owner
+        self._lock = threading.RLock()
 
     def add(self, job: Job, now: float) -> None:
-        self._jobs[job.id] = job
-        self.expire(now)
+        with self._lock:
+            self._jobs[job.id] = job
+            self._by_owner.setdefault(job.owner, deque()).append(job.id)
+            self._owner_bytes[job.owner] = self._owner_bytes.get(job.owner, 0) + job.size
+            self._bytes += job.size
+            self._evict_owner(job.owner)
+            self.expire(now)
+
+    def _evict_owner(self, owner: str) -> None:
+        budget, ids = self.budget, self._by_owner[owner]
+        while ids and (
+            len(ids) > budget.max_jobs_per_key
+            or self._owner_bytes[owner] > budget.max_bytes_per_key
+        ):
+            self._drop(ids[0])
 
     def expire(self, now: float) -> None:
-        jobs = self._jobs
-        while jobs:
-            oldest = next(iter(jobs.values()))
-            if len(jobs) <= self.max_jobs and now - oldest.submitted_at <= self.retention:
-                break
-            jobs.popitem(last=False)
+        with self._lock:
+            budget, jobs = self.budget, self._jobs
+            while jobs:
+                oldest = next(iter(jobs.values()))
+                if (
+                    len(jobs) <= budget.max_jobs
+                    and self._bytes <= budget.max_bytes
+                    and now - oldest.submitted_at <= budget.retention
+                ):
+                    break
+                self._drop(oldest.id)
+
+    def _drop(self, job_id: str) -> None:
+        job = self._jobs.pop(job_id)
+        ids = self._by_owner[job.owner]
+        ids.popleft()  # the oldest job of all, or of its owner, is its owner's oldest
+        if not ids:
+            del self._by_owner[job.owner]
+        self._owner_bytes[job.owner] -= job.size
+        if not self._owner_bytes[job.owner]:
+            del self._owner_bytes[job.owner]
+        self._bytes -= job.size
+        self._gone[job_id] = job.owner
+        while len(self._gone) > TOMBSTONES:
+            self._gone.popitem(last=False)
 
     def get(self, job_id: str, owner: str, now: float) -> Job | None:
         job = self._jobs.get(job_id)
-        if job is None or job.owner != owner or now - job.submitted_at > self.retention:
+        if job is None or job.owner != owner:
+            return None
+        if now - job.submitted_at > self.budget.retention:
+            self.expire(now)
             return None
         return job
+
+    def newest(self, count: int) -> list[Job]:
+        """Up to ``count`` of the newest jobs, newest first."""
+        with self._lock:
+            return list(islice(reversed(self._jobs.values()), count))
+
+    def expired(self, job_id: str, owner: str) -> bool:
+        """Whether ``owner`` once had this job, now gone (expired or evicted)."""
+        return self._gone.get(job_id) == owner
+
+    @property
+    def retained_bytes(self) -> int:
+        return self._bytes
 
     def __len__(self) -> int:
         return len(self._jobs)
 
     def __iter__(self) -> Iterator[Job]:
-        return iter(list(self._jobs.values()))
+        with self._lock:
+            return iter(list(self._jobs.values()))
 
     def clear(self) -> None:
-        self._jobs.clear()
+        with self._lock:
+            self._jobs.clear()
+            self._by_owner.clear()
+            self._owner_bytes.clear()
+            self._bytes = 0
+            self._gone.clear()

@@ -72,6 +72,13 @@ class Progression:
         jitter = numbers[2] if len(numbers) == 3 else (0.0 if mode == "polls" else 0.2)
         return cls(mode=mode, queue=numbers[0], run=numbers[1], jitter=jitter)
 
+    def __str__(self) -> str:
+        """The text `parse` reads back."""
+        if self.mode == "immediate":
+            return "immediate"
+        spans = [self.queue, self.run] + ([self.jitter] if self.mode == "wall" else [])
+        return f"{self.mode}:" + ",".join(f"{span:g}" for span in spans)
+
     def spans(self, rng: random.Random) -> tuple[float, float]:
         """The queued and running spans of one new job."""
         if self.mode != "wall" or self.jitter == 0:

@@ -2,13 +2,29 @@
 
 polls = emulation.requests.filter(provider="fal", path="/status")
 assert len(polls) <= 3
+assert emulation.calls("fal-ai/bitdance").last.json["prompt"] == "a cat"
 """
 
 from __future__ import annotations
 
+import json
+import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, overload
+
+from emulator.core.keys import split_authorization
+
+#: headers whose values are credentials: recorded as their scheme and last four characters
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+
+
+def mask(value: str) -> str:
+    """A credential made safe to show: ``Key ****abcd``."""
+    scheme, _, credential = value.strip().rpartition(" ")
+    hidden = "****" + credential[-4:] if len(credential) > 8 else "****"
+    return f"{scheme} {hidden}".strip()
 
 
 @dataclass(frozen=True)
@@ -21,19 +37,56 @@ class RecordedRequest:
     key: str  # the credential after the scheme word, "" if none
     started: float  # unix seconds
     duration: float  # seconds until the response started
+    headers: dict[str, str]  # as sent, names in lower case, credentials masked
+    body: bytes  # as sent, up to the record's body limit
+    body_size: int  # the whole body's size
+    endpoint: str | None  # the endpoint the request was for, once the emulator knew it
 
     @property
     def provider(self) -> str:
         """``fal`` or ``wavespeed``."""
         return self.path.split("/", 2)[1]
 
+    @property
+    def truncated(self) -> bool:
+        return len(self.body) < self.body_size
 
-_Raw = tuple[str, list[tuple[bytes, bytes]], str, bytes, int, float, float]
+    @property
+    def json(self) -> Any:
+        """The body as JSON; None when it is not JSON or was cut at the body limit."""
+        if self.truncated or not self.body:
+            return None
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
 
 
-def credential(authorization: str) -> str:
-    """The credential of an ``Authorization`` value: what follows the scheme word."""
-    return authorization.partition(" ")[2].strip()
+class RawEntry:
+    """What the recording middleware keeps per request: cheap to make on the hot path,
+    materialised as a `RecordedRequest` only when the record is read."""
+
+    __slots__ = (
+        "method",
+        "headers",
+        "path",
+        "query",
+        "status",
+        "started",
+        "answered",
+        "body",
+        "body_size",
+        "endpoint",
+    )
+
+    def __init__(self, method: str, headers: list[tuple[bytes, bytes]], path: str) -> None:
+        self.method, self.headers, self.path = method, headers, path
+        self.query = b""
+        self.status = 0
+        self.started = self.answered = 0.0
+        self.body = bytearray()
+        self.body_size = 0
+        self.endpoint: str | None = None
 
 
 def first_header(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
@@ -44,32 +97,88 @@ def first_header(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
     return ""
 
 
-def _materialise(raw: _Raw) -> RecordedRequest:
-    method, headers, path, query, status, started, answered = raw
+def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    shown: dict[str, str] = {}
+    for key, value in raw:
+        name, text = key.decode("latin-1").lower(), value.decode("latin-1")
+        shown[name] = mask(text) if name in SECRET_HEADERS else text
+    return shown
+
+
+def _materialise(raw: RawEntry) -> RecordedRequest:
     return RecordedRequest(
-        method=method,
-        host=first_header(headers, b"host"),
-        path=path,
-        query=query.decode("latin-1"),
-        status=status,
-        key=credential(first_header(headers, b"authorization")),
-        started=started,
-        duration=answered - started,
+        method=raw.method,
+        host=first_header(raw.headers, b"host"),
+        path=raw.path,
+        query=raw.query.decode("latin-1"),
+        status=raw.status,
+        key=split_authorization(first_header(raw.headers, b"authorization"))[1],
+        started=raw.started,
+        duration=raw.answered - raw.started,
+        headers=_headers(raw.headers),
+        body=bytes(raw.body),
+        body_size=raw.body_size,
+        endpoint=raw.endpoint,
     )
 
 
+class Calls(Sequence[RecordedRequest]):
+    """Recorded requests with respx/moto-style accessors: ``call_count``, ``called``,
+    ``last``."""
+
+    def __init__(self, entries: list[RecordedRequest]) -> None:
+        self._entries = entries
+
+    @overload
+    def __getitem__(self, index: int) -> RecordedRequest: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[RecordedRequest]: ...
+    def __getitem__(self, index: int | slice) -> RecordedRequest | Sequence[RecordedRequest]:
+        return self._entries[index]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def call_count(self) -> int:
+        return len(self._entries)
+
+    @property
+    def called(self) -> bool:
+        return bool(self._entries)
+
+    @property
+    def last(self) -> RecordedRequest:
+        if not self._entries:
+            raise AssertionError("no such call was recorded")
+        return self._entries[-1]
+
+    def __repr__(self) -> str:
+        return f"<Calls {[f'{e.method} {e.path}' for e in self._entries]}>"
+
+
 class RequestRecord:
-    """The newest requests (bounded), oldest first.
+    """The newest requests, oldest first: bounded in number and in the bytes of the bodies
+    kept (the oldest entries go first)."""
 
-    Recording sits on the status-poll hot path, so it keeps a raw tuple per request and
-    builds `RecordedRequest` objects only when the record is read.
-    """
+    def __init__(
+        self, maxlen: int = 10_000, body_bytes: int = 64 * 1024, max_bytes: int = 64 * 2**20
+    ) -> None:
+        self._entries: deque[RawEntry] = deque()
+        self.maxlen = maxlen
+        #: the most bytes of each request body kept
+        self.body_bytes = body_bytes
+        #: the most bytes of bodies kept in all
+        self.max_bytes = max_bytes
+        self._bytes = 0
+        self._lock = threading.Lock()
 
-    def __init__(self, maxlen: int = 10_000) -> None:
-        self._entries: deque[_Raw] = deque(maxlen=maxlen)
-
-    def add_raw(self, raw: _Raw) -> None:
-        self._entries.append(raw)
+    def add(self, entry: RawEntry) -> None:
+        with self._lock:
+            self._entries.append(entry)
+            self._bytes += len(entry.body)
+            while len(self._entries) > self.maxlen or self._bytes > self.max_bytes:
+                self._bytes -= len(self._entries.popleft().body)
 
     def filter(
         self,
@@ -79,20 +188,39 @@ class RequestRecord:
         path: str | None = None,
         key: str | None = None,
         status: int | None = None,
-    ) -> list[RecordedRequest]:
+        endpoint: str | None = None,
+    ) -> Calls:
         """The entries matching every criterion given; ``path`` matches a substring."""
-        return [
-            entry
-            for entry in self
-            if (provider is None or entry.provider == provider)
-            and (method is None or entry.method == method.upper())
-            and (path is None or path in entry.path)
-            and (key is None or entry.key == key)
-            and (status is None or entry.status == status)
-        ]
+        return Calls(
+            [
+                entry
+                for entry in self
+                if (provider is None or entry.provider == provider)
+                and (method is None or entry.method == method.upper())
+                and (path is None or path in entry.path)
+                and (key is None or entry.key == key)
+                and (status is None or entry.status == status)
+                and (endpoint is None or entry.endpoint == endpoint)
+            ]
+        )
+
+    def calls(self, endpoint: str | None = None) -> Calls:
+        """The requests that ran a model (submits, sync runs, streams), of ``endpoint``
+        if given: what a client's code sent, with ``.json`` the input."""
+        return Calls(
+            [
+                entry
+                for entry in self
+                if entry.method == "POST"
+                and entry.endpoint is not None
+                and (endpoint is None or entry.endpoint == endpoint)
+            ]
+        )
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
 
     def __iter__(self) -> Iterator[RecordedRequest]:
         return iter([_materialise(raw) for raw in list(self._entries)])

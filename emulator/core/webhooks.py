@@ -1,9 +1,14 @@
 """Webhook delivery: watched jobs, signed POSTs, retries, and the record of it all.
 
 A provider registers a job with the URL to call and a function that builds the signed
-request once the job is done; this module does the rest from its own thread, so request
-handling never waits on a receiver. Targets are loopback addresses only unless
-``EmulatorConfig.webhook_targets = "any"``: an emulator should not call out by surprise.
+request once the job is done; this module does the rest from its own threads, so request
+handling never waits on a receiver. Attempts run on a bounded pool of workers, at most
+`PER_KEY` at a time for one key, each bounded by a timeout: a key whose receivers are slow
+or silent delays its own deliveries, not another key's.
+
+Targets are loopback addresses only unless ``EmulatorConfig.webhook_targets = "any"`` (an
+emulator should not call out by surprise), and never the emulator itself: not its own
+ports, and no path of its control plane.
 """
 
 from __future__ import annotations
@@ -14,14 +19,15 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
-
-__all__ = ["Attempt", "Delivery", "WebhookSender", "is_loopback", "is_webhook_url"]
 
 #: Builds the body and headers of a delivery, when the job is done.
 Builder = Callable[[], tuple[bytes, dict[str, str]]]
 TICK = 0.02  # how often the sender looks at its jobs and its retries
+WORKERS = 8  # attempts under way at once, in all
+PER_KEY = 2  # attempts under way at once, for one key
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class Delivery:
     provider: str
     job_id: str
     url: str
+    owner: str = ""  # the key whose job it reports
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     attempts: list[Attempt] = field(default_factory=list)
@@ -48,7 +55,7 @@ class Delivery:
         return self.state == "delivered"
 
 
-@dataclass
+@dataclass(eq=False)
 class _Watch:
     delivery: Delivery
     is_done: Callable[[], bool]
@@ -57,6 +64,7 @@ class _Watch:
     due: float = 0.0  # monotonic time of the next attempt, once pending
     fault: str | None = None  # webhook_fail, webhook_twice or webhook_late
     late: float = 0.0  # seconds a late delivery waits before its first attempt
+    busy: bool = False  # an attempt is under way
 
 
 def is_webhook_url(url: str) -> bool:
@@ -94,16 +102,30 @@ class WebhookSender:
         self.time_scale = time_scale
         self.any_target = any_target
         self.timeout = timeout
+        #: ports the emulator itself listens on (a server adds its own): never a target
+        self.own_ports: set[int] = set()
         self.deliveries: list[Delivery] = []
         self._watches: list[_Watch] = []
+        self._busy: dict[str, int] = {}  # attempts under way, by key
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
         # The standard library's client: in-process emulation intercepts httpx and requests
         # (a receiver on loopback is not a provider host), and the core needs no HTTP
-        # package. No redirects are followed and no proxy is used, as the providers' own.
+        # package. No redirects are followed and no proxy is used.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+
+    def refusal(self, url: str) -> str | None:
+        """Why ``url`` may not be a target, or None when it may."""
+        if not (self.any_target or is_loopback(url)):
+            return "not a loopback address"
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if (is_loopback(url) and port in self.own_ports) or parts.path.startswith("/_emulator"):
+            return "the emulator's own address"
+        return None
 
     def watch(
         self,
@@ -116,17 +138,20 @@ class WebhookSender:
         schedule: tuple[float, ...],
         fault: str | None = None,
         late: float = 0.0,
+        owner: str = "",
     ) -> Delivery:
         """Deliver ``build()`` to ``url`` once ``is_done()``; a webhook ``fault`` drops every
         attempt, sends the delivery twice, or sends it ``late`` seconds late."""
-        delivery = Delivery(provider, job_id, url)
+        delivery = Delivery(provider, job_id, url, owner)
         with self._lock:
             self.deliveries.append(delivery)
-            if not (self.any_target or is_loopback(url)):
-                delivery.state, delivery.reason = "refused", "not a loopback address"
+            refusal = self.refusal(url)
+            if refusal is not None:
+                delivery.state, delivery.reason = "refused", refusal
                 return delivery
             self._watches.append(_Watch(delivery, is_done, build, schedule, 0.0, fault, late))
             if self._thread is None:
+                self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="webhook")
                 self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
                 self._thread.start()
         self._wake.set()
@@ -135,25 +160,53 @@ class WebhookSender:
     def _run(self) -> None:
         while not self._stopped.is_set():
             with self._lock:
-                watches = list(self._watches)
-            for watch in watches:
-                try:
-                    self._advance(watch)
-                except Exception as error:  # one bad delivery must not stop the others
-                    self._finish(watch, "failed", f"{type(error).__name__}: {error}")
+                idle = [watch for watch in self._watches if not watch.busy]
+            for watch in idle:
+                if self._ready(watch):
+                    self._start(watch)
             self._wake.wait(TICK)
             self._wake.clear()
 
-    def _advance(self, watch: _Watch) -> None:
+    def _ready(self, watch: _Watch) -> bool:
+        """Whether an attempt of ``watch`` is due (and its key has a worker free)."""
         delivery = watch.delivery
         if delivery.state == "waiting":
-            if not watch.is_done():
-                return
+            try:
+                done = watch.is_done()
+            except Exception as error:  # a job that vanished (reset, expiry) mid-way
+                self._finish(watch, "failed", f"{type(error).__name__}: {error}")
+                return False
+            if not done:
+                return False
             delivery.state = "pending"
             if watch.fault == "webhook_late":
                 watch.due = time.monotonic() + watch.late
-        if time.monotonic() < watch.due:
-            return
+        return time.monotonic() >= watch.due and self._busy.get(delivery.owner, 0) < PER_KEY
+
+    def _start(self, watch: _Watch) -> None:
+        owner = watch.delivery.owner
+        with self._lock:
+            watch.busy = True
+            self._busy[owner] = self._busy.get(owner, 0) + 1
+        assert self._pool is not None
+        self._pool.submit(self._attempt, watch)
+
+    def _attempt(self, watch: _Watch) -> None:
+        try:
+            self._advance(watch)
+        except Exception as error:  # one bad delivery must not stop the others
+            self._finish(watch, "failed", f"{type(error).__name__}: {error}")
+        finally:
+            owner = watch.delivery.owner
+            with self._lock:
+                watch.busy = False
+                self._busy[owner] -= 1
+                if not self._busy[owner]:
+                    del self._busy[owner]
+            self._wake.set()
+
+    def _advance(self, watch: _Watch) -> None:
+        delivery = watch.delivery
         try:
             # Built (and signed) afresh for each attempt: a retry hours later carries a
             # timestamp a receiver's freshness check accepts.
@@ -220,3 +273,6 @@ class WebhookSender:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._pool is not None:
+            # Attempts under way end by their own timeout; nothing waits for them here.
+            self._pool.shutdown(wait=False, cancel_futures=True)

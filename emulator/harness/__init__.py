@@ -1,4 +1,7 @@
-"""The contract-test harness: does a user's client of fal or WaveSpeed behave correctly?
+"""Tools that check clients and the emulator: conformance, parity, live runs.
+
+The contract-test harness (conformance): does a user's client of fal or WaveSpeed behave
+correctly?
 
     from emulator.harness import check
 
@@ -9,7 +12,8 @@
     assert report.ok, report.text()
 
 Entry points: this Python API, ``emulator.harness.pytest.check_client`` and the CLI's
-``provider-emulator conformance``. See docs/harness.md.
+``provider-emulator conformance``. See docs/harness.md. Live runs and parity snapshots are
+``emulator.harness.live``, ``.parity`` and ``.snapshots``.
 """
 
 from emulator.harness.properties import PROPERTIES

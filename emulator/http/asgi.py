@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.requests import Request
 from starlette.types import Scope
 
 from emulator.core.record import first_header
@@ -10,3 +11,12 @@ from emulator.core.record import first_header
 def header(scope: Scope, name: bytes) -> str:
     """The first value of header ``name`` (lower-case bytes), or ``""``."""
     return first_header(scope["headers"], name)
+
+
+#: the scope key under which a handler notes which endpoint a request was for
+ENDPOINT = "emulator.endpoint"
+
+
+def note_endpoint(request: Request, endpoint_id: str) -> None:
+    """Tell the request record which endpoint ``request`` is for."""
+    request.scope[ENDPOINT] = endpoint_id

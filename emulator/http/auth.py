@@ -1,7 +1,7 @@
-"""API keys: reading ``Authorization: <scheme> <credential>`` and checking it.
+"""Checking a request's API key.
 
 Each provider words its own refusals; what a key is and whether it is accepted is the same
-for both. A key is also the identity that owns jobs: another key never sees them.
+for both.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from collections.abc import Collection
 from starlette.requests import Request
 
 from emulator.config import EmulatorConfig
+from emulator.core.keys import split_authorization
 from emulator.http.asgi import header
-
-__all__ = ["KeyProblem", "api_key"]
 
 
 class KeyProblem(Exception):
@@ -26,12 +25,11 @@ class KeyProblem(Exception):
 
 def api_key(request: Request, config: EmulatorConfig, schemes: Collection[str]) -> str:
     """The credential of a request whose scheme is one of ``schemes`` (lower case)."""
-    value = header(request.scope, b"authorization").strip()
-    if not value:
+    value = header(request.scope, b"authorization")
+    if not value.strip():
         raise KeyProblem("missing")
-    scheme, _, credential = value.partition(" ")
-    credential = credential.strip()
-    if scheme.lower() not in schemes or not credential:
+    scheme, credential = split_authorization(value)
+    if scheme not in schemes or not credential:
         raise KeyProblem("malformed")
     if config.api_keys is not None and credential not in config.api_keys:
         raise KeyProblem("unknown")

@@ -7,7 +7,10 @@ and nesting are bounded before anything else looks at the value.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -31,6 +34,10 @@ def _is_json_content_type(content_type: str) -> bool:
     return media_type in ("", "application/json") or media_type.endswith("+json")
 
 
+#: how long a request body may take to arrive: a client that trickles it holds no worker
+BODY_SECONDS = 60.0
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body; `PayloadError` 413 beyond ``limit`` bytes (checked as it arrives)."""
     declared = request.headers.get("content-length")
@@ -39,15 +46,19 @@ async def read_body(request: Request, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise PayloadError(
-                    413, "too_large", f"Request body exceeds the limit of {limit} bytes"
-                )
-            chunks.append(chunk)
+        async with asyncio.timeout(BODY_SECONDS):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadError(
+                        413, "too_large", f"Request body exceeds the limit of {limit} bytes"
+                    )
+                chunks.append(chunk)
     except ClientDisconnect:
         raise PayloadError(400, "disconnected", "The client disconnected mid-body") from None
+    except TimeoutError:
+        message = f"The request body did not arrive within {BODY_SECONDS:g} seconds"
+        raise PayloadError(408, "too_slow", message) from None
     return b"".join(chunks)
 
 
@@ -56,10 +67,19 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite(text: str) -> float:
+    # 1e999 is JSON, but Python reads it as infinity, which no JSON can carry onwards.
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text} is out of range")
+    return number
+
+
 def _depth_exceeds(value: Any, limit: int) -> bool:
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, list):
@@ -72,6 +92,18 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
+#: the scope key under which `read_json` notes the size of the body it read
+BODY_SIZE = "emulator.body_size"
+#: the most JSON values (objects, arrays and list items) one body may hold: a 20 MiB
+#: ``[{},{},…]`` would otherwise take the event loop for tens of seconds to read and check
+MAX_JSON_VALUES = 200_000
+
+
+def body_size(request: Request) -> int:
+    """The size of the body `read_json` read from ``request`` (0 if none was read)."""
+    return int(request.scope.get(BODY_SIZE, 0))
+
+
 async def read_json(request: Request, *, max_bytes: int, max_depth: int) -> Any:
     """The request's JSON value; an empty body reads as ``{}`` as the providers treat it."""
     content_type = request.headers.get("content-type", "")
@@ -80,10 +112,15 @@ async def read_json(request: Request, *, max_bytes: int, max_depth: int) -> Any:
             415, "content_type", f"Unsupported content type {content_type!r}; send application/json"
         )
     raw = await read_body(request, max_bytes)
+    request.scope[BODY_SIZE] = len(raw)
     if not raw.strip():
         return {}
+    # Counted at memchr speed before parsing (a comma in a string counts too: a bound, not
+    # a measure).
+    if raw.count(b",") + raw.count(b"{") + raw.count(b"[") > MAX_JSON_VALUES:
+        raise PayloadError(413, "too_many_values", f"JSON with over {MAX_JSON_VALUES} values")
     try:
-        value = json.loads(raw, parse_constant=_refuse_constant)
+        value = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite)
     except RecursionError:
         raise PayloadError(422, "too_deep", f"JSON nested deeper than {max_depth} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:

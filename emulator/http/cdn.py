@@ -1,68 +1,189 @@
-"""The CDN surface: generated media and uploaded files served over HTTP."""
+"""The CDN surface: generated media and uploaded files served over HTTP, as a CDN serves
+them: byte ranges (206, 416), HEAD, validators (ETag, Last-Modified) and conditional
+requests (304), and a Content-Disposition naming the file."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.utils import formatdate, parsedate_to_datetime
 from typing import TypeVar
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from emulator.core.faults import FaultBook
-from emulator.core.files import Storage, media_id_of, parse_upload_path
+from emulator.core.engine import Engine
+from emulator.core.files import etag, media_id_of, parse_upload_path
 from emulator.http.middleware import drop_after
-from emulator.media.cache import MediaStore
 from emulator.media.links import Linker
 
 T = TypeVar("T")
 
 
-async def run_linked(call: Callable[[Linker], T], linker: Linker, *, in_thread: bool) -> T:
-    """``call(linker)``, in a worker thread when it renders or decodes media (inlined
-    outputs, input pictures); URLs to fixed-size formats need neither, so they stay here."""
-    if in_thread:
-        return await run_in_threadpool(call, linker)
-    return call(linker)
+async def run_linked(call: Callable[[Linker], T], linker: Linker) -> T:
+    """``call(linker)`` in a worker thread: making an output may render or decode media
+    (inlined outputs, input pictures, formats whose size is known only once rendered), and
+    that never happens on the event loop. An output is made once per job, so the hop is
+    paid once too."""
+    return await run_in_threadpool(call, linker)
 
 
 _CACHED = {"Cache-Control": "public, max-age=86400"}
 
 
-async def media_response(
-    store: MediaStore, storage: Storage, path: str, faults: FaultBook, provider: str
-) -> Response | None:
-    """The generated medium or uploaded file at ``path`` (below ``provider``'s CDN
-    surface), or None. A media fault rule may make it missing, slow, or cut short."""
-    fault = faults.pick("media", provider=provider, endpoint=path, path=path)
-    if fault is not None and fault.effect == "media_missing":
-        return None
-    if fault is not None and fault.effect == "media_slow":
-        await asyncio.sleep(fault.seconds or 2.0)
+def cdn_path(request: Request) -> str:
+    """The path below a CDN surface (``/files/…``), from a ``{path:path}`` route."""
+    return "/" + request.path_params["path"].rstrip("/")
+
+
+@dataclass(frozen=True)
+class _File:
+    """A file the CDN can serve: what it is called, and how to get its bytes."""
+
+    name: str
+    content_type: str
+    tag: str  # a strong ETag
+    modified: float  # unix seconds
+    size: int | None  # known without loading, or None
+    load: Callable[[], Awaitable[bytes]]
+
+
+def _find(engine: Engine, path: str) -> _File | None:
+    store, storage = engine.media, engine.storage
     media_id = media_id_of(path)
     if media_id is not None:
         spec = store.lookup(media_id)
         if spec is None:
             return None
-        data = await run_in_threadpool(store.content, spec)  # renders, maybe for seconds
-        content_type = spec.content_type
-    else:
-        upload = parse_upload_path(path)
-        stored = storage.get(upload.file_id) if upload and not upload.multipart_id else None
-        if stored is None or stored.name != upload.name:
-            return None
-        data, content_type = storage.read(stored), stored.content_type
+
+        async def render() -> bytes:
+            return await run_in_threadpool(store.content, spec)  # maybe for seconds
+
+        # The id digests the spec, and a spec always renders to the same bytes.
+        name = f"{media_id}.{spec.extension}"
+        return _File(
+            name, spec.content_type, f'"{media_id}"', store.created, spec.byte_size, render
+        )
+    upload = parse_upload_path(path)
+    stored = storage.get(upload.file_id) if upload and not upload.multipart_id else None
+    if upload is None or stored is None or stored.name != upload.name:
+        return None
+    data = storage.read(stored)
+
+    async def read() -> bytes:
+        return data
+
+    return _File(stored.name, stored.content_type, etag(data), store.created, len(data), read)
+
+
+async def download(engine: Engine, provider: str, path: str, request: Request) -> Response | None:
+    """The generated medium or uploaded file at ``path`` (below ``provider``'s CDN
+    surface), or None. A media fault rule may make it missing, slow, or cut short."""
+    fault = engine.faults.pick("media", provider=provider, endpoint=path, path=path)
+    if fault is not None and fault.effect == "media_missing":
+        return None
+    if fault is not None and fault.effect == "media_slow":
+        await asyncio.sleep(fault.seconds or 2.0)
+    found = _find(engine, path)
+    if found is None:
+        return None
+    headers = {
+        **_CACHED,
+        "ETag": found.tag,
+        "Last-Modified": formatdate(found.modified, usegmt=True),
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": disposition(found.name),
+    }
+    if not_modified(request.headers, found.tag, found.modified):
+        return Response(status_code=304, headers=headers)
+    head = request.method == "HEAD"
+    data = b"" if head and found.size is not None else await found.load()
+    size = len(data) if data or found.size is None else found.size
+    wanted = _range_asked(request.headers, found)
+    span = byte_range(wanted, size) if wanted else None
+    if span == ():
+        return Response(b"", 416, {**headers, "Content-Range": f"bytes */{size}"})
+    status = 200
+    if span:
+        first, last = span
+        status, data = 206, data[first : last + 1]
+        headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+    if head:
+        length = last - first + 1 if span else size
+        headers["Content-Length"] = str(length)
+        return Response(b"", status, headers, found.content_type)
     if fault is not None and fault.effect == "media_truncated":
-        return _Truncated(data)
-    return Response(data, 200, _CACHED, content_type)
+        return _Truncated(data, status, headers, found.content_type)
+    return Response(data, status, headers, found.content_type)
+
+
+def disposition(name: str) -> str:
+    """``inline`` with the file's name, quoted for old clients and RFC 5987-encoded."""
+    plain = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name)
+    return f"inline; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _seconds(value: str) -> float | None:
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def not_modified(headers: Headers, tag: str, modified: float) -> bool:
+    """Whether a conditional GET is answered 304 (If-None-Match wins over the date)."""
+    if "if-none-match" in headers:
+        asked = {t.strip().removeprefix("W/") for t in headers["if-none-match"].split(",")}
+        return "*" in asked or tag in asked
+    since = _seconds(headers.get("if-modified-since", ""))
+    return since is not None and int(modified) <= since
+
+
+def _range_asked(headers: Headers, found: _File) -> str:
+    """The Range header, unless an If-Range names another version of the file."""
+    wanted = headers.get("range", "")
+    condition = headers.get("if-range")
+    if wanted and condition is not None:
+        if condition.startswith(('"', 'W/"')):
+            return wanted if condition == found.tag else ""
+        since = _seconds(condition)
+        return wanted if since is not None and int(found.modified) <= since else ""
+    return wanted
+
+
+def byte_range(header: str, size: int) -> tuple[int, int] | tuple[()] | None:
+    """The inclusive span a ``Range`` header asks of ``size`` bytes: None to answer the
+    whole file (no range, one this server does not read, or several), ``()`` when no byte
+    of it exists (416)."""
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None  # several ranges: the whole file is a valid answer (RFC 9110 14.2)
+    start, dash, end = (part.strip() for part in spec.partition("-"))
+    if not dash or not (start.isdigit() or end.isdigit()) or (start + end).strip("0123456789"):
+        return None
+    if not start:  # the last N bytes
+        if int(end) == 0:
+            return ()
+        return (max(0, size - int(end)), size - 1) if size else ()
+    first = int(start)
+    last = min(int(end), size - 1) if end else size - 1
+    if end and int(end) < first:
+        return None  # not a valid range: ignored
+    return (first, last) if first < size else ()
 
 
 class _Truncated(Response):
-    """Declares the whole file, sends half of it, and drops the connection."""
+    """Declares the whole answer, sends half of it, and drops the connection."""
 
-    def __init__(self, data: bytes) -> None:
-        super().__init__(data, 200)
+    def __init__(self, data: bytes, status: int, headers: dict[str, str], media: str) -> None:
+        super().__init__(data, status, headers, media)
+        self.data = data
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await drop_after(send, 200, self.body, len(self.body) // 2)
+        headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+        await drop_after(send, self.status_code, self.data, len(self.data) // 2, headers)

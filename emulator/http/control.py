@@ -1,9 +1,21 @@
-"""The emulator's own control plane, under ``/_emulator``."""
+"""The emulator's own control plane, under ``/_emulator``.
+
+Open on a loopback-only emulator. With an admin token (``--admin-token``; ``serve``
+makes one when it listens beyond loopback or accepts only some keys), every call but
+``health`` needs ``Authorization: Bearer <admin token>``, except that an accepted API key
+may read its own jobs, requests and webhook deliveries (and nothing of another key's).
+"""
 
 from __future__ import annotations
 
+import base64
+import hmac
+import math
 import re
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import asdict, replace
+from itertools import islice
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -13,10 +25,23 @@ from emulator._version import __version__
 from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault, FaultError
+from emulator.core.keys import split_authorization
 from emulator.core.lifecycle import Progression
+from emulator.core.record import RecordedRequest
 from emulator.http.bodies import PayloadError, read_json
+from emulator.http.control_openapi import document
 
-__all__ = ["ControlApi"]
+#: what a caller may see: every key's state (None: an administrator), or one key's
+Viewer = str | None
+Handler = Callable[[Request, Viewer], Awaitable[Response]]
+#: the most entries one page of a listing holds
+MAX_PAGE = 10_000
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class ControlApi:
@@ -24,18 +49,44 @@ class ControlApi:
         self.engine = engine
 
     def routes(self) -> list[BaseRoute]:
+        admin, keyed = True, False
         return [
             Route("/_emulator/health", self.health, methods=["GET"]),
-            Route("/_emulator/endpoints", self.endpoints, methods=["GET"]),
-            Route("/_emulator/reset", self.reset, methods=["POST"]),
-            Route("/_emulator/requests", self.requests, methods=["GET"]),
-            Route("/_emulator/webhooks", self.webhooks, methods=["GET"]),
-            Route("/_emulator/faults", self.faults, methods=["GET", "POST", "DELETE"]),
-            Route("/_emulator/faults/{fault_id}", self.fault, methods=["DELETE"]),
-            Route("/_emulator/jobs", self.jobs, methods=["GET"]),
-            Route("/_emulator/progression", self.progression, methods=["GET", "POST"]),
-            Route("/_emulator/clock", self.clock, methods=["GET", "POST"]),
+            Route("/_emulator/openapi.json", self.openapi, methods=["GET"]),
+            self._route("/_emulator/endpoints", self.endpoints, ["GET"], keyed),
+            self._route("/_emulator/reset", self.reset, ["POST"], admin),
+            self._route("/_emulator/requests", self.requests, ["GET"], keyed),
+            self._route("/_emulator/webhooks", self.webhooks, ["GET"], keyed),
+            self._route("/_emulator/faults", self.faults, ["GET", "POST", "DELETE"], admin),
+            self._route("/_emulator/faults/{fault_id}", self.fault, ["DELETE"], admin),
+            self._route("/_emulator/jobs", self.jobs, ["GET"], keyed),
+            self._route("/_emulator/progression", self.progression, ["GET", "POST"], admin),
+            self._route("/_emulator/clock", self.clock, ["GET", "POST"], admin),
         ]
+
+    def _route(self, path: str, handler: Handler, methods: list[str], admin: bool) -> Route:
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request, self._viewer(request, admin_only=admin))
+            except _Refused as refused:
+                headers = {"WWW-Authenticate": "Bearer"} if refused.status == 401 else None
+                return JSONResponse({"detail": str(refused)}, refused.status, headers)
+
+        return Route(path, guarded, methods=methods)
+
+    def _viewer(self, request: Request, *, admin_only: bool) -> Viewer:
+        """Who is asking: an administrator (None), or the API key whose state they may see."""
+        config = self.engine.config
+        if config.admin_token is None:
+            return None
+        _, credential = split_authorization(request.headers.get("authorization", ""))
+        if credential and hmac.compare_digest(credential.encode(), config.admin_token.encode()):
+            return None
+        if not credential:
+            raise _Refused(401, "the control plane needs 'Authorization: Bearer <admin token>'")
+        if admin_only or (config.api_keys is not None and credential not in config.api_keys):
+            raise _Refused(403, "this needs the admin token")
+        return credential
 
     async def health(self, request: Request) -> Response:
         return JSONResponse(
@@ -47,43 +98,53 @@ class ControlApi:
             }
         )
 
-    async def endpoints(self, request: Request) -> Response:
+    async def openapi(self, request: Request) -> Response:
+        """This control plane's own OpenAPI document."""
+        return JSONResponse(document())
+
+    async def endpoints(self, request: Request, viewer: Viewer) -> Response:
         return JSONResponse(
             [
-                {"provider": e.provider, "id": e.id, "category": e.category, "source": e.source}
+                {
+                    "provider": e.provider,
+                    "id": e.id,
+                    "category": e.category,
+                    "source": e.source,
+                    "delisted": e.delisted,
+                }
                 for e in self.engine.contracts
             ]
         )
 
-    async def reset(self, request: Request) -> Response:
+    async def reset(self, request: Request, viewer: Viewer) -> Response:
         """Forget all jobs and media; ``{"seed": N}`` also reseeds."""
-        try:
-            body = await read_json(request, max_bytes=4096, max_depth=4)
-        except PayloadError as error:
-            return JSONResponse({"detail": error.message}, error.status)
+        body = await _body(request)
         # Without a seed the configured one (serve --seed) stays in force.
-        seed = body.get("seed", self.engine.config.seed) if isinstance(body, dict) else None
+        seed = body.get("seed", self.engine.config.seed)
         if seed is not None and type(seed) is not int:
-            return JSONResponse({"detail": "seed must be an integer"}, 422)
+            raise _Refused(422, "seed must be an integer")
         self.engine.reset(seed)
         return JSONResponse({"status": "reset", "seed": seed})
 
-    async def requests(self, request: Request) -> Response:
+    async def requests(self, request: Request, viewer: Viewer) -> Response:
         """The request record, oldest first; query parameters filter it (provider, method,
-        path, key, status)."""
+        path, key, endpoint, status) and page it (offset, limit)."""
         criteria = {
             k: request.query_params[k]
-            for k in ("provider", "method", "path", "key")
+            for k in ("provider", "method", "path", "key", "endpoint")
             if k in request.query_params
         }
+        if viewer is not None:
+            criteria["key"] = viewer
         status = request.query_params.get("status")
         if status is not None and not re.fullmatch(r"[0-9]{3}", status):
-            return JSONResponse({"detail": "status must be an HTTP status code"}, 422)
+            raise _Refused(422, "status must be an HTTP status code")
         entries = self.engine.record.filter(**criteria, status=int(status) if status else None)
-        return JSONResponse([{**asdict(entry), "provider": entry.provider} for entry in entries])
+        return JSONResponse([_recorded(entry) for entry in _page(request, entries)])
 
-    async def webhooks(self, request: Request) -> Response:
+    async def webhooks(self, request: Request, viewer: Viewer) -> Response:
         """Every webhook delivery: target, state, attempts, and what was sent."""
+        deliveries = [d for d in list(self.engine.webhooks.deliveries) if viewer in (None, d.owner)]
         return JSONResponse(
             [
                 {
@@ -96,20 +157,11 @@ class ControlApi:
                     "body": d.body.decode("utf-8", "replace"),
                     "attempts": [asdict(a) for a in d.attempts],
                 }
-                for d in list(self.engine.webhooks.deliveries)
+                for d in _page(request, deliveries)
             ]
         )
 
-    async def _body(self, request: Request) -> dict:
-        try:
-            body = await read_json(request, max_bytes=64 * 1024, max_depth=8)
-        except PayloadError as error:
-            raise _Refused(error.status, error.message) from None
-        if not isinstance(body, dict):
-            raise _Refused(422, "expected a JSON object")
-        return body
-
-    async def faults(self, request: Request) -> Response:
+    async def faults(self, request: Request, viewer: Viewer) -> Response:
         """GET: the rules in force; POST: add one (see emulator.core.faults); DELETE: all."""
         book = self.engine.faults
         if request.method == "DELETE":
@@ -117,18 +169,20 @@ class ControlApi:
             return JSONResponse([])
         if request.method == "POST":
             try:
-                rule = book.add(Fault.from_dict(await self._body(request)))
-            except (FaultError, _Refused) as error:
-                return JSONResponse({"detail": str(error)}, getattr(error, "status", 422))
+                rule = book.add(Fault.from_dict(await _body(request)))
+            except FaultError as error:
+                raise _Refused(422, str(error)) from None
             return JSONResponse(rule.as_dict(), 201)
         return JSONResponse([rule.as_dict() for rule in book.rules])
 
-    async def fault(self, request: Request) -> Response:
+    async def fault(self, request: Request, viewer: Viewer) -> Response:
         if not self.engine.faults.remove(request.path_params["fault_id"]):
-            return JSONResponse({"detail": "no such fault"}, 404)
+            raise _Refused(404, "no such fault")
         return Response(status_code=204)
 
-    async def jobs(self, request: Request) -> Response:
+    async def jobs(self, request: Request, viewer: Viewer) -> Response:
+        """The jobs kept, oldest first (offset, limit); an API key sees only its own."""
+        jobs = (job for job in self.engine.jobs if viewer in (None, job.owner))
         return JSONResponse(
             [
                 {
@@ -141,35 +195,70 @@ class ControlApi:
                     "fault": job.fault.id if job.fault else None,
                     "webhook": job.webhook,
                 }
-                for job in self.engine.jobs
+                for job in _page(request, jobs)
             ]
         )
 
-    async def progression(self, request: Request) -> Response:
+    async def progression(self, request: Request, viewer: Viewer) -> Response:
         """GET: how jobs move; POST {"progression": "polls:1,1"}: change it from now on."""
         if request.method == "POST":
+            text = (await _body(request)).get("progression")
             try:
-                parsed = Progression.parse(str((await self._body(request)).get("progression")))
-            except (ValueError, _Refused) as error:
-                return JSONResponse({"detail": str(error)}, getattr(error, "status", 422))
+                parsed = Progression.parse(text if isinstance(text, str) else "")
+            except ValueError as error:
+                raise _Refused(422, str(error)) from None
             self.engine.config = replace(self.engine.config, progression=parsed)
         return JSONResponse(asdict(self.engine.config.progression))
 
-    async def clock(self, request: Request) -> Response:
+    async def clock(self, request: Request, viewer: Viewer) -> Response:
         """GET: the clock; POST {"advance": seconds}: move a manual clock on."""
         clock = self.engine.clock
         if request.method == "POST":
             if not isinstance(clock, ManualClock):
-                return JSONResponse({"detail": "the clock is wall time: serve --manual-clock"}, 409)
+                raise _Refused(409, "the clock is wall time: serve --manual-clock")
             try:
-                seconds = (await self._body(request)).get("advance")
-                clock.advance(float(seconds))
-            except (TypeError, ValueError, _Refused) as error:
-                return JSONResponse({"detail": f"advance needs seconds >= 0 ({error})"}, 422)
+                clock.advance(_seconds((await _body(request)).get("advance")))
+            except ValueError as error:
+                raise _Refused(422, f"advance needs seconds >= 0 ({error})") from None
         return JSONResponse({"manual": isinstance(clock, ManualClock), "now": clock.now()})
 
 
-class _Refused(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+async def _body(request: Request) -> dict[str, Any]:
+    """A control body: a JSON object (an empty body reads as ``{}``)."""
+    try:
+        body = await read_json(request, max_bytes=64 * 1024, max_depth=8)
+    except PayloadError as error:
+        raise _Refused(error.status, error.message) from None
+    if not isinstance(body, dict):
+        raise _Refused(422, "expected a JSON object")
+    return body
+
+
+def _page(request: Request, items: Iterable[Any]) -> Iterator[Any]:
+    """One page of a listing: ``offset`` (default 0) and ``limit`` (default and most
+    10,000) from the query."""
+    bounds = []
+    for name, default in (("offset", 0), ("limit", MAX_PAGE)):
+        text = request.query_params.get(name, str(default))
+        if not text.isascii() or not text.isdigit() or (name == "limit" and int(text) > MAX_PAGE):
+            raise _Refused(422, f"{name} must be a whole number (limit at most {MAX_PAGE})")
+        bounds.append(int(text))
+    offset, limit = bounds
+    return islice(items, offset, offset + limit)
+
+
+def _seconds(value: Any) -> float:
+    """A number of seconds a clock can move by: finite and not negative."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"not a number of seconds: {value!r}")
+    return float(value)
+
+
+def _recorded(entry: RecordedRequest) -> dict[str, Any]:
+    """A recorded request as JSON: its body as text, or base64 when it is not text."""
+    shown = {**asdict(entry), "provider": entry.provider, "truncated": entry.truncated}
+    try:
+        shown["body"], shown["body_encoding"] = entry.body.decode(), "utf-8"
+    except UnicodeDecodeError:
+        shown["body"], shown["body_encoding"] = base64.b64encode(entry.body).decode(), "base64"
+    return shown

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.core.faults import Fault, FaultBook
-from emulator.core.record import RequestRecord, credential
-from emulator.http.asgi import header
+from emulator.core.keys import split_authorization
+from emulator.core.record import RawEntry, RequestRecord
+from emulator.http.asgi import ENDPOINT, header
 
 
 class ConnectionDropped(Exception):
@@ -39,9 +40,12 @@ def status_line(fault: Fault) -> tuple[int, str, list[tuple[bytes, bytes]]]:
     return status, phrase, headers
 
 
-async def drop_after(send: Send, status: int, body: bytes, sent: int) -> None:
-    """Start an answer of ``len(body)`` bytes, send ``sent`` of them, and drop."""
-    headers = [(b"content-length", str(len(body)).encode())]
+async def drop_after(
+    send: Send, status: int, body: bytes, sent: int, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    """Start an answer of ``len(body)`` bytes (with ``headers``), send ``sent`` of them,
+    and drop."""
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     if sent:
         await send({"type": "http.response.body", "body": body[:sent], "more_body": True})
@@ -66,7 +70,7 @@ class FaultInjection:
         fault = None
         if where is not None:
             provider, rest = where
-            key = credential(header(scope, b"authorization"))
+            key = split_authorization(header(scope, b"authorization"))[1]
             fault = self.faults.pick(
                 "exchange",
                 provider=provider,
@@ -85,7 +89,7 @@ class FaultInjection:
         elif fault.effect == "reset":
             await drop_after(send, 200, b"{}", 0)
         else:
-            status, headers, body = self.exchange_error(fault, where[0])
+            status, headers, body = self.exchange_error(fault, provider)
             headers.append((b"content-length", str(len(body)).encode()))
             start: Message = {"type": "http.response.start", "status": status, "headers": headers}
             await send(start)
@@ -93,7 +97,8 @@ class FaultInjection:
 
 
 class Recording:
-    """ASGI middleware adding every provider request to a `RequestRecord`."""
+    """ASGI middleware adding every provider request to a `RequestRecord`: its headers, its
+    body up to the record's limit, its status, and the endpoint its handler noted."""
 
     def __init__(self, app: ASGIApp, *, record: RequestRecord, skip: tuple[str, ...]) -> None:
         """Paths starting with one of ``skip`` are not recorded: the control plane is not
@@ -106,22 +111,24 @@ class Recording:
         if scope["type"] != "http" or scope["path"].startswith(self.skip):
             await self.app(scope, receive, send)
             return
-        started = time.time()
-        add = self.record.add_raw
+        entry = RawEntry(scope["method"], scope["headers"], scope["path"])
+        entry.query, entry.started = scope["query_string"], time.time()
+        limit = self.record.body_bytes
+
+        async def recording_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunk = message.get("body", b"")
+                entry.body_size += len(chunk)
+                if len(entry.body) < limit:
+                    entry.body += chunk[: limit - len(entry.body)]
+            return message
 
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                add(
-                    (
-                        scope["method"],
-                        scope["headers"],
-                        scope["path"],
-                        scope["query_string"],
-                        message["status"],
-                        started,
-                        time.time(),
-                    )
-                )
+                entry.status, entry.answered = message["status"], time.time()
+                entry.endpoint = scope.get(ENDPOINT)
+                self.record.add(entry)
             await send(message)
 
-        await self.app(scope, receive, recording_send)
+        await self.app(scope, recording_receive, recording_send)

@@ -8,6 +8,7 @@ bounded in bytes. An evicted render is simply rendered again: specs are determin
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -43,6 +44,8 @@ class MediaStore:
         self._rendering: dict[MediaSpec, threading.Lock] = {}  # one render per spec at a time
         self._load_source = load_source
         self.renders = 0  # how many times anything was actually rendered
+        #: when this store began: the Last-Modified of what it serves (media never change)
+        self.created = time.time()
 
     def register(self, spec: MediaSpec) -> str:
         """The media id under which ``spec`` can be fetched."""

@@ -11,6 +11,7 @@ import hashlib
 import io
 import textwrap
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
@@ -75,21 +76,25 @@ def caption_panel(spec: MediaSpec) -> Image.Image | None:
     margin = _font_size(spec) // 2
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     left, top, right, bottom = measure.multiline_textbbox((margin, 0), text, font=font)
-    panel = Image.new("RGB", (spec.width, min(spec.height, bottom - top + 2 * margin)))
+    panel = Image.new("RGB", (spec.width, min(spec.height, round(bottom - top) + 2 * margin)))
     ImageDraw.Draw(panel).multiline_text(
         (margin, margin - top), text, font=font, fill=(255, 255, 255)
     )
     return panel
 
 
-def render_picture(spec: MediaSpec, *, caption: bool = True) -> Image.Image:
-    """The picture of ``spec``, not yet encoded."""
+def render_picture(
+    spec: MediaSpec, *, caption: bool = True, size: tuple[int, int] | None = None
+) -> Image.Image:
+    """The picture of ``spec``, not yet encoded; with ``size``, drawn that small (the same
+    colours and shapes, no caption): a thumbnail that costs no full-size render."""
     if spec.blank:
-        return Image.new("RGB", (spec.width, spec.height))
-    palette = _palette(spec)
-    image = _background(spec, palette)
-    _shapes(ImageDraw.Draw(image), spec, palette)
-    panel = caption_panel(spec) if caption else None
+        return Image.new("RGB", size or (spec.width, spec.height))
+    palette = _palette(spec)  # of the spec itself: a smaller one would draw other colours
+    drawn = replace(spec, width=size[0], height=size[1]) if size else spec
+    image = _background(drawn, palette)
+    _shapes(ImageDraw.Draw(image), drawn, palette)
+    panel = caption_panel(spec) if caption and size is None else None
     if panel is not None:
         image.paste(panel, (0, spec.height - panel.height))
     return image

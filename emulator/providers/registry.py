@@ -12,16 +12,20 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault
 from emulator.core.registry import Layout, register
+from emulator.http.replay import Grammar
 from emulator.providers import fal, wavespeed
 from emulator.providers.fal import errors as fal_errors
 from emulator.providers.fal import hosts as fal_hosts
+from emulator.providers.fal import replay as fal_replay
 from emulator.providers.wavespeed import errors as wavespeed_errors
 from emulator.providers.wavespeed import hosts as wavespeed_hosts
+from emulator.providers.wavespeed import replay as wavespeed_replay
 
 #: status, raw headers and body of an answer
 RawAnswer = tuple[int, list[tuple[bytes, bytes]], bytes]
@@ -42,12 +46,16 @@ class Provider:
     operation_path: Callable[[str], str]
     #: an ``http_error`` fault's answer in the provider's own format
     exchange_error: Callable[[Fault], RawAnswer]
+    #: what replaying recordings needs to know of its wire protocol
+    replay: Grammar
+    #: a routing error (no such path, a method it does not take) in its own format
+    http_error: Callable[[int, str, Mapping[str, str] | None], Response]
     #: paths that forward to another of its surfaces (recorded as what they forward)
     forwarding: tuple[str, ...] = ()
 
     @classmethod
     def from_modules(
-        cls, name: str, layout: Layout, package: ModuleType, hosts: Any, errors: Any
+        cls, name: str, layout: Layout, package: ModuleType, hosts: Any, errors: Any, replay: Any
     ) -> Provider:
         return cls(
             name,
@@ -57,6 +65,8 @@ class Provider:
             lambda engine: package.Api(engine).routes(),
             hosts.operation_path,
             errors.exchange_error,
+            replay.GRAMMAR,
+            errors.http_error,
             getattr(hosts, "FORWARDING", ()),
         )
 
@@ -70,6 +80,7 @@ PROVIDERS = (
         fal,
         fal_hosts,
         fal_errors,
+        fal_replay,
     ),
     Provider.from_modules(
         "wavespeed",
@@ -78,6 +89,7 @@ PROVIDERS = (
         wavespeed,
         wavespeed_hosts,
         wavespeed_errors,
+        wavespeed_replay,
     ),
 )
 for _provider in PROVIDERS:

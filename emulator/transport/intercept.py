@@ -48,6 +48,7 @@ class _Router(respx.MockRouter):
 
     def start(self) -> None:
         super().start()
+        assert self.Mocker is not None  # set by MockRouter.start
         routers = self.Mocker.routers
         routers.insert(0, routers.pop(routers.index(self)))
 
@@ -110,7 +111,7 @@ def _patch_requests(interception: Interception) -> Any:
     original = requests.Session.get_adapter
 
     class EmulatorAdapter(requests.adapters.BaseAdapter):
-        def send(
+        def send(  # type: ignore[override] # the rest of requests' options do not apply
             self, request: requests.PreparedRequest, stream: bool = False, **kwargs: Any
         ) -> requests.Response:
             return _send_via_app(interception.dispatcher, request, stream)

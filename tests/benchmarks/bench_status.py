@@ -82,7 +82,6 @@ def main() -> None:
                 "serve",
                 "--port",
                 str(emu_port),
-                "--no-access-log",
                 "--progression",
                 "polls:1000000000,1",
             ]

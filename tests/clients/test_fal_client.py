@@ -135,10 +135,10 @@ def test_run_returns_the_output_directly(fal: ModuleType) -> None:
 def test_sync_mode_returns_data_uris(fal: ModuleType) -> None:
     result = fal.run(
         "fal-ai/bytedance/seedream/v4/text-to-image",
-        arguments={"prompt": "x", "image_size": {"width": 300, "height": 200}, "sync_mode": True},
+        arguments={"prompt": "x", "image_size": {"width": 1280, "height": 720}, "sync_mode": True},
     )
     assert result["images"][0]["url"].startswith("data:image/png;base64,")
-    check_images(result, (300, 200), "PNG")
+    check_images(result, (1280, 720), "PNG")
 
 
 def test_run_rejects_invalid_input_with_a_422(fal: ModuleType) -> None:

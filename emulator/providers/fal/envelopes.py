@@ -50,6 +50,17 @@ def status_body(
         else None
     )
     if look.phase is Phase.DONE:
-        body["metrics"] = {"inference_time": round(engine.inference_time(job), 3)}
-        body.update(status_error_fields(job.failure))
+        body["metrics"] = {"inference_time": round(engine.inference_time(job, look), 3)}
+        body.update(status_error_fields(look.failure))
     return body
+
+
+def billable_units(output: dict[str, Any]) -> int:
+    """What a result bills, for its ``x-fal-billable-units`` header: one unit per media file
+    it holds, at least one. (A guess: fal prices per image, per second of video or per call
+    by endpoint, and publishes no table the emulator could read.)"""
+    files = 0
+    for value in output.values():
+        items = value if isinstance(value, list) else [value]
+        files += sum(1 for item in items if isinstance(item, dict) and "url" in item)
+    return max(1, files)

@@ -44,6 +44,22 @@ REQUEST_ERROR_STATUS = {
     "internal_error": 500,
 }
 
+#: the request error types a retry may cure (a guess from the types' meanings: fal's docs
+#: name the header, not the set)
+RETRYABLE = frozenset(
+    {
+        "request_timeout",
+        "startup_timeout",
+        "runner_scheduling_failure",
+        "runner_connection_timeout",
+        "runner_disconnected",
+        "runner_connection_refused",
+        "runner_connection_error",
+        "runner_incomplete_response",
+        "internal_error",
+    }
+)
+
 #: engine failure kinds that are not fal error types → (fal error type, status)
 _FAILURE_TYPES = {
     "cancelled": ("client_cancelled", 499),
@@ -114,7 +130,15 @@ def failure_error(failure: Failure) -> FalError:
     error_type, status = _FAILURE_TYPES.get(
         failure.kind, (failure.kind, REQUEST_ERROR_STATUS.get(failure.kind, 500))
     )
-    return FalError.detail(status, failure.message, error_type)
+    message = failure.message or error_type.replace("_", " ").capitalize()
+    error = FalError.detail(status, message, error_type)
+    details = failure.details if isinstance(failure.details, dict) else {}
+    if details.get("timeout_type") == "user":
+        # The caller's own start timeout: the clients see this pair and do not retry.
+        error.headers["X-Fal-Request-Timeout-Type"] = "user"
+    retryable = error_type in RETRYABLE and details.get("timeout_type") != "user"
+    error.headers["X-Fal-Retryable"] = "true" if retryable else "false"
+    return error
 
 
 def failure_response(failure: Failure, request_id: str) -> Response:
@@ -158,3 +182,8 @@ def exchange_error(fault: Fault) -> tuple[int, list[tuple[bytes, bytes]], bytes]
         payload["error_type"] = fault.error_type
         headers.append((b"x-fal-error-type", fault.error_type.encode()))
     return status, [(b"content-type", b"application/json"), *headers], encode_json(payload)
+
+
+def http_error(status: int, detail: str, headers: Mapping[str, str] | None) -> Response:
+    """A routing error (no such path, or a method it does not take), in fal's format."""
+    return FalError(status, {"detail": detail}, headers).response()

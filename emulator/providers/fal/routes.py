@@ -19,20 +19,24 @@ from starlette.routing import BaseRoute, Route
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Endpoint
-from emulator.contracts.synthesis import renders_now
-from emulator.contracts.validation import check_input
-from emulator.core.engine import Engine, JobFailed
+from emulator.core.engine import START_TIMEOUT, Engine, JobFailed
 from emulator.core.files import MEDIA_PREFIX, parse_upload_path
 from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.webhooks import is_webhook_url
-from emulator.http.bodies import read_payload
-from emulator.http.cdn import media_response, run_linked
+from emulator.http.asgi import note_endpoint
+from emulator.http.bodies import body_size, read_payload
+from emulator.http.cdn import cdn_path, download, run_linked
 from emulator.http.hosts import public_base
 from emulator.http.responses import ALL_METHODS, HandlerApp, encode_json, json_response
 from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.fal.auth import caller
-from emulator.providers.fal.envelopes import request_urls, status_body, submit_body
+from emulator.providers.fal.envelopes import (
+    billable_units,
+    request_urls,
+    status_body,
+    submit_body,
+)
 from emulator.providers.fal.errors import (
     FalError,
     answer,
@@ -40,12 +44,15 @@ from emulator.providers.fal.errors import (
     validation_error,
 )
 from emulator.providers.fal.paths import RequestPath, alias, app_path, parse_request_path
+from emulator.providers.fal.platform import platform_options
 from emulator.providers.fal.proxy import PROXY_PATH, FalProxy
 from emulator.providers.fal.uploads import FalUploads
 from emulator.providers.fal.webhooks import FalWebhooks
 
 __all__ = ["FalApi"]
 
+#: Why a request the emulator had is gone (a guess at fal's wording: it was not observed).
+EXPIRED = "its result is no longer kept (retention or memory budget passed)"
 #: How often an SSE status stream looks at its job.
 STREAM_TICK = 0.05
 _TRUE = {b"1", b"true", b"yes", b"on"}
@@ -62,8 +69,15 @@ def _wants_logs(query_string: bytes) -> bool:
     return False
 
 
-def _method_not_allowed() -> FalError:
-    return FalError.detail(405, "Method Not Allowed")
+def _ids(job: Job) -> dict[str, str]:
+    """fal names the request on every queue answer, and clients read it from there."""
+    return {"x-fal-request-id": job.id}
+
+
+def _method_not_allowed(*allowed: str) -> FalError:
+    error = FalError.detail(405, "Method Not Allowed")
+    error.headers["Allow"] = ", ".join(allowed)
+    return error
 
 
 class FalApi:
@@ -102,6 +116,8 @@ class FalApi:
 
     def _job(self, path: RequestPath, owner: str) -> Job:
         job = self.engine.find(path.request_id, owner)
+        if job is None and self.engine.expired(path.request_id, owner):
+            raise FalError.detail(404, f"Request '{path.request_id}' has expired: {EXPIRED}")
         if job is None or path.app not in (job.endpoint.id, app_path(job.endpoint.id)):
             raise FalError.detail(404, f"Request '{path.request_id}' not found")
         return job
@@ -120,11 +136,11 @@ class FalApi:
             output = await run_linked(
                 functools.partial(self.engine.outcome, job),
                 self._linker(request, job),
-                in_thread=renders_now(job.payload, self._wants_inline(job)),
             )
         except JobFailed as failed:
             return failure_response(failed.failure, job.id)
-        return json_response(output, 200, {"x-fal-request-id": job.id})
+        headers = {**_ids(job), "x-fal-billable-units": str(billable_units(output))}
+        return json_response(output, 200, headers)
 
     # -- the queue -----------------------------------------------------------------------
 
@@ -137,11 +153,12 @@ class FalApi:
         if parsed is None:
             if request.method in ("GET", "PUT"):
                 raise FalError.detail(404, "Not Found")
-            raise _method_not_allowed()
+            raise _method_not_allowed("POST")
         wanted_method = "PUT" if parsed.action == "cancel" else "GET"
         if request.method != wanted_method:
-            raise _method_not_allowed()
+            raise _method_not_allowed(wanted_method)
         job = self._job(parsed, owner)
+        note_endpoint(request, job.endpoint.id)
         if parsed.action == "cancel":
             return self._cancel(job)
         with_logs = _wants_logs(request.scope["query_string"])
@@ -155,37 +172,51 @@ class FalApi:
 
     async def _submit(self, request: Request, path: str, owner: str) -> Response:
         endpoint = self._endpoint(path)
+        note_endpoint(request, endpoint.id)
         payload = await read_payload(request, self.config)
         if self.config.validate_on_submit:
-            _, violations = check_input(endpoint, payload)
+            _, violations = self.engine.check_input(endpoint, payload)
             if violations:
                 raise validation_error(violations)
         webhook = request.query_params.get("fal_webhook")
         if webhook is not None and not is_webhook_url(webhook):
             raise FalError.detail(422, f"fal_webhook must be an http(s) URL, not {webhook!r}")
-        job = self.engine.submit(endpoint, payload, owner, webhook=webhook)
+        platform = platform_options(request)
+        limit = platform.max_queue_length
+        if limit is not None and self.engine.queue_length(endpoint, limit + 1) >= limit:
+            raise FalError.detail(429, f"The queue of {endpoint.id} holds {limit} requests or more")
+        job = self.engine.submit(
+            endpoint,
+            payload,
+            owner,
+            webhook=webhook,
+            size=body_size(request),
+            start_timeout=platform.start_timeout,
+            queue_weight=platform.queue_weight,
+        )
         if webhook:
             self.webhooks.watch(job, webhook, functools.partial(self._linker, request, job))
         urls = request_urls(self._base(request, "fal/queue"), job)
-        return json_response(submit_body(job, self.engine.look(job), urls))
+        return json_response(submit_body(job, self.engine.look(job), urls), 200, _ids(job))
 
     def _status(self, request: Request, job: Job, with_logs: bool) -> Response:
-        look = self.engine.look(job, poll=True)
+        look = self.engine.poll(job)
         code = 200 if look.phase is Phase.DONE else 202
         base = self._base(request, "fal/queue")
         if with_logs:
             urls = request_urls(base, job)
-            return json_response(status_body(self.engine, job, look, urls, with_logs=True), code)
+            body = status_body(self.engine, job, look, urls, with_logs=True)
+            return json_response(body, code, _ids(job))
         # Polls without logs are the hot path and repeat the same body: it is a function of
         # exactly these values, so its encoding is memoised.
-        failure = job.failure
+        failure = look.failure
         key = (
             job.id,
             job.endpoint.id,
             base,
             look.phase,
             look.queue_position,
-            self.engine.inference_time(job),
+            self.engine.inference_time(job, look),
             failure and (failure.kind, failure.message),
         )
         encoded = self._status_bodies.get(key)
@@ -194,7 +225,7 @@ class FalApi:
                 self._status_bodies.clear()
             body = status_body(self.engine, job, look, request_urls(base, job), with_logs=False)
             encoded = self._status_bodies[key] = encode_json(body)
-        return json_response(encoded, code)
+        return json_response(encoded, code, _ids(job))
 
     def _stream(self, request: Request, job: Job, with_logs: bool) -> Response:
         urls = request_urls(self._base(request, "fal/queue"), job)
@@ -202,8 +233,7 @@ class FalApi:
 
         async def events() -> AsyncIterator[str]:
             previous, last_sent = None, time.monotonic()
-            while True:
-                look = self.engine.look(job, poll=True)
+            async for look in self.engine.polls(job, STREAM_TICK):
                 body = status_body(self.engine, job, look, urls, with_logs=with_logs)
                 if body != previous:
                     previous, last_sent = body, time.monotonic()
@@ -211,12 +241,11 @@ class FalApi:
                 elif time.monotonic() - last_sent >= keepalive:
                     last_sent = time.monotonic()
                     yield ": keep-alive\n\n"
-                if look.phase is Phase.DONE:
-                    return
-                await asyncio.sleep(STREAM_TICK)
 
         return StreamingResponse(
-            events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+            events(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", **_ids(job)},
         )
 
     def _cancel(self, job: Job) -> Response:
@@ -227,21 +256,34 @@ class FalApi:
                     "detail": f"Request {job.id} is already completed.",
                 },
                 400,
+                _ids(job),
             )
-        return json_response({"status": "CANCELLATION_REQUESTED"}, 202)
+        return json_response({"status": "CANCELLATION_REQUESTED"}, 202, _ids(job))
 
     # -- sync run and media --------------------------------------------------------------
 
     async def run(self, request: Request) -> Response:
-        """``POST fal.run/{id}``: the output; ``POST fal.run/{id}/stream``: as SSE."""
-        if request.method != "POST":
-            raise _method_not_allowed()
+        """``POST fal.run/{id}``: the output; ``POST fal.run/{id}/stream``: as SSE. A GET
+        (``fal_client.run(…, method="GET")``) takes its input from the query string."""
+        if request.method not in ("POST", "GET"):
+            raise _method_not_allowed("GET", "POST")
         owner = caller(request, self.config)
         path = request.path_params["path"].strip("/")
         streamed = path.endswith("/stream") and self.engine.contracts.get("fal", path[:-7])
         endpoint = self._endpoint(path[:-7] if streamed else path)
-        payload = await read_payload(request, self.config)
-        job = self.engine.submit(endpoint, payload, owner, queued=False)
+        note_endpoint(request, endpoint.id)
+        platform = platform_options(request)
+        if request.method == "GET":
+            payload: Any = dict(request.query_params)
+        else:
+            payload = await read_payload(request, self.config)
+        job = self.engine.submit(
+            endpoint, payload, owner, queued=False, queue_weight=platform.queue_weight
+        )
+        timeout = platform.start_timeout
+        if timeout is not None and self.engine.start_delay(job) > timeout:
+            await asyncio.sleep(timeout)  # fal holds the request until its deadline passes
+            return failure_response(START_TIMEOUT, job.id)
         response = await self._output(request, job)
         if not streamed or response.status_code != 200:
             return response  # errors answer as JSON, which both clients expect
@@ -250,12 +292,9 @@ class FalApi:
         return Response(event, 200, {"x-fal-request-id": job.id}, "text/event-stream")
 
     async def cdn(self, request: Request) -> Response:
-        path = "/" + request.path_params["path"].rstrip("/")
+        path = cdn_path(request)
         if request.method in ("GET", "HEAD"):
-            engine = self.engine
-            response = await media_response(
-                engine.media, engine.storage, path, engine.faults, "fal"
-            )
+            response = await download(self.engine, "fal", path, request)
             if response is None:
                 raise FalError.detail(404, "File not found")
             return response
@@ -265,12 +304,16 @@ class FalApi:
             return self.uploads.start_multipart(request)
         upload = parse_upload_path(path)
         if path.startswith(MEDIA_PREFIX):
-            raise _method_not_allowed()
+            raise _method_not_allowed("GET", "HEAD")
         if upload is not None and upload.multipart_id and request.method in ("PUT", "POST"):
             return await self.uploads.multipart(request, upload)
         if upload is not None and request.method == "PUT":
             return await self.uploads.put(request, upload)
-        raise _method_not_allowed() if upload is not None else FalError.detail(404, "Not Found")
+        if upload is None:
+            raise FalError.detail(404, "Not Found")
+        raise _method_not_allowed(
+            *(("PUT", "POST") if upload.multipart_id else ("GET", "HEAD", "PUT"))
+        )
 
     async def rest(self, request: Request) -> Response:
         """``rest.fal.ai``: storage tokens and uploads, and the webhook signing keys."""
@@ -283,9 +326,10 @@ class FalApi:
             "storage/upload/initiate-multipart",
         ):
             if request.method != "POST":
-                raise _method_not_allowed()
-            caller(request, self.config)
+                raise _method_not_allowed("POST")
+            owner = caller(request, self.config)
             if path == "storage/auth/token":
-                return self.uploads.token(request)
-            return await self.uploads.initiate(request, multipart=path.endswith("multipart"))
+                return self.uploads.token(request, owner)
+            multipart = path.endswith("multipart")
+            return await self.uploads.initiate(request, owner, multipart=multipart)
         raise FalError.detail(404, "Not Found")

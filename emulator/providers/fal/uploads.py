@@ -36,6 +36,7 @@ from emulator.core.files import (
     safe_content_type,
     safe_name,
 )
+from emulator.core.keys import split_authorization
 from emulator.http.bodies import read_body, read_json, receive_reserved
 from emulator.http.responses import json_response
 from emulator.providers.fal.errors import FalError
@@ -59,7 +60,8 @@ class FalUploads:
     def __init__(self, engine: Engine, cdn_base: Callable[[Request], str]) -> None:
         self.engine = engine
         self.cdn_base = cdn_base
-        self._tokens: dict[str, float] = {}  # CDN token → when it expires (wall time)
+        # CDN token → when it expires (wall time) and the key it was issued to
+        self._tokens: dict[str, tuple[float, str]] = {}
 
     @property
     def storage(self):  # noqa: ANN201 - the engine's, which a reset replaces
@@ -67,12 +69,12 @@ class FalUploads:
 
     # -- REST: tokens and two-step uploads -----------------------------------------------
 
-    def token(self, request: Request) -> Response:
+    def token(self, request: Request, owner: str) -> Response:
         now = time.time()
         if len(self._tokens) >= MAX_TOKENS:
-            self._tokens = {t: until for t, until in self._tokens.items() if until > now}
+            self._tokens = {t: held for t, held in self._tokens.items() if held[0] > now}
         token = secrets.token_urlsafe(24)
-        self._tokens[token] = now + TOKEN_LIFETIME
+        self._tokens[token] = (now + TOKEN_LIFETIME, owner)
         expires = datetime.fromtimestamp(now + TOKEN_LIFETIME, UTC).isoformat()
         return json_response(
             {
@@ -83,46 +85,49 @@ class FalUploads:
             }
         )
 
-    async def initiate(self, request: Request, *, multipart: bool = False) -> Response:
+    async def initiate(self, request: Request, owner: str, *, multipart: bool = False) -> Response:
         body = await read_json(request, max_bytes=64 * 1024, max_depth=4)
         if not isinstance(body, dict):
             raise FalError.detail(422, "Expected a JSON object with file_name and content_type")
         content_type = safe_content_type(body.get("content_type"))
         name = safe_name(body.get("file_name") or _default_name(content_type))
         if multipart:
-            upload_id = self.storage.start_multipart(name, content_type)
+            upload_id = self.storage.start_multipart(name, content_type, owner)
             url = file_url(self.cdn_base(request), upload_id, name)
             return json_response({"upload_url": f"{url}/multipart/{upload_id}", "file_url": url})
-        file_id = self.storage.reserve(name, content_type)
+        file_id = self.storage.reserve(name, content_type, owner)
         url = file_url(self.cdn_base(request), file_id, name)
         return json_response({"upload_url": url, "file_url": url})
 
     # -- CDN: the bytes ------------------------------------------------------------------
 
-    def _check_token(self, request: Request) -> None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or self._tokens.get(token.strip(), 0) < time.time():
+    def _check_token(self, request: Request) -> str:
+        """The key the request's CDN token was issued to; 401 for a bad or old token."""
+        scheme, token = split_authorization(request.headers.get("authorization", ""))
+        until, owner = self._tokens.get(token, (0.0, ""))
+        if scheme != "bearer" or until < time.time():
             raise FalError.detail(
                 401, "Invalid or expired CDN token; get one from storage/auth/token"
             )
+        return owner
 
     async def upload(self, request: Request) -> Response:
         """``POST /files/upload``: the body is the file."""
-        self._check_token(request)
+        owner = self._check_token(request)
         content_type = request.headers.get("content-type", "application/octet-stream")
         data = await read_body(request, self.storage.max_file_bytes)
         name = request.headers.get("x-fal-file-name") or _default_name(content_type)
         try:
-            stored = self.storage.put(data, content_type, name)
+            stored = self.storage.put(data, content_type, name, owner=owner)
         except StorageError as error:
             raise _storage_error(error) from None
         return json_response({"access_url": content_url(self.cdn_base(request), stored)})
 
     def start_multipart(self, request: Request) -> Response:
-        self._check_token(request)
+        owner = self._check_token(request)
         content_type = request.headers.get("content-type", "application/octet-stream")
         name = safe_name(request.headers.get("x-fal-file-name") or _default_name(content_type))
-        upload_id = self.storage.start_multipart(name, content_type)
+        upload_id = self.storage.start_multipart(name, content_type, owner)
         url = file_url(self.cdn_base(request), upload_id, name)
         return json_response({"access_url": url, "uploadId": upload_id})
 

@@ -10,9 +10,9 @@ two hours (fal: "10 times in the span of 2 hours"), scaled by ``webhook_time_sca
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
-import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -35,18 +35,25 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+@functools.lru_cache(maxsize=8)
+def _signing_key(secret: bytes) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(secret)
+
+
 class FalWebhooks:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        # Derived from the emulator's seed, so a seeded run signs identically; unseeded,
-        # a fresh key, so that no two installations share one.
-        material = (
-            f"fal-webhook-key:{engine.seed}" if engine.seed is not None else secrets.token_hex()
-        )
-        seed = hashlib.sha256(material.encode()).digest()
-        self._key = Ed25519PrivateKey.from_private_bytes(seed)
+
+    @property
+    def _key(self) -> Ed25519PrivateKey:
+        # From the engine's seeded secret, so a reset with a seed signs as a fresh start with
+        # that seed would; cached per secret, as signing happens on every delivery.
+        return _signing_key(self.engine.secret("fal-webhook-key"))
+
+    @property
+    def jwks(self) -> dict[str, Any]:
         public = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        self.jwks = {
+        return {
             "keys": [
                 {
                     "kty": "OKP",

@@ -9,7 +9,7 @@ from typing import Any
 from emulator.core.engine import Engine, Look
 from emulator.core.jobs import Failure, Job
 from emulator.core.lifecycle import Phase
-from emulator.providers.wavespeed.errors import task_code
+from emulator.providers.wavespeed.errors import task_code, task_error
 
 __all__ = ["STATUS_NAMES", "envelope", "prediction", "task_id"]
 
@@ -43,7 +43,7 @@ def prediction(
     NSFW flags) once completed, or with its ``failure`` once failed."""
     outputs = list((produced or {}).get("outputs", []))
     created = datetime.fromtimestamp(job.submitted_wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    milliseconds = round(engine.inference_time(job) * 1000)
+    milliseconds = round(engine.inference_time(job, look) * 1000)
     data: dict[str, Any] = {
         "id": task_id(job),
         "model": job.endpoint.id,
@@ -54,7 +54,7 @@ def prediction(
         ),
         "status": _failed_status(failure) if failure else STATUS_NAMES[look.phase],
         "created_at": created,
-        "error": failure.message if failure else "",
+        "error": task_error(failure) if failure else "",
         "executionTime": milliseconds if look.phase is Phase.DONE else 0,
         "timings": {"inference": milliseconds if look.phase is Phase.DONE else 0},
     }

@@ -6,7 +6,7 @@ The body of a non-2xx answer was never captured from the live API; the envelope 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from starlette.responses import Response
@@ -37,20 +37,58 @@ TASK_CODES = {
 }
 
 
+#: what each task code means, in WaveSpeed's words (docs: error-codes)
+TASK_MESSAGES = {
+    1200: "Content moderation: the input or the output was flagged",
+    1400: "Missing parameter",
+    1401: "Invalid parameter",
+    1402: "Media URL not accessible",
+    1403: "Execution failed",
+    1405: "Task failed",
+    5000: "Internal error",
+    5003: "Service unavailable",
+    5004: "Timeout",
+}
+
+
 def task_code(failure: Failure) -> int:
-    if isinstance(failure.details, dict) and isinstance(failure.details.get("code"), int):
-        return failure.details["code"]
+    details = failure.details
+    if isinstance(details, dict) and isinstance(details.get("code"), int):
+        return int(details["code"])
+    if isinstance(details, list) and any(v.type == "content_policy_violation" for v in details):
+        return 1200
     return TASK_CODES.get(failure.kind, 5000)
 
 
+def task_error(failure: Failure) -> str:
+    """A failed prediction's ``error``: the failure's own words, else its code's meaning."""
+    return failure.message or TASK_MESSAGES.get(task_code(failure), "Task failed")
+
+
 class WaveSpeedError(Exception):
-    def __init__(self, status: int, message: str, body: Any = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.body = body if body is not None else {"code": status, "message": message, "data": None}
+        self.headers = dict(headers or {})
 
     def response(self) -> Response:
-        return json_response(self.body, self.status)
+        return json_response(self.body, self.status, self.headers)
+
+
+def method_not_allowed(*allowed: str) -> WaveSpeedError:
+    return WaveSpeedError(405, "Method not allowed", headers={"Allow": ", ".join(allowed)})
+
+
+def http_error(status: int, detail: str, headers: Mapping[str, str] | None) -> Response:
+    """A routing error (no such path, or a method it does not take), in the envelope."""
+    return WaveSpeedError(status, detail, headers=headers).response()
 
 
 def _describe(violation: Violation) -> str:

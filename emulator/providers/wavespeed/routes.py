@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 import uuid
 from typing import Any
 
@@ -17,15 +16,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from emulator.config import EmulatorConfig
-from emulator.contracts.synthesis import renders_now
-from emulator.contracts.validation import check_input
 from emulator.core.engine import Engine, JobFailed
 from emulator.core.files import parse_upload_path
 from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.webhooks import is_webhook_url
-from emulator.http.bodies import read_payload
-from emulator.http.cdn import media_response, run_linked
+from emulator.http.asgi import note_endpoint
+from emulator.http.bodies import body_size, read_payload
+from emulator.http.cdn import cdn_path, download, run_linked
 from emulator.http.hosts import public_base
 from emulator.http.responses import ALL_METHODS, HandlerApp, json_response
 from emulator.media.links import Linker, data_uri_linker, url_linker
@@ -34,6 +32,7 @@ from emulator.providers.wavespeed.envelopes import envelope, prediction, task_id
 from emulator.providers.wavespeed.errors import (
     WaveSpeedError,
     answer,
+    method_not_allowed,
     validation_error,
 )
 from emulator.providers.wavespeed.uploads import WaveSpeedUploads
@@ -41,6 +40,8 @@ from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks
 
 __all__ = ["WaveSpeedApi"]
 
+#: Why a prediction the emulator had is gone (a guess: WaveSpeed's wording was not observed).
+EXPIRED = "its result is no longer kept (retention or memory budget passed)"
 #: How often a sync-mode request looks at its job.
 SYNC_TICK = 0.02
 BASE64_WITH_WEBHOOK = (
@@ -70,12 +71,12 @@ class WaveSpeedApi:
             Route(
                 "/wavespeed/api/v3/predictions/{task}/result",
                 HandlerApp(self.result, answer),
-                methods=["GET"],
+                methods=ALL_METHODS,
             ),
             Route(
                 "/wavespeed/api/v3/predictions/{task}",
                 HandlerApp(self.result, answer),
-                methods=["GET"],
+                methods=ALL_METHODS,
             ),
             Route(
                 "/wavespeed/api/v3/webhook/secret",
@@ -111,14 +112,13 @@ class WaveSpeedApi:
         return url_linker(self.engine.media, cdn)
 
     async def _prediction(self, request: Request, job: Job, *, poll: bool) -> dict[str, Any]:
-        look = self.engine.look(job, poll=poll)
+        look = self.engine.poll(job) if poll else self.engine.look(job)
         url = self._result_url(request, job)
         if look.phase is not Phase.DONE:
             return prediction(self.engine, job, look, url)
         return await run_linked(
             functools.partial(self._finished, job, url),
             self._linker(request, job),
-            in_thread=renders_now(job.payload, self._wants_inline(job)),
         )
 
     def _finished(self, job: Job, result_url: str, link: Linker) -> dict[str, Any]:
@@ -136,14 +136,15 @@ class WaveSpeedApi:
 
     async def submit(self, request: Request) -> Response:
         if request.method != "POST":
-            raise WaveSpeedError(405, "Method not allowed")
+            raise method_not_allowed("POST")
         owner = caller(request, self.config)
         model = request.path_params["model"].strip("/")
         endpoint = self.engine.contracts.get("wavespeed", model)
         if endpoint is None:
             raise _not_found(f"Model '{model}'")
+        note_endpoint(request, endpoint.id)
         payload = await read_payload(request, self.config)
-        _, violations = check_input(endpoint, payload)
+        _, violations = self.engine.check_input(endpoint, payload)
         if violations:
             raise validation_error(violations)
         webhook = request.query_params.get("webhook") or payload.get("webhook_url")
@@ -153,7 +154,7 @@ class WaveSpeedApi:
             raise WaveSpeedError(
                 400, f"Invalid parameters: webhook must be an http(s) URL, not {webhook!r}"
             )
-        job = self.engine.submit(endpoint, payload, owner, webhook=webhook)
+        job = self.engine.submit(endpoint, payload, owner, webhook=webhook, size=body_size(request))
         if webhook:
             finished = functools.partial(
                 self._finished, job, self._result_url(request, job), self._linker(request, job)
@@ -165,29 +166,35 @@ class WaveSpeedApi:
 
     async def _wait(self, request: Request, job: Job) -> dict[str, Any]:
         """Sync mode: the finished prediction, or the documented 5004 answer at the limit."""
-        deadline = time.monotonic() + self.config.sync_timeout
-        while self.engine.look(job, poll=True).phase is not Phase.DONE:
-            if time.monotonic() >= deadline:
-                data = await self._prediction(request, job, poll=False)
-                data["status"] = "processing"  # as documented, whether queued or running
-                data["code"] = 5004
-                data["error"] = (
-                    f"Sync mode timed out after {self.config.sync_timeout:g} seconds. "
-                    "The prediction is still processing asynchronously."
-                )
-                return data
-            await asyncio.sleep(SYNC_TICK)
+        try:
+            async with asyncio.timeout(self.config.sync_timeout):
+                async for _ in self.engine.polls(job, SYNC_TICK):
+                    pass
+        except TimeoutError:
+            data = await self._prediction(request, job, poll=False)
+            data["status"] = "processing"  # as documented, whether queued or running
+            data["code"] = 5004
+            data["error"] = (
+                f"Sync mode timed out after {self.config.sync_timeout:g} seconds. "
+                "The prediction is still processing asynchronously."
+            )
+            return data
         return await self._prediction(request, job, poll=False)
 
     async def result(self, request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            raise method_not_allowed("GET")
         owner = caller(request, self.config)
         try:
             job_id = str(uuid.UUID(request.path_params["task"]))
         except ValueError:
             raise _not_found("Prediction") from None
         job = self.engine.find(job_id, owner)
+        if job is None and self.engine.expired(job_id, owner):
+            raise WaveSpeedError(404, f"Prediction expired: {EXPIRED}")
         if job is None:
             raise _not_found("Prediction")
+        note_endpoint(request, job.endpoint.id)
         return json_response(envelope(await self._prediction(request, job, poll=True)))
 
     async def webhook_secret(self, request: Request) -> Response:
@@ -198,23 +205,20 @@ class WaveSpeedApi:
     async def media(self, request: Request) -> Response:
         """``media/uploads`` (a ticket) and ``media/upload/binary`` (a form)."""
         if request.method != "POST":
-            raise WaveSpeedError(405, "Method not allowed")
-        caller(request, self.config)
+            raise method_not_allowed("POST")
+        owner = caller(request, self.config)
         if request.path_params["kind"] == "uploads":
-            return await self.uploads.ticket(request)
-        return await self.uploads.binary(request)
+            return await self.uploads.ticket(request, owner)
+        return await self.uploads.binary(request, owner)
 
     async def cdn(self, request: Request) -> Response:
-        path = "/" + request.path_params["path"].rstrip("/")
+        path = cdn_path(request)
         if request.method in ("GET", "HEAD"):
-            engine = self.engine
-            response = await media_response(
-                engine.media, engine.storage, path, engine.faults, "wavespeed"
-            )
+            response = await download(self.engine, "wavespeed", path, request)
             if response is None:
                 raise _not_found("File")
             return response
         upload = parse_upload_path(path)
         if request.method == "PUT" and upload is not None and not upload.multipart_id:
             return await self.uploads.put(request, upload)
-        raise WaveSpeedError(405, "Method not allowed")
+        raise method_not_allowed(*(("GET", "HEAD", "PUT") if upload else ("GET", "HEAD")))

@@ -56,7 +56,7 @@ class WaveSpeedUploads:
             "size": stored.size,
         }
 
-    async def ticket(self, request: Request) -> Response:
+    async def ticket(self, request: Request, owner: str) -> Response:
         body = await read_json(request, max_bytes=64 * 1024, max_depth=4)
         if not isinstance(body, dict) or not isinstance(body.get("filename"), str):
             raise WaveSpeedError(400, "Invalid parameters: filename is required")
@@ -68,7 +68,7 @@ class WaveSpeedUploads:
             raise WaveSpeedError(413, f"File exceeds the limit of {storage.max_file_bytes} bytes")
         content_type = safe_content_type(body.get("content_type"))
         name = safe_name(body["filename"])
-        url = file_url(self.cdn_base(request), storage.reserve(name, content_type), name)
+        url = file_url(self.cdn_base(request), storage.reserve(name, content_type, owner), name)
         upload = {"method": "PUT", "url": url, "headers": {"Content-Type": content_type}}
         ticket = {
             "type": _media_type(content_type),
@@ -86,7 +86,7 @@ class WaveSpeedUploads:
             raise _storage_error(error) from None
         return json_response(envelope(self._described(request, stored)))
 
-    async def binary(self, request: Request) -> Response:
+    async def binary(self, request: Request, owner: str) -> Response:
         storage = self.engine.storage
         declared = request.headers.get("content-length", "0")
         if not declared.isascii() or not declared.isdigit():
@@ -112,7 +112,10 @@ class WaveSpeedUploads:
         data = await upload.read()
         try:
             stored = storage.put(
-                data, upload.content_type or "application/octet-stream", upload.filename
+                data,
+                upload.content_type or "application/octet-stream",
+                upload.filename,
+                owner=owner,
             )
         except StorageError as error:
             raise _storage_error(error) from None

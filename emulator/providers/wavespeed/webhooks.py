@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,13 +27,10 @@ RETRY_SCHEDULE = (10.0, 20.0, 40.0)
 class WaveSpeedWebhooks:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        # Seeded runs get the same secrets; unseeded ones, secrets of their own.
-        self._salt = str(engine.seed) if engine.seed is not None else secrets.token_hex()
 
     def secret(self, key: str) -> str:
-        """The key's webhook secret: stable for a key under a seed."""
-        digest = hashlib.sha256(f"wavespeed-webhook:{self._salt}:{key}".encode()).hexdigest()
-        return "whsec_" + digest[:40]
+        """The key's webhook secret: stable for a key under a seed (see `Engine.secret`)."""
+        return "whsec_" + self.engine.secret(f"wavespeed-webhook:{key}").hex()[:40]
 
     def watch(self, job: Job, url: str, prediction: Callable[[], dict[str, Any]]) -> None:
         """Deliver ``prediction()`` (the finished prediction) to ``url`` when ``job`` is done."""

@@ -201,8 +201,13 @@ def test_a_request_expires_after_the_retention(clock: ManualClock) -> None:
         submitted = submit(client)
         clock.advance(61)
         response = client.get(submitted["status_url"])
+        unknown = client.get(submitted["status_url"].replace(submitted["request_id"], "x" * 8))
+        other_key = client.get(submitted["status_url"], headers={"Authorization": "Key other"})
     assert response.status_code == 404
-    assert response.json()["detail"] == f"Request '{submitted['request_id']}' not found"
+    assert response.json()["detail"].startswith(f"Request '{submitted['request_id']}' has expired")
+    assert (unknown.status_code, unknown.json()["detail"]) == (404, "Request 'xxxxxxxx' not found")
+    # another key learns nothing of it
+    assert other_key.json()["detail"] == f"Request '{submitted['request_id']}' not found"
 
 
 # -- sync run ------------------------------------------------------------------------------
@@ -234,8 +239,9 @@ def test_run_validates_at_once(client: TestClient) -> None:
 
 
 def test_images_beyond_the_emulator_limit_are_a_422_not_a_hang(client: TestClient) -> None:
+    # bitdance's contract allows sides up to 14142 (seedream's caps the total at 4096²)
     body = {"prompt": "x", "image_size": {"width": 14142, "height": 14142}}
-    response = client.post(f"/fal/run/{SEEDREAM}", json=body)
+    response = client.post("/fal/run/fal-ai/bitdance", json=body)
     assert response.status_code == 422
     assert response.json()["detail"][0]["type"] == "emulator_limit"
 
@@ -286,7 +292,7 @@ def test_deeply_nested_bodies_are_refused(client: TestClient, depth: int) -> Non
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [
-        ("GET", "/fal/run/fal-ai/bitdance", 405),
+        ("DELETE", "/fal/run/fal-ai/bitdance", 405),
         ("DELETE", BITDANCE, 405),
         ("GET", "/fal/queue/fal-ai/bitdance/requests/nope/cancel", 405),
         ("PUT", "/fal/queue/fal-ai/bitdance/requests/nope/status", 405),

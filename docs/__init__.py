@@ -1,0 +1,1 @@
+"""The documentation's own code: `python -m docs.generate` writes the generated pages."""

@@ -1,0 +1,82 @@
+"""``provider-emulator contracts diff`` and ``contracts sync``: parsers and runners.
+
+    provider-emulator contracts diff [--against FILE|DIR|URL] [--json]
+    provider-emulator contracts sync [--against FILE|DIR|URL]
+
+``diff`` exits 1 when a change is critical (so a scheduled job fails), 0 otherwise, and 2
+when the contracts or the source cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from emulator.contracts.documents import ContractError, Contracts, load_contracts
+from emulator.contracts.drift import SEVERITIES, DriftReport, diff_contracts
+from emulator.contracts.sources import SourceError, open_source
+from emulator.contracts.sync import sync_contracts
+
+__all__ = ["COMMANDS", "add_commands", "run"]
+
+COMMANDS = ("diff", "sync")
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Add ``diff`` and ``sync`` to the ``contracts`` command's sub-commands."""
+    for name, words in (
+        ("diff", "compare the shipped contracts with newer published documents"),
+        ("sync", "apply the changes newer published documents make to the contracts"),
+    ):
+        command = commands.add_parser(name, help=words)
+        command.add_argument(
+            "--against",
+            metavar="FILE|DIR|URL",
+            help="a per-endpoint OpenAPI document (file or URL; a URL with {endpoint_id} is "
+            "fetched per endpoint), a directory laid out like contracts/, or fal's endpoint "
+            "types .ts file (default: fal's published per-endpoint documents)",
+        )
+        command.add_argument(
+            "--contracts",
+            type=Path,
+            metavar="DIR",
+            help="the contract documents to compare (default: the shipped ones)",
+        )
+        if name == "diff":
+            command.add_argument("--json", action="store_true", help="a JSON report for CI")
+
+
+def _contracts(directory: Path | None) -> Contracts:
+    from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR
+
+    return load_contracts([directory or DEFAULT_CONTRACTS_DIR])
+
+
+def _print_report(report: DriftReport) -> None:
+    print(f"against {report.source}" + (f" (published {report.date})" if report.date else ""))
+    for severity in SEVERITIES:
+        for change in (c for c in report.changes if c.severity == severity):
+            print(f"{severity:8} {change.provider} {change.endpoint}: {change.message}")
+            print(f"{'':8}   affects {change.affects}")
+    counts = ", ".join(f"{report.count(s)} {s}" for s in SEVERITIES)
+    print(f"{len(report.changes)} changes: {counts}")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        contracts = _contracts(args.contracts)
+        report = diff_contracts(contracts, open_source(args.against))
+        if args.contracts_command == "sync":
+            for path in sync_contracts(contracts, report):
+                print(f"synced {path}")
+            return 0
+    except (ContractError, SourceError) as exc:
+        print(f"provider-emulator: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+    else:
+        _print_report(report)
+    return 1 if report.critical else 0

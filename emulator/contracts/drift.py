@@ -1,0 +1,317 @@
+"""Drift between the shipped contracts and newer published documents, classified.
+
+critical: a new required field, a removed field or enum value, a type change, a tighter
+bound, an endpoint no longer listed; warning: a new optional field, a new enum value, a
+new or changed default, a looser bound, a size rule the text states but the contract does
+not enforce; info: text. Each change names the emulator behaviour it affects and carries
+the patch that `contracts sync` applies to the shipped document.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from emulator.contracts.documents import Contracts, Endpoint, endpoint_from_document
+from emulator.contracts.rules import SIZE_RULE, rule_from_text
+from emulator.contracts.sources import DocumentSource
+from emulator.core.registry import LAYOUTS
+
+__all__ = ["DELETE", "Change", "DriftReport", "compare", "diff_contracts"]
+
+SEVERITIES = ("critical", "warning", "info")
+DELETE = None  # a patch value: remove the key
+DELISTED = "x-emulator-delisted"
+
+_LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength", "minItems")
+_UPPER_BOUNDS = ("maximum", "exclusiveMaximum", "maxLength", "maxItems")
+_TEXT = ("description", "title")
+_MEDIA_FIELDS = {
+    "image_size", "size", "width", "height", "resolution", "aspect_ratio", "duration",
+    "num_frames", "num_images", "max_images",
+}  # fmt: skip
+_MAX_DEPTH = 12
+
+VALIDATION = "input validation: what the emulator accepts or rejects (422 on fal, 400 on WaveSpeed)"
+DEFAULTS = "defaults the emulator fills in before rendering (validation.apply_defaults)"
+MEDIA = "the number, size or length of the media the emulator renders (contracts/sizes.py)"
+OUTPUT = "output synthesis and the output validator (contracts/synthesis.py)"
+SIZE_RULE_AFFECTS = "the x-emulator-size rule the validator enforces (contracts/rules.py)"
+LISTING = "the delisted flag in /_emulator/endpoints (the endpoint stays served)"
+
+
+@dataclass(frozen=True)
+class Change:
+    provider: str
+    endpoint: str
+    field: str
+    aspect: str
+    severity: str
+    message: str
+    affects: str
+    #: the patch: in the shipped document, at ``pointer``, set ``key`` to ``value``
+    #: (`DELETE`: remove it)
+    pointer: str
+    key: str
+    value: Any = DELETE
+    #: where the change comes from, when not the report's source
+    origin: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DriftReport:
+    source: str
+    date: str | None
+    changes: list[Change]
+
+    def count(self, severity: str) -> int:
+        return sum(1 for change in self.changes if change.severity == severity)
+
+    @property
+    def critical(self) -> bool:
+        return self.count("critical") > 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "date": self.date,
+            "counts": {s: self.count(s) for s in SEVERITIES},
+            "changes": [change.as_json() for change in self.changes],
+        }
+
+
+class _Walk:
+    """Compares one endpoint's shipped document with a newer one."""
+
+    def __init__(self, old: Endpoint, new: Endpoint, origin: str | None = None) -> None:
+        self.old, self.new = old, new
+        self.origin = origin
+        self.changes: list[Change] = []
+
+    def add(self, field: str, aspect: str, severity: str, message: str, affects: str,
+            pointer: str, key: str, value: Any = DELETE) -> None:  # fmt: skip
+        self.changes.append(
+            Change(
+                self.old.provider,
+                self.old.id,
+                field,
+                aspect,
+                severity,
+                f"{field}: {message}",
+                affects,
+                pointer,
+                key,
+                value,
+                self.origin,
+            )  # fmt: skip
+        )
+
+    def follow(self, pointer: str, schema: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+        """The pointer to patch and the resolved schema: a bare ``$ref`` is followed to
+        its target; a ``$ref`` with siblings is patched where the siblings are."""
+        bare = set(schema) == {"$ref"}
+        while bare and isinstance(schema.get("$ref"), str) and schema["$ref"].startswith("#/"):
+            pointer = schema["$ref"][1:]
+            schema = self.old._lookup(schema["$ref"])
+            bare = set(schema) == {"$ref"}
+        return pointer, self.old.resolve(schema)
+
+    def schema(self, pointer: str, old: Mapping[str, Any], new: Mapping[str, Any],
+               field: str, depth: int = 0) -> None:  # fmt: skip
+        if depth > _MAX_DEPTH:
+            return
+        pointer, old = self.follow(pointer, old)
+        new = self.new.resolve(new)
+        self.keywords(pointer, old, new, field)
+        self.text_rule(pointer, old, new, field)
+        self.properties(pointer, old, new, field, depth)
+        for key in ("anyOf", "oneOf"):
+            olds, news = old.get(key, []), new.get(key, [])
+            if olds and len(olds) == len(news):
+                for index, (a, b) in enumerate(zip(olds, news, strict=True)):
+                    self.schema(f"{pointer}/{key}/{index}", a, b, field, depth + 1)
+            elif olds != news and (olds or news):
+                self.add(field, key, "critical", "the accepted shapes changed",
+                         VALIDATION, pointer, key, copy.deepcopy(news) or DELETE)  # fmt: skip
+        if isinstance(old.get("items"), Mapping) and isinstance(new.get("items"), Mapping):
+            self.schema(f"{pointer}/items", old["items"], new["items"], f"{field}[]", depth + 1)
+
+    def keywords(self, pointer: str, old: Mapping[str, Any], new: Mapping[str, Any],
+                 field: str) -> None:  # fmt: skip
+        inputs = field.startswith("input")
+        for key in sorted((set(old) | set(new)) - {"properties", "anyOf", "oneOf", "items"}):
+            before, after = old.get(key), new.get(key)
+            if before == after or key.startswith("x-") or key in ("$ref", "examples"):
+                continue
+            severity, message = _classify(key, before, after)
+            if severity is None:
+                continue
+            affects = _affects(field, key, inputs)
+            self.add(field, key, severity, message, affects, pointer, key, copy.deepcopy(after))
+
+    def text_rule(self, pointer: str, old: Mapping[str, Any], new: Mapping[str, Any],
+                  field: str) -> None:  # fmt: skip
+        stated = rule_from_text(new.get("description"))
+        if stated != old.get(SIZE_RULE) and (stated or SIZE_RULE in old):
+            message = f"the text states {stated}" if stated else "the text no longer states a rule"
+            self.add(field, SIZE_RULE, "warning", message, SIZE_RULE_AFFECTS, pointer, SIZE_RULE,
+                     stated)  # fmt: skip
+
+    def properties(self, pointer: str, old: Mapping[str, Any], new: Mapping[str, Any],
+                   field: str, depth: int) -> None:  # fmt: skip
+        olds, news = old.get("properties", {}), new.get("properties", {})
+        required = set(new.get("required", []))
+        inputs = field.startswith("input")
+        for name in sorted(news.keys() - olds.keys()):
+            severity = "critical" if name in required else "warning"
+            kind = "required" if name in required else "optional"
+            affects = _affects(f"{field}.{name}", "added", inputs)
+            self.add(f"{field}.{name}", "added", severity, f"new {kind} field", affects,
+                     f"{pointer}/properties", name, self.portable(news[name]))  # fmt: skip
+        for name in sorted(olds.keys() - news.keys()):
+            affects = _affects(f"{field}.{name}", "removed", inputs)
+            self.add(f"{field}.{name}", "removed", "critical", "field removed", affects,
+                     f"{pointer}/properties", name)  # fmt: skip
+        for name in sorted(olds.keys() & news.keys()):
+            self.schema(f"{pointer}/properties/{name}", olds[name], news[name],
+                        f"{field}.{name}", depth + 1)  # fmt: skip
+
+    def portable(self, fragment: Any) -> Any:
+        """A new fragment with the components it refers to copied in (and noted)."""
+        for ref in _refs(fragment):
+            target = ref[2:].split("/")
+            if target[0] == "components" and _missing(self.old.document, target):
+                self.add("components", "added", "info", f"new component {target[-1]}", OUTPUT,
+                         "/" + "/".join(target[:-1]), target[-1],
+                         copy.deepcopy(self.new._lookup(ref)))  # fmt: skip
+        return copy.deepcopy(fragment)
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, Mapping):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def _missing(document: Mapping[str, Any], parts: list[str]) -> bool:
+    node: Any = document
+    for part in parts:
+        if not isinstance(node, Mapping) or part not in node:
+            return True
+        node = node[part]
+    return False
+
+
+def _classify(key: str, before: Any, after: Any) -> tuple[str | None, str]:
+    if key in ("type", "const"):
+        return "critical", f"{key} {before!r} → {after!r}"
+    if key == "enum":
+        removed = [v for v in before or [] if v not in (after or [])]
+        added = [v for v in after or [] if v not in (before or [])]
+        if removed:
+            return "critical", f"enum values removed: {removed}" + (
+                f", added: {added}" * bool(added)
+            )
+        return "warning", f"enum values added: {added}"
+    if key == "required":
+        newly = sorted(set(after or []) - set(before or []))
+        if newly:
+            return "critical", f"newly required: {newly}"
+        return "warning", f"no longer required: {sorted(set(before or []) - set(after or []))}"
+    if key == "default":
+        return "warning", f"default {before!r} → {after!r}"
+    if key in _LOWER_BOUNDS or key in _UPPER_BOUNDS:
+        lower = key in _LOWER_BOUNDS
+        tighter = before is None if after is not None else False
+        if before is not None and after is not None:
+            tighter = after > before if lower else after < before
+        return ("critical" if tighter else "warning"), f"{key} {before!r} → {after!r}"
+    if key in _TEXT:
+        return "info", f"{key} changed"
+    if key in ("pattern", "format", "additionalProperties"):
+        return "warning", f"{key} {before!r} → {after!r}"
+    return None, ""
+
+
+def _affects(field: str, key: str, inputs: bool) -> str:
+    if not inputs:
+        return OUTPUT
+    name = field.rsplit(".", 1)[-1].rstrip("[]")
+    if key in _TEXT:
+        return "documentation only"
+    if key == "default":
+        return f"{DEFAULTS}; {MEDIA}" if name in _MEDIA_FIELDS else DEFAULTS
+    return f"{VALIDATION}; {MEDIA}" if name in _MEDIA_FIELDS else VALIDATION
+
+
+def compare(old: Endpoint, new: Endpoint) -> list[Change]:
+    """The changes from ``old`` (shipped) to ``new`` (published), inputs then outputs."""
+    walk = _Walk(old, new)
+    walk.schema(_pointer(old, "input"), old.input_schema, new.input_schema, "input")
+    walk.schema(_pointer(old, "output"), old.output_schema, new.output_schema, "output")
+    return walk.changes
+
+
+def _pointer(endpoint: Endpoint, which: str) -> str:
+    """Where the input or output schema sits in its document (the ref's target, if any)."""
+    schema = endpoint.input_schema if which == "input" else endpoint.output_schema
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        return ref[1:]
+    raise ValueError(f"{endpoint.id}: the {which} schema is not a $ref to a component")
+
+
+def unenforced_rules(endpoint: Endpoint) -> list[Change]:
+    """Size rules the shipped document's own text states but does not enforce."""
+    walk = _Walk(endpoint, endpoint, origin="the document's own field descriptions")
+    schema = endpoint.resolve(endpoint.input_schema)
+    for name, prop in schema.get("properties", {}).items():
+        pointer, resolved = walk.follow(f"{_pointer(endpoint, 'input')}/properties/{name}", prop)
+        walk.text_rule(pointer, resolved, resolved, f"input.{name}")
+    return walk.changes
+
+
+def _delisting(endpoint: Endpoint, listed: bool, source: DocumentSource) -> list[Change]:
+    flagged = DELISTED in endpoint.document.get("info", {})
+    if listed == (not flagged):
+        return []
+    walk = _Walk(endpoint, endpoint)
+    if listed:
+        walk.add("endpoint", "relisted", "warning", "listed again by the source", LISTING,
+                 "/info", DELISTED)  # fmt: skip
+    else:
+        flag = {"source": source.description, "date": source.date}
+        walk.add("endpoint", "delisted", "critical", "no longer in the provider's active list",
+                 LISTING, "/info", DELISTED, flag)  # fmt: skip
+    return walk.changes
+
+
+def diff_contracts(contracts: Contracts, source: DocumentSource) -> DriftReport:
+    """Every change between the shipped ``contracts`` and what ``source`` publishes."""
+    changes: list[Change] = []
+    for provider in LAYOUTS:
+        shipped = sorted(contracts.of(provider), key=lambda e: e.id)
+        published = source.documents(provider, [e.id for e in shipped])
+        complete = source.complete(provider)
+        for endpoint in shipped:
+            document = published.get(endpoint.id)
+            if document is None:
+                changes += unenforced_rules(endpoint)
+                if complete:
+                    changes += _delisting(endpoint, False, source)
+                continue
+            newer = endpoint_from_document(provider, document, source=source.description)
+            changes += compare(endpoint, newer)
+            if complete:
+                changes += _delisting(endpoint, True, source)
+    return DriftReport(source.description, source.date, changes)

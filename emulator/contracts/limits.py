@@ -1,0 +1,95 @@
+"""What the emulator will make: bounds on output counts, pixels, durations and frame rates.
+
+A contract's own bounds come first (its schema says ``maximum``); these are the emulator's
+on top, for what a contract leaves open, so that no input can ask for an unbounded render.
+They are checked with the input, before anything is rendered, and reported as validation
+errors of the field that asks too much.
+
+Only fields the contract declares shape an output: an undeclared ``num_images`` or
+``fps`` that a permissive schema lets through changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.contracts.documents import Endpoint
+from emulator.contracts.sizes import image_size, video_shape
+from emulator.contracts.validation import Violation, object_branch
+
+#: input fields that say how many media an output holds
+COUNT_FIELDS = ("num_images",)
+#: input fields that shape a video
+VIDEO_FIELDS = ("duration", "fps", "resolution", "aspect_ratio")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_outputs: int = 16
+    max_image_pixels: int = 4096 * 4096
+    max_video_seconds: float = 60.0
+    max_video_fps: int = 60
+    #: width x height x frames of one video (1080p, 60 s, 24 fps)
+    max_video_pixels: int = 1920 * 1080 * 24 * 60
+
+
+def declared(endpoint: Endpoint, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The inputs the contract declares: the only ones that shape an output."""
+    schema = object_branch(endpoint, endpoint.input_schema)
+    names = schema.get("properties", {}) if schema else {}
+    return {name: value for name, value in inputs.items() if name in names}
+
+
+def _limit(field: str, message: str, **context: Any) -> Violation:
+    return Violation((field,), f"provider-emulator: {message}", "emulator_limit", context)
+
+
+def check_limits(endpoint: Endpoint, inputs: Any, limits: Limits) -> list[Violation]:
+    """What in ``inputs`` (valid by the contract) asks for more than the emulator makes."""
+    if not isinstance(inputs, Mapping):
+        return []
+    shaping = declared(endpoint, inputs)
+    problems = []
+    for name in COUNT_FIELDS:
+        count = shaping.get(name)
+        if isinstance(count, int) and count > limits.max_outputs:
+            message = f"at most {limits.max_outputs} outputs per request, not {count}"
+            problems.append(_limit(name, message, max_outputs=limits.max_outputs))
+    field = endpoint.resolve(endpoint.input_schema).get("properties", {}).get("image_size", {})
+    width, height = image_size(shaping, field.get("default"))
+    if not 0 < width * height <= limits.max_image_pixels or min(width, height) < 1:
+        where = next((n for n in ("image_size", "width", "size") if n in shaping), "image_size")
+        message = f"images of 1 to {limits.max_image_pixels} pixels, not {width}x{height}"
+        problems.append(_limit(where, message, max_pixels=limits.max_image_pixels))
+    if any(name in shaping for name in VIDEO_FIELDS):
+        problems += _video_limits(shaping, limits)
+    return problems
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(str(value).removesuffix("s"))
+    except ValueError:
+        return None
+
+
+def _video_limits(inputs: Mapping[str, Any], limits: Limits) -> list[Violation]:
+    width, height, seconds, fps = video_shape(inputs, {}, None)
+    # As asked, not as video_shape settles it (it falls back to defaults on odd values).
+    seconds = max(seconds, _number(inputs.get("duration")) or 0)
+    fps = max(fps, round(_number(inputs.get("fps")) or 0))
+    if seconds > limits.max_video_seconds:
+        message = f"videos of up to {limits.max_video_seconds:g} s, not {seconds:g} s"
+        return [_limit("duration", message, max_seconds=limits.max_video_seconds)]
+    if fps > limits.max_video_fps:
+        message = f"videos of up to {limits.max_video_fps} fps, not {fps}"
+        return [_limit("fps", message, max_fps=limits.max_video_fps)]
+    if width * height * seconds * fps > limits.max_video_pixels:
+        message = (
+            f"videos of up to {limits.max_video_pixels} pixels (1080p, 60 s, 24 fps); "
+            f"{width}x{height}, {seconds:g} s, {fps} fps is more"
+        )
+        return [_limit("duration", message, max_pixels=limits.max_video_pixels)]
+    return []

@@ -1,0 +1,92 @@
+"""``contracts sync``: apply a drift report's patches to the shipped documents.
+
+Every document is patched in memory and re-checked as a contract before anything is
+written; then each is written to a temporary file beside it and moved into place, so an
+interrupted or failed sync leaves the old documents, never half of one.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+import os
+import tempfile
+from collections import defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from emulator.contracts.documents import ContractError, Contracts, endpoint_from_document
+from emulator.contracts.drift import DELETE, Change, DriftReport
+
+__all__ = ["SYNC_NOTE", "apply_changes", "sync_contracts", "write_atomically"]
+
+#: where a synced document records its source and date
+SYNC_NOTE = "x-emulator-sync"
+
+
+def _node(document: dict[str, Any], pointer: str) -> dict[str, Any]:
+    node: Any = document
+    for part in filter(None, pointer.split("/")):
+        node = node.setdefault(part.replace("~1", "/").replace("~0", "~"), {})
+    if not isinstance(node, dict):
+        raise ContractError(f"cannot patch {pointer}: not an object")
+    return node
+
+
+def apply_changes(
+    document: Mapping[str, Any], changes: list[Change], report: DriftReport, today: str
+) -> dict[str, Any]:
+    """A patched copy of ``document``, its ``info`` noting the source and the date."""
+    patched = copy.deepcopy(dict(document))
+    for change in changes:
+        node = _node(patched, change.pointer)
+        if change.value is DELETE:
+            node.pop(change.key, None)
+        else:
+            node[change.key] = copy.deepcopy(change.value)
+    notes = patched.setdefault("info", {}).setdefault(SYNC_NOTE, [])
+    for origin in dict.fromkeys(c.origin for c in changes):
+        notes.append(
+            {
+                "source": origin or report.source,
+                "published": None if origin else report.date,
+                "synced": today,
+                "changes": [c.message for c in changes if c.origin == origin],
+            }
+        )
+    return patched
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then move it into place."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def sync_contracts(
+    contracts: Contracts, report: DriftReport, *, today: str | None = None
+) -> list[Path]:
+    """Apply ``report`` to the documents ``contracts`` were loaded from; the paths written."""
+    today = today or datetime.date.today().isoformat()
+    by_endpoint: dict[tuple[str, str], list[Change]] = defaultdict(list)
+    for change in report.changes:
+        by_endpoint[(change.provider, change.endpoint)].append(change)
+    staged: list[tuple[Path, str]] = []
+    for (provider, endpoint_id), changes in sorted(by_endpoint.items()):
+        endpoint = contracts.get(provider, endpoint_id)
+        if endpoint is None or not endpoint.source:
+            raise ContractError(f"{provider} {endpoint_id}: no document to sync")
+        patched = apply_changes(endpoint.document, changes, report, today)
+        endpoint_from_document(provider, patched, source=endpoint.source)  # still a contract
+        staged.append((Path(endpoint.source), json.dumps(patched, indent=2, ensure_ascii=False)))
+    for path, text in staged:
+        write_atomically(path, text + "\n")
+    return [path for path, _ in staged]

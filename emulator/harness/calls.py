@@ -1,0 +1,145 @@
+"""One call to a provider as its clients make it: submit, poll until done, fetch.
+
+Used against the real provider (live runs) and against the emulator (parity replay); it
+records each request's status code, the headers the clients read and the body.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from emulator.http.upstream import Upstreams
+
+__all__ = ["CLIENT_HEADERS", "CallError", "Caller", "Exchange", "KeyRejected", "Step"]
+
+#: the response headers the official clients read
+CLIENT_HEADERS = (
+    "content-type",
+    "x-fal-request-id",
+    "x-fal-error-type",
+    "x-fal-retryable",
+    "retry-after",
+    "etag",
+)
+KEY_VARIABLES = {"fal": "FAL_KEY", "wavespeed": "WAVESPEED_API_KEY"}
+_AUTH = {"fal": "Key {}", "wavespeed": "Bearer {}"}
+_PROBE_ID = "00000000-0000-0000-0000-000000000000"
+_DONE = {"fal": {"COMPLETED"}, "wavespeed": {"completed", "failed"}}
+
+
+class CallError(RuntimeError):
+    """A call that could not be made or finished."""
+
+
+class KeyRejected(CallError):
+    """The provider answered 401 or 403."""
+
+
+@dataclass
+class Step:
+    method: str
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class Exchange:
+    """One call as the client sees it."""
+
+    provider: str
+    endpoint: str
+    arguments: dict[str, Any]
+    steps: list[Step] = field(default_factory=list)
+
+    def status_of(self, step: Step) -> str | None:
+        body = step.body
+        if not isinstance(body, Mapping):
+            return None
+        if self.provider == "wavespeed":
+            data = body.get("data")
+            return data.get("status") if isinstance(data, Mapping) else None
+        return body.get("status") if isinstance(body.get("status"), str) else None
+
+    def statuses(self) -> list[str]:
+        return [word for step in self.steps if (word := self.status_of(step))]
+
+
+class Caller:
+    def __init__(
+        self,
+        provider: str,
+        upstreams: Upstreams,
+        key: str,
+        *,
+        timeout: float = 300.0,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self.provider = provider
+        self.upstreams = upstreams
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self._http = httpx.Client(
+            headers={"Authorization": _AUTH[provider].format(key)}, timeout=60.0
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, exchange: Exchange, method: str, url: str, body: Any = None) -> Step:
+        try:
+            answer = self._http.request(method, url, json=body)
+        except httpx.HTTPError as exc:
+            raise CallError(f"{self.provider} is unreachable at {url}: {exc}") from None
+        try:
+            content: Any = answer.json()
+        except ValueError:
+            content = None
+        headers = {k: answer.headers[k] for k in CLIENT_HEADERS if k in answer.headers}
+        step = Step(method, url, answer.status_code, headers, content)
+        exchange.steps.append(step)
+        if answer.status_code in (401, 403):
+            variable = KEY_VARIABLES[self.provider]
+            raise KeyRejected(f"{self.provider} rejected {variable} ({answer.status_code})")
+        return step
+
+    def probe(self) -> None:
+        """A non-billable call (the status of a request that does not exist)."""
+        probe = Exchange(self.provider, "", {})
+        if self.provider == "fal":
+            url = f"{self.upstreams.base('fal/queue')}/fal-ai/any/requests/{_PROBE_ID}/status"
+        else:
+            url = f"{self.upstreams.base('wavespeed')}/api/v3/predictions/{_PROBE_ID}/result"
+        self._call(probe, "GET", url)
+
+    def run(self, endpoint_id: str, arguments: Mapping[str, Any]) -> Exchange:
+        exchange = Exchange(self.provider, endpoint_id, dict(arguments))
+        if self.provider == "fal":
+            base = self.upstreams.base("fal/queue")
+            submitted = self._call(exchange, "POST", f"{base}/{endpoint_id}", exchange.arguments)
+            body = submitted.body if isinstance(submitted.body, Mapping) else {}
+            if submitted.status < 400 and "status_url" in body:
+                self._poll(exchange, body["status_url"])
+                self._call(exchange, "GET", body["response_url"])
+            return exchange
+        base = f"{self.upstreams.base('wavespeed')}/api/v3"
+        submitted = self._call(exchange, "POST", f"{base}/{endpoint_id}", exchange.arguments)
+        data = submitted.body.get("data") if isinstance(submitted.body, Mapping) else None
+        if submitted.status < 400 and isinstance(data, Mapping) and "id" in data:
+            self._poll(exchange, f"{base}/predictions/{data['id']}/result")
+        return exchange
+
+    def _poll(self, exchange: Exchange, url: str) -> None:
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            step = self._call(exchange, "GET", url)
+            if step.status >= 400 or exchange.status_of(step) in _DONE[self.provider]:
+                return
+            time.sleep(self.poll_interval)
+        raise CallError(f"{exchange.endpoint} did not finish within {self.timeout:.0f}s")

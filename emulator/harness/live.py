@@ -1,0 +1,211 @@
+"""Runs against the real providers, opt-in and under a hard spend cap.
+
+    session = LiveSession("fal", max_spend=0.10)      # needs FAL_KEY; raises LiveError
+    session.verify_key()                               # a non-billable call: 401 → LiveError
+    exchange = session.run("fal-ai/bitdance", {"prompt": "a cat"})   # authorised first
+    print(session.ledger())
+
+`authorize` estimates a call's cost (``pricing.py``) *before* it is made and refuses it
+(`SpendCapExceeded`) when it could take the total over the cap; every decision is written
+in the ledger. The base URLs come from `Upstreams`: the real hosts, or an override (how
+the whole mode is tested offline, against a second emulator).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, Contracts, load_contracts
+from emulator.harness.calls import KEY_VARIABLES, Caller, CallError, Exchange, KeyRejected
+from emulator.harness.pricing import estimate, price_of
+from emulator.http.upstream import Upstreams
+from emulator.providers.registry import CANONICAL_HOSTS
+
+__all__ = [
+    "DEFAULT_MAX_SPEND",
+    "KEY_VARIABLES",
+    "Exchange",
+    "CallError",
+    "Ledger",
+    "LiveError",
+    "LiveSession",
+    "LiveSessions",
+    "SpendCapExceeded",
+    "live_problem",
+]
+
+DEFAULT_MAX_SPEND = 0.10
+
+
+class LiveError(RuntimeError):
+    """A live run that cannot go ahead: not opted in, no key, a rejected key, a bad cap."""
+
+
+class SpendCapExceeded(LiveError):
+    """A billable call refused because it could take the spend over the cap."""
+
+
+def live_problem(provider: str, live: bool, environ: Mapping[str, str] | None = None) -> str | None:
+    """Why a live run against ``provider`` must be skipped, or None when it may run."""
+    variable = KEY_VARIABLES[provider]
+    if not live:
+        return f"live runs are off: pass --live and set {variable} to run against {provider}"
+    if not (os.environ if environ is None else environ).get(variable):
+        return f"--live was given but {variable} is not set: no call to {provider} was made"
+    return None
+
+
+@dataclass(frozen=True)
+class Entry:
+    endpoint: str
+    estimate: float
+    allowed: bool
+    price: str
+
+
+@dataclass
+class Ledger:
+    cap: float
+    entries: list[Entry] = field(default_factory=list)
+
+    @property
+    def spent(self) -> float:
+        return round(sum(e.estimate for e in self.entries if e.allowed), 6)
+
+    @property
+    def refused(self) -> int:
+        return sum(1 for e in self.entries if not e.allowed)
+
+    def __str__(self) -> str:
+        lines = [f"{'call':6} {'endpoint':55} {'estimate':>9}  price"]
+        for index, e in enumerate(self.entries, 1):
+            mark = "" if e.allowed else "  REFUSED"
+            lines.append(f"{index:<6} {e.endpoint:55} ${e.estimate:>8.4f}  {e.price}{mark}")
+        calls = len(self.entries) - self.refused
+        lines.append(
+            f"{calls} calls, estimated ${self.spent:.4f} of a ${self.cap:g} cap"
+            f" ({self.refused} refused)"
+        )
+        return "\n".join(lines)
+
+
+class LiveSession:
+    """Calls to one real provider, each authorised against the spend cap first."""
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        upstreams: Upstreams | None = None,
+        max_spend: float = DEFAULT_MAX_SPEND,
+        contracts: Contracts | None = None,
+        environ: Mapping[str, str] | None = None,
+        timeout: float = 300.0,
+        ledger: Ledger | None = None,
+        poll_interval: float = 0.5,
+    ) -> None:
+        """``ledger``: one shared with other sessions, so that the cap covers them all."""
+        if provider not in KEY_VARIABLES:
+            raise LiveError(f"no live mode for provider {provider!r}")
+        if not max_spend > 0:
+            raise LiveError(f"--max-spend must be more than 0 USD (got {max_spend}): no call fits")
+        key = (os.environ if environ is None else environ).get(KEY_VARIABLES[provider])
+        if not key:
+            raise LiveError(f"{KEY_VARIABLES[provider]} is not set: no live run against {provider}")
+        self.provider = provider
+        self.upstreams = upstreams or Upstreams.parse(CANONICAL_HOSTS, environ=environ)
+        self.contracts = contracts or load_contracts([DEFAULT_CONTRACTS_DIR])
+        self._ledger = ledger or Ledger(cap=max_spend)
+        self._caller = Caller(
+            provider, self.upstreams, key, timeout=timeout, poll_interval=poll_interval
+        )
+
+    def authorize(self, endpoint_id: str, arguments: Mapping[str, Any]) -> float:
+        """The estimated cost of the call, recorded; `SpendCapExceeded` if it could go over."""
+        endpoint = self.contracts.get(self.provider, endpoint_id)
+        if endpoint is None:
+            raise LiveError(f"no {self.provider} contract for {endpoint_id!r}: cost unknown")
+        cost, price = estimate(endpoint, arguments), price_of(endpoint)
+        allowed = self._ledger.spent + cost <= self._ledger.cap + 1e-9
+        words = f"${price.usd}/{price.per} ({price.source})"
+        self._ledger.entries.append(Entry(endpoint_id, cost, allowed, words))
+        if not allowed:
+            raise SpendCapExceeded(
+                f"refused: {endpoint_id} is estimated at ${cost:.4f}, and ${self._ledger.spent:.4f}"
+                f" of the ${self._ledger.cap:g} cap is spent (raise --max-spend to allow it)"
+            )
+        return cost
+
+    def ledger(self) -> Ledger:
+        return self._ledger
+
+    def close(self) -> None:
+        self._caller.close()
+
+    def __enter__(self) -> LiveSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def verify_key(self) -> None:
+        """A non-billable call: a key the provider rejects is one clear `LiveError`."""
+        try:
+            self._caller.probe()
+        except CallError as exc:
+            raise LiveError(str(exc)) from None
+
+    def run(self, endpoint_id: str, arguments: Mapping[str, Any]) -> Exchange:
+        """Submit, poll until done and fetch the result, after `authorize`."""
+        self.authorize(endpoint_id, arguments)
+        try:
+            return self._caller.run(endpoint_id, arguments)
+        except KeyRejected as exc:
+            raise LiveError(str(exc)) from None
+
+
+class LiveSessions:
+    """The live sessions of one test run: one per provider, one ledger and cap for all."""
+
+    def __init__(
+        self,
+        *,
+        live: bool,
+        max_spend: float = DEFAULT_MAX_SPEND,
+        upstream: list[str] | tuple[str, ...] = (),
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        if not max_spend > 0:
+            raise LiveError(f"--max-spend must be more than 0 USD (got {max_spend}): no call fits")
+        self.live = live
+        self.environ = os.environ if environ is None else environ
+        self.upstreams = Upstreams.parse(CANONICAL_HOSTS, upstream, self.environ)
+        self.ledger = Ledger(cap=max_spend)
+        self._sessions: dict[str, LiveSession] = {}
+
+    def skip_reason(self, provider: str) -> str | None:
+        return live_problem(provider, self.live, self.environ)
+
+    def session(self, provider: str) -> LiveSession:
+        """The provider's session, its key verified once; `LiveError` when it cannot run."""
+        problem = self.skip_reason(provider)
+        if problem:
+            raise LiveError(problem)
+        if provider not in self._sessions:
+            session = LiveSession(
+                provider,
+                upstreams=self.upstreams,
+                max_spend=self.ledger.cap,
+                environ=self.environ,
+                ledger=self.ledger,
+            )
+            session.verify_key()
+            self._sessions[provider] = session
+        return self._sessions[provider]
+
+    def close(self) -> None:
+        for session in self._sessions.values():
+            session.close()

@@ -1,0 +1,127 @@
+"""What a call to a real provider may cost, estimated before it is made.
+
+A contract may carry its published price in ``info.x-emulator-price``
+(``{"usd": 0.01, "per": "image", "source": "…"}``, ``per``: image, second or call);
+otherwise the category's conservative price applies, else `DEFAULT_PRICE`. Estimates
+round up: they decide whether a call may be made under the cap, so they err high.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.contracts.documents import Endpoint
+from emulator.contracts.rules import SIZE_RULE
+from emulator.contracts.sizes import IMAGE_SIZE_PRESETS
+from emulator.contracts.validation import apply_defaults
+
+__all__ = ["DEFAULT_PRICE", "Price", "cheapest", "estimate", "price_of", "smallest_arguments"]
+
+PRICE_KEY = "x-emulator-price"
+
+
+@dataclass(frozen=True)
+class Price:
+    usd: float
+    per: str  # "image" | "second" | "call"
+    source: str
+
+
+#: GUESSES, deliberately high: used only when a contract carries no published price
+CATEGORY_PRICES = {
+    "text-to-image": Price(0.05, "image", "conservative default for text-to-image"),
+    "image-to-image": Price(0.05, "image", "conservative default for image-to-image"),
+    "text-to-video": Price(0.20, "second", "conservative default for text-to-video"),
+    "image-to-video": Price(0.20, "second", "conservative default for image-to-video"),
+}
+DEFAULT_PRICE = Price(1.00, "call", "conservative default for an unknown category")
+_FRAMES_PER_SECOND = 24
+
+
+def price_of(endpoint: Endpoint) -> Price:
+    published = endpoint.document.get("info", {}).get(PRICE_KEY)
+    if isinstance(published, Mapping) and isinstance(published.get("usd"), int | float):
+        per = published.get("per", "call")
+        return Price(float(published["usd"]), per, published.get("source", "the contract"))
+    return CATEGORY_PRICES.get(endpoint.category or "", DEFAULT_PRICE)
+
+
+def _units(price: Price, inputs: Mapping[str, Any]) -> float:
+    if price.per == "image":
+        return _number(inputs.get("num_images"), 1) * _number(inputs.get("max_images"), 1)
+    if price.per == "second":
+        if isinstance(inputs.get("num_frames"), int):
+            return math.ceil(inputs["num_frames"] / _FRAMES_PER_SECOND)
+        return _number(inputs.get("duration"), 10)  # no duration known: assume a long one
+    return 1
+
+
+def _number(value: Any, default: float) -> float:
+    try:
+        return max(float(value), 0)
+    except (TypeError, ValueError):
+        return default
+
+
+def estimate(endpoint: Endpoint, arguments: Mapping[str, Any]) -> float:
+    """The estimated cost in USD of one call with ``arguments`` (defaults filled in)."""
+    inputs = apply_defaults(endpoint, endpoint.input_schema, dict(arguments))
+    price = price_of(endpoint)
+    return round(price.usd * _units(price, inputs), 6)
+
+
+def _tiny_png() -> str:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 40, 40)).save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _smallest(endpoint: Endpoint, name: str, schema: Mapping[str, Any]) -> Any:
+    schema = endpoint.resolve(schema)
+    if SIZE_RULE in schema:
+        rule = schema[SIZE_RULE]
+        side = max(rule.get("sides", [1])[0], math.isqrt(rule.get("pixels", [1])[0] - 1) + 1)
+        return (
+            f"{side}*{side}" if schema.get("type") == "string" else {"width": side, "height": side}
+        )
+    presets = [
+        v for b in schema.get("anyOf", [schema]) for v in endpoint.resolve(b).get("enum", [])
+    ]
+    sized = [p for p in presets if p in IMAGE_SIZE_PRESETS]
+    if sized:
+        return min(sized, key=lambda p: IMAGE_SIZE_PRESETS[p][0] * IMAGE_SIZE_PRESETS[p][1])
+    if name in ("duration", "resolution") and "enum" in schema:
+        return min(schema["enum"], key=lambda v: _number(str(v).rstrip("pP"), math.inf))
+    if name in ("num_images", "max_images"):
+        return int(schema.get("minimum", 1))
+    return None
+
+
+def smallest_arguments(endpoint: Endpoint) -> dict[str, Any]:
+    """A valid input at the cheap end: the required fields (an example where the contract
+    gives one), one image, the smallest size, the shortest duration, the lowest resolution."""
+    schema = endpoint.resolve(endpoint.input_schema)
+    arguments: dict[str, Any] = {}
+    for name, prop in schema.get("properties", {}).items():
+        resolved = endpoint.resolve(prop)
+        value = _smallest(endpoint, name, resolved)
+        if value is None and name in schema.get("required", []):
+            examples = resolved.get("examples") or []
+            value = examples[0] if examples else None
+            if value is None:
+                value = _tiny_png() if "image" in name else "a red square on white"
+        if value is not None:
+            arguments[name] = value
+    return arguments
+
+
+def cheapest(endpoints: Iterable[Endpoint]) -> Endpoint:
+    """The endpoint whose smallest call is estimated to cost least (the family's cheapest)."""
+    return min(endpoints, key=lambda e: (estimate(e, smallest_arguments(e)), e.id))

@@ -1,0 +1,162 @@
+"""Recorded exchanges on disk: scrubbed before writing, checked when read.
+
+One JSON file per exchange, ``DIR/<provider>/<time>-<n>.json``::
+
+    {"surface": "fal/queue", "method": "POST", "path": "/fal-ai/bitdance", "query": "",
+     "request": {"headers": {…}, "json": {…}},
+     "response": {"status": 200, "headers": {…}, "json": {…} | "base64": "…" | "omitted": N}}
+
+Only allow-listed headers are kept (never ``Authorization``); query parameters and URL
+parameters that look like credentials or signatures are redacted everywhere, and the
+caller's key is removed from every string. Bodies are in the real hosts' URL form.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emulator.contracts.sync import write_atomically
+
+__all__ = ["Recording", "RecordingError", "RecordingStore", "scrub_text"]
+
+KEPT_REQUEST_HEADERS = ("content-type", "accept", "x-fal-queue-priority", "x-fal-runner-hint")
+KEPT_RESPONSE_HEADERS = (
+    "content-type",
+    "x-fal-request-id",
+    "x-fal-error-type",
+    "x-fal-retryable",
+    "retry-after",
+    "etag",
+)
+REDACTED = "REDACTED"
+_SECRET_PARAMETER = re.compile(
+    r"([?&;][^=&;\s\"']*(?:signature|token|key|credential|secret|sig|policy|auth)"
+    r"[^=&;\s\"']*=)[^&;\s\"']+",
+    re.I,
+)
+
+
+class RecordingError(ValueError):
+    """Recordings that cannot be written or read."""
+
+
+def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` without credential-like URL parameters and without any of ``secrets``."""
+    text = _SECRET_PARAMETER.sub(lambda m: m[1] + REDACTED, text)
+    for secret in secrets:
+        if len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _kept(headers: Iterable[tuple[bytes, bytes]], names: tuple[str, ...]) -> dict[str, str]:
+    kept = {}
+    for name, value in headers:
+        key = name.decode("latin-1").lower()
+        if key in names:
+            kept[key] = value.decode("latin-1")
+    return kept
+
+
+def body_fields(content: bytes, content_type: str, cap: int) -> dict[str, Any]:
+    """How a body is stored: as JSON, as base64 bytes up to ``cap``, or only its size."""
+    if "json" in content_type or not content_type:
+        try:
+            return {"json": json.loads(content)} if content else {}
+        except ValueError:
+            pass
+    if len(content) > cap:
+        return {"omitted": len(content)}
+    return {"base64": base64.b64encode(content).decode()}
+
+
+@dataclass(frozen=True)
+class Recording:
+    provider: str
+    surface: str
+    method: str
+    path: str
+    query: str
+    request: Mapping[str, Any]
+    response: Mapping[str, Any]
+
+    @property
+    def status(self) -> int:
+        return int(self.response["status"])
+
+    def response_body(self) -> bytes | None:
+        """The recorded response bytes, or None when they were not kept."""
+        if "json" in self.response:
+            return json.dumps(self.response["json"]).encode()
+        if "base64" in self.response:
+            return base64.b64decode(self.response["base64"])
+        return None if "omitted" in self.response else b""
+
+
+class RecordingStore:
+    """A directory of recordings: appended to atomically, read back whole."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._numbers = itertools.count()
+
+    def prepare(self) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            probe = self.directory / ".writable"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as exc:
+            raise RecordingError(f"cannot record into {self.directory}: {exc.strerror}") from None
+
+    def write(
+        self,
+        provider: str,
+        exchange: Mapping[str, Any],
+        secrets: Iterable[str] = (),
+    ) -> Path:
+        text = scrub_text(json.dumps(exchange, indent=2, ensure_ascii=False), secrets)
+        folder = self.directory / provider
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{time.time_ns()}-{next(self._numbers):06d}.json"
+        write_atomically(path, text + "\n")
+        return path
+
+    def read(self) -> list[Recording]:
+        if not self.directory.is_dir():
+            raise RecordingError(f"no recordings at {self.directory}")
+        recordings = []
+        for path in sorted(self.directory.glob("*/*.json")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                recordings.append(
+                    Recording(
+                        path.parent.name,
+                        data["surface"],
+                        data["method"],
+                        data["path"],
+                        data.get("query", ""),
+                        data["request"],
+                        data["response"],
+                    )  # fmt: skip
+                )
+                int(data["response"]["status"])
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise RecordingError(f"{path}: not a readable recording ({exc!r})") from None
+        return recordings
+
+
+def request_headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    return _kept(headers, KEPT_REQUEST_HEADERS)
+
+
+def response_headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    return _kept(headers, KEPT_RESPONSE_HEADERS)

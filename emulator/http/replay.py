@@ -1,0 +1,382 @@
+"""Record and replay: ASGI middleware in front of the emulator's app.
+
+`RecordingProxy` forwards every provider call to the real API (or an ``--upstream``),
+answers the client with the real answer (its URLs pointing back at this proxy), and
+stores the exchange, scrubbed (``recordings.py``). `Replayer` answers from recordings: a
+submit whose endpoint and input match a recording becomes a real emulator job, so status
+polls move through the queue as usual, and its result is the recorded one; the recorded
+media are served back; anything else is emulated, or answered 404 with ``fallback="404"``.
+Provider specifics (which paths submit, where the id is) come in as `Grammar` values.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from emulator.http.asgi import header
+from emulator.http.recordings import (
+    Recording,
+    RecordingStore,
+    body_fields,
+    request_headers,
+    response_headers,
+)
+from emulator.http.upstream import Upstreams
+
+__all__ = ["Grammar", "RecordingProxy", "Replayer"]
+
+MAX_BODY = 20 * 2**20
+
+
+DEFAULT_MEDIA_CAP = 8 * 2**20
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """What replay needs to know of one provider's wire protocol."""
+
+    provider: str
+    #: ``surface/path`` of a POST that submits a job; group ``endpoint``
+    submit: re.Pattern[str]
+    #: ``surface/path`` of a GET answering a job's result; group ``id``
+    result: re.Pattern[str]
+    #: the job id in a submit answer
+    job_id: Callable[[Any], str | None]
+    #: whether a result answer is final (only final answers are replayed)
+    final: Callable[[Any], bool]
+    #: the replayed answer: the emulator's answer with the recorded result put in
+    merge: Callable[[Any, Any], Any]
+    #: surfaces whose GETs are answered byte for byte from recordings (media)
+    static: tuple[str, ...] = ()
+    #: ``surface/path`` of a POST answered at once (a synchronous run); group ``endpoint``
+    sync: re.Pattern[str] | None = None
+
+
+def input_key(endpoint: str, body: Any) -> str:
+    """Recordings match by endpoint and normalised input (keys sorted, spacing dropped)."""
+    return endpoint + " " + json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+class _Located:
+    def __init__(self, scope: Scope, host_surfaces: Mapping[str, str], surfaces: list[str]):
+        self.host_routed = False
+        self.surface: str | None = None
+        self.path = scope["path"]
+        host = header(scope, b"host").rsplit(":", 1)[0].lower()
+        if host in host_surfaces:
+            self.host_routed, self.surface = True, host_surfaces[host]
+            return
+        for surface in surfaces:
+            if self.path.startswith(f"/{surface}/"):
+                self.surface, self.path = surface, self.path[len(surface) + 1 :]
+                return
+
+    def client_base(self, scope: Scope, surface: str, canonical: Mapping[str, str]) -> str:
+        if self.host_routed:
+            return f"{scope['scheme']}://{canonical[surface]}"
+        host = header(scope, b"host") or "{}:{}".format(*scope["server"])
+        return f"{scope['scheme']}://{host}{scope.get('root_path', '')}/{surface}"
+
+
+def _rewrite(text: str, pairs: list[tuple[str, str]]) -> str:
+    for old, new in pairs:
+        text = text.replace(old, new)
+    return text
+
+
+async def _read(receive: Receive) -> bytes:
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ValueError("request body too large to record")
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+async def _answer(send: Send, status: int, headers: Mapping[str, str], body: bytes) -> None:
+    raw = [(k.encode(), v.encode()) for k, v in headers.items() if k != "content-length"]
+    raw.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _Surfaces:
+    def __init__(self, upstreams: Upstreams, host_surfaces: Mapping[str, str]) -> None:
+        self.upstreams = upstreams
+        self.host_surfaces = host_surfaces
+        self.ordered = sorted(upstreams.canonical, key=len, reverse=True)
+
+    def locate(self, scope: Scope) -> _Located:
+        return _Located(scope, self.host_surfaces, self.ordered)
+
+    def to_real(self) -> list[tuple[str, str]]:
+        """Overridden bases → the real hosts' form (what is stored)."""
+        return [(self.upstreams.base(s), f"https://{self.upstreams.canonical[s]}")
+                for s in self.ordered]  # fmt: skip
+
+    def to_client(self, scope: Scope, located: _Located) -> list[tuple[str, str]]:
+        """The real hosts' form → the bases this client reached us at."""
+        canonical = self.upstreams.canonical
+        return [(f"https://{canonical[s]}", located.client_base(scope, s, canonical))
+                for s in self.ordered]  # fmt: skip
+
+
+async def _network(
+    method: str, url: str, body: bytes, headers: list, timeout: float
+) -> httpx.Response:
+    """The request sent by a transport of its own, not through an httpx client: in-process
+    interception (respx) reroutes clients' requests, and the proxy's must reach the
+    network, not loop back into the emulator."""
+    transport = httpx.AsyncHTTPTransport()
+    request = httpx.Request(method, url, content=body, headers=headers)
+    request.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
+    try:
+        answer = await transport.handle_async_request(request)
+        await answer.aread()
+        return answer
+    finally:
+        await transport.aclose()
+
+
+class RecordingProxy:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        store: RecordingStore,
+        upstreams: Upstreams,
+        host_surfaces: Mapping[str, str],
+        media_cap: int = DEFAULT_MEDIA_CAP,
+        timeout: float = 120.0,
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.surfaces = _Surfaces(upstreams, host_surfaces)
+        self.media_cap = media_cap
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        located = self.surfaces.locate(scope) if scope["type"] == "http" else None
+        if located is None or located.surface is None:
+            await self.app(scope, receive, send)
+            return
+        body = await _read(receive)
+        surface = located.surface
+        query = scope.get("query_string", b"").decode("latin-1")
+        url = self.surfaces.upstreams.base(surface) + located.path + (f"?{query}" if query else "")
+        headers = [
+            (k, v) for k, v in scope["headers"]
+            if k.lower() not in (b"host", b"content-length", b"accept-encoding", b"connection")
+        ]  # fmt: skip
+        try:
+            answer = await _network(scope["method"], url, body, headers, self.timeout)
+        except httpx.HTTPError as exc:
+            message = json.dumps({"detail": f"upstream {url} unreachable: {exc}"}).encode()
+            await _answer(send, 502, {"content-type": "application/json"}, message)
+            return
+        content_type = answer.headers.get("content-type", "")
+        real = answer.content
+        if "json" in content_type or content_type.startswith("text/"):
+            real = _rewrite(real.decode("utf-8", "replace"), self.surfaces.to_real()).encode()
+        self._store(scope, located, query, body, answer, real)
+        client_body = real
+        if "json" in content_type or content_type.startswith("text/"):
+            pairs = self.surfaces.to_client(scope, located)
+            client_body = _rewrite(real.decode("utf-8", "replace"), pairs).encode()
+        kept = {k: v for k, v in answer.headers.items() if k.lower() in _PASSED_HEADERS}
+        await _answer(send, answer.status_code, kept, client_body)
+
+    def _store(self, scope: Scope, located: _Located, query: str, body: bytes,
+               answer: httpx.Response, real: bytes) -> None:  # fmt: skip
+        secrets = [
+            v.decode("latin-1").split(" ")[-1]
+            for k, v in scope["headers"]
+            if k.lower() == b"authorization"
+        ]
+        request_fields = body_fields(body, header(scope, b"content-type"), self.media_cap)
+        content_type = answer.headers.get("content-type", "")
+        surface = located.surface or ""
+        exchange = {
+            "surface": surface,
+            "method": scope["method"],
+            "path": located.path,
+            "query": query,
+            "request": {"headers": request_headers(scope["headers"]), **request_fields},
+            "response": {
+                "status": answer.status_code,
+                "headers": response_headers(answer.headers.raw),
+                **body_fields(real, content_type, self.media_cap),
+            },
+        }
+        self.store.write(surface.split("/")[0], exchange, secrets)
+
+
+_PASSED_HEADERS = ("content-type", "x-fal-request-id", "x-fal-error-type", "x-fal-retryable",
+                   "retry-after", "etag", "cache-control")  # fmt: skip
+
+
+class _Index:
+    """The recordings, arranged for replay."""
+
+    def __init__(self, recordings: list[Recording], grammars: Mapping[str, Grammar]) -> None:
+        self.submits: dict[str, Recording] = {}
+        self.sync: dict[str, Recording] = {}
+        self.results: dict[str, Recording] = {}
+        self.static: dict[tuple[str, str], Recording] = {}
+        for recording in recordings:
+            grammar = grammars.get(recording.provider)
+            if grammar is not None:
+                self._add(grammar, recording)
+
+    def _add(self, grammar: Grammar, recording: Recording) -> None:
+        route = recording.surface + recording.path
+        payload = recording.request.get("json")
+        if recording.method == "POST" and (match := grammar.submit.fullmatch(route)):
+            if recording.status < 300:
+                self.submits[input_key(match["endpoint"], payload)] = recording
+        elif (
+            recording.method == "POST" and grammar.sync and (match := grammar.sync.fullmatch(route))
+        ):
+            self.sync[input_key(match["endpoint"], payload)] = recording
+        elif recording.method == "GET" and (match := grammar.result.fullmatch(route)):
+            if grammar.final(recording.response.get("json")):
+                self.results[match["id"]] = recording
+        elif recording.method == "GET" and recording.surface in grammar.static:
+            if recording.response_body() is not None:
+                self.static[(recording.surface, recording.path)] = recording
+
+    def result_for(self, grammar: Grammar, key: str) -> Recording | None:
+        submit = self.submits.get(key)
+        job = grammar.job_id(submit.response.get("json")) if submit else None
+        return self.results.get(job) if job else None
+
+
+async def _call_app(app: ASGIApp, scope: Scope, body: bytes) -> tuple[int, list, bytes]:
+    """The app's whole answer to a request whose body was already read."""
+    sent = False
+    started: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            started.update(message)
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return started.get("status", 500), list(started.get("headers", [])), b"".join(chunks)
+
+
+def _json(content: bytes) -> Any:
+    try:
+        return json.loads(content)
+    except ValueError:
+        return None
+
+
+class Replayer:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        recordings: list[Recording],
+        grammars: Mapping[str, Grammar],
+        upstreams: Upstreams,
+        host_surfaces: Mapping[str, str],
+        fallback: str = "emulate",
+    ) -> None:
+        if fallback not in ("emulate", "404"):
+            raise ValueError("fallback must be 'emulate' or '404'")
+        self.app = app
+        self.grammars = grammars
+        self.index = _Index(recordings, grammars)
+        self.surfaces = _Surfaces(upstreams, host_surfaces)
+        self.fallback = fallback
+        #: emulator job id → the recorded result it answers with
+        self.replayed: dict[str, Recording] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        located = self.surfaces.locate(scope) if scope["type"] == "http" else None
+        grammar = self.grammars.get((located.surface or "").split("/")[0]) if located else None
+        if located is None or grammar is None:
+            await self.app(scope, receive, send)
+            return
+        route, method = f"{located.surface}{located.path}", scope["method"]
+        recorded = self.index.static.get((located.surface or "", located.path))
+        if method == "GET" and recorded is not None:
+            await self._send_recorded(scope, located, send, recorded)
+            return
+        if method == "GET" and (match := grammar.result.fullmatch(route)):
+            if match["id"] in self.replayed:
+                await self._result(scope, located, send, grammar, match["id"])
+                return
+        if method == "POST":
+            submit = grammar.submit.fullmatch(route)
+            match = submit or (grammar.sync.fullmatch(route) if grammar.sync else None)
+            if match is not None:
+                await self._submit(scope, receive, send, located, grammar, match, bool(submit))
+                return
+        await self.app(scope, receive, send)
+
+    async def _send_recorded(self, scope: Scope, located: _Located, send: Send,
+                             recording: Recording, status: int | None = None,
+                             headers: Mapping[str, str] | None = None) -> None:  # fmt: skip
+        content = recording.response_body() or b""
+        if "json" in recording.response:
+            text = _rewrite(content.decode(), self.surfaces.to_client(scope, located))
+            content = text.encode()
+        kept = {**recording.response.get("headers", {}), **(headers or {})}
+        await _answer(send, status or recording.status, kept, content)
+
+    async def _submit(self, scope: Scope, receive: Receive, send: Send, located: _Located,
+                      grammar: Grammar, match: re.Match[str], queued: bool) -> None:  # fmt: skip
+        body = await _read(receive)
+        key = input_key(match["endpoint"], _json(body))
+        if not queued and key in self.index.sync:
+            await self._send_recorded(scope, located, send, self.index.sync[key])
+            return
+        result = self.index.result_for(grammar, key) if queued else None
+        if result is None and self.fallback == "404":
+            detail = f"no recording matches {scope['method']} {match['endpoint']} with this input"
+            message = json.dumps({"detail": detail, "error_type": "no_recording"}).encode()
+            await _answer(send, 404, {"content-type": "application/json"}, message)
+            return
+        status, headers, content = await _call_app(self.app, scope, body)
+        job = grammar.job_id(_json(content)) if result is not None and status < 300 else None
+        if job and result is not None:
+            self.replayed[job] = result
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+    async def _result(self, scope: Scope, located: _Located, send: Send, grammar: Grammar,
+                      job: str) -> None:  # fmt: skip
+        status, headers, content = await _call_app(self.app, scope, b"")
+        emulated = _json(content)
+        recording = self.replayed[job]
+        if status >= 300 or not grammar.final(emulated):
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": content})
+            return
+        merged = grammar.merge(emulated, recording.response.get("json"))
+        text = _rewrite(json.dumps(merged), self.surfaces.to_client(scope, located))
+        names = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in headers}
+        kept = {k: v for k, v in names.items() if k in _PASSED_HEADERS}
+        await _answer(send, recording.status, kept, text.encode())

@@ -1,0 +1,128 @@
+"""What the dashboard shows of jobs: rows for the table, a timeline, and the output."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.core.engine import Engine, JobFailed, Look
+from emulator.core.jobs import Failure, Job
+from emulator.core.lifecycle import Phase
+from emulator.core.record import mask
+from emulator.media.links import Linker
+
+
+@dataclass(frozen=True)
+class Step:
+    """One state of the timeline: reached or not, and when, where that is known."""
+
+    label: str
+    reached: bool
+    at: float | None = None  # unix seconds
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class JobRow:
+    job: Job
+    look: Look
+    state: str  # queued, in progress, completed, failed, cancelled
+    key: str  # masked
+
+    @property
+    def provider(self) -> str:
+        return self.job.endpoint.provider
+
+
+def state_of(look: Look) -> str:
+    if look.phase is Phase.QUEUED:
+        return "queued"
+    if look.phase is Phase.RUNNING:
+        return "in progress"
+    if look.failure is None:
+        return "completed"
+    return "cancelled" if look.failure.kind == "cancelled" else "failed"
+
+
+STATES = ("queued", "in progress", "completed", "failed", "cancelled")
+
+
+def row(engine: Engine, job: Job) -> JobRow:
+    look = engine.look(job)
+    return JobRow(job, look, state_of(look), mask(job.owner))
+
+
+def newest_jobs(engine: Engine, provider: str = "", endpoint: str = "") -> list[Job]:
+    """Retained jobs, newest first, of ``provider`` and with ``endpoint`` in their id."""
+    jobs = list(engine.jobs)
+    jobs.reverse()
+    if provider:
+        jobs = [job for job in jobs if job.endpoint.provider == provider]
+    if endpoint:
+        jobs = [job for job in jobs if endpoint in job.endpoint.id]
+    return jobs
+
+
+def find_job(engine: Engine, job_id: str) -> Job | None:
+    """A retained job by id, whoever owns it (the dashboard sees every key's jobs)."""
+    return next((job for job in engine.jobs if job.id == job_id), None)
+
+
+def timeline(engine: Engine, job: Job, look: Look) -> list[Step]:
+    """queued → in progress → completed/failed, with times where the progression fixes
+    them (wall clock), or the polls that move the job (``polls:`` progressions)."""
+    progression = engine.progression_of(job)
+    ended = state_of(look) if look.phase is Phase.DONE else "completed"
+    queued = Step("queued", True, job.submitted_wall)
+    if progression.mode == "polls":
+        return [
+            queued,
+            Step("in progress", look.phase is not Phase.QUEUED, note=_polls(job.queue_span)),
+            Step(ended, look.phase is Phase.DONE, note=_polls(job.queue_span + job.run_span)),
+        ]
+    started = job.submitted_wall + job.queue_span
+    return [
+        queued,
+        Step("in progress", look.phase is not Phase.QUEUED, started),
+        # A job cancelled or timed out early has no fixed end time.
+        Step(ended, look.phase is Phase.DONE, None if job.failure else started + job.run_span),
+    ]
+
+
+def _polls(count: float) -> str:
+    return f"after {count:g} status poll{'' if count == 1 else 's'}"
+
+
+def outcome(engine: Engine, job: Job, link: Linker) -> tuple[dict[str, Any] | None, Failure | None]:
+    """A finished job's output (as the provider made it for ``link``) or its failure;
+    neither while it runs."""
+    if engine.look(job).phase is not Phase.DONE:
+        return None, None
+    try:
+        return engine.outcome(job, link), None
+    except JobFailed as failed:
+        return None, failed.failure
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+def shortened(value: Any, limit: int = 240) -> Any:
+    """A JSON value with long strings (inline media) cut, for showing."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]}… ({len(value):,} characters)"
+    if isinstance(value, dict):
+        return {k: shortened(v, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shortened(v, limit) for v in value]
+    return value

@@ -1,0 +1,61 @@
+"""The media gallery: the media of finished jobs, newest first, each tile to its job."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from emulator.core.engine import Engine
+from emulator.core.files import MEDIA_PREFIX, find_in_url
+from emulator.core.jobs import Job
+from emulator.http.ui.job_views import newest_jobs, outcome, strings
+from emulator.http.ui.pages import PAGE_SIZE, Page
+from emulator.http.ui.thumbnails import thumbnail_size
+from emulator.media.links import Linker
+from emulator.media.spec import MediaSpec
+
+#: the most jobs a gallery page looks through (older outputs are no longer kept ready)
+SCANNED = 4096
+
+
+@dataclass(frozen=True)
+class Tile:
+    job: Job
+    media_id: str
+    spec: MediaSpec
+
+    @property
+    def kind(self) -> str:
+        """image, video or audio (played inline), or file (downloaded)."""
+        family = self.spec.content_type.split("/")[0]
+        return family if family in ("image", "video", "audio") else "file"
+
+    @property
+    def url(self) -> str:
+        """The medium on this server's CDN surface, on the dashboard's own origin."""
+        provider = self.job.endpoint.provider
+        return f"/{provider}/cdn{MEDIA_PREFIX}{self.media_id}.{self.spec.extension}"
+
+    @property
+    def thumbnail_size(self) -> tuple[int, int]:
+        return thumbnail_size(self.spec.width, self.spec.height)
+
+
+def tiles(engine: Engine, linker: Callable[[Job], Linker], number: int) -> Page[Tile]:
+    """Page ``number`` of tiles, ``PAGE_SIZE`` a page, the newest job's first."""
+    wanted = number * PAGE_SIZE
+    found: list[Tile] = []
+    for job in newest_jobs(engine)[:SCANNED]:
+        output, _ = outcome(engine, job, linker(job))
+        media_ids = dict.fromkeys(
+            where[1] for where in map(find_in_url, strings(output)) if where and where[0] == "media"
+        )
+        for media_id in media_ids:
+            spec = engine.media.lookup(media_id)
+            if spec is not None:
+                found.append(Tile(job, media_id, spec))
+        if len(found) > wanted:
+            break
+    first = (number - 1) * PAGE_SIZE
+    more = len(found) > wanted
+    return Page(found[first:wanted], number, wanted + 1 if more else len(found))

@@ -1,0 +1,42 @@
+"""Pagination: a bounded slice of a long list, and where it sits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+#: rows per page: a page renders in constant time whatever the emulator retains
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    number: int  # from 1
+    total: int  # items in every page
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+    @property
+    def previous(self) -> int | None:
+        return self.number - 1 if self.number > 1 else None
+
+    @property
+    def next(self) -> int | None:
+        return self.number + 1 if self.number < self.pages else None
+
+
+def page_number(text: str | None) -> int:
+    """A page number from a query string: a positive integer, else 1."""
+    return int(text) if text and text.isdigit() and 0 < len(text) < 7 and int(text) > 0 else 1
+
+
+def paginate(items: Sequence[T], number: int, size: int = PAGE_SIZE) -> Page[T]:
+    last = max(1, -(-len(items) // size))
+    number = min(number, last)
+    return Page(items[(number - 1) * size : number * size], number, len(items))

@@ -1,0 +1,74 @@
+"""The request record as the dashboard shows it: filtered, newest first, as curl."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+
+from emulator.core.engine import Engine
+from emulator.core.record import SECRET_HEADERS, RecordedRequest
+
+#: the filters the requests page offers, as query parameters
+FILTERS = ("provider", "endpoint", "status", "key", "path")
+#: headers a curl command sets itself, or that would be wrong to replay
+_LEFT_OUT = frozenset({"host", "content-length", "connection", "accept-encoding"})
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,31}")
+
+
+def newest_requests(engine: Engine, asked: Mapping[str, str]) -> list[RecordedRequest]:
+    """The recorded requests matching the filters ``asked`` (query parameters), newest
+    first; ``job`` matches either form of a job's id in the path (with or without dashes)."""
+    criteria = {
+        name: asked[name] for name in ("provider", "endpoint", "key", "path") if asked.get(name)
+    }
+    status = asked.get("status", "")
+    entries = list(
+        engine.record.filter(**criteria, status=int(status) if status.isdigit() else None)
+    )
+    job = asked.get("job", "")
+    if job:
+        forms = (job, job.replace("-", ""))
+        entries = [e for e in entries if any(form in e.path for form in forms)]
+    entries.reverse()
+    return entries
+
+
+def as_curl(entry: RecordedRequest, origin: str) -> str:
+    """A curl command repeating ``entry`` against this server; credentials (recorded
+    masked) become ``$API_KEY``, expanded by the shell that runs it."""
+    url = origin + entry.path + (f"?{entry.query}" if entry.query else "")
+    words = ["curl", "-X", entry.method, shlex.quote(url)]
+    for name, value in entry.headers.items():
+        if name in _LEFT_OUT:
+            continue
+        if name in SECRET_HEADERS:
+            scheme = value.rpartition(" ")[0]
+            # Only a plain scheme word may stand inside the double quotes: no shell syntax.
+            words += [
+                "-H",
+                f'"{name}: {scheme} $API_KEY"'
+                if _SCHEME.fullmatch(scheme)
+                else f'"{name}: $API_KEY"',
+            ]
+            continue
+        words += ["-H", shlex.quote(f"{name}: {value}")]
+    if entry.body:
+        try:
+            text = entry.body.decode()
+        except UnicodeDecodeError:
+            text = None
+        if text is not None and not entry.truncated:
+            words += ["--data-binary", shlex.quote(text)]
+        else:
+            words.append("# (a body that is not text, or was cut at the record's limit)")
+    return " ".join(words)
+
+
+def body_text(entry: RecordedRequest) -> str:
+    """The recorded body as text to show: decoded, or a note of its size."""
+    try:
+        text = entry.body.decode()
+    except UnicodeDecodeError:
+        return f"({entry.body_size:,} bytes, not text)"
+    return text + (f"\n… ({entry.body_size:,} bytes in all)" if entry.truncated else "")

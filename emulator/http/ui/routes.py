@@ -1,0 +1,267 @@
+"""The dashboard's pages: server-rendered HTML of the engine's state. It reads the engine
+and never changes it: every action in a page is a call to the control plane from the
+browser (static/dashboard.js)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp
+
+from emulator.contracts.documents import Endpoint
+from emulator.core.clock import ManualClock
+from emulator.core.engine import Engine
+from emulator.core.faults import EFFECTS
+from emulator.core.jobs import Job
+from emulator.core.record import mask
+from emulator.core.registry import LAYOUTS
+from emulator.http.hosts import public_base
+from emulator.http.ui import job_views, media_tiles, request_views
+from emulator.http.ui.access import AdminOnly
+from emulator.http.ui.forms import SUBMIT, form_fields
+from emulator.http.ui.headers import SecurityHeaders
+from emulator.http.ui.pages import page_number, paginate
+from emulator.http.ui.thumbnails import Thumbnails
+from emulator.media.links import Linker, url_linker
+
+HERE = Path(__file__).parent
+_MEDIA_ID = re.compile(r"[0-9a-f]{32}")
+_DYNAMIC = {"Cache-Control": "no-store"}
+
+
+def _when(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return time.strftime("%H:%M:%S", time.gmtime(seconds)) + f".{int(seconds % 1 * 1000):03d}"
+
+
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,  # everything shown is escaped: prompts and inputs are user data
+        undefined=jinja2.StrictUndefined,
+    )
+    environment.filters["when"] = _when
+    environment.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
+    environment.globals.update(query_with=_query_with, mask=mask, tier=_tier)
+    return environment
+
+
+def _query_with(asked: Mapping[str, str], **changes: object) -> str:
+    """A query string: the filters ``asked`` (empty ones left out), ``changes`` applied."""
+    merged = {**asked, **{name: str(value) for name, value in changes.items()}}
+    return urlencode({name: value for name, value in merged.items() if value})
+
+
+def _tier(endpoint: Endpoint) -> str:
+    """How fully the emulator knows an endpoint, as its contract says (``x-emulator-tier``)."""
+    return str(endpoint.document.get("info", {}).get("x-emulator-tier", "contract"))
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where this dashboard, its control plane and the app's root are, for this request."""
+
+    root: str  # the app's own root path ("" unless behind a proxy's prefix)
+
+    @property
+    def ui(self) -> str:
+        return self.root + "/_emulator/ui"
+
+    @property
+    def control(self) -> str:
+        return self.root + "/_emulator"
+
+
+class Dashboard:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.templates = Jinja2Templates(env=_environment())
+        self.thumbnails = Thumbnails(engine)
+
+    def app(self) -> ASGIApp:
+        guarded = AdminOnly(Router(self.routes()), token=lambda: self.engine.config.admin_token)
+        return SecurityHeaders(guarded)
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/", self.home),
+            Route("/jobs", self.jobs),
+            Route("/jobs/rows", self.job_rows),
+            Route("/jobs/{job_id}", self.job),
+            Route("/gallery", self.gallery),
+            Route("/thumbnails/{media_id}.jpg", self.thumbnail),
+            Route("/requests", self.requests),
+            Route("/requests/rows", self.request_rows),
+            Route("/settings", self.settings),
+            Route("/endpoints", self.endpoints),
+            Route("/endpoints/{provider}/{endpoint_id:path}", self.endpoint),
+            Route("/login", self.login),
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        ]
+
+    # -- rendering -----------------------------------------------------------------------
+
+    def _render(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
+        links = Links(request.scope.get("emulator.root_path", ""))
+        return self.templates.TemplateResponse(
+            request, name, {"links": links, **context}, status, headers=_DYNAMIC
+        )
+
+    def _linker(self, request: Request, job: Job) -> Linker:
+        """The linker a client of this same address gets: its outputs are already kept."""
+        base = public_base(request, f"{job.endpoint.provider}/cdn", self.engine.config.public_url)
+        return url_linker(self.engine.media, base)
+
+    # -- pages ---------------------------------------------------------------------------
+
+    async def home(self, request: Request) -> Response:
+        return RedirectResponse(request.url.replace(path=request.url.path.rstrip("/") + "/jobs"))
+
+    def _job_page(self, request: Request) -> dict[str, Any]:
+        asked = request.query_params
+        state = asked.get("state", "")
+        found = job_views.newest_jobs(
+            self.engine, asked.get("provider", ""), asked.get("endpoint", "")
+        )
+        if state:
+            found = [job for job in found if job_views.state_of(self.engine.look(job)) == state]
+        page = paginate(found, page_number(asked.get("page")))
+        rows = [job_views.row(self.engine, job) for job in page.items]
+        return {"page": page, "rows": rows, "asked": asked, "states": job_views.STATES}
+
+    async def jobs(self, request: Request) -> Response:
+        return self._render(
+            request, "jobs.html", providers=sorted(LAYOUTS), **self._job_page(request)
+        )
+
+    async def job_rows(self, request: Request) -> Response:
+        return self._render(request, "_job_rows.html", **self._job_page(request))
+
+    async def job(self, request: Request) -> Response:
+        job = job_views.find_job(self.engine, request.path_params["job_id"])
+        if job is None:
+            return self._render(request, "missing.html", 404, what="job")
+        look = self.engine.look(job)
+        output, failure = await run_in_threadpool(
+            job_views.outcome, self.engine, job, self._linker(request, job)
+        )
+        return self._render(
+            request,
+            "job.html",
+            row=job_views.row(self.engine, job),
+            timeline=job_views.timeline(self.engine, job, look),
+            payload=job_views.shortened(job.payload),
+            output=job_views.shortened(output),
+            failure=failure,
+        )
+
+    async def gallery(self, request: Request) -> Response:
+        page = await run_in_threadpool(
+            media_tiles.tiles,
+            self.engine,
+            functools.partial(self._linker, request),
+            page_number(request.query_params.get("page")),
+        )
+        return self._render(request, "gallery.html", page=page)
+
+    async def thumbnail(self, request: Request) -> Response:
+        media_id = request.path_params["media_id"]
+        data = (
+            await run_in_threadpool(self.thumbnails.of, media_id)
+            if _MEDIA_ID.fullmatch(media_id)
+            else None
+        )
+        if data is None:
+            return Response("no such medium", 404, media_type="text/plain")
+        return Response(data, 200, {"Cache-Control": "private, max-age=86400"}, "image/jpeg")
+
+    def _request_page(self, request: Request) -> dict[str, Any]:
+        asked = request.query_params
+        found = request_views.newest_requests(self.engine, asked)
+        page = paginate(found, page_number(asked.get("page")))
+        origin = f"{request.url.scheme}://{request.url.netloc}" + request.scope.get(
+            "emulator.root_path", ""
+        )
+        shown = [
+            {
+                "entry": e,
+                "curl": request_views.as_curl(e, origin),
+                "body": request_views.body_text(e),
+            }
+            for e in page.items
+        ]
+        return {"page": page, "shown": shown, "asked": asked}
+
+    async def requests(self, request: Request) -> Response:
+        return self._render(
+            request, "requests.html", providers=sorted(LAYOUTS), **self._request_page(request)
+        )
+
+    async def request_rows(self, request: Request) -> Response:
+        return self._render(request, "_request_rows.html", **self._request_page(request))
+
+    async def settings(self, request: Request) -> Response:
+        clock = self.engine.clock
+        return self._render(
+            request,
+            "settings.html",
+            rules=[rule.as_dict() for rule in self.engine.faults.rules],
+            effects=EFFECTS,
+            providers=sorted(LAYOUTS),
+            progression=str(self.engine.config.progression),
+            manual_clock=isinstance(clock, ManualClock),
+            now=clock.now(),
+            wall=clock.wall(),
+            seed=self.engine.seed,
+        )
+
+    async def endpoints(self, request: Request) -> Response:
+        query = request.query_params.get("q", "").strip().lower()
+        found = [
+            e
+            for e in self.engine.contracts
+            if not query or query in e.id.lower() or query in (e.category or "").lower()
+        ]
+        found.sort(key=lambda e: (e.provider, e.id))
+        page = paginate(found, page_number(request.query_params.get("page")))
+        return self._render(request, "endpoints.html", page=page, query=query)
+
+    async def endpoint(self, request: Request) -> Response:
+        provider, endpoint_id = request.path_params["provider"], request.path_params["endpoint_id"]
+        endpoint = self.engine.contracts.get(provider, endpoint_id)
+        if endpoint is None or provider not in SUBMIT:
+            return self._render(request, "missing.html", 404, what="endpoint")
+        path, scheme = SUBMIT[provider]
+        return self._render(
+            request,
+            "endpoint.html",
+            endpoint=endpoint,
+            info=endpoint.document.get("info", {}),
+            fields=form_fields(endpoint),
+            submit_path=path.format(id=endpoint.id),
+            scheme=scheme,
+        )
+
+    async def login(self, request: Request) -> Response:
+        return self._render(request, "login.html")
+
+
+def dashboard(engine: Engine) -> ASGIApp:
+    """The dashboard as an ASGI app, to mount at ``/_emulator/ui``."""
+    return Dashboard(engine).app()

@@ -1,0 +1,162 @@
+// provider-emulator's dashboard: progressive enhancement of server-rendered pages.
+// Served as a file (the Content-Security-Policy allows no inline script). Every action is
+// a call to the control plane (/_emulator/*), with the admin token if one was given.
+"use strict";
+
+const TOKEN = "provider-emulator-token";
+const ui = document.body.dataset.ui;
+const controlBase = document.body.dataset.control;
+
+function notice(text, failed) {
+  const box = document.getElementById("notice");
+  if (!box) return;
+  box.textContent = text;
+  box.className = failed ? "failed" : "done";
+}
+
+function authorization() {
+  const token = sessionStorage.getItem(TOKEN);
+  return token ? { Authorization: "Bearer " + token } : {};
+}
+
+async function control(method, path, body) {
+  const response = await fetch(controlBase + path, {
+    method,
+    headers: { "Content-Type": "application/json", ...authorization() },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 401 || response.status === 403) {
+    window.location.assign(ui + "/login");
+    throw new Error("the control plane asks for a token");
+  }
+  const text = await response.text();
+  if (!response.ok) {
+    let detail = text;
+    try { detail = JSON.parse(text).detail || text; } catch (e) { /* not JSON */ }
+    throw new Error(response.status + ": " + detail);
+  }
+  return text ? JSON.parse(text) : null;
+}
+
+// A form's fields as JSON: empty ones left out, numbers as numbers, JSON fields parsed.
+function formJson(form) {
+  const body = {};
+  for (const field of form.elements) {
+    if (!field.name || field.disabled || field.dataset.key !== undefined) continue;
+    const kind = field.dataset.type || (field.type === "number" ? "number" : "string");
+    if (field.type === "checkbox") { body[field.name] = field.checked; continue; }
+    const value = field.value.trim();
+    if (value === "") continue;
+    if (field.dataset.json !== undefined || kind === "json") body[field.name] = JSON.parse(value);
+    else if (kind === "number" || kind === "integer") body[field.name] = Number(value);
+    else body[field.name] = value;
+  }
+  return body;
+}
+
+// Forms and buttons that call the control plane: data-call (method) and data-path.
+function wireControls() {
+  for (const form of document.querySelectorAll("form[data-call]")) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
+      try {
+        await control(form.dataset.call, form.dataset.path, formJson(form));
+        window.location.reload();
+      } catch (error) { notice(error.message, true); }
+    });
+  }
+  for (const button of document.querySelectorAll("button[data-call]")) {
+    button.addEventListener("click", async () => {
+      try {
+        await control(button.dataset.call, button.dataset.path);
+        window.location.reload();
+      } catch (error) { notice(error.message, true); }
+    });
+  }
+}
+
+// Tables that follow the emulator: their rows are fetched again every second and a half
+// while the tab is visible (no browser, no polling: the emulator does nothing extra).
+function wireLive() {
+  for (const body of document.querySelectorAll("[data-live]")) {
+    const refresh = async () => {
+      if (document.hidden || body.querySelector("details[open]")) return;
+      try {
+        const response = await fetch(body.dataset.live, { headers: authorization() });
+        if (!response.ok || response.redirected) return;  // redirected: to the token page
+        const parsed = new DOMParser().parseFromString(
+          "<table><tbody>" + (await response.text()) + "</tbody></table>", "text/html");
+        const rows = parsed.querySelector("tbody");
+        if (rows && rows.innerHTML !== body.innerHTML) {
+          body.replaceChildren(...rows.childNodes);
+          wireCopy(body);
+        }
+      } catch (error) { /* the emulator stopped: try again later */ }
+    };
+    window.setInterval(refresh, 1500);
+  }
+}
+
+function wireCopy(root) {
+  for (const button of root.querySelectorAll("button[data-copy]")) {
+    button.addEventListener("click", async () => {
+      const text = document.getElementById(button.dataset.copy).textContent;
+      try {
+        await navigator.clipboard.writeText(text);
+        notice("Copied the curl command.");
+      } catch (error) {
+        const range = document.createRange();
+        range.selectNodeContents(document.getElementById(button.dataset.copy));
+        window.getSelection().removeAllRanges();
+        window.getSelection().addRange(range);
+        notice("Selected the curl command: copy it with Ctrl+C.");
+      }
+    });
+  }
+}
+
+// An endpoint's form submits a job to the provider's own API, as a client would.
+function wireSubmit() {
+  const form = document.getElementById("submit-form");
+  if (!form) return;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const answer = document.getElementById("submit-answer");
+    try {
+      const key = form.querySelector("[data-key]").value.trim() || "dashboard";
+      const response = await fetch(form.dataset.submit, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: form.dataset.scheme + " " + key },
+        body: JSON.stringify(formJson(form)),
+      });
+      answer.textContent = response.status + "\n" + (await response.text());
+    } catch (error) { answer.textContent = error.message; }
+  });
+}
+
+function wireLogin() {
+  const form = document.getElementById("login-form");
+  if (!form) return;
+  const field = document.getElementById("token");
+  field.value = sessionStorage.getItem(TOKEN) || "";
+  const keep = (token) => {
+    if (token) sessionStorage.setItem(TOKEN, token); else sessionStorage.removeItem(TOKEN);
+    const value = token ? encodeURIComponent(token) : "";
+    const expiry = token ? "" : "; Max-Age=0";
+    document.cookie = "provider_emulator_token=" + value + "; Path=" + controlBase + "; SameSite=Strict" + expiry;
+    notice(token ? "Token kept for this tab." : "Token forgotten.");
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    keep(field.value.trim());
+    if (field.value.trim()) window.location.assign(ui + "/jobs");
+  });
+  document.getElementById("forget").addEventListener("click", () => { field.value = ""; keep(""); });
+}
+
+wireControls();
+wireLive();
+wireCopy(document);
+wireSubmit();
+wireLogin();

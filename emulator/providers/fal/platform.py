@@ -1,0 +1,64 @@
+"""fal's platform headers and parameters ("common parameters" in fal's docs), read once per
+submit or run, validated, and applied where their effect can be observed.
+
+- ``X-Fal-Request-Timeout`` (the clients' ``start_timeout``, seconds, above 1): a request
+  that has not started by then ends with fal's 504 and ``X-Fal-Request-Timeout-Type:
+  user``, which both clients deliberately do not retry.
+- ``X-Fal-Queue-Priority``: ``normal`` or ``low``; a low-priority request waits behind
+  normal ones (the emulator's model: twice the queue span, twice the queue position).
+- ``?fal_max_queue_length=N``: a 429 when the app's emulated queue already holds N.
+- ``X-Fal-Runner-Hint``, ``X-Fal-No-Retry``, ``X-Fal-Disable-Fallbacks``,
+  ``X-Fal-Store-IO``, ``X-Fal-Object-Lifecycle-Preference``: accepted and recorded (the
+  request record keeps every header); the emulator has no runners, retries, fallbacks or
+  object store whose behaviour they would change.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from emulator.providers.fal.errors import FalError
+
+#: the clients refuse timeouts of 1 second or less; so does the emulator
+MIN_TIMEOUT = 1.0
+#: how much longer a low-priority request waits in the emulated queue
+LOW_PRIORITY_WEIGHT = 2.0
+
+
+@dataclass(frozen=True)
+class Platform:
+    start_timeout: float | None = None
+    queue_weight: float = 1.0
+    max_queue_length: int | None = None
+
+
+def _bad(message: str) -> FalError:
+    return FalError.detail(422, message)
+
+
+def platform_options(request: Request) -> Platform:
+    """The platform options of ``request``; fal's 422 for a value it would refuse (a guess:
+    the real wording was not observed)."""
+    headers = request.headers
+    timeout = None
+    if "x-fal-request-timeout" in headers:
+        try:
+            timeout = float(headers["x-fal-request-timeout"])
+        except ValueError:
+            timeout = math.nan
+        if not math.isfinite(timeout) or timeout <= MIN_TIMEOUT:
+            raise _bad(f"X-Fal-Request-Timeout must be a number of seconds above {MIN_TIMEOUT:g}")
+    priority = headers.get("x-fal-queue-priority", "normal")
+    if priority not in ("normal", "low"):
+        raise _bad("X-Fal-Queue-Priority must be 'normal' or 'low'")
+    length = request.query_params.get("fal_max_queue_length")
+    if length is not None and not (length.isascii() and length.isdigit()):
+        raise _bad("fal_max_queue_length must be a whole number")
+    return Platform(
+        start_timeout=timeout,
+        queue_weight=LOW_PRIORITY_WEIGHT if priority == "low" else 1.0,
+        max_queue_length=int(length) if length is not None else None,
+    )

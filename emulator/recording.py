@@ -1,0 +1,100 @@
+"""``serve --record DIR`` / ``serve --replay DIR``, and the same in-process.
+
+    provider-emulator serve --record ./recordings            # proxies to the real APIs
+    provider-emulator serve --replay ./recordings [--replay-fallback 404]
+
+    app = with_recordings(create_app(), replay="./recordings")   # in-process
+
+Each provider's grammar (its ``replay.py``) tells the neutral middleware (``http/replay.py``)
+where it submits, answers results and keeps media.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from starlette.types import ASGIApp
+
+from emulator.http.recordings import RecordingError, RecordingStore
+from emulator.http.replay import DEFAULT_MEDIA_CAP, RecordingProxy, Replayer
+from emulator.http.upstream import UpstreamError, Upstreams
+from emulator.providers.registry import CANONICAL_HOSTS, HOST_SURFACES, PROVIDERS
+
+__all__ = ["GRAMMARS", "RecordingError", "add_serve_options", "from_arguments", "with_recordings"]
+
+
+#: each provider's wire grammar, by name
+GRAMMARS = {provider.name: provider.replay for provider in PROVIDERS}
+
+
+def with_recordings(
+    app: ASGIApp,
+    *,
+    record: Path | str | None = None,
+    replay: Path | str | None = None,
+    fallback: str = "emulate",
+    upstream: Sequence[str] = (),
+    media_cap: int = DEFAULT_MEDIA_CAP,
+) -> ASGIApp:
+    """``app`` recording into ``record`` or replaying from ``replay`` (not both)."""
+    if record and replay:
+        raise RecordingError("--record and --replay cannot be used together")
+    upstreams = Upstreams.parse(CANONICAL_HOSTS, upstream)
+    if record:
+        store = RecordingStore(Path(record))
+        store.prepare()
+        return RecordingProxy(
+            app, store=store, upstreams=upstreams, host_surfaces=HOST_SURFACES,
+            media_cap=media_cap,
+        )  # fmt: skip
+    if replay:
+        recordings = RecordingStore(Path(replay)).read()
+        return Replayer(
+            app, recordings=recordings, grammars=GRAMMARS, upstreams=upstreams,
+            host_surfaces=HOST_SURFACES, fallback=fallback,
+        )  # fmt: skip
+    return app
+
+
+def add_serve_options(serve: argparse.ArgumentParser) -> None:
+    option = serve.add_argument
+    option("--record", type=Path, metavar="DIR", help="proxy provider calls, recording them")
+    option("--replay", type=Path, metavar="DIR", help="answer from the recordings in DIR")
+    option(
+        "--replay-fallback",
+        choices=("emulate", "404"),
+        default="emulate",
+        help="what answers a request no recording matches (default: emulate)",
+    )
+    option(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="[PROVIDER=]URL",
+        help="where the real provider is, for --record (default: its real hosts)",
+    )
+    option(
+        "--record-media-cap",
+        type=int,
+        default=DEFAULT_MEDIA_CAP,
+        metavar="BYTES",
+        help="largest media body kept in a recording",
+    )
+
+
+def from_arguments(app: ASGIApp, args: argparse.Namespace) -> ASGIApp:
+    """``app`` wrapped as ``serve``'s recording options ask; `RecordingError` or
+    `UpstreamError` when they cannot be honoured."""
+    return with_recordings(
+        app,
+        record=args.record,
+        replay=args.replay,
+        fallback=args.replay_fallback,
+        upstream=args.upstream,
+        media_cap=args.record_media_cap,
+    )
+
+
+ERRORS = (RecordingError, UpstreamError)

@@ -1,0 +1,243 @@
+"""``provider-emulator serve``: its flags, their environment variables, and the server.
+
+Every `EmulatorConfig` field is a flag (``--max-jobs``), an environment variable
+(``PROVIDER_EMULATOR_MAX_JOBS``) and a TOML key (``[emulator] max_jobs``); the options
+below are the server's own. Precedence: defaults, then the ``--config`` file, then the
+environment, then flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import secrets
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from emulator.config import SETTINGS, EmulatorConfig, env_name
+from emulator.config_file import Settings, load_settings
+from emulator.core.clock import ManualClock
+from emulator.core.engine import Engine
+from emulator.core.faults import Fault, FaultError
+from emulator.recording import add_serve_options as add_recording_options
+from emulator.recording import from_arguments as with_arguments
+
+
+@dataclass(frozen=True)
+class ServerOption:
+    """A setting of the server itself (not of the emulator it serves)."""
+
+    name: str
+    default: Any
+    help: str
+    kind: type = str
+    in_file: bool = False  # also a key of the TOML file's [emulator] table
+
+
+SERVER_OPTIONS = (
+    ServerOption("host", "127.0.0.1", "Address to listen on (0.0.0.0 exposes it beyond loopback)."),
+    ServerOption("port", 8000, "Port to listen on.", int),
+    ServerOption("config", None, "A TOML file of settings and fault rules.", Path),
+    ServerOption(
+        "manual_clock", False, "Time moves only when told (POST /_emulator/clock).", bool, True
+    ),
+    ServerOption("tls", False, "Serve HTTPS with a local CA (see `provider-emulator env`).", bool),
+    ServerOption("tls_dir", None, "Where the local CA and certificate live.", Path),
+    ServerOption("log_level", "info", "uvicorn's log level."),
+    ServerOption(
+        "shutdown_timeout",
+        5.0,
+        "Seconds SIGTERM waits for open requests (status streams, sync-mode waits, staged "
+        "hangs) before it ends them and exits.",
+        float,
+    ),
+    ServerOption(
+        "access_log",
+        False,
+        "Log each request (uvicorn's access log; it costs about a third of the request "
+        "rate on status polls, so it is off: the request record, /_emulator/requests, is "
+        "the journal).",
+        bool,
+    ),
+)
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_parser(commands: Any) -> None:
+    serve = commands.add_parser("serve", help="serve every provider on one port")
+    for option in SERVER_OPTIONS:
+        help_text = f"{option.help} [env {env_name(option.name)}]"
+        if option.kind is bool:
+            serve.add_argument(
+                _flag(option.name), action="store_true", default=None, help=help_text
+            )
+        else:
+            serve.add_argument(_flag(option.name), type=option.kind, help=help_text)
+    for name, setting in SETTINGS.items():
+        help_text = f"{setting.metadata['help']} [env {env_name(name)}]"
+        if name == "contracts":
+            serve.add_argument("--contracts", action="append", metavar="DIR", help=help_text)
+        elif name == "api_keys":
+            serve.add_argument(
+                "--api-key", action="append", dest="api_keys", metavar="KEY", help=help_text
+            )
+        elif type(setting.default) is bool:
+            serve.add_argument(_flag(name), action="store_true", default=None, help=help_text)
+        else:
+            choices = setting.metadata.get("choices")
+            serve.add_argument(_flag(name), choices=choices, help=help_text)
+    add_recording_options(serve)
+    serve.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="JSON",
+        type=_fault,
+        help='a fault rule, e.g. \'{"effect": "http_error", "status": 429, "times": 1}\'',
+    )
+
+
+def _fault(text: str) -> Fault:
+    try:
+        return Fault.from_dict(json.loads(text))
+    except (ValueError, FaultError, AttributeError) as exc:
+        raise argparse.ArgumentTypeError(f"not a fault rule: {exc}") from None
+
+
+def server_options(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The server's own options: flags over environment variables over defaults."""
+    chosen = {}
+    for option in SERVER_OPTIONS:
+        value = getattr(args, option.name)
+        text = environ.get(env_name(option.name), "")
+        if value is None and text:
+            value = _text_to(option, text)
+        chosen[option.name] = option.default if value is None else value
+    return chosen
+
+
+def _text_to(option: ServerOption, text: str) -> Any:
+    if option.kind is bool:
+        return text.lower() in ("1", "true", "yes", "on")
+    try:
+        return option.kind(text)
+    except ValueError:
+        raise ValueError(f"{env_name(option.name)}: not a {option.kind.__name__}") from None
+
+
+def settings(
+    args: argparse.Namespace, environ: Mapping[str, str] = os.environ
+) -> tuple[Settings, dict[str, Any]]:
+    """The emulator's settings and the server's options that ``args`` and ``environ`` say."""
+    server = server_options(args, environ)
+    file_settings = load_settings(server["config"]) if server["config"] else Settings()
+    flags = {name: getattr(args, name) for name in SETTINGS}
+    config = file_settings.config.with_environment(environ).with_options(flags)
+    chosen = Settings(
+        config,
+        file_settings.manual_clock or server["manual_clock"],
+        (*file_settings.faults, *args.fault),
+    )
+    return chosen, server
+
+
+def build_app(chosen: Settings, port: int | None = None) -> Any:
+    """The app the settings describe, fault rules staged; ``port`` is where it will listen
+    (never a webhook target)."""
+    from emulator.app import create_app
+
+    clock = ManualClock(wall_start=time.time()) if chosen.manual_clock else None
+    engine = Engine(chosen.config, clock=clock)
+    for rule in chosen.faults:
+        engine.faults.add(rule)
+    if port is not None:
+        engine.webhooks.own_ports.add(port)
+    return create_app(engine=engine)
+
+
+def is_loopback_host(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def guarded(chosen: Settings, host: str) -> Settings:
+    """The settings with an admin token for the control plane where one is needed: when
+    the server listens beyond loopback, or accepts only some keys. A token made here is
+    printed, once, at start-up."""
+    config = chosen.config
+    exposed = not is_loopback_host(host)
+    if exposed:
+        print(
+            f"provider-emulator: warning: listening on {host} exposes the emulator beyond "
+            "this machine; its control plane (/_emulator) needs the admin token",
+            file=sys.stderr,
+        )
+    if config.admin_token is None and (exposed or config.api_keys is not None):
+        token = secrets.token_urlsafe(24)
+        print(f"provider-emulator: control-plane admin token: {token}", file=sys.stderr)
+        config = replace(config, admin_token=token)
+    return replace(chosen, config=config)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from emulator.tls import ensure_tls
+
+    chosen, server = settings(args)
+    chosen = guarded(chosen, server["host"])
+    app = with_arguments(build_app(chosen, server["port"]), args)
+    tls: dict[str, Any] = {}
+    if server["tls"]:
+        files = ensure_tls(server["tls_dir"])
+        tls = {"ssl_certfile": str(files.certificate), "ssl_keyfile": str(files.key)}
+    scheme = "https" if tls else "http"
+    origin = f"{scheme}://{server['host']}:{server['port']}"
+    print(f"provider-emulator: serving on {origin}/", flush=True)
+    print(f"provider-emulator: dashboard at {origin}/_emulator/ui", flush=True)
+    uvicorn.run(
+        app,
+        host=server["host"],
+        port=server["port"],
+        log_level=server["log_level"],
+        access_log=server["access_log"],
+        timeout_graceful_shutdown=server["shutdown_timeout"],
+        # A client that sends part of a request and stalls holds nothing for long.
+        timeout_keep_alive=5,
+        h11_max_incomplete_event_size=64 * 1024,
+        **tls,
+    )
+    return 0
+
+
+def reference() -> list[tuple[str, str, str, str, str]]:
+    """Every serve setting: (flag, environment variable, TOML key, default, description)."""
+    rows = [
+        (
+            _flag(o.name),
+            env_name(o.name),
+            o.name if o.in_file else "",
+            str(o.default),
+            o.help,
+        )
+        for o in SERVER_OPTIONS
+    ]
+    defaults = EmulatorConfig()
+    for setting in fields(EmulatorConfig):
+        flag = {"api_keys": "--api-key"}.get(setting.name, _flag(setting.name))
+        value = getattr(defaults, setting.name)
+        default = "(the shipped contracts)" if setting.name == "contracts" else str(value)
+        help_text = setting.metadata["help"]
+        rows.append((flag, env_name(setting.name), setting.name, default, help_text))
+    return rows

@@ -1,0 +1,190 @@
+import pytest
+
+from emulator.contracts.documents import (
+    DEFAULT_CONTRACTS_DIR,
+    Endpoint,
+    endpoint_from_document,
+    load_contracts,
+)
+from emulator.contracts.limits import Limits
+from emulator.contracts.synthesis import InputRejected, synthesize
+from emulator.contracts.validation import check_input
+from emulator.media import MediaSpec, UnsupportedMedia
+
+CONTRACTS = load_contracts([DEFAULT_CONTRACTS_DIR])
+LINKED: list[MediaSpec] = []
+
+
+def link(spec: MediaSpec) -> tuple[str, int]:
+    LINKED.append(spec)
+    return f"https://cdn.test/{spec.index}.{spec.extension}", 123
+
+
+def output(endpoint_id: str, payload: dict, seed: int = 5) -> dict:
+    endpoint = CONTRACTS.get("fal", endpoint_id)
+    inputs, violations = check_input(endpoint, payload)
+    assert not violations
+    LINKED.clear()
+    return synthesize(endpoint, inputs, seed, link, limits=Limits())
+
+
+@pytest.mark.parametrize(
+    ("image_size", "expected"),
+    [
+        ("square_hd", (1024, 1024)),
+        ("portrait_16_9", (576, 1024)),
+        ("landscape_4_3", (1024, 768)),
+        ({"width": 640, "height": 480}, (640, 480)),
+    ],
+)
+def test_image_size_presets_and_objects(image_size: object, expected: tuple[int, int]) -> None:
+    result = output("fal-ai/bitdance", {"prompt": "x", "image_size": image_size})
+    image = result["images"][0]
+    assert (image["width"], image["height"]) == expected == (LINKED[0].width, LINKED[0].height)
+
+
+def test_auto_presets_fall_back_to_the_field_default() -> None:
+    output("fal-ai/bytedance/seedream/v4/text-to-image", {"prompt": "x", "image_size": "auto"})
+    assert (LINKED[0].width, LINKED[0].height) == (2048, 2048)  # the published default
+
+
+def test_conventions_fill_every_bitdance_field() -> None:
+    result = output("fal-ai/bitdance", {"prompt": "hello", "num_images": 2, "output_format": "png"})
+    assert result == {
+        "images": [
+            {
+                "url": f"https://cdn.test/{i}.png",
+                "content_type": "image/png",
+                "file_name": f"{i}.png",
+                "file_size": 123,
+                "width": 1024,
+                "height": 1024,
+            }
+            for i in range(2)
+        ],
+        "seed": 5,
+        "has_nsfw_concepts": [False, False],
+        "prompt": "hello",
+    }
+    assert [spec.index for spec in LINKED] == [0, 1]
+
+
+def test_format_defaults_to_the_example_urls_extension() -> None:
+    output("fal-ai/bytedance/seedream/v4/text-to-image", {"prompt": "x"})
+    assert LINKED[0].format == "png"
+
+
+def test_the_output_validates_against_the_contract() -> None:
+    endpoint = CONTRACTS.get("fal", "fal-ai/bytedance/dreamina/v3.1/text-to-image")
+    endpoint.output_validator.validate(output(endpoint.id, {"prompt": "x"}))
+
+
+def test_video_fields_become_video_specs() -> None:
+    endpoint_id = "fal-ai/bytedance/seedance/v1/pro/fast/image-to-video"
+    inputs = {"prompt": "x", "image_url": "u", "resolution": "720p", "duration": "3"}
+    result = output(endpoint_id, inputs)
+    (spec,) = LINKED
+    assert (spec.kind, spec.width, spec.height, spec.duration, spec.fps) == (
+        "video",
+        1280,
+        720,
+        3.0,
+        24,
+    )
+    assert spec.source == ""  # no resolver given: a drawn start picture
+    assert result["video"] == {
+        "url": "https://cdn.test/0.mp4",
+        "content_type": "video/mp4",
+        "file_name": "0.mp4",
+        "file_size": 123,
+    }
+
+
+def test_other_media_kinds_are_not_faked() -> None:
+    ok = {
+        "200": {
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["audio"],
+                        "properties": {
+                            "audio": {"type": "object", "properties": {"url": {"type": "string"}}}
+                        },
+                    }
+                }
+            }
+        }
+    }
+    document = {
+        "paths": {
+            "/acme/tts": {
+                "post": {"requestBody": {"content": {"application/json": {"schema": {}}}}}
+            },
+            "/acme/tts/requests/{request_id}": {"get": {"responses": ok}},
+        }
+    }
+    with pytest.raises(UnsupportedMedia):
+        synthesize(
+            endpoint_from_document("fal", document), {}, 1, link, limits=Limits(max_image_pixels=1)
+        )
+
+
+def test_too_many_pixels_is_rejected_before_rendering() -> None:
+    endpoint = CONTRACTS.get("fal", "fal-ai/bytedance/seedream/v4/text-to-image")
+    inputs, _ = check_input(
+        endpoint, {"prompt": "x", "image_size": {"width": 5000, "height": 5000}}
+    )
+    LINKED.clear()
+    with pytest.raises(InputRejected) as rejected:
+        synthesize(endpoint, inputs, 1, link, limits=Limits())
+    assert rejected.value.violations[0].type == "emulator_limit"
+    assert LINKED == []
+
+
+def test_fields_no_convention_covers_get_schema_valid_values() -> None:
+    document = {
+        "paths": {
+            "/acme/x": {
+                "post": {
+                    "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}
+                }
+            },
+            "/acme/x/requests/{request_id}": {
+                "get": {
+                    "responses": {
+                        "200": {
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["label", "score", "tags", "mode", "meta"],
+                                        "properties": {
+                                            "label": {"type": "string"},
+                                            "score": {"type": "number", "minimum": 0.5},
+                                            "tags": {
+                                                "type": "array",
+                                                "items": {"type": "string"},
+                                                "minItems": 1,
+                                            },
+                                            "mode": {"enum": ["a", "b"]},
+                                            "meta": {
+                                                "type": "object",
+                                                "required": ["n"],
+                                                "properties": {"n": {"type": "integer"}},
+                                            },
+                                            "optional": {"type": "string"},
+                                        },
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+        }
+    }
+    endpoint: Endpoint = endpoint_from_document("fal", document)
+    result = synthesize(endpoint, {}, 1, link, limits=Limits(max_image_pixels=1))
+    assert result == {"label": "", "score": 0.5, "tags": [""], "mode": "a", "meta": {"n": 0}}
+    endpoint.output_validator.validate(result)

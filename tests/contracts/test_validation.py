@@ -1,0 +1,67 @@
+import pytest
+
+from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, load_contracts
+from emulator.contracts.validation import Violation, check_input
+
+CONTRACTS = load_contracts([DEFAULT_CONTRACTS_DIR])
+BITDANCE = CONTRACTS.get("fal", "fal-ai/bitdance")
+SEEDREAM = CONTRACTS.get("fal", "fal-ai/bytedance/seedream/v4/text-to-image")
+
+
+def test_defaults_are_applied_to_valid_input() -> None:
+    inputs, violations = check_input(BITDANCE, {"prompt": "x"})
+    assert violations == []
+    assert inputs["image_size"] == "square_hd"
+    assert inputs["num_images"] == 1 and inputs["output_format"] == "jpeg"
+
+
+def test_object_defaults_fill_a_partial_size() -> None:
+    inputs, _ = check_input(SEEDREAM, {"prompt": "x", "image_size": {"width": 2000}})
+    assert inputs["image_size"] == {"width": 2000, "height": 512}
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ({}, Violation(("prompt",), "Field required", "missing")),
+        ({"prompt": 1}, Violation(("prompt",), "Input should be a valid string", "string_type")),
+        (
+            {"prompt": "x", "num_images": 0},
+            Violation(
+                ("num_images",),
+                "Input should be greater than or equal to 1",
+                "greater_than_equal",
+                {"ge": 1},
+            ),
+        ),
+        (
+            {"prompt": "x", "guidance_scale": 16},
+            Violation(
+                ("guidance_scale",),
+                "Input should be less than or equal to 15",
+                "less_than_equal",
+                {"le": 15},
+            ),
+        ),
+        (
+            {"prompt": "x", "num_images": True},
+            Violation(("num_images",), "Input should be a valid integer", "int_type"),
+        ),
+        ([], Violation((), "Input should be a valid dictionary", "dict_type")),
+    ],
+)
+def test_violations_read_like_pydantic(payload: object, expected: Violation) -> None:
+    _, violations = check_input(BITDANCE, payload)
+    assert violations == [expected]
+
+
+def test_any_of_reports_the_branch_of_the_right_type() -> None:
+    _, violations = check_input(BITDANCE, {"prompt": "x", "image_size": "huge"})
+    assert [v.type for v in violations] == ["literal_error"]
+    _, violations = check_input(BITDANCE, {"prompt": "x", "image_size": {"width": 0}})
+    assert [(v.loc, v.type) for v in violations] == [(("image_size", "width"), "greater_than")]
+
+
+def test_every_violation_is_reported() -> None:
+    _, violations = check_input(BITDANCE, {"num_images": 9, "output_format": "gif"})
+    assert {v.loc for v in violations} == {("prompt",), ("num_images",), ("output_format",)}

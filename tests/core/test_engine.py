@@ -1,0 +1,137 @@
+import pytest
+
+from emulator import EmulatorConfig, Engine, ManualClock, Progression
+from emulator.core.engine import JobFailed
+from emulator.core.lifecycle import Phase
+
+
+def make(progression: str = "polls:1,1", seed: int | None = 3) -> Engine:
+    return Engine(
+        EmulatorConfig(seed=seed, progression=Progression.parse(progression)), clock=ManualClock()
+    )
+
+
+def bitdance(engine: Engine):
+    return engine.contracts.get("fal", "fal-ai/bitdance")
+
+
+def test_the_same_seed_replays_the_same_ids_and_seeds() -> None:
+    first, second = make(), make()
+    a = [first.submit(bitdance(first), {"prompt": "x"}, "k") for _ in range(3)]
+    b = [second.submit(bitdance(second), {"prompt": "x"}, "k") for _ in range(3)]
+    assert [(j.id, j.seed) for j in a] == [(j.id, j.seed) for j in b]
+    assert len({j.id for j in a}) == 3
+
+
+def test_reset_forgets_jobs_and_reseeds() -> None:
+    engine = make()
+    job = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
+    engine.reset(3)
+    assert engine.find(job.id, "k") is None
+    assert engine.submit(bitdance(engine), {"prompt": "x"}, "k").id == job.id
+
+
+def test_a_given_seed_is_kept() -> None:
+    engine = make()
+    assert engine.submit(bitdance(engine), {"prompt": "x", "seed": 42}, "k").seed == 42
+
+
+def test_wall_progression_follows_the_clock() -> None:
+    engine = make("wall:1,2,0")
+    job = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
+    assert engine.look(job).phase is Phase.QUEUED
+    engine.clock.advance(1.5)
+    assert engine.look(job).phase is Phase.RUNNING
+    assert engine.logs(job, engine.look(job))[0].message == "Starting fal-ai/bitdance"
+    engine.clock.advance(1.5)
+    assert engine.look(job).phase is Phase.DONE
+    assert engine.inference_time(job, engine.look(job)) == 2
+
+
+def test_looking_without_polling_does_not_advance() -> None:
+    engine = make("polls:1,1")
+    job = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
+    for _ in range(3):
+        assert engine.look(job).phase is Phase.QUEUED
+    engine.poll(job)
+    assert engine.look(job).phase is Phase.RUNNING
+
+
+def test_cancel_only_before_done() -> None:
+    engine = make("immediate")
+    job = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
+    assert engine.cancel(job) is False
+    engine = make("polls:5,5")
+    job = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
+    assert engine.cancel(job) is True
+    assert engine.look(job).phase is Phase.DONE
+    with pytest.raises(JobFailed) as failed:
+        engine.outcome(job, lambda spec: ("u", 1))
+    assert failed.value.failure.kind == "cancelled"
+
+
+def test_invalid_input_fails_at_the_outcome() -> None:
+    engine = make("immediate")
+    job = engine.submit(bitdance(engine), {"prompt": 5}, "k")
+    with pytest.raises(JobFailed) as failed:
+        engine.outcome(job, lambda spec: ("u", 1))
+    assert failed.value.failure.kind == "invalid"
+
+
+def test_a_rule_gives_matching_jobs_their_own_progression() -> None:
+    engine = make("immediate")
+    engine.faults.add(
+        {"effect": "progression", "progression": "polls:2,1", "inputs": {"prompt": "slow"}}
+    )
+    slow = engine.submit(bitdance(engine), {"prompt": "slow"}, "k")
+    quick = engine.submit(bitdance(engine), {"prompt": "quick"}, "k")
+    assert engine.look(quick).phase is Phase.DONE
+    phases = [engine.poll(slow).phase for _ in range(4)]
+    assert phases == [Phase.QUEUED, Phase.QUEUED, Phase.RUNNING, Phase.DONE]
+
+
+def test_a_progression_rule_and_an_outcome_rule_both_apply() -> None:
+    engine = make("immediate")
+    engine.faults.add({"effect": "progression", "progression": "polls:1,0"})
+    engine.faults.add({"effect": "fail", "error_type": "runner_disconnected"})
+    job = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
+    assert engine.poll(job).phase is Phase.QUEUED
+    look = engine.poll(job)
+    assert look.phase is Phase.DONE
+    assert look.failure is not None and look.failure.kind == "runner_disconnected"
+
+
+def test_looking_changes_nothing_and_polling_counts() -> None:
+    engine = make("polls:1,1")
+    job = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
+    assert [engine.look(job).phase for _ in range(3)] == [Phase.QUEUED] * 3
+    assert job.polls == 0
+    assert engine.poll(job).phase is Phase.QUEUED
+    assert (job.polls, engine.look(job).phase) == (1, Phase.RUNNING)
+
+
+def test_a_reset_with_a_seed_equals_a_fresh_start_with_it() -> None:
+    from starlette.testclient import TestClient
+
+    from emulator import EmulatorConfig, create_app
+
+    def observe(engine: Engine) -> tuple[object, ...]:
+        with TestClient(create_app(engine=engine)) as client:
+            jwks = client.get("/fal/rest/.well-known/jwks.json").json()
+            secret = client.get(
+                "/wavespeed/api/v3/webhook/secret", headers={"Authorization": "Bearer k"}
+            ).json()["data"]["secret"]
+            submitted = client.post(
+                "/fal/queue/fal-ai/bitdance",
+                json={"prompt": "x"},
+                headers={"Authorization": "Key k"},
+            ).json()["request_id"]
+        return jwks, secret, submitted, engine.secret("any")
+
+    fresh = Engine(EmulatorConfig(seed=7))
+    reset = Engine(EmulatorConfig(seed=1))
+    observe(reset)
+    reset.reset(7)
+    assert observe(reset) == observe(fresh)
+    other = Engine(EmulatorConfig(seed=8))
+    assert observe(other)[:2] != observe(Engine(EmulatorConfig(seed=7)))[:2]

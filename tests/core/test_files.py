@@ -1,0 +1,97 @@
+from pathlib import Path
+
+import pytest
+
+from emulator.core.files import Storage, StorageError, etag, safe_name
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\boot.ini", "boot.ini"),
+        ("a b?.png", "a_b_.png"),
+        ("...", "upload.bin"),
+        (None, "upload.bin"),
+        ("x" * 300, "x" * 128),
+        ("/", "upload.bin"),
+    ],
+)
+def test_names_are_made_harmless(name: str | None, expected: str) -> None:
+    assert safe_name(name) == expected
+
+
+def test_files_on_disk_stay_inside_the_directory(tmp_path: Path) -> None:
+    storage = Storage(directory=tmp_path / "files")
+    stored = storage.put(b"data", "text/plain", "../../escape.txt")
+    assert [p.name for p in (tmp_path / "files").iterdir()] == [stored.id]
+    assert not (tmp_path / "escape.txt").exists()
+    assert storage.read(stored) == b"data"
+    storage.clear()
+    assert list((tmp_path / "files").iterdir()) == []
+
+
+def test_limits_per_file_and_in_total() -> None:
+    storage = Storage(max_file_bytes=10, max_total_bytes=15)
+    with pytest.raises(StorageError) as too_big:
+        storage.put(b"x" * 11, "a/b", "f")
+    assert too_big.value.status == 413
+    storage.put(b"x" * 10, "a/b", "f")
+    with pytest.raises(StorageError) as full:
+        storage.put(b"x" * 6, "a/b", "g")
+    assert full.value.status == 507
+
+
+def test_reservations_are_used_once() -> None:
+    storage = Storage()
+    file_id = storage.reserve("a.png", "image/png")
+    assert storage.fulfil(file_id, b"png").content_type == "image/png"
+    with pytest.raises(StorageError) as again:
+        storage.fulfil(file_id, b"other")
+    assert again.value.status == 404
+
+
+def test_multipart_joins_parts_in_order_and_checks_etags() -> None:
+    storage = Storage(max_file_bytes=100)
+    upload = storage.start_multipart("big.bin", "application/octet-stream")
+    tags = {n: storage.put_part(upload, n, data) for n, data in ((2, b"world"), (1, b"hello "))}
+    with pytest.raises(StorageError):
+        storage.complete_multipart(upload, [(1, tags[1]), (2, etag(b"other"))])
+    stored = storage.complete_multipart(upload, [(2, tags[2]), (1, tags[1])])
+    assert storage.read(stored) == b"hello world"
+    with pytest.raises(StorageError):
+        storage.put_part("nope", 1, b"x")
+    with pytest.raises(StorageError):
+        storage.put_part(storage.start_multipart("x", "y"), 0, b"x")
+
+
+def test_one_owner_cannot_fill_the_store_for_everyone() -> None:
+    storage = Storage(max_total_bytes=100, max_owner_bytes=60)
+    storage.put(b"x" * 60, "text/plain", "a", owner="flood")
+    with pytest.raises(StorageError) as refused:
+        storage.put(b"x", "text/plain", "b", owner="flood")
+    assert refused.value.status == 507 and "key" in refused.value.message
+    storage.put(b"y" * 40, "text/plain", "c", owner="quiet")
+
+
+def test_parts_in_progress_count_against_the_total() -> None:
+    storage = Storage(max_total_bytes=100)
+    upload = storage.start_multipart("big", "text/plain")
+    storage.put_part(upload, 1, b"x" * 60)
+    storage.put_part(upload, 2, b"x" * 30)
+    with pytest.raises(StorageError):
+        storage.put(b"z" * 20, "text/plain", "other")
+    tag = storage.put_part(upload, 2, b"x" * 10)  # a part replaced frees what it held
+    first = etag(b"x" * 60)
+    stored = storage.complete_multipart(upload, [(1, first), (2, tag)])
+    assert stored.size == 70
+    storage.put(b"z" * 30, "text/plain", "fits")
+
+
+def test_waiting_uploads_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("emulator.core.files.MAX_WAITING", 3)
+    storage = Storage()
+    tickets = [storage.reserve("n", "text/plain") for _ in range(5)]
+    with pytest.raises(StorageError):
+        storage.fulfil(tickets[0], b"late")
+    storage.fulfil(tickets[-1], b"fine")

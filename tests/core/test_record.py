@@ -1,0 +1,95 @@
+import fal_client
+
+from emulator import emulate
+from emulator.core.record import RawEntry, RequestRecord, mask
+
+
+def raw(
+    method: str = "GET",
+    path: str = "/fal/queue/a/requests/1/status",
+    status: int = 202,
+    key: str = "k",
+    body: bytes = b"",
+) -> RawEntry:
+    headers = [(b"host", b"queue.fal.run"), (b"authorization", f"Key {key}".encode())]
+    entry = RawEntry(method, headers, path)
+    entry.query, entry.status, entry.started, entry.answered = b"logs=1", status, 10.0, 10.5
+    entry.body += body
+    entry.body_size = len(body)
+    return entry
+
+
+def test_filters_combine() -> None:
+    record = RequestRecord()
+    record.add(raw())
+    record.add(raw("POST", "/fal/queue/a", status=200))
+    record.add(raw(path="/wavespeed/api/v3/predictions/x/result", key="other", status=200))
+    assert len(record.filter(provider="fal")) == 2
+    assert len(record.filter(method="get")) == 2
+    assert len(record.filter(path="/status", status=202)) == 1
+    assert [e.provider for e in record.filter(key="other")] == ["wavespeed"]
+    first = next(iter(record))
+    assert (first.host, first.query, first.key, first.duration) == (
+        "queue.fal.run",
+        "logs=1",
+        "k",
+        0.5,
+    )
+
+
+def test_the_record_is_bounded() -> None:
+    record = RequestRecord(maxlen=2)
+    for i in range(3):
+        record.add(raw(status=200 + i))
+    assert [e.status for e in record] == [201, 202]
+
+
+def test_credentials_are_masked_in_the_headers_kept() -> None:
+    record = RequestRecord()
+    record.add(raw(key="abcd1234:secretsecret"))
+    entry = next(iter(record))
+    assert entry.headers["authorization"] == "Key ****cret"
+    assert entry.headers["host"] == "queue.fal.run"
+    assert mask("short") == "****"
+
+
+def test_a_body_over_the_limit_is_cut_and_not_read_as_json() -> None:
+    entry = raw("POST", body=b'{"prompt": "a cat"}')
+    assert next(iter(_recorded(entry))).json == {"prompt": "a cat"}
+    entry.body_size += 100
+    cut = next(iter(_recorded(entry)))
+    assert cut.truncated and cut.json is None
+
+
+def _recorded(entry: RawEntry) -> RequestRecord:
+    record = RequestRecord()
+    record.add(entry)
+    return record
+
+
+def test_calls_show_what_the_clients_code_sent() -> None:
+    with emulate(seed=1) as emulation:
+        fal_client.subscribe("fal-ai/bitdance", arguments={"prompt": "a cat"})
+        fal_client.run("fal-ai/bitdance", arguments={"prompt": "a dog"})
+        calls = emulation.calls("fal-ai/bitdance")
+        assert calls.call_count == 2 and calls.called
+        assert [c.json["prompt"] for c in calls] == ["a cat", "a dog"]
+        assert calls.last.headers["authorization"].startswith("Key ****")
+        assert not emulation.calls("fal-ai/bytedance/seedream/v4/text-to-image").called
+        polls = emulation.requests.filter(endpoint="fal-ai/bitdance", method="GET")
+        assert polls and all("/requests/" in p.path for p in polls)
+
+
+def test_the_body_limit_is_the_records() -> None:
+    with emulate() as emulation:
+        emulation.engine.record.body_bytes = 8
+        fal_client.run("fal-ai/bitdance", arguments={"prompt": "a long prompt"})
+        call = emulation.calls().last
+        assert len(call.body) == 8 and call.truncated and call.json is None
+
+
+def test_the_record_is_bounded_in_bytes_too() -> None:
+    record = RequestRecord(max_bytes=25)
+    for n in range(4):
+        record.add(raw("POST", body=b"x" * 10, status=200 + n))
+    assert [e.status for e in record] == [202, 203]

@@ -1,0 +1,144 @@
+"""Live mode, tested offline: a second emulator stands in as the real provider."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from emulator import EmulatorConfig, Progression
+from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, load_contracts
+from emulator.harness.live import (
+    LiveError,
+    LiveSession,
+    LiveSessions,
+    SpendCapExceeded,
+    live_problem,
+)
+from emulator.harness.pricing import cheapest, estimate, price_of, smallest_arguments
+from emulator.http.upstream import UpstreamError, Upstreams
+from emulator.providers.registry import CANONICAL_HOSTS
+from emulator.server import BackgroundServer
+
+CONTRACTS = load_contracts([DEFAULT_CONTRACTS_DIR])
+KEYS = {"FAL_KEY": "upstream-fal", "WAVESPEED_API_KEY": "upstream-wavespeed"}
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[BackgroundServer]:
+    config = EmulatorConfig(
+        seed=3, progression=Progression.parse("polls:1,1"), api_keys=frozenset(KEYS.values())
+    )
+    with BackgroundServer(config) as server:
+        yield server
+
+
+def _session(
+    server: BackgroundServer, provider: str, cap: float = 0.10, **keys: str
+) -> LiveSession:
+    return LiveSession(
+        provider,
+        upstreams=Upstreams.parse(CANONICAL_HOSTS, [server.url]),
+        max_spend=cap,
+        contracts=CONTRACTS,
+        environ={**KEYS, **keys},
+        timeout=20,
+        poll_interval=0.01,
+    )
+
+
+def test_without_opt_in_or_key_live_runs_are_skipped_with_a_reason() -> None:
+    assert "pass --live" in live_problem("fal", False, KEYS)
+    assert "FAL_KEY is not set" in live_problem("fal", True, {})
+    assert live_problem("wavespeed", True, KEYS) is None
+    with pytest.raises(LiveError, match="pass --live"):
+        LiveSessions(live=False, environ=KEYS).session("fal")
+
+
+@pytest.mark.parametrize("cap", [0, -1.0])
+def test_a_cap_of_zero_is_refused(cap: float) -> None:
+    with pytest.raises(LiveError, match="more than 0 USD"):
+        LiveSession("fal", max_spend=cap, environ=KEYS)
+
+
+def test_a_fal_call_runs_through_the_queue_and_is_charged(upstream: BackgroundServer) -> None:
+    with _session(upstream, "fal") as session:
+        arguments = smallest_arguments(CONTRACTS.get("fal", "fal-ai/bitdance"))
+        exchange = session.run("fal-ai/bitdance", arguments)
+        assert exchange.statuses()[0] == "IN_QUEUE" and exchange.statuses()[-1] == "COMPLETED"
+        assert exchange.steps[-1].status == 200 and exchange.steps[-1].body["images"]
+        assert "x-fal-request-id" in exchange.steps[-1].headers
+        assert session.ledger().spent == 0.01  # the contract's published $0.01 per image
+
+
+def test_a_wavespeed_call_polls_until_completed(upstream: BackgroundServer) -> None:
+    with _session(upstream, "wavespeed") as session:
+        model = "wavespeed-ai/bitdance-14b/text-to-image"
+        exchange = session.run(model, smallest_arguments(CONTRACTS.get("wavespeed", model)))
+        assert exchange.statuses()[-1] == "completed"
+
+
+def test_a_call_that_could_cross_the_cap_is_refused_before_it_is_made(
+    upstream: BackgroundServer,
+) -> None:
+    with _session(upstream, "fal", cap=0.03) as session:
+        session.run("fal-ai/bitdance", {"prompt": "a", "num_images": 2})
+        before = len(upstream.engine.record)
+        with pytest.raises(SpendCapExceeded, match=r"refused: fal-ai/bitdance .* \$0\.0200"):
+            session.run("fal-ai/bitdance", {"prompt": "a", "num_images": 2})
+        assert len(upstream.engine.record) == before  # nothing reached the provider
+        ledger = session.ledger()
+        assert (ledger.spent, ledger.refused) == (0.02, 1)
+        assert "1 calls, estimated $0.0200 of a $0.03 cap (1 refused)" in str(ledger)
+
+
+def test_a_key_the_provider_rejects_is_one_clear_error(upstream: BackgroundServer) -> None:
+    with _session(upstream, "fal", FAL_KEY="wrong") as session:
+        with pytest.raises(LiveError, match=r"fal rejected FAL_KEY \(401\)"):
+            session.verify_key()
+        assert session.ledger().entries == []
+
+
+def test_the_shared_ledger_caps_every_provider_together(upstream: BackgroundServer) -> None:
+    sessions = LiveSessions(live=True, max_spend=0.015, upstream=[upstream.url], environ=KEYS)
+    sessions.session("fal").run("fal-ai/bitdance", {"prompt": "a"})
+    with pytest.raises(SpendCapExceeded):
+        sessions.session("wavespeed").authorize(
+            "wavespeed-ai/bitdance-14b/text-to-image", {"prompt": "a"}
+        )
+    sessions.close()
+
+
+def test_prices_come_from_the_contract_else_a_conservative_default() -> None:
+    bitdance = CONTRACTS.get("fal", "fal-ai/bitdance")
+    seedance = CONTRACTS.get("fal", "fal-ai/bytedance/seedance/v1/pro/fast/image-to-video")
+    assert (price_of(bitdance).usd, price_of(bitdance).per) == (0.01, "image")
+    assert estimate(bitdance, {"prompt": "a", "num_images": 3}) == 0.03
+    assert estimate(seedance, {"prompt": "a", "image_url": "u"}) == 1.0  # 5 s default
+    assert estimate(seedance, {"prompt": "a", "image_url": "u", "num_frames": 49}) == 0.6
+
+
+def test_the_cheapest_endpoint_and_the_smallest_sizes_are_preferred() -> None:
+    assert cheapest(CONTRACTS.of("fal")).id == "fal-ai/bitdance"
+    seedream = smallest_arguments(
+        CONTRACTS.get("fal", "fal-ai/bytedance/seedream/v4/text-to-image")
+    )
+    assert seedream["image_size"] == {"width": 960, "height": 960}
+    seedance = smallest_arguments(
+        CONTRACTS.get("fal", "fal-ai/bytedance/seedance/v1/pro/fast/image-to-video")
+    )
+    assert (seedance["duration"], seedance["resolution"]) == ("2", "480p")
+    assert smallest_arguments(CONTRACTS.get("wavespeed", "bytedance/seedream-v4"))["size"] == (
+        "1024*1024"
+    )
+
+
+def test_upstream_overrides_are_checked() -> None:
+    upstreams = Upstreams.parse(CANONICAL_HOSTS, ["fal=http://127.0.0.1:9"])
+    assert upstreams.base("fal/queue") == "http://127.0.0.1:9/fal/queue"
+    assert upstreams.base("wavespeed") == "https://api.wavespeed.ai"
+    env = Upstreams.parse(CANONICAL_HOSTS, environ={"PROVIDER_EMULATOR_UPSTREAM": "http://h:1"})
+    assert env.base("wavespeed") == "http://h:1/wavespeed"
+    for bad in ("ftp://x", "nobody=http://x", "fal=x"):
+        with pytest.raises(UpstreamError):
+            Upstreams.parse(CANONICAL_HOSTS, [bad])

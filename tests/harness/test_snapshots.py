@@ -1,0 +1,113 @@
+"""Normalisation keeps identity; comparison reports what is not declared; bad files fail."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from emulator.harness.calls import Exchange, Step
+from emulator.harness.snapshots import Snapshot, SnapshotError, compare, normalise, snapshot_of
+
+ID, OTHER = "0a1b2c3d-aaaa", "ffff-9999"
+BASE = f"https://queue.fal.run/fal-ai/x/requests/{ID}"
+
+
+def _exchange(request_id: str = ID, width: int = 1024, seed: int = 7) -> Exchange:
+    base = BASE.replace(ID, request_id)
+    steps = [
+        Step("POST", "https://queue.fal.run/fal-ai/x", 200, {"content-type": "application/json"},
+             {"status": "IN_QUEUE", "request_id": request_id, "status_url": base + "/status",
+              "response_url": base, "queue_position": 3}),
+        Step("GET", base + "/status", 202, {}, {"status": "IN_QUEUE", "queue_position": 2}),
+        Step("GET", base + "/status", 202, {}, {"status": "IN_QUEUE", "queue_position": 1}),
+        Step("GET", base + "/status", 200, {},
+             {"status": "COMPLETED", "metrics": {"inference_time": 1.5}}),
+        Step("GET", base, 200, {"x-fal-request-id": request_id},
+             {"images": [{"url": f"https://v3.fal.media/files/{request_id}.png", "width": width,
+                          "file_size": 1234}], "seed": seed}),
+    ]  # fmt: skip
+    return Exchange("fal", "fal-ai/x", {"prompt": "p"}, steps)
+
+
+def _snapshot(tmp_path: Path, differences: list | None = None) -> Snapshot:
+    snapshot = snapshot_of(_exchange(), tmp_path / "s.json", origin="live", source="test")
+    snapshot.document["differences"] = differences or []
+    return snapshot
+
+
+def test_the_same_id_becomes_the_same_placeholder_everywhere(tmp_path: Path) -> None:
+    steps = _snapshot(tmp_path).document["exchange"]
+    assert steps[0]["body"]["request_id"] == "<request-id:1>"
+    assert steps[0]["body"]["status_url"].endswith("/requests/<request-id:1>/status")
+    assert steps[-1]["body"]["images"][0]["url"] == "<media-url:1>"
+    assert steps[-1]["body"]["seed"] == "<seed>" and steps[0]["body"]["queue_position"] == (
+        "<queue-position>"
+    )
+    assert len(steps) == 4  # repeated polls of one status collapse into the first
+
+
+def test_different_ids_stay_different() -> None:
+    both = normalise({"a": {"request_id": ID}, "b": {"request_id": OTHER}, "c": f"x/{OTHER}"})
+    assert both == {"a": {"request_id": "<request-id:1>"}, "b": {"request_id": "<request-id:2>"},
+                    "c": "x/<request-id:2>"}  # fmt: skip
+
+
+def test_a_run_with_other_ids_seeds_and_timings_is_equal(tmp_path: Path) -> None:
+    assert compare(_snapshot(tmp_path), _exchange(request_id=OTHER, seed=99)) == []
+
+
+def test_an_undeclared_difference_is_reported_with_its_path(tmp_path: Path) -> None:
+    (difference,) = compare(_snapshot(tmp_path), _exchange(width=512))
+    assert difference.startswith("$['exchange'][3]['body']['images'][0]['width']: values_changed")
+    assert "snapshot 1024, emulator 512" in difference
+
+
+def test_a_declared_difference_is_ignored(tmp_path: Path) -> None:
+    declared = [{"path": "$.exchange[3].body.images[*].width", "reason": "sizes differ"}]
+    assert compare(_snapshot(tmp_path, declared), _exchange(width=512)) == []
+
+
+def test_a_status_code_difference_is_reported(tmp_path: Path) -> None:
+    exchange = _exchange()
+    exchange.steps[1].status = 200
+    assert compare(_snapshot(tmp_path), exchange) == [
+        "$['exchange'][1]['status']: values_changed (snapshot 202, emulator 200)"
+    ]
+
+
+def test_a_snapshot_round_trips_through_its_file(tmp_path: Path) -> None:
+    snapshot = _snapshot(tmp_path)
+    snapshot.save()
+    assert Snapshot.load(snapshot.path).document == json.loads(json.dumps(snapshot.document))
+    assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("{", "cannot read the snapshot"),
+        ('{"request": {}}', "no 'exchange'"),
+        ('{"request": {}, "exchange": [], "differences": [{"path": "$.a"}]}',
+         "a path and a reason"),
+        ('{"request": {}, "exchange": [], "differences": [{"path": "$[", "reason": "r"}]}',
+         "bad JSON path"),
+    ],
+)  # fmt: skip
+def test_a_snapshot_that_no_longer_parses_is_one_clear_error(
+    tmp_path: Path, text: str, words: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(SnapshotError, match=words) as raised:
+        Snapshot.load(path)
+    assert "\n" not in str(raised.value)
+
+
+def test_normalising_does_not_touch_its_input() -> None:
+    original = {"request_id": ID, "seed": 3}
+    kept = copy.deepcopy(original)
+    normalise(original)
+    assert original == kept

@@ -1,0 +1,119 @@
+from starlette.testclient import TestClient
+
+
+def test_health(client: TestClient) -> None:
+    body = client.get("/_emulator/health").json()
+    assert body["status"] == "ok" and body["endpoints"] >= 4
+
+
+def test_endpoints_lists_the_contracts(client: TestClient) -> None:
+    ids = {e["id"] for e in client.get("/_emulator/endpoints").json()}
+    assert "fal-ai/bitdance" in ids
+
+
+def test_reset_forgets_requests_and_reseeds(client: TestClient) -> None:
+    first = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}).json()
+    assert client.post("/_emulator/reset", json={"seed": 77}).json() == {
+        "status": "reset",
+        "seed": 77,
+    }
+    assert client.get(first["status_url"]).status_code == 404
+    again = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}).json()
+    client.post("/_emulator/reset", json={"seed": 77})
+    assert (
+        client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}).json()["request_id"]
+        == again["request_id"]
+    )
+
+
+def test_reset_refuses_a_bad_seed(client: TestClient) -> None:
+    assert client.post("/_emulator/reset", json={"seed": "x"}).status_code == 422
+    assert (
+        client.post(
+            "/_emulator/reset", content=b"{", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 422
+    )
+
+
+def test_the_request_record_is_served_and_filtered(client: TestClient) -> None:
+    client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"})
+    client.post("/fal/run/fal-ai/bitdance", json={})
+    entries = client.get("/_emulator/requests", params={"status": 422}).json()
+    assert [(e["method"], e["path"], e["provider"], e["key"]) for e in entries] == [
+        ("POST", "/fal/run/fal-ai/bitdance", "fal", "k1")
+    ]
+    assert len(client.get("/_emulator/requests").json()) == 2  # control requests are not recorded
+    assert client.get("/_emulator/requests", params={"status": "x"}).status_code == 422
+
+
+def test_reset_without_a_seed_keeps_the_configured_one(client: TestClient) -> None:
+    first = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}).json()["request_id"]
+    client.post("/_emulator/reset")
+    assert (
+        client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}).json()["request_id"]
+        == first
+    )
+
+
+def test_odd_digits_in_a_filter_are_a_422(client: TestClient) -> None:
+    assert client.get("/_emulator/requests", params={"status": "²"}).status_code == 422
+
+
+def test_webhook_deliveries_are_listed(client: TestClient) -> None:
+    client.post(
+        "/fal/queue/fal-ai/bitdance",
+        params={"fal_webhook": "https://example.com/x"},
+        json={"prompt": "x"},
+    )
+    (delivery,) = client.get("/_emulator/webhooks").json()
+    assert (delivery["provider"], delivery["state"], delivery["url"]) == (
+        "fal",
+        "refused",
+        "https://example.com/x",
+    )
+
+
+def test_faults_over_http(client: TestClient) -> None:
+    added = client.post(
+        "/_emulator/faults", json={"effect": "http_error", "status": 503, "times": 1}
+    )
+    assert added.status_code == 201 and added.json()["id"] == "fault-1"
+    assert client.post("/fal/run/fal-ai/bitdance", json={"prompt": "x"}).status_code == 503
+    assert client.post("/fal/run/fal-ai/bitdance", json={"prompt": "x"}).status_code == 200
+    assert client.get("/_emulator/faults").json()[0]["fired"] == 1
+    assert client.post("/_emulator/faults", json={"effect": "explode"}).status_code == 422
+    assert client.post("/_emulator/faults", json=[1]).status_code == 422
+    assert client.delete("/_emulator/faults/fault-1").status_code == 204
+    assert client.delete("/_emulator/faults/fault-1").status_code == 404
+    client.post("/_emulator/faults", json={"effect": "reset"})
+    assert client.delete("/_emulator/faults").json() == []
+
+
+def test_jobs_progression_and_clock_over_http(client: TestClient) -> None:
+    submitted = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}).json()
+    (job,) = client.get("/_emulator/jobs").json()
+    assert (job["id"], job["phase"], job["key"]) == (submitted["request_id"], "queued", "k1")
+    assert (
+        client.post("/_emulator/progression", json={"progression": "wall:1,1,0"}).json()["mode"]
+        == "wall"
+    )
+    assert client.post("/_emulator/progression", json={"progression": "soon"}).status_code == 422
+    assert (
+        client.post("/_emulator/clock", json={"advance": 5}).json()["now"] == 5
+    )  # a ManualClock here
+    assert client.get("/_emulator/jobs").json()[0]["phase"] == "done"
+    assert client.post("/_emulator/clock", json={"advance": "x"}).status_code == 422
+
+
+def test_the_root_describes_the_server() -> None:
+    from starlette.testclient import TestClient
+
+    from emulator import __version__, create_app
+
+    with TestClient(create_app()) as client:
+        about = client.get("/").json()
+        page = client.get("/", headers={"Accept": "text/html"})
+    assert about["version"] == __version__ and about["endpoints"]["fal"] >= 4
+    assert about["control"]["health"] == "/_emulator/health"
+    assert page.headers["content-type"].startswith("text/html") and "/fal/queue/" in page.text

@@ -1,0 +1,94 @@
+"""The control plane with an admin token: administrators see all, a key only its own."""
+
+import pytest
+from starlette.testclient import TestClient
+
+from emulator import EmulatorConfig, Engine, Progression, cli, create_app
+
+ADMIN = {"Authorization": "Bearer admin-secret"}
+
+
+@pytest.fixture
+def client() -> TestClient:
+    config = EmulatorConfig(
+        admin_token="admin-secret", progression=Progression.parse("immediate"), seed=1
+    )
+    with TestClient(create_app(engine=Engine(config))) as client:
+        for key in ("alice", "bob"):
+            headers = {"Authorization": f"Key {key}"}
+            client.post("/fal/queue/fal-ai/bitdance", json={"prompt": key}, headers=headers)
+        yield client
+
+
+def test_health_stays_open(client: TestClient) -> None:
+    assert client.get("/_emulator/health").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/_emulator/jobs"),
+        ("GET", "/_emulator/requests"),
+        ("GET", "/_emulator/faults"),
+        ("POST", "/_emulator/reset"),
+        ("POST", "/_emulator/faults"),
+        ("GET", "/_emulator/clock"),
+    ],
+)
+def test_without_a_credential_nothing_is_shown_or_done(
+    client: TestClient, method: str, path: str
+) -> None:
+    answer = client.request(method, path, json={})
+    assert answer.status_code == 401 and answer.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_key_sees_only_its_own_and_changes_nothing(client: TestClient) -> None:
+    alice = {"Authorization": "Key alice"}
+    jobs = client.get("/_emulator/jobs", headers=alice).json()
+    assert [job["key"] for job in jobs] == ["alice"]
+    requests = client.get("/_emulator/requests?key=bob", headers=alice).json()
+    assert {entry["key"] for entry in requests} == {"alice"}
+    for method, path in (("POST", "/_emulator/reset"), ("GET", "/_emulator/faults")):
+        assert client.request(method, path, json={}, headers=alice).status_code == 403
+    assert len(client.get("/_emulator/jobs", headers=ADMIN).json()) == 2
+
+
+def test_the_admin_token_does_everything(client: TestClient) -> None:
+    rule = client.post("/_emulator/faults", json={"effect": "fail"}, headers=ADMIN)
+    assert rule.status_code == 201
+    assert client.post("/_emulator/reset", json={}, headers=ADMIN).status_code == 200
+    assert client.get("/_emulator/jobs", headers=ADMIN).json() == []
+
+
+def test_listings_page(client: TestClient) -> None:
+    first = client.get("/_emulator/jobs?limit=1", headers=ADMIN).json()
+    second = client.get("/_emulator/jobs?offset=1&limit=1", headers=ADMIN).json()
+    assert len(first) == len(second) == 1 and first != second
+    assert client.get("/_emulator/jobs?limit=-1", headers=ADMIN).status_code == 422
+
+
+def serve_capture(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> object:
+    served = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **_: served.update(app=app))
+    assert cli.main(["serve", *argv]) == 0
+    return served["app"]
+
+
+def test_serve_beyond_loopback_warns_and_makes_a_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = serve_capture(monkeypatch, ["--host", "0.0.0.0"])
+    err = capsys.readouterr().err
+    token = app.state.engine.config.admin_token  # type: ignore[attr-defined]
+    assert "warning: listening on 0.0.0.0" in err and token and token in err
+
+
+def test_serve_with_api_keys_makes_a_token_and_loopback_alone_does_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    keyed = serve_capture(monkeypatch, ["--api-key", "k"])
+    assert keyed.state.engine.config.admin_token  # type: ignore[attr-defined]
+    open_app = serve_capture(monkeypatch, [])
+    assert open_app.state.engine.config.admin_token is None  # type: ignore[attr-defined]
+    given = serve_capture(monkeypatch, ["--host", "0.0.0.0", "--admin-token", "mine"])
+    assert given.state.engine.config.admin_token == "mine"  # type: ignore[attr-defined]

@@ -1,0 +1,284 @@
+"""The dashboard's pages, in-process: what they show, what they escape, what they cost."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import Image
+from starlette.testclient import TestClient
+
+from emulator import EmulatorConfig, Engine, create_app
+from emulator.core.faults import Fault
+from emulator.core.record import RecordedRequest
+from emulator.http.ui.forms import form_fields
+from emulator.http.ui.pages import PAGE_SIZE, page_number, paginate
+from emulator.http.ui.request_views import as_curl
+from emulator.http.ui.thumbnails import Thumbnails, thumbnail_size
+from emulator.media.spec import MediaSpec
+
+UI = "/_emulator/ui"
+HOSTILE = '<script>alert("x")</script>'
+
+
+def finished_job(client: TestClient, prompt: str = "a cat", **inputs: object) -> dict:
+    submitted = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": prompt, **inputs}).json()
+    for _ in range(5):
+        client.get(submitted["status_url"])
+    return {**submitted, "output": client.get(submitted["response_url"]).json()}
+
+
+@pytest.mark.parametrize(
+    "page",
+    ["jobs", "jobs/rows", "gallery", "requests", "requests/rows", "settings", "endpoints", "login"],
+)
+def test_every_page_renders_with_a_strict_policy(client: TestClient, page: str) -> None:
+    finished_job(client)
+    response = client.get(f"{UI}/{page}")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "http" not in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
+    assert "<script>" not in response.text  # no inline script: only <script src=…>
+
+
+def test_the_root_leads_to_the_jobs(client: TestClient) -> None:
+    response = client.get(UI + "/", follow_redirects=False)
+    assert response.status_code == 307 and response.headers["location"].endswith("/jobs")
+
+
+def test_static_assets_are_served_with_the_policy(client: TestClient) -> None:
+    script = client.get(f"{UI}/static/dashboard.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert "content-security-policy" in script.headers
+    assert client.get(f"{UI}/static/dashboard.css").status_code == 200
+    assert client.get(f"{UI}/static/../routes.py").status_code == 404
+
+
+def test_user_data_is_escaped_everywhere(client: TestClient) -> None:
+    job = finished_job(client, HOSTILE)
+    for page in ("jobs", f"jobs/{job['request_id']}", "gallery", "requests"):
+        text = client.get(f"{UI}/{page}").text
+        assert HOSTILE not in text, page
+        assert "&lt;script&gt;alert(" in text, page
+
+
+def test_the_jobs_table_lists_jobs_newest_first_with_masked_keys(client: TestClient) -> None:
+    first, second = finished_job(client, "first"), finished_job(client, "second")
+    rows = client.get(f"{UI}/jobs/rows").text
+    assert rows.index(second["request_id"]) < rows.index(first["request_id"])
+    assert "****" in rows and "Key k1" not in rows
+    assert client.get(f"{UI}/jobs/rows?provider=wavespeed").text.count("data-job=") == 0
+    assert client.get(f"{UI}/jobs/rows?state=completed").text.count("data-job=") == 2
+    assert client.get(f"{UI}/jobs/rows?state=queued").text.count("data-job=") == 0
+
+
+def test_a_job_shows_its_timeline_input_and_output(client: TestClient) -> None:
+    job = finished_job(client)
+    page = client.get(f"{UI}/jobs/{job['request_id']}").text
+    assert page.count('class="reached"') == 3  # queued, in progress, completed
+    assert "after 1 status poll<" in page or "after 1 status poll " in page
+    assert job["output"]["images"][0]["url"] in page
+    assert client.get(f"{UI}/jobs/nope").status_code == 404
+
+
+def test_a_failed_job_shows_its_error(client: TestClient, engine: Engine) -> None:
+    engine.faults.add(Fault("fail", error_type="runner_disconnected", message="gone"))
+    job = finished_job(client)
+    page = client.get(f"{UI}/jobs/{job['request_id']}").text
+    assert "runner_disconnected" in page and "gone" in page and "state-failed" in page
+
+
+def test_the_jobs_page_is_paginated(client: TestClient) -> None:
+    for n in range(PAGE_SIZE + 3):
+        client.post("/fal/queue/fal-ai/bitdance", json={"prompt": f"job {n}"})
+    first = client.get(f"{UI}/jobs").text
+    assert first.count("data-job=") == PAGE_SIZE and "Page 1 of 2" in first
+    assert client.get(f"{UI}/jobs?page=2").text.count("data-job=") == 3
+    assert client.get(f"{UI}/jobs?page=99").text.count("data-job=") == 3  # the last page
+    assert client.get(f"{UI}/jobs?page=-1").status_code == 200
+
+
+def test_the_gallery_shows_thumbnails_drawn_small_and_kept(
+    client: TestClient, engine: Engine
+) -> None:
+    finished_job(client, image_size="portrait_16_9")
+    gallery = client.get(f"{UI}/gallery").text
+    (thumbnail,) = re.findall(rf'src="({UI}/thumbnails/[0-9a-f]+\.jpg)"', gallery)
+    renders = engine.media.renders
+    picture = Image.open(io.BytesIO(client.get(thumbnail).content))
+    assert picture.size == thumbnail_size(576, 1024) == (108, 192)
+    assert f'width="{picture.width}" height="{picture.height}"' in gallery
+    assert engine.media.renders == renders  # no full-size render for a thumbnail
+    assert client.get(thumbnail).content == client.get(thumbnail).content
+    assert client.get(f"{UI}/thumbnails/{'0' * 32}.jpg").status_code == 404
+    assert client.get(f"{UI}/thumbnails/..%2f.jpg").status_code == 404
+
+
+def test_thumbnails_are_cached(engine: Engine, client: TestClient) -> None:
+    job = finished_job(client)
+    media_id = job["output"]["images"][0]["url"].rsplit("/", 1)[1].split(".")[0]
+    thumbnails = Thumbnails(engine)
+    assert thumbnails.of(media_id) == thumbnails.of(media_id)
+    assert thumbnails.drawn == 1
+    assert thumbnails.of("f" * 32) is None
+
+
+def test_thumbnail_size() -> None:
+    assert thumbnail_size(1024, 768) == (192, 144)
+    assert thumbnail_size(100, 50) == (100, 50)  # never enlarged
+    assert thumbnail_size(10_000, 1) == (192, 1)
+
+
+def test_the_requests_page_filters_and_offers_curl(client: TestClient) -> None:
+    job = finished_job(client)
+    page = client.get(f"{UI}/requests/rows?status=200&job={job['request_id']}").text
+    assert "/status" in page and "Copy as curl" in page
+    assert "curl -X GET" in page and "$API_KEY" in page
+    assert "POST" not in page  # the submit names no job: only what came after it
+    assert client.get(f"{UI}/requests/rows?status=404").text.count("<details>") == 0
+    assert client.get(f"{UI}/requests/rows?provider=wavespeed").text.count("<details>") == 0
+
+
+def recorded(headers: dict[str, str], body: bytes = b"") -> RecordedRequest:
+    return RecordedRequest(
+        "POST", "h", "/fal/queue/x", "a=1", 200, "k", 0.0, 0.0, headers, body, len(body), None
+    )
+
+
+def test_curl_never_lets_recorded_text_reach_the_shell() -> None:
+    command = as_curl(
+        recorded(
+            {"authorization": "$(touch /tmp/x) ****abcd", "x-note": "it's $(here)"},
+            b'{"prompt": "\'; rm -rf / #"}',
+        ),
+        "http://127.0.0.1:1",
+    )
+    assert command.startswith("curl -X POST 'http://127.0.0.1:1/fal/queue/x?a=1'")
+    assert '-H "authorization: $API_KEY"' in command
+    assert "-H 'x-note: it'\"'\"'s $(here)'" in command
+    assert "$(touch" not in command
+    assert as_curl(recorded({"authorization": "Key ****abcd"}), "").count("Key $API_KEY") == 1
+
+
+def test_the_settings_page_lists_rules_with_their_counts(
+    client: TestClient, engine: Engine
+) -> None:
+    engine.faults.add(Fault("http_error", status=503, times=1, message=HOSTILE))
+    client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"})
+    page = client.get(f"{UI}/settings").text
+    assert 'data-fault="fault-1"' in page and '<td class="fired">1</td>' in page
+    assert HOSTILE not in page
+    assert "Manual clock" in page  # the test engine's clock
+    assert 'value="1234"' in page  # the seed, for the reset form
+
+
+def test_endpoints_are_searchable_and_each_has_a_form(client: TestClient) -> None:
+    listing = client.get(f"{UI}/endpoints?q=seedance").text
+    assert "bytedance/seedance-v1-lite-t2v-480p" in listing and "fal-ai/bitdance<" not in listing
+    page = client.get(f"{UI}/endpoints/fal/fal-ai/bitdance")
+    assert page.status_code == 200
+    assert 'data-submit="/fal/queue/fal-ai/bitdance"' in page.text
+    assert client.get(f"{UI}/endpoints/fal/no/such").status_code == 404
+
+
+def test_form_fields_follow_the_input_schema(engine: Engine) -> None:
+    fields = {f.name: f for f in form_fields(engine.contracts.get("fal", "fal-ai/bitdance"))}
+    assert list(fields)[:2] == ["prompt", "image_size"]  # the playground's order
+    assert fields["prompt"].kind == "textarea" and fields["prompt"].required
+    assert fields["image_size"].kind == "select" and "square_hd" in fields["image_size"].choices
+    assert fields["num_images"].kind == "integer" and fields["num_images"].maximum == 4
+    assert fields["sync_mode"].kind == "checkbox" and fields["sync_mode"].value == ""
+    assert fields["guidance_scale"].kind == "number"
+
+
+def test_page_numbers() -> None:
+    assert [page_number(t) for t in (None, "", "0", "-1", "x", "3", "9" * 9)] == [
+        1,
+        1,
+        1,
+        1,
+        1,
+        3,
+        1,
+    ]
+    page = paginate(list(range(120)), 3)
+    assert (list(page.items), page.previous, page.next, page.pages) == (
+        list(range(100, 120)),
+        2,
+        None,
+        3,
+    )
+
+
+def test_the_dashboard_is_not_recorded_and_not_faulted(client: TestClient, engine: Engine) -> None:
+    engine.faults.add(Fault("http_error", status=500))
+    assert client.get(f"{UI}/jobs").status_code == 200
+    assert len(engine.record) == 0
+
+
+@pytest.fixture
+def guarded() -> TestClient:
+    engine = Engine(EmulatorConfig(admin_token="s3cret/+"))
+    with TestClient(create_app(engine=engine)) as client:
+        yield client
+
+
+def test_with_an_admin_token_only_its_holder_sees_the_dashboard(guarded: TestClient) -> None:
+    refused = guarded.get(f"{UI}/jobs", follow_redirects=False)
+    assert (refused.status_code, refused.headers["location"]) == (303, f"{UI}/login")
+    assert guarded.get(f"{UI}/jobs", headers={"Authorization": "Bearer wrong"}).url.path == (
+        f"{UI}/login"
+    )
+    assert guarded.get(f"{UI}/jobs", headers={"Authorization": "Bearer s3cret/+"}).is_success
+    guarded.cookies.set("provider_emulator_token", "s3cret%2F%2B")  # as the token page sets it
+    assert guarded.get(f"{UI}/settings", follow_redirects=False).status_code == 200
+
+
+def test_the_token_page_and_assets_stay_open(guarded: TestClient) -> None:
+    assert guarded.get(f"{UI}/login").status_code == 200
+    assert guarded.get(f"{UI}/static/dashboard.js").status_code == 200
+    assert guarded.get(f"{UI}/thumbnails/{'0' * 32}.jpg", follow_redirects=False).status_code == 303
+
+
+def _picture(data: bytes) -> Image.Image:
+    picture = Image.open(io.BytesIO(data))
+    picture.load()
+    return picture
+
+
+def test_a_video_from_an_uploaded_picture_has_that_picture_as_thumbnail(engine: Engine) -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (800, 600), (200, 10, 10)).save(out, "PNG")
+    stored = engine.storage.put(out.getvalue(), "image/png", "red.png")
+    spec = MediaSpec("video", 480, 480, "mp4", "x", "p", 1, duration=5, fps=24, source=stored.id)
+    picture = _picture(Thumbnails(engine).of(engine.media.register(spec)))
+    assert picture.size == (192, 192)
+    red, green, _ = picture.getpixel((96, 96))
+    assert red > 150 and green < 60
+    assert engine.media.renders == 0  # the video itself was never rendered
+
+
+def test_a_blanked_medium_has_a_black_thumbnail(engine: Engine) -> None:
+    spec = MediaSpec("image", 640, 320, "jpeg", "x", "p", 1, blank=True)
+    picture = _picture(Thumbnails(engine).of(engine.media.register(spec)))
+    assert picture.size == (192, 96) and max(picture.getpixel((10, 10))) < 10
+
+
+def test_form_controls_all_have_labels(client: TestClient) -> None:
+    for page in ("settings", "endpoints/fal/fal-ai/bitdance", "jobs", "requests", "login"):
+        text = client.get(f"{UI}/{page}").text
+        labelled = set(re.findall(r'<label for="([^"]+)"', text))
+        for control in re.findall(r"<(?:input|select|textarea)\b[^>]*>", text):
+            if 'type="hidden"' in control:
+                continue
+            # Either wrapped in its <label> (the control follows "<label>Text "), or named by for=.
+            control_id = re.search(r'id="([^"]+)"', control)
+            wrapped = re.search(
+                rf"<label[^>]*>[^<]*(?:<[^/][^>]*>[^<]*)*{re.escape(control)}", text
+            )
+            assert wrapped or (control_id and control_id.group(1) in labelled), (page, control)

@@ -1,0 +1,100 @@
+"""The documentation: generated pages up to date, the site built with ``--strict``, every
+page in the nav, every Python example valid, and the README opening with its two commands."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from starlette.routing import Route
+
+import emulator
+from docs.generate import PAGES, REGENERATE, stale_pages
+from emulator import create_app
+
+ROOT = Path(__file__).parents[1]
+DOCS = ROOT / "docs"
+MKDOCS = ROOT / "mkdocs.yml"
+TWO_COMMANDS = [
+    "python3 -m venv .venv && .venv/bin/pip install -e . "
+    "&& .venv/bin/provider-emulator serve --port 8000",
+    "bash .ci/run",
+]
+PAGES_IN_DOCS = sorted(path.name for path in DOCS.glob("*.md"))
+
+
+def _fenced_blocks(text: str, language: str = "") -> list[str]:
+    return re.findall(rf"^```{language}[^\n]*\n(.*?)^```", text, flags=re.M | re.S)
+
+
+def _nav(commented: bool) -> set[str]:
+    """The pages named in mkdocs.yml's nav: its live entries, or its commented-out ones."""
+    marker = r"#\s*" if commented else ""
+    entry = re.compile(rf"^\s*{marker}- [^#\n]*?:\s*(\S+\.md)\s*$", flags=re.M)
+    return set(entry.findall(MKDOCS.read_text(encoding="utf-8")))
+
+
+def test_the_readme_opens_with_its_two_commands() -> None:
+    first = _fenced_blocks((ROOT / "README.md").read_text(encoding="utf-8"))[0]
+    assert first.splitlines() == TWO_COMMANDS
+
+
+def test_generated_pages_are_up_to_date() -> None:
+    assert set(PAGES) <= set(PAGES_IN_DOCS)
+    stale = stale_pages()
+    assert not stale, f"out of date: {', '.join(stale)}; regenerate them with {REGENERATE}"
+
+
+def test_every_page_is_in_the_nav_and_every_nav_entry_exists() -> None:
+    live = _nav(commented=False)
+    for page in PAGES_IN_DOCS:
+        hint = "uncomment its line" if page in _nav(commented=True) else "add it"
+        assert page in live, f"docs/{page} is not in mkdocs.yml's nav: {hint} there"
+    missing = sorted(live - set(PAGES_IN_DOCS))
+    assert not missing, f"mkdocs.yml's nav names pages that do not exist: {missing}"
+
+
+@pytest.mark.parametrize(
+    "document", ["README.md", *(f"docs/{page}" for page in PAGES_IN_DOCS)], ids=str
+)
+def test_python_examples_are_valid_python(document: str) -> None:
+    for block in _fenced_blocks((ROOT / document).read_text(encoding="utf-8"), "python"):
+        ast.parse(block, filename=document)
+
+
+def test_every_control_plane_route_is_documented() -> None:
+    faults_page = (DOCS / "faults.md").read_text(encoding="utf-8")
+    for route in create_app().routes:
+        if isinstance(route, Route) and route.path.startswith("/_emulator"):
+            assert route.path in faults_page, f"{route.path} is not in docs/faults.md"
+
+
+def test_every_public_name_is_documented() -> None:
+    architecture = (DOCS / "architecture.md").read_text(encoding="utf-8")
+    for name in emulator.__all__:
+        assert f"`{name}`" in architecture, f"emulator.{name} is not in docs/architecture.md"
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("material") is None,
+    reason="mkdocs-material is not installed (pip install -e '.[test]' installs it)",
+)
+def test_the_site_builds_strictly(tmp_path: Path) -> None:
+    # Not --quiet: it hides the warnings that --strict turns into a failure.
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict"]
+        + ["--config-file", str(MKDOCS), "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},  # Material's end-of-life notice
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "site" / "configuration" / "index.html").exists()

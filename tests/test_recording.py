@@ -1,0 +1,164 @@
+"""Record and replay, offline: a second emulator stands in as the real provider."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from emulator import EmulatorConfig, Engine, Progression, cli, create_app
+from emulator.recording import RecordingError, with_recordings
+from emulator.server import BackgroundServer
+
+KEY = "upstream-secret-key"
+PROMPT = {"prompt": "a lighthouse at dusk"}
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[BackgroundServer]:
+    config = EmulatorConfig(seed=21, progression=Progression.parse("polls:1,1"),
+                            api_keys=frozenset({KEY}))  # fmt: skip
+    with BackgroundServer(config) as server:
+        yield server
+
+
+def _app(**options) -> TestClient:
+    engine = Engine(EmulatorConfig(seed=5, progression=Progression.parse("polls:1,1")))
+    return TestClient(with_recordings(create_app(engine=engine), **options))
+
+
+def _fal_call(client: TestClient, body: dict, auth: str = f"Key {KEY}") -> tuple[list, dict]:
+    headers = {"Authorization": auth}
+    submitted = client.post("/fal/queue/fal-ai/bitdance", json=body, headers=headers).json()
+    statuses = []
+    for _ in range(10):
+        statuses.append(client.get(submitted["status_url"], headers=headers).json()["status"])
+        if statuses[-1] == "COMPLETED":
+            break
+    return statuses, client.get(submitted["response_url"], headers=headers).json()
+
+
+@pytest.fixture(scope="module")
+def recorded(upstream: BackgroundServer, tmp_path_factory) -> tuple[Path, dict, bytes]:
+    directory = tmp_path_factory.mktemp("recordings")
+    client = _app(record=directory, upstream=[upstream.url])
+    _, result = _fal_call(client, PROMPT)
+    media = client.get(result["images"][0]["url"]).content
+    wavespeed = {"Authorization": f"Bearer {KEY}"}
+    model = "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
+    job = client.post(model, json=PROMPT, headers=wavespeed).json()["data"]
+    for _ in range(10):
+        data = client.get(job["urls"]["get"], headers=wavespeed).json()["data"]
+        if data["status"] == "completed":
+            break
+    return directory, {"fal": result, "wavespeed": data}, media
+
+
+def test_recording_proxies_to_the_upstream_and_points_urls_back(recorded) -> None:
+    _, results, media = recorded
+    assert results["fal"]["images"][0]["url"].startswith("http://testserver/fal/cdn/")
+    assert media[:3] == b"\xff\xd8\xff"  # the upstream's JPEG, fetched through the proxy
+
+
+def test_no_credential_is_written_to_disk(recorded) -> None:
+    directory, _, _ = recorded
+    files = list(directory.rglob("*.json"))
+    assert len(files) >= 8
+    text = "".join(path.read_text() for path in files)
+    assert KEY not in text and "authorization" not in text.lower()
+    assert "127.0.0.1" not in text  # stored in the real hosts' form
+
+
+def test_replay_answers_from_the_recording_through_the_queue(recorded) -> None:
+    directory, results, media = recorded
+    client = _app(replay=directory)
+    statuses, result = _fal_call(client, PROMPT, auth="Key any-key")
+    assert statuses == ["IN_QUEUE", "IN_PROGRESS", "COMPLETED"]
+    assert result == results["fal"]
+    assert client.get(result["images"][0]["url"]).content == media
+
+
+def test_replay_answers_wavespeed_predictions_with_the_emulators_ids(recorded) -> None:
+    directory, results, _ = recorded
+    client = _app(replay=directory)
+    headers = {"Authorization": "Bearer any"}
+    model = "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
+    job = client.post(model, json={"prompt": "a lighthouse at dusk"}, headers=headers).json()
+    seen = []
+    for _ in range(10):
+        data = client.get(job["data"]["urls"]["get"], headers=headers).json()["data"]
+        seen.append(data["status"])
+        if data["status"] == "completed":
+            break
+    assert seen[-1] == "completed" and "processing" in seen
+    assert data["outputs"] == results["wavespeed"]["outputs"]
+    assert data["id"] == job["data"]["id"] != results["wavespeed"]["id"]
+
+
+def test_unmatched_requests_are_emulated_or_a_clear_404(recorded) -> None:
+    directory, results, _ = recorded
+    _, emulated = _fal_call(_app(replay=directory), {"prompt": "something else"}, "Key k")
+    assert emulated["images"] and emulated != results["fal"]
+    strict = _app(replay=directory, fallback="404")
+    answer = strict.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"},
+                         headers={"Authorization": "Key k"})  # fmt: skip
+    assert answer.status_code == 404
+    assert answer.json()["detail"] == "no recording matches POST fal-ai/bitdance with this input"
+
+
+def test_an_unreachable_upstream_is_a_502_and_nothing_is_recorded(tmp_path: Path) -> None:
+    client = _app(record=tmp_path, upstream=["http://127.0.0.1:9"])
+    answer = client.post(
+        "/fal/queue/fal-ai/bitdance", json=PROMPT, headers={"Authorization": "Key k"}
+    )
+    assert answer.status_code == 502 and "unreachable" in answer.json()["detail"]
+    assert not list(tmp_path.rglob("*.json"))
+
+
+def test_unreadable_recordings_are_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "fal").mkdir()
+    (tmp_path / "fal" / "1.json").write_text(json.dumps({"surface": "fal/queue"}))
+    with pytest.raises(RecordingError, match=r"1\.json: not a readable recording"):
+        with_recordings(create_app(), replay=tmp_path)
+    with pytest.raises(RecordingError, match="no recordings at"):
+        with_recordings(create_app(), replay=tmp_path / "missing")
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--replay", "{tmp}/missing"], "no recordings at"),
+        (["--record", "{tmp}/file.txt/sub"], "cannot record into"),
+        (["--record", "{tmp}/a", "--replay", "{tmp}/b"], "cannot be used together"),
+        (["--record", "{tmp}/a", "--upstream", "ftp://x"], "not an http(s) URL"),
+    ],
+)
+def test_serve_refuses_bad_recording_options_in_one_line(
+    argv: list[str], words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file.txt").write_text("")
+    argv = [word.replace("{tmp}", str(tmp_path)) for word in argv]
+    assert cli.main(["serve", *argv]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1
+
+
+def test_in_process_record_then_replay_with_the_real_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fal_client
+
+    from emulator import Emulation
+
+    config = EmulatorConfig(seed=8, progression=Progression.parse("immediate"))
+    with BackgroundServer(config) as real:
+        monkeypatch.setenv("PROVIDER_EMULATOR_UPSTREAM", real.url)
+        with Emulation(record=tmp_path):
+            recorded = fal_client.subscribe("fal-ai/bitdance", arguments=PROMPT)
+        assert len(real.engine.jobs) == 1  # the call went to the upstream
+    with Emulation(replay=tmp_path, progression="polls:1,1"):
+        replayed = fal_client.subscribe("fal-ai/bitdance", arguments=PROMPT)
+    assert replayed == recorded
