@@ -201,15 +201,14 @@ class Session:
         self._reading = AppDispatcher(self.emulation.app)
         self._polls: dict[str, list[Phase]] = {}
         engine = self.emulation.engine
-        look = engine.look
+        poll = engine.poll
 
-        def watched_look(job: Any, *, poll: bool = False) -> Any:
-            seen = look(job, poll=poll)
-            if poll:
-                self._polls.setdefault(job.id, []).append(seen.phase)
+        def watched_poll(job: Any) -> Any:
+            seen = poll(job)
+            self._polls.setdefault(job.id, []).append(seen.phase)
             return seen
 
-        engine.look = watched_look  # type: ignore[method-assign]
+        engine.poll = watched_poll  # type: ignore[method-assign]
 
     def _is_current_job(self, job_id: str) -> bool:
         return any(job.id == job_id for job in self.emulation.engine.jobs)
