@@ -85,7 +85,7 @@ def judge_invalid(context: Context, seen: Observation) -> list[str]:
         problems.append(f"submitted the invalid input {submits} times (a 4xx is not transient)")
     if seen.error is None and not seen.ran_away and not context.declared_error(seen.output):
         problems.append("returned a success for an input the provider rejects")
-    elif seen.error is not None and seen.scenario.broken_field not in error_text(seen.error):
+    elif seen.error is not None and str(seen.scenario.broken_field) not in error_text(seen.error):
         problems.append(
             f"the error does not name the offending field {seen.scenario.broken_field!r}: "
             f"{raised(seen)}"

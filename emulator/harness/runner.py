@@ -166,12 +166,12 @@ class _PropertyRun:
         try:
             # A step is up to three real calls, each taking the client's own time: runs stay
             # short (so a failing run is readable as it is) and are not shrunk.
-            steps = settings(
+            short_runs = settings(
                 self._settings(),
                 stateful_step_count=self.options.machine_steps,
                 phases=[Phase.explicit, Phase.reuse, Phase.generate],
             )
-            run_state_machine_as_test(machine, settings=steps)
+            run_state_machine_as_test(machine, settings=short_runs)
         except AssertionError as failure:
             self.examples = machine.runs
             steps = [note for note in getattr(failure, "__notes__", []) if "state." in note]

@@ -125,8 +125,8 @@ class _Guard:
         """Checks the limits; True when this request's answer is to be lost."""
         with self._lock:
             found = _JOB_IN_PATH.search(request.url.path)
-            leaked = found is not None and found.group(1) in self.retired
-            leaked = leaked and not self.is_current(found.group(1))
+            job_id = found.group(1) if found else None
+            leaked = job_id in self.retired and not self.is_current(job_id or "")
             if self.closed or leaked:
                 self.late.append(f"{request.method} {request.url.path}")
                 raise ClientRanAway(f"{request.method} {request.url} after the call returned")

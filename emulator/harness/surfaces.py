@@ -84,8 +84,18 @@ class Surface:
 
     def job_failures(self) -> list[dict[str, Any]]:
         """Every way the provider reports a failed job, as ``fail``/``nsfw``… rules."""
-        model_422 = {"effect": "fail", "status": 422, "message": "prompt was rejected"}
-        common = [model_422, {"effect": "nsfw"}, {"effect": "timeout"}, {"effect": "cancel"}]
+        model_422: dict[str, Any] = {
+            "effect": "fail",
+            "status": 422,
+            "message": "prompt was rejected",
+        }
+        common: list[dict[str, Any]] = [
+            model_422,
+            {"effect": "nsfw"},
+            {"effect": "timeout"},
+            {"effect": "cancel"},
+        ]
+        kinds: list[dict[str, Any]]
         if self.provider == "fal":
             kinds = [{"effect": "fail", "error_type": kind} for kind in REQUEST_ERROR_STATUS]
         else:
