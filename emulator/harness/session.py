@@ -2,8 +2,8 @@
 
 One emulation (manual clock) serves a whole run; each scenario resets it under its seed,
 stages its progression and fault rules, calls the client once, and collects an
-`Observation`: the output or the exception, the client's requests, and every status look
-the engine answered (so "polled after done" is exact, not inferred). The harness never
+`Observation`: the output or the exception, the client's requests, and the phase every
+status poll was answered with (so "polled after done" is exact, not inferred). The harness never
 sleeps: jobs move by polls, and only the client's own sleeps take time.
 
 Every request the client makes passes one choke point (the emulation's dispatcher), where
