@@ -64,6 +64,7 @@ class CarefulClient:
                 if status.get("error") and "empty_on_failure" in self.mistakes:
                     raise _Empty()
                 if "polls_after_done" in self.mistakes:
+                    time.sleep(POLL_INTERVAL)  # "once more, to be sure": at the usual pace
                     self.send(http, "GET", queued["status_url"])
                 return
             if "busy_polls" not in self.mistakes:
