@@ -80,16 +80,24 @@ class CallsMachine(RuleBasedStateMachine):
         assert self.jobs <= self.calls, f"{self.jobs} jobs for {self.calls} calls"
 
 
+def _media(value: Any) -> set[str]:
+    """The media a value names: CDN URLs and data URIs (each job's media are its own)."""
+    if isinstance(value, str):
+        return {value} if value.startswith("data:") else set()
+    if isinstance(value, dict):
+        found = {url for url, _ in media_urls(value)}
+        return found.union(*(_media(item) for item in value.values()))
+    if isinstance(value, list | tuple):
+        return set().union(*(_media(item) for item in value))
+    return set()
+
+
 def _owners(output: Any, references: dict[str, Any]) -> list[str]:
-    """The jobs whose output this is: those whose media it names (each job's media are its
-    own), or, for outputs without media, those it reproduces field for field."""
-    named = {url for url, _ in media_urls(output)}
+    """The jobs whose output this is: those whose media it names, or, for outputs without
+    media, those it reproduces field for field."""
+    named = _media(output)
     if named:
-        return [
-            job
-            for job, reference in references.items()
-            if named <= {url for url, _ in media_urls(reference)}
-        ]
+        return [job for job, reference in references.items() if named <= _media(reference)]
     return [
         job
         for job, reference in references.items()
