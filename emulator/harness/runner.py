@@ -175,10 +175,11 @@ class _PropertyRun:
         except AssertionError as failure:
             self.examples = machine.runs
             steps = [note for note in getattr(failure, "__notes__", []) if "state." in note]
+            # Hypothesis's example database keeps the failing run and tries it first.
             replay = shlex.join(
                 ["provider-emulator", "conformance", self.options.target, "--provider",
                  self.context.provider, "--endpoint", self.context.endpoint.id,
-                 "--property", self.prop.name, "--seed", str(self.options.seed or 0)]
+                 "--property", self.prop.name]
             )  # fmt: skip
             problems = [str(failure).splitlines()[0], "the steps:", *steps]
             return self._outcome(started, status=FAILED, problems=problems, replay=replay)
