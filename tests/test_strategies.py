@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 from hypothesis import given
@@ -93,3 +94,20 @@ def test_hosted_media_are_drawn_too(data: st.DataObject) -> None:
     hosted = "https://v3.fal.media/files/uploads/ab/x.png"
     drawn = data.draw(st.lists(media_inputs([hosted]), min_size=20, max_size=20))
     assert all(url == hosted or url.startswith("data:image/") for url in drawn)
+
+
+FORMATTED = endpoint(
+    {
+        "type": "object",
+        "properties": {"when": {"type": "string", "format": "date-time"}},
+        "required": ["when"],
+    }
+)
+
+
+@given(valid_inputs(FORMATTED))
+def test_formats_are_drawn_by_hypothesis_jsonschema(value: dict) -> None:
+    assert RFC3339.fullmatch(value["when"]), value
+
+
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
