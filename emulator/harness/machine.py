@@ -2,10 +2,11 @@
 
 Real applications run several generations at once, through one client, while the
 provider's weather changes. The machine makes calls (one to three at a time, in threads,
-so several jobs are in flight together), switches transient faults on and off between
-them, and changes how fast jobs move; after every step it checks that each output a call
-returned is the output of a job made in that step, that no two calls got the same job's
-output, and that no step made more jobs than it had calls.
+so several jobs are in flight together), uploads files that later calls name as input
+media, stages a transient error or a provider-side cancellation for the next step, and
+changes how fast jobs move; after every step it checks that each output a call returned
+is the output of a job made in that step (a cancelled job has none), that no two calls got
+the same job's output, and that no step made more jobs than it had calls.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from emulator.harness.checks import differences, media_urls, without_bytes
 from emulator.harness.context import QUICK, Context
 from emulator.harness.session import Session
+from emulator.strategies import tiny_picture
 
 __all__ = ["CallsMachine", "machine_for"]
 
@@ -34,6 +36,7 @@ class CallsMachine(RuleBasedStateMachine):
         self.session.emulation.progression = "immediate"
         self.calls = self.jobs = 0
         self.problems: list[str] = []
+        self.uploads: list[str] = []
 
     def _faults(self) -> st.SearchStrategy[dict[str, Any] | None]:
         targets = self.context.surface.exchange_targets(self.context.endpoint.id)
@@ -41,11 +44,27 @@ class CallsMachine(RuleBasedStateMachine):
             {"effect": "http_error", "status": 503, "times": 1, **target}
             for target in targets.values()
         ]
-        return st.sampled_from([None, *transient])
+        cancelled = {"effect": "cancel", "times": 1}  # the provider cancels the next job
+        return st.sampled_from([None, *transient, cancelled])
+
+    def _with_uploads(self, data: st.DataObject, value: Any) -> Any:
+        """``value`` with its input media naming files uploaded earlier, when there are."""
+        if not self.uploads or not isinstance(value, dict):
+            return value
+        return {
+            key: data.draw(st.sampled_from(self.uploads), key) if _names_media(key, item) else item
+            for key, item in value.items()
+        }
+
+    @rule(data=st.data())
+    def upload(self, data: st.DataObject) -> None:
+        kind = data.draw(st.sampled_from(["png", "jpeg"]), "picture")
+        self.uploads.append(self.session.upload(tiny_picture(kind), f"upload.{kind}"))
 
     @rule(data=st.data())
     def call_together(self, data: st.DataObject) -> None:
-        inputs = data.draw(st.lists(self.context.inputs(), min_size=1, max_size=3), "inputs")
+        drawn = data.draw(st.lists(self.context.inputs(), min_size=1, max_size=3), "inputs")
+        inputs = [self._with_uploads(data, value) for value in drawn]
         seen, references = self.session.calls(inputs)
         self.calls += len(inputs)
         self.jobs += len(references)
@@ -78,6 +97,10 @@ class CallsMachine(RuleBasedStateMachine):
     @invariant()
     def no_more_jobs_than_calls(self) -> None:
         assert self.jobs <= self.calls, f"{self.jobs} jobs for {self.calls} calls"
+
+
+def _names_media(key: str, value: Any) -> bool:
+    return key.endswith("_url") and "webhook" not in key and isinstance(value, str)
 
 
 def _media(value: Any) -> set[str]:

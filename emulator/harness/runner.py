@@ -174,7 +174,8 @@ class _PropertyRun:
             run_state_machine_as_test(machine, settings=short_runs)
         except AssertionError as failure:
             self.examples = machine.runs
-            steps = [note for note in getattr(failure, "__notes__", []) if "state." in note]
+            notes = getattr(failure, "__notes__", [])
+            steps = [note for note in notes if "state." in note or note.startswith("Draw ")]
             # Hypothesis's example database keeps the failing run and tries it first.
             replay = shlex.join(
                 ["provider-emulator", "conformance", self.options.target, "--provider",

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from emulator.core.clock import ManualClock
+from emulator.core.files import file_url
 from emulator.core.lifecycle import Phase
 from emulator.core.record import RecordedRequest
 from emulator.emulation import Emulation, emulate
@@ -225,10 +226,20 @@ class Session:
             raise LookupError(f"no {self.provider} contract for {self.endpoint_id!r}")
         return endpoint
 
+    @property
+    def _cdn(self) -> str:
+        host = "v3.fal.media" if self.provider == "fal" else "d2p7pge43lyniu.cloudfront.net"
+        return f"https://{host}"
+
     def hosted_media(self) -> list[str]:
         """The emulator-hosted input media every scenario may name."""
-        host = "v3.fal.media" if self.provider == "fal" else "d2p7pge43lyniu.cloudfront.net"
-        return [f"https://{host}/files/uploads/{HOSTED_MEDIA_ID}/input.png"]
+        return [file_url(self._cdn, HOSTED_MEDIA_ID, "input.png")]
+
+    def upload(self, data: bytes, name: str) -> str:
+        """Store ``data`` as an upload of the emulator's, as another part of the user's
+        application would have uploaded it; its CDN URL."""
+        stored = self.emulation.engine.storage.put(data, "image/png", name)
+        return file_url(self._cdn, stored.id, stored.name)
 
     def __enter__(self) -> Session:
         logging.getLogger("emulator").addFilter(_not_a_staged_drop)
