@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 __all__ = ["Scenario"]
@@ -25,8 +25,6 @@ class Scenario:
     broken_field: str | None = None
     #: the harness drops the answer to the first submit after the job was created
     lose_submit_answer: bool = False
-    #: extra properties of the scenario, shown but not needed to stage it
-    notes: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -75,8 +75,6 @@ class Observation:
     references: dict[str, Any] = field(default_factory=dict)
     #: per job id: whether the job was left running (neither done nor cancelled)
     unfinished: list[str] = field(default_factory=list)
-    lost_answers: int = 0
-    seconds: float = 0.0
 
     @property
     def succeeded(self) -> bool:
@@ -268,17 +266,10 @@ class Session:
         self._stage(scenario)
         seen = Observation(scenario)
         self._guard.open_call(lose_submit_answer=scenario.lose_submit_answer)
-        started = time.monotonic()
         try:
-            seen.output = call_client(self.client, self.endpoint_id, scenario.input)
-        except ClientRanAway as stopped:
-            seen.ran_away = str(stopped)
-        except Exception as error:
-            seen.error = error
+            self._call_into(seen)
         finally:
-            seen.seconds = time.monotonic() - started
             self._guard.close_call()
-        seen.lost_answers = self._guard.lost
         self._collect(seen)
         self._guard.retired.update(seen.job_ids)
         return seen
