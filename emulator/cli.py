@@ -14,6 +14,7 @@ from emulator.config_file import SettingsError
 from emulator.contracts import commands as drift_commands
 from emulator.contracts.documents import ContractError
 from emulator.contracts.served import served_contracts
+from emulator.harness import cli as conformance
 from emulator.recording import ERRORS as RECORDING_ERRORS
 from emulator.tls import as_exports, client_environment, ensure_tls
 
@@ -37,11 +38,14 @@ def _parser() -> argparse.ArgumentParser:
     env.add_argument("--host", default="localhost")
     env.add_argument("--port", type=int, default=8000)
     env.add_argument("--tls-dir", type=Path)
+    conformance.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "conformance":
+        return conformance.run(args)
     try:
         if args.command == "env":
             files = ensure_tls(args.tls_dir)

@@ -1,0 +1,110 @@
+"""Small judgements the properties share: walking outputs, comparing them, naming fields."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from emulator.providers.registry import HOST_SURFACES
+
+__all__ = ["differences", "error_text", "media_urls", "returned_bytes", "without_bytes"]
+
+_CDN_SURFACES = {"fal/cdn", "wavespeed/cdn"}
+
+
+def without_bytes(value: Any) -> Any:
+    """``value`` without the bytes a downloading client added (they are judged apart)."""
+    if isinstance(value, dict):
+        return {k: without_bytes(v) for k, v in value.items() if not isinstance(v, bytes)}
+    if isinstance(value, list | tuple):
+        return [without_bytes(v) for v in value if not isinstance(v, bytes)]
+    return value
+
+
+def returned_bytes(value: Any) -> Iterator[bytes]:
+    """Every downloaded medium the client returned (as ``bytes``, anywhere in its output)."""
+    if isinstance(value, bytes | bytearray):
+        yield bytes(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from returned_bytes(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from returned_bytes(item)
+
+
+def media_urls(value: Any, parent: Any = None) -> Iterator[tuple[str, Any]]:
+    """Every URL on a provider CDN in ``value``, with the object that declares it."""
+    if isinstance(value, str):
+        parts = urlsplit(value)
+        if parts.scheme in ("http", "https") and HOST_SURFACES.get(parts.hostname or "") in (
+            _CDN_SURFACES
+        ):
+            yield value, parent
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from media_urls(item, value)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from media_urls(item, parent)
+
+
+def differences(expected: Any, got: Any, where: str = "output") -> list[str]:
+    """How ``got`` departs from ``expected``: every field the provider returned must be
+    there with the same value (a client may add fields, never drop or rename one)."""
+    if isinstance(expected, dict):
+        if not isinstance(got, dict):
+            return [f"{where}: the provider returned an object, the client {_short(got)}"]
+        found = []
+        for key, value in expected.items():
+            if key not in got:
+                found.append(f"{where}.{key}: dropped (the provider returned {_short(value)})")
+            else:
+                found += differences(value, got[key], f"{where}.{key}")
+        return found
+    if isinstance(expected, list):
+        if not isinstance(got, list | tuple) or len(got) != len(expected):
+            return [f"{where}: the provider returned {_short(expected)}, the client {_short(got)}"]
+        return [d for i, v in enumerate(expected) for d in differences(v, got[i], f"{where}[{i}]")]
+    if expected != got and not (_number(expected) and _number(got) and expected == got):
+        return [f"{where}: the provider returned {_short(expected)}, the client {_short(got)}"]
+    return []
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=repr)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def error_text(error: BaseException) -> str:
+    """Everything an exception says: its message, arguments and causes."""
+    parts: list[str] = []
+    seen: BaseException | None = error
+    while seen is not None and len(parts) < 8:
+        parts += [str(seen), repr(seen.args)]
+        for name in ("response", "body", "detail"):
+            extra = getattr(seen, name, None)
+            text = getattr(extra, "text", extra)
+            if isinstance(text, str | bytes | dict | list):
+                parts.append(str(text))
+        seen = seen.__cause__ or seen.__context__
+    return "\n".join(parts)
+
+
+def has_true_flag(value: Any, word: str = "nsfw") -> bool:
+    """Whether ``value`` carries a raised flag whose name contains ``word``."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if word in key.lower() and (item is True or (isinstance(item, list) and any(item))):
+                return True
+            if has_true_flag(item, word):
+                return True
+    elif isinstance(value, list | tuple):
+        return any(has_true_flag(item, word) for item in value)
+    return False

@@ -1,0 +1,113 @@
+"""``provider-emulator conformance MODULE:CALLABLE``: the harness from the command line.
+
+Exit 0 when every selected property holds (or does not apply), 1 when one fails, 2 on a
+usage error (an unknown endpoint or property, a callable that cannot be imported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from emulator.config import EmulatorConfig
+from emulator.contracts.documents import ContractError, load_contracts
+from emulator.harness.properties import PROPERTIES
+from emulator.harness.runner import Options, check
+from emulator.harness.scenario import Scenario
+from emulator.harness.session import Limits
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(commands: Any) -> None:
+    """Add the ``conformance`` sub-command to the CLI's sub-parsers."""
+    parser = commands.add_parser(
+        "conformance", help="check a client of the providers' APIs against their contracts"
+    )
+    parser.add_argument("target", metavar="MODULE:CALLABLE", help="generate(endpoint_id, args)")
+    parser.add_argument("--provider", required=True, choices=["fal", "wavespeed"])
+    parser.add_argument("--endpoint", required=True, metavar="ENDPOINT_ID")
+    parser.add_argument("--max-examples", type=int, metavar="N", help="per property")
+    parser.add_argument("--seed", type=int, metavar="S", help="Hypothesis's seed")
+    parser.add_argument(
+        "--property",
+        action="append",
+        dest="properties",
+        choices=sorted(PROPERTIES),
+        metavar="NAME",
+        help="check only this property (repeatable); one of: " + ", ".join(PROPERTIES),
+    )
+    parser.add_argument("--report", type=Path, metavar="FILE.json", help="write the report")
+    parser.add_argument("--replay", metavar="JSON", help="run one scenario (from a report)")
+    parser.add_argument("--call-timeout", type=float, default=Limits.call_timeout)
+    parser.add_argument("--max-polls-per-second", type=float, default=20.0)
+
+
+class UsageError(Exception):
+    pass
+
+
+def load_callable(target: str) -> Callable[..., Any]:
+    module_name, colon, name = target.partition(":")
+    if not colon or not module_name or not name:
+        raise UsageError(f"{target!r} is not MODULE:CALLABLE")
+    sys.path.insert(0, str(Path.cwd()))  # as `python -m` would find the user's module
+    try:
+        found: Any = importlib.import_module(module_name)
+        for part in name.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError) as error:
+        raise UsageError(f"cannot import {target}: {error}") from None
+    finally:
+        sys.path.remove(str(Path.cwd()))
+    if not callable(found):
+        raise UsageError(f"{target} is not callable")
+    return found
+
+
+def _checked(args: argparse.Namespace) -> tuple[Callable[..., Any], Scenario | None]:
+    contracts = load_contracts(EmulatorConfig().contracts)
+    if contracts.get(args.provider, args.endpoint) is None:
+        known = ", ".join(sorted(e.id for e in contracts.of(args.provider)))
+        raise UsageError(f"no {args.provider} contract for {args.endpoint!r} (known: {known})")
+    if args.max_examples is not None and args.max_examples < 1:
+        raise UsageError("--max-examples must be at least 1")
+    replay = None
+    if args.replay is not None:
+        try:
+            replay = Scenario.from_json(args.replay)
+        except (ValueError, TypeError) as error:
+            raise UsageError(f"--replay is not a scenario: {error}") from None
+    return load_callable(args.target), replay
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        client, replay = _checked(args)
+    except (UsageError, ContractError) as error:
+        print(f"provider-emulator conformance: {error}", file=sys.stderr)
+        return 2
+    options = Options(
+        max_examples=args.max_examples,
+        seed=args.seed,
+        limits=Limits(call_timeout=args.call_timeout),
+        max_polls_per_second=args.max_polls_per_second,
+        target=args.target,
+    )
+    properties = [replay.property] if replay else args.properties
+    report = check(
+        client,
+        provider=args.provider,
+        endpoint=args.endpoint,
+        properties=properties,
+        options=options,
+        replay=replay,
+    )
+    print(report.text())
+    if args.report is not None:
+        args.report.write_text(report.to_json())
+    return 0 if report.ok else 1

@@ -1,0 +1,124 @@
+"""What every property is made of: the run's context, the property record, and the
+scenario strategies they share."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from hypothesis import Phase, find, settings
+from hypothesis import strategies as st
+
+from emulator.contracts.documents import Endpoint
+from emulator.harness.scenario import Scenario
+from emulator.harness.session import Observation
+from emulator.harness.surfaces import Surface
+from emulator.strategies import boundary_inputs, valid_inputs
+
+__all__ = ["Context", "Probe", "Property", "minimal", "ran_away", "raised", "scenarios"]
+
+#: cheap progressions (the client's own poll sleeps are the cost of each example)
+QUICK = ("immediate", "polls:0,1", "polls:1,0", "polls:1,1")
+#: progressions with a status poll before the job is done
+POLLING = ("polls:0,1", "polls:1,0", "polls:1,1", "polls:2,1")
+#: progressions with enough polls to see a client's pace (at least three status polls)
+POLLED = ("polls:1,1", "polls:2,1", "polls:1,2")
+NO_FAULTS: st.SearchStrategy[tuple[dict[str, Any], ...]] = st.just(())
+ANSWERS_ARRIVE = st.just(False)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What properties know of the run: the endpoint, and the user's settings."""
+
+    provider: str
+    endpoint: Endpoint
+    surface: Surface
+    fetch: Callable[[str], httpx.Response]
+    hosted_media: tuple[str, ...] = ()
+    #: a client polling faster than this (on average) is busy-polling; fal_client's own
+    #: interval is 0.1 s (10/s), so the default allows twice its pace
+    max_polls_per_second: float = 20.0
+    #: the Retry-After (whole seconds, as HTTP sends it) of staged 429s
+    retry_after: int = 1
+    #: says whether a returned value is the user's explicit error value
+    is_error: Callable[[Any], bool] | None = None
+
+    def inputs(self) -> st.SearchStrategy[Any]:
+        """Valid and boundary inputs, without webhook URLs: deliveries are the webhook
+        helper's business, and a drawn URL would only be refused or sent nowhere."""
+        media = self.hosted_media
+        drawn = valid_inputs(self.endpoint, media=media) | boundary_inputs(
+            self.endpoint, media=media
+        )
+        return drawn.map(_without_webhooks)
+
+    def declared_error(self, output: Any) -> bool:
+        return self.is_error is not None and bool(self.is_error(output))
+
+
+def _without_webhooks(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    return {k: v for k, v in value.items() if "webhook" not in k}
+
+
+Judge = Callable[[Context, Observation], list[str]]
+Draw = Callable[[Context, str], st.SearchStrategy[Scenario]]
+Probe = Callable[[Context, Callable[[Scenario], Observation]], str | None]
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    #: the provider behaviour the property comes from
+    behaviour: str
+    scenarios: Draw
+    judge: Judge
+    applies: Probe = field(default=lambda context, probe: None)
+    #: run as the multi-call state machine (`emulator.harness.machine`), not per scenario
+    stateful: bool = False
+    #: fault-rule sets each tried once (on the simplest input) before Hypothesis draws, so
+    #: that every failure kind is covered whatever ``max_examples`` is
+    every: Callable[[Context], list[tuple[dict[str, Any], ...]]] | None = None
+
+
+def scenarios(
+    context: Context,
+    name: str,
+    *,
+    progressions: tuple[str, ...] = QUICK,
+    faults: st.SearchStrategy[tuple[dict[str, Any], ...]] = NO_FAULTS,
+    lose_submit_answer: st.SearchStrategy[bool] = ANSWERS_ARRIVE,
+) -> st.SearchStrategy[Scenario]:
+    return st.builds(
+        Scenario,
+        property=st.just(name),
+        input=context.inputs(),
+        progression=st.sampled_from(progressions),
+        faults=faults,
+        seed=st.integers(0, 2**16),
+        lose_submit_answer=lose_submit_answer,
+    )
+
+
+def ran_away(seen: Observation) -> list[str]:
+    return [f"the harness had to stop the client: {seen.ran_away}"] if seen.ran_away else []
+
+
+def raised(seen: Observation) -> str:
+    return f"{type(seen.error).__name__}: {str(seen.error)[:200]}"
+
+
+def minimal(context: Context) -> Any:
+    """The simplest valid input (what Hypothesis shrinks any valid input towards)."""
+    return _simplest(context.endpoint)
+
+
+@functools.cache
+def _simplest(endpoint: Endpoint) -> Any:
+    quiet = settings(database=None, max_examples=1, phases=[Phase.generate, Phase.shrink])
+    return find(valid_inputs(endpoint), lambda value: True, settings=quiet)

@@ -1,0 +1,120 @@
+"""Judgements of exchanges: transient errors, lost answers and abandoned jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import strategies as st
+
+from emulator.harness.context import (
+    Context,
+    minimal,
+    raised,
+    ran_away,
+    scenarios,
+)
+from emulator.harness.scenario import Scenario
+from emulator.harness.session import Observation
+
+# -- retries_transient_errors --------------------------------------------------------------
+
+
+TRANSIENT = (429, 502, 503, 504)
+
+
+def _transient(context: Context, status: int, target: str, times: int) -> dict[str, Any]:
+    rule = {"effect": "http_error", "status": status, "times": times}
+    rule.update(context.surface.exchange_targets(context.endpoint.id)[target])
+    if status == 429:
+        rule["retry_after"] = context.retry_after
+    return rule
+
+
+def transient_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
+    targets = sorted(context.surface.exchange_targets(context.endpoint.id))
+    rules = st.builds(
+        lambda status, target, times: (_transient(context, status, target, times),),
+        st.sampled_from(TRANSIENT),
+        st.sampled_from(targets),
+        st.integers(1, 2),
+    )
+    return scenarios(context, name, faults=rules)
+
+
+def every_transient_error(context: Context) -> list[tuple[dict[str, Any], ...]]:
+    """Each transient status at each exchange, once."""
+    targets = sorted(context.surface.exchange_targets(context.endpoint.id))
+    return [(_transient(context, s, t, 1),) for s in TRANSIENT for t in targets]
+
+
+def judge_retries(context: Context, seen: Observation) -> list[str]:
+    (rule,) = seen.scenario.faults
+    if seen.ran_away:
+        return ran_away(seen)
+    if seen.error is not None:
+        return [
+            f"gave up on a transient {rule['status']} that stopped after {rule['times']}: "
+            f"{raised(seen)}"
+        ]
+    problems = []
+    entries = [entry for entry, _ in seen.requests]
+    for i, entry in enumerate(entries):
+        if entry.status != 429:
+            continue
+        later = [e for e in entries[i + 1 :] if (e.method, e.path) == (entry.method, entry.path)]
+        answered = entry.started + entry.duration
+        if later and later[0].started - answered < 0.9 * rule["retry_after"]:
+            problems.append(
+                f"retried {later[0].started - answered:.2f} s after a 429 that said "
+                f"Retry-After: {rule['retry_after']}"
+            )
+    return problems
+
+
+# -- no_duplicate_jobs ---------------------------------------------------------------------
+
+
+def duplicate_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
+    submit = context.surface.exchange_targets(context.endpoint.id)["submit"]
+    dropped = ({"effect": "reset", "nth": 1, **submit},)
+    refused = ({"effect": "http_error", "status": 503, "times": 1, **submit},)
+    lost = scenarios(context, name, lose_submit_answer=st.just(True))
+    return lost | scenarios(context, name, faults=st.sampled_from([dropped, refused]))
+
+
+def judge_duplicates(context: Context, seen: Observation) -> list[str]:
+    runs = [entry for entry in seen.of_kind("run") if entry.status == 200]
+    billable = len(seen.job_ids) + len(runs)
+    if billable > 1:
+        return [f"one call created {billable} billable jobs"]
+    return []
+
+
+# -- cancels_abandoned_jobs ----------------------------------------------------------------
+
+STARVED = ({"effect": "starve"},)
+
+
+def starved_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
+    return scenarios(context, name, faults=st.just(STARVED))
+
+
+def judge_cancels(context: Context, seen: Observation) -> list[str]:
+    if seen.ran_away:
+        return ran_away(seen)
+    if seen.error is None:
+        return []  # it did not give up (a synchronous run, say)
+    return [
+        f"gave up ({raised(seen)}) and left job {job_id} running: no cancel was sent"
+        for job_id in seen.unfinished
+    ]
+
+
+def applies_cancel(context: Context, probe: Callable[[Scenario], Observation]) -> str | None:
+    if not context.surface.has_cancel:
+        return f"{context.provider}'s API has no cancel operation"
+    seen = probe(Scenario("cancels_abandoned_jobs", minimal(context), faults=STARVED))
+    if seen.ran_away:
+        return f"the client never gives up on a job stuck in the queue ({seen.ran_away})"
+    return None

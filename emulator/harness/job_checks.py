@@ -1,0 +1,155 @@
+"""Judgements of a job's life: its output, its failures, invalid input, and polling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hypothesis import strategies as st
+
+from emulator.harness.checks import (
+    differences,
+    error_text,
+    has_true_flag,
+    without_bytes,
+)
+from emulator.harness.context import (
+    POLLED,
+    POLLING,
+    QUICK,
+    Context,
+    minimal,
+    raised,
+    ran_away,
+    scenarios,
+)
+from emulator.harness.scenario import Scenario
+from emulator.harness.session import Observation
+from emulator.strategies import broken_inputs
+
+# -- returns_valid_output ----------------------------------------------------------------
+
+
+def judge_output(context: Context, seen: Observation) -> list[str]:
+    if not seen.succeeded:
+        return ran_away(seen) or [f"a valid input failed: {raised(seen)}"]
+    output = without_bytes(seen.output)
+    problems = []
+    if context.provider == "fal":
+        validator = context.endpoint.output_validator
+        problems += [
+            f"not the contract's output: {e.message}" for e in validator.iter_errors(output)
+        ]
+    references = [ref for ref in seen.references.values() if ref is not None]
+    if references and all(differences(ref, output) for ref in references):
+        problems += differences(references[-1], output)
+    return problems
+
+
+# -- surfaces_job_failure ------------------------------------------------------------------
+
+
+def failure_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
+    rules = st.sampled_from(context.surface.job_failures()).map(lambda rule: (rule,))
+    return scenarios(context, name, faults=rules)
+
+
+def judge_failure(context: Context, seen: Observation) -> list[str]:
+    if seen.ran_away:
+        return ran_away(seen)
+    if seen.error is not None or context.declared_error(seen.output):
+        return []
+    (rule,) = seen.scenario.faults
+    if rule["effect"] == "nsfw" and has_true_flag(seen.output):
+        return []  # the provider's own flag reached the caller: an explicit error value
+    return [f"the provider reported a failure ({rule}) and the client returned it as a success"]
+
+
+# -- surfaces_validation_errors ------------------------------------------------------------
+
+
+def invalid_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
+    return st.builds(
+        lambda drawn, progression, seed: Scenario(
+            name, drawn[0], progression, seed=seed, broken_field=drawn[1]
+        ),
+        broken_inputs(context.endpoint, media=context.hosted_media),
+        st.sampled_from(QUICK),
+        st.integers(0, 2**16),
+    )
+
+
+def judge_invalid(context: Context, seen: Observation) -> list[str]:
+    problems = ran_away(seen)
+    submits = len(seen.of_kind("submit", "run"))
+    if submits > 1:
+        problems.append(f"submitted the invalid input {submits} times (a 4xx is not transient)")
+    if seen.error is None and not seen.ran_away and not context.declared_error(seen.output):
+        problems.append("returned a success for an input the provider rejects")
+    elif seen.error is not None and str(seen.scenario.broken_field) not in error_text(seen.error):
+        problems.append(
+            f"the error does not name the offending field {seen.scenario.broken_field!r}: "
+            f"{raised(seen)}"
+        )
+    return problems
+
+
+# -- stops_polling_when_done, polls_politely -----------------------------------------------
+
+
+def polling_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
+    """Jobs that take a poll or more, finishing or failing."""
+    failure = st.sampled_from(context.surface.job_failures()).map(lambda rule: (rule,))
+    return scenarios(context, name, progressions=POLLING, faults=st.just(()) | failure)
+
+
+def paced_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
+    """Jobs that take three polls or more: enough to measure a pace."""
+    return scenarios(context, name, progressions=POLLED)
+
+
+def judge_stops(context: Context, seen: Observation) -> list[str]:
+    problems = ran_away(seen)
+    requests: dict[str | None, int] = {}
+    for _, what in seen.requests:
+        if what.kind == "poll":
+            requests[what.job_id] = requests.get(what.job_id, 0) + 1
+    for job_id, phases in seen.polls.items():
+        # The engine also looks on the provider's side (a sync-mode wait, an SSE stream):
+        # the client's polls are its last looks, one per poll request.
+        answered = [p.value for p in phases][len(phases) - requests.get(job_id, 0) :]
+        if "done" in answered:
+            extra = len(answered) - answered.index("done") - 1
+            if extra:
+                problems.append(f"polled job {job_id} {extra} more time(s) after it was done")
+    if context.surface.result_kind == "result":
+        fetched: dict[str | None, int] = {}
+        for _, what in seen.requests:
+            if what.kind == "result":
+                fetched[what.job_id] = fetched.get(what.job_id, 0) + 1
+        problems += [f"fetched the result of {j} {n} times" for j, n in fetched.items() if n > 1]
+    return problems
+
+
+def poll_times(seen: Observation) -> list[float]:
+    return [entry.started for entry in seen.of_kind("poll")]
+
+
+def judge_pace(context: Context, seen: Observation) -> list[str]:
+    times = poll_times(seen)
+    if len(times) < 3:
+        return []
+    span = max(times[-1] - times[0], 1e-6)
+    rate = (len(times) - 1) / span
+    if rate > context.max_polls_per_second:
+        return [
+            f"polled {len(times)} times in {span:.3f} s ({rate:.0f}/s; "
+            f"the bound is {context.max_polls_per_second:g}/s)"
+        ]
+    return []
+
+
+def applies_pace(context: Context, probe: Callable[[Scenario], Observation]) -> str | None:
+    seen = probe(Scenario("polls_politely", minimal(context), "polls:2,2"))
+    if len(poll_times(seen)) < 3:
+        return "the client does not poll the status (it streams, or runs synchronously)"
+    return None

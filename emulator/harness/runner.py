@@ -1,0 +1,232 @@
+"""Driving the properties with Hypothesis, and the Python API: `check` → `Report`.
+
+Each property runs as one Hypothesis test over its scenarios. Hypothesis's settings come
+from the active profile (``max_examples``, ``database``, ``derandomize``…), so a user's
+``HYPOTHESIS_PROFILE`` applies; each property has its own database key, so a failure found
+once is tried first next time. Shrinking re-runs the client, which can sleep, so it has a
+budget: past ``shrink_budget`` runs or ``shrink_seconds`` after the first failure, further
+candidates are skipped and the smallest failure found so far is reported.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import hypothesis
+from hypothesis import HealthCheck, Phase, example, given, reject, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from emulator.emulation import Emulation
+from emulator.harness.context import minimal
+from emulator.harness.machine import machine_for
+from emulator.harness.properties import PROPERTIES, Context, Property
+from emulator.harness.report import FAILED, HELD, NOT_APPLICABLE, PropertyOutcome, Report
+from emulator.harness.scenario import Scenario
+from emulator.harness.session import Limits, Observation, Session
+
+__all__ = ["Options", "check"]
+
+
+class PropertyFailed(AssertionError):
+    def __init__(self, scenario: Scenario, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.scenario, self.problems = scenario, problems
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a run goes; every field has a documented default (docs/harness.md)."""
+
+    max_examples: int | None = None  # None: the active Hypothesis profile's
+    seed: int | None = None  # None: the profile's (random unless derandomize)
+    limits: Limits = field(default_factory=Limits)
+    max_polls_per_second: float = 20.0
+    retry_after: int = 1
+    shrink_budget: int = 100
+    shrink_seconds: float = 5.0
+    machine_steps: int = 6  # steps per run of the keeps_calls_apart state machine
+    is_error: Callable[[Any], bool] | None = None
+    target: str = "the client"  # how the replay line names the client (MODULE:CALLABLE)
+
+
+def check(
+    client: Callable[..., Any],
+    *,
+    provider: str,
+    endpoint: str,
+    properties: Iterable[str] | None = None,
+    options: Options | None = None,
+    emulation: Emulation | None = None,
+    replay: Scenario | None = None,
+) -> Report:
+    """Run the client under test through the selected properties (all by default).
+
+    ``client(endpoint_id, arguments)`` runs one generation, sync or async, and returns the
+    output or raises. ``emulation`` reuses an emulation (the ``provider_emulator``
+    fixture's); by default the harness makes its own. ``replay`` runs one scenario only.
+    """
+    options = options or Options()
+    names = list(properties or PROPERTIES)
+    unknown = [name for name in names if name not in PROPERTIES]
+    if unknown:
+        raise ValueError(f"unknown properties: {', '.join(unknown)} (see PROPERTIES)")
+    report = Report(provider, endpoint, options.target)
+    with Session(client, provider, endpoint, limits=options.limits, emulation=emulation) as s:
+        context = Context(
+            provider,
+            s.endpoint,
+            s.surface,
+            s.fetch,
+            tuple(s.hosted_media()),
+            options.max_polls_per_second,
+            options.retry_after,
+            options.is_error,
+        )
+        for name in names:
+            runner = _PropertyRun(PROPERTIES[name], context, s, options)
+            report.outcomes.append(runner.replay(replay) if replay else runner.run())
+    return report
+
+
+class _PropertyRun:
+    def __init__(
+        self, prop: Property, context: Context, session: Session, options: Options
+    ) -> None:
+        self.prop, self.context, self.session, self.options = prop, context, session, options
+        self.examples = 0
+        self.failures: list[PropertyFailed] = []
+        self.after_failure = 0
+        self.first_failure_at = 0.0
+        self.late_before = len(session.late_requests)
+
+    def _observe(self, scenario: Scenario) -> Observation:
+        self.examples += 1
+        return self.session.run(scenario)
+
+    def _outcome(self, started: float, **fields: Any) -> PropertyOutcome:
+        late = self.session.late_requests[self.late_before :]
+        notes = []
+        if late:
+            notes.append(
+                f"after its calls had returned, the client went on with {len(late)} request(s) "
+                f"about their jobs (stopped by the harness), e.g. {late[0]}"
+            )
+        return PropertyOutcome(
+            self.prop.name,
+            behaviour=self.prop.behaviour,
+            examples=self.examples,
+            seconds=time.monotonic() - started,
+            notes=notes,
+            **fields,
+        )
+
+    def _failed(self, started: float, failure: PropertyFailed) -> PropertyOutcome:
+        replay = failure.scenario.replay_command(
+            self.options.target, self.context.provider, self.context.endpoint.id
+        )
+        return self._outcome(
+            started,
+            status=FAILED,
+            problems=failure.problems,
+            scenario=failure.scenario,
+            replay=replay,
+        )
+
+    def replay(self, scenario: Scenario) -> PropertyOutcome:
+        started = time.monotonic()
+        problems = self.prop.judge(self.context, self._observe(scenario))
+        if problems:
+            return self._failed(started, PropertyFailed(scenario, problems))
+        return self._outcome(started, status=HELD)
+
+    def run(self) -> PropertyOutcome:
+        started = time.monotonic()
+        reason = self.prop.applies(self.context, self._observe)
+        if reason is not None:
+            return self._outcome(started, status=NOT_APPLICABLE, reason=reason)
+        if self.prop.stateful:
+            return self._run_machine(started)
+        try:
+            self._test()()
+        except PropertyFailed:
+            pass
+        except hypothesis.errors.HypothesisException:
+            if not self.failures:
+                raise
+        if self.failures:
+            return self._failed(started, self.failures[-1])
+        return self._outcome(started, status=HELD)
+
+    def _run_machine(self, started: float) -> PropertyOutcome:
+        machine = machine_for(self.session, self.context)
+        try:
+            # A step is up to three real calls, each taking the client's own time: runs stay
+            # short (so a failing run is readable as it is) and are not shrunk.
+            short_runs = settings(
+                self._settings(),
+                stateful_step_count=self.options.machine_steps,
+                phases=[Phase.explicit, Phase.reuse, Phase.generate],
+            )
+            run_state_machine_as_test(machine, settings=short_runs)
+        except AssertionError as failure:
+            self.examples = machine.runs
+            notes = getattr(failure, "__notes__", [])
+            steps = [note for note in notes if "state." in note or note.startswith("Draw ")]
+            # Hypothesis's example database keeps the failing run and tries it first.
+            replay = shlex.join(
+                ["provider-emulator", "conformance", self.options.target, "--provider",
+                 self.context.provider, "--endpoint", self.context.endpoint.id,
+                 "--property", self.prop.name]
+            )  # fmt: skip
+            problems = [str(failure).splitlines()[0], "the steps:", *steps]
+            return self._outcome(started, status=FAILED, problems=problems, replay=replay)
+        self.examples = machine.runs
+        return self._outcome(started, status=HELD)
+
+    def _example(self, scenario: Scenario) -> None:
+        if self.failures:
+            self.after_failure += 1
+            last = self.failures[-1].scenario
+            spent = time.monotonic() - self.first_failure_at > self.options.shrink_seconds
+            if (spent or self.after_failure > self.options.shrink_budget) and scenario != last:
+                reject()  # the budget is spent: keep the smallest failure found so far
+        problems = self.prop.judge(self.context, self._observe(scenario))
+        if problems:
+            failure = PropertyFailed(scenario, problems)
+            if not self.failures:
+                self.first_failure_at = time.monotonic()
+            self.failures.append(failure)
+            raise failure
+
+    def _settings(self) -> settings:
+        profile = settings()
+        return settings(
+            profile,
+            max_examples=self.options.max_examples or profile.max_examples,
+            deadline=None,
+            report_multiple_bugs=False,
+            print_blob=False,
+            suppress_health_check=[
+                HealthCheck.too_slow,
+                HealthCheck.filter_too_much,
+                HealthCheck.data_too_large,
+            ],
+        )
+
+    def _test(self) -> Callable[[], None]:
+        test = given(self.prop.scenarios(self.context, self.prop.name))(self._example)
+        if self.prop.every is not None:
+            simplest = minimal(self.context)
+            for rules in reversed(self.prop.every(self.context)):
+                test = example(Scenario(self.prop.name, simplest, faults=rules))(test)
+        test = self._settings()(test)
+        # One database key per property, provider and endpoint.
+        key = f"{self.prop.name}:{self.context.provider}:{self.context.endpoint.id}"
+        test._hypothesis_internal_add_digest = key.encode()  # type: ignore[attr-defined]
+        if self.options.seed is not None:
+            test = hypothesis.seed(self.options.seed)(test)
+        return test

@@ -1,0 +1,75 @@
+"""One staged example: an input, a progression, fault rules and a seed, replayable.
+
+A scenario is plain data so that a shrunk failure prints readably and replays exactly:
+``Scenario.from_json(scenario.to_json())`` stages the same emulator again.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import asdict, dataclass
+from typing import Any
+
+__all__ = ["Scenario"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    property: str
+    input: Any
+    progression: str = "immediate"
+    faults: tuple[dict[str, Any], ...] = ()
+    seed: int = 0
+    #: the field an invalid input breaks (surfaces_validation_errors)
+    broken_field: str | None = None
+    #: the harness drops the answer to the first submit after the job was created
+    lose_submit_answer: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["faults"] = list(self.faults)
+        return {k: v for k, v in data.items() if v not in (None, False, {}, [])}
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"), default=repr)
+
+    @classmethod
+    def from_json(cls, text: str) -> Scenario:
+        data = json.loads(text)
+        if not isinstance(data, dict) or "property" not in data or "input" not in data:
+            raise ValueError("a scenario is a JSON object with at least property and input")
+        data["faults"] = tuple(data.get("faults", ()))
+        return cls(**data)
+
+    def describe(self) -> str:
+        """The scenario in a few readable lines."""
+        lines = [
+            f"input:       {json.dumps(self.input, default=repr)[:400]}",
+            f"progression: {self.progression}",
+            f"seed:        {self.seed}",
+        ]
+        lines += [f"fault rule:  {json.dumps(rule, sort_keys=True)}" for rule in self.faults]
+        if self.broken_field:
+            lines.append(f"broken:      the field {self.broken_field!r}")
+        if self.lose_submit_answer:
+            lines.append("lost:        the answer to the first submit, after the job was created")
+        return "\n".join(lines)
+
+    def replay_command(self, target: str, provider: str, endpoint: str) -> str:
+        """One shell line that runs exactly this scenario again."""
+        return shlex.join(
+            [
+                "provider-emulator",
+                "conformance",
+                target,
+                "--provider",
+                provider,
+                "--endpoint",
+                endpoint,
+                "--property",
+                self.property,
+                "--replay",
+                self.to_json(),
+            ]
+        )

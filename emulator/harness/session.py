@@ -1,0 +1,339 @@
+"""Running the client under test through one scenario, and what was seen.
+
+One emulation (manual clock) serves a whole run; each scenario resets it under its seed,
+stages its progression and fault rules, calls the client once, and collects an
+`Observation`: the output or the exception, the client's requests, and the phase every
+status poll was answered with (so "polled after done" is exact, not inferred). The harness never
+sleeps: jobs move by polls, and only the client's own sleeps take time.
+
+Every request the client makes passes one choke point (the emulation's dispatcher), where
+the harness enforces its limits: a client that polls forever or outlives its call is
+stopped with `ClientRanAway`, a BaseException that ``except Exception`` does not swallow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from emulator.core.clock import ManualClock
+from emulator.core.files import file_url
+from emulator.core.lifecycle import Phase
+from emulator.core.record import RecordedRequest
+from emulator.emulation import Emulation, emulate
+from emulator.harness.scenario import Scenario
+from emulator.harness.surfaces import SURFACES, Classified, Surface
+from emulator.http.middleware import ConnectionDropped
+from emulator.strategies import tiny_picture
+from emulator.transport import AppDispatcher
+
+__all__ = ["ClientRanAway", "Limits", "Observation", "Session"]
+
+#: Where emulator-hosted input media live in every scenario (an uploaded 8x8 PNG).
+HOSTED_MEDIA_ID = "0000c0ffee0000c0ffee0000"
+
+
+def _not_a_staged_drop(record: logging.LogRecord) -> bool:
+    """A connection the scenario drops on purpose is no error of the emulator's."""
+    return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
+
+
+class ClientRanAway(BaseException):  # noqa: N818 (not an error of the client's making)
+    """The client exceeded the harness's limits for one call (requests or seconds), or
+    made a request after its call had returned."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one call of the client may take before the harness stops it."""
+
+    call_timeout: float = 5.0  # seconds
+    max_requests: int = 100
+
+
+@dataclass
+class Observation:
+    scenario: Scenario
+    output: Any = None
+    error: BaseException | None = None
+    ran_away: str | None = None
+    requests: list[tuple[RecordedRequest, Classified]] = field(default_factory=list)
+    #: per job id: the phase answered to each status poll, in order
+    polls: dict[str, list[Phase]] = field(default_factory=dict)
+    #: every job the emulator made in this scenario (billable ones)
+    job_ids: list[str] = field(default_factory=list)
+    #: per job id: the model output the provider returns for it (None if it failed)
+    references: dict[str, Any] = field(default_factory=dict)
+    #: per job id: whether the job was left running (neither done nor cancelled)
+    unfinished: list[str] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.error is None and self.ran_away is None
+
+    def of_kind(self, *kinds: str) -> list[RecordedRequest]:
+        return [entry for entry, what in self.requests if what.kind in kinds]
+
+
+_JOB_IN_PATH = re.compile(r"/(?:requests|predictions)/([0-9a-f-]{32,36})(?:/|$)")
+
+
+class _Guard:
+    """Wraps the dispatcher every intercepted request goes through.
+
+    A request about a job of an earlier call (its id retired, unknown to the emulator
+    since the reset) comes from a client still running after its call returned: it is
+    noted in ``late`` and stopped."""
+
+    def __init__(
+        self,
+        dispatcher: AppDispatcher,
+        surface: Surface,
+        limits: Limits,
+        is_current: Callable[[str], bool],
+    ) -> None:
+        self.surface, self.limits, self.is_current = surface, limits, is_current
+        self.retired: set[str] = set()
+        self.late: list[str] = []
+        self._sync, self._async = dispatcher.handle_sync, dispatcher.handle_async
+        dispatcher.handle_sync = self.handle_sync  # type: ignore[method-assign]
+        dispatcher.handle_async = self.handle_async  # type: ignore[method-assign]
+        self._lock = threading.Lock()
+        self.open_call(lose_submit_answer=False)
+        self.closed = True
+
+    def open_call(self, *, lose_submit_answer: bool, calls: int = 1) -> None:
+        with self._lock:
+            self.closed, self.count, self.started = False, 0, time.monotonic()
+            self.lose_submit_answer, self.lost, self.calls = lose_submit_answer, 0, calls
+
+    def close_call(self) -> None:
+        with self._lock:
+            self.closed = True
+
+    def _admit(self, request: httpx.Request) -> bool:
+        """Checks the limits; True when this request's answer is to be lost."""
+        with self._lock:
+            found = _JOB_IN_PATH.search(request.url.path)
+            job_id = found.group(1) if found else None
+            leaked = job_id in self.retired and not self.is_current(job_id or "")
+            if self.closed or leaked:
+                self.late.append(f"{request.method} {request.url.path}")
+                raise ClientRanAway(f"{request.method} {request.url} after the call returned")
+            self.count += 1
+            if self.count > self.limits.max_requests * self.calls:
+                raise ClientRanAway(f"more than {self.limits.max_requests} requests in one call")
+            if time.monotonic() - self.started > self.limits.call_timeout:
+                raise ClientRanAway(f"still calling after {self.limits.call_timeout:g} s")
+            lose = self.lose_submit_answer and request.method == "POST" and not self.lost
+            lose = lose and _is_submit(self.surface, request)
+            self.lost += lose
+            return lose
+
+    def handle_sync(self, request: httpx.Request) -> httpx.Response:
+        lose = self._admit(request)
+        response = self._sync(request)
+        if lose:
+            response.read()
+            raise httpx.RemoteProtocolError("the connection dropped (staged by the harness)")
+        return response
+
+    async def handle_async(self, request: httpx.Request) -> httpx.Response:
+        lose = self._admit(request)
+        response = await self._async(request)
+        if lose:
+            await response.aread()
+            raise httpx.RemoteProtocolError("the connection dropped (staged by the harness)")
+        return response
+
+
+def _is_submit(surface: Surface, request: httpx.Request) -> bool:
+    path = request.url.path
+    if surface.provider == "fal":
+        return request.url.host in ("queue.fal.run", "fal.run") and "/requests/" not in path
+    return not path.startswith(("/api/v3/media/", "/api/v3/predictions/"))
+
+
+def call_client(client: Callable[..., Any], endpoint_id: str, arguments: Any) -> Any:
+    """Run ``client(endpoint_id, arguments)``, sync or async, to its end."""
+    if inspect.iscoroutinefunction(client):
+        return asyncio.run(client(endpoint_id, arguments))
+    result = client(endpoint_id, arguments)
+    if inspect.isawaitable(result):
+
+        async def wait() -> Any:
+            return await result
+
+        return asyncio.run(wait())
+    return result
+
+
+class Session:
+    """An emulation for a run of scenarios against one client and endpoint."""
+
+    def __init__(
+        self,
+        client: Callable[..., Any],
+        provider: str,
+        endpoint_id: str,
+        *,
+        limits: Limits = Limits(),
+        emulation: Emulation | None = None,
+    ) -> None:
+        self.client, self.provider, self.endpoint_id = client, provider, endpoint_id
+        self.surface = SURFACES[provider]
+        self.limits = limits
+        self._owned = emulation is None
+        self.emulation = emulation or emulate(clock=ManualClock(), progression="immediate")
+        # The one place every intercepted request passes (see the module's docstring).
+        self._guard = _Guard(self.emulation._dispatcher, self.surface, limits, self._is_current_job)
+        # The harness's own reads go straight to the app (past the interception and guard).
+        self._reading = AppDispatcher(self.emulation.app)
+        self._polls: dict[str, list[Phase]] = {}
+        engine = self.emulation.engine
+        poll = engine.poll
+
+        def watched_poll(job: Any) -> Any:
+            seen = poll(job)
+            self._polls.setdefault(job.id, []).append(seen.phase)
+            return seen
+
+        engine.poll = watched_poll  # type: ignore[method-assign]
+
+    def _is_current_job(self, job_id: str) -> bool:
+        return any(job.id == job_id for job in self.emulation.engine.jobs)
+
+    def _read(self, url: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        response = self._reading.handle_sync(httpx.Request("GET", url, headers=headers))
+        response.read()
+        return response
+
+    @property
+    def endpoint(self) -> Any:
+        endpoint = self.emulation.engine.contracts.get(self.provider, self.endpoint_id)
+        if endpoint is None:
+            raise LookupError(f"no {self.provider} contract for {self.endpoint_id!r}")
+        return endpoint
+
+    @property
+    def _cdn(self) -> str:
+        host = "v3.fal.media" if self.provider == "fal" else "d2p7pge43lyniu.cloudfront.net"
+        return f"https://{host}"
+
+    def hosted_media(self) -> list[str]:
+        """The emulator-hosted input media every scenario may name."""
+        return [file_url(self._cdn, HOSTED_MEDIA_ID, "input.png")]
+
+    def upload(self, data: bytes, name: str) -> str:
+        """Store ``data`` as an upload of the emulator's, as another part of the user's
+        application would have uploaded it; its CDN URL."""
+        stored = self.emulation.engine.storage.put(data, "image/png", name)
+        return file_url(self._cdn, stored.id, stored.name)
+
+    def __enter__(self) -> Session:
+        logging.getLogger("emulator").addFilter(_not_a_staged_drop)
+        if self._owned:
+            self.emulation.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger("emulator").removeFilter(_not_a_staged_drop)
+        self._reading.close()
+        if self._owned:
+            self.emulation.stop()
+
+    # -- one scenario ----------------------------------------------------------------------
+
+    def _stage(self, scenario: Scenario) -> None:
+        emulation = self.emulation
+        emulation.reset(scenario.seed)
+        self._polls = {}
+        emulation.progression = scenario.progression
+        for rule in scenario.faults:
+            emulation.add_fault(**rule)
+        emulation.engine.storage.put(tiny_picture(), "image/png", "input.png", HOSTED_MEDIA_ID)
+
+    def run(self, scenario: Scenario) -> Observation:
+        self._stage(scenario)
+        seen = Observation(scenario)
+        self._guard.open_call(lose_submit_answer=scenario.lose_submit_answer)
+        try:
+            self._call_into(seen)
+        finally:
+            self._guard.close_call()
+        self._collect(seen)
+        self._guard.retired.update(seen.job_ids)
+        return seen
+
+    def calls(self, arguments: list[Any]) -> tuple[list[Observation], dict[str, Any]]:
+        """Several calls at once, one thread each, on the emulation as it stands (no
+        reset): what each call did, and the references of the jobs they made."""
+        engine = self.emulation.engine
+        before = {job.id for job in engine.jobs}
+        seen = [Observation(Scenario("session", value)) for value in arguments]
+        self._guard.open_call(lose_submit_answer=False, calls=len(arguments))
+        threads = [threading.Thread(target=self._call_into, args=(one,)) for one in seen]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(self.limits.call_timeout + 1)
+        self._guard.close_call()
+        self.emulation.clear_faults()
+        made = [job for job in engine.jobs if job.id not in before]
+        self._guard.retired.update(job.id for job in made)
+        return seen, {job.id: self._reference(job) for job in made}
+
+    def _call_into(self, seen: Observation) -> None:
+        try:
+            seen.output = call_client(self.client, self.endpoint_id, seen.scenario.input)
+        except ClientRanAway as stopped:
+            seen.ran_away = str(stopped)
+        except Exception as error:
+            seen.error = error
+
+    @property
+    def late_requests(self) -> list[str]:
+        """Requests clients made about their jobs after their calls had returned."""
+        return list(self._guard.late)
+
+    def _collect(self, seen: Observation) -> None:
+        engine = self.emulation.engine
+        seen.requests = [(entry, self.surface.classify(entry)) for entry in engine.record]
+        seen.polls = {job_id: list(phases) for job_id, phases in self._polls.items()}
+        jobs = list(engine.jobs)
+        seen.job_ids = [job.id for job in jobs]
+        seen.unfinished = [
+            job.id
+            for job in jobs
+            if engine.look(job).phase is not Phase.DONE
+            and not (job.failure is not None and job.failure.kind == "cancelled")
+        ]
+        self.emulation.clear_faults()  # the harness's own reads are not the client's
+        for job in jobs:
+            seen.references[job.id] = self._reference(job)
+
+    def _reference(self, job: Any) -> Any:
+        """What the provider answers for ``job``'s result, read as a client would."""
+        if self.emulation.engine.look(job).phase is not Phase.DONE:
+            return None
+        url = self.surface.result_url(self.endpoint_id, job.id)
+        answer = self._read(url, {"Authorization": self.surface.authorization(job.owner)})
+        if answer.status_code != 200:
+            return None
+        output = self.surface.output_of(answer.json())
+        if self.provider == "wavespeed" and answer.json()["data"].get("status") != "completed":
+            return None
+        return output
+
+    def fetch(self, url: str) -> httpx.Response:
+        """GET a URL the client returned, from the emulator, as the harness's own read."""
+        return self._read(url)

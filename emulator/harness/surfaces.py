@@ -1,0 +1,125 @@
+"""What each provider's requests are, for judging a client from the request record.
+
+A recorded request is classified as a ``submit``, a status ``poll``, a ``result`` fetch, a
+``cancel``, a ``media`` download or ``other``, with the job it concerns. The fault rules
+the scenarios stage are written here too, in each provider's path grammar (fault paths
+are matched below the provider's surface: ``fal-ai/x/requests/…``, ``predictions/…``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.core.record import RecordedRequest
+from emulator.providers.fal.errors import REQUEST_ERROR_STATUS
+from emulator.providers.fal.paths import app_path, parse_request_path
+from emulator.providers.wavespeed.errors import TASK_CODES
+
+__all__ = ["SURFACES", "Classified", "Surface"]
+
+_UUID_GLOB = "????????-????-????-????-????????????"
+
+
+@dataclass(frozen=True)
+class Classified:
+    kind: str  # submit, run, poll, result, cancel, media, upload, other
+    job_id: str | None = None
+
+
+def _fal(entry: RecordedRequest) -> Classified:
+    surface, _, rest = entry.path[len("/fal/") :].partition("/")
+    if surface == "cdn":
+        return Classified("media" if entry.method in ("GET", "HEAD") else "upload")
+    if surface == "run" and entry.method == "POST":
+        return Classified("run")
+    if surface != "queue":
+        return Classified("upload" if surface == "rest" else "other")
+    if entry.method == "POST":
+        return Classified("submit")
+    parsed = parse_request_path(rest)
+    if parsed is None:
+        return Classified("other")
+    kind = {"status": "poll", "stream": "poll", "result": "result", "cancel": "cancel"}
+    return Classified(kind[parsed.action], parsed.request_id)
+
+
+def _wavespeed(entry: RecordedRequest) -> Classified:
+    rest = entry.path[len("/wavespeed/") :]
+    if rest.startswith("cdn/"):
+        return Classified("media" if entry.method in ("GET", "HEAD") else "upload")
+    rest = rest.removeprefix("api/v3/")
+    if rest.startswith("predictions/") and entry.method == "GET":
+        # WaveSpeed has one read: the poll that also carries the result.
+        return Classified("poll", rest.split("/")[1])
+    if rest.startswith("media/"):
+        return Classified("upload")
+    return Classified("submit" if entry.method == "POST" else "other")
+
+
+@dataclass(frozen=True)
+class Surface:
+    provider: str
+    #: the request that answers with a job's output: "result" (fal) or "poll" (WaveSpeed)
+    result_kind: str
+    has_cancel: bool
+
+    def classify(self, entry: RecordedRequest) -> Classified:
+        return _fal(entry) if self.provider == "fal" else _wavespeed(entry)
+
+    # -- the fault rules scenarios stage ---------------------------------------------------
+
+    def exchange_targets(self, endpoint_id: str) -> dict[str, dict[str, Any]]:
+        """Where a transient error may strike: method and path glob of each exchange."""
+        if self.provider == "fal":
+            return {
+                "submit": {"method": "POST", "path": endpoint_id},
+                "poll": {"method": "GET", "path": "*/requests/*/status"},
+                "result": {"method": "GET", "path": f"*/requests/{_UUID_GLOB}"},
+            }
+        return {
+            "submit": {"method": "POST", "path": endpoint_id},
+            "poll": {"method": "GET", "path": "predictions/*"},
+        }
+
+    def job_failures(self) -> list[dict[str, Any]]:
+        """Every way the provider reports a failed job, as ``fail``/``nsfw``… rules."""
+        model_422: dict[str, Any] = {
+            "effect": "fail",
+            "status": 422,
+            "message": "prompt was rejected",
+        }
+        common: list[dict[str, Any]] = [
+            model_422,
+            {"effect": "nsfw"},
+            {"effect": "timeout"},
+            {"effect": "cancel"},
+        ]
+        kinds: list[dict[str, Any]]
+        if self.provider == "fal":
+            kinds = [{"effect": "fail", "error_type": kind} for kind in REQUEST_ERROR_STATUS]
+        else:
+            codes = sorted(set(TASK_CODES.values()))
+            kinds = [{"effect": "fail", "code": code} for code in codes]
+        return [*kinds, *common]
+
+    def result_url(self, endpoint_id: str, job_id: str) -> str:
+        if self.provider == "fal":
+            return f"https://queue.fal.run/{app_path(endpoint_id)}/requests/{job_id}"
+        return f"https://api.wavespeed.ai/api/v3/predictions/{job_id}/result"
+
+    def authorization(self, key: str) -> str:
+        return f"Key {key}" if self.provider == "fal" else f"Bearer {key}"
+
+    def output_of(self, answer: Any) -> Any:
+        """The model's output in a result answer: fal's body; WaveSpeed's ``outputs``."""
+        if self.provider == "fal":
+            return answer
+        data = answer.get("data") if isinstance(answer, dict) else None
+        return {"outputs": data.get("outputs")} if isinstance(data, dict) else None
+
+
+SURFACES = {
+    "fal": Surface("fal", result_kind="result", has_cancel=True),
+    "wavespeed": Surface("wavespeed", result_kind="poll", has_cancel=False),
+}

@@ -1,0 +1,83 @@
+"""``webhook_verification``: drive a user's webhook handler with signed, forged, replayed
+and late deliveries, signed exactly as the emulator's providers sign them.
+
+    def handler(body: bytes, headers: Mapping[str, str]) -> bool: ...  # True: accepted
+
+The handler gets the verification material the way it would in production: fal's public
+keys from ``https://rest.fal.ai/.well-known/jwks.json`` and WaveSpeed's secret from
+``GET https://api.wavespeed.ai/api/v3/webhook/secret``, both answered in-process here.
+A handler may refuse by returning False or by raising.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from unittest import mock
+
+from emulator.core.clock import ManualClock
+from emulator.emulation import emulate
+from emulator.providers.fal.webhooks import FalWebhooks
+from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks
+
+__all__ = ["DELIVERIES", "WebhookVerdict", "check_webhook_handler"]
+
+Handler = Callable[[bytes, Mapping[str, str]], Any]
+#: how old a "late" delivery is: fal documents a five-minute tolerance
+LATE_SECONDS = 20 * 60
+#: each kind of delivery, and whether a correct handler accepts it
+DELIVERIES = {"signed": True, "forged": False, "replayed": False, "late": False}
+
+
+@dataclass(frozen=True)
+class WebhookVerdict:
+    delivery: str
+    accepted: bool
+    expected: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.accepted == self.expected
+
+
+def _accepts(handler: Handler, body: bytes, headers: Mapping[str, str]) -> bool:
+    try:
+        return bool(handler(body, dict(headers)))
+    except Exception:
+        return False
+
+
+def _signer(provider: str, engine: Any, key: str) -> Callable[[float], tuple[bytes, dict]]:
+    """Signs a new job's delivery as the provider does (its own signing code, under the
+    emulation's seed, so the keys match what the emulator serves), dated ``moment``."""
+    signer = FalWebhooks(engine) if provider == "fal" else WaveSpeedWebhooks(engine)
+
+    def at(moment: float) -> tuple[bytes, dict]:
+        job = engine.submit(engine.contracts.of(provider)[0], {"prompt": "webhook"}, key)
+        if provider == "fal":
+            payload = {"request_id": job.id, "status": "OK", "payload": {}, "error": None}
+        else:
+            payload = {"id": job.id, "status": "completed", "outputs": []}
+        with mock.patch("time.time", return_value=moment):
+            return signer._signed(job, payload)
+
+    return at
+
+
+def check_webhook_handler(
+    handler: Handler, *, provider: str, key: str = "emulated-key", seed: int = 1
+) -> list[WebhookVerdict]:
+    """Send the handler one delivery of each kind; the verdicts, in `DELIVERIES` order."""
+    with emulate(seed=seed, clock=ManualClock()) as emulation:
+        sign = _signer(provider, emulation.engine, key)
+        now = time.time()
+        body, headers = sign(now)
+        verdicts = [WebhookVerdict("signed", _accepts(handler, body, headers), True)]
+        forged = body.replace(b'"status": "', b'"status": "X', 1)
+        verdicts.append(WebhookVerdict("forged", _accepts(handler, forged, headers), False))
+        verdicts.append(WebhookVerdict("replayed", _accepts(handler, body, headers), False))
+        old_body, old_headers = sign(now - LATE_SECONDS)
+        verdicts.append(WebhookVerdict("late", _accepts(handler, old_body, old_headers), False))
+    return verdicts

@@ -1,0 +1,88 @@
+"""``provider-emulator conformance``: exit codes, the printed report, the JSON report and
+the one-line replay."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+
+from emulator.cli import main
+
+BASE = ["conformance", "--provider", "fal", "--endpoint", "fal-ai/bitdance"]
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main([*BASE[:1], *args, *BASE[1:]])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_holding_property_exits_0_and_writes_the_report(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    report = tmp_path / "report.json"
+    code, out, _ = run(
+        capsys,
+        "tests.harness.gallery:careful",
+        "--property", "returns_valid_output",
+        "--max-examples", "3",
+        "--report", str(report),
+    )  # fmt: skip
+    assert code == 0
+    assert "returns_valid_output         held" in out
+    saved = json.loads(report.read_text())
+    assert saved["ok"] and saved["properties"]["returns_valid_output"]["status"] == "held"
+
+
+def test_a_failure_exits_1_with_a_replay_that_replays_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "tests.harness.gallery:ignores_retry_after",
+        "--property", "retries_transient_errors",
+        "--max-examples", "10",
+        "--seed", "3",
+    )  # fmt: skip
+    assert code == 1
+    assert "retries_transient_errors     FAILED" in out and "minimal scenario:" in out
+    replay = out.split("replay:\n", 1)[1].strip().splitlines()[0]
+    words = shlex.split(replay)
+    assert words[:2] == ["provider-emulator", "conformance"]
+    assert main(words[1:]) == 1
+    replayed = capsys.readouterr().out
+    assert "[1 examples" in replayed and "Retry-After: 1" in replayed
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nowhere:generate"], "cannot import nowhere:generate"),
+        (["tests.harness.gallery"], "is not MODULE:CALLABLE"),
+        (["tests.harness.gallery:GALLERY"], "is not callable"),
+        (["tests.harness.gallery:careful", "--max-examples", "0"], "at least 1"),
+        (["tests.harness.gallery:careful", "--replay", "{}"], "not a scenario"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, out, err = run(capsys, *args)
+    assert code == 2 and out == ""
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_an_unknown_endpoint_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["conformance", "tests.harness.gallery:careful", "--provider", "fal",
+                 "--endpoint", "fal-ai/nope"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "no fal contract for 'fal-ai/nope'" in err
+
+
+def test_an_unknown_property_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run(capsys, "tests.harness.gallery:careful", "--property", "is_fast")
+    assert exited.value.code == 2 and "invalid choice" in capsys.readouterr().err

@@ -1,0 +1,43 @@
+"""Every property can fail: each deliberately wrong client is flagged by its property."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator.harness import FAILED, HELD, NOT_APPLICABLE, Options, check
+
+from .gallery import GALLERY, CarefulClient, Wrong
+
+ENDPOINT = "fal-ai/bitdance"
+FAST = Options(max_examples=8, shrink_seconds=2.0, target="tests.harness.gallery:Wrong")
+# For "no other property flags it": every property runs, each on its forced scenarios (every
+# failure kind, transient error and media fault on the simplest input) and a few draws.
+WHOLE_SUITE = Options(max_examples=3, shrink_seconds=2.0, target="tests.harness.gallery:Wrong")
+
+
+@pytest.mark.parametrize("mistake", sorted(GALLERY))
+def test_each_mistake_is_flagged_by_its_property(mistake: str) -> None:
+    name = GALLERY[mistake]
+    report = check(
+        Wrong(mistake), provider="fal", endpoint=ENDPOINT, properties=[name], options=FAST
+    )
+    outcome = report.outcome(name)
+    assert outcome.status == FAILED, report.text()
+    assert outcome.replay.startswith("provider-emulator") and outcome.problems
+    # a scenario, or (for the multi-call state machine) the steps that failed
+    assert outcome.scenario is not None or "the steps:" in outcome.problems
+
+
+@pytest.mark.slow
+def test_the_careful_client_holds_every_property() -> None:
+    report = check(CarefulClient(), provider="fal", endpoint=ENDPOINT, options=WHOLE_SUITE)
+    assert report.ok, report.text()
+    assert report.outcome("webhook_verification").status == NOT_APPLICABLE
+    assert {o.status for o in report.outcomes} <= {HELD, NOT_APPLICABLE}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mistake", sorted(GALLERY))
+def test_each_mistake_is_flagged_by_no_other_property(mistake: str) -> None:
+    report = check(Wrong(mistake), provider="fal", endpoint=ENDPOINT, options=WHOLE_SUITE)
+    assert [o.name for o in report.failed] == [GALLERY[mistake]], report.text()

@@ -1,0 +1,68 @@
+"""The official clients through the whole suite, each in the thinnest adapter
+(tests/harness/official.py). What they fail is a finding about the client, documented in
+docs/harness.md ("What the official clients do"); this test keeps that page true: if a
+client release changes its behaviour, the test says so and the page is updated with it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator.harness import FAILED, NOT_APPLICABLE, Options, check
+
+from . import official
+
+FAL = "fal-ai/bitdance"
+WAVESPEED = "wavespeed-ai/bitdance-14b/text-to-image"
+
+#: adapter → (provider, endpoint, properties it fails, properties that do not apply)
+FINDINGS = {
+    "fal_subscribe": (
+        "fal", FAL,
+        {"retries_transient_errors", "no_duplicate_jobs"},
+        {"cancels_abandoned_jobs", "survives_media_faults", "webhook_verification"},
+    ),
+    "fal_subscribe_with_timeout": (
+        "fal", FAL,
+        {"retries_transient_errors", "no_duplicate_jobs"},
+        {"survives_media_faults", "webhook_verification"},
+    ),
+    "fal_subscribe_async": (
+        "fal", FAL,
+        {"retries_transient_errors", "no_duplicate_jobs"},
+        {"survives_media_faults", "webhook_verification"},
+    ),
+    "wavespeed_run": (
+        "wavespeed", WAVESPEED,
+        {"retries_transient_errors", "surfaces_job_failure"},
+        {"cancels_abandoned_jobs", "survives_media_faults", "webhook_verification"},
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("adapter", sorted(FINDINGS))
+def test_the_official_clients_fail_what_the_docs_say(adapter: str) -> None:
+    provider, endpoint, fails, not_applicable = FINDINGS[adapter]
+    report = check(
+        getattr(official, adapter),
+        provider=provider,
+        endpoint=endpoint,
+        options=Options(max_examples=5, target=f"tests.harness.official:{adapter}"),
+    )
+    failed = {o.name for o in report.outcomes if o.status == FAILED}
+    skipped = {o.name for o in report.outcomes if o.status == NOT_APPLICABLE}
+    assert (failed, skipped) == (fails, not_applicable), report.text()
+
+
+@pytest.mark.slow
+def test_an_abandoned_sync_subscribe_keeps_polling() -> None:
+    report = check(
+        official.fal_subscribe_with_timeout,
+        provider="fal",
+        endpoint=FAL,
+        properties=["cancels_abandoned_jobs"],
+        options=Options(max_examples=3),
+    )
+    (outcome,) = report.outcomes
+    assert any("after its calls had returned" in note for note in outcome.notes), report.text()

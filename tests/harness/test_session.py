@@ -1,0 +1,56 @@
+"""The harness's limits: a client that never stops is stopped, and says so."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from emulator.harness import FAILED, Limits, Options, Scenario, check
+from emulator.harness.session import Session
+
+HEADERS = {"Authorization": "Key k"}
+
+
+def polls_forever(endpoint_id: str, arguments: dict) -> dict:
+    """Swallows every error and polls again: the loop a careless retry wrapper makes."""
+    queued = httpx.post(f"https://queue.fal.run/{endpoint_id}", json=arguments, headers=HEADERS)
+    while True:
+        try:
+            httpx.get(queued.json()["status_url"], headers=HEADERS)
+        except Exception:  # noqa: BLE001 - the mistake on display
+            continue
+
+
+def test_a_client_that_never_stops_is_stopped_by_the_harness() -> None:
+    options = Options(max_examples=2, limits=Limits(call_timeout=2, max_requests=40))
+    report = check(polls_forever, provider="fal", endpoint="fal-ai/bitdance",
+                   properties=["stops_polling_when_done"], options=options)  # fmt: skip
+    outcome = report.outcome("stops_polling_when_done")
+    assert outcome.status == FAILED
+    assert any("the harness had to stop the client" in p for p in outcome.problems)
+
+
+def test_the_same_scenario_replays_the_same_ids() -> None:
+    def submit(endpoint_id: str, arguments: dict) -> dict:
+        return httpx.post(
+            f"https://queue.fal.run/{endpoint_id}", json=arguments, headers=HEADERS
+        ).json()
+
+    scenario = Scenario("returns_valid_output", {"prompt": "x"}, "polls:1,1", seed=5)
+    with Session(submit, "fal", "fal-ai/bitdance") as session:
+        first, second = session.run(scenario), session.run(scenario)
+    assert first.output["request_id"] == second.output["request_id"]
+    assert first.job_ids == second.job_ids
+
+
+@pytest.mark.parametrize("lose", [False, True])
+def test_a_lost_submit_answer_still_makes_the_job(lose: bool) -> None:
+    def submit(endpoint_id: str, arguments: dict) -> dict:
+        return httpx.post(f"https://queue.fal.run/{endpoint_id}", json=arguments,
+                          headers=HEADERS).json()  # fmt: skip
+
+    scenario = Scenario("no_duplicate_jobs", {"prompt": "x"}, lose_submit_answer=lose)
+    with Session(submit, "fal", "fal-ai/bitdance") as session:
+        seen = session.run(scenario)
+    assert len(seen.job_ids) == 1
+    assert isinstance(seen.error, httpx.RemoteProtocolError) is lose

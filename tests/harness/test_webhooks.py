@@ -1,0 +1,95 @@
+"""``check_webhook_handler``: a verifying handler passes; a trusting one is caught."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping
+
+import httpx
+import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from emulator.harness import check_webhook_handler
+
+KEY = "webhook-test-key"
+TOLERANCE = 300  # seconds, as fal documents
+
+
+class FalHandler:
+    """Verifies as fal's docs say: the JWKS keys, the signed message, the timestamp."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def __call__(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        jwks = httpx.get("https://rest.fal.ai/.well-known/jwks.json").json()
+        request_id = headers["X-Fal-Webhook-Request-Id"]
+        timestamp = headers["X-Fal-Webhook-Timestamp"]
+        message = "\n".join(
+            [request_id, headers["X-Fal-Webhook-User-Id"], timestamp,
+             hashlib.sha256(body).hexdigest()]
+        ).encode()  # fmt: skip
+        if abs(time.time() - int(timestamp)) > TOLERANCE or request_id in self.seen:
+            return False
+        for key in jwks["keys"]:
+            raw = base64.urlsafe_b64decode(key["x"] + "==")
+            try:
+                Ed25519PublicKey.from_public_bytes(raw).verify(
+                    bytes.fromhex(headers["X-Fal-Webhook-Signature"]), message
+                )
+            except InvalidSignature:
+                continue
+            self.seen.add(request_id)
+            return True
+        return False
+
+
+class WaveSpeedHandler:
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def __call__(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        secret = httpx.get(
+            "https://api.wavespeed.ai/api/v3/webhook/secret",
+            headers={"Authorization": f"Bearer {KEY}"},
+        ).json()["data"]["secret"]
+        webhook_id, timestamp = headers["webhook-id"], headers["webhook-timestamp"]
+        signed = f"{webhook_id}.{timestamp}.".encode() + body
+        expected = hmac.new(secret.removeprefix("whsec_").encode(), signed, hashlib.sha256)
+        if not hmac.compare_digest(f"v3,{expected.hexdigest()}", headers["webhook-signature"]):
+            return False
+        if abs(time.time() - int(timestamp)) > TOLERANCE or webhook_id in self.seen:
+            return False
+        self.seen.add(webhook_id)
+        return True
+
+
+@pytest.mark.parametrize(
+    ("provider", "handler"), [("fal", FalHandler), ("wavespeed", WaveSpeedHandler)]
+)
+def test_a_verifying_handler_refuses_forged_replayed_and_late_deliveries(
+    provider: str, handler: type
+) -> None:
+    verdicts = check_webhook_handler(handler(), provider=provider, key=KEY)
+    assert [v.delivery for v in verdicts] == ["signed", "forged", "replayed", "late"]
+    assert all(v.ok for v in verdicts), verdicts
+
+
+@pytest.mark.parametrize("provider", ["fal", "wavespeed"])
+def test_a_trusting_handler_is_caught(provider: str) -> None:
+    verdicts = check_webhook_handler(lambda body, headers: True, provider=provider, key=KEY)
+    assert [v.delivery for v in verdicts if not v.ok] == ["forged", "replayed", "late"]
+
+
+def test_a_handler_that_checks_only_the_signature_is_caught_replaying() -> None:
+    class SignatureOnly(FalHandler):
+        def __call__(self, body: bytes, headers: Mapping[str, str]) -> bool:
+            self.seen.clear()  # forgets what it saw: replays get through
+            return super().__call__(body, headers)
+
+    verdicts = check_webhook_handler(SignatureOnly(), provider="fal", key=KEY)
+    assert [v.delivery for v in verdicts if not v.ok] == ["replayed"]
