@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 import time
 
+#: the most one step of a manual clock may move it (about 30 years): every time stays finite
+MAX_ADVANCE = 1e9
+
 
 class Clock:
     """A monotonic clock in seconds. Subclasses override `now`."""
@@ -40,6 +43,6 @@ class ManualClock(Clock):
         return self._now + self._wall_offset
 
     def advance(self, seconds: float) -> None:
-        if not math.isfinite(seconds) or seconds < 0:
-            raise ValueError(f"a clock moves on by a finite number of seconds, not {seconds}")
+        if not math.isfinite(seconds) or not 0 <= seconds <= MAX_ADVANCE:
+            raise ValueError(f"a clock moves on by 0 to {MAX_ADVANCE:g} seconds, not {seconds}")
         self._now += seconds

@@ -34,8 +34,9 @@ from emulator.http.control_openapi import document
 #: what a caller may see: every key's state (None: an administrator), or one key's
 Viewer = str | None
 Handler = Callable[[Request, Viewer], Awaitable[Response]]
-#: the most entries one page of a listing holds
+#: the most entries one page of a listing holds, and the furthest a page may start
 MAX_PAGE = 10_000
+MAX_OFFSET = 10**9
 
 
 class _Refused(Exception):
@@ -245,10 +246,10 @@ def _page(request: Request, items: Iterable[Any]) -> Iterator[Any]:
 def _bounds(request: Request) -> tuple[int, int]:
     """A listing's ``offset`` and ``limit`` from the query."""
     bounds = []
-    for name, default in (("offset", 0), ("limit", MAX_PAGE)):
+    for name, default, most in (("offset", 0, MAX_OFFSET), ("limit", MAX_PAGE, MAX_PAGE)):
         text = request.query_params.get(name, str(default))
-        if not text.isascii() or not text.isdigit() or (name == "limit" and int(text) > MAX_PAGE):
-            raise _Refused(422, f"{name} must be a whole number (limit at most {MAX_PAGE})")
+        if not text.isascii() or not text.isdigit() or len(text) > 12 or int(text) > most:
+            raise _Refused(422, f"{name} must be a whole number from 0 to {most}")
         bounds.append(int(text))
     offset, limit = bounds
     return offset, limit

@@ -23,7 +23,11 @@ _REFUSALS = {
 }
 _INVALID = {"422": _json(_DETAIL, "the body or a parameter is not valid")}
 _PAGE = [
-    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    {
+        "name": "offset",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 0, "maximum": 10**9},
+    },
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 10000}},
 ]
 _FILTERS = [
@@ -154,7 +158,7 @@ def document() -> dict[str, Any]:
                     body={
                         "type": "object",
                         "required": ["advance"],
-                        "properties": {"advance": {"type": "number", "minimum": 0}},
+                        "properties": {"advance": {"type": "number", "minimum": 0, "maximum": 1e9}},
                     },
                     more={
                         **_INVALID,
