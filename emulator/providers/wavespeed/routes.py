@@ -162,7 +162,10 @@ class WaveSpeedApi:
             raise validation_error(violations)
         webhook = request.query_params.get("webhook") or payload.get("webhook_url")
         if webhook and payload.get("enable_base64_output") is True:
-            raise WaveSpeedError(400, BASE64_WITH_WEBHOOK, {"error": BASE64_WITH_WEBHOOK})
+            # WaveSpeed words this refusal {"error": …}; sent beside the usual envelope, the
+            # body is both that and the contracts' ErrorResponse.
+            body = {"code": 400, "message": BASE64_WITH_WEBHOOK, "data": None}
+            raise WaveSpeedError(400, BASE64_WITH_WEBHOOK, {**body, "error": BASE64_WITH_WEBHOOK})
         if webhook and not is_webhook_url(webhook):
             raise WaveSpeedError(
                 400, f"Invalid parameters: webhook must be an http(s) URL, not {webhook!r}"
