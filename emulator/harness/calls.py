@@ -13,19 +13,13 @@ from typing import Any
 
 import httpx
 
+from emulator.http.recordings import KEPT_RESPONSE_HEADERS
 from emulator.http.upstream import Upstreams
 
 __all__ = ["CLIENT_HEADERS", "CallError", "Caller", "Exchange", "KeyRejected", "Step"]
 
-#: the response headers the official clients read
-CLIENT_HEADERS = (
-    "content-type",
-    "x-fal-request-id",
-    "x-fal-error-type",
-    "x-fal-retryable",
-    "retry-after",
-    "etag",
-)
+#: the response headers the official clients read (the ones recordings keep too)
+CLIENT_HEADERS = KEPT_RESPONSE_HEADERS
 KEY_VARIABLES = {"fal": "FAL_KEY", "wavespeed": "WAVESPEED_API_KEY"}
 _AUTH = {"fal": "Key {}", "wavespeed": "Bearer {}"}
 _PROBE_ID = "00000000-0000-0000-0000-000000000000"

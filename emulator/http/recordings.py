@@ -26,6 +26,7 @@ from typing import Any
 from emulator.contracts.sync import write_atomically
 
 KEPT_REQUEST_HEADERS = ("content-type", "accept", "x-fal-queue-priority", "x-fal-runner-hint")
+#: the response headers the official clients read
 KEPT_RESPONSE_HEADERS = (
     "content-type",
     "x-fal-request-id",
