@@ -13,6 +13,7 @@ from hypothesis import Phase, find, settings
 from hypothesis import strategies as st
 
 from emulator.contracts.documents import Endpoint
+from emulator.contracts.limits import COUNT_FIELDS
 from emulator.harness.scenario import Scenario
 from emulator.harness.session import Observation
 from emulator.harness.surfaces import Surface
@@ -116,6 +117,32 @@ def raised(seen: Observation) -> str:
 def minimal(context: Context) -> Any:
     """The simplest valid input (what Hypothesis shrinks any valid input towards)."""
     return _simplest(context.endpoint)
+
+
+#: how many outputs the fullest input asks for, at most
+MOST_OUTPUTS = 4
+
+
+def fullest(context: Context) -> Any:
+    """The simplest valid input with every count field (``num_images``) at its largest, up
+    to 4: the case where a client that handles only the first of several outputs shows,
+    tried whatever Hypothesis draws."""
+    return _fullest(context.endpoint)
+
+
+@functools.cache
+def _fullest(endpoint: Endpoint) -> Any:
+    inputs = _simplest(endpoint)
+    if not isinstance(inputs, dict):
+        return inputs
+    properties = endpoint.resolve(endpoint.input_schema).get("properties", {})
+    counts = {}
+    for name in COUNT_FIELDS:
+        schema = endpoint.resolve(properties.get(name, {}))
+        if schema.get("type") == "integer":
+            counts[name] = min(int(schema.get("maximum", MOST_OUTPUTS)), MOST_OUTPUTS)
+    fuller = {**inputs, **counts}
+    return fuller if endpoint.input_validator.is_valid(fuller) else inputs
 
 
 @functools.cache

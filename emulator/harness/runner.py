@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, Phase, example, given, reject, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from emulator.emulation import Emulation
-from emulator.harness.context import minimal
+from emulator.harness.context import fullest, minimal, scenarios
 from emulator.harness.machine import machine_for
 from emulator.harness.properties import PROPERTIES, Context, Property
 from emulator.harness.report import FAILED, HELD, NOT_APPLICABLE, PropertyOutcome, Report
@@ -219,8 +219,10 @@ class _PropertyRun:
 
     def _test(self) -> Callable[[], None]:
         test = given(self.prop.scenarios(self.context, self.prop.name))(self._example)
+        simplest, fuller = minimal(self.context), fullest(self.context)
+        if self.prop.scenarios is scenarios and fuller != simplest:  # valid inputs only
+            test = example(Scenario(self.prop.name, fuller))(test)
         if self.prop.every is not None:
-            simplest = minimal(self.context)
             for rules in reversed(self.prop.every(self.context)):
                 test = example(Scenario(self.prop.name, simplest, faults=rules))(test)
         test = self._settings()(test)
