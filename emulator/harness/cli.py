@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from emulator.config import EmulatorConfig
-from emulator.contracts.documents import ContractError, load_contracts
+from emulator.contracts.documents import ContractError
+from emulator.contracts.served import served_contracts
 from emulator.harness.properties import PROPERTIES
 from emulator.harness.runner import Options, check
 from emulator.harness.scenario import Scenario
@@ -70,10 +71,12 @@ def load_callable(target: str) -> Callable[..., Any]:
 
 
 def _checked(args: argparse.Namespace) -> tuple[Callable[..., Any], Scenario | None]:
-    contracts = load_contracts(EmulatorConfig().contracts)
-    if contracts.get(args.provider, args.endpoint) is None:
-        known = ", ".join(sorted(e.id for e in contracts.of(args.provider)))
-        raise UsageError(f"no {args.provider} contract for {args.endpoint!r} (known: {known})")
+    # The endpoints the emulator serves: curated contracts and fal's whole catalogue.
+    if served_contracts(EmulatorConfig()).get(args.provider, args.endpoint) is None:
+        raise UsageError(
+            f"no {args.provider} contract for {args.endpoint!r} "
+            "(`provider-emulator contracts list` lists them)"
+        )
     if args.max_examples is not None and args.max_examples < 1:
         raise UsageError("--max-examples must be at least 1")
     replay = None

@@ -18,7 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, Contracts, load_contracts
+from emulator.config import EmulatorConfig
+from emulator.contracts.documents import Contracts
+from emulator.contracts.served import served_contracts
 from emulator.harness.calls import KEY_VARIABLES, Caller, CallError, Exchange, KeyRejected
 from emulator.harness.pricing import estimate, price_of
 from emulator.http.upstream import Upstreams
@@ -117,7 +119,7 @@ class LiveSession:
             raise LiveError(f"{KEY_VARIABLES[provider]} is not set: no live run against {provider}")
         self.provider = provider
         self.upstreams = upstreams or Upstreams.parse(CANONICAL_HOSTS, environ=environ)
-        self.contracts = contracts or load_contracts([DEFAULT_CONTRACTS_DIR])
+        self.contracts = contracts or served_contracts(EmulatorConfig())
         self._ledger = ledger or Ledger(cap=max_spend)
         self._caller = Caller(
             provider, self.upstreams, key, timeout=timeout, poll_interval=poll_interval

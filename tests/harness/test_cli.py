@@ -82,6 +82,13 @@ def test_an_unknown_endpoint_is_a_usage_error(capsys: pytest.CaptureFixture[str]
     assert code == 2 and "no fal contract for 'fal-ai/nope'" in err
 
 
+def test_a_catalogue_endpoint_can_be_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["conformance", "tests.harness.gallery:careful", "--provider", "fal",
+                 "--endpoint", "fal-ai/flux/dev", "--max-examples", "2",
+                 "--property", "returns_valid_output"])  # fmt: skip
+    assert code == 0 and "returns_valid_output         held" in capsys.readouterr().out
+
+
 def test_an_unknown_property_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         run(capsys, "tests.harness.gallery:careful", "--property", "is_fast")
