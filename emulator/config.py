@@ -174,7 +174,8 @@ def env_name(setting: str) -> str:
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
-def _boolean(text: str) -> bool:
+def read_boolean(text: str) -> bool:
+    """A boolean as flags, environment variables and files write it (1/0, true/false…)."""
     if text.lower() not in _TRUE | _FALSE:
         raise ValueError(f"not a boolean: {text!r}")
     return text.lower() in _TRUE
@@ -207,6 +208,6 @@ def _parse(setting: Field[Any], value: Any, base: Path) -> Any:
         kind: type = type(setting.default)
         if not isinstance(value, str) or kind is str or setting.default is None:
             return value
-        return _boolean(value) if kind is bool else kind(value)
+        return read_boolean(value) if kind is bool else kind(value)
     except ValueError as error:
         raise ValueError(f"{setting.name}: {error}") from None

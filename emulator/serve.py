@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import ipaddress
 import json
 import os
 import secrets
@@ -21,11 +20,12 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from emulator.config import SETTINGS, EmulatorConfig, env_name
+from emulator.config import SETTINGS, EmulatorConfig, env_name, read_boolean
 from emulator.config_file import Settings, load_settings
 from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault, FaultError
+from emulator.core.webhooks import is_loopback_host
 from emulator.recording import add_serve_options as add_recording_options
 from emulator.recording import from_arguments as with_arguments
 
@@ -128,7 +128,10 @@ def server_options(args: argparse.Namespace, environ: Mapping[str, str]) -> dict
 
 def _text_to(option: ServerOption, text: str) -> Any:
     if option.kind is bool:
-        return text.lower() in ("1", "true", "yes", "on")
+        try:
+            return read_boolean(text)
+        except ValueError:
+            raise ValueError(f"{env_name(option.name)}: not a boolean: {text!r}") from None
     try:
         return option.kind(text)
     except ValueError:
@@ -163,13 +166,6 @@ def build_app(chosen: Settings, port: int | None = None) -> Any:
     if port is not None:
         engine.webhooks.own_ports.add(port)
     return create_app(engine=engine)
-
-
-def is_loopback_host(host: str) -> bool:
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def guarded(chosen: Settings, host: str) -> Settings:

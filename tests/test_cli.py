@@ -164,3 +164,11 @@ def test_a_bad_fault_flag_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit):
         cli.main(["serve", "--fault", '{"effect": "nope"}'])
     assert "not a fault rule" in capsys.readouterr().err
+
+
+def test_a_server_option_in_the_environment_must_be_a_boolean_it_can_read(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PROVIDER_EMULATOR_ACCESS_LOG", "sometimes")
+    assert cli.main(["serve"]) == 2
+    assert "PROVIDER_EMULATOR_ACCESS_LOG: not a boolean" in capsys.readouterr().err
