@@ -83,6 +83,22 @@ class EmulatorConfig:
         15.0, "Seconds between keep-alive comments on an idle SSE status stream."
     )
     storage_dir: Path | None = _setting(None, "Where uploads are kept; unset keeps them in memory.")
+    state: str = _setting(
+        "memory",
+        "Where jobs, uploads, rules and the request record live: memory (this process, the "
+        "fastest), redis://HOST:PORT/DB (shared by every worker and host pointing at it) or "
+        "sqlite:///PATH (shared on one host, kept across restarts).",
+    )
+    data_dir: Path | None = _setting(
+        None,
+        "Keep state across restarts in this folder: short for --state sqlite:///DIR/state.db "
+        "with uploads under DIR/uploads.",
+    )
+    max_inline_upload_bytes: int = _setting(
+        1 * 2**20,
+        "With shared state, uploads up to this size are kept in the store; larger ones under "
+        "storage_dir, which every worker must see.",
+    )
     max_upload_bytes: int = _setting(200 * 2**20, "Largest uploaded file.")
     max_storage_bytes: int = _setting(1024 * 2**20, "Most bytes of uploads kept in total.")
     max_storage_bytes_per_key: int = _setting(
@@ -139,6 +155,20 @@ class EmulatorConfig:
             choices = setting.metadata.get("choices")
             if choices and getattr(self, setting.name) not in choices:
                 raise ValueError(f"{setting.name} must be one of {', '.join(choices)}")
+
+    @property
+    def state_url(self) -> str:
+        """Where state lives, ``data_dir`` spelled out: ``memory`` or a store's URL."""
+        if self.data_dir is not None and self.state == "memory":
+            return f"sqlite://{self.data_dir.resolve() / 'state.db'}"
+        return self.state
+
+    @property
+    def uploads_dir(self) -> Path | None:
+        """Where uploads too large for the store go: ``storage_dir``, else under ``data_dir``."""
+        if self.storage_dir is None and self.data_dir is not None:
+            return self.data_dir / "uploads"
+        return self.storage_dir
 
     def with_contracts(self, *directories: Path | str) -> EmulatorConfig:
         return replace(self, contracts=self.contracts + tuple(Path(d) for d in directories))
@@ -197,6 +227,7 @@ _PARSERS: dict[str, Callable[[Any, Path], Any]] = {
     "contracts": _paths,
     "api_keys": lambda v, _: _keys(v),
     "storage_dir": lambda v, base: base / Path(v),
+    "data_dir": lambda v, base: base / Path(v),
     "seed": lambda v, _: int(v),
 }
 

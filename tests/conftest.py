@@ -118,3 +118,12 @@ def serve() -> Iterator[Callable[..., BackgroundServer]]:
 @pytest.fixture
 def server(serve: Callable[..., BackgroundServer]) -> BackgroundServer:
     return serve()
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """The URL of a real redis-server of this test's own, stopped after it."""
+    from tests.redis_server import redis_server
+
+    with redis_server(tmp_path) as server:
+        yield server.url

@@ -1,0 +1,101 @@
+"""The shared store on Redis (``--state redis://host:port/db``), through redis-py.
+
+Every key is under one prefix (``provider-emulator:`` unless the URL says
+``?prefix=…``), so one Redis can hold several emulators and `flush` forgets only ours. A
+batch is a MULTI/EXEC pipeline: atomic, one round trip. Every call is bounded by socket
+timeouts; a Redis that is down or slow raises `StoreUnavailable` (the providers answer 503),
+and the next call tries again, so the emulator recovers when Redis does.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+from emulator.core.store import Op, Store, StoreUnavailable
+
+#: seconds a connection or a command may take before the store counts as unavailable
+TIMEOUT = 2.0
+
+
+class RedisStore(Store):
+    def __init__(self, url: str) -> None:
+        try:
+            import redis
+        except ImportError:
+            raise StoreUnavailable(
+                "a redis:// state needs the redis package: pip install 'provider-emulator[redis]'"
+            ) from None
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        self.prefix = query.pop("prefix", ["provider-emulator"])[0] + ":"
+        plain = urlunsplit(parts._replace(query=""))
+        self.url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query=""))
+        self._errors = (redis.ConnectionError, redis.TimeoutError, OSError)
+        self._client = redis.Redis.from_url(
+            plain,
+            socket_timeout=TIMEOUT,
+            socket_connect_timeout=TIMEOUT,
+            health_check_interval=30,
+        )
+        self._trips = 0
+        self._lock = threading.Lock()
+
+    def batch(self, ops: Sequence[Op]) -> list[Any]:
+        pipe = self._client.pipeline(transaction=len(ops) > 1)
+        for op in ops:
+            _queue(pipe, self.prefix, op)
+        try:
+            results = pipe.execute()
+        except self._errors as exc:
+            raise StoreUnavailable(f"Redis at {self.url}: {exc}") from None
+        finally:
+            with self._lock:
+                self._trips += 1
+        return [_result(op[0], value) for op, value in zip(ops, results, strict=True)]
+
+    def flush(self) -> None:
+        try:
+            keys = list(self._client.scan_iter(match=self.prefix + "*", count=1000))
+            for start in range(0, len(keys), 1000):
+                self._client.delete(*keys[start : start + 1000])
+        except self._errors as exc:
+            raise StoreUnavailable(f"Redis at {self.url}: {exc}") from None
+
+    def close(self) -> None:
+        self._client.close()
+
+    @property
+    def round_trips(self) -> int:
+        return self._trips
+
+
+def _queue(pipe: Any, prefix: str, op: Op) -> None:
+    name, key, *args = op
+    key = prefix + key
+    if name == "incr":
+        pipe.incrby(key, *args)
+    elif name == "delete":
+        pipe.delete(key, *(prefix + other for other in args))
+    elif name == "zadd":
+        member, score = args
+        pipe.zadd(key, {member: score})
+    elif name == "hset":
+        pipe.hset(key, mapping=args[0])
+    elif name == "zrangebyscore":
+        high, count = args
+        pipe.zrangebyscore(key, "-inf", high, start=0, num=count)
+    else:
+        getattr(pipe, name)(key, *args)
+
+
+def _result(name: str, value: Any) -> Any:
+    if name == "hgetall":
+        return {field.decode(): item for field, item in value.items()}
+    if name in ("zrange", "zrangebyscore"):
+        return [member.decode() for member in value]
+    if name in ("setnx", "hsetnx", "zrem"):
+        return bool(value)
+    return value

@@ -1,0 +1,205 @@
+"""The shared store in one SQLite file (``--state sqlite:///path``, or ``--data-dir``).
+
+What ``--data-dir`` keeps across restarts, and what several workers on one host share
+without a Redis. SQLite is the trusted engine here: each batch is one transaction
+(``BEGIN IMMEDIATE``, so writers queue rather than fail), the journal is write-ahead, and a
+process killed mid-write loses at most that transaction, never the file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from emulator.core.store import Op, Store, StoreUnavailable, _bounds, as_bytes
+
+#: seconds a batch waits for another process's transaction before the store is unavailable
+BUSY_TIMEOUT = 5.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS strings (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS hashes (
+    key TEXT NOT NULL, field TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (key, field));
+CREATE TABLE IF NOT EXISTS zsets (
+    key TEXT NOT NULL, member TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (key, member));
+CREATE INDEX IF NOT EXISTS zsets_by_score ON zsets (key, score, member);
+CREATE TABLE IF NOT EXISTS lists (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, value BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS lists_by_key ON lists (key, id);
+"""
+
+
+class SqliteStore(Store):
+    def __init__(self, url: str) -> None:
+        path = Path(url.removeprefix("sqlite://"))  # sqlite:///abs/path, sqlite://relative
+        self.url = f"sqlite://{path}"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(f"SQLite at {path}: {exc}") from None
+        self._lock = threading.Lock()
+        self._trips = 0
+
+    def batch(self, ops: Sequence[Op]) -> list[Any]:
+        with self._lock:
+            self._trips += 1
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    results = [getattr(self, "_" + op[0])(*op[1:]) for op in ops]
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"SQLite at {self.url}: {exc}") from None
+            return results
+
+    def flush(self) -> None:
+        self.batch([("flushall",)])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @property
+    def round_trips(self) -> int:
+        return self._trips
+
+    def _flushall(self) -> None:
+        for table in ("strings", "hashes", "zsets", "lists"):
+            self._db.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
+
+    def _one(self, sql: str, *args: Any) -> Any:
+        row = self._db.execute(sql, args).fetchone()
+        return row[0] if row else None
+
+    # strings
+    def _get(self, key: str) -> bytes | None:
+        return self._one("SELECT value FROM strings WHERE key = ?", key)
+
+    def _set(self, key: str, value: Any) -> bool:
+        self._db.execute("INSERT OR REPLACE INTO strings VALUES (?, ?)", (key, as_bytes(value)))
+        return True
+
+    def _setnx(self, key: str, value: Any) -> bool:
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO strings VALUES (?, ?)", (key, as_bytes(value))
+        )
+        return cursor.rowcount == 1
+
+    def _delete(self, *keys: str) -> int:
+        removed = 0
+        for key in keys:
+            for table in ("strings", "hashes", "zsets", "lists"):
+                sql = f"DELETE FROM {table} WHERE key = ?"  # noqa: S608 (fixed names)
+                removed += self._db.execute(sql, (key,)).rowcount > 0
+        return removed
+
+    def _incr(self, key: str, by: int = 1) -> int:
+        value = int(self._get(key) or 0) + by
+        self._set(key, value)
+        return value
+
+    # hashes
+    def _hget(self, key: str, field: str) -> bytes | None:
+        return self._one("SELECT value FROM hashes WHERE key = ? AND field = ?", key, field)
+
+    def _hgetall(self, key: str) -> dict[str, bytes]:
+        rows = self._db.execute("SELECT field, value FROM hashes WHERE key = ?", (key,))
+        return dict(rows.fetchall())
+
+    def _hset(self, key: str, mapping: dict[str, Any]) -> int:
+        added = 0
+        for field, value in mapping.items():
+            added += self._hget(key, field) is None
+            self._db.execute(
+                "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?)", (key, field, as_bytes(value))
+            )
+        return added
+
+    def _hsetnx(self, key: str, field: str, value: Any) -> bool:
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO hashes VALUES (?, ?, ?)", (key, field, as_bytes(value))
+        )
+        return cursor.rowcount == 1
+
+    def _hincrby(self, key: str, field: str, by: int = 1) -> int:
+        value = int(self._hget(key, field) or 0) + by
+        self._hset(key, {field: value})
+        return value
+
+    def _hdel(self, key: str, *fields: str) -> int:
+        return sum(
+            self._db.execute(
+                "DELETE FROM hashes WHERE key = ? AND field = ?", (key, field)
+            ).rowcount
+            for field in fields
+        )
+
+    # sorted sets
+    def _zadd(self, key: str, member: str, score: float) -> int:
+        added = self._zscore(key, member) is None
+        self._db.execute("INSERT OR REPLACE INTO zsets VALUES (?, ?, ?)", (key, member, score))
+        return int(added)
+
+    def _zrem(self, key: str, member: str) -> bool:
+        sql = "DELETE FROM zsets WHERE key = ? AND member = ?"
+        return self._db.execute(sql, (key, member)).rowcount == 1
+
+    def _zcard(self, key: str) -> int:
+        return int(self._one("SELECT COUNT(*) FROM zsets WHERE key = ?", key))
+
+    def _zscore(self, key: str, member: str) -> float | None:
+        return self._one("SELECT score FROM zsets WHERE key = ? AND member = ?", key, member)
+
+    def _zrange(self, key: str, start: int, stop: int) -> list[str]:
+        start, stop = _bounds(self._zcard(key), start, stop)
+        rows = self._db.execute(
+            "SELECT member FROM zsets WHERE key = ? ORDER BY score, member LIMIT ? OFFSET ?",
+            (key, stop - start, start),
+        )
+        return [row[0] for row in rows]
+
+    def _zrangebyscore(self, key: str, high: float, count: int) -> list[str]:
+        rows = self._db.execute(
+            "SELECT member FROM zsets WHERE key = ? AND score <= ? ORDER BY score, member LIMIT ?",
+            (key, high, count),
+        )
+        return [row[0] for row in rows]
+
+    # lists
+    def _rpush(self, key: str, *values: Any) -> int:
+        self._db.executemany(
+            "INSERT INTO lists (key, value) VALUES (?, ?)", [(key, as_bytes(v)) for v in values]
+        )
+        return self._llen(key)
+
+    def _lrange(self, key: str, start: int, stop: int) -> list[bytes]:
+        start, stop = _bounds(self._llen(key), start, stop)
+        rows = self._db.execute(
+            "SELECT value FROM lists WHERE key = ? ORDER BY id LIMIT ? OFFSET ?",
+            (key, stop - start, start),
+        )
+        return [row[0] for row in rows]
+
+    def _ltrim(self, key: str, start: int, stop: int) -> bool:
+        start, stop = _bounds(self._llen(key), start, stop)
+        self._db.execute(
+            "DELETE FROM lists WHERE key = ? AND id NOT IN "
+            "(SELECT id FROM lists WHERE key = ? ORDER BY id LIMIT ? OFFSET ?)",
+            (key, key, stop - start, start),
+        )
+        return True
+
+    def _llen(self, key: str) -> int:
+        return int(self._one("SELECT COUNT(*) FROM lists WHERE key = ?", key))

@@ -1,0 +1,232 @@
+"""Shared state: a small Redis-shaped key-value interface, and where it is kept.
+
+The emulator's default state is plain Python objects in one process (`emulator.core.jobs`
+and friends), which is as fast as state can be. A `Store` is what several processes share
+instead (``--state redis://…`` or ``sqlite:///…``, ``--data-dir``): the engine's shared
+components (`emulator.core.shared`) keep jobs, ids, the clock, fault rules, the request
+record, uploads and webhook deliveries in one, so that any worker answers for any job and a
+restart forgets nothing.
+
+Every implementation offers the same operations, named as Redis names them, and runs a
+`batch` of them atomically in one round trip. Values are bytes (``str`` is encoded as
+UTF-8); hash fields and sorted-set members are text.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+#: one operation: its name, then its arguments, e.g. ``("hincrby", "job:1", "polls", 1)``
+Op = tuple[Any, ...]
+
+
+class StoreUnavailable(Exception):
+    """The shared store cannot be reached (or answered with an error): a 503, not a 500."""
+
+
+class Store:
+    """What every shared store offers. ``url`` names it (credentials masked)."""
+
+    url: str = "memory://"
+
+    def batch(self, ops: Sequence[Op]) -> list[Any]:
+        """Run ``ops`` atomically, in one round trip; their results, in order."""
+        raise NotImplementedError
+
+    def do(self, name: str, *args: Any) -> Any:
+        """One operation."""
+        return self.batch([(name, *args)])[0]
+
+    def version(self, topic: str) -> int:
+        """A number that changes whenever anyone `announce`s ``topic``: what a process
+        checks before trusting what it has cached of that topic."""
+        return int(self.do("get", f"topic:{topic}") or 0)
+
+    def announce(self, topic: str) -> None:
+        self.do("incr", f"topic:{topic}", 1)
+
+    def ping(self) -> None:
+        """Raise `StoreUnavailable` unless the store answers."""
+        self.do("get", "topic:ping")
+
+    def flush(self) -> None:
+        """Forget everything this emulator keeps in the store."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    @property
+    def round_trips(self) -> int:
+        """How many round trips this process has made to the store (for benchmarks)."""
+        return 0
+
+
+def as_bytes(value: bytes | str | int | float) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode() if not isinstance(value, str) else value.encode()
+
+
+class MemoryStore(Store):
+    """A `Store` in this process's memory: what tests of the shared components run on
+    beside Redis and SQLite, and a reference for their semantics."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._trips = 0
+
+    def batch(self, ops: Sequence[Op]) -> list[Any]:
+        with self._lock:
+            self._trips += 1
+            return [getattr(self, "_" + op[0])(*op[1:]) for op in ops]
+
+    def flush(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    @property
+    def round_trips(self) -> int:
+        return self._trips
+
+    def _typed(self, key: str, kind: type) -> Any:
+        value = self._data.get(key)
+        if value is None:
+            value = self._data[key] = kind()
+        return value
+
+    # strings
+    def _get(self, key: str) -> bytes | None:
+        return self._data.get(key)
+
+    def _set(self, key: str, value: Any) -> bool:
+        self._data[key] = as_bytes(value)
+        return True
+
+    def _setnx(self, key: str, value: Any) -> bool:
+        if key in self._data:
+            return False
+        self._data[key] = as_bytes(value)
+        return True
+
+    def _delete(self, *keys: str) -> int:
+        return sum(self._data.pop(key, None) is not None for key in keys)
+
+    def _incr(self, key: str, by: int = 1) -> int:
+        value = int(self._data.get(key) or 0) + by
+        self._data[key] = str(value).encode()
+        return value
+
+    # hashes
+    def _hget(self, key: str, field: str) -> bytes | None:
+        return self._data.get(key, {}).get(field)
+
+    def _hgetall(self, key: str) -> dict[str, bytes]:
+        return dict(self._data.get(key, {}))
+
+    def _hset(self, key: str, mapping: dict[str, Any]) -> int:
+        table = self._typed(key, dict)
+        added = sum(field not in table for field in mapping)
+        table.update({field: as_bytes(value) for field, value in mapping.items()})
+        return added
+
+    def _hsetnx(self, key: str, field: str, value: Any) -> bool:
+        table = self._typed(key, dict)
+        if field in table:
+            return False
+        table[field] = as_bytes(value)
+        return True
+
+    def _hincrby(self, key: str, field: str, by: int = 1) -> int:
+        table = self._typed(key, dict)
+        table[field] = str(int(table.get(field) or 0) + by).encode()
+        return int(table[field])
+
+    def _hdel(self, key: str, *fields: str) -> int:
+        table = self._data.get(key, {})
+        removed = sum(table.pop(field, None) is not None for field in fields)
+        if key in self._data and not table:
+            del self._data[key]
+        return removed
+
+    # sorted sets: members by score, ties by member, as Redis orders them
+    def _members(self, key: str) -> list[str]:
+        table = self._data.get(key, {})
+        return sorted(table, key=lambda member: (table[member], member))
+
+    def _zadd(self, key: str, member: str, score: float) -> int:
+        table = self._typed(key, dict)
+        added = member not in table
+        table[member] = score
+        return int(added)
+
+    def _zrem(self, key: str, member: str) -> bool:
+        table = self._data.get(key, {})
+        removed = table.pop(member, None) is not None
+        if key in self._data and not table:
+            del self._data[key]
+        return removed
+
+    def _zcard(self, key: str) -> int:
+        return len(self._data.get(key, {}))
+
+    def _zscore(self, key: str, member: str) -> float | None:
+        return self._data.get(key, {}).get(member)
+
+    def _zrange(self, key: str, start: int, stop: int) -> list[str]:
+        members = self._members(key)
+        start, stop = _bounds(len(members), start, stop)
+        return members[start:stop]
+
+    def _zrangebyscore(self, key: str, high: float, count: int) -> list[str]:
+        table = self._data.get(key, {})
+        return [m for m in self._members(key) if table[m] <= high][:count]
+
+    # lists
+    def _rpush(self, key: str, *values: Any) -> int:
+        items = self._typed(key, list)
+        items.extend(as_bytes(value) for value in values)
+        return len(items)
+
+    def _lrange(self, key: str, start: int, stop: int) -> list[bytes]:
+        items = self._data.get(key, [])
+        start, stop = _bounds(len(items), start, stop)
+        return items[start:stop]
+
+    def _ltrim(self, key: str, start: int, stop: int) -> bool:
+        items = self._data.get(key, [])
+        start, stop = _bounds(len(items), start, stop)
+        items[:] = items[start:stop]
+        return True
+
+    def _llen(self, key: str) -> int:
+        return len(self._data.get(key, []))
+
+
+def _bounds(length: int, start: int, stop: int) -> tuple[int, int]:
+    """Redis's inclusive, possibly negative, ``start``/``stop`` as a Python slice."""
+    if start < 0:
+        start = max(0, length + start)
+    if stop < 0:
+        stop = length + stop
+    return start, max(start, min(length, stop + 1))
+
+
+def open_store(url: str) -> Store:
+    """The store ``url`` names: ``redis://host:port/db`` (or ``rediss://``),
+    ``sqlite:///path/to/file`` or ``memory://`` (one process only, for tests)."""
+    scheme = url.partition("://")[0]
+    if scheme in ("redis", "rediss", "unix"):
+        from emulator.core.redis_store import RedisStore
+
+        return RedisStore(url)
+    if scheme == "sqlite":
+        from emulator.core.sqlite_store import SqliteStore
+
+        return SqliteStore(url)
+    if scheme == "memory":
+        return MemoryStore()
+    raise ValueError(f"state must be redis://…, sqlite:///… or memory://, not {url!r}")

@@ -1,0 +1,100 @@
+"""Every shared store answers every operation as Redis does: memory, SQLite, Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from emulator.core.store import Store, StoreUnavailable, open_store
+from tests.redis_server import RedisServer
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_url")
+    elif request.param == "sqlite":
+        url = f"sqlite://{tmp_path / 'state.db'}"
+    else:
+        url = "memory://"
+    opened = open_store(url)
+    yield opened
+    opened.flush()
+    opened.close()
+
+
+def test_strings_and_counters(store: Store) -> None:
+    assert store.do("get", "a") is None
+    assert store.batch([("set", "a", "x"), ("setnx", "a", "y"), ("get", "a")]) == [
+        True,
+        False,
+        b"x",
+    ]
+    assert store.do("incr", "n", 1) == 1
+    assert store.do("incr", "n", 5) == 6
+    assert store.do("delete", "a", "n") == 2
+    assert store.do("get", "n") is None
+
+
+def test_hashes(store: Store) -> None:
+    store.do("hset", "h", {"a": "1", "b": b"\x00\xff"})
+    assert store.do("hgetall", "h") == {"a": b"1", "b": b"\x00\xff"}
+    assert store.do("hincrby", "h", "a", 2) == 3
+    assert store.batch([("hsetnx", "h", "c", "z"), ("hsetnx", "h", "c", "w")]) == [True, False]
+    assert store.do("hget", "h", "c") == b"z"
+    assert store.do("hdel", "h", "a") == 1
+    assert sorted(store.do("hgetall", "h")) == ["b", "c"]
+    assert store.do("hgetall", "missing") == {}
+
+
+def test_sorted_sets_order_by_score_then_member(store: Store) -> None:
+    for member, score in [("c", 2.0), ("a", 1.0), ("b", 2.0), ("d", 3.5)]:
+        store.do("zadd", "z", member, score)
+    assert store.do("zrange", "z", 0, -1) == ["a", "b", "c", "d"]
+    assert store.do("zrange", "z", -2, -1) == ["c", "d"]
+    assert store.do("zrange", "z", 1, 2) == ["b", "c"]
+    assert store.do("zrangebyscore", "z", 2.0, 10) == ["a", "b", "c"]
+    assert store.do("zrangebyscore", "z", 2.0, 1) == ["a"]
+    assert store.do("zcard", "z") == 4
+    assert store.do("zscore", "z", "d") == 3.5
+    assert store.batch([("zrem", "z", "a"), ("zrem", "z", "a")]) == [True, False]
+
+
+def test_lists(store: Store) -> None:
+    store.do("rpush", "l", "a", "b", "c", "d")
+    assert store.do("lrange", "l", 0, -1) == [b"a", b"b", b"c", b"d"]
+    assert store.do("lrange", "l", -2, -1) == [b"c", b"d"]
+    store.do("ltrim", "l", -3, -1)
+    assert store.do("lrange", "l", 0, -1) == [b"b", b"c", b"d"]
+    assert store.do("llen", "l") == 3
+
+
+def test_announcements_move_the_version(store: Store) -> None:
+    before = store.version("rules")
+    store.announce("rules")
+    assert store.version("rules") != before
+
+
+def test_flush_forgets_everything(store: Store) -> None:
+    store.batch([("set", "a", "1"), ("hset", "h", {"f": "v"}), ("rpush", "l", "x")])
+    store.flush()
+    assert store.batch([("get", "a"), ("hgetall", "h"), ("llen", "l")]) == [None, {}, 0]
+
+
+def test_a_redis_that_is_down_is_unavailable_not_an_error(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path)
+    store = open_store(server.url)  # nothing listens there
+    with pytest.raises(StoreUnavailable, match="Redis at redis://127.0.0.1"):
+        store.do("get", "a")
+    server.start()
+    try:
+        assert store.do("incr", "a", 1) == 1  # it recovers when Redis returns
+    finally:
+        server.stop()
+
+
+def test_an_unknown_scheme_is_refused() -> None:
+    with pytest.raises(ValueError, match="redis://"):
+        open_store("postgres://x")
