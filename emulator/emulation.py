@@ -31,6 +31,7 @@ from emulator.core.faults import Fault
 from emulator.core.jobs import JobStore
 from emulator.core.lifecycle import Progression
 from emulator.core.record import Calls, RequestRecord
+from emulator.core.shared_jobs import SharedJobStore
 from emulator.core.webhooks import Delivery
 from emulator.recording import with_recordings
 from emulator.transport import AppDispatcher, Interception
@@ -87,7 +88,7 @@ class Emulation:
         return self.engine.record.calls(endpoint)
 
     @property
-    def jobs(self) -> JobStore:
+    def jobs(self) -> JobStore | SharedJobStore:
         return self.engine.jobs
 
     @property

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from emulator.core.store import Store
 
 #: the most one step of a manual clock may move it (about 30 years): every time stays finite
 MAX_ADVANCE = 1e9
@@ -46,3 +50,45 @@ class ManualClock(Clock):
         if not math.isfinite(seconds) or not 0 <= seconds <= MAX_ADVANCE:
             raise ValueError(f"a clock moves on by 0 to {MAX_ADVANCE:g} seconds, not {seconds}")
         self._now += seconds
+
+
+class SystemClock(Clock):
+    """Unix time: the clock every process sharing a store agrees on (given synchronised
+    hosts), where each process's monotonic clock starts somewhere else."""
+
+    def now(self) -> float:
+        return time.time()
+
+
+class SharedManualClock(ManualClock):
+    """A `ManualClock` kept in a shared store: advanced through any process, seen by all.
+
+    Its reading is a count of microseconds in the store, so advancing is one atomic
+    ``incr``; every reading is a round trip (a manual clock is for tests, not for load)."""
+
+    def __init__(self, store: Store, start: ManualClock) -> None:
+        self.store = store
+        self.pin(start.now(), start.wall(), only_new=True)
+
+    def pin(self, now: float, wall: float, *, only_new: bool = False) -> None:
+        """Set the reading (unless one is kept, with ``only_new``): after a store flush."""
+        write = "setnx" if only_new else "set"
+        self.store.batch([(write, "clock:start", repr(now)), (write, "clock:wall", repr(wall))])
+
+    def _read(self) -> tuple[float, float]:
+        start, wall, micros = self.store.batch(
+            [("get", "clock:start"), ("get", "clock:wall"), ("get", "clock:micros")]
+        )
+        moved = int(micros or 0) / 1e6
+        return float(start or 0) + moved, float(wall or 0) + moved
+
+    def now(self) -> float:
+        return self._read()[0]
+
+    def wall(self) -> float:
+        return self._read()[1]
+
+    def advance(self, seconds: float) -> None:
+        if not math.isfinite(seconds) or not 0 <= seconds <= MAX_ADVANCE:
+            raise ValueError(f"a clock moves on by 0 to {MAX_ADVANCE:g} seconds, not {seconds}")
+        self.store.do("incr", "clock:micros", round(seconds * 1e6))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import math
 import random
 import secrets
@@ -24,12 +25,14 @@ from emulator.contracts.limits import Limits, check_limits
 from emulator.contracts.served import served_contracts
 from emulator.contracts.synthesis import InputRejected, synthesize
 from emulator.contracts.validation import Violation, apply_defaults, check_input
-from emulator.core.clock import Clock, WallClock
+from emulator.core.clock import Clock, ManualClock, SharedManualClock, SystemClock, WallClock
 from emulator.core.faults import Fault, FaultBook
 from emulator.core.files import Storage
 from emulator.core.jobs import Budget, Failure, Job, JobStore
 from emulator.core.lifecycle import Phase, Progression
 from emulator.core.record import RequestRecord
+from emulator.core.shared_jobs import SharedJobStore
+from emulator.core.store import Store, open_store
 from emulator.core.webhooks import Builder, WebhookSender
 from emulator.media import MediaStore, UnsupportedMedia
 from emulator.media.links import Linker
@@ -99,17 +102,25 @@ class Engine:
         contracts: Contracts | None = None,
     ) -> None:
         self.config = config or EmulatorConfig()
-        self.clock = clock or WallClock()
-        self.contracts = contracts if contracts is not None else served_contracts(self.config)
         config = self.config
-        self.jobs = JobStore(
-            Budget(
-                retention=config.retention,
-                max_jobs=config.max_jobs,
-                max_bytes=config.max_retained_bytes,
-                max_jobs_per_key=config.max_jobs_per_key,
-                max_bytes_per_key=config.max_retained_bytes_per_key,
-            )
+        #: the shared store state lives in, or None: this process's own objects (the default)
+        self.store: Store | None = None
+        if config.state_url != "memory":
+            self.store = open_store(config.state_url)
+            self.store.ping()
+        self.clock = self._clock(clock)
+        self.contracts = contracts if contracts is not None else served_contracts(config)
+        budget = Budget(
+            retention=config.retention,
+            max_jobs=config.max_jobs,
+            max_bytes=config.max_retained_bytes,
+            max_jobs_per_key=config.max_jobs_per_key,
+            max_bytes_per_key=config.max_retained_bytes_per_key,
+        )
+        self.jobs: JobStore | SharedJobStore = (
+            JobStore(budget)
+            if self.store is None
+            else SharedJobStore(self.store, budget, self.contracts.get)
         )
         self.record = RequestRecord()
         self.faults = FaultBook(self.config.seed)
@@ -119,32 +130,78 @@ class Engine:
         )
         self._lock = threading.RLock()
         #: finished jobs' outputs (or failures), by job and linker; see `outcome`
-        self._outcomes: OrderedDict[tuple[str, Linker], dict[str, Any] | Failure] = OrderedDict()
+        self._outcomes: OrderedDict[tuple[str, float, Linker], dict[str, Any] | Failure] = (
+            OrderedDict()
+        )
         self.storage = Storage(
             directory=self.config.storage_dir,
             max_file_bytes=self.config.max_upload_bytes,
             max_total_bytes=self.config.max_storage_bytes,
             max_owner_bytes=self.config.max_storage_bytes_per_key,
         )
-        self.reset(self.config.seed)
+        if self.store is None:
+            self.reset(config.seed)
+        else:  # join what the store keeps: a restart, or another worker, forgets nothing
+            self.store.batch(
+                [
+                    ("setnx", "engine:seed", "" if config.seed is None else str(config.seed)),
+                    ("setnx", "engine:salt", _salt(config.seed)),
+                ]
+            )
+            self._engine_version = -1
+            self._follow()
+
+    def _clock(self, clock: Clock | None) -> Clock:
+        """The clock asked for; with a shared store, one every process reads alike."""
+        if self.store is None:
+            return clock or WallClock()
+        if isinstance(clock, ManualClock):
+            return SharedManualClock(self.store, clock)
+        return clock if clock is not None and not isinstance(clock, WallClock) else SystemClock()
 
     def reset(self, seed: int | None = None) -> None:
         """Forget every job, medium and recorded request; with a seed, replay the same ids,
-        media and secrets: a reset with a seed is a fresh start with that seed."""
-        self.seed = seed
-        self._rng = random.Random(seed if seed is not None else secrets.randbits(64))
-        self._secret_salt = str(seed) if seed is not None else secrets.token_hex(16)
+        media and secrets: a reset with a seed is a fresh start with that seed. With a
+        shared store, every process sharing it starts afresh."""
+        if self.store is not None:
+            clock = self.clock
+            reading = (clock.now(), clock.wall()) if isinstance(clock, SharedManualClock) else None
+            self.store.flush()
+            if isinstance(clock, SharedManualClock) and reading is not None:
+                clock.pin(*reading)
+            seed_text = "" if seed is None else str(seed)
+            self.store.batch(
+                [("set", "engine:seed", seed_text), ("set", "engine:salt", _salt(seed))]
+            )
+            self.store.announce("engine")
+        self._start(seed, _salt(seed))
         self.jobs.clear()
-        self._outcomes.clear()
         self.record.clear()
         self.faults.clear(seed)
         self.storage.clear()
         self.webhooks.clear()
+
+    def _start(self, seed: int | None, salt: str) -> None:
+        """Take up ``seed`` and ``salt``: what ids, media and secrets are derived from."""
+        self.seed = seed
+        self._salt = salt
+        self._numbers = itertools.count(1)
+        with self._lock:
+            self._outcomes.clear()
         self.media = MediaStore(
             cache_bytes=self.config.media_cache_bytes,
-            salt=str(seed) if seed is not None else secrets.token_hex(8),
+            salt=salt,
             load_source=self._stored_bytes,
         )
+
+    def _follow(self) -> None:
+        """Take up the seed and salt of the shared store, if someone reset it since."""
+        assert self.store is not None
+        version = self.store.version("engine")
+        if version != self._engine_version:
+            seed, salt = self.store.batch([("get", "engine:seed"), ("get", "engine:salt")])
+            self._engine_version = version
+            self._start(int(seed) if seed else None, (salt or b"").decode())
 
     def watch_webhook(
         self, job: Job, url: str, delivery_id: str, build: Builder, schedule: tuple[float, ...]
@@ -173,11 +230,15 @@ class Engine:
     def secret(self, purpose: str) -> bytes:
         """32 bytes for ``purpose`` (a signing key, a webhook secret): the same under the
         same seed, fresh after every unseeded reset, never shared between installations."""
-        return hashlib.sha256(f"{purpose}:{self._secret_salt}".encode()).digest()
+        if self.store is not None:
+            self._follow()
+        return hashlib.sha256(f"{purpose}:{self._salt}".encode()).digest()
 
     def close(self) -> None:
-        """Stop background work (webhook delivery)."""
+        """Stop background work (webhook delivery) and let go of the store."""
         self.webhooks.close()
+        if self.store is not None:
+            self.store.close()
 
     def _stored_bytes(self, file_id: str) -> bytes | None:
         stored = self.storage.get(file_id)
@@ -190,11 +251,15 @@ class Engine:
 
     # -- submission ----------------------------------------------------------------------
 
-    def new_id(self) -> str:
-        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
-
-    def draw_seed(self) -> int:
-        return self._rng.randrange(0, 2**31 - 1)
+    def _draws(self) -> tuple[int, random.Random]:
+        """The next submission's number, and the random draws of its id, seed and spans:
+        derived from the salt and the number alone, so the n-th job of a seed is the same
+        whichever process (of several sharing a store) accepts it."""
+        if self.store is None:
+            number = next(self._numbers)
+        else:
+            number = self.store.do("incr", "engine:number", 1)
+        return number, random.Random(f"{self._salt}:{number}")
 
     def submit(
         self,
@@ -215,18 +280,20 @@ class Engine:
         stretches its wait in the queue (2: it waits behind the others, as low priority);
         ``checked`` says the caller validated ``payload`` (`check_input`), so that making its
         output does not validate it again."""
+        number, draws = self._draws()
+        job_id = str(uuid.UUID(int=draws.getrandbits(128), version=4))
         given = payload.get("seed") if isinstance(payload, dict) else None
         if isinstance(given, float) and given.is_integer():
             given = int(given)
-        seed = given if type(given) is int and given >= 0 else self.draw_seed()
+        seed = given if type(given) is int and given >= 0 else draws.randrange(0, 2**31 - 1)
         request = {"provider": endpoint.provider, "endpoint": endpoint.id, "key": owner}
         pace = self.faults.pick("pace", **request, payload=payload)
         progression = Progression.parse(pace.progression) if pace and pace.progression else None
-        queue_span, run_span = (progression or self.config.progression).spans(self._rng)
+        queue_span, run_span = (progression or self.config.progression).spans(draws)
         queue_span *= queue_weight
         now = self.clock.now()
         job = Job(
-            id=self.new_id(),
+            id=job_id,
             endpoint=endpoint,
             owner=owner,
             payload=payload,
@@ -243,11 +310,16 @@ class Engine:
         job.checked = checked
         job.fault = self.faults.pick("job", **request, payload=payload)
         if queued:
-            self.jobs.add(job, now)
+            self.jobs.add(job, now, number)
         return job
 
-    def find(self, job_id: str, owner: str) -> Job | None:
-        return self.jobs.get(job_id, owner, self.clock.now())
+    def find(self, job_id: str, owner: str, *, polling: bool = False) -> Job | None:
+        """``owner``'s job ``job_id``, if kept; ``polling`` says a status poll follows
+        (`poll`), which a shared store then counts in the same round trip."""
+        if self.store is None:
+            return self.jobs.get(job_id, owner, self.clock.now())
+        assert isinstance(self.jobs, SharedJobStore)
+        return self.jobs.get(job_id, owner, self.clock.now(), polling=polling)
 
     def expired(self, job_id: str, owner: str) -> bool:
         """Whether a job ``find`` does not find was ``owner``'s once: expired or evicted."""
@@ -309,6 +381,9 @@ class Engine:
     def poll(self, job: Job) -> Look:
         """A status poll: the job's state now, and one more poll counted towards progress
         (which is how ``polls:`` progressions move)."""
+        if isinstance(self.jobs, SharedJobStore) and not job.counted:
+            job.polls = self.jobs.count_poll(job)
+        job.counted = False
         look = self.look(job)
         job.polls += 1
         return look
@@ -321,6 +396,8 @@ class Engine:
             if look.phase is Phase.DONE:
                 return
             await asyncio.sleep(tick)
+            if self.store is not None:  # another process may have cancelled it
+                job = self.find(job.id, job.owner, polling=True) or job
 
     def _early_end(self, job: Job, phase: Phase) -> Failure | None:
         """How the job's fault ends it, if it does by ``phase``: a timeout or a cancellation
@@ -341,7 +418,10 @@ class Engine:
         """Cancel a job that has not finished; False when it already had."""
         if self.look(job).phase is Phase.DONE:
             return False
-        job.failure = Failure("cancelled", CANCELLED)
+        failure = Failure("cancelled", CANCELLED)
+        if isinstance(self.jobs, SharedJobStore) and not self.jobs.end(job, failure):
+            return False  # another process ended it first
+        job.failure = failure
         return True
 
     def logs(self, job: Job, look: Look) -> list[LogLine]:
@@ -400,7 +480,9 @@ class Engine:
         failure = self.look(job).failure
         if failure is not None:
             raise JobFailed(failure)
-        key = (job.id, link)
+        if self.store is not None:
+            self._follow()
+        key = (job.id, job.submitted_wall, link)
         with self._lock:
             kept = self._outcomes.get(key)
         if kept is None:
@@ -419,7 +501,7 @@ class Engine:
         if self.look(job).failure is not None:
             return True
         with self._lock:
-            return (job.id, link) in self._outcomes
+            return (job.id, job.submitted_wall, link) in self._outcomes
 
     def _make_outcome(self, job: Job, link: Linker) -> dict[str, Any] | Failure:
         try:
@@ -443,3 +525,8 @@ class Engine:
             return Failure("invalid", "Unprocessable Entity", exc.violations)
         except UnsupportedMedia as exc:
             raise JobFailed(Failure("unsupported", str(exc))) from None
+
+
+def _salt(seed: int | None) -> str:
+    """What ids, media and secrets are derived from: the seed, else something fresh."""
+    return str(seed) if seed is not None else secrets.token_hex(16)

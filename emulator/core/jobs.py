@@ -46,6 +46,7 @@ class Job:
         "start_timeout",
         "queue_weight",
         "checked",
+        "counted",
     )
 
     def __init__(
@@ -82,6 +83,7 @@ class Job:
         self.start_timeout: float | None = None  # it fails if not started by then (seconds)
         self.queue_weight = 1.0  # how much longer than others it waits in the queue
         self.checked = False  # its input passed the contract and the limits when submitted
+        self.counted = False  # the status poll now being answered is already in `polls`
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.endpoint.provider}:{self.endpoint.id}>"
@@ -122,7 +124,7 @@ class JobStore:
         self._gone: OrderedDict[str, str] = OrderedDict()  # id → owner
         self._lock = threading.RLock()
 
-    def add(self, job: Job, now: float) -> None:
+    def add(self, job: Job, now: float, number: int = 0) -> None:
         with self._lock:
             self._jobs[job.id] = job
             self._by_owner.setdefault(job.owner, deque()).append(job.id)

@@ -85,7 +85,8 @@ class SqliteStore(Store):
 
     # strings
     def _get(self, key: str) -> bytes | None:
-        return self._one("SELECT value FROM strings WHERE key = ?", key)
+        value: bytes | None = self._one("SELECT value FROM strings WHERE key = ?", key)
+        return value
 
     def _set(self, key: str, value: Any) -> bool:
         self._db.execute("INSERT OR REPLACE INTO strings VALUES (?, ?)", (key, as_bytes(value)))
@@ -111,7 +112,7 @@ class SqliteStore(Store):
         return value
 
     # hashes
-    def _hget(self, key: str, field: str) -> bytes | None:
+    def _hget(self, key: str, field: str) -> Any:
         return self._one("SELECT value FROM hashes WHERE key = ? AND field = ?", key, field)
 
     def _hgetall(self, key: str) -> dict[str, bytes]:
@@ -160,7 +161,9 @@ class SqliteStore(Store):
         return int(self._one("SELECT COUNT(*) FROM zsets WHERE key = ?", key))
 
     def _zscore(self, key: str, member: str) -> float | None:
-        return self._one("SELECT score FROM zsets WHERE key = ? AND member = ?", key, member)
+        sql = "SELECT score FROM zsets WHERE key = ? AND member = ?"
+        score: float | None = self._one(sql, key, member)
+        return score
 
     def _zrange(self, key: str, start: int, stop: int) -> list[str]:
         start, stop = _bounds(self._zcard(key), start, stop)

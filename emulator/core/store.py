@@ -121,7 +121,7 @@ class MemoryStore(Store):
         return value
 
     # hashes
-    def _hget(self, key: str, field: str) -> bytes | None:
+    def _hget(self, key: str, field: str) -> Any:
         return self._data.get(key, {}).get(field)
 
     def _hgetall(self, key: str) -> dict[str, bytes]:
@@ -173,7 +173,7 @@ class MemoryStore(Store):
     def _zcard(self, key: str) -> int:
         return len(self._data.get(key, {}))
 
-    def _zscore(self, key: str, member: str) -> float | None:
+    def _zscore(self, key: str, member: str) -> Any:
         return self._data.get(key, {}).get(member)
 
     def _zrange(self, key: str, start: int, stop: int) -> list[str]:
@@ -191,7 +191,7 @@ class MemoryStore(Store):
         items.extend(as_bytes(value) for value in values)
         return len(items)
 
-    def _lrange(self, key: str, start: int, stop: int) -> list[bytes]:
+    def _lrange(self, key: str, start: int, stop: int) -> Any:
         items = self._data.get(key, [])
         start, stop = _bounds(len(items), start, stop)
         return items[start:stop]

@@ -120,8 +120,8 @@ class FalApi:
             raise FalError.detail(404, "Not Found")  # a known app, but no such sub-path
         raise FalError.detail(404, f"Application '{alias(endpoint_id)}' not found")
 
-    def _job(self, path: RequestPath, owner: str) -> Job:
-        job = self.engine.find(path.request_id, owner)
+    def _job(self, path: RequestPath, owner: str, *, polling: bool = False) -> Job:
+        job = self.engine.find(path.request_id, owner, polling=polling)
         if job is None and self.engine.expired(path.request_id, owner):
             raise FalError.detail(404, f"Request '{path.request_id}' has expired: {EXPIRED}")
         if job is None or path.app not in (job.endpoint.id, app_path(job.endpoint.id)):
@@ -165,7 +165,7 @@ class FalApi:
         wanted_method = "PUT" if parsed.action == "cancel" else "GET"
         if request.method != wanted_method:
             raise _method_not_allowed(wanted_method)
-        job = self._job(parsed, owner)
+        job = self._job(parsed, owner, polling=parsed.action == "status")
         note_endpoint(request, job.endpoint.id)
         if parsed.action == "cancel":
             return self._cancel(job)

@@ -207,7 +207,7 @@ class WaveSpeedApi:
             job_id = str(uuid.UUID(request.path_params["task"]))
         except ValueError:
             raise _not_found("Prediction") from None
-        job = self.engine.find(job_id, owner)
+        job = self.engine.find(job_id, owner, polling=True)
         if job is None and self.engine.expired(job_id, owner):
             raise WaveSpeedError(404, f"Prediction expired: {EXPIRED}")
         if job is None:

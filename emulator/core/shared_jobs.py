@@ -1,0 +1,250 @@
+"""Jobs in a shared `Store`: what every worker (and a restarted emulator) sees.
+
+The same interface as `JobStore`, and the same budgets: jobs in submission order (a sorted
+set scored by a store-wide counter), per-key order likewise, byte counts kept with
+``incr``, evicted and expired ids remembered (bounded) to answer "expired". Eviction is
+claimed with ``zrem``, which answers True to one process only, so two workers never both
+drop (or both count) the same job.
+
+A job is one hash. What changes after submission is kept apart and written atomically: a
+cancellation with ``hsetnx`` (the first ending wins), and status polls in a counter per
+*caller* (``polls:<key>``), so that a status poll reads the job and counts itself in one
+round trip without a caller of another key ever touching the owner's count.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from emulator.contracts.documents import Endpoint
+from emulator.core.faults import Fault
+from emulator.core.jobs import TOMBSTONES, Budget, Failure, Job
+from emulator.core.lifecycle import Progression
+from emulator.core.store import Op, Store
+
+#: how many of the oldest jobs one submission may evict at most (the rest go on the next)
+EVICT_BATCH = 64
+#: seconds between one process's looks for jobs past their retention, when submitting
+EXPIRY_INTERVAL = 1.0
+
+_NUMBERS = ("submitted_at", "submitted_wall", "queue_span", "run_span", "queue_weight")
+
+
+def _job_key(job_id: str) -> str:
+    return f"job:{job_id}"
+
+
+def _owned(owner: str) -> str:
+    return f"jobs:key:{owner}"
+
+
+class SharedJobStore:
+    def __init__(
+        self,
+        store: Store,
+        budget: Budget,
+        endpoint: Callable[[str, str], Endpoint | None],
+    ) -> None:
+        self.store, self.budget, self._endpoint = store, budget, endpoint
+        self._expired_at = -EXPIRY_INTERVAL
+
+    # -- writing -------------------------------------------------------------------------
+
+    def add(self, job: Job, now: float, number: int) -> None:
+        """Keep ``job``, the ``number``-th submitted (its place in submission order)."""
+        count, owner_count, size, owner_size = self.store.batch(
+            [
+                ("hset", _job_key(job.id), self._fields(job)),
+                ("zadd", "jobs", job.id, number),
+                ("zadd", _owned(job.owner), job.id, number),
+                ("zcard", "jobs"),
+                ("zcard", _owned(job.owner)),
+                ("incr", "jobs:bytes", job.size),
+                ("incr", f"jobs:bytes:{job.owner}", job.size),
+            ]
+        )[3:]
+        budget = self.budget
+        if owner_count > budget.max_jobs_per_key or owner_size > budget.max_bytes_per_key:
+            excess = max(1, owner_count - budget.max_jobs_per_key)
+            self._drop(self.store.do("zrange", _owned(job.owner), 0, min(excess, EVICT_BATCH) - 1))
+        if count > budget.max_jobs or size > budget.max_bytes:
+            excess = max(1, count - budget.max_jobs)
+            self._drop(self.store.do("zrange", "jobs", 0, min(excess, EVICT_BATCH) - 1))
+        if now - self._expired_at >= EXPIRY_INTERVAL:
+            self._expired_at = now
+            self.expire(now)
+
+    def _fields(self, job: Job) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "provider": job.endpoint.provider,
+            "endpoint": job.endpoint.id,
+            "owner": job.owner,
+            "payload": json.dumps(job.payload),
+            "seed": job.seed,
+            "size": job.size,
+            "checked": int(job.checked),
+            **{name: repr(getattr(job, name)) for name in _NUMBERS},
+        }
+        if job.webhook is not None:
+            fields["webhook"] = job.webhook
+        if job.fault is not None:
+            fields["fault"] = json.dumps(job.fault.as_dict())
+        if job.progression is not None:
+            fields["progression"] = str(job.progression)
+        if job.start_timeout is not None:
+            fields["start_timeout"] = repr(job.start_timeout)
+        return fields
+
+    def count_poll(self, job: Job) -> int:
+        """Count one status poll of ``job`` by its owner; how many came before it."""
+        return int(self.store.do("hincrby", f"polls:{job.owner}", job.id, 1)) - 1
+
+    def end(self, job: Job, failure: Failure) -> bool:
+        """End ``job`` with ``failure`` unless something ended it first (in any process)."""
+        text = json.dumps([failure.kind, failure.message, failure.details])
+        return bool(self.store.do("hsetnx", _job_key(job.id), "failure", text))
+
+    # -- eviction and expiry -------------------------------------------------------------
+
+    def expire(self, now: float) -> None:
+        """Drop the jobs older than the retention (the oldest first, a batch at a time)."""
+        oldest = self.store.do("zrange", "jobs", 0, EVICT_BATCH - 1)
+        if not oldest:
+            return
+        stamps = self.store.batch([("hget", _job_key(job_id), "submitted_at") for job_id in oldest])
+        due = [
+            job_id
+            for job_id, stamp in zip(oldest, stamps, strict=True)
+            if stamp is None or now - float(stamp) > self.budget.retention
+        ]
+        self._drop(due)
+
+    def _drop(self, job_ids: list[str]) -> None:
+        for job_id in job_ids:
+            owner, size = self.store.batch(
+                [("hget", _job_key(job_id), "owner"), ("hget", _job_key(job_id), "size")]
+            )
+            if not self.store.do("zrem", "jobs", job_id):
+                continue  # another process dropped it
+            owner_text = owner.decode() if owner else ""
+            ops: list[Op] = [
+                ("delete", _job_key(job_id)),
+                ("zrem", _owned(owner_text), job_id),
+                ("hdel", f"polls:{owner_text}", job_id),
+                ("incr", "jobs:bytes", -int(size or 0)),
+                ("incr", f"jobs:bytes:{owner_text}", -int(size or 0)),
+                ("hset", "jobs:gone", {job_id: owner_text}),
+                ("rpush", "jobs:gone:order", job_id),
+                ("llen", "jobs:gone:order"),
+            ]
+            if self.store.batch(ops)[-1] > TOMBSTONES:
+                forgotten = self.store.do("lrange", "jobs:gone:order", 0, 0)
+                self.store.batch(
+                    [("ltrim", "jobs:gone:order", 1, -1), ("hdel", "jobs:gone", *forgotten)]
+                )
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, job_id: str, owner: str, now: float, *, polling: bool = False) -> Job | None:
+        """The job if ``owner``'s and retained; with ``polling``, its status poll is counted
+        in the same round trip (`Job.polls` is then the count before it)."""
+        count: Op = ("hincrby", f"polls:{owner}", job_id, 1)
+        read: Op = ("hget", f"polls:{owner}", job_id)
+        fields, polls = self.store.batch(
+            [("hgetall", _job_key(job_id)), count if polling else read]
+        )
+        if not fields or fields.get("owner", b"").decode() != owner:
+            if polling:  # the count went under the caller's own key: take it back
+                self.store.do("hdel", f"polls:{owner}", job_id)
+            return None
+        job = self._job(job_id, fields)
+        if job is None or now - job.submitted_at > self.budget.retention:
+            self.expire(now)
+            return None
+        job.polls = int(polls or 0) - (1 if polling else 0)
+        job.counted = polling
+        return job
+
+    def _job(self, job_id: str, fields: dict[str, bytes]) -> Job | None:
+        text = {name: value.decode() for name, value in fields.items()}
+        endpoint = self._endpoint(text["provider"], text["endpoint"])
+        if endpoint is None:  # its contract is no longer served
+            return None
+        job = Job(
+            id=job_id,
+            endpoint=endpoint,
+            owner=text["owner"],
+            payload=json.loads(text["payload"]),
+            seed=int(text["seed"]),
+            webhook=text.get("webhook"),
+            submitted_at=float(text["submitted_at"]),
+            submitted_wall=float(text["submitted_wall"]),
+            queue_span=float(text["queue_span"]),
+            run_span=float(text["run_span"]),
+        )
+        job.size = int(text["size"])  # as counted when kept (the overhead included)
+        job.queue_weight = float(text["queue_weight"])
+        job.checked = text["checked"] == "1"
+        if "start_timeout" in text:
+            job.start_timeout = float(text["start_timeout"])
+        if "fault" in text:
+            job.fault = Fault.from_dict(json.loads(text["fault"]))
+        if "progression" in text:
+            job.progression = Progression.parse(text["progression"])
+        if "failure" in text:
+            kind, message, details = json.loads(text["failure"])
+            job.failure = Failure(kind, message, details)
+        return job
+
+    def _jobs(self, job_ids: list[str]) -> list[Job]:
+        """The jobs of ``job_ids`` still kept, in that order, with their poll counts."""
+        if not job_ids:
+            return []
+        results = self.store.batch([("hgetall", _job_key(job_id)) for job_id in job_ids])
+        jobs = [
+            job
+            for job_id, fields in zip(job_ids, results, strict=True)
+            if fields and (job := self._job(job_id, fields)) is not None
+        ]
+        if jobs:
+            polls = self.store.batch([("hget", f"polls:{job.owner}", job.id) for job in jobs])
+            for job, count in zip(jobs, polls, strict=True):
+                job.polls = int(count or 0)
+        return jobs
+
+    def expired(self, job_id: str, owner: str) -> bool:
+        gone = self.store.do("hget", "jobs:gone", job_id)
+        return gone is not None and gone.decode() == owner
+
+    def newest(self, count: int) -> list[Job]:
+        """Up to ``count`` of the newest jobs, newest first."""
+        return self._jobs(self.store.do("zrange", "jobs", -count, -1))[::-1] if count else []
+
+    def page(self, offset: int, limit: int, owner: str | None = None) -> list[Job]:
+        """Jobs oldest first from ``offset``, at most ``limit`` (only ``owner``'s if given)."""
+        if limit <= 0:
+            return []
+        key = "jobs" if owner is None else _owned(owner)
+        return self._jobs(self.store.do("zrange", key, offset, offset + limit - 1))
+
+    @property
+    def retained_bytes(self) -> int:
+        return int(self.store.do("get", "jobs:bytes") or 0)
+
+    def __len__(self) -> int:
+        return int(self.store.do("zcard", "jobs"))
+
+    def __iter__(self) -> Iterator[Job]:
+        """Every job, oldest first, read a page at a time."""
+        offset, size = 0, 1000
+        while True:
+            page = self.page(offset, size)
+            yield from page
+            if len(page) < size:
+                return
+            offset += size
+
+    def clear(self) -> None:
+        pass  # the engine flushes the whole store on a reset

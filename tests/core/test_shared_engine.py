@@ -1,0 +1,119 @@
+"""Engines on one shared store are one emulator: whichever accepts a job, any answers for it.
+
+Each test builds two engines (as two workers would be) on one SQLite file or one real
+redis-server, and checks that what one does the other sees."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from emulator import EmulatorConfig, Engine, ManualClock, Progression
+from emulator.core.lifecycle import Phase
+from emulator.media.links import InlineLinker
+
+Workers = Callable[..., tuple[Engine, Engine]]
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def workers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workers]:
+    if request.param == "redis":
+        state = request.getfixturevalue("redis_url")
+    else:
+        state = f"sqlite://{tmp_path / 'state.db'}"
+    made: list[Engine] = []
+
+    def make(**settings: object) -> tuple[Engine, Engine]:
+        settings = {"progression": Progression.parse("polls:1,1"), **settings}
+        config = EmulatorConfig(state=state, **settings)
+        pair = Engine(config, clock=ManualClock()), Engine(config, clock=ManualClock())
+        made.extend(pair)
+        return pair
+
+    yield make
+    for engine in made:  # each test has a store of its own: nothing to clean
+        engine.close()
+
+
+def bitdance(engine: Engine):
+    return engine.contracts.get("fal", "fal-ai/bitdance")
+
+
+def test_a_job_accepted_by_one_is_polled_through_to_its_result_by_the_other(
+    workers: Workers,
+) -> None:
+    one, other = workers()
+    job = one.submit(bitdance(one), {"prompt": "a fox"}, "k1")
+    phases = []
+    for engine in (other, one, other):
+        found = engine.find(job.id, "k1", polling=True)
+        assert found is not None
+        phases.append(engine.poll(found).phase)
+    assert phases == [Phase.QUEUED, Phase.RUNNING, Phase.DONE]
+    made = [e.outcome(e.find(job.id, "k1"), InlineLinker(e.media)) for e in (one, other)]
+    assert made[0] == made[1]
+
+
+def test_another_key_neither_sees_nor_moves_a_job(workers: Workers) -> None:
+    one, other = workers()
+    job = one.submit(bitdance(one), {"prompt": "a fox"}, "k1")
+    assert other.find(job.id, "k2", polling=True) is None
+    assert other.find(job.id, "k2") is None
+    found = other.find(job.id, "k1")
+    assert found is not None and found.polls == 0  # k2's polls counted nothing of k1's
+
+
+def test_a_cancellation_through_one_is_seen_by_the_other(workers: Workers) -> None:
+    one, other = workers()
+    job = one.submit(bitdance(one), {"prompt": "a fox"}, "k1")
+    assert other.cancel(other.find(job.id, "k1"))
+    assert not one.cancel(job)  # the stale copy cannot cancel it twice
+    assert one.look(one.find(job.id, "k1")).failure.kind == "cancelled"
+
+
+def test_ids_under_a_seed_do_not_depend_on_which_worker_accepts(workers: Workers) -> None:
+    one, other = workers(seed=7)
+    spread = [e.submit(bitdance(e), {"prompt": "x"}, "k1").id for e in (one, other, one, other)]
+    one.reset(7)
+    alone = [one.submit(bitdance(one), {"prompt": "x"}, "k1").id for _ in range(4)]
+    assert spread == alone
+    assert len(set(spread)) == 4
+
+
+def test_a_reset_through_one_is_a_fresh_start_for_both(workers: Workers) -> None:
+    one, other = workers(seed=7)
+    job = one.submit(bitdance(one), {"prompt": "x"}, "k1")
+    other.reset(8)
+    assert one.find(job.id, "k1") is None
+    assert one.secret("fal-webhook-key") == other.secret("fal-webhook-key")
+    assert one.seed == 8
+
+
+def test_a_manual_clock_advanced_through_one_moves_both(workers: Workers) -> None:
+    one, other = workers(progression=Progression.parse("wall:1,1,0"))
+    job = one.submit(bitdance(one), {"prompt": "x"}, "k1")
+    other.clock.advance(1.5)
+    assert one.look(one.find(job.id, "k1")).phase is Phase.RUNNING
+    assert one.clock.now() == other.clock.now()
+
+
+def test_budgets_hold_across_workers_and_evicted_jobs_read_as_expired(workers: Workers) -> None:
+    one, other = workers(max_jobs_per_key=3)
+    jobs = [e.submit(bitdance(e), {"prompt": "x"}, "k1") for e in (one, other) * 3]
+    assert len(one.jobs) == 3
+    assert [j.id for j in other.jobs.page(0, 10, "k1")] == [j.id for j in jobs[3:]]
+    assert other.find(jobs[0].id, "k1") is None and other.expired(jobs[0].id, "k1")
+    assert not other.expired(jobs[0].id, "k2")
+
+
+def test_a_restarted_engine_answers_for_every_job_it_had_accepted(workers: Workers) -> None:
+    one, _ = workers()
+    jobs = [one.submit(bitdance(one), {"prompt": f"x{n}"}, "k1") for n in range(5)]
+    one.close()
+    restarted = Engine(one.config, clock=ManualClock())
+    try:
+        assert [restarted.find(j.id, "k1").payload for j in jobs] == [j.payload for j in jobs]
+    finally:
+        restarted.close()
