@@ -14,36 +14,35 @@ import random
 import secrets
 import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Contracts, Endpoint
-from emulator.contracts.limits import Limits, check_limits
+from emulator.contracts.limits import Limits
 from emulator.contracts.served import served_contracts
-from emulator.contracts.synthesis import InputRejected, synthesize
-from emulator.contracts.validation import Violation, apply_defaults, check_input
+from emulator.contracts.validation import Violation
 from emulator.core.clock import Clock, ManualClock, SharedManualClock, SystemClock, WallClock
-from emulator.core.faults import Fault, FaultBook
+from emulator.core.faults import FaultBook
 from emulator.core.files import Storage
 from emulator.core.jobs import Budget, Failure, Job, JobStore
 from emulator.core.lifecycle import Phase, Progression
+from emulator.core.outcomes import (
+    JobFailed,
+    OutcomeCache,
+    check_all,
+    fault_failure,
+    limits_of,
+    make_outcome,
+)
 from emulator.core.record import RequestRecord
 from emulator.core.shared_jobs import SharedJobStore
 from emulator.core.store import Store, open_store
 from emulator.core.webhooks import Builder, WebhookSender
-from emulator.media import MediaStore, UnsupportedMedia
+from emulator.media import MediaStore
 from emulator.media.links import Linker
-from emulator.media.sources import InputUnreachable, SourceResolver
-
-
-class JobFailed(Exception):
-    def __init__(self, failure: Failure) -> None:
-        super().__init__(failure.message)
-        self.failure = failure
-
+from emulator.media.sources import SourceResolver
 
 CANCELLED = "Request cancelled by the client."
 #: how a job that did not start within its start timeout ends (the timeout was the caller's)
@@ -54,8 +53,6 @@ START_TIMEOUT = Failure(
 )
 #: how many of the newest jobs a queue-length check looks at
 QUEUE_SCAN = 10_000
-#: how many finished jobs' outputs are kept ready (a job is polled for a while, then not)
-OUTCOMES_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -72,25 +69,6 @@ class Look:
 class LogLine:
     message: str
     timestamp: float  # unix seconds
-
-
-#: how a model words a refused input, when a rule stages one without a message
-POLICY_MESSAGE = (
-    "The content could not be processed because it contained material flagged by a content checker."
-)
-
-
-def fault_failure(fault: Fault) -> Failure:
-    """The failure a ``fail`` rule stages: a model 422, a content-policy refusal, a request
-    error type or a task code. Without a ``message``, each provider words it its own way."""
-    if fault.error_type in ("unprocessable", "validation") or fault.status == 422:
-        message = fault.message or "Input was rejected by the model"
-        return Failure("invalid", "Unprocessable Entity", [Violation((), message, "value_error")])
-    if fault.error_type == "content_policy_violation":
-        flagged = Violation(("prompt",), fault.message or POLICY_MESSAGE, fault.error_type)
-        return Failure("invalid", "Unprocessable Entity", [flagged])
-    details = {"code": fault.code} if fault.code is not None else None
-    return Failure(fault.error_type or "internal_error", fault.message or "", details)
 
 
 class Engine:
@@ -129,10 +107,7 @@ class Engine:
             any_target=self.config.webhook_targets == "any",
         )
         self._lock = threading.RLock()
-        #: finished jobs' outputs (or failures), by job and linker; see `outcome`
-        self._outcomes: OrderedDict[tuple[str, float, Linker], dict[str, Any] | Failure] = (
-            OrderedDict()
-        )
+        self._outcomes = OutcomeCache()
         self.storage = Storage(
             directory=self.config.storage_dir,
             max_file_bytes=self.config.max_upload_bytes,
@@ -186,8 +161,7 @@ class Engine:
         self.seed = seed
         self._salt = salt
         self._numbers = itertools.count(1)
-        with self._lock:
-            self._outcomes.clear()
+        self._outcomes.clear()
         self.media = MediaStore(
             cache_bytes=self.config.media_cache_bytes,
             salt=salt,
@@ -448,29 +422,12 @@ class Engine:
 
     @property
     def limits(self) -> Limits:
-        config = self.config  # read afresh: controls may replace it at run time
-        return Limits(
-            max_outputs=config.max_outputs,
-            max_image_pixels=config.max_image_pixels,
-            max_video_seconds=config.max_video_seconds,
-            max_video_fps=config.max_video_fps,
-            max_video_pixels=config.max_video_pixels,
-        )
+        return limits_of(self.config)  # read afresh: controls may replace it at run time
 
     def check_input(self, endpoint: Endpoint, payload: Any) -> tuple[Any, list[Violation]]:
         """The payload with defaults, and what is wrong with it by the contract or beyond
         what the emulator makes (empty when it is fine)."""
-        inputs, violations = check_input(endpoint, payload)
-        return inputs, violations or check_limits(endpoint, inputs, self.limits)
-
-    def validate(self, job: Job) -> Any:
-        """The job's input with defaults; raises `JobFailed` if it cannot be served."""
-        if job.checked:  # validated when submitted: only the defaults are left to fill in
-            return apply_defaults(job.endpoint, job.endpoint.input_schema, job.payload)
-        inputs, violations = self.check_input(job.endpoint, job.payload)
-        if violations:
-            raise JobFailed(Failure("invalid", "Unprocessable Entity", violations))
-        return inputs
+        return check_all(endpoint, payload, self.limits)
 
     def outcome(self, job: Job, link: Linker) -> dict[str, Any]:
         """The output of a finished job, media linked by ``link``; raises `JobFailed`.
@@ -482,15 +439,10 @@ class Engine:
             raise JobFailed(failure)
         if self.store is not None:
             self._follow()
-        key = (job.id, job.submitted_wall, link)
-        with self._lock:
-            kept = self._outcomes.get(key)
+        kept = self._outcomes.get(job, link)
         if kept is None:
-            kept = self._make_outcome(job, link)
-            with self._lock:
-                self._outcomes[key] = kept
-                while len(self._outcomes) > OUTCOMES_KEPT:
-                    self._outcomes.popitem(last=False)
+            kept = make_outcome(job, link, self.limits, self.sources)
+            self._outcomes.keep(job, link, kept)
         if isinstance(kept, Failure):
             raise JobFailed(kept)
         return kept
@@ -498,33 +450,7 @@ class Engine:
     def outcome_made(self, job: Job, link: Linker) -> bool:
         """Whether `outcome` would answer from what is kept (or from a failure) without
         making anything: then it costs microseconds and needs no worker thread."""
-        if self.look(job).failure is not None:
-            return True
-        with self._lock:
-            return (job.id, job.submitted_wall, link) in self._outcomes
-
-    def _make_outcome(self, job: Job, link: Linker) -> dict[str, Any] | Failure:
-        try:
-            inputs = self.validate(job)
-            if job.fault is not None and job.fault.effect == "fail":
-                return fault_failure(job.fault)
-            return synthesize(
-                job.endpoint,
-                inputs,
-                job.seed,
-                link,
-                limits=self.limits,
-                sources=self.sources,
-                flagged=job.fault is not None and job.fault.effect == "nsfw",
-            )
-        except JobFailed as failed:
-            return failed.failure
-        except InputUnreachable as exc:
-            return Failure("media_not_accessible", str(exc), {"field": exc.field, "url": exc.url})
-        except InputRejected as exc:
-            return Failure("invalid", "Unprocessable Entity", exc.violations)
-        except UnsupportedMedia as exc:
-            raise JobFailed(Failure("unsupported", str(exc))) from None
+        return self.look(job).failure is not None or self._outcomes.get(job, link) is not None
 
 
 def _salt(seed: int | None) -> str:

@@ -26,6 +26,8 @@ from emulator.core.store import Op, Store
 
 #: how many of the oldest jobs one submission may evict at most (the rest go on the next)
 EVICT_BATCH = 64
+#: how many jobs a walk from the newest reads per round trip
+NEWEST_CHUNK = 256
 #: seconds between one process's looks for jobs past their retention, when submitting
 EXPIRY_INTERVAL = 1.0
 
@@ -218,9 +220,15 @@ class SharedJobStore:
         gone = self.store.do("hget", "jobs:gone", job_id)
         return gone is not None and gone.decode() == owner
 
-    def newest(self, count: int) -> list[Job]:
-        """Up to ``count`` of the newest jobs, newest first."""
-        return self._jobs(self.store.do("zrange", "jobs", -count, -1))[::-1] if count else []
+    def newest(self, count: int) -> Iterator[Job]:
+        """Up to ``count`` of the newest jobs, newest first, read a chunk at a time (a
+        caller that stops early reads no more)."""
+        for end in range(0, count, NEWEST_CHUNK):
+            chunk = min(NEWEST_CHUNK, count - end)
+            ids = self.store.do("zrange", "jobs", -end - chunk, -end - 1)
+            yield from reversed(self._jobs(ids))
+            if len(ids) < chunk:
+                return
 
     def page(self, offset: int, limit: int, owner: str | None = None) -> list[Job]:
         """Jobs oldest first from ``offset``, at most ``limit`` (only ``owner``'s if given)."""

@@ -2,7 +2,7 @@ import pytest
 
 from emulator import EmulatorConfig, Engine, ManualClock, Progression
 from emulator.contracts.limits import Limits, check_limits, declared
-from emulator.core.engine import JobFailed
+from emulator.core.outcomes import JobFailed
 
 ENGINE = Engine(EmulatorConfig(seed=1, progression=Progression.parse("immediate")))
 BITDANCE = ENGINE.contracts.get("fal", "fal-ai/bitdance")

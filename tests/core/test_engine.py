@@ -1,8 +1,8 @@
 import pytest
 
 from emulator import EmulatorConfig, Engine, ManualClock, Progression
-from emulator.core.engine import JobFailed
 from emulator.core.lifecycle import Phase
+from emulator.core.outcomes import JobFailed, validated
 
 
 def make(progression: str = "polls:1,1", seed: int | None = 3) -> Engine:
@@ -145,4 +145,4 @@ def test_an_input_checked_at_submission_gets_the_same_defaults_without_a_second_
     assert not violations and inputs != payload  # defaults were filled in
     checked = engine.submit(endpoint, payload, "k", checked=True)
     unchecked = engine.submit(endpoint, payload, "k")
-    assert engine.validate(checked) == engine.validate(unchecked) == inputs
+    assert validated(checked, engine.limits) == validated(unchecked, engine.limits) == inputs

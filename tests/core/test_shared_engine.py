@@ -117,3 +117,10 @@ def test_a_restarted_engine_answers_for_every_job_it_had_accepted(workers: Worke
         assert [restarted.find(j.id, "k1").payload for j in jobs] == [j.payload for j in jobs]
     finally:
         restarted.close()
+
+
+def test_the_newest_jobs_come_newest_first_across_chunks(workers: Workers) -> None:
+    one, other = workers()
+    made = [e.submit(bitdance(e), {"prompt": "x"}, "k1").id for e in (one, other) * 150]
+    assert [job.id for job in other.jobs.newest(300)] == made[::-1]
+    assert [job.id for job in one.jobs.newest(5)] == made[::-1][:5]

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.core.engine import Engine, JobFailed, Look
+from emulator.core.engine import Engine, Look
 from emulator.core.jobs import Failure, Job
 from emulator.core.lifecycle import Phase
+from emulator.core.outcomes import JobFailed
 from emulator.core.record import mask
 from emulator.media.links import Linker
 

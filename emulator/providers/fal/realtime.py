@@ -32,8 +32,9 @@ from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from emulator.contracts.documents import Endpoint
-from emulator.core.engine import Engine, JobFailed
+from emulator.core.engine import Engine
 from emulator.core.jobs import Failure
+from emulator.core.outcomes import JobFailed
 from emulator.http.asgi import header
 from emulator.http.cdn import run_linked
 from emulator.http.hosts import public_base

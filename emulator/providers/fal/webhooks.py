@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from emulator.core.engine import Engine, JobFailed
+from emulator.core.engine import Engine
 from emulator.core.jobs import Job
+from emulator.core.outcomes import JobFailed
 from emulator.media.links import Linker
 from emulator.providers.fal.errors import failure_error
 

@@ -1,0 +1,131 @@
+"""How a finished job's output is made, and kept once made.
+
+An output is a function of the job alone (its endpoint, input, seed and fault) and of how
+media are linked, so it is made once per job and linker and kept (bounded): every poll,
+retry and webhook of a job sees the same output without validating or synthesising it
+again. What a process keeps here is its own; any process makes the same output anew.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from emulator.config import EmulatorConfig
+from emulator.contracts.documents import Endpoint
+from emulator.contracts.limits import Limits, check_limits
+from emulator.contracts.synthesis import InputRejected, synthesize
+from emulator.contracts.validation import Violation, apply_defaults, check_input
+from emulator.core.faults import Fault
+from emulator.core.jobs import Failure, Job
+from emulator.media import UnsupportedMedia
+from emulator.media.links import Linker
+from emulator.media.sources import InputUnreachable, SourceResolver
+
+#: how many finished jobs' outputs are kept ready (a job is polled for a while, then not)
+OUTCOMES_KEPT = 4096
+#: how a model words a refused input, when a rule stages one without a message
+POLICY_MESSAGE = (
+    "The content could not be processed because it contained material flagged by a content checker."
+)
+
+
+class JobFailed(Exception):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+def fault_failure(fault: Fault) -> Failure:
+    """The failure a ``fail`` rule stages: a model 422, a content-policy refusal, a request
+    error type or a task code. Without a ``message``, each provider words it its own way."""
+    if fault.error_type in ("unprocessable", "validation") or fault.status == 422:
+        message = fault.message or "Input was rejected by the model"
+        return Failure("invalid", "Unprocessable Entity", [Violation((), message, "value_error")])
+    if fault.error_type == "content_policy_violation":
+        flagged = Violation(("prompt",), fault.message or POLICY_MESSAGE, fault.error_type)
+        return Failure("invalid", "Unprocessable Entity", [flagged])
+    details = {"code": fault.code} if fault.code is not None else None
+    return Failure(fault.error_type or "internal_error", fault.message or "", details)
+
+
+def limits_of(config: EmulatorConfig) -> Limits:
+    """What the emulator makes at most, as ``config`` says."""
+    return Limits(
+        max_outputs=config.max_outputs,
+        max_image_pixels=config.max_image_pixels,
+        max_video_seconds=config.max_video_seconds,
+        max_video_fps=config.max_video_fps,
+        max_video_pixels=config.max_video_pixels,
+    )
+
+
+def check_all(endpoint: Endpoint, payload: Any, limits: Limits) -> tuple[Any, list[Violation]]:
+    """The payload with defaults, and what is wrong with it by the contract or beyond
+    ``limits`` (empty when it is fine)."""
+    inputs, violations = check_input(endpoint, payload)
+    return inputs, violations or check_limits(endpoint, inputs, limits)
+
+
+def validated(job: Job, limits: Limits) -> Any:
+    """The job's input with defaults; raises `JobFailed` if it cannot be served."""
+    if job.checked:  # validated when submitted: only the defaults are left to fill in
+        return apply_defaults(job.endpoint, job.endpoint.input_schema, job.payload)
+    inputs, violations = check_all(job.endpoint, job.payload, limits)
+    if violations:
+        raise JobFailed(Failure("invalid", "Unprocessable Entity", violations))
+    return inputs
+
+
+def make_outcome(
+    job: Job, link: Linker, limits: Limits, sources: SourceResolver
+) -> dict[str, Any] | Failure:
+    """The output of ``job`` (or how it fails), made now; raises `JobFailed` only when the
+    emulator cannot make its media at all."""
+    try:
+        inputs = validated(job, limits)
+        if job.fault is not None and job.fault.effect == "fail":
+            return fault_failure(job.fault)
+        return synthesize(
+            job.endpoint,
+            inputs,
+            job.seed,
+            link,
+            limits=limits,
+            sources=sources,
+            flagged=job.fault is not None and job.fault.effect == "nsfw",
+        )
+    except JobFailed as failed:
+        return failed.failure
+    except InputUnreachable as exc:
+        return Failure("media_not_accessible", str(exc), {"field": exc.field, "url": exc.url})
+    except InputRejected as exc:
+        return Failure("invalid", "Unprocessable Entity", exc.violations)
+    except UnsupportedMedia as exc:
+        raise JobFailed(Failure("unsupported", str(exc))) from None
+
+
+class OutcomeCache:
+    """Outputs (or failures) by job and linker, the most recent `OUTCOMES_KEPT` of them.
+
+    A job is known by its id and submission time: after a seeded reset the same id names
+    another job, which must not meet the first one's output."""
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[tuple[str, float, Linker], dict[str, Any] | Failure] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, job: Job, link: Linker) -> dict[str, Any] | Failure | None:
+        with self._lock:
+            return self._kept.get((job.id, job.submitted_wall, link))
+
+    def keep(self, job: Job, link: Linker, outcome: dict[str, Any] | Failure) -> None:
+        with self._lock:
+            self._kept[job.id, job.submitted_wall, link] = outcome
+            while len(self._kept) > OUTCOMES_KEPT:
+                self._kept.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
