@@ -177,6 +177,10 @@ class JobStore:
             return None
         return job
 
+    def peek(self, job_id: str) -> Job | None:
+        """A kept job by id, whoever owns it: the control plane's view, never a key's."""
+        return self._jobs.get(job_id)
+
     def newest(self, count: int) -> list[Job]:
         """Up to ``count`` of the newest jobs, newest first."""
         with self._lock:

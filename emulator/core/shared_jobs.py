@@ -216,6 +216,11 @@ class SharedJobStore:
                 job.polls = int(count or 0)
         return jobs
 
+    def peek(self, job_id: str) -> Job | None:
+        """A kept job by id, whoever owns it: the control plane's view, never a key's."""
+        found = self._jobs([job_id])
+        return found[0] if found else None
+
     def expired(self, job_id: str, owner: str) -> bool:
         gone = self.store.do("hget", "jobs:gone", job_id)
         return gone is not None and gone.decode() == owner

@@ -54,10 +54,16 @@ def row(engine: Engine, job: Job) -> JobRow:
     return JobRow(job, look, state_of(look), mask(job.owner))
 
 
-def newest_jobs(engine: Engine, provider: str = "", endpoint: str = "") -> list[Job]:
-    """Retained jobs, newest first, of ``provider`` and with ``endpoint`` in their id."""
-    jobs = list(engine.jobs)
-    jobs.reverse()
+#: how many of the newest jobs the dashboard's listing looks at (and filters)
+LISTED = 10_000
+
+
+def newest_jobs(
+    engine: Engine, provider: str = "", endpoint: str = "", count: int = LISTED
+) -> list[Job]:
+    """The newest ``count`` retained jobs, newest first, of ``provider`` and with
+    ``endpoint`` in their id."""
+    jobs = list(engine.jobs.newest(count))
     if provider:
         jobs = [job for job in jobs if job.endpoint.provider == provider]
     if endpoint:
@@ -67,7 +73,7 @@ def newest_jobs(engine: Engine, provider: str = "", endpoint: str = "") -> list[
 
 def find_job(engine: Engine, job_id: str) -> Job | None:
     """A retained job by id, whoever owns it (the dashboard sees every key's jobs)."""
-    return next((job for job in engine.jobs if job.id == job_id), None)
+    return engine.jobs.peek(job_id)
 
 
 def timeline(engine: Engine, job: Job, look: Look) -> list[Step]:

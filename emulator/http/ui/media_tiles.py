@@ -45,7 +45,7 @@ def tiles(engine: Engine, linker: Callable[[Job], Linker], number: int) -> Page[
     """Page ``number`` of tiles, ``PAGE_SIZE`` a page, the newest job's first."""
     wanted = number * PAGE_SIZE
     found: list[Tile] = []
-    for job in newest_jobs(engine)[:SCANNED]:
+    for job in newest_jobs(engine, count=SCANNED):
         output, _ = outcome(engine, job, linker(job))
         media_ids = dict.fromkeys(
             where[1] for where in map(find_in_url, strings(output)) if where and where[0] == "media"

@@ -107,11 +107,9 @@ class WaveSpeedAccount:
     # -- what a key did ------------------------------------------------------------------
 
     def _jobs(self, owner: str) -> list[Job]:
-        return [
-            job
-            for job in self.engine.jobs
-            if job.owner == owner and job.endpoint.provider == "wavespeed"
-        ]
+        """The key's own WaveSpeed jobs (read from its own list: never a walk of all jobs)."""
+        kept = self.engine.jobs.page(0, self.engine.config.max_jobs_per_key, owner)
+        return [job for job in kept if job.endpoint.provider == "wavespeed"]
 
     def _charged(self, owner: str) -> list[Job]:
         """Jobs that cost money: finished without failing (deleted ones were still paid)."""
