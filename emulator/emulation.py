@@ -15,7 +15,6 @@ import functools
 import inspect
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -117,13 +116,12 @@ class Emulation:
 
     @property
     def progression(self) -> Progression:
-        return self.engine.config.progression
+        return self.engine.progression
 
     @progression.setter
     def progression(self, value: str | Progression) -> None:
         """How jobs move from now on (``immediate``, ``polls:Q,R``, ``wall:Q,R``)."""
-        parsed = Progression.parse(value) if isinstance(value, str) else value
-        self.engine.config = replace(self.engine.config, progression=parsed)
+        self.engine.progression = Progression.parse(value) if isinstance(value, str) else value
 
     def advance(self, seconds: float) -> None:
         """Move a manual clock (``emulate(clock=ManualClock())``) forward."""

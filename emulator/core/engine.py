@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import json
 import math
 import random
 import secrets
 import threading
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from emulator.config import EmulatorConfig
@@ -141,9 +142,12 @@ class Engine:
         if self.store is not None:
             clock = self.clock
             reading = (clock.now(), clock.wall()) if isinstance(clock, SharedManualClock) else None
-            self.store.flush()
+            progression = self.store.do("get", "engine:progression")
+            self.store.flush()  # the clock and the progression stay, as they do in memory
             if isinstance(clock, SharedManualClock) and reading is not None:
                 clock.pin(*reading)
+            if progression is not None:
+                self.store.do("set", "engine:progression", progression)
             seed_text = "" if seed is None else str(seed)
             self.store.batch(
                 [("set", "engine:seed", seed_text), ("set", "engine:salt", _salt(seed))]
@@ -225,15 +229,38 @@ class Engine:
 
     # -- submission ----------------------------------------------------------------------
 
-    def _draws(self) -> tuple[int, random.Random]:
-        """The next submission's number, and the random draws of its id, seed and spans:
-        derived from the salt and the number alone, so the n-th job of a seed is the same
-        whichever process (of several sharing a store) accepts it."""
+    def _draws(self) -> tuple[int, random.Random, Progression | None]:
+        """The next submission's number; the random draws of its id, seed and spans (from
+        the salt and the number alone, so the n-th job of a seed is the same whichever
+        process of several sharing a store accepts it); and, with a shared store, the
+        progression set through the control plane (read in the same round trip)."""
+        shared = None
         if self.store is None:
             number = next(self._numbers)
         else:
-            number = self.store.do("incr", "engine:number", 1)
-        return number, random.Random(f"{self._salt}:{number}")
+            number, text = self.store.batch(
+                [("incr", "engine:number", 1), ("get", "engine:progression")]
+            )
+            shared = _progression(text)
+        return number, random.Random(f"{self._salt}:{number}"), shared
+
+    @property
+    def progression(self) -> Progression:
+        """How new jobs move (unless a rule says otherwise)."""
+        if self.store is not None:
+            return _progression(self.store.do("get", "engine:progression")) or (
+                self.config.progression
+            )
+        return self.config.progression
+
+    @progression.setter
+    def progression(self, progression: Progression) -> None:
+        """From now on, new jobs move so. With a shared store, for every process, and only
+        jobs submitted after the change (each job keeps the progression it started with)."""
+        if self.store is not None:
+            self.store.do("set", "engine:progression", json.dumps(asdict(progression)))
+        else:
+            self.config = replace(self.config, progression=progression)
 
     def submit(
         self,
@@ -254,7 +281,7 @@ class Engine:
         stretches its wait in the queue (2: it waits behind the others, as low priority);
         ``checked`` says the caller validated ``payload`` (`check_input`), so that making its
         output does not validate it again."""
-        number, draws = self._draws()
+        number, draws, shared_progression = self._draws()
         job_id = str(uuid.UUID(int=draws.getrandbits(128), version=4))
         given = payload.get("seed") if isinstance(payload, dict) else None
         if isinstance(given, float) and given.is_integer():
@@ -263,6 +290,7 @@ class Engine:
         request = {"provider": endpoint.provider, "endpoint": endpoint.id, "key": owner}
         pace = self.faults.pick("pace", **request, payload=payload)
         progression = Progression.parse(pace.progression) if pace and pace.progression else None
+        progression = progression or shared_progression
         queue_span, run_span = (progression or self.config.progression).spans(draws)
         queue_span *= queue_weight
         now = self.clock.now()
@@ -451,6 +479,10 @@ class Engine:
         """Whether `outcome` would answer from what is kept (or from a failure) without
         making anything: then it costs microseconds and needs no worker thread."""
         return self.look(job).failure is not None or self._outcomes.get(job, link) is not None
+
+
+def _progression(text: bytes | None) -> Progression | None:
+    return Progression(**json.loads(text)) if text else None
 
 
 def _salt(seed: int | None) -> str:

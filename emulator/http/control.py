@@ -13,7 +13,7 @@ import hmac
 import math
 import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from itertools import islice
 from typing import Any
 
@@ -209,8 +209,8 @@ class ControlApi:
                 parsed = Progression.parse(text if isinstance(text, str) else "")
             except ValueError as error:
                 raise _Refused(422, str(error)) from None
-            self.engine.config = replace(self.engine.config, progression=parsed)
-        return JSONResponse(asdict(self.engine.config.progression))
+            self.engine.progression = parsed
+        return JSONResponse(asdict(self.engine.progression))
 
     async def clock(self, request: Request, viewer: Viewer) -> Response:
         """GET: the clock; POST {"advance": seconds}: move a manual clock on."""

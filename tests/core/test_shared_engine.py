@@ -124,3 +124,15 @@ def test_the_newest_jobs_come_newest_first_across_chunks(workers: Workers) -> No
     made = [e.submit(bitdance(e), {"prompt": "x"}, "k1").id for e in (one, other) * 150]
     assert [job.id for job in other.jobs.newest(300)] == made[::-1]
     assert [job.id for job in one.jobs.newest(5)] == made[::-1][:5]
+
+
+def test_a_progression_set_through_one_moves_the_next_jobs_of_both(workers: Workers) -> None:
+    one, other = workers()
+    before = one.submit(bitdance(one), {"prompt": "x"}, "k1")
+    other.progression = Progression.parse("immediate")
+    after = one.submit(bitdance(one), {"prompt": "x"}, "k1")
+    assert one.progression == other.progression == Progression.parse("immediate")
+    assert one.look(after).phase is Phase.DONE
+    assert other.look(other.find(before.id, "k1")).phase is Phase.QUEUED  # it keeps its own
+    one.reset()
+    assert other.progression == Progression.parse("immediate")  # a reset keeps it, as in memory

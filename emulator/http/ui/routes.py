@@ -224,7 +224,7 @@ class Dashboard:
             rules=[rule.as_dict() for rule in self.engine.faults.rules],
             effects=EFFECTS,
             providers=sorted(LAYOUTS),
-            progression=str(self.engine.config.progression),
+            progression=str(self.engine.progression),
             manual_clock=isinstance(clock, ManualClock),
             now=clock.now(),
             wall=clock.wall(),
