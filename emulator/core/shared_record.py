@@ -1,0 +1,168 @@
+"""The request record kept in a shared `Store`: every process on it reads every request.
+
+The entries are JSON in one list, ``record:entries``, trimmed to the newest ``maxlen`` as
+they are written. Recording must not cost a request a round trip, so each process writes
+behind: `add` queues the entry and wakes a writer thread, which materialises what is
+queued and appends it in one batch (``rpush`` + ``ltrim``), normally within a millisecond,
+in bigger batches under load. Reading the record (`filter`, `calls`, iterating, ``len``)
+first writes this process's own queue, so a process always sees its own requests; another
+process's land once its writer has run (a millisecond or so, longer under load or while
+the store is away). Readers get the entries in the order they were answered (each
+process's clock: keep the hosts' clocks in step), bounded by the record's count and body
+bytes as one process's record is.
+
+If the store is away, the writer keeps the entries (at most ``maxlen`` of them: older ones
+could not be kept anyway) and tries again after a pause that grows to a few seconds; it
+never raises into a request and never spins. `close` writes what is left and stops it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict
+
+from emulator.core.record import RawEntry, RecordedRequest, RequestRecord, _materialise
+from emulator.core.store import Store, StoreUnavailable
+
+KEY = "record:entries"
+#: the most entries appended in one round trip
+BATCH = 500
+#: seconds between attempts while the store is away: the first, and the longest
+RETRY_FIRST, RETRY_LONGEST = 0.05, 2.0
+#: seconds `close` waits for the writer to finish what it is writing
+CLOSE_WAIT = 5.0
+
+log = logging.getLogger(__name__)
+
+
+class SharedRequestRecord(RequestRecord):
+    """A `RequestRecord` kept in a `Store`. ``RequestRecord(..., store=store)`` makes one."""
+
+    def __init__(
+        self,
+        maxlen: int = 10_000,
+        body_bytes: int = 64 * 1024,
+        max_bytes: int = 64 * 2**20,
+        store: Store | None = None,
+    ) -> None:
+        super().__init__(maxlen, body_bytes, max_bytes)
+        assert store is not None
+        self._store = store
+        self._writing = threading.Lock()  # one write at a time: the writer's or a reader's
+        self._wake, self._stop = threading.Event(), threading.Event()
+        self._writer: threading.Thread | None = None
+        self._writer_pid = 0  # the process the writer runs in (a fork has none)
+        #: entries this process queued and dropped while the store was away, as too old
+        self.dropped = 0
+
+    def add(self, entry: RawEntry) -> None:
+        self._entries.append(entry)  # the queue: atomic, no lock on the request path
+        if len(self._entries) > self.maxlen:
+            self._drop_oldest()
+        if self._writer_pid != os.getpid():
+            self._start()
+        self._wake.set()
+
+    def clear(self) -> None:
+        """Forget every entry in the store, and this process's queue (another process's
+        queued entries still land)."""
+        with self._writing:
+            self._entries.clear()
+            self._store.do("delete", KEY)
+
+    def __iter__(self) -> Iterator[RecordedRequest]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+    def close(self) -> None:
+        """Write what is queued and stop the writer (waits at most `CLOSE_WAIT` seconds)."""
+        self._stop.set()
+        self._wake.set()
+        if self._writer is not None and self._writer_pid == os.getpid():
+            self._writer.join(CLOSE_WAIT)
+        if not self._write() and self._entries:
+            log.warning("the store is away: %d recorded requests are lost", len(self._entries))
+
+    # -- writing --------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._writer_pid == os.getpid():
+                return
+            self._stop.clear()
+            self._writer = threading.Thread(target=self._run, name="record-writer", daemon=True)
+            self._writer.start()
+            self._writer_pid = os.getpid()
+
+    def _run(self) -> None:
+        pause = RETRY_FIRST
+        while not self._stop.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            if self._write():
+                pause = RETRY_FIRST
+            else:  # the store is away: wait, whatever is added meanwhile, then try again
+                self._stop.wait(pause)
+                pause = min(pause * 2, RETRY_LONGEST)
+                self._wake.set()
+
+    def _write(self) -> bool:
+        """Append this process's queue to the store; False if the store is away (the
+        entries stay queued)."""
+        with self._writing:
+            while self._entries:
+                taken = [self._entries.popleft() for _ in range(min(BATCH, len(self._entries)))]
+                values = [_encode(_materialise(raw)) for raw in taken]
+                try:
+                    self._store.batch([("rpush", KEY, *values), ("ltrim", KEY, -self.maxlen, -1)])
+                except StoreUnavailable:
+                    self._requeue(taken)
+                    return False
+                except Exception:  # not the store being away: retrying would fail again
+                    log.exception("recorded requests could not be stored: %d lost", len(taken))
+        return True
+
+    def _requeue(self, taken: list[RawEntry]) -> None:
+        with self._lock:
+            self._entries.extendleft(reversed(taken))
+        if len(self._entries) > self.maxlen:
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        with self._lock:
+            while len(self._entries) > self.maxlen:
+                self._entries.popleft()
+                self.dropped += 1
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _read(self) -> list[RecordedRequest]:
+        """Every process's entries, in the order they were answered, within the bounds."""
+        self._write()
+        stored = self._store.do("lrange", KEY, -self.maxlen, -1)
+        entries = sorted(map(_decode, stored), key=lambda entry: entry.started + entry.duration)
+        kept = sum(len(entry.body) for entry in entries)
+        first = 0
+        while kept > self.max_bytes:  # the oldest go first, as in one process's record
+            kept -= len(entries[first].body)
+            first += 1
+        return entries[first:]
+
+
+def _encode(entry: RecordedRequest) -> str:
+    data = asdict(entry)
+    data["body"] = base64.b64encode(entry.body).decode("ascii")
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _decode(stored: bytes) -> RecordedRequest:
+    data = json.loads(stored)
+    data["body"] = base64.b64decode(data["body"])
+    return RecordedRequest(**data)
