@@ -13,7 +13,8 @@ Each process caches the rules and reloads them when ``store.version("faults")`` 
 `has`, `could_fire`, `pick` and `rules` the request asks. A request that no rule matches
 costs that one round trip; a rule that matches costs one more (its match count), two when
 it fires. A rule that can never fire again (``times`` used up, its ``nth`` match passed) is
-remembered as spent until the rules change, and costs nothing more.
+remembered as spent until the rules change, and costs nothing more: so its ``matched``
+count stops at about where it was spent (``fired`` stays exact).
 """
 
 from __future__ import annotations
