@@ -208,11 +208,11 @@ class FaultBook:
 
     seed: int | None = None
     rules: list[Fault] = field(default_factory=list)
-    store: Store | None = field(default=None, repr=False, compare=False)
+    #: given (by keyword), the book is a `SharedFaultBook` kept in that store
+    store: Store | None = field(default=None, repr=False, compare=False, kw_only=True)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> FaultBook:
-        store = kwargs.get("store", args[2] if len(args) > 2 else None)
-        if store is not None and cls is FaultBook:
+        if kwargs.get("store") is not None and cls is FaultBook:
             from emulator.core.shared_faults import SharedFaultBook
 
             return super().__new__(SharedFaultBook)

@@ -198,6 +198,8 @@ class RequestRecord:
         store: Store | None = None,
     ) -> None:
         self._entries: deque[RawEntry] = deque()
+        #: the shared store the record is kept in (a `SharedRequestRecord`), or None
+        self.store = store
         self.maxlen = maxlen
         #: the most bytes of each request body kept
         self.body_bytes = body_bytes

@@ -48,7 +48,7 @@ class SharedFaultBook(FaultBook):
     def __init__(
         self, seed: int | None = None, rules: list[Fault] | None = None, *, store: Store
     ) -> None:
-        self._store = store
+        self.store: Store = store
         self._version: int | None = None  # the version the cache was loaded at
         self._cached: dict[str, Fault] = {}  # by id, in the order added
         self._index: dict[str, _StageRules] = {}
@@ -67,13 +67,16 @@ class SharedFaultBook(FaultBook):
 
     @seed.setter
     def seed(self, value: int | None) -> None:
-        self.clear(value)
+        """Draw the ``probability`` rules under ``value`` from now on, in every process."""
+        self.store.do("set", SEED, json.dumps(value))
+        self.store.announce(TOPIC)
+        self._forget()
 
     @property
     def rules(self) -> list[Fault]:
         """The rules in force, with every process's match and fire counts."""
         self._fresh()
-        matched, fired = self._store.batch([("hgetall", MATCHED), ("hgetall", FIRED)])
+        matched, fired = self.store.batch([("hgetall", MATCHED), ("hgetall", FIRED)])
         for rule in self._cached.values():
             rule.matched = int(matched.get(rule.id) or 0)
             rule.fired = int(fired.get(rule.id) or 0)
@@ -99,7 +102,7 @@ class SharedFaultBook(FaultBook):
         checked = _checked.get()
         if checked is not None and id(self) in checked:
             return self._index
-        version = self._store.version(TOPIC)
+        version = self.store.version(TOPIC)
         if version != self._version:
             self._load()
             self._version = version  # read before loading: a change in between reloads again
@@ -108,7 +111,7 @@ class SharedFaultBook(FaultBook):
         return self._index
 
     def _load(self) -> None:
-        stored, seed = self._store.batch([("hgetall", RULES), ("get", SEED)])
+        stored, seed = self.store.batch([("hgetall", RULES), ("get", SEED)])
         rules = {}
         for rule_id in sorted(stored, key=_number):
             data = json.loads(stored[rule_id])
@@ -138,27 +141,27 @@ class SharedFaultBook(FaultBook):
     def add(self, fault: Fault | Mapping[str, Any]) -> Fault:
         rule = fault if isinstance(fault, Fault) else Fault.from_dict(fault)
         rule.check()
-        rule.id = f"fault-{self._store.do('incr', IDS, 1)}"
+        rule.id = f"fault-{self.store.do('incr', IDS, 1)}"
         rule.matched = rule.fired = 0
-        self._store.do("hset", RULES, {rule.id: json.dumps(_definition(rule))})
-        self._store.announce(TOPIC)
+        self.store.do("hset", RULES, {rule.id: json.dumps(_definition(rule))})
+        self.store.announce(TOPIC)
         self._cached[rule.id] = rule  # so that the reload keeps this very object
         self._forget()
         return rule
 
     def remove(self, fault_id: str) -> bool:
-        removed, _, _ = self._store.batch(
+        removed, _, _ = self.store.batch(
             [("hdel", RULES, fault_id), ("hdel", MATCHED, fault_id), ("hdel", FIRED, fault_id)]
         )
         if removed:
-            self._store.announce(TOPIC)
+            self.store.announce(TOPIC)
             self._forget()
         return bool(removed)
 
     def clear(self, seed: int | None = None) -> None:
         """Forget every rule and count, in every process on the store; rule ids restart."""
-        self._store.batch([("delete", RULES, IDS, MATCHED, FIRED), ("set", SEED, json.dumps(seed))])
-        self._store.announce(TOPIC)
+        self.store.batch([("delete", RULES, IDS, MATCHED, FIRED), ("set", SEED, json.dumps(seed))])
+        self.store.announce(TOPIC)
         self._forget()
 
     def pick(self, stage: str, **request: Any) -> Fault | None:
@@ -176,7 +179,7 @@ class SharedFaultBook(FaultBook):
         ops = [("hincrby", MATCHED, rule.id, 1)]
         if unconditional:  # only times limits it: count the firing in the same trip
             ops.append(("hincrby", FIRED, rule.id, 1))
-        counts = self._store.batch(ops)
+        counts = self.store.batch(ops)
         rule.matched = int(counts[0])
         if not unconditional:
             if rule.nth is not None and rule.matched != rule.nth:
@@ -187,12 +190,12 @@ class SharedFaultBook(FaultBook):
                 draw(self._seed, rule.id, rule.matched) >= rule.probability
             ):
                 return False
-            counts.append(self._store.do("hincrby", FIRED, rule.id, 1))
+            counts.append(self.store.do("hincrby", FIRED, rule.id, 1))
         rule.fired = int(counts[-1])
         if rule.times is not None and rule.fired > rule.times:
             # over by this request (another process took the last firing): undo, so the
             # count stays exact, and stop asking
-            rule.fired = int(self._store.do("hincrby", FIRED, rule.id, -1))
+            rule.fired = int(self.store.do("hincrby", FIRED, rule.id, -1))
             self._spent.add(rule.id)
             return False
         return True

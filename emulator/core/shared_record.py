@@ -50,9 +50,10 @@ class SharedRequestRecord(RequestRecord):
         max_bytes: int = 64 * 2**20,
         store: Store | None = None,
     ) -> None:
-        super().__init__(maxlen, body_bytes, max_bytes)
-        assert store is not None
-        self._store = store
+        if store is None:
+            raise ValueError("a shared record needs a store")
+        super().__init__(maxlen, body_bytes, max_bytes, store)
+        self.store: Store = store
         self._writing = threading.Lock()  # one write at a time: the writer's or a reader's
         self._wake, self._stop = threading.Event(), threading.Event()
         self._writer: threading.Thread | None = None
@@ -73,7 +74,7 @@ class SharedRequestRecord(RequestRecord):
         queued entries still land)."""
         with self._writing:
             self._entries.clear()
-            self._store.do("delete", KEY)
+            self.store.do("delete", KEY)
 
     def __iter__(self) -> Iterator[RecordedRequest]:
         return iter(self._read())
@@ -121,7 +122,7 @@ class SharedRequestRecord(RequestRecord):
                 taken = [self._entries.popleft() for _ in range(min(BATCH, len(self._entries)))]
                 values = [_encode(_materialise(raw)) for raw in taken]
                 try:
-                    self._store.batch([("rpush", KEY, *values), ("ltrim", KEY, -self.maxlen, -1)])
+                    self.store.batch([("rpush", KEY, *values), ("ltrim", KEY, -self.maxlen, -1)])
                 except StoreUnavailable:
                     self._requeue(taken)
                     return False
@@ -146,7 +147,7 @@ class SharedRequestRecord(RequestRecord):
     def _read(self) -> list[RecordedRequest]:
         """Every process's entries, in the order they were answered, within the bounds."""
         self._write()
-        stored = self._store.do("lrange", KEY, -self.maxlen, -1)
+        stored = self.store.do("lrange", KEY, -self.maxlen, -1)
         entries = sorted(map(_decode, stored), key=lambda entry: entry.started + entry.duration)
         kept = sum(len(entry.body) for entry in entries)
         first = 0
