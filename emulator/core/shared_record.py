@@ -88,6 +88,7 @@ class SharedRequestRecord(RequestRecord):
         self._wake.set()
         if self._writer is not None and self._writer_pid == os.getpid():
             self._writer.join(CLOSE_WAIT)
+        self._writer_pid = 0  # another `add` starts a new writer
         if not self._write() and self._entries:
             log.warning("the store is away: %d recorded requests are lost", len(self._entries))
 
@@ -119,9 +120,10 @@ class SharedRequestRecord(RequestRecord):
         entries stay queued)."""
         with self._writing:
             while self._entries:
-                taken = [self._entries.popleft() for _ in range(min(BATCH, len(self._entries)))]
-                values = [_encode(_materialise(raw)) for raw in taken]
+                with self._lock:  # `add` may drop the oldest meanwhile: take under its lock
+                    taken = [self._entries.popleft() for _ in range(min(BATCH, len(self._entries)))]
                 try:
+                    values = [_encode(_materialise(raw)) for raw in taken]
                     self.store.batch([("rpush", KEY, *values), ("ltrim", KEY, -self.maxlen, -1)])
                 except StoreUnavailable:
                     self._requeue(taken)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +50,29 @@ def test_what_one_records_the_other_reads(store_pair: tuple[Store, Store]) -> No
     finally:
         first.close()
         second.close()
+
+
+def test_records_added_from_many_threads_land_once_each(store_pair: tuple[Store, Store]) -> None:
+    records = [RequestRecord(store=store) for store in store_pair]
+
+    def add_from(record: RequestRecord, first: int) -> None:
+        for n in range(first, first + 50):
+            record.add(entry(n))
+
+    workers = [
+        threading.Thread(target=add_from, args=(record, 1000 * k + 100 * i))
+        for k, record in enumerate(records)
+        for i in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+    for record in records:
+        record.close()
+    started = sorted(e.started - 100.0 for e in RequestRecord(store=store_pair[0]))
+    expected = sorted(1000 * k + 100 * i + n for k in (0, 1) for i in range(4) for n in range(50))
+    assert started == expected
 
 
 def test_a_restarted_process_reads_the_record(store_pair: tuple[Store, Store]) -> None:
