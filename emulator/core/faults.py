@@ -28,6 +28,7 @@ rules, ``times`` and ``nth`` counted across all of them.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import itertools
 import threading
@@ -195,8 +196,15 @@ class Fault:
 def draw(seed: int | None, rule_id: str, match: int) -> float:
     """A number in [0, 1) for the ``match``-th request ``rule_id`` matched under ``seed``:
     what a ``probability`` is compared with, the same in every process."""
-    digest = hashlib.blake2b(f"faults:{seed}:{rule_id}:{match}".encode(), digest_size=8)
+    digest = _rule_hash(seed, rule_id).copy()
+    digest.update(str(match).encode())
     return int.from_bytes(digest.digest(), "big") / 2**64
+
+
+@functools.lru_cache(maxsize=1024)
+def _rule_hash(seed: int | None, rule_id: str) -> Any:
+    """The hash of a draw's prefix, kept: copying it beats hashing the prefix again."""
+    return hashlib.blake2b(f"faults:{seed}:{rule_id}:".encode(), digest_size=8)
 
 
 @dataclass
