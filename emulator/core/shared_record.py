@@ -1,15 +1,16 @@
 """The request record kept in a shared `Store`: every process on it reads every request.
 
-The entries are JSON in one list, ``record:entries``, trimmed to the newest ``maxlen`` as
-they are written. Recording must not cost a request a round trip, so each process writes
+The entries are JSON in one list, ``record:entries``, beside their body sizes in
+``record:sizes``. Recording must not cost a request a round trip, so each process writes
 behind: `add` queues the entry and wakes a writer thread, which materialises what is
-queued and appends it in one batch (``rpush`` + ``ltrim``), normally within a millisecond,
-in bigger batches under load. Reading the record (`filter`, `calls`, iterating, ``len``)
-first writes this process's own queue, so a process always sees its own requests; another
-process's land once its writer has run (a millisecond or so, longer under load or while
-the store is away). Readers get the entries in the order they were answered (each
-process's clock: keep the hosts' clocks in step), bounded by the record's count and body
-bytes as one process's record is.
+queued and appends it in one batch (``rpush`` + ``ltrim`` to the newest ``maxlen``),
+normally within a millisecond, in bigger batches under load; whenever it has written an
+eighth of ``max_bytes`` of bodies it also drops the oldest entries beyond ``max_bytes``.
+Reading the record (`filter`, `calls`, iterating, ``len``) first writes this process's own
+queue, so a process always sees its own requests; another process's land once its writer
+has run (a millisecond or so, longer under load or while the store is away). Readers get
+the entries in the order they were answered (each process's clock: keep the hosts' clocks
+in step), bounded by the record's count and body bytes exactly as one process's record is.
 
 If the store is away, the writer keeps the entries (at most ``maxlen`` of them: older ones
 could not be kept anyway) and tries again after a pause that grows to a few seconds; it
@@ -30,6 +31,10 @@ from emulator.core.record import RawEntry, RecordedRequest, RequestRecord, _mate
 from emulator.core.store import Store, StoreUnavailable
 
 KEY = "record:entries"
+#: the body size of each entry of `KEY`, at the same place: pushed and trimmed with it
+SIZES = "record:sizes"
+#: how much of ``max_bytes`` a process writes between its checks of the store's body bytes
+CHECK_SHARE = 8
 #: the most entries appended in one round trip
 BATCH = 500
 #: seconds between attempts while the store is away: the first, and the longest
@@ -60,6 +65,7 @@ class SharedRequestRecord(RequestRecord):
         self._writer_pid = 0  # the process the writer runs in (a fork has none)
         #: entries this process queued and dropped while the store was away, as too old
         self.dropped = 0
+        self._unchecked = 0  # body bytes written since the last check of the store's total
 
     def add(self, entry: RawEntry) -> None:
         self._entries.append(entry)  # the queue: atomic, no lock on the request path
@@ -74,7 +80,7 @@ class SharedRequestRecord(RequestRecord):
         queued entries still land)."""
         with self._writing:
             self._entries.clear()
-            self.store.do("delete", KEY)
+            self.store.do("delete", KEY, SIZES)
 
     def __iter__(self) -> Iterator[RecordedRequest]:
         return iter(self._read())
@@ -123,14 +129,47 @@ class SharedRequestRecord(RequestRecord):
                 with self._lock:  # `add` may drop the oldest meanwhile: take under its lock
                     taken = [self._entries.popleft() for _ in range(min(BATCH, len(self._entries)))]
                 try:
-                    values = [_encode(_materialise(raw)) for raw in taken]
-                    self.store.batch([("rpush", KEY, *values), ("ltrim", KEY, -self.maxlen, -1)])
+                    self._append(taken)
                 except StoreUnavailable:
                     self._requeue(taken)
                     return False
                 except Exception:  # not the store being away: retrying would fail again
                     log.exception("recorded requests could not be stored: %d lost", len(taken))
         return True
+
+    def _append(self, taken: list[RawEntry]) -> None:
+        values = [_encode(_materialise(raw)) for raw in taken]
+        sizes = [len(raw.body) for raw in taken]
+        keep = -self.maxlen
+        self.store.batch(
+            [
+                ("rpush", KEY, *values),
+                ("rpush", SIZES, *sizes),
+                ("ltrim", KEY, keep, -1),
+                ("ltrim", SIZES, keep, -1),
+            ]
+        )
+        self._unchecked += sum(sizes)
+        if self._unchecked * CHECK_SHARE >= self.max_bytes:
+            self._trim_bytes()
+            self._unchecked = 0
+
+    def _trim_bytes(self) -> None:
+        """Drop the oldest entries of the store beyond ``max_bytes`` of bodies: readers
+        would never see them. Trimming keeps the newest, so two processes trimming at once
+        agree; an entry appended meanwhile may cost one more of the oldest."""
+        kept, total = 0, 0
+        for size in reversed(self.store.do("lrange", SIZES, -self.maxlen, -1)):
+            total += int(size)
+            if total > self.max_bytes:
+                break
+            kept += 1
+        else:
+            return
+        if kept:
+            self.store.batch([("ltrim", KEY, -kept, -1), ("ltrim", SIZES, -kept, -1)])
+        else:
+            self.store.do("delete", KEY, SIZES)
 
     def _requeue(self, taken: list[RawEntry]) -> None:
         with self._lock:

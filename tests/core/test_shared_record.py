@@ -85,6 +85,17 @@ def test_a_restarted_process_reads_the_record(store_pair: tuple[Store, Store]) -
     after.close()
 
 
+def test_the_store_keeps_no_more_than_the_limits(store_pair: tuple[Store, Store]) -> None:
+    record = RequestRecord(maxlen=6, max_bytes=25, store=store_pair[0])
+    for n in range(10):
+        made = entry(n)
+        made.body += b"x" * 10
+        record.add(made)
+    record.close()
+    assert [e.started for e in RequestRecord(store=store_pair[1], max_bytes=25)] == [108.0, 109.0]
+    assert store_pair[1].batch([("llen", "record:entries"), ("llen", "record:sizes")]) == [2, 2]
+
+
 def test_an_outage_loses_nothing_recorded_and_raises_nothing(tmp_path: Path) -> None:
     server = RedisServer(tmp_path)
     server.start()
