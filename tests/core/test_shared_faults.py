@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 from emulator.core.faults import Fault, FaultBook
+from emulator.core.record import RequestRecord
+from emulator.core.redis_store import RedisStore
 from emulator.core.shared_faults import SharedFaultBook
 from emulator.core.store import Store
 
@@ -101,3 +105,44 @@ def test_a_request_scope_checks_the_store_once(store_pair: tuple[Store, Store]) 
     FaultBook(1, store=store_pair[1]).add({"effect": "cancel"})  # another process adds one
     with book.request_scope():
         assert book.pick("job", **REQUEST) is not None  # seen at the next request
+
+
+CHILD = """
+import sys
+from emulator.core.faults import FaultBook
+from emulator.core.record import RawEntry, RequestRecord
+from emulator.core.redis_store import RedisStore
+
+store = RedisStore(sys.argv[1])
+book = FaultBook(1, store=store)
+fired = [book.pick("job", provider="fal", endpoint="a") is not None for _ in range(5)]
+record = RequestRecord(store=store)
+record.add(RawEntry("POST", [], "/fal/queue/child"))
+record.close()
+print(sum(fired))
+"""
+
+
+def test_another_process_on_the_store_is_the_same_emulator(module_redis_url: str) -> None:
+    store = RedisStore(module_redis_url)
+    try:
+        book = FaultBook(1, store=store)
+        rule = book.add({"effect": "fail", "times": 3})
+        assert book.pick("job", provider="fal", endpoint="a") is rule
+        child = subprocess.run(
+            [sys.executable, "-c", CHILD, module_redis_url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        assert child.stdout.strip() == "2"  # the two firings left, of five tries
+        assert book.pick("job", provider="fal", endpoint="a") is None
+        # matched: 1 here, 3 there (the third found it spent, and the child stopped
+        # counting), 1 here again
+        assert [(r.matched, r.fired) for r in book.rules] == [(5, 3)]
+        record = RequestRecord(store=store)
+        assert [e.path for e in record] == ["/fal/queue/child"]
+    finally:
+        store.flush()
+        store.close()
