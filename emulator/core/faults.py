@@ -16,24 +16,35 @@ A rule matches on every filter it sets: ``provider``, ``endpoint`` (a glob on th
 id, or on the path under the provider's surface for exchanges), ``method``, ``path`` (a
 glob on the path under the surface), ``key``, ``inputs`` (fields the input must have with
 those values). Of the requests it matches it may take only the ``nth``, or each with
-``probability`` (drawn from the emulator's seed), and it fires at most ``times`` times.
+``probability`` (decided by a hash of the emulator's seed, the rule's id and the number of
+the match, so the same requests fire whatever else the emulator does, in one process or
+many), and it fires at most ``times`` times.
+
+Given a shared `Store`, a `FaultBook` keeps its rules and their counts there
+(`emulator.core.shared_faults`): every process on that store then sees and fires the same
+rules, ``times`` and ``nth`` counted across all of them.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
+import hashlib
 import itertools
-import random
 import threading
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from emulator.core.lifecycle import Progression
 from emulator.core.registry import LAYOUTS
+
+if TYPE_CHECKING:
+    from emulator.core.store import Store
 
 EFFECTS = {
     "job": ("fail", "nsfw", "cancel", "starve", "timeout"),
@@ -182,18 +193,48 @@ class Fault:
         return True
 
 
+def draw(seed: int | None, rule_id: str, match: int) -> float:
+    """A number in [0, 1) for the ``match``-th request ``rule_id`` matched under ``seed``:
+    what a ``probability`` is compared with, the same in every process."""
+    digest = _rule_hash(seed, rule_id).copy()
+    digest.update(str(match).encode())
+    return int.from_bytes(digest.digest(), "big") / 2**64
+
+
+@functools.lru_cache(maxsize=1024)
+def _rule_hash(seed: int | None, rule_id: str) -> Any:
+    """The hash of a draw's prefix, kept: copying it beats hashing the prefix again."""
+    return hashlib.blake2b(f"faults:{seed}:{rule_id}:".encode(), digest_size=8)
+
+
 @dataclass
 class FaultBook:
-    """The rules in force, in the order they were added; the first that fires wins."""
+    """The rules in force, in the order they were added; the first that fires wins.
+
+    ``FaultBook(seed, store=store)`` makes a `SharedFaultBook` instead, whose rules live in
+    ``store`` (see `emulator.core.shared_faults`)."""
 
     seed: int | None = None
     rules: list[Fault] = field(default_factory=list)
+    #: given (by keyword), the book is a `SharedFaultBook` kept in that store
+    store: Store | None = field(default=None, repr=False, compare=False, kw_only=True)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> FaultBook:
+        if kwargs.get("store") is not None and cls is FaultBook:
+            from emulator.core.shared_faults import SharedFaultBook
+
+            return super().__new__(SharedFaultBook)
+        return super().__new__(cls)
 
     def __post_init__(self) -> None:
-        self._rng = random.Random(f"faults:{self.seed}")
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._index = _index(self.rules)
+
+    def request_scope(self) -> AbstractContextManager[None]:
+        """Wrap each request in it: a shared book then checks its rules against the store
+        once per request, however often the request asks (here: nothing to check)."""
+        return nullcontext()
 
     def has(self, stage: str) -> bool:
         """Whether any rule acts at ``stage``."""
@@ -227,7 +268,6 @@ class FaultBook:
             self.rules = []
             self._index = {}
             self.seed = seed
-            self._rng = random.Random(f"faults:{seed}")
             self._ids = itertools.count(1)
 
     def pick(self, stage: str, **request: Any) -> Fault | None:
@@ -243,7 +283,10 @@ class FaultBook:
                     continue
                 if rule.nth is not None and rule.matched != rule.nth:
                     continue
-                if rule.probability is not None and self._rng.random() >= rule.probability:
+                if (
+                    rule.probability is not None
+                    and draw(self.seed, rule.id, rule.matched) >= rule.probability
+                ):
                     continue
                 rule.fired += 1
                 return rule

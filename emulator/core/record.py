@@ -3,6 +3,9 @@
 polls = emulation.requests.filter(provider="fal", path="/status")
 assert len(polls) <= 3
 assert emulation.calls("fal-ai/bitdance").last.json["prompt"] == "a cat"
+
+Given a shared `Store`, the record lives there instead (`emulator.core.shared_record`), so
+that every process on the store reads every process's requests.
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from emulator.core.keys import split_authorization
+
+if TYPE_CHECKING:
+    from emulator.core.store import Store
 
 #: headers whose values are credentials: recorded as their scheme and last four characters
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
@@ -149,6 +155,9 @@ class Calls(Sequence[RecordedRequest]):
     def __len__(self) -> int:
         return len(self._entries)
 
+    def close(self) -> None:
+        """Stop background work (a shared record's writer; here: none)."""
+
     @property
     def call_count(self) -> int:
         return len(self._entries)
@@ -169,12 +178,28 @@ class Calls(Sequence[RecordedRequest]):
 
 class RequestRecord:
     """The newest requests, oldest first: bounded in number and in the bytes of the bodies
-    kept (the oldest entries go first)."""
+    kept (the oldest entries go first).
+
+    ``RequestRecord(..., store=store)`` makes a `SharedRequestRecord` instead, kept in
+    ``store`` (see `emulator.core.shared_record`)."""
+
+    def __new__(cls, *args: Any, store: Store | None = None, **kwargs: Any) -> RequestRecord:
+        if store is not None and cls is RequestRecord:
+            from emulator.core.shared_record import SharedRequestRecord
+
+            return super().__new__(SharedRequestRecord)
+        return super().__new__(cls)
 
     def __init__(
-        self, maxlen: int = 10_000, body_bytes: int = 64 * 1024, max_bytes: int = 64 * 2**20
+        self,
+        maxlen: int = 10_000,
+        body_bytes: int = 64 * 1024,
+        max_bytes: int = 64 * 2**20,
+        store: Store | None = None,
     ) -> None:
         self._entries: deque[RawEntry] = deque()
+        #: the shared store the record is kept in (a `SharedRequestRecord`), or None
+        self.store = store
         self.maxlen = maxlen
         #: the most bytes of each request body kept
         self.body_bytes = body_bytes
@@ -237,3 +262,6 @@ class RequestRecord:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def close(self) -> None:
+        """Stop background work (a shared record's writer; here: none)."""

@@ -2,6 +2,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from emulator import EmulatorConfig, Engine, Fault, FaultError, Progression, create_app
+from emulator.core.faults import FaultBook
+from emulator.core.store import Store
 
 #: rules that once were accepted and then broke every matching request (issue 14)
 POISON = [
@@ -53,10 +55,10 @@ def test_a_manual_clock_moves_only_by_finite_seconds(advance: object) -> None:
         assert client.get("/_emulator/clock").json()["now"] == 0
 
 
-def test_the_first_rule_added_fires_whether_it_names_its_endpoint_or_a_pattern() -> None:
-    from emulator.core.faults import FaultBook
-
-    book = FaultBook()
+def test_the_first_rule_added_fires_whether_it_names_its_endpoint_or_a_pattern(
+    any_store: Store | None,
+) -> None:
+    book = FaultBook(store=any_store)
     for n in range(20):  # rules for other endpoints, looked past
         book.add({"effect": "http_error", "status": 500, "endpoint": f"acme/other-{n}"})
     pattern = book.add({"effect": "http_error", "status": 502, "endpoint": "acme/*"})
@@ -70,3 +72,32 @@ def test_the_first_rule_added_fires_whether_it_names_its_endpoint_or_a_pattern()
     assert book.pick("exchange", **request) is named
     assert book.pick("job", **request) is None
     assert book.pick("exchange", **{**request, "endpoint": "zeta/video"}) is None
+
+
+def test_rules_are_counted_and_removed_and_cleared_with_the_seed(any_store: Store | None) -> None:
+    book = FaultBook(3, store=any_store)
+    first = book.add({"effect": "fail", "times": 2})
+    second = book.add({"effect": "nsfw", "nth": 2})
+    assert (first.id, second.id) == ("fault-1", "fault-2")
+    request = {"provider": "fal", "endpoint": "acme/image", "key": "k"}
+    assert [book.pick("job", **request) for _ in range(3)] == [first, first, None]
+    assert [(rule.matched, rule.fired) for rule in book.rules] == [(3, 2), (1, 0)]
+    assert book.remove(first.id) and not book.remove(first.id)
+    assert [rule.id for rule in book.rules] == [second.id]
+    book.clear(9)
+    assert (book.rules, book.seed, book.has("job")) == ([], 9, False)
+    assert book.add({"effect": "cancel"}).id == "fault-1"  # ids restart, as under a seed
+
+
+def test_a_probability_is_decided_by_the_seed_the_rule_and_the_match(
+    any_store: Store | None,
+) -> None:
+    decisions = []
+    for _ in range(2):
+        book = FaultBook(7, store=any_store)
+        book.clear(7)
+        book.add({"effect": "fail", "probability": 0.5})
+        decisions.append([book.pick("job", provider="fal", endpoint="a") for _ in range(40)])
+    fired = [rule is not None for rule in decisions[0]]
+    assert 5 < sum(fired) < 35  # some fired, some did not: decided, not fixed
+    assert fired == [rule is not None for rule in decisions[1]]

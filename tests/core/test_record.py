@@ -1,7 +1,28 @@
+from collections.abc import Callable, Iterator
+from typing import Any
+
 import fal_client
+import pytest
 
 from emulator import emulate
 from emulator.core.record import RawEntry, RequestRecord, mask
+from emulator.core.store import Store
+
+MakeRecord = Callable[..., RequestRecord]
+
+
+@pytest.fixture
+def make_record(any_store: Store | None) -> Iterator[MakeRecord]:
+    """Records in this process (no store) or in each kind of shared store; closed after."""
+    made: list[RequestRecord] = []
+
+    def make(**limits: Any) -> RequestRecord:
+        made.append(RequestRecord(**limits, store=any_store))
+        return made[-1]
+
+    yield make
+    for record in made:
+        record.close()
 
 
 def raw(
@@ -19,8 +40,8 @@ def raw(
     return entry
 
 
-def test_filters_combine() -> None:
-    record = RequestRecord()
+def test_filters_combine(make_record: MakeRecord) -> None:
+    record = make_record()
     record.add(raw())
     record.add(raw("POST", "/fal/queue/a", status=200))
     record.add(raw(path="/wavespeed/api/v3/predictions/x/result", key="other", status=200))
@@ -37,15 +58,15 @@ def test_filters_combine() -> None:
     )
 
 
-def test_the_record_is_bounded() -> None:
-    record = RequestRecord(maxlen=2)
+def test_the_record_is_bounded(make_record: MakeRecord) -> None:
+    record = make_record(maxlen=2)
     for i in range(3):
         record.add(raw(status=200 + i))
     assert [e.status for e in record] == [201, 202]
 
 
-def test_credentials_are_masked_in_the_headers_kept() -> None:
-    record = RequestRecord()
+def test_credentials_are_masked_in_the_headers_kept(make_record: MakeRecord) -> None:
+    record = make_record()
     record.add(raw(key="abcd1234:secretsecret"))
     entry = next(iter(record))
     assert entry.headers["authorization"] == "Key ****cret"
@@ -53,18 +74,15 @@ def test_credentials_are_masked_in_the_headers_kept() -> None:
     assert mask("short") == "****"
 
 
-def test_a_body_over_the_limit_is_cut_and_not_read_as_json() -> None:
-    entry = raw("POST", body=b'{"prompt": "a cat"}')
-    assert next(iter(_recorded(entry))).json == {"prompt": "a cat"}
-    entry.body_size += 100
-    cut = next(iter(_recorded(entry)))
-    assert cut.truncated and cut.json is None
-
-
-def _recorded(entry: RawEntry) -> RequestRecord:
-    record = RequestRecord()
-    record.add(entry)
-    return record
+def test_a_body_over_the_limit_is_cut_and_not_read_as_json(make_record: MakeRecord) -> None:
+    record = make_record()
+    record.add(raw("POST", body=b'{"prompt": "a cat"}'))
+    cut = raw("POST", body=b'{"prompt": "a cat"}')
+    cut.body_size += 100
+    record.add(cut)
+    whole, part = record
+    assert whole.json == {"prompt": "a cat"} and not whole.truncated
+    assert part.truncated and part.json is None
 
 
 def test_calls_show_what_the_clients_code_sent() -> None:
@@ -88,8 +106,18 @@ def test_the_body_limit_is_the_records() -> None:
         assert len(call.body) == 8 and call.truncated and call.json is None
 
 
-def test_the_record_is_bounded_in_bytes_too() -> None:
-    record = RequestRecord(max_bytes=25)
+def test_the_record_is_bounded_in_bytes_too(make_record: MakeRecord) -> None:
+    record = make_record(max_bytes=25)
     for n in range(4):
         record.add(raw("POST", body=b"x" * 10, status=200 + n))
     assert [e.status for e in record] == [202, 203]
+
+
+def test_clear_forgets_every_entry(make_record: MakeRecord) -> None:
+    record = make_record()
+    record.add(raw())
+    assert len(record) == 1
+    record.clear()
+    assert len(record) == 0 and list(record) == []
+    record.add(raw(status=201))
+    assert [entry.status for entry in record.filter(status=201)] == [201]

@@ -1,0 +1,117 @@
+"""Two records on one store (as two worker processes have) read as one record."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from emulator.core.record import RawEntry, RequestRecord
+from emulator.core.redis_store import RedisStore
+from emulator.core.shared_record import SharedRequestRecord
+from emulator.core.store import Store
+from tests.redis_server import RedisServer
+
+#: the longest a test waits for another record's writer
+WAIT = 5.0
+
+
+def entry(n: int) -> RawEntry:
+    made = RawEntry("GET", [(b"host", b"queue.fal.run")], f"/fal/queue/a/requests/{n}/status")
+    made.status, made.started, made.answered = 200, 100.0 + n, 100.5 + n
+    return made
+
+
+def wait_for(condition: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def test_what_one_records_the_other_reads(store_pair: tuple[Store, Store]) -> None:
+    first = RequestRecord(store=store_pair[0])
+    second = RequestRecord(store=store_pair[1])
+    assert isinstance(first, SharedRequestRecord)
+    try:
+        for n in (1, 3):
+            first.add(entry(n))
+        second.add(entry(2))
+        assert len(second) >= 1  # its own, at once
+        assert wait_for(lambda: len(second) == 3)
+        # in the order they were answered, whichever process answered
+        assert [e.path.split("/")[-2] for e in second] == ["1", "2", "3"]
+        assert [e.status for e in first.filter(path="/requests/2/")] == [200]
+        first.clear()
+        assert list(second) == []
+    finally:
+        first.close()
+        second.close()
+
+
+def test_records_added_from_many_threads_land_once_each(store_pair: tuple[Store, Store]) -> None:
+    records = [RequestRecord(store=store) for store in store_pair]
+
+    def add_from(record: RequestRecord, first: int) -> None:
+        for n in range(first, first + 50):
+            record.add(entry(n))
+
+    workers = [
+        threading.Thread(target=add_from, args=(record, 1000 * k + 100 * i))
+        for k, record in enumerate(records)
+        for i in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+    for record in records:
+        record.close()
+    started = sorted(e.started - 100.0 for e in RequestRecord(store=store_pair[0]))
+    expected = sorted(1000 * k + 100 * i + n for k in (0, 1) for i in range(4) for n in range(50))
+    assert started == expected
+
+
+def test_a_restarted_process_reads_the_record(store_pair: tuple[Store, Store]) -> None:
+    before = RequestRecord(maxlen=3, store=store_pair[0])
+    for n in range(5):
+        before.add(entry(n))
+    before.close()  # writes what is queued
+    after = RequestRecord(maxlen=3, store=store_pair[1])
+    assert [e.started for e in after] == [102.0, 103.0, 104.0]  # bounded: the newest
+    after.close()
+
+
+def test_the_store_keeps_no_more_than_the_limits(store_pair: tuple[Store, Store]) -> None:
+    record = RequestRecord(maxlen=6, max_bytes=25, store=store_pair[0])
+    for n in range(10):
+        made = entry(n)
+        made.body += b"x" * 10
+        record.add(made)
+    record.close()
+    assert [e.started for e in RequestRecord(store=store_pair[1], max_bytes=25)] == [108.0, 109.0]
+    assert store_pair[1].batch([("llen", "record:entries"), ("llen", "record:sizes")]) == [2, 2]
+
+
+def test_an_outage_loses_nothing_recorded_and_raises_nothing(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path)
+    server.start()
+    record = RequestRecord(store=RedisStore(server.url))
+    reader = RequestRecord(store=RedisStore(server.url))
+    try:
+        record.add(entry(0))
+        assert wait_for(lambda: len(reader) == 1)
+        server.stop()
+        for n in range(1, 21):
+            record.add(entry(n))  # never raises, never waits for the store
+        time.sleep(0.2)  # the writer tries, and waits to try again
+        server.start()  # empty: this test's Redis keeps nothing on disk
+        assert wait_for(lambda: len(reader) == 20)
+        assert [e.started for e in reader] == [100.0 + n for n in range(1, 21)]
+    finally:
+        record.close()
+        reader.close()
+        server.stop()
