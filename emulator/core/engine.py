@@ -101,8 +101,8 @@ class Engine:
             if self.store is None
             else SharedJobStore(self.store, budget, self.contracts.get)
         )
-        self.record = RequestRecord()
-        self.faults = FaultBook(self.config.seed)
+        self.record = RequestRecord(store=self.store)
+        self.faults = FaultBook(self.config.seed, store=self.store)
         self.webhooks = WebhookSender(
             time_scale=self.config.webhook_time_scale,
             any_target=self.config.webhook_targets == "any",
@@ -215,6 +215,7 @@ class Engine:
     def close(self) -> None:
         """Stop background work (webhook delivery) and let go of the store."""
         self.webhooks.close()
+        self.record.close()  # what it writes behind goes to the store before the store goes
         if self.store is not None:
             self.store.close()
 

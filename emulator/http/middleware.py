@@ -64,6 +64,13 @@ class FaultInjection:
         self.exchange_error = exchange_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.faults.store is None:
+            await self._exchange(scope, receive, send)
+            return
+        with self.faults.request_scope():  # shared rules: checked once per request
+            await self._exchange(scope, receive, send)
+
+    async def _exchange(self, scope: Scope, receive: Receive, send: Send) -> None:
         where = (
             self.locate(scope["path"])
             if scope["type"] == "http" and self.faults.has("exchange")
