@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from emulator.config import EmulatorConfig
-from emulator.core.engine import Engine, JobFailed, Look
+from emulator.core.engine import Engine, Look
 from emulator.core.files import parse_upload_path
 from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
@@ -38,7 +38,7 @@ from emulator.providers.wavespeed.errors import (
     validation_error,
 )
 from emulator.providers.wavespeed.uploads import WaveSpeedUploads
-from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks
+from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks, finished_prediction
 
 #: Why a prediction the emulator had is gone (a guess: WaveSpeed's wording was not observed).
 EXPIRED = "its result is no longer kept (retention or memory budget passed)"
@@ -136,14 +136,7 @@ class WaveSpeedApi:
 
     def _finished(self, job: Job, result_url: str, link: Linker) -> dict[str, Any]:
         """The prediction of a finished job: its outputs, or its failure."""
-        look = self.engine.look(job)
-        try:
-            produced = self.engine.outcome(job, link)
-        except JobFailed as failed:
-            return prediction(self.engine, job, look, result_url, failure=failed.failure)
-        return prediction(
-            self.engine, job, look, result_url, produced=produced.get("data", produced)
-        )
+        return finished_prediction(self.engine, job, result_url, link)
 
     # -- the API -------------------------------------------------------------------------
 

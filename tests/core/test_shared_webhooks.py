@@ -1,0 +1,226 @@
+"""Webhook deliveries in a shared store: two senders on one store deliver each webhook
+once, whichever claims it, and a delivery whose sender stopped mid-attempt is made by the
+other after the lease. A loopback receiver (http.server in a thread) counts what arrives."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from emulator.core.shared_webhooks import JobAccess, register_builder
+from emulator.core.store import Store
+from emulator.core.webhooks import WebhookSender
+from tests import shared_stores
+
+stores = shared_stores.stores  # the fixture: every test on memory, SQLite and Redis
+Pair = tuple[Store, Store]
+
+
+@dataclass
+class FakeJob:
+    """A job as the builder sees it: what a real engine's `find` would hand back."""
+
+    id: str
+    done: bool = True
+
+
+def _build(context: object, job: FakeJob, bases: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    return json.dumps({"job": job.id, "cdn": bases["cdn"]}).encode(), {"X-Job": job.id}
+
+
+register_builder("test-shared", _build)
+
+
+class Receiver:
+    """Answers each POST with the next status of ``statuses`` (then 200); ``hold`` keeps
+    the first request waiting until released (at most 5 s)."""
+
+    def __init__(self, statuses: tuple[int, ...] = (), hold: bool = False) -> None:
+        self.bodies: list[dict[str, str]] = []
+        self.statuses = list(statuses)
+        self.held, self.release, self.answered = threading.Event(), threading.Event(), 0
+        self.hold = hold
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with lock:
+                    first = not receiver.bodies
+                    receiver.bodies.append(body)
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                if first and receiver.hold:
+                    receiver.held.set()
+                    receiver.release.wait(5)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                with lock:
+                    receiver.answered += 1
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        lock = threading.Lock()
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,))
+
+    def jobs_received(self) -> list[str]:
+        return sorted(body["job"] for body in self.bodies)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Callable[..., Receiver]]:
+    made: list[Receiver] = []
+
+    def make(*args: object, **kwargs: object) -> Receiver:
+        made.append(Receiver(*args, **kwargs))  # type: ignore[arg-type]
+        made[-1].thread.start()
+        return made[-1]
+
+    yield make
+    for each in made:
+        each.release.set()
+        each.server.shutdown()
+        each.server.server_close()
+
+
+@pytest.fixture
+def senders(stores: Pair) -> Iterator[Callable[..., WebhookSender]]:
+    made: list[WebhookSender] = []
+
+    def make(store: Store, **options: object) -> WebhookSender:
+        made.append(WebhookSender(store=store, time_scale=0.01, **options))  # type: ignore[arg-type]
+        return made[-1]
+
+    yield make
+    for sender in made:
+        sender.close()
+
+
+def _access(jobs: dict[str, FakeJob]) -> JobAccess:
+    return JobAccess(None, lambda job_id, owner: jobs.get(job_id), lambda job: job.done)
+
+
+def _watch(sender: WebhookSender, job: str, url: str, **options: object) -> None:
+    sender.watch(
+        "test-shared",
+        f"delivery-{job}",
+        url,
+        is_done=lambda: False,  # never asked: a shared delivery is rebuilt from its record
+        build=lambda: (b"", {}),
+        schedule=(1.0, 1.0),
+        owner=f"key{len(job) % 3}",
+        job_ref=job,
+        bases={"cdn": "http://cdn.test"},
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_each_delivery_is_made_once_by_either(
+    stores: Pair, senders: Callable[..., WebhookSender], receiver: Callable[..., Receiver]
+) -> None:
+    target = receiver(statuses=(500,))  # the first attempt fails: someone retries it
+    jobs = {f"j{n}": FakeJob(f"j{n}", done=n % 2 == 0) for n in range(16)}
+    first, second = senders(stores[0]), senders(stores[1])
+    for sender in (first, second):
+        sender.attach(_access(jobs))
+    for n, job in enumerate(jobs):
+        _watch((first, second)[n % 2], job, target.url)
+    for job in jobs.values():
+        job.done = True  # the rest finish now: their deliveries were waiting
+    assert first.wait(10) and second.wait(10)
+    counts = Counter(target.jobs_received())
+    assert sorted(counts) == sorted(jobs)
+    assert sorted(counts.values()) == [1] * (len(jobs) - 1) + [2]  # one retry, no duplicate
+    listed = first.deliveries
+    assert listed == second.deliveries
+    assert [d.state for d in listed] == ["delivered"] * len(jobs)
+    assert sum(len(d.attempts) for d in listed) == len(jobs) + 1
+    assert all(d.headers["X-Job"] == d.job_id.removeprefix("delivery-") for d in listed)
+    assert json.loads(listed[0].body)["cdn"] == "http://cdn.test"
+
+
+def test_a_delivery_abandoned_mid_attempt_is_made_after_the_lease(
+    stores: Pair, senders: Callable[..., WebhookSender], receiver: Callable[..., Receiver]
+) -> None:
+    target = receiver(statuses=(500,), hold=True)
+    jobs = {"j1": FakeJob("j1")}
+    first = senders(stores[0], lease=0.3, timeout=5.0)
+    first.attach(_access(jobs))
+    _watch(first, "j1", target.url)
+    assert target.held.wait(5)  # the first attempt is under way, and stuck
+    first.close()  # its worker is gone (its stuck attempt lingers)
+    second = senders(stores[1], lease=0.3, timeout=5.0)
+    second.attach(_access(jobs))
+    assert second.wait(10)
+    (delivery,) = second.deliveries
+    assert delivery.state == "delivered" and len(delivery.attempts) == 1
+    target.release.set()  # the stuck attempt ends (500): its lease is gone, nothing is kept
+    deadline = time.monotonic() + 5
+    while target.answered < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    (delivery,) = second.deliveries
+    assert delivery.state == "delivered" and len(delivery.attempts) == 1
+    assert stores[0].do("zcard", "webhooks:due") == 0
+
+
+@pytest.mark.parametrize(
+    ("fault", "state", "attempts", "received"),
+    [("webhook_fail", "failed", 3, 0), ("webhook_twice", "delivered", 2, 2)],
+)
+def test_faults_hold_across_senders(
+    stores: Pair,
+    senders: Callable[..., WebhookSender],
+    receiver: Callable[..., Receiver],
+    fault: str,
+    state: str,
+    attempts: int,
+    received: int,
+) -> None:
+    target = receiver()
+    jobs = {"j1": FakeJob("j1")}
+    first, second = senders(stores[0]), senders(stores[1])
+    second.attach(_access(jobs))
+    _watch(first, "j1", target.url, fault=fault)
+    assert second.wait(10)
+    (delivery,) = first.deliveries
+    assert (delivery.state, len(delivery.attempts)) == (state, attempts)
+    assert len(target.bodies) == received
+
+
+def test_a_late_delivery_waits_then_arrives(
+    stores: Pair, senders: Callable[..., WebhookSender], receiver: Callable[..., Receiver]
+) -> None:
+    target = receiver()
+    first = senders(stores[0])
+    first.attach(_access({"j1": FakeJob("j1")}))
+    _watch(first, "j1", target.url, fault="webhook_late", late=0.3)
+    time.sleep(0.15)
+    assert target.bodies == []  # not yet: it is late
+    assert first.wait(5)
+    assert target.jobs_received() == ["j1"]
+
+
+def test_refused_and_vanished_deliveries_are_recorded(
+    stores: Pair, senders: Callable[..., WebhookSender]
+) -> None:
+    first, second = senders(stores[0]), senders(stores[1])
+    second.attach(_access({}))
+    _watch(first, "j1", "http://10.1.2.3/hook")  # not loopback
+    _watch(first, "gone", "http://127.0.0.1:9/hook")
+    assert second.wait(5)
+    refused, gone = second.deliveries
+    assert (refused.state, refused.reason) == ("refused", "not a loopback address")
+    assert (gone.state, gone.reason) == ("failed", "the job is gone")
+    first.clear()
+    assert second.deliveries == []
