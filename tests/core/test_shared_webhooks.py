@@ -1,12 +1,10 @@
 """Webhook deliveries in a shared store: two senders on one store deliver each webhook
 once, whichever claims it, and a delivery whose sender stopped mid-attempt is made by the
-other after the lease. A loopback receiver (http.server in a thread) counts what arrives."""
+other after the lease. A loopback receiver counts what arrives."""
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -17,9 +15,11 @@ import pytest
 from emulator.core.shared_webhooks import JobAccess, register_builder
 from emulator.core.store import Store
 from emulator.core.webhooks import WebhookSender
-from tests import shared_stores
+from tests import shared_stores, webhook_receiver
+from tests.webhook_receiver import Receiver
 
 stores = shared_stores.stores  # the fixture: every test on memory, SQLite and Redis
+receiver = webhook_receiver.receiver
 Pair = tuple[Store, Store]
 
 
@@ -36,61 +36,6 @@ def _build(context: object, job: FakeJob, bases: dict[str, str]) -> tuple[bytes,
 
 
 register_builder("test-shared", _build)
-
-
-class Receiver:
-    """Answers each POST with the next status of ``statuses`` (then 200); ``hold`` keeps
-    the first request waiting until released (at most 5 s)."""
-
-    def __init__(self, statuses: tuple[int, ...] = (), hold: bool = False) -> None:
-        self.bodies: list[dict[str, str]] = []
-        self.statuses = list(statuses)
-        self.held, self.release, self.answered = threading.Event(), threading.Event(), 0
-        self.hold = hold
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with lock:
-                    first = not receiver.bodies
-                    receiver.bodies.append(body)
-                    status = receiver.statuses.pop(0) if receiver.statuses else 200
-                if first and receiver.hold:
-                    receiver.held.set()
-                    receiver.release.wait(5)
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                with lock:
-                    receiver.answered += 1
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        lock = threading.Lock()
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,))
-
-    def jobs_received(self) -> list[str]:
-        return sorted(body["job"] for body in self.bodies)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Callable[..., Receiver]]:
-    made: list[Receiver] = []
-
-    def make(*args: object, **kwargs: object) -> Receiver:
-        made.append(Receiver(*args, **kwargs))  # type: ignore[arg-type]
-        made[-1].thread.start()
-        return made[-1]
-
-    yield make
-    for each in made:
-        each.release.set()
-        each.server.shutdown()
-        each.server.server_close()
 
 
 @pytest.fixture
