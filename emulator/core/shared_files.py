@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from emulator.core.store import Store
+from emulator.core.store import Op, Store
 
 P = "files:"
 
@@ -93,13 +93,13 @@ class SharedUploads:
             Path(temporary).unlink(missing_ok=True)
             raise
 
-    def write_bytes(self, key: str, name: str, data: bytes) -> str:
-        """Keep ``data`` inline under store key ``key`` or on disk as ``name``: which."""
+    def write_bytes(self, key: str, name: str, data: bytes) -> tuple[str, list[Op]]:
+        """Keep ``data`` on disk as ``name``, or return the op that keeps it inline under
+        store ``key`` (to run in the caller's batch): where it is, and that op."""
         if self._inline(len(data)):
-            self.store.do("set", key, data)
-            return "inline"
+            return "inline", [("set", key, data)]
         self._write_file(name, data)
-        return "disk"
+        return "disk", []
 
     def _forget_bytes(self, name: str, where: str) -> None:
         if where == "disk":
@@ -111,7 +111,7 @@ class SharedUploads:
         self, file_id: str, name: str, content_type: str, owner: str, data: bytes, tag: str
     ) -> None:
         """Record a file whose bytes are already counted."""
-        where = self.write_bytes(P + f"data:{file_id}", file_id, data)
+        where, ops = self.write_bytes(P + f"data:{file_id}", file_id, data)
         meta = {
             "name": name,
             "content_type": content_type,
@@ -120,9 +120,8 @@ class SharedUploads:
             "etag": tag,
             "where": where,
         }
-        self.store.batch(
-            [("hset", P + f"meta:{file_id}", meta), ("zadd", P + "index", file_id, time.time())]
-        )
+        ops += [("hset", P + f"meta:{file_id}", meta), ("zadd", P + "index", file_id, time.time())]
+        self.store.batch(ops)
 
     def meta(self, file_id: str) -> dict[str, str] | None:
         found = self.store.do("hgetall", P + f"meta:{file_id}")
@@ -189,14 +188,14 @@ class SharedUploads:
 
     def save_part(self, upload_id: str, number: int, data: bytes, tag: str, delta: int) -> None:
         """Keep a part whose bytes (``delta`` more than the part it replaces) are counted."""
-        where = self.write_bytes(P + f"part:{upload_id}:{number}", f"{upload_id}.{number}", data)
+        key = P + f"part:{upload_id}:{number}"
+        where, ops = self.write_bytes(key, f"{upload_id}.{number}", data)
         fields = {f"len:{number}": len(data), f"etag:{number}": tag, f"where:{number}": where}
-        self.store.batch(
-            [
-                ("hset", P + f"multipart:{upload_id}", fields),
-                ("hincrby", P + f"multipart:{upload_id}", "size", delta),
-            ]
-        )
+        ops += [
+            ("hset", P + f"multipart:{upload_id}", fields),
+            ("hincrby", P + f"multipart:{upload_id}", "size", delta),
+        ]
+        self.store.batch(ops)
 
     def read_parts(self, upload_id: str, upload: dict[str, str], numbers: list[int]) -> bytes:
         inline = [n for n in numbers if upload.get(f"where:{n}") == "inline"]
