@@ -12,6 +12,7 @@ from emulator.core.store import Store
 from tests import shared_stores
 
 stores = shared_stores.stores  # the fixture: every test on memory, SQLite and Redis
+session_redis = shared_stores.session_redis
 
 Pair = tuple[Store, Store]
 

@@ -19,6 +19,7 @@ from tests import shared_stores, webhook_receiver
 from tests.webhook_receiver import Receiver
 
 stores = shared_stores.stores  # the fixture: every test on memory, SQLite and Redis
+session_redis = shared_stores.session_redis
 receiver = webhook_receiver.receiver
 Pair = tuple[Store, Store]
 
@@ -99,12 +100,12 @@ def test_a_delivery_abandoned_mid_attempt_is_made_after_the_lease(
 ) -> None:
     target = receiver(statuses=(500,), hold=True)
     jobs = {"j1": FakeJob("j1")}
-    first = senders(stores[0], lease=0.3, timeout=5.0)
+    first = senders(stores[0], lease=0.2, timeout=5.0)
     first.attach(_access(jobs))
     _watch(first, "j1", target.url)
     assert target.held.wait(5)  # the first attempt is under way, and stuck
     first.close()  # its worker is gone (its stuck attempt lingers)
-    second = senders(stores[1], lease=0.3, timeout=5.0)
+    second = senders(stores[1], lease=0.2, timeout=5.0)
     second.attach(_access(jobs))
     assert second.wait(10)
     (delivery,) = second.deliveries
@@ -113,7 +114,7 @@ def test_a_delivery_abandoned_mid_attempt_is_made_after_the_lease(
     deadline = time.monotonic() + 5
     while target.answered < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
-    time.sleep(0.2)
+    time.sleep(0.1)  # for the stuck attempt to end: it must record nothing
     (delivery,) = second.deliveries
     assert delivery.state == "delivered" and len(delivery.attempts) == 1
     assert stores[0].do("zcard", "webhooks:due") == 0
@@ -149,8 +150,8 @@ def test_a_late_delivery_waits_then_arrives(
     target = receiver()
     first = senders(stores[0])
     first.attach(_access({"j1": FakeJob("j1")}))
-    _watch(first, "j1", target.url, fault="webhook_late", late=0.3)
-    time.sleep(0.15)
+    _watch(first, "j1", target.url, fault="webhook_late", late=0.2)
+    time.sleep(0.1)
     assert target.bodies == []  # not yet: it is late
     assert first.wait(5)
     assert target.jobs_received() == ["j1"]

@@ -8,6 +8,7 @@ from emulator.media.spec import MediaSpec
 from tests import shared_stores
 
 stores = shared_stores.stores  # the fixture: every test on memory, SQLite and Redis
+session_redis = shared_stores.session_redis
 
 SPEC = MediaSpec("image", 64, 48, "png", "fal-ai/flux/dev", "a fox, é", 7, with_audio=False)
 

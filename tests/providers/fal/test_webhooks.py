@@ -20,6 +20,7 @@ from tests.providers import shared_deliveries
 from tests.webhook_receiver import Receiver
 
 stores = shared_stores.stores  # the fixture: every test on memory, SQLite and Redis
+session_redis = shared_stores.session_redis
 receiver = webhook_receiver.receiver
 engine_and_senders = shared_deliveries.engine_and_senders
 CDN = "http://127.0.0.1:1/fal/cdn"
@@ -55,7 +56,7 @@ def test_a_fal_delivery_is_rebuilt_where_it_is_claimed(
         owner=job.owner,
         bases=bases,
     )
-    assert first.wait(0.3) is False  # the job is not done: its delivery waits
+    assert first.wait(0.1) is False  # the job is not done: its delivery waits
     engine.poll(job), engine.poll(job)
     assert second.wait(10)
     ((raw, headers),) = target.requests

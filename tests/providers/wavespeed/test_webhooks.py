@@ -17,6 +17,7 @@ from tests.providers import shared_deliveries
 from tests.webhook_receiver import Receiver
 
 stores = shared_stores.stores  # the fixture: every test on memory, SQLite and Redis
+session_redis = shared_stores.session_redis
 receiver = webhook_receiver.receiver
 engine_and_senders = shared_deliveries.engine_and_senders
 API = "http://127.0.0.1:1/wavespeed"
