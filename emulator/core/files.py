@@ -21,6 +21,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emulator.core.shared_files import Limits, QuotaRefused, SharedUploads
+from emulator.core.store import Store
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -134,7 +137,12 @@ def etag(data: bytes) -> str:
 
 class Storage:
     """Uploaded files, bounded per file, per owner (the key that uploaded them) and in
-    total; bytes of multipart uploads in progress count as well as finished files."""
+    total; bytes of multipart uploads in progress count as well as finished files.
+
+    With a ``store``, everything lives there (see `emulator.core.shared_files`): files up
+    to ``max_inline_upload_bytes`` inline, larger ones under ``directory`` (which every
+    worker must see; without one, every file is inline), so every process on the store
+    serves every upload. Without one, the files are this process's, as ever."""
 
     def __init__(
         self,
@@ -143,6 +151,8 @@ class Storage:
         max_file_bytes: int = 200 * 2**20,
         max_total_bytes: int = 1024 * 2**20,
         max_owner_bytes: int | None = None,
+        store: Store | None = None,
+        max_inline_upload_bytes: int = 2**20,
     ) -> None:
         self.directory = directory
         self.max_file_bytes = max_file_bytes
@@ -157,7 +167,17 @@ class Storage:
         self._owners: dict[str, int] = {}
         self._file_owner: dict[str, str] = {}
         self._lock = threading.RLock()
-        if directory is not None:
+        self._shared: SharedUploads | None = None
+        if store is not None:
+            limits = Limits(
+                max_file_bytes,
+                max_total_bytes,
+                self.max_owner_bytes,
+                max_inline_upload_bytes,
+                MAX_WAITING,
+            )
+            self._shared = SharedUploads(store, directory, limits)
+        elif directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
 
     # -- whole files ---------------------------------------------------------------------
@@ -187,6 +207,8 @@ class Storage:
         owner: str = "",
     ) -> StoredFile:
         """Store ``data``; raises `StorageError` over the limits."""
+        if self._shared is not None:
+            return self._put_shared(data, content_type, name, file_id, owner)
         with self._lock:
             self._check_size(len(data), owner)
             stored = StoredFile(
@@ -204,10 +226,44 @@ class Storage:
             self._count(owner, len(data))
             return stored
 
+    def _put_shared(
+        self, data: bytes, content_type: str, name: str | None, file_id: str | None, owner: str
+    ) -> StoredFile:
+        assert self._shared is not None
+        if len(data) > self.max_file_bytes:
+            raise StorageError(413, f"File exceeds the limit of {self.max_file_bytes} bytes")
+        stored = StoredFile(
+            id=file_id or secrets.token_hex(12),
+            name=safe_name(name),
+            content_type=safe_content_type(content_type),
+            size=len(data),
+        )
+        self._count_shared(owner, len(data))
+        try:
+            self._shared.save(stored.id, stored.name, stored.content_type, owner, data, etag(data))
+        except BaseException:
+            self._shared.count(owner, -len(data))
+            raise
+        return stored
+
+    def _count_shared(self, owner: str, size: int) -> None:
+        assert self._shared is not None
+        try:
+            self._shared.count(owner, size)
+        except QuotaRefused as refused:
+            raise StorageError(507, str(refused)) from None
+
     def get(self, file_id: str) -> StoredFile | None:
+        if self._shared is not None:
+            meta = self._shared.meta(file_id)
+            if meta is None:
+                return None
+            return StoredFile(file_id, meta["name"], meta["content_type"], int(meta["size"]))
         return self._files.get(file_id)
 
     def read(self, stored: StoredFile) -> bytes:
+        if self._shared is not None:
+            return self._shared.read(stored.id)
         if self.directory is not None:
             return (self.directory / stored.id).read_bytes()
         return self._contents[stored.id]
@@ -215,6 +271,8 @@ class Storage:
     # -- two-step uploads: reserve a name now, receive the bytes later --------------------
 
     def reserve(self, name: str | None, content_type: str, owner: str = "") -> str:
+        if self._shared is not None:
+            return self._shared.reserve(safe_name(name), safe_content_type(content_type), owner)
         file_id = secrets.token_hex(12)
         with self._lock:
             self._reserved[file_id] = (safe_name(name), safe_content_type(content_type), owner)
@@ -223,8 +281,11 @@ class Storage:
         return file_id
 
     def fulfil(self, file_id: str, data: bytes, content_type: str | None = None) -> StoredFile:
-        with self._lock:
-            reserved = self._reserved.pop(file_id, None)
+        if self._shared is not None:
+            reserved = self._shared.claim_ticket(file_id)
+        else:
+            with self._lock:
+                reserved = self._reserved.pop(file_id, None)
         if reserved is None:
             raise StorageError(404, f"Unknown upload '{file_id}'")
         name, declared_type, owner = reserved
@@ -233,6 +294,8 @@ class Storage:
     # -- multipart -----------------------------------------------------------------------
 
     def start_multipart(self, name: str | None, content_type: str, owner: str = "") -> str:
+        if self._shared is not None:
+            return self._shared.start_multipart(safe_name(name), content_type, owner)
         upload_id = secrets.token_hex(12)
         with self._lock:
             self._pending[upload_id] = _Multipart(safe_name(name), content_type, owner)
@@ -243,6 +306,8 @@ class Storage:
 
     def put_part(self, upload_id: str, number: int, data: bytes) -> str:
         """Keep part ``number``; its ETag."""
+        if self._shared is not None:
+            return self._put_part_shared(upload_id, number, data)
         with self._lock:
             upload = self._pending.get(upload_id)
             if upload is None:
@@ -257,8 +322,53 @@ class Storage:
             self._count(upload.owner, len(data) - replaced)
         return etag(data)
 
+    def _put_part_shared(self, upload_id: str, number: int, data: bytes) -> str:
+        assert self._shared is not None
+        upload = self._shared.multipart(upload_id)
+        if upload is None:
+            raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
+        if not 1 <= number <= 10_000:
+            raise StorageError(400, "Part numbers run from 1 to 10000")
+        replaced = int(upload.get(f"len:{number}", 0))
+        if int(upload["size"]) - replaced + len(data) > self.max_file_bytes:
+            raise StorageError(413, f"File exceeds the limit of {self.max_file_bytes} bytes")
+        delta = len(data) - replaced
+        self._count_shared(upload["owner"], delta)
+        tag = etag(data)
+        self._shared.save_part(upload_id, number, data, tag, delta)
+        return tag
+
+    def _complete_shared(self, upload_id: str, parts: list[tuple[int, str]]) -> StoredFile:
+        assert self._shared is not None
+        upload = self._shared.multipart(upload_id)
+        if upload is None:
+            raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
+        if not parts:
+            raise StorageError(400, "A multipart upload needs at least one part")
+        for number, tag in sorted(parts):
+            if tag.strip('"') != upload.get(f"etag:{number}", "").strip('"'):
+                raise StorageError(400, f"Part {number} is missing or its ETag does not match")
+        if not self._shared.claim_multipart(upload_id):  # another process completed it
+            raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
+        data = self._shared.read_parts(upload_id, upload, sorted(n for n, _ in parts))
+        # The parts' bytes become the file's: released first, so the file fits.
+        owner, size = upload["owner"], int(upload["size"])
+        self._shared.count(owner, -size)
+        try:
+            stored = self._put_shared(
+                data, upload["content_type"], upload["name"], upload_id, owner
+            )
+        except StorageError:
+            self._shared.recount(owner, size)
+            self._shared.unclaim_multipart(upload_id)
+            raise
+        self._shared.discard_multipart(upload_id, upload, release=False)
+        return stored
+
     def complete_multipart(self, upload_id: str, parts: list[tuple[int, str]]) -> StoredFile:
         """Join the listed parts (number, ETag) in order into one file."""
+        if self._shared is not None:
+            return self._complete_shared(upload_id, parts)
         with self._lock:
             upload = self._pending.get(upload_id)
             if upload is None:
@@ -284,6 +394,9 @@ class Storage:
                 raise
 
     def clear(self) -> None:
+        if self._shared is not None:
+            self._shared.clear()
+            return
         with self._lock:
             if self.directory is not None:
                 for stored in self._files.values():

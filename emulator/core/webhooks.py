@@ -9,6 +9,11 @@ or silent delays its own deliveries, not another key's.
 Targets are loopback addresses only unless ``EmulatorConfig.webhook_targets = "any"`` (an
 emulator should not call out by surprise), and never the emulator itself: not its own
 ports, and no path of its control plane.
+
+With a shared `Store`, deliveries are records in the store instead, claimed and attempted
+by any worker on it (see `emulator.core.shared_webhooks`): the engine lends the sender a
+`JobAccess` (`attach`), each provider registers how its requests are rebuilt, and every
+worker's sender thread looks at the due deliveries every `SHARED_POLL` seconds.
 """
 
 from __future__ import annotations
@@ -20,39 +25,21 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from emulator.core.deliveries import Attempt as Attempt  # re-exported: public names
+from emulator.core.deliveries import Delivery as Delivery
+from emulator.core.deliveries import from_record, next_step
+from emulator.core.shared_webhooks import Claim, JobAccess, SharedDeliveries
+from emulator.core.store import Store, StoreUnavailable
 
 #: Builds the body and headers of a delivery, when the job is done.
 Builder = Callable[[], tuple[bytes, dict[str, str]]]
 TICK = 0.02  # how often the sender looks at its jobs and its retries
 WORKERS = 8  # attempts under way at once, in all
-PER_KEY = 2  # attempts under way at once, for one key
-
-
-@dataclass(frozen=True)
-class Attempt:
-    at: float  # unix seconds
-    status: int | None  # the receiver's answer, or None when none came
-    error: str | None
-    duration: float
-
-
-@dataclass
-class Delivery:
-    provider: str
-    job_id: str
-    url: str
-    owner: str = ""  # the key whose job it reports
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    attempts: list[Attempt] = field(default_factory=list)
-    state: str = "waiting"  # waiting (for the job), pending, delivered, failed, refused
-    reason: str = ""
-
-    @property
-    def delivered(self) -> bool:
-        return self.state == "delivered"
+PER_KEY = 2  # attempts under way at once, for one key (in each process)
+SHARED_POLL = 0.1  # how often a sender on a shared store looks for due deliveries
 
 
 @dataclass(eq=False)
@@ -102,14 +89,29 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 class WebhookSender:
     def __init__(
-        self, *, time_scale: float = 1.0, any_target: bool = False, timeout: float = 10.0
+        self,
+        *,
+        time_scale: float = 1.0,
+        any_target: bool = False,
+        timeout: float = 10.0,
+        store: Store | None = None,
+        lease: float | None = None,
     ) -> None:
+        """With a ``store``, deliveries are shared (see the module's notes); an attempt
+        whose worker vanished is tried again after ``lease`` seconds (the timeout and 5 s
+        unless given)."""
         self.time_scale = time_scale
         self.any_target = any_target
         self.timeout = timeout
         #: ports the emulator itself listens on (a server adds its own): never a target
         self.own_ports: set[int] = set()
-        self.deliveries: list[Delivery] = []
+        self._deliveries: list[Delivery] = []
+        self._shared = (
+            SharedDeliveries(store, lease=lease if lease is not None else timeout + 5.0)
+            if store is not None
+            else None
+        )
+        self._access: JobAccess | None = None
         self._watches: list[_Watch] = []
         self._busy: dict[str, int] = {}  # attempts under way, by key
         self._lock = threading.Lock()
@@ -121,6 +123,14 @@ class WebhookSender:
         # (a receiver on loopback is not a provider host), and the core needs no HTTP
         # package. No redirects are followed and no proxy is used.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every delivery, oldest first: this process's own, or with a shared store,
+        everyone's as the store has them now."""
+        if self._shared is None:
+            return self._deliveries
+        return [from_record(record, attempts) for record, attempts in self._shared.records()]
 
     def refusal(self, url: str) -> str | None:
         """Why ``url`` may not be a target, or None when it may."""
@@ -144,23 +154,49 @@ class WebhookSender:
         fault: str | None = None,
         late: float = 0.0,
         owner: str = "",
+        job_ref: str | None = None,
+        bases: dict[str, str] | None = None,
     ) -> Delivery:
         """Deliver ``build()`` to ``url`` once ``is_done()``; a webhook ``fault`` drops every
-        attempt, sends the delivery twice, or sends it ``late`` seconds late."""
+        attempt, sends the delivery twice, or sends it ``late`` seconds late.
+
+        With a shared store the closures stay unused: whichever process attempts the
+        delivery finds job ``job_ref`` (``job_id`` unless given) and has the provider's
+        registered builder make the request, with ``bases`` (the base URLs of the request
+        that asked for the webhook); the `Delivery` returned is a snapshot."""
         delivery = Delivery(provider, job_id, url, owner)
+        if self._shared is not None:
+            refusal = self.refusal(url)
+            if refusal is not None:
+                delivery.state, delivery.reason = "refused", refusal
+            due = None if refusal else time.time()
+            self._shared.add(delivery, job_ref or job_id, bases or {}, schedule, fault, late, due)
+            return delivery
         with self._lock:
-            self.deliveries.append(delivery)
+            self._deliveries.append(delivery)
             refusal = self.refusal(url)
             if refusal is not None:
                 delivery.state, delivery.reason = "refused", refusal
                 return delivery
             self._watches.append(_Watch(delivery, is_done, build, schedule, 0.0, fault, late))
-            if self._thread is None:
-                self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="webhook")
-                self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
-                self._thread.start()
+            self._start_thread()
         self._wake.set()
         return delivery
+
+    def _start_thread(self) -> None:
+        if self._thread is None:
+            self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="webhook")
+            target = self._run if self._shared is None else self._run_shared
+            self._thread = threading.Thread(target=target, name="webhooks", daemon=True)
+            self._thread.start()
+
+    def attach(self, access: JobAccess) -> None:
+        """Lend the sender the engine's jobs; with a shared store, start taking this
+        process's share of every worker's deliveries."""
+        self._access = access
+        if self._shared is not None:
+            with self._lock:
+                self._start_thread()
 
     def _run(self) -> None:
         while not self._stopped.is_set():
@@ -171,6 +207,52 @@ class WebhookSender:
                     self._start(watch)
             self._wake.wait(TICK)
             self._wake.clear()
+
+    def _run_shared(self) -> None:
+        """Claim due deliveries, at most as many as there are free workers, and attempt
+        them; one round trip per look when there is nothing to do."""
+        assert self._shared is not None and self._pool is not None
+        while not self._stopped.is_set():
+            with self._lock:
+                free = WORKERS - sum(self._busy.values())
+            try:
+                due = self._shared.due(free) if free > 0 else []
+                for step in due:
+                    claim = self._shared.claim(step)
+                    if claim is not None and not self._stopped.is_set():
+                        self._take(claim)
+            except StoreUnavailable:
+                pass  # the store is down: look again at the next tick
+            self._stopped.wait(SHARED_POLL)
+
+    def _take(self, claim: Claim) -> None:
+        assert self._shared is not None and self._pool is not None
+        owner = claim.record["owner"]
+        with self._lock:
+            free = self._busy.get(owner, 0) < PER_KEY
+            if free:
+                self._busy[owner] = self._busy.get(owner, 0) + 1
+        if free:
+            self._pool.submit(self._attempt_shared, claim)
+        else:  # this key has its attempts under way here: the step is due again now
+            self._shared.finish(claim, {}, due=time.time())
+
+    def _attempt_shared(self, claim: Claim) -> None:
+        assert self._shared is not None
+        assert self._access is not None
+        try:
+            self._shared.step(claim, self._access, self._send, self.time_scale)
+        except StoreUnavailable:
+            pass  # the lease stays: the step is tried again when it runs out
+        except Exception as error:  # one bad delivery must not stop the others
+            failed = {"state": "failed", "reason": f"{type(error).__name__}: {error}"}
+            self._shared.finish(claim, failed)
+        finally:
+            owner = claim.record["owner"]
+            with self._lock:
+                self._busy[owner] -= 1
+                if not self._busy[owner]:
+                    del self._busy[owner]
 
     def _ready(self, watch: _Watch) -> bool:
         """Whether an attempt of ``watch`` is due (and its key has a worker free)."""
@@ -224,21 +306,22 @@ class WebhookSender:
         else:
             attempt = self._post(delivery)
         delivery.attempts.append(attempt)
-        if attempt.status is not None and 200 <= attempt.status < 300:
+        step = next_step(len(delivery.attempts), attempt, watch.schedule)
+        if step == "delivered":
             if watch.fault == "webhook_twice":
                 delivery.attempts.append(self._post(delivery))  # the duplicate
             self._finish(watch, "delivered")
-        elif len(delivery.attempts) > len(watch.schedule):
+        elif step == "failed":
             self._finish(watch, "failed", "no attempt succeeded")
         else:
-            wait = watch.schedule[len(delivery.attempts) - 1] * self.time_scale
-            watch.due = time.monotonic() + wait
+            watch.due = time.monotonic() + watch.schedule[int(step)] * self.time_scale
 
     def _post(self, delivery: Delivery) -> Attempt:
+        return self._send(delivery.url, delivery.body, delivery.headers)
+
+    def _send(self, url: str, body: bytes, headers: dict[str, str]) -> Attempt:
         started, clock = time.time(), time.perf_counter()
-        request = urllib.request.Request(
-            delivery.url, data=delivery.body, headers=delivery.headers, method="POST"
-        )
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 response.read()
@@ -262,16 +345,22 @@ class WebhookSender:
         """Block until nothing is waiting or pending (True), or ``timeout`` passes."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with self._lock:
-                if not self._watches:
+            if self._shared is not None:
+                if not self._shared.open_count():
                     return True
+            else:
+                with self._lock:
+                    if not self._watches:
+                        return True
             time.sleep(TICK)
         return False
 
     def clear(self) -> None:
+        if self._shared is not None:
+            self._shared.clear()
         with self._lock:
             self._watches.clear()
-            self.deliveries.clear()
+            self._deliveries.clear()
 
     def close(self, timeout: float = 5.0) -> None:
         self._stopped.set()

@@ -3,6 +3,11 @@
 A result names its media by the spec's digest; the bytes are rendered the first time
 anyone needs them (a download, a ``file_size``, a data URI) and kept in an LRU cache
 bounded in bytes. An evicted render is simply rendered again: specs are deterministic.
+
+With a shared `Store`, every spec registered is also written there (as JSON, under
+``media:spec:{id}``, the newest ``max_specs`` kept), and a lookup this process cannot answer
+asks the store: any worker, or a restarted one, renders any media URL another handed out.
+Media ids depend on the salt, so every process on one store must be given the same salt.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from emulator.core.store import Store
+from emulator.media import shared_specs
 from emulator.media.archives import render_archive
 from emulator.media.images import render_image
 from emulator.media.meshes import render_mesh
@@ -31,8 +38,10 @@ class MediaStore:
         max_specs: int = 200_000,
         salt: str = "",
         load_source: Callable[[str], bytes | None] = lambda _: None,
+        store: Store | None = None,
     ) -> None:
         """``load_source`` gives the bytes of a video's start picture by storage id."""
+        self._store = store
         self._cache_bytes = cache_bytes
         self._max_specs = max_specs
         self._salt = salt
@@ -51,15 +60,27 @@ class MediaStore:
         """The media id under which ``spec`` can be fetched."""
         media_id = spec.digest(self._salt)
         with self._lock:
-            self._specs[media_id] = spec
-            self._specs.move_to_end(media_id)
-            while len(self._specs) > self._max_specs:
-                self._specs.popitem(last=False)
+            known = media_id in self._specs
+            self._remember(media_id, spec)
+        if self._store is not None and not known:
+            shared_specs.save(self._store, media_id, spec, self._max_specs)
         return media_id
+
+    def _remember(self, media_id: str, spec: MediaSpec) -> None:
+        self._specs[media_id] = spec
+        self._specs.move_to_end(media_id)
+        while len(self._specs) > self._max_specs:
+            self._specs.popitem(last=False)
 
     def lookup(self, media_id: str) -> MediaSpec | None:
         with self._lock:
-            return self._specs.get(media_id)
+            spec = self._specs.get(media_id)
+        if spec is None and self._store is not None:
+            spec = shared_specs.load(self._store, media_id)
+            if spec is not None:  # a spec never changes: kept as this process's own
+                with self._lock:
+                    self._remember(media_id, spec)
+        return spec
 
     def content(self, spec: MediaSpec) -> bytes:
         """The bytes of ``spec``, rendered now unless cached."""

@@ -5,6 +5,9 @@ Python's ``json.dumps(sort_keys=True)`` writes it, signed over
 ``"{request_id}\\n{user_id}\\n{timestamp}\\n{sha256_hex(body)}"`` with a key whose public
 half is served at ``/.well-known/jwks.json`` on the REST host. Retried ten times over about
 two hours (fal: "10 times in the span of 2 hours"), scaled by ``webhook_time_scale``.
+
+With shared state, a delivery is rebuilt by whichever worker attempts it (`build_shared`,
+registered under "fal"), from the job and the base URLs of the request that asked for it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from emulator.core.engine import Engine
 from emulator.core.jobs import Job
 from emulator.core.outcomes import JobFailed
-from emulator.media.links import Linker
+from emulator.core.shared_webhooks import register_builder
+from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.fal.errors import failure_error
 
 if TYPE_CHECKING:
@@ -104,3 +108,15 @@ class FalWebhooks:
             "X-Fal-Webhook-Signature": self._key.sign(message).hex(),
         }
         return body, headers
+
+
+def build_shared(engine: Engine, job: Job, bases: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """The signed delivery of ``job``, its media as URLs under ``bases["cdn"]`` (as data
+    URIs when there is none: the input asked for ``sync_mode``)."""
+    cdn = bases.get("cdn")
+    link = url_linker(engine.media, cdn) if cdn else data_uri_linker(engine.media)
+    webhooks = FalWebhooks(engine)
+    return webhooks._signed(job, webhooks._payload(job, link))
+
+
+register_builder("fal", build_shared)

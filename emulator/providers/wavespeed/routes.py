@@ -39,7 +39,7 @@ from emulator.providers.wavespeed.errors import (
     validation_error,
 )
 from emulator.providers.wavespeed.uploads import WaveSpeedUploads
-from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks
+from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks, finished_prediction
 
 #: Why a prediction the emulator had is gone (a guess: WaveSpeed's wording was not observed).
 EXPIRED = "its result is no longer kept (retention or memory budget passed)"
@@ -137,14 +137,7 @@ class WaveSpeedApi:
 
     def _finished(self, job: Job, result_url: str, link: Linker) -> dict[str, Any]:
         """The prediction of a finished job: its outputs, or its failure."""
-        look = self.engine.look(job)
-        try:
-            produced = self.engine.outcome(job, link)
-        except JobFailed as failed:
-            return prediction(self.engine, job, look, result_url, failure=failed.failure)
-        return prediction(
-            self.engine, job, look, result_url, produced=produced.get("data", produced)
-        )
+        return finished_prediction(self.engine, job, result_url, link)
 
     # -- the API -------------------------------------------------------------------------
 

@@ -4,6 +4,9 @@ A delivery is the prediction object (with its ``input``), signed ``webhook-signa
 v3,<hex HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">`` with the key's
 ``whsec_`` secret minus that prefix (docs: verify-webhooks). Retried three times with
 exponential backoff, scaled by ``webhook_time_scale``.
+
+With shared state, a delivery is rebuilt by whichever worker attempts it (`build_shared`,
+registered under "wavespeed"), from the job and the URLs of the request that asked for it.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from emulator.core.engine import Engine
+from emulator.core.engine import Engine, JobFailed
 from emulator.core.jobs import Job
-from emulator.providers.wavespeed.envelopes import task_id
+from emulator.core.shared_webhooks import register_builder
+from emulator.media.links import Linker, data_uri_linker, url_linker
+from emulator.providers.wavespeed.envelopes import prediction, task_id
 
 RETRY_SCHEDULE = (10.0, 20.0, 40.0)
 
@@ -48,3 +53,25 @@ class WaveSpeedWebhooks:
             "webhook-signature": f"v3,{signature}",
         }
         return body, headers
+
+
+def finished_prediction(engine: Engine, job: Job, result_url: str, link: Linker) -> dict[str, Any]:
+    """The prediction of a finished job: its outputs, or its failure."""
+    look = engine.look(job)
+    try:
+        produced = engine.outcome(job, link)
+    except JobFailed as failed:
+        return prediction(engine, job, look, result_url, failure=failed.failure)
+    return prediction(engine, job, look, result_url, produced=produced.get("data", produced))
+
+
+def build_shared(engine: Engine, job: Job, bases: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """The signed delivery of ``job``: ``bases["result"]`` is its result URL, its media
+    are URLs under ``bases["cdn"]`` (bare base64 when there is none, as the input asked)."""
+    cdn = bases.get("cdn")
+    link = url_linker(engine.media, cdn) if cdn else data_uri_linker(engine.media, bare=True)
+    finished = finished_prediction(engine, job, bases["result"], link)
+    return WaveSpeedWebhooks(engine)._signed(job, {**finished, "input": job.payload})
+
+
+register_builder("wavespeed", build_shared)

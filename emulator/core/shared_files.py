@@ -1,0 +1,242 @@
+"""Uploads kept in a shared `Store`: what `Storage` does when several processes share state.
+
+Every worker (and a restarted one) on the same store serves every upload any of them
+accepted. The store holds each file's metadata and, up to ``max_inline_bytes``, its bytes;
+larger files (and large multipart parts) go to the directory every worker sees, written
+whole to a temporary name first and then renamed (``os.replace``), so a reader never sees
+half a file. Quotas are counters in the store, raised with ``incr`` before anything is
+written and lowered again when the raise overshot: two workers cannot together exceed a
+limit (under a race one of them may be refused a little early, never late).
+
+Keys, under ``files:``: ``meta:{id}`` (hash), ``data:{id}`` (inline bytes), ``total`` and
+``owner:{key}`` (bytes counted), ``ticket:{id}`` (a reserved upload: hash),
+``multipart:{id}`` (hash: name, type, owner, then ``len:N``/``etag:N`` per part),
+``part:{id}:{N}`` (a part's inline bytes), ``index`` (every file id) and ``waiting``
+(tickets and multipart uploads by age: the oldest beyond the bound are dropped).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from emulator.core.store import Op, Store
+
+P = "files:"
+
+
+class QuotaRefused(Exception):
+    """Raised through `SharedUploads.count`: which limit refused (status 507 message)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_bytes: int
+    max_total_bytes: int
+    max_owner_bytes: int
+    max_inline_bytes: int
+    max_waiting: int
+
+
+class SharedUploads:
+    """Bytes, metadata, tickets, parts and quota counters of uploads, in a store."""
+
+    def __init__(self, store: Store, directory: Path | None, limits: Limits) -> None:
+        self.store = store
+        self.directory = directory
+        self.limits = limits
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
+
+    # -- quotas ----------------------------------------------------------------------------
+
+    def count(self, owner: str, size: int) -> None:
+        """Count ``size`` bytes (negative: release them); `QuotaRefused` beyond a limit,
+        with nothing counted."""
+        total, mine = self.recount(owner, size)
+        limits = self.limits
+        if size > 0 and (mine > limits.max_owner_bytes or total > limits.max_total_bytes):
+            self.recount(owner, -size)
+            if mine > limits.max_owner_bytes:
+                raise QuotaRefused(
+                    f"This key's uploads are full (limit {limits.max_owner_bytes} bytes)"
+                )
+            raise QuotaRefused(f"Storage is full (limit {limits.max_total_bytes} bytes)")
+
+    def recount(self, owner: str, size: int) -> tuple[int, int]:
+        """Count ``size`` bytes whatever the limits: the total and the owner's, after."""
+        total, mine = self.store.batch(
+            [("incr", P + "total", size), ("incr", P + f"owner:{owner}", size)]
+        )
+        return total, mine
+
+    # -- bytes: inline in the store, or a file under the shared directory -------------------
+
+    def _inline(self, size: int) -> bool:
+        return self.directory is None or size <= self.limits.max_inline_bytes
+
+    def _path(self, name: str) -> Path:
+        assert self.directory is not None
+        return self.directory / name
+
+    def _write_file(self, name: str, data: bytes) -> None:
+        handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".incoming-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(temporary, self._path(name))
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def write_bytes(self, key: str, name: str, data: bytes) -> tuple[str, list[Op]]:
+        """Keep ``data`` on disk as ``name``, or return the op that keeps it inline under
+        store ``key`` (to run in the caller's batch): where it is, and that op."""
+        if self._inline(len(data)):
+            return "inline", [("set", key, data)]
+        self._write_file(name, data)
+        return "disk", []
+
+    def _forget_bytes(self, name: str, where: str) -> None:
+        if where == "disk":
+            self._path(name).unlink(missing_ok=True)
+
+    # -- whole files -----------------------------------------------------------------------
+
+    def save(
+        self, file_id: str, name: str, content_type: str, owner: str, data: bytes, tag: str
+    ) -> None:
+        """Record a file whose bytes are already counted."""
+        where, ops = self.write_bytes(P + f"data:{file_id}", file_id, data)
+        meta = {
+            "name": name,
+            "content_type": content_type,
+            "owner": owner,
+            "size": len(data),
+            "etag": tag,
+            "where": where,
+        }
+        ops += [("hset", P + f"meta:{file_id}", meta), ("zadd", P + "index", file_id, time.time())]
+        self.store.batch(ops)
+
+    def meta(self, file_id: str) -> dict[str, str] | None:
+        found = self.store.do("hgetall", P + f"meta:{file_id}")
+        return {k: v.decode() for k, v in found.items()} if found else None
+
+    def read(self, file_id: str) -> bytes:
+        where, data = self.store.batch(
+            [("hget", P + f"meta:{file_id}", "where"), ("get", P + f"data:{file_id}")]
+        )
+        if where is None:
+            raise KeyError(file_id)
+        return self._path(file_id).read_bytes() if where == b"disk" else data or b""
+
+    # -- tickets and multipart uploads: bounded, oldest dropped ----------------------------
+
+    def _wait(self, member: str) -> None:
+        waiting = P + "waiting"
+        _, count = self.store.batch([("zadd", waiting, member, time.time()), ("zcard", waiting)])
+        excess = count - self.limits.max_waiting
+        if excess > 0:
+            for old in self.store.do("zrange", waiting, 0, excess - 1):
+                self._drop(old)
+
+    def _drop(self, member: str) -> None:
+        """Forget a ticket (``t:id``) or a multipart upload (``m:id``), if still waiting."""
+        if not self.store.do("zrem", P + "waiting", member):
+            return  # another process completed or dropped it
+        kind, _, ident = member.partition(":")
+        if kind == "t":
+            self.store.do("delete", P + f"ticket:{ident}")
+        else:
+            self.discard_multipart(ident, self.multipart(ident) or {})
+
+    def reserve(self, name: str, content_type: str, owner: str) -> str:
+        file_id = secrets.token_hex(12)
+        ticket = {"name": name, "content_type": content_type, "owner": owner}
+        self.store.do("hset", P + f"ticket:{file_id}", ticket)
+        self._wait(f"t:{file_id}")
+        return file_id
+
+    def claim_ticket(self, file_id: str) -> tuple[str, str, str] | None:
+        """The ticket's (name, type, owner), taken: only one process gets it."""
+        _, ticket, _ = self.store.batch(
+            [
+                ("zrem", P + "waiting", f"t:{file_id}"),
+                ("hgetall", P + f"ticket:{file_id}"),
+                ("delete", P + f"ticket:{file_id}"),
+            ]
+        )
+        if not ticket:
+            return None
+        return ticket["name"].decode(), ticket["content_type"].decode(), ticket["owner"].decode()
+
+    def start_multipart(self, name: str, content_type: str, owner: str) -> str:
+        upload_id = secrets.token_hex(12)
+        upload = {"name": name, "content_type": content_type, "owner": owner, "size": 0}
+        self.store.do("hset", P + f"multipart:{upload_id}", upload)
+        self._wait(f"m:{upload_id}")
+        return upload_id
+
+    def multipart(self, upload_id: str) -> dict[str, str] | None:
+        found = self.store.do("hgetall", P + f"multipart:{upload_id}")
+        return {k: v.decode() for k, v in found.items()} if found else None
+
+    def save_part(self, upload_id: str, number: int, data: bytes, tag: str, delta: int) -> None:
+        """Keep a part whose bytes (``delta`` more than the part it replaces) are counted."""
+        key = P + f"part:{upload_id}:{number}"
+        where, ops = self.write_bytes(key, f"{upload_id}.{number}", data)
+        fields = {f"len:{number}": len(data), f"etag:{number}": tag, f"where:{number}": where}
+        ops += [
+            ("hset", P + f"multipart:{upload_id}", fields),
+            ("hincrby", P + f"multipart:{upload_id}", "size", delta),
+        ]
+        self.store.batch(ops)
+
+    def read_parts(self, upload_id: str, upload: dict[str, str], numbers: list[int]) -> bytes:
+        inline = [n for n in numbers if upload.get(f"where:{n}") == "inline"]
+        found = self.store.batch([("get", P + f"part:{upload_id}:{n}") for n in inline])
+        chunks = dict(zip(inline, found, strict=True))
+        return b"".join(
+            chunks[n] or b"" if n in chunks else self._path(f"{upload_id}.{n}").read_bytes()
+            for n in numbers
+        )
+
+    def claim_multipart(self, upload_id: str) -> bool:
+        return bool(self.store.do("zrem", P + "waiting", f"m:{upload_id}"))
+
+    def unclaim_multipart(self, upload_id: str) -> None:
+        self.store.do("zadd", P + "waiting", f"m:{upload_id}", time.time())
+
+    def discard_multipart(
+        self, upload_id: str, upload: dict[str, str], *, release: bool = True
+    ) -> None:
+        """Forget a claimed upload's parts (and release their bytes, unless they are
+        already counted as the file they became)."""
+        numbers = [int(f[4:]) for f in upload if f.startswith("len:")]
+        for n in numbers:
+            self._forget_bytes(f"{upload_id}.{n}", upload.get(f"where:{n}", "inline"))
+        parts = [P + f"part:{upload_id}:{n}" for n in numbers]
+        self.store.do("delete", P + f"multipart:{upload_id}", *parts)
+        if release:
+            self.recount(upload.get("owner", ""), -int(upload.get("size", 0)))
+
+    # -- reset -----------------------------------------------------------------------------
+
+    def clear(self) -> None:
+        """Forget every upload (and its counters): `Engine.reset` with a shared store."""
+        for member in self.store.do("zrange", P + "waiting", 0, -1):
+            self._drop(member)
+        ids = self.store.do("zrange", P + "index", 0, -1)
+        metas = self.store.batch([("hgetall", P + f"meta:{i}") for i in ids]) if ids else []
+        for file_id, meta in zip(ids, metas, strict=True):
+            if meta.get("where") == b"disk":
+                self._forget_bytes(file_id, "disk")
+        keys = [P + f"{kind}:{i}" for i in ids for kind in ("meta", "data")]
+        owners = {meta.get("owner", b"").decode() for meta in metas}
+        keys += [P + "index", P + "total", *(P + f"owner:{o}" for o in owners)]
+        self.store.do("delete", *keys)

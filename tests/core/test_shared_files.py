@@ -1,0 +1,134 @@
+"""Uploads in a shared store: two `Storage`s on one store act as one, on every store."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from emulator.core.files import Storage, StorageError, etag
+from emulator.core.store import Store
+from tests import shared_stores
+
+stores = shared_stores.stores  # the fixture: every test on memory, SQLite and Redis
+session_redis = shared_stores.session_redis
+
+Pair = tuple[Store, Store]
+
+
+def _pair(stores: Pair, tmp_path: Path, **limits: int) -> tuple[Storage, Storage]:
+    """Two storages on one store, large files under ``tmp_path / "uploads"``."""
+    one, two = stores
+    options = {"directory": tmp_path / "uploads", "max_inline_upload_bytes": 64, **limits}
+    return Storage(store=one, **options), Storage(store=two, **options)  # type: ignore[arg-type]
+
+
+def test_an_upload_through_one_is_served_by_the_other(stores: Pair, tmp_path: Path) -> None:
+    first, second = _pair(stores, tmp_path)
+    small = first.put(b"tiny", "text/plain", "../a b.txt", owner="k")
+    large = first.put(b"x" * 1000, "image/png; q=1", "big.png", owner="k")
+    assert second.get(small.id) == small
+    assert second.get(large.id) == large
+    assert (second.read(small), second.read(large)) == (b"tiny", b"x" * 1000)
+    # inline bytes never touch the directory; large ones are one file, named by id
+    assert [p.name for p in (tmp_path / "uploads").iterdir()] == [large.id]
+    assert second.get("0" * 24) is None
+
+
+def test_a_restarted_process_serves_what_it_handed_out(stores: Pair, tmp_path: Path) -> None:
+    first, _ = _pair(stores, tmp_path)
+    stored = first.put(b"kept", "text/plain", "kept.txt")
+    reborn = Storage(store=stores[1], directory=tmp_path / "uploads")
+    assert reborn.read(reborn.get(stored.id) or stored) == b"kept"
+
+
+def test_a_reserved_upload_is_fulfilled_once_anywhere(stores: Pair, tmp_path: Path) -> None:
+    first, second = _pair(stores, tmp_path)
+    ticket = first.reserve("photo.jpg", "image/jpeg", owner="k")
+    stored = second.fulfil(ticket, b"jpeg bytes")
+    assert (stored.id, stored.name, stored.content_type) == (ticket, "photo.jpg", "image/jpeg")
+    assert first.read(stored) == b"jpeg bytes"
+    with pytest.raises(StorageError) as refused:
+        first.fulfil(ticket, b"again")
+    assert refused.value.status == 404
+
+
+def test_quotas_hold_for_both_together(stores: Pair, tmp_path: Path) -> None:
+    first, second = _pair(stores, tmp_path, max_total_bytes=100, max_owner_bytes=60)
+
+    def upload(n: int) -> bool:
+        try:
+            (first, second)[n % 2].put(b"0123456789", "text/plain", "f", owner=f"k{n % 3}")
+        except StorageError as refused:
+            assert refused.status == 507
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        accepted = sum(pool.map(upload, range(40)))
+    assert 0 < accepted <= 10
+    assert int(stores[0].do("get", "files:total")) == 10 * accepted
+    for owner in ("k0", "k1", "k2"):
+        assert int(stores[0].do("get", f"files:owner:{owner}") or 0) <= 60
+
+
+def test_multipart_parts_arrive_through_both(stores: Pair, tmp_path: Path) -> None:
+    first, second = _pair(stores, tmp_path, max_total_bytes=1000)
+    upload = first.start_multipart("movie.mp4", "video/mp4", owner="k")
+    tags = {1: second.put_part(upload, 1, b"a" * 100), 2: first.put_part(upload, 2, b"bc")}
+    assert tags[1] == etag(b"a" * 100)
+    assert second.put_part(upload, 2, b"b") == etag(b"b")  # replaced: counted once
+    tags[2] = etag(b"b")
+    with pytest.raises(StorageError) as refused:
+        first.complete_multipart(upload, [(1, tags[1]), (2, etag(b"bc"))])
+    assert refused.value.status == 400
+    stored = second.complete_multipart(upload, sorted(tags.items()))
+    assert first.read(stored) == b"a" * 100 + b"b"
+    assert int(stores[0].do("get", "files:total")) == 101  # the parts became the file
+    assert [p.name for p in (tmp_path / "uploads").iterdir()] == [stored.id]  # the big part is gone
+    with pytest.raises(StorageError):
+        first.complete_multipart(upload, sorted(tags.items()))
+
+
+def test_a_part_over_the_quota_is_refused(stores: Pair, tmp_path: Path) -> None:
+    first, second = _pair(stores, tmp_path, max_total_bytes=10, max_file_bytes=8)
+    upload = first.start_multipart("f", "text/plain")
+    second.put_part(upload, 1, b"12345")
+    with pytest.raises(StorageError) as too_big:
+        first.put_part(upload, 2, b"6789")
+    assert too_big.value.status == 413
+    second.put(b"1234", "text/plain", "other")
+    with pytest.raises(StorageError) as full:
+        second.put_part(upload, 2, b"67")
+    assert full.value.status == 507
+
+
+def test_clear_forgets_everything_everywhere(stores: Pair, tmp_path: Path) -> None:
+    first, second = _pair(stores, tmp_path)
+    stored = first.put(b"y" * 100, "text/plain", "y", owner="k")
+    ticket = first.reserve("z", "text/plain")
+    upload = first.start_multipart("m", "text/plain")
+    first.put_part(upload, 1, b"part")
+    second.clear()
+    assert first.get(stored.id) is None
+    assert list((tmp_path / "uploads").iterdir()) == []
+    assert stores[0].do("get", "files:total") is None
+    with pytest.raises(StorageError):
+        first.fulfil(ticket, b"late")
+    with pytest.raises(StorageError):
+        first.put_part(upload, 2, b"late")
+
+
+def test_waiting_uploads_are_bounded(
+    stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("emulator.core.files.MAX_WAITING", 2)
+    first, second = _pair(stores, tmp_path)
+    oldest = first.start_multipart("a", "text/plain")
+    first.put_part(oldest, 1, b"abc")
+    tickets = [second.reserve("b", "text/plain") for _ in range(2)]
+    with pytest.raises(StorageError):
+        first.put_part(oldest, 2, b"d")  # dropped, its part's bytes released
+    assert int(stores[0].do("get", "files:total")) == 0
+    assert second.fulfil(tickets[-1], b"ok").size == 2

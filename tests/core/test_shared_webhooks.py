@@ -1,0 +1,172 @@
+"""Webhook deliveries in a shared store: two senders on one store deliver each webhook
+once, whichever claims it, and a delivery whose sender stopped mid-attempt is made by the
+other after the lease. A loopback receiver counts what arrives."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from emulator.core.shared_webhooks import JobAccess, register_builder
+from emulator.core.store import Store
+from emulator.core.webhooks import WebhookSender
+from tests import shared_stores, webhook_receiver
+from tests.webhook_receiver import Receiver
+
+stores = shared_stores.stores  # the fixture: every test on memory, SQLite and Redis
+session_redis = shared_stores.session_redis
+receiver = webhook_receiver.receiver
+Pair = tuple[Store, Store]
+
+
+@dataclass
+class FakeJob:
+    """A job as the builder sees it: what a real engine's `find` would hand back."""
+
+    id: str
+    done: bool = True
+
+
+def _build(context: object, job: FakeJob, bases: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    return json.dumps({"job": job.id, "cdn": bases["cdn"]}).encode(), {"X-Job": job.id}
+
+
+register_builder("test-shared", _build)
+
+
+@pytest.fixture
+def senders(stores: Pair) -> Iterator[Callable[..., WebhookSender]]:
+    made: list[WebhookSender] = []
+
+    def make(store: Store, **options: object) -> WebhookSender:
+        made.append(WebhookSender(store=store, time_scale=0.01, **options))  # type: ignore[arg-type]
+        return made[-1]
+
+    yield make
+    for sender in made:
+        sender.close()
+
+
+def _access(jobs: dict[str, FakeJob]) -> JobAccess:
+    return JobAccess(None, lambda job_id, owner: jobs.get(job_id), lambda job: job.done)
+
+
+def _watch(sender: WebhookSender, job: str, url: str, **options: object) -> None:
+    sender.watch(
+        "test-shared",
+        f"delivery-{job}",
+        url,
+        is_done=lambda: False,  # never asked: a shared delivery is rebuilt from its record
+        build=lambda: (b"", {}),
+        schedule=(1.0, 1.0),
+        owner=f"key{len(job) % 3}",
+        job_ref=job,
+        bases={"cdn": "http://cdn.test"},
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_each_delivery_is_made_once_by_either(
+    stores: Pair, senders: Callable[..., WebhookSender], receiver: Callable[..., Receiver]
+) -> None:
+    target = receiver(statuses=(500,))  # the first attempt fails: someone retries it
+    jobs = {f"j{n}": FakeJob(f"j{n}", done=n % 2 == 0) for n in range(16)}
+    first, second = senders(stores[0]), senders(stores[1])
+    for sender in (first, second):
+        sender.attach(_access(jobs))
+    for n, job in enumerate(jobs):
+        _watch((first, second)[n % 2], job, target.url)
+    for job in jobs.values():
+        job.done = True  # the rest finish now: their deliveries were waiting
+    assert first.wait(10) and second.wait(10)
+    counts = Counter(target.jobs_received())
+    assert sorted(counts) == sorted(jobs)
+    assert sorted(counts.values()) == [1] * (len(jobs) - 1) + [2]  # one retry, no duplicate
+    listed = first.deliveries
+    assert listed == second.deliveries
+    assert [d.state for d in listed] == ["delivered"] * len(jobs)
+    assert sum(len(d.attempts) for d in listed) == len(jobs) + 1
+    assert all(d.headers["X-Job"] == d.job_id.removeprefix("delivery-") for d in listed)
+    assert json.loads(listed[0].body)["cdn"] == "http://cdn.test"
+
+
+def test_a_delivery_abandoned_mid_attempt_is_made_after_the_lease(
+    stores: Pair, senders: Callable[..., WebhookSender], receiver: Callable[..., Receiver]
+) -> None:
+    target = receiver(statuses=(500,), hold=True)
+    jobs = {"j1": FakeJob("j1")}
+    first = senders(stores[0], lease=0.2, timeout=5.0)
+    first.attach(_access(jobs))
+    _watch(first, "j1", target.url)
+    assert target.held.wait(5)  # the first attempt is under way, and stuck
+    first.close()  # its worker is gone (its stuck attempt lingers)
+    second = senders(stores[1], lease=0.2, timeout=5.0)
+    second.attach(_access(jobs))
+    assert second.wait(10)
+    (delivery,) = second.deliveries
+    assert delivery.state == "delivered" and len(delivery.attempts) == 1
+    target.release.set()  # the stuck attempt ends (500): its lease is gone, nothing is kept
+    deadline = time.monotonic() + 5
+    while target.answered < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # for the stuck attempt to end: it must record nothing
+    (delivery,) = second.deliveries
+    assert delivery.state == "delivered" and len(delivery.attempts) == 1
+    assert stores[0].do("zcard", "webhooks:due") == 0
+
+
+@pytest.mark.parametrize(
+    ("fault", "state", "attempts", "received"),
+    [("webhook_fail", "failed", 3, 0), ("webhook_twice", "delivered", 2, 2)],
+)
+def test_faults_hold_across_senders(
+    stores: Pair,
+    senders: Callable[..., WebhookSender],
+    receiver: Callable[..., Receiver],
+    fault: str,
+    state: str,
+    attempts: int,
+    received: int,
+) -> None:
+    target = receiver()
+    jobs = {"j1": FakeJob("j1")}
+    first, second = senders(stores[0]), senders(stores[1])
+    second.attach(_access(jobs))
+    _watch(first, "j1", target.url, fault=fault)
+    assert second.wait(10)
+    (delivery,) = first.deliveries
+    assert (delivery.state, len(delivery.attempts)) == (state, attempts)
+    assert len(target.bodies) == received
+
+
+def test_a_late_delivery_waits_then_arrives(
+    stores: Pair, senders: Callable[..., WebhookSender], receiver: Callable[..., Receiver]
+) -> None:
+    target = receiver()
+    first = senders(stores[0])
+    first.attach(_access({"j1": FakeJob("j1")}))
+    _watch(first, "j1", target.url, fault="webhook_late", late=0.2)
+    time.sleep(0.1)
+    assert target.bodies == []  # not yet: it is late
+    assert first.wait(5)
+    assert target.jobs_received() == ["j1"]
+
+
+def test_refused_and_vanished_deliveries_are_recorded(
+    stores: Pair, senders: Callable[..., WebhookSender]
+) -> None:
+    first, second = senders(stores[0]), senders(stores[1])
+    second.attach(_access({}))
+    _watch(first, "j1", "http://10.1.2.3/hook")  # not loopback
+    _watch(first, "gone", "http://127.0.0.1:9/hook")
+    assert second.wait(5)
+    refused, gone = second.deliveries
+    assert (refused.state, refused.reason) == ("refused", "not a loopback address")
+    assert (gone.state, gone.reason) == ("failed", "the job is gone")
+    first.clear()
+    assert second.deliveries == []
