@@ -39,6 +39,7 @@ from emulator.core.outcomes import (
 )
 from emulator.core.record import RequestRecord
 from emulator.core.shared_jobs import SharedJobStore
+from emulator.core.shared_webhooks import JobAccess
 from emulator.core.store import Store, open_store
 from emulator.core.webhooks import Builder, WebhookSender
 from emulator.media import MediaStore
@@ -104,16 +105,22 @@ class Engine:
         self.record = RequestRecord(store=self.store)
         self.faults = FaultBook(self.config.seed, store=self.store)
         self.webhooks = WebhookSender(
-            time_scale=self.config.webhook_time_scale,
-            any_target=self.config.webhook_targets == "any",
+            time_scale=config.webhook_time_scale,
+            any_target=config.webhook_targets == "any",
+            store=self.store,
+        )
+        self.webhooks.attach(
+            JobAccess(self, self.find, lambda job: self.look(job).phase is Phase.DONE)
         )
         self._lock = threading.RLock()
         self._outcomes = OutcomeCache()
         self.storage = Storage(
-            directory=self.config.storage_dir,
-            max_file_bytes=self.config.max_upload_bytes,
-            max_total_bytes=self.config.max_storage_bytes,
-            max_owner_bytes=self.config.max_storage_bytes_per_key,
+            directory=config.storage_dir if self.store is None else config.uploads_dir,
+            max_file_bytes=config.max_upload_bytes,
+            max_total_bytes=config.max_storage_bytes,
+            max_owner_bytes=config.max_storage_bytes_per_key,
+            store=self.store,
+            max_inline_upload_bytes=config.max_inline_upload_bytes,
         )
         if self.store is None:
             self.reset(config.seed)
@@ -170,6 +177,7 @@ class Engine:
             cache_bytes=self.config.media_cache_bytes,
             salt=salt,
             load_source=self._stored_bytes,
+            store=self.store,
         )
 
     def _follow(self) -> None:
@@ -182,10 +190,18 @@ class Engine:
             self._start(int(seed) if seed else None, (salt or b"").decode())
 
     def watch_webhook(
-        self, job: Job, url: str, delivery_id: str, build: Builder, schedule: tuple[float, ...]
+        self,
+        job: Job,
+        url: str,
+        delivery_id: str,
+        build: Builder,
+        schedule: tuple[float, ...],
+        bases: dict[str, str] | None = None,
     ) -> None:
         """Deliver ``build()`` (the provider's signed request) to ``url`` when ``job`` is
-        done, subject to any webhook fault rule."""
+        done, subject to any webhook fault rule. With a shared store, whichever process
+        delivers rebuilds the request with the provider's registered builder, its media
+        linked under ``bases`` (the base URLs of the request that asked for the webhook)."""
         fault = self.faults.pick(
             "webhook",
             provider=job.endpoint.provider,
@@ -203,6 +219,8 @@ class Engine:
             fault=fault.effect if fault else None,
             late=fault.seconds if fault else 0.0,
             owner=job.owner,
+            job_ref=job.id,
+            bases=bases,
         )
 
     def secret(self, purpose: str) -> bytes:

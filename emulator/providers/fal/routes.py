@@ -205,7 +205,9 @@ class FalApi:
             checked=self.config.validate_on_submit,
         )
         if webhook:
-            self.webhooks.watch(job, webhook, functools.partial(self._linker, request, job))
+            bases = {} if self._wants_inline(job) else {"cdn": self._base(request, "fal/cdn")}
+            link = functools.partial(self._linker, request, job)
+            self.webhooks.watch(job, webhook, link, bases)
         urls = request_urls(self._base(request, "fal/queue"), job)
         return json_response(submit_body(job, self.engine.look(job), urls), 200, _ids(job))
 

@@ -77,9 +77,13 @@ class FalWebhooks:
     def user_id(self, key: str) -> str:
         return hashlib.sha256(f"fal-user:{key}".encode()).hexdigest()[:24]
 
-    def watch(self, job: Job, url: str, link: Callable[[], Linker]) -> None:
+    def watch(
+        self, job: Job, url: str, link: Callable[[], Linker], bases: dict[str, str] | None = None
+    ) -> None:
+        """Deliver ``job``'s result to ``url`` when done, media linked by ``link()`` (or, in
+        another process sharing the store, under ``bases``: see `build_shared`)."""
         build = lambda: self._signed(job, self._payload(job, link()))  # noqa: E731
-        self.engine.watch_webhook(job, url, job.id, build, RETRY_SCHEDULE)
+        self.engine.watch_webhook(job, url, job.id, build, RETRY_SCHEDULE, bases)
 
     def _payload(self, job: Job, link: Linker) -> dict[str, Any]:
         envelope: dict[str, Any] = {"request_id": job.id, "gateway_request_id": job.id}

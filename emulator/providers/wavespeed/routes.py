@@ -21,7 +21,6 @@ from emulator.core.engine import Engine, Look
 from emulator.core.files import parse_upload_path
 from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
-from emulator.core.outcomes import JobFailed
 from emulator.core.webhooks import is_webhook_url
 from emulator.http.asgi import note_endpoint
 from emulator.http.bodies import body_size, read_payload
@@ -168,10 +167,14 @@ class WaveSpeedApi:
             endpoint, payload, owner, webhook=webhook, size=body_size(request), checked=True
         )
         if webhook:
+            result_url = self._result_url(request, job)
             finished = functools.partial(
-                self._finished, job, self._result_url(request, job), self._linker(request, job)
+                self._finished, job, result_url, self._linker(request, job)
             )
-            self.webhooks.watch(job, webhook, finished)
+            bases = {"result": result_url}
+            if not self._wants_inline(job):
+                bases["cdn"] = public_base(request, "wavespeed/cdn", self.config.public_url)
+            self.webhooks.watch(job, webhook, finished, bases)
         if payload.get("enable_sync_mode") is True:
             return json_response(envelope(await self._wait(request, job)))
         return json_response(envelope(await self._prediction(request, job, poll=False)))

@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from emulator.core.engine import Engine, JobFailed
+from emulator.core.engine import Engine
 from emulator.core.jobs import Job
+from emulator.core.outcomes import JobFailed
 from emulator.core.shared_webhooks import register_builder
 from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.wavespeed.envelopes import prediction, task_id
@@ -35,10 +36,18 @@ class WaveSpeedWebhooks:
         """The key's webhook secret: stable for a key under a seed (see `Engine.secret`)."""
         return "whsec_" + self.engine.secret(f"wavespeed-webhook:{key}").hex()[:40]
 
-    def watch(self, job: Job, url: str, prediction: Callable[[], dict[str, Any]]) -> None:
-        """Deliver ``prediction()`` (the finished prediction) to ``url`` when ``job`` is done."""
+    def watch(
+        self,
+        job: Job,
+        url: str,
+        prediction: Callable[[], dict[str, Any]],
+        bases: dict[str, str] | None = None,
+    ) -> None:
+        """Deliver ``prediction()`` (the finished prediction) to ``url`` when ``job`` is
+        done (or, in another process sharing the store, as `build_shared` makes it from
+        ``bases``)."""
         build = lambda: self._signed(job, {**prediction(), "input": job.payload})  # noqa: E731
-        self.engine.watch_webhook(job, url, task_id(job), build, RETRY_SCHEDULE)
+        self.engine.watch_webhook(job, url, task_id(job), build, RETRY_SCHEDULE, bases)
 
     def _signed(self, job: Job, data: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
         body = json.dumps(data).encode()
