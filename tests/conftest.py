@@ -30,7 +30,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 #: folders of end-to-end tests (real clients, servers, property runs): marked slow, so that
 #: ``pytest -m "not slow"`` is the fast inner loop (see tests/README.md)
-SLOW_FOLDERS = {"clients", "properties", "parity", "browser"}
+SLOW_FOLDERS = {"clients", "properties", "parity", "browser", "scaling"}
 TESTS = Path(__file__).parent
 
 

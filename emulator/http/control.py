@@ -102,7 +102,8 @@ class ControlApi:
         tells the workers of ``serve --workers N`` apart."""
         state = await run_in_threadpool(self._state)
         if not state["ok"]:
-            return JSONResponse({"status": "unavailable", "state": state}, 503, RETRY_AFTER)
+            body = {"status": "unavailable", "state": state, "pid": os.getpid()}
+            return JSONResponse(body, 503, RETRY_AFTER)
         return JSONResponse(
             {
                 "status": "ok",
