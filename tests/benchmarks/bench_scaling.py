@@ -113,10 +113,10 @@ def _measure(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.bench_scaling")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (2)")
-    parser.add_argument("--seconds", type=float, default=3.0, help="load per case (3)")
+    parser.add_argument("--seconds", type=int, default=3, help="whole seconds per load (3)")
     options = parser.parse_args(argv)
-    if options.rounds < 1 or not 0 < options.seconds <= 30:
-        parser.error("--rounds must be >= 1 and --seconds in (0, 30]")
+    if options.rounds < 1 or not 1 <= options.seconds <= 30:
+        parser.error("--rounds must be >= 1 and --seconds in [1, 30]")
     with tempfile.TemporaryDirectory(prefix="bench-scaling-") as folder:
         redis = RedisServer(Path(folder))
         redis.start()

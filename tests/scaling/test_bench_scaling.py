@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-BRIEFLY = ["--rounds", "1", "--seconds", "0.5"]
+BRIEFLY = ["--rounds", "1", "--seconds", "1"]
 
 
 def test_the_scaling_benchmark_prints_its_table() -> None:
