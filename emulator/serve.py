@@ -195,7 +195,7 @@ def guarded(chosen: Settings, host: str) -> Settings:
     return replace(chosen, config=config)
 
 
-def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Serve as ``args`` (parsed from ``argv``, which the workers parse again) say."""
     import uvicorn
 
@@ -214,6 +214,8 @@ def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
         return 1
     target: Any = app
     if server["workers"] > 1:
+        # The workers inherit the environment (readable by this user only), and with it
+        # the settings and the token made here.
         worker = {"argv": list(argv), "admin_token": chosen.config.admin_token}
         os.environ[WORKER_SETTINGS] = json.dumps(worker)
         target = "emulator.serve:worker_app"

@@ -100,7 +100,10 @@ class ControlApi:
     async def health(self, request: Request) -> Response:
         """Liveness and readiness: 503 while the shared store cannot be reached. ``pid``
         tells the workers of ``serve --workers N`` apart."""
-        state = await run_in_threadpool(self._state)
+        if self.engine.config.state_url == "memory":
+            state: dict[str, Any] = {"kind": "memory", "ok": True}
+        else:
+            state = await run_in_threadpool(self._shared_state)
         if not state["ok"]:
             body = {"status": "unavailable", "state": state, "pid": os.getpid()}
             return JSONResponse(body, 503, RETRY_AFTER)
@@ -115,11 +118,10 @@ class ControlApi:
             }
         )
 
-    def _state(self) -> dict[str, Any]:
-        """Where state lives and whether it answers (a round trip, off the event loop)."""
+    def _shared_state(self) -> dict[str, Any]:
+        """Where the shared state lives and whether it answers (a round trip: run it off
+        the event loop)."""
         url = self.engine.config.state_url
-        if url == "memory":
-            return {"kind": "memory", "ok": True}
         kind = "sqlite" if url.startswith("sqlite:") else "redis"
         try:
             store = self._shared_store()

@@ -83,3 +83,9 @@ def test_a_lost_store_is_a_503_in_each_providers_format(redis: RedisServer) -> N
         redis.start()
         assert client.get("/wavespeed/probe").text == "none"
     store.close()
+
+
+def test_health_of_a_data_dir(tmp_path: Path) -> None:
+    with TestClient(create_app(EmulatorConfig(data_dir=tmp_path))) as client:
+        state = client.get("/_emulator/health").json()["state"]
+    assert state == {"kind": "sqlite", "url": f"sqlite://{tmp_path.resolve()}/state.db", "ok": True}
