@@ -246,5 +246,13 @@ def test_workers_rebuild_the_parents_settings_with_its_admin_token(
     assert rules <= 1 and len(serve.worker_app().state.engine.faults.rules) == rules
 
 
+def test_one_worker_on_shared_state_serves_as_before(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    served = serve_with(monkeypatch, ["--data-dir", str(tmp_path)])
+    assert (served["workers"], served["factory"]) == (1, False)
+    assert served["engine"].config.state_url == f"sqlite://{tmp_path.resolve()}/state.db"
+
+
 def _never_served(*args: object, **options: object) -> None:
     raise AssertionError("uvicorn.run was called")
