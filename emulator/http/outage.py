@@ -38,25 +38,27 @@ class StoreOutage:
         self._logged_at = -LOG_INTERVAL
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         started = False
 
         async def tracked(message: Message) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            started = started or message["type"] in ("http.response.start", "websocket.accept")
             await send(message)
 
         try:
             await self.app(scope, receive, tracked)
         except StoreUnavailable as error:
             self._log(error)
-            if started:
-                # A stream already under way (an SSE status stream) can only end here.
-                return
             message = f"The emulator's state store is unavailable: {error}"
-            await self.answer(scope["path"], message, dict(RETRY_AFTER))(scope, receive, send)
+            if scope["type"] == "websocket":
+                # 1013, "try again later": a refused handshake or an ended session alike.
+                await send({"type": "websocket.close", "code": 1013, "reason": "state unavailable"})
+            elif not started:
+                await self.answer(scope["path"], message, dict(RETRY_AFTER))(scope, receive, send)
+            # else: a stream already under way (an SSE status stream) can only end here.
 
     def _log(self, error: StoreUnavailable) -> None:
         now = time.monotonic()

@@ -4,14 +4,15 @@ says so, and recovery when the store returns. A real redis-server, stopped and r
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from emulator import EmulatorConfig, create_app
 from emulator.core.store import open_store
@@ -89,3 +90,34 @@ def test_health_of_a_data_dir(tmp_path: Path) -> None:
     with TestClient(create_app(EmulatorConfig(data_dir=tmp_path))) as client:
         state = client.get("/_emulator/health").json()["state"]
     assert state == {"kind": "sqlite", "url": f"sqlite://{tmp_path.resolve()}/state.db", "ok": True}
+
+
+def test_a_stream_under_way_ends_and_a_websocket_is_told_to_try_later(
+    redis: RedisServer,
+) -> None:
+    store = open_store(redis.url)
+
+    async def stream(request: Request) -> Response:
+        async def lines() -> AsyncIterator[bytes]:
+            yield b"data: first\n\n"
+            yield store.do("get", "next") or b""
+
+        return StreamingResponse(lines(), media_type="text/event-stream")
+
+    async def session(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text((store.do("get", "greeting") or b"none").decode())
+
+    app = create_app()
+    app.router.routes.insert(0, Route("/fal/stream", stream))
+    app.router.routes.insert(0, WebSocketRoute("/fal/session", session))
+    redis.stop()
+    with TestClient(app) as client:
+        with client.stream("GET", "/fal/stream") as answer:
+            assert answer.status_code == 200
+            assert b"".join(answer.iter_bytes()) == b"data: first\n\n"
+        with pytest.raises(WebSocketDisconnect) as ended:
+            with client.websocket_connect("/fal/session") as websocket:
+                websocket.receive_text()
+    assert ended.value.code == 1013
+    store.close()
