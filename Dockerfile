@@ -16,7 +16,8 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY emulator ./emulator
 COPY contracts ./contracts
-RUN pip install --no-cache-dir . && rm -rf /app/*
+# The redis extra: `--state redis://…` for several replicas or `--workers N` on one Redis.
+RUN pip install --no-cache-dir "./[redis]" && rm -rf /app/*
 
 USER 10001
 EXPOSE 8000

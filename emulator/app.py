@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -18,20 +19,32 @@ from emulator.http.control import ControlApi
 from emulator.http.hosts import ProviderHosts
 from emulator.http.index import index
 from emulator.http.middleware import FaultInjection, Recording
+from emulator.http.outage import StoreOutage
 from emulator.http.ui import dashboard
 from emulator.providers.registry import BY_NAME, CANONICAL_HOSTS, HOST_SURFACES, PROVIDERS
 
 logger = logging.getLogger("emulator")
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    """Starlette's routing errors (no such path, a method a route does not take), in the
-    format of the provider whose surface the path is under."""
-    assert isinstance(exc, HTTPException)
-    provider = BY_NAME.get(request.url.path.split("/", 2)[1] if "/" in request.url.path else "")
+def _error_in_format(
+    path: str, status: int, detail: str, headers: Mapping[str, str] | None
+) -> Response:
+    """An error in the format of the provider whose surface ``path`` is under (the
+    control plane's and the rest: ``{"detail": ...}``)."""
+    provider = BY_NAME.get(path.split("/", 2)[1] if "/" in path else "")
     if provider is not None:
-        return provider.http_error(exc.status_code, exc.detail, exc.headers)
-    return JSONResponse({"detail": exc.detail}, exc.status_code, exc.headers)
+        return provider.http_error(status, detail, headers)
+    return JSONResponse({"detail": detail}, status, headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's routing errors (no such path, a method a route does not take)."""
+    assert isinstance(exc, HTTPException)
+    return _error_in_format(request.url.path, exc.status_code, exc.detail, exc.headers)
+
+
+def _store_unavailable(path: str, message: str, headers: dict[str, str]) -> Response:
+    return _error_in_format(path, 503, message, headers)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
@@ -67,6 +80,7 @@ def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = 
         ],
         middleware=[
             Middleware(ProviderHosts, canonical=CANONICAL_HOSTS, surfaces=HOST_SURFACES),
+            Middleware(StoreOutage, answer=_store_unavailable),
             Middleware(Recording, record=engine.record, skip=_UNRECORDED),
             Middleware(
                 FaultInjection,

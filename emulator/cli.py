@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "contracts" and args.contracts_command in drift_commands.COMMANDS:
             return drift_commands.run(args)
-        return serve.run(args)
+        return serve.run(args, sys.argv[1:] if argv is None else argv)
     except (ContractError, SettingsError, ValueError, *RECORDING_ERRORS) as exc:
         print(f"provider-emulator: {exc}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from emulator.config_file import Settings, load_settings
 from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault, FaultError
+from emulator.core.store import StoreUnavailable, open_store
 from emulator.core.webhooks import is_loopback_host
 from emulator.recording import add_serve_options as add_recording_options
 from emulator.recording import from_arguments as with_arguments
@@ -51,6 +52,13 @@ SERVER_OPTIONS = (
     ServerOption("tls", False, "Serve HTTPS with a local CA (see `provider-emulator env`).", bool),
     ServerOption("tls_dir", None, "Where the local CA and certificate live.", Path),
     ServerOption("log_level", "info", "uvicorn's log level."),
+    ServerOption(
+        "workers",
+        1,
+        "Worker processes serving the one port; more than one needs state they share "
+        "(--state redis://… or sqlite:///…, or --data-dir).",
+        int,
+    ),
     ServerOption(
         "shutdown_timeout",
         5.0,
@@ -187,28 +195,44 @@ def guarded(chosen: Settings, host: str) -> Settings:
     return replace(chosen, config=config)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Serve as ``args`` (parsed from ``argv``, which the workers parse again) say."""
     import uvicorn
 
     from emulator.tls import ensure_tls
 
     chosen, server = settings(args)
+    check_workers(server["workers"], chosen.config, args)
     chosen = guarded(chosen, server["host"])
-    app = with_arguments(build_app(chosen, server["port"]), args)
+    try:
+        reach_store(chosen.config.state_url)
+        # With several workers this app is never served: building it checks every setting
+        # before a worker starts, and stages the fault rules, once, in the shared store.
+        app = with_arguments(build_app(chosen, server["port"]), args)
+    except StoreUnavailable as exc:
+        print(f"provider-emulator: the state store cannot be reached: {exc}", file=sys.stderr)
+        return 1
+    target: Any = app
+    if server["workers"] > 1:
+        # The workers inherit the environment (readable by this user only), and with it
+        # the settings and the token made here.
+        worker = {"argv": list(argv), "admin_token": chosen.config.admin_token}
+        os.environ[WORKER_SETTINGS] = json.dumps(worker)
+        target = "emulator.serve:worker_app"
+    del app  # the parent of several workers keeps none of it
     tls: dict[str, Any] = {}
     if server["tls"]:
         files = ensure_tls(server["tls_dir"])
         tls = {"ssl_certfile": str(files.certificate), "ssl_keyfile": str(files.key)}
     scheme = "https" if tls else "http"
-    # What start-up made (modules, contracts, schemas) lives as long as the server: moved
-    # out of the collector's generations, later collections never walk it again.
-    gc.collect()
-    gc.freeze()
+    _freeze_startup_objects()
     origin = f"{scheme}://{server['host']}:{server['port']}"
     print(f"provider-emulator: serving on {origin}/", flush=True)
     print(f"provider-emulator: dashboard at {origin}/_emulator/ui", flush=True)
     uvicorn.run(
-        app,
+        target,
+        factory=isinstance(target, str),
+        workers=server["workers"],
         host=server["host"],
         port=server["port"],
         log_level=server["log_level"],
@@ -220,6 +244,58 @@ def run(args: argparse.Namespace) -> int:
         **tls,
     )
     return 0
+
+
+def check_workers(workers: int, config: EmulatorConfig, args: argparse.Namespace) -> None:
+    """`ValueError` unless ``workers`` processes can serve ``config`` together."""
+    if workers < 1:
+        raise ValueError(f"--workers must be at least 1, not {workers}")
+    if workers == 1:
+        return
+    if config.state_url == "memory":
+        raise ValueError(
+            f"--workers {workers} needs state the workers share: add --state redis://HOST:PORT/DB "
+            "(or --state sqlite:///PATH, or --data-dir DIR)"
+        )
+    if args.record:
+        raise ValueError("--record writes one recording folder from one process: use --workers 1")
+
+
+def reach_store(url: str) -> None:
+    """`StoreUnavailable` unless the shared store at ``url`` answers (a memory one does)."""
+    if url == "memory":
+        return
+    store = open_store(url)
+    try:
+        store.ping()
+    finally:
+        store.close()
+
+
+#: the environment variable that carries the parent's settings to each worker (JSON)
+WORKER_SETTINGS = "PROVIDER_EMULATOR_WORKER_SETTINGS"
+
+
+def worker_app() -> Any:
+    """One worker's app (uvicorn's factory for ``serve --workers N``): the parent's
+    settings, parsed again from its command line in the parent's environment, with the
+    parent's admin token, and without the fault rules, which the parent staged."""
+    worker = json.loads(os.environ[WORKER_SETTINGS])
+    parser = argparse.ArgumentParser(prog="provider-emulator")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(worker["argv"])
+    chosen, server = settings(args)
+    config = replace(chosen.config, admin_token=worker["admin_token"])
+    app = with_arguments(build_app(replace(chosen, config=config, faults=()), server["port"]), args)
+    _freeze_startup_objects()
+    return app
+
+
+def _freeze_startup_objects() -> None:
+    # What start-up made (modules, contracts, schemas) lives as long as the server: moved
+    # out of the collector's generations, later collections never walk it again.
+    gc.collect()
+    gc.freeze()
 
 
 def reference() -> list[tuple[str, str, str, str, str]]:

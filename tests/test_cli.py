@@ -172,3 +172,87 @@ def test_a_server_option_in_the_environment_must_be_a_boolean_it_can_read(
     monkeypatch.setenv("PROVIDER_EMULATOR_ACCESS_LOG", "sometimes")
     assert cli.main(["serve"]) == 2
     assert "PROVIDER_EMULATOR_ACCESS_LOG: not a boolean" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ"),
+    [(["--workers", "2"], {}), ([], {"PROVIDER_EMULATOR_WORKERS": "3"})],
+)
+def test_several_workers_without_shared_state_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    environ: dict[str, str],
+) -> None:
+    monkeypatch.setattr("uvicorn.run", _never_served)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["serve", *argv]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("provider-emulator: --workers ") and error.count("\n") == 1
+    assert "--state redis://" in error and "--data-dir" in error
+
+
+def test_workers_must_be_positive_and_record_with_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setattr("uvicorn.run", _never_served)
+    assert cli.main(["serve", "--workers", "0"]) == 2
+    assert "at least 1" in capsys.readouterr().err
+    shared = ["--workers", "2", "--data-dir", str(tmp_path)]
+    assert cli.main(["serve", *shared, "--record", str(tmp_path / "rec")]) == 2
+    assert "--workers 1" in capsys.readouterr().err
+
+
+def test_an_unreachable_state_store_stops_serve_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.redis_server import free_port
+
+    monkeypatch.setattr("uvicorn.run", _never_served)
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    assert cli.main(["serve", "--state", url]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("provider-emulator: the state store cannot be reached: Redis at ")
+    assert error.count("\n") == 1
+
+
+def test_workers_rebuild_the_parents_settings_with_its_admin_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], redis_url: str
+) -> None:
+    """The parent serves an import string; each worker's factory parses the parent's command
+    line again, takes the token the parent made, and stages no fault rule of its own."""
+    from emulator import serve
+
+    served: dict = {}
+    monkeypatch.setattr("uvicorn.run", lambda target, **options: served.update(options, t=target))
+    monkeypatch.setenv(serve.WORKER_SETTINGS, "")  # restored after the test
+    rule = '{"effect": "http_error", "status": 429, "times": 1}'
+    argv = ["serve", "--workers", "2", "--state", redis_url, "--api-key", "k", "--fault", rule]
+    argv += ["--max-jobs", "77"]
+    assert cli.main(argv) == 0
+    assert (served["t"], served["factory"], served["workers"]) == (
+        "emulator.serve:worker_app",
+        True,
+        2,
+    )
+    token = capsys.readouterr().err.split("admin token: ")[1].split()[0]
+    engine = serve.worker_app().state.engine
+    assert (engine.config.admin_token, engine.config.max_jobs) == (token, 77)
+    assert engine.config.api_keys == {"k"} and engine.config.state_url == redis_url
+    # A worker adds no rule: a second one sees as many as the first (the parent's rule
+    # once the engine keeps its rules in the store, none before).
+    rules = len(engine.faults.rules)
+    assert rules <= 1 and len(serve.worker_app().state.engine.faults.rules) == rules
+
+
+def test_one_worker_on_shared_state_serves_as_before(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    served = serve_with(monkeypatch, ["--data-dir", str(tmp_path)])
+    assert (served["workers"], served["factory"]) == (1, False)
+    assert served["engine"].config.state_url == f"sqlite://{tmp_path.resolve()}/state.db"
+
+
+def _never_served(*args: object, **options: object) -> None:
+    raise AssertionError("uvicorn.run was called")

@@ -11,12 +11,14 @@ from __future__ import annotations
 import base64
 import hmac
 import math
+import os
 import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import asdict
 from itertools import islice
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -28,8 +30,10 @@ from emulator.core.faults import Fault, FaultError
 from emulator.core.keys import split_authorization
 from emulator.core.lifecycle import Progression
 from emulator.core.record import RecordedRequest
+from emulator.core.store import Store, StoreUnavailable, open_store
 from emulator.http.bodies import PayloadError, read_json
 from emulator.http.control_openapi import document
+from emulator.http.outage import RETRY_AFTER
 
 #: what a caller may see: every key's state (None: an administrator), or one key's
 Viewer = str | None
@@ -48,6 +52,7 @@ class _Refused(Exception):
 class ControlApi:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._store: Store | None = None
 
     def routes(self) -> list[BaseRoute]:
         admin, keyed = True, False
@@ -93,14 +98,44 @@ class ControlApi:
         return credential
 
     async def health(self, request: Request) -> Response:
+        """Liveness and readiness: 503 while the shared store cannot be reached. ``pid``
+        tells the workers of ``serve --workers N`` apart."""
+        if self.engine.config.state_url == "memory":
+            state: dict[str, Any] = {"kind": "memory", "ok": True}
+        else:
+            state = await run_in_threadpool(self._shared_state)
+        if not state["ok"]:
+            body = {"status": "unavailable", "state": state, "pid": os.getpid()}
+            return JSONResponse(body, 503, RETRY_AFTER)
         return JSONResponse(
             {
                 "status": "ok",
                 "version": __version__,
                 "endpoints": len(self.engine.contracts),
                 "jobs": len(self.engine.jobs),
+                "state": state,
+                "pid": os.getpid(),
             }
         )
+
+    def _shared_state(self) -> dict[str, Any]:
+        """Where the shared state lives and whether it answers (a round trip: run it off
+        the event loop)."""
+        url = self.engine.config.state_url
+        kind = "sqlite" if url.startswith("sqlite:") else "redis"
+        try:
+            store = self._shared_store()
+            store.ping()
+        except StoreUnavailable as error:
+            return {"kind": kind, "url": _masked(url), "ok": False, "error": str(error)}
+        return {"kind": kind, "url": store.url, "ok": True}
+
+    def _shared_store(self) -> Store:
+        # The engine's own store; until the engine keeps one, the control plane's own.
+        store: Store | None = getattr(self.engine, "store", None)
+        if store is None:
+            store = self._store = self._store or open_store(self.engine.config.state_url)
+        return store
 
     async def openapi(self, request: Request) -> Response:
         """This control plane's own OpenAPI document."""
@@ -270,3 +305,10 @@ def _recorded(entry: RecordedRequest) -> dict[str, Any]:
     except UnicodeDecodeError:
         shown["body"], shown["body_encoding"] = base64.b64encode(entry.body).decode(), "base64"
     return shown
+
+
+def _masked(url: str) -> str:
+    """``url`` without its credentials (``redis://user:secret@host`` → ``redis://host``)."""
+    scheme, _, rest = url.partition("://")
+    where, slash, path = rest.partition("/")
+    return f"{scheme}://{where.rpartition('@')[2]}{slash}{path}"

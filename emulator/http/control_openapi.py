@@ -81,7 +81,13 @@ def document() -> dict[str, Any]:
         "info": {"title": "provider-emulator control plane", "version": __version__},
         "paths": {
             "/_emulator/health": {
-                "get": {"summary": "Health", "responses": {"200": _json({"type": "object"})}}
+                "get": {
+                    "summary": "Health; 503 while the shared state cannot be reached",
+                    "responses": {
+                        "200": _json({"type": "object"}),
+                        "503": _json({"type": "object"}),
+                    },
+                }
             },
             "/_emulator/endpoints": {
                 "get": _operation("The endpoints served", {"200": _json(_LIST)})

@@ -1,0 +1,123 @@
+"""A shared store lost mid-run: 503s in the asking provider's format, a health check that
+says so, and recovery when the store returns. A real redis-server, stopped and restarted."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from emulator import EmulatorConfig, create_app
+from emulator.core.store import open_store
+from tests.redis_server import RedisServer, free_port
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_health_reports_the_store_and_is_503_while_it_is_down(redis: RedisServer) -> None:
+    with TestClient(create_app(EmulatorConfig(state=redis.url))) as client:
+        body = client.get("/_emulator/health").json()
+        assert body["state"] == {"kind": "redis", "url": redis.url, "ok": True}
+        assert body["status"] == "ok" and body["pid"] == os.getpid()
+        redis.stop()
+        down = client.get("/_emulator/health")
+        assert (down.status_code, down.headers["retry-after"]) == (503, "1")
+        assert down.json()["status"] == "unavailable" and down.json()["state"]["ok"] is False
+        assert down.json()["state"]["error"].startswith(f"Redis at {redis.url}: ")
+        redis.start()
+        assert client.get("/_emulator/health").json()["state"]["ok"] is True
+
+
+def test_health_never_shows_the_stores_credentials() -> None:
+    url = f"redis://user:hunter2@127.0.0.1:{free_port()}/0"  # nothing listens there
+    with TestClient(create_app(EmulatorConfig(state=url))) as client:
+        down = client.get("/_emulator/health")
+    assert down.status_code == 503 and "hunter2" not in down.text
+    assert down.json()["state"]["url"].startswith("redis://127.0.0.1:")
+
+
+def test_health_of_the_in_memory_state() -> None:
+    with TestClient(create_app()) as client:
+        assert client.get("/_emulator/health").json()["state"] == {"kind": "memory", "ok": True}
+
+
+def test_a_lost_store_is_a_503_in_each_providers_format(redis: RedisServer) -> None:
+    """Wherever a request reaches the store, its `StoreUnavailable` becomes a 503 in the
+    format of the surface asked (here, a route of the test's own reads the real store)."""
+    store = open_store(redis.url)
+
+    async def reads_the_store(request: Request) -> Response:
+        return Response(store.do("get", "greeting") or b"none")
+
+    app = create_app()
+    for surface in ("fal", "wavespeed", "_emulator"):
+        app.router.routes.insert(0, Route(f"/{surface}/probe", reads_the_store))
+    with TestClient(app) as client:
+        assert client.get("/fal/probe").text == "none"
+        redis.stop()
+        fal = client.get("/fal/probe")
+        wavespeed = client.get("/wavespeed/probe")
+        control = client.get("/_emulator/probe")
+        on_its_host = client.get("/probe", headers={"Host": "api.wavespeed.ai"})
+        for answer in (fal, wavespeed, control, on_its_host):
+            assert (answer.status_code, answer.headers["retry-after"]) == (503, "1")
+        assert set(fal.json()) == {"detail"}
+        assert "state store is unavailable" in fal.json()["detail"]
+        assert control.json() == fal.json() and on_its_host.json() == wavespeed.json()
+        assert wavespeed.json()["code"] == 503 and wavespeed.json()["data"] is None
+        assert "state store is unavailable" in wavespeed.json()["message"]
+        redis.start()
+        assert client.get("/wavespeed/probe").text == "none"
+    store.close()
+
+
+def test_health_of_a_data_dir(tmp_path: Path) -> None:
+    with TestClient(create_app(EmulatorConfig(data_dir=tmp_path))) as client:
+        state = client.get("/_emulator/health").json()["state"]
+    assert state == {"kind": "sqlite", "url": f"sqlite://{tmp_path.resolve()}/state.db", "ok": True}
+
+
+def test_a_stream_under_way_ends_and_a_websocket_is_told_to_try_later(
+    redis: RedisServer,
+) -> None:
+    store = open_store(redis.url)
+
+    async def stream(request: Request) -> Response:
+        async def lines() -> AsyncIterator[bytes]:
+            yield b"data: first\n\n"
+            yield store.do("get", "next") or b""
+
+        return StreamingResponse(lines(), media_type="text/event-stream")
+
+    async def session(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text((store.do("get", "greeting") or b"none").decode())
+
+    app = create_app()
+    app.router.routes.insert(0, Route("/fal/stream", stream))
+    app.router.routes.insert(0, WebSocketRoute("/fal/session", session))
+    redis.stop()
+    with TestClient(app) as client:
+        with client.stream("GET", "/fal/stream") as answer:
+            assert answer.status_code == 200
+            assert b"".join(answer.iter_bytes()) == b"data: first\n\n"
+        with pytest.raises(WebSocketDisconnect) as ended:
+            with client.websocket_connect("/fal/session") as websocket:
+                websocket.receive_text()
+    assert ended.value.code == 1013
+    store.close()
