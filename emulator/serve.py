@@ -169,11 +169,21 @@ def build_app(chosen: Settings, port: int | None = None) -> Any:
 
     clock = ManualClock(wall_start=time.time()) if chosen.manual_clock else None
     engine = Engine(chosen.config, clock=clock)
+    # A shared store may keep the rules of an earlier start (a restart on a --data-dir or a
+    # persistent Redis, another host): a rule staged already is not staged twice.
+    staged = {_as_staged(rule) for rule in engine.faults.rules} if engine.store else set()
     for rule in chosen.faults:
-        engine.faults.add(rule)
+        if _as_staged(rule) not in staged:
+            engine.faults.add(rule)
     if port is not None:
         engine.webhooks.own_ports.add(port)
     return create_app(engine=engine)
+
+
+def _as_staged(rule: Fault) -> str:
+    """What a rule says, without what the book adds to it (its id and counts)."""
+    said = {k: v for k, v in rule.as_dict().items() if k not in ("id", "matched", "fired")}
+    return json.dumps(said, sort_keys=True)
 
 
 def guarded(chosen: Settings, host: str) -> Settings:
@@ -257,8 +267,11 @@ def check_workers(workers: int, config: EmulatorConfig, args: argparse.Namespace
             f"--workers {workers} needs state the workers share: add --state redis://HOST:PORT/DB "
             "(or --state sqlite:///PATH, or --data-dir DIR)"
         )
-    if args.record:
-        raise ValueError("--record writes one recording folder from one process: use --workers 1")
+    if args.record or args.replay:
+        # A recording folder is written by one process, and a replayed job's recorded
+        # result is known only to the process that accepted its submission.
+        flag = "--record" if args.record else "--replay"
+        raise ValueError(f"{flag} works in one process: use --workers 1")
 
 
 def reach_store(url: str) -> None:

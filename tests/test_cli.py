@@ -193,7 +193,7 @@ def test_several_workers_without_shared_state_are_refused(
     assert "--state redis://" in error and "--data-dir" in error
 
 
-def test_workers_must_be_positive_and_record_with_one(
+def test_workers_must_be_positive_and_record_and_replay_with_one(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     monkeypatch.setattr("uvicorn.run", _never_served)
@@ -202,6 +202,8 @@ def test_workers_must_be_positive_and_record_with_one(
     shared = ["--workers", "2", "--data-dir", str(tmp_path)]
     assert cli.main(["serve", *shared, "--record", str(tmp_path / "rec")]) == 2
     assert "--workers 1" in capsys.readouterr().err
+    assert cli.main(["serve", *shared, "--replay", str(tmp_path)]) == 2
+    assert "--replay works in one process" in capsys.readouterr().err
 
 
 def test_an_unreachable_state_store_stops_serve_with_one_line(

@@ -30,7 +30,7 @@ from emulator.core.faults import Fault, FaultError
 from emulator.core.keys import split_authorization
 from emulator.core.lifecycle import Progression
 from emulator.core.record import RecordedRequest
-from emulator.core.store import Store, StoreUnavailable, open_store
+from emulator.core.store import StoreUnavailable
 from emulator.http.bodies import PayloadError, read_json
 from emulator.http.control_openapi import document
 from emulator.http.outage import RETRY_AFTER
@@ -52,7 +52,6 @@ class _Refused(Exception):
 class ControlApi:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._store: Store | None = None
 
     def routes(self) -> list[BaseRoute]:
         admin, keyed = True, False
@@ -123,19 +122,13 @@ class ControlApi:
         the event loop)."""
         url = self.engine.config.state_url
         kind = "sqlite" if url.startswith("sqlite:") else "redis"
+        store = self.engine.store
+        assert store is not None
         try:
-            store = self._shared_store()
             store.ping()
         except StoreUnavailable as error:
             return {"kind": kind, "url": _masked(url), "ok": False, "error": str(error)}
         return {"kind": kind, "url": store.url, "ok": True}
-
-    def _shared_store(self) -> Store:
-        # The engine's own store; until the engine keeps one, the control plane's own.
-        store: Store | None = getattr(self.engine, "store", None)
-        if store is None:
-            store = self._store = self._store or open_store(self.engine.config.state_url)
-        return store
 
     async def openapi(self, request: Request) -> Response:
         """This control plane's own OpenAPI document."""

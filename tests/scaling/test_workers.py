@@ -1,10 +1,7 @@
 """``serve --workers N`` and several ``serve`` processes on one real redis-server: every
 worker answers, with the same admin token; a lost Redis makes them unready (503) and they
 recover when it returns; jobs submitted through one worker or process are answered by
-another.
-
-The tests marked ``SHARED_ENGINE`` need the engine to keep its state in the store (issue
-15); until then each worker keeps its own jobs, record and rules."""
+another."""
 
 from __future__ import annotations
 
@@ -27,7 +24,6 @@ from tests.scaling.serving import (
     worker_pids,
 )
 
-SHARED_ENGINE = pytest.mark.xfail(strict=False, reason="waiting for the shared engine")
 PROMPT = {"prompt": "a lighthouse at dusk"}
 #: seconds a restarted Redis may take to be answering through the emulator again
 RECOVERY_TIMEOUT = 20.0
@@ -89,7 +85,6 @@ def test_a_lost_redis_makes_every_worker_unready_until_it_returns(
         until(lambda: worker_pids(server, 2, tries=50) == pids, RECOVERY_TIMEOUT, server)
 
 
-@SHARED_ENGINE
 def test_a_lost_redis_is_a_503_in_each_providers_format_and_service_resumes(
     redis: RedisServer, tmp_path: Path
 ) -> None:
@@ -125,7 +120,6 @@ def _follow_wavespeed_job(submitted: dict, elsewhere: Serving) -> None:
     assert elsewhere.ask("GET", _path(result[1]["data"]["outputs"][0]))[0] == 200
 
 
-@SHARED_ENGINE
 def test_two_serve_processes_on_one_redis_are_one_emulator(
     redis: RedisServer, tmp_path: Path
 ) -> None:
@@ -140,7 +134,6 @@ def test_two_serve_processes_on_one_redis_are_one_emulator(
         assert {entry["provider"] for entry in recorded} >= {"fal", "wavespeed"}
 
 
-@SHARED_ENGINE
 def test_jobs_submitted_through_one_worker_are_answered_by_every_other(
     redis: RedisServer, tmp_path: Path
 ) -> None:
@@ -155,7 +148,6 @@ def test_jobs_submitted_through_one_worker_are_answered_by_every_other(
             _follow_wavespeed_job(wavespeed[1], server)
 
 
-@SHARED_ENGINE
 def test_a_fault_rule_from_the_command_line_fires_once_across_workers(
     redis: RedisServer, tmp_path: Path
 ) -> None:
