@@ -68,19 +68,26 @@ class SharedManualClock(ManualClock):
 
     def __init__(self, store: Store, start: ManualClock) -> None:
         self.store = store
-        self.pin(start.now(), start.wall(), only_new=True)
+        self._start = (repr(start.now()), repr(start.wall()))
 
-    def pin(self, now: float, wall: float, *, only_new: bool = False) -> None:
-        """Set the reading (unless one is kept, with ``only_new``): after a store flush."""
-        write = "setnx" if only_new else "set"
-        self.store.batch([(write, "clock:start", repr(now)), (write, "clock:wall", repr(wall))])
+    def pin(self, now: float, wall: float) -> None:
+        """Set the reading (after a store flush)."""
+        self.store.batch([("set", "clock:start", repr(now)), ("set", "clock:wall", repr(wall))])
 
     def _read(self) -> tuple[float, float]:
+        # The first process to read sets where the clock starts (a store down when the
+        # clock was made, or flushed since, included); later ones read it.
         start, wall, micros = self.store.batch(
-            [("get", "clock:start"), ("get", "clock:wall"), ("get", "clock:micros")]
-        )
+            [
+                ("setnx", "clock:start", self._start[0]),
+                ("setnx", "clock:wall", self._start[1]),
+                ("get", "clock:start"),
+                ("get", "clock:wall"),
+                ("get", "clock:micros"),
+            ]
+        )[2:]
         moved = int(micros or 0) / 1e6
-        return float(start or 0) + moved, float(wall or 0) + moved
+        return float(start) + moved, float(wall) + moved
 
     def now(self) -> float:
         return self._read()[0]

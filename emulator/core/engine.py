@@ -40,7 +40,7 @@ from emulator.core.outcomes import (
 from emulator.core.record import RequestRecord
 from emulator.core.shared_jobs import SharedJobStore
 from emulator.core.shared_webhooks import JobAccess
-from emulator.core.store import Store, open_store
+from emulator.core.store import Store, StoreUnavailable, open_store
 from emulator.core.webhooks import Builder, WebhookSender
 from emulator.media import MediaStore
 from emulator.media.links import Linker
@@ -87,7 +87,6 @@ class Engine:
         self.store: Store | None = None
         if config.state_url != "memory":
             self.store = open_store(config.state_url)
-            self.store.ping()
         self.clock = self._clock(clock)
         self.contracts = contracts if contracts is not None else served_contracts(config)
         budget = Budget(
@@ -125,14 +124,12 @@ class Engine:
         if self.store is None:
             self.reset(config.seed)
         else:  # join what the store keeps: a restart, or another worker, forgets nothing
-            self.store.batch(
-                [
-                    ("setnx", "engine:seed", "" if config.seed is None else str(config.seed)),
-                    ("setnx", "engine:salt", _salt(config.seed)),
-                ]
-            )
-            self._engine_version = -1
-            self._follow()
+            self._engine_version: object = _NEVER
+            self._start(config.seed, _salt(config.seed))
+            try:
+                self._follow()
+            except StoreUnavailable:
+                pass  # down at start-up: joined at the first use once it is back (503s till then)
 
     def _clock(self, clock: Clock | None) -> Clock:
         """The clock asked for; with a shared store, one every process reads alike."""
@@ -181,13 +178,22 @@ class Engine:
         )
 
     def _follow(self) -> None:
-        """Take up the seed and salt of the shared store, if someone reset it since."""
+        """Take up the seed and salt of the shared store (the first process's, or those of
+        whoever reset it since): one round trip."""
         assert self.store is not None
-        version = self.store.version("engine")
+        config_seed = "" if self.config.seed is None else str(self.config.seed)
+        *_, version, seed, salt = self.store.batch(
+            [
+                ("setnx", "engine:seed", config_seed),
+                ("setnx", "engine:salt", self._salt),
+                ("get", "topic:engine"),
+                ("get", "engine:seed"),
+                ("get", "engine:salt"),
+            ]
+        )
         if version != self._engine_version:
-            seed, salt = self.store.batch([("get", "engine:seed"), ("get", "engine:salt")])
             self._engine_version = version
-            self._start(int(seed) if seed else None, (salt or b"").decode())
+            self._start(int(seed) if seed else None, salt.decode())
 
     def watch_webhook(
         self,
@@ -498,6 +504,10 @@ class Engine:
         """Whether `outcome` would answer from what is kept (or from a failure) without
         making anything: then it costs microseconds and needs no worker thread."""
         return self.look(job).failure is not None or self._outcomes.get(job, link) is not None
+
+
+#: what a process that never read the shared store's engine version has read
+_NEVER = object()
 
 
 def _progression(text: bytes | None) -> Progression | None:

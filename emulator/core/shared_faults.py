@@ -26,7 +26,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from emulator.core.faults import Fault, FaultBook, _index, _StageRules, draw
-from emulator.core.store import Store
+from emulator.core.store import Store, StoreUnavailable
 
 RULES, IDS, MATCHED, FIRED, SEED = (
     "faults:rules",
@@ -54,7 +54,10 @@ class SharedFaultBook(FaultBook):
         self._index: dict[str, _StageRules] = {}
         self._seed = seed
         self._spent: set[str] = set()  # rules this process saw that can never fire again
-        store.do("setnx", SEED, json.dumps(seed))  # the first process's seed, until a clear
+        try:
+            store.do("setnx", SEED, json.dumps(seed))  # the first process's seed, until a clear
+        except StoreUnavailable:
+            pass  # a store down at start-up: the rules are read (and 503s given) when it is back
         for rule in rules or ():
             self.add(rule)
 
@@ -120,7 +123,7 @@ class SharedFaultBook(FaultBook):
             rules[rule_id] = known if known and _definition(known) == data else _rule(rule_id, data)
         self._cached = rules
         self._index = _index(list(rules.values()))
-        self._seed = json.loads(seed) if seed else None
+        self._seed = json.loads(seed) if seed else self._seed
         self._spent = set()
 
     def _forget(self) -> None:

@@ -66,9 +66,13 @@ class FaultInjection:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.faults.store is None:
             await self._exchange(scope, receive, send)
-            return
-        with self.faults.request_scope():  # shared rules: checked once per request
-            await self._exchange(scope, receive, send)
+        elif scope["type"] != "http" or self.locate(scope["path"]) is None:
+            # The control plane and health never ask the shared rules: health must answer
+            # (503) from its own check while the store is down.
+            await self.app(scope, receive, send)
+        else:
+            with self.faults.request_scope():  # shared rules: checked once per request
+                await self._exchange(scope, receive, send)
 
     async def _exchange(self, scope: Scope, receive: Receive, send: Send) -> None:
         where = (

@@ -121,3 +121,19 @@ def test_a_stream_under_way_ends_and_a_websocket_is_told_to_try_later(
                 websocket.receive_text()
     assert ended.value.code == 1013
     store.close()
+
+
+def test_an_emulator_made_while_its_store_is_down_serves_once_it_is_up(tmp_path: Path) -> None:
+    redis = RedisServer(tmp_path)  # not started yet
+    headers = {"Authorization": "Key k1"}
+    with TestClient(create_app(EmulatorConfig(state=redis.url)), headers=headers) as client:
+        down = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"})
+        assert down.status_code == 503 and set(down.json()) == {"detail"}
+        redis.start()
+        try:
+            submitted = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"})
+            assert submitted.status_code == 200
+            status = client.get(submitted.json()["status_url"])
+            assert status.status_code in (200, 202)
+        finally:
+            redis.stop()
