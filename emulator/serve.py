@@ -181,9 +181,7 @@ def build_app(chosen: Settings, port: int | None = None) -> Any:
 
 
 def _as_staged(rule: Fault) -> str:
-    """What a rule says, without what the book adds to it (its id and counts)."""
-    said = {k: v for k, v in rule.as_dict().items() if k not in ("id", "matched", "fired")}
-    return json.dumps(said, sort_keys=True)
+    return json.dumps(rule.definition(), sort_keys=True)
 
 
 def guarded(chosen: Settings, host: str) -> Settings:

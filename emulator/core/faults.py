@@ -124,6 +124,11 @@ class Fault:
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
+    def definition(self) -> dict[str, Any]:
+        """What the rule says, without what a book adds (its id and counts): what
+        `from_dict` reads back."""
+        return {k: v for k, v in self.as_dict().items() if k not in ("id", "matched", "fired")}
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Fault:
         known = {f.name for f in fields(cls)} - {"id", "matched", "fired"}

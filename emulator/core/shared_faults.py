@@ -120,7 +120,7 @@ class SharedFaultBook(FaultBook):
             data = json.loads(stored[rule_id])
             known = self._cached.get(rule_id)
             # the same object while the rule is unchanged: what `add` and `pick` handed out
-            rules[rule_id] = known if known and _definition(known) == data else _rule(rule_id, data)
+            rules[rule_id] = known if known and known.definition() == data else _rule(rule_id, data)
         self._cached = rules
         self._index = _index(list(rules.values()))
         self._seed = json.loads(seed) if seed else self._seed
@@ -146,7 +146,7 @@ class SharedFaultBook(FaultBook):
         rule.check()
         rule.id = f"fault-{self.store.do('incr', IDS, 1)}"
         rule.matched = rule.fired = 0
-        self.store.do("hset", RULES, {rule.id: json.dumps(_definition(rule))})
+        self.store.do("hset", RULES, {rule.id: json.dumps(rule.definition())})
         self.store.announce(TOPIC)
         self._cached[rule.id] = rule  # so that the reload keeps this very object
         self._forget()
@@ -206,11 +206,6 @@ class SharedFaultBook(FaultBook):
 
 def _number(rule_id: str) -> int:
     return int(rule_id.rpartition("-")[2])
-
-
-def _definition(rule: Fault) -> dict[str, Any]:
-    """What a rule says, without its id and counts: what the store keeps of it."""
-    return {k: v for k, v in rule.as_dict().items() if k not in ("id", "matched", "fired")}
 
 
 def _rule(rule_id: str, data: dict[str, Any]) -> Fault:

@@ -92,7 +92,7 @@ class SharedJobStore:
         if job.webhook is not None:
             fields["webhook"] = job.webhook
         if job.fault is not None:
-            fields["fault"] = json.dumps(job.fault.as_dict())
+            fields["fault"] = json.dumps([job.fault.id, job.fault.definition()])
         if job.progression is not None:
             fields["progression"] = str(job.progression)
         if job.start_timeout is not None:
@@ -192,7 +192,9 @@ class SharedJobStore:
         if "start_timeout" in text:
             job.start_timeout = float(text["start_timeout"])
         if "fault" in text:
-            job.fault = Fault.from_dict(json.loads(text["fault"]))
+            fault_id, definition = json.loads(text["fault"])
+            job.fault = Fault.from_dict(definition)
+            job.fault.id = fault_id
         if "progression" in text:
             job.progression = Progression.parse(text["progression"])
         if "failure" in text:

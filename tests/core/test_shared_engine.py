@@ -12,6 +12,7 @@ import pytest
 
 from emulator import EmulatorConfig, Engine, ManualClock, Progression
 from emulator.core.lifecycle import Phase
+from emulator.core.outcomes import JobFailed
 from emulator.media.links import InlineLinker
 
 Workers = Callable[..., tuple[Engine, Engine]]
@@ -136,3 +137,13 @@ def test_a_progression_set_through_one_moves_the_next_jobs_of_both(workers: Work
     assert other.look(other.find(before.id, "k1")).phase is Phase.QUEUED  # it keeps its own
     one.reset()
     assert other.progression == Progression.parse("immediate")  # a reset keeps it, as in memory
+
+
+def test_a_job_keeps_the_rule_that_decided_it_whichever_worker_reads_it(workers: Workers) -> None:
+    one, other = workers(progression=Progression.parse("immediate"))
+    rule = one.faults.add({"effect": "fail", "message": "staged", "times": 1})
+    job = one.submit(bitdance(one), {"prompt": "x"}, "k1")
+    found = other.find(job.id, "k1")
+    assert found.fault is not None and (found.fault.id, found.fault.effect) == (rule.id, "fail")
+    with pytest.raises(JobFailed, match="staged"):
+        other.outcome(found, InlineLinker(other.media))

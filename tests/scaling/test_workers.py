@@ -5,11 +5,8 @@ another."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
-
-import pytest
 
 from tests.redis_server import RedisServer
 from tests.scaling.serving import (
@@ -27,16 +24,6 @@ from tests.scaling.serving import (
 PROMPT = {"prompt": "a lighthouse at dusk"}
 #: seconds a restarted Redis may take to be answering through the emulator again
 RECOVERY_TIMEOUT = 20.0
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _path(url: str) -> str:
