@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -282,3 +283,22 @@ def test_form_controls_all_have_labels(client: TestClient) -> None:
                 rf"<label[^>]*>[^<]*(?:<[^/][^>]*>[^<]*)*{re.escape(control)}", text
             )
             assert wrapped or (control_id and control_id.group(1) in labelled), (page, control)
+
+
+@pytest.mark.parametrize("state", ["memory", "sqlite"])
+def test_the_job_listing_reads_newest_first_a_page_at_a_time(state: str, tmp_path: Path) -> None:
+    from emulator.http.ui.job_views import newest_jobs
+
+    config = EmulatorConfig(state=state if state == "memory" else f"sqlite://{tmp_path}/s.db")
+    engine = Engine(config)
+    try:
+        bitdance = engine.contracts.get("fal", "fal-ai/bitdance")
+        made = [engine.submit(bitdance, {"prompt": str(n)}, "k").id for n in range(120)]
+        listing = newest_jobs(engine, count=100)
+        newest = made[::-1][:100]
+        assert len(listing) == 100
+        assert [job.id for job in listing[50:100]] == newest[50:100]
+        assert [job.id for job in listing[95:200]] == newest[95:]
+        assert listing[0].id == newest[0] and [job.id for job in listing] == newest
+    finally:
+        engine.close()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from emulator.core.engine import Engine, Look
 from emulator.core.jobs import Failure, Job
@@ -58,17 +58,48 @@ def row(engine: Engine, job: Job) -> JobRow:
 LISTED = 10_000
 
 
+class NewestFirst(Sequence[Job]):
+    """The newest `LISTED` jobs, newest first, read a page at a time: a page of the table
+    reads its 50 jobs, not all of them (which, on a shared store, are round trips)."""
+
+    def __init__(self, engine: Engine, count: int = LISTED) -> None:
+        self._jobs = engine.jobs
+        self._kept = len(self._jobs)
+        self._count = min(self._kept, count)
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> Job: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Job]: ...
+    def __getitem__(self, index: int | slice) -> Job | list[Job]:
+        if isinstance(index, int):
+            return self[index : index + 1][0]
+        start, stop, _ = index.indices(self._count)
+        if stop <= start:
+            return []
+        return self._jobs.page(self._kept - stop, stop - start)[::-1]
+
+    def __iter__(self) -> Iterator[Job]:
+        return iter(self._jobs.newest(self._count))
+
+
 def newest_jobs(
     engine: Engine, provider: str = "", endpoint: str = "", count: int = LISTED
-) -> list[Job]:
+) -> Sequence[Job]:
     """The newest ``count`` retained jobs, newest first, of ``provider`` and with
     ``endpoint`` in their id."""
-    jobs = list(engine.jobs.newest(count))
-    if provider:
-        jobs = [job for job in jobs if job.endpoint.provider == provider]
-    if endpoint:
-        jobs = [job for job in jobs if endpoint in job.endpoint.id]
-    return jobs
+    if not provider and not endpoint:
+        return NewestFirst(engine, count)
+    jobs = engine.jobs.newest(count)
+    return [
+        job
+        for job in jobs
+        if (not provider or job.endpoint.provider == provider)
+        and (not endpoint or endpoint in job.endpoint.id)
+    ]
 
 
 def find_job(engine: Engine, job_id: str) -> Job | None:
