@@ -26,7 +26,7 @@ from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.webhooks import is_webhook_url
 from emulator.http.asgi import note_endpoint
-from emulator.http.bodies import body_size, read_payload
+from emulator.http.bodies import body_size, query_value, read_payload
 from emulator.http.cdn import cdn_path, download, run_linked
 from emulator.http.hosts import public_base
 from emulator.http.responses import ALL_METHODS, HandlerApp, encode_json, json_response
@@ -186,7 +186,7 @@ class FalApi:
             _, violations = self.engine.check_input(endpoint, payload)
             if violations:
                 raise validation_error(violations)
-        webhook = request.query_params.get("fal_webhook")
+        webhook = query_value(request, "fal_webhook")
         if webhook is not None and not is_webhook_url(webhook):
             raise FalError.detail(422, f"fal_webhook must be an http(s) URL, not {webhook!r}")
         platform = platform_options(request)

@@ -23,7 +23,7 @@ from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.webhooks import is_webhook_url
 from emulator.http.asgi import note_endpoint
-from emulator.http.bodies import body_size, read_payload
+from emulator.http.bodies import body_size, query_value, read_payload
 from emulator.http.cdn import cdn_path, download, run_linked
 from emulator.http.hosts import public_base
 from emulator.http.responses import ALL_METHODS, HandlerApp, encode_json, json_response
@@ -160,7 +160,7 @@ class WaveSpeedApi:
         _, violations = self.engine.check_input(endpoint, payload)
         if violations:
             raise validation_error(violations)
-        webhook = request.query_params.get("webhook") or payload.get("webhook_url")
+        webhook = query_value(request, "webhook") or payload.get("webhook_url")
         if webhook and payload.get("enable_base64_output") is True:
             # WaveSpeed words this refusal {"error": …}; sent beside the usual envelope, the
             # body is both that and the contracts' ErrorResponse.
