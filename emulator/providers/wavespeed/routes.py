@@ -26,6 +26,7 @@ from emulator.http.asgi import note_endpoint
 from emulator.http.bodies import body_size, query_value, read_payload
 from emulator.http.cdn import cdn_path, download, run_linked
 from emulator.http.hosts import public_base
+from emulator.http.prefixed import PrefixedRoutes
 from emulator.http.responses import ALL_METHODS, HandlerApp, encode_json, json_response
 from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.wavespeed.account import WaveSpeedAccount
@@ -71,14 +72,18 @@ class WaveSpeedApi:
         return self.engine.config  # read afresh: controls may replace it at run time
 
     def routes(self) -> list[BaseRoute]:
+        return [PrefixedRoutes("/wavespeed/", self._routes())]
+
+    def _routes(self) -> list[BaseRoute]:
         return [
-            # first: ``predictions/delete`` is not a prediction id
-            *WaveSpeedAccount(self.engine).routes(),
+            # first, the hot path: no account route has this shape
             Route(
                 "/wavespeed/api/v3/predictions/{task}/result",
                 HandlerApp(self.result, answer),
                 methods=ALL_METHODS,
             ),
+            # before a prediction's own path: ``predictions/delete`` is not a prediction id
+            *WaveSpeedAccount(self.engine).routes(),
             Route(
                 "/wavespeed/api/v3/predictions/{task}",
                 HandlerApp(self.result, answer),
