@@ -27,7 +27,15 @@ from emulator.http.bodies import body_size, query_value, read_payload
 from emulator.http.cdn import cdn_path, download, run_linked
 from emulator.http.hosts import public_base
 from emulator.http.prefixed import PrefixedRoutes
-from emulator.http.responses import ALL_METHODS, HandlerApp, encode_json, json_response
+from emulator.http.responses import (
+    ALL_METHODS,
+    HandlerApp,
+    RawHeaders,
+    encode_json,
+    encoded_json_response,
+    json_headers,
+    json_response,
+)
 from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.wavespeed.account import WaveSpeedAccount
 from emulator.providers.wavespeed.auth import caller
@@ -65,7 +73,7 @@ class WaveSpeedApi:
             engine, lambda request: public_base(request, "wavespeed/cdn", self.config.public_url)
         )
         # A finished prediction answers every later poll alike: its encoding is memoised.
-        self._done_bodies: dict[tuple[Any, ...], bytes] = {}
+        self._done_answers: dict[tuple[Any, ...], tuple[bytes, RawHeaders]] = {}
 
     @property
     def config(self) -> EmulatorConfig:
@@ -221,21 +229,24 @@ class WaveSpeedApi:
         look = self.engine.poll(job)
         linker = self._linker(request, job)
         if look.phase is Phase.DONE and self.engine.outcome_made(job, linker):
-            return json_response(self._done_body(request, job, look, linker))
+            encoded, headers = self._done_answer(request, job, look, linker)
+            return encoded_json_response(encoded, 200, headers)
         return json_response(envelope(await self._prediction(request, job, poll=True, look=look)))
 
-    def _done_body(self, request: Request, job: Job, look: Look, linker: Linker) -> bytes:
-        """The encoded answer of a finished job whose output is kept: the same for every
-        poll with the same values in it."""
+    def _done_answer(
+        self, request: Request, job: Job, look: Look, linker: Linker
+    ) -> tuple[bytes, RawHeaders]:
+        """The encoded answer (body and headers) of a finished job whose output is kept:
+        the same for every poll with the same values in it."""
         url = self._result_url(request, job)
         key = (job.id, url, linker, self.engine.inference_time(job, look))
-        encoded = self._done_bodies.get(key)
-        if encoded is None:
-            if len(self._done_bodies) >= DONE_MEMO_SIZE:
-                self._done_bodies.clear()
+        answer = self._done_answers.get(key)
+        if answer is None:
+            if len(self._done_answers) >= DONE_MEMO_SIZE:
+                self._done_answers.clear()
             encoded = encode_json(envelope(self._finished(job, url, linker)))
-            self._done_bodies[key] = encoded
-        return encoded
+            answer = self._done_answers[key] = encoded, json_headers(encoded)
+        return answer
 
     async def webhook_secret(self, request: Request) -> Response:
         return json_response(
