@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from emulator.config import EmulatorConfig
 from emulator.core.files import Storage, StoredFile
 from emulator.http.asgi import header
+from emulator.http.deadlines import deadlines
 
 
 class PayloadError(Exception):
@@ -46,20 +47,26 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise PayloadError(413, "too_large", f"Request body exceeds the limit of {limit} bytes")
     chunks: list[bytes] = []
     size = 0
+    task, pending = asyncio.current_task(), deadlines()
+    assert task is not None  # a request is always read by a task
+    pending.start(task, BODY_SECONDS)
     try:
-        async with asyncio.timeout(BODY_SECONDS):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise PayloadError(
-                        413, "too_large", f"Request body exceeds the limit of {limit} bytes"
-                    )
-                chunks.append(chunk)
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadError(
+                    413, "too_large", f"Request body exceeds the limit of {limit} bytes"
+                )
+            chunks.append(chunk)
     except ClientDisconnect:
         raise PayloadError(400, "disconnected", "The client disconnected mid-body") from None
-    except TimeoutError:
+    except asyncio.CancelledError:
+        if not pending.stop(task):
+            raise
         message = f"The request body did not arrive within {BODY_SECONDS:g} seconds"
         raise PayloadError(408, "too_slow", message) from None
+    finally:
+        pending.stop(task)
     return b"".join(chunks)
 
 
