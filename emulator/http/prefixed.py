@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from starlette.routing import BaseRoute, Match, NoMatchFound, get_route_path
+from starlette.routing import BaseRoute, Match, NoMatchFound, Route, get_route_path
 from starlette.types import Receive, Scope, Send
 
 #: the scope key under which a group notes which of its routes matched
@@ -28,12 +28,24 @@ class PrefixedRoutes(BaseRoute):
             raise ValueError(f"routes outside {prefix!r}: {outside}")
         self.prefix = prefix
         self.routes = list(routes)
+        # A route without parameters matches one path (its pattern ``^path$``, where ``$``
+        # also takes a final newline): compared as text, it costs no regular expression.
+        self._paths = [
+            _literal_paths(route.path)
+            if isinstance(route, Route) and not route.param_convertors
+            else None
+            for route in self.routes
+        ]
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if not get_route_path(scope).startswith(self.prefix):
+        path = get_route_path(scope)
+        if not path.startswith(self.prefix):
             return Match.NONE, {}
         partial: tuple[Match, Scope] | None = None
-        for route in self.routes:  # first full match, else first partial: as a Router does
+        # first full match, else first partial: as a Router does
+        for route, paths in zip(self.routes, self._paths, strict=True):
+            if paths is not None and path not in paths:
+                continue
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
                 child_scope[_MATCHED] = route  # a new dict, the route's answer to this call
@@ -53,3 +65,7 @@ class PrefixedRoutes(BaseRoute):
             except NoMatchFound:
                 continue
         raise NoMatchFound(name, path_params)
+
+
+def _literal_paths(path: str) -> tuple[str, str]:
+    return path, path + "\n"

@@ -45,3 +45,11 @@ def test_a_method_no_route_takes_is_a_405_naming_the_first_partial_match() -> No
 def test_routes_outside_the_prefix_are_refused() -> None:
     with pytest.raises(ValueError, match="outside"):
         PrefixedRoutes("/p/", [Route("/q", _answer("q"))])
+
+
+def test_a_route_without_parameters_matches_as_its_pattern_does() -> None:
+    literal = Route("/p/exact", _answer("exact"))
+    group = PrefixedRoutes("/p/", [literal])
+    for path in ("/p/exact", "/p/exact\n", "/p/exactly", "/p/exac"):
+        scope = {"type": "http", "method": "GET", "path": path, "root_path": ""}
+        assert group.matches(scope)[0] == literal.matches(scope)[0], path
