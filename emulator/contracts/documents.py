@@ -19,6 +19,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from emulator.contracts.inlining import inline_refs
 from emulator.contracts.rules import ContractValidator
 from emulator.core.registry import LAYOUTS
 
@@ -63,6 +64,21 @@ class Endpoint:
 
     def resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
         """Follow local ``$ref`` pointers until a schema with content is reached."""
+        ref = schema.get("$ref") if len(schema) == 1 else None
+        if isinstance(ref, str):
+            # A lone pointer always means the same schema: followed once per endpoint
+            # (a shared answer, like the schema returned for a schema without one).
+            resolved = self._lone_refs.get(ref)
+            if resolved is None:
+                resolved = self._lone_refs[ref] = self._follow(schema)
+            return resolved
+        return self._follow(schema)
+
+    @cached_property
+    def _lone_refs(self) -> dict[str, Mapping[str, Any]]:
+        return {}
+
+    def _follow(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
         seen = 0
         while "$ref" in schema and seen < 32:
             schema = {
@@ -82,8 +98,10 @@ class Endpoint:
 
     def validator(self, schema: Mapping[str, Any]) -> Draft202012Validator:
         """A validator for ``schema`` that resolves refs against this document and
-        enforces the contract's ``x-emulator-*`` rules (see ``rules.py``)."""
-        return ContractValidator({**schema, "components": self.document.get("components", {})})
+        enforces the contract's ``x-emulator-*`` rules (see ``rules.py``); lone local refs
+        are inlined first (``inlining.py``: the same rules, found without a lookup)."""
+        inlined = inline_refs(schema, self.document)
+        return ContractValidator({**inlined, "components": self.document.get("components", {})})
 
     @cached_property
     def input_validator(self) -> Draft202012Validator:

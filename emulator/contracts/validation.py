@@ -137,7 +137,9 @@ def apply_defaults(endpoint: Endpoint, schema: Mapping[str, Any], value: Any) ->
         if name in filled:
             filled[name] = apply_defaults(endpoint, prop, filled[name])
         elif "default" in prop:
-            filled[name] = copy.deepcopy(prop["default"])
+            default = prop["default"]
+            # a copy only where the caller could change the contract's own value
+            filled[name] = copy.deepcopy(default) if isinstance(default, dict | list) else default
     return filled
 
 

@@ -17,6 +17,8 @@ from starlette.requests import ClientDisconnect, Request
 
 from emulator.config import EmulatorConfig
 from emulator.core.files import Storage, StoredFile
+from emulator.http.asgi import header
+from emulator.http.deadlines import deadlines
 
 
 class PayloadError(Exception):
@@ -40,25 +42,31 @@ BODY_SECONDS = 60.0
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body; `PayloadError` 413 beyond ``limit`` bytes (checked as it arrives)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    declared = header(request.scope, b"content-length")
+    if declared.isdigit() and int(declared) > limit:
         raise PayloadError(413, "too_large", f"Request body exceeds the limit of {limit} bytes")
     chunks: list[bytes] = []
     size = 0
+    task, pending = asyncio.current_task(), deadlines()
+    assert task is not None  # a request is always read by a task
+    pending.start(task, BODY_SECONDS)
     try:
-        async with asyncio.timeout(BODY_SECONDS):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise PayloadError(
-                        413, "too_large", f"Request body exceeds the limit of {limit} bytes"
-                    )
-                chunks.append(chunk)
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadError(
+                    413, "too_large", f"Request body exceeds the limit of {limit} bytes"
+                )
+            chunks.append(chunk)
     except ClientDisconnect:
         raise PayloadError(400, "disconnected", "The client disconnected mid-body") from None
-    except TimeoutError:
+    except asyncio.CancelledError:
+        if not pending.stop(task):
+            raise
         message = f"The request body did not arrive within {BODY_SECONDS:g} seconds"
         raise PayloadError(408, "too_slow", message) from None
+    finally:
+        pending.stop(task)
     return b"".join(chunks)
 
 
@@ -73,6 +81,10 @@ def _finite(text: str) -> float:
     if math.isinf(number):
         raise ValueError(f"{text} is out of range")
     return number
+
+
+#: one decoder for every body (``json.loads`` with hooks builds a new one per call)
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite)
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:
@@ -106,7 +118,7 @@ def body_size(request: Request) -> int:
 
 async def read_json(request: Request, *, max_bytes: int, max_depth: int) -> Any:
     """The request's JSON value; an empty body reads as ``{}`` as the providers treat it."""
-    content_type = request.headers.get("content-type", "")
+    content_type = header(request.scope, b"content-type")
     if not _is_json_content_type(content_type):
         raise PayloadError(
             415, "content_type", f"Unsupported content type {content_type!r}; send application/json"
@@ -128,7 +140,8 @@ def decode_json(raw: bytes | str, *, max_depth: int) -> Any:
     if raw.count(b",") + raw.count(b"{") + raw.count(b"[") > MAX_JSON_VALUES:
         raise PayloadError(413, "too_many_values", f"JSON with over {MAX_JSON_VALUES} values")
     try:
-        value = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite)
+        # What json.loads does with bytes (any UTF encoding), then the shared decoder.
+        value = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except RecursionError:
         raise PayloadError(422, "too_deep", f"JSON nested deeper than {max_depth} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -148,6 +161,12 @@ async def read_payload(request: Request, config: EmulatorConfig) -> Any:
     return await read_json(
         request, max_bytes=config.max_body_bytes, max_depth=config.max_json_depth
     )
+
+
+def query_value(request: Request, name: str) -> str | None:
+    """The first value of query parameter ``name``; without a query string, None at once
+    (parsing an empty one is a visible cost on a submit)."""
+    return request.query_params.get(name) if request.scope["query_string"] else None
 
 
 async def receive_reserved(request: Request, storage: Storage, file_id: str) -> StoredFile:

@@ -23,21 +23,33 @@ def encode_json(body: Any) -> bytes:
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+#: raw ASGI headers: (lower-case name, value) pairs of bytes
+RawHeaders = tuple[tuple[bytes, bytes], ...]
+
+
+def raw_headers(headers: Mapping[str, str] | None) -> RawHeaders:
+    return tuple(
+        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()
+    )
+
+
+def json_headers(encoded: bytes, extra: RawHeaders = ()) -> RawHeaders:
+    """Every header of a JSON answer with body ``encoded``: kept, they can be reused."""
+    return (
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(encoded)).encode()),
+        *extra,
+    )
+
+
 class _JSONResponse(Response):
     """A JSON response built without Starlette's general header handling (a hot path)."""
 
-    def __init__(self, encoded: bytes, status: int, headers: Mapping[str, str] | None) -> None:
+    def __init__(self, encoded: bytes, status: int, headers: RawHeaders) -> None:
         self.status_code = status
         self.body = encoded
         self.background = None
-        self.raw_headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(self.body)).encode()),
-            *(
-                (k.lower().encode("latin-1"), v.encode("latin-1"))
-                for k, v in (headers or {}).items()
-            ),
-        ]
+        self.raw_headers = list(headers)
 
 
 def json_response(
@@ -45,6 +57,12 @@ def json_response(
 ) -> Response:
     """``body`` as JSON; pass ``bytes`` already encoded with `encode_json` to reuse them."""
     encoded = body if isinstance(body, bytes) else encode_json(body)
+    return _JSONResponse(encoded, status, json_headers(encoded, raw_headers(headers)))
+
+
+def encoded_json_response(encoded: bytes, status: int, headers: RawHeaders) -> Response:
+    """A JSON answer whose body and headers (`json_headers`) were encoded once, for polls
+    that repeat them."""
     return _JSONResponse(encoded, status, headers)
 
 

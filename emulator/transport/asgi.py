@@ -102,8 +102,11 @@ def _response(
 
 
 async def _next_async(chunks: asyncio.Queue[Any], request: httpx.Request) -> Any:
+    if not chunks.empty():  # the app often sends its whole answer at once
+        return chunks.get_nowait()
     try:
-        return await asyncio.wait_for(chunks.get(), _read_timeout(request))
+        async with asyncio.timeout(_read_timeout(request)):
+            return await chunks.get()
     except TimeoutError:
         raise httpx.ReadTimeout("the emulator did not answer in time", request=request) from None
 

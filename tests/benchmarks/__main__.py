@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.benchmarks.suite import inprocess, media_cases, startup
+from tests.benchmarks.suite.app_cpu import AppCpu
 from tests.benchmarks.suite.figures import FIGURES
 from tests.benchmarks.suite.http_cases import HttpCases
 from tests.benchmarks.suite.load import generator_note
@@ -49,7 +50,9 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
 
 def _local_cases(smoke: bool) -> list[Case]:
     scale = Scale(jobs=5_000 if smoke else 100_000)
+    app_cpu = AppCpu()
     return [
+        ("app cpu", lambda: app_cpu(20 if smoke else 2_000)),
         ("imports", startup.imports),
         ("serve to health", startup.serve_to_health),
         ("fixture", lambda: startup.fixture_setup(5 if smoke else 100)),

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from emulator.http.bodies import query_value
 from emulator.providers.fal.errors import FalError
 
 #: the clients refuse timeouts of 1 second or less; so does the emulator
@@ -39,22 +40,36 @@ def _bad(message: str) -> FalError:
     return FalError.detail(422, message)
 
 
+#: the platform headers read here (lower case, as ASGI gives header names)
+_TIMEOUT, _PRIORITY = b"x-fal-request-timeout", b"x-fal-queue-priority"
+
+
+def _platform_headers(request: Request) -> dict[bytes, str]:
+    """The first value of each platform header present, in one pass over the raw headers
+    (a submit's hot path)."""
+    found: dict[bytes, str] = {}
+    for name, value in request.scope["headers"]:
+        if (name == _TIMEOUT or name == _PRIORITY) and name not in found:
+            found[name] = value.decode("latin-1")
+    return found
+
+
 def platform_options(request: Request) -> Platform:
     """The platform options of ``request``; fal's 422 for a value it would refuse (a guess:
     the real wording was not observed)."""
-    headers = request.headers
+    headers = _platform_headers(request)
     timeout = None
-    if "x-fal-request-timeout" in headers:
+    if _TIMEOUT in headers:
         try:
-            timeout = float(headers["x-fal-request-timeout"])
+            timeout = float(headers[_TIMEOUT])
         except ValueError:
             timeout = math.nan
         if not math.isfinite(timeout) or timeout <= MIN_TIMEOUT:
             raise _bad(f"X-Fal-Request-Timeout must be a number of seconds above {MIN_TIMEOUT:g}")
-    priority = headers.get("x-fal-queue-priority", "normal")
+    priority = headers.get(_PRIORITY, "normal")
     if priority not in ("normal", "low"):
         raise _bad("X-Fal-Queue-Priority must be 'normal' or 'low'")
-    length = request.query_params.get("fal_max_queue_length")
+    length = query_value(request, "fal_max_queue_length")
     if length is not None and not (length.isascii() and length.isdigit()):
         raise _bad("fal_max_queue_length must be a whole number")
     return Platform(

@@ -27,10 +27,19 @@ from emulator.core.lifecycle import Phase
 from emulator.core.outcomes import JobFailed
 from emulator.core.webhooks import is_webhook_url
 from emulator.http.asgi import note_endpoint
-from emulator.http.bodies import body_size, read_payload
+from emulator.http.bodies import body_size, query_value, read_payload
 from emulator.http.cdn import cdn_path, download, run_linked
 from emulator.http.hosts import public_base
-from emulator.http.responses import ALL_METHODS, HandlerApp, encode_json, json_response
+from emulator.http.responses import (
+    ALL_METHODS,
+    HandlerApp,
+    RawHeaders,
+    encode_json,
+    encoded_json_response,
+    json_headers,
+    json_response,
+    raw_headers,
+)
 from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.fal.auth import caller
 from emulator.providers.fal.discovery import FalDiscovery
@@ -86,7 +95,7 @@ def _method_not_allowed(*allowed: str) -> FalError:
 class FalApi:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._status_bodies: dict[tuple[Any, ...], bytes] = {}
+        self._status_answers: dict[tuple[Any, ...], tuple[bytes, RawHeaders]] = {}
         self.uploads = FalUploads(engine, lambda request: self._base(request, "fal/cdn"))
         self.webhooks = FalWebhooks(engine)
         self.tokens = Tokens(engine)
@@ -187,7 +196,7 @@ class FalApi:
             _, violations = self.engine.check_input(endpoint, payload)
             if violations:
                 raise validation_error(violations)
-        webhook = request.query_params.get("fal_webhook")
+        webhook = query_value(request, "fal_webhook")
         if webhook is not None and not is_webhook_url(webhook):
             raise FalError.detail(422, f"fal_webhook must be an http(s) URL, not {webhook!r}")
         platform = platform_options(request)
@@ -219,8 +228,8 @@ class FalApi:
             urls = request_urls(base, job)
             body = status_body(self.engine, job, look, urls, with_logs=True)
             return json_response(body, code, _ids(job))
-        # Polls without logs are the hot path and repeat the same body: it is a function of
-        # exactly these values, so its encoding is memoised.
+        # Polls without logs are the hot path and repeat the same answer: it is a function
+        # of exactly these values, so its encoding (body and headers) is memoised.
         failure = look.failure
         key = (
             job.id,
@@ -231,13 +240,16 @@ class FalApi:
             self.engine.inference_time(job, look),
             failure and (failure.kind, failure.message),
         )
-        encoded = self._status_bodies.get(key)
-        if encoded is None:
-            if len(self._status_bodies) >= STATUS_MEMO_SIZE:
-                self._status_bodies.clear()
+        answer = self._status_answers.get(key)
+        if answer is None:
+            if len(self._status_answers) >= STATUS_MEMO_SIZE:
+                self._status_answers.clear()
             body = status_body(self.engine, job, look, request_urls(base, job), with_logs=False)
-            encoded = self._status_bodies[key] = encode_json(body)
-        return json_response(encoded, code, _ids(job))
+            encoded = encode_json(body)
+            answer = encoded, json_headers(encoded, raw_headers(_ids(job)))
+            self._status_answers[key] = answer
+        encoded, headers = answer
+        return encoded_json_response(encoded, code, headers)
 
     def _stream(self, request: Request, job: Job, with_logs: bool) -> Response:
         urls = request_urls(self._base(request, "fal/queue"), job)

@@ -23,10 +23,19 @@ from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.webhooks import is_webhook_url
 from emulator.http.asgi import note_endpoint
-from emulator.http.bodies import body_size, read_payload
+from emulator.http.bodies import body_size, query_value, read_payload
 from emulator.http.cdn import cdn_path, download, run_linked
 from emulator.http.hosts import public_base
-from emulator.http.responses import ALL_METHODS, HandlerApp, encode_json, json_response
+from emulator.http.prefixed import PrefixedRoutes
+from emulator.http.responses import (
+    ALL_METHODS,
+    HandlerApp,
+    RawHeaders,
+    encode_json,
+    encoded_json_response,
+    json_headers,
+    json_response,
+)
 from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.wavespeed.account import WaveSpeedAccount
 from emulator.providers.wavespeed.auth import caller
@@ -64,21 +73,25 @@ class WaveSpeedApi:
             engine, lambda request: public_base(request, "wavespeed/cdn", self.config.public_url)
         )
         # A finished prediction answers every later poll alike: its encoding is memoised.
-        self._done_bodies: dict[tuple[Any, ...], bytes] = {}
+        self._done_answers: dict[tuple[Any, ...], tuple[bytes, RawHeaders]] = {}
 
     @property
     def config(self) -> EmulatorConfig:
         return self.engine.config  # read afresh: controls may replace it at run time
 
     def routes(self) -> list[BaseRoute]:
+        return [PrefixedRoutes("/wavespeed/", self._routes())]
+
+    def _routes(self) -> list[BaseRoute]:
         return [
-            # first: ``predictions/delete`` is not a prediction id
-            *WaveSpeedAccount(self.engine).routes(),
+            # first, the hot path: no account route has this shape
             Route(
                 "/wavespeed/api/v3/predictions/{task}/result",
                 HandlerApp(self.result, answer),
                 methods=ALL_METHODS,
             ),
+            # before a prediction's own path: ``predictions/delete`` is not a prediction id
+            *WaveSpeedAccount(self.engine).routes(),
             Route(
                 "/wavespeed/api/v3/predictions/{task}",
                 HandlerApp(self.result, answer),
@@ -153,7 +166,7 @@ class WaveSpeedApi:
         _, violations = self.engine.check_input(endpoint, payload)
         if violations:
             raise validation_error(violations)
-        webhook = request.query_params.get("webhook") or payload.get("webhook_url")
+        webhook = query_value(request, "webhook") or payload.get("webhook_url")
         if webhook and payload.get("enable_base64_output") is True:
             # WaveSpeed words this refusal {"error": …}; sent beside the usual envelope, the
             # body is both that and the contracts' ErrorResponse.
@@ -213,21 +226,24 @@ class WaveSpeedApi:
         look = self.engine.poll(job)
         linker = self._linker(request, job)
         if look.phase is Phase.DONE and self.engine.outcome_made(job, linker):
-            return json_response(self._done_body(request, job, look, linker))
+            encoded, headers = self._done_answer(request, job, look, linker)
+            return encoded_json_response(encoded, 200, headers)
         return json_response(envelope(await self._prediction(request, job, poll=True, look=look)))
 
-    def _done_body(self, request: Request, job: Job, look: Look, linker: Linker) -> bytes:
-        """The encoded answer of a finished job whose output is kept: the same for every
-        poll with the same values in it."""
+    def _done_answer(
+        self, request: Request, job: Job, look: Look, linker: Linker
+    ) -> tuple[bytes, RawHeaders]:
+        """The encoded answer (body and headers) of a finished job whose output is kept:
+        the same for every poll with the same values in it."""
         url = self._result_url(request, job)
         key = (job.id, url, linker, self.engine.inference_time(job, look))
-        encoded = self._done_bodies.get(key)
-        if encoded is None:
-            if len(self._done_bodies) >= DONE_MEMO_SIZE:
-                self._done_bodies.clear()
+        answer = self._done_answers.get(key)
+        if answer is None:
+            if len(self._done_answers) >= DONE_MEMO_SIZE:
+                self._done_answers.clear()
             encoded = encode_json(envelope(self._finished(job, url, linker)))
-            self._done_bodies[key] = encoded
-        return encoded
+            answer = self._done_answers[key] = encoded, json_headers(encoded)
+        return answer
 
     async def webhook_secret(self, request: Request) -> Response:
         return json_response(

@@ -1,0 +1,77 @@
+"""The app's own CPU time per request, in-process (no network, no server, no client): the
+emulator's hot paths beside the bare Starlette app of the HTTP cases, called the same way.
+
+Measured as process CPU time (the fastest of a few batches), so that other work on a shared
+machine slows it far less than the throughput figures: the ratio shows what the emulator
+adds per request where the HTTP rows, on a busy machine, mostly show noise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tests.benchmarks.suite.asgi_call import call, post
+
+__all__ = ["AppCpu"]
+
+FAL_SUBMIT = "/fal/queue/fal-ai/bitdance"
+WAVESPEED_SUBMIT = "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
+BODY = json.dumps({"prompt": "a lighthouse at dusk"}).encode()
+FAL, FAL_FLOOD = {"Authorization": "Key bench"}, {"Authorization": "Key flood"}
+WAVESPEED_FLOOD = {"Authorization": "Bearer flood"}
+
+Request = Callable[[], Awaitable[tuple[int, bytes]]]
+
+
+async def _cpu_ms(request: Request, count: int, batches: int = 3) -> float:
+    """Milliseconds of process CPU time per request: the fastest batch of ``count``."""
+    status, body = await request()
+    if not 200 <= status < 300:
+        raise RuntimeError(f"{status} {body[:200]!r}")
+    best = float("inf")
+    for _ in range(batches):
+        start = time.process_time()
+        for _ in range(count):
+            await request()
+        best = min(best, (time.process_time() - start) / count * 1000)
+    return best
+
+
+class AppCpu:
+    """The emulator's app (jobs stay queued) and the bare app, built once."""
+
+    def __init__(self) -> None:
+        self.apps: tuple[Any, Any] | None = None
+
+    def _build(self) -> tuple[Any, Any]:
+        from emulator import EmulatorConfig, Engine, Progression, create_app
+        from tests.benchmarks.bare import app as bare
+
+        config = EmulatorConfig(seed=1, progression=Progression.parse("polls:1000000000,1"))
+        return create_app(engine=Engine(config)), bare
+
+    def __call__(self, count: int) -> dict[str, float]:
+        self.apps = self.apps or self._build()
+        return asyncio.run(self._measure(*self.apps, count))
+
+    async def _measure(self, app: Any, bare: Any, count: int) -> dict[str, float]:
+        _, submitted = await post(app, FAL_SUBMIT, BODY, FAL)
+        status = json.loads(submitted)["status_url"].split("8000", 1)[1] + "?logs=0"
+        bare_status = "/fal/queue/x/requests/y/status"
+        return {
+            "app cpu: fal status": await _cpu_ms(lambda: call(app, status, FAL), count),
+            "app cpu: bare status": await _cpu_ms(lambda: call(bare, bare_status, FAL), count),
+            "app cpu: fal submit": await _cpu_ms(
+                lambda: post(app, FAL_SUBMIT, BODY, FAL_FLOOD), count
+            ),
+            "app cpu: bare submit": await _cpu_ms(
+                lambda: post(bare, FAL_SUBMIT, BODY, FAL_FLOOD), count
+            ),
+            "app cpu: wavespeed submit": await _cpu_ms(
+                lambda: post(app, WAVESPEED_SUBMIT, BODY, WAVESPEED_FLOOD), count
+            ),
+        }
