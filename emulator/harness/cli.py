@@ -21,13 +21,13 @@ from emulator.harness.runner import Options, check
 from emulator.harness.scenario import Scenario
 from emulator.harness.session import Limits
 
-__all__ = ["add_parser", "run"]
+__all__ = ["main"]
 
 
-def add_parser(commands: Any) -> None:
-    """Add the ``conformance`` sub-command to the CLI's sub-parsers."""
-    parser = commands.add_parser(
-        "conformance", help="check a client of the providers' APIs against their contracts"
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="provider-emulator conformance",
+        description="Check a client of the providers' APIs against their contracts.",
     )
     parser.add_argument("target", metavar="MODULE:CALLABLE", help="generate(endpoint_id, args)")
     parser.add_argument("--provider", required=True, choices=["fal", "wavespeed"])
@@ -46,6 +46,12 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--replay", metavar="JSON", help="run one scenario (from a report)")
     parser.add_argument("--call-timeout", type=float, default=Limits.call_timeout)
     parser.add_argument("--max-polls-per-second", type=float, default=20.0)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    """``provider-emulator conformance`` with ``argv`` (what follows the sub-command)."""
+    return run(_parser().parse_args(argv))
 
 
 class UsageError(Exception):
