@@ -80,7 +80,8 @@ def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = 
         ],
         middleware=[
             Middleware(ProviderHosts, canonical=CANONICAL_HOSTS, surfaces=HOST_SURFACES),
-            Middleware(StoreOutage, answer=_store_unavailable),
+            # only a shared store can be lost: in memory, no layer to pass through
+            *([Middleware(StoreOutage, answer=_store_unavailable)] if engine.store else []),
             Middleware(Recording, record=engine.record, skip=_UNRECORDED),
             Middleware(
                 FaultInjection,

@@ -4,6 +4,7 @@ data in a temporary folder, stopped when the test ends. Never a mock."""
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -64,8 +65,18 @@ class RedisServer:
         self.stop()
         raise RuntimeError(f"redis-server did not answer on port {self.port}")
 
+    def pause(self) -> None:
+        """Stall it (SIGSTOP): connections stay open, nothing answers."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)  # a stalled server cannot end
             self._process.terminate()
             try:
                 self._process.wait(timeout=5)

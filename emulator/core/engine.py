@@ -55,6 +55,8 @@ START_TIMEOUT = Failure(
 )
 #: how many of the newest jobs a queue-length check looks at
 QUEUE_SCAN = 10_000
+#: the same with a shared store, where each job looked at is read from it (one round trip)
+SHARED_QUEUE_SCAN = 256
 
 
 @dataclass(frozen=True)
@@ -143,26 +145,34 @@ class Engine:
         """Forget every job, medium and recorded request; with a seed, replay the same ids,
         media and secrets: a reset with a seed is a fresh start with that seed. With a
         shared store, every process sharing it starts afresh."""
+        salt = _salt(seed)
         if self.store is not None:
-            clock = self.clock
-            reading = (clock.now(), clock.wall()) if isinstance(clock, SharedManualClock) else None
-            progression = self.store.do("get", "engine:progression")
-            self.store.flush()  # the clock and the progression stay, as they do in memory
-            if isinstance(clock, SharedManualClock) and reading is not None:
-                clock.pin(*reading)
-            if progression is not None:
-                self.store.do("set", "engine:progression", progression)
-            seed_text = "" if seed is None else str(seed)
-            self.store.batch(
-                [("set", "engine:seed", seed_text), ("set", "engine:salt", _salt(seed))]
-            )
-            self.store.announce("engine")
-        self._start(seed, _salt(seed))
+            self._restart_store(seed, salt)
+        self._start(seed, salt)
         self.jobs.clear()
         self.record.clear()
         self.faults.clear(seed)
         self.storage.clear()
         self.webhooks.clear()
+
+    def _restart_store(self, seed: int | None, salt: str) -> None:
+        """Empty the shared store for a fresh start with ``seed`` and ``salt``, keeping what
+        a reset keeps in memory too (the clock, the progression), and tell every process."""
+        assert self.store is not None
+        # Uploads and deliveries find their files and leases through the store: first.
+        self.storage.clear()
+        self.webhooks.clear()
+        clock = self.clock
+        reading = (clock.now(), clock.wall()) if isinstance(clock, SharedManualClock) else None
+        progression = self.store.do("get", "engine:progression")
+        self.store.flush()
+        if isinstance(clock, SharedManualClock) and reading is not None:
+            clock.pin(*reading)
+        kept = [("set", "engine:progression", progression)] if progression is not None else []
+        seed_text = "" if seed is None else str(seed)
+        self.store.batch([*kept, ("set", "engine:seed", seed_text), ("set", "engine:salt", salt)])
+        self.store.announce("engine")
+        self._engine_version = self.store.do("get", "topic:engine")
 
     def _start(self, seed: int | None, salt: str) -> None:
         """Take up ``seed`` and ``salt``: what ids, media and secrets are derived from."""
@@ -179,18 +189,14 @@ class Engine:
 
     def _follow(self) -> None:
         """Take up the seed and salt of the shared store (the first process's, or those of
-        whoever reset it since): one round trip."""
+        whoever reset it since): one round trip of reads (two the first time of all)."""
         assert self.store is not None
-        config_seed = "" if self.config.seed is None else str(self.config.seed)
-        *_, version, seed, salt = self.store.batch(
-            [
-                ("setnx", "engine:seed", config_seed),
-                ("setnx", "engine:salt", self._salt),
-                ("get", "topic:engine"),
-                ("get", "engine:seed"),
-                ("get", "engine:salt"),
-            ]
-        )
+        reads = [("get", "topic:engine"), ("get", "engine:seed"), ("get", "engine:salt")]
+        version, seed, salt = self.store.batch(reads)
+        if salt is None:  # the first process of all: its settings make the seed and salt
+            config_seed = "" if self.config.seed is None else str(self.config.seed)
+            first = [("setnx", "engine:seed", config_seed), ("setnx", "engine:salt", self._salt)]
+            version, seed, salt = self.store.batch(first + reads)[2:]
         if version != self._engine_version:
             self._engine_version = version
             self._start(int(seed) if seed else None, salt.decode())
@@ -258,14 +264,21 @@ class Engine:
         """The next submission's number; the random draws of its id, seed and spans (from
         the salt and the number alone, so the n-th job of a seed is the same whichever
         process of several sharing a store accepts it); and, with a shared store, the
-        progression set through the control plane (read in the same round trip)."""
+        progression set through the control plane. One round trip, unless another process
+        reset the store since this one last looked (then one more, to take up its seed)."""
         shared = None
         if self.store is None:
             number = next(self._numbers)
         else:
-            number, text = self.store.batch(
-                [("incr", "engine:number", 1), ("get", "engine:progression")]
+            number, text, version = self.store.batch(
+                [
+                    ("incr", "engine:number", 1),
+                    ("get", "engine:progression"),
+                    ("get", "topic:engine"),
+                ]
             )
+            if version != self._engine_version:
+                self._follow()
             shared = _progression(text)
         return number, random.Random(f"{self._salt}:{number}"), shared
 
@@ -396,9 +409,10 @@ class Engine:
 
     def queue_length(self, endpoint: Endpoint, at_most: int) -> int:
         """How many of ``endpoint``'s jobs wait in its queue, counted up to ``at_most``
-        among the newest jobs (a bounded look, not a scan of every job kept)."""
+        among the newest jobs (a bounded look, not a scan of every job kept: the newest
+        `QUEUE_SCAN`, or `SHARED_QUEUE_SCAN` in a shared store)."""
         waiting = 0
-        for job in self.jobs.newest(QUEUE_SCAN):
+        for job in self.jobs.newest(QUEUE_SCAN if self.store is None else SHARED_QUEUE_SCAN):
             if job.endpoint is endpoint and self.look(job).phase is Phase.QUEUED:
                 waiting += 1
                 if waiting >= at_most:
@@ -450,6 +464,12 @@ class Engine:
             return False  # another process ended it first
         job.failure = failure
         return True
+
+    def delete_from_history(self, job: Job) -> None:
+        """Take ``job`` out of its key's listed history (it stays kept, and was paid for)."""
+        if isinstance(self.jobs, SharedJobStore):
+            self.jobs.delete_from_history(job)
+        job.deleted = True
 
     def logs(self, job: Job, look: Look) -> list[LogLine]:
         """The job's log so far: a line when it starts, at each quarter, and when done."""

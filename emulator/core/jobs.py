@@ -47,6 +47,7 @@ class Job:
         "queue_weight",
         "checked",
         "counted",
+        "deleted",
     )
 
     def __init__(
@@ -84,6 +85,7 @@ class Job:
         self.queue_weight = 1.0  # how much longer than others it waits in the queue
         self.checked = False  # its input passed the contract and the limits when submitted
         self.counted = False  # the status poll now being answered is already in `polls`
+        self.deleted = False  # deleted from its key's history (still kept, still paid for)
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.endpoint.provider}:{self.endpoint.id}>"

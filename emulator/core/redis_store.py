@@ -4,20 +4,26 @@ Every key is under one prefix (``provider-emulator:`` unless the URL says
 ``?prefix=…``), so one Redis can hold several emulators and `flush` forgets only ours. A
 batch is a MULTI/EXEC pipeline: atomic, one round trip. Every call is bounded by socket
 timeouts; a Redis that is down or slow raises `StoreUnavailable` (the providers answer 503),
-and the next call tries again, so the emulator recovers when Redis does.
+calls fail at once for a short `BREAK` after a failure (so a stalled Redis does not stall
+every request in turn), and the first call after it tries again: the emulator recovers
+when Redis does.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from emulator.core.store import Op, Store, StoreUnavailable
+from emulator.core.store import TOPIC, Op, Store, StoreUnavailable
 
 #: seconds a connection or a command may take before the store counts as unavailable
-TIMEOUT = 2.0
+TIMEOUT = 1.0
+#: seconds after a failure during which calls fail at once, without waiting on Redis again:
+#: a stalled Redis costs one request a `TIMEOUT` now and then, not every request
+BREAK = 1.0
 
 
 class RedisStore(Store):
@@ -33,7 +39,9 @@ class RedisStore(Store):
         self.prefix = query.pop("prefix", ["provider-emulator"])[0] + ":"
         plain = urlunsplit(parts._replace(query=""))
         self.url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query=""))
-        self._errors = (redis.ConnectionError, redis.TimeoutError, OSError)
+        # Any error of Redis's (down, slow, out of memory, read-only after a failover, a
+        # refused password) is the store being unavailable: a 503, never a 500.
+        self._errors = (redis.RedisError, OSError)
         self._client = redis.Redis.from_url(
             plain,
             socket_timeout=TIMEOUT,
@@ -42,15 +50,20 @@ class RedisStore(Store):
         )
         self._trips = 0
         self._lock = threading.Lock()
+        self._broken_until, self._failure = 0.0, ""
 
     def batch(self, ops: Sequence[Op]) -> list[Any]:
+        if time.monotonic() < self._broken_until:
+            raise StoreUnavailable(self._failure)
         pipe = self._client.pipeline(transaction=len(ops) > 1)
         for op in ops:
             _queue(pipe, self.prefix, op)
         try:
             results = pipe.execute()
         except self._errors as exc:
-            raise StoreUnavailable(f"Redis at {self.url}: {exc}") from None
+            self._failure = f"Redis at {self.url}: {exc}"
+            self._broken_until = time.monotonic() + BREAK
+            raise StoreUnavailable(self._failure) from None
         finally:
             with self._lock:
                 self._trips += 1
@@ -58,7 +71,12 @@ class RedisStore(Store):
 
     def flush(self) -> None:
         try:
-            keys = list(self._client.scan_iter(match=self.prefix + "*", count=1000))
+            topics = (self.prefix + TOPIC).encode()
+            keys = [
+                key
+                for key in self._client.scan_iter(match=self.prefix + "*", count=1000)
+                if not key.startswith(topics)
+            ]
             for start in range(0, len(keys), 1000):
                 self._client.delete(*keys[start : start + 1000])
         except self._errors as exc:

@@ -103,6 +103,9 @@ class SharedJobStore:
         """Count one status poll of ``job`` by its owner; how many came before it."""
         return int(self.store.do("hincrby", f"polls:{job.owner}", job.id, 1)) - 1
 
+    def delete_from_history(self, job: Job) -> None:
+        self.store.do("hset", _job_key(job.id), {"deleted": "1"})
+
     def end(self, job: Job, failure: Failure) -> bool:
         """End ``job`` with ``failure`` unless something ended it first (in any process)."""
         text = json.dumps([failure.kind, failure.message, failure.details])
@@ -142,10 +145,9 @@ class SharedJobStore:
                 ("llen", "jobs:gone:order"),
             ]
             if self.store.batch(ops)[-1] > TOMBSTONES:
-                forgotten = self.store.do("lrange", "jobs:gone:order", 0, 0)
-                self.store.batch(
-                    [("ltrim", "jobs:gone:order", 1, -1), ("hdel", "jobs:gone", *forgotten)]
-                )
+                forgotten = self.store.do("lpop", "jobs:gone:order")  # each popped once
+                if forgotten is not None:
+                    self.store.do("hdel", "jobs:gone", forgotten.decode())
 
     # -- reading -------------------------------------------------------------------------
 
@@ -197,6 +199,7 @@ class SharedJobStore:
             job.fault.id = fault_id
         if "progression" in text:
             job.progression = Progression.parse(text["progression"])
+        job.deleted = text.get("deleted") == "1"
         if "failure" in text:
             kind, message, details = json.loads(text["failure"])
             job.failure = Failure(kind, message, details)

@@ -14,10 +14,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from emulator.core.store import Op, Store, StoreUnavailable, _bounds, as_bytes
+from emulator.core.store import TOPIC, Op, Store, StoreUnavailable, _bounds, as_bytes
 
 #: seconds a batch waits for another process's transaction before the store is unavailable
 BUSY_TIMEOUT = 5.0
+
+#: the operations that only read
+READS = frozenset(
+    {"get", "hget", "hgetall", "zcard", "zscore", "zrange", "zrangebyscore", "lrange", "llen"}
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS strings (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -52,14 +57,18 @@ class SqliteStore(Store):
     def batch(self, ops: Sequence[Op]) -> list[Any]:
         with self._lock:
             self._trips += 1
+            # Reads share the file (write-ahead log); a batch that writes takes the write
+            # lock at once, so it queues behind another process's rather than failing.
+            reading = all(op[0] in READS for op in ops)
             try:
-                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
                 try:
                     results = [getattr(self, "_" + op[0])(*op[1:]) for op in ops]
+                    self._db.execute("COMMIT")
                 except BaseException:
-                    self._db.execute("ROLLBACK")
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
                     raise
-                self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"SQLite at {self.url}: {exc}") from None
             return results
@@ -76,8 +85,9 @@ class SqliteStore(Store):
         return self._trips
 
     def _flushall(self) -> None:
-        for table in ("strings", "hashes", "zsets", "lists"):
+        for table in ("hashes", "zsets", "lists"):
             self._db.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
+        self._db.execute("DELETE FROM strings WHERE substr(key, 1, ?) != ?", (len(TOPIC), TOPIC))
 
     def _one(self, sql: str, *args: Any) -> Any:
         row = self._db.execute(sql, args).fetchone()
@@ -203,6 +213,15 @@ class SqliteStore(Store):
             (key, key, stop - start, start),
         )
         return True
+
+    def _lpop(self, key: str) -> Any:
+        row = self._db.execute(
+            "SELECT id, value FROM lists WHERE key = ? ORDER BY id LIMIT 1", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        self._db.execute("DELETE FROM lists WHERE id = ?", (row[0],))
+        return row[1]
 
     def _llen(self, key: str) -> int:
         return int(self._one("SELECT COUNT(*) FROM lists WHERE key = ?", key))

@@ -19,6 +19,7 @@ worker's sender thread looks at the due deliveries every `SHARED_POLL` seconds.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import threading
 import time
 import urllib.error
@@ -37,6 +38,7 @@ from emulator.core.store import Store, StoreUnavailable
 #: Builds the body and headers of a delivery, when the job is done.
 Builder = Callable[[], tuple[bytes, dict[str, str]]]
 TICK = 0.02  # how often the sender looks at its jobs and its retries
+logger = logging.getLogger("emulator.webhooks")
 WORKERS = 8  # attempts under way at once, in all
 PER_KEY = 2  # attempts under way at once, for one key (in each process)
 SHARED_POLL = 0.1  # how often a sender on a shared store looks for due deliveries
@@ -98,8 +100,9 @@ class WebhookSender:
         lease: float | None = None,
     ) -> None:
         """With a ``store``, deliveries are shared (see the module's notes); an attempt
-        whose worker vanished is tried again after ``lease`` seconds (the timeout and 5 s
-        unless given)."""
+        whose worker vanished is tried again after ``lease`` seconds (unless given: long
+        enough for building the request and two posts, as a ``webhook_twice`` step makes,
+        so that a slow but living worker is never doubled by another)."""
         self.time_scale = time_scale
         self.any_target = any_target
         self.timeout = timeout
@@ -107,7 +110,7 @@ class WebhookSender:
         self.own_ports: set[int] = set()
         self._deliveries: list[Delivery] = []
         self._shared = (
-            SharedDeliveries(store, lease=lease if lease is not None else timeout + 5.0)
+            SharedDeliveries(store, lease=lease if lease is not None else 2 * timeout + 30.0)
             if store is not None
             else None
         )
@@ -223,6 +226,8 @@ class WebhookSender:
                         self._take(claim)
             except StoreUnavailable:
                 pass  # the store is down: look again at the next tick
+            except Exception:  # a bug must not end this process's deliveries for good
+                logger.exception("webhook delivery: unexpected error; trying again")
             self._stopped.wait(SHARED_POLL)
 
     def _take(self, claim: Claim) -> None:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import asdict
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -41,6 +41,8 @@ Handler = Callable[[Request, Viewer], Awaitable[Response]]
 #: the most entries one page of a listing holds, and the furthest a page may start
 MAX_PAGE = 10_000
 MAX_OFFSET = 10**9
+
+T = TypeVar("T")
 
 
 class _Refused(Exception):
@@ -130,6 +132,13 @@ class ControlApi:
             return {"kind": kind, "url": _masked(url), "ok": False, "error": str(error)}
         return {"kind": kind, "url": store.url, "ok": True}
 
+    async def _read(self, read: Callable[[], T]) -> T:
+        """``read()``: here, or, when it reads a shared store (round trips), in a worker
+        thread, so that a long listing never holds up the other requests."""
+        if self.engine.store is None:
+            return read()
+        return await run_in_threadpool(read)
+
     async def openapi(self, request: Request) -> Response:
         """This control plane's own OpenAPI document."""
         return JSONResponse(document())
@@ -169,14 +178,20 @@ class ControlApi:
         status = request.query_params.get("status")
         if status is not None and not re.fullmatch(r"[0-9]{3}", status):
             raise _Refused(422, "status must be an HTTP status code")
-        entries = self.engine.record.filter(**criteria, status=int(status) if status else None)
-        return JSONResponse([_recorded(entry) for entry in _page(request, entries)])
+
+        def listed() -> list[dict[str, Any]]:
+            chosen = self.engine.record.filter(**criteria, status=int(status) if status else None)
+            return [_recorded(entry) for entry in _page(request, chosen)]
+
+        return JSONResponse(await self._read(listed))
 
     async def webhooks(self, request: Request, viewer: Viewer) -> Response:
         """Every webhook delivery: target, state, attempts, and what was sent."""
-        deliveries = [d for d in list(self.engine.webhooks.deliveries) if viewer in (None, d.owner)]
-        return JSONResponse(
-            [
+
+        def listed() -> list[dict[str, Any]]:
+            every = list(self.engine.webhooks.deliveries)
+            deliveries = [d for d in every if viewer in (None, d.owner)]
+            return [
                 {
                     "provider": d.provider,
                     "job_id": d.job_id,
@@ -189,7 +204,8 @@ class ControlApi:
                 }
                 for d in _page(request, deliveries)
             ]
-        )
+
+        return JSONResponse(await self._read(listed))
 
     async def faults(self, request: Request, viewer: Viewer) -> Response:
         """GET: the rules in force; POST: add one (see emulator.core.faults); DELETE: all."""
@@ -213,8 +229,9 @@ class ControlApi:
     async def jobs(self, request: Request, viewer: Viewer) -> Response:
         """The jobs kept, oldest first (offset, limit); an API key sees only its own."""
         offset, limit = _bounds(request)
-        return JSONResponse(
-            [
+
+        def listed() -> list[dict[str, Any]]:
+            return [
                 {
                     "id": job.id,
                     "provider": job.endpoint.provider,
@@ -227,7 +244,8 @@ class ControlApi:
                 }
                 for job in self.engine.jobs.page(offset, limit, viewer)
             ]
-        )
+
+        return JSONResponse(await self._read(listed))
 
     async def progression(self, request: Request, viewer: Viewer) -> Response:
         """GET: how jobs move; POST {"progression": "polls:1,1"}: change it from now on."""

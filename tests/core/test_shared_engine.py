@@ -147,3 +147,43 @@ def test_a_job_keeps_the_rule_that_decided_it_whichever_worker_reads_it(workers:
     assert found.fault is not None and (found.fault.id, found.fault.effect) == (rule.id, "fail")
     with pytest.raises(JobFailed, match="staged"):
         other.outcome(found, InlineLinker(other.media))
+
+
+def test_after_resets_in_a_row_every_worker_takes_up_the_last(workers: Workers) -> None:
+    one, other = workers()
+    for _ in range(3):  # unseeded: each reset draws a new salt
+        one.reset()
+        assert one.secret("fal-cdn-token") == other.secret("fal-cdn-token")
+    one.reset(7)
+    first = other.submit(bitdance(other), {"prompt": "x"}, "k1").id  # before other looked
+    one.reset(7)
+    assert one.submit(bitdance(one), {"prompt": "x"}, "k1").id == first
+
+
+def test_after_a_reset_every_worker_reads_the_new_rules(workers: Workers) -> None:
+    one, other = workers()
+    one.faults.add({"effect": "nsfw"})
+    one.faults.add({"effect": "nsfw"})
+    assert len(other.faults.rules) == 2  # cached by the other
+    one.reset()
+    one.faults.add({"effect": "fail", "message": "new"})
+    assert [rule.effect for rule in other.faults.rules] == ["fail"]
+
+
+def test_a_job_deleted_from_history_through_one_is_so_for_the_other(workers: Workers) -> None:
+    one, other = workers()
+    job = one.submit(bitdance(one), {"prompt": "x"}, "k1")
+    one.delete_from_history(job)
+    assert other.find(job.id, "k1").deleted
+
+
+def test_a_reset_removes_the_uploads_kept_on_disk(tmp_path: Path) -> None:
+    engine = Engine(EmulatorConfig(data_dir=tmp_path))
+    try:
+        engine.storage.put(b"x" * (2 * 2**20), "application/octet-stream", "big.bin", owner="k")
+        on_disk = [path for path in (tmp_path / "uploads").rglob("*") if path.is_file()]
+        assert on_disk  # larger than what the store keeps inline
+        engine.reset()
+        assert not any(path.exists() for path in on_disk)
+    finally:
+        engine.close()

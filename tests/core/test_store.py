@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from emulator.core.redis_store import BREAK
 from emulator.core.store import Store, StoreUnavailable, open_store
 from tests.redis_server import RedisServer
 
@@ -88,9 +90,14 @@ def test_a_redis_that_is_down_is_unavailable_not_an_error(tmp_path: Path) -> Non
     store = open_store(server.url)  # nothing listens there
     with pytest.raises(StoreUnavailable, match="Redis at redis://127.0.0.1"):
         store.do("get", "a")
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match="Redis at redis://127.0.0.1"):
+        store.do("get", "a")  # within the break: refused at once, Redis not asked
+    assert time.monotonic() - started < BREAK
     server.start()
     try:
-        assert store.do("incr", "a", 1) == 1  # it recovers when Redis returns
+        time.sleep(BREAK)
+        assert store.do("incr", "a", 1) == 1  # after the break it asks again: recovered
     finally:
         server.stop()
 
@@ -98,3 +105,16 @@ def test_a_redis_that_is_down_is_unavailable_not_an_error(tmp_path: Path) -> Non
 def test_an_unknown_scheme_is_refused() -> None:
     with pytest.raises(ValueError, match="redis://"):
         open_store("postgres://x")
+
+
+def test_a_flush_keeps_the_versions_moving_on(store: Store) -> None:
+    store.announce("rules")
+    before = store.version("rules")
+    store.flush()
+    store.announce("rules")
+    assert store.version("rules") > before  # a version cached before is never seen again
+
+
+def test_lpop_takes_each_item_once(store: Store) -> None:
+    store.do("rpush", "l", "a", "b")
+    assert [store.do("lpop", "l") for _ in range(3)] == [b"a", b"b", None]

@@ -4,7 +4,8 @@ says so, and recovery when the store returns. A real redis-server, stopped and r
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,19 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from emulator import EmulatorConfig, create_app
 from emulator.core.store import open_store
 from tests.redis_server import RedisServer, free_port
+
+#: seconds a store that is back may take to be used again (the store's break after a failure)
+RECOVERY = 10.0
+
+
+def recovered(check: Callable[[], object]) -> bool:
+    """Whether ``check`` comes true within `RECOVERY` seconds of the store's return."""
+    deadline = time.monotonic() + RECOVERY
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
 
 
 @pytest.fixture
@@ -40,7 +54,7 @@ def test_health_reports_the_store_and_is_503_while_it_is_down(redis: RedisServer
         assert down.json()["status"] == "unavailable" and down.json()["state"]["ok"] is False
         assert down.json()["state"]["error"].startswith(f"Redis at {redis.url}: ")
         redis.start()
-        assert client.get("/_emulator/health").json()["state"]["ok"] is True
+        assert recovered(lambda: client.get("/_emulator/health").json()["state"]["ok"])
 
 
 def test_health_never_shows_the_stores_credentials() -> None:
@@ -64,7 +78,7 @@ def test_a_lost_store_is_a_503_in_each_providers_format(redis: RedisServer) -> N
     async def reads_the_store(request: Request) -> Response:
         return Response(store.do("get", "greeting") or b"none")
 
-    app = create_app()
+    app = create_app(EmulatorConfig(state=redis.url))  # the outage layer is for shared state
     for surface in ("fal", "wavespeed", "_emulator"):
         app.router.routes.insert(0, Route(f"/{surface}/probe", reads_the_store))
     with TestClient(app) as client:
@@ -82,7 +96,7 @@ def test_a_lost_store_is_a_503_in_each_providers_format(redis: RedisServer) -> N
         assert wavespeed.json()["code"] == 503 and wavespeed.json()["data"] is None
         assert "state store is unavailable" in wavespeed.json()["message"]
         redis.start()
-        assert client.get("/wavespeed/probe").text == "none"
+        assert recovered(lambda: client.get("/wavespeed/probe").text == "none")
     store.close()
 
 
@@ -100,6 +114,7 @@ def test_a_stream_under_way_ends_and_a_websocket_is_told_to_try_later(
     async def stream(request: Request) -> Response:
         async def lines() -> AsyncIterator[bytes]:
             yield b"data: first\n\n"
+            redis.stop()  # lost while the stream is under way
             yield store.do("get", "next") or b""
 
         return StreamingResponse(lines(), media_type="text/event-stream")
@@ -108,10 +123,9 @@ def test_a_stream_under_way_ends_and_a_websocket_is_told_to_try_later(
         await websocket.accept()
         await websocket.send_text((store.do("get", "greeting") or b"none").decode())
 
-    app = create_app()
+    app = create_app(EmulatorConfig(state=redis.url))  # the outage layer is for shared state
     app.router.routes.insert(0, Route("/fal/stream", stream))
     app.router.routes.insert(0, WebSocketRoute("/fal/session", session))
-    redis.stop()
     with TestClient(app) as client:
         with client.stream("GET", "/fal/stream") as answer:
             assert answer.status_code == 200
@@ -131,9 +145,39 @@ def test_an_emulator_made_while_its_store_is_down_serves_once_it_is_up(tmp_path:
         assert down.status_code == 503 and set(down.json()) == {"detail"}
         redis.start()
         try:
+            assert recovered(lambda: client.get("/_emulator/health").status_code == 200)
             submitted = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"})
             assert submitted.status_code == 200
             status = client.get(submitted.json()["status_url"])
             assert status.status_code in (200, 202)
         finally:
             redis.stop()
+
+
+def test_a_stalled_store_costs_one_timeout_not_one_per_request(redis: RedisServer) -> None:
+    headers = {"Authorization": "Key k1"}
+    with TestClient(create_app(EmulatorConfig(state=redis.url)), headers=headers) as client:
+        status_url = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}).json()[
+            "status_url"
+        ]
+        redis.pause()
+        try:
+            started = time.monotonic()
+            answers = [client.get(status_url).status_code for _ in range(10)]
+            took = time.monotonic() - started
+        finally:
+            redis.resume()
+        assert answers == [503] * 10
+        assert took < 5  # ten timeouts in turn would be 10 s or more
+
+
+def test_an_error_reply_of_redis_is_a_503_not_a_500(redis: RedisServer) -> None:
+    headers = {"Authorization": "Key k1"}
+    with TestClient(create_app(EmulatorConfig(state=redis.url)), headers=headers) as client:
+        raw = open_store(redis.url)
+        raw._client.config_set("maxmemory", 1)  # every write is now refused: OOM
+        try:
+            refused = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"})
+        finally:
+            raw._client.config_set("maxmemory", 0)
+        assert refused.status_code == 503 and "maxmemory" in refused.json()["detail"]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from tests.redis_server import free_port
 
 #: seconds a serve process (and its workers) may take to answer its first health check
 START_TIMEOUT = 60.0
+#: concurrent connections per burst of health checks
+BURST = 8
 FAL = {"Authorization": "Key team", "Content-Type": "application/json"}
 WAVESPEED = {"Authorization": "Bearer team", "Content-Type": "application/json"}
 FAL_SUBMIT = "/fal/queue/fal-ai/bitdance"
@@ -104,14 +107,21 @@ def serving(folder: Path, *flags: str) -> Iterator[Serving]:
         server.stop()
 
 
+def health_answers(server: Serving, workers: int, tries: int = 400) -> list[tuple[int, Any]]:
+    """Health answers (status, body), asked in bursts of concurrent fresh connections until
+    ``workers`` distinct pids have answered (or ``tries`` answers): one at a time, the
+    kernel may hand every connection to the same worker, which is waiting first again."""
+    answers: list[tuple[int, Any]] = []
+    with ThreadPoolExecutor(BURST) as pool:
+        while len(answers) < tries:
+            burst = pool.map(lambda _: server.ask("GET", "/_emulator/health"), range(BURST))
+            answers += [(status, body) for status, body, _ in burst]
+            if len({body["pid"] for _, body in answers if body and "pid" in body}) >= workers:
+                break
+    return answers
+
+
 def worker_pids(server: Serving, workers: int, tries: int = 400) -> set[int]:
-    """The pids that answer health on fresh connections, until ``workers`` of them have
-    (the kernel hands each new connection to whichever worker accepts first)."""
-    pids: set[int] = set()
-    for _ in range(tries):
-        status, body, _ = server.ask("GET", "/_emulator/health")
-        if body and "pid" in body:
-            pids.add(body["pid"])
-        if len(pids) == workers:
-            break
-    return pids
+    """The pids that answer health, until ``workers`` of them have."""
+    answers = health_answers(server, workers, tries)
+    return {body["pid"] for _, body in answers if body and "pid" in body}

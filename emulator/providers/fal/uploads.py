@@ -17,6 +17,10 @@ Part and completion URLs carry a random upload id: that, not a token, is their c
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import mimetypes
 import secrets
 import time
@@ -42,7 +46,6 @@ from emulator.http.responses import json_response
 from emulator.providers.fal.errors import FalError
 
 TOKEN_LIFETIME = 3600.0
-MAX_TOKENS = 10_000
 
 
 def _storage_error(error: StorageError) -> FalError:
@@ -58,8 +61,6 @@ class FalUploads:
     def __init__(self, engine: Engine, cdn_base: Callable[[Request], str]) -> None:
         self.engine = engine
         self.cdn_base = cdn_base
-        # CDN token → when it expires (wall time) and the key it was issued to
-        self._tokens: dict[str, tuple[float, str]] = {}
 
     @property
     def storage(self):  # noqa: ANN201 - the engine's, which a reset replaces
@@ -69,10 +70,7 @@ class FalUploads:
 
     def token(self, request: Request, owner: str) -> Response:
         now = time.time()
-        if len(self._tokens) >= MAX_TOKENS:
-            self._tokens = {t: held for t, held in self._tokens.items() if held[0] > now}
-        token = secrets.token_urlsafe(24)
-        self._tokens[token] = (now + TOKEN_LIFETIME, owner)
+        token = self._signed({"key": owner, "until": now + TOKEN_LIFETIME})
         expires = datetime.fromtimestamp(now + TOKEN_LIFETIME, UTC).isoformat()
         return json_response(
             {
@@ -82,6 +80,29 @@ class FalUploads:
                 "expires_at": expires,
             }
         )
+
+    # A CDN token is its own proof (its claims, signed with the engine's secret), so any
+    # worker sharing the engine's state, or a restarted one, accepts what another issued.
+
+    def _signature(self, claims: bytes) -> str:
+        key = self.engine.secret("fal-cdn-token")
+        digest = hmac.new(key, claims, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def _signed(self, claims: dict[str, Any]) -> str:
+        encoded = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=")
+        return f"{encoded.decode()}.{self._signature(encoded)}"
+
+    def _verified(self, token: str) -> dict[str, Any] | None:
+        encoded, _, signature = token.partition(".")
+        if not hmac.compare_digest(signature, self._signature(encoded.encode())):
+            return None
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+        except ValueError:
+            return None
+        valid = isinstance(claims, dict) and isinstance(claims.get("key"), str)
+        return claims if valid and isinstance(claims.get("until"), float) else None
 
     async def initiate(self, request: Request, owner: str, *, multipart: bool = False) -> Response:
         body = await read_json(request, max_bytes=64 * 1024, max_depth=4)
@@ -102,8 +123,9 @@ class FalUploads:
     def _check_token(self, request: Request) -> str:
         """The key the request's CDN token was issued to; 401 for a bad or old token."""
         scheme, token = split_authorization(request.headers.get("authorization", ""))
-        until, owner = self._tokens.get(token, (0.0, ""))
-        if scheme != "bearer" or until < time.time():
+        claims = self._verified(token) if scheme == "bearer" else None
+        until, owner = (claims["until"], claims["key"]) if claims else (0.0, "")
+        if until < time.time():
             raise FalError.detail(
                 401, "Invalid or expired CDN token; get one from storage/auth/token"
             )

@@ -85,7 +85,6 @@ def _page(body: Mapping[str, Any]) -> tuple[int, int]:
 class WaveSpeedAccount:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._deleted: set[str] = set()  # job ids whose prediction was deleted
 
     def routes(self) -> list[BaseRoute]:
         api = "/wavespeed/api/v3"
@@ -184,7 +183,7 @@ class WaveSpeedAccount:
         owner = caller(request, self.engine.config)
         body = await self._body(request)
         page, size = _page(body)
-        jobs = [j for j in self._jobs(owner) if j.id not in self._deleted]
+        jobs = [j for j in self._jobs(owner) if not j.deleted]
         if isinstance(body.get("model"), str):
             jobs = [j for j in jobs if j.endpoint.id == body["model"]]
         if isinstance(body.get("status"), str):
@@ -200,8 +199,9 @@ class WaveSpeedAccount:
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise WaveSpeedError(400, "Invalid parameters: ids must be a list of prediction ids")
         wanted = set(ids)
-        found = [j.id for j in self._jobs(owner) if task_id(j) in wanted]
-        self._deleted.update(found)
+        found = [j for j in self._jobs(owner) if task_id(j) in wanted]
+        for job in found:
+            self.engine.delete_from_history(job)
         return json_response(envelope({"deleted": len(found)}))  # GUESS: the count
 
     async def billings(self, request: Request) -> Response:
