@@ -78,7 +78,7 @@ def exchange(
             raw = response.read()
             parsed = json.loads(raw) if raw.startswith((b"{", b"[")) else None
             answers.append((response.status, parsed, dict(response.getheaders())))
-    except OSError:
+    except (OSError, http.client.HTTPException):  # a worker killed mid-answer, say
         answers += [(0, None, {})] * (len(requests) - len(answers))
     finally:
         connection.close()
