@@ -4,11 +4,11 @@ The entries are JSON in one list, ``record:entries``, beside their body sizes in
 ``record:sizes``. Recording must not cost a request a round trip, so each process writes
 behind: `add` queues the entry and wakes a writer thread, which materialises what is
 queued and appends it in one batch (``rpush`` + ``ltrim`` to the newest ``maxlen``),
-normally within a millisecond, in bigger batches under load; whenever it has written an
+`LINGER` (5 ms) after the first entry, so that under load one write carries many; whenever it has written an
 eighth of ``max_bytes`` of bodies it also drops the oldest entries beyond ``max_bytes``.
 Reading the record (`filter`, `calls`, iterating, ``len``) first writes this process's own
 queue, so a process always sees its own requests; another process's land once its writer
-has run (a millisecond or so, longer under load or while the store is away). Readers get
+has run (a few milliseconds, longer under load or while the store is away). Readers get
 the entries in the order they were answered (each process's clock: keep the hosts' clocks
 in step), bounded by the record's count and body bytes exactly as one process's record is.
 
@@ -37,6 +37,8 @@ SIZES = "record:sizes"
 CHECK_SHARE = 8
 #: the most entries appended in one round trip
 BATCH = 500
+#: seconds the writer waits after the first entry for others to join it
+LINGER = 0.005
 #: seconds between attempts while the store is away: the first, and the longest
 RETRY_FIRST, RETRY_LONGEST = 0.05, 2.0
 #: seconds `close` waits for the writer to finish what it is writing
@@ -113,6 +115,9 @@ class SharedRequestRecord(RequestRecord):
         pause = RETRY_FIRST
         while not self._stop.is_set():
             self._wake.wait()
+            # Entries arriving close together go in one round trip: under load, a write
+            # carries many; alone, an entry lands a moment later.
+            self._stop.wait(LINGER)
             self._wake.clear()
             if self._write():
                 pause = RETRY_FIRST
