@@ -4,8 +4,9 @@ The entries are JSON in one list, ``record:entries``, beside their body sizes in
 ``record:sizes``. Recording must not cost a request a round trip, so each process writes
 behind: `add` queues the entry and wakes a writer thread, which materialises what is
 queued and appends it in one batch (``rpush`` + ``ltrim`` to the newest ``maxlen``),
-`LINGER` (5 ms) after the first entry, so that under load one write carries many; whenever it has written an
-eighth of ``max_bytes`` of bodies it also drops the oldest entries beyond ``max_bytes``.
+`LINGER` (5 ms) after the first entry, so that under load one write carries many;
+whenever it has written an eighth of ``max_bytes`` of bodies it also drops the oldest
+entries beyond ``max_bytes``.
 Reading the record (`filter`, `calls`, iterating, ``len``) first writes this process's own
 queue, so a process always sees its own requests; another process's land once its writer
 has run (a few milliseconds, longer under load or while the store is away). Readers get
