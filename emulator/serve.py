@@ -302,11 +302,19 @@ def worker_app() -> Any:
     return app
 
 
+#: the collector's thresholds while serving (Python's defaults: 700, 10, 10)
+GC_THRESHOLDS = (50_000, 50, 1000)
+
+
 def _freeze_startup_objects() -> None:
     # What start-up made (modules, contracts, schemas) lives as long as the server: moved
     # out of the collector's generations, later collections never walk it again.
     gc.collect()
     gc.freeze()
+    # Retained jobs are long-lived containers a collection walks: collecting less often
+    # keeps the pauses that walk them (the submit tail, issue 17) rare. Jobs form no
+    # cycles; they are freed by reference counting whatever the thresholds.
+    gc.set_threshold(GC_THRESHOLDS[0], GC_THRESHOLDS[1], GC_THRESHOLDS[2])
 
 
 def reference() -> list[tuple[str, str, str, str, str]]:
