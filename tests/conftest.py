@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from emulator import EmulatorConfig, Engine, ManualClock, Progression, create_app
 from emulator.server import BackgroundServer
+from tests.redis_server import RedisServer
 
 settings.register_profile(
     "ci",
@@ -121,9 +122,17 @@ def server(serve: Callable[..., BackgroundServer]) -> BackgroundServer:
 
 
 @pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    """The URL of a real redis-server of this test's own, stopped after it."""
-    from tests.redis_server import redis_server
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real redis-server of the test's own, which the test may stop and start again."""
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
-    with redis_server(tmp_path) as server:
-        yield server.url
+
+@pytest.fixture
+def redis_url(redis: RedisServer) -> str:
+    """The URL of a real redis-server of this test's own, stopped after it."""
+    return redis.url

@@ -7,91 +7,79 @@ the SQLite file must pass its integrity check."""
 from __future__ import annotations
 
 import io
-import signal
+import json
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from PIL import Image
 
-from tests.redis_server import free_port
+from tests.scaling.serving import Serving, serving
 
-#: seconds a server may take to answer its first health check
-START_WITHIN = 30.0
+
+def base(server: Serving) -> str:
+    return f"http://127.0.0.1:{server.port}"
+
+
+def path(url: str) -> str:
+    return urlsplit(url).path
+
+
 HEADERS = {"Authorization": "Key k1"}
 SUBMIT = "/fal/queue/fal-ai/bitdance"
 
 
-def serve(port: int, *flags: str) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "emulator", "serve", "--port", str(port), *flags]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + START_WITHIN
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"serve exited: {process.stderr.read().decode()}")  # type: ignore[union-attr]
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/_emulator/health", timeout=1)
-            return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the server did not start")
-
-
-def stop(process: subprocess.Popen[bytes], how: signal.Signals = signal.SIGTERM) -> None:
-    process.send_signal(how)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
+def upload(client: httpx.Client, data: bytes) -> str:
+    """fal's two-step upload (initiate, then PUT the bytes); the file's URL."""
+    ticket = client.post(
+        "/fal/rest/storage/upload/initiate",
+        json={"file_name": "kept.bin", "content_type": "application/octet-stream"},
+    ).json()
+    assert client.put(ticket["upload_url"], content=data).status_code == 200
+    return str(ticket["file_url"])
 
 
 def test_a_restart_answers_for_every_job_and_upload_it_had_accepted(tmp_path: Path) -> None:
-    port = free_port()
     flags = ("--data-dir", str(tmp_path), "--progression", "immediate")
-    server = serve(port, *flags)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=base, headers=HEADERS, timeout=10) as client:
-            ids = [
-                client.post(SUBMIT, json={"prompt": f"p{n}"}).json()["request_id"]
-                for n in range(20)
-            ]
+    small, large = b"s" * 1000, b"L" * (3 * 2**20)  # in the store; on disk
+    with serving(tmp_path, *flags) as server:
+        with httpx.Client(base_url=base(server), headers=HEADERS, timeout=10) as client:
+            answers = [client.post(SUBMIT, json={"prompt": f"p{n}"}) for n in range(20)]
+            ids = [answer.json()["request_id"] for answer in answers]
             result = client.get(f"{SUBMIT}/requests/{ids[0]}").json()
-    finally:
-        stop(server)
-    server = serve(port, *flags)
-    try:
-        with httpx.Client(base_url=base, headers=HEADERS, timeout=10) as client:
+            uploads = {upload(client, small): small, upload(client, large): large}
+            first = base(server)
+    with serving(tmp_path, *flags) as server:
+        with httpx.Client(base_url=base(server), headers=HEADERS, timeout=10) as client:
             statuses = {client.get(f"{SUBMIT}/requests/{i}/status").json()["status"] for i in ids}
             assert statuses == {"COMPLETED"}
-            image = client.get(result["images"][0]["url"])  # before any result is made anew
+            # (the restarted server listens on another port: the URLs' paths are what count)
+            image = client.get(path(result["images"][0]["url"]))  # before any result is made anew
             assert image.status_code == 200
             assert Image.open(io.BytesIO(image.content)).size == (
                 result["images"][0]["width"],
                 result["images"][0]["height"],
             )
-            assert client.get(f"{SUBMIT}/requests/{ids[0]}").json() == result
-    finally:
-        stop(server)
+            again = client.get(f"{SUBMIT}/requests/{ids[0]}").text.replace(base(server), "")
+            assert json.loads(again) == json.loads(json.dumps(result).replace(first, ""))
+            for url, data in uploads.items():
+                assert client.get(path(url)).content == data
 
 
 def test_a_kill_mid_load_loses_nothing_acknowledged_and_corrupts_nothing(tmp_path: Path) -> None:
-    port = free_port()
     flags = ("--data-dir", str(tmp_path), "--progression", "immediate")
-    server = serve(port, *flags)
-    base = f"http://127.0.0.1:{port}"
+    server = Serving(tmp_path, *flags)
+    server.wait_healthy()
+    address = base(server)
     acknowledged: list[str] = []
     lock = threading.Lock()
     stopping = threading.Event()
 
     def submit_until_killed(worker: int) -> None:
-        with httpx.Client(base_url=base, headers=HEADERS, timeout=5) as client:
+        with httpx.Client(base_url=address, headers=HEADERS, timeout=5) as client:
             for n in range(10_000):
                 if stopping.is_set():
                     return
@@ -109,7 +97,8 @@ def test_a_kill_mid_load_loses_nothing_acknowledged_and_corrupts_nothing(tmp_pat
     deadline = time.monotonic() + 30
     while len(acknowledged) < 200 and time.monotonic() < deadline:
         time.sleep(0.02)
-    stop(server, signal.SIGKILL)
+    server.process.kill()  # SIGKILL: no shutdown of any kind
+    server.process.wait(10)
     stopping.set()
     for thread in threads:
         thread.join(timeout=10)
@@ -117,14 +106,11 @@ def test_a_kill_mid_load_loses_nothing_acknowledged_and_corrupts_nothing(tmp_pat
 
     with sqlite3.connect(tmp_path / "state.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    server = serve(port, *flags)
-    try:
-        with httpx.Client(base_url=base, headers=HEADERS, timeout=10) as client:
+    with serving(tmp_path, *flags) as restarted:
+        with httpx.Client(base_url=base(restarted), headers=HEADERS, timeout=10) as client:
             lost = [
                 request_id
                 for request_id in acknowledged
                 if client.get(f"{SUBMIT}/requests/{request_id}/status").status_code != 200
             ]
-        assert lost == []
-    finally:
-        stop(server)
+    assert lost == []
