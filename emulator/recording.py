@@ -17,8 +17,7 @@ from pathlib import Path
 
 from starlette.types import ASGIApp
 
-from emulator.http.recordings import RecordingError, RecordingStore
-from emulator.http.replay import DEFAULT_MEDIA_CAP, RecordingProxy, Replayer
+from emulator.http.recordings import DEFAULT_MEDIA_CAP, RecordingError, RecordingStore
 from emulator.http.upstream import UpstreamError, Upstreams
 from emulator.providers.registry import CANONICAL_HOSTS, HOST_SURFACES, PROVIDERS
 
@@ -39,6 +38,8 @@ def with_recordings(
     if record and replay:
         raise RecordingError("--record and --replay cannot be used together")
     upstreams = Upstreams.parse(CANONICAL_HOSTS, upstream)
+    if record or replay:  # httpx and the proxy load only for those who record or replay
+        from emulator.http.replay import RecordingProxy, Replayer
     if record:
         store = RecordingStore(Path(record))
         store.prepare()

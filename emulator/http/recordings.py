@@ -25,6 +25,9 @@ from typing import Any
 
 from emulator.contracts.sync import write_atomically
 
+#: the largest media body a recording keeps (bytes)
+DEFAULT_MEDIA_CAP = 8 * 2**20
+
 KEPT_REQUEST_HEADERS = ("content-type", "accept", "x-fal-queue-priority", "x-fal-runner-hint")
 #: the response headers the official clients read
 KEPT_RESPONSE_HEADERS = (

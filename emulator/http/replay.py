@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.http.asgi import header
+from emulator.http.grammar import Grammar
 from emulator.http.recordings import (
+    DEFAULT_MEDIA_CAP,
     Recording,
     RecordingStore,
     body_fields,
@@ -31,30 +32,6 @@ from emulator.http.recordings import (
 from emulator.http.upstream import Upstreams
 
 MAX_BODY = 20 * 2**20
-
-
-DEFAULT_MEDIA_CAP = 8 * 2**20
-
-
-@dataclass(frozen=True)
-class Grammar:
-    """What replay needs to know of one provider's wire protocol."""
-
-    provider: str
-    #: ``surface/path`` of a POST that submits a job; group ``endpoint``
-    submit: re.Pattern[str]
-    #: ``surface/path`` of a GET answering a job's result; group ``id``
-    result: re.Pattern[str]
-    #: the job id in a submit answer
-    job_id: Callable[[Any], str | None]
-    #: whether a result answer is final (only final answers are replayed)
-    final: Callable[[Any], bool]
-    #: the replayed answer: the emulator's answer with the recorded result put in
-    merge: Callable[[Any, Any], Any]
-    #: surfaces whose GETs are answered byte for byte from recordings (media)
-    static: tuple[str, ...] = ()
-    #: ``surface/path`` of a POST answered at once (a synchronous run); group ``endpoint``
-    sync: re.Pattern[str] | None = None
 
 
 def input_key(endpoint: str, body: Any) -> str:

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault
 from emulator.core.registry import Layout
-from emulator.http.replay import Grammar
+from emulator.http.grammar import Grammar
 from emulator.providers import FAL_LAYOUT, WAVESPEED_LAYOUT, fal, wavespeed
 from emulator.providers.fal import errors as fal_errors
 from emulator.providers.fal import hosts as fal_hosts

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from emulator.http.replay import Grammar
+from emulator.http.grammar import Grammar
 
 
 def _data(body: Any) -> Mapping[str, Any]:
