@@ -42,7 +42,7 @@ def upload(client: httpx.Client, data: bytes) -> str:
     return str(ticket["file_url"])
 
 
-def test_a_restart_answers_for_every_job_and_upload_it_had_accepted(tmp_path: Path) -> None:
+def test_a_restart_keeps_jobs_uploads_media_rules_and_the_record(tmp_path: Path) -> None:
     flags = ("--data-dir", str(tmp_path), "--progression", "immediate")
     small, large = b"s" * 1000, b"L" * (3 * 2**20)  # in the store; on disk
     with serving(tmp_path, *flags) as server:
@@ -51,6 +51,9 @@ def test_a_restart_answers_for_every_job_and_upload_it_had_accepted(tmp_path: Pa
             ids = [answer.json()["request_id"] for answer in answers]
             result = client.get(f"{SUBMIT}/requests/{ids[0]}").json()
             uploads = {upload(client, small): small, upload(client, large): large}
+            rule = {"effect": "http_error", "status": 429, "endpoint": "fal-ai/other"}
+            assert client.post("/_emulator/faults", json=rule).status_code == 201
+            recorded = len(client.get("/_emulator/requests").json())
             first = base(server)
     with serving(tmp_path, *flags) as server:
         with httpx.Client(base_url=base(server), headers=HEADERS, timeout=10) as client:
@@ -67,6 +70,11 @@ def test_a_restart_answers_for_every_job_and_upload_it_had_accepted(tmp_path: Pa
             assert json.loads(again) == json.loads(json.dumps(result).replace(first, ""))
             for url, data in uploads.items():
                 assert client.get(path(url)).content == data
+            kept_rules = client.get("/_emulator/faults").json()
+            assert [(r["effect"], r["endpoint"]) for r in kept_rules] == [
+                ("http_error", "fal-ai/other")
+            ]
+            assert len(client.get("/_emulator/requests").json()) >= recorded
 
 
 def test_a_kill_mid_load_loses_nothing_acknowledged_and_corrupts_nothing(tmp_path: Path) -> None:
