@@ -20,20 +20,25 @@ from starlette.types import Receive, Scope, Send
 from emulator.core.engine import Engine
 from emulator.core.files import etag, media_id_of, parse_upload_path
 from emulator.http.middleware import drop_after
-from emulator.media.links import Linker
+from emulator.media.links import Linker, WouldBlock, without_blocking
 
 T = TypeVar("T")
 
 
 async def run_linked(call: Callable[[Linker], T], linker: Linker, *, made: bool = False) -> T:
-    """``call(linker)`` in a worker thread: making an output may render or decode media
-    (inlined outputs, input pictures, formats whose size is known only once rendered), and
-    that never happens on the event loop. An output is made once per job and kept; once
-    ``made`` (`Engine.outcome_made`), ``call`` only reads it, here, without the hop (which
-    cost about three quarters of a result poll)."""
+    """``call(linker)``, never rendering or decoding media on the event loop (inlined
+    outputs, input pictures, formats whose size is known only once rendered). An output is
+    made once per job and kept; once ``made`` (`Engine.outcome_made`), ``call`` only reads
+    it, here. Otherwise it is first tried here with blocking work forbidden: most outputs
+    (URLs to media of a known size) need none, and skip the worker thread's hop (which cost
+    a third of an in-process job's cycle); one that would block is made in a worker thread."""
     if made:
         return call(linker)
-    return await run_in_threadpool(call, linker)
+    try:
+        with without_blocking():
+            return call(linker)
+    except WouldBlock:
+        return await run_in_threadpool(call, linker)
 
 
 _CACHED = {"Cache-Control": "public, max-age=86400"}

@@ -10,11 +10,38 @@ and served again to every poll that would link the same way.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from emulator.core.files import media_url
 from emulator.media.cache import MediaStore
 from emulator.media.spec import MediaSpec
+
+
+class WouldBlock(Exception):
+    """Raised, while `without_blocking`, by what would render or decode media."""
+
+
+_NOT_BLOCKING: ContextVar[bool] = ContextVar("not_blocking", default=False)
+
+
+@contextmanager
+def without_blocking() -> Iterator[None]:
+    """Within it, rendering or decoding media raises `WouldBlock`: an output that needs
+    neither is made on the event loop, without a worker thread's hop."""
+    token = _NOT_BLOCKING.set(True)
+    try:
+        yield
+    finally:
+        _NOT_BLOCKING.reset(token)
+
+
+def check_may_block() -> None:
+    """Raise `WouldBlock` if blocking work is not allowed here."""
+    if _NOT_BLOCKING.get():
+        raise WouldBlock
 
 
 @dataclass(frozen=True, eq=True)
@@ -26,10 +53,13 @@ class UrlLinker:
     raw_bytes: bool = False
 
     def raw(self, spec: MediaSpec) -> bytes | str:
+        check_may_block()
         return _raw(self.store.content(spec), self.raw_bytes)
 
     def __call__(self, spec: MediaSpec) -> tuple[str, int]:
         # A fixed-size format is rendered only when downloaded; any other, now, to size it.
+        if spec.byte_size is None:
+            check_may_block()
         size = spec.byte_size if spec.byte_size is not None else len(self.store.content(spec))
         return media_url(self.cdn_base, self.store.register(spec), spec.extension), size
 
@@ -43,9 +73,11 @@ class InlineLinker:
     raw_bytes: bool = False
 
     def raw(self, spec: MediaSpec) -> bytes | str:
+        check_may_block()
         return _raw(self.store.content(spec), self.raw_bytes)
 
     def __call__(self, spec: MediaSpec) -> tuple[str, int]:
+        check_may_block()
         data = self.store.content(spec)
         encoded = base64.b64encode(data).decode()
         return (encoded if self.bare else f"data:{spec.content_type};base64,{encoded}"), len(data)

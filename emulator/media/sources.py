@@ -19,6 +19,7 @@ from PIL import Image
 
 from emulator.core.files import Storage, StorageError, find_in_url
 from emulator.media.cache import MediaStore
+from emulator.media.links import check_may_block
 
 #: the largest input picture decoded (Pillow's own bomb limit is about 179 million)
 MAX_SOURCE_PIXELS = 64 * 2**20
@@ -61,6 +62,7 @@ class SourceResolver:
 
     def read(self, url: str) -> bytes | None:
         """The bytes at ``url``, if the emulator can read them."""
+        check_may_block()  # a stored file, a decoded data URI or a render: not on the loop
         if url.startswith("data:"):
             return _data_uri(url)
         found = find_in_url(urlsplit(url).path)

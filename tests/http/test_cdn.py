@@ -170,3 +170,31 @@ def test_real_clients_over_a_socket(server: BackgroundServer) -> None:
     head = done.stdout.lower()
     assert head.startswith("http/1.1 206")
     assert f"content-range: bytes 0-99/{len(whole)}" in head
+
+
+@pytest.mark.parametrize(
+    ("inline", "hops"), [(False, 0), (True, 1)], ids=["urls of known size", "inline media"]
+)
+def test_an_output_is_made_on_the_loop_unless_it_would_render(
+    monkeypatch: pytest.MonkeyPatch, inline: bool, hops: int
+) -> None:
+    import asyncio
+
+    from emulator import EmulatorConfig, Engine, Progression
+    from emulator.http import cdn
+    from emulator.media.links import data_uri_linker, url_linker
+
+    engine = Engine(EmulatorConfig(progression=Progression.parse("immediate")))
+    job = engine.submit(engine.contracts.get("fal", "fal-ai/bitdance"), {"prompt": "x"}, "k")
+    link = data_uri_linker(engine.media) if inline else url_linker(engine.media, "http://cdn")
+    threaded = []
+    real = cdn.run_in_threadpool
+
+    async def counted(*args: object) -> object:
+        threaded.append(args)
+        return await real(*args)
+
+    monkeypatch.setattr(cdn, "run_in_threadpool", counted)
+    output = asyncio.run(cdn.run_linked(lambda linker: engine.outcome(job, linker), link))
+    assert len(threaded) == hops
+    assert output == engine.outcome(job, link)  # the same output, kept, either way
