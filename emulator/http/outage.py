@@ -41,11 +41,12 @@ class StoreOutage:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        started = False
+        started = ended = False
 
         async def tracked(message: Message) -> None:
-            nonlocal started
+            nonlocal started, ended
             started = started or message["type"] in ("http.response.start", "websocket.accept")
+            ended = message["type"] == "http.response.body" and not message.get("more_body")
             await send(message)
 
         try:
@@ -58,7 +59,8 @@ class StoreOutage:
                 await send({"type": "websocket.close", "code": 1013, "reason": "state unavailable"})
             elif not started:
                 await self.answer(scope["path"], message, dict(RETRY_AFTER))(scope, receive, send)
-            # else: a stream already under way (an SSE status stream) can only end here.
+            elif not ended:  # a stream under way (an SSE status stream) can only end, cleanly
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     def _log(self, error: StoreUnavailable) -> None:
         now = time.monotonic()

@@ -104,7 +104,6 @@ def test_a_stream_under_way_ends_and_a_websocket_is_told_to_try_later(
     async def stream(request: Request) -> Response:
         async def lines() -> AsyncIterator[bytes]:
             yield b"data: first\n\n"
-            redis.stop()  # lost while the stream is under way
             yield store.do("get", "next") or b""
 
         return StreamingResponse(lines(), media_type="text/event-stream")
@@ -114,14 +113,16 @@ def test_a_stream_under_way_ends_and_a_websocket_is_told_to_try_later(
         await websocket.send_text((store.do("get", "greeting") or b"none").decode())
 
     app = create_app(EmulatorConfig(state=redis.url))  # the outage layer is for shared state
-    app.router.routes.insert(0, Route("/fal/stream", stream))
-    app.router.routes.insert(0, WebSocketRoute("/fal/session", session))
+    # under the control plane's path: no fault rule is read before the stream starts
+    app.router.routes.insert(0, Route("/_emulator/stream", stream))
+    app.router.routes.insert(0, WebSocketRoute("/_emulator/session", session))
+    redis.stop()
     with TestClient(app) as client:
-        with client.stream("GET", "/fal/stream") as answer:
+        with client.stream("GET", "/_emulator/stream") as answer:
             assert answer.status_code == 200
             assert b"".join(answer.iter_bytes()) == b"data: first\n\n"
         with pytest.raises(WebSocketDisconnect) as ended:
-            with client.websocket_connect("/fal/session") as websocket:
+            with client.websocket_connect("/_emulator/session") as websocket:
                 websocket.receive_text()
     assert ended.value.code == 1013
     store.close()
