@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-import json
 import math
 import random
 import secrets
 import threading
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from emulator.config import EmulatorConfig
@@ -33,46 +32,31 @@ from emulator.core.outcomes import (
     JobFailed,
     OutcomeCache,
     check_all,
-    fault_failure,
     limits_of,
     make_outcome,
 )
 from emulator.core.record import RequestRecord
+from emulator.core.shared_engine import SharedEngineState
 from emulator.core.shared_jobs import SharedJobStore
 from emulator.core.shared_webhooks import JobAccess
 from emulator.core.store import Store, StoreUnavailable, open_store
+from emulator.core.timeline import (
+    CANCELLED,
+    START_TIMEOUT,
+    LogLine,
+    Look,
+    fault_ending,
+    log_lines,
+)
 from emulator.core.webhooks import Builder, WebhookSender
 from emulator.media import MediaStore
 from emulator.media.links import Linker
 from emulator.media.sources import SourceResolver
 
-CANCELLED = "Request cancelled by the client."
-#: how a job that did not start within its start timeout ends (the timeout was the caller's)
-START_TIMEOUT = Failure(
-    "request_timeout",
-    "Request timed out before it started processing (the caller's start timeout)",
-    {"timeout_type": "user"},
-)
 #: how many of the newest jobs a queue-length check looks at
 QUEUE_SCAN = 10_000
 #: the same with a shared store, where each job looked at is read from it (one round trip)
 SHARED_QUEUE_SCAN = 256
-
-
-@dataclass(frozen=True)
-class Look:
-    """What a job looks like at one moment."""
-
-    phase: Phase
-    fraction: float  # how far into the phase, 0..1
-    queue_position: int
-    failure: Failure | None = None  # how it ended, when it ended without an output
-
-
-@dataclass(frozen=True)
-class LogLine:
-    message: str
-    timestamp: float  # unix seconds
 
 
 class Engine:
@@ -87,8 +71,10 @@ class Engine:
         config = self.config
         #: the shared store state lives in, or None: this process's own objects (the default)
         self.store: Store | None = None
+        self._shared: SharedEngineState | None = None
         if config.state_url != "memory":
             self.store = open_store(config.state_url)
+            self._shared = SharedEngineState(self.store)
         self.clock = self._clock(clock)
         self.contracts = contracts if contracts is not None else served_contracts(config)
         budget = Budget(
@@ -126,7 +112,6 @@ class Engine:
         if self.store is None:
             self.reset(config.seed)
         else:  # join what the store keeps: a restart, or another worker, forgets nothing
-            self._engine_version: object = _NEVER
             self._start(config.seed, _salt(config.seed))
             try:
                 self._follow()
@@ -156,23 +141,11 @@ class Engine:
         self.webhooks.clear()
 
     def _restart_store(self, seed: int | None, salt: str) -> None:
-        """Empty the shared store for a fresh start with ``seed`` and ``salt``, keeping what
-        a reset keeps in memory too (the clock, the progression), and tell every process."""
-        assert self.store is not None
+        assert self._shared is not None
         # Uploads and deliveries find their files and leases through the store: first.
         self.storage.clear()
         self.webhooks.clear()
-        clock = self.clock
-        reading = (clock.now(), clock.wall()) if isinstance(clock, SharedManualClock) else None
-        progression = self.store.do("get", "engine:progression")
-        self.store.flush()
-        if isinstance(clock, SharedManualClock) and reading is not None:
-            clock.pin(*reading)
-        kept = [("set", "engine:progression", progression)] if progression is not None else []
-        seed_text = "" if seed is None else str(seed)
-        self.store.batch([*kept, ("set", "engine:seed", seed_text), ("set", "engine:salt", salt)])
-        self.store.announce("engine")
-        self._engine_version = self.store.do("get", "topic:engine")
+        self._shared.restart(seed, salt, self.clock)
 
     def _start(self, seed: int | None, salt: str) -> None:
         """Take up ``seed`` and ``salt``: what ids, media and secrets are derived from."""
@@ -189,17 +162,11 @@ class Engine:
 
     def _follow(self) -> None:
         """Take up the seed and salt of the shared store (the first process's, or those of
-        whoever reset it since): one round trip of reads (two the first time of all)."""
-        assert self.store is not None
-        reads = [("get", "topic:engine"), ("get", "engine:seed"), ("get", "engine:salt")]
-        version, seed, salt = self.store.batch(reads)
-        if salt is None:  # the first process of all: its settings make the seed and salt
-            config_seed = "" if self.config.seed is None else str(self.config.seed)
-            first = [("setnx", "engine:seed", config_seed), ("setnx", "engine:salt", self._salt)]
-            version, seed, salt = self.store.batch(first + reads)[2:]
-        if version != self._engine_version:
-            self._engine_version = version
-            self._start(int(seed) if seed else None, salt.decode())
+        whoever reset it since)."""
+        assert self._shared is not None
+        taken = self._shared.join(self.config.seed, self._salt)
+        if taken is not None:
+            self._start(*taken)
 
     def watch_webhook(
         self,
@@ -264,39 +231,27 @@ class Engine:
         """The next submission's number; the random draws of its id, seed and spans (from
         the salt and the number alone, so the n-th job of a seed is the same whichever
         process of several sharing a store accepts it); and, with a shared store, the
-        progression set through the control plane. One round trip, unless another process
-        reset the store since this one last looked (then one more, to take up its seed)."""
-        shared = None
-        if self.store is None:
-            number = next(self._numbers)
+        progression set through the control plane."""
+        if self._shared is None:
+            number, shared = next(self._numbers), None
         else:
-            number, text, version = self.store.batch(
-                [
-                    ("incr", "engine:number", 1),
-                    ("get", "engine:progression"),
-                    ("get", "topic:engine"),
-                ]
-            )
-            if version != self._engine_version:
+            number, shared, moved = self._shared.next_submission()
+            if moved:  # another process reset the store: its seed and salt, first
                 self._follow()
-            shared = _progression(text)
         return number, random.Random(f"{self._salt}:{number}"), shared
 
     @property
     def progression(self) -> Progression:
         """How new jobs move (unless a rule says otherwise)."""
-        if self.store is not None:
-            return _progression(self.store.do("get", "engine:progression")) or (
-                self.config.progression
-            )
-        return self.config.progression
+        shared = self._shared.progression if self._shared is not None else None
+        return shared or self.config.progression
 
     @progression.setter
     def progression(self, progression: Progression) -> None:
         """From now on, new jobs move so. With a shared store, for every process, and only
         jobs submitted after the change (each job keeps the progression it started with)."""
-        if self.store is not None:
-            self.store.do("set", "engine:progression", json.dumps(asdict(progression)))
+        if self._shared is not None:
+            self._shared.progression = progression
         else:
             self.config = replace(self.config, progression=progression)
 
@@ -392,7 +347,7 @@ class Engine:
                 return Look(Phase.DONE, 1.0, 0, START_TIMEOUT)
             position = round(progression.queue_position * job.queue_weight * (1 - fraction))
             return Look(phase, fraction, max(1, position) if starving else position)
-        failure = self._early_end(job, phase)
+        failure = fault_ending(job.fault, phase)
         if failure is not None:
             return Look(Phase.DONE, 1.0, 0, failure)
         return Look(phase, fraction, 0)
@@ -440,21 +395,6 @@ class Engine:
             if self.store is not None:  # another process may have cancelled it
                 job = self.find(job.id, job.owner, polling=True) or job
 
-    def _early_end(self, job: Job, phase: Phase) -> Failure | None:
-        """How the job's fault ends it, if it does by ``phase``: a timeout or a cancellation
-        as it leaves the queue, a staged failure when it would finish."""
-        fault = job.fault
-        if fault is None:
-            return None
-        if fault.effect == "timeout":
-            message = fault.message or "Request timed out while waiting in the queue"
-            return Failure("request_timeout", message, {"code": 5004})
-        if fault.effect == "cancel":
-            return Failure("cancelled", fault.message or CANCELLED)
-        if fault.effect == "fail" and phase is Phase.DONE:
-            return fault_failure(fault)
-        return None
-
     def cancel(self, job: Job) -> bool:
         """Cancel a job that has not finished; False when it already had."""
         if self.look(job).phase is Phase.DONE:
@@ -473,18 +413,7 @@ class Engine:
 
     def logs(self, job: Job, look: Look) -> list[LogLine]:
         """The job's log so far: a line when it starts, at each quarter, and when done."""
-        if look.phase is Phase.QUEUED:
-            return []
-        start = job.submitted_wall + (
-            job.queue_span if self.progression_of(job).mode == "wall" else 0
-        )
-        lines = [LogLine(f"Starting {job.endpoint.id}", start)]
-        quarters = 4 if look.phase is Phase.DONE else int(look.fraction * 4)
-        lines += [
-            LogLine(f"Generating: {25 * q}% done", start + job.run_span * q / 4)
-            for q in range(1, quarters + 1)
-        ]
-        return lines
+        return log_lines(job, look, waited=self.progression_of(job).mode == "wall")
 
     def inference_time(self, job: Job, look: Look) -> float:
         if look.failure is not None or self.progression_of(job).mode != "wall":
@@ -524,14 +453,6 @@ class Engine:
         """Whether `outcome` would answer from what is kept (or from a failure) without
         making anything: then it costs microseconds and needs no worker thread."""
         return self.look(job).failure is not None or self._outcomes.get(job, link) is not None
-
-
-#: what a process that never read the shared store's engine version has read
-_NEVER = object()
-
-
-def _progression(text: bytes | None) -> Progression | None:
-    return Progression(**json.loads(text)) if text else None
 
 
 def _salt(seed: int | None) -> str:

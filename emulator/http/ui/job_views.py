@@ -6,11 +6,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
-from emulator.core.engine import Engine, Look
+from emulator.core.engine import Engine
 from emulator.core.jobs import Failure, Job
 from emulator.core.lifecycle import Phase
 from emulator.core.outcomes import JobFailed
 from emulator.core.record import mask
+from emulator.core.timeline import Look
 from emulator.media.links import Linker
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator.core.engine import Engine, Look
+from emulator.core.engine import Engine
 from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
+from emulator.core.timeline import Look
 from emulator.providers.fal.errors import status_error_fields
 from emulator.providers.fal.paths import app_path
 

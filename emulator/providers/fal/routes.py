@@ -20,11 +20,12 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.streaming import partial_outputs
-from emulator.core.engine import START_TIMEOUT, Engine
+from emulator.core.engine import Engine
 from emulator.core.files import MEDIA_PREFIX, parse_upload_path
 from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.outcomes import JobFailed
+from emulator.core.timeline import START_TIMEOUT
 from emulator.core.webhooks import is_webhook_url
 from emulator.http.asgi import note_endpoint
 from emulator.http.bodies import body_size, query_value, read_payload

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator.core.engine import Engine, Look
+from emulator.core.engine import Engine
 from emulator.core.jobs import Failure, Job
 from emulator.core.lifecycle import Phase
+from emulator.core.timeline import Look
 from emulator.providers.wavespeed.errors import task_code, task_error
 
 STATUS_NAMES = {Phase.QUEUED: "created", Phase.RUNNING: "processing", Phase.DONE: "completed"}

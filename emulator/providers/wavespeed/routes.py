@@ -17,10 +17,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from emulator.config import EmulatorConfig
-from emulator.core.engine import Engine, Look
+from emulator.core.engine import Engine
 from emulator.core.files import parse_upload_path
 from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
+from emulator.core.timeline import Look
 from emulator.core.webhooks import is_webhook_url
 from emulator.http.asgi import note_endpoint
 from emulator.http.bodies import body_size, query_value, read_payload

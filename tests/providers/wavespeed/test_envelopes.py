@@ -1,7 +1,7 @@
 from emulator import EmulatorConfig, Engine, ManualClock, Progression
-from emulator.core.engine import Look
 from emulator.core.jobs import Failure
 from emulator.core.lifecycle import Phase
+from emulator.core.timeline import Look
 from emulator.providers.wavespeed.envelopes import envelope, prediction, task_id
 
 
