@@ -392,8 +392,10 @@ class Engine:
             if look.phase is Phase.DONE:
                 return
             await asyncio.sleep(tick)
-            if self.store is not None:  # another process may have cancelled it
-                job = self.find(job.id, job.owner, polling=True) or job
+            if self.store is not None:  # others poll or cancel it too: read it afresh, in place
+                fresh = self.find(job.id, job.owner, polling=True)
+                if fresh is not None:
+                    job.polls, job.failure, job.counted = fresh.polls, fresh.failure, True
 
     def cancel(self, job: Job) -> bool:
         """Cancel a job that has not finished; False when it already had."""

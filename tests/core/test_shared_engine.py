@@ -187,3 +187,18 @@ def test_a_reset_removes_the_uploads_kept_on_disk(tmp_path: Path) -> None:
         assert not any(path.exists() for path in on_disk)
     finally:
         engine.close()
+
+
+def test_polling_to_the_end_leaves_the_callers_job_done(workers: Workers) -> None:
+    """A sync-mode wait polls through `Engine.polls`, then answers from its own copy."""
+    import asyncio
+
+    one, other = workers()
+    job = one.submit(bitdance(one), {"prompt": "x"}, "k1")
+    other.poll(other.find(job.id, "k1", polling=True))  # another worker polls meanwhile
+
+    async def wait() -> list[Phase]:
+        return [look.phase async for look in one.polls(job, 0)]
+
+    assert asyncio.run(wait())[-1] is Phase.DONE
+    assert one.look(job).phase is Phase.DONE
