@@ -1,21 +1,29 @@
-"""The official Python clients, unmodified, against `serve --workers 2` on a real Redis:
+"""The official clients, unmodified (Python and npm), against `serve --workers 2` on a real Redis:
 every call of theirs may land on either worker (a new connection each time, or a pooled
 one), and all of it works: queue submits, polls and results, uploads with a CDN token
 issued by one worker and used at the other, WaveSpeed's polling and sync mode."""
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import fal_client
 import httpx
+import pytest
 from wavespeed import Client
 
 from emulator import patch_fal_client
+from tests.clients.conftest import run_node
 from tests.redis_server import RedisServer
 from tests.scaling.serving import serving, worker_pids
 
+MODEL, SIZE = "wavespeed-ai/bitdance-14b/text-to-image", {"size": "256*256"}
+
 
 def test_fal_client_and_the_wavespeed_sdk_across_two_workers(
-    redis: RedisServer, tmp_path, monkeypatch
+    redis: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FAL_KEY", "team")
     flags = ("--workers", "2", "--state", redis.url, "--progression", "polls:1,1")
@@ -34,8 +42,34 @@ def test_fal_client_and_the_wavespeed_sdk_across_two_workers(
         assert httpx.get(uploaded, timeout=10).content == b"kept across workers" * 10
 
         wavespeed = Client(api_key="team", base_url=f"{base}/wavespeed")
-        model, size = "wavespeed-ai/bitdance-14b/text-to-image", {"size": "256*256"}
-        polled = wavespeed.run(model, {"prompt": "a lighthouse", **size})
-        synced = wavespeed.run(model, {"prompt": "a lighthouse", **size}, enable_sync_mode=True)
+        polled = wavespeed.run(MODEL, {"prompt": "a lighthouse", **SIZE})
+        synced = wavespeed.run(MODEL, {"prompt": "a lighthouse", **SIZE}, enable_sync_mode=True)
         for output in (polled, synced):
             assert httpx.get(output["outputs"][0], timeout=10).status_code == 200
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_the_npm_clients_across_two_workers(redis: RedisServer, tmp_path: Path) -> None:
+    uploads = tmp_path / "uploads"  # parts and large files: a folder both workers see
+    flags = ("--workers", "2", "--state", redis.url, "--storage-dir", str(uploads))
+    with serving(tmp_path, *flags) as server:
+        base = f"http://127.0.0.1:{server.port}"
+        for scenario in ("subscribe", "subscribeStreaming"):
+            outcome = run_node("fal_call.mjs", base, "team", scenario)["result"]
+            last = outcome["statuses"][-1]  # [status, log lines] when polling, else status
+            assert (last[0] if isinstance(last, list) else last) == "COMPLETED"
+            assert httpx.get(outcome["data"]["images"][0]["url"], timeout=10).status_code == 200
+        stored = run_node("fal_call.mjs", base, "team", "upload")["result"]
+        assert httpx.get(stored["small"], timeout=10).content == b"hello from node"
+        large = httpx.get(stored["large"], timeout=60).content  # 91 MiB, in parts
+        assert len(large) == stored["largeSize"]
+
+        call = {"method": "run", "model": MODEL, "input": {"prompt": "x", **SIZE}, "options": {}}
+        for options in ({}, {"enableSyncMode": True}):
+            made = run_node(
+                "wavespeed_call.mjs",
+                f"{base}/wavespeed",
+                "team",
+                json.dumps({**call, "options": options}),
+            )["result"]
+            assert httpx.get(made["outputs"][0], timeout=10).status_code == 200
