@@ -116,6 +116,18 @@ class SharedDeliveries:
         self.store.batch(ops)
         return key
 
+    def trim(self, listed: int) -> None:
+        """Keep the newest ``listed`` deliveries in the log; the records of the older ones go
+        with them, unless they are still under way (then only their place in the log)."""
+        excess = int(self.store.do("llen", LOG)) - listed
+        for _ in range(max(0, min(excess, 64))):  # a bounded share of the work per call
+            popped = self.store.do("lpop", LOG)  # each key popped by one process only
+            if popped is None:
+                return
+            key = popped.decode()
+            if self.store.do("zscore", OPEN, key) is None:
+                self.store.do("delete", P + f"d:{key}", P + f"a:{key}")
+
     def due(self, limit: int) -> list[str]:
         return list(self.store.do("zrangebyscore", DUE, time.time(), limit))
 

@@ -42,6 +42,8 @@ logger = logging.getLogger("emulator.webhooks")
 WORKERS = 8  # attempts under way at once, in all
 PER_KEY = 2  # attempts under way at once, for one key (in each process)
 SHARED_POLL = 0.1  # how often a sender on a shared store looks for due deliveries
+#: deliveries listed at most (the oldest leave the listing; one still under way goes on)
+MAX_LISTED = 10_000
 
 
 @dataclass(eq=False)
@@ -174,9 +176,12 @@ class WebhookSender:
                 delivery.state, delivery.reason = "refused", refusal
             due = None if refusal else time.time()
             self._shared.add(delivery, job_ref or job_id, bases or {}, schedule, fault, late, due)
+            self._shared.trim(MAX_LISTED)
             return delivery
         with self._lock:
             self._deliveries.append(delivery)
+            if len(self._deliveries) > MAX_LISTED + MAX_LISTED // 10:  # trimmed now and then
+                del self._deliveries[:-MAX_LISTED]
             refusal = self.refusal(url)
             if refusal is not None:
                 delivery.state, delivery.reason = "refused", refusal

@@ -170,3 +170,16 @@ def test_refused_and_vanished_deliveries_are_recorded(
     assert (gone.state, gone.reason) == ("failed", "the job is gone")
     first.clear()
     assert second.deliveries == []
+
+
+def test_the_listing_keeps_the_newest_deliveries_and_forgets_the_older_records(
+    stores: Pair, senders: Callable[..., WebhookSender], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from emulator.core import webhooks
+
+    monkeypatch.setattr(webhooks, "MAX_LISTED", 5)
+    sender = senders(stores[0])  # not attached: nothing is delivered, records are only kept
+    for n in range(8):
+        _watch(sender, f"job{n}", "http://127.0.0.1:9/refused-is-fine")
+    listed = [delivery.job_id for delivery in senders(stores[1]).deliveries]
+    assert listed == [f"delivery-job{n}" for n in range(3, 8)]

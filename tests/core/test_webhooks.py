@@ -138,3 +138,21 @@ def test_one_keys_silent_receivers_do_not_hold_up_anothers_delivery() -> None:
     finally:
         sender.close()
         receivers.close()
+
+
+def test_the_listing_keeps_the_newest_deliveries(monkeypatch: pytest.MonkeyPatch) -> None:
+    from emulator.core import webhooks
+
+    monkeypatch.setattr(webhooks, "MAX_LISTED", 10)
+    sender = WebhookSender()
+    try:
+        for n in range(30):
+            sender.watch(
+                "fal", f"j{n}", "http://10.0.0.1/", is_done=lambda: False,
+                build=lambda: (b"{}", {}), schedule=(),
+            )  # fmt: skip
+        listed = [delivery.job_id for delivery in sender.deliveries]
+        assert 10 <= len(listed) <= 11  # trimmed to 10 whenever it passes 11
+        assert listed == [f"j{n}" for n in range(30 - len(listed), 30)]  # the newest
+    finally:
+        sender.close()
