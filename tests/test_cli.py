@@ -258,3 +258,12 @@ def test_one_worker_on_shared_state_serves_as_before(
 
 def _never_served(*args: object, **options: object) -> None:
     raise AssertionError("uvicorn.run was called")
+
+
+def test_a_redis_state_without_the_redis_package_says_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)  # not installed
+    monkeypatch.setattr("uvicorn.run", _never_served)
+    assert cli.main(["serve", "--state", "redis://127.0.0.1:6399/0"]) == 2
+    assert "pip install 'provider-emulator[redis]'" in capsys.readouterr().err

@@ -30,8 +30,8 @@ class RedisStore(Store):
     def __init__(self, url: str) -> None:
         try:
             import redis
-        except ImportError:
-            raise StoreUnavailable(
+        except ImportError:  # a setting the installation cannot honour: a usage error
+            raise ValueError(
                 "a redis:// state needs the redis package: pip install 'provider-emulator[redis]'"
             ) from None
         parts = urlsplit(url)
