@@ -311,9 +311,6 @@ class Engine:
     def find(self, job_id: str, owner: str, *, polling: bool = False) -> Job | None:
         """``owner``'s job ``job_id``, if kept; ``polling`` says a status poll follows
         (`poll`), which a shared store then counts in the same round trip."""
-        if self.store is None:
-            return self.jobs.get(job_id, owner, self.clock.now())
-        assert isinstance(self.jobs, SharedJobStore)
         return self.jobs.get(job_id, owner, self.clock.now(), polling=polling)
 
     def expired(self, job_id: str, owner: str) -> bool:
@@ -377,7 +374,7 @@ class Engine:
     def poll(self, job: Job) -> Look:
         """A status poll: the job's state now, and one more poll counted towards progress
         (which is how ``polls:`` progressions move)."""
-        if isinstance(self.jobs, SharedJobStore) and not job.counted:
+        if not job.counted:
             job.polls = self.jobs.count_poll(job)
         job.counted = False
         look = self.look(job)
@@ -402,15 +399,14 @@ class Engine:
         if self.look(job).phase is Phase.DONE:
             return False
         failure = Failure("cancelled", CANCELLED)
-        if isinstance(self.jobs, SharedJobStore) and not self.jobs.end(job, failure):
-            return False  # another process ended it first
+        if not self.jobs.end(job, failure):
+            return False  # something ended it first (another process, with a shared store)
         job.failure = failure
         return True
 
     def delete_from_history(self, job: Job) -> None:
         """Take ``job`` out of its key's listed history (it stays kept, and was paid for)."""
-        if isinstance(self.jobs, SharedJobStore):
-            self.jobs.delete_from_history(job)
+        self.jobs.delete_from_history(job)
         job.deleted = True
 
     def logs(self, job: Job, look: Look) -> list[LogLine]:
@@ -441,7 +437,7 @@ class Engine:
         failure = self.look(job).failure
         if failure is not None:
             raise JobFailed(failure)
-        if self.store is not None:
+        if self.store is not None:  # another process's reset empties what is kept here too
             self._follow()
         kept = self._outcomes.get(job, link)
         if kept is None:

@@ -170,7 +170,9 @@ class JobStore:
         while len(self._gone) > TOMBSTONES:
             self._gone.popitem(last=False)
 
-    def get(self, job_id: str, owner: str, now: float) -> Job | None:
+    def get(self, job_id: str, owner: str, now: float, *, polling: bool = False) -> Job | None:
+        """The job if ``owner``'s and retained (``polling`` matters to a shared store only:
+        here a poll is counted on the job itself)."""
         job = self._jobs.get(job_id)
         if job is None or job.owner != owner:
             return None
@@ -178,6 +180,20 @@ class JobStore:
             self.expire(now)
             return None
         return job
+
+    # What changes after submission is the job object itself, here: these are what a shared
+    # store (`SharedJobStore`) writes through, so that the engine treats both alike.
+
+    def count_poll(self, job: Job) -> int:
+        """How many polls of ``job`` came before this one."""
+        return job.polls
+
+    def end(self, job: Job, failure: Failure) -> bool:
+        """Whether ``job`` may end with ``failure`` (nothing else ends a job here)."""
+        return job.failure is None
+
+    def delete_from_history(self, job: Job) -> None:
+        """Nothing to write: the engine marks the job itself."""
 
     def peek(self, job_id: str) -> Job | None:
         """A kept job by id, whoever owns it: the control plane's view, never a key's."""
