@@ -171,7 +171,9 @@ def build_app(chosen: Settings, port: int | None = None) -> Any:
     engine = Engine(chosen.config, clock=clock)
     # A shared store may keep the rules of an earlier start (a restart on a --data-dir or a
     # persistent Redis, another host): a rule staged already is not staged twice.
-    staged = {_as_staged(rule) for rule in engine.faults.rules} if engine.store else set()
+    staged = (
+        {_as_staged(r) for r in engine.faults.rules} if engine.store and chosen.faults else set()
+    )
     for rule in chosen.faults:
         if _as_staged(rule) not in staged:
             engine.faults.add(rule)

@@ -267,3 +267,16 @@ def test_a_redis_state_without_the_redis_package_says_how_to_get_it(
     monkeypatch.setattr("uvicorn.run", _never_served)
     assert cli.main(["serve", "--state", "redis://127.0.0.1:6399/0"]) == 2
     assert "pip install 'provider-emulator[redis]'" in capsys.readouterr().err
+
+
+def test_a_worker_starts_while_its_store_is_down(tmp_path: Path) -> None:
+    """uvicorn restarts a worker whenever it must, Redis up or not: the worker's app is
+    built all the same (its requests get 503s until the store is back)."""
+    from emulator.config import EmulatorConfig
+    from emulator.config_file import Settings
+    from emulator.serve import build_app
+    from tests.redis_server import RedisServer
+
+    down = RedisServer(tmp_path)  # never started
+    app = build_app(Settings(EmulatorConfig(state=down.url)))
+    app.state.engine.close()

@@ -107,13 +107,21 @@ def serving(folder: Path, *flags: str) -> Iterator[Serving]:
         server.stop()
 
 
-def health_answers(server: Serving, workers: int, tries: int = 400) -> list[tuple[int, Any]]:
+#: seconds to keep asking before concluding that fewer workers answer than expected
+ASK_WITHIN = 20.0
+
+
+def health_answers(
+    server: Serving, workers: int, within: float = ASK_WITHIN
+) -> list[tuple[int, Any]]:
     """Health answers (status, body), asked in bursts of concurrent fresh connections until
-    ``workers`` distinct pids have answered (or ``tries`` answers): one at a time, the
-    kernel may hand every connection to the same worker, which is waiting first again."""
+    ``workers`` distinct pids have answered or ``within`` seconds have passed: the kernel
+    hands a connection to whichever worker accepts first, and one busy worker may take
+    every connection for a while."""
     answers: list[tuple[int, Any]] = []
+    deadline = time.monotonic() + within
     with ThreadPoolExecutor(BURST) as pool:
-        while len(answers) < tries:
+        while time.monotonic() < deadline:
             burst = pool.map(lambda _: server.ask("GET", "/_emulator/health"), range(BURST))
             answers += [(status, body) for status, body, _ in burst]
             if len({body["pid"] for _, body in answers if body and "pid" in body}) >= workers:
@@ -121,7 +129,7 @@ def health_answers(server: Serving, workers: int, tries: int = 400) -> list[tupl
     return answers
 
 
-def worker_pids(server: Serving, workers: int, tries: int = 400) -> set[int]:
-    """The pids that answer health, until ``workers`` of them have."""
-    answers = health_answers(server, workers, tries)
+def worker_pids(server: Serving, workers: int, within: float = ASK_WITHIN) -> set[int]:
+    """The pids that answer health, until ``workers`` of them have (or ``within`` s)."""
+    answers = health_answers(server, workers, within)
     return {body["pid"] for _, body in answers if body and "pid" in body}

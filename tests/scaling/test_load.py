@@ -140,7 +140,7 @@ def test_a_worker_killed_mid_load_loses_nothing_acknowledged(
             os.kill(victim, signal.SIGKILL)
             for future in futures:
                 future.result(timeout=60)
-        until(lambda: len(worker_pids(server, 2, tries=50)) == 2, 60, server)
+        until(lambda: len(worker_pids(server, 2, within=2.0)) == 2, 60, server)
         lost: list[Any] = [
             job.id
             for job in acknowledged

@@ -67,7 +67,7 @@ def test_a_lost_redis_makes_every_worker_unready_until_it_returns(
         pids = {body["pid"] for _, body in answers}
         assert len(pids) == 2
         redis.start()
-        until(lambda: worker_pids(server, 2, tries=50) == pids, RECOVERY_TIMEOUT, server)
+        until(lambda: worker_pids(server, 2, within=2.0) == pids, RECOVERY_TIMEOUT, server)
 
 
 def test_a_lost_redis_is_a_503_in_each_providers_format_and_service_resumes(
