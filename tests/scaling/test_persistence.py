@@ -14,9 +14,12 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import fal_client
 import httpx
+import pytest
 from PIL import Image
 
+from emulator import patch_fal_client
 from tests.scaling.serving import Serving, serving
 
 
@@ -122,3 +125,20 @@ def test_a_kill_mid_load_loses_nothing_acknowledged_and_corrupts_nothing(tmp_pat
                 if client.get(f"{SUBMIT}/requests/{request_id}/status").status_code != 200
             ]
     assert lost == []
+
+
+def test_fal_client_fetches_after_a_restart_what_it_submitted_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real client, unmodified: submit, the emulator restarts on its --data-dir, and
+    the client's status and result calls for that request id are answered."""
+    monkeypatch.setenv("FAL_KEY", "k1")
+    flags = ("--data-dir", str(tmp_path), "--progression", "immediate")
+    small = {"prompt": "kept", "image_size": {"width": 64, "height": 64}}
+    with serving(tmp_path, *flags) as server, patch_fal_client(base(server)):
+        request_id = fal_client.submit("fal-ai/bitdance", arguments=small).request_id
+    with serving(tmp_path, *flags) as server, patch_fal_client(base(server)):
+        status = fal_client.status("fal-ai/bitdance", request_id)
+        result = fal_client.result("fal-ai/bitdance", request_id)
+    assert isinstance(status, fal_client.Completed)
+    assert (result["images"][0]["width"], result["images"][0]["height"]) == (64, 64)
