@@ -16,10 +16,12 @@ from emulator.config import EmulatorConfig
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault
 from emulator.http.control import ControlApi
+from emulator.http.exchange import ExchangeFaults
+from emulator.http.gateway import Gateway, shortcuts
 from emulator.http.hosts import ProviderHosts
 from emulator.http.index import index
-from emulator.http.middleware import FaultInjection, Recording
 from emulator.http.outage import StoreOutage
+from emulator.http.recorder import Recorder
 from emulator.http.ui import dashboard
 from emulator.providers.registry import BY_NAME, CANONICAL_HOSTS, HOST_SURFACES, PROVIDERS
 
@@ -70,25 +72,26 @@ def _exchange_error(fault: Fault, name: str) -> tuple[int, list[tuple[bytes, byt
 def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = None) -> Starlette:
     """The emulator as an ASGI app; pass ``engine`` to share or control its state."""
     engine = engine or Engine(config)
-    routes = [route for provider in PROVIDERS for route in provider.routes(engine)]
+    routes = [
+        Route("/", index),
+        *(route for provider in PROVIDERS for route in provider.routes(engine)),
+        *ControlApi(engine).routes(),
+        Mount("/_emulator/ui", dashboard(engine)),
+    ]
     app = Starlette(
-        routes=[
-            Route("/", index),
-            *routes,
-            *ControlApi(engine).routes(),
-            Mount("/_emulator/ui", dashboard(engine)),
-        ],
+        routes=routes,
         middleware=[
-            Middleware(ProviderHosts, canonical=CANONICAL_HOSTS, surfaces=HOST_SURFACES),
-            # only a shared store can be lost: in memory, no layer to pass through
-            *([Middleware(StoreOutage, answer=_store_unavailable)] if engine.store else []),
-            Middleware(Recording, record=engine.record, skip=_UNRECORDED),
             Middleware(
-                FaultInjection,
-                faults=engine.faults,
-                locate=_locate,
-                exchange_error=_exchange_error,
-            ),
+                Gateway,
+                hosts=ProviderHosts(canonical=CANONICAL_HOSTS, surfaces=HOST_SURFACES),
+                recorder=Recorder(engine.record, skip=_UNRECORDED),
+                exchange=ExchangeFaults(
+                    engine.faults, locate=_locate, exchange_error=_exchange_error
+                ),
+                # only a shared store can be lost: in memory, nothing to guard
+                outage=StoreOutage(answer=_store_unavailable) if engine.store else None,
+                shortcuts=shortcuts(routes),
+            )
         ],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
     )

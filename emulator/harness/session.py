@@ -32,7 +32,7 @@ from emulator.core.record import RecordedRequest
 from emulator.emulation import Emulation, emulate
 from emulator.harness.scenario import Scenario
 from emulator.harness.surfaces import SURFACES, Classified, Surface
-from emulator.http.middleware import ConnectionDropped
+from emulator.http.exchange import ConnectionDropped
 from emulator.strategies import tiny_picture
 from emulator.transport import AppDispatcher
 

@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from emulator.core.engine import Engine
 from emulator.core.files import etag, media_id_of, parse_upload_path
-from emulator.http.middleware import drop_after
+from emulator.http.exchange import drop_after
 from emulator.media.links import Linker, WouldBlock, without_blocking
 
 T = TypeVar("T")

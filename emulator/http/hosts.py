@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from emulator.http.asgi import header
 
@@ -21,27 +21,23 @@ _ROOT_PATH = "emulator.root_path"  # the app's own root path, before any Mount e
 
 
 class ProviderHosts:
-    """ASGI middleware: a request to a real provider host goes to that host's surface."""
+    """Sends a request addressed to a real provider host to that host's surface."""
 
-    def __init__(
-        self, app: ASGIApp, *, canonical: Mapping[str, str], surfaces: Mapping[str, str]
-    ) -> None:
+    def __init__(self, *, canonical: Mapping[str, str], surfaces: Mapping[str, str]) -> None:
         """``canonical``: surface → real host; ``surfaces``: every real host → surface."""
-        self.app = app
         self.canonical = canonical
         self.surfaces = surfaces
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            scope[_ROOT_PATH] = scope.get("root_path", "")
-            surface = self.surfaces.get(header(scope, b"host").rsplit(":", 1)[0].lower())
-            if surface is not None:
-                prefix = "/" + surface
-                raw_path = scope.get("raw_path") or scope["path"].encode()
-                scope["path"] = prefix + scope["path"]
-                scope["raw_path"] = prefix.encode() + raw_path
-                scope[_PROVIDER_HOST] = self.canonical
-        await self.app(scope, receive, send)
+    def route(self, scope: Scope) -> None:
+        """Rewrite the path of an HTTP or WebSocket ``scope`` onto its host's surface."""
+        scope[_ROOT_PATH] = scope.get("root_path", "")
+        surface = self.surfaces.get(header(scope, b"host").rsplit(":", 1)[0].lower())
+        if surface is not None:
+            prefix = "/" + surface
+            raw_path = scope.get("raw_path") or scope["path"].encode()
+            scope["path"] = prefix + scope["path"]
+            scope["raw_path"] = prefix.encode() + raw_path
+            scope[_PROVIDER_HOST] = self.canonical
 
 
 def public_base(request: Request, surface: str, public_url: str | None = None) -> str:

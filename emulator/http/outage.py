@@ -2,7 +2,7 @@
 
 With ``--state redis://…`` every request may reach Redis; when Redis is down or slow
 (every store call is bounded by socket timeouts), the store raises `StoreUnavailable`
-wherever the request was. This middleware turns it into a 503 with ``Retry-After: 1``,
+wherever the request was. `StoreOutage` turns it into a 503 with ``Retry-After: 1``,
 which the clients' retry logic understands, instead of a 500; the next request tries the
 store again, so the emulator recovers as soon as the store does.
 """
@@ -30,17 +30,14 @@ Answer = Callable[[str, str, dict[str, str]], Response]
 
 
 class StoreOutage:
-    """ASGI middleware: `StoreUnavailable` raised below becomes ``answer(path, …)``'s 503."""
+    """`StoreUnavailable` raised while an app answers becomes ``answer(path, …)``'s 503."""
 
-    def __init__(self, app: ASGIApp, *, answer: Answer) -> None:
-        self.app = app
+    def __init__(self, *, answer: Answer) -> None:
         self.answer = answer
         self._logged_at = -LOG_INTERVAL
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
+    async def guard(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        """``app`` answers the HTTP or WebSocket request in ``scope``, or the outage does."""
         started = ended = False
 
         async def tracked(message: Message) -> None:
@@ -50,7 +47,7 @@ class StoreOutage:
             await send(message)
 
         try:
-            await self.app(scope, receive, tracked)
+            await app(scope, receive, tracked)
         except StoreUnavailable as error:
             self._log(error)
             message = f"The emulator's state store is unavailable: {error}"

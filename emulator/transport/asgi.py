@@ -19,7 +19,7 @@ from urllib.parse import unquote
 import httpx
 from starlette.types import ASGIApp, Message
 
-from emulator.http.middleware import ConnectionDropped
+from emulator.http.exchange import ConnectionDropped
 
 _END = object()
 T = TypeVar("T")

@@ -1,10 +1,10 @@
 import pytest
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
+from starlette.types import Receive, Scope, Send
 
 from emulator.http.hosts import ProviderHosts, public_base
 from emulator.providers.registry import CANONICAL_HOSTS, HOST_SURFACES
@@ -14,10 +14,14 @@ async def echo(request: Request) -> JSONResponse:
     return JSONResponse({"path": request.url.path, "cdn": public_base(request, "fal/cdn")})
 
 
-APP = Starlette(
-    routes=[Route("/{path:path}", echo)],
-    middleware=[Middleware(ProviderHosts, canonical=CANONICAL_HOSTS, surfaces=HOST_SURFACES)],
-)
+HOSTS = ProviderHosts(canonical=CANONICAL_HOSTS, surfaces=HOST_SURFACES)
+ECHO = Starlette(routes=[Route("/{path:path}", echo)])
+
+
+async def APP(scope: Scope, receive: Receive, send: Send) -> None:  # noqa: N802
+    if scope["type"] == "http":
+        HOSTS.route(scope)
+    await ECHO(scope, receive, send)
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 _NAMESPACES = ("workflows", "comfy")
 _NUMERIC_APP = re.compile(r"^([0-9]+)-([a-zA-Z0-9-]+)$")
@@ -25,8 +25,7 @@ def alias(endpoint_id: str) -> str:
     return app_path(endpoint_id).rsplit("/", 1)[-1]
 
 
-@dataclass(frozen=True)
-class RequestPath:
+class RequestPath(NamedTuple):  # a tuple: made on every status poll, the hot path
     app: str  # as the client wrote it: owner/alias or the full endpoint id
     request_id: str
     action: str  # "result", "status", "stream" or "cancel"

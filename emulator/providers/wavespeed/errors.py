@@ -15,7 +15,7 @@ from emulator.contracts.validation import Violation
 from emulator.core.faults import Fault
 from emulator.core.jobs import Failure
 from emulator.http.bodies import PayloadError
-from emulator.http.middleware import status_line
+from emulator.http.exchange import status_line
 from emulator.http.responses import encode_json, json_response
 
 #: engine failure kinds → WaveSpeed's documented task codes (docs: error-codes)

@@ -1,14 +1,13 @@
-"""ASGI middleware around every request: exchange faults, and the request record.
+"""Exchange faults: a staged rule answers a request instead of its route.
 
 A staged ``http_error`` is answered in the provider's own format (each provider's
 ``errors.exchange_error``). A ``reset`` starts an answer and drops the connection, which
-every client sees as a broken transfer.
+every client sees as a broken transfer. ``delay`` and ``hang`` hold the request first.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Sequence
 from http import HTTPStatus
 
@@ -16,8 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.core.faults import Fault, FaultBook
 from emulator.core.keys import split_authorization
-from emulator.core.record import RawEntry, RequestRecord
-from emulator.http.asgi import ENDPOINT, header
+from emulator.http.asgi import header
 
 
 class ConnectionDropped(Exception):
@@ -52,34 +50,28 @@ async def drop_after(
     raise ConnectionDropped("the connection dropped mid-answer (a staged fault)")
 
 
-class FaultInjection:
-    """ASGI middleware: the exchange faults of a `FaultBook`."""
+class ExchangeFaults:
+    """The exchange faults of a `FaultBook`, between an HTTP request and its route."""
 
-    def __init__(
-        self, app: ASGIApp, *, faults: FaultBook, locate: Locate, exchange_error: ExchangeError
-    ) -> None:
-        self.app = app
+    def __init__(self, faults: FaultBook, *, locate: Locate, exchange_error: ExchangeError) -> None:
         self.faults = faults
         self.locate = locate
         self.exchange_error = exchange_error
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def run(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        """``app`` answers the HTTP request in ``scope``, unless a rule answers first."""
         if self.faults.store is None:
-            await self._exchange(scope, receive, send)
-        elif scope["type"] != "http" or self.locate(scope["path"]) is None:
+            await self._exchange(app, scope, receive, send)
+        elif self.locate(scope["path"]) is None:
             # The control plane and health never ask the shared rules: health must answer
             # (503) from its own check while the store is down.
-            await self.app(scope, receive, send)
+            await app(scope, receive, send)
         else:
             with self.faults.request_scope():  # shared rules: checked once per request
-                await self._exchange(scope, receive, send)
+                await self._exchange(app, scope, receive, send)
 
-    async def _exchange(self, scope: Scope, receive: Receive, send: Send) -> None:
-        where = (
-            self.locate(scope["path"])
-            if scope["type"] == "http" and self.faults.has("exchange")
-            else None
-        )
+    async def _exchange(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        where = self.locate(scope["path"]) if self.faults.has("exchange") else None
         fault = None
         if where is not None and self.faults.could_fire("exchange", where[1]):
             provider, rest = where
@@ -93,12 +85,11 @@ class FaultInjection:
                 key=key,
             )
         if fault is None:
-            await self.app(scope, receive, send)
-            return
-        if fault.effect in ("delay", "hang"):
+            await app(scope, receive, send)
+        elif fault.effect in ("delay", "hang"):
             # A hang is a delay meant to outlast the client's patience; both are bounded.
             await asyncio.sleep(fault.seconds or (60.0 if fault.effect == "hang" else 1.0))
-            await self.app(scope, receive, send)
+            await app(scope, receive, send)
         elif fault.effect == "reset":
             await drop_after(send, 200, b"{}", 0)
         else:
@@ -107,41 +98,3 @@ class FaultInjection:
             start: Message = {"type": "http.response.start", "status": status, "headers": headers}
             await send(start)
             await send({"type": "http.response.body", "body": body})
-
-
-class Recording:
-    """ASGI middleware adding every provider request to a `RequestRecord`: its headers, its
-    body up to the record's limit, its status, and the endpoint its handler noted."""
-
-    def __init__(self, app: ASGIApp, *, record: RequestRecord, skip: tuple[str, ...]) -> None:
-        """Paths starting with one of ``skip`` are not recorded: the control plane is not
-        client traffic, and a proxied request is recorded once, as the one it forwards."""
-        self.app = app
-        self.record = record
-        self.skip = skip
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(self.skip):
-            await self.app(scope, receive, send)
-            return
-        entry = RawEntry(scope["method"], scope["headers"], scope["path"])
-        entry.query, entry.started = scope["query_string"], time.time()
-        limit = self.record.body_bytes
-
-        async def recording_receive() -> Message:
-            message = await receive()
-            if message["type"] == "http.request":
-                chunk = message.get("body", b"")
-                entry.body_size += len(chunk)
-                if len(entry.body) < limit:
-                    entry.body += chunk[: limit - len(entry.body)]
-            return message
-
-        async def recording_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                entry.status, entry.answered = message["status"], time.time()
-                entry.endpoint = scope.get(ENDPOINT)
-                self.record.add(entry)
-            await send(message)
-
-        await self.app(scope, recording_receive, recording_send)

@@ -1,0 +1,127 @@
+"""The one ASGI layer in front of the routes.
+
+Every request needs a few things before its route: a request addressed to a real provider
+host goes to that host's surface (`hosts`), a lost shared store answers 503 in the
+provider's format (`outage`, only with a shared store), an HTTP request joins the request
+record (`recorder`), and a staged exchange fault may answer instead of the route
+(`exchange`). One layer does them in that order: as four middleware, each layer's own hop
+cost more than its work on a status poll, the hot path (issue 17).
+
+It then hands a request under a provider surface's prefix straight to the route that takes
+it (`shortcuts`): Starlette's router would try every route before it, one regular
+expression each, and its exception layer, which those routes do not need, on every request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from starlette.routing import BaseRoute, Match, Mount, Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from emulator.http.exchange import ExchangeFaults
+from emulator.http.hosts import ProviderHosts
+from emulator.http.outage import StoreOutage
+from emulator.http.prefixed import PrefixedRoutes
+from emulator.http.recorder import Recorder
+from emulator.http.responses import HandlerApp
+
+
+class Gateway:
+    """ASGI middleware: hosts, outage, record and exchange faults around ``app``."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        hosts: ProviderHosts,
+        recorder: Recorder,
+        exchange: ExchangeFaults,
+        outage: StoreOutage | None = None,
+        shortcuts: Mapping[str, BaseRoute] | None = None,
+    ) -> None:
+        """``shortcuts``: path prefix → the route that takes HTTP requests under it."""
+        self.app = app
+        self.hosts = hosts
+        self.recorder = recorder
+        self.exchange = exchange
+        self.outage = outage
+        self.shortcuts = tuple((shortcuts or {}).items())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":  # the lifespan
+            await self.app(scope, receive, send)
+            return
+        self.hosts.route(scope)
+        if self.outage is None:
+            await self._answer(scope, receive, send)
+        else:
+            await self.outage.guard(self._answer, scope, receive, send)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            receive, send = self.recorder.watch(scope, receive, send)
+            await self.exchange.run(self._route, scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        for prefix, route in self.shortcuts:
+            if not path.startswith(prefix) or scope.get("root_path"):
+                continue
+            if type(route) is Route:  # a catch-all: its one parameter is the rest of the path
+                rest = path[len(prefix) :]
+                # as its pattern ``^prefix(?P<path>.*)$`` would match: no newline
+                methods = route.methods
+                if (methods is None or scope["method"] in methods) and "\n" not in rest:
+                    scope["path_params"] = {"path": rest}
+                    await route.app(scope, receive, send)
+                    return
+            else:
+                match, child_scope = route.matches(scope)
+                if match is Match.FULL:
+                    scope.update(child_scope)
+                    await route.handle(scope, receive, send)
+                    return
+            break  # a wrong method, or no route of the group: the router answers
+        await self.app(scope, receive, send)
+
+
+def shortcuts(routes: Sequence[BaseRoute]) -> dict[str, BaseRoute]:
+    """The routes the gateway may hand requests to by path prefix, from an app's ``routes``
+    in order: a catch-all route (``/fal/queue/{path:path}``) or a prefixed group, every
+    endpoint of which answers its own errors (a `HandlerApp`: no exception layer needed),
+    and under whose prefix no route before it could match (the router's first match)."""
+    found: dict[str, BaseRoute] = {}
+    for index, route in enumerate(routes):
+        prefix = _prefix(route)
+        if prefix and not any(_may_take(r, prefix) for r in routes[:index]):
+            found[prefix] = route
+    return found
+
+
+def _may_take(route: BaseRoute, prefix: str) -> bool:
+    """Whether ``route`` could match a path under ``prefix``."""
+    if isinstance(route, Mount):
+        head = route.path + "/"
+    elif isinstance(route, PrefixedRoutes):
+        head = route.prefix
+    elif isinstance(route, Route | WebSocketRoute):
+        head, parameter, _ = route.path.partition("{")
+        if not parameter:
+            return route.path.startswith(prefix)
+    else:
+        return True  # a kind of route not known here: it might
+    return head.startswith(prefix) or prefix.startswith(head)
+
+
+def _prefix(route: BaseRoute) -> str | None:
+    if isinstance(route, PrefixedRoutes):
+        answers = all(isinstance(getattr(r, "app", None), HandlerApp) for r in route.routes)
+        return route.prefix if answers else None
+    if isinstance(route, Route) and isinstance(route.app, HandlerApp):
+        prefix, _, rest = route.path.partition("{")
+        return prefix if rest == "path:path}" and prefix.endswith("/") else None
+    return None

@@ -1,0 +1,48 @@
+"""Adding each provider request to the request record as it passes: its headers, its body
+up to the record's limit, its status, and the endpoint its handler noted."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.types import Message, Receive, Scope, Send
+
+from emulator.core.record import RawEntry, RequestRecord
+from emulator.http.asgi import ENDPOINT
+
+
+class Recorder:
+    """Watches HTTP requests for a `RequestRecord`."""
+
+    def __init__(self, record: RequestRecord, *, skip: tuple[str, ...]) -> None:
+        """Paths starting with one of ``skip`` are not recorded: the control plane is not
+        client traffic, and a proxied request is recorded once, as the one it forwards."""
+        self.record = record
+        self.skip = skip
+
+    def watch(self, scope: Scope, receive: Receive, send: Send) -> tuple[Receive, Send]:
+        """``receive`` and ``send`` for the HTTP request in ``scope``, recording it."""
+        if scope["path"].startswith(self.skip):
+            return receive, send
+        entry = RawEntry(scope["method"], scope["headers"], scope["path"])
+        entry.query, entry.started = scope["query_string"], time.time()
+        limit = self.record.body_bytes
+        record = self.record
+
+        async def recording_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunk = message.get("body", b"")
+                entry.body_size += len(chunk)
+                if len(entry.body) < limit:
+                    entry.body += chunk[: limit - len(entry.body)]
+            return message
+
+        async def recording_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                entry.status, entry.answered = message["status"], time.time()
+                entry.endpoint = scope.get(ENDPOINT)
+                record.add(entry)
+            await send(message)
+
+        return recording_receive, recording_send

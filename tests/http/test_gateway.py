@@ -1,0 +1,96 @@
+"""The gateway hands requests under a provider surface's prefix straight to their route:
+exactly the route Starlette's router would have chosen, or the router decides."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
+
+from emulator import create_app
+from emulator.core.faults import FaultBook
+from emulator.core.record import RequestRecord
+from emulator.http.exchange import ExchangeFaults
+from emulator.http.gateway import Gateway, shortcuts
+from emulator.http.hosts import ProviderHosts
+from emulator.http.prefixed import PrefixedRoutes
+from emulator.http.recorder import Recorder
+from emulator.http.responses import HandlerApp
+
+
+async def _named(request: Request) -> Response:
+    return JSONResponse({"path": request.path_params.get("path")})
+
+
+def _catch_all(prefix: str) -> Route:
+    return Route(prefix + "{path:path}", HandlerApp(_named, lambda _: None))
+
+
+def test_the_apps_provider_surfaces_are_shortcuts() -> None:
+    found = shortcuts(create_app().routes)
+    assert set(found) == {"/fal/queue/", "/fal/run/", "/fal/cdn/", "/fal/rest/", "/wavespeed/"}
+    assert isinstance(found["/wavespeed/"], PrefixedRoutes)
+
+
+def test_a_route_an_earlier_one_could_shadow_is_left_to_the_router() -> None:
+    routes = [
+        Route("/a/{x}/y", _named),  # matches some paths under /a/
+        _catch_all("/a/"),
+        Mount("/b", routes=[]),
+        _catch_all("/b/c/"),
+        Route("/d/e", _named),  # a literal path outside /d/f/ shadows nothing
+        _catch_all("/d/f/"),
+    ]
+    assert set(shortcuts(routes)) == {"/d/f/"}
+
+
+def test_only_routes_that_answer_their_own_errors_are_taken() -> None:
+    plain = Route("/p/{path:path}", _named)  # Starlette's exception layer would answer for it
+    group = PrefixedRoutes("/q/", [Route("/q/x", _named)])
+    assert set(shortcuts([plain, group, _catch_all("/r/")])) == {"/r/"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "body"),
+    [
+        ("GET", "/fal/queue/fal-ai/flux/dev/requests/nope/status", 404, "not found"),
+        ("TRACE", "/fal/queue/fal-ai/flux/dev", 405, "Method Not Allowed"),  # the router's 405
+        ("GET", "/fal/queue/a%0Ab/requests/x/status", 404, "Not Found"),  # no newline in {path}
+        ("GET", "/wavespeed/api/v3/predictions/nope/result", 404, "not found"),
+        ("GET", "/wavespeed/nowhere", 404, "Not Found"),  # no route of the group
+    ],
+)
+def test_answers_are_the_routers(method: str, path: str, status: int, body: str) -> None:
+    headers = (
+        {"Authorization": "Key k"} if path.startswith("/fal") else {"Authorization": "Bearer k"}
+    )
+    with TestClient(create_app()) as client:
+        answer = client.request(method, path, headers=headers)
+    assert answer.status_code == status
+    assert body.lower() in answer.text.lower()
+
+
+def test_a_catch_all_without_methods_takes_every_method() -> None:
+
+    route = _catch_all("/r/")
+    gateway = Gateway(
+        Starlette(routes=[route]),
+        hosts=ProviderHosts(canonical={}, surfaces={}),
+        recorder=Recorder(RequestRecord(), skip=()),
+        exchange=ExchangeFaults(FaultBook(), locate=lambda _: None, exchange_error=None),
+        shortcuts={"/r/": route},
+    )
+    with TestClient(gateway) as client:
+        assert client.request("PATCH", "/r/a/b").json() == {"path": "a/b"}
+
+
+def test_an_app_under_a_root_path_is_routed_by_the_router() -> None:
+    with TestClient(create_app(), root_path="/emu") as client:
+        submitted = client.post(
+            "/fal/queue/fal-ai/flux/dev", json={"prompt": "x"}, headers={"Authorization": "Key k"}
+        )
+    assert submitted.status_code == 200
+    assert submitted.json()["status_url"].startswith("http://testserver/emu/fal/queue/")
