@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
 #: the largest media body a recording keeps (bytes)
 DEFAULT_MEDIA_CAP = 8 * 2**20
 

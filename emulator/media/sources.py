@@ -15,7 +15,6 @@ import io
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes, urlsplit
 
-
 from emulator.core.files import Storage, StorageError, find_in_url
 from emulator.media.cache import MediaStore
 from emulator.media.links import check_may_block

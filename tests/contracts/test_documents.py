@@ -95,8 +95,7 @@ def test_a_broken_ref_in_a_user_contract_is_refused(tmp_path: Path) -> None:
     seedream = json.loads(
         (DEFAULT_CONTRACTS_DIR / "fal/fal-ai/bytedance/seedream/v4/text-to-image.json").read_text()
     )
-    seedream["components"]["schemas"]["BytedanceSeedreamV4TextToImageInput"]["properties"]["prompt"] = {
-        "$ref": "#/components/schemas/Nowhere"
-    }
+    schema = seedream["components"]["schemas"]["BytedanceSeedreamV4TextToImageInput"]
+    schema["properties"]["prompt"] = {"$ref": "#/components/schemas/Nowhere"}
     with pytest.raises(ContractError, match="broken \\$ref"):
         load_contracts([_drop_in(tmp_path, seedream)])
