@@ -15,7 +15,6 @@ from emulator.contracts import commands as drift_commands
 from emulator.contracts.documents import ContractError
 from emulator.contracts.served import served_contracts
 from emulator.recording import ERRORS as RECORDING_ERRORS
-from emulator.tls import as_exports, client_environment, ensure_tls
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return conformance.main(args.arguments)
     try:
         if args.command == "env":
+            from emulator.tls import as_exports, client_environment, ensure_tls
+
             files = ensure_tls(args.tls_dir)
             print(as_exports(client_environment(args.port, files, args.host)))
             return 0

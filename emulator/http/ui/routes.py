@@ -269,8 +269,3 @@ class Dashboard:
 
     async def login(self, request: Request) -> Response:
         return self._render(request, "login.html")
-
-
-def dashboard(engine: Engine) -> ASGIApp:
-    """The dashboard as an ASGI app, to mount at ``/_emulator/ui``."""
-    return Dashboard(engine).app()
