@@ -209,8 +209,6 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Serve as ``args`` (parsed from ``argv``, which the workers parse again) say."""
     import uvicorn
 
-    from emulator.tls import ensure_tls
-
     chosen, server = settings(args)
     check_workers(server["workers"], chosen.config, args)
     chosen = guarded(chosen, server["host"])
@@ -232,6 +230,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     del app  # the parent of several workers keeps none of it
     tls: dict[str, Any] = {}
     if server["tls"]:
+        from emulator.tls import ensure_tls
+
         files = ensure_tls(server["tls_dir"])
         tls = {"ssl_certfile": str(files.certificate), "ssl_keyfile": str(files.key)}
     scheme = "https" if tls else "http"

@@ -170,6 +170,7 @@ def check_endpoint(endpoint: Endpoint) -> None:
     """`ContractError` unless the endpoint's input schema is valid JSON Schema (2020-12)
     and each of its ``$ref`` pointers (every one in a curated document) leads somewhere."""
     from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
 
     try:
         Draft202012Validator.check_schema(endpoint.resolve(endpoint.input_schema))
@@ -177,6 +178,12 @@ def check_endpoint(endpoint: Endpoint) -> None:
         if endpoint.tier == "curated":  # generated tiers are checked when they are made
             for ref in _refs(endpoint.document):
                 endpoint._lookup(ref)
+    except SchemaError as exc:  # one line, where jsonschema's own text is a page
+        where = "/".join(map(str, exc.path)) or "its root"
+        raise ContractError(
+            f"{endpoint.source}: the input schema is not JSON Schema 2020-12 "
+            f"(at {where}: {exc.message})"
+        ) from exc
     except (KeyError, TypeError) as exc:
         raise ContractError(f"{endpoint.source}: broken $ref, no {exc} in the document") from exc
     except Exception as exc:  # a schema jsonschema rejects, a non-local $ref
