@@ -312,8 +312,9 @@ def load_contracts(directories: Iterable[Path | str], **options: Any) -> Contrac
     those, and a start-up that checked them again would spend most of its time on it.
     """
     contracts = Contracts(**options)
+    shipped_root = DEFAULT_CONTRACTS_DIR.resolve()  # an installed wheel's path may be a link
     for directory in directories:
-        shipped = Path(directory).resolve().is_relative_to(DEFAULT_CONTRACTS_DIR)
+        shipped = Path(directory).resolve().is_relative_to(shipped_root)
         for path in _document_files(Path(directory)):
             contracts.add(_loaded(path, checked=not shipped))
     return contracts
