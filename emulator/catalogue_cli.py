@@ -18,12 +18,6 @@ from typing import Any
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.catalogue import CATALOGUE_FILE, Catalogue, documents_from_types
-from emulator.contracts.catalogue_build import (
-    TypesImportError,
-    build_archive,
-    convert_types,
-    file_digest,
-)
 from emulator.contracts.documents import Contracts, load_contracts
 from emulator.contracts.sources import use_types_converter
 
@@ -45,6 +39,13 @@ def add_import_parser(commands: Any) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from emulator.contracts.catalogue_build import (
+        TypesImportError,
+        build_archive,
+        convert_types,
+        file_digest,
+    )
+
     try:
         converted = convert_types(args.types)
     except TypesImportError as exc:

@@ -12,10 +12,9 @@ from emulator.catalogue_cli import add_import_parser, run_import
 from emulator.config import EmulatorConfig
 from emulator.config_file import SettingsError
 from emulator.contracts import commands as drift_commands
-from emulator.contracts.documents import ContractError
+from emulator.contracts.documents import ContractError, check_endpoint
 from emulator.contracts.served import served_contracts
 from emulator.recording import ERRORS as RECORDING_ERRORS
-from emulator.tls import as_exports, client_environment, ensure_tls
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return conformance.main(args.arguments)
     try:
         if args.command == "env":
+            from emulator.tls import as_exports, client_environment, ensure_tls
+
             files = ensure_tls(args.tls_dir)
             print(as_exports(client_environment(args.port, files, args.host)))
             return 0
@@ -64,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_import(args)
         if args.command == "contracts" and args.contracts_command == "list":
             contracts = served_contracts(EmulatorConfig().with_contracts(*args.contracts))
+            for endpoint in contracts:  # the shipped ones too: `serve` trusts those
+                check_endpoint(endpoint)
             for row in contracts.listing():
                 print(f"{row['provider']:10} {row['id']:60} {row['tier']:9} {row['source']}")
             return 0

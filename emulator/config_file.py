@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,8 @@ def _config(table: dict[str, Any], base: Path) -> EmulatorConfig:
 
 def load_settings(path: Path) -> Settings:
     """Read ``path``; relative paths in it are relative to its folder."""
+    import tomllib  # only a server given --config reads TOML
+
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as error:

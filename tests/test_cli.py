@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -5,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from emulator import cli
+from emulator.contracts import documents
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR
 
 
@@ -20,6 +22,39 @@ def test_a_broken_contract_directory_is_reported_not_raised(
     (tmp_path / "fal" / "bad.json").write_text("{")
     assert cli.main(["contracts", "list", "--contracts", str(tmp_path)]) == 2
     assert "bad.json" in capsys.readouterr().err
+
+
+def _broken_seedream(folder: Path) -> Path:
+    """A copy of a shipped document whose input schema JSON Schema refuses."""
+    seedream = DEFAULT_CONTRACTS_DIR / "fal/fal-ai/bytedance/seedream/v4/text-to-image.json"
+    document = json.loads(seedream.read_text())
+    document["components"]["schemas"]["BytedanceSeedreamV4TextToImageInput"]["type"] = "objekt"
+    (folder / "fal").mkdir(parents=True)
+    (folder / "fal" / "broken.json").write_text(json.dumps(document))
+    return folder
+
+
+def test_serve_refuses_a_broken_user_contract_at_start_up(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: pytest.fail("served"))
+    argv = ["serve", "--port", "9999", "--contracts", str(_broken_seedream(tmp_path))]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "broken.json" in err and "objekt" in err and err.count("\n") == 1
+
+
+def test_contracts_list_checks_the_documents_serve_trusts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the folder taken for the shipped one: loading it skips the check, listing it does not
+    shipped = _broken_seedream(tmp_path)
+    monkeypatch.setattr(documents, "DEFAULT_CONTRACTS_DIR", shipped)
+    assert documents.load_contracts([shipped]).get(
+        "fal", "fal-ai/bytedance/seedream/v4/text-to-image"
+    )
+    assert cli.main(["contracts", "list", "--contracts", str(shipped)]) == 2
+    assert "objekt" in capsys.readouterr().err
 
 
 def test_serve_builds_its_config_from_flags(

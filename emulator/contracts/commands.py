@@ -13,11 +13,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emulator.contracts.documents import ContractError, Contracts, load_contracts
-from emulator.contracts.drift import SEVERITIES, DriftReport, diff_contracts
-from emulator.contracts.sources import SourceError, open_source
-from emulator.contracts.sync import sync_contracts
+
+if TYPE_CHECKING:
+    from emulator.contracts.drift import DriftReport
+
+# The comparison's modules (and jsonschema, urllib with them) load when a command runs,
+# not with every `provider-emulator` start: the parser is built for `serve` too.
 
 COMMANDS = ("diff", "sync")
 
@@ -53,6 +57,8 @@ def _contracts(directory: Path | None) -> Contracts:
 
 
 def _print_report(report: DriftReport) -> None:
+    from emulator.contracts.drift import SEVERITIES
+
     print(f"against {report.source}" + (f" (published {report.date})" if report.date else ""))
     for severity in SEVERITIES:
         for change in (c for c in report.changes if c.severity == severity):
@@ -63,6 +69,10 @@ def _print_report(report: DriftReport) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from emulator.contracts.drift import diff_contracts
+    from emulator.contracts.sources import SourceError, open_source
+    from emulator.contracts.sync import sync_contracts
+
     try:
         contracts = _contracts(args.contracts)
         report = diff_contracts(contracts, open_source(args.against))

@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any
 
 from emulator.contracts.inlining import inline_refs
-from emulator.contracts.rules import ContractValidator
 from emulator.core.registry import LAYOUTS
+
+if TYPE_CHECKING:  # jsonschema loads when the first validator is built, not at start-up
+    from jsonschema import Draft202012Validator
 
 
 class ContractError(ValueError):
@@ -100,6 +100,8 @@ class Endpoint:
         """A validator for ``schema`` that resolves refs against this document and
         enforces the contract's ``x-emulator-*`` rules (see ``rules.py``); lone local refs
         are inlined first (``inlining.py``: the same rules, found without a lookup)."""
+        from emulator.contracts.rules import ContractValidator
+
         inlined = inline_refs(schema, self.document)
         return ContractValidator({**inlined, "components": self.document.get("components", {})})
 
@@ -122,8 +124,16 @@ def _operation_schema(operation: Mapping[str, Any], *path: str) -> Mapping[str, 
 
 
 def endpoint_from_document(
-    provider: str, document: Mapping[str, Any], *, source: str = "", tier: str = "curated"
+    provider: str,
+    document: Mapping[str, Any],
+    *,
+    source: str = "",
+    tier: str = "curated",
+    checked: bool = True,
 ) -> Endpoint:
+    """The endpoint a document describes; `ContractError` if it cannot serve as one.
+    ``checked=False`` skips `check_endpoint`, for documents checked already (the shipped
+    ones, by the test suite)."""
     paths = document.get("paths")
     if not isinstance(paths, Mapping):
         raise ContractError(f"{source}: no paths")
@@ -151,17 +161,33 @@ def endpoint_from_document(
     if input_schema is None or output_schema is None:
         raise ContractError(f"{source}: missing the input or the output schema of {endpoint_id}")
     endpoint = Endpoint(provider, endpoint_id, document, input_schema, output_schema, source, tier)
-    try:
-        Draft202012Validator.check_schema(endpoint.resolve(input_schema))
-        endpoint.resolve(output_schema)
-        if tier == "curated":  # generated tiers are checked when they are made
-            for ref in _refs(document):
-                endpoint._lookup(ref)
-    except (KeyError, TypeError) as exc:
-        raise ContractError(f"{source}: broken $ref, no {exc} in the document") from exc
-    except Exception as exc:  # a schema jsonschema rejects, a non-local $ref
-        raise ContractError(f"{source}: {exc}") from exc
+    if checked:
+        check_endpoint(endpoint)
     return endpoint
+
+
+def check_endpoint(endpoint: Endpoint) -> None:
+    """`ContractError` unless the endpoint's input schema is valid JSON Schema (2020-12)
+    and each of its ``$ref`` pointers (every one in a curated document) leads somewhere."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(endpoint.resolve(endpoint.input_schema))
+        endpoint.resolve(endpoint.output_schema)
+        if endpoint.tier == "curated":  # generated tiers are checked when they are made
+            for ref in _refs(endpoint.document):
+                endpoint._lookup(ref)
+    except SchemaError as exc:  # one line, where jsonschema's own text is a page
+        where = "/".join(map(str, exc.path)) or "its root"
+        raise ContractError(
+            f"{endpoint.source}: the input schema is not JSON Schema 2020-12 "
+            f"(at {where}: {exc.message})"
+        ) from exc
+    except (KeyError, TypeError) as exc:
+        raise ContractError(f"{endpoint.source}: broken $ref, no {exc} in the document") from exc
+    except Exception as exc:  # a schema jsonschema rejects, a non-local $ref
+        raise ContractError(f"{endpoint.source}: {exc}") from exc
 
 
 def _refs(node: Any) -> Iterator[str]:
@@ -281,24 +307,28 @@ def load_contracts(directories: Iterable[Path | str], **options: Any) -> Contrac
     """Load every ``*.json`` document in each directory (any layout) or file given.
 
     The provider is read from each document (see `provider_of`); a later document for the
-    same endpoint replaces an earlier one. ``options`` go to `Contracts`.
+    same endpoint replaces an earlier one. ``options`` go to `Contracts`. Each document is
+    checked (`check_endpoint`) as it loads, but for the shipped ones: the test suite checks
+    those, and a start-up that checked them again would spend most of its time on it.
     """
     contracts = Contracts(**options)
+    shipped_root = DEFAULT_CONTRACTS_DIR.resolve()  # an installed wheel's path may be a link
     for directory in directories:
+        shipped = Path(directory).resolve().is_relative_to(shipped_root)
         for path in _document_files(Path(directory)):
-            contracts.add(_loaded(path))
+            contracts.add(_loaded(path, checked=not shipped))
     return contracts
 
 
-def _loaded(path: Path) -> Endpoint:
+def _loaded(path: Path, *, checked: bool) -> Endpoint:
     status = path.stat()
-    return _endpoint_at(path, status.st_mtime_ns, status.st_size)
+    return _endpoint_at(path, status.st_mtime_ns, status.st_size, checked)
 
 
 @functools.lru_cache(maxsize=4096)
-def _endpoint_at(path: Path, mtime_ns: int, size: int) -> Endpoint:
-    """The endpoint of the document at ``path``, read and checked once per process for as
-    long as the file is unchanged: every emulator (one per test, say) shares it."""
+def _endpoint_at(path: Path, mtime_ns: int, size: int, checked: bool) -> Endpoint:
+    """The endpoint of the document at ``path``, read (and checked) once per process for
+    as long as the file is unchanged: every emulator (one per test, say) shares it."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -306,4 +336,4 @@ def _endpoint_at(path: Path, mtime_ns: int, size: int) -> Endpoint:
     if not isinstance(document, Mapping):
         raise ContractError(f"{path}: not a provider contract (not a JSON object)")
     provider = provider_of(document, path)
-    return endpoint_from_document(provider, document, source=str(path))
+    return endpoint_from_document(provider, document, source=str(path), checked=checked)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from emulator.contracts.documents import Endpoint
+
+if TYPE_CHECKING:  # jsonschema loads with the first validator (see documents.py)
+    from jsonschema.exceptions import ValidationError
 
 
 @dataclass(frozen=True)

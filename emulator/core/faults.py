@@ -37,9 +37,6 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-
 from emulator.core.lifecycle import Progression
 from emulator.core.registry import LAYOUTS
 
@@ -89,7 +86,14 @@ RULE_SCHEMA: dict[str, Any] = {
         "progression": {"type": "string", "maxLength": 100},
     },
 }
-_RULES = Draft202012Validator(RULE_SCHEMA)
+
+
+@functools.cache
+def _rules_validator() -> Any:
+    # jsonschema loads with the first rule, not with every emulator
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(RULE_SCHEMA)
 
 
 @dataclass
@@ -135,7 +139,9 @@ class Fault:
         unknown = set(data) - known if isinstance(data, Mapping) else set()
         if unknown:
             raise FaultError(f"unknown fault fields: {', '.join(sorted(unknown))}")
-        error = best_match(_RULES.iter_errors(data))
+        from jsonschema.exceptions import best_match
+
+        error = best_match(_rules_validator().iter_errors(data))
         if error is not None:
             where = ".".join(map(str, error.absolute_path)) or "the rule"
             raise FaultError(f"{where}: {error.message}")

@@ -11,7 +11,6 @@ import io
 import json
 import zipfile
 
-from emulator.media.images import render_image
 from emulator.media.spec import MediaSpec
 
 _FRAMES = 3
@@ -26,6 +25,8 @@ def _member(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
 
 
 def render_archive(spec: MediaSpec) -> bytes:
+    from emulator.media.images import render_image  # Pillow: with the first archive
+
     out = io.BytesIO()
     width, height = spec.width or _FRAME_SIDE, spec.height or _FRAME_SIDE
     with zipfile.ZipFile(out, "w") as archive:

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from emulator.core.store import Store
 from emulator.media import shared_specs
 from emulator.media.archives import render_archive
-from emulator.media.images import render_image
 from emulator.media.meshes import render_mesh
 from emulator.media.plain_files import render_file
 from emulator.media.spec import KINDS, MediaSpec
@@ -120,6 +119,12 @@ class MediaStore:
         return _RENDERERS[spec.kind](spec)
 
 
+def _render_image(spec: MediaSpec) -> bytes:
+    from emulator.media.images import render_image  # Pillow: with the first picture
+
+    return render_image(spec)
+
+
 def _render_audio(spec: MediaSpec) -> bytes:
     from emulator.media.audio import render_audio  # PyAV, as for video: on first use
 
@@ -127,7 +132,7 @@ def _render_audio(spec: MediaSpec) -> bytes:
 
 
 _RENDERERS = {
-    "image": render_image,
+    "image": _render_image,
     "audio": _render_audio,
     "mesh": render_mesh,
     "archive": render_archive,

@@ -15,8 +15,6 @@ import io
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from PIL import Image
-
 from emulator.core.files import Storage, StorageError, find_in_url
 from emulator.media.cache import MediaStore
 from emulator.media.links import check_may_block
@@ -77,6 +75,8 @@ class SourceResolver:
 
     def picture(self, field: str, url: str) -> Source:
         """The picture at ``url`` kept for rendering; raises `InputUnreachable`."""
+        from PIL import Image  # with the first input picture, not with the emulator
+
         data = self.read(url)
         size = None
         if data is not None:

@@ -3,7 +3,12 @@ from pathlib import Path
 
 import pytest
 
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, ContractError, load_contracts
+from emulator.contracts.documents import (
+    DEFAULT_CONTRACTS_DIR,
+    ContractError,
+    check_endpoint,
+    load_contracts,
+)
 
 SEED_ENDPOINTS = {
     "fal-ai/bitdance",
@@ -19,6 +24,16 @@ def test_the_shipped_contracts_load() -> None:
     seedream = contracts.get("fal", "fal-ai/bytedance/seedream/v4/text-to-image")
     assert seedream.category == "text-to-image"
     assert seedream.resolve(seedream.input_schema)["required"] == ["prompt"]
+
+
+@pytest.mark.parametrize(
+    "path", sorted(DEFAULT_CONTRACTS_DIR.rglob("*.json")), ids=lambda p: p.stem
+)
+def test_every_shipped_contract_passes_the_check_a_user_contract_gets(path: Path) -> None:
+    # serve and emulate() skip the check for the shipped documents (it was most of their
+    # start-up): this is where those are checked
+    endpoint = next(e for e in load_contracts([path]) if e.source == str(path))
+    check_endpoint(endpoint)
 
 
 def test_every_fal_contract_records_its_source() -> None:
@@ -63,3 +78,24 @@ def test_broken_documents_are_refused_with_the_reason(
 def test_a_missing_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ContractError, match="does not exist"):
         load_contracts([tmp_path / "nope"])
+
+
+def test_a_user_contract_beside_the_shipped_ones_is_still_checked_as_it_loads(
+    tmp_path: Path,
+) -> None:
+    seedream = json.loads(
+        (DEFAULT_CONTRACTS_DIR / "fal/fal-ai/bytedance/seedream/v4/text-to-image.json").read_text()
+    )
+    seedream["components"]["schemas"]["BytedanceSeedreamV4TextToImageInput"]["type"] = "strin"
+    with pytest.raises(ContractError, match="strin"):
+        load_contracts([DEFAULT_CONTRACTS_DIR, _drop_in(tmp_path, seedream)])
+
+
+def test_a_broken_ref_in_a_user_contract_is_refused(tmp_path: Path) -> None:
+    seedream = json.loads(
+        (DEFAULT_CONTRACTS_DIR / "fal/fal-ai/bytedance/seedream/v4/text-to-image.json").read_text()
+    )
+    schema = seedream["components"]["schemas"]["BytedanceSeedreamV4TextToImageInput"]
+    schema["properties"]["prompt"] = {"$ref": "#/components/schemas/Nowhere"}
+    with pytest.raises(ContractError, match="broken \\$ref"):
+        load_contracts([_drop_in(tmp_path, seedream)])

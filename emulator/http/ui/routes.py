@@ -11,16 +11,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import jinja2
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp
 
 from emulator.contracts.documents import Endpoint
@@ -39,6 +37,10 @@ from emulator.http.ui.pages import page_number, paginate
 from emulator.http.ui.thumbnails import Thumbnails
 from emulator.media.links import Linker, url_linker
 
+if TYPE_CHECKING:  # Jinja loads with the first page drawn, not with every server
+    import jinja2
+    from starlette.templating import Jinja2Templates
+
 HERE = Path(__file__).parent
 _MEDIA_ID = re.compile(r"[0-9a-f]{32}")
 _DYNAMIC = {"Cache-Control": "no-store"}
@@ -51,6 +53,8 @@ def _when(seconds: float | None) -> str:
 
 
 def _environment() -> jinja2.Environment:
+    import jinja2
+
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,  # everything shown is escaped: prompts and inputs are user data
@@ -91,8 +95,13 @@ class Links:
 class Dashboard:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.templates = Jinja2Templates(env=_environment())
         self.thumbnails = Thumbnails(engine)
+
+    @functools.cached_property
+    def templates(self) -> Jinja2Templates:
+        from starlette.templating import Jinja2Templates
+
+        return Jinja2Templates(env=_environment())
 
     def app(self) -> ASGIApp:
         guarded = AdminOnly(Router(self.routes()), token=lambda: self.engine.config.admin_token)
@@ -260,8 +269,3 @@ class Dashboard:
 
     async def login(self, request: Request) -> Response:
         return self._render(request, "login.html")
-
-
-def dashboard(engine: Engine) -> ASGIApp:
-    """The dashboard as an ASGI app, to mount at ``/_emulator/ui``."""
-    return Dashboard(engine).app()

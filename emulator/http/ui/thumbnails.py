@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import threading
 from collections import OrderedDict
-
-from PIL import Image, ImageOps
+from typing import TYPE_CHECKING
 
 from emulator.core.engine import Engine
-from emulator.media.images import render_picture
 from emulator.media.spec import MediaSpec
+
+if TYPE_CHECKING:  # Pillow loads with the first thumbnail
+    from PIL import Image
 
 #: the longest side of a thumbnail, in pixels
 EDGE = 192
@@ -52,6 +53,8 @@ class Thumbnails:
         return data
 
     def _draw(self, spec: MediaSpec) -> bytes:
+        from emulator.media.images import render_picture
+
         self.drawn += 1
         size = thumbnail_size(spec.width, spec.height)
         picture = self._source(spec, size) or render_picture(spec, caption=False, size=size)
@@ -61,6 +64,8 @@ class Thumbnails:
 
     def _source(self, spec: MediaSpec, size: tuple[int, int]) -> Image.Image | None:
         """A video's start picture, when it starts from an uploaded one."""
+        from PIL import Image, ImageOps
+
         stored = self.engine.storage.get(spec.source) if spec.source and not spec.blank else None
         if stored is None:
             return None
