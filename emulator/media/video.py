@@ -220,8 +220,9 @@ def render_video(spec: MediaSpec, load_source: Callable[[str], bytes | None]) ->
         base = render_picture(spec, caption=False)
     else:
         base = _cover(Image.open(io.BytesIO(source)).convert("RGB"), spec.width, spec.height)
-    attempts = [functools.partial(_encode, spec, base, crf, 1) for crf in _QUALITIES]
-    # a small video's budget may not hold a clock that moves every frame: one per picture
+    # A small video's budget may not hold a clock that moves every frame (its raw samples):
+    # then the clock moves with each picture, rather than the picture losing quality.
     seldom = _frames_per_picture(spec)
-    attempts.append(functools.partial(_encode, spec, base, _QUALITIES[-1], seldom))
+    attempts = [functools.partial(_encode, spec, base, _QUALITIES[0], 1)]
+    attempts += [functools.partial(_encode, spec, base, crf, seldom) for crf in _QUALITIES]
     return encode_within("MP4", spec.byte_size, attempts)
