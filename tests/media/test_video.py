@@ -107,3 +107,11 @@ def test_a_small_video_keeps_its_size_with_a_clock_that_moves_each_second() -> N
     assert luma(frames[1], box) == luma(frames[23], box)
     assert luma(frames[25], box) != luma(frames[1], box)
     assert luma(frames[25], (0, 0, clock.width, clock.height)) == clock.glyphs(1).tobytes()
+
+
+def test_every_frame_carries_the_caption_at_its_foot() -> None:
+    spec = MediaSpec("video", 640, 360, "mp4", "acme/v", "a lighthouse", 6, duration=2, fps=4)
+    for n, frame in enumerate(decoded(render_video(spec, lambda _: None))[1]):
+        foot = frame.to_image().convert("L").crop((0, 330, 640, 360)).tobytes()
+        dark = sum(1 for value in foot if value < 40) / len(foot)
+        assert dark > 0.7 and max(foot) > 200, n  # white text on the black caption strip
