@@ -8,8 +8,8 @@ the corner that changes every frame. Same spec, same bytes.
 x264 encodes only the pictures, each an IDR (a keyframe: every second is a seek point);
 every frame between two pictures is a P picture written by ``h264``: all of it skipped (a
 copy of the frame before) but the few macroblocks of the clock that changed, sent raw.
-x264 analyses every macroblock of every frame it is given, even an unchanged one (most of
-a render when it had them all); this costs a few row copies per frame.
+(x264 analyses every macroblock of every frame it is given, changed or not: given every
+frame, that was most of a render.)
 """
 
 from __future__ import annotations

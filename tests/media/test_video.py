@@ -74,10 +74,12 @@ def test_between_pictures_only_the_clock_changes_and_it_shows_the_time_exactly()
     _, frames = decoded(render_video(spec, lambda _: None))
     clock = _Clock(spec)
     box = (0, 0, clock.width, clock.height)
+    beside = (clock.width, 0, spec.width, clock.height)
     below = (0, clock.height, spec.width, spec.height)
     for n in (1, 2, 7, 9, 15):  # not a multiple of 8: between two pictures
         assert luma(frames[n], box) == clock.glyphs(n / spec.fps).tobytes()
-        assert luma(frames[n], below) == luma(frames[n - 1], below)
+        for rest in (beside, below):
+            assert luma(frames[n], rest) == luma(frames[n - 1], rest)
     assert luma(frames[8], below) != luma(frames[7], below)  # a new picture each second
 
 
