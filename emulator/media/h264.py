@@ -61,7 +61,7 @@ def _ue(value: int) -> str:
 
 def _bytes(bits: str) -> bytes:
     """``bits`` (a multiple of 8 long) as bytes."""
-    return int(bits, 2).to_bytes(len(bits) // 8, "big") if bits else b""
+    return int(bits, 2).to_bytes(len(bits) // 8, "big")
 
 
 def _nal_units(annex_b: bytes) -> list[bytes]:
@@ -78,7 +78,6 @@ class StreamFormat:
     height_mbs: int
     frame_num_bits: int
     pps_id: int
-    deblocking_control: bool
 
     @classmethod
     def from_extradata(cls, extradata: bytes) -> StreamFormat:
@@ -99,10 +98,11 @@ class StreamFormat:
         width_mbs, height_mbs = sps.ue() + 1, sps.ue() + 1
         if references < 1 or not sps.u(1):  # frame_mbs_only_flag
             raise Unsupported("no reference frames, or interlaced")
-        return cls(width_mbs, height_mbs, frame_num_bits, *_pps(units[_NAL_PPS]))
+        return cls(width_mbs, height_mbs, frame_num_bits, _pps(units[_NAL_PPS]))
 
 
-def _pps(unit: bytes) -> tuple[int, bool]:
+def _pps(unit: bytes) -> int:
+    """The PPS's id, if its slices can be written here."""
     pps = _Bits(_ESCAPED.sub(b"\x00\x00", unit[1:]))
     pps_id = pps.ue()
     pps.ue()  # seq_parameter_set_id
@@ -113,7 +113,9 @@ def _pps(unit: bytes) -> tuple[int, bool]:
     deblocking_control, _constrained_intra, redundant_count = pps.u(1), pps.u(1), pps.u(1)
     if cabac or bottom_field_poc or slice_groups or weighted or redundant_count:
         raise Unsupported("CABAC, field order, slice groups, weighted or redundant slices")
-    return pps_id, bool(deblocking_control)
+    if not deblocking_control:  # x264 always lets a slice turn the deblocking filter off
+        raise Unsupported("no control of the deblocking filter")
+    return pps_id
 
 
 def p_frame(form: StreamFormat, since_idr: int, raw: dict[tuple[int, int], bytes]) -> bytes:
@@ -121,11 +123,11 @@ def p_frame(form: StreamFormat, since_idr: int, raw: dict[tuple[int, int], bytes
     picture except the macroblocks in ``raw`` ((column, row) → 384 bytes: 16x16 luma, then
     8x8 Cb and 8x8 Cr, row by row), which it replaces with those samples."""
     header = _ue(0) + _ue(_P_ALL) + _ue(form.pps_id)
+    # frame_num counts reference pictures since the IDR, wrapping (the picture order follows)
     header += format(since_idr % (1 << form.frame_num_bits), f"0{form.frame_num_bits}b")
     # one reference, the list as it is, sliding-window marking, the picture's QP
     header += "1" + _ue(0) + "0" + "0" + "1"
-    if form.deblocking_control:  # off: it would blur the raw samples' edges
-        header += _ue(1)
+    header += _ue(1)  # the deblocking filter off: it would blur the raw samples' edges
     chunks, bits, next_address = [], header, 0
     for column, row in sorted(raw, key=lambda at: (at[1], at[0])):
         address = row * form.width_mbs + column

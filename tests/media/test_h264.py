@@ -18,12 +18,8 @@ def headers(options: dict[str, str], width: int = 1920, height: int = 1080) -> b
 
 def test_the_format_of_the_videos_stream() -> None:
     form = StreamFormat.from_extradata(headers({"preset": "ultrafast"}))
-    assert (form.width_mbs, form.height_mbs, form.pps_id, form.deblocking_control) == (
-        120,
-        68,
-        0,
-        True,
-    )
+    assert (form.width_mbs, form.height_mbs, form.pps_id) == (120, 68, 0)
+    assert form.frame_num_bits >= 4  # x264 writes 4: frame_num wraps within a second
 
 
 def test_a_stream_these_slices_cannot_join_is_refused() -> None:
@@ -34,7 +30,7 @@ def test_a_stream_these_slices_cannot_join_is_refused() -> None:
 
 
 def test_raw_samples_are_escaped_from_start_codes() -> None:
-    form = StreamFormat(4, 2, 9, 0, True)
+    form = StreamFormat(4, 2, 9, 0)
     samples = bytes(range(1, 4)) + b"\x00\x00\x01\x00\x00\x00" + bytes(375)
     frame = p_frame(form, 3, {(1, 1): samples})
     body = frame[4:]  # after the start code
@@ -43,5 +39,5 @@ def test_raw_samples_are_escaped_from_start_codes() -> None:
 
 
 def test_a_frame_without_changes_is_a_few_bytes() -> None:
-    form = StreamFormat(120, 68, 9, 0, True)
+    form = StreamFormat(120, 68, 9, 0)
     assert len(p_frame(form, 1, {})) < 16
