@@ -4,6 +4,12 @@ A video starts from its input picture (or a drawn one), cropped to the output's 
 with the caption (prompt, size, seed) along its foot, and zooms in step by step (a new
 picture every second), drifting towards a side chosen by the seed, a running clock in
 the corner that changes every frame. Same spec, same bytes.
+
+x264 encodes only the pictures, each an IDR (a keyframe: every second is a seek point);
+every frame between two pictures is a P picture written by ``h264``: all of it skipped (a
+copy of the frame before) but the few macroblocks of the clock that changed, sent raw.
+(x264 analyses every macroblock of every frame it is given, changed or not: given every
+frame, that was most of a render.)
 """
 
 from __future__ import annotations
@@ -12,12 +18,14 @@ import functools
 import io
 import math
 from collections.abc import Callable, Iterator
+from fractions import Fraction
 
 import av
 from av.audio.stream import AudioStream
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from emulator.media.audio import audio_frames
+from emulator.media.h264 import StreamFormat, p_frame
 from emulator.media.images import caption_panel, render_picture
 from emulator.media.padding import encode_within
 from emulator.media.spec import MediaSpec
@@ -28,6 +36,7 @@ _ZOOM = 0.15  # how far the camera moves in over the whole video
 #: how long each picture of the camera's move is held (the clock still moves every frame)
 _STILL_SECONDS = 1.0
 _BLACK, _WHITE, _NEUTRAL = 16, 235, b"\x80"  # video-range luma; chroma of grey
+MB = tuple[int, int]  # a macroblock's column and row
 
 
 def _cover(picture: Image.Image, width: int, height: int) -> Image.Image:
@@ -56,37 +65,61 @@ def _still(spec: MediaSpec, base: Image.Image, panel: Image.Image | None, n: int
 
 
 class _Clock:
-    """The running clock in the top-left corner, written straight into the frame's luma
-    plane: a dark box with the time in light figures (its chroma neutral), so that a frame
-    between two pictures costs a few dozen row copies instead of a whole new frame."""
+    """The running clock in the top-left corner: a dark box with the time in light figures
+    (its chroma neutral), a whole number of macroblocks so that a frame can replace it
+    alone, and no larger than the picture."""
 
     def __init__(self, spec: MediaSpec) -> None:
         self.size = max(10, min(48, spec.height // 20))
         self.font = ImageFont.load_default(size=self.size)
         left, _, right, bottom = (math.ceil(edge) for edge in self.font.getbbox("00.00s"))
-        margin = max(2, self.size // 4)
-        self.width = min(spec.width, (right - left + 2 * margin + 1) // 2 * 2)
-        self.height = min(spec.height, (bottom + 2 * margin + 1) // 2 * 2)
-        self.margin, self.at = margin, 2 * (margin // 2)  # even: chroma is half the size
+        self.margin = max(2, self.size // 4)
+        self.width = _macroblocks(min(right - left + 2 * self.margin, spec.width)) * 16
+        self.height = _macroblocks(min(bottom + 2 * self.margin, spec.height)) * 16
 
-    def glyphs(self, seconds: float) -> bytes:
+    def glyphs(self, seconds: float) -> Image.Image:
         box = Image.new("L", (self.width, self.height), _BLACK)
         ImageDraw.Draw(box).text(
             (self.margin, self.margin), f"{seconds:05.2f}s", fill=_WHITE, font=self.font
         )
-        return box.tobytes()
+        return box
 
-    def clear_chroma(self, planes: list[memoryview], strides: list[int]) -> None:
-        half = self.at // 2
-        for plane, stride in zip(planes[1:], strides[1:], strict=True):
-            for row in range(half, half + (self.height + 1) // 2):
-                start = row * stride + half
-                plane[start : start + (self.width + 1) // 2] = _NEUTRAL * ((self.width + 1) // 2)
+    def stamp(self, frame: av.VideoFrame, glyphs: Image.Image) -> None:
+        """``glyphs`` written into ``frame`` in place: its luma, and neutral chroma."""
+        luma = memoryview(frame.planes[0])
+        width, height = min(self.width, frame.width), min(self.height, frame.height)
+        rows = glyphs.crop((0, 0, width, height)).tobytes()
+        for row in range(height):
+            start = row * frame.planes[0].line_size
+            luma[start : start + width] = rows[row * width : (row + 1) * width]
+        for plane in frame.planes[1:]:
+            chroma = memoryview(plane)
+            for row in range((height + 1) // 2):
+                start = row * plane.line_size
+                chroma[start : start + (width + 1) // 2] = _NEUTRAL * ((width + 1) // 2)
 
-    def stamp(self, luma: memoryview, stride: int, glyphs: bytes) -> None:
-        for row in range(self.height):
-            start = (self.at + row) * stride + self.at
-            luma[start : start + self.width] = glyphs[row * self.width : (row + 1) * self.width]
+    def changes(self, before: Image.Image | None, after: Image.Image) -> dict[MB, bytes]:
+        """The macroblocks of ``after`` that differ from ``before`` (all of them if None),
+        as I_PCM samples."""
+        changed = (0, 0, self.width, self.height)
+        if before is not None:
+            changed = ImageChops.difference(before, after).getbbox() or (0, 0, 0, 0)
+        left, top = changed[0] // 16, changed[1] // 16
+        right, bottom = _macroblocks(changed[2]), _macroblocks(changed[3])
+        luma, width = after.tobytes(), self.width
+        return {
+            (column, row): b"".join(
+                luma[start : start + 16]
+                for start in range(16 * (row * width + column), 16 * (row + 1) * width, width)
+            )
+            + _NEUTRAL * 128
+            for row in range(top, bottom)
+            for column in range(left, right)
+        }
+
+
+def _macroblocks(pixels: int) -> int:
+    return (pixels + 15) // 16
 
 
 def _yuv(picture: Image.Image, spec: MediaSpec) -> av.VideoFrame:
@@ -96,36 +129,67 @@ def _yuv(picture: Image.Image, spec: MediaSpec) -> av.VideoFrame:
     )
 
 
-def _frames(spec: MediaSpec, base: Image.Image) -> Iterator[av.VideoFrame]:
-    """The frames, one at a time. The picture moves on every ``_STILL_SECONDS`` (converting
-    a full picture for every frame cost most of a render); the clock moves every frame,
-    written into the same frame in place (the encoder copies a frame when it takes it)."""
+def _pictures(
+    spec: MediaSpec, base: Image.Image, clock: _Clock, per_still: int
+) -> Iterator[av.VideoFrame]:
+    """The frames x264 encodes, each an IDR: every new picture of the camera's move, with
+    the clock of its time."""
     panel = None if spec.blank else caption_panel(spec)
-    clock = _Clock(spec)
-    per_still = max(1, round(spec.fps * _STILL_SECONDS))
-    for n in range(spec.frames):
-        if n % per_still == 0:
-            frame = _yuv(_still(spec, base, panel, n), spec)
-            planes = [memoryview(plane) for plane in frame.planes]
-            strides = [plane.line_size for plane in frame.planes]
-            clock.clear_chroma(planes, strides)
-        clock.stamp(planes[0], strides[0], clock.glyphs(n / spec.fps))
-        frame.pts = n  # the same frame again: its time is set each time
+    for n in range(0, spec.frames, per_still):
+        frame = _yuv(_still(spec, base, panel, n), spec)
+        clock.stamp(frame, clock.glyphs(n / spec.fps))
+        frame.pts, frame.pict_type = n, av.video.frame.PictureType.I
         yield frame
 
 
-def _encode(spec: MediaSpec, base: Image.Image, crf: str) -> bytes:
+def _packets(
+    spec: MediaSpec,
+    stream: av.VideoStream,
+    pictures: list[av.Packet],
+    clock: _Clock,
+    steps: tuple[int, int],
+) -> Iterator[av.Packet]:
+    """Every frame's packet in order: x264's for a new picture, else a P picture that
+    copies the frame before it but for the clock. ``steps``: how many frames each picture
+    and each time on the clock lasts."""
+    per_still, tick = steps
+    form = StreamFormat.from_extradata(stream.codec_context.extradata)
+    shown: Image.Image | None = None  # the clock as the frame before shows it, if exactly
+    for n in range(spec.frames):
+        if n % per_still == 0:
+            yield pictures[n // per_still]
+            shown = None  # x264's clock is lossy: the next frame writes it afresh
+            continue
+        glyphs = clock.glyphs(n // tick * tick / spec.fps)
+        packet = av.Packet(p_frame(form, n % per_still, clock.changes(shown, glyphs)))
+        packet.stream, packet.time_base = stream, Fraction(1, spec.fps)
+        packet.pts = packet.dts = n
+        packet.duration, shown = 1, glyphs
+        yield packet
+
+
+def _frames_per_picture(spec: MediaSpec) -> int:
+    return max(1, round(spec.fps * _STILL_SECONDS))
+
+
+def _encode(spec: MediaSpec, base: Image.Image, crf: str, tick: int) -> bytes:
+    """The MP4 at x264's ``crf``, its clock moving every ``tick`` frames."""
     out = io.BytesIO()
     with av.open(out, "w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=spec.fps)
         stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "yuv420p"
         # Fixed settings: x264 is deterministic unless told otherwise, threads or not.
-        stream.options = {"preset": "ultrafast", "crf": crf, "threads": "2"}
+        # forced-idr: a picture marked I starts afresh (the frames after it copy it).
+        options = {"preset": "ultrafast", "crf": crf, "threads": "2", "forced-idr": "1"}
+        stream.options = options
         sound = _sound_stream(container, spec) if spec.with_audio else None
-        for frame in _frames(spec, base):
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
+        clock, per_still = _Clock(spec), _frames_per_picture(spec)
+        pictures = [
+            packet
+            for frame in [*_pictures(spec, base, clock, per_still), None]
+            for packet in stream.encode(frame)
+        ]
+        for packet in _packets(spec, stream, pictures, clock, (per_still, tick)):
             container.mux(packet)
         if sound is not None:
             _sound_track(container, sound, spec)
@@ -156,5 +220,9 @@ def render_video(spec: MediaSpec, load_source: Callable[[str], bytes | None]) ->
         base = render_picture(spec, caption=False)
     else:
         base = _cover(Image.open(io.BytesIO(source)).convert("RGB"), spec.width, spec.height)
-    attempts = [functools.partial(_encode, spec, base, crf) for crf in _QUALITIES]
+    # A small video's budget may not hold a clock that moves every frame (its raw samples):
+    # then the clock moves with each picture, rather than the picture losing quality.
+    seldom = _frames_per_picture(spec)
+    attempts = [functools.partial(_encode, spec, base, _QUALITIES[0], 1)]
+    attempts += [functools.partial(_encode, spec, base, crf, seldom) for crf in _QUALITIES]
     return encode_within("MP4", spec.byte_size, attempts)

@@ -4,7 +4,7 @@ import pytest
 from PIL import Image
 
 from emulator.media import MediaSpec
-from emulator.media.images import render_image
+from emulator.media.images import caption_panel, render_image
 
 
 def spec(**changes: object) -> MediaSpec:
@@ -35,3 +35,16 @@ def test_tiny_images_render_without_text(size: tuple[int, int]) -> None:
 def test_any_prompt_renders() -> None:
     for prompt in ("", "\ud800 lone surrogate", "日本語の文字", "x" * 10_000, "line\nbreaks\ttabs"):
         assert render_image(spec(prompt=prompt))
+
+
+@pytest.mark.parametrize(("width", "height"), [(160, 160), (320, 200), (1024, 1024), (1920, 1080)])
+@pytest.mark.parametrize("prompt", ["a cat", "jumpy quays, gypsy jig " * 12, "ÉÅ (Ĝ) [ǅ] {ĵ}"])
+def test_the_caption_fits_its_panel_with_a_margin(width: int, height: int, prompt: str) -> None:
+    """The panel's height comes from the font's metrics, not from measuring the text: no
+    line, capitals, accents or descenders, comes near its edges."""
+    shown = spec(width=width, height=height, prompt=prompt, label="gypsy/jumpy")
+    panel = caption_panel(shown)
+    assert panel is not None
+    _, top, _, bottom = panel.getbbox()
+    margin = max(10, min(width, height) // 28) // 2  # half the caption font size
+    assert top >= margin * 3 // 4 and panel.height - bottom >= margin * 3 // 4
