@@ -20,6 +20,7 @@ count stops at about where it was spent (``fired`` stays exact).
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -54,6 +55,7 @@ class SharedFaultBook(FaultBook):
         self._index: dict[str, _StageRules] = {}
         self._seed = seed
         self._spent: set[str] = set()  # rules this process saw that can never fire again
+        self._loading = threading.Lock()
         try:
             store.do("setnx", SEED, json.dumps(seed))  # the first process's seed, until a clear
         except StoreUnavailable:
@@ -107,8 +109,11 @@ class SharedFaultBook(FaultBook):
             return self._index
         version = self.store.version(TOPIC)
         if version != self._version:
-            self._load()
-            self._version = version  # read before loading: a change in between reloads again
+            with self._loading:  # one load per version: a second would forget what is spent
+                if version != self._version:
+                    self._load()
+                    # read before loading: a change in between reloads again
+                    self._version = version
         if checked is not None:
             checked.add(id(self))
         return self._index
