@@ -10,7 +10,6 @@ import asyncio
 import hashlib
 import itertools
 import math
-import random
 import secrets
 import threading
 import uuid
@@ -24,6 +23,7 @@ from emulator.contracts.limits import Limits
 from emulator.contracts.served import served_contracts
 from emulator.contracts.validation import Violation
 from emulator.core.clock import Clock, ManualClock, SharedManualClock, SystemClock, WallClock
+from emulator.core.draws import Draws
 from emulator.core.faults import FaultBook
 from emulator.core.files import Storage
 from emulator.core.jobs import Budget, Failure, Job, JobStore
@@ -227,7 +227,7 @@ class Engine:
 
     # -- submission ----------------------------------------------------------------------
 
-    def _draws(self) -> tuple[int, random.Random, Progression | None]:
+    def _draws(self) -> tuple[int, Draws, Progression | None]:
         """The next submission's number; the random draws of its id, seed and spans (from
         the salt and the number alone, so the n-th job of a seed is the same whichever
         process of several sharing a store accepts it); and, with a shared store, the
@@ -238,7 +238,7 @@ class Engine:
             number, shared, moved = self._shared.next_submission()
             if moved:  # another process reset the store: its seed and salt, first
                 self._follow()
-        return number, random.Random(f"{self._salt}:{number}"), shared
+        return number, Draws(f"{self._salt}:{number}"), shared
 
     @property
     def progression(self) -> Progression:

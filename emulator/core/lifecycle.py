@@ -8,8 +8,9 @@ needs no background task, and is exactly reproducible under a manual clock.
 from __future__ import annotations
 
 import enum
-import random
 from dataclasses import dataclass
+
+from emulator.core.draws import Draws
 
 
 class Phase(enum.Enum):
@@ -77,7 +78,7 @@ class Progression:
         spans = [self.queue, self.run] + ([self.jitter] if self.mode == "wall" else [])
         return f"{self.mode}:" + ",".join(f"{span:g}" for span in spans)
 
-    def spans(self, rng: random.Random) -> tuple[float, float]:
+    def spans(self, rng: Draws) -> tuple[float, float]:
         """The queued and running spans of one new job."""
         if self.mode != "wall" or self.jitter == 0:
             return self.queue, self.run

@@ -32,8 +32,12 @@ _LINE_GAP = 4  # pixels between the caption's lines
 
 
 @lru_cache(maxsize=16)
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    return ImageFont.load_default(size=size)
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    font = ImageFont.load_default(size=size)
+    # Pillow's wheels carry FreeType; without it there is no font of a chosen size
+    if not isinstance(font, ImageFont.FreeTypeFont):
+        raise RuntimeError("Pillow was built without FreeType: captions need it")
+    return font
 
 
 def _palette(spec: MediaSpec) -> bytes:

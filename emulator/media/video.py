@@ -153,7 +153,7 @@ def _packets(
     copies the frame before it but for the clock. ``steps``: how many frames each picture
     and each time on the clock lasts."""
     per_still, tick = steps
-    form = StreamFormat.from_extradata(stream.codec_context.extradata)
+    form = StreamFormat.from_extradata(stream.codec_context.extradata or b"")
     shown: Image.Image | None = None  # the clock as the frame before shows it, if exactly
     for n in range(spec.frames):
         if n % per_still == 0:
@@ -180,8 +180,7 @@ def _encode(spec: MediaSpec, base: Image.Image, crf: str, tick: int) -> bytes:
         stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "yuv420p"
         # Fixed settings: x264 is deterministic unless told otherwise, threads or not.
         # forced-idr: a picture marked I starts afresh (the frames after it copy it).
-        options = {"preset": "ultrafast", "crf": crf, "threads": "2", "forced-idr": "1"}
-        stream.options = options
+        stream.options = {"preset": "ultrafast", "crf": crf, "threads": "2", "forced-idr": "1"}
         sound = _sound_stream(container, spec) if spec.with_audio else None
         clock, per_still = _Clock(spec), _frames_per_picture(spec)
         pictures = [
