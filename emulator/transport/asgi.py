@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import queue
 import threading
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 from urllib.parse import unquote
@@ -101,14 +102,32 @@ def _response(
     return httpx.Response(status, headers=headers, stream=stream, request=request)
 
 
-async def _next_async(chunks: asyncio.Queue[Any], request: httpx.Request) -> Any:
-    if not chunks.empty():  # the app often sends its whole answer at once
-        return chunks.get_nowait()
-    try:
-        async with asyncio.timeout(_read_timeout(request)):
-            return await chunks.get()
-    except TimeoutError:
-        raise httpx.ReadTimeout("the emulator did not answer in time", request=request) from None
+class _Chunks:
+    """What the app sent, in order, for a reader on the same event loop: a deque and a
+    future to wake the reader (an ``asyncio.Queue`` cost more, on every request)."""
+
+    def __init__(self) -> None:
+        self._items: deque[Any] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, item: Any) -> None:
+        self._items.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def get(self, request: httpx.Request) -> Any:
+        """The next item, within the client's read timeout."""
+        if not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                async with asyncio.timeout(_read_timeout(request)):
+                    await self._waiter
+            except TimeoutError:
+                message = "the emulator did not answer in time"
+                raise httpx.ReadTimeout(message, request=request) from None
+            finally:
+                self._waiter = None
+        return self._items.popleft()
 
 
 def _next_sync(chunks: queue.Queue[Any], request: httpx.Request) -> Any:
@@ -121,7 +140,7 @@ def _next_sync(chunks: queue.Queue[Any], request: httpx.Request) -> Any:
 class _AsyncStream(httpx.AsyncByteStream):
     def __init__(
         self,
-        chunks: asyncio.Queue[Any],
+        chunks: _Chunks,
         task: asyncio.Task[None],
         disconnected: asyncio.Event,
         request: httpx.Request,
@@ -130,7 +149,7 @@ class _AsyncStream(httpx.AsyncByteStream):
         self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        while (chunk := await _next_async(self._chunks, self._request)) is not _END:
+        while (chunk := await self._chunks.get(self._request)) is not _END:
             if isinstance(chunk, BaseException):
                 raise chunk
             yield chunk
@@ -171,13 +190,14 @@ class AppDispatcher:
 
     async def handle_async(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
-        chunks: asyncio.Queue[Any] = asyncio.Queue()
+        chunks = _Chunks()
         disconnected = asyncio.Event()
         task = asyncio.create_task(
-            _run_app(self.app, _scope(request), body, chunks.put_nowait, disconnected)
+            _run_app(self.app, _scope(request), body, chunks.put, disconnected)
         )
         try:
-            start = await _next_async(chunks, request)
+            await asyncio.sleep(0)  # the app first: most answer at once, then no wait is timed
+            start = await chunks.get(request)
         except (asyncio.CancelledError, httpx.ReadTimeout):
             task.cancel()  # the caller gave up: so does the app (a sync-mode wait, say)
             raise
