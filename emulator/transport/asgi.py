@@ -130,7 +130,7 @@ class _Chunks:
         return self._items.popleft()
 
 
-def _next_sync(chunks: queue.Queue[Any], request: httpx.Request) -> Any:
+def _next_sync(chunks: queue.SimpleQueue[Any], request: httpx.Request) -> Any:
     try:
         return chunks.get(timeout=_read_timeout(request))
     except queue.Empty:
@@ -163,7 +163,7 @@ class _AsyncStream(httpx.AsyncByteStream):
 
 class _SyncStream(httpx.SyncByteStream):
     def __init__(
-        self, chunks: queue.Queue[Any], on_close: Callable[[], None], request: httpx.Request
+        self, chunks: queue.SimpleQueue[Any], on_close: Callable[[], None], request: httpx.Request
     ) -> None:
         self._chunks, self._on_close, self._request = chunks, on_close, request
 
@@ -206,20 +206,21 @@ class AppDispatcher:
     def handle_sync(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
         loop = self._ensure_loop()
-        chunks: queue.Queue[Any] = queue.Queue()
+        chunks: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        disconnected = asyncio.Event()  # bound to the loop when the app first waits on it
 
-        async def run() -> asyncio.Event:
-            disconnected = asyncio.Event()
-            task = asyncio.ensure_future(
+        def run() -> None:
+            task = loop.create_task(
                 _run_app(self.app, _scope(request), body, chunks.put, disconnected)
             )
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             # A task cancelled before it ran emits nothing: the caller must still hear.
             task.add_done_callback(lambda _: chunks.put(_ended()))
-            return disconnected
 
-        disconnected = asyncio.run_coroutine_threadsafe(run(), loop).result()
+        # Not waited for: the caller's one wait is for the answer (each hand-over between
+        # threads is a visible cost on a sync client's request).
+        loop.call_soon_threadsafe(run)
 
         def disconnect() -> None:
             if not loop.is_closed():
