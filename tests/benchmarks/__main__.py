@@ -57,6 +57,7 @@ def _local_cases(smoke: bool) -> list[Case]:
         ("serve to health", startup.serve_to_health),
         ("fixture", lambda: startup.fixture_setup(5 if smoke else 100)),
         ("subscribe", lambda: inprocess.subscribe_cycle(5 if smoke else 100)),
+        ("sync subscribe", lambda: inprocess.subscribe_cycle_sync(5 if smoke else 100)),
         ("video", media_cases.video),
         ("images", media_cases.images),
         ("downloads", media_cases.concurrent_downloads),

@@ -76,6 +76,14 @@ FIGURES = [
         at_most(1.3),
     ),
     Figure(
+        "sync `subscribe` cycle in-process",
+        "sync subscribe in-process",
+        "sync subscribe minimal app",
+        "ms",
+        "≤ 1.3× minimal app",
+        at_most(1.3),
+    ),
+    Figure(
         "1080p 5 s H.264, first render",
         "video 1080p 5 s",
         "static-frame PyAV encode",
