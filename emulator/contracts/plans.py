@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from emulator.contracts.described import declared_format
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.kinds import category_kind, field_format, media_kind
-from emulator.contracts.texts import TEXT_FIELDS, is_timed, timed_items
+from emulator.contracts.texts import TEXT_FIELDS, is_timed, timed_fields, timed_items
 from emulator.contracts.validation import object_branch
 from emulator.media.spec import FORMATS, KINDS
 
@@ -119,11 +119,12 @@ class Timed:
 
     def __init__(self, endpoint: Endpoint, items: Mapping[str, Any]) -> None:
         self.items = items
+        self.fields = timed_fields(items)
         self.plains = Plains(endpoint)
 
     def make(self, job: Job) -> Any:
         made: Callable[[Any], Any] = lambda schema: self.plains.of(schema).make(job)  # noqa: E731
-        return timed_items(self.items, job.text(), job.audio_seconds(), made)
+        return timed_items(self.items, self.fields, job.text(), job.audio_seconds(), made)
 
 
 class Repeat:
@@ -337,8 +338,8 @@ class ObjectPlan:
 
 
 class Plan:
-    """Everything synthesis reads from one endpoint's schemas alone (its parts refer to
-    the endpoint weakly, through ``self.endpoint``)."""
+    """Everything synthesis (and limits.py) reads from one endpoint's schemas alone (its
+    parts refer to the endpoint weakly, through ``self.endpoint``)."""
 
     def __init__(self, endpoint: Endpoint) -> None:
         # The plan is kept for as long as its endpoint, by the endpoint: a strong reference
@@ -352,6 +353,11 @@ class Plan:
         """The input fields the contract declares: the only ones that shape an output."""
         schema = object_branch(self.endpoint, self.endpoint.input_schema)
         return schema.get("properties", {}) if schema else {}
+
+    @cached_property
+    def makes(self) -> str | None:
+        """The kind of media the endpoint's category says it makes (see kinds.py)."""
+        return category_kind(self.endpoint.category)
 
     @cached_property
     def input_properties(self) -> Mapping[str, Any]:

@@ -26,10 +26,9 @@ and ``height``, ``size`` (``"W*H"`` or a ``"W:H"`` ratio) or ``aspect_ratio``; f
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 from emulator.contracts.described import described_file
@@ -73,25 +72,33 @@ DURATION_FIELDS = (
     "seconds_total",
     "total_seconds",
 )
+#: input fields that say what the model is asked for, first found first
+PROMPT_FIELDS = ("prompt", "text", "input", "lyrics", "query", "question")
 #: input fields that ask a video for a sound track
 SOUND_FIELDS = ("generate_audio", "with_audio", "enable_audio", "audio_enabled")
 
 
-@dataclass(frozen=True)
 class Synthesis:
     """One job's output: the endpoint's `Plan` filled in from the input and seed."""
 
-    plan: Plan
-    inputs: Mapping[str, Any]
-    seed: int
-    link: Linker
-    limits: Limits = Limits()
-    sources: SourceResolver | None = None
-    flagged: bool = False  # NSFW: flags raised, media blanked as the providers blank it
-
-    @property
-    def endpoint(self) -> Endpoint:
-        return self.plan.endpoint
+    def __init__(
+        self,
+        plan: Plan,
+        inputs: Mapping[str, Any],
+        seed: int,
+        link: Linker,
+        limits: Limits,
+        sources: SourceResolver | None = None,
+        flagged: bool = False,  # NSFW: flags raised, media blanked as the providers blank it
+    ) -> None:
+        self.plan, self.inputs, self.seed, self.link = plan, inputs, seed, link
+        self.limits, self.sources, self.flagged = limits, sources, flagged
+        self.endpoint = plan.endpoint
+        self.prompt = next(
+            (str(inputs[name]) for name in PROMPT_FIELDS if isinstance(inputs.get(name), str)), ""
+        )
+        self._text: str | None = None
+        self._seconds: float | None = None
 
     # -- sizes and formats -------------------------------------------------------------
 
@@ -123,23 +130,19 @@ class Synthesis:
                     return Source("", None)  # fal's example picture, not the caller's
         return Source("", None)
 
-    @cached_property
-    def _text(self) -> str:
-        return generated_text(self.prompt, self.seed)
-
     def text(self) -> str:
         """What the model "wrote": deterministic from the prompt and seed."""
+        if self._text is None:
+            self._text = generated_text(self.prompt, self.seed)
         return self._text
-
-    @cached_property
-    def prompt(self) -> str:
-        for name in ("prompt", "text", "input", "lyrics", "query", "question"):
-            if isinstance(self.inputs.get(name), str):
-                return str(self.inputs[name])
-        return ""
 
     def audio_seconds(self) -> float:
         """The length asked for, else about the time to speak the input text, else 5 s."""
+        if self._seconds is None:
+            self._seconds = self._asked_seconds()
+        return self._seconds
+
+    def _asked_seconds(self) -> float:
         for name in DURATION_FIELDS:
             value = self.inputs.get(name)
             if isinstance(value, str) and value.rstrip("s").isdigit():
@@ -188,7 +191,7 @@ class Synthesis:
         if self.sources is None or self.sources.synthetic_fallback:
             return
         for name, value in self.inputs.items():
-            if name in PICTURE_FIELDS or not MEDIA_INPUT.fullmatch(name):
+            if not _names_media(name):
                 continue
             for url in value if isinstance(value, list) else [value]:
                 readable = not isinstance(url, str) or self.sources.read(url) is not None
@@ -315,6 +318,12 @@ class Synthesis:
         """Whether a video output carries sound: asked for, or made from input audio."""
         asked = any(self.inputs.get(name) is True for name in SOUND_FIELDS)
         return asked or isinstance(self.inputs.get("audio_url"), str)
+
+
+@functools.lru_cache(maxsize=4096)
+def _names_media(input_name: str) -> bool:
+    """Whether an input field names media files the job reads (beside its picture)."""
+    return input_name not in PICTURE_FIELDS and MEDIA_INPUT.fullmatch(input_name) is not None
 
 
 def synthesize(
