@@ -81,7 +81,7 @@ def _value(endpoint: Endpoint, name: str, schema: Any, pick: int, depth: int = 0
     return _scalar(name, schema, pick)
 
 
-def _made(endpoint: Endpoint, inputs: Any, seed: int, flagged: bool) -> Any:
+def made(endpoint: Endpoint, inputs: Any, seed: int, flagged: bool) -> Any:
     link: Any = SpecLinker()  # a linker in all but type
     try:
         return synthesize(endpoint, inputs, seed, link, limits=Limits(), flagged=flagged)
@@ -96,10 +96,10 @@ def outputs(endpoint: Endpoint) -> list[Any]:
     defaults = defaults if isinstance(defaults, dict) else {}
     others = others if isinstance(others, dict) else {}
     return [
-        _made(endpoint, defaults, 7, False),
-        _made(endpoint, others, 8, False),
-        _made(endpoint, defaults, 9, True),
-        _made(endpoint, {}, 10, False),
+        made(endpoint, defaults, 7, False),
+        made(endpoint, others, 8, False),
+        made(endpoint, defaults, 9, True),
+        made(endpoint, {}, 10, False),
     ]
 
 
