@@ -15,9 +15,10 @@ A step (`Const`, `Seed`, `MediaPlan`, `ObjectPlan`…) makes one value for a `Jo
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any, Protocol
 
@@ -70,6 +71,8 @@ class Const:
 
 
 class Seed:
+    """``seed``: the seed the job used."""
+
     def make(self, job: Job) -> Any:
         return job.seed
 
@@ -100,8 +103,9 @@ class Flags:
 
 
 class Plains:
-    """The schema-valid values of a schema's parts (`plain`), each compiled when first
-    needed. The parts are kept with their plans, so an ``id`` names one part for good."""
+    """The steps making schema-valid values (`plain`) of some schemas, each compiled when
+    first needed. They are known by identity: each schema is held here with its step, so
+    its ``id`` cannot come to name another."""
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
@@ -123,8 +127,11 @@ class Timed:
         self.plains = Plains(endpoint)
 
     def make(self, job: Job) -> Any:
-        made: Callable[[Any], Any] = lambda schema: self.plains.of(schema).make(job)  # noqa: E731
-        return timed_items(self.items, self.fields, job.text(), job.audio_seconds(), made)
+        plain_value = functools.partial(self._plain_value, job)
+        return timed_items(self.items, self.fields, job.text(), job.audio_seconds(), plain_value)
+
+    def _plain_value(self, job: Job, schema: Mapping[str, Any]) -> Any:
+        return self.plains.of(schema).make(job)
 
 
 class Repeat:
@@ -342,8 +349,8 @@ class Plan:
     parts refer to the endpoint weakly, through ``self.endpoint``)."""
 
     def __init__(self, endpoint: Endpoint) -> None:
-        # The plan is kept for as long as its endpoint, by the endpoint: a strong reference
-        # back would keep both for good.
+        # `_PLANS` keeps a plan for as long as its endpoint lives: a strong reference from
+        # the plan back to the endpoint would keep both for good.
         self.endpoint: Endpoint = weakref.proxy(endpoint)
         self.output = ObjectPlan(self.endpoint, endpoint.output_schema)
         self._defaults: dict[str, Any] = {}

@@ -22,6 +22,9 @@ that hold across fal's and WaveSpeed's published schemas:
 Image sizes come from ``image_size`` (fal's presets or ``{width, height}``), ``width``
 and ``height``, ``size`` (``"W*H"`` or a ``"W:H"`` ratio) or ``aspect_ratio``; formats from
 ``output_format``, else the ``contentMediaType`` or the extension of the example URL.
+
+What these conventions read from the schemas alone is worked out once per endpoint, in its
+plan (plans.py); a job's input and seed fill the plan in here.
 """
 
 from __future__ import annotations
