@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator.contracts.documents import Endpoint
-from emulator.contracts.kinds import category_kind
+from emulator.contracts.plans import plan_of
 from emulator.contracts.sizes import image_size, video_shape
-from emulator.contracts.validation import Violation, object_branch
+from emulator.contracts.validation import Violation
 
 #: input fields that say how many media an output holds
 COUNT_FIELDS = ("num_images",)
@@ -38,8 +38,7 @@ class Limits:
 
 def declared(endpoint: Endpoint, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """The inputs the contract declares: the only ones that shape an output."""
-    schema = object_branch(endpoint, endpoint.input_schema)
-    names = schema.get("properties", {}) if schema else {}
+    names = plan_of(endpoint).input_names
     return {name: value for name, value in inputs.items() if name in names}
 
 
@@ -58,13 +57,13 @@ def check_limits(endpoint: Endpoint, inputs: Any, limits: Limits) -> list[Violat
         if isinstance(count, int) and count > limits.max_outputs:
             message = f"at most {limits.max_outputs} outputs per request, not {count}"
             problems.append(_limit(name, message, max_outputs=limits.max_outputs))
-    field = endpoint.resolve(endpoint.input_schema).get("properties", {}).get("image_size", {})
-    width, height = image_size(shaping, field.get("default"))
+    plan = plan_of(endpoint)
+    width, height = image_size(shaping, plan.image_size_field.get("default"))
     if not 0 < width * height <= limits.max_image_pixels or min(width, height) < 1:
         where = next((n for n in ("image_size", "width", "size") if n in shaping), "image_size")
         message = f"images of 1 to {limits.max_image_pixels} pixels, not {width}x{height}"
         problems.append(_limit(where, message, max_pixels=limits.max_image_pixels))
-    makes = category_kind(endpoint.category)
+    makes = plan.makes
     if makes not in ("audio", "mesh") and any(name in shaping for name in VIDEO_FIELDS):
         problems += _video_limits(shaping, limits)  # a song's duration is not a video's
     return problems

@@ -79,7 +79,11 @@ def video_shape(
     inputs: Mapping[str, Any], hints: Mapping[str, Any], picture: tuple[int, int] | None
 ) -> tuple[int, int, float, int]:
     """Width, height, seconds and frames per second of a video output."""
-    settings = {**DEFAULT_VIDEO, **hints, **{k: inputs[k] for k in DEFAULT_VIDEO if k in inputs}}
+    # what the input asks, else the contract's hint, else the default
+    settings = {
+        name: inputs[name] if name in inputs else hints.get(name, default)
+        for name, default in DEFAULT_VIDEO.items()
+    }
     size = inputs.get("size")
     product = _PRODUCT.fullmatch(size) if isinstance(size, str) else None
     if product:  # WaveSpeed's "832*480": the exact frame size (H.264 wants even sides)

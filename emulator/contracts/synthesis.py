@@ -22,29 +22,30 @@ that hold across fal's and WaveSpeed's published schemas:
 Image sizes come from ``image_size`` (fal's presets or ``{width, height}``), ``width``
 and ``height``, ``size`` (``"W*H"`` or a ``"W:H"`` ratio) or ``aspect_ratio``; formats from
 ``output_format``, else the ``contentMediaType`` or the extension of the example URL.
+
+What these conventions read from the schemas alone is worked out once per endpoint, in its
+plan (plans.py); a job's input and seed fill the plan in here.
 """
 
 from __future__ import annotations
 
-import copy
+import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from emulator.contracts.described import declared_format, described_file
+from emulator.contracts.described import described_file
 from emulator.contracts.documents import Endpoint
-from emulator.contracts.kinds import audio_format, category_kind, field_format, media_kind
-from emulator.contracts.limits import COUNT_FIELDS, Limits, declared
+from emulator.contracts.kinds import audio_format
+from emulator.contracts.limits import COUNT_FIELDS, Limits
+from emulator.contracts.plans import MediaPlan, Plan, plan_of
 from emulator.contracts.sizes import SIZE_FIELDS, image_size, video_shape
-from emulator.contracts.texts import TEXT_FIELDS, generated_text, is_timed, timed_items
+from emulator.contracts.texts import generated_text
 from emulator.contracts.validation import Violation
 from emulator.media import MediaSpec
 from emulator.media.links import Linker
 from emulator.media.sources import InputUnreachable, Source, SourceResolver
-from emulator.media.spec import FORMATS, KINDS
-
-_JSON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool}
+from emulator.media.spec import FORMATS
 
 
 class InputRejected(Exception):
@@ -74,19 +75,33 @@ DURATION_FIELDS = (
     "seconds_total",
     "total_seconds",
 )
+#: input fields that say what the model is asked for, first found first
+PROMPT_FIELDS = ("prompt", "text", "input", "lyrics", "query", "question")
 #: input fields that ask a video for a sound track
 SOUND_FIELDS = ("generate_audio", "with_audio", "enable_audio", "audio_enabled")
 
 
-@dataclass(frozen=True)
 class Synthesis:
-    endpoint: Endpoint
-    inputs: Mapping[str, Any]
-    seed: int
-    link: Linker
-    limits: Limits = Limits()
-    sources: SourceResolver | None = None
-    flagged: bool = False  # NSFW: flags raised, media blanked as the providers blank it
+    """One job's output: the endpoint's `Plan` filled in from the input and seed."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        inputs: Mapping[str, Any],
+        seed: int,
+        link: Linker,
+        limits: Limits,
+        sources: SourceResolver | None = None,
+        flagged: bool = False,  # NSFW: flags raised, media blanked as the providers blank it
+    ) -> None:
+        self.plan, self.inputs, self.seed, self.link = plan, inputs, seed, link
+        self.limits, self.sources, self.flagged = limits, sources, flagged
+        self.endpoint = plan.endpoint
+        self.prompt = next(
+            (str(inputs[name]) for name in PROMPT_FIELDS if isinstance(inputs.get(name), str)), ""
+        )
+        self._text: str | None = None
+        self._seconds: float | None = None
 
     # -- sizes and formats -------------------------------------------------------------
 
@@ -97,14 +112,13 @@ class Synthesis:
             picture = self.picture()
             if picture.size is not None:
                 return picture.size
-        field = self.endpoint.resolve(self.endpoint.input_schema).get("properties", {})
-        # An app whose presets are not fal's usual ones states them (``x-emulator-presets``).
-        presets = field.get("image_size", {}).get("x-emulator-presets", {})
+        field = self.plan.image_size_field
+        presets = field.get("x-emulator-presets", {})
         chosen = self.inputs.get("image_size")
         preset = presets.get(chosen) if isinstance(chosen, str) else None
         if isinstance(preset, list) and len(preset) == 2:
             return int(preset[0]), int(preset[1])
-        return image_size(self.inputs, field.get("image_size", {}).get("default"))
+        return image_size(self.inputs, field.get("default"))
 
     def picture(self) -> Source:
         """The input picture a job starts from, if its input names one."""
@@ -114,34 +128,31 @@ class Synthesis:
                 try:
                     return self.sources.picture(name, url)
                 except InputUnreachable:
-                    if url != self._input_default(name):
+                    if url != self.plan.input_default(name):
                         raise
                     return Source("", None)  # fal's example picture, not the caller's
         return Source("", None)
 
-    def _input_default(self, name: str) -> Any:
-        properties = self.endpoint.resolve(self.endpoint.input_schema).get("properties", {})
-        return self.endpoint.resolve(properties.get(name, {})).get("default")
-
     def text(self) -> str:
         """What the model "wrote": deterministic from the prompt and seed."""
-        return generated_text(self.prompt(), self.seed)
-
-    def prompt(self) -> str:
-        for name in ("prompt", "text", "input", "lyrics", "query", "question"):
-            if isinstance(self.inputs.get(name), str):
-                return str(self.inputs[name])
-        return ""
+        if self._text is None:
+            self._text = generated_text(self.prompt, self.seed)
+        return self._text
 
     def audio_seconds(self) -> float:
         """The length asked for, else about the time to speak the input text, else 5 s."""
+        if self._seconds is None:
+            self._seconds = self._asked_seconds()
+        return self._seconds
+
+    def _asked_seconds(self) -> float:
         for name in DURATION_FIELDS:
             value = self.inputs.get(name)
             if isinstance(value, str) and value.rstrip("s").isdigit():
                 value = int(value.rstrip("s"))  # fal's "5" or "10s" enums
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
                 return self._bounded_seconds(float(value))
-        words = len(self.prompt().split())
+        words = len(self.prompt.split())
         return max(1.0, min(60.0, words / 2.5)) if words else 5.0
 
     def _bounded_seconds(self, seconds: float) -> float:
@@ -157,24 +168,12 @@ class Synthesis:
             )
         return seconds
 
-    def image_format(self, schema: Mapping[str, Any]) -> str:
+    def image_format(self, media: MediaPlan) -> str:
         # ``format`` is the older spelling some fal apps declare (fast-lcm-diffusion)
         requested = self.inputs.get("output_format", self.inputs.get("format"))
         if isinstance(requested, str) and requested.lower() in FORMATS:
             return requested.lower()
-        declared = schema.get("contentMediaType", schema.get("items", {}).get("contentMediaType"))
-        if declared is None:  # a media object's own default type (fal's RawImage: JPEG)
-            item = self.endpoint.resolve(schema.get("items", schema))
-            declared = item.get("properties", {}).get("content_type", {}).get("default")
-        for name, (content_type, _, _) in FORMATS.items():
-            if content_type == declared:
-                return name
-        for example in _flatten(schema.get("examples", [])):
-            if isinstance(example, Mapping) and isinstance(example.get("url"), str):
-                extension = example["url"].rsplit(".", 1)[-1].lower()
-                if extension in FORMATS:
-                    return extension
-        return "png"
+        return media.image_format
 
     def image_count(self) -> int:
         for name in COUNT_FIELDS:
@@ -187,7 +186,7 @@ class Synthesis:
 
     def output(self) -> dict[str, Any]:
         self._read_media_inputs()
-        return self._object(self.endpoint.output_schema)
+        return self.plan.output.make(self)
 
     def _read_media_inputs(self) -> None:
         """Every media URL the input names (``video_url``, ``audio_urls``…) must be
@@ -195,11 +194,11 @@ class Synthesis:
         if self.sources is None or self.sources.synthetic_fallback:
             return
         for name, value in self.inputs.items():
-            if name in PICTURE_FIELDS or not MEDIA_INPUT.fullmatch(name):
+            if not _names_media(name):
                 continue
             for url in value if isinstance(value, list) else [value]:
                 readable = not isinstance(url, str) or self.sources.read(url) is not None
-                if not readable and url != self._input_default(name):
+                if not readable and url != self.plan.input_default(name):
                     raise InputUnreachable(name, url)
 
     def _checked(self, width: int, height: int) -> tuple[int, int]:
@@ -218,90 +217,40 @@ class Synthesis:
             )
         return width, height
 
-    def _object(self, schema: Mapping[str, Any]) -> dict[str, Any]:
-        schema = self.endpoint.resolve(schema)
-        required = set(schema.get("required", []))
-        result: dict[str, Any] = {}
-        for name, prop in schema.get("properties", {}).items():
-            value = self._field(name, prop)
-            if value is not _OMIT:
-                result[name] = value
-            elif name in required:
-                result[name] = self._plain(prop)
-        return result
-
-    def _field(self, name: str, schema: Mapping[str, Any]) -> Any:
-        """The value a convention gives the field, or _OMIT if none does."""
-        resolved = self.endpoint.resolve(schema)
-        hint = category_kind(self.endpoint.category)
-        kind = media_kind(name, resolved, hint)
-        if kind:
-            return self._media(name, kind, resolved, schema, 0)
-        if resolved.get("type") == "array":
-            items = self.endpoint.resolve(resolved.get("items", {}))
-            item_kind = media_kind(name, items, hint)
-            if item_kind:
-                count = self.image_count() if item_kind == "image" else 1
-                return [self._media(name, item_kind, items, schema, i) for i in range(count)]
-            if items.get("type") == "boolean":
-                return [self.flagged] * self.image_count()
-            if is_timed(items):
-                return timed_items(items, self.text(), self.audio_seconds(), self._plain)
-        if name == "seed" and resolved.get("type") in ("integer", "number"):
-            return self.seed
-        if name in self.inputs and _matches_type(self.inputs[name], resolved.get("type")):
-            return copy.deepcopy(self.inputs[name])
-        if name in TEXT_FIELDS and resolved.get("type") == "string":
-            return self.text()
-        if name in ("duration", "duration_ms") and resolved.get("type") in ("number", "integer"):
-            seconds = self.audio_seconds()  # the length of what was made
-            return round(seconds * 1000) if name == "duration_ms" else seconds
-        if "default" in resolved:
-            return copy.deepcopy(resolved["default"])
-        return _OMIT
-
-    def _media(
-        self,
-        name: str,
-        kind: str,
-        schema: Mapping[str, Any],
-        field: Mapping[str, Any],
-        index: int,
-    ) -> dict[str, Any] | str:
-        if kind == "image":
-            spec = self._image(field, index)
-        elif kind == "video":
-            spec = self._video(schema, field, index)
+    def media(self, media: MediaPlan, index: int) -> dict[str, Any] | str:
+        """One media file of field ``media``, made, linked and described."""
+        if media.kind == "image":
+            spec = self._image(media, index)
+        elif media.kind == "video":
+            spec = self._video(media, index)
         else:
-            spec = self._other(name, kind, schema, field, index)
+            spec = self._other(media, index)
         url, size = self.link(spec)
-        if schema.get("type") == "string":
+        if media.as_url:
             return url
         described = described_file(spec, url, size, index)
-        properties = schema.get("properties", {})
-        if "content" in properties:  # an image carried as its bytes (fal's realtime RawImage)
+        if media.carries_content:  # an image carried as its bytes (fal's realtime RawImage)
             described["content"] = self.link.raw(spec)
-        required = set(schema.get("required", []))
+        properties, required = media.properties, media.required
         return {
-            k: described[k] if k in described else self._plain(prop)
-            for k, prop in properties.items()
+            k: described[k] if k in described else media.plains.of(properties[k]).make(self)
+            for k in properties
             if (k in described and described[k] is not None) or k in required
         }
 
-    def _other(
-        self, name: str, kind: str, schema: Mapping[str, Any], field: Mapping[str, Any], index: int
-    ) -> MediaSpec:
+    def _other(self, media: MediaPlan, index: int) -> MediaSpec:
         """The spec of an audio, mesh, archive or other file output."""
-        media_format, rate = field_format(name, kind), None
+        kind, rate = media.kind, None
         if kind == "audio":
             media_format, rate = audio_format(self.inputs.get("output_format"))
-            media_format = media_format or declared_format(schema, field, "audio") or "wav"
+            media_format = media_format or media.declared_format or "wav"
             rate = rate if rate else self.inputs.get("sample_rate")
             if not isinstance(rate, int) or not 8000 <= rate <= 96000:
                 rate = 44100
             if media_format in ("ogg", "opus"):
                 rate = 48000  # all Opus decodes to
-        media_format = media_format or declared_format(schema, field, kind) or KINDS[kind][0]
+        else:
+            media_format = media.other_format
         width = height = 0
         if kind == "archive":
             width, height = 64, 64
@@ -311,7 +260,7 @@ class Synthesis:
             height,
             media_format,
             self.endpoint.id,
-            self.prompt(),
+            self.prompt,
             self.seed,
             index,
             duration=self.audio_seconds() if kind == "audio" else 0.0,
@@ -319,24 +268,23 @@ class Synthesis:
             blank=self.flagged,
         )
 
-    def _image(self, field: Mapping[str, Any], index: int) -> MediaSpec:
+    def _image(self, media: MediaPlan, index: int) -> MediaSpec:
         width, height = self._checked(*self.image_size())
         return MediaSpec(
             "image",
             width,
             height,
-            self.image_format(field),
+            self.image_format(media),
             self.endpoint.id,
-            self.prompt(),
+            self.prompt,
             self.seed,
             index,
             blank=self.flagged,
         )
 
-    def _video(self, schema: Mapping[str, Any], field: Mapping[str, Any], index: int) -> MediaSpec:
+    def _video(self, media: MediaPlan, index: int) -> MediaSpec:
         source = self.picture()
-        hints = {**field.get("x-emulator-media", {}), **schema.get("x-emulator-media", {})}
-        width, height, seconds, fps = video_shape(self.inputs, hints, source.size)
+        width, height, seconds, fps = video_shape(self.inputs, media.video_hints, source.size)
         self._checked(width, height)
         if width * height * seconds * fps > self.limits.max_video_pixels:
             raise InputRejected(
@@ -351,21 +299,22 @@ class Synthesis:
                     )
                 ]
             )
+        sound = self._sound()
         return MediaSpec(
             "video",
             width,
             height,
             "mp4",
             self.endpoint.id,
-            self.prompt(),
+            self.prompt,
             self.seed,
             index,
             duration=seconds,
             fps=fps,
             source=source.id,
             blank=self.flagged,
-            sample_rate=44100 if self._sound() else 0,
-            with_audio=self._sound(),
+            sample_rate=44100 if sound else 0,
+            with_audio=sound,
         )
 
     def _sound(self) -> bool:
@@ -373,46 +322,11 @@ class Synthesis:
         asked = any(self.inputs.get(name) is True for name in SOUND_FIELDS)
         return asked or isinstance(self.inputs.get("audio_url"), str)
 
-    def _plain(self, schema: Mapping[str, Any]) -> Any:
-        """A schema-valid value for a field no convention covers."""
-        schema = self.endpoint.resolve(schema)
-        for key in ("default", "const"):
-            if key in schema:
-                return copy.deepcopy(schema[key])
-        if schema.get("examples"):
-            return copy.deepcopy(schema["examples"][0])
-        if schema.get("enum"):
-            return schema["enum"][0]
-        for key in ("anyOf", "oneOf"):
-            if schema.get(key):
-                return self._plain(schema[key][0])
-        kind = schema.get("type")
-        if kind == "object" or "properties" in schema:
-            return self._object(schema)
-        if kind == "array":
-            return [self._plain(schema.get("items", {})) for _ in range(schema.get("minItems", 0))]
-        if kind in ("integer", "number"):
-            low = schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1)
-            return int(low) if kind == "integer" else float(low)
-        return {"string": "", "boolean": False}.get(str(kind))
 
-
-_OMIT = object()
-
-
-def _matches_type(value: Any, json_type: Any) -> bool:
-    python_type: Any = _JSON_TYPES.get(json_type) if isinstance(json_type, str) else None
-    if python_type is None:
-        return False
-    return isinstance(value, python_type) and not (
-        isinstance(value, bool) and json_type != "boolean"
-    )
-
-
-def _flatten(values: Any) -> list[Any]:
-    if isinstance(values, list):
-        return [item for value in values for item in _flatten(value)]
-    return [values]
+@functools.lru_cache(maxsize=4096)
+def _names_media(input_name: str) -> bool:
+    """Whether an input field names media files the job reads (beside its picture)."""
+    return input_name not in PICTURE_FIELDS and MEDIA_INPUT.fullmatch(input_name) is not None
 
 
 def synthesize(
@@ -428,5 +342,7 @@ def synthesize(
     """The output of ``endpoint`` for validated ``inputs``; raises `InputRejected`,
     `InputUnreachable` or `UnsupportedMedia` when it cannot be made. Only the inputs the
     contract declares shape it."""
-    shaping = declared(endpoint, inputs)
-    return Synthesis(endpoint, shaping, seed, link, limits, sources, flagged).output()
+    plan = plan_of(endpoint)
+    names = plan.input_names
+    shaping = {name: value for name, value in inputs.items() if name in names}
+    return Synthesis(plan, shaping, seed, link, limits, sources, flagged).output()

@@ -51,29 +51,54 @@ def is_timed(items: Mapping[str, Any]) -> bool:
     return has_time and any(n in properties for n in _WORD)
 
 
+def timed_fields(items: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    """The fields of one timed item (resolved ``items``) a transcript fills, each with
+    what it holds: ``start``, ``end``, ``timestamp`` (both), ``word``, or None for a
+    required field the conventions do not cover."""
+    required = set(items.get("required", []))
+    fields: list[tuple[str, str | None]] = []
+    for name in items.get("properties", {}):
+        if name in _START:
+            fields.append((name, "start"))
+        elif name in _END:
+            fields.append((name, "end"))
+        elif name == "timestamp":
+            fields.append((name, "timestamp"))
+        elif name in _WORD:
+            fields.append((name, "word"))
+        elif name in required:
+            fields.append((name, None))
+    return fields
+
+
 def timed_items(
-    items: Mapping[str, Any], text: str, seconds: float, plain: Callable[[Any], Any]
+    items: Mapping[str, Any],
+    fields: list[tuple[str, str | None]],
+    text: str,
+    seconds: float,
+    plain: Callable[[Any], Any],
 ) -> list[dict[str, Any]]:
-    """One item per word of ``text``, spread evenly over ``seconds``; fields the
-    conventions do not cover take ``plain``'s schema-valid value when required."""
+    """One item per word of ``text``, spread evenly over ``seconds``, with the
+    `timed_fields` of ``items``; a field the conventions do not cover takes ``plain``'s
+    schema-valid value of its schema."""
     words = text.split()[:64] or ["…"]
     step = seconds / len(words)
+    bounds = [round(index * step, 3) for index in range(len(words) + 1)]
     properties = items.get("properties", {})
-    required = set(items.get("required", []))
     result = []
     for index, word in enumerate(words):
-        start, end = round(index * step, 3), round((index + 1) * step, 3)
+        start, end = bounds[index], bounds[index + 1]
         item: dict[str, Any] = {}
-        for name, prop in properties.items():
-            if name in _START:
+        for name, holds in fields:
+            if holds == "start":
                 item[name] = start
-            elif name in _END:
+            elif holds == "end":
                 item[name] = end
-            elif name == "timestamp":
+            elif holds == "timestamp":
                 item[name] = [start, end]
-            elif name in _WORD:
+            elif holds == "word":
                 item[name] = word
-            elif name in required:
-                item[name] = plain(prop)
+            else:
+                item[name] = plain(properties[name])
         result.append(item)
     return result

@@ -58,9 +58,10 @@ class UrlLinker:
 
     def __call__(self, spec: MediaSpec) -> tuple[str, int]:
         # A fixed-size format is rendered only when downloaded; any other, now, to size it.
-        if spec.byte_size is None:
+        size = spec.byte_size
+        if size is None:
             check_may_block()
-        size = spec.byte_size if spec.byte_size is not None else len(self.store.content(spec))
+            size = len(self.store.content(spec))
         return media_url(self.cdn_base, self.store.register(spec), spec.extension), size
 
 

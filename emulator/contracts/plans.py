@@ -1,0 +1,397 @@
+"""What output synthesis reads from an endpoint's schemas alone, worked out once.
+
+The conventions of synthesis.py ask the same questions of an output schema for every job:
+which fields hold media, of which kind and format, which echo an input, which take a
+default, which ``$ref`` each field points to. Their answers depend on the endpoint only,
+so they are compiled into a plan the first time the endpoint makes an output and kept
+with it (weakly: a plan goes when its endpoint goes); a job then only fills in what its
+input and seed decide. A part of a schema is compiled when an output first reaches it,
+as the conventions reached it, so a part no output needs is never compiled.
+
+A step (`Const`, `Seed`, `MediaPlan`, `ObjectPlan`…) makes one value for a `Job`
+(synthesis.py's `Synthesis`: the input, the seed, and how media are made and linked).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import threading
+import weakref
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any, Protocol
+
+from emulator.contracts.described import declared_format
+from emulator.contracts.documents import Endpoint
+from emulator.contracts.kinds import category_kind, field_format, media_kind
+from emulator.contracts.texts import TEXT_FIELDS, is_timed, timed_fields, timed_items
+from emulator.contracts.validation import object_branch
+from emulator.media.spec import FORMATS, KINDS
+
+_JSON_TYPES: dict[str, Any] = {
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+}
+#: what a field without a value makes: left out, unless the schema requires it
+OMIT: Any = object()
+
+
+class Job(Protocol):
+    """What a plan asks of the job it makes an output for (synthesis.py's `Synthesis`)."""
+
+    @property
+    def inputs(self) -> Mapping[str, Any]: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def flagged(self) -> bool: ...
+
+    def text(self) -> str: ...
+    def audio_seconds(self) -> float: ...
+    def image_count(self) -> int: ...
+    def media(self, plan: MediaPlan, index: int) -> dict[str, Any] | str: ...
+
+
+class Step(Protocol):
+    def make(self, job: Job) -> Any: ...
+
+
+class Const:
+    """A value from the schema (a default, an example…): a fresh copy for every output."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self.mutable = isinstance(value, dict | list)
+
+    def make(self, job: Job) -> Any:
+        return copy.deepcopy(self.value) if self.mutable else self.value
+
+
+class Seed:
+    """``seed``: the seed the job used."""
+
+    def make(self, job: Job) -> Any:
+        return job.seed
+
+
+class Text:
+    """What the model "wrote" (see texts.py)."""
+
+    def make(self, job: Job) -> Any:
+        return job.text()
+
+
+class Duration:
+    """The length of what was made, in seconds or (``duration_ms``) milliseconds."""
+
+    def __init__(self, milliseconds: bool) -> None:
+        self.milliseconds = milliseconds
+
+    def make(self, job: Job) -> Any:
+        seconds = job.audio_seconds()
+        return round(seconds * 1000) if self.milliseconds else seconds
+
+
+class Flags:
+    """``has_nsfw_concepts``: one flag per image."""
+
+    def make(self, job: Job) -> Any:
+        return [job.flagged] * job.image_count()
+
+
+class Plains:
+    """The steps making schema-valid values (`plain`) of some schemas, each compiled when
+    first needed. They are known by identity: each schema is held here with its step, so
+    its ``id`` cannot come to name another."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self._plans: dict[int, tuple[Mapping[str, Any], Step]] = {}
+
+    def of(self, schema: Mapping[str, Any]) -> Step:
+        kept = self._plans.get(id(schema))
+        if kept is None:
+            kept = self._plans[id(schema)] = (schema, plain(self.endpoint, schema))
+        return kept[1]
+
+
+class Timed:
+    """Timed pieces of a transcript (``words``, ``chunks``), spread over the audio."""
+
+    def __init__(self, endpoint: Endpoint, items: Mapping[str, Any]) -> None:
+        self.items = items
+        self.fields = timed_fields(items)
+        self.plains = Plains(endpoint)
+
+    def make(self, job: Job) -> Any:
+        plain_value = functools.partial(self._plain_value, job)
+        return timed_items(self.items, self.fields, job.text(), job.audio_seconds(), plain_value)
+
+    def _plain_value(self, job: Job, schema: Mapping[str, Any]) -> Any:
+        return self.plains.of(schema).make(job)
+
+
+class Repeat:
+    """An array of ``count`` schema-valid items (its ``minItems``)."""
+
+    def __init__(self, endpoint: Endpoint, items: Any, count: Any) -> None:
+        self.endpoint, self.items_schema, self.count = endpoint, items, count
+
+    @cached_property
+    def item(self) -> Step:
+        return plain(self.endpoint, self.items_schema)
+
+    def make(self, job: Job) -> Any:
+        return [self.item.make(job) for _ in range(self.count)]
+
+
+def plain(endpoint: Endpoint, schema: Mapping[str, Any]) -> Step:
+    """The step making a schema-valid value for a field no convention covers."""
+    schema = endpoint.resolve(schema)
+    for key in ("default", "const"):
+        if key in schema:
+            return Const(schema[key])
+    if schema.get("examples"):
+        return Const(schema["examples"][0])
+    if schema.get("enum"):
+        return Const(schema["enum"][0])
+    for key in ("anyOf", "oneOf"):
+        if schema.get(key):
+            return plain(endpoint, schema[key][0])
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        return ObjectPlan(endpoint, schema)
+    if kind == "array":
+        return Repeat(endpoint, schema.get("items", {}), schema.get("minItems", 0))
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1)
+        return Const(int(low) if kind == "integer" else float(low))
+    return Const({"string": "", "boolean": False}.get(str(kind)))
+
+
+class MediaPlan:
+    """A media field (or, ``many``, the items of an array of them): its kind, the schema
+    of one file (``schema``, resolved) and of the field as declared (``field``)."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        name: str,
+        kind: str,
+        schema: Mapping[str, Any],
+        field: Mapping[str, Any],
+        *,
+        many: bool,
+    ) -> None:
+        self.name, self.kind, self.schema, self.field, self.many = name, kind, schema, field, many
+        self.as_url = schema.get("type") == "string"
+        self.properties: Mapping[str, Any] = schema.get("properties", {})
+        self.required = frozenset(schema.get("required", []))
+        self.carries_content = "content" in self.properties  # fal's realtime RawImage
+        self.plains = Plains(endpoint)
+        self._endpoint = endpoint
+
+    def make(self, job: Job) -> Any:
+        if not self.many:
+            return job.media(self, 0)
+        count = job.image_count() if self.kind == "image" else 1
+        return [job.media(self, index) for index in range(count)]
+
+    @cached_property
+    def image_format(self) -> str:
+        """An image's format when the input asks for none: the declared content type,
+        else the media object's own default type (fal's RawImage: JPEG), else an
+        example URL's extension, else PNG."""
+        field = self.field
+        declared = field.get("contentMediaType", field.get("items", {}).get("contentMediaType"))
+        if declared is None:
+            item = self._endpoint.resolve(field.get("items", field))
+            declared = item.get("properties", {}).get("content_type", {}).get("default")
+        for name, (content_type, _, _) in FORMATS.items():
+            if content_type == declared:
+                return name
+        for example in _flatten(field.get("examples", [])):
+            if isinstance(example, Mapping) and isinstance(example.get("url"), str):
+                extension = example["url"].rsplit(".", 1)[-1].lower()
+                if extension in FORMATS:
+                    return extension
+        return "png"
+
+    @cached_property
+    def video_hints(self) -> dict[str, Any]:
+        """A model's video defaults (``x-emulator-media``), the file's over the field's."""
+        return {**self.field.get("x-emulator-media", {}), **self.schema.get("x-emulator-media", {})}
+
+    @cached_property
+    def declared_format(self) -> str | None:
+        return declared_format(self.schema, self.field, self.kind)
+
+    @cached_property
+    def other_format(self) -> str:
+        """The format of a mesh, archive or other file: named by the field, else declared,
+        else the kind's first."""
+        named = field_format(self.name, self.kind)
+        return named or self.declared_format or KINDS[self.kind][0]
+
+
+def _flatten(values: Any) -> list[Any]:
+    if isinstance(values, list):
+        return [item for value in values for item in _flatten(value)]
+    return [values]
+
+
+def _fixed(
+    endpoint: Endpoint,
+    name: str,
+    field: Mapping[str, Any],
+    resolved: Mapping[str, Any],
+    hint: str | None,
+) -> Step | None:
+    """The step a field's schema alone decides (media, flags, timed items, the seed)."""
+    kind = media_kind(name, resolved, hint)
+    if kind:
+        return MediaPlan(endpoint, name, kind, resolved, field, many=False)
+    if resolved.get("type") == "array":
+        items = endpoint.resolve(resolved.get("items", {}))
+        item_kind = media_kind(name, items, hint)
+        if item_kind:
+            return MediaPlan(endpoint, name, item_kind, items, field, many=True)
+        if items.get("type") == "boolean":
+            return Flags()
+        if is_timed(items):
+            return Timed(endpoint, items)
+    if name == "seed" and resolved.get("type") in ("integer", "number"):
+        return Seed()
+    return None
+
+
+def _fallback(name: str, resolved: Mapping[str, Any]) -> Step | None:
+    """The step of a field no input echoes: text, a duration, or its default."""
+    json_type = resolved.get("type")
+    if name in TEXT_FIELDS and json_type == "string":
+        return Text()
+    if name in ("duration", "duration_ms") and json_type in ("number", "integer"):
+        return Duration(milliseconds=name == "duration_ms")
+    if "default" in resolved:
+        return Const(resolved["default"])
+    return None
+
+
+class FieldPlan:
+    """One property of an output object: its fixed step, else an echo of the input field
+    of the same name and type, else its fallback, else (when required) a plain value."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        name: str,
+        field: Mapping[str, Any],
+        required: bool,
+        hint: str | None,
+    ) -> None:
+        resolved = endpoint.resolve(field)
+        self.name, self.field, self.required, self._endpoint = name, field, required, endpoint
+        self.fixed = _fixed(endpoint, name, field, resolved, hint)
+        json_type = resolved.get("type")
+        self.echo_type = _JSON_TYPES.get(json_type) if isinstance(json_type, str) else None
+        self.echoes_bool = json_type == "boolean"
+        self.fallback = _fallback(name, resolved)
+
+    @cached_property
+    def plain(self) -> Step:
+        return plain(self._endpoint, self.field)
+
+    def make(self, job: Job) -> Any:
+        if self.fixed is not None:
+            return self.fixed.make(job)
+        if self.echo_type is not None and self.name in job.inputs:
+            value = job.inputs[self.name]
+            # a scalar of the field's type (a bool is no number): the input's own value
+            if isinstance(value, self.echo_type) and (
+                self.echoes_bool or not isinstance(value, bool)
+            ):
+                return value
+        if self.fallback is not None:
+            return self.fallback.make(job)
+        return self.plain.make(job) if self.required else OMIT
+
+
+class ObjectPlan:
+    """An output object: its properties' plans, compiled when first made."""
+
+    def __init__(self, endpoint: Endpoint, schema: Mapping[str, Any]) -> None:
+        self.endpoint, self.schema = endpoint, schema
+
+    @cached_property
+    def fields(self) -> tuple[FieldPlan, ...]:
+        schema = self.endpoint.resolve(self.schema)
+        required = set(schema.get("required", []))
+        hint = category_kind(self.endpoint.category)
+        return tuple(
+            FieldPlan(self.endpoint, name, prop, name in required, hint)
+            for name, prop in schema.get("properties", {}).items()
+        )
+
+    def make(self, job: Job) -> dict[str, Any]:
+        made = {}
+        for field in self.fields:
+            value = field.make(job)
+            if value is not OMIT:
+                made[field.name] = value
+        return made
+
+
+class Plan:
+    """Everything synthesis (and limits.py) reads from one endpoint's schemas alone (its
+    parts refer to the endpoint weakly, through ``self.endpoint``)."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        # `_PLANS` keeps a plan for as long as its endpoint lives: a strong reference from
+        # the plan back to the endpoint would keep both for good.
+        self.endpoint: Endpoint = weakref.proxy(endpoint)
+        self.output = ObjectPlan(self.endpoint, endpoint.output_schema)
+        self._defaults: dict[str, Any] = {}
+
+    @cached_property
+    def input_names(self) -> Mapping[str, Any]:
+        """The input fields the contract declares: the only ones that shape an output."""
+        schema = object_branch(self.endpoint, self.endpoint.input_schema)
+        return schema.get("properties", {}) if schema else {}
+
+    @cached_property
+    def makes(self) -> str | None:
+        """The kind of media the endpoint's category says it makes (see kinds.py)."""
+        return category_kind(self.endpoint.category)
+
+    @cached_property
+    def input_properties(self) -> Mapping[str, Any]:
+        return self.endpoint.resolve(self.endpoint.input_schema).get("properties", {})
+
+    @cached_property
+    def image_size_field(self) -> Mapping[str, Any]:
+        """The input's ``image_size`` field: its default and its presets, if it states
+        them (``x-emulator-presets``, for an app whose presets are not fal's usual ones)."""
+        return self.input_properties.get("image_size", {})
+
+    def input_default(self, name: str) -> Any:
+        """The default of input field ``name`` (None without one)."""
+        if name not in self._defaults:
+            field = self.endpoint.resolve(self.input_properties.get(name, {}))
+            self._defaults[name] = field.get("default")
+        return self._defaults[name]
+
+
+_PLANS: weakref.WeakKeyDictionary[Endpoint, Plan] = weakref.WeakKeyDictionary()
+_PLANS_LOCK = threading.Lock()
+
+
+def plan_of(endpoint: Endpoint) -> Plan:
+    """The endpoint's plan, made on its first output."""
+    plan = _PLANS.get(endpoint)
+    if plan is None:
+        with _PLANS_LOCK:
+            plan = _PLANS.setdefault(endpoint, Plan(endpoint))
+    return plan

@@ -1,0 +1,84 @@
+"""Plans (plans.py) change no output: every endpoint's outputs digest as the synthesis
+before plans made them (output_digests.py), and a kept plan makes what a fresh one does."""
+
+from __future__ import annotations
+
+import gc
+import json
+import weakref
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from emulator.contracts.documents import (
+    DEFAULT_CONTRACTS_DIR,
+    Endpoint,
+    endpoint_from_document,
+    load_contracts,
+)
+from emulator.contracts.plans import Const, plan_of
+from emulator.strategies import valid_inputs
+
+from .output_digests import DIGESTS, digest, endpoints, key, made, outputs
+
+CURATED = load_contracts([DEFAULT_CONTRACTS_DIR], catalogue=None)
+ENDPOINTS = [e for provider in ("fal", "wavespeed") for e in CURATED.of(provider)]
+
+BEFORE = json.loads(DIGESTS.read_text())
+
+
+def _changed(every: int) -> dict[str, str]:
+    made = {key(endpoint): digest(endpoint) for endpoint in endpoints(every)}
+    assert len(made) > 1390 // every
+    return {name: value for name, value in made.items() if BEFORE.get(name) != value}
+
+
+def test_a_sample_of_endpoints_makes_the_outputs_it_made_before_plans() -> None:
+    assert _changed(every=10) == {}  # the curated endpoints and every 10th of the catalogue
+
+
+@pytest.mark.slow
+def test_every_endpoint_makes_the_outputs_it_made_before_plans() -> None:
+    assert _changed(every=1) == {}
+
+
+def _bitdance() -> Endpoint:
+    path = DEFAULT_CONTRACTS_DIR / "fal" / "fal-ai" / "bitdance.json"
+    return endpoint_from_document("fal", json.loads(path.read_text()), checked=False)
+
+
+def _fresh(endpoint: Endpoint) -> Endpoint:
+    """The same contract as a new endpoint: with a plan of its own, not yet compiled."""
+    return endpoint_from_document(endpoint.provider, endpoint.document, checked=False)
+
+
+@given(data=st.data(), seed=st.integers(0, 2**31))
+def test_a_kept_plan_makes_for_any_valid_input_what_a_fresh_plan_makes(data, seed) -> None:
+    endpoint = data.draw(st.sampled_from(ENDPOINTS), label="endpoint")
+    inputs = data.draw(valid_inputs(endpoint, max_dimension=256), label="inputs")
+    flagged = data.draw(st.booleans(), label="flagged")
+    kept = made(endpoint, inputs, seed, flagged)  # its plan used by every example before
+    assert kept == made(_fresh(endpoint), inputs, seed, flagged)
+
+
+def test_a_plan_is_made_once_per_endpoint_and_goes_with_it() -> None:
+    endpoint = _bitdance()
+    plan = plan_of(endpoint)
+    assert plan_of(endpoint) is plan
+    gone = weakref.ref(plan)
+    del endpoint, plan
+    gc.collect()
+    assert gone() is None
+
+
+def test_a_plan_used_by_other_jobs_makes_what_a_fresh_one_makes() -> None:
+    used, fresh = _bitdance(), _bitdance()
+    outputs(used)  # every part of its plan compiled and used
+    assert outputs(used) == outputs(fresh)
+
+
+def test_a_default_is_copied_into_each_output() -> None:
+    default = Const({"tags": ["a"]})
+    default.make(None).get("tags").append("b")  # type: ignore[arg-type]
+    assert default.make(None) == {"tags": ["a"]}  # type: ignore[arg-type]
