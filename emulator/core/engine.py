@@ -68,6 +68,8 @@ class Engine:
         contracts: Contracts | None = None,
     ) -> None:
         self.config = config or EmulatorConfig()
+        self._limits: tuple[EmulatorConfig, Limits] | None = None
+        self._sources: tuple[tuple[Any, ...], SourceResolver] | None = None
         config = self.config
         #: the shared store state lives in, or None: this process's own objects (the default)
         self.store: Store | None = None
@@ -222,8 +224,13 @@ class Engine:
 
     @property
     def sources(self) -> SourceResolver:
-        synthetic = self.config.unreachable_media == "synthetic"
-        return SourceResolver(self.storage, self.media, synthetic_fallback=synthetic)
+        made_for = (self.config, self.storage, self.media)
+        kept = self._sources
+        if kept is None or any(a is not b for a, b in zip(kept[0], made_for, strict=True)):
+            synthetic = self.config.unreachable_media == "synthetic"
+            resolver = SourceResolver(self.storage, self.media, synthetic_fallback=synthetic)
+            self._sources = kept = made_for, resolver  # made once for each of these
+        return kept[1]
 
     # -- submission ----------------------------------------------------------------------
 
@@ -422,7 +429,10 @@ class Engine:
 
     @property
     def limits(self) -> Limits:
-        return limits_of(self.config)  # read afresh: controls may replace it at run time
+        # made afresh when the controls replace the config, else kept (every output asks)
+        if self._limits is None or self._limits[0] is not self.config:
+            self._limits = self.config, limits_of(self.config)
+        return self._limits[1]
 
     def check_input(self, endpoint: Endpoint, payload: Any) -> tuple[Any, list[Violation]]:
         """The payload with defaults, and what is wrong with it by the contract or beyond
