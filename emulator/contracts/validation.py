@@ -8,10 +8,12 @@ own envelope.
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from emulator.contracts.acceptance import Check, compile_acceptance
 from emulator.contracts.documents import Endpoint
 
 if TYPE_CHECKING:  # jsonschema loads with the first validator (see documents.py)
@@ -144,11 +146,31 @@ def apply_defaults(endpoint: Endpoint, schema: Mapping[str, Any], value: Any) ->
     return filled
 
 
+#: each endpoint's quick test of its input (None: its schema has none), made on first use
+_ACCEPTANCE: weakref.WeakKeyDictionary[Endpoint, Check | None] = weakref.WeakKeyDictionary()
+
+
+def _acceptance(endpoint: Endpoint) -> Check | None:
+    try:
+        return _ACCEPTANCE[endpoint]
+    except KeyError:
+        validator = endpoint.input_validator
+        accepts = compile_acceptance(validator.schema, frozenset(type(validator).VALIDATORS))
+        _ACCEPTANCE[endpoint] = accepts
+        return accepts
+
+
 def check_input(endpoint: Endpoint, payload: Any) -> tuple[Any, list[Violation]]:
-    """The payload with defaults applied, and what is wrong with it (empty when valid)."""
-    errors = sorted(
-        endpoint.input_validator.iter_errors(payload), key=lambda e: list(map(str, e.absolute_path))
-    )
-    if errors:
-        return payload, [_violation(error) for error in errors]
+    """The payload with defaults applied, and what is wrong with it (empty when valid).
+
+    An input the quick test (``acceptance.py``) finds valid skips jsonschema; any other
+    is checked by jsonschema, which alone words the violations."""
+    accepts = _acceptance(endpoint)
+    if accepts is None or not accepts(payload):
+        errors = sorted(
+            endpoint.input_validator.iter_errors(payload),
+            key=lambda e: list(map(str, e.absolute_path)),
+        )
+        if errors:
+            return payload, [_violation(error) for error in errors]
     return apply_defaults(endpoint, endpoint.input_schema, payload), []
