@@ -182,7 +182,9 @@ def _may_be_number(value: Any) -> bool:
     return not isinstance(value, str | dict | list | bool | type(None))
 
 
-def _length_bound(kind: type[str | list[Any]], passes: Callable[[int, Any], bool]) -> Callable[..., Check]:
+def _length_bound(
+    kind: type[str | list[Any]], passes: Callable[[int, Any], bool]
+) -> Callable[..., Check]:
     def build(limit: Any, *_: Any) -> Check:
         if type(limit) is not int:
             raise Unsupported("length")

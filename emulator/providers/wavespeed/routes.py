@@ -40,7 +40,7 @@ from emulator.http.responses import (
 from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.wavespeed.account import WaveSpeedAccount
 from emulator.providers.wavespeed.auth import caller
-from emulator.providers.wavespeed.envelopes import envelope, prediction, task_id
+from emulator.providers.wavespeed.envelopes import envelope, pending_answer, prediction, task_id
 from emulator.providers.wavespeed.errors import (
     WaveSpeedError,
     answer,
@@ -191,7 +191,7 @@ class WaveSpeedApi:
             self.webhooks.watch(job, webhook, finished, bases)
         if payload.get("enable_sync_mode") is True:
             return json_response(envelope(await self._wait(request, job)))
-        return json_response(envelope(await self._prediction(request, job, poll=False)))
+        return await self._answer(request, job, self.engine.look(job))
 
     async def _wait(self, request: Request, job: Job) -> dict[str, Any]:
         """Sync mode: the finished prediction, or the documented 5004 answer at the limit."""
@@ -229,7 +229,13 @@ class WaveSpeedApi:
         if look.phase is Phase.DONE and self.engine.outcome_made(job, linker):
             encoded, headers = self._done_answer(request, job, look, linker)
             return encoded_json_response(encoded, 200, headers)
-        return json_response(envelope(await self._prediction(request, job, poll=True, look=look)))
+        return await self._answer(request, job, look)
+
+    async def _answer(self, request: Request, job: Job, look: Look) -> Response:
+        """The prediction as ``look`` finds it, in the envelope."""
+        if look.phase is not Phase.DONE:
+            return json_response(pending_answer(job, look, self._result_url(request, job)))
+        return json_response(envelope(await self._prediction(request, job, poll=False, look=look)))
 
     def _done_answer(
         self, request: Request, job: Job, look: Look, linker: Linker
