@@ -161,10 +161,12 @@ def apply_defaults(endpoint: Endpoint, schema: Mapping[str, Any], value: Any) ->
             return int(value)
     if not isinstance(value, dict):
         return value
-    object_schema = object_branch(endpoint, schema)
-    if object_schema is None:
-        return value
-    return _filled(endpoint, _fields(object_schema), value)
+    if schema is endpoint.input_schema:  # the usual call: its properties are prepared
+        fields = _input_rules(endpoint).fields
+    else:
+        object_schema = object_branch(endpoint, schema)
+        fields = _fields(object_schema) if object_schema is not None else None
+    return value if fields is None else _filled(endpoint, fields, value)
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,4 @@ def check_input(endpoint: Endpoint, payload: Any) -> tuple[Any, list[Violation]]
         )
         if errors:
             return payload, [_violation(error) for error in errors]
-    if rules.fields is not None and isinstance(payload, dict):
-        return _filled(endpoint, rules.fields, payload), []
     return apply_defaults(endpoint, endpoint.input_schema, payload), []
