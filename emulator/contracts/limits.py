@@ -11,6 +11,7 @@ Only fields the contract declares shape an output: an undeclared ``num_images`` 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,10 +37,38 @@ class Limits:
     max_video_pixels: int = 1920 * 1080 * 24 * 60
 
 
+@dataclass(frozen=True)
+class _Shaping:
+    """What of an endpoint's contract the limits read, read once (issue 17: a submit)."""
+
+    #: the input names the contract declares
+    names: frozenset[str]
+    #: the ``image_size`` field's default
+    size_default: Any
+    #: whether a ``duration`` or ``fps`` is a video's (a song's duration is not)
+    makes_video: bool
+
+
+_SHAPING: weakref.WeakKeyDictionary[Endpoint, _Shaping] = weakref.WeakKeyDictionary()
+
+
+def _shaping(endpoint: Endpoint) -> _Shaping:
+    try:
+        return _SHAPING[endpoint]
+    except KeyError:
+        schema = object_branch(endpoint, endpoint.input_schema)
+        properties = endpoint.resolve(endpoint.input_schema).get("properties", {})
+        shaping = _SHAPING[endpoint] = _Shaping(
+            frozenset(schema.get("properties", {}) if schema else ()),
+            properties.get("image_size", {}).get("default"),
+            category_kind(endpoint.category) not in ("audio", "mesh"),
+        )
+        return shaping
+
+
 def declared(endpoint: Endpoint, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """The inputs the contract declares: the only ones that shape an output."""
-    schema = object_branch(endpoint, endpoint.input_schema)
-    names = schema.get("properties", {}) if schema else {}
+    names = _shaping(endpoint).names
     return {name: value for name, value in inputs.items() if name in names}
 
 
@@ -51,22 +80,21 @@ def check_limits(endpoint: Endpoint, inputs: Any, limits: Limits) -> list[Violat
     """What in ``inputs`` (valid by the contract) asks for more than the emulator makes."""
     if not isinstance(inputs, Mapping):
         return []
-    shaping = declared(endpoint, inputs)
+    contract = _shaping(endpoint)
+    shaping = {name: value for name, value in inputs.items() if name in contract.names}
     problems = []
     for name in COUNT_FIELDS:
         count = shaping.get(name)
         if isinstance(count, int) and count > limits.max_outputs:
             message = f"at most {limits.max_outputs} outputs per request, not {count}"
             problems.append(_limit(name, message, max_outputs=limits.max_outputs))
-    field = endpoint.resolve(endpoint.input_schema).get("properties", {}).get("image_size", {})
-    width, height = image_size(shaping, field.get("default"))
+    width, height = image_size(shaping, contract.size_default)
     if not 0 < width * height <= limits.max_image_pixels or min(width, height) < 1:
         where = next((n for n in ("image_size", "width", "size") if n in shaping), "image_size")
         message = f"images of 1 to {limits.max_image_pixels} pixels, not {width}x{height}"
         problems.append(_limit(where, message, max_pixels=limits.max_image_pixels))
-    makes = category_kind(endpoint.category)
-    if makes not in ("audio", "mesh") and any(name in shaping for name in VIDEO_FIELDS):
-        problems += _video_limits(shaping, limits)  # a song's duration is not a video's
+    if contract.makes_video and any(name in shaping for name in VIDEO_FIELDS):
+        problems += _video_limits(shaping, limits)
     return problems
 
 
