@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii
@@ -31,9 +32,22 @@ def _failed_status(failure: Failure) -> str:
 @functools.lru_cache(maxsize=4096)
 def _timestamp(wall: float) -> str:
     """A submission time as WaveSpeed writes it, ``2026-08-02T10:00:00.000000Z`` (kept:
-    polls ask for it again and again; isoformat is strftime's text, at two thirds of its
-    cost)."""
-    return datetime.fromtimestamp(wall, UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    polls ask for it again and again)."""
+    if not 0 <= wall < 2**53:
+        return datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The microseconds as datetime rounds them (half to even, carried into the second);
+    # the rest comes from the second's text, written once per second (issue 17: a submit
+    # writes a new time, and datetime cost more than the rest of its answer).
+    second = math.floor(wall)
+    micro = round((wall - second) * 1e6)
+    if micro == 1_000_000:
+        second, micro = second + 1, 0
+    return f"{_second(second)}.{micro:06d}Z"
+
+
+@functools.lru_cache(maxsize=64)
+def _second(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def envelope(data: Any) -> dict[str, Any]:

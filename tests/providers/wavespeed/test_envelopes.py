@@ -1,6 +1,8 @@
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from emulator import EmulatorConfig, Engine, ManualClock, Progression
 from emulator.core.jobs import Failure
@@ -48,7 +50,17 @@ def test_a_pending_answer_is_the_encoded_prediction_byte_for_byte(phase: Phase, 
         assert pending_answer(job, look, url) == expected
 
 
-@pytest.mark.parametrize("wall", [0.0, 1_785_000_000.0, 1_785_000_000.5, 4_102_444_799.999999])
-def test_creation_times_are_written_as_before(wall: float) -> None:
+@given(
+    st.floats(0, 4_102_444_800, allow_nan=False)
+    | st.integers(0, 4_102_444_800).map(lambda second: second + 0.9999995)
+    | st.integers(0, 4_102_444_800).map(lambda second: second + 0.0000005)
+)
+def test_creation_times_are_datetimes_text(wall: float) -> None:
     expected = datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    assert _timestamp(wall) == expected
+    assert _timestamp.__wrapped__(wall) == expected
+
+
+@pytest.mark.parametrize("wall", [0.0, 1_785_000_000.5, 1_785_000_000.9999996, -1.25, 1e11])
+def test_creation_times_at_the_edges(wall: float) -> None:
+    expected = datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert _timestamp.__wrapped__(wall) == expected
