@@ -173,11 +173,11 @@ class WaveSpeedApi:
         return url_linker(self.engine.media, cdn)
 
     async def _prediction(
-        self, request: Request, job: Job, *, poll: bool, look: Look | None = None
+        self, request: Request, job: Job, look: Look | None = None
     ) -> dict[str, Any]:
         """The prediction now; ``look`` is the job's, if the caller has just polled it."""
         if look is None:
-            look = self.engine.poll(job) if poll else self.engine.look(job)
+            look = self.engine.look(job)
         url = self._result_url(request, job)
         if look.phase is not Phase.DONE:
             return prediction(self.engine, job, look, url)
@@ -240,7 +240,7 @@ class WaveSpeedApi:
                 async for _ in self.engine.polls(job, SYNC_TICK):
                     pass
         except TimeoutError:
-            data = await self._prediction(request, job, poll=False)
+            data = await self._prediction(request, job)
             data["status"] = "processing"  # as documented, whether queued or running
             data["code"] = 5004
             data["error"] = (
@@ -248,7 +248,7 @@ class WaveSpeedApi:
                 "The prediction is still processing asynchronously."
             )
             return data
-        return await self._prediction(request, job, poll=False)
+        return await self._prediction(request, job)
 
     async def result(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
@@ -275,7 +275,7 @@ class WaveSpeedApi:
         """The prediction as ``look`` finds it, in the envelope."""
         if look.phase is not Phase.DONE:
             return json_response(pending_answer(job, look, self._result_url(request, job)))
-        return json_response(envelope(await self._prediction(request, job, poll=False, look=look)))
+        return json_response(envelope(await self._prediction(request, job, look)))
 
     def _done_answer(
         self, request: Request, job: Job, look: Look, linker: Linker
