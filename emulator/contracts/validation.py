@@ -187,9 +187,12 @@ def _input_rules(endpoint: Endpoint) -> _InputRules:
         return _RULES[endpoint]
     except KeyError:
         validator = endpoint.input_validator
+        enforced = set(type(validator).VALIDATORS)
+        if validator.format_checker is None:
+            enforced.discard("format")  # an annotation then, as jsonschema reads it
         object_schema = object_branch(endpoint, endpoint.input_schema)
         rules = _RULES[endpoint] = _InputRules(
-            compile_acceptance(validator.schema, frozenset(type(validator).VALIDATORS)),
+            compile_acceptance(validator.schema, frozenset(enforced)),
             _fields(object_schema) if object_schema is not None else None,
         )
         return rules

@@ -27,7 +27,7 @@ from emulator.strategies import invalid_inputs, valid_inputs
 
 CONTRACTS = load_contracts([DEFAULT_CONTRACTS_DIR])
 ENDPOINTS = list(CONTRACTS)
-KNOWN = frozenset(ContractValidator.VALIDATORS)
+KNOWN = frozenset(ContractValidator.VALIDATORS) - {"format"}  # no format checker
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
@@ -127,6 +127,12 @@ def test_a_plain_valid_input_takes_the_quick_path(provider: str, endpoint_id: st
 )
 def test_a_keyword_not_compiled_leaves_the_schema_to_jsonschema(schema: Any) -> None:
     assert compile_acceptance(schema, KNOWN) is None
+
+
+def test_format_is_ignored_only_where_the_validator_does_not_assert_it() -> None:
+    schema = {"type": "string", "format": "uri"}
+    assert compile_acceptance(schema, KNOWN) is not None
+    assert compile_acceptance(schema, KNOWN | {"format"}) is None
 
 
 @pytest.mark.parametrize(
