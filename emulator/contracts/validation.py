@@ -8,10 +8,12 @@ own envelope.
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from emulator.contracts.acceptance import Check, compile_acceptance
 from emulator.contracts.documents import Endpoint
 
 if TYPE_CHECKING:  # jsonschema loads with the first validator (see documents.py)
@@ -122,6 +124,35 @@ def object_branch(endpoint: Endpoint, schema: Mapping[str, Any]) -> Mapping[str,
     return None
 
 
+#: a property without a default, in `_Field`
+_NO_DEFAULT = object()
+
+#: a property of an object schema: its name, its schema, its default (or `_NO_DEFAULT`)
+#: and whether a default taken must be a copy (one the caller could change)
+_Field = tuple[str, Mapping[str, Any], Any, bool]
+
+
+def _fields(object_schema: Mapping[str, Any]) -> tuple[_Field, ...]:
+    fields = []
+    for name, prop in object_schema.get("properties", {}).items():
+        default = prop["default"] if "default" in prop else _NO_DEFAULT
+        fields.append((name, prop, default, isinstance(default, dict | list)))
+    return tuple(fields)
+
+
+def _filled(endpoint: Endpoint, fields: tuple[_Field, ...], value: dict[str, Any]) -> Any:
+    filled = dict(value)
+    for name, prop, default, copied in fields:
+        if name in filled:
+            item = filled[name]
+            if isinstance(item, float | dict):  # the only values apply_defaults changes
+                filled[name] = apply_defaults(endpoint, prop, item)
+        elif default is not _NO_DEFAULT:
+            # a copy only where the caller could change the contract's own value
+            filled[name] = copy.deepcopy(default) if copied else default
+    return filled
+
+
 def apply_defaults(endpoint: Endpoint, schema: Mapping[str, Any], value: Any) -> Any:
     """A copy of ``value`` with every absent property that has a default filled in, and
     whole-number floats where integers are due (``2.0`` for 2, as Pydantic takes it)."""
@@ -130,25 +161,54 @@ def apply_defaults(endpoint: Endpoint, schema: Mapping[str, Any], value: Any) ->
             return int(value)
     if not isinstance(value, dict):
         return value
-    object_schema = object_branch(endpoint, schema)
-    if object_schema is None:
-        return value
-    filled = dict(value)
-    for name, prop in object_schema.get("properties", {}).items():
-        if name in filled:
-            filled[name] = apply_defaults(endpoint, prop, filled[name])
-        elif "default" in prop:
-            default = prop["default"]
-            # a copy only where the caller could change the contract's own value
-            filled[name] = copy.deepcopy(default) if isinstance(default, dict | list) else default
-    return filled
+    if schema is endpoint.input_schema:  # the usual call: its properties are prepared
+        fields = _input_rules(endpoint).fields
+    else:
+        object_schema = object_branch(endpoint, schema)
+        fields = _fields(object_schema) if object_schema is not None else None
+    return value if fields is None else _filled(endpoint, fields, value)
+
+
+@dataclass(frozen=True)
+class _InputRules:
+    """What an endpoint's input is checked and completed with, prepared once."""
+
+    #: the quick test of ``acceptance.py`` (None: the schema has none)
+    accepts: Check | None
+    #: the input object's properties (None: the input schema has no object branch)
+    fields: tuple[_Field, ...] | None
+
+
+_RULES: weakref.WeakKeyDictionary[Endpoint, _InputRules] = weakref.WeakKeyDictionary()
+
+
+def _input_rules(endpoint: Endpoint) -> _InputRules:
+    try:
+        return _RULES[endpoint]
+    except KeyError:
+        validator = endpoint.input_validator
+        enforced = set(type(validator).VALIDATORS)
+        if validator.format_checker is None:
+            enforced.discard("format")  # an annotation then, as jsonschema reads it
+        object_schema = object_branch(endpoint, endpoint.input_schema)
+        rules = _RULES[endpoint] = _InputRules(
+            compile_acceptance(validator.schema, frozenset(enforced)),
+            _fields(object_schema) if object_schema is not None else None,
+        )
+        return rules
 
 
 def check_input(endpoint: Endpoint, payload: Any) -> tuple[Any, list[Violation]]:
-    """The payload with defaults applied, and what is wrong with it (empty when valid)."""
-    errors = sorted(
-        endpoint.input_validator.iter_errors(payload), key=lambda e: list(map(str, e.absolute_path))
-    )
-    if errors:
-        return payload, [_violation(error) for error in errors]
+    """The payload with defaults applied, and what is wrong with it (empty when valid).
+
+    An input the quick test (``acceptance.py``) finds valid skips jsonschema; any other
+    is checked by jsonschema, which alone words the violations."""
+    rules = _input_rules(endpoint)
+    if rules.accepts is None or not rules.accepts(payload):
+        errors = sorted(
+            endpoint.input_validator.iter_errors(payload),
+            key=lambda e: list(map(str, e.absolute_path)),
+        )
+        if errors:
+            return payload, [_violation(error) for error in errors]
     return apply_defaults(endpoint, endpoint.input_schema, payload), []

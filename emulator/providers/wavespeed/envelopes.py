@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from emulator.core.engine import Engine
 from emulator.core.jobs import Failure, Job
 from emulator.core.lifecycle import Phase
 from emulator.core.timeline import Look
+from emulator.http.responses import encode_json
 from emulator.providers.wavespeed.errors import task_code, task_error
 
 STATUS_NAMES = {Phase.QUEUED: "created", Phase.RUNNING: "processing", Phase.DONE: "completed"}
@@ -28,8 +31,23 @@ def _failed_status(failure: Failure) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _timestamp(wall: float) -> str:
-    """A submission time as WaveSpeed writes it (kept: polls ask for it again and again)."""
-    return datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """A submission time as WaveSpeed writes it, ``2026-08-02T10:00:00.000000Z`` (kept:
+    polls ask for it again and again)."""
+    if not 0 <= wall < 2**53:
+        return datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The microseconds as datetime rounds them (half to even, carried into the second);
+    # the rest comes from the second's text, written once per second (issue 17: a submit
+    # writes a new time, and datetime cost more than the rest of its answer).
+    second = math.floor(wall)
+    micro = round((wall - second) * 1e6)
+    if micro == 1_000_000:
+        second, micro = second + 1, 0
+    return f"{_second(second)}.{micro:06d}Z"
+
+
+@functools.lru_cache(maxsize=64)
+def _second(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def envelope(data: Any) -> dict[str, Any]:
@@ -48,22 +66,72 @@ def prediction(
     """The prediction as it stands: with what synthesis ``produced`` (outputs and their
     NSFW flags) once completed, or with its ``failure`` once failed."""
     outputs = list((produced or {}).get("outputs", []))
-    created = _timestamp(job.submitted_wall)
     milliseconds = round(engine.inference_time(job, look) * 1000)
-    data: dict[str, Any] = {
-        "id": task_id(job),
-        "model": job.endpoint.id,
-        "outputs": outputs,
-        "urls": {"get": result_url},
-        "has_nsfw_contents": list(
-            (produced or {}).get("has_nsfw_contents", [False] * len(outputs))
-        ),
-        "status": _failed_status(failure) if failure else STATUS_NAMES[look.phase],
-        "created_at": created,
-        "error": task_error(failure) if failure else "",
-        "executionTime": milliseconds if look.phase is Phase.DONE else 0,
-        "timings": {"inference": milliseconds if look.phase is Phase.DONE else 0},
-    }
+    data = _data(
+        task_id(job),
+        job.endpoint.id,
+        result_url,
+        _failed_status(failure) if failure else STATUS_NAMES[look.phase],
+        _timestamp(job.submitted_wall),
+        outputs=outputs,
+        nsfw=list((produced or {}).get("has_nsfw_contents", [False] * len(outputs))),
+        error=task_error(failure) if failure else "",
+        milliseconds=milliseconds if look.phase is Phase.DONE else 0,
+    )
     if failure:
         data["code"] = task_code(failure)
     return data
+
+
+def _data(
+    prediction_id: str,
+    model: str,
+    result_url: str,
+    status: str,
+    created: str,
+    *,
+    outputs: list[Any],
+    nsfw: list[Any],
+    error: str,
+    milliseconds: int,
+) -> dict[str, Any]:
+    """A prediction's fields, in WaveSpeed's order."""
+    return {
+        "id": prediction_id,
+        "model": model,
+        "outputs": outputs,
+        "urls": {"get": result_url},
+        "has_nsfw_contents": nsfw,
+        "status": status,
+        "created_at": created,
+        "error": error,
+        "executionTime": milliseconds,
+        "timings": {"inference": milliseconds},
+    }
+
+
+#: what stands for the id, the result URL and the creation time in `_pending_parts`
+_BLANK = "\x00"
+
+
+@functools.lru_cache(maxsize=1024)
+def _pending_parts(model: str, status: str) -> tuple[bytes, bytes, bytes, bytes]:
+    """The encoded envelope of ``model``'s prediction while it is ``status`` (neither done
+    nor failed), cut where its id, result URL and creation time go: all else in it is the
+    same for every such prediction, so it is encoded once (issue 17)."""
+    data = _data(
+        _BLANK, model, _BLANK, status, _BLANK, outputs=[], nsfw=[], error="", milliseconds=0
+    )
+    head, after_id, after_url, tail = encode_json(envelope(data)).split(b"\\u0000")
+    return head, after_id, after_url, tail
+
+
+def pending_answer(job: Job, look: Look, result_url: str) -> bytes:
+    """``encode_json(envelope(prediction(…)))`` for a prediction neither done nor failed
+    (what a submit answers): the parts that change, put into those that do not."""
+    head, after_id, after_url, tail = _pending_parts(job.endpoint.id, STATUS_NAMES[look.phase])
+    url = encode_basestring_ascii(result_url)[1:-1]  # as encode_json writes it, unquoted
+    created = _timestamp(job.submitted_wall)
+    return b"".join(
+        (head, task_id(job).encode(), after_id, url.encode(), after_url, created.encode(), tail)
+    )

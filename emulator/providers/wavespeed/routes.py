@@ -14,7 +14,8 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route, get_route_path
+from starlette.types import Scope
 
 from emulator.config import EmulatorConfig
 from emulator.core.engine import Engine
@@ -40,7 +41,7 @@ from emulator.http.responses import (
 from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.wavespeed.account import WaveSpeedAccount
 from emulator.providers.wavespeed.auth import caller
-from emulator.providers.wavespeed.envelopes import envelope, prediction, task_id
+from emulator.providers.wavespeed.envelopes import envelope, pending_answer, prediction, task_id
 from emulator.providers.wavespeed.errors import (
     WaveSpeedError,
     answer,
@@ -50,6 +51,8 @@ from emulator.providers.wavespeed.errors import (
 from emulator.providers.wavespeed.uploads import WaveSpeedUploads
 from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks, finished_prediction
 
+#: where the v3 API's routes are
+API = "/wavespeed/api/v3/"
 #: Why a prediction the emulator had is gone (a guess: WaveSpeed's wording was not observed).
 EXPIRED = "its result is no longer kept (retention or memory budget passed)"
 #: How many encoded answers of finished predictions are remembered.
@@ -60,6 +63,40 @@ BASE64_WITH_WEBHOOK = (
     "webhook callback does not support base64 output, please use the normal API to use "
     "base64 output"
 )
+
+
+class ModelRoute(Route):
+    """The submit route, ``API + "{model:path}"``, for every path under `API` whose first
+    segment no route in ``reserved`` starts with. Tried before those routes, it takes just
+    the requests it took when tried after them all (the same route, last, takes the rest),
+    and it matches without a regular expression: a submit no longer tries a dozen routes
+    first (issue 17)."""
+
+    def __init__(self, endpoint: HandlerApp, *, reserved: list[BaseRoute]) -> None:
+        super().__init__(API + "{model:path}", endpoint, methods=ALL_METHODS)
+        self.reserved = frozenset(
+            _first_segment(route.path) for route in reserved if isinstance(route, Route)
+        )
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = get_route_path(scope)
+        if _first_segment(path) in self.reserved:
+            return Match.NONE, {}
+        if scope["type"] != "http" or not path.startswith(API) or "\n" in path:
+            return super().matches(scope)  # a newline: as the pattern takes it
+        # as Route.matches answers for a path its pattern takes, ``model`` the rest of it
+        path_params = {**scope.get("path_params", {}), "model": path[len(API) :]}
+        child_scope = {"endpoint": self.endpoint, "path_params": path_params}
+        full = self.methods is None or scope["method"] in self.methods
+        return (Match.FULL if full else Match.PARTIAL), child_scope
+
+
+def _first_segment(path: str) -> str:
+    """The first segment after `API` (up to a parameter, or a final newline, which a
+    route's pattern lets through), or "" outside `API`."""
+    if not path.startswith(API):
+        return ""
+    return path[len(API) :].partition("/")[0].partition("{")[0].removesuffix("\n")
 
 
 def _not_found(what: str) -> WaveSpeedError:
@@ -84,13 +121,8 @@ class WaveSpeedApi:
         return [PrefixedRoutes("/wavespeed/", self._routes())]
 
     def _routes(self) -> list[BaseRoute]:
-        return [
-            # first, the hot path: no account route has this shape
-            Route(
-                "/wavespeed/api/v3/predictions/{task}/result",
-                HandlerApp(self.result, answer),
-                methods=ALL_METHODS,
-            ),
+        submit = HandlerApp(self.submit, answer)
+        named = [
             # before a prediction's own path: ``predictions/delete`` is not a prediction id
             *WaveSpeedAccount(self.engine).routes(),
             Route(
@@ -109,11 +141,19 @@ class WaveSpeedApi:
                 HandlerApp(self.media, answer),
                 methods=ALL_METHODS,
             ),
+        ]
+        return [
+            # first, the hot paths: no other route has the result's shape, and a model's
+            # path starts with no word another API route starts with
             Route(
-                "/wavespeed/api/v3/{model:path}",
-                HandlerApp(self.submit, answer),
+                "/wavespeed/api/v3/predictions/{task}/result",
+                HandlerApp(self.result, answer),
                 methods=ALL_METHODS,
             ),
+            ModelRoute(submit, reserved=named),
+            *named,
+            # what is left under the API, a model path under a reserved word: as before
+            Route(API + "{model:path}", submit, methods=ALL_METHODS),
             Route("/wavespeed/cdn/{path:path}", HandlerApp(self.cdn, answer), methods=ALL_METHODS),
         ]
 
@@ -133,11 +173,11 @@ class WaveSpeedApi:
         return url_linker(self.engine.media, cdn)
 
     async def _prediction(
-        self, request: Request, job: Job, *, poll: bool, look: Look | None = None
+        self, request: Request, job: Job, look: Look | None = None
     ) -> dict[str, Any]:
         """The prediction now; ``look`` is the job's, if the caller has just polled it."""
         if look is None:
-            look = self.engine.poll(job) if poll else self.engine.look(job)
+            look = self.engine.look(job)
         url = self._result_url(request, job)
         if look.phase is not Phase.DONE:
             return prediction(self.engine, job, look, url)
@@ -191,7 +231,7 @@ class WaveSpeedApi:
             self.webhooks.watch(job, webhook, finished, bases)
         if payload.get("enable_sync_mode") is True:
             return json_response(envelope(await self._wait(request, job)))
-        return json_response(envelope(await self._prediction(request, job, poll=False)))
+        return await self._answer(request, job, self.engine.look(job))
 
     async def _wait(self, request: Request, job: Job) -> dict[str, Any]:
         """Sync mode: the finished prediction, or the documented 5004 answer at the limit."""
@@ -200,7 +240,7 @@ class WaveSpeedApi:
                 async for _ in self.engine.polls(job, SYNC_TICK):
                     pass
         except TimeoutError:
-            data = await self._prediction(request, job, poll=False)
+            data = await self._prediction(request, job)
             data["status"] = "processing"  # as documented, whether queued or running
             data["code"] = 5004
             data["error"] = (
@@ -208,7 +248,7 @@ class WaveSpeedApi:
                 "The prediction is still processing asynchronously."
             )
             return data
-        return await self._prediction(request, job, poll=False)
+        return await self._prediction(request, job)
 
     async def result(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
@@ -229,7 +269,13 @@ class WaveSpeedApi:
         if look.phase is Phase.DONE and self.engine.outcome_made(job, linker):
             encoded, headers = self._done_answer(request, job, look, linker)
             return encoded_json_response(encoded, 200, headers)
-        return json_response(envelope(await self._prediction(request, job, poll=True, look=look)))
+        return await self._answer(request, job, look)
+
+    async def _answer(self, request: Request, job: Job, look: Look) -> Response:
+        """The prediction as ``look`` finds it, in the envelope."""
+        if look.phase is not Phase.DONE:
+            return json_response(pending_answer(job, look, self._result_url(request, job)))
+        return json_response(envelope(await self._prediction(request, job, look)))
 
     def _done_answer(
         self, request: Request, job: Job, look: Look, linker: Linker

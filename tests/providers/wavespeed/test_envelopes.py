@@ -1,8 +1,21 @@
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from emulator import EmulatorConfig, Engine, ManualClock, Progression
 from emulator.core.jobs import Failure
 from emulator.core.lifecycle import Phase
 from emulator.core.timeline import Look
-from emulator.providers.wavespeed.envelopes import envelope, prediction, task_id
+from emulator.http.responses import encode_json
+from emulator.providers.wavespeed.envelopes import (
+    _timestamp,
+    envelope,
+    pending_answer,
+    prediction,
+    task_id,
+)
 
 
 def test_a_failed_prediction_carries_its_error_and_task_code() -> None:
@@ -18,3 +31,36 @@ def test_a_failed_prediction_carries_its_error_and_task_code() -> None:
     assert data["outputs"] == [] and data["executionTime"] == 2000 == data["timings"]["inference"]
     assert data["id"] == task_id(job) == job.id.replace("-", "")
     assert envelope(data) == {"code": 200, "message": "success", "data": data}
+
+
+@pytest.mark.parametrize("phase", [Phase.QUEUED, Phase.RUNNING])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/wavespeed/api/v3/predictions/x/result",
+        'https://émulateur.example/"quoted"\\path/\u2603?q=\x01',
+    ],
+)
+def test_a_pending_answer_is_the_encoded_prediction_byte_for_byte(phase: Phase, url: str) -> None:
+    engine = Engine(EmulatorConfig(seed=1), clock=ManualClock(wall_start=1_785_000_000.000123))
+    for endpoint in engine.contracts.of("wavespeed"):
+        job = engine.submit(endpoint, {"prompt": "x"}, "k")
+        look = Look(phase, 0.5, 0)
+        expected = encode_json(envelope(prediction(engine, job, look, url)))
+        assert pending_answer(job, look, url) == expected
+
+
+@given(
+    st.floats(0, 4_102_444_800, allow_nan=False)
+    | st.integers(0, 4_102_444_800).map(lambda second: second + 0.9999995)
+    | st.integers(0, 4_102_444_800).map(lambda second: second + 0.0000005)
+)
+def test_creation_times_are_datetimes_text(wall: float) -> None:
+    expected = datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert _timestamp.__wrapped__(wall) == expected
+
+
+@pytest.mark.parametrize("wall", [0.0, 1_785_000_000.5, 1_785_000_000.9999996, -1.25, 1e11])
+def test_creation_times_at_the_edges(wall: float) -> None:
+    expected = datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert _timestamp.__wrapped__(wall) == expected

@@ -6,9 +6,11 @@ import re
 from dataclasses import replace
 
 import pytest
+from starlette.routing import Match
 from starlette.testclient import TestClient
 
 from emulator import Engine, create_app
+from emulator.providers.wavespeed.routes import ModelRoute, WaveSpeedApi
 
 BITDANCE = "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
 
@@ -203,3 +205,64 @@ def test_requests_to_the_real_host_get_real_urls(engine: Engine) -> None:
             ).status_code
             == 200
         )
+
+
+def _first_match(routes: list, scope: dict) -> tuple[object, dict]:
+    """What a router trying ``routes`` in order takes: the first full match, else the
+    first partial one, with the scope it adds."""
+    partial: tuple[object, dict] = (None, {})
+    for route in routes:
+        match, child_scope = route.matches(scope)
+        if match is Match.FULL:
+            return route, child_scope
+        if match is Match.PARTIAL and partial[0] is None:
+            partial = route, child_scope
+    return partial
+
+
+@pytest.mark.parametrize(
+    "rest",
+    [
+        "wavespeed-ai/bitdance-14b/text-to-image",
+        "wavespeed-ai/bitdance-14b/text-to-image/",
+        "wavespeed-ai/x\n",
+        "predictions",
+        "predictions/delete",
+        "predictions/abc",
+        "predictions/abc/result",
+        "predictions/a/b",
+        "balance",
+        "balance\n",
+        "balances",
+        "model/price",
+        "model\n/price",
+        "models/x",
+        "webhook/secret",
+        "upload",
+        "uploads",
+        "media/uploads",
+        "user/usage_stats",
+        "",
+        "x\ny",
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST", "TRACE"])
+def test_the_model_route_first_takes_what_it_took_last(
+    engine: Engine, rest: str, method: str
+) -> None:
+    """Tried early, the submit route takes exactly the requests it took when it was tried
+    after every other route, with the same path parameters."""
+    routes = WaveSpeedApi(engine)._routes()
+    early = next(route for route in routes if isinstance(route, ModelRoute))
+    as_before = [route for route in routes if route is not early]
+    scope = {"type": "http", "path": "/wavespeed/api/v3/" + rest, "method": method}
+    (now, now_scope), (before, before_scope) = (
+        _first_match(routes, scope),
+        _first_match(as_before, scope),
+    )
+    if now is early:  # it stands in for the catch-all at the end: the same handler
+        assert getattr(before, "path", None) == early.path
+        assert getattr(before, "endpoint", None) is early.endpoint
+    else:
+        assert now is before
+    assert now_scope == before_scope
