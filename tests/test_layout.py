@@ -5,6 +5,8 @@ ones included), so the folder tree stays the architecture described in docs/arch
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,21 @@ def test_no_core_module_names_a_provider() -> None:
             continue
         for imported in imports(path):
             assert not imported.startswith("emulator.providers"), (module, imported)
+
+
+#: what `serve` must not load before it listens: each loads with its first use (issue 17)
+HEAVY_AT_FIRST_USE = ("jsonschema", "PIL", "av", "cryptography", "jinja2", "hypothesis", "httpx")
+
+
+def test_serve_builds_its_app_without_the_heavy_libraries() -> None:
+    code = (
+        "import sys\n"
+        "from emulator import serve\n"
+        "from emulator.config_file import Settings\n"
+        "serve.build_app(Settings())\n"
+        f"print([m for m in {HEAVY_AT_FIRST_USE!r} if m in sys.modules])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"

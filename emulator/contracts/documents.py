@@ -100,10 +100,11 @@ class Endpoint:
         """A validator for ``schema`` that resolves refs against this document and
         enforces the contract's ``x-emulator-*`` rules (see ``rules.py``); lone local refs
         are inlined first (``inlining.py``: the same rules, found without a lookup)."""
-        from emulator.contracts.rules import ContractValidator
+        from emulator.contracts.rules import contract_validator
 
         inlined = inline_refs(schema, self.document)
-        return ContractValidator({**inlined, "components": self.document.get("components", {})})
+        components = self.document.get("components", {})
+        return contract_validator()({**inlined, "components": components})
 
     @cached_property
     def input_validator(self) -> Draft202012Validator:

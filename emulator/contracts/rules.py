@@ -1,7 +1,7 @@
 """Constraints a provider enforces but its schema states only in text, made machine-readable.
 
 A contract puts them on a property as ``x-emulator-size``; the validator every endpoint
-uses (`ContractValidator`) enforces them beside JSON Schema, and their violations are
+uses (`contract_validator`) enforces them beside JSON Schema, and their violations are
 rendered like any other (see ``validation.py``)::
 
     "image_size": {"anyOf": [...], "x-emulator-size": {
@@ -15,12 +15,10 @@ preset names are the provider's own sizes. Nothing here names a model.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
-
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError
 
 from emulator.contracts.sizes import image_size
 
@@ -63,15 +61,22 @@ def size_problem(rule: Mapping[str, Any], value: Any) -> str | None:
 
 def _size_keyword(
     validator: Any, rule: Any, instance: Any, schema: Mapping[str, Any]
-) -> Iterator[ValidationError]:
+) -> Iterator[Any]:
+    from jsonschema.exceptions import ValidationError
+
     if isinstance(rule, Mapping):
         problem = size_problem(rule, instance)
         if problem:
             yield ValidationError(problem)
 
 
-#: JSON Schema 2020-12 plus the ``x-emulator-*`` rules
-ContractValidator = validators.extend(Draft202012Validator, {SIZE_RULE: _size_keyword})
+@functools.cache
+def contract_validator() -> Any:
+    """The validator class of JSON Schema 2020-12 plus the ``x-emulator-*`` rules
+    (jsonschema loads with the first validator, not with the emulator)."""
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(Draft202012Validator, {SIZE_RULE: _size_keyword})
 
 
 _TEXT_RULES = (

@@ -4,7 +4,7 @@ from hypothesis import given
 
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.contracts.inlining import inline_refs
-from emulator.contracts.rules import ContractValidator
+from emulator.contracts.rules import contract_validator
 from emulator.contracts.validation import _violation
 from emulator.strategies import invalid_inputs
 
@@ -52,7 +52,7 @@ def test_inlining_changes_no_argument() -> None:
 SEEDREAM = load_contracts([DEFAULT_CONTRACTS_DIR]).get(
     "fal", "fal-ai/bytedance/seedream/v4/text-to-image"
 )
-UNINLINED = ContractValidator(
+UNINLINED = contract_validator()(
     {**SEEDREAM.input_schema, "components": SEEDREAM.document["components"]}
 )
 
