@@ -276,6 +276,10 @@ def _breakages(endpoint: Endpoint, name: str, prop: Mapping[str, Any]) -> st.Sea
     return st.one_of(options)
 
 
+#: names a client might misspell a field as (an identifier, as the contracts' fields are)
+_FIELD_NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True)
+
+
 def broken_inputs(
     endpoint: Endpoint, *, media: Sequence[str] = ()
 ) -> st.SearchStrategy[tuple[dict[str, Any], str]]:
@@ -284,6 +288,9 @@ def broken_inputs(
     schema = endpoint.resolve(endpoint.input_schema)
     properties = schema.get("properties", {})
     required = list(schema.get("required", []))
+    closed = schema.get("additionalProperties", True) is False
+    if not (properties or required or closed):
+        raise ValueError(f"{endpoint.id} accepts any object: no input of one breaks it")
 
     @st.composite
     def broken(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
@@ -291,9 +298,12 @@ def broken_inputs(
         if required and draw(st.booleans()):  # type: ignore[arg-type] # hypothesis' DrawFn
             name = draw(st.sampled_from(required))
             base.pop(name, None)
-        else:
+        elif properties:
             name = draw(st.sampled_from(sorted(properties)))
             base[name] = draw(_breakages(endpoint, name, properties[name]))
+        else:  # nothing declared to break: a field the closed contract does not declare
+            name = draw(_FIELD_NAMES.filter(lambda n: n not in base))
+            base[name] = draw(st.integers())
         return base, name
 
     validator = endpoint.input_validator

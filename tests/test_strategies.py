@@ -6,6 +6,7 @@ import base64
 import re
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -87,6 +88,23 @@ def test_broken_inputs_name_the_field_they_break(drawn: tuple[dict, str]) -> Non
     value, field = drawn
     assert not COMBINED.input_validator.is_valid(value)
     assert field in ("count", "label", "image_url", "ratio", "name")
+
+
+CLOSED_AND_EMPTY = endpoint({"type": "object", "additionalProperties": False})
+
+
+@given(broken_inputs(CLOSED_AND_EMPTY))
+def test_a_contract_with_nothing_declared_is_broken_by_an_undeclared_field(
+    drawn: tuple[dict, str],
+) -> None:
+    value, field = drawn
+    assert value == {field: value[field]}
+    assert not CLOSED_AND_EMPTY.input_validator.is_valid(value)
+
+
+def test_a_contract_that_accepts_any_object_has_no_broken_inputs() -> None:
+    with pytest.raises(ValueError, match="accepts any object"):
+        broken_inputs(endpoint({"type": "object"}))
 
 
 @given(st.data())

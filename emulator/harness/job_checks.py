@@ -78,6 +78,14 @@ def invalid_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario
     )
 
 
+def applies_invalid(context: Context, probe: Callable[[Scenario], Observation]) -> str | None:
+    try:
+        broken_inputs(context.endpoint)
+    except ValueError as error:  # a contract that accepts any object: nothing to break
+        return str(error)
+    return None
+
+
 def judge_invalid(context: Context, seen: Observation) -> list[str]:
     problems = ran_away(seen)
     submits = len(seen.of_kind("submit", "run"))

@@ -22,6 +22,7 @@ from emulator.harness.exchange_checks import (
     transient_scenarios,
 )
 from emulator.harness.job_checks import (
+    applies_invalid,
     applies_pace,
     failure_scenarios,
     invalid_scenarios,
@@ -86,6 +87,7 @@ PROPERTIES: dict[str, Property] = {
             "the field) or 400 (WaveSpeed, at submit, 'Invalid parameters: field: …').",
             invalid_scenarios,
             judge_invalid,
+            applies_invalid,
         ),
         Property(
             "stops_polling_when_done",

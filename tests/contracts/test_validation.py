@@ -1,5 +1,6 @@
 import pytest
 
+from emulator import Engine
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.contracts.validation import Violation, check_input
 
@@ -65,3 +66,12 @@ def test_any_of_reports_the_branch_of_the_right_type() -> None:
 def test_every_violation_is_reported() -> None:
     _, violations = check_input(BITDANCE, {"num_images": 9, "output_format": "gif"})
     assert {v.loc for v in violations} == {("prompt",), ("num_images",), ("output_format",)}
+
+
+def test_an_extra_field_of_a_closed_object_is_named_as_pydantic_names_it() -> None:
+    # an embeddings route of fal's catalogue: no property declared, none other allowed
+    closed = Engine().contracts.get("fal", "openrouter/router/openai/v1/embeddings")
+    _, violations = check_input(closed, {"surplus": 1})
+    assert violations == [
+        Violation(("surplus",), "Extra inputs are not permitted", "extra_forbidden")
+    ]

@@ -41,3 +41,15 @@ def test_the_careful_client_holds_every_property() -> None:
 def test_each_mistake_is_flagged_by_no_other_property(mistake: str) -> None:
     report = check(Wrong(mistake), provider="fal", endpoint=ENDPOINT, options=WHOLE_SUITE)
     assert [o.name for o in report.failed] == [GALLERY[mistake]], report.text()
+
+
+def test_a_contract_that_declares_no_field_is_broken_by_an_undeclared_one() -> None:
+    # an embeddings route of fal's catalogue: no property declared, none other allowed
+    report = check(
+        CarefulClient(),
+        provider="fal",
+        endpoint="openrouter/router/openai/v1/embeddings",
+        properties=["surfaces_validation_errors"],
+        options=FAST,
+    )
+    assert report.outcome("surfaces_validation_errors").status == HELD, report.text()
