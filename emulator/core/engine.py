@@ -79,18 +79,7 @@ class Engine:
             self._shared = SharedEngineState(self.store)
         self.clock = self._clock(clock)
         self.contracts = contracts if contracts is not None else served_contracts(config)
-        budget = Budget(
-            retention=config.retention,
-            max_jobs=config.max_jobs,
-            max_bytes=config.max_retained_bytes,
-            max_jobs_per_key=config.max_jobs_per_key,
-            max_bytes_per_key=config.max_retained_bytes_per_key,
-        )
-        self.jobs: JobStore | SharedJobStore = (
-            JobStore(budget)
-            if self.store is None
-            else SharedJobStore(self.store, budget, self.contracts.get)
-        )
+        self.jobs = _job_store(config, self.store, self.contracts)
         self.record = RequestRecord(store=self.store)
         self.faults = FaultBook(self.config.seed, store=self.store)
         self.webhooks = WebhookSender(
@@ -103,14 +92,7 @@ class Engine:
         )
         self._lock = threading.RLock()
         self._outcomes = OutcomeCache()
-        self.storage = Storage(
-            directory=config.storage_dir if self.store is None else config.uploads_dir,
-            max_file_bytes=config.max_upload_bytes,
-            max_total_bytes=config.max_storage_bytes,
-            max_owner_bytes=config.max_storage_bytes_per_key,
-            store=self.store,
-            max_inline_upload_bytes=config.max_inline_upload_bytes,
-        )
+        self.storage = _storage(config, self.store)
         if self.store is None:
             self.reset(config.seed)
         else:  # join what the store keeps: a restart, or another worker, forgets nothing
@@ -283,10 +265,7 @@ class Engine:
         output does not validate it again."""
         number, draws, shared_progression = self._draws()
         job_id = str(uuid.UUID(int=draws.getrandbits(128), version=4))
-        given = payload.get("seed") if isinstance(payload, dict) else None
-        if isinstance(given, float) and given.is_integer():
-            given = int(given)
-        seed = given if type(given) is int and given >= 0 else draws.randrange(0, 2**31 - 1)
+        seed = _seed(payload, draws)
         request = {"provider": endpoint.provider, "endpoint": endpoint.id, "key": owner}
         pace = self.faults.pick("pace", **request, payload=payload)
         progression = Progression.parse(pace.progression) if pace and pace.progression else None
@@ -461,6 +440,38 @@ class Engine:
         """Whether `outcome` would answer from what is kept (or from a failure) without
         making anything: then it costs microseconds and needs no worker thread."""
         return self.look(job).failure is not None or self._outcomes.get(job, link) is not None
+
+
+def _seed(payload: Any, draws: Draws) -> int:
+    """The seed the input asks for (a whole number, 0 or more), else one drawn."""
+    given = payload.get("seed") if isinstance(payload, dict) else None
+    if isinstance(given, float) and given.is_integer():
+        given = int(given)
+    return given if type(given) is int and given >= 0 else draws.randrange(0, 2**31 - 1)
+
+
+def _job_store(
+    config: EmulatorConfig, store: Store | None, contracts: Contracts
+) -> JobStore | SharedJobStore:
+    budget = Budget(
+        retention=config.retention,
+        max_jobs=config.max_jobs,
+        max_bytes=config.max_retained_bytes,
+        max_jobs_per_key=config.max_jobs_per_key,
+        max_bytes_per_key=config.max_retained_bytes_per_key,
+    )
+    return JobStore(budget) if store is None else SharedJobStore(store, budget, contracts.get)
+
+
+def _storage(config: EmulatorConfig, store: Store | None) -> Storage:
+    return Storage(
+        directory=config.storage_dir if store is None else config.uploads_dir,
+        max_file_bytes=config.max_upload_bytes,
+        max_total_bytes=config.max_storage_bytes,
+        max_owner_bytes=config.max_storage_bytes_per_key,
+        store=store,
+        max_inline_upload_bytes=config.max_inline_upload_bytes,
+    )
 
 
 def _salt(seed: int | None) -> str:
