@@ -68,8 +68,9 @@ class Gateway:
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
-        for prefix, route in self.shortcuts:
-            if not path.startswith(prefix) or scope.get("root_path"):
+        # under a root path, the router alone strips it from the path it matches
+        for prefix, route in () if scope.get("root_path") else self.shortcuts:
+            if not path.startswith(prefix):
                 continue
             if type(route) is Route:  # a catch-all: its one parameter is the rest of the path
                 rest = path[len(prefix) :]
