@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from emulator import EmulatorConfig, Engine, ManualClock, Progression, create_app
 from emulator.server import BackgroundServer
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, redis_server
 
 settings.register_profile(
     "ci",
@@ -124,12 +124,8 @@ def server(serve: Callable[..., BackgroundServer]) -> BackgroundServer:
 @pytest.fixture
 def redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A real redis-server of the test's own, which the test may stop and start again."""
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
+    with redis_server(tmp_path) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -7,10 +7,11 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.bounded import eventually, stop_process
 
 #: seconds a redis-server may take to answer its first PING
 START_TIMEOUT = 10.0
@@ -53,17 +54,17 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"redis-server did not answer on port {self.port}")
+        if not eventually(self._answers_ping, START_TIMEOUT, 0.05):
+            self.stop()
+            raise RuntimeError(f"redis-server did not answer on port {self.port}")
+
+    def _answers_ping(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
 
     def pause(self) -> None:
         """Stall it (SIGSTOP): connections stay open, nothing answers."""
@@ -77,12 +78,7 @@ class RedisServer:
     def stop(self) -> None:
         if self._process is not None:
             self._process.send_signal(signal.SIGCONT)  # a stalled server cannot end
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=5)
+            stop_process(self._process, 5)
             self._process = None
 
 

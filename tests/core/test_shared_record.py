@@ -11,6 +11,7 @@ from emulator.core.record import RawEntry, RequestRecord
 from emulator.core.redis_store import RedisStore
 from emulator.core.shared_record import SharedRequestRecord
 from emulator.core.store import Store
+from tests.bounded import eventually
 from tests.redis_server import RedisServer
 
 #: the longest a test waits for another record's writer
@@ -24,12 +25,7 @@ def entry(n: int) -> RawEntry:
 
 
 def wait_for(condition: Callable[[], bool]) -> bool:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
+    return eventually(condition, WAIT)
 
 
 def test_what_one_records_the_other_reads(store_pair: tuple[Store, Store]) -> None:

@@ -16,6 +16,7 @@ from emulator.core.shared_webhooks import JobAccess, register_builder
 from emulator.core.store import Store
 from emulator.core.webhooks import WebhookSender
 from tests import shared_stores, webhook_receiver
+from tests.bounded import eventually
 from tests.webhook_receiver import Receiver
 
 stores = shared_stores.stores  # the fixture: every test on memory, SQLite and Redis
@@ -111,9 +112,7 @@ def test_a_delivery_abandoned_mid_attempt_is_made_after_the_lease(
     (delivery,) = second.deliveries
     assert delivery.state == "delivered" and len(delivery.attempts) == 1
     target.release.set()  # the stuck attempt ends (500): its lease is gone, nothing is kept
-    deadline = time.monotonic() + 5
-    while target.answered < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    eventually(lambda: target.answered >= 2, 5)
     time.sleep(0.1)  # for the stuck attempt to end: it must record nothing
     (delivery,) = second.deliveries
     assert delivery.state == "delivered" and len(delivery.attempts) == 1

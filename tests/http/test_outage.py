@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from emulator import EmulatorConfig, create_app
 from emulator.core.store import open_store
+from tests.bounded import eventually
 from tests.redis_server import RedisServer, free_port
 
 #: seconds a store that is back may take to be used again (the store's break after a failure)
@@ -25,12 +26,7 @@ RECOVERY = 10.0
 
 def recovered(check: Callable[[], object]) -> bool:
     """Whether ``check`` comes true within `RECOVERY` seconds of the store's return."""
-    deadline = time.monotonic() + RECOVERY
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return False
+    return eventually(check, RECOVERY, 0.1)
 
 
 def test_health_reports_the_store_and_is_503_while_it_is_down(redis: RedisServer) -> None:

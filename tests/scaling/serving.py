@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.bounded import eventually, stop_process
 from tests.redis_server import free_port
 
 #: seconds a serve process (and its workers) may take to answer its first health check
@@ -55,13 +56,7 @@ class Serving:
         return exchange(self.port, [(method, path, body, headers)])[0]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process, 15)
 
 
 def exchange(
@@ -86,14 +81,15 @@ def exchange(
 
 
 def until(check: Callable[[], bool], timeout: float, serving: Serving | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
+    def ready() -> bool:
         if serving is not None and serving.process.poll() is not None:
             raise AssertionError(f"serve exited ({serving.process.returncode}): {serving.stderr}")
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout:g} s" + (f": {serving.stderr}" if serving else ""))
+        return check()
+
+    if not eventually(ready, timeout, 0.1):
+        raise AssertionError(
+            f"not within {timeout:g} s" + (f": {serving.stderr}" if serving else "")
+        )
 
 
 @contextmanager

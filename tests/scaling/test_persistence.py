@@ -10,7 +10,6 @@ import io
 import json
 import sqlite3
 import threading
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,6 +19,7 @@ import pytest
 from PIL import Image
 
 from emulator import patch_fal_client
+from tests.bounded import eventually
 from tests.scaling.serving import Serving, serving
 
 
@@ -105,9 +105,7 @@ def test_a_kill_mid_load_loses_nothing_acknowledged_and_corrupts_nothing(tmp_pat
     threads = [threading.Thread(target=submit_until_killed, args=(w,)) for w in range(4)]
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + 30
-    while len(acknowledged) < 200 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    eventually(lambda: len(acknowledged) >= 200, 30, 0.02)
     server.process.kill()  # SIGKILL: no shutdown of any kind
     server.process.wait(10)
     stopping.set()

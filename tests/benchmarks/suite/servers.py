@@ -14,6 +14,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.bounded import stop_process
+
 __all__ = ["Server", "free_port", "install_aimock", "wait_for"]
 
 AIMOCK = "@copilotkit/aimock@1.43"
@@ -64,13 +66,7 @@ class Server:
         return time.perf_counter() - self.started
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process, 10)
 
     def __enter__(self) -> Server:
         return self
