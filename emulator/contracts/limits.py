@@ -11,19 +11,22 @@ Only fields the contract declares shape an output: an undeclared ``num_images`` 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.plans import plan_of
-from emulator.contracts.sizes import image_size, video_shape
+from emulator.contracts.sizes import SIZE_FIELDS, image_size, video_shape
 from emulator.contracts.validation import Violation
 
 #: input fields that say how many media an output holds
 COUNT_FIELDS = ("num_images",)
 #: input fields that shape a video
 VIDEO_FIELDS = ("duration", "fps", "resolution", "aspect_ratio")
+#: every input field the limits read (a video's length also from ``num_frames``)
+SHAPING_FIELDS = frozenset((*COUNT_FIELDS, *SIZE_FIELDS, *VIDEO_FIELDS, "num_frames"))
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,46 @@ def _limit(field: str, message: str, **context: Any) -> Violation:
     return Violation((field,), f"provider-emulator: {message}", "emulator_limit", context)
 
 
-def check_limits(endpoint: Endpoint, inputs: Any, limits: Limits) -> list[Violation]:
-    """What in ``inputs`` (valid by the contract) asks for more than the emulator makes."""
+def check_limits(
+    endpoint: Endpoint, inputs: Any, limits: Limits, *, payload: Any = None
+) -> list[Violation]:
+    """What in ``inputs`` (valid by the contract) asks for more than the emulator makes.
+
+    ``payload`` is the input before its defaults were filled in. When it sets none of the
+    fields the limits read, ``inputs`` holds only their defaults there, so the verdict is
+    the endpoint's own, worked out once per endpoint and limits (most submits set none)."""
     if not isinstance(inputs, Mapping):
         return []
+    if isinstance(payload, Mapping):
+        defaults = _DEFAULT_VERDICTS.get(endpoint)
+        if defaults is None:
+            defaults = _DEFAULT_VERDICTS[endpoint] = _DefaultVerdicts(endpoint)
+        if defaults.shaping.isdisjoint(payload):
+            return defaults.verdict(inputs, limits)
+    return _check(endpoint, inputs, limits)
+
+
+class _DefaultVerdicts:
+    """An endpoint's verdict on the inputs that set no field the limits read."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.shaping = SHAPING_FIELDS.intersection(plan_of(endpoint).input_names)
+        self._verdicts: dict[Limits, tuple[Violation, ...]] = {}
+
+    def verdict(self, inputs: Mapping[str, Any], limits: Limits) -> list[Violation]:
+        verdict = self._verdicts.get(limits)
+        if verdict is None:
+            verdict = self._verdicts[limits] = tuple(_check(self.endpoint, inputs, limits))
+        return list(verdict)
+
+
+_DEFAULT_VERDICTS: weakref.WeakKeyDictionary[Endpoint, _DefaultVerdicts] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _check(endpoint: Endpoint, inputs: Mapping[str, Any], limits: Limits) -> list[Violation]:
     shaping = declared(endpoint, inputs)
     problems = []
     for name in COUNT_FIELDS:

@@ -65,7 +65,7 @@ def check_all(endpoint: Endpoint, payload: Any, limits: Limits) -> tuple[Any, li
     """The payload with defaults, and what is wrong with it by the contract or beyond
     ``limits`` (empty when it is fine)."""
     inputs, violations = check_input(endpoint, payload)
-    return inputs, violations or check_limits(endpoint, inputs, limits)
+    return inputs, violations or check_limits(endpoint, inputs, limits, payload=payload)
 
 
 def validated(job: Job, limits: Limits) -> Any:
