@@ -16,7 +16,7 @@ from emulator.config import EmulatorConfig
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault
 from emulator.http.control import ControlApi
-from emulator.http.exchange import ExchangeFaults
+from emulator.http.exchange import ConnectionDropped, ExchangeFaults
 from emulator.http.gateway import Gateway, shortcuts
 from emulator.http.hosts import ProviderHosts
 from emulator.http.index import index
@@ -50,6 +50,8 @@ def _store_unavailable(path: str, message: str, headers: dict[str, str]) -> Resp
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, ConnectionDropped):  # a staged ``reset``: expected, and already sent
+        return Response(status_code=500)
     # A safety net, never a feature: every input error has its own 4xx answer.
     logger.exception("unexpected error on %s %s", request.method, request.url.path)
     return JSONResponse({"detail": "Internal Server Error", "error_type": "internal_error"}, 500)

@@ -1,9 +1,13 @@
-"""httpx requests answered by an ASGI app in-process, streaming, from async or sync code.
+"""Requests answered by an ASGI app in-process, streaming, from async or sync code.
 
 httpx's own ``ASGITransport`` is async-only and buffers whole bodies. Here an async caller
 runs the app as a task on its own loop; a sync caller hands the request to a private
 event-loop thread and blocks only until the response starts. Either way the body arrives
 chunk by chunk as the app sends it, so an SSE stream streams.
+
+A sync answer (`SyncAnswer`) is client-neutral: httpx's requests (`AppDispatcher.
+handle_sync`) and requests' (intercept.py) each see it through their own client's types,
+its errors as that client raises them over a real connection.
 """
 
 from __future__ import annotations
@@ -30,28 +34,58 @@ def _ended() -> RuntimeError:
     return RuntimeError("provider-emulator: the emulation ended before the app answered")
 
 
+class AnswerTimeout(TimeoutError):
+    """The app did not answer, or send its next chunk, within the client's read timeout."""
+
+    def __init__(self) -> None:
+        super().__init__("the emulator did not answer in time")
+
+
 def _read_timeout(request: httpx.Request) -> float | None:
     """The client's read timeout: how long it waits for the answer and between chunks."""
     return (request.extensions.get("timeout") or {}).get("read")
 
 
-def _scope(request: httpx.Request) -> dict[str, Any]:
-    url = request.url
-    raw_path = url.raw_path.split(b"?", 1)[0]
+def http_scope(
+    method: str,
+    scheme: str,
+    server: tuple[str, int | None],
+    target: bytes,
+    headers: list[tuple[bytes, bytes]],
+) -> dict[str, Any]:
+    """The ASGI scope of a request for ``target`` (path and query) with lower-case
+    ``headers``."""
+    raw_path, _, query = target.partition(b"?")
+    host, port = server
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": request.method,
-        "scheme": url.scheme,
+        "method": method,
+        "scheme": scheme,
         "path": unquote(raw_path.decode("ascii")),
         "raw_path": raw_path,
-        "query_string": url.query,
+        "query_string": query,
         "root_path": "",
-        "headers": [(name.lower(), value) for name, value in request.headers.raw],
+        "headers": headers,
         "client": ("127.0.0.1", 0),
-        "server": (url.host, url.port or (443 if url.scheme == "https" else 80)),
+        "server": (host, port or (443 if scheme == "https" else 80)),
     }
+
+
+def _scope(request: httpx.Request) -> dict[str, Any]:
+    url = request.url
+    headers = [(name.lower(), value) for name, value in request.headers.raw]
+    return http_scope(request.method, url.scheme, (url.host, url.port), url.raw_path, headers)
+
+
+def _httpx_error(error: BaseException, request: httpx.Request) -> BaseException:
+    """``error`` as httpx raises it over a real connection."""
+    if isinstance(error, AnswerTimeout):
+        return httpx.ReadTimeout(str(error), request=request)
+    if isinstance(error, ConnectionDropped):
+        return httpx.RemoteProtocolError(str(error), request=request)
+    return error
 
 
 async def _run_app(
@@ -84,22 +118,11 @@ async def _run_app(
 
     try:
         await app(scope, receive, send)
-    except ConnectionDropped as error:  # as a client sees a connection that drops
-        emit(httpx.RemoteProtocolError(str(error)))
-    except Exception as error:  # handed to the caller, who raises it
+    except Exception as error:  # handed to the caller, who raises it as its client would
         emit(error)
     except BaseException:  # cancelled, as when the emulation ends: say so, then go
         emit(_ended())
         raise
-
-
-def _response(
-    request: httpx.Request, start: Any, stream: httpx.SyncByteStream | httpx.AsyncByteStream
-) -> httpx.Response:
-    if isinstance(start, BaseException):
-        raise start
-    _, status, headers = start
-    return httpx.Response(status, headers=headers, stream=stream, request=request)
 
 
 class _Chunks:
@@ -123,18 +146,17 @@ class _Chunks:
                 async with asyncio.timeout(_read_timeout(request)):
                     await self._waiter
             except TimeoutError:
-                message = "the emulator did not answer in time"
-                raise httpx.ReadTimeout(message, request=request) from None
+                raise _httpx_error(AnswerTimeout(), request) from None
             finally:
                 self._waiter = None
         return self._items.popleft()
 
 
-def _next_sync(chunks: queue.SimpleQueue[Any], request: httpx.Request) -> Any:
+def _next_sync(chunks: queue.SimpleQueue[Any], timeout: float | None) -> Any:
     try:
-        return chunks.get(timeout=_read_timeout(request))
+        return chunks.get(timeout=timeout)
     except queue.Empty:
-        raise httpx.ReadTimeout("the emulator did not answer in time", request=request) from None
+        raise AnswerTimeout() from None
 
 
 class _AsyncStream(httpx.AsyncByteStream):
@@ -151,7 +173,7 @@ class _AsyncStream(httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         while (chunk := await self._chunks.get(self._request)) is not _END:
             if isinstance(chunk, BaseException):
-                raise chunk
+                raise _httpx_error(chunk, self._request)
             yield chunk
 
     async def aclose(self) -> None:
@@ -161,20 +183,44 @@ class _AsyncStream(httpx.AsyncByteStream):
             self._task.cancel()
 
 
-class _SyncStream(httpx.SyncByteStream):
+class SyncAnswer:
+    """An app's answer to a sync caller: its status and headers, then its body as the
+    app sends it. Iterating raises `AnswerTimeout` when a chunk is late, and the app's
+    error (`ConnectionDropped`, say) where the body breaks off."""
+
     def __init__(
-        self, chunks: queue.SimpleQueue[Any], on_close: Callable[[], None], request: httpx.Request
+        self,
+        start: tuple[Any, int, list[tuple[bytes, bytes]]],
+        chunks: queue.SimpleQueue[Any],
+        disconnect: Callable[[], None],
+        timeout: float | None,
     ) -> None:
-        self._chunks, self._on_close, self._request = chunks, on_close, request
+        _, self.status, self.headers = start
+        self._chunks, self._disconnect, self._timeout = chunks, disconnect, timeout
 
     def __iter__(self) -> Iterator[bytes]:
-        while (chunk := _next_sync(self._chunks, self._request)) is not _END:
+        while (chunk := _next_sync(self._chunks, self._timeout)) is not _END:
             if isinstance(chunk, BaseException):
                 raise chunk
             yield chunk
 
     def close(self) -> None:
-        self._on_close()
+        """The caller is done: an app still sending hears it disconnect."""
+        self._disconnect()
+
+
+class _SyncStream(httpx.SyncByteStream):
+    def __init__(self, answer: SyncAnswer, request: httpx.Request) -> None:
+        self._answer, self._request = answer, request
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._answer
+        except (AnswerTimeout, ConnectionDropped) as error:
+            raise _httpx_error(error, self._request) from None
+
+    def close(self) -> None:
+        self._answer.close()
 
 
 class AppDispatcher:
@@ -201,18 +247,33 @@ class AppDispatcher:
         except (asyncio.CancelledError, httpx.ReadTimeout):
             task.cancel()  # the caller gave up: so does the app (a sync-mode wait, say)
             raise
-        return _response(request, start, _AsyncStream(chunks, task, disconnected, request))
+        if isinstance(start, BaseException):
+            raise _httpx_error(start, request)
+        _, status, headers = start
+        stream = _AsyncStream(chunks, task, disconnected, request)
+        return httpx.Response(status, headers=headers, stream=stream, request=request)
 
     def handle_sync(self, request: httpx.Request) -> httpx.Response:
-        body = request.read()
+        try:
+            answer = self.answer_sync(_scope(request), request.read(), _read_timeout(request))
+        except (AnswerTimeout, ConnectionDropped) as error:
+            raise _httpx_error(error, request) from None
+        return httpx.Response(
+            answer.status,
+            headers=answer.headers,
+            stream=_SyncStream(answer, request),
+            request=request,
+        )
+
+    def answer_sync(self, scope: dict[str, Any], body: bytes, timeout: float | None) -> SyncAnswer:
+        """The app's answer to the request of ``scope``, from sync code; ``timeout``: how
+        long to wait for its start and then for each chunk (None: as long as it takes)."""
         loop = self._ensure_loop()
         chunks: queue.SimpleQueue[Any] = queue.SimpleQueue()
         disconnected = asyncio.Event()  # bound to the loop when the app first waits on it
 
         def run() -> None:
-            task = loop.create_task(
-                _run_app(self.app, _scope(request), body, chunks.put, disconnected)
-            )
+            task = loop.create_task(_run_app(self.app, scope, body, chunks.put, disconnected))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             # A task cancelled before it ran emits nothing: the caller must still hear.
@@ -227,11 +288,13 @@ class AppDispatcher:
                 loop.call_soon_threadsafe(disconnected.set)
 
         try:
-            start = _next_sync(chunks, request)
-        except httpx.ReadTimeout:
+            start = _next_sync(chunks, timeout)
+        except AnswerTimeout:
             disconnect()  # the caller gave up: the app hears it disconnect
             raise
-        return _response(request, start, _SyncStream(chunks, disconnect, request))
+        if isinstance(start, BaseException):
+            raise start
+        return SyncAnswer(start, chunks, disconnect, timeout)
 
     def run_soon(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Run ``coroutine`` on the private event-loop thread (a served WebSocket, say)."""

@@ -8,7 +8,8 @@ fails loudly (the default, so a test never reaches a real API by accident) or, w
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
+from http import HTTPStatus
 from typing import Any, Literal
 from unittest import mock
 from urllib.parse import urlsplit
@@ -16,8 +17,9 @@ from urllib.parse import urlsplit
 import httpx
 import respx
 
+from emulator.http.exchange import ConnectionDropped
 from emulator.providers.registry import HOST_SURFACES
-from emulator.transport.asgi import AppDispatcher
+from emulator.transport.asgi import AnswerTimeout, AppDispatcher, SyncAnswer, http_scope
 from emulator.transport.websockets import WebSocketInterception
 
 Unmatched = Literal["fail", "pass"]
@@ -115,9 +117,13 @@ def _patch_requests(interception: Interception) -> Any:
 
     class EmulatorAdapter(requests.adapters.BaseAdapter):
         def send(  # type: ignore[override] # the rest of requests' options do not apply
-            self, request: requests.PreparedRequest, stream: bool = False, **kwargs: Any
+            self,
+            request: requests.PreparedRequest,
+            stream: bool = False,
+            timeout: Any = None,
+            **kwargs: Any,
         ) -> requests.Response:
-            return _send_via_app(interception.dispatcher, request, stream)
+            return _send_via_app(interception.dispatcher, request, timeout)
 
         def close(self) -> None:
             pass
@@ -136,16 +142,17 @@ def _patch_requests(interception: Interception) -> Any:
 
 
 class _RawBody:
-    """The ``raw`` of a requests.Response, reading an httpx stream as it arrives."""
+    """The ``raw`` of a requests.Response: the app's answer as it arrives, its errors as
+    urllib3 raises them from a real connection (which requests then words as it does)."""
 
-    def __init__(self, response: httpx.Response) -> None:
-        self._chunks: Iterator[bytes] = response.iter_raw()
-        self._response = response
+    def __init__(self, answer: SyncAnswer, url: str, timeout: float | None) -> None:
+        self._chunks: Iterator[bytes] = iter(answer)
+        self._answer, self._url, self._timeout = answer, url, timeout
         self._buffer = b""
 
     def read(self, amount: int | None = None, **_: Any) -> bytes:
         while amount is None or len(self._buffer) < amount:
-            chunk = next(self._chunks, None)
+            chunk = self._next()
             if chunk is None:
                 break
             self._buffer += chunk
@@ -155,18 +162,51 @@ class _RawBody:
             data, self._buffer = self._buffer[:amount], self._buffer[amount:]
         return data
 
+    def _next(self) -> bytes | None:
+        from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
+        try:
+            return next(self._chunks, None)
+        except AnswerTimeout:
+            message = f"Read timed out. (read timeout={self._timeout})"
+            raise ReadTimeoutError(None, self._url, message) from None  # type: ignore[arg-type]
+        except ConnectionDropped as error:
+            raise ProtocolError(f"Connection broken: {error}", error) from None
+
     def stream(self, amount: int = 2**16, decode_content: bool = True) -> Iterator[bytes]:
         while data := self.read(amount):
             yield data
 
     def close(self) -> None:
-        self._response.close()
+        self._answer.close()
 
     def release_conn(self) -> None:
         self.close()
 
 
-def _send_via_app(dispatcher: AppDispatcher, prepared: Any, stream: bool) -> Any:
+def _read_timeout(timeout: Any) -> float | None:
+    """requests' ``timeout``: one number for both, or (connect, read)."""
+    return timeout[1] if isinstance(timeout, tuple) else timeout
+
+
+def _requests_scope(prepared: Any, content: bytes) -> dict[str, Any]:
+    """The scope of a requests ``PreparedRequest``, with the headers a connection adds."""
+    url = urlsplit(prepared.url)
+    headers = [
+        (name.lower().encode("latin-1"), str(value).encode("latin-1"))
+        for name, value in prepared.headers.items()
+    ]
+    names = {name for name, _ in headers}
+    if b"host" not in names:
+        headers.append((b"host", url.netloc.encode("idna")))
+    if content and b"content-length" not in names:
+        headers.append((b"content-length", str(len(content)).encode()))
+    target = ((url.path or "/") + (f"?{url.query}" if url.query else "")).encode()
+    server = (url.hostname or "", url.port)
+    return http_scope(prepared.method, url.scheme, server, target, headers)
+
+
+def _send_via_app(dispatcher: AppDispatcher, prepared: Any, timeout: Any) -> Any:
     import requests
     from requests.structures import CaseInsensitiveDict
 
@@ -176,20 +216,25 @@ def _send_via_app(dispatcher: AppDispatcher, prepared: Any, stream: bool) -> Any
         content = b"".join(
             chunk if isinstance(chunk, bytes) else chunk.encode() for chunk in content
         )
-    request = httpx.Request(
-        prepared.method, prepared.url, headers=dict(prepared.headers), content=content
-    )
-    answered = dispatcher.handle_sync(request)
+    read_timeout = _read_timeout(timeout)
+    try:
+        answer = dispatcher.answer_sync(_requests_scope(prepared, content), content, read_timeout)
+    except AnswerTimeout:
+        message = f"Read timed out. (read timeout={read_timeout})"
+        raise requests.exceptions.ReadTimeout(message, request=prepared) from None
+    except ConnectionDropped as error:
+        raise requests.exceptions.ConnectionError(str(error), request=prepared) from None
     response = requests.Response()
-    response.status_code = answered.status_code
-    response.headers = CaseInsensitiveDict(_headers(answered.headers))
-    response.raw = _RawBody(answered)
-    response.reason = answered.reason_phrase
+    response.status_code = answer.status
+    response.headers = CaseInsensitiveDict(
+        (name.decode("latin-1"), value.decode("latin-1")) for name, value in answer.headers
+    )
+    response.raw = _RawBody(answer, prepared.url, read_timeout)
+    response.reason = HTTPStatus(answer.status).phrase if answer.status in _PHRASES else ""
     response.url = prepared.url
     response.request = prepared
     response.encoding = requests.utils.get_encoding_from_headers(response.headers)
     return response
 
 
-def _headers(headers: httpx.Headers) -> Mapping[str, str]:
-    return {name: value for name, value in headers.multi_items()}
+_PHRASES = HTTPStatus._value2member_map_

@@ -2,7 +2,8 @@ import httpx
 import pytest
 import requests
 
-from emulator import emulate
+from emulator import BackgroundServer, emulate
+from emulator.core.faults import Fault
 from emulator.providers.registry import HOST_SURFACES
 
 
@@ -33,3 +34,44 @@ def test_interception_ends_with_the_emulation() -> None:
     with pytest.raises(Exception) as raised:  # the guard in conftest refuses real network
         httpx.get("https://queue.fal.run/", timeout=1)
     assert "emulator" not in type(raised.value).__module__
+
+
+SUBMIT = "/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
+IN_PROCESS = "https://api.wavespeed.ai"
+FAULTS = [
+    # effect, its rule, and what requests raises for it over a real connection
+    ("reset", {}, requests.exceptions.ChunkedEncodingError),
+    ("hang", {"seconds": 2}, requests.exceptions.ReadTimeout),
+    ("media_truncated", {}, requests.exceptions.ChunkedEncodingError),
+    ("media_slow", {"seconds": 2}, requests.exceptions.ReadTimeout),
+]
+
+
+def _exchange(base: str, effect: str) -> bytes:
+    """A submit, or for a media fault a download of its output, within a 0.3 s read
+    timeout."""
+    answer = requests.post(
+        base + SUBMIT,
+        json={"prompt": "x", "enable_sync_mode": effect.startswith("media")},
+        headers={"Authorization": "Bearer k"},
+        timeout=(1, 0.3 if not effect.startswith("media") else 5),
+    )
+    if not effect.startswith("media"):
+        return answer.content
+    return requests.get(answer.json()["data"]["outputs"][0], timeout=(1, 0.3)).content
+
+
+@pytest.mark.parametrize(("effect", "rule", "error"), FAULTS, ids=[f[0] for f in FAULTS])
+def test_requests_meets_a_fault_in_process_as_over_a_connection(
+    server: BackgroundServer, effect: str, rule: dict, error: type[Exception]
+) -> None:
+    # A client's retries catch requests' own errors (the WaveSpeed SDK's catch
+    # ConnectionError and Timeout): in-process it must meet those a socket gives.
+    server.engine.faults.add(Fault.from_dict({"effect": effect, "times": 1, **rule}))
+    with pytest.raises(error):
+        _exchange(server.url + "/wavespeed", effect)
+    with emulate() as emulation:
+        emulation.add_fault(effect, times=1, **rule)
+        with pytest.raises(error):
+            _exchange(IN_PROCESS, effect)
+        assert _exchange(IN_PROCESS, effect)  # the rule is spent
