@@ -58,6 +58,7 @@ def _local_cases(smoke: bool) -> list[Case]:
         ("fixture", lambda: startup.fixture_setup(5 if smoke else 100)),
         ("subscribe", lambda: inprocess.subscribe_cycle(5 if smoke else 100)),
         ("sync subscribe", lambda: inprocess.subscribe_cycle_sync(5 if smoke else 100)),
+        ("wavespeed run", lambda: inprocess.wavespeed_run_cycle(5 if smoke else 100)),
         ("video", media_cases.video),
         ("images", media_cases.images),
         ("downloads", media_cases.concurrent_downloads),

@@ -84,6 +84,14 @@ FIGURES = [
         at_most(1.3),
     ),
     Figure(
+        "WaveSpeed SDK `run` cycle in-process",
+        "wavespeed run in-process",
+        "wavespeed run minimal app",
+        "ms",
+        "≤ 1.3× minimal app",
+        at_most(1.3),
+    ),
+    Figure(
         "1080p 5 s H.264, first render",
         "video 1080p 5 s",
         "static-frame PyAV encode",

@@ -1,18 +1,22 @@
 """In-process: a full ``subscribe`` cycle of the real fal client through ``emulate()``, beside
 the same client on a minimal stateful fal queue app: the async client on
-``httpx.ASGITransport``, the sync one on ``httpx.WSGITransport``."""
+``httpx.ASGITransport``, the sync one on ``httpx.WSGITransport``; and the WaveSpeed SDK's
+``run`` beside a minimal stateful WaveSpeed app behind a requests adapter (the SDK speaks
+requests, which has no ASGI transport)."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import json
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from unittest import mock
+from urllib.parse import urlsplit
 
-__all__ = ["subscribe_cycle", "subscribe_cycle_sync"]
+__all__ = ["subscribe_cycle", "subscribe_cycle_sync", "wavespeed_run_cycle"]
 
 ENDPOINT = "fal-ai/bitdance"
 QUEUE = "https://queue.fal.run"
@@ -139,3 +143,85 @@ def subscribe_cycle_sync(jobs: int) -> dict[str, float]:
     with mock.patch.object(fal_client.client, "BackupDomainTransport", lambda **_: transport):
         minimal = _sync_cycles(fal_client.SyncClient(key="bench"), jobs)
     return {"sync subscribe in-process": emulated, "sync subscribe minimal app": minimal}
+
+
+WAVESPEED = "https://api.wavespeed.ai/api/v3"
+WAVESPEED_MODEL = "wavespeed-ai/bitdance-14b/text-to-image"
+
+
+def minimal_wavespeed_wsgi() -> Callable[..., Iterable[bytes]]:
+    """The least a stateful WaveSpeed API can be: submit keeps the input, the result says
+    completed with an image."""
+    jobs: dict[str, object] = {}
+    ids = itertools.count()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] == "POST":
+            task = f"t{next(ids)}"
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            jobs[task] = json.loads(environ["wsgi.input"].read(size))
+            status, outputs = "created", []
+        else:
+            task = environ["PATH_INFO"].split("/")[-2]
+            jobs[task]  # noqa: B018  (a KeyError: unknown task)
+            status, outputs = "completed", ["https://x.invalid/a.png"]
+        urls = {"get": f"{WAVESPEED}/predictions/{task}/result"}
+        data = {"id": task, "status": status, "outputs": outputs, "urls": urls}
+        body = json.dumps({"code": 200, "message": "success", "data": data}).encode()
+        start_response("200 OK", [("content-type", "application/json")])
+        return [body]
+
+    return app
+
+
+def _wsgi_adapter(app: Callable[..., Iterable[bytes]]) -> Any:
+    """A requests transport adapter that answers from the WSGI ``app`` in the caller's
+    thread."""
+    import requests
+    import requests.adapters
+    from requests.structures import CaseInsensitiveDict
+
+    class Adapter(requests.adapters.BaseAdapter):
+        def send(self, request: Any, **_: Any) -> requests.Response:  # type: ignore[override]
+            body = request.body or b""
+            environ = {
+                "REQUEST_METHOD": request.method,
+                "PATH_INFO": urlsplit(request.url).path,
+                "CONTENT_LENGTH": str(len(body)),
+                "wsgi.input": io.BytesIO(body),
+            }
+            started: list[Any] = []
+            content = b"".join(app(environ, lambda status, headers: started.extend(headers)))
+            response = requests.Response()
+            response.status_code = 200
+            response.headers = CaseInsensitiveDict(started)
+            response.raw = io.BytesIO(content)
+            response.url, response.request = request.url, request
+            return response
+
+        def close(self) -> None:
+            pass
+
+    return Adapter()
+
+
+def _run_cycles(client, jobs: int) -> float:  # noqa: ANN001
+    client.run(WAVESPEED_MODEL, {"prompt": "warm-up"}, poll_interval=0.01)
+    start = time.perf_counter()
+    for i in range(jobs):
+        client.run(WAVESPEED_MODEL, {"prompt": f"job {i}"}, poll_interval=0.01)
+    return (time.perf_counter() - start) / jobs * 1000
+
+
+def wavespeed_run_cycle(jobs: int) -> dict[str, float]:
+    import requests
+    import wavespeed
+
+    from emulator import emulate
+
+    with emulate(seed=1):
+        emulated = _run_cycles(wavespeed.Client(api_key="bench"), jobs)
+    adapter = _wsgi_adapter(minimal_wavespeed_wsgi())
+    with mock.patch.object(requests.Session, "get_adapter", lambda *_, **__: adapter):
+        minimal = _run_cycles(wavespeed.Client(api_key="bench"), jobs)
+    return {"wavespeed run in-process": emulated, "wavespeed run minimal app": minimal}
