@@ -36,6 +36,12 @@ class PrefixedRoutes(BaseRoute):
             else None
             for route in self.routes
         ]
+        # A route with parameters matches only paths that start with its text before the
+        # first one: a path that does not is passed over without its regular expression.
+        self._heads = [
+            route.path.partition("{")[0] if isinstance(route, Route) else ""
+            for route in self.routes
+        ]
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         path = get_route_path(scope)
@@ -43,8 +49,8 @@ class PrefixedRoutes(BaseRoute):
             return Match.NONE, {}
         partial: tuple[Match, Scope] | None = None
         # first full match, else first partial: as a Router does
-        for route, paths in zip(self.routes, self._paths, strict=True):
-            if paths is not None and path not in paths:
+        for route, paths, head in zip(self.routes, self._paths, self._heads, strict=True):
+            if not path.startswith(head) or paths is not None and path not in paths:
                 continue
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
