@@ -185,25 +185,33 @@ class _RawBody:
 
 
 def _read_timeout(timeout: Any) -> float | None:
-    """requests' ``timeout``: one number for both, or (connect, read)."""
-    return timeout[1] if isinstance(timeout, tuple) else timeout
+    """The read timeout in requests' ``timeout``: one number for both, (connect, read), or
+    urllib3's ``Timeout``."""
+    if isinstance(timeout, tuple):
+        return timeout[1]
+    return getattr(timeout, "read_timeout", timeout)
+
+
+def _latin1(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("latin-1")
 
 
 def _requests_scope(prepared: Any, content: bytes) -> dict[str, Any]:
     """The scope of a requests ``PreparedRequest``, with the headers a connection adds."""
     url = urlsplit(prepared.url)
-    headers = [
-        (name.lower().encode("latin-1"), str(value).encode("latin-1"))
-        for name, value in prepared.headers.items()
-    ]
+    headers = [(_latin1(name).lower(), _latin1(value)) for name, value in prepared.headers.items()]
     names = {name for name, _ in headers}
     if b"host" not in names:
-        headers.append((b"host", url.netloc.encode("idna")))
+        host = url.hostname or ""
+        headers.append((b"host", (f"{host}:{url.port}" if url.port else host).encode("idna")))
     if content and b"content-length" not in names:
         headers.append((b"content-length", str(len(content)).encode()))
     target = ((url.path or "/") + (f"?{url.query}" if url.query else "")).encode()
     server = (url.hostname or "", url.port)
     return http_scope(prepared.method, url.scheme, server, target, headers)
+
+
+_PHRASES = HTTPStatus._value2member_map_
 
 
 def _send_via_app(dispatcher: AppDispatcher, prepared: Any, timeout: Any) -> Any:
@@ -235,6 +243,3 @@ def _send_via_app(dispatcher: AppDispatcher, prepared: Any, timeout: Any) -> Any
     response.request = prepared
     response.encoding = requests.utils.get_encoding_from_headers(response.headers)
     return response
-
-
-_PHRASES = HTTPStatus._value2member_map_

@@ -75,3 +75,12 @@ def test_requests_meets_a_fault_in_process_as_over_a_connection(
         with pytest.raises(error):
             _exchange(IN_PROCESS, effect)
         assert _exchange(IN_PROCESS, effect)  # the rule is spent
+
+
+@pytest.mark.parametrize("timeout", [0.3, (1, 0.3)], ids=["one number", "connect and read"])
+def test_requests_read_timeout_is_the_clients_own(timeout: float | tuple) -> None:
+    with emulate() as emulation:
+        # held 5 s: a client that waited it out would get its answer, not a timeout
+        emulation.add_fault("hang", seconds=5, times=1)
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            requests.post(IN_PROCESS + SUBMIT, json={"prompt": "x"}, timeout=timeout)
