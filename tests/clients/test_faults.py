@@ -12,8 +12,10 @@ from typing import Any
 import fal_client
 import httpx
 import pytest
+import requests
 from PIL import Image
 from wavespeed import Client
+from wavespeed import config as wavespeed_config
 
 from emulator import EmulatorConfig, Engine, emulate
 from emulator.core.faults import Fault
@@ -164,6 +166,26 @@ def test_wavespeed_sdk_retries_result_errors(target: Target) -> None:
     assert client.run(WS_BITDANCE, {"prompt": "x"}, poll_interval=0.01)["outputs"]
     results = target.engine.record.filter(provider="wavespeed", path="/result")
     assert [entry.status for entry in results][:2] == [503, 200]
+
+
+def test_wavespeed_sdk_retries_a_result_poll_that_times_out(
+    target: Target, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its read timeout, not the rule's 3 s, ends the first poll; in-process as over a socket
+    monkeypatch.setattr(wavespeed_config.api, "read_timeout_get", 0.5)
+    stage(target.engine, "hang", provider="wavespeed", path="*/result", seconds=3, times=1)
+    client = Client(api_key="faults", base_url=target.wavespeed_url, retry_interval=0.01)
+    assert client.run(WS_BITDANCE, {"prompt": "x"}, poll_interval=0.01)["outputs"]
+    assert "ReadTimeout" in capsys.readouterr().err  # the SDK's own retry says why
+
+
+def test_wavespeed_sdk_lets_a_result_cut_short_through(target: Target) -> None:
+    # Finding: its retries catch requests' ConnectionError and Timeout, not the
+    # ChunkedEncodingError of a connection that drops mid-answer (in-process as over a socket)
+    stage(target.engine, "reset", provider="wavespeed", path="*/result", times=1)
+    client = Client(api_key="faults", base_url=target.wavespeed_url, retry_interval=0.01)
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        client.run(WS_BITDANCE, {"prompt": "x"}, poll_interval=0.01)
 
 
 def test_a_dropped_connection_is_retried(target: Target) -> None:
