@@ -32,9 +32,11 @@ from emulator.core.record import RecordedRequest
 from emulator.emulation import Emulation, emulate
 from emulator.harness.scenario import Scenario
 from emulator.harness.surfaces import SURFACES, Classified, Surface
+from emulator.http.asgi import header
 from emulator.http.exchange import ConnectionDropped
 from emulator.strategies import tiny_picture
 from emulator.transport import AppDispatcher
+from emulator.transport.asgi import SyncAnswer
 
 __all__ = ["ClientRanAway", "Limits", "Observation", "Session"]
 
@@ -104,8 +106,9 @@ class _Guard:
         self.surface, self.limits, self.is_current = surface, limits, is_current
         self.retired: set[str] = set()
         self.late: list[str] = []
-        self._sync, self._async = dispatcher.handle_sync, dispatcher.handle_async
-        dispatcher.handle_sync = self.handle_sync  # type: ignore[method-assign]
+        # Every sync request (httpx's and requests') passes through `answer_sync`.
+        self._sync, self._async = dispatcher.answer_sync, dispatcher.handle_async
+        dispatcher.answer_sync = self.answer_sync  # type: ignore[method-assign]
         dispatcher.handle_async = self.handle_async  # type: ignore[method-assign]
         self._lock = threading.Lock()
         self.open_call(lose_submit_answer=False)
@@ -120,35 +123,37 @@ class _Guard:
         with self._lock:
             self.closed = True
 
-    def _admit(self, request: httpx.Request) -> bool:
+    def _admit(self, method: str, host: str, path: str) -> bool:
         """Checks the limits; True when this request's answer is to be lost."""
         with self._lock:
-            found = _JOB_IN_PATH.search(request.url.path)
+            found = _JOB_IN_PATH.search(path)
             job_id = found.group(1) if found else None
             leaked = job_id in self.retired and not self.is_current(job_id or "")
             if self.closed or leaked:
-                self.late.append(f"{request.method} {request.url.path}")
-                raise ClientRanAway(f"{request.method} {request.url} after the call returned")
+                self.late.append(f"{method} {path}")
+                raise ClientRanAway(f"{method} {host}{path} after the call returned")
             self.count += 1
             if self.count > self.limits.max_requests * self.calls:
                 raise ClientRanAway(f"more than {self.limits.max_requests} requests in one call")
             if time.monotonic() - self.started > self.limits.call_timeout:
                 raise ClientRanAway(f"still calling after {self.limits.call_timeout:g} s")
-            lose = self.lose_submit_answer and request.method == "POST" and not self.lost
-            lose = lose and _is_submit(self.surface, request)
+            lose = self.lose_submit_answer and method == "POST" and not self.lost
+            lose = lose and _is_submit(self.surface, host, path)
             self.lost += lose
             return lose
 
-    def handle_sync(self, request: httpx.Request) -> httpx.Response:
-        lose = self._admit(request)
-        response = self._sync(request)
+    def answer_sync(self, scope: dict[str, Any], body: bytes, timeout: float | None) -> SyncAnswer:
+        host = header(scope, b"host").rsplit(":", 1)[0]
+        lose = self._admit(scope["method"], host, scope["path"])
+        answer = self._sync(scope, body, timeout)
         if lose:
-            response.read()
-            raise httpx.RemoteProtocolError("the connection dropped (staged by the harness)")
-        return response
+            for _ in answer:  # the app answers in full; the client hears the connection drop
+                pass
+            raise ConnectionDropped("the connection dropped (staged by the harness)")
+        return answer
 
     async def handle_async(self, request: httpx.Request) -> httpx.Response:
-        lose = self._admit(request)
+        lose = self._admit(request.method, request.url.host, request.url.path)
         response = await self._async(request)
         if lose:
             await response.aread()
@@ -156,10 +161,9 @@ class _Guard:
         return response
 
 
-def _is_submit(surface: Surface, request: httpx.Request) -> bool:
-    path = request.url.path
+def _is_submit(surface: Surface, host: str, path: str) -> bool:
     if surface.provider == "fal":
-        return request.url.host in ("queue.fal.run", "fal.run") and "/requests/" not in path
+        return host in ("queue.fal.run", "fal.run") and "/requests/" not in path
     return not path.startswith(("/api/v3/media/", "/api/v3/predictions/"))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import requests
 
 from emulator.harness import FAILED, Limits, Options, Scenario, check
 from emulator.harness.session import Session
@@ -54,3 +55,36 @@ def test_a_lost_submit_answer_still_makes_the_job(lose: bool) -> None:
         seen = session.run(scenario)
     assert len(seen.job_ids) == 1
     assert isinstance(seen.error, httpx.RemoteProtocolError) is lose
+
+
+WAVESPEED_HEADERS = {"Authorization": "Bearer k"}
+
+
+@pytest.mark.parametrize("lose", [False, True])
+def test_a_lost_submit_answer_reaches_a_requests_client_as_its_own_error(lose: bool) -> None:
+    # The WaveSpeed SDK's HTTP is requests: the harness stages for it what it does for httpx
+    def submit(endpoint_id: str, arguments: dict) -> dict:
+        return requests.post(f"https://api.wavespeed.ai/api/v3/{endpoint_id}", json=arguments,
+                             headers=WAVESPEED_HEADERS).json()  # fmt: skip
+
+    scenario = Scenario("no_duplicate_jobs", {"prompt": "x"}, lose_submit_answer=lose)
+    with Session(submit, "wavespeed", "wavespeed-ai/bitdance-14b/text-to-image") as session:
+        seen = session.run(scenario)
+    assert len(seen.job_ids) == 1
+    assert isinstance(seen.error, requests.exceptions.ConnectionError) is lose
+
+
+def test_a_requests_client_that_never_stops_is_stopped_too() -> None:
+    def polls_forever(endpoint_id: str, arguments: dict) -> dict:
+        url = f"https://api.wavespeed.ai/api/v3/{endpoint_id}"
+        task = requests.post(url, json=arguments, headers=WAVESPEED_HEADERS).json()["data"]
+        while True:
+            requests.get(task["urls"]["get"], headers=WAVESPEED_HEADERS)
+
+    options = Options(max_examples=2, limits=Limits(call_timeout=2, max_requests=40))
+    report = check(polls_forever, provider="wavespeed",
+                   endpoint="wavespeed-ai/bitdance-14b/text-to-image",
+                   properties=["stops_polling_when_done"], options=options)  # fmt: skip
+    outcome = report.outcome("stops_polling_when_done")
+    assert outcome.status == FAILED
+    assert any("the harness had to stop the client" in p for p in outcome.problems)
