@@ -169,13 +169,13 @@ def test_wavespeed_sdk_retries_result_errors(target: Target) -> None:
 
 
 def test_wavespeed_sdk_retries_a_result_poll_that_times_out(
-    target: Target, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    target: Target, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Its read timeout, not the rule's 3 s, ends the first poll; in-process as over a socket
-    monkeypatch.setattr(wavespeed_config.api, "read_timeout_get", 0.5)
     stage(target.engine, "hang", provider="wavespeed", path="*/result", seconds=3, times=1)
     client = Client(api_key="faults", base_url=target.wavespeed_url, retry_interval=0.01)
-    assert client.run(WS_BITDANCE, {"prompt": "x"}, poll_interval=0.01)["outputs"]
+    with wavespeed_config.patch("api.read_timeout_get", 0.5):  # the SDK's own setting
+        assert client.run(WS_BITDANCE, {"prompt": "x"}, poll_interval=0.01)["outputs"]
     assert "ReadTimeout" in capsys.readouterr().err  # the SDK's own retry says why
 
 
