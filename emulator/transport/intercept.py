@@ -186,10 +186,22 @@ class _RawBody:
 
 def _read_timeout(timeout: Any) -> float | None:
     """The read timeout in requests' ``timeout``: one number for both, (connect, read), or
-    urllib3's ``Timeout``."""
+    urllib3's ``Timeout``, read as requests and urllib3 read them."""
+    from urllib3.util import Timeout
+
     if isinstance(timeout, tuple):
+        if len(timeout) != 2:  # requests' own refusal
+            raise ValueError(
+                f"Invalid timeout {timeout}. Pass a (connect, read) timeout tuple, "
+                "or a single float to set both timeouts to the same value."
+            )
         return timeout[1]
-    return getattr(timeout, "read_timeout", timeout)
+    if isinstance(timeout, Timeout):
+        started = timeout.clone()  # a total is counted from the connection, as urllib3 does
+        started.start_connect()
+        read = started.read_timeout
+        return read if isinstance(read, int | float) else None
+    return timeout
 
 
 def _latin1(value: str | bytes) -> bytes:
@@ -201,9 +213,10 @@ def _requests_scope(prepared: Any, content: bytes) -> dict[str, Any]:
     url = urlsplit(prepared.url)
     headers = [(_latin1(name).lower(), _latin1(value)) for name, value in prepared.headers.items()]
     names = {name for name, _ in headers}
-    if b"host" not in names:
-        host = url.hostname or ""
-        headers.append((b"host", (f"{host}:{url.port}" if url.port else host).encode("idna")))
+    if b"host" not in names:  # as http.client writes it: no port where it is the default
+        host, port = url.hostname or "", url.port
+        default = port is None or port == (443 if url.scheme == "https" else 80)
+        headers.append((b"host", (host if default else f"{host}:{port}").encode("idna")))
     if content and b"content-length" not in names:
         headers.append((b"content-length", str(len(content)).encode()))
     target = ((url.path or "/") + (f"?{url.query}" if url.query else "")).encode()
@@ -214,13 +227,26 @@ def _requests_scope(prepared: Any, content: bytes) -> dict[str, Any]:
 _PHRASES = HTTPStatus._value2member_map_
 
 
-def _send_via_app(dispatcher: AppDispatcher, prepared: Any, timeout: Any) -> Any:
-    import requests
+def _joined(raw: list[tuple[bytes, bytes]]) -> Any:
+    """Response headers as requests has them from urllib3: a header sent twice is one,
+    its values joined by commas."""
     from requests.structures import CaseInsensitiveDict
 
+    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    for name, value in raw:
+        key, text = name.decode("latin-1"), value.decode("latin-1")
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    return headers
+
+
+def _send_via_app(dispatcher: AppDispatcher, prepared: Any, timeout: Any) -> Any:
+    import requests
+
     body = prepared.body or b""
+    if hasattr(body, "read"):  # a file
+        body = body.read()
     content = body.encode() if isinstance(body, str) else body
-    if not isinstance(content, bytes):  # a file or generator body
+    if not isinstance(content, bytes):  # a generator
         content = b"".join(
             chunk if isinstance(chunk, bytes) else chunk.encode() for chunk in content
         )
@@ -234,9 +260,7 @@ def _send_via_app(dispatcher: AppDispatcher, prepared: Any, timeout: Any) -> Any
         raise requests.exceptions.ConnectionError(str(error), request=prepared) from None
     response = requests.Response()
     response.status_code = answer.status
-    response.headers = CaseInsensitiveDict(
-        (name.decode("latin-1"), value.decode("latin-1")) for name, value in answer.headers
-    )
+    response.headers = _joined(answer.headers)
     response.raw = _RawBody(answer, prepared.url, read_timeout)
     response.reason = HTTPStatus(answer.status).phrase if answer.status in _PHRASES else ""
     response.url = prepared.url

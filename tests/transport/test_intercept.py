@@ -1,6 +1,7 @@
 import httpx
 import pytest
 import requests
+import urllib3
 
 from emulator import BackgroundServer, emulate
 from emulator.core.faults import Fault
@@ -77,10 +78,29 @@ def test_requests_meets_a_fault_in_process_as_over_a_connection(
         assert _exchange(IN_PROCESS, effect)  # the rule is spent
 
 
-@pytest.mark.parametrize("timeout", [0.3, (1, 0.3)], ids=["one number", "connect and read"])
-def test_requests_read_timeout_is_the_clients_own(timeout: float | tuple) -> None:
+@pytest.mark.parametrize(
+    "timeout",
+    [0.3, (1, 0.3), urllib3.Timeout(total=0.3)],
+    ids=["one number", "connect and read", "urllib3 total"],
+)
+def test_requests_read_timeout_is_the_clients_own(timeout: object) -> None:
     with emulate() as emulation:
         # held 5 s: a client that waited it out would get its answer, not a timeout
         emulation.add_fault("hang", seconds=5, times=1)
         with pytest.raises(requests.exceptions.ReadTimeout):
             requests.post(IN_PROCESS + SUBMIT, json={"prompt": "x"}, timeout=timeout)
+
+
+def test_requests_refuses_a_timeout_as_requests_does() -> None:
+    with emulate(), pytest.raises(ValueError, match="Invalid timeout"):
+        requests.post(IN_PROCESS + SUBMIT, json={"prompt": "x"}, timeout=(1,))
+
+
+def test_requests_host_header_is_as_a_connection_writes_it() -> None:
+    with emulate() as emulation:
+        requests.get("https://api.wavespeed.ai:443/api/v3/balance")
+        requests.get("https://api.wavespeed.ai:8443/api/v3/balance")
+    assert [entry.host for entry in emulation.requests] == [
+        "api.wavespeed.ai",
+        "api.wavespeed.ai:8443",
+    ]
