@@ -44,34 +44,41 @@ def test_the_same_scenario_replays_the_same_ids() -> None:
     assert first.job_ids == second.job_ids
 
 
-@pytest.mark.parametrize("lose", [False, True])
-def test_a_lost_submit_answer_still_makes_the_job(lose: bool) -> None:
-    def submit(endpoint_id: str, arguments: dict) -> dict:
-        return httpx.post(f"https://queue.fal.run/{endpoint_id}", json=arguments,
-                          headers=HEADERS).json()  # fmt: skip
-
-    scenario = Scenario("no_duplicate_jobs", {"prompt": "x"}, lose_submit_answer=lose)
-    with Session(submit, "fal", "fal-ai/bitdance") as session:
-        seen = session.run(scenario)
-    assert len(seen.job_ids) == 1
-    assert isinstance(seen.error, httpx.RemoteProtocolError) is lose
-
-
 WAVESPEED_HEADERS = {"Authorization": "Bearer k"}
 
 
-@pytest.mark.parametrize("lose", [False, True])
-def test_a_lost_submit_answer_reaches_a_requests_client_as_its_own_error(lose: bool) -> None:
-    # The WaveSpeed SDK's HTTP is requests: the harness stages for it what it does for httpx
-    def submit(endpoint_id: str, arguments: dict) -> dict:
-        return requests.post(f"https://api.wavespeed.ai/api/v3/{endpoint_id}", json=arguments,
-                             headers=WAVESPEED_HEADERS).json()  # fmt: skip
+def _fal_submit(endpoint_id: str, arguments: dict) -> dict:
+    return httpx.post(f"https://queue.fal.run/{endpoint_id}", json=arguments,
+                      headers=HEADERS).json()  # fmt: skip
 
+
+def _wavespeed_submit(endpoint_id: str, arguments: dict) -> dict:
+    # the WaveSpeed SDK's HTTP is requests: the harness stages for it what it does for httpx
+    return requests.post(f"https://api.wavespeed.ai/api/v3/{endpoint_id}", json=arguments,
+                         headers=WAVESPEED_HEADERS).json()  # fmt: skip
+
+
+SUBMITTERS = {
+    # client: its submit, the provider and endpoint, what it raises for a lost answer
+    "httpx": (_fal_submit, "fal", "fal-ai/bitdance", httpx.RemoteProtocolError),
+    "requests": (
+        _wavespeed_submit,
+        "wavespeed",
+        "wavespeed-ai/bitdance-14b/text-to-image",
+        requests.exceptions.ConnectionError,
+    ),
+}
+
+
+@pytest.mark.parametrize("client", sorted(SUBMITTERS))
+@pytest.mark.parametrize("lose", [False, True])
+def test_a_lost_submit_answer_still_makes_the_job(client: str, lose: bool) -> None:
+    submit, provider, endpoint, lost_error = SUBMITTERS[client]
     scenario = Scenario("no_duplicate_jobs", {"prompt": "x"}, lose_submit_answer=lose)
-    with Session(submit, "wavespeed", "wavespeed-ai/bitdance-14b/text-to-image") as session:
+    with Session(submit, provider, endpoint) as session:
         seen = session.run(scenario)
     assert len(seen.job_ids) == 1
-    assert isinstance(seen.error, requests.exceptions.ConnectionError) is lose
+    assert isinstance(seen.error, lost_error) is lose  # each client's own error
 
 
 def test_a_requests_client_that_never_stops_is_stopped_too() -> None:
