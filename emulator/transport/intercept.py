@@ -163,14 +163,16 @@ class _RawBody:
         return data
 
     def _next(self) -> bytes | None:
-        from urllib3.exceptions import ProtocolError, ReadTimeoutError
-
         try:
             return next(self._chunks, None)
         except AnswerTimeout:
+            from urllib3.exceptions import ReadTimeoutError
+
             message = f"Read timed out. (read timeout={self._timeout})"
             raise ReadTimeoutError(None, self._url, message) from None  # type: ignore[arg-type]
         except ConnectionDropped as error:
+            from urllib3.exceptions import ProtocolError
+
             raise ProtocolError(f"Connection broken: {error}", error) from None
 
     def stream(self, amount: int = 2**16, decode_content: bool = True) -> Iterator[bytes]:
