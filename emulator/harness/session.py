@@ -36,7 +36,7 @@ from emulator.http.asgi import header
 from emulator.http.exchange import ConnectionDropped
 from emulator.strategies import tiny_picture
 from emulator.transport import AppDispatcher
-from emulator.transport.asgi import SyncAnswer
+from emulator.transport.answers import SyncAnswer
 
 __all__ = ["ClientRanAway", "Limits", "Observation", "Session"]
 

@@ -16,29 +16,17 @@ import asyncio
 import concurrent.futures
 import queue
 import threading
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
 import httpx
-from starlette.types import ASGIApp, Message
+from starlette.types import ASGIApp
 
 from emulator.http.exchange import ConnectionDropped
+from emulator.transport.answers import END, AnswerTimeout, Chunks, SyncAnswer, ended, run_app
 
-_END = object()
 T = TypeVar("T")
-
-
-def _ended() -> RuntimeError:
-    return RuntimeError("provider-emulator: the emulation ended before the app answered")
-
-
-class AnswerTimeout(TimeoutError):
-    """The app did not answer, or send its next chunk, within the client's read timeout."""
-
-    def __init__(self) -> None:
-        super().__init__("the emulator did not answer in time")
 
 
 def _read_timeout(request: httpx.Request) -> float | None:
@@ -88,70 +76,6 @@ def _httpx_error(error: BaseException, request: httpx.Request) -> BaseException:
     return error
 
 
-async def _run_app(
-    app: ASGIApp,
-    scope: dict[str, Any],
-    body: bytes,
-    emit: Callable[[Any], None],
-    disconnected: asyncio.Event,
-) -> None:
-    """Run one request through ``app``, emitting ("start", status, headers), body chunks,
-    then _END; an exception is emitted in place of what did not come."""
-    sent_body = False
-
-    async def receive() -> Message:
-        nonlocal sent_body
-        if not sent_body:
-            sent_body = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await disconnected.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            emit(("start", message["status"], message.get("headers", [])))
-        elif message["type"] == "http.response.body":
-            if message.get("body"):
-                emit(message["body"])
-            if not message.get("more_body", False):
-                emit(_END)
-
-    try:
-        await app(scope, receive, send)
-    except Exception as error:  # handed to the caller, who raises it as its client would
-        emit(error)
-    except BaseException:  # cancelled, as when the emulation ends: say so, then go
-        emit(_ended())
-        raise
-
-
-class _Chunks:
-    """What the app sent, in order, for a reader on the same event loop: a deque and a
-    future to wake the reader (an ``asyncio.Queue`` cost more, on every request)."""
-
-    def __init__(self) -> None:
-        self._items: deque[Any] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-
-    def put(self, item: Any) -> None:
-        self._items.append(item)
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    async def get(self, request: httpx.Request) -> Any:
-        """The next item, within the client's read timeout."""
-        if not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                async with asyncio.timeout(_read_timeout(request)):
-                    await self._waiter
-            except TimeoutError:
-                raise _httpx_error(AnswerTimeout(), request) from None
-            finally:
-                self._waiter = None
-        return self._items.popleft()
-
-
 def _next_sync(chunks: queue.SimpleQueue[Any], timeout: float | None) -> Any:
     try:
         return chunks.get(timeout=timeout)
@@ -162,7 +86,7 @@ def _next_sync(chunks: queue.SimpleQueue[Any], timeout: float | None) -> Any:
 class _AsyncStream(httpx.AsyncByteStream):
     def __init__(
         self,
-        chunks: _Chunks,
+        chunks: Chunks,
         task: asyncio.Task[None],
         disconnected: asyncio.Event,
         request: httpx.Request,
@@ -171,7 +95,14 @@ class _AsyncStream(httpx.AsyncByteStream):
         self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        while (chunk := await self._chunks.get(self._request)) is not _END:
+        timeout = _read_timeout(self._request)
+        while True:
+            try:
+                chunk = await self._chunks.get(timeout)
+            except AnswerTimeout as error:
+                raise _httpx_error(error, self._request) from None
+            if chunk is END:
+                return
             if isinstance(chunk, BaseException):
                 raise _httpx_error(chunk, self._request)
             yield chunk
@@ -181,32 +112,6 @@ class _AsyncStream(httpx.AsyncByteStream):
         if not self._task.done():
             await asyncio.wait([self._task], timeout=1)
             self._task.cancel()
-
-
-class SyncAnswer:
-    """An app's answer to a sync caller: its status and headers, then its body as the
-    app sends it. Iterating raises `AnswerTimeout` when a chunk is late, and the app's
-    error (`ConnectionDropped`, say) where the body breaks off."""
-
-    def __init__(
-        self,
-        start: tuple[Any, int, list[tuple[bytes, bytes]]],
-        chunks: queue.SimpleQueue[Any],
-        disconnect: Callable[[], None],
-        timeout: float | None,
-    ) -> None:
-        _, self.status, self.headers = start
-        self._chunks, self._disconnect, self._timeout = chunks, disconnect, timeout
-
-    def __iter__(self) -> Iterator[bytes]:
-        while (chunk := _next_sync(self._chunks, self._timeout)) is not _END:
-            if isinstance(chunk, BaseException):
-                raise chunk
-            yield chunk
-
-    def close(self) -> None:
-        """The caller is done: an app still sending hears it disconnect."""
-        self._disconnect()
 
 
 class _SyncStream(httpx.SyncByteStream):
@@ -236,17 +141,20 @@ class AppDispatcher:
 
     async def handle_async(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
-        chunks = _Chunks()
+        chunks = Chunks()
         disconnected = asyncio.Event()
         task = asyncio.create_task(
-            _run_app(self.app, _scope(request), body, chunks.put, disconnected)
+            run_app(self.app, _scope(request), body, chunks.put, disconnected)
         )
         try:
             await asyncio.sleep(0)  # the app first: most answer at once, then no wait is timed
-            start = await chunks.get(request)
-        except (asyncio.CancelledError, httpx.ReadTimeout):
+            start = await chunks.get(_read_timeout(request))
+        except asyncio.CancelledError:
             task.cancel()  # the caller gave up: so does the app (a sync-mode wait, say)
             raise
+        except AnswerTimeout as error:
+            task.cancel()
+            raise _httpx_error(error, request) from None
         if isinstance(start, BaseException):
             raise _httpx_error(start, request)
         _, status, headers = start
@@ -273,11 +181,11 @@ class AppDispatcher:
         disconnected = asyncio.Event()  # bound to the loop when the app first waits on it
 
         def run() -> None:
-            task = loop.create_task(_run_app(self.app, scope, body, chunks.put, disconnected))
+            task = loop.create_task(run_app(self.app, scope, body, chunks.put, disconnected))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             # A task cancelled before it ran emits nothing: the caller must still hear.
-            task.add_done_callback(lambda _: chunks.put(_ended()))
+            task.add_done_callback(lambda _: chunks.put(ended()))
 
         # Not waited for: the caller's one wait is for the answer (each hand-over between
         # threads is a visible cost on a sync client's request).
@@ -294,7 +202,7 @@ class AppDispatcher:
             raise
         if isinstance(start, BaseException):
             raise start
-        return SyncAnswer(start, chunks, disconnect, timeout)
+        return SyncAnswer(start, lambda: _next_sync(chunks, timeout), disconnect)
 
     def run_soon(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Run ``coroutine`` on the private event-loop thread (a served WebSocket, say)."""

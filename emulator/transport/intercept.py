@@ -19,7 +19,8 @@ import respx
 
 from emulator.http.exchange import ConnectionDropped
 from emulator.providers.registry import HOST_SURFACES
-from emulator.transport.asgi import AnswerTimeout, AppDispatcher, SyncAnswer, http_scope
+from emulator.transport.answers import AnswerTimeout, SyncAnswer
+from emulator.transport.asgi import AppDispatcher, http_scope
 from emulator.transport.websockets import WebSocketInterception
 
 Unmatched = Literal["fail", "pass"]

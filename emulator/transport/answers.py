@@ -1,0 +1,117 @@
+"""One request's run through the app, and its answer as the caller reads it.
+
+The app's messages become a sequence of items: ("start", status, headers), then body
+chunks, then `END`; an error comes in place of what did not. Callers on an event loop
+read them from `Chunks`; a sync caller through a `SyncAnswer`, however its thread waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from starlette.types import ASGIApp, Message
+
+END = object()
+
+
+def ended() -> RuntimeError:
+    return RuntimeError("provider-emulator: the emulation ended before the app answered")
+
+
+class AnswerTimeout(TimeoutError):
+    """The app did not answer, or send its next chunk, within the client's read timeout."""
+
+    def __init__(self) -> None:
+        super().__init__("the emulator did not answer in time")
+
+
+async def run_app(
+    app: ASGIApp,
+    scope: dict[str, Any],
+    body: bytes,
+    emit: Callable[[Any], None],
+    disconnected: asyncio.Event,
+) -> None:
+    """Run one request through ``app``, emitting ("start", status, headers), body chunks,
+    then `END`; an exception is emitted in place of what did not come."""
+    sent_body = False
+
+    async def receive() -> Message:
+        nonlocal sent_body
+        if not sent_body:
+            sent_body = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await disconnected.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            emit(("start", message["status"], message.get("headers", [])))
+        elif message["type"] == "http.response.body":
+            if message.get("body"):
+                emit(message["body"])
+            if not message.get("more_body", False):
+                emit(END)
+
+    try:
+        await app(scope, receive, send)
+    except Exception as error:  # handed to the caller, who raises it as its client would
+        emit(error)
+    except BaseException:  # cancelled, as when the emulation ends: say so, then go
+        emit(ended())
+        raise
+
+
+class Chunks:
+    """What the app sent, in order, for a reader on the same event loop: a deque and a
+    future to wake the reader (an ``asyncio.Queue`` cost more, on every request)."""
+
+    def __init__(self) -> None:
+        self._items: deque[Any] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, item: Any) -> None:
+        self._items.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def get(self, timeout: float | None) -> Any:
+        """The next item; `AnswerTimeout` if none comes within ``timeout`` seconds."""
+        if not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._waiter
+            except TimeoutError:
+                raise AnswerTimeout() from None
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+
+class SyncAnswer:
+    """An app's answer to a sync caller: its status and headers, then its body as the
+    app sends it. Iterating raises `AnswerTimeout` when a chunk is late, and the app's
+    error (`ConnectionDropped`, say) where the body breaks off."""
+
+    def __init__(
+        self,
+        start: tuple[Any, int, list[tuple[bytes, bytes]]],
+        next_item: Callable[[], Any],
+        close: Callable[[], None],
+    ) -> None:
+        _, self.status, self.headers = start
+        self._next_item, self._close = next_item, close
+
+    def __iter__(self) -> Iterator[bytes]:
+        while (chunk := self._next_item()) is not END:
+            if isinstance(chunk, BaseException):
+                raise chunk
+            yield chunk
+
+    def close(self) -> None:
+        """The caller is done: an app still sending hears it disconnect."""
+        self._close()
