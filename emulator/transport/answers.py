@@ -78,17 +78,31 @@ class Chunks:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
+    def ready(self) -> bool:
+        return bool(self._items)
+
+    def take(self) -> Any:
+        return self._items.popleft()
+
+    def waiter(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+        """A future of ``loop`` that the next item sets."""
+        self._waiter = loop.create_future()
+        return self._waiter
+
+    def forget(self) -> None:
+        self._waiter = None
+
     async def get(self, timeout: float | None) -> Any:
         """The next item; `AnswerTimeout` if none comes within ``timeout`` seconds."""
         if not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
+            waiter = self.waiter(asyncio.get_running_loop())
             try:
                 async with asyncio.timeout(timeout):
-                    await self._waiter
+                    await waiter
             except TimeoutError:
                 raise AnswerTimeout() from None
             finally:
-                self._waiter = None
+                self.forget()
         return self._items.popleft()
 
 

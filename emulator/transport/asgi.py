@@ -1,9 +1,10 @@
 """Requests answered by an ASGI app in-process, streaming, from async or sync code.
 
 httpx's own ``ASGITransport`` is async-only and buffers whole bodies. Here an async caller
-runs the app as a task on its own loop; a sync caller hands the request to a private
-event-loop thread and blocks only until the response starts. Either way the body arrives
-chunk by chunk as the app sends it, so an SSE stream streams.
+runs the app as a task on its own loop; a sync caller runs it on a loop of its thread's
+that it drives while it waits (loops.py), or, from a thread that runs a loop already,
+hands it to a private event-loop thread. Either way the body arrives chunk by chunk as
+the app sends it, so an SSE stream streams.
 
 A sync answer (`SyncAnswer`) is client-neutral: httpx's requests (`AppDispatcher.
 handle_sync`) and requests' (intercept.py) each see it through their own client's types,
@@ -25,6 +26,7 @@ from starlette.types import ASGIApp
 
 from emulator.http.exchange import ConnectionDropped
 from emulator.transport.answers import END, AnswerTimeout, Chunks, SyncAnswer, ended, run_app
+from emulator.transport.loops import CallerLoops
 
 T = TypeVar("T")
 
@@ -138,6 +140,7 @@ class AppDispatcher:
         self._lock = threading.Lock()
         self._closed = False
         self._tasks: set[asyncio.Future[None]] = set()
+        self._callers = CallerLoops()
 
     async def handle_async(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
@@ -176,6 +179,12 @@ class AppDispatcher:
     def answer_sync(self, scope: dict[str, Any], body: bytes, timeout: float | None) -> SyncAnswer:
         """The app's answer to the request of ``scope``, from sync code; ``timeout``: how
         long to wait for its start and then for each chunk (None: as long as it takes)."""
+        answer = self._callers.answer(self.app, scope, body, timeout)
+        return answer if answer is not None else self._hand_over(scope, body, timeout)
+
+    def _hand_over(self, scope: dict[str, Any], body: bytes, timeout: float | None) -> SyncAnswer:
+        """The answer from the private event-loop thread, for a caller whose own thread
+        runs a loop already."""
         loop = self._ensure_loop()
         chunks: queue.SimpleQueue[Any] = queue.SimpleQueue()
         disconnected = asyncio.Event()  # bound to the loop when the app first waits on it
@@ -226,6 +235,7 @@ class AppDispatcher:
             loop, thread = self._loop, self._thread
             self._loop = self._thread = None
             self._closed = True
+        self._callers.close(timeout)
         if loop is not None and thread is not None:
             asyncio.run_coroutine_threadsafe(_cancel_pending(), loop).result(timeout)
             loop.call_soon_threadsafe(loop.stop)

@@ -1,0 +1,162 @@
+import asyncio
+import gc
+import os
+import threading
+import warnings
+
+import fal_client
+import httpx
+import pytest
+
+from emulator import emulate
+from emulator.transport import AppDispatcher, loops
+from emulator.transport.answers import AnswerTimeout
+
+
+def _app_noting_its_thread(threads: list[int]):  # noqa: ANN202
+    async def app(scope, receive, send) -> None:
+        threads.append(threading.get_ident())
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    return app
+
+
+def _get(dispatcher: AppDispatcher) -> bytes:
+    response = dispatcher.handle_sync(httpx.Request("GET", "https://h/"))
+    return response.read()
+
+
+def test_a_sync_request_is_answered_in_the_callers_thread() -> None:
+    threads: list[int] = []
+    dispatcher = AppDispatcher(_app_noting_its_thread(threads))
+    try:
+        assert _get(dispatcher) == b"ok"
+        assert threads == [threading.get_ident()]
+        assert "provider-emulator" not in {thread.name for thread in threading.enumerate()}
+    finally:
+        dispatcher.close()
+
+
+def test_a_thread_that_runs_a_loop_hands_the_request_over() -> None:
+    threads: list[int] = []
+    dispatcher = AppDispatcher(_app_noting_its_thread(threads))
+
+    async def from_async_code() -> bytes:
+        return _get(dispatcher)  # a sync client called inside a coroutine
+
+    try:
+        assert asyncio.run(from_async_code()) == b"ok"
+        assert len(threads) == 1 and threads[0] != threading.get_ident()
+    finally:
+        dispatcher.close()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts /proc/self/fd")
+def test_threads_that_end_leave_no_loop_behind() -> None:
+    dispatcher = AppDispatcher(_app_noting_its_thread([]))
+    try:
+        _get(dispatcher)  # this thread's loop, which stays
+        gc.collect()
+        before = len(os.listdir("/proc/self/fd"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(40):  # each loop holds three descriptors: 120 if they stayed
+                caller = threading.Thread(target=_get, args=(dispatcher,))
+                caller.start()
+                caller.join(5)
+            gc.collect()
+        assert len(os.listdir("/proc/self/fd")) <= before + 3
+        # closed as its thread ends, not left for the collector (which warns of each)
+        assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+    finally:
+        dispatcher.close()
+
+
+def test_an_answer_may_be_read_in_another_thread() -> None:
+    release = threading.Event()
+
+    async def two_chunks(scope, receive, send) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"first", "more_body": True})
+        while not release.is_set():
+            await asyncio.sleep(0.001)
+        await send({"type": "http.response.body", "body": b"second"})
+
+    dispatcher = AppDispatcher(two_chunks)
+    try:
+        started: list[httpx.Response] = []
+        opener = threading.Thread(
+            target=lambda: started.append(
+                dispatcher.handle_sync(httpx.Request("GET", "https://h/"))
+            )
+        )
+        opener.start()
+        opener.join(5)
+        chunks = started[0].iter_raw()
+        assert next(chunks) == b"first"
+        release.set()
+        assert list(chunks) == [b"second"]  # this thread ran the opener's loop
+    finally:
+        dispatcher.close()
+
+
+def test_an_app_still_at_work_when_its_answer_is_closed_is_cancelled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(loops, "SETTLE", 0.05)
+    seen: list[str] = []
+
+    async def deaf(scope, receive, send) -> None:  # never listens for the disconnect
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"x", "more_body": True})
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+
+    dispatcher = AppDispatcher(deaf)
+    try:
+        dispatcher.handle_sync(httpx.Request("GET", "https://h/")).close()
+        assert seen == ["cancelled"]
+    finally:
+        dispatcher.close()
+
+
+def test_a_caller_who_gives_up_waiting_cancels_the_app_at_once() -> None:
+    seen: list[str] = []
+
+    async def slow(scope, receive, send) -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+
+    dispatcher = AppDispatcher(slow)
+    try:
+        with pytest.raises(AnswerTimeout):
+            dispatcher.answer_sync(
+                {"type": "http", "method": "GET", "path": "/", "headers": []}, b"", 0.01
+            )
+        assert seen == ["cancelled"]
+    finally:
+        dispatcher.close()
+
+
+def test_the_real_client_subscribes_from_a_thread_and_from_async_code() -> None:
+    with emulate(seed=1):
+        client = fal_client.SyncClient(key="k")
+
+        def subscribe() -> dict:
+            return client.subscribe("fal-ai/bitdance", arguments={"prompt": "a lighthouse"})
+
+        async def from_async_code() -> dict:
+            return subscribe()
+
+        here, handed_over = subscribe(), asyncio.run(from_async_code())
+    assert here["images"][0]["url"] and handed_over["images"][0]["url"]
