@@ -84,12 +84,28 @@ FIGURES = [
         at_most(1.3),
     ),
     Figure(
+        "sync `subscribe` cycle in-process",
+        "sync subscribe in-process",
+        "sync subscribe minimal ASGI app",
+        "ms",
+        "no goal: the minimal app on httpx.ASGITransport, driven from sync code",
+        None,
+    ),
+    Figure(
         "WaveSpeed SDK `run` cycle in-process",
         "wavespeed run in-process",
         "wavespeed run minimal app",
         "ms",
         "≤ 1.3× minimal app",
         at_most(1.3),
+    ),
+    Figure(
+        "WaveSpeed SDK `run` cycle in-process",
+        "wavespeed run in-process",
+        "wavespeed run minimal ASGI app",
+        "ms",
+        "no goal: the minimal app on httpx.ASGITransport, driven from sync code",
+        None,
     ),
     Figure(
         "1080p 5 s H.264, first render",

@@ -1,8 +1,12 @@
-"""In-process: a full ``subscribe`` cycle of the real fal client through ``emulate()``, beside
-the same client on a minimal stateful fal queue app: the async client on
-``httpx.ASGITransport``, the sync one on ``httpx.WSGITransport``; and the WaveSpeed SDK's
-``run`` beside a minimal stateful WaveSpeed app behind a requests adapter (the SDK speaks
-requests, which has no ASGI transport)."""
+"""In-process: a full ``subscribe`` cycle of the real fal client through ``emulate()``, and
+the WaveSpeed SDK's ``run``, each beside the same client on a minimal stateful app.
+
+The issue's reference is a minimal app on ``httpx.ASGITransport``. The async client uses it
+as it is. A sync client cannot (it is async-only), nor can the WaveSpeed SDK (it speaks
+requests), so theirs is driven from sync code with the least glue: one event loop, run
+until each answer is complete (`SyncASGI`; behind a requests adapter for the SDK). The
+sync clients' goal is set against a harsher reference, printed beside it: the same app
+logic as a framework-free WSGI app answering in the caller's thread, with no event loop."""
 
 from __future__ import annotations
 
@@ -16,7 +20,9 @@ from typing import Any
 from unittest import mock
 from urllib.parse import urlsplit
 
-__all__ = ["subscribe_cycle", "subscribe_cycle_sync", "wavespeed_run_cycle"]
+__all__ = ["SyncASGI", "subscribe_cycle", "subscribe_cycle_sync", "wavespeed_run_cycle"]
+
+Answer = tuple[int, list[tuple[str, str]], bytes]
 
 ENDPOINT = "fal-ai/bitdance"
 QUEUE = "https://queue.fal.run"
@@ -130,6 +136,39 @@ def _sync_cycles(client, jobs: int) -> float:  # noqa: ANN001
     return (time.perf_counter() - start) / jobs * 1000
 
 
+class SyncASGI:
+    """An ASGI app on ``httpx.ASGITransport``, answering sync code: one event loop of its
+    own, run until each answer is complete."""
+
+    def __init__(self, app: Any) -> None:
+        import httpx
+
+        self._transport, self._loop = httpx.ASGITransport(app), asyncio.new_event_loop()
+
+    def answer(self, request: Any) -> Answer:
+        """The app's whole answer to the ``httpx.Request``."""
+
+        async def answered() -> Answer:
+            response = await self._transport.handle_async_request(request)
+            return response.status_code, response.headers.multi_items(), await response.aread()
+
+        return self._loop.run_until_complete(answered())
+
+    def close(self) -> None:
+        self._loop.close()
+
+
+def _httpx_transport(answer: Callable[[Any], Answer]) -> Any:
+    import httpx
+
+    class Transport(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            status, headers, content = answer(request)
+            return httpx.Response(status, headers=headers, content=content)
+
+    return Transport()
+
+
 def subscribe_cycle_sync(jobs: int) -> dict[str, float]:
     import fal_client
     import fal_client.client
@@ -137,21 +176,66 @@ def subscribe_cycle_sync(jobs: int) -> dict[str, float]:
 
     from emulator import emulate
 
+    def on(transport: Any) -> float:
+        with mock.patch.object(fal_client.client, "BackupDomainTransport", lambda **_: transport):
+            return _sync_cycles(fal_client.SyncClient(key="bench"), jobs)
+
     with emulate(seed=1):
         emulated = _sync_cycles(fal_client.SyncClient(key="bench"), jobs)
-    transport = httpx.WSGITransport(minimal_fal_wsgi())
-    with mock.patch.object(fal_client.client, "BackupDomainTransport", lambda **_: transport):
-        minimal = _sync_cycles(fal_client.SyncClient(key="bench"), jobs)
-    return {"sync subscribe in-process": emulated, "sync subscribe minimal app": minimal}
+    bridge = SyncASGI(minimal_fal_app())
+    try:
+        minimal = on(_httpx_transport(bridge.answer))
+    finally:
+        bridge.close()
+    wsgi = on(httpx.WSGITransport(minimal_fal_wsgi()))
+    return {
+        "sync subscribe in-process": emulated,
+        "sync subscribe minimal ASGI app": minimal,
+        "sync subscribe minimal app": wsgi,
+    }
 
 
 WAVESPEED = "https://api.wavespeed.ai/api/v3"
 WAVESPEED_MODEL = "wavespeed-ai/bitdance-14b/text-to-image"
 
 
-def minimal_wavespeed_wsgi() -> Callable[..., Iterable[bytes]]:
+def _wavespeed_envelope(task: str, finished: bool) -> dict[str, Any]:
+    status, outputs = ("completed", ["https://x.invalid/a.png"]) if finished else ("created", [])
+    urls = {"get": f"{WAVESPEED}/predictions/{task}/result"}
+    data = {"id": task, "status": status, "outputs": outputs, "urls": urls}
+    return {"code": 200, "message": "success", "data": data}
+
+
+def minimal_wavespeed_app():  # noqa: ANN201
     """The least a stateful WaveSpeed API can be: submit keeps the input, the result says
     completed with an image."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    jobs: dict[str, object] = {}
+    ids = itertools.count()
+
+    async def submit(request: Request) -> JSONResponse:
+        task = f"t{next(ids)}"
+        jobs[task] = await request.json()
+        return JSONResponse(_wavespeed_envelope(task, finished=False))
+
+    async def result(request: Request) -> JSONResponse:
+        jobs[request.path_params["task"]]  # noqa: B018  (a KeyError: unknown task)
+        return JSONResponse(_wavespeed_envelope(request.path_params["task"], finished=True))
+
+    return Starlette(
+        routes=[
+            Route("/api/v3/predictions/{task}/result", result),
+            Route(f"/api/v3/{WAVESPEED_MODEL}", submit, methods=["POST"]),
+        ]
+    )
+
+
+def minimal_wavespeed_wsgi() -> Callable[..., Iterable[bytes]]:
+    """The same least stateful API as `minimal_wavespeed_app`, as a WSGI app."""
     jobs: dict[str, object] = {}
     ids = itertools.count()
 
@@ -160,41 +244,60 @@ def minimal_wavespeed_wsgi() -> Callable[..., Iterable[bytes]]:
             task = f"t{next(ids)}"
             size = int(environ.get("CONTENT_LENGTH") or 0)
             jobs[task] = json.loads(environ["wsgi.input"].read(size))
-            status, outputs = "created", []
+            finished = False
         else:
             task = environ["PATH_INFO"].split("/")[-2]
             jobs[task]  # noqa: B018  (a KeyError: unknown task)
-            status, outputs = "completed", ["https://x.invalid/a.png"]
-        urls = {"get": f"{WAVESPEED}/predictions/{task}/result"}
-        data = {"id": task, "status": status, "outputs": outputs, "urls": urls}
-        body = json.dumps({"code": 200, "message": "success", "data": data}).encode()
+            finished = True
         start_response("200 OK", [("content-type", "application/json")])
-        return [body]
+        return [json.dumps(_wavespeed_envelope(task, finished)).encode()]
 
     return app
 
 
-def _wsgi_adapter(app: Callable[..., Iterable[bytes]]) -> Any:
-    """A requests transport adapter that answers from the WSGI ``app`` in the caller's
-    thread."""
+def _wsgi_answer(app: Callable[..., Iterable[bytes]]) -> Callable[[Any], Answer]:
+    """The WSGI ``app``'s answer to a requests ``PreparedRequest``, in the caller's thread."""
+
+    def answer(request: Any) -> Answer:
+        body = request.body or b""
+        environ = {
+            "REQUEST_METHOD": request.method,
+            "PATH_INFO": urlsplit(request.url).path,
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+        }
+        started: list[Any] = []
+        content = b"".join(app(environ, lambda status, headers: started.extend(headers)))
+        return 200, started, content
+
+    return answer
+
+
+def _asgi_answer(bridge: SyncASGI) -> Callable[[Any], Answer]:
+    """The bridged ASGI app's answer to a requests ``PreparedRequest``."""
+    import httpx
+
+    def answer(request: Any) -> Answer:
+        headers = dict(request.headers)
+        return bridge.answer(
+            httpx.Request(request.method, request.url, headers=headers, content=request.body or b"")
+        )
+
+    return answer
+
+
+def _requests_adapter(answer: Callable[[Any], Answer]) -> Any:
+    """A requests transport adapter that answers with ``answer``."""
     import requests
     import requests.adapters
     from requests.structures import CaseInsensitiveDict
 
     class Adapter(requests.adapters.BaseAdapter):
         def send(self, request: Any, **_: Any) -> requests.Response:  # type: ignore[override]
-            body = request.body or b""
-            environ = {
-                "REQUEST_METHOD": request.method,
-                "PATH_INFO": urlsplit(request.url).path,
-                "CONTENT_LENGTH": str(len(body)),
-                "wsgi.input": io.BytesIO(body),
-            }
-            started: list[Any] = []
-            content = b"".join(app(environ, lambda status, headers: started.extend(headers)))
+            status, headers, content = answer(request)
             response = requests.Response()
-            response.status_code = 200
-            response.headers = CaseInsensitiveDict(started)
+            response.status_code = status
+            response.headers = CaseInsensitiveDict(headers)
             response.raw = io.BytesIO(content)
             response.url, response.request = request.url, request
             return response
@@ -219,9 +322,21 @@ def wavespeed_run_cycle(jobs: int) -> dict[str, float]:
 
     from emulator import emulate
 
+    def on(answer: Callable[[Any], Answer]) -> float:
+        adapter = _requests_adapter(answer)
+        with mock.patch.object(requests.Session, "get_adapter", lambda *_, **__: adapter):
+            return _run_cycles(wavespeed.Client(api_key="bench"), jobs)
+
     with emulate(seed=1):
         emulated = _run_cycles(wavespeed.Client(api_key="bench"), jobs)
-    adapter = _wsgi_adapter(minimal_wavespeed_wsgi())
-    with mock.patch.object(requests.Session, "get_adapter", lambda *_, **__: adapter):
-        minimal = _run_cycles(wavespeed.Client(api_key="bench"), jobs)
-    return {"wavespeed run in-process": emulated, "wavespeed run minimal app": minimal}
+    bridge = SyncASGI(minimal_wavespeed_app())
+    try:
+        minimal = on(_asgi_answer(bridge))
+    finally:
+        bridge.close()
+    wsgi = on(_wsgi_answer(minimal_wavespeed_wsgi()))
+    return {
+        "wavespeed run in-process": emulated,
+        "wavespeed run minimal ASGI app": minimal,
+        "wavespeed run minimal app": wsgi,
+    }
