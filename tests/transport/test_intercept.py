@@ -1,3 +1,6 @@
+import asyncio
+import threading
+
 import httpx
 import pytest
 import requests
@@ -76,6 +79,28 @@ def test_requests_meets_a_fault_in_process_as_over_a_connection(
         with pytest.raises(error):
             _exchange(IN_PROCESS, effect)
         assert _exchange(IN_PROCESS, effect)  # the rule is spent
+
+
+@pytest.mark.parametrize(("effect", "rule", "error"), FAULTS, ids=[f[0] for f in FAULTS])
+def test_requests_meets_a_fault_alike_when_called_from_async_code(
+    effect: str, rule: dict, error: type[Exception]
+) -> None:
+    # A sync client called inside a coroutine cannot run the app on its own thread's loop
+    # (the thread runs one already): the emulation's thread answers it, with the same errors.
+    async def from_async_code() -> bytes:
+        with pytest.raises(error):
+            _exchange(IN_PROCESS, effect)
+        assert "provider-emulator" in _thread_names()  # it answered
+        return _exchange(IN_PROCESS, effect)  # the rule is spent
+
+    with emulate() as emulation:
+        emulation.add_fault(effect, times=1, **rule)
+        assert asyncio.run(from_async_code())
+    assert "provider-emulator" not in _thread_names()  # it ends with the emulation
+
+
+def _thread_names() -> set[str]:
+    return {thread.name for thread in threading.enumerate()}
 
 
 @pytest.mark.parametrize(
