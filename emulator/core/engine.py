@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-import math
 import secrets
 import threading
 import uuid
@@ -40,26 +39,17 @@ from emulator.core.shared_engine import SharedEngineState
 from emulator.core.shared_jobs import SharedJobStore
 from emulator.core.shared_webhooks import JobAccess
 from emulator.core.store import Store, StoreUnavailable, open_store
-from emulator.core.timeline import (
-    CANCELLED,
-    START_TIMEOUT,
-    LogLine,
-    Look,
-    fault_ending,
-    log_lines,
-)
+from emulator.core.timeline import CANCELLED, Look, Timeline
 from emulator.core.webhooks import Builder, WebhookSender
 from emulator.media import MediaStore
 from emulator.media.links import Linker
 from emulator.media.sources import SourceResolver
 
-#: how many of the newest jobs a queue-length check looks at
-QUEUE_SCAN = 10_000
-#: the same with a shared store, where each job looked at is read from it (one round trip)
-SHARED_QUEUE_SCAN = 256
 
+class Engine(Timeline):
+    """What every provider's routes call: jobs submitted, found, polled, cancelled and
+    their outcomes, over the state they share (store, record, faults, files, webhooks)."""
 
-class Engine:
     def __init__(
         self,
         config: EmulatorConfig | None = None,
@@ -303,69 +293,7 @@ class Engine:
         """Whether a job ``find`` does not find was ``owner``'s once: expired or evicted."""
         return self.jobs.expired(job_id, owner)
 
-    # -- lifecycle -----------------------------------------------------------------------
-
-    def progression_of(self, job: Job) -> Progression:
-        """How ``job`` moves: its own progression if a rule gave it one, else the emulator's."""
-        return job.progression or self.config.progression
-
-    def _progress(self, job: Job) -> float:
-        if self.progression_of(job).mode == "polls":
-            return job.polls
-        return self.clock.now() - job.submitted_at
-
-    def look(self, job: Job) -> Look:
-        """The job's state now; reading it changes nothing."""
-        progression = self.progression_of(job)
-        if job.failure is not None:
-            return Look(Phase.DONE, 1.0, 0, job.failure)
-        starving = job.fault is not None and job.fault.effect == "starve"
-        if starving:
-            phase, fraction = Phase.QUEUED, 0.0
-        else:
-            progress = self._progress(job)
-            phase, fraction = progression.locate(progress, job.queue_span, job.run_span)
-        if phase is Phase.QUEUED:
-            if self._start_timed_out(job):
-                return Look(Phase.DONE, 1.0, 0, START_TIMEOUT)
-            position = round(progression.queue_position * job.queue_weight * (1 - fraction))
-            return Look(phase, fraction, max(1, position) if starving else position)
-        failure = fault_ending(job.fault, phase)
-        if failure is not None:
-            return Look(Phase.DONE, 1.0, 0, failure)
-        return Look(phase, fraction, 0)
-
-    def _start_timed_out(self, job: Job) -> bool:
-        deadline = job.start_timeout
-        return deadline is not None and self.clock.now() - job.submitted_at >= deadline
-
-    def start_delay(self, job: Job) -> float:
-        """Seconds before ``job`` would start: what a synchronous run waits in the queue."""
-        if job.fault is not None and job.fault.effect == "starve":
-            return math.inf
-        return job.queue_span if self.progression_of(job).mode == "wall" else 0.0
-
-    def queue_length(self, endpoint: Endpoint, at_most: int) -> int:
-        """How many of ``endpoint``'s jobs wait in its queue, counted up to ``at_most``
-        among the newest jobs (a bounded look, not a scan of every job kept: the newest
-        `QUEUE_SCAN`, or `SHARED_QUEUE_SCAN` in a shared store)."""
-        waiting = 0
-        for job in self.jobs.newest(QUEUE_SCAN if self.store is None else SHARED_QUEUE_SCAN):
-            if job.endpoint is endpoint and self.look(job).phase is Phase.QUEUED:
-                waiting += 1
-                if waiting >= at_most:
-                    break
-        return waiting
-
-    def poll(self, job: Job) -> Look:
-        """A status poll: the job's state now, and one more poll counted towards progress
-        (which is how ``polls:`` progressions move)."""
-        if not job.counted:
-            job.polls = self.jobs.count_poll(job)
-        job.counted = False
-        look = self.look(job)
-        job.polls += 1
-        return look
+    # -- lifecycle (how a job looks: `Timeline`) ------------------------------------------
 
     async def polls(self, job: Job, tick: float) -> AsyncIterator[Look]:
         """Poll ``job`` every ``tick`` seconds, yielding each look, until it is done."""
@@ -394,15 +322,6 @@ class Engine:
         """Take ``job`` out of its key's listed history (it stays kept, and was paid for)."""
         self.jobs.delete_from_history(job)
         job.deleted = True
-
-    def logs(self, job: Job, look: Look) -> list[LogLine]:
-        """The job's log so far: a line when it starts, at each quarter, and when done."""
-        return log_lines(job, look, waited=self.progression_of(job).mode == "wall")
-
-    def inference_time(self, job: Job, look: Look) -> float:
-        if look.failure is not None or self.progression_of(job).mode != "wall":
-            return 0.0
-        return job.run_span
 
     # -- outcome -------------------------------------------------------------------------
 

@@ -1,14 +1,25 @@
 """What a job looks like at one moment, how a fault ends it, and what it logs: derived
-from the job, its progression and the clock, never stored (see `emulator.core.lifecycle`)."""
+from the job, its progression and the clock, never stored (see `emulator.core.lifecycle`).
+`Timeline` reads it for the engine."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from emulator.core.faults import Fault
 from emulator.core.jobs import Failure, Job
-from emulator.core.lifecycle import Phase
+from emulator.core.lifecycle import Phase, Progression
 from emulator.core.outcomes import fault_failure
+
+if TYPE_CHECKING:
+    from emulator.config import EmulatorConfig
+    from emulator.contracts.documents import Endpoint
+    from emulator.core.clock import Clock
+    from emulator.core.jobs import JobStore
+    from emulator.core.shared_jobs import SharedJobStore
+    from emulator.core.store import Store
 
 CANCELLED = "Request cancelled by the client."
 #: how a job that did not start within its start timeout ends (the timeout was the caller's)
@@ -63,3 +74,90 @@ def log_lines(job: Job, look: Look, *, waited: bool) -> list[LogLine]:
         for q in range(1, quarters + 1)
     ]
     return lines
+
+
+#: how many of the newest jobs a queue-length check looks at
+QUEUE_SCAN = 10_000
+#: the same with a shared store, where each job looked at is read from it (one round trip)
+SHARED_QUEUE_SCAN = 256
+
+
+class Timeline:
+    """How the engine's jobs look as time passes: each job's state read from its
+    progression and the clock (`Engine` is one, and holds what it reads)."""
+
+    config: EmulatorConfig
+    clock: Clock
+    jobs: JobStore | SharedJobStore
+    store: Store | None
+
+    def progression_of(self, job: Job) -> Progression:
+        """How ``job`` moves: its own progression if a rule gave it one, else the emulator's."""
+        return job.progression or self.config.progression
+
+    def _progress(self, job: Job) -> float:
+        if self.progression_of(job).mode == "polls":
+            return job.polls
+        return self.clock.now() - job.submitted_at
+
+    def look(self, job: Job) -> Look:
+        """The job's state now; reading it changes nothing."""
+        progression = self.progression_of(job)
+        if job.failure is not None:
+            return Look(Phase.DONE, 1.0, 0, job.failure)
+        starving = job.fault is not None and job.fault.effect == "starve"
+        if starving:
+            phase, fraction = Phase.QUEUED, 0.0
+        else:
+            progress = self._progress(job)
+            phase, fraction = progression.locate(progress, job.queue_span, job.run_span)
+        if phase is Phase.QUEUED:
+            if self._start_timed_out(job):
+                return Look(Phase.DONE, 1.0, 0, START_TIMEOUT)
+            position = round(progression.queue_position * job.queue_weight * (1 - fraction))
+            return Look(phase, fraction, max(1, position) if starving else position)
+        failure = fault_ending(job.fault, phase)
+        if failure is not None:
+            return Look(Phase.DONE, 1.0, 0, failure)
+        return Look(phase, fraction, 0)
+
+    def _start_timed_out(self, job: Job) -> bool:
+        deadline = job.start_timeout
+        return deadline is not None and self.clock.now() - job.submitted_at >= deadline
+
+    def start_delay(self, job: Job) -> float:
+        """Seconds before ``job`` would start: what a synchronous run waits in the queue."""
+        if job.fault is not None and job.fault.effect == "starve":
+            return math.inf
+        return job.queue_span if self.progression_of(job).mode == "wall" else 0.0
+
+    def queue_length(self, endpoint: Endpoint, at_most: int) -> int:
+        """How many of ``endpoint``'s jobs wait in its queue, counted up to ``at_most``
+        among the newest jobs (a bounded look, not a scan of every job kept: the newest
+        `QUEUE_SCAN`, or `SHARED_QUEUE_SCAN` in a shared store)."""
+        waiting = 0
+        for job in self.jobs.newest(QUEUE_SCAN if self.store is None else SHARED_QUEUE_SCAN):
+            if job.endpoint is endpoint and self.look(job).phase is Phase.QUEUED:
+                waiting += 1
+                if waiting >= at_most:
+                    break
+        return waiting
+
+    def poll(self, job: Job) -> Look:
+        """A status poll: the job's state now, and one more poll counted towards progress
+        (which is how ``polls:`` progressions move)."""
+        if not job.counted:
+            job.polls = self.jobs.count_poll(job)
+        job.counted = False
+        look = self.look(job)
+        job.polls += 1
+        return look
+
+    def logs(self, job: Job, look: Look) -> list[LogLine]:
+        """The job's log so far: a line when it starts, at each quarter, and when done."""
+        return log_lines(job, look, waited=self.progression_of(job).mode == "wall")
+
+    def inference_time(self, job: Job, look: Look) -> float:
+        if look.failure is not None or self.progression_of(job).mode != "wall":
+            return 0.0
+        return job.run_span
