@@ -1,14 +1,8 @@
-"""Files: uploaded ones (kept in memory or a directory, bounded) and the URL grammar of
-every file the emulator serves.
+"""Uploaded files, kept in memory or a directory, bounded (their URLs: file_urls.py).
 
 Each provider's upload flow ends here; the file is then served back at the URL the flow
 returned, and can be the input of a later job. Names from clients are only ever used as
 the last, sanitised segment of a URL: on disk a file is stored under its generated id.
-
-Below a provider's CDN surface, an uploaded file lives at ``/files/uploads/{id}/{name}``
-(a reserved one, from a two-step upload, is sent to that same URL with PUT) and a
-generated medium at ``/files/emulator/{media id}.{extension}``. Ids are 96 random bits, so
-the URL itself is the capability, as a signed upload URL is.
 """
 
 from __future__ import annotations
@@ -21,63 +15,11 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emulator.core.file_urls import file_url
 from emulator.core.shared_files import Limits, QuotaRefused, SharedUploads
 from emulator.core.store import Store
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-UPLOAD_PREFIX = "/files/uploads/"
-MEDIA_PREFIX = "/files/emulator/"
-_UPLOAD_PATH = re.compile(
-    r"^/files/uploads/(?P<id>[0-9a-f]{24})/(?P<name>[^/]+)"
-    r"(?:/multipart/(?P<upload>[0-9a-f]{24})/(?P<part>[0-9]{1,5}|complete))?/?$"
-)
-_UPLOAD_IN_URL = re.compile(r"/files/uploads/([0-9a-f]+)/")
-_MEDIA_IN_URL = re.compile(r"/files/emulator/([0-9a-f]{32})\.")
-
-
-def file_url(cdn_base: str, stored_id: str, name: str) -> str:
-    return f"{cdn_base}{UPLOAD_PREFIX}{stored_id}/{name}"
-
-
-def content_url(cdn_base: str, stored: StoredFile) -> str:
-    return file_url(cdn_base, stored.id, stored.name)
-
-
-def media_url(cdn_base: str, media_id: str, extension: str) -> str:
-    return f"{cdn_base}{MEDIA_PREFIX}{media_id}.{extension}"
-
-
-def media_id_of(path: str) -> str | None:
-    """The media id of a path below a CDN surface (``/files/emulator/{id}.jpg``)."""
-    if not path.startswith(MEDIA_PREFIX):
-        return None
-    return path[len(MEDIA_PREFIX) :].split(".", 1)[0]
-
-
-@dataclass(frozen=True)
-class UploadPath:
-    file_id: str
-    name: str
-    multipart_id: str | None = None
-    part: str | None = None  # a part number, or "complete"
-
-
-def parse_upload_path(path: str) -> UploadPath | None:
-    match = _UPLOAD_PATH.match(path)
-    if match is None:
-        return None
-    return UploadPath(match["id"], match["name"], match["upload"], match["part"])
-
-
-def find_in_url(path: str) -> tuple[str, str] | None:
-    """Which file a URL path names: ``("upload", id)`` or ``("media", id)``."""
-    if match := _UPLOAD_IN_URL.search(path):
-        return "upload", match.group(1)
-    if match := _MEDIA_IN_URL.search(path):
-        return "media", match.group(1)
-    return None
 
 
 class StorageError(Exception):
@@ -113,6 +55,10 @@ class StoredFile:
     name: str
     content_type: str
     size: int
+
+
+def content_url(cdn_base: str, stored: StoredFile) -> str:
+    return file_url(cdn_base, stored.id, stored.name)
 
 
 @dataclass

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from emulator.core.clock import ManualClock
-from emulator.core.files import file_url
+from emulator.core.file_urls import file_url
 from emulator.core.lifecycle import Phase
 from emulator.core.record import RecordedRequest
 from emulator.emulation import Emulation, emulate

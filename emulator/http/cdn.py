@@ -18,7 +18,8 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from emulator.core.engine import Engine
-from emulator.core.files import etag, media_id_of, parse_upload_path
+from emulator.core.file_urls import media_id_of, parse_upload_path
+from emulator.core.files import etag
 from emulator.http.exchange import drop_after
 from emulator.media.links import Linker, WouldBlock, without_blocking
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from emulator.core.files import media_url
+from emulator.core.file_urls import media_url
 from emulator.media.cache import MediaStore
 from emulator.media.spec import MediaSpec
 

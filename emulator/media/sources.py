@@ -15,7 +15,8 @@ import io
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from emulator.core.files import Storage, StorageError, find_in_url
+from emulator.core.file_urls import find_in_url
+from emulator.core.files import Storage, StorageError
 from emulator.media.cache import MediaStore
 from emulator.media.links import check_may_block
 

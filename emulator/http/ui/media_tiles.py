@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from emulator.core.engine import Engine
-from emulator.core.files import MEDIA_PREFIX, find_in_url
+from emulator.core.file_urls import MEDIA_PREFIX, find_in_url
 from emulator.core.jobs import Job
 from emulator.http.ui.job_views import newest_jobs, outcome, strings
 from emulator.http.ui.pages import PAGE_SIZE, Page

@@ -21,7 +21,7 @@ from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.streaming import partial_outputs
 from emulator.core.engine import Engine
-from emulator.core.files import MEDIA_PREFIX, parse_upload_path
+from emulator.core.file_urls import MEDIA_PREFIX, parse_upload_path
 from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.outcomes import JobFailed

@@ -32,14 +32,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from emulator.core.engine import Engine
-from emulator.core.files import (
-    StorageError,
-    UploadPath,
-    content_url,
-    file_url,
-    safe_content_type,
-    safe_name,
-)
+from emulator.core.file_urls import UploadPath, file_url
+from emulator.core.files import StorageError, content_url, safe_content_type, safe_name
 from emulator.core.keys import split_authorization
 from emulator.http.bodies import read_body, read_json, receive_reserved
 from emulator.http.responses import json_response

@@ -19,7 +19,7 @@ from starlette.types import Scope
 
 from emulator.config import EmulatorConfig
 from emulator.core.engine import Engine
-from emulator.core.files import parse_upload_path
+from emulator.core.file_urls import parse_upload_path
 from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.timeline import Look

@@ -17,12 +17,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from emulator.core.engine import Engine
+from emulator.core.file_urls import UploadPath, file_url
 from emulator.core.files import (
     StorageError,
     StoredFile,
-    UploadPath,
     content_url,
-    file_url,
     safe_content_type,
     safe_name,
 )

@@ -1,0 +1,60 @@
+"""The URL grammar of every file the emulator serves.
+
+Below a provider's CDN surface, an uploaded file lives at ``/files/uploads/{id}/{name}``
+(a reserved one, from a two-step upload, is sent to that same URL with PUT) and a
+generated medium at ``/files/emulator/{media id}.{extension}``. Ids are 96 random bits, so
+the URL itself is the capability, as a signed upload URL is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+UPLOAD_PREFIX = "/files/uploads/"
+MEDIA_PREFIX = "/files/emulator/"
+_UPLOAD_PATH = re.compile(
+    r"^/files/uploads/(?P<id>[0-9a-f]{24})/(?P<name>[^/]+)"
+    r"(?:/multipart/(?P<upload>[0-9a-f]{24})/(?P<part>[0-9]{1,5}|complete))?/?$"
+)
+_UPLOAD_IN_URL = re.compile(r"/files/uploads/([0-9a-f]+)/")
+_MEDIA_IN_URL = re.compile(r"/files/emulator/([0-9a-f]{32})\.")
+
+
+def file_url(cdn_base: str, stored_id: str, name: str) -> str:
+    return f"{cdn_base}{UPLOAD_PREFIX}{stored_id}/{name}"
+
+
+def media_url(cdn_base: str, media_id: str, extension: str) -> str:
+    return f"{cdn_base}{MEDIA_PREFIX}{media_id}.{extension}"
+
+
+def media_id_of(path: str) -> str | None:
+    """The media id of a path below a CDN surface (``/files/emulator/{id}.jpg``)."""
+    if not path.startswith(MEDIA_PREFIX):
+        return None
+    return path[len(MEDIA_PREFIX) :].split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class UploadPath:
+    file_id: str
+    name: str
+    multipart_id: str | None = None
+    part: str | None = None  # a part number, or "complete"
+
+
+def parse_upload_path(path: str) -> UploadPath | None:
+    match = _UPLOAD_PATH.match(path)
+    if match is None:
+        return None
+    return UploadPath(match["id"], match["name"], match["upload"], match["part"])
+
+
+def find_in_url(path: str) -> tuple[str, str] | None:
+    """Which file a URL path names: ``("upload", id)`` or ``("media", id)``."""
+    if match := _UPLOAD_IN_URL.search(path):
+        return "upload", match.group(1)
+    if match := _MEDIA_IN_URL.search(path):
+        return "media", match.group(1)
+    return None
