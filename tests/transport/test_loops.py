@@ -103,6 +103,14 @@ def test_an_answer_may_be_read_in_another_thread() -> None:
         dispatcher.close()
 
 
+async def _until_cancelled(seen: list[str]) -> None:
+    try:
+        await asyncio.sleep(60)
+    except asyncio.CancelledError:
+        seen.append("cancelled")
+        raise
+
+
 def test_an_app_still_at_work_when_its_answer_is_closed_is_cancelled(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -113,11 +121,7 @@ def test_an_app_still_at_work_when_its_answer_is_closed_is_cancelled(
         await receive()
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"x", "more_body": True})
-        try:
-            await asyncio.sleep(60)
-        except asyncio.CancelledError:
-            seen.append("cancelled")
-            raise
+        await _until_cancelled(seen)
 
     dispatcher = AppDispatcher(deaf)
     try:
@@ -131,11 +135,7 @@ def test_a_caller_who_gives_up_waiting_cancels_the_app_at_once() -> None:
     seen: list[str] = []
 
     async def slow(scope, receive, send) -> None:
-        try:
-            await asyncio.sleep(60)
-        except asyncio.CancelledError:
-            seen.append("cancelled")
-            raise
+        await _until_cancelled(seen)
 
     dispatcher = AppDispatcher(slow)
     try:
