@@ -83,7 +83,7 @@ class _CallerLoop:
             return
         if self.lock.acquire(timeout=timeout):
             try:
-                _shut(self.loop)
+                _shut_anywhere(self.loop, timeout)
             finally:
                 self.lock.release()
 
@@ -101,12 +101,17 @@ class _Running:
             run_app(app, scope, body, self.chunks.put, self.disconnected)
         )
         caller.apps.add(self.task)
-        self.task.add_done_callback(self._done)
+        # Not a method of this object: the loop must not keep its caller alive (through the
+        # task an app still runs), or a caller nothing can read from is never collected, and
+        # its loop never closed.
+        apps, chunks = caller.apps, self.chunks
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self.caller.apps.discard(task)
-        if task.cancelled():  # perhaps before it ran, when it emits nothing: say so
-            self.chunks.put(ended())
+        def done(task: asyncio.Task[None]) -> None:
+            apps.discard(task)
+            if task.cancelled():  # perhaps before it ran, when it emits nothing: say so
+                chunks.put(ended())
+
+        self.task.add_done_callback(done)
 
     def settle(self, *, at_once: bool = False) -> None:
         """The caller is done: the app hears it disconnect, and is cancelled if it goes on
@@ -137,10 +142,23 @@ def _shut(loop: asyncio.AbstractEventLoop) -> None:
     loop.close()
 
 
+def _shut_anywhere(loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+    """`_shut` ``loop`` here or, where this thread runs a loop already (a coroutine that
+    ends an emulation; the collector, which runs wherever it is triggered), in a thread of
+    its own, waited for up to ``timeout`` seconds: a second loop cannot run here."""
+    if asyncio._get_running_loop() is None or not asyncio.all_tasks(loop):
+        _shut(loop)  # nothing to unwind: closing it needs no run
+        return
+    aside = threading.Thread(target=_shut, args=(loop,), name="provider-emulator-shut")
+    aside.start()
+    aside.join(timeout)
+
+
 def _discard(loop: asyncio.AbstractEventLoop) -> None:
-    """Close the loop of a thread that ended (from wherever its last reference went)."""
-    if asyncio._get_running_loop() is None and not loop.is_running():
-        _shut(loop)
+    """Close the loop of a caller nothing refers to any more (from wherever its last
+    reference went)."""
+    if not loop.is_running():
+        _shut_anywhere(loop, 0)
 
 
 class CallerLoops:
