@@ -144,3 +144,53 @@ def test_reading_an_answer_in_another_thread_does_not_hold_up_its_openers_reques
     finally:
         release.set()
         dispatcher.close()
+
+
+def test_an_answer_is_read_and_closed_while_another_thread_reads_one_opened_beside_it() -> None:
+    release = threading.Event()
+
+    async def app(scope, receive, send) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"1", "more_body": True})
+        if scope["path"] == "/held":  # its end comes when the test says (<= 10 s)
+            for _ in range(1000):
+                if release.is_set():
+                    break
+                await asyncio.sleep(0.01)
+        else:  # its next chunk soon, then nothing until the reader goes
+            await asyncio.sleep(0.05)
+            await send({"type": "http.response.body", "body": b"2", "more_body": True})
+            await asyncio.sleep(60)
+        await send({"type": "http.response.body", "body": b"end"})
+
+    dispatcher = AppDispatcher(app)
+    done: list[bytes] = []
+    readers: list[threading.Thread] = []
+
+    def opener() -> None:
+        held = dispatcher.handle_sync(httpx.Request("GET", "https://h/held")).iter_raw()
+        beside = dispatcher.handle_sync(
+            httpx.Request("GET", "https://h/beside", extensions={"timeout": {"read": 1.0}})
+        )
+        chunks = beside.iter_raw()
+        next(held)
+        reader = threading.Thread(target=lambda: list(held))  # drives this thread's loop
+        readers.append(reader)
+        reader.start()
+        done.extend([next(chunks), next(chunks)])  # 1, then 2 within its read timeout
+        beside.close()  # a reader that stops early
+        done.append(b"closed")
+
+    try:
+        asker = threading.Thread(target=opener)
+        asker.start()
+        asker.join(4)
+        held_up = asker.is_alive()
+        release.set()
+        asker.join(5)
+        readers[0].join(5)
+        assert not held_up and done == [b"1", b"2", b"closed"]
+    finally:
+        release.set()
+        dispatcher.close()
