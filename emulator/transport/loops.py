@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import weakref
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from starlette.types import ASGIApp
 
 from emulator.transport.answers import AnswerTimeout, Chunks, SyncAnswer, ended, run_app
 
-T = TypeVar("T")
+#: seconds between glances at an answer's items while another thread drives its loop
+GLANCE = 0.005
 
 #: seconds an app may go on after its caller closed the answer before it is cancelled (an
 #: async caller's stream waits as long)
@@ -43,22 +45,40 @@ class _CallerLoop:
         self.lock = threading.Lock()
         self.apps: set[asyncio.Task[None]] = set()  # the requests the app is at work on
 
-    def start(self, app: ASGIApp, scope: dict[str, Any], body: bytes) -> _Running:
-        with self.lock:
+    def start(self, app: ASGIApp, scope: dict[str, Any], body: bytes) -> _Running | None:
+        """The app at work on a request; None while another thread drives the loop (it
+        reads an answer opened here): the caller then hands over, as over a connection of
+        its own, rather than wait behind that thread's wait."""
+        if not self.lock.acquire(blocking=False):
+            return None
+        try:
             if self.loop.is_closed():
                 raise ended()
             return _Running(self, app, scope, body)
+        finally:
+            self.lock.release()
 
     def next_item(self, chunks: Chunks, timeout: float | None) -> Any:
         """The next item the app sent, running the loop until it comes; `AnswerTimeout`
         after ``timeout`` seconds."""
-        with self.lock:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.lock.acquire(timeout=GLANCE):
+            # Another thread drives the loop, and so runs this answer's app too: take what
+            # it sends from here, in this caller's own time, not after that thread's wait.
+            if chunks.ready():
+                return chunks.take()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise AnswerTimeout()
+        try:
             if chunks.ready():
                 return chunks.take()
             if self.loop.is_closed():
                 raise ended()
             waiter = chunks.waiter(self.loop)
-            timer = None if timeout is None else self.loop.call_later(timeout, _expire, waiter)
+            timer = None
+            if deadline is not None:
+                left = max(0.0, deadline - time.monotonic())
+                timer = self.loop.call_later(left, _expire, waiter)
             try:
                 self.loop.run_until_complete(waiter)
             finally:
@@ -66,13 +86,28 @@ class _CallerLoop:
                 if timer is not None:
                     timer.cancel()
             return chunks.take()
+        finally:
+            self.lock.release()
 
-    def run(self, step: Callable[[], Awaitable[T]]) -> T | None:
-        """Run ``step()`` to its end on the loop (nothing if the loop is closed)."""
-        with self.lock:
-            if self.loop.is_closed():
-                return None
-            return self.loop.run_until_complete(step())
+    def run(self, step: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``step()`` to its end on the loop or, while another thread drives it, have
+        that thread run it (nothing if the loop is closed)."""
+        if not self.lock.acquire(blocking=False):
+            try:
+                self.loop.call_soon_threadsafe(self._run_soon, step)
+            except RuntimeError:  # closed
+                pass
+            return
+        try:
+            if not self.loop.is_closed():
+                self.loop.run_until_complete(step())
+        finally:
+            self.lock.release()
+
+    def _run_soon(self, step: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        task = self.loop.create_task(step())
+        self.apps.add(task)  # held, and ended with the loop
+        task.add_done_callback(self.apps.discard)
 
     def close(self, timeout: float) -> None:
         """End the tasks still running, then the loop. A thread waiting on it now hears
@@ -175,13 +210,15 @@ class CallerLoops:
         self, app: ASGIApp, scope: dict[str, Any], body: bytes, timeout: float | None
     ) -> SyncAnswer | None:
         """``app``'s answer to the request of ``scope``, run in this thread; None if this
-        thread runs an event loop already."""
+        thread runs an event loop already, or another thread runs this thread's."""
         if self._closed:
             raise RuntimeError("provider-emulator: this emulation has ended")
         if asyncio._get_running_loop() is not None:
             return None
         caller = self._caller()
         running = caller.start(app, scope, body)
+        if running is None:
+            return None
         try:
             start = caller.next_item(running.chunks, timeout)
         except AnswerTimeout:
