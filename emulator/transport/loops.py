@@ -61,24 +61,24 @@ class _CallerLoop:
     def next_item(self, chunks: Chunks, timeout: float | None) -> Any:
         """The next item the app sent, running the loop until it comes; `AnswerTimeout`
         after ``timeout`` seconds."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self.lock.acquire(timeout=GLANCE):
-            # Another thread drives the loop, and so runs this answer's app too: take what
-            # it sends from here, in this caller's own time, not after that thread's wait.
-            if chunks.ready():
-                return chunks.take()
-            if deadline is not None and time.monotonic() >= deadline:
-                raise AnswerTimeout()
+        if not self.lock.acquire(blocking=False):
+            started = time.monotonic()
+            while not self.lock.acquire(timeout=GLANCE):
+                # Another thread drives the loop, and so runs this answer's app too: take
+                # what it sends from here, in this caller's own time, not after its wait.
+                if chunks.ready():
+                    return chunks.take()
+                if timeout is not None and time.monotonic() - started >= timeout:
+                    raise AnswerTimeout()
+            if timeout is not None:
+                timeout = max(0.0, timeout - (time.monotonic() - started))
         try:
             if chunks.ready():
                 return chunks.take()
             if self.loop.is_closed():
                 raise ended()
             waiter = chunks.waiter(self.loop)
-            timer = None
-            if deadline is not None:
-                left = max(0.0, deadline - time.monotonic())
-                timer = self.loop.call_later(left, _expire, waiter)
+            timer = None if timeout is None else self.loop.call_later(timeout, _expire, waiter)
             try:
                 self.loop.run_until_complete(waiter)
             finally:
