@@ -194,3 +194,26 @@ def test_an_answer_is_read_and_closed_while_another_thread_reads_one_opened_besi
     finally:
         release.set()
         dispatcher.close()
+
+
+def _live_event_loops() -> int:
+    gc.collect()
+    return sum(isinstance(thing, asyncio.AbstractEventLoop) for thing in gc.get_objects())
+
+
+def test_threads_that_sent_a_body_leave_no_event_loop_object_behind() -> None:
+    def submit() -> None:  # a body: read under a deadline of its loop's (http/deadlines.py)
+        httpx.post(
+            "https://api.wavespeed.ai/api/v3/wavespeed-ai/bitdance-14b/text-to-image",
+            json={"prompt": "x"},
+            headers={"Authorization": "Bearer k"},
+        )
+
+    with emulate():
+        submit()
+        before = _live_event_loops()
+        for _ in range(10):  # each kept about 8 KB, for good
+            caller = threading.Thread(target=submit)
+            caller.start()
+            caller.join(5)
+        assert _live_event_loops() <= before + 1
