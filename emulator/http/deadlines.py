@@ -19,18 +19,20 @@ TICK = 1.0
 class Deadlines:
     """The pending deadlines of one event loop's tasks."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+    def __init__(self) -> None:
+        # No reference to the loop: `_BY_LOOP` is keyed by it, and a value that held it
+        # would keep it for good (each sync caller's thread has one, transport/loops.py).
         self._pending: dict[asyncio.Task[object], float] = {}
         self._expired: set[asyncio.Task[object]] = set()
         self._sweeping = False
 
     def start(self, task: asyncio.Task[object], seconds: float) -> None:
         """Cancel ``task`` if it has not called `stop` within ``seconds`` (+ `TICK`)."""
-        self._pending[task] = self._loop.time() + seconds
+        loop = task.get_loop()
+        self._pending[task] = loop.time() + seconds
         if not self._sweeping:
             self._sweeping = True
-            self._loop.call_later(TICK, self._sweep)
+            loop.call_later(TICK, self._sweep)
 
     def stop(self, task: asyncio.Task[object]) -> bool:
         """Forget ``task``'s deadline; True if it passed and the cancellation the task is
@@ -42,7 +44,8 @@ class Deadlines:
         return task.uncancel() == 0
 
     def _sweep(self) -> None:
-        now = self._loop.time()
+        loop = asyncio.get_running_loop()
+        now = loop.time()
         for task, deadline in list(self._pending.items()):
             if deadline <= now:
                 del self._pending[task]
@@ -50,7 +53,7 @@ class Deadlines:
                 task.cancel()
         self._sweeping = bool(self._pending)
         if self._sweeping:
-            self._loop.call_later(TICK, self._sweep)
+            loop.call_later(TICK, self._sweep)
 
 
 _BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Deadlines] = (
@@ -63,5 +66,5 @@ def deadlines() -> Deadlines:
     loop = asyncio.get_running_loop()
     found = _BY_LOOP.get(loop)
     if found is None:
-        found = _BY_LOOP[loop] = Deadlines(loop)
+        found = _BY_LOOP[loop] = Deadlines()
     return found
