@@ -217,3 +217,30 @@ def test_threads_that_sent_a_body_leave_no_event_loop_object_behind() -> None:
             caller.start()
             caller.join(5)
         assert _live_event_loops() <= before + 1
+
+
+def test_an_answer_opened_in_sync_code_may_be_read_and_closed_inside_a_coroutine() -> None:
+    async def app(scope, receive, send) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"1", "more_body": True})
+        await asyncio.sleep(0.05 if scope["path"] == "/soon" else 60)
+        await send({"type": "http.response.body", "body": b"2"})
+
+    def ask(path: str) -> httpx.Response:
+        request = httpx.Request("GET", f"https://h{path}", extensions={"timeout": {"read": 2}})
+        return dispatcher.handle_sync(request)
+
+    dispatcher = AppDispatcher(app)
+    try:
+        soon, far_off = ask("/soon"), ask("/far-off")
+
+        async def consume() -> bytes:  # its thread runs this coroutine's loop meanwhile
+            body = soon.read()
+            next(far_off.iter_raw())
+            far_off.close()  # a reader that stops early
+            return body
+
+        assert asyncio.run(consume()) == b"12"
+    finally:
+        dispatcher.close()
