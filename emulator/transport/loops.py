@@ -13,15 +13,18 @@ None).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 import weakref
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.types import ASGIApp
 
 from emulator.transport.answers import AnswerTimeout, Chunks, SyncAnswer, ended, run_app
+
+T = TypeVar("T")
 
 #: seconds between glances at an answer's items while another thread drives its loop
 GLANCE = 0.005
@@ -61,6 +64,8 @@ class _CallerLoop:
     def next_item(self, chunks: Chunks, timeout: float | None) -> Any:
         """The next item the app sent, running the loop until it comes; `AnswerTimeout`
         after ``timeout`` seconds."""
+        if asyncio._get_running_loop() is not None and not chunks.ready():
+            return _aside(self.next_item, chunks, timeout)
         if not self.lock.acquire(blocking=False):
             started = time.monotonic()
             while not self.lock.acquire(timeout=GLANCE):
@@ -92,6 +97,8 @@ class _CallerLoop:
     def run(self, step: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run ``step()`` to its end on the loop or, while another thread drives it, have
         that thread run it (nothing if the loop is closed)."""
+        if asyncio._get_running_loop() is not None:
+            return _aside(self.run, step)
         if not self.lock.acquire(blocking=False):
             try:
                 self.loop.call_soon_threadsafe(self._run_soon, step)
@@ -163,6 +170,14 @@ class _Running:
                 await asyncio.wait([self.task], timeout=SETTLE)
 
         self.caller.run(settled)
+
+
+def _aside(call: Callable[..., T], *args: Any) -> T:
+    """``call(*args)`` in a thread of its own, for a caller whose thread runs a loop
+    already (an answer opened in sync code, read inside a coroutine): a second loop cannot
+    run here."""
+    with concurrent.futures.ThreadPoolExecutor(1, "provider-emulator-aside") as helper:
+        return helper.submit(call, *args).result()
 
 
 def _shut(loop: asyncio.AbstractEventLoop) -> None:
