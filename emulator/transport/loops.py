@@ -7,7 +7,8 @@ an answer or its next chunk. Nothing in the emulator needs a loop to run between
 requests: jobs move with the clock, webhooks have a thread of their own, and async callers
 already run the app on their own loops. A thread that already runs a loop (a sync client
 called from async code) cannot run a second one; it hands over (`CallerLoops.answer` is
-None).
+None), as does a thread whose loop another thread drives at that moment (reading an answer
+opened here): a request never waits behind another's wait, as over its own connection.
 """
 
 from __future__ import annotations
