@@ -7,7 +7,7 @@ import gc
 import os
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -98,6 +98,21 @@ def test_an_emulation_may_end_inside_a_coroutine_while_a_threads_answer_is_open(
     assert "provider-emulator" not in {thread.name for thread in threading.enumerate()}
 
 
+def _held_up(
+    opener: Callable[[], None], release: threading.Event, readers: list[threading.Thread]
+) -> bool:
+    """Whether ``opener``, run in a thread of its own, was still at it after 4 s; then the
+    app may end, and the opener and its reader are waited for."""
+    asker = threading.Thread(target=opener)
+    asker.start()
+    asker.join(4)
+    held_up = asker.is_alive()
+    release.set()
+    asker.join(5)
+    readers[0].join(5)
+    return held_up
+
+
 def test_reading_an_answer_in_another_thread_does_not_hold_up_its_openers_requests() -> None:
     release = threading.Event()
     driven_by: set[int] = set()  # the threads that ran the app while its stream waited
@@ -133,13 +148,7 @@ def test_reading_an_answer_in_another_thread_does_not_hold_up_its_openers_reques
         answered.append(dispatcher.handle_sync(ask).read())
 
     try:
-        asker = threading.Thread(target=opener)
-        asker.start()
-        asker.join(4)
-        held_up = asker.is_alive()
-        release.set()
-        asker.join(5)
-        readers[0].join(5)
+        held_up = _held_up(opener, release, readers)
         assert not held_up and answered == [b"ok"]
     finally:
         release.set()
@@ -183,13 +192,7 @@ def test_an_answer_is_read_and_closed_while_another_thread_reads_one_opened_besi
         done.append(b"closed")
 
     try:
-        asker = threading.Thread(target=opener)
-        asker.start()
-        asker.join(4)
-        held_up = asker.is_alive()
-        release.set()
-        asker.join(5)
-        readers[0].join(5)
+        held_up = _held_up(opener, release, readers)
         assert not held_up and done == [b"1", b"2", b"closed"]
     finally:
         release.set()
