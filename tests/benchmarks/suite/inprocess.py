@@ -28,6 +28,23 @@ ENDPOINT = "fal-ai/bitdance"
 QUEUE = "https://queue.fal.run"
 
 
+def _fal_submitted(request_id: str) -> dict[str, Any]:
+    base = f"{QUEUE}/{ENDPOINT}/requests/{request_id}"
+    return {
+        "request_id": request_id,
+        "status_url": f"{base}/status",
+        "response_url": base,
+        "cancel_url": f"{base}/cancel",
+    }
+
+
+def _fal_status(request_id: str) -> dict[str, Any]:
+    return {"status": "COMPLETED", "request_id": request_id, "logs": None}
+
+
+FAL_RESULT = {"images": [{"url": "https://x.invalid/a.png"}], "seed": 1}
+
+
 def minimal_fal_app():  # noqa: ANN201
     """The least a stateful fal queue can be: submit keeps the input, status says done,
     result answers an image."""
@@ -42,25 +59,15 @@ def minimal_fal_app():  # noqa: ANN201
     async def submit(request: Request) -> JSONResponse:
         request_id = f"r{next(ids)}"
         jobs[request_id] = await request.json()
-        base = f"{QUEUE}/{ENDPOINT}/requests/{request_id}"
-        return JSONResponse(
-            {
-                "request_id": request_id,
-                "status_url": f"{base}/status",
-                "response_url": base,
-                "cancel_url": f"{base}/cancel",
-            }
-        )
+        return JSONResponse(_fal_submitted(request_id))
 
     async def status(request: Request) -> JSONResponse:
         jobs[request.path_params["rid"]]  # noqa: B018  (a KeyError is a 500: unknown job)
-        return JSONResponse(
-            {"status": "COMPLETED", "request_id": request.path_params["rid"], "logs": None}
-        )
+        return JSONResponse(_fal_status(request.path_params["rid"]))
 
     async def result(request: Request) -> JSONResponse:
         jobs[request.path_params["rid"]]  # noqa: B018
-        return JSONResponse({"images": [{"url": "https://x.invalid/a.png"}], "seed": 1})
+        return JSONResponse(FAL_RESULT)
 
     return Starlette(
         routes=[
@@ -83,20 +90,14 @@ def minimal_fal_wsgi() -> Callable[..., Iterable[bytes]]:
             request_id = f"r{next(ids)}"
             size = int(environ.get("CONTENT_LENGTH") or 0)
             jobs[request_id] = json.loads(environ["wsgi.input"].read(size))
-            base = f"{QUEUE}/{ENDPOINT}/requests/{request_id}"
-            body: dict[str, Any] = {
-                "request_id": request_id,
-                "status_url": f"{base}/status",
-                "response_url": base,
-                "cancel_url": f"{base}/cancel",
-            }
+            body = _fal_submitted(request_id)
         elif path.endswith("/status"):
             request_id = path.split("/")[-2]
             jobs[request_id]  # noqa: B018
-            body = {"status": "COMPLETED", "request_id": request_id, "logs": None}
+            body = _fal_status(request_id)
         else:
             jobs[path.split("/")[-1]]  # noqa: B018
-            body = {"images": [{"url": "https://x.invalid/a.png"}], "seed": 1}
+            body = FAL_RESULT
         data = json.dumps(body).encode()
         headers = [("content-type", "application/json"), ("content-length", str(len(data)))]
         start_response("200 OK", headers)
