@@ -21,6 +21,11 @@ def ended() -> RuntimeError:
     return RuntimeError("provider-emulator: the emulation ended before the app answered")
 
 
+def closed() -> RuntimeError:
+    """What a request sent after the emulation ended is told."""
+    return RuntimeError("provider-emulator: this emulation has ended")
+
+
 class AnswerTimeout(TimeoutError):
     """The app did not answer, or send its next chunk, within the client's read timeout."""
 

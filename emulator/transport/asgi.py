@@ -25,7 +25,15 @@ import httpx
 from starlette.types import ASGIApp
 
 from emulator.http.exchange import ConnectionDropped
-from emulator.transport.answers import END, AnswerTimeout, Chunks, SyncAnswer, ended, run_app
+from emulator.transport.answers import (
+    END,
+    AnswerTimeout,
+    Chunks,
+    SyncAnswer,
+    closed,
+    ended,
+    run_app,
+)
 from emulator.transport.loops import CallerLoops
 
 T = TypeVar("T")
@@ -220,7 +228,7 @@ class AppDispatcher:
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._closed:
-                raise RuntimeError("provider-emulator: this emulation has ended")
+                raise closed()
             if self._loop is None:
                 loop = asyncio.new_event_loop()
                 self._thread = threading.Thread(

@@ -23,7 +23,14 @@ from typing import Any, TypeVar
 
 from starlette.types import ASGIApp
 
-from emulator.transport.answers import AnswerTimeout, Chunks, SyncAnswer, ended, run_app
+from emulator.transport.answers import (
+    AnswerTimeout,
+    Chunks,
+    SyncAnswer,
+    closed,
+    ended,
+    run_app,
+)
 
 T = TypeVar("T")
 
@@ -228,7 +235,7 @@ class CallerLoops:
         """``app``'s answer to the request of ``scope``, run in this thread; None if this
         thread runs an event loop already, or another thread runs this thread's."""
         if self._closed:
-            raise RuntimeError("provider-emulator: this emulation has ended")
+            raise closed()
         if asyncio._get_running_loop() is not None:
             return None
         caller = self._caller()
@@ -249,7 +256,7 @@ class CallerLoops:
         if caller is None:
             with self._lock:
                 if self._closed:
-                    raise RuntimeError("provider-emulator: this emulation has ended")
+                    raise closed()
                 caller = self._here.caller = _CallerLoop()
                 self._all.add(caller)
             weakref.finalize(caller, _discard, caller.loop)
