@@ -38,10 +38,12 @@ def returned_bytes(value: Any) -> Iterator[bytes]:
 def media_urls(value: Any, parent: Any = None) -> Iterator[tuple[str, Any]]:
     """Every URL on a provider CDN in ``value``, with the object that declares it."""
     if isinstance(value, str):
-        parts = urlsplit(value)
-        if parts.scheme in ("http", "https") and HOST_SURFACES.get(parts.hostname or "") in (
-            _CDN_SURFACES
-        ):
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname or ""
+        except ValueError:  # text that is not a URL (an unclosed IPv6 bracket)
+            return
+        if parts.scheme in ("http", "https") and HOST_SURFACES.get(host) in _CDN_SURFACES:
             yield value, parent
     elif isinstance(value, dict):
         for item in value.values():

@@ -64,7 +64,10 @@ class SourceResolver:
         check_may_block()  # a stored file, a decoded data URI or a render: not on the loop
         if url.startswith("data:"):
             return _data_uri(url)
-        found = find_in_url(urlsplit(url).path)
+        try:
+            found = find_in_url(urlsplit(url).path)
+        except ValueError:  # not a URL at all (an unclosed IPv6 bracket): nothing to read
+            return None
         if found is None:
             return None
         kind, file_id = found

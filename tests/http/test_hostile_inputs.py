@@ -56,6 +56,21 @@ def test_a_real_picture_still_works(fal: TestClient) -> None:
     assert fal.get(response.json()["video"]["url"]).status_code == 200
 
 
+@pytest.mark.parametrize("url", ["http://[", "http://[::1", "http://[zz]/x.png", "http://]"])
+def test_input_urls_that_are_not_urls_are_unreachable_inputs(fal: TestClient, url: str) -> None:
+    """A newcomer's review: urlsplit's ValueError reached the app as a 500."""
+    response = fal.post(SEEDANCE, json={"prompt": "x", "image_url": url, "duration": "2"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "file_download_error"
+    with wavespeed_client() as client:
+        answer = client.post(
+            "/wavespeed/api/v3/kwaivgi/kling-v2.1-i2v-standard",
+            json={"prompt": "x", "image": url, "enable_sync_mode": True},
+        )
+    assert answer.status_code == 200
+    assert answer.json()["data"]["status"] == "failed"
+
+
 @pytest.mark.parametrize(
     "url", ["http://[::1", "ftp://example.com/x", "not a url", "http://localhost:abc/"]
 )

@@ -43,6 +43,8 @@ def test_the_same_picture_is_kept_once() -> None:
         "https://example.com/cat.png",
         "data:image/png;base64,not-base64!!",
         "data:nocomma",
+        "http://[",  # not a URL: urlsplit refuses it
+        "http://[zz]/x.png",
         "https://v3.fal.media/files/uploads/000000000000000000000000/x.png",
         "data:text/plain;base64," + base64.b64encode(b"not a picture").decode(),
     ],
