@@ -42,7 +42,15 @@ async def run_linked(call: Callable[[Linker], T], linker: Linker, *, made: bool 
         return await run_in_threadpool(call, linker)
 
 
-_CACHED = {"Cache-Control": "public, max-age=86400"}
+#: Every file served: cached as a CDN caches, and inert. The providers' CDNs are origins of
+#: their own; here uploads share the emulator's origin with its dashboard, so an uploaded
+#: HTML or SVG file must not run as a page of that origin (a sandbox makes it an opaque
+#: origin, without the dashboard's cookie or storage) nor be sniffed into one.
+_SERVED = {
+    "Cache-Control": "public, max-age=86400",
+    "Content-Security-Policy": "sandbox",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 def cdn_path(request: Request) -> str:
@@ -102,7 +110,7 @@ async def download(engine: Engine, provider: str, path: str, request: Request) -
     if found is None:
         return None
     headers = {
-        **_CACHED,
+        **_SERVED,
         "ETag": found.tag,
         "Last-Modified": formatdate(found.modified, usegmt=True),
         "Accept-Ranges": "bytes",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 from playwright.sync_api import Page, Response, expect
 
 from emulator import EmulatorConfig
@@ -184,3 +185,27 @@ def test_with_an_admin_token_the_token_page_opens_the_dashboard(serve, page: Pag
         page.click("#fault-form button")
     expect(page.locator("tr[data-fault]")).to_contain_text("media_missing")
     assert [rule.effect for rule in guarded.engine.faults.rules] == ["media_missing"]
+
+
+def test_an_uploaded_page_cannot_read_the_dashboards_token(serve, page: Page):
+    """Uploads share the emulator's origin with the dashboard (the providers' CDNs are
+    origins of their own): an uploaded HTML file must not run as a page of that origin."""
+    guarded = serve(EmulatorConfig(progression=FAST, admin_token="admin-s3cret"))
+    page.goto(ui(guarded, "login"))
+    page.fill("#token", "admin-s3cret")
+    with page.expect_navigation():
+        page.click("#login-form button[type=submit], #login-form button:not([type])")
+    fal = {"Authorization": "Key someone-else"}
+    token = httpx.post(f"{guarded.url}/fal/rest/storage/auth/token", json={}, headers=fal)
+    upload = httpx.post(
+        f"{guarded.url}/fal/cdn/files/upload",
+        content=b"<title>upload</title><p>hello</p>",
+        headers={"Authorization": f"Bearer {token.json()['token']}", "Content-Type": "text/html"},
+    )
+    page.goto(upload.json()["access_url"])
+    expect(page.locator("p")).to_have_text("hello")
+    # The same tab keeps the dashboard's session storage, where the token is kept.
+    stolen = "sessionStorage.getItem('provider-emulator-token')"
+    read = f"(() => {{ try {{ return {stolen} }} catch (e) {{ return 'refused: ' + e.name }} }})()"
+    assert page.evaluate(read) == "refused: SecurityError"
+    assert page.evaluate("window.origin") == "null"

@@ -122,6 +122,17 @@ def test_an_uploaded_file_is_named_by_its_upload(client) -> None:
     )
 
 
+def test_served_files_are_inert_on_the_emulators_origin(client, path) -> None:
+    """An uploaded page would otherwise run beside the dashboard, on its origin."""
+    token = client.post("/fal/rest/storage/auth/token?storage_type=fal-cdn-v3", json={})
+    headers = {"Authorization": f"Bearer {token.json()['token']}", "Content-Type": "text/html"}
+    page = client.post("/fal/cdn/files/upload", content=b"<script></script>", headers=headers)
+    for url in (page.json()["access_url"], path):
+        served = client.get(url).headers
+        assert served["content-security-policy"] == "sandbox"
+        assert served["x-content-type-options"] == "nosniff"
+
+
 def test_disposition_quotes_what_it_cannot_write_plainly() -> None:
     assert disposition('a"b\\ü.png') == (
         "inline; filename=\"a_b__.png\"; filename*=UTF-8''a%22b%5C%C3%BC.png"
