@@ -40,6 +40,12 @@ from emulator.http.responses import json_response
 from emulator.providers.fal.errors import FalError
 
 TOKEN_LIFETIME = 3600.0
+#: The key that signs CDN tokens while the state is this process's own. A real token is
+#: good until it expires, and the clients keep one for its hour (fal_client per client,
+#: @fal-ai/client per configuration): signed with a key that outlived only one emulation,
+#: it would be refused by the next test's, and the client's upload fall back to another
+#: path. With a shared store, the store's secret signs them, so every worker accepts them.
+_PROCESS_KEY = secrets.token_bytes(32)
 
 
 def _storage_error(error: StorageError) -> FalError:
@@ -75,11 +81,12 @@ class FalUploads:
             }
         )
 
-    # A CDN token is its own proof (its claims, signed with the engine's secret), so any
-    # worker sharing the engine's state, or a restarted one, accepts what another issued.
+    # A CDN token is its own proof (its claims, signed), so any worker sharing the engine's
+    # state, or a restarted one, accepts what another issued.
 
     def _signature(self, claims: bytes) -> str:
-        key = self.engine.secret("fal-cdn-token")
+        shared = self.engine.store is not None
+        key = self.engine.secret("fal-cdn-token") if shared else _PROCESS_KEY
         digest = hmac.new(key, claims, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
@@ -119,7 +126,8 @@ class FalUploads:
         scheme, token = split_authorization(request.headers.get("authorization", ""))
         claims = self._verified(token) if scheme == "bearer" else None
         until, owner = (claims["until"], claims["key"]) if claims else (0.0, "")
-        if until < time.time():
+        accepted = self.engine.config.api_keys
+        if until < time.time() or (accepted is not None and owner not in accepted):
             raise FalError.detail(
                 401, "Invalid or expired CDN token; get one from storage/auth/token"
             )

@@ -120,3 +120,30 @@ def test_js_multipart_needs_no_credentials(client: TestClient) -> None:
     )
     assert done.status_code == 200
     assert client.get(ticket["file_url"]).content == b"abcd"
+
+
+def test_a_kept_token_uploads_in_the_next_emulation(tmp_path) -> None:
+    """fal_client keeps its CDN token for the token's hour, across tests: the next
+    emulation's CDN takes it, and the upload keeps its name (no fallback)."""
+    import fal_client
+
+    from emulator import emulate
+
+    picture = tmp_path / "red.png"
+    picture.write_bytes(b"\x89PNG not really")
+    client = fal_client.SyncClient(key="uploader")
+    for _ in range(2):
+        with emulate() as emulation:
+            assert client.upload_file(picture).endswith("/red.png")
+            statuses = [request.status for request in emulation.requests]
+            assert statuses and all(status == 200 for status in statuses), statuses
+
+
+def test_a_token_is_refused_for_a_key_the_emulator_does_not_accept(engine: Engine) -> None:
+    with TestClient(create_app(engine=engine), headers={"Authorization": "Key gone"}) as client:
+        token = client.post("/fal/rest/storage/auth/token", json={}).json()["token"]
+        engine.config = replace(engine.config, api_keys=frozenset({"other"}))
+        refused = client.post(
+            "/fal/cdn/files/upload", content=b"x", headers={"Authorization": f"Bearer {token}"}
+        )
+    assert refused.status_code == 401
