@@ -27,7 +27,7 @@ import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from emulator.core.deliveries import Attempt as Attempt  # re-exported: public names
 from emulator.core.deliveries import Delivery as Delivery
@@ -84,6 +84,18 @@ def is_loopback(url: str) -> bool:
     except ValueError:
         return False
     return is_loopback_host(host)
+
+
+def _names_control_plane(path: str) -> bool:
+    """Whether ``path`` reaches an emulator's control plane (``/_emulator``, on this one or
+    another), however it is encoded: a server decodes a path once, and ``%255F`` is ``_``
+    two decodings on (a query value, then the receiving server)."""
+    for _ in range(8):  # each round undoes one layer of encoding; a path has few
+        decoded = unquote(path)
+        if decoded == path:
+            break
+        path = decoded
+    return "_emulator" in path.split("/")
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -143,7 +155,7 @@ class WebhookSender:
             return "not a loopback address"
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        if (is_loopback(url) and port in self.own_ports) or parts.path.startswith("/_emulator"):
+        if (is_loopback(url) and port in self.own_ports) or _names_control_plane(parts.path):
             return "the emulator's own address"
         return None
 

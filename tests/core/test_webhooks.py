@@ -61,7 +61,15 @@ def test_an_unreachable_receiver_is_retried_then_failed() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1:8123/hook", "http://localhost:8123/", "http://127.0.0.1:9/_emulator/reset"],
+    [
+        "http://127.0.0.1:8123/hook",
+        "http://localhost:8123/",
+        "http://127.0.0.1:9/_emulator/reset",
+        # another emulator's control plane, encoded once or twice (a newcomer's review)
+        "http://127.0.0.1:9/%5Femulator/reset",
+        "http://127.0.0.1:9/%255Femulator/reset",
+        "http://127.0.0.1:9/x/../_emulator/reset",
+    ],
 )
 def test_the_emulator_itself_is_never_a_target(url: str) -> None:
     sender = WebhookSender()

@@ -240,6 +240,14 @@ def test_with_an_admin_token_only_its_holder_sees_the_dashboard(guarded: TestCli
     assert guarded.get(f"{UI}/settings", follow_redirects=False).status_code == 200
 
 
+def test_an_empty_admin_token_opens_nothing() -> None:
+    """An empty credential would match an empty token (a newcomer's review)."""
+    engine = Engine(EmulatorConfig(admin_token=""))
+    with TestClient(create_app(engine=engine)) as client:
+        refused = client.get(f"{UI}/jobs", follow_redirects=False)
+    assert (refused.status_code, refused.headers["location"]) == (303, f"{UI}/login")
+
+
 def test_the_token_page_and_assets_stay_open(guarded: TestClient) -> None:
     assert guarded.get(f"{UI}/login").status_code == 200
     assert guarded.get(f"{UI}/static/dashboard.js").status_code == 200
