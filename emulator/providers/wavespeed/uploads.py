@@ -15,6 +15,7 @@ from python_multipart.exceptions import MultipartParseError
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Message, Receive
 
 from emulator.core.engine import Engine
 from emulator.core.file_urls import UploadPath, file_url
@@ -25,10 +26,23 @@ from emulator.core.files import (
     safe_content_type,
     safe_name,
 )
-from emulator.http.bodies import read_json, receive_reserved
+from emulator.http.bodies import read_body, read_json, receive_reserved
 from emulator.http.responses import json_response
 from emulator.providers.wavespeed.envelopes import envelope
 from emulator.providers.wavespeed.errors import WaveSpeedError
+
+#: what a multipart form may add to its file: boundaries, part headers, a few small fields
+FORM_OVERHEAD = 64 * 1024
+
+
+def _replay(body: bytes) -> Receive:
+    """A receive that hands over ``body``, already read, as the request's whole body."""
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> Message:
+        return messages.pop() if messages else {"type": "http.disconnect"}
+
+    return receive
 
 
 def _media_type(content_type: str) -> str:
@@ -88,10 +102,14 @@ class WaveSpeedUploads:
         declared = request.headers.get("content-length", "0")
         if not declared.isascii() or not declared.isdigit():
             raise WaveSpeedError(400, "Content-Length must be a number of bytes")
-        if int(declared) > storage.max_file_bytes + 64 * 1024:
+        if int(declared) > storage.max_file_bytes + FORM_OVERHEAD:
             raise WaveSpeedError(413, f"File exceeds the limit of {storage.max_file_bytes} bytes")
+        # Read whole first, within the upload limit and the body deadline: the multipart
+        # parser bounds each part, not their sum, and waits on the client for as long as
+        # the client likes.
+        body = await read_body(request, storage.max_file_bytes + FORM_OVERHEAD)
         try:
-            form = await request.form(
+            form = await Request(request.scope, _replay(body)).form(
                 max_files=1, max_fields=10, max_part_size=storage.max_file_bytes
             )
         except (MultipartParseError, ValueError) as error:
