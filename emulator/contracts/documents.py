@@ -218,6 +218,7 @@ class Contracts:
         """``catalogue``: an `emulator.contracts.catalogue.Catalogue` for fal's ids;
         ``fallback``: what answers an id neither knows (None: nothing, fal's 404)."""
         self._endpoints: dict[tuple[str, str], Endpoint] = {}
+        self._counts: dict[str, int] | None = None
         self.catalogue = catalogue
         self.fallback = fallback
         for endpoint in endpoints:
@@ -225,6 +226,17 @@ class Contracts:
 
     def add(self, endpoint: Endpoint) -> None:
         self._endpoints[(endpoint.provider, endpoint.id)] = endpoint
+        self._counts = None
+
+    def counts(self) -> dict[str, int]:
+        """How many endpoints are served, by provider: the curated ones and the
+        catalogue's (counted once, without building any)."""
+        if self._counts is None:
+            counts: dict[str, int] = {}
+            for entry in self.listing():
+                counts[entry["provider"]] = counts.get(entry["provider"], 0) + 1
+            self._counts = counts
+        return dict(self._counts)
 
     def get(self, provider: str, endpoint_id: str) -> Endpoint | None:
         endpoint = self._endpoints.get((provider, endpoint_id))

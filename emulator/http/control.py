@@ -112,7 +112,7 @@ class ControlApi:
             {
                 "status": "ok",
                 "version": __version__,
-                "endpoints": len(self.engine.contracts),
+                "endpoints": sum(self.engine.contracts.counts().values()),
                 "jobs": len(self.engine.jobs),
                 "state": state,
                 "pid": os.getpid(),

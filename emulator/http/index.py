@@ -27,13 +27,10 @@ CONTROL = ("health", "endpoints", "jobs", "requests", "webhooks", "faults", "pro
 
 
 def describe(engine: Engine) -> dict[str, Any]:
-    counts: dict[str, int] = {}
-    for endpoint in engine.contracts:
-        counts[endpoint.provider] = counts.get(endpoint.provider, 0) + 1
     return {
         "name": "provider-emulator",
         "version": __version__,
-        "endpoints": counts,
+        "endpoints": engine.contracts.counts(),
         "surfaces": SURFACES,
         "control": {name: f"/_emulator/{name}" for name in CONTROL},
         "docs": DOCS,

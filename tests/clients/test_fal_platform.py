@@ -41,6 +41,20 @@ def test_low_priority_waits_behind_normal_in_queue_position() -> None:
         assert positions == [4, 8]
 
 
+def test_high_priority_goes_ahead_of_normal() -> None:
+    """fal's generic queue spec lists ``high`` too; the clients do not send it."""
+    wall = Progression(mode="wall", queue=10, run=1, jitter=0, queue_position=4)
+    with emulate(progression=wall), httpx.Client() as client:
+        headers = {"Authorization": "Key k", "X-Fal-Queue-Priority": "high"}
+        submitted = client.post(
+            f"https://queue.fal.run/{BITDANCE}", json={"prompt": "x"}, headers=headers
+        ).json()
+        assert submitted["queue_position"] == 2
+        headers["X-Fal-Queue-Priority"] = "urgent"
+        refused = client.post(f"https://queue.fal.run/{BITDANCE}", json={}, headers=headers)
+        assert refused.status_code == 422
+
+
 def test_a_full_queue_answers_429() -> None:
     with emulate(progression="wall:30,1") as emulation:
         for n in range(2):

@@ -4,8 +4,10 @@ submit or run, validated, and applied where their effect can be observed.
 - ``X-Fal-Request-Timeout`` (the clients' ``start_timeout``, seconds, above 1): a request
   that has not started by then ends with fal's 504 and ``X-Fal-Request-Timeout-Type:
   user``, which both clients deliberately do not retry.
-- ``X-Fal-Queue-Priority``: ``normal`` or ``low``; a low-priority request waits behind
-  normal ones (the emulator's model: twice the queue span, twice the queue position).
+- ``X-Fal-Queue-Priority``: ``normal``, ``low`` or ``high`` (the clients send the first
+  two; fal's generic queue spec lists all three); a low-priority request waits behind
+  normal ones, a high-priority one ahead of them (the emulator's model: twice, or half,
+  the queue span and the queue position).
 - ``?fal_max_queue_length=N``: a 429 when the app's emulated queue already holds N.
 - ``X-Fal-Runner-Hint``, ``X-Fal-No-Retry``, ``X-Fal-Disable-Fallbacks``,
   ``X-Fal-Store-IO``, ``X-Fal-Object-Lifecycle-Preference``: accepted and recorded (the
@@ -25,8 +27,8 @@ from emulator.providers.fal.errors import FalError
 
 #: the clients refuse timeouts of 1 second or less; so does the emulator
 MIN_TIMEOUT = 1.0
-#: how much longer a low-priority request waits in the emulated queue
-LOW_PRIORITY_WEIGHT = 2.0
+#: how much longer (or shorter) a request of each priority waits in the emulated queue
+PRIORITY_WEIGHTS = {"normal": 1.0, "low": 2.0, "high": 0.5}
 
 
 @dataclass(frozen=True)
@@ -66,14 +68,14 @@ def platform_options(request: Request) -> Platform:
             timeout = math.nan
         if not math.isfinite(timeout) or timeout <= MIN_TIMEOUT:
             raise _bad(f"X-Fal-Request-Timeout must be a number of seconds above {MIN_TIMEOUT:g}")
-    priority = headers.get(_PRIORITY, "normal")
-    if priority not in ("normal", "low"):
-        raise _bad("X-Fal-Queue-Priority must be 'normal' or 'low'")
+    weight = PRIORITY_WEIGHTS.get(headers.get(_PRIORITY, "normal"))
+    if weight is None:
+        raise _bad("X-Fal-Queue-Priority must be 'normal', 'low' or 'high'")
     length = query_value(request, "fal_max_queue_length")
     if length is not None and not (length.isascii() and length.isdigit()):
         raise _bad("fal_max_queue_length must be a whole number")
     return Platform(
         start_timeout=timeout,
-        queue_weight=LOW_PRIORITY_WEIGHT if priority == "low" else 1.0,
+        queue_weight=weight,
         max_queue_length=int(length) if length is not None else None,
     )
