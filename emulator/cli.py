@@ -58,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "env":
             from emulator.tls import as_exports, client_environment, ensure_tls
 
+            serve.PORTS.check("--port", args.port)
             files = ensure_tls(args.tls_dir)
             print(as_exports(client_environment(args.port, files, args.host)))
             return 0

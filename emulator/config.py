@@ -7,6 +7,7 @@ the configuration reference in the docs are all derived from these fields.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import Field, dataclass, field, fields, replace
@@ -17,6 +18,41 @@ from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR
 from emulator.core.lifecycle import Progression
 
 ENV_PREFIX = "PROVIDER_EMULATOR_"
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The numbers a setting accepts: finite, from ``minimum`` (itself refused when
+    ``exclusive``) to ``maximum``."""
+
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive: bool = False
+
+    def __str__(self) -> str:
+        if self.minimum is not None and self.maximum is not None:
+            return f"from {self.minimum} to {self.maximum}"
+        if self.minimum is not None:
+            return f"{'more than' if self.exclusive else 'at least'} {self.minimum}"
+        return f"at most {self.maximum}"
+
+    def check(self, name: str, value: Any) -> None:
+        """`ValueError` naming ``name`` and the bounds unless ``value`` is within them."""
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, not {value!r}")
+        low, high = self.minimum, self.maximum
+        below = low is not None and (value <= low if self.exclusive else value < low)
+        if below or (high is not None and value > high):
+            raise ValueError(f"{name} must be {self}, not {value!r}")
+
+
+#: sizes and counts: at 0 nothing could be accepted or kept
+AT_LEAST_ONE = Bounds(minimum=1)
+#: durations and scales: at 0 everything would end (expire, time out) at once
+POSITIVE = Bounds(minimum=0, exclusive=True)
+#: where 0 has a meaning of its own, given in the setting's description
+NOT_NEGATIVE = Bounds(minimum=0)
 
 
 def _setting(default: Any, help: str, **metadata: Any) -> Any:
@@ -44,33 +80,54 @@ class EmulatorConfig:
         None, "Keys accepted (comma-separated in the environment); unset accepts any key."
     )
     retention: float = _setting(
-        3600.0, "Seconds a job stays retrievable after submission (fal keeps about an hour)."
+        3600.0,
+        "Seconds a job stays retrievable after submission (fal keeps about an hour).",
+        bounds=POSITIVE,
     )
-    max_jobs: int = _setting(100_000, "Most jobs kept at once; the oldest go first.")
+    max_jobs: int = _setting(
+        100_000, "Most jobs kept at once; the oldest go first.", bounds=AT_LEAST_ONE
+    )
     max_jobs_per_key: int = _setting(
-        20_000, "Most jobs kept for one key; its oldest go first, not another key's."
+        20_000,
+        "Most jobs kept for one key; its oldest go first, not another key's.",
+        bounds=AT_LEAST_ONE,
     )
     max_retained_bytes: int = _setting(
-        1024 * 2**20, "Most bytes of jobs (their inputs) kept at once; the oldest go first."
+        1024 * 2**20,
+        "Most bytes of jobs (their inputs) kept at once; the oldest go first.",
+        bounds=AT_LEAST_ONE,
     )
     max_retained_bytes_per_key: int = _setting(
-        256 * 2**20, "Most bytes of jobs kept for one key; its oldest go first."
+        256 * 2**20,
+        "Most bytes of jobs kept for one key; its oldest go first.",
+        bounds=AT_LEAST_ONE,
     )
-    max_body_bytes: int = _setting(20 * 2**20, "Largest request body accepted.")
-    max_json_depth: int = _setting(64, "Deepest JSON nesting accepted.")
+    max_body_bytes: int = _setting(
+        20 * 2**20, "Largest request body accepted.", bounds=AT_LEAST_ONE
+    )
+    max_json_depth: int = _setting(64, "Deepest JSON nesting accepted.", bounds=AT_LEAST_ONE)
     max_image_pixels: int = _setting(
-        4096 * 4096, "Largest image (width x height) rendered; larger sizes are rejected."
+        4096 * 4096,
+        "Largest image (width x height) rendered; larger sizes are rejected.",
+        bounds=AT_LEAST_ONE,
     )
     max_outputs: int = _setting(
-        16, "Most media one request may ask for (num_images), where its contract sets no bound."
+        16,
+        "Most media one request may ask for (num_images), where its contract sets no bound.",
+        bounds=AT_LEAST_ONE,
     )
-    max_video_seconds: float = _setting(60.0, "Longest video rendered, in seconds.")
-    max_video_fps: int = _setting(60, "Highest video frame rate rendered.")
+    max_video_seconds: float = _setting(
+        60.0, "Longest video rendered, in seconds.", bounds=POSITIVE
+    )
+    max_video_fps: int = _setting(60, "Highest video frame rate rendered.", bounds=AT_LEAST_ONE)
     max_video_pixels: int = _setting(
         1920 * 1080 * 24 * 60,
         "Most pixels (width x height x frames) of one video: 1080p, 60 s at 24 fps.",
+        bounds=AT_LEAST_ONE,
     )
-    media_cache_bytes: int = _setting(256 * 2**20, "Bytes of rendered media kept in memory.")
+    media_cache_bytes: int = _setting(
+        256 * 2**20, "Bytes of rendered media kept in memory; 0 keeps none.", bounds=NOT_NEGATIVE
+    )
     validate_on_submit: bool = _setting(
         False,
         "Reject invalid input at submit; the real fal queue accepts any JSON and reports "
@@ -80,7 +137,9 @@ class EmulatorConfig:
         None, "scheme://host[:port] that response URLs use (e.g. behind a proxy)."
     )
     stream_keepalive: float = _setting(
-        15.0, "Seconds between keep-alive comments on an idle SSE status stream."
+        15.0,
+        "Seconds between keep-alive comments on an idle SSE status stream.",
+        bounds=POSITIVE,
     )
     storage_dir: Path | None = _setting(None, "Where uploads are kept; unset keeps them in memory.")
     state: str = _setting(
@@ -97,12 +156,17 @@ class EmulatorConfig:
     max_inline_upload_bytes: int = _setting(
         1 * 2**20,
         "With shared state, uploads up to this size are kept in the store; larger ones under "
-        "storage_dir, which every worker must see.",
+        "storage_dir, which every worker must see; 0 puts every upload there.",
+        bounds=NOT_NEGATIVE,
     )
-    max_upload_bytes: int = _setting(200 * 2**20, "Largest uploaded file.")
-    max_storage_bytes: int = _setting(1024 * 2**20, "Most bytes of uploads kept in total.")
+    max_upload_bytes: int = _setting(200 * 2**20, "Largest uploaded file.", bounds=AT_LEAST_ONE)
+    max_storage_bytes: int = _setting(
+        1024 * 2**20, "Most bytes of uploads kept in total.", bounds=AT_LEAST_ONE
+    )
     max_storage_bytes_per_key: int = _setting(
-        256 * 2**20, "Most bytes of uploads kept for one key, so that no key fills the store."
+        256 * 2**20,
+        "Most bytes of uploads kept for one key, so that no key fills the store.",
+        bounds=AT_LEAST_ONE,
     )
     unreachable_media: str = _setting(
         "fail",
@@ -114,7 +178,8 @@ class EmulatorConfig:
     webhook_time_scale: float = _setting(
         1.0,
         "Multiplies the providers' webhook retry waits (fal's span two hours): 0.001 makes "
-        "them milliseconds, for tests.",
+        "them milliseconds, for tests; 0 retries at once.",
+        bounds=NOT_NEGATIVE,
     )
     webhook_targets: str = _setting(
         "loopback",
@@ -133,10 +198,14 @@ class EmulatorConfig:
         "proxy adds its server-side FAL_KEY; unset forwards such requests as they are (401).",
     )
     sync_timeout: float = _setting(
-        90.0, "Seconds a WaveSpeed sync-mode request waits before its 5004 answer."
+        90.0,
+        "Seconds a WaveSpeed sync-mode request waits before its 5004 answer.",
+        bounds=POSITIVE,
     )
     realtime_idle_timeout: float = _setting(
-        60.0, "Seconds a fal realtime session waits for an input before it ends (TIMEOUT)."
+        60.0,
+        "Seconds a fal realtime session waits for an input before it ends (TIMEOUT).",
+        bounds=POSITIVE,
     )
     curated_only: bool = _setting(
         False,
@@ -155,6 +224,9 @@ class EmulatorConfig:
             choices = setting.metadata.get("choices")
             if choices and getattr(self, setting.name) not in choices:
                 raise ValueError(f"{setting.name} must be one of {', '.join(choices)}")
+            bounds = setting.metadata.get("bounds")
+            if bounds is not None:
+                bounds.check(setting.name, getattr(self, setting.name))
 
     @property
     def state_url(self) -> str:
@@ -199,6 +271,16 @@ SETTINGS: dict[str, Field[Any]] = {f.name: f for f in fields(EmulatorConfig)}
 
 def env_name(setting: str) -> str:
     return ENV_PREFIX + setting.upper()
+
+
+def described(help_text: str, bounds: Bounds | None = None) -> str:
+    """A setting's description, with the numbers it accepts (for help and the docs)."""
+    return f"{help_text} Must be {bounds}." if bounds else help_text
+
+
+def setting_help(setting: Field[Any]) -> str:
+    """The description of one of `EmulatorConfig`'s fields, with its bounds."""
+    return described(setting.metadata["help"], setting.metadata.get("bounds"))
 
 
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}

@@ -13,14 +13,24 @@ import gc
 import json
 import os
 import secrets
+import socket
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from emulator.config import SETTINGS, EmulatorConfig, env_name, read_boolean
+from emulator.config import (
+    SETTINGS,
+    Bounds,
+    EmulatorConfig,
+    described,
+    env_name,
+    read_boolean,
+    setting_help,
+)
 from emulator.config_file import Settings, load_settings
 from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
@@ -40,11 +50,21 @@ class ServerOption:
     help: str
     kind: type = str
     in_file: bool = False  # also a key of the TOML file's [emulator] table
+    bounds: Bounds | None = None
 
+
+#: the ports a server may listen on (0: one the system chooses)
+PORTS = Bounds(minimum=0, maximum=65535)
 
 SERVER_OPTIONS = (
     ServerOption("host", "127.0.0.1", "Address to listen on (0.0.0.0 exposes it beyond loopback)."),
-    ServerOption("port", 8000, "Port to listen on.", int),
+    ServerOption(
+        "port",
+        8000,
+        "Port to listen on; 0 takes a free one, which the start-up lines name.",
+        int,
+        bounds=PORTS,
+    ),
     ServerOption("config", None, "A TOML file of settings and fault rules.", Path),
     ServerOption(
         "manual_clock", False, "Time moves only when told (POST /_emulator/clock).", bool, True
@@ -58,6 +78,7 @@ SERVER_OPTIONS = (
         "Worker processes serving the one port; more than one needs state they share "
         "(--state redis://… or sqlite:///…, or --data-dir).",
         int,
+        bounds=Bounds(minimum=1),
     ),
     ServerOption(
         "shutdown_timeout",
@@ -65,6 +86,7 @@ SERVER_OPTIONS = (
         "Seconds SIGTERM waits for open requests (status streams, sync-mode waits, staged "
         "hangs) before it ends them and exits.",
         float,
+        bounds=Bounds(minimum=0),
     ),
     ServerOption(
         "access_log",
@@ -84,7 +106,7 @@ def _flag(name: str) -> str:
 def add_parser(commands: Any) -> None:
     serve = commands.add_parser("serve", help="serve every provider on one port")
     for option in SERVER_OPTIONS:
-        help_text = f"{option.help} [env {env_name(option.name)}]"
+        help_text = f"{described(option.help, option.bounds)} [env {env_name(option.name)}]"
         if option.kind is bool:
             serve.add_argument(
                 _flag(option.name), action="store_true", default=None, help=help_text
@@ -92,7 +114,7 @@ def add_parser(commands: Any) -> None:
         else:
             serve.add_argument(_flag(option.name), type=option.kind, help=help_text)
     for name, setting in SETTINGS.items():
-        help_text = f"{setting.metadata['help']} [env {env_name(name)}]"
+        help_text = f"{setting_help(setting)} [env {env_name(name)}]"
         if name == "contracts":
             serve.add_argument("--contracts", action="append", metavar="DIR", help=help_text)
         elif name == "api_keys":
@@ -126,11 +148,13 @@ def server_options(args: argparse.Namespace, environ: Mapping[str, str]) -> dict
     """The server's own options: flags over environment variables over defaults."""
     chosen = {}
     for option in SERVER_OPTIONS:
-        value = getattr(args, option.name)
+        value, source = getattr(args, option.name), _flag(option.name)
         text = environ.get(env_name(option.name), "")
         if value is None and text:
-            value = _text_to(option, text)
+            value, source = _text_to(option, text), env_name(option.name)
         chosen[option.name] = option.default if value is None else value
+        if option.bounds is not None:
+            option.bounds.check(source, chosen[option.name])
     return chosen
 
 
@@ -207,24 +231,56 @@ def guarded(chosen: Settings, host: str) -> Settings:
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Serve as ``args`` (parsed from ``argv``, which the workers parse again) say."""
-    import uvicorn
-
     chosen, server = settings(args)
     check_workers(server["workers"], chosen.config, args)
     chosen = guarded(chosen, server["host"])
     try:
+        listening = listener(server["host"], server["port"])
+    except OSError as exc:
+        print(f"provider-emulator: cannot listen on {server['host']}: {exc}", file=sys.stderr)
+        return 1
+    with listening as bound:
+        return _serve(args, argv, chosen, server, bound)
+
+
+def listener(host: str, port: int) -> AbstractContextManager[socket.socket | None]:
+    """For port 0, a socket bound here to a free port, so that the start-up lines name the
+    port the system chose (uvicorn serves on the socket); for any other port, nothing:
+    uvicorn binds it."""
+    if port != 0:
+        return nullcontext()
+    bound = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        bound.bind((host, 0))
+    except OSError:
+        bound.close()
+        raise
+    return bound
+
+
+def _serve(
+    args: argparse.Namespace,
+    argv: Sequence[str],
+    chosen: Settings,
+    server: dict[str, Any],
+    bound: socket.socket | None,
+) -> int:
+    import uvicorn
+
+    port = bound.getsockname()[1] if bound else server["port"]
+    try:
         reach_store(chosen.config.state_url)
         # With several workers this app is never served: building it checks every setting
         # before a worker starts, and stages the fault rules, once, in the shared store.
-        app = with_arguments(build_app(chosen, server["port"]), args)
+        app = with_arguments(build_app(chosen, port), args)
     except StoreUnavailable as exc:
         print(f"provider-emulator: the state store cannot be reached: {exc}", file=sys.stderr)
         return 1
     target: Any = app
     if server["workers"] > 1:
         # The workers inherit the environment (readable by this user only), and with it
-        # the settings and the token made here.
-        worker = {"argv": list(argv), "admin_token": chosen.config.admin_token}
+        # the settings, the token made here and the port bound here.
+        worker = {"argv": list(argv), "admin_token": chosen.config.admin_token, "port": port}
         os.environ[WORKER_SETTINGS] = json.dumps(worker)
         target = "emulator.serve:worker_app"
     del app  # the parent of several workers keeps none of it
@@ -236,7 +292,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         tls = {"ssl_certfile": str(files.certificate), "ssl_keyfile": str(files.key)}
     scheme = "https" if tls else "http"
     _freeze_startup_objects()
-    origin = f"{scheme}://{server['host']}:{server['port']}"
+    origin = f"{scheme}://{server['host']}:{port}"
     print(f"provider-emulator: serving on {origin}/", flush=True)
     print(f"provider-emulator: dashboard at {origin}/_emulator/ui", flush=True)
     uvicorn.run(
@@ -244,7 +300,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         factory=isinstance(target, str),
         workers=server["workers"],
         host=server["host"],
-        port=server["port"],
+        port=port,
+        fd=bound.fileno() if bound else None,  # a socket bound here serves as it is
         log_level=server["log_level"],
         access_log=server["access_log"],
         timeout_graceful_shutdown=server["shutdown_timeout"],
@@ -258,8 +315,6 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def check_workers(workers: int, config: EmulatorConfig, args: argparse.Namespace) -> None:
     """`ValueError` unless ``workers`` processes can serve ``config`` together."""
-    if workers < 1:
-        raise ValueError(f"--workers must be at least 1, not {workers}")
     if workers == 1:
         return
     if config.state_url == "memory":
@@ -292,14 +347,14 @@ WORKER_SETTINGS = "PROVIDER_EMULATOR_WORKER_SETTINGS"
 def worker_app() -> Any:
     """One worker's app (uvicorn's factory for ``serve --workers N``): the parent's
     settings, parsed again from its command line in the parent's environment, with the
-    parent's admin token, and without the fault rules, which the parent staged."""
+    parent's admin token and port, and without the fault rules, which the parent staged."""
     worker = json.loads(os.environ[WORKER_SETTINGS])
     parser = argparse.ArgumentParser(prog="provider-emulator")
     add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(worker["argv"])
-    chosen, server = settings(args)
+    chosen, _ = settings(args)
     config = replace(chosen.config, admin_token=worker["admin_token"])
-    app = with_arguments(build_app(replace(chosen, config=config, faults=()), server["port"]), args)
+    app = with_arguments(build_app(replace(chosen, config=config, faults=()), worker["port"]), args)
     _freeze_startup_objects()
     return app
 
@@ -328,7 +383,7 @@ def reference() -> list[tuple[str, str, str, str, str]]:
             env_name(o.name),
             o.name if o.in_file else "",
             str(o.default),
-            o.help,
+            described(o.help, o.bounds),
         )
         for o in SERVER_OPTIONS
     ]
@@ -337,6 +392,5 @@ def reference() -> list[tuple[str, str, str, str, str]]:
         flag = {"api_keys": "--api-key"}.get(setting.name, _flag(setting.name))
         value = getattr(defaults, setting.name)
         default = "(the shipped contracts)" if setting.name == "contracts" else str(value)
-        help_text = setting.metadata["help"]
-        rows.append((flag, env_name(setting.name), setting.name, default, help_text))
+        rows.append((flag, env_name(setting.name), setting.name, default, setting_help(setting)))
     return rows

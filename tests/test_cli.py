@@ -1,13 +1,19 @@
 import json
+import queue
+import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
+import httpx
 import pytest
 
 from emulator import cli
 from emulator.contracts import documents
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR
+from tests.bounded import eventually, stop_process
+from tests.test_config import BOUNDS
 
 
 def test_contracts_lists_every_endpoint(capsys: pytest.CaptureFixture[str]) -> None:
@@ -315,3 +321,111 @@ def test_a_worker_starts_while_its_store_is_down(tmp_path: Path) -> None:
     down = RedisServer(tmp_path)  # never started
     app = build_app(Settings(EmulatorConfig(state=down.url)))
     app.state.engine.close()
+
+
+@pytest.mark.parametrize(("name", "bound"), list(BOUNDS.items()))
+def test_serve_refuses_a_setting_past_its_bound_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    bound: tuple[float, float, str],
+) -> None:
+    monkeypatch.setattr("uvicorn.run", _never_served)
+    refused, _, words = bound
+    assert cli.main(["serve", "--" + name.replace("_", "-"), str(refused)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"provider-emulator: {name} must be {words}, not ")
+    assert error.count("\n") == 1
+
+
+PORT_RANGE = "must be from 0 to 65535, not"
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "error"),
+    [
+        (["serve", "--port", "99999"], {}, f"--port {PORT_RANGE} 99999"),
+        (["serve", "--port", "-1"], {}, f"--port {PORT_RANGE} -1"),
+        (
+            ["serve"],
+            {"PROVIDER_EMULATOR_PORT": "70000"},
+            f"PROVIDER_EMULATOR_PORT {PORT_RANGE} 70000",
+        ),
+        (["env", "--port", "65536"], {}, f"--port {PORT_RANGE} 65536"),
+        (
+            ["serve", "--shutdown-timeout", "-1"],
+            {},
+            "--shutdown-timeout must be at least 0, not -1.0",
+        ),
+    ],
+)
+def test_a_server_option_past_its_bound_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    environ: dict[str, str],
+    error: str,
+) -> None:
+    monkeypatch.setattr("uvicorn.run", _never_served)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err == f"provider-emulator: {error}\n"
+
+
+def test_the_command_refuses_a_port_past_65535_in_one_line() -> None:
+    command = [sys.executable, "-m", "emulator", "serve", "--port", "99999"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"provider-emulator: --port {PORT_RANGE} 99999\n"
+
+
+def test_port_0_is_bound_before_start_up_and_served_as_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    served = serve_with(monkeypatch, ["--port", "0"])
+    assert served["port"] != 0 and served["fd"] is not None
+    assert served["port"] in served["engine"].webhooks.own_ports  # never a webhook target
+
+
+def test_workers_learn_the_port_bound_for_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from emulator import serve
+
+    served: dict = {}
+    monkeypatch.setattr("uvicorn.run", lambda target, **options: served.update(options))
+    monkeypatch.setenv(serve.WORKER_SETTINGS, "")  # restored after the test
+    assert cli.main(["serve", "--port", "0", "--workers", "2", "--data-dir", str(tmp_path)]) == 0
+    engine = serve.worker_app().state.engine
+    assert served["port"] != 0 and engine.webhooks.own_ports == {served["port"]}
+    engine.close()
+
+
+def test_serve_on_port_0_names_the_port_it_listens_on() -> None:
+    command = [sys.executable, "-m", "emulator", "serve", "--port", "0", "--log-level", "warning"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stdout is not None
+    threading.Thread(
+        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
+    ).start()
+    try:
+        serving = re.fullmatch(
+            r"provider-emulator: serving on http://127\.0\.0\.1:(\d+)/\n", lines.get(timeout=60)
+        )
+        assert serving is not None and serving[1] != "0"
+        origin = f"http://127.0.0.1:{serving[1]}"
+        assert lines.get(timeout=10) == f"provider-emulator: dashboard at {origin}/_emulator/ui\n"
+        assert eventually(lambda: _healthy(origin), 30, 0.1)
+    finally:
+        stop_process(process, 10)  # type: ignore[arg-type]
+
+
+def _healthy(origin: str) -> bool:
+    try:
+        return httpx.get(f"{origin}/_emulator/health", timeout=5).json()["status"] == "ok"
+    except httpx.TransportError:
+        return False
