@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from emulator import serve
 from emulator.catalogue_cli import add_import_parser, run_import
@@ -17,8 +18,16 @@ from emulator.contracts.served import served_contracts
 from emulator.recording import ERRORS as RECORDING_ERRORS
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (not the whole usage first) and a hint;
+    the sub-commands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="provider-emulator", description=__doc__)
+    parser = _Parser(prog="provider-emulator", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve.add_parser(commands)
@@ -56,10 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return conformance.main(args.arguments)
     try:
         if args.command == "env":
-            from emulator.tls import as_exports, client_environment, ensure_tls
+            from emulator.tls import as_exports, client_environment
 
             serve.PORTS.check("--port", args.port)
-            files = ensure_tls(args.tls_dir)
+            files = serve.tls_files(args.tls_dir)
             print(as_exports(client_environment(args.port, files, args.host)))
             return 0
         if args.command == "contracts" and args.contracts_command == "import":
@@ -77,6 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ContractError, SettingsError, ValueError, *RECORDING_ERRORS) as exc:
         print(f"provider-emulator: {exc}", file=sys.stderr)
         return 2
+    except serve.CannotStart as exc:  # not a usage error: the machine's state
+        print(f"provider-emulator: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import math
 import os
+import types
+import typing
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
 from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR
 from emulator.core.lifecycle import Progression
@@ -55,6 +59,35 @@ POSITIVE = Bounds(minimum=0, exclusive=True)
 NOT_NEGATIVE = Bounds(minimum=0)
 
 
+def not_empty(label: str, value: str) -> None:
+    """`ValueError` naming ``label`` if ``value`` is empty."""
+    if not value:
+        raise ValueError(f"{label} must not be empty: leave it unset instead")
+
+
+def _keys_given(label: str, keys: frozenset[str]) -> None:
+    if not keys:  # every request would be refused (401)
+        raise ValueError(f"{label} must name a key: leave it unset to accept any key")
+    if "" in keys:  # no request's key would match it
+        raise ValueError(f"{label} must not be an empty key: leave it unset to accept any key")
+
+
+def _origin(label: str, url: str) -> None:
+    parts = urlsplit(url)
+    try:
+        valid = (
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and "@" not in parts.netloc
+            and parts.port != 0  # reading the port checks it is a number up to 65535
+            and url.rstrip("/") == f"{parts.scheme}://{parts.netloc}"
+        )
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ValueError(f"{label} must be http(s)://host[:port], without a path, not {url!r}")
+
+
 def _setting(default: Any, help: str, **metadata: Any) -> Any:
     if callable(default):
         return field(default_factory=default, metadata={"help": help, **metadata})
@@ -77,7 +110,9 @@ class EmulatorConfig:
         "later ones win.",
     )
     api_keys: frozenset[str] | None = _setting(
-        None, "Keys accepted (comma-separated in the environment); unset accepts any key."
+        None,
+        "Keys accepted (comma-separated in the environment); unset accepts any key.",
+        check=_keys_given,
     )
     retention: float = _setting(
         3600.0,
@@ -134,7 +169,10 @@ class EmulatorConfig:
         "validation errors at the result.",
     )
     public_url: str | None = _setting(
-        None, "scheme://host[:port] that response URLs use (e.g. behind a proxy)."
+        None,
+        "scheme://host[:port] that response URLs use (e.g. behind a proxy): http or https, "
+        "no path.",
+        check=_origin,
     )
     stream_keepalive: float = _setting(
         15.0,
@@ -190,12 +228,14 @@ class EmulatorConfig:
         None,
         "The token the control plane (/_emulator) asks for, as 'Authorization: Bearer "
         "<token>'; unset leaves it open. serve makes one (and prints it) when it listens "
-        "beyond loopback or accepts only some keys.",
+        "beyond loopback or accepts only some keys. An empty one is refused.",
+        check=not_empty,
     )
     proxy_key: str | None = _setting(
         None,
         "The key fal's proxy (/fal/proxy) adds to a request that carries none, as a real "
         "proxy adds its server-side FAL_KEY; unset forwards such requests as they are (401).",
+        check=not_empty,
     )
     sync_timeout: float = _setting(
         90.0,
@@ -221,12 +261,7 @@ class EmulatorConfig:
 
     def __post_init__(self) -> None:
         for setting in fields(self):
-            choices = setting.metadata.get("choices")
-            if choices and getattr(self, setting.name) not in choices:
-                raise ValueError(f"{setting.name} must be one of {', '.join(choices)}")
-            bounds = setting.metadata.get("bounds")
-            if bounds is not None:
-                bounds.check(setting.name, getattr(self, setting.name))
+            check_setting(setting, getattr(self, setting.name))
 
     @property
     def state_url(self) -> str:
@@ -245,25 +280,36 @@ class EmulatorConfig:
     def with_contracts(self, *directories: Path | str) -> EmulatorConfig:
         return replace(self, contracts=self.contracts + tuple(Path(d) for d in directories))
 
-    def with_options(self, options: Mapping[str, Any], base: Path | None = None) -> EmulatorConfig:
-        """This config with ``options`` applied: typed values or their text (as in flags,
-        environment variables and files), None meaning "not given". ``contracts`` are
-        added to the current ones; relative paths are taken from ``base``."""
+    def with_options(
+        self,
+        options: Mapping[str, Any],
+        base: Path | None = None,
+        *,
+        text: bool = True,
+        label: Callable[[str], str] = str,
+    ) -> EmulatorConfig:
+        """This config with ``options`` applied, None meaning "not given": typed values (a
+        path or a progression may be given as text, a tuple or set as any list), or, where
+        ``text``, their text as flags and environment variables give it (a TOML file's
+        values are typed: text=False). ``contracts`` are added to the current ones;
+        relative paths are taken from ``base``. A `ValueError` names the setting as
+        ``label(name)`` says (a flag, a variable)."""
         unknown = set(options) - set(SETTINGS)
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
         values = {}
         for name, value in options.items():
-            if value is None:
-                continue
-            values[name] = _parse(SETTINGS[name], value, base or Path())
+            if value is not None:
+                held = KINDS[name].read(label(name), value, base or Path(), text)
+                values[name] = check_setting(SETTINGS[name], held, label(name))
         extra = values.pop("contracts", ())
         return replace(self, **values).with_contracts(*extra)
 
     def with_environment(self, environ: Mapping[str, str] = os.environ) -> EmulatorConfig:
         """This config with the ``PROVIDER_EMULATOR_*`` variables that are set applied."""
         given = {name: environ.get(env_name(name)) for name in SETTINGS}
-        return self.with_options({k: v for k, v in given.items() if v not in (None, "")})
+        chosen = {k: v for k, v in given.items() if v not in (None, "")}
+        return self.with_options(chosen, label=env_name)
 
 
 SETTINGS: dict[str, Field[Any]] = {f.name: f for f in fields(EmulatorConfig)}
@@ -293,34 +339,124 @@ def read_boolean(text: str) -> bool:
     return text.lower() in _TRUE
 
 
-def _paths(value: Any, base: Path) -> tuple[Path, ...]:
-    items = value.split(os.pathsep) if isinstance(value, str) else value
-    return tuple(base / Path(item) for item in items)
-
-
-def _keys(value: Any) -> frozenset[str]:
-    items: Iterable[str] = value.split(",") if isinstance(value, str) else value
-    return frozenset(item.strip() for item in items if item.strip())
-
-
-#: how the text of a setting is read, for those that are not read by their default's type
-_PARSERS: dict[str, Callable[[Any, Path], Any]] = {
-    "progression": lambda v, _: v if isinstance(v, Progression) else Progression.parse(v),
-    "contracts": _paths,
-    "api_keys": lambda v, _: _keys(v),
-    "storage_dir": lambda v, base: base / Path(v),
-    "data_dir": lambda v, base: base / Path(v),
-    "seed": lambda v, _: int(v),
+#: how text (a flag's, an environment variable's) is read as a number or a boolean
+_FROM_TEXT: dict[type, Callable[[str], Any]] = {bool: read_boolean, int: int, float: float}
+#: how each kind of value is named where one of another kind is refused
+_WORDS: dict[type, str] = {
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    Path: "a path",
+    Progression: "a progression (immediate, polls:Q,R or wall:Q,R[,JITTER])",
 }
+_PLURALS: dict[type, str] = {Path: "paths", str: "strings"}
+#: what separates the items of a list given as one text (an environment variable)
+_SEPARATORS: dict[type, str] = {Path: os.pathsep, str: ","}
 
 
-def _parse(setting: Field[Any], value: Any, base: Path) -> Any:
-    try:
-        if setting.name in _PARSERS:
-            return _PARSERS[setting.name](value, base)
-        kind: type = type(setting.default)
-        if not isinstance(value, str) or kind is str or setting.default is None:
-            return value
-        return read_boolean(value) if kind is bool else kind(value)
-    except ValueError as error:
-        raise ValueError(f"{setting.name}: {error}") from None
+@dataclass(frozen=True)
+class Kind:
+    """What a setting holds, read from its annotation: a ``base`` value (with ``many``, a
+    tuple or frozenset of them), or None where ``optional``."""
+
+    base: type
+    many: type[Any] | None = None
+    optional: bool = False
+
+    @classmethod
+    def of(cls, annotation: Any) -> Kind:
+        """The kind an annotation names: ``int | None``, ``tuple[Path, ...]``…"""
+        union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+        members = typing.get_args(annotation) if union else (annotation,)
+        (held,) = [member for member in members if member is not type(None)]
+        optional = type(None) in members
+        if typing.get_origin(held) in (tuple, frozenset):
+            return cls(typing.get_args(held)[0], typing.get_origin(held), optional)
+        return cls(held, None, optional)
+
+    def __str__(self) -> str:
+        if self.many is not None:
+            return "a list of " + _PLURALS[self.base]
+        return _WORDS[self.base]
+
+    def holds(self, value: Any) -> bool:
+        """Whether ``value`` is of this kind, exactly (a bool is no number; an int is a
+        float, as in Python's annotations)."""
+        if value is None:
+            return self.optional
+        if self.many is None:
+            return self._holds_one(value)
+        return isinstance(value, self.many) and all(map(self._holds_one, value))
+
+    def _holds_one(self, value: Any) -> bool:
+        if self.base in (int, float) and isinstance(value, bool):
+            return False
+        return isinstance(value, int | float if self.base is float else self.base)
+
+    def read(self, label: str, value: Any, base: Path = Path(), text: bool = False) -> Any:
+        """``value`` as a setting of this kind holds it (see `EmulatorConfig.with_options`);
+        `ValueError` naming ``label`` unless it is of this kind."""
+        try:
+            if self.many is not None and isinstance(value, str) and text:
+                items = [item.strip() for item in value.split(_SEPARATORS[self.base])]
+                held = self.many(self._read_one(item, base, text) for item in items)
+            elif self.many is not None and _is_list(value):
+                held = self.many(self._read_one(item, base, text) for item in value)
+            else:
+                held = self._read_one(value, base, text)
+        except ValueError as error:  # text that says why it cannot be read (a progression)
+            raise ValueError(f"{label}: {error}") from None
+        except TypeError:  # a list of lists, which no set holds
+            held = _UNREAD
+        if not self.holds(held):
+            raise ValueError(f"{label} must be {self}, not {value!r}")
+        return held
+
+    def _read_one(self, value: Any, base: Path, text: bool) -> Any:
+        if not isinstance(value, str):
+            return value  # typed: `holds` checks it
+        if self.base is Path and value:  # an empty text is no path (it would be ".")
+            return base / value
+        if self.base is Progression:
+            return Progression.parse(value)
+        if text and self.base in _FROM_TEXT:
+            with suppress(ValueError):  # unread, it is refused as not of this kind
+                return _FROM_TEXT[self.base](value)
+        return value
+
+
+_UNREAD = object()  # what no kind holds
+
+
+def _is_list(value: Any) -> bool:
+    return isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping)
+
+
+def kinds(cls: type) -> dict[str, Kind]:
+    """The kind of each field of the dataclass ``cls``, from its annotations."""
+    return {name: Kind.of(hint) for name, hint in typing.get_type_hints(cls).items()}
+
+
+#: the kind of each setting, read once from `EmulatorConfig`'s annotations
+KINDS = kinds(EmulatorConfig)
+
+
+def check_setting(setting: Field[Any], value: Any, label: str | None = None) -> Any:
+    """``value`` if it is one ``setting`` accepts (of its kind, one of its choices, within
+    its bounds, through its check), else `ValueError` naming ``label`` (the setting's
+    name, or the flag or variable that gave it)."""
+    label = label or setting.name
+    kind = KINDS[setting.name]
+    if not kind.holds(value):
+        raise ValueError(f"{label} must be {kind}, not {value!r}")
+    if value is None:
+        return value
+    choices = setting.metadata.get("choices")
+    if choices and value not in choices:
+        raise ValueError(f"{label} must be one of {', '.join(choices)}, not {value!r}")
+    if "bounds" in setting.metadata:
+        setting.metadata["bounds"].check(label, value)
+    if "check" in setting.metadata:
+        setting.metadata["check"](label, value)
+    return value

@@ -12,9 +12,10 @@
     retry_after = 2
     times = 1
 
-``[emulator]`` takes the fields of `EmulatorConfig` (``progression`` as text, lists for
-``api_keys`` and ``contracts``) and ``manual_clock``; each ``[[faults]]`` table is a rule
-(see `emulator.core.faults`). Command-line flags given beside ``--config`` win.
+``[emulator]`` takes the fields of `EmulatorConfig` (``progression`` and paths as text,
+lists for ``api_keys`` and ``contracts``) and ``manual_clock``, each of its own type (a
+boolean is true or false, never "no"); each ``[[faults]]`` table is a rule (see
+`emulator.core.faults`). Command-line flags given beside ``--config`` win.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.config import EmulatorConfig
+from emulator.config import EmulatorConfig, kinds
 from emulator.core.faults import Fault, FaultError
 
 
@@ -38,9 +39,27 @@ class Settings:
     faults: tuple[Fault, ...] = ()
 
 
+#: the tables a settings file may hold (any other is a misspelling, not to be ignored)
+TABLES = ("emulator", "faults")
+
+
 def _config(table: dict[str, Any], base: Path) -> EmulatorConfig:
     options = {name: value for name, value in table.items() if name != "manual_clock"}
-    return EmulatorConfig().with_options(options, base)
+    return EmulatorConfig().with_options(options, base, text=False)
+
+
+def _tables(document: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    unknown = sorted(set(document) - set(TABLES))
+    if unknown:
+        raise ValueError(
+            f"unknown tables: {', '.join(unknown)} (a file holds [emulator] and [[faults]])"
+        )
+    table, rules = document.get("emulator", {}), document.get("faults", [])
+    if not isinstance(table, dict):
+        raise ValueError("emulator must be a table: [emulator]")
+    if not isinstance(rules, list) or not all(isinstance(rule, dict) for rule in rules):
+        raise ValueError("faults must be tables: [[faults]]")
+    return table, rules
 
 
 def load_settings(path: Path) -> Settings:
@@ -51,10 +70,13 @@ def load_settings(path: Path) -> Settings:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise SettingsError(f"{path}: {error}") from None
-    table = document.get("emulator", {})
     try:
+        table, rules = _tables(document)
         config = _config(table, path.parent)
-        faults = tuple(Fault.from_dict(rule) for rule in document.get("faults", []))
+        manual_clock = kinds(Settings)["manual_clock"].read(
+            "manual_clock", table.get("manual_clock", False)
+        )
+        faults = tuple(Fault.from_dict(rule) for rule in rules)
     except (FaultError, ValueError, TypeError) as error:
         raise SettingsError(f"{path}: {error}") from None
-    return Settings(config, bool(table.get("manual_clock", False)), faults)
+    return Settings(config, manual_clock, faults)

@@ -16,8 +16,7 @@ import secrets
 import socket
 import sys
 import time
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -26,9 +25,10 @@ from emulator.config import (
     SETTINGS,
     Bounds,
     EmulatorConfig,
+    Kind,
     described,
     env_name,
-    read_boolean,
+    not_empty,
     setting_help,
 )
 from emulator.config_file import Settings, load_settings
@@ -51,13 +51,39 @@ class ServerOption:
     kind: type = str
     in_file: bool = False  # also a key of the TOML file's [emulator] table
     bounds: Bounds | None = None
+    choices: tuple[str, ...] | None = None
+    check: Callable[[str, Any], None] | None = None
+
+    def read(self, label: str, value: Any) -> Any:
+        """``value`` (typed, or text as flags and the environment give it) if this option
+        takes it, else `ValueError` naming ``label`` (its flag or variable)."""
+        value = Kind(self.kind).read(label, value, text=True)
+        if self.choices and value not in self.choices:
+            raise ValueError(f"{label} must be one of {', '.join(self.choices)}, not {value!r}")
+        if self.bounds is not None:
+            self.bounds.check(label, value)
+        if self.check is not None:
+            self.check(label, value)
+        return value
+
+
+class CannotStart(Exception):
+    """What stops the server that is no usage error (exit status 1): a port taken, a host
+    that does not resolve, a store down, TLS files that cannot be written."""
 
 
 #: the ports a server may listen on (0: one the system chooses)
 PORTS = Bounds(minimum=0, maximum=65535)
+#: uvicorn's log levels (its LOG_LEVELS; uvicorn is imported only when serving)
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 SERVER_OPTIONS = (
-    ServerOption("host", "127.0.0.1", "Address to listen on (0.0.0.0 exposes it beyond loopback)."),
+    ServerOption(
+        "host",
+        "127.0.0.1",
+        "Address to listen on (0.0.0.0 exposes it beyond loopback).",
+        check=not_empty,
+    ),
     ServerOption(
         "port",
         8000,
@@ -71,7 +97,7 @@ SERVER_OPTIONS = (
     ),
     ServerOption("tls", False, "Serve HTTPS with a local CA (see `provider-emulator env`).", bool),
     ServerOption("tls_dir", None, "Where the local CA and certificate live.", Path),
-    ServerOption("log_level", "info", "uvicorn's log level."),
+    ServerOption("log_level", "info", "uvicorn's log level.", choices=LOG_LEVELS),
     ServerOption(
         "workers",
         1,
@@ -103,6 +129,11 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def setting_flag(name: str) -> str:
+    """The flag of the setting ``name`` (``--api-key`` is repeated, once per key)."""
+    return "--api-key" if name == "api_keys" else _flag(name)
+
+
 def add_parser(commands: Any) -> None:
     serve = commands.add_parser("serve", help="serve every provider on one port")
     for option in SERVER_OPTIONS:
@@ -112,7 +143,11 @@ def add_parser(commands: Any) -> None:
                 _flag(option.name), action="store_true", default=None, help=help_text
             )
         else:
-            serve.add_argument(_flag(option.name), type=option.kind, help=help_text)
+            # numbers are read here (argparse names a bad one); text as the environment's is
+            kind = option.kind if option.kind in (int, float) else None
+            serve.add_argument(
+                _flag(option.name), type=kind, choices=option.choices, help=help_text
+            )
     for name, setting in SETTINGS.items():
         help_text = f"{setting_help(setting)} [env {env_name(name)}]"
         if name == "contracts":
@@ -148,26 +183,12 @@ def server_options(args: argparse.Namespace, environ: Mapping[str, str]) -> dict
     """The server's own options: flags over environment variables over defaults."""
     chosen = {}
     for option in SERVER_OPTIONS:
-        value, source = getattr(args, option.name), _flag(option.name)
+        value, label = getattr(args, option.name), _flag(option.name)
         text = environ.get(env_name(option.name), "")
-        if value is None and text:
-            value, source = _text_to(option, text), env_name(option.name)
-        chosen[option.name] = option.default if value is None else value
-        if option.bounds is not None:
-            option.bounds.check(source, chosen[option.name])
+        if value is None and text:  # an empty variable counts as unset
+            value, label = text, env_name(option.name)
+        chosen[option.name] = option.default if value is None else option.read(label, value)
     return chosen
-
-
-def _text_to(option: ServerOption, text: str) -> Any:
-    if option.kind is bool:
-        try:
-            return read_boolean(text)
-        except ValueError:
-            raise ValueError(f"{env_name(option.name)}: not a boolean: {text!r}") from None
-    try:
-        return option.kind(text)
-    except ValueError:
-        raise ValueError(f"{env_name(option.name)}: not a {option.kind.__name__}") from None
 
 
 def settings(
@@ -177,7 +198,7 @@ def settings(
     server = server_options(args, environ)
     file_settings = load_settings(server["config"]) if server["config"] else Settings()
     flags = {name: getattr(args, name) for name in SETTINGS}
-    config = file_settings.config.with_environment(environ).with_options(flags)
+    config = file_settings.config.with_environment(environ).with_options(flags, label=setting_flag)
     chosen = Settings(
         config,
         file_settings.manual_clock or server["manual_clock"],
@@ -230,69 +251,74 @@ def guarded(chosen: Settings, host: str) -> Settings:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    """Serve as ``args`` (parsed from ``argv``, which the workers parse again) say."""
+    """Serve as ``args`` (parsed from ``argv``, which the workers parse again) say: every
+    setting is checked, and the app built, before the port is bound; the port is bound
+    before start-up names it."""
     chosen, server = settings(args)
     check_workers(server["workers"], chosen.config, args)
+    tls: dict[str, Any] = {}
+    if server["tls"]:
+        files = tls_files(server["tls_dir"])
+        tls = {"ssl_certfile": str(files.certificate), "ssl_keyfile": str(files.key)}
     chosen = guarded(chosen, server["host"])
-    try:
-        listening = listener(server["host"], server["port"])
-    except OSError as exc:
-        print(f"provider-emulator: cannot listen on {server['host']}: {exc}", file=sys.stderr)
-        return 1
-    with listening as bound:
-        return _serve(args, argv, chosen, server, bound)
-
-
-def listener(host: str, port: int) -> AbstractContextManager[socket.socket | None]:
-    """For port 0, a socket bound here to a free port, so that the start-up lines name the
-    port the system chose (uvicorn serves on the socket); for any other port, nothing:
-    uvicorn binds it."""
-    if port != 0:
-        return nullcontext()
-    bound = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    try:
-        bound.bind((host, 0))
-    except OSError:
-        bound.close()
-        raise
-    return bound
-
-
-def _serve(
-    args: argparse.Namespace,
-    argv: Sequence[str],
-    chosen: Settings,
-    server: dict[str, Any],
-    bound: socket.socket | None,
-) -> int:
-    import uvicorn
-
-    port = bound.getsockname()[1] if bound else server["port"]
     try:
         reach_store(chosen.config.state_url)
         # With several workers this app is never served: building it checks every setting
         # before a worker starts, and stages the fault rules, once, in the shared store.
-        app = with_arguments(build_app(chosen, port), args)
+        built = build_app(chosen)
+        app = with_arguments(built, args)
     except StoreUnavailable as exc:
-        print(f"provider-emulator: the state store cannot be reached: {exc}", file=sys.stderr)
-        return 1
-    target: Any = app
-    if server["workers"] > 1:
-        # The workers inherit the environment (readable by this user only), and with it
-        # the settings, the token made here and the port bound here.
-        worker = {"argv": list(argv), "admin_token": chosen.config.admin_token, "port": port}
-        os.environ[WORKER_SETTINGS] = json.dumps(worker)
-        target = "emulator.serve:worker_app"
-    del app  # the parent of several workers keeps none of it
-    tls: dict[str, Any] = {}
-    if server["tls"]:
-        from emulator.tls import ensure_tls
+        raise CannotStart(f"the state store cannot be reached: {exc}") from None
+    with listener(server["host"], server["port"]) as bound:
+        port = bound.getsockname()[1]
+        built.state.engine.webhooks.own_ports.add(port)  # never a webhook target
+        target: Any = app
+        if server["workers"] > 1:
+            # The workers inherit the environment (readable by this user only), and with
+            # it the settings, the token made here and the port bound here.
+            worker = {"argv": list(argv), "admin_token": chosen.config.admin_token, "port": port}
+            os.environ[WORKER_SETTINGS] = json.dumps(worker)
+            target = "emulator.serve:worker_app"
+        del app, built  # the parent of several workers keeps none of it
+        _serve(target, server, bound, tls)
+    return 0
 
-        files = ensure_tls(server["tls_dir"])
-        tls = {"ssl_certfile": str(files.certificate), "ssl_keyfile": str(files.key)}
-    scheme = "https" if tls else "http"
+
+def tls_files(directory: Path | None) -> Any:
+    """The TLS files in ``directory`` (see `emulator.tls.ensure_tls`), made if need be, or
+    `CannotStart` saying why they cannot be."""
+    from emulator.tls import DEFAULT_TLS_DIR, ensure_tls
+
+    try:
+        return ensure_tls(directory)
+    except OSError as exc:
+        raise CannotStart(
+            f"the TLS files cannot be made in {directory or DEFAULT_TLS_DIR}: {exc}"
+        ) from None
+
+
+def listener(host: str, port: int) -> socket.socket:
+    """A socket bound here to ``host``:``port``, which uvicorn serves (and hands to each
+    worker): a port taken or a host that does not resolve stops serve before start-up
+    names where it serves, and port 0 is named as the one the system chose."""
+    bound = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        # As uvicorn binds: a restart need not wait for the last connections to time out.
+        bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        bound.bind((host, port))
+    except OSError as exc:
+        bound.close()
+        reason = exc.strerror or exc  # a host that does not resolve: "Name or service not known"
+        raise CannotStart(f"cannot listen on {host} port {port}: {reason}") from None
+    return bound
+
+
+def _serve(target: Any, server: dict[str, Any], bound: socket.socket, tls: dict[str, Any]) -> None:
+    import uvicorn
+
+    port = bound.getsockname()[1]
     _freeze_startup_objects()
-    origin = f"{scheme}://{server['host']}:{port}"
+    origin = f"{'https' if tls else 'http'}://{server['host']}:{port}"
     print(f"provider-emulator: serving on {origin}/", flush=True)
     print(f"provider-emulator: dashboard at {origin}/_emulator/ui", flush=True)
     uvicorn.run(
@@ -301,7 +327,7 @@ def _serve(
         workers=server["workers"],
         host=server["host"],
         port=port,
-        fd=bound.fileno() if bound else None,  # a socket bound here serves as it is
+        fd=bound.fileno(),  # the socket bound here serves as it is
         log_level=server["log_level"],
         access_log=server["access_log"],
         timeout_graceful_shutdown=server["shutdown_timeout"],
@@ -310,7 +336,6 @@ def _serve(
         h11_max_incomplete_event_size=64 * 1024,
         **tls,
     )
-    return 0
 
 
 def check_workers(workers: int, config: EmulatorConfig, args: argparse.Namespace) -> None:
@@ -389,7 +414,7 @@ def reference() -> list[tuple[str, str, str, str, str]]:
     ]
     defaults = EmulatorConfig()
     for setting in fields(EmulatorConfig):
-        flag = {"api_keys": "--api-key"}.get(setting.name, _flag(setting.name))
+        flag = setting_flag(setting.name)
         value = getattr(defaults, setting.name)
         default = "(the shipped contracts)" if setting.name == "contracts" else str(value)
         rows.append((flag, env_name(setting.name), setting.name, default, setting_help(setting)))

@@ -13,6 +13,7 @@ from emulator import cli
 from emulator.contracts import documents
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR
 from tests.bounded import eventually, stop_process
+from tests.redis_server import free_port
 from tests.test_config import BOUNDS
 
 
@@ -44,7 +45,7 @@ def test_serve_refuses_a_broken_user_contract_at_start_up(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: pytest.fail("served"))
-    argv = ["serve", "--port", "9999", "--contracts", str(_broken_seedream(tmp_path))]
+    argv = ["serve", "--port", "0", "--contracts", str(_broken_seedream(tmp_path))]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert "broken.json" in err and "objekt" in err and err.count("\n") == 1
@@ -79,10 +80,11 @@ def test_serve_builds_its_config_from_flags(
         served.update(engine=app.state.engine, host=host, port=port)  # type: ignore[attr-defined]
 
     monkeypatch.setattr("uvicorn.run", fake_run)
+    port = free_port()
     argv = [
         "serve",
         "--port",
-        "9999",
+        str(port),
         "--seed",
         "4",
         "--progression",
@@ -97,7 +99,7 @@ def test_serve_builds_its_config_from_flags(
     ]
     assert cli.main(argv) == 0
     config = served["engine"].config
-    assert (served["host"], served["port"], config.seed) == ("127.0.0.1", 9999, 4)
+    assert (served["host"], served["port"], config.seed) == ("127.0.0.1", port, 4)
     assert (config.progression.mode, config.progression.queue, config.progression.run) == (
         "polls",
         2,
@@ -110,10 +112,15 @@ def test_serve_builds_its_config_from_flags(
 def test_bad_progression_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["serve", "--progression", "soon"]) == 2
     error = capsys.readouterr().err
-    assert error.startswith("provider-emulator: progression:") and error.count("\n") == 1
+    assert error.startswith("provider-emulator: --progression: cannot read progression 'soon'")
+    assert error.count("\n") == 1
 
 
 def serve_with(monkeypatch: pytest.MonkeyPatch, argv: list[str], **environ: str) -> dict:
+    """What serve hands uvicorn for ``argv`` and ``environ`` (on a free port, unless they
+    name one: serve binds it)."""
+    if "--port" not in argv and "PROVIDER_EMULATOR_PORT" not in environ:
+        argv = ["--port", "0", *argv]
     served: dict = {}
 
     def fake_run(app: object, **options: object) -> None:
@@ -132,7 +139,7 @@ def test_every_setting_comes_from_the_environment_and_flags_win(
     served = serve_with(
         monkeypatch,
         ["--seed", "5", "--unreachable-media", "synthetic"],
-        PROVIDER_EMULATOR_PORT="8123",
+        PROVIDER_EMULATOR_PORT=str(port := free_port()),
         PROVIDER_EMULATOR_SEED="3",
         PROVIDER_EMULATOR_PROGRESSION="polls:1,1",
         PROVIDER_EMULATOR_API_KEYS="a, b",
@@ -141,7 +148,7 @@ def test_every_setting_comes_from_the_environment_and_flags_win(
         PROVIDER_EMULATOR_ACCESS_LOG="1",
     )
     config = served["engine"].config
-    assert (served["port"], served["access_log"], config.seed) == (8123, True, 5)
+    assert (served["port"], served["access_log"], config.seed) == (port, True, 5)
     assert (str(config.progression), config.api_keys, config.max_jobs) == (
         "polls:1,1",
         {"a", "b"},
@@ -155,7 +162,8 @@ def test_a_bad_environment_value_names_the_variable(
 ) -> None:
     monkeypatch.setenv("PROVIDER_EMULATOR_MAX_JOBS", "many")
     assert cli.main(["serve"]) == 2
-    assert "max_jobs" in capsys.readouterr().err
+    expected = "provider-emulator: PROVIDER_EMULATOR_MAX_JOBS must be an integer, not 'many'\n"
+    assert capsys.readouterr().err == expected
 
 
 def test_the_access_log_is_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -192,10 +200,8 @@ def test_serve_reads_a_settings_file_and_flags_win(
     served = {}
     monkeypatch.setattr("uvicorn.run", lambda app, **kw: served.update(engine=app.state.engine))
     fault = '{"effect": "http_error", "status": 503}'
-    assert (
-        cli.main(["serve", "--config", str(tmp_path / "e.toml"), "--seed", "2", "--fault", fault])
-        == 0
-    )
+    argv = ["serve", "--port", "0", "--config", str(tmp_path / "e.toml"), "--seed", "2"]
+    assert cli.main([*argv, "--fault", fault]) == 0
     engine = served["engine"]
     assert engine.config.seed == 2 and type(engine.clock).__name__ == "ManualClock"
     assert [rule.effect for rule in engine.faults.rules] == ["reset", "http_error"]
@@ -212,7 +218,8 @@ def test_a_server_option_in_the_environment_must_be_a_boolean_it_can_read(
 ) -> None:
     monkeypatch.setenv("PROVIDER_EMULATOR_ACCESS_LOG", "sometimes")
     assert cli.main(["serve"]) == 2
-    assert "PROVIDER_EMULATOR_ACCESS_LOG: not a boolean" in capsys.readouterr().err
+    expected = "PROVIDER_EMULATOR_ACCESS_LOG must be true or false, not 'sometimes'"
+    assert capsys.readouterr().err == f"provider-emulator: {expected}\n"
 
 
 @pytest.mark.parametrize(
@@ -250,11 +257,9 @@ def test_workers_must_be_positive_and_record_and_replay_with_one(
 def test_an_unreachable_state_store_stops_serve_with_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.redis_server import free_port
-
     monkeypatch.setattr("uvicorn.run", _never_served)
     url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
-    assert cli.main(["serve", "--state", url]) == 1
+    assert cli.main(["serve", "--port", "0", "--state", url]) == 1
     error = capsys.readouterr().err
     assert error.startswith("provider-emulator: the state store cannot be reached: Redis at ")
     assert error.count("\n") == 1
@@ -272,7 +277,7 @@ def test_workers_rebuild_the_parents_settings_with_its_admin_token(
     monkeypatch.setenv(serve.WORKER_SETTINGS, "")  # restored after the test
     rule = '{"effect": "http_error", "status": 429, "times": 1}'
     argv = ["serve", "--workers", "2", "--state", redis_url, "--api-key", "k", "--fault", rule]
-    argv += ["--max-jobs", "77"]
+    argv += ["--max-jobs", "77", "--port", "0"]
     assert cli.main(argv) == 0
     assert (served["t"], served["factory"], served["workers"]) == (
         "emulator.serve:worker_app",
@@ -306,7 +311,7 @@ def test_a_redis_state_without_the_redis_package_says_how_to_get_it(
 ) -> None:
     monkeypatch.setitem(sys.modules, "redis", None)  # not installed
     monkeypatch.setattr("uvicorn.run", _never_served)
-    assert cli.main(["serve", "--state", "redis://127.0.0.1:6399/0"]) == 2
+    assert cli.main(["serve", "--port", "0", "--state", "redis://127.0.0.1:6399/0"]) == 2
     assert "pip install 'provider-emulator[redis]'" in capsys.readouterr().err
 
 
@@ -332,9 +337,10 @@ def test_serve_refuses_a_setting_past_its_bound_in_one_line(
 ) -> None:
     monkeypatch.setattr("uvicorn.run", _never_served)
     refused, _, words = bound
-    assert cli.main(["serve", "--" + name.replace("_", "-"), str(refused)]) == 2
+    flag = "--" + name.replace("_", "-")
+    assert cli.main(["serve", flag, str(refused)]) == 2
     error = capsys.readouterr().err
-    assert error.startswith(f"provider-emulator: {name} must be {words}, not ")
+    assert error.startswith(f"provider-emulator: {flag} must be {words}, not ")
     assert error.count("\n") == 1
 
 

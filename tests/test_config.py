@@ -1,11 +1,14 @@
 """The bounds of `EmulatorConfig`'s numeric settings, refused by every way a config is made."""
 
 import math
+import os
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from emulator.config import SETTINGS, EmulatorConfig
+from emulator.config import KINDS, SETTINGS, EmulatorConfig, Kind
 
 #: each bounded setting: the nearest value it refuses, the nearest it accepts, and its bound
 #: as the refusal words it (sizes and counts from 1; durations above 0; 0 where it means
@@ -55,18 +58,135 @@ def test_every_numeric_setting_but_the_seed_declares_a_bound() -> None:
     assert numeric == bounded == set(BOUNDS)
 
 
-@pytest.mark.parametrize("value", [math.nan, math.inf, "10", True, None])
-def test_a_bounded_setting_takes_only_a_finite_number(value: object) -> None:
-    with pytest.raises(ValueError, match="^max_jobs must be a finite number, not "):
-        EmulatorConfig(max_jobs=value)  # type: ignore[arg-type]
+@pytest.mark.parametrize("name", ["retention", "sync_timeout"])
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_a_bounded_setting_takes_only_a_finite_number(name: str, value: float) -> None:
+    with pytest.raises(ValueError, match=f"^{name} must be a finite number, not "):
+        EmulatorConfig(**{name: value})
 
 
 def test_text_from_flags_files_and_the_environment_is_bounded_too() -> None:
     with pytest.raises(ValueError, match="^retention must be more than 0, not -1.0$"):
         EmulatorConfig().with_options({"retention": "-1"})
-    with pytest.raises(ValueError, match="^max_body_bytes must be at least 1, not -5$"):
+    with pytest.raises(
+        ValueError, match="^PROVIDER_EMULATOR_MAX_BODY_BYTES must be at least 1, not -5$"
+    ):
         EmulatorConfig().with_environment({"PROVIDER_EMULATOR_MAX_BODY_BYTES": "-5"})
     with pytest.raises(ValueError, match="^sync_timeout must be a finite number, not nan$"):
         EmulatorConfig().with_options({"sync_timeout": "nan"})
     with pytest.raises(ValueError, match="^max_outputs must be at least 1"):
         replace(EmulatorConfig(), max_outputs=0)
+
+
+def test_every_setting_has_a_kind_from_its_annotation_that_its_default_holds() -> None:
+    defaults = EmulatorConfig()
+    assert set(KINDS) == set(SETTINGS)
+    for name, kind in KINDS.items():
+        assert str(kind) and kind.holds(getattr(defaults, name)), name
+    assert KINDS["seed"] == Kind(int, None, optional=True)
+    assert KINDS["contracts"] == Kind(Path, tuple) and KINDS["api_keys"].many is frozenset
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("seed", 1.5, "an integer"),
+        ("seed", "1", "an integer"),
+        ("max_jobs", True, "an integer"),
+        ("max_jobs", None, "an integer"),
+        ("max_jobs", 10.0, "an integer"),
+        ("retention", [1], "a number"),
+        ("sync_timeout", {"a": 1}, "a number"),
+        ("validate_on_submit", "no", "true or false"),
+        ("validate_on_submit", 0, "true or false"),
+        ("admin_token", 5, "a string"),
+        ("state", 5, "a string"),
+        ("storage_dir", "files", "a path"),
+        ("progression", "immediate", "a progression"),
+        ("contracts", [Path("x")], "a list of paths"),
+        ("api_keys", {"a"}, "a list of strings"),
+        ("api_keys", frozenset({1}), "a list of strings"),
+    ],
+)
+def test_each_setting_takes_exactly_the_type_its_annotation_names(
+    name: str, value: object, expected: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{name} must be {re.escape(expected)}"):
+        EmulatorConfig(**{name: value})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("admin_token", ""),
+        ("proxy_key", ""),
+        ("api_keys", frozenset()),
+        ("api_keys", frozenset({""})),
+    ],
+)
+def test_an_empty_token_or_key_is_refused(name: str, value: object) -> None:
+    with pytest.raises(ValueError, match=f"^{name} must "):
+        EmulatorConfig(**{name: value})
+
+
+@pytest.mark.parametrize(
+    "url", ["http://localhost:9000", "https://emulator.example/", "http://[::1]:8000"]
+)
+def test_a_public_url_is_an_origin(url: str) -> None:
+    assert EmulatorConfig(public_url=url).public_url == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "notaurl",
+        "localhost:8000",
+        "ftp://host",
+        "http://",
+        "http://host/wavespeed",
+        "http://host:99999",
+        "http://host:port",
+        "http://user@host",
+        "http://host?x=1",
+        "",
+    ],
+)
+def test_a_public_url_that_is_no_origin_is_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="^public_url must be http\\(s\\)://host\\[:port\\]"):
+        EmulatorConfig(public_url=url)
+
+
+def test_the_environment_is_text_read_as_each_setting_type() -> None:
+    config = EmulatorConfig().with_environment(
+        {
+            "PROVIDER_EMULATOR_VALIDATE_ON_SUBMIT": "0",
+            "PROVIDER_EMULATOR_CURATED_ONLY": "true",
+            "PROVIDER_EMULATOR_SEED": "12",
+            "PROVIDER_EMULATOR_RETENTION": "2.5",
+            "PROVIDER_EMULATOR_API_KEYS": "a, b",
+            "PROVIDER_EMULATOR_CONTRACTS": os.pathsep.join(["one", "two"]),
+            "PROVIDER_EMULATOR_ADMIN_TOKEN": "",  # empty: unset
+        }
+    )
+    assert (config.validate_on_submit, config.curated_only) == (False, True)
+    assert (config.seed, config.retention, config.api_keys) == (12, 2.5, {"a", "b"})
+    assert config.contracts[-2:] == (Path("one"), Path("two")) and config.admin_token is None
+
+
+@pytest.mark.parametrize(
+    ("variable", "text", "error"),
+    [
+        ("VALIDATE_ON_SUBMIT", "maybe", "must be true or false, not 'maybe'"),
+        ("SEED", "1.5", "must be an integer, not '1.5'"),
+        ("RETENTION", "soon", "must be a number, not 'soon'"),
+        ("API_KEYS", ",", "must not be an empty key"),
+        ("PUBLIC_URL", "notaurl", "must be http(s)://host[:port]"),
+        ("CONTRACTS", os.pathsep, "must be a list of paths"),
+    ],
+)
+def test_environment_text_that_is_not_of_the_setting_type_names_the_variable(
+    variable: str, text: str, error: str
+) -> None:
+    name = f"PROVIDER_EMULATOR_{variable}"
+    with pytest.raises(ValueError, match=f"^{name} {re.escape(error)}"):
+        EmulatorConfig().with_environment({name: text})

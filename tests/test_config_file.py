@@ -46,7 +46,7 @@ times = 1
         ("[emulator]\nprogression = 'soon'", "progression"),
         ("[emulator]\nmax_outputs = 0", "max_outputs must be at least 1, not 0$"),
         ("[emulator]\nretention = -1", "retention must be more than 0, not -1$"),
-        ("[emulator]\nmax_jobs = true", "max_jobs must be a finite number, not True$"),
+        ("[emulator]\nmax_jobs = true", "max_jobs must be an integer, not True$"),
         ("[[faults]]\neffect = 'explode'", "effect: 'explode' is not one of"),
         ("[[faults]]\neffect = 'http_error'", "status"),
         ("not toml ===", "emulator.toml"),

@@ -70,7 +70,7 @@ def test_listings_page(client: TestClient) -> None:
 def serve_capture(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> object:
     served = {}
     monkeypatch.setattr("uvicorn.run", lambda app, **_: served.update(app=app))
-    assert cli.main(["serve", *argv]) == 0
+    assert cli.main(["serve", "--port", "0", *argv]) == 0  # serve binds its port
     return served["app"]
 
 

@@ -8,11 +8,15 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from emulator import EmulatorConfig, Engine, create_app
 from emulator.core.faults import Fault
 from emulator.core.record import RecordedRequest
+from emulator.http.ui.access import AdminOnly
 from emulator.http.ui.forms import form_fields
 from emulator.http.ui.pages import PAGE_SIZE, page_number, paginate
 from emulator.http.ui.request_views import as_curl
@@ -241,11 +245,15 @@ def test_with_an_admin_token_only_its_holder_sees_the_dashboard(guarded: TestCli
 
 
 def test_an_empty_admin_token_opens_nothing() -> None:
-    """An empty credential would match an empty token (a newcomer's review)."""
-    engine = Engine(EmulatorConfig(admin_token=""))
-    with TestClient(create_app(engine=engine)) as client:
-        refused = client.get(f"{UI}/jobs", follow_redirects=False)
-    assert (refused.status_code, refused.headers["location"]) == (303, f"{UI}/login")
+    """An empty credential would match an empty token (a newcomer's review). The settings
+    refuse an empty token; the guard holds even if one is in force."""
+    inner = Starlette(routes=[Route("/jobs", lambda _: PlainTextResponse("jobs"))])
+    client = TestClient(AdminOnly(inner, token=lambda: ""))  # no lifespan: it guards http
+    for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer"}):
+        refused = client.get("/jobs", headers=headers, follow_redirects=False)
+        assert (refused.status_code, refused.headers.get("location")) == (303, "/login")
+    client.cookies.set("provider_emulator_token", "")
+    assert client.get("/jobs", follow_redirects=False).status_code == 303
 
 
 def test_the_token_page_and_assets_stay_open(guarded: TestClient) -> None:
