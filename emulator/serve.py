@@ -231,23 +231,21 @@ def _as_staged(rule: Fault) -> str:
     return json.dumps(rule.definition(), sort_keys=True)
 
 
-def guarded(chosen: Settings, host: str) -> Settings:
+def guarded(chosen: Settings, host: str) -> tuple[Settings, list[str]]:
     """The settings with an admin token for the control plane where one is needed: when
-    the server listens beyond loopback, or accepts only some keys. A token made here is
-    printed, once, at start-up."""
-    config = chosen.config
+    the server listens beyond loopback, or accepts only some keys; and the lines to print
+    once it listens: the warning, and a token made here (printed once)."""
+    config, notices = chosen.config, []
     exposed = not is_loopback_host(host)
     if exposed:
-        print(
-            f"provider-emulator: warning: listening on {host} exposes the emulator beyond "
-            "this machine; its control plane (/_emulator) needs the admin token",
-            file=sys.stderr,
+        notices.append(
+            f"warning: listening on {host} exposes the emulator beyond this machine; its "
+            "control plane (/_emulator) needs the admin token"
         )
     if config.admin_token is None and (exposed or config.api_keys is not None):
-        token = secrets.token_urlsafe(24)
-        print(f"provider-emulator: control-plane admin token: {token}", file=sys.stderr)
-        config = replace(config, admin_token=token)
-    return replace(chosen, config=config)
+        config = replace(config, admin_token=secrets.token_urlsafe(24))
+        notices.append(f"control-plane admin token: {config.admin_token}")
+    return replace(chosen, config=config), notices
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -260,7 +258,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if server["tls"]:
         files = tls_files(server["tls_dir"])
         tls = {"ssl_certfile": str(files.certificate), "ssl_keyfile": str(files.key)}
-    chosen = guarded(chosen, server["host"])
+    chosen, notices = guarded(chosen, server["host"])
     try:
         reach_store(chosen.config.state_url)
         # With several workers this app is never served: building it checks every setting
@@ -270,6 +268,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     except StoreUnavailable as exc:
         raise CannotStart(f"the state store cannot be reached: {exc}") from None
     with listener(server["host"], server["port"]) as bound:
+        for notice in notices:
+            print(f"provider-emulator: {notice}", file=sys.stderr)
         port = bound.getsockname()[1]
         built.state.engine.webhooks.own_ports.add(port)  # never a webhook target
         target: Any = app

@@ -1,6 +1,7 @@
 import json
 import queue
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -435,3 +436,163 @@ def _healthy(origin: str) -> bool:
         return httpx.get(f"{origin}/_emulator/health", timeout=5).json()["status"] == "ok"
     except httpx.TransportError:
         return False
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ("progression = 5", "progression must be a progression"),
+        ("state = 5", "state must be a string, not 5"),
+        ("api_keys = [1]", "api_keys must be a list of strings, not [1]"),
+        ("manual_clock = 'no'", "manual_clock must be true or false, not 'no'"),
+        ("seed = 1.5", "seed must be an integer, not 1.5"),
+    ],
+)
+def test_a_setting_of_the_wrong_type_in_the_file_stops_serve_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    line: str,
+    error: str,
+) -> None:
+    monkeypatch.setattr("uvicorn.run", _never_served)
+    (tmp_path / "c.toml").write_text(f"[emulator]\n{line}\n")
+    assert cli.main(["serve", "--config", str(tmp_path / "c.toml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"provider-emulator: {tmp_path / 'c.toml'}: {error}")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (
+            ["serve", "--workers", "abc"],
+            "serve: error: argument --workers: invalid int value: 'abc'",
+        ),
+        (["serve", "--port", "abc"], "serve: error: argument --port: invalid int value: 'abc'"),
+        (["serve", "--fault", "{bad"], "serve: error: argument --fault: not a fault rule: "),
+        (["serve", "--log-level", "bogus"], "serve: error: argument --log-level: invalid choice"),
+        (["env", "--port", "abc"], "env: error: argument --port: invalid int value: 'abc'"),
+        (["contracts"], "contracts: error: the following arguments are required"),
+        (["contracts", "list", "--nope"], ": error: unrecognized arguments: --nope"),
+        (["nope"], ": error: argument command: invalid choice: 'nope'"),
+    ],
+)
+def test_an_argument_argparse_refuses_is_one_line_with_a_hint(
+    capsys: pytest.CaptureFixture[str], argv: list[str], error: str
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and err.startswith(
+        f"provider-emulator {error}".replace(" :", ":")
+    )
+    assert err.count("\n") == 1 and err.endswith("--help)\n")
+
+
+def test_the_command_reports_an_argument_it_cannot_read_in_one_line() -> None:
+    command = [sys.executable, "-m", "emulator", "serve", "--workers", "abc"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "provider-emulator serve: error: argument --workers: invalid int value: 'abc' "
+        "(see provider-emulator serve --help)\n"
+    )
+
+
+def test_the_log_levels_are_uvicorns() -> None:
+    from uvicorn.config import LOG_LEVELS
+
+    from emulator.serve import LOG_LEVELS as OFFERED
+
+    assert set(OFFERED) == set(LOG_LEVELS)
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "error"),
+    [
+        (["--api-key", ""], {}, "--api-key must not be an empty key"),
+        (["--api-key", "a", "--api-key", ""], {}, "--api-key must not be an empty key"),
+        ([], {"PROVIDER_EMULATOR_API_KEYS": ","}, "PROVIDER_EMULATOR_API_KEYS must not be an"),
+        (["--admin-token", ""], {}, "--admin-token must not be empty"),
+        (["--proxy-key", ""], {}, "--proxy-key must not be empty"),
+        (["--public-url", "notaurl"], {}, "--public-url must be http(s)://host[:port]"),
+        (["--public-url", "http://h/p"], {}, "--public-url must be http(s)://host[:port]"),
+        (["--host", ""], {}, "--host must not be empty"),
+        (["--data-dir", ""], {}, "--data-dir must be a path, not ''"),
+        (["--seed", "1.5"], {}, "--seed must be an integer, not '1.5'"),
+        ([], {"PROVIDER_EMULATOR_LOG_LEVEL": "bogus"}, "PROVIDER_EMULATOR_LOG_LEVEL must be one"),
+        ([], {"PROVIDER_EMULATOR_WORKERS": "abc"}, "PROVIDER_EMULATOR_WORKERS must be an integer"),
+    ],
+)
+def test_a_value_that_would_serve_nothing_right_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    environ: dict[str, str],
+    error: str,
+) -> None:
+    monkeypatch.setattr("uvicorn.run", _never_served)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["serve", "--port", "0", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"provider-emulator: {error}") and err.count("\n") == 1
+
+
+def test_an_empty_admin_token_variable_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    served = serve_with(monkeypatch, [], PROVIDER_EMULATOR_ADMIN_TOKEN="")
+    assert served["engine"].config.admin_token is None
+
+
+@pytest.mark.parametrize("command", [["serve", "--tls"], ["env"]])
+def test_tls_files_that_cannot_be_made_stop_the_command_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    command: list[str],
+) -> None:
+    monkeypatch.setattr("uvicorn.run", _never_served)
+    (tmp_path / "file").write_text("")
+    folder = tmp_path / "file" / "tls"  # under a file: no folder can be made there
+    assert cli.main([*command, "--port", "0", "--tls-dir", str(folder)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith(f"provider-emulator: the TLS files cannot be made in {folder}: ")
+
+
+def test_a_port_in_use_stops_serve_before_it_says_it_serves(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("uvicorn.run", _never_served)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["serve", "--port", str(port)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert (
+        err
+        == f"provider-emulator: cannot listen on 127.0.0.1 port {port}: Address already in use\n"
+    )
+
+
+def test_an_address_not_of_this_machine_stops_serve_before_it_says_it_serves(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("uvicorn.run", _never_served)
+    # TEST-NET-1 (RFC 5737): no interface here has it; binding it sends nothing anywhere
+    assert cli.main(["serve", "--host", "192.0.2.1", "--port", "0"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith("provider-emulator: cannot listen on 192.0.2.1 port 0: ")
+
+
+def test_a_port_given_is_bound_by_serve_and_served_as_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    port = free_port()
+    served = serve_with(monkeypatch, ["--port", str(port)])
+    assert served["port"] == port and served["fd"] is not None

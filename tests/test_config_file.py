@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -54,4 +55,53 @@ times = 1
 )
 def test_bad_settings_say_why(tmp_path: Path, text: str, reason: str) -> None:
     with pytest.raises(SettingsError, match=reason):
+        load_settings(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("progression = 5", "progression must be a progression (immediate, "),
+        ("state = 5", "state must be a string, not 5"),
+        ("api_keys = [1]", "api_keys must be a list of strings, not [1]"),
+        ("api_keys = [[1]]", "api_keys must be a list of strings, not [[1]]"),
+        ("api_keys = 'a'", "api_keys must be a list of strings, not 'a'"),
+        ("contracts = 'dir'", "contracts must be a list of paths, not 'dir'"),
+        ("retention = [1]", "retention must be a number, not [1]"),
+        ("sync_timeout = {a=1}", "sync_timeout must be a number, not {'a': 1}"),
+        ("manual_clock = 'no'", "manual_clock must be true or false, not 'no'"),
+        ("validate_on_submit = 'yes'", "validate_on_submit must be true or false, not 'yes'"),
+        ("seed = 1.5", "seed must be an integer, not 1.5"),
+        ("max_jobs = '10'", "max_jobs must be an integer, not '10'"),
+        ("admin_token = 5", "admin_token must be a string, not 5"),
+        ("admin_token = ''", "admin_token must not be empty"),
+        ("storage_dir = ''", "storage_dir must be a path, not ''"),
+        ("public_url = 'notaurl'", "public_url must be http(s)://host[:port]"),
+    ],
+)
+def test_each_setting_in_a_file_is_of_its_own_type(tmp_path: Path, line: str, reason: str) -> None:
+    path = write(tmp_path, f"[emulator]\n{line}\n")
+    with pytest.raises(SettingsError) as refused:
+        load_settings(path)
+    assert str(refused.value).startswith(f"{path}: {reason}")
+
+
+def test_a_number_of_seconds_may_be_written_without_a_point(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, "[emulator]\nretention = 5\nmanual_clock = false\n"))
+    assert (settings.config.retention, settings.manual_clock) == (5, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("[emulatr]\nseed = 1", "unknown tables: emulatr"),
+        ("emulator = 5", "emulator must be a table"),
+        ("faults = 5", "faults must be tables"),
+        ("faults = [5]", "faults must be tables"),
+    ],
+)
+def test_a_file_holds_an_emulator_table_and_fault_tables(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    with pytest.raises(SettingsError, match=re.escape(reason)):
         load_settings(write(tmp_path, text))
