@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.config import (
+    KINDS,
     SETTINGS,
     Bounds,
     EmulatorConfig,
@@ -400,13 +401,15 @@ def _freeze_startup_objects() -> None:
     gc.set_threshold(GC_THRESHOLDS[0], GC_THRESHOLDS[1], GC_THRESHOLDS[2])
 
 
-def reference() -> list[tuple[str, str, str, str, str]]:
-    """Every serve setting: (flag, environment variable, TOML key, default, description)."""
+def reference() -> list[tuple[str, str, str, str, str, str]]:
+    """Every serve setting: (flag, environment variable, TOML key, the values it takes,
+    default, description)."""
     rows = [
         (
             _flag(o.name),
             env_name(o.name),
             o.name if o.in_file else "",
+            _takes(Kind(o.kind), o.choices),
             str(o.default),
             described(o.help, o.bounds),
         )
@@ -414,8 +417,13 @@ def reference() -> list[tuple[str, str, str, str, str]]:
     ]
     defaults = EmulatorConfig()
     for setting in fields(EmulatorConfig):
-        flag = setting_flag(setting.name)
-        value = getattr(defaults, setting.name)
-        default = "(the shipped contracts)" if setting.name == "contracts" else str(value)
-        rows.append((flag, env_name(setting.name), setting.name, default, setting_help(setting)))
+        flag, name = setting_flag(setting.name), setting.name
+        value = getattr(defaults, name)
+        default = "(the shipped contracts)" if name == "contracts" else str(value)
+        takes = _takes(KINDS[name], setting.metadata.get("choices"))
+        rows.append((flag, env_name(name), name, takes, default, setting_help(setting)))
     return rows
+
+
+def _takes(kind: Kind, choices: Sequence[str] | None) -> str:
+    return f"{', '.join(choices[:-1])} or {choices[-1]}" if choices else str(kind)
