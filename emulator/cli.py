@@ -18,7 +18,7 @@ from emulator.contracts.served import served_contracts
 from emulator.recording import ERRORS as RECORDING_ERRORS
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (not the whole usage first) and a hint;
     the sub-commands' parsers are of this class too."""
 
@@ -27,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="provider-emulator", description=__doc__)
+    parser = OneLineParser(prog="provider-emulator", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve.add_parser(commands)

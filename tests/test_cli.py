@@ -477,6 +477,7 @@ def test_a_setting_of_the_wrong_type_in_the_file_stops_serve_in_one_line(
         (["contracts"], "contracts: error: the following arguments are required"),
         (["contracts", "list", "--nope"], ": error: unrecognized arguments: --nope"),
         (["nope"], ": error: argument command: invalid choice: 'nope'"),
+        (["conformance", "--provider", "nope"], "conformance: error: argument --provider: "),
     ],
 )
 def test_an_argument_argparse_refuses_is_one_line_with_a_hint(

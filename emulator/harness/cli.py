@@ -25,7 +25,9 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from emulator.cli import OneLineParser  # a usage error in one line, as every command's
+
+    parser = OneLineParser(
         prog="provider-emulator conformance",
         description="Check a client of the providers' APIs against their contracts.",
     )
