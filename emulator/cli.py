@@ -10,7 +10,7 @@ from typing import NoReturn
 
 from emulator import serve
 from emulator.catalogue_cli import add_import_parser, run_import
-from emulator.config import EmulatorConfig
+from emulator.config import EmulatorConfig, Kind, not_empty
 from emulator.config_file import SettingsError
 from emulator.contracts import commands as drift_commands
 from emulator.contracts.documents import ContractError, check_endpoint
@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     env.add_argument("--host", default="localhost")
     env.add_argument("--port", type=int, default=8000)
-    env.add_argument("--tls-dir", type=Path)
+    env.add_argument("--tls-dir")
     # The harness loads only when asked for (it costs a third of serve's start-up): its own
     # parser reads what follows the sub-command.
     conformance = commands.add_parser(
@@ -68,7 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from emulator.tls import as_exports, client_environment
 
             serve.PORTS.check("--port", args.port)
-            files = serve.tls_files(args.tls_dir)
+            not_empty("--host", args.host)
+            text = args.tls_dir
+            folder = None if text is None else Kind(Path).read("--tls-dir", text, text=True)
+            files = serve.tls_files(folder)
             print(as_exports(client_environment(args.port, files, args.host)))
             return 0
         if args.command == "contracts" and args.contracts_command == "import":

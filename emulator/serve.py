@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator.config import (
     KINDS,
@@ -40,6 +40,9 @@ from emulator.core.store import StoreUnavailable, open_store
 from emulator.core.webhooks import is_loopback_host
 from emulator.recording import add_serve_options as add_recording_options
 from emulator.recording import from_arguments as with_arguments
+
+if TYPE_CHECKING:
+    from emulator.tls import TLSFiles
 
 
 @dataclass(frozen=True)
@@ -285,7 +288,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
-def tls_files(directory: Path | None) -> Any:
+def tls_files(directory: Path | None) -> TLSFiles:
     """The TLS files in ``directory`` (see `emulator.tls.ensure_tls`), made if need be, or
     `CannotStart` saying why they cannot be."""
     from emulator.tls import DEFAULT_TLS_DIR, ensure_tls

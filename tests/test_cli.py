@@ -542,6 +542,18 @@ def test_a_value_that_would_serve_nothing_right_is_a_usage_error(
     assert err.startswith(f"provider-emulator: {error}") and err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [(["--tls-dir", ""], "--tls-dir must be a path, not ''"), (["--host", ""], "--host must not")],
+)
+def test_env_refuses_an_empty_folder_or_host(
+    capsys: pytest.CaptureFixture[str], argv: list[str], error: str
+) -> None:
+    assert cli.main(["env", *argv]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"provider-emulator: {error}") and err.count("\n") == 1
+
+
 def test_an_empty_admin_token_variable_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     served = serve_with(monkeypatch, [], PROVIDER_EMULATOR_ADMIN_TOKEN="")
     assert served["engine"].config.admin_token is None
