@@ -218,6 +218,12 @@ class EmulatorConfig:
         "chosen by its name's category (generic), for models newer than the catalogue.",
         choices=("404", "generic"),
     )
+    cors_origins: str = _setting(
+        "*",
+        "The web origins (scheme://host[:port], comma-separated) whose pages may call the "
+        "provider surfaces from a browser, as fal's hosts let them: * for any, empty for none. "
+        "The control plane is never cross-origin.",
+    )
 
     def __post_init__(self) -> None:
         for setting in fields(self):
