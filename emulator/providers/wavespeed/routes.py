@@ -302,9 +302,12 @@ class WaveSpeedApi:
         if request.method != "POST":
             raise method_not_allowed("POST")
         owner = caller(request, self.config)
-        if request.path_params["kind"] == "uploads":
+        kind = request.path_params["kind"]
+        if kind == "uploads":
             return await self.uploads.ticket(request, owner)
-        return await self.uploads.binary(request, owner)
+        if kind == "upload/binary":
+            return await self.uploads.binary(request, owner)
+        raise WaveSpeedError(404, "Not Found")  # as any other path the API does not have
 
     async def upload(self, request: Request) -> Response:
         """``POST /api/v3/upload``: the documented form upload, answering ``data.url``."""
