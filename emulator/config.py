@@ -235,6 +235,13 @@ class EmulatorConfig:
                 bounds.check(setting.name, getattr(self, setting.name))
 
     @property
+    def websocket_frame_limit(self) -> int:
+        """The largest WebSocket frame a server reads (uvicorn's ``ws_max_size``): twice the
+        body limit, so that a realtime frame over ``max_body_bytes`` reaches the app, which
+        tells the client why it refuses it before it closes (1009)."""
+        return 2 * self.max_body_bytes
+
+    @property
     def state_url(self) -> str:
         """Where state lives, ``data_dir`` spelled out: ``memory`` or a store's URL."""
         if self.data_dir is not None and self.state == "memory":
