@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 
 from emulator import EmulatorConfig, Engine, Progression, create_app, emulate
 from emulator.contracts.prices import published_price
+from emulator.contracts.served import served_contracts
 from emulator.core.shared_jobs import NEWEST_CHUNK
 from emulator.providers.wavespeed.account import DEFAULT_PRICES, STARTING_BALANCE
 from emulator.providers.wavespeed.envelopes import task_id
@@ -104,7 +105,8 @@ def test_a_wrong_method_is_a_405_naming_the_right_one(client: httpx.Client) -> N
 
 
 def test_a_run_costs_the_price_its_contract_publishes(client: httpx.Client) -> None:
-    price = published_price(Engine().contracts.get("wavespeed", BITDANCE))  # $0.01 per image
+    endpoint = served_contracts(EmulatorConfig()).get("wavespeed", BITDANCE)
+    price = published_price(endpoint) if endpoint else None  # $0.01 per image
     assert price is not None and price.per == "image"
     models = {m["model_id"]: m for m in client.get("/models").json()["data"]}
     assert models[BITDANCE]["base_price"] == price.usd
@@ -181,7 +183,8 @@ def test_the_account_reads_a_keys_jobs_in_a_worker_thread(
 ) -> None:
     """With every worker thread taken, the request waits for one while others are
     answered: it reads the key's jobs off the event loop, which it never holds up."""
-    app = create_app(engine=Engine(EmulatorConfig(progression=IMMEDIATE)))
+    engine = Engine(EmulatorConfig(progression=IMMEDIATE))
+    app = create_app(engine=engine)
     headers = {"Authorization": "Bearer key-1"}
 
     async def main() -> None:
@@ -201,7 +204,10 @@ def test_the_account_reads_a_keys_jobs_in_a_worker_thread(
             threads.release_on_behalf_of(taker)
             assert (await asyncio.wait_for(waiting, 10)).status_code == 200
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        engine.close()
 
 
 def test_a_history_page_reads_a_chunk_of_jobs_not_all(redis_url: str) -> None:
