@@ -63,8 +63,12 @@ def _price(endpoint: Endpoint) -> Price:
 
 
 def _cost(endpoint: Endpoint, inputs: Any) -> float:
-    """What one run with ``inputs`` costs: the price times the units the run uses."""
-    return cost(endpoint, _price(endpoint), inputs if isinstance(inputs, Mapping) else {})
+    """What one run with ``inputs`` costs: the price times the units the run uses, counted
+    from the fields its contract declares (one it ignores, say ``num_images`` sent to a
+    model that makes one image, makes nothing more and costs nothing more)."""
+    declared = endpoint.resolve(endpoint.input_schema).get("properties", {})
+    given = inputs if isinstance(inputs, Mapping) else {}
+    return cost(endpoint, _price(endpoint), {k: v for k, v in given.items() if k in declared})
 
 
 def _job_cost(job: Job) -> float:

@@ -121,6 +121,8 @@ def test_a_run_costs_the_price_its_contract_publishes(client: httpx.Client) -> N
     assert [b["price"] for b in bills["items"]] == [quote]
     usage = client.post("/user/usage_stats", json={}).json()["data"]
     assert usage["summary"]["total_cost"] == pytest.approx(quote)
+    ignored = {**asked, "inputs": {"prompt": "x", "num_images": 4}}  # not its field: 1 image
+    assert client.post("/model/price", json=ignored).json()["data"]["price"] == quote
     refused = client.post("/model/price", json={"model_id": BITDANCE, "inputs": [1]})
     assert refused.status_code == 400
 
