@@ -1,7 +1,9 @@
 """WaveSpeed's account and catalogue APIs, which its CLI and MCP server call.
 
 Shapes from WaveSpeedAI's MCP server (``src/lib/api.ts``: models, balance, model price),
-the protocol notes (wavespeed-protocol.md §3.6: history, delete) and public client code
+its desktop app (``wavespeed-desktop``, ``src/api/client.ts``: history's ISO 8601
+``created_after``/``created_before`` and ``total``, pricing's ``unit_price``), the protocol
+notes (wavespeed-protocol.md §3.6: history, delete) and public client code
 (billings search, usage statistics, ``POST /api/v3/upload`` returning ``data.url``).
 A run costs what its contract publishes (``info.x-emulator-price``, per image, second or
 call, counted from the run's input as the live harness's spend cap counts it), else the
@@ -20,7 +22,6 @@ import math
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from itertools import islice
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -73,6 +74,21 @@ def _cost(endpoint: Endpoint, inputs: Any) -> float:
 
 def _job_cost(job: Job) -> float:
     return _cost(job.endpoint, job.payload)
+
+
+def _instant(body: Mapping[str, Any], name: str) -> float | None:
+    """``body[name]``, an ISO 8601 time (WaveSpeed's desktop client sends
+    ``Date.toISOString()``), in unix seconds; None when it is not given."""
+    text = body.get(name)
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise WaveSpeedError(400, f"Invalid parameters: {name} must be an ISO 8601 time")
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _stamp(seconds: float) -> str:
@@ -218,29 +234,42 @@ class WaveSpeedAccount:
         price = _cost(endpoint, inputs)
         if not math.isfinite(price):
             raise WaveSpeedError(400, "Invalid parameters: inputs ask for too many units")
-        quote = {"model_id": model, "price": price, "discounted_price": price}
+        # ``unit_price`` is what WaveSpeed's desktop client reads of /model/pricing
+        quote = {"model_id": model, "price": price, "discounted_price": price, "unit_price": price}
         return json_response(envelope({**quote, "discount_rate": 0, "currency": "USD"}))
 
     async def history(self, request: Request) -> Response:
-        """A page of the key's predictions, newest first: only as many jobs are read as
-        the page needs (and those its filters pass over)."""
+        """A page of the key's predictions, newest first, and how many pass the filters
+        (``total``, which WaveSpeed's desktop client pages by). Jobs are read newest first
+        down to ``created_after`` (which that client always sends: the last day), so a
+        window reads only the jobs in it."""
         owner = caller(request, self.engine.config)
         body = await self._body(request)
         page, size = _page(body)
         model, status = body.get("model"), body.get("status")
+        after, before = _instant(body, "created_after"), _instant(body, "created_before")
+        with_inputs = body.get("include_inputs") is True
 
         def wanted(job: Job) -> bool:
-            return (not isinstance(model, str) or job.endpoint.id == model) and (
-                not isinstance(status, str) or self._status(job) == status
+            return (
+                (not isinstance(model, str) or job.endpoint.id == model)
+                and (before is None or job.submitted_wall <= before)
+                and (not isinstance(status, str) or self._status(job) == status)
             )
 
-        def read() -> list[dict[str, Any]]:
-            listed = (job for job in self._newest(owner) if wanted(job))
-            chosen = islice(listed, (page - 1) * size, page * size)
-            return [self._item(job, body.get("include_inputs") is True) for job in chosen]
+        def read() -> tuple[list[dict[str, Any]], int]:
+            items, total, first = [], 0, (page - 1) * size
+            for job in self._newest(owner):
+                if after is not None and job.submitted_wall < after:
+                    break  # newest first: the rest are older still
+                if wanted(job):
+                    if first <= total < first + size:
+                        items.append(self._item(job, with_inputs))
+                    total += 1
+            return items, total
 
-        items = await run_in_threadpool(read)
-        return json_response(envelope({"page": page, "items": items}))
+        items, total = await run_in_threadpool(read)
+        return json_response(envelope({"page": page, "total": total, "items": items}))
 
     async def delete(self, request: Request) -> Response:
         owner = caller(request, self.engine.config)

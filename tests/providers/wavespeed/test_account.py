@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio.to_thread
@@ -15,7 +17,7 @@ import redis
 import wavespeed
 from starlette.testclient import TestClient
 
-from emulator import EmulatorConfig, Engine, Progression, create_app, emulate
+from emulator import EmulatorConfig, Engine, ManualClock, Progression, create_app, emulate
 from emulator.contracts.prices import published_price
 from emulator.contracts.served import served_contracts
 from emulator.core.shared_jobs import NEWEST_CHUNK
@@ -62,7 +64,8 @@ def test_history_lists_and_deletes_a_keys_predictions(client: httpx.Client) -> N
     listed = client.post("/predictions", json={"page": 1, "page_size": 1}).json()["data"]
     assert [i["id"] for i in listed["items"]] == [second]
     later = client.post("/predictions", json={"page": 2, "page_size": 1}).json()["data"]
-    assert later == {"page": 2, "items": [later["items"][0]]} and later["items"][0]["id"] == first
+    assert later == {"page": 2, "total": 2, "items": [later["items"][0]]}
+    assert later["items"][0]["id"] == first
     with_inputs = client.post("/predictions", json={"include_inputs": True}).json()["data"]
     assert with_inputs["items"][0]["input"] == {"prompt": "a lighthouse"}
     assert client.post("/predictions/delete", json={"ids": [first]}).json()["data"] == {
@@ -212,12 +215,19 @@ def test_the_account_reads_a_keys_jobs_in_a_worker_thread(
         engine.close()
 
 
-def test_a_history_page_reads_a_chunk_of_jobs_not_all(redis_url: str) -> None:
-    engine = Engine(EmulatorConfig(state=redis_url, progression=IMMEDIATE))
+def test_a_history_window_reads_the_jobs_in_it_not_all(redis_url: str) -> None:
+    """WaveSpeed's desktop client asks for the last day (``created_after``): the jobs
+    before it are not read, however many the key has."""
+    config = EmulatorConfig(state=redis_url, progression=IMMEDIATE)
+    engine = Engine(config, clock=ManualClock(wall_start=time.time()))
     try:
         endpoint = engine.contracts.get("wavespeed", BITDANCE)
         assert endpoint is not None
-        jobs = [engine.submit(endpoint, {"prompt": "x"}, "key-1") for _ in range(3 * NEWEST_CHUNK)]
+        for _ in range(3 * NEWEST_CHUNK):
+            engine.submit(endpoint, {"prompt": "old"}, "key-1")
+        engine.clock.advance(2 * 86400)
+        jobs = [engine.submit(endpoint, {"prompt": "x"}, "key-1") for _ in range(20)]
+        yesterday = datetime.fromtimestamp(engine.clock.wall() - 86400, UTC).isoformat()
         counted = redis.Redis.from_url(redis_url)
 
         def jobs_read() -> int:
@@ -227,12 +237,40 @@ def test_a_history_page_reads_a_chunk_of_jobs_not_all(redis_url: str) -> None:
         with TestClient(create_app(engine=engine)) as client:
             answer = client.post(
                 "/wavespeed/api/v3/predictions",
-                json={"page": 1, "page_size": 20},
+                json={"page": 1, "page_size": 20, "created_after": yesterday},
                 headers={"Authorization": "Bearer key-1"},
             )
-        newest = [task_id(job) for job in reversed(jobs[-20:])]
+        newest = [task_id(job) for job in reversed(jobs)]
         assert [item["id"] for item in answer.json()["data"]["items"]] == newest
-        assert jobs_read() - before <= NEWEST_CHUNK  # the newest chunk, not all 768 jobs
+        assert answer.json()["data"]["total"] == 20
+        assert jobs_read() - before <= NEWEST_CHUNK  # the newest chunk, not all 788 jobs
         counted.close()
     finally:
         engine.close()
+
+
+def test_history_filters_by_creation_time_as_the_desktop_client_sends_it(
+    client: httpx.Client,
+) -> None:
+    first = run(client)
+    now = datetime.now(UTC)
+    day = timedelta(days=1)
+    window = {"created_after": (now - day).isoformat(), "created_before": (now + day).isoformat()}
+    listed = client.post("/predictions", json=window).json()["data"]
+    assert (listed["total"], [i["id"] for i in listed["items"]]) == (1, [first])
+    future = {"created_after": (now + day).isoformat().replace("+00:00", "Z")}
+    assert client.post("/predictions", json=future).json()["data"] == {
+        "page": 1,
+        "total": 0,
+        "items": [],
+    }
+    for garbage in ("yesterday", 5):
+        refused = client.post("/predictions", json={"created_after": garbage})
+        assert refused.status_code == 400 and "ISO 8601" in refused.json()["message"]
+
+
+def test_pricing_answers_the_unit_price_the_desktop_client_reads(client: httpx.Client) -> None:
+    quote = client.post(
+        "/model/pricing", json={"model_id": BITDANCE, "inputs": {"prompt": "x"}}
+    ).json()["data"]
+    assert quote["unit_price"] == quote["price"] == pytest.approx(0.01)
