@@ -36,10 +36,19 @@ from emulator.core.engine import Engine
 from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.http.bodies import read_payload
+from emulator.http.hosts import public_base
 from emulator.http.responses import ALL_METHODS, HandlerApp, json_response
+from emulator.media.links import Linker, url_linker
 from emulator.providers.wavespeed.auth import caller
-from emulator.providers.wavespeed.envelopes import STATUS_NAMES, envelope, task_id
+from emulator.providers.wavespeed.envelopes import (
+    STATUS_NAMES,
+    envelope,
+    task_id,
+    timestamp,
+    wants_inline,
+)
 from emulator.providers.wavespeed.errors import WaveSpeedError, answer, method_not_allowed
+from emulator.providers.wavespeed.webhooks import finished_prediction
 
 #: GUESS: what a new key's balance is, in USD
 STARTING_BALANCE = 100.0
@@ -89,10 +98,6 @@ def _instant(body: Mapping[str, Any], name: str) -> float | None:
     if moment is None:
         raise WaveSpeedError(400, f"Invalid parameters: {name} must be an ISO 8601 time")
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
-
-
-def _stamp(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _inlined(endpoint: Endpoint, schema: Any, depth: int = 0) -> Any:
@@ -176,17 +181,26 @@ class WaveSpeedAccount:
             return "cancelled" if job.failure.kind == "cancelled" else "failed"
         return STATUS_NAMES[self.engine.look(job).phase]
 
-    def _item(self, job: Job, with_inputs: bool) -> dict[str, Any]:
+    def _item(self, job: Job, with_inputs: bool, link: Linker) -> dict[str, Any]:
+        status = self._status(job)
         item = {
             "id": task_id(job),
             "model": job.endpoint.id,
-            "status": self._status(job),
-            "created_at": _stamp(job.submitted_wall),
-            "outputs": [],  # GUESS: history lists predictions without re-rendering outputs
+            "status": status,
+            "created_at": timestamp(job.submitted_wall),
+            "outputs": self._outputs(job, link) if status == "completed" else [],
         }
         if with_inputs:
             item["input"] = job.payload
         return item
+
+    def _outputs(self, job: Job, link: Linker) -> list[Any]:
+        """A finished job's outputs, as its result lists them (WaveSpeed's desktop app
+        shows them beside its history). GUESS: none for one that asked for base64, whose
+        result carries whole files."""
+        if wants_inline(job):
+            return []
+        return list(finished_prediction(self.engine, job, "", link).get("outputs", []))
 
     async def _body(self, request: Request) -> dict[str, Any]:
         payload = await read_payload(request, self.engine.config)
@@ -249,6 +263,8 @@ class WaveSpeedAccount:
         model, status = body.get("model"), body.get("status")
         after, before = _instant(body, "created_after"), _instant(body, "created_before")
         with_inputs = body.get("include_inputs") is True
+        cdn = public_base(request, "wavespeed/cdn", self.engine.config.public_url)
+        link = url_linker(self.engine.media, cdn)
 
         def wanted(job: Job) -> bool:
             return (
@@ -264,7 +280,7 @@ class WaveSpeedAccount:
                     break  # newest first: the rest are older still
                 if wanted(job):
                     if first <= total < first + size:
-                        items.append(self._item(job, with_inputs))
+                        items.append(self._item(job, with_inputs, link))
                     total += 1
             return items, total
 
@@ -309,7 +325,7 @@ class WaveSpeedAccount:
                 "uuid": f"billing-{task_id(j)}",
                 "billing_type": "deduct",
                 "price": _job_cost(j),
-                "created_at": _stamp(j.submitted_wall),
+                "created_at": timestamp(j.submitted_wall),
                 "prediction": {
                     "uuid": task_id(j),
                     "model_uuid": j.endpoint.id,
@@ -330,7 +346,7 @@ class WaveSpeedAccount:
         models: dict[str, list[float]] = {}
         for job in self._charged(owner):
             paid = _job_cost(job)
-            days.setdefault(_stamp(job.submitted_wall)[:10], []).append(paid)
+            days.setdefault(timestamp(job.submitted_wall)[:10], []).append(paid)
             models.setdefault(job.endpoint.id, []).append(paid)
         total = sum(sum(v) for v in days.values())
         return {

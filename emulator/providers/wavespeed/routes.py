@@ -41,7 +41,13 @@ from emulator.http.responses import (
 from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.wavespeed.account import WaveSpeedAccount
 from emulator.providers.wavespeed.auth import caller
-from emulator.providers.wavespeed.envelopes import envelope, pending_answer, prediction, task_id
+from emulator.providers.wavespeed.envelopes import (
+    envelope,
+    pending_answer,
+    prediction,
+    task_id,
+    wants_inline,
+)
 from emulator.providers.wavespeed.errors import (
     WaveSpeedError,
     answer,
@@ -174,11 +180,8 @@ class WaveSpeedApi:
         api = public_base(request, "wavespeed", self.config.public_url)
         return f"{api}/api/v3/predictions/{task_id(job)}/result"
 
-    def _wants_inline(self, job: Job) -> bool:
-        return isinstance(job.payload, dict) and job.payload.get("enable_base64_output") is True
-
     def _linker(self, request: Request, job: Job) -> Linker:
-        if self._wants_inline(job):
+        if wants_inline(job):
             return data_uri_linker(self.engine.media, bare=True)
         cdn = public_base(request, "wavespeed/cdn", self.config.public_url)
         return url_linker(self.engine.media, cdn)
@@ -237,7 +240,7 @@ class WaveSpeedApi:
                 self._finished, job, result_url, self._linker(request, job)
             )
             bases = {"result": result_url}
-            if not self._wants_inline(job):
+            if not wants_inline(job):
                 bases["cdn"] = public_base(request, "wavespeed/cdn", self.config.public_url)
             self.webhooks.watch(job, webhook, finished, bases)
         if payload.get("enable_sync_mode") is True:

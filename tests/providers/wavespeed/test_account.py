@@ -274,3 +274,14 @@ def test_pricing_answers_the_unit_price_the_desktop_client_reads(client: httpx.C
         "/model/pricing", json={"model_id": BITDANCE, "inputs": {"prompt": "x"}}
     ).json()["data"]
     assert quote["unit_price"] == quote["price"] == pytest.approx(0.01)
+
+
+def test_a_history_item_lists_the_outputs_its_result_lists(client: httpx.Client) -> None:
+    task = run(client)
+    inline = client.post(
+        f"/{MODEL}", json={"prompt": "inline", "enable_base64_output": True}
+    ).json()["data"]["id"]
+    items = {i["id"]: i for i in client.post("/predictions", json={}).json()["data"]["items"]}
+    result = client.get(f"/predictions/{task}/result").json()["data"]
+    assert items[task]["outputs"] == result["outputs"] and result["outputs"]
+    assert items[inline]["outputs"] == []  # whole files stay in the result
