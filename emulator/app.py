@@ -16,6 +16,7 @@ from emulator.config import EmulatorConfig
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault
 from emulator.http.control import ControlApi
+from emulator.http.cors import Cors
 from emulator.http.exchange import ConnectionDropped, ExchangeFaults
 from emulator.http.gateway import Gateway, shortcuts
 from emulator.http.hosts import ProviderHosts
@@ -57,6 +58,8 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": "Internal Server Error", "error_type": "internal_error"}, 500)
 
 
+#: where the providers' own surfaces are (the rest is the emulator's: index, control plane)
+PROVIDER_SURFACES = tuple(f"/{provider.name}/" for provider in PROVIDERS)
 _UNRECORDED = ("/_emulator", *(path for p in PROVIDERS for path in p.forwarding))
 
 
@@ -92,6 +95,7 @@ def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = 
                 ),
                 # only a shared store can be lost: in memory, nothing to guard
                 outage=StoreOutage(answer=_store_unavailable) if engine.store else None,
+                cors=Cors(engine.config.cors_origins, surfaces=PROVIDER_SURFACES),
                 shortcuts=shortcuts(routes),
             )
         ],

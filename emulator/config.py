@@ -258,10 +258,23 @@ class EmulatorConfig:
         "chosen by its name's category (generic), for models newer than the catalogue.",
         choices=("404", "generic"),
     )
+    cors_origins: str = _setting(
+        "*",
+        "The web origins (scheme://host[:port], comma-separated) whose pages may call the "
+        "provider surfaces from a browser, as fal's hosts let them: * for any, empty for none. "
+        "The control plane is never cross-origin.",
+    )
 
     def __post_init__(self) -> None:
         for setting in fields(self):
             check_setting(setting, getattr(self, setting.name))
+
+    @property
+    def websocket_frame_limit(self) -> int:
+        """The largest WebSocket frame a server reads (uvicorn's ``ws_max_size``): twice the
+        body limit, so that a realtime frame over ``max_body_bytes`` reaches the app, which
+        tells the client why it refuses it before it closes (1009)."""
+        return 2 * self.max_body_bytes
 
     @property
     def state_url(self) -> str:

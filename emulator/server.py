@@ -48,7 +48,11 @@ class BackgroundServer:
         )
         self._server = uvicorn.Server(
             uvicorn.Config(
-                create_app(engine=self.engine), log_level="warning", lifespan="off", **certificates
+                create_app(engine=self.engine),
+                log_level="warning",
+                lifespan="off",
+                ws_max_size=self.engine.config.websocket_frame_limit,
+                **certificates,
             )
         )
         self._thread = threading.Thread(

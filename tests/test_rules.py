@@ -72,3 +72,28 @@ def test_the_providers_phrasings_become_rules() -> None:
 def test_the_endpoint_listing_flags_the_delisted_endpoint() -> None:
     listing = {e["id"]: e["delisted"] for e in FAL.get("/_emulator/endpoints").json()}
     assert listing[DREAMINA] is True and listing[SEEDREAM] is False
+
+
+def _presets(schema: dict) -> list[str]:
+    branches = schema.get("anyOf", [schema])
+    return [p for b in branches for p in b.get("enum", []) if isinstance(p, str)]
+
+
+def test_every_preset_an_endpoint_offers_keeps_its_own_size_rule() -> None:
+    """A preset must not make what the endpoint refuses when asked for explicitly: Seedream
+    v4's ``square`` gave 512x512 beside its 960x960 minimum (a newcomer's review)."""
+    ruled = 0
+    for endpoint in ENGINE.contracts:
+        field = endpoint.resolve(endpoint.input_schema).get("properties", {}).get("image_size")
+        rule = (field or {}).get("x-emulator-size")
+        if rule is None:
+            continue
+        ruled += 1
+        for preset in _presets(endpoint.resolve(field)):
+            answer = _fal(endpoint.id, preset) if endpoint.provider == "fal" else None
+            if answer is None:
+                continue
+            image = answer.json()["images"][0]
+            size = {"width": image["width"], "height": image["height"]}
+            assert size_problem(rule, size) is None, (endpoint.id, preset, size)
+    assert ruled >= 2

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import re
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -223,5 +223,18 @@ def check_input(endpoint: Endpoint, payload: Any) -> tuple[Any, list[Violation]]
             key=lambda e: list(map(str, e.absolute_path)),
         )
         if errors:
-            return payload, [_violation(error) for error in errors]
+            return payload, _distinct(_violation(error) for error in errors)
     return apply_defaults(endpoint, endpoint.input_schema, payload), []
+
+
+def _distinct(violations: Iterable[Violation]) -> list[Violation]:
+    """Each violation once: two keywords (a pattern and a size rule, say) may word the
+    same complaint about the same field alike."""
+    seen: set[tuple[Any, ...]] = set()
+    kept = []
+    for violation in violations:
+        key = (violation.loc, violation.msg, violation.type)
+        if key not in seen:
+            seen.add(key)
+            kept.append(violation)
+    return kept

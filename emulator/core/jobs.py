@@ -199,9 +199,12 @@ class JobStore:
         """A kept job by id, whoever owns it: the control plane's view, never a key's."""
         return self._jobs.get(job_id)
 
-    def newest(self, count: int) -> list[Job]:
-        """Up to ``count`` of the newest jobs, newest first."""
+    def newest(self, count: int, owner: str | None = None) -> list[Job]:
+        """Up to ``count`` of the newest jobs (only ``owner``'s if given), newest first."""
         with self._lock:
+            if owner is not None:
+                ids = islice(reversed(self._by_owner.get(owner, ())), count)
+                return [self._jobs[job_id] for job_id in ids]
             return list(islice(reversed(self._jobs.values()), count))
 
     def page(self, offset: int, limit: int, owner: str | None = None) -> list[Job]:

@@ -230,12 +230,13 @@ class SharedJobStore:
         gone = self.store.do("hget", "jobs:gone", job_id)
         return gone is not None and gone.decode() == owner
 
-    def newest(self, count: int) -> Iterator[Job]:
-        """Up to ``count`` of the newest jobs, newest first, read a chunk at a time (a
-        caller that stops early reads no more)."""
+    def newest(self, count: int, owner: str | None = None) -> Iterator[Job]:
+        """Up to ``count`` of the newest jobs (only ``owner``'s if given), newest first,
+        read a chunk at a time (a caller that stops early reads no more)."""
+        key = "jobs" if owner is None else _owned(owner)
         for end in range(0, count, NEWEST_CHUNK):
             chunk = min(NEWEST_CHUNK, count - end)
-            ids = self.store.do("zrange", "jobs", -end - chunk, -end - 1)
+            ids = self.store.do("zrange", key, -end - chunk, -end - 1)
             yield from reversed(self._jobs(ids))
             if len(ids) < chunk:
                 return

@@ -12,25 +12,14 @@ import base64
 import io
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from emulator.contracts.documents import Endpoint
+from emulator.contracts.prices import Price, cost, number, published_price
 from emulator.contracts.rules import SIZE_RULE
 from emulator.contracts.sizes import IMAGE_SIZE_PRESETS
-from emulator.contracts.validation import apply_defaults
 
 __all__ = ["DEFAULT_PRICE", "Price", "cheapest", "estimate", "price_of", "smallest_arguments"]
-
-PRICE_KEY = "x-emulator-price"
-
-
-@dataclass(frozen=True)
-class Price:
-    usd: float
-    per: str  # "image" | "second" | "call"
-    source: str
-
 
 #: GUESSES, deliberately high: used only when a contract carries no published price
 CATEGORY_PRICES = {
@@ -40,39 +29,18 @@ CATEGORY_PRICES = {
     "image-to-video": Price(0.20, "second", "conservative default for image-to-video"),
 }
 DEFAULT_PRICE = Price(1.00, "call", "conservative default for an unknown category")
-_FRAMES_PER_SECOND = 24
 
 
 def price_of(endpoint: Endpoint) -> Price:
-    published = endpoint.document.get("info", {}).get(PRICE_KEY)
-    if isinstance(published, Mapping) and isinstance(published.get("usd"), int | float):
-        per = published.get("per", "call")
-        return Price(float(published["usd"]), per, published.get("source", "the contract"))
+    published = published_price(endpoint)
+    if published is not None:
+        return published
     return CATEGORY_PRICES.get(endpoint.category or "", DEFAULT_PRICE)
-
-
-def _units(price: Price, inputs: Mapping[str, Any]) -> float:
-    if price.per == "image":
-        return _number(inputs.get("num_images"), 1) * _number(inputs.get("max_images"), 1)
-    if price.per == "second":
-        if isinstance(inputs.get("num_frames"), int):
-            return math.ceil(inputs["num_frames"] / _FRAMES_PER_SECOND)
-        return _number(inputs.get("duration"), 10)  # no duration known: assume a long one
-    return 1
-
-
-def _number(value: Any, default: float) -> float:
-    try:
-        return max(float(value), 0)
-    except (TypeError, ValueError):
-        return default
 
 
 def estimate(endpoint: Endpoint, arguments: Mapping[str, Any]) -> float:
     """The estimated cost in USD of one call with ``arguments`` (defaults filled in)."""
-    inputs = apply_defaults(endpoint, endpoint.input_schema, dict(arguments))
-    price = price_of(endpoint)
-    return round(price.usd * _units(price, inputs), 6)
+    return cost(endpoint, price_of(endpoint), arguments)
 
 
 def _tiny_png() -> str:
@@ -98,7 +66,7 @@ def _smallest(endpoint: Endpoint, name: str, schema: Mapping[str, Any]) -> Any:
     if sized:
         return min(sized, key=lambda p: IMAGE_SIZE_PRESETS[p][0] * IMAGE_SIZE_PRESETS[p][1])
     if name in ("duration", "resolution") and "enum" in schema:
-        return min(schema["enum"], key=lambda v: _number(str(v).rstrip("pP"), math.inf))
+        return min(schema["enum"], key=lambda v: number(str(v).rstrip("pP"), math.inf))
     if name in ("num_images", "max_images"):
         return int(schema.get("minimum", 1))
     return None

@@ -91,8 +91,19 @@ def _finite(text: str) -> float:
     return number
 
 
+#: the most digits of a whole number Python reads from text (its default guard)
+MAX_DIGITS = 4300
+
+
+def _whole(text: str) -> int:
+    # Python's own refusal would tell the client to call sys.set_int_max_str_digits().
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise ValueError(f"a number of {len(text.lstrip('-'))} digits is out of range")
+    return int(text)
+
+
 #: one decoder for every body (``json.loads`` with hooks builds a new one per call)
-_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite)
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite, parse_int=_whole)
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:

@@ -50,6 +50,10 @@ async def drop_after(
     raise ConnectionDropped("the connection dropped mid-answer (a staged fault)")
 
 
+#: the answer to a request held by a ``delay`` or ``hang`` when the server shuts down
+SHUTTING_DOWN = Fault("http_error", status=503, retry_after=1)
+
+
 class ExchangeFaults:
     """The exchange faults of a `FaultBook`, between an HTTP request and its route."""
 
@@ -88,13 +92,28 @@ class ExchangeFaults:
             await app(scope, receive, send)
         elif fault.effect in ("delay", "hang"):
             # A hang is a delay meant to outlast the client's patience; both are bounded.
-            await asyncio.sleep(fault.seconds or (60.0 if fault.effect == "hang" else 1.0))
+            try:
+                await asyncio.sleep(fault.seconds or (60.0 if fault.effect == "hang" else 1.0))
+            except asyncio.CancelledError:
+                # The server's graceful shutdown cancels what is still held once it has
+                # waited long enough; uvicorn would answer a bare text/plain 500. A server
+                # going away answers its provider's 503 instead (a caller that gave up
+                # in-process reads nothing).
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
+                await self._error(SHUTTING_DOWN, provider, send)
+                return
             await app(scope, receive, send)
         elif fault.effect == "reset":
             await drop_after(send, 200, b"{}", 0)
         else:
-            status, headers, body = self.exchange_error(fault, provider)
-            headers.append((b"content-length", str(len(body)).encode()))
-            start: Message = {"type": "http.response.start", "status": status, "headers": headers}
-            await send(start)
-            await send({"type": "http.response.body", "body": body})
+            await self._error(fault, provider, send)
+
+    async def _error(self, fault: Fault, provider: str, send: Send) -> None:
+        """Answer an ``http_error`` rule in ``provider``'s format."""
+        status, headers, body = self.exchange_error(fault, provider)
+        headers.append((b"content-length", str(len(body)).encode()))
+        start: Message = {"type": "http.response.start", "status": status, "headers": headers}
+        await send(start)
+        await send({"type": "http.response.body", "body": body})

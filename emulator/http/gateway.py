@@ -1,7 +1,8 @@
 """The one ASGI layer in front of the routes.
 
 Every request needs a few things before its route: a request addressed to a real provider
-host goes to that host's surface (`hosts`), a lost shared store answers 503 in the
+host goes to that host's surface (`hosts`), a browser's cross-origin call is answered or
+marked as allowed (`cors`), a lost shared store answers 503 in the
 provider's format (`outage`, only with a shared store), an HTTP request joins the request
 record (`recorder`), and a staged exchange fault may answer instead of the route
 (`exchange`). One layer does them in that order: as four middleware, each layer's own hop
@@ -19,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from starlette.routing import BaseRoute, Match, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from emulator.http.cors import Cors
 from emulator.http.exchange import ExchangeFaults
 from emulator.http.hosts import ProviderHosts
 from emulator.http.outage import StoreOutage
@@ -28,7 +30,8 @@ from emulator.http.responses import HandlerApp
 
 
 class Gateway:
-    """ASGI middleware: hosts, outage, record and exchange faults around ``app``."""
+    """ASGI middleware: hosts, cross-origin calls, outage, record and exchange faults
+    around ``app``."""
 
     def __init__(
         self,
@@ -38,6 +41,7 @@ class Gateway:
         recorder: Recorder,
         exchange: ExchangeFaults,
         outage: StoreOutage | None = None,
+        cors: Cors | None = None,
         shortcuts: Mapping[str, BaseRoute] | None = None,
     ) -> None:
         """``shortcuts``: path prefix → the route that takes HTTP requests under it."""
@@ -46,6 +50,7 @@ class Gateway:
         self.recorder = recorder
         self.exchange = exchange
         self.outage = outage
+        self.cors = cors
         self.shortcuts = tuple((shortcuts or {}).items())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -54,6 +59,12 @@ class Gateway:
             await self.app(scope, receive, send)
             return
         self.hosts.route(scope)
+        if self.cors is not None and kind == "http":
+            origin = self.cors.origin(scope)
+            if origin is not None:
+                if await self.cors.preflight(scope, send, origin):
+                    return
+                send = self.cors.sending(send, origin)
         if self.outage is None:
             await self._answer(scope, receive, send)
         else:

@@ -8,6 +8,7 @@ in responses are built for the address the client used, so they are always reach
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 
@@ -47,9 +48,22 @@ def public_base(request: Request, surface: str, public_url: str | None = None) -
     if canonical is not None:
         return f"{scope['scheme']}://{canonical[surface]}"
     host = header(scope, b"host")
-    if not host and scope.get("server"):
+    if not _is_host(host) and scope.get("server"):
         host = "{}:{}".format(*scope["server"])
     return _base(scope["scheme"], host, scope.get(_ROOT_PATH, ""), surface, public_url)
+
+
+#: a Host header's value: a name or an IPv4 address, or an IPv6 one in brackets, then a port
+_HOST_SYNTAX = re.compile(
+    r"(?:[A-Za-z0-9_](?:[A-Za-z0-9._-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?"
+)
+
+
+@lru_cache(maxsize=256)
+def _is_host(host: str) -> bool:
+    """Whether ``host`` can stand in a URL as its host: a malformed Host header (spaces,
+    quotes, markup) is not copied into the URLs of an answer; the server's address is."""
+    return _HOST_SYNTAX.fullmatch(host) is not None
 
 
 @lru_cache(maxsize=256)

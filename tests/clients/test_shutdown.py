@@ -1,4 +1,6 @@
-"""SIGTERM ends `serve` within its shutdown timeout, whatever its open requests wait on."""
+"""SIGTERM ends `serve` within its shutdown timeout, whatever its open requests wait on,
+and a request still held then is answered in its provider's format, never with uvicorn's
+bare text/plain 500."""
 
 import signal
 import socket
@@ -35,7 +37,7 @@ def serve(port: int, *flags: str) -> subprocess.Popen[bytes]:
     raise RuntimeError("the server did not start")
 
 
-def fal_stream(base: str) -> None:
+def fal_stream(base: str) -> httpx.Response:
     headers = {"Authorization": "Key k"}
     submitted = httpx.post(
         f"{base}/fal/queue/fal-ai/bitdance", json={"prompt": "x"}, headers=headers
@@ -44,10 +46,11 @@ def fal_stream(base: str) -> None:
     with httpx.stream("GET", status_url + "/stream", headers=headers, timeout=60) as stream:
         for _ in stream.iter_lines():
             pass
+    return stream
 
 
-def wavespeed_sync(base: str) -> None:
-    httpx.post(
+def wavespeed_sync(base: str) -> httpx.Response:
+    return httpx.post(
         f"{base}/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image",
         json={"prompt": "x", "enable_sync_mode": True},
         headers={"Authorization": "Bearer k"},
@@ -55,8 +58,13 @@ def wavespeed_sync(base: str) -> None:
     )
 
 
-def hung(base: str) -> None:
-    httpx.get(f"{base}/fal/queue/fal-ai/bitdance/requests/x/status", timeout=60)
+def hung(base: str) -> httpx.Response:
+    return httpx.get(f"{base}/fal/queue/fal-ai/bitdance/requests/x/status", timeout=60)
+
+
+def delayed(base: str) -> httpx.Response:
+    headers = {"Authorization": "Key k"}
+    return httpx.post(f"{base}/fal/run/fal-ai/bitdance", json={}, headers=headers, timeout=60)
 
 
 @pytest.mark.parametrize(
@@ -65,27 +73,36 @@ def hung(base: str) -> None:
         (fal_stream, '{"effect": "starve"}'),
         (wavespeed_sync, '{"effect": "starve"}'),
         (hung, '{"effect": "hang", "seconds": 300}'),
+        (delayed, '{"effect": "delay", "seconds": 300}'),
     ],
-    ids=["status stream", "sync mode", "hang"],
+    ids=["status stream", "sync mode", "hang", "delay"],
 )
-def test_sigterm_ends_every_blocking_path(blocked: Callable[[str], None], rule: str) -> None:
+def test_sigterm_ends_every_blocking_path(
+    blocked: Callable[[str], httpx.Response], rule: str
+) -> None:
     port = free_port()
     process = serve(port, "--fault", rule)
+    answers: list[httpx.Response] = []
     try:
         base = f"http://127.0.0.1:{port}"
-        waiting = threading.Thread(target=_quietly, args=(blocked, base), daemon=True)
+        waiting = threading.Thread(target=_quietly, args=(blocked, base, answers), daemon=True)
         waiting.start()
         time.sleep(0.5)  # the request is in the server before the signal
         process.send_signal(signal.SIGTERM)
         process.wait(EXIT_WITHIN)
         assert process.returncode is not None
+        waiting.join(EXIT_WITHIN)
     finally:
         if process.poll() is None:
             process.kill()
+    for answer in answers:  # none, if the connection went with the server
+        assert not answer.headers.get("content-type", "").startswith("text/plain"), answer
 
 
-def _quietly(call: Callable[[str], None], base: str) -> None:
+def _quietly(
+    call: Callable[[str], httpx.Response], base: str, answers: list[httpx.Response]
+) -> None:
     try:
-        call(base)
+        answers.append(call(base))
     except httpx.HTTPError:
         pass  # the server went away under it, as it should

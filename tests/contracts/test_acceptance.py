@@ -17,6 +17,7 @@ from emulator.contracts.acceptance import compile_acceptance
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.contracts.rules import contract_validator
 from emulator.contracts.validation import (
+    _distinct,
     _input_rules,
     _violation,
     apply_defaults,
@@ -73,13 +74,13 @@ def _defaults_as_before(endpoint: Any, schema: Any, value: Any) -> Any:
 
 
 def _jsonschema_alone(endpoint: Any, payload: Any) -> tuple[Any, list[Any]]:
-    """What check_input answered before it had a quick test."""
+    """What check_input answered before it had a quick test (each complaint once)."""
     errors = sorted(
         endpoint.input_validator.iter_errors(payload),
         key=lambda e: list(map(str, e.absolute_path)),
     )
     if errors:
-        return payload, [_violation(error) for error in errors]
+        return payload, _distinct(_violation(error) for error in errors)
     return _defaults_as_before(endpoint, endpoint.input_schema, payload), []
 
 

@@ -68,6 +68,13 @@ def test_every_violation_is_reported() -> None:
     assert {v.loc for v in violations} == {("prompt",), ("num_images",), ("output_format",)}
 
 
+def test_a_complaint_two_keywords_word_alike_is_reported_once() -> None:
+    """WaveSpeed bitdance's size has a pattern and a size rule, each worded the same."""
+    endpoint = CONTRACTS.get("wavespeed", "wavespeed-ai/bitdance-14b/text-to-image")
+    _, violations = check_input(endpoint, {"prompt": "x", "size": "99999*2"})
+    assert [v.loc for v in violations] == [("size",)]
+
+
 def test_an_extra_field_of_a_closed_object_is_named_as_pydantic_names_it() -> None:
     # an embeddings route of fal's catalogue: no property declared, none other allowed
     closed = Engine().contracts.get("fal", "openrouter/router/openai/v1/embeddings")

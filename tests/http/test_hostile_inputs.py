@@ -168,6 +168,20 @@ def test_a_number_too_large_for_a_float_is_refused(fal: TestClient) -> None:
     assert answer.status_code == 422 and "out of range" in str(answer.json())
 
 
+@pytest.mark.parametrize("digits", [5000, 4301])
+def test_a_number_with_too_many_digits_is_refused_in_the_clients_terms(
+    fal: TestClient, digits: int
+) -> None:
+    answer = fal.post(
+        "/fal/run/fal-ai/bitdance",
+        content=b'{"prompt": "x", "extra": -' + b"9" * digits + b"}",
+        headers={"Content-Type": "application/json"},
+    )
+    text = str(answer.json())
+    assert answer.status_code == 422 and f"{digits} digits is out of range" in text
+    assert "sys." not in text  # not Python's advice to its own programmers
+
+
 @pytest.mark.parametrize(
     ("method", "path", "allow", "envelope"),
     [

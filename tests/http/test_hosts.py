@@ -42,3 +42,16 @@ def test_provider_hosts_map_onto_surfaces(base_url: str, path: str, cdn: str) ->
 def test_the_apps_root_path_is_kept_in_public_urls() -> None:
     with TestClient(APP, base_url="http://host:1", root_path="/emu") as client:
         assert client.get("/x").json()["cdn"] == "http://host:1/emu/fal/cdn"
+
+
+@pytest.mark.parametrize("host", ['a b"<>', "evil.example/x?", "[zz", "h:99999999"])
+def test_a_malformed_host_is_not_copied_into_urls(host: str) -> None:
+    with TestClient(APP, base_url="http://127.0.0.1:8000") as client:
+        cdn = client.get("/x", headers={"Host": host}).json()["cdn"]
+    assert cdn == "http://127.0.0.1:8000/fal/cdn"  # the address the server listens on
+
+
+@pytest.mark.parametrize("host", ["emulator_1:8000", "[::1]:8000", "localhost", "10.0.0.2:80"])
+def test_a_well_formed_host_is_the_urls_host(host: str) -> None:
+    with TestClient(APP, base_url="http://127.0.0.1:8000") as client:
+        assert client.get("/x", headers={"Host": host}).json()["cdn"] == f"http://{host}/fal/cdn"

@@ -91,6 +91,17 @@ def test_a_job_shows_its_timeline_input_and_output(client: TestClient) -> None:
     assert client.get(f"{UI}/jobs/nope").status_code == 404
 
 
+def test_a_wavespeed_prediction_id_opens_its_job(client: TestClient) -> None:
+    submitted = client.post(
+        "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image",
+        json={"prompt": "a cat"},
+        headers={"Authorization": "Bearer k"},
+    ).json()["data"]["id"]
+    assert len(submitted) == 32 and "-" not in submitted
+    assert client.get(f"{UI}/jobs/{submitted}").status_code == 200
+    assert client.get(f"{UI}/jobs/not-a-job-id").status_code == 404
+
+
 def test_a_failed_job_shows_its_error(client: TestClient, engine: Engine) -> None:
     engine.faults.add(Fault("fail", error_type="runner_disconnected", message="gone"))
     job = finished_job(client)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
@@ -104,7 +105,12 @@ def newest_jobs(
 
 
 def find_job(engine: Engine, job_id: str) -> Job | None:
-    """A retained job by id, whoever owns it (the dashboard sees every key's jobs)."""
+    """A retained job by id, whoever owns it (the dashboard sees every key's jobs); a
+    WaveSpeed prediction id (32 hex digits, no dashes) names its job too."""
+    try:
+        job_id = str(uuid.UUID(job_id))
+    except ValueError:
+        return None  # no job has an id that is not a UUID
     return engine.jobs.peek(job_id)
 
 

@@ -1,55 +1,103 @@
 """WaveSpeed's account and catalogue APIs, which its CLI and MCP server call.
 
 Shapes from WaveSpeedAI's MCP server (``src/lib/api.ts``: models, balance, model price),
-the protocol notes (wavespeed-protocol.md §3.6: history, delete) and public client code
+its desktop app (``wavespeed-desktop``, ``src/api/client.ts``: history's ISO 8601
+``created_after``/``created_before`` and ``total``, pricing's ``unit_price``), the protocol
+notes (wavespeed-protocol.md §3.6: history, delete) and public client code
 (billings search, usage statistics, ``POST /api/v3/upload`` returning ``data.url``).
-Guessed, and marked so below: prices (no model publishes one in its contract, so a
-per-kind default applies unless the contract's ``x-wavespeed-metadata.base_price`` says),
-the starting balance, the delete answer, the usage statistics' fields beyond
-``summary.total_cost`` and ``daily_usage[].{date, amount}``.
+A run costs what its contract publishes (``info.x-emulator-price``, per image, second or
+call, counted from the run's input as the live harness's spend cap counts it), else the
+contract's ``x-wavespeed-metadata.base_price`` a run, else a guessed default by kind.
+Guessed, and marked so below: those defaults, the starting balance, the delete answer, the
+usage statistics' fields beyond ``summary.total_cost`` and ``daily_usage[].{date, amount}``.
 
-Everything is per key: a key sees its own predictions and its own spend.
+Everything is per key: a key sees its own predictions and its own spend. Reading a key's
+jobs takes up to ``max_jobs_per_key`` of them (with a shared store, round trips), so it is
+done in a worker thread: a key with a long history holds up no other request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import math
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.kinds import category_kind
+from emulator.contracts.prices import Price, cost, published_price
 from emulator.core.engine import Engine
 from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.http.bodies import read_payload
+from emulator.http.hosts import public_base
 from emulator.http.responses import ALL_METHODS, HandlerApp, json_response
+from emulator.media.links import Linker, url_linker
 from emulator.providers.wavespeed.auth import caller
-from emulator.providers.wavespeed.envelopes import STATUS_NAMES, envelope, task_id
+from emulator.providers.wavespeed.envelopes import (
+    STATUS_NAMES,
+    envelope,
+    task_id,
+    timestamp,
+    wants_inline,
+)
 from emulator.providers.wavespeed.errors import WaveSpeedError, answer, method_not_allowed
+from emulator.providers.wavespeed.webhooks import finished_prediction
 
 #: GUESS: what a new key's balance is, in USD
 STARTING_BALANCE = 100.0
-#: GUESS: USD per run by the kind a model makes, when its contract names no base_price
+#: GUESS: USD per run by the kind a model makes, when its contract names no price
 DEFAULT_PRICES = {"image": 0.03, "video": 0.3, "audio": 0.02, "mesh": 0.2, None: 0.01}
 MAX_PAGE_SIZE = 100
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _price(endpoint: Endpoint) -> float:
+def _price(endpoint: Endpoint) -> Price:
+    """The model's price: published in its contract, else its base price a run, else the
+    guessed default of its kind a run."""
+    published = published_price(endpoint)
+    if published is not None:
+        return published
     metadata = endpoint.document.get("info", {}).get("x-wavespeed-metadata", {})
     base = metadata.get("base_price")
     if isinstance(base, (int, float)) and not isinstance(base, bool):
-        return float(base)
-    return DEFAULT_PRICES.get(category_kind(endpoint.category), DEFAULT_PRICES[None])
+        return Price(float(base), "call", "x-wavespeed-metadata.base_price")
+    guess = DEFAULT_PRICES.get(category_kind(endpoint.category), DEFAULT_PRICES[None])
+    return Price(guess, "call", "GUESS: the default of its kind")
 
 
-def _stamp(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def _cost(endpoint: Endpoint, inputs: Any) -> float:
+    """What one run with ``inputs`` costs: the price times the units the run uses, counted
+    from the fields its contract declares (one it ignores, say ``num_images`` sent to a
+    model that makes one image, makes nothing more and costs nothing more)."""
+    declared = endpoint.resolve(endpoint.input_schema).get("properties", {})
+    given = inputs if isinstance(inputs, Mapping) else {}
+    return cost(endpoint, _price(endpoint), {k: v for k, v in given.items() if k in declared})
+
+
+def _job_cost(job: Job) -> float:
+    return _cost(job.endpoint, job.payload)
+
+
+def _instant(body: Mapping[str, Any], name: str) -> float | None:
+    """``body[name]``, an ISO 8601 time (WaveSpeed's desktop client sends
+    ``Date.toISOString()``), in unix seconds; None when it is not given."""
+    text = body.get(name)
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise WaveSpeedError(400, f"Invalid parameters: {name} must be an ISO 8601 time")
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _inlined(endpoint: Endpoint, schema: Any, depth: int = 0) -> Any:
@@ -103,12 +151,22 @@ class WaveSpeedAccount:
             for path, handler, method in handlers
         ]
 
-    # -- what a key did ------------------------------------------------------------------
+    # -- what a key did (read in a worker thread: see the module's docstring) -----------
 
     def _jobs(self, owner: str) -> list[Job]:
         """The key's own WaveSpeed jobs (read from its own list: never a walk of all jobs)."""
         kept = self.engine.jobs.page(0, self.engine.config.max_jobs_per_key, owner)
         return [job for job in kept if job.endpoint.provider == "wavespeed"]
+
+    def _newest(self, owner: str) -> Iterator[Job]:
+        """The key's own listed WaveSpeed jobs, newest first, read as they are taken (a
+        caller that stops early reads no more)."""
+        seen: set[str] = set()
+        for job in self.engine.jobs.newest(self.engine.config.max_jobs_per_key, owner):
+            # a job submitted meanwhile shifts the store's chunks: one may come twice
+            if job.endpoint.provider == "wavespeed" and not job.deleted and job.id not in seen:
+                seen.add(job.id)
+                yield job
 
     def _charged(self, owner: str) -> list[Job]:
         """Jobs that cost money: finished without failing (deleted ones were still paid)."""
@@ -123,17 +181,26 @@ class WaveSpeedAccount:
             return "cancelled" if job.failure.kind == "cancelled" else "failed"
         return STATUS_NAMES[self.engine.look(job).phase]
 
-    def _item(self, job: Job, with_inputs: bool) -> dict[str, Any]:
+    def _item(self, job: Job, with_inputs: bool, link: Linker) -> dict[str, Any]:
+        status = self._status(job)
         item = {
             "id": task_id(job),
             "model": job.endpoint.id,
-            "status": self._status(job),
-            "created_at": _stamp(job.submitted_wall),
-            "outputs": [],  # GUESS: history lists predictions without re-rendering outputs
+            "status": status,
+            "created_at": timestamp(job.submitted_wall),
+            "outputs": self._outputs(job, link) if status == "completed" else [],
         }
         if with_inputs:
             item["input"] = job.payload
         return item
+
+    def _outputs(self, job: Job, link: Linker) -> list[Any]:
+        """A finished job's outputs, as its result lists them (WaveSpeed's desktop app
+        shows them beside its history). GUESS: none for one that asked for base64, whose
+        result carries whole files."""
+        if wants_inline(job):
+            return []
+        return list(finished_prediction(self.engine, job, "", link).get("outputs", []))
 
     async def _body(self, request: Request) -> dict[str, Any]:
         payload = await read_payload(request, self.engine.config)
@@ -145,7 +212,7 @@ class WaveSpeedAccount:
 
     async def balance(self, request: Request) -> Response:
         owner = caller(request, self.engine.config)
-        spent = sum(_price(job.endpoint) for job in self._charged(owner))
+        spent = await run_in_threadpool(lambda: sum(map(_job_cost, self._charged(owner))))
         return json_response(envelope({"balance": round(STARTING_BALANCE - spent, 6)}))
 
     async def models(self, request: Request) -> Response:
@@ -163,52 +230,91 @@ class WaveSpeedAccount:
             "name": metadata.get("name", endpoint.id),
             "description": endpoint.document.get("info", {}).get("description", ""),
             "type": endpoint.category,
-            "base_price": _price(endpoint),
+            "base_price": _price(endpoint).usd,  # a unit's: an image's, a second's, a run's
             "formula": "",  # GUESS: a fixed price has no JSONata formula
             "api_schema": {"api_schemas": [{"request_schema": request_schema}]},
         }
 
     async def price(self, request: Request) -> Response:
+        """What one run with ``inputs`` costs: what the balance is charged for it."""
         caller(request, self.engine.config)
         body = await self._body(request)
-        model = body.get("model_id")
+        model, inputs = body.get("model_id"), body.get("inputs", {})
         endpoint = self.engine.contracts.get("wavespeed", model) if isinstance(model, str) else None
         if endpoint is None:
             raise WaveSpeedError(404, f"Model '{model}' not found")
-        price = _price(endpoint)
-        quote = {"model_id": model, "price": price, "discounted_price": price}
+        if not isinstance(inputs, dict):
+            raise WaveSpeedError(400, "Invalid parameters: inputs must be a JSON object")
+        price = _cost(endpoint, inputs)
+        if not math.isfinite(price):
+            raise WaveSpeedError(400, "Invalid parameters: inputs ask for too many units")
+        # ``unit_price`` is what WaveSpeed's desktop client reads of /model/pricing
+        quote = {"model_id": model, "price": price, "discounted_price": price, "unit_price": price}
         return json_response(envelope({**quote, "discount_rate": 0, "currency": "USD"}))
 
     async def history(self, request: Request) -> Response:
+        """A page of the key's predictions, newest first, and how many pass the filters
+        (``total``, which WaveSpeed's desktop client pages by). Jobs are read newest first
+        down to ``created_after`` (which that client always sends: the last day), so a
+        window reads only the jobs in it."""
         owner = caller(request, self.engine.config)
         body = await self._body(request)
         page, size = _page(body)
-        jobs = [j for j in self._jobs(owner) if not j.deleted]
-        if isinstance(body.get("model"), str):
-            jobs = [j for j in jobs if j.endpoint.id == body["model"]]
-        if isinstance(body.get("status"), str):
-            jobs = [j for j in jobs if self._status(j) == body["status"]]
-        jobs.reverse()  # newest first
-        chosen = jobs[(page - 1) * size : page * size]
-        items = [self._item(j, body.get("include_inputs") is True) for j in chosen]
-        return json_response(envelope({"page": page, "total": len(jobs), "items": items}))
+        model, status = body.get("model"), body.get("status")
+        after, before = _instant(body, "created_after"), _instant(body, "created_before")
+        with_inputs = body.get("include_inputs") is True
+        cdn = public_base(request, "wavespeed/cdn", self.engine.config.public_url)
+        link = url_linker(self.engine.media, cdn)
+
+        def wanted(job: Job) -> bool:
+            return (
+                (not isinstance(model, str) or job.endpoint.id == model)
+                and (before is None or job.submitted_wall <= before)
+                and (not isinstance(status, str) or self._status(job) == status)
+            )
+
+        def read() -> tuple[list[dict[str, Any]], int]:
+            items, total, first = [], 0, (page - 1) * size
+            for job in self._newest(owner):
+                if after is not None and job.submitted_wall < after:
+                    break  # newest first: the rest are older still
+                if wanted(job):
+                    if first <= total < first + size:
+                        items.append(self._item(job, with_inputs, link))
+                    total += 1
+            return items, total
+
+        items, total = await run_in_threadpool(read)
+        return json_response(envelope({"page": page, "total": total, "items": items}))
 
     async def delete(self, request: Request) -> Response:
         owner = caller(request, self.engine.config)
         ids = (await self._body(request)).get("ids")
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise WaveSpeedError(400, "Invalid parameters: ids must be a list of prediction ids")
-        wanted = set(ids)
-        found = [j for j in self._jobs(owner) if task_id(j) in wanted]
-        for job in found:
-            self.engine.delete_from_history(job)
-        return json_response(envelope({"deleted": len(found)}))  # GUESS: the count
+        return json_response(
+            envelope({"deleted": await run_in_threadpool(self._delete, owner, ids)})
+        )
+
+    def _delete(self, owner: str, ids: list[str]) -> int:
+        """Take the key's predictions of ``ids`` out of its history; how many it had."""
+        deleted = 0
+        for prediction_id in dict.fromkeys(ids):
+            try:
+                job_id = str(uuid.UUID(prediction_id))
+            except ValueError:
+                continue  # not an id of ours: nothing to delete
+            job = self.engine.find(job_id, owner)
+            if job is not None and job.endpoint.provider == "wavespeed":
+                self.engine.delete_from_history(job)
+                deleted += 1
+        return deleted  # GUESS: the count
 
     async def billings(self, request: Request) -> Response:
         owner = caller(request, self.engine.config)
         body = await self._body(request)
         page, size = _page(body)
-        jobs = self._charged(owner)
+        jobs = await run_in_threadpool(self._charged, owner)
         uuids = body.get("prediction_uuids")
         if isinstance(uuids, list):
             jobs = [j for j in jobs if task_id(j) in uuids]
@@ -218,8 +324,8 @@ class WaveSpeedAccount:
             {
                 "uuid": f"billing-{task_id(j)}",
                 "billing_type": "deduct",
-                "price": _price(j.endpoint),
-                "created_at": _stamp(j.submitted_wall),
+                "price": _job_cost(j),
+                "created_at": timestamp(j.submitted_wall),
                 "prediction": {
                     "uuid": task_id(j),
                     "model_uuid": j.endpoint.id,
@@ -233,14 +339,17 @@ class WaveSpeedAccount:
     async def usage(self, request: Request) -> Response:
         owner = caller(request, self.engine.config)
         await self._body(request)
+        return json_response(envelope(await run_in_threadpool(self._usage, owner)))
+
+    def _usage(self, owner: str) -> dict[str, Any]:
         days: dict[str, list[float]] = {}
         models: dict[str, list[float]] = {}
         for job in self._charged(owner):
-            day = _stamp(job.submitted_wall)[:10]
-            days.setdefault(day, []).append(_price(job.endpoint))
-            models.setdefault(job.endpoint.id, []).append(_price(job.endpoint))
+            paid = _job_cost(job)
+            days.setdefault(timestamp(job.submitted_wall)[:10], []).append(paid)
+            models.setdefault(job.endpoint.id, []).append(paid)
         total = sum(sum(v) for v in days.values())
-        data = {
+        return {
             "summary": {
                 "total_cost": round(total, 6),
                 "total_requests": sum(map(len, days.values())),
@@ -254,4 +363,3 @@ class WaveSpeedAccount:
                 for m, v in sorted(models.items())
             ],
         }
-        return json_response(envelope(data))

@@ -24,13 +24,18 @@ def task_id(job: Job) -> str:
     return job.id.replace("-", "")
 
 
+def wants_inline(job: Job) -> bool:
+    """Whether ``job`` asked for its outputs as bare base64 (``enable_base64_output``)."""
+    return isinstance(job.payload, dict) and job.payload.get("enable_base64_output") is True
+
+
 def _failed_status(failure: Failure) -> str:
     # The SDKs treat cancelled like failed; the emulator says which one it was.
     return "cancelled" if failure.kind == "cancelled" else "failed"
 
 
 @functools.lru_cache(maxsize=4096)
-def _timestamp(wall: float) -> str:
+def timestamp(wall: float) -> str:
     """A submission time as WaveSpeed writes it, ``2026-08-02T10:00:00.000000Z`` (kept:
     polls ask for it again and again)."""
     if not 0 <= wall < 2**53:
@@ -72,7 +77,7 @@ def prediction(
         job.endpoint.id,
         result_url,
         _failed_status(failure) if failure else STATUS_NAMES[look.phase],
-        _timestamp(job.submitted_wall),
+        timestamp(job.submitted_wall),
         outputs=outputs,
         nsfw=list((produced or {}).get("has_nsfw_contents", [False] * len(outputs))),
         error=task_error(failure) if failure else "",
@@ -131,7 +136,7 @@ def pending_answer(job: Job, look: Look, result_url: str) -> bytes:
     (what a submit answers): the parts that change, put into those that do not."""
     head, after_id, after_url, tail = _pending_parts(job.endpoint.id, STATUS_NAMES[look.phase])
     url = encode_basestring_ascii(result_url)[1:-1]  # as encode_json writes it, unquoted
-    created = _timestamp(job.submitted_wall)
+    created = timestamp(job.submitted_wall)
     return b"".join(
         (head, task_id(job).encode(), after_id, url.encode(), after_url, created.encode(), tail)
     )

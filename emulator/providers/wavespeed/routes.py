@@ -41,7 +41,13 @@ from emulator.http.responses import (
 from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.wavespeed.account import WaveSpeedAccount
 from emulator.providers.wavespeed.auth import caller
-from emulator.providers.wavespeed.envelopes import envelope, pending_answer, prediction, task_id
+from emulator.providers.wavespeed.envelopes import (
+    envelope,
+    pending_answer,
+    prediction,
+    task_id,
+    wants_inline,
+)
 from emulator.providers.wavespeed.errors import (
     WaveSpeedError,
     answer,
@@ -59,6 +65,9 @@ EXPIRED = "its result is no longer kept (retention or memory budget passed)"
 DONE_MEMO_SIZE = 4096
 #: How often a sync-mode request looks at its job.
 SYNC_TICK = 0.02
+#: GUESS: the error of a prediction deleted from the history (WaveSpeed's was not observed;
+#: both SDKs take the status "deleted" as a failure that ends their polling)
+DELETED = "Prediction deleted: it was deleted from the history (POST /api/v3/predictions/delete)"
 BASE64_WITH_WEBHOOK = (
     "webhook callback does not support base64 output, please use the normal API to use "
     "base64 output"
@@ -97,6 +106,14 @@ def _first_segment(path: str) -> str:
     if not path.startswith(API):
         return ""
     return path[len(API) :].partition("/")[0].partition("{")[0].removesuffix("\n")
+
+
+def _still_processing(data: dict[str, Any], why: str) -> dict[str, Any]:
+    """The documented answer of a sync-mode wait cut short: the prediction goes on."""
+    data["status"] = "processing"  # as documented, whether queued or running
+    data["code"] = 5004
+    data["error"] = f"{why} The prediction is still processing asynchronously."
+    return data
 
 
 def _not_found(what: str) -> WaveSpeedError:
@@ -163,11 +180,8 @@ class WaveSpeedApi:
         api = public_base(request, "wavespeed", self.config.public_url)
         return f"{api}/api/v3/predictions/{task_id(job)}/result"
 
-    def _wants_inline(self, job: Job) -> bool:
-        return isinstance(job.payload, dict) and job.payload.get("enable_base64_output") is True
-
     def _linker(self, request: Request, job: Job) -> Linker:
-        if self._wants_inline(job):
+        if wants_inline(job):
             return data_uri_linker(self.engine.media, bare=True)
         cdn = public_base(request, "wavespeed/cdn", self.config.public_url)
         return url_linker(self.engine.media, cdn)
@@ -226,7 +240,7 @@ class WaveSpeedApi:
                 self._finished, job, result_url, self._linker(request, job)
             )
             bases = {"result": result_url}
-            if not self._wants_inline(job):
+            if not wants_inline(job):
                 bases["cdn"] = public_base(request, "wavespeed/cdn", self.config.public_url)
             self.webhooks.watch(job, webhook, finished, bases)
         if payload.get("enable_sync_mode") is True:
@@ -234,20 +248,29 @@ class WaveSpeedApi:
         return await self._answer(request, job, self.engine.look(job))
 
     async def _wait(self, request: Request, job: Job) -> dict[str, Any]:
-        """Sync mode: the finished prediction, or the documented 5004 answer at the limit."""
+        """Sync mode: the finished prediction, or the documented 5004 answer at the limit,
+        or when the wait is called off (the server shutting down)."""
         try:
             async with asyncio.timeout(self.config.sync_timeout):
                 async for _ in self.engine.polls(job, SYNC_TICK):
                     pass
         except TimeoutError:
-            data = await self._prediction(request, job)
-            data["status"] = "processing"  # as documented, whether queued or running
-            data["code"] = 5004
-            data["error"] = (
-                f"Sync mode timed out after {self.config.sync_timeout:g} seconds. "
-                "The prediction is still processing asynchronously."
-            )
-            return data
+            why = f"Sync mode timed out after {self.config.sync_timeout:g} seconds."
+            return _still_processing(await self._prediction(request, job), why)
+        except asyncio.CancelledError:
+            # Whoever cancels the wait drops the request: the server, once its graceful
+            # shutdown has waited long enough (uvicorn then cancels every open request,
+            # and answers a bare text/plain 500 for one that lets the cancellation
+            # through), or an in-process caller that gave up (no one reads this answer).
+            # The job was accepted and goes on (a shared store keeps it), so the answer
+            # is the one for a wait cut short: the 5004 prediction, with its id to poll.
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()  # handled here: later awaits of the answer are not cut short
+            look = self.engine.look(job)
+            url = self._result_url(request, job)
+            why = "Sync mode ended early: the emulator is shutting down."
+            return _still_processing(prediction(self.engine, job, look, url), why)
         return await self._prediction(request, job)
 
     async def result(self, request: Request) -> Response:
@@ -264,12 +287,19 @@ class WaveSpeedApi:
         if job is None:
             raise _not_found("Prediction")
         note_endpoint(request, job.endpoint.id)
+        if job.deleted:
+            return json_response(envelope(self._deleted(request, job)))
         look = self.engine.poll(job)
         linker = self._linker(request, job)
         if look.phase is Phase.DONE and self.engine.outcome_made(job, linker):
             encoded, headers = self._done_answer(request, job, look, linker)
             return encoded_json_response(encoded, 200, headers)
         return await self._answer(request, job, look)
+
+    def _deleted(self, request: Request, job: Job) -> dict[str, Any]:
+        """A prediction deleted from the history: no outputs, the status "deleted"."""
+        data = prediction(self.engine, job, self.engine.look(job), self._result_url(request, job))
+        return {**data, "status": "deleted", "error": DELETED}  # GUESS: see `DELETED`
 
     async def _answer(self, request: Request, job: Job, look: Look) -> Response:
         """The prediction as ``look`` finds it, in the envelope."""
@@ -302,9 +332,12 @@ class WaveSpeedApi:
         if request.method != "POST":
             raise method_not_allowed("POST")
         owner = caller(request, self.config)
-        if request.path_params["kind"] == "uploads":
+        kind = request.path_params["kind"]
+        if kind == "uploads":
             return await self.uploads.ticket(request, owner)
-        return await self.uploads.binary(request, owner)
+        if kind == "upload/binary":
+            return await self.uploads.binary(request, owner)
+        raise WaveSpeedError(404, "Not Found")  # as any other path the API does not have
 
     async def upload(self, request: Request) -> Response:
         """``POST /api/v3/upload``: the documented form upload, answering ``data.url``."""

@@ -12,8 +12,11 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient, WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from emulator import EmulatorConfig, Engine, ManualClock, create_app
+from emulator.server import BackgroundServer
 
 LCM = "fal-ai/fast-lcm-diffusion"
 SESSION = f"/fal/run/{LCM}/realtime"
@@ -256,3 +259,17 @@ def test_fals_proxy_forwards_a_token_request(client: TestClient) -> None:
     with client.websocket_connect(f"{SESSION}?fal_jwt_token={response.json()}") as ws:
         ws.send_bytes(msgpack.packb({"prompt": "proxied", "image_size": "square"}))
         assert msgpack.unpackb(ws.receive_bytes())["prompt"] == "proxied"
+
+
+def test_over_a_socket_an_oversized_frame_is_refused_by_the_app_with_its_reason() -> None:
+    """uvicorn reads frames up to 16 MiB by default: a frame over that but within twice the
+    body limit must reach the app, which says why it refuses it (docs/realtime.md)."""
+    with BackgroundServer(EmulatorConfig(max_body_bytes=17 * 2**20)) as server:
+        url = server.url.replace("http", "ws", 1) + SESSION
+        with connect(url, additional_headers={"Authorization": "Key k1"}, max_size=None) as ws:
+            ws.send(msgpack.packb({"prompt": "x" * (18 * 2**20)}))
+            error = json.loads(ws.recv(timeout=10))
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=10)
+    assert error["type"] == "x-fal-error" and "exceeds" in error["reason"]
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009

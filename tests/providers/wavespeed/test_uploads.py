@@ -98,6 +98,7 @@ def test_legacy_binary_form(client: TestClient) -> None:
             400,
         ),
         (BINARY, {"content": b"{}", "headers": {"Content-Type": "application/json"}}, 400),
+        ("/wavespeed/api/v3/media/anything", {"files": {"file": ("a", b"x")}}, 404),
     ],
 )
 def test_bad_uploads_are_4xx_in_the_envelope(
