@@ -10,12 +10,13 @@ from typing import NoReturn
 
 from emulator import serve
 from emulator.catalogue_cli import add_import_parser, run_import
-from emulator.config import EmulatorConfig, Kind, not_empty
+from emulator.config import EmulatorConfig, not_empty
 from emulator.config_file import SettingsError
 from emulator.contracts import commands as drift_commands
 from emulator.contracts.documents import ContractError, check_endpoint
 from emulator.contracts.served import served_contracts
 from emulator.recording import ERRORS as RECORDING_ERRORS
+from emulator.setting_values import Kind
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.config import EmulatorConfig, kinds
+from emulator.config import EmulatorConfig
 from emulator.core.faults import Fault, FaultError
+from emulator.setting_values import kinds
 
 
 class SettingsError(ValueError):

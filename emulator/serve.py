@@ -21,17 +21,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emulator.config import (
-    KINDS,
-    SETTINGS,
-    Bounds,
-    EmulatorConfig,
-    Kind,
-    described,
-    env_name,
-    not_empty,
-    setting_help,
-)
+from emulator.config import KINDS, SETTINGS, EmulatorConfig, env_name, not_empty, setting_help
 from emulator.config_file import Settings, load_settings
 from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
@@ -40,6 +30,7 @@ from emulator.core.store import StoreUnavailable, open_store
 from emulator.core.webhooks import is_loopback_host
 from emulator.recording import add_serve_options as add_recording_options
 from emulator.recording import from_arguments as with_arguments
+from emulator.setting_values import Bounds, Kind, described
 
 if TYPE_CHECKING:
     from emulator.tls import TLSFiles

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from emulator.config import KINDS, SETTINGS, EmulatorConfig, Kind
+from emulator.config import KINDS, SETTINGS, EmulatorConfig
+from emulator.setting_values import Kind
 
 #: each bounded setting: the nearest value it refuses, the nearest it accepts, and its bound
 #: as the refusal words it (sizes and counts from 1; durations above 0; 0 where it means

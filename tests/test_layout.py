@@ -17,6 +17,7 @@ PACKAGE = Path(__file__).parents[1] / "emulator"
 RANKS = {
     "emulator._version": 0,
     "emulator.config": 0,
+    "emulator.setting_values": 0,
     "emulator.core": 0,
     "emulator.contracts": 0,
     "emulator.media": 0,
