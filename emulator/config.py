@@ -235,7 +235,13 @@ class EmulatorConfig:
 
     def __post_init__(self) -> None:
         for setting in fields(self):
-            check_setting(setting, getattr(self, setting.name))
+            given = getattr(self, setting.name)
+            # As Python callers write them: a set or list for a frozenset or tuple, text
+            # for a path or a progression.
+            held = KINDS[setting.name].read(setting.name, given)
+            check_setting(setting, held)
+            if held is not given:
+                object.__setattr__(self, setting.name, held)
 
     @property
     def websocket_frame_limit(self) -> int:

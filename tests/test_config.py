@@ -102,14 +102,14 @@ def test_every_setting_has_a_kind_from_its_annotation_that_its_default_holds() -
         ("validate_on_submit", 0, "true or false"),
         ("admin_token", 5, "a string"),
         ("state", 5, "a string"),
-        ("storage_dir", "files", "a path"),
-        ("progression", "immediate", "a progression"),
-        ("contracts", [Path("x")], "a list of paths"),
-        ("api_keys", {"a"}, "a list of strings"),
+        ("storage_dir", 5, "a path"),
+        ("progression", 5, "a progression"),
+        ("contracts", [5], "a list of paths"),
+        ("api_keys", "a", "a list of strings"),
         ("api_keys", frozenset({1}), "a list of strings"),
     ],
 )
-def test_each_setting_takes_exactly_the_type_its_annotation_names(
+def test_each_setting_takes_only_the_type_its_annotation_names(
     name: str, value: object, expected: str
 ) -> None:
     with pytest.raises(ValueError, match=f"^{name} must be {re.escape(expected)}"):
@@ -191,3 +191,14 @@ def test_environment_text_that_is_not_of_the_setting_type_names_the_variable(
     name = f"PROVIDER_EMULATOR_{variable}"
     with pytest.raises(ValueError, match=f"^{name} {re.escape(error)}"):
         EmulatorConfig().with_environment({name: text})
+
+
+def test_python_callers_may_write_values_as_python_writes_them() -> None:
+    """A set or list for a frozenset or tuple, text for a path or a progression."""
+    config = EmulatorConfig(
+        api_keys={"a", "b"}, storage_dir="uploads", contracts=["mine"], progression="polls:1,2"
+    )
+    assert config.api_keys == frozenset({"a", "b"}) and config.storage_dir == Path("uploads")
+    assert config.contracts == (Path("mine"),) and config.progression.mode == "polls"
+    with pytest.raises(ValueError, match="api_keys must be a list of strings"):
+        EmulatorConfig(api_keys=[1])
