@@ -275,7 +275,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             os.environ[WORKER_SETTINGS] = json.dumps(worker)
             target = "emulator.serve:worker_app"
         del app, built  # the parent of several workers keeps none of it
-        _serve(target, server, bound, tls)
+        _serve(target, server, bound, tls, chosen.config.websocket_frame_limit)
     return 0
 
 
@@ -308,7 +308,13 @@ def listener(host: str, port: int) -> socket.socket:
     return bound
 
 
-def _serve(target: Any, server: dict[str, Any], bound: socket.socket, tls: dict[str, Any]) -> None:
+def _serve(
+    target: Any,
+    server: dict[str, Any],
+    bound: socket.socket,
+    tls: dict[str, Any],
+    frame_limit: int,
+) -> None:
     import uvicorn
 
     port = bound.getsockname()[1]
@@ -329,6 +335,7 @@ def _serve(target: Any, server: dict[str, Any], bound: socket.socket, tls: dict[
         # A client that sends part of a request and stalls holds nothing for long.
         timeout_keep_alive=5,
         h11_max_incomplete_event_size=64 * 1024,
+        ws_max_size=frame_limit,
         **tls,
     )
 

@@ -6,6 +6,7 @@ import base64
 import io
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import msgpack
 import pytest
@@ -17,6 +18,7 @@ from websockets.sync.client import connect
 
 from emulator import EmulatorConfig, Engine, ManualClock, create_app
 from emulator.server import BackgroundServer
+from tests.scaling.serving import Serving
 
 LCM = "fal-ai/fast-lcm-diffusion"
 SESSION = f"/fal/run/{LCM}/realtime"
@@ -261,15 +263,33 @@ def test_fals_proxy_forwards_a_token_request(client: TestClient) -> None:
         assert msgpack.unpackb(ws.receive_bytes())["prompt"] == "proxied"
 
 
+def _oversized_frame(url: str) -> tuple[dict, int | None]:
+    """Send an 18 MiB frame to the session at ``url``: the error message that comes back,
+    and the close code."""
+    with connect(url, additional_headers={"Authorization": "Key k1"}, max_size=None) as ws:
+        ws.send(msgpack.packb({"prompt": "x" * (18 * 2**20)}))
+        error = json.loads(ws.recv(timeout=10))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+    return error, closed.value.rcvd.code if closed.value.rcvd else None
+
+
 def test_over_a_socket_an_oversized_frame_is_refused_by_the_app_with_its_reason() -> None:
     """uvicorn reads frames up to 16 MiB by default: a frame over that but within twice the
     body limit must reach the app, which says why it refuses it (docs/realtime.md)."""
     with BackgroundServer(EmulatorConfig(max_body_bytes=17 * 2**20)) as server:
-        url = server.url.replace("http", "ws", 1) + SESSION
-        with connect(url, additional_headers={"Authorization": "Key k1"}, max_size=None) as ws:
-            ws.send(msgpack.packb({"prompt": "x" * (18 * 2**20)}))
-            error = json.loads(ws.recv(timeout=10))
-            with pytest.raises(ConnectionClosed) as closed:
-                ws.recv(timeout=10)
+        error, code = _oversized_frame(server.url.replace("http", "ws", 1) + SESSION)
     assert error["type"] == "x-fal-error" and "exceeds" in error["reason"]
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    assert code == 1009
+
+
+@pytest.mark.slow
+def test_serve_reads_frames_up_to_twice_the_body_limit(tmp_path: Path) -> None:
+    serving = Serving(tmp_path, "--max-body-bytes", str(17 * 2**20))
+    try:
+        serving.wait_healthy()
+        error, code = _oversized_frame(f"ws://127.0.0.1:{serving.port}{SESSION}")
+    finally:
+        serving.stop()
+    assert error["type"] == "x-fal-error" and "exceeds" in error["reason"]
+    assert code == 1009
