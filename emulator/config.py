@@ -56,6 +56,12 @@ def _origin(label: str, url: str) -> None:
         raise ValueError(f"{label} must be http(s)://host[:port], without a path, not {url!r}")
 
 
+def _origins(label: str, value: str) -> None:
+    if value.strip() != "*":
+        for origin in filter(None, (o.strip() for o in value.split(","))):
+            _origin(f"each of {label}", origin)
+
+
 def _setting(default: Any, help: str, **metadata: Any) -> Any:
     if callable(default):
         return field(default_factory=default, metadata={"help": help, **metadata})
@@ -231,6 +237,7 @@ class EmulatorConfig:
         "The web origins (scheme://host[:port], comma-separated) whose pages may call the "
         "provider surfaces from a browser, as fal's hosts let them: * for any, empty for none. "
         "The control plane is never cross-origin.",
+        check=_origins,
     )
 
     def __post_init__(self) -> None:

@@ -202,3 +202,11 @@ def test_python_callers_may_write_values_as_python_writes_them() -> None:
     assert config.contracts == (Path("mine"),) and config.progression.mode == "polls"
     with pytest.raises(ValueError, match="api_keys must be a list of strings"):
         EmulatorConfig(api_keys=[1])
+
+
+@pytest.mark.parametrize("origins", ["localhost:5173", "http://a.test/app", "*, http://a.test"])
+def test_cors_origins_are_web_origins(origins: str) -> None:
+    with pytest.raises(ValueError, match="cors_origins must be http"):
+        EmulatorConfig(cors_origins=origins)
+    for fine in ("*", "", "http://a.test, https://b.test:8443"):
+        assert EmulatorConfig(cors_origins=fine).cors_origins == fine
