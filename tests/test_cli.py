@@ -307,6 +307,21 @@ def _never_served(*args: object, **options: object) -> None:
     raise AssertionError("uvicorn.run was called")
 
 
+def _refused(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    environ: dict[str, str],
+) -> str:
+    """What the CLI prints on stderr, given ``argv`` and ``environ``, refusing them as a
+    usage error (exit 2) before anything is served."""
+    monkeypatch.setattr("uvicorn.run", _never_served)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(argv) == 2
+    return capsys.readouterr().err
+
+
 def test_a_redis_state_without_the_redis_package_says_how_to_get_it(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -373,11 +388,7 @@ def test_a_server_option_past_its_bound_is_a_usage_error(
     environ: dict[str, str],
     error: str,
 ) -> None:
-    monkeypatch.setattr("uvicorn.run", _never_served)
-    for name, value in environ.items():
-        monkeypatch.setenv(name, value)
-    assert cli.main(argv) == 2
-    assert capsys.readouterr().err == f"provider-emulator: {error}\n"
+    assert _refused(monkeypatch, capsys, argv, environ) == f"provider-emulator: {error}\n"
 
 
 def test_the_command_refuses_a_port_past_65535_in_one_line() -> None:
@@ -534,11 +545,7 @@ def test_a_value_that_would_serve_nothing_right_is_a_usage_error(
     environ: dict[str, str],
     error: str,
 ) -> None:
-    monkeypatch.setattr("uvicorn.run", _never_served)
-    for name, value in environ.items():
-        monkeypatch.setenv(name, value)
-    assert cli.main(["serve", "--port", "0", *argv]) == 2
-    err = capsys.readouterr().err
+    err = _refused(monkeypatch, capsys, ["serve", "--port", "0", *argv], environ)
     assert err.startswith(f"provider-emulator: {error}") and err.count("\n") == 1
 
 

@@ -22,7 +22,10 @@ async def call(
     *,
     method: str = "GET",
     body: bytes = b"",
+    complete: bool = True,
 ) -> tuple[int, bytes]:
+    """One request: its status and body. ``complete=False`` sends ``body`` as the start of
+    a body whose rest never comes."""
     target, _, query = path.partition("?")
     scope = {
         "type": "http",
@@ -41,7 +44,7 @@ async def call(
     }
     answer: dict[str, Any] = {"status": 0, "body": b""}
 
-    pending = [{"type": "http.request", "body": body, "more_body": False}]
+    pending = [{"type": "http.request", "body": body, "more_body": not complete}]
 
     async def receive() -> dict[str, Any]:
         if pending:

@@ -2,53 +2,17 @@
 
 import asyncio
 import json
-from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from emulator import Engine, create_app
 from emulator.http import bodies, deadlines
+from tests.benchmarks.suite.asgi_call import call
 
 TICKETS = "/wavespeed/api/v3/media/uploads"
 BINARY = "/wavespeed/api/v3/media/upload/binary"
 TRUNCATED_FORM = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nab'
-
-
-async def stalled_post(app: Any, path: str, headers: dict[str, str], head: bytes) -> tuple:
-    """POST ``head`` as the start of a body that never goes on; the status and body."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-        + [(b"host", b"127.0.0.1:8000")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    pending = [{"type": "http.request", "body": head, "more_body": True}]
-    answer: dict[str, Any] = {"status": 0, "body": b""}
-
-    async def receive() -> dict[str, Any]:
-        if pending:
-            return pending.pop()
-        await asyncio.Event().wait()  # the rest of the body never comes
-        raise AssertionError("unreachable")
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            answer["status"] = message["status"]
-        elif message["type"] == "http.response.body":
-            answer["body"] += message.get("body", b"")
-
-    await app(scope, receive, send)
-    return answer["status"], answer["body"]
 
 
 def test_ticket_then_put(client: TestClient) -> None:
@@ -145,7 +109,8 @@ def test_a_form_that_stops_arriving_is_a_408(
     monkeypatch.setattr(bodies, "BODY_SECONDS", 0.05)
     head = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\n'
     headers = {"Authorization": "Bearer k1", "Content-Type": "multipart/form-data; boundary=b"}
-    status, body = asyncio.run(
-        asyncio.wait_for(stalled_post(create_app(engine=engine), BINARY, headers, head), 5)
+    stalled = call(
+        create_app(engine=engine), BINARY, headers, method="POST", body=head, complete=False
     )
+    status, body = asyncio.run(asyncio.wait_for(stalled, 5))
     assert status == 408 and json.loads(body)["code"] == 408
