@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,9 @@ class Layout:
     path_prefix: str
     #: the GET path whose 200 response is the output, from the submit path
     result_path: str
+    #: inputs the provider refuses whatever an endpoint's contract says, each a JSON
+    #: Schema an input matches (its routes answer them; the strategies draw none of them)
+    refused_inputs: tuple[Mapping[str, Any], ...] = ()
 
 
 _LAYOUTS: dict[str, Layout] = {}
