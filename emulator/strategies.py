@@ -101,7 +101,7 @@ class _Options:
         rate), and whether its values are whole; None for any other field."""
         seconds = min(self.max_seconds, self.limits.max_video_seconds, MAX_AUDIO_SECONDS)
         if name in _DIMENSIONS:
-            return 1, self.max_dimension, True
+            return 1, min(self.max_dimension, math.isqrt(self.limits.max_image_pixels)), True
         if name in COUNT_FIELDS:
             return 1, self.limits.max_outputs, True
         if name == "fps":
@@ -142,6 +142,23 @@ def _shaping(
     if whole:
         return st.integers(int(low), int(high))
     return st.floats(low, high, allow_nan=False, allow_infinity=False)
+
+
+def _within_range(members: list[Any], shaping: tuple[float, float, bool] | None) -> list[Any]:
+    """The members of an enum within a shaping field's range (``5``, ``"10"``, ``"5s"``),
+    or all of them when none is (the contract's choices come first)."""
+    if shaping is None:
+        return members
+    low, high, _ = shaping
+    kept = [m for m in members if low <= _amount(m) <= high]
+    return kept or members
+
+
+def _amount(member: Any) -> float:
+    try:
+        return float(str(member).removesuffix("s"))
+    except ValueError:
+        return math.nan  # a word ("auto"): outside every range, kept only with the rest
 
 
 def _integers(schema: Mapping[str, Any], boundary: bool = False) -> st.SearchStrategy[int]:
@@ -285,7 +302,7 @@ def _from_schema(
     if "const" in schema:
         return st.just(schema["const"])
     if "enum" in schema:
-        return st.sampled_from(schema["enum"])
+        return st.sampled_from(_within_range(schema["enum"], options.shaping_range(name)))
     for key in ("anyOf", "oneOf"):
         if key in schema:
             return st.one_of([_from_schema(endpoint, s, name, options) for s in schema[key]])
