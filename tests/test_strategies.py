@@ -9,13 +9,15 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.testclient import TestClient
 
-from emulator import EmulatorConfig, Engine
+from emulator import EmulatorConfig, Engine, create_app
 from emulator.contracts.documents import endpoint_from_document
 from emulator.contracts.limits import Limits, check_limits
 from emulator.contracts.served import served_contracts
 from emulator.contracts.synthesis import DURATION_FIELDS
 from emulator.contracts.validation import check_input
+from emulator.core.registry import LAYOUTS
 from emulator.strategies import (
     DEFAULT_LIMITS,
     boundary_inputs,
@@ -216,3 +218,35 @@ def test_media_fields_not_named_url_get_readable_media(
     value = drawn.get(field, [])
     for url in value if isinstance(value, list) else [value]:
         assert url == HOSTED or url.startswith(("data:image/png;base64,", "data:image/jpeg;")), url
+
+
+@pytest.mark.parametrize(
+    ("extra", "refused"),
+    [
+        ({"enable_base64_output": True, "webhook_url": "http://127.0.0.1:9/hook"}, True),
+        ({"enable_base64_output": True}, False),
+        ({"enable_base64_output": False}, False),
+    ],
+)
+def test_the_inputs_wavespeed_refuses_are_the_ones_its_layout_names(
+    extra: dict, refused: bool
+) -> None:
+    # The strategies keep clear of the layout's rules; its routes are what refuses.
+    body = {"prompt": "a cat", **extra}
+    endpoint = CONTRACTS.get("wavespeed", "bytedance/seedream-v4")
+    rules = [endpoint.validator(rule) for rule in LAYOUTS["wavespeed"].refused_inputs]
+    assert any(rule.is_valid(body) for rule in rules) is refused
+    headers = {"Authorization": "Bearer k1"}
+    with TestClient(create_app(), headers=headers) as client:
+        response = client.post("/wavespeed/api/v3/bytedance/seedream-v4", json=body)
+    assert (response.status_code == 400) is refused, response.text
+
+
+def test_served_contracts_finds_curated_and_catalogue_endpoints_alike() -> None:
+    # the way docs/testing.md gets an endpoint to draw from: public, and any served id
+    import emulator
+
+    contracts = emulator.served_contracts()
+    assert contracts.get("fal", "fal-ai/bitdance").tier != "catalogue"
+    assert contracts.get("fal", "fal-ai/flux/dev").tier == "catalogue"
+    assert contracts.get("wavespeed", "bytedance/seedream-v4") is not None
