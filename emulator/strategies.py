@@ -114,14 +114,19 @@ class _Options:
 
 
 def _range(schema: Mapping[str, Any], whole: bool) -> tuple[float | None, float | None]:
-    """The schema's inclusive bounds (None: unbounded); whole numbers' exclusive bounds
-    are moved in by one."""
-    step = 1 if whole else 0
+    """The schema's inclusive bounds (None: unbounded); an exclusive bound moves in by
+    one, or for a fractional number to the next float."""
+
+    def inside(bound: float, towards: float) -> float:
+        return bound + math.copysign(1, towards) if whole else math.nextafter(bound, towards)
+
     low, high = schema.get("minimum"), schema.get("maximum")
     if "exclusiveMinimum" in schema:
-        low = max(low if low is not None else -math.inf, schema["exclusiveMinimum"] + step)
+        inner = inside(schema["exclusiveMinimum"], math.inf)
+        low = inner if low is None else max(low, inner)
     if "exclusiveMaximum" in schema:
-        high = min(high if high is not None else math.inf, schema["exclusiveMaximum"] - step)
+        inner = inside(schema["exclusiveMaximum"], -math.inf)
+        high = inner if high is None else min(high, inner)
     return low, high
 
 

@@ -250,3 +250,22 @@ def test_served_contracts_finds_curated_and_catalogue_endpoints_alike() -> None:
     assert contracts.get("fal", "fal-ai/bitdance").tier != "catalogue"
     assert contracts.get("fal", "fal-ai/flux/dev").tier == "catalogue"
     assert contracts.get("wavespeed", "bytedance/seedream-v4") is not None
+
+
+EXCLUSIVE = endpoint(
+    {
+        "type": "object",
+        "properties": {
+            "seconds_total": {"type": "number", "exclusiveMinimum": 2, "exclusiveMaximum": 4},
+            "num_images": {"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 3},
+            "steps": {"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 3},
+        },
+        "required": ["seconds_total", "num_images", "steps"],
+    }
+)
+
+
+@given(valid_inputs(EXCLUSIVE) | boundary_inputs(EXCLUSIVE))
+def test_exclusive_bounds_are_kept_for_sizes_and_other_numbers(value: dict) -> None:
+    assert 2 < value["seconds_total"] < 4 and value["num_images"] in (1, 2), value
+    assert value["steps"] in (1, 2), value
