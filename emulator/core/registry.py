@@ -1,5 +1,6 @@
-"""What the provider-neutral core knows of the providers: their names, and where their
-contract documents put the submit and result operations.
+"""What the provider-neutral core knows of the providers: their names, where their
+contract documents put the submit and result operations, and the inputs they refuse
+whatever a contract says.
 
 Each provider registers its layout when the `emulator.providers` package is imported
 (which importing `emulator` does); the core never imports a provider.
