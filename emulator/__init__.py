@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
     from emulator.clients import patch_fal_client
     from emulator.config import EmulatorConfig
     from emulator.contracts.documents import ContractError, Contracts, Endpoint, load_contracts
+    from emulator.contracts.served import served_contracts
     from emulator.core.clock import Clock, ManualClock, WallClock
     from emulator.core.engine import Engine
     from emulator.core.faults import Fault, FaultError
@@ -55,6 +56,7 @@ _HOMES = {
     "emulate": "emulator.emulation",
     "load_contracts": "emulator.contracts.documents",
     "patch_fal_client": "emulator.clients",
+    "served_contracts": "emulator.contracts.served",
 }
 
 __all__ = [
@@ -80,6 +82,7 @@ __all__ = [
     "emulate",
     "load_contracts",
     "patch_fal_client",
+    "served_contracts",
 ]
 
 

@@ -3,12 +3,16 @@
 ``valid_inputs(endpoint)`` draws inputs the contract accepts; ``boundary_inputs(endpoint)``
 valid ones with every bounded number at one of its bounds and every string at its shortest;
 ``invalid_inputs(endpoint)`` draws inputs it rejects, each one valid input with one thing
-broken (``broken_inputs`` also says which field). Media dimensions are capped
-(``max_dimension``) so that a property test renders in milliseconds; everything else ranges
-as far as the contract allows. Media inputs (``*_url`` strings) are data URIs of small
-pictures, or the emulator-hosted URLs the caller passes as ``media``. ``allOf`` and
-``not`` are drawn from the schema without them and checked; formats and the rarer
-constructs are drawn by hypothesis-jsonschema.
+broken (``broken_inputs`` also says which field). Every field that shapes an output is
+kept to what the emulator makes (`emulator.contracts.limits`) and small enough that a
+property test renders in milliseconds: sides up to ``max_dimension``, lengths up to
+``max_seconds``, counts up to ``limits.max_outputs``; everything else ranges as far as the
+contract allows. A drawn input is one the emulator accepts (`Engine.check_input`) and its
+provider does not refuse (`Layout.refused_inputs`). Media inputs (``*_url`` strings, and the
+fields the emulator reads as media: ``image``, ``images``, ``video``, ``mask_image``…) are
+data URIs of small pictures, or the emulator-hosted URLs the caller passes as ``media``.
+``allOf`` and ``not`` are drawn from the schema without them and checked; formats and the
+rarer constructs are drawn by hypothesis-jsonschema.
 """
 
 from __future__ import annotations
@@ -25,7 +29,16 @@ from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
 from emulator.contracts.documents import Endpoint
+from emulator.contracts.limits import COUNT_FIELDS, Limits, check_limits
 from emulator.contracts.rules import SIZE_RULE, size_problem
+from emulator.contracts.synthesis import (
+    DURATION_FIELDS,
+    MAX_AUDIO_SECONDS,
+    MEDIA_INPUT,
+    PICTURE_FIELDS,
+)
+from emulator.contracts.validation import check_input
+from emulator.core.registry import LAYOUTS
 
 __all__ = [
     "boundary_inputs",
@@ -37,6 +50,8 @@ __all__ = [
 ]
 
 _INT32 = 2**31 - 1
+#: what the emulator renders by default (an `EmulatorConfig()`'s limits)
+DEFAULT_LIMITS = Limits()
 _DIMENSIONS = ("width", "height")
 #: constructs drawn by hypothesis-jsonschema, which knows all of JSON Schema but not this
 #: emulator's caps. Its object generation does not run on the pinned Hypothesis (0.23.1
@@ -66,29 +81,95 @@ def media_inputs(media: Sequence[str] = ()) -> st.SearchStrategy[str]:
 
 
 def _is_media(name: str, schema: Mapping[str, Any]) -> bool:
-    """Whether a field names input media (``image_url``…; a webhook URL is no medium)."""
+    """Whether a field names input media: ``image_url``… (a webhook URL is no medium), or
+    a field the emulator reads as media (WaveSpeed's ``image``, ``images``, ``video``…)."""
     named = name.endswith(("_url", "_urls")) and "webhook" not in name
-    return schema.get("type") == "string" and named
+    read = name in PICTURE_FIELDS or MEDIA_INPUT.fullmatch(name) is not None
+    return schema.get("type") == "string" and (named or read)
 
 
 @dataclass(frozen=True)
 class _Options:
     max_dimension: int
     media: tuple[str, ...]
+    max_seconds: float = 10.0
+    limits: Limits = DEFAULT_LIMITS
     boundary: bool = False
 
+    def shaping_range(self, name: str) -> tuple[float, float, bool] | None:
+        """The range of a field that shapes an output (a side, a count, a length, a
+        rate), and whether its values are whole; None for any other field."""
+        seconds = min(self.max_seconds, self.limits.max_video_seconds, MAX_AUDIO_SECONDS)
+        if name in _DIMENSIONS:
+            return 1, min(self.max_dimension, math.isqrt(self.limits.max_image_pixels)), True
+        if name in COUNT_FIELDS:
+            return 1, self.limits.max_outputs, True
+        if name == "fps":
+            return 1, self.limits.max_video_fps, True
+        if name == "num_frames":  # at the default 24 fps, as long as ``max_seconds``
+            return 1, max(1, int(seconds * 24)), True
+        if name in DURATION_FIELDS:
+            return 1, seconds, False
+        return None
 
-def _integers(
-    schema: Mapping[str, Any], cap: int | None, boundary: bool = False
-) -> st.SearchStrategy[int]:
-    low = schema.get("minimum", -_INT32)
+
+def _range(schema: Mapping[str, Any], whole: bool) -> tuple[float | None, float | None]:
+    """The schema's inclusive bounds (None: unbounded); an exclusive bound moves in by
+    one, or for a fractional number to the next float."""
+
+    def inside(bound: float, towards: float) -> float:
+        return bound + math.copysign(1, towards) if whole else math.nextafter(bound, towards)
+
+    low, high = schema.get("minimum"), schema.get("maximum")
     if "exclusiveMinimum" in schema:
-        low = max(low, schema["exclusiveMinimum"] + 1)
-    high = schema.get("maximum", _INT32)
+        inner = inside(schema["exclusiveMinimum"], math.inf)
+        low = inner if low is None else max(low, inner)
     if "exclusiveMaximum" in schema:
-        high = min(high, schema["exclusiveMaximum"] - 1)
-    if cap is not None:
-        high = min(high, cap)
+        inner = inside(schema["exclusiveMaximum"], -math.inf)
+        high = inner if high is None else min(high, inner)
+    return low, high
+
+
+def _shaping(
+    schema: Mapping[str, Any], shaping: tuple[float, float, bool], boundary: bool
+) -> st.SearchStrategy[Any]:
+    """A field that shapes an output: within both the contract's bounds and the
+    emulator's range. A contract's ``number`` size or count is drawn as a whole number."""
+    floor, ceiling, whole = shaping
+    whole = whole or schema.get("type") == "integer"
+    low, high = _range(schema, whole)
+    low = floor if low is None else max(low, floor)
+    high = max(low, ceiling if high is None else min(high, ceiling))
+    if whole:
+        low, high = math.ceil(low), max(math.ceil(low), math.floor(high))
+    if boundary:
+        return st.sampled_from(sorted({low, high}))
+    if whole:
+        return st.integers(int(low), int(high))
+    return st.floats(low, high, allow_nan=False, allow_infinity=False)
+
+
+def _within_range(members: list[Any], shaping: tuple[float, float, bool] | None) -> list[Any]:
+    """The members of an enum within a shaping field's range (``5``, ``"10"``, ``"5s"``),
+    or all of them when none is (the contract's choices come first)."""
+    if shaping is None:
+        return members
+    low, high, _ = shaping
+    kept = [m for m in members if low <= _amount(m) <= high]
+    return kept or members
+
+
+def _amount(member: Any) -> float:
+    try:
+        return float(str(member).removesuffix("s"))
+    except ValueError:
+        return math.nan  # a word ("auto"): outside every range, kept only with the rest
+
+
+def _integers(schema: Mapping[str, Any], boundary: bool = False) -> st.SearchStrategy[int]:
+    low, high = _range(schema, whole=True)
+    low = -_INT32 if low is None else low
+    high = _INT32 if high is None else high
     if boundary:
         return st.sampled_from(sorted({int(low), int(high)}))
     return st.integers(int(low), int(high))
@@ -150,9 +231,11 @@ def _of_type(
         return st.one_of([_of_type(endpoint, schema, k, name, options) for k in kind])
     if kind == "object" or (kind is None and "properties" in schema):
         return _objects(endpoint, schema, options)
+    shaping = options.shaping_range(name)
+    if kind in ("integer", "number") and shaping is not None:
+        return _shaping(schema, shaping, options.boundary)
     if kind == "integer":
-        cap = options.max_dimension if name in _DIMENSIONS else None
-        return _integers(schema, cap, options.boundary)
+        return _integers(schema, options.boundary)
     if kind == "number":
         return _numbers(schema, options.boundary)
     if kind == "boolean":
@@ -224,7 +307,7 @@ def _from_schema(
     if "const" in schema:
         return st.just(schema["const"])
     if "enum" in schema:
-        return st.sampled_from(schema["enum"])
+        return st.sampled_from(_within_range(schema["enum"], options.shaping_range(name)))
     for key in ("anyOf", "oneOf"):
         if key in schema:
             return st.one_of([_from_schema(endpoint, s, name, options) for s in schema[key]])
@@ -232,21 +315,48 @@ def _from_schema(
     return drawn | st.none() if schema.get("nullable") is True else drawn
 
 
+def _accepted(endpoint: Endpoint, options: _Options) -> st.SearchStrategy[Any]:
+    """Inputs drawn from the contract that the emulator makes an output of and the
+    provider does not refuse: what is left after the ranges above is rare (a default that
+    asks too much beside a drawn field, a pair of fields the provider will not combine)."""
+    refused = [endpoint.validator(rule) for rule in LAYOUTS[endpoint.provider].refused_inputs]
+
+    def accepted(value: Any) -> bool:
+        if any(rule.is_valid(value) for rule in refused):
+            return False
+        inputs, violations = check_input(endpoint, value)
+        return not violations and not check_limits(endpoint, inputs, options.limits)
+
+    return _from_schema(endpoint, endpoint.input_schema, "", options).filter(accepted)
+
+
 def valid_inputs(
-    endpoint: Endpoint, *, max_dimension: int = 512, media: Sequence[str] = ()
+    endpoint: Endpoint,
+    *,
+    max_dimension: int = 512,
+    max_seconds: float = 10.0,
+    media: Sequence[str] = (),
+    limits: Limits = DEFAULT_LIMITS,
 ) -> st.SearchStrategy[dict[str, Any]]:
-    """Inputs the endpoint's contract accepts."""
-    options = _Options(max_dimension, tuple(media))
-    return _from_schema(endpoint, endpoint.input_schema, "", options)
+    """Inputs the endpoint's contract accepts and the emulator (under ``limits``, the
+    `EmulatorConfig`'s by default) makes an output of: image sides up to
+    ``max_dimension``, lengths up to ``max_seconds``."""
+    return _accepted(endpoint, _Options(max_dimension, tuple(media), max_seconds, limits))
 
 
 def boundary_inputs(
-    endpoint: Endpoint, *, max_dimension: int = 512, media: Sequence[str] = ()
+    endpoint: Endpoint,
+    *,
+    max_dimension: int = 512,
+    max_seconds: float = 10.0,
+    media: Sequence[str] = (),
+    limits: Limits = DEFAULT_LIMITS,
 ) -> st.SearchStrategy[dict[str, Any]]:
-    """Valid inputs at the edges: each bounded number at its minimum or maximum, each
-    string at its shortest."""
-    options = _Options(max_dimension, tuple(media), boundary=True)
-    return _from_schema(endpoint, endpoint.input_schema, "", options)
+    """Valid inputs at the edges: each bounded number at its minimum or maximum (a field
+    that shapes an output at the edges of the range the emulator makes), each string at
+    its shortest."""
+    options = _Options(max_dimension, tuple(media), max_seconds, limits, boundary=True)
+    return _accepted(endpoint, options)
 
 
 _WRONG_TYPES = {

@@ -9,9 +9,17 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.testclient import TestClient
 
+from emulator import EmulatorConfig, Engine, create_app
 from emulator.contracts.documents import endpoint_from_document
+from emulator.contracts.limits import Limits, check_limits
+from emulator.contracts.served import served_contracts
+from emulator.contracts.synthesis import DURATION_FIELDS
+from emulator.contracts.validation import check_input
+from emulator.core.registry import LAYOUTS
 from emulator.strategies import (
+    DEFAULT_LIMITS,
     boundary_inputs,
     broken_inputs,
     media_inputs,
@@ -129,3 +137,135 @@ def test_formats_are_drawn_by_hypothesis_jsonschema(value: dict) -> None:
 
 
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+# -- what is drawn is what the emulator makes -------------------------------------------
+
+CONTRACTS = served_contracts(EmulatorConfig())
+ENGINE = Engine(EmulatorConfig())
+#: catalogue endpoints of each kind whose sizes, counts and lengths are plain, unbounded
+#: ``number``s (the catalogue's types carry no bounds), and curated WaveSpeed ones
+SAMPLE = [
+    ("fal", "fal-ai/flux/dev"),  # image: image_size {width, height}, num_images
+    ("fal", "fal-ai/ltx-2-19b/audio-to-video"),  # video: fps, num_frames
+    ("fal", "alibaba/happy-horse/text-to-video"),  # video: duration
+    ("fal", "fal-ai/stable-audio"),  # audio: seconds_total
+    ("fal", "fal-ai/stable-audio-25/audio-to-audio"),  # audio: total_seconds, audio_url
+    ("fal", "fal-ai/trellis"),  # 3D
+    ("wavespeed", "wavespeed-ai/bitdance-14b/text-to-image"),
+    ("wavespeed", "bytedance/seedream-v4"),
+]
+SIDE = 128
+LENGTH_FIELDS = {*DURATION_FIELDS, "duration"}
+
+
+def _sides(value: dict) -> list[Any]:
+    sized = [value, *(v for v in value.values() if isinstance(v, dict))]
+    return [part[k] for part in sized for k in ("width", "height") if k in part]
+
+
+@pytest.mark.parametrize(("provider", "endpoint_id"), SAMPLE, ids=lambda p: str(p))
+@given(data=st.data())
+def test_every_drawn_valid_input_is_one_the_emulator_accepts(
+    provider: str, endpoint_id: str, data: st.DataObject
+) -> None:
+    endpoint = CONTRACTS.get(provider, endpoint_id)
+    drawn = data.draw(
+        valid_inputs(endpoint, max_dimension=SIDE) | boundary_inputs(endpoint, max_dimension=SIDE)
+    )
+    _, violations = ENGINE.check_input(endpoint, drawn)
+    assert violations == [], drawn
+    assert all(1 <= side <= SIDE for side in _sides(drawn)), drawn
+    assert all(0 < drawn[k] <= 10 for k in LENGTH_FIELDS & drawn.keys()), drawn
+    assert 1 <= drawn.get("num_images", 1) <= ENGINE.limits.max_outputs, drawn
+    # the provider's own refusal (wavespeed/routes.py: base64 output with a webhook)
+    assert not (drawn.get("webhook_url") and drawn.get("enable_base64_output") is True), drawn
+
+
+def test_the_strategies_default_limits_are_the_emulators() -> None:
+    assert ENGINE.limits == DEFAULT_LIMITS
+
+
+@given(data=st.data())
+def test_drawn_inputs_keep_within_smaller_limits(data: st.DataObject) -> None:
+    # below the square_hd preset (1024x1024), above the default (1024x768)
+    small = Limits(max_outputs=2, max_image_pixels=768 * 1024)
+    endpoint = CONTRACTS.get("fal", "fal-ai/flux/dev")
+    drawn = data.draw(valid_inputs(endpoint, max_dimension=2048, limits=small))
+    inputs, violations = check_input(endpoint, drawn)
+    assert violations == [] and check_limits(endpoint, inputs, small) == [], drawn
+    assert all(side <= 768 for side in _sides(drawn)), drawn
+
+
+#: WaveSpeed's media fields, none named ``*_url``: each gets a medium the emulator reads
+WAVESPEED_MEDIA = [
+    ("kwaivgi/kling-v2.1-i2v-standard", "image"),
+    ("bytedance/seedream-v4/edit", "images"),
+    ("wavespeed-ai/mmaudio-v2", "video"),
+    ("wavespeed-ai/flux-dev", "mask_image"),
+    ("bytedance/seedance-v1-pro-i2v-1080p", "last_image"),
+]
+HOSTED = "https://d2p7pge43lyniu.cloudfront.net/files/uploads/ab/x.png"
+
+
+@pytest.mark.parametrize(("endpoint_id", "field"), WAVESPEED_MEDIA, ids=str)
+@given(data=st.data())
+def test_media_fields_not_named_url_get_readable_media(
+    endpoint_id: str, field: str, data: st.DataObject
+) -> None:
+    endpoint = CONTRACTS.get("wavespeed", endpoint_id)
+    drawn = data.draw(valid_inputs(endpoint, media=[HOSTED]))
+    value = drawn.get(field, [])
+    for url in value if isinstance(value, list) else [value]:
+        assert url == HOSTED or url.startswith(("data:image/png;base64,", "data:image/jpeg;")), url
+
+
+@pytest.mark.parametrize(
+    ("extra", "refused"),
+    [
+        ({"enable_base64_output": True, "webhook_url": "http://127.0.0.1:9/hook"}, True),
+        ({"enable_base64_output": True}, False),
+        ({"enable_base64_output": False}, False),
+    ],
+)
+def test_the_inputs_wavespeed_refuses_are_the_ones_its_layout_names(
+    extra: dict, refused: bool
+) -> None:
+    # The strategies keep clear of the layout's rules; its routes are what refuses.
+    body = {"prompt": "a cat", **extra}
+    endpoint = CONTRACTS.get("wavespeed", "bytedance/seedream-v4")
+    rules = [endpoint.validator(rule) for rule in LAYOUTS["wavespeed"].refused_inputs]
+    assert any(rule.is_valid(body) for rule in rules) is refused
+    headers = {"Authorization": "Bearer k1"}
+    with TestClient(create_app(), headers=headers) as client:
+        response = client.post("/wavespeed/api/v3/bytedance/seedream-v4", json=body)
+    assert (response.status_code == 400) is refused, response.text
+
+
+def test_served_contracts_finds_curated_and_catalogue_endpoints_alike() -> None:
+    # the way docs/testing.md gets an endpoint to draw from: public, and any served id
+    import emulator
+
+    contracts = emulator.served_contracts()
+    assert contracts.get("fal", "fal-ai/bitdance").tier != "catalogue"
+    assert contracts.get("fal", "fal-ai/flux/dev").tier == "catalogue"
+    assert contracts.get("wavespeed", "bytedance/seedream-v4") is not None
+
+
+EXCLUSIVE = endpoint(
+    {
+        "type": "object",
+        "properties": {
+            "seconds_total": {"type": "number", "exclusiveMinimum": 2, "exclusiveMaximum": 4},
+            "num_images": {"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 3},
+            "steps": {"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 3},
+        },
+        "required": ["seconds_total", "num_images", "steps"],
+    }
+)
+
+
+@given(valid_inputs(EXCLUSIVE) | boundary_inputs(EXCLUSIVE))
+def test_exclusive_bounds_are_kept_for_sizes_and_other_numbers(value: dict) -> None:
+    assert 2 < value["seconds_total"] < 4 and value["num_images"] in (1, 2), value
+    assert value["steps"] in (1, 2), value

@@ -9,7 +9,10 @@ from emulator.contracts.documents import Contracts, load_contracts
 from emulator.contracts.generic import generic_endpoint
 
 
-def served_contracts(config: EmulatorConfig) -> Contracts:
+def served_contracts(config: EmulatorConfig | None = None) -> Contracts:
+    """Every endpoint an emulator with ``config`` (the defaults if None) serves, curated
+    or from the catalogue: ``served_contracts().get("fal", "fal-ai/flux/dev")``."""
+    config = config or EmulatorConfig()
     return load_contracts(
         config.contracts,
         catalogue=None if config.curated_only else shipped_catalogue(),

@@ -1,5 +1,6 @@
-"""What the provider-neutral core knows of the providers: their names, and where their
-contract documents put the submit and result operations.
+"""What the provider-neutral core knows of the providers: their names, where their
+contract documents put the submit and result operations, and the inputs they refuse
+whatever a contract says.
 
 Each provider registers its layout when the `emulator.providers` package is imported
 (which importing `emulator` does); the core never imports a provider.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,9 @@ class Layout:
     path_prefix: str
     #: the GET path whose 200 response is the output, from the submit path
     result_path: str
+    #: inputs the provider refuses whatever an endpoint's contract says, each a JSON
+    #: Schema an input matches (its routes answer them; the strategies draw none of them)
+    refused_inputs: tuple[Mapping[str, Any], ...] = ()
 
 
 _LAYOUTS: dict[str, Layout] = {}

@@ -9,17 +9,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from hypothesis import Phase, find, settings
+from hypothesis import Phase, currently_in_test_context, find, reject, settings
 from hypothesis import strategies as st
 
 from emulator.contracts.documents import Endpoint
-from emulator.contracts.limits import COUNT_FIELDS
+from emulator.contracts.limits import COUNT_FIELDS, Limits, check_limits
+from emulator.contracts.validation import check_input
+from emulator.harness.checks import error_text
 from emulator.harness.scenario import Scenario
 from emulator.harness.session import Observation
 from emulator.harness.surfaces import Surface
 from emulator.strategies import boundary_inputs, valid_inputs
 
-__all__ = ["Context", "Probe", "Property", "minimal", "ran_away", "raised", "scenarios"]
+__all__ = [
+    "Context",
+    "Probe",
+    "Property",
+    "beyond_emulator",
+    "minimal",
+    "ran_away",
+    "raised",
+    "scenarios",
+]
 
 #: cheap progressions (the client's own poll sleeps are the cost of each example)
 QUICK = ("immediate", "polls:0,1", "polls:1,0", "polls:1,1")
@@ -47,18 +58,36 @@ class Context:
     retry_after: int = 1
     #: says whether a returned value is the user's explicit error value
     is_error: Callable[[Any], bool] | None = None
+    #: what the emulation renders (its `Engine.limits`): drawn inputs keep within them
+    emulator_limits: Limits = Limits()
 
     def inputs(self) -> st.SearchStrategy[Any]:
         """Valid and boundary inputs, without webhook URLs: deliveries are the webhook
         helper's business, and a drawn URL would only be refused or sent nowhere."""
-        media = self.hosted_media
-        drawn = valid_inputs(self.endpoint, media=media) | boundary_inputs(
-            self.endpoint, media=media
+        media, limits = self.hosted_media, self.emulator_limits
+        drawn = valid_inputs(self.endpoint, media=media, limits=limits) | boundary_inputs(
+            self.endpoint, media=media, limits=limits
         )
         return drawn.map(_without_webhooks)
 
     def declared_error(self, output: Any) -> bool:
         return self.is_error is not None and bool(self.is_error(output))
+
+
+def beyond_emulator(context: Context, seen: Observation) -> bool:
+    """Whether the scenario's input asks for more than the emulator renders (an
+    ``emulator_limit`` refusal, seen in the emulator's own check or in what the client
+    raised): no valid input, so no verdict on the client. In a Hypothesis test the
+    example is discarded (`hypothesis.reject`); on a replay the caller gets True."""
+    value = seen.scenario.input
+    inputs, violations = check_input(context.endpoint, value)
+    limited = not violations and bool(
+        check_limits(context.endpoint, inputs, context.emulator_limits)
+    )
+    limited = limited or (seen.error is not None and "emulator_limit" in error_text(seen.error))
+    if limited and currently_in_test_context():
+        reject()
+    return limited
 
 
 def _without_webhooks(value: Any) -> Any:

@@ -85,6 +85,7 @@ def check(
             options.max_polls_per_second,
             options.retry_after,
             options.is_error,
+            s.emulation.engine.limits,
         )
         for name in names:
             runner = _PropertyRun(PROPERTIES[name], context, s, options)

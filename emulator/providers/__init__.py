@@ -9,8 +9,18 @@ from emulator.core.registry import Layout, register
 
 #: fal: ``POST /{id}`` and ``GET /{id}/requests/{request_id}`` (fal's published format)
 FAL_LAYOUT = Layout("/", "{submit}/requests/{{request_id}}")
-#: WaveSpeed: ``POST /api/v3/{model}`` and the shared ``GET /api/v3/predictions/{id}/result``
-WAVESPEED_LAYOUT = Layout("/api/v3/", "/api/v3/predictions/{{request_id}}/result")
+#: WaveSpeed: ``POST /api/v3/{model}`` and the shared ``GET /api/v3/predictions/{id}/result``;
+#: base64 outputs with a webhook are refused (a 400, wavespeed/routes.py BASE64_WITH_WEBHOOK)
+WAVESPEED_LAYOUT = Layout(
+    "/api/v3/",
+    "/api/v3/predictions/{{request_id}}/result",
+    refused_inputs=(
+        {
+            "required": ["webhook_url", "enable_base64_output"],
+            "properties": {"enable_base64_output": {"const": True}},
+        },
+    ),
+)
 
 register("fal", FAL_LAYOUT)
 register("wavespeed", WAVESPEED_LAYOUT)
