@@ -37,6 +37,7 @@ __all__ = [
     "LiveSession",
     "LiveSessions",
     "SpendCapExceeded",
+    "check_spend_cap",
     "live_problem",
 ]
 
@@ -59,6 +60,12 @@ def live_problem(provider: str, live: bool, environ: Mapping[str, str] | None = 
     if not (os.environ if environ is None else environ).get(variable):
         return f"--live was given but {variable} is not set: no call to {provider} was made"
     return None
+
+
+def check_spend_cap(max_spend: float) -> None:
+    """`LiveError` unless ``max_spend`` is a cap some call fits under."""
+    if not max_spend > 0:
+        raise LiveError(f"--max-spend must be more than 0 USD (got {max_spend}): no call fits")
 
 
 @dataclass(frozen=True)
@@ -113,8 +120,7 @@ class LiveSession:
         """``ledger``: one shared with other sessions, so that the cap covers them all."""
         if provider not in KEY_VARIABLES:
             raise LiveError(f"no live mode for provider {provider!r}")
-        if not max_spend > 0:
-            raise LiveError(f"--max-spend must be more than 0 USD (got {max_spend}): no call fits")
+        check_spend_cap(max_spend)
         key = (os.environ if environ is None else environ).get(KEY_VARIABLES[provider])
         if not key:
             raise LiveError(f"{KEY_VARIABLES[provider]} is not set: no live run against {provider}")
@@ -199,8 +205,7 @@ class LiveSessions:
         upstream: list[str] | tuple[str, ...] = (),
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        if not max_spend > 0:
-            raise LiveError(f"--max-spend must be more than 0 USD (got {max_spend}): no call fits")
+        check_spend_cap(max_spend)
         self.live = live
         self.environ = os.environ if environ is None else environ
         self.upstreams = Upstreams.parse(CANONICAL_HOSTS, upstream, self.environ)
