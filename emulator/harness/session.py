@@ -297,18 +297,20 @@ class Session:
         return file_url(self._cdn, stored.id, stored.name)
 
     def __enter__(self) -> Session:
-        undo, emulation = self._undo, self.emulation
-        if self._owned:
-            emulation.start()
-            undo.callback(emulation.stop)
-        else:  # a borrowed emulation is handed back as it was lent
-            undo.callback(_restorer(emulation))
-        undo.callback(self._reading.close)
-        logger = logging.getLogger("emulator")
-        logger.addFilter(_not_a_staged_drop)
-        undo.callback(logger.removeFilter, _not_a_staged_drop)
-        undo.enter_context(self._guard.installed())
-        undo.enter_context(mock.patch.object(emulation.engine, "poll", self._watched_poll))
+        emulation = self.emulation
+        with ExitStack() as undo:  # undone at once if a step fails, else on exit
+            if self._owned:
+                emulation.start()
+                undo.callback(emulation.stop)
+            else:  # a borrowed emulation is handed back as it was lent
+                undo.callback(_restorer(emulation))
+            undo.callback(self._reading.close)
+            logger = logging.getLogger("emulator")
+            logger.addFilter(_not_a_staged_drop)
+            undo.callback(logger.removeFilter, _not_a_staged_drop)
+            undo.enter_context(self._guard.installed())
+            undo.enter_context(mock.patch.object(emulation.engine, "poll", self._watched_poll))
+            self._undo = undo.pop_all()
         return self
 
     def __exit__(self, *exc: object) -> None:
