@@ -32,6 +32,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "provider_emulator(**options): options of the provider_emulator fixture "
         "(seed, progression, api_keys, unmatched, contracts, clock, fake_credentials)",
     )
+    max_spend = config.getoption("--max-spend")
+    if not max_spend > 0:  # refused once, here, rather than by every live test
+        raise pytest.UsageError(f"--max-spend must be more than 0 USD (got {max_spend})")
 
 
 @pytest.fixture

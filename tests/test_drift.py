@@ -12,8 +12,9 @@ import pytest
 from emulator import cli
 from emulator.contracts import sources
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, endpoint_from_document
-from emulator.contracts.drift import compare
+from emulator.contracts.drift import DriftReport, compare
 from emulator.contracts.rules import rule_from_text
+from emulator.contracts.sync import apply_changes
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "published"
 FAL_TYPES = FIXTURES / "fal-endpoint-types-2026-08-02"
@@ -149,6 +150,38 @@ def _enum(change):
 def test_each_kind_of_change_has_its_severity(change, expected) -> None:
     field, aspect, severity = expected
     assert _variant(change)[(f"input.{field}", aspect)] == severity
+
+
+def test_a_new_required_field_is_reported_once() -> None:
+    assert _variant(_add("style", required=True)) == {("input.style", "added"): "critical"}
+    # an existing field that becomes required is the required list's own change
+    assert _variant(lambda s: s["required"].append("seed")) == {("input", "required"): "critical"}
+
+
+def _drop(field: str):
+    def change(schema: dict) -> None:
+        del schema["properties"][field]
+        schema["required"].remove(field)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_add("style", required=True), _add("style", required=False), _drop("prompt"),
+     lambda s: s["required"].append("seed")],
+)  # fmt: skip
+def test_sync_keeps_the_required_list_with_the_fields(change) -> None:
+    document = json.loads((DEFAULT_CONTRACTS_DIR / SEEDREAM).read_text())
+    newer = copy.deepcopy(document)
+    change(_schemas(newer)["BytedanceSeedreamV4TextToImageInput"])
+    old, new = endpoint_from_document("fal", document), endpoint_from_document("fal", newer)
+    report = DriftReport("a test", None, compare(old, new))
+    synced = apply_changes(document, report.changes, report, "2026-11-30")
+    assert compare(endpoint_from_document("fal", synced), new) == []
+    required = [_schemas(d)["BytedanceSeedreamV4TextToImageInput"]["required"]
+                for d in (synced, newer)]  # fmt: skip
+    assert set(required[0]) == set(required[1])
 
 
 def test_an_unchanged_document_has_no_drift() -> None:

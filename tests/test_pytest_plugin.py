@@ -35,3 +35,22 @@ def test_the_fixture_works_under_xdist(pytester: pytest.Pytester) -> None:
 def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--markers")
     result.stdout.fnmatch_lines(["*provider_emulator(**options)*"])
+
+
+LIVE = """
+def test_one(live_sessions):
+    pass
+
+def test_two(live_sessions):
+    pass
+"""
+
+
+@pytest.mark.parametrize("cap", ["0", "-1"])
+def test_a_cap_no_call_fits_is_one_usage_error(pytester: pytest.Pytester, cap: str) -> None:
+    pytester.makepyfile(LIVE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--live", "--max-spend", cap)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    said = [line for line in result.errlines if line]
+    assert said == [f"ERROR: --max-spend must be more than 0 USD (got {float(cap)})"]
+    assert "LiveError" not in result.stdout.str()

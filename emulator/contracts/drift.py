@@ -56,6 +56,8 @@ class Change:
     value: Any = DELETE
     #: where the change comes from, when not the report's source
     origin: str | None = None
+    #: a new field that is required: sync also lists it in its object's ``required``
+    required: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,7 +94,8 @@ class _Walk:
         self.changes: list[Change] = []
 
     def add(self, field: str, aspect: str, severity: str, message: str, affects: str,
-            pointer: str, key: str, value: Any = DELETE) -> None:  # fmt: skip
+            pointer: str, key: str, value: Any = DELETE,
+            required: bool = False) -> None:  # fmt: skip
         self.changes.append(
             Change(
                 self.old.provider,
@@ -106,6 +109,7 @@ class _Walk:
                 key,
                 value,
                 self.origin,
+                required,
             )  # fmt: skip
         )
 
@@ -146,11 +150,15 @@ class _Walk:
             before, after = old.get(key), new.get(key)
             if before == after or key.startswith("x-") or key in ("$ref", "examples"):
                 continue
+            if key == "required":  # of fields added or removed, their own change says it
+                kept = old.get("properties", {}).keys() & new.get("properties", {}).keys()
+                before, after = _among(before, kept), _among(after, kept)
             severity, message = _classify(key, before, after)
             if severity is None:
                 continue
             affects = _affects(field, key, inputs)
-            self.add(field, key, severity, message, affects, pointer, key, copy.deepcopy(after))
+            self.add(field, key, severity, message, affects, pointer, key,
+                     copy.deepcopy(new.get(key)))  # fmt: skip
 
     def text_rule(self, pointer: str, old: Mapping[str, Any], new: Mapping[str, Any],
                   field: str) -> None:  # fmt: skip
@@ -170,7 +178,8 @@ class _Walk:
             kind = "required" if name in required else "optional"
             affects = _affects(f"{field}.{name}", "added", inputs)
             self.add(f"{field}.{name}", "added", severity, f"new {kind} field", affects,
-                     f"{pointer}/properties", name, self.portable(news[name]))  # fmt: skip
+                     f"{pointer}/properties", name, self.portable(news[name]),
+                     required=name in required)  # fmt: skip
         for name in sorted(olds.keys() - news.keys()):
             affects = _affects(f"{field}.{name}", "removed", inputs)
             self.add(f"{field}.{name}", "removed", "critical", "field removed", affects,
@@ -210,6 +219,11 @@ def _missing(document: Mapping[str, Any], parts: list[str]) -> bool:
     return False
 
 
+def _among(names: Any, fields: set[str]) -> list[str]:
+    """The names of a ``required`` list that are among ``fields``, as a set would hold them."""
+    return sorted(set(names or []) & fields)
+
+
 def _classify(key: str, before: Any, after: Any) -> tuple[str | None, str]:
     if key in ("type", "const"):
         return "critical", f"{key} {before!r} → {after!r}"
@@ -225,7 +239,8 @@ def _classify(key: str, before: Any, after: Any) -> tuple[str | None, str]:
         newly = sorted(set(after or []) - set(before or []))
         if newly:
             return "critical", f"newly required: {newly}"
-        return "warning", f"no longer required: {sorted(set(before or []) - set(after or []))}"
+        no_longer = sorted(set(before or []) - set(after or []))
+        return ("warning" if no_longer else None), f"no longer required: {no_longer}"
     if key == "default":
         return "warning", f"default {before!r} → {after!r}"
     if key in _LOWER_BOUNDS or key in _UPPER_BOUNDS:

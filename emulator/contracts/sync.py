@@ -33,6 +33,15 @@ def _node(document: dict[str, Any], pointer: str) -> dict[str, Any]:
     return node
 
 
+def _list_required(schema: dict[str, Any], change: Change) -> None:
+    """An added field listed in its object's ``required`` list if it is required, a removed
+    one no longer (the change of the field says it; the list's own change leaves it out)."""
+    required = [name for name in schema.get("required", []) if name != change.key]
+    required += [change.key] * change.required
+    if required or "required" in schema:
+        schema["required"] = required
+
+
 def apply_changes(
     document: Mapping[str, Any], changes: list[Change], report: DriftReport, today: str
 ) -> dict[str, Any]:
@@ -44,6 +53,8 @@ def apply_changes(
             node.pop(change.key, None)
         else:
             node[change.key] = copy.deepcopy(change.value)
+        if change.aspect in ("added", "removed") and change.pointer.endswith("/properties"):
+            _list_required(_node(patched, change.pointer.removesuffix("/properties")), change)
     notes = patched.setdefault("info", {}).setdefault(SYNC_NOTE, [])
     for origin in dict.fromkeys(c.origin for c in changes):
         notes.append(

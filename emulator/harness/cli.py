@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import ContractError
 from emulator.contracts.served import served_contracts
+from emulator.core.faults import Fault
+from emulator.core.lifecycle import Progression
 from emulator.harness.properties import PROPERTIES
 from emulator.harness.runner import Options, check
 from emulator.harness.scenario import Scenario
@@ -46,9 +49,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--report", type=Path, metavar="FILE.json", help="write the report")
     parser.add_argument("--replay", metavar="JSON", help="run one scenario (from a report)")
-    parser.add_argument("--call-timeout", type=float, default=Limits.call_timeout)
-    parser.add_argument("--max-polls-per-second", type=float, default=20.0)
+    parser.add_argument("--call-timeout", type=_positive, default=Limits.call_timeout)
+    parser.add_argument("--max-polls-per-second", type=_positive, default=20.0)
     return parser
+
+
+def _positive(text: str) -> float:
+    """A number of seconds or a rate: finite and more than 0 (0 would refuse every call)."""
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and number > 0):
+        raise argparse.ArgumentTypeError(f"must be a number more than 0, not {text!r}")
+    return number
 
 
 def main(argv: list[str]) -> int:
@@ -87,13 +101,31 @@ def _checked(args: argparse.Namespace) -> tuple[Callable[..., Any], Scenario | N
         )
     if args.max_examples is not None and args.max_examples < 1:
         raise UsageError("--max-examples must be at least 1")
-    replay = None
-    if args.replay is not None:
-        try:
-            replay = Scenario.from_json(args.replay)
-        except (ValueError, TypeError) as error:
-            raise UsageError(f"--replay is not a scenario: {error}") from None
+    replay = None if args.replay is None else _replayed(args.replay, args.properties)
     return load_callable(args.target), replay
+
+
+def _replayed(text: str, named: list[str] | None) -> Scenario:
+    """The ``--replay`` scenario, checked as the run will stage it."""
+    try:
+        scenario = Scenario.from_json(text)
+        if not isinstance(scenario.progression, str):
+            raise ValueError("progression must be text, e.g. polls:1,2")
+        Progression.parse(scenario.progression)
+        for rule in scenario.faults:
+            Fault.from_dict(rule)
+        if type(scenario.seed) is not int:
+            raise ValueError(f"seed must be a whole number, not {scenario.seed!r}")
+    except (ValueError, TypeError) as error:  # FaultError is a ValueError
+        raise UsageError(f"--replay is not a scenario: {error}") from None
+    if scenario.property not in PROPERTIES:
+        raise UsageError(f"--replay names no property of the harness: {scenario.property!r}")
+    if named and named != [scenario.property]:
+        raise UsageError(
+            f"--replay replays {scenario.property}, but --property names {', '.join(named)}: "
+            "drop --property, or name that one"
+        )
+    return scenario
 
 
 def run(args: argparse.Namespace) -> int:

@@ -2,13 +2,14 @@
 
     session = LiveSession("fal", max_spend=0.10)      # needs FAL_KEY; raises LiveError
     session.verify_key()                               # a non-billable call: 401 → LiveError
-    exchange = session.run("fal-ai/bitdance", {"prompt": "a cat"})   # authorised first
+    exchange = session.run("fal-ai/bitdance", {"prompt": "a cat"})   # booked, then made
     print(session.ledger())
 
-`authorize` estimates a call's cost (``pricing.py``) *before* it is made and refuses it
+`run` estimates a call's cost (``pricing.py``) *before* it is made and refuses it
 (`SpendCapExceeded`) when it could take the total over the cap; every decision is written
-in the ledger. The base URLs come from `Upstreams`: the real hosts, or an override (how
-the whole mode is tested offline, against a second emulator).
+in the ledger. `authorize` asks the same question without booking anything. The base URLs
+come from `Upstreams`: the real hosts, or an override (how the whole mode is tested
+offline, against a second emulator).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "LiveSession",
     "LiveSessions",
     "SpendCapExceeded",
+    "check_spend_cap",
     "live_problem",
 ]
 
@@ -58,6 +60,12 @@ def live_problem(provider: str, live: bool, environ: Mapping[str, str] | None = 
     if not (os.environ if environ is None else environ).get(variable):
         return f"--live was given but {variable} is not set: no call to {provider} was made"
     return None
+
+
+def check_spend_cap(max_spend: float) -> None:
+    """`LiveError` unless ``max_spend`` is a cap some call fits under."""
+    if not max_spend > 0:
+        raise LiveError(f"--max-spend must be more than 0 USD (got {max_spend}): no call fits")
 
 
 @dataclass(frozen=True)
@@ -112,8 +120,7 @@ class LiveSession:
         """``ledger``: one shared with other sessions, so that the cap covers them all."""
         if provider not in KEY_VARIABLES:
             raise LiveError(f"no live mode for provider {provider!r}")
-        if not max_spend > 0:
-            raise LiveError(f"--max-spend must be more than 0 USD (got {max_spend}): no call fits")
+        check_spend_cap(max_spend)
         key = (os.environ if environ is None else environ).get(KEY_VARIABLES[provider])
         if not key:
             raise LiveError(f"{KEY_VARIABLES[provider]} is not set: no live run against {provider}")
@@ -126,20 +133,37 @@ class LiveSession:
         )
 
     def authorize(self, endpoint_id: str, arguments: Mapping[str, Any]) -> float:
-        """The estimated cost of the call, recorded; `SpendCapExceeded` if it could go over."""
+        """The call's estimated cost; `SpendCapExceeded` if it could take the spend over
+        the cap. A check only: nothing is booked (`run` books the call it makes)."""
+        cost, _ = self._estimate(endpoint_id, arguments)
+        if not self._fits(cost):
+            raise self._refusal(endpoint_id, cost)
+        return cost
+
+    def _estimate(self, endpoint_id: str, arguments: Mapping[str, Any]) -> tuple[float, str]:
+        """The call's estimated cost and the price it comes from."""
         endpoint = self.contracts.get(self.provider, endpoint_id)
         if endpoint is None:
             raise LiveError(f"no {self.provider} contract for {endpoint_id!r}: cost unknown")
-        cost, price = estimate(endpoint, arguments), price_of(endpoint)
-        allowed = self._ledger.spent + cost <= self._ledger.cap + 1e-9
-        words = f"${price.usd}/{price.per} ({price.source})"
-        self._ledger.entries.append(Entry(endpoint_id, cost, allowed, words))
+        price = price_of(endpoint)
+        return estimate(endpoint, arguments), f"${price.usd}/{price.per} ({price.source})"
+
+    def _fits(self, cost: float) -> bool:
+        return self._ledger.spent + cost <= self._ledger.cap + 1e-9
+
+    def _refusal(self, endpoint_id: str, cost: float) -> SpendCapExceeded:
+        return SpendCapExceeded(
+            f"refused: {endpoint_id} is estimated at ${cost:.4f}, and ${self._ledger.spent:.4f}"
+            f" of the ${self._ledger.cap:g} cap is spent (raise --max-spend to allow it)"
+        )
+
+    def _book(self, endpoint_id: str, arguments: Mapping[str, Any]) -> None:
+        """Write the call in the ledger, allowed or refused (`SpendCapExceeded`)."""
+        cost, price = self._estimate(endpoint_id, arguments)
+        allowed = self._fits(cost)
+        self._ledger.entries.append(Entry(endpoint_id, cost, allowed, price))
         if not allowed:
-            raise SpendCapExceeded(
-                f"refused: {endpoint_id} is estimated at ${cost:.4f}, and ${self._ledger.spent:.4f}"
-                f" of the ${self._ledger.cap:g} cap is spent (raise --max-spend to allow it)"
-            )
-        return cost
+            raise self._refusal(endpoint_id, cost)
 
     def ledger(self) -> Ledger:
         return self._ledger
@@ -161,8 +185,9 @@ class LiveSession:
             raise LiveError(str(exc)) from None
 
     def run(self, endpoint_id: str, arguments: Mapping[str, Any]) -> Exchange:
-        """Submit, poll until done and fetch the result, after `authorize`."""
-        self.authorize(endpoint_id, arguments)
+        """Book the call in the ledger (refused, `SpendCapExceeded`, if it could take the
+        spend over the cap), then submit, poll until done and fetch the result."""
+        self._book(endpoint_id, arguments)
         try:
             return self._caller.run(endpoint_id, arguments)
         except KeyRejected as exc:
@@ -180,8 +205,7 @@ class LiveSessions:
         upstream: list[str] | tuple[str, ...] = (),
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        if not max_spend > 0:
-            raise LiveError(f"--max-spend must be more than 0 USD (got {max_spend}): no call fits")
+        check_spend_cap(max_spend)
         self.live = live
         self.environ = os.environ if environ is None else environ
         self.upstreams = Upstreams.parse(CANONICAL_HOSTS, upstream, self.environ)

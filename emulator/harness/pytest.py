@@ -34,8 +34,6 @@ def check_client(
     emulation: Emulation | None = None,
 ) -> Report:
     """Run the properties; fail the calling test with the report if one fails."""
-    target = getattr(client, "__module__", "?") + ":" + getattr(client, "__qualname__", "?")
-    options = options or Options(target=target)
     report = check(
         client,
         provider=provider,

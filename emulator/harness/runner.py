@@ -13,7 +13,7 @@ from __future__ import annotations
 import shlex
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import hypothesis
@@ -26,7 +26,7 @@ from emulator.harness.machine import machine_for
 from emulator.harness.properties import PROPERTIES, Context, Property
 from emulator.harness.report import FAILED, HELD, NOT_APPLICABLE, PropertyOutcome, Report
 from emulator.harness.scenario import Scenario
-from emulator.harness.session import Limits, Observation, Session
+from emulator.harness.session import Limits, Observation, Session, client_target
 
 __all__ = ["Options", "check"]
 
@@ -50,7 +50,7 @@ class Options:
     shrink_seconds: float = 5.0
     machine_steps: int = 6  # steps per run of the keeps_calls_apart state machine
     is_error: Callable[[Any], bool] | None = None
-    target: str = "the client"  # how the replay line names the client (MODULE:CALLABLE)
+    target: str = ""  # how the replay line names the client; "": MODULE:NAME, derived
 
 
 def check(
@@ -70,6 +70,8 @@ def check(
     fixture's); by default the harness makes its own. ``replay`` runs one scenario only.
     """
     options = options or Options()
+    if not options.target:
+        options = replace(options, target=client_target(client))
     names = list(properties or PROPERTIES)
     unknown = [name for name in names if name not in PROPERTIES]
     if unknown:

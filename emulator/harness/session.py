@@ -17,11 +17,15 @@ import asyncio
 import inspect
 import logging
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 
 import httpx
 
@@ -38,7 +42,7 @@ from emulator.strategies import tiny_picture
 from emulator.transport import AppDispatcher
 from emulator.transport.answers import SyncAnswer
 
-__all__ = ["ClientRanAway", "Limits", "Observation", "Session"]
+__all__ = ["ClientRanAway", "Limits", "Observation", "Session", "client_target"]
 
 #: Where emulator-hosted input media live in every scenario (an uploaded 8x8 PNG).
 HOSTED_MEDIA_ID = "0000c0ffee0000c0ffee0000"
@@ -106,10 +110,8 @@ class _Guard:
         self.surface, self.limits, self.is_current = surface, limits, is_current
         self.retired: set[str] = set()
         self.late: list[str] = []
-        # Every sync request (httpx's and requests') passes through `answer_sync`.
+        self._dispatcher = dispatcher
         self._sync, self._async = dispatcher.answer_sync, dispatcher.handle_async
-        dispatcher.answer_sync = self.answer_sync  # type: ignore[method-assign]
-        dispatcher.handle_async = self.handle_async  # type: ignore[method-assign]
         self._lock = threading.Lock()
         self.open_call(lose_submit_answer=False)
         self.closed = True
@@ -122,6 +124,14 @@ class _Guard:
     def close_call(self) -> None:
         with self._lock:
             self.closed = True
+
+    def installed(self) -> AbstractContextManager[object]:
+        """In place on the dispatcher while entered; the dispatcher's own methods after."""
+        # Every sync request (httpx's and requests') passes through `answer_sync`.
+        both = ExitStack()
+        both.enter_context(mock.patch.object(self._dispatcher, "answer_sync", self.answer_sync))
+        both.enter_context(mock.patch.object(self._dispatcher, "handle_async", self.handle_async))
+        return both
 
     def _admit(self, method: str, host: str, path: str) -> bool:
         """Checks the limits; True when this request's answer is to be lost."""
@@ -167,18 +177,62 @@ def _is_submit(surface: Surface, host: str, path: str) -> bool:
     return not path.startswith(("/api/v3/media/", "/api/v3/predictions/"))
 
 
+def _restorer(emulation: Emulation) -> Callable[[], None]:
+    """What puts ``emulation`` back as it is now: its seed (and so a fresh start under it,
+    as when it was started), its progression and its fault rules. The scenarios reset and
+    restage it, and leave their jobs in it."""
+    seed, progression = emulation.engine.seed, emulation.progression
+    rules = [rule.definition() for rule in emulation.faults]
+
+    def restore() -> None:
+        emulation.engine.reset(seed)
+        emulation.progression = progression
+        for rule in rules:
+            emulation.add_fault(**rule)
+
+    return restore
+
+
+def client_target(client: Callable[..., Any]) -> str:
+    """How the replay line names ``client``: ``MODULE:NAME`` when importing that finds this
+    very callable; else a placeholder that says why no command can import it."""
+    module_name = getattr(client, "__module__", None)
+    module = sys.modules.get(module_name) if isinstance(module_name, str) else None
+    qualname = getattr(client, "__qualname__", None)
+    if module is None or module_name == "__main__":
+        where = "in the script being run" if module is not None else "in no module"
+        return f"<MODULE:CALLABLE: the client is defined {where}, where no import finds it>"
+    if isinstance(qualname, str):  # a function or class: its own name, if it leads back
+        found: Any = module
+        for part in qualname.split("."):
+            found = getattr(found, part, None)
+        if found is client:
+            return f"{module_name}:{qualname}"
+    # an object (a module-level instance) is found by the global that holds it
+    for name, value in vars(module).items():
+        if value is client:
+            return f"{module_name}:{name}"
+    what = qualname or type(client).__qualname__ + " object"  # a lambda, a local function…
+    return f"<MODULE:CALLABLE: no import finds {what} in {module_name}>"
+
+
 def call_client(client: Callable[..., Any], endpoint_id: str, arguments: Any) -> Any:
     """Run ``client(endpoint_id, arguments)``, sync or async, to its end."""
-    if inspect.iscoroutinefunction(client):
-        return asyncio.run(client(endpoint_id, arguments))
     result = client(endpoint_id, arguments)
-    if inspect.isawaitable(result):
+    if not inspect.isawaitable(result):
+        return result
 
-        async def wait() -> Any:
-            return await result
+    async def wait() -> Any:
+        return await result
 
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
         return asyncio.run(wait())
-    return result
+    # `check` was called from async code: this thread's loop is busy running the caller
+    # (and blocked until `check` returns), so the client gets a loop of its own.
+    with ThreadPoolExecutor(1, thread_name_prefix="harness-client") as own_loop:
+        return own_loop.submit(asyncio.run, wait()).result()
 
 
 class Session:
@@ -203,15 +257,14 @@ class Session:
         # The harness's own reads go straight to the app (past the interception and guard).
         self._reading = AppDispatcher(self.emulation.app)
         self._polls: dict[str, list[Phase]] = {}
-        engine = self.emulation.engine
-        poll = engine.poll
+        self._poll = self.emulation.engine.poll
+        # What entering installs and changes, undone in reverse order on exit.
+        self._undo = ExitStack()
 
-        def watched_poll(job: Any) -> Any:
-            seen = poll(job)
-            self._polls.setdefault(job.id, []).append(seen.phase)
-            return seen
-
-        engine.poll = watched_poll  # type: ignore[method-assign]
+    def _watched_poll(self, job: Any) -> Any:
+        seen = self._poll(job)
+        self._polls.setdefault(job.id, []).append(seen.phase)
+        return seen
 
     def _is_current_job(self, job_id: str) -> bool:
         return any(job.id == job_id for job in self.emulation.engine.jobs)
@@ -244,16 +297,24 @@ class Session:
         return file_url(self._cdn, stored.id, stored.name)
 
     def __enter__(self) -> Session:
-        logging.getLogger("emulator").addFilter(_not_a_staged_drop)
-        if self._owned:
-            self.emulation.start()
+        emulation = self.emulation
+        with ExitStack() as undo:  # undone at once if a step fails, else on exit
+            if self._owned:
+                emulation.start()
+                undo.callback(emulation.stop)
+            else:  # a borrowed emulation is handed back as it was lent
+                undo.callback(_restorer(emulation))
+            undo.callback(self._reading.close)
+            logger = logging.getLogger("emulator")
+            logger.addFilter(_not_a_staged_drop)
+            undo.callback(logger.removeFilter, _not_a_staged_drop)
+            undo.enter_context(self._guard.installed())
+            undo.enter_context(mock.patch.object(emulation.engine, "poll", self._watched_poll))
+            self._undo = undo.pop_all()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        logging.getLogger("emulator").removeFilter(_not_a_staged_drop)
-        self._reading.close()
-        if self._owned:
-            self.emulation.stop()
+        self._undo.close()
 
     # -- one scenario ----------------------------------------------------------------------
 

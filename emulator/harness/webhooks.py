@@ -11,6 +11,7 @@ A handler may refuse by returning False or by raising.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from unittest import mock
 
 from emulator.core.clock import ManualClock
 from emulator.emulation import emulate
+from emulator.harness.calls import KEY_VARIABLES
 from emulator.providers.fal.webhooks import FalWebhooks
 from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks
 
@@ -67,10 +69,21 @@ def _signer(provider: str, engine: Any, key: str) -> Callable[[float], tuple[byt
 
 
 def check_webhook_handler(
-    handler: Handler, *, provider: str, key: str = "emulated-key", seed: int = 1
+    handler: Handler, *, provider: str, key: str | None = None, seed: int | None = None
 ) -> list[WebhookVerdict]:
-    """Send the handler one delivery of each kind; the verdicts, in `DELIVERIES` order."""
+    """Send the handler one delivery of each kind; the verdicts, in `DELIVERIES` order.
+
+    Each check's deliveries are new ones (their ids unseen), so a handler that remembers
+    the ids it accepted, as it should, accepts the next check's too; a ``seed`` repeats
+    the same deliveries (ids, keys and secrets) instead.
+
+    ``key``: the API key the deliveries' jobs were submitted with, which is the key a
+    WaveSpeed handler must present for the secret. By default, the key the environment
+    gives the SDKs (``$WAVESPEED_API_KEY``, ``$FAL_KEY``): the user's own, or the emulated
+    placeholder an emulation sets where there is none (as the ``provider_emulator``
+    fixture does)."""
     with emulate(seed=seed, clock=ManualClock()) as emulation:
+        key = key or os.environ[KEY_VARIABLES[provider]]
         sign = _signer(provider, emulation.engine, key)
         now = time.time()
         body, headers = sign(now)

@@ -57,6 +57,10 @@ def test_a_failure_exits_1_with_a_replay_that_replays_it(
     assert "[1 examples" in replayed and "Retry-After: 1" in replayed
 
 
+def _scenario(**fields: object) -> str:
+    return json.dumps({"property": "returns_valid_output", "input": {"prompt": ""}, **fields})
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -65,8 +69,18 @@ def test_a_failure_exits_1_with_a_replay_that_replays_it(
         (["tests.harness.gallery:GALLERY"], "is not callable"),
         (["tests.harness.gallery:careful", "--max-examples", "0"], "at least 1"),
         (["tests.harness.gallery:careful", "--replay", "{}"], "not a scenario"),
+        (["tests.harness.gallery:careful", "--replay", _scenario(property="nope")],
+         "names no property of the harness: 'nope'"),
+        (["tests.harness.gallery:careful", "--replay", _scenario(progression="bogus")],
+         "cannot read progression 'bogus'"),
+        (["tests.harness.gallery:careful", "--replay", _scenario(faults=[{"effect": "zzz"}])],
+         "effect: 'zzz' is not one of"),
+        (["tests.harness.gallery:careful", "--replay", _scenario(seed="x")],
+         "seed must be a whole number"),
+        (["tests.harness.gallery:careful", "--property", "stops_polling_when_done",
+          "--replay", _scenario()], "--replay replays returns_valid_output, but --property"),
     ],
-)
+)  # fmt: skip
 def test_usage_errors_exit_2_with_one_line(
     capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
@@ -93,3 +107,17 @@ def test_an_unknown_property_is_a_usage_error(capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit) as exited:
         run(capsys, "tests.harness.gallery:careful", "--property", "is_fast")
     assert exited.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--call-timeout", "-1"), ("--call-timeout", "nan"), ("--max-polls-per-second", "0")],
+)
+def test_limits_must_be_more_than_zero(
+    capsys: pytest.CaptureFixture[str], option: str, value: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run(capsys, "tests.harness.gallery:careful", option, value)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and f"argument {option}: must be a number more than 0" in err
+    assert len(err.strip().splitlines()) == 1

@@ -92,6 +92,23 @@ def test_a_call_that_could_cross_the_cap_is_refused_before_it_is_made(
         assert "1 calls, estimated $0.0200 of a $0.03 cap (1 refused)" in str(ledger)
 
 
+def test_authorize_then_run_books_the_call_once(upstream: BackgroundServer) -> None:
+    # docs/live.md's snippet: authorize (a question), then run (books it and makes it)
+    with _session(upstream, "fal", cap=0.015) as session:
+        jobs = len(upstream.engine.jobs)
+        assert session.authorize("fal-ai/bitdance", {"prompt": "a cat"}) == 0.01
+        assert session.authorize("fal-ai/bitdance", {"prompt": "a cat"}) == 0.01
+        assert session.ledger().entries == []
+        session.run("fal-ai/bitdance", {"prompt": "a cat"})
+        assert len(upstream.engine.jobs) == jobs + 1
+        ledger = session.ledger()
+        assert (len(ledger.entries), ledger.spent, ledger.refused) == (1, 0.01, 0)
+        assert "1 calls, estimated $0.0100 of a $0.015 cap (0 refused)" in str(ledger)
+        with pytest.raises(SpendCapExceeded):  # the next one no longer fits: said, not booked
+            session.authorize("fal-ai/bitdance", {"prompt": "a cat"})
+        assert len(session.ledger().entries) == 1
+
+
 def test_a_key_the_provider_rejects_is_one_clear_error(upstream: BackgroundServer) -> None:
     with _session(upstream, "fal", FAL_KEY="wrong") as session:
         with pytest.raises(LiveError, match=r"fal rejected FAL_KEY \(401\)"):

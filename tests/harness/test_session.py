@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 import requests
 
-from emulator.harness import FAILED, Limits, Options, Scenario, check
+from emulator.harness import FAILED, Limits, Options, Report, Scenario, check
 from emulator.harness.session import Session
+
+from .official import fal_subscribe_async
 
 HEADERS = {"Authorization": "Key k"}
 
@@ -95,3 +99,13 @@ def test_a_requests_client_that_never_stops_is_stopped_too() -> None:
     outcome = report.outcome("stops_polling_when_done")
     assert outcome.status == FAILED
     assert any("the harness had to stop the client" in p for p in outcome.problems)
+
+
+def test_check_called_from_async_code_runs_an_async_client_on_a_loop_of_its_own() -> None:
+    async def application() -> Report:  # check() from inside a running event loop
+        options = Options(max_examples=2)
+        return check(fal_subscribe_async, provider="fal", endpoint="fal-ai/bitdance",
+                     properties=["returns_valid_output"], options=options)  # fmt: skip
+
+    report = asyncio.run(application())
+    assert report.ok, report.text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import time
 from collections.abc import Mapping
 
@@ -93,3 +94,41 @@ def test_a_handler_that_checks_only_the_signature_is_caught_replaying() -> None:
 
     verdicts = check_webhook_handler(SignatureOnly(), provider="fal", key=KEY)
     assert [v.delivery for v in verdicts if not v.ok] == ["replayed"]
+
+
+SEEN_BY_THE_NEWCOMER: set[str] = set()
+
+
+def newcomers_handler(body: bytes, headers: Mapping[str, str]) -> bool:
+    """A reviewer's handler, as a newcomer writes it (2026-11-30 review, /tmp/hc/wh3.py):
+    the secret fetched with the key from the environment, accepted ids kept for good."""
+    h = {k.lower(): v for k, v in headers.items()}
+    wid, ts, sig = h["webhook-id"], h["webhook-timestamp"], h["webhook-signature"]
+    if abs(time.time() - int(ts)) > TOLERANCE or wid in SEEN_BY_THE_NEWCOMER:
+        return False
+    secret = httpx.get(
+        "https://api.wavespeed.ai/api/v3/webhook/secret",
+        headers={"Authorization": "Bearer " + os.environ.get("WAVESPEED_API_KEY", "k")},
+    ).json()["data"]["secret"]
+    key = secret.removeprefix("whsec_").encode()
+    want = hmac.new(key, f"{wid}.{ts}.".encode() + body, hashlib.sha256).hexdigest()
+    ok = hmac.compare_digest(sig.split(",", 1)[1], want)
+    if ok:
+        SEEN_BY_THE_NEWCOMER.add(wid)
+    return ok
+
+
+def test_by_default_deliveries_are_signed_for_the_key_the_fixture_gives(
+    provider_emulator: object,
+) -> None:
+    for _ in range(2):  # and the second check's deliveries are new ones
+        verdicts = check_webhook_handler(newcomers_handler, provider="wavespeed")
+        assert all(v.ok for v in verdicts), verdicts
+
+
+def test_by_default_deliveries_are_signed_for_the_environments_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WAVESPEED_API_KEY", "the-users-own-key")
+    verdicts = check_webhook_handler(newcomers_handler, provider="wavespeed")
+    assert all(v.ok for v in verdicts), verdicts
