@@ -31,6 +31,14 @@ from emulator.harness.session import Limits, Observation, Session
 __all__ = ["Options", "check"]
 
 
+#: why a failing multi-call run comes without its steps
+NOT_REPLAYED = (
+    "the same steps did not fail the same way when run again: the client keeps state "
+    "across calls (a cache, a shared object), so what a call returns depends on earlier "
+    "calls, even those of earlier runs"
+)
+
+
 class PropertyFailed(AssertionError):
     def __init__(self, scenario: Scenario, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
@@ -172,20 +180,33 @@ class _PropertyRun:
                 phases=[Phase.explicit, Phase.reuse, Phase.generate],
             )
             run_state_machine_as_test(machine, settings=short_runs)
+        except hypothesis.errors.Flaky:
+            if machine.first_problems is None:
+                raise
+            self.examples = machine.runs
+            problems = [*machine.first_problems, NOT_REPLAYED]
+            return self._outcome(
+                started, status=FAILED, problems=problems, replay=self._machine_replay()
+            )
         except AssertionError as failure:
             self.examples = machine.runs
             notes = getattr(failure, "__notes__", [])
             steps = [note for note in notes if "state." in note or note.startswith("Draw ")]
-            # Hypothesis's example database keeps the failing run and tries it first.
-            replay = shlex.join(
-                ["provider-emulator", "conformance", self.options.target, "--provider",
-                 self.context.provider, "--endpoint", self.context.endpoint.id,
-                 "--property", self.prop.name]
-            )  # fmt: skip
             problems = [str(failure).splitlines()[0], "the steps:", *steps]
-            return self._outcome(started, status=FAILED, problems=problems, replay=replay)
+            return self._outcome(
+                started, status=FAILED, problems=problems, replay=self._machine_replay()
+            )
         self.examples = machine.runs
         return self._outcome(started, status=HELD)
+
+    def _machine_replay(self) -> str:
+        """The line that runs the property again (Hypothesis's example database keeps the
+        failing run and tries it first)."""
+        return shlex.join(
+            ["provider-emulator", "conformance", self.options.target, "--provider",
+             self.context.provider, "--endpoint", self.context.endpoint.id,
+             "--property", self.prop.name]
+        )  # fmt: skip
 
     def _example(self, scenario: Scenario) -> None:
         if self.failures:
