@@ -20,6 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from emulator.harness.checks import differences, media_urls, without_bytes
 from emulator.harness.context import QUICK, Context
 from emulator.harness.session import Session
+from emulator.harness.sync_runs import SyncRuns
 from emulator.strategies import tiny_picture
 
 __all__ = ["CallsMachine", "machine_for"]
@@ -79,7 +80,10 @@ class CallsMachine(RuleBasedStateMachine):
             st.lists(self.context.inputs(), min_size=min_size, max_size=max_size), "inputs"
         )
         inputs = [self._with_uploads(data, value) for value in drawn]
-        seen, references = self.session.calls(inputs)
+        # A sync run's job is kept nowhere: its output is the one the engine made for it.
+        with SyncRuns(self.session.emulation.engine) as sync_runs:
+            seen, references = self.session.calls(inputs)
+        references.update(sync_runs.outputs)
         self.calls += len(inputs)
         self.jobs += len(references)
         claimed: set[str] = set()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import fal_client
 import httpx
+import pytest
+import wavespeed
 
 from emulator.harness import FAILED, HELD, Options, check
 
@@ -33,24 +36,55 @@ def test_two_jobs_per_call_fail_no_duplicate_jobs_without_any_fault() -> None:
     assert not outcome.scenario.faults and not outcome.scenario.lose_submit_answer
 
 
+def fal_run(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return fal_client.run(endpoint_id, arguments=arguments)
+
+
+def wavespeed_sync(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return wavespeed.Client().run(endpoint_id, arguments, enable_sync_mode=True, timeout=3)
+
+
+APART = Options(max_examples=4, machine_steps=4)
+#: sync runs: fal.run makes a job kept nowhere; WaveSpeed's sync mode a queued one
+SYNC_RUNS = {
+    "fal_client.run": (fal_run, "fal", ENDPOINT),
+    "wavespeed sync mode": (wavespeed_sync, "wavespeed", "wavespeed-ai/bitdance-14b/text-to-image"),
+}
+
+
+@pytest.mark.parametrize("client", sorted(SYNC_RUNS))
+def test_sync_runs_keep_calls_apart(client: str) -> None:
+    generate, provider, endpoint = SYNC_RUNS[client]
+    report = check(generate, provider=provider, endpoint=endpoint,
+                   properties=["keeps_calls_apart"], options=APART)  # fmt: skip
+    assert report.outcome("keeps_calls_apart").status == HELD, report.text()
+
+
 class CachingClient:
     """Keeps every output by its input, across calls: a second call with the same input
     makes no job and returns an earlier call's output."""
 
-    def __init__(self) -> None:
+    def __init__(self, generate: Callable[[str, dict[str, Any]], Any]) -> None:
+        self.generate = generate
         self.kept: dict[str, Any] = {}
 
     def __call__(self, endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
         key = repr(sorted(arguments.items()))
         if key not in self.kept:
-            self.kept[key] = fal_client.subscribe(endpoint_id, arguments=arguments)
+            self.kept[key] = self.generate(endpoint_id, arguments)
         return self.kept[key]
 
 
-def test_a_client_that_caches_across_calls_fails_keeps_calls_apart() -> None:
-    options = Options(max_examples=4, machine_steps=4)
-    report = check(CachingClient(), provider="fal", endpoint=ENDPOINT,
-                   properties=["keeps_calls_apart"], options=options)  # fmt: skip
+def fal_subscribe(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return fal_client.subscribe(endpoint_id, arguments=arguments)
+
+
+@pytest.mark.parametrize("generate", [fal_subscribe, fal_run])
+def test_a_client_that_caches_across_calls_fails_keeps_calls_apart(
+    generate: Callable[[str, dict[str, Any]], Any],
+) -> None:
+    report = check(CachingClient(generate), provider="fal", endpoint=ENDPOINT,
+                   properties=["keeps_calls_apart"], options=APART)  # fmt: skip
     outcome = report.outcome("keeps_calls_apart")
     assert outcome.status == FAILED, report.text()
     assert "returned no output of a job it made" in outcome.problems[0]
