@@ -27,6 +27,7 @@ from emulator.harness.properties import PROPERTIES, Context, Property
 from emulator.harness.report import FAILED, HELD, NOT_APPLICABLE, PropertyOutcome, Report
 from emulator.harness.scenario import Scenario
 from emulator.harness.session import Limits, Observation, Session
+from emulator.harness.simplify import kinds, simpler, size
 
 __all__ = ["Options", "check"]
 
@@ -109,6 +110,7 @@ class _PropertyRun:
         self.failures: list[PropertyFailed] = []
         self.after_failure = 0
         self.first_failure_at = 0.0
+        self.last_drawn_failure: Scenario | None = None
         self.late_before = len(session.late_requests)
 
     def _observe(self, scenario: Scenario) -> Observation:
@@ -166,7 +168,7 @@ class _PropertyRun:
             if not self.failures:
                 raise
         if self.failures:
-            return self._failed(started, self.failures[-1])
+            return self._failed(started, self._smallest_failure())
         return self._outcome(started, status=HELD)
 
     def _run_machine(self, started: float) -> PropertyOutcome:
@@ -208,20 +210,54 @@ class _PropertyRun:
              "--property", self.prop.name]
         )  # fmt: skip
 
+    def _spent(self) -> bool:
+        """Whether the shrink budget (runs and seconds since the first failure) is spent."""
+        late = time.monotonic() - self.first_failure_at > self.options.shrink_seconds
+        return late or self.after_failure > self.options.shrink_budget
+
     def _example(self, scenario: Scenario) -> None:
         if self.failures:
             self.after_failure += 1
-            last = self.failures[-1].scenario
-            spent = time.monotonic() - self.first_failure_at > self.options.shrink_seconds
-            if (spent or self.after_failure > self.options.shrink_budget) and scenario != last:
+            if self._spent() and scenario != self.last_drawn_failure:
                 reject()  # the budget is spent: keep the smallest failure found so far
         problems = self.prop.judge(self.context, self._observe(scenario))
         if problems:
             failure = PropertyFailed(scenario, problems)
-            if not self.failures:
+            first = not self.failures
+            if first:
                 self.first_failure_at = time.monotonic()
             self.failures.append(failure)
+            self.last_drawn_failure = scenario
+            if first:
+                self._try_simpler(failure)
             raise failure
+
+    def _try_simpler(self, failure: PropertyFailed) -> None:
+        """Try the simpler variants of the first failure (`simplify.simpler`), greedily,
+        within the shrink budget; those that fail the same way join the failures."""
+        same_way, tried = kinds(failure.problems), {failure.scenario.to_json()}
+        simplest, current = minimal(self.context), failure.scenario
+        while True:
+            candidates = simpler(
+                current, simplest, self.context.endpoint, drop_faults=self.prop.every is None
+            )
+            for candidate in candidates:
+                if candidate.to_json() in tried:
+                    continue
+                tried.add(candidate.to_json())
+                if self._spent():
+                    return
+                self.after_failure += 1
+                problems = self.prop.judge(self.context, self._observe(candidate))
+                if kinds(problems) & same_way:
+                    self.failures.append(PropertyFailed(candidate, problems))
+                    current = candidate
+                    break
+            else:
+                return
+
+    def _smallest_failure(self) -> PropertyFailed:
+        return min(reversed(self.failures), key=lambda failure: size(failure.scenario))
 
     def _settings(self) -> settings:
         profile = settings()
