@@ -39,6 +39,12 @@ NOT_REPLAYED = (
     "calls, even those of earlier runs"
 )
 
+#: why Hypothesis's replay of a failure went otherwise
+NOT_REPEATED = (
+    "a failing scenario went otherwise when Hypothesis ran it again: the client's "
+    "behaviour depends on more than the scenario (state kept across calls, or timing)"
+)
+
 
 class PropertyFailed(AssertionError):
     def __init__(self, scenario: Scenario, problems: list[str]) -> None:
@@ -111,6 +117,7 @@ class _PropertyRun:
         self.after_failure = 0
         self.first_failure_at = 0.0
         self.last_drawn_failure: Scenario | None = None
+        self.notes: list[str] = []
         self.late_before = len(session.late_requests)
 
     def _observe(self, scenario: Scenario) -> Observation:
@@ -119,7 +126,7 @@ class _PropertyRun:
 
     def _outcome(self, started: float, **fields: Any) -> PropertyOutcome:
         late = self.session.late_requests[self.late_before :]
-        notes = []
+        notes = list(self.notes)
         if late:
             notes.append(
                 f"after its calls had returned, the client went on with {len(late)} request(s) "
@@ -164,9 +171,11 @@ class _PropertyRun:
             self._test()()
         except PropertyFailed:
             pass
-        except hypothesis.errors.HypothesisException:
+        except hypothesis.errors.HypothesisException as error:
             if not self.failures:
                 raise
+            if isinstance(error, hypothesis.errors.Flaky):
+                self.notes.append(NOT_REPEATED)
         if self.failures:
             return self._failed(started, self._smallest_failure())
         return self._outcome(started, status=HELD)

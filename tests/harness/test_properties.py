@@ -112,3 +112,25 @@ def test_the_failure_reported_is_the_simplest_that_fails_the_same_way(mistake: s
     assert scenario is not None, report.text()
     assert (scenario.input, scenario.seed, scenario.faults) == ({"prompt": ""}, 0, ())
     assert scenario.lose_submit_answer is needs.get("lose_submit_answer", False)
+
+
+class HiccupsOnce:
+    """Fails its third call, whatever the input, and never again."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls == 3:
+            raise RuntimeError("a hiccup")
+        return fal_client.subscribe(endpoint_id, arguments=arguments)
+
+
+def test_a_failure_that_does_not_repeat_is_reported_with_a_note() -> None:
+    report = check(HiccupsOnce(), provider="fal", endpoint=ENDPOINT,
+                   properties=["returns_valid_output"], options=QUICK)  # fmt: skip
+    outcome = report.outcome("returns_valid_output")
+    assert outcome.status == FAILED, report.text()
+    assert outcome.problems == ["a valid input failed: RuntimeError: a hiccup"]
+    assert any("went otherwise when Hypothesis ran it again" in n for n in outcome.notes)
