@@ -246,10 +246,10 @@ class _PropertyRun:
         within the shrink budget; those that fail the same way join the failures."""
         same_way, tried = kinds(failure.problems), {failure.scenario.to_json()}
         simplest, current = minimal(self.context), failure.scenario
+        # fault rules may go unless the property is about them (`Property.every`)
+        drop_faults = self.prop.every is None
         while True:
-            candidates = simpler(
-                current, simplest, self.context.endpoint, drop_faults=self.prop.every is None
-            )
+            candidates = simpler(current, simplest, self.context.endpoint, drop_faults=drop_faults)
             for candidate in candidates:
                 if candidate.to_json() in tried:
                     continue
@@ -291,6 +291,9 @@ class _PropertyRun:
         if self.prop.every is not None:
             for rules in reversed(self.prop.every(self.context)):
                 test = example(Scenario(self.prop.name, simplest, faults=rules))(test)
+        if self.prop.explicit is not None:
+            for scenario in reversed(self.prop.explicit(self.context)):
+                test = example(scenario)(test)
         test = self._settings()(test)
         # One database key per property, provider and endpoint.
         key = f"{self.prop.name}:{self.context.provider}:{self.context.endpoint.id}"
