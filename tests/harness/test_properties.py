@@ -95,7 +95,8 @@ def test_a_client_that_caches_across_calls_fails_keeps_calls_apart(
 
 #: a gallery mistake, its property, and what its failure needs beyond the simplest input
 #: (the fullest input fails renames_seed first, an explicit example Hypothesis does not
-#: shrink; the others used to keep a fault rule, a lost answer or a long input they drew)
+#: shrink; polls_after_done used to keep a fault rule and a long input it drew, and
+#: resubmits a long input: now its lost-answer case is tried on the simplest input first)
 NEEDS = {
     "renames_seed": ("returns_valid_output", {}),
     "polls_after_done": ("stops_polling_when_done", {}),
