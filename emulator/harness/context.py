@@ -114,6 +114,8 @@ class Property:
     #: fault-rule sets each tried once (on the simplest input) before Hypothesis draws, so
     #: that every failure kind is covered whatever ``max_examples`` is
     every: Callable[[Context], list[tuple[dict[str, Any], ...]]] | None = None
+    #: whole scenarios each tried once before Hypothesis draws (as ``every``'s fault sets)
+    explicit: Callable[[Context], list[Scenario]] | None = None
 
 
 def scenarios(

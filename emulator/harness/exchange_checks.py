@@ -75,12 +75,38 @@ def judge_retries(context: Context, seen: Observation) -> list[str]:
 # -- no_duplicate_jobs ---------------------------------------------------------------------
 
 
-def duplicate_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
+def _duplicate_cases(context: Context) -> list[dict[str, Any]]:
+    """No fault; the submit's answer lost after the job was made; its connection dropped
+    before; a 503 at submit."""
     submit = context.surface.exchange_targets(context.endpoint.id)["submit"]
-    dropped = ({"effect": "reset", "nth": 1, **submit},)
-    refused = ({"effect": "http_error", "status": 503, "times": 1, **submit},)
-    lost = scenarios(context, name, lose_submit_answer=st.just(True))
-    return lost | scenarios(context, name, faults=st.sampled_from([dropped, refused]))
+    return [
+        {},
+        {"lose_submit_answer": True},
+        {"faults": ({"effect": "reset", "nth": 1, **submit},)},
+        {"faults": ({"effect": "http_error", "status": 503, "times": 1, **submit},)},
+    ]
+
+
+def duplicate_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
+    # Without faults first: a client that makes two jobs per call fails there, and a
+    # failure shrinks towards it (the first branch) when the faults play no part.
+    return st.one_of(
+        [
+            scenarios(
+                context,
+                name,
+                faults=st.just(case.get("faults", ())),
+                lose_submit_answer=st.just(case.get("lose_submit_answer", False)),
+            )
+            for case in _duplicate_cases(context)
+        ]
+    )
+
+
+def every_duplicate_case(context: Context) -> list[Scenario]:
+    """Each case on the simplest input, so that each is tried whatever ``max_examples``."""
+    simplest = minimal(context)
+    return [Scenario("no_duplicate_jobs", simplest, **case) for case in _duplicate_cases(context)]
 
 
 def judge_duplicates(context: Context, seen: Observation) -> list[str]:

@@ -14,6 +14,7 @@ from emulator.harness.context import Context, Property, scenarios
 from emulator.harness.exchange_checks import (
     applies_cancel,
     duplicate_scenarios,
+    every_duplicate_case,
     every_transient_error,
     judge_cancels,
     judge_duplicates,
@@ -119,6 +120,7 @@ PROPERTIES: dict[str, Property] = {
             "have created one (neither provider has an idempotency key).",
             duplicate_scenarios,
             judge_duplicates,
+            explicit=every_duplicate_case,
         ),
         Property(
             "cancels_abandoned_jobs",

@@ -27,8 +27,23 @@ from emulator.harness.properties import PROPERTIES, Context, Property
 from emulator.harness.report import FAILED, HELD, NOT_APPLICABLE, PropertyOutcome, Report
 from emulator.harness.scenario import Scenario
 from emulator.harness.session import Limits, Observation, Session, client_target
+from emulator.harness.simplify import kinds, simpler, size
 
 __all__ = ["Options", "check"]
+
+
+#: why a failing multi-call run comes without its steps
+NOT_REPLAYED = (
+    "the same steps did not fail the same way when run again: the client keeps state "
+    "across calls (a cache, a shared object), so what a call returns depends on earlier "
+    "calls, even those of earlier runs"
+)
+
+#: why Hypothesis's replay of a failure went otherwise
+NOT_REPEATED = (
+    "a failing scenario went otherwise when Hypothesis ran it again: the client's "
+    "behaviour depends on more than the scenario (state kept across calls, or timing)"
+)
 
 
 class PropertyFailed(AssertionError):
@@ -104,6 +119,8 @@ class _PropertyRun:
         self.failures: list[PropertyFailed] = []
         self.after_failure = 0
         self.first_failure_at = 0.0
+        self.last_drawn_failure: Scenario | None = None
+        self.notes: list[str] = []
         self.late_before = len(session.late_requests)
 
     def _observe(self, scenario: Scenario) -> Observation:
@@ -112,7 +129,7 @@ class _PropertyRun:
 
     def _outcome(self, started: float, **fields: Any) -> PropertyOutcome:
         late = self.session.late_requests[self.late_before :]
-        notes = []
+        notes = list(self.notes)
         if late:
             notes.append(
                 f"after its calls had returned, the client went on with {len(late)} request(s) "
@@ -157,11 +174,13 @@ class _PropertyRun:
             self._test()()
         except PropertyFailed:
             pass
-        except hypothesis.errors.HypothesisException:
+        except hypothesis.errors.HypothesisException as error:
             if not self.failures:
                 raise
+            if isinstance(error, hypothesis.errors.Flaky):
+                self.notes.append(NOT_REPEATED)
         if self.failures:
-            return self._failed(started, self.failures[-1])
+            return self._failed(started, self._smallest_failure())
         return self._outcome(started, status=HELD)
 
     def _run_machine(self, started: float) -> PropertyOutcome:
@@ -175,35 +194,82 @@ class _PropertyRun:
                 phases=[Phase.explicit, Phase.reuse, Phase.generate],
             )
             run_state_machine_as_test(machine, settings=short_runs)
+        except hypothesis.errors.Flaky:
+            if machine.first_problems is None:
+                raise
+            self.examples = machine.runs
+            problems = [*machine.first_problems, NOT_REPLAYED]
+            return self._outcome(
+                started, status=FAILED, problems=problems, replay=self._machine_replay()
+            )
         except AssertionError as failure:
             self.examples = machine.runs
             notes = getattr(failure, "__notes__", [])
             steps = [note for note in notes if "state." in note or note.startswith("Draw ")]
-            # Hypothesis's example database keeps the failing run and tries it first.
-            replay = shlex.join(
-                ["provider-emulator", "conformance", self.options.target, "--provider",
-                 self.context.provider, "--endpoint", self.context.endpoint.id,
-                 "--property", self.prop.name]
-            )  # fmt: skip
             problems = [str(failure).splitlines()[0], "the steps:", *steps]
-            return self._outcome(started, status=FAILED, problems=problems, replay=replay)
+            return self._outcome(
+                started, status=FAILED, problems=problems, replay=self._machine_replay()
+            )
         self.examples = machine.runs
         return self._outcome(started, status=HELD)
+
+    def _machine_replay(self) -> str:
+        """The line that runs the property again (Hypothesis's example database keeps the
+        failing run and tries it first)."""
+        return shlex.join(
+            ["provider-emulator", "conformance", self.options.target, "--provider",
+             self.context.provider, "--endpoint", self.context.endpoint.id,
+             "--property", self.prop.name]
+        )  # fmt: skip
+
+    def _spent(self) -> bool:
+        """Whether the shrink budget (runs and seconds since the first failure) is spent."""
+        late = time.monotonic() - self.first_failure_at > self.options.shrink_seconds
+        return late or self.after_failure > self.options.shrink_budget
 
     def _example(self, scenario: Scenario) -> None:
         if self.failures:
             self.after_failure += 1
-            last = self.failures[-1].scenario
-            spent = time.monotonic() - self.first_failure_at > self.options.shrink_seconds
-            if (spent or self.after_failure > self.options.shrink_budget) and scenario != last:
+            if self._spent() and scenario != self.last_drawn_failure:
                 reject()  # the budget is spent: keep the smallest failure found so far
         problems = self.prop.judge(self.context, self._observe(scenario))
         if problems:
             failure = PropertyFailed(scenario, problems)
-            if not self.failures:
+            first = not self.failures
+            if first:
                 self.first_failure_at = time.monotonic()
             self.failures.append(failure)
+            self.last_drawn_failure = scenario
+            if first:
+                self._try_simpler(failure)
             raise failure
+
+    def _try_simpler(self, failure: PropertyFailed) -> None:
+        """Try the simpler variants of the first failure (`simplify.simpler`), greedily,
+        within the shrink budget; those that fail the same way join the failures."""
+        same_way, tried = kinds(failure.problems), {failure.scenario.to_json()}
+        simplest, current = minimal(self.context), failure.scenario
+        # fault rules may go unless the property is about them (`Property.every`)
+        drop_faults = self.prop.every is None
+        while True:
+            candidates = simpler(current, simplest, self.context.endpoint, drop_faults=drop_faults)
+            for candidate in candidates:
+                if candidate.to_json() in tried:
+                    continue
+                tried.add(candidate.to_json())
+                if self._spent():
+                    return
+                self.after_failure += 1
+                problems = self.prop.judge(self.context, self._observe(candidate))
+                if kinds(problems) & same_way:
+                    self.failures.append(PropertyFailed(candidate, problems))
+                    current = candidate
+                    break
+            else:
+                return
+
+    def _smallest_failure(self) -> PropertyFailed:
+        return min(reversed(self.failures), key=lambda failure: size(failure.scenario))
 
     def _settings(self) -> settings:
         profile = settings()
@@ -228,6 +294,9 @@ class _PropertyRun:
         if self.prop.every is not None:
             for rules in reversed(self.prop.every(self.context)):
                 test = example(Scenario(self.prop.name, simplest, faults=rules))(test)
+        if self.prop.explicit is not None:
+            for scenario in reversed(self.prop.explicit(self.context)):
+                test = example(scenario)(test)
         test = self._settings()(test)
         # One database key per property, provider and endpoint.
         key = f"{self.prop.name}:{self.context.provider}:{self.context.endpoint.id}"
