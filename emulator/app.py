@@ -43,7 +43,7 @@ def _error_in_format(
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Starlette's routing errors (no such path, a method a route does not take)."""
     assert isinstance(exc, HTTPException)
-    return _error_in_format(request.url.path, exc.status_code, exc.detail, exc.headers)
+    return _error_in_format(request.scope["path"], exc.status_code, exc.detail, exc.headers)
 
 
 def _store_unavailable(path: str, message: str, headers: dict[str, str]) -> Response:
@@ -54,7 +54,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, ConnectionDropped):  # a staged ``reset``: expected, and already sent
         return Response(status_code=500)
     # A safety net, never a feature: every input error has its own 4xx answer.
-    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    logger.exception("unexpected error on %s %s", request.method, request.scope["path"])
     return JSONResponse({"detail": "Internal Server Error", "error_type": "internal_error"}, 500)
 
 

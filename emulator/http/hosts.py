@@ -30,9 +30,17 @@ class ProviderHosts:
         self.surfaces = surfaces
 
     def route(self, scope: Scope) -> None:
-        """Rewrite the path of an HTTP or WebSocket ``scope`` onto its host's surface."""
+        """Rewrite the path of an HTTP or WebSocket ``scope`` onto its host's surface; a
+        missing or malformed Host header (spaces, quotes, an unclosed bracket) is replaced
+        by the server's own address, as a proxy in front would, so that no URL is built
+        from it (Starlette's own ``request.url`` cannot parse one)."""
         scope[_ROOT_PATH] = scope.get("root_path", "")
-        surface = self.surfaces.get(header(scope, b"host").rsplit(":", 1)[0].lower())
+        host = header(scope, b"host")
+        if not _is_host(host) and scope.get("server"):
+            host = "{}:{}".format(*scope["server"])
+            kept = [(name, value) for name, value in scope["headers"] if name != b"host"]
+            scope["headers"] = [*kept, (b"host", host.encode("latin-1"))]
+        surface = self.surfaces.get(host.rsplit(":", 1)[0].lower())
         if surface is not None:
             prefix = "/" + surface
             raw_path = scope.get("raw_path") or scope["path"].encode()
@@ -47,9 +55,7 @@ def public_base(request: Request, surface: str, public_url: str | None = None) -
     canonical = scope.get(_PROVIDER_HOST)
     if canonical is not None:
         return f"{scope['scheme']}://{canonical[surface]}"
-    host = header(scope, b"host")
-    if not _is_host(host) and scope.get("server"):
-        host = "{}:{}".format(*scope["server"])
+    host = header(scope, b"host")  # made well-formed by `ProviderHosts.route`
     return _base(scope["scheme"], host, scope.get(_ROOT_PATH, ""), surface, public_url)
 
 
@@ -61,8 +67,7 @@ _HOST_SYNTAX = re.compile(
 
 @lru_cache(maxsize=256)
 def _is_host(host: str) -> bool:
-    """Whether ``host`` can stand in a URL as its host: a malformed Host header (spaces,
-    quotes, markup) is not copied into the URLs of an answer; the server's address is."""
+    """Whether ``host`` can stand in a URL as its host."""
     return _HOST_SYNTAX.fullmatch(host) is not None
 
 
