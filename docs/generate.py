@@ -1,7 +1,7 @@
 """Write the documentation pages that are made from the code, so they cannot drift from it:
 
 - docs/configuration.md: every ``serve`` flag, environment variable and TOML key, from
-  `emulator.serve.reference` (which reads `EmulatorConfig`'s fields and ``SERVER_OPTIONS``);
+  `emulator.serve_flags.reference` (which reads `EmulatorConfig`'s fields and ``SERVER_OPTIONS``);
 - docs/coverage.md: the hosts, the endpoints (one per contract document) and the control
   plane, from the provider registry, the shipped contracts and the app's routes;
 - docs/catalogue-coverage.md: every endpoint served, with its category and tier, from the
@@ -27,7 +27,7 @@ from emulator.catalogue_cli import coverage_page as catalogue_coverage
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, Endpoint
 from emulator.contracts.served import served_contracts
 from emulator.providers.registry import PROVIDERS
-from emulator.serve import reference
+from emulator.serve_flags import reference
 
 DOCS = Path(__file__).parent
 REGENERATE = ".venv/bin/python -m docs.generate"

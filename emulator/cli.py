@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from emulator import serve
+from emulator import serve, serve_flags
 from emulator.catalogue_cli import add_import_parser, run_import
 from emulator.config import EmulatorConfig, not_empty
 from emulator.config_file import SettingsError
@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="provider-emulator", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve.add_parser(commands)
+    serve_flags.add_parser(commands)
 
     contracts = commands.add_parser("contracts", help="work with contract documents")
     contract_commands = contracts.add_subparsers(dest="contracts_command", required=True)
@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "env":
             from emulator.tls import as_exports, client_environment
 
-            serve.PORTS.check("--port", args.port)
+            serve_flags.PORTS.check("--port", args.port)
             not_empty("--host", args.host)
             text = args.tls_dir
             folder = None if text is None else Kind(Path).read("--tls-dir", text, text=True)

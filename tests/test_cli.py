@@ -180,7 +180,7 @@ def test_python_dash_m_is_the_command() -> None:
 
 def test_the_reference_covers_every_setting() -> None:
     from emulator.config import SETTINGS
-    from emulator.serve import reference
+    from emulator.serve_flags import reference
 
     flags = {row[0] for row in reference()}
     assert {"--port", "--host", "--unreachable-media", "--api-key", "--manual-clock"} <= flags
@@ -516,7 +516,7 @@ def test_the_command_reports_an_argument_it_cannot_read_in_one_line() -> None:
 def test_the_log_levels_are_uvicorns() -> None:
     from uvicorn.config import LOG_LEVELS
 
-    from emulator.serve import LOG_LEVELS as OFFERED
+    from emulator.serve_flags import LOG_LEVELS as OFFERED
 
     assert set(OFFERED) == set(LOG_LEVELS)
 

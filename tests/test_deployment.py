@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from emulator import serve
+from emulator import serve, serve_flags
 
 ROOT = Path(__file__).parents[1]
 EXAMPLE = ROOT / "examples" / "docker-compose"
@@ -30,7 +30,7 @@ def _emulators(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _serve_arguments(command: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    serve.add_parser(parser.add_subparsers(dest="command"))
+    serve_flags.add_parser(parser.add_subparsers(dest="command"))
     return parser.parse_args(["serve", *command])
 
 
@@ -41,7 +41,7 @@ def test_every_emulator_service_is_a_multi_worker_serve_on_the_redis_service(
     assert len(emulators) >= 2
     for name, service in emulators.items():
         environ = {k: str(v) for k, v in service["environment"].items()}
-        chosen, server = serve.settings(_serve_arguments(service["command"]), environ)
+        chosen, server = serve_flags.settings(_serve_arguments(service["command"]), environ)
         serve.check_workers(server["workers"], chosen.config, _serve_arguments([]))
         assert server["workers"] > 1, name
         state = urlsplit(chosen.config.state_url)
