@@ -36,6 +36,7 @@ from emulator.core.record import RecordedRequest
 from emulator.emulation import Emulation, emulate
 from emulator.harness.scenario import Scenario
 from emulator.harness.surfaces import SURFACES, Classified, Surface
+from emulator.harness.sync_runs import SyncRuns
 from emulator.http.asgi import header
 from emulator.http.exchange import ConnectionDropped
 from emulator.strategies import tiny_picture
@@ -330,12 +331,13 @@ class Session:
     def run(self, scenario: Scenario) -> Observation:
         self._stage(scenario)
         seen = Observation(scenario)
-        self._guard.open_call(lose_submit_answer=scenario.lose_submit_answer)
-        try:
-            self._call_into(seen)
-        finally:
-            self._guard.close_call()
-        self._collect(seen)
+        with SyncRuns(self.emulation.engine) as sync_runs:
+            self._guard.open_call(lose_submit_answer=scenario.lose_submit_answer)
+            try:
+                self._call_into(seen)
+            finally:
+                self._guard.close_call()
+        self._collect(seen, sync_runs.outputs)
         self._guard.retired.update(seen.job_ids)
         return seen
 
@@ -370,7 +372,10 @@ class Session:
         """Requests clients made about their jobs after their calls had returned."""
         return list(self._guard.late)
 
-    def _collect(self, seen: Observation) -> None:
+    def _collect(self, seen: Observation, sync_outputs: dict[str, Any]) -> None:
+        """What the call did; ``sync_outputs`` are the outputs the engine made for its
+        sync runs' jobs (kept nowhere, so not among the engine's jobs): what the client
+        must return, as a queued job's result is."""
         engine = self.emulation.engine
         seen.requests = [(entry, self.surface.classify(entry)) for entry in engine.record]
         seen.polls = {job_id: list(phases) for job_id, phases in self._polls.items()}
@@ -385,6 +390,7 @@ class Session:
         self.emulation.clear_faults()  # the harness's own reads are not the client's
         for job in jobs:
             seen.references[job.id] = self._reference(job)
+        seen.references.update(sync_outputs)  # (billed as runs: the record counts them)
 
     def _reference(self, job: Any) -> Any:
         """What the provider answers for ``job``'s result, read as a client would."""

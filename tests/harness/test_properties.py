@@ -135,3 +135,20 @@ def test_a_failure_that_does_not_repeat_is_reported_with_a_note() -> None:
     assert outcome.status == FAILED, report.text()
     assert outcome.problems == ["a valid input failed: RuntimeError: a hiccup"]
     assert any("went otherwise when Hypothesis ran it again" in n for n in outcome.notes)
+
+
+def fal_run_elsewhere(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Returns an image the provider never made, in a shape the contract allows."""
+    output = fal_client.run(endpoint_id, arguments=arguments)
+    return {**output, "images": [{**output["images"][0], "url": "https://example.com/a.png"}]}
+
+
+@pytest.mark.parametrize(("client", "status"), [(fal_run, HELD), (fal_run_elsewhere, FAILED)])
+def test_a_sync_runs_output_is_compared_with_the_providers(
+    client: Callable[..., Any], status: str
+) -> None:
+    """A sync run's job is kept nowhere: its output was compared with nothing, so a
+    client returning an output the provider never made held returns_valid_output."""
+    report = check(client, provider="fal", endpoint=ENDPOINT,
+                   properties=["returns_valid_output"], options=QUICK)  # fmt: skip
+    assert report.outcome("returns_valid_output").status == status, report.text()
