@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from emulator.core.faults import Fault
 from emulator.core.jobs import Failure, Job
@@ -30,8 +30,7 @@ START_TIMEOUT = Failure(
 )
 
 
-@dataclass(frozen=True)
-class Look:
+class Look(NamedTuple):  # a tuple: made on every status poll, the hot path
     """What a job looks like at one moment."""
 
     phase: Phase
@@ -95,21 +94,19 @@ class Timeline:
         """How ``job`` moves: its own progression if a rule gave it one, else the emulator's."""
         return job.progression or self.config.progression
 
-    def _progress(self, job: Job) -> float:
-        if self.progression_of(job).mode == "polls":
-            return job.polls
-        return self.clock.now() - job.submitted_at
-
     def look(self, job: Job) -> Look:
         """The job's state now; reading it changes nothing."""
-        progression = self.progression_of(job)
         if job.failure is not None:
             return Look(Phase.DONE, 1.0, 0, job.failure)
+        progression = job.progression or self.config.progression  # `progression_of`
         starving = job.fault is not None and job.fault.effect == "starve"
         if starving:
             phase, fraction = Phase.QUEUED, 0.0
         else:
-            progress = self._progress(job)
+            if progression.mode == "polls":
+                progress: float = job.polls
+            else:
+                progress = self.clock.now() - job.submitted_at
             phase, fraction = progression.locate(progress, job.queue_span, job.run_span)
         if phase is Phase.QUEUED:
             if self._start_timed_out(job):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from starlette.requests import Request
+from starlette.types import Scope
 
 from emulator.config import EmulatorConfig
 from emulator.core.keys import split_authorization
@@ -23,9 +23,10 @@ class KeyProblem(Exception):
         self.reason = reason
 
 
-def api_key(request: Request, config: EmulatorConfig, schemes: Collection[str]) -> str:
-    """The credential of a request whose scheme is one of ``schemes`` (lower case)."""
-    value = header(request.scope, b"authorization")
+def api_key(scope: Scope, config: EmulatorConfig, schemes: Collection[str]) -> str:
+    """The credential of the request in ``scope`` if its scheme is one of ``schemes``
+    (lower case)."""
+    value = header(scope, b"authorization")
     if not value.strip():
         raise KeyProblem("missing")
     scheme, credential = split_authorization(value)

@@ -62,6 +62,20 @@ class ExchangeFaults:
         self.locate = locate
         self.exchange_error = exchange_error
 
+    def quiet(self, path: str) -> bool:
+        """Whether no rule could answer a request for ``path`` now, in memory (a shared
+        book's rules are read per request)."""
+        return self.faults.store is None and self._answerable(path) is None
+
+    def _answerable(self, path: str) -> tuple[str, str] | None:
+        """The provider and rule path of a request for ``path`` if a rule might answer it."""
+        if not self.faults.has("exchange"):
+            return None
+        where = self.locate(path)
+        if where is None or not self.faults.could_fire("exchange", where[1]):
+            return None
+        return where
+
     async def run(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
         """``app`` answers the HTTP request in ``scope``, unless a rule answers first."""
         if self.faults.store is None:
@@ -75,9 +89,9 @@ class ExchangeFaults:
                 await self._exchange(app, scope, receive, send)
 
     async def _exchange(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
-        where = self.locate(scope["path"]) if self.faults.has("exchange") else None
+        where = self._answerable(scope["path"])
         fault = None
-        if where is not None and self.faults.could_fire("exchange", where[1]):
+        if where is not None:
             provider, rest = where
             key = split_authorization(header(scope, b"authorization"))[1]
             fault = self.faults.pick(

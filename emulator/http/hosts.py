@@ -51,7 +51,11 @@ class ProviderHosts:
 
 def public_base(request: Request, surface: str, public_url: str | None = None) -> str:
     """The base URL of ``surface`` as the client that sent ``request`` reaches it."""
-    scope = request.scope
+    return scope_base(request.scope, surface, public_url)
+
+
+def scope_base(scope: Scope, surface: str, public_url: str | None = None) -> str:
+    """`public_base` of the request in ``scope``."""
     canonical = scope.get(_PROVIDER_HOST)
     if canonical is not None:
         return f"{scope['scheme']}://{canonical[surface]}"

@@ -20,12 +20,19 @@ class Recorder:
         self.record = record
         self.skip = skip
 
+    def note(self, scope: Scope, status: int, endpoint: str) -> None:
+        """Record the HTTP request in ``scope``, answered at once with ``status`` without
+        reading its body (a `QuickAnswer`)."""
+        if not scope["path"].startswith(self.skip):
+            entry = _entry(scope)
+            entry.status, entry.answered, entry.endpoint = status, time.time(), endpoint
+            self.record.add(entry)
+
     def watch(self, scope: Scope, receive: Receive, send: Send) -> tuple[Receive, Send]:
         """``receive`` and ``send`` for the HTTP request in ``scope``, recording it."""
         if scope["path"].startswith(self.skip):
             return receive, send
-        entry = RawEntry(scope["method"], scope["headers"], scope["path"])
-        entry.query, entry.started = scope["query_string"], time.time()
+        entry = _entry(scope)
         limit = self.record.body_bytes
         record = self.record
 
@@ -46,3 +53,9 @@ class Recorder:
             await send(message)
 
         return recording_receive, recording_send
+
+
+def _entry(scope: Scope) -> RawEntry:
+    entry = RawEntry(scope["method"], scope["headers"], scope["path"])
+    entry.query, entry.started = scope["query_string"], time.time()
+    return entry

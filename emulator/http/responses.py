@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -85,17 +85,39 @@ def encoded_json_response(encoded: bytes, status: int, headers: RawHeaders) -> R
     return _JSONResponse(encoded, status, headers)
 
 
+class QuickAnswer(NamedTuple):
+    """A whole answer made without waiting for anything, and the endpoint it was for."""
+
+    status: int
+    headers: RawHeaders
+    body: bytes
+    endpoint: str
+
+
+#: a request's quick answer, from its scope and its path below its route's prefix; None
+#: when the request needs its handler (`HandlerApp.quick`)
+Quick = Callable[[Scope, str], QuickAnswer | None]
+
+
 class HandlerApp:
     """An ASGI endpoint around ``handler`` that turns known exceptions into responses.
 
     Starlette would wrap a plain handler in two more layers per request; on the status
     poll, the hot path, those layers cost more than the handler itself. ``answer`` maps an
     exception to the provider's error response, or returns None to let it propagate.
+    ``quick``, if given, answers the requests it can from memory alone, exactly as
+    ``handler`` would, and before the gateway builds the layers a handler needs (`Gateway`).
     """
 
-    def __init__(self, handler: Handler, answer: Callable[[Exception], Response | None]) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        answer: Callable[[Exception], Response | None],
+        quick: Quick | None = None,
+    ) -> None:
         self.handler = handler
         self.answer = answer
+        self.quick = quick
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

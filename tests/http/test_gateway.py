@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
-from emulator import create_app
+from emulator import EmulatorConfig, Engine, Progression, create_app
 from emulator.core.faults import FaultBook
 from emulator.core.record import RequestRecord
 from emulator.http.exchange import ExchangeFaults
@@ -18,7 +18,8 @@ from emulator.http.gateway import Gateway, shortcuts
 from emulator.http.hosts import ProviderHosts
 from emulator.http.prefixed import PrefixedRoutes
 from emulator.http.recorder import Recorder
-from emulator.http.responses import HandlerApp
+from emulator.http.responses import HandlerApp, QuickAnswer
+from emulator.providers.fal.routes import FalApi
 
 
 async def _named(request: Request) -> Response:
@@ -94,3 +95,36 @@ def test_an_app_under_a_root_path_is_routed_by_the_router() -> None:
         )
     assert submitted.status_code == 200
     assert submitted.json()["status_url"].startswith("http://testserver/emu/fal/queue/")
+
+
+def test_a_quick_answer_joins_the_record_and_is_marked_for_a_browser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    quick, answered = FalApi.quick_status, []
+
+    def counted(self: FalApi, scope: dict, path: str) -> QuickAnswer | None:
+        answered.append(quick(self, scope, path))
+        return answered[-1]
+
+    monkeypatch.setattr(FalApi, "quick_status", counted)
+    engine = Engine(EmulatorConfig(progression=Progression.parse("polls:5,5")))
+    browser = {"Authorization": "Key k", "Origin": "http://localhost:5173"}
+    with TestClient(create_app(engine=engine)) as client:
+        submitted = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}, headers=browser)
+        poll = client.get(submitted.json()["status_url"] + "?logs=0", headers=browser)
+    assert poll.status_code == 202
+    assert [answer is not None for answer in answered] == [False, True]  # the submit, the poll
+    assert poll.headers["access-control-allow-origin"] == "http://localhost:5173"
+    recorded = engine.record.filter(path="/status").last
+    assert (recorded.status, recorded.endpoint, recorded.key) == (202, "fal-ai/bitdance", "k")
+    assert recorded.query == "logs=0" and recorded.headers["origin"] == "http://localhost:5173"
+
+
+def test_a_staged_exchange_rule_answers_a_status_poll_before_its_quick_answer() -> None:
+    engine = Engine(EmulatorConfig(progression=Progression.parse("polls:5,5")))
+    engine.faults.add({"effect": "http_error", "status": 503, "method": "GET"})
+    key = {"Authorization": "Key k"}
+    with TestClient(create_app(engine=engine)) as client:
+        submitted = client.post("/fal/queue/fal-ai/flux/dev", json={"prompt": "x"}, headers=key)
+        poll = client.get(submitted.json()["status_url"], headers=key)
+    assert poll.status_code == 503

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
+from starlette.types import Scope
 
 from emulator.config import EmulatorConfig
 from emulator.http.auth import KeyProblem, api_key
@@ -15,9 +16,21 @@ _REFUSALS = {
 }
 
 
+#: the schemes of fal's Authorization header, in lower case
+_SCHEMES = ("key", "bearer")
+
+
 def caller(request: Request, config: EmulatorConfig) -> str:
     """The key a request is made with: its identity for job ownership. Raises 401."""
     try:
-        return api_key(request, config, ("key", "bearer"))
+        return api_key(request.scope, config, _SCHEMES)
     except KeyProblem as problem:
         raise FalError.detail(401, _REFUSALS[problem.reason]) from None
+
+
+def accepted_key(scope: Scope, config: EmulatorConfig) -> str | None:
+    """The key of a request `caller` accepts; None for one it refuses."""
+    try:
+        return api_key(scope, config, _SCHEMES)
+    except KeyProblem:
+        return None

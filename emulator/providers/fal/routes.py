@@ -16,6 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Scope
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Endpoint
@@ -30,10 +31,11 @@ from emulator.core.webhooks import is_webhook_url
 from emulator.http.asgi import note_endpoint
 from emulator.http.bodies import body_size, query_value, read_payload
 from emulator.http.cdn import cdn_path, download, run_linked
-from emulator.http.hosts import public_base
+from emulator.http.hosts import public_base, scope_base
 from emulator.http.responses import (
     ALL_METHODS,
     HandlerApp,
+    QuickAnswer,
     RawHeaders,
     encode_json,
     encoded_json_response,
@@ -42,7 +44,7 @@ from emulator.http.responses import (
     raw_headers,
 )
 from emulator.media.links import Linker, data_uri_linker, url_linker
-from emulator.providers.fal.auth import caller
+from emulator.providers.fal.auth import accepted_key, caller
 from emulator.providers.fal.discovery import FalDiscovery
 from emulator.providers.fal.envelopes import (
     billable_units,
@@ -87,6 +89,11 @@ def _ids(job: Job) -> dict[str, str]:
     return {"x-fal-request-id": job.id}
 
 
+def _addresses(path: RequestPath, job: Job) -> bool:
+    """Whether a request path names ``job``'s app (by its full id or its app path)."""
+    return path.app in (job.endpoint.id, app_path(job.endpoint.id))
+
+
 def _method_not_allowed(*allowed: str) -> FalError:
     error = FalError.detail(405, "Method Not Allowed")
     error.headers["Allow"] = ", ".join(allowed)
@@ -108,7 +115,11 @@ class FalApi:
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route("/fal/queue/{path:path}", HandlerApp(self.queue, answer), methods=ALL_METHODS),
+            Route(
+                "/fal/queue/{path:path}",
+                HandlerApp(self.queue, answer, self.quick_status),
+                methods=ALL_METHODS,
+            ),
             Route("/fal/run/{path:path}", HandlerApp(self.run, answer), methods=ALL_METHODS),
             WebSocketRoute("/fal/run/{path:path}", self.realtime.session),
             Route("/fal/cdn/{path:path}", HandlerApp(self.cdn, answer), methods=ALL_METHODS),
@@ -135,7 +146,7 @@ class FalApi:
         job = self.engine.find(path.request_id, owner, polling=polling)
         if job is None and self.engine.expired(path.request_id, owner):
             raise FalError.detail(404, f"Request '{path.request_id}' has expired: {EXPIRED}")
-        if job is None or path.app not in (job.endpoint.id, app_path(job.endpoint.id)):
+        if job is None or not _addresses(path, job):
             raise FalError.detail(404, f"Request '{path.request_id}' not found")
         return job
 
@@ -221,14 +232,36 @@ class FalApi:
         urls = request_urls(self._base(request, "fal/queue"), job)
         return json_response(submit_body(job, self.engine.look(job), urls), 200, _ids(job))
 
+    def quick_status(self, scope: Scope, path: str) -> QuickAnswer | None:
+        """A status poll without logs, of a job the caller has, in memory: the answer
+        `queue` would give, made at once (the hot path, `HandlerApp.quick`); None for any
+        other request, and for one `queue` would refuse."""
+        if scope["method"] != "GET" or self.engine.store is not None:
+            return None
+        parsed = parse_request_path(path)
+        if parsed is None or parsed.action != "status" or _wants_logs(scope["query_string"]):
+            return None
+        owner = accepted_key(scope, self.config)
+        job = self.engine.find(parsed.request_id, owner, polling=True) if owner else None
+        if job is None or not _addresses(parsed, job):
+            return None
+        base = scope_base(scope, "fal/queue", self.config.public_url)
+        code, encoded, headers = self._status_answer(job, base)
+        return QuickAnswer(code, headers, encoded, job.endpoint.id)
+
     def _status(self, request: Request, job: Job, with_logs: bool) -> Response:
+        base = self._base(request, "fal/queue")
+        if not with_logs:
+            code, encoded, headers = self._status_answer(job, base)
+            return encoded_json_response(encoded, code, headers)
+        look = self.engine.poll(job)
+        body = status_body(self.engine, job, look, request_urls(base, job), with_logs=True)
+        return json_response(body, 200 if look.phase is Phase.DONE else 202, _ids(job))
+
+    def _status_answer(self, job: Job, base: str) -> tuple[int, bytes, RawHeaders]:
+        """A status poll without logs: its code, body and headers."""
         look = self.engine.poll(job)
         code = 200 if look.phase is Phase.DONE else 202
-        base = self._base(request, "fal/queue")
-        if with_logs:
-            urls = request_urls(base, job)
-            body = status_body(self.engine, job, look, urls, with_logs=True)
-            return json_response(body, code, _ids(job))
         # Polls without logs are the hot path and repeat the same answer: it is a function
         # of exactly these values, so its encoding (body and headers) is memoised.
         failure = look.failure
@@ -249,8 +282,7 @@ class FalApi:
             encoded = encode_json(body)
             answer = encoded, json_headers(encoded, raw_headers(_ids(job)))
             self._status_answers[key] = answer
-        encoded, headers = answer
-        return encoded_json_response(encoded, code, headers)
+        return code, *answer
 
     def _stream(self, request: Request, job: Job, with_logs: bool) -> Response:
         urls = request_urls(self._base(request, "fal/queue"), job)

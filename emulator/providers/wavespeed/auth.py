@@ -12,7 +12,7 @@ from emulator.providers.wavespeed.errors import WaveSpeedError
 def caller(request: Request, config: EmulatorConfig) -> str:
     """The key a request is made with: its identity for task ownership. Raises 401."""
     try:
-        return api_key(request, config, ("bearer",))
+        return api_key(request.scope, config, ("bearer",))
     except KeyProblem as problem:
         if problem.reason == "unknown":
             raise WaveSpeedError(401, "Unauthorized: invalid API key") from None
