@@ -15,6 +15,12 @@ import hashlib
 _BITS = 512
 
 
+#: a UUID's bits without its variant and version fields, and those fields for version 4
+#: (RFC 4122 variant), as ``uuid.UUID(int=…, version=4)`` sets them
+_UNVERSIONED = ~((0xC000 << 48) | (0xF000 << 64)) & (2**128 - 1)
+_VERSION_4 = (0x8000 << 48) | (4 << 76)
+
+
 class Draws:
     """Deterministic random bits for one submission, drawn in order from a digest."""
 
@@ -30,6 +36,10 @@ class Draws:
         self._left -= count
         return (self._bits >> self._left) & ((1 << count) - 1)
 
+    def uuid4(self) -> str:
+        """A version-4 UUID's text from the next 128 bits (`uuid4_text`)."""
+        return uuid4_text(self.getrandbits(128))
+
     def randrange(self, start: int, stop: int) -> int:
         """An integer in ``[start, stop)`` (from 64 bits: a bias below 2⁻³² for any range
         a seed uses)."""
@@ -38,3 +48,10 @@ class Draws:
     def uniform(self, low: float, high: float) -> float:
         """A float in ``[low, high)``, with 53 bits of randomness (a float's precision)."""
         return low + (high - low) * (self.getrandbits(53) / 2**53)
+
+
+def uuid4_text(bits: int) -> str:
+    """What ``str(uuid.UUID(int=bits, version=4))`` gives, without making the object (a
+    third of the cost, on every submission)."""
+    text = f"{bits & _UNVERSIONED | _VERSION_4:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"

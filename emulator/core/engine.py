@@ -11,7 +11,6 @@ import hashlib
 import itertools
 import secrets
 import threading
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -254,7 +253,7 @@ class Engine(Timeline):
         ``checked`` says the caller validated ``payload`` (`check_input`), so that making its
         output does not validate it again."""
         number, draws, shared_progression = self._draws()
-        job_id = str(uuid.UUID(int=draws.getrandbits(128), version=4))
+        job_id = draws.uuid4()
         seed = _seed(payload, draws)
         request = {"provider": endpoint.provider, "endpoint": endpoint.id, "key": owner}
         pace = self.faults.pick("pace", **request, payload=payload)

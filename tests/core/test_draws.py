@@ -1,8 +1,10 @@
+import uuid
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.core.draws import Draws
+from emulator.core.draws import Draws, uuid4_text
 
 
 def test_the_same_key_draws_the_same_and_another_key_differently() -> None:
@@ -28,3 +30,17 @@ def test_a_submission_cannot_draw_more_bits_than_its_digest_holds() -> None:
     draws.getrandbits(500)
     with pytest.raises(ValueError, match="512 bits"):
         draws.getrandbits(13)
+
+
+@given(st.integers(min_value=0, max_value=2**128 - 1))
+def test_uuid4_text_is_the_standard_librarys_version_4_uuid(bits: int) -> None:
+    assert uuid4_text(bits) == str(uuid.UUID(int=bits, version=4))
+
+
+@pytest.mark.parametrize("bits", [0, 2**128 - 1, 1 << 76, 0xC000 << 48])
+def test_uuid4_text_sets_the_version_and_variant_of_any_bits(bits: int) -> None:
+    assert uuid4_text(bits) == str(uuid.UUID(int=bits, version=4))
+
+
+def test_a_submissions_id_is_its_next_128_bits() -> None:
+    assert Draws("k").uuid4() == uuid4_text(Draws("k").getrandbits(128))
