@@ -11,7 +11,23 @@ FIGURES = [
     Figure(
         "fal status poll", "fal status", "aimock status", "req/s", "≥ 1.5× aimock", at_least(1.5)
     ),
+    Figure(
+        "fal status poll",
+        "fal status",
+        "bare status, fal's answer",
+        "req/s",
+        "no goal: beside the bare app answering fal's bytes",
+        None,
+    ),
     Figure("fal submit", "fal submit", "bare submit", "req/s", "≥ 0.75× bare", at_least(0.75)),
+    Figure(
+        "fal submit",
+        "fal submit",
+        "bare submit, fal's answer",
+        "req/s",
+        "no goal: beside the bare app answering fal's bytes",
+        None,
+    ),
     Figure("fal submit", "fal submit", "aimock submit", "req/s", "no goal: beside aimock", None),
     Figure(
         "fal submit p99", "fal submit p99", "bare submit p99", "ms", "≤ 2× bare's p99", at_most(2)

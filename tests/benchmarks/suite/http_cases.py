@@ -73,6 +73,12 @@ class HttpCases(ExitStack):
         self.loads["fal status, access log"] = lambda: _fal_status(logged)
         self.loads["bare status"] = lambda: Load(bare.port, "/fal/queue/x/requests/y/status")
         self.loads["bare submit"] = lambda: Load(bare.port, FAL_SUBMIT, "POST", JSON, BODY)
+        self.loads["bare status, fal's answer"] = lambda: Load(
+            bare.port, "/fal-sized/x/requests/y/status"
+        )
+        self.loads["bare submit, fal's answer"] = lambda: Load(
+            bare.port, "/fal-sized" + FAL_SUBMIT, "POST", JSON, BODY
+        )
         if aimock is not None:
             self._aimock_loads(aimock)
 
