@@ -25,7 +25,7 @@ class Recorder:
         reading its body (a `QuickAnswer`)."""
         if not scope["path"].startswith(self.skip):
             entry = _entry(scope)
-            entry.status, entry.answered, entry.endpoint = status, time.time(), endpoint
+            entry.status, entry.answered, entry.endpoint = status, entry.started, endpoint
             self.record.add(entry)
 
     def watch(self, scope: Scope, receive: Receive, send: Send) -> tuple[Receive, Send]:

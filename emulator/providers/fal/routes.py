@@ -261,18 +261,17 @@ class FalApi:
     def _status_answer(self, job: Job, base: str) -> tuple[int, bytes, RawHeaders]:
         """A status poll without logs: its code, body and headers."""
         look = self.engine.poll(job)
-        code = 200 if look.phase is Phase.DONE else 202
         # Polls without logs are the hot path and repeat the same answer: it is a function
         # of exactly these values, so its encoding (body and headers) is memoised.
-        failure = look.failure
+        done, failure = look.phase is Phase.DONE, look.failure
         key = (
             job.id,
-            job.endpoint.id,
+            job.endpoint.id,  # a reset with the same seed gives the id to another job
             base,
             look.phase,
             look.queue_position,
-            self.engine.inference_time(job, look),
-            failure and (failure.kind, failure.message),
+            done and self.engine.inference_time(job, look),
+            failure and (failure.kind, failure.message),  # its details may not hash
         )
         answer = self._status_answers.get(key)
         if answer is None:
@@ -282,7 +281,7 @@ class FalApi:
             encoded = encode_json(body)
             answer = encoded, json_headers(encoded, raw_headers(_ids(job)))
             self._status_answers[key] = answer
-        return code, *answer
+        return 200 if done else 202, *answer
 
     def _stream(self, request: Request, job: Job, with_logs: bool) -> Response:
         urls = request_urls(self._base(request, "fal/queue"), job)
