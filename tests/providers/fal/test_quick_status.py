@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -23,7 +24,7 @@ NOTHING_MATCHES = {"effect": "http_error", "status": 500, "key": "nobody"}
 _request = st.fixed_dictionaries(
     {
         "method": st.sampled_from(["GET"] * 5 + ["HEAD", "POST", "PUT"]),
-        "key": st.sampled_from(["Key owner"] * 4 + ["Key other", "Basic x", ""]),
+        "key": st.sampled_from(["Key owner"] * 4 + ["Key other", "Key stranger", "Basic x", ""]),
         "app": st.sampled_from([ENDPOINT, ENDPOINT, "fal-ai/bytedance", "fal-ai/flux/dev"]),
         "job": st.sampled_from([0, 0, 0, 1, "unknown"]),
         "action": st.sampled_from(["/status"] * 4 + ["/status/", "", "/cancel"]),
@@ -53,7 +54,9 @@ def _emulators(progression: str) -> Iterator[list[tuple[TestClient, ManualClock]
     made = []
     for rules in ([], [NOTHING_MATCHES]):
         clock = ManualClock()
-        config = EmulatorConfig(seed=7, progression=Progression.parse(progression))
+        config = EmulatorConfig(
+            seed=7, progression=Progression.parse(progression), api_keys={"owner", "other"}
+        )
         engine = Engine(config, clock=clock)
         for rule in rules:
             engine.faults.add(rule)
@@ -126,3 +129,15 @@ def _is_quick(step: dict) -> bool:
         and "logs=1" not in step["query"]
         and "logs=true" not in step["query"]
     )
+
+
+def test_a_key_no_longer_accepted_is_refused_its_own_jobs_status() -> None:
+    engine = Engine(EmulatorConfig(api_keys={"owner"}, progression=Progression.parse("polls:5,5")))
+    with TestClient(create_app(engine=engine)) as client:
+        request_id = _submit(client, "a")
+        path = f"/fal/queue/{ENDPOINT}/requests/{request_id}/status"
+        assert client.get(path, headers={"authorization": "Key owner"}).status_code == 202
+        engine.config = replace(engine.config, api_keys=frozenset({"someone else"}))
+        refused = client.get(path, headers={"authorization": "Key owner"})
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "No user found for Key ID and Secret"
