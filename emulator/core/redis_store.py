@@ -90,11 +90,22 @@ class RedisStore(Store):
         return self._trips
 
 
+#: ``tally``: a counter that is forgotten once back at zero, so that a per-key count of keys
+#: long gone leaves nothing behind (Redis keeps a string at 0)
+_TALLY = """
+local value = redis.call('incrby', KEYS[1], ARGV[1])
+if value == 0 then redis.call('del', KEYS[1]) end
+return value
+"""
+
+
 def _queue(pipe: Any, prefix: str, op: Op) -> None:
     name, key, *args = op
     key = prefix + key
     if name == "incr":
         pipe.incrby(key, *args)
+    elif name == "tally":
+        pipe.eval(_TALLY, 1, key, *args)
     elif name == "delete":
         pipe.delete(key, *(prefix + other for other in args))
     elif name == "zadd":

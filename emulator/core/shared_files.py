@@ -70,7 +70,7 @@ class SharedUploads:
     def recount(self, owner: str, size: int) -> tuple[int, int]:
         """Count ``size`` bytes whatever the limits: the total and the owner's, after."""
         total, mine = self.store.batch(
-            [("incr", P + "total", size), ("incr", P + f"owner:{owner}", size)]
+            [("incr", P + "total", size), ("tally", P + f"owner:{owner}", size)]
         )
         return total, mine
 

@@ -64,7 +64,7 @@ class SharedJobStore:
                 ("zcard", "jobs"),
                 ("zcard", _owned(job.owner)),
                 ("incr", "jobs:bytes", job.size),
-                ("incr", f"jobs:bytes:{job.owner}", job.size),
+                ("tally", f"jobs:bytes:{job.owner}", job.size),
             ]
         )[3:]
         budget = self.budget
@@ -139,7 +139,7 @@ class SharedJobStore:
                 ("zrem", _owned(owner_text), job_id),
                 ("hdel", f"polls:{owner_text}", job_id),
                 ("incr", "jobs:bytes", -int(size or 0)),
-                ("incr", f"jobs:bytes:{owner_text}", -int(size or 0)),
+                ("tally", f"jobs:bytes:{owner_text}", -int(size or 0)),
                 ("hset", "jobs:gone", {job_id: owner_text}),
                 ("rpush", "jobs:gone:order", job_id),
                 ("llen", "jobs:gone:order"),

@@ -121,6 +121,12 @@ class SqliteStore(Store):
         self._set(key, value)
         return value
 
+    def _tally(self, key: str, by: int) -> int:
+        value = self._incr(key, by)
+        if value == 0:
+            self._delete(key)
+        return value
+
     # hashes
     def _hget(self, key: str, field: str) -> Any:
         return self._one("SELECT value FROM hashes WHERE key = ? AND field = ?", key, field)

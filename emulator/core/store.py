@@ -7,7 +7,8 @@ components (`emulator.core.shared`) keep jobs, ids, the clock, fault rules, the 
 record, uploads and webhook deliveries in one, so that any worker answers for any job and a
 restart forgets nothing.
 
-Every implementation offers the same operations, named as Redis names them, and runs a
+Every implementation offers the same operations, named as Redis names them (but one,
+``tally``: a counter that is forgotten once back at zero, a script on Redis), and runs a
 `batch` of them atomically in one round trip. Values are bytes (``str`` is encoded as
 UTF-8); hash fields and sorted-set members are text.
 """
@@ -122,6 +123,12 @@ class MemoryStore(Store):
     def _incr(self, key: str, by: int = 1) -> int:
         value = int(self._data.get(key) or 0) + by
         self._data[key] = str(value).encode()
+        return value
+
+    def _tally(self, key: str, by: int) -> int:
+        value = self._incr(key, by)
+        if value == 0:
+            del self._data[key]
         return value
 
     # hashes

@@ -202,3 +202,15 @@ def test_polling_to_the_end_leaves_the_callers_job_done(workers: Workers) -> Non
 
     assert asyncio.run(wait())[-1] is Phase.DONE
     assert one.look(job).phase is Phase.DONE
+
+
+def test_a_key_whose_jobs_are_all_gone_leaves_no_count_behind(workers: Workers) -> None:
+    one, other = workers(retention=10.0)
+    for engine in (one, other):
+        engine.submit(bitdance(engine), {"prompt": "x"}, "passing")
+    assert int(one.store.do("get", "jobs:bytes:passing")) > 0
+    one.clock.advance(11)
+    staying = one.submit(bitdance(one), {"prompt": "x"}, "staying")  # expires the old
+    assert other.find(staying.id, "staying") is not None
+    # a client cycling keys would otherwise leave a zero count per key in the store
+    assert one.store.do("get", "jobs:bytes:passing") is None

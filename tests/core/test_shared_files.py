@@ -132,3 +132,12 @@ def test_waiting_uploads_are_bounded(
         first.put_part(oldest, 2, b"d")  # dropped, its part's bytes released
     assert int(stores[0].do("get", "files:total")) == 0
     assert second.fulfil(tickets[-1], b"ok").size == 2
+
+
+def test_a_key_refused_its_first_upload_leaves_no_count_behind(
+    stores: Pair, tmp_path: Path
+) -> None:
+    first, _ = _pair(stores, tmp_path, max_owner_bytes=5)
+    with pytest.raises(StorageError):
+        first.put(b"0123456789", "text/plain", "f", owner="passing")
+    assert stores[0].do("get", "files:owner:passing") is None

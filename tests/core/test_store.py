@@ -118,3 +118,11 @@ def test_a_flush_keeps_the_versions_moving_on(store: Store) -> None:
 def test_lpop_takes_each_item_once(store: Store) -> None:
     store.do("rpush", "l", "a", "b")
     assert [store.do("lpop", "l") for _ in range(3)] == [b"a", b"b", None]
+
+
+def test_a_tally_is_forgotten_once_back_at_zero(store: Store) -> None:
+    assert store.batch([("tally", "t", 5), ("tally", "t", -2)]) == [5, 3]
+    assert store.do("get", "t") == b"3"
+    assert store.do("tally", "t", -3) == 0
+    assert store.do("get", "t") is None  # nothing left of a count back at zero
+    assert store.do("tally", "t", 4) == 4
