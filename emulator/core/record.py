@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
@@ -70,9 +70,14 @@ class RecordedRequest:
             return None
 
 
+#: raw ASGI headers: (lower-case name, value) pairs of bytes
+Headers = Sequence[tuple[bytes, bytes]]
+
+
 class RawEntry:
     """What the recording middleware keeps per request: cheap to make on the hot path,
-    materialised as a `RecordedRequest` only when the record is read."""
+    materialised as a `RecordedRequest` only when the record is read (`RequestRecord.entry`
+    makes one)."""
 
     __slots__ = (
         "method",
@@ -87,17 +92,17 @@ class RawEntry:
         "endpoint",
     )
 
-    def __init__(self, method: str, headers: list[tuple[bytes, bytes]], path: str) -> None:
+    def __init__(self, method: str, headers: Headers, path: str) -> None:
         self.method, self.headers, self.path = method, headers, path
         self.query = b""
         self.status = 0
         self.started = self.answered = 0.0
-        self.body = bytearray()
+        self.body: bytes | bytearray = b""  # grown as the body arrives, to the record's limit
         self.body_size = 0
         self.endpoint: str | None = None
 
 
-def first_header(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
+def first_header(headers: Headers, name: bytes) -> str:
     """The first value of header ``name`` (lower-case bytes) in raw ASGI headers, or ``""``."""
     for key, value in headers:
         if key == name:
@@ -105,7 +110,7 @@ def first_header(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
     return ""
 
 
-def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+def _headers(raw: Headers) -> dict[str, str]:
     shown: dict[str, str] = {}
     for key, value in raw:
         name, text = key.decode("latin-1").lower(), value.decode("latin-1")
@@ -176,6 +181,10 @@ class Calls(Sequence[RecordedRequest]):
         return f"<Calls {[f'{e.method} {e.path}' for e in self._entries]}>"
 
 
+#: how many request shapes a record shares between its entries before it starts afresh
+SHAPES = 4096
+
+
 class RequestRecord:
     """The newest requests, oldest first: bounded in number and in the bytes of the bodies
     kept (the oldest entries go first).
@@ -207,6 +216,26 @@ class RequestRecord:
         self.max_bytes = max_bytes
         self._bytes = 0
         self._lock = threading.Lock()
+        #: request shapes (method, path, query, headers) entries share (`entry`)
+        self._shapes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+    def entry(
+        self, method: str, path: str, query: bytes, headers: Iterable[tuple[bytes, bytes]]
+    ) -> RawEntry:
+        """A new entry for a request. What it has in common with earlier requests (its
+        method, path, query and headers, which a client's polls repeat) is shared with
+        their entries, not kept again: a request's own objects then die with it. Keeping
+        them cost a status poll about a tenth of its rate under load (issue 17), more than
+        looking its shape up here costs."""
+        shape = (method, path, query, tuple(headers))
+        shared = self._shapes.get(shape)
+        if shared is None:
+            if len(self._shapes) >= SHAPES:
+                self._shapes.clear()
+            shared = self._shapes[shape] = shape
+        entry = RawEntry(shared[0], shared[3], shared[1])
+        entry.query = shared[2]
+        return entry
 
     def add(self, entry: RawEntry) -> None:
         with self._lock:

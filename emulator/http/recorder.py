@@ -20,11 +20,18 @@ class Recorder:
         self.record = record
         self.skip = skip
 
+    def _entry(self, scope: Scope) -> RawEntry:
+        entry = self.record.entry(
+            scope["method"], scope["path"], scope["query_string"], scope["headers"]
+        )
+        entry.started = time.time()
+        return entry
+
     def note(self, scope: Scope, status: int, endpoint: str) -> None:
         """Record the HTTP request in ``scope``, answered at once with ``status`` without
         reading its body (a `QuickAnswer`)."""
         if not scope["path"].startswith(self.skip):
-            entry = _entry(scope)
+            entry = self._entry(scope)
             entry.status, entry.answered, entry.endpoint = status, entry.started, endpoint
             self.record.add(entry)
 
@@ -32,7 +39,7 @@ class Recorder:
         """``receive`` and ``send`` for the HTTP request in ``scope``, recording it."""
         if scope["path"].startswith(self.skip):
             return receive, send
-        entry = _entry(scope)
+        entry = self._entry(scope)
         limit = self.record.body_bytes
         record = self.record
 
@@ -53,9 +60,3 @@ class Recorder:
             await send(message)
 
         return recording_receive, recording_send
-
-
-def _entry(scope: Scope) -> RawEntry:
-    entry = RawEntry(scope["method"], scope["headers"], scope["path"])
-    entry.query, entry.started = scope["query_string"], time.time()
-    return entry

@@ -121,3 +121,23 @@ def test_clear_forgets_every_entry(make_record: MakeRecord) -> None:
     assert len(record) == 0 and list(record) == []
     record.add(raw(status=201))
     assert [entry.status for entry in record.filter(status=201)] == [201]
+
+
+def test_entries_of_requests_alike_share_what_they_have_in_common(
+    make_record: MakeRecord,
+) -> None:
+    record = make_record()
+    headers = [(b"host", b"queue.fal.run"), (b"authorization", b"Key k")]
+    first = record.entry("GET", "/fal/queue/a/requests/1/status", b"logs=0", headers)
+    again = record.entry("GET", "/fal/queue/a/requests/1/status", b"logs=0", list(headers))
+    other = record.entry("GET", "/fal/queue/a/requests/2/status", b"logs=0", headers)
+    assert again.headers is first.headers and again.path is first.path
+    assert other.headers is not first.headers
+    for entry in (first, again, other):
+        entry.status = 202
+        record.add(entry)
+    assert [(e.path, e.key, e.query) for e in record] == [
+        ("/fal/queue/a/requests/1/status", "k", "logs=0"),
+        ("/fal/queue/a/requests/1/status", "k", "logs=0"),
+        ("/fal/queue/a/requests/2/status", "k", "logs=0"),
+    ]
