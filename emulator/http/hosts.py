@@ -28,6 +28,9 @@ class ProviderHosts:
         """``canonical``: surface → real host; ``surfaces``: every real host → surface."""
         self.canonical = canonical
         self.surfaces = surfaces
+        #: Host header → whether it is well formed, and the surface it names: read on every
+        #: request, from the few hosts a server is called by
+        self._known: dict[str, tuple[bool, str | None]] = {}
 
     def route(self, scope: Scope) -> None:
         """Rewrite the path of an HTTP or WebSocket ``scope`` onto its host's surface; a
@@ -36,17 +39,35 @@ class ProviderHosts:
         from it (Starlette's own ``request.url`` cannot parse one)."""
         scope[_ROOT_PATH] = scope.get("root_path", "")
         host = header(scope, b"host")
-        if not _is_host(host) and scope.get("server"):
+        known = self._known.get(host) or self._learn(host)
+        if not known[0] and scope.get("server"):
             host = "{}:{}".format(*scope["server"])
             kept = [(name, value) for name, value in scope["headers"] if name != b"host"]
             scope["headers"] = [*kept, (b"host", host.encode("latin-1"))]
-        surface = self.surfaces.get(host.rsplit(":", 1)[0].lower())
+            known = self._known.get(host) or self._learn(host)
+        surface = known[1]
         if surface is not None:
             prefix = "/" + surface
             raw_path = scope.get("raw_path") or scope["path"].encode()
             scope["path"] = prefix + scope["path"]
             scope["raw_path"] = prefix.encode() + raw_path
             scope[_PROVIDER_HOST] = self.canonical
+
+
+    def _learn(self, host: str) -> tuple[bool, str | None]:
+        if len(self._known) >= KNOWN_HOSTS:  # a client that makes up hosts: start afresh
+            self._known.clear()
+        known = self._known[host] = (_is_host(host), self.surfaces.get(_name(host)))
+        return known
+
+
+#: how many Host headers `ProviderHosts` remembers
+KNOWN_HOSTS = 256
+
+
+def _name(host: str) -> str:
+    """The host name of a Host header, in lower case (without its port)."""
+    return host.rsplit(":", 1)[0].lower()
 
 
 def public_base(request: Request, surface: str, public_url: str | None = None) -> str:
@@ -69,7 +90,6 @@ _HOST_SYNTAX = re.compile(
 )
 
 
-@lru_cache(maxsize=256)
 def _is_host(host: str) -> bool:
     """Whether ``host`` can stand in a URL as its host."""
     return _HOST_SYNTAX.fullmatch(host) is not None

@@ -6,7 +6,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
-from emulator.http.hosts import ProviderHosts, public_base
+from emulator.http.hosts import KNOWN_HOSTS, ProviderHosts, public_base
 from emulator.providers.registry import CANONICAL_HOSTS, HOST_SURFACES
 
 
@@ -65,3 +65,18 @@ def test_the_app_answers_a_malformed_host_as_any_other(path: str) -> None:
     with TestClient(create_app(), base_url="http://127.0.0.1:8000") as client:
         answer = client.get(path, headers={"Host": "[zz"}, follow_redirects=False)
     assert answer.status_code in (200, 303, 307, 404), answer.text
+
+
+def test_a_client_making_up_hosts_is_remembered_within_bounds() -> None:
+    hosts = ProviderHosts(canonical=CANONICAL_HOSTS, surfaces=HOST_SURFACES)
+
+    def routed(host: bytes) -> str:
+        scope = {"type": "http", "path": "/a", "headers": [(b"host", host)], "server": ("s", 1)}
+        hosts.route(scope)
+        return scope["path"]
+
+    for n in range(3 * KNOWN_HOSTS):
+        assert routed(f"made-up-{n}.example".encode()) == "/a"
+        assert routed(b"[zz") == "/a"  # malformed: the server's address stands in
+        assert routed(b"QUEUE.fal.run:443") == "/fal/queue/a"
+        assert len(hosts._known) <= KNOWN_HOSTS
