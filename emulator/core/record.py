@@ -285,6 +285,7 @@ class RequestRecord:
         with self._lock:
             self._entries.clear()
             self._bytes = 0
+            self._shapes.clear()  # they hold credentials: a reset keeps none
 
     def __iter__(self) -> Iterator[RecordedRequest]:
         return iter([_materialise(raw) for raw in list(self._entries)])

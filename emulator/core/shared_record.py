@@ -83,6 +83,7 @@ class SharedRequestRecord(RequestRecord):
         queued entries still land)."""
         with self._writing:
             self._entries.clear()
+            self._shapes.clear()
             self.store.do("delete", KEY, SIZES)
 
     def __iter__(self) -> Iterator[RecordedRequest]:

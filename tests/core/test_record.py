@@ -141,3 +141,11 @@ def test_entries_of_requests_alike_share_what_they_have_in_common(
         ("/fal/queue/a/requests/1/status", "k", "logs=0"),
         ("/fal/queue/a/requests/2/status", "k", "logs=0"),
     ]
+
+
+def test_clearing_the_record_forgets_the_shapes_it_shared(make_record: MakeRecord) -> None:
+    record = make_record()
+    headers = [(b"authorization", b"Key secret")]
+    first = record.entry("GET", "/fal/queue/a", b"", headers)
+    record.clear()
+    assert record.entry("GET", "/fal/queue/a", b"", headers).headers is not first.headers
