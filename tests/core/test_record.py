@@ -1,3 +1,5 @@
+import os
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -143,9 +145,15 @@ def test_entries_of_requests_alike_share_what_they_have_in_common(
     ]
 
 
-def test_clearing_the_record_forgets_the_shapes_it_shared(make_record: MakeRecord) -> None:
-    record = make_record()
-    headers = [(b"authorization", b"Key secret")]
-    first = record.entry("GET", "/fal/queue/a", b"", headers)
+def test_clear_forgets_the_credentials_of_the_requests_it_forgot() -> None:
+    """Clearing the record (``DELETE /_emulator/record``) lets go of every request's headers,
+    a client's key among them, as it did before entries shared their shapes."""
+    record = RequestRecord()
+    secret = b"Key " + os.urandom(16).hex().encode()  # an object only this test holds
+    before = sys.getrefcount(secret)
+    entry = record.entry("GET", "/fal/queue/a/requests/1/status", b"", [(b"authorization", secret)])
+    entry.status = 202
+    record.add(entry)
+    del entry
     record.clear()
-    assert record.entry("GET", "/fal/queue/a", b"", headers).headers is not first.headers
+    assert sys.getrefcount(secret) == before

@@ -3,6 +3,8 @@ exactly the route Starlette's router would have chosen, or the router decides.""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -128,3 +130,34 @@ def test_a_staged_exchange_rule_answers_a_status_poll_before_its_quick_answer() 
         submitted = client.post("/fal/queue/fal-ai/flux/dev", json={"prompt": "x"}, headers=key)
         poll = client.get(submitted.json()["status_url"], headers=key)
     assert poll.status_code == 503
+
+
+def test_a_server_giving_headers_as_lists_is_answered() -> None:
+    """The ASGI spec types a scope's headers as an iterable of two-item iterables: some
+    servers and adapters (Mangum, for one) give lists, which the record must still take."""
+    app = create_app(engine=Engine(EmulatorConfig(progression=Progression.parse("polls:5,5"))))
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/fal/queue/fal-ai/flux/dev/requests/x/status",
+        "raw_path": b"/fal/queue/fal-ai/flux/dev/requests/x/status",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [[b"host", b"testserver"], [b"authorization", b"Key k"]],
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5000),
+    }
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 404  # fal's "not found", not a 500
+    assert app.state.engine.record.filter(path="/status").last.status == 404
