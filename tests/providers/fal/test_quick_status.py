@@ -13,7 +13,14 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from emulator import EmulatorConfig, Engine, ManualClock, Progression, create_app
+from emulator import (
+    EmulatorConfig,
+    Engine,
+    ManualClock,
+    Progression,
+    RecordedRequest,
+    create_app,
+)
 from emulator.providers.fal.routes import FalApi
 
 ENDPOINT = "fal-ai/bytedance/seedream/v4/text-to-image"
@@ -113,10 +120,18 @@ def test_quick_answers_are_the_handlers(steps: list[dict], progression: str) -> 
                     clock.advance(step["advance"])
                     answers.append(_send(client, ids[0], step))
                 assert answers[0] == answers[1], step
+            records = [list(client.app.state.engine.record) for client, _ in emulators]
+            assert [_recorded(e) for e in records[0]] == [_recorded(e) for e in records[1]]
     finally:
         FalApi.quick_status = quick  # type: ignore[method-assign]
     # The emulator with the rule never answers quickly: it is the reference.
     assert [any(made) for made in answered.values()] == [any(map(_is_quick, steps))]
+
+
+def _recorded(entry: RecordedRequest) -> tuple:
+    """What the record says of a request, but the times it started and was answered."""
+    fields = ("method", "host", "path", "query", "headers", "status", "endpoint", "key")
+    return (*(getattr(entry, name) for name in fields), entry.body, entry.body_size)
 
 
 def _is_quick(step: dict) -> bool:
