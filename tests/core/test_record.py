@@ -8,7 +8,7 @@ import pytest
 
 from emulator import emulate
 from emulator.core.record import RawEntry, RequestRecord, mask
-from emulator.core.store import Store
+from emulator.core.store import MemoryStore, Store
 
 MakeRecord = Callable[..., RequestRecord]
 
@@ -156,4 +156,19 @@ def test_clear_forgets_the_credentials_of_the_requests_it_forgot() -> None:
     record.add(entry)
     del entry
     record.clear()
+    assert sys.getrefcount(secret) == before
+
+
+def test_a_shared_record_keeps_no_request_in_this_process_once_written() -> None:
+    """A shared record's entries live in the store: once written, this process keeps
+    nothing of them (a hostile client's headers, a key), as before shapes were shared."""
+    record = RequestRecord(store=MemoryStore())
+    secret = b"Key " + os.urandom(16).hex().encode()
+    before = sys.getrefcount(secret)
+    entry = record.entry("GET", "/fal/queue/a/requests/1/status", b"", [(b"authorization", secret)])
+    entry.status = 202
+    record.add(entry)
+    del entry
+    record.close()  # writes what is queued
+    assert [e.key for e in record] == [secret.decode()[4:]]
     assert sys.getrefcount(secret) == before
