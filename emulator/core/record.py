@@ -228,7 +228,10 @@ class RequestRecord:
         them cost a status poll about a tenth of its rate under load (issue 17), more than
         looking its shape up here costs."""
         shape = (method, path, query, tuple(headers))
-        shared = self._shapes.get(shape)
+        try:
+            shared = self._shapes.get(shape)
+        except TypeError:  # headers as lists, which the ASGI spec allows: not shared
+            shared = shape
         if shared is None:
             if len(self._shapes) >= SHAPES:
                 self._shapes.clear()
