@@ -287,6 +287,7 @@ class RequestRecord:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._shapes.clear()  # what they shared: their headers, a key among them
             self._bytes = 0
             self._shapes.clear()  # they hold credentials: a reset keeps none
 
