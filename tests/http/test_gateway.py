@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 from starlette.applications import Starlette
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -161,3 +162,18 @@ def test_a_server_giving_headers_as_lists_is_answered() -> None:
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 404  # fal's "not found", not a 500
     assert app.state.engine.record.filter(path="/status").last.status == 404
+
+
+def test_a_status_poll_through_an_apps_own_compression_middleware() -> None:
+    """An app that mounts the emulator behind Starlette's own GZipMiddleware (which edits
+    the answer's headers in place, as a list) gets its status polls compressed, as every
+    other answer, not a 500."""
+    engine = Engine(EmulatorConfig(progression=Progression.parse("polls:5,5")))
+    app = GZipMiddleware(create_app(engine=engine), minimum_size=16)
+    key = {"Authorization": "Key k", "Accept-Encoding": "gzip"}
+    with TestClient(app) as client:
+        submitted = client.post("/fal/queue/fal-ai/flux/dev", json={"prompt": "x"}, headers=key)
+        assert submitted.headers["content-encoding"] == "gzip"
+        poll = client.get(submitted.json()["status_url"], headers=key)
+    assert (poll.status_code, poll.headers["content-encoding"]) == (202, "gzip")
+    assert poll.json()["status"] == "IN_QUEUE"
