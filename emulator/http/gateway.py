@@ -83,7 +83,8 @@ class Gateway:
                     {
                         "type": "http.response.start",
                         "status": quick.status,
-                        "headers": quick.headers,
+                        # a list, as Starlette sends: middleware around the app may edit it
+                        "headers": list(quick.headers),
                     }
                 )
                 await send({"type": "http.response.body", "body": quick.body})
