@@ -289,7 +289,6 @@ class RequestRecord:
             self._entries.clear()
             self._shapes.clear()  # what they shared: their headers, a key among them
             self._bytes = 0
-            self._shapes.clear()  # they hold credentials: a reset keeps none
 
     def __iter__(self) -> Iterator[RecordedRequest]:
         return iter([_materialise(raw) for raw in list(self._entries)])

@@ -25,7 +25,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 
 from emulator.core.record import RawEntry, RecordedRequest, RequestRecord, _materialise
@@ -70,6 +70,15 @@ class SharedRequestRecord(RequestRecord):
         self.dropped = 0
         self._unchecked = 0  # body bytes written since the last check of the store's total
 
+    def entry(
+        self, method: str, path: str, query: bytes, headers: Iterable[tuple[bytes, bytes]]
+    ) -> RawEntry:
+        """A new entry, sharing nothing: it leaves this process within milliseconds for the
+        store, so a table of shapes here would only keep requests (and keys) longer."""
+        entry = RawEntry(method, list(headers), path)
+        entry.query = query
+        return entry
+
     def add(self, entry: RawEntry) -> None:
         self._entries.append(entry)  # the queue: atomic, no lock on the request path
         if len(self._entries) > self.maxlen:
@@ -83,7 +92,6 @@ class SharedRequestRecord(RequestRecord):
         queued entries still land)."""
         with self._writing:
             self._entries.clear()
-            self._shapes.clear()
             self.store.do("delete", KEY, SIZES)
 
     def __iter__(self) -> Iterator[RecordedRequest]:

@@ -53,7 +53,6 @@ class ProviderHosts:
             scope["raw_path"] = prefix.encode() + raw_path
             scope[_PROVIDER_HOST] = self.canonical
 
-
     def _learn(self, host: str) -> tuple[bool, str | None]:
         if len(self._known) >= KNOWN_HOSTS:  # a client that makes up hosts: start afresh
             self._known.clear()
