@@ -14,8 +14,9 @@ expression each, and its exception layer, which those routes do not need, on eve
 
 A route that answers some requests from memory alone (`HandlerApp.quick`: fal's status
 polls) answers them before the record's and the exchange faults' layers are built, unless
-an exchange fault could answer them: on a status poll, those layers and Starlette's request and
-response objects cost a third of the app's time. The request joins the record all the same.
+an exchange fault could answer them: on a status poll, those layers and Starlette's request
+and response objects cost about a quarter of the app's time. The request joins the record
+all the same.
 """
 
 from __future__ import annotations
