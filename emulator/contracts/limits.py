@@ -19,7 +19,7 @@ from typing import Any
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.plans import plan_of
 from emulator.contracts.sizes import SIZE_FIELDS, image_size, video_shape
-from emulator.contracts.validation import Violation
+from emulator.contracts.validation import Violation, apply_defaults
 
 #: input fields that say how many media an output holds
 COUNT_FIELDS = ("num_images",)
@@ -60,12 +60,26 @@ def check_limits(
     if not isinstance(inputs, Mapping):
         return []
     if isinstance(payload, Mapping):
-        defaults = _DEFAULT_VERDICTS.get(endpoint)
-        if defaults is None:
-            defaults = _DEFAULT_VERDICTS[endpoint] = _DefaultVerdicts(endpoint)
+        defaults = _default_verdicts(endpoint)
         if defaults.shaping.isdisjoint(payload):
-            return defaults.verdict(inputs, limits)
+            return defaults.verdict(limits)
     return _check(endpoint, inputs, limits)
+
+
+def limit_violations(endpoint: Endpoint, payload: Any, limits: Limits) -> list[Violation]:
+    """`check_limits` of ``payload`` (valid by the contract), its defaults filled in only
+    when it sets a field the limits read: a submit that sets none (most) makes no copy."""
+    if isinstance(payload, Mapping) and _default_verdicts(endpoint).shaping.isdisjoint(payload):
+        return _default_verdicts(endpoint).verdict(limits)
+    inputs = apply_defaults(endpoint, endpoint.input_schema, payload)
+    return check_limits(endpoint, inputs, limits, payload=payload)
+
+
+def _default_verdicts(endpoint: Endpoint) -> _DefaultVerdicts:
+    defaults = _DEFAULT_VERDICTS.get(endpoint)
+    if defaults is None:
+        defaults = _DEFAULT_VERDICTS[endpoint] = _DefaultVerdicts(endpoint)
+    return defaults
 
 
 class _DefaultVerdicts:
@@ -76,10 +90,14 @@ class _DefaultVerdicts:
         self.shaping = SHAPING_FIELDS.intersection(plan_of(endpoint).input_names)
         self._verdicts: dict[Limits, tuple[Violation, ...]] = {}
 
-    def verdict(self, inputs: Mapping[str, Any], limits: Limits) -> list[Violation]:
+    def verdict(self, limits: Limits) -> list[Violation]:
         verdict = self._verdicts.get(limits)
         if verdict is None:
-            verdict = self._verdicts[limits] = tuple(_check(self.endpoint, inputs, limits))
+            # an input that sets no field the limits read holds their defaults there, as
+            # the empty input does
+            endpoint = self.endpoint
+            defaults = apply_defaults(endpoint, endpoint.input_schema, {})
+            verdict = self._verdicts[limits] = tuple(_check(endpoint, defaults, limits))
         return list(verdict)
 
 

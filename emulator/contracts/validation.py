@@ -212,19 +212,26 @@ def _input_rules(endpoint: Endpoint) -> _InputRules:
 
 
 def check_input(endpoint: Endpoint, payload: Any) -> tuple[Any, list[Violation]]:
-    """The payload with defaults applied, and what is wrong with it (empty when valid).
+    """The payload with defaults applied, and what is wrong with it (empty when valid)."""
+    violations = input_violations(endpoint, payload)
+    if violations:
+        return payload, violations
+    return apply_defaults(endpoint, endpoint.input_schema, payload), []
+
+
+def input_violations(endpoint: Endpoint, payload: Any) -> list[Violation]:
+    """What is wrong with ``payload`` (empty when valid), its defaults not filled in.
 
     An input the quick test (``acceptance.py``) finds valid skips jsonschema; any other
     is checked by jsonschema, which alone words the violations."""
     rules = _input_rules(endpoint)
-    if rules.accepts is None or not rules.accepts(payload):
-        errors = sorted(
-            endpoint.input_validator.iter_errors(payload),
-            key=lambda e: list(map(str, e.absolute_path)),
-        )
-        if errors:
-            return payload, _distinct(_violation(error) for error in errors)
-    return apply_defaults(endpoint, endpoint.input_schema, payload), []
+    if rules.accepts is not None and rules.accepts(payload):
+        return []
+    errors = sorted(
+        endpoint.input_validator.iter_errors(payload),
+        key=lambda e: list(map(str, e.absolute_path)),
+    )
+    return _distinct(_violation(error) for error in errors)
 
 
 def _distinct(violations: Iterable[Violation]) -> list[Violation]:

@@ -30,6 +30,7 @@ from emulator.core.outcomes import (
     JobFailed,
     OutcomeCache,
     check_all,
+    find_violations,
     limits_of,
     make_outcome,
 )
@@ -335,6 +336,11 @@ class Engine(Timeline):
         """The payload with defaults, and what is wrong with it by the contract or beyond
         what the emulator makes (empty when it is fine)."""
         return check_all(endpoint, payload, self.limits)
+
+    def violations(self, endpoint: Endpoint, payload: Any) -> list[Violation]:
+        """What `check_input` finds wrong with ``payload``, without its defaults-filled copy
+        (a submission keeps the input as sent)."""
+        return find_violations(endpoint, payload, self.limits)
 
     def outcome(self, job: Job, link: Linker) -> dict[str, Any]:
         """The output of a finished job, media linked by ``link``; raises `JobFailed`.

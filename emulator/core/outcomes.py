@@ -14,9 +14,14 @@ from typing import Any
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Endpoint
-from emulator.contracts.limits import Limits, check_limits
+from emulator.contracts.limits import Limits, check_limits, limit_violations
 from emulator.contracts.synthesis import InputRejected, synthesize
-from emulator.contracts.validation import Violation, apply_defaults, check_input
+from emulator.contracts.validation import (
+    Violation,
+    apply_defaults,
+    check_input,
+    input_violations,
+)
 from emulator.core.faults import Fault
 from emulator.core.jobs import Failure, Job
 from emulator.media import UnsupportedMedia
@@ -66,6 +71,12 @@ def check_all(endpoint: Endpoint, payload: Any, limits: Limits) -> tuple[Any, li
     ``limits`` (empty when it is fine)."""
     inputs, violations = check_input(endpoint, payload)
     return inputs, violations or check_limits(endpoint, inputs, limits, payload=payload)
+
+
+def find_violations(endpoint: Endpoint, payload: Any, limits: Limits) -> list[Violation]:
+    """What `check_all` finds wrong with ``payload``, without filling in its defaults where
+    the limits need none (what a submit asks: it keeps the input as sent)."""
+    return input_violations(endpoint, payload) or limit_violations(endpoint, payload, limits)
 
 
 def validated(job: Job, limits: Limits) -> Any:

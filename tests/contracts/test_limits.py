@@ -6,8 +6,8 @@ from emulator import EmulatorConfig, Endpoint, Engine, ManualClock, Progression
 from emulator.contracts import limits as limits_module
 from emulator.contracts.limits import SHAPING_FIELDS, Limits, check_limits, declared
 from emulator.contracts.validation import check_input
-from emulator.core.outcomes import JobFailed
-from emulator.strategies import valid_inputs
+from emulator.core.outcomes import JobFailed, check_all, find_violations
+from emulator.strategies import broken_inputs, valid_inputs
 
 ENGINE = Engine(EmulatorConfig(seed=1, progression=Progression.parse("immediate")))
 BITDANCE = ENGINE.contracts.get("fal", "fal-ai/bitdance")
@@ -151,3 +151,21 @@ def test_the_limits_read_no_field_outside_the_shaping_ones(
     for endpoint in (BITDANCE, WAVESPEED, VIDEO):
         check_limits(endpoint, inputs, tiny)
     assert asked and asked <= SHAPING_FIELDS, asked - SHAPING_FIELDS
+
+
+@pytest.mark.parametrize("endpoint", [BITDANCE, WAVESPEED, VIDEO], ids=lambda e: e.id)
+@given(data=st.data(), limits=LIMITS)
+def test_a_submissions_violations_are_those_of_its_input_with_its_defaults(
+    endpoint: Endpoint, data: st.DataObject, limits: Limits
+) -> None:
+    # A submit asks only what is wrong (`find_violations`), filling no defaults in where
+    # the limits read none of the input's fields: the answer is the whole check's.
+    drawn = data.draw(
+        st.one_of(
+            valid_inputs(endpoint, max_dimension=8192),
+            broken_inputs(endpoint).map(lambda pair: pair[0]),
+            st.just({}),
+            st.just([]),
+        )
+    )
+    assert find_violations(endpoint, drawn, limits) == check_all(endpoint, drawn, limits)[1]

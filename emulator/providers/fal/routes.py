@@ -205,7 +205,7 @@ class FalApi:
         note_endpoint(request, endpoint.id)
         payload = await read_payload(request, self.config)
         if self.config.validate_on_submit:
-            _, violations = self.engine.check_input(endpoint, payload)
+            violations = self.engine.violations(endpoint, payload)
             if violations:
                 raise validation_error(violations)
         webhook = query_value(request, "fal_webhook")

@@ -218,7 +218,7 @@ class WaveSpeedApi:
             raise _not_found(f"Model '{model}'")
         note_endpoint(request, endpoint.id)
         payload = await read_payload(request, self.config)
-        _, violations = self.engine.check_input(endpoint, payload)
+        violations = self.engine.violations(endpoint, payload)
         if violations:
             raise validation_error(violations)
         webhook = query_value(request, "webhook") or payload.get("webhook_url")
