@@ -178,3 +178,31 @@ def test_fault_and_webhook_controls_on_the_fixture(provider_emulator: Emulation)
     )
     (delivery,) = provider_emulator.wait_for_webhooks(timeout=5)
     assert delivery.state == "refused"  # not a loopback address
+
+
+def test_fal_clients_status_polls_are_answered_quickly_and_counted_as_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # fal_client polls without logs: `FalApi.quick_status` answers those polls (issue 17),
+    # and the client still sees its request move, finish and give its result.
+    from emulator.providers.fal.routes import FalApi
+
+    quick, answered = FalApi.quick_status, []
+
+    def counted(self: FalApi, scope: dict, path: str) -> object:
+        made = quick(self, scope, path)
+        answered.append(made is not None)
+        return made
+
+    monkeypatch.setattr(FalApi, "quick_status", counted)
+    with emulate(progression="polls:1,2") as emulation:
+        handle = fal_client.submit("fal-ai/bitdance", arguments={"prompt": "quick"})
+        seen = [type(handle.status()).__name__ for _ in range(4)]
+        assert handle.get()["prompt"] == "quick"
+        polls = emulation.requests.filter(path="/status")
+    assert seen == ["Queued", "InProgress", "InProgress", "Completed"]
+    # every poll (`get` polls once more), not the submit nor the result
+    assert answered.count(True) == len(polls) == 5
+    assert [(p.status, p.endpoint) for p in polls] == [(202, "fal-ai/bitdance")] * 3 + [
+        (200, "fal-ai/bitdance")
+    ] * 2
