@@ -15,6 +15,9 @@ def header(scope: Scope, name: bytes) -> str:
 
 #: the scope key under which a handler notes which endpoint a request was for
 ENDPOINT = "emulator.endpoint"
+#: the scope key under which `bodies.read_body` keeps the body it read (what arrived, if it
+#: refused it), for the request record
+BODY = "emulator.body"
 
 
 def note_endpoint(request: Request, endpoint_id: str) -> None:

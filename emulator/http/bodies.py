@@ -18,7 +18,7 @@ from starlette.types import Receive
 
 from emulator.config import EmulatorConfig
 from emulator.core.files import Storage, StoredFile
-from emulator.http.asgi import header
+from emulator.http.asgi import BODY, header
 from emulator.http.deadlines import deadlines
 
 
@@ -49,8 +49,11 @@ async def read_body(request: Request, limit: int) -> bytes:
     task, pending = asyncio.current_task(), deadlines()
     assert task is not None  # a request is always read by a task
     pending.start(task, BODY_SECONDS)
+    chunks: list[bytes] = []
+    body = None
     try:
-        return await _receive_body(request.receive, limit)
+        body = await _receive_body(request.receive, limit, chunks)
+        return body
     except asyncio.CancelledError:
         if not pending.stop(task):
             raise
@@ -58,22 +61,23 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise PayloadError(408, "too_slow", message) from None
     finally:
         pending.stop(task)
+        # what arrived, refused or not, for the request record (`Recorder.finish`)
+        request.scope[BODY] = body if body is not None else b"".join(chunks)
 
 
-async def _receive_body(receive: Receive, limit: int) -> bytes:
+async def _receive_body(receive: Receive, limit: int, chunks: list[bytes]) -> bytes:
     # The ASGI messages themselves: Starlette's stream is an async generator, a visible
     # cost on a submit, where the whole body mostly comes in one message.
-    chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":  # http.disconnect
             raise PayloadError(400, "disconnected", "The client disconnected mid-body")
         chunk = message.get("body", b"")
+        chunks.append(chunk)
         size += len(chunk)
         if size > limit:
             raise PayloadError(413, "too_large", f"Request body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
@@ -123,16 +127,14 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
-#: the scope key under which `read_json` notes the size of the body it read
-BODY_SIZE = "emulator.body_size"
 #: the most JSON values (objects, arrays and list items) one body may hold: a 20 MiB
 #: ``[{},{},…]`` would otherwise take the event loop for tens of seconds to read and check
 MAX_JSON_VALUES = 200_000
 
 
 def body_size(request: Request) -> int:
-    """The size of the body `read_json` read from ``request`` (0 if none was read)."""
-    return int(request.scope.get(BODY_SIZE, 0))
+    """The size of the body `read_body` read from ``request`` (0 if none was read)."""
+    return len(request.scope.get(BODY, b""))
 
 
 async def read_json(request: Request, *, max_bytes: int, max_depth: int) -> Any:
@@ -143,7 +145,6 @@ async def read_json(request: Request, *, max_bytes: int, max_depth: int) -> Any:
             415, "content_type", f"Unsupported content type {content_type!r}; send application/json"
         )
     raw = await read_body(request, max_bytes)
-    request.scope[BODY_SIZE] = len(raw)
     if not raw.strip():
         return {}
     return decode_json(raw, max_depth=max_depth)

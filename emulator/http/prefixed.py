@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from starlette.routing import BaseRoute, Match, NoMatchFound, Route, get_route_path
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 #: the scope key under which a group notes which of its routes matched
 _MATCHED = "emulator.matched_route"
@@ -63,6 +63,12 @@ class PrefixedRoutes(BaseRoute):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await scope[_MATCHED].handle(scope, receive, send)
+
+    def matched_app(self, scope: Scope) -> ASGIApp:
+        """What handles a request `matches` matched fully: the matched route's app (as
+        `Route.handle` calls it, its method allowed), else the route itself."""
+        route = scope[_MATCHED]
+        return route.app if isinstance(route, Route) else route.handle
 
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:
         for route in self.routes:

@@ -1,5 +1,10 @@
 """Adding each provider request to the request record as it passes: its headers, its body
-up to the record's limit, its status, and the endpoint its handler noted."""
+up to the record's limit, its status, and the endpoint its handler noted.
+
+A request is watched as it passes (`watch`), or, when its route reads its body with
+`read_body` and tells the gateway its status (`HandlerApp.respond`), recorded from what
+the route read (`start` and `finish`): watching costs a submit about a tenth of the app's
+time in-process (issue 17)."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import time
 from starlette.types import Message, Receive, Scope, Send
 
 from emulator.core.record import RawEntry, RequestRecord
-from emulator.http.asgi import ENDPOINT
+from emulator.http.asgi import BODY, ENDPOINT
 
 
 class Recorder:
@@ -34,6 +39,19 @@ class Recorder:
             entry = self._entry(scope)
             entry.status, entry.answered, entry.endpoint = status, entry.started, endpoint
             self.record.add(entry)
+
+    def start(self, scope: Scope) -> RawEntry | None:
+        """An entry for the HTTP request in ``scope``, to `finish` once it is answered;
+        None for a request not recorded."""
+        return None if scope["path"].startswith(self.skip) else self._entry(scope)
+
+    def finish(self, entry: RawEntry, scope: Scope, status: int) -> None:
+        """Add ``entry``, answered now with ``status``, with the body `read_body` read
+        (none if it was not called) and the endpoint its handler noted."""
+        body = scope.get(BODY, b"")
+        entry.status, entry.answered, entry.endpoint = status, time.time(), scope.get(ENDPOINT)
+        entry.body, entry.body_size = body[: self.record.body_bytes], len(body)
+        self.record.add(entry)
 
     def watch(self, scope: Scope, receive: Receive, send: Send) -> tuple[Receive, Send]:
         """``receive`` and ``send`` for the HTTP request in ``scope``, recording it."""

@@ -107,6 +107,10 @@ class HandlerApp:
     exception to the provider's error response, or returns None to let it propagate.
     ``quick``, if given, answers the requests it can from memory alone, exactly as
     ``handler`` would, and before the gateway builds the layers a handler needs (`Gateway`).
+
+    ``handler`` reads a request's body with `bodies.read_body`, which keeps it in the scope
+    for the request record: the gateway records a request to a `HandlerApp` from there and
+    from `respond`'s status, without watching its messages (`Recorder.finish`).
     """
 
     def __init__(
@@ -120,11 +124,15 @@ class HandlerApp:
         self.quick = quick
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.respond(scope, receive)
+        await response(scope, receive, send)
+
+    async def respond(self, scope: Scope, receive: Receive) -> Response:
+        """The response to the request in ``scope``, not yet sent."""
         try:
-            response = await self.handler(Request(scope, receive))
+            return await self.handler(Request(scope, receive))
         except Exception as error:
             answered = self.answer(error)
             if answered is None:
                 raise
-            response = answered
-        await response(scope, receive, send)
+            return answered
