@@ -30,7 +30,7 @@ class PrefixedRoutes(BaseRoute):
         self.routes = list(routes)
         # A route without parameters matches one path (its pattern ``^path$``, where ``$``
         # also takes a final newline): compared as text, it costs no regular expression.
-        self._paths = [
+        paths = [
             _literal_paths(route.path)
             if isinstance(route, Route) and not route.param_convertors
             else None
@@ -38,10 +38,8 @@ class PrefixedRoutes(BaseRoute):
         ]
         # A route with parameters matches only paths that start with its text before the
         # first one: a path that does not is passed over without its regular expression.
-        self._heads = [
-            route.path.partition("{")[0] if isinstance(route, Route) else ""
-            for route in self.routes
-        ]
+        heads = [r.path.partition("{")[0] if isinstance(r, Route) else "" for r in routes]
+        self._table = tuple(zip(self.routes, paths, heads, strict=True))
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         path = get_route_path(scope)
@@ -49,7 +47,7 @@ class PrefixedRoutes(BaseRoute):
             return Match.NONE, {}
         partial: tuple[Match, Scope] | None = None
         # first full match, else first partial: as a Router does
-        for route, paths, head in zip(self.routes, self._paths, self._heads, strict=True):
+        for route, paths, head in self._table:
             if not path.startswith(head) or paths is not None and path not in paths:
                 continue
             match, child_scope = route.matches(scope)
