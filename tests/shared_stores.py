@@ -10,12 +10,13 @@ prefix there, flushed after it.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from emulator.core.store import Store, open_store
+from emulator.core.store import Op, Store, StoreUnavailable, open_store
 from tests.redis_server import redis_server
 
 
@@ -40,3 +41,24 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Sto
     first.flush()
     first.close()
     second.close()
+
+
+class Dying(Store):
+    """``store`` as a process sees it that dies just before its ``fatal``-th round trip:
+    that one and every later one never reaches the store."""
+
+    def __init__(self, store: Store, fatal: int) -> None:
+        self.store, self.fatal, self.trips = store, fatal, 0
+
+    def _trip(self) -> None:
+        self.trips += 1
+        if self.trips >= self.fatal:
+            raise StoreUnavailable("the process died")
+
+    def batch(self, ops: Sequence[Op]) -> list[Any]:
+        self._trip()
+        return self.store.batch(ops)
+
+    def guarded(self, guard: Op, ops: Sequence[Op]) -> list[Any] | None:
+        self._trip()
+        return self.store.guarded(guard, ops)

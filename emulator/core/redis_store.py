@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -48,18 +48,33 @@ class RedisStore(Store):
             socket_connect_timeout=TIMEOUT,
             health_check_interval=30,
         )
+        self._guarded = self._client.register_script(_GUARDED)
         self._trips = 0
         self._lock = threading.Lock()
         self._broken_until, self._failure = 0.0, ""
 
     def batch(self, ops: Sequence[Op]) -> list[Any]:
-        if time.monotonic() < self._broken_until:
-            raise StoreUnavailable(self._failure)
         pipe = self._client.pipeline(transaction=len(ops) > 1)
         for op in ops:
             _queue(pipe, self.prefix, op)
+        results = self._execute(pipe.execute)
+        return [_result(op[0], value) for op, value in zip(ops, results, strict=True)]
+
+    def guarded(self, guard: Op, ops: Sequence[Op]) -> list[Any] | None:
+        words = [word for op in (guard, *ops) for word in _counted(self.prefix, op)]
+        results = self._execute(lambda: self._guarded(args=words))
+        if results is None:
+            return None
+        answers = zip(ops, results, strict=True)
+        return [_result(op[0], _from_script(op[0], value)) for op, value in answers]
+
+    def _execute(self, call: Callable[[], Any]) -> Any:
+        """``call``'s answer from Redis; `StoreUnavailable` for any error of Redis's, and at
+        once for a `BREAK` after one."""
+        if time.monotonic() < self._broken_until:
+            raise StoreUnavailable(self._failure)
         try:
-            results = pipe.execute()
+            return call()
         except self._errors as exc:
             self._failure = f"Redis at {self.url}: {exc}"
             self._broken_until = time.monotonic() + BREAK
@@ -67,7 +82,6 @@ class RedisStore(Store):
         finally:
             with self._lock:
                 self._trips += 1
-        return [_result(op[0], value) for op, value in zip(ops, results, strict=True)]
 
     def flush(self) -> None:
         try:
@@ -97,6 +111,56 @@ local value = redis.call('incrby', KEYS[1], ARGV[1])
 if value == 0 then redis.call('del', KEYS[1]) end
 return value
 """
+
+
+#: `Store.guarded`: its operations as counted words (how many, then the command's own),
+#: the guard's first; the results of the rest, or nil if the guard answered 0 or nil
+_GUARDED = """
+local at = 1
+local function call_next()
+    local count = tonumber(ARGV[at])
+    local command = {unpack(ARGV, at + 1, at + count)}
+    at = at + count + 1
+    if command[1] == 'tally' then
+        local value = redis.call('incrby', command[2], command[3])
+        if value == 0 then redis.call('del', command[2]) end
+        return value
+    end
+    return redis.call(unpack(command))
+end
+local held = call_next()
+if held == 0 or not held then return nil end
+local results = {}
+while at <= #ARGV do results[#results + 1] = call_next() end
+return results
+"""
+
+
+def _counted(prefix: str, op: Op) -> list[Any]:
+    """``op`` as the words of a Redis command, after how many they are."""
+    name, key, *args = op
+    key = prefix + key
+    if name == "incr":
+        words = ["incrby", key, *args]
+    elif name == "delete":
+        words = ["del", key, *(prefix + other for other in args)]
+    elif name == "zadd":
+        member, score = args
+        words = ["zadd", key, score, member]
+    elif name == "hset":
+        words = ["hset", key, *(word for pair in args[0].items() for word in pair)]
+    elif name in ("tally", "zrem", "rpush", "hgetall", "hincrby", "hdel", "llen"):
+        words = [name, key, *args]  # the script runs a tally itself, as `_TALLY` does
+    else:  # a read that may answer nothing would end the script's answer early
+        raise ValueError(f"{name} cannot run in a guarded batch")
+    return [len(words), *words]
+
+
+def _from_script(name: str, value: Any) -> Any:
+    """A script's answer to ``name`` as a pipeline would give it (a hash as pairs, here)."""
+    if name == "hgetall":
+        return dict(zip(value[::2], value[1::2], strict=True))
+    return value
 
 
 def _queue(pipe: Any, prefix: str, op: Op) -> None:

@@ -4,7 +4,8 @@ The same interface as `JobStore`, and the same budgets: jobs in submission order
 set scored by a store-wide counter), per-key order likewise, byte counts kept with
 ``incr``, evicted and expired ids remembered (bounded) to answer "expired". Eviction is
 claimed with ``zrem``, which answers True to one process only, so two workers never both
-drop (or both count) the same job.
+drop (or both count) the same job; the claim and the drop are one atomic step
+(`Store.guarded`).
 
 A job is one hash. What changes after submission is kept apart and written atomically: a
 cancellation with ``hsetnx`` (the first ending wins), and status polls in a counter per
@@ -131,8 +132,6 @@ class SharedJobStore:
             owner, size = self.store.batch(
                 [("hget", _job_key(job_id), "owner"), ("hget", _job_key(job_id), "size")]
             )
-            if not self.store.do("zrem", "jobs", job_id):
-                continue  # another process dropped it
             owner_text = owner.decode() if owner else ""
             ops: list[Op] = [
                 ("delete", _job_key(job_id)),
@@ -144,7 +143,12 @@ class SharedJobStore:
                 ("rpush", "jobs:gone:order", job_id),
                 ("llen", "jobs:gone:order"),
             ]
-            if self.store.batch(ops)[-1] > TOMBSTONES:
+            # claimed and dropped in one step: a process that dies cannot leave a job
+            # out of the order yet counted against its key's budget
+            dropped = self.store.guarded(("zrem", "jobs", job_id), ops)
+            if dropped is None:
+                continue  # another process dropped it
+            if dropped[-1] > TOMBSTONES:
                 forgotten = self.store.do("lpop", "jobs:gone:order")  # each popped once
                 if forgotten is not None:
                     self.store.do("hdel", "jobs:gone", forgotten.decode())

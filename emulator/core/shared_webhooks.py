@@ -5,13 +5,13 @@ A pending delivery is data, not closures: its record (``webhooks:d:{key}``, a ha
 provider, job id, owner, URL, the request's base URLs, retry schedule, fault, state,
 tries, last request sent) and its next step in the due set (``webhooks:due``, a sorted set
 of ``{key}#{generation}`` by the unix time the step is due). A process claims a due step
-with ``zrem`` (true for one process only), then at once re-adds it, one generation on,
-due at the lease's end: if the process dies mid-attempt, another claims that lease when
-it runs out and tries again. A finished step removes the lease (``zrem`` again: a process
-that finds its lease gone has been replaced, and records nothing) and re-adds the next
-step, if any. Between the claim and the lease (two round trips back to back) a process
-that dies loses the delivery: that window is microseconds wide, a mid-attempt death is
-the case the lease covers.
+with ``zrem`` (true for one process only) and, in the same atomic step (`Store.guarded`),
+re-adds it one generation on, due at the lease's end: if the process dies mid-attempt,
+another claims that lease when it runs out and tries again. A finished step removes the
+lease (``zrem`` again: a process that finds its lease gone has been replaced, and records
+nothing) and, in the same step, records what happened and adds the next step, if any: a
+process that dies at any point leaves either the claimed step or its lease due, never
+neither.
 
 The claiming process rebuilds the signed request: each provider registers a builder
 (`register_builder`, at import of its webhooks module) that makes the request from the
@@ -134,16 +134,17 @@ class SharedDeliveries:
     def claim(self, step: str) -> Claim | None:
         """Take ``step`` (``key#generation``) and lease it; None if another process did."""
         key, _, generation = step.rpartition("#")
-        if not self.store.do("zrem", DUE, step):
-            return None
         claim = Claim(key, int(generation) + 1, {})
-        _, record = self.store.batch(
-            [("zadd", DUE, claim.lease, time.time() + self.lease), ("hgetall", P + f"d:{key}")]
+        taken = self.store.guarded(
+            ("zrem", DUE, step),
+            [("zadd", DUE, claim.lease, time.time() + self.lease), ("hgetall", P + f"d:{key}")],
         )
-        if not record:  # cleared meanwhile
+        if taken is None:
+            return None
+        if not taken[1]:  # cleared meanwhile
             self.store.do("zrem", DUE, claim.lease)
             return None
-        return Claim(key, claim.generation, _decode(record))
+        return Claim(key, claim.generation, _decode(taken[1]))
 
     def finish(
         self,
@@ -154,8 +155,6 @@ class SharedDeliveries:
     ) -> bool:
         """End a claimed step: record ``changes`` and ``attempts``, and the next step due at
         ``due`` (None: the delivery is over). False if the lease was lost meanwhile."""
-        if not self.store.do("zrem", DUE, claim.lease):
-            return False
         ops: list[Op] = [("hset", P + f"d:{claim.key}", changes)] if changes else []
         if attempts:
             texts = [json.dumps(asdict(attempt)) for attempt in attempts]
@@ -164,8 +163,7 @@ class SharedDeliveries:
             ops.append(("zadd", DUE, f"{claim.key}#{claim.generation + 1}", due))
         else:
             ops.append(("zrem", OPEN, claim.key))
-        self.store.batch(ops)
-        return True
+        return self.store.guarded(("zrem", DUE, claim.lease), ops) is not None
 
     def step(self, claim: Claim, access: JobAccess, send: Send, time_scale: float) -> None:
         """Wait for the job, or make one attempt of a claimed delivery."""

@@ -55,15 +55,24 @@ class SqliteStore(Store):
         self._trips = 0
 
     def batch(self, ops: Sequence[Op]) -> list[Any]:
+        return self._transaction(None, ops) or []
+
+    def guarded(self, guard: Op, ops: Sequence[Op]) -> list[Any] | None:
+        return self._transaction(guard, ops)
+
+    def _transaction(self, guard: Op | None, ops: Sequence[Op]) -> list[Any] | None:
+        """``ops`` in one transaction, if ``guard`` (first, in it) answers true."""
         with self._lock:
             self._trips += 1
             # Reads share the file (write-ahead log); a batch that writes takes the write
             # lock at once, so it queues behind another process's rather than failing.
-            reading = all(op[0] in READS for op in ops)
+            reading = guard is None and all(op[0] in READS for op in ops)
             try:
                 self._db.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
                 try:
-                    results = [getattr(self, "_" + op[0])(*op[1:]) for op in ops]
+                    results = None
+                    if guard is None or self._run(guard):
+                        results = [self._run(op) for op in ops]
                     self._db.execute("COMMIT")
                 except BaseException:
                     if self._db.in_transaction:
@@ -72,6 +81,9 @@ class SqliteStore(Store):
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"SQLite at {self.url}: {exc}") from None
             return results
+
+    def _run(self, op: Op) -> Any:
+        return getattr(self, "_" + op[0])(*op[1:])
 
     def flush(self) -> None:
         self.batch([("flushall",)])

@@ -9,8 +9,10 @@ restart forgets nothing.
 
 Every implementation offers the same operations, named as Redis names them (but one,
 ``tally``: a counter that is forgotten once back at zero, a script on Redis), and runs a
-`batch` of them atomically in one round trip. Values are bytes (``str`` is encoded as
-UTF-8); hash fields and sorted-set members are text.
+`batch` of them atomically in one round trip, or a batch `guarded` by one more operation
+(a script on Redis): what makes a step of shared work that one process claims either
+happen whole or not at all. Values are bytes (``str`` is encoded as UTF-8); hash fields and
+sorted-set members are text.
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ class Store:
 
     def batch(self, ops: Sequence[Op]) -> list[Any]:
         """Run ``ops`` atomically, in one round trip; their results, in order."""
+        raise NotImplementedError
+
+    def guarded(self, guard: Op, ops: Sequence[Op]) -> list[Any] | None:
+        """Run ``guard`` and, only if it answers true (``zrem`` of a member that was
+        there), ``ops``, all atomically in one round trip: their results in order, or None
+        if the guard answered false. ``ops`` are writes and whole reads (``hgetall``): an
+        answer of nothing (``get`` of a missing key) is not theirs to give."""
         raise NotImplementedError
 
     def do(self, name: str, *args: Any) -> Any:
@@ -87,7 +96,15 @@ class MemoryStore(Store):
     def batch(self, ops: Sequence[Op]) -> list[Any]:
         with self._lock:
             self._trips += 1
-            return [getattr(self, "_" + op[0])(*op[1:]) for op in ops]
+            return [self._run(op) for op in ops]
+
+    def guarded(self, guard: Op, ops: Sequence[Op]) -> list[Any] | None:
+        with self._lock:
+            self._trips += 1
+            return [self._run(op) for op in ops] if self._run(guard) else None
+
+    def _run(self, op: Op) -> Any:
+        return getattr(self, "_" + op[0])(*op[1:])
 
     def flush(self) -> None:
         with self._lock:

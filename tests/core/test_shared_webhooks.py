@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from emulator.core.shared_webhooks import JobAccess, register_builder
-from emulator.core.store import Store
+from emulator.core.deliveries import Delivery
+from emulator.core.shared_webhooks import JobAccess, SharedDeliveries, register_builder
+from emulator.core.store import Store, StoreUnavailable
 from emulator.core.webhooks import WebhookSender
 from tests import shared_stores, webhook_receiver
 from tests.bounded import eventually
@@ -117,6 +118,25 @@ def test_a_delivery_abandoned_mid_attempt_is_made_after_the_lease(
     (delivery,) = second.deliveries
     assert delivery.state == "delivered" and len(delivery.attempts) == 1
     assert stores[0].do("zcard", "webhooks:due") == 0
+
+
+@pytest.mark.parametrize("fatal", [1, 2, 3, 4])
+def test_a_process_dying_between_round_trips_leaves_its_step_due(stores: Pair, fatal: int) -> None:
+    """Whenever a claiming process dies (before any of its round trips to the store), the
+    step it claimed, its lease or the step after it is still due: no delivery is lost."""
+    store = stores[0]
+    deliveries = SharedDeliveries(store, lease=30.0)
+    delivery = Delivery("test-shared", "d1", "http://x.test")
+    key = deliveries.add(delivery, "j1", {}, (1.0,), None, 0.0, due=0.0)
+    dying = SharedDeliveries(shared_stores.Dying(store, fatal), lease=30.0)
+    try:
+        claim = dying.claim(f"{key}#0")
+        assert claim is not None
+        dying.finish(claim, {"tries": 1}, due=time.time() + 60)
+    except StoreUnavailable:
+        pass
+    due = store.do("zrange", "webhooks:due", 0, -1)
+    assert len(due) == 1 and due[0].startswith(key + "#"), due
 
 
 @pytest.mark.parametrize(

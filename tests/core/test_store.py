@@ -126,3 +126,26 @@ def test_a_tally_is_forgotten_once_back_at_zero(store: Store) -> None:
     assert store.do("tally", "t", -3) == 0
     assert store.do("get", "t") is None  # nothing left of a count back at zero
     assert store.do("tally", "t", 4) == 4
+
+
+def test_a_guarded_batch_runs_whole_or_not_at_all(store: Store) -> None:
+    store.batch([("zadd", "due", "a#0", 1.0), ("hset", "h", {"f": "1"})])
+    taken = store.guarded(
+        ("zrem", "due", "a#0"),
+        [("zadd", "due", "a#1", 2.0), ("hgetall", "h"), ("rpush", "l", "x", "y")],
+    )
+    assert taken == [1, {"f": b"1"}, 2]
+    assert store.do("zrange", "due", 0, -1) == ["a#1"]
+    # the guard no longer holds: nothing else runs
+    assert store.guarded(("zrem", "due", "a#0"), [("zadd", "due", "b#0", 0.0)]) is None
+    assert store.do("zrange", "due", 0, -1) == ["a#1"]
+    moved = store.guarded(
+        ("zrem", "due", "a#1"),
+        [("hset", "h", {"f": "2", "g": b"\x00"}), ("delete", "l"), ("tally", "t", 3)],
+    )
+    assert moved == [1, 1, 3]
+    assert store.do("hgetall", "h") == {"f": b"2", "g": b"\x00"}
+    assert store.do("zcard", "due") == 0 and store.do("llen", "l") == 0
+    store.do("zadd", "due", "c#0", 1.0)
+    assert store.guarded(("zrem", "due", "c#0"), [("tally", "t", -3), ("llen", "l")]) == [0, 0]
+    assert store.do("get", "t") is None  # a tally back at zero is forgotten there too
