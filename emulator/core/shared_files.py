@@ -146,14 +146,17 @@ class SharedUploads:
                 self._drop(old)
 
     def _drop(self, member: str) -> None:
-        """Forget a ticket (``t:id``) or a multipart upload (``m:id``), if still waiting."""
-        if not self.store.do("zrem", P + "waiting", member):
-            return  # another process completed or dropped it
+        """Forget a ticket (``t:id``) or a multipart upload (``m:id``), if still waiting
+        (else another process completed or dropped it): taken from the waiting set and
+        forgotten in one step, so that a process that dies leaves no bytes counted."""
         kind, _, ident = member.partition(":")
         if kind == "t":
-            self.store.do("delete", P + f"ticket:{ident}")
-        else:
-            self.discard_multipart(ident, self.multipart(ident) or {})
+            self.store.guarded(("zrem", P + "waiting", member), [("delete", P + f"ticket:{ident}")])
+            return
+        upload = self.multipart(ident) or {}
+        ops = self._discard_ops(ident, upload, release=True)
+        if self.store.guarded(("zrem", P + "waiting", member), ops) is not None:
+            self._forget_parts(ident, upload)
 
     def reserve(self, name: str, content_type: str, owner: str) -> str:
         file_id = secrets.token_hex(12)
@@ -217,13 +220,21 @@ class SharedUploads:
     ) -> None:
         """Forget a claimed upload's parts (and release their bytes, unless they are
         already counted as the file they became)."""
-        numbers = [int(f[4:]) for f in upload if f.startswith("len:")]
-        for n in numbers:
-            self._forget_bytes(f"{upload_id}.{n}", upload.get(f"where:{n}", "inline"))
-        parts = [P + f"part:{upload_id}:{n}" for n in numbers]
-        self.store.do("delete", P + f"multipart:{upload_id}", *parts)
+        self.store.batch(self._discard_ops(upload_id, upload, release=release))
+        self._forget_parts(upload_id, upload)
+
+    def _discard_ops(self, upload_id: str, upload: dict[str, str], *, release: bool) -> list[Op]:
+        parts = [P + f"part:{upload_id}:{n}" for n in _part_numbers(upload)]
+        ops: list[Op] = [("delete", P + f"multipart:{upload_id}", *parts)]
         if release:
-            self.recount(upload.get("owner", ""), -int(upload.get("size", 0)))
+            size, owner = -int(upload.get("size", 0)), upload.get("owner", "")
+            ops += [("incr", P + "total", size), ("tally", P + f"owner:{owner}", size)]
+        return ops
+
+    def _forget_parts(self, upload_id: str, upload: dict[str, str]) -> None:
+        """Remove the upload's parts kept on disk (after the store forgot them)."""
+        for n in _part_numbers(upload):
+            self._forget_bytes(f"{upload_id}.{n}", upload.get(f"where:{n}", "inline"))
 
     # -- reset -----------------------------------------------------------------------------
 
@@ -240,3 +251,7 @@ class SharedUploads:
         owners = {meta.get("owner", b"").decode() for meta in metas}
         keys += [P + "index", P + "total", *(P + f"owner:{o}" for o in owners)]
         self.store.do("delete", *keys)
+
+
+def _part_numbers(upload: dict[str, str]) -> list[int]:
+    return [int(field[4:]) for field in upload if field.startswith("len:")]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from emulator.core.files import Storage, StorageError, etag
-from emulator.core.store import Store
+from emulator.core.store import Store, StoreUnavailable
 from tests import shared_stores
 
 stores = shared_stores.stores  # the fixture: every test on memory, SQLite and Redis
@@ -141,3 +142,21 @@ def test_a_key_refused_its_first_upload_leaves_no_count_behind(
     with pytest.raises(StorageError):
         first.put(b"0123456789", "text/plain", "f", owner="passing")
     assert stores[0].do("get", "files:owner:passing") is None
+
+
+@pytest.mark.parametrize("fatal", range(1, 8))
+def test_a_process_dying_as_it_drops_a_waiting_upload_leaves_no_bytes_counted(
+    stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fatal: int
+) -> None:
+    monkeypatch.setattr("emulator.core.files.MAX_WAITING", 1)
+    first, _ = _pair(stores, tmp_path)
+    upload = first.start_multipart("a", "text/plain", owner="k")
+    first.put_part(upload, 1, b"x" * 100)  # over the inline limit: a file on disk
+    options = {"directory": tmp_path / "uploads", "max_inline_upload_bytes": 64}
+    dying = Storage(store=shared_stores.Dying(stores[1], fatal), **options)  # type: ignore[arg-type]
+    with contextlib.suppress(StoreUnavailable):
+        dying.reserve("b", "text/plain", owner="k")  # the multipart is dropped to make room
+    waiting = f"m:{upload}" in stores[0].do("zrange", "files:waiting", 0, -1)
+    counted = int(stores[0].do("get", "files:total") or 0)
+    assert counted == (100 if waiting else 0)
+    assert int(stores[0].do("get", "files:owner:k") or 0) == counted
