@@ -38,6 +38,10 @@ class Platform:
     max_queue_length: int | None = None
 
 
+#: the options of a request that sets none
+_NONE_SET = Platform()
+
+
 def _bad(message: str) -> FalError:
     return FalError.detail(422, message)
 
@@ -60,6 +64,8 @@ def platform_options(request: Request) -> Platform:
     """The platform options of ``request``; fal's 422 for a value it would refuse (a guess:
     the real wording was not observed)."""
     headers = _platform_headers(request)
+    if not headers and not request.scope["query_string"]:
+        return _NONE_SET  # most requests set none: a frozen dataclass costs 0.6 µs to make
     timeout = None
     if _TIMEOUT in headers:
         try:
