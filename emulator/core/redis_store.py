@@ -141,7 +141,7 @@ def _counted(prefix: str, op: Op) -> list[Any]:
     name, key, *args = op
     key = prefix + key
     if name == "incr":
-        words = ["incrby", key, *args]
+        words = ["incrby", key, *(args or [1])]  # Redis's INCRBY has no default step
     elif name == "delete":
         words = ["del", key, *(prefix + other for other in args)]
     elif name == "zadd":

@@ -149,3 +149,9 @@ def test_a_guarded_batch_runs_whole_or_not_at_all(store: Store) -> None:
     store.do("zadd", "due", "c#0", 1.0)
     assert store.guarded(("zrem", "due", "c#0"), [("tally", "t", -3), ("llen", "l")]) == [0, 0]
     assert store.do("get", "t") is None  # a tally back at zero is forgotten there too
+
+
+def test_a_guarded_incr_takes_the_same_default_step_as_a_batch(store: Store) -> None:
+    store.do("zadd", "due", "a#0", 1.0)
+    assert store.guarded(("zrem", "due", "a#0"), [("incr", "n"), ("incr", "n", 2)]) == [1, 3]
+    assert store.do("get", "n") == b"3"
