@@ -114,19 +114,28 @@ return value
 
 
 #: `Store.guarded`: its operations as counted words (how many, then the command's own),
-#: the guard's first; the results of the rest, or nil if the guard answered 0 or nil
+#: the guard's first; the results of the rest, or nil if the guard answered 0 or nil.
+#: Lua's unpack gives at most some 8,000 values: a longer command (a big rpush or hset)
+#: runs in parts of PART arguments, their answers added (an rpush's: its last part's).
 _GUARDED = """
+local PART = 4000
 local at = 1
 local function call_next()
     local count = tonumber(ARGV[at])
-    local command = {unpack(ARGV, at + 1, at + count)}
-    at = at + count + 1
-    if command[1] == 'tally' then
-        local value = redis.call('incrby', command[2], command[3])
-        if value == 0 then redis.call('del', command[2]) end
+    local name, key = ARGV[at + 1], ARGV[at + 2]
+    local first, last = at + 3, at + count
+    at = last + 1
+    if name == 'tally' then
+        local value = redis.call('incrby', key, ARGV[first])
+        if value == 0 then redis.call('del', key) end
         return value
     end
-    return redis.call(unpack(command))
+    local answer = redis.call(name, key, unpack(ARGV, first, math.min(last, first + PART - 1)))
+    for start = first + PART, last, PART do
+        local more = redis.call(name, key, unpack(ARGV, start, math.min(last, start + PART - 1)))
+        if name == 'rpush' then answer = more else answer = answer + more end
+    end
+    return answer
 end
 local held = call_next()
 if held == 0 or not held then return nil end

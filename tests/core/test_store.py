@@ -155,3 +155,16 @@ def test_a_guarded_incr_takes_the_same_default_step_as_a_batch(store: Store) -> 
     store.do("zadd", "due", "a#0", 1.0)
     assert store.guarded(("zrem", "due", "a#0"), [("incr", "n"), ("incr", "n", 2)]) == [1, 3]
     assert store.do("get", "n") == b"3"
+
+
+def test_a_guarded_batch_takes_commands_of_many_words(store: Store) -> None:
+    # Lua's unpack gives a script at most some 8,000 values at once
+    store.do("zadd", "due", "a#0", 1.0)
+    items = [str(number) for number in range(20_001)]
+    fields = {f"f{number}": number for number in range(9_001)}
+    taken = store.guarded(
+        ("zrem", "due", "a#0"), [("rpush", "l", *items), ("hset", "h", fields), ("hdel", "h", "f0")]
+    )
+    assert taken == [20_001, 9_001, 1]
+    assert store.do("lrange", "l", 0, -1) == [item.encode() for item in items]
+    assert len(store.do("hgetall", "h")) == 9_000
