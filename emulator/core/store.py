@@ -43,8 +43,10 @@ class Store:
     def guarded(self, guard: Op, ops: Sequence[Op]) -> list[Any] | None:
         """Run ``guard`` and, only if it answers true (``zrem`` of a member that was
         there), ``ops``, all atomically in one round trip: their results in order, or None
-        if the guard answered false. ``ops`` are writes and whole reads (``hgetall``): an
-        answer of nothing (``get`` of a missing key) is not theirs to give."""
+        if the guard answered false. ``ops`` are among those that always answer something
+        (``incr``, ``tally``, ``delete``, ``hset``, ``hincrby``, ``hdel``, ``zadd``,
+        ``zrem``, ``rpush``, ``hgetall``, ``llen``): on Redis a script's answer ends at the
+        first answer of nothing, and any other is refused before anything is sent."""
         raise NotImplementedError
 
     def do(self, name: str, *args: Any) -> Any:
