@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from emulator import EmulatorConfig, Engine, ManualClock, Progression, create_app
 from emulator.http.recorder import Recorder
+from tests.benchmarks.suite.asgi_call import http_scope
 
 FAL = "/fal/queue/fal-ai/bitdance"
 WAVESPEED = "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
@@ -76,24 +77,9 @@ def _exchange(
     *,
     gone: bool = False,
 ) -> tuple[int, list, bytes]:
-    """One request straight into ``app``: its body in ``chunks``, the client gone after
-    them if ``gone``; the answer's status, headers and body."""
-    target, _, query = path.partition("?")
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": target,
-        "raw_path": target.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [(b"host", b"testserver")]
-        + [(name.encode(), value.encode()) for name, value in headers.items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
+    """One request straight into ``app``: its body in ``chunks``, the client gone instead
+    of sending the last of them if ``gone``; the answer's status, headers and body."""
+    scope = http_scope(method, path, headers)
     messages = [
         {"type": "http.request", "body": chunk, "more_body": True} for chunk in chunks or [b""]
     ]

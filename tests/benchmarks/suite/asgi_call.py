@@ -7,12 +7,32 @@ import asyncio
 import time
 from typing import Any
 
-__all__ = ["call", "post", "timed_calls"]
+__all__ = ["call", "http_scope", "post", "timed_calls"]
 
 
 async def post(app: Any, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
     sent = {**headers, "content-type": "application/json", "content-length": str(len(body))}
     return await call(app, path, sent, method="POST", body=body)
+
+
+def http_scope(method: str, path: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The ASGI scope of a request from a loopback client to ``127.0.0.1:8000``."""
+    target, _, query = path.partition("?")
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": target,
+        "raw_path": target.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        + [(b"host", b"127.0.0.1:8000")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
 
 
 async def call(
@@ -26,22 +46,7 @@ async def call(
 ) -> tuple[int, bytes]:
     """One request: its status and body. ``complete=False`` sends ``body`` as the start of
     a body whose rest never comes."""
-    target, _, query = path.partition("?")
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": target,
-        "raw_path": target.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-        + [(b"host", b"127.0.0.1:8000")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
+    scope = http_scope(method, path, headers or {})
     answer: dict[str, Any] = {"status": 0, "body": b""}
 
     pending = [{"type": "http.request", "body": body, "more_body": not complete}]
