@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
 from starlette.types import Scope
 
 from emulator.core.record import first_header
@@ -20,6 +19,6 @@ ENDPOINT = "emulator.endpoint"
 BODY = "emulator.body"
 
 
-def note_endpoint(request: Request, endpoint_id: str) -> None:
-    """Tell the request record which endpoint ``request`` is for."""
-    request.scope[ENDPOINT] = endpoint_id
+def note_endpoint(scope: Scope, endpoint_id: str) -> None:
+    """Tell the request record which endpoint the request in ``scope`` is for."""
+    scope[ENDPOINT] = endpoint_id

@@ -2,7 +2,8 @@
 
 Both providers take JSON bodies; this module turns whatever arrives into a JSON value or a
 `PayloadError` that says what was wrong, so a provider can answer in its own format. Size
-and nesting are bounded before anything else looks at the value.
+and nesting are bounded before anything else looks at the value. It reads the ASGI scope
+and ``receive`` themselves: a submit, the hot path, builds no Starlette `Request`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.types import Receive
+from starlette.types import Receive, Scope
 
 from emulator.config import EmulatorConfig
 from emulator.core.files import Storage, StoredFile
@@ -41,9 +43,9 @@ def _is_json_content_type(content_type: str) -> bool:
 BODY_SECONDS = 60.0
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     """The whole body; `PayloadError` 413 beyond ``limit`` bytes (checked as it arrives)."""
-    declared = header(request.scope, b"content-length")
+    declared = header(scope, b"content-length")
     if declared.isdigit() and int(declared) > limit:
         raise PayloadError(413, "too_large", f"Request body exceeds the limit of {limit} bytes")
     task, pending = asyncio.current_task(), deadlines()
@@ -52,7 +54,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     chunks: list[bytes] = []
     body = None
     try:
-        body = await _receive_body(request.receive, limit, chunks)
+        body = await _receive_body(receive, limit, chunks)
         return body
     except asyncio.CancelledError:
         if not pending.stop(task):
@@ -62,7 +64,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     finally:
         pending.stop(task)
         # what arrived, refused or not, for the request record (`Recorder.finish`)
-        request.scope[BODY] = body if body is not None else b"".join(chunks)
+        scope[BODY] = body if body is not None else b"".join(chunks)
 
 
 async def _receive_body(receive: Receive, limit: int, chunks: list[bytes]) -> bytes:
@@ -132,19 +134,19 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
 MAX_JSON_VALUES = 200_000
 
 
-def body_size(request: Request) -> int:
-    """The size of the body `read_body` read from ``request`` (0 if none was read)."""
-    return len(request.scope.get(BODY, b""))
+def body_size(scope: Scope) -> int:
+    """The size of the body `read_body` read for the request in ``scope`` (0 if none)."""
+    return len(scope.get(BODY, b""))
 
 
-async def read_json(request: Request, *, max_bytes: int, max_depth: int) -> Any:
+async def read_json(scope: Scope, receive: Receive, *, max_bytes: int, max_depth: int) -> Any:
     """The request's JSON value; an empty body reads as ``{}`` as the providers treat it."""
-    content_type = header(request.scope, b"content-type")
+    content_type = header(scope, b"content-type")
     if not _is_json_content_type(content_type):
         raise PayloadError(
             415, "content_type", f"Unsupported content type {content_type!r}; send application/json"
         )
-    raw = await read_body(request, max_bytes)
+    raw = await read_body(scope, receive, max_bytes)
     if not raw.strip():
         return {}
     return decode_json(raw, max_depth=max_depth)
@@ -178,21 +180,22 @@ def check_depth(value: Any, max_depth: int) -> None:
         raise PayloadError(422, "too_deep", f"JSON nested deeper than {max_depth} levels")
 
 
-async def read_payload(request: Request, config: EmulatorConfig) -> Any:
+async def read_payload(scope: Scope, receive: Receive, config: EmulatorConfig) -> Any:
     """A model input: JSON within the emulator's configured size and nesting limits."""
     return await read_json(
-        request, max_bytes=config.max_body_bytes, max_depth=config.max_json_depth
+        scope, receive, max_bytes=config.max_body_bytes, max_depth=config.max_json_depth
     )
 
 
-def query_value(request: Request, name: str) -> str | None:
+def query_value(scope: Scope, name: str) -> str | None:
     """The first value of query parameter ``name``; without a query string, None at once
     (parsing an empty one is a visible cost on a submit)."""
-    return request.query_params.get(name) if request.scope["query_string"] else None
+    query = scope["query_string"]
+    return QueryParams(query).get(name) if query else None
 
 
 async def receive_reserved(request: Request, storage: Storage, file_id: str) -> StoredFile:
     """A PUT to a reserved file's URL: its bytes, stored. Raises `StorageError` for an
     unknown reservation and `PayloadError` for a body over the limit."""
-    data = await read_body(request, storage.max_file_bytes)
+    data = await read_body(request.scope, request.receive, storage.max_file_bytes)
     return storage.fulfil(file_id, data, request.headers.get("content-type"))

@@ -274,7 +274,7 @@ class ControlApi:
 async def _body(request: Request) -> dict[str, Any]:
     """A control body: a JSON object (an empty body reads as ``{}``)."""
     try:
-        body = await read_json(request, max_bytes=64 * 1024, max_depth=8)
+        body = await read_json(request.scope, request.receive, max_bytes=64 * 1024, max_depth=8)
     except PayloadError as error:
         raise _Refused(error.status, error.message) from None
     if not isinstance(body, dict):

@@ -2,7 +2,6 @@ import asyncio
 from typing import Any
 
 import pytest
-from starlette.requests import Request
 
 from emulator.http import bodies, deadlines
 from emulator.http.bodies import PayloadError, read_body
@@ -14,9 +13,8 @@ def quick(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bodies, "BODY_SECONDS", 0.05)
 
 
-def _request(receive: Any) -> Request:
-    scope = {"type": "http", "method": "POST", "path": "/", "headers": [], "query_string": b""}
-    return Request(scope, receive)
+def _scope() -> dict[str, Any]:
+    return {"type": "http", "method": "POST", "path": "/", "headers": [], "query_string": b""}
 
 
 async def _never() -> dict[str, Any]:
@@ -31,7 +29,7 @@ async def _whole() -> dict[str, Any]:
 def test_a_body_that_never_arrives_is_a_408_once_its_deadline_passes() -> None:
     async def read() -> PayloadError:
         with pytest.raises(PayloadError) as refused:
-            await asyncio.wait_for(read_body(_request(_never), 1024), timeout=5)
+            await asyncio.wait_for(read_body(_scope(), _never, 1024), timeout=5)
         return refused.value
 
     refused = asyncio.run(read())
@@ -40,7 +38,7 @@ def test_a_body_that_never_arrives_is_a_408_once_its_deadline_passes() -> None:
 
 def test_a_body_read_in_time_leaves_no_deadline_behind() -> None:
     async def read() -> tuple[bytes, bool]:
-        body = await read_body(_request(_whole), 1024)
+        body = await read_body(_scope(), _whole, 1024)
         await asyncio.sleep(0.1)  # past the deadline: nothing may cancel the task now
         return body, deadlines.deadlines()._pending == {}
 
@@ -49,7 +47,7 @@ def test_a_body_read_in_time_leaves_no_deadline_behind() -> None:
 
 def test_another_cancellation_is_not_taken_for_the_deadline() -> None:
     async def read() -> None:
-        task = asyncio.ensure_future(read_body(_request(_never), 1024))
+        task = asyncio.ensure_future(read_body(_scope(), _never, 1024))
         await asyncio.sleep(0)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
 from starlette.types import Scope
 
 from emulator.config import EmulatorConfig
@@ -20,10 +19,10 @@ _REFUSALS = {
 _SCHEMES = ("key", "bearer")
 
 
-def caller(request: Request, config: EmulatorConfig) -> str:
-    """The key a request is made with: its identity for job ownership. Raises 401."""
+def caller(scope: Scope, config: EmulatorConfig) -> str:
+    """The key the request in ``scope`` is made with: its identity for job ownership. Raises 401."""
     try:
-        return api_key(request.scope, config, _SCHEMES)
+        return api_key(scope, config, _SCHEMES)
     except KeyProblem as problem:
         raise FalError.detail(401, _REFUSALS[problem.reason]) from None
 

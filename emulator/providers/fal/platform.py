@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from starlette.requests import Request
+from starlette.types import Scope
 
 from emulator.http.bodies import query_value
 from emulator.providers.fal.errors import FalError
@@ -50,21 +50,21 @@ def _bad(message: str) -> FalError:
 _TIMEOUT, _PRIORITY = b"x-fal-request-timeout", b"x-fal-queue-priority"
 
 
-def _platform_headers(request: Request) -> dict[bytes, str]:
+def _platform_headers(scope: Scope) -> dict[bytes, str]:
     """The first value of each platform header present, in one pass over the raw headers
     (a submit's hot path)."""
     found: dict[bytes, str] = {}
-    for name, value in request.scope["headers"]:
+    for name, value in scope["headers"]:
         if (name == _TIMEOUT or name == _PRIORITY) and name not in found:
             found[name] = value.decode("latin-1")
     return found
 
 
-def platform_options(request: Request) -> Platform:
-    """The platform options of ``request``; fal's 422 for a value it would refuse (a guess:
-    the real wording was not observed)."""
-    headers = _platform_headers(request)
-    if not headers and not request.scope["query_string"]:
+def platform_options(scope: Scope) -> Platform:
+    """The platform options of the request in ``scope``; fal's 422 for a value it would
+    refuse (a guess: the real wording was not observed)."""
+    headers = _platform_headers(scope)
+    if not headers and not scope["query_string"]:
         return _NONE_SET  # most requests set none: a frozen dataclass costs 0.6 µs to make
     timeout = None
     if _TIMEOUT in headers:
@@ -77,7 +77,7 @@ def platform_options(request: Request) -> Platform:
     weight = PRIORITY_WEIGHTS.get(headers.get(_PRIORITY, "normal"))
     if weight is None:
         raise _bad("X-Fal-Queue-Priority must be 'normal', 'low' or 'high'")
-    length = query_value(request, "fal_max_queue_length")
+    length = query_value(scope, "fal_max_queue_length")
     if length is not None and not (length.isascii() and length.isdigit()):
         raise _bad("fal_max_queue_length must be a whole number")
     return Platform(

@@ -175,7 +175,7 @@ class FalApi:
     # -- the queue -----------------------------------------------------------------------
 
     async def queue(self, request: Request) -> Response:
-        owner = caller(request, self.config)
+        owner = caller(request.scope, self.config)
         path = request.path_params["path"]
         if request.method == "POST":
             return await self._submit(request, path, owner)
@@ -188,7 +188,7 @@ class FalApi:
         if request.method != wanted_method:
             raise _method_not_allowed(wanted_method)
         job = self._job(parsed, owner, polling=parsed.action == "status")
-        note_endpoint(request, job.endpoint.id)
+        note_endpoint(request.scope, job.endpoint.id)
         if parsed.action == "cancel":
             return self._cancel(job)
         with_logs = _wants_logs(request.scope["query_string"])
@@ -202,16 +202,16 @@ class FalApi:
 
     async def _submit(self, request: Request, path: str, owner: str) -> Response:
         endpoint = self._endpoint(path)
-        note_endpoint(request, endpoint.id)
-        payload = await read_payload(request, self.config)
+        note_endpoint(request.scope, endpoint.id)
+        payload = await read_payload(request.scope, request.receive, self.config)
         if self.config.validate_on_submit:
             violations = self.engine.violations(endpoint, payload)
             if violations:
                 raise validation_error(violations)
-        webhook = query_value(request, "fal_webhook")
+        webhook = query_value(request.scope, "fal_webhook")
         if webhook is not None and not is_webhook_url(webhook):
             raise FalError.detail(422, f"fal_webhook must be an http(s) URL, not {webhook!r}")
-        platform = platform_options(request)
+        platform = platform_options(request.scope)
         limit = platform.max_queue_length
         if limit is not None and self.engine.queue_length(endpoint, limit + 1) >= limit:
             raise FalError.detail(429, f"The queue of {endpoint.id} holds {limit} requests or more")
@@ -220,7 +220,7 @@ class FalApi:
             payload,
             owner,
             webhook=webhook,
-            size=body_size(request),
+            size=body_size(request.scope),
             start_timeout=platform.start_timeout,
             queue_weight=platform.queue_weight,
             checked=self.config.validate_on_submit,
@@ -327,12 +327,12 @@ class FalApi:
         owner = self._run_caller(request, path)
         streamed = path.endswith("/stream") and self.engine.contracts.get("fal", path[:-7])
         endpoint = self._endpoint(path[:-7] if streamed else path)
-        note_endpoint(request, endpoint.id)
-        platform = platform_options(request)
+        note_endpoint(request.scope, endpoint.id)
+        platform = platform_options(request.scope)
         if request.method == "GET":
             payload: Any = dict(request.query_params)
         else:
-            payload = await read_payload(request, self.config)
+            payload = await read_payload(request.scope, request.receive, self.config)
         job = self.engine.submit(
             endpoint, payload, owner, queued=False, queue_weight=platform.queue_weight
         )
@@ -353,7 +353,7 @@ class FalApi:
         the owner of a client token that allows the app."""
         token = query_token(request)
         if token is None:
-            return caller(request, self.config)
+            return caller(request.scope, self.config)
         try:
             return self.tokens.check(token, alias(path)).owner
         except TokenRejected as rejected:
@@ -389,7 +389,7 @@ class FalApi:
         if path == "tokens":
             if request.method != "POST":
                 raise _method_not_allowed("POST")
-            return await self.tokens.answer(request, caller(request, self.config))
+            return await self.tokens.answer(request, caller(request.scope, self.config))
         if path == ".well-known/jwks.json" and request.method in ("GET", "HEAD"):
             return json_response(self.webhooks.jwks)
         if path in (
@@ -399,7 +399,7 @@ class FalApi:
         ):
             if request.method != "POST":
                 raise _method_not_allowed("POST")
-            owner = caller(request, self.config)
+            owner = caller(request.scope, self.config)
             if path == "storage/auth/token":
                 return self.uploads.token(request, owner)
             multipart = path.endswith("multipart")

@@ -120,7 +120,9 @@ class Tokens:
 
     async def answer(self, request: Request, owner_key: str) -> Response:
         """``POST /tokens/``: the token, as a bare JSON string."""
-        apps, expiration = _requested(await read_payload(request, self.engine.config))
+        apps, expiration = _requested(
+            await read_payload(request.scope, request.receive, self.engine.config)
+        )
         return json_response(self.issue(owner_key, apps, expiration))
 
     def check(self, token: str, alias: str) -> TokenClaims:

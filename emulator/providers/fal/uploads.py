@@ -106,7 +106,7 @@ class FalUploads:
         return claims if valid and isinstance(claims.get("until"), float) else None
 
     async def initiate(self, request: Request, owner: str, *, multipart: bool = False) -> Response:
-        body = await read_json(request, max_bytes=64 * 1024, max_depth=4)
+        body = await read_json(request.scope, request.receive, max_bytes=64 * 1024, max_depth=4)
         if not isinstance(body, dict):
             raise FalError.detail(422, "Expected a JSON object with file_name and content_type")
         content_type = safe_content_type(body.get("content_type"))
@@ -137,7 +137,7 @@ class FalUploads:
         """``POST /files/upload``: the body is the file."""
         owner = self._check_token(request)
         content_type = request.headers.get("content-type", "application/octet-stream")
-        data = await read_body(request, self.storage.max_file_bytes)
+        data = await read_body(request.scope, request.receive, self.storage.max_file_bytes)
         name = request.headers.get("x-fal-file-name") or _default_name(content_type)
         try:
             stored = self.storage.put(data, content_type, name, owner=owner)
@@ -160,7 +160,7 @@ class FalUploads:
         try:
             if path.part == "complete":
                 return await self._complete(request, path)
-            data = await read_body(request, self.storage.max_file_bytes)
+            data = await read_body(request.scope, request.receive, self.storage.max_file_bytes)
             etag = self.storage.put_part(path.multipart_id, int(path.part or 0), data)
         except StorageError as error:
             raise _storage_error(error) from None
@@ -169,7 +169,7 @@ class FalUploads:
         )
 
     async def _complete(self, request: Request, path: UploadPath) -> Response:
-        body = await read_json(request, max_bytes=1024 * 1024, max_depth=4)
+        body = await read_json(request.scope, request.receive, max_bytes=1024 * 1024, max_depth=4)
         parts = body.get("parts") if isinstance(body, dict) else None
         if not isinstance(parts, list) or not all(_is_part(p) for p in parts):
             raise FalError.detail(422, 'Expected {"parts": [{"partNumber": n, "etag": "..."}]}')

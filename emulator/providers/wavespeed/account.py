@@ -203,7 +203,7 @@ class WaveSpeedAccount:
         return list(finished_prediction(self.engine, job, "", link).get("outputs", []))
 
     async def _body(self, request: Request) -> dict[str, Any]:
-        payload = await read_payload(request, self.engine.config)
+        payload = await read_payload(request.scope, request.receive, self.engine.config)
         if not isinstance(payload, dict):
             raise WaveSpeedError(400, "Invalid parameters: expected a JSON object")
         return payload
@@ -211,12 +211,12 @@ class WaveSpeedAccount:
     # -- the API -------------------------------------------------------------------------
 
     async def balance(self, request: Request) -> Response:
-        owner = caller(request, self.engine.config)
+        owner = caller(request.scope, self.engine.config)
         spent = await run_in_threadpool(lambda: sum(map(_job_cost, self._charged(owner))))
         return json_response(envelope({"balance": round(STARTING_BALANCE - spent, 6)}))
 
     async def models(self, request: Request) -> Response:
-        caller(request, self.engine.config)
+        caller(request.scope, self.engine.config)
         return json_response(
             envelope([self._model(e) for e in self.engine.contracts.of("wavespeed")])
         )
@@ -237,7 +237,7 @@ class WaveSpeedAccount:
 
     async def price(self, request: Request) -> Response:
         """What one run with ``inputs`` costs: what the balance is charged for it."""
-        caller(request, self.engine.config)
+        caller(request.scope, self.engine.config)
         body = await self._body(request)
         model, inputs = body.get("model_id"), body.get("inputs", {})
         endpoint = self.engine.contracts.get("wavespeed", model) if isinstance(model, str) else None
@@ -257,7 +257,7 @@ class WaveSpeedAccount:
         (``total``, which WaveSpeed's desktop client pages by). Jobs are read newest first
         down to ``created_after`` (which that client always sends: the last day), so a
         window reads only the jobs in it."""
-        owner = caller(request, self.engine.config)
+        owner = caller(request.scope, self.engine.config)
         body = await self._body(request)
         page, size = _page(body)
         model, status = body.get("model"), body.get("status")
@@ -288,7 +288,7 @@ class WaveSpeedAccount:
         return json_response(envelope({"page": page, "total": total, "items": items}))
 
     async def delete(self, request: Request) -> Response:
-        owner = caller(request, self.engine.config)
+        owner = caller(request.scope, self.engine.config)
         ids = (await self._body(request)).get("ids")
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise WaveSpeedError(400, "Invalid parameters: ids must be a list of prediction ids")
@@ -311,7 +311,7 @@ class WaveSpeedAccount:
         return deleted  # GUESS: the count
 
     async def billings(self, request: Request) -> Response:
-        owner = caller(request, self.engine.config)
+        owner = caller(request.scope, self.engine.config)
         body = await self._body(request)
         page, size = _page(body)
         jobs = await run_in_threadpool(self._charged, owner)
@@ -337,7 +337,7 @@ class WaveSpeedAccount:
         return json_response(envelope({"page": page, "total": len(jobs), "items": rows}))
 
     async def usage(self, request: Request) -> Response:
-        owner = caller(request, self.engine.config)
+        owner = caller(request.scope, self.engine.config)
         await self._body(request)
         return json_response(envelope(await run_in_threadpool(self._usage, owner)))
 

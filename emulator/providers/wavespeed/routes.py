@@ -211,17 +211,17 @@ class WaveSpeedApi:
     async def submit(self, request: Request) -> Response:
         if request.method != "POST":
             raise method_not_allowed("POST")
-        owner = caller(request, self.config)
+        owner = caller(request.scope, self.config)
         model = request.path_params["model"].strip("/")
         endpoint = self.engine.contracts.get("wavespeed", model)
         if endpoint is None:
             raise _not_found(f"Model '{model}'")
-        note_endpoint(request, endpoint.id)
-        payload = await read_payload(request, self.config)
+        note_endpoint(request.scope, endpoint.id)
+        payload = await read_payload(request.scope, request.receive, self.config)
         violations = self.engine.violations(endpoint, payload)
         if violations:
             raise validation_error(violations)
-        webhook = query_value(request, "webhook") or payload.get("webhook_url")
+        webhook = query_value(request.scope, "webhook") or payload.get("webhook_url")
         if webhook and payload.get("enable_base64_output") is True:
             # WaveSpeed words this refusal {"error": …}; sent beside the usual envelope, the
             # body is both that and the contracts' ErrorResponse.
@@ -232,7 +232,7 @@ class WaveSpeedApi:
                 400, f"Invalid parameters: webhook must be an http(s) URL, not {webhook!r}"
             )
         job = self.engine.submit(
-            endpoint, payload, owner, webhook=webhook, size=body_size(request), checked=True
+            endpoint, payload, owner, webhook=webhook, size=body_size(request.scope), checked=True
         )
         if webhook:
             result_url = self._result_url(request, job)
@@ -276,7 +276,7 @@ class WaveSpeedApi:
     async def result(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
             raise method_not_allowed("GET")
-        owner = caller(request, self.config)
+        owner = caller(request.scope, self.config)
         try:
             job_id = str(uuid.UUID(request.path_params["task"]))
         except ValueError:
@@ -286,7 +286,7 @@ class WaveSpeedApi:
             raise WaveSpeedError(404, f"Prediction expired: {EXPIRED}")
         if job is None:
             raise _not_found("Prediction")
-        note_endpoint(request, job.endpoint.id)
+        note_endpoint(request.scope, job.endpoint.id)
         if job.deleted:
             return json_response(envelope(self._deleted(request, job)))
         look = self.engine.poll(job)
@@ -324,14 +324,14 @@ class WaveSpeedApi:
 
     async def webhook_secret(self, request: Request) -> Response:
         return json_response(
-            envelope({"secret": self.webhooks.secret(caller(request, self.config))})
+            envelope({"secret": self.webhooks.secret(caller(request.scope, self.config))})
         )
 
     async def media(self, request: Request) -> Response:
         """``media/uploads`` (a ticket) and ``media/upload/binary`` (a form)."""
         if request.method != "POST":
             raise method_not_allowed("POST")
-        owner = caller(request, self.config)
+        owner = caller(request.scope, self.config)
         kind = request.path_params["kind"]
         if kind == "uploads":
             return await self.uploads.ticket(request, owner)
@@ -341,7 +341,7 @@ class WaveSpeedApi:
 
     async def upload(self, request: Request) -> Response:
         """``POST /api/v3/upload``: the documented form upload, answering ``data.url``."""
-        response = await self.uploads.binary(request, caller(request, self.config))
+        response = await self.uploads.binary(request, caller(request.scope, self.config))
         data = json.loads(bytes(response.body))["data"]
         return json_response(envelope({**data, "url": data["download_url"]}))
 

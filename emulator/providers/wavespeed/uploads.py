@@ -68,7 +68,7 @@ class WaveSpeedUploads:
         }
 
     async def ticket(self, request: Request, owner: str) -> Response:
-        body = await read_json(request, max_bytes=64 * 1024, max_depth=4)
+        body = await read_json(request.scope, request.receive, max_bytes=64 * 1024, max_depth=4)
         if not isinstance(body, dict) or not isinstance(body.get("filename"), str):
             raise WaveSpeedError(400, "Invalid parameters: filename is required")
         size = body.get("size", 0)
@@ -107,7 +107,9 @@ class WaveSpeedUploads:
         # Read whole first, within the upload limit and the body deadline: the multipart
         # parser bounds each part, not their sum, and waits on the client for as long as
         # the client likes.
-        body = await read_body(request, storage.max_file_bytes + FORM_OVERHEAD)
+        body = await read_body(
+            request.scope, request.receive, storage.max_file_bytes + FORM_OVERHEAD
+        )
         try:
             form = await Request(request.scope, _replay(body)).form(
                 max_files=1, max_fields=10, max_part_size=storage.max_file_bytes

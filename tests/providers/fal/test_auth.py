@@ -1,14 +1,14 @@
 import pytest
-from starlette.requests import Request
+from starlette.types import Scope
 
 from emulator import EmulatorConfig
 from emulator.providers.fal.auth import caller
 from emulator.providers.fal.errors import FalError
 
 
-def request(header: str | None) -> Request:
+def request(header: str | None) -> Scope:
     headers = [(b"authorization", header.encode())] if header is not None else []
-    return Request({"type": "http", "headers": headers})
+    return {"type": "http", "headers": headers}
 
 
 @pytest.mark.parametrize(

@@ -1,18 +1,16 @@
 import pytest
-from starlette.requests import Request
+from starlette.types import Scope
 
 from emulator import EmulatorConfig
 from emulator.providers.wavespeed.auth import caller
 from emulator.providers.wavespeed.errors import WaveSpeedError
 
 
-def request(value: str | None) -> Request:
-    return Request(
-        {
-            "type": "http",
-            "headers": [(b"authorization", value.encode())] if value is not None else [],
-        }
-    )
+def request(value: str | None) -> Scope:
+    return {
+        "type": "http",
+        "headers": [(b"authorization", value.encode())] if value is not None else [],
+    }
 
 
 def test_bearer_keys() -> None:
