@@ -82,7 +82,7 @@ class Gateway:
                     if await self.cors.preflight(scope, send, origin):
                         return
                     send = self.cors.sending(send, origin)
-            quick = self._quick(scope) if self.quick else None
+            quick = self._quick(scope) if self.quick and scope["method"] == "GET" else None
             if quick is not None:  # only ever in memory: no outage to guard against
                 self.recorder.note(scope, quick.status, quick.endpoint)
                 await send(

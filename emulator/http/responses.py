@@ -94,9 +94,12 @@ class QuickAnswer(NamedTuple):
     endpoint: str
 
 
-#: a request's quick answer, from its scope and its path below its route's prefix; None
-#: when the request needs its handler (`HandlerApp.quick`)
+#: a GET request's quick answer, from its scope and its path below its route's prefix;
+#: None when the request needs its handler (`HandlerApp.quick`)
 Quick = Callable[[Scope, str], QuickAnswer | None]
+#: a POST request's response, from its scope (its path parameters set) and its receive
+#: (`HandlerApp.post`)
+Posted = Callable[[Scope, Receive], Awaitable[Response]]
 
 
 class HandlerApp:
@@ -107,6 +110,8 @@ class HandlerApp:
     exception to the provider's error response, or returns None to let it propagate.
     ``quick``, if given, answers the requests it can from memory alone, exactly as
     ``handler`` would, and before the gateway builds the layers a handler needs (`Gateway`).
+    ``post``, if given, answers the POST requests instead of ``handler``, from the ASGI
+    scope and ``receive`` themselves: a submit, the hot path, builds no `Request`.
 
     ``handler`` reads a request's body with `bodies.read_body`, which keeps it in the scope
     for the request record: the gateway records a request to a `HandlerApp` from there and
@@ -117,11 +122,14 @@ class HandlerApp:
         self,
         handler: Handler,
         answer: Callable[[Exception], Response | None],
+        *,
         quick: Quick | None = None,
+        post: Posted | None = None,
     ) -> None:
         self.handler = handler
         self.answer = answer
         self.quick = quick
+        self.post = post
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await self.respond(scope, receive)
@@ -130,6 +138,8 @@ class HandlerApp:
     async def respond(self, scope: Scope, receive: Receive) -> Response:
         """The response to the request in ``scope``, not yet sent."""
         try:
+            if self.post is not None and scope["method"] == "POST":
+                return await self.post(scope, receive)
             return await self.handler(Request(scope, receive))
         except Exception as error:
             answered = self.answer(error)

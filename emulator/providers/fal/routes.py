@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.types import Scope
+from starlette.types import Receive, Scope
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Endpoint
@@ -31,7 +31,7 @@ from emulator.core.webhooks import is_webhook_url
 from emulator.http.asgi import note_endpoint
 from emulator.http.bodies import body_size, query_value, read_payload
 from emulator.http.cdn import cdn_path, download, run_linked
-from emulator.http.hosts import public_base, scope_base
+from emulator.http.hosts import scope_base
 from emulator.http.responses import (
     ALL_METHODS,
     HandlerApp,
@@ -41,7 +41,6 @@ from emulator.http.responses import (
     encoded_json_response,
     json_headers,
     json_response,
-    raw_headers,
 )
 from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.fal.auth import accepted_key, caller
@@ -89,6 +88,11 @@ def _ids(job: Job) -> dict[str, str]:
     return {"x-fal-request-id": job.id}
 
 
+def _id_header(job: Job) -> RawHeaders:
+    """`_ids` as raw headers."""
+    return ((b"x-fal-request-id", job.id.encode("latin-1")),)
+
+
 def _addresses(path: RequestPath, job: Job) -> bool:
     """Whether a request path names ``job``'s app (by its full id or its app path)."""
     return path.app in (job.endpoint.id, app_path(job.endpoint.id))
@@ -104,7 +108,7 @@ class FalApi:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._status_answers: dict[tuple[Any, ...], tuple[bytes, RawHeaders]] = {}
-        self.uploads = FalUploads(engine, lambda request: self._base(request, "fal/cdn"))
+        self.uploads = FalUploads(engine, lambda request: self._base(request.scope, "fal/cdn"))
         self.webhooks = FalWebhooks(engine)
         self.tokens = Tokens(engine)
         self.realtime = RealtimeSessions(engine, self.tokens)
@@ -117,7 +121,7 @@ class FalApi:
         return [
             Route(
                 "/fal/queue/{path:path}",
-                HandlerApp(self.queue, answer, self.quick_status),
+                HandlerApp(self.queue, answer, quick=self.quick_status, post=self.submit),
                 methods=ALL_METHODS,
             ),
             Route("/fal/run/{path:path}", HandlerApp(self.run, answer), methods=ALL_METHODS),
@@ -130,8 +134,8 @@ class FalApi:
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _base(self, request: Request, surface: str) -> str:
-        return public_base(request, surface, self.config.public_url)
+    def _base(self, scope: Scope, surface: str) -> str:
+        return scope_base(scope, surface, self.config.public_url)
 
     def _endpoint(self, path: str) -> Endpoint:
         endpoint_id = path.strip("/")
@@ -153,14 +157,14 @@ class FalApi:
     def _wants_inline(self, job: Job) -> bool:
         return isinstance(job.payload, dict) and job.payload.get("sync_mode") is True
 
-    def _linker(self, request: Request, job: Job) -> Linker:
+    def _linker(self, scope: Scope, job: Job) -> Linker:
         """Media as CDN URLs, or as data URIs when the input asked for ``sync_mode``."""
         if self._wants_inline(job):
             return data_uri_linker(self.engine.media)
-        return url_linker(self.engine.media, self._base(request, "fal/cdn"))
+        return url_linker(self.engine.media, self._base(scope, "fal/cdn"))
 
     async def _output(self, request: Request, job: Job) -> Response:
-        linker = self._linker(request, job)
+        linker = self._linker(request.scope, job)
         try:
             output = await run_linked(
                 functools.partial(self.engine.outcome, job),
@@ -175,11 +179,9 @@ class FalApi:
     # -- the queue -----------------------------------------------------------------------
 
     async def queue(self, request: Request) -> Response:
+        """What the queue answers but a submit (`submit`)."""
         owner = caller(request.scope, self.config)
-        path = request.path_params["path"]
-        if request.method == "POST":
-            return await self._submit(request, path, owner)
-        parsed = parse_request_path(path)
+        parsed = parse_request_path(request.path_params["path"])
         if parsed is None:
             if request.method in ("GET", "PUT"):
                 raise FalError.detail(404, "Not Found")
@@ -200,18 +202,22 @@ class FalApi:
             raise FalError.detail(400, "Request is still in progress")
         return await self._output(request, job)
 
-    async def _submit(self, request: Request, path: str, owner: str) -> Response:
-        endpoint = self._endpoint(path)
-        note_endpoint(request.scope, endpoint.id)
-        payload = await read_payload(request.scope, request.receive, self.config)
-        if self.config.validate_on_submit:
+    async def submit(self, scope: Scope, receive: Receive) -> Response:
+        """``POST queue.fal.run/{app}``: a new request. The hot path: read from the ASGI
+        scope and ``receive`` themselves, no Starlette `Request` built (`HandlerApp`)."""
+        config = self.config
+        owner = caller(scope, config)
+        endpoint = self._endpoint(scope["path_params"]["path"])
+        note_endpoint(scope, endpoint.id)
+        payload = await read_payload(scope, receive, config)
+        if config.validate_on_submit:
             violations = self.engine.violations(endpoint, payload)
             if violations:
                 raise validation_error(violations)
-        webhook = query_value(request.scope, "fal_webhook")
+        webhook = query_value(scope, "fal_webhook")
         if webhook is not None and not is_webhook_url(webhook):
             raise FalError.detail(422, f"fal_webhook must be an http(s) URL, not {webhook!r}")
-        platform = platform_options(request.scope)
+        platform = platform_options(scope)
         limit = platform.max_queue_length
         if limit is not None and self.engine.queue_length(endpoint, limit + 1) >= limit:
             raise FalError.detail(429, f"The queue of {endpoint.id} holds {limit} requests or more")
@@ -220,17 +226,18 @@ class FalApi:
             payload,
             owner,
             webhook=webhook,
-            size=body_size(request.scope),
+            size=body_size(scope),
             start_timeout=platform.start_timeout,
             queue_weight=platform.queue_weight,
-            checked=self.config.validate_on_submit,
+            checked=config.validate_on_submit,
         )
         if webhook:
-            bases = {} if self._wants_inline(job) else {"cdn": self._base(request, "fal/cdn")}
-            link = functools.partial(self._linker, request, job)
+            bases = {} if self._wants_inline(job) else {"cdn": self._base(scope, "fal/cdn")}
+            link = functools.partial(self._linker, scope, job)
             self.webhooks.watch(job, webhook, link, bases)
-        urls = request_urls(self._base(request, "fal/queue"), job)
-        return json_response(submit_body(job, self.engine.look(job), urls), 200, _ids(job))
+        urls = request_urls(self._base(scope, "fal/queue"), job)
+        encoded = encode_json(submit_body(job, self.engine.look(job), urls))
+        return encoded_json_response(encoded, 200, json_headers(encoded, _id_header(job)))
 
     def quick_status(self, scope: Scope, path: str) -> QuickAnswer | None:
         """A status poll without logs, of a job the caller has, in memory: the answer
@@ -250,7 +257,7 @@ class FalApi:
         return QuickAnswer(code, headers, encoded, job.endpoint.id)
 
     def _status(self, request: Request, job: Job, with_logs: bool) -> Response:
-        base = self._base(request, "fal/queue")
+        base = self._base(request.scope, "fal/queue")
         if not with_logs:
             code, encoded, headers = self._status_answer(job, base)
             return encoded_json_response(encoded, code, headers)
@@ -279,12 +286,12 @@ class FalApi:
                 self._status_answers.clear()
             body = status_body(self.engine, job, look, request_urls(base, job), with_logs=False)
             encoded = encode_json(body)
-            answer = encoded, json_headers(encoded, raw_headers(_ids(job)))
+            answer = encoded, json_headers(encoded, _id_header(job))
             self._status_answers[key] = answer
         return 200 if done else 202, *answer
 
     def _stream(self, request: Request, job: Job, with_logs: bool) -> Response:
-        urls = request_urls(self._base(request, "fal/queue"), job)
+        urls = request_urls(self._base(request.scope, "fal/queue"), job)
         keepalive = self.config.stream_keepalive
 
         async def events() -> AsyncIterator[str]:

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route, get_route_path
-from starlette.types import Scope
+from starlette.types import Receive, Scope
 
 from emulator.config import EmulatorConfig
 from emulator.core.engine import Engine
@@ -27,7 +27,7 @@ from emulator.core.webhooks import is_webhook_url
 from emulator.http.asgi import note_endpoint
 from emulator.http.bodies import body_size, query_value, read_payload
 from emulator.http.cdn import cdn_path, download, run_linked
-from emulator.http.hosts import public_base
+from emulator.http.hosts import public_base, scope_base
 from emulator.http.prefixed import PrefixedRoutes
 from emulator.http.responses import (
     ALL_METHODS,
@@ -138,7 +138,7 @@ class WaveSpeedApi:
         return [PrefixedRoutes("/wavespeed/", self._routes())]
 
     def _routes(self) -> list[BaseRoute]:
-        submit = HandlerApp(self.submit, answer)
+        submit = HandlerApp(self._not_posted, answer, post=self.submit)
         named = [
             # before a prediction's own path: ``predictions/delete`` is not a prediction id
             *WaveSpeedAccount(self.engine).routes(),
@@ -176,26 +176,24 @@ class WaveSpeedApi:
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _result_url(self, request: Request, job: Job) -> str:
-        api = public_base(request, "wavespeed", self.config.public_url)
+    def _result_url(self, scope: Scope, job: Job) -> str:
+        api = scope_base(scope, "wavespeed", self.config.public_url)
         return f"{api}/api/v3/predictions/{task_id(job)}/result"
 
-    def _linker(self, request: Request, job: Job) -> Linker:
+    def _linker(self, scope: Scope, job: Job) -> Linker:
         if wants_inline(job):
             return data_uri_linker(self.engine.media, bare=True)
-        cdn = public_base(request, "wavespeed/cdn", self.config.public_url)
+        cdn = scope_base(scope, "wavespeed/cdn", self.config.public_url)
         return url_linker(self.engine.media, cdn)
 
-    async def _prediction(
-        self, request: Request, job: Job, look: Look | None = None
-    ) -> dict[str, Any]:
+    async def _prediction(self, scope: Scope, job: Job, look: Look | None = None) -> dict[str, Any]:
         """The prediction now; ``look`` is the job's, if the caller has just polled it."""
         if look is None:
             look = self.engine.look(job)
-        url = self._result_url(request, job)
+        url = self._result_url(scope, job)
         if look.phase is not Phase.DONE:
             return prediction(self.engine, job, look, url)
-        linker = self._linker(request, job)
+        linker = self._linker(scope, job)
         return await run_linked(
             functools.partial(self._finished, job, url),
             linker,
@@ -208,20 +206,24 @@ class WaveSpeedApi:
 
     # -- the API -------------------------------------------------------------------------
 
-    async def submit(self, request: Request) -> Response:
-        if request.method != "POST":
-            raise method_not_allowed("POST")
-        owner = caller(request.scope, self.config)
-        model = request.path_params["model"].strip("/")
+    async def _not_posted(self, request: Request) -> Response:
+        """Anything but a POST to a model's path."""
+        raise method_not_allowed("POST")
+
+    async def submit(self, scope: Scope, receive: Receive) -> Response:
+        """``POST /api/v3/{model}``: a new prediction. The hot path: read from the ASGI scope
+        and ``receive`` themselves, no Starlette `Request` built (`HandlerApp`)."""
+        owner = caller(scope, self.config)
+        model = scope["path_params"]["model"].strip("/")
         endpoint = self.engine.contracts.get("wavespeed", model)
         if endpoint is None:
             raise _not_found(f"Model '{model}'")
-        note_endpoint(request.scope, endpoint.id)
-        payload = await read_payload(request.scope, request.receive, self.config)
+        note_endpoint(scope, endpoint.id)
+        payload = await read_payload(scope, receive, self.config)
         violations = self.engine.violations(endpoint, payload)
         if violations:
             raise validation_error(violations)
-        webhook = query_value(request.scope, "webhook") or payload.get("webhook_url")
+        webhook = query_value(scope, "webhook") or payload.get("webhook_url")
         if webhook and payload.get("enable_base64_output") is True:
             # WaveSpeed words this refusal {"error": …}; sent beside the usual envelope, the
             # body is both that and the contracts' ErrorResponse.
@@ -232,22 +234,20 @@ class WaveSpeedApi:
                 400, f"Invalid parameters: webhook must be an http(s) URL, not {webhook!r}"
             )
         job = self.engine.submit(
-            endpoint, payload, owner, webhook=webhook, size=body_size(request.scope), checked=True
+            endpoint, payload, owner, webhook=webhook, size=body_size(scope), checked=True
         )
         if webhook:
-            result_url = self._result_url(request, job)
-            finished = functools.partial(
-                self._finished, job, result_url, self._linker(request, job)
-            )
+            result_url = self._result_url(scope, job)
+            finished = functools.partial(self._finished, job, result_url, self._linker(scope, job))
             bases = {"result": result_url}
             if not wants_inline(job):
-                bases["cdn"] = public_base(request, "wavespeed/cdn", self.config.public_url)
+                bases["cdn"] = scope_base(scope, "wavespeed/cdn", self.config.public_url)
             self.webhooks.watch(job, webhook, finished, bases)
         if payload.get("enable_sync_mode") is True:
-            return json_response(envelope(await self._wait(request, job)))
-        return await self._answer(request, job, self.engine.look(job))
+            return json_response(envelope(await self._wait(scope, job)))
+        return await self._answer(scope, job, self.engine.look(job))
 
-    async def _wait(self, request: Request, job: Job) -> dict[str, Any]:
+    async def _wait(self, scope: Scope, job: Job) -> dict[str, Any]:
         """Sync mode: the finished prediction, or the documented 5004 answer at the limit,
         or when the wait is called off (the server shutting down)."""
         try:
@@ -256,7 +256,7 @@ class WaveSpeedApi:
                     pass
         except TimeoutError:
             why = f"Sync mode timed out after {self.config.sync_timeout:g} seconds."
-            return _still_processing(await self._prediction(request, job), why)
+            return _still_processing(await self._prediction(scope, job), why)
         except asyncio.CancelledError:
             # Whoever cancels the wait drops the request: the server, once its graceful
             # shutdown has waited long enough (uvicorn then cancels every open request,
@@ -268,10 +268,10 @@ class WaveSpeedApi:
             if task is not None:
                 task.uncancel()  # handled here: later awaits of the answer are not cut short
             look = self.engine.look(job)
-            url = self._result_url(request, job)
+            url = self._result_url(scope, job)
             why = "Sync mode ended early: the emulator is shutting down."
             return _still_processing(prediction(self.engine, job, look, url), why)
-        return await self._prediction(request, job)
+        return await self._prediction(scope, job)
 
     async def result(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
@@ -288,31 +288,31 @@ class WaveSpeedApi:
             raise _not_found("Prediction")
         note_endpoint(request.scope, job.endpoint.id)
         if job.deleted:
-            return json_response(envelope(self._deleted(request, job)))
+            return json_response(envelope(self._deleted(request.scope, job)))
         look = self.engine.poll(job)
-        linker = self._linker(request, job)
+        linker = self._linker(request.scope, job)
         if look.phase is Phase.DONE and self.engine.outcome_made(job, linker):
-            encoded, headers = self._done_answer(request, job, look, linker)
+            encoded, headers = self._done_answer(request.scope, job, look, linker)
             return encoded_json_response(encoded, 200, headers)
-        return await self._answer(request, job, look)
+        return await self._answer(request.scope, job, look)
 
-    def _deleted(self, request: Request, job: Job) -> dict[str, Any]:
+    def _deleted(self, scope: Scope, job: Job) -> dict[str, Any]:
         """A prediction deleted from the history: no outputs, the status "deleted"."""
-        data = prediction(self.engine, job, self.engine.look(job), self._result_url(request, job))
+        data = prediction(self.engine, job, self.engine.look(job), self._result_url(scope, job))
         return {**data, "status": "deleted", "error": DELETED}  # GUESS: see `DELETED`
 
-    async def _answer(self, request: Request, job: Job, look: Look) -> Response:
+    async def _answer(self, scope: Scope, job: Job, look: Look) -> Response:
         """The prediction as ``look`` finds it, in the envelope."""
         if look.phase is not Phase.DONE:
-            return json_response(pending_answer(job, look, self._result_url(request, job)))
-        return json_response(envelope(await self._prediction(request, job, look)))
+            return json_response(pending_answer(job, look, self._result_url(scope, job)))
+        return json_response(envelope(await self._prediction(scope, job, look)))
 
     def _done_answer(
-        self, request: Request, job: Job, look: Look, linker: Linker
+        self, scope: Scope, job: Job, look: Look, linker: Linker
     ) -> tuple[bytes, RawHeaders]:
         """The encoded answer (body and headers) of a finished job whose output is kept:
         the same for every poll with the same values in it."""
-        url = self._result_url(request, job)
+        url = self._result_url(scope, job)
         key = (job.id, url, linker, self.engine.inference_time(job, look))
         answer = self._done_answers.get(key)
         if answer is None:

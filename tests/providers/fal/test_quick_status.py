@@ -124,8 +124,10 @@ def test_quick_answers_are_the_handlers(steps: list[dict], progression: str) -> 
             assert [_recorded(e) for e in records[0]] == [_recorded(e) for e in records[1]]
     finally:
         FalApi.quick_status = quick  # type: ignore[method-assign]
-    # The emulator with the rule never answers quickly: it is the reference.
-    assert [any(made) for made in answered.values()] == [any(map(_is_quick, steps))]
+    # The emulator with the rule is never asked (the reference); the other answers quickly
+    # exactly when a step should be.
+    assert len(answered) <= 1
+    assert any(any(made) for made in answered.values()) == any(map(_is_quick, steps))
 
 
 def _recorded(entry: RecordedRequest) -> tuple:
