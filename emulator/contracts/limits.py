@@ -69,8 +69,10 @@ def check_limits(
 def limit_violations(endpoint: Endpoint, payload: Any, limits: Limits) -> list[Violation]:
     """`check_limits` of ``payload`` (valid by the contract), its defaults filled in only
     when it sets a field the limits read: a submit that sets none (most) makes no copy."""
-    if isinstance(payload, Mapping) and _default_verdicts(endpoint).shaping.isdisjoint(payload):
-        return _default_verdicts(endpoint).verdict(limits)
+    if isinstance(payload, Mapping):
+        defaults = _default_verdicts(endpoint)
+        if defaults.shaping.isdisjoint(payload):
+            return defaults.verdict(limits)
     inputs = apply_defaults(endpoint, endpoint.input_schema, payload)
     return check_limits(endpoint, inputs, limits, payload=payload)
 

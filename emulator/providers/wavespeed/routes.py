@@ -304,7 +304,8 @@ class WaveSpeedApi:
     async def _answer(self, scope: Scope, job: Job, look: Look) -> Response:
         """The prediction as ``look`` finds it, in the envelope."""
         if look.phase is not Phase.DONE:
-            return json_response(pending_answer(job, look, self._result_url(scope, job)))
+            encoded = pending_answer(job, look, self._result_url(scope, job))
+            return encoded_json_response(encoded, 200, json_headers(encoded))
         return json_response(envelope(await self._prediction(scope, job, look)))
 
     def _done_answer(
