@@ -107,7 +107,7 @@ class RealtimeSessions:
             raise FalError.detail(404, f"No realtime endpoint at '{path.strip('/')}'")
         token = query_token(websocket)
         if token is None:
-            owner = caller(websocket, self.engine.config)  # type: ignore[arg-type]
+            owner = caller(websocket.scope, self.engine.config)
         else:
             try:
                 owner = self.tokens.check(token, alias(endpoint.id)).owner
