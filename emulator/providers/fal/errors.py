@@ -80,6 +80,12 @@ class FalError(Exception):
         return json_response(self.body, self.status, {**self.headers, **(extra_headers or {})})
 
 
+def method_not_allowed(*allowed: str) -> FalError:
+    error = FalError.detail(405, "Method Not Allowed")
+    error.headers["Allow"] = ", ".join(allowed)
+    return error
+
+
 def _detail_item(violation: Violation) -> dict[str, Any]:
     item: dict[str, Any] = {
         "loc": ["body", *violation.loc],

@@ -1,7 +1,9 @@
-"""fal's queue, sync run and CDN, over the engine.
+"""fal's surfaces over the engine: the queue and the sync run here, the CDN's and the REST
+API's routes (their uploads and tokens in `uploads` and `tokens`).
 
 ``/fal/queue/…`` stands for ``https://queue.fal.run/…``, ``/fal/run/…`` for
-``https://fal.run/…`` and ``/fal/cdn/…`` for ``https://v3.fal.media/…``.
+``https://fal.run/…``, ``/fal/cdn/…`` for ``https://v3.fal.media/…`` and ``/fal/rest/…`` for
+``https://rest.fal.ai/…``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.streaming import partial_outputs
 from emulator.core.engine import Engine
-from emulator.core.file_urls import MEDIA_PREFIX, parse_upload_path
 from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.outcomes import JobFailed
@@ -30,7 +31,7 @@ from emulator.core.timeline import START_TIMEOUT
 from emulator.core.webhooks import is_webhook_url
 from emulator.http.asgi import note_endpoint
 from emulator.http.bodies import body_size, query_value, read_payload
-from emulator.http.cdn import cdn_path, download, run_linked
+from emulator.http.cdn import run_linked
 from emulator.http.hosts import scope_base
 from emulator.http.responses import (
     ALL_METHODS,
@@ -55,6 +56,7 @@ from emulator.providers.fal.errors import (
     FalError,
     answer,
     failure_response,
+    method_not_allowed,
     validation_error,
 )
 from emulator.providers.fal.paths import RequestPath, alias, app_path, parse_request_path
@@ -98,12 +100,6 @@ def _addresses(path: RequestPath, job: Job) -> bool:
     return path.app in (job.endpoint.id, app_path(job.endpoint.id))
 
 
-def _method_not_allowed(*allowed: str) -> FalError:
-    error = FalError.detail(405, "Method Not Allowed")
-    error.headers["Allow"] = ", ".join(allowed)
-    return error
-
-
 class FalApi:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -126,7 +122,9 @@ class FalApi:
             ),
             Route("/fal/run/{path:path}", HandlerApp(self.run, answer), methods=ALL_METHODS),
             WebSocketRoute("/fal/run/{path:path}", self.realtime.session),
-            Route("/fal/cdn/{path:path}", HandlerApp(self.cdn, answer), methods=ALL_METHODS),
+            Route(
+                "/fal/cdn/{path:path}", HandlerApp(self.uploads.cdn, answer), methods=ALL_METHODS
+            ),
             Route("/fal/rest/{path:path}", HandlerApp(self.rest, answer), methods=ALL_METHODS),
             Route(PROXY_PATH, FalProxy(self.config.proxy_key), methods=ALL_METHODS),
             *FalDiscovery(self.engine).routes(),
@@ -185,10 +183,10 @@ class FalApi:
         if parsed is None:
             if request.method in ("GET", "PUT"):
                 raise FalError.detail(404, "Not Found")
-            raise _method_not_allowed("POST")
+            raise method_not_allowed("POST")
         wanted_method = "PUT" if parsed.action == "cancel" else "GET"
         if request.method != wanted_method:
-            raise _method_not_allowed(wanted_method)
+            raise method_not_allowed(wanted_method)
         job = self._job(parsed, owner, polling=parsed.action == "status")
         note_endpoint(request.scope, job.endpoint.id)
         if parsed.action == "cancel":
@@ -329,7 +327,7 @@ class FalApi:
         """``POST fal.run/{id}``: the output; ``POST fal.run/{id}/stream``: as SSE. A GET
         (``fal_client.run(…, method="GET")``) takes its input from the query string."""
         if request.method not in ("POST", "GET"):
-            raise _method_not_allowed("GET", "POST")
+            raise method_not_allowed("GET", "POST")
         path = request.path_params["path"].strip("/")
         owner = self._run_caller(request, path)
         streamed = path.endswith("/stream") and self.engine.contracts.get("fal", path[:-7])
@@ -366,36 +364,12 @@ class FalApi:
         except TokenRejected as rejected:
             raise FalError.detail(rejected.status, rejected.message) from None
 
-    async def cdn(self, request: Request) -> Response:
-        path = cdn_path(request)
-        if request.method in ("GET", "HEAD"):
-            response = await download(self.engine, "fal", path, request)
-            if response is None:
-                raise FalError.detail(404, "File not found")
-            return response
-        if request.method == "POST" and path == "/files/upload":
-            return await self.uploads.upload(request)
-        if request.method == "POST" and path == "/files/upload/multipart":
-            return self.uploads.start_multipart(request)
-        upload = parse_upload_path(path)
-        if path.startswith(MEDIA_PREFIX):
-            raise _method_not_allowed("GET", "HEAD")
-        if upload is not None and upload.multipart_id and request.method in ("PUT", "POST"):
-            return await self.uploads.multipart(request, upload)
-        if upload is not None and request.method == "PUT":
-            return await self.uploads.put(request, upload)
-        if upload is None:
-            raise FalError.detail(404, "Not Found")
-        raise _method_not_allowed(
-            *(("PUT", "POST") if upload.multipart_id else ("GET", "HEAD", "PUT"))
-        )
-
     async def rest(self, request: Request) -> Response:
         """``rest.fal.ai``: storage tokens and uploads, client tokens, the webhook keys."""
         path = request.path_params["path"].strip("/")
         if path == "tokens":
             if request.method != "POST":
-                raise _method_not_allowed("POST")
+                raise method_not_allowed("POST")
             return await self.tokens.answer(request, caller(request.scope, self.config))
         if path == ".well-known/jwks.json" and request.method in ("GET", "HEAD"):
             return json_response(self.webhooks.jwks)
@@ -405,7 +379,7 @@ class FalApi:
             "storage/upload/initiate-multipart",
         ):
             if request.method != "POST":
-                raise _method_not_allowed("POST")
+                raise method_not_allowed("POST")
             owner = caller(request.scope, self.config)
             if path == "storage/auth/token":
                 return self.uploads.token(request, owner)

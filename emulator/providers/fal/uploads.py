@@ -32,12 +32,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from emulator.core.engine import Engine
-from emulator.core.file_urls import UploadPath, file_url
+from emulator.core.file_urls import MEDIA_PREFIX, UploadPath, file_url, parse_upload_path
 from emulator.core.files import StorageError, content_url, safe_content_type, safe_name
 from emulator.core.keys import split_authorization
 from emulator.http.bodies import read_body, read_json, receive_reserved
+from emulator.http.cdn import cdn_path, download
 from emulator.http.responses import json_response
-from emulator.providers.fal.errors import FalError
+from emulator.providers.fal.errors import FalError, method_not_allowed
 
 TOKEN_LIFETIME = 3600.0
 #: The key that signs CDN tokens while the state is this process's own. A real token is
@@ -65,6 +66,33 @@ class FalUploads:
     @property
     def storage(self):  # noqa: ANN201 - the engine's, which a reset replaces
         return self.engine.storage
+
+    # -- the CDN surface -------------------------------------------------------------------
+
+    async def cdn(self, request: Request) -> Response:
+        """``v3.fal.media``: downloads of uploads and media, and the uploads themselves."""
+        path = cdn_path(request)
+        if request.method in ("GET", "HEAD"):
+            response = await download(self.engine, "fal", path, request)
+            if response is None:
+                raise FalError.detail(404, "File not found")
+            return response
+        if request.method == "POST" and path == "/files/upload":
+            return await self.upload(request)
+        if request.method == "POST" and path == "/files/upload/multipart":
+            return self.start_multipart(request)
+        upload = parse_upload_path(path)
+        if path.startswith(MEDIA_PREFIX):
+            raise method_not_allowed("GET", "HEAD")
+        if upload is not None and upload.multipart_id and request.method in ("PUT", "POST"):
+            return await self.multipart(request, upload)
+        if upload is not None and request.method == "PUT":
+            return await self.put(request, upload)
+        if upload is None:
+            raise FalError.detail(404, "Not Found")
+        raise method_not_allowed(
+            *(("PUT", "POST") if upload.multipart_id else ("GET", "HEAD", "PUT"))
+        )
 
     # -- REST: tokens and two-step uploads -----------------------------------------------
 
