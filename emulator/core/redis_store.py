@@ -105,19 +105,25 @@ class RedisStore(Store):
 
 
 #: ``tally``: a counter that is forgotten once back at zero, so that a per-key count of keys
-#: long gone leaves nothing behind (Redis keeps a string at 0)
-_TALLY = """
-local value = redis.call('incrby', KEYS[1], ARGV[1])
-if value == 0 then redis.call('del', KEYS[1]) end
-return value
+#: long gone leaves nothing behind (Redis keeps a string at 0); a batch's and a guarded
+#: batch's script both run it
+_TALLY_FUNCTION = """
+local function tally(key, by)
+    local value = redis.call('incrby', key, by)
+    if value == 0 then redis.call('del', key) end
+    return value
+end
 """
+_TALLY = _TALLY_FUNCTION + "return tally(KEYS[1], ARGV[1])"
 
 
 #: `Store.guarded`: its operations as counted words (how many, then the command's own),
 #: the guard's first; the results of the rest, or nil if the guard answered 0 or nil.
 #: Lua's unpack gives at most some 8,000 values: a longer command (a big rpush or hset)
 #: runs in parts of PART arguments, their answers added (an rpush's: its last part's).
-_GUARDED = """
+_GUARDED = (
+    _TALLY_FUNCTION
+    + """
 local PART = 4000
 local at = 1
 local function call_next()
@@ -125,11 +131,7 @@ local function call_next()
     local name, key = ARGV[at + 1], ARGV[at + 2]
     local first, last = at + 3, at + count
     at = last + 1
-    if name == 'tally' then
-        local value = redis.call('incrby', key, ARGV[first])
-        if value == 0 then redis.call('del', key) end
-        return value
-    end
+    if name == 'tally' then return tally(key, ARGV[first]) end
     local answer = redis.call(name, key, unpack(ARGV, first, math.min(last, first + PART - 1)))
     for start = first + PART, last, PART do
         local more = redis.call(name, key, unpack(ARGV, start, math.min(last, start + PART - 1)))
@@ -143,6 +145,7 @@ local results = {}
 while at <= #ARGV do results[#results + 1] = call_next() end
 return results
 """
+)
 
 
 def _counted(prefix: str, op: Op) -> list[Any]:
@@ -159,7 +162,7 @@ def _counted(prefix: str, op: Op) -> list[Any]:
     elif name == "hset":
         words = ["hset", key, *(word for pair in args[0].items() for word in pair)]
     elif name in ("tally", "zrem", "rpush", "hgetall", "hincrby", "hdel", "llen"):
-        words = [name, key, *args]  # the script runs a tally itself, as `_TALLY` does
+        words = [name, key, *args]  # the script runs a tally itself (`_TALLY_FUNCTION`)
     else:  # a read that may answer nothing would end the script's answer early
         raise ValueError(f"{name} cannot run in a guarded batch")
     return [len(words), *words]

@@ -69,9 +69,7 @@ class SharedUploads:
 
     def recount(self, owner: str, size: int) -> tuple[int, int]:
         """Count ``size`` bytes whatever the limits: the total and the owner's, after."""
-        total, mine = self.store.batch(
-            [("incr", P + "total", size), ("tally", P + f"owner:{owner}", size)]
-        )
+        total, mine = self.store.batch(_counting(owner, size))
         return total, mine
 
     # -- bytes: inline in the store, or a file under the shared directory -------------------
@@ -227,8 +225,7 @@ class SharedUploads:
         parts = [P + f"part:{upload_id}:{n}" for n in _part_numbers(upload)]
         ops: list[Op] = [("delete", P + f"multipart:{upload_id}", *parts)]
         if release:
-            size, owner = -int(upload.get("size", 0)), upload.get("owner", "")
-            ops += [("incr", P + "total", size), ("tally", P + f"owner:{owner}", size)]
+            ops += _counting(upload.get("owner", ""), -int(upload.get("size", 0)))
         return ops
 
     def _forget_parts(self, upload_id: str, upload: dict[str, str]) -> None:
@@ -255,3 +252,8 @@ class SharedUploads:
 
 def _part_numbers(upload: dict[str, str]) -> list[int]:
     return [int(field[4:]) for field in upload if field.startswith("len:")]
+
+
+def _counting(owner: str, size: int) -> list[Op]:
+    """The ops that count ``size`` bytes (negative: release them), in all and ``owner``'s."""
+    return [("incr", P + "total", size), ("tally", P + f"owner:{owner}", size)]
