@@ -1,12 +1,15 @@
 """The official clients, unmodified (Python and npm), against `serve --workers 2` on a real Redis:
 every call of theirs may land on either worker (a new connection each time, or a pooled
 one), and all of it works: queue submits, polls and results, uploads with a CDN token
-issued by one worker and used at the other, WaveSpeed's polling and sync mode."""
+issued by one worker and used at the other, WaveSpeed's polling and sync mode, and the
+webhooks both ask for, each delivered once by whichever worker claims it."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import fal_client
@@ -15,11 +18,15 @@ import pytest
 from wavespeed import Client
 
 from emulator import patch_fal_client
+from tests import webhook_receiver
+from tests.bounded import eventually
 from tests.clients.conftest import run_node
 from tests.redis_server import RedisServer
 from tests.scaling.serving import serving, worker_pids
+from tests.webhook_receiver import Receiver
 
 MODEL, SIZE = "wavespeed-ai/bitdance-14b/text-to-image", {"size": "256*256"}
+receiver = webhook_receiver.receiver
 
 
 def test_fal_client_and_the_wavespeed_sdk_across_two_workers(
@@ -73,3 +80,34 @@ def test_the_npm_clients_across_two_workers(redis: RedisServer, tmp_path: Path) 
                 json.dumps({**call, "options": options}),
             )["result"]
             assert httpx.get(made["outputs"][0], timeout=10).status_code == 200
+
+
+def test_webhooks_from_both_clients_arrive_once_each_across_two_workers(
+    redis: RedisServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    receiver: Callable[..., Receiver],
+) -> None:
+    """Each delivery is claimed and leased by one worker, retried after a refusal by
+    whichever is free, and ends once: what `Store.guarded` keeps whole across workers."""
+    monkeypatch.setenv("FAL_KEY", "team")
+    target = receiver(statuses=(500,))  # the first delivery is refused: it is retried
+    flags = ("--workers", "2", "--state", redis.url, "--webhook-time-scale", "0.0001")
+    with serving(tmp_path, *flags) as server:
+        base = f"http://127.0.0.1:{server.port}"
+        with patch_fal_client(base):
+            handles = [
+                fal_client.submit(
+                    "fal-ai/bitdance", arguments={"prompt": f"{n}"}, webhook_url=target.url
+                )
+                for n in range(3)
+            ]
+        wavespeed = Client(api_key="team", base_url=f"{base}/wavespeed")
+        made = wavespeed.run(MODEL, {"prompt": "a hook", "webhook_url": target.url, **SIZE})
+        eventually(lambda: len(target.bodies) >= 5, 20)
+        time.sleep(0.5)  # long enough for a duplicate to show
+    fal_ids = sorted(body.get("request_id") for body in target.bodies if "request_id" in body)
+    wavespeed_ids = [body["id"] for body in target.bodies if "request_id" not in body]
+    assert len(target.bodies) == 5  # four deliveries, one of them twice (the refused one)
+    assert sorted(set(fal_ids)) == sorted(handle.request_id for handle in handles)
+    assert len(wavespeed_ids) == 1 and made["outputs"]
