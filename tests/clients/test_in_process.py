@@ -206,3 +206,20 @@ def test_fal_clients_status_polls_are_answered_quickly_and_counted_as_before(
     assert [(p.status, p.endpoint) for p in polls] == [(202, "fal-ai/bitdance")] * 3 + [
         (200, "fal-ai/bitdance")
     ] * 2
+
+
+def test_what_each_client_submitted_is_in_the_record(provider_emulator: Emulation) -> None:
+    """A submit is recorded from what its route read and answered (`Recorder.finish`):
+    its body (to the record's limit), its status and its endpoint, as the README's
+    assertion reads them."""
+    fal_client.subscribe("fal-ai/bitdance", arguments={"prompt": "a cat"})
+    wavespeed.run(WAVESPEED_MODEL, {"prompt": "a dog"})
+    fal_client.submit("fal-ai/bitdance", arguments={"prompt": "x" * 200_000})  # past 64 KiB
+
+    fal = provider_emulator.requests.filter(method="POST", endpoint="fal-ai/bitdance")
+    assert [call.status for call in fal] == [200, 200]
+    assert fal[0].json == {"prompt": "a cat"} and fal[0].body_size == len(fal[0].body)
+    assert len(fal[1].body) == 64 * 1024 < fal[1].body_size and fal[1].truncated
+    (submitted,) = provider_emulator.requests.filter(method="POST", endpoint=WAVESPEED_MODEL)
+    assert (submitted.method, submitted.status) == ("POST", 200)
+    assert submitted.json == {"prompt": "a dog"}
