@@ -101,14 +101,20 @@ class _AsyncStream(httpx.AsyncByteStream):
         disconnected: asyncio.Event,
         request: httpx.Request,
     ) -> None:
-        self._chunks, self._task, self._disconnected = chunks, task, disconnected
+        self._run: tuple[Chunks, asyncio.Task[None], asyncio.Event] | None = (
+            chunks,
+            task,
+            disconnected,
+        )
         self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        timeout = _read_timeout(self._request)
+        if self._run is None:
+            return
+        chunks, timeout = self._run[0], _read_timeout(self._request)
         while True:
             try:
-                chunk = await self._chunks.get(timeout)
+                chunk = await chunks.get(timeout)
             except AnswerTimeout as error:
                 raise _httpx_error(error, self._request) from None
             if chunk is END:
@@ -118,10 +124,17 @@ class _AsyncStream(httpx.AsyncByteStream):
             yield chunk
 
     async def aclose(self) -> None:
-        self._disconnected.set()
-        if not self._task.done():
-            await asyncio.wait([self._task], timeout=1)
-            self._task.cancel()
+        # The stream lets go of the app's run: httpx's response is a reference cycle, and
+        # what it still held would wait for the collector instead of going now (as
+        # `SyncAnswer.close`).
+        run, self._run = self._run, None
+        if run is None:
+            return
+        _, task, disconnected = run
+        disconnected.set()
+        if not task.done():
+            await asyncio.wait([task], timeout=1)
+            task.cancel()
 
 
 class _SyncStream(httpx.SyncByteStream):
