@@ -131,12 +131,29 @@ def _pending_parts(model: str, status: str) -> tuple[bytes, bytes, bytes, bytes]
     return head, after_id, after_url, tail
 
 
-def pending_answer(job: Job, look: Look, result_url: str) -> bytes:
+def pending_answer(job: Job, look: Look, api_base: str) -> bytes:
     """``encode_json(envelope(prediction(…)))`` for a prediction neither done nor failed
-    (what a submit answers): the parts that change, put into those that do not."""
+    (what a submit answers), its result URL under ``api_base``: the parts that change,
+    put into those that do not."""
     head, after_id, after_url, tail = _pending_parts(job.endpoint.id, STATUS_NAMES[look.phase])
-    url = encode_basestring_ascii(result_url)[1:-1]  # as encode_json writes it, unquoted
-    created = timestamp(job.submitted_wall)
+    task = task_id(job).encode()
+    created = timestamp(job.submitted_wall).encode()
     return b"".join(
-        (head, task_id(job).encode(), after_id, url.encode(), after_url, created.encode(), tail)
+        (head, task, after_id, _results_under(api_base), task, b"/result", after_url, created, tail)
     )
+
+
+#: where predictions are, under the API's base URL
+_PREDICTIONS = "/api/v3/predictions/"
+
+
+def result_url(api_base: str, task: str) -> str:
+    """The URL of prediction ``task``'s result, under ``api_base``."""
+    return f"{api_base}{_PREDICTIONS}{task}/result"
+
+
+@functools.lru_cache(maxsize=256)
+def _results_under(api_base: str) -> bytes:
+    """The encoded start of the result URLs under ``api_base``, as `encode_json` writes it
+    (unquoted): a task's id, hex digits, needs no escaping after it."""
+    return encode_basestring_ascii(api_base + _PREDICTIONS)[1:-1].encode()

@@ -45,6 +45,7 @@ from emulator.providers.wavespeed.envelopes import (
     envelope,
     pending_answer,
     prediction,
+    result_url,
     task_id,
     wants_inline,
 )
@@ -176,9 +177,11 @@ class WaveSpeedApi:
 
     # -- helpers -------------------------------------------------------------------------
 
+    def _api(self, scope: Scope) -> str:
+        return scope_base(scope, "wavespeed", self.config.public_url)
+
     def _result_url(self, scope: Scope, job: Job) -> str:
-        api = scope_base(scope, "wavespeed", self.config.public_url)
-        return f"{api}/api/v3/predictions/{task_id(job)}/result"
+        return result_url(self._api(scope), task_id(job))
 
     def _linker(self, scope: Scope, job: Job) -> Linker:
         if wants_inline(job):
@@ -304,7 +307,7 @@ class WaveSpeedApi:
     async def _answer(self, scope: Scope, job: Job, look: Look) -> Response:
         """The prediction as ``look`` finds it, in the envelope."""
         if look.phase is not Phase.DONE:
-            encoded = pending_answer(job, look, self._result_url(scope, job))
+            encoded = pending_answer(job, look, self._api(scope))
             return encoded_json_response(encoded, 200, json_headers(encoded))
         return json_response(envelope(await self._prediction(scope, job, look)))
 

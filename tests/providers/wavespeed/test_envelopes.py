@@ -13,6 +13,7 @@ from emulator.providers.wavespeed.envelopes import (
     envelope,
     pending_answer,
     prediction,
+    result_url,
     task_id,
     timestamp,
 )
@@ -35,19 +36,22 @@ def test_a_failed_prediction_carries_its_error_and_task_code() -> None:
 
 @pytest.mark.parametrize("phase", [Phase.QUEUED, Phase.RUNNING])
 @pytest.mark.parametrize(
-    "url",
+    "api_base",
     [
-        "http://127.0.0.1:8000/wavespeed/api/v3/predictions/x/result",
+        "http://127.0.0.1:8000/wavespeed",
         'https://émulateur.example/"quoted"\\path/\u2603?q=\x01',
     ],
 )
-def test_a_pending_answer_is_the_encoded_prediction_byte_for_byte(phase: Phase, url: str) -> None:
+def test_a_pending_answer_is_the_encoded_prediction_byte_for_byte(
+    phase: Phase, api_base: str
+) -> None:
     engine = Engine(EmulatorConfig(seed=1), clock=ManualClock(wall_start=1_785_000_000.000123))
     for endpoint in engine.contracts.of("wavespeed"):
         job = engine.submit(endpoint, {"prompt": "x"}, "k")
         look = Look(phase, 0.5, 0)
+        url = result_url(api_base, task_id(job))
         expected = encode_json(envelope(prediction(engine, job, look, url)))
-        assert pending_answer(job, look, url) == expected
+        assert pending_answer(job, look, api_base) == expected
 
 
 @given(
