@@ -7,6 +7,7 @@ the last, sanitised segment of a URL: on disk a file is stored under its generat
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import secrets
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from emulator.core.file_urls import file_url
 from emulator.core.shared_files import Limits, QuotaRefused, SharedUploads
-from emulator.core.store import Store
+from emulator.core.store import Store, StoreUnavailable
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -294,21 +295,26 @@ class Storage:
         for number, tag in sorted(parts):
             if tag.strip('"') != upload.get(f"etag:{number}", "").strip('"'):
                 raise StorageError(400, f"Part {number} is missing or its ETag does not match")
-        if not self._shared.claim_multipart(upload_id):  # another process completed it
+        lease = self._shared.claim_multipart(upload_id, upload)
+        if lease is None:  # another process completes it, or has completed it
             raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
-        data = self._shared.read_parts(upload_id, upload, sorted(n for n, _ in parts))
-        # The parts' bytes become the file's: released first, so the file fits.
-        owner, size = upload["owner"], int(upload["size"])
-        self._shared.count(owner, -size)
         try:
-            stored = self._put_shared(
-                data, upload["content_type"], upload["name"], upload_id, owner
+            data = self._shared.read_parts(upload_id, upload, sorted(n for n, _ in parts))
+            stored = StoredFile(
+                id=upload_id,
+                name=safe_name(upload["name"]),
+                content_type=safe_content_type(upload["content_type"]),
+                size=len(data),
             )
-        except StorageError:
-            self._shared.recount(owner, size)
-            self._shared.unclaim_multipart(upload_id)
+            # The parts' bytes become the file's, which are as many or fewer: it fits.
+            file = (stored.id, stored.name, stored.content_type)
+            kept = self._shared.complete_multipart(lease, upload, file, data, etag(data))
+        except BaseException:
+            with contextlib.suppress(StoreUnavailable):  # else its lease runs out
+                self._shared.unclaim_multipart(upload_id, lease)
             raise
-        self._shared.discard_multipart(upload_id, upload, release=False)
+        if not kept:  # its lease ran out, and another process took it over
+            raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
         return stored
 
     def complete_multipart(self, upload_id: str, parts: list[tuple[int, str]]) -> StoredFile:

@@ -161,7 +161,7 @@ def _counted(prefix: str, op: Op) -> list[Any]:
         words = ["zadd", key, score, member]
     elif name == "hset":
         words = ["hset", key, *(word for pair in args[0].items() for word in pair)]
-    elif name in ("tally", "zrem", "rpush", "hgetall", "hincrby", "hdel", "llen"):
+    elif name in ("set", "tally", "zrem", "rpush", "hgetall", "hincrby", "hdel", "llen"):
         words = [name, key, *args]  # the script runs a tally itself (`_TALLY_FUNCTION`)
     else:  # a read that may answer nothing would end the script's answer early
         raise ValueError(f"{name} cannot run in a guarded batch")
@@ -172,6 +172,8 @@ def _from_script(name: str, value: Any) -> Any:
     """A script's answer to ``name`` as a pipeline would give it (a hash as pairs, here)."""
     if name == "hgetall":
         return dict(zip(value[::2], value[1::2], strict=True))
+    if name == "set":  # Redis's status reply, where a pipeline answers True
+        return True
     return value
 
 

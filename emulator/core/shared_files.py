@@ -13,6 +13,11 @@ Keys, under ``files:``: ``meta:{id}`` (hash), ``data:{id}`` (inline bytes), ``to
 ``multipart:{id}`` (hash: name, type, owner, then ``len:N``/``etag:N`` per part),
 ``part:{id}:{N}`` (a part's inline bytes), ``index`` (every file id) and ``waiting``
 (tickets and multipart uploads by age: the oldest beyond the bound are dropped).
+
+A multipart upload being completed waits under its lease (``c:{id}:{token}``, noted in
+its hash), which the completion's last step takes: that step counts the file, keeps it
+and forgets the parts at once. A process that dies completing it leaves the lease, which
+a retry of the completion takes over once `COMPLETION_LEASE` has passed.
 """
 
 from __future__ import annotations
@@ -27,6 +32,11 @@ from pathlib import Path
 from emulator.core.store import Op, Store
 
 P = "files:"
+
+#: seconds a process has to complete a multipart upload it claimed; after them a retry of
+#: the completion takes the upload over (the process died, or stalled that long: then the
+#: two complete it alike, into the same file)
+COMPLETION_LEASE = 30.0
 
 
 class QuotaRefused(Exception):
@@ -109,6 +119,12 @@ class SharedUploads:
         self, file_id: str, name: str, content_type: str, owner: str, data: bytes, tag: str
     ) -> None:
         """Record a file whose bytes are already counted."""
+        self.store.batch(self._keeping(file_id, name, content_type, owner, data, tag))
+
+    def _keeping(
+        self, file_id: str, name: str, content_type: str, owner: str, data: bytes, tag: str
+    ) -> list[Op]:
+        """The ops that keep a file (its bytes on disk already written, where they go)."""
         where, ops = self.write_bytes(P + f"data:{file_id}", file_id, data)
         meta = {
             "name": name,
@@ -118,8 +134,11 @@ class SharedUploads:
             "etag": tag,
             "where": where,
         }
-        ops += [("hset", P + f"meta:{file_id}", meta), ("zadd", P + "index", file_id, time.time())]
-        self.store.batch(ops)
+        return [
+            *ops,
+            ("hset", P + f"meta:{file_id}", meta),
+            ("zadd", P + "index", file_id, time.time()),
+        ]
 
     def meta(self, file_id: str) -> dict[str, str] | None:
         found = self.store.do("hgetall", P + f"meta:{file_id}")
@@ -151,10 +170,14 @@ class SharedUploads:
         if kind == "t":
             self.store.guarded(("zrem", P + "waiting", member), [("delete", P + f"ticket:{ident}")])
             return
-        upload = self.multipart(ident) or {}
-        ops = self._discard_ops(ident, upload, release=True)
+        upload_id = ident.partition(":")[0]  # a lease (``c:``) names its upload first
+        upload = self.multipart(upload_id) or {}
+        ops = self._discard_ops(upload_id, upload, release=True)
         if self.store.guarded(("zrem", P + "waiting", member), ops) is not None:
-            self._forget_parts(ident, upload)
+            self._forget_parts(upload_id, upload)
+            if kind == "c" and self.directory is not None:
+                # a completion that never finished may have written the file's bytes
+                self._forget_bytes(upload_id, "disk")
 
     def reserve(self, name: str, content_type: str, owner: str) -> str:
         file_id = secrets.token_hex(12)
@@ -207,19 +230,51 @@ class SharedUploads:
             for n in numbers
         )
 
-    def claim_multipart(self, upload_id: str) -> bool:
-        return bool(self.store.do("zrem", P + "waiting", f"m:{upload_id}"))
+    def claim_multipart(self, upload_id: str, upload: dict[str, str]) -> str | None:
+        """Claim the waiting upload (as `multipart` read it) to complete it: its lease; None
+        if another process completes it now (or it is gone). An upload whose lease ran out
+        unfinished (its process died) is taken over."""
+        lease = f"c:{upload_id}:{secrets.token_hex(6)}"
+        take = [
+            ("zadd", P + "waiting", lease, time.time()),
+            ("hset", P + f"multipart:{upload_id}", {"lease": lease}),
+        ]
+        if self.store.guarded(("zrem", P + "waiting", f"m:{upload_id}"), take) is not None:
+            return lease
+        held = upload.get("lease")
+        since = self.store.do("zscore", P + "waiting", held) if held else None
+        if since is None or float(since) + COMPLETION_LEASE > time.time():
+            return None
+        # Only one process removes the old lease: the others are refused, as above.
+        return lease if self.store.guarded(("zrem", P + "waiting", held), take) else None
 
-    def unclaim_multipart(self, upload_id: str) -> None:
-        self.store.do("zadd", P + "waiting", f"m:{upload_id}", time.time())
+    def unclaim_multipart(self, upload_id: str, lease: str) -> None:
+        """Give up the lease of a completion that failed: the upload waits as before."""
+        back = [
+            ("zadd", P + "waiting", f"m:{upload_id}", time.time()),
+            ("hdel", P + f"multipart:{upload_id}", "lease"),
+        ]
+        self.store.guarded(("zrem", P + "waiting", lease), back)
 
-    def discard_multipart(
-        self, upload_id: str, upload: dict[str, str], *, release: bool = True
-    ) -> None:
-        """Forget a claimed upload's parts (and release their bytes, unless they are
-        already counted as the file they became)."""
-        self.store.batch(self._discard_ops(upload_id, upload, release=release))
+    def complete_multipart(
+        self,
+        lease: str,
+        upload: dict[str, str],
+        file: tuple[str, str, str],
+        data: bytes,
+        tag: str,
+    ) -> bool:
+        """Under ``lease``, keep ``data`` as the file (id, name, type) the upload became
+        and forget its parts, its bytes counted in place of theirs, in one step; False if
+        the lease was taken over (the file is then the other process's to keep)."""
+        upload_id, owner = lease.split(":")[1], upload["owner"]
+        ops = self._keeping(*file, owner, data, tag)
+        ops += _counting(owner, len(data) - int(upload["size"]))  # the parts' bytes, or fewer
+        ops += self._discard_ops(upload_id, upload, release=False)
+        if self.store.guarded(("zrem", P + "waiting", lease), ops) is None:
+            return False
         self._forget_parts(upload_id, upload)
+        return True
 
     def _discard_ops(self, upload_id: str, upload: dict[str, str], *, release: bool) -> list[Op]:
         parts = [P + f"part:{upload_id}:{n}" for n in _part_numbers(upload)]

@@ -160,3 +160,65 @@ def test_a_process_dying_as_it_drops_a_waiting_upload_leaves_no_bytes_counted(
     counted = int(stores[0].do("get", "files:total") or 0)
     assert counted == (100 if waiting else 0)
     assert int(stores[0].do("get", "files:owner:k") or 0) == counted
+
+
+@pytest.mark.parametrize("fatal", range(1, 6))
+def test_a_completion_cut_short_by_a_dying_process_is_taken_over_by_a_retry(
+    stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fatal: int
+) -> None:
+    # The process dies before its ``fatal``-th round trip of the completion: reading the
+    # upload, claiming it, reading its parts, keeping the file (or after it all).
+    monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)  # at once
+    first, second = _pair(stores, tmp_path)
+    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    parts = [(1, first.put_part(upload, 1, b"x" * 100)), (2, first.put_part(upload, 2, b"yz"))]
+    first.put_part(upload, 3, b"not listed")  # kept, counted, and dropped on completion
+    options = {"directory": tmp_path / "uploads", "max_inline_upload_bytes": 64}
+    dying = Storage(store=shared_stores.Dying(stores[1], fatal), **options)  # type: ignore[arg-type]
+    try:
+        completed = dying.complete_multipart(upload, parts)
+    except StoreUnavailable:
+        completed = second.complete_multipart(upload, parts)  # the client's retry
+    else:
+        with pytest.raises(StorageError) as gone:
+            second.complete_multipart(upload, parts)
+        assert gone.value.status == 404
+    assert first.read(completed) == b"x" * 100 + b"yz"
+    # the parts became the file: counted once, as the file's bytes; nothing else is left
+    assert int(stores[0].do("get", "files:total")) == 102
+    assert int(stores[0].do("get", "files:owner:k")) == 102
+    assert stores[0].do("hgetall", f"files:multipart:{upload}") == {}
+    assert stores[0].do("zrange", "files:waiting", 0, -1) == []
+    assert [p.name for p in (tmp_path / "uploads").iterdir()] == [completed.id]
+
+
+def test_a_live_completion_is_not_taken_over(
+    stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = _pair(stores, tmp_path)
+    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    parts = [(1, first.put_part(upload, 1, b"abc"))]
+    shared = first._shared
+    assert shared is not None
+    assert shared.claim_multipart(upload, shared.multipart(upload) or {})  # completing
+    with pytest.raises(StorageError) as busy:
+        second.complete_multipart(upload, parts)
+    assert busy.value.status == 404
+    monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)  # it died
+    assert second.read(second.complete_multipart(upload, parts)) == b"abc"
+
+
+def test_a_completion_never_retried_is_dropped_with_its_bytes(
+    stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("emulator.core.files.MAX_WAITING", 1)
+    first, second = _pair(stores, tmp_path)
+    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    first.put_part(upload, 1, b"x" * 100)  # on disk
+    shared = first._shared
+    assert shared is not None
+    assert shared.claim_multipart(upload, shared.multipart(upload) or {})  # then it died
+    second.reserve("b", "text/plain", owner="k")  # the lease, the oldest, makes room
+    assert int(stores[0].do("get", "files:total") or 0) == 0
+    assert int(stores[0].do("get", "files:owner:k") or 0) == 0
+    assert list((tmp_path / "uploads").iterdir()) == []

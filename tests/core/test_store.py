@@ -157,6 +157,12 @@ def test_a_guarded_incr_takes_the_same_default_step_as_a_batch(store: Store) -> 
     assert store.do("get", "n") == b"3"
 
 
+def test_a_guarded_set_answers_as_a_batch_does(store: Store) -> None:
+    store.do("zadd", "due", "a#0", 1.0)
+    assert store.guarded(("zrem", "due", "a#0"), [("set", "k", b"\x00v")]) == [True]
+    assert store.do("get", "k") == b"\x00v"
+
+
 def test_a_guarded_batch_takes_commands_of_many_words(store: Store) -> None:
     # Lua's unpack gives a script at most some 8,000 values at once
     store.do("zadd", "due", "a#0", 1.0)
