@@ -120,8 +120,10 @@ class SyncAnswer:
         self,
         start: tuple[Any, int, list[tuple[bytes, bytes]]],
         next_item: Callable[[], Any],
-        close: Callable[[], None],
+        close: Callable[[], None] | None = None,
     ) -> None:
+        """``close``: what tells the app its caller is done (none for an app that has
+        answered in full)."""
         _, self.status, self.headers = start
         self._next_item, self._close = next_item, close
 
@@ -136,12 +138,9 @@ class SyncAnswer:
         lets go of the app's run: httpx's response is a reference cycle, and what it still
         held would wait for the collector instead of going now (a third of a sync
         client's cyclic garbage, in-process: issue 17)."""
-        close, self._close, self._next_item = self._close, _nothing, _end
-        close()
-
-
-def _nothing() -> None:
-    pass
+        close, self._close, self._next_item = self._close, None, _end
+        if close is not None:
+            close()
 
 
 def _end() -> object:

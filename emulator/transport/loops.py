@@ -180,10 +180,6 @@ class _Running:
         self.caller.run(settled)
 
 
-def _nothing() -> None:
-    pass
-
-
 def _aside(call: Callable[..., T], *args: Any) -> T:
     """``call(*args)`` in a thread of its own, for a caller whose thread runs a loop
     already (an answer opened in sync code, read inside a coroutine): a second loop cannot
@@ -254,7 +250,7 @@ class CallerLoops:
         if isinstance(start, BaseException):
             raise start
         if running.task.done():  # the app has answered in full (most do at once): all here
-            return SyncAnswer(start, running.chunks.take, _nothing)
+            return SyncAnswer(start, running.chunks.take)
         return SyncAnswer(start, lambda: caller.next_item(running.chunks, timeout), running.settle)
 
     def _caller(self) -> _CallerLoop:
