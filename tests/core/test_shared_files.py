@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from emulator.core.files import Storage, StorageError, etag
-from emulator.core.store import Store, StoreUnavailable
+from emulator.core.files import Storage, StorageError, StoredFile, etag
+from emulator.core.store import Op, Store, StoreUnavailable
 from tests import shared_stores
 
 stores = shared_stores.stores  # the fixture: every test on memory, SQLite and Redis
@@ -222,3 +224,164 @@ def test_a_completion_never_retried_is_dropped_with_its_bytes(
     assert int(stores[0].do("get", "files:total") or 0) == 0
     assert int(stores[0].do("get", "files:owner:k") or 0) == 0
     assert list((tmp_path / "uploads").iterdir()) == []
+
+
+# -- review of 8f29775 (branch review-lease): interleavings the lease does not cover -------
+
+
+class _Stalling(shared_stores.Dying):
+    """``store`` as a process sees it that stalls just after its ``after``-th round trip
+    while ``meanwhile`` runs (another process's work, interleaved there)."""
+
+    def __init__(self, store: Store, after: int, meanwhile: Callable[[], object]) -> None:
+        super().__init__(store, fatal=0)
+        self.after, self.meanwhile = after, meanwhile
+
+    def batch(self, ops: Sequence[Op]) -> list[Any]:
+        return self._then(self.store.batch(ops))
+
+    def guarded(self, guard: Op, ops: Sequence[Op]) -> list[Any] | None:
+        return self._then(self.store.guarded(guard, ops))
+
+    def _then(self, answer: Any) -> Any:
+        self.trips += 1
+        if self.trips == self.after:
+            self.meanwhile()
+        return answer
+
+
+class _Flaky(shared_stores.Dying):
+    """``store`` with only its ``fatal``-th round trip failing (a blip, not a death)."""
+
+    def _trip(self) -> None:
+        self.trips += 1
+        if self.trips == self.fatal:
+            raise StoreUnavailable("a blip")
+
+
+def _on(store: Store, tmp_path: Path, **limits: int) -> Storage:
+    options = {"directory": tmp_path / "uploads", "max_inline_upload_bytes": 64, **limits}
+    return Storage(store=store, **options)  # type: ignore[arg-type]
+
+
+def _left_on_disk(tmp_path: Path) -> list[str]:
+    return sorted(p.name for p in (tmp_path / "uploads").iterdir())
+
+
+def test_a_file_grown_past_the_limit_by_racing_parts_is_refused_on_completion(
+    stores: Pair, tmp_path: Path
+) -> None:
+    # Two parts uploaded at once each pass the size check (each sees the other's absent);
+    # the completion used to refuse the file they make (413), as the in-process one does.
+    first, second = _pair(stores, tmp_path, max_file_bytes=150)
+    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    tags: dict[int, str] = {}
+    racing = _on(  # its part 1 read the upload's size, then part 2 arrived
+        _Stalling(stores[1], 1, lambda: tags.setdefault(2, second.put_part(upload, 2, b"y" * 100))),  # type: ignore[arg-type]
+        tmp_path,
+        max_file_bytes=150,
+    )
+    tags[1] = racing.put_part(upload, 1, b"x" * 100)
+    with pytest.raises(StorageError) as too_big:
+        first.complete_multipart(upload, sorted(tags.items()))
+    assert too_big.value.status == 413
+
+
+@pytest.mark.parametrize("stall_after", [2, 3])
+def test_a_completion_whose_lease_is_dropped_meanwhile_answers_404_and_leaves_nothing(
+    stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stall_after: int
+) -> None:
+    # The lease waits among the tickets: enough newer ones drop it while its holder, alive,
+    # is between claiming (trip 2) and reading the parts (3), or reading and keeping (4).
+    monkeypatch.setattr("emulator.core.files.MAX_WAITING", 1)
+    first, second = _pair(stores, tmp_path)
+    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    parts = [(1, first.put_part(upload, 1, b"x" * 60)), (2, first.put_part(upload, 2, b"y" * 60))]
+    if stall_after == 2:  # a part on disk as well, for the holder to read after the drop
+        parts.append((3, first.put_part(upload, 3, b"z" * 100)))
+    holder = _on(
+        _Stalling(stores[1], stall_after, lambda: second.reserve("b", "text/plain")), tmp_path
+    )  # type: ignore[arg-type]
+    with pytest.raises(StorageError) as dropped:
+        holder.complete_multipart(upload, parts)  # not a FileNotFoundError (a 500)
+    assert dropped.value.status == 404
+    assert int(stores[0].do("get", "files:total") or 0) == 0
+    assert _left_on_disk(tmp_path) == []  # not the file the holder wrote after the drop
+
+
+def test_a_completion_taken_over_while_it_stalled_answers_404(
+    stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)  # it ran out
+    first, second = _pair(stores, tmp_path)
+    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    parts = [(1, first.put_part(upload, 1, b"x" * 100)), (2, first.put_part(upload, 2, b"yz"))]
+    done: list[object] = []
+    stalled = _on(  # claimed (trip 2), then stalled while the client's retry completed it
+        _Stalling(stores[1], 2, lambda: done.append(second.complete_multipart(upload, parts))),  # type: ignore[arg-type]
+        tmp_path,
+    )
+    with pytest.raises(StorageError) as taken:
+        stalled.complete_multipart(upload, parts)  # not a FileNotFoundError (a 500)
+    assert taken.value.status == 404
+    assert first.read(done[0]) == b"x" * 100 + b"yz"  # type: ignore[arg-type]
+
+
+def test_a_completion_failing_after_it_wrote_the_file_leaves_no_file_once_dropped(
+    stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its last step (trip 4) fails after the file's bytes went to disk; the lease is given
+    # back (trip 5); the client never retries and the upload is dropped as the oldest.
+    monkeypatch.setattr("emulator.core.files.MAX_WAITING", 1)
+    first, second = _pair(stores, tmp_path)
+    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    parts = [(1, first.put_part(upload, 1, b"x" * 60)), (2, first.put_part(upload, 2, b"y" * 60))]
+    with pytest.raises(StoreUnavailable):
+        _on(_Flaky(stores[1], 4), tmp_path).complete_multipart(upload, parts)  # type: ignore[arg-type]
+    assert f"m:{upload}" in stores[0].do("zrange", "files:waiting", 0, -1)  # it waits again
+    second.reserve("b", "text/plain", owner="k")  # and is dropped
+    assert int(stores[0].do("get", "files:total") or 0) == 0
+    assert _left_on_disk(tmp_path) == []
+
+
+def test_a_part_uploaded_while_the_upload_completes_stays_neither_counted_nor_kept(
+    stores: Pair, tmp_path: Path
+) -> None:
+    first, second = _pair(stores, tmp_path)
+    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    parts = [(1, first.put_part(upload, 1, b"x" * 10))]
+    completing = _on(  # read the upload (trip 1), then a late part arrived, not listed
+        _Stalling(stores[1], 1, lambda: second.put_part(upload, 2, b"late" * 30)),  # type: ignore[arg-type]
+        tmp_path,
+    )
+    stored = completing.complete_multipart(upload, parts)
+    assert first.read(stored) == b"x" * 10
+    assert int(stores[0].do("get", "files:total")) == 10  # the late part's bytes released
+    assert _left_on_disk(tmp_path) == []  # and its file (120 bytes: on disk) removed
+
+
+def test_a_guarded_set_keeps_big_binary_values_as_a_batch_does(stores: Pair) -> None:
+    value = bytes(range(256)) * 8192  # 2 MiB, every byte value
+    stores[0].do("zadd", "due", "a", 1.0)
+    assert stores[0].guarded(("zrem", "due", "a"), [("set", "big", value)]) == [True]
+    assert stores[1].do("get", "big") == value
+
+
+def test_a_stalled_completion_taken_over_does_not_overwrite_the_file_it_lost(
+    stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The stalled process read parts 1-3 (trip 3); the retry, listing 1-2, took it over
+    # and kept a 120-byte file on disk; the stalled one then writes its 180 bytes there.
+    monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)  # it ran out
+    first, second = _pair(stores, tmp_path)
+    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    parts = [(n, first.put_part(upload, n, bytes([96 + n]) * 60)) for n in (1, 2, 3)]
+    done: list[StoredFile] = []
+    stalled = _on(
+        _Stalling(stores[1], 3, lambda: done.append(second.complete_multipart(upload, parts[:2]))),  # type: ignore[arg-type]
+        tmp_path,
+    )
+    with pytest.raises(StorageError):
+        stalled.complete_multipart(upload, parts)
+    assert first.get(upload) == done[0]
+    assert first.read(done[0]) == b"a" * 60 + b"b" * 60  # what its size and ETag say
