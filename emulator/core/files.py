@@ -299,23 +299,35 @@ class Storage:
         if lease is None:  # another process completes it, or has completed it
             raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
         try:
-            data = self._shared.read_parts(upload_id, upload, sorted(n for n, _ in parts))
-            stored = StoredFile(
-                id=upload_id,
-                name=safe_name(upload["name"]),
-                content_type=safe_content_type(upload["content_type"]),
-                size=len(data),
-            )
-            # The parts' bytes become the file's, which are as many or fewer: it fits.
-            file = (stored.id, stored.name, stored.content_type)
-            kept = self._shared.complete_multipart(lease, upload, file, data, etag(data))
+            kept, stored = self._keep_completed(upload_id, upload, parts, lease)
         except BaseException:
             with contextlib.suppress(StoreUnavailable):  # else its lease runs out
                 self._shared.unclaim_multipart(upload_id, lease)
             raise
-        if not kept:  # its lease ran out, and another process took it over
+        if not kept:  # it lost its lease: taken over, or dropped
             raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
         return stored
+
+    def _keep_completed(
+        self, upload_id: str, upload: dict[str, str], parts: list[tuple[int, str]], lease: str
+    ) -> tuple[bool, StoredFile]:
+        """Keep the file the listed parts make, under ``lease``: whether it was kept."""
+        assert self._shared is not None
+        try:
+            data = self._shared.read_parts(upload_id, upload, sorted(n for n, _ in parts))
+        except FileNotFoundError:  # a part is gone: another process took the upload over
+            raise StorageError(404, f"Unknown multipart upload '{upload_id}'") from None
+        if len(data) > self.max_file_bytes:  # parts sent at once each passed the check
+            raise StorageError(413, f"File exceeds the limit of {self.max_file_bytes} bytes")
+        stored = StoredFile(
+            id=upload_id,
+            name=safe_name(upload["name"]),
+            content_type=safe_content_type(upload["content_type"]),
+            size=len(data),
+        )
+        # The parts' bytes become the file's, which are as many or fewer: within the quotas.
+        file = (stored.name, stored.content_type, etag(data))
+        return self._shared.complete_multipart(upload_id, lease, upload, file, data), stored
 
     def complete_multipart(self, upload_id: str, parts: list[tuple[int, str]]) -> StoredFile:
         """Join the listed parts (number, ETag) in order into one file."""

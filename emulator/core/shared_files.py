@@ -14,10 +14,14 @@ Keys, under ``files:``: ``meta:{id}`` (hash), ``data:{id}`` (inline bytes), ``to
 ``part:{id}:{N}`` (a part's inline bytes), ``index`` (every file id) and ``waiting``
 (tickets and multipart uploads by age: the oldest beyond the bound are dropped).
 
-A multipart upload being completed waits under its lease (``c:{id}:{token}``, noted in
-its hash), which the completion's last step takes: that step counts the file, keeps it
-and forgets the parts at once. A process that dies completing it leaves the lease, which
-a retry of the completion takes over once `COMPLETION_LEASE` has passed.
+A multipart upload being completed is held under a lease (``completing``: members
+``c:{id}:{token}`` by the time they were taken, noted in the upload's hash), which the
+completion's last step takes: that step keeps the file, counts it in place of the parts
+and forgets them at once. The file's bytes on disk are named after the lease
+(``{id}-{token}``, its meta's ``where`` is ``disk:{name}``), so that a process that lost
+its lease never writes over the file another one kept. A process that dies completing an
+upload leaves its lease: a retry of the completion takes it over once `COMPLETION_LEASE`
+has passed, and else the next upload that waits drops it, its bytes released.
 """
 
 from __future__ import annotations
@@ -33,9 +37,9 @@ from emulator.core.store import Op, Store
 
 P = "files:"
 
-#: seconds a process has to complete a multipart upload it claimed; after them a retry of
-#: the completion takes the upload over (the process died, or stalled that long: then the
-#: two complete it alike, into the same file)
+#: seconds a process has to complete a multipart upload it claimed: after them its lease
+#: may be taken over by a retry, or dropped (the process died; one that only stalled that
+#: long then answers 404, and the file is the other's)
 COMPLETION_LEASE = 30.0
 
 
@@ -110,8 +114,13 @@ class SharedUploads:
         return "disk", []
 
     def _forget_bytes(self, name: str, where: str) -> None:
-        if where == "disk":
+        if where == "disk" and self.directory is not None:  # none: nothing is on disk
             self._path(name).unlink(missing_ok=True)
+
+    def _forget_file(self, file_id: str, where: str) -> None:
+        """Remove the bytes on disk of a file whose meta says they are ``where``."""
+        kind, _, name = where.partition(":")
+        self._forget_bytes(name or file_id, kind)
 
     # -- whole files -----------------------------------------------------------------------
 
@@ -122,10 +131,21 @@ class SharedUploads:
         self.store.batch(self._keeping(file_id, name, content_type, owner, data, tag))
 
     def _keeping(
-        self, file_id: str, name: str, content_type: str, owner: str, data: bytes, tag: str
+        self,
+        file_id: str,
+        name: str,
+        content_type: str,
+        owner: str,
+        data: bytes,
+        tag: str,
+        *,
+        disk_name: str | None = None,
     ) -> list[Op]:
-        """The ops that keep a file (its bytes on disk already written, where they go)."""
-        where, ops = self.write_bytes(P + f"data:{file_id}", file_id, data)
+        """The ops that keep a file (its bytes on disk already written, as ``disk_name``
+        if given, else as its id)."""
+        where, ops = self.write_bytes(P + f"data:{file_id}", disk_name or file_id, data)
+        if where == "disk" and disk_name:
+            where = f"disk:{disk_name}"
         meta = {
             "name": name,
             "content_type": content_type,
@@ -150,34 +170,46 @@ class SharedUploads:
         )
         if where is None:
             raise KeyError(file_id)
-        return self._path(file_id).read_bytes() if where == b"disk" else data or b""
+        kind, _, name = where.decode().partition(":")
+        return self._path(name or file_id).read_bytes() if kind == "disk" else data or b""
 
     # -- tickets and multipart uploads: bounded, oldest dropped ----------------------------
 
     def _wait(self, member: str) -> None:
-        waiting = P + "waiting"
-        _, count = self.store.batch([("zadd", waiting, member, time.time()), ("zcard", waiting)])
+        """``member`` waits: the oldest waiting beyond the bound, and a completion's lease
+        run out (its process died), are dropped."""
+        waiting, now = P + "waiting", time.time()
+        _, count, expired = self.store.batch(
+            [
+                ("zadd", waiting, member, now),
+                ("zcard", waiting),
+                ("zrangebyscore", P + "completing", now - COMPLETION_LEASE, 1),
+            ]
+        )
         excess = count - self.limits.max_waiting
         if excess > 0:
             for old in self.store.do("zrange", waiting, 0, excess - 1):
                 self._drop(old)
+        for lease in expired:
+            self._drop(lease)
 
     def _drop(self, member: str) -> None:
-        """Forget a ticket (``t:id``) or a multipart upload (``m:id``), if still waiting
-        (else another process completed or dropped it): taken from the waiting set and
-        forgotten in one step, so that a process that dies leaves no bytes counted."""
+        """Forget a ticket (``t:id``), a multipart upload (``m:id``) or a completion's
+        lease (``c:id:token``), if still there (else another process completed or dropped
+        it): taken from its set and forgotten in one step, so that a process that dies
+        leaves no bytes counted."""
         kind, _, ident = member.partition(":")
         if kind == "t":
             self.store.guarded(("zrem", P + "waiting", member), [("delete", P + f"ticket:{ident}")])
             return
-        upload_id = ident.partition(":")[0]  # a lease (``c:``) names its upload first
+        upload_id = ident.partition(":")[0]
         upload = self.multipart(upload_id) or {}
         ops = self._discard_ops(upload_id, upload, release=True)
-        if self.store.guarded(("zrem", P + "waiting", member), ops) is not None:
+        held_in = P + ("completing" if kind == "c" else "waiting")
+        if self.store.guarded(("zrem", held_in, member), ops) is not None:
             self._forget_parts(upload_id, upload)
-            if kind == "c" and self.directory is not None:
-                # a completion that never finished may have written the file's bytes
-                self._forget_bytes(upload_id, "disk")
+            if kind == "c":  # the completion that never finished may have written its file
+                self._forget_bytes(_lease_file(member), "disk")
 
     def reserve(self, name: str, content_type: str, owner: str) -> str:
         file_id = secrets.token_hex(12)
@@ -234,44 +266,48 @@ class SharedUploads:
         """Claim the waiting upload (as `multipart` read it) to complete it: its lease; None
         if another process completes it now (or it is gone). An upload whose lease ran out
         unfinished (its process died) is taken over."""
-        lease = f"c:{upload_id}:{secrets.token_hex(6)}"
+        lease, completing = f"c:{upload_id}:{secrets.token_hex(6)}", P + "completing"
         take = [
-            ("zadd", P + "waiting", lease, time.time()),
+            ("zadd", completing, lease, time.time()),
             ("hset", P + f"multipart:{upload_id}", {"lease": lease}),
         ]
         if self.store.guarded(("zrem", P + "waiting", f"m:{upload_id}"), take) is not None:
             return lease
         held = upload.get("lease")
-        since = self.store.do("zscore", P + "waiting", held) if held else None
+        if held is None:
+            return None
+        since = self.store.do("zscore", completing, held)
         if since is None or float(since) + COMPLETION_LEASE > time.time():
             return None
         # Only one process removes the old lease: the others are refused, as above.
-        return lease if self.store.guarded(("zrem", P + "waiting", held), take) else None
+        if self.store.guarded(("zrem", completing, held), take) is None:
+            return None
+        self._forget_bytes(_lease_file(held), "disk")  # what the dead process may have written
+        return lease
 
     def unclaim_multipart(self, upload_id: str, lease: str) -> None:
-        """Give up the lease of a completion that failed: the upload waits as before."""
+        """Give up the lease of a completion that failed: the upload waits as before, and
+        the file it may have written goes (held, the lease proves it was never kept)."""
         back = [
             ("zadd", P + "waiting", f"m:{upload_id}", time.time()),
             ("hdel", P + f"multipart:{upload_id}", "lease"),
         ]
-        self.store.guarded(("zrem", P + "waiting", lease), back)
+        if self.store.guarded(("zrem", P + "completing", lease), back) is not None:
+            self._forget_bytes(_lease_file(lease), "disk")
 
     def complete_multipart(
-        self,
-        lease: str,
-        upload: dict[str, str],
-        file: tuple[str, str, str],
-        data: bytes,
-        tag: str,
+        self, upload_id: str, lease: str, upload: dict[str, str], file: StoredAs, data: bytes
     ) -> bool:
-        """Under ``lease``, keep ``data`` as the file (id, name, type) the upload became
-        and forget its parts, its bytes counted in place of theirs, in one step; False if
-        the lease was taken over (the file is then the other process's to keep)."""
-        upload_id, owner = lease.split(":")[1], upload["owner"]
-        ops = self._keeping(*file, owner, data, tag)
+        """Under ``lease``, keep ``data`` as the file the upload became and forget its
+        parts, its bytes counted in place of theirs, in one step; False if the lease was
+        lost (taken over, or dropped: the file is then none of this process's)."""
+        (name, content_type, tag), owner = file, upload["owner"]
+        disk_name = _lease_file(lease)
+        ops = self._keeping(upload_id, name, content_type, owner, data, tag, disk_name=disk_name)
         ops += _counting(owner, len(data) - int(upload["size"]))  # the parts' bytes, or fewer
         ops += self._discard_ops(upload_id, upload, release=False)
-        if self.store.guarded(("zrem", P + "waiting", lease), ops) is None:
+        if self.store.guarded(("zrem", P + "completing", lease), ops) is None:
+            self._forget_bytes(disk_name, "disk")  # its own: the other's has another name
             return False
         self._forget_parts(upload_id, upload)
         return True
@@ -292,17 +328,27 @@ class SharedUploads:
 
     def clear(self) -> None:
         """Forget every upload (and its counters): `Engine.reset` with a shared store."""
-        for member in self.store.do("zrange", P + "waiting", 0, -1):
-            self._drop(member)
+        for held_in in ("waiting", "completing"):
+            for member in self.store.do("zrange", P + held_in, 0, -1):
+                self._drop(member)
         ids = self.store.do("zrange", P + "index", 0, -1)
         metas = self.store.batch([("hgetall", P + f"meta:{i}") for i in ids]) if ids else []
         for file_id, meta in zip(ids, metas, strict=True):
-            if meta.get("where") == b"disk":
-                self._forget_bytes(file_id, "disk")
+            self._forget_file(file_id, meta.get("where", b"inline").decode())
         keys = [P + f"{kind}:{i}" for i in ids for kind in ("meta", "data")]
         owners = {meta.get("owner", b"").decode() for meta in metas}
         keys += [P + "index", P + "total", *(P + f"owner:{o}" for o in owners)]
         self.store.do("delete", *keys)
+
+
+#: a completed file's name, content type and ETag
+StoredAs = tuple[str, str, str]
+
+
+def _lease_file(lease: str) -> str:
+    """The name on disk of the file a completion under ``lease`` (``c:id:token``) keeps."""
+    _, upload_id, token = lease.split(":")
+    return f"{upload_id}-{token}"
 
 
 def _part_numbers(upload: dict[str, str]) -> list[int]:
