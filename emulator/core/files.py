@@ -43,6 +43,15 @@ def safe_content_type(value: object) -> str:
     return text if _MEDIA_TYPE.fullmatch(text) else "application/octet-stream"
 
 
+def _check_listed(upload: dict[str, str], parts: list[tuple[int, str]]) -> None:
+    """Refuse a completion whose listed parts (number, ETag) the upload does not hold."""
+    if not parts:
+        raise StorageError(400, "A multipart upload needs at least one part")
+    for number, tag in sorted(parts):
+        if tag.strip('"') != upload.get(f"etag:{number}", "").strip('"'):
+            raise StorageError(400, f"Part {number} is missing or its ETag does not match")
+
+
 def safe_name(name: object, default: str = "upload.bin") -> str:
     """A client's file name reduced to a harmless URL segment (no path, no dots first)."""
     base = (name if isinstance(name, str) else "").replace("\\", "/").rsplit("/", 1)[-1]
@@ -282,7 +291,9 @@ class Storage:
         delta = len(data) - replaced
         self._count_shared(upload["owner"], delta)
         tag = etag(data)
-        self._shared.save_part(upload_id, number, data, tag, delta)
+        if not self._shared.save_part(upload_id, number, data, tag, delta, upload):
+            self._shared.recount(upload["owner"], -delta)  # completed meanwhile, or dropped
+            raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
         return tag
 
     def _complete_shared(self, upload_id: str, parts: list[tuple[int, str]]) -> StoredFile:
@@ -290,16 +301,17 @@ class Storage:
         upload = self._shared.multipart(upload_id)
         if upload is None:
             raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
-        if not parts:
-            raise StorageError(400, "A multipart upload needs at least one part")
-        for number, tag in sorted(parts):
-            if tag.strip('"') != upload.get(f"etag:{number}", "").strip('"'):
-                raise StorageError(400, f"Part {number} is missing or its ETag does not match")
+        _check_listed(upload, parts)
         lease = self._shared.claim_multipart(upload_id, upload)
         if lease is None:  # another process completes it, or has completed it
             raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
         try:
-            kept, stored = self._keep_completed(upload_id, upload, parts, lease)
+            # Read again now that no part can change (parts are kept only while it waits)
+            now = self._shared.multipart(upload_id)
+            if now is None:  # another process took it over, and has completed it
+                raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
+            _check_listed(now, parts)
+            kept, stored = self._keep_completed(upload_id, now, parts, lease)
         except BaseException:
             with contextlib.suppress(StoreUnavailable):  # else its lease runs out
                 self._shared.unclaim_multipart(upload_id, lease)

@@ -10,9 +10,11 @@ limit (under a race one of them may be refused a little early, never late).
 
 Keys, under ``files:``: ``meta:{id}`` (hash), ``data:{id}`` (inline bytes), ``total`` and
 ``owner:{key}`` (bytes counted), ``ticket:{id}`` (a reserved upload: hash),
-``multipart:{id}`` (hash: name, type, owner, then ``len:N``/``etag:N`` per part),
-``part:{id}:{N}`` (a part's inline bytes), ``index`` (every file id) and ``waiting``
-(tickets and multipart uploads by age: the oldest beyond the bound are dropped).
+``multipart:{id}`` (hash: name, type, owner, then ``len:N``/``etag:N``/``where:N`` per
+part), ``part:{id}:{N}`` (a part's inline bytes), ``index`` (every file id) and ``waiting``
+(tickets and multipart uploads by their last use: the oldest beyond the bound are
+dropped). A part is kept only while its upload waits (its batch is guarded by it), and on
+disk under a name of its own (``{id}.{N}.{token}``, its ``where`` ``disk:{name}``).
 
 A multipart upload being completed is held under a lease (``completing``: members
 ``c:{id}:{token}`` by the time they were taken, noted in the upload's hash), which the
@@ -238,31 +240,45 @@ class SharedUploads:
         self._wait(f"m:{upload_id}")
         return upload_id
 
-    def multipart(self, upload_id: str) -> dict[str, str] | None:
+    def multipart(self, upload_id: str) -> Upload | None:
         found = self.store.do("hgetall", P + f"multipart:{upload_id}")
         return {k: v.decode() for k, v in found.items()} if found else None
 
-    def save_part(self, upload_id: str, number: int, data: bytes, tag: str, delta: int) -> None:
-        """Keep a part whose bytes (``delta`` more than the part it replaces) are counted."""
-        key = P + f"part:{upload_id}:{number}"
-        where, ops = self.write_bytes(key, f"{upload_id}.{number}", data)
+    def save_part(
+        self, upload_id: str, number: int, data: bytes, tag: str, delta: int, upload: Upload
+    ) -> bool:
+        """Keep a part whose bytes (``delta`` more than the part it replaces, in ``upload``
+        as read before) are counted, if the upload still waits for parts: not while it is
+        completed, nor once dropped (False: the part is not kept)."""
+        member, name = f"m:{upload_id}", f"{upload_id}.{number}.{secrets.token_hex(6)}"
+        where, ops = self.write_bytes(P + f"part:{upload_id}:{number}", name, data)
+        where = f"disk:{name}" if where == "disk" else where  # its own name: never written over
         fields = {f"len:{number}": len(data), f"etag:{number}": tag, f"where:{number}": where}
         ops += [
             ("hset", P + f"multipart:{upload_id}", fields),
             ("hincrby", P + f"multipart:{upload_id}", "size", delta),
+            ("zadd", P + "waiting", member, time.time()),  # it waits on, the newest
         ]
-        self.store.batch(ops)
+        if self.store.guarded(("zrem", P + "waiting", member), ops) is None:
+            self._forget_bytes(name, "disk")
+            return False
+        replaced = _part_file(upload_id, upload, number)
+        if replaced is not None:
+            self._forget_bytes(replaced, "disk")
+        return True
 
-    def read_parts(self, upload_id: str, upload: dict[str, str], numbers: list[int]) -> bytes:
+    def read_parts(self, upload_id: str, upload: Upload, numbers: list[int]) -> bytes:
         inline = [n for n in numbers if upload.get(f"where:{n}") == "inline"]
         found = self.store.batch([("get", P + f"part:{upload_id}:{n}") for n in inline])
         chunks = dict(zip(inline, found, strict=True))
         return b"".join(
-            chunks[n] or b"" if n in chunks else self._path(f"{upload_id}.{n}").read_bytes()
+            chunks[n] or b""
+            if n in chunks
+            else self._path(_part_file(upload_id, upload, n) or "").read_bytes()
             for n in numbers
         )
 
-    def claim_multipart(self, upload_id: str, upload: dict[str, str]) -> str | None:
+    def claim_multipart(self, upload_id: str, upload: Upload) -> str | None:
         """Claim the waiting upload (as `multipart` read it) to complete it: its lease; None
         if another process completes it now (or it is gone). An upload whose lease ran out
         unfinished (its process died) is taken over."""
@@ -296,7 +312,7 @@ class SharedUploads:
             self._forget_bytes(_lease_file(lease), "disk")
 
     def complete_multipart(
-        self, upload_id: str, lease: str, upload: dict[str, str], file: StoredAs, data: bytes
+        self, upload_id: str, lease: str, upload: Upload, file: StoredAs, data: bytes
     ) -> bool:
         """Under ``lease``, keep ``data`` as the file the upload became and forget its
         parts, its bytes counted in place of theirs, in one step; False if the lease was
@@ -312,17 +328,19 @@ class SharedUploads:
         self._forget_parts(upload_id, upload)
         return True
 
-    def _discard_ops(self, upload_id: str, upload: dict[str, str], *, release: bool) -> list[Op]:
+    def _discard_ops(self, upload_id: str, upload: Upload, *, release: bool) -> list[Op]:
         parts = [P + f"part:{upload_id}:{n}" for n in _part_numbers(upload)]
         ops: list[Op] = [("delete", P + f"multipart:{upload_id}", *parts)]
         if release:
             ops += _counting(upload.get("owner", ""), -int(upload.get("size", 0)))
         return ops
 
-    def _forget_parts(self, upload_id: str, upload: dict[str, str]) -> None:
+    def _forget_parts(self, upload_id: str, upload: Upload) -> None:
         """Remove the upload's parts kept on disk (after the store forgot them)."""
         for n in _part_numbers(upload):
-            self._forget_bytes(f"{upload_id}.{n}", upload.get(f"where:{n}", "inline"))
+            name = _part_file(upload_id, upload, n)
+            if name is not None:
+                self._forget_bytes(name, "disk")
 
     # -- reset -----------------------------------------------------------------------------
 
@@ -343,6 +361,8 @@ class SharedUploads:
 
 #: a completed file's name, content type and ETag
 StoredAs = tuple[str, str, str]
+#: a multipart upload's hash, as `SharedUploads.multipart` reads it
+Upload = dict[str, str]
 
 
 def _lease_file(lease: str) -> str:
@@ -351,7 +371,15 @@ def _lease_file(lease: str) -> str:
     return f"{upload_id}-{token}"
 
 
-def _part_numbers(upload: dict[str, str]) -> list[int]:
+def _part_file(upload_id: str, upload: Upload, number: int) -> str | None:
+    """The name on disk of part ``number`` of ``upload``; None if it is kept in the store
+    (or there is no such part). A part kept before parts had names of their own is
+    ``{id}.{number}``."""
+    kind, _, name = upload.get(f"where:{number}", "").partition(":")
+    return (name or f"{upload_id}.{number}") if kind == "disk" else None
+
+
+def _part_numbers(upload: Upload) -> list[int]:
     return [int(field[4:]) for field in upload if field.startswith("len:")]
 
 

@@ -165,12 +165,13 @@ def test_a_process_dying_as_it_drops_a_waiting_upload_leaves_no_bytes_counted(
     assert int(stores[0].do("get", "files:owner:k") or 0) == counted
 
 
-@pytest.mark.parametrize("fatal", range(1, 6))
+@pytest.mark.parametrize("fatal", range(1, 7))
 def test_a_completion_cut_short_by_a_dying_process_is_taken_over_by_a_retry(
     stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fatal: int
 ) -> None:
     # The process dies before its ``fatal``-th round trip of the completion: reading the
-    # upload, claiming it, reading its parts, keeping the file (or after it all).
+    # upload, claiming it, reading it again, reading its parts, keeping the file (or after
+    # it all).
     monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)  # at once
     first, second = _pair(stores, tmp_path)
     upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
@@ -294,12 +295,12 @@ def test_a_file_grown_past_the_limit_by_racing_parts_is_refused_on_completion(
     assert too_big.value.status == 413
 
 
-@pytest.mark.parametrize("stall_after", [2, 3])
+@pytest.mark.parametrize("stall_after", [2, 4])
 def test_a_live_completion_outlasts_the_uploads_that_wait_after_it(
     stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stall_after: int
 ) -> None:
     # Newer uploads arrive while its holder, alive, is between claiming (trip 2) and
-    # reading the parts (3), or reading and keeping (4): the waiting bound drops the
+    # reading the parts (4), or reading and keeping (5): the waiting bound drops the
     # oldest waiting upload, never a completion's lease (once one did: a 500, a file left).
     monkeypatch.setattr("emulator.core.files.MAX_WAITING", 1)
     first, second = _pair(stores, tmp_path)
@@ -336,25 +337,20 @@ def test_a_completion_taken_over_while_it_stalled_answers_404(
 def test_a_completion_failing_after_it_wrote_the_file_leaves_no_file_once_dropped(
     stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Its last step (trip 4) fails after the file's bytes went to disk; the lease is given
-    # back (trip 5); the client never retries and the upload is dropped as the oldest.
+    # Its last step (trip 5) fails after the file's bytes went to disk; the lease is given
+    # back (trip 6); the client never retries and the upload is dropped as the oldest.
     monkeypatch.setattr("emulator.core.files.MAX_WAITING", 1)
     first, second = _pair(stores, tmp_path)
     upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
     parts = [(1, first.put_part(upload, 1, b"x" * 60)), (2, first.put_part(upload, 2, b"y" * 60))]
     with pytest.raises(StoreUnavailable):
-        _on(_Flaky(stores[1], 4), tmp_path).complete_multipart(upload, parts)  # type: ignore[arg-type]
+        _on(_Flaky(stores[1], 5), tmp_path).complete_multipart(upload, parts)  # type: ignore[arg-type]
     assert f"m:{upload}" in stores[0].do("zrange", "files:waiting", 0, -1)  # it waits again
     second.reserve("b", "text/plain", owner="k")  # and is dropped
     assert int(stores[0].do("get", "files:total") or 0) == 0
     assert _left_on_disk(tmp_path) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limit (docs/shared-uploads-media-webhooks.md): a part put while its "
-    "upload completes is neither refused nor released",
-)
 def test_a_part_uploaded_while_the_upload_completes_stays_neither_counted_nor_kept(
     stores: Pair, tmp_path: Path
 ) -> None:
@@ -381,7 +377,7 @@ def test_a_guarded_set_keeps_big_binary_values_as_a_batch_does(stores: Pair) -> 
 def test_a_stalled_completion_taken_over_does_not_overwrite_the_file_it_lost(
     stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The stalled process read parts 1-3 (trip 3); the retry, listing 1-2, took it over
+    # The stalled process read parts 1-3 (trip 4); the retry, listing 1-2, took it over
     # and kept a 120-byte file on disk; the stalled one then writes its 180 bytes there.
     monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)  # it ran out
     first, second = _pair(stores, tmp_path)
@@ -389,7 +385,7 @@ def test_a_stalled_completion_taken_over_does_not_overwrite_the_file_it_lost(
     parts = [(n, first.put_part(upload, n, bytes([96 + n]) * 60)) for n in (1, 2, 3)]
     done: list[StoredFile] = []
     stalled = _on(
-        _Stalling(stores[1], 3, lambda: done.append(second.complete_multipart(upload, parts[:2]))),  # type: ignore[arg-type]
+        _Stalling(stores[1], 4, lambda: done.append(second.complete_multipart(upload, parts[:2]))),  # type: ignore[arg-type]
         tmp_path,
     )
     with pytest.raises(StorageError):
@@ -410,3 +406,23 @@ def test_a_completion_without_a_folder_is_taken_over_all_in_the_store(
     monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)
     assert second.read(second.complete_multipart(upload, parts)) == b"abcde"
     assert int(stores[0].do("get", "files:total")) == 5
+
+
+def test_a_part_put_while_its_upload_completes_is_refused_and_released(
+    stores: Pair, tmp_path: Path
+) -> None:
+    first, second = _pair(stores, tmp_path)
+    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    parts = [(1, first.put_part(upload, 1, b"x" * 100))]
+    shared = first._shared
+    assert shared is not None
+    lease = shared.claim_multipart(upload, shared.multipart(upload) or {})  # completing
+    assert lease is not None
+    for number, data in ((2, b"y" * 100), (1, b"z" * 100)):  # a new part, a replacement
+        with pytest.raises(StorageError) as refused:
+            second.put_part(upload, number, data)
+        assert refused.value.status == 404
+    assert int(stores[0].do("get", "files:total")) == 100  # the first part's bytes alone
+    shared.unclaim_multipart(upload, lease)  # the completion gave up: it waits again
+    assert first.read(second.complete_multipart(upload, parts)) == b"x" * 100
+    assert len(_left_on_disk(tmp_path)) == 1  # the file alone: no part left behind
