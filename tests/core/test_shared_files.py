@@ -426,3 +426,96 @@ def test_a_part_put_while_its_upload_completes_is_refused_and_released(
     shared.unclaim_multipart(upload, lease)  # the completion gave up: it waits again
     assert first.read(second.complete_multipart(upload, parts)) == b"x" * 100
     assert len(_left_on_disk(tmp_path)) == 1  # the file alone: no part left behind
+
+
+# -- review of 1a07eff (branch review-lease2) ------------------------------------------------
+
+
+def test_a_big_part_replaced_by_a_small_one_leaves_no_file_on_disk(
+    stores: Pair, tmp_path: Path
+) -> None:
+    # Part 1 first went to disk (100 bytes), then was sent again small enough to be inline:
+    # nothing refers to the first file any more, and nothing removes it (not even a reset).
+    first, second = _pair(stores, tmp_path)
+    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    first.put_part(upload, 1, b"x" * 100)
+    parts = [(1, second.put_part(upload, 1, b"small"))]
+    assert first.read(first.complete_multipart(upload, parts)) == b"small"
+    assert int(stores[0].do("get", "files:total")) == 5
+    second.clear()
+    assert _left_on_disk(tmp_path) == []
+
+
+def _a_part_put_as_its_upload_is_dropped(
+    stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Storage, str]:
+    """A part read its upload (trip 1) and counted its bytes (2); the upload was then
+    dropped as the oldest waiting (another process's new upload), before the part was
+    kept (3)."""
+    monkeypatch.setattr("emulator.core.files.MAX_WAITING", 1)
+    first, second = _pair(stores, tmp_path)
+    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    late = _on(
+        _Stalling(stores[1], 2, lambda: second.reserve("b", "text/plain", owner="k")),  # type: ignore[arg-type]
+        tmp_path,
+    )
+    with contextlib.suppress(StorageError):
+        late.put_part(upload, 1, b"x" * 100)  # on disk
+    return first, upload
+
+
+def test_a_part_put_as_its_upload_is_dropped_is_neither_counted_nor_kept(
+    stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, _ = _a_part_put_as_its_upload_is_dropped(stores, tmp_path, monkeypatch)
+    assert int(stores[0].do("get", "files:total") or 0) == 0  # its bytes released
+    first.clear()  # and at the latest a reset removes its file
+    assert _left_on_disk(tmp_path) == []
+
+
+def test_a_part_put_to_an_upload_dropped_under_a_racing_part_is_a_404(
+    stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The racing part's keeping wrote the upload's hash again, with no name or owner.
+    first, upload = _a_part_put_as_its_upload_is_dropped(stores, tmp_path, monkeypatch)
+    with pytest.raises(StorageError) as gone:  # not a KeyError (a 500)
+        first.put_part(upload, 2, b"y")
+    assert gone.value.status == 404
+
+
+class _Killed(BaseException):
+    """The process was killed (SIGKILL, OOM): nothing more runs in it."""
+
+
+class _KilledAfter(shared_stores.Dying):
+    """``store`` as a process sees it that is killed just after its ``fatal``-th round
+    trip reached the store (and its answer came back): nothing after it runs."""
+
+    def batch(self, ops: Sequence[Op]) -> list[Any]:
+        return self._then(lambda: self.store.batch(ops))
+
+    def guarded(self, guard: Op, ops: Sequence[Op]) -> list[Any] | None:
+        return self._then(lambda: self.store.guarded(guard, ops))
+
+    def _then(self, trip: Callable[[], Any]) -> Any:
+        if self.trips >= self.fatal:
+            raise _Killed
+        answer, self.trips = trip(), self.trips + 1
+        if self.trips == self.fatal:
+            raise _Killed
+        return answer
+
+
+def test_a_process_killed_just_after_it_completes_an_upload_leaves_no_part_on_disk(
+    stores: Pair, tmp_path: Path
+) -> None:
+    # Its last step (trip 5) kept the file and forgot the parts in the store; it was
+    # killed before it removed the parts' files. Nothing refers to them; a reset keeps them.
+    first, second = _pair(stores, tmp_path)
+    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    parts = [(1, first.put_part(upload, 1, b"x" * 100))]
+    with pytest.raises(_Killed):
+        _on(_KilledAfter(stores[1], 5), tmp_path).complete_multipart(upload, parts)  # type: ignore[arg-type]
+    assert first.read(first.get(upload) or StoredFile(upload, "", "", 0)) == b"x" * 100
+    second.clear()
+    assert _left_on_disk(tmp_path) == []
