@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
+import selectors
+import socket
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,7 +15,7 @@ from typing import Any
 import pytest
 
 from emulator.core.files import Storage, StorageError, StoredFile, etag
-from emulator.core.store import Op, Store, StoreUnavailable
+from emulator.core.store import Op, Store, StoreUnavailable, open_store
 from tests import shared_stores
 
 stores = shared_stores.stores  # the fixture: every test on memory, SQLite and Redis
@@ -519,3 +523,75 @@ def test_a_process_killed_just_after_it_completes_an_upload_leaves_no_part_on_di
     assert first.read(first.get(upload) or StoredFile(upload, "", "", 0)) == b"x" * 100
     second.clear()
     assert _left_on_disk(tmp_path) == []
+
+
+class _CuttingProxy:
+    """A loopback TCP proxy to Redis that, once armed, forwards the next script call
+    (EVALSHA) and then cuts the connection before its answer reaches the client: the
+    store ran it, the client never heard (a reset, or a reply later than the timeout)."""
+
+    def __init__(self, target: str) -> None:
+        host, _, port = target.rpartition("//")[2].partition("/")[0].rpartition(":")
+        self.target = (host, int(port))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"redis://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.armed, self.cuts = False, 0
+        self.accepting = threading.Thread(target=self._accept, daemon=True)
+        self.accepting.start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = self.listener.accept()
+                server = socket.create_connection(self.target, timeout=5)
+                threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
+
+    def _pump(self, client: socket.socket, server: socket.socket) -> None:
+        cutting = False
+        with client, server, selectors.DefaultSelector() as sel:
+            sel.register(client, selectors.EVENT_READ, server)
+            sel.register(server, selectors.EVENT_READ, client)
+            while events := sel.select(timeout=5):  # idle that long: the test is over
+                for key, _ in events:
+                    data = key.fileobj.recv(65536)  # type: ignore[union-attr]
+                    if not data:
+                        return
+                    if key.fileobj is client and self.armed and b"EVALSHA" in data:
+                        self.armed, cutting = False, True
+                    elif key.fileobj is server and cutting:
+                        self.cuts += 1
+                        return  # the answer is dropped, both connections closed
+                    key.data.sendall(data)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread: it ends
+        self.listener.close()
+
+
+def test_a_completion_whose_answer_was_lost_leaves_no_part_on_disk(
+    session_redis: str, tmp_path: Path
+) -> None:
+    # The last step (trip 4) ran in Redis (the file kept, the parts forgotten), but the
+    # connection broke before its answer came back: a 503, the lease is not given back
+    # (it is gone), and the part's file, which nothing refers to, stays; a reset keeps it.
+    prefix = f"?prefix=t{secrets.token_hex(4)}"
+    proxy = _CuttingProxy(session_redis)
+    direct, proxied = open_store(session_redis + prefix), open_store(proxy.url + prefix)
+    try:
+        first = _on(direct, tmp_path)
+        upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+        parts = [(1, first.put_part(upload, 1, b"x" * 100))]
+        arm = lambda: setattr(proxy, "armed", True)  # noqa: E731
+        with pytest.raises(StoreUnavailable):
+            _on(_Stalling(proxied, 3, arm), tmp_path).complete_multipart(upload, parts)  # type: ignore[arg-type]
+        assert proxy.cuts == 1
+        assert first.read(first.get(upload) or StoredFile(upload, "", "", 0)) == b"x" * 100
+        first.clear()
+        assert _left_on_disk(tmp_path) == []
+    finally:
+        direct.flush()
+        proxied.close()
+        direct.close()
+        proxy.close()
+        proxy.accepting.join(timeout=5)
