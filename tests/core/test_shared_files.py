@@ -595,3 +595,20 @@ def test_a_completion_whose_answer_was_lost_leaves_no_part_on_disk(
         direct.close()
         proxy.close()
         proxy.accepting.join(timeout=5)
+
+
+def test_a_retry_after_the_lease_ran_out_takes_over_though_another_upload_waited_first(
+    stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The docs: a dead worker's completion is taken over by the client's retry once the
+    # lease has run out, "and otherwise" dropped by the next upload that waits. On a busy
+    # server another upload almost always waits first, and the sweep drops it then: the
+    # retry (all its parts sent, its ETags right) is answered 404, the upload lost.
+    monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)  # it ran out
+    first, second = _pair(stores, tmp_path)
+    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    parts = [(1, first.put_part(upload, 1, b"x" * 100))]
+    with pytest.raises(StoreUnavailable):  # died after its claim (trip 2)
+        _on(shared_stores.Dying(stores[1], 3), tmp_path).complete_multipart(upload, parts)  # type: ignore[arg-type]
+    second.reserve("other.png", "image/png", owner="another")  # someone else's upload
+    assert first.read(second.complete_multipart(upload, parts)) == b"x" * 100
