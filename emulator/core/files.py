@@ -2,7 +2,8 @@
 
 Each provider's upload flow ends here; the file is then served back at the URL the flow
 returned, and can be the input of a later job. Names from clients are only ever used as
-the last, sanitised segment of a URL: on disk a file is stored under its generated id.
+the last, sanitised segment of a URL: on disk a file is stored under its generated id
+(with shared state, a multipart upload's file and parts under names made from it).
 """
 
 from __future__ import annotations

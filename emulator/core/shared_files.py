@@ -10,11 +10,12 @@ limit (under a race one of them may be refused a little early, never late).
 
 Keys, under ``files:``: ``meta:{id}`` (hash), ``data:{id}`` (inline bytes), ``total`` and
 ``owner:{key}`` (bytes counted), ``ticket:{id}`` (a reserved upload: hash),
-``multipart:{id}`` (hash: name, type, owner, then ``len:N``/``etag:N``/``where:N`` per
-part), ``part:{id}:{N}`` (a part's inline bytes), ``index`` (every file id) and ``waiting``
-(tickets and multipart uploads by their last use: the oldest beyond the bound are
-dropped). A part is kept only while its upload waits (its batch is guarded by it), and on
-disk under a name of its own (``{id}.{N}.{token}``, its ``where`` ``disk:{name}``).
+``multipart:{id}`` (hash: name, type, owner, ``size``, the ``lease`` of a completion,
+then ``len:N``/``etag:N``/``where:N`` per part), ``part:{id}:{N}`` (a part's inline
+bytes), ``index`` (every file id) and ``waiting`` (tickets and multipart uploads by their
+last use: the oldest beyond the bound are dropped). A part is kept only while its upload
+waits (its batch is guarded by it), and on disk under a name of its own
+(``{id}.{N}.{token}``, its ``where`` ``disk:{name}``).
 
 A multipart upload being completed is held under a lease (``completing``: members
 ``c:{id}:{token}`` by the time they were taken, noted in the upload's hash), which the
@@ -23,12 +24,14 @@ and forgets them at once. The file's bytes on disk are named after the lease
 (``{id}-{token}``, its meta's ``where`` is ``disk:{name}``), so that a process that lost
 its lease never writes over the file another one kept. A process that dies completing an
 upload leaves its lease: a retry of the completion takes it over once `COMPLETION_LEASE`
-has passed, and else the next upload that waits drops it, its bytes released.
+has passed, and once `RETRY_WINDOW` has passed too, the next upload that waits drops it,
+its bytes released.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tempfile
 import time
@@ -39,10 +42,17 @@ from emulator.core.store import Op, Store
 
 P = "files:"
 
-#: seconds a process has to complete a multipart upload it claimed: after them its lease
-#: may be taken over by a retry, or dropped (the process died; one that only stalled that
-#: long then answers 404, and the file is the other's)
+#: seconds a process has to complete a multipart upload it claimed: after them a retry of
+#: the completion may take its lease over (the process died; one that only stalled that
+#: long then answers 404)
 COMPLETION_LEASE = 30.0
+#: seconds more a lease that ran out is kept for the client's retry, before the next
+#: upload that waits drops it and releases its bytes (no retry came)
+RETRY_WINDOW = 300.0
+
+#: the names of the files this folder holds for uploads: a file or an upload's id (24 hex
+#: digits), then a part's number and token or a lease's token; and half-written ones
+_OURS = re.compile(r"[0-9a-f]{24}(?:\.[0-9]+(?:\.[0-9a-f]+)?|-[0-9a-f]+)?|\.incoming-.*")
 
 
 class QuotaRefused(Exception):
@@ -119,11 +129,6 @@ class SharedUploads:
         if where == "disk" and self.directory is not None:  # none: nothing is on disk
             self._path(name).unlink(missing_ok=True)
 
-    def _forget_file(self, file_id: str, where: str) -> None:
-        """Remove the bytes on disk of a file whose meta says they are ``where``."""
-        kind, _, name = where.partition(":")
-        self._forget_bytes(name or file_id, kind)
-
     # -- whole files -----------------------------------------------------------------------
 
     def save(
@@ -143,8 +148,8 @@ class SharedUploads:
         *,
         disk_name: str | None = None,
     ) -> list[Op]:
-        """The ops that keep a file (its bytes on disk already written, as ``disk_name``
-        if given, else as its id)."""
+        """Write a file's bytes to disk when they are not kept inline (as ``disk_name``
+        if given, else as its id), and return the ops that keep the rest of it."""
         where, ops = self.write_bytes(P + f"data:{file_id}", disk_name or file_id, data)
         if where == "disk" and disk_name:
             where = f"disk:{disk_name}"
@@ -185,7 +190,7 @@ class SharedUploads:
             [
                 ("zadd", waiting, member, now),
                 ("zcard", waiting),
-                ("zrangebyscore", P + "completing", now - COMPLETION_LEASE, 1),
+                ("zrangebyscore", P + "completing", now - COMPLETION_LEASE - RETRY_WINDOW, 1),
             ]
         )
         excess = count - self.limits.max_waiting
@@ -351,12 +356,15 @@ class SharedUploads:
                 self._drop(member)
         ids = self.store.do("zrange", P + "index", 0, -1)
         metas = self.store.batch([("hgetall", P + f"meta:{i}") for i in ids]) if ids else []
-        for file_id, meta in zip(ids, metas, strict=True):
-            self._forget_file(file_id, meta.get("where", b"inline").decode())
         keys = [P + f"{kind}:{i}" for i in ids for kind in ("meta", "data")]
         owners = {meta.get("owner", b"").decode() for meta in metas}
         keys += [P + "index", P + "total", *(P + f"owner:{o}" for o in owners)]
         self.store.do("delete", *keys)
+        # Every file the folder holds of ours goes, those the store knew and those it no
+        # longer did (a process killed between forgetting a part and removing its file).
+        for path in self.directory.iterdir() if self.directory is not None else ():
+            if _OURS.fullmatch(path.name):
+                path.unlink(missing_ok=True)
 
 
 #: a completed file's name, content type and ETag

@@ -232,7 +232,10 @@ def test_a_completion_never_retried_is_dropped_with_its_bytes(
     second.reserve("b", "text/plain", owner="k")  # the lease is live: kept
     assert int(stores[0].do("get", "files:total")) == 100
     monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)  # it ran out
-    second.reserve("c", "text/plain", owner="k")  # the next upload that waits drops it
+    second.reserve("c", "text/plain", owner="k")  # kept a while for the client's retry
+    assert int(stores[0].do("get", "files:total")) == 100
+    monkeypatch.setattr("emulator.core.shared_files.RETRY_WINDOW", 0.0)  # none came
+    second.reserve("d", "text/plain", owner="k")  # the next upload that waits drops it
     assert int(stores[0].do("get", "files:total") or 0) == 0
     assert int(stores[0].do("get", "files:owner:k") or 0) == 0
     assert list((tmp_path / "uploads").iterdir()) == []
