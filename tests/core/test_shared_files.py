@@ -24,11 +24,26 @@ session_redis = shared_stores.session_redis
 Pair = tuple[Store, Store]
 
 
+def _on(store: Store, tmp_path: Path, **limits: int) -> Storage:
+    """A storage on ``store``, large files under ``tmp_path / "uploads"``."""
+    options = {"directory": tmp_path / "uploads", "max_inline_upload_bytes": 64, **limits}
+    return Storage(store=store, **options)  # type: ignore[arg-type]
+
+
 def _pair(stores: Pair, tmp_path: Path, **limits: int) -> tuple[Storage, Storage]:
     """Two storages on one store, large files under ``tmp_path / "uploads"``."""
     one, two = stores
-    options = {"directory": tmp_path / "uploads", "max_inline_upload_bytes": 64, **limits}
-    return Storage(store=one, **options), Storage(store=two, **options)  # type: ignore[arg-type]
+    return _on(one, tmp_path, **limits), _on(two, tmp_path, **limits)
+
+
+def _upload(stores: Pair, tmp_path: Path) -> tuple[Storage, Storage, str]:
+    """`_pair`, and a multipart upload key ``k`` started through the first."""
+    first, second = _pair(stores, tmp_path)
+    return first, second, first.start_multipart("a.bin", "application/octet-stream", owner="k")
+
+
+def _left_on_disk(tmp_path: Path) -> list[str]:
+    return sorted(p.name for p in (tmp_path / "uploads").iterdir())
 
 
 def test_an_upload_through_one_is_served_by_the_other(stores: Pair, tmp_path: Path) -> None:
@@ -159,8 +174,7 @@ def test_a_process_dying_as_it_drops_a_waiting_upload_leaves_no_bytes_counted(
     first, _ = _pair(stores, tmp_path)
     upload = first.start_multipart("a", "text/plain", owner="k")
     first.put_part(upload, 1, b"x" * 100)  # over the inline limit: a file on disk
-    options = {"directory": tmp_path / "uploads", "max_inline_upload_bytes": 64}
-    dying = Storage(store=shared_stores.Dying(stores[1], fatal), **options)  # type: ignore[arg-type]
+    dying = _on(shared_stores.Dying(stores[1], fatal), tmp_path)  # type: ignore[arg-type]
     with contextlib.suppress(StoreUnavailable):
         dying.reserve("b", "text/plain", owner="k")  # the multipart is dropped to make room
     waiting = f"m:{upload}" in stores[0].do("zrange", "files:waiting", 0, -1)
@@ -177,12 +191,10 @@ def test_a_completion_cut_short_by_a_dying_process_is_taken_over_by_a_retry(
     # upload, claiming it, reading it again, reading its parts, keeping the file (or after
     # it all).
     monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)  # at once
-    first, second = _pair(stores, tmp_path)
-    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    first, second, upload = _upload(stores, tmp_path)
     parts = [(1, first.put_part(upload, 1, b"x" * 100)), (2, first.put_part(upload, 2, b"yz"))]
     first.put_part(upload, 3, b"not listed")  # kept, counted, and dropped on completion
-    options = {"directory": tmp_path / "uploads", "max_inline_upload_bytes": 64}
-    dying = Storage(store=shared_stores.Dying(stores[1], fatal), **options)  # type: ignore[arg-type]
+    dying = _on(shared_stores.Dying(stores[1], fatal), tmp_path)  # type: ignore[arg-type]
     try:
         completed = dying.complete_multipart(upload, parts)
     except StoreUnavailable:
@@ -205,8 +217,7 @@ def test_a_completion_cut_short_by_a_dying_process_is_taken_over_by_a_retry(
 def test_a_live_completion_is_not_taken_over(
     stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first, second = _pair(stores, tmp_path)
-    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    first, second, upload = _upload(stores, tmp_path)
     parts = [(1, first.put_part(upload, 1, b"abc"))]
     shared = first._shared
     assert shared is not None
@@ -221,8 +232,7 @@ def test_a_live_completion_is_not_taken_over(
 def test_a_completion_never_retried_is_dropped_with_its_bytes(
     stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first, second = _pair(stores, tmp_path)
-    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    first, second, upload = _upload(stores, tmp_path)
     first.put_part(upload, 1, b"x" * 100)  # on disk
     shared = first._shared
     assert shared is not None
@@ -274,15 +284,6 @@ class _Flaky(shared_stores.Dying):
             raise StoreUnavailable("a blip")
 
 
-def _on(store: Store, tmp_path: Path, **limits: int) -> Storage:
-    options = {"directory": tmp_path / "uploads", "max_inline_upload_bytes": 64, **limits}
-    return Storage(store=store, **options)  # type: ignore[arg-type]
-
-
-def _left_on_disk(tmp_path: Path) -> list[str]:
-    return sorted(p.name for p in (tmp_path / "uploads").iterdir())
-
-
 def test_a_file_grown_past_the_limit_by_racing_parts_is_refused_on_completion(
     stores: Pair, tmp_path: Path
 ) -> None:
@@ -310,8 +311,7 @@ def test_a_live_completion_outlasts_the_uploads_that_wait_after_it(
     # reading the parts (4), or reading and keeping (5): the waiting bound drops the
     # oldest waiting upload, never a completion's lease (once one did: a 500, a file left).
     monkeypatch.setattr("emulator.core.files.MAX_WAITING", 1)
-    first, second = _pair(stores, tmp_path)
-    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    first, second, upload = _upload(stores, tmp_path)
     contents = [b"x" * 60, b"y" * 60] + ([b"z" * 100] if stall_after == 2 else [])
     parts = [(n, first.put_part(upload, n, data)) for n, data in enumerate(contents, 1)]
     holder = _on(
@@ -327,8 +327,7 @@ def test_a_completion_taken_over_while_it_stalled_answers_404(
     stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)  # it ran out
-    first, second = _pair(stores, tmp_path)
-    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    first, second, upload = _upload(stores, tmp_path)
     parts = [(1, first.put_part(upload, 1, b"x" * 100)), (2, first.put_part(upload, 2, b"yz"))]
     done: list[object] = []
     stalled = _on(  # claimed (trip 2), then stalled while the client's retry completed it
@@ -347,8 +346,7 @@ def test_a_completion_failing_after_it_wrote_the_file_leaves_no_file_once_droppe
     # Its last step (trip 5) fails after the file's bytes went to disk; the lease is given
     # back (trip 6); the client never retries and the upload is dropped as the oldest.
     monkeypatch.setattr("emulator.core.files.MAX_WAITING", 1)
-    first, second = _pair(stores, tmp_path)
-    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    first, second, upload = _upload(stores, tmp_path)
     parts = [(1, first.put_part(upload, 1, b"x" * 60)), (2, first.put_part(upload, 2, b"y" * 60))]
     with pytest.raises(StoreUnavailable):
         _on(_Flaky(stores[1], 5), tmp_path).complete_multipart(upload, parts)  # type: ignore[arg-type]
@@ -361,8 +359,7 @@ def test_a_completion_failing_after_it_wrote_the_file_leaves_no_file_once_droppe
 def test_a_part_uploaded_while_the_upload_completes_stays_neither_counted_nor_kept(
     stores: Pair, tmp_path: Path
 ) -> None:
-    first, second = _pair(stores, tmp_path)
-    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    first, second, upload = _upload(stores, tmp_path)
     parts = [(1, first.put_part(upload, 1, b"x" * 10))]
     completing = _on(  # read the upload (trip 1), then a late part arrived, not listed
         _Stalling(stores[1], 1, lambda: second.put_part(upload, 2, b"late" * 30)),  # type: ignore[arg-type]
@@ -387,8 +384,7 @@ def test_a_stalled_completion_taken_over_does_not_overwrite_the_file_it_lost(
     # The stalled process read parts 1-3 (trip 4); the retry, listing 1-2, took it over
     # and kept a 120-byte file on disk; the stalled one then writes its 180 bytes there.
     monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)  # it ran out
-    first, second = _pair(stores, tmp_path)
-    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    first, second, upload = _upload(stores, tmp_path)
     parts = [(n, first.put_part(upload, n, bytes([96 + n]) * 60)) for n in (1, 2, 3)]
     done: list[StoredFile] = []
     stalled = _on(
@@ -418,8 +414,7 @@ def test_a_completion_without_a_folder_is_taken_over_all_in_the_store(
 def test_a_part_put_while_its_upload_completes_is_refused_and_released(
     stores: Pair, tmp_path: Path
 ) -> None:
-    first, second = _pair(stores, tmp_path)
-    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    first, second, upload = _upload(stores, tmp_path)
     parts = [(1, first.put_part(upload, 1, b"x" * 100))]
     shared = first._shared
     assert shared is not None
@@ -443,8 +438,7 @@ def test_a_big_part_replaced_by_a_small_one_leaves_no_file_on_disk(
 ) -> None:
     # Part 1 first went to disk (100 bytes), then was sent again small enough to be inline:
     # nothing refers to the first file any more, and nothing removes it (not even a reset).
-    first, second = _pair(stores, tmp_path)
-    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    first, second, upload = _upload(stores, tmp_path)
     first.put_part(upload, 1, b"x" * 100)
     parts = [(1, second.put_part(upload, 1, b"small"))]
     assert first.read(first.complete_multipart(upload, parts)) == b"small"
@@ -460,8 +454,7 @@ def _a_part_put_as_its_upload_is_dropped(
     dropped as the oldest waiting (another process's new upload), before the part was
     kept (3)."""
     monkeypatch.setattr("emulator.core.files.MAX_WAITING", 1)
-    first, second = _pair(stores, tmp_path)
-    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    first, second, upload = _upload(stores, tmp_path)
     late = _on(
         _Stalling(stores[1], 2, lambda: second.reserve("b", "text/plain", owner="k")),  # type: ignore[arg-type]
         tmp_path,
@@ -518,8 +511,7 @@ def test_a_process_killed_just_after_it_completes_an_upload_leaves_no_part_on_di
 ) -> None:
     # Its last step (trip 5) kept the file and forgot the parts in the store; it was
     # killed before it removed the parts' files. Nothing refers to them; a reset keeps them.
-    first, second = _pair(stores, tmp_path)
-    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    first, second, upload = _upload(stores, tmp_path)
     parts = [(1, first.put_part(upload, 1, b"x" * 100))]
     with pytest.raises(_Killed):
         _on(_KilledAfter(stores[1], 5), tmp_path).complete_multipart(upload, parts)  # type: ignore[arg-type]
@@ -608,8 +600,7 @@ def test_a_retry_after_the_lease_ran_out_takes_over_though_another_upload_waited
     # server another upload almost always waits first, and the sweep drops it then: the
     # retry (all its parts sent, its ETags right) is answered 404, the upload lost.
     monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)  # it ran out
-    first, second = _pair(stores, tmp_path)
-    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    first, second, upload = _upload(stores, tmp_path)
     parts = [(1, first.put_part(upload, 1, b"x" * 100))]
     with pytest.raises(StoreUnavailable):  # died after its claim (trip 2)
         _on(shared_stores.Dying(stores[1], 3), tmp_path).complete_multipart(upload, parts)  # type: ignore[arg-type]
