@@ -4,10 +4,10 @@ from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
-from starlette.routing import Match, Route
+from starlette.routing import Match, Mount, Route
 from starlette.testclient import TestClient
 
-from emulator.http.prefixed import PrefixedRoutes
+from emulator.http.prefixed import KNOWN_PATHS, PrefixedRoutes
 
 
 def _answer(text: str):  # noqa: ANN202
@@ -84,6 +84,32 @@ def test_the_group_picks_the_route_the_router_would(segments: list[str], method:
     ]
     group = PrefixedRoutes("/p/", routes)
     scope = {"type": "http", "method": method, "path": "/" + "/".join(segments), "root_path": ""}
-    match, child_scope = group.matches(scope)
     expected, route = _router_choice(routes, scope)
-    assert (match, child_scope.get("endpoint")) == (expected, route and route.endpoint)
+    for _ in range(2):  # matched, then remembered
+        match, child_scope = group.matches(scope)
+        assert (match, child_scope.get("endpoint")) == (expected, route and route.endpoint)
+        if route is not None:
+            assert child_scope["path_params"] == route.matches(scope)[1]["path_params"]
+
+
+def test_a_remembered_match_gives_each_request_parameters_of_its_own() -> None:
+    scope = {"type": "http", "method": "GET", "path": "/p/items/7", "root_path": ""}
+    first = GROUP.matches(scope)[1]["path_params"]
+    first["item"] = "changed by a handler"
+    assert GROUP.matches(scope)[1]["path_params"] == {"item": "7"}
+
+
+def test_a_client_that_makes_up_paths_keeps_the_remembered_matches_bounded() -> None:
+    group = PrefixedRoutes("/p/", [Route("/p/{rest:path}", _answer("rest"))])
+    for n in range(3 * KNOWN_PATHS):
+        scope = {"type": "http", "method": "GET", "path": f"/p/made-up-{n}", "root_path": ""}
+        assert group.matches(scope)[1]["path_params"] == {"rest": f"made-up-{n}"}
+        assert len(group._known) <= KNOWN_PATHS
+
+
+def test_routes_that_match_by_more_than_the_path_are_asked_every_time() -> None:
+    group = PrefixedRoutes("/p/", [Mount("/p/m", routes=[Route("/x", _answer("x"))])])
+    for root_path in ("", "/under"):
+        scope = {"type": "http", "method": "GET", "path": "/p/m/x", "root_path": root_path}
+        group.matches(scope)
+    assert not group._known
