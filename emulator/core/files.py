@@ -44,6 +44,10 @@ def safe_content_type(value: object) -> str:
     return text if _MEDIA_TYPE.fullmatch(text) else "application/octet-stream"
 
 
+def _unknown_upload(upload_id: str) -> StorageError:
+    return StorageError(404, f"Unknown multipart upload '{upload_id}'")
+
+
 def _check_listed(upload: dict[str, str], parts: list[tuple[int, str]]) -> None:
     """Refuse a completion whose listed parts (number, ETag) the upload does not hold."""
     if not parts:
@@ -268,7 +272,7 @@ class Storage:
         with self._lock:
             upload = self._pending.get(upload_id)
             if upload is None:
-                raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
+                raise _unknown_upload(upload_id)
             if not 1 <= number <= 10_000:
                 raise StorageError(400, "Part numbers run from 1 to 10000")
             replaced = len(upload.parts.get(number, b""))
@@ -283,7 +287,7 @@ class Storage:
         assert self._shared is not None
         upload = self._shared.multipart(upload_id)
         if upload is None:
-            raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
+            raise _unknown_upload(upload_id)
         if not 1 <= number <= 10_000:
             raise StorageError(400, "Part numbers run from 1 to 10000")
         replaced = int(upload.get(f"len:{number}", 0))
@@ -294,23 +298,23 @@ class Storage:
         tag = etag(data)
         if not self._shared.save_part(upload_id, number, data, tag, delta, upload):
             self._shared.recount(upload["owner"], -delta)  # completed meanwhile, or dropped
-            raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
+            raise _unknown_upload(upload_id)
         return tag
 
     def _complete_shared(self, upload_id: str, parts: list[tuple[int, str]]) -> StoredFile:
         assert self._shared is not None
         upload = self._shared.multipart(upload_id)
         if upload is None:
-            raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
+            raise _unknown_upload(upload_id)
         _check_listed(upload, parts)
         lease = self._shared.claim_multipart(upload_id, upload)
         if lease is None:  # another process completes it, or has completed it
-            raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
+            raise _unknown_upload(upload_id)
         try:
             # Read again now that no part can change (parts are kept only while it waits)
             now = self._shared.multipart(upload_id)
             if now is None:  # another process took it over, and has completed it
-                raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
+                raise _unknown_upload(upload_id)
             _check_listed(now, parts)
             kept, stored = self._keep_completed(upload_id, now, parts, lease)
         except BaseException:
@@ -318,7 +322,7 @@ class Storage:
                 self._shared.unclaim_multipart(upload_id, lease)
             raise
         if not kept:  # it lost its lease: taken over, or dropped
-            raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
+            raise _unknown_upload(upload_id)
         return stored
 
     def _keep_completed(
@@ -329,7 +333,7 @@ class Storage:
         try:
             data = self._shared.read_parts(upload_id, upload, sorted(n for n, _ in parts))
         except FileNotFoundError:  # a part is gone: another process took the upload over
-            raise StorageError(404, f"Unknown multipart upload '{upload_id}'") from None
+            raise _unknown_upload(upload_id) from None
         if len(data) > self.max_file_bytes:  # parts sent at once each passed the check
             raise StorageError(413, f"File exceeds the limit of {self.max_file_bytes} bytes")
         stored = StoredFile(
@@ -349,7 +353,7 @@ class Storage:
         with self._lock:
             upload = self._pending.get(upload_id)
             if upload is None:
-                raise StorageError(404, f"Unknown multipart upload '{upload_id}'")
+                raise _unknown_upload(upload_id)
             if not parts:
                 raise StorageError(400, "A multipart upload needs at least one part")
             chunks = []
