@@ -145,7 +145,7 @@ class Storage:
 
     def _check_size(self, size: int, owner: str) -> None:
         if size > self.max_file_bytes:
-            raise StorageError(413, f"File exceeds the limit of {self.max_file_bytes} bytes")
+            raise self._too_big()
         if self._owners.get(owner, 0) + size > self.max_owner_bytes:
             raise StorageError(
                 507, f"This key's uploads are full (limit {self.max_owner_bytes} bytes)"
@@ -192,7 +192,7 @@ class Storage:
     ) -> StoredFile:
         assert self._shared is not None
         if len(data) > self.max_file_bytes:
-            raise StorageError(413, f"File exceeds the limit of {self.max_file_bytes} bytes")
+            raise self._too_big()
         stored = StoredFile(
             id=file_id or secrets.token_hex(12),
             name=safe_name(name),
@@ -206,6 +206,9 @@ class Storage:
             self._shared.count(owner, -len(data))
             raise
         return stored
+
+    def _too_big(self) -> StorageError:
+        return StorageError(413, f"File exceeds the limit of {self.max_file_bytes} bytes")
 
     def _count_shared(self, owner: str, size: int) -> None:
         assert self._shared is not None
@@ -277,7 +280,7 @@ class Storage:
                 raise StorageError(400, "Part numbers run from 1 to 10000")
             replaced = len(upload.parts.get(number, b""))
             if upload.size - replaced + len(data) > self.max_file_bytes:
-                raise StorageError(413, f"File exceeds the limit of {self.max_file_bytes} bytes")
+                raise self._too_big()
             self._check_size(len(data) - replaced, upload.owner)
             upload.parts[number] = data
             self._count(upload.owner, len(data) - replaced)
@@ -292,7 +295,7 @@ class Storage:
             raise StorageError(400, "Part numbers run from 1 to 10000")
         replaced = int(upload.get(f"len:{number}", 0))
         if int(upload["size"]) - replaced + len(data) > self.max_file_bytes:
-            raise StorageError(413, f"File exceeds the limit of {self.max_file_bytes} bytes")
+            raise self._too_big()
         delta = len(data) - replaced
         self._count_shared(upload["owner"], delta)
         tag = etag(data)
@@ -335,7 +338,7 @@ class Storage:
         except FileNotFoundError:  # a part is gone: another process took the upload over
             raise _unknown_upload(upload_id) from None
         if len(data) > self.max_file_bytes:  # parts sent at once each passed the check
-            raise StorageError(413, f"File exceeds the limit of {self.max_file_bytes} bytes")
+            raise self._too_big()
         stored = StoredFile(
             id=upload_id,
             name=safe_name(upload["name"]),
