@@ -90,6 +90,8 @@ class _CallerLoop:
                 return chunks.take()
             if self.loop.is_closed():
                 raise ended()
+            if self._turn(chunks):
+                return chunks.take()
             waiter = chunks.waiter(self.loop)
             timer = None if timeout is None else self.loop.call_later(timeout, _expire, waiter)
             try:
@@ -101,6 +103,15 @@ class _CallerLoop:
             return chunks.take()
         finally:
             self.lock.release()
+
+    def _turn(self, chunks: Chunks) -> bool:
+        """Whether one turn of the loop brings an item: most apps answer in their first
+        step, and a turn with no waiter and no timer to arm (a loop stopped before it runs
+        runs once: asyncio's documented `stop`) costs a third of the loop's part of a
+        request (about 4 of 12 µs: issue 17)."""
+        self.loop.stop()
+        self.loop.run_forever()
+        return chunks.ready()
 
     def run(self, step: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run ``step()`` to its end on the loop or, while another thread drives it, have
@@ -250,6 +261,7 @@ class CallerLoops:
         if isinstance(start, BaseException):
             raise start
         if running.task.done():  # the app has answered in full (most do at once): all here
+            caller.apps.discard(running.task)  # now, not at the loop's next turn
             return SyncAnswer(start, running.chunks.take)
         return SyncAnswer(start, lambda: caller.next_item(running.chunks, timeout), running.settle)
 

@@ -103,6 +103,36 @@ def test_an_answer_may_be_read_in_another_thread() -> None:
         dispatcher.close()
 
 
+def _answering_after(turns: int):  # noqa: ANN202
+    """An app that yields to its loop ``turns`` times before it answers."""
+
+    async def app(scope, receive, send) -> None:
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": str(turns).encode()})
+
+    return app
+
+
+def test_an_app_that_answers_at_once_is_read_after_one_turn_with_no_timer() -> None:
+    callers, scope = loops.CallerLoops(), {"type": "http", "method": "GET", "headers": []}
+    try:
+        caller = callers._caller()
+        timers: list[float] = []
+        call_later = caller.loop.call_later
+        caller.loop.call_later = lambda delay, *args, **kw: (  # type: ignore[method-assign]
+            timers.append(delay) or call_later(delay, *args, **kw)
+        )
+        for turns in (0, 1, 3):
+            answer = callers.answer(_answering_after(turns), scope, b"", 5)
+            assert answer is not None and list(answer) == [str(turns).encode()]
+            assert not caller.apps  # the finished app is let go now, not at the next turn
+        assert timers == [5, 5]  # only the apps that waited past the first turn
+    finally:
+        callers.close()
+
+
 async def _until_cancelled(seen: list[str]) -> None:
     try:
         await asyncio.sleep(60)
