@@ -255,22 +255,42 @@ class SharedUploads:
         """Keep a part whose bytes (``delta`` more than the part it replaces, in ``upload``
         as read before) are counted, if the upload still waits for parts: not while it is
         completed, nor once dropped (False: the part is not kept)."""
-        member, name = f"m:{upload_id}", f"{upload_id}.{number}.{secrets.token_hex(6)}"
-        where, ops = self.write_bytes(P + f"part:{upload_id}:{number}", name, data)
+        key, name = P + f"multipart:{upload_id}", f"{upload_id}.{number}.{secrets.token_hex(6)}"
+        where, writes = self.write_bytes(P + f"part:{upload_id}:{number}", name, data)
         where = f"disk:{name}" if where == "disk" else where  # its own name: never written over
         fields = {f"len:{number}": len(data), f"etag:{number}": tag, f"where:{number}": where}
-        ops += [
-            ("hset", P + f"multipart:{upload_id}", fields),
-            ("hincrby", P + f"multipart:{upload_id}", "size", delta),
-            ("zadd", P + "waiting", member, time.time()),  # it waits on, the newest
+        ops: list[Op] = [
+            ("hgetall", key),  # the part it replaces, as it is when this one is kept
+            *writes,
+            ("hset", key, fields),
+            ("hincrby", key, "size", delta),
+            ("zadd", P + "waiting", f"m:{upload_id}", time.time()),  # it waits on, the newest
         ]
-        if self.store.guarded(("zrem", P + "waiting", member), ops) is None:
+        kept = self.store.guarded(("zrem", P + "waiting", f"m:{upload_id}"), ops)
+        if kept is None:
             self._forget_bytes(name, "disk")
             return False
-        replaced = _part_file(upload_id, upload, number)
+        before = {field: value.decode() for field, value in kept[0].items()}
+        replaced = _part_file(upload_id, before, number)
         if replaced is not None:
             self._forget_bytes(replaced, "disk")
+        # The same part, put again at once (a client's retry while the first was in flight),
+        # was kept after ``upload`` was read: its bytes are replaced too, so released.
+        unseen = int(before.get(f"len:{number}", 0)) - int(upload.get(f"len:{number}", 0))
+        if unseen:
+            self._resize(upload_id, upload["owner"], -unseen)
         return True
+
+    def _resize(self, upload_id: str, owner: str, size: int) -> None:
+        """Count ``size`` more bytes to a waiting upload and its owner (none once it is
+        completed or dropped: those count by its size, which moved with the counters)."""
+        member = f"m:{upload_id}"
+        ops: list[Op] = [
+            ("hincrby", P + f"multipart:{upload_id}", "size", size),
+            ("zadd", P + "waiting", member, time.time()),
+            *_counting(owner, size),
+        ]
+        self.store.guarded(("zrem", P + "waiting", member), ops)
 
     def read_parts(self, upload_id: str, upload: Upload, numbers: list[int]) -> bytes:
         inline = [n for n in numbers if upload.get(f"where:{n}") == "inline"]

@@ -447,6 +447,31 @@ def test_a_big_part_replaced_by_a_small_one_leaves_no_file_on_disk(
     assert _left_on_disk(tmp_path) == []
 
 
+@pytest.mark.parametrize("sizes", [(100, 200), (200, 100), (5, 100), (100, 5)])
+def test_a_part_put_twice_at_once_is_counted_and_kept_once(
+    stores: Pair, tmp_path: Path, sizes: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client retries a part while its first try is still in flight: the retry read the
+    # upload before the first try was kept, so it replaces a part it never saw.
+    first, second, upload = _upload(stores, tmp_path)
+    first.put_part(upload, 2, b"z" * 100)  # another part, on disk, which stays
+    unseen = second._shared.multipart(upload)
+    assert unseen is not None
+    monkeypatch.setattr(second._shared, "multipart", lambda _: dict(unseen))  # read before
+    first.put_part(upload, 1, b"a" * sizes[0])
+    parts = [(1, second.put_part(upload, 1, b"b" * sizes[1]))]
+    monkeypatch.undo()
+    assert int(stores[0].do("get", "files:total")) == 100 + sizes[1]
+    assert int(stores[0].do("get", "files:owner:k")) == 100 + sizes[1]
+    on_disk = [name for name in _left_on_disk(tmp_path) if not name.startswith(".")]
+    assert len(on_disk) == 1 + (sizes[1] > 64)  # part 2, and part 1 if not inline
+    parts.append((2, etag(b"z" * 100)))
+    stored = first.complete_multipart(upload, parts)
+    assert first.read(stored) == b"b" * sizes[1] + b"z" * 100
+    assert int(stores[0].do("get", "files:total")) == 100 + sizes[1]
+    assert [name.split("-")[0] for name in _left_on_disk(tmp_path)] == [stored.id]
+
+
 def _a_part_put_as_its_upload_is_dropped(
     stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Storage, str]:
