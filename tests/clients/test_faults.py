@@ -113,12 +113,14 @@ def test_queue_starvation_meets_the_clients_timeout(target: Target) -> None:
     ):
         time.sleep(0.05)
     assert any(e.path == result_path for e in target.engine.record)  # the client's finding
-    # The emulator's side, asked directly: the request ended cancelled (fal's 499, tested in
-    # tests/providers/fal). (What
-    # the leftover poller itself got varied under a full parallel run; unexplained so far.)
+    # The emulator's side, asked directly: the request ended, cancelled (fal's 499, tested in
+    # tests/providers/fal) or timed out: fal_client sends its client timeout as the server's
+    # start timeout too (X-Fal-Request-Timeout), so both fall due together, and on a busy
+    # machine the server's comes first. (What the leftover poller itself got varied under a
+    # full parallel run, for the same reason.)
     job = next(iter(target.engine.jobs))
-    assert target.engine.look(job).failure is not None
-    assert target.engine.look(job).failure.kind == "cancelled"
+    failure = target.engine.look(job).failure
+    assert failure is not None and failure.kind in ("cancelled", "request_timeout")
 
 
 def test_a_server_side_timeout(target: Target) -> None:
