@@ -288,7 +288,7 @@ class Storage:
 
     def _put_part_shared(self, upload_id: str, number: int, data: bytes) -> str:
         assert self._shared is not None
-        upload = self._shared.multipart(upload_id)
+        upload = self._shared.multipart_part(upload_id, number)
         if upload is None:
             raise _unknown_upload(upload_id)
         if not 1 <= number <= 10_000:

@@ -161,7 +161,7 @@ def _counted(prefix: str, op: Op) -> list[Any]:
         words = ["zadd", key, score, member]
     elif name == "hset":
         words = ["hset", key, *(word for pair in args[0].items() for word in pair)]
-    elif name in ("set", "tally", "zrem", "rpush", "hgetall", "hincrby", "hdel", "llen"):
+    elif name in ("set", "tally", "zrem", "rpush", "hgetall", "hmget", "hincrby", "hdel", "llen"):
         words = [name, key, *args]  # the script runs a tally itself (`_TALLY_FUNCTION`)
     else:  # a read that may answer nothing would end the script's answer early
         raise ValueError(f"{name} cannot run in a guarded batch")

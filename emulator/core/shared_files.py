@@ -35,6 +35,7 @@ import re
 import secrets
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -249,6 +250,15 @@ class SharedUploads:
         found = self.store.do("hgetall", P + f"multipart:{upload_id}")
         return {k: v.decode() for k, v in found.items()} if found else None
 
+    def multipart_part(self, upload_id: str, number: int) -> Upload | None:
+        """What putting part ``number`` needs of the upload (its owner and size, and that
+        part if it has one): a few fields, where `multipart` reads every part's (a client
+        sending thousands of parts would otherwise have each read all the others)."""
+        fields = ("owner", "size", *_part_fields(number))
+        found = self.store.do("hmget", P + f"multipart:{upload_id}", *fields)
+        upload = _present(fields, found)
+        return upload if "owner" in upload else None
+
     def save_part(
         self, upload_id: str, number: int, data: bytes, tag: str, delta: int, upload: Upload
     ) -> bool:
@@ -260,7 +270,7 @@ class SharedUploads:
         where = f"disk:{name}" if where == "disk" else where  # its own name: never written over
         fields = {f"len:{number}": len(data), f"etag:{number}": tag, f"where:{number}": where}
         ops: list[Op] = [
-            ("hgetall", key),  # the part it replaces, as it is when this one is kept
+            ("hmget", key, *_part_fields(number)),  # the part it replaces, as it is now
             *writes,
             ("hset", key, fields),
             ("hincrby", key, "size", delta),
@@ -270,7 +280,7 @@ class SharedUploads:
         if kept is None:
             self._forget_bytes(name, "disk")
             return False
-        before = {field: value.decode() for field, value in kept[0].items()}
+        before = _present(_part_fields(number), kept[0])
         replaced = _part_file(upload_id, before, number)
         if replaced is not None:
             self._forget_bytes(replaced, "disk")
@@ -405,6 +415,16 @@ def _part_file(upload_id: str, upload: Upload, number: int) -> str | None:
     ``{id}.{number}``."""
     kind, _, name = upload.get(f"where:{number}", "").partition(":")
     return (name or f"{upload_id}.{number}") if kind == "disk" else None
+
+
+def _part_fields(number: int) -> tuple[str, str]:
+    """The fields of an upload's hash that say how long part ``number`` is and where."""
+    return f"len:{number}", f"where:{number}"
+
+
+def _present(fields: Sequence[str], values: Sequence[bytes | None]) -> Upload:
+    """The fields an ``hmget`` found, with their values."""
+    return {f: v.decode() for f, v in zip(fields, values, strict=True) if v is not None}
 
 
 def _part_numbers(upload: Upload) -> list[int]:

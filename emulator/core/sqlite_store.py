@@ -21,7 +21,18 @@ BUSY_TIMEOUT = 5.0
 
 #: the operations that only read
 READS = frozenset(
-    {"get", "hget", "hgetall", "zcard", "zscore", "zrange", "zrangebyscore", "lrange", "llen"}
+    {
+        "get",
+        "hget",
+        "hgetall",
+        "hmget",
+        "zcard",
+        "zscore",
+        "zrange",
+        "zrangebyscore",
+        "lrange",
+        "llen",
+    }
 )
 
 _SCHEMA = """
@@ -146,6 +157,9 @@ class SqliteStore(Store):
     def _hgetall(self, key: str) -> dict[str, bytes]:
         rows = self._db.execute("SELECT field, value FROM hashes WHERE key = ?", (key,))
         return dict(rows.fetchall())
+
+    def _hmget(self, key: str, *fields: str) -> list[bytes | None]:
+        return [self._hget(key, field) for field in fields]
 
     def _hset(self, key: str, mapping: dict[str, Any]) -> int:
         added = 0

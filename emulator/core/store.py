@@ -45,8 +45,9 @@ class Store:
         there), ``ops``, all atomically in one round trip: their results in order, or None
         if the guard answered false. ``ops`` are among those that always answer something
         (``incr``, ``tally``, ``delete``, ``hset``, ``hincrby``, ``hdel``, ``zadd``,
-        ``zrem``, ``rpush``, ``hgetall``, ``llen``): on Redis a script's answer ends at the
-        first answer of nothing, and any other is refused before anything is sent."""
+        ``zrem``, ``rpush``, ``hgetall``, ``hmget``, ``llen``): on Redis a script's answer
+        ends at the first answer of nothing, and any other is refused before anything is
+        sent."""
         raise NotImplementedError
 
     def do(self, name: str, *args: Any) -> Any:
@@ -156,6 +157,10 @@ class MemoryStore(Store):
 
     def _hgetall(self, key: str) -> dict[str, bytes]:
         return dict(self._data.get(key, {}))
+
+    def _hmget(self, key: str, *fields: str) -> list[bytes | None]:
+        table = self._data.get(key, {})
+        return [table.get(field) for field in fields]
 
     def _hset(self, key: str, mapping: dict[str, Any]) -> int:
         table = self._typed(key, dict)

@@ -455,9 +455,9 @@ def test_a_part_put_twice_at_once_is_counted_and_kept_once(
     # upload before the first try was kept, so it replaces a part it never saw.
     first, second, upload = _upload(stores, tmp_path)
     first.put_part(upload, 2, b"z" * 100)  # another part, on disk, which stays
-    unseen = second._shared.multipart(upload)
+    unseen = second._shared.multipart_part(upload, 1)
     assert unseen is not None
-    monkeypatch.setattr(second._shared, "multipart", lambda _: dict(unseen))  # read before
+    monkeypatch.setattr(second._shared, "multipart_part", lambda *_: dict(unseen))  # as before
     first.put_part(upload, 1, b"a" * sizes[0])
     parts = [(1, second.put_part(upload, 1, b"b" * sizes[1]))]
     monkeypatch.undo()
@@ -470,6 +470,35 @@ def test_a_part_put_twice_at_once_is_counted_and_kept_once(
     assert first.read(stored) == b"b" * sizes[1] + b"z" * 100
     assert int(stores[0].do("get", "files:total")) == 100 + sizes[1]
     assert [name.split("-")[0] for name in _left_on_disk(tmp_path)] == [stored.id]
+
+
+class _Reading(shared_stores.Dying):
+    """``store``, noting every operation sent to it."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store, fatal=10**9)
+        self.sent: list[Op] = []
+
+    def batch(self, ops: Sequence[Op]) -> list[Any]:
+        self.sent += ops
+        return super().batch(ops)
+
+    def guarded(self, guard: Op, ops: Sequence[Op]) -> list[Any] | None:
+        self.sent += [guard, *ops]
+        return super().guarded(guard, ops)
+
+
+def test_a_part_put_reads_that_part_of_its_upload_not_every_part(
+    stores: Pair, tmp_path: Path
+) -> None:
+    # Each put reading the whole upload made a client's thousands of parts cost the square.
+    first, _, upload = _upload(stores, tmp_path)
+    for number in range(1, 51):
+        first.put_part(upload, number, b"p")
+    reading = _Reading(stores[1])
+    _on(reading, tmp_path).put_part(upload, 51, b"p")
+    read = [op for op in reading.sent if op[0] in ("hgetall", "hmget")]
+    assert read and all(op[0] == "hmget" and len(op) <= 6 for op in read)
 
 
 def _a_part_put_as_its_upload_is_dropped(

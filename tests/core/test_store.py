@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from emulator.core.redis_store import BREAK
-from emulator.core.store import Store, StoreUnavailable, open_store
+from emulator.core.store import Op, Store, StoreUnavailable, open_store
 from tests.redis_server import RedisServer
 
 
@@ -155,6 +155,16 @@ def test_a_guarded_incr_takes_the_same_default_step_as_a_batch(store: Store) -> 
     store.do("zadd", "due", "a#0", 1.0)
     assert store.guarded(("zrem", "due", "a#0"), [("incr", "n"), ("incr", "n", 2)]) == [1, 3]
     assert store.do("get", "n") == b"3"
+
+
+def test_a_guarded_hmget_answers_as_a_batch_does_missing_fields_included(store: Store) -> None:
+    store.batch([("zadd", "due", "a#0", 1.0), ("hset", "h", {"f": b"\x00", "g": "2"})])
+    read: Op = ("hmget", "h", "g", "missing", "f")
+    assert store.do(*read) == [b"2", None, b"\x00"]
+    assert store.guarded(("zrem", "due", "a#0"), [read, ("hmget", "none", "f")]) == [
+        [b"2", None, b"\x00"],
+        [None],
+    ]
 
 
 def test_a_guarded_set_answers_as_a_batch_does(store: Store) -> None:
