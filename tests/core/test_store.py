@@ -184,3 +184,13 @@ def test_a_guarded_batch_takes_commands_of_many_words(store: Store) -> None:
     assert taken == [20_001, 9_001, 1]
     assert store.do("lrange", "l", 0, -1) == [item.encode() for item in items]
     assert len(store.do("hgetall", "h")) == 9_000
+
+
+def test_a_guarded_hmget_of_many_fields_answers_every_field_in_order(store: Store) -> None:
+    # The script runs a long command in parts and adds their answers: an hmget's are lists
+    store.batch([("zadd", "due", "a#0", 1.0), ("hset", "h", {"f0": "0", "f8000": "8000"})])
+    fields = [f"f{number}" for number in range(9_001)]
+    taken = store.guarded(("zrem", "due", "a#0"), [("hmget", "h", *fields)])
+    assert taken is not None
+    assert len(taken[0]) == 9_001
+    assert (taken[0][0], taken[0][8_000], taken[0].count(None)) == (b"0", b"8000", 8_999)
