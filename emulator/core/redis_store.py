@@ -120,7 +120,8 @@ _TALLY = _TALLY_FUNCTION + "return tally(KEYS[1], ARGV[1])"
 #: `Store.guarded`: its operations as counted words (how many, then the command's own),
 #: the guard's first; the results of the rest, or nil if the guard answered 0 or nil.
 #: Lua's unpack gives at most some 8,000 values: a longer command (a big rpush or hset)
-#: runs in parts of PART arguments, their answers added (an rpush's: its last part's).
+#: runs in parts of PART arguments, their answers added (an rpush's: its last part's; an
+#: hmget's: joined).
 _GUARDED = (
     _TALLY_FUNCTION
     + """
@@ -135,7 +136,10 @@ local function call_next()
     local answer = redis.call(name, key, unpack(ARGV, first, math.min(last, first + PART - 1)))
     for start = first + PART, last, PART do
         local more = redis.call(name, key, unpack(ARGV, start, math.min(last, start + PART - 1)))
-        if name == 'rpush' then answer = more else answer = answer + more end
+        if name == 'rpush' then answer = more
+        elseif type(answer) == 'table' then  -- an hmget's values: joined, in order
+            for i = 1, #more do answer[#answer + 1] = more[i] end
+        else answer = answer + more end
     end
     return answer
 end
