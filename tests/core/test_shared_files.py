@@ -537,6 +537,24 @@ def test_a_part_put_to_an_upload_dropped_under_a_racing_part_is_a_404(
     assert gone.value.status == 404
 
 
+@pytest.mark.parametrize("size", [5, 100])  # kept inline, and on disk
+def test_a_part_kept_as_its_upload_is_dropped_leaves_nothing_counted_nor_kept(
+    stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    # The drop (to make room for another upload) read the upload (trip 4 of the reserve),
+    # a part was then kept, and the drop forgot the upload as it had read it.
+    monkeypatch.setattr("emulator.core.files.MAX_WAITING", 1)
+    _, second, upload = _upload(stores, tmp_path)
+    part = lambda: second.put_part(upload, 1, b"x" * size)  # noqa: E731
+    dropping = _on(_Stalling(stores[1], 4, part), tmp_path)  # type: ignore[arg-type]
+    dropping.reserve("b", "text/plain", owner="k")
+    assert second._shared is not None and second._shared.multipart(upload) is None  # dropped
+    assert int(stores[0].do("get", "files:total") or 0) == 0
+    assert stores[0].do("get", "files:owner:k") is None
+    assert stores[0].do("get", f"files:part:{upload}:1") is None
+    assert [name for name in _left_on_disk(tmp_path) if not name.startswith(".")] == []
+
+
 class _Killed(BaseException):
     """The process was killed (SIGKILL, OOM): nothing more runs in it."""
 
