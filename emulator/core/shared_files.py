@@ -205,19 +205,35 @@ class SharedUploads:
         """Forget a ticket (``t:id``), a multipart upload (``m:id``) or a completion's
         lease (``c:id:token``), if still there (else another process completed or dropped
         it): taken from its set and forgotten in one step, so that a process that dies
-        leaves no bytes counted."""
+        leaves no bytes counted (but those of a part kept after the upload was read: the
+        step says what it dropped, and they are released after it)."""
         kind, _, ident = member.partition(":")
         if kind == "t":
             self.store.guarded(("zrem", P + "waiting", member), [("delete", P + f"ticket:{ident}")])
             return
         upload_id = ident.partition(":")[0]
         upload = self.multipart(upload_id) or {}
-        ops = self._discard_ops(upload_id, upload, release=True)
+        ops = [("hgetall", P + f"multipart:{upload_id}")]  # as it is now: a part may be new
+        ops += self._discard_ops(upload_id, upload, release=True)
         held_in = P + ("completing" if kind == "c" else "waiting")
-        if self.store.guarded(("zrem", held_in, member), ops) is not None:
-            self._forget_parts(upload_id, upload)
+        dropped = self.store.guarded(("zrem", held_in, member), ops)
+        if dropped is not None:
+            now = {k: v.decode() for k, v in dropped[0].items()}
+            self._release_late_parts(upload_id, upload, now)
+            self._forget_parts(upload_id, now)
             if kind == "c":  # the completion that never finished may have written its file
                 self._forget_bytes(_lease_file(member), "disk")
+
+    def _release_late_parts(self, upload_id: str, read: Upload, dropped: Upload) -> None:
+        """Release the bytes of the parts kept after a drop read their upload (as ``read``),
+        before it dropped it (as ``dropped``), and forget their inline bytes."""
+        late = int(dropped.get("size", 0)) - int(read.get("size", 0))
+        numbers = set(_part_numbers(dropped)) - set(_part_numbers(read))
+        ops = _counting(dropped["owner"], -late) if late else []
+        if numbers:
+            ops.append(("delete", *(P + f"part:{upload_id}:{n}" for n in numbers)))
+        if ops:
+            self.store.batch(ops)
 
     def reserve(self, name: str, content_type: str, owner: str) -> str:
         file_id = secrets.token_hex(12)
