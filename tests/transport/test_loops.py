@@ -133,6 +133,21 @@ def test_an_app_that_answers_at_once_is_read_after_one_turn_with_no_timer() -> N
         callers.close()
 
 
+async def _failing(scope, receive, send) -> None:  # noqa: ANN001
+    raise ConnectionError("the app broke off")
+
+
+def test_an_app_that_fails_at_once_is_let_go_as_its_error_is_raised() -> None:
+    callers, scope = loops.CallerLoops(), {"type": "http", "method": "GET", "headers": []}
+    try:
+        caller = callers._caller()
+        with pytest.raises(ConnectionError):
+            callers.answer(_failing, scope, b"", 5)
+        assert not caller.apps  # as an app that answered: not held until the loop's next turn
+    finally:
+        callers.close()
+
+
 async def _until_cancelled(seen: list[str]) -> None:
     try:
         await asyncio.sleep(60)
