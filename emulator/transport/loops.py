@@ -258,10 +258,12 @@ class CallerLoops:
         except AnswerTimeout:
             running.settle(at_once=True)  # the caller gave up: so does the app
             raise
+        done = running.task.done()
+        if done:  # let go now, not at the loop's next turn (perhaps never, on this thread)
+            caller.apps.discard(running.task)
         if isinstance(start, BaseException):
             raise start
-        if running.task.done():  # the app has answered in full (most do at once): all here
-            caller.apps.discard(running.task)  # now, not at the loop's next turn
+        if done:  # the app has answered in full (most do at once): all here
             return SyncAnswer(start, running.chunks.take)
         return SyncAnswer(start, lambda: caller.next_item(running.chunks, timeout), running.settle)
 
