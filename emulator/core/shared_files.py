@@ -218,7 +218,7 @@ class SharedUploads:
         held_in = P + ("completing" if kind == "c" else "waiting")
         dropped = self.store.guarded(("zrem", held_in, member), ops)
         if dropped is not None:
-            now = {k: v.decode() for k, v in dropped[0].items()}
+            now = _decoded(dropped[0])
             self._release_late_parts(upload_id, upload, now)
             self._forget_parts(upload_id, now)
             if kind == "c":  # the completion that never finished may have written its file
@@ -264,7 +264,7 @@ class SharedUploads:
 
     def multipart(self, upload_id: str) -> Upload | None:
         found = self.store.do("hgetall", P + f"multipart:{upload_id}")
-        return {k: v.decode() for k, v in found.items()} if found else None
+        return _decoded(found) if found else None
 
     def multipart_part(self, upload_id: str, number: int) -> Upload | None:
         """What putting part ``number`` needs of the upload (its owner and size, and that
@@ -436,6 +436,11 @@ def _part_file(upload_id: str, upload: Upload, number: int) -> str | None:
 def _part_fields(number: int) -> tuple[str, str]:
     """The fields of an upload's hash that say how long part ``number`` is and where."""
     return f"len:{number}", f"where:{number}"
+
+
+def _decoded(found: dict[str, bytes]) -> Upload:
+    """An upload's hash as read from the store."""
+    return {field: value.decode() for field, value in found.items()}
 
 
 def _present(fields: Sequence[str], values: Sequence[bytes | None]) -> Upload:

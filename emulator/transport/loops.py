@@ -105,10 +105,10 @@ class _CallerLoop:
             self.lock.release()
 
     def _turn(self, chunks: Chunks) -> bool:
-        """Whether one turn of the loop brings an item: most apps answer in their first
-        step, and a turn with no waiter and no timer to arm (a loop stopped before it runs
-        runs once: asyncio's documented `stop`) costs a third of the loop's part of a
-        request (about 4 of 12 µs: issue 17)."""
+        """Whether one turn of the loop brings an item. Most apps answer in their first
+        step, and a turn arms no waiter and no timer (a loop stopped before it runs runs
+        once: asyncio's documented `stop`): a third less of the transport's cost of a
+        request, 12.5 → 8.3 µs to a trivial app (issue 17)."""
         self.loop.stop()
         self.loop.run_forever()
         return chunks.ready()
