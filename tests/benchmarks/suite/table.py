@@ -62,6 +62,15 @@ def _number(value: float, unit: str) -> str:
     return f"{value:g} {unit}".strip()
 
 
+def _ratio(ratio: float, meets: Callable[[float], bool] | None) -> str:
+    """``ratio`` to two decimals, or three where two would seem to contradict its verdict
+    (0.897 shown as 0.90 beside a goal of 0.9, "not met")."""
+    shown = f"{ratio:.2f}"
+    if meets is not None and meets(float(shown)) != meets(ratio):
+        shown = f"{ratio:.3f}"
+    return shown + "×"
+
+
 def render(figures: list[Figure], samples: dict[str, list[float]]) -> str:
     """The table, as Markdown (readable as plain text too)."""
     lines = [
@@ -78,7 +87,7 @@ def render(figures: list[Figure], samples: dict[str, list[float]]) -> str:
         ref = figure.reference if isinstance(figure.reference, str) else "goal"
         lines.append(
             f"| {figure.label} | {_number(value, figure.unit)} | "
-            f"{_number(reference, figure.unit)} ({ref}) | {ratio:.2f}× | "
+            f"{_number(reference, figure.unit)} ({ref}) | {_ratio(ratio, figure.meets)} | "
             f"{figure.goal}{verdict} |"
         )
     return "\n".join(lines)
