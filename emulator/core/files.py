@@ -14,6 +14,7 @@ import re
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,13 +49,20 @@ def _unknown_upload(upload_id: str) -> StorageError:
     return StorageError(404, f"Unknown multipart upload '{upload_id}'")
 
 
-def _check_listed(upload: dict[str, str], parts: list[tuple[int, str]]) -> None:
-    """Refuse a completion whose listed parts (number, ETag) the upload does not hold."""
+def _check_listed(tag_of: Callable[[int], str | None], parts: list[tuple[int, str]]) -> None:
+    """Refuse a completion whose listed parts (number, ETag) the upload does not hold;
+    ``tag_of``: the ETag of the upload's part, None for a part it does not have."""
     if not parts:
         raise StorageError(400, "A multipart upload needs at least one part")
     for number, tag in sorted(parts):
-        if tag.strip('"') != upload.get(f"etag:{number}", "").strip('"'):
+        held = tag_of(number)
+        if held is None or tag.strip('"') != held.strip('"'):
             raise StorageError(400, f"Part {number} is missing or its ETag does not match")
+
+
+def _shared_tags(upload: dict[str, str]) -> Callable[[int], str | None]:
+    """The ETags of a multipart upload's parts, as a shared store keeps them."""
+    return lambda number: upload.get(f"etag:{number}")
 
 
 def safe_name(name: object, default: str = "upload.bin") -> str:
@@ -309,7 +317,7 @@ class Storage:
         upload = self._shared.multipart(upload_id)
         if upload is None:
             raise _unknown_upload(upload_id)
-        _check_listed(upload, parts)
+        _check_listed(_shared_tags(upload), parts)
         lease = self._shared.claim_multipart(upload_id, upload)
         if lease is None:  # another process completes it, or has completed it
             raise _unknown_upload(upload_id)
@@ -318,7 +326,7 @@ class Storage:
             now = self._shared.multipart(upload_id)
             if now is None:  # another process took it over, and has completed it
                 raise _unknown_upload(upload_id)
-            _check_listed(now, parts)
+            _check_listed(_shared_tags(now), parts)
             kept, stored = self._keep_completed(upload_id, now, parts, lease)
         except BaseException:
             with contextlib.suppress(StoreUnavailable):  # else its lease runs out
@@ -357,14 +365,9 @@ class Storage:
             upload = self._pending.get(upload_id)
             if upload is None:
                 raise _unknown_upload(upload_id)
-            if not parts:
-                raise StorageError(400, "A multipart upload needs at least one part")
-            chunks = []
-            for number, tag in sorted(parts):
-                data = upload.parts.get(number)
-                if data is None or tag.strip('"') != etag(data).strip('"'):
-                    raise StorageError(400, f"Part {number} is missing or its ETag does not match")
-                chunks.append(data)
+            held = upload.parts
+            _check_listed(lambda number: etag(held[number]) if number in held else None, parts)
+            chunks = [held[number] for number, _ in sorted(parts)]
             # The parts' bytes become the file's: uncounted first, so the file fits.
             del self._pending[upload_id]
             self._count(upload.owner, -upload.size)

@@ -114,6 +114,23 @@ def test_multipart_parts_arrive_through_both(stores: Pair, tmp_path: Path) -> No
         first.complete_multipart(upload, sorted(tags.items()))
 
 
+@pytest.mark.parametrize("tag", ['""', "", " "])
+def test_a_completion_listing_a_part_never_put_is_refused_whatever_its_etag(
+    stores: Pair, tmp_path: Path, tag: str
+) -> None:
+    # An empty ETag matched the missing part's absent one: the completion then read the
+    # uploads folder itself as that part (a 500).
+    first, second, upload = _upload(stores, tmp_path)
+    listed = [(1, first.put_part(upload, 1, b"x" * 100)), (2, tag)]
+    with pytest.raises(StorageError) as refused:
+        second.complete_multipart(upload, listed)
+    assert (refused.value.status, str(refused.value)) == (
+        400,
+        "Part 2 is missing or its ETag does not match",
+    )
+    assert first.read(first.complete_multipart(upload, listed[:1])) == b"x" * 100
+
+
 def test_a_part_over_the_quota_is_refused(stores: Pair, tmp_path: Path) -> None:
     first, second = _pair(stores, tmp_path, max_total_bytes=10, max_file_bytes=8)
     upload = first.start_multipart("f", "text/plain")
