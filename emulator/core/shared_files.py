@@ -38,6 +38,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from emulator.core.store import Op, Store
 
@@ -170,7 +171,7 @@ class SharedUploads:
 
     def meta(self, file_id: str) -> dict[str, str] | None:
         found = self.store.do("hgetall", P + f"meta:{file_id}")
-        return {k: v.decode() for k, v in found.items()} if found else None
+        return _decoded(found) if found else None
 
     def read(self, file_id: str) -> bytes:
         where, data = self.store.batch(
@@ -290,9 +291,8 @@ class SharedUploads:
             *writes,
             ("hset", key, fields),
             ("hincrby", key, "size", delta),
-            ("zadd", P + "waiting", f"m:{upload_id}", time.time()),  # it waits on, the newest
         ]
-        kept = self.store.guarded(("zrem", P + "waiting", f"m:{upload_id}"), ops)
+        kept = self._while_waiting(upload_id, ops)
         if kept is None:
             self._forget_bytes(name, "disk")
             return False
@@ -310,13 +310,15 @@ class SharedUploads:
     def _resize(self, upload_id: str, owner: str, size: int) -> None:
         """Count ``size`` more bytes to a waiting upload and its owner (none once it is
         completed or dropped: those count by its size, which moved with the counters)."""
+        resized = ("hincrby", P + f"multipart:{upload_id}", "size", size)
+        self._while_waiting(upload_id, [resized, *_counting(owner, size)])
+
+    def _while_waiting(self, upload_id: str, ops: list[Op]) -> list[Any] | None:
+        """Run ``ops`` in one step if the upload still waits for parts, which it then does
+        on, as the newest: their results; None if it is completed or dropped."""
         member = f"m:{upload_id}"
-        ops: list[Op] = [
-            ("hincrby", P + f"multipart:{upload_id}", "size", size),
-            ("zadd", P + "waiting", member, time.time()),
-            *_counting(owner, size),
-        ]
-        self.store.guarded(("zrem", P + "waiting", member), ops)
+        waits_on: Op = ("zadd", P + "waiting", member, time.time())
+        return self.store.guarded(("zrem", P + "waiting", member), [*ops, waits_on])
 
     def read_parts(self, upload_id: str, upload: Upload, numbers: list[int]) -> bytes:
         inline = [n for n in numbers if upload.get(f"where:{n}") == "inline"]
@@ -438,8 +440,8 @@ def _part_fields(number: int) -> tuple[str, str]:
     return f"len:{number}", f"where:{number}"
 
 
-def _decoded(found: dict[str, bytes]) -> Upload:
-    """An upload's hash as read from the store."""
+def _decoded(found: dict[str, bytes]) -> dict[str, str]:
+    """A hash as read from the store (a file's meta, an upload), as text."""
     return {field: value.decode() for field, value in found.items()}
 
 
