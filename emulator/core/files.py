@@ -20,6 +20,7 @@ from pathlib import Path
 
 from emulator.core.file_urls import file_url
 from emulator.core.shared_files import Limits, QuotaRefused, SharedUploads
+from emulator.core.shared_multipart import SharedMultipart
 from emulator.core.store import Store, StoreUnavailable
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -145,7 +146,7 @@ class Storage:
                 max_inline_upload_bytes,
                 MAX_WAITING,
             )
-            self._shared = SharedUploads(store, directory, limits)
+            self._shared = SharedUploads(store, directory, limits, SharedMultipart)
         elif directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
 
@@ -267,7 +268,7 @@ class Storage:
 
     def start_multipart(self, name: str | None, content_type: str, owner: str = "") -> str:
         if self._shared is not None:
-            return self._shared.start_multipart(safe_name(name), content_type, owner)
+            return self._shared.multipart.start(safe_name(name), content_type, owner)
         upload_id = secrets.token_hex(12)
         with self._lock:
             self._pending[upload_id] = _Multipart(safe_name(name), content_type, owner)
@@ -296,7 +297,7 @@ class Storage:
 
     def _put_part_shared(self, upload_id: str, number: int, data: bytes) -> str:
         assert self._shared is not None
-        upload = self._shared.multipart_part(upload_id, number)
+        upload = self._shared.multipart.upload_for_part(upload_id, number)
         if upload is None:
             raise _unknown_upload(upload_id)
         if not 1 <= number <= 10_000:
@@ -307,30 +308,30 @@ class Storage:
         delta = len(data) - replaced
         self._count_shared(upload["owner"], delta)
         tag = etag(data)
-        if not self._shared.save_part(upload_id, number, data, tag, delta, upload):
+        if not self._shared.multipart.save_part(upload_id, number, data, tag, delta, upload):
             self._shared.recount(upload["owner"], -delta)  # completed meanwhile, or dropped
             raise _unknown_upload(upload_id)
         return tag
 
     def _complete_shared(self, upload_id: str, parts: list[tuple[int, str]]) -> StoredFile:
         assert self._shared is not None
-        upload = self._shared.multipart(upload_id)
+        upload = self._shared.multipart.upload(upload_id)
         if upload is None:
             raise _unknown_upload(upload_id)
         _check_listed(_shared_tags(upload), parts)
-        lease = self._shared.claim_multipart(upload_id, upload)
+        lease = self._shared.multipart.claim(upload_id, upload)
         if lease is None:  # another process completes it, or has completed it
             raise _unknown_upload(upload_id)
         try:
             # Read again now that no part can change (parts are kept only while it waits)
-            now = self._shared.multipart(upload_id)
+            now = self._shared.multipart.upload(upload_id)
             if now is None:  # another process took it over, and has completed it
                 raise _unknown_upload(upload_id)
             _check_listed(_shared_tags(now), parts)
             kept, stored = self._keep_completed(upload_id, now, parts, lease)
         except BaseException:
             with contextlib.suppress(StoreUnavailable):  # else its lease runs out
-                self._shared.unclaim_multipart(upload_id, lease)
+                self._shared.multipart.unclaim(upload_id, lease)
             raise
         if not kept:  # it lost its lease: taken over, or dropped
             raise _unknown_upload(upload_id)
@@ -342,7 +343,7 @@ class Storage:
         """Keep the file the listed parts make, under ``lease``: whether it was kept."""
         assert self._shared is not None
         try:
-            data = self._shared.read_parts(upload_id, upload, sorted(n for n, _ in parts))
+            data = self._shared.multipart.read_parts(upload_id, upload, sorted(n for n, _ in parts))
         except FileNotFoundError:  # a part is gone: another process took the upload over
             raise _unknown_upload(upload_id) from None
         if len(data) > self.max_file_bytes:  # parts sent at once each passed the check
@@ -355,7 +356,7 @@ class Storage:
         )
         # The parts' bytes become the file's, which are as many or fewer: within the quotas.
         file = (stored.name, stored.content_type, etag(data))
-        return self._shared.complete_multipart(upload_id, lease, upload, file, data), stored
+        return self._shared.multipart.complete(upload_id, lease, upload, file, data), stored
 
     def complete_multipart(self, upload_id: str, parts: list[tuple[int, str]]) -> StoredFile:
         """Join the listed parts (number, ETag) in order into one file."""

@@ -207,7 +207,7 @@ def test_a_completion_cut_short_by_a_dying_process_is_taken_over_by_a_retry(
     # The process dies before its ``fatal``-th round trip of the completion: reading the
     # upload, claiming it, reading it again, reading its parts, keeping the file (or after
     # it all).
-    monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)  # at once
+    monkeypatch.setattr("emulator.core.shared_multipart.COMPLETION_LEASE", 0.0)  # at once
     first, second, upload = _upload(stores, tmp_path)
     parts = [(1, first.put_part(upload, 1, b"x" * 100)), (2, first.put_part(upload, 2, b"yz"))]
     first.put_part(upload, 3, b"not listed")  # kept, counted, and dropped on completion
@@ -238,11 +238,11 @@ def test_a_live_completion_is_not_taken_over(
     parts = [(1, first.put_part(upload, 1, b"abc"))]
     shared = first._shared
     assert shared is not None
-    assert shared.claim_multipart(upload, shared.multipart(upload) or {})  # completing
+    assert shared.multipart.claim(upload, shared.multipart.upload(upload) or {})  # completing
     with pytest.raises(StorageError) as busy:
         second.complete_multipart(upload, parts)
     assert busy.value.status == 404
-    monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)  # it died
+    monkeypatch.setattr("emulator.core.shared_multipart.COMPLETION_LEASE", 0.0)  # it died
     assert second.read(second.complete_multipart(upload, parts)) == b"abc"
 
 
@@ -253,15 +253,15 @@ def test_a_completion_never_retried_is_dropped_with_its_bytes(
     first.put_part(upload, 1, b"x" * 100)  # on disk
     shared = first._shared
     assert shared is not None
-    lease = shared.claim_multipart(upload, shared.multipart(upload) or {})  # then it died
+    lease = shared.multipart.claim(upload, shared.multipart.upload(upload) or {})  # then it died
     assert lease is not None
     (tmp_path / "uploads" / f"{upload}-{lease.rsplit(':', 1)[1]}").write_bytes(b"half")
     second.reserve("b", "text/plain", owner="k")  # the lease is live: kept
     assert int(stores[0].do("get", "files:total")) == 100
-    monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)  # it ran out
+    monkeypatch.setattr("emulator.core.shared_multipart.COMPLETION_LEASE", 0.0)  # it ran out
     second.reserve("c", "text/plain", owner="k")  # kept a while for the client's retry
     assert int(stores[0].do("get", "files:total")) == 100
-    monkeypatch.setattr("emulator.core.shared_files.RETRY_WINDOW", 0.0)  # none came
+    monkeypatch.setattr("emulator.core.shared_multipart.RETRY_WINDOW", 0.0)  # none came
     second.reserve("d", "text/plain", owner="k")  # the next upload that waits drops it
     assert int(stores[0].do("get", "files:total") or 0) == 0
     assert int(stores[0].do("get", "files:owner:k") or 0) == 0
@@ -343,7 +343,7 @@ def test_a_live_completion_outlasts_the_uploads_that_wait_after_it(
 def test_a_completion_taken_over_while_it_stalled_answers_404(
     stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)  # it ran out
+    monkeypatch.setattr("emulator.core.shared_multipart.COMPLETION_LEASE", 0.0)  # it ran out
     first, second, upload = _upload(stores, tmp_path)
     parts = [(1, first.put_part(upload, 1, b"x" * 100)), (2, first.put_part(upload, 2, b"yz"))]
     done: list[object] = []
@@ -400,7 +400,7 @@ def test_a_stalled_completion_taken_over_does_not_overwrite_the_file_it_lost(
 ) -> None:
     # The stalled process read parts 1-3 (trip 4); the retry, listing 1-2, took it over
     # and kept a 120-byte file on disk; the stalled one then writes its 180 bytes there.
-    monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)  # it ran out
+    monkeypatch.setattr("emulator.core.shared_multipart.COMPLETION_LEASE", 0.0)  # it ran out
     first, second, upload = _upload(stores, tmp_path)
     parts = [(n, first.put_part(upload, n, bytes([96 + n]) * 60)) for n in (1, 2, 3)]
     done: list[StoredFile] = []
@@ -422,8 +422,8 @@ def test_a_completion_without_a_folder_is_taken_over_all_in_the_store(
     parts = [(1, first.put_part(upload, 1, b"abc")), (2, first.put_part(upload, 2, b"de"))]
     shared = first._shared
     assert shared is not None
-    assert shared.claim_multipart(upload, shared.multipart(upload) or {})  # then it died
-    monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)
+    assert shared.multipart.claim(upload, shared.multipart.upload(upload) or {})  # then it died
+    monkeypatch.setattr("emulator.core.shared_multipart.COMPLETION_LEASE", 0.0)
     assert second.read(second.complete_multipart(upload, parts)) == b"abcde"
     assert int(stores[0].do("get", "files:total")) == 5
 
@@ -435,14 +435,14 @@ def test_a_part_put_while_its_upload_completes_is_refused_and_released(
     parts = [(1, first.put_part(upload, 1, b"x" * 100))]
     shared = first._shared
     assert shared is not None
-    lease = shared.claim_multipart(upload, shared.multipart(upload) or {})  # completing
+    lease = shared.multipart.claim(upload, shared.multipart.upload(upload) or {})  # completing
     assert lease is not None
     for number, data in ((2, b"y" * 100), (1, b"z" * 100)):  # a new part, a replacement
         with pytest.raises(StorageError) as refused:
             second.put_part(upload, number, data)
         assert refused.value.status == 404
     assert int(stores[0].do("get", "files:total")) == 100  # the first part's bytes alone
-    shared.unclaim_multipart(upload, lease)  # the completion gave up: it waits again
+    shared.multipart.unclaim(upload, lease)  # the completion gave up: it waits again
     assert first.read(second.complete_multipart(upload, parts)) == b"x" * 100
     assert len(_left_on_disk(tmp_path)) == 1  # the file alone: no part left behind
 
@@ -472,9 +472,10 @@ def test_a_part_put_twice_at_once_is_counted_and_kept_once(
     # upload before the first try was kept, so it replaces a part it never saw.
     first, second, upload = _upload(stores, tmp_path)
     first.put_part(upload, 2, b"z" * 100)  # another part, on disk, which stays
-    unseen = second._shared.multipart_part(upload, 1)
+    multipart = second._shared.multipart
+    unseen = multipart.upload_for_part(upload, 1)
     assert unseen is not None
-    monkeypatch.setattr(second._shared, "multipart_part", lambda *_: dict(unseen))  # as before
+    monkeypatch.setattr(multipart, "upload_for_part", lambda *_: dict(unseen))  # as before
     first.put_part(upload, 1, b"a" * sizes[0])
     parts = [(1, second.put_part(upload, 1, b"b" * sizes[1]))]
     monkeypatch.undo()
@@ -565,7 +566,7 @@ def test_a_part_kept_as_its_upload_is_dropped_leaves_nothing_counted_nor_kept(
     part = lambda: second.put_part(upload, 1, b"x" * size)  # noqa: E731
     dropping = _on(_Stalling(stores[1], 4, part), tmp_path)  # type: ignore[arg-type]
     dropping.reserve("b", "text/plain", owner="k")
-    assert second._shared is not None and second._shared.multipart(upload) is None  # dropped
+    assert second._shared is not None and second._shared.multipart.upload(upload) is None  # dropped
     assert int(stores[0].do("get", "files:total") or 0) == 0
     assert stores[0].do("get", "files:owner:k") is None
     assert stores[0].do("get", f"files:part:{upload}:1") is None
@@ -688,7 +689,7 @@ def test_a_retry_after_the_lease_ran_out_takes_over_though_another_upload_waited
     # lease has run out, "and otherwise" dropped by the next upload that waits. On a busy
     # server another upload almost always waits first, and the sweep drops it then: the
     # retry (all its parts sent, its ETags right) is answered 404, the upload lost.
-    monkeypatch.setattr("emulator.core.shared_files.COMPLETION_LEASE", 0.0)  # it ran out
+    monkeypatch.setattr("emulator.core.shared_multipart.COMPLETION_LEASE", 0.0)  # it ran out
     first, second, upload = _upload(stores, tmp_path)
     parts = [(1, first.put_part(upload, 1, b"x" * 100))]
     with pytest.raises(StoreUnavailable):  # died after its claim (trip 2)
