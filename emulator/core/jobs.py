@@ -7,6 +7,7 @@ progression policy; its output from synthesis; its media from the media store.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Iterator
@@ -124,16 +125,33 @@ class JobStore:
         self._owner_bytes: dict[str, int] = {}
         self._bytes = 0
         self._gone: OrderedDict[str, str] = OrderedDict()  # id → owner
+        # When the oldest job kept was submitted, or earlier (a drop leaves it as it was):
+        # a submission looks for expired jobs only once one may be due.
+        self._oldest_at = math.inf
         self._lock = threading.RLock()
 
     def add(self, job: Job, now: float, number: int = 0) -> None:
+        # The hot path of a submission: under sustained load it runs once per request.
+        owner, size, jobs = job.owner, job.size, self._jobs
         with self._lock:
-            self._jobs[job.id] = job
-            self._by_owner.setdefault(job.owner, deque()).append(job.id)
-            self._owner_bytes[job.owner] = self._owner_bytes.get(job.owner, 0) + job.size
-            self._bytes += job.size
-            self._evict_owner(job.owner)
-            self.expire(now)
+            jobs[job.id] = job
+            ids = self._by_owner.get(owner)
+            if ids is None:
+                ids = self._by_owner[owner] = deque()
+            ids.append(job.id)
+            owner_bytes = self._owner_bytes[owner] = self._owner_bytes.get(owner, 0) + size
+            self._bytes += size
+            if len(jobs) == 1:
+                self._oldest_at = job.submitted_at
+            budget = self.budget
+            if len(ids) > budget.max_jobs_per_key or owner_bytes > budget.max_bytes_per_key:
+                self._evict_owner(owner)
+            if (
+                len(jobs) > budget.max_jobs
+                or self._bytes > budget.max_bytes
+                or now - self._oldest_at > budget.retention
+            ):
+                self._expire(now)
 
     def _evict_owner(self, owner: str) -> None:
         budget, ids = self.budget, self._by_owner[owner]
@@ -145,16 +163,21 @@ class JobStore:
 
     def expire(self, now: float) -> None:
         with self._lock:
-            budget, jobs = self.budget, self._jobs
-            while jobs:
-                oldest = next(iter(jobs.values()))
-                if (
-                    len(jobs) <= budget.max_jobs
-                    and self._bytes <= budget.max_bytes
-                    and now - oldest.submitted_at <= budget.retention
-                ):
-                    break
-                self._drop(oldest.id)
+            self._expire(now)
+
+    def _expire(self, now: float) -> None:
+        budget, jobs = self.budget, self._jobs
+        while jobs:
+            oldest = next(iter(jobs.values()))
+            if (
+                len(jobs) <= budget.max_jobs
+                and self._bytes <= budget.max_bytes
+                and now - oldest.submitted_at <= budget.retention
+            ):
+                self._oldest_at = oldest.submitted_at
+                return
+            self._drop(oldest.id)
+        self._oldest_at = math.inf
 
     def _drop(self, job_id: str) -> None:
         job = self._jobs.pop(job_id)
@@ -245,3 +268,4 @@ class JobStore:
             self._owner_bytes.clear()
             self._bytes = 0
             self._gone.clear()
+            self._oldest_at = math.inf

@@ -1,5 +1,8 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, load_contracts
-from emulator.core.jobs import Budget, Job, JobStore
+from emulator.core.jobs import JOB_OVERHEAD, Budget, Job, JobStore
 
 ENDPOINT = next(iter(load_contracts([DEFAULT_CONTRACTS_DIR])))
 
@@ -89,3 +92,67 @@ def test_a_page_is_the_same_slice_from_either_end_and_per_owner() -> None:
     owners = [j.id for j in store if j.owner == "b"]
     assert [j.id for j in store.page(3, 4, "b")] == owners[3:7]
     assert store.page(0, 10, "nobody") == []
+
+
+_BIG = JOB_OVERHEAD + 100  # the most a drawn job holds
+
+
+def _kept_by_rule(budget: Budget, submissions: list[tuple[str, float, int]]) -> list[str]:
+    """What ``budget`` keeps, the slow way: after each submission, its key's oldest go while
+    the key is over its budget, then the oldest of all while the store is over its own or
+    the oldest is past the retention."""
+    kept: list[tuple[str, str, float, int]] = []  # id, owner, submitted at, size
+
+    def owners(owner: str) -> list[tuple[str, str, float, int]]:
+        return [k for k in kept if k[1] == owner]
+
+    for n, (owner, at, size) in enumerate(submissions):
+        kept.append((f"{owner}-{n}", owner, at, size + JOB_OVERHEAD))
+        while len(owners(owner)) > budget.max_jobs_per_key or (
+            sum(k[3] for k in owners(owner)) > budget.max_bytes_per_key
+        ):
+            kept.remove(owners(owner)[0])
+        while kept and (
+            len(kept) > budget.max_jobs
+            or sum(k[3] for k in kept) > budget.max_bytes
+            or at - kept[0][2] > budget.retention
+        ):
+            kept.pop(0)
+    return [k[0] for k in kept]
+
+
+@settings(max_examples=200)  # milliseconds each
+@given(
+    budget=st.builds(
+        Budget,
+        retention=st.sampled_from([0.5, 2.0, 5.0]),
+        # tight budgets, and ones so loose that only the retention drops a job
+        max_jobs=st.sampled_from([2, 5, 1000]),
+        max_bytes=st.sampled_from([2 * _BIG, 5 * _BIG, 10**9]),
+        max_jobs_per_key=st.sampled_from([1, 3, 1000]),
+        max_bytes_per_key=st.sampled_from([2 * _BIG, 10**9]),
+    ),
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from("abc"), st.sampled_from([0.0, 0.5, 1.0, 3.0]), st.integers(0, 100)
+        ),
+        max_size=25,
+    ),
+)
+def test_the_store_keeps_what_its_budget_says_after_every_submission(
+    budget: Budget, steps: list[tuple[str, float, int]]
+) -> None:
+    # A submission looks for expired jobs only once one may be due: this checks the
+    # shortcut never keeps a job the rule drops, whichever way the oldest went.
+    store, submissions, now = JobStore(budget), [], 0.0
+    for owner, wait, size in steps:
+        now += wait
+        submissions.append((owner, now, size))
+        store.add(_at(owner, len(submissions) - 1, now, size), now)
+        assert [j.id for j in store] == _kept_by_rule(budget, submissions)
+
+
+def _at(owner: str, n: int, at: float, size: int) -> Job:
+    found = _job(owner, n, size)
+    found.submitted_at = at
+    return found
