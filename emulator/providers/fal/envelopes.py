@@ -9,6 +9,7 @@ from emulator.core.engine import Engine
 from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.timeline import Look
+from emulator.http.responses import json_fragment
 from emulator.providers.fal.errors import status_error_fields
 from emulator.providers.fal.paths import app_path
 
@@ -21,13 +22,28 @@ def request_urls(queue_base: str, job: Job) -> dict[str, str]:
     return {"response_url": base, "status_url": f"{base}/status", "cancel_url": f"{base}/cancel"}
 
 
-def submit_body(job: Job, look: Look, urls: dict[str, str]) -> dict[str, Any]:
-    return {
-        "status": "IN_QUEUE",
-        "request_id": job.id,
-        **urls,
-        "queue_position": look.queue_position,
-    }
+def submit_answer(queue_base: str, job: Job, look: Look) -> bytes:
+    """The encoded answer to a submit: what `encode_json` makes of its status, id, URLs
+    (`request_urls`) and queue position, put together from the start of its URLs, encoded
+    once per base and app, and its id, a UUID's text that needs no escaping (issue 17:
+    encoding the whole body cost a tenth of a submit)."""
+    task = job.id.encode()
+    start = json_fragment(f"{queue_base}/{app_path(job.endpoint.id)}/requests/") + task
+    return b"".join(
+        (
+            b'{"status":"IN_QUEUE","request_id":"',
+            task,
+            b'","response_url":"',
+            start,
+            b'","status_url":"',
+            start,
+            b'/status","cancel_url":"',
+            start,
+            b'/cancel","queue_position":',
+            str(look.queue_position).encode(),
+            b"}",
+        )
+    )
 
 
 def _log_entry(message: str, timestamp: float) -> dict[str, str]:

@@ -50,7 +50,7 @@ from emulator.providers.fal.envelopes import (
     billable_units,
     request_urls,
     status_body,
-    submit_body,
+    submit_answer,
 )
 from emulator.providers.fal.errors import (
     FalError,
@@ -233,8 +233,7 @@ class FalApi:
             bases = {} if self._wants_inline(job) else {"cdn": self._base(scope, "fal/cdn")}
             link = functools.partial(self._linker, scope, job)
             self.webhooks.watch(job, webhook, link, bases)
-        urls = request_urls(self._base(scope, "fal/queue"), job)
-        encoded = encode_json(submit_body(job, self.engine.look(job), urls))
+        encoded = submit_answer(self._base(scope, "fal/queue"), job, self.engine.look(job))
         return encoded_json_response(encoded, 200, json_headers(encoded, _id_header(job)))
 
     def quick_status(self, scope: Scope, path: str) -> QuickAnswer | None:

@@ -6,14 +6,13 @@ import functools
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from emulator.core.engine import Engine
 from emulator.core.jobs import Failure, Job
 from emulator.core.lifecycle import Phase
 from emulator.core.timeline import Look
-from emulator.http.responses import encode_json
+from emulator.http.responses import encode_json, json_fragment
 from emulator.providers.wavespeed.errors import task_code, task_error
 
 STATUS_NAMES = {Phase.QUEUED: "created", Phase.RUNNING: "processing", Phase.DONE: "completed"}
@@ -152,8 +151,7 @@ def result_url(api_base: str, task: str) -> str:
     return f"{api_base}{_PREDICTIONS}{task}/result"
 
 
-@functools.lru_cache(maxsize=256)
 def _results_under(api_base: str) -> bytes:
     """The encoded start of the result URLs under ``api_base``, as `encode_json` writes it
     (unquoted): a task's id, hex digits, needs no escaping after it."""
-    return encode_basestring_ascii(api_base + _PREDICTIONS)[1:-1].encode()
+    return json_fragment(api_base + _PREDICTIONS)
