@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Callable
 
 #: seconds between sweeps (while a deadline is pending)
 TICK = 1.0
@@ -61,10 +62,24 @@ _BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Deadlines] = (
 )
 
 
+def _nothing() -> None:
+    return None
+
+
+#: the loop asked for last and its deadlines (a weak reference: as `_BY_LOOP`), so that
+#: a server's one loop is found without a weak reference made per request
+_last: tuple[Callable[[], asyncio.AbstractEventLoop | None], Deadlines | None] = (_nothing, None)
+
+
 def deadlines() -> Deadlines:
     """The deadlines of the running event loop."""
+    global _last
     loop = asyncio.get_running_loop()
+    reference, found = _last
+    if found is not None and reference() is loop:
+        return found
     found = _BY_LOOP.get(loop)
     if found is None:
         found = _BY_LOOP[loop] = Deadlines()
+    _last = weakref.ref(loop), found
     return found

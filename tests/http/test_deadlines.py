@@ -54,3 +54,12 @@ def test_another_cancellation_is_not_taken_for_the_deadline() -> None:
             await task
 
     asyncio.run(read())
+
+
+def test_each_loop_has_deadlines_of_its_own_and_keeps_them() -> None:
+    async def twice() -> tuple[deadlines.Deadlines, deadlines.Deadlines]:
+        return deadlines.deadlines(), deadlines.deadlines()
+
+    first, again = asyncio.run(twice())
+    other, _ = asyncio.run(twice())  # a new loop, maybe where the first one was
+    assert first is again and other is not first

@@ -1,0 +1,62 @@
+import json
+from typing import Any
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from emulator.http import bodies
+
+# JSON values as clients send them: compact, indented, padded, or followed by more text
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda items: st.lists(items) | st.dictionaries(st.text(), items),
+    max_leaves=8,
+)
+_TEXTS = st.one_of(
+    st.text(),
+    _JSON.map(lambda value: json.dumps(value, separators=(",", ":"))),
+    st.tuples(
+        _JSON, st.sampled_from(["", " ", "\n", "\t\r"]), st.sampled_from(["", " ", "x", "]", "1"])
+    ).map(lambda drawn: drawn[1] + json.dumps(drawn[0], indent=1) + drawn[2]),
+)
+
+
+_ENCODINGS = st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+
+
+@settings(max_examples=200)  # microseconds each
+@example('{"a": 1}'.encode("utf-16-le"))  # ASCII first, then a zero byte
+@given(
+    st.binary(max_size=8)
+    | st.tuples(_TEXTS, _ENCODINGS).map(lambda d: d[0].encode(*d[1:], "surrogatepass"))
+)
+def test_the_encoding_is_what_json_detects(raw: bytes) -> None:
+    assert bodies._encoding(raw) == json.detect_encoding(raw)
+
+
+def _outcome(parse: Any, text: str) -> tuple[str, Any]:
+    try:
+        return "value", parse(text)
+    except Exception as exc:  # the same kind of refusal, in the same words
+        return type(exc).__name__, str(exc)
+
+
+@given(_TEXTS)
+def test_a_text_parses_as_the_decoder_parses_it(text: str) -> None:
+    assert _outcome(bodies._parse, text) == _outcome(bodies._DECODER.decode, text)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "json_or_not"),
+    [
+        ("application/json", True),
+        ("", True),
+        ("Application/JSON; charset=utf-8", True),
+        ("application/problem+json", True),
+        ("text/plain", False),
+        ("application/json-seq", False),
+    ],
+)
+def test_json_content_types_are_told_apart(content_type: str, json_or_not: bool) -> None:
+    assert bodies._is_json_content_type(content_type) is json_or_not
