@@ -11,12 +11,12 @@ Only fields the contract declares shape an output: an undeclared ``num_images`` 
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from emulator.contracts.documents import Endpoint
+from emulator.contracts.memo import EndpointMemo
 from emulator.contracts.plans import plan_of
 from emulator.contracts.sizes import SIZE_FIELDS, image_size, video_shape
 from emulator.contracts.validation import Violation, apply_defaults
@@ -80,7 +80,7 @@ def limit_violations(endpoint: Endpoint, payload: Any, limits: Limits) -> list[V
 def _default_verdicts(endpoint: Endpoint) -> _DefaultVerdicts:
     defaults = _DEFAULT_VERDICTS.get(endpoint)
     if defaults is None:
-        defaults = _DEFAULT_VERDICTS[endpoint] = _DefaultVerdicts(endpoint)
+        defaults = _DEFAULT_VERDICTS.setdefault(endpoint, _DefaultVerdicts(endpoint))
     return defaults
 
 
@@ -91,8 +91,14 @@ class _DefaultVerdicts:
         self.endpoint = endpoint
         self.shaping = SHAPING_FIELDS.intersection(plan_of(endpoint).input_names)
         self._verdicts: dict[Limits, tuple[Violation, ...]] = {}
+        # the limits asked last and their verdict: an engine asks with the same limits
+        # submit after submit, which then costs no hash of them (a dataclass's, in Python)
+        self._last: tuple[Limits | None, tuple[Violation, ...]] = (None, ())
 
     def verdict(self, limits: Limits) -> list[Violation]:
+        last_limits, last = self._last
+        if limits is last_limits:
+            return list(last)
         verdict = self._verdicts.get(limits)
         if verdict is None:
             # an input that sets no field the limits read holds their defaults there, as
@@ -100,12 +106,11 @@ class _DefaultVerdicts:
             endpoint = self.endpoint
             defaults = apply_defaults(endpoint, endpoint.input_schema, {})
             verdict = self._verdicts[limits] = tuple(_check(endpoint, defaults, limits))
+        self._last = limits, verdict
         return list(verdict)
 
 
-_DEFAULT_VERDICTS: weakref.WeakKeyDictionary[Endpoint, _DefaultVerdicts] = (
-    weakref.WeakKeyDictionary()
-)
+_DEFAULT_VERDICTS: EndpointMemo[_DefaultVerdicts] = EndpointMemo()
 
 
 def _check(endpoint: Endpoint, inputs: Mapping[str, Any], limits: Limits) -> list[Violation]:

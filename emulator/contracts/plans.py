@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import threading
 import weakref
 from collections.abc import Mapping
 from functools import cached_property
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 from emulator.contracts.described import declared_format
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.kinds import category_kind, field_format, media_kind
+from emulator.contracts.memo import EndpointMemo
 from emulator.contracts.texts import TEXT_FIELDS, is_timed, timed_fields, timed_items
 from emulator.contracts.validation import object_branch
 from emulator.media.spec import FORMATS, KINDS
@@ -384,14 +384,12 @@ class Plan:
         return self._defaults[name]
 
 
-_PLANS: weakref.WeakKeyDictionary[Endpoint, Plan] = weakref.WeakKeyDictionary()
-_PLANS_LOCK = threading.Lock()
+_PLANS: EndpointMemo[Plan] = EndpointMemo()
 
 
 def plan_of(endpoint: Endpoint) -> Plan:
     """The endpoint's plan, made on its first output."""
     plan = _PLANS.get(endpoint)
     if plan is None:
-        with _PLANS_LOCK:
-            plan = _PLANS.setdefault(endpoint, Plan(endpoint))
+        plan = _PLANS.setdefault(endpoint, Plan(endpoint))  # one of two made at once wins
     return plan

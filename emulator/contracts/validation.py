@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import copy
 import re
-import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from emulator.contracts.acceptance import Check, compile_acceptance
 from emulator.contracts.documents import Endpoint
+from emulator.contracts.memo import EndpointMemo
 
 if TYPE_CHECKING:  # jsonschema loads with the first validator (see documents.py)
     from jsonschema.exceptions import ValidationError
@@ -192,23 +192,23 @@ class _InputRules:
     fields: tuple[_Field, ...] | None
 
 
-_RULES: weakref.WeakKeyDictionary[Endpoint, _InputRules] = weakref.WeakKeyDictionary()
+_RULES: EndpointMemo[_InputRules] = EndpointMemo()
 
 
 def _input_rules(endpoint: Endpoint) -> _InputRules:
-    try:
-        return _RULES[endpoint]
-    except KeyError:
+    rules = _RULES.get(endpoint)
+    if rules is None:
         validator = endpoint.input_validator
         enforced = set(type(validator).VALIDATORS)
         if validator.format_checker is None:
             enforced.discard("format")  # an annotation then, as jsonschema reads it
         object_schema = object_branch(endpoint, endpoint.input_schema)
-        rules = _RULES[endpoint] = _InputRules(
+        made = _InputRules(
             compile_acceptance(validator.schema, frozenset(enforced)),
             _fields(object_schema) if object_schema is not None else None,
         )
-        return rules
+        rules = _RULES.setdefault(endpoint, made)
+    return rules
 
 
 def check_input(endpoint: Endpoint, payload: Any) -> tuple[Any, list[Violation]]:
