@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from emulator.core.store import Op, Store
+from emulator.core.store import Op, Store, as_text
 
 if TYPE_CHECKING:  # for its type alone: that module imports this one
     from emulator.core.shared_multipart import SharedMultipart
@@ -166,7 +166,7 @@ class SharedUploads:
 
     def meta(self, file_id: str) -> dict[str, str] | None:
         found = self.store.do("hgetall", P + f"meta:{file_id}")
-        return decoded(found) if found else None
+        return as_text(found) if found else None
 
     def read(self, file_id: str) -> bytes:
         where, data = self.store.batch(
@@ -241,11 +241,6 @@ class SharedUploads:
         for path in self.directory.iterdir() if self.directory is not None else ():
             if _OURS.fullmatch(path.name):
                 path.unlink(missing_ok=True)
-
-
-def decoded(found: dict[str, bytes]) -> dict[str, str]:
-    """A hash as read from the store (a file's meta, an upload), as text."""
-    return {field: value.decode() for field, value in found.items()}
 
 
 def counting(owner: str, size: int) -> list[Op]:

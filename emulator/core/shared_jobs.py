@@ -23,7 +23,7 @@ from emulator.contracts.documents import Endpoint
 from emulator.core.faults import Fault
 from emulator.core.jobs import TOMBSTONES, Budget, Failure, Job
 from emulator.core.lifecycle import Progression
-from emulator.core.store import Op, Store
+from emulator.core.store import Op, Store, as_text
 
 #: how many of the oldest jobs one submission may evict at most (the rest go on the next)
 EVICT_BATCH = 64
@@ -176,7 +176,7 @@ class SharedJobStore:
         return job
 
     def _job(self, job_id: str, fields: dict[str, bytes]) -> Job | None:
-        text = {name: value.decode() for name, value in fields.items()}
+        text = as_text(fields)
         endpoint = self._endpoint(text["provider"], text["endpoint"])
         if endpoint is None:  # its contract is no longer served
             return None

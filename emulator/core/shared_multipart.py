@@ -26,8 +26,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from emulator.core.shared_files import P, SharedUploads, counting, decoded
-from emulator.core.store import Op
+from emulator.core.shared_files import P, SharedUploads, counting
+from emulator.core.store import Op, as_text
 
 #: seconds a process has to complete a multipart upload it claimed: after them a retry of
 #: the completion may take its lease over (the process died; one that only stalled that
@@ -60,7 +60,7 @@ class SharedMultipart:
 
     def upload(self, upload_id: str) -> Upload | None:
         found = self.store.do("hgetall", P + f"multipart:{upload_id}")
-        return decoded(found) if found else None
+        return as_text(found) if found else None
 
     def upload_for_part(self, upload_id: str, number: int) -> Upload | None:
         """What putting part ``number`` needs of the upload (its owner and size, and that
@@ -200,7 +200,7 @@ class SharedMultipart:
         held_in = P + ("completing" if kind == "c" else "waiting")
         dropped = self.store.guarded(("zrem", held_in, member), ops)
         if dropped is not None:
-            now = decoded(dropped[0])
+            now = as_text(dropped[0])
             self._release_late_parts(upload_id, upload, now)
             self._forget_parts(upload_id, now)
             if kind == "c":  # the completion that never finished may have written its file

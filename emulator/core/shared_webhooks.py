@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from emulator.core.deliveries import Attempt, Delivery, next_step
-from emulator.core.store import Op, Store
+from emulator.core.store import Op, Store, as_text
 
 P = "webhooks:"
 DUE = P + "due"
@@ -70,10 +70,6 @@ class Claim:
     @property
     def lease(self) -> str:
         return f"{self.key}#{self.generation}"
-
-
-def _decode(found: dict[str, bytes]) -> dict[str, str]:
-    return {field: value.decode("utf-8", "replace") for field, value in found.items()}
 
 
 class SharedDeliveries:
@@ -144,7 +140,7 @@ class SharedDeliveries:
         if not taken[1]:  # cleared meanwhile
             self.store.do("zrem", DUE, claim.lease)
             return None
-        return Claim(key, claim.generation, _decode(taken[1]))
+        return Claim(key, claim.generation, as_text(taken[1], "replace"))
 
     def finish(
         self,
@@ -235,7 +231,7 @@ class SharedDeliveries:
             ops += [("hgetall", P + f"d:{key}"), ("lrange", P + f"a:{key}", 0, -1)]
         found = self.store.batch(ops)
         return [
-            (_decode(record), [json.loads(text) for text in attempts])
+            (as_text(record, "replace"), [json.loads(text) for text in attempts])
             for record, attempts in zip(found[::2], found[1::2], strict=True)
             if record
         ]

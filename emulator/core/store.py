@@ -81,6 +81,11 @@ class Store:
         return 0
 
 
+def as_text(found: dict[str, bytes], errors: str = "strict") -> dict[str, str]:
+    """A hash as a store answers ``hgetall`` (values as bytes), as text."""
+    return {field: value.decode("utf-8", errors) for field, value in found.items()}
+
+
 def as_bytes(value: bytes | str | int | float) -> bytes:
     if isinstance(value, bytes):
         return value

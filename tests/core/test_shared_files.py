@@ -103,10 +103,3 @@ def test_a_key_refused_its_first_upload_leaves_no_count_behind(
     with pytest.raises(StorageError):
         first.put(b"0123456789", "text/plain", "f", owner="passing")
     assert stores[0].do("get", "files:owner:passing") is None
-
-
-def test_a_guarded_set_keeps_big_binary_values_as_a_batch_does(stores: Pair) -> None:
-    value = bytes(range(256)) * 8192  # 2 MiB, every byte value
-    stores[0].do("zadd", "due", "a", 1.0)
-    assert stores[0].guarded(("zrem", "due", "a"), [("set", "big", value)]) == [True]
-    assert stores[1].do("get", "big") == value

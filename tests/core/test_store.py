@@ -194,3 +194,10 @@ def test_a_guarded_hmget_of_many_fields_answers_every_field_in_order(store: Stor
     assert taken is not None
     assert len(taken[0]) == 9_001
     assert (taken[0][0], taken[0][8_000], taken[0].count(None)) == (b"0", b"8000", 8_999)
+
+
+def test_a_guarded_set_keeps_big_binary_values_as_a_batch_does(store: Store) -> None:
+    value = bytes(range(256)) * 8192  # 2 MiB, every byte value
+    store.do("zadd", "due", "a", 1.0)
+    assert store.guarded(("zrem", "due", "a"), [("set", "big", value)]) == [True]
+    assert store.do("get", "big") == value
