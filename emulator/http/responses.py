@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NamedTuple
@@ -40,11 +39,11 @@ def encode_json(body: Any) -> bytes:
     return "".join(_ENCODE(body, 0)).encode()
 
 
-@functools.lru_cache(maxsize=256)
 def json_fragment(text: str) -> bytes:
     """``text`` as `encode_json` writes it inside a string, without the quotes: for answers
-    put together from parts encoded once (a base URL) and parts that need no escaping (an
-    id's hex digits), where encoding the whole body costs more than the rest of a submit."""
+    put together from parts encoded once (a base URL, kept by its caller) and parts that
+    need no escaping (an id's hex digits), where encoding the whole body costs more than the
+    rest of a submit."""
     return json.encoder.encode_basestring_ascii(text)[1:-1].encode()
 
 

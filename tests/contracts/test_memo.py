@@ -18,7 +18,7 @@ def test_a_value_is_kept_per_endpoint_and_the_first_kept_wins() -> None:
 
 def test_a_value_goes_with_its_endpoint() -> None:
     memo: EndpointMemo[list[int]] = EndpointMemo()
-    for _ in range(50):  # endpoints made and dropped, their identities free to come again
+    for _ in range(3):  # endpoints made and dropped, their identities free to come again
         passing: Endpoint = replace(ENDPOINT)
         assert memo.get(passing) is None  # never another endpoint's, gone before
         memo.setdefault(passing, [1])

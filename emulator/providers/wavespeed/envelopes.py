@@ -151,6 +151,7 @@ def result_url(api_base: str, task: str) -> str:
     return f"{api_base}{_PREDICTIONS}{task}/result"
 
 
+@functools.lru_cache(maxsize=256)
 def _results_under(api_base: str) -> bytes:
     """The encoded start of the result URLs under ``api_base``, as `encode_json` writes it
     (unquoted): a task's id, hex digits, needs no escaping after it."""
