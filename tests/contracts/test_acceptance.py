@@ -155,6 +155,17 @@ def test_format_is_ignored_only_where_the_validator_does_not_assert_it() -> None
         ({"pattern": "^a"}, "ab", True),
         ({"pattern": "^a"}, "ba", False),
         ({"type": "object", "required": ["a"]}, {"b": 1}, False),
+        ({"type": "object", "required": ["a", "b"]}, {"b": 1, "a": 2, "c": 3}, True),
+        (
+            {"additionalProperties": {"type": "string"}, "properties": {"a": {}}},
+            {"a": 1, "b": "x"},
+            True,
+        ),
+        (
+            {"additionalProperties": {"type": "string"}, "properties": {"a": {}}},
+            {"a": "x", "b": 1},
+            False,
+        ),
         ({"additionalProperties": False, "properties": {"a": {}}}, {"a": 1}, True),
         ({"type": "object", "additionalProperties": False}, {"a": 1}, False),
         ({"type": "array", "items": {"type": "string"}, "maxItems": 1}, ["a"], True),
