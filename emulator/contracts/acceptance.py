@@ -145,7 +145,7 @@ def _additional(additional: Any, schema: Any, known: frozenset[str], depth: int)
 
 
 def _required(names: Any, *_: Any) -> Check:
-    if not isinstance(names, list):
+    if not isinstance(names, list) or not all(type(name) is str for name in names):
         raise Unsupported("required")
 
     needed = frozenset(names)
