@@ -20,7 +20,6 @@ from pathlib import Path
 
 from emulator.core.file_urls import file_url
 from emulator.core.shared_files import Limits, QuotaRefused, SharedUploads
-from emulator.core.shared_multipart import SharedMultipart
 from emulator.core.store import Store, StoreUnavailable
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -146,7 +145,7 @@ class Storage:
                 max_inline_upload_bytes,
                 MAX_WAITING,
             )
-            self._shared = SharedUploads(store, directory, limits, SharedMultipart)
+            self._shared = SharedUploads(store, directory, limits)
         elif directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
 

@@ -22,15 +22,10 @@ import re
 import secrets
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from emulator.core.store import Op, Store, as_text
-
-if TYPE_CHECKING:  # for its type alone: that module imports this one
-    from emulator.core.shared_multipart import SharedMultipart
 
 P = "files:"
 
@@ -54,24 +49,18 @@ class Limits:
 
 class SharedUploads:
     """Bytes, metadata, tickets and quota counters of uploads, in a store; its
-    ``multipart`` keeps the multipart uploads.
+    ``multipart`` keeps the multipart uploads."""
 
-    ``multipart`` makes that part from this object (`SharedMultipart`, given rather than
-    imported, since it builds on this module)."""
+    def __init__(self, store: Store, directory: Path | None, limits: Limits) -> None:
+        # imported here: that module builds on this one
+        from emulator.core.shared_multipart import SharedMultipart
 
-    def __init__(
-        self,
-        store: Store,
-        directory: Path | None,
-        limits: Limits,
-        multipart: Callable[[SharedUploads], SharedMultipart],
-    ) -> None:
         self.store = store
         self.directory = directory
         self.limits = limits
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
-        self.multipart = multipart(self)
+        self.multipart: SharedMultipart = SharedMultipart(self)
 
     # -- quotas ----------------------------------------------------------------------------
 
