@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable
 
 #: seconds between sweeps (while a deadline is pending)
 TICK = 1.0
@@ -62,22 +61,18 @@ _BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Deadlines] = (
 )
 
 
-def _nothing() -> None:
-    return None
-
-
 #: the loop asked for last and its deadlines (a weak reference: as `_BY_LOOP`), so that
 #: a server's one loop is found without a weak reference made per request
-_last: tuple[Callable[[], asyncio.AbstractEventLoop | None], Deadlines | None] = (_nothing, None)
+_last: tuple[weakref.ref[asyncio.AbstractEventLoop], Deadlines] | None = None
 
 
 def deadlines() -> Deadlines:
     """The deadlines of the running event loop."""
     global _last
     loop = asyncio.get_running_loop()
-    reference, found = _last
-    if found is not None and reference() is loop:
-        return found
+    last = _last
+    if last is not None and last[0]() is loop:
+        return last[1]
     found = _BY_LOOP.get(loop)
     if found is None:
         found = _BY_LOOP[loop] = Deadlines()
