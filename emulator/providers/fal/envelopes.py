@@ -17,9 +17,15 @@ from emulator.providers.fal.paths import app_path
 STATUS_NAMES = {Phase.QUEUED: "IN_QUEUE", Phase.RUNNING: "IN_PROGRESS", Phase.DONE: "COMPLETED"}
 
 
+def _requests(queue_base: str, endpoint_id: str) -> str:
+    """Where an endpoint's requests are under ``queue_base``: owner/alias-based, as the real
+    queue's URLs are."""
+    return f"{queue_base}/{app_path(endpoint_id)}/requests/"
+
+
 def request_urls(queue_base: str, job: Job) -> dict[str, str]:
     """The URLs of a request, owner/alias-based as the real queue returns them."""
-    base = f"{queue_base}/{app_path(job.endpoint.id)}/requests/{job.id}"
+    base = _requests(queue_base, job.endpoint.id) + job.id
     return {"response_url": base, "status_url": f"{base}/status", "cancel_url": f"{base}/cancel"}
 
 
@@ -51,7 +57,7 @@ def submit_answer(queue_base: str, job: Job, look: Look) -> bytes:
 def _requests_under(queue_base: str, endpoint_id: str) -> bytes:
     """The encoded start of the URLs of ``endpoint_id``'s requests under ``queue_base``, as
     `encode_json` writes it (unquoted): a request id, a UUID's text, follows it."""
-    return json_fragment(f"{queue_base}/{app_path(endpoint_id)}/requests/")
+    return json_fragment(_requests(queue_base, endpoint_id))
 
 
 def _log_entry(message: str, timestamp: float) -> dict[str, str]:
