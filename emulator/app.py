@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -11,6 +13,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 from emulator.config import EmulatorConfig
 from emulator.core.engine import Engine
@@ -18,7 +21,7 @@ from emulator.core.faults import Fault
 from emulator.http.control import ControlApi
 from emulator.http.cors import Cors
 from emulator.http.exchange import ConnectionDropped, ExchangeFaults
-from emulator.http.gateway import Gateway, shortcuts
+from emulator.http.gateway import Gateway, Relay, shortcuts
 from emulator.http.hosts import ProviderHosts
 from emulator.http.index import index
 from emulator.http.outage import StoreOutage
@@ -74,6 +77,18 @@ def _exchange_error(fault: Fault, name: str) -> tuple[int, list[tuple[bytes, byt
     return BY_NAME[name].exchange_error(fault)
 
 
+class _Emulator(Starlette):
+    """Starlette, with the `Gateway` in front of its error layer: that layer wraps every
+    answer to see whether it started, which the gateway's own answers need not pay."""
+
+    def __init__(self, *, gateway: Callable[[ASGIApp], ASGIApp], **options: Any) -> None:
+        super().__init__(**options)
+        self._gateway = gateway
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return self._gateway(super().build_middleware_stack())
+
+
 def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = None) -> Starlette:
     """The emulator as an ASGI app; pass ``engine`` to share or control its state."""
     engine = engine or Engine(config)
@@ -83,23 +98,31 @@ def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = 
         *ControlApi(engine).routes(),
         Mount("/_emulator/ui", dashboard(engine)),
     ]
-    app = Starlette(
+    recorder = Recorder(engine.record, skip=_UNRECORDED)
+    exchange = ExchangeFaults(engine.faults, locate=_locate, exchange_error=_exchange_error)
+    taken = shortcuts(routes)
+    app = _Emulator(
         routes=routes,
         middleware=[
             Middleware(
-                Gateway,
-                hosts=ProviderHosts(canonical=CANONICAL_HOSTS, surfaces=HOST_SURFACES),
-                recorder=Recorder(engine.record, skip=_UNRECORDED),
-                exchange=ExchangeFaults(
-                    engine.faults, locate=_locate, exchange_error=_exchange_error
-                ),
+                Relay,
+                recorder=recorder,
+                exchange=exchange,
                 # only a shared store can be lost: in memory, nothing to guard
                 outage=StoreOutage(answer=_store_unavailable) if engine.store else None,
-                cors=Cors(engine.config.cors_origins, surfaces=PROVIDER_SURFACES),
-                shortcuts=shortcuts(routes),
+                shortcuts=taken,
             )
         ],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
+        gateway=functools.partial(
+            Gateway,
+            hosts=ProviderHosts(canonical=CANONICAL_HOSTS, surfaces=HOST_SURFACES),
+            recorder=recorder,
+            exchange=exchange,
+            cors=Cors(engine.config.cors_origins, surfaces=PROVIDER_SURFACES),
+            shortcuts=taken,
+            unexpected=_unexpected_error,
+        ),
     )
     app.state.engine = engine
     return app

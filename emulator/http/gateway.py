@@ -1,33 +1,38 @@
-"""The one ASGI layer in front of the routes.
+"""The layers in front of the routes: the `Gateway` before Starlette's error layer, the
+`Relay` behind it.
 
 Every request needs a few things before its route: a request addressed to a real provider
 host goes to that host's surface (`hosts`), a browser's cross-origin call is answered or
-marked as allowed (`cors`), a lost shared store answers 503 in the
-provider's format (`outage`, only with a shared store), an HTTP request joins the request
-record (`recorder`), and a staged exchange fault may answer instead of the route
-(`exchange`). One layer does them in that order: as four middleware, each layer's own hop
-cost more than its work on a status poll, the hot path (issue 17).
+marked as allowed (`cors`), a lost shared store answers 503 in the provider's format
+(`outage`, only with a shared store), an HTTP request joins the request record
+(`recorder`), and a staged exchange fault may answer instead of the route (`exchange`). As
+four middleware, each layer's own hop cost more than its work on a status poll, the hot
+path (issue 17), so two layers do them.
 
-It then hands a request under a provider surface's prefix straight to the route that takes
-it (`shortcuts`): Starlette's router would try every route before it, one regular
-expression each, and its exception layer, which those routes do not need, on every request.
+The `Gateway` routes hosts and cross-origin calls, then answers what it can from memory, in
+front of Starlette's error layer: when no exchange rule could answer the request (so in
+memory: a shared book's rules are read per request), a request under a provider surface's
+prefix goes straight to the route that takes it (`shortcuts`), if that route answers its
+own errors (a `HandlerApp`). A route that answers some requests from memory alone
+(`HandlerApp.quick`: fal's status polls) answers them without even Starlette's request and
+response objects. Such a request is recorded from what the route tells (`HandlerApp.respond`:
+its status; the body it read, kept in the scope) instead of by watching its messages.
+Starlette's error layer wraps the sending of every answer it guards, to see whether it has
+started: 5 % of a status poll's instructions, 3 % of a submit's. The gateway answers an
+error its route did not answer as that layer would, from what it knows of its own answer.
 
-A route that answers some requests from memory alone (`HandlerApp.quick`: fal's status
-polls) answers them before the record's and the exchange faults' layers are built, unless
-an exchange fault could answer them: on a status poll, those layers and Starlette's request
-and response objects cost about a quarter of the app's time. The request joins the record
-all the same.
-
-Any other request a route answers through a `HandlerApp` is recorded from what the route
-tells (`HandlerApp.respond`: its status; the body it read, kept in the scope) instead of by
-watching its messages, unless an exchange fault could answer it: watching cost a submit
-about a tenth of the app's time in-process.
+Anything else goes through Starlette's layers: its error layer, then the `Relay`, which
+guards against a lost store, watches the request's messages for the record, lets an
+exchange fault answer first, and then hands it to its shortcut route or to the router.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import NoReturn
 
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -39,10 +44,13 @@ from emulator.http.prefixed import PrefixedRoutes
 from emulator.http.recorder import Recorder
 from emulator.http.responses import HandlerApp, Quick, QuickAnswer
 
+#: the app's answer to an error no route answered (as Starlette's handler for `Exception`)
+Unexpected = Callable[[Request, Exception], Awaitable[Response]]
+
 
 class Gateway:
-    """ASGI middleware: hosts, cross-origin calls, outage, record and exchange faults
-    around ``app``."""
+    """ASGI middleware in front of Starlette's error layer: hosts and cross-origin calls,
+    then the requests a `HandlerApp` answers, in memory; the rest to ``app``."""
 
     def __init__(
         self,
@@ -51,18 +59,20 @@ class Gateway:
         hosts: ProviderHosts,
         recorder: Recorder,
         exchange: ExchangeFaults,
-        outage: StoreOutage | None = None,
         cors: Cors | None = None,
         shortcuts: Mapping[str, BaseRoute] | None = None,
+        unexpected: Unexpected | None = None,
     ) -> None:
-        """``shortcuts``: path prefix → the route that takes HTTP requests under it."""
+        """``shortcuts``: path prefix → the route that takes HTTP requests under it;
+        ``unexpected``: the answer to an error its route did not answer (Starlette's plain
+        500 if not given)."""
         self.app = app
         self.hosts = hosts
         self.recorder = recorder
         self.exchange = exchange
-        self.outage = outage
         self.cors = cors
         self.shortcuts = tuple((shortcuts or {}).items())
+        self.unexpected = unexpected
         self.quick: tuple[tuple[str, Quick], ...] = tuple(
             (prefix, route.app.quick)
             for prefix, route in self.shortcuts
@@ -71,85 +81,131 @@ class Gateway:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind != "http" and kind != "websocket":  # the lifespan
-            await self.app(scope, receive, send)
-            return
-        self.hosts.route(scope)
-        if kind == "http":
+        if kind == "websocket":
+            self.hosts.route(scope)
+        elif kind == "http":
+            self.hosts.route(scope)
             if self.cors is not None:
                 origin = self.cors.origin(scope)
                 if origin is not None:
                     if await self.cors.preflight(scope, send, origin):
                         return
                     send = self.cors.sending(send, origin)
-            quick = self._quick(scope) if self.quick and scope["method"] == "GET" else None
-            if quick is not None:  # only ever in memory: no outage to guard against
-                self.recorder.note(scope, quick.status, quick.endpoint)
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": quick.status,
-                        # a list, as Starlette sends: middleware around the app may edit it
-                        "headers": list(quick.headers),
-                    }
-                )
-                await send({"type": "http.response.body", "body": quick.body})
-                return
-        if self.outage is None:
-            await self._answer(scope, receive, send)
-        else:
-            await self.outage.guard(self._answer, scope, receive, send)
-
-    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        target = self._target(scope)
-        if type(target) is HandlerApp and self.exchange.quiet(scope["path"]):
-            # The route tells its status and keeps the body it read: nothing need watch
-            # the request's messages to record it, nor wait for a rule to answer it.
-            entry = self.recorder.start(scope)
-            response = await target.respond(scope, receive)
-            if entry is not None:
-                self.recorder.finish(entry, scope, response.status_code)
-            await response(scope, receive, send)
-            return
-        receive, send = self.recorder.watch(scope, receive, send)
-        await self.exchange.run(target or self.app, scope, receive, send)
+            # In memory, no exchange rule could answer first; under a root path, the router
+            # alone strips it from the path it matches. One frame for the hot paths: a
+            # coroutine per step costs a status poll 2 %.
+            if self.exchange.quiet(scope["path"]) and not scope.get("root_path"):
+                try:
+                    quick = self._quick(scope) if scope["method"] == "GET" else None
+                except Exception as error:
+                    await self._failed(scope, receive, send, error)
+                if quick is not None:
+                    self.recorder.note(scope, quick.status, quick.endpoint)
+                    headers = list(quick.headers)  # a list, as Starlette sends: others edit it
+                    await send(
+                        {"type": "http.response.start", "status": quick.status, "headers": headers}
+                    )
+                    await send({"type": "http.response.body", "body": quick.body})
+                    return
+                target = _target(self.shortcuts, scope)
+                if type(target) is HandlerApp:
+                    entry = self.recorder.start(scope)
+                    try:
+                        response = await target.respond(scope, receive)
+                    except Exception as error:
+                        await self._failed(scope, receive, send, error)
+                    if entry is not None:
+                        self.recorder.finish(entry, scope, response.status_code)
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
     def _quick(self, scope: Scope) -> QuickAnswer | None:
         """The quick answer of the route the request's path is under, if it has one."""
-        if scope.get("root_path"):  # under a root path, the router alone strips it
-            return None
         path = scope["path"]
         for prefix, quick in self.quick:
-            if path.startswith(prefix) and self.exchange.quiet(path):
+            if path.startswith(prefix):
                 rest = path[len(prefix) :]
                 return quick(scope, rest) if "\n" not in rest else None
         return None
 
-    def _target(self, scope: Scope) -> ASGIApp | None:
-        """The app of the shortcut route that takes the HTTP request in ``scope``, its path
-        parameters set; None for the router to find (a wrong method, or no shortcut)."""
-        path = scope["path"]
-        # under a root path, the router alone strips it from the path it matches
-        for prefix, route in () if scope.get("root_path") else self.shortcuts:
-            if not path.startswith(prefix):
-                continue
-            if type(route) is Route:  # a catch-all: its one parameter is the rest of the path
-                rest = path[len(prefix) :]
-                # as its pattern ``^prefix(?P<path>.*)$`` would match: no newline
-                methods = route.methods
-                if (methods is None or scope["method"] in methods) and "\n" not in rest:
-                    scope["path_params"] = {"path": rest}
-                    return route.app
-            elif isinstance(route, PrefixedRoutes):
-                match, child_scope = route.matches(scope)
-                if match is Match.FULL:
-                    scope.update(child_scope)
-                    return route.matched_app(scope)
-            return None
+    async def _failed(
+        self, scope: Scope, receive: Receive, send: Send, error: Exception
+    ) -> NoReturn:
+        """Answer ``error``, raised before its answer started, as Starlette's error layer
+        would (the app's answer to it, then ``error`` again, for the server to log), and
+        record that answer."""
+        request = Request(scope, receive)
+        if self.unexpected is None:
+            response: Response = PlainTextResponse("Internal Server Error", 500)
+        else:
+            response = await self.unexpected(request, error)
+        entry = self.recorder.start(scope)
+        if entry is not None:
+            self.recorder.finish(entry, scope, response.status_code)
+        await response(scope, receive, send)
+        raise error
+
+
+class Relay:
+    """ASGI middleware behind Starlette's error layer, for what the `Gateway` did not
+    answer: outage, record and exchange faults around the shortcut route, or ``app``."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        recorder: Recorder,
+        exchange: ExchangeFaults,
+        outage: StoreOutage | None = None,
+        shortcuts: Mapping[str, BaseRoute] | None = None,
+    ) -> None:
+        self.app = app
+        self.recorder = recorder
+        self.exchange = exchange
+        self.outage = outage
+        self.shortcuts = tuple((shortcuts or {}).items())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":  # the lifespan
+            await self.app(scope, receive, send)
+        elif self.outage is None:
+            await self._relay(scope, receive, send)
+        else:
+            await self.outage.guard(self._relay, scope, receive, send)
+
+    async def _relay(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        target = _target(self.shortcuts, scope)
+        receive, send = self.recorder.watch(scope, receive, send)
+        await self.exchange.run(target or self.app, scope, receive, send)
+
+
+def _target(shortcuts: Sequence[tuple[str, BaseRoute]], scope: Scope) -> ASGIApp | None:
+    """The app of the shortcut route that takes the HTTP request in ``scope``, its path
+    parameters set; None for the router to find (a wrong method, or no shortcut)."""
+    path = scope["path"]
+    # under a root path, the router alone strips it from the path it matches
+    for prefix, route in () if scope.get("root_path") else shortcuts:
+        if not path.startswith(prefix):
+            continue
+        if type(route) is Route:  # a catch-all: its one parameter is the rest of the path
+            rest = path[len(prefix) :]
+            # as its pattern ``^prefix(?P<path>.*)$`` would match: no newline
+            methods = route.methods
+            if (methods is None or scope["method"] in methods) and "\n" not in rest:
+                scope["path_params"] = {"path": rest}
+                return route.app
+        elif isinstance(route, PrefixedRoutes):
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                scope.update(child_scope)
+                return route.matched_app(scope)
         return None
+    return None
 
 
 def shortcuts(routes: Sequence[BaseRoute]) -> dict[str, BaseRoute]:

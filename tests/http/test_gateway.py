@@ -177,3 +177,56 @@ def test_a_status_poll_through_an_apps_own_compression_middleware() -> None:
         poll = client.get(submitted.json()["status_url"], headers=key)
     assert (poll.status_code, poll.headers["content-encoding"]) == (202, "gzip")
     assert poll.json()["status"] == "IN_QUEUE"
+
+
+def _fal_call(client: TestClient, call: str) -> Response:
+    key = {"Authorization": "Key k"}
+    submitted = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}, headers=key)
+    return (
+        client.get(submitted.json()["status_url"], headers=key) if call == "status" else submitted
+    )
+
+
+@pytest.mark.parametrize("call", ["submit", "status"])
+def test_an_error_no_route_answers_is_the_apps_500_recorded_and_raised(
+    monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    """The gateway answers its routes in front of Starlette's error layer: an error they do
+    not answer gets the app's 500 all the same, joins the record, and reaches the server."""
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("a bug")
+
+    async def broken_submit(*_: object) -> None:
+        raise RuntimeError("a bug")
+
+    if call == "status":
+        monkeypatch.setattr(FalApi, "quick_status", broken)
+    else:
+        monkeypatch.setattr(FalApi, "submit", broken_submit)
+    engine = Engine(EmulatorConfig(progression=Progression.parse("polls:5,5")))
+    with TestClient(create_app(engine=engine), raise_server_exceptions=False) as client:
+        answer = _fal_call(client, call)
+    expected = {"detail": "Internal Server Error", "error_type": "internal_error"}
+    assert (answer.status_code, answer.json()) == (500, expected)
+    recorded = list(engine.record)[-1]
+    assert (recorded.method, recorded.status) == ("GET" if call == "status" else "POST", 500)
+    with TestClient(create_app()) as client, pytest.raises(RuntimeError, match="a bug"):
+        _fal_call(client, call)
+
+
+def test_a_gateway_without_an_answer_for_errors_answers_starlettes_500() -> None:
+    async def broken(request: Request) -> Response:
+        raise RuntimeError("a bug")
+
+    route = Route("/r/{path:path}", HandlerApp(broken, lambda _: None))
+    gateway = Gateway(
+        Starlette(routes=[route]),
+        hosts=ProviderHosts(canonical={}, surfaces={}),
+        recorder=Recorder(RequestRecord(), skip=()),
+        exchange=ExchangeFaults(FaultBook(), locate=lambda _: None, exchange_error=None),
+        shortcuts={"/r/": route},
+    )
+    with TestClient(gateway, raise_server_exceptions=False) as client:
+        answer = client.get("/r/a")
+    assert (answer.status_code, answer.text) == (500, "Internal Server Error")
