@@ -26,21 +26,22 @@ def session_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
 
 
+def store_url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL of a new, empty shared store of ``kind`` (``memory``, ``sqlite``, ``redis``)."""
+    if kind == "redis":
+        return request.getfixturevalue("session_redis") + f"?prefix=t{secrets.token_hex(4)}"
+    return f"sqlite://{tmp_path / 'state.db'}" if kind == "sqlite" else "memory://"
+
+
 @pytest.fixture(params=["memory", "sqlite", "redis"])
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
-    if request.param == "memory":
-        one = open_store("memory://")
-        yield one, one
-        return
-    if request.param == "redis":
-        url = request.getfixturevalue("session_redis") + f"?prefix=t{secrets.token_hex(4)}"
-    else:
-        url = f"sqlite://{tmp_path / 'state.db'}"
-    first, second = open_store(url), open_store(url)
+    url = store_url(request.param, request, tmp_path)
+    first = open_store(url)
+    second = first if request.param == "memory" else open_store(url)
     yield first, second
     first.flush()
-    first.close()
-    second.close()
+    for store in {id(first): first, id(second): second}.values():
+        store.close()
 
 
 class Dying(Store):

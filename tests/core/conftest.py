@@ -1,5 +1,5 @@
-"""Stores for the tests of the shared components: none (one process, as today), memory,
-SQLite and a real redis-server (one per test module, emptied after each test)."""
+"""Stores for the tests of the shared components: none (one process, as today), or each kind
+of shared store (`tests.shared_stores`: memory, SQLite and a real redis-server)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,10 @@ from pathlib import Path
 import pytest
 
 from emulator.core.store import Store, open_store
-from tests.redis_server import redis_server
+from tests import shared_stores
 
-
-@pytest.fixture(scope="module")
-def module_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as server:
-        yield server.url
-
-
-def _url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if kind == "redis":
-        return str(request.getfixturevalue("module_redis_url"))
-    return f"sqlite://{tmp_path / 'state.db'}" if kind == "sqlite" else "memory://"
+session_redis = shared_stores.session_redis
+stores = shared_stores.stores  # two handles on one store, as two processes have
 
 
 @pytest.fixture(params=["none", "memory", "sqlite", "redis"])
@@ -30,19 +21,7 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store 
     if request.param == "none":
         yield None
         return
-    store = open_store(_url(request.param, request, tmp_path))
+    store = open_store(shared_stores.store_url(request.param, request, tmp_path))
     yield store
     store.flush()
     store.close()
-
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-def store_pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
-    """Two connections to one shared store, as two processes have (memory: one object)."""
-    url = _url(request.param, request, tmp_path)
-    first = open_store(url)
-    second = first if request.param == "memory" else open_store(url)
-    yield first, second
-    first.flush()
-    for store in {id(first): first, id(second): second}.values():
-        store.close()

@@ -5,12 +5,16 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from pathlib import Path
+
+import pytest
 
 from emulator.core.faults import Fault, FaultBook
 from emulator.core.record import RequestRecord
 from emulator.core.redis_store import RedisStore
 from emulator.core.shared_faults import SharedFaultBook
 from emulator.core.store import Store
+from tests import shared_stores
 
 REQUEST = {"provider": "fal", "endpoint": "acme/image", "method": "POST", "path": "/x", "key": "k"}
 
@@ -36,13 +40,13 @@ def hammer(books: list[FaultBook], picks: int, threads: int = 4) -> list[Fault]:
     return fired
 
 
-def test_a_book_on_a_store_is_a_shared_book(store_pair: tuple[Store, Store]) -> None:
-    assert isinstance(FaultBook(1, store=store_pair[0]), SharedFaultBook)
+def test_a_book_on_a_store_is_a_shared_book(stores: tuple[Store, Store]) -> None:
+    assert isinstance(FaultBook(1, store=stores[0]), SharedFaultBook)
     assert type(FaultBook(1)) is FaultBook
 
 
-def test_times_fires_exactly_so_often_across_books(store_pair: tuple[Store, Store]) -> None:
-    first, second = FaultBook(1, store=store_pair[0]), FaultBook(1, store=store_pair[1])
+def test_times_fires_exactly_so_often_across_books(stores: tuple[Store, Store]) -> None:
+    first, second = FaultBook(1, store=stores[0]), FaultBook(1, store=stores[1])
     rule = first.add({"effect": "fail", "times": 3})
     assert len(hammer([first, second], picks=15)) == 3
     (seen,) = second.rules
@@ -51,8 +55,8 @@ def test_times_fires_exactly_so_often_across_books(store_pair: tuple[Store, Stor
     assert 3 < seen.matched <= 3 + 8
 
 
-def test_nth_fires_on_the_nth_match_overall(store_pair: tuple[Store, Store]) -> None:
-    first, second = FaultBook(1, store=store_pair[0]), FaultBook(1, store=store_pair[1])
+def test_nth_fires_on_the_nth_match_overall(stores: tuple[Store, Store]) -> None:
+    first, second = FaultBook(1, store=stores[0]), FaultBook(1, store=stores[1])
     first.add({"effect": "fail", "nth": 5})
     turns = [first, second] * 4
     assert [book.pick("job", **REQUEST) is not None for book in turns] == [
@@ -61,14 +65,14 @@ def test_nth_fires_on_the_nth_match_overall(store_pair: tuple[Store, Store]) -> 
     assert len(hammer([first, second], picks=10)) == 0  # spent: never again
 
 
-def test_nth_fires_once_under_threads(store_pair: tuple[Store, Store]) -> None:
-    first, second = FaultBook(1, store=store_pair[0]), FaultBook(1, store=store_pair[1])
+def test_nth_fires_once_under_threads(stores: tuple[Store, Store]) -> None:
+    first, second = FaultBook(1, store=stores[0]), FaultBook(1, store=stores[1])
     first.add({"effect": "fail", "nth": 17})
     assert len(hammer([first, second], picks=10)) == 1
 
 
-def test_probability_decisions_do_not_depend_on_the_book(store_pair: tuple[Store, Store]) -> None:
-    first, second = FaultBook(5, store=store_pair[0]), FaultBook(5, store=store_pair[1])
+def test_probability_decisions_do_not_depend_on_the_book(stores: tuple[Store, Store]) -> None:
+    first, second = FaultBook(5, store=stores[0]), FaultBook(5, store=stores[1])
     first.add({"effect": "fail", "probability": 0.4})
     alternating = [book.pick("job", **REQUEST) is not None for book in [first, second] * 30]
     alone = FaultBook(5)  # in one process: the same draws
@@ -78,11 +82,11 @@ def test_probability_decisions_do_not_depend_on_the_book(store_pair: tuple[Store
 
 
 def test_rules_added_removed_and_cleared_anywhere_are_seen_everywhere(
-    store_pair: tuple[Store, Store],
+    stores: tuple[Store, Store],
 ) -> None:
-    first = FaultBook(1, store=store_pair[0])
+    first = FaultBook(1, store=stores[0])
     rule = first.add({"effect": "http_error", "status": 503, "endpoint": "acme/*"})
-    second = FaultBook(2, store=store_pair[1])  # a process started later: the first's seed
+    second = FaultBook(2, store=stores[1])  # a process started later: the first's seed
     assert second.seed == 1 and second.could_fire("exchange", "acme/x")
     assert second.add({"effect": "nsfw"}).id == "fault-2"  # ids unique across books
     assert [r.id for r in first.rules] == [rule.id, "fault-2"]
@@ -91,8 +95,8 @@ def test_rules_added_removed_and_cleared_anywhere_are_seen_everywhere(
     assert (second.rules, second.seed, second.has("job")) == ([], 4, False)
 
 
-def test_a_request_scope_checks_the_store_once(store_pair: tuple[Store, Store]) -> None:
-    store = store_pair[0]
+def test_a_request_scope_checks_the_store_once(stores: tuple[Store, Store]) -> None:
+    store = stores[0]
     book = FaultBook(1, store=store)
     book.add({"effect": "http_error", "status": 500, "endpoint": "other/y"})
     book.add({"effect": "fail", "endpoint": "other/x"})
@@ -102,7 +106,7 @@ def test_a_request_scope_checks_the_store_once(store_pair: tuple[Store, Store]) 
         assert book.has("exchange") and not book.could_fire("exchange", "acme/image")
         assert book.pick("pace", **REQUEST) is None and book.pick("job", **REQUEST) is None
     assert store.round_trips - before == 1
-    FaultBook(1, store=store_pair[1]).add({"effect": "cancel"})  # another process adds one
+    FaultBook(1, store=stores[1]).add({"effect": "cancel"})  # another process adds one
     with book.request_scope():
         assert book.pick("job", **REQUEST) is not None  # seen at the next request
 
@@ -123,14 +127,17 @@ print(sum(fired))
 """
 
 
-def test_another_process_on_the_store_is_the_same_emulator(module_redis_url: str) -> None:
-    store = RedisStore(module_redis_url)
+def test_another_process_on_the_store_is_the_same_emulator(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = shared_stores.store_url("redis", request, tmp_path)
+    store = RedisStore(url)
     try:
         book = FaultBook(1, store=store)
         rule = book.add({"effect": "fail", "times": 3})
         assert book.pick("job", provider="fal", endpoint="a") is rule
         child = subprocess.run(
-            [sys.executable, "-c", CHILD, module_redis_url],
+            [sys.executable, "-c", CHILD, url],
             capture_output=True,
             text=True,
             timeout=60,

@@ -28,9 +28,9 @@ def wait_for(condition: Callable[[], bool]) -> bool:
     return eventually(condition, WAIT)
 
 
-def test_what_one_records_the_other_reads(store_pair: tuple[Store, Store]) -> None:
-    first = RequestRecord(store=store_pair[0])
-    second = RequestRecord(store=store_pair[1])
+def test_what_one_records_the_other_reads(stores: tuple[Store, Store]) -> None:
+    first = RequestRecord(store=stores[0])
+    second = RequestRecord(store=stores[1])
     assert isinstance(first, SharedRequestRecord)
     try:
         for n in (1, 3):
@@ -48,8 +48,8 @@ def test_what_one_records_the_other_reads(store_pair: tuple[Store, Store]) -> No
         second.close()
 
 
-def test_records_added_from_many_threads_land_once_each(store_pair: tuple[Store, Store]) -> None:
-    records = [RequestRecord(store=store) for store in store_pair]
+def test_records_added_from_many_threads_land_once_each(stores: tuple[Store, Store]) -> None:
+    records = [RequestRecord(store=store) for store in stores]
 
     def add_from(record: RequestRecord, first: int) -> None:
         for n in range(first, first + 50):
@@ -66,30 +66,30 @@ def test_records_added_from_many_threads_land_once_each(store_pair: tuple[Store,
         worker.join(timeout=30)
     for record in records:
         record.close()
-    started = sorted(e.started - 100.0 for e in RequestRecord(store=store_pair[0]))
+    started = sorted(e.started - 100.0 for e in RequestRecord(store=stores[0]))
     expected = sorted(1000 * k + 100 * i + n for k in (0, 1) for i in range(4) for n in range(50))
     assert started == expected
 
 
-def test_a_restarted_process_reads_the_record(store_pair: tuple[Store, Store]) -> None:
-    before = RequestRecord(maxlen=3, store=store_pair[0])
+def test_a_restarted_process_reads_the_record(stores: tuple[Store, Store]) -> None:
+    before = RequestRecord(maxlen=3, store=stores[0])
     for n in range(5):
         before.add(entry(n))
     before.close()  # writes what is queued
-    after = RequestRecord(maxlen=3, store=store_pair[1])
+    after = RequestRecord(maxlen=3, store=stores[1])
     assert [e.started for e in after] == [102.0, 103.0, 104.0]  # bounded: the newest
     after.close()
 
 
-def test_the_store_keeps_no_more_than_the_limits(store_pair: tuple[Store, Store]) -> None:
-    record = RequestRecord(maxlen=6, max_bytes=25, store=store_pair[0])
+def test_the_store_keeps_no_more_than_the_limits(stores: tuple[Store, Store]) -> None:
+    record = RequestRecord(maxlen=6, max_bytes=25, store=stores[0])
     for n in range(10):
         made = entry(n)
         made.body += b"x" * 10
         record.add(made)
     record.close()
-    assert [e.started for e in RequestRecord(store=store_pair[1], max_bytes=25)] == [108.0, 109.0]
-    assert store_pair[1].batch([("llen", "record:entries"), ("llen", "record:sizes")]) == [2, 2]
+    assert [e.started for e in RequestRecord(store=stores[1], max_bytes=25)] == [108.0, 109.0]
+    assert stores[1].batch([("llen", "record:entries"), ("llen", "record:sizes")]) == [2, 2]
 
 
 def test_an_outage_loses_nothing_recorded_and_raises_nothing(tmp_path: Path) -> None:
