@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from starlette.datastructures import QueryParams
@@ -49,41 +49,41 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     """The whole body; `PayloadError` 413 beyond ``limit`` bytes (checked as it arrives)."""
     declared = header(scope, b"content-length")
     if declared.isdigit() and int(declared) > limit:
-        raise PayloadError(413, "too_large", f"Request body exceeds the limit of {limit} bytes")
+        raise _too_large(limit)
     task, pending = asyncio.current_task(), deadlines()
     assert task is not None  # a request is always read by a task
     pending.start(task, BODY_SECONDS)
     chunks: list[bytes] = []
     body = None
+    size = 0
     try:
-        body = await _receive_body(receive, limit, chunks)
+        # The ASGI messages themselves, in this frame: Starlette's stream is an async
+        # generator, a visible cost on a submit, where the whole body mostly comes in one.
+        while body is None:
+            message = await receive()
+            if message["type"] != "http.request":  # http.disconnect
+                raise PayloadError(400, "disconnected", "The client disconnected mid-body")
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            if not message.get("more_body", False):
+                body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return body
     except asyncio.CancelledError:
         if not pending.stop(task):
             raise
-        message = f"The request body did not arrive within {BODY_SECONDS:g} seconds"
-        raise PayloadError(408, "too_slow", message) from None
+        late = f"The request body did not arrive within {BODY_SECONDS:g} seconds"
+        raise PayloadError(408, "too_slow", late) from None
     finally:
         pending.stop(task)
         # what arrived, refused or not, for the request record (`Recorder.finish`)
         scope[BODY] = body if body is not None else b"".join(chunks)
 
 
-async def _receive_body(receive: Receive, limit: int, chunks: list[bytes]) -> bytes:
-    # The ASGI messages themselves: Starlette's stream is an async generator, a visible
-    # cost on a submit, where the whole body mostly comes in one message.
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # http.disconnect
-            raise PayloadError(400, "disconnected", "The client disconnected mid-body")
-        chunk = message.get("body", b"")
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            raise PayloadError(413, "too_large", f"Request body exceeds the limit of {limit} bytes")
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+def _too_large(limit: int) -> PayloadError:
+    return PayloadError(413, "too_large", f"Request body exceeds the limit of {limit} bytes")
 
 
 def _refuse_constant(name: str) -> Any:
@@ -203,9 +203,10 @@ def check_depth(value: Any, max_depth: int) -> None:
         raise PayloadError(422, "too_deep", f"JSON nested deeper than {max_depth} levels")
 
 
-async def read_payload(scope: Scope, receive: Receive, config: EmulatorConfig) -> Any:
-    """A model input: JSON within the emulator's configured size and nesting limits."""
-    return await read_json(
+def read_payload(scope: Scope, receive: Receive, config: EmulatorConfig) -> Awaitable[Any]:
+    """A model input: JSON within the emulator's configured size and nesting limits (to
+    await: `read_json`'s own coroutine, no frame around it)."""
+    return read_json(
         scope, receive, max_bytes=config.max_body_bytes, max_depth=config.max_json_depth
     )
 
