@@ -133,7 +133,10 @@ class JobStore:
     def add(self, job: Job, now: float, number: int = 0) -> None:
         # The hot path of a submission: under sustained load it runs once per request.
         owner, size, jobs = job.owner, job.size, self._jobs
-        with self._lock:
+        # acquired and released by hand: ``with`` looks up two special methods, a tenth
+        # of what adding a job costs
+        self._lock.acquire()
+        try:
             jobs[job.id] = job
             ids = self._by_owner.get(owner)
             if ids is None:
@@ -152,6 +155,8 @@ class JobStore:
                 or now - self._oldest_at > budget.retention
             ):
                 self._expire(now)
+        finally:
+            self._lock.release()
 
     def _evict_owner(self, owner: str) -> None:
         budget, ids = self.budget, self._by_owner[owner]
