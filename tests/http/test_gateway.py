@@ -77,17 +77,19 @@ def test_answers_are_the_routers(method: str, path: str, status: int, body: str)
     assert body.lower() in answer.text.lower()
 
 
-def test_a_catch_all_without_methods_takes_every_method() -> None:
-
-    route = _catch_all("/r/")
-    gateway = Gateway(
+def _gateway(route: Route) -> Gateway:
+    """A gateway with ``route`` its one shortcut, under ``/r/``, in front of a bare app."""
+    return Gateway(
         Starlette(routes=[route]),
         hosts=ProviderHosts(canonical={}, surfaces={}),
         recorder=Recorder(RequestRecord(), skip=()),
         exchange=ExchangeFaults(FaultBook(), locate=lambda _: None, exchange_error=None),
         shortcuts={"/r/": route},
     )
-    with TestClient(gateway) as client:
+
+
+def test_a_catch_all_without_methods_takes_every_method() -> None:
+    with TestClient(_gateway(_catch_all("/r/"))) as client:
         assert client.request("PATCH", "/r/a/b").json() == {"path": "a/b"}
 
 
@@ -220,13 +222,6 @@ def test_a_gateway_without_an_answer_for_errors_answers_starlettes_500() -> None
         raise RuntimeError("a bug")
 
     route = Route("/r/{path:path}", HandlerApp(broken, lambda _: None))
-    gateway = Gateway(
-        Starlette(routes=[route]),
-        hosts=ProviderHosts(canonical={}, surfaces={}),
-        recorder=Recorder(RequestRecord(), skip=()),
-        exchange=ExchangeFaults(FaultBook(), locate=lambda _: None, exchange_error=None),
-        shortcuts={"/r/": route},
-    )
-    with TestClient(gateway, raise_server_exceptions=False) as client:
+    with TestClient(_gateway(route), raise_server_exceptions=False) as client:
         answer = client.get("/r/a")
     assert (answer.status_code, answer.text) == (500, "Internal Server Error")
