@@ -76,11 +76,15 @@ def test_a_lost_store_is_a_503_in_each_providers_format(redis: RedisServer) -> N
         on_its_host = client.get("/probe", headers={"Host": "api.wavespeed.ai"})
         for answer in (fal, wavespeed, control, on_its_host):
             assert (answer.status_code, answer.headers["retry-after"]) == (503, "1")
-        assert set(fal.json()) == {"detail"}
-        assert "state store is unavailable" in fal.json()["detail"]
-        assert control.json() == fal.json() and on_its_host.json() == wavespeed.json()
-        assert wavespeed.json()["code"] == 503 and wavespeed.json()["data"] is None
-        assert "state store is unavailable" in wavespeed.json()["message"]
+        # The store's own words may differ from one request to the next (the first after
+        # the stop finds its connection reset, later ones refused): the formats may not.
+        for fal_format in (fal, control):
+            assert set(fal_format.json()) == {"detail"}
+            assert "state store is unavailable" in fal_format.json()["detail"]
+        for wavespeed_format in (wavespeed, on_its_host):
+            assert wavespeed_format.json()["code"] == 503
+            assert wavespeed_format.json()["data"] is None
+            assert "state store is unavailable" in wavespeed_format.json()["message"]
         redis.start()
         assert recovered(lambda: client.get("/wavespeed/probe").text == "none")
     store.close()
