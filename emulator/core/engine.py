@@ -285,7 +285,7 @@ class Engine(Timeline):
 
     def _rule(self, stage: str, endpoint: Endpoint, owner: str, payload: Any) -> Fault | None:
         """The rule of ``stage`` that fires for a submission, if one does. Asked only when
-        a rule acts at ``stage``: the question's keywords alone cost a submit 5,000
+        a rule acts at ``stage``: the question's keywords alone cost a submit 5,700
         instructions each time (issue 17), and most submissions meet no rule."""
         if not self.faults.has(stage):
             return None
