@@ -36,6 +36,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from emulator.core.record import RawEntry
 from emulator.http.cors import Cors
 from emulator.http.exchange import ExchangeFaults
 from emulator.http.hosts import ProviderHosts
@@ -113,7 +114,7 @@ class Gateway:
                     try:
                         response = await target.respond(scope, receive)
                     except Exception as error:
-                        await self._failed(scope, receive, send, error)
+                        await self._failed(scope, receive, send, error, entry)
                     if entry is not None:
                         self.recorder.finish(entry, scope, response.status_code)
                     await response(scope, receive, send)
@@ -130,17 +131,23 @@ class Gateway:
         return None
 
     async def _failed(
-        self, scope: Scope, receive: Receive, send: Send, error: Exception
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        error: Exception,
+        entry: RawEntry | None = None,
     ) -> NoReturn:
         """Answer ``error``, raised before its answer started, as Starlette's error layer
         would (the app's answer to it, then ``error`` again, for the server to log), and
-        record that answer."""
+        record that answer: in ``entry``, if the request's was started."""
         request = Request(scope, receive)
         if self.unexpected is None:
             response: Response = PlainTextResponse("Internal Server Error", 500)
         else:
             response = await self.unexpected(request, error)
-        entry = self.recorder.start(scope)
+        if entry is None:
+            entry = self.recorder.start(scope)
         if entry is not None:
             self.recorder.finish(entry, scope, response.status_code)
         await response(scope, receive, send)
