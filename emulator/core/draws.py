@@ -10,6 +10,8 @@ holds enough bits for them at a tenth of the cost.
 from __future__ import annotations
 
 import hashlib
+import secrets
+from typing import Any
 
 #: the bits one submission's digest holds: an id (128), a seed and two spans (64 each)
 _BITS = 512
@@ -49,9 +51,22 @@ class Draws:
         """A float in ``[low, high)``, with 53 bits of randomness (a float's precision)."""
         return low + (high - low) * (self.getrandbits(53) / 2**53)
 
+    def seed(self, payload: Any) -> int:
+        """The seed the input ``payload`` asks for (a whole number, 0 or more), else one
+        drawn."""
+        given = payload.get("seed") if isinstance(payload, dict) else None
+        if isinstance(given, float) and given.is_integer():
+            given = int(given)
+        return given if type(given) is int and given >= 0 else self.randrange(0, 2**31 - 1)
+
 
 def uuid4_text(bits: int) -> str:
     """What ``str(uuid.UUID(int=bits, version=4))`` gives, without making the object (a
     third of the cost, on every submission)."""
     text = f"{bits & _UNVERSIONED | _VERSION_4:032x}"
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def salt_for(seed: int | None) -> str:
+    """What ids, media and secrets are derived from: the seed, else something fresh."""
+    return str(seed) if seed is not None else secrets.token_hex(16)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-import secrets
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -21,7 +20,7 @@ from emulator.contracts.limits import Limits
 from emulator.contracts.served import served_contracts
 from emulator.contracts.validation import Violation
 from emulator.core.clock import Clock, ManualClock, SharedManualClock, SystemClock, WallClock
-from emulator.core.draws import Draws
+from emulator.core.draws import Draws, salt_for
 from emulator.core.faults import Fault, FaultBook
 from emulator.core.files import Storage
 from emulator.core.jobs import Budget, Failure, Job, JobStore
@@ -86,7 +85,7 @@ class Engine(Timeline):
         if self.store is None:
             self.reset(config.seed)
         else:  # join what the store keeps: a restart, or another worker, forgets nothing
-            self._start(config.seed, _salt(config.seed))
+            self._start(config.seed, salt_for(config.seed))
             try:
                 self._follow()
             except StoreUnavailable:
@@ -104,7 +103,7 @@ class Engine(Timeline):
         """Forget every job, medium and recorded request; with a seed, replay the same ids,
         media and secrets: a reset with a seed is a fresh start with that seed. With a
         shared store, every process sharing it starts afresh."""
-        salt = _salt(seed)
+        salt = salt_for(seed)
         if self.store is not None:
             self._restart_store(seed, salt)
         self._start(seed, salt)
@@ -255,7 +254,7 @@ class Engine(Timeline):
         output does not validate it again."""
         number, draws, shared_progression = self._draws()
         job_id = draws.uuid4()
-        seed = _seed(payload, draws)
+        seed = draws.seed(payload)
         pace = self._rule("pace", endpoint, owner, payload)
         progression = Progression.parse(pace.progression) if pace and pace.progression else None
         progression = progression or shared_progression
@@ -375,14 +374,6 @@ class Engine(Timeline):
         return self.look(job).failure is not None or self._outcomes.get(job, link) is not None
 
 
-def _seed(payload: Any, draws: Draws) -> int:
-    """The seed the input asks for (a whole number, 0 or more), else one drawn."""
-    given = payload.get("seed") if isinstance(payload, dict) else None
-    if isinstance(given, float) and given.is_integer():
-        given = int(given)
-    return given if type(given) is int and given >= 0 else draws.randrange(0, 2**31 - 1)
-
-
 def _job_store(
     config: EmulatorConfig, store: Store | None, contracts: Contracts
 ) -> JobStore | SharedJobStore:
@@ -405,8 +396,3 @@ def _storage(config: EmulatorConfig, store: Store | None) -> Storage:
         store=store,
         max_inline_upload_bytes=config.max_inline_upload_bytes,
     )
-
-
-def _salt(seed: int | None) -> str:
-    """What ids, media and secrets are derived from: the seed, else something fresh."""
-    return str(seed) if seed is not None else secrets.token_hex(16)

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.core.draws import Draws, uuid4_text
+from emulator.core.draws import Draws, salt_for, uuid4_text
 
 
 def test_the_same_key_draws_the_same_and_another_key_differently() -> None:
@@ -44,3 +44,21 @@ def test_uuid4_text_sets_the_version_and_variant_of_any_bits(bits: int) -> None:
 
 def test_a_submissions_id_is_its_next_128_bits() -> None:
     assert Draws("k").uuid4() == uuid4_text(Draws("k").getrandbits(128))
+
+
+@pytest.mark.parametrize("given", [0, 42, 42.0, 2**40])
+def test_the_seed_an_input_asks_for_is_kept(given: float) -> None:
+    assert Draws("k").seed({"seed": given}) == int(given)
+
+
+@pytest.mark.parametrize(
+    "payload", [{}, {"seed": -1}, {"seed": 1.5}, {"seed": "7"}, {"seed": True}, []]
+)
+def test_without_a_usable_seed_one_is_drawn(payload: object) -> None:
+    drawn = Draws("k").randrange(0, 2**31 - 1)
+    assert Draws("k").seed(payload) == drawn
+
+
+def test_a_seed_is_its_own_salt_and_no_seed_a_fresh_one() -> None:
+    assert salt_for(7) == salt_for(7) == "7"
+    assert salt_for(None) != salt_for(None)
