@@ -1,3 +1,4 @@
+import hashlib
 import uuid
 
 import pytest
@@ -23,6 +24,31 @@ def test_ranges_are_kept(key: str, size: int, low: float, width: float) -> None:
     draws = Draws(key)
     assert 5 <= draws.randrange(5, 5 + size) < 5 + size
     assert low <= draws.uniform(low, low + width) <= low + width
+
+
+class Reference:
+    """The draws as the 512-bit digest read as one integer, taken from its top."""
+
+    def __init__(self, key: str) -> None:
+        digest = hashlib.blake2b(key.encode(), digest_size=64).digest()
+        self.bits, self.left = int.from_bytes(digest, "big"), 512
+
+    def take(self, count: int) -> int:
+        self.left -= count
+        return (self.bits >> self.left) & ((1 << count) - 1)
+
+
+@given(st.text(max_size=20), st.lists(st.integers(1, 128), max_size=8), st.booleans())
+def test_draws_are_the_digests_bits_in_order(key: str, counts: list[int], id_last: bool) -> None:
+    draws, reference = Draws(key), Reference(key)
+    if not id_last:  # a submission's id comes first, from whole bytes
+        assert draws.uuid4() == uuid4_text(reference.take(128))
+    for count in counts:
+        if reference.left - count < 128 * id_last:
+            break
+        assert draws.getrandbits(count) == reference.take(count)
+    if id_last:  # from wherever the draws have got to
+        assert draws.uuid4() == uuid4_text(reference.take(128))
 
 
 def test_a_submission_cannot_draw_more_bits_than_its_digest_holds() -> None:
