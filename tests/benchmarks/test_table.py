@@ -1,4 +1,5 @@
-"""The benchmark's table: a ratio is shown precisely enough to explain its verdict."""
+"""The benchmark's table: a ratio is shown precisely enough to explain its verdict, with the
+range of the rounds' own ratios and how many rounds disagree with the verdict."""
 
 from __future__ import annotations
 
@@ -24,3 +25,23 @@ def test_a_ratio_is_shown_as_precisely_as_its_verdict_needs(
     figure = Figure("f", "value", 1.0, "ms", "goal", meets)  # type: ignore[arg-type]
     row = render([figure], {"value": [value]}).splitlines()[-1]
     assert row.endswith(shown), row
+
+
+def test_each_rounds_ratio_is_shown_beside_the_medians() -> None:
+    figure = Figure("f", "ours", "bare", "req/s", "goal", at_least(0.75))
+    samples = {"ours": [70.0, 81.0, 62.0], "bare": [100.0, 100.0, 80.0]}
+    row = render([figure], samples).splitlines()[-1]
+    # medians 70 / 100; the rounds: 0.70, 0.81, 0.775
+    assert row.endswith("| 0.70× (0.70–0.81) | goal: not met (met in 2 of 3 rounds) |"), row
+
+
+def test_a_verdict_every_round_agrees_with_says_so_plainly() -> None:
+    figure = Figure("f", "ours", "bare", "ms", "goal", at_most(2))
+    row = render([figure], {"ours": [1.0, 1.2], "bare": [1.0, 1.0]}).splitlines()[-1]
+    assert row.endswith("| 1.10× (1.00–1.20) | goal: met |"), row
+
+
+def test_rounds_that_lost_a_sample_show_no_range() -> None:
+    figure = Figure("f", "ours", "bare", "req/s", "goal", at_least(0.75))
+    row = render([figure], {"ours": [80.0, 90.0], "bare": [100.0]}).splitlines()[-1]
+    assert row.endswith("| 0.85× | goal: met |"), row

@@ -36,6 +36,16 @@ class Figure:
             return None
         return value, reference, value / reference
 
+    def round_ratios(self, samples: dict[str, list[float]]) -> list[float]:
+        """The ratio in each round, value and reference measured minutes apart at most
+        (empty for a fixed reference, or when a round lost one of the two)."""
+        if isinstance(self.reference, (int, float)):
+            return []
+        values, references = samples.get(self.value, []), samples.get(self.reference, [])
+        if len(values) != len(references) or 0 in references:
+            return []
+        return [value / reference for value, reference in zip(values, references, strict=True)]
+
 
 def at_least(x: float) -> Callable[[float], bool]:
     return lambda ratio: ratio >= x
@@ -71,8 +81,27 @@ def _ratio(ratio: float, meets: Callable[[float], bool] | None) -> str:
     return shown + "×"
 
 
+def _spread(rounds: list[float]) -> str:
+    """The range of the rounds' own ratios, where there are two rounds or more."""
+    return f" ({min(rounds):.2f}–{max(rounds):.2f})" if len(rounds) > 1 else ""
+
+
+def _verdict(figure: Figure, ratio: float, rounds: list[float]) -> str:
+    """Met or not by the medians' ratio; on a noisy machine, also how many rounds agree."""
+    if figure.meets is None:
+        return ""
+    met = figure.meets(ratio)
+    agreeing = sum(figure.meets(each) == met for each in rounds)
+    verdict = ": met" if met else ": not met"
+    if agreeing == len(rounds):
+        return verdict
+    dissent = "not met" if met else "met"
+    return f"{verdict} ({dissent} in {len(rounds) - agreeing} of {len(rounds)} rounds)"
+
+
 def render(figures: list[Figure], samples: dict[str, list[float]]) -> str:
-    """The table, as Markdown (readable as plain text too)."""
+    """The table, as Markdown (readable as plain text too). A ratio is the medians'; in
+    brackets, the range of each round's own ratio."""
     lines = [
         "| figure | value | reference | ratio | goal |",
         "| --- | --- | --- | --- | --- |",
@@ -83,11 +112,12 @@ def render(figures: list[Figure], samples: dict[str, list[float]]) -> str:
             lines.append(f"| {figure.label} | not measured | | | {figure.goal} |")
             continue
         value, reference, ratio = measured
-        verdict = "" if figure.meets is None else (": met" if figure.meets(ratio) else ": not met")
+        rounds = figure.round_ratios(samples)
         ref = figure.reference if isinstance(figure.reference, str) else "goal"
         lines.append(
             f"| {figure.label} | {_number(value, figure.unit)} | "
-            f"{_number(reference, figure.unit)} ({ref}) | {_ratio(ratio, figure.meets)} | "
-            f"{figure.goal}{verdict} |"
+            f"{_number(reference, figure.unit)} ({ref}) | "
+            f"{_ratio(ratio, figure.meets)}{_spread(rounds)} | "
+            f"{figure.goal}{_verdict(figure, ratio, rounds)} |"
         )
     return "\n".join(lines)
