@@ -6,7 +6,9 @@
 Starts and stops every server it needs (the emulator, a bare Starlette app on the same
 uvicorn, aimock from npm when Node.js is present), runs every case once per round, round
 after round, so that a noisy machine slows references and the emulator alike, and prints
-one table of medians: figure, value, reference, ratio, goal (issue 17).
+one table of medians: figure, value, reference, ratio, goal (issue 17). After the rounds,
+where valgrind is installed (not in the smoke run), it counts the instructions of the hot
+paths once (`bench_instructions`): the figures no busy machine moves.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tests.benchmarks import bench_instructions
 from tests.benchmarks.suite import inprocess, media_cases, startup
 from tests.benchmarks.suite.app_cpu import AppCpu
 from tests.benchmarks.suite.figures import FIGURES
@@ -86,6 +89,15 @@ def _run_rounds(cases: list[Case], options: argparse.Namespace) -> dict[str, lis
     return samples
 
 
+def _instructions(smoke: bool) -> dict[str, list[float]]:
+    if smoke:
+        print("instructions: not counted in the smoke run")
+        return {}
+    counted = bench_instructions.counts()
+    print("instructions: counted by cachegrind" if counted else "instructions: no valgrind")
+    return {f"instructions: {case}": [count] for case, count in counted.items()}
+
+
 def _machine() -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (
@@ -109,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         with HttpCases(cli) as http:
             cases = http.cases(options.seconds) + _local_cases(options.smoke)
             samples = _run_rounds(cases, options)
+    samples.update(_instructions(options.smoke))
     rounds = max((len(v) for v in samples.values()), default=0)
     smoke = " (smoke: brief runs, figures not meaningful)" if options.smoke else ""
     print(f"\nmedians of {rounds} round(s){smoke}:\n")

@@ -36,7 +36,9 @@ from tests.benchmarks.suite.app_cpu import (
 )
 from tests.benchmarks.suite.asgi_call import call, post
 
-CASES = ("fal submit", "wavespeed submit", "fal status", "bare submit")
+CASES = ("fal submit", "wavespeed submit", "fal status", "bare submit", "bare status")
+#: the bare app's status route (any path: it answers every one alike)
+BARE_STATUS = "/fal/queue/x/requests/y/status"
 #: submissions before the count: each flooding key keeps at most `PER_KEY` jobs
 WARM_UP, PER_KEY = 3_000, 1_000
 _REFS = re.compile(rb"I\s+refs:\s+([\d,]+)")
@@ -65,9 +67,11 @@ async def _requests(case: str, count: int) -> None:
     )
     for _ in range(WARM_UP):
         await post(app, path, BODY, headers)
-    if case == "fal status":
-        _, submitted = await post(app, FAL_SUBMIT, BODY, FAL)
-        status = json.loads(submitted)["status_url"].split("8000", 1)[1] + "?logs=0"
+    if case.endswith("status"):
+        status = BARE_STATUS
+        if case == "fal status":
+            _, submitted = await post(app, FAL_SUBMIT, BODY, FAL)
+            status = json.loads(submitted)["status_url"].split("8000", 1)[1] + "?logs=0"
         for _ in range(count):
             await call(app, status, FAL)
     else:
@@ -97,6 +101,17 @@ def _counted(case: str, count: int) -> int:
     return int(found.group(1).replace(b",", b""))
 
 
+def counts(requests: int = 2_000) -> dict[str, float]:
+    """Instructions per request of each case (`CASES`), ``requests`` counted; empty without
+    valgrind."""
+    if shutil.which("valgrind") is None:
+        return {}
+    runs = [(case, count) for case in CASES for count in (0, requests)]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        totals = dict(zip(runs, pool.map(lambda run: _counted(*run), runs), strict=True))
+    return {case: (totals[case, requests] - totals[case, 0]) / requests for case in CASES}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2_000, help="requests counted per case")
@@ -105,16 +120,13 @@ def main() -> None:
     if options.child:
         asyncio.run(_requests(options.child[0], int(options.child[1])))
         return
-    if shutil.which("valgrind") is None:
+    per_request = counts(options.requests)
+    if not per_request:
         print("valgrind is not installed (apt-get install valgrind): nothing counted")
         return
-    runs = [(case, count) for case in CASES for count in (0, options.requests)]
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        totals = dict(zip(runs, pool.map(lambda run: _counted(*run), runs), strict=True))
     print(f"{'case':<18} instructions per request ({options.requests} counted)")
-    for case in CASES:
-        extra = totals[case, options.requests] - totals[case, 0]
-        print(f"{case:<18} {extra / options.requests:>12,.0f}")
+    for case, count in per_request.items():
+        print(f"{case:<18} {count:>12,.0f}")
 
 
 if __name__ == "__main__":

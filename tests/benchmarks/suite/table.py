@@ -69,6 +69,8 @@ def _number(value: float, unit: str) -> str:
         return f"{value:.2f} ms" if value < 100 else f"{value:,.0f} ms"
     if unit == "s":
         return f"{value:.2f} s"
+    if unit == "instructions":
+        return f"{value:,.0f}"
     return f"{value:g} {unit}".strip()
 
 
