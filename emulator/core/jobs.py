@@ -53,7 +53,6 @@ class Job:
 
     def __init__(
         self,
-        *,
         id: str,
         endpoint: Endpoint,
         owner: str,
