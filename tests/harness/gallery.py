@@ -16,8 +16,8 @@ POLL_INTERVAL = 0.06  # about 16 polls a second: under the harness's default bou
 SHARED_STATE_WINDOW = 0.3
 PATIENCE = 15  # status polls before the client gives up on a job (retries not counted)
 INGRESS = (502, 503, 504)  # transient only from fal's nginx: no x-fal-request-id
-# One TLS context for every call: loading the CA bundle afresh took 48 ms a client here,
-# more than the rest of a call (the harness intercepts https:// in-process; none is opened).
+# One TLS context for every call: loading the CA bundle afresh took 48 ms a client here, a
+# third of a test's CPU time (the harness intercepts https:// in-process; none is opened).
 TLS = ssl.create_default_context()
 
 
