@@ -4,9 +4,9 @@ They come from a hash of the emulator's salt and the submission's number alone, 
 the n-th job of a seed is the same whichever process of several sharing a store accepts
 it. A `random.Random` seeded with that text cost about 4.5 µs per submission (a tenth of
 a fal submit in-process), spent setting up a generator for three draws; a BLAKE2b digest
-holds enough bits for them at a tenth of the cost. The draws read the digest's bytes as
-they go: turning all 512 bits into one integer and shifting it for each draw cost a
-submission more than the hash itself (issue 17).
+holds enough bits for them at a tenth of the cost. The id, drawn first, is the hex of the
+digest's first bytes; the other draws shift the digest read as one integer, made at the
+first of them (issue 17: formatting the id from that integer cost more than the hash).
 """
 
 from __future__ import annotations
@@ -30,33 +30,31 @@ _VARIANT_DIGIT = "89ab" * 4
 class Draws:
     """Deterministic random bits for one submission, drawn in order from a digest."""
 
-    __slots__ = ("_digest", "_drawn")
+    __slots__ = ("_digest", "_bits", "_left")
 
     def __init__(self, key: str) -> None:
         self._digest = hashlib.blake2b(key.encode(), digest_size=_BITS // 8).digest()
-        self._drawn = 0  # bits drawn so far, from the digest's first (most significant)
+        self._bits: int | None = None  # the digest as one integer, once a draw needs it
+        self._left = _BITS
 
     def getrandbits(self, count: int) -> int:
         """The next ``count`` bits, as a non-negative integer."""
-        start = self._drawn
-        end = start + count
-        if end > _BITS:
+        if count > self._left:
             raise ValueError(f"a submission's draws hold {_BITS} bits")
-        self._drawn = end
-        last = (end + 7) >> 3  # the bytes holding the bits, and the bits after them
-        value = int.from_bytes(self._digest[start >> 3 : last], "big")
-        return (value >> ((last << 3) - end)) & ((1 << count) - 1)
+        bits = self._bits
+        if bits is None:
+            bits = self._bits = int.from_bytes(self._digest, "big")
+        self._left -= count
+        return (bits >> self._left) & ((1 << count) - 1)
 
     def uuid4(self) -> str:
         """A version-4 UUID's text from the next 128 bits (`uuid4_text`)."""
-        start = self._drawn
-        if start & 7 or start + 128 > _BITS:
+        if self._left != _BITS:
             return uuid4_text(self.getrandbits(128))
-        # whole bytes (the first draw): their hex digits, the version's and variant's set
-        self._drawn = start + 128
-        first = start >> 3
-        text = self._digest[first : first + 16].hex()
-        variant = _VARIANT_DIGIT[self._digest[first + 8] >> 4]
+        # the first draw: the hex digits of 16 whole bytes, the version's and variant's set
+        self._left -= 128
+        text = self._digest[:16].hex()
+        variant = _VARIANT_DIGIT[self._digest[8] >> 4]
         return f"{text[:8]}-{text[8:12]}-4{text[13:16]}-{variant}{text[17:20]}-{text[20:]}"
 
     def randrange(self, start: int, stop: int) -> int:
