@@ -8,7 +8,10 @@ submissions that every flooding key is at its budget, as on a server under load)
 second time with ``N`` requests more: the difference over ``N`` is one request's count, the
 app and the in-process ASGI call around it (`suite.asgi_call`; the bare app's row shows
 that call's share). Two runs of the same code give the same count to a few instructions;
-a count is not a time (a cache miss costs far more than an instruction). Needs valgrind
+a count is not a time (a cache miss costs far more than an instruction). Jobs move by
+``polls:``, as in the HTTP cases, so a submission draws no spans: the default ``wall``
+progression draws two more (about 9,000 instructions), which a change to the draws must
+be counted with too (docs/performance.md, thirteenth round). Needs valgrind
 (``apt-get install valgrind``): without it, the command says so and stops. About a minute
 on two cores.
 """
