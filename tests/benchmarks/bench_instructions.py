@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tests.benchmarks.suite.app_cpu import (
+    BARE_STATUS,
     BODY,
     FAL,
     FAL_FLOOD,
@@ -40,8 +41,6 @@ from tests.benchmarks.suite.app_cpu import (
 from tests.benchmarks.suite.asgi_call import call, post
 
 CASES = ("fal submit", "wavespeed submit", "fal status", "bare submit", "bare status")
-#: the bare app's status route (any path: it answers every one alike)
-BARE_STATUS = "/fal/queue/x/requests/y/status"
 #: submissions before the count: each flooding key keeps at most `PER_KEY` jobs
 WARM_UP, PER_KEY = 3_000, 1_000
 _REFS = re.compile(rb"I\s+refs:\s+([\d,]+)")

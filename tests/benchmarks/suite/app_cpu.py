@@ -20,6 +20,8 @@ __all__ = ["AppCpu"]
 
 FAL_SUBMIT = "/fal/queue/fal-ai/bitdance"
 WAVESPEED_SUBMIT = "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
+#: the bare app's status route (any path: it answers every one alike)
+BARE_STATUS = "/fal/queue/x/requests/y/status"
 BODY = json.dumps({"prompt": "a lighthouse at dusk"}).encode()
 FAL, FAL_FLOOD = {"Authorization": "Key bench"}, {"Authorization": "Key flood"}
 WAVESPEED_FLOOD = {"Authorization": "Bearer flood"}
@@ -61,10 +63,9 @@ class AppCpu:
     async def _measure(self, app: Any, bare: Any, count: int) -> dict[str, float]:
         _, submitted = await post(app, FAL_SUBMIT, BODY, FAL)
         status = json.loads(submitted)["status_url"].split("8000", 1)[1] + "?logs=0"
-        bare_status = "/fal/queue/x/requests/y/status"
         return {
             "app cpu: fal status": await _cpu_ms(lambda: call(app, status, FAL), count),
-            "app cpu: bare status": await _cpu_ms(lambda: call(bare, bare_status, FAL), count),
+            "app cpu: bare status": await _cpu_ms(lambda: call(bare, BARE_STATUS, FAL), count),
             "app cpu: fal submit": await _cpu_ms(
                 lambda: post(app, FAL_SUBMIT, BODY, FAL_FLOOD), count
             ),
