@@ -91,11 +91,22 @@ async def _one_connection(load: Load, stop_at: float, latencies: list[float]) ->
             answer = await reader.readuntil(b"\r\n\r\n")
             if not answer.startswith(b"HTTP/1.1 2"):
                 raise RuntimeError(f"{load.path}: {answer.splitlines()[0]!r}")
-            length = int(answer.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-            await reader.readexactly(length)
+            await _read_body(reader, answer.lower())
             latencies.append((time.perf_counter() - sent) * 1000)
     finally:
         writer.close()
+
+
+async def _read_body(reader: asyncio.StreamReader, head: bytes) -> None:
+    """Consumes the answer's body: a Content-Length one, or chunks (aimock sends those)."""
+    if b"content-length:" in head:
+        await reader.readexactly(int(head.split(b"content-length:")[1].split(b"\r\n")[0]))
+        return
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        await reader.readexactly(size + 2)  # the chunk and its CRLF (the trailer's, at 0)
+        if size == 0:
+            return
 
 
 async def _python_load(load: Load, seconds: float) -> Result:

@@ -1,0 +1,46 @@
+"""The Python load client that stands in for wrk reads both body framings: a Content-Length
+body (uvicorn) and chunks (aimock's Node server)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.benchmarks.suite.load import Load, _python_load
+
+ANSWERS = {
+    "length": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",
+    "chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"2\r\n{}\r\n1;ext=1\r\n \r\n0\r\n\r\n",
+}
+
+
+async def _serve(answer: bytes, served: list[int]) -> asyncio.Server:
+    async def one_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):
+                served.append(1)
+                writer.write(answer)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(one_connection, "127.0.0.1", 0)
+
+
+@pytest.mark.parametrize("framing", sorted(ANSWERS))
+def test_the_stand_in_client_counts_every_answer(framing: str) -> None:
+    async def run() -> tuple[float, int]:
+        served: list[int] = []
+        server = await _serve(ANSWERS[framing], served)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            result = await _python_load(Load(port, "/"), 0.2)
+        return result.rate * 0.2, len(served)
+
+    answered, served = asyncio.run(asyncio.wait_for(run(), 10))
+    # Every connection may have one request in flight when time runs out.
+    assert answered > 0 and served - 32 <= answered <= served
