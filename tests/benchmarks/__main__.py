@@ -1,12 +1,13 @@
 """The whole benchmark suite in one command, on loopback, in bounded time:
 
-    python -m tests.benchmarks            # 5 interleaved rounds, about 3 to 4 minutes
+    python -m tests.benchmarks            # 7 interleaved rounds, about 4 minutes
     python -m tests.benchmarks --smoke    # every case once, briefly (CI: it must run)
 
 Starts and stops every server it needs (the emulator, a bare Starlette app on the same
 uvicorn, aimock from npm when Node.js is present), runs every case once per round, round
-after round, so that a noisy machine slows references and the emulator alike, and prints
-one table of medians: figure, value, reference, ratio, goal (issue 17). After the rounds,
+after round, each HTTP figure beside its reference back to back, so that a noisy machine
+slows references and the emulator alike, and prints one table of medians: figure, value,
+reference, ratio (the median of the rounds' own ratios), goal (issue 17). After the rounds,
 where valgrind is installed (not in the smoke run), it counts the instructions of the hot
 paths once (`bench_instructions`): the figures no busy machine moves.
 """
@@ -19,7 +20,6 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,27 +27,25 @@ from tests.benchmarks import bench_instructions
 from tests.benchmarks.suite import inprocess, media_cases, startup
 from tests.benchmarks.suite.app_cpu import AppCpu
 from tests.benchmarks.suite.figures import FIGURES
-from tests.benchmarks.suite.http_cases import HttpCases
+from tests.benchmarks.suite.http_cases import Case, HttpCases
 from tests.benchmarks.suite.load import generator_note
 from tests.benchmarks.suite.scale import Scale
 from tests.benchmarks.suite.servers import install_aimock
 from tests.benchmarks.suite.table import render
 
-Case = tuple[str, Callable[[], dict[str, float]]]
-
 
 def _options(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="every case once, briefly")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (5)")
-    parser.add_argument("--seconds", type=float, default=2.0, help="load per HTTP case (2)")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (7)")
+    parser.add_argument("--seconds", type=int, default=1, help="load per HTTP slice (1)")
     parser.add_argument("--budget", type=float, default=240.0, help="no new round after (s)")
     parser.add_argument("--no-aimock", action="store_true", help="skip aimock")
     options = parser.parse_args(argv)
     if options.smoke:
-        options.rounds, options.seconds = 1, 1.0
+        options.rounds, options.seconds = 1, 1
     if options.rounds < 1 or not 0 < options.seconds <= 30:
-        parser.error("--rounds must be >= 1 and --seconds in (0, 30]")
+        parser.error("--rounds must be >= 1 and --seconds in [1, 30] (wrk counts whole seconds)")
     return options
 
 
@@ -69,13 +67,16 @@ def _local_cases(smoke: bool) -> list[Case]:
     ]
 
 
-def _run_rounds(cases: list[Case], options: argparse.Namespace) -> dict[str, list[float]]:
+def _run_rounds(
+    cases: list[Case], options: argparse.Namespace
+) -> tuple[dict[str, list[float]], int]:
+    """Every case's figures, round after round, and the number of rounds run."""
     samples: dict[str, list[float]] = {}
     started = time.monotonic()
     for number in range(1, options.rounds + 1):
         if number > 1 and time.monotonic() - started > options.budget:
             print(f"note: stopped after {number - 1} rounds (--budget {options.budget:g} s)")
-            break
+            return samples, number - 1
         round_start = time.monotonic()
         for name, case in cases:
             try:
@@ -86,7 +87,7 @@ def _run_rounds(cases: list[Case], options: argparse.Namespace) -> dict[str, lis
         print(
             f"round {number}/{options.rounds}: {time.monotonic() - round_start:.0f} s", flush=True
         )
-    return samples
+    return samples, options.rounds
 
 
 def _instructions(smoke: bool) -> dict[str, list[float]]:
@@ -119,10 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(note, flush=True)
         with HttpCases(cli) as http:
-            cases = http.cases(options.seconds) + _local_cases(options.smoke)
-            samples = _run_rounds(cases, options)
+            pairs = [(f.value, f.reference) for f in FIGURES if isinstance(f.reference, str)]
+            cases = http.cases(options.seconds, pairs) + _local_cases(options.smoke)
+            samples, rounds = _run_rounds(cases, options)
     samples.update(_instructions(options.smoke))
-    rounds = max((len(v) for v in samples.values()), default=0)
     smoke = " (smoke: brief runs, figures not meaningful)" if options.smoke else ""
     print(f"\nmedians of {rounds} round(s){smoke}:\n")
     print(render(FIGURES, samples))

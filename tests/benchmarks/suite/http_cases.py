@@ -3,16 +3,18 @@ uvicorn and beside aimock, each server in its own process."""
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from tests.benchmarks.suite import servers
 from tests.benchmarks.suite.load import Load
+from tests.benchmarks.suite.table import paired
 
-__all__ = ["HttpCases"]
+__all__ = ["Case", "HttpCases"]
 
 FAL = (("Authorization", "Key bench"),)
 WAVESPEED = (("Authorization", "Bearer bench"),)
@@ -30,6 +32,7 @@ QUEUED, FINISHED = "polls:1000000000,1", "immediate"
 
 #: a figure's load, made afresh each round (so that a job polled exists that round)
 LoadFactory = Callable[[], Load]
+Case = tuple[str, Callable[[], dict[str, float]]]
 
 
 def _path(url: str) -> str:
@@ -110,19 +113,35 @@ class HttpCases(ExitStack):
             aimock.port, submit, "POST", AIMOCK_FAL + JSON, BODY
         )
 
-    def cases(self, seconds: float) -> list[tuple[str, Callable[[], dict[str, float]]]]:
-        def measure(name: str, factory: LoadFactory) -> Callable[[], dict[str, float]]:
-            def run() -> dict[str, float]:
-                result = factory().run(seconds)
-                return {
-                    name: result.rate,
-                    f"{name} p50": result.p50_ms,
-                    f"{name} p99": result.p99_ms,
-                }
+    def cases(self, seconds: float, pairs: Iterable[tuple[str, str]]) -> list[Case]:
+        """One case per pair of loads a figure compares (pairs of loads this run has).
 
-            return run
+        The two run back to back, each first in turn from round to round: this machine's
+        speed drifts over seconds (a load's rate swings up to 2× from one second to the
+        next), and a pair measured seconds apart slows alike where one measured a round's
+        length apart does not. Each case records both loads' figures and, under
+        ``paired(a, b)``, their ratios.
+        """
+        return [
+            (f"{first} beside {second}", self._pair(first, second, seconds))
+            for first, second in dict.fromkeys(pairs)
+            if first in self.loads and second in self.loads
+        ]
 
-        return [(name, measure(name, factory)) for name, factory in self.loads.items()]
+    def _pair(self, first: str, second: str, seconds: float) -> Callable[[], dict[str, float]]:
+        turns = itertools.cycle([(first, second), (second, first)])
+
+        def run() -> dict[str, float]:
+            results = {name: self.loads[name]().run(seconds) for name in next(turns)}
+            figures: dict[str, float] = {}
+            for suffix, metric in (("", "rate"), (" p50", "p50_ms"), (" p99", "p99_ms")):
+                ours, theirs = (getattr(results[name], metric) for name in (first, second))
+                figures |= {first + suffix: ours, second + suffix: theirs}
+                if theirs:
+                    figures[paired(first + suffix, second + suffix)] = ours / theirs
+            return figures
+
+        return run
 
 
 def _job(server: servers.Server, submit: str, key: tuple, progression: str) -> dict:

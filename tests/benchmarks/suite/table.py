@@ -6,7 +6,7 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Figure", "render"]
+__all__ = ["Figure", "paired", "render"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ class Figure:
     meets: Callable[[float], bool] | None
 
     def ratio(self, samples: dict[str, list[float]]) -> tuple[float, float, float] | None:
+        """The medians of value and reference, and the median of the rounds' own ratios
+        (the medians' ratio where there are no rounds' ratios)."""
         value = _median(samples, self.value)
         reference = (
             self.reference
@@ -34,17 +36,26 @@ class Figure:
         )
         if value is None or reference is None or reference == 0:
             return None
-        return value, reference, value / reference
+        rounds = self.round_ratios(samples)
+        return value, reference, statistics.median(rounds) if rounds else value / reference
 
     def round_ratios(self, samples: dict[str, list[float]]) -> list[float]:
-        """The ratio in each round, value and reference measured minutes apart at most
-        (empty for a fixed reference, or when a round lost one of the two)."""
+        """The ratio in each round: recorded by a case that measured the two back to back
+        (``paired``), else value and reference of the same round (empty for a fixed
+        reference, or when a round lost one of the two)."""
         if isinstance(self.reference, (int, float)):
             return []
+        if paired(self.value, self.reference) in samples:
+            return samples[paired(self.value, self.reference)]
         values, references = samples.get(self.value, []), samples.get(self.reference, [])
         if len(values) != len(references) or 0 in references:
             return []
         return [value / reference for value, reference in zip(values, references, strict=True)]
+
+
+def paired(value: str, reference: str) -> str:
+    """The samples' key of the ratios of ``value`` to ``reference`` measured back to back."""
+    return f"{value} / {reference}"
 
 
 def at_least(x: float) -> Callable[[float], bool]:
@@ -89,7 +100,7 @@ def _spread(rounds: list[float]) -> str:
 
 
 def _verdict(figure: Figure, ratio: float, rounds: list[float]) -> str:
-    """Met or not by the medians' ratio; on a noisy machine, also how many rounds agree."""
+    """Met or not by the ratio; on a noisy machine, also how many rounds agree."""
     if figure.meets is None:
         return ""
     met = figure.meets(ratio)
@@ -102,8 +113,8 @@ def _verdict(figure: Figure, ratio: float, rounds: list[float]) -> str:
 
 
 def render(figures: list[Figure], samples: dict[str, list[float]]) -> str:
-    """The table, as Markdown (readable as plain text too). A ratio is the medians'; in
-    brackets, the range of each round's own ratio."""
+    """The table, as Markdown (readable as plain text too). Value and reference are
+    medians; a ratio is the median of the rounds' own ratios, and in brackets their range."""
     lines = [
         "| figure | value | reference | ratio | goal |",
         "| --- | --- | --- | --- | --- |",
