@@ -39,8 +39,16 @@ from tests.benchmarks.suite.app_cpu import (
     WAVESPEED_SUBMIT,
 )
 from tests.benchmarks.suite.asgi_call import call, post
+from tests.benchmarks.suite.scale import rules_matching_nothing
 
-CASES = ("fal submit", "wavespeed submit", "fal status", "bare submit", "bare status")
+CASES = (
+    "fal submit",
+    "wavespeed submit",
+    "fal status",
+    "fal status, 100 fault rules",
+    "bare submit",
+    "bare status",
+)
 #: submissions before the count: each flooding key keeps at most `PER_KEY` jobs
 WARM_UP, PER_KEY = 3_000, 1_000
 _REFS = re.compile(rb"I\s+refs:\s+([\d,]+)")
@@ -56,6 +64,8 @@ def _app(case: str) -> Any:
         return app
     engine = Engine(EmulatorConfig(seed=1, progression=Progression.parse("polls:1000000000,1")))
     engine.jobs.budget = Budget(max_jobs_per_key=PER_KEY)
+    if case.endswith("fault rules"):
+        rules_matching_nothing(engine)
     return create_app(engine=engine)
 
 
@@ -69,9 +79,9 @@ async def _requests(case: str, count: int) -> None:
     )
     for _ in range(WARM_UP):
         await post(app, path, BODY, headers)
-    if case.endswith("status"):
+    if "status" in case:
         status = BARE_STATUS
-        if case == "fal status":
+        if case.startswith("fal"):
             _, submitted = await post(app, FAL_SUBMIT, BODY, FAL)
             status = json.loads(submitted)["status_url"].split("8000", 1)[1] + "?logs=0"
         for _ in range(count):
@@ -126,9 +136,10 @@ def main() -> None:
     if not per_request:
         print("valgrind is not installed (apt-get install valgrind): nothing counted")
         return
-    print(f"{'case':<18} instructions per request ({options.requests} counted)")
+    width = max(map(len, CASES))
+    print(f"{'case':<{width}} instructions per request ({options.requests} counted)")
     for case, count in per_request.items():
-        print(f"{case:<18} {count:>12,.0f}")
+        print(f"{case:<{width}} {count:>12,.0f}")
 
 
 if __name__ == "__main__":

@@ -197,6 +197,14 @@ FIGURES = [
         at_most(1.1),
     ),
     Figure(
+        "status, 100 vs 0 fault rules (none match), instructions per request",
+        "instructions: fal status, 100 fault rules",
+        "instructions: fal status",
+        "instructions",
+        "no goal: the row above, counted by cachegrind (the same on any machine)",
+        None,
+    ),
+    Figure(
         "`/_emulator/jobs` last page of 100, 100k jobs",
         "jobs page, 100k jobs",
         20.0,
