@@ -18,6 +18,7 @@ worker's sender thread looks at the due deliveries every `SHARED_POLL` seconds.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import threading
@@ -103,6 +104,15 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # a 3xx is the receiver's answer, recorded as it is
 
 
+@functools.cache
+def _opener() -> urllib.request.OpenerDirector:
+    """The standard library's client: in-process emulation intercepts httpx and requests
+    (a receiver on loopback is not a provider host), and the core needs no HTTP package.
+    No redirects are followed and no proxy is used. One for every sender, built at the
+    first delivery: a sender is made per emulator (per test), most deliver nothing."""
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+
+
 class WebhookSender:
     def __init__(
         self,
@@ -136,10 +146,6 @@ class WebhookSender:
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
-        # The standard library's client: in-process emulation intercepts httpx and requests
-        # (a receiver on loopback is not a provider host), and the core needs no HTTP
-        # package. No redirects are followed and no proxy is used.
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
     @property
     def deliveries(self) -> list[Delivery]:
@@ -345,7 +351,7 @@ class WebhookSender:
         started, clock = time.time(), time.perf_counter()
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
+            with _opener().open(request, timeout=self.timeout) as response:
                 response.read()
                 status = response.status
         except urllib.error.HTTPError as error:  # an answer, just not a 2xx
