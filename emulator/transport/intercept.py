@@ -15,7 +15,8 @@ from unittest import mock
 from urllib.parse import urlsplit
 
 import httpx
-import respx
+from respx.mocks import HTTPXMocker
+from respx.models import PassThrough
 
 from emulator.http.exchange import ConnectionDropped
 from emulator.providers.registry import HOST_SURFACES
@@ -40,31 +41,48 @@ def _is_provider_host(host: str | None) -> bool:
     return (host or "").lower() in HOST_SURFACES
 
 
-class _Router(respx.MockRouter):
-    """A respx router that answers provider hosts itself, without respx's route matching
-    and call log (a third of an in-process request's interception cost, and a log that
-    grew with every request), and that answers before routers started earlier (so a
-    nested emulation wins). Other hosts go through its routes as usual."""
+class _Router:
+    """What respx's httpx mocker asks of a router: provider hosts answered by the app,
+    other hosts refused or passed through. Not a `respx.MockRouter`: its route matching,
+    call log and snapshots took a third of an in-process request's interception cost and
+    a third of an emulation's set-up (each of its call logs is a `unittest.mock` object),
+    and its log grew with every request. Registered before routers started earlier, so a
+    nested emulation wins; a user's own respx routes still answer what it passes through."""
 
-    def __init__(self, dispatcher: AppDispatcher, **options: Any) -> None:
-        super().__init__(**options)
+    def __init__(self, dispatcher: AppDispatcher, unmatched: Unmatched) -> None:
         self.dispatcher = dispatcher
+        self.unmatched = unmatched
 
     def start(self) -> None:
-        super().start()
-        assert self.Mocker is not None  # set by MockRouter.start
-        routers = self.Mocker.routers
-        routers.insert(0, routers.pop(routers.index(self)))
+        _routers().insert(0, self)
+        HTTPXMocker.start()
+
+    def stop(self) -> None:
+        if self in _routers():
+            _routers().remove(self)
+            HTTPXMocker.stop()  # unpatches httpx once no router is left
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         if _is_provider_host(request.url.host):
             return self.dispatcher.handle_sync(request)
-        return super().handler(request)
+        raise self._unmatched(request)
 
     async def async_handler(self, request: httpx.Request) -> httpx.Response:
         if _is_provider_host(request.url.host):
             return await self.dispatcher.handle_async(request)
-        return await super().async_handler(request)
+        raise self._unmatched(request)
+
+    def _unmatched(self, request: httpx.Request) -> Exception:
+        if self.unmatched == "fail":
+            return UnmatchedRequest(request.method, str(request.url))
+        # respx's transport then sends the request as the client would have.
+        origin: Any = None  # no respx route let it through
+        return PassThrough(f"{request.url} is not a provider host", request=request, origin=origin)
+
+
+def _routers() -> list[Any]:
+    """respx's registered httpx routers (its own, and ours), in the order it asks them."""
+    return HTTPXMocker.routers
 
 
 class Interception:
@@ -75,20 +93,10 @@ class Interception:
             raise ValueError("unmatched must be 'fail' or 'pass'")
         self.dispatcher = dispatcher
         self.unmatched = unmatched
-        self._router = _Router(
-            dispatcher, assert_all_called=False, assert_all_mocked=False, using="httpx"
-        )
-        if unmatched == "pass":
-            self._router.route().pass_through()
-        else:
-            self._router.route().mock(side_effect=self._refuse)
+        self._router = _Router(dispatcher, unmatched)
         self._requests_patch: Any = None
         refuse = UnmatchedRequest if unmatched == "fail" else None
         self._websockets = WebSocketInterception(dispatcher, refuse=refuse)
-
-    @staticmethod
-    def _refuse(request: httpx.Request) -> httpx.Response:
-        raise UnmatchedRequest(request.method, str(request.url))
 
     def start(self) -> None:
         self._router.start()
@@ -101,7 +109,7 @@ class Interception:
         if self._requests_patch is not None:
             self._requests_patch.stop()
             self._requests_patch = None
-        self._router.stop(quiet=True)
+        self._router.stop()
 
 
 # -- requests ------------------------------------------------------------------------------
