@@ -66,14 +66,26 @@ PROVIDER_SURFACES = tuple(f"/{provider.name}/" for provider in PROVIDERS)
 _UNRECORDED = ("/_emulator", *(path for p in PROVIDERS for path in p.forwarding))
 
 
-@functools.lru_cache(maxsize=4096)
+#: how many request paths have their location kept, and the longest kept: with an exchange
+#: rule in force every request asks, and a client polls one path again and again (working
+#: it out cost a tenth of a status poll; issue 17); long made-up paths take no memory
+LOCATED_PATHS, LOCATED_PATH_LENGTH = 4096, 512
+
+
 def _locate(path: str) -> tuple[str, str] | None:
-    """The provider of a request path, and the path below it that fault rules match (kept:
-    with an exchange rule in force every request asks, a client polls one path again and
-    again, and working it out cost a tenth of a status poll; issue 17)."""
+    """The provider of a request path, and the path below it that fault rules match."""
+    if len(path) > LOCATED_PATH_LENGTH:
+        return _location(path)
+    return _kept_location(path)
+
+
+def _location(path: str) -> tuple[str, str] | None:
     name, _, rest = path[1:].partition("/")
     provider = BY_NAME.get(name)
     return (name, provider.operation_path(rest)) if provider else None
+
+
+_kept_location = functools.lru_cache(maxsize=LOCATED_PATHS)(_location)
 
 
 def _exchange_error(fault: Fault, name: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:

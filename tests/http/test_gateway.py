@@ -135,6 +135,20 @@ def test_a_staged_exchange_rule_answers_a_status_poll_before_its_quick_answer() 
     assert poll.status_code == 503
 
 
+@pytest.mark.parametrize("length", [20, 2_000])  # a path's location kept, and one too long
+def test_an_exchange_rule_finds_its_path_again_and_again(length: int) -> None:
+    engine = Engine(EmulatorConfig())
+    model = "fal-ai/" + "m" * length
+    engine.faults.add({"effect": "http_error", "status": 418, "path": "fal-ai/m*/requests/r/*"})
+    key = {"Authorization": "Key k"}
+    with TestClient(create_app(engine=engine)) as client:
+        for _ in range(3):
+            named = client.get(f"/fal/queue/{model}/requests/r/status", headers=key)
+            assert named.status_code == 418
+            other = client.get(f"/fal/queue/{model}/requests/s/status", headers=key)
+            assert other.status_code == 404  # the rule's pattern does not take it
+
+
 def test_a_server_giving_headers_as_lists_is_answered() -> None:
     """The ASGI spec types a scope's headers as an iterable of two-item iterables: some
     servers and adapters (Mangum, for one) give lists, which the record must still take."""
