@@ -15,8 +15,8 @@ from unittest import mock
 from urllib.parse import urlsplit
 
 import httpx
-from respx.mocks import HTTPXMocker
-from respx.models import PassThrough
+from respx.mocks import HTTPCoreMocker, HTTPXMocker
+from respx.models import AllMockedAssertionError, PassThrough
 
 from emulator.http.exchange import ConnectionDropped
 from emulator.providers.registry import HOST_SURFACES
@@ -37,17 +37,23 @@ class UnmatchedRequest(ConnectionError):
         )
 
 
+class _UnmatchedByUs(UnmatchedRequest, AllMockedAssertionError):
+    """`UnmatchedRequest` as respx's httpx mocker reads a router's "not mine": it then asks
+    the routers registered after this one (a test's own respx mocks), and raises this only
+    if none of them answers."""
+
+
 def _is_provider_host(host: str | None) -> bool:
     return (host or "").lower() in HOST_SURFACES
 
 
 class _Router:
     """What respx's httpx mocker asks of a router: provider hosts answered by the app,
-    other hosts refused or passed through. Not a `respx.MockRouter`: its route matching,
-    call log and snapshots took a third of an in-process request's interception cost and
-    a third of an emulation's set-up (each of its call logs is a `unittest.mock` object),
-    and its log grew with every request. Registered before routers started earlier, so a
-    nested emulation wins; a user's own respx routes still answer what it passes through."""
+    other hosts left to a test's own respx mocks, else refused or passed through. Not a
+    `respx.MockRouter`: its route matching, call log and snapshots took a third of an
+    in-process request's interception cost and a quarter of an emulation's set-up (each of
+    its call logs is a `unittest.mock` object), and its log grew with every request.
+    Registered before routers started earlier, so that a nested emulation wins."""
 
     def __init__(self, dispatcher: AppDispatcher, unmatched: Unmatched) -> None:
         self.dispatcher = dispatcher
@@ -73,11 +79,12 @@ class _Router:
         raise self._unmatched(request)
 
     def _unmatched(self, request: httpx.Request) -> Exception:
-        if self.unmatched == "fail":
-            return UnmatchedRequest(request.method, str(request.url))
-        # respx's transport then sends the request as the client would have.
-        origin: Any = None  # no respx route let it through
-        return PassThrough(f"{request.url} is not a provider host", request=request, origin=origin)
+        if self.unmatched == "pass" or HTTPCoreMocker.routers:
+            # On to httpx's own transport: the network, or below it a test's own respx
+            # mock (respx's default mocks httpcore), which answers or refuses it itself.
+            why, origin = f"{request.url} is not a provider host", None  # no respx route's
+            return PassThrough(why, request=request, origin=origin)  # type: ignore[arg-type]
+        return _UnmatchedByUs(request.method, str(request.url))
 
 
 def _routers() -> list[Any]:

@@ -4,6 +4,7 @@ import threading
 import httpx
 import pytest
 import requests
+import respx
 import urllib3
 
 from emulator import BackgroundServer, emulate
@@ -54,6 +55,21 @@ def test_a_nested_emulation_answers_until_it_ends_then_the_outer_one_again() -> 
     assert [job.id for job in inner.engine.jobs] == [inner_id]
     assert [job.id for job in outer.engine.jobs] == [outer_id]
     _reaches_for_the_network()  # all three ended: nothing intercepts
+
+
+@pytest.mark.parametrize("level", ["httpcore", "httpx"])  # respx's default, and the other
+def test_a_tests_own_respx_mocks_answer_beside_the_emulation(level: str) -> None:
+    with respx.mock(using=level) as own:
+        own.get("https://api.example.com/user").respond(json={"name": "ada"})
+        with emulate():
+            assert httpx.get("https://api.example.com/user").json() == {"name": "ada"}
+            submitted = httpx.post(
+                "https://queue.fal.run/fal-ai/bitdance", json={"prompt": "x"}, headers=FAL_KEY
+            )
+            assert submitted.json()["status"] == "IN_QUEUE"
+            with pytest.raises(AssertionError, match="not mocked"):  # respx's own refusal
+                httpx.get("https://api.example.org/")
+        assert own.calls.call_count == 1  # its route alone: the provider's request never came
 
 
 def _reaches_for_the_network() -> None:
