@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import re
 import shutil
@@ -37,6 +36,7 @@ from tests.benchmarks.suite.app_cpu import (
     FAL_SUBMIT,
     WAVESPEED_FLOOD,
     WAVESPEED_SUBMIT,
+    status_path,
 )
 from tests.benchmarks.suite.asgi_call import call, post
 from tests.benchmarks.suite.scale import rules_matching_nothing
@@ -83,7 +83,7 @@ async def _requests(case: str, count: int) -> None:
         status = BARE_STATUS
         if case.startswith("fal"):
             _, submitted = await post(app, FAL_SUBMIT, BODY, FAL)
-            status = json.loads(submitted)["status_url"].split("8000", 1)[1] + "?logs=0"
+            status = status_path(submitted)
         for _ in range(count):
             await call(app, status, FAL)
     else:

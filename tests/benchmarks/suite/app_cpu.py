@@ -16,7 +16,7 @@ from typing import Any
 
 from tests.benchmarks.suite.asgi_call import call, post
 
-__all__ = ["AppCpu"]
+__all__ = ["AppCpu", "status_path"]
 
 FAL_SUBMIT = "/fal/queue/fal-ai/bitdance"
 WAVESPEED_SUBMIT = "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
@@ -43,6 +43,12 @@ async def _cpu_ms(request: Request, count: int, batches: int = 3) -> float:
     return best
 
 
+def status_path(submitted: bytes) -> str:
+    """The path (without logs) of the status URL in a fal submit's answer to `asgi_call`'s
+    client, which calls in as ``127.0.0.1:8000``."""
+    return json.loads(submitted)["status_url"].split("8000", 1)[1] + "?logs=0"
+
+
 class AppCpu:
     """The emulator's app (jobs stay queued) and the bare app, built once."""
 
@@ -62,7 +68,7 @@ class AppCpu:
 
     async def _measure(self, app: Any, bare: Any, count: int) -> dict[str, float]:
         _, submitted = await post(app, FAL_SUBMIT, BODY, FAL)
-        status = json.loads(submitted)["status_url"].split("8000", 1)[1] + "?logs=0"
+        status = status_path(submitted)
         return {
             "app cpu: fal status": await _cpu_ms(lambda: call(app, status, FAL), count),
             "app cpu: bare status": await _cpu_ms(lambda: call(bare, BARE_STATUS, FAL), count),
