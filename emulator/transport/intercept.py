@@ -81,9 +81,10 @@ class _Router:
     def _unmatched(self, request: httpx.Request) -> Exception:
         if self.unmatched == "pass" or HTTPCoreMocker.routers:
             # On to httpx's own transport: the network, or below it a test's own respx
-            # mock (respx's default mocks httpcore), which answers or refuses it itself.
-            why, origin = f"{request.url} is not a provider host", None  # no respx route's
-            return PassThrough(why, request=request, origin=origin)  # type: ignore[arg-type]
+            # mock (respx's default mocks httpcore), which answers or refuses it itself. No
+            # respx route let it through, so it has no origin.
+            why = f"{request.url} is not a provider host"
+            return PassThrough(why, request=request, origin=None)  # type: ignore[arg-type]
         return _UnmatchedByUs(request.method, str(request.url))
 
 
