@@ -11,6 +11,7 @@ import fal_client
 import httpx
 import pytest
 import requests
+import respx
 import wavespeed
 
 from emulator import Emulation, ManualClock, emulate
@@ -117,6 +118,18 @@ def test_unmatched_requests_may_pass_through() -> None:
         assert httpx.get(local.url + "/_emulator/health").status_code == 200
         assert requests.get(local.url + "/_emulator/health").status_code == 200
         assert fal_client.run("fal-ai/bitdance", arguments={"prompt": "x"})["prompt"] == "x"
+
+
+def test_a_tests_own_respx_mock_answers_beside_the_real_clients() -> None:
+    # A product's own service mocked with respx (its default level), the providers emulated.
+    with respx.mock() as own, emulate():
+        own.post("https://api.example.com/renders").respond(status_code=201)
+        result = fal_client.subscribe("fal-ai/bitdance", arguments={"prompt": "x"})
+        output = wavespeed.Client(api_key="k").run(WAVESPEED_MODEL, {"prompt": "x"})
+        saved = httpx.post("https://api.example.com/renders", json={"url": output["outputs"][0]})
+        sent = json.loads(own.calls.last.request.content)  # read before respx resets its log
+    assert result["images"] and saved.status_code == 201
+    assert sent == {"url": output["outputs"][0]}
 
 
 def test_the_status_stream_streams_in_process() -> None:
