@@ -4,7 +4,9 @@ One emulation (manual clock) serves a whole run; each scenario resets it under i
 stages its progression and fault rules, calls the client once, and collects an
 `Observation`: the output or the exception, the client's requests, and the phase every
 status poll was answered with (so "polled after done" is exact, not inferred). The harness never
-sleeps: jobs move by polls, and only the client's own sleeps take time.
+sleeps: jobs move by polls, and only the client's own sleeps take time (and, at the end,
+the wait for a client that went on polling after its calls had returned to fall quiet:
+`Limits.straggler_quiet`).
 
 Every request the client makes passes one choke point (the emulation's dispatcher), where
 the harness enforces its limits: a client that polls forever or outlives its call is
@@ -20,6 +22,7 @@ import re
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack
@@ -65,6 +68,11 @@ class Limits:
 
     call_timeout: float = 5.0  # seconds
     max_requests: int = 100
+    #: At the end, while a client that went on polling after its calls had returned is
+    #: heard from (each poll stopped), the harness waits for this many quiet seconds (and
+    #: `straggler_grace` at most): a poller every second is still heard.
+    straggler_quiet: float = 1.5
+    straggler_grace: float = 10.0
 
 
 @dataclass
@@ -111,11 +119,14 @@ class _Guard:
         self.surface, self.limits, self.is_current = surface, limits, is_current
         self.retired: set[str] = set()
         self.late: list[str] = []
+        self._last_late = 0.0  # when a late request came last (time.monotonic)
+        # every thread that has sent a request: a client's own helper threads among them
+        self._senders: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         self._dispatcher = dispatcher
         self._sync, self._async = dispatcher.answer_sync, dispatcher.handle_async
         self._lock = threading.Lock()
         self.open_call(lose_submit_answer=False)
-        self.closed = True
+        self.close_call()
 
     def open_call(self, *, lose_submit_answer: bool, calls: int = 1) -> None:
         with self._lock:
@@ -124,7 +135,26 @@ class _Guard:
 
     def close_call(self) -> None:
         with self._lock:
-            self.closed = True
+            self.closed, self._closed_at = True, time.monotonic()
+
+    def outwait_stragglers(self, quiet: float, grace: float) -> None:
+        """Go on stopping a client's leftover pollers until none has asked for ``quiet``
+        seconds (``grace`` at most): once the harness is gone, a poller still running
+        would reach for the real host. Only for a client that may have left one behind:
+        one that sent a request after its call had returned, or from a thread of its own
+        that is still alive (a poller may be asleep)."""
+        here = threading.current_thread()
+        helpers = [thread for thread in self._senders if thread is not here]
+        if not self.late and not any(thread.is_alive() for thread in helpers):
+            return
+        deadline = time.monotonic() + grace
+        while True:
+            with self._lock:
+                heard = max(self._last_late, self._closed_at)
+            now = time.monotonic()
+            if now >= min(heard + quiet, deadline):
+                return
+            time.sleep(min(heard + quiet, deadline) - now)
 
     def installed(self) -> AbstractContextManager[object]:
         """In place on the dispatcher while entered; the dispatcher's own methods after."""
@@ -137,11 +167,13 @@ class _Guard:
     def _admit(self, method: str, host: str, path: str) -> bool:
         """Checks the limits; True when this request's answer is to be lost."""
         with self._lock:
+            self._senders.add(threading.current_thread())
             found = _JOB_IN_PATH.search(path)
             job_id = found.group(1) if found else None
             leaked = job_id in self.retired and not self.is_current(job_id or "")
             if self.closed or leaked:
                 self.late.append(f"{method} {path}")
+                self._last_late = time.monotonic()
                 raise ClientRanAway(f"{method} {host}{path} after the call returned")
             self.count += 1
             if self.count > self.limits.max_requests * self.calls:
@@ -315,6 +347,7 @@ class Session:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._guard.outwait_stragglers(self.limits.straggler_quiet, self.limits.straggler_grace)
         self._undo.close()
 
     # -- one scenario ----------------------------------------------------------------------

@@ -6,6 +6,9 @@ client release changes its behaviour, the test says so and the page is updated w
 
 from __future__ import annotations
 
+import socket
+import time
+
 import pytest
 
 from emulator.harness import FAILED, NOT_APPLICABLE, Options, check
@@ -56,7 +59,9 @@ def test_the_official_clients_fail_what_the_docs_say(adapter: str) -> None:
 
 
 @pytest.mark.slow
-def test_an_abandoned_sync_subscribe_keeps_polling() -> None:
+def test_an_abandoned_sync_subscribe_keeps_polling_until_the_harness_stops_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     report = check(
         official.fal_subscribe_with_timeout,
         provider="fal",
@@ -66,3 +71,14 @@ def test_an_abandoned_sync_subscribe_keeps_polling() -> None:
     )
     (outcome,) = report.outcomes
     assert any("after its calls had returned" in note for note in outcome.notes), report.text()
+    # Once the harness is gone, no poller it saw is left to reach for the real host.
+    looked_up: list[object] = []
+    guarded = socket.getaddrinfo
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        looked_up.append(host)
+        return guarded(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    time.sleep(1.0)  # ten of fal_client's polling intervals
+    assert looked_up == []

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
+from collections.abc import Callable
 
 import httpx
 import pytest
 import requests
 
-from emulator.harness import FAILED, Limits, Options, Report, Scenario, check
+from emulator.harness import FAILED, ClientRanAway, Limits, Options, Report, Scenario, check
 from emulator.harness.session import Session
 
 from .official import fal_subscribe_async
@@ -33,6 +36,47 @@ def test_a_client_that_never_stops_is_stopped_by_the_harness() -> None:
     outcome = report.outcome("stops_polling_when_done")
     assert outcome.status == FAILED
     assert any("the harness had to stop the client" in p for p in outcome.problems)
+
+
+def test_a_poller_left_running_is_stopped_before_the_harness_goes() -> None:
+    pollers: list[threading.Thread] = []
+    stopped: list[ClientRanAway] = []
+
+    def run_until_stopped(poller: Callable[[], None]) -> None:
+        try:
+            poller()
+        except ClientRanAway as stop:  # how the harness stops a client (not an Exception)
+            stopped.append(stop)
+
+    def gives_up_on_its_poller(endpoint_id: str, arguments: dict) -> dict:
+        """Submits and polls in a thread of its own, which it gives up waiting for, as
+        fal_client's sync `subscribe` does with a `client_timeout`: the thread goes on,
+        swallowing errors (against the real host, once no emulator answers)."""
+
+        def submit_and_poll() -> None:
+            queued = httpx.post(
+                f"https://queue.fal.run/{endpoint_id}", json=arguments, headers=HEADERS
+            ).json()
+            while True:
+                time.sleep(0.5)
+                try:
+                    httpx.get(queued["status_url"], headers=HEADERS)
+                except Exception:  # noqa: BLE001, S112 - the mistake on display
+                    continue
+
+        pollers.append(
+            threading.Thread(target=run_until_stopped, args=(submit_and_poll,), daemon=True)
+        )
+        pollers[-1].start()
+        pollers[-1].join(timeout=0.2)
+        raise TimeoutError("gave up")
+
+    check(gives_up_on_its_poller, provider="fal", endpoint="fal-ai/bitdance",
+          properties=["stops_polling_when_done"], options=Options(max_examples=2))  # fmt: skip
+    for poller in pollers:
+        poller.join(timeout=0.1)  # each has been stopped (`ClientRanAway`): none waits here
+    assert pollers and not any(poller.is_alive() for poller in pollers)
+    assert len(stopped) == len(pollers)
 
 
 def test_the_same_scenario_replays_the_same_ids() -> None:
