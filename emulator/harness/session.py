@@ -68,9 +68,9 @@ class Limits:
 
     call_timeout: float = 5.0  # seconds
     max_requests: int = 100
-    #: At the end, while a client that went on polling after its calls had returned is
-    #: heard from (each poll stopped), the harness waits for this many quiet seconds (and
-    #: `straggler_grace` at most): a poller every second is still heard.
+    #: At the end of a run, for a client that may have left a poller behind, the harness
+    #: stops its polls until none has come for this many seconds (`straggler_grace` at
+    #: most): a poller every second is still heard (`_Guard.outwait_stragglers`).
     straggler_quiet: float = 1.5
     straggler_grace: float = 10.0
 
