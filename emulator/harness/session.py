@@ -150,11 +150,11 @@ class _Guard:
         deadline = time.monotonic() + grace
         while True:
             with self._lock:
-                heard = max(self._last_late, self._closed_at)
+                until = min(max(self._last_late, self._closed_at) + quiet, deadline)
             now = time.monotonic()
-            if now >= min(heard + quiet, deadline):
+            if now >= until:
                 return
-            time.sleep(min(heard + quiet, deadline) - now)
+            time.sleep(until - now)
 
     def installed(self) -> AbstractContextManager[object]:
         """In place on the dispatcher while entered; the dispatcher's own methods after."""
