@@ -44,7 +44,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 _LOCAL_NAMES = {"localhost", "localhost.localdomain"}
 
 
-def _is_loopback(host: object) -> bool:
+def is_loopback(host: object) -> bool:
+    """Whether ``host`` (a name or an address, as text or bytes) stays on this machine."""
+    if isinstance(host, bytes):
+        host = host.decode()
     if not isinstance(host, str):
         return True  # a Unix socket path or similar
     if host in _LOCAL_NAMES:
@@ -61,14 +64,12 @@ def _loopback_only() -> Iterator[None]:
     real_connect, real_getaddrinfo = socket.socket.connect, socket.getaddrinfo
 
     def connect(self: socket.socket, address: object) -> None:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):  # type: ignore[index]
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(address[0]):  # type: ignore[index]
             raise OSError(f"test tried to reach the network: {address!r}")
         return real_connect(self, address)
 
     def getaddrinfo(host: object, *args: object, **kwargs: object) -> list:
-        if host is not None and not _is_loopback(
-            host.decode() if isinstance(host, bytes) else host
-        ):
+        if host is not None and not is_loopback(host):
             raise socket.gaierror(f"test tried to resolve a network name: {host!r}")
         return real_getaddrinfo(host, *args, **kwargs)
 

@@ -13,6 +13,7 @@ import pytest
 
 from emulator.harness import FAILED, NOT_APPLICABLE, Options, check
 
+from ..conftest import is_loopback
 from . import official
 
 FAL = "fal-ai/bitdance"
@@ -77,7 +78,7 @@ def test_an_abandoned_sync_subscribe_keeps_polling_until_the_harness_stops_it(
     guarded = socket.getaddrinfo
 
     def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
-        if host not in ("127.0.0.1", "localhost", "::1"):
+        if not is_loopback(host):
             looked_up.append(host)
         return guarded(host, *args, **kwargs)
 
