@@ -70,6 +70,9 @@ def _setting(default: Any, help: str, **metadata: Any) -> Any:
 
 @dataclass(frozen=True)
 class EmulatorConfig:
+    """The emulator's settings; each field is a ``serve`` flag, an environment variable and a
+    TOML key (see the module's docstring)."""
+
     seed: int | None = _setting(
         None, "Fixes request ids, drawn seeds, timing jitter, media and secrets, for replay."
     )

@@ -35,6 +35,9 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
+    """What a start of the server is given: the emulator's config, whether its clock is manual,
+    and the fault rules to stage."""
+
     config: EmulatorConfig = field(default_factory=EmulatorConfig)
     manual_clock: bool = False
     faults: tuple[Fault, ...] = ()

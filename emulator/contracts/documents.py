@@ -42,6 +42,8 @@ DEFAULT_CONTRACTS_DIR = _shipped_contracts()
 
 @dataclass(frozen=True, eq=False)
 class Endpoint:
+    """One endpoint's contract: its OpenAPI document, and the input and output schemas in it."""
+
     provider: str
     id: str
     document: Mapping[str, Any] = field(repr=False)

@@ -31,6 +31,8 @@ SHAPING_FIELDS = frozenset((*COUNT_FIELDS, *SIZE_FIELDS, *VIDEO_FIELDS, "num_fra
 
 @dataclass(frozen=True)
 class Limits:
+    """The bounds on what one job may ask the emulator to make, whatever its contract allows."""
+
     max_outputs: int = 16
     max_image_pixels: int = 4096 * 4096
     max_video_seconds: float = 60.0

@@ -22,6 +22,8 @@ _FRAMES_PER_SECOND = 24
 
 @dataclass(frozen=True)
 class Price:
+    """An endpoint's published price: dollars per image, second or call, and where it is from."""
+
     usd: float
     per: str  # "image" | "second" | "call"
     source: str

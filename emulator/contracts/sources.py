@@ -91,6 +91,8 @@ def _published_date(document: Mapping[str, Any]) -> str | None:
 
 @dataclass
 class DocumentFile:
+    """One per-endpoint OpenAPI document, from a file or a URL."""
+
     location: str
     date: str | None = None
 
@@ -109,6 +111,8 @@ class DocumentFile:
 
 @dataclass
 class PerEndpointURL:
+    """A URL template with ``{endpoint_id}``, fetched once per shipped endpoint."""
+
     template: str
     provider: str = "fal"
     date: str | None = None
@@ -127,6 +131,8 @@ class PerEndpointURL:
 
 @dataclass
 class DocumentDirectory:
+    """A folder laid out like ``contracts/``, with an optional ``catalogue.json``."""
+
     root: Path
     date: str | None = None
     _catalogue: Mapping[str, Any] = field(default_factory=dict, repr=False)
@@ -161,6 +167,8 @@ def use_types_converter(convert: Callable[[Path], Documents]) -> None:
 
 @dataclass
 class EndpointTypes:
+    """fal's published endpoint-types ``.ts`` file, through the registered converter."""
+
     path: Path
     date: str | None = None
 

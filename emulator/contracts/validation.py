@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # jsonschema loads with the first validator (see documents.py
 
 @dataclass(frozen=True)
 class Violation:
+    """One way an input breaks its contract, in the shape of a pydantic error (fal's 422 detail)."""
+
     loc: tuple[str | int, ...]
     msg: str
     type: str

@@ -10,6 +10,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Attempt:
+    """One try to deliver a webhook: when, the receiver's status (or the error) and how long."""
+
     at: float  # unix seconds
     status: int | None  # the receiver's answer, or None when none came
     error: str | None
@@ -18,6 +20,8 @@ class Attempt:
 
 @dataclass
 class Delivery:
+    """A job's webhook: where it goes, what it carries, and how its attempts went."""
+
     provider: str
     job_id: str
     url: str

@@ -98,6 +98,9 @@ def _rules_validator() -> Any:
 
 @dataclass
 class Fault:
+    """A staged fault: what it does (``effect``) to the requests it matches, how often and how
+    many times."""
+
     effect: str
     provider: str | None = None
     endpoint: str | None = None

@@ -38,6 +38,8 @@ def media_id_of(path: str) -> str | None:
 
 @dataclass(frozen=True)
 class UploadPath:
+    """An upload URL's path read: the file, its name and, for a multipart upload, the part."""
+
     file_id: str
     name: str
     multipart_id: str | None = None

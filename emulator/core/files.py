@@ -74,6 +74,8 @@ def safe_name(name: object, default: str = "upload.bin") -> str:
 
 @dataclass(frozen=True)
 class StoredFile:
+    """An uploaded file as its URL names it: id, name, type and size."""
+
     id: str
     name: str
     content_type: str
@@ -86,6 +88,8 @@ def content_url(cdn_base: str, stored: StoredFile) -> str:
 
 @dataclass
 class _Multipart:
+    """A multipart upload under way: the parts received so far, by number."""
+
     name: str
     content_type: str
     owner: str = ""

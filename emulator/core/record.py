@@ -37,6 +37,9 @@ def mask(value: str) -> str:
 
 @dataclass(frozen=True)
 class RecordedRequest:
+    """One request as the emulator answered it: an entry of the record that
+    ``Emulation.requests``, the control plane and the dashboard read."""
+
     method: str
     host: str  # as the client addressed it: queue.fal.run, 127.0.0.1:8000, …
     path: str  # the emulator's path: /fal/queue/…, /wavespeed/api/v3/…

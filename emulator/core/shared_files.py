@@ -40,6 +40,8 @@ class QuotaRefused(Exception):
 
 @dataclass(frozen=True)
 class Limits:
+    """The byte and count budgets of uploads: per file, in all, per owner, kept inline, waiting."""
+
     max_file_bytes: int
     max_total_bytes: int
     max_owner_bytes: int

@@ -63,6 +63,8 @@ class JobAccess:
 
 @dataclass(frozen=True)
 class Claim:
+    """A webhook step claimed in the store by one process, under a lease no other may take."""
+
     key: str
     generation: int  # the lease's: the claimed step's plus one
     record: dict[str, str]

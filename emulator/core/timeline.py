@@ -41,6 +41,8 @@ class Look(NamedTuple):  # a tuple: made on every status poll, the hot path
 
 @dataclass(frozen=True)
 class LogLine:
+    """One line of a job's logs, as the queue's status reports it."""
+
     message: str
     timestamp: float  # unix seconds
 

@@ -49,6 +49,8 @@ MAX_LISTED = 10_000
 
 @dataclass(eq=False)
 class _Watch:
+    """A delivery waited on by the webhook thread: its job, its schedule and its fault."""
+
     delivery: Delivery
     is_done: Callable[[], bool]
     build: Builder

@@ -80,6 +80,8 @@ def body_fields(content: bytes, content_type: str, cap: int) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Recording:
+    """One recorded exchange, read back from its file (the module's docstring has the layout)."""
+
     provider: str
     surface: str
     method: str

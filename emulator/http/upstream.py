@@ -29,6 +29,9 @@ def _checked(url: str) -> str:
 
 @dataclass(frozen=True)
 class Upstreams:
+    """Where each provider surface's real host is, for recording: the canonical hosts, or the
+    ``--upstream`` overrides."""
+
     #: surface prefix (``fal/queue``) → the real host it stands for
     canonical: Mapping[str, str]
     #: provider name (or ``*`` for all) → an override base URL

@@ -33,6 +33,9 @@ RawAnswer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 @dataclass(frozen=True)
 class Provider:
+    """One emulated provider: its layout, its surfaces and their real hosts, its routes and its
+    wire grammar for replay."""
+
     #: also the path prefix of its surfaces (``/fal/…``) and its contracts folder
     name: str
     layout: Layout

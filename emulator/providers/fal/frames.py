@@ -37,6 +37,8 @@ class BadFrame(Exception):
 
 @dataclass(frozen=True)
 class Input:
+    """One realtime input frame decoded, and whether it came as JSON text."""
+
     payload: dict[str, Any]
     as_text: bool  # it came as JSON text, so its answer goes back as JSON text
 

@@ -33,6 +33,8 @@ PRIORITY_WEIGHTS = {"normal": 1.0, "low": 2.0, "high": 0.5}
 
 @dataclass(frozen=True)
 class Platform:
+    """The fal platform options a queue request sets in its headers."""
+
     start_timeout: float | None = None
     queue_weight: float = 1.0
     max_queue_length: int | None = None

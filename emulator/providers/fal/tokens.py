@@ -52,6 +52,8 @@ class TokenRejected(Exception):
 
 @dataclass(frozen=True)
 class TokenClaims:
+    """What a realtime token grants: whose jobs, which apps, until when."""
+
     owner: str  # who the jobs made with it belong to: a fingerprint of the issuing key
     allowed_apps: tuple[str, ...]
     expires: float  # unix seconds
