@@ -17,12 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from emulator.config import EmulatorConfig
-from emulator.contracts.catalogue import CATALOGUE_FILE, Catalogue, documents_from_types
+from emulator.contracts.catalogue import CATALOGUE_FILE, Catalogue
 from emulator.contracts.documents import Contracts, load_contracts
-from emulator.contracts.sources import use_types_converter
-
-# `contracts diff/sync --against endpoints.ts` read fal's types through the same import.
-use_types_converter(documents_from_types)
 
 
 def add_import_parser(commands: Any) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from emulator import cli
-from emulator.contracts import sources
+from emulator.contracts import catalogue, sources
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, endpoint_from_document
 from emulator.contracts.drift import DriftReport, compare
 from emulator.contracts.rules import rule_from_text
@@ -229,12 +229,13 @@ def test_a_sync_that_would_break_a_contract_writes_nothing(
     assert not [p for p in before_the_drift.rglob(".*") if p.is_file()]  # no temporary left
 
 
-def test_the_endpoint_types_file_goes_through_the_registered_converter(
+def test_the_endpoint_types_file_goes_through_the_catalogue_import_converter(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recorded = sources.DocumentDirectory(FAL_TYPES)
-    monkeypatch.setattr(sources, "_types_converter", [lambda path: recorded.documents("fal", [])])
-    (tmp_path / "types.ts").write_text("// converted by the registered function")
+    converted = lambda path: recorded.documents("fal", [])  # noqa: E731
+    monkeypatch.setattr(catalogue, "documents_from_types", converted)
+    (tmp_path / "types.ts").write_text("// converted by the catalogue's converter")
     code, report = _diff(capsys, "--against", str(tmp_path / "types.ts"))
     assert (code, report["changes"]) == (0, [])
 

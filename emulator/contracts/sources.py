@@ -9,8 +9,8 @@ endpoint missing from it counts as delisted. Implementations:
   (fal publishes ``https://fal.ai/api/openapi/queue/openapi.json?endpoint_id=…``);
 - `DocumentDirectory`: a folder laid out like ``contracts/`` (``fal/…``, ``wavespeed/…``),
   with an optional ``catalogue.json`` naming the source, its date and the listed ids;
-- `EndpointTypes`: fal's published endpoint-types ``.ts`` file, through the converter
-  registered with `use_types_converter` (the catalogue tooling provides it).
+- `EndpointTypes`: fal's published endpoint-types ``.ts`` file, converted as
+  ``contracts import`` converts it (`catalogue.documents_from_types`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from emulator.contracts import catalogue
 from emulator.contracts.documents import ContractError, endpoint_from_document
 from emulator.core.registry import LAYOUTS
 
@@ -156,32 +157,18 @@ class DocumentDirectory:
         return provider in self._catalogue.get("complete", [])
 
 
-#: ``.ts`` file → fal-format OpenAPI documents by endpoint id (set by the catalogue tooling)
-_types_converter: list[Callable[[Path], Documents]] = []
-
-
-def use_types_converter(convert: Callable[[Path], Documents]) -> None:
-    """Register the function turning fal's endpoint-types file into per-endpoint documents."""
-    _types_converter[:] = [convert]
-
-
 @dataclass
 class EndpointTypes:
-    """fal's published endpoint-types ``.ts`` file, through the registered converter."""
+    """fal's published endpoint-types ``.ts`` file, converted as the catalogue is imported."""
 
     path: Path
     date: str | None = None
 
     def __post_init__(self) -> None:
-        if not _types_converter:
-            raise SourceError(
-                f"{self.path}: no endpoint-types converter is registered "
-                "(emulator.contracts.sources.use_types_converter)"
-            )
         if not self.path.is_file():
             raise SourceError(f"cannot read {self.path}: no such file")
         self.description = str(self.path)
-        self._documents = _types_converter[0](self.path)
+        self._documents = catalogue.documents_from_types(self.path)
 
     def documents(self, provider: str, wanted: Iterable[str]) -> Documents:
         return dict(self._documents) if provider == "fal" else {}

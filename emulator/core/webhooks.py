@@ -23,11 +23,10 @@ import ipaddress
 import logging
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from emulator.core.deliveries import Attempt as Attempt  # re-exported: public names
@@ -35,6 +34,9 @@ from emulator.core.deliveries import Delivery as Delivery
 from emulator.core.deliveries import from_record, next_step
 from emulator.core.shared_webhooks import Claim, JobAccess, SharedDeliveries
 from emulator.core.store import Store, StoreUnavailable
+
+if TYPE_CHECKING:
+    import urllib.request
 
 #: Builds the body and headers of a delivery, when the job is done.
 Builder = Callable[[], tuple[bytes, dict[str, str]]]
@@ -101,18 +103,20 @@ def _names_control_plane(path: str) -> bool:
     return "_emulator" in path.split("/")
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None  # a 3xx is the receiver's answer, recorded as it is
-
-
 @functools.cache
 def _opener() -> urllib.request.OpenerDirector:
     """The standard library's client: in-process emulation intercepts httpx and requests
     (a receiver on loopback is not a provider host), and the core needs no HTTP package.
-    No redirects are followed and no proxy is used. One for every sender, built at the
-    first delivery: a sender is made per emulator (per test), most deliver nothing."""
-    return urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+    No redirects are followed and no proxy is used. One for every sender, built (and
+    urllib's client imported) at the first delivery: a sender is made per emulator (per
+    test), most deliver nothing."""
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None  # a 3xx is the receiver's answer, recorded as it is
+
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirect())
 
 
 class WebhookSender:
@@ -350,13 +354,17 @@ class WebhookSender:
         return self._send(delivery.url, delivery.body, delivery.headers)
 
     def _send(self, url: str, body: bytes, headers: dict[str, str]) -> Attempt:
+        from urllib.error import HTTPError
+        from urllib.request import Request
+
+        opener = _opener()
         started, clock = time.time(), time.perf_counter()
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        request = Request(url, data=body, headers=headers, method="POST")
         try:
-            with _opener().open(request, timeout=self.timeout) as response:
+            with opener.open(request, timeout=self.timeout) as response:
                 response.read()
                 status = response.status
-        except urllib.error.HTTPError as error:  # an answer, just not a 2xx
+        except HTTPError as error:  # an answer, just not a 2xx
             status = error.code
             error.close()
         except (OSError, ValueError) as error:  # refused, timed out, unreadable URL

@@ -5,6 +5,9 @@ with msgpack (fal_client ``msgpack_encode_message``, @fal-ai/client ``encodeReal
 A client that sends JSON text frames instead (both clients take a custom encoder) is
 answered in JSON text. fal's control messages (``x-fal-error``, ``x-fal-message``) are always
 JSON text, as fal's realtime app template sends them.
+
+msgpack is imported with the first binary frame: a server or an emulation that opens no
+realtime session does without it.
 """
 
 from __future__ import annotations
@@ -14,8 +17,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import msgpack
 
 from emulator.http.bodies import PayloadError, check_depth, decode_json
 
@@ -60,6 +61,8 @@ def _finite_floats(value: Any) -> None:
 
 
 def _unpack(frame: bytes, max_depth: int) -> Any:
+    import msgpack
+
     try:
         value = msgpack.unpackb(frame, raw=False, ext_hook=_refuse_extension)
         _finite_floats(value)
@@ -91,6 +94,8 @@ def encode_output(output: dict[str, Any], as_text: bool) -> dict[str, Any]:
     """The ASGI ``websocket.send`` message carrying one result."""
     if as_text:
         return {"type": "websocket.send", "text": json.dumps(output, separators=(",", ":"))}
+    import msgpack
+
     return {"type": "websocket.send", "bytes": msgpack.packb(output, use_bin_type=True)}
 
 
