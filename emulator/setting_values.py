@@ -10,15 +10,13 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from emulator.core.lifecycle import Progression
 
 
-@dataclass(frozen=True)
-class Bounds:
+class Bounds(NamedTuple):
     """The numbers a setting accepts: finite, from ``minimum`` (itself refused when
     ``exclusive``) to ``maximum``."""
 
@@ -83,8 +81,7 @@ _PLURALS: dict[type, str] = {Path: "paths", str: "strings"}
 _SEPARATORS: dict[type, str] = {Path: os.pathsep, str: ","}
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(NamedTuple):
     """What a setting holds, read from its annotation: a ``base`` value (with ``many``, a
     tuple or frozenset of them), or None where ``optional``."""
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.validation import apply_defaults
@@ -20,8 +19,7 @@ PRICE_KEY = "x-emulator-price"
 _FRAMES_PER_SECOND = 24
 
 
-@dataclass(frozen=True)
-class Price:
+class Price(NamedTuple):
     """An endpoint's published price: dollars per image, second or call, and where it is from."""
 
     usd: float

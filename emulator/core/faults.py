@@ -35,7 +35,7 @@ import threading
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from emulator.core.lifecycle import Progression
 from emulator.core.registry import LAYOUTS
@@ -307,8 +307,7 @@ class FaultBook:
         return None
 
 
-@dataclass(frozen=True)
-class _StageRules:
+class _StageRules(NamedTuple):
     """One stage's rules, those naming one endpoint exactly found by it: a request looks
     only at the rules that could match it, however many name other endpoints."""
 

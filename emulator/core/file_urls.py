@@ -9,7 +9,7 @@ the URL itself is the capability, as a signed upload URL is.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 UPLOAD_PREFIX = "/files/uploads/"
 MEDIA_PREFIX = "/files/emulator/"
@@ -36,8 +36,7 @@ def media_id_of(path: str) -> str | None:
     return path[len(MEDIA_PREFIX) :].split(".", 1)[0]
 
 
-@dataclass(frozen=True)
-class UploadPath:
+class UploadPath(NamedTuple):
     """An upload URL's path read: the file, its name and, for a multipart upload, the part."""
 
     file_id: str

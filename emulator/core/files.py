@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from emulator.core.file_urls import file_url
 from emulator.core.shared_files import Limits, QuotaRefused, SharedUploads
@@ -72,8 +73,7 @@ def safe_name(name: object, default: str = "upload.bin") -> str:
     return cleaned or default
 
 
-@dataclass(frozen=True)
-class StoredFile:
+class StoredFile(NamedTuple):
     """An uploaded file as its URL names it: id, name, type and size."""
 
     id: str

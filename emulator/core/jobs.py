@@ -11,15 +11,13 @@ import math
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Iterator
-from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 from emulator.contracts.documents import Endpoint
 
 
-@dataclass(frozen=True)
-class Failure:
+class Failure(NamedTuple):
     """How a job ended without an output: a provider-neutral kind and a message."""
 
     kind: str  # "cancelled", "invalid", "unsupported", or a provider error type
@@ -97,8 +95,7 @@ JOB_OVERHEAD = 1024
 TOMBSTONES = 100_000
 
 
-@dataclass(frozen=True)
-class Budget:
+class Budget(NamedTuple):
     """How much the store keeps: in jobs and in bytes, per key and in total."""
 
     retention: float = 3600.0

@@ -9,13 +9,11 @@ Each provider registers its layout when the `emulator.providers` package is impo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     """Where a provider's documents put things."""
 
     #: the submit path is this prefix followed by the endpoint id

@@ -22,8 +22,8 @@ import re
 import secrets
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from emulator.core.store import Op, Store, as_text
 
@@ -38,8 +38,7 @@ class QuotaRefused(Exception):
     """Raised through `SharedUploads.count`: which limit refused (status 507 message)."""
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     """The byte and count budgets of uploads: per file, in all, per owner, kept inline, waiting."""
 
     max_file_bytes: int

@@ -27,8 +27,8 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict
+from typing import Any, NamedTuple
 
 from emulator.core.deliveries import Attempt, Delivery, next_step
 from emulator.core.store import Op, Store, as_text
@@ -52,8 +52,7 @@ def register_builder(provider: str, build: SharedBuilder) -> None:
     _BUILDERS[provider] = build
 
 
-@dataclass(frozen=True)
-class JobAccess:
+class JobAccess(NamedTuple):
     """What the engine lends the sender to rebuild a delivery from its record."""
 
     context: Any  # passed to the provider's builder: the engine
@@ -61,8 +60,7 @@ class JobAccess:
     is_done: Callable[[Any], bool]
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):
     """A webhook step claimed in the store by one process, under a lease no other may take."""
 
     key: str

@@ -5,7 +5,6 @@ from the job, its progression and the clock, never stored (see `emulator.core.li
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from emulator.core.faults import Fault
@@ -39,8 +38,7 @@ class Look(NamedTuple):  # a tuple: made on every status poll, the hot path
     failure: Failure | None = None  # how it ended, when it ended without an output
 
 
-@dataclass(frozen=True)
-class LogLine:
+class LogLine(NamedTuple):
     """One line of a job's logs, as the queue's status reports it."""
 
     message: str

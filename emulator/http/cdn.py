@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
@@ -58,8 +57,7 @@ def cdn_path(request: Request) -> str:
     return "/" + request.path_params["path"].rstrip("/")
 
 
-@dataclass(frozen=True)
-class _File:
+class _File(NamedTuple):
     """A file the CDN can serve: what it is called, and how to get its bytes."""
 
     name: str

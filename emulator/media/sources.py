@@ -12,7 +12,7 @@ import base64
 import binascii
 import hashlib
 import io
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from emulator.core.file_urls import find_in_url
@@ -33,8 +33,7 @@ class InputUnreachable(Exception):
         self.url = url
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """A picture a video starts from: its storage id ("" for a drawn one) and size."""
 
     id: str

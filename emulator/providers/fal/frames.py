@@ -15,8 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from emulator.http.bodies import PayloadError, check_depth, decode_json
 
@@ -36,8 +35,7 @@ class BadFrame(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class Input:
+class Input(NamedTuple):
     """One realtime input frame decoded, and whether it came as JSON text."""
 
     payload: dict[str, Any]

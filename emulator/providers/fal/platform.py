@@ -18,7 +18,7 @@ submit or run, validated, and applied where their effect can be observed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from starlette.types import Scope
 
@@ -31,8 +31,7 @@ MIN_TIMEOUT = 1.0
 PRIORITY_WEIGHTS = {"normal": 1.0, "low": 2.0, "high": 0.5}
 
 
-@dataclass(frozen=True)
-class Platform:
+class Platform(NamedTuple):
     """The fal platform options a queue request sets in its headers."""
 
     start_timeout: float | None = None

@@ -19,8 +19,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
@@ -50,8 +49,7 @@ class TokenRejected(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class TokenClaims:
+class TokenClaims(NamedTuple):
     """What a realtime token grants: whose jobs, which apps, until when."""
 
     owner: str  # who the jobs made with it belong to: a fingerprint of the issuing key
