@@ -285,6 +285,8 @@ class WaveSpeedApi:
         except ValueError:
             raise _not_found("Prediction") from None
         job = self.engine.find(job_id, owner, polling=True)
+        if job is not None and job.endpoint.provider != "wavespeed":
+            job = None  # the key's fal job, under the same id: no prediction of WaveSpeed's
         if job is None and self.engine.expired(job_id, owner):
             raise WaveSpeedError(404, f"Prediction expired: {EXPIRED}")
         if job is None:

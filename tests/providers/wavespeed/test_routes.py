@@ -152,6 +152,15 @@ def test_a_key_never_sees_another_keys_tasks(client: TestClient) -> None:
     assert client.get(data["urls"]["get"]).status_code == 200
 
 
+def test_a_fal_job_of_the_same_key_is_no_prediction(client: TestClient) -> None:
+    fal = client.post(
+        "/fal/queue/fal-ai/bitdance", json={"prompt": "a cat"}, headers={"Authorization": "Key k1"}
+    ).json()["request_id"]
+    answer = client.get(f"/wavespeed/api/v3/predictions/{fal.replace('-', '')}/result")
+    assert answer.status_code == 404
+    assert answer.json()["message"] == "Prediction not found"
+
+
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [
