@@ -24,9 +24,9 @@ from emulator.contracts.validation import Violation, apply_defaults
 #: input fields that say how many media an output holds
 COUNT_FIELDS = ("num_images",)
 #: input fields that shape a video
-VIDEO_FIELDS = ("duration", "fps", "resolution", "aspect_ratio")
-#: every input field the limits read (a video's length also from ``num_frames``)
-SHAPING_FIELDS = frozenset((*COUNT_FIELDS, *SIZE_FIELDS, *VIDEO_FIELDS, "num_frames"))
+VIDEO_FIELDS = ("duration", "num_frames", "fps", "resolution", "aspect_ratio")
+#: every input field the limits read
+SHAPING_FIELDS = frozenset((*COUNT_FIELDS, *SIZE_FIELDS, *VIDEO_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -145,11 +145,14 @@ def _number(value: Any) -> float | None:
 def _video_limits(inputs: Mapping[str, Any], limits: Limits) -> list[Violation]:
     width, height, seconds, fps = video_shape(inputs, {}, None)
     # As asked, not as video_shape settles it (it falls back to defaults on odd values).
-    seconds = max(seconds, _number(inputs.get("duration")) or 0)
+    frames = inputs.get("num_frames")
+    framed = frames / fps if type(frames) is int and frames > 0 else 0.0
+    seconds = max(seconds, _number(inputs.get("duration")) or 0, framed)
     fps = max(fps, round(_number(inputs.get("fps")) or 0))
+    length = "num_frames" if framed and framed >= seconds else "duration"  # what asked for it
     if seconds > limits.max_video_seconds:
         message = f"videos of up to {limits.max_video_seconds:g} s, not {seconds:g} s"
-        return [_limit("duration", message, max_seconds=limits.max_video_seconds)]
+        return [_limit(length, message, max_seconds=limits.max_video_seconds)]
     if fps > limits.max_video_fps:
         message = f"videos of up to {limits.max_video_fps} fps, not {fps}"
         return [_limit("fps", message, max_fps=limits.max_video_fps)]
@@ -158,5 +161,5 @@ def _video_limits(inputs: Mapping[str, Any], limits: Limits) -> list[Violation]:
             f"videos of up to {limits.max_video_pixels} pixels (1080p, 60 s, 24 fps); "
             f"{width}x{height}, {seconds:g} s, {fps} fps is more"
         )
-        return [_limit("duration", message, max_pixels=limits.max_video_pixels)]
+        return [_limit(length, message, max_pixels=limits.max_video_pixels)]
     return []

@@ -43,6 +43,17 @@ def test_video_duration_is_bounded_as_asked_not_as_defaulted() -> None:
     assert [p.loc for p in problems] == [("duration",)]
 
 
+@pytest.mark.parametrize("frames", [2000, 86_400, 100_000_000])
+def test_video_length_asked_in_frames_is_bounded_and_named(frames: int) -> None:
+    # fal's num_frames overrides the duration; 86,400 frames was once an hour, so odd that
+    # the length fell back to the default 5 s, unbounded
+    seedance = ENGINE.contracts.get("fal", "fal-ai/bytedance/seedance/v1/pro/fast/image-to-video")
+    asked = {"prompt": "x", "image_url": "https://x.invalid/a.png", "num_frames": frames}
+    problems = check_limits(seedance, asked, Limits())
+    assert [p.loc for p in problems] == [("num_frames",)]
+    assert check_limits(seedance, {**asked, "num_frames": 48}, Limits()) == []
+
+
 def test_a_finished_jobs_output_is_made_once() -> None:
     engine = Engine(EmulatorConfig(seed=1), clock=ManualClock())
     engine.config = engine.config.with_options({"progression": "immediate"})
