@@ -72,6 +72,21 @@ def test_user_data_is_escaped_everywhere(client: TestClient) -> None:
         assert "&lt;script&gt;alert(" in text, page
 
 
+def test_an_input_no_page_can_encode_is_shown_replaced(client: TestClient) -> None:
+    """JSON's ``"\\udfff"`` is a lone surrogate once decoded: accepted by the API, it must
+    not stop the pages that show it (they were a 500 for every viewer)."""
+    json_type = {"content-type": "application/json"}
+    answers = [
+        client.post(f"/fal/{path}/fal-ai/bitdance", content=body, headers=json_type)
+        for path, body in (("queue", rb'{"prompt": "a cat \udfff"}'), ("run", rb'["\ud800"]'))
+    ]
+    assert [answer.status_code for answer in answers] == [200, 422]
+    job = answers[0].json()["request_id"]
+    for page in ("jobs", "jobs/rows", f"jobs/{job}", "gallery", "requests", "requests/rows"):
+        assert client.get(f"{UI}/{page}").status_code == 200, page
+    assert "a cat \ufffd" in client.get(f"{UI}/jobs/{job}").text
+
+
 def test_the_jobs_table_lists_jobs_newest_first_with_masked_keys(client: TestClient) -> None:
     first, second = finished_job(client, "first"), finished_job(client, "second")
     rows = client.get(f"{UI}/jobs/rows").text
@@ -196,6 +211,11 @@ def test_the_settings_page_lists_rules_with_their_counts(
 def test_endpoints_are_searchable_and_each_has_a_form(client: TestClient) -> None:
     listing = client.get(f"{UI}/endpoints?q=seedance").text
     assert "bytedance/seedance-v1-lite-t2v-480p" in listing and "fal-ai/bitdance<" not in listing
+    served = client.get("/_emulator/health").json()["endpoints"]
+    assert f"{served} endpoints" in client.get(f"{UI}/endpoints").text  # the catalogue's too
+    flux = client.get(f"{UI}/endpoints?q=flux/dev").text
+    assert "<code>fal-ai/flux/dev</code>" in flux and "catalogue" in flux
+    assert client.get(f"{UI}/endpoints/fal/fal-ai/flux/dev").status_code == 200
     page = client.get(f"{UI}/endpoints/fal/fal-ai/bitdance")
     assert page.status_code == 200
     assert 'data-submit="/fal/queue/fal-ai/bitdance"' in page.text

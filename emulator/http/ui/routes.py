@@ -21,7 +21,6 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from emulator.contracts.documents import Endpoint
 from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
 from emulator.core.faults import EFFECTS
@@ -43,6 +42,7 @@ if TYPE_CHECKING:  # Jinja loads with the first page drawn, not with every serve
 
 HERE = Path(__file__).parent
 _MEDIA_ID = re.compile(r"[0-9a-f]{32}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _DYNAMIC = {"Cache-Control": "no-store"}
 
 
@@ -52,6 +52,14 @@ def _when(seconds: float | None) -> str:
     return time.strftime("%H:%M:%S", time.gmtime(seconds)) + f".{int(seconds % 1 * 1000):03d}"
 
 
+def _well_formed(value: Any) -> Any:
+    """``value`` with each lone surrogate as U+FFFD: JSON's ``"\\udfff"`` decodes to one, and
+    a page is UTF-8, which has no code for it (escaped markup stays marked up)."""
+    if isinstance(value, str) and _SURROGATE.search(value):
+        return type(value)(_SURROGATE.sub("\ufffd", value))
+    return value
+
+
 def _environment() -> jinja2.Environment:
     import jinja2
 
@@ -59,10 +67,11 @@ def _environment() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,  # everything shown is escaped: prompts and inputs are user data
         undefined=jinja2.StrictUndefined,
+        finalize=_well_formed,  # everything shown can be sent: a user's input cannot stop a page
     )
     environment.filters["when"] = _when
     environment.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
-    environment.globals.update(query_with=_query_with, mask=mask, tier=_tier)
+    environment.globals.update(query_with=_query_with, mask=mask)
     return environment
 
 
@@ -70,11 +79,6 @@ def _query_with(asked: Mapping[str, str], **changes: object) -> str:
     """A query string: the filters ``asked`` (empty ones left out), ``changes`` applied."""
     merged = {**asked, **{name: str(value) for name, value in changes.items()}}
     return urlencode({name: value for name, value in merged.items() if value})
-
-
-def _tier(endpoint: Endpoint) -> str:
-    """How fully the emulator knows an endpoint, as its contract says (``x-emulator-tier``)."""
-    return str(endpoint.document.get("info", {}).get("x-emulator-tier", "contract"))
 
 
 @dataclass(frozen=True)
@@ -241,13 +245,14 @@ class Dashboard:
         )
 
     async def endpoints(self, request: Request) -> Response:
+        """Every endpoint served, the catalogue's too (listed without building any)."""
         query = request.query_params.get("q", "").strip().lower()
         found = [
-            e
-            for e in self.engine.contracts
-            if not query or query in e.id.lower() or query in (e.category or "").lower()
+            row
+            for row in self.engine.contracts.listing()
+            if not query or query in row["id"].lower() or query in (row["category"] or "").lower()
         ]
-        found.sort(key=lambda e: (e.provider, e.id))
+        found.sort(key=lambda row: (row["provider"], row["id"]))
         page = paginate(found, page_number(request.query_params.get("page")))
         return self._render(request, "endpoints.html", page=page, query=query)
 
