@@ -4,6 +4,7 @@ Open on a loopback-only emulator. With an admin token (``--admin-token``; ``serv
 makes one when it listens beyond loopback or accepts only some keys), every call but
 ``health`` needs ``Authorization: Bearer <admin token>``, except that an accepted API key
 may read its own jobs, requests and webhook deliveries (and nothing of another key's).
+Never for another site's page, whatever it presents (same_origin.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from emulator.core.store import StoreUnavailable
 from emulator.http.bodies import PayloadError, read_json
 from emulator.http.control_openapi import document
 from emulator.http.outage import RETRY_AFTER
+from emulator.http.same_origin import refusal
 
 #: what a caller may see: every key's state (None: an administrator), or one key's
 Viewer = str | None
@@ -76,6 +78,9 @@ class ControlApi:
 
     def _route(self, path: str, handler: Handler, methods: list[str], admin: bool) -> Route:
         async def guarded(request: Request) -> Response:
+            why = refusal(request.scope, self.engine.config)
+            if why is not None:
+                return JSONResponse({"detail": why}, 403)
             try:
                 return await handler(request, self._viewer(request, admin_only=admin))
             except _Refused as refused:

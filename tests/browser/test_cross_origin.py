@@ -1,5 +1,7 @@
 """A web app on its own origin (a dev server's) calling the emulator from a real browser,
-as ``@fal-ai/client`` does: straight to the queue, and through the proxy."""
+as ``@fal-ai/client`` does: straight to the queue, and through the proxy; and what no
+other site's page may do: reset the emulator, or read its control plane through a host
+name re-bound to loopback."""
 
 from __future__ import annotations
 
@@ -7,10 +9,13 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
 from emulator.server import BackgroundServer
+
+from .conftest import WAIT_MS, chromium
 
 
 class _Page(BaseHTTPRequestHandler):
@@ -65,3 +70,48 @@ def test_a_web_app_on_another_origin_calls_the_queue_and_the_proxy(
     answered = page.evaluate(CALLS, server.url)
     assert answered["named"] and answered["status"] == "IN_QUEUE"
     assert answered["image"].startswith(server.url)
+
+
+FORGED_RESET = """async (base) => {
+  // What any page may send without the browser's leave: a "simple" POST, its answer opaque.
+  await fetch(base + "/_emulator/reset", {method: "POST", mode: "no-cors"});
+}"""
+
+
+def test_a_page_of_another_origin_cannot_reset_the_emulator(
+    server: BackgroundServer, page: Page, app: str
+) -> None:
+    submitted = httpx.post(
+        server.url + "/fal/queue/fal-ai/bitdance",
+        json={"prompt": "kept"},
+        headers={"Authorization": "Key browser"},
+        timeout=10,
+    )
+    assert submitted.status_code == 200
+    page.goto(app)
+    page.evaluate(FORGED_RESET, server.url)
+    assert len(httpx.get(server.url + "/_emulator/jobs", timeout=10).json()) == 1
+
+
+def test_a_host_name_re_bound_to_loopback_reaches_no_dashboard(
+    server: BackgroundServer, browser: Browser
+) -> None:
+    """DNS rebinding, with a Chromium that resolves an outside name to the emulator's
+    address: the page is then of the same origin as the dashboard and the control plane."""
+    port = server.url.rsplit(":", 1)[1]
+    rebound = browser.browser_type.launch(
+        executable_path=chromium(),
+        headless=True,
+        timeout=WAIT_MS,
+        args=["--host-resolver-rules=MAP rebind.example 127.0.0.1"],
+    )
+    try:
+        page = rebound.new_page()
+        page.set_default_timeout(WAIT_MS)
+        shown = page.goto(f"http://rebind.example:{port}/_emulator/ui/jobs")
+        assert shown is not None and shown.status == 403
+        assert page.evaluate("async () => (await fetch('/_emulator/jobs')).status") == 403
+        # the same page, by this machine's own name, is the dashboard
+        assert page.goto(f"http://localhost:{port}/_emulator/ui/jobs").status == 200
+    finally:
+        rebound.close()

@@ -2,13 +2,17 @@
 
 Server-rendered (Jinja2), a little plain JavaScript as a static file, no build step and no
 fetch from anywhere else. It reads the engine; its forms act through the control plane.
+Like the control plane, it refuses another site's pages (same_origin.py).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from emulator.http.same_origin import refusal
 
 if TYPE_CHECKING:
     from emulator.core.engine import Engine
@@ -31,6 +35,10 @@ class _BuiltOnFirstRequest:
         self._app: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        why = refusal(scope, self.engine.config)
+        if why is not None and scope["type"] == "http":
+            await JSONResponse({"detail": why}, 403)(scope, receive, send)
+            return
         if self._app is None:
             from emulator.http.ui.routes import Dashboard
 
