@@ -28,7 +28,8 @@ def dashboard(engine: Engine) -> ASGIApp:
 
 class _BuiltOnFirstRequest:
     """The dashboard, its modules loaded and its routes built by its first request (a
-    server that nobody browses never pays for them: ~5 ms of every start-up)."""
+    server that nobody browses never pays for them: ~5 ms of every start-up); another
+    site's pages are refused before (same_origin.py)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
