@@ -37,6 +37,7 @@ from starlette.testclient import TestClient
 
 from emulator import EmulatorConfig, Engine, ManualClock, Progression, create_app
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, endpoint_from_document
+from emulator.contracts.limits import Limits, limit_violations
 from emulator.contracts.rules import SIZE_RULE, size_problem
 from emulator.strategies import valid_inputs
 
@@ -137,11 +138,13 @@ CASES = [
 ]
 
 
-def _within_size_rules(provider: str, document: dict[str, Any]) -> Any:
-    """Whether a case's body keeps the contract's size rules (``x-emulator-size``): a
-    provider rule its schema states only in prose ("Width and height must be between 512
-    and 2048"), made machine-readable by the emulator but not JSON Schema, so schemathesis
-    cannot draw by it. Positive cases that break it are not positive."""
+def _within_rules_and_limits(provider: str, document: dict[str, Any]) -> Any:
+    """Whether a case's body keeps the contract's size rules (``x-emulator-size``: a
+    provider rule its schema states only in prose, "Width and height must be between 512
+    and 2048", made machine-readable by the emulator but not JSON Schema) and the
+    emulator's own documented bounds (a video of at most 60 s, say, where a schema bounds
+    no ``num_frames``). schemathesis cannot draw by either: positive cases that break
+    them are not positive."""
     endpoint = endpoint_from_document(provider, document)
     fields = endpoint.resolve(endpoint.input_schema).get("properties", {})
     rules = {
@@ -152,8 +155,9 @@ def _within_size_rules(provider: str, document: dict[str, Any]) -> Any:
 
     def keeps(case: Any) -> bool:
         body = case.body if isinstance(case.body, dict) else {}
-        return all(size_problem(rule, body[name]) is None for name, rule in rules.items()
-                   if name in body)  # fmt: skip
+        within = not limit_violations(endpoint, body, Limits())
+        return within and all(size_problem(rule, body[name]) is None
+                              for name, rule in rules.items() if name in body)  # fmt: skip
 
     return keeps
 
@@ -208,7 +212,7 @@ def test_the_emulator_conforms_to_its_contract(
 
     cases = operation.as_strategy(generation_mode=mode, **fixed)
     if mode is GenerationMode.POSITIVE:
-        cases = cases.filter(_within_size_rules(provider, document))
+        cases = cases.filter(_within_rules_and_limits(provider, document))
 
     @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
     @given(case=cases)
