@@ -11,7 +11,7 @@ import copy
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from emulator.contracts.acceptance import Check, compile_acceptance
 from emulator.contracts.documents import Endpoint
@@ -184,7 +184,8 @@ def apply_defaults(endpoint: Endpoint, schema: Mapping[str, Any], value: Any) ->
     return value if fields is None else _filled(endpoint, fields, value)
 
 
-class _InputRules(NamedTuple):
+@dataclass(frozen=True)
+class _InputRules:
     """What an endpoint's input is checked and completed with, prepared once."""
 
     #: the quick test of ``acceptance.py`` (None: the schema has none)

@@ -11,6 +11,7 @@ import math
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any, NamedTuple
 
@@ -95,7 +96,8 @@ JOB_OVERHEAD = 1024
 TOMBSTONES = 100_000
 
 
-class Budget(NamedTuple):
+@dataclass(frozen=True)
+class Budget:
     """How much the store keeps: in jobs and in bytes, per key and in total."""
 
     retention: float = 3600.0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import json
 import tracemalloc
+from dataclasses import replace
 
 from emulator import EmulatorConfig, Engine, Progression
 
@@ -30,7 +31,7 @@ def main() -> None:
     tracemalloc.stop()
     print(f"retained jobs         : {len(engine.jobs)} (prompt of {len(PROMPT) + 7} characters)")
     print(f"memory per job        : {per_job:7.0f} bytes, input included (target <= 1536)")
-    engine.jobs.budget = engine.jobs.budget._replace(retention=0)
+    engine.jobs.budget = replace(engine.jobs.budget, retention=0)
     engine.jobs.expire(engine.clock.now() + 1)
     print(f"after retention passes: {len(engine.jobs)} jobs kept")
 

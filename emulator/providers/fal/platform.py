@@ -18,7 +18,7 @@ submit or run, validated, and applied where their effect can be observed.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
 
 from starlette.types import Scope
 
@@ -31,7 +31,8 @@ MIN_TIMEOUT = 1.0
 PRIORITY_WEIGHTS = {"normal": 1.0, "low": 2.0, "high": 0.5}
 
 
-class Platform(NamedTuple):
+@dataclass(frozen=True)
+class Platform:
     """The fal platform options a queue request sets in its headers."""
 
     start_timeout: float | None = None
