@@ -633,32 +633,3 @@ def test_the_served_socket_sends_small_answers_at_once() -> None:
             accepted, _ = bound.accept()
             with accepted:
                 assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
-
-
-#: what only some requests, some flags or other commands need: `serve` builds its app
-#: without them (each is imported where it is first used; issue 17's start-up)
-NOT_AT_START = (
-    "av",  # video renders
-    "PIL",  # image renders
-    "jsonschema",  # `contracts` commands
-    "cryptography",  # `serve --tls`
-    "respx",  # in-process emulation
-    "msgpack",  # fal realtime frames
-    "urllib.request",  # webhook deliveries, `contracts diff --against URL`
-    "emulator.contracts.sources",  # `contracts diff` and `sync`
-    "emulator.harness",  # `conformance`
-)
-
-
-def test_serve_builds_its_app_without_what_only_some_requests_need() -> None:
-    code = (
-        "import sys\n"
-        "from emulator import cli, serve\n"
-        "from emulator.config_file import Settings\n"
-        "serve.build_app(Settings())\n"
-        f"print(' '.join(m for m in {NOT_AT_START!r} if m in sys.modules))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert done.stdout.split() == []
