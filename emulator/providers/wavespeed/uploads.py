@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import parse_options_header
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -43,6 +44,12 @@ def _replay(body: bytes) -> Receive:
         return messages.pop() if messages else {"type": "http.disconnect"}
 
     return receive
+
+
+def _cut_short(body: bytes, content_type: str) -> bool:
+    """Whether a multipart ``body`` lacks its closing delimiter (``--boundary--``)."""
+    boundary = parse_options_header(content_type)[1].get(b"boundary")
+    return boundary is not None and b"--%s--" % boundary not in body
 
 
 def _media_type(content_type: str) -> str:
@@ -100,6 +107,7 @@ class WaveSpeedUploads:
     async def binary(self, request: Request, owner: str) -> Response:
         storage = self.engine.storage
         declared = request.headers.get("content-length", "0")
+        declared_type = request.headers.get("content-type", "")
         if not declared.isascii() or not declared.isdigit():
             raise WaveSpeedError(400, "Content-Length must be a number of bytes")
         if int(declared) > storage.max_file_bytes + FORM_OVERHEAD:
@@ -122,6 +130,9 @@ class WaveSpeedUploads:
                 raise
             raise WaveSpeedError(400, f"Malformed multipart form: {error}") from None
         upload = form.get("file")
+        if not isinstance(upload, UploadFile) and _cut_short(body, declared_type):
+            # the parser drops a part that never ends: say so, not that none was sent
+            raise WaveSpeedError(400, "Malformed multipart form: it ends before its boundary")
         if not isinstance(upload, UploadFile):
             raise WaveSpeedError(400, "Invalid parameters: a 'file' field is required")
         if upload.size is not None and upload.size > storage.max_file_bytes:

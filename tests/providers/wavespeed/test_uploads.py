@@ -72,6 +72,15 @@ def test_bad_uploads_are_4xx_in_the_envelope(
     assert response.status_code == status and response.json()["code"] == status
 
 
+def test_a_form_cut_short_is_named_so(client: TestClient) -> None:
+    headers = {"Content-Type": 'multipart/form-data; boundary="b"'}
+    answer = client.post(BINARY, content=TRUNCATED_FORM, headers=headers)
+    assert answer.status_code == 400
+    assert "ends before its boundary" in answer.json()["message"]
+    whole = TRUNCATED_FORM + b"\r\n--b--\r\n"
+    assert client.post(BINARY, content=whole, headers=headers).status_code == 200
+
+
 def test_uploads_need_a_key_but_the_put_does_not(engine: Engine) -> None:
     with TestClient(create_app(engine=engine)) as anonymous:
         assert anonymous.post(TICKETS, json={"filename": "a", "size": 1}).status_code == 401
