@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 __all__ = ["Scenario"]
@@ -27,9 +27,16 @@ class Scenario:
     lose_submit_answer: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["faults"] = list(self.faults)
-        return {k: v for k, v in data.items() if v not in (None, False, {}, [])}
+        """Its property and input always (an input may be ``{}``), the rest where it is not
+        the default."""
+        data = {
+            field.name: getattr(self, field.name)
+            for field in fields(self)
+            if field.default is MISSING or getattr(self, field.name) != field.default
+        }
+        if "faults" in data:
+            data["faults"] = list(self.faults)
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"), default=repr)
