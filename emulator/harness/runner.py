@@ -119,7 +119,9 @@ class _PropertyRun:
         self.failures: list[PropertyFailed] = []
         self.after_failure = 0
         self.first_failure_at = 0.0
-        self.last_drawn_failure: Scenario | None = None
+        #: the failing scenarios Hypothesis drew, as JSON: it runs its smallest again at the
+        #: end, which a spent budget must let through (else the run looks flaky)
+        self.drawn_failures: set[str] = set()
         self.notes: list[str] = []
         self.late_before = len(session.late_requests)
 
@@ -230,7 +232,7 @@ class _PropertyRun:
     def _example(self, scenario: Scenario) -> None:
         if self.failures:
             self.after_failure += 1
-            if self._spent() and scenario != self.last_drawn_failure:
+            if self._spent() and scenario.to_json() not in self.drawn_failures:
                 reject()  # the budget is spent: keep the smallest failure found so far
         problems = self.prop.judge(self.context, self._observe(scenario))
         if problems:
@@ -239,7 +241,7 @@ class _PropertyRun:
             if first:
                 self.first_failure_at = time.monotonic()
             self.failures.append(failure)
-            self.last_drawn_failure = scenario
+            self.drawn_failures.add(scenario.to_json())
             if first:
                 self._try_simpler(failure)
             raise failure

@@ -137,6 +137,23 @@ def test_a_failure_that_does_not_repeat_is_reported_with_a_note() -> None:
     assert any("went otherwise when Hypothesis ran it again" in n for n in outcome.notes)
 
 
+def answers_nothing(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Makes no request: the same answer, whatever the scenario."""
+    return {"images": []}
+
+
+def test_a_spent_shrink_budget_is_not_reported_as_a_client_that_changed() -> None:
+    # An instant client spends the 100 runs of the shrink budget. Hypothesis then runs the
+    # smallest failure it drew once more: the spent budget let only the last one through,
+    # so a client that never changes was reported as one that did.
+    report = check(answers_nothing, provider="fal", endpoint=ENDPOINT,
+                   properties=["surfaces_validation_errors"],
+                   options=Options(max_examples=10, seed=1))  # fmt: skip
+    outcome = report.outcome("surfaces_validation_errors")
+    assert outcome.status == FAILED, report.text()
+    assert not outcome.notes, outcome.notes
+
+
 def fal_run_elsewhere(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
     """Returns an image the provider never made, in a shape the contract allows."""
     output = fal_client.run(endpoint_id, arguments=arguments)
