@@ -208,6 +208,27 @@ def test_an_unreadable_source_is_one_line_and_exit_2(
     assert words in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize("folder", ["empty", "fal"])
+def test_a_source_that_says_nothing_of_the_contracts_is_no_all_clear(
+    folder: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # an empty folder, or the right one's provider folder (one level too deep): "0 changes"
+    # and exit 0 kept a daily drift alarm quiet
+    (tmp_path / "empty").mkdir()
+    shutil.copytree(FAL_TYPES / "fal", tmp_path / "fal")
+    assert cli.main(["contracts", "diff", "--against", str(tmp_path / folder)]) == 2
+    err = capsys.readouterr().err
+    assert "publishes none of the endpoints compared" in err and err.count("\n") == 1
+
+
+def test_the_report_says_how_many_endpoints_it_compared(
+    before_the_drift: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, report = _diff(capsys, "--against", str(FAL_TYPES), "--contracts", str(before_the_drift))
+    # the source lists fal's whole catalogue: each shipped fal endpoint, listed or not
+    assert report["compared"] == len(list((before_the_drift / "fal").rglob("*.json")))
+
+
 def test_a_document_that_is_not_json_is_refused(tmp_path: Path, capsys) -> None:
     (tmp_path / "bad.json").write_text("{")
     assert cli.main(["contracts", "diff", "--against", str(tmp_path / "bad.json")]) == 2

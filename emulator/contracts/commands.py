@@ -65,7 +65,7 @@ def _print_report(report: DriftReport) -> None:
             print(f"{severity:8} {change.provider} {change.endpoint}: {change.message}")
             print(f"{'':8}   affects {change.affects}")
     counts = ", ".join(f"{report.count(s)} {s}" for s in SEVERITIES)
-    print(f"{len(report.changes)} changes: {counts}")
+    print(f"{len(report.changes)} changes in {report.compared} endpoints compared: {counts}")
 
 
 def run(args: argparse.Namespace) -> int:

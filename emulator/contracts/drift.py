@@ -16,7 +16,7 @@ from typing import Any
 
 from emulator.contracts.documents import Contracts, Endpoint, endpoint_from_document
 from emulator.contracts.rules import SIZE_RULE, rule_from_text
-from emulator.contracts.sources import DocumentSource
+from emulator.contracts.sources import DocumentSource, SourceError
 from emulator.core.registry import LAYOUTS
 
 SEVERITIES = ("critical", "warning", "info")
@@ -68,6 +68,8 @@ class DriftReport:
     source: str
     date: str | None
     changes: list[Change]
+    #: how many shipped endpoints the source said anything of
+    compared: int = 0
 
     def count(self, severity: str) -> int:
         return sum(1 for change in self.changes if change.severity == severity)
@@ -80,6 +82,7 @@ class DriftReport:
         return {
             "source": self.source,
             "date": self.date,
+            "compared": self.compared,
             "counts": {s: self.count(s) for s in SEVERITIES},
             "changes": [change.as_json() for change in self.changes],
         }
@@ -310,14 +313,18 @@ def _delisting(endpoint: Endpoint, listed: bool, source: DocumentSource) -> list
 
 
 def diff_contracts(contracts: Contracts, source: DocumentSource) -> DriftReport:
-    """Every change between the shipped ``contracts`` and what ``source`` publishes."""
+    """Every change between the shipped ``contracts`` and what ``source`` publishes;
+    `SourceError` when it says nothing of any of them (a folder one level off, say: a
+    report of no change would keep a drift alarm quiet for ever)."""
     changes: list[Change] = []
+    compared = 0
     for provider in LAYOUTS:
         shipped = sorted(contracts.of(provider), key=lambda e: e.id)
         published = source.documents(provider, [e.id for e in shipped])
         complete = source.complete(provider)
         for endpoint in shipped:
             document = published.get(endpoint.id)
+            compared += document is not None or complete
             if document is None:
                 changes += unenforced_rules(endpoint)
                 if complete:
@@ -327,4 +334,6 @@ def diff_contracts(contracts: Contracts, source: DocumentSource) -> DriftReport:
             changes += compare(endpoint, newer)
             if complete:
                 changes += _delisting(endpoint, True, source)
-    return DriftReport(source.description, source.date, changes)
+    if not compared:
+        raise SourceError(f"{source.description} publishes none of the endpoints compared")
+    return DriftReport(source.description, source.date, changes, compared)
