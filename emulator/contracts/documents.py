@@ -8,6 +8,7 @@ path ending in ``/requests/{request_id}``. Nothing here knows any particular mod
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import importlib.util
 import json
@@ -251,6 +252,17 @@ class Contracts:
     def of(self, provider: str) -> list[Endpoint]:
         """The curated endpoints of ``provider``."""
         return [e for (p, _), e in self._endpoints.items() if p == provider]
+
+    def serve_any(self, pattern: str, provider: str | None = None) -> bool:
+        """Whether the id of an endpoint served (``provider``'s, if given) matches the glob
+        ``pattern``: with a fallback (``--unknown-endpoints generic``) any fal id does."""
+        if self.fallback is not None and provider in (None, "fal"):
+            return True
+        return any(
+            fnmatch.fnmatchcase(row["id"], pattern)
+            for row in self.listing()
+            if provider in (None, row["provider"])
+        )
 
     def listing(self) -> Iterator[dict[str, Any]]:
         """Every endpoint served, with its tier and source, without building any."""

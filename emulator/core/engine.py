@@ -70,7 +70,7 @@ class Engine(Timeline):
         self.contracts = contracts if contracts is not None else served_contracts(config)
         self.jobs = _job_store(config, self.store, self.contracts)
         self.record = RequestRecord(store=self.store)
-        self.faults = FaultBook(self.config.seed, store=self.store)
+        self.faults = FaultBook(self.config.seed, store=self.store, served=self.contracts.serve_any)
         self.webhooks = WebhookSender(
             time_scale=config.webhook_time_scale,
             any_target=config.webhook_targets == "any",

@@ -32,7 +32,7 @@ import functools
 import hashlib
 import itertools
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -232,6 +232,11 @@ class FaultBook:
     rules: list[Fault] = field(default_factory=list)
     #: given (by keyword), the book is a `SharedFaultBook` kept in that store
     store: Store | None = field(default=None, repr=False, compare=False, kw_only=True)
+    #: whether an endpoint served matches a rule's ``endpoint`` glob (of its provider, if
+    #: it names one): a rule no request could match is refused (None: not asked)
+    served: Callable[[str, str | None], bool] | None = field(
+        default=None, repr=False, compare=False, kw_only=True
+    )
 
     def __new__(cls, *args: Any, **kwargs: Any) -> FaultBook:
         if kwargs.get("store") is not None and cls is FaultBook:
@@ -260,9 +265,21 @@ class FaultBook:
         rules = self._index.get(stage)
         return rules is not None and bool(rules.others or endpoint in rules.by_endpoint)
 
-    def add(self, fault: Fault | Mapping[str, Any]) -> Fault:
+    def checked(self, fault: Fault | Mapping[str, Any]) -> Fault:
+        """``fault`` as a rule, if one that can be used: else `FaultError`, with why."""
         rule = fault if isinstance(fault, Fault) else Fault.from_dict(fault)
         rule.check()
+        if (
+            rule.endpoint is not None
+            and self.served
+            and not self.served(rule.endpoint, rule.provider)
+        ):
+            where = f" of {rule.provider}" if rule.provider else ""
+            raise FaultError(f"no endpoint{where} served matches {rule.endpoint!r}")
+        return rule
+
+    def add(self, fault: Fault | Mapping[str, Any]) -> Fault:
+        rule = self.checked(fault)
         with self._lock:
             rule.id = f"fault-{next(self._ids)}"
             self.rules.append(rule)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -47,9 +47,15 @@ class SharedFaultBook(FaultBook):
     ``FaultBook(seed, store=store)`` makes one."""
 
     def __init__(
-        self, seed: int | None = None, rules: list[Fault] | None = None, *, store: Store
+        self,
+        seed: int | None = None,
+        rules: list[Fault] | None = None,
+        *,
+        store: Store,
+        served: Callable[[str, str | None], bool] | None = None,
     ) -> None:
         self.store: Store = store
+        self.served = served
         self._version: int | None = None  # the version the cache was loaded at
         self._cached: dict[str, Fault] = {}  # by id, in the order added
         self._index: dict[str, _StageRules] = {}
@@ -147,8 +153,7 @@ class SharedFaultBook(FaultBook):
         return rules is not None and bool(rules.others or endpoint in rules.by_endpoint)
 
     def add(self, fault: Fault | Mapping[str, Any]) -> Fault:
-        rule = fault if isinstance(fault, Fault) else Fault.from_dict(fault)
-        rule.check()
+        rule = self.checked(fault)
         rule.id = f"fault-{self.store.do('incr', IDS, 1)}"
         rule.matched = rule.fired = 0
         self.store.do("hset", RULES, {rule.id: json.dumps(rule.definition())})

@@ -44,6 +44,31 @@ def test_refused_rules_leave_requests_working() -> None:
         assert run.status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("rule", "served"),
+    [
+        ({"endpoint": "fal-ai/bitdance"}, True),
+        ({"endpoint": "fal-ai/flux/dev"}, True),  # the catalogue's
+        ({"endpoint": "fal-ai/flux/*"}, True),
+        ({"provider": "wavespeed", "endpoint": "wavespeed-ai/*"}, True),
+        ({"endpoint": "fal-ai/no-such-model"}, False),  # a typo: the rule would never fire
+        ({"endpoint": "fal-ai/bitdanse"}, False),
+        ({"provider": "wavespeed", "endpoint": "fal-ai/bitdance"}, False),
+    ],
+)
+def test_a_rule_for_no_endpoint_served_is_refused(rule: dict, served: bool) -> None:
+    engine = Engine(EmulatorConfig())
+    if served:
+        assert engine.faults.add({"effect": "fail", **rule}).matched == 0
+    else:
+        with pytest.raises(FaultError, match="served matches"):
+            engine.faults.add({"effect": "fail", **rule})
+    # with --unknown-endpoints generic, every fal id is served
+    generic = Engine(EmulatorConfig(unknown_endpoints="generic"))
+    if rule.get("provider") != "wavespeed":
+        generic.faults.add({"effect": "fail", **rule})
+
+
 @pytest.mark.parametrize("advance", ["nan", "NaN", -1, True, None, [1], "1e999"])
 def test_a_manual_clock_moves_only_by_finite_seconds(advance: object) -> None:
     from emulator import ManualClock
