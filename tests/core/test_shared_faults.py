@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.core.faults import Fault, FaultBook
+from emulator.core.faults import Fault, FaultBook, FaultError
 from emulator.core.record import RequestRecord
 from emulator.core.redis_store import RedisStore
 from emulator.core.shared_faults import SharedFaultBook
@@ -43,6 +43,14 @@ def hammer(books: list[FaultBook], picks: int, threads: int = 4) -> list[Fault]:
 def test_a_book_on_a_store_is_a_shared_book(stores: tuple[Store, Store]) -> None:
     assert isinstance(FaultBook(1, store=stores[0]), SharedFaultBook)
     assert type(FaultBook(1)) is FaultBook
+
+
+def test_a_shared_book_refuses_a_rule_for_no_endpoint_served(stores: tuple[Store, Store]) -> None:
+    book = FaultBook(store=stores[0], served=lambda pattern, provider: pattern == "acme/image")
+    assert book.add(Fault("fail", endpoint="acme/image")).id
+    with pytest.raises(FaultError, match="served matches 'acme/imgae'"):
+        book.add(Fault("fail", endpoint="acme/imgae"))
+    assert [rule.endpoint for rule in FaultBook(store=stores[1]).rules] == ["acme/image"]
 
 
 def test_times_fires_exactly_so_often_across_books(stores: tuple[Store, Store]) -> None:

@@ -54,7 +54,7 @@ def test_a_restart_keeps_jobs_uploads_media_rules_and_the_record(tmp_path: Path)
             ids = [answer.json()["request_id"] for answer in answers]
             result = client.get(f"{SUBMIT}/requests/{ids[0]}").json()
             uploads = {upload(client, small): small, upload(client, large): large}
-            rule = {"effect": "http_error", "status": 429, "endpoint": "fal-ai/other"}
+            rule = {"effect": "http_error", "status": 429, "endpoint": "fal-ai/flux/dev"}
             assert client.post("/_emulator/faults", json=rule).status_code == 201
             recorded = len(client.get("/_emulator/requests").json())
             first = base(server)
@@ -75,7 +75,7 @@ def test_a_restart_keeps_jobs_uploads_media_rules_and_the_record(tmp_path: Path)
                 assert client.get(path(url)).content == data
             kept_rules = client.get("/_emulator/faults").json()
             assert [(r["effect"], r["endpoint"]) for r in kept_rules] == [
-                ("http_error", "fal-ai/other")
+                ("http_error", "fal-ai/flux/dev")
             ]
             assert len(client.get("/_emulator/requests").json()) >= recorded
 

@@ -86,9 +86,11 @@ class Scale:
 
 def rules_matching_nothing(engine: Any) -> list[Any]:
     """100 fault rules, half acting on jobs and half on exchanges (the stage a status poll
-    looks at), none matching the polled endpoint."""
+    looks at), none matching the polled endpoint: each names another one served (a rule
+    for no endpoint served is refused)."""
+    others = [row["id"] for row in engine.contracts.listing() if row["id"] != "fal-ai/bitdance"]
     return [
-        engine.faults.add({"effect": effect, "status": 500, "endpoint": f"nobody/{n}"})
-        for n in range(50)
+        engine.faults.add({"effect": effect, "status": 500, "endpoint": endpoint})
+        for endpoint in others[:50]
         for effect in ("fail", "http_error")
     ]
