@@ -31,13 +31,14 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
     from emulator.core.webhooks import Attempt, Delivery
     from emulator.emulation import Emulation, emulate
     from emulator.server import BackgroundServer
-    from emulator.transport.intercept import UnmatchedRequest
+    from emulator.transport.intercept import ConcurrentEmulation, UnmatchedRequest
 
 #: public name → the module that defines it
 _HOMES = {
     "Attempt": "emulator.core.webhooks",
     "BackgroundServer": "emulator.server",
     "Clock": "emulator.core.clock",
+    "ConcurrentEmulation": "emulator.transport.intercept",
     "ContractError": "emulator.contracts.documents",
     "Contracts": "emulator.contracts.documents",
     "Delivery": "emulator.core.webhooks",
@@ -63,6 +64,7 @@ __all__ = [
     "Attempt",
     "BackgroundServer",
     "Clock",
+    "ConcurrentEmulation",
     "ContractError",
     "Contracts",
     "Delivery",

@@ -139,12 +139,21 @@ class Emulation:
         self.reset()
         if self._fake_credentials:
             self._provide_credentials()
-        self._interception.start()
+        try:
+            self._interception.start()  # ConcurrentEmulation while another thread's runs
+        except BaseException:
+            self._close()
+            raise
         return self
 
     def stop(self) -> None:
         try:
             self._interception.stop()
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        try:
             self._dispatcher.close()
             self.engine.close()
         finally:

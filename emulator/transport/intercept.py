@@ -8,6 +8,7 @@ fails loudly (the default, so a test never reaches a real API by accident) or, w
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any, Literal
@@ -93,6 +94,34 @@ def _routers() -> list[Any]:
     return HTTPXMocker.routers
 
 
+class ConcurrentEmulation(RuntimeError):
+    """An emulation started while another thread's is active: interception is process-wide
+    (the clients' transports are patched for every thread), so the one started last would
+    answer both threads' calls, and the other would record none."""
+
+
+#: the interceptions started and not stopped, and the thread that started each
+_active: dict[Interception, threading.Thread] = {}
+_active_lock = threading.Lock()
+
+
+def _claim(interception: Interception) -> None:
+    """Note ``interception`` as active; `ConcurrentEmulation` while another living thread's
+    is (nested emulations in one thread are fine: the inner one answers until it ends)."""
+    here = threading.current_thread()
+    with _active_lock:
+        others = {t for t in _active.values() if t is not here and t.is_alive()}
+        if others:
+            names = ", ".join(sorted(t.name for t in others))
+            raise ConcurrentEmulation(
+                f"provider-emulator: another thread's emulation is active ({names}): "
+                "interception is process-wide, so one emulation would answer both threads' "
+                "calls. Share one emulation between threads, or run tests in processes "
+                "(pytest-xdist)"
+            )
+        _active[interception] = here
+
+
 class Interception:
     """While started, provider hosts are answered by ``dispatcher``'s app."""
 
@@ -107,6 +136,7 @@ class Interception:
         self._websockets = WebSocketInterception(dispatcher, refuse=refuse)
 
     def start(self) -> None:
+        _claim(self)
         self._router.start()
         self._requests_patch = _patch_requests(self)
         self._requests_patch.start()
@@ -118,6 +148,8 @@ class Interception:
             self._requests_patch.stop()
             self._requests_patch = None
         self._router.stop()
+        with _active_lock:
+            _active.pop(self, None)
 
 
 # -- requests ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import requests
 import respx
 import urllib3
 
-from emulator import BackgroundServer, emulate
+from emulator import BackgroundServer, ConcurrentEmulation, emulate
 from emulator.core.faults import Fault
 from emulator.providers.registry import HOST_SURFACES
 
@@ -55,6 +55,35 @@ def test_a_nested_emulation_answers_until_it_ends_then_the_outer_one_again() -> 
     assert [job.id for job in inner.engine.jobs] == [inner_id]
     assert [job.id for job in outer.engine.jobs] == [outer_id]
     _reaches_for_the_network()  # all three ended: nothing intercepts
+
+
+def test_an_emulation_in_another_thread_while_one_runs_is_refused_not_misrouted() -> None:
+    # interception is process-wide: the one started last answered both threads' calls,
+    # and the other emulation recorded none, silently
+    outcome: list[BaseException | None] = []
+    started, done = threading.Event(), threading.Event()
+
+    def other_thread() -> None:
+        with emulate(seed=1):
+            started.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    try:
+        assert started.wait(10)
+        try:
+            with emulate(seed=2):
+                pass
+        except ConcurrentEmulation as error:
+            outcome.append(error)
+    finally:
+        done.set()
+        thread.join(10)
+    assert len(outcome) == 1 and "another thread's emulation is active" in str(outcome[0])
+    with emulate() as emulation:  # the other's has ended: this one starts
+        httpx.post("https://queue.fal.run/fal-ai/bitdance", json={"prompt": "x"}, headers=FAL_KEY)
+    assert len(emulation.calls()) == 1
 
 
 @pytest.mark.parametrize("level", ["httpcore", "httpx"])  # respx's default, and the other
