@@ -23,6 +23,8 @@ from emulator.providers.registry import CANONICAL_HOSTS, HOST_SURFACES, PROVIDER
 
 #: each provider's wire grammar, by name
 GRAMMARS = {provider.name: provider.replay for provider in PROVIDERS}
+#: each provider's error answers, by name (a replay's 404 is in its provider's format)
+ERROR_ANSWERS = {provider.name: provider.http_error for provider in PROVIDERS}
 
 
 def with_recordings(
@@ -51,7 +53,7 @@ def with_recordings(
         recordings = RecordingStore(Path(replay)).read()
         return Replayer(
             app, recordings=recordings, grammars=GRAMMARS, upstreams=upstreams,
-            host_surfaces=HOST_SURFACES, fallback=fallback,
+            host_surfaces=HOST_SURFACES, fallback=fallback, errors=ERROR_ANSWERS,
         )  # fmt: skip
     return app
 

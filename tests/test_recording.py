@@ -107,6 +107,14 @@ def test_unmatched_requests_are_emulated_or_a_clear_404(recorded) -> None:
                          headers={"Authorization": "Key k"})  # fmt: skip
     assert answer.status_code == 404
     assert answer.json()["detail"] == "no recording matches POST fal-ai/bitdance with this input"
+    # in each provider's own format
+    wavespeed = strict.post(
+        "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image",
+        json={"prompt": "x"},
+        headers={"Authorization": "Bearer k"},
+    )
+    assert wavespeed.status_code == 404 and wavespeed.json()["code"] == 404
+    assert "no recording matches" in wavespeed.json()["message"]
 
 
 def test_an_unreachable_upstream_is_a_502_and_nothing_is_recorded(tmp_path: Path) -> None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.http.asgi import header
@@ -267,6 +268,10 @@ def _json(content: bytes) -> Any:
         return None
 
 
+#: a provider's error answer: (status, detail, headers) → its response
+HttpError = Callable[[int, str, Mapping[str, str] | None], Response]
+
+
 class Replayer:
     def __init__(
         self,
@@ -277,11 +282,15 @@ class Replayer:
         upstreams: Upstreams,
         host_surfaces: Mapping[str, str],
         fallback: str = "emulate",
+        errors: Mapping[str, HttpError] | None = None,
     ) -> None:
+        """``errors``: each provider's error answer (status, detail, headers), for a 404
+        ``fallback`` in its own format (else fal's ``{"detail": ...}``)."""
         if fallback not in ("emulate", "404"):
             raise ValueError("fallback must be 'emulate' or '404'")
         self.app = app
         self.grammars = grammars
+        self.errors = errors or {}
         self.index = _Index(recordings, grammars)
         self.surfaces = _Surfaces(upstreams, host_surfaces)
         self.fallback = fallback
@@ -331,7 +340,11 @@ class Replayer:
         result = self.index.result_for(grammar, key) if queued else None
         if result is None and self.fallback == "404":
             detail = f"no recording matches {scope['method']} {match['endpoint']} with this input"
-            message = json.dumps({"detail": detail, "error_type": "no_recording"}).encode()
+            error = self.errors.get(grammar.provider)
+            if error is not None:
+                await error(404, detail, None)(scope, receive, send)
+                return
+            message = json.dumps({"detail": detail}).encode()
             await _answer(send, 404, {"content-type": "application/json"}, message)
             return
         status, headers, content = await _call_app(self.app, scope, body)
