@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
@@ -150,8 +150,13 @@ class Calls(Sequence[RecordedRequest]):
     """Recorded requests with respx/moto-style accessors: ``call_count``, ``called``,
     ``last``."""
 
-    def __init__(self, entries: list[RecordedRequest]) -> None:
+    def __init__(
+        self, entries: list[RecordedRequest], *, asked: str = "such call", seen: str = ""
+    ) -> None:
+        """``asked``: what was asked for, as `last` names it when there is none; ``seen``:
+        what was recorded instead, as it says then."""
         self._entries = entries
+        self._asked, self._seen = asked, seen
 
     @overload
     def __getitem__(self, index: int) -> RecordedRequest: ...
@@ -177,7 +182,7 @@ class Calls(Sequence[RecordedRequest]):
     @property
     def last(self) -> RecordedRequest:
         if not self._entries:
-            raise AssertionError("no such call was recorded")
+            raise AssertionError(f"no {self._asked} was recorded{self._seen}")
         return self._entries[-1]
 
     def __repr__(self) -> str:
@@ -280,14 +285,15 @@ class RequestRecord:
     def calls(self, endpoint: str | None = None) -> Calls:
         """The requests that ran a model (submits, sync runs, streams), of ``endpoint``
         if given: what a client's code sent, with ``.json`` the input."""
+        ran = [entry for entry in self if entry.method == "POST" and entry.endpoint is not None]
+        if endpoint is None:
+            return Calls(ran, asked="call of a model")
+        called = Counter(entry.endpoint for entry in ran)
+        others = ", ".join(f"{name} ({count})" for name, count in sorted(called.items()))
         return Calls(
-            [
-                entry
-                for entry in self
-                if entry.method == "POST"
-                and entry.endpoint is not None
-                and (endpoint is None or entry.endpoint == endpoint)
-            ]
+            [entry for entry in ran if entry.endpoint == endpoint],
+            asked=f"call of {endpoint!r}",
+            seen=f" (calls of: {others})" if others else "",
         )
 
     def clear(self) -> None:

@@ -100,6 +100,18 @@ def test_calls_show_what_the_clients_code_sent() -> None:
         assert polls and all("/requests/" in p.path for p in polls)
 
 
+def test_no_call_of_an_endpoint_says_which_endpoints_were_called() -> None:
+    with emulate(seed=1) as emulation:
+        with pytest.raises(AssertionError, match="no call of a model was recorded"):
+            _ = emulation.calls().last
+        fal_client.run("fal-ai/bitdance", arguments={"prompt": "a cat"})
+        with pytest.raises(AssertionError) as missing:
+            _ = emulation.calls("fal-ai/bitdanse").last  # a typo
+    assert str(missing.value) == (
+        "no call of 'fal-ai/bitdanse' was recorded (calls of: fal-ai/bitdance (1))"
+    )
+
+
 def test_the_body_limit_is_the_records() -> None:
     with emulate() as emulation:
         emulation.engine.record.body_bytes = 8
