@@ -142,7 +142,10 @@ def ran_away(seen: Observation) -> list[str]:
 
 
 def raised(seen: Observation) -> str:
-    return f"{type(seen.error).__name__}: {str(seen.error)[:200]}"
+    """The client's error on one line of the report: its lines joined, at most 200
+    characters of them."""
+    text = " ".join(str(seen.error).split())
+    return f"{type(seen.error).__name__}: {text if len(text) <= 200 else text[:199] + '…'}"
 
 
 def minimal(context: Context) -> Any:

@@ -57,6 +57,21 @@ def test_a_valid_input_that_fails_otherwise_is_still_the_clients_failure() -> No
     assert judge_output(_context(), seen) == ["a valid input failed: OSError: x"]
 
 
+def test_a_clients_error_of_many_lines_is_one_line_of_the_report() -> None:
+    error = httpx.HTTPStatusError(
+        "Client error '404 Not Found' for url 'https://x/status'\n"
+        "For more information check: https://developer.mozilla.org/en-US/docs/Web/HTTP/404",
+        request=httpx.Request("GET", "https://x/status"),
+        response=httpx.Response(404),
+    )
+    seen = Observation(Scenario("returns_valid_output", {"prompt": "x"}), error=error)
+    (problem,) = judge_output(_context(), seen)
+    assert "\n" not in problem and problem.endswith("/404")
+    long = Observation(seen.scenario, error=OSError("x" * 300))
+    (cut,) = judge_output(_context(), long)
+    assert cut.endswith("x…") and len(cut) == len("a valid input failed: OSError: ") + 200
+
+
 @given(st.just(BEYOND))
 def test_an_input_beyond_the_emulator_is_discarded_in_a_property_run(value: dict) -> None:
     with pytest.raises(UnsatisfiedAssumption):
