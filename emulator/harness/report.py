@@ -37,7 +37,8 @@ class PropertyOutcome:
         text = f"{self.name:28} {_LABELS[self.status]}"
         if self.reason:
             text += f" ({self.reason})"
-        return text + f"   [{self.examples} examples, {self.seconds:.1f} s]"
+        runs = f"{self.examples} run" + ("" if self.examples == 1 else "s")
+        return text + f"   [{runs}, {self.seconds:.1f} s]"
 
 
 @dataclass

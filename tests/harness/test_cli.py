@@ -54,7 +54,7 @@ def test_a_failure_exits_1_with_a_replay_that_replays_it(
     assert words[:2] == ["provider-emulator", "conformance"]
     assert main(words[1:]) == 1
     replayed = capsys.readouterr().out
-    assert "[1 examples" in replayed and "Retry-After: 1" in replayed
+    assert "[1 run," in replayed and "Retry-After: 1" in replayed
 
 
 def _scenario(**fields: object) -> str:
