@@ -84,6 +84,17 @@ def add_serve_options(serve: argparse.ArgumentParser) -> None:
     )
 
 
+def notice(args: argparse.Namespace) -> str | None:
+    """What ``serve`` says at start of the recording options it was given (None: none)."""
+    if args.record:
+        upstream = ", ".join(args.upstream) or "the providers' real hosts"
+        return f"recording provider calls into {args.record} (upstream: {upstream})"
+    if args.replay:
+        unmatched = "a 404" if args.replay_fallback == "404" else "emulated"
+        return f"answering from the recordings in {args.replay} (what none matches: {unmatched})"
+    return None
+
+
 def from_arguments(app: ASGIApp, args: argparse.Namespace) -> ASGIApp:
     """``app`` wrapped as ``serve``'s recording options ask; `RecordingError` or
     `UpstreamError` when they cannot be honoured."""

@@ -25,6 +25,7 @@ from emulator.core.faults import Fault
 from emulator.core.store import StoreUnavailable, open_store
 from emulator.core.webhooks import is_loopback_host
 from emulator.recording import from_arguments as with_arguments
+from emulator.recording import notice as recording_notice
 from emulator.serve_flags import add_parser, settings
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         # before a worker starts, and stages the fault rules, once, in the shared store.
         built = build_app(chosen)
         app = with_arguments(built, args)
+        notices += filter(None, [recording_notice(args)])
     except StoreUnavailable as exc:
         raise CannotStart(f"the state store cannot be reached: {exc}") from None
     with listener(server["host"], server["port"]) as bound:

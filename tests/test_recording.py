@@ -117,6 +117,26 @@ def test_unmatched_requests_are_emulated_or_a_clear_404(recorded) -> None:
     assert "no recording matches" in wavespeed.json()["message"]
 
 
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (["--record", "DIR", "--upstream", "http://127.0.0.1:9"],
+         "recording provider calls into DIR (upstream: http://127.0.0.1:9)"),
+        (["--record", "DIR"], "recording provider calls into DIR (upstream: the providers' real"),
+        (["--replay", "DIR", "--replay-fallback", "404"],
+         "answering from the recordings in DIR (what none matches: a 404)"),
+    ],
+)  # fmt: skip
+def test_serve_says_it_records_or_replays(
+    options: list[str], said: str, recorded, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    folder, _, _ = recorded  # a replay needs recordings; a record run writes none here
+    monkeypatch.setattr("uvicorn.run", lambda app, **_: None)
+    argv = ["serve", "--port", "0", *(str(folder) if o == "DIR" else o for o in options)]
+    assert cli.main(argv) == 0
+    assert said.replace("DIR", str(folder)) in capsys.readouterr().err
+
+
 def test_an_unreachable_upstream_is_a_502_and_nothing_is_recorded(tmp_path: Path) -> None:
     client = _app(record=tmp_path, upstream=["http://127.0.0.1:9"])
     answer = client.post(
