@@ -96,7 +96,9 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         # before a worker starts, and stages the fault rules, once, in the shared store.
         built = build_app(chosen)
         app = with_arguments(built, args)
-        notices += filter(None, [recording_notice(args)])
+        recording = recording_notice(args)
+        if recording is not None:
+            notices.append(recording)
     except StoreUnavailable as exc:
         raise CannotStart(f"the state store cannot be reached: {exc}") from None
     with listener(server["host"], server["port"]) as bound:
