@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -63,8 +64,15 @@ class _Watch:
     busy: bool = False  # an attempt is under way
 
 
+#: what no request line may hold (http.client refuses to send it: "URL can't contain
+#: control characters"), so no delivery could be posted to a URL with one
+_UNSENDABLE = re.compile("[\x00-\x20\x7f]")
+
+
 def is_webhook_url(url: str) -> bool:
     """Whether ``url`` is an http(s) URL a delivery could be posted to."""
+    if _UNSENDABLE.search(url):
+        return False
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises for a port that is not a number

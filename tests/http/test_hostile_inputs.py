@@ -72,7 +72,15 @@ def test_input_urls_that_are_not_urls_are_unreachable_inputs(fal: TestClient, ur
 
 
 @pytest.mark.parametrize(
-    "url", ["http://[::1", "ftp://example.com/x", "not a url", "http://localhost:abc/"]
+    "url",
+    [
+        "http://[::1",
+        "ftp://example.com/x",
+        "not a url",
+        "http://localhost:abc/",
+        "http://127.0.0.1:8802/a\r\nX-Injected: 1",  # no delivery could be posted to it
+        "http://127.0.0.1:8802/a b",
+    ],
 )
 def test_bad_webhook_urls_are_refused_before_a_job_exists(fal: TestClient, url: str) -> None:
     response = fal.post(
