@@ -24,6 +24,7 @@ from emulator.core.engine import Engine
 from emulator.core.faults import Fault
 from emulator.core.store import StoreUnavailable, open_store
 from emulator.core.webhooks import is_loopback_host
+from emulator.logs import filter_uvicorn_logs
 from emulator.recording import from_arguments as with_arguments
 from emulator.recording import notice as recording_notice
 from emulator.serve_flags import add_parser, settings
@@ -162,6 +163,7 @@ def _serve(
     import uvicorn
 
     port = bound.getsockname()[1]
+    filter_uvicorn_logs()
     _freeze_startup_objects()
     origin = f"{'https' if tls else 'http'}://{server['host']}:{port}"
     print(f"provider-emulator: serving on {origin}/", flush=True)
@@ -226,6 +228,7 @@ def worker_app() -> Any:
     chosen, _ = settings(args)
     config = replace(chosen.config, admin_token=worker["admin_token"])
     app = with_arguments(build_app(replace(chosen, config=config, faults=()), worker["port"]), args)
+    filter_uvicorn_logs()
     _freeze_startup_objects()
     return app
 

@@ -19,6 +19,7 @@ import uvicorn
 from emulator.app import create_app
 from emulator.config import EmulatorConfig
 from emulator.core.engine import Engine
+from emulator.logs import filter_uvicorn_logs
 from emulator.tls import TLSFiles
 
 
@@ -55,6 +56,7 @@ class BackgroundServer:
                 **certificates,
             )
         )
+        filter_uvicorn_logs()
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
         )

@@ -121,9 +121,10 @@ def _headers(raw: Headers) -> dict[str, str]:
     return shown
 
 
-def _query(raw: bytes) -> str:
+def masked_query(query: str) -> str:
+    """A query string with the values of its credentials (`SECRET_PARAMETERS`) masked."""
     pairs = []
-    for pair in raw.decode("latin-1").split("&"):
+    for pair in query.split("&"):
         name, equals, value = pair.partition("=")
         pairs.append(f"{name}={mask(value)}" if equals and name in SECRET_PARAMETERS else pair)
     return "&".join(pairs)
@@ -134,7 +135,7 @@ def _materialise(raw: RawEntry) -> RecordedRequest:
         method=raw.method,
         host=first_header(raw.headers, b"host"),
         path=raw.path,
-        query=_query(raw.query),
+        query=masked_query(raw.query.decode("latin-1")),
         status=raw.status,
         key=split_authorization(first_header(raw.headers, b"authorization"))[1],
         started=raw.started,

@@ -1,0 +1,43 @@
+"""What the emulator's servers leave out of uvicorn's log lines (the request record keeps
+its own, masked): a credential in a request's query string is masked as the record masks
+it, and uvicorn's error after a WebSocket handshake refused with an HTTP answer is dropped.
+
+That error is no error: the client got its 401 or 404, and uvicorn's ``websockets-sansio``
+protocol (recent uvicorn's default) logs it for every such refusal, which would set off any
+alert on the server's errors (uvicorn pull request #3138). The emulator's WebSocket routes
+always accept or refuse, so no other handshake can end that way.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from emulator.core.record import masked_query
+
+#: uvicorn's line after a handshake refused with ``websocket.http.response``
+_FALSE_ALARM = "ASGI callable returned without completing handshake."
+#: the loggers whose lines name request targets (the WebSocket lines are uvicorn.error's)
+_UVICORN = ("uvicorn.error", "uvicorn.access")
+
+
+class _Filter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == _FALSE_ALARM:
+            return False
+        if isinstance(record.args, tuple):
+            record.args = tuple(_masked(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def _masked(text: str) -> str:
+    """``text`` with the credentials of its query string masked, if it has one."""
+    target, mark, query = text.partition("?")
+    return target + mark + masked_query(query) if mark else text
+
+
+def filter_uvicorn_logs() -> None:
+    """Filter uvicorn's loggers in this process (once however often it is called)."""
+    for name in _UVICORN:
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, _Filter) for existing in logger.filters):
+            logger.addFilter(_Filter())
