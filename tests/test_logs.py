@@ -2,19 +2,40 @@
 false alarm after a refused WebSocket handshake."""
 
 import logging
+from collections.abc import Iterator
 
 import pytest
 
 from emulator.logs import filter_uvicorn_logs
 
 
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @pytest.fixture
-def uvicorn_lines(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+def uvicorn_lines() -> Iterator[_Lines]:
+    """What uvicorn's loggers pass to their handlers. A handler of their own: a server
+    started earlier in the process configured them not to propagate to pytest's."""
     filter_uvicorn_logs()
     filter_uvicorn_logs()  # once however often it is called
-    assert len(logging.getLogger("uvicorn.error").filters) == 1
-    caplog.set_level(logging.INFO, logger="uvicorn")
-    return caplog
+    loggers = [logging.getLogger(name) for name in ("uvicorn.error", "uvicorn.access")]
+    assert [len(logger.filters) for logger in loggers] == [1, 1]
+    lines, levels = _Lines(), [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(lines)
+        logger.setLevel(logging.INFO)
+    try:
+        yield lines
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(lines)
+            logger.setLevel(level)
 
 
 def test_a_client_token_in_a_request_target_is_masked(uvicorn_lines) -> None:
