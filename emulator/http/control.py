@@ -35,7 +35,7 @@ from emulator.core.store import StoreUnavailable
 from emulator.http.bodies import PayloadError, read_json
 from emulator.http.control_openapi import document
 from emulator.http.outage import RETRY_AFTER
-from emulator.http.same_origin import refusal
+from emulator.http.same_origin import denial
 
 #: what a caller may see: every key's state (None: an administrator), or one key's
 Viewer = str | None
@@ -78,9 +78,9 @@ class ControlApi:
 
     def _route(self, path: str, handler: Handler, methods: list[str], admin: bool) -> Route:
         async def guarded(request: Request) -> Response:
-            why = refusal(request.scope, self.engine.config)
-            if why is not None:
-                return JSONResponse({"detail": why}, 403)
+            denied = denial(request.scope, self.engine.config)
+            if denied is not None:
+                return denied
             try:
                 return await handler(request, self._viewer(request, admin_only=admin))
             except _Refused as refused:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
+from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
 from emulator.config import EmulatorConfig
@@ -57,3 +58,9 @@ def _name(host: str) -> str:
     if host.startswith("["):
         return host[1:].partition("]")[0]
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def denial(scope: Scope, config: EmulatorConfig) -> Response | None:
+    """The 403 that refuses the request in ``scope`` (`refusal`), or None."""
+    why = refusal(scope, config)
+    return None if why is None else JSONResponse({"detail": why}, 403)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from emulator.http.same_origin import refusal
+from emulator.http.same_origin import denial
 
 if TYPE_CHECKING:
     from emulator.core.engine import Engine
@@ -36,9 +35,9 @@ class _BuiltOnFirstRequest:
         self._app: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        why = refusal(scope, self.engine.config)
-        if why is not None and scope["type"] == "http":
-            await JSONResponse({"detail": why}, 403)(scope, receive, send)
+        denied = denial(scope, self.engine.config) if scope["type"] == "http" else None
+        if denied is not None:
+            await denied(scope, receive, send)
             return
         if self._app is None:
             from emulator.http.ui.routes import Dashboard
