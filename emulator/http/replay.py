@@ -281,16 +281,16 @@ class Replayer:
         grammars: Mapping[str, Grammar],
         upstreams: Upstreams,
         host_surfaces: Mapping[str, str],
+        errors: Mapping[str, HttpError],
         fallback: str = "emulate",
-        errors: Mapping[str, HttpError] | None = None,
     ) -> None:
         """``errors``: each provider's error answer (status, detail, headers), for a 404
-        ``fallback`` in its own format (else fal's ``{"detail": ...}``)."""
+        ``fallback`` in its own format."""
         if fallback not in ("emulate", "404"):
             raise ValueError("fallback must be 'emulate' or '404'")
         self.app = app
         self.grammars = grammars
-        self.errors = errors or {}
+        self.errors = errors
         self.index = _Index(recordings, grammars)
         self.surfaces = _Surfaces(upstreams, host_surfaces)
         self.fallback = fallback
@@ -340,12 +340,7 @@ class Replayer:
         result = self.index.result_for(grammar, key) if queued else None
         if result is None and self.fallback == "404":
             detail = f"no recording matches {scope['method']} {match['endpoint']} with this input"
-            error = self.errors.get(grammar.provider)
-            if error is not None:
-                await error(404, detail, None)(scope, receive, send)
-                return
-            message = json.dumps({"detail": detail}).encode()
-            await _answer(send, 404, {"content-type": "application/json"}, message)
+            await self.errors[grammar.provider](404, detail, None)(scope, receive, send)
             return
         status, headers, content = await _call_app(self.app, scope, body)
         job = grammar.job_id(_json(content)) if result is not None and status < 300 else None
