@@ -32,7 +32,7 @@ def refusal(scope: Scope, config: EmulatorConfig) -> str | None:
     host = header(scope, b"host").lower()
     public = urlsplit(config.public_url).netloc.lower() if config.public_url else None
     origin = header(scope, b"origin")
-    if origin and urlsplit(origin).netloc.lower() not in (host, public):
+    if origin and _netloc(origin) not in (host, public):
         return f"the control plane answers its own pages only, not a page of {origin}"
     if config.admin_token is None and not _own_name(host, public):
         return (
@@ -40,6 +40,15 @@ def refusal(scope: Scope, config: EmulatorConfig) -> str | None:
             "not a name of this machine's (pass --public-url to make it one)"
         )
     return None
+
+
+def _netloc(origin: str) -> str:
+    """An ``Origin``'s host and port, in lower case; "" for one that is no URL (such as
+    ``http://[``, an unclosed address), which no page of the emulator's sends."""
+    try:
+        return urlsplit(origin).netloc.lower()
+    except ValueError:
+        return ""
 
 
 def _own_name(host: str, public: str | None) -> bool:

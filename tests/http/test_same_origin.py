@@ -82,6 +82,14 @@ def test_the_dashboard_answers_its_own_pages() -> None:
     assert cross.status_code == 403
 
 
+@pytest.mark.parametrize("origin", ["http://[", "http://[::1", "::", "\x7f"])
+def test_a_malformed_origin_is_refused_not_a_500(origin: str) -> None:
+    client = TestClient(create_app(), raise_server_exceptions=False)
+    for path in ("/_emulator/jobs", "/_emulator/ui/jobs"):
+        answer = client.get(path, headers={"Origin": origin})
+        assert answer.status_code == 403 and "not a page of" in answer.json()["detail"]
+
+
 def test_a_request_without_origin_or_host_is_not_refused() -> None:
     scope = {"type": "http", "headers": []}
     assert refusal(scope, EmulatorConfig()) is None
