@@ -18,7 +18,7 @@ from typing import Any
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.memo import EndpointMemo
 from emulator.contracts.plans import plan_of
-from emulator.contracts.sizes import SIZE_FIELDS, image_size, video_shape
+from emulator.contracts.sizes import SIZE_FIELDS, frame_seconds, image_size, video_shape
 from emulator.contracts.validation import Violation, apply_defaults
 
 #: input fields that say how many media an output holds
@@ -145,8 +145,7 @@ def _number(value: Any) -> float | None:
 def _video_limits(inputs: Mapping[str, Any], limits: Limits) -> list[Violation]:
     width, height, seconds, fps = video_shape(inputs, {}, None)
     # As asked, not as video_shape settles it (it falls back to defaults on odd values).
-    frames = inputs.get("num_frames")
-    framed = frames / fps if type(frames) is int and frames > 0 else 0.0
+    framed = frame_seconds(inputs.get("num_frames"), fps)
     seconds = max(seconds, _number(inputs.get("duration")) or 0, framed)
     fps = max(fps, round(_number(inputs.get("fps")) or 0))
     length = "num_frames" if framed and framed >= seconds else "duration"  # what asked for it

@@ -98,10 +98,19 @@ def video_shape(
     width, height = (_even(short * ratio), short) if ratio >= 1 else (short, _even(short / ratio))
     fps = min(max(1, round(_number(settings["fps"], 24))), 120)
     seconds = _number(settings["duration"], 5.0)
-    frames = inputs.get("num_frames")
-    if isinstance(frames, int) and not isinstance(frames, bool) and frames > 0:
-        seconds = _number(frames / fps, seconds)  # fal: "if provided, will override duration"
+    framed = frame_seconds(inputs.get("num_frames"), fps)
+    if framed:
+        seconds = _number(framed, seconds)  # fal: "if provided, will override duration"
     return width, height, seconds, fps
+
+
+def frame_seconds(frames: Any, fps: int) -> float:
+    """How long ``frames`` (a ``num_frames`` input) last at ``fps``; 0 for no count. A
+    count past a float's whole numbers lasts as long as 2**53 frames do (ages): an integer
+    of hundreds of digits overflows a division."""
+    if type(frames) is not int or frames <= 0:
+        return 0.0
+    return min(frames, 2**53) / fps
 
 
 def _number(value: Any, default: float) -> float:
