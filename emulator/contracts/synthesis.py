@@ -102,6 +102,7 @@ class Synthesis:
         )
         self._text: str | None = None
         self._seconds: float | None = None
+        self._picture: Source | None = None
 
     # -- sizes and formats -------------------------------------------------------------
 
@@ -121,7 +122,12 @@ class Synthesis:
         return image_size(self.inputs, field.get("default"))
 
     def picture(self) -> Source:
-        """The input picture a job starts from, if its input names one."""
+        """The input picture a job starts from, if its input names one; read once."""
+        if self._picture is None:
+            self._picture = self._read_picture()
+        return self._picture
+
+    def _read_picture(self) -> Source:
         for name in PICTURE_FIELDS:
             url = self.inputs.get(name)
             if isinstance(url, str) and url and self.sources is not None:
@@ -189,10 +195,12 @@ class Synthesis:
         return self.plan.output.make(self)
 
     def _read_media_inputs(self) -> None:
-        """Every media URL the input names (``video_url``, ``audio_urls``…) must be
-        readable, as ``image_url`` is: the provider fetches each before it runs."""
+        """Every media URL the input names (``image_url``, ``video_url``, ``audio_urls``…)
+        must be readable, whether or not the output shows it: the provider fetches each
+        before it runs."""
         if self.sources is None or self.sources.synthetic_fallback:
             return
+        self.picture()
         for name, value in self.inputs.items():
             if not _names_media(name):
                 continue

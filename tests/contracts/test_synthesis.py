@@ -9,7 +9,10 @@ from emulator.contracts.documents import (
 from emulator.contracts.limits import Limits
 from emulator.contracts.synthesis import InputRejected, synthesize
 from emulator.contracts.validation import check_input
-from emulator.media import MediaSpec
+from emulator.core.files import Storage
+from emulator.media import MediaSpec, MediaStore
+from emulator.media.links import UrlLinker
+from emulator.media.sources import InputUnreachable, SourceResolver
 
 CONTRACTS = load_contracts([DEFAULT_CONTRACTS_DIR])
 LINKED: list[MediaSpec] = []
@@ -210,3 +213,27 @@ def test_an_audio_output_is_as_long_as_asked_and_bounded() -> None:
     LINKED.clear()
     synthesize(endpoint, inputs, 1, link, limits=Limits())
     assert [s.duration for s in LINKED] == [12.0]
+
+
+@pytest.mark.parametrize("image_size", [None, "square"])
+def test_an_unreadable_picture_fails_whether_or_not_its_size_is_used(
+    image_size: str | None,
+) -> None:
+    """The provider fetches ``image_url`` before it runs, even when the output's size is
+    given and the picture would not be drawn from."""
+    endpoint = CONTRACTS.get("fal", "fal-ai/flux-2/klein/realtime")
+    payload = {"prompt": "x", "image_url": "https://example.com/nowhere.png"}
+    if image_size:
+        payload["image_size"] = image_size
+    inputs, violations = check_input(endpoint, payload)
+    assert not violations
+    media = MediaStore()
+    linker = UrlLinker(media, "https://cdn.test")
+
+    def make(synthetic: bool) -> dict:
+        sources = SourceResolver(Storage(), media, synthetic_fallback=synthetic)
+        return synthesize(endpoint, inputs, 1, linker, limits=Limits(), sources=sources)
+
+    with pytest.raises(InputUnreachable):
+        make(synthetic=False)
+    assert make(synthetic=True)["images"][0]["content"]
