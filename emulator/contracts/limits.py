@@ -18,7 +18,13 @@ from typing import Any
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.memo import EndpointMemo
 from emulator.contracts.plans import plan_of
-from emulator.contracts.sizes import SIZE_FIELDS, frame_seconds, image_size, video_shape
+from emulator.contracts.sizes import (
+    SIZE_FIELDS,
+    frame_seconds,
+    image_size,
+    number,
+    video_shape,
+)
 from emulator.contracts.validation import Violation, apply_defaults
 
 #: input fields that say how many media an output holds
@@ -135,19 +141,12 @@ def _check(endpoint: Endpoint, inputs: Mapping[str, Any], limits: Limits) -> lis
     return problems
 
 
-def _number(value: Any) -> float | None:
-    try:
-        return float(str(value).removesuffix("s"))
-    except ValueError:
-        return None
-
-
 def _video_limits(inputs: Mapping[str, Any], limits: Limits) -> list[Violation]:
     width, height, seconds, fps = video_shape(inputs, {}, None)
     # As asked, not as video_shape settles it (it falls back to defaults on odd values).
     framed = frame_seconds(inputs.get("num_frames"), fps)
-    seconds = max(seconds, _number(inputs.get("duration")) or 0, framed)
-    fps = max(fps, round(_number(inputs.get("fps")) or 0))
+    seconds = max(seconds, number(inputs.get("duration")) or 0, framed)
+    fps = max(fps, round(number(inputs.get("fps")) or 0))
     length = "num_frames" if framed and framed >= seconds else "duration"  # what asked for it
     if seconds > limits.max_video_seconds:
         message = f"videos of up to {limits.max_video_seconds:g} s, not {seconds:g} s"

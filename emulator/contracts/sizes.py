@@ -30,7 +30,9 @@ IMAGE_SIZE_PRESETS = {
     "auto_4K": (4096, 4096),
 }
 DEFAULT_SIZE = (1024, 1024)
-DEFAULT_VIDEO = {"resolution": "720p", "aspect_ratio": "16:9", "duration": 5, "fps": 24}
+# "auto": an input picture's shape (an image-to-video contract with no aspect field, as
+# the providers keep it), else 16:9
+DEFAULT_VIDEO = {"resolution": "720p", "aspect_ratio": "auto", "duration": 5, "fps": 24}
 
 
 _RATIO = re.compile(r"([0-9]{1,5}):([0-9]{1,5})")
@@ -113,9 +115,17 @@ def frame_seconds(frames: Any, fps: int) -> float:
     return min(frames, 2**53) / fps
 
 
-def _number(value: Any, default: float) -> float:
+def number(value: Any) -> float | None:
+    """``value`` as a number: ``5``, ``"5"`` or fal's ``"5s"`` (veo, luma, kandinsky…);
+    None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return default
-    return number if 0 < number < 3600 else default
+        return float(str(value).removesuffix("s"))
+    except ValueError:
+        return None
+
+
+def _number(value: Any, default: float) -> float:
+    found = number(value)
+    return found if found is not None and 0 < found < 3600 else default

@@ -58,6 +58,8 @@ class InputRejected(Exception):
 
 #: input fields that name the picture an image-to-video job starts from
 PICTURE_FIELDS = ("image_url", "image", "input_image", "start_image_url", "first_frame_image")
+#: input fields listing the pictures an edit starts from (fal's, WaveSpeed's): the first
+PICTURE_LISTS = ("image_urls", "images")
 #: input fields naming media files the job reads
 MEDIA_INPUT = re.compile(
     r"[a-z0-9_]*(image|video|audio|mask|mesh|model|file)[a-z0-9_]*_urls?"
@@ -128,13 +130,13 @@ class Synthesis:
         return self._picture
 
     def _read_picture(self) -> Source:
-        for name in PICTURE_FIELDS:
-            url = self.inputs.get(name)
-            if isinstance(url, str) and url and self.sources is not None:
+        for name in PICTURE_FIELDS + PICTURE_LISTS:
+            url = _picture_url(name, self.inputs.get(name))
+            if url and self.sources is not None:
                 try:
                     return self.sources.picture(name, url)
                 except InputUnreachable:
-                    if url != self.plan.input_default(name):
+                    if url != _picture_url(name, self.plan.input_default(name)):
                         raise
                     return Source("", None)  # fal's example picture, not the caller's
         return Source("", None)
@@ -329,6 +331,13 @@ class Synthesis:
         """Whether a video output carries sound: asked for, or made from input audio."""
         asked = any(self.inputs.get(name) is True for name in SOUND_FIELDS)
         return asked or isinstance(self.inputs.get("audio_url"), str)
+
+
+def _picture_url(name: str, value: Any) -> str | None:
+    """The URL of the picture input field ``name`` holds, if any: a list's first."""
+    if name in PICTURE_LISTS:
+        value = value[0] if isinstance(value, list) and value else None
+    return value if isinstance(value, str) and value else None
 
 
 @functools.lru_cache(maxsize=4096)

@@ -36,6 +36,11 @@ def test_auto_uses_an_explicit_field_default() -> None:
         ({"resolution": "480p", "aspect_ratio": "9:16"}, {}, None, (480, 854, 5.0, 24)),
         ({"aspect_ratio": "auto"}, {"resolution": "480p"}, (800, 600), (640, 480, 5.0, 24)),
         ({"aspect_ratio": "auto"}, {}, None, (1280, 720, 5.0, 24)),
+        # fal's "8s" (veo, luma, kandinsky…)
+        ({"duration": "8s", "resolution": "720p"}, {}, None, (1280, 720, 8.0, 24)),
+        # no aspect field, no hint: the picture's shape (image-to-video), else 16:9
+        ({}, {}, (600, 600), (720, 720, 5.0, 24)),
+        ({}, {}, None, (1280, 720, 5.0, 24)),
         (
             {"duration": 8},
             {"fps": 16, "resolution": "480p", "aspect_ratio": "auto"},
@@ -53,7 +58,7 @@ def test_sizes_that_are_not_plain_ascii_numbers_fall_back(size: str) -> None:
     assert image_size({"size": size}) == (1024, 1024)
 
 
-@pytest.mark.parametrize("value", ["4k", "²p", None, "", "abc"])
+@pytest.mark.parametrize("value", ["4k", "²p", None, "", "abc", True, "s", [5]])
 def test_odd_resolutions_and_durations_fall_back(value: object) -> None:
     width, height, seconds, fps = video_shape({"resolution": value, "duration": value}, {}, None)
     assert (width, height, seconds, fps) == (1280, 720, 5.0, 24)

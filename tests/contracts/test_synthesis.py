@@ -1,5 +1,10 @@
-import pytest
+import base64
+import io
 
+import pytest
+from PIL import Image
+
+from emulator.contracts.catalogue import shipped_catalogue
 from emulator.contracts.documents import (
     DEFAULT_CONTRACTS_DIR,
     Endpoint,
@@ -15,6 +20,7 @@ from emulator.media.links import UrlLinker
 from emulator.media.sources import InputUnreachable, SourceResolver
 
 CONTRACTS = load_contracts([DEFAULT_CONTRACTS_DIR])
+CATALOGUE = shipped_catalogue()
 LINKED: list[MediaSpec] = []
 
 
@@ -237,3 +243,25 @@ def test_an_unreadable_picture_fails_whether_or_not_its_size_is_used(
     with pytest.raises(InputUnreachable):
         make(synthetic=False)
     assert make(synthetic=True)["images"][0]["content"]
+
+
+def _png_uri(width: int, height: int) -> str:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), "red").save(out, "PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+@pytest.mark.parametrize(
+    ("endpoint_id", "field"),
+    [
+        ("fal-ai/nano-banana/edit", "image_urls"),
+        ("fal-ai/bytedance/seedream/v4/edit", "image_urls"),
+    ],
+)
+def test_an_edit_of_a_list_of_pictures_is_the_first_ones_size(endpoint_id: str, field: str) -> None:
+    endpoint = CATALOGUE.endpoint(endpoint_id)
+    inputs, violations = check_input(endpoint, {"prompt": "x", field: [_png_uri(64, 36)]})
+    assert not violations
+    sources = SourceResolver(Storage(), MediaStore(), synthetic_fallback=False)
+    made = synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
+    assert (made["images"][0]["width"], made["images"][0]["height"]) == (64, 36)
