@@ -52,8 +52,10 @@ def test_subscribe_in_streaming_mode(server: BackgroundServer) -> None:
     outcome = run(server, "subscribeStreaming")["result"]
     assert outcome["statuses"][0] == "IN_QUEUE" and "IN_PROGRESS" in outcome["statuses"]
     assert picture(outcome["data"]["images"][0]["url"]).size == (1024, 1024)
-    status_polls = server.engine.record.filter(path="/status")
-    assert len(status_polls) == 1 and status_polls[0].path.endswith("/status/stream")
+    # the client adds each event's logs to those it has: each line comes once, as polled
+    assert outcome["streamedLogs"] == outcome["polledLogs"] and outcome["polledLogs"]
+    streams = server.engine.record.filter(path="/status/stream")
+    assert len(streams) == 2
 
 
 def test_queue_submit_status_result_cancel(server: BackgroundServer) -> None:

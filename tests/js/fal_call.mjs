@@ -42,9 +42,25 @@ const scenarios = {
     const result = await fal.subscribe(BITDANCE, {
       input: { prompt: "streamed status" },
       mode: "streaming",
+      logs: true,
       onQueueUpdate: (update) => statuses.push(update.status),
     });
-    return { data: result.data, requestId: result.requestId, statuses };
+    // the logs as polling would have shown them at the end, for comparison
+    const { logs } = await fal.queue.status(BITDANCE, { requestId: result.requestId, logs: true });
+    const streamed = [];
+    await fal.subscribe(BITDANCE, {
+      input: { prompt: "streamed logs" },
+      mode: "streaming",
+      logs: true,
+      onQueueUpdate: (update) => streamed.splice(0, Infinity, ...(update.logs ?? [])),
+    });
+    return {
+      data: result.data,
+      requestId: result.requestId,
+      statuses,
+      polledLogs: logs.map((log) => log.message),
+      streamedLogs: streamed.map((log) => log.message),
+    };
   },
   async queue() {
     const { request_id } = await fal.queue.submit(BITDANCE, { input: { prompt: "queued" } });

@@ -292,11 +292,18 @@ class FalApi:
         keepalive = self.config.stream_keepalive
 
         async def events() -> AsyncIterator[str]:
-            previous, last_sent = None, time.monotonic()
+            previous, last_sent, logs_sent = None, time.monotonic(), 0
             async for look in self.engine.polls(job, STREAM_TICK):
                 body = status_body(self.engine, job, look, urls, with_logs=with_logs)
                 if body != previous:
                     previous, last_sent = body, time.monotonic()
+                    # Each event carries the lines new since the last: @fal-ai/client
+                    # appends every event's logs to those it has ("to match previous
+                    # polling behavior"), where a poll answers them all.
+                    logs = body.get("logs")
+                    if logs:
+                        body = {**body, "logs": logs[logs_sent:]}
+                        logs_sent = len(logs)
                     yield f"data: {json.dumps(body)}\n\n"
                 elif time.monotonic() - last_sent >= keepalive:
                     last_sent = time.monotonic()

@@ -140,6 +140,10 @@ def test_status_stream_sends_each_state_and_closes_after_completed(client: TestC
     assert [e["status"] for e in events][0] == "IN_QUEUE"
     assert events[-1]["status"] == "COMPLETED"
     assert "IN_PROGRESS" in [e["status"] for e in events]
+    # each event carries the lines new since the last; a poll answers them all
+    streamed = [log["message"] for e in events for log in e.get("logs") or []]
+    polled = client.get(submitted["status_url"], params={"logs": 1}).json()["logs"]
+    assert streamed == [log["message"] for log in polled] and len(streamed) > 1
 
 
 # -- result and cancel ---------------------------------------------------------------------
