@@ -7,9 +7,17 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from emulator.media.sources import data_uri_bytes
 from emulator.providers.registry import HOST_SURFACES
 
-__all__ = ["differences", "error_text", "media_urls", "returned_bytes", "without_bytes"]
+__all__ = [
+    "differences",
+    "error_text",
+    "inline_media",
+    "media_urls",
+    "returned_bytes",
+    "without_bytes",
+]
 
 _CDN_SURFACES = {"fal/cdn", "wavespeed/cdn"}
 
@@ -33,6 +41,20 @@ def returned_bytes(value: Any) -> Iterator[bytes]:
     elif isinstance(value, list | tuple):
         for item in value:
             yield from returned_bytes(item)
+
+
+def inline_media(value: Any) -> Iterator[bytes]:
+    """Every medium ``value`` carries inline, as a ``data:`` URI (fal's ``sync_mode``)."""
+    if isinstance(value, str) and value.startswith("data:"):
+        data = data_uri_bytes(value)
+        if data is not None:
+            yield data
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from inline_media(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from inline_media(item)
 
 
 def media_urls(value: Any, parent: Any = None) -> Iterator[tuple[str, Any]]:

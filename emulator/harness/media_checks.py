@@ -9,6 +9,7 @@ import httpx
 from hypothesis import strategies as st
 
 from emulator.harness.checks import (
+    inline_media,
     media_urls,
     returned_bytes,
     without_bytes,
@@ -100,6 +101,8 @@ def judge_media_faults(context: Context, seen: Observation) -> list[str]:
     if seen.error is not None:
         return []
     whole = [context.fetch(url).content for url, _ in media_urls(without_bytes(seen.output))]
+    # media the provider answered inline (fal's sync_mode) are whole: no download to cut
+    whole += [data for output in seen.references.values() for data in inline_media(output)]
     problems = [
         f"returned {len(data)} bytes that are not a whole medium (a download was cut short)"
         for data in returned_bytes(seen.output)

@@ -40,7 +40,8 @@ class Source(NamedTuple):
     size: tuple[int, int] | None
 
 
-def _data_uri(url: str) -> bytes | None:
+def data_uri_bytes(url: str) -> bytes | None:
+    """The bytes a ``data:`` URI carries; None if it is malformed."""
     header, comma, payload = url.partition(",")
     if not comma:
         return None
@@ -62,7 +63,7 @@ class SourceResolver:
         """The bytes at ``url``, if the emulator can read them."""
         check_may_block()  # a stored file, a decoded data URI or a render: not on the loop
         if url.startswith("data:"):
-            return _data_uri(url)
+            return data_uri_bytes(url)
         try:
             found = find_in_url(urlsplit(url).path)
         except ValueError:  # not a URL at all (an unclosed IPv6 bracket): nothing to read

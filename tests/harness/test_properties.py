@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,7 @@ import httpx
 import pytest
 import wavespeed
 
-from emulator.harness import FAILED, HELD, Options, check
+from emulator.harness import FAILED, HELD, Options, Scenario, check
 
 from .gallery import Wrong
 
@@ -169,3 +170,24 @@ def test_a_sync_runs_output_is_compared_with_the_providers(
     report = check(client, provider="fal", endpoint=ENDPOINT,
                    properties=["returns_valid_output"], options=QUICK)  # fmt: skip
     assert report.outcome("returns_valid_output").status == status, report.text()
+
+
+def decodes_inline_media(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Takes fal's ``sync_mode`` data URIs as the media they are: nothing to download."""
+    output = fal_client.subscribe(endpoint_id, arguments=arguments)
+    for image in output["images"]:
+        if image["url"].startswith("data:"):
+            image["content"] = base64.b64decode(image["url"].partition(",")[2])
+    return output
+
+
+@pytest.mark.parametrize("effect", ["media_truncated", "media_missing"])
+def test_media_answered_inline_are_whole_under_a_media_fault(effect: str) -> None:
+    scenario = Scenario(
+        "survives_media_faults",
+        {"prompt": "", "sync_mode": True},
+        "polls:1,0",
+        faults=({"effect": effect, "times": 1},),
+    )
+    report = check(decodes_inline_media, provider="fal", endpoint=ENDPOINT, replay=scenario)
+    assert report.outcome("survives_media_faults").status == HELD, report.text()
