@@ -17,7 +17,7 @@ from emulator.harness.snapshots import Snapshot, compare, snapshot_of
 from emulator.http.upstream import Upstreams
 from emulator.providers.registry import CANONICAL_HOSTS
 
-__all__ = ["canonical", "find_snapshots", "record_live", "replay"]
+__all__ = ["LIVE_RECORD", "canonical", "find_snapshots", "record_live", "replay"]
 
 _REPLAY_KEY = "parity-replay"
 
@@ -44,15 +44,31 @@ def replay(snapshot: Snapshot, emulator_url: str, *, timeout: float = 30.0) -> l
     return compare(snapshot, canonical(exchange, upstreams))
 
 
-def record_live(session: LiveSession, path: Path, endpoint: str, arguments: dict) -> Snapshot:
-    """Run one call against the live provider (authorised against the cap) and save its
-    normalised snapshot at ``path``, atomically."""
-    exchange = canonical(session.run(endpoint, arguments), session.upstreams)
-    snapshot = snapshot_of(exchange, path, origin="live", source="a live run")
+#: the name a live run's record of a snapshot's request takes, beside that snapshot
+LIVE_RECORD = "live.json"
+
+
+def record_live(session: LiveSession, source: Snapshot) -> Snapshot:
+    """Run ``source``'s call against the live provider (authorised against the cap) and
+    save its normalised snapshot beside it as `LIVE_RECORD`, atomically, with the
+    differences ``source`` declares. A live record is not run live again: that would pay
+    twice for the same request, and overwrite itself."""
+    if source.path.name == LIVE_RECORD:
+        raise ValueError(f"{source.path} is a live run's record, not a request to run live")
+    exchange = canonical(session.run(source.endpoint, source.arguments), session.upstreams)
+    snapshot = snapshot_of(
+        exchange,
+        source.path.with_name(LIVE_RECORD),
+        origin="live",
+        source=f"a live run of {source.path.name}",
+        differences=source.document.get("differences", []),
+    )
     snapshot.save()
     return snapshot
 
 
-def find_snapshots(root: Path) -> list[Path]:
-    """Every snapshot below ``root`` (``<provider>/<endpoint>/snapshots/*.json``)."""
-    return sorted(root.glob("*/**/snapshots/*.json"))
+def find_snapshots(root: Path, *, live_records: bool = True) -> list[Path]:
+    """Every snapshot below ``root`` (``<provider>/<endpoint>/snapshots/*.json``); without
+    the live runs' records (`LIVE_RECORD`) if not ``live_records``."""
+    found = sorted(root.glob("*/**/snapshots/*.json"))
+    return found if live_records else [path for path in found if path.name != LIVE_RECORD]

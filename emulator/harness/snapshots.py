@@ -155,8 +155,16 @@ def _jsonpath(where: Path, text: Any) -> Any:
         raise SnapshotError(f"{where}: bad JSON path {text!r} ({exc})") from None
 
 
-def snapshot_of(exchange: Exchange, path: Path, *, origin: str, source: str) -> Snapshot:
-    """A normalised snapshot of ``exchange``, to be saved at ``path``."""
+def snapshot_of(
+    exchange: Exchange,
+    path: Path,
+    *,
+    origin: str,
+    source: str,
+    differences: list[dict[str, str]] | None = None,
+) -> Snapshot:
+    """A normalised snapshot of ``exchange``, to be saved at ``path``; ``differences``:
+    the paths where the emulator may differ (those of the snapshot it was recorded from)."""
     document = {
         "origin": origin,
         "source": source,
@@ -167,13 +175,14 @@ def snapshot_of(exchange: Exchange, path: Path, *, origin: str, source: str) -> 
             "arguments": exchange.arguments,
         },
         "exchange": _distinct_polls(exchange),
-        "differences": [],
+        "differences": list(differences or []),
     }
     return Snapshot(path, {**document, "exchange": normalise(document)["exchange"]})
 
 
-def compare(snapshot: Snapshot, exchange: Exchange) -> list[str]:
-    """The undeclared differences between the snapshot and a new run, one line each."""
+def compare(snapshot: Snapshot, exchange: Exchange, *, observed_by: str = "emulator") -> list[str]:
+    """The undeclared differences between the snapshot and a new run (of the emulator, or
+    of whatever ``observed_by`` names: the live provider), one line each."""
     expected = normalise({"exchange": snapshot.document["exchange"]})
     observed = normalise({"exchange": _distinct_polls(exchange)})
     for declared in snapshot.document.get("differences", []):
@@ -183,7 +192,7 @@ def compare(snapshot: Snapshot, exchange: Exchange) -> list[str]:
     diff = DeepDiff(expected, observed, view="tree", verbose_level=2)
     return [
         f"{change.path(output_format='str').replace('root', '$', 1)}: {kind} "
-        f"(snapshot {_short(change.t1)}, emulator {_short(change.t2)})"
+        f"(snapshot {_short(change.t1)}, {observed_by} {_short(change.t2)})"
         for kind, changes in diff.items()
         for change in changes
     ]
