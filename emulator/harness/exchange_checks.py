@@ -52,7 +52,8 @@ def judge_retries(context: Context, seen: Observation) -> list[str]:
     (rule,) = seen.scenario.faults
     if seen.ran_away:
         return ran_away(seen)
-    if seen.error is not None:
+    fired = any(entry.status == rule.get("status") for entry, _ in seen.requests)
+    if seen.error is not None and fired:  # (an error with no transient one is another's)
         return [
             f"gave up on a transient {rule['status']} that stopped after {rule['times']}: "
             f"{raised(seen)}"

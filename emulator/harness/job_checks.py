@@ -30,6 +30,13 @@ from emulator.strategies import broken_inputs
 # -- returns_valid_output ----------------------------------------------------------------
 
 
+def running_a_while(context: Context) -> list[Scenario]:
+    """A job seen queued once and running twice before it is done, tried whatever
+    ``max_examples``: a client that takes "running" for "done" fetches its result early
+    (the drawn progressions end after at most one running poll)."""
+    return [Scenario("returns_valid_output", minimal(context), "polls:1,2")]
+
+
 def judge_output(context: Context, seen: Observation) -> list[str]:
     if beyond_emulator(context, seen):  # no valid input: the emulator's limit, not the client's
         return []

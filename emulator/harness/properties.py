@@ -34,6 +34,7 @@ from emulator.harness.job_checks import (
     judge_stops,
     paced_scenarios,
     polling_scenarios,
+    running_a_while,
 )
 from emulator.harness.media_checks import (
     applies_downloads,
@@ -64,6 +65,7 @@ PROPERTIES: dict[str, Property] = {
             "describes it (fal: the result body; WaveSpeed: the prediction's outputs).",
             scenarios,
             judge_output,
+            explicit=running_a_while,
         ),
         Property(
             "downloads_work",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -189,5 +190,51 @@ def test_media_answered_inline_are_whole_under_a_media_fault(effect: str) -> Non
         "polls:1,0",
         faults=({"effect": effect, "times": 1},),
     )
-    report = check(decodes_inline_media, provider="fal", endpoint=ENDPOINT, replay=scenario)
+    report = check(decodes_inline_media, provider="fal", endpoint=ENDPOINT,
+                   properties=[scenario.property], replay=scenario)  # fmt: skip
     assert report.outcome("survives_media_faults").status == HELD, report.text()
+
+
+def result_right_after_submit(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Never polls: fetches the result at once, and fails while the job runs."""
+    headers = {"Authorization": "Key k"}
+    queued = httpx.post(f"https://queue.fal.run/{endpoint_id}", json=arguments, headers=headers)
+    answer = httpx.get(queued.json()["response_url"], headers=headers)
+    answer.raise_for_status()
+    return answer.json()
+
+
+def test_a_transient_error_that_never_came_is_not_blamed_for_a_failure() -> None:
+    """The 429 is staged on the status poll, which this client never makes: its failure
+    (the result fetched while the job runs) is returns_valid_output's to report."""
+    scenario = Scenario(
+        "retries_transient_errors",
+        {"prompt": ""},
+        "polls:0,1",
+        faults=(
+            {"effect": "http_error", "status": 429, "times": 1, "retry_after": 1,
+             "method": "GET", "path": "*/requests/*/status"},
+        ),
+    )  # fmt: skip
+    report = check(result_right_after_submit, provider="fal", endpoint=ENDPOINT,
+                   properties=[scenario.property], replay=scenario)  # fmt: skip
+    assert report.outcome("retries_transient_errors").status == HELD, report.text()
+
+
+def takes_running_for_done(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Waits out the queue, then takes a job that has started for one that has finished."""
+    headers = {"Authorization": "Key k"}
+    queued = httpx.post(f"https://queue.fal.run/{endpoint_id}", json=arguments, headers=headers)
+    while httpx.get(queued.json()["status_url"], headers=headers).json()["status"] == "IN_QUEUE":
+        time.sleep(0.06)
+    answer = httpx.get(queued.json()["response_url"], headers=headers)
+    answer.raise_for_status()
+    return answer.json()
+
+
+def test_a_client_that_takes_running_for_done_fails_returns_valid_output() -> None:
+    report = check(takes_running_for_done, provider="fal", endpoint=ENDPOINT,
+                   properties=["returns_valid_output"], options=QUICK)  # fmt: skip
+    outcome = report.outcome("returns_valid_output")
+    assert outcome.status == FAILED, report.text()
+    assert "400 Bad Request" in outcome.problems[0]

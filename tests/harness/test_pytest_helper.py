@@ -41,8 +41,8 @@ def test_the_active_hypothesis_profile_sets_the_number_of_examples() -> None:
                               properties=["returns_valid_output"])  # fmt: skip
     finally:  # back to the suite's profile (tests/conftest.py)
         settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-    # the profile's two draws, and the fullest input the harness always tries
-    assert report.outcome("returns_valid_output").examples == 3
+    # the profile's two draws, the fullest input and a job long running, always tried
+    assert report.outcome("returns_valid_output").examples == 4
 
 
 def test_beside_the_fixture_it_uses_the_fixtures_emulation(
