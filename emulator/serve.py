@@ -9,8 +9,10 @@ import gc
 import json
 import os
 import secrets
+import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -111,7 +113,12 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         if server["workers"] > 1:
             # The workers inherit the environment (readable by this user only), and with
             # it the settings, the token made here and the port bound here.
-            worker = {"argv": list(argv), "admin_token": chosen.config.admin_token, "port": port}
+            worker = {
+                "argv": list(argv),
+                "admin_token": chosen.config.admin_token,
+                "port": port,
+                "parent": os.getpid(),
+            }
             os.environ[WORKER_SETTINGS] = json.dumps(worker)
             target = "emulator.serve:worker_app"
         del app, built  # the parent of several workers keeps none of it
@@ -230,7 +237,25 @@ def worker_app() -> Any:
     app = with_arguments(build_app(replace(chosen, config=config, faults=()), worker["port"]), args)
     filter_uvicorn_logs()
     _freeze_startup_objects()
+    _end_with_parent(worker["parent"])
     return app
+
+
+#: seconds between a worker's looks at whether its parent is still there
+PARENT_WATCH = 0.5
+
+
+def _end_with_parent(parent: int) -> None:
+    """End this worker, as a SIGTERM would, once the ``serve`` process that started it is
+    gone: killed with SIGKILL (an out-of-memory kill, a CI runner's), it could not stop
+    its workers, which would go on serving and hold the port a restart needs."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_WATCH)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="provider-emulator-parent", daemon=True).start()
 
 
 #: the collector's thresholds while serving (Python's defaults: 700, 10, 10)

@@ -30,8 +30,8 @@ WAVESPEED_SUBMIT = "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
 class Serving:
     """One ``serve`` process (the parent of its workers, if any)."""
 
-    def __init__(self, folder: Path, *flags: str) -> None:
-        self.port = free_port()
+    def __init__(self, folder: Path, *flags: str, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.stderr_path = folder / f"serve-{self.port}.log"
         command = [sys.executable, "-m", "emulator", "serve", "--port", str(self.port)]
         with self.stderr_path.open("wb") as stderr:
@@ -93,9 +93,10 @@ def until(check: Callable[[], bool], timeout: float, serving: Serving | None = N
 
 
 @contextmanager
-def serving(folder: Path, *flags: str) -> Iterator[Serving]:
-    """A healthy ``serve`` process with ``flags``, stopped on leaving."""
-    server = Serving(folder, *flags)
+def serving(folder: Path, *flags: str, port: int | None = None) -> Iterator[Serving]:
+    """A healthy ``serve`` process with ``flags`` (on ``port``, else a free one), stopped
+    on leaving."""
+    server = Serving(folder, *flags, port=port)
     try:
         server.wait_healthy()
         yield server

@@ -25,6 +25,8 @@ from tests.scaling.serving import (
 PROMPT = {"prompt": "a lighthouse at dusk"}
 #: seconds a restarted Redis may take to be answering through the emulator again
 RECOVERY_TIMEOUT = 20.0
+#: seconds the workers of a parent killed with SIGKILL may take to end (they look each 0.5 s)
+WORKERS_GONE_WITHIN = 15.0
 
 
 def _path(url: str) -> str:
@@ -143,3 +145,25 @@ def test_a_fault_rule_from_the_command_line_fires_once_across_workers(
         statuses = [server.ask("POST", FAL_SUBMIT, PROMPT, FAL)[0] for _ in range(12)]
         assert sorted(statuses) == [200] * 11 + [429]
         assert len(server.ask("GET", "/_emulator/faults")[1]) == 1
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie left to a parent that does not reap it does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def test_workers_end_with_a_parent_killed_and_a_restart_takes_the_port(
+    tmp_path: Path,
+) -> None:
+    flags = ("--workers", "2", "--data-dir", str(tmp_path / "data"))
+    with serving(tmp_path, *flags) as server:
+        pids = worker_pids(server, 2)
+        assert len(pids) == 2
+        server.process.kill()  # SIGKILL: the parent cannot pass it on to its workers
+        server.process.wait(10)
+        until(lambda: not any(_running(pid) for pid in pids), WORKERS_GONE_WITHIN)
+    with serving(tmp_path, *flags, port=server.port) as again:
+        assert worker_pids(again, 1)
