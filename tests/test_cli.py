@@ -633,3 +633,16 @@ def test_the_served_socket_sends_small_answers_at_once() -> None:
             accepted, _ = bound.accept()
             with accepted:
                 assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
+def test_a_reader_that_stops_early_ends_the_listing_without_a_traceback() -> None:
+    """``provider-emulator contracts list | head -1``: a closed pipe ends the command."""
+    command = [sys.executable, "-m", "emulator", "contracts", "list"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stdout is not None and process.stdout.readline().startswith(b"fal ")
+        process.stdout.close()  # as `head -1` does, with ~1,400 lines still to come
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        stop_process(process, 5)
+    assert process.returncode == 1 and b"Traceback" not in stderr, stderr.decode()
