@@ -41,7 +41,12 @@ class UnmatchedRequest(ConnectionError):
 class _UnmatchedByUs(UnmatchedRequest, AllMockedAssertionError):
     """`UnmatchedRequest` as respx's httpx mocker reads a router's "not mine": it then asks
     the routers registered after this one (a test's own respx mocks), and raises this only
-    if none of them answers."""
+    if none of them answers. Named as the public class in tracebacks and reprs: a user
+    catches, and reads of, `emulator.UnmatchedRequest`."""
+
+
+_UnmatchedByUs.__name__ = _UnmatchedByUs.__qualname__ = UnmatchedRequest.__name__
+_UnmatchedByUs.__module__ = "emulator"
 
 
 def _is_provider_host(host: str | None) -> bool:
@@ -80,6 +85,10 @@ class _Router:
         raise self._unmatched(request)
 
     def _unmatched(self, request: httpx.Request) -> Exception:
+        if request.url.scheme not in ("http", "https"):  # what httpx's transport says
+            return httpx.UnsupportedProtocol(
+                "Request URL is missing an 'http://' or 'https://' protocol.", request=request
+            )
         if self.unmatched == "pass" or HTTPCoreMocker.routers:
             # On to httpx's own transport: the network, or below it a test's own respx
             # mock (respx's default mocks httpcore), which answers or refuses it itself. No

@@ -7,7 +7,7 @@ import requests
 import respx
 import urllib3
 
-from emulator import BackgroundServer, ConcurrentEmulation, emulate
+from emulator import BackgroundServer, ConcurrentEmulation, UnmatchedRequest, emulate
 from emulator.core.faults import Fault
 from emulator.providers.registry import HOST_SURFACES
 
@@ -200,3 +200,15 @@ def test_requests_host_header_is_as_a_connection_writes_it() -> None:
         "api.wavespeed.ai",
         "api.wavespeed.ai:8443",
     ]
+
+
+def test_what_no_host_answers_is_refused_as_a_client_would_read_it() -> None:
+    with emulate():
+        # a data: URI fetched as if it were a URL: httpx's own error, as without emulation
+        with pytest.raises(httpx.UnsupportedProtocol):
+            httpx.get("data:image/png;base64,AAAA")
+        with pytest.raises(UnmatchedRequest) as refused:
+            httpx.get("https://example.com/x")
+    # the public class by name, in tracebacks and reprs
+    assert type(refused.value).__name__ == "UnmatchedRequest"
+    assert repr(refused.value).startswith("UnmatchedRequest(")
