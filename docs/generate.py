@@ -149,8 +149,10 @@ def configuration_page() -> str:
 OPERATIONS = {
     "fal": [
         "`POST queue.fal.run/{id}`: submit (with `?fal_webhook=`)",
-        "`GET …/requests/{request_id}/status` (`?logs=1`), "
-        "`GET …/requests/{request_id}/status/stream` (SSE)",
+        "`GET …/requests/{request_id}/status` (`?logs=1`: every log line so far), "
+        "`GET …/requests/{request_id}/status/stream` (SSE: each event carries the log lines "
+        "new since the last; fal documents neither, but `@fal-ai/client` appends each "
+        "event's lines to those it has)",
         "`GET …/requests/{request_id}`: the result; `PUT …/requests/{request_id}/cancel`",
         "`POST fal.run/{id}`: the sync run (`sync_mode` inlines media as data URIs); "
         "`POST fal.run/{id}/stream` (SSE)",

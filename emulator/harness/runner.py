@@ -26,7 +26,13 @@ from emulator.harness.machine import machine_for
 from emulator.harness.properties import PROPERTIES, Context, Property
 from emulator.harness.report import FAILED, HELD, NOT_APPLICABLE, PropertyOutcome, Report
 from emulator.harness.scenario import Scenario
-from emulator.harness.session import Limits, Observation, Session, client_target
+from emulator.harness.session import (
+    STILL_CALLING,
+    Limits,
+    Observation,
+    Session,
+    client_target,
+)
 from emulator.harness.simplify import kinds, simpler, size
 
 __all__ = ["Options", "check"]
@@ -38,6 +44,9 @@ NOT_REPLAYED = (
     "across calls (a cache, a shared object), so what a call returns depends on earlier "
     "calls, even those of earlier runs"
 )
+
+#: how many times its time limit a call stopped for taking too long is given once more
+PATIENCE = 3
 
 #: why Hypothesis's replay of a failure went otherwise
 NOT_REPEATED = (
@@ -122,6 +131,7 @@ class _PropertyRun:
         #: the failing scenarios Hypothesis drew, as JSON: it runs its smallest again at the
         #: end, which a spent budget must let through (else the run looks flaky)
         self.drawn_failures: set[str] = set()
+        self.shrink_cut_short = False  # a simpler candidate was left untried: budget spent
         self.notes: list[str] = []
         self.late_before = len(session.late_requests)
 
@@ -150,12 +160,37 @@ class _PropertyRun:
         replay = failure.scenario.replay_command(
             self.options.target, self.context.provider, self.context.endpoint.id
         )
+        if any(STILL_CALLING in problem for problem in failure.problems):
+            self._recheck_time(failure.scenario)
+        if self.shrink_cut_short:
+            self.notes.append(
+                f"simplifying stopped at its budget ({self.options.shrink_budget} runs or "
+                f"{self.options.shrink_seconds:g} s after the first failure): the scenario may "
+                "keep fields its failure does not need (Options(shrink_seconds=...))"
+            )
         return self._outcome(
             started,
             status=FAILED,
             problems=failure.problems,
             scenario=failure.scenario,
             replay=replay,
+        )
+
+    def _recheck_time(self, scenario: Scenario) -> None:
+        """A call stopped for its time limit is run once more with `PATIENCE` times the
+        limit: the limit counts wall-clock time, harness and emulator included, and a busy
+        machine can run it out. The verdict stands; a note says what the longer run did."""
+        limit = self.options.limits.call_timeout
+        began = time.monotonic()
+        seen = self.session.run(scenario, patience=PATIENCE)
+        took = time.monotonic() - began
+        if seen.ran_away is not None and STILL_CALLING in seen.ran_away:
+            return  # it runs on however long it is given
+        verdict = "failed otherwise" if self.prop.judge(self.context, seen) else "held"
+        self.notes.append(
+            f"run again with {limit * PATIENCE:g} s rather than {limit:g} s, the call ended "
+            f"after {took:.1f} s and {verdict}: the machine may have been too busy for the "
+            "call's time limit (raise it: --call-timeout, Limits(call_timeout=...))"
         )
 
     def replay(self, scenario: Scenario) -> PropertyOutcome:
@@ -233,6 +268,7 @@ class _PropertyRun:
         if self.failures:
             self.after_failure += 1
             if self._spent() and scenario.to_json() not in self.drawn_failures:
+                self.shrink_cut_short = True
                 reject()  # the budget is spent: keep the smallest failure found so far
         problems = self.prop.judge(self.context, self._observe(scenario))
         if problems:
@@ -260,6 +296,7 @@ class _PropertyRun:
                     continue
                 tried.add(candidate.to_json())
                 if self._spent():
+                    self.shrink_cut_short = True
                     return
                 self.after_failure += 1
                 problems = self.prop.judge(self.context, self._observe(candidate))

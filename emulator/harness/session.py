@@ -57,6 +57,10 @@ def _not_a_staged_drop(record: logging.LogRecord) -> bool:
     return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
 
 
+#: how a call stopped for taking too long is described (before the limit, in seconds)
+STILL_CALLING = "still calling after"
+
+
 class ClientRanAway(BaseException):  # noqa: N818 (not an error of the client's making)
     """The client exceeded the harness's limits for one call (requests or seconds), or
     made a request after its call had returned."""
@@ -128,10 +132,12 @@ class _Guard:
         self.open_call(lose_submit_answer=False)
         self.close_call()
 
-    def open_call(self, *, lose_submit_answer: bool, calls: int = 1) -> None:
+    def open_call(self, *, lose_submit_answer: bool, calls: int = 1, patience: float = 1) -> None:
+        """A call begins; ``patience`` stretches its time limit."""
         with self._lock:
             self.closed, self.count, self.started = False, 0, time.monotonic()
             self.lose_submit_answer, self.lost, self.calls = lose_submit_answer, 0, calls
+            self.time_limit = self.limits.call_timeout * patience
 
     def close_call(self) -> None:
         with self._lock:
@@ -178,8 +184,8 @@ class _Guard:
             self.count += 1
             if self.count > self.limits.max_requests * self.calls:
                 raise ClientRanAway(f"more than {self.limits.max_requests} requests in one call")
-            if time.monotonic() - self.started > self.limits.call_timeout:
-                raise ClientRanAway(f"still calling after {self.limits.call_timeout:g} s")
+            if time.monotonic() - self.started > self.time_limit:
+                raise ClientRanAway(f"{STILL_CALLING} {self.time_limit:g} s")
             lose = self.lose_submit_answer and method == "POST" and not self.lost
             lose = lose and _is_submit(self.surface, host, path)
             self.lost += lose
@@ -361,11 +367,12 @@ class Session:
             emulation.add_fault(**rule)
         emulation.engine.storage.put(tiny_picture(), "image/png", "input.png", HOSTED_MEDIA_ID)
 
-    def run(self, scenario: Scenario) -> Observation:
+    def run(self, scenario: Scenario, *, patience: float = 1) -> Observation:
+        """One call of the client in ``scenario``; ``patience`` stretches its time limit."""
         self._stage(scenario)
         seen = Observation(scenario)
         with SyncRuns(self.emulation.engine) as sync_runs:
-            self._guard.open_call(lose_submit_answer=scenario.lose_submit_answer)
+            self._guard.open_call(lose_submit_answer=scenario.lose_submit_answer, patience=patience)
             try:
                 self._call_into(seen)
             finally:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import wavespeed
 
-from emulator.harness import FAILED, HELD, Options, Scenario, check
+from emulator.harness import FAILED, HELD, Limits, Options, Scenario, check
 
 from .gallery import Wrong
 
@@ -153,7 +153,9 @@ def test_a_spent_shrink_budget_is_not_reported_as_a_client_that_changed() -> Non
                    options=Options(max_examples=10, seed=1))  # fmt: skip
     outcome = report.outcome("surfaces_validation_errors")
     assert outcome.status == FAILED, report.text()
-    assert not outcome.notes, outcome.notes
+    # no note of a client that changed; one that simplifying stopped at its budget
+    (note,) = outcome.notes
+    assert note.startswith("simplifying stopped at its budget (100 runs or 5 s"), note
 
 
 def fal_run_elsewhere(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -238,3 +240,22 @@ def test_a_client_that_takes_running_for_done_fails_returns_valid_output() -> No
     outcome = report.outcome("returns_valid_output")
     assert outcome.status == FAILED, report.text()
     assert "400 Bad Request" in outcome.problems[0]
+
+
+def slow_but_steady(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """A correct client whose call takes longer than the time limit the test sets: as any
+    client may on a machine busy enough."""
+    time.sleep(1.2)
+    return fal_client.subscribe(endpoint_id, arguments=arguments)
+
+
+def test_a_call_stopped_for_time_is_run_again_with_more_and_the_report_says_so() -> None:
+    scenario = Scenario("returns_valid_output", {"prompt": ""})
+    options = Options(limits=Limits(call_timeout=1.0))
+    report = check(slow_but_steady, provider="fal", endpoint=ENDPOINT, options=options,
+                   properties=[scenario.property], replay=scenario)  # fmt: skip
+    outcome = report.outcome("returns_valid_output")
+    assert outcome.status == FAILED and "still calling after 1 s" in outcome.problems[0]
+    (note,) = outcome.notes
+    assert note.startswith("run again with 3 s rather than 1 s, the call ended after 1.")
+    assert "and held: the machine may have been too busy" in note
