@@ -70,11 +70,12 @@ const scenarios = {
   },
   async tokenProvider() {
     // A backend's token endpoint, as fal's docs show it: here the emulator's /tokens/.
-    const tokenProvider = async () => {
+    // (docs/realtime.md shows this one: the client names the app with its path)
+    const tokenProvider = async (app) => {
       const response = await fetch(`${base}/fal/rest/tokens/`, {
         method: "POST",
         headers: { authorization: `Key ${credentials}`, "content-type": "application/json" },
-        body: JSON.stringify({ allowed_apps: ["fast-lcm-diffusion"], token_expiration: 10 }),
+        body: JSON.stringify({ allowed_apps: [app.split("/")[1]], token_expiration: 10 }),
       });
       return response.json();
     };
