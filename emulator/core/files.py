@@ -219,8 +219,11 @@ class Storage:
             raise
         return stored
 
-    def _too_big(self) -> StorageError:
-        return StorageError(413, f"File exceeds the limit of {self.max_file_bytes} bytes")
+    def _too_big(self, *, abandoned: bool = False) -> StorageError:
+        """A file over the size limit; ``abandoned``: a multipart upload it ended (it could
+        never complete, and its parts' bytes, counted against its key, are released)."""
+        ended = "; the multipart upload is abandoned" if abandoned else ""
+        return StorageError(413, f"File exceeds the limit of {self.max_file_bytes} bytes{ended}")
 
     def _count_shared(self, owner: str, size: int) -> None:
         assert self._shared is not None
@@ -292,7 +295,9 @@ class Storage:
                 raise StorageError(400, "Part numbers run from 1 to 10000")
             replaced = len(upload.parts.get(number, b""))
             if upload.size - replaced + len(data) > self.max_file_bytes:
-                raise self._too_big()
+                del self._pending[upload_id]
+                self._count(upload.owner, -upload.size)
+                raise self._too_big(abandoned=True)
             self._check_size(len(data) - replaced, upload.owner)
             upload.parts[number] = data
             self._count(upload.owner, len(data) - replaced)
@@ -307,7 +312,8 @@ class Storage:
             raise StorageError(400, "Part numbers run from 1 to 10000")
         replaced = int(upload.get(f"len:{number}", 0))
         if int(upload["size"]) - replaced + len(data) > self.max_file_bytes:
-            raise self._too_big()
+            self._shared.multipart.drop(f"m:{upload_id}")
+            raise self._too_big(abandoned=True)
         delta = len(data) - replaced
         self._count_shared(upload["owner"], delta)
         tag = etag(data)

@@ -65,6 +65,19 @@ def test_multipart_joins_parts_in_order_and_checks_etags() -> None:
         storage.put_part(storage.start_multipart("x", "y"), 0, b"x")
 
 
+def test_a_part_that_makes_the_file_too_big_ends_its_upload_and_frees_its_bytes() -> None:
+    storage = Storage(max_file_bytes=8, max_owner_bytes=10)
+    upload = storage.start_multipart("big.bin", "application/octet-stream", owner="k")
+    storage.put_part(upload, 1, b"12345")
+    with pytest.raises(StorageError) as too_big:
+        storage.put_part(upload, 2, b"6789")
+    assert too_big.value.status == 413 and "abandoned" in too_big.value.message
+    with pytest.raises(StorageError) as gone:
+        storage.put_part(upload, 2, b"6")
+    assert gone.value.status == 404
+    storage.put(b"12345678", "text/plain", "whole", owner="k")  # the key's bytes are free
+
+
 def test_one_owner_cannot_fill_the_store_for_everyone() -> None:
     storage = Storage(max_total_bytes=100, max_owner_bytes=60)
     storage.put(b"x" * 60, "text/plain", "a", owner="flood")

@@ -59,13 +59,24 @@ def test_a_part_over_the_quota_is_refused(stores: Pair, tmp_path: Path) -> None:
     first, second = storage_pair(stores, tmp_path, max_total_bytes=10, max_file_bytes=8)
     upload = first.start_multipart("f", "text/plain")
     second.put_part(upload, 1, b"12345")
-    with pytest.raises(StorageError) as too_big:
-        first.put_part(upload, 2, b"6789")
-    assert too_big.value.status == 413
     second.put(b"1234", "text/plain", "other")
     with pytest.raises(StorageError) as full:
         second.put_part(upload, 2, b"67")
     assert full.value.status == 507
+
+
+def test_a_part_that_makes_the_file_too_big_ends_its_upload(stores: Pair, tmp_path: Path) -> None:
+    first, second = storage_pair(stores, tmp_path, max_total_bytes=10, max_file_bytes=8)
+    upload = first.start_multipart("f", "text/plain", owner="k")
+    second.put_part(upload, 1, b"12345")
+    with pytest.raises(StorageError) as too_big:
+        first.put_part(upload, 2, b"6789")
+    assert too_big.value.status == 413 and "abandoned" in str(too_big.value)
+    # it could never complete: gone, and its part no longer counted against its key
+    with pytest.raises(StorageError) as gone:
+        second.put_part(upload, 2, b"6")
+    assert gone.value.status == 404
+    second.put(b"12345678", "text/plain", "whole", owner="k")
 
 
 def test_a_live_completion_is_not_taken_over(
