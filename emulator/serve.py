@@ -248,7 +248,10 @@ PARENT_WATCH = 0.5
 def _end_with_parent(parent: int) -> None:
     """End this worker, as a SIGTERM would, once the ``serve`` process that started it is
     gone: killed with SIGKILL (an out-of-memory kill, a CI runner's), it could not stop
-    its workers, which would go on serving and hold the port a restart needs."""
+    its workers, which would go on serving and hold the port a restart needs. (An app
+    built by the parent itself, as the tests build one, has no parent of its own to watch.)"""
+    if parent == os.getpid():
+        return
 
     def watch() -> None:
         while os.getppid() == parent:

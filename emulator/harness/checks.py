@@ -31,30 +31,30 @@ def without_bytes(value: Any) -> Any:
     return value
 
 
-def returned_bytes(value: Any) -> Iterator[bytes]:
-    """Every downloaded medium the client returned (as ``bytes``, anywhere in its output)."""
-    if isinstance(value, bytes | bytearray):
-        yield bytes(value)
-    elif isinstance(value, dict):
+def _leaves(value: Any) -> Iterator[Any]:
+    """Every value in ``value`` that is no dict, list or tuple, depth first."""
+    if isinstance(value, dict):
         for item in value.values():
-            yield from returned_bytes(item)
+            yield from _leaves(item)
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from returned_bytes(item)
+            yield from _leaves(item)
+    else:
+        yield value
+
+
+def returned_bytes(value: Any) -> Iterator[bytes]:
+    """Every downloaded medium the client returned (as ``bytes``, anywhere in its output)."""
+    return (bytes(leaf) for leaf in _leaves(value) if isinstance(leaf, bytes | bytearray))
 
 
 def inline_media(value: Any) -> Iterator[bytes]:
     """Every medium ``value`` carries inline, as a ``data:`` URI (fal's ``sync_mode``)."""
-    if isinstance(value, str) and value.startswith("data:"):
-        data = data_uri_bytes(value)
-        if data is not None:
-            yield data
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from inline_media(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from inline_media(item)
+    for leaf in _leaves(value):
+        if isinstance(leaf, str) and leaf.startswith("data:"):
+            data = data_uri_bytes(leaf)
+            if data is not None:
+                yield data
 
 
 def media_urls(value: Any, parent: Any = None) -> Iterator[tuple[str, Any]]:

@@ -192,18 +192,36 @@ def test_media_answered_inline_are_whole_under_a_media_fault(effect: str) -> Non
         "polls:1,0",
         faults=({"effect": effect, "times": 1},),
     )
-    report = check(decodes_inline_media, provider="fal", endpoint=ENDPOINT,
-                   properties=[scenario.property], replay=scenario)  # fmt: skip
-    assert report.outcome("survives_media_faults").status == HELD, report.text()
+    outcome = replayed(decodes_inline_media, scenario)
+    assert outcome.status == HELD, outcome.problems
+
+
+def _result_after(endpoint_id: str, arguments: dict, *, waiting_while: tuple[str, ...]) -> dict:
+    """Submits, polls while the status is one of ``waiting_while``, fetches the result."""
+    headers = {"Authorization": "Key k"}
+    queued = httpx.post(f"https://queue.fal.run/{endpoint_id}", json=arguments, headers=headers)
+    status_url, response_url = queued.json()["status_url"], queued.json()["response_url"]
+
+    def status() -> str:
+        return httpx.get(status_url, headers=headers).json()["status"]
+
+    while waiting_while and status() in waiting_while:
+        time.sleep(0.06)
+    answer = httpx.get(response_url, headers=headers)
+    answer.raise_for_status()
+    return answer.json()
 
 
 def result_right_after_submit(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
     """Never polls: fetches the result at once, and fails while the job runs."""
-    headers = {"Authorization": "Key k"}
-    queued = httpx.post(f"https://queue.fal.run/{endpoint_id}", json=arguments, headers=headers)
-    answer = httpx.get(queued.json()["response_url"], headers=headers)
-    answer.raise_for_status()
-    return answer.json()
+    return _result_after(endpoint_id, arguments, waiting_while=())
+
+
+def replayed(client: Callable[..., Any], scenario: Scenario, **options: Any):  # noqa: ANN201
+    """The outcome of ``scenario``'s property, run on that scenario alone."""
+    report = check(client, provider="fal", endpoint=ENDPOINT, options=Options(**options),
+                   properties=[scenario.property], replay=scenario)  # fmt: skip
+    return report.outcome(scenario.property)
 
 
 def test_a_transient_error_that_never_came_is_not_blamed_for_a_failure() -> None:
@@ -218,20 +236,13 @@ def test_a_transient_error_that_never_came_is_not_blamed_for_a_failure() -> None
              "method": "GET", "path": "*/requests/*/status"},
         ),
     )  # fmt: skip
-    report = check(result_right_after_submit, provider="fal", endpoint=ENDPOINT,
-                   properties=[scenario.property], replay=scenario)  # fmt: skip
-    assert report.outcome("retries_transient_errors").status == HELD, report.text()
+    outcome = replayed(result_right_after_submit, scenario)
+    assert outcome.status == HELD, outcome.problems
 
 
 def takes_running_for_done(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
     """Waits out the queue, then takes a job that has started for one that has finished."""
-    headers = {"Authorization": "Key k"}
-    queued = httpx.post(f"https://queue.fal.run/{endpoint_id}", json=arguments, headers=headers)
-    while httpx.get(queued.json()["status_url"], headers=headers).json()["status"] == "IN_QUEUE":
-        time.sleep(0.06)
-    answer = httpx.get(queued.json()["response_url"], headers=headers)
-    answer.raise_for_status()
-    return answer.json()
+    return _result_after(endpoint_id, arguments, waiting_while=("IN_QUEUE",))
 
 
 def test_a_client_that_takes_running_for_done_fails_returns_valid_output() -> None:
@@ -251,10 +262,7 @@ def slow_but_steady(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, An
 
 def test_a_call_stopped_for_time_is_run_again_with_more_and_the_report_says_so() -> None:
     scenario = Scenario("returns_valid_output", {"prompt": ""})
-    options = Options(limits=Limits(call_timeout=1.0))
-    report = check(slow_but_steady, provider="fal", endpoint=ENDPOINT, options=options,
-                   properties=[scenario.property], replay=scenario)  # fmt: skip
-    outcome = report.outcome("returns_valid_output")
+    outcome = replayed(slow_but_steady, scenario, limits=Limits(call_timeout=1.0))
     assert outcome.status == FAILED and "still calling after 1 s" in outcome.problems[0]
     (note,) = outcome.notes
     assert note.startswith("run again with 3 s rather than 1 s, the call ended after 1.")
