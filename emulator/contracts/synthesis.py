@@ -202,12 +202,11 @@ class Synthesis:
         before it runs."""
         if self.sources is None or self.sources.synthetic_fallback:
             return
-        self.picture()
         for name, value in self.inputs.items():
-            if not _names_media(name):
+            if name not in PICTURE_FIELDS and not _names_media(name):
                 continue
             for url in value if isinstance(value, list) else [value]:
-                readable = not isinstance(url, str) or self.sources.read(url) is not None
+                readable = not isinstance(url, str) or self.sources.readable(url)
                 if not readable and url != self.plan.input_default(name):
                     raise InputUnreachable(name, url)
 

@@ -53,6 +53,14 @@ def data_uri_bytes(url: str) -> bytes | None:
         return None
 
 
+def _served(url: str) -> tuple[str, str] | None:
+    """Which file of the emulator's ``url`` names (its kind and id), if one."""
+    try:
+        return find_in_url(urlsplit(url).path)
+    except ValueError:  # not a URL at all (an unclosed IPv6 bracket): nothing to read
+        return None
+
+
 class SourceResolver:
     def __init__(self, storage: Storage, media: MediaStore, *, synthetic_fallback: bool) -> None:
         self.storage = storage
@@ -64,10 +72,7 @@ class SourceResolver:
         check_may_block()  # a stored file, a decoded data URI or a render: not on the loop
         if url.startswith("data:"):
             return data_uri_bytes(url)
-        try:
-            found = find_in_url(urlsplit(url).path)
-        except ValueError:  # not a URL at all (an unclosed IPv6 bracket): nothing to read
-            return None
+        found = _served(url)
         if found is None:
             return None
         kind, file_id = found
@@ -76,6 +81,20 @@ class SourceResolver:
             return self.storage.read(stored) if stored else None
         spec = self.media.lookup(file_id)
         return self.media.content(spec) if spec else None
+
+    def readable(self, url: str) -> bool:
+        """Whether the emulator can read ``url``, found without reading it: no file read,
+        nothing rendered, nothing kept (a realtime session's every frame names one)."""
+        check_may_block()  # a data URI is decoded to know
+        if url.startswith("data:"):
+            return data_uri_bytes(url) is not None
+        found = _served(url)
+        if found is None:
+            return False
+        kind, file_id = found
+        if kind == "upload":
+            return self.storage.get(file_id) is not None
+        return self.media.lookup(file_id) is not None
 
     def picture(self, field: str, url: str) -> Source:
         """The picture at ``url`` kept for rendering; raises `InputUnreachable`."""

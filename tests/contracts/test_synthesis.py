@@ -265,3 +265,15 @@ def test_an_edit_of_a_list_of_pictures_is_the_first_ones_size(endpoint_id: str, 
     sources = SourceResolver(Storage(), MediaStore(), synthetic_fallback=False)
     made = synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
     assert (made["images"][0]["width"], made["images"][0]["height"]) == (64, 36)
+
+
+def test_a_picture_the_output_does_not_use_is_checked_not_kept() -> None:
+    """A realtime session names a new picture in every frame: finding it readable must
+    not keep it (a storage with room for nothing would refuse it)."""
+    endpoint = CONTRACTS.get("fal", "fal-ai/flux-2/klein/realtime")
+    inputs, _ = check_input(endpoint, {"prompt": "x", "image_url": _png_uri(64, 36)})
+    media = MediaStore()
+    sources = SourceResolver(Storage(max_total_bytes=1), media, synthetic_fallback=False)
+    linker = UrlLinker(media, "https://cdn.test")
+    made = synthesize(endpoint, inputs, 1, linker, limits=Limits(), sources=sources)
+    assert (made["images"][0]["width"], made["images"][0]["height"]) == (768, 768)

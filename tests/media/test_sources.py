@@ -54,3 +54,20 @@ def test_what_cannot_be_read_fails_or_falls_back(url: str) -> None:
         resolver().picture("image_url", url)
     assert (unreachable.value.field, unreachable.value.url) == ("image_url", url)
     assert resolver(synthetic=True).picture("image_url", url).id == ""
+
+
+def test_readable_finds_what_read_reads_without_reading_it() -> None:
+    sources = resolver()
+    stored = sources.storage.put(png((5, 6)), "image/png", "a.png")
+    media_id = sources.media.register(MediaSpec("video", 1920, 1080, "mp4", "m", "p", 1))
+    urls = [
+        "data:image/png;base64," + base64.b64encode(png()).decode(),
+        f"https://v3.fal.media/files/uploads/{stored.id}/a.png",
+        f"https://x/files/emulator/{media_id}.mp4",  # a video, not rendered to be found
+        "https://example.com/cat.png",
+        "data:image/png;base64,not-base64!!",
+        "http://[",
+        "https://v3.fal.media/files/uploads/000000000000000000000000/x.png",
+    ]
+    assert [sources.readable(url) for url in urls] == [True] * 3 + [False] * 4
+    assert sources.media.renders == 0
