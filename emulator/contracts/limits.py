@@ -19,7 +19,9 @@ from emulator.contracts.documents import Endpoint
 from emulator.contracts.memo import EndpointMemo
 from emulator.contracts.plans import plan_of
 from emulator.contracts.sizes import (
+    FPS_FIELDS,
     SIZE_FIELDS,
+    asked_fps,
     frame_seconds,
     image_size,
     number,
@@ -30,7 +32,7 @@ from emulator.contracts.validation import Violation, apply_defaults
 #: input fields that say how many media an output holds
 COUNT_FIELDS = ("num_images",)
 #: input fields that shape a video
-VIDEO_FIELDS = ("duration", "num_frames", "fps", "resolution", "aspect_ratio")
+VIDEO_FIELDS = ("duration", "num_frames", *FPS_FIELDS, "resolution", "aspect_ratio")
 #: every input field the limits read
 SHAPING_FIELDS = frozenset((*COUNT_FIELDS, *SIZE_FIELDS, *VIDEO_FIELDS))
 
@@ -146,7 +148,7 @@ def _video_limits(inputs: Mapping[str, Any], limits: Limits) -> list[Violation]:
     # As asked, not as video_shape settles it (it falls back to defaults on odd values).
     framed = frame_seconds(inputs.get("num_frames"), fps)
     seconds = max(seconds, number(inputs.get("duration")) or 0, framed)
-    fps = max(fps, round(number(inputs.get("fps")) or 0))
+    fps = max(fps, round(number(asked_fps(inputs)) or 0))
     length = "num_frames" if framed and framed >= seconds else "duration"  # what asked for it
     if seconds > limits.max_video_seconds:
         message = f"videos of up to {limits.max_video_seconds:g} s, not {seconds:g} s"

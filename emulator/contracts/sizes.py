@@ -38,6 +38,10 @@ DEFAULT_VIDEO = {"resolution": "720p", "aspect_ratio": "auto", "duration": 5, "f
 _RATIO = re.compile(r"([0-9]{1,5}):([0-9]{1,5})")
 _PRODUCT = re.compile(r"\s*([0-9]{1,6})\s*\*\s*([0-9]{1,6})\s*")
 _RESOLUTION = re.compile(r"([0-9]{2,5})[pP]?")
+_RESOLUTION_K = {"2k": 1440, "4k": 2160}  # the short side of veo's "4k" and the like
+_FRAME_SIZE = re.compile(r"\s*([0-9]{1,5})\s*[x*×]\s*([0-9]{1,5})\s*")  # kandinsky's "768x512"
+#: input fields that give a video's frame rate, first found first
+FPS_FIELDS = ("fps", "frames_per_second", "frame_rate")
 
 
 def _ratio(text: Any) -> float | None:
@@ -86,24 +90,37 @@ def video_shape(
         name: inputs[name] if name in inputs else hints.get(name, default)
         for name, default in DEFAULT_VIDEO.items()
     }
+    fps = min(max(1, round(_number(asked_fps(inputs, settings["fps"]), 24))), 120)
     size = inputs.get("size")
     product = _PRODUCT.fullmatch(size) if isinstance(size, str) else None
-    if product:  # WaveSpeed's "832*480": the exact frame size (H.264 wants even sides)
-        width, height = _even(int(product[1])), _even(int(product[2]))
-        fps = max(1, round(_number(settings["fps"], 24)))
-        return width, height, _number(settings["duration"], 5.0), min(fps, 120)
-    resolution = _RESOLUTION.fullmatch(str(settings["resolution"]))
-    short = _even(int(resolution[1])) if resolution else 720  # H.264 wants even sides
+    product = product or _FRAME_SIZE.fullmatch(str(settings["resolution"]))
+    if product:  # WaveSpeed's "832*480", kandinsky's "768x512": the exact frame size
+        width, height = _even(int(product[1])), _even(int(product[2]))  # H.264: even sides
+        return width, height, _number(settings["duration"], 5.0), fps
+    short = _short_side(str(settings["resolution"]))
     ratio = _ratio(settings["aspect_ratio"])
     if ratio is None:  # "auto": the input picture's shape, else the default 16:9
         ratio = picture[0] / picture[1] if picture else 16 / 9
     width, height = (_even(short * ratio), short) if ratio >= 1 else (short, _even(short / ratio))
-    fps = min(max(1, round(_number(settings["fps"], 24))), 120)
     seconds = _number(settings["duration"], 5.0)
     framed = frame_seconds(inputs.get("num_frames"), fps)
     if framed:
         seconds = _number(framed, seconds)  # fal: "if provided, will override duration"
     return width, height, seconds, fps
+
+
+def asked_fps(inputs: Mapping[str, Any], otherwise: Any = None) -> Any:
+    """The frame rate the input asks, under any of its names (`FPS_FIELDS`)."""
+    return next((inputs[name] for name in FPS_FIELDS if name in inputs), otherwise)
+
+
+def _short_side(resolution: str) -> int:
+    """A video's short side from its ``resolution``: ``"1080p"``, ``"480"``, ``"4k"``;
+    720 for anything else. Even, as H.264 wants."""
+    found = _RESOLUTION.fullmatch(resolution)
+    if found:
+        return _even(int(found[1]))
+    return _RESOLUTION_K.get(resolution.lower(), 720)
 
 
 def frame_seconds(frames: Any, fps: int) -> float:

@@ -38,6 +38,12 @@ def test_auto_uses_an_explicit_field_default() -> None:
         ({"aspect_ratio": "auto"}, {}, None, (1280, 720, 5.0, 24)),
         # fal's "8s" (veo, luma, kandinsky…)
         ({"duration": "8s", "resolution": "720p"}, {}, None, (1280, 720, 8.0, 24)),
+        # the frame rate under wan's and ltx's names; num_frames then lasts as long at it
+        ({"frames_per_second": 12, "num_frames": 48}, {}, None, (1280, 720, 4.0, 12)),
+        ({"frame_rate": 30, "num_frames": 120}, {}, None, (1280, 720, 4.0, 30)),
+        # veo's "4k", kandinsky's "768x512"
+        ({"resolution": "4k", "aspect_ratio": "16:9"}, {}, None, (3840, 2160, 5.0, 24)),
+        ({"resolution": "768x512", "aspect_ratio": "3:2"}, {}, None, (768, 512, 5.0, 24)),
         # no aspect field, no hint: the picture's shape (image-to-video), else 16:9
         ({}, {}, (600, 600), (720, 720, 5.0, 24)),
         ({}, {}, None, (1280, 720, 5.0, 24)),
@@ -58,7 +64,7 @@ def test_sizes_that_are_not_plain_ascii_numbers_fall_back(size: str) -> None:
     assert image_size({"size": size}) == (1024, 1024)
 
 
-@pytest.mark.parametrize("value", ["4k", "²p", None, "", "abc", True, "s", [5]])
+@pytest.mark.parametrize("value", ["8k", "²p", None, "", "abc", True, "s", [5]])
 def test_odd_resolutions_and_durations_fall_back(value: object) -> None:
     width, height, seconds, fps = video_shape({"resolution": value, "duration": value}, {}, None)
     assert (width, height, seconds, fps) == (1280, 720, 5.0, 24)
