@@ -45,7 +45,7 @@ from emulator.contracts.validation import Violation
 from emulator.media import MediaSpec
 from emulator.media.links import Linker
 from emulator.media.sources import InputUnreachable, Source, SourceResolver
-from emulator.media.spec import FORMATS
+from emulator.media.spec import FORMATS, KINDS
 
 
 class InputRejected(Exception):
@@ -67,6 +67,8 @@ MEDIA_INPUT = re.compile(
 )
 #: the longest audio output the emulator renders, in seconds
 MAX_AUDIO_SECONDS = 300
+#: input fields by which an upscaler multiplies its input picture's size
+SCALE_FIELDS = ("upscale_factor", "scale")
 #: input fields that give an audio output's length in seconds
 DURATION_FIELDS = (
     "duration",
@@ -114,7 +116,8 @@ class Synthesis:
         if all(self.inputs.get(name, "auto") == "auto" for name in SIZE_FIELDS):
             picture = self.picture()
             if picture.size is not None:
-                return picture.size
+                factor = self._upscale()
+                return round(picture.size[0] * factor), round(picture.size[1] * factor)
         field = self.plan.image_size_field
         presets = field.get("x-emulator-presets", {})
         chosen = self.inputs.get("image_size")
@@ -175,6 +178,15 @@ class Synthesis:
                 ]
             )
         return seconds
+
+    def _upscale(self) -> float:
+        """How many times the input picture's size an output of no asked size is: an
+        upscaler's ``upscale_factor`` or ``scale`` (esrgan's, 2 by default), else 1."""
+        for name in SCALE_FIELDS:
+            factor = self.inputs.get(name)
+            if isinstance(factor, (int, float)) and not isinstance(factor, bool):
+                return float(factor) if 0 < factor <= 16 else 1.0
+        return 1.0
 
     def image_format(self, media: MediaPlan) -> str:
         # ``format`` is the older spelling some fal apps declare (fast-lcm-diffusion)
@@ -260,6 +272,9 @@ class Synthesis:
                 rate = 48000  # all Opus decodes to
         else:
             media_format = media.other_format
+            asked = self.inputs.get("output_format")  # triposr's "obj"
+            if kind == "mesh" and isinstance(asked, str) and asked.lower() in KINDS["mesh"]:
+                media_format = asked.lower()
         width = height = 0
         if kind == "archive":
             width, height = 64, 64

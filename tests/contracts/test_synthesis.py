@@ -277,3 +277,31 @@ def test_a_picture_the_output_does_not_use_is_checked_not_kept() -> None:
     linker = UrlLinker(media, "https://cdn.test")
     made = synthesize(endpoint, inputs, 1, linker, limits=Limits(), sources=sources)
     assert (made["images"][0]["width"], made["images"][0]["height"]) == (768, 768)
+
+
+@pytest.mark.parametrize(
+    ("endpoint_id", "asked", "expected"),
+    [
+        ("fal-ai/esrgan", {"scale": 4}, (256, 144)),
+        ("fal-ai/esrgan", {}, (128, 72)),  # its default scale, 2
+        ("fal-ai/clarity-upscaler", {"upscale_factor": 3}, (192, 108)),
+    ],
+)
+def test_an_upscale_is_its_pictures_size_times_its_factor(
+    endpoint_id: str, asked: dict, expected: tuple[int, int]
+) -> None:
+    endpoint = CATALOGUE.endpoint(endpoint_id)
+    inputs, violations = check_input(endpoint, {"image_url": _png_uri(64, 36), **asked})
+    assert not violations
+    sources = SourceResolver(Storage(), MediaStore(), synthetic_fallback=False)
+    made = synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
+    image = made["image"] if "image" in made else made["images"][0]
+    assert (image["width"], image["height"]) == expected
+
+
+def test_a_mesh_is_made_in_the_format_asked() -> None:
+    endpoint = CATALOGUE.endpoint("fal-ai/triposr")
+    inputs, _ = check_input(endpoint, {"image_url": _png_uri(64, 36), "output_format": "obj"})
+    sources = SourceResolver(Storage(), MediaStore(), synthetic_fallback=False)
+    made = synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
+    assert made["model_mesh"]["file_name"].endswith(".obj")
