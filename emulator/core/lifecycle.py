@@ -8,6 +8,7 @@ needs no background task, and is exactly reproducible under a manual clock.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 
 from emulator.core.draws import Draws
@@ -45,8 +46,11 @@ class Progression:
     def __post_init__(self) -> None:
         if self.mode not in _MODES:
             raise ValueError(f"progression mode must be one of {_MODES}, not {self.mode!r}")
-        if self.queue < 0 or self.run < 0 or not 0 <= self.jitter < 1:
-            raise ValueError("progression spans must be >= 0 and jitter in [0, 1)")
+        finite = math.isfinite(self.queue) and math.isfinite(self.run)
+        if not finite or self.queue < 0 or self.run < 0 or not 0 <= self.jitter < 1:
+            raise ValueError("progression spans must be finite and >= 0, and jitter in [0, 1)")
+        if self.mode == "polls" and not all(float(n).is_integer() for n in (self.queue, self.run)):
+            raise ValueError("a polls progression counts whole polls: polls:Q,R with integers")
         if self.queue_position < 0:
             raise ValueError("queue_position must be >= 0")
 
@@ -69,7 +73,10 @@ class Progression:
                 f"cannot read progression {text!r}: use immediate, polls:Q,R or wall:Q,R[,JITTER]"
             )
         jitter = numbers[2] if len(numbers) == 3 else (0.0 if mode == "polls" else 0.2)
-        return cls(mode=mode, queue=numbers[0], run=numbers[1], jitter=jitter)
+        try:
+            return cls(mode=mode, queue=numbers[0], run=numbers[1], jitter=jitter)
+        except ValueError as error:
+            raise ValueError(f"cannot read progression {text!r}: {error}") from None
 
     def __str__(self) -> str:
         """The text `parse` reads back."""

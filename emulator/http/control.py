@@ -256,8 +256,10 @@ class ControlApi:
         """GET: how jobs move; POST {"progression": "polls:1,1"}: change it from now on."""
         if request.method == "POST":
             text = (await _body(request)).get("progression")
+            if not isinstance(text, str):
+                raise _Refused(422, f"progression must be text, as 'polls:1,1', not {text!r}")
             try:
-                parsed = Progression.parse(text if isinstance(text, str) else "")
+                parsed = Progression.parse(text)
             except ValueError as error:
                 raise _Refused(422, str(error)) from None
             self.engine.progression = parsed

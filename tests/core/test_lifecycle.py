@@ -19,10 +19,24 @@ def test_parse(text: str, expected: Progression) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["soon", "polls:1", "polls:1,2,3", "wall:a,b", "wall:-1,2", "wall:1,1,1.5"]
+    "text",
+    [
+        "soon",
+        "polls:1",
+        "polls:1,2,3",
+        "wall:a,b",
+        "wall:-1,2",
+        "wall:1,1,1.5",
+        # not finite: accepted once, then every GET of the progression was a 500
+        "wall:inf,1",
+        "wall:1e999,1",
+        "wall:nan,1",
+        "wall:1,2,nan",
+        "polls:1.5,1",  # polls are counted whole
+    ],
 )
 def test_parse_refuses_nonsense(text: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot read progression"):
         Progression.parse(text)
 
 
