@@ -87,6 +87,16 @@ def test_an_input_no_page_can_encode_is_shown_replaced(client: TestClient) -> No
     assert "a cat \ufffd" in client.get(f"{UI}/jobs/{job}").text
 
 
+def test_a_jobs_row_shows_its_input_in_a_line_however_long(client: TestClient) -> None:
+    """A prompt of megabytes made the table (refreshed every 1.5 s) as many megabytes."""
+    client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "A" * 2_000_000})
+    client.post("/fal/queue/fal-ai/bitdance", json={"prompt": 5, "image_size": "x" * 500})
+    rows = client.get(f"{UI}/jobs/rows").text
+    assert len(rows) < 5_000
+    assert "A" * 80 + "…" in rows and "A" * 81 not in rows
+    assert '{&#34;prompt&#34;: 5, &#34;image_size&#34;: &#34;xxx' in rows
+
+
 def test_the_jobs_table_lists_jobs_newest_first_with_masked_keys(client: TestClient) -> None:
     first, second = finished_job(client, "first"), finished_job(client, "second")
     rows = client.get(f"{UI}/jobs/rows").text

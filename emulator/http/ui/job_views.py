@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,20 @@ class JobRow:
     @property
     def provider(self) -> str:
         return self.job.endpoint.provider
+
+    @property
+    def input(self) -> str:
+        """What the job was asked, in a line: its prompt, else its input as JSON, cut to
+        `ROW_INPUT` characters (a prompt may be megabytes, and the table is refreshed)."""
+        payload = self.job.payload
+        prompt = payload.get("prompt") if isinstance(payload, dict) else None
+        if not isinstance(prompt, str) or not prompt:
+            prompt = json.dumps(shortened(payload, ROW_INPUT), ensure_ascii=False)
+        return prompt if len(prompt) <= ROW_INPUT else prompt[:ROW_INPUT] + "…"
+
+
+#: the most characters of a job's input its row in the jobs table shows
+ROW_INPUT = 80
 
 
 def state_of(look: Look) -> str:
