@@ -76,7 +76,7 @@ RULE_SCHEMA: dict[str, Any] = {
         "inputs": {"type": "object", "maxProperties": 50},
         "nth": {"type": "integer", "minimum": 1},
         "probability": {"type": "number", "minimum": 0, "maximum": 1},
-        "times": {"type": "integer", "minimum": 0},
+        "times": {"type": "integer", "minimum": 1},
         "error_type": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$"},
         "code": {"type": "integer", "minimum": 0, "maximum": 99999},
         "status": {"type": "integer", "minimum": 400, "maximum": 599},
@@ -164,8 +164,15 @@ class Fault:
             raise FaultError("nth counts from 1")
         if self.probability is not None and not 0 <= self.probability <= 1:
             raise FaultError("probability must be between 0 and 1")
-        if self.times is not None and (type(self.times) is not int or self.times < 0):
-            raise FaultError("times must be a whole number")
+        if self.times is not None and (type(self.times) is not int or self.times < 1):
+            raise FaultError(
+                "times must be a whole number from 1 (a rule that never fires tests nothing)"
+            )
+        if self.path is not None and self.path.startswith("/"):
+            raise FaultError(
+                f"path {self.path!r} can never match: paths are matched under the provider's "
+                f"surface, without a leading slash ({self.path.lstrip('/')!r})"
+            )
         if not 0 <= self.seconds <= MAX_SECONDS:
             raise FaultError(f"seconds must be between 0 and {MAX_SECONDS:g}")
         if self.effect == "http_error" and (self.status is None or not 400 <= self.status <= 599):

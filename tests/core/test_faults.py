@@ -30,6 +30,23 @@ def test_a_rule_that_would_break_requests_is_refused_when_added(rule: object) ->
         Fault.from_dict(rule)  # type: ignore[arg-type]
 
 
+#: rules that were accepted and could never fire: a test using one tested nothing
+NEVER_FIRE = [
+    {"effect": "fail", "times": 0},
+    {"effect": "progression", "progression": "wall:inf,1"},
+    {"effect": "http_error", "status": 503, "path": "/*/status"},
+    {"effect": "http_error", "status": 503, "path": "/fal-ai/bitdance/requests/*/status"},
+]
+
+
+@pytest.mark.parametrize("rule", NEVER_FIRE)
+def test_a_rule_that_could_never_fire_is_refused(rule: dict) -> None:
+    with pytest.raises(FaultError):
+        Fault.from_dict(rule)
+    with pytest.raises(FaultError):
+        Fault(**rule).check()
+
+
 def test_refused_rules_leave_requests_working() -> None:
     engine = Engine(EmulatorConfig(progression=Progression.parse("immediate")))
     with TestClient(create_app(engine=engine)) as client:
