@@ -71,6 +71,9 @@ class ControlApi:
             self._route("/_emulator/webhooks", self.webhooks, ["GET"], keyed),
             self._route("/_emulator/faults", self.faults, ["GET", "POST", "DELETE"], admin),
             self._route("/_emulator/faults/{fault_id}", self.fault, ["DELETE"], admin),
+            # an empty id names no rule (Starlette would redirect it to /faults, whose
+            # DELETE removes them all)
+            self._route("/_emulator/faults/", self.fault, ["DELETE"], admin),
             self._route("/_emulator/jobs", self.jobs, ["GET"], keyed),
             self._route("/_emulator/progression", self.progression, ["GET", "POST"], admin),
             self._route("/_emulator/clock", self.clock, ["GET", "POST"], admin),
@@ -227,7 +230,7 @@ class ControlApi:
         return JSONResponse([rule.as_dict() for rule in book.rules])
 
     async def fault(self, request: Request, viewer: Viewer) -> Response:
-        if not self.engine.faults.remove(request.path_params["fault_id"]):
+        if not self.engine.faults.remove(request.path_params.get("fault_id", "")):
             raise _Refused(404, "no such fault")
         return Response(status_code=204)
 

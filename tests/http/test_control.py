@@ -88,6 +88,9 @@ def test_faults_over_http(client: TestClient) -> None:
     assert client.delete("/_emulator/faults/fault-1").status_code == 204
     assert client.delete("/_emulator/faults/fault-1").status_code == 404
     client.post("/_emulator/faults", json={"effect": "reset"})
+    # an empty id names no rule: it was redirected to /faults, which removes them all
+    emptied = client.delete("/_emulator/faults/", follow_redirects=True)
+    assert emptied.status_code == 404 and len(client.get("/_emulator/faults").json()) == 1
     assert client.delete("/_emulator/faults").json() == []
 
 

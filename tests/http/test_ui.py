@@ -94,7 +94,7 @@ def test_a_jobs_row_shows_its_input_in_a_line_however_long(client: TestClient) -
     rows = client.get(f"{UI}/jobs/rows").text
     assert len(rows) < 5_000
     assert "A" * 80 + "…" in rows and "A" * 81 not in rows
-    assert '{&#34;prompt&#34;: 5, &#34;image_size&#34;: &#34;xxx' in rows
+    assert "{&#34;prompt&#34;: 5, &#34;image_size&#34;: &#34;xxx" in rows
 
 
 def test_the_jobs_table_lists_jobs_newest_first_with_masked_keys(client: TestClient) -> None:
