@@ -144,6 +144,23 @@ def test_the_jobs_page_is_paginated(client: TestClient) -> None:
     assert client.get(f"{UI}/jobs?page=-1").status_code == 200
 
 
+def test_the_gallery_counts_what_it_looked_at_and_clamps_its_pages(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module in ("pages", "media_tiles"):
+        monkeypatch.setattr(f"emulator.http.ui.{module}.PAGE_SIZE", 2)
+    for n in range(5):
+        finished_job(client, f"job {n}", image_size="square")
+    pager = re.compile(r"Page \d+ of [^<]*in all\)")
+    # page 1 looks at 3 tiles only: there are more, so the count is a lower bound
+    assert pager.findall(client.get(f"{UI}/gallery").text) == [
+        "Page 1 of 2 or more (3 or more in all)"
+    ]
+    assert pager.findall(client.get(f"{UI}/gallery?page=3").text) == ["Page 3 of 3 (5 in all)"]
+    # past the end: the last page, as the other pages do (it said "Page 999999 of 3")
+    assert pager.findall(client.get(f"{UI}/gallery?page=999999").text) == ["Page 3 of 3 (5 in all)"]
+
+
 def test_the_gallery_shows_thumbnails_drawn_small_and_kept(
     client: TestClient, engine: Engine
 ) -> None:

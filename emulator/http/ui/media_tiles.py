@@ -56,6 +56,9 @@ def tiles(engine: Engine, linker: Callable[[Job], Linker], number: int) -> Page[
                 found.append(Tile(job, media_id, spec))
         if len(found) > wanted:
             break
-    first = (number - 1) * PAGE_SIZE
     more = len(found) > wanted
-    return Page(found[first:wanted], number, wanted + 1 if more else len(found))
+    if not more:  # past the last page: the last page (the other pages clamp alike)
+        number = min(number, max(1, -(-len(found) // PAGE_SIZE)))
+    first = (number - 1) * PAGE_SIZE
+    shown = found[first : first + PAGE_SIZE]
+    return Page(shown, number, wanted + 1 if more else len(found), more=more)

@@ -17,6 +17,7 @@ class Page(Generic[T]):
     items: Sequence[T]
     number: int  # from 1
     total: int  # items in every page
+    more: bool = False  # ``total`` is what was looked at, and there are more beyond it
 
     @property
     def pages(self) -> int:
