@@ -38,6 +38,12 @@ def _keys_given(label: str, keys: frozenset[str]) -> None:
         raise ValueError(f"{label} must name a key: leave it unset to accept any key")
     if "" in keys:  # no request's key would match it
         raise ValueError(f"{label} must not be an empty key: leave it unset to accept any key")
+    listed = next((key for key in sorted(keys) if "," in key), None)
+    if listed is not None:  # `--api-key a,b`: no request's key would match "a,b" either
+        raise ValueError(
+            f"{label}: {listed!r} holds a comma; give each key its own --api-key "
+            "(the environment variable is comma-separated)"
+        )
 
 
 def _origin(label: str, url: str) -> None:

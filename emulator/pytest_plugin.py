@@ -11,6 +11,7 @@ Each test gets its own emulator (jobs, media, record); nothing leaks between tes
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -40,9 +41,23 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def provider_emulator(request: pytest.FixtureRequest) -> Iterator[Emulation]:
     """The fal and WaveSpeed APIs answered in-process for the duration of the test."""
-    marker = request.node.get_closest_marker("provider_emulator")
-    with Emulation(**(marker.kwargs if marker else {})) as emulation:
+    with Emulation(**_options(request.node)) as emulation:
         yield emulation
+
+
+def _options(node: pytest.Item) -> dict[str, Any]:
+    """The markers' options, a closer marker's over a farther one's (a test's marker keeps
+    its class's or module's seed unless it sets one)."""
+    options: dict[str, Any] = {}
+    for marker in reversed(list(node.iter_markers("provider_emulator"))):
+        if marker.args:  # ignored, the test would run with other options than it says
+            pytest.fail(
+                f"provider_emulator takes options by name (seed=7, progression='polls:1,1'), "
+                f"not {', '.join(map(repr, marker.args))}",
+                pytrace=False,
+            )
+        options.update(marker.kwargs)
+    return options
 
 
 @pytest.fixture(scope="session")

@@ -526,6 +526,7 @@ def test_the_log_levels_are_uvicorns() -> None:
     [
         (["--api-key", ""], {}, "--api-key must not be an empty key"),
         (["--api-key", "a", "--api-key", ""], {}, "--api-key must not be an empty key"),
+        (["--api-key", "a,b"], {}, "--api-key: 'a,b' holds a comma; give each key its own"),
         ([], {"PROVIDER_EMULATOR_API_KEYS": ","}, "PROVIDER_EMULATOR_API_KEYS must not be an"),
         (["--admin-token", ""], {}, "--admin-token must not be empty"),
         (["--proxy-key", ""], {}, "--proxy-key must not be empty"),

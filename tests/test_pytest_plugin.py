@@ -32,6 +32,36 @@ def test_the_fixture_works_under_xdist(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=2)
 
 
+MARKERS = """
+import pytest
+
+pytestmark = pytest.mark.provider_emulator(seed=3, progression="polls:2,2")
+
+
+@pytest.mark.provider_emulator(progression="immediate")
+class TestNested:
+    @pytest.mark.provider_emulator(api_keys=["k"])
+    def test_closer_options_win_and_farther_ones_stay(self, provider_emulator):
+        config = provider_emulator.engine.config
+        assert (config.seed, str(config.progression), config.api_keys) == (
+            3, "immediate", frozenset({"k"})
+        )
+
+
+@pytest.mark.provider_emulator("polls:1,1")
+def test_an_option_not_named_is_refused(provider_emulator):
+    pass
+"""
+
+
+def test_markers_merge_and_an_option_not_named_is_refused(pytester: pytest.Pytester) -> None:
+    # a class's seed was dropped by a method's marker; "polls:1,1" was silently ignored
+    pytester.makepyfile(MARKERS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*provider_emulator takes options by name*not 'polls:1,1'*"])
+
+
 def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--markers")
     result.stdout.fnmatch_lines(["*provider_emulator(**options)*"])
