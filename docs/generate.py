@@ -139,6 +139,10 @@ def configuration_page() -> str:
         "  A document that cannot be used is named on stderr, with exit status 2.",
         "- `provider-emulator contracts import TYPES.ts` imports fal's published endpoint types",
         "  as the catalogue (see [The catalogue](catalogue.md)).",
+        "- `provider-emulator contracts diff` and `contracts sync` compare the contracts with",
+        "  newer published documents, and apply their changes (see [Drift](drift.md)).",
+        "- `provider-emulator conformance MODULE:CALLABLE …` checks a client against the",
+        "  contracts and the providers' failure modes (see [The harness](harness.md)).",
         "",
     ]
     return "\n".join(lines)
