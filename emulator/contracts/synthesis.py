@@ -67,6 +67,9 @@ MEDIA_INPUT = re.compile(
 )
 #: the longest audio output the emulator renders, in seconds
 MAX_AUDIO_SECONDS = 300
+#: input fields naming the video or audio an output lasts as long as, first found first
+#: (a lipsync, an audio isolation, a video's sound), when no length is asked
+LENGTH_FIELDS = ("video_url", "video", "audio_url", "audio")
 #: input fields by which an upscaler multiplies its input picture's size
 SCALE_FIELDS = ("upscale_factor", "scale")
 #: input fields that give an audio output's length in seconds
@@ -107,6 +110,7 @@ class Synthesis:
         self._text: str | None = None
         self._seconds: float | None = None
         self._picture: Source | None = None
+        self._input_length: tuple[float | None] | None = None
 
     # -- sizes and formats -------------------------------------------------------------
 
@@ -163,8 +167,22 @@ class Synthesis:
                 value = int(value.rstrip("s"))  # fal's "5" or "10s" enums
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
                 return self._bounded_seconds(float(value))
+        media = self._input_seconds()
+        if media is not None:
+            return self._bounded_seconds(media)
         words = len(self.prompt.split())
         return max(1.0, min(60.0, words / 2.5)) if words else 5.0
+
+    def _input_seconds(self) -> float | None:
+        """How long the input video or audio lasts (`LENGTH_FIELDS`), if one is named."""
+        if self._input_length is None:
+            urls = (self.inputs.get(name) for name in LENGTH_FIELDS)
+            lengths = (
+                self.sources.seconds(url) if self.sources and isinstance(url, str) else None
+                for url in urls
+            )
+            self._input_length = (next((s for s in lengths if s), None),)
+        return self._input_length[0]
 
     def _bounded_seconds(self, seconds: float) -> float:
         if seconds > MAX_AUDIO_SECONDS:
@@ -309,6 +327,8 @@ class Synthesis:
     def _video(self, media: MediaPlan, index: int) -> MediaSpec:
         source = self.picture()
         width, height, seconds, fps = video_shape(self.inputs, media.video_hints, source.size)
+        if "duration" not in self.inputs and "num_frames" not in self.inputs:
+            seconds = self._input_seconds() or seconds  # a lipsync lasts as its video
         self._checked(width, height)
         if width * height * seconds * fps > self.limits.max_video_pixels:
             raise InputRejected(

@@ -96,6 +96,25 @@ class SourceResolver:
             return self.storage.get(file_id) is not None
         return self.media.lookup(file_id) is not None
 
+    def seconds(self, url: str) -> float | None:
+        """How long the audio or video at ``url`` lasts, if the emulator can read it: a
+        generated one's own length, else the container's, probed (None if neither)."""
+        found = None if url.startswith("data:") else _served(url)
+        if found is not None and found[0] == "media":
+            spec = self.media.lookup(found[1])
+            return spec.duration if spec is not None and spec.duration > 0 else None
+        data = self.read(url)
+        if data is None:
+            return None
+        import av  # with the first input audio or video, not with the emulator
+
+        try:
+            with av.open(io.BytesIO(data), mode="r") as container:
+                length = container.duration
+        except Exception:  # anything the demuxer refuses has no length to take
+            return None
+        return length / 1_000_000 if length and length > 0 else None
+
     def picture(self, field: str, url: str) -> Source:
         """The picture at ``url`` kept for rendering; raises `InputUnreachable`."""
         from PIL import Image  # with the first input picture, not with the emulator

@@ -1,5 +1,6 @@
 import base64
 import io
+import wave
 
 import pytest
 from PIL import Image
@@ -305,3 +306,41 @@ def test_a_mesh_is_made_in_the_format_asked() -> None:
     sources = SourceResolver(Storage(), MediaStore(), synthetic_fallback=False)
     made = synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
     assert made["model_mesh"]["file_name"].endswith(".obj")
+
+
+def _wav_uri(seconds: int, rate: int = 8000) -> str:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(rate)
+        sound.writeframes(b"\0\0" * rate * seconds)
+    return "data:audio/wav;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+@pytest.mark.parametrize(
+    ("endpoint_id", "inputs", "seconds"),
+    [
+        # a lipsync lasts as its video (a generated one: its own length, not probed)
+        ("fal-ai/sync-lipsync", {"video_url": "generated", "audio_url": _wav_uri(7)}, 4.0),
+        # an audio isolation as its audio (an uploaded WAV: probed)
+        ("fal-ai/elevenlabs/audio-isolation", {"audio_url": _wav_uri(7)}, 7.0),
+    ],
+)
+def test_an_output_of_no_asked_length_lasts_as_its_input_media(
+    endpoint_id: str, inputs: dict, seconds: float
+) -> None:
+    media = MediaStore()
+    video = media.register(MediaSpec("video", 640, 360, "mp4", "m", "p", 1, duration=4.0, fps=24))
+    if inputs.get("video_url") == "generated":
+        inputs = {**inputs, "video_url": f"https://v3.fal.media/files/emulator/{video}.mp4"}
+    endpoint = CATALOGUE.endpoint(endpoint_id)
+    checked, violations = check_input(endpoint, inputs)
+    assert not violations
+    sources = SourceResolver(Storage(), media, synthetic_fallback=False)
+    made = synthesize(
+        endpoint, checked, 1, UrlLinker(media, "https://cdn.test"), limits=Limits(), sources=sources
+    )
+    (output,) = (value for value in made.values() if isinstance(value, dict) and "url" in value)
+    spec = media.lookup(output["url"].rsplit("/", 1)[1].split(".")[0])
+    assert spec is not None and spec.duration == seconds
