@@ -51,7 +51,8 @@ def _ratio(text: Any) -> float | None:
     return None
 
 
-def _even(value: float) -> int:
+def even(value: float) -> int:
+    """``value`` rounded to an even whole number, at least 2 (H.264 wants even sides)."""
     return max(2, round(value / 2) * 2)
 
 
@@ -95,13 +96,13 @@ def video_shape(
     product = _PRODUCT.fullmatch(size) if isinstance(size, str) else None
     product = product or _FRAME_SIZE.fullmatch(str(settings["resolution"]))
     if product:  # WaveSpeed's "832*480", kandinsky's "768x512": the exact frame size
-        width, height = _even(int(product[1])), _even(int(product[2]))  # H.264: even sides
+        width, height = even(int(product[1])), even(int(product[2]))  # H.264: even sides
         return width, height, _number(settings["duration"], 5.0), fps
     short = _short_side(str(settings["resolution"]))
     ratio = _ratio(settings["aspect_ratio"])
     if ratio is None:  # "auto": the input picture's shape, else the default 16:9
         ratio = picture[0] / picture[1] if picture else 16 / 9
-    width, height = (_even(short * ratio), short) if ratio >= 1 else (short, _even(short / ratio))
+    width, height = (even(short * ratio), short) if ratio >= 1 else (short, even(short / ratio))
     seconds = _number(settings["duration"], 5.0)
     framed = frame_seconds(inputs.get("num_frames"), fps)
     if framed:
@@ -119,7 +120,7 @@ def _short_side(resolution: str) -> int:
     720 for anything else. Even, as H.264 wants."""
     found = _RESOLUTION.fullmatch(resolution)
     if found:
-        return _even(int(found[1]))
+        return even(int(found[1]))
     return _RESOLUTION_K.get(resolution.lower(), 720)
 
 

@@ -39,12 +39,12 @@ from emulator.contracts.documents import Endpoint
 from emulator.contracts.kinds import audio_format
 from emulator.contracts.limits import COUNT_FIELDS, Limits
 from emulator.contracts.plans import MediaPlan, Plan, plan_of
-from emulator.contracts.sizes import SIZE_FIELDS, image_size, video_shape
+from emulator.contracts.sizes import SIZE_FIELDS, even, image_size, video_shape
 from emulator.contracts.texts import generated_text
 from emulator.contracts.validation import Violation
 from emulator.media import MediaSpec
 from emulator.media.links import Linker
-from emulator.media.sources import InputUnreachable, Source, SourceResolver
+from emulator.media.sources import Clip, InputUnreachable, Source, SourceResolver
 from emulator.media.spec import FORMATS, KINDS
 
 
@@ -70,6 +70,8 @@ MAX_AUDIO_SECONDS = 300
 #: input fields naming the video or audio an output lasts as long as, first found first
 #: (a lipsync, an audio isolation, a video's sound), when no length is asked
 LENGTH_FIELDS = ("video_url", "video", "audio_url", "audio")
+#: input fields that size a video output: without any, an input video's size is kept
+VIDEO_SIZE_FIELDS = frozenset(("resolution", "aspect_ratio", "size", "width", "height"))
 #: input fields by which an upscaler multiplies its input picture's size
 SCALE_FIELDS = ("upscale_factor", "scale")
 #: input fields that give an audio output's length in seconds
@@ -110,7 +112,7 @@ class Synthesis:
         self._text: str | None = None
         self._seconds: float | None = None
         self._picture: Source | None = None
-        self._input_length: tuple[float | None] | None = None
+        self._input_media: tuple[Clip | None] | None = None
 
     # -- sizes and formats -------------------------------------------------------------
 
@@ -167,22 +169,22 @@ class Synthesis:
                 value = int(value.rstrip("s"))  # fal's "5" or "10s" enums
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
                 return self._bounded_seconds(float(value))
-        media = self._input_seconds()
+        media = self._input_clip()
         if media is not None:
-            return self._bounded_seconds(media)
+            return self._bounded_seconds(media.seconds)
         words = len(self.prompt.split())
         return max(1.0, min(60.0, words / 2.5)) if words else 5.0
 
-    def _input_seconds(self) -> float | None:
-        """How long the input video or audio lasts (`LENGTH_FIELDS`), if one is named."""
-        if self._input_length is None:
+    def _input_clip(self) -> Clip | None:
+        """The input video or audio (`LENGTH_FIELDS`), if one is named and readable."""
+        if self._input_media is None:
             urls = (self.inputs.get(name) for name in LENGTH_FIELDS)
-            lengths = (
-                self.sources.seconds(url) if self.sources and isinstance(url, str) else None
+            clips = (
+                self.sources.clip(url) if self.sources and isinstance(url, str) else None
                 for url in urls
             )
-            self._input_length = (next((s for s in lengths if s), None),)
-        return self._input_length[0]
+            self._input_media = (next((clip for clip in clips if clip), None),)
+        return self._input_media[0]
 
     def _bounded_seconds(self, seconds: float) -> float:
         if seconds > MAX_AUDIO_SECONDS:
@@ -327,8 +329,7 @@ class Synthesis:
     def _video(self, media: MediaPlan, index: int) -> MediaSpec:
         source = self.picture()
         width, height, seconds, fps = video_shape(self.inputs, media.video_hints, source.size)
-        if "duration" not in self.inputs and "num_frames" not in self.inputs:
-            seconds = self._input_seconds() or seconds  # a lipsync lasts as its video
+        width, height, seconds = self._as_input_video(width, height, seconds)
         self._checked(width, height)
         if width * height * seconds * fps > self.limits.max_video_pixels:
             raise InputRejected(
@@ -360,6 +361,19 @@ class Synthesis:
             sample_rate=44100 if sound else 0,
             with_audio=sound,
         )
+
+    def _as_input_video(self, width: int, height: int, seconds: float) -> tuple[int, int, float]:
+        """A video's size and length, those of its input video where none is asked (a
+        lipsync; an upscaler's, times its factor), or its input audio's length."""
+        clip = self._input_clip()
+        if clip is None:
+            return width, height, seconds
+        if "duration" not in self.inputs and "num_frames" not in self.inputs:
+            seconds = clip.seconds
+        if clip.width and not VIDEO_SIZE_FIELDS.intersection(self.inputs):
+            factor = self._upscale()
+            width, height = even(clip.width * factor), even(clip.height * factor)
+        return width, height, seconds
 
     def _sound(self) -> bool:
         """Whether a video output carries sound: asked for, or made from input audio."""

@@ -33,6 +33,14 @@ class InputUnreachable(Exception):
         self.url = url
 
 
+class Clip(NamedTuple):
+    """An input audio or video: its length, and a video's frame size (0 for audio)."""
+
+    seconds: float
+    width: int
+    height: int
+
+
 class Source(NamedTuple):
     """A picture a video starts from: its storage id ("" for a drawn one) and size."""
 
@@ -96,13 +104,15 @@ class SourceResolver:
             return self.storage.get(file_id) is not None
         return self.media.lookup(file_id) is not None
 
-    def seconds(self, url: str) -> float | None:
-        """How long the audio or video at ``url`` lasts, if the emulator can read it: a
-        generated one's own length, else the container's, probed (None if neither)."""
+    def clip(self, url: str) -> Clip | None:
+        """The length (and a video's frame size) of the audio or video at ``url``, if the
+        emulator can read it: a generated one's own, else its container's, probed."""
         found = None if url.startswith("data:") else _served(url)
         if found is not None and found[0] == "media":
             spec = self.media.lookup(found[1])
-            return spec.duration if spec is not None and spec.duration > 0 else None
+            if spec is None or spec.duration <= 0:
+                return None
+            return Clip(spec.duration, spec.width, spec.height)
         data = self.read(url)
         if data is None:
             return None
@@ -111,9 +121,11 @@ class SourceResolver:
         try:
             with av.open(io.BytesIO(data), mode="r") as container:
                 length = container.duration
+                frames = container.streams.video
+                width, height = (frames[0].width, frames[0].height) if frames else (0, 0)
         except Exception:  # anything the demuxer refuses has no length to take
             return None
-        return length / 1_000_000 if length and length > 0 else None
+        return Clip(length / 1_000_000, width or 0, height or 0) if length and length > 0 else None
 
     def picture(self, field: str, url: str) -> Source:
         """The picture at ``url`` kept for rendering; raises `InputUnreachable`."""

@@ -319,16 +319,19 @@ def _wav_uri(seconds: int, rate: int = 8000) -> str:
 
 
 @pytest.mark.parametrize(
-    ("endpoint_id", "inputs", "seconds"),
+    ("endpoint_id", "inputs", "shape"),
     [
-        # a lipsync lasts as its video (a generated one: its own length, not probed)
-        ("fal-ai/sync-lipsync", {"video_url": "generated", "audio_url": _wav_uri(7)}, 4.0),
-        # an audio isolation as its audio (an uploaded WAV: probed)
-        ("fal-ai/elevenlabs/audio-isolation", {"audio_url": _wav_uri(7)}, 7.0),
+        # a lipsync is its video's size and length (a generated one's own, not probed)
+        ("fal-ai/sync-lipsync", {"video_url": "generated", "audio_url": _wav_uri(7)},
+         (640, 360, 4.0)),
+        # an upscaler's is its video's times its factor
+        ("fal-ai/video-upscaler", {"video_url": "generated", "scale": 2}, (1280, 720, 4.0)),
+        # an audio isolation lasts as its audio (an uploaded WAV: probed)
+        ("fal-ai/elevenlabs/audio-isolation", {"audio_url": _wav_uri(7)}, (0, 0, 7.0)),
     ],
-)
-def test_an_output_of_no_asked_length_lasts_as_its_input_media(
-    endpoint_id: str, inputs: dict, seconds: float
+)  # fmt: skip
+def test_an_output_of_no_asked_shape_is_its_input_medias(
+    endpoint_id: str, inputs: dict, shape: tuple[int, int, float]
 ) -> None:
     media = MediaStore()
     video = media.register(MediaSpec("video", 640, 360, "mp4", "m", "p", 1, duration=4.0, fps=24))
@@ -343,4 +346,4 @@ def test_an_output_of_no_asked_length_lasts_as_its_input_media(
     )
     (output,) = (value for value in made.values() if isinstance(value, dict) and "url" in value)
     spec = media.lookup(output["url"].rsplit("/", 1)[1].split(".")[0])
-    assert spec is not None and spec.duration == seconds
+    assert spec is not None and (spec.width, spec.height, spec.duration) == shape
