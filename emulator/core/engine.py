@@ -370,6 +370,11 @@ class Engine(Timeline):
             raise JobFailed(kept)
         return kept
 
+    def output_failure(self, job: Job) -> Failure | None:
+        """How a finished job's output failed (a model's 422, an unreadable input), if this
+        process made it: its status still says completed, as the provider's does."""
+        return self._outcomes.failure(job)
+
     def outcome_made(self, job: Job, link: Linker) -> bool:
         """Whether `outcome` would answer from what is kept (or from a failure) without
         making anything: then it costs microseconds and needs no worker thread."""

@@ -97,6 +97,16 @@ def test_a_jobs_row_shows_its_input_in_a_line_however_long(client: TestClient) -
     assert "{&#34;prompt&#34;: 5, &#34;image_size&#34;: &#34;xxx" in rows
 
 
+def test_a_job_whose_output_failed_is_listed_failed(client: TestClient) -> None:
+    """fal's status says COMPLETED, and then the result is a 422: the table said completed."""
+    failed = finished_job(client, "x", num_images=999)
+    assert failed["output"]["detail"][0]["loc"] == ["body", "num_images"]
+    finished_job(client, "fine")
+    assert client.get(f"{UI}/jobs/rows?state=failed").text.count("data-job=") == 1
+    assert failed["request_id"] in client.get(f"{UI}/jobs/rows?state=failed").text
+    assert client.get(f"{UI}/jobs/rows?state=completed").text.count("data-job=") == 1
+
+
 def test_the_jobs_table_lists_jobs_newest_first_with_masked_keys(client: TestClient) -> None:
     first, second = finished_job(client, "first"), finished_job(client, "second")
     rows = client.get(f"{UI}/jobs/rows").text

@@ -66,8 +66,19 @@ def state_of(look: Look) -> str:
 STATES = ("queued", "in progress", "completed", "failed", "cancelled")
 
 
-def row(engine: Engine, job: Job) -> JobRow:
+def look_of(engine: Engine, job: Job) -> Look:
+    """How ``job`` looks to the dashboard: failed, too, if its output came out a failure
+    (fal's status says COMPLETED, then its result is a 422), once that output was made."""
     look = engine.look(job)
+    if look.phase is Phase.DONE and look.failure is None:
+        failure = engine.output_failure(job)
+        if failure is not None:
+            look = look._replace(failure=failure)
+    return look
+
+
+def row(engine: Engine, job: Job) -> JobRow:
+    look = look_of(engine, job)
     return JobRow(job, look, state_of(look), mask(job.owner))
 
 

@@ -153,7 +153,8 @@ class Dashboard:
             self.engine, asked.get("provider", ""), asked.get("endpoint", "")
         )
         if state:
-            found = [job for job in found if job_views.state_of(self.engine.look(job)) == state]
+            state_of, look_of = job_views.state_of, job_views.look_of
+            found = [job for job in found if state_of(look_of(self.engine, job)) == state]
         page = paginate(found, page_number(asked.get("page")))
         rows = [job_views.row(self.engine, job) for job in page.items]
         return {"page": page, "rows": rows, "asked": asked, "states": job_views.STATES}
@@ -170,15 +171,15 @@ class Dashboard:
         job = job_views.find_job(self.engine, request.path_params["job_id"])
         if job is None:
             return self._render(request, "missing.html", 404, what="job")
-        look = self.engine.look(job)
         output, failure = await run_in_threadpool(
             job_views.outcome, self.engine, job, self._linker(request, job)
         )
+        row = job_views.row(self.engine, job)  # after its outcome: a failed output shows
         return self._render(
             request,
             "job.html",
-            row=job_views.row(self.engine, job),
-            timeline=job_views.timeline(self.engine, job, look),
+            row=row,
+            timeline=job_views.timeline(self.engine, job, row.look),
             payload=job_views.shortened(job.payload),
             output=job_views.shortened(output),
             failure=failure,
