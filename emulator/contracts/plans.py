@@ -25,7 +25,14 @@ from emulator.contracts.described import declared_format
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.kinds import category_kind, field_format, media_kind
 from emulator.contracts.memo import EndpointMemo
-from emulator.contracts.texts import TEXT_FIELDS, is_timed, timed_fields, timed_items
+from emulator.contracts.texts import (
+    OPEN_TIMED_ITEM,
+    TEXT_FIELDS,
+    TIMED_NAMES,
+    is_timed,
+    timed_fields,
+    timed_items,
+)
 from emulator.contracts.validation import object_branch
 from emulator.media.spec import FORMATS, KINDS
 
@@ -48,6 +55,8 @@ class Job(Protocol):
     def seed(self) -> int: ...
     @property
     def flagged(self) -> bool: ...
+    @property
+    def prompt(self) -> str: ...
 
     def text(self) -> str: ...
     def audio_seconds(self) -> float: ...
@@ -121,14 +130,19 @@ class Plains:
 class Timed:
     """Timed pieces of a transcript (``words``, ``chunks``), spread over the audio."""
 
-    def __init__(self, endpoint: Endpoint, items: Mapping[str, Any]) -> None:
+    def __init__(self, endpoint: Endpoint, items: Mapping[str, Any], *, open_items: bool = False):
         self.items = items
         self.fields = timed_fields(items)
         self.plains = Plains(endpoint)
+        # speech made from text times the words it speaks; a transcript, the words it heard
+        self.spoken = endpoint.category == "text-to-speech"
+        #: items of the emulator's own shape (the schema's are open): made only when asked
+        self.open_items = open_items
 
     def make(self, job: Job) -> Any:
         plain_value = functools.partial(self._plain_value, job)
-        return timed_items(self.items, self.fields, job.text(), job.audio_seconds(), plain_value)
+        text = job.prompt if self.spoken and job.prompt else job.text()
+        return timed_items(self.items, self.fields, text, job.audio_seconds(), plain_value)
 
     def _plain_value(self, job: Job, schema: Mapping[str, Any]) -> Any:
         return self.plains.of(schema).make(job)
@@ -263,6 +277,8 @@ def _fixed(
             return Flags()
         if is_timed(items):
             return Timed(endpoint, items)
+        if not items and name in TIMED_NAMES:  # items left open: timed pieces of our own
+            return Timed(endpoint, OPEN_TIMED_ITEM, open_items=True)
     if name == "seed" and resolved.get("type") in ("integer", "number"):
         return Seed()
     return None
@@ -305,7 +321,12 @@ class FieldPlan:
         return plain(self._endpoint, self.field)
 
     def make(self, job: Job) -> Any:
+        # an optional field a flag of its name asks for ("only returned if `timestamps` is
+        # set to True in the request", as ElevenLabs' TTS says) is made only when it does
+        asked = job.inputs.get(self.name) is True and not self.echoes_bool
         if self.fixed is not None:
+            if isinstance(self.fixed, Timed) and self.fixed.open_items:
+                return self.fixed.make(job) if self.required or asked else OMIT
             return self.fixed.make(job)
         if self.echo_type is not None and self.name in job.inputs:
             value = job.inputs[self.name]
@@ -316,7 +337,7 @@ class FieldPlan:
                 return value
         if self.fallback is not None:
             return self.fallback.make(job)
-        return self.plain.make(job) if self.required else OMIT
+        return self.plain.make(job) if self.required or asked else OMIT
 
 
 class ObjectPlan:

@@ -51,6 +51,20 @@ def is_timed(items: Mapping[str, Any]) -> bool:
     return has_time and any(n in properties for n in _WORD)
 
 
+#: array fields of timed pieces by name alone, where the schema leaves their items open
+TIMED_NAMES = frozenset(("timestamps", "words", "word_timestamps"))
+#: the pieces such a field gets (ElevenLabs' TTS declares ``timestamps`` items ``{}``): a
+#: guess at the providers' shape, valid against any open schema
+OPEN_TIMED_ITEM: Mapping[str, Any] = {
+    "type": "object",
+    "properties": {
+        "text": {"type": "string"},
+        "start": {"type": "number"},
+        "end": {"type": "number"},
+    },
+}
+
+
 def timed_fields(items: Mapping[str, Any]) -> list[tuple[str, str | None]]:
     """The fields of one timed item (resolved ``items``) a transcript fills, each with
     what it holds: ``start``, ``end``, ``timestamp`` (both), ``word``, or None for a

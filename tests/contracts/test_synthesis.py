@@ -347,3 +347,16 @@ def test_an_output_of_no_asked_shape_is_its_input_medias(
     (output,) = (value for value in made.values() if isinstance(value, dict) and "url" in value)
     spec = media.lookup(output["url"].rsplit("/", 1)[1].split(".")[0])
     assert spec is not None and (spec.width, spec.height, spec.duration) == shape
+
+
+def test_an_output_a_flag_asks_for_is_made_only_when_asked() -> None:
+    """ElevenLabs' TTS: "timestamps … only returned if `timestamps` is set to True"; its
+    items are left open, so they get the emulator's own timed words of the spoken text."""
+    endpoint = CATALOGUE.endpoint("fal-ai/elevenlabs/tts/eleven-v3")
+    asked = {"text": "Hello world this is a test"}
+    for flag, expected in ((True, ["Hello", "world", "this", "is", "a", "test"]), (False, None)):
+        inputs, _ = check_input(endpoint, {**asked, "timestamps": flag})
+        made = synthesize(endpoint, inputs, 1, link, limits=Limits())
+        words = [item["text"] for item in made["timestamps"]] if "timestamps" in made else None
+        assert words == expected
+    assert made["audio"] and made.keys() == {"audio"}
