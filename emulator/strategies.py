@@ -29,14 +29,10 @@ from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
 from emulator.contracts.documents import Endpoint
+from emulator.contracts.input_media import names_media
 from emulator.contracts.limits import COUNT_FIELDS, Limits, check_limits
 from emulator.contracts.rules import SIZE_RULE, size_problem
-from emulator.contracts.synthesis import (
-    DURATION_FIELDS,
-    MAX_AUDIO_SECONDS,
-    MEDIA_INPUT,
-    PICTURE_FIELDS,
-)
+from emulator.contracts.synthesis import DURATION_FIELDS, MAX_AUDIO_SECONDS
 from emulator.contracts.validation import check_input
 from emulator.core.registry import LAYOUTS
 
@@ -84,7 +80,7 @@ def _is_media(name: str, schema: Mapping[str, Any]) -> bool:
     """Whether a field names input media: ``image_url``… (a webhook URL is no medium), or
     a field the emulator reads as media (WaveSpeed's ``image``, ``images``, ``video``…)."""
     named = name.endswith(("_url", "_urls")) and "webhook" not in name
-    read = name in PICTURE_FIELDS or MEDIA_INPUT.fullmatch(name) is not None
+    read = names_media(name)
     return schema.get("type") == "string" and (named or read)
 
 

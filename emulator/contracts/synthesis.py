@@ -29,13 +29,12 @@ plan (plans.py); a job's input and seed fill the plan in here.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from emulator.contracts.described import described_file
 from emulator.contracts.documents import Endpoint
+from emulator.contracts.input_media import InputMedia
 from emulator.contracts.kinds import audio_format
 from emulator.contracts.limits import COUNT_FIELDS, Limits
 from emulator.contracts.plans import MediaPlan, Plan, plan_of
@@ -44,7 +43,7 @@ from emulator.contracts.texts import generated_text
 from emulator.contracts.validation import Violation
 from emulator.media import MediaSpec
 from emulator.media.links import Linker
-from emulator.media.sources import Clip, InputUnreachable, Source, SourceResolver
+from emulator.media.sources import Source, SourceResolver
 from emulator.media.spec import FORMATS, KINDS
 
 
@@ -56,20 +55,8 @@ class InputRejected(Exception):
         self.violations = violations
 
 
-#: input fields that name the picture an image-to-video job starts from
-PICTURE_FIELDS = ("image_url", "image", "input_image", "start_image_url", "first_frame_image")
-#: input fields listing the pictures an edit starts from (fal's, WaveSpeed's): the first
-PICTURE_LISTS = ("image_urls", "images")
-#: input fields naming media files the job reads
-MEDIA_INPUT = re.compile(
-    r"[a-z0-9_]*(image|video|audio|mask|mesh|model|file)[a-z0-9_]*_urls?"
-    r"|video|audio|images|mask_image|last_image|reference_images"  # WaveSpeed's names
-)
 #: the longest audio output the emulator renders, in seconds
 MAX_AUDIO_SECONDS = 300
-#: input fields naming the video or audio an output lasts as long as, first found first
-#: (a lipsync, an audio isolation, a video's sound), when no length is asked
-LENGTH_FIELDS = ("video_url", "video", "audio_url", "audio")
 #: input fields that size a video output: without any, an input video's size is kept
 VIDEO_SIZE_FIELDS = frozenset(("resolution", "aspect_ratio", "size", "width", "height"))
 #: input fields by which an upscaler multiplies its input picture's size
@@ -111,8 +98,7 @@ class Synthesis:
         )
         self._text: str | None = None
         self._seconds: float | None = None
-        self._picture: Source | None = None
-        self._input_media: tuple[Clip | None] | None = None
+        self.input_media = InputMedia(plan, inputs, sources)
 
     # -- sizes and formats -------------------------------------------------------------
 
@@ -133,22 +119,8 @@ class Synthesis:
         return image_size(self.inputs, field.get("default"))
 
     def picture(self) -> Source:
-        """The input picture a job starts from, if its input names one; read once."""
-        if self._picture is None:
-            self._picture = self._read_picture()
-        return self._picture
-
-    def _read_picture(self) -> Source:
-        for name in PICTURE_FIELDS + PICTURE_LISTS:
-            url = _picture_url(name, self.inputs.get(name))
-            if url and self.sources is not None:
-                try:
-                    return self.sources.picture(name, url)
-                except InputUnreachable:
-                    if url != _picture_url(name, self.plan.input_default(name)):
-                        raise
-                    return Source("", None)  # fal's example picture, not the caller's
-        return Source("", None)
+        """The input picture a job starts from, if its input names one."""
+        return self.input_media.picture()
 
     def text(self) -> str:
         """What the model "wrote": deterministic from the prompt and seed."""
@@ -169,22 +141,12 @@ class Synthesis:
                 value = int(value.rstrip("s"))  # fal's "5" or "10s" enums
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
                 return self._bounded_seconds(float(value))
-        media = self._input_clip()
+        # speech lasts as its text takes to say (an input audio is a voice to clone)
+        media = None if self.endpoint.category == "text-to-speech" else self.input_media.clip()
         if media is not None:
             return self._bounded_seconds(media.seconds)
         words = len(self.prompt.split())
         return max(1.0, min(60.0, words / 2.5)) if words else 5.0
-
-    def _input_clip(self) -> Clip | None:
-        """The input video or audio (`LENGTH_FIELDS`), if one is named and readable."""
-        if self._input_media is None:
-            urls = (self.inputs.get(name) for name in LENGTH_FIELDS)
-            clips = (
-                self.sources.clip(url) if self.sources and isinstance(url, str) else None
-                for url in urls
-            )
-            self._input_media = (next((clip for clip in clips if clip), None),)
-        return self._input_media[0]
 
     def _bounded_seconds(self, seconds: float) -> float:
         if seconds > MAX_AUDIO_SECONDS:
@@ -225,22 +187,8 @@ class Synthesis:
     # -- the output --------------------------------------------------------------------
 
     def output(self) -> dict[str, Any]:
-        self._read_media_inputs()
+        self.input_media.check_readable()  # the provider fetches each before it runs
         return self.plan.output.make(self)
-
-    def _read_media_inputs(self) -> None:
-        """Every media URL the input names (``image_url``, ``video_url``, ``audio_urls``…)
-        must be readable, whether or not the output shows it: the provider fetches each
-        before it runs."""
-        if self.sources is None or self.sources.synthetic_fallback:
-            return
-        for name, value in self.inputs.items():
-            if name not in PICTURE_FIELDS and not _names_media(name):
-                continue
-            for url in value if isinstance(value, list) else [value]:
-                readable = not isinstance(url, str) or self.sources.readable(url)
-                if not readable and url != self.plan.input_default(name):
-                    raise InputUnreachable(name, url)
 
     def _checked(self, width: int, height: int) -> tuple[int, int]:
         max_pixels = self.limits.max_image_pixels
@@ -365,7 +313,7 @@ class Synthesis:
     def _as_input_video(self, width: int, height: int, seconds: float) -> tuple[int, int, float]:
         """A video's size and length, those of its input video where none is asked (a
         lipsync; an upscaler's, times its factor), or its input audio's length."""
-        clip = self._input_clip()
+        clip = self.input_media.clip()
         if clip is None:
             return width, height, seconds
         if "duration" not in self.inputs and "num_frames" not in self.inputs:
@@ -379,19 +327,6 @@ class Synthesis:
         """Whether a video output carries sound: asked for, or made from input audio."""
         asked = any(self.inputs.get(name) is True for name in SOUND_FIELDS)
         return asked or isinstance(self.inputs.get("audio_url"), str)
-
-
-def _picture_url(name: str, value: Any) -> str | None:
-    """The URL of the picture input field ``name`` holds, if any: a list's first."""
-    if name in PICTURE_LISTS:
-        value = value[0] if isinstance(value, list) and value else None
-    return value if isinstance(value, str) and value else None
-
-
-@functools.lru_cache(maxsize=4096)
-def _names_media(input_name: str) -> bool:
-    """Whether an input field names media files the job reads (beside its picture)."""
-    return input_name not in PICTURE_FIELDS and MEDIA_INPUT.fullmatch(input_name) is not None
 
 
 def synthesize(

@@ -1,0 +1,96 @@
+"""The media a job's input names: the picture it starts from, the video or audio it lasts
+as, and the check that every media URL it names can be read (the provider fetches each
+before it runs). Which fields name media is a convention across fal's and WaveSpeed's
+schemas, as the output conventions of synthesis.py are.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from emulator.contracts.plans import Plan
+from emulator.media.sources import Clip, InputUnreachable, Source, SourceResolver
+
+#: input fields that name the picture an image-to-video job starts from
+PICTURE_FIELDS = ("image_url", "image", "input_image", "start_image_url", "first_frame_image")
+#: input fields listing the pictures an edit starts from (fal's, WaveSpeed's): the first
+PICTURE_LISTS = ("image_urls", "images")
+#: input fields naming media files the job reads
+MEDIA_INPUT = re.compile(
+    r"[a-z0-9_]*(image|video|audio|mask|mesh|model|file)[a-z0-9_]*_urls?"
+    r"|video|audio|images|mask_image|last_image|reference_images"  # WaveSpeed's names
+)
+#: input fields naming the video or audio an output lasts as long as, first found first
+#: (a lipsync, an audio isolation, a video's sound), when no length is asked
+LENGTH_FIELDS = ("video_url", "video", "audio_url", "audio")
+
+_NO_PICTURE = Source("", None)
+
+
+class InputMedia:
+    """One job's input media, each read at most once."""
+
+    def __init__(
+        self, plan: Plan, inputs: Mapping[str, Any], sources: SourceResolver | None
+    ) -> None:
+        self.plan, self.inputs, self.sources = plan, inputs, sources
+        self._picture: Source | None = None
+        self._clip: tuple[Clip | None] | None = None
+
+    def picture(self) -> Source:
+        """The input picture a job starts from, if its input names one."""
+        if self._picture is None:
+            self._picture = self._read_picture()
+        return self._picture
+
+    def _read_picture(self) -> Source:
+        for name in PICTURE_FIELDS + PICTURE_LISTS:
+            url = _picture_url(name, self.inputs.get(name))
+            if url and self.sources is not None:
+                try:
+                    return self.sources.picture(name, url)
+                except InputUnreachable:
+                    if url != _picture_url(name, self.plan.input_default(name)):
+                        raise
+                    return _NO_PICTURE  # fal's example picture, not the caller's
+        return _NO_PICTURE
+
+    def clip(self) -> Clip | None:
+        """The input video or audio (`LENGTH_FIELDS`), if one is named and readable."""
+        if self._clip is None:
+            urls = (self.inputs.get(name) for name in LENGTH_FIELDS)
+            clips = (
+                self.sources.clip(url) if self.sources and isinstance(url, str) else None
+                for url in urls
+            )
+            self._clip = (next((clip for clip in clips if clip), None),)
+        return self._clip[0]
+
+    def check_readable(self) -> None:
+        """Every media URL the input names (``image_url``, ``video_url``, ``audio_urls``…)
+        must be readable, whether or not the output shows it; raises `InputUnreachable`."""
+        if self.sources is None or self.sources.synthetic_fallback:
+            return
+        for name, value in self.inputs.items():
+            if not names_media(name):
+                continue
+            for url in value if isinstance(value, list) else [value]:
+                readable = not isinstance(url, str) or self.sources.readable(url)
+                if not readable and url != self.plan.input_default(name):
+                    raise InputUnreachable(name, url)
+
+
+@functools.lru_cache(maxsize=4096)
+def names_media(input_name: str) -> bool:
+    """Whether an input field names media files the job reads."""
+    return input_name in PICTURE_FIELDS or MEDIA_INPUT.fullmatch(input_name) is not None
+
+
+def _picture_url(name: str, value: Any) -> str | None:
+    """The URL of the picture input field ``name`` holds, if any: a list's first."""
+    if name in PICTURE_LISTS:
+        value = value[0] if isinstance(value, list) and value else None
+    return value if isinstance(value, str) and value else None
