@@ -159,6 +159,29 @@ _ID_RULES = (
 )
 
 
+#: ids of background removers: their pictures are cut-outs, their masks the subject's shape
+_CUTOUT_ID = re.compile(
+    r"background-remov|remove-background|background/remove|remove-bg|rembg|birefnet|matting"
+)
+
+
+def matte(endpoint_id: str, field: str) -> str:
+    """How an image output of field ``field`` shows its subject: ``"cutout"`` (transparent
+    around it) or ``"mask"`` (white on black) for a background remover, else ``""``."""
+    if not _CUTOUT_ID.search(endpoint_id.lower()):
+        return ""
+    return "mask" if "mask" in field.lower() else "cutout"
+
+
+#: ids of models that put sound to a video (mmaudio, a foley, sound effects)
+_SOUND_ID = re.compile(r"audio|sound|foley|sfx")
+
+
+def makes_sound(endpoint_id: str) -> bool:
+    """Whether the videos an endpoint makes carry the sound its id names."""
+    return _SOUND_ID.search(endpoint_id.lower()) is not None
+
+
 def category_from_id(endpoint_id: str) -> str | None:
     """fal's category as an endpoint's id names it (``…/image-to-video``), if it does."""
     lowered = endpoint_id.lower()

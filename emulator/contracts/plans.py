@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from emulator.contracts.described import declared_format
 from emulator.contracts.documents import Endpoint
-from emulator.contracts.kinds import category_kind, field_format, media_kind
+from emulator.contracts.kinds import category_kind, field_format, matte, media_kind
 from emulator.contracts.memo import EndpointMemo
 from emulator.contracts.texts import (
     OPEN_TIMED_ITEM,
@@ -206,6 +206,7 @@ class MediaPlan:
         self.required = frozenset(schema.get("required", []))
         self.carries_content = "content" in self.properties  # fal's realtime RawImage
         self.plains = Plains(endpoint)
+        self.matte = matte(endpoint.id, name) if kind == "image" else ""
         self._endpoint = endpoint
 
     def make(self, job: Job) -> Any:

@@ -35,10 +35,17 @@ from typing import Any
 from emulator.contracts.described import described_file
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.input_media import InputMedia
-from emulator.contracts.kinds import audio_format
+from emulator.contracts.kinds import audio_format, makes_sound
 from emulator.contracts.limits import COUNT_FIELDS, Limits
 from emulator.contracts.plans import MediaPlan, Plan, plan_of
-from emulator.contracts.sizes import SIZE_FIELDS, even, image_size, video_shape
+from emulator.contracts.sizes import (
+    FPS_FIELDS,
+    SIZE_FIELDS,
+    even,
+    frame_seconds,
+    image_size,
+    video_shape,
+)
 from emulator.contracts.texts import generated_text
 from emulator.contracts.validation import Violation
 from emulator.media import MediaSpec
@@ -75,6 +82,10 @@ DURATION_FIELDS = (
 PROMPT_FIELDS = ("prompt", "text", "input", "lyrics", "query", "question")
 #: input fields that ask a video for a sound track
 SOUND_FIELDS = ("generate_audio", "with_audio", "enable_audio", "audio_enabled")
+#: input flags that ask a video to last as long as its input video or audio
+MATCH_LENGTH = ("match_audio_length", "match_video_length", "match_input_num_frames")
+#: input flags that ask a video for its input video's frame rate
+MATCH_FPS = ("match_input_fps", "match_input_frames_per_second")
 
 
 class Synthesis:
@@ -262,22 +273,26 @@ class Synthesis:
 
     def _image(self, media: MediaPlan, index: int) -> MediaSpec:
         width, height = self._checked(*self.image_size())
+        media_format = self.image_format(media)
+        # a JPEG has no transparency: a cut-out asked as one is the whole picture
+        cut_out = media.matte == "cutout" and media_format in ("png", "webp")
         return MediaSpec(
             "image",
             width,
             height,
-            self.image_format(media),
+            media_format,
             self.endpoint.id,
             self.prompt,
             self.seed,
             index,
             blank=self.flagged,
+            matte=media.matte if cut_out or media.matte == "mask" else "",
         )
 
     def _video(self, media: MediaPlan, index: int) -> MediaSpec:
         source = self.picture()
         width, height, seconds, fps = video_shape(self.inputs, media.video_hints, source.size)
-        width, height, seconds = self._as_input_video(width, height, seconds)
+        width, height, seconds, fps = self._as_input_video(width, height, seconds, fps)
         self._checked(width, height)
         if width * height * seconds * fps > self.limits.max_video_pixels:
             raise InputRejected(
@@ -310,23 +325,36 @@ class Synthesis:
             with_audio=sound,
         )
 
-    def _as_input_video(self, width: int, height: int, seconds: float) -> tuple[int, int, float]:
-        """A video's size and length, those of its input video where none is asked (a
-        lipsync; an upscaler's, times its factor), or its input audio's length."""
+    def _as_input_video(
+        self, width: int, height: int, seconds: float, fps: int
+    ) -> tuple[int, int, float, int]:
+        """A video's size, length and frame rate, those of its input video where none is
+        asked or a ``match_*`` flag asks for them (a lipsync; an upscaler's size times its
+        factor), or its input audio's length."""
         clip = self.input_media.clip()
         if clip is None:
-            return width, height, seconds
-        if "duration" not in self.inputs and "num_frames" not in self.inputs:
+            return width, height, seconds, fps
+        names = self.plan.input_names
+        if clip.fps and (self._matches(MATCH_FPS) or not names.keys() & set(FPS_FIELDS)):
+            fps = clip.fps
+            framed = frame_seconds(self.inputs.get("num_frames"), fps)
+            seconds = framed or seconds
+        length_asked = "duration" in self.inputs or "num_frames" in self.inputs
+        if self._matches(MATCH_LENGTH) or not length_asked:
             seconds = clip.seconds
         if clip.width and not VIDEO_SIZE_FIELDS.intersection(self.inputs):
             factor = self._upscale()
             width, height = even(clip.width * factor), even(clip.height * factor)
-        return width, height, seconds
+        return width, height, seconds, fps
+
+    def _matches(self, flags: tuple[str, ...]) -> bool:
+        return any(self.inputs.get(name) is True for name in flags)
 
     def _sound(self) -> bool:
-        """Whether a video output carries sound: asked for, or made from input audio."""
-        asked = any(self.inputs.get(name) is True for name in SOUND_FIELDS)
-        return asked or isinstance(self.inputs.get("audio_url"), str)
+        """Whether a video output carries sound: asked for, made from input audio, or
+        what its endpoint adds (mmaudio's, a foley's, a sound-effects video's)."""
+        asked = self._matches(SOUND_FIELDS) or isinstance(self.inputs.get("audio_url"), str)
+        return asked or makes_sound(self.endpoint.id)
 
 
 def synthesize(

@@ -117,6 +117,28 @@ def render_picture(
     return image
 
 
+def _subject(size: tuple[int, int]) -> Image.Image:
+    """Where a background remover's subject is: an ellipse in the middle of the frame."""
+    mask = Image.new("L", size)
+    width, height = size
+    inset_x, inset_y = width // 8, height // 8
+    box = (inset_x, inset_y, width - 1 - inset_x, height - 1 - inset_y)
+    ImageDraw.Draw(mask).ellipse(box, fill=255)
+    return mask
+
+
+def _matted(image: Image.Image, spec: MediaSpec) -> Image.Image:
+    """A cut-out (transparent around its subject and caption) or its subject's mask."""
+    subject = _subject(image.size)
+    if spec.matte == "mask":
+        return subject
+    panel = caption_panel(spec)
+    if panel is not None:  # the caption stays readable
+        subject.paste(255, (0, spec.height - panel.height, spec.width, spec.height))
+    image.putalpha(subject)
+    return image
+
+
 def _encoder(image: Image.Image, pil_format: str, options: dict[str, int]) -> Callable[[], bytes]:
     def encode() -> bytes:
         out = io.BytesIO()
@@ -130,5 +152,7 @@ def render_image(spec: MediaSpec) -> bytes:
     """The encoded bytes of ``spec``: always the same bytes for the same spec."""
     pil_format = FORMATS[spec.format][2]
     image = render_picture(spec)
+    if spec.matte and not spec.blank:
+        image = _matted(image, spec)
     attempts = [_encoder(image, pil_format, options) for options in _SAVE_OPTIONS[pil_format]]
     return encode_within(pil_format, budget(pil_format, spec.width, spec.height), attempts)

@@ -34,11 +34,13 @@ class InputUnreachable(Exception):
 
 
 class Clip(NamedTuple):
-    """An input audio or video: its length, and a video's frame size (0 for audio)."""
+    """An input audio or video: its length, and a video's frame size and rate (0 for
+    audio)."""
 
     seconds: float
     width: int
     height: int
+    fps: int = 0
 
 
 class Source(NamedTuple):
@@ -112,7 +114,7 @@ class SourceResolver:
             spec = self.media.lookup(found[1])
             if spec is None or spec.duration <= 0:
                 return None
-            return Clip(spec.duration, spec.width, spec.height)
+            return Clip(spec.duration, spec.width, spec.height, spec.fps)
         data = self.read(url)
         if data is None:
             return None
@@ -123,9 +125,13 @@ class SourceResolver:
                 length = container.duration
                 frames = container.streams.video
                 width, height = (frames[0].width, frames[0].height) if frames else (0, 0)
+                rate = frames[0].average_rate if frames else None
         except Exception:  # anything the demuxer refuses has no length to take
             return None
-        return Clip(length / 1_000_000, width or 0, height or 0) if length and length > 0 else None
+        if not length or length <= 0:
+            return None
+        fps = round(rate) if rate and 0 < rate <= 120 else 0
+        return Clip(length / 1_000_000, width or 0, height or 0, fps)
 
     def picture(self, field: str, url: str) -> Source:
         """The picture at ``url`` kept for rendering; raises `InputUnreachable`."""

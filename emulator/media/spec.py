@@ -71,6 +71,7 @@ class MediaSpec:
     blank: bool = False  # black, as providers blank what their safety checker flags
     sample_rate: int = 0  # Hz, for audio (and a video's sound track)
     with_audio: bool = False  # a video with a sound track
+    matte: str = ""  # an image's subject: "cutout" (transparent around it) or "mask" (alone)
 
     @property
     def frames(self) -> int:
@@ -113,6 +114,8 @@ class MediaSpec:
                     self.blank,
                     self.sample_rate,
                     self.with_audio,
+                    # unmatted specs keep the names they had before mattes were made
+                    *((self.matte,) if self.matte else ()),
                 ),
             )
         )

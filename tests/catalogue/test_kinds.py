@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.contracts.kinds import audio_format, category_from_id, category_kind, media_kind
+from emulator.contracts.kinds import (
+    audio_format,
+    category_from_id,
+    category_kind,
+    makes_sound,
+    matte,
+    media_kind,
+)
 from emulator.contracts.texts import generated_text
 
 FILE = {"type": "object", "properties": {"url": {"type": "string"}}}
@@ -61,3 +68,27 @@ def test_a_songs_duration_is_not_held_to_the_video_limits() -> None:
     clip = catalogue.endpoint("fal-ai/kling-video/v2.5-turbo/pro/text-to-video")
     assert check_limits(song, {"tags": "lofi", "duration": 120}, Limits()) == []
     assert check_limits(clip, {"prompt": "x", "duration": 120}, Limits())
+
+
+@pytest.mark.parametrize(
+    ("endpoint_id", "field", "expected"),
+    [
+        ("fal-ai/birefnet/v2", "image", "cutout"),
+        ("fal-ai/birefnet/v2", "mask_image", "mask"),
+        ("pixelcut/background-removal", "image", "cutout"),
+        ("fal-ai/bria/background/remove", "image", "cutout"),
+        ("wavespeed-ai/image-background-remover", "outputs", "cutout"),
+        ("fal-ai/bria/background/replace", "image", ""),  # a new background, not none
+        ("fal-ai/flux/dev", "images", ""),
+    ],
+)
+def test_a_background_remover_cuts_out_its_subject(
+    endpoint_id: str, field: str, expected: str
+) -> None:
+    assert matte(endpoint_id, field) == expected
+
+
+def test_videos_of_sound_models_carry_sound() -> None:
+    assert makes_sound("fal-ai/mmaudio-v2") and makes_sound("mirelo-ai/sfx-v1/video-to-video")
+    assert makes_sound("fal-ai/hunyuan-video-foley")
+    assert not makes_sound("fal-ai/kling-video/v2/master/image-to-video")

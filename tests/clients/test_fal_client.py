@@ -237,9 +237,10 @@ def test_catalogue_media_are_as_their_inputs_ask(fal: ModuleType) -> None:
     synced = fal.run("fal-ai/sync-lipsync", arguments=lipsync)["video"]["url"]
     assert video_facts(synced) == (1280, 720, 4.0, 96)  # its video's size and length
     upscaled = fal.run("fal-ai/video-upscaler", arguments={"video_url": wan_video, "scale": 2})
-    # its video's size times 2, and its length (at the default 24 fps: the input's 12 is
-    # not kept, a gap the closing note of issue 17 names)
-    assert video_facts(upscaled["video"]["url"])[:3] == (1708, 960, 4.0)
+    # its video's size times 2, its length and its frame rate (12 fps: 48 frames)
+    assert video_facts(upscaled["video"]["url"]) == (1708, 960, 4.0, 48)
+    cut_out = fal.run("fal-ai/birefnet/v2", arguments={"image_url": picture})
+    assert decode(cut_out["image"]["url"]).mode == "RGBA"  # transparent around its subject
 
     speech = {"text": "Hello world again", "timestamps": True}
     spoken = fal.run("fal-ai/elevenlabs/tts/eleven-v3", arguments=speech)

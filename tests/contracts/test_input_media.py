@@ -44,7 +44,7 @@ def test_a_lists_first_picture_and_a_generated_clips_own_length_and_size() -> No
     }
     found = InputMedia(plan_of(BITDANCE), inputs, sources)
     assert found.picture().size == (40, 30)
-    assert found.clip() == Clip(4.0, 640, 360) and media.renders == 1  # the picture, decoded
+    assert found.clip() == Clip(4.0, 640, 360, 24) and media.renders == 1  # the picture, decoded
     with pytest.raises(InputUnreachable) as unreadable:
         found.check_readable()  # the list's second picture
     assert (unreadable.value.field, unreadable.value.url) == ("image_urls", "ignored")

@@ -321,20 +321,40 @@ def _wav_uri(seconds: int, rate: int = 8000) -> str:
 @pytest.mark.parametrize(
     ("endpoint_id", "inputs", "shape"),
     [
-        # a lipsync is its video's size and length (a generated one's own, not probed)
+        # a lipsync is its video's size, length and frame rate (a generated one's own)
         ("fal-ai/sync-lipsync", {"video_url": "generated", "audio_url": _wav_uri(7)},
-         (640, 360, 4.0)),
+         (640, 360, 4.0, 12, True)),
         # an upscaler's is its video's times its factor
-        ("fal-ai/video-upscaler", {"video_url": "generated", "scale": 2}, (1280, 720, 4.0)),
+        ("fal-ai/video-upscaler", {"video_url": "generated", "scale": 2},
+         (1280, 720, 4.0, 12, False)),
         # an audio isolation lasts as its audio (an uploaded WAV: probed)
-        ("fal-ai/elevenlabs/audio-isolation", {"audio_url": _wav_uri(7)}, (0, 0, 7.0)),
+        ("fal-ai/elevenlabs/audio-isolation", {"audio_url": _wav_uri(7)}, (0, 0, 7.0, 0, False)),
+        # ltx's match_audio_length (true by default) beats its num_frames default
+        ("fal-ai/ltx-2-19b/audio-to-video", {"audio_url": _wav_uri(3), "prompt": "p"},
+         (1280, 720, 3.0, 25, True)),
+        ("fal-ai/ltx-2-19b/audio-to-video",
+         {"audio_url": _wav_uri(3), "prompt": "p", "match_audio_length": False},
+         (1280, 720, 121 / 25, 25, True)),
+        # ltx's match_input_fps and match_video_length (its sound, generate_audio's default)
+        ("fal-ai/ltx-2-19b/video-to-video", {"video_url": "generated", "prompt": "p"},
+         (640, 360, 4.0, 12, True)),
+        # without match_video_length: its 121 frames at the input's 12 fps
+        ("fal-ai/ltx-2-19b/video-to-video",
+         {"video_url": "generated", "prompt": "p", "match_video_length": False},
+         (640, 360, 121 / 12, 12, True)),
+        # wan's reframe matches its input's frame rate and length (its size is asked)
+        ("fal-ai/wan-vace-14b/reframe", {"video_url": "generated", "prompt": "p"},
+         (1280, 720, 4.0, 12, False)),
+        # mmaudio puts sound to its video (for its asked 8 s)
+        ("fal-ai/mmaudio-v2", {"video_url": "generated", "prompt": "rain"},
+         (640, 360, 8.0, 12, True)),
     ],
 )  # fmt: skip
 def test_an_output_of_no_asked_shape_is_its_input_medias(
-    endpoint_id: str, inputs: dict, shape: tuple[int, int, float]
+    endpoint_id: str, inputs: dict, shape: tuple[int, int, float, int, bool]
 ) -> None:
     media = MediaStore()
-    video = media.register(MediaSpec("video", 640, 360, "mp4", "m", "p", 1, duration=4.0, fps=24))
+    video = media.register(MediaSpec("video", 640, 360, "mp4", "m", "p", 1, duration=4.0, fps=12))
     if inputs.get("video_url") == "generated":
         inputs = {**inputs, "video_url": f"https://v3.fal.media/files/emulator/{video}.mp4"}
     endpoint = CATALOGUE.endpoint(endpoint_id)
@@ -344,9 +364,11 @@ def test_an_output_of_no_asked_shape_is_its_input_medias(
     made = synthesize(
         endpoint, checked, 1, UrlLinker(media, "https://cdn.test"), limits=Limits(), sources=sources
     )
-    (output,) = (value for value in made.values() if isinstance(value, dict) and "url" in value)
+    output = made.get("video") or made["audio"]
     spec = media.lookup(output["url"].rsplit("/", 1)[1].split(".")[0])
-    assert spec is not None and (spec.width, spec.height, spec.duration) == shape
+    assert spec is not None
+    facts = (spec.width, spec.height, spec.duration, spec.fps, spec.with_audio)
+    assert facts == pytest.approx(shape)
 
 
 def test_an_output_a_flag_asks_for_is_made_only_when_asked() -> None:
@@ -360,3 +382,22 @@ def test_an_output_a_flag_asks_for_is_made_only_when_asked() -> None:
         words = [item["text"] for item in made["timestamps"]] if "timestamps" in made else None
         assert words == expected
     assert made["audio"] and made.keys() == {"audio"}
+
+
+def test_a_background_removers_picture_is_a_cutout_and_its_mask_the_subject() -> None:
+    media = MediaStore()
+    endpoint = CATALOGUE.endpoint("fal-ai/birefnet")
+    for asked in ("png", "webp"):
+        inputs, violations = check_input(
+            endpoint, {"image_url": _png_uri(64, 36), "output_format": asked}
+        )
+        assert not violations
+        sources = SourceResolver(Storage(), media, synthetic_fallback=False)
+        link = UrlLinker(media, "https://cdn.test")
+        made = synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
+        urls = [made[name]["url"] for name in ("image", "mask_image")]
+        specs = [media.lookup(url.rsplit("/", 1)[1].split(".")[0]) for url in urls]
+        assert [(spec.matte, spec.format) for spec in specs if spec] == [
+            ("cutout", asked),
+            ("mask", asked),
+        ]

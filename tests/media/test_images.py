@@ -1,4 +1,5 @@
 import io
+from dataclasses import replace
 
 import pytest
 from PIL import Image
@@ -48,3 +49,14 @@ def test_the_caption_fits_its_panel_with_a_margin(width: int, height: int, promp
     _, top, _, bottom = panel.getbbox()
     margin = max(10, min(width, height) // 28) // 2  # half the caption font size
     assert top >= margin * 3 // 4 and panel.height - bottom >= margin * 3 // 4
+
+
+def test_a_cutout_is_transparent_around_its_subject_and_its_mask_is_that_shape() -> None:
+    spec = MediaSpec("image", 320, 200, "png", "fal-ai/birefnet", "a cat", 1, matte="cutout")
+    cutout = Image.open(io.BytesIO(render_image(spec)))
+    mask = Image.open(io.BytesIO(render_image(replace(spec, matte="mask"))))
+    assert (cutout.mode, mask.mode, cutout.size, mask.size) == ("RGBA", "L", (320, 200), (320, 200))
+    alpha = cutout.getchannel("A")
+    assert alpha.getpixel((0, 0)) == mask.getpixel((0, 0)) == 0  # the background is gone
+    assert alpha.getpixel((160, 100)) == mask.getpixel((160, 100)) == 255  # the subject stays
+    assert spec.digest() != replace(spec, matte="").digest()

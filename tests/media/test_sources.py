@@ -6,7 +6,7 @@ from PIL import Image
 
 from emulator.core.files import Storage
 from emulator.media import MediaSpec, MediaStore
-from emulator.media.sources import InputUnreachable, SourceResolver
+from emulator.media.sources import Clip, InputUnreachable, SourceResolver
 
 
 def png(size: tuple[int, int] = (30, 20)) -> bytes:
@@ -71,3 +71,13 @@ def test_readable_finds_what_read_reads_without_reading_it() -> None:
     ]
     assert [sources.readable(url) for url in urls] == [True] * 3 + [False] * 4
     assert sources.media.renders == 0
+
+
+def test_an_uploaded_videos_length_size_and_frame_rate_are_probed() -> None:
+    from emulator.media.video import render_video
+
+    sources = resolver()
+    spec = MediaSpec("video", 96, 64, "mp4", "m", "p", 1, duration=2.0, fps=12)
+    stored = sources.storage.put(render_video(spec, lambda _: None), "video/mp4", "v.mp4")
+    clip = sources.clip(f"https://v3.fal.media/files/uploads/{stored.id}/v.mp4")
+    assert clip == Clip(2.0, 96, 64, 12)
