@@ -168,21 +168,27 @@ class WaveSpeedAccount:
                 seen.add(job.id)
                 yield job
 
-    def _charged(self, owner: str) -> list[Job]:
-        """Jobs that cost money: finished without failing (deleted ones were still paid)."""
-        return [
-            job
-            for job in self._jobs(owner)
-            if job.failure is None and self.engine.look(job).phase is Phase.DONE
-        ]
+    def _charged(self, owner: str, link: Linker) -> list[Job]:
+        """Jobs that cost money: completed, as their results say (deleted ones were still
+        paid; a failed or cancelled one costs nothing)."""
+        return [job for job in self._jobs(owner) if self._status(job, link) == "completed"]
 
-    def _status(self, job: Job) -> str:
+    def _status(self, job: Job, link: Linker) -> str:
+        """The status its result gives: a finished job whose output failed (a staged
+        failure, an unreadable input) failed, though its run ended."""
         if job.failure is not None:
             return "cancelled" if job.failure.kind == "cancelled" else "failed"
-        return STATUS_NAMES[self.engine.look(job).phase]
+        look = self.engine.look(job)
+        if look.phase is Phase.DONE or look.failure is not None:
+            return str(finished_prediction(self.engine, job, "", link)["status"])
+        return STATUS_NAMES[look.phase]
+
+    def _link(self, request: Request) -> Linker:
+        cdn = public_base(request, "wavespeed/cdn", self.engine.config.public_url)
+        return url_linker(self.engine.media, cdn)
 
     def _item(self, job: Job, with_inputs: bool, link: Linker) -> dict[str, Any]:
-        status = self._status(job)
+        status = self._status(job, link)
         item = {
             "id": task_id(job),
             "model": job.endpoint.id,
@@ -211,8 +217,8 @@ class WaveSpeedAccount:
     # -- the API -------------------------------------------------------------------------
 
     async def balance(self, request: Request) -> Response:
-        owner = caller(request.scope, self.engine.config)
-        spent = await run_in_threadpool(lambda: sum(map(_job_cost, self._charged(owner))))
+        owner, link = caller(request.scope, self.engine.config), self._link(request)
+        spent = await run_in_threadpool(lambda: sum(map(_job_cost, self._charged(owner, link))))
         return json_response(envelope({"balance": round(STARTING_BALANCE - spent, 6)}))
 
     async def models(self, request: Request) -> Response:
@@ -263,14 +269,13 @@ class WaveSpeedAccount:
         model, status = body.get("model"), body.get("status")
         after, before = _instant(body, "created_after"), _instant(body, "created_before")
         with_inputs = body.get("include_inputs") is True
-        cdn = public_base(request, "wavespeed/cdn", self.engine.config.public_url)
-        link = url_linker(self.engine.media, cdn)
+        link = self._link(request)
 
         def wanted(job: Job) -> bool:
             return (
                 (not isinstance(model, str) or job.endpoint.id == model)
                 and (before is None or job.submitted_wall <= before)
-                and (not isinstance(status, str) or self._status(job) == status)
+                and (not isinstance(status, str) or self._status(job, link) == status)
             )
 
         def read() -> tuple[list[dict[str, Any]], int]:
@@ -314,7 +319,7 @@ class WaveSpeedAccount:
         owner = caller(request.scope, self.engine.config)
         body = await self._body(request)
         page, size = _page(body)
-        jobs = await run_in_threadpool(self._charged, owner)
+        jobs = await run_in_threadpool(self._charged, owner, self._link(request))
         uuids = body.get("prediction_uuids")
         if isinstance(uuids, list):
             jobs = [j for j in jobs if task_id(j) in uuids]
@@ -339,12 +344,13 @@ class WaveSpeedAccount:
     async def usage(self, request: Request) -> Response:
         owner = caller(request.scope, self.engine.config)
         await self._body(request)
-        return json_response(envelope(await run_in_threadpool(self._usage, owner)))
+        usage = await run_in_threadpool(self._usage, owner, self._link(request))
+        return json_response(envelope(usage))
 
-    def _usage(self, owner: str) -> dict[str, Any]:
+    def _usage(self, owner: str, link: Linker) -> dict[str, Any]:
         days: dict[str, list[float]] = {}
         models: dict[str, list[float]] = {}
-        for job in self._charged(owner):
+        for job in self._charged(owner, link):
             paid = _job_cost(job)
             days.setdefault(timestamp(job.submitted_wall)[:10], []).append(paid)
             models.setdefault(job.endpoint.id, []).append(paid)

@@ -285,3 +285,29 @@ def test_a_history_item_lists_the_outputs_its_result_lists(client: httpx.Client)
     result = client.get(f"/predictions/{task}/result").json()["data"]
     assert items[task]["outputs"] == result["outputs"] and result["outputs"]
     assert items[inline]["outputs"] == []  # whole files stay in the result
+
+
+def test_a_failed_or_cancelled_prediction_is_listed_so_and_costs_nothing() -> None:
+    """A staged failure and an unreadable input fail at the result, after the run ended:
+    history, balance, usage and billings must say what the result says."""
+    with emulate(progression="immediate") as emulation:
+        emulation.add_fault("fail", provider="wavespeed", inputs={"prompt": "doomed"})
+        with httpx.Client(headers={"Authorization": "Bearer key-1"}, base_url=API) as client:
+            staged = client.post(f"/{MODEL}", json={"prompt": "doomed"}).json()["data"]["id"]
+            unreadable = {"prompt": "p", "images": ["https://example.com/x.png"]}
+            broken = client.post(f"/{MODEL}/edit", json=unreadable).json()["data"]["id"]
+            for task in (staged, broken):
+                result = client.get(f"/predictions/{task}/result").json()["data"]
+                assert result["status"] == "failed"
+            listed = client.post("/predictions", json={}).json()["data"]["items"]
+            assert {item["id"]: item["status"] for item in listed} == {
+                staged: "failed",
+                broken: "failed",
+            }
+            failed = client.post("/predictions", json={"status": "failed"}).json()["data"]
+            assert failed["total"] == 2
+            assert client.get("/balance").json()["data"]["balance"] == STARTING_BALANCE
+            usage = client.post("/user/usage_stats", json={}).json()["data"]
+            assert usage["summary"] == {"total_cost": 0, "total_requests": 0}
+            bills = client.post("/billings/search", json={}).json()["data"]
+            assert bills["total"] == 0
