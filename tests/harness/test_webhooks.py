@@ -37,7 +37,7 @@ class FalHandler:
         if abs(time.time() - int(timestamp)) > TOLERANCE or request_id in self.seen:
             return False
         for key in jwks["keys"]:
-            raw = base64.urlsafe_b64decode(key["x"] + "==")
+            raw = base64.urlsafe_b64decode(key["x"])
             try:
                 Ed25519PublicKey.from_public_bytes(raw).verify(
                     bytes.fromhex(headers["X-Fal-Webhook-Signature"]), message

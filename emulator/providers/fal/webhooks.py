@@ -34,8 +34,11 @@ if TYPE_CHECKING:
 RETRY_SCHEDULE = tuple(15.0 * 2**n for n in range(9))
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+def _jwk_base64(data: bytes) -> str:
+    # GUESS: padded. fal's own Python verifier (its webhooks docs) decodes ``x`` with a
+    # bare ``base64.urlsafe_b64decode``, which refuses it unpadded; JWK's own base64url
+    # is unpadded, and its readers (PyJWT, jose, Node's "base64url") take both.
+    return base64.urlsafe_b64encode(data).decode()
 
 
 @functools.lru_cache(maxsize=8)
@@ -66,7 +69,7 @@ class FalWebhooks:
                 {
                     "kty": "OKP",
                     "crv": "Ed25519",
-                    "x": _b64url(public),
+                    "x": _jwk_base64(public),  # as fal's docs decode it
                     "use": "sig",
                     "alg": "EdDSA",
                     "kid": hashlib.sha256(public).hexdigest()[:16],

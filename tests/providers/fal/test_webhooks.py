@@ -28,7 +28,7 @@ CDN = "http://127.0.0.1:1/fal/cdn"
 
 def _verify(engine: Engine, raw: bytes, headers: Message) -> None:
     (key,) = FalWebhooks(engine).jwks["keys"]
-    public = Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(key["x"] + "="))
+    public = Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(key["x"]))
     fields = ("Request-Id", "User-Id", "Timestamp")
     signed = [headers[f"X-Fal-Webhook-{field}"] for field in fields]
     message = "\n".join([*signed, hashlib.sha256(raw).hexdigest()]).encode()
