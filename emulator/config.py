@@ -237,8 +237,9 @@ class EmulatorConfig:
     )
     unknown_endpoints: str = _setting(
         "404",
-        "An endpoint id no contract knows answers fal's 404 (404), or a permissive contract "
-        "chosen by its name's category (generic), for models newer than the catalogue.",
+        "A model id no contract knows answers the provider's 404 (404), or a permissive "
+        "contract chosen by its name's category (generic): fal's models newer than the "
+        "catalogue, WaveSpeed's beyond the curated contracts.",
         choices=("404", "generic"),
     )
     cors_origins: str = _setting(

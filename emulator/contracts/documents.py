@@ -255,8 +255,8 @@ class Contracts:
 
     def serve_any(self, pattern: str, provider: str | None = None) -> bool:
         """Whether the id of an endpoint served (``provider``'s, if given) matches the glob
-        ``pattern``: with a fallback (``--unknown-endpoints generic``) any fal id does."""
-        if self.fallback is not None and provider in (None, "fal"):
+        ``pattern``: with a fallback (``--unknown-endpoints generic``) any id does."""
+        if self.fallback is not None:
             return True
         return any(
             fnmatch.fnmatchcase(row["id"], pattern)

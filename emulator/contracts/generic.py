@@ -1,9 +1,11 @@
-"""A permissive contract for any fal endpoint id (``--unknown-endpoints generic``).
+"""A permissive contract for any model id (``--unknown-endpoints generic``).
 
-For models newer than the catalogue: any id answers, its input is any JSON object (the
-usual fields typed loosely), and its output is what its name's category makes: images for
+For models the emulator has no contract of (fal's newer than its catalogue, WaveSpeed's
+beyond its curated few): any id answers, its input is any JSON object (the usual fields
+typed loosely), and its output is what its name's category makes: images for
 ``…/text-to-image``, a video for ``…/image-to-video``, audio for ``…/tts``, a mesh for
-``…/image-to-3d``, text for an LLM. The default stays fal's 404, as the real API answers.
+``…/image-to-3d``, text for an LLM; a WaveSpeed model's as its ``outputs`` (JPEG, MP4, MP3
+or GLB files). The default stays the provider's 404, as the real APIs answer.
 """
 
 from __future__ import annotations
@@ -56,12 +58,45 @@ _OUTPUTS: dict[str | None, dict[str, Any]] = {
 }
 
 
+#: WaveSpeed's platform options and the inputs its models share, typed loosely
+_WAVESPEED_INPUT = {
+    "type": "object",
+    "additionalProperties": True,
+    "properties": {
+        "prompt": {"type": "string"},
+        "image": {"type": "string"},
+        "images": {"type": "array", "items": {"type": "string"}},
+        "size": {"type": "string"},
+        "aspect_ratio": {},
+        "resolution": {},
+        "duration": {},
+        "output_format": {},
+        "seed": {"type": "integer"},
+        "enable_sync_mode": {"type": "boolean"},
+        "enable_base64_output": {"type": "boolean"},
+        "webhook_url": {"type": "string"},
+    },
+}
+#: the kind a WaveSpeed model makes → its outputs' type (text: none)
+_WAVESPEED_MEDIA = {
+    "image": "image/jpeg",
+    "video": "video/mp4",
+    "audio": "audio/mpeg",
+    "mesh": "model/gltf-binary",
+}
+
+
 @lru_cache(maxsize=1024)
 def generic_endpoint(provider: str, endpoint_id: str) -> Endpoint | None:
-    """The generic contract of a fal id (other providers' ids stay unknown)."""
-    if provider != "fal" or not endpoint_id or "/requests/" in f"/{endpoint_id}/":
+    """The generic contract of a model id; None for an id no model can have."""
+    if not endpoint_id or "/requests/" in f"/{endpoint_id}/":
         return None
     category = category_from_id(endpoint_id) or "text-to-image"
+    if provider == "wavespeed":
+        document = _wavespeed_document(endpoint_id, category)
+        return endpoint_from_document(provider, document, source="generic: by name", tier=TIER)
+    if provider != "fal":
+        return None
     kind = category_kind(category)
     fields = _OUTPUTS.get(kind, _OUTPUTS[None])
     types = {
@@ -76,3 +111,45 @@ def generic_endpoint(provider: str, endpoint_id: str) -> Endpoint | None:
     }
     document = openapi_document(endpoint_id, "GenericInput", "GenericOutput", types, category)
     return endpoint_from_document(provider, document, source="generic: by name", tier=TIER)
+
+
+def _wavespeed_document(model_id: str, category: str) -> dict[str, Any]:
+    """A WaveSpeed model's submit and result, as its curated contracts have them."""
+    media_type = _WAVESPEED_MEDIA.get(category_kind(category) or "")
+    item: dict[str, Any] = {"type": "string"}
+    if media_type:
+        item["contentMediaType"] = media_type
+    prediction = {
+        "type": "object",
+        "required": ["outputs"],
+        "properties": {
+            "outputs": {"type": "array", "items": item},
+            "has_nsfw_contents": {"type": "array", "items": {"type": "boolean"}},
+        },
+    }
+    output = {"type": "object", "required": ["data"], "properties": {"data": prediction}}
+
+    def body(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"content": {"application/json": {"schema": schema}}}
+
+    return {
+        "openapi": "3.0.4",
+        "info": {
+            "title": f"WaveSpeed AI API for {model_id}",
+            "version": "1.0.0",
+            "description": f"A generic contract for {model_id}, made from its name.",
+            "x-wavespeed-metadata": {"modelId": model_id, "category": category},
+        },
+        "servers": [{"url": "https://api.wavespeed.ai"}],
+        "paths": {
+            f"/api/v3/{model_id}": {
+                "post": {
+                    "requestBody": {"required": True, **body(_WAVESPEED_INPUT)},
+                    "responses": {"200": {"description": "The task was created."}},
+                }
+            },
+            "/api/v3/predictions/{request_id}/result": {
+                "get": {"responses": {"200": {"description": "The prediction.", **body(output)}}}
+            },
+        },
+    }

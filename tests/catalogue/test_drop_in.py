@@ -4,11 +4,15 @@ generic contract for ids no contract knows."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
+import av
 import fal_client
+import httpx
 import pytest
+from PIL import Image
 
 from emulator import EmulatorConfig, Progression, emulate
 from emulator.cli import main
@@ -91,6 +95,30 @@ def test_unknown_ids_answer_404_unless_the_generic_fallback_is_asked_for() -> No
     assert video["video"]["content_type"] == "video/mp4"
     assert speech["audio"]["content_type"].startswith("audio/")
     assert chat["output"]
+
+
+def test_an_unknown_wavespeed_model_answers_through_the_sdk_with_the_generic_fallback() -> None:
+    """WaveSpeed's curated contracts are few: with the fallback, any model id runs through
+    the unmodified SDK, its outputs what its name makes and of the size and length asked."""
+    from wavespeed import Client
+
+    client = Client(api_key="k", base_url="https://api.wavespeed.ai")
+    with emulate():
+        with pytest.raises(RuntimeError, match="404"):
+            client.run("wavespeed-ai/qwen-image/text-to-image", {"prompt": "x"})
+    config = EmulatorConfig(unknown_endpoints="generic", progression=Progression.parse("immediate"))
+    with emulate(config=config):
+        image = client.run(
+            "wavespeed-ai/qwen-image/text-to-image", {"prompt": "x", "size": "640*480"}
+        )
+        video = client.run("kwaivgi/kling-v2.5-turbo/text-to-video", {"prompt": "x", "duration": 3})
+        speech = client.run("minimax/speech-2.6-hd", {"text": "hello there"})
+        image_file = httpx.get(image["outputs"][0])
+        video_file = httpx.get(video["outputs"][0])
+        speech_type = httpx.get(speech["outputs"][0]).headers["content-type"]
+    assert Image.open(io.BytesIO(image_file.content)).size == (640, 480)
+    assert av.open(io.BytesIO(video_file.content)).duration == 3_000_000
+    assert speech_type == "audio/mpeg"
 
 
 def test_contracts_list_names_each_tier(capsys) -> None:

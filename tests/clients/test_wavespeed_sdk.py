@@ -68,6 +68,14 @@ def test_run_polls_until_completed_and_returns_downloadable_images(
     assert (picture.size, picture.format) == (size, "JPEG")
 
 
+def test_the_sdks_own_example_runs(client: Client) -> None:
+    """The model both SDKs' READMEs and the Python ``Client`` docstring run, as written."""
+    output = client.run("wavespeed-ai/z-image/turbo", {"prompt": "Cat"})
+    assert image(output["outputs"][0]).size == (1024, 1024)
+    output = client.run("wavespeed-ai/z-image/turbo", {"prompt": "Cat"}, enable_sync_mode=True)
+    assert image(output["outputs"][0]).format == "JPEG"
+
+
 def test_sync_mode_returns_at_once(client: Client) -> None:
     result = client.run(BITDANCE, {"prompt": "sync"}, enable_sync_mode=True)
     assert image(result["outputs"][0]).size == (1024, 1024)

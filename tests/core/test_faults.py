@@ -80,10 +80,9 @@ def test_a_rule_for_no_endpoint_served_is_refused(rule: dict, served: bool) -> N
     else:
         with pytest.raises(FaultError, match="served matches"):
             engine.faults.add({"effect": "fail", **rule})
-    # with --unknown-endpoints generic, every fal id is served
+    # with --unknown-endpoints generic, every id is served, either provider's
     generic = Engine(EmulatorConfig(unknown_endpoints="generic"))
-    if rule.get("provider") != "wavespeed":
-        generic.faults.add({"effect": "fail", **rule})
+    generic.faults.add({"effect": "fail", **rule})
 
 
 @pytest.mark.parametrize("advance", ["nan", "NaN", -1, True, None, [1], "1e999"])
