@@ -320,9 +320,11 @@ class Engine(Timeline):
 
     def cancel(self, job: Job) -> bool:
         """Cancel a job that has not finished; False when it already had."""
-        if self.look(job).phase is Phase.DONE:
+        look = self.look(job)
+        if look.phase is Phase.DONE:
             return False
-        failure = Failure("cancelled", CANCELLED)
+        ran = look.fraction if look.phase is Phase.RUNNING else None  # for its logs
+        failure = Failure("cancelled", CANCELLED, {"ran": ran})
         if not self.jobs.end(job, failure):
             return False  # something ended it first (another process, with a shared store)
         job.failure = failure

@@ -60,14 +60,31 @@ def fault_ending(fault: Fault | None, phase: Phase) -> Failure | None:
     return None
 
 
+#: failures that end a job before its run is over: it logged only what it ran
+_CUT_SHORT = frozenset(("cancelled", "request_timeout"))
+
+
+def _quarters_run(look: Look) -> int | None:
+    """How many quarters of its run a job has logged; None if it never started (a job
+    cancelled or timed out in its queue: ``ran``, in its failure's details, says how much
+    of its run one cancelled while running had done)."""
+    failure = look.failure
+    if failure is not None and failure.kind in _CUT_SHORT:
+        ran = failure.details.get("ran") if isinstance(failure.details, dict) else None
+        return None if not isinstance(ran, (int, float)) else int(ran * 4)
+    if look.phase is Phase.QUEUED:
+        return None
+    return 4 if look.phase is Phase.DONE else int(look.fraction * 4)
+
+
 def log_lines(job: Job, look: Look, *, waited: bool) -> list[LogLine]:
     """The job's log as of ``look``: a line when it starts (after its queue span if it
     ``waited`` in wall time), at each quarter of its run, and when done."""
-    if look.phase is Phase.QUEUED:
+    quarters = _quarters_run(look)
+    if quarters is None:
         return []
     start = job.submitted_wall + (job.queue_span if waited else 0)
     lines = [LogLine(f"Starting {job.endpoint.id}", start)]
-    quarters = 4 if look.phase is Phase.DONE else int(look.fraction * 4)
     lines += [
         LogLine(f"Generating: {25 * q}% done", start + job.run_span * q / 4)
         for q in range(1, quarters + 1)

@@ -70,6 +70,24 @@ def test_cancel_only_before_done() -> None:
     assert failed.value.failure.kind == "cancelled"
 
 
+def test_a_cancelled_job_logs_only_what_it_ran_before_the_cancel() -> None:
+    engine = make("wall:4,2,0")
+    queued = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
+    engine.cancel(queued)  # in its queue: it never started
+    assert engine.logs(queued, engine.look(queued)) == []
+    running = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
+    engine.clock.advance(5.2)  # 1.2 s into its 2 s run: half of it logged
+    engine.cancel(running)
+    engine.clock.advance(60)
+    lines = engine.logs(running, engine.look(running))
+    assert [line.message for line in lines] == [
+        "Starting fal-ai/bitdance",
+        "Generating: 25% done",
+        "Generating: 50% done",
+    ]
+    assert all(line.timestamp <= engine.clock.wall() - 60 for line in lines)  # none ahead
+
+
 def test_invalid_input_fails_at_the_outcome() -> None:
     engine = make("immediate")
     job = engine.submit(bitdance(engine), {"prompt": 5}, "k")
