@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from unittest import mock
 
 from emulator.core.clock import ManualClock
+from emulator.core.engine import Engine
 from emulator.emulation import emulate
 from emulator.harness.calls import KEY_VARIABLES
 from emulator.providers.fal.webhooks import FalWebhooks
@@ -51,19 +51,21 @@ def _accepts(handler: Handler, body: bytes, headers: Mapping[str, str]) -> bool:
         return False
 
 
-def _signer(provider: str, engine: Any, key: str) -> Callable[[float], tuple[bytes, dict]]:
+def _signer(
+    provider: str, engine: Engine, key: str
+) -> Callable[[float], tuple[bytes, dict[str, str]]]:
     """Signs a new job's delivery as the provider does (its own signing code, under the
     emulation's seed, so the keys match what the emulator serves), dated ``moment``."""
     signer = FalWebhooks(engine) if provider == "fal" else WaveSpeedWebhooks(engine)
 
-    def at(moment: float) -> tuple[bytes, dict]:
+    def at(moment: float) -> tuple[bytes, dict[str, str]]:
         job = engine.submit(engine.contracts.of(provider)[0], {"prompt": "webhook"}, key)
+        payload: dict[str, Any]
         if provider == "fal":
             payload = {"request_id": job.id, "status": "OK", "payload": {}, "error": None}
         else:
             payload = {"id": job.id, "status": "completed", "outputs": []}
-        with mock.patch("time.time", return_value=moment):
-            return signer._signed(job, payload)
+        return signer.signed(job, payload, at=moment)
 
     return at
 

@@ -85,7 +85,7 @@ class FalWebhooks:
     ) -> None:
         """Deliver ``job``'s result to ``url`` when done, media linked by ``link()`` (or, in
         another process sharing the store, under ``bases``: see `build_shared`)."""
-        build = lambda: self._signed(job, self._payload(job, link()))  # noqa: E731
+        build = lambda: self.signed(job, self._payload(job, link()))  # noqa: E731
         self.engine.watch_webhook(job, url, job.id, build, RETRY_SCHEDULE, bases)
 
     def _payload(self, job: Job, link: Linker) -> dict[str, Any]:
@@ -102,9 +102,13 @@ class FalWebhooks:
             }
         return {**envelope, "status": "OK", "error": None, "payload": output}
 
-    def _signed(self, job: Job, payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    def signed(
+        self, job: Job, payload: dict[str, Any], *, at: float | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """The delivery of ``payload`` for ``job``: its body and signed headers, dated now
+        (or ``at``, unix seconds)."""
         body = json.dumps(payload, sort_keys=True).encode()
-        timestamp = str(int(time.time()))
+        timestamp = str(int(time.time() if at is None else at))
         user = self.user_id(job.owner)
         message = f"{job.id}\n{user}\n{timestamp}\n{hashlib.sha256(body).hexdigest()}".encode()
         headers = {
@@ -123,7 +127,7 @@ def build_shared(engine: Engine, job: Job, bases: dict[str, str]) -> tuple[bytes
     cdn = bases.get("cdn")
     link = url_linker(engine.media, cdn) if cdn else data_uri_linker(engine.media)
     webhooks = FalWebhooks(engine)
-    return webhooks._signed(job, webhooks._payload(job, link))
+    return webhooks.signed(job, webhooks._payload(job, link))
 
 
 register_builder("fal", build_shared)

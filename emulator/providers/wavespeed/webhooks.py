@@ -46,12 +46,16 @@ class WaveSpeedWebhooks:
         """Deliver ``prediction()`` (the finished prediction) to ``url`` when ``job`` is
         done (or, in another process sharing the store, as `build_shared` makes it from
         ``bases``)."""
-        build = lambda: self._signed(job, {**prediction(), "input": job.payload})  # noqa: E731
+        build = lambda: self.signed(job, {**prediction(), "input": job.payload})  # noqa: E731
         self.engine.watch_webhook(job, url, task_id(job), build, RETRY_SCHEDULE, bases)
 
-    def _signed(self, job: Job, data: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    def signed(
+        self, job: Job, data: dict[str, Any], *, at: float | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """The delivery of ``data`` for ``job``: its body and signed headers, dated now (or
+        ``at``, unix seconds)."""
         body = json.dumps(data).encode()
-        webhook_id, timestamp = task_id(job), str(int(time.time()))
+        webhook_id, timestamp = task_id(job), str(int(time.time() if at is None else at))
         key = self.secret(job.owner).removeprefix("whsec_").encode()
         signed = f"{webhook_id}.{timestamp}.".encode() + body
         signature = hmac.new(key, signed, hashlib.sha256).hexdigest()
@@ -80,7 +84,7 @@ def build_shared(engine: Engine, job: Job, bases: dict[str, str]) -> tuple[bytes
     cdn = bases.get("cdn")
     link = url_linker(engine.media, cdn) if cdn else data_uri_linker(engine.media, bare=True)
     finished = finished_prediction(engine, job, bases["result"], link)
-    return WaveSpeedWebhooks(engine)._signed(job, {**finished, "input": job.payload})
+    return WaveSpeedWebhooks(engine).signed(job, {**finished, "input": job.payload})
 
 
 register_builder("wavespeed", build_shared)
