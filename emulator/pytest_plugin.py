@@ -11,11 +11,14 @@ Each test gets its own emulator (jobs, media, record); nothing leaks between tes
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from emulator.emulation import Emulation
+
+if TYPE_CHECKING:  # the harness loads with the first live test, not with every test run
+    from emulator.harness.live import Ledger, LiveSessions
 
 __all__ = ["live_sessions", "provider_emulator"]
 
@@ -61,7 +64,7 @@ def _options(node: pytest.Item) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def live_sessions(request: pytest.FixtureRequest) -> Iterator[object]:
+def live_sessions(request: pytest.FixtureRequest) -> Iterator[LiveSessions]:
     """`emulator.harness.live.LiveSessions` from --live, --max-spend and --upstream."""
     from emulator.harness.live import LiveSessions
 
@@ -74,11 +77,11 @@ def live_sessions(request: pytest.FixtureRequest) -> Iterator[object]:
     sessions.close()
 
 
-_LEDGER = pytest.StashKey[object]()
+_LEDGER: pytest.StashKey[Ledger] = pytest.StashKey()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     ledger = terminalreporter.config.stash.get(_LEDGER, None)
-    if ledger is not None and ledger.entries:  # type: ignore[attr-defined]
+    if ledger is not None and ledger.entries:
         terminalreporter.write_sep("-", "live spend ledger")
         terminalreporter.write_line(str(ledger))

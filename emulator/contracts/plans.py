@@ -130,7 +130,9 @@ class Plains:
 class Timed:
     """Timed pieces of a transcript (``words``, ``chunks``), spread over the audio."""
 
-    def __init__(self, endpoint: Endpoint, items: Mapping[str, Any], *, open_items: bool = False):
+    def __init__(
+        self, endpoint: Endpoint, items: Mapping[str, Any], *, open_items: bool = False
+    ) -> None:
         self.items = items
         self.fields = timed_fields(items)
         self.plains = Plains(endpoint)

@@ -1,4 +1,5 @@
-"""Uploaded files, kept in memory or a directory, bounded (their URLs: file_urls.py).
+"""Uploaded files, kept in memory, a directory or a shared `Store`, bounded (their URLs:
+file_urls.py).
 
 Each provider's upload flow ends here; the file is then served back at the URL the flow
 returned, and can be the input of a later job. Names from clients are only ever used as

@@ -3,9 +3,9 @@
 The emulator's default state is plain Python objects in one process (`emulator.core.jobs`
 and friends), which is as fast as state can be. A `Store` is what several processes share
 instead (``--state redis://…`` or ``sqlite:///…``, ``--data-dir``): the engine's shared
-components (`emulator.core.shared`) keep jobs, ids, the clock, fault rules, the request
-record, uploads and webhook deliveries in one, so that any worker answers for any job and a
-restart forgets nothing.
+components (the ``emulator.core.shared_*`` modules) keep jobs, ids, the clock, fault
+rules, the request record, uploads and webhook deliveries in one, so that any worker
+answers for any job and a restart forgets nothing.
 
 Every implementation offers the same operations, named as Redis names them (but one,
 ``tally``: a counter that is forgotten once back at zero, a script on Redis), and runs a

@@ -41,7 +41,7 @@ def input_key(endpoint: str, body: Any) -> str:
 
 
 class _Located:
-    def __init__(self, scope: Scope, host_surfaces: Mapping[str, str], surfaces: list[str]):
+    def __init__(self, scope: Scope, host_surfaces: Mapping[str, str], surfaces: list[str]) -> None:
         self.host_routed = False
         self.surface: str | None = None
         self.path = scope["path"]

@@ -2,7 +2,8 @@
 middleware, the fault middleware and the in-process interception.
 
 Adding a provider means adding a folder beside ``fal/`` and ``wavespeed/`` with the same
-files (hosts, routes, envelopes, errors, auth) and a descriptor listed here.
+files (hosts, routes, envelopes, errors, auth, replay, and an ``Api`` in its
+``__init__``) and a descriptor listed here.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -58,7 +58,13 @@ class Provider:
 
     @classmethod
     def from_modules(
-        cls, name: str, layout: Layout, package: ModuleType, hosts: Any, errors: Any, replay: Any
+        cls,
+        name: str,
+        layout: Layout,
+        package: ModuleType,
+        hosts: ModuleType,
+        errors: ModuleType,
+        replay: ModuleType,
     ) -> Provider:
         return cls(
             name,

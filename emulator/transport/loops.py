@@ -156,7 +156,9 @@ class _CallerLoop:
 class _Running:
     """The app at work on one request, on a caller's loop."""
 
-    def __init__(self, caller: _CallerLoop, app: ASGIApp, scope: dict[str, Any], body: bytes):
+    def __init__(
+        self, caller: _CallerLoop, app: ASGIApp, scope: dict[str, Any], body: bytes
+    ) -> None:
         self.caller, self.chunks, self.disconnected = caller, Chunks(), asyncio.Event()
         self.task = caller.loop.create_task(
             run_app(app, scope, body, self.chunks.put, self.disconnected)

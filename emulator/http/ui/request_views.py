@@ -9,8 +9,6 @@ from collections.abc import Mapping
 from emulator.core.engine import Engine
 from emulator.core.record import SECRET_HEADERS, RecordedRequest
 
-#: the filters the requests page offers, as query parameters
-FILTERS = ("provider", "endpoint", "status", "key", "path")
 #: headers a curl command sets itself, or that would be wrong to replay
 _LEFT_OUT = frozenset({"host", "content-length", "connection", "accept-encoding"})
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,31}")

@@ -33,7 +33,13 @@ from starlette.responses import Response
 
 from emulator.core.engine import Engine
 from emulator.core.file_urls import MEDIA_PREFIX, UploadPath, file_url, parse_upload_path
-from emulator.core.files import StorageError, content_url, safe_content_type, safe_name
+from emulator.core.files import (
+    Storage,
+    StorageError,
+    content_url,
+    safe_content_type,
+    safe_name,
+)
 from emulator.core.keys import split_authorization
 from emulator.http.bodies import read_body, read_json, receive_reserved
 from emulator.http.cdn import cdn_path, download
@@ -64,8 +70,8 @@ class FalUploads:
         self.cdn_base = cdn_base
 
     @property
-    def storage(self):  # noqa: ANN201 - the engine's, which a reset replaces
-        return self.engine.storage
+    def storage(self) -> Storage:
+        return self.engine.storage  # read each time: a reset replaces the engine's
 
     # -- the CDN surface -------------------------------------------------------------------
 
