@@ -16,6 +16,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY emulator ./emulator
 COPY contracts ./contracts
+COPY catalogue ./catalogue
 # The redis extra: `--state redis://…` for several replicas or `--workers N` on one Redis.
 RUN pip install --no-cache-dir "./[redis]" && rm -rf /app/*
 

@@ -48,6 +48,8 @@ def _default(name: str, text: str) -> str:
     """A default as a reader wants it: "unset" for None, sizes in MiB beside the bytes."""
     if text == "None":
         return "unset"
+    if not text:
+        return "—"
     if name.endswith("_bytes") and text.isdigit():
         return f"`{text}` ({int(text) / 2**20:g} MiB)"
     return text if text.startswith("(") else f"`{text}`"
@@ -57,7 +59,7 @@ def configuration_page() -> str:
     rows = [
         (
             f"`{flag}`",
-            f"`{env}`",
+            f"`{env}`" if env else "— (a flag only)",
             f"`{key}`" if key else "—",
             takes,
             _default(key or flag[2:], default),
@@ -75,7 +77,9 @@ def configuration_page() -> str:
         "emulator's own settings, a key of the `[emulator]` table of a TOML file given with",
         "`--config`. They come from one place: the fields of `EmulatorConfig`",
         "(`emulator/config.py`) and the server's own options (`SERVER_OPTIONS` in",
-        "`emulator/serve.py`).",
+        "`emulator/serve.py`). The recording options and `--fault`, last in the table, are",
+        "flags only (`--upstream` also reads `PROVIDER_EMULATOR_UPSTREAM`, fault rules also",
+        "come from the file's `[[faults]]`).",
         "",
         "**Precedence:** the defaults, then the `--config` file, then the environment, then",
         "the flags. `contracts` directories add up rather than replace each other: the shipped",

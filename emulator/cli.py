@@ -44,9 +44,17 @@ def _parser() -> argparse.ArgumentParser:
     env = commands.add_parser(
         "env", help="print the environment that points the clients at `serve --tls`"
     )
-    env.add_argument("--host", default="localhost")
-    env.add_argument("--port", type=int, default=8000)
-    env.add_argument("--tls-dir")
+    env.add_argument(
+        "--host", default="localhost", help="the host serve --tls answers as (default: localhost)"
+    )
+    env.add_argument(
+        "--port", type=int, default=8000, help="the port serve --tls listens on (default: 8000)"
+    )
+    env.add_argument(
+        "--tls-dir",
+        metavar="DIR",
+        help="where serve --tls keeps its CA (default: ~/.cache/provider-emulator/tls)",
+    )
     # The harness loads only when asked for (it costs a third of serve's start-up): its own
     # parser reads what follows the sub-command.
     conformance = commands.add_parser(

@@ -20,6 +20,7 @@ from typing import Any
 from emulator.config import KINDS, SETTINGS, EmulatorConfig, env_name, not_empty, setting_help
 from emulator.config_file import Settings, load_settings
 from emulator.core.faults import Fault, FaultError
+from emulator.http.upstream import UPSTREAM_VARIABLE
 from emulator.recording import add_serve_options as add_recording_options
 from emulator.setting_values import Bounds, Kind, described
 
@@ -138,6 +139,11 @@ def add_parser(commands: Any) -> None:
         else:
             choices = setting.metadata.get("choices")
             serve.add_argument(_flag(name), choices=choices, help=help_text)
+    _add_flag_only_options(serve)
+
+
+def _add_flag_only_options(serve: argparse.ArgumentParser) -> None:
+    """The options that are flags only (no setting of `EmulatorConfig`, no server option)."""
     add_recording_options(serve)
     serve.add_argument(
         "--fault",
@@ -205,6 +211,24 @@ def reference() -> list[tuple[str, str, str, str, str, str]]:
         default = "(the shipped contracts)" if name == "contracts" else str(value)
         takes = _takes(KINDS[name], setting.metadata.get("choices"))
         rows.append((flag, env_name(name), name, takes, default, setting_help(setting)))
+    return rows + _flag_only_rows()
+
+
+#: what reads a flag-only option beside its flag (the upstream also comes from the
+#: environment; fault rules also from a config file's ``[[faults]]``)
+_ALSO_FROM = {"--upstream": (UPSTREAM_VARIABLE, ""), "--fault": ("", "[[faults]]")}
+
+
+def _flag_only_rows() -> list[tuple[str, str, str, str, str, str]]:
+    parser = argparse.ArgumentParser(add_help=False)
+    _add_flag_only_options(parser)
+    rows = []
+    for action in parser._actions:
+        flag = action.option_strings[0]
+        env, key = _ALSO_FROM.get(flag, ("", ""))
+        takes = " or ".join(action.choices) if action.choices else str(action.metavar)
+        default = "" if action.default in (None, []) else str(action.default)
+        rows.append((flag, env, key, takes, default, str(action.help)))
     return rows
 
 

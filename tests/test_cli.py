@@ -182,9 +182,19 @@ def test_the_reference_covers_every_setting() -> None:
     from emulator.config import SETTINGS
     from emulator.serve_flags import reference
 
-    flags = {row[0] for row in reference()}
-    assert {"--port", "--host", "--unreachable-media", "--api-key", "--manual-clock"} <= flags
-    assert len({row[1] for row in reference()}) == len(reference()) >= len(SETTINGS)
+    import argparse
+
+    from emulator import serve_flags
+
+    parser = argparse.ArgumentParser()
+    serve_flags.add_parser(parser.add_subparsers(dest="command"))
+    (commands,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    serve = commands.choices["serve"]
+    every_flag = {a.option_strings[0] for a in serve._actions if a.option_strings} - {"-h"}
+    flags = [row[0] for row in reference()]
+    assert set(flags) == every_flag and len(flags) == len(every_flag)  # each flag, once
+    variables = [row[1] for row in reference() if row[1]]
+    assert len(set(variables)) == len(variables) >= len(SETTINGS)
 
 
 def test_the_console_script_is_declared() -> None:

@@ -73,3 +73,22 @@ def test_the_image_it_builds_exists_and_has_the_redis_extra(compose: dict[str, A
     for service in _emulators(compose).values():
         dockerfile = (EXAMPLE / service["build"] / "Dockerfile").read_text(encoding="utf-8")
         assert '"./[redis]"' in dockerfile
+
+
+def test_the_dockerfile_copies_everything_the_package_is_built_from() -> None:
+    """No daemon builds the image here, so check what its build reads is in it: the
+    project file, the readme it names, the package and each folder mapped into it
+    (``catalogue/`` ships as ``emulator._catalogue``: without it the build fails)."""
+    import tomllib
+
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    copied = {
+        Path(source).as_posix()
+        for line in dockerfile.splitlines()
+        if line.startswith("COPY ")
+        for source in line.split()[1:-1]
+    }
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    mapped = project["tool"]["setuptools"]["package-dir"].values()
+    needed = {"pyproject.toml", project["project"]["readme"], "emulator", *mapped}
+    assert needed <= copied, f"the Dockerfile does not copy {sorted(needed - copied)}"
