@@ -179,12 +179,11 @@ def test_python_dash_m_is_the_command() -> None:
 
 
 def test_the_reference_covers_every_setting() -> None:
-    from emulator.config import SETTINGS
-    from emulator.serve_flags import reference
-
     import argparse
 
     from emulator import serve_flags
+    from emulator.config import SETTINGS
+    from emulator.serve_flags import reference
 
     parser = argparse.ArgumentParser()
     serve_flags.add_parser(parser.add_subparsers(dest="command"))
