@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, NamedTuple
 
+from emulator.core.clock import ManualClock
 from emulator.core.faults import Fault
 from emulator.core.jobs import Failure, Job
 from emulator.core.lifecycle import Phase, Progression
@@ -144,6 +145,15 @@ class Timeline:
         if job.fault is not None and job.fault.effect == "starve":
             return math.inf
         return job.queue_span if self.progression_of(job).mode == "wall" else 0.0
+
+    def run_hold(self, job: Job) -> float:
+        """Seconds a synchronous run holds its request (fal's ``fal.run``, which answers
+        when the model is done): its wait and its run in wall time, on a clock that moves
+        by itself; none on a manual clock (its time moves only when a test says) or with
+        a ``polls:`` progression (no time at all)."""
+        if self.progression_of(job).mode != "wall" or isinstance(self.clock, ManualClock):
+            return 0.0
+        return job.queue_span + job.run_span
 
     def queue_length(self, endpoint: Endpoint, at_most: int) -> int:
         """How many of ``endpoint``'s jobs wait in its queue, counted up to ``at_most``

@@ -352,6 +352,8 @@ class FalApi:
             await asyncio.sleep(timeout)  # fal holds the request until its deadline passes
             return failure_response(START_TIMEOUT, job.id)
         response = await self._output(request, job)
+        if response.status_code == 200:  # an invalid input is answered at once
+            await asyncio.sleep(self.engine.run_hold(job))  # the model's wait and run
         if not streamed or response.status_code != 200:
             return response  # errors answer as JSON, which both clients expect
         # Text streams as it grows (several events); an app without text, as one event.

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from starlette.testclient import TestClient
 
-from emulator import EmulatorConfig, Engine, ManualClock, create_app
+from emulator import EmulatorConfig, Engine, ManualClock, Progression, create_app
 
 BITDANCE = "/fal/queue/fal-ai/bitdance"
 SEEDREAM = "fal-ai/bytedance/seedream/v4/text-to-image"
@@ -390,3 +390,20 @@ def test_whole_number_floats_count_as_integers(client: TestClient) -> None:
     output = client.post("/fal/run/fal-ai/bitdance", json=body).json()
     assert output["seed"] == 5 and len(output["images"]) == 2
     assert (output["images"][0]["width"], output["images"][0]["height"]) == (64, 32)
+
+
+def test_run_holds_the_request_for_the_jobs_wait_and_run() -> None:
+    """On wall time the sync run answers when the model would be done (a lower bound:
+    never shorter); an invalid input, and a manual clock, are answered at once."""
+    import time
+
+    held = EmulatorConfig(progression=Progression.parse("wall:0.3,0.4"))
+    with TestClient(create_app(held), headers={"Authorization": "Key k"}) as client:
+        started = time.monotonic()
+        assert client.post("/fal/run/fal-ai/bitdance", json={"prompt": "x"}).status_code == 200
+        assert time.monotonic() - started >= 0.7
+        invalid = client.post("/fal/run/fal-ai/bitdance", json={"prompt": 5})
+        assert invalid.status_code == 422
+    manual = Engine(held, clock=ManualClock())
+    job = manual.submit(manual.contracts.get("fal", "fal-ai/bitdance"), {"prompt": "x"}, "k")
+    assert manual.run_hold(job) == 0
