@@ -110,7 +110,7 @@ def make_outcome(
     except JobFailed as failed:
         return failed.failure
     except InputUnreachable as exc:
-        return Failure("media_not_accessible", str(exc), {"field": exc.field, "url": exc.url})
+        return Failure(exc.kind, str(exc), {"field": exc.field, "url": exc.url})
     except InputRejected as exc:
         return Failure("invalid", "Unprocessable Entity", exc.violations)
     except UnsupportedMedia as exc:

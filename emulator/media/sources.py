@@ -27,10 +27,19 @@ MAX_SOURCE_PIXELS = 64 * 2**20
 class InputUnreachable(Exception):
     """An input URL the emulator cannot read."""
 
+    #: the failure's kind, as the providers' error formats tell it
+    kind = "media_not_accessible"
+
     def __init__(self, field: str, url: str) -> None:
         super().__init__(f"cannot read the media at {url!r} (field {field!r})")
         self.field = field
         self.url = url
+
+
+class InputUndecodable(InputUnreachable):
+    """An input URL read whole, whose bytes are no picture (empty, text, corrupt)."""
+
+    kind = "media_not_decodable"
 
 
 class Clip(NamedTuple):
@@ -139,6 +148,7 @@ class SourceResolver:
 
         data = self.read(url)
         size = None
+        unreadable: type[InputUnreachable] = InputUnreachable
         if data is not None:
             try:
                 picture = Image.open(io.BytesIO(data))
@@ -147,11 +157,11 @@ class SourceResolver:
                 picture.load()  # a header alone is not a picture
                 size = picture.size
             except Exception:  # any image the decoder refuses (or a bomb) is unusable
-                data = None
+                data, unreadable = None, InputUndecodable
         if data is None:
             if self.synthetic_fallback:
                 return Source("", None)
-            raise InputUnreachable(field, url)
+            raise unreadable(field, url)
         source_id = "src" + hashlib.sha256(data).hexdigest()[:24]
         if self.storage.get(source_id) is None:
             try:

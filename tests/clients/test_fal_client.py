@@ -260,6 +260,12 @@ def test_an_unreachable_input_url_fails_as_fal_reports_it(fal: ModuleType) -> No
     assert caught.value.status_code == 422
     (error,) = caught.value.message
     assert error["type"] == "file_download_error" and error["input"] == arguments["image_url"]
+    for junk in (b"", b"not an image"):  # downloads fine, but is no picture
+        uploaded = fal.upload(junk, "image/png")
+        with pytest.raises(fal_client.FalClientHTTPError) as unloadable:
+            fal.subscribe(SEEDANCE, arguments={"prompt": "x", "image_url": uploaded})
+        (error,) = unloadable.value.message
+        assert error["type"] == "image_load_error" and error["input"] == uploaded
     with pytest.raises(fal_client.FalClientHTTPError) as invalid:
         fal.run(SEEDANCE, arguments={"prompt": "a dancer", "duration": "13"})
     assert invalid.value.status_code == 422  # validated like every other endpoint

@@ -36,13 +36,13 @@ def png_header_only(width: int, height: int) -> bytes:
 @pytest.mark.parametrize(
     "picture", [png_header_only(20000, 20000), png_header_only(64, 64), b"GIF89a..."]
 )
-def test_pictures_that_do_not_decode_are_unreachable_inputs(
-    fal: TestClient, picture: bytes
-) -> None:
+def test_pictures_that_do_not_decode_fail_to_load(fal: TestClient, picture: bytes) -> None:
+    """Read whole but no picture (a bomb, a bare header, junk): fal's image_load_error,
+    not a download's failure."""
     url = "data:image/png;base64," + base64.b64encode(picture).decode()
     response = fal.post(SEEDANCE, json={"prompt": "x", "image_url": url, "duration": "2"})
     assert response.status_code == 422
-    assert response.json()["detail"][0]["type"] == "file_download_error"
+    assert response.json()["detail"][0]["type"] == "image_load_error"
 
 
 def test_a_real_picture_still_works(fal: TestClient) -> None:

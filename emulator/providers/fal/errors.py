@@ -108,19 +108,30 @@ def payload_error(error: PayloadError) -> FalError:
     return FalError.detail(error.status, error.message)
 
 
-#: How fal's models report an input file they cannot download (docs: model errors).
-FILE_DOWNLOAD_ERROR = "Failed to download the file. Please check if the URL is accessible."
+#: How fal's models report an input file they cannot download, or cannot load once
+#: downloaded (docs: model errors) → error type, message
+INPUT_MEDIA_ERRORS = {
+    "media_not_accessible": (
+        "file_download_error",
+        "Failed to download the file. Please check if the URL is accessible.",
+    ),
+    "media_not_decodable": (  # GUESS: its wording; the type is in fal's model errors
+        "image_load_error",
+        "Failed to load the image. Please ensure the image is valid and in a supported format.",
+    ),
+}
 
 
 def failure_error(failure: Failure) -> FalError:
     if failure.kind == "invalid":
         return validation_error(failure.details)
-    if failure.kind == "media_not_accessible":
+    if failure.kind in INPUT_MEDIA_ERRORS:
+        error_type, message = INPUT_MEDIA_ERRORS[failure.kind]
         item = {
             "loc": ["body", failure.details["field"]],
-            "msg": FILE_DOWNLOAD_ERROR,
-            "type": "file_download_error",
-            "url": "https://docs.fal.ai/errors#file_download_error",
+            "msg": message,
+            "type": error_type,
+            "url": f"https://docs.fal.ai/errors#{error_type}",
             "input": failure.details["url"],
         }
         return FalError(422, {"detail": [item]})
@@ -145,7 +156,7 @@ def failure_response(failure: Failure, request_id: str) -> Response:
 def status_error_fields(failure: Failure | None) -> dict[str, str]:
     """The ``error``/``error_type`` a COMPLETED status carries. A model's own 422 shows
     only at the result, as on the real queue."""
-    if failure is None or failure.kind in ("invalid", "media_not_accessible"):
+    if failure is None or failure.kind == "invalid" or failure.kind in INPUT_MEDIA_ERRORS:
         return {}
     error = failure_error(failure)
     return {"error": error.body["detail"], "error_type": error.body["error_type"]}

@@ -24,6 +24,7 @@ TASK_CODES = {
     "missing_parameter": 1400,
     "invalid": 1401,
     "media_not_accessible": 1402,
+    "media_not_decodable": 1402,  # GUESS: the same code for an input it cannot load
     "execution_failed": 1403,
     "task_failed": 1405,
     "internal_error": 5000,
