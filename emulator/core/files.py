@@ -136,7 +136,7 @@ class Storage:
         self._contents: dict[str, bytes] = {}
         self._pending: OrderedDict[str, _Multipart] = OrderedDict()
         # upload tickets: id → (name, type, owner)
-        self._reserved: OrderedDict[str, tuple[str, str, str]] = OrderedDict()
+        self._reserved: OrderedDict[str, tuple[str, str, str, int | None]] = OrderedDict()
         self._total = 0  # finished files and parts in progress
         self._owners: dict[str, int] = {}
         self._file_owner: dict[str, str] = {}
@@ -250,12 +250,16 @@ class Storage:
 
     # -- two-step uploads: reserve a name now, receive the bytes later --------------------
 
-    def reserve(self, name: str | None, content_type: str, owner: str = "") -> str:
+    def reserve(
+        self, name: str | None, content_type: str, owner: str = "", size: int | None = None
+    ) -> str:
+        """A file's id, its bytes to come in one `fulfil`; ``size``: exactly so many."""
+        name, content_type = safe_name(name), safe_content_type(content_type)
         if self._shared is not None:
-            return self._shared.reserve(safe_name(name), safe_content_type(content_type), owner)
+            return self._shared.reserve(name, content_type, owner, size)
         file_id = secrets.token_hex(12)
         with self._lock:
-            self._reserved[file_id] = (safe_name(name), safe_content_type(content_type), owner)
+            self._reserved[file_id] = (name, content_type, owner, size)
             while len(self._reserved) > MAX_WAITING:
                 self._reserved.popitem(last=False)
         return file_id
@@ -268,7 +272,11 @@ class Storage:
                 reserved = self._reserved.pop(file_id, None)
         if reserved is None:
             raise StorageError(404, f"Unknown upload '{file_id}'")
-        name, declared_type, owner = reserved
+        name, declared_type, owner, size = reserved
+        if size is not None and len(data) != size:
+            # GUESS: a presigned upload is signed for its declared length, so another one
+            # is refused (the ticket is spent: ask for another)
+            raise StorageError(400, f"The upload is {len(data)} bytes; its ticket declared {size}")
         return self.put(data, content_type or declared_type, name, file_id, owner)
 
     # -- multipart -----------------------------------------------------------------------

@@ -193,15 +193,16 @@ class SharedUploads:
             return
         self.store.guarded(("zrem", P + "waiting", member), [("delete", P + f"ticket:{file_id}")])
 
-    def reserve(self, name: str, content_type: str, owner: str) -> str:
+    def reserve(self, name: str, content_type: str, owner: str, size: int | None) -> str:
         file_id = secrets.token_hex(12)
-        ticket = {"name": name, "content_type": content_type, "owner": owner}
+        declared = "" if size is None else str(size)
+        ticket = {"name": name, "content_type": content_type, "owner": owner, "size": declared}
         self.store.do("hset", P + f"ticket:{file_id}", ticket)
         self.wait(f"t:{file_id}")
         return file_id
 
-    def claim_ticket(self, file_id: str) -> tuple[str, str, str] | None:
-        """The ticket's (name, type, owner), taken: only one process gets it."""
+    def claim_ticket(self, file_id: str) -> tuple[str, str, str, int | None] | None:
+        """The ticket's (name, type, owner, declared size), taken: only one process gets it."""
         _, ticket, _ = self.store.batch(
             [
                 ("zrem", P + "waiting", f"t:{file_id}"),
@@ -211,7 +212,14 @@ class SharedUploads:
         )
         if not ticket:
             return None
-        return ticket["name"].decode(), ticket["content_type"].decode(), ticket["owner"].decode()
+        declared = ticket.get("size", b"").decode()
+        size = int(declared) if declared else None
+        return (
+            ticket["name"].decode(),
+            ticket["content_type"].decode(),
+            ticket["owner"].decode(),
+            size,
+        )
 
     # -- reset -----------------------------------------------------------------------------
 

@@ -47,6 +47,16 @@ def test_a_reserved_upload_is_fulfilled_once_anywhere(stores: Pair, tmp_path: Pa
     assert refused.value.status == 404
 
 
+def test_a_reserved_uploads_declared_size_holds_anywhere(stores: Pair, tmp_path: Path) -> None:
+    first, second = storage_pair(stores, tmp_path)
+    ticket = first.reserve("photo.jpg", "image/jpeg", owner="k", size=4)
+    with pytest.raises(StorageError) as refused:
+        second.fulfil(ticket, b"five!")
+    assert refused.value.status == 400
+    exact = first.reserve("photo.jpg", "image/jpeg", owner="k", size=4)
+    assert second.fulfil(exact, b"four").size == 4
+
+
 def test_quotas_hold_for_both_together(stores: Pair, tmp_path: Path) -> None:
     first, second = storage_pair(stores, tmp_path, max_total_bytes=100, max_owner_bytes=60)
 

@@ -78,21 +78,22 @@ class WaveSpeedUploads:
         body = await read_json(request.scope, request.receive, max_bytes=64 * 1024, max_depth=4)
         if not isinstance(body, dict) or not isinstance(body.get("filename"), str):
             raise WaveSpeedError(400, "Invalid parameters: filename is required")
-        size = body.get("size", 0)
-        if type(size) is not int or size < 0:
+        size = body.get("size")
+        if size is not None and (type(size) is not int or size < 0):
             raise WaveSpeedError(400, "Invalid parameters: size must be a non-negative integer")
         storage = self.engine.storage
-        if size > storage.max_file_bytes:
+        if size is not None and size > storage.max_file_bytes:
             raise WaveSpeedError(413, f"File exceeds the limit of {storage.max_file_bytes} bytes")
         content_type = safe_content_type(body.get("content_type"))
         name = safe_name(body["filename"])
-        url = file_url(self.cdn_base(request), storage.reserve(name, content_type, owner), name)
+        file_id = storage.reserve(name, content_type, owner, size)
+        url = file_url(self.cdn_base(request), file_id, name)
         upload = {"method": "PUT", "url": url, "headers": {"Content-Type": content_type}}
         ticket = {
             "type": _media_type(content_type),
             "download_url": url,
             "filename": name,
-            "size": size,
+            "size": size or 0,
             "upload": upload,
         }
         return json_response(envelope(ticket))

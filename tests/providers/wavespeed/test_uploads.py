@@ -40,6 +40,15 @@ def test_ticket_then_put(client: TestClient) -> None:
     assert client.get(ticket["download_url"]).content == b"png"
 
 
+def test_a_put_of_another_size_than_its_ticket_declared_is_refused(client: TestClient) -> None:
+    ticket = client.post(TICKETS, json={"filename": "t.png", "size": 5}).json()["data"]
+    put = client.put(ticket["upload"]["url"], content=b"20 bytes, not five..")
+    assert put.status_code == 400
+    assert put.json()["message"] == "The upload is 20 bytes; its ticket declared 5"
+    undeclared = client.post(TICKETS, json={"filename": "t.png"}).json()["data"]
+    assert client.put(undeclared["upload"]["url"], content=b"any").status_code == 200
+
+
 def test_legacy_binary_form(client: TestClient) -> None:
     body = client.post(BINARY, files={"file": ("../../x.jpg", b"jpeg", "image/jpeg")}).json()
     assert body["data"]["filename"] == "x.jpg" and body["data"]["type"] == "image"
