@@ -1,6 +1,7 @@
 """What the emulator's servers leave out of uvicorn's log lines (the request record keeps
 its own, masked): a credential in a request's query string is masked as the record masks
-it, and uvicorn's error after a WebSocket handshake refused with an HTTP answer is dropped.
+it; uvicorn's error after a WebSocket handshake refused with an HTTP answer is dropped, and
+so is its traceback of a connection a fault rule dropped on purpose (``reset``).
 
 That error is no error: the client got its 401 or 404, and uvicorn's ``websockets-sansio``
 protocol (recent uvicorn's default) logs it for every such refusal, which would set off any
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 
 from emulator.core.record import SECRET_PARAMETERS, masked_query
+from emulator.http.exchange import ConnectionDropped
 
 #: uvicorn's line after a handshake refused with ``websocket.http.response``
 _FALSE_ALARM = "ASGI callable returned without completing handshake."
@@ -24,6 +26,8 @@ class _Filter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.msg == _FALSE_ALARM:
             return False
+        if record.exc_info and isinstance(record.exc_info[1], ConnectionDropped):
+            return False  # staged: the record has the request, the rule its firing
         if isinstance(record.args, tuple):
             record.args = tuple(_masked(a) if isinstance(a, str) else a for a in record.args)
         return True

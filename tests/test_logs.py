@@ -60,3 +60,16 @@ def test_a_refused_handshake_is_no_error_in_the_log(uvicorn_lines) -> None:
         "connection rejected (401 Unauthorized)",
         "Exception in ASGI application\n",
     ]
+
+
+def test_a_connection_a_fault_rule_dropped_is_no_error_in_the_log(uvicorn_lines) -> None:
+    from emulator.http.exchange import ConnectionDropped
+
+    errors = logging.getLogger("uvicorn.error")
+    for error in (ConnectionDropped("staged"), RuntimeError("a bug")):
+        try:
+            raise error
+        except Exception:
+            errors.exception("Exception in ASGI application\n")
+    (kept,) = uvicorn_lines.records
+    assert kept.exc_info is not None and isinstance(kept.exc_info[1], RuntimeError)
