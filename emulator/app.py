@@ -40,6 +40,14 @@ def _error_in_format(
     provider = BY_NAME.get(path.split("/", 2)[1] if "/" in path else "")
     if provider is not None:
         return provider.http_error(status, detail, headers)
+    if status == 404:  # a provider's own path without its surface: a base URL one short
+        for named in PROVIDERS:
+            prefix = named.layout.path_prefix
+            if prefix != "/" and path.startswith(prefix):
+                hint = f"{detail}: {named.name}'s API is under /{named.name} here"
+                return named.http_error(
+                    404, f"{hint} (a base URL ending in /{named.name})", headers
+                )
     return JSONResponse({"detail": detail}, status, headers)
 
 
