@@ -278,7 +278,7 @@ class WaveSpeedApi:
 
     async def result(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
-            raise method_not_allowed("GET")
+            raise method_not_allowed("GET", "HEAD")
         owner = caller(request.scope, self.config)
         try:
             job_id = str(uuid.UUID(request.path_params["task"]))
