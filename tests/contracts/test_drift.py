@@ -16,7 +16,7 @@ from emulator.contracts.drift import DriftReport, compare
 from emulator.contracts.rules import rule_from_text
 from emulator.contracts.sync import apply_changes
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "published"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "published"
 FAL_TYPES = FIXTURES / "fal-endpoint-types-2026-08-02"
 WAVESPEED_PAGES = FIXTURES / "wavespeed-model-pages-2026-08"
 SEEDREAM = "fal/fal-ai/bytedance/seedream/v4/text-to-image.json"
