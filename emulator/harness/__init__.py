@@ -16,11 +16,11 @@ Entry points: this Python API, ``emulator.harness.pytest.check_client`` and the 
 ``emulator.harness.live``, ``.parity`` and ``.snapshots``.
 """
 
+from emulator.harness.guard import ClientRanAway, Limits
 from emulator.harness.properties import PROPERTIES
 from emulator.harness.report import FAILED, HELD, NOT_APPLICABLE, PropertyOutcome, Report
 from emulator.harness.runner import Options, check
 from emulator.harness.scenario import Scenario
-from emulator.harness.session import ClientRanAway, Limits
 from emulator.harness.webhooks import WebhookVerdict, check_webhook_handler
 
 __all__ = [

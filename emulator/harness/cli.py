@@ -19,10 +19,10 @@ from emulator.contracts.documents import ContractError
 from emulator.contracts.served import served_contracts
 from emulator.core.faults import Fault
 from emulator.core.lifecycle import Progression
+from emulator.harness.guard import Limits
 from emulator.harness.properties import PROPERTIES
 from emulator.harness.runner import Options, check
 from emulator.harness.scenario import Scenario
-from emulator.harness.session import Limits
 
 __all__ = ["main"]
 

@@ -22,17 +22,12 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from emulator.emulation import Emulation
 from emulator.harness.context import fullest, minimal, scenarios
+from emulator.harness.guard import STILL_CALLING, Limits
 from emulator.harness.machine import machine_for
 from emulator.harness.properties import PROPERTIES, Context, Property
 from emulator.harness.report import FAILED, HELD, NOT_APPLICABLE, PropertyOutcome, Report
 from emulator.harness.scenario import Scenario
-from emulator.harness.session import (
-    STILL_CALLING,
-    Limits,
-    Observation,
-    Session,
-    client_target,
-)
+from emulator.harness.session import Observation, Session, client_target
 from emulator.harness.simplify import kinds, simpler, size
 
 __all__ = ["Options", "check"]

@@ -8,9 +8,8 @@ sleeps: jobs move by polls, and only the client's own sleeps take time (and, at 
 the wait for a client that went on polling after its calls had returned to fall quiet:
 `Limits.straggler_quiet`).
 
-Every request the client makes passes one choke point (the emulation's dispatcher), where
-the harness enforces its limits: a client that polls forever or outlives its call is
-stopped with `ClientRanAway`, a BaseException that ``except Exception`` does not swallow.
+Every request the client makes passes one choke point, the `RequestGuard` (guard.py) on
+the emulation's dispatcher, where the harness enforces its limits.
 """
 
 from __future__ import annotations
@@ -18,35 +17,34 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import re
 import sys
 import threading
-import time
-import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
 import httpx
 
+from emulator.contracts.documents import Endpoint
 from emulator.core.clock import ManualClock
 from emulator.core.file_urls import file_url
+from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.record import RecordedRequest
+from emulator.core.timeline import Look
 from emulator.emulation import Emulation, emulate
+from emulator.harness.guard import DEFAULT_LIMITS, ClientRanAway, Limits, RequestGuard
 from emulator.harness.scenario import Scenario
-from emulator.harness.surfaces import SURFACES, Classified, Surface
+from emulator.harness.surfaces import SURFACES, Classified
 from emulator.harness.sync_runs import SyncRuns
-from emulator.http.asgi import header
 from emulator.http.exchange import ConnectionDropped
 from emulator.strategies import tiny_picture
 from emulator.transport import AppDispatcher
-from emulator.transport.answers import SyncAnswer
 
-__all__ = ["ClientRanAway", "Limits", "Observation", "Session", "client_target"]
+__all__ = ["Observation", "Session", "client_target"]
 
 #: Where emulator-hosted input media live in every scenario (an uploaded 8x8 PNG).
 HOSTED_MEDIA_ID = "0000c0ffee0000c0ffee0000"
@@ -55,28 +53,6 @@ HOSTED_MEDIA_ID = "0000c0ffee0000c0ffee0000"
 def _not_a_staged_drop(record: logging.LogRecord) -> bool:
     """A connection the scenario drops on purpose is no error of the emulator's."""
     return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
-
-
-#: how a call stopped for taking too long is described (before the limit, in seconds)
-STILL_CALLING = "still calling after"
-
-
-class ClientRanAway(BaseException):  # noqa: N818 (not an error of the client's making)
-    """The client exceeded the harness's limits for one call (requests or seconds), or
-    made a request after its call had returned."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one call of the client may take before the harness stops it."""
-
-    call_timeout: float = 5.0  # seconds
-    max_requests: int = 100
-    #: At the end of a run, for a client that may have left a poller behind, the harness
-    #: stops its polls until none has come for this many seconds (`straggler_grace` at
-    #: most): a poller every second is still heard (`_Guard.outwait_stragglers`).
-    straggler_quiet: float = 1.5
-    straggler_grace: float = 10.0
 
 
 @dataclass
@@ -101,119 +77,6 @@ class Observation:
 
     def of_kind(self, *kinds: str) -> list[RecordedRequest]:
         return [entry for entry, what in self.requests if what.kind in kinds]
-
-
-_JOB_IN_PATH = re.compile(r"/(?:requests|predictions)/([0-9a-f-]{32,36})(?:/|$)")
-
-
-class _Guard:
-    """Wraps the dispatcher every intercepted request goes through.
-
-    A request about a job of an earlier call (its id retired, unknown to the emulator
-    since the reset) comes from a client still running after its call returned: it is
-    noted in ``late`` and stopped."""
-
-    def __init__(
-        self,
-        dispatcher: AppDispatcher,
-        surface: Surface,
-        limits: Limits,
-        is_current: Callable[[str], bool],
-    ) -> None:
-        self.surface, self.limits, self.is_current = surface, limits, is_current
-        self.retired: set[str] = set()
-        self.late: list[str] = []
-        self._last_late = 0.0  # when a late request came last (time.monotonic)
-        # every thread that has sent a request: a client's own helper threads among them
-        self._senders: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
-        self._dispatcher = dispatcher
-        self._sync, self._async = dispatcher.answer_sync, dispatcher.handle_async
-        self._lock = threading.Lock()
-        self.open_call(lose_submit_answer=False)
-        self.close_call()
-
-    def open_call(self, *, lose_submit_answer: bool, calls: int = 1, patience: float = 1) -> None:
-        """A call begins; ``patience`` stretches its time limit."""
-        with self._lock:
-            self.closed, self.count, self.started = False, 0, time.monotonic()
-            self.lose_submit_answer, self.lost, self.calls = lose_submit_answer, 0, calls
-            self.time_limit = self.limits.call_timeout * patience
-
-    def close_call(self) -> None:
-        with self._lock:
-            self.closed, self._closed_at = True, time.monotonic()
-
-    def outwait_stragglers(self, quiet: float, grace: float) -> None:
-        """Go on stopping a client's leftover pollers until none has asked for ``quiet``
-        seconds (``grace`` at most): once the harness is gone, a poller still running
-        would reach for the real host. Only for a client that may have left one behind:
-        one that sent a request after its call had returned, or from a thread of its own
-        that is still alive (a poller may be asleep)."""
-        here = threading.current_thread()
-        helpers = [thread for thread in self._senders if thread is not here]
-        if not self.late and not any(thread.is_alive() for thread in helpers):
-            return
-        deadline = time.monotonic() + grace
-        while True:
-            with self._lock:
-                until = min(max(self._last_late, self._closed_at) + quiet, deadline)
-            now = time.monotonic()
-            if now >= until:
-                return
-            time.sleep(until - now)
-
-    def installed(self) -> AbstractContextManager[object]:
-        """In place on the dispatcher while entered; the dispatcher's own methods after."""
-        # Every sync request (httpx's and requests') passes through `answer_sync`.
-        both = ExitStack()
-        both.enter_context(mock.patch.object(self._dispatcher, "answer_sync", self.answer_sync))
-        both.enter_context(mock.patch.object(self._dispatcher, "handle_async", self.handle_async))
-        return both
-
-    def _admit(self, method: str, host: str, path: str) -> bool:
-        """Checks the limits; True when this request's answer is to be lost."""
-        with self._lock:
-            self._senders.add(threading.current_thread())
-            found = _JOB_IN_PATH.search(path)
-            job_id = found.group(1) if found else None
-            leaked = job_id in self.retired and not self.is_current(job_id or "")
-            if self.closed or leaked:
-                self.late.append(f"{method} {path}")
-                self._last_late = time.monotonic()
-                raise ClientRanAway(f"{method} {host}{path} after the call returned")
-            self.count += 1
-            if self.count > self.limits.max_requests * self.calls:
-                raise ClientRanAway(f"more than {self.limits.max_requests} requests in one call")
-            if time.monotonic() - self.started > self.time_limit:
-                raise ClientRanAway(f"{STILL_CALLING} {self.time_limit:g} s")
-            lose = self.lose_submit_answer and method == "POST" and not self.lost
-            lose = lose and _is_submit(self.surface, host, path)
-            self.lost += lose
-            return lose
-
-    def answer_sync(self, scope: dict[str, Any], body: bytes, timeout: float | None) -> SyncAnswer:
-        host = header(scope, b"host").rsplit(":", 1)[0]
-        lose = self._admit(scope["method"], host, scope["path"])
-        answer = self._sync(scope, body, timeout)
-        if lose:
-            for _ in answer:  # the app answers in full; the client hears the connection drop
-                pass
-            raise ConnectionDropped("the connection dropped (staged by the harness)")
-        return answer
-
-    async def handle_async(self, request: httpx.Request) -> httpx.Response:
-        lose = self._admit(request.method, request.url.host, request.url.path)
-        response = await self._async(request)
-        if lose:
-            await response.aread()
-            raise httpx.RemoteProtocolError("the connection dropped (staged by the harness)")
-        return response
-
-
-def _is_submit(surface: Surface, host: str, path: str) -> bool:
-    if surface.provider == "fal":
-        return host in ("queue.fal.run", "fal.run") and "/requests/" not in path
-    return not path.startswith(("/api/v3/media/", "/api/v3/predictions/"))
 
 
 def _restorer(emulation: Emulation) -> Callable[[], None]:
@@ -283,7 +146,7 @@ class Session:
         provider: str,
         endpoint_id: str,
         *,
-        limits: Limits = Limits(),
+        limits: Limits = DEFAULT_LIMITS,
         emulation: Emulation | None = None,
     ) -> None:
         self.client, self.provider, self.endpoint_id = client, provider, endpoint_id
@@ -292,7 +155,9 @@ class Session:
         self._owned = emulation is None
         self.emulation = emulation or emulate(clock=ManualClock(), progression="immediate")
         # The one place every intercepted request passes (see the module's docstring).
-        self._guard = _Guard(self.emulation._dispatcher, self.surface, limits, self._is_current_job)
+        self._guard = RequestGuard(
+            self.emulation._dispatcher, self.surface, limits, self._is_current_job
+        )
         # The harness's own reads go straight to the app (past the interception and guard).
         self._reading = AppDispatcher(self.emulation.app)
         self._polls: dict[str, list[Phase]] = {}
@@ -300,7 +165,7 @@ class Session:
         # What entering installs and changes, undone in reverse order on exit.
         self._undo = ExitStack()
 
-    def _watched_poll(self, job: Any) -> Any:
+    def _watched_poll(self, job: Job) -> Look:
         seen = self._poll(job)
         self._polls.setdefault(job.id, []).append(seen.phase)
         return seen
@@ -314,26 +179,21 @@ class Session:
         return response
 
     @property
-    def endpoint(self) -> Any:
+    def endpoint(self) -> Endpoint:
         endpoint = self.emulation.engine.contracts.get(self.provider, self.endpoint_id)
         if endpoint is None:
             raise LookupError(f"no {self.provider} contract for {self.endpoint_id!r}")
         return endpoint
 
-    @property
-    def _cdn(self) -> str:
-        host = "v3.fal.media" if self.provider == "fal" else "d2p7pge43lyniu.cloudfront.net"
-        return f"https://{host}"
-
     def hosted_media(self) -> list[str]:
         """The emulator-hosted input media every scenario may name."""
-        return [file_url(self._cdn, HOSTED_MEDIA_ID, "input.png")]
+        return [file_url(self.surface.cdn_base, HOSTED_MEDIA_ID, "input.png")]
 
     def upload(self, data: bytes, name: str) -> str:
         """Store ``data`` as an upload of the emulator's, as another part of the user's
         application would have uploaded it; its CDN URL."""
         stored = self.emulation.engine.storage.put(data, "image/png", name)
-        return file_url(self._cdn, stored.id, stored.name)
+        return file_url(self.surface.cdn_base, stored.id, stored.name)
 
     def __enter__(self) -> Session:
         emulation = self.emulation
@@ -432,7 +292,7 @@ class Session:
             seen.references[job.id] = self._reference(job)
         seen.references.update(sync_outputs)  # (billed as runs: the record counts them)
 
-    def _reference(self, job: Any) -> Any:
+    def _reference(self, job: Job) -> Any:
         """What the provider answers for ``job``'s result, read as a client would."""
         if self.emulation.engine.look(job).phase is not Phase.DONE:
             return None
@@ -440,10 +300,7 @@ class Session:
         answer = self._read(url, {"Authorization": self.surface.authorization(job.owner)})
         if answer.status_code != 200:
             return None
-        output = self.surface.output_of(answer.json())
-        if self.provider == "wavespeed" and answer.json()["data"].get("status") != "completed":
-            return None
-        return output
+        return self.surface.output_of(answer.json())
 
     def fetch(self, url: str) -> httpx.Response:
         """GET a URL the client returned, from the emulator, as the harness's own read."""

@@ -63,9 +63,17 @@ class Surface:
     #: the request that answers with a job's output: "result" (fal) or "poll" (WaveSpeed)
     result_kind: str
     has_cancel: bool
+    #: where the provider's CDN serves files (the host its file URLs name)
+    cdn_base: str
 
     def classify(self, entry: RecordedRequest) -> Classified:
         return _fal(entry) if self.provider == "fal" else _wavespeed(entry)
+
+    def is_submit(self, host: str, path: str) -> bool:
+        """Whether a POST to ``host`` and ``path`` (as the client sent it) submits a job."""
+        if self.provider == "fal":
+            return host in ("queue.fal.run", "fal.run") and "/requests/" not in path
+        return not path.startswith(("/api/v3/media/", "/api/v3/predictions/"))
 
     # -- the fault rules scenarios stage ---------------------------------------------------
 
@@ -112,14 +120,22 @@ class Surface:
         return f"Key {key}" if self.provider == "fal" else f"Bearer {key}"
 
     def output_of(self, answer: Any) -> Any:
-        """The model's output in a result answer: fal's body; WaveSpeed's ``outputs``."""
+        """The model's output in a completed result answer (fal's body; WaveSpeed's
+        ``outputs``), or None: WaveSpeed answers a failed prediction with a 200 too."""
         if self.provider == "fal":
             return answer
         data = answer.get("data") if isinstance(answer, dict) else None
-        return {"outputs": data.get("outputs")} if isinstance(data, dict) else None
+        if not isinstance(data, dict) or data.get("status") != "completed":
+            return None
+        return {"outputs": data.get("outputs")}
 
 
 SURFACES = {
-    "fal": Surface("fal", result_kind="result", has_cancel=True),
-    "wavespeed": Surface("wavespeed", result_kind="poll", has_cancel=False),
+    "fal": Surface("fal", result_kind="result", has_cancel=True, cdn_base="https://v3.fal.media"),
+    "wavespeed": Surface(
+        "wavespeed",
+        result_kind="poll",
+        has_cancel=False,
+        cdn_base="https://d2p7pge43lyniu.cloudfront.net",
+    ),
 }

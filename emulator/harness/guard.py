@@ -1,0 +1,157 @@
+"""The one choke point every request of the client under test passes (the emulation's
+dispatcher, wrapped): the harness's limits on a call, enforced there. A client that polls
+forever or outlives its call is stopped with `ClientRanAway`, a BaseException that
+``except Exception`` does not swallow; a scenario that loses a submit's answer loses it
+here.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass
+from typing import Any
+from unittest import mock
+
+import httpx
+
+from emulator.harness.surfaces import Surface
+from emulator.http.asgi import header
+from emulator.http.exchange import ConnectionDropped
+from emulator.transport import AppDispatcher
+from emulator.transport.answers import SyncAnswer
+
+#: how a call stopped for taking too long is described (before the limit, in seconds)
+STILL_CALLING = "still calling after"
+
+
+class ClientRanAway(BaseException):  # noqa: N818 (not an error of the client's making)
+    """The client exceeded the harness's limits for one call (requests or seconds), or
+    made a request after its call had returned."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one call of the client may take before the harness stops it."""
+
+    call_timeout: float = 5.0  # seconds
+    max_requests: int = 100
+    #: At the end of a run, for a client that may have left a poller behind, the harness
+    #: stops its polls until none has come for this many seconds (`straggler_grace` at
+    #: most): a poller every second is still heard (`_Guard.outwait_stragglers`).
+    straggler_quiet: float = 1.5
+    straggler_grace: float = 10.0
+
+
+#: the limits a session has unless it is given others
+DEFAULT_LIMITS = Limits()
+
+_JOB_IN_PATH = re.compile(r"/(?:requests|predictions)/([0-9a-f-]{32,36})(?:/|$)")
+
+
+class RequestGuard:
+    """Wraps the dispatcher every intercepted request goes through.
+
+    A request about a job of an earlier call (its id retired, unknown to the emulator
+    since the reset) comes from a client still running after its call returned: it is
+    noted in ``late`` and stopped."""
+
+    def __init__(
+        self,
+        dispatcher: AppDispatcher,
+        surface: Surface,
+        limits: Limits,
+        is_current: Callable[[str], bool],
+    ) -> None:
+        self.surface, self.limits, self.is_current = surface, limits, is_current
+        self.retired: set[str] = set()
+        self.late: list[str] = []
+        self._last_late = 0.0  # when a late request came last (time.monotonic)
+        # every thread that has sent a request: a client's own helper threads among them
+        self._senders: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+        self._dispatcher = dispatcher
+        self._sync, self._async = dispatcher.answer_sync, dispatcher.handle_async
+        self._lock = threading.Lock()
+        self.open_call(lose_submit_answer=False)
+        self.close_call()
+
+    def open_call(self, *, lose_submit_answer: bool, calls: int = 1, patience: float = 1) -> None:
+        """A call begins; ``patience`` stretches its time limit."""
+        with self._lock:
+            self.closed, self.count, self.started = False, 0, time.monotonic()
+            self.lose_submit_answer, self.lost, self.calls = lose_submit_answer, 0, calls
+            self.time_limit = self.limits.call_timeout * patience
+
+    def close_call(self) -> None:
+        with self._lock:
+            self.closed, self._closed_at = True, time.monotonic()
+
+    def outwait_stragglers(self, quiet: float, grace: float) -> None:
+        """Go on stopping a client's leftover pollers until none has asked for ``quiet``
+        seconds (``grace`` at most): once the harness is gone, a poller still running
+        would reach for the real host. Only for a client that may have left one behind:
+        one that sent a request after its call had returned, or from a thread of its own
+        that is still alive (a poller may be asleep)."""
+        here = threading.current_thread()
+        helpers = [thread for thread in self._senders if thread is not here]
+        if not self.late and not any(thread.is_alive() for thread in helpers):
+            return
+        deadline = time.monotonic() + grace
+        while True:
+            with self._lock:
+                until = min(max(self._last_late, self._closed_at) + quiet, deadline)
+            now = time.monotonic()
+            if now >= until:
+                return
+            time.sleep(until - now)
+
+    def installed(self) -> AbstractContextManager[object]:
+        """In place on the dispatcher while entered; the dispatcher's own methods after."""
+        # Every sync request (httpx's and requests') passes through `answer_sync`.
+        both = ExitStack()
+        both.enter_context(mock.patch.object(self._dispatcher, "answer_sync", self.answer_sync))
+        both.enter_context(mock.patch.object(self._dispatcher, "handle_async", self.handle_async))
+        return both
+
+    def _admit(self, method: str, host: str, path: str) -> bool:
+        """Checks the limits; True when this request's answer is to be lost."""
+        with self._lock:
+            self._senders.add(threading.current_thread())
+            found = _JOB_IN_PATH.search(path)
+            job_id = found.group(1) if found else None
+            leaked = job_id in self.retired and not self.is_current(job_id or "")
+            if self.closed or leaked:
+                self.late.append(f"{method} {path}")
+                self._last_late = time.monotonic()
+                raise ClientRanAway(f"{method} {host}{path} after the call returned")
+            self.count += 1
+            if self.count > self.limits.max_requests * self.calls:
+                raise ClientRanAway(f"more than {self.limits.max_requests} requests in one call")
+            if time.monotonic() - self.started > self.time_limit:
+                raise ClientRanAway(f"{STILL_CALLING} {self.time_limit:g} s")
+            lose = self.lose_submit_answer and method == "POST" and not self.lost
+            lose = lose and self.surface.is_submit(host, path)
+            self.lost += lose
+            return lose
+
+    def answer_sync(self, scope: dict[str, Any], body: bytes, timeout: float | None) -> SyncAnswer:
+        host = header(scope, b"host").rsplit(":", 1)[0]
+        lose = self._admit(scope["method"], host, scope["path"])
+        answer = self._sync(scope, body, timeout)
+        if lose:
+            for _ in answer:  # the app answers in full; the client hears the connection drop
+                pass
+            raise ConnectionDropped("the connection dropped (staged by the harness)")
+        return answer
+
+    async def handle_async(self, request: httpx.Request) -> httpx.Response:
+        lose = self._admit(request.method, request.url.host, request.url.path)
+        response = await self._async(request)
+        if lose:
+            await response.aread()
+            raise httpx.RemoteProtocolError("the connection dropped (staged by the harness)")
+        return response
