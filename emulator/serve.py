@@ -25,7 +25,7 @@ from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault
 from emulator.core.store import StoreUnavailable, open_store
-from emulator.core.webhooks import is_loopback_host
+from emulator.core.webhook_targets import is_loopback_host
 from emulator.logs import filter_uvicorn_logs
 from emulator.recording import from_arguments as with_arguments
 from emulator.recording import notice as recording_notice

@@ -6,9 +6,8 @@ handling never waits on a receiver. Attempts run on a bounded pool of workers, a
 `PER_KEY` at a time for one key, each bounded by a timeout: a key whose receivers are slow
 or silent delays its own deliveries, not another key's.
 
-Targets are loopback addresses only unless ``EmulatorConfig.webhook_targets = "any"`` (an
-emulator should not call out by surprise), and never the emulator itself: not its own
-ports, and no path of its control plane.
+Targets are loopback addresses only unless ``EmulatorConfig.webhook_targets = "any"``, and
+never the emulator itself (webhook_targets.py).
 
 With a shared `Store`, deliveries are records in the store instead, claimed and attempted
 by any worker on it (see `emulator.core.shared_webhooks`): the engine lends the sender a
@@ -19,22 +18,20 @@ worker's sender thread looks at the due deliveries every `SHARED_POLL` seconds.
 from __future__ import annotations
 
 import functools
-import ipaddress
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
 
 from emulator.core.deliveries import Attempt as Attempt  # re-exported: public names
 from emulator.core.deliveries import Delivery as Delivery
 from emulator.core.deliveries import from_record, next_step
 from emulator.core.shared_webhooks import Claim, JobAccess, SharedDeliveries
 from emulator.core.store import Store, StoreUnavailable
+from emulator.core.webhook_targets import refusal
 
 if TYPE_CHECKING:
     import urllib.request
@@ -62,53 +59,6 @@ class _Watch:
     fault: str | None = None  # webhook_fail, webhook_twice or webhook_late
     late: float = 0.0  # seconds a late delivery waits before its first attempt
     busy: bool = False  # an attempt is under way
-
-
-#: what no request line may hold (http.client refuses to send it: "URL can't contain
-#: control characters"), so no delivery could be posted to a URL with one
-_UNSENDABLE = re.compile("[\x00-\x20\x7f]")
-
-
-def is_webhook_url(url: str) -> bool:
-    """Whether ``url`` is an http(s) URL a delivery could be posted to."""
-    if _UNSENDABLE.search(url):
-        return False
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises for a port that is not a number
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-def is_loopback_host(host: str) -> bool:
-    """Whether ``host`` (a name or an address) is this machine's loopback."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def is_loopback(url: str) -> bool:
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        return False
-    return is_loopback_host(host)
-
-
-def _names_control_plane(path: str) -> bool:
-    """Whether ``path`` reaches an emulator's control plane (``/_emulator``, on this one or
-    another), however it is encoded: a server decodes a path once, and ``%255F`` is ``_``
-    two decodings on (a query value, then the receiving server)."""
-    for _ in range(8):  # each round undoes one layer of encoding; a path has few
-        decoded = unquote(path)
-        if decoded == path:
-            break
-        path = decoded
-    return "_emulator" in path.split("/")
 
 
 @functools.cache
@@ -171,13 +121,7 @@ class WebhookSender:
 
     def refusal(self, url: str) -> str | None:
         """Why ``url`` may not be a target, or None when it may."""
-        if not (self.any_target or is_loopback(url)):
-            return "not a loopback address"
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        if (is_loopback(url) and port in self.own_ports) or _names_control_plane(parts.path):
-            return "the emulator's own address"
-        return None
+        return refusal(url, any_target=self.any_target, own_ports=self.own_ports)
 
     def watch(
         self,

@@ -28,7 +28,7 @@ from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.outcomes import JobFailed
 from emulator.core.timeline import START_TIMEOUT
-from emulator.core.webhooks import is_webhook_url
+from emulator.core.webhook_targets import is_webhook_url
 from emulator.http.asgi import note_endpoint
 from emulator.http.bodies import body_size, query_value, read_payload
 from emulator.http.cdn import run_linked
