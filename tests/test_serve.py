@@ -1,0 +1,223 @@
+"""`provider-emulator serve` as a process: its workers, its shared state, the port it binds."""
+
+import queue
+import re
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from emulator import cli
+from tests.bounded import eventually, stop_process
+from tests.command import never_served, serve_with
+from tests.redis_server import free_port
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ"),
+    [(["--workers", "2"], {}), ([], {"PROVIDER_EMULATOR_WORKERS": "3"})],
+)
+def test_several_workers_without_shared_state_arerefused(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    environ: dict[str, str],
+) -> None:
+    monkeypatch.setattr("uvicorn.run", never_served)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["serve", *argv]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("provider-emulator: --workers ") and error.count("\n") == 1
+    assert "--state redis://" in error and "--data-dir" in error
+
+
+def test_workers_must_be_positive_and_record_and_replay_with_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setattr("uvicorn.run", never_served)
+    assert cli.main(["serve", "--workers", "0"]) == 2
+    assert "at least 1" in capsys.readouterr().err
+    shared = ["--workers", "2", "--data-dir", str(tmp_path)]
+    assert cli.main(["serve", *shared, "--record", str(tmp_path / "rec")]) == 2
+    assert "--workers 1" in capsys.readouterr().err
+    assert cli.main(["serve", *shared, "--replay", str(tmp_path)]) == 2
+    assert "--replay works in one process" in capsys.readouterr().err
+
+
+def test_an_unreachable_state_store_stops_serve_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("uvicorn.run", never_served)
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    assert cli.main(["serve", "--port", "0", "--state", url]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("provider-emulator: the state store cannot be reached: Redis at ")
+    assert error.count("\n") == 1
+
+
+def test_workers_rebuild_the_parents_settings_with_its_admin_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], redis_url: str
+) -> None:
+    """The parent serves an import string; each worker's factory parses the parent's command
+    line again, takes the token the parent made, and stages no fault rule of its own."""
+    from emulator import serve
+
+    served: dict = {}
+    monkeypatch.setattr("uvicorn.run", lambda target, **options: served.update(options, t=target))
+    monkeypatch.setenv(serve.WORKER_SETTINGS, "")  # restored after the test
+    rule = '{"effect": "http_error", "status": 429, "times": 1}'
+    argv = ["serve", "--workers", "2", "--state", redis_url, "--api-key", "k", "--fault", rule]
+    argv += ["--max-jobs", "77", "--port", "0"]
+    assert cli.main(argv) == 0
+    assert (served["t"], served["factory"], served["workers"]) == (
+        "emulator.serve:worker_app",
+        True,
+        2,
+    )
+    token = capsys.readouterr().err.split("admin token: ")[1].split()[0]
+    engine = serve.worker_app().state.engine
+    assert (engine.config.admin_token, engine.config.max_jobs) == (token, 77)
+    assert engine.config.api_keys == {"k"} and engine.config.state_url == redis_url
+    # A worker adds no rule: a second one sees as many as the first (the parent's rule
+    # once the engine keeps its rules in the store, none before).
+    rules = len(engine.faults.rules)
+    assert rules <= 1 and len(serve.worker_app().state.engine.faults.rules) == rules
+
+
+def test_one_worker_on_shared_state_serves_as_before(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    served = serve_with(monkeypatch, ["--data-dir", str(tmp_path)])
+    assert (served["workers"], served["factory"]) == (1, False)
+    assert served["engine"].config.state_url == f"sqlite://{tmp_path.resolve()}/state.db"
+
+
+def test_a_redis_state_without_the_redis_package_says_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)  # not installed
+    monkeypatch.setattr("uvicorn.run", never_served)
+    assert cli.main(["serve", "--port", "0", "--state", "redis://127.0.0.1:6399/0"]) == 2
+    assert "pip install 'provider-emulator[redis]'" in capsys.readouterr().err
+
+
+def test_a_worker_starts_while_its_store_is_down(tmp_path: Path) -> None:
+    """uvicorn restarts a worker whenever it must, Redis up or not: the worker's app is
+    built all the same (its requests get 503s until the store is back)."""
+    from emulator.config import EmulatorConfig
+    from emulator.config_file import Settings
+    from emulator.serve import build_app
+    from tests.redis_server import RedisServer
+
+    down = RedisServer(tmp_path)  # never started
+    app = build_app(Settings(EmulatorConfig(state=down.url)))
+    app.state.engine.close()
+
+
+def test_port_0_is_bound_before_start_up_and_served_as_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    served = serve_with(monkeypatch, ["--port", "0"])
+    assert served["port"] != 0 and served["fd"] is not None
+    assert served["port"] in served["engine"].webhooks.own_ports  # never a webhook target
+
+
+def test_workers_learn_the_port_bound_for_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from emulator import serve
+
+    served: dict = {}
+    monkeypatch.setattr("uvicorn.run", lambda target, **options: served.update(options))
+    monkeypatch.setenv(serve.WORKER_SETTINGS, "")  # restored after the test
+    assert cli.main(["serve", "--port", "0", "--workers", "2", "--data-dir", str(tmp_path)]) == 0
+    engine = serve.worker_app().state.engine
+    assert served["port"] != 0 and engine.webhooks.own_ports == {served["port"]}
+    engine.close()
+
+
+def test_serve_on_port_0_names_the_port_it_listens_on() -> None:
+    command = [sys.executable, "-m", "emulator", "serve", "--port", "0", "--log-level", "warning"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stdout is not None
+    threading.Thread(
+        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
+    ).start()
+    try:
+        serving = re.fullmatch(
+            r"provider-emulator: serving on http://127\.0\.0\.1:(\d+)/\n", lines.get(timeout=60)
+        )
+        assert serving is not None and serving[1] != "0"
+        origin = f"http://127.0.0.1:{serving[1]}"
+        assert lines.get(timeout=10) == f"provider-emulator: dashboard at {origin}/_emulator/ui\n"
+        assert eventually(lambda: _healthy(origin), 30, 0.1)
+    finally:
+        stop_process(process, 10)  # type: ignore[arg-type]
+
+
+def _healthy(origin: str) -> bool:
+    try:
+        return httpx.get(f"{origin}/_emulator/health", timeout=5).json()["status"] == "ok"
+    except httpx.TransportError:
+        return False
+
+
+def test_a_port_in_use_stops_serve_before_it_says_it_serves(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("uvicorn.run", never_served)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["serve", "--port", str(port)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert (
+        err
+        == f"provider-emulator: cannot listen on 127.0.0.1 port {port}: Address already in use\n"
+    )
+
+
+def test_an_address_not_of_this_machine_stops_serve_before_it_says_it_serves(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("uvicorn.run", never_served)
+    # TEST-NET-1 (RFC 5737): no interface here has it; binding it sends nothing anywhere
+    assert cli.main(["serve", "--host", "192.0.2.1", "--port", "0"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith("provider-emulator: cannot listen on 192.0.2.1 port 0: ")
+
+
+def test_a_port_given_is_bound_by_serve_and_served_as_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    port = free_port()
+    served = serve_with(monkeypatch, ["--port", str(port)])
+    assert served["port"] == port and served["fd"] is not None
+
+
+def test_the_served_socket_sends_small_answers_at_once() -> None:
+    """uvicorn takes a socket handed over by descriptor for a Unix one and leaves Nagle's
+    algorithm on: without TCP_NODELAY on the listener (which accepted connections inherit)
+    each kept-alive answer waited ~40 ms for an ACK (the benchmark's 734 polls a second)."""
+    import socket
+
+    from emulator.serve import listener
+
+    with listener("127.0.0.1", 0) as bound:
+        assert bound.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        bound.listen()  # as uvicorn does
+        with socket.create_connection(bound.getsockname(), timeout=5):
+            accepted, _ = bound.accept()
+            with accepted:
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
