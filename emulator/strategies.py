@@ -42,6 +42,7 @@ __all__ = [
     "invalid_inputs",
     "media_inputs",
     "tiny_picture",
+    "tiny_picture_uri",
     "valid_inputs",
 ]
 
@@ -56,23 +57,25 @@ _DELEGATED = ("format", "if", "dependentRequired", "dependentSchemas", "patternP
 
 
 @functools.cache
-def tiny_picture(kind: str = "png") -> bytes:
-    """An 8x8 picture (``png`` or ``jpeg``): the smallest input media every model accepts."""
+def tiny_picture(kind: str = "png", side: int = 8) -> bytes:
+    """A small square picture (``png`` or ``jpeg``; 8x8, the smallest input media every
+    model accepts, unless ``side`` says otherwise)."""
     from PIL import Image  # only drawn when an endpoint takes media
 
     out = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 40, 40)).save(out, kind.upper())
+    Image.new("RGB", (side, side), (200, 40, 40)).save(out, kind.upper())
     return out.getvalue()
 
 
-def _tiny_picture_uri(kind: str) -> str:
-    return f"data:image/{kind};base64,{base64.b64encode(tiny_picture(kind)).decode()}"
+def tiny_picture_uri(kind: str = "png", side: int = 8) -> str:
+    """`tiny_picture` as a data URI."""
+    return f"data:image/{kind};base64,{base64.b64encode(tiny_picture(kind, side)).decode()}"
 
 
 def media_inputs(media: Sequence[str] = ()) -> st.SearchStrategy[str]:
     """Input media: data URIs of small pictures, or one of ``media`` (URLs the emulator
     hosts, such as uploaded files)."""
-    pictures = st.sampled_from(["png", "jpeg"]).map(_tiny_picture_uri)
+    pictures = st.sampled_from(["png", "jpeg"]).map(tiny_picture_uri)
     return st.sampled_from(list(media)) | pictures if media else pictures
 
 

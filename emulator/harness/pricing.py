@@ -8,8 +8,6 @@ round up: they decide whether a call may be made under the cap, so they err high
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -18,6 +16,7 @@ from emulator.contracts.documents import Endpoint
 from emulator.contracts.prices import Price, cost, number, published_price
 from emulator.contracts.rules import SIZE_RULE
 from emulator.contracts.sizes import IMAGE_SIZE_PRESETS
+from emulator.strategies import tiny_picture_uri
 
 __all__ = ["DEFAULT_PRICE", "Price", "cheapest", "estimate", "price_of", "smallest_arguments"]
 
@@ -41,14 +40,6 @@ def price_of(endpoint: Endpoint) -> Price:
 def estimate(endpoint: Endpoint, arguments: Mapping[str, Any]) -> float:
     """The estimated cost in USD of one call with ``arguments`` (defaults filled in)."""
     return cost(endpoint, price_of(endpoint), arguments)
-
-
-def _tiny_png() -> str:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 64), (200, 40, 40)).save(buffer, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def _smallest(endpoint: Endpoint, name: str, schema: Mapping[str, Any]) -> Any:
@@ -84,7 +75,7 @@ def smallest_arguments(endpoint: Endpoint) -> dict[str, Any]:
             examples = resolved.get("examples") or []
             value = examples[0] if examples else None
             if value is None:
-                value = _tiny_png() if "image" in name else "a red square on white"
+                value = tiny_picture_uri(side=64) if "image" in name else "a red square on white"
         if value is not None:
             arguments[name] = value
     return arguments

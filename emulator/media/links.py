@@ -44,17 +44,24 @@ def check_may_block() -> None:
         raise WouldBlock
 
 
+class _RawContent:
+    """A linker's `raw`: a medium's own bytes (or, unless ``raw_bytes``, their base64)."""
+
+    store: MediaStore
+    raw_bytes: bool
+
+    def raw(self, spec: MediaSpec) -> bytes | str:
+        check_may_block()
+        return _raw(self.store.content(spec), self.raw_bytes)
+
+
 @dataclass(frozen=True, eq=True)
-class UrlLinker:
+class UrlLinker(_RawContent):
     """Media as URLs on the CDN surface at ``cdn_base``."""
 
     store: MediaStore
     cdn_base: str
     raw_bytes: bool = False
-
-    def raw(self, spec: MediaSpec) -> bytes | str:
-        check_may_block()
-        return _raw(self.store.content(spec), self.raw_bytes)
 
     def __call__(self, spec: MediaSpec) -> tuple[str, int]:
         # A fixed-size format is rendered only when downloaded; any other, now, to size it.
@@ -66,16 +73,12 @@ class UrlLinker:
 
 
 @dataclass(frozen=True, eq=True)
-class InlineLinker:
+class InlineLinker(_RawContent):
     """Media inline: ``data:`` URIs, or (``bare``) naked base64 as WaveSpeed sends it."""
 
     store: MediaStore
     bare: bool = False
     raw_bytes: bool = False
-
-    def raw(self, spec: MediaSpec) -> bytes | str:
-        check_may_block()
-        return _raw(self.store.content(spec), self.raw_bytes)
 
     def __call__(self, spec: MediaSpec) -> tuple[str, int]:
         check_may_block()
