@@ -56,6 +56,9 @@ def _check_listed(tag_of: Callable[[int], str | None], parts: list[tuple[int, st
     ``tag_of``: the ETag of the upload's part, None for a part it does not have."""
     if not parts:
         raise StorageError(400, "A multipart upload needs at least one part")
+    if len({number for number, _ in parts}) < len(parts):
+        # a part listed twice would make a file of bytes never sent, past every quota
+        raise StorageError(400, "Each part may be listed once")
     for number, tag in sorted(parts):
         held = tag_of(number)
         if held is None or tag.strip('"') != held.strip('"'):

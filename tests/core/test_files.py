@@ -57,6 +57,8 @@ def test_multipart_joins_parts_in_order_and_checks_etags() -> None:
     tags = {n: storage.put_part(upload, n, data) for n, data in ((2, b"world"), (1, b"hello "))}
     with pytest.raises(StorageError):
         storage.complete_multipart(upload, [(1, tags[1]), (2, etag(b"other"))])
+    with pytest.raises(StorageError, match="listed once"):  # a file of bytes never sent
+        storage.complete_multipart(upload, [(1, tags[1]), (2, tags[2]), (1, tags[1])])
     stored = storage.complete_multipart(upload, [(2, tags[2]), (1, tags[1])])
     assert storage.read(stored) == b"hello world"
     with pytest.raises(StorageError):

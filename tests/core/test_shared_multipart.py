@@ -55,6 +55,17 @@ def test_a_completion_listing_a_part_never_put_is_refused_whatever_its_etag(
     assert first.read(first.complete_multipart(upload, listed[:1])) == b"x" * 100
 
 
+def test_a_completion_listing_a_part_twice_is_refused(stores: Pair, tmp_path: Path) -> None:
+    """A part listed 190 times made a file 190 times its bytes, past the quotas (and a
+    list of 15,000 had Redis build a 15 GB reply)."""
+    first, second, upload = upload_started(stores, tmp_path)
+    listed = [(1, first.put_part(upload, 1, b"x" * 100))]
+    with pytest.raises(StorageError) as refused:
+        second.complete_multipart(upload, listed * 190)
+    assert (refused.value.status, str(refused.value)) == (400, "Each part may be listed once")
+    assert first.read(first.complete_multipart(upload, listed)) == b"x" * 100
+
+
 def test_a_part_over_the_quota_is_refused(stores: Pair, tmp_path: Path) -> None:
     first, second = storage_pair(stores, tmp_path, max_total_bytes=10, max_file_bytes=8)
     upload = first.start_multipart("f", "text/plain")

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -207,8 +208,10 @@ class FalUploads:
         parts = body.get("parts") if isinstance(body, dict) else None
         if not isinstance(parts, list) or not all(_is_part(p) for p in parts):
             raise FalError.detail(422, 'Expected {"parts": [{"partNumber": n, "etag": "..."}]}')
-        stored = self.storage.complete_multipart(
-            path.multipart_id or "", [(p["partNumber"], p["etag"]) for p in parts]
+        listed = [(p["partNumber"], p["etag"]) for p in parts]
+        # hashing and joining up to a whole file's bytes: in a worker thread
+        stored = await run_in_threadpool(
+            self.storage.complete_multipart, path.multipart_id or "", listed
         )
         return json_response({"access_url": content_url(self.cdn_base(request), stored)})
 
