@@ -169,6 +169,8 @@ def _serve(
 ) -> None:
     import uvicorn
 
+    from emulator.http_protocol import BoundedHeadProtocol
+
     port = bound.getsockname()[1]
     filter_uvicorn_logs()
     _freeze_startup_objects()
@@ -187,7 +189,7 @@ def _serve(
         timeout_graceful_shutdown=server["shutdown_timeout"],
         # A client that sends part of a request and stalls holds nothing for long.
         timeout_keep_alive=5,
-        h11_max_incomplete_event_size=64 * 1024,
+        http=BoundedHeadProtocol,  # a request's head bounded (http_protocol.py)
         ws_max_size=frame_limit,
         **tls,
     )

@@ -19,6 +19,7 @@ import uvicorn
 from emulator.app import create_app
 from emulator.config import EmulatorConfig
 from emulator.core.engine import Engine
+from emulator.http_protocol import BoundedHeadProtocol
 from emulator.logs import filter_uvicorn_logs
 from emulator.tls import TLSFiles
 
@@ -52,6 +53,7 @@ class BackgroundServer:
                 create_app(engine=self.engine),
                 log_level="warning",
                 lifespan="off",
+                http=BoundedHeadProtocol,
                 ws_max_size=self.engine.config.websocket_frame_limit,
                 **certificates,
             )
