@@ -137,6 +137,10 @@ def closing(ws: object) -> tuple[dict, int]:
         (b"\xc1not msgpack", 1003),  # 0xc1 is never used in msgpack
         (msgpack.packb([1, 2]), 1003),  # msgpack, but not a map
         ("{not json", 1003),
+        # one byte a value: 2 MiB of {} made a dict each (3 GB and 26 s at 20 MiB)
+        (b"\x82\xa6prompt\xa1a\xa1x\xdd\x00\x20\x00\x00" + b"\x80" * 2**21, 1003),
+        # containers each within the bound, too many values together
+        (b"\x82\xa6prompt\xa1a\xa1x\x93" + (b"\xdd\x00\x01\x86\xa0" + b"\x80" * 100_000) * 3, 1003),
     ],
 )
 def test_a_bad_frame_closes_with_a_clear_code(client: TestClient, frame: object, code: int) -> None:
