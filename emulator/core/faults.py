@@ -96,6 +96,24 @@ def _rules_validator() -> Any:
     return Draft202012Validator(RULE_SCHEMA)
 
 
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a string in ``value`` (a JSON value: keys too) holds a lone surrogate."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, Mapping):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
 @dataclass
 class Fault:
     """A staged fault: what it does (``effect``) to the requests it matches, how often and how
@@ -138,6 +156,8 @@ class Fault:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Fault:
+        if _has_lone_surrogate(data):  # JSON's "\ud800" reads as one; no answer could say it
+            raise FaultError("a rule's text must be characters: it holds a lone surrogate")
         known = {f.name for f in fields(cls)} - {"id", "matched", "fired"}
         unknown = set(data) - known if isinstance(data, Mapping) else set()
         if unknown:

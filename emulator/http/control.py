@@ -88,7 +88,9 @@ class ControlApi:
                 return await handler(request, self._viewer(request, admin_only=admin))
             except _Refused as refused:
                 headers = {"WWW-Authenticate": "Bearer"} if refused.status == 401 else None
-                return JSONResponse({"detail": str(refused)}, refused.status, headers)
+                # a refusal may quote what it refuses: a lone surrogate is shown escaped
+                detail = str(refused).encode("utf-8", "backslashreplace").decode()
+                return JSONResponse({"detail": detail}, refused.status, headers)
 
         return Route(path, guarded, methods=methods)
 

@@ -1,3 +1,4 @@
+import pytest
 from starlette.testclient import TestClient
 
 
@@ -92,6 +93,36 @@ def test_faults_over_http(client: TestClient) -> None:
     emptied = client.delete("/_emulator/faults/", follow_redirects=True)
     assert emptied.status_code == 404 and len(client.get("/_emulator/faults").json()) == 1
     assert client.delete("/_emulator/faults").json() == []
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        b'{"effect": "fail", "message": "\\ud800"}',
+        b'{"effect": "fail", "inputs": {"prompt": "\\udc00"}}',
+        b'{"\\ud800": 1, "effect": "fail"}',
+    ],
+    ids=["in-a-value", "in-an-input", "in-a-key"],
+)
+def test_a_rule_with_a_lone_surrogate_is_refused_and_not_kept(
+    client: TestClient, rule: bytes
+) -> None:
+    """JSON's "\ud800" reads as a lone surrogate: it was a 500, and a rule kept that every
+    listing of the rules then failed to answer."""
+    refused = client.post(
+        "/_emulator/faults", content=rule, headers={"Content-Type": "application/json"}
+    )
+    assert refused.status_code == 422 and "lone surrogate" in refused.json()["detail"]
+    assert client.get("/_emulator/faults").json() == []
+
+
+def test_a_refusal_quoting_a_lone_surrogate_shows_it_escaped(client: TestClient) -> None:
+    refused = client.post(
+        "/_emulator/progression",
+        content=b'{"progression": "\\ud800"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert refused.status_code == 422 and "'\\ud800'" in refused.json()["detail"]
 
 
 def test_jobs_progression_and_clock_over_http(client: TestClient) -> None:
