@@ -18,8 +18,9 @@ _UNSENDABLE = re.compile("[\x00-\x20\x7f]")
 
 
 def is_webhook_url(url: str) -> bool:
-    """Whether ``url`` is an http(s) URL a delivery could be posted to."""
-    if _UNSENDABLE.search(url):
+    """Whether ``url`` is an http(s) URL a delivery could be posted to (its own characters
+    ASCII, as a request line's are: one that is not is sent percent-encoded)."""
+    if _UNSENDABLE.search(url) or not url.isascii():
         return False
     try:
         parts = urlsplit(url)

@@ -40,7 +40,15 @@ def test_a_target_is_refused_when_it_leaves_the_machine_or_reaches_the_emulator(
 
 @pytest.mark.parametrize(
     ("url", "postable"),
-    [("http://h/x", True), ("https://h:1/", True), ("ftp://h/", False), ("http://h:x/", False)],
+    [
+        ("http://h/x", True),
+        ("https://h:1/", True),
+        ("http://h/%C3%BC", True),
+        ("ftp://h/", False),
+        ("http://h:x/", False),
+        ("http://h/\ud800", False),  # no request line can carry it: never deliverable
+        ("http://h/ü", False),
+    ],
 )
 def test_only_http_urls_with_a_host_are_webhook_urls(url: str, postable: bool) -> None:
     assert is_webhook_url(url) is postable

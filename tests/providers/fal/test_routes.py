@@ -397,7 +397,7 @@ def test_run_holds_the_request_for_the_jobs_wait_and_run() -> None:
     never shorter); an invalid input, and a manual clock, are answered at once."""
     import time
 
-    held = EmulatorConfig(progression=Progression.parse("wall:0.3,0.4"))
+    held = EmulatorConfig(progression=Progression.parse("wall:0.3,0.4,0"))  # no jitter
     with TestClient(create_app(held), headers={"Authorization": "Key k"}) as client:
         started = time.monotonic()
         assert client.post("/fal/run/fal-ai/bitdance", json={"prompt": "x"}).status_code == 200
