@@ -144,7 +144,8 @@ class Dashboard:
     # -- pages ---------------------------------------------------------------------------
 
     async def home(self, request: Request) -> Response:
-        return RedirectResponse(request.url.replace(path=request.url.path.rstrip("/") + "/jobs"))
+        # a path alone: the address is the browser's own, never the Host header's say
+        return RedirectResponse(request.url.path.rstrip("/") + "/jobs")
 
     def _job_page(self, request: Request) -> dict[str, Any]:
         asked = request.query_params
