@@ -123,19 +123,26 @@ class _DefaultVerdicts:
 _DEFAULT_VERDICTS: EndpointMemo[_DefaultVerdicts] = EndpointMemo()
 
 
+def shown(number: int) -> str:
+    """A number as a message shows it: in full, or past a dozen digits as ``1e+300``
+    (a 300-digit number says no more, and an answer need not carry it)."""
+    return str(number) if abs(number) < 10**12 else f"{number:.3g}"
+
+
 def _check(endpoint: Endpoint, inputs: Mapping[str, Any], limits: Limits) -> list[Violation]:
     shaping = declared(endpoint, inputs)
     problems = []
     for name in COUNT_FIELDS:
         count = shaping.get(name)
         if isinstance(count, int) and count > limits.max_outputs:
-            message = f"at most {limits.max_outputs} outputs per request, not {count}"
+            message = f"at most {limits.max_outputs} outputs per request, not {shown(count)}"
             problems.append(_limit(name, message, max_outputs=limits.max_outputs))
     plan = plan_of(endpoint)
     width, height = image_size(shaping, plan.image_size_field.get("default"))
     if not 0 < width * height <= limits.max_image_pixels or min(width, height) < 1:
         where = next((n for n in ("image_size", "width", "size") if n in shaping), "image_size")
-        message = f"images of 1 to {limits.max_image_pixels} pixels, not {width}x{height}"
+        size = f"{shown(width)}x{shown(height)}"
+        message = f"images of 1 to {limits.max_image_pixels} pixels, not {size}"
         problems.append(_limit(where, message, max_pixels=limits.max_image_pixels))
     makes = plan.makes
     if makes not in ("audio", "mesh") and any(name in shaping for name in VIDEO_FIELDS):
@@ -154,12 +161,12 @@ def _video_limits(inputs: Mapping[str, Any], limits: Limits) -> list[Violation]:
         message = f"videos of up to {limits.max_video_seconds:g} s, not {seconds:g} s"
         return [_limit(length, message, max_seconds=limits.max_video_seconds)]
     if fps > limits.max_video_fps:
-        message = f"videos of up to {limits.max_video_fps} fps, not {fps}"
+        message = f"videos of up to {limits.max_video_fps} fps, not {shown(fps)}"
         return [_limit("fps", message, max_fps=limits.max_video_fps)]
     if width * height * seconds * fps > limits.max_video_pixels:
         message = (
             f"videos of up to {limits.max_video_pixels} pixels (1080p, 60 s, 24 fps); "
-            f"{width}x{height}, {seconds:g} s, {fps} fps is more"
+            f"{shown(width)}x{shown(height)}, {seconds:g} s, {shown(fps)} fps is more"
         )
         return [_limit(length, message, max_pixels=limits.max_video_pixels)]
     return []

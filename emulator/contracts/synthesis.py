@@ -36,7 +36,7 @@ from emulator.contracts.described import described_file
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.input_media import InputMedia
 from emulator.contracts.kinds import audio_format, makes_sound
-from emulator.contracts.limits import COUNT_FIELDS, Limits
+from emulator.contracts.limits import COUNT_FIELDS, Limits, shown
 from emulator.contracts.plans import MediaPlan, Plan, plan_of
 from emulator.contracts.sizes import (
     FPS_FIELDS,
@@ -209,7 +209,7 @@ class Synthesis:
                     Violation(
                         ("image_size",),
                         f"provider-emulator renders images of 1 to {max_pixels} pixels; "
-                        f"{width}x{height} asks for {width * height}",
+                        f"{shown(width)}x{shown(height)} asks for {shown(width * height)}",
                         "emulator_limit",
                         {"max_pixels": max_pixels},
                     )

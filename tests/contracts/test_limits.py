@@ -180,3 +180,10 @@ def test_a_submissions_violations_are_those_of_its_input_with_its_defaults(
         )
     )
     assert find_violations(endpoint, drawn, limits) == check_all(endpoint, drawn, limits)[1]
+
+
+def test_a_huge_number_is_shown_short_in_a_message() -> None:
+    from emulator.contracts.limits import shown
+
+    assert (shown(4096), shown(10**12 - 1)) == ("4096", "999999999999")
+    assert shown(int(1e300)) == "1e+300" and shown(-(10**50)) == "-1e+50"
