@@ -162,15 +162,18 @@ def body_size(scope: Scope) -> int:
     return len(scope.get(BODY, b""))
 
 
-async def read_json(scope: Scope, receive: Receive, *, max_bytes: int, max_depth: int) -> Any:
-    """The request's JSON value; an empty body reads as ``{}`` as the providers treat it."""
+async def read_json(
+    scope: Scope, receive: Receive, *, max_bytes: int, max_depth: int, blank_is_empty: bool = True
+) -> Any:
+    """The request's JSON value; an empty body reads as ``{}`` as the providers treat it,
+    and so does one of only white space unless ``blank_is_empty`` is False."""
     content_type = header(scope, b"content-type")
     if not _is_json_content_type(content_type):
         raise PayloadError(
             415, "content_type", f"Unsupported content type {content_type!r}; send application/json"
         )
     raw = await read_body(scope, receive, max_bytes)
-    if not raw.strip():
+    if not (raw.strip() if blank_is_empty else raw):
         return {}
     return decode_json(raw, max_depth=max_depth)
 

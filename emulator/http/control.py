@@ -284,9 +284,12 @@ class ControlApi:
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    """A control body: a JSON object (an empty body reads as ``{}``)."""
+    """A control body: a JSON object (an empty body reads as ``{}``, white space is no
+    JSON: the control plane's document says so)."""
     try:
-        body = await read_json(request.scope, request.receive, max_bytes=64 * 1024, max_depth=8)
+        body = await read_json(
+            request.scope, request.receive, max_bytes=64 * 1024, max_depth=8, blank_is_empty=False
+        )
     except PayloadError as error:
         raise _Refused(error.status, error.message) from None
     if not isinstance(body, dict):

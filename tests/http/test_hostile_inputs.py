@@ -193,7 +193,7 @@ def test_a_number_with_too_many_digits_is_refused_in_the_clients_terms(
 @pytest.mark.parametrize(
     ("method", "path", "allow", "envelope"),
     [
-        ("DELETE", "/wavespeed/api/v3/predictions/abc/result", "GET", "message"),
+        ("DELETE", "/wavespeed/api/v3/predictions/abc/result", "GET, HEAD", "message"),
         ("GET", "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image", "POST", "message"),
         ("DELETE", "/fal/run/fal-ai/bitdance", "GET, POST", "detail"),
         ("PATCH", "/fal/queue/fal-ai/bitdance/requests/x/status", "GET", "detail"),
