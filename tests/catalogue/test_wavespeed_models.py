@@ -1,5 +1,5 @@
 """The WaveSpeed models added as documents (FLUX, Kling, Wan, Seedream edit, Seedance,
-a TTS and an audio model), through the real ``wavespeed`` SDK, in-process: each output is
+a TTS and a sound-for-video model), through the real ``wavespeed`` SDK, in-process: each output is
 a real file of the kind and size the input asked for."""
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ EXPECTED = {
     "bytedance/seedream-v4/edit": [("image", (1024, 1024))],
     "bytedance/seedance-v1-pro-i2v-1080p": [("video", 1080)],
     "minimax/speech-02-hd": [("audio", 2.0)],
-    "wavespeed-ai/mmaudio-v2": [("audio", 2.0)],
+    # its video with sound: the uploaded clip's size, for the 2 s asked
+    "wavespeed-ai/mmaudio-v2": [("video", (64, 48))],
 }
 
 

@@ -163,7 +163,7 @@ MODELS: list[dict[str, Any]] = [
         "id": "wavespeed-ai/mmaudio-v2",
         "category": "video-to-audio",
         "page": "https://wavespeed.ai/docs-api/mmaudio-v2",
-        "output": {"contentMediaType": "audio/wav"},
+        "output": {"contentMediaType": "video/mp4"},
         "required": ["video", "prompt"],
         "properties": {
             "video": text("The video to make sound for (URL)."),
@@ -175,9 +175,11 @@ MODELS: list[dict[str, Any]] = [
             "mask_away_clip": {"type": "boolean", "default": False},
             "seed": SEED,
         },
-        "notes": ["GUESS: the output is taken to be a WAV file (44.1 kHz per the page); "
-                  "the page does not say whether WaveSpeed returns the audio or the video "
-                  "with it. Bounds are fal's published ones for the same model."],
+        "notes": ["GUESS: the output is the input video with its generated sound track (an "
+                  "MP4), as fal's mmaudio-v2 returns it (its published type: a video); the "
+                  "page does not say whether WaveSpeed returns the audio or the video with "
+                  "it (until 2026-12-01 the emulator read it as a WAV). Bounds are fal's "
+                  "published ones for the same model."],
     },
 ]
 
