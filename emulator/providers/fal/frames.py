@@ -85,7 +85,8 @@ def _unpack(frame: bytes, max_depth: int) -> Any:
         )
         _finite_floats(value)
     except (ValueError, msgpack.UnpackException, TypeError) as exc:
-        raise BadFrame(UNSUPPORTED_DATA, f"The frame is not a msgpack message: {exc}") from None
+        why = str(exc) or type(exc).__name__  # some of msgpack's errors say nothing
+        raise BadFrame(UNSUPPORTED_DATA, f"The frame is not a msgpack message: {why}") from None
     check_depth(value, max_depth)
     return value
 
