@@ -44,6 +44,7 @@ from emulator.contracts.sizes import (
     even,
     frame_seconds,
     image_size,
+    number,
     video_shape,
 )
 from emulator.contracts.texts import generated_text
@@ -147,11 +148,9 @@ class Synthesis:
 
     def _asked_seconds(self) -> float:
         for name in DURATION_FIELDS:
-            value = self.inputs.get(name)
-            if isinstance(value, str) and value.rstrip("s").isdigit():
-                value = int(value.rstrip("s"))  # fal's "5" or "10s" enums
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-                return self._bounded_seconds(float(value))
+            seconds = number(self.inputs.get(name))  # 5, or fal's "5" and "10s" enums
+            if seconds is not None and seconds > 0:
+                return self._bounded_seconds(seconds)
         # speech lasts as its text takes to say (an input audio is a voice to clone)
         media = None if self.endpoint.category == "text-to-speech" else self.input_media.clip()
         if media is not None:
