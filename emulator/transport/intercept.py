@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 from respx.mocks import HTTPCoreMocker, HTTPXMocker
 from respx.models import AllMockedAssertionError, PassThrough
+from respx.transports import TryTransport
 
 from emulator.http.exchange import ConnectionDropped
 from emulator.providers.registry import HOST_SURFACES
@@ -68,10 +69,12 @@ class _Router:
     def start(self) -> None:
         _routers().insert(0, self)
         HTTPXMocker.start()
+        _OwnTransports.start()
 
     def stop(self) -> None:
         if self in _routers():
             _routers().remove(self)
+            _OwnTransports.stop()
             HTTPXMocker.stop()  # unpatches httpx once no router is left
 
     def handler(self, request: httpx.Request) -> httpx.Response:
@@ -101,6 +104,49 @@ class _Router:
 def _routers() -> list[Any]:
     """respx's registered httpx routers (its own, and ours), in the order it asks them."""
     return HTTPXMocker.routers
+
+
+class _OwnTransports:
+    """A client given a transport of its own (an app's ``ASGITransport``, a test's
+    ``MockTransport``, Starlette's ``TestClient``) keeps it: it reaches no network, so
+    nothing of it is the emulator's to answer or refuse. Over respx's patch of the clients'
+    ``_transport_for_url`` (which puts the routers in front of every transport), while any
+    router of ours is registered."""
+
+    _patches: list[Any] = []
+
+    @classmethod
+    def start(cls) -> None:
+        if cls._patches:
+            return
+        for client in (httpx.Client, httpx.AsyncClient):
+            patch = mock.patch.object(
+                client, "_transport_for_url", cls._keeping(client._transport_for_url)
+            )
+            patch.start()
+            cls._patches.append(patch)
+
+    @classmethod
+    def stop(cls) -> None:
+        if any(isinstance(router, _Router) for router in _routers()):
+            return
+        while cls._patches:
+            cls._patches.pop().stop()
+
+    @staticmethod
+    def _keeping(routed: Any) -> Any:
+        def transport_for_url(client: Any, url: httpx.URL) -> Any:
+            transport = routed(client, url)
+            own = transport.transports[-1] if isinstance(transport, TryTransport) else None
+            if own is not None and not isinstance(own, _NETWORK):
+                return own
+            return transport
+
+        return transport_for_url
+
+
+#: the transports that reach the network (a proxy's included)
+_NETWORK = (httpx.HTTPTransport, httpx.AsyncHTTPTransport)
 
 
 class ConcurrentEmulation(RuntimeError):
@@ -192,11 +238,22 @@ def _patch_requests(interception: Interception) -> Any:
         host = urlsplit(url).hostname
         if _is_provider_host(host):
             return adapter
-        if interception.unmatched == "fail":
+        mounted = original(session, url)
+        if interception.unmatched == "fail" and _reaches_network(mounted):
             raise UnmatchedRequest("request to", url)
-        return original(session, url)
+        return mounted  # unmatched="pass", or an adapter of the test's own (a mock)
 
     return mock.patch.object(requests.Session, "get_adapter", get_adapter)
+
+
+def _reaches_network(adapter: Any) -> bool:
+    """Whether a requests adapter sends over the network: requests' own ``HTTPAdapter``,
+    its ``send`` requests' (a test's mock adapter, or ``responses``' patch of ``send``,
+    answers itself)."""
+    import requests.adapters
+
+    send = getattr(type(adapter), "send", None)
+    return getattr(send, "__module__", None) == requests.adapters.__name__
 
 
 class _RawBody:

@@ -4,6 +4,7 @@ import threading
 import httpx
 import pytest
 import requests
+import requests.adapters
 import respx
 import urllib3
 
@@ -212,3 +213,53 @@ def test_what_no_host_answers_is_refused_as_a_client_would_read_it() -> None:
     # the public class by name, in tracebacks and reprs
     assert type(refused.value).__name__ == "UnmatchedRequest"
     assert repr(refused.value).startswith("UnmatchedRequest(")
+
+
+def test_a_client_with_a_transport_of_its_own_keeps_it() -> None:
+    """A test of a user's web app drives it through its own transport (ASGITransport,
+    Starlette's TestClient, a MockTransport): none reaches the network, so unmatched="fail"
+    does not refuse them; the app's own calls to the providers are still emulated."""
+    import fal_client
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def generate(request: object) -> JSONResponse:
+        made = await fal_client.run_async("fal-ai/bitdance", arguments={"prompt": "x"})
+        return JSONResponse({"url": made["images"][0]["url"]})
+
+    app = Starlette(routes=[Route("/generate", generate)])
+
+    async def through_the_app() -> str:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            return (await client.get("/generate")).json()["url"]
+
+    mocked = httpx.MockTransport(lambda request: httpx.Response(204))
+    with emulate() as emulation:
+        assert asyncio.run(through_the_app()).startswith("https://v3.fal.media/")
+        assert httpx.Client(transport=mocked).get("http://service.test/").status_code == 204
+        with pytest.raises(UnmatchedRequest):
+            httpx.get("http://service.test/")  # the network's transport: refused
+        assert emulation.calls("fal-ai/bitdance").call_count == 1
+
+
+def test_a_requests_adapter_of_the_tests_own_answers_its_host() -> None:
+    """A session mounting a mock adapter for the user's own service (as requests-mock's
+    adapters are) keeps it; requests' own HTTPAdapter, the network, is still refused."""
+
+    class Answering(requests.adapters.BaseAdapter):
+        def send(self, request: requests.PreparedRequest, **_: object) -> requests.Response:
+            answer = requests.Response()
+            answer.status_code, answer.url = 299, request.url or ""
+            return answer
+
+        def close(self) -> None:
+            pass
+
+    with emulate():
+        session = requests.Session()
+        session.mount("https://service.test/", Answering())
+        assert session.get("https://service.test/x").status_code == 299
+        with pytest.raises(UnmatchedRequest):
+            requests.get("https://service.test/x")
