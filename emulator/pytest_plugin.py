@@ -48,6 +48,14 @@ def provider_emulator(request: pytest.FixtureRequest) -> Iterator[Emulation]:
         yield emulation
 
 
+@pytest.fixture(autouse=True)
+def _marked_tests_are_emulated(request: pytest.FixtureRequest) -> None:
+    """A test marked ``provider_emulator`` runs in the emulation whether or not it names
+    the fixture: else the marker alone would send its calls to the real APIs."""
+    if request.node.get_closest_marker("provider_emulator") is not None:
+        request.getfixturevalue("provider_emulator")
+
+
 def _options(node: pytest.Item) -> dict[str, Any]:
     """The markers' options, a closer marker's over a farther one's (a test's marker keeps
     its class's or module's seed unless it sets one)."""

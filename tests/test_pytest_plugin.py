@@ -62,6 +62,33 @@ def test_markers_merge_and_an_option_not_named_is_refused(pytester: pytest.Pytes
     result.stdout.fnmatch_lines(["*provider_emulator takes options by name*not 'polls:1,1'*"])
 
 
+MARKED_ONLY = """
+import fal_client
+import pytest
+
+
+@pytest.mark.provider_emulator(seed=7)
+def test_marked_without_the_fixture():
+    result = fal_client.run("fal-ai/bitdance", arguments={"prompt": "x"})
+    assert result["images"][0]["url"].startswith("https://v3.fal.media/")
+
+
+def test_unmarked_tests_are_left_alone():
+    import os
+
+    assert "FAL_KEY" not in os.environ
+"""
+
+
+def test_a_marked_test_is_emulated_without_naming_the_fixture(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The marker alone sent the test's calls to the real API (with a real FAL_KEY)."""
+    monkeypatch.delenv("FAL_KEY", raising=False)
+    pytester.makepyfile(MARKED_ONLY)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
 def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--markers")
     result.stdout.fnmatch_lines(["*provider_emulator(**options)*"])
