@@ -66,13 +66,21 @@ class Emulation:
                 "contracts": contracts,
             }
             config = EmulatorConfig().with_options(options)
+        self._making = config, clock, record, replay, unmatched
+        self._make()
+        self._fake_credentials = fake_credentials
+        self._saved_environment: dict[str, str | None] = {}
+        self._saved_wavespeed_key: tuple[Any, Any] | None = None
+
+    def _make(self) -> None:
+        """A fresh engine, app and interception: at the start, and again for each later
+        use of an emulation that has ended (a decorated function called twice)."""
+        config, clock, record, replay, unmatched = self._making
         self.engine = Engine(config, clock=clock)
         self.app: Starlette = create_app(engine=self.engine)
         self._dispatcher = AppDispatcher(with_recordings(self.app, record=record, replay=replay))
         self._interception = Interception(self._dispatcher, unmatched=unmatched)
-        self._fake_credentials = fake_credentials
-        self._saved_environment: dict[str, str | None] = {}
-        self._saved_wavespeed_key: tuple[Any, Any] | None = None
+        self._ended = False
 
     # -- controls ------------------------------------------------------------------------
 
@@ -136,6 +144,8 @@ class Emulation:
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> Emulation:
+        if self._ended:
+            self._make()
         self.reset()
         if self._fake_credentials:
             self._provide_credentials()
@@ -153,6 +163,7 @@ class Emulation:
             self._close()
 
     def _close(self) -> None:
+        self._ended = True
         try:
             self._dispatcher.close()
             self.engine.close()

@@ -8,6 +8,7 @@ fails loudly (the default, so a test never reaches a real API by accident) or, w
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from http import HTTPStatus
@@ -155,17 +156,25 @@ class ConcurrentEmulation(RuntimeError):
     answer both threads' calls, and the other would record none."""
 
 
-#: the interceptions started and not stopped, and the thread that started each
-_active: dict[Interception, threading.Thread] = {}
+#: the interceptions started and not stopped, in order, and the thread (and the asyncio
+#: task, if any) that started each
+_active: dict[Interception, tuple[threading.Thread, asyncio.Task[Any] | None]] = {}
 _active_lock = threading.Lock()
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no event loop runs in this thread
+        return None
 
 
 def _claim(interception: Interception) -> None:
     """Note ``interception`` as active; `ConcurrentEmulation` while another living thread's
     is (nested emulations in one thread are fine: the inner one answers until it ends)."""
-    here = threading.current_thread()
+    here, task = threading.current_thread(), _current_task()
     with _active_lock:
-        others = {t for t in _active.values() if t is not here and t.is_alive()}
+        others = {t for t, _ in _active.values() if t is not here and t.is_alive()}
         if others:
             names = ", ".join(sorted(t.name for t in others))
             raise ConcurrentEmulation(
@@ -174,7 +183,28 @@ def _claim(interception: Interception) -> None:
                 "calls. Share one emulation between threads, or run tests in processes "
                 "(pytest-xdist)"
             )
-        _active[interception] = here
+        if any(t is here and other not in (None, task) and not other.done()
+               for t, other in _active.values()):  # fmt: skip
+            raise ConcurrentEmulation(
+                "provider-emulator: another asyncio task's emulation is active: the one "
+                "started last would answer both tasks' calls. Share one emulation between "
+                "the tasks (emulations in one task nest)"
+            )
+        _active[interception] = here, task
+
+
+def _check_stopped_in_order(interception: Interception) -> None:
+    """`RuntimeError` if an emulation started later in this thread is still active: the
+    clients' patches are undone in the reverse order of their making."""
+    with _active_lock:
+        started = list(_active)
+        later = started[started.index(interception) + 1 :] if interception in _active else []
+        here = threading.current_thread()
+        if any(_active[other][0] is here for other in later):
+            raise RuntimeError(
+                "provider-emulator: stop emulations in the reverse order of their starts: "
+                "one started later in this thread is still active"
+            )
 
 
 class Interception:
@@ -198,6 +228,7 @@ class Interception:
         self._websockets.start()
 
     def stop(self) -> None:
+        _check_stopped_in_order(self)
         self._websockets.stop()
         if self._requests_patch is not None:
             self._requests_patch.stop()

@@ -1,6 +1,7 @@
 import asyncio
 import threading
 
+import fal_client
 import httpx
 import pytest
 import requests
@@ -263,3 +264,35 @@ def test_a_requests_adapter_of_the_tests_own_answers_its_host() -> None:
         assert session.get("https://service.test/x").status_code == 299
         with pytest.raises(UnmatchedRequest):
             requests.get("https://service.test/x")
+
+
+def test_emulations_of_two_asyncio_tasks_at_once_are_refused_not_misrouted() -> None:
+    """Two tasks of one thread, each in its own emulation: the one started last answered
+    both tasks' calls (the other recorded none), and requests stayed patched after both."""
+
+    async def run(delay: float) -> int:
+        with emulate() as emulation:
+            await asyncio.sleep(delay)
+            await fal_client.subscribe_async("fal-ai/bitdance", arguments={"prompt": "x"})
+            return emulation.calls().call_count
+
+    async def both() -> list[object]:
+        return await asyncio.gather(run(0.05), run(0.1), return_exceptions=True)
+
+    first, second = asyncio.run(both())
+    assert first == 1 and isinstance(second, ConcurrentEmulation)
+    with pytest.raises(UnmatchedRequest):  # nothing left patched
+        with emulate():
+            requests.get("https://service.test/")
+    assert requests.Session.get_adapter.__module__ == "requests.sessions"
+
+
+def test_emulations_stopped_out_of_order_say_so() -> None:
+    outer, inner = emulate(), emulate()
+    outer.start()
+    inner.start()
+    with pytest.raises(RuntimeError, match="reverse order"):
+        outer.stop()
+    inner.stop()
+    outer.stop()
+    assert requests.Session.get_adapter.__module__ == "requests.sessions"
