@@ -193,6 +193,13 @@ class Emulation:
             api, key = self._saved_wavespeed_key
             api.api_key = key
             self._saved_wavespeed_key = None
+        # imported inside the emulation, the SDK read the placeholder: not kept after it
+        api = getattr(getattr(_imported("wavespeed"), "config", None), "api", None)
+        if (
+            api is not None
+            and getattr(api, "api_key", None) == FAKE_CREDENTIALS["WAVESPEED_API_KEY"]
+        ):
+            api.api_key = None
 
     def __enter__(self) -> Emulation:
         return self.start()

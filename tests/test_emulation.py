@@ -35,3 +35,26 @@ def test_an_emulation_that_ended_can_be_entered_again() -> None:
         assert emulation.calls().call_count == 0  # a fresh start
         fal_client.run("fal-ai/bitdance", arguments={"prompt": "y"})
         assert emulation.calls().call_count == 1
+
+
+def test_the_wavespeed_sdk_imported_inside_keeps_no_placeholder_key_after() -> None:
+    """The SDK reads its key at import: imported inside the emulation, it read the
+    placeholder, and kept it for every later use (a later emulate(fake_credentials=False)
+    among them)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "from emulator import emulate\n"
+        "with emulate():\n"
+        "    import wavespeed\n"
+        "    assert wavespeed.config.api.api_key\n"
+        "print(repr(wavespeed.config.api.api_key))\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "WAVESPEED_API_KEY"}
+    ran = subprocess.run(
+        [sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=60
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() in ("None", "''")
