@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from collections.abc import Collection
 from urllib.parse import unquote, urlsplit
 
@@ -31,7 +32,8 @@ def is_webhook_url(url: str) -> bool:
 
 
 def is_loopback_host(host: str) -> bool:
-    """Whether ``host`` (a name or an address) is this machine's loopback."""
+    """Whether a server listening on ``host`` (a name or an address) listens on this
+    machine's loopback alone (``0.0.0.0`` listens everywhere)."""
     if host == "localhost":
         return True
     try:
@@ -40,12 +42,31 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def reaches_this_machine(host: str) -> bool:
+    """Whether a connection to ``host`` ends on this machine: ``localhost``, a loopback
+    address, an unspecified one (a connection to ``0.0.0.0`` or ``::`` is one to here), an
+    IPv6 form of one, or an IPv4 address spelt as C's ``inet_aton`` reads it (``127.1``,
+    ``2130706433``), as the clients' resolvers read it too."""
+    if host.lower().rstrip(".") in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback or address.is_unspecified
+
+
 def is_loopback(url: str) -> bool:
     try:
         host = urlsplit(url).hostname or ""
     except ValueError:
         return False
-    return is_loopback_host(host)
+    return reaches_this_machine(host)
 
 
 def _names_control_plane(path: str) -> bool:

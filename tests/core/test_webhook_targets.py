@@ -52,3 +52,20 @@ def test_a_target_is_refused_when_it_leaves_the_machine_or_reaches_the_emulator(
 )
 def test_only_http_urls_with_a_host_are_webhook_urls(url: str, postable: bool) -> None:
     assert is_webhook_url(url) is postable
+
+
+@pytest.mark.parametrize(
+    "host", ["0.0.0.0", "127.1", "2130706433", "[::ffff:127.0.0.1]", "[::]", "LOCALHOST."]
+)
+def test_every_spelling_of_this_machine_is_the_emulator_on_its_own_port(host: str) -> None:
+    """With --webhook-targets any, these reached the emulator itself: only 127.0.0.1 was
+    known for this machine."""
+    url = f"http://{host}:8000/fal/queue/fal-ai/x/hook"
+    assert refusal(url, any_target=True, own_ports={8000}) == "the emulator's own address"
+    assert is_loopback(url)
+
+
+def test_a_server_on_the_unspecified_address_listens_beyond_loopback() -> None:
+    from emulator.core.webhook_targets import is_loopback_host
+
+    assert is_loopback_host("127.0.0.1") and not is_loopback_host("0.0.0.0")
