@@ -182,14 +182,20 @@ def byte_range(header: str, size: int) -> tuple[int, int] | tuple[()] | None:
     if not dash or not (start.isdigit() or end.isdigit()) or (start + end).strip("0123456789"):
         return None
     if not start:  # the last N bytes
-        if int(end) == 0:
+        if _offset(end) == 0:
             return ()
-        return (max(0, size - int(end)), size - 1) if size else ()
-    first = int(start)
-    last = min(int(end), size - 1) if end else size - 1
-    if end and int(end) < first:
+        return (max(0, size - _offset(end)), size - 1) if size else ()
+    first = _offset(start)
+    last = min(_offset(end), size - 1) if end else size - 1
+    if end and _offset(end) < first:
         return None  # not a valid range: ignored
     return (first, last) if first < size else ()
+
+
+def _offset(digits: str) -> int:
+    """A byte offset: past any file's size, a number of any length reads as 10**20 (Python
+    reads no more than 4,300 digits, and none is needed)."""
+    return int(digits) if len(digits) <= 20 else 10**20
 
 
 class _Truncated(Response):

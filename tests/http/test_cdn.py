@@ -209,3 +209,16 @@ def test_an_output_is_made_on_the_loop_unless_it_would_render(
     output = asyncio.run(cdn.run_linked(lambda linker: engine.outcome(job, linker), link))
     assert len(threaded) == hops
     assert output == engine.outcome(job, link)  # the same output, kept, either way
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("bytes=0-" + "9" * 5000, (0, 99)),  # an end past any file: to its end
+        ("bytes=" + "9" * 5000 + "-", ()),  # a start past it: nothing to send (416)
+        ("bytes=-" + "9" * 5000, (0, 99)),  # the last "more than all" bytes: all of them
+    ],
+)
+def test_a_range_of_thousands_of_digits_is_read_not_a_500(header: str, expected: tuple) -> None:
+    """Python reads no integer past 4,300 digits: int() raised, and the download was a 500."""
+    assert byte_range(header, 100) == expected

@@ -271,13 +271,15 @@ def test_form_fields_follow_the_input_schema(engine: Engine) -> None:
 
 
 def test_page_numbers() -> None:
-    assert [page_number(t) for t in (None, "", "0", "-1", "x", "3", "9" * 9)] == [
+    # "²" is a digit to str.isdigit, not to int(): the pages were a 500
+    assert [page_number(t) for t in (None, "", "0", "-1", "x", "3", "9" * 9, "\u00b2")] == [
         1,
         1,
         1,
         1,
         1,
         3,
+        1,
         1,
     ]
     page = paginate(list(range(120)), 3)
@@ -387,3 +389,10 @@ def test_the_job_listing_reads_newest_first_a_page_at_a_time(state: str, tmp_pat
         assert listing[0].id == newest[0] and [job.id for job in listing] == newest
     finally:
         engine.close()
+
+
+@pytest.mark.parametrize("status", ["\u00b2", "9" * 5000, "20"])
+def test_a_requests_filter_by_a_status_no_int_reads_is_ignored(
+    client: TestClient, status: str
+) -> None:
+    assert client.get(f"{UI}/requests", params={"status": status}).status_code == 200

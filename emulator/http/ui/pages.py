@@ -33,8 +33,11 @@ class Page(Generic[T]):
 
 
 def page_number(text: str | None) -> int:
-    """A page number from a query string: a positive integer, else 1."""
-    return int(text) if text and text.isdigit() and 0 < len(text) < 7 and int(text) > 0 else 1
+    """A page number from a query string: a positive integer, else 1 (ASCII digits only:
+    ``isdigit`` takes "²", which ``int`` refuses)."""
+    if text is None or not (text.isascii() and text.isdigit() and 0 < len(text) < 7):
+        return 1
+    return max(1, int(text))
 
 
 def paginate(items: Sequence[T], number: int, size: int = PAGE_SIZE) -> Page[T]:

@@ -14,6 +14,12 @@ _LEFT_OUT = frozenset({"host", "content-length", "connection", "accept-encoding"
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,31}")
 
 
+def _status(text: str) -> int | None:
+    """An HTTP status to filter by, from a query string; None for anything that is not
+    three ASCII digits (``isdigit`` takes "²", which ``int`` refuses)."""
+    return int(text) if len(text) == 3 and text.isascii() and text.isdigit() else None
+
+
 def newest_requests(engine: Engine, asked: Mapping[str, str]) -> list[RecordedRequest]:
     """The recorded requests matching the filters ``asked`` (query parameters), newest
     first; ``job`` matches either form of a job's id in the path (with or without dashes)."""
@@ -22,7 +28,7 @@ def newest_requests(engine: Engine, asked: Mapping[str, str]) -> list[RecordedRe
     }
     status = asked.get("status", "")
     entries = list(
-        engine.record.filter(**criteria, status=int(status) if status.isdigit() else None)
+        engine.record.filter(**criteria, status=_status(status))
     )
     job = asked.get("job", "")
     if job:
