@@ -29,6 +29,12 @@ class UnsupportedMedia(Exception):
     """The emulator cannot synthesise this kind of media (yet)."""
 
 
+#: videos rendered at once, by one store: each takes a core and, at its largest (1080p,
+#: 60 s), about 250 MB while it is made; others wait their turn (twenty downloads of
+#: twenty videos at once rendered them all together, 5 GB)
+VIDEOS_AT_ONCE = 2
+
+
 class MediaStore:
     def __init__(
         self,
@@ -50,6 +56,7 @@ class MediaStore:
         # Rendering runs in worker threads; one lock keeps both maps consistent.
         self._lock = threading.Lock()
         self._rendering: dict[MediaSpec, threading.Lock] = {}  # one render per spec at a time
+        self._video_turns = threading.BoundedSemaphore(VIDEOS_AT_ONCE)
         self._load_source = load_source
         self.renders = 0  # how many times anything was actually rendered
         #: when this store began: the Last-Modified of what it serves (media never change)
@@ -115,7 +122,8 @@ class MediaStore:
             # PyAV (≈40 ms to import) loads with the first video, not with the emulator
             from emulator.media.video import render_video
 
-            return render_video(spec, self._load_source)
+            with self._video_turns:
+                return render_video(spec, self._load_source)
         return _RENDERERS[spec.kind](spec)
 
 

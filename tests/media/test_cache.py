@@ -51,3 +51,36 @@ def test_a_video_starts_from_its_source_picture() -> None:
     video = MediaSpec("video", 64, 48, "mp4", "m", "p", 1, duration=1, fps=4, source="src1")
     assert len(store.content(video)) == video.byte_size
     assert loads == ["src1"]  # asked for; None, so it starts from a drawn picture instead
+
+
+def test_videos_render_two_at_a_time_however_many_are_asked_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Twenty downloads of twenty long videos rendered them all together (5 GB here)."""
+    import threading
+    import time
+
+    from emulator.media import cache, video
+
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def counted(spec: MediaSpec, load_source: object) -> bytes:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)  # long enough for every asker to be waiting
+        with lock:
+            running -= 1
+        return b"mp4"
+
+    monkeypatch.setattr(video, "render_video", counted)
+    store = MediaStore()
+    specs = [MediaSpec("video", 64, 48, "mp4", "m", "p", seed) for seed in range(8)]
+    threads = [threading.Thread(target=store.content, args=(spec,)) for spec in specs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert store.renders == 8 and most == cache.VIDEOS_AT_ONCE == 2
