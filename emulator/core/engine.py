@@ -44,6 +44,10 @@ from emulator.media import MediaStore
 from emulator.media.links import Linker
 from emulator.media.sources import SourceResolver
 
+#: the longest wait between two polls of a held job that moves with time and looks the
+#: same (a WaveSpeed sync wait, a status stream): a change is seen at most this late
+IDLE_TICK = 0.25
+
 
 class Engine(Timeline):
     """What every provider's routes call: jobs submitted, found, polled, cancelled and
@@ -306,13 +310,21 @@ class Engine(Timeline):
     # -- lifecycle (how a job looks: `Timeline`) ------------------------------------------
 
     async def polls(self, job: Job, tick: float) -> AsyncIterator[Look]:
-        """Poll ``job`` every ``tick`` seconds, yielding each look, until it is done."""
+        """Poll ``job`` every ``tick`` seconds, yielding each look, until it is done. A job
+        that moves with time (``wall:``) and looks the same poll after poll is polled ever
+        less often, down to every `IDLE_TICK` (thousands of held waits and streams polled
+        every 20 ms kept the CPU busy); one that moves by polls, at ``tick``."""
+        wait, seen = tick, None
         while True:
             look = self.poll(job)
             yield look
             if look.phase is Phase.DONE:
                 return
-            await asyncio.sleep(tick)
+            now = look.phase, look.queue_position, int(look.fraction * 4)
+            timed = self.progression_of(job).mode == "wall"
+            wait = min(wait * 2, IDLE_TICK) if timed and now == seen else tick
+            seen = now
+            await asyncio.sleep(wait)
             if self.store is not None:  # others poll or cancel it too: read it afresh, in place
                 fresh = self.find(job.id, job.owner, polling=True)
                 if fresh is not None:

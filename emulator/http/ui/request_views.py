@@ -27,9 +27,7 @@ def newest_requests(engine: Engine, asked: Mapping[str, str]) -> list[RecordedRe
         name: asked[name] for name in ("provider", "endpoint", "key", "path") if asked.get(name)
     }
     status = asked.get("status", "")
-    entries = list(
-        engine.record.filter(**criteria, status=_status(status))
-    )
+    entries = list(engine.record.filter(**criteria, status=_status(status)))
     job = asked.get("job", "")
     if job:
         forms = (job, job.replace("-", ""))

@@ -75,6 +75,12 @@ BASE64_WITH_WEBHOOK = (
 )
 
 
+async def _disconnected(receive: Receive) -> None:
+    """Returns once the client has gone (its body read, what comes next is its leaving)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
 class ModelRoute(Route):
     """The submit route, ``API + "{model:path}"``, for every path under `API` whose first
     segment no route in ``reserved`` starts with. Tried before those routes, it takes just
@@ -247,16 +253,19 @@ class WaveSpeedApi:
                 bases["cdn"] = scope_base(scope, "wavespeed/cdn", self.config.public_url)
             self.webhooks.watch(job, webhook, finished, bases)
         if payload.get("enable_sync_mode") is True:
-            return json_response(envelope(await self._wait(scope, job)))
+            return json_response(envelope(await self._wait(scope, receive, job)))
         return await self._answer(scope, job, self.engine.look(job))
 
-    async def _wait(self, scope: Scope, job: Job) -> dict[str, Any]:
+    async def _wait(self, scope: Scope, receive: Receive, job: Job) -> dict[str, Any]:
         """Sync mode: the finished prediction, or the documented 5004 answer at the limit,
-        or when the wait is called off (the server shutting down)."""
+        or when the wait is called off (the server shutting down, the client gone: a
+        wait held for no one polled on until its limit)."""
+        gone = asyncio.ensure_future(_disconnected(receive))
         try:
             async with asyncio.timeout(self.config.sync_timeout):
                 async for _ in self.engine.polls(job, SYNC_TICK):
-                    pass
+                    if gone.done():
+                        break
         except TimeoutError:
             why = f"Sync mode timed out after {self.config.sync_timeout:g} seconds."
             return _still_processing(await self._prediction(scope, job), why)
@@ -274,6 +283,8 @@ class WaveSpeedApi:
             url = self._result_url(scope, job)
             why = "Sync mode ended early: the emulator is shutting down."
             return _still_processing(prediction(self.engine, job, look, url), why)
+        finally:
+            gone.cancel()
         return await self._prediction(scope, job)
 
     async def result(self, request: Request) -> Response:

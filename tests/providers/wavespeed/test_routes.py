@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -275,3 +276,50 @@ def test_the_model_route_first_takes_what_it_took_last(
     else:
         assert now is before
     assert now_scope == before_scope
+
+
+def test_a_sync_wait_ends_when_its_client_leaves() -> None:
+    """2,000 waits left by their clients polled every 20 ms until their 90 s limit: the
+    CPU was busy for everyone. A wait now ends with its client."""
+    import json
+    import socket
+    import time
+
+    from emulator import EmulatorConfig, Progression
+    from emulator.server import BackgroundServer
+
+    config = EmulatorConfig(progression=Progression.parse("wall:600,600,0"))
+    with BackgroundServer(config) as server:
+        body = json.dumps({"prompt": "x", "enable_sync_mode": True}).encode()
+        request = (
+            b"POST /wavespeed/api/v3/wavespeed-ai/z-image/turbo HTTP/1.1\r\nHost: h\r\n"
+            b"Authorization: Bearer k\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as client:
+            client.sendall(request)
+            (job,) = _wait_for_jobs(server.engine, 1)
+        polled = _settled(lambda: job.polls)  # the wait saw its client go
+        time.sleep(0.6)  # more than two of its slowest ticks
+        assert job.polls == polled
+
+
+def _wait_for_jobs(engine: Engine, count: int) -> list:
+    from tests.bounded import eventually
+
+    assert eventually(lambda: len(engine.jobs) >= count, 5, 0.02)
+    return list(engine.jobs)
+
+
+def _settled(read: Callable[[], int]) -> int:
+    """A count once it has stopped moving for half a second (bounded: 10 s)."""
+    import time
+
+    deadline, last = time.monotonic() + 10, read()
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = read()
+        if now == last:
+            return now
+        last = now
+    raise AssertionError("still polled after 10 s")
