@@ -17,9 +17,11 @@ from urllib.parse import urlsplit
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR
 from emulator.core.lifecycle import Progression
 from emulator.setting_values import (
+    A_WAIT,
     AT_LEAST_ONE,
     NOT_NEGATIVE,
     POSITIVE,
+    Bounds,
     described,
     kinds,
 )
@@ -100,7 +102,7 @@ class EmulatorConfig:
     retention: float = _setting(
         3600.0,
         "Seconds a job stays retrievable after submission (fal keeps about an hour).",
-        bounds=POSITIVE,
+        bounds=Bounds(minimum=0, maximum=31 * 86400, exclusive=True),
     )
     max_jobs: int = _setting(
         100_000, "Most jobs kept at once; the oldest go first.", bounds=AT_LEAST_ONE
@@ -160,7 +162,7 @@ class EmulatorConfig:
     stream_keepalive: float = _setting(
         15.0,
         "Seconds between keep-alive comments on an idle SSE status stream.",
-        bounds=POSITIVE,
+        bounds=A_WAIT,
     )
     storage_dir: Path | None = _setting(None, "Where uploads are kept; unset keeps them in memory.")
     state: str = _setting(
@@ -200,7 +202,7 @@ class EmulatorConfig:
         1.0,
         "Multiplies the providers' webhook retry waits (fal's span two hours): 0.001 makes "
         "them milliseconds, for tests; 0 retries at once.",
-        bounds=NOT_NEGATIVE,
+        bounds=Bounds(minimum=0, maximum=100),
     )
     webhook_targets: str = _setting(
         "loopback",
@@ -223,12 +225,12 @@ class EmulatorConfig:
     sync_timeout: float = _setting(
         90.0,
         "Seconds a WaveSpeed sync-mode request waits before its 5004 answer.",
-        bounds=POSITIVE,
+        bounds=A_WAIT,
     )
     realtime_idle_timeout: float = _setting(
         60.0,
         "Seconds a fal realtime session waits for an input before it ends (TIMEOUT).",
-        bounds=POSITIVE,
+        bounds=A_WAIT,
     )
     curated_only: bool = _setting(
         False,

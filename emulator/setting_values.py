@@ -26,7 +26,12 @@ class Bounds(NamedTuple):
 
     def __str__(self) -> str:
         if self.minimum is not None and self.maximum is not None:
-            return f"from {self.minimum} to {self.maximum}"
+            low = f"more than {self.minimum}" if self.exclusive else f"from {self.minimum}"
+            return (
+                f"{low} to {self.maximum}"
+                if not self.exclusive
+                else f"{low}, at most {self.maximum}"
+            )
         if self.minimum is not None:
             return f"{'more than' if self.exclusive else 'at least'} {self.minimum}"
         return f"at most {self.maximum}"
@@ -48,6 +53,9 @@ AT_LEAST_ONE = Bounds(minimum=1)
 POSITIVE = Bounds(minimum=0, exclusive=True)
 #: where 0 has a meaning of its own, given in the setting's description
 NOT_NEGATIVE = Bounds(minimum=0)
+#: a wait that holds a request or a session: an hour at most (a wait of 1e308 seconds never
+#: ends, and holds what it holds for good)
+A_WAIT = Bounds(minimum=0, maximum=3600, exclusive=True)
 
 
 def described(help_text: str, bounds: Bounds | None = None) -> str:

@@ -15,7 +15,7 @@ from emulator.setting_values import Kind
 #: as the refusal words it (sizes and counts from 1; durations above 0; 0 where it means
 #: something: no media cache, no upload kept in the store, webhook retries at once)
 BOUNDS = {
-    "retention": (0, 0.001, "more than 0"),
+    "retention": (0, 0.001, "more than 0, at most 2678400"),
     "max_jobs": (0, 1, "at least 1"),
     "max_jobs_per_key": (0, 1, "at least 1"),
     "max_retained_bytes": (0, 1, "at least 1"),
@@ -28,15 +28,32 @@ BOUNDS = {
     "max_video_fps": (0, 1, "at least 1"),
     "max_video_pixels": (0, 1, "at least 1"),
     "media_cache_bytes": (-1, 0, "at least 0"),
-    "stream_keepalive": (0, 0.001, "more than 0"),
+    "stream_keepalive": (0, 0.001, "more than 0, at most 3600"),
     "max_inline_upload_bytes": (-1, 0, "at least 0"),
     "max_upload_bytes": (0, 1, "at least 1"),
     "max_storage_bytes": (0, 1, "at least 1"),
     "max_storage_bytes_per_key": (0, 1, "at least 1"),
-    "webhook_time_scale": (-1, 0, "at least 0"),
-    "sync_timeout": (0, 0.001, "more than 0"),
-    "realtime_idle_timeout": (0, 0.001, "more than 0"),
+    "webhook_time_scale": (-1, 0, "from 0 to 100"),
+    "sync_timeout": (0, 0.001, "more than 0, at most 3600"),
+    "realtime_idle_timeout": (0, 0.001, "more than 0, at most 3600"),
 }
+#: the waits and scales bounded above too (1e308 seconds held a sync wait for good)
+UPPER = {
+    "retention": (2678401, "more than 0, at most 2678400"),
+    "stream_keepalive": (3601, "more than 0, at most 3600"),
+    "sync_timeout": (36000.0, "more than 0, at most 3600"),
+    "realtime_idle_timeout": (3601, "more than 0, at most 3600"),
+    "webhook_time_scale": (101, "from 0 to 100"),
+}
+
+
+@pytest.mark.parametrize(("name", "bound"), list(UPPER.items()))
+def test_waits_and_scales_refuse_a_value_past_their_upper_bound(
+    name: str, bound: tuple[float, str]
+) -> None:
+    refused, words = bound
+    with pytest.raises(ValueError, match=f"^{name} must be {words}, not {refused!r}$"):
+        EmulatorConfig(**{name: refused})
 
 
 @pytest.mark.parametrize(("name", "bound"), [(n, b) for n, b in BOUNDS.items()])
@@ -67,7 +84,9 @@ def test_a_bounded_setting_takes_only_a_finite_number(name: str, value: float) -
 
 
 def test_text_from_flags_files_and_the_environment_is_bounded_too() -> None:
-    with pytest.raises(ValueError, match="^retention must be more than 0, not -1.0$"):
+    with pytest.raises(
+        ValueError, match="^retention must be more than 0, at most 2678400, not -1.0$"
+    ):
         EmulatorConfig().with_options({"retention": "-1"})
     with pytest.raises(
         ValueError, match="^PROVIDER_EMULATOR_MAX_BODY_BYTES must be at least 1, not -5$"

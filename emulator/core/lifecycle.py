@@ -23,6 +23,11 @@ class Phase(enum.Enum):
 _MODES = ("immediate", "polls", "wall")
 
 
+#: the longest a ``wall:`` job waits or runs: a day (a span of 1e308 s held a sync run for
+#: good)
+MAX_SPAN = 86_400.0
+
+
 @dataclass(frozen=True)
 class Progression:
     """A progression policy.
@@ -49,6 +54,8 @@ class Progression:
         finite = math.isfinite(self.queue) and math.isfinite(self.run)
         if not finite or self.queue < 0 or self.run < 0 or not 0 <= self.jitter < 1:
             raise ValueError("progression spans must be finite and >= 0, and jitter in [0, 1)")
+        if self.mode == "wall" and max(self.queue, self.run) > MAX_SPAN:
+            raise ValueError(f"wall spans are at most {MAX_SPAN:g} seconds (a day)")
         if self.mode == "polls" and not all(float(n).is_integer() for n in (self.queue, self.run)):
             raise ValueError("a polls progression counts whole polls: polls:Q,R with integers")
         if self.queue_position < 0:

@@ -60,3 +60,10 @@ def test_wall_spans_jitter_within_bounds_and_replay_by_seed() -> None:
 
 def test_fraction_within_a_phase() -> None:
     assert Progression.parse("wall:2,4,0").locate(3, 2, 4) == (Phase.RUNNING, 0.25)
+
+
+def test_a_wall_span_is_at_most_a_day() -> None:
+    """wall:1e308,1e308 was accepted: a sync run held its request for good."""
+    with pytest.raises(ValueError, match="at most 86400 seconds"):
+        Progression.parse("wall:1e308,1")
+    assert Progression.parse("wall:86400,1").queue == 86400
