@@ -190,3 +190,47 @@ def test_in_process_record_then_replay_with_the_real_client(
     with Emulation(replay=tmp_path, progression="polls:1,1"):
         replayed = fal_client.subscribe("fal-ai/bitdance", arguments=PROMPT)
     assert replayed == recorded
+
+
+_CDN_PAGE = {
+    "surface": "fal/cdn",
+    "method": "GET",
+    "path": "/files/page",
+    "query": "",
+    "request": {"headers": {}},
+    "response": {
+        "status": 200,
+        "headers": {"content-type": "text/html"},
+        "base64": "PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    },
+}
+
+
+def test_a_replayed_file_is_served_as_the_cdn_serves_its_files(tmp_path: Path) -> None:
+    """A recorded text/html file ran as a page of the dashboard's origin."""
+    (tmp_path / "fal").mkdir()
+    (tmp_path / "fal" / "1.json").write_text(json.dumps(_CDN_PAGE))
+    client = TestClient(with_recordings(create_app(), replay=tmp_path))
+    served = client.get("/fal/cdn/files/page")
+    assert served.status_code == 200
+    assert served.headers["content-security-policy"] == "sandbox"
+    assert served.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        {"status": 99, "headers": {}},  # no status: the connection was dropped, unanswered
+        {"status": 200, "headers": {"x-a": "b\r\nset-cookie: c=d"}},
+        {"status": 200, "headers": [["x-a", "b"]]},
+        {"status": 200, "headers": {"x-a": 5}},
+        {"status": 200, "headers": {}, "base64": "not base64!"},
+    ],
+)
+def test_a_recording_that_cannot_be_sent_is_refused_naming_its_file(
+    tmp_path: Path, response: dict
+) -> None:
+    (tmp_path / "fal").mkdir()
+    (tmp_path / "fal" / "7.json").write_text(json.dumps({**_CDN_PAGE, "response": response}))
+    with pytest.raises(RecordingError, match=r"7\.json: not a readable recording"):
+        with_recordings(create_app(), replay=tmp_path)

@@ -44,8 +44,9 @@ async def run_linked(call: Callable[[Linker], T], linker: Linker, *, made: bool 
 #: Every file served: cached as a CDN caches, and inert. The providers' CDNs are origins of
 #: their own; here uploads share the emulator's origin with its dashboard, so an uploaded
 #: HTML or SVG file must not run as a page of that origin (a sandbox makes it an opaque
-#: origin, without the dashboard's cookie or storage) nor be sniffed into one.
-_SERVED = {
+#: origin, without the dashboard's cookie or storage) nor be sniffed into one. A replayed
+#: file is sent with them too.
+SERVED_HEADERS = {
     "Cache-Control": "public, max-age=86400",
     "Content-Security-Policy": "sandbox",
     "X-Content-Type-Options": "nosniff",
@@ -108,7 +109,7 @@ async def download(engine: Engine, provider: str, path: str, request: Request) -
     if found is None:
         return None
     headers = {
-        **_SERVED,
+        **SERVED_HEADERS,
         "ETag": found.tag,
         "Last-Modified": formatdate(found.modified, usegmt=True),
         "Accept-Ranges": "bytes",

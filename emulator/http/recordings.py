@@ -14,6 +14,7 @@ caller's key is removed from every string. Bodies are in the real hosts' URL for
 from __future__ import annotations
 
 import base64
+import binascii
 import itertools
 import json
 import re
@@ -152,10 +153,30 @@ class RecordingStore:
                         data["response"],
                     )  # fmt: skip
                 )
-                int(data["response"]["status"])
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+                _check_response(data["response"])
+            except (OSError, ValueError, KeyError, TypeError, binascii.Error) as exc:
                 raise RecordingError(f"{path}: not a readable recording ({exc!r})") from None
         return recordings
+
+
+#: what no header name or value may hold (a response could not be sent with it)
+_UNSENDABLE = re.compile(r"[\r\n\x00]")
+
+
+def _check_response(response: Any) -> None:
+    """`ValueError` unless a recorded response can be sent as recorded: a status of 100
+    to 599, headers of text without line breaks, a body that decodes."""
+    status = response["status"]
+    if type(status) is not int or not 100 <= status <= 599:
+        raise ValueError(f"status {status!r} is no HTTP status")
+    headers = response.get("headers", {})
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and not _UNSENDABLE.search(k + v)
+        for k, v in headers.items()
+    ):
+        raise ValueError("headers must be names and values of text, without line breaks")
+    if "base64" in response:
+        base64.b64decode(response["base64"], validate=True)
 
 
 def request_headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.http.asgi import header
+from emulator.http.cdn import SERVED_HEADERS
 from emulator.http.grammar import Grammar
 from emulator.http.recordings import (
     DEFAULT_MEDIA_CAP,
@@ -328,6 +329,8 @@ class Replayer:
             text = _rewrite(content.decode(), self.surfaces.to_client(scope, located))
             content = text.encode()
         kept = {**recording.response.get("headers", {}), **(headers or {})}
+        if recording.surface.endswith("/cdn"):  # as the CDN sends its files: never a page
+            kept.update(SERVED_HEADERS)
         await _answer(send, status or recording.status, kept, content)
 
     async def _submit(self, scope: Scope, receive: Receive, send: Send, located: _Located,
