@@ -112,6 +112,13 @@ class EmulatorConfig:
         "Most jobs kept for one key; its oldest go first, not another key's.",
         bounds=AT_LEAST_ONE,
     )
+    max_held_per_key: int = _setting(
+        100,
+        "Most requests one key may hold open at once in a process (fal status streams, "
+        "WaveSpeed sync-mode waits, fal sync runs held for their job's time); one more is "
+        "a 429.",
+        bounds=AT_LEAST_ONE,
+    )
     max_retained_bytes: int = _setting(
         1024 * 2**20,
         "Most bytes of jobs (their inputs) kept at once; the oldest go first.",

@@ -18,6 +18,7 @@ BOUNDS = {
     "retention": (0, 0.001, "more than 0, at most 2678400"),
     "max_jobs": (0, 1, "at least 1"),
     "max_jobs_per_key": (0, 1, "at least 1"),
+    "max_held_per_key": (0, 1, "at least 1"),
     "max_retained_bytes": (0, 1, "at least 1"),
     "max_retained_bytes_per_key": (0, 1, "at least 1"),
     "max_body_bytes": (0, 1, "at least 1"),

@@ -23,6 +23,7 @@ from emulator.core.clock import Clock, ManualClock, SharedManualClock, SystemClo
 from emulator.core.draws import Draws, salt_for
 from emulator.core.faults import Fault, FaultBook
 from emulator.core.files import Storage
+from emulator.core.holds import Holds
 from emulator.core.jobs import Budget, Failure, Job, JobStore
 from emulator.core.lifecycle import Phase, Progression
 from emulator.core.outcomes import (
@@ -85,6 +86,8 @@ class Engine(Timeline):
         )
         self._lock = threading.RLock()
         self._outcomes = OutcomeCache()
+        #: the requests each key holds open (not reset: they are live connections)
+        self.holds = Holds()
         self.storage = _storage(config, self.store)
         if self.store is None:
             self.reset(config.seed)

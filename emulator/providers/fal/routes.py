@@ -12,18 +12,19 @@ import asyncio
 import functools
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.types import Receive, Scope
+from starlette.types import Receive, Scope, Send
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.streaming import partial_outputs
 from emulator.core.engine import Engine
+from emulator.core.holds import TooManyHeld
 from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.outcomes import JobFailed
@@ -98,6 +99,21 @@ def _id_header(job: Job) -> RawHeaders:
 def _addresses(path: RequestPath, job: Job) -> bool:
     """Whether a request path names ``job``'s app (by its full id or its app path)."""
     return path.app in (job.endpoint.id, app_path(job.endpoint.id))
+
+
+class _HeldStream(StreamingResponse):
+    """A status stream that gives its key's hold back however it ends (sent, cut short by
+    its client, or never begun)."""
+
+    def __init__(self, give_back: Callable[[], None], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._give_back = give_back
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._give_back()
 
 
 class FalApi:
@@ -309,11 +325,20 @@ class FalApi:
                     last_sent = time.monotonic()
                     yield ": keep-alive\n\n"
 
-        return StreamingResponse(
+        self._hold(job.owner)
+        return _HeldStream(
+            functools.partial(self.engine.holds.give_back, job.owner),
             events(),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", **_ids(job)},
         )
+
+    def _hold(self, owner: str) -> None:
+        """One more request ``owner`` holds open; fal's 429 past the most it may."""
+        try:
+            self.engine.holds.take(owner, self.config.max_held_per_key)
+        except TooManyHeld as refused:
+            raise FalError(429, {"detail": str(refused)}, {"Retry-After": "1"}) from None
 
     def _cancel(self, job: Job) -> Response:
         if not self.engine.cancel(job):
@@ -352,8 +377,13 @@ class FalApi:
             await asyncio.sleep(timeout)  # fal holds the request until its deadline passes
             return failure_response(START_TIMEOUT, job.id)
         response = await self._output(request, job)
-        if response.status_code == 200:  # an invalid input is answered at once
-            await asyncio.sleep(self.engine.run_hold(job))  # the model's wait and run
+        hold = self.engine.run_hold(job) if response.status_code == 200 else 0.0
+        if hold:  # the model's wait and run (an invalid input is answered at once)
+            self._hold(owner)
+            try:
+                await asyncio.sleep(hold)
+            finally:
+                self.engine.holds.give_back(owner)
         if not streamed or response.status_code != 200:
             return response  # errors answer as JSON, which both clients expect
         # Text streams as it grows (several events); an app without text, as one event.

@@ -18,8 +18,10 @@ from starlette.routing import BaseRoute, Match, Route, get_route_path
 from starlette.types import Receive, Scope
 
 from emulator.config import EmulatorConfig
+from emulator.contracts.documents import Endpoint
 from emulator.core.engine import Engine
 from emulator.core.file_urls import parse_upload_path
+from emulator.core.holds import TooManyHeld
 from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.timeline import Look
@@ -242,6 +244,40 @@ class WaveSpeedApi:
             raise WaveSpeedError(
                 400, f"Invalid parameters: webhook must be an http(s) URL, not {webhook!r}"
             )
+        if payload.get("enable_sync_mode") is True:
+            return await self._submit_and_wait(scope, receive, endpoint, payload, owner, webhook)
+        job = self._submit(scope, endpoint, payload, owner, webhook)
+        return await self._answer(scope, job, self.engine.look(job))
+
+    async def _submit_and_wait(
+        self,
+        scope: Scope,
+        receive: Receive,
+        endpoint: Endpoint,
+        payload: dict[str, Any],
+        owner: str,
+        webhook: str | None,
+    ) -> Response:
+        """Sync mode: the wait is held for the key before its prediction is made, so that
+        a key holding as many as it may is refused with nothing made (a 429)."""
+        try:
+            self.engine.holds.take(owner, self.config.max_held_per_key)
+        except TooManyHeld as refused:
+            raise WaveSpeedError(429, str(refused), headers={"Retry-After": "1"}) from None
+        try:
+            job = self._submit(scope, endpoint, payload, owner, webhook)
+            return json_response(envelope(await self._wait(scope, receive, job)))
+        finally:
+            self.engine.holds.give_back(owner)
+
+    def _submit(
+        self,
+        scope: Scope,
+        endpoint: Endpoint,
+        payload: dict[str, Any],
+        owner: str,
+        webhook: str | None,
+    ) -> Job:
         job = self.engine.submit(
             endpoint, payload, owner, webhook=webhook, size=body_size(scope), checked=True
         )
@@ -252,9 +288,7 @@ class WaveSpeedApi:
             if not wants_inline(job):
                 bases["cdn"] = scope_base(scope, "wavespeed/cdn", self.config.public_url)
             self.webhooks.watch(job, webhook, finished, bases)
-        if payload.get("enable_sync_mode") is True:
-            return json_response(envelope(await self._wait(scope, receive, job)))
-        return await self._answer(scope, job, self.engine.look(job))
+        return job
 
     async def _wait(self, scope: Scope, receive: Receive, job: Job) -> dict[str, Any]:
         """Sync mode: the finished prediction, or the documented 5004 answer at the limit,

@@ -323,3 +323,44 @@ def _settled(read: Callable[[], int]) -> int:
             return now
         last = now
     raise AssertionError("still polled after 10 s")
+
+
+def test_a_key_holding_its_most_requests_open_is_refused_one_more() -> None:
+    """Thousands of held sync waits and status streams kept every key waiting: a key may
+    hold `max_held_per_key` open, the next is a 429 (a sync wait's, before its job is made)."""
+    import json
+    import socket
+
+    import httpx
+
+    from emulator import EmulatorConfig, Progression
+    from emulator.server import BackgroundServer
+
+    config = EmulatorConfig(progression=Progression.parse("wall:600,600,0"), max_held_per_key=1)
+    with BackgroundServer(config) as server:
+        body = json.dumps({"prompt": "x", "enable_sync_mode": True}).encode()
+        head = (
+            b"POST /wavespeed/api/v3/wavespeed-ai/z-image/turbo HTTP/1.1\r\nHost: h\r\n"
+            b"Authorization: Bearer k\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body)
+        )
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as held:
+            held.sendall(head + body)
+            _wait_for_jobs(server.engine, 1)
+            refused = httpx.post(
+                f"{server.url}/wavespeed/api/v3/wavespeed-ai/z-image/turbo",
+                json={"prompt": "x", "enable_sync_mode": True},
+                headers={"Authorization": "Bearer k"},
+            )
+            assert refused.status_code == 429 and refused.json()["code"] == 429
+            assert len(server.engine.jobs) == 1  # nothing made for the refused one
+            other_key = httpx.post(
+                f"{server.url}/fal/queue/fal-ai/bitdance",
+                json={"prompt": "x"},
+                headers={"Authorization": "Key other"},
+            )
+            stream = f"{other_key.json()['status_url']}/stream"
+            with httpx.stream("GET", stream, headers={"Authorization": "Key other"}) as open_:
+                assert open_.status_code == 200  # another key: its own count
+                again = httpx.get(stream, headers={"Authorization": "Key other"})
+                assert again.status_code == 429 and "detail" in again.json()
