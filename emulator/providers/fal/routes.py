@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import time
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.types import Receive, Scope, Send
+from starlette.types import Receive, Scope
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Endpoint
@@ -64,14 +62,13 @@ from emulator.providers.fal.paths import RequestPath, alias, app_path, parse_req
 from emulator.providers.fal.platform import platform_options
 from emulator.providers.fal.proxy import PROXY_PATH, FalProxy
 from emulator.providers.fal.realtime import RealtimeSessions
+from emulator.providers.fal.streams import HeldStream, status_events
 from emulator.providers.fal.tokens import TokenRejected, Tokens, query_token
 from emulator.providers.fal.uploads import FalUploads
 from emulator.providers.fal.webhooks import FalWebhooks
 
 #: Why a request the emulator had is gone (a guess at fal's wording: it was not observed).
 EXPIRED = "its result is no longer kept (retention or memory budget passed)"
-#: How often an SSE status stream looks at its job.
-STREAM_TICK = 0.05
 _TRUE = {b"1", b"true", b"yes", b"on"}
 #: How many encoded status bodies are remembered (one or two per job being polled).
 STATUS_MEMO_SIZE = 4096
@@ -99,21 +96,6 @@ def _id_header(job: Job) -> RawHeaders:
 def _addresses(path: RequestPath, job: Job) -> bool:
     """Whether a request path names ``job``'s app (by its full id or its app path)."""
     return path.app in (job.endpoint.id, app_path(job.endpoint.id))
-
-
-class _HeldStream(StreamingResponse):
-    """A status stream that gives its key's hold back however it ends (sent, cut short by
-    its client, or never begun)."""
-
-    def __init__(self, give_back: Callable[[], None], *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._give_back = give_back
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self._give_back()
 
 
 class FalApi:
@@ -305,30 +287,11 @@ class FalApi:
 
     def _stream(self, request: Request, job: Job, with_logs: bool) -> Response:
         urls = request_urls(self._base(request.scope, "fal/queue"), job)
-        keepalive = self.config.stream_keepalive
-
-        async def events() -> AsyncIterator[str]:
-            previous, last_sent, logs_sent = None, time.monotonic(), 0
-            async for look in self.engine.polls(job, STREAM_TICK):
-                body = status_body(self.engine, job, look, urls, with_logs=with_logs)
-                if body != previous:
-                    previous, last_sent = body, time.monotonic()
-                    # Each event carries the lines new since the last: @fal-ai/client
-                    # appends every event's logs to those it has ("to match previous
-                    # polling behavior"), where a poll answers them all.
-                    logs = body.get("logs")
-                    if logs:
-                        body = {**body, "logs": logs[logs_sent:]}
-                        logs_sent = len(logs)
-                    yield f"data: {json.dumps(body)}\n\n"
-                elif time.monotonic() - last_sent >= keepalive:
-                    last_sent = time.monotonic()
-                    yield ": keep-alive\n\n"
-
+        events = status_events(self.engine, job, urls, with_logs, self.config.stream_keepalive)
         self._hold(job.owner)
-        return _HeldStream(
+        return HeldStream(
             functools.partial(self.engine.holds.give_back, job.owner),
-            events(),
+            events,
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", **_ids(job)},
         )
