@@ -21,7 +21,7 @@ from tests.redis_server import free_port
     ("argv", "environ"),
     [(["--workers", "2"], {}), ([], {"PROVIDER_EMULATOR_WORKERS": "3"})],
 )
-def test_several_workers_without_shared_state_arerefused(
+def test_several_workers_without_shared_state_are_refused(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     argv: list[str],
