@@ -108,10 +108,12 @@ def _routers() -> list[Any]:
 
 
 class _OwnTransports:
-    """A client given a transport of its own (an app's ``ASGITransport``, a test's
-    ``MockTransport``, Starlette's ``TestClient``) keeps it: it reaches no network, so
-    nothing of it is the emulator's to answer or refuse. Over respx's patch of the clients'
-    ``_transport_for_url`` (which puts the routers in front of every transport), while any
+    """A client given a transport that reaches no network (an app's ``ASGITransport`` or
+    ``WSGITransport``, a test's ``MockTransport``, Starlette's ``TestClient``) keeps it for
+    every host but the providers': nothing it sends leaves the process, so it is not the
+    emulator's to refuse. Any other transport (the network's, or a wrapper of it, as
+    fal_client's own) goes on behind the routers as before: a wrapper could reach the
+    network itself. Over respx's patch of the clients' ``_transport_for_url``, while any
     router of ours is registered."""
 
     _patches: list[Any] = []
@@ -139,15 +141,33 @@ class _OwnTransports:
         def transport_for_url(client: Any, url: httpx.URL) -> Any:
             transport = routed(client, url)
             own = transport.transports[-1] if isinstance(transport, TryTransport) else None
-            if own is not None and not isinstance(own, _NETWORK):
-                return own
+            if own is not None and _answers_itself(own):
+                return _ProvidersFirst(transport, own)
             return transport
 
         return transport_for_url
 
 
-#: the transports that reach the network (a proxy's included)
-_NETWORK = (httpx.HTTPTransport, httpx.AsyncHTTPTransport)
+def _answers_itself(transport: Any) -> bool:
+    """Whether a transport answers without any network: an app's, or a mock's."""
+    known = (httpx.ASGITransport, httpx.WSGITransport, httpx.MockTransport)
+    return isinstance(transport, known) or type(transport).__module__ == "starlette.testclient"
+
+
+class _ProvidersFirst(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Provider hosts to the emulator (``routed``); every other host to the client's own
+    transport, which answers it without the network."""
+
+    def __init__(self, routed: Any, own: Any) -> None:
+        self.routed, self.own = routed, own
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        ours = _is_provider_host(request.url.host)
+        return (self.routed if ours else self.own).handle_request(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        ours = _is_provider_host(request.url.host)
+        return await (self.routed if ours else self.own).handle_async_request(request)
 
 
 class ConcurrentEmulation(RuntimeError):

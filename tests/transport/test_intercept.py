@@ -296,3 +296,22 @@ def test_emulations_stopped_out_of_order_say_so() -> None:
     inner.stop()
     outer.stop()
     assert requests.Session.get_adapter.__module__ == "requests.sessions"
+
+
+def test_a_transport_that_wraps_the_network_is_still_refused_unmatched_hosts() -> None:
+    """A wrapper (fal_client's backup-domain transport, a retrying one) may reach the
+    network itself: only transports known to answer in-process keep other hosts."""
+
+    class Wrapping(httpx.BaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx.HTTPTransport()
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            return self.inner.handle_request(request)
+
+    with emulate():
+        client = httpx.Client(transport=Wrapping())
+        # the emulator answers the provider host (its 401: no key), never the network
+        assert client.get("https://queue.fal.run/fal-ai/bitdance/requests/x").status_code == 401
+        with pytest.raises(UnmatchedRequest):
+            client.get("http://service.test/")
