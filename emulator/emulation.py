@@ -175,9 +175,7 @@ class Emulation:
             if not os.environ.get(name):
                 self._saved_environment[name] = os.environ.get(name)
                 os.environ[name] = value
-        # The wavespeed SDK reads its key once, at import.
-        wavespeed_config = getattr(_imported("wavespeed"), "config", None)
-        api = getattr(wavespeed_config, "api", None)
+        api = wavespeed_settings()
         if api is not None and not getattr(api, "api_key", None):
             self._saved_wavespeed_key = (api, api.api_key)
             api.api_key = FAKE_CREDENTIALS["WAVESPEED_API_KEY"]
@@ -194,7 +192,7 @@ class Emulation:
             api.api_key = key
             self._saved_wavespeed_key = None
         # imported inside the emulation, the SDK read the placeholder: not kept after it
-        api = getattr(getattr(_imported("wavespeed"), "config", None), "api", None)
+        api = wavespeed_settings()
         if (
             api is not None
             and getattr(api, "api_key", None) == FAKE_CREDENTIALS["WAVESPEED_API_KEY"]
@@ -229,6 +227,11 @@ class Emulation:
                 return func(*args, **kwargs)
 
         return run  # type: ignore[return-value]
+
+
+def wavespeed_settings() -> Any:
+    """The wavespeed SDK's settings, if it is imported: it reads its key once, at import."""
+    return getattr(getattr(_imported("wavespeed"), "config", None), "api", None)
 
 
 def _imported(name: str) -> Any:

@@ -10,12 +10,14 @@ Each test gets its own emulator (jobs, media, record); nothing leaks between tes
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from emulator.emulation import Emulation
+from emulator.clients import FAKE_CREDENTIALS
+from emulator.emulation import Emulation, wavespeed_settings
 
 if TYPE_CHECKING:  # the harness loads with the first live test, not with every test run
     from emulator.harness.live import Ledger, LiveSessions
@@ -42,9 +44,22 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def provider_emulator(request: pytest.FixtureRequest) -> Iterator[Emulation]:
-    """The fal and WaveSpeed APIs answered in-process for the duration of the test."""
-    with Emulation(**_options(request.node)) as emulation:
+def provider_emulator(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Emulation]:
+    """The fal and WaveSpeed APIs answered in-process for the duration of the test. Its
+    placeholder keys are set through the test's own ``monkeypatch``, so that they are undone
+    in turn with what the test sets itself (else a test's ``setenv("FAL_KEY", …)`` came
+    back as the placeholder, for every later test)."""
+    options = _options(request.node)
+    if options.pop("fake_credentials", True):
+        for name, value in FAKE_CREDENTIALS.items():
+            if not os.environ.get(name):
+                monkeypatch.setenv(name, value)
+        api = wavespeed_settings()
+        if api is not None and not getattr(api, "api_key", None):
+            monkeypatch.setattr(api, "api_key", FAKE_CREDENTIALS["WAVESPEED_API_KEY"])
+    with Emulation(**options, fake_credentials=False) as emulation:
         yield emulation
 
 

@@ -89,6 +89,29 @@ def test_a_marked_test_is_emulated_without_naming_the_fixture(
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
 
 
+MONKEYPATCHED = """
+import os
+
+
+def test_sets_its_own_key(monkeypatch, provider_emulator):
+    monkeypatch.setenv("FAL_KEY", "the-tests-own")
+
+
+def test_finds_no_key_after_it():
+    assert "FAL_KEY" not in os.environ
+"""
+
+
+def test_a_key_a_test_sets_itself_is_undone_with_the_placeholder(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The test's monkeypatch, set up before the fixture, put the placeholder back after
+    the fixture had taken it away: every later test saw FAL_KEY set."""
+    monkeypatch.delenv("FAL_KEY", raising=False)
+    pytester.makepyfile(MONKEYPATCHED)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
 def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--markers")
     result.stdout.fnmatch_lines(["*provider_emulator(**options)*"])
