@@ -52,15 +52,23 @@ def provider_emulator(
     in turn with what the test sets itself (else a test's ``setenv("FAL_KEY", …)`` came
     back as the placeholder, for every later test)."""
     options = _options(request.node)
-    if options.pop("fake_credentials", True):
+    faking = options.pop("fake_credentials", True)
+    if faking:
         for name, value in FAKE_CREDENTIALS.items():
             if not os.environ.get(name):
                 monkeypatch.setenv(name, value)
-        api = wavespeed_settings()
-        if api is not None and not getattr(api, "api_key", None):
-            monkeypatch.setattr(api, "api_key", FAKE_CREDENTIALS["WAVESPEED_API_KEY"])
-    with Emulation(**options, fake_credentials=False) as emulation:
-        yield emulation
+    # the SDK's settings are a proxy monkeypatch cannot set: set and put back by hand
+    api = wavespeed_settings()
+    previous = getattr(api, "api_key", None)
+    unset = faking and api is not None and not previous
+    if unset:
+        setattr(api, "api_key", FAKE_CREDENTIALS["WAVESPEED_API_KEY"])  # noqa: B010
+    try:
+        with Emulation(**options, fake_credentials=False) as emulation:
+            yield emulation
+    finally:
+        if unset:
+            setattr(api, "api_key", previous)  # noqa: B010
 
 
 @pytest.fixture(autouse=True)
