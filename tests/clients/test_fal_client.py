@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
-import wave
 from types import ModuleType
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 from PIL import Image
 
 from emulator import EmulatorConfig
+from tests.media_samples import png, wav
 
 from ..conftest import FAST
 
@@ -202,16 +202,6 @@ def test_video_aspect_and_resolution_follow_the_input(fal: ModuleType) -> None:
     )
 
 
-def _wav(seconds: int, rate: int = 8000) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as sound:
-        sound.setnchannels(1)
-        sound.setsampwidth(2)
-        sound.setframerate(rate)
-        sound.writeframes(b"\0\0" * rate * seconds)
-    return out.getvalue()
-
-
 def test_catalogue_media_are_as_their_inputs_ask(fal: ModuleType) -> None:
     """What the inputs ask, under the catalogue's own spellings: fal's "4s", wan's
     frames_per_second, an upscaler's factor, a mesh format, speech timestamps, and outputs
@@ -224,13 +214,13 @@ def test_catalogue_media_are_as_their_inputs_ask(fal: ModuleType) -> None:
     wan_video = fal.run("fal-ai/wan/v2.2-a14b/text-to-video", arguments=wan)["video"]["url"]
     assert video_facts(wan_video) == (854, 480, 4.0, 48)
 
-    picture = fal.upload(_png(40, 20), "image/png")
+    picture = fal.upload(png(40, 20), "image/png")
     esrgan = fal.run("fal-ai/esrgan", arguments={"image_url": picture, "scale": 3})
     assert decode(esrgan["image"]["url"]).size == (120, 60)
     mesh = fal.run("fal-ai/triposr", arguments={"image_url": picture, "output_format": "obj"})
     assert mesh["model_mesh"]["file_name"].endswith(".obj")
 
-    sound = fal.upload(_wav(3), "audio/wav")
+    sound = fal.upload(wav(3), "audio/wav")
     isolated = fal.run("fal-ai/elevenlabs/audio-isolation", arguments={"audio_url": sound})
     assert av.open(io.BytesIO(httpx.get(isolated["audio"]["url"]).content)).duration == 3_000_000
     lipsync = {"video_url": veo["video"]["url"], "audio_url": sound}
@@ -245,12 +235,6 @@ def test_catalogue_media_are_as_their_inputs_ask(fal: ModuleType) -> None:
     speech = {"text": "Hello world again", "timestamps": True}
     spoken = fal.run("fal-ai/elevenlabs/tts/eleven-v3", arguments=speech)
     assert [item["text"] for item in spoken["timestamps"]] == ["Hello", "world", "again"]
-
-
-def _png(width: int, height: int) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), (20, 120, 200)).save(out, "PNG")
-    return out.getvalue()
 
 
 def test_an_unreachable_input_url_fails_as_fal_reports_it(fal: ModuleType) -> None:

@@ -1,9 +1,4 @@
-import base64
-import io
-import wave
-
 import pytest
-from PIL import Image
 
 from emulator.contracts.catalogue import shipped_catalogue
 from emulator.contracts.documents import (
@@ -19,6 +14,7 @@ from emulator.core.files import Storage
 from emulator.media import MediaSpec, MediaStore
 from emulator.media.links import UrlLinker
 from emulator.media.sources import InputUnreachable, SourceResolver
+from tests.media_samples import data_uri, png, wav
 
 CONTRACTS = load_contracts([DEFAULT_CONTRACTS_DIR])
 CATALOGUE = shipped_catalogue()
@@ -246,12 +242,6 @@ def test_an_unreadable_picture_fails_whether_or_not_its_size_is_used(
     assert make(synthetic=True)["images"][0]["content"]
 
 
-def _png_uri(width: int, height: int) -> str:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), "red").save(out, "PNG")
-    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
-
-
 @pytest.mark.parametrize(
     ("endpoint_id", "field"),
     [
@@ -261,7 +251,9 @@ def _png_uri(width: int, height: int) -> str:
 )
 def test_an_edit_of_a_list_of_pictures_is_the_first_ones_size(endpoint_id: str, field: str) -> None:
     endpoint = CATALOGUE.endpoint(endpoint_id)
-    inputs, violations = check_input(endpoint, {"prompt": "x", field: [_png_uri(64, 36)]})
+    inputs, violations = check_input(
+        endpoint, {"prompt": "x", field: [data_uri(png(64, 36), "image/png")]}
+    )
     assert not violations
     sources = SourceResolver(Storage(), MediaStore(), synthetic_fallback=False)
     made = synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
@@ -272,7 +264,9 @@ def test_a_picture_the_output_does_not_use_is_checked_not_kept() -> None:
     """A realtime session names a new picture in every frame: finding it readable must
     not keep it (a storage with room for nothing would refuse it)."""
     endpoint = CONTRACTS.get("fal", "fal-ai/flux-2/klein/realtime")
-    inputs, _ = check_input(endpoint, {"prompt": "x", "image_url": _png_uri(64, 36)})
+    inputs, _ = check_input(
+        endpoint, {"prompt": "x", "image_url": data_uri(png(64, 36), "image/png")}
+    )
     media = MediaStore()
     sources = SourceResolver(Storage(max_total_bytes=1), media, synthetic_fallback=False)
     linker = UrlLinker(media, "https://cdn.test")
@@ -292,7 +286,9 @@ def test_an_upscale_is_its_pictures_size_times_its_factor(
     endpoint_id: str, asked: dict, expected: tuple[int, int]
 ) -> None:
     endpoint = CATALOGUE.endpoint(endpoint_id)
-    inputs, violations = check_input(endpoint, {"image_url": _png_uri(64, 36), **asked})
+    inputs, violations = check_input(
+        endpoint, {"image_url": data_uri(png(64, 36), "image/png"), **asked}
+    )
     assert not violations
     sources = SourceResolver(Storage(), MediaStore(), synthetic_fallback=False)
     made = synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
@@ -302,38 +298,34 @@ def test_an_upscale_is_its_pictures_size_times_its_factor(
 
 def test_a_mesh_is_made_in_the_format_asked() -> None:
     endpoint = CATALOGUE.endpoint("fal-ai/triposr")
-    inputs, _ = check_input(endpoint, {"image_url": _png_uri(64, 36), "output_format": "obj"})
+    inputs, _ = check_input(
+        endpoint, {"image_url": data_uri(png(64, 36), "image/png"), "output_format": "obj"}
+    )
     sources = SourceResolver(Storage(), MediaStore(), synthetic_fallback=False)
     made = synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
     assert made["model_mesh"]["file_name"].endswith(".obj")
 
 
-def _wav_uri(seconds: int, rate: int = 8000) -> str:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as sound:
-        sound.setnchannels(1)
-        sound.setsampwidth(2)
-        sound.setframerate(rate)
-        sound.writeframes(b"\0\0" * rate * seconds)
-    return "data:audio/wav;base64," + base64.b64encode(out.getvalue()).decode()
+def _sound(seconds: int) -> str:
+    return data_uri(wav(seconds), "audio/wav")
 
 
 @pytest.mark.parametrize(
     ("endpoint_id", "inputs", "shape"),
     [
         # a lipsync is its video's size, length and frame rate (a generated one's own)
-        ("fal-ai/sync-lipsync", {"video_url": "generated", "audio_url": _wav_uri(7)},
+        ("fal-ai/sync-lipsync", {"video_url": "generated", "audio_url": _sound(7)},
          (640, 360, 4.0, 12, True)),
         # an upscaler's is its video's times its factor
         ("fal-ai/video-upscaler", {"video_url": "generated", "scale": 2},
          (1280, 720, 4.0, 12, False)),
         # an audio isolation lasts as its audio (an uploaded WAV: probed)
-        ("fal-ai/elevenlabs/audio-isolation", {"audio_url": _wav_uri(7)}, (0, 0, 7.0, 0, False)),
+        ("fal-ai/elevenlabs/audio-isolation", {"audio_url": _sound(7)}, (0, 0, 7.0, 0, False)),
         # ltx's match_audio_length (true by default) beats its num_frames default
-        ("fal-ai/ltx-2-19b/audio-to-video", {"audio_url": _wav_uri(3), "prompt": "p"},
+        ("fal-ai/ltx-2-19b/audio-to-video", {"audio_url": _sound(3), "prompt": "p"},
          (1280, 720, 3.0, 25, True)),
         ("fal-ai/ltx-2-19b/audio-to-video",
-         {"audio_url": _wav_uri(3), "prompt": "p", "match_audio_length": False},
+         {"audio_url": _sound(3), "prompt": "p", "match_audio_length": False},
          (1280, 720, 121 / 25, 25, True)),
         # ltx's match_input_fps and match_video_length (its sound, generate_audio's default)
         ("fal-ai/ltx-2-19b/video-to-video", {"video_url": "generated", "prompt": "p"},
@@ -389,7 +381,7 @@ def test_a_background_removers_picture_is_a_cutout_and_its_mask_the_subject() ->
     endpoint = CATALOGUE.endpoint("fal-ai/birefnet")
     for asked in ("png", "webp"):
         inputs, violations = check_input(
-            endpoint, {"image_url": _png_uri(64, 36), "output_format": asked}
+            endpoint, {"image_url": data_uri(png(64, 36), "image/png"), "output_format": asked}
         )
         assert not violations
         sources = SourceResolver(Storage(), media, synthetic_fallback=False)
