@@ -265,14 +265,11 @@ class WaveSpeedApi:
         """Sync mode: the wait is held for the key before its prediction is made, so that
         a key holding as many as it may is refused with nothing made (a 429)."""
         try:
-            self.engine.holds.take(owner, self.config.max_held_per_key)
-        except TooManyHeld as refused:
+            with self.engine.holds.held(owner, self.config.max_held_per_key):
+                job = self._submit(scope, endpoint, payload, owner, webhook)
+                return json_response(envelope(await self._wait(scope, receive, job)))
+        except TooManyHeld as refused:  # raised only on entering: nothing was made
             raise WaveSpeedError(429, str(refused), headers={"Retry-After": "1"}) from None
-        try:
-            job = self._submit(scope, endpoint, payload, owner, webhook)
-            return json_response(envelope(await self._wait(scope, receive, job)))
-        finally:
-            self.engine.holds.give_back(owner)
 
     def _submit(
         self,
