@@ -174,39 +174,41 @@ class WaveSpeedAccount:
         return [job for job in self._jobs(owner) if self._status(job, link) == "completed"]
 
     def _status(self, job: Job, link: Linker) -> str:
-        """The status its result gives: a finished job whose output failed (a staged
-        failure, an unreadable input) failed, though its run ended."""
+        return self._result(job, link)[0]
+
+    def _result(self, job: Job, link: Linker) -> tuple[str, list[Any]]:
+        """The status and outputs its result gives, read once: a finished job whose output
+        failed (a staged failure, an unreadable input) failed, though its run ended. The
+        outputs are a completed job's (WaveSpeed's desktop app shows them beside its
+        history). GUESS: none for one that asked for base64, whose result carries whole
+        files."""
         if job.failure is not None:
-            return "cancelled" if job.failure.kind == "cancelled" else "failed"
+            return ("cancelled" if job.failure.kind == "cancelled" else "failed"), []
         look = self.engine.look(job)
-        if look.phase is Phase.DONE or look.failure is not None:
-            return str(finished_prediction(self.engine, job, "", link)["status"])
-        return STATUS_NAMES[look.phase]
+        if look.phase is not Phase.DONE and look.failure is None:
+            return STATUS_NAMES[look.phase], []
+        finished = finished_prediction(self.engine, job, "", link)
+        status = str(finished["status"])
+        if status != "completed" or wants_inline(job):
+            return status, []
+        return status, list(finished.get("outputs", []))
 
     def _link(self, request: Request) -> Linker:
         cdn = public_base(request, "wavespeed/cdn", self.engine.config.public_url)
         return url_linker(self.engine.media, cdn)
 
     def _item(self, job: Job, with_inputs: bool, link: Linker) -> dict[str, Any]:
-        status = self._status(job, link)
+        status, outputs = self._result(job, link)
         item = {
             "id": task_id(job),
             "model": job.endpoint.id,
             "status": status,
             "created_at": timestamp(job.submitted_wall),
-            "outputs": self._outputs(job, link) if status == "completed" else [],
+            "outputs": outputs,
         }
         if with_inputs:
             item["input"] = job.payload
         return item
-
-    def _outputs(self, job: Job, link: Linker) -> list[Any]:
-        """A finished job's outputs, as its result lists them (WaveSpeed's desktop app
-        shows them beside its history). GUESS: none for one that asked for base64, whose
-        result carries whole files."""
-        if wants_inline(job):
-            return []
-        return list(finished_prediction(self.engine, job, "", link).get("outputs", []))
 
     async def _body(self, request: Request) -> dict[str, Any]:
         payload = await read_payload(request.scope, request.receive, self.engine.config)
