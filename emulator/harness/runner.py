@@ -310,6 +310,10 @@ class _PropertyRun:
         return settings(
             profile,
             max_examples=self.options.max_examples or profile.max_examples,
+            # Hypothesis's explanation of a failure (which parts of it vary freely) reruns
+            # the test hundreds of times, and the report does not show it: the harness
+            # names its own simplest scenario (`_try_simpler`).
+            phases=[phase for phase in profile.phases if phase is not Phase.explain],
             deadline=None,
             report_multiple_bugs=False,
             print_blob=False,

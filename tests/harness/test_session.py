@@ -21,12 +21,13 @@ HEADERS = {"Authorization": "Key k"}
 
 def polls_forever(endpoint_id: str, arguments: dict) -> dict:
     """Swallows every error and polls again: the loop a careless retry wrapper makes."""
-    queued = httpx.post(f"https://queue.fal.run/{endpoint_id}", json=arguments, headers=HEADERS)
-    while True:
-        try:
-            httpx.get(queued.json()["status_url"], headers=HEADERS)
-        except Exception:  # noqa: BLE001 - the mistake on display
-            continue
+    with httpx.Client(headers=HEADERS) as http:
+        queued = http.post(f"https://queue.fal.run/{endpoint_id}", json=arguments)
+        while True:
+            try:
+                http.get(queued.json()["status_url"])
+            except Exception:  # noqa: BLE001 - the mistake on display
+                continue
 
 
 def test_a_client_that_never_stops_is_stopped_by_the_harness() -> None:
