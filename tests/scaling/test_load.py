@@ -1,4 +1,4 @@
-"""1,000 concurrent jobs on one emulator of four workers in two ``serve`` processes on one
+"""400 concurrent jobs on one emulator of four workers in two ``serve`` processes on one
 real redis-server: each submitted through one process and followed through the other to
 its result and its media; none lost, none duplicated, none seen by another key, and every
 fault rule fired exactly as configured. Then a worker killed mid-load loses nothing that
@@ -25,14 +25,14 @@ from tests.scaling.serving import (
     worker_pids,
 )
 
-JOBS = 1000
+JOBS = 400  # 1,000 until the suite outgrew its 10 minutes: they took 37 s of CPU here
 KEYS = ("team-a", "team-b")
 #: small outputs: the test is about state, not rendering
 FAL_INPUT = {"prompt": "a lighthouse", "image_size": {"width": 64, "height": 64}}
 WAVESPEED_INPUT = {"prompt": "a lighthouse", "size": "256*256"}
 RULES = (
     '{"effect": "http_error", "status": 429, "times": 7, "provider": "fal", "method": "POST"}',
-    '{"effect": "fail", "provider": "wavespeed", "nth": 250, "message": "staged"}',
+    '{"effect": "fail", "provider": "wavespeed", "nth": 100, "message": "staged"}',
 )
 
 
@@ -95,7 +95,7 @@ def follow(job: Job, via: Serving) -> None:
     job.outcome = "completed"
 
 
-def test_a_thousand_jobs_across_four_workers_in_two_processes(
+def test_four_hundred_jobs_across_four_workers_in_two_processes(
     redis: RedisServer, tmp_path: Path
 ) -> None:
     flags = ("--workers", "2", "--state", redis.url, "--progression", "polls:1,1")
