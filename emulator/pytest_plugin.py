@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from emulator.clients import FAKE_CREDENTIALS
-from emulator.emulation import Emulation, wavespeed_settings
-
-if TYPE_CHECKING:  # the harness loads with the first live test, not with every test run
+if TYPE_CHECKING:  # the emulator loads with the first test that uses it, not with every
+    # pytest run of a project that has it installed (the harness with the first live test)
+    from emulator.emulation import Emulation
     from emulator.harness.live import Ledger, LiveSessions
 
 __all__ = ["live_sessions", "provider_emulator"]
@@ -51,6 +50,9 @@ def provider_emulator(
     placeholder keys are set through the test's own ``monkeypatch``, so that they are undone
     in turn with what the test sets itself (else a test's ``setenv("FAL_KEY", …)`` came
     back as the placeholder, for every later test)."""
+    from emulator.clients import FAKE_CREDENTIALS
+    from emulator.emulation import Emulation, wavespeed_settings
+
     options = _options(request.node)
     faking = options.pop("fake_credentials", True)
     if faking:
