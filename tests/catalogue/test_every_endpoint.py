@@ -1,4 +1,5 @@
-"""Every one of the catalogue's endpoints, in-process: its smallest valid input is accepted
+"""Every one of the catalogue's endpoints, in-process: it passes the check a user's
+catalogue gets (the shipped one skips it as it loads), its smallest valid input is accepted
 and gives an output that validates against its output schema (files are linked, and
 rendered where their size is not fixed: audio, meshes, archives…)."""
 
@@ -10,6 +11,7 @@ import pytest
 
 from emulator import EmulatorConfig, Engine, Progression
 from emulator.contracts.catalogue import shipped_catalogue
+from emulator.contracts.documents import ContractError, check_endpoint
 from emulator.contracts.limits import Limits
 from emulator.contracts.synthesis import synthesize
 from emulator.contracts.validation import check_input
@@ -39,6 +41,11 @@ def test_every_catalogue_endpoint_gives_a_valid_output() -> None:
     failures = {}
     for endpoint_id in catalogue.ids():
         endpoint = catalogue.endpoint(endpoint_id)
+        try:
+            check_endpoint(endpoint)
+        except ContractError as error:
+            failures[endpoint_id] = [str(error)]
+            continue
         inputs, violations = check_input(endpoint, minimal_input(endpoint, urls))
         if violations:
             failures[endpoint_id] = violations
