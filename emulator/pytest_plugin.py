@@ -40,6 +40,15 @@ def pytest_configure(config: pytest.Config) -> None:
     max_spend = config.getoption("--max-spend")
     if not max_spend > 0:  # refused once, here, rather than by every live test
         raise pytest.UsageError(f"--max-spend must be more than 0 USD (got {max_spend})")
+    upstream = config.getoption("--upstream")
+    if upstream:  # likewise
+        from emulator.http.upstream import UpstreamError, Upstreams
+        from emulator.providers.registry import CANONICAL_HOSTS
+
+        try:
+            Upstreams.parse(CANONICAL_HOSTS, upstream)
+        except UpstreamError as error:
+            raise pytest.UsageError(f"--upstream: {error}") from None
 
 
 @pytest.fixture

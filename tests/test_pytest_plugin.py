@@ -126,11 +126,20 @@ def test_two(live_sessions):
 """
 
 
-@pytest.mark.parametrize("cap", ["0", "-1"])
-def test_a_cap_no_call_fits_is_one_usage_error(pytester: pytest.Pytester, cap: str) -> None:
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--max-spend", "0", "--max-spend must be more than 0 USD (got 0.0)"),
+        ("--max-spend", "-1", "--max-spend must be more than 0 USD (got -1.0)"),
+        # a traceback at each live test's set-up, before
+        ("--upstream", "fal=notaurl", "--upstream: upstream 'notaurl' is not an http(s) URL"),
+    ],
+)
+def test_a_live_option_that_cannot_work_is_one_usage_error(
+    pytester: pytest.Pytester, option: str, value: str, said: str
+) -> None:
     pytester.makepyfile(LIVE)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--live", "--max-spend", cap)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--live", option, value)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    said = [line for line in result.errlines if line]
-    assert said == [f"ERROR: --max-spend must be more than 0 USD (got {float(cap)})"]
+    assert [line for line in result.errlines if line] == [f"ERROR: {said}"]
     assert "LiveError" not in result.stdout.str()

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from emulator.config import EmulatorConfig
-from emulator.contracts.documents import ContractError
+from emulator.contracts.documents import ContractError, Endpoint
 from emulator.contracts.served import served_contracts
+from emulator.contracts.validation import input_violations
 from emulator.core.faults import Fault
 from emulator.core.lifecycle import Progression
 from emulator.harness.guard import Limits
@@ -61,7 +62,7 @@ def _positive(text: str) -> float:
     except ValueError:
         number = math.nan
     if not (math.isfinite(number) and number > 0):
-        raise argparse.ArgumentTypeError(f"must be a number more than 0, not {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a finite number more than 0, not {text!r}")
     return number
 
 
@@ -85,6 +86,8 @@ def load_callable(target: str) -> Callable[..., Any]:
             found = getattr(found, part)
     except (ImportError, AttributeError) as error:
         raise UsageError(f"cannot import {target}: {error}") from None
+    except Exception as error:  # the module itself fails as it loads: its own error, in one line
+        raise UsageError(f"cannot import {target}: {type(error).__name__}: {error}") from None
     finally:
         sys.path.remove(str(Path.cwd()))
     if not callable(found):
@@ -94,21 +97,24 @@ def load_callable(target: str) -> Callable[..., Any]:
 
 def _checked(args: argparse.Namespace) -> tuple[Callable[..., Any], Scenario | None]:
     # The endpoints the emulator serves: curated contracts and fal's whole catalogue.
-    if served_contracts(EmulatorConfig()).get(args.provider, args.endpoint) is None:
+    endpoint = served_contracts(EmulatorConfig()).get(args.provider, args.endpoint)
+    if endpoint is None:
         raise UsageError(
             f"no {args.provider} contract for {args.endpoint!r} "
             "(`provider-emulator contracts list` lists them)"
         )
     if args.max_examples is not None and args.max_examples < 1:
         raise UsageError("--max-examples must be at least 1")
-    replay = None if args.replay is None else _replayed(args.replay, args.properties)
+    replay = None if args.replay is None else _replayed(args.replay, args.properties, endpoint)
     return load_callable(args.target), replay
 
 
-def _replayed(text: str, named: list[str] | None) -> Scenario:
+def _replayed(text: str, named: list[str] | None, endpoint: Endpoint) -> Scenario:
     """The ``--replay`` scenario, checked as the run will stage it."""
     try:
         scenario = Scenario.from_json(text)
+        if not isinstance(scenario.input, dict):
+            raise ValueError(f"input must be a JSON object, not {scenario.input!r}")
         if not isinstance(scenario.progression, str):
             raise ValueError("progression must be text, e.g. polls:1,2")
         Progression.parse(scenario.progression)
@@ -124,6 +130,15 @@ def _replayed(text: str, named: list[str] | None) -> Scenario:
         raise UsageError(
             f"--replay replays {scenario.property}, but --property names {', '.join(named)}: "
             "drop --property, or name that one"
+        )
+    # Only a scenario that names its broken field stages an input the endpoint refuses:
+    # any other would blame the client for the provider's 422.
+    violations = [] if scenario.broken_field else input_violations(endpoint, scenario.input)
+    if violations:
+        where = ".".join(map(str, violations[0].loc)) or "the input"
+        raise UsageError(
+            f"--replay's input is not one {endpoint.id} accepts ({where}: "
+            f"{violations[0].msg}), and it names no broken_field"
         )
     return scenario
 

@@ -7,6 +7,7 @@ here.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -45,6 +46,21 @@ class Limits:
     #: most): a poller every second is still heard (`_Guard.outwait_stragglers`).
     straggler_quiet: float = 1.5
     straggler_grace: float = 10.0
+
+    def __post_init__(self) -> None:
+        require_number("call_timeout", self.call_timeout)
+        require_number("straggler_quiet", self.straggler_quiet, zero=True)
+        require_number("straggler_grace", self.straggler_grace, zero=True)
+        if self.max_requests < 1:
+            raise ValueError(f"max_requests must be at least 1, not {self.max_requests!r}")
+
+
+def require_number(name: str, value: float, *, zero: bool = False) -> None:
+    """`ValueError` unless ``value`` is a finite number more than 0 (or 0, with ``zero``):
+    a limit of 0 or less would stop every call, one of infinity none."""
+    if not (math.isfinite(value) and (value > 0 or (zero and value == 0))):
+        least = "at least 0" if zero else "more than 0"
+        raise ValueError(f"{name} must be a finite number {least}, not {value!r}")
 
 
 #: the limits a session has unless it is given others

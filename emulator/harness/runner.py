@@ -22,13 +22,14 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from emulator.emulation import Emulation
 from emulator.harness.context import fullest, minimal, scenarios
-from emulator.harness.guard import STILL_CALLING, Limits
+from emulator.harness.guard import STILL_CALLING, Limits, require_number
 from emulator.harness.machine import machine_for
 from emulator.harness.properties import PROPERTIES, Context, Property
 from emulator.harness.report import FAILED, HELD, NOT_APPLICABLE, PropertyOutcome, Report
 from emulator.harness.scenario import Scenario
 from emulator.harness.session import Observation, Session, client_target
 from emulator.harness.simplify import kinds, simpler, size
+from emulator.harness.surfaces import surface_of
 
 __all__ = ["Options", "check"]
 
@@ -71,6 +72,15 @@ class Options:
     is_error: Callable[[Any], bool] | None = None
     target: str = ""  # how the replay line names the client; "": MODULE:NAME, derived
 
+    def __post_init__(self) -> None:
+        require_number("max_polls_per_second", self.max_polls_per_second)
+        require_number("shrink_seconds", self.shrink_seconds, zero=True)
+        least = {"max_examples": 1, "retry_after": 0, "shrink_budget": 0, "machine_steps": 1}
+        for name, lowest in least.items():
+            value = getattr(self, name)
+            if value is not None and value < lowest:
+                raise ValueError(f"{name} must be at least {lowest}, not {value!r}")
+
 
 def check(
     client: Callable[..., Any],
@@ -88,6 +98,11 @@ def check(
     output or raises. ``emulation`` reuses an emulation (the ``provider_emulator``
     fixture's); by default the harness makes its own. ``replay`` runs one scenario only.
     """
+    if not callable(client):
+        raise TypeError(f"the client must be callable, not {client!r}")
+    surface_of(provider)  # a ValueError naming the providers for any other
+    if isinstance(properties, str):
+        raise TypeError(f"properties is a list of names, not the string {properties!r}")
     options = options or Options()
     if not options.target:
         options = replace(options, target=client_target(client))
@@ -309,7 +324,7 @@ class _PropertyRun:
         profile = settings()
         return settings(
             profile,
-            max_examples=self.options.max_examples or profile.max_examples,
+            max_examples=self.options.max_examples or profile.max_examples,  # None: profile's
             # Hypothesis's explanation of a failure (which parts of it vary freely) reruns
             # the test hundreds of times, and the report does not show it: the harness
             # names its own simplest scenario (`_try_simpler`).

@@ -38,7 +38,7 @@ from emulator.core.timeline import Look
 from emulator.emulation import Emulation, emulate
 from emulator.harness.guard import DEFAULT_LIMITS, ClientRanAway, Limits, RequestGuard
 from emulator.harness.scenario import Scenario
-from emulator.harness.surfaces import SURFACES, Classified
+from emulator.harness.surfaces import Classified, surface_of
 from emulator.harness.sync_runs import SyncRuns
 from emulator.http.exchange import ConnectionDropped
 from emulator.strategies import tiny_picture
@@ -150,7 +150,7 @@ class Session:
         emulation: Emulation | None = None,
     ) -> None:
         self.client, self.provider, self.endpoint_id = client, provider, endpoint_id
-        self.surface = SURFACES[provider]
+        self.surface = surface_of(provider)
         self.limits = limits
         self._owned = emulation is None
         self.emulation = emulation or emulate(clock=ManualClock(), progression="immediate")

@@ -139,3 +139,11 @@ SURFACES = {
         cdn_base="https://d2p7pge43lyniu.cloudfront.net",
     ),
 }
+
+
+def surface_of(provider: str) -> Surface:
+    """The provider's surface; `ValueError` naming the known ones for any other name."""
+    surface = SURFACES.get(provider)
+    if surface is None:
+        raise ValueError(f"unknown provider {provider!r}: one of {', '.join(SURFACES)}")
+    return surface

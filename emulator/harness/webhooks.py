@@ -21,6 +21,7 @@ from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
 from emulator.emulation import emulate
 from emulator.harness.calls import KEY_VARIABLES
+from emulator.harness.surfaces import surface_of
 from emulator.providers.fal.webhooks import FalWebhooks
 from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks
 
@@ -84,6 +85,7 @@ def check_webhook_handler(
     gives the SDKs (``$WAVESPEED_API_KEY``, ``$FAL_KEY``): the user's own, or the emulated
     placeholder an emulation sets where there is none (as the ``provider_emulator``
     fixture does)."""
+    surface_of(provider)  # a ValueError naming the providers for any other
     with emulate(seed=seed, clock=ManualClock()) as emulation:
         key = key or os.environ[KEY_VARIABLES[provider]]
         sign = _signer(provider, emulation.engine, key)

@@ -79,6 +79,10 @@ def _scenario(**fields: object) -> str:
          "seed must be a whole number"),
         (["tests.harness.gallery:careful", "--property", "stops_polling_when_done",
           "--replay", _scenario()], "--replay replays returns_valid_output, but --property"),
+        (["tests.harness.gallery:careful", "--replay", _scenario(input="x")],
+         "input must be a JSON object, not 'x'"),
+        (["tests.harness.gallery:careful", "--replay", _scenario(input={"promptx": 1})],
+         "--replay's input is not one fal-ai/bitdance accepts (prompt: Field required)"),
     ],
 )  # fmt: skip
 def test_usage_errors_exit_2_with_one_line(
@@ -87,6 +91,19 @@ def test_usage_errors_exit_2_with_one_line(
     code, out, err = run(capsys, *args)
     assert code == 2 and out == ""
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_module_that_fails_as_it_loads_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "fails_as_it_loads.py").write_text('raise RuntimeError("no settings file")\n')
+    monkeypatch.chdir(tmp_path)  # where `python -m` would find the user's module
+    code, out, err = run(capsys, "fails_as_it_loads:generate")
+    assert code == 2 and out == ""
+    assert err.strip().endswith(
+        "cannot import fails_as_it_loads:generate: RuntimeError: no settings file"
+    )
+    assert "Traceback" not in err
 
 
 def test_an_unknown_endpoint_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -111,7 +128,12 @@ def test_an_unknown_property_is_a_usage_error(capsys: pytest.CaptureFixture[str]
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("--call-timeout", "-1"), ("--call-timeout", "nan"), ("--max-polls-per-second", "0")],
+    [
+        ("--call-timeout", "-1"),
+        ("--call-timeout", "nan"),
+        ("--call-timeout", "inf"),
+        ("--max-polls-per-second", "0"),
+    ],
 )
 def test_limits_must_be_more_than_zero(
     capsys: pytest.CaptureFixture[str], option: str, value: str
@@ -119,5 +141,6 @@ def test_limits_must_be_more_than_zero(
     with pytest.raises(SystemExit) as exited:
         run(capsys, "tests.harness.gallery:careful", option, value)
     err = capsys.readouterr().err
-    assert exited.value.code == 2 and f"argument {option}: must be a number more than 0" in err
+    assert exited.value.code == 2
+    assert f"argument {option}: must be a finite number more than 0" in err
     assert len(err.strip().splitlines()) == 1
