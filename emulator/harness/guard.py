@@ -89,6 +89,9 @@ class RequestGuard:
         self._last_late = 0.0  # when a late request came last (time.monotonic)
         # every thread that has sent a request: a client's own helper threads among them
         self._senders: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+        # those that sent during the last call, and those stopped since it closed
+        self._call_senders: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+        self._stopped: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         self._dispatcher = dispatcher
         self._sync, self._async = dispatcher.answer_sync, dispatcher.handle_async
         self._lock = threading.Lock()
@@ -98,6 +101,7 @@ class RequestGuard:
     def open_call(self, *, lose_submit_answer: bool, calls: int = 1, patience: float = 1) -> None:
         """A call begins; ``patience`` stretches its time limit."""
         with self._lock:
+            self._call_senders = weakref.WeakSet()
             self.closed, self.count, self.started = False, 0, time.monotonic()
             self.lose_submit_answer, self.lost, self.calls = lose_submit_answer, 0, calls
             self.time_limit = self.limits.call_timeout * patience
@@ -105,6 +109,26 @@ class RequestGuard:
     def close_call(self) -> None:
         with self._lock:
             self.closed, self._closed_at = True, time.monotonic()
+            self._stopped = weakref.WeakSet()
+
+    def settle(self) -> None:
+        """Before the next call: wait until each thread of the client's that sent during
+        the last call and is still alive has ended or been stopped, or until none has asked
+        for `straggler_quiet` seconds (`straggler_grace` at most). A poller left asleep
+        would otherwise wake in the next call, and where that call's scenario is the same
+        (the same seed gives its jobs the same ids) pass as that call's own, counted
+        against its limits (fal_client's sync `subscribe` with a `client_timeout` leaves
+        one)."""
+        here = threading.current_thread()
+        left = [thread for thread in self._call_senders if thread is not here]
+        while True:
+            with self._lock:
+                running = [t for t in left if t.is_alive() and t not in self._stopped]
+                quiet = max(self._last_late, self._closed_at) + self.limits.straggler_quiet
+                until = min(quiet, self._closed_at + self.limits.straggler_grace)
+            if not running or time.monotonic() >= until:
+                return
+            time.sleep(0.01)
 
     def outwait_stragglers(self, quiet: float, grace: float) -> None:
         """Go on stopping a client's leftover pollers until none has asked for ``quiet``
@@ -135,15 +159,18 @@ class RequestGuard:
 
     def _admit(self, method: str, host: str, path: str) -> bool:
         """Checks the limits; True when this request's answer is to be lost."""
+        sender = threading.current_thread()
         with self._lock:
-            self._senders.add(threading.current_thread())
+            self._senders.add(sender)
             found = _JOB_IN_PATH.search(path)
             job_id = found.group(1) if found else None
             leaked = job_id in self.retired and not self.is_current(job_id or "")
             if self.closed or leaked:
                 self.late.append(f"{method} {path}")
                 self._last_late = time.monotonic()
+                self._stopped.add(sender)
                 raise ClientRanAway(f"{method} {host}{path} after the call returned")
+            self._call_senders.add(sender)
             self.count += 1
             if self.count > self.limits.max_requests * self.calls:
                 raise ClientRanAway(f"more than {self.limits.max_requests} requests in one call")

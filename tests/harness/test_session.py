@@ -80,6 +80,40 @@ def test_a_poller_left_running_is_stopped_before_the_harness_goes() -> None:
     assert len(stopped) == len(pollers)
 
 
+def test_a_poller_left_asleep_is_stopped_before_the_same_scenario_runs_again() -> None:
+    """The same scenario gives its job the same id: a poller the first call left asleep,
+    waking in the second, passed as the second's own and was counted against its limits
+    (fal_client's `subscribe` with a `client_timeout` failed cancels_abandoned_jobs)."""
+    stopped_at: list[float] = []
+    started_at: list[float] = []
+
+    def polls_every_third_of_a_second(status_url: str) -> None:
+        try:
+            while True:
+                httpx.get(status_url, headers=HEADERS)
+                time.sleep(0.3)
+        except ClientRanAway:  # how the harness stops a client (not an Exception)
+            stopped_at.append(time.monotonic())
+
+    def gives_up_on_its_poller(endpoint_id: str, arguments: dict) -> dict:
+        started_at.append(time.monotonic())
+        queued = httpx.post(f"https://queue.fal.run/{endpoint_id}", json=arguments,
+                            headers=HEADERS).json()  # fmt: skip
+        poller = threading.Thread(
+            target=polls_every_third_of_a_second, args=(queued["status_url"],), daemon=True
+        )
+        poller.start()
+        poller.join(timeout=0.1)
+        raise TimeoutError("gave up")
+
+    scenario = Scenario("cancels_abandoned_jobs", {"prompt": "x"}, "polls:1000,1")
+    with Session(gives_up_on_its_poller, "fal", "fal-ai/bitdance") as session:
+        first, second = session.run(scenario), session.run(scenario)
+    assert first.job_ids == second.job_ids  # the same id: only time tells the pollers apart
+    assert len(stopped_at) == 2
+    assert stopped_at[0] < started_at[1]  # the first poller, before the second call began
+
+
 def test_the_same_scenario_replays_the_same_ids() -> None:
     def submit(endpoint_id: str, arguments: dict) -> dict:
         return httpx.post(
