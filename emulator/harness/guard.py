@@ -41,9 +41,10 @@ class Limits:
 
     call_timeout: float = 5.0  # seconds
     max_requests: int = 100
-    #: At the end of a run, for a client that may have left a poller behind, the harness
-    #: stops its polls until none has come for this many seconds (`straggler_grace` at
-    #: most): a poller every second is still heard (`_Guard.outwait_stragglers`).
+    #: At the end of a run (and before a call after one that left a job unfinished), for
+    #: a client that may have left a poller behind, the harness stops its polls until none
+    #: has come for this many seconds (`straggler_grace` at most): a poller every second
+    #: is still heard (`RequestGuard.outwait_stragglers`, `RequestGuard.settle`).
     straggler_quiet: float = 1.5
     straggler_grace: float = 10.0
 
