@@ -7,14 +7,17 @@ here.
 
 from __future__ import annotations
 
+import concurrent.futures.thread
 import math
 import re
+import sys
 import threading
 import time
 import weakref
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
+from types import CodeType
 from typing import Any
 from unittest import mock
 
@@ -41,8 +44,8 @@ class Limits:
 
     call_timeout: float = 5.0  # seconds
     max_requests: int = 100
-    #: At the end of a run (and before a call after one that left a job unfinished), for
-    #: a client that may have left a poller behind, the harness stops its polls until none
+    #: At the end of a run (and before each next call), for a client that may have left
+    #: a poller behind, the harness stops its polls until none
     #: has come for this many seconds (`straggler_grace` at most): a poller every second
     #: is still heard (`RequestGuard.outwait_stragglers`, `RequestGuard.settle`).
     straggler_quiet: float = 1.5
@@ -63,6 +66,22 @@ def require_number(name: str, value: float, *, zero: bool = False) -> None:
         least = "at least 0" if zero else "more than 0"
         raise ValueError(f"{name} must be a finite number {least}, not {value!r}")
 
+
+def _busy(thread: threading.Thread) -> bool:
+    """Whether ``thread`` is alive and about a task: a thread pool's worker waiting for its
+    next one is not (fal_client's sync `subscribe` polls on one, which outlives the call)."""
+    frame = sys._current_frames().get(thread.ident or -1) if thread.is_alive() else None
+    if frame is None:
+        return False
+    running: set[CodeType] = set()
+    while frame is not None:
+        running.add(frame.f_code)
+        frame = frame.f_back
+    return _POOL_WORKER not in running or _POOL_TASK in running
+
+
+_POOL_WORKER = concurrent.futures.thread._worker.__code__
+_POOL_TASK = concurrent.futures.thread._WorkItem.run.__code__
 
 #: the limits a session has unless it is given others
 DEFAULT_LIMITS = Limits()
@@ -114,7 +133,7 @@ class RequestGuard:
 
     def settle(self) -> None:
         """Before the next call: wait until each thread of the client's that sent during
-        the last call and is still alive has ended or been stopped, or until none has asked
+        the last call has ended, been stopped or gone back to its pool, or until none asked
         for `straggler_quiet` seconds (`straggler_grace` at most). A poller left asleep
         would otherwise wake in the next call, and where that call's scenario is the same
         (the same seed gives its jobs the same ids) pass as that call's own, counted
@@ -124,7 +143,7 @@ class RequestGuard:
         left = [thread for thread in self._call_senders if thread is not here]
         while True:
             with self._lock:
-                running = [t for t in left if t.is_alive() and t not in self._stopped]
+                running = [t for t in left if t not in self._stopped and _busy(t)]
                 quiet = max(self._last_late, self._closed_at) + self.limits.straggler_quiet
                 until = min(quiet, self._closed_at + self.limits.straggler_grace)
             if not running or time.monotonic() >= until:

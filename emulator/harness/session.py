@@ -164,7 +164,6 @@ class Session:
         self._poll = self.emulation.engine.poll
         # What entering installs and changes, undone in reverse order on exit.
         self._undo = ExitStack()
-        self._abandoned = False  # whether the last call left a job unfinished
 
     def _watched_poll(self, job: Job) -> Look:
         seen = self._poll(job)
@@ -230,7 +229,7 @@ class Session:
 
     def run(self, scenario: Scenario, *, patience: float = 1) -> Observation:
         """One call of the client in ``scenario``; ``patience`` stretches its time limit."""
-        self._settle()
+        self._guard.settle()
         self._stage(scenario)
         seen = Observation(scenario)
         with SyncRuns(self.emulation.engine) as sync_runs:
@@ -246,7 +245,7 @@ class Session:
     def calls(self, arguments: list[Any]) -> tuple[list[Observation], dict[str, Any]]:
         """Several calls at once, one thread each, on the emulation as it stands (no
         reset): what each call did, and the references of the jobs they made."""
-        self._settle()
+        self._guard.settle()
         engine = self.emulation.engine
         before = {job.id for job in engine.jobs}
         seen = [Observation(Scenario("session", value)) for value in arguments]
@@ -259,7 +258,6 @@ class Session:
         self._guard.close_call()
         self.emulation.clear_faults()
         made = [job for job in engine.jobs if job.id not in before]
-        self._unfinished(made)
         self._guard.retired.update(job.id for job in made)
         return seen, {job.id: self._reference(job) for job in made}
 
@@ -285,30 +283,16 @@ class Session:
         seen.polls = {job_id: list(phases) for job_id, phases in self._polls.items()}
         jobs = list(engine.jobs)
         seen.job_ids = [job.id for job in jobs]
-        seen.unfinished = self._unfinished(jobs)
+        seen.unfinished = [
+            job.id
+            for job in jobs
+            if engine.look(job).phase is not Phase.DONE
+            and not (job.failure is not None and job.failure.kind == "cancelled")
+        ]
         self.emulation.clear_faults()  # the harness's own reads are not the client's
         for job in jobs:
             seen.references[job.id] = self._reference(job)
         seen.references.update(sync_outputs)  # (billed as runs: the record counts them)
-
-    def _unfinished(self, jobs: list[Job]) -> list[str]:
-        """The ids of the jobs neither done nor cancelled: a client's poller may be left on
-        them (`RequestGuard.settle`)."""
-        unfinished = [
-            job.id
-            for job in jobs
-            if self.emulation.engine.look(job).phase is not Phase.DONE
-            and not (job.failure is not None and job.failure.kind == "cancelled")
-        ]
-        self._abandoned = bool(unfinished)
-        return unfinished
-
-    def _settle(self) -> None:
-        """Before a call: a poller the last call left on an unfinished job is stopped first
-        (one on a finished job stops by itself, or is `stops_polling_when_done`'s)."""
-        if self._abandoned:
-            self._guard.settle()
-            self._abandoned = False
 
     def _reference(self, job: Job) -> Any:
         """What the provider answers for ``job``'s result, read as a client would."""
