@@ -84,34 +84,42 @@ def test_a_poller_left_asleep_is_stopped_before_the_same_scenario_runs_again() -
     """The same scenario gives its job the same id: a poller the first call left asleep,
     waking in the second, passed as the second's own and was counted against its limits
     (fal_client's `subscribe` with a `client_timeout` failed cancels_abandoned_jobs)."""
-    stopped_at: list[float] = []
+    answered_at: list[list[float]] = []  # each poller's answered polls
     started_at: list[float] = []
+    stopped = 0
 
-    def polls_every_third_of_a_second(status_url: str) -> None:
+    def polls_every_third_of_a_second(status_url: str, polled: threading.Event) -> None:
+        nonlocal stopped
+        answered_at.append(mine := [])
         try:
             while True:
                 httpx.get(status_url, headers=HEADERS)
+                mine.append(time.monotonic())
+                polled.set()
                 time.sleep(0.3)
         except ClientRanAway:  # how the harness stops a client (not an Exception)
-            stopped_at.append(time.monotonic())
+            stopped += 1
 
     def gives_up_on_its_poller(endpoint_id: str, arguments: dict) -> dict:
         started_at.append(time.monotonic())
         queued = httpx.post(f"https://queue.fal.run/{endpoint_id}", json=arguments,
                             headers=HEADERS).json()  # fmt: skip
-        poller = threading.Thread(
-            target=polls_every_third_of_a_second, args=(queued["status_url"],), daemon=True
-        )
-        poller.start()
-        poller.join(timeout=0.1)
+        polled = threading.Event()
+        threading.Thread(
+            target=polls_every_third_of_a_second,
+            args=(queued["status_url"], polled),
+            daemon=True,
+        ).start()
+        polled.wait(timeout=10)  # its poller has polled: the harness knows its thread
+        time.sleep(0.5)  # longer than a poller's sleep: the first wakes within the second
         raise TimeoutError("gave up")
 
     scenario = Scenario("cancels_abandoned_jobs", {"prompt": "x"}, "polls:1000,1")
     with Session(gives_up_on_its_poller, "fal", "fal-ai/bitdance") as session:
         first, second = session.run(scenario), session.run(scenario)
     assert first.job_ids == second.job_ids  # the same id: only time tells the pollers apart
-    assert len(stopped_at) == 2
-    assert stopped_at[0] < started_at[1]  # the first poller, before the second call began
+    assert stopped == 2
+    assert max(answered_at[0]) < started_at[1]  # none of the first's polls in the second
 
 
 def test_the_same_scenario_replays_the_same_ids() -> None:
