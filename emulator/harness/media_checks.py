@@ -104,7 +104,8 @@ def judge_media_faults(context: Context, seen: Observation) -> list[str]:
     # media the provider answered inline (fal's sync_mode) are whole: no download to cut
     whole += [data for output in seen.references.values() for data in inline_media(output)]
     problems = [
-        f"returned {len(data)} bytes that are not a whole medium (a download was cut short)"
+        f"returned {len(data)} bytes that are not a whole medium (a download cut short, "
+        "or an error's answer kept as the medium)"
         for data in returned_bytes(seen.output)
         if data not in whole
     ]
