@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
-from types import CodeType
+from types import CodeType, FrameType
 from typing import Any
 from unittest import mock
 
@@ -45,9 +45,9 @@ class Limits:
     call_timeout: float = 5.0  # seconds
     max_requests: int = 100
     #: At the end of a run (and before each next call), for a client that may have left
-    #: a poller behind, the harness stops its polls until none
-    #: has come for this many seconds (`straggler_grace` at most): a poller every second
-    #: is still heard (`RequestGuard.outwait_stragglers`, `RequestGuard.settle`).
+    #: a poller behind, the harness stops its polls until none has come for this many
+    #: seconds (`straggler_grace` at most): a poller every second is still heard
+    #: (`RequestGuard.outwait_stragglers`, `RequestGuard.settle`).
     straggler_quiet: float = 1.5
     straggler_grace: float = 10.0
 
@@ -67,10 +67,15 @@ def require_number(name: str, value: float, *, zero: bool = False) -> None:
         raise ValueError(f"{name} must be a finite number {least}, not {value!r}")
 
 
-def _busy(thread: threading.Thread) -> bool:
-    """Whether ``thread`` is alive and about a task: a thread pool's worker waiting for its
-    next one is not (fal_client's sync `subscribe` polls on one, which outlives the call)."""
-    frame = sys._current_frames().get(thread.ident or -1) if thread.is_alive() else None
+_POOL_WORKER = concurrent.futures.thread._worker.__code__
+_POOL_TASK = concurrent.futures.thread._WorkItem.run.__code__
+
+
+def _busy(thread: threading.Thread, frames: dict[int, FrameType]) -> bool:
+    """Whether ``thread`` is alive and about a task (``frames``: every thread's, as
+    `sys._current_frames` gives them): a thread pool's worker waiting for its next one is
+    not (fal_client's sync `subscribe` polls on one, which outlives the call)."""
+    frame = frames.get(thread.ident or -1) if thread.is_alive() else None
     if frame is None:
         return False
     running: set[CodeType] = set()
@@ -79,9 +84,6 @@ def _busy(thread: threading.Thread) -> bool:
         frame = frame.f_back
     return _POOL_WORKER not in running or _POOL_TASK in running
 
-
-_POOL_WORKER = concurrent.futures.thread._worker.__code__
-_POOL_TASK = concurrent.futures.thread._WorkItem.run.__code__
 
 #: the limits a session has unless it is given others
 DEFAULT_LIMITS = Limits()
@@ -142,13 +144,19 @@ class RequestGuard:
         here = threading.current_thread()
         left = [thread for thread in self._call_senders if thread is not here]
         while True:
+            frames = sys._current_frames()
             with self._lock:
-                running = [t for t in left if t not in self._stopped and _busy(t)]
-                quiet = max(self._last_late, self._closed_at) + self.limits.straggler_quiet
+                running = [t for t in left if t not in self._stopped and _busy(t, frames)]
+                quiet = self._quiet_at(self.limits.straggler_quiet)
                 until = min(quiet, self._closed_at + self.limits.straggler_grace)
             if not running or time.monotonic() >= until:
                 return
             time.sleep(0.01)
+
+    def _quiet_at(self, quiet: float) -> float:
+        """When ``quiet`` seconds will have passed with no late request since the call
+        closed (with the lock held)."""
+        return max(self._last_late, self._closed_at) + quiet
 
     def outwait_stragglers(self, quiet: float, grace: float) -> None:
         """Go on stopping a client's leftover pollers until none has asked for ``quiet``
@@ -163,7 +171,7 @@ class RequestGuard:
         deadline = time.monotonic() + grace
         while True:
             with self._lock:
-                until = min(max(self._last_late, self._closed_at) + quiet, deadline)
+                until = min(self._quiet_at(quiet), deadline)
             now = time.monotonic()
             if now >= until:
                 return

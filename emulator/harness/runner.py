@@ -29,7 +29,6 @@ from emulator.harness.report import FAILED, HELD, NOT_APPLICABLE, PropertyOutcom
 from emulator.harness.scenario import Scenario
 from emulator.harness.session import Observation, Session, client_target
 from emulator.harness.simplify import kinds, simpler, size
-from emulator.harness.surfaces import surface_of
 
 __all__ = ["Options", "check"]
 
@@ -100,7 +99,6 @@ def check(
     """
     if not callable(client):
         raise TypeError(f"the client must be callable, not {client!r}")
-    surface_of(provider)  # a ValueError naming the providers for any other
     if isinstance(properties, str):
         raise TypeError(f"properties is a list of names, not the string {properties!r}")
     options = options or Options()
