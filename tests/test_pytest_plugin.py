@@ -1,5 +1,8 @@
 """The plugin as a user meets it: installed, found through its entry point."""
 
+import subprocess
+import sys
+
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -143,3 +146,11 @@ def test_a_live_option_that_cannot_work_is_one_usage_error(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert [line for line in result.errlines if line] == [f"ERROR: {said}"]
     assert "LiveError" not in result.stdout.str()
+
+
+def test_loading_the_plugin_loads_no_emulator() -> None:
+    # every pytest run of a project with the package installed loads the plugin: the
+    # emulator (312-349 ms of imports) waits for the first test that uses it
+    probe = "import sys, emulator.pytest_plugin; print('emulator.emulation' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
