@@ -27,8 +27,9 @@ from emulator.harness.machine import machine_for
 from emulator.harness.properties import PROPERTIES, Context, Property
 from emulator.harness.report import FAILED, HELD, NOT_APPLICABLE, PropertyOutcome, Report
 from emulator.harness.scenario import Scenario
-from emulator.harness.session import Observation, Session, client_target
+from emulator.harness.session import Observation, Session
 from emulator.harness.simplify import kinds, simpler, size
+from emulator.harness.targets import client_target
 
 __all__ = ["Options", "check"]
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -44,7 +43,7 @@ from emulator.http.exchange import ConnectionDropped
 from emulator.strategies import tiny_picture
 from emulator.transport import AppDispatcher
 
-__all__ = ["Observation", "Session", "client_target"]
+__all__ = ["Observation", "Session"]
 
 #: Where emulator-hosted input media live in every scenario (an uploaded 8x8 PNG).
 HOSTED_MEDIA_ID = "0000c0ffee0000c0ffee0000"
@@ -93,29 +92,6 @@ def _restorer(emulation: Emulation) -> Callable[[], None]:
             emulation.add_fault(**rule)
 
     return restore
-
-
-def client_target(client: Callable[..., Any]) -> str:
-    """How the replay line names ``client``: ``MODULE:NAME`` when importing that finds this
-    very callable; else a placeholder that says why no command can import it."""
-    module_name = getattr(client, "__module__", None)
-    module = sys.modules.get(module_name) if isinstance(module_name, str) else None
-    qualname = getattr(client, "__qualname__", None)
-    if module is None or module_name == "__main__":
-        where = "in the script being run" if module is not None else "in no module"
-        return f"<MODULE:CALLABLE: the client is defined {where}, where no import finds it>"
-    if isinstance(qualname, str):  # a function or class: its own name, if it leads back
-        found: Any = module
-        for part in qualname.split("."):
-            found = getattr(found, part, None)
-        if found is client:
-            return f"{module_name}:{qualname}"
-    # an object (a module-level instance) is found by the global that holds it
-    for name, value in vars(module).items():
-        if value is client:
-            return f"{module_name}:{name}"
-    what = qualname or type(client).__qualname__ + " object"  # a lambda, a local function…
-    return f"<MODULE:CALLABLE: no import finds {what} in {module_name}>"
 
 
 def call_client(client: Callable[..., Any], endpoint_id: str, arguments: Any) -> Any:
