@@ -92,7 +92,10 @@ class CallsMachine(RuleBasedStateMachine):
                 continue
             matches = _owners(without_bytes(one.output), references)
             if not matches:
-                self.problems.append(f"call {number} returned no output of a job it made")
+                self.problems.append(
+                    f"call {number} returned no output of a job it made: {_brief(one.output)}"
+                    " (one kept from an earlier call, or an error it caught and returned?)"
+                )
             elif set(matches) <= claimed:
                 self.problems.append(f"call {number} returned another call's output")
             claimed.update(matches[:1])
@@ -136,6 +139,11 @@ def _media(value: Any) -> set[str]:
     if isinstance(value, list | tuple):
         return set().union(*(_media(item) for item in value))
     return set()
+
+
+def _brief(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
 def _owners(output: Any, references: dict[str, Any]) -> list[str]:

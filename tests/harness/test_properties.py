@@ -91,7 +91,8 @@ def test_a_client_that_caches_across_calls_fails_keeps_calls_apart(
                    properties=["keeps_calls_apart"], options=APART)  # fmt: skip
     outcome = report.outcome("keeps_calls_apart")
     assert outcome.status == FAILED, report.text()
-    assert "returned no output of a job it made" in outcome.problems[0]
+    problem = outcome.problems[0]
+    assert "returned no output of a job it made: {" in problem and "'images': [" in problem
     assert outcome.replay.startswith("provider-emulator conformance")
 
 
