@@ -31,7 +31,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
     from emulator.core.webhooks import Attempt, Delivery
     from emulator.emulation import Emulation, emulate
     from emulator.server import BackgroundServer
-    from emulator.transport.intercept import ConcurrentEmulation, UnmatchedRequest
+    from emulator.transport.intercept import ConcurrentEmulation
+    from emulator.transport.unmatched import UnmatchedRequest
 
 #: public name → the module that defines it
 _HOMES = {
@@ -51,7 +52,7 @@ _HOMES = {
     "ManualClock": "emulator.core.clock",
     "Progression": "emulator.core.lifecycle",
     "RecordedRequest": "emulator.core.record",
-    "UnmatchedRequest": "emulator.transport.intercept",
+    "UnmatchedRequest": "emulator.transport.unmatched",
     "WallClock": "emulator.core.clock",
     "create_app": "emulator.app",
     "emulate": "emulator.emulation",

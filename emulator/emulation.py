@@ -34,7 +34,7 @@ from emulator.core.shared_jobs import SharedJobStore
 from emulator.core.webhooks import Delivery
 from emulator.recording import with_recordings
 from emulator.transport import AppDispatcher, Interception
-from emulator.transport.intercept import Unmatched
+from emulator.transport.unmatched import Unmatched
 
 F = TypeVar("F", bound=Callable[..., Any])
 
