@@ -31,7 +31,7 @@ from dataclasses import asdict
 from typing import Any, NamedTuple
 
 from emulator.core.deliveries import Attempt, Delivery, next_step
-from emulator.core.store import Op, Store, as_text
+from emulator.core.store import Op, Store, StoreUnavailable, as_text
 
 P = "webhooks:"
 DUE = P + "due"
@@ -39,6 +39,10 @@ LOG = P + "log"
 OPEN = P + "open"  # the keys of deliveries not yet over
 #: how often a delivery waiting for its job looks at the job again (seconds)
 WAITING_POLL = 0.1
+#: how long the end of a claimed step is tried again while the store fails (seconds), and
+#: how often: past a store client's short break after one slow answer. A step left
+#: claimed is due again only when its lease runs out (50 s by default).
+SETTLE, SETTLE_TICK = 3.0, 0.25
 
 #: (engine, job, base URLs) -> the signed request's body and headers
 SharedBuilder = Callable[[Any, Any, dict[str, str]], tuple[bytes, dict[str, str]]]
@@ -131,10 +135,16 @@ class SharedDeliveries:
         """Take ``step`` (``key#generation``) and lease it; None if another process did."""
         key, _, generation = step.rpartition("#")
         claim = Claim(key, int(generation) + 1, {})
-        taken = self.store.guarded(
-            ("zrem", DUE, step),
-            [("zadd", DUE, claim.lease, time.time() + self.lease), ("hgetall", P + f"d:{key}")],
-        )
+        try:
+            taken = self.store.guarded(
+                ("zrem", DUE, step),
+                [("zadd", DUE, claim.lease, time.time() + self.lease), ("hgetall", P + f"d:{key}")],
+            )
+        except StoreUnavailable:
+            # Perhaps taken all the same, the answer lost: a lease no one works on would
+            # hold the delivery back for the whole lease. Given back, if it was taken.
+            self.release(claim)
+            raise
         if taken is None:
             return None
         if not taken[1]:  # cleared meanwhile
@@ -159,18 +169,37 @@ class SharedDeliveries:
             ops.append(("zadd", DUE, f"{claim.key}#{claim.generation + 1}", due))
         else:
             ops.append(("zrem", OPEN, claim.key))
-        return self.store.guarded(("zrem", DUE, claim.lease), ops) is not None
+        deadline = time.monotonic() + SETTLE
+        while True:
+            # A try that went through, its answer lost, took the lease: the next records nothing.
+            try:
+                return self.store.guarded(("zrem", DUE, claim.lease), ops) is not None
+            except StoreUnavailable:
+                if time.monotonic() >= deadline:
+                    raise  # the lease stays: the step is due again when it runs out
+                time.sleep(SETTLE_TICK)
+
+    def release(self, claim: Claim) -> bool:
+        """Give a claimed step back, due now, nothing recorded: what a step that sent
+        nothing does when the store fails it, rather than wait out its lease."""
+        return self.finish(claim, {}, due=time.time())
 
     def step(self, claim: Claim, access: JobAccess, send: Send, time_scale: float) -> None:
         """Wait for the job, or make one attempt of a claimed delivery."""
         record = claim.record
-        job = access.find(record["job"], record["owner"])
+        waiting = record["state"] == "waiting"
+        try:
+            job = access.find(record["job"], record["owner"])
+            unfinished = waiting and job is not None and not access.is_done(job)
+        except StoreUnavailable:  # the store's failure, not the delivery's: tried again
+            self.release(claim)
+            return
         if job is None:
             self.finish(claim, {"state": "failed", "reason": "the job is gone"})
             return
         changes: dict[str, Any] = {}
-        if record["state"] == "waiting":
-            if not access.is_done(job):
+        if waiting:
+            if unfinished:
                 self.finish(claim, {}, due=time.time() + WAITING_POLL)
                 return
             changes["state"] = "pending"
@@ -182,6 +211,9 @@ class SharedDeliveries:
             if build is None:
                 raise LookupError(f"no builder registered for {record['provider']}")
             body, headers = build(access.context, job, json.loads(record["bases"]))
+        except StoreUnavailable:  # the builder reads the store (the job's output, secrets)
+            self.release(claim)
+            return
         except Exception as error:  # a job that vanished (reset, expiry) mid-way
             reason = f"could not build the delivery: {error}"
             self.finish(claim, {"state": "failed", "reason": reason})

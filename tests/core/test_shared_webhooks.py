@@ -7,14 +7,15 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
 from emulator.core.deliveries import Delivery
 from emulator.core.shared_webhooks import JobAccess, SharedDeliveries, register_builder
-from emulator.core.store import Store, StoreUnavailable
+from emulator.core.store import Op, Store, StoreUnavailable
 from emulator.core.webhooks import WebhookSender
 from tests import shared_stores, webhook_receiver
 from tests.bounded import eventually
@@ -58,9 +59,11 @@ def _access(jobs: dict[str, FakeJob]) -> JobAccess:
     return JobAccess(None, lambda job_id, owner: jobs.get(job_id), lambda job: job.done)
 
 
-def _watch(sender: WebhookSender, job: str, url: str, **options: object) -> None:
+def _watch(
+    sender: WebhookSender, job: str, url: str, provider: str = "test-shared", **options: object
+) -> None:
     sender.watch(
-        "test-shared",
+        provider,
         f"delivery-{job}",
         url,
         is_done=lambda: False,  # never asked: a shared delivery is rebuilt from its record
@@ -113,7 +116,7 @@ def test_a_delivery_abandoned_mid_attempt_is_made_after_the_lease(
     (delivery,) = second.deliveries
     assert delivery.state == "delivered" and len(delivery.attempts) == 1
     target.release.set()  # the stuck attempt ends (500): its lease is gone, nothing is kept
-    eventually(lambda: target.answered >= 2, 5)
+    assert eventually(lambda: target.answered >= 2, 5)
     time.sleep(0.1)  # for the stuck attempt to end: it must record nothing
     (delivery,) = second.deliveries
     assert delivery.state == "delivered" and len(delivery.attempts) == 1
@@ -202,3 +205,90 @@ def test_the_listing_keeps_the_newest_deliveries_and_forgets_the_older_records(
         _watch(sender, f"job{n}", "http://127.0.0.1:9/refused-is-fine")
     listed = [delivery.job_id for delivery in senders(stores[1]).deliveries]
     assert listed == [f"delivery-job{n}" for n in range(3, 8)]
+
+
+class FailingOnce(Store):
+    """``store``, whose ``guarded`` round trip number ``nth`` fails once with the store's
+    error: before it reaches the store or, ``lost``, after it went through (its answer
+    lost), as one slow answer from Redis does."""
+
+    def __init__(self, store: Store, nth: int, *, lost: bool = False) -> None:
+        self.store, self.nth, self.lost, self.trips = store, nth, lost, 0
+
+    def batch(self, ops: Sequence[Op]) -> list[Any]:
+        return self.store.batch(ops)
+
+    def guarded(self, guard: Op, ops: Sequence[Op]) -> list[Any] | None:
+        self.trips += 1
+        if self.trips == self.nth:
+            if self.lost:
+                self.store.guarded(guard, ops)
+            raise StoreUnavailable("one slow answer")
+        return self.store.guarded(guard, ops)
+
+
+class FailingAccess:
+    """A job lookup whose first ``find`` (``at="find"``) or first build (``at="build"``)
+    meets the store's error."""
+
+    def __init__(self, at: str) -> None:
+        self.at, self.failed = at, False
+        self.access = JobAccess(None, self.find, lambda job: True)
+
+    def find(self, job_id: str, owner: str) -> FakeJob:
+        if self.at == "find" and not self.failed:
+            self.failed = True
+            raise StoreUnavailable("one slow answer")
+        return FakeJob(job_id)
+
+
+def _build_failing_once(
+    context: object, job: FakeJob, bases: dict[str, str]
+) -> tuple[bytes, dict[str, str]]:
+    if not _BUILD_FAILED:
+        _BUILD_FAILED.append(True)
+        raise StoreUnavailable("one slow answer")
+    return _build(context, job, bases)
+
+
+_BUILD_FAILED: list[bool] = []
+register_builder("test-shared-build", _build_failing_once)
+
+
+@pytest.mark.parametrize("at", ["find", "build"])
+def test_a_store_error_before_the_post_gives_the_step_back_at_once(
+    stores: Pair, senders: Callable[..., WebhookSender], receiver: Callable[..., Receiver], at: str
+) -> None:
+    """One slow answer from the store as the delivery reads the job: the step is taken
+    again at once, not after its lease (50 s), nor failed for good."""
+    _BUILD_FAILED.clear()
+    target = receiver()
+    sender = senders(stores[0])  # the default lease: 2 × the timeout + 30 s
+    sender.attach(FailingAccess(at).access)
+    _watch(
+        sender, "j1", target.url, provider="test-shared-build" if at == "build" else "test-shared"
+    )
+    assert sender.wait(10)
+    assert all(delivery.state == "delivered" for delivery in sender.deliveries)
+    assert target.jobs_received() == ["j1"]
+
+
+@pytest.mark.parametrize("lost", [False, True], ids=["refused", "answer lost"])
+@pytest.mark.parametrize("nth", [1, 2], ids=["claim", "finish"])
+def test_a_store_error_as_a_step_is_claimed_or_ended_holds_nothing_back(
+    stores: Pair,
+    senders: Callable[..., WebhookSender],
+    receiver: Callable[..., Receiver],
+    nth: int,
+    lost: bool,
+) -> None:
+    """A claim (round trip 1) or the end of the attempt (2) meets one slow answer, which
+    went through or not: the webhook arrives once, and at once, not after the lease."""
+    target = receiver()
+    sender = senders(FailingOnce(stores[0], nth, lost=lost))
+    sender.attach(_access({"j1": FakeJob("j1")}))
+    _watch(sender, "j1", target.url)
+    assert sender.wait(10)
+    (delivery,) = sender.deliveries
+    assert (delivery.state, len(delivery.attempts)) == ("delivered", 1)
+    assert target.jobs_received() == ["j1"]

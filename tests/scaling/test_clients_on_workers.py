@@ -105,7 +105,7 @@ def test_webhooks_from_both_clients_arrive_once_each_across_two_workers(
             ]
         wavespeed = Client(api_key="team", base_url=f"{base}/wavespeed")
         made = wavespeed.run(MODEL, {"prompt": "a hook", "webhook_url": target.url, **SIZE})
-        eventually(lambda: len(target.bodies) >= 5, 20)
+        assert eventually(lambda: len(target.bodies) >= 5, 20), target.bodies
         time.sleep(0.5)  # long enough for a duplicate to show
     ids = [body.get("request_id") or body["id"] for body in target.bodies]
     fal_ids = {body["request_id"] for body in target.bodies if "request_id" in body}
