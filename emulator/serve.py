@@ -108,9 +108,11 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         for notice in notices:
             print(f"provider-emulator: {notice}", file=sys.stderr)
         port = bound.getsockname()[1]
-        built.state.engine.webhooks.own_ports.add(port)  # never a webhook target
+        engine = built.state.engine
+        engine.webhooks.own_ports.add(port)  # never a webhook target
         target: Any = app
-        if server["workers"] > 1:
+        serves_here = server["workers"] == 1
+        if not serves_here:
             # The workers inherit the environment (readable by this user only), and with
             # it the settings, the token made here and the port bound here.
             worker = {
@@ -121,8 +123,13 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             }
             os.environ[WORKER_SETTINGS] = json.dumps(worker)
             target = "emulator.serve:worker_app"
+            engine.close()  # it serves nothing: its webhook sender would take the workers' share
         del app, built  # the parent of several workers keeps none of it
-        _serve(target, server, bound, tls, chosen.config.websocket_frame_limit)
+        try:
+            _serve(target, server, bound, tls, chosen.config.websocket_frame_limit)
+        finally:
+            if serves_here:  # what the record writes behind reaches the store before exit
+                engine.close()
     return 0
 
 

@@ -64,29 +64,45 @@ def test_workers_rebuild_the_parents_settings_with_its_admin_token(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], redis_url: str
 ) -> None:
     """The parent serves an import string; each worker's factory parses the parent's command
-    line again, takes the token the parent made, and stages no fault rule of its own."""
+    line again, takes the token the parent made, and stages no fault rule of its own. The
+    parent's own engine is closed before the workers start: it delivers no webhooks."""
     from emulator import serve
 
     served: dict = {}
-    monkeypatch.setattr("uvicorn.run", lambda target, **options: served.update(options, t=target))
+
+    def run(target: object, **options: object) -> None:
+        served.update(options, t=target, senders=_senders())
+
+    monkeypatch.setattr("uvicorn.run", run)
     monkeypatch.setenv(serve.WORKER_SETTINGS, "")  # restored after the test
     rule = '{"effect": "http_error", "status": 429, "times": 1}'
     argv = ["serve", "--workers", "2", "--state", redis_url, "--api-key", "k", "--fault", rule]
     argv += ["--max-jobs", "77", "--port", "0"]
+    senders = _senders()
     assert cli.main(argv) == 0
     assert (served["t"], served["factory"], served["workers"]) == (
         "emulator.serve:worker_app",
         True,
         2,
     )
+    assert served["senders"] == senders  # the parent's had stopped
     token = capsys.readouterr().err.split("admin token: ")[1].split()[0]
-    engine = serve.worker_app().state.engine
-    assert (engine.config.admin_token, engine.config.max_jobs) == (token, 77)
-    assert engine.config.api_keys == {"k"} and engine.config.state_url == redis_url
-    # A worker adds no rule: a second one sees as many as the first (the parent's rule
-    # once the engine keeps its rules in the store, none before).
-    rules = len(engine.faults.rules)
-    assert rules <= 1 and len(serve.worker_app().state.engine.faults.rules) == rules
+    first, second = serve.worker_app().state.engine, serve.worker_app().state.engine
+    try:
+        assert (first.config.admin_token, first.config.max_jobs) == (token, 77)
+        assert first.config.api_keys == {"k"} and first.config.state_url == redis_url
+        # A worker adds no rule: a second one sees as many as the first (the parent's rule
+        # once the engine keeps its rules in the store, none before).
+        rules = len(first.faults.rules)
+        assert rules <= 1 and len(second.faults.rules) == rules
+    finally:  # their senders would poll this test's Redis port after it
+        first.close()
+        second.close()
+
+
+def _senders() -> int:
+    """How many webhook senders of a shared store run in this process."""
+    return sum(thread.name == "webhooks" and thread.is_alive() for thread in threading.enumerate())
 
 
 def test_one_worker_on_shared_state_serves_as_before(

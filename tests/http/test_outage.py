@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
@@ -24,13 +25,34 @@ from tests.redis_server import RedisServer, free_port
 RECOVERY = 10.0
 
 
+Made = Callable[..., Starlette]
+
+
+@pytest.fixture
+def made() -> Iterator[Made]:
+    """`create_app`, its engine closed after the test: its webhook sender would otherwise
+    poll this test's Redis port for the rest of the run, and take the deliveries of a later
+    test whose Redis is given the same port."""
+    apps: list[Starlette] = []
+
+    def make(config: EmulatorConfig | None = None) -> Starlette:
+        apps.append(create_app(config))
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        app.state.engine.close()
+
+
 def recovered(check: Callable[[], object]) -> bool:
     """Whether ``check`` comes true within `RECOVERY` seconds of the store's return."""
     return eventually(check, RECOVERY, 0.1)
 
 
-def test_health_reports_the_store_and_is_503_while_it_is_down(redis: RedisServer) -> None:
-    with TestClient(create_app(EmulatorConfig(state=redis.url))) as client:
+def test_health_reports_the_store_and_is_503_while_it_is_down(
+    redis: RedisServer, made: Made
+) -> None:
+    with TestClient(made(EmulatorConfig(state=redis.url))) as client:
         body = client.get("/_emulator/health").json()
         assert body["state"] == {"kind": "redis", "url": redis.url, "ok": True}
         assert body["status"] == "ok" and body["pid"] == os.getpid()
@@ -43,20 +65,20 @@ def test_health_reports_the_store_and_is_503_while_it_is_down(redis: RedisServer
         assert recovered(lambda: client.get("/_emulator/health").json()["state"]["ok"])
 
 
-def test_health_never_shows_the_stores_credentials() -> None:
+def test_health_never_shows_the_stores_credentials(made: Made) -> None:
     url = f"redis://user:hunter2@127.0.0.1:{free_port()}/0"  # nothing listens there
-    with TestClient(create_app(EmulatorConfig(state=url))) as client:
+    with TestClient(made(EmulatorConfig(state=url))) as client:
         down = client.get("/_emulator/health")
     assert down.status_code == 503 and "hunter2" not in down.text
     assert down.json()["state"]["url"].startswith("redis://127.0.0.1:")
 
 
-def test_health_of_the_in_memory_state() -> None:
-    with TestClient(create_app()) as client:
+def test_health_of_the_in_memory_state(made: Made) -> None:
+    with TestClient(made()) as client:
         assert client.get("/_emulator/health").json()["state"] == {"kind": "memory", "ok": True}
 
 
-def test_a_lost_store_is_a_503_in_each_providers_format(redis: RedisServer) -> None:
+def test_a_lost_store_is_a_503_in_each_providers_format(redis: RedisServer, made: Made) -> None:
     """Wherever a request reaches the store, its `StoreUnavailable` becomes a 503 in the
     format of the surface asked (here, a route of the test's own reads the real store)."""
     store = open_store(redis.url)
@@ -64,7 +86,7 @@ def test_a_lost_store_is_a_503_in_each_providers_format(redis: RedisServer) -> N
     async def reads_the_store(request: Request) -> Response:
         return Response(store.do("get", "greeting") or b"none")
 
-    app = create_app(EmulatorConfig(state=redis.url))  # the outage layer is for shared state
+    app = made(EmulatorConfig(state=redis.url))  # the outage layer is for shared state
     for surface in ("fal", "wavespeed", "_emulator"):
         app.router.routes.insert(0, Route(f"/{surface}/probe", reads_the_store))
     with TestClient(app) as client:
@@ -90,14 +112,14 @@ def test_a_lost_store_is_a_503_in_each_providers_format(redis: RedisServer) -> N
     store.close()
 
 
-def test_health_of_a_data_dir(tmp_path: Path) -> None:
-    with TestClient(create_app(EmulatorConfig(data_dir=tmp_path))) as client:
+def test_health_of_a_data_dir(tmp_path: Path, made: Made) -> None:
+    with TestClient(made(EmulatorConfig(data_dir=tmp_path))) as client:
         state = client.get("/_emulator/health").json()["state"]
     assert state == {"kind": "sqlite", "url": f"sqlite://{tmp_path.resolve()}/state.db", "ok": True}
 
 
 def test_a_stream_under_way_ends_and_a_websocket_is_told_to_try_later(
-    redis: RedisServer,
+    redis: RedisServer, made: Made
 ) -> None:
     store = open_store(redis.url)
 
@@ -112,7 +134,7 @@ def test_a_stream_under_way_ends_and_a_websocket_is_told_to_try_later(
         await websocket.accept()
         await websocket.send_text((store.do("get", "greeting") or b"none").decode())
 
-    app = create_app(EmulatorConfig(state=redis.url))  # the outage layer is for shared state
+    app = made(EmulatorConfig(state=redis.url))  # the outage layer is for shared state
     # under the control plane's path: no fault rule is read before the stream starts
     app.router.routes.insert(0, Route("/_emulator/stream", stream))
     app.router.routes.insert(0, WebSocketRoute("/_emulator/session", session))
@@ -128,10 +150,12 @@ def test_a_stream_under_way_ends_and_a_websocket_is_told_to_try_later(
     store.close()
 
 
-def test_an_emulator_made_while_its_store_is_down_serves_once_it_is_up(tmp_path: Path) -> None:
+def test_an_emulator_made_while_its_store_is_down_serves_once_it_is_up(
+    tmp_path: Path, made: Made
+) -> None:
     redis = RedisServer(tmp_path)  # not started yet
     headers = {"Authorization": "Key k1"}
-    with TestClient(create_app(EmulatorConfig(state=redis.url)), headers=headers) as client:
+    with TestClient(made(EmulatorConfig(state=redis.url)), headers=headers) as client:
         down = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"})
         assert down.status_code == 503 and set(down.json()) == {"detail"}
         redis.start()
@@ -145,9 +169,11 @@ def test_an_emulator_made_while_its_store_is_down_serves_once_it_is_up(tmp_path:
             redis.stop()
 
 
-def test_a_stalled_store_costs_one_timeout_not_one_per_request(redis: RedisServer) -> None:
+def test_a_stalled_store_costs_one_timeout_not_one_per_request(
+    redis: RedisServer, made: Made
+) -> None:
     headers = {"Authorization": "Key k1"}
-    with TestClient(create_app(EmulatorConfig(state=redis.url)), headers=headers) as client:
+    with TestClient(made(EmulatorConfig(state=redis.url)), headers=headers) as client:
         status_url = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}).json()[
             "status_url"
         ]
@@ -162,9 +188,9 @@ def test_a_stalled_store_costs_one_timeout_not_one_per_request(redis: RedisServe
         assert took < 5  # ten timeouts in turn would be 10 s or more
 
 
-def test_an_error_reply_of_redis_is_a_503_not_a_500(redis: RedisServer) -> None:
+def test_an_error_reply_of_redis_is_a_503_not_a_500(redis: RedisServer, made: Made) -> None:
     headers = {"Authorization": "Key k1"}
-    with TestClient(create_app(EmulatorConfig(state=redis.url)), headers=headers) as client:
+    with TestClient(made(EmulatorConfig(state=redis.url)), headers=headers) as client:
         raw = open_store(redis.url)
         raw._client.config_set("maxmemory", 1)  # every write is now refused: OOM
         try:
