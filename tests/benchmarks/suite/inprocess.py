@@ -6,7 +6,10 @@ as it is. A sync client cannot (it is async-only), nor can the WaveSpeed SDK (it
 requests), so theirs is driven from sync code with the least glue: one event loop, run
 until each answer is complete (`SyncASGI`; behind a requests adapter for the SDK). The
 sync clients' goal is set against a harsher reference, printed beside it: the same app
-logic as a framework-free WSGI app answering in the caller's thread, with no event loop."""
+logic as a framework-free WSGI app answering in the caller's thread, with no event loop.
+
+A case's sides take turns, a block of jobs each (`_alternating`): a few milliseconds per
+job are easily moved by a machine that slows down between one side's run and the next."""
 
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ __all__ = ["SyncASGI", "subscribe_cycle", "subscribe_cycle_sync", "wavespeed_run
 Answer = tuple[int, list[tuple[str, str]], bytes]
 
 ENDPOINT = "fal-ai/bitdance"
+#: blocks of jobs each side runs in turn, per case
+BLOCKS = 4
 QUEUE = "https://queue.fal.run"
 
 
@@ -114,6 +119,17 @@ async def _cycles(client, jobs: int) -> float:  # noqa: ANN001
     return (time.perf_counter() - start) / jobs * 1000
 
 
+def _alternating(sides: dict[str, Callable[[int], float]], jobs: int) -> dict[str, float]:
+    """Each side's milliseconds per job over ``jobs`` jobs, run in `BLOCKS` blocks that take
+    turns (each side's block makes its own client and warms it up), so that a machine
+    slowing down during the case slows every side alike."""
+    totals = dict.fromkeys(sides, 0.0)
+    for _ in range(BLOCKS):
+        for name, run in sides.items():
+            totals[name] += run(max(1, jobs // BLOCKS))
+    return {name: total / BLOCKS for name, total in totals.items()}
+
+
 def subscribe_cycle(jobs: int) -> dict[str, float]:
     import fal_client
     import fal_client.client
@@ -121,12 +137,18 @@ def subscribe_cycle(jobs: int) -> dict[str, float]:
 
     from emulator import emulate
 
-    with emulate(seed=1):
-        emulated = asyncio.run(_cycles(fal_client.AsyncClient(key="bench"), jobs))
-    transport = httpx.ASGITransport(minimal_fal_app())
-    with mock.patch.object(fal_client.client, "AsyncBackupDomainTransport", lambda **_: transport):
-        minimal = asyncio.run(_cycles(fal_client.AsyncClient(key="bench"), jobs))
-    return {"subscribe in-process": emulated, "subscribe minimal app": minimal}
+    def emulated(count: int) -> float:
+        with emulate(seed=1):
+            return asyncio.run(_cycles(fal_client.AsyncClient(key="bench"), count))
+
+    def minimal(count: int) -> float:
+        transport = httpx.ASGITransport(minimal_fal_app())
+        with mock.patch.object(
+            fal_client.client, "AsyncBackupDomainTransport", lambda **_: transport
+        ):
+            return asyncio.run(_cycles(fal_client.AsyncClient(key="bench"), count))
+
+    return _alternating({"subscribe in-process": emulated, "subscribe minimal app": minimal}, jobs)
 
 
 def _sync_cycles(client, jobs: int) -> float:  # noqa: ANN001
@@ -177,23 +199,30 @@ def subscribe_cycle_sync(jobs: int) -> dict[str, float]:
 
     from emulator import emulate
 
-    def on(transport: Any) -> float:
+    def on(transport: Any, count: int) -> float:
         with mock.patch.object(fal_client.client, "BackupDomainTransport", lambda **_: transport):
-            return _sync_cycles(fal_client.SyncClient(key="bench"), jobs)
+            return _sync_cycles(fal_client.SyncClient(key="bench"), count)
 
-    with emulate(seed=1):
-        emulated = _sync_cycles(fal_client.SyncClient(key="bench"), jobs)
-    bridge = SyncASGI(minimal_fal_app())
-    try:
-        minimal = on(_httpx_transport(bridge.answer))
-    finally:
-        bridge.close()
-    wsgi = on(httpx.WSGITransport(minimal_fal_wsgi()))
-    return {
+    def emulated(count: int) -> float:
+        with emulate(seed=1):
+            return _sync_cycles(fal_client.SyncClient(key="bench"), count)
+
+    def minimal(count: int) -> float:
+        bridge = SyncASGI(minimal_fal_app())
+        try:
+            return on(_httpx_transport(bridge.answer), count)
+        finally:
+            bridge.close()
+
+    def wsgi(count: int) -> float:
+        return on(httpx.WSGITransport(minimal_fal_wsgi()), count)
+
+    sides = {
         "sync subscribe in-process": emulated,
         "sync subscribe minimal ASGI app": minimal,
         "sync subscribe minimal app": wsgi,
     }
+    return _alternating(sides, jobs)
 
 
 WAVESPEED = "https://api.wavespeed.ai/api/v3"
@@ -323,21 +352,28 @@ def wavespeed_run_cycle(jobs: int) -> dict[str, float]:
 
     from emulator import emulate
 
-    def on(answer: Callable[[Any], Answer]) -> float:
+    def on(answer: Callable[[Any], Answer], count: int) -> float:
         adapter = _requests_adapter(answer)
         with mock.patch.object(requests.Session, "get_adapter", lambda *_, **__: adapter):
-            return _run_cycles(wavespeed.Client(api_key="bench"), jobs)
+            return _run_cycles(wavespeed.Client(api_key="bench"), count)
 
-    with emulate(seed=1):
-        emulated = _run_cycles(wavespeed.Client(api_key="bench"), jobs)
-    bridge = SyncASGI(minimal_wavespeed_app())
-    try:
-        minimal = on(_asgi_answer(bridge))
-    finally:
-        bridge.close()
-    wsgi = on(_wsgi_answer(minimal_wavespeed_wsgi()))
-    return {
+    def emulated(count: int) -> float:
+        with emulate(seed=1):
+            return _run_cycles(wavespeed.Client(api_key="bench"), count)
+
+    def minimal(count: int) -> float:
+        bridge = SyncASGI(minimal_wavespeed_app())
+        try:
+            return on(_asgi_answer(bridge), count)
+        finally:
+            bridge.close()
+
+    def wsgi(count: int) -> float:
+        return on(_wsgi_answer(minimal_wavespeed_wsgi()), count)
+
+    sides = {
         "wavespeed run in-process": emulated,
         "wavespeed run minimal ASGI app": minimal,
         "wavespeed run minimal app": wsgi,
     }
+    return _alternating(sides, jobs)
