@@ -91,8 +91,8 @@ async def _requests(case: str, count: int) -> None:
             await post(app, path, BODY, headers)
 
 
-def _counted(case: str, count: int) -> int:
-    """Instructions cachegrind counts in a whole run of ``case`` with ``count`` requests."""
+def instructions_of(module: str, *arguments: str) -> int:
+    """Instructions cachegrind counts in a whole run of ``python -m module arguments``."""
     command = [
         "valgrind",
         "--tool=cachegrind",
@@ -100,10 +100,8 @@ def _counted(case: str, count: int) -> int:
         "--cachegrind-out-file=/dev/null",
         sys.executable,
         "-m",
-        __spec__.name if __spec__ else "tests.benchmarks.bench_instructions",
-        "--child",
-        case,
-        str(count),
+        module,
+        *arguments,
     ]
     environment = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dicts, run after run
     done = subprocess.run(command, capture_output=True, env=environment, timeout=600, check=True)
@@ -111,6 +109,12 @@ def _counted(case: str, count: int) -> int:
     if found is None:
         raise RuntimeError(f"cachegrind printed no count: {done.stderr[-500:]!r}")
     return int(found.group(1).replace(b",", b""))
+
+
+def _counted(case: str, count: int) -> int:
+    """Instructions in a whole run of ``case`` with ``count`` requests."""
+    module = __spec__.name if __spec__ else "tests.benchmarks.bench_instructions"
+    return instructions_of(module, "--child", case, str(count))
 
 
 def counts(requests: int = 2_000) -> dict[str, float]:

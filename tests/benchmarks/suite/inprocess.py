@@ -23,9 +23,17 @@ from typing import Any
 from unittest import mock
 from urllib.parse import urlsplit
 
-__all__ = ["SyncASGI", "subscribe_cycle", "subscribe_cycle_sync", "wavespeed_run_cycle"]
+__all__ = [
+    "SIDES",
+    "SyncASGI",
+    "subscribe_cycle",
+    "subscribe_cycle_sync",
+    "wavespeed_run_cycle",
+]
 
 Answer = tuple[int, list[tuple[str, str]], bytes]
+#: one side of a case: runs that many jobs (after a warm-up) and answers ms per job
+Side = Callable[[int], float]
 
 ENDPOINT = "fal-ai/bitdance"
 #: blocks of jobs each side runs in turn, per case
@@ -119,7 +127,7 @@ async def _cycles(client, jobs: int) -> float:  # noqa: ANN001
     return (time.perf_counter() - start) / jobs * 1000
 
 
-def _alternating(sides: dict[str, Callable[[int], float]], jobs: int) -> dict[str, float]:
+def _alternating(sides: dict[str, Side], jobs: int) -> dict[str, float]:
     """Each side's milliseconds per job over ``jobs`` jobs, run in `BLOCKS` blocks that take
     turns (each side's block makes its own client and warms it up), so that a machine
     slowing down during the case slows every side alike."""
@@ -130,7 +138,8 @@ def _alternating(sides: dict[str, Callable[[int], float]], jobs: int) -> dict[st
     return {name: total / BLOCKS for name, total in totals.items()}
 
 
-def subscribe_cycle(jobs: int) -> dict[str, float]:
+def subscribe_sides() -> dict[str, Side]:
+    """The async client's cycles through the emulator, and on the minimal app."""
     import fal_client
     import fal_client.client
     import httpx
@@ -148,7 +157,11 @@ def subscribe_cycle(jobs: int) -> dict[str, float]:
         ):
             return asyncio.run(_cycles(fal_client.AsyncClient(key="bench"), count))
 
-    return _alternating({"subscribe in-process": emulated, "subscribe minimal app": minimal}, jobs)
+    return {"subscribe in-process": emulated, "subscribe minimal app": minimal}
+
+
+def subscribe_cycle(jobs: int) -> dict[str, float]:
+    return _alternating(subscribe_sides(), jobs)
 
 
 def _sync_cycles(client, jobs: int) -> float:  # noqa: ANN001
@@ -192,7 +205,8 @@ def _httpx_transport(answer: Callable[[Any], Answer]) -> Any:
     return Transport()
 
 
-def subscribe_cycle_sync(jobs: int) -> dict[str, float]:
+def subscribe_sync_sides() -> dict[str, Side]:
+    """The sync client's cycles through the emulator, and on the minimal apps."""
     import fal_client
     import fal_client.client
     import httpx
@@ -217,12 +231,15 @@ def subscribe_cycle_sync(jobs: int) -> dict[str, float]:
     def wsgi(count: int) -> float:
         return on(httpx.WSGITransport(minimal_fal_wsgi()), count)
 
-    sides = {
+    return {
         "sync subscribe in-process": emulated,
         "sync subscribe minimal ASGI app": minimal,
         "sync subscribe minimal app": wsgi,
     }
-    return _alternating(sides, jobs)
+
+
+def subscribe_cycle_sync(jobs: int) -> dict[str, float]:
+    return _alternating(subscribe_sync_sides(), jobs)
 
 
 WAVESPEED = "https://api.wavespeed.ai/api/v3"
@@ -346,7 +363,8 @@ def _run_cycles(client, jobs: int) -> float:  # noqa: ANN001
     return (time.perf_counter() - start) / jobs * 1000
 
 
-def wavespeed_run_cycle(jobs: int) -> dict[str, float]:
+def wavespeed_run_sides() -> dict[str, Side]:
+    """The WaveSpeed SDK's cycles through the emulator, and on the minimal apps."""
     import requests
     import wavespeed
 
@@ -371,9 +389,20 @@ def wavespeed_run_cycle(jobs: int) -> dict[str, float]:
     def wsgi(count: int) -> float:
         return on(_wsgi_answer(minimal_wavespeed_wsgi()), count)
 
-    sides = {
+    return {
         "wavespeed run in-process": emulated,
         "wavespeed run minimal ASGI app": minimal,
         "wavespeed run minimal app": wsgi,
     }
-    return _alternating(sides, jobs)
+
+
+def wavespeed_run_cycle(jobs: int) -> dict[str, float]:
+    return _alternating(wavespeed_run_sides(), jobs)
+
+
+#: each case's sides, by the case's name
+SIDES: dict[str, Callable[[], dict[str, Side]]] = {
+    "subscribe": subscribe_sides,
+    "sync subscribe": subscribe_sync_sides,
+    "wavespeed run": wavespeed_run_sides,
+}
