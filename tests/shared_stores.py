@@ -10,7 +10,7 @@ prefix there, flushed after it.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +63,45 @@ class Dying(Store):
     def guarded(self, guard: Op, ops: Sequence[Op]) -> list[Any] | None:
         self._trip()
         return self.store.guarded(guard, ops)
+
+
+class Failing(Store):
+    """``store``, whose first round trip that ``fails(ops)`` picks fails with the store's
+    error: before it reaches the store or, ``lost``, after it went through (its answer
+    lost), as one slow answer from Redis does; and the ``then`` round trips after it, as
+    the Redis client's break after a slow answer fails them. A guarded round trip's ops
+    begin with its guard."""
+
+    def __init__(
+        self,
+        store: Store,
+        fails: Callable[[list[Op]], bool],
+        *,
+        lost: bool = False,
+        then: int = 0,
+    ) -> None:
+        self.store, self.fails, self.lost = store, fails, lost
+        self.failing: int | None = None  # round trips still to fail, once one was picked
+        self.then = then
+
+    def _trip(self, ops: list[Op], call: Callable[[], Any]) -> Any:
+        if self.failing is None and self.fails(ops):
+            self.failing = self.then
+            if self.lost:
+                call()
+            raise StoreUnavailable("one slow answer")
+        if self.failing:
+            self.failing -= 1
+            raise StoreUnavailable("the client's break after a slow answer")
+        return call()
+
+    def batch(self, ops: Sequence[Op]) -> list[Any]:
+        return self._trip(list(ops), lambda: self.store.batch(ops))  # type: ignore[no-any-return]
+
+    def guarded(self, guard: Op, ops: Sequence[Op]) -> list[Any] | None:
+        return self._trip([guard, *ops], lambda: self.store.guarded(guard, ops))  # type: ignore[no-any-return]
+
+
+def with_op(name: str, key: str = "") -> Callable[[list[Op]], bool]:
+    """Picks a round trip with an op ``name`` on a key that starts with ``key``."""
+    return lambda ops: any(op[0] == name and str(op[1]).startswith(key) for op in ops)

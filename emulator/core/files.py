@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from emulator.core.file_urls import file_url
 from emulator.core.shared_files import Limits, QuotaRefused, SharedUploads
-from emulator.core.store import Store, StoreUnavailable
+from emulator.core.store import Store, StoreUnavailable, settled
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -215,12 +215,10 @@ class Storage:
             content_type=safe_content_type(content_type),
             size=len(data),
         )
-        self._count_shared(owner, len(data))
         try:
             self._shared.save(stored.id, stored.name, stored.content_type, owner, data, etag(data))
-        except BaseException:
-            self._shared.count(owner, -len(data))
-            raise
+        except QuotaRefused as refused:
+            raise StorageError(507, str(refused)) from None
         return stored
 
     def _too_big(self, *, abandoned: bool = False) -> StorageError:
@@ -336,23 +334,24 @@ class Storage:
 
     def _complete_shared(self, upload_id: str, parts: list[tuple[int, str]]) -> StoredFile:
         assert self._shared is not None
-        upload = self._shared.multipart.upload(upload_id)
+        multipart = self._shared.multipart
+        upload = multipart.upload(upload_id)
         if upload is None:
             raise _unknown_upload(upload_id)
         _check_listed(_shared_tags(upload), parts)
-        lease = self._shared.multipart.claim(upload_id, upload)
+        lease = multipart.claim(upload_id, upload)
         if lease is None:  # another process completes it, or has completed it
             raise _unknown_upload(upload_id)
         try:
             # Read again now that no part can change (parts are kept only while it waits)
-            now = self._shared.multipart.upload(upload_id)
+            now = multipart.upload(upload_id)
             if now is None:  # another process took it over, and has completed it
                 raise _unknown_upload(upload_id)
             _check_listed(_shared_tags(now), parts)
             kept, stored = self._keep_completed(upload_id, now, parts, lease)
         except BaseException:
             with contextlib.suppress(StoreUnavailable):  # else its lease runs out
-                self._shared.multipart.unclaim(upload_id, lease)
+                settled(lambda: multipart.unclaim(upload_id, lease))
             raise
         if not kept:  # it lost its lease: taken over, or dropped
             raise _unknown_upload(upload_id)

@@ -10,7 +10,7 @@ from dataclasses import asdict
 
 from emulator.core.clock import Clock, SharedManualClock
 from emulator.core.lifecycle import Progression
-from emulator.core.store import Store
+from emulator.core.store import Store, announcing
 
 #: what a process that never read the engine topic's version has read
 _NEVER = object()
@@ -70,8 +70,6 @@ class SharedEngineState:
         if isinstance(clock, SharedManualClock) and reading is not None:
             clock.pin(*reading)
         kept = [("set", "engine:progression", progression)] if progression is not None else []
-        self.store.batch(
-            [*kept, ("set", "engine:seed", _seed_text(seed)), ("set", "engine:salt", salt)]
-        )
-        self.store.announce("engine")
-        self._version = self.store.do("get", "topic:engine")
+        starting = [("set", "engine:seed", _seed_text(seed)), ("set", "engine:salt", salt)]
+        announced = [announcing("engine"), ("get", "topic:engine")]  # one step: all or none
+        *_, self._version = self.store.batch([*kept, *starting, *announced])

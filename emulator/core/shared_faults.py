@@ -27,7 +27,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from emulator.core.faults import Fault, FaultBook, _index, _StageRules, draw
-from emulator.core.store import Store, StoreUnavailable
+from emulator.core.store import Store, StoreUnavailable, announcing
 
 RULES, IDS, MATCHED, FIRED, SEED = (
     "faults:rules",
@@ -79,8 +79,7 @@ class SharedFaultBook(FaultBook):
     @seed.setter
     def seed(self, value: int | None) -> None:
         """Draw the ``probability`` rules under ``value`` from now on, in every process."""
-        self.store.do("set", SEED, json.dumps(value))
-        self.store.announce(TOPIC)
+        self.store.batch([("set", SEED, json.dumps(value)), announcing(TOPIC)])
         self._forget()
 
     @property
@@ -156,25 +155,30 @@ class SharedFaultBook(FaultBook):
         rule = self.checked(fault)
         rule.id = f"fault-{self.store.do('incr', IDS, 1)}"
         rule.matched = rule.fired = 0
-        self.store.do("hset", RULES, {rule.id: json.dumps(rule.definition())})
-        self.store.announce(TOPIC)
+        self.store.batch(
+            [("hset", RULES, {rule.id: json.dumps(rule.definition())}), announcing(TOPIC)]
+        )
         self._cached[rule.id] = rule  # so that the reload keeps this very object
         self._forget()
         return rule
 
     def remove(self, fault_id: str) -> bool:
-        removed, _, _ = self.store.batch(
-            [("hdel", RULES, fault_id), ("hdel", MATCHED, fault_id), ("hdel", FIRED, fault_id)]
+        removed, *_ = self.store.batch(
+            [
+                ("hdel", RULES, fault_id),
+                ("hdel", MATCHED, fault_id),
+                ("hdel", FIRED, fault_id),
+                announcing(TOPIC),  # (for nothing, when no rule had that id)
+            ]
         )
         if removed:
-            self.store.announce(TOPIC)
             self._forget()
         return bool(removed)
 
     def clear(self, seed: int | None = None) -> None:
         """Forget every rule and count, in every process on the store; rule ids restart."""
-        self.store.batch([("delete", RULES, IDS, MATCHED, FIRED), ("set", SEED, json.dumps(seed))])
-        self.store.announce(TOPIC)
+        changes = [("delete", RULES, IDS, MATCHED, FIRED), ("set", SEED, json.dumps(seed))]
+        self.store.batch([*changes, announcing(TOPIC)])
         self._forget()
 
     def pick(self, stage: str, **request: Any) -> Fault | None:

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from emulator.core.store import Op, Store, as_text
+from emulator.core.store import Op, Store, as_text, settled
 
 P = "files:"
 
@@ -69,14 +69,19 @@ class SharedUploads:
         """Count ``size`` bytes (negative: release them); `QuotaRefused` beyond a limit,
         with nothing counted."""
         total, mine = self.recount(owner, size)
-        limits = self.limits
-        if size > 0 and (mine > limits.max_owner_bytes or total > limits.max_total_bytes):
+        refusal = self._refusal(total, mine) if size > 0 else None
+        if refusal is not None:
             self.recount(owner, -size)
-            if mine > limits.max_owner_bytes:
-                raise QuotaRefused(
-                    f"This key's uploads are full (limit {limits.max_owner_bytes} bytes)"
-                )
-            raise QuotaRefused(f"Storage is full (limit {limits.max_total_bytes} bytes)")
+            raise QuotaRefused(refusal)
+
+    def _refusal(self, total: int, mine: int) -> str | None:
+        """Why bytes counted to ``total`` in all and ``mine`` for their owner are too many."""
+        limits = self.limits
+        if mine > limits.max_owner_bytes:
+            return f"This key's uploads are full (limit {limits.max_owner_bytes} bytes)"
+        if total > limits.max_total_bytes:
+            return f"Storage is full (limit {limits.max_total_bytes} bytes)"
+        return None
 
     def recount(self, owner: str, size: int) -> tuple[int, int]:
         """Count ``size`` bytes whatever the limits: the total and the owner's, after."""
@@ -121,8 +126,22 @@ class SharedUploads:
     def save(
         self, file_id: str, name: str, content_type: str, owner: str, data: bytes, tag: str
     ) -> None:
-        """Record a file whose bytes are already counted."""
-        self.store.batch(self.keeping(file_id, name, content_type, owner, data, tag))
+        """Keep a file and count its bytes, in one step: `QuotaRefused` beyond a limit, with
+        nothing kept or counted. (Counted first, then kept, a store error between the two
+        left bytes counted for a file never kept, for good.)"""
+        keeping = self.keeping(file_id, name, content_type, owner, data, tag)
+        total, mine = self.store.batch([*counting(owner, len(data)), *keeping])[:2]
+        refusal = self._refusal(total, mine)
+        if refusal is None:
+            return
+        unkeeping = [
+            *counting(owner, -len(data)),
+            ("delete", P + f"meta:{file_id}", P + f"data:{file_id}"),
+            ("zrem", P + "index", file_id),
+        ]
+        settled(lambda: self.store.batch(unkeeping))
+        self.forget_file(file_id)
+        raise QuotaRefused(refusal)
 
     def keeping(
         self,

@@ -15,6 +15,7 @@ round trip without a caller of another key ever touching the owner's count.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -23,7 +24,7 @@ from emulator.contracts.documents import Endpoint
 from emulator.core.faults import Fault
 from emulator.core.jobs import TOMBSTONES, Budget, Failure, Job
 from emulator.core.lifecycle import Progression
-from emulator.core.store import Op, Store, as_text
+from emulator.core.store import Op, Store, StoreUnavailable, as_text
 
 #: how many of the oldest jobs one submission may evict at most (the rest go on the next)
 EVICT_BATCH = 64
@@ -68,10 +69,19 @@ class SharedJobStore:
                 ("tally", f"jobs:bytes:{job.owner}", job.size),
             ]
         )[3:]
+        # The job is kept: what follows only makes room. A store error here must not make
+        # an accepted submission a 503, which its client would submit again (two jobs);
+        # the next submission makes room instead.
+        with contextlib.suppress(StoreUnavailable):
+            self._make_room(job.owner, (count, owner_count, size, owner_size), now)
+
+    def _make_room(self, owner: str, counts: tuple[int, int, int, int], now: float) -> None:
+        """Drop the oldest jobs past a budget (``owner``'s, then everyone's), and the expired."""
+        count, owner_count, size, owner_size = counts
         budget = self.budget
         if owner_count > budget.max_jobs_per_key or owner_size > budget.max_bytes_per_key:
             excess = max(1, owner_count - budget.max_jobs_per_key)
-            self._drop(self.store.do("zrange", _owned(job.owner), 0, min(excess, EVICT_BATCH) - 1))
+            self._drop(self.store.do("zrange", _owned(owner), 0, min(excess, EVICT_BATCH) - 1))
         if count > budget.max_jobs or size > budget.max_bytes:
             excess = max(1, count - budget.max_jobs)
             self._drop(self.store.do("zrange", "jobs", 0, min(excess, EVICT_BATCH) - 1))

@@ -21,13 +21,14 @@ its bytes released.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from emulator.core.shared_files import P, SharedUploads, counting
-from emulator.core.store import Op, as_text
+from emulator.core.store import Op, StoreUnavailable, as_text, settled
 
 #: seconds a process has to complete a multipart upload it claimed: after them a retry of
 #: the completion may take its lease over (the process died; one that only stalled that
@@ -132,7 +133,18 @@ class SharedMultipart:
         """Claim the waiting upload (as `upload` read it) to complete it: its lease; None
         if another process completes it now (or it is gone). An upload whose lease ran out
         unfinished (its process died) is taken over."""
-        lease, completing = f"c:{upload_id}:{secrets.token_hex(6)}", P + "completing"
+        lease = f"c:{upload_id}:{secrets.token_hex(6)}"
+        try:
+            return self._take(upload_id, upload, lease)
+        except StoreUnavailable:
+            # Perhaps taken all the same, the answer lost: a lease no one works on would
+            # refuse every retry of the completion for `COMPLETION_LEASE`. Given back.
+            with contextlib.suppress(StoreUnavailable):
+                settled(lambda: self.unclaim(upload_id, lease))
+            raise
+
+    def _take(self, upload_id: str, upload: Upload, lease: str) -> str | None:
+        completing = P + "completing"
         take = [
             ("zadd", completing, lease, time.time()),
             ("hset", P + f"multipart:{upload_id}", {"lease": lease}),

@@ -21,6 +21,7 @@ never raises into a request and never spins. `close` writes what is left and sto
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import os
@@ -166,8 +167,11 @@ class SharedRequestRecord(RequestRecord):
         )
         self._unchecked += sum(sizes)
         if self._unchecked * CHECK_SHARE >= self.max_bytes:
-            self._trim_bytes()
-            self._unchecked = 0
+            # The entries are stored: a store error while trimming must not queue them
+            # again (recorded twice); the trim is tried again at the next append.
+            with contextlib.suppress(StoreUnavailable):
+                self._trim_bytes()
+                self._unchecked = 0
 
     def _trim_bytes(self) -> None:
         """Drop the oldest entries of the store beyond ``max_bytes`` of bodies: readers

@@ -31,7 +31,7 @@ from dataclasses import asdict
 from typing import Any, NamedTuple
 
 from emulator.core.deliveries import Attempt, Delivery, next_step
-from emulator.core.store import Op, Store, StoreUnavailable, as_text
+from emulator.core.store import Op, Store, StoreUnavailable, as_text, settled
 
 P = "webhooks:"
 DUE = P + "due"
@@ -39,10 +39,6 @@ LOG = P + "log"
 OPEN = P + "open"  # the keys of deliveries not yet over
 #: how often a delivery waiting for its job looks at the job again (seconds)
 WAITING_POLL = 0.1
-#: how long the end of a claimed step is tried again while the store fails (seconds), and
-#: how often: past a store client's short break after one slow answer. A step left
-#: claimed is due again only when its lease runs out (50 s by default).
-SETTLE, SETTLE_TICK = 3.0, 0.25
 
 #: (engine, job, base URLs) -> the signed request's body and headers
 SharedBuilder = Callable[[Any, Any, dict[str, str]], tuple[bytes, dict[str, str]]]
@@ -169,15 +165,10 @@ class SharedDeliveries:
             ops.append(("zadd", DUE, f"{claim.key}#{claim.generation + 1}", due))
         else:
             ops.append(("zrem", OPEN, claim.key))
-        deadline = time.monotonic() + SETTLE
-        while True:
-            # A try that went through, its answer lost, took the lease: the next records nothing.
-            try:
-                return self.store.guarded(("zrem", DUE, claim.lease), ops) is not None
-            except StoreUnavailable:
-                if time.monotonic() >= deadline:
-                    raise  # the lease stays: the step is due again when it runs out
-                time.sleep(SETTLE_TICK)
+        # Tried again while the store fails (else the step waits out its lease: 50 s by
+        # default); a try that went through, its answer lost, took the lease, and the next
+        # records nothing.
+        return settled(lambda: self.store.guarded(("zrem", DUE, claim.lease), ops)) is not None
 
     def release(self, claim: Claim) -> bool:
         """Give a claimed step back, due now, nothing recorded: what a step that sent

@@ -18,8 +18,11 @@ sorted-set members are text.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from typing import Any
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 #: one operation: its name, then its arguments, e.g. ``("hincrby", "job:1", "polls", 1)``
 Op = tuple[Any, ...]
@@ -60,7 +63,7 @@ class Store:
         return int(self.do("get", TOPIC + topic) or 0)
 
     def announce(self, topic: str) -> None:
-        self.do("incr", TOPIC + topic, 1)
+        self.do(*announcing(topic))
 
     def ping(self) -> None:
         """Raise `StoreUnavailable` unless the store answers."""
@@ -90,6 +93,32 @@ def as_bytes(value: bytes | str | int | float) -> bytes:
     if isinstance(value, bytes):
         return value
     return str(value).encode() if not isinstance(value, str) else value.encode()
+
+
+def announcing(topic: str) -> Op:
+    """The op of `Store.announce`, for a batch whose change it announces: a change made but
+    never announced (the announcement's own round trip failing) would stay out of force in
+    every process that cached what it changed."""
+    return ("incr", TOPIC + topic, 1)
+
+
+#: how long a step that ends or undoes another is tried again while the store fails, and
+#: how often (seconds): past a Redis client's one-second break after one slow answer
+SETTLE, SETTLE_TICK = 3.0, 0.25
+
+
+def settled(call: Callable[[], T]) -> T:
+    """``call()``, tried again for up to `SETTLE` seconds while the store fails: for a step
+    that must follow another (a lease given back, a count undone), which one slow answer
+    would otherwise leave undone until a long timeout, or for good."""
+    deadline = time.monotonic() + SETTLE
+    while True:
+        try:
+            return call()
+        except StoreUnavailable:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(SETTLE_TICK)
 
 
 class MemoryStore(Store):

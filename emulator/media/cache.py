@@ -67,9 +67,12 @@ class MediaStore:
         media_id = spec.digest(self._salt)
         with self._lock:
             known = media_id in self._specs
-            self._remember(media_id, spec)
         if self._store is not None and not known:
+            # saved before it is known here: one known here but never saved (the store
+            # failing once) would never be saved, and no other process could serve it
             shared_specs.save(self._store, media_id, spec, self._max_specs)
+        with self._lock:
+            self._remember(media_id, spec)
         return media_id
 
     def _remember(self, media_id: str, spec: MediaSpec) -> None:
