@@ -278,7 +278,15 @@ class Storage:
             # GUESS: a presigned upload is signed for its declared length, so another one
             # is refused (the ticket is spent: ask for another)
             raise StorageError(400, f"The upload is {len(data)} bytes; its ticket declared {size}")
-        return self.put(data, content_type or declared_type, name, file_id, owner)
+        try:
+            return self.put(data, content_type or declared_type, name, file_id, owner)
+        except StoreUnavailable:
+            # The store's failure, not the client's: its retry may use the ticket again
+            if self._shared is not None:
+                shared = self._shared
+                with contextlib.suppress(StoreUnavailable):
+                    settled(lambda: shared.give_back_ticket(file_id, reserved))
+            raise
 
     # -- multipart -----------------------------------------------------------------------
 

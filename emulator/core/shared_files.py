@@ -214,9 +214,7 @@ class SharedUploads:
 
     def reserve(self, name: str, content_type: str, owner: str, size: int | None) -> str:
         file_id = secrets.token_hex(12)
-        declared = "" if size is None else str(size)
-        ticket = {"name": name, "content_type": content_type, "owner": owner, "size": declared}
-        self.store.do("hset", P + f"ticket:{file_id}", ticket)
+        self.store.do("hset", P + f"ticket:{file_id}", _ticket(name, content_type, owner, size))
         self.wait(f"t:{file_id}")
         return file_id
 
@@ -240,6 +238,19 @@ class SharedUploads:
             size,
         )
 
+    def give_back_ticket(self, file_id: str, reserved: tuple[str, str, str, int | None]) -> None:
+        """Make a claimed ticket waiting again, as `reserve` made it, unless its file was
+        kept all the same (a save whose answer was lost): a PUT the store failed may be
+        retried."""
+        if self.meta(file_id) is not None:
+            return
+        self.store.batch(
+            [
+                ("hset", P + f"ticket:{file_id}", _ticket(*reserved)),
+                ("zadd", P + "waiting", f"t:{file_id}", time.time()),
+            ]
+        )
+
     # -- reset -----------------------------------------------------------------------------
 
     def clear(self) -> None:
@@ -258,6 +269,12 @@ class SharedUploads:
         for path in self.directory.iterdir() if self.directory is not None else ():
             if _OURS.fullmatch(path.name):
                 path.unlink(missing_ok=True)
+
+
+def _ticket(name: str, content_type: str, owner: str, size: int | None) -> dict[str, str]:
+    """A ticket's hash: what its PUT is to be kept as (no size: any)."""
+    declared = "" if size is None else str(size)
+    return {"name": name, "content_type": content_type, "owner": owner, "size": declared}
 
 
 def counting(owner: str, size: int) -> list[Op]:

@@ -81,14 +81,25 @@ class SharedMultipart:
         key, name = P + f"multipart:{upload_id}", f"{upload_id}.{number}.{secrets.token_hex(6)}"
         where, writes = self.uploads.write_bytes(P + f"part:{upload_id}:{number}", name, data)
         where = f"disk:{name}" if where == "disk" else where  # its own name: never written over
-        fields = {f"len:{number}": len(data), f"etag:{number}": tag, f"where:{number}": where}
+        fields = {
+            f"len:{number}": len(data),
+            f"etag:{number}": tag,
+            f"where:{number}": where,
+            f"put:{number}": name,  # which put it was: a put whose answer was lost finds it
+        }
         ops: list[Op] = [
             ("hmget", key, *_part_fields(number)),  # the part it replaces, as it is now
             *writes,
             ("hset", key, fields),
             ("hincrby", key, "size", delta),
         ]
-        kept = self._while_waiting(upload_id, ops)
+        try:
+            kept = self._while_waiting(upload_id, ops)
+        except StoreUnavailable:
+            # Its bytes are counted: given back, unless the part was kept all the same
+            with contextlib.suppress(StoreUnavailable):
+                settled(lambda: self._uncount_unless_kept(key, number, name, upload, delta))
+            raise
         if kept is None:
             self.uploads.forget_file(name)
             return False
@@ -102,6 +113,13 @@ class SharedMultipart:
         if unseen:
             self._resize(upload_id, upload["owner"], -unseen)
         return True
+
+    def _uncount_unless_kept(
+        self, key: str, number: int, name: str, upload: Upload, delta: int
+    ) -> None:
+        if self.store.do("hget", key, f"put:{number}") != name.encode():
+            self.uploads.forget_file(name)
+            self.store.batch(counting(upload["owner"], -delta))
 
     def _resize(self, upload_id: str, owner: str, size: int) -> None:
         """Count ``size`` more bytes to a waiting upload and its owner (none once it is

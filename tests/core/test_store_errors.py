@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from emulator.core.faults import FaultBook
+from emulator.core.files import StorageError
 from emulator.core.jobs import Budget
 from emulator.core.record import RequestRecord
 from emulator.core.shared_jobs import SharedJobStore
@@ -128,3 +129,41 @@ def test_a_submission_kept_is_not_refused_for_the_room_it_then_makes(stores: Pai
     assert stores[1].do("zrange", "jobs:key:k", 0, -1) == ["a", "b"]
     jobs.add(_job("c", 30), 0.0, 3)  # the next submission makes the room
     assert stores[1].do("zrange", "jobs:key:k", 0, -1) == ["c"]
+
+
+@LOST
+def test_a_part_put_as_the_store_fails_is_counted_once_kept(
+    stores: Pair, tmp_path: Path, lost: bool
+) -> None:
+    """Retried, and the upload completed: its key is counted the file's bytes (a part
+    counted, then not kept, stayed counted for good)."""
+    first, second, upload = upload_started(stores, tmp_path)
+    saving = shared_stores.with_op("hmget", "files:multipart:")
+    failing = Failing(stores[0], lambda ops: ops[0][0] == "zrem" and saving(ops), lost=lost)
+    with pytest.raises(StoreUnavailable):
+        storage_on(failing, tmp_path).put_part(upload, 1, b"x" * 300)
+    tag = second.put_part(upload, 1, b"x" * 300)  # the client's retry
+    assert second.read(first.complete_multipart(upload, [(1, tag)])) == b"x" * 300
+    assert int(stores[1].do("get", "files:owner:k")) == 300
+    assert int(stores[1].do("get", "files:total")) == 300
+
+
+@LOST
+def test_a_ticket_whose_put_meets_a_store_error_is_not_spent(
+    stores: Pair, tmp_path: Path, lost: bool
+) -> None:
+    """Its retry is kept (a ticket spent by a PUT the store failed answered every retry
+    404), or, where the first was kept after all, is refused as a spent ticket's."""
+    first, second = (storage_on(store, tmp_path) for store in stores)
+    ticket = second.reserve("a.png", "image/png", owner="k")
+    failing = Failing(stores[0], with_op("hset", "files:meta:"), lost=lost)
+    with pytest.raises(StoreUnavailable):
+        storage_on(failing, tmp_path).fulfil(ticket, b"png bytes")
+    if lost:
+        with pytest.raises(StorageError):
+            second.fulfil(ticket, b"png bytes")
+    else:
+        second.fulfil(ticket, b"png bytes")
+    stored = first.get(ticket)
+    assert stored is not None and first.read(stored) == b"png bytes"
+    assert int(stores[1].do("get", "files:owner:k")) == len(b"png bytes")
