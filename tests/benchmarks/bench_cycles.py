@@ -18,7 +18,7 @@ import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.benchmarks.bench_instructions import instructions_of
+from tests.benchmarks.bench_instructions import instructions_of, show
 from tests.benchmarks.suite.inprocess import SIDES
 
 #: cycles in the shorter run of each side
@@ -53,14 +53,7 @@ def main() -> None:
         case, side, count = options.child
         SIDES[case]()[side](int(count))
         return
-    per_cycle = counts(options.cycles)
-    if not per_cycle:
-        print("valgrind is not installed (apt-get install valgrind): nothing counted")
-        return
-    width = max(map(len, per_cycle))
-    print(f"{'side':<{width}} instructions per cycle ({options.cycles} counted)")
-    for side, count in per_cycle.items():
-        print(f"{side:<{width}} {count:>12,.0f}")
+    show(counts(options.cycles), "side", f"instructions per cycle ({options.cycles} counted)")
 
 
 if __name__ == "__main__":

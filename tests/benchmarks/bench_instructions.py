@@ -136,14 +136,18 @@ def main() -> None:
     if options.child:
         asyncio.run(_requests(options.child[0], int(options.child[1])))
         return
-    per_request = counts(options.requests)
-    if not per_request:
+    show(counts(options.requests), "case", f"instructions per request ({options.requests} counted)")
+
+
+def show(counted: dict[str, float], name: str, heading: str) -> None:
+    """Print ``counted`` as a table of ``name`` and ``heading``, or why nothing was."""
+    if not counted:
         print("valgrind is not installed (apt-get install valgrind): nothing counted")
         return
-    width = max(map(len, CASES))
-    print(f"{'case':<{width}} instructions per request ({options.requests} counted)")
-    for case, count in per_request.items():
-        print(f"{case:<{width}} {count:>12,.0f}")
+    width = max(map(len, counted))
+    print(f"{name:<{width}} {heading}")
+    for what, count in counted.items():
+        print(f"{what:<{width}} {count:>12,.0f}")
 
 
 if __name__ == "__main__":
