@@ -14,6 +14,7 @@ import math
 from collections.abc import Awaitable, Iterable
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.types import Receive, Scope
@@ -225,4 +226,6 @@ async def receive_reserved(request: Request, storage: Storage, file_id: str) -> 
     """A PUT to a reserved file's URL: its bytes, stored. Raises `StorageError` for an
     unknown reservation and `PayloadError` for a body over the limit."""
     data = await read_body(request.scope, request.receive, storage.max_file_bytes)
-    return storage.fulfil(file_id, data, request.headers.get("content-type"))
+    # off the event loop: it may write a large file, or wait out a store error
+    content_type = request.headers.get("content-type")
+    return await run_in_threadpool(storage.fulfil, file_id, data, content_type)

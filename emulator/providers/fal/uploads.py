@@ -18,6 +18,7 @@ Part and completion URLs carry a random upload id: that, not a token, is their c
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -175,7 +176,10 @@ class FalUploads:
         data = await read_body(request.scope, request.receive, self.storage.max_file_bytes)
         name = request.headers.get("x-fal-file-name") or _default_name(content_type)
         try:
-            stored = self.storage.put(data, content_type, name, owner=owner)
+            # off the event loop: it may write a large file, or wait out a store error
+            stored = await run_in_threadpool(
+                functools.partial(self.storage.put, data, content_type, name, owner=owner)
+            )
         except StorageError as error:
             raise _storage_error(error) from None
         return json_response({"access_url": content_url(self.cdn_base(request), stored)})
@@ -196,7 +200,8 @@ class FalUploads:
             if path.part == "complete":
                 return await self._complete(request, path)
             data = await read_body(request.scope, request.receive, self.storage.max_file_bytes)
-            etag = self.storage.put_part(path.multipart_id, int(path.part or 0), data)
+            number = int(path.part or 0)
+            etag = await run_in_threadpool(self.storage.put_part, path.multipart_id, number, data)
         except StorageError as error:
             raise _storage_error(error) from None
         return json_response(

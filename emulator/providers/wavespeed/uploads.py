@@ -8,11 +8,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -140,11 +142,15 @@ class WaveSpeedUploads:
             raise WaveSpeedError(413, f"File exceeds the limit of {storage.max_file_bytes} bytes")
         data = await upload.read()
         try:
-            stored = storage.put(
-                data,
-                upload.content_type or "application/octet-stream",
-                upload.filename,
-                owner=owner,
+            # off the event loop: it may write a large file, or wait out a store error
+            stored = await run_in_threadpool(
+                functools.partial(
+                    storage.put,
+                    data,
+                    upload.content_type or "application/octet-stream",
+                    upload.filename,
+                    owner=owner,
+                )
             )
         except StorageError as error:
             raise _storage_error(error) from None
