@@ -6,8 +6,10 @@ provider, job id, owner, URL, the request's base URLs, retry schedule, fault, st
 tries, last request sent) and its next step in the due set (``webhooks:due``, a sorted set
 of ``{key}#{generation}`` by the unix time the step is due). A process claims a due step
 with ``zrem`` (true for one process only) and, in the same atomic step (`Store.guarded`),
-re-adds it one generation on, due at the lease's end: if the process dies mid-attempt,
-another claims that lease when it runs out and tries again. A finished step removes the
+re-adds it one generation on, due at the lease's end, named by a token of its own
+(``{key}#{generation}~{token}``: a process whose claim failed, giving back what it may have
+taken, can only give back its own): if the process dies mid-attempt, another claims that
+lease when it runs out and tries again. A finished step removes the
 lease (``zrem`` again: a process that finds its lease gone has been replaced, and records
 nothing) and, in the same step, records what happened and adds the next step, if any: a
 process that dies at any point leaves either the claimed step or its lease due, never
@@ -66,10 +68,11 @@ class Claim(NamedTuple):
     key: str
     generation: int  # the lease's: the claimed step's plus one
     record: dict[str, str]
+    token: str  # the claimer's own: a process that failed to claim never names this lease
 
     @property
     def lease(self) -> str:
-        return f"{self.key}#{self.generation}"
+        return f"{self.key}#{self.generation}~{self.token}"
 
 
 class SharedDeliveries:
@@ -129,8 +132,8 @@ class SharedDeliveries:
 
     def claim(self, step: str) -> Claim | None:
         """Take ``step`` (``key#generation``) and lease it; None if another process did."""
-        key, _, generation = step.rpartition("#")
-        claim = Claim(key, int(generation) + 1, {})
+        key, _, generation = step.rpartition("#")  # a lease run out: ``#generation~token``
+        claim = Claim(key, int(generation.partition("~")[0]) + 1, {}, secrets.token_hex(4))
         try:
             taken = self.store.guarded(
                 ("zrem", DUE, step),
@@ -146,7 +149,7 @@ class SharedDeliveries:
         if not taken[1]:  # cleared meanwhile
             self.store.do("zrem", DUE, claim.lease)
             return None
-        return Claim(key, claim.generation, as_text(taken[1], "replace"))
+        return claim._replace(record=as_text(taken[1], "replace"))
 
     def finish(
         self,

@@ -259,9 +259,14 @@ def test_a_store_error_before_the_post_gives_the_step_back_at_once(
 def _step(generation: int) -> Callable[[list[Op]], bool]:
     """Picks the round trip guarded by the due step of ``generation``: 0, the claim of a
     delivery's first step; 1, the end of its attempt (its lease)."""
-    return lambda ops: (
-        ops[0][:2] == ("zrem", "webhooks:due") and ops[0][2].endswith(f"#{generation}")
-    )
+
+    def picks(ops: list[Op]) -> bool:
+        guard = ops[0]
+        if guard[:2] != ("zrem", "webhooks:due"):
+            return False
+        return str(guard[2]).rpartition("#")[2].partition("~")[0] == str(generation)
+
+    return picks
 
 
 @pytest.mark.parametrize("lost", [False, True], ids=["refused", "answer lost"])
@@ -283,3 +288,20 @@ def test_a_store_error_as_a_step_is_claimed_or_ended_holds_nothing_back(
     (delivery,) = sender.deliveries
     assert (delivery.state, len(delivery.attempts)) == ("delivered", 1)
     assert target.jobs_received() == ["j1"]
+
+
+def test_a_claim_that_failed_gives_back_no_lease_another_process_holds(stores: Pair) -> None:
+    """Two processes claim one step; the loser's claim meets a store error after the
+    winner's went through: what it gives back is nothing of the winner's (a lease named by
+    the step alone was the winner's too: its webhook was sent again, unrecorded)."""
+    deliveries = SharedDeliveries(stores[0], lease=30.0)
+    key = deliveries.add(
+        Delivery("test-shared", "d1", "http://x.test"), "j1", {}, (1.0,), None, 0.0, due=0.0
+    )
+    winner = deliveries.claim(f"{key}#0")
+    assert winner is not None
+    loser = SharedDeliveries(shared_stores.Failing(stores[1], lambda ops: True), lease=30.0)
+    with pytest.raises(StoreUnavailable):
+        loser.claim(f"{key}#0")
+    assert stores[0].do("zrange", "webhooks:due", 0, -1) == [winner.lease]
+    assert deliveries.finish(winner, {"state": "delivered"})
