@@ -129,18 +129,27 @@ class SharedUploads:
         """Keep a file and count its bytes, in one step: `QuotaRefused` beyond a limit, with
         nothing kept or counted. (Counted first, then kept, a store error between the two
         left bytes counted for a file never kept, for good.)"""
+        if not self._inline(len(data)):  # refused before it is written, when it is clear
+            total, mine = self.store.batch([("get", P + "total"), ("get", P + f"owner:{owner}")])
+            refusal = self._refusal(int(total or 0) + len(data), int(mine or 0) + len(data))
+            if refusal is not None:
+                raise QuotaRefused(refusal)
         keeping = self.keeping(file_id, name, content_type, owner, data, tag)
-        total, mine = self.store.batch([*counting(owner, len(data)), *keeping])[:2]
+        meta = P + f"meta:{file_id}"
+        was, total, mine = self.store.batch(
+            [("hget", meta, "owner"), *counting(owner, len(data)), *keeping]
+        )[:3]
         refusal = self._refusal(total, mine)
         if refusal is None:
             return
-        unkeeping = [
-            *counting(owner, -len(data)),
-            ("delete", P + f"meta:{file_id}", P + f"data:{file_id}"),
-            ("zrem", P + "index", file_id),
-        ]
-        settled(lambda: self.store.batch(unkeeping))
-        self.forget_file(file_id)
+        # Undone: the count, and the file unless another save kept one under this id before
+        # (a picture kept under its content's digest): that one stays.
+        undo = counting(owner, -len(data))
+        if was is None:
+            undo += [("delete", meta, P + f"data:{file_id}"), ("zrem", P + "index", file_id)]
+        settled(lambda: self.store.batch(undo))
+        if was is None:
+            self.forget_file(file_id)
         raise QuotaRefused(refusal)
 
     def keeping(

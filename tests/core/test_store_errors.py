@@ -167,3 +167,18 @@ def test_a_ticket_whose_put_meets_a_store_error_is_not_spent(
     stored = first.get(ticket)
     assert stored is not None and first.read(stored) == b"png bytes"
     assert int(stores[1].do("get", "files:owner:k")) == len(b"png bytes")
+
+
+def test_a_save_refused_for_its_quota_leaves_a_file_kept_under_its_id(
+    stores: Pair, tmp_path: Path
+) -> None:
+    """Pictures are kept under their content's digest: a second save of one, refused for
+    its key's quota, undoes its own count and nothing of the file already kept."""
+    first, second = (storage_on(store, tmp_path, max_owner_bytes=500) for store in stores)
+    kept = first.put(b"x" * 400, "image/png", "a.png", "digest", owner="a")
+    second.put(b"y" * 300, "image/png", "b.png", owner="b")
+    with pytest.raises(StorageError) as refused:
+        second.put(b"x" * 400, "image/png", "a.png", "digest", owner="b")
+    assert refused.value.status == 507
+    assert second.read(kept) == b"x" * 400
+    assert int(stores[1].do("get", "files:owner:b")) == 300
