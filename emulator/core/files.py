@@ -9,7 +9,6 @@ the last, sanitised segment of a URL: on disk a file is stored under its generat
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 import secrets
@@ -22,7 +21,7 @@ from typing import NamedTuple
 
 from emulator.core.file_urls import file_url
 from emulator.core.shared_files import Limits, QuotaRefused, SharedUploads
-from emulator.core.store import Store, StoreUnavailable, settled
+from emulator.core.store import Store, StoreUnavailable, give_back
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -284,8 +283,7 @@ class Storage:
             # The store's failure, not the client's: its retry may use the ticket again
             if self._shared is not None:
                 shared = self._shared
-                with contextlib.suppress(StoreUnavailable):
-                    settled(lambda: shared.give_back_ticket(file_id, reserved))
+                give_back(lambda: shared.give_back_ticket(file_id, reserved))
             raise
 
     # -- multipart -----------------------------------------------------------------------
@@ -358,8 +356,7 @@ class Storage:
             _check_listed(_shared_tags(now), parts)
             kept, stored = self._keep_completed(upload_id, now, parts, lease)
         except BaseException:
-            with contextlib.suppress(StoreUnavailable):  # else its lease runs out
-                settled(lambda: multipart.unclaim(upload_id, lease))
+            give_back(lambda: multipart.unclaim(upload_id, lease))  # else its lease runs out
             raise
         if not kept:  # it lost its lease: taken over, or dropped
             raise _unknown_upload(upload_id)

@@ -21,14 +21,13 @@ its bytes released.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from emulator.core.shared_files import P, SharedUploads, counting
-from emulator.core.store import Op, StoreUnavailable, as_text, settled
+from emulator.core.store import Op, StoreUnavailable, as_text, give_back
 
 #: seconds a process has to complete a multipart upload it claimed: after them a retry of
 #: the completion may take its lease over (the process died; one that only stalled that
@@ -97,8 +96,7 @@ class SharedMultipart:
             kept = self._while_waiting(upload_id, ops)
         except StoreUnavailable:
             # Its bytes are counted: given back, unless the part was kept all the same
-            with contextlib.suppress(StoreUnavailable):
-                settled(lambda: self._uncount_unless_kept(key, number, name, upload, delta))
+            give_back(lambda: self._uncount_unless_kept(key, number, name, upload, delta))
             raise
         if kept is None:
             self.uploads.forget_file(name)
@@ -157,8 +155,7 @@ class SharedMultipart:
         except StoreUnavailable:
             # Perhaps taken all the same, the answer lost: a lease no one works on would
             # refuse every retry of the completion for `COMPLETION_LEASE`. Given back.
-            with contextlib.suppress(StoreUnavailable):
-                settled(lambda: self.unclaim(upload_id, lease))
+            give_back(lambda: self.unclaim(upload_id, lease))
             raise
 
     def _take(self, upload_id: str, upload: Upload, lease: str) -> str | None:

@@ -17,6 +17,7 @@ sorted-set members are text.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -119,6 +120,14 @@ def settled(call: Callable[[], T]) -> T:
             if time.monotonic() >= deadline:
                 raise
             time.sleep(SETTLE_TICK)
+
+
+def give_back(call: Callable[[], object]) -> None:
+    """`settled`, and quiet if the store stays away: for giving back what a failed step
+    may have taken, whose caller raises its own error (what is not given back waits for its
+    lease to run out, or for a reset)."""
+    with contextlib.suppress(StoreUnavailable):
+        settled(call)
 
 
 class MemoryStore(Store):

@@ -221,7 +221,7 @@ class WebhookSender:
         if free:
             self._pool.submit(self._attempt_shared, claim)
         else:  # this key has its attempts under way here: the step is due again now
-            self._shared.finish(claim, {}, due=time.time())
+            self._shared.release(claim)
 
     def _attempt_shared(self, claim: Claim) -> None:
         assert self._shared is not None
