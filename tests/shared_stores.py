@@ -9,6 +9,7 @@ prefix there, flushed after it.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -100,6 +101,12 @@ class Failing(Store):
 
     def guarded(self, guard: Op, ops: Sequence[Op]) -> list[Any] | None:
         return self._trip([guard, *ops], lambda: self.store.guarded(guard, ops))  # type: ignore[no-any-return]
+
+
+def nth(picks: Callable[[list[Op]], bool], n: int) -> Callable[[list[Op]], bool]:
+    """Picks the ``n``-th round trip of those ``picks`` picks."""
+    picked = itertools.count(1)
+    return lambda ops: picks(ops) and next(picked) == n
 
 
 def with_op(name: str, key: str = "") -> Callable[[list[Op]], bool]:

@@ -50,15 +50,6 @@ class _Stalling(shared_stores.Dying):
         return answer
 
 
-class _Flaky(shared_stores.Dying):
-    """``store`` with only its ``fatal``-th round trip failing (a blip, not a death)."""
-
-    def _trip(self) -> None:
-        self.trips += 1
-        if self.trips == self.fatal:
-            raise StoreUnavailable("a blip")
-
-
 class _Killed(BaseException):
     """The process was killed (SIGKILL, OOM): nothing more runs in it."""
 
@@ -229,8 +220,9 @@ def test_a_completion_failing_after_it_wrote_the_file_leaves_no_file_once_droppe
     monkeypatch.setattr("emulator.core.files.MAX_WAITING", 1)
     first, second, upload = upload_started(stores, tmp_path)
     parts = [(1, first.put_part(upload, 1, b"x" * 60)), (2, first.put_part(upload, 2, b"y" * 60))]
+    blip = shared_stores.Failing(stores[1], shared_stores.nth(lambda ops: True, 5))
     with pytest.raises(StoreUnavailable):
-        storage_on(_Flaky(stores[1], 5), tmp_path).complete_multipart(upload, parts)  # type: ignore[arg-type]
+        storage_on(blip, tmp_path).complete_multipart(upload, parts)
     assert f"m:{upload}" in stores[0].do("zrange", "files:waiting", 0, -1)  # it waits again
     second.reserve("b", "text/plain", owner="k")  # and is dropped
     assert int(stores[0].do("get", "files:total") or 0) == 0

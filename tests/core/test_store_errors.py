@@ -22,7 +22,7 @@ from tests import shared_stores
 from tests.core.shared_storage import Pair, storage_on, upload_started
 from tests.core.test_shared_jobs import ENDPOINT, _job
 from tests.core.test_shared_record import entry
-from tests.shared_stores import Failing, with_op
+from tests.shared_stores import Failing, nth, with_op
 
 stores = shared_stores.stores  # the fixture: every test on memory, SQLite and Redis
 session_redis = shared_stores.session_redis
@@ -74,15 +74,12 @@ def test_a_completion_that_meets_a_store_error_can_be_retried_at_once(
     """Not after the completion's lease (30 s): its retry completes the upload."""
     first, second, upload = upload_started(stores, tmp_path)
     tag = first.put_part(upload, 1, b"part")
+    reads = nth(lambda ops: ops[0][:1] == ("hgetall",) and "multipart:" in str(ops[0][1]), 2)
     picks = {
         "claim": with_op("zadd", "files:completing"),
-        "read again": lambda ops: ops[0][0] == "hgetall" and "multipart:" in str(ops[0][1]),
+        "read again": reads,  # the first read, before the claim, goes through
     }
     failing = Failing(stores[0], picks[step], lost=lost, then=1)
-    if step == "read again":  # the first read, before the claim, goes through
-        failing.failing = None
-        reads = iter([False, True])
-        failing.fails = lambda ops: picks[step](ops) and next(reads)
     with pytest.raises(StoreUnavailable):
         storage_on(failing, tmp_path).complete_multipart(upload, [(1, tag)])
     assert second.read(second.complete_multipart(upload, [(1, tag)])) == b"part"
