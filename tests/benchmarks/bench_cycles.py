@@ -18,7 +18,7 @@ import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.benchmarks.bench_instructions import instructions_of, show
+from tests.benchmarks.bench_instructions import instructions_of, positive, show
 from tests.benchmarks.suite.inprocess import SIDES
 
 #: cycles in the shorter run of each side
@@ -46,7 +46,7 @@ def counts(cycles: int = 100) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cycles", type=int, default=100, help="cycles counted per side")
+    parser.add_argument("--cycles", type=positive, default=100, help="cycles counted per side")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:

@@ -128,9 +128,17 @@ def counts(requests: int = 2_000) -> dict[str, float]:
     return {case: (totals[case, requests] - totals[case, 0]) / requests for case in CASES}
 
 
+def positive(text: str) -> int:
+    """An argument that counts something: a whole number, at least 1 (0 divides by zero)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=2_000, help="requests counted per case")
+    parser.add_argument("--requests", type=positive, default=2_000, help="requests per case")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
