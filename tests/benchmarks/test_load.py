@@ -44,3 +44,16 @@ def test_the_stand_in_client_counts_every_answer(framing: str) -> None:
     answered, served = asyncio.run(asyncio.wait_for(run(), 10))
     # Every connection may have one request in flight when time runs out.
     assert answered > 0 and served - 32 <= answered <= served
+
+
+def test_a_slice_over_before_its_connections_open_still_measures_an_answer() -> None:
+    """(On a loaded machine, opening the connections took the whole slice: no request was
+    sent, and the figures of nothing were an IndexError.)"""
+
+    async def run() -> float:
+        server = await _serve(ANSWERS["length"], [])
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            return (await _python_load(Load(port, "/"), 1e-9)).p50_ms
+
+    assert asyncio.run(asyncio.wait_for(run(), 10)) > 0
