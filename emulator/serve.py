@@ -41,13 +41,14 @@ class CannotStart(Exception):
 
 
 #: the ports a server may listen on (0: one the system chooses)
-def build_app(chosen: Settings, port: int | None = None) -> Any:
+def build_app(chosen: Settings, port: int | None = None, *, serves: bool = True) -> Any:
     """The app the settings describe, fault rules staged; ``port`` is where it will listen
-    (never a webhook target)."""
+    (never a webhook target). An app that never ``serves`` (the parent of several workers)
+    takes no share of a shared store's webhook deliveries."""
     from emulator.app import create_app
 
     clock = ManualClock(wall_start=time.time()) if chosen.manual_clock else None
-    engine = Engine(chosen.config, clock=clock)
+    engine = Engine(chosen.config, clock=clock, delivers=serves)
     # A shared store may keep the rules of an earlier start (a restart on a --data-dir or a
     # persistent Redis, another host): a rule staged already is not staged twice.
     staged = (
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         reach_store(chosen.config.state_url)
         # With several workers this app is never served: building it checks every setting
         # before a worker starts, and stages the fault rules, once, in the shared store.
-        built = build_app(chosen)
+        built = build_app(chosen, serves=server["workers"] == 1)
         app = with_arguments(built, args)
         recording = recording_notice(args)
         if recording is not None:
@@ -123,7 +124,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             }
             os.environ[WORKER_SETTINGS] = json.dumps(worker)
             target = "emulator.serve:worker_app"
-            engine.close()  # it serves nothing: its webhook sender would take the workers' share
+            engine.close()  # it serves nothing
         del app, built  # the parent of several workers keeps none of it
         try:
             _serve(target, server, bound, tls, chosen.config.websocket_frame_limit)

@@ -65,10 +65,20 @@ def test_workers_rebuild_the_parents_settings_with_its_admin_token(
 ) -> None:
     """The parent serves an import string; each worker's factory parses the parent's command
     line again, takes the token the parent made, and stages no fault rule of its own. The
-    parent's own engine is closed before the workers start: it delivers no webhooks."""
+    parent's own engine never starts a webhook sender (one would claim deliveries, if only
+    for a moment, and hold them for their lease), and is closed before the workers start."""
     from emulator import serve
+    from emulator.core.webhooks import WebhookSender
 
     served: dict = {}
+    started = []
+    start_thread = WebhookSender._start_thread
+
+    def counted(sender: WebhookSender) -> None:
+        started.append(sender)
+        start_thread(sender)
+
+    monkeypatch.setattr(WebhookSender, "_start_thread", counted)
 
     def run(target: object, **options: object) -> None:
         served.update(options, t=target, senders=_senders())
@@ -85,7 +95,7 @@ def test_workers_rebuild_the_parents_settings_with_its_admin_token(
         True,
         2,
     )
-    assert served["senders"] == senders  # the parent's had stopped
+    assert served["senders"] == senders and started == []  # the parent's never started
     token = capsys.readouterr().err.split("admin token: ")[1].split()[0]
     first, second = serve.worker_app().state.engine, serve.worker_app().state.engine
     try:

@@ -60,7 +60,10 @@ class Engine(Timeline):
         *,
         clock: Clock | None = None,
         contracts: Contracts | None = None,
+        delivers: bool = True,
     ) -> None:
+        """``delivers``: whether this process takes its share of a shared store's webhook
+        deliveries (not the parent of `serve`'s workers, which serves nothing)."""
         self.config = config or EmulatorConfig()
         self._limits: tuple[EmulatorConfig, Limits] | None = None
         self._sources: tuple[tuple[Any, ...], SourceResolver] | None = None
@@ -82,7 +85,8 @@ class Engine(Timeline):
             store=self.store,
         )
         self.webhooks.attach(
-            JobAccess(self, self.find, lambda job: self.look(job).phase is Phase.DONE)
+            JobAccess(self, self.find, lambda job: self.look(job).phase is Phase.DONE),
+            deliver=delivers,
         )
         self._lock = threading.RLock()
         self._outcomes = OutcomeCache()

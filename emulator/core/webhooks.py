@@ -174,11 +174,11 @@ class WebhookSender:
             self._thread = threading.Thread(target=target, name="webhooks", daemon=True)
             self._thread.start()
 
-    def attach(self, access: JobAccess) -> None:
+    def attach(self, access: JobAccess, *, deliver: bool = True) -> None:
         """Lend the sender the engine's jobs; with a shared store, start taking this
-        process's share of every worker's deliveries."""
+        process's share of every worker's deliveries (unless not to ``deliver``)."""
         self._access = access
-        if self._shared is not None:
+        if self._shared is not None and deliver:
             with self._lock:
                 self._start_thread()
 
