@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import hmac
 import json
 import mimetypes
 import secrets
@@ -49,12 +48,14 @@ from emulator.http.responses import json_response
 from emulator.providers.fal.errors import FalError, method_not_allowed
 
 TOKEN_LIFETIME = 3600.0
-#: The key that signs CDN tokens while the state is this process's own. A real token is
+#: The key that seals CDN tokens while the state is this process's own. A real token is
 #: good until it expires, and the clients keep one for its hour (fal_client per client,
-#: @fal-ai/client per configuration): signed with a key that outlived only one emulation,
+#: @fal-ai/client per configuration): sealed with a key that outlived only one emulation,
 #: it would be refused by the next test's, and the client's upload fall back to another
-#: path. With a shared store, the store's secret signs them, so every worker accepts them.
+#: path. With a shared store, the store's secret seals them, so every worker accepts them.
 _PROCESS_KEY = secrets.token_bytes(32)
+#: the bytes of a CDN token's nonce, before its sealed claims
+_NONCE_BYTES = 12
 
 
 def _storage_error(error: StorageError) -> FalError:
@@ -106,7 +107,7 @@ class FalUploads:
 
     def token(self, request: Request, owner: str) -> Response:
         now = time.time()
-        token = self._signed({"key": owner, "until": now + TOKEN_LIFETIME})
+        token = self._sealed({"key": owner, "until": now + TOKEN_LIFETIME})
         expires = datetime.fromtimestamp(now + TOKEN_LIFETIME, UTC).isoformat()
         return json_response(
             {
@@ -117,26 +118,36 @@ class FalUploads:
             }
         )
 
-    # A CDN token is its own proof (its claims, signed), so any worker sharing the engine's
-    # state, or a restarted one, accepts what another issued.
+    # A CDN token is its own proof (its claims, sealed), so any worker sharing the engine's
+    # state, or a restarted one, accepts what another issued. Sealed, not only signed: its
+    # claims name the API key it was issued to, and a token travels where the key does not
+    # (a browser, a log), as fal's own, a credential of its own, does.
 
-    def _signature(self, claims: bytes) -> str:
+    def _sealing_key(self) -> bytes:
         shared = self.engine.store is not None
-        key = self.engine.secret("fal-cdn-token") if shared else _PROCESS_KEY
-        digest = hmac.new(key, claims, hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        secret = self.engine.secret("fal-cdn-token") if shared else _PROCESS_KEY
+        return hashlib.sha256(secret).digest()
 
-    def _signed(self, claims: dict[str, Any]) -> str:
-        encoded = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=")
-        return f"{encoded.decode()}.{self._signature(encoded)}"
+    def _sealed(self, claims: dict[str, Any]) -> str:
+        # cryptography loads here, at the first token, not with the app
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    def _verified(self, token: str) -> dict[str, Any] | None:
-        encoded, _, signature = token.partition(".")
-        if not hmac.compare_digest(signature, self._signature(encoded.encode())):
-            return None
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        sealed = AESGCM(self._sealing_key()).encrypt(nonce, json.dumps(claims).encode(), None)
+        return base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode()
+
+    def _opened(self, token: str) -> dict[str, Any] | None:
+        """The claims of a token this emulator sealed; None for any other."""
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         try:
-            claims = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
-        except ValueError:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            opened = AESGCM(self._sealing_key()).decrypt(
+                raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None
+            )
+            claims = json.loads(opened)
+        except (ValueError, InvalidTag):  # not base64, too short, not ours, not JSON
             return None
         valid = isinstance(claims, dict) and isinstance(claims.get("key"), str)
         return claims if valid and isinstance(claims.get("until"), float) else None
@@ -160,7 +171,7 @@ class FalUploads:
     def _check_token(self, request: Request) -> str:
         """The key the request's CDN token was issued to; 401 for a bad or old token."""
         scheme, token = split_authorization(request.headers.get("authorization", ""))
-        claims = self._verified(token) if scheme == "bearer" else None
+        claims = self._opened(token) if scheme == "bearer" else None
         until, owner = (claims["until"], claims["key"]) if claims else (0.0, "")
         accepted = self.engine.config.api_keys
         if until < time.time() or (accepted is not None and owner not in accepted):

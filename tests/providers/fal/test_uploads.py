@@ -1,5 +1,7 @@
 """fal's storage flows request by request, and what they refuse."""
 
+import base64
+import functools
 from dataclasses import replace
 
 import pytest
@@ -185,3 +187,20 @@ def test_an_upload_holds_no_other_request(engine: Engine, monkeypatch: pytest.Mo
 
     assert asyncio.run(both()) == (200, 200)
     assert released == [True]  # on the event loop, the health check waited for it
+
+
+def test_a_token_does_not_reveal_the_key_it_was_issued_to(engine: Engine) -> None:
+    """A token travels where the key does not (a browser, a log): its claims are sealed,
+    and a token changed by one character is refused."""
+    engine.config = replace(engine.config, api_keys={"sekrit-key-of-mine"})
+    with TestClient(create_app(engine=engine)) as client:
+        key = {"Authorization": "Key sekrit-key-of-mine"}
+        token = client.post("/fal/rest/storage/auth/token", json={}, headers=key).json()["token"]
+        decoded = b"".join(
+            base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)) for part in token.split(".")
+        )
+        assert b"sekrit" not in decoded and "sekrit" not in token
+        upload = functools.partial(client.post, "/fal/cdn/files/upload", content=b"x")
+        assert upload(headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        changed = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+        assert upload(headers={"Authorization": f"Bearer {changed}"}).status_code == 401
