@@ -142,6 +142,17 @@ class FalApi:
             raise FalError.detail(404, "Not Found")  # a known app, but no such sub-path
         raise FalError.detail(404, f"Application '{alias(endpoint_id)}' not found")
 
+    def _submitted_to(self, path: str) -> Endpoint:
+        """The endpoint a submit's path names: a request's own path (its cancel, say) is
+        answered 405 with the method it takes."""
+        try:
+            return self._endpoint(path)
+        except FalError:
+            request = parse_request_path(path)
+            if request is None:
+                raise
+            raise method_not_allowed("PUT" if request.action == "cancel" else "GET") from None
+
     def _job(self, path: RequestPath, owner: str, *, polling: bool = False) -> Job:
         job = self.engine.find(path.request_id, owner, polling=polling)
         if job is None and self.engine.expired(path.request_id, owner):
@@ -178,10 +189,10 @@ class FalApi:
         """What the queue answers but a submit (`submit`)."""
         owner = caller(request.scope, self.config)
         parsed = parse_request_path(request.path_params["path"])
-        if parsed is None:
-            if request.method in ("GET", "PUT"):
-                raise FalError.detail(404, "Not Found")
-            raise method_not_allowed("POST")
+        if parsed is None:  # an app's own path takes a submit; any other is none of fal's
+            if self.engine.contracts.get("fal", request.path_params["path"].strip("/")):
+                raise method_not_allowed("POST")
+            raise FalError.detail(404, "Not Found")
         wanted_method = "PUT" if parsed.action == "cancel" else "GET"
         if request.method != wanted_method:
             raise method_not_allowed(wanted_method)
@@ -195,7 +206,7 @@ class FalApi:
         if parsed.action == "stream":
             return self._stream(request, job, with_logs)
         if self.engine.look(job).phase is not Phase.DONE:
-            raise FalError.detail(400, "Request is still in progress")
+            raise FalError(400, {"detail": "Request is still in progress"}, _ids(job))
         return await self._output(request, job)
 
     async def submit(self, scope: Scope, receive: Receive) -> Response:
@@ -203,7 +214,7 @@ class FalApi:
         scope and ``receive`` themselves, no Starlette `Request` built (`HandlerApp`)."""
         config = self.config
         owner = caller(scope, config)
-        endpoint = self._endpoint(scope["path_params"]["path"])
+        endpoint = self._submitted_to(scope["path_params"]["path"])
         note_endpoint(scope, endpoint.id)
         payload = await read_payload(scope, receive, config)
         if config.validate_on_submit:

@@ -154,6 +154,8 @@ def test_result_before_completion_is_a_400(client: TestClient) -> None:
     response = client.get(submitted["response_url"])
     assert response.status_code == 400
     assert response.json() == {"detail": "Request is still in progress"}
+    # the JavaScript client takes its error's requestId from here
+    assert response.headers["x-fal-request-id"] == submitted["request_id"]
 
 
 def test_result_carries_the_request_id_header(client: TestClient) -> None:
@@ -303,7 +305,12 @@ def test_deeply_nested_bodies_are_refused(client: TestClient, depth: int) -> Non
         ("GET", "/fal/queue/fal-ai/bitdance/requests/nope/status", 404),
         ("PUT", "/fal/queue/fal-ai/bitdance/requests/nope/cancel", 404),
         ("POST", "/fal/queue/fal-ai/bitdance/extra", 404),
-        ("GET", "/fal/queue/fal-ai/bitdance", 404),
+        ("GET", "/fal/queue/fal-ai/bitdance", 405),
+        ("PUT", BITDANCE, 405),
+        ("POST", "/fal/queue/fal-ai/bitdance/requests/nope/cancel", 405),
+        ("POST", "/fal/queue/fal-ai/bitdance/requests/nope/status", 405),
+        ("DELETE", "/fal/queue/fal-ai/no-such-model", 404),
+        ("GET", "/fal/queue/fal-ai/no-such-model", 404),
         ("GET", "/fal/cdn/files/emulator/0000.jpg", 404),
         ("POST", "/fal/cdn/files/emulator/0000.jpg", 405),
         ("GET", "/nowhere", 404),
@@ -315,6 +322,11 @@ def test_wrong_methods_and_unknown_paths(
     response = client.request(method, path)
     assert response.status_code == status
     assert isinstance(response.json()["detail"], str)
+    if status == 405 and "/fal/queue/" in path:  # and says which method it takes
+        wanted = {"cancel": "PUT"}.get(
+            path.rsplit("/", 1)[1], "GET" if "/requests/" in path else "POST"
+        )
+        assert wanted in response.headers["allow"]
 
 
 def test_unknown_application_uses_fals_message(client: TestClient) -> None:
