@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,7 +47,7 @@ from emulator.providers.wavespeed.envelopes import (
     timestamp,
     wants_inline,
 )
-from emulator.providers.wavespeed.errors import WaveSpeedError, answer, method_not_allowed
+from emulator.providers.wavespeed.errors import WaveSpeedError, answer, only
 from emulator.providers.wavespeed.webhooks import finished_prediction
 
 #: GUESS: what a new key's balance is, in USD
@@ -55,7 +55,6 @@ STARTING_BALANCE = 100.0
 #: GUESS: USD per run by the kind a model makes, when its contract names no price
 DEFAULT_PRICES = {"image": 0.03, "video": 0.3, "audio": 0.02, "mesh": 0.2, None: 0.01}
 MAX_PAGE_SIZE = 100
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 def _price(endpoint: Endpoint) -> Price:
@@ -112,17 +111,6 @@ def _inlined(endpoint: Endpoint, schema: Any, depth: int = 0) -> Any:
     return schema
 
 
-def _only(method: str, handler: Handler) -> Handler:
-    """``handler`` for ``method``; any other method answers 405 with ``Allow``."""
-
-    async def checked(request: Request) -> Response:
-        if request.method != method:
-            raise method_not_allowed(method)
-        return await handler(request)
-
-    return checked
-
-
 def _page(body: Mapping[str, Any]) -> tuple[int, int]:
     page, size = body.get("page", 1), body.get("page_size", 20)
     if type(page) is not int or type(size) is not int or page < 1 or size < 1:
@@ -147,7 +135,7 @@ class WaveSpeedAccount:
             ("/user/usage_stats", self.usage, "POST"),
         ]
         return [
-            Route(api + path, HandlerApp(_only(method, handler), answer), methods=ALL_METHODS)
+            Route(api + path, HandlerApp(only(method, handler), answer), methods=ALL_METHODS)
             for path, handler, method in handlers
         ]
 
@@ -248,7 +236,9 @@ class WaveSpeedAccount:
         caller(request.scope, self.engine.config)
         body = await self._body(request)
         model, inputs = body.get("model_id"), body.get("inputs", {})
-        endpoint = self.engine.contracts.get("wavespeed", model) if isinstance(model, str) else None
+        if not isinstance(model, str) or not model:
+            raise WaveSpeedError(400, "Invalid parameters: model_id must be a model's id")
+        endpoint = self.engine.contracts.get("wavespeed", model)
         if endpoint is None:
             raise WaveSpeedError(404, f"Model '{model}' not found")
         if not isinstance(inputs, dict):

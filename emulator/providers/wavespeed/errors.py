@@ -6,9 +6,10 @@ The body of a non-2xx answer was never captured from the live API; the envelope 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from emulator.contracts.validation import Violation
@@ -83,6 +84,22 @@ class WaveSpeedError(Exception):
 
 def method_not_allowed(*allowed: str) -> WaveSpeedError:
     return WaveSpeedError(405, "Method not allowed", headers={"Allow": ", ".join(allowed)})
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def only(method: str, handler: Handler) -> Handler:
+    """``handler`` for ``method``; any other method answers 405 with ``Allow`` (a route
+    that took ``method`` alone would leave the others to the model route, whose 404 names
+    no model the caller meant)."""
+
+    async def checked(request: Request) -> Response:
+        if request.method != method:
+            raise method_not_allowed(method)
+        return await handler(request)
+
+    return checked
 
 
 def http_error(status: int, detail: str, headers: Mapping[str, str] | None) -> Response:

@@ -55,6 +55,7 @@ from emulator.providers.wavespeed.errors import (
     WaveSpeedError,
     answer,
     method_not_allowed,
+    only,
     validation_error,
 )
 from emulator.providers.wavespeed.uploads import WaveSpeedUploads
@@ -162,10 +163,14 @@ class WaveSpeedApi:
             ),
             Route(
                 "/wavespeed/api/v3/webhook/secret",
-                HandlerApp(self.webhook_secret, answer),
-                methods=["GET"],
+                HandlerApp(only("GET", self.webhook_secret), answer),
+                methods=ALL_METHODS,
             ),
-            Route("/wavespeed/api/v3/upload", HandlerApp(self.upload, answer), methods=["POST"]),
+            Route(
+                "/wavespeed/api/v3/upload",
+                HandlerApp(only("POST", self.upload), answer),
+                methods=ALL_METHODS,
+            ),
             Route(
                 "/wavespeed/api/v3/media/{kind:path}",
                 HandlerApp(self.media, answer),
@@ -222,7 +227,11 @@ class WaveSpeedApi:
     # -- the API -------------------------------------------------------------------------
 
     async def _not_posted(self, request: Request) -> Response:
-        """Anything but a POST to a model's path."""
+        """Anything but a POST under the API: 405 on a model's path, 404 on a path that
+        names no model (a mistyped API path: a 405 would send its caller to POST it)."""
+        model = request.path_params["model"].strip("/")
+        if self.engine.contracts.get("wavespeed", model) is None:
+            raise _not_found(f"{request.method} /api/v3/{model}")
         raise method_not_allowed("POST")
 
     async def submit(self, scope: Scope, receive: Receive) -> Response:

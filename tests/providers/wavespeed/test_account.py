@@ -89,6 +89,9 @@ def test_models_price_and_billing(client: httpx.Client) -> None:
     quote = client.post("/model/price", json={"model_id": MODEL, "inputs": {}}).json()["data"]
     assert quote["price"] == models[MODEL]["base_price"] and quote["currency"] == "USD"
     assert client.post("/model/price", json={"model_id": "no/such"}).status_code == 404
+    for unnamed in ({}, {"model_id": 5}, {"model_id": ""}):  # not a missing model: a bad request
+        refused = client.post("/model/price", json=unnamed)
+        assert refused.status_code == 400 and "model_id" in refused.json()["message"]
     task = run(client)
     bills = client.post("/billings/search", json={"prediction_uuids": [task]}).json()["data"]
     assert [b["prediction"]["uuid"] for b in bills["items"]] == [task]

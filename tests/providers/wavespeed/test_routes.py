@@ -169,6 +169,13 @@ def test_a_fal_job_of_the_same_key_is_no_prediction(client: TestClient) -> None:
         ("GET", "/wavespeed/api/v3/predictions/00000000000000000000000000000000/result", 404),
         ("GET", "/wavespeed/api/v3/predictions/not-an-id/result", 404),
         ("GET", BITDANCE, 405),
+        # a mistyped API path: no model, so no 405 sending its caller to POST it
+        ("GET", "/wavespeed/api/v3/balances", 404),
+        ("GET", "/wavespeed/api/v3/predictions/abc/results", 404),
+        ("PUT", "/wavespeed/api/v3/", 404),
+        # an API path's wrong method: a 405, not the model route's 404
+        ("POST", "/wavespeed/api/v3/webhook/secret", 405),
+        ("GET", "/wavespeed/api/v3/upload", 405),
         ("GET", "/wavespeed/cdn/files/emulator/nothing.jpg", 404),
         ("DELETE", "/wavespeed/cdn/files/emulator/nothing.jpg", 405),
     ],
