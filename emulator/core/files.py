@@ -265,6 +265,10 @@ class Storage:
         return file_id
 
     def fulfil(self, file_id: str, data: bytes, content_type: str | None = None) -> StoredFile:
+        """Keep the bytes a `reserve` was for. GUESS: its URL is presigned, for the declared
+        length and type (the ticket hands its caller that type's header to send), so
+        another length is a 400, another type a 403; and a PUT refused, or that the store
+        failed, leaves the ticket for a retry, as a presigned URL stays good."""
         if self._shared is not None:
             reserved = self._shared.claim_ticket(file_id)
         else:
@@ -273,18 +277,27 @@ class Storage:
         if reserved is None:
             raise StorageError(404, f"Unknown upload '{file_id}'")
         name, declared_type, owner, size = reserved
-        if size is not None and len(data) != size:
-            # GUESS: a presigned upload is signed for its declared length, so another one
-            # is refused (the ticket is spent: ask for another)
-            raise StorageError(400, f"The upload is {len(data)} bytes; its ticket declared {size}")
         try:
-            return self.put(data, content_type or declared_type, name, file_id, owner)
-        except StoreUnavailable:
-            # The store's failure, not the client's: its retry may use the ticket again
-            if self._shared is not None:
-                shared = self._shared
-                give_back(lambda: shared.give_back_ticket(file_id, reserved))
+            if size is not None and len(data) != size:
+                raise StorageError(
+                    400, f"The upload is {len(data)} bytes; its ticket declared {size}"
+                )
+            if content_type and _same_type(content_type) != _same_type(declared_type):
+                raise StorageError(
+                    403, f"The upload is {content_type}; its ticket declared {declared_type}"
+                )
+            return self.put(data, declared_type, name, file_id, owner)
+        except (StorageError, StoreUnavailable):
+            self._give_back_ticket(file_id, reserved)
             raise
+
+    def _give_back_ticket(self, file_id: str, reserved: tuple[str, str, str, int | None]) -> None:
+        if self._shared is None:
+            with self._lock:
+                self._reserved[file_id] = reserved
+        else:
+            shared = self._shared
+            give_back(lambda: shared.give_back_ticket(file_id, reserved))
 
     # -- multipart -----------------------------------------------------------------------
 
@@ -421,3 +434,8 @@ class Storage:
             self._owners.clear()
             self._file_owner.clear()
             self._total = 0
+
+
+def _same_type(content_type: str) -> str:
+    """A Content-Type as a ticket keeps it (`safe_content_type`), in lower case."""
+    return safe_content_type(content_type).lower()

@@ -53,8 +53,11 @@ def test_a_reserved_uploads_declared_size_holds_anywhere(stores: Pair, tmp_path:
     with pytest.raises(StorageError) as refused:
         second.fulfil(ticket, b"five!")
     assert refused.value.status == 400
-    exact = first.reserve("photo.jpg", "image/jpeg", owner="k", size=4)
-    assert second.fulfil(exact, b"four").size == 4
+    with pytest.raises(StorageError) as refused:
+        first.fulfil(ticket, b"four", "text/html")
+    assert refused.value.status == 403
+    # refused twice, the ticket waits still, on either handle
+    assert first.fulfil(ticket, b"four", "image/jpeg").size == 4
 
 
 def test_quotas_hold_for_both_together(stores: Pair, tmp_path: Path) -> None:

@@ -45,8 +45,26 @@ def test_a_put_of_another_size_than_its_ticket_declared_is_refused(client: TestC
     put = client.put(ticket["upload"]["url"], content=b"20 bytes, not five..")
     assert put.status_code == 400
     assert put.json()["message"] == "The upload is 20 bytes; its ticket declared 5"
+    # a refused PUT leaves the ticket, as a presigned URL stays good: the retry is kept
+    assert client.put(ticket["upload"]["url"], content=b"five!").status_code == 200
+    assert client.put(ticket["upload"]["url"], content=b"five!").status_code == 404  # spent
     undeclared = client.post(TICKETS, json={"filename": "t.png"}).json()["data"]
     assert client.put(undeclared["upload"]["url"], content=b"any").status_code == 200
+
+
+def test_a_put_of_another_type_than_its_ticket_declared_is_refused(client: TestClient) -> None:
+    """The ticket hands its caller the declared type's header to send: the URL is signed
+    for it (a guess), and the file is served as that type, never as the PUT's."""
+    asked = {"filename": "t.png", "content_type": "image/png"}
+    ticket = client.post(TICKETS, json=asked).json()["data"]
+    url = ticket["upload"]["url"]
+    put = client.put(url, content=b"<b>hi</b>", headers={"Content-Type": "text/html"})
+    assert put.status_code == 403
+    assert put.json()["message"] == "The upload is text/html; its ticket declared image/png"
+    assert client.put(url, content=b"png", headers={"Content-Type": "IMAGE/PNG"}).is_success
+    assert client.get(ticket["download_url"]).headers["content-type"] == "image/png"
+    untyped = client.post(TICKETS, json={"filename": "t.png"}).json()["data"]["upload"]["url"]
+    assert client.put(untyped, content=b"png").is_success  # a PUT naming no type: the ticket's
 
 
 def test_legacy_binary_form(client: TestClient) -> None:
