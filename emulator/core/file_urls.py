@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from typing import NamedTuple
+from urllib.parse import unquote
 
 UPLOAD_PREFIX = "/files/uploads/"
 MEDIA_PREFIX = "/files/emulator/"
@@ -17,8 +18,8 @@ _UPLOAD_PATH = re.compile(
     r"^/files/uploads/(?P<id>[0-9a-f]{24})/(?P<name>[^/]+)"
     r"(?:/multipart/(?P<upload>[0-9a-f]{24})/(?P<part>[0-9]{1,5}|complete))?/?$"
 )
-_UPLOAD_IN_URL = re.compile(r"/files/uploads/([0-9a-f]+)/")
-_MEDIA_IN_URL = re.compile(r"/files/emulator/([0-9a-f]{32})\.")
+_UPLOAD_IN_URL = re.compile(r"/files/uploads/([0-9a-f]+)/([^/?#]+)")
+_MEDIA_IN_URL = re.compile(r"/files/emulator/(([0-9a-f]{32})\.[^/?#]+)")
 
 
 def file_url(cdn_base: str, stored_id: str, name: str) -> str:
@@ -52,10 +53,19 @@ def parse_upload_path(path: str) -> UploadPath | None:
     return UploadPath(match["id"], match["name"], match["upload"], match["part"])
 
 
-def find_in_url(path: str) -> tuple[str, str] | None:
-    """Which file a URL path names: ``("upload", id)`` or ``("media", id)``."""
+class Named(NamedTuple):
+    """Which file a URL names: its kind (``upload`` or ``media``), its id, and the name
+    the URL gives it (a medium's: ``{id}.{extension}``), which must be its own."""
+
+    kind: str
+    id: str
+    name: str
+
+
+def find_in_url(path: str) -> Named | None:
+    """Which file a URL (or its path) names, if one of the emulator's."""
     if match := _UPLOAD_IN_URL.search(path):
-        return "upload", match.group(1)
+        return Named("upload", match.group(1), unquote(match.group(2)))
     if match := _MEDIA_IN_URL.search(path):
-        return "media", match.group(1)
+        return Named("media", match.group(2), match.group(1))
     return None

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from emulator.core.engine import Engine
-from emulator.core.file_urls import media_id_of, parse_upload_path
+from emulator.core.file_urls import MEDIA_PREFIX, media_id_of, parse_upload_path
 from emulator.core.files import etag
 from emulator.http.exchange import drop_after
 from emulator.media.links import Linker, WouldBlock, without_blocking
@@ -76,12 +76,14 @@ def _find(engine: Engine, path: str) -> _File | None:
         spec = store.lookup(media_id)
         if spec is None:
             return None
+        name = f"{media_id}.{spec.extension}"
+        if path[len(MEDIA_PREFIX) :] != name:  # its own name, nothing else
+            return None
 
         async def render() -> bytes:
             return await run_in_threadpool(store.content, spec)  # maybe for seconds
 
         # The id digests the spec, and a spec always renders to the same bytes.
-        name = f"{media_id}.{spec.extension}"
         return _File(
             name, spec.content_type, f'"{media_id}"', store.created, spec.byte_size, render
         )

@@ -15,10 +15,11 @@ import io
 from typing import NamedTuple
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from emulator.core.file_urls import find_in_url
-from emulator.core.files import Storage, StorageError
+from emulator.core.file_urls import Named, find_in_url
+from emulator.core.files import Storage, StorageError, StoredFile
 from emulator.media.cache import MediaStore
 from emulator.media.links import check_may_block
+from emulator.media.spec import MediaSpec
 
 #: the largest input picture decoded (Pillow's own bomb limit is about 179 million)
 MAX_SOURCE_PIXELS = 64 * 2**20
@@ -72,8 +73,8 @@ def data_uri_bytes(url: str) -> bytes | None:
         return None
 
 
-def _served(url: str) -> tuple[str, str] | None:
-    """Which file of the emulator's ``url`` names (its kind and id), if one."""
+def _served(url: str) -> Named | None:
+    """Which file of the emulator's ``url`` names, if one."""
     try:
         return find_in_url(urlsplit(url).path)
     except ValueError:  # not a URL at all (an unclosed IPv6 bracket): nothing to read
@@ -94,12 +95,19 @@ class SourceResolver:
         found = _served(url)
         if found is None:
             return None
-        kind, file_id = found
-        if kind == "upload":
-            stored = self.storage.get(file_id)
-            return self.storage.read(stored) if stored else None
-        spec = self.media.lookup(file_id)
-        return self.media.content(spec) if spec else None
+        file = self._file(found)
+        if isinstance(file, StoredFile):
+            return self.storage.read(file)
+        return None if file is None else self.media.content(file)
+
+    def _file(self, found: Named) -> StoredFile | MediaSpec | None:
+        """The upload or medium ``found`` names, if the URL gives it its own name: at a
+        mangled URL, a real fetch finds nothing."""
+        if found.kind == "upload":
+            stored = self.storage.get(found.id)
+            return stored if stored is not None and stored.name == found.name else None
+        spec = self.media.lookup(found.id)
+        return spec if spec is not None and found.name == f"{found.id}.{spec.extension}" else None
 
     def readable(self, url: str) -> bool:
         """Whether the emulator can read ``url``, found without reading it: no file read,
@@ -108,20 +116,15 @@ class SourceResolver:
         if url.startswith("data:"):
             return data_uri_bytes(url) is not None
         found = _served(url)
-        if found is None:
-            return False
-        kind, file_id = found
-        if kind == "upload":
-            return self.storage.get(file_id) is not None
-        return self.media.lookup(file_id) is not None
+        return found is not None and self._file(found) is not None
 
     def clip(self, url: str) -> Clip | None:
         """The length (and a video's frame size) of the audio or video at ``url``, if the
         emulator can read it: a generated one's own, else its container's, probed."""
         found = None if url.startswith("data:") else _served(url)
-        if found is not None and found[0] == "media":
-            spec = self.media.lookup(found[1])
-            if spec is None or spec.duration <= 0:
+        if found is not None and found.kind == "media":
+            spec = self._file(found)
+            if not isinstance(spec, MediaSpec) or spec.duration <= 0:
                 return None
             return Clip(spec.duration, spec.width, spec.height, spec.fps)
         data = self.read(url)

@@ -23,7 +23,7 @@ def test_an_upload_url_names_its_file(cdn: str, file_id: str, name: str) -> None
     url = file_url(cdn, file_id, name)
     path = url[len(cdn) :]
     assert parse_upload_path(path) == UploadPath(file_id, name)
-    assert find_in_url(url) == ("upload", file_id)
+    assert find_in_url(url) == ("upload", file_id, name)
     assert media_id_of(path) is None
 
 
@@ -32,7 +32,7 @@ def test_a_media_url_names_its_medium(cdn: str, media_id: str, extension: str) -
     url = media_url(cdn, media_id, extension)
     path = url[len(cdn) :]
     assert media_id_of(path) == media_id
-    assert find_in_url(url) == ("media", media_id)
+    assert find_in_url(url) == ("media", media_id, f"{media_id}.{extension}")
     assert parse_upload_path(path) is None
 
 

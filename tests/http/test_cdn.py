@@ -105,6 +105,13 @@ def test_if_range_serves_the_range_only_for_the_same_file(client, path, whole) -
     assert (other.status_code, other.content) == (200, whole)
 
 
+@pytest.mark.parametrize("mangled", [".jpgx", ".png", ".mp4", ".jpg/extra", ""])
+def test_a_file_is_served_at_its_own_url_alone(client, path, mangled) -> None:
+    """A client that mangles a URL is caught, as by a real CDN's 404."""
+    assert path.endswith(".jpg") and client.get(path).status_code == 200
+    assert client.get(path.removesuffix(".jpg") + mangled).status_code == 404
+
+
 def test_an_uploaded_file_is_named_by_its_upload(client) -> None:
     token = client.post("/fal/rest/storage/auth/token?storage_type=fal-cdn-v3", json={})
     headers = {

@@ -56,6 +56,23 @@ def test_what_cannot_be_read_fails_or_falls_back(url: str) -> None:
     assert resolver(synthetic=True).picture("image_url", url).id == ""
 
 
+def test_a_file_is_read_at_its_own_url_alone() -> None:
+    """As from a real CDN: a mangled URL (another name, another extension) reads nothing."""
+    sources = resolver()
+    stored = sources.storage.put(png((5, 6)), "image/png", "a.png")
+    media_id = sources.media.register(MediaSpec("image", 40, 30, "png", "m", "p", 1))
+    mangled = [
+        f"https://v3.fal.media/files/uploads/{stored.id}/b.png",
+        f"https://x/files/emulator/{media_id}.jpg",
+    ]
+    for url in mangled:
+        assert not sources.readable(url) and sources.read(url) is None
+        with pytest.raises(InputUnreachable):
+            sources.picture("image_url", url)
+    quoted = f"https://v3.fal.media/files/uploads/{stored.id}/%61.png"  # "a.png", quoted
+    assert sources.readable(quoted) and sources.read(quoted) == png((5, 6))
+
+
 def test_readable_finds_what_read_reads_without_reading_it() -> None:
     sources = resolver()
     stored = sources.storage.put(png((5, 6)), "image/png", "a.png")
