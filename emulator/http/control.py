@@ -30,7 +30,7 @@ from emulator.core.engine import Engine
 from emulator.core.faults import Fault, FaultError
 from emulator.core.keys import split_authorization
 from emulator.core.lifecycle import Progression
-from emulator.core.record import RecordedRequest
+from emulator.core.record import RecordedRequest, mask
 from emulator.core.store import StoreUnavailable
 from emulator.http.bodies import PayloadError, read_json
 from emulator.http.control_openapi import document
@@ -246,7 +246,7 @@ class ControlApi:
                     "id": job.id,
                     "provider": job.endpoint.provider,
                     "endpoint": job.endpoint.id,
-                    "key": job.owner,
+                    "key": _shown_key(job.owner),
                     "phase": self.engine.look(job).phase.value,
                     "polls": job.polls,
                     "fault": job.fault.id if job.fault else None,
@@ -326,11 +326,18 @@ def _seconds(value: Any) -> float:
 def _recorded(entry: RecordedRequest) -> dict[str, Any]:
     """A recorded request as JSON: its body as text, or base64 when it is not text."""
     shown = {**asdict(entry), "provider": entry.provider, "truncated": entry.truncated}
+    shown["key"] = _shown_key(entry.key)
     try:
         shown["body"], shown["body_encoding"] = entry.body.decode(), "utf-8"
     except UnicodeDecodeError:
         shown["body"], shown["body_encoding"] = base64.b64encode(entry.body).decode(), "base64"
     return shown
+
+
+def _shown_key(key: str) -> str:
+    """An API key as the control plane shows it, masked as the headers it came in are (a
+    key may be someone's real one, sent to a shared emulator); ``?key=`` takes it whole."""
+    return mask(key) if key else ""
 
 
 def _masked(url: str) -> str:

@@ -43,8 +43,9 @@ def test_the_request_record_is_served_and_filtered(client: TestClient) -> None:
     client.post("/fal/run/fal-ai/bitdance", json={})
     entries = client.get("/_emulator/requests", params={"status": 422}).json()
     assert [(e["method"], e["path"], e["provider"], e["key"]) for e in entries] == [
-        ("POST", "/fal/run/fal-ai/bitdance", "fal", "k1")
+        ("POST", "/fal/run/fal-ai/bitdance", "fal", "****")  # a key is shown masked
     ]
+    assert len(client.get("/_emulator/requests", params={"key": "k1"}).json()) == 2
     assert len(client.get("/_emulator/requests").json()) == 2  # control requests are not recorded
     assert client.get("/_emulator/requests", params={"status": "x"}).status_code == 422
 
@@ -128,7 +129,7 @@ def test_a_refusal_quoting_a_lone_surrogate_shows_it_escaped(client: TestClient)
 def test_jobs_progression_and_clock_over_http(client: TestClient) -> None:
     submitted = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}).json()
     (job,) = client.get("/_emulator/jobs").json()
-    assert (job["id"], job["phase"], job["key"]) == (submitted["request_id"], "queued", "k1")
+    assert (job["id"], job["phase"], job["key"]) == (submitted["request_id"], "queued", "****")
     assert (
         client.post("/_emulator/progression", json={"progression": "wall:1,1,0"}).json()["mode"]
         == "wall"
@@ -160,3 +161,15 @@ def test_a_control_body_of_white_space_is_no_json(client: TestClient) -> None:
     json_type = {"Content-Type": "application/json"}
     assert client.post("/_emulator/reset", content=b"", headers=json_type).status_code == 200
     assert client.post("/_emulator/reset", content=b" \n", headers=json_type).status_code == 422
+
+
+def test_keys_are_shown_masked_and_filtered_whole(client: TestClient) -> None:
+    """A key may be someone's real one, sent to a shared emulator: the listings show its
+    last four characters, as they show the headers it came in."""
+    key = {"Authorization": "Key someones-real-key-1234"}
+    client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}, headers=key)
+    [entry] = client.get("/_emulator/requests", params={"key": "someones-real-key-1234"}).json()
+    assert entry["key"] == "****1234" and entry["headers"]["authorization"] == "Key ****1234"
+    [job] = client.get("/_emulator/jobs").json()
+    assert job["key"] == "****1234"
+    assert "someones-real" not in client.get("/_emulator/jobs").text

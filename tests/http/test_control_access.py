@@ -6,6 +6,8 @@ from starlette.testclient import TestClient
 from emulator import EmulatorConfig, Engine, Progression, cli, create_app
 
 ADMIN = {"Authorization": "Bearer admin-secret"}
+#: keys long enough that the listings show their last four characters (masked, as a key is)
+ALICE, BOB = "alice-key-0001", "bob-key-0002"
 
 
 @pytest.fixture
@@ -14,7 +16,7 @@ def client() -> TestClient:
         admin_token="admin-secret", progression=Progression.parse("immediate"), seed=1
     )
     with TestClient(create_app(engine=Engine(config))) as client:
-        for key in ("alice", "bob"):
+        for key in (ALICE, BOB):
             headers = {"Authorization": f"Key {key}"}
             client.post("/fal/queue/fal-ai/bitdance", json={"prompt": key}, headers=headers)
         yield client
@@ -43,11 +45,11 @@ def test_without_a_credential_nothing_is_shown_or_done(
 
 
 def test_a_key_sees_only_its_own_and_changes_nothing(client: TestClient) -> None:
-    alice = {"Authorization": "Key alice"}
+    alice = {"Authorization": f"Key {ALICE}"}
     jobs = client.get("/_emulator/jobs", headers=alice).json()
-    assert [job["key"] for job in jobs] == ["alice"]
-    requests = client.get("/_emulator/requests?key=bob", headers=alice).json()
-    assert {entry["key"] for entry in requests} == {"alice"}
+    assert [job["key"] for job in jobs] == ["****0001"]
+    requests = client.get(f"/_emulator/requests?key={BOB}", headers=alice).json()
+    assert {entry["key"] for entry in requests} == {"****0001"}
     for method, path in (("POST", "/_emulator/reset"), ("GET", "/_emulator/faults")):
         assert client.request(method, path, json={}, headers=alice).status_code == 403
     assert len(client.get("/_emulator/jobs", headers=ADMIN).json()) == 2
