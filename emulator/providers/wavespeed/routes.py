@@ -311,7 +311,8 @@ class WaveSpeedApi:
                     if gone.done():
                         break
         except TimeoutError:
-            why = f"Sync mode timed out after {self.config.sync_timeout:g} seconds."
+            waited = self.config.sync_timeout
+            why = f"Sync mode timed out after {waited:g} second{'' if waited == 1 else 's'}."
             return _still_processing(await self._prediction(scope, job), why)
         except asyncio.CancelledError:
             # Whoever cancels the wait drops the request: the server, once its graceful
