@@ -12,12 +12,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from emulator.contracts.plans import Plan
-from emulator.media.sources import Clip, InputUnreachable, Source, SourceResolver
+from emulator.media.sources import (
+    Clip,
+    InputUndecodable,
+    InputUnreachable,
+    Source,
+    SourceResolver,
+)
 
 #: input fields that name the picture an image-to-video job starts from
 PICTURE_FIELDS = ("image_url", "image", "input_image", "start_image_url", "first_frame_image")
 #: input fields listing the pictures an edit starts from (fal's, WaveSpeed's): the first
 PICTURE_LISTS = ("image_urls", "images")
+PICTURES = frozenset(PICTURE_FIELDS + PICTURE_LISTS)
 #: input fields naming media files the job reads
 MEDIA_INPUT = re.compile(
     r"[a-z0-9_]*(image|video|audio|mask|mesh|model|file)[a-z0-9_]*_urls?"
@@ -71,16 +78,23 @@ class InputMedia:
 
     def check_readable(self) -> None:
         """Every media URL the input names (``image_url``, ``video_url``, ``audio_urls``…)
-        must be readable, whether or not the output shows it; raises `InputUnreachable`."""
-        if self.sources is None or self.sources.synthetic_fallback:
+        must be readable, and a picture field's a picture, whether or not the output shows
+        it; raises `InputUnreachable` (`InputUndecodable` for no picture)."""
+        sources = self.sources
+        if sources is None or sources.synthetic_fallback:
             return
         for name, value in self.inputs.items():
             if not names_media(name):
                 continue
             for url in value if isinstance(value, list) else [value]:
-                readable = not isinstance(url, str) or self.sources.readable(url)
-                if not readable and url != self.plan.input_default(name):
-                    raise InputUnreachable(name, url)
+                if not isinstance(url, str) or url == self.plan.input_default(name):
+                    continue
+                if name not in PICTURES:
+                    if not sources.readable(url):
+                        raise InputUnreachable(name, url)
+                elif not sources.pictured(url):
+                    unusable = InputUndecodable if sources.readable(url) else InputUnreachable
+                    raise unusable(name, url)
 
 
 @functools.lru_cache(maxsize=4096)

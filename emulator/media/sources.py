@@ -145,6 +145,17 @@ class SourceResolver:
         fps = round(rate) if rate and 0 < rate <= 120 else 0
         return Clip(length / 1_000_000, width or 0, height or 0, fps)
 
+    def pictured(self, url: str) -> bool:
+        """Whether ``url`` can be read and is a picture: a generated image, or bytes whose
+        header opens as one (not decoded, and nothing kept: a realtime session's every
+        frame names one)."""
+        found = None if url.startswith("data:") else _served(url)
+        if found is not None and found.kind == "media":
+            spec = self._file(found)
+            return isinstance(spec, MediaSpec) and spec.kind == "image"
+        data = self.read(url)
+        return data is not None and _opens_as_picture(data)
+
     def picture(self, field: str, url: str) -> Source:
         """The picture at ``url`` kept for rendering; raises `InputUnreachable`."""
         from PIL import Image  # with the first input picture, not with the emulator
@@ -172,3 +183,13 @@ class SourceResolver:
             except StorageError:
                 raise InputUnreachable(field, url) from None
         return Source(source_id, size)
+
+
+def _opens_as_picture(data: bytes) -> bool:
+    from PIL import Image  # with the first input picture, not with the emulator
+
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            return picture.width * picture.height <= MAX_SOURCE_PIXELS
+    except Exception:  # anything Pillow refuses to open is no picture
+        return False

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
+
 import pytest
+from PIL import Image
 
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.contracts.input_media import InputMedia, names_media
 from emulator.contracts.plans import plan_of
 from emulator.core.files import Storage
 from emulator.media import MediaSpec, MediaStore
-from emulator.media.sources import Clip, InputUnreachable, SourceResolver
+from emulator.media.sources import Clip, InputUndecodable, InputUnreachable, SourceResolver
 
 BITDANCE = load_contracts([DEFAULT_CONTRACTS_DIR]).get("fal", "fal-ai/bitdance")
 
@@ -48,3 +53,32 @@ def test_a_lists_first_picture_and_a_generated_clips_own_length_and_size() -> No
     with pytest.raises(InputUnreachable) as unreadable:
         found.check_readable()  # the list's second picture
     assert (unreadable.value.field, unreadable.value.url) == ("image_urls", "ignored")
+
+
+def test_a_picture_field_must_name_a_picture_whether_or_not_the_output_shows_it() -> None:
+    """A user testing that their code surfaces a bad input gets the same answer with a size
+    field as without: each picture field is checked, by its header (nothing decoded or
+    kept, and a generated one by its kind, nothing rendered)."""
+    media = MediaStore()
+    sources = SourceResolver(Storage(), media, synthetic_fallback=False)
+    picture = media.register(MediaSpec("image", 40, 30, "png", "m", "p", 1))
+    video = media.register(MediaSpec("video", 640, 360, "mp4", "m", "p", 1, duration=4.0, fps=24))
+    cdn = "https://v3.fal.media/files/emulator/"
+    text = "data:text/plain;base64," + base64.b64encode(b"not a picture").decode()
+    for bad in ("data:image/png;base64,AAAA", text, f"{cdn}{video}.mp4"):
+        for field, value in (("image_url", bad), ("images", [f"{cdn}{picture}.png", bad])):
+            with pytest.raises(InputUndecodable) as refused:
+                InputMedia(plan_of(BITDANCE), {field: value}, sources).check_readable()
+            assert refused.value.field == field
+    with pytest.raises(InputUnreachable) as unreachable:  # read nothing: no picture to try
+        InputMedia(
+            plan_of(BITDANCE), {"image": "https://example.com/x.png"}, sources
+        ).check_readable()
+    assert type(unreachable.value) is InputUnreachable
+    out = io.BytesIO()
+    Image.new("RGB", (3, 2)).save(out, "PNG")
+    png = "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+    good = InputMedia(plan_of(BITDANCE), {"image_urls": [f"{cdn}{picture}.png", png]}, sources)
+    good.check_readable()
+    kept = "src" + hashlib.sha256(out.getvalue()).hexdigest()[:24]  # as `picture` keeps one
+    assert media.renders == 0 and sources.storage.get(kept) is None
