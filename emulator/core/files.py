@@ -9,41 +9,23 @@ the last, sanitised segment of a URL: on disk a file is stored under its generat
 
 from __future__ import annotations
 
-import hashlib
-import re
 import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
-from emulator.core.file_urls import file_url
 from emulator.core.shared_files import Limits, QuotaRefused, SharedUploads
 from emulator.core.store import Store, StoreUnavailable, give_back
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-class StorageError(Exception):
-    """An upload the storage refuses, with the HTTP status that says why."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-_MEDIA_TYPE = re.compile(
-    r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,127}"
+from emulator.core.stored_files import (
+    StorageError,
+    StoredFile,
+    etag,
+    safe_content_type,
+    safe_name,
+    same_type,
 )
-
-
-def safe_content_type(value: object) -> str:
-    """A client's content type if it is a plain ``type/subtype`` (safe as a header)."""
-    text = value.split(";", 1)[0].strip() if isinstance(value, str) else ""
-    return text if _MEDIA_TYPE.fullmatch(text) else "application/octet-stream"
 
 
 def _unknown_upload(upload_id: str) -> StorageError:
@@ -69,26 +51,6 @@ def _shared_tags(upload: dict[str, str]) -> Callable[[int], str | None]:
     return lambda number: upload.get(f"etag:{number}")
 
 
-def safe_name(name: object, default: str = "upload.bin") -> str:
-    """A client's file name reduced to a harmless URL segment (no path, no dots first)."""
-    base = (name if isinstance(name, str) else "").replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = _UNSAFE.sub("_", base).lstrip(".")[:128]
-    return cleaned or default
-
-
-class StoredFile(NamedTuple):
-    """An uploaded file as its URL names it: id, name, type and size."""
-
-    id: str
-    name: str
-    content_type: str
-    size: int
-
-
-def content_url(cdn_base: str, stored: StoredFile) -> str:
-    return file_url(cdn_base, stored.id, stored.name)
-
-
 @dataclass
 class _Multipart:
     """A multipart upload under way: the parts received so far, by number."""
@@ -105,10 +67,6 @@ class _Multipart:
 
 #: the most two-step uploads and multipart uploads waiting at once; the oldest are dropped
 MAX_WAITING = 10_000
-
-
-def etag(data: bytes) -> str:
-    return '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
 
 
 class Storage:
@@ -282,7 +240,7 @@ class Storage:
                 raise StorageError(
                     400, f"The upload is {len(data)} bytes; its ticket declared {size}"
                 )
-            if content_type and _same_type(content_type) != _same_type(declared_type):
+            if content_type and same_type(content_type) != same_type(declared_type):
                 raise StorageError(
                     403, f"The upload is {content_type}; its ticket declared {declared_type}"
                 )
@@ -434,8 +392,3 @@ class Storage:
             self._owners.clear()
             self._file_owner.clear()
             self._total = 0
-
-
-def _same_type(content_type: str) -> str:
-    """A Content-Type as a ticket keeps it (`safe_content_type`), in lower case."""
-    return safe_content_type(content_type).lower()

@@ -20,7 +20,8 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope
 
 from emulator.config import EmulatorConfig
-from emulator.core.files import Storage, StoredFile
+from emulator.core.files import Storage
+from emulator.core.stored_files import StoredFile
 from emulator.http.asgi import BODY, header
 from emulator.http.deadlines import deadlines
 

@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from emulator.core.engine import Engine
 from emulator.core.file_urls import MEDIA_PREFIX, media_id_of, parse_upload_path
-from emulator.core.files import etag
+from emulator.core.stored_files import etag
 from emulator.http.exchange import drop_after
 from emulator.media.links import Linker, WouldBlock, without_blocking
 

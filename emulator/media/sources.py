@@ -16,7 +16,8 @@ from typing import NamedTuple
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from emulator.core.file_urls import Named, find_in_url
-from emulator.core.files import Storage, StorageError, StoredFile
+from emulator.core.files import Storage
+from emulator.core.stored_files import StorageError, StoredFile
 from emulator.media.cache import MediaStore
 from emulator.media.links import check_may_block
 from emulator.media.spec import MediaSpec

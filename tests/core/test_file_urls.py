@@ -10,7 +10,7 @@ from emulator.core.file_urls import (
     media_url,
     parse_upload_path,
 )
-from emulator.core.files import safe_name
+from emulator.core.stored_files import safe_name
 
 FILE_ID = st.text("0123456789abcdef", min_size=24, max_size=24)
 MEDIA_ID = st.text("0123456789abcdef", min_size=32, max_size=32)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from emulator.core.files import Storage, StorageError
+from emulator.core.files import Storage
+from emulator.core.stored_files import StorageError
 from tests import shared_stores
 from tests.core.shared_storage import Pair, storage_pair
 

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from emulator.core.files import Storage, StorageError, etag
+from emulator.core.files import Storage
 from emulator.core.store import Op, Store
+from emulator.core.stored_files import StorageError, etag
 from tests import shared_stores
 from tests.core.shared_storage import Pair, left_on_disk, storage_on, storage_pair, upload_started
 

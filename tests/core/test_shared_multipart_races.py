@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from emulator.core.files import Storage, StorageError, StoredFile
+from emulator.core.files import Storage
 from emulator.core.store import Op, Store, StoreUnavailable, open_store
+from emulator.core.stored_files import StorageError, StoredFile
 from tests import shared_stores
 from tests.core.shared_storage import (
     Pair,

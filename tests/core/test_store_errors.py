@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from emulator.core.faults import FaultBook
-from emulator.core.files import StorageError
 from emulator.core.jobs import Budget
 from emulator.core.record import RequestRecord
 from emulator.core.shared_jobs import SharedJobStore
 from emulator.core.store import StoreUnavailable
+from emulator.core.stored_files import StorageError
 from emulator.media.cache import MediaStore
 from emulator.media.spec import MediaSpec
 from tests import shared_stores

@@ -34,14 +34,9 @@ from starlette.responses import Response
 
 from emulator.core.engine import Engine
 from emulator.core.file_urls import MEDIA_PREFIX, UploadPath, file_url, parse_upload_path
-from emulator.core.files import (
-    Storage,
-    StorageError,
-    content_url,
-    safe_content_type,
-    safe_name,
-)
+from emulator.core.files import Storage
 from emulator.core.keys import split_authorization
+from emulator.core.stored_files import StorageError, content_url, safe_content_type, safe_name
 from emulator.http.bodies import read_body, read_json, receive_reserved
 from emulator.http.cdn import cdn_path, download
 from emulator.http.responses import json_response

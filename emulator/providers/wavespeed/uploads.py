@@ -22,7 +22,7 @@ from starlette.types import Message, Receive
 
 from emulator.core.engine import Engine
 from emulator.core.file_urls import UploadPath, file_url
-from emulator.core.files import (
+from emulator.core.stored_files import (
     StorageError,
     StoredFile,
     content_url,
