@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, Route, get_route_path
+from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope
 
 from emulator.config import EmulatorConfig
@@ -58,11 +58,10 @@ from emulator.providers.wavespeed.errors import (
     only,
     validation_error,
 )
+from emulator.providers.wavespeed.paths import API, ModelRoute
 from emulator.providers.wavespeed.uploads import WaveSpeedUploads
 from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks, finished_prediction
 
-#: where the v3 API's routes are
-API = "/wavespeed/api/v3/"
 #: Why a prediction the emulator had is gone (a guess: WaveSpeed's wording was not observed).
 EXPIRED = "its result is no longer kept (retention or memory budget passed)"
 #: How many encoded answers of finished predictions are remembered.
@@ -86,40 +85,6 @@ async def _disconnected(receive: Receive) -> None:
             pass
     except Exception:  # a server that raises rather than answers: gone all the same
         return
-
-
-class ModelRoute(Route):
-    """The submit route, ``API + "{model:path}"``, for every path under `API` whose first
-    segment no route in ``reserved`` starts with. Tried before those routes, it takes just
-    the requests it took when tried after them all (the same route, last, takes the rest),
-    and it matches without a regular expression: a submit no longer tries a dozen routes
-    first (issue 17)."""
-
-    def __init__(self, endpoint: HandlerApp, *, reserved: list[BaseRoute]) -> None:
-        super().__init__(API + "{model:path}", endpoint, methods=ALL_METHODS)
-        self.reserved = frozenset(
-            _first_segment(route.path) for route in reserved if isinstance(route, Route)
-        )
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        path = get_route_path(scope)
-        if _first_segment(path) in self.reserved:
-            return Match.NONE, {}
-        if scope["type"] != "http" or not path.startswith(API) or "\n" in path:
-            return super().matches(scope)  # a newline: as the pattern takes it
-        # as Route.matches answers for a path its pattern takes, ``model`` the rest of it
-        path_params = {**scope.get("path_params", {}), "model": path[len(API) :]}
-        child_scope = {"endpoint": self.endpoint, "path_params": path_params}
-        full = self.methods is None or scope["method"] in self.methods
-        return (Match.FULL if full else Match.PARTIAL), child_scope
-
-
-def _first_segment(path: str) -> str:
-    """The first segment after `API` (up to a parameter, or a final newline, which a
-    route's pattern lets through), or "" outside `API`."""
-    if not path.startswith(API):
-        return ""
-    return path[len(API) :].partition("/")[0].partition("{")[0].removesuffix("\n")
 
 
 def _still_processing(data: dict[str, Any], why: str) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from starlette.routing import Match
 from starlette.testclient import TestClient
 
 from emulator import Engine, create_app
-from emulator.providers.wavespeed.routes import ModelRoute, WaveSpeedApi
+from emulator.providers.wavespeed.paths import ModelRoute
+from emulator.providers.wavespeed.routes import WaveSpeedApi
 
 BITDANCE = "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
 
