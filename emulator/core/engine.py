@@ -19,12 +19,11 @@ from emulator.contracts.documents import Contracts, Endpoint
 from emulator.contracts.limits import Limits
 from emulator.contracts.served import served_contracts
 from emulator.contracts.validation import Violation
-from emulator.core.clock import Clock, ManualClock, SharedManualClock, SystemClock, WallClock
+from emulator.core.clock import Clock
 from emulator.core.draws import Draws, salt_for
 from emulator.core.faults import Fault, FaultBook
-from emulator.core.files import Storage
 from emulator.core.holds import Holds
-from emulator.core.jobs import Budget, Failure, Job, JobStore
+from emulator.core.jobs import Failure, Job
 from emulator.core.lifecycle import Phase, Progression
 from emulator.core.outcomes import (
     JobFailed,
@@ -34,9 +33,9 @@ from emulator.core.outcomes import (
     limits_of,
     make_outcome,
 )
+from emulator.core.parts import clock_for, job_store_for, storage_for
 from emulator.core.record import RequestRecord
 from emulator.core.shared_engine import SharedEngineState
-from emulator.core.shared_jobs import SharedJobStore
 from emulator.core.shared_webhooks import JobAccess
 from emulator.core.store import Store, StoreUnavailable, open_store
 from emulator.core.timeline import CANCELLED, Look, Timeline
@@ -74,9 +73,9 @@ class Engine(Timeline):
         if config.state_url != "memory":
             self.store = open_store(config.state_url)
             self._shared = SharedEngineState(self.store)
-        self.clock = self._clock(clock)
+        self.clock = clock_for(clock, self.store)
         self.contracts = contracts if contracts is not None else served_contracts(config)
-        self.jobs = _job_store(config, self.store, self.contracts)
+        self.jobs = job_store_for(config, self.store, self.contracts)
         self.record = RequestRecord(store=self.store)
         self.faults = FaultBook(self.config.seed, store=self.store, served=self.contracts.serve_any)
         self.webhooks = WebhookSender(
@@ -92,7 +91,7 @@ class Engine(Timeline):
         self._outcomes = OutcomeCache()
         #: the requests each key holds open (not reset: they are live connections)
         self.holds = Holds()
-        self.storage = _storage(config, self.store)
+        self.storage = storage_for(config, self.store)
         if self.store is None:
             self.reset(config.seed)
         else:  # join what the store keeps: a restart, or another worker, forgets nothing
@@ -101,14 +100,6 @@ class Engine(Timeline):
                 self._follow()
             except StoreUnavailable:
                 pass  # down at start-up: joined at the first use once it is back (503s till then)
-
-    def _clock(self, clock: Clock | None) -> Clock:
-        """The clock asked for; with a shared store, one every process reads alike."""
-        if self.store is None:
-            return clock or WallClock()
-        if isinstance(clock, ManualClock):
-            return SharedManualClock(self.store, clock)
-        return clock if clock is not None and not isinstance(clock, WallClock) else SystemClock()
 
     def reset(self, seed: int | None = None) -> None:
         """Forget every job, medium and recorded request; with a seed, replay the same ids,
@@ -400,27 +391,3 @@ class Engine(Timeline):
         """Whether `outcome` would answer from what is kept (or from a failure) without
         making anything: then it costs microseconds and needs no worker thread."""
         return self.look(job).failure is not None or self._outcomes.get(job, link) is not None
-
-
-def _job_store(
-    config: EmulatorConfig, store: Store | None, contracts: Contracts
-) -> JobStore | SharedJobStore:
-    budget = Budget(
-        retention=config.retention,
-        max_jobs=config.max_jobs,
-        max_bytes=config.max_retained_bytes,
-        max_jobs_per_key=config.max_jobs_per_key,
-        max_bytes_per_key=config.max_retained_bytes_per_key,
-    )
-    return JobStore(budget) if store is None else SharedJobStore(store, budget, contracts.get)
-
-
-def _storage(config: EmulatorConfig, store: Store | None) -> Storage:
-    return Storage(
-        directory=config.storage_dir if store is None else config.uploads_dir,
-        max_file_bytes=config.max_upload_bytes,
-        max_total_bytes=config.max_storage_bytes,
-        max_owner_bytes=config.max_storage_bytes_per_key,
-        store=store,
-        max_inline_upload_bytes=config.max_inline_upload_bytes,
-    )

@@ -1,0 +1,45 @@
+"""The parts of an `Engine` made from its settings: its clock, its jobs and its files, each
+this process's own or, with a shared store, one every process reads alike."""
+
+from __future__ import annotations
+
+from emulator.config import EmulatorConfig
+from emulator.contracts.documents import Contracts
+from emulator.core.clock import Clock, ManualClock, SharedManualClock, SystemClock, WallClock
+from emulator.core.files import Storage
+from emulator.core.jobs import Budget, JobStore
+from emulator.core.shared_jobs import SharedJobStore
+from emulator.core.store import Store
+
+
+def clock_for(clock: Clock | None, store: Store | None) -> Clock:
+    """The clock asked for; with a shared store, one every process reads alike."""
+    if store is None:
+        return clock or WallClock()
+    if isinstance(clock, ManualClock):
+        return SharedManualClock(store, clock)
+    return clock if clock is not None and not isinstance(clock, WallClock) else SystemClock()
+
+
+def job_store_for(
+    config: EmulatorConfig, store: Store | None, contracts: Contracts
+) -> JobStore | SharedJobStore:
+    budget = Budget(
+        retention=config.retention,
+        max_jobs=config.max_jobs,
+        max_bytes=config.max_retained_bytes,
+        max_jobs_per_key=config.max_jobs_per_key,
+        max_bytes_per_key=config.max_retained_bytes_per_key,
+    )
+    return JobStore(budget) if store is None else SharedJobStore(store, budget, contracts.get)
+
+
+def storage_for(config: EmulatorConfig, store: Store | None) -> Storage:
+    return Storage(
+        directory=config.storage_dir if store is None else config.uploads_dir,
+        max_file_bytes=config.max_upload_bytes,
+        max_total_bytes=config.max_storage_bytes,
+        max_owner_bytes=config.max_storage_bytes_per_key,
+        store=store,
+        max_inline_upload_bytes=config.max_inline_upload_bytes,
+    )
