@@ -81,10 +81,14 @@ def _names_control_plane(path: str) -> bool:
     return "_emulator" in path.split("/")
 
 
+#: why a target outside loopback is refused (unless any target is allowed)
+NOT_LOOPBACK = "not a loopback address"
+
+
 def refusal(url: str, *, any_target: bool, own_ports: Collection[int]) -> str | None:
     """Why ``url`` may not be a target, or None when it may; ``own_ports``: the emulator's."""
     if not (any_target or is_loopback(url)):
-        return "not a loopback address"
+        return NOT_LOOPBACK
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     if (is_loopback(url) and port in own_ports) or _names_control_plane(parts.path):

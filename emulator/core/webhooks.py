@@ -31,7 +31,7 @@ from emulator.core.deliveries import Delivery as Delivery
 from emulator.core.deliveries import from_record, next_step
 from emulator.core.shared_webhooks import Claim, JobAccess, SharedDeliveries
 from emulator.core.store import Store, StoreUnavailable
-from emulator.core.webhook_targets import refusal
+from emulator.core.webhook_targets import NOT_LOOPBACK, refusal
 
 if TYPE_CHECKING:
     import urllib.request
@@ -149,7 +149,7 @@ class WebhookSender:
         if self._shared is not None:
             refusal = self.refusal(url)
             if refusal is not None:
-                delivery.state, delivery.reason = "refused", refusal
+                _refuse(delivery, refusal)
             due = None if refusal else time.time()
             self._shared.add(delivery, job_ref or job_id, bases or {}, schedule, fault, late, due)
             self._shared.trim(MAX_LISTED)
@@ -160,7 +160,7 @@ class WebhookSender:
                 del self._deliveries[:-MAX_LISTED]
             refusal = self.refusal(url)
             if refusal is not None:
-                delivery.state, delivery.reason = "refused", refusal
+                _refuse(delivery, refusal)
                 return delivery
             self._watches.append(_Watch(delivery, is_done, build, schedule, 0.0, fault, late))
             self._start_thread()
@@ -360,3 +360,12 @@ class WebhookSender:
         if self._pool is not None:
             # Attempts under way end by their own timeout; nothing waits for them here.
             self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _refuse(delivery: Delivery, refusal: str) -> None:
+    """Mark ``delivery`` refused, and say so where the server's operator reads: its job
+    was accepted (200), and a client waiting for the webhook would otherwise learn why only
+    from ``/_emulator/webhooks``."""
+    delivery.state, delivery.reason = "refused", refusal
+    hint = " (--webhook-targets any allows it)" if refusal == NOT_LOOPBACK else ""
+    logger.warning("%s webhook to %s refused: %s%s", delivery.provider, delivery.url, refusal, hint)

@@ -66,6 +66,29 @@ def test_the_emulator_itself_is_never_a_target(url: str) -> None:
         sender.close()
 
 
+def test_a_refused_target_is_said_where_the_operator_reads(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Its job was accepted (200): the refusal is logged, beside /_emulator/webhooks."""
+    sender = WebhookSender()
+    try:
+        with caplog.at_level("WARNING", logger="emulator.webhooks"):
+            sender.watch(
+                "fal",
+                "j",
+                "https://hooks.example.com/x",
+                is_done=lambda: True,
+                build=lambda: (b"{}", {}),
+                schedule=(),
+            )
+    finally:
+        sender.close()
+    assert caplog.messages == [
+        "fal webhook to https://hooks.example.com/x refused: not a loopback address"
+        " (--webhook-targets any allows it)"
+    ]
+
+
 class _Receivers:
     """Loopback receivers: silent ones (accept, never answer) and one that answers 200."""
 
