@@ -24,6 +24,7 @@ from emulator.media.sources import (
 PICTURE_FIELDS = ("image_url", "image", "input_image", "start_image_url", "first_frame_image")
 #: input fields listing the pictures an edit starts from (fal's, WaveSpeed's): the first
 PICTURE_LISTS = ("image_urls", "images")
+#: every input field that names a picture (or lists them): each must be one
 PICTURES = frozenset(PICTURE_FIELDS + PICTURE_LISTS)
 #: input fields naming media files the job reads
 MEDIA_INPUT = re.compile(
