@@ -18,8 +18,9 @@ _UPLOAD_PATH = re.compile(
     r"^/files/uploads/(?P<id>[0-9a-f]{24})/(?P<name>[^/]+)"
     r"(?:/multipart/(?P<upload>[0-9a-f]{24})/(?P<part>[0-9]{1,5}|complete))?/?$"
 )
-_UPLOAD_IN_URL = re.compile(r"/files/uploads/([0-9a-f]+)/([^/?#]+)")
-_MEDIA_IN_URL = re.compile(r"/files/emulator/(([0-9a-f]{32})\.[^/?#]+)")
+#: a file's URL ends at its name (a trailing slash aside), as the CDN serves it
+_UPLOAD_IN_URL = re.compile(r"/files/uploads/([0-9a-f]+)/([^/?#]+)/?$")
+_MEDIA_IN_URL = re.compile(r"/files/emulator/(([0-9a-f]{32})\.[^/?#]+)/?$")
 
 
 def file_url(cdn_base: str, stored_id: str, name: str) -> str:
@@ -63,7 +64,7 @@ class Named(NamedTuple):
 
 
 def find_in_url(path: str) -> Named | None:
-    """Which file a URL (or its path) names, if one of the emulator's."""
+    """Which file a URL (without its query) or its path names, if one of the emulator's."""
     if match := _UPLOAD_IN_URL.search(path):
         return Named("upload", match.group(1), unquote(match.group(2)))
     if match := _MEDIA_IN_URL.search(path):

@@ -63,7 +63,10 @@ def test_a_file_is_read_at_its_own_url_alone() -> None:
     media_id = sources.media.register(MediaSpec("image", 40, 30, "png", "m", "p", 1))
     mangled = [
         f"https://v3.fal.media/files/uploads/{stored.id}/b.png",
+        f"https://v3.fal.media/files/uploads/{stored.id}/a.png/extra",
+        f"https://v3.fal.media/files/uploads/{stored.id}/a.png/multipart/{stored.id}/1",
         f"https://x/files/emulator/{media_id}.jpg",
+        f"https://x/files/emulator/{media_id}.png/extra",
     ]
     for url in mangled:
         assert not sources.readable(url) and sources.read(url) is None
