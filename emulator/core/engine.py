@@ -83,10 +83,6 @@ class Engine(Timeline):
             any_target=config.webhook_targets == "any",
             store=self.store,
         )
-        self.webhooks.attach(
-            JobAccess(self, self.find, lambda job: self.look(job).phase is Phase.DONE),
-            deliver=delivers,
-        )
         self._lock = threading.RLock()
         self._outcomes = OutcomeCache()
         #: the requests each key holds open (not reset: they are live connections)
@@ -100,6 +96,12 @@ class Engine(Timeline):
                 self._follow()
             except StoreUnavailable:
                 pass  # down at start-up: joined at the first use once it is back (503s till then)
+        # Last: with a shared store, deliveries due already (a restart's) are taken at once,
+        # and building one needs the whole engine (its files, its media).
+        self.webhooks.attach(
+            JobAccess(self, self.find, lambda job: self.look(job).phase is Phase.DONE),
+            deliver=delivers,
+        )
 
     def reset(self, seed: int | None = None) -> None:
         """Forget every job, medium and recorded request; with a seed, replay the same ids,

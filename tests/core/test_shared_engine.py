@@ -14,8 +14,11 @@ from emulator import EmulatorConfig, Engine, ManualClock, Progression
 from emulator.core.lifecycle import Phase
 from emulator.core.outcomes import JobFailed
 from emulator.media.links import InlineLinker
+from tests import webhook_receiver
+from tests.webhook_receiver import Receiver
 
 Workers = Callable[..., tuple[Engine, Engine]]
+receiver = webhook_receiver.receiver
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -214,3 +217,44 @@ def test_a_key_whose_jobs_are_all_gone_leaves_no_count_behind(workers: Workers) 
     assert other.find(staying.id, "staying") is not None
     # a client cycling keys would otherwise leave a zero count per key in the store
     assert one.store.do("get", "jobs:bytes:passing") is None
+
+
+def test_a_delivery_due_at_start_up_waits_for_the_whole_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: Callable[..., Receiver]
+) -> None:
+    """A restart takes the deliveries due already at once: one taken before the engine had
+    its files and media (a slow start-up) was failed for good ("no attribute 'media'")."""
+    import time
+
+    from starlette.testclient import TestClient
+
+    from emulator import create_app
+    from emulator.core import engine as engine_module
+
+    config = EmulatorConfig(
+        state=f"sqlite://{tmp_path / 'state.db'}",
+        progression=Progression.parse("immediate"),
+        webhook_time_scale=0.001,
+    )
+    hook = receiver()
+    stopped = Engine(config, delivers=False)  # accepts the job; delivers nothing, as if gone
+    with TestClient(create_app(engine=stopped), headers={"Authorization": "Key k"}) as client:
+        asked = {"fal_webhook": hook.url}
+        client.post("/fal/queue/fal-ai/bitdance", params=asked, json={"prompt": "x"})
+    stopped.close()
+    made = engine_module.storage_for
+
+    def slow(*args: object) -> object:
+        time.sleep(0.3)  # a start-up slow between the sender's start and the engine's end
+        return made(*args)
+
+    monkeypatch.setattr(engine_module, "storage_for", slow)
+    restarted = Engine(config)
+    try:
+        deadline = time.monotonic() + 10
+        while not hook.bodies and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [d.state for d in restarted.webhooks.deliveries] == ["delivered"]
+        assert len(hook.bodies) == 1
+    finally:
+        restarted.close()
