@@ -53,6 +53,20 @@ def test_jobs_from_both_clients_appear_live(server, page: Page, fal, wavespeed, 
     screenshot("job")
 
 
+def test_live_rows_keep_a_keyboard_readers_place(server, page: Page, fal):
+    """Rows replaced under the focus sent it to the page's body, every 1.5 s on a busy
+    emulator: while a row holds the focus, the rows wait."""
+    first = fal.submit(BITDANCE, arguments={"prompt": "first"})
+    page.goto(ui(server, "jobs"))
+    link = page.locator(f'tr[data-job="{first.request_id}"] a')
+    link.focus()
+    fal.submit(BITDANCE, arguments={"prompt": "second"})  # new rows to show
+    page.wait_for_timeout(3500)  # two refreshes at least
+    assert page.evaluate("document.activeElement.closest('tr')?.dataset.job") == first.request_id
+    page.evaluate("document.activeElement.blur()")
+    expect(page.locator("#jobs tr[data-job]")).to_have_count(2)  # then the rows follow
+
+
 def test_a_thumbnail_loads_at_its_size(server, page: Page, fal, screenshot):
     fal.subscribe(BITDANCE, arguments={"prompt": "a harbour", "image_size": "landscape_4_3"})
     page.goto(ui(server, "gallery"))

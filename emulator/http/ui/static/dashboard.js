@@ -80,21 +80,41 @@ function wireControls() {
 // while the tab is visible (no browser, no polling: the emulator does nothing extra).
 function wireLive() {
   for (const body of document.querySelectorAll("[data-live]")) {
-    const refresh = async () => {
-      if (document.hidden || body.querySelector("details[open]")) return;
-      try {
-        const response = await fetch(body.dataset.live, { headers: authorization() });
-        if (!response.ok || response.redirected) return;  // redirected: to the token page
-        const parsed = new DOMParser().parseFromString(
-          "<table><tbody>" + (await response.text()) + "</tbody></table>", "text/html");
-        const rows = parsed.querySelector("tbody");
-        if (rows && rows.innerHTML !== body.innerHTML) {
-          body.replaceChildren(...rows.childNodes);
-          wireCopy(body);
-        }
-      } catch (error) { /* the emulator stopped: try again later */ }
+    let stopped = "";  // why the rows stopped following the emulator, said once
+    const halt = (why) => {
+      if (why !== stopped) notice("Live updates stopped: " + why, true);
+      stopped = why;
     };
-    window.setInterval(refresh, 1500);
+    const refresh = async () => {
+      // Not while hidden, nor while a row is open or holds the keyboard's focus: a reader
+      // keeps their place.
+      if (!document.hidden && !body.querySelector("details[open]")
+          && !body.contains(document.activeElement)) {
+        try {
+          const response = await fetch(body.dataset.live, { headers: authorization() });
+          if (response.redirected) {
+            halt("the token is no longer accepted.");  // sent to the token page
+          } else if (!response.ok) {
+            halt(`the emulator answered ${response.status}.`);
+          } else {
+            const parsed = new DOMParser().parseFromString(
+              "<table><tbody>" + (await response.text()) + "</tbody></table>", "text/html");
+            const rows = parsed.querySelector("tbody");
+            if (rows && rows.innerHTML !== body.innerHTML) {
+              body.replaceChildren(...rows.childNodes);
+              wireCopy(body);
+            }
+            if (stopped) notice("Live updates resumed.");
+            stopped = "";
+          }
+        } catch (error) {
+          halt("the emulator does not answer.");
+        }
+      }
+      // the next after this one ends: a slow answer never overlaps the next question
+      window.setTimeout(refresh, 1500);
+    };
+    window.setTimeout(refresh, 1500);
   }
 }
 
