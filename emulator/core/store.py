@@ -18,6 +18,7 @@ sorted-set members are text.
 from __future__ import annotations
 
 import contextlib
+import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -66,6 +67,13 @@ class Store:
     def announce(self, topic: str) -> None:
         self.do(*announcing(topic))
 
+    def kept_secret(self, name: str) -> bytes:
+        """32 random bytes named ``name``, made by whichever process asks first and then
+        the same in every process: for a secret that no seed may derive (anyone who knows a
+        seed could), kept, as the topics are, across a flush."""
+        key = f"{TOPIC}secret:{name}"
+        return bytes(self.batch([("setnx", key, secrets.token_bytes(32)), ("get", key)])[1])
+
     def ping(self) -> None:
         """Raise `StoreUnavailable` unless the store answers."""
         self.do("get", "topic:ping")
@@ -73,7 +81,8 @@ class Store:
     def flush(self) -> None:
         """Forget everything this emulator keeps in the store but the topics' versions:
         they only ever move on, so no process mistakes a version after a flush for the one
-        it cached before (and keeps stale rules or secrets)."""
+        it cached before (and keeps stale rules or secrets). (`kept_secret`'s secrets are
+        kept with them.)"""
         raise NotImplementedError
 
     def close(self) -> None:

@@ -156,7 +156,7 @@ def test_after_resets_in_a_row_every_worker_takes_up_the_last(workers: Workers) 
     one, other = workers()
     for _ in range(3):  # unseeded: each reset draws a new salt
         one.reset()
-        assert one.secret("fal-cdn-token") == other.secret("fal-cdn-token")
+        assert one.secret("fal-client-token") == other.secret("fal-client-token")
     one.reset(7)
     first = other.submit(bitdance(other), {"prompt": "x"}, "k1").id  # before other looked
     one.reset(7)

@@ -85,6 +85,13 @@ def test_flush_forgets_everything(store: Store) -> None:
     assert store.batch([("get", "a"), ("hgetall", "h"), ("llen", "l")]) == [None, {}, 0]
 
 
+def test_a_kept_secret_is_random_the_same_for_all_and_outlives_a_flush(store: Store) -> None:
+    first = store.kept_secret("a")
+    assert len(first) == 32 and store.kept_secret("a") == first != store.kept_secret("b")
+    store.flush()
+    assert store.kept_secret("a") == first
+
+
 def test_a_redis_that_is_down_is_unavailable_not_an_error(tmp_path: Path) -> None:
     server = RedisServer(tmp_path)
     store = open_store(server.url)  # nothing listens there

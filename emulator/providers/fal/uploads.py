@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import json
 import mimetypes
 import secrets
@@ -47,7 +46,8 @@ TOKEN_LIFETIME = 3600.0
 #: good until it expires, and the clients keep one for its hour (fal_client per client,
 #: @fal-ai/client per configuration): sealed with a key that outlived only one emulation,
 #: it would be refused by the next test's, and the client's upload fall back to another
-#: path. With a shared store, the store's secret seals them, so every worker accepts them.
+#: path. With a shared store, a random key kept there seals them (`Store.kept_secret`), so
+#: every worker accepts them, after a reset too.
 _PROCESS_KEY = secrets.token_bytes(32)
 #: the bytes of a CDN token's nonce, before its sealed claims
 _NONCE_BYTES = 12
@@ -66,6 +66,7 @@ class FalUploads:
     def __init__(self, engine: Engine, cdn_base: Callable[[Request], str]) -> None:
         self.engine = engine
         self.cdn_base = cdn_base
+        self._shared_key: bytes | None = None
 
     @property
     def storage(self) -> Storage:
@@ -119,9 +120,12 @@ class FalUploads:
     # (a browser, a log), as fal's own, a credential of its own, does.
 
     def _sealing_key(self) -> bytes:
-        shared = self.engine.store is not None
-        secret = self.engine.secret("fal-cdn-token") if shared else _PROCESS_KEY
-        return hashlib.sha256(secret).digest()
+        store = self.engine.store
+        if store is None:
+            return _PROCESS_KEY
+        if self._shared_key is None:  # random, not the seed's: a seed is no secret
+            self._shared_key = store.kept_secret("fal-cdn-token")
+        return self._shared_key
 
     def _sealed(self, claims: dict[str, Any]) -> str:
         # cryptography loads here, at the first token, not with the app

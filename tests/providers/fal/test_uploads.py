@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from starlette.testclient import TestClient
 
-from emulator import Engine, create_app
+from emulator import EmulatorConfig, Engine, create_app
 
 
 @pytest.fixture
@@ -204,3 +204,30 @@ def test_a_token_does_not_reveal_the_key_it_was_issued_to(engine: Engine) -> Non
         assert upload(headers={"Authorization": f"Bearer {token}"}).status_code == 200
         changed = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
         assert upload(headers={"Authorization": f"Bearer {changed}"}).status_code == 401
+
+
+def test_a_token_on_shared_state_is_sealed_by_no_seed(tmp_path) -> None:
+    """On shared state, every worker accepts every token, so they share its key: a random
+    one kept in the store, not the seed's, which anyone who knows the seed could derive."""
+    import hashlib
+
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    config = EmulatorConfig(seed=42, state=f"sqlite://{tmp_path / 'state.db'}")
+    one, other = Engine(config), Engine(config)
+    try:
+        key = {"Authorization": "Key someones-real-key"}
+        with TestClient(create_app(engine=one)) as client:
+            answer = client.post("/fal/rest/storage/auth/token", json={}, headers=key)
+            token = answer.json()["token"]
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        derived = hashlib.sha256(one.secret("fal-cdn-token")).digest()
+        with pytest.raises(InvalidTag):
+            AESGCM(derived).decrypt(raw[:12], raw[12:], None)
+        with TestClient(create_app(engine=other)) as client:  # another worker
+            bearer = {"Authorization": f"Bearer {token}"}
+            assert client.post("/fal/cdn/files/upload", content=b"x", headers=bearer).is_success
+    finally:
+        one.close()
+        other.close()
