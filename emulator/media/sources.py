@@ -186,9 +186,23 @@ class SourceResolver:
         return Source(source_id, size)
 
 
+#: ISO-BMFF brands of pictures (HEIF, AVIF) the providers take that Pillow may not open
+_PICTURE_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
+#: the signatures of JPEG XL, a bare codestream or in its container
+_JPEG_XL = (b"\xff\x0a", b"\x00\x00\x00\x0cJXL \r\n\x87\n")
+
+
 def _opens_as_picture(data: bytes) -> bool:
+    """Whether ``data`` is a picture: by the signature of one Pillow may not open (this
+    build's, or the lowest version the emulator supports: AVIF from 11.2), else by
+    Pillow opening its header."""
     from PIL import Image  # with the first input picture, not with the emulator
 
+    if (data[4:8] == b"ftyp" and data[8:12] in _PICTURE_BRANDS) or data.startswith(_JPEG_XL):
+        return True
+    text = data[:1024].lstrip().lower()
+    if text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in text):
+        return True
     try:
         with Image.open(io.BytesIO(data)) as picture:
             return picture.width * picture.height <= MAX_SOURCE_PIXELS

@@ -78,7 +78,14 @@ def test_a_picture_field_must_name_a_picture_whether_or_not_the_output_shows_it(
     out = io.BytesIO()
     Image.new("RGB", (3, 2)).save(out, "PNG")
     png = "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
-    good = InputMedia(plan_of(BITDANCE), {"image_urls": [f"{cdn}{picture}.png", png]}, sources)
+    others = [  # pictures the providers take that Pillow may not open
+        b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>',
+        b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic",
+        b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf",
+        b"\xff\x0a\xfa\x7f",  # a JPEG XL codestream
+    ]
+    uris = [png, *("data:image/x;base64," + base64.b64encode(b).decode() for b in others)]
+    good = InputMedia(plan_of(BITDANCE), {"image_urls": [f"{cdn}{picture}.png", *uris]}, sources)
     good.check_readable()
     kept = "src" + hashlib.sha256(out.getvalue()).hexdigest()[:24]  # as `picture` keeps one
     assert media.renders == 0 and sources.storage.get(kept) is None
