@@ -149,9 +149,16 @@ class FalApi:
             return self._endpoint(path)
         except FalError:
             request = parse_request_path(path)
-            if request is None:
+            if request is None or not self._is_app(request.app):
                 raise
             raise method_not_allowed("PUT" if request.action == "cancel" else "GET") from None
+
+    def _is_app(self, app: str) -> bool:
+        """Whether a request path's app (a full id, or its app path) is one served."""
+        known = self.engine.contracts
+        return known.get("fal", app) is not None or any(
+            app_path(endpoint.id) == app for endpoint in known.of("fal")
+        )
 
     def _job(self, path: RequestPath, owner: str, *, polling: bool = False) -> Job:
         job = self.engine.find(path.request_id, owner, polling=polling)

@@ -310,6 +310,7 @@ def test_deeply_nested_bodies_are_refused(client: TestClient, depth: int) -> Non
         ("POST", "/fal/queue/fal-ai/bitdance/requests/nope/cancel", 405),
         ("POST", "/fal/queue/fal-ai/bitdance/requests/nope/status", 405),
         ("DELETE", "/fal/queue/fal-ai/no-such-model", 404),
+        ("POST", "/fal/queue/fal-ai/no-such-model/requests/nope/status", 404),
         ("GET", "/fal/queue/fal-ai/no-such-model", 404),
         ("GET", "/fal/cdn/files/emulator/0000.jpg", 404),
         ("POST", "/fal/cdn/files/emulator/0000.jpg", 405),
