@@ -29,10 +29,18 @@ SECRET_PARAMETERS = frozenset({"fal_jwt_token"})
 
 
 def mask(value: str) -> str:
-    """A credential made safe to show: ``Key ****abcd``."""
-    scheme, _, credential = value.strip().rpartition(" ")
-    hidden = "****" + credential[-4:] if len(credential) > 8 else "****"
-    return f"{scheme} {hidden}".strip()
+    """An ``Authorization`` value made safe to show: ``Key ****abcd`` (its scheme is the
+    first word: a key with spaces in it is masked whole)."""
+    scheme, _, credential = value.strip().partition(" ")
+    if not credential:
+        return mask_key(scheme)
+    return f"{scheme} {mask_key(credential)}"
+
+
+def mask_key(key: str) -> str:
+    """A key made safe to show: ``****`` and its last four characters, or ``****`` alone
+    for a key of eight or fewer."""
+    return "****" + key[-4:] if len(key) > 8 else "****"
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from emulator.core.engine import Engine
 from emulator.core.faults import Fault, FaultError
 from emulator.core.keys import split_authorization
 from emulator.core.lifecycle import Progression
-from emulator.core.record import RecordedRequest, mask
+from emulator.core.record import RecordedRequest, mask_key
 from emulator.core.store import StoreUnavailable
 from emulator.http.bodies import PayloadError, read_json
 from emulator.http.control_openapi import document
@@ -337,7 +337,7 @@ def _recorded(entry: RecordedRequest) -> dict[str, Any]:
 def _shown_key(key: str) -> str:
     """An API key as the control plane shows it, masked as the headers it came in are (a
     key may be someone's real one, sent to a shared emulator); ``?key=`` takes it whole."""
-    return mask(key) if key else ""
+    return mask_key(key) if key else ""
 
 
 def _masked(url: str) -> str:

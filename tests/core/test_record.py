@@ -7,7 +7,7 @@ import fal_client
 import pytest
 
 from emulator import emulate
-from emulator.core.record import RawEntry, RequestRecord, mask
+from emulator.core.record import RawEntry, RequestRecord, mask, mask_key
 from emulator.core.store import MemoryStore, Store
 
 MakeRecord = Callable[..., RequestRecord]
@@ -182,3 +182,25 @@ def test_a_shared_record_keeps_no_request_in_this_process_once_written() -> None
     record.close()  # writes what is queued
     assert [e.key for e in record] == [secret.decode()[4:]]
     assert sys.getrefcount(secret) == before
+
+
+@pytest.mark.parametrize(
+    ("shown", "masked"),
+    [
+        ("Key abcdefgh-1234", "Key ****1234"),
+        ("Key my-team secret-part-abcdefgh", "Key ****efgh"),  # a key with a space, whole
+        ("Bearer short", "Bearer ****"),
+        ("a-bare-credential-9876", "****9876"),  # a query parameter's value
+        ("Key", "****"),
+    ],
+)
+def test_a_credential_is_masked_whole_whatever_it_holds(shown: str, masked: str) -> None:
+    assert mask(shown) == masked
+
+
+def test_a_key_shows_its_last_four_characters_at_most() -> None:
+    assert (mask_key("my-team secret-abcd"), mask_key("alice"), mask_key("")) == (
+        "****abcd",
+        "****",
+        "****",
+    )

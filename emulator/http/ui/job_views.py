@@ -12,7 +12,7 @@ from emulator.core.engine import Engine
 from emulator.core.jobs import Failure, Job
 from emulator.core.lifecycle import Phase
 from emulator.core.outcomes import JobFailed
-from emulator.core.record import mask
+from emulator.core.record import mask_key
 from emulator.core.timeline import Look
 from emulator.media.links import Linker
 
@@ -79,7 +79,7 @@ def look_of(engine: Engine, job: Job) -> Look:
 
 def row(engine: Engine, job: Job) -> JobRow:
     look = look_of(engine, job)
-    return JobRow(job, look, state_of(look), mask(job.owner))
+    return JobRow(job, look, state_of(look), mask_key(job.owner))
 
 
 #: how many of the newest jobs the dashboard's listing looks at (and filters)

@@ -25,7 +25,7 @@ from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
 from emulator.core.faults import EFFECTS
 from emulator.core.jobs import Job
-from emulator.core.record import mask
+from emulator.core.record import mask_key
 from emulator.core.registry import LAYOUTS
 from emulator.http.hosts import public_base
 from emulator.http.ui import job_views, media_tiles, request_views
@@ -71,7 +71,7 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters["when"] = _when
     environment.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
-    environment.globals.update(query_with=_query_with, mask=mask)
+    environment.globals.update(query_with=_query_with, mask_key=mask_key)
     return environment
 
 

@@ -94,9 +94,11 @@ def only(method: str, handler: Handler) -> Handler:
     that took ``method`` alone would leave the others to the model route, whose 404 names
     no model the caller meant)."""
 
+    taken = ("GET", "HEAD") if method == "GET" else (method,)  # a GET's HEAD, as Starlette's
+
     async def checked(request: Request) -> Response:
-        if request.method != method:
-            raise method_not_allowed(method)
+        if request.method not in taken:
+            raise method_not_allowed(*taken)
         return await handler(request)
 
     return checked
