@@ -216,11 +216,15 @@ class Storage:
         if self._shared is not None:
             return self._shared.reserve(name, content_type, owner, size)
         file_id = secrets.token_hex(12)
+        self._wait(file_id, (name, content_type, owner, size))
+        return file_id
+
+    def _wait(self, file_id: str, reserved: tuple[str, str, str, int | None]) -> None:
+        """A ticket waits, the newest: the oldest beyond `MAX_WAITING` are dropped."""
         with self._lock:
-            self._reserved[file_id] = (name, content_type, owner, size)
+            self._reserved[file_id] = reserved
             while len(self._reserved) > MAX_WAITING:
                 self._reserved.popitem(last=False)
-        return file_id
 
     def fulfil(self, file_id: str, data: bytes, content_type: str | None = None) -> StoredFile:
         """Keep the bytes a `reserve` was for. GUESS: its URL is presigned, for the declared
@@ -251,8 +255,7 @@ class Storage:
 
     def _give_back_ticket(self, file_id: str, reserved: tuple[str, str, str, int | None]) -> None:
         if self._shared is None:
-            with self._lock:
-                self._reserved[file_id] = reserved
+            self._wait(file_id, reserved)
         else:
             shared = self._shared
             give_back(lambda: shared.give_back_ticket(file_id, reserved))

@@ -253,12 +253,8 @@ class SharedUploads:
         retried."""
         if self.meta(file_id) is not None:
             return
-        self.store.batch(
-            [
-                ("hset", P + f"ticket:{file_id}", _ticket(*reserved)),
-                ("zadd", P + "waiting", f"t:{file_id}", time.time()),
-            ]
-        )
+        self.store.do("hset", P + f"ticket:{file_id}", _ticket(*reserved))
+        self.wait(f"t:{file_id}")  # within the bound, as a new one
 
     # -- reset -----------------------------------------------------------------------------
 

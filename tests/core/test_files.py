@@ -95,3 +95,24 @@ def test_waiting_uploads_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(StorageError):
         storage.fulfil(tickets[0], b"late")
     storage.fulfil(tickets[-1], b"fine")
+
+
+def test_a_ticket_given_back_waits_within_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refused PUT leaves its ticket waiting again, as the newest: the bound holds, with
+    a ticket reserved while the PUT was at work too (the oldest is dropped)."""
+    monkeypatch.setattr("emulator.core.files.MAX_WAITING", 2)
+    storage = Storage()
+    refused, oldest = storage.reserve("n", "a/b"), storage.reserve("n", "a/b")
+    meanwhile = []
+
+    def full(*args: object, **kwargs: object) -> None:
+        meanwhile.append(storage.reserve("n", "a/b"))
+        raise StorageError(507, "full")
+
+    monkeypatch.setattr(storage, "put", full)
+    with pytest.raises(StorageError):
+        storage.fulfil(refused, b"x")
+    monkeypatch.undo()
+    with pytest.raises(StorageError):
+        storage.fulfil(oldest, b"x")  # dropped for the one given back
+    assert storage.fulfil(refused, b"1").size == storage.fulfil(meanwhile[0], b"1").size == 1

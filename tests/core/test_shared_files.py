@@ -110,6 +110,28 @@ def test_waiting_uploads_are_bounded(
     assert second.fulfil(tickets[-1], b"ok").size == 2
 
 
+def test_a_ticket_given_back_waits_within_the_bound(
+    stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("emulator.core.files.MAX_WAITING", 2)
+    first, second = storage_pair(stores, tmp_path)
+    refused, oldest = first.reserve("n", "a/b"), first.reserve("n", "a/b")
+    meanwhile = []
+
+    def full(*args: object, **kwargs: object) -> None:
+        meanwhile.append(first.reserve("n", "a/b"))  # another worker's, while this PUT works
+        raise StorageError(507, "full")
+
+    monkeypatch.setattr(second, "put", full)
+    with pytest.raises(StorageError):
+        second.fulfil(refused, b"x")
+    assert stores[0].do("zcard", "files:waiting") == 2
+    with pytest.raises(StorageError):
+        first.fulfil(oldest, b"x")  # dropped for the one given back
+    monkeypatch.undo()  # the PUT as it was (the bound is the storages' own already)
+    assert second.fulfil(refused, b"1").size == first.fulfil(meanwhile[0], b"1").size == 1
+
+
 def test_a_key_refused_its_first_upload_leaves_no_count_behind(
     stores: Pair, tmp_path: Path
 ) -> None:
