@@ -186,6 +186,17 @@ def test_every_page_renders(server, page: Page, fal, screenshot):
     screenshot("jobs-phone")
 
 
+def test_a_forms_integer_choice_is_submitted_as_an_integer(server, page: Page):
+    """An enum of integers (wan-2.2's duration) was submitted as text: the default form
+    failed its endpoint's validation."""
+    page.goto(ui(server, "endpoints/wavespeed/wavespeed-ai/wan-2.2/t2v-480p"))
+    page.fill("textarea[name=prompt]", "a form's job")
+    page.click("#submit-form button")
+    expect(page.locator("#submit-answer")).to_contain_text('"status"')
+    [job] = [job for job in server.engine.jobs if job.payload.get("prompt") == "a form's job"]
+    assert type(job.payload["duration"]) is int
+
+
 def test_with_an_admin_token_the_token_page_opens_the_dashboard(serve, page: Page):
     guarded = serve(EmulatorConfig(progression=FAST, admin_token="admin-s3cret"))
     page.goto(ui(guarded, "settings"))

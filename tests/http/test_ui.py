@@ -264,7 +264,8 @@ def test_form_fields_follow_the_input_schema(engine: Engine) -> None:
     fields = {f.name: f for f in form_fields(engine.contracts.get("fal", "fal-ai/bitdance"))}
     assert list(fields)[:2] == ["prompt", "image_size"]  # the playground's order
     assert fields["prompt"].kind == "textarea" and fields["prompt"].required
-    assert fields["image_size"].kind == "select" and "square_hd" in fields["image_size"].choices
+    assert fields["image_size"].kind == "select"
+    assert ("square_hd", '"square_hd"') in fields["image_size"].choices
     assert fields["num_images"].kind == "integer" and fields["num_images"].maximum == 4
     assert fields["sync_mode"].kind == "checkbox" and fields["sync_mode"].value == ""
     assert fields["guidance_scale"].kind == "number"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from emulator.contracts.documents import Endpoint
 
@@ -16,6 +16,14 @@ SUBMIT = {
 }
 
 
+class Choice(NamedTuple):
+    """One value of an enum, as the form shows it and as the JSON it submits (an integer
+    stays one: a choice submitted as text failed the endpoint's validation)."""
+
+    label: str
+    json: str
+
+
 @dataclass(frozen=True)
 class Field:
     name: str
@@ -24,7 +32,7 @@ class Field:
     required: bool
     value: str  # the default, as the form shows it
     description: str = ""
-    choices: tuple[str, ...] = ()
+    choices: tuple[Choice, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
 
@@ -35,10 +43,10 @@ def _branches(endpoint: Endpoint, schema: Mapping[str, Any]) -> list[Mapping[str
     return [endpoint.resolve(part) for part in parts] or [schema]
 
 
-def _kind(name: str, branches: list[Mapping[str, Any]]) -> tuple[str, tuple[str, ...]]:
+def _kind(name: str, branches: list[Mapping[str, Any]]) -> tuple[str, tuple[Choice, ...]]:
     for branch in branches:
         if "enum" in branch:
-            return "select", tuple(str(choice) for choice in branch["enum"])
+            return "select", tuple(Choice(str(c), json.dumps(c)) for c in branch["enum"])
     types = {branch.get("type") for branch in branches}
     if types == {"string"}:
         return ("textarea" if "prompt" in name else "text"), ()
