@@ -203,7 +203,7 @@ class WebhookSender:
                 due = self._shared.due(free) if free > 0 else []
                 for step in due:
                     claim = self._shared.claim(step)
-                    if claim is not None and not self._stopped.is_set():
+                    if claim is not None:
                         self._take(claim)
             except StoreUnavailable:
                 pass  # the store is down: look again at the next tick
@@ -212,16 +212,28 @@ class WebhookSender:
             self._stopped.wait(SHARED_POLL)
 
     def _take(self, claim: Claim) -> None:
+        """Attempt a claimed step, or give it back, due again now, for this process or
+        another: while this key has its attempts under way here, or this sender is closing
+        (kept, it would wait out its lease, long after its worker stopped)."""
         assert self._shared is not None and self._pool is not None
         owner = claim.record["owner"]
         with self._lock:
-            free = self._busy.get(owner, 0) < PER_KEY
+            free = self._busy.get(owner, 0) < PER_KEY and not self._stopped.is_set()
             if free:
                 self._busy[owner] = self._busy.get(owner, 0) + 1
         if free:
-            self._pool.submit(self._attempt_shared, claim)
-        else:  # this key has its attempts under way here: the step is due again now
-            self._shared.release(claim)
+            try:
+                self._pool.submit(self._attempt_shared, claim)
+                return
+            except RuntimeError:  # closed meanwhile: the pool takes no more
+                self._unbusy(owner)
+        self._shared.release(claim)
+
+    def _unbusy(self, owner: str) -> None:
+        with self._lock:
+            self._busy[owner] -= 1
+            if not self._busy[owner]:
+                del self._busy[owner]
 
     def _attempt_shared(self, claim: Claim) -> None:
         assert self._shared is not None
@@ -234,11 +246,7 @@ class WebhookSender:
             failed = {"state": "failed", "reason": f"{type(error).__name__}: {error}"}
             self._shared.finish(claim, failed)
         finally:
-            owner = claim.record["owner"]
-            with self._lock:
-                self._busy[owner] -= 1
-                if not self._busy[owner]:
-                    del self._busy[owner]
+            self._unbusy(claim.record["owner"])
 
     def _ready(self, watch: _Watch) -> bool:
         """Whether an attempt of ``watch`` is due (and its key has a worker free)."""
@@ -270,12 +278,8 @@ class WebhookSender:
         except Exception as error:  # one bad delivery must not stop the others
             self._finish(watch, "failed", f"{type(error).__name__}: {error}")
         finally:
-            owner = watch.delivery.owner
-            with self._lock:
-                watch.busy = False
-                self._busy[owner] -= 1
-                if not self._busy[owner]:
-                    del self._busy[owner]
+            watch.busy = False
+            self._unbusy(watch.delivery.owner)
             self._wake.set()
 
     def _advance(self, watch: _Watch) -> None:

@@ -305,3 +305,28 @@ def test_a_claim_that_failed_gives_back_no_lease_another_process_holds(stores: P
         loser.claim(f"{key}#0")
     assert stores[0].do("zrange", "webhooks:due", 0, -1) == [winner.lease]
     assert deliveries.finish(winner, {"state": "delivered"})
+
+
+def test_a_step_claimed_as_its_sender_closes_is_due_again_at_once(
+    stores: Pair, senders: Callable[..., WebhookSender], receiver: Callable[..., Receiver]
+) -> None:
+    """A graceful stop between a claim and its attempt kept the claim: the webhook waited
+    out its lease (50 s) before another worker sent it. It is given back."""
+    target = receiver()
+    jobs = {"j1": FakeJob("j1")}
+    first = senders(stores[0])
+    claim = first._shared.claim  # type: ignore[union-attr]
+
+    def claimed_as_it_closes(step: object) -> object:
+        got = claim(step)  # type: ignore[arg-type]
+        first._stopped.set()  # the process is told to stop meanwhile
+        return got
+
+    first._shared.claim = claimed_as_it_closes  # type: ignore[union-attr, method-assign]
+    _watch(first, "j1", target.url)
+    first.attach(_access(jobs))
+    assert eventually(lambda: first._stopped.is_set(), 5)
+    first.close()
+    second = senders(stores[1])  # its lease is the default, 50 s: it must not be waited out
+    second.attach(_access(jobs))
+    assert eventually(lambda: target.jobs_received() == ["j1"], 5)
