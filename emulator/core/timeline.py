@@ -78,6 +78,12 @@ def _quarters_run(look: Look) -> int | None:
     return 4 if look.phase is Phase.DONE else int(look.fraction * 4)
 
 
+def has_started(look: Look) -> bool:
+    """Whether the job ``look`` shows ran at all (one cancelled or timed out in its queue
+    never did)."""
+    return _quarters_run(look) is not None
+
+
 def log_lines(job: Job, look: Look, *, waited: bool) -> list[LogLine]:
     """The job's log as of ``look``: a line when it starts (after its queue span if it
     ``waited`` in wall time), at each quarter of its run, and when done."""

@@ -127,6 +127,22 @@ def test_a_job_shows_its_timeline_input_and_output(client: TestClient) -> None:
     assert client.get(f"{UI}/jobs/nope").status_code == 404
 
 
+@pytest.mark.parametrize("mode", ["polls:5,5", "wall:60,60,0"])
+def test_a_job_cancelled_in_its_queue_never_shows_in_progress(mode: str) -> None:
+    """Its timeline said it had started at its queue span's end, a time it never reached."""
+    from emulator.core.lifecycle import Progression
+    from emulator.http.ui.job_views import timeline
+
+    engine = Engine(EmulatorConfig(progression=Progression.parse(mode)))
+    job = engine.submit(engine.contracts.get("fal", "fal-ai/bitdance"), {"prompt": "x"}, "k")
+    assert engine.cancel(job)
+    steps = timeline(engine, job, engine.look(job))
+    assert [(step.label, step.reached, step.at) for step in steps[1:]] == [
+        ("in progress", False, None),
+        ("cancelled", True, None),
+    ]
+
+
 def test_a_wavespeed_prediction_id_opens_its_job(client: TestClient) -> None:
     submitted = client.post(
         "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image",

@@ -13,7 +13,7 @@ from emulator.core.jobs import Failure, Job
 from emulator.core.lifecycle import Phase
 from emulator.core.outcomes import JobFailed
 from emulator.core.record import mask_key
-from emulator.core.timeline import Look
+from emulator.core.timeline import Look, has_started
 from emulator.media.links import Linker
 
 
@@ -145,17 +145,17 @@ def timeline(engine: Engine, job: Job, look: Look) -> list[Step]:
     them (wall clock), or the polls that move the job (``polls:`` progressions)."""
     progression = engine.progression_of(job)
     ended = state_of(look) if look.phase is Phase.DONE else "completed"
-    queued = Step("queued", True, job.submitted_wall)
+    queued, ran = Step("queued", True, job.submitted_wall), has_started(look)
     if progression.mode == "polls":
         return [
             queued,
-            Step("in progress", look.phase is not Phase.QUEUED, note=_polls(job.queue_span)),
+            Step("in progress", ran, note=_polls(job.queue_span)),
             Step(ended, look.phase is Phase.DONE, note=_polls(job.queue_span + job.run_span)),
         ]
     started = job.submitted_wall + job.queue_span
     return [
         queued,
-        Step("in progress", look.phase is not Phase.QUEUED, started),
+        Step("in progress", ran, started if ran else None),
         # A job cancelled or timed out early has no fixed end time.
         Step(ended, look.phase is Phase.DONE, None if job.failure else started + job.run_span),
     ]
