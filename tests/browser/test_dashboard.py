@@ -200,11 +200,15 @@ def test_a_forms_integer_choice_is_submitted_as_an_integer(server, page: Page):
 def test_with_an_admin_token_the_token_page_opens_the_dashboard(serve, page: Page):
     guarded = serve(EmulatorConfig(progression=FAST, admin_token="admin-s3cret"))
     page.goto(ui(guarded, "settings"))
-    expect(page).to_have_url(ui(guarded, "login"))
+    expect(page).to_have_url(ui(guarded, "login?next=%2Fsettings"))
+    page.fill("#token", "a-wrong-one")
+    with page.expect_navigation():
+        page.click("#login-form button[type=submit], #login-form button:not([type])")
+    expect(page.locator("#notice")).to_contain_text("That token was refused")  # not silence
     page.fill("#token", "admin-s3cret")
     with page.expect_navigation():
         page.click("#login-form button[type=submit], #login-form button:not([type])")
-    page.goto(ui(guarded, "settings"))
+    expect(page).to_have_url(ui(guarded, "settings"))  # the page first asked for
     page.select_option("select[name=effect]", "media_missing")
     with page.expect_navigation():
         page.click("#fault-form button")

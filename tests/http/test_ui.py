@@ -106,6 +106,8 @@ def test_a_job_whose_output_failed_is_listed_failed(client: TestClient) -> None:
     assert client.get(f"{UI}/jobs/rows?state=failed").text.count("data-job=") == 1
     assert failed["request_id"] in client.get(f"{UI}/jobs/rows?state=failed").text
     assert client.get(f"{UI}/jobs/rows?state=completed").text.count("data-job=") == 1
+    page = client.get(f"{UI}/jobs/{failed['request_id']}").text
+    assert "&#34;loc&#34;: [" in page and "Violation(" not in page  # as JSON, not a repr
 
 
 def test_the_jobs_table_lists_jobs_newest_first_with_masked_keys(client: TestClient) -> None:
@@ -258,6 +260,9 @@ def test_the_settings_page_lists_rules_with_their_counts(
     page = client.get(f"{UI}/settings").text
     assert 'data-fault="fault-1"' in page and '<td class="fired">1</td>' in page
     assert HOSTILE not in page
+    # as JSON to read, escaped as text: not tojson's \u003c, written for scripts
+    assert "message=&#34;&lt;script&gt;alert(\\&#34;x\\&#34;)&lt;/script&gt;&#34;" in page
+    assert "\\u003c" not in page
     assert "Manual clock" in page  # the test engine's clock
     assert 'value="1234"' in page  # the seed, for the reset form
 
@@ -322,11 +327,13 @@ def guarded() -> TestClient:
 
 
 def test_with_an_admin_token_only_its_holder_sees_the_dashboard(guarded: TestClient) -> None:
-    refused = guarded.get(f"{UI}/jobs", follow_redirects=False)
-    assert (refused.status_code, refused.headers["location"]) == (303, f"{UI}/login")
-    assert guarded.get(f"{UI}/jobs", headers={"Authorization": "Bearer wrong"}).url.path == (
-        f"{UI}/login"
+    refused = guarded.get(f"{UI}/jobs?state=failed", follow_redirects=False)
+    assert (refused.status_code, refused.headers["location"]) == (
+        303,
+        f"{UI}/login?next=%2Fjobs%3Fstate%3Dfailed",  # back there once the token is given
     )
+    wrong = guarded.get(f"{UI}/jobs", headers={"Authorization": "Bearer wrong"})
+    assert (wrong.url.path, wrong.url.params["refused"]) == (f"{UI}/login", "1")
     assert guarded.get(f"{UI}/jobs", headers={"Authorization": "Bearer s3cret/+"}).is_success
     guarded.cookies.set("provider_emulator_token", "s3cret%2F%2B")  # as the token page sets it
     assert guarded.get(f"{UI}/settings", follow_redirects=False).status_code == 200
@@ -339,7 +346,8 @@ def test_an_empty_admin_token_opens_nothing() -> None:
     client = TestClient(AdminOnly(inner, token=lambda: ""))  # no lifespan: it guards http
     for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer"}):
         refused = client.get("/jobs", headers=headers, follow_redirects=False)
-        assert (refused.status_code, refused.headers.get("location")) == (303, "/login")
+        assert refused.status_code == 303
+        assert refused.headers["location"].startswith("/login?next=%2Fjobs")
     client.cookies.set("provider_emulator_token", "")
     assert client.get("/jobs", follow_redirects=False).status_code == 303
 

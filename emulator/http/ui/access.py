@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from urllib.parse import unquote
+from urllib.parse import unquote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
@@ -45,5 +45,10 @@ class AdminOnly:
         if expected and hmac.compare_digest(presented(request).encode(), expected.encode()):
             await self.app(scope, receive, send)
             return
-        login = scope.get("root_path", "") + "/login"
+        # The token page goes back to the page asked for, and says when a token was refused.
+        query = scope.get("query_string", b"").decode("latin-1")
+        asked = {"next": below + (f"?{query}" if query else "")}
+        if presented(request):
+            asked["refused"] = "1"
+        login = scope.get("root_path", "") + "/login?" + urlencode(asked)
         await RedirectResponse(login, 303, {"Cache-Control": "no-store"})(scope, receive, send)

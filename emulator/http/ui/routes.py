@@ -4,6 +4,7 @@ browser (static/dashboard.js)."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -70,9 +71,28 @@ def _environment() -> jinja2.Environment:
         finalize=_well_formed,  # everything shown can be sent: a user's input cannot stop a page
     )
     environment.filters["when"] = _when
-    environment.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
+    environment.filters["pretty"] = lambda value: _json(value, indent=2)
+    environment.filters["compact"] = _json  # JSON as it reads (``tojson`` writes it for scripts)
     environment.globals.update(query_with=_query_with, mask_key=mask_key)
     return environment
+
+
+def _json(value: Any, indent: int | None = None) -> str:
+    """``value`` as JSON to read (escaped as any text on the page): a dataclass or named
+    tuple (a validation error) as an object."""
+    return json.dumps(_plain(value), indent=indent, ensure_ascii=False, default=str)
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if hasattr(value, "_asdict"):
+        return {name: _plain(item) for name, item in value._asdict().items()}
+    if isinstance(value, dict):
+        return {str(name): _plain(item) for name, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _query_with(asked: Mapping[str, str], **changes: object) -> str:

@@ -167,10 +167,16 @@ function wireLogin() {
     document.cookie = "provider_emulator_token=" + value + "; Path=" + controlBase + "; SameSite=Strict" + expiry;
     notice(token ? "Token kept for this tab." : "Token forgotten.");
   };
+  const asked = new URLSearchParams(window.location.search);
+  if (asked.get("refused")) notice("That token was refused: enter the one the emulator printed.", true);
+  // back to the page asked for: a path under the dashboard, never another site's
+  const next = asked.get("next") || "";
+  const back = next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/login")
+    ? next : "/jobs";
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     keep(field.value.trim());
-    if (field.value.trim()) window.location.assign(ui + "/jobs");
+    if (field.value.trim()) window.location.assign(ui + back);
   });
   document.getElementById("forget").addEventListener("click", () => { field.value = ""; keep(""); });
 }
