@@ -44,3 +44,21 @@ def parse_request_path(path: str) -> RequestPath | None:
     if action is None or not request_id:
         return None
     return RequestPath(app, request_id, action)
+
+
+def names_endpoint(app: str, endpoint_id: str) -> bool:
+    """Whether a request path's app names the endpoint (by its full id or its app path)."""
+    return app in (endpoint_id, app_path(endpoint_id))
+
+
+_TRUE = {b"1", b"true", b"yes", b"on"}
+
+
+def wants_logs(query_string: bytes) -> bool:
+    """Whether a status URL's query asks for logs (``?logs=1``)."""
+    # Read by hand: parsing the whole query string is a visible cost on the poll path.
+    for pair in query_string.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        if name == b"logs":
+            return value.lower() in _TRUE
+    return False

@@ -58,7 +58,13 @@ from emulator.providers.fal.errors import (
     method_not_allowed,
     validation_error,
 )
-from emulator.providers.fal.paths import RequestPath, alias, app_path, parse_request_path
+from emulator.providers.fal.paths import (
+    RequestPath,
+    alias,
+    names_endpoint,
+    parse_request_path,
+    wants_logs,
+)
 from emulator.providers.fal.platform import platform_options
 from emulator.providers.fal.proxy import PROXY_PATH, FalProxy
 from emulator.providers.fal.realtime import RealtimeSessions
@@ -69,18 +75,8 @@ from emulator.providers.fal.webhooks import FalWebhooks
 
 #: Why a request the emulator had is gone (a guess at fal's wording: it was not observed).
 EXPIRED = "its result is no longer kept (retention or memory budget passed)"
-_TRUE = {b"1", b"true", b"yes", b"on"}
 #: How many encoded status bodies are remembered (one or two per job being polled).
 STATUS_MEMO_SIZE = 4096
-
-
-def _wants_logs(query_string: bytes) -> bool:
-    # Read by hand: parsing the whole query string is a visible cost on the poll path.
-    for pair in query_string.split(b"&"):
-        name, _, value = pair.partition(b"=")
-        if name == b"logs":
-            return value.lower() in _TRUE
-    return False
 
 
 def _ids(job: Job) -> dict[str, str]:
@@ -91,11 +87,6 @@ def _ids(job: Job) -> dict[str, str]:
 def _id_header(job: Job) -> RawHeaders:
     """`_ids` as raw headers."""
     return ((b"x-fal-request-id", job.id.encode("latin-1")),)
-
-
-def _addresses(path: RequestPath, job: Job) -> bool:
-    """Whether a request path names ``job``'s app (by its full id or its app path)."""
-    return path.app in (job.endpoint.id, app_path(job.endpoint.id))
 
 
 class FalApi:
@@ -155,16 +146,13 @@ class FalApi:
 
     def _is_app(self, app: str) -> bool:
         """Whether a request path's app (a full id, or its app path) is one served."""
-        known = self.engine.contracts
-        return known.get("fal", app) is not None or any(
-            app_path(endpoint.id) == app for endpoint in known.of("fal")
-        )
+        return any(names_endpoint(app, endpoint.id) for endpoint in self.engine.contracts.of("fal"))
 
     def _job(self, path: RequestPath, owner: str, *, polling: bool = False) -> Job:
         job = self.engine.find(path.request_id, owner, polling=polling)
         if job is None and self.engine.expired(path.request_id, owner):
             raise FalError.detail(404, f"Request '{path.request_id}' has expired: {EXPIRED}")
-        if job is None or not _addresses(path, job):
+        if job is None or not names_endpoint(path.app, job.endpoint.id):
             raise FalError.detail(404, f"Request '{path.request_id}' not found")
         return job
 
@@ -207,7 +195,7 @@ class FalApi:
         note_endpoint(request.scope, job.endpoint.id)
         if parsed.action == "cancel":
             return self._cancel(job)
-        with_logs = _wants_logs(request.scope["query_string"])
+        with_logs = wants_logs(request.scope["query_string"])
         if parsed.action == "status":
             return self._status(request, job, with_logs)
         if parsed.action == "stream":
@@ -259,11 +247,11 @@ class FalApi:
         if scope["method"] != "GET" or self.engine.store is not None:
             return None
         parsed = parse_request_path(path)
-        if parsed is None or parsed.action != "status" or _wants_logs(scope["query_string"]):
+        if parsed is None or parsed.action != "status" or wants_logs(scope["query_string"]):
             return None
         owner = accepted_key(scope, self.config)
         job = self.engine.find(parsed.request_id, owner, polling=True) if owner else None
-        if job is None or not _addresses(parsed, job):
+        if job is None or not names_endpoint(parsed.app, job.endpoint.id):
             return None
         base = scope_base(scope, "fal/queue", self.config.public_url)
         code, encoded, headers = self._status_answer(job, base)

@@ -1,6 +1,13 @@
 import pytest
 
-from emulator.providers.fal.paths import RequestPath, alias, app_path, parse_request_path
+from emulator.providers.fal.paths import (
+    RequestPath,
+    alias,
+    app_path,
+    names_endpoint,
+    parse_request_path,
+    wants_logs,
+)
 
 
 @pytest.mark.parametrize(
@@ -35,3 +42,24 @@ def test_alias() -> None:
 )
 def test_parse_request_path(path: str, expected: RequestPath | None) -> None:
     assert parse_request_path(path) == expected
+
+
+def test_a_request_path_names_an_endpoint_by_its_id_or_its_app_path() -> None:
+    endpoint = "fal-ai/flux/dev"
+    assert names_endpoint("fal-ai/flux/dev", endpoint) and names_endpoint("fal-ai/flux", endpoint)
+    assert not names_endpoint("fal-ai/flux-pro", endpoint)
+    assert not names_endpoint("fal-ai", endpoint)
+
+
+@pytest.mark.parametrize(
+    ("query", "asked"),
+    [
+        (b"logs=1", True),
+        (b"a=b&logs=TRUE", True),
+        (b"logs=0", False),
+        (b"", False),
+        (b"logs", False),
+    ],
+)
+def test_logs_are_asked_for_by_the_query(query: bytes, asked: bool) -> None:
+    assert wants_logs(query) is asked
