@@ -325,8 +325,8 @@ def test_a_step_claimed_as_its_sender_closes_is_due_again_at_once(
     first._shared.claim = claimed_as_it_closes  # type: ignore[union-attr, method-assign]
     _watch(first, "j1", target.url)
     first.attach(_access(jobs))
-    assert eventually(lambda: first._stopped.is_set(), 5)
+    assert eventually(lambda: first._stopped.is_set(), 20)
     first.close()
     second = senders(stores[1])  # its lease is the default, 50 s: it must not be waited out
     second.attach(_access(jobs))
-    assert eventually(lambda: target.jobs_received() == ["j1"], 5)
+    assert eventually(lambda: target.jobs_received() == ["j1"], 20)  # the lease: 50 s

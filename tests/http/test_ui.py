@@ -448,7 +448,7 @@ def test_a_page_of_many_rows_holds_no_other_request(
 
     def held(*args: object, **kwargs: object) -> object:
         reading_now.set()
-        released.append(answered.wait(2))  # held until a request meanwhile is answered
+        released.append(answered.wait(10))  # held until a request meanwhile is answered
         return read(*args, **kwargs)
 
     monkeypatch.setattr(reading, held)
