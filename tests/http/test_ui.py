@@ -6,6 +6,7 @@ import io
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 from starlette.applications import Starlette
@@ -16,12 +17,14 @@ from starlette.testclient import TestClient
 from emulator import EmulatorConfig, Engine, create_app
 from emulator.core.faults import Fault
 from emulator.core.record import RecordedRequest
+from emulator.http.ui import job_views, request_views
 from emulator.http.ui.access import AdminOnly
 from emulator.http.ui.forms import form_fields
 from emulator.http.ui.pages import PAGE_SIZE, page_number, paginate
 from emulator.http.ui.request_views import as_curl
 from emulator.http.ui.thumbnails import Thumbnails, thumbnail_size
 from emulator.media.spec import MediaSpec
+from tests.held_calls import answered_while_held
 
 UI = "/_emulator/ui"
 HOSTILE = '<script>alert("x")</script>'
@@ -424,44 +427,24 @@ def test_a_requests_filter_by_a_status_no_int_reads_is_ignored(
 
 
 @pytest.mark.parametrize(
-    ("page", "reading"),
+    ("page", "views", "reading"),
     [
-        ("jobs/rows", "emulator.http.ui.job_views.newest_jobs"),
-        ("jobs", "emulator.http.ui.job_views.newest_jobs"),
-        ("requests/rows", "emulator.http.ui.request_views.newest_requests"),
+        ("jobs/rows", job_views, "newest_jobs"),
+        ("jobs", job_views, "newest_jobs"),
+        ("requests/rows", request_views, "newest_requests"),
     ],
 )
 def test_a_page_of_many_rows_holds_no_other_request(
-    page: str, reading: str, monkeypatch: pytest.MonkeyPatch
+    page: str, views: object, reading: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On a shared store a filtered page of 10,000 jobs took 2 s of round trips, and an open
     tab asks every 1.5 s: made on the event loop, it held every other client of the worker.
     Held here, a health check meanwhile is answered."""
-    import asyncio
-    import threading
 
-    import httpx
+    async def rows(http: httpx.AsyncClient) -> httpx.Response:
+        return await http.get(f"{UI}/{page}")
 
-    reading_now, answered, released = threading.Event(), threading.Event(), []
-    module, name = reading.rsplit(".", 1)
-    read = getattr(__import__(module, fromlist=[name]), name)
-
-    def held(*args: object, **kwargs: object) -> object:
-        reading_now.set()
-        released.append(answered.wait(10))  # held until a request meanwhile is answered
-        return read(*args, **kwargs)
-
-    monkeypatch.setattr(reading, held)
-
-    async def both() -> tuple[int, int]:
-        transport = httpx.ASGITransport(create_app(engine=Engine(EmulatorConfig())))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            rows = asyncio.create_task(http.get(f"{UI}/{page}"))
-            while not reading_now.is_set():
-                await asyncio.sleep(0.01)
-            health = await asyncio.wait_for(http.get("/_emulator/health"), 5)
-            answered.set()
-            return health.status_code, (await rows).status_code
-
-    assert asyncio.run(both()) == (200, 200)
-    assert released == [True]  # on the event loop, the health check waited for the page
+    app = create_app(engine=Engine(EmulatorConfig()))
+    held = answered_while_held(app, monkeypatch, views, reading, rows, 10)
+    # the page and the health check answered, the health check while the page was held
+    assert held == (200, 200, True)

@@ -4,10 +4,12 @@ import base64
 import functools
 from dataclasses import replace
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
 from emulator import EmulatorConfig, Engine, create_app
+from tests.held_calls import answered_while_held
 
 
 @pytest.fixture
@@ -154,39 +156,17 @@ def test_a_token_is_refused_for_a_key_the_emulator_does_not_accept(engine: Engin
 def test_an_upload_holds_no_other_request(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """An upload writes a file, perhaps a large one to the shared folder, and gives back
     what a store error left: off the event loop, where a status poll meanwhile is answered."""
-    import asyncio
-    import threading
 
-    import httpx
-
-    writing, written, released = threading.Event(), threading.Event(), []
-    keep = engine.storage.put
-
-    def slow_put(*args: object, **kwargs: object) -> object:
-        writing.set()
-        released.append(written.wait(2))  # held until a request meanwhile is answered
-        return keep(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(engine.storage, "put", slow_put)
-
-    async def both() -> tuple[int, int]:
-        transport = httpx.ASGITransport(create_app(engine=engine))
+    async def upload(http: httpx.AsyncClient) -> httpx.Response:
         key = {"Authorization": "Key k1"}
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            answer = await http.post("/fal/rest/storage/auth/token", json={}, headers=key)
-            token = answer.json()["token"]
-            headers = {"Authorization": f"Bearer {token}"}
-            upload = asyncio.create_task(
-                http.post("/fal/cdn/files/upload", content=b"x", headers=headers)
-            )
-            while not writing.is_set():
-                await asyncio.sleep(0.01)
-            health = await asyncio.wait_for(http.get("/_emulator/health"), 5)
-            written.set()
-            return health.status_code, (await upload).status_code
+        answer = await http.post("/fal/rest/storage/auth/token", json={}, headers=key)
+        headers = {"Authorization": f"Bearer {answer.json()['token']}"}
+        return await http.post("/fal/cdn/files/upload", content=b"x", headers=headers)
 
-    assert asyncio.run(both()) == (200, 200)
-    assert released == [True]  # on the event loop, the health check waited for it
+    app = create_app(engine=engine)
+    held = answered_while_held(app, monkeypatch, engine.storage, "put", upload, 2)
+    # the upload and the health check answered, the health check while the write was held
+    assert held == (200, 200, True)
 
 
 def test_a_token_does_not_reveal_the_key_it_was_issued_to(engine: Engine) -> None:
