@@ -27,8 +27,13 @@ def file_url(cdn_base: str, stored_id: str, name: str) -> str:
     return f"{cdn_base}{UPLOAD_PREFIX}{stored_id}/{name}"
 
 
+def media_name(media_id: str, extension: str) -> str:
+    """A medium's own name, the last segment of its URL: the only one it is served at."""
+    return f"{media_id}.{extension}"
+
+
 def media_url(cdn_base: str, media_id: str, extension: str) -> str:
-    return f"{cdn_base}{MEDIA_PREFIX}{media_id}.{extension}"
+    return f"{cdn_base}{MEDIA_PREFIX}{media_name(media_id, extension)}"
 
 
 def media_id_of(path: str) -> str | None:

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from emulator.core.engine import Engine
-from emulator.core.file_urls import MEDIA_PREFIX, media_id_of, parse_upload_path
+from emulator.core.file_urls import MEDIA_PREFIX, media_id_of, media_name, parse_upload_path
 from emulator.core.stored_files import etag
 from emulator.http.exchange import drop_after
 from emulator.media.links import Linker, WouldBlock, without_blocking
@@ -76,7 +76,7 @@ def _find(engine: Engine, path: str) -> _File | None:
         spec = store.lookup(media_id)
         if spec is None:
             return None
-        name = f"{media_id}.{spec.extension}"
+        name = media_name(media_id, spec.extension)
         if path[len(MEDIA_PREFIX) :] != name:  # its own name, nothing else
             return None
 

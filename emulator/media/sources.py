@@ -15,7 +15,7 @@ import io
 from typing import NamedTuple
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from emulator.core.file_urls import Named, find_in_url
+from emulator.core.file_urls import Named, find_in_url, media_name
 from emulator.core.files import Storage
 from emulator.core.stored_files import StorageError, StoredFile
 from emulator.media.cache import MediaStore
@@ -108,7 +108,8 @@ class SourceResolver:
             stored = self.storage.get(found.id)
             return stored if stored is not None and stored.name == found.name else None
         spec = self.media.lookup(found.id)
-        return spec if spec is not None and found.name == f"{found.id}.{spec.extension}" else None
+        named = spec is not None and found.name == media_name(found.id, spec.extension)
+        return spec if named else None
 
     def readable(self, url: str) -> bool:
         """Whether the emulator can read ``url``, found without reading it: no file read,
