@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emulator.core.shared_files import Limits, QuotaRefused, SharedUploads
+from emulator.core.shared_files import Limits, SharedUploads
 from emulator.core.store import Store, StoreUnavailable, give_back
 from emulator.core.stored_files import (
     StorageError,
@@ -172,10 +172,7 @@ class Storage:
             content_type=safe_content_type(content_type),
             size=len(data),
         )
-        try:
-            self._shared.save(stored.id, stored.name, stored.content_type, owner, data, etag(data))
-        except QuotaRefused as refused:
-            raise StorageError(507, str(refused)) from None
+        self._shared.save(stored.id, stored.name, stored.content_type, owner, data, etag(data))
         return stored
 
     def _too_big(self, *, abandoned: bool = False) -> StorageError:
@@ -183,13 +180,6 @@ class Storage:
         never complete, and its parts' bytes, counted against its key, are released)."""
         ended = "; the multipart upload is abandoned" if abandoned else ""
         return StorageError(413, f"File exceeds the limit of {self.max_file_bytes} bytes{ended}")
-
-    def _count_shared(self, owner: str, size: int) -> None:
-        assert self._shared is not None
-        try:
-            self._shared.count(owner, size)
-        except QuotaRefused as refused:
-            raise StorageError(507, str(refused)) from None
 
     def get(self, file_id: str) -> StoredFile | None:
         if self._shared is not None:
@@ -305,7 +295,7 @@ class Storage:
             self._shared.multipart.drop(f"m:{upload_id}")
             raise self._too_big(abandoned=True)
         delta = len(data) - replaced
-        self._count_shared(upload["owner"], delta)
+        self._shared.count(upload["owner"], delta)  # a 507 (`QuotaRefused`) past a limit
         tag = etag(data)
         if not self._shared.multipart.save_part(upload_id, number, data, tag, delta, upload):
             self._shared.recount(upload["owner"], -delta)  # completed meanwhile, or dropped

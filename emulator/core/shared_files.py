@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from emulator.core.store import Op, Store, as_text, settled
+from emulator.core.stored_files import StorageError
 
 P = "files:"
 
@@ -34,8 +35,11 @@ P = "files:"
 _OURS = re.compile(r"[0-9a-f]{24}(?:\.[0-9]+(?:\.[0-9a-f]+)?|-[0-9a-f]+)?|\.incoming-.*")
 
 
-class QuotaRefused(Exception):
-    """Raised through `SharedUploads.count`: which limit refused (status 507 message)."""
+class QuotaRefused(StorageError):
+    """Bytes a limit refused (the message says which): the storage's 507."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(507, message)
 
 
 class Limits(NamedTuple):
