@@ -62,6 +62,12 @@ def test_queue_submit_status_result_cancel(server: BackgroundServer) -> None:
     outcome = run(server, "queue")["result"]
     assert outcome["seen"] == ["IN_QUEUE", "IN_PROGRESS", "IN_PROGRESS", "COMPLETED"]
     assert outcome["data"]["prompt"] == "queued" and outcome["requestId"]
+    # a result asked for before completion: fal's 400, its error naming the request
+    assert outcome["early"] == {
+        "status": 400,
+        "requestId": outcome["submitted"],
+        "body": {"detail": "Request is still in progress"},
+    }
     assert (outcome["cancelled"]["status"], outcome["cancelled"]["error_type"]) == (
         "COMPLETED",
         "client_cancelled",

@@ -64,6 +64,12 @@ const scenarios = {
   },
   async queue() {
     const { request_id } = await fal.queue.submit(BITDANCE, { input: { prompt: "queued" } });
+    let early;  // a result asked for too soon: the client's error names the request
+    try {
+      await fal.queue.result(BITDANCE, { requestId: request_id });
+    } catch (error) {
+      early = { status: error.status, requestId: error.requestId ?? null, body: error.body };
+    }
     const seen = [];
     let status;
     do {
@@ -74,7 +80,7 @@ const scenarios = {
     const other = await fal.queue.submit(BITDANCE, { input: { prompt: "to cancel" } });
     await fal.queue.cancel(BITDANCE, { requestId: other.request_id });
     const cancelled = await fal.queue.status(BITDANCE, { requestId: other.request_id });
-    return { seen, data: result.data, requestId: result.requestId, cancelled };
+    return { seen, data: result.data, requestId: result.requestId, cancelled, early, submitted: request_id };
   },
   async run() {
     const result = await fal.run(BITDANCE, { input: { prompt: "run", output_format: "png" } });
