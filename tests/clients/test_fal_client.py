@@ -250,6 +250,12 @@ def test_an_unreachable_input_url_fails_as_fal_reports_it(fal: ModuleType) -> No
             fal.subscribe(SEEDANCE, arguments={"prompt": "x", "image_url": uploaded})
         (error,) = unloadable.value.message
         assert error["type"] == "image_load_error" and error["input"] == uploaded
+        # an edit whose output size is asked does not start from its picture: checked still
+        edit = {"prompt": "x", "image_urls": [uploaded], "image_size": "square"}
+        with pytest.raises(fal_client.FalClientHTTPError) as unloadable:
+            fal.run("fal-ai/bytedance/seedream/v4/edit", arguments=edit)
+        (error,) = unloadable.value.message
+        assert error["type"] == "image_load_error" and error["input"] == uploaded
     with pytest.raises(fal_client.FalClientHTTPError) as invalid:
         fal.run(SEEDANCE, arguments={"prompt": "a dancer", "duration": "13"})
     assert invalid.value.status_code == 422  # validated like every other endpoint
