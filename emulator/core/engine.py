@@ -24,6 +24,7 @@ from emulator.core.draws import Draws, salt_for
 from emulator.core.faults import Fault, FaultBook
 from emulator.core.holds import Holds
 from emulator.core.jobs import Failure, Job
+from emulator.core.kept_secrets import KeptSecrets
 from emulator.core.lifecycle import Phase, Progression
 from emulator.core.outcomes import (
     JobFailed,
@@ -73,6 +74,8 @@ class Engine(Timeline):
         if config.state_url != "memory":
             self.store = open_store(config.state_url)
             self._shared = SharedEngineState(self.store)
+        #: random keys no seed derives (`secret`'s are the seed's), kept where the state is
+        self.kept_secret = KeptSecrets(self.store)
         self.clock = clock_for(clock, self.store)
         self.contracts = contracts if contracts is not None else served_contracts(config)
         self.jobs = job_store_for(config, self.store, self.contracts)

@@ -7,7 +7,7 @@ server that holds the key) for a token scoped to the apps it names, and sends it
 The request body is ``{"allowed_apps": [alias, …], "token_expiration": seconds}``; the
 answer is the token as a bare JSON string, which both clients read (fal-protocol.md,
 "Realtime"). fal's own tokens are JWTs signed with fal's keys; these are JWT-shaped too
-(HS256, signed with a key the engine seeds), so a client that decodes one sees the same
+(HS256, signed with a key the engine keeps), so a client that decodes one sees the same
 shape. The claim names (``allowed_apps``, ``sub``) and the expiry bounds are guesses.
 """
 
@@ -99,7 +99,11 @@ class Tokens:
 
     @property
     def _key(self) -> bytes:
-        return self.engine.secret("fal-client-token")  # read afresh: a reset re-seeds it
+        # The seed's key, so a reset with a seed signs the same tokens, mixed with a random
+        # one the engine keeps, so that knowing a seed forges none. Read afresh: a reset
+        # re-seeds the first.
+        seeded = self.engine.secret("fal-client-token")
+        return hashlib.sha256(self.engine.kept_secret("fal-client-token") + seeded).digest()
 
     def _sign(self, signing_input: str) -> str:
         return _b64(hmac.new(self._key, signing_input.encode(), hashlib.sha256).digest())

@@ -42,13 +42,11 @@ from emulator.http.responses import json_response
 from emulator.providers.fal.errors import FalError, method_not_allowed
 
 TOKEN_LIFETIME = 3600.0
-#: The key that seals CDN tokens while the state is this process's own. A real token is
-#: good until it expires, and the clients keep one for its hour (fal_client per client,
-#: @fal-ai/client per configuration): sealed with a key that outlived only one emulation,
-#: it would be refused by the next test's, and the client's upload fall back to another
-#: path. With a shared store, a random key kept there seals them (`Store.kept_secret`), so
-#: every worker accepts them, after a reset too.
-_PROCESS_KEY = secrets.token_bytes(32)
+#: A real token is good until it expires, and the clients keep one for its hour (fal_client
+#: per client, @fal-ai/client per configuration): sealed with a key that outlived only one
+#: emulation, it would be refused by the next test's, and the client's upload fall back to
+#: another path. So the sealing key is one the engine keeps (`KeptSecrets`): the process's
+#: own, or the shared store's, which every worker accepts, after a reset too.
 #: the bytes of a CDN token's nonce, before its sealed claims
 _NONCE_BYTES = 12
 
@@ -66,7 +64,6 @@ class FalUploads:
     def __init__(self, engine: Engine, cdn_base: Callable[[Request], str]) -> None:
         self.engine = engine
         self.cdn_base = cdn_base
-        self._shared_key: bytes | None = None
 
     @property
     def storage(self) -> Storage:
@@ -120,12 +117,7 @@ class FalUploads:
     # (a browser, a log), as fal's own, a credential of its own, does.
 
     def _sealing_key(self) -> bytes:
-        store = self.engine.store
-        if store is None:
-            return _PROCESS_KEY
-        if self._shared_key is None:  # random, not the seed's: a seed is no secret
-            self._shared_key = store.kept_secret("fal-cdn-token")
-        return self._shared_key
+        return self.engine.kept_secret("fal-cdn-token")  # random: a seed is no secret
 
     def _sealed(self, claims: dict[str, Any]) -> str:
         # cryptography loads here, at the first token, not with the app

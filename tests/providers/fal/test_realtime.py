@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import io
 import json
 from dataclasses import replace
@@ -37,10 +39,14 @@ def unpadded_json(part: str) -> dict:
 
 
 def refused(client: TestClient, url: str) -> WebSocketDenialResponse:
-    """The HTTP answer that refuses a handshake."""
-    with pytest.raises(WebSocketDenialResponse) as denial:
-        client.websocket_connect(url).__enter__()
-    return denial.value
+    """The HTTP answer that refuses a handshake (a test failure, not a hang, if accepted)."""
+    session = client.websocket_connect(url)
+    try:
+        session.__enter__()
+    except WebSocketDenialResponse as denial:
+        return denial
+    session.__exit__(None, None, None)
+    pytest.fail(f"the handshake was accepted: {url}")
 
 
 def test_a_token_is_a_jwt_scoped_to_the_apps_asked_for(
@@ -110,6 +116,24 @@ def test_a_token_opens_only_its_apps_until_it_expires(
     expired = refused(client, f"{SESSION}?fal_jwt_token={good}")
     assert expired.status_code == 401
     assert "expired" in expired.json()["detail"]
+
+
+def test_knowing_the_seed_forges_no_token(client: TestClient, engine: Engine) -> None:
+    # What anyone who knows the seed can derive (`--seed 1` is in the docs' CI example).
+    seeded = engine.secret("fal-client-token")
+    header = {"alg": "HS256", "typ": "JWT"}
+    claims = {"sub": "jwt:x", "allowed_apps": ["fast-lcm-diffusion"], "exp": 2**40, "iat": 0}
+    signing_input = ".".join(
+        base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+        for part in (header, claims)
+    )
+    signature = hmac.new(seeded, signing_input.encode(), hashlib.sha256).digest()
+    forged = f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+    assert refused(client, f"{SESSION}?fal_jwt_token={forged}").status_code == 401
+    good = token(client, ["fast-lcm-diffusion"])
+    with client.websocket_connect(f"{SESSION}?fal_jwt_token={good}") as ws:
+        ws.send_bytes(msgpack.packb({"prompt": "issued", "image_size": "square"}))
+        assert msgpack.unpackb(ws.receive_bytes())["prompt"] == "issued"
 
 
 def test_an_unknown_app_is_refused_at_the_handshake_with_a_404(client: TestClient) -> None:
