@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from emulator.http.exchange import ConnectionDropped
 from emulator.transport.answers import AnswerTimeout, SyncAnswer
-from emulator.transport.asgi import AppDispatcher, http_scope
+from emulator.transport.asgi import AppDispatcher, client_scope, content_of
 from emulator.transport.unmatched import Unmatched, UnmatchedRequest, is_provider_host
 
 __all__ = ["patch_requests"]
@@ -131,26 +131,6 @@ def _read_timeout(timeout: Any) -> float | None:
     return timeout
 
 
-def _latin1(value: str | bytes) -> bytes:
-    return value if isinstance(value, bytes) else value.encode("latin-1")
-
-
-def _requests_scope(prepared: Any, content: bytes) -> dict[str, Any]:
-    """The scope of a requests ``PreparedRequest``, with the headers a connection adds."""
-    url = urlsplit(prepared.url)
-    headers = [(_latin1(name).lower(), _latin1(value)) for name, value in prepared.headers.items()]
-    names = {name for name, _ in headers}
-    if b"host" not in names:  # as http.client writes it: no port where it is the default
-        host, port = url.hostname or "", url.port
-        default = port is None or port == (443 if url.scheme == "https" else 80)
-        headers.append((b"host", (host if default else f"{host}:{port}").encode("idna")))
-    if content and b"content-length" not in names:
-        headers.append((b"content-length", str(len(content)).encode()))
-    target = ((url.path or "/") + (f"?{url.query}" if url.query else "")).encode()
-    server = (url.hostname or "", url.port)
-    return http_scope(prepared.method, url.scheme, server, target, headers)
-
-
 _PHRASES = HTTPStatus._value2member_map_
 
 
@@ -169,17 +149,11 @@ def _joined(raw: list[tuple[bytes, bytes]]) -> Any:
 def _send_via_app(dispatcher: AppDispatcher, prepared: Any, timeout: Any) -> Any:
     import requests
 
-    body = prepared.body or b""
-    if hasattr(body, "read"):  # a file
-        body = body.read()
-    content = body.encode() if isinstance(body, str) else body
-    if not isinstance(content, bytes):  # a generator
-        content = b"".join(
-            chunk if isinstance(chunk, bytes) else chunk.encode() for chunk in content
-        )
+    content = content_of(prepared.body)
     read_timeout = _read_timeout(timeout)
+    scope = client_scope(prepared.method, prepared.url, prepared.headers.items(), content)
     try:
-        answer = dispatcher.answer_sync(_requests_scope(prepared, content), content, read_timeout)
+        answer = dispatcher.answer_sync(scope, content, read_timeout)
     except AnswerTimeout:
         message = f"Read timed out. (read timeout={read_timeout})"
         raise requests.exceptions.ReadTimeout(message, request=prepared) from None

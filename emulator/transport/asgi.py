@@ -17,9 +17,9 @@ import asyncio
 import concurrent.futures
 import queue
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator
 from typing import Any, TypeVar
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from starlette.types import ASGIApp
@@ -69,6 +69,40 @@ def http_scope(
         "client": ("127.0.0.1", 0),
         "server": (host, port or (443 if scheme == "https" else 80)),
     }
+
+
+def _latin1(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("latin-1")
+
+
+def client_scope(
+    method: str, url: str, headers: Iterable[tuple[str | bytes, str | bytes]], content: bytes
+) -> dict[str, Any]:
+    """The scope of a sync client's request (requests', urllib's), with the headers
+    http.client adds on the connection."""
+    parts = urlsplit(url)
+    raw = [(_latin1(name).lower(), _latin1(value)) for name, value in headers]
+    names = {name for name, _ in raw}
+    if b"host" not in names:  # as http.client writes it: no port where it is the default
+        host, port = parts.hostname or "", parts.port
+        default = port is None or port == (443 if parts.scheme == "https" else 80)
+        raw.append((b"host", (host if default else f"{host}:{port}").encode("idna")))
+    if content and b"content-length" not in names:
+        raw.append((b"content-length", str(len(content)).encode()))
+    target = ((parts.path or "/") + (f"?{parts.query}" if parts.query else "")).encode()
+    return http_scope(method, parts.scheme, (parts.hostname or "", parts.port), target, raw)
+
+
+def content_of(body: Any) -> bytes:
+    """A sync client's request body as bytes: none, text, bytes, a file or an iterable."""
+    body = body or b""
+    if hasattr(body, "read"):  # a file
+        body = body.read()
+    if isinstance(body, str):
+        return body.encode()
+    if isinstance(body, bytes | bytearray | memoryview):
+        return bytes(body)
+    return b"".join(chunk if isinstance(chunk, bytes) else chunk.encode() for chunk in body)
 
 
 def _scope(request: httpx.Request) -> dict[str, Any]:
