@@ -1,5 +1,5 @@
-"""Intercepting the clients' HTTP: httpx through respx, and requests through an adapter
-(adapters.py; WebSockets: websockets.py).
+"""Intercepting the clients' HTTP: httpx through respx, requests through an adapter
+(adapters.py), urllib through its handlers (openers.py; WebSockets: websockets.py).
 
 Every request to a provider host goes to the emulator's app in-process. Anything else
 fails loudly (the default, so a test never reaches a real API by accident) or, with
@@ -20,6 +20,7 @@ from respx.transports import TryTransport
 
 from emulator.transport.adapters import patch_requests
 from emulator.transport.asgi import AppDispatcher
+from emulator.transport.openers import patch_urllib
 from emulator.transport.unmatched import Unmatched, UnmatchedRequest, is_provider_host
 from emulator.transport.websockets import WebSocketInterception
 
@@ -217,6 +218,7 @@ class Interception:
         self.unmatched = unmatched
         self._router = _Router(dispatcher, unmatched)
         self._requests_patch: Any = None
+        self._urllib_patch: Any = None
         refuse = UnmatchedRequest if unmatched == "fail" else None
         self._websockets = WebSocketInterception(dispatcher, refuse=refuse)
 
@@ -225,11 +227,16 @@ class Interception:
         self._router.start()
         self._requests_patch = patch_requests(self.dispatcher, self.unmatched)
         self._requests_patch.start()
+        self._urllib_patch = patch_urllib(self.dispatcher)
+        self._urllib_patch.start()
         self._websockets.start()
 
     def stop(self) -> None:
         _check_stopped_in_order(self)
         self._websockets.stop()
+        if self._urllib_patch is not None:
+            self._urllib_patch.stop()
+            self._urllib_patch = None
         if self._requests_patch is not None:
             self._requests_patch.stop()
             self._requests_patch = None
