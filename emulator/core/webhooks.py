@@ -3,8 +3,8 @@
 A provider registers a job with the URL to call and a function that builds the signed
 request once the job is done; this module does the rest from its own threads, so request
 handling never waits on a receiver. Attempts run on a bounded pool of workers, at most
-`PER_KEY` at a time for one key, each bounded by a timeout: a key whose receivers are slow
-or silent delays its own deliveries, not another key's.
+`PER_KEY` at a time for one key, each bounded by a timeout as a whole (webhook_requests.py):
+a key whose receivers are slow or silent delays its own deliveries, not another key's.
 
 Targets are loopback addresses only unless ``EmulatorConfig.webhook_targets = "any"``, and
 never the emulator itself (webhook_targets.py).
@@ -17,24 +17,21 @@ worker's sender thread looks at the due deliveries every `SHARED_POLL` seconds.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from http.client import HTTPException
 
 from emulator.core.deliveries import Attempt as Attempt  # re-exported: public names
 from emulator.core.deliveries import Delivery as Delivery
 from emulator.core.deliveries import from_record, next_step
 from emulator.core.shared_webhooks import Claim, JobAccess, SharedDeliveries
 from emulator.core.store import Store, StoreUnavailable
+from emulator.core.webhook_requests import post
 from emulator.core.webhook_targets import NOT_LOOPBACK, refusal
-
-if TYPE_CHECKING:
-    import urllib.request
 
 #: Builds the body and headers of a delivery, when the job is done.
 Builder = Callable[[], tuple[bytes, dict[str, str]]]
@@ -45,6 +42,8 @@ PER_KEY = 2  # attempts under way at once, for one key (in each process)
 SHARED_POLL = 0.1  # how often a sender on a shared store looks for due deliveries
 #: deliveries listed at most (the oldest leave the listing; one still under way goes on)
 MAX_LISTED = 10_000
+#: what a delivery says it is (fal's and WaveSpeed's own are not published)
+USER_AGENT = "provider-emulator-webhooks"
 
 
 @dataclass(eq=False)
@@ -59,22 +58,6 @@ class _Watch:
     fault: str | None = None  # webhook_fail, webhook_twice or webhook_late
     late: float = 0.0  # seconds a late delivery waits before its first attempt
     busy: bool = False  # an attempt is under way
-
-
-@functools.cache
-def _opener() -> urllib.request.OpenerDirector:
-    """The standard library's client: in-process emulation intercepts httpx and requests
-    (a receiver on loopback is not a provider host), and the core needs no HTTP package.
-    No redirects are followed and no proxy is used. One for every sender, built (and
-    urllib's client imported) at the first delivery: a sender is made per emulator (per
-    test), most deliver nothing."""
-    import urllib.request
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: object, **kwargs: object) -> None:
-            return None  # a 3xx is the receiver's answer, recorded as it is
-
-    return urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirect())
 
 
 class WebhookSender:
@@ -310,20 +293,10 @@ class WebhookSender:
         return self._send(delivery.url, delivery.body, delivery.headers)
 
     def _send(self, url: str, body: bytes, headers: dict[str, str]) -> Attempt:
-        from urllib.error import HTTPError
-        from urllib.request import Request
-
-        opener = _opener()
         started, clock = time.time(), time.perf_counter()
-        request = Request(url, data=body, headers=headers, method="POST")
         try:
-            with opener.open(request, timeout=self.timeout) as response:
-                response.read()
-                status = response.status
-        except HTTPError as error:  # an answer, just not a 2xx
-            status = error.code
-            error.close()
-        except (OSError, ValueError) as error:  # refused, timed out, unreadable URL
+            status = post(url, body, {"User-Agent": USER_AGENT, **headers}, self.timeout)
+        except (OSError, ValueError, HTTPException) as error:  # refused, timed out, no answer
             return Attempt(
                 started, None, f"{type(error).__name__}: {error}", time.perf_counter() - clock
             )
