@@ -19,7 +19,8 @@ import pytest
 if TYPE_CHECKING:  # the emulator loads with the first test that uses it, not with every
     # pytest run of a project that has it installed (the harness with the first live test)
     from emulator.emulation import Emulation
-    from emulator.harness.live import Ledger, LiveSessions
+    from emulator.harness.ledger import Ledger
+    from emulator.harness.live import LiveSessions
 
 __all__ = ["live_sessions", "provider_emulator"]
 
@@ -49,6 +50,38 @@ def pytest_configure(config: pytest.Config) -> None:
             Upstreams.parse(CANONICAL_HOSTS, upstream)
         except UpstreamError as error:
             raise pytest.UsageError(f"--upstream: {error}") from None
+    if config.getoption("--live"):
+        _share_the_ledger(config, max_spend)
+
+
+#: where the run's ledger is, for pytest-xdist's workers (from their controller)
+_LEDGER_INPUT = "provider_emulator_ledger"
+
+
+def _share_the_ledger(config: pytest.Config, cap: float) -> None:
+    """One ledger for the whole run, in a file: the cap is the run's, however many
+    processes pytest-xdist runs it in, and the controller prints what they all spent."""
+    import tempfile
+    from pathlib import Path
+
+    from emulator.harness.ledger import Ledger
+
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is not None:
+        path = Path(worker_input[_LEDGER_INPUT])
+    else:
+        folder = tempfile.TemporaryDirectory(prefix="provider-emulator-ledger-")
+        config.add_cleanup(folder.cleanup)
+        path = Path(folder.name) / "ledger.jsonl"
+    config.stash[_LEDGER] = Ledger(cap=cap, path=path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """(pytest-xdist, in the controller) Hand each worker the run's ledger."""
+    ledger = node.config.stash.get(_LEDGER, None)
+    if ledger is not None:
+        node.workerinput[_LEDGER_INPUT] = str(ledger.path)
 
 
 @pytest.fixture
@@ -111,10 +144,13 @@ def live_sessions(request: pytest.FixtureRequest) -> Iterator[LiveSessions]:
     from emulator.harness.live import LiveSessions
 
     option = request.config.getoption
+    shared = request.config.stash.get(_LEDGER, None)  # with --live only
     sessions = LiveSessions(
-        live=option("--live"), max_spend=option("--max-spend"), upstream=option("--upstream")
+        live=option("--live"),
+        max_spend=option("--max-spend"),
+        upstream=option("--upstream"),
+        ledger_path=shared.path if shared is not None else None,
     )
-    request.config.stash[_LEDGER] = sessions.ledger
     yield sessions
     sessions.close()
 

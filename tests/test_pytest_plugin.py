@@ -5,6 +5,8 @@ import sys
 
 import pytest
 
+from emulator import BackgroundServer
+
 pytest_plugins = ["pytester"]
 
 ISOLATION = """
@@ -146,6 +148,36 @@ def test_a_live_option_that_cannot_work_is_one_usage_error(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert [line for line in result.errlines if line] == [f"ERROR: {said}"]
     assert "LiveError" not in result.stdout.str()
+
+
+LIVE_CALLS = """
+from emulator.harness.live import SpendCapExceeded
+
+
+def test_a_call(live_sessions):
+    try:
+        live_sessions.session("fal").run("fal-ai/bitdance", {"prompt": "a cat"})
+    except SpendCapExceeded:
+        pass
+"""
+
+
+def test_the_cap_is_the_whole_runs_across_xdists_workers(
+    pytester: pytest.Pytester, server: BackgroundServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each worker kept a ledger of its own: under ``-n 2`` a cap that allows one $0.01
+    call allowed two, and the controller printed no ledger (a newcomer's audit)."""
+    monkeypatch.setenv("FAL_KEY", "upstream-fal")
+    pytester.makepyfile(LIVE_CALLS)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-n", "2", "--dist", "each", "--live",
+        "--max-spend", "0.015", "--upstream", server.url,
+    )  # fmt: skip
+    result.assert_outcomes(passed=2)  # the test on each worker: one call made, one refused
+    assert len(server.engine.jobs) == 1
+    result.stdout.fnmatch_lines(
+        ["*live spend ledger*", "1 calls, estimated $0.0100 of a $0.015 cap (1 refused)"]
+    )
 
 
 def test_loading_the_plugin_loads_no_emulator() -> None:

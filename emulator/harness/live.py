@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Contracts
 from emulator.contracts.served import served_contracts
 from emulator.harness.calls import KEY_VARIABLES, Caller, CallError, Exchange, KeyRejected
+from emulator.harness.ledger import Ledger
 from emulator.harness.pricing import estimate, price_of
 from emulator.http.upstream import Upstreams
 from emulator.providers.registry import CANONICAL_HOSTS
@@ -68,40 +69,6 @@ def check_spend_cap(max_spend: float) -> None:
         raise LiveError(f"--max-spend must be more than 0 USD (got {max_spend}): no call fits")
 
 
-@dataclass(frozen=True)
-class Entry:
-    endpoint: str
-    estimate: float
-    allowed: bool
-    price: str
-
-
-@dataclass
-class Ledger:
-    cap: float
-    entries: list[Entry] = field(default_factory=list)
-
-    @property
-    def spent(self) -> float:
-        return round(sum(e.estimate for e in self.entries if e.allowed), 6)
-
-    @property
-    def refused(self) -> int:
-        return sum(1 for e in self.entries if not e.allowed)
-
-    def __str__(self) -> str:
-        lines = [f"{'call':6} {'endpoint':55} {'estimate':>9}  price"]
-        for index, e in enumerate(self.entries, 1):
-            mark = "" if e.allowed else "  REFUSED"
-            lines.append(f"{index:<6} {e.endpoint:55} ${e.estimate:>8.4f}  {e.price}{mark}")
-        calls = len(self.entries) - self.refused
-        lines.append(
-            f"{calls} calls, estimated ${self.spent:.4f} of a ${self.cap:g} cap"
-            f" ({self.refused} refused)"
-        )
-        return "\n".join(lines)
-
-
 class LiveSession:
     """Calls to one real provider, each authorised against the spend cap first."""
 
@@ -136,7 +103,7 @@ class LiveSession:
         """The call's estimated cost; `SpendCapExceeded` if it could take the spend over
         the cap. A check only: nothing is booked (`run` books the call it makes)."""
         cost, _ = self._estimate(endpoint_id, arguments)
-        if not self._fits(cost):
+        if not self._ledger.fits(cost):
             raise self._refusal(endpoint_id, cost)
         return cost
 
@@ -148,9 +115,6 @@ class LiveSession:
         price = price_of(endpoint)
         return estimate(endpoint, arguments), f"${price.usd}/{price.per} ({price.source})"
 
-    def _fits(self, cost: float) -> bool:
-        return self._ledger.spent + cost <= self._ledger.cap + 1e-9
-
     def _refusal(self, endpoint_id: str, cost: float) -> SpendCapExceeded:
         return SpendCapExceeded(
             f"refused: {endpoint_id} is estimated at ${cost:.4f}, and ${self._ledger.spent:.4f}"
@@ -160,9 +124,7 @@ class LiveSession:
     def _book(self, endpoint_id: str, arguments: Mapping[str, Any]) -> None:
         """Write the call in the ledger, allowed or refused (`SpendCapExceeded`)."""
         cost, price = self._estimate(endpoint_id, arguments)
-        allowed = self._fits(cost)
-        self._ledger.entries.append(Entry(endpoint_id, cost, allowed, price))
-        if not allowed:
+        if not self._ledger.book(endpoint_id, cost, price).allowed:
             raise self._refusal(endpoint_id, cost)
 
     def ledger(self) -> Ledger:
@@ -204,12 +166,14 @@ class LiveSessions:
         max_spend: float = DEFAULT_MAX_SPEND,
         upstream: list[str] | tuple[str, ...] = (),
         environ: Mapping[str, str] | None = None,
+        ledger_path: Path | None = None,
     ) -> None:
+        """``ledger_path``: the file of a ledger the run's other processes share."""
         check_spend_cap(max_spend)
         self.live = live
         self.environ = os.environ if environ is None else environ
         self.upstreams = Upstreams.parse(CANONICAL_HOSTS, upstream, self.environ)
-        self.ledger = Ledger(cap=max_spend)
+        self.ledger = Ledger(cap=max_spend, path=ledger_path)
         self._sessions: dict[str, LiveSession] = {}
 
     def skip_reason(self, provider: str) -> str | None:
