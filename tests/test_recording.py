@@ -72,6 +72,29 @@ def test_no_credential_is_written_to_disk(recorded) -> None:
     assert "127.0.0.1" not in text  # stored in the real hosts' form
 
 
+def test_credentials_the_provider_issues_are_not_written_to_disk(
+    upstream: BackgroundServer, tmp_path: Path
+) -> None:
+    # fal's CDN token (fal_client.upload_file asks for one), its realtime client token and
+    # WaveSpeed's webhook secret: a recording is made to be committed, and the secret lets
+    # its holder forge the webhooks a handler accepts (a newcomer's audit).
+    client = _app(record=tmp_path, upstream=[upstream.url])
+    fal, wavespeed = {"Authorization": f"Key {KEY}"}, {"Authorization": f"Bearer {KEY}"}
+    issued = [
+        client.post("/fal/rest/storage/auth/token?storage_type=fal-cdn-v3", json={},
+                    headers=fal).json()["token"],
+        client.post("/fal/rest/tokens/", json={"allowed_apps": ["fast-lcm-diffusion"]},
+                    headers=fal).json(),
+        client.get("/wavespeed/api/v3/webhook/secret", headers=wavespeed).json()["data"]["secret"],
+    ]  # fmt: skip
+    files = list(tmp_path.rglob("*.json"))
+    assert len(files) == 3
+    text = "".join(path.read_text() for path in files)
+    assert all(credential not in text for credential in issued)
+    assert "eyJ" not in text and "whsec_" not in text
+    assert text.count("REDACTED") >= 3
+
+
 def test_replay_answers_from_the_recording_through_the_queue(recorded) -> None:
     directory, results, media = recorded
     client = _app(replay=directory)

@@ -8,7 +8,11 @@ One JSON file per exchange, ``DIR/<provider>/<time>-<n>.json``::
 
 Only allow-listed headers are kept (never ``Authorization``); query parameters and URL
 parameters that look like credentials or signatures are redacted everywhere, and the
-caller's key is removed from every string. Bodies are in the real hosts' URL form.
+caller's key is removed from every string. So are the credentials a provider issues (fal's
+CDN and realtime tokens, WaveSpeed's webhook secret): a body's credential-named fields,
+and anything shaped as a JWT or a ``whsec_`` secret. Recordings are made to be committed,
+and a webhook secret lets whoever has it forge the webhooks a handler accepts. Bodies are
+in the real hosts' URL form.
 """
 
 from __future__ import annotations
@@ -44,18 +48,44 @@ _SECRET_PARAMETER = re.compile(
     re.I,
 )
 
+#: body fields whose value is a credential, whatever the endpoint (fal's CDN token is
+#: ``token``, WaveSpeed's webhook secret ``secret``)
+CREDENTIAL_FIELDS = frozenset(
+    {"secret", "token", "access_token", "refresh_token", "client_secret", "api_key", "password"}
+)
+#: credentials by their shape: a JWT (fal's realtime tokens), a webhook secret
+_SECRET_SHAPES = re.compile(
+    r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+|\bwhsec_[A-Za-z0-9+/=_-]+"
+)
+
 
 class RecordingError(ValueError):
     """Recordings that cannot be written or read."""
 
 
 def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` without credential-like URL parameters and without any of ``secrets``."""
+    """``text`` without credential-like URL parameters, JWTs and webhook secrets, and
+    without any of ``secrets``."""
     text = _SECRET_PARAMETER.sub(lambda m: m[1] + REDACTED, text)
+    text = _SECRET_SHAPES.sub(REDACTED, text)
     for secret in secrets:
         if len(secret) >= 4:
             text = text.replace(secret, REDACTED)
     return text
+
+
+def without_credentials(value: Any) -> Any:
+    """``value`` (a JSON body) with the strings of its credential-named fields redacted."""
+    if isinstance(value, dict):
+        return {
+            name: REDACTED
+            if name.lower() in CREDENTIAL_FIELDS and isinstance(item, str)
+            else without_credentials(item)
+            for name, item in value.items()
+        }
+    if isinstance(value, list):
+        return [without_credentials(item) for item in value]
+    return value
 
 
 def _kept(headers: Iterable[tuple[bytes, bytes]], names: tuple[str, ...]) -> dict[str, str]:
@@ -126,7 +156,8 @@ class RecordingStore:
         exchange: Mapping[str, Any],
         secrets: Iterable[str] = (),
     ) -> Path:
-        text = scrub_text(json.dumps(exchange, indent=2, ensure_ascii=False), secrets)
+        scrubbed = without_credentials(exchange)
+        text = scrub_text(json.dumps(scrubbed, indent=2, ensure_ascii=False), secrets)
         folder = self.directory / provider
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{time.time_ns()}-{next(self._numbers):06d}.json"
