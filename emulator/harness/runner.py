@@ -195,6 +195,13 @@ class _PropertyRun:
         took = time.monotonic() - began
         if seen.ran_away is not None and STILL_CALLING in seen.ran_away:
             return  # it runs on however long it is given
+        if seen.ran_away is not None:  # stopped for another bound: a loop, not the machine
+            self.notes.append(
+                f"run again with {limit * PATIENCE:g} s rather than {limit:g} s, the call was "
+                f"stopped again after {took:.1f} s, for {seen.ran_away}: the client keeps "
+                "calling, however long it is given"
+            )
+            return
         verdict = "failed otherwise" if self.prop.judge(self.context, seen) else "held"
         self.notes.append(
             f"run again with {limit * PATIENCE:g} s rather than {limit:g} s, the call ended "

@@ -274,3 +274,24 @@ def test_a_call_stopped_for_time_is_run_again_with_more_and_the_report_says_so()
     (note,) = outcome.notes
     assert note.startswith("run again with 3 s rather than 1 s, the call ended after 1.")
     assert "and held: the machine may have been too busy" in note
+
+
+def polls_for_ever(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Polls a job's status for ever, done or not: at most 50 polls a second."""
+    handle = fal_client.submit(endpoint_id, arguments=arguments)
+    while True:
+        handle.status()
+        time.sleep(0.02)
+
+
+def test_a_call_stopped_again_for_its_requests_is_not_blamed_on_the_machine() -> None:
+    # Stopped for time at 1 s (at most 50 requests), it was run again with 3 s and stopped
+    # for its 60 requests (at 20 a second or more: a poll in-process takes a few ms): the
+    # note said the call "ended" and blamed a busy machine.
+    scenario = Scenario("returns_valid_output", {"prompt": ""})
+    limits = Limits(call_timeout=1.0, max_requests=60)
+    outcome = replayed(polls_for_ever, scenario, limits=limits)
+    assert outcome.status == FAILED and "still calling after 1 s" in outcome.problems[0]
+    (note,) = outcome.notes
+    assert "stopped again after" in note and "more than 60 requests in one call" in note
+    assert "too busy" not in note
