@@ -1,8 +1,11 @@
-"""Reading an ASGI scope directly, where building Starlette's objects costs too much."""
+"""Reading an ASGI scope directly, where building Starlette's objects costs too much, and
+hearing a client leave."""
 
 from __future__ import annotations
 
-from starlette.types import Scope
+import asyncio
+
+from starlette.types import Receive, Scope
 
 from emulator.core.record import first_header
 
@@ -22,3 +25,23 @@ BODY = "emulator.body"
 def note_endpoint(scope: Scope, endpoint_id: str) -> None:
     """Tell the request record which endpoint the request in ``scope`` is for."""
     scope[ENDPOINT] = endpoint_id
+
+
+async def disconnected(receive: Receive) -> None:
+    """Returns once the client has gone (its body read, what comes next is its leaving),
+    or its connection can say no more."""
+    try:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+    except Exception:  # a server that raises rather than answers: gone all the same
+        return
+
+
+async def held_while_connected(receive: Receive, seconds: float) -> bool:
+    """Wait ``seconds``, or less if the client leaves: whether it stayed to the end (if
+    not, nothing it waited for need be made, and what it held is free at once)."""
+    gone = asyncio.ensure_future(disconnected(receive))
+    done, _ = await asyncio.wait({gone}, timeout=seconds)
+    if not done:
+        gone.cancel()
+    return not done

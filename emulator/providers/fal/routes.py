@@ -23,12 +23,12 @@ from emulator.contracts.documents import Endpoint
 from emulator.contracts.streaming import partial_outputs
 from emulator.core.engine import Engine
 from emulator.core.holds import TooManyHeld
-from emulator.core.jobs import Job
+from emulator.core.jobs import Failure, Job
 from emulator.core.lifecycle import Phase
 from emulator.core.outcomes import JobFailed
 from emulator.core.timeline import START_TIMEOUT
 from emulator.core.webhook_targets import is_webhook_url
-from emulator.http.asgi import note_endpoint
+from emulator.http.asgi import held_while_connected, note_endpoint
 from emulator.http.bodies import body_size, query_value, read_payload
 from emulator.http.cdn import run_linked
 from emulator.http.hosts import scope_base
@@ -75,6 +75,8 @@ from emulator.providers.fal.webhooks import FalWebhooks
 
 #: Why a request the emulator had is gone (a guess at fal's wording: it was not observed).
 EXPIRED = "its result is no longer kept (retention or memory budget passed)"
+#: how a sync run ends whose client left during it (recorded; no one reads it)
+CLIENT_GONE = Failure("client_disconnected", "The client disconnected before the run ended")
 #: How many encoded status bodies are remembered (one or two per job being polled).
 STATUS_MEMO_SIZE = 4096
 
@@ -350,9 +352,11 @@ class FalApi:
         if hold:  # the model's wait and run (an invalid input is answered at once)
             self._hold(owner)
             try:
-                await asyncio.sleep(hold)
+                stayed = await held_while_connected(request.receive, hold)
             finally:
                 self.engine.holds.give_back(owner)
+            if not stayed:  # no one is left to read an answer
+                return failure_response(CLIENT_GONE, job.id)
         if not streamed or response.status_code != 200:
             return response  # errors answer as JSON, which both clients expect
         # Text streams as it grows (several events); an app without text, as one event.

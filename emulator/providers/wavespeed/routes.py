@@ -26,7 +26,7 @@ from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.timeline import Look
 from emulator.core.webhook_targets import is_webhook_url
-from emulator.http.asgi import note_endpoint
+from emulator.http.asgi import disconnected, note_endpoint
 from emulator.http.bodies import body_size, query_value, read_payload
 from emulator.http.cdn import cdn_path, download, run_linked
 from emulator.http.hosts import public_base, scope_base
@@ -75,16 +75,6 @@ BASE64_WITH_WEBHOOK = (
     "webhook callback does not support base64 output, please use the normal API to use "
     "base64 output"
 )
-
-
-async def _disconnected(receive: Receive) -> None:
-    """Returns once the client has gone (its body read, what comes next is its leaving),
-    or its connection can say no more."""
-    try:
-        while (await receive())["type"] != "http.disconnect":
-            pass
-    except Exception:  # a server that raises rather than answers: gone all the same
-        return
 
 
 def _still_processing(data: dict[str, Any], why: str) -> dict[str, Any]:
@@ -269,7 +259,7 @@ class WaveSpeedApi:
         """Sync mode: the finished prediction, or the documented 5004 answer at the limit,
         or when the wait is called off (the server shutting down, the client gone: a
         wait held for no one polled on until its limit)."""
-        gone = asyncio.ensure_future(_disconnected(receive))
+        gone = asyncio.ensure_future(disconnected(receive))
         try:
             async with asyncio.timeout(self.config.sync_timeout):
                 async for _ in self.engine.polls(job, SYNC_TICK):
