@@ -1,5 +1,5 @@
 """The requests each key holds open: status streams, sync-mode waits, sync runs held for
-their job's time. Each costs little, but thousands of them polled together kept the CPU
+their job's time, realtime sessions. Each costs little, but thousands of them polled together kept the CPU
 busy for every key; a key may hold ``max_held_per_key`` at once (in each process), and
 one more is refused (the providers answer 429) rather than queued.
 """
@@ -17,7 +17,8 @@ class TooManyHeld(Exception):
 
     def __init__(self, limit: int) -> None:
         super().__init__(
-            f"This key holds {limit} requests open (status streams, sync waits): the most "
+            f"This key holds {limit} requests open (status streams, sync waits, realtime "
+            "sessions): the most "
             "it may; let one end first"
         )
 

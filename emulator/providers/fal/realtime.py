@@ -4,7 +4,10 @@ A session follows fal's realtime app template (``fal.realtime``, unary mode), re
 fal SDK: every input frame becomes one result frame, in order; inputs that arrive while one
 is being made wait in a buffer of ``max_buffering`` places (the query parameter both
 clients send, 1 to 60), and when it is full the oldest waiting input is dropped, so a
-client that sends faster than results come sees the newest inputs answered. A session with
+client that sends faster than results come sees the newest inputs answered. The buffer is
+bounded in bytes too (`BUFFERED_BODIES` bodies at the body limit: sixty frames just under
+it were 1.2 GB a session), and a session is one of the requests its key may hold open
+(``--max-held-per-key``; one more is refused at the handshake with a 429). A session with
 no input for ``realtime_idle_timeout`` seconds ends as the template ends it: an
 ``x-fal-error`` ``TIMEOUT`` message, then a normal close.
 
@@ -33,6 +36,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from emulator.contracts.documents import Endpoint
 from emulator.core.engine import Engine
+from emulator.core.holds import TooManyHeld
 from emulator.core.jobs import Failure
 from emulator.core.outcomes import JobFailed
 from emulator.http.asgi import header
@@ -58,6 +62,9 @@ logger = logging.getLogger("emulator")
 
 #: the most inputs a session buffers: the clients' own bound on ``max_buffering``
 MAX_BUFFERING = 60
+#: the bytes a session buffers at most, in bodies at the body limit (the newest input is
+#: always kept: the oldest go first, as when the buffer is full)
+BUFFERED_BODIES = 2
 #: the ASGI extension that lets a handshake be refused with an HTTP answer
 _DENIAL = "websocket.http.response"
 _FAL_HOSTS = {*SURFACES.values(), *ALIASES}
@@ -119,13 +126,26 @@ class RealtimeSessions:
         try:
             endpoint, owner, buffering = self._admit(websocket)
         except FalError as refused:
-            if _DENIAL in websocket.scope.get("extensions", {}):
-                await websocket.send_denial_response(refused.response())
-            else:  # a server without the extension can only refuse with 403
-                await websocket.close(code=1008, reason=str(refused.body.get("detail", "")))
+            await _refuse(websocket, refused)
             return
-        await websocket.accept()
-        await _Session(self.engine, websocket, endpoint, owner, buffering).run()
+        try:
+            self.engine.holds.take(owner, self.engine.config.max_held_per_key)
+        except TooManyHeld as refused:
+            await _refuse(websocket, FalError(429, {"detail": str(refused)}, {"Retry-After": "1"}))
+            return
+        try:
+            await websocket.accept()
+            await _Session(self.engine, websocket, endpoint, owner, buffering).run()
+        finally:
+            self.engine.holds.give_back(owner)
+
+
+async def _refuse(websocket: WebSocket, refused: FalError) -> None:
+    """Refuse a handshake with fal's HTTP answer, where the server can send one."""
+    if _DENIAL in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(refused.response())
+    else:  # a server without the extension can only refuse with 403
+        await websocket.close(code=1008, reason=str(refused.body.get("detail", "")))
 
 
 class _Session:
@@ -133,7 +153,10 @@ class _Session:
         self, engine: Engine, websocket: WebSocket, endpoint: Endpoint, owner: str, size: int
     ) -> None:
         self.engine, self.websocket, self.endpoint, self.owner = engine, websocket, endpoint, owner
-        self.pending: deque[Input] = deque(maxlen=size)
+        self.pending: deque[tuple[Input, int]] = deque()  # each with its frame's size
+        self.size = size
+        self.buffered = 0  # the bytes of the frames in ``pending``
+        self.budget = BUFFERED_BODIES * engine.config.max_body_bytes
         self.arrived = asyncio.Event()
         self.reading = True
 
@@ -189,11 +212,22 @@ class _Session:
                     return
                 if message["type"] == "websocket.disconnect":
                     raise WebSocketDisconnect(message.get("code", 1000))
-                self.pending.append(decode_input(message, max_bytes=max_bytes, max_depth=max_depth))
+                item = decode_input(message, max_bytes=max_bytes, max_depth=max_depth)
+                self._buffer(item, len(message.get("bytes") or message.get("text") or ""))
                 self.arrived.set()
         finally:
             self.reading = False
             self.arrived.set()
+
+    def _buffer(self, item: Input, size: int) -> None:
+        """Keep ``item`` to be answered; the oldest waiting go while the buffer holds more
+        inputs, or more bytes, than it may."""
+        self.pending.append((item, size))
+        self.buffered += size
+        while len(self.pending) > 1 and (
+            len(self.pending) > self.size or self.buffered > self.budget
+        ):
+            self.buffered -= self.pending.popleft()[1]
 
     async def _work(self) -> None:
         """Answer buffered inputs in order; returns once reading ended and none wait."""
@@ -202,7 +236,8 @@ class _Session:
                 self.arrived.clear()
                 await self.arrived.wait()
                 continue
-            item = self.pending.popleft()
+            item, size = self.pending.popleft()
+            self.buffered -= size
             output = await self._output(item)
             await self.websocket.send(encode_output(output, item.as_text))
 

@@ -19,6 +19,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from emulator import EmulatorConfig, Engine, ManualClock, create_app
+from emulator.providers.fal import realtime
+from emulator.providers.fal.frames import Input
 from emulator.server import BackgroundServer
 from tests.scaling.serving import Serving
 
@@ -134,6 +136,31 @@ def test_knowing_the_seed_forges_no_token(client: TestClient, engine: Engine) ->
     with client.websocket_connect(f"{SESSION}?fal_jwt_token={good}") as ws:
         ws.send_bytes(msgpack.packb({"prompt": "issued", "image_size": "square"}))
         assert msgpack.unpackb(ws.receive_bytes())["prompt"] == "issued"
+
+
+def test_a_session_is_one_of_the_requests_its_key_may_hold_open(engine: Engine) -> None:
+    engine.config = replace(engine.config, max_held_per_key=1)
+    with TestClient(create_app(engine=engine), headers={"Authorization": "Key k1"}) as client:
+        with client.websocket_connect(SESSION):
+            denied = refused(client, SESSION)
+            assert denied.status_code == 429 and "holds 1 requests open" in denied.json()["detail"]
+        with client.websocket_connect(SESSION) as ws:  # the first one's slot is back
+            ws.send_bytes(msgpack.packb({"prompt": "again", "image_size": "square"}))
+            assert msgpack.unpackb(ws.receive_bytes())["prompt"] == "again"
+    assert engine.holds.of("k1") == 0
+
+
+def test_the_inputs_waiting_are_bounded_in_bytes_the_oldest_dropped(engine: Engine) -> None:
+    # Sixty frames just under the body limit waited in one session: 1.2 GB (an audit).
+    engine.config = replace(engine.config, max_body_bytes=1000)
+    endpoint = engine.contracts.get("fal", LCM)
+    session = realtime._Session(engine, None, endpoint, "k1", 60)  # type: ignore[arg-type]
+    for index in range(5):
+        session._buffer(Input({"prompt": str(index)}, as_text=False), 900)
+    assert [item.payload["prompt"] for item, _ in session.pending] == ["3", "4"]
+    assert session.buffered == 1800  # within two bodies at the limit
+    session._buffer(Input({"prompt": "big"}, as_text=False), 5000)  # the newest stays
+    assert [item.payload["prompt"] for item, _ in session.pending] == ["big"]
 
 
 def test_an_unknown_app_is_refused_at_the_handshake_with_a_404(client: TestClient) -> None:
