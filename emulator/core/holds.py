@@ -18,8 +18,7 @@ class TooManyHeld(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(
             f"This key holds {limit} requests open (status streams, sync waits, realtime "
-            "sessions): the most "
-            "it may; let one end first"
+            "sessions): the most it may; let one end first"
         )
 
 
