@@ -1,7 +1,7 @@
 """The requests each key holds open: status streams, sync-mode waits, sync runs held for
-their job's time, realtime sessions. Each costs little, but thousands of them polled together kept the CPU
-busy for every key; a key may hold ``max_held_per_key`` at once (in each process), and
-one more is refused (the providers answer 429) rather than queued.
+their job's time, realtime sessions. Each costs little, but thousands of them polled
+together kept the CPU busy for every key; a key may hold ``max_held_per_key`` at once (in
+each process), and one more is refused (the providers answer 429) rather than queued.
 """
 
 from __future__ import annotations
