@@ -200,6 +200,9 @@ class Calls(Sequence[RecordedRequest]):
 
 #: how many request shapes a record shares between its entries before it starts afresh
 SHAPES = 4096
+#: the methods of requests that run a model: HTTP's, and a realtime session's input (each
+#: frame a call, recorded with the method ``WEBSOCKET``)
+RAN = frozenset({"POST", "WEBSOCKET"})
 
 
 class RequestRecord:
@@ -292,9 +295,9 @@ class RequestRecord:
         )
 
     def calls(self, endpoint: str | None = None) -> Calls:
-        """The requests that ran a model (submits, sync runs, streams), of ``endpoint``
-        if given: what a client's code sent, with ``.json`` the input."""
-        ran = [entry for entry in self if entry.method == "POST" and entry.endpoint is not None]
+        """The requests that ran a model (submits, sync runs, streams, realtime inputs), of
+        ``endpoint`` if given: what a client's code sent, with ``.json`` the input."""
+        ran = [entry for entry in self if entry.method in RAN and entry.endpoint is not None]
         if endpoint is None:
             return Calls(ran, asked="call of a model")
         called = Counter(entry.endpoint for entry in ran)

@@ -25,8 +25,11 @@ the body limit with 1009, each after an ``x-fal-error`` saying why.
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
+import json
 import logging
+import time
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -44,7 +47,7 @@ from emulator.http.cdn import run_linked
 from emulator.http.hosts import public_base
 from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.fal.auth import caller
-from emulator.providers.fal.errors import FalError
+from emulator.providers.fal.errors import FalError, failure_error
 from emulator.providers.fal.frames import (
     INTERNAL_ERROR,
     NORMAL_CLOSURE,
@@ -65,6 +68,8 @@ MAX_BUFFERING = 60
 #: the bytes a session buffers at most, in bodies at the body limit (the newest input is
 #: always kept: the oldest go first, as when the buffer is full)
 BUFFERED_BODIES = 2
+#: the method the request record gives a realtime input
+WEBSOCKET = "WEBSOCKET"
 #: the ASGI extension that lets a handshake be refused with an HTTP answer
 _DENIAL = "websocket.http.response"
 _FAL_HOSTS = {*SURFACES.values(), *ALIASES}
@@ -83,6 +88,12 @@ def _buffering(websocket: WebSocket) -> int:
     if not given.isdigit() or not 1 <= int(given) <= MAX_BUFFERING:
         raise FalError.detail(422, f"max_buffering must be between 1 and {MAX_BUFFERING}")
     return int(given)
+
+
+def _base64(value: object) -> str:
+    if isinstance(value, bytes):  # RawImage content, in a msgpack input
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _failure_reason(failure: Failure) -> str:
@@ -238,8 +249,26 @@ class _Session:
                 continue
             item, size = self.pending.popleft()
             self.buffered -= size
-            output = await self._output(item)
+            started = time.time()
+            try:
+                output = await self._output(item)
+            except JobFailed as failed:
+                self._record(item, started, failure_error(failed.failure).status)
+                raise
+            self._record(item, started, 200)
             await self.websocket.send(encode_output(output, item.as_text))
+
+    def _record(self, item: Input, started: float, status: int) -> None:
+        """The input in the request record, a call of its endpoint (``calls()``): the
+        handshake's path and headers, method `WEBSOCKET`, the input as JSON (bytes as
+        base64), and the status its HTTP request would have had."""
+        scope, record = self.websocket.scope, self.engine.record
+        entry = record.entry(WEBSOCKET, scope["path"], scope["query_string"], scope["headers"])
+        body = json.dumps(item.payload, default=_base64).encode()
+        entry.body, entry.body_size = body[: record.body_bytes], len(body)
+        entry.started, entry.answered = started, time.time()
+        entry.status, entry.endpoint = status, self.endpoint.id
+        record.add(entry)
 
     async def _output(self, item: Input) -> dict[str, Any]:
         job = self.engine.submit(self.endpoint, item.payload, self.owner, queued=False)

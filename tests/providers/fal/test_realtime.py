@@ -163,6 +163,20 @@ def test_the_inputs_waiting_are_bounded_in_bytes_the_oldest_dropped(engine: Engi
     assert [item.payload["prompt"] for item, _ in session.pending] == ["big"]
 
 
+def test_each_input_is_a_call_in_the_request_record(client: TestClient, engine: Engine) -> None:
+    # A realtime session left no trace: a test could not assert what its code sent.
+    with client.websocket_connect(SESSION) as ws:
+        ws.send_bytes(msgpack.packb({"prompt": "first", "image_size": "square"}))
+        ws.receive_bytes()
+        ws.send_text(json.dumps({"prompt": 5}))  # refused: the session ends
+        closing(ws)
+    calls = engine.record.calls(LCM)
+    assert [(c.method, c.status) for c in calls] == [("WEBSOCKET", 200), ("WEBSOCKET", 422)]
+    assert [call.json["prompt"] for call in calls] == ["first", 5]
+    assert calls[0].path == SESSION and calls[0].key == "k1"
+    assert "k1" not in calls[0].headers["authorization"]  # masked, as every request's
+
+
 def test_an_unknown_app_is_refused_at_the_handshake_with_a_404(client: TestClient) -> None:
     unknown = refused(client, "/fal/run/fal-ai/bitdance/realtime")
     assert unknown.status_code == 404
