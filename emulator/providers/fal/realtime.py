@@ -99,7 +99,8 @@ def _base64(value: object) -> str:
 def _failure_reason(failure: Failure) -> str:
     violations = failure.details if isinstance(failure.details, list) else []
     lines = [".".join(map(str, v.loc)) + ": " + v.msg for v in violations if hasattr(v, "msg")]
-    return "\n".join([failure.message, *lines])
+    message = failure.message or str(failure_error(failure).body["detail"])  # a bare error_type
+    return "\n".join([message, *lines])
 
 
 class RealtimeSessions:

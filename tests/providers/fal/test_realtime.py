@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from emulator import EmulatorConfig, Engine, ManualClock, create_app
+from emulator.core.faults import Fault
 from emulator.providers.fal import realtime
 from emulator.providers.fal.frames import Input
 from emulator.server import BackgroundServer
@@ -303,6 +304,17 @@ def test_raw_image_apps_send_bytes_in_msgpack_and_base64_in_json(client: TestCli
         image = json.loads(ws.receive_text())["images"][0]
         decoded = Image.open(io.BytesIO(base64.b64decode(image["content"])))
         assert (decoded.format, decoded.size) == ("JPEG", (1024, 1024))
+
+
+def test_a_staged_failure_with_only_an_error_type_says_what_it_is(
+    client: TestClient, engine: Engine
+) -> None:
+    engine.faults.add(Fault.from_dict({"effect": "fail", "error_type": "runner_disconnected"}))
+    with client.websocket_connect(SESSION) as ws:
+        ws.send_bytes(msgpack.packb({"prompt": "x"}))
+        error, closed = closing(ws)
+    assert (error["error"], closed) == ("INTERNAL_ERROR", 1000)
+    assert error["reason"] == "Runner disconnected"  # it was empty
 
 
 def test_an_unexpected_fault_ends_the_session_with_1011_not_a_hang(
