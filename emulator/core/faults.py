@@ -302,7 +302,14 @@ class FaultBook:
             and not self.served(rule.endpoint, rule.provider)
         ):
             where = f" of {rule.provider}" if rule.provider else ""
-            raise FaultError(f"no endpoint{where} served matches {rule.endpoint!r}")
+            hint = ""
+            base, slash, _ = rule.endpoint.rpartition("/")
+            if slash and self.served(base, rule.provider):  # a path under an endpoint
+                hint = (
+                    f": it is a path under endpoint {base!r}; name that endpoint (a job's "
+                    f"fault), or set path: {rule.endpoint!r} (an exchange's)"
+                )
+            raise FaultError(f"no endpoint{where} served matches {rule.endpoint!r}{hint}")
         return rule
 
     def add(self, fault: Fault | Mapping[str, Any]) -> Fault:

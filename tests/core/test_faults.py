@@ -85,6 +85,14 @@ def test_a_rule_for_no_endpoint_served_is_refused(rule: dict, served: bool) -> N
     generic.faults.add({"effect": "fail", **rule})
 
 
+def test_a_rule_naming_a_stream_as_an_endpoint_says_what_to_name() -> None:
+    # the natural spelling, which an audit reached for first: the stream is no endpoint
+    engine = Engine(EmulatorConfig())
+    said = "path under endpoint 'fal-ai/bitdance'.*set path: 'fal-ai/bitdance/stream'"
+    with pytest.raises(FaultError, match=said):
+        engine.faults.add({"effect": "http_error", "endpoint": "fal-ai/bitdance/stream"})
+
+
 @pytest.mark.parametrize("advance", ["nan", "NaN", -1, True, None, [1], "1e999"])
 def test_a_manual_clock_moves_only_by_finite_seconds(advance: object) -> None:
     from emulator import ManualClock
