@@ -90,7 +90,7 @@ def test_a_rule_naming_a_stream_as_an_endpoint_says_what_to_name() -> None:
     engine = Engine(EmulatorConfig())
     said = "path under endpoint 'fal-ai/bitdance'.*set path: 'fal-ai/bitdance/stream'"
     with pytest.raises(FaultError, match=said):
-        engine.faults.add({"effect": "http_error", "endpoint": "fal-ai/bitdance/stream"})
+        engine.faults.add({"effect": "fail", "endpoint": "fal-ai/bitdance/stream"})
 
 
 @pytest.mark.parametrize("advance", ["nan", "NaN", -1, True, None, [1], "1e999"])
