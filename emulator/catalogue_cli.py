@@ -2,10 +2,13 @@
 
     npm ci --prefix tools/catalogue
     provider-emulator contracts import path/to/endpoints.ts \\
-        --source-name "fal-ai/fal-js endpoints.ts" --source-date 2026-08-02
+        --source-name "fal-ai/fal-js endpoints.ts" --source-date 2026-08-02 \\
+        --delisted-from path/to/older/endpoints.d.ts --delisted-source-date 2026-05-04
 
 writes ``catalogue/fal.zip`` (what the emulator serves) and, with ``--coverage``, a
-Markdown page listing every endpoint with its category and tier.
+Markdown page listing every endpoint with its category and tier. The endpoints only the
+older file (``--delisted-from``) has are served too, flagged delisted: fal still serves
+many an endpoint its newer types no longer list, and a client's own types still offer it.
 """
 
 from __future__ import annotations
@@ -30,34 +33,51 @@ def add_import_parser(commands: Any) -> None:
     parser.add_argument("--output", type=Path, default=CATALOGUE_FILE, help="archive to write")
     parser.add_argument("--source-name", help="where the types file came from")
     parser.add_argument("--source-date", help="when its publisher regenerated it (YYYY-MM-DD)")
-    parser.add_argument("--license", default="MIT", help="the types file's licence")
+    parser.add_argument("--license", default="MIT", help="the types files' licence")
+    parser.add_argument(
+        "--delisted-from",
+        type=Path,
+        metavar="TYPES",
+        help="an older types file: the endpoints only it has are served, flagged delisted",
+    )
+    parser.add_argument("--delisted-source-name", help="where the older file came from")
+    parser.add_argument("--delisted-source-date", help="when it was published (YYYY-MM-DD)")
     parser.add_argument("--coverage", type=Path, metavar="MD", help="also write this page")
 
 
-def run_import(args: argparse.Namespace) -> int:
-    from emulator.contracts.catalogue_build import (
-        TypesImportError,
-        build_archive,
-        convert_types,
-        file_digest,
-    )
+def _metadata(types: Path, name: str | None, date: str | None, licence: str) -> dict[str, Any]:
+    from emulator.contracts.catalogue_build import file_digest
 
+    return {
+        "source_name": name or types.name,
+        "source_date": date,
+        "source_sha256": file_digest(types),
+        "license": licence,
+    }
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from emulator.contracts.catalogue_build import TypesImportError, build_archive, convert_types
+
+    older = None
     try:
         converted = convert_types(args.types)
+        if args.delisted_from:
+            source = (args.delisted_source_name, args.delisted_source_date, args.license)
+            older = (convert_types(args.delisted_from), _metadata(args.delisted_from, *source))
     except TypesImportError as exc:
         print(f"provider-emulator: {exc}", file=sys.stderr)
         return 2
     metadata = {
-        "source_name": args.source_name or args.types.name,
-        "source_date": args.source_date,
-        "source_sha256": file_digest(args.types),
-        "license": args.license,
+        **_metadata(args.types, args.source_name, args.source_date, args.license),
         "converter": "tools/catalogue/convert.mjs (TypeScript compiler API)",
     }
-    archive = build_archive(converted, metadata)
+    archive = build_archive(converted, metadata, older)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_bytes(archive)
-    print(f"{args.output}: {len(converted['endpoints'])} endpoints, {len(archive)} bytes")
+    delisted = len(set(older[0]["endpoints"]) - set(converted["endpoints"])) if older else 0
+    counts = f"{len(converted['endpoints'])} endpoints, {delisted} delisted"
+    print(f"{args.output}: {counts}, {len(archive)} bytes")
     if args.coverage:
         served = load_contracts(EmulatorConfig().contracts, catalogue=Catalogue(args.output))
         args.coverage.write_text(coverage_page(served), encoding="utf-8")
@@ -65,10 +85,32 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sources(meta: dict[str, Any]) -> list[str]:
+    """Where the catalogue came from: its types file, and the older one (if any) that its
+    delisted endpoints come from."""
+    lines = [
+        f"Catalogue source: {meta.get('source_name')}, regenerated "
+        f"{meta.get('source_date') or '(undated)'}, {meta.get('license')}, "
+        f"sha256 `{meta.get('source_sha256')}`.",
+        "",
+    ]
+    older = meta.get("delisted_source")
+    if older:
+        lines += [
+            f'Delisted endpoints (served, flagged `"delisted": true`): the {older["endpoints"]}'
+            f" only {older.get('source_name')} has, published "
+            f"{older.get('source_date') or '(undated)'}, {older.get('license')}, "
+            f"sha256 `{older.get('source_sha256')}`.",
+            "",
+        ]
+    return lines
+
+
 def coverage_page(contracts: Contracts) -> str:
     """Every endpoint served, by provider, with its category, tier and source."""
     rows = sorted(contracts.listing(), key=lambda r: (r["provider"], r["id"]))
     tiers = Counter(r["tier"] for r in rows)
+    delisted = sum(r["delisted"] for r in rows)
     lines = [
         "# Endpoint coverage",
         "",
@@ -78,17 +120,16 @@ def coverage_page(contracts: Contracts) -> str:
         "published endpoint types: the types carry no numeric bounds or length limits that "
         "fal states only in text, no examples, and every number is a JSON number).",
         "",
-        ", ".join(f"{count} {tier}" for tier, count in sorted(tiers.items())),
+        ", ".join(f"{count} {tier}" for tier, count in sorted(tiers.items()))
+        + f" ({delisted} of them delisted)",
         "",
     ]
     if contracts.catalogue is not None:
-        meta = contracts.catalogue.metadata
-        lines += [
-            f"Catalogue source: {meta.get('source_name')}, regenerated "
-            f"{meta.get('source_date') or '(undated)'}, {meta.get('license')}, "
-            f"sha256 `{meta.get('source_sha256')}`.",
-            "",
-        ]
+        lines += _sources(contracts.catalogue.metadata)
     lines += ["| provider | endpoint | category | tier |", "|---|---|---|---|"]
-    lines += [f"| {r['provider']} | `{r['id']}` | {r['category']} | {r['tier']} |" for r in rows]
+    lines += [
+        f"| {r['provider']} | `{r['id']}` | {r['category']} | {r['tier']}"
+        f"{', delisted' if r['delisted'] else ''} |"
+        for r in rows
+    ]
     return "\n".join(lines) + "\n"

@@ -2,9 +2,10 @@
 
 ``catalogue/fal.zip`` (shipped in the wheel as ``emulator/_catalogue/fal.zip``) is made by
 ``provider-emulator contracts import`` from fal's published endpoint types. It holds
-``index.json`` (each endpoint's shard, input and output type names and category, and where
-and when the data came from) and ``shards/NNN.json`` (the JSON Schemas of the types those
-endpoints use). Nothing is read until an endpoint outside the curated contracts is asked
+``index.json`` (each endpoint's shard, input and output type names and category, where
+and when the data came from, and which endpoints only an older types file has: served,
+flagged delisted) and ``shards/NNN.json`` (the JSON Schemas of the types those endpoints
+use). Nothing is read until an endpoint outside the curated contracts is asked
 for; then the index (once per process), that endpoint's shard (once), and its OpenAPI
 document and validators (on its first use) are built.
 
@@ -19,7 +20,7 @@ import json
 import threading
 import zipfile
 from collections.abc import Iterator, Mapping
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -171,10 +172,20 @@ class Catalogue:
     def metadata(self) -> dict[str, Any]:
         return self.index["metadata"]
 
-    @property
-    def source(self) -> str:
-        """How a listing names where an endpoint came from."""
+    @cached_property
+    def _delisted(self) -> frozenset[str]:
+        return frozenset(self.index.get("delisted", ()))
+
+    def delisted(self, endpoint_id: str) -> bool:
+        """Whether the endpoint comes from an older types file only: the newer one, fal's
+        active list, no longer has it (still served; see drift.py)."""
+        return endpoint_id in self._delisted
+
+    def source(self, endpoint_id: str) -> str:
+        """How a listing names where the endpoint's definition came from."""
         meta = self.metadata
+        if self.delisted(endpoint_id):
+            meta = meta["delisted_source"]
         return f"catalogue: {meta.get('source_name')} ({meta.get('source_date') or 'undated'})"
 
     def __contains__(self, endpoint_id: object) -> bool:
@@ -196,7 +207,13 @@ class Catalogue:
             types = self._shards.get(shard)
             if types is None:
                 types = self._shards[shard] = self._read(f"shards/{shard:03d}.json")
-        return openapi_document(endpoint_id, input_name, output_name, types, category)
+        document = openapi_document(endpoint_id, input_name, output_name, types, category)
+        if self.delisted(endpoint_id):
+            # the flag `contracts sync` writes: which source no longer lists it, and when
+            meta = self.metadata
+            flag = {"source": meta.get("source_name"), "date": meta.get("source_date")}
+            document["info"]["x-emulator-delisted"] = flag
+        return document
 
     def endpoint(self, endpoint_id: str) -> Endpoint | None:
         """The endpoint, built on its first use; None if the catalogue has no such id."""
@@ -206,7 +223,7 @@ class Catalogue:
             if document is None:
                 return None
             endpoint = endpoint_from_document(
-                "fal", document, source=self.source, tier=TIER, checked=self.checked
+                "fal", document, source=self.source(endpoint_id), tier=TIER, checked=self.checked
             )
             self._endpoints[endpoint_id] = endpoint
         return endpoint

@@ -125,24 +125,53 @@ def _member(archive: zipfile.ZipFile, name: str, value: Any) -> None:
     archive.writestr(info, text.encode(), compresslevel=9)
 
 
-def build_archive(converted: Mapping[str, Any], metadata: Mapping[str, Any]) -> bytes:
-    """The catalogue archive: an index and ``SHARDS`` shards of schemas, in id order."""
+def _write_shards(
+    archive: zipfile.ZipFile,
+    ids: list[str],
+    converted: Mapping[str, Any],
+    shards: range,
+    index: dict[str, list[Any]],
+) -> None:
+    """``ids`` spread evenly over ``shards``, each shard with the types of ``converted``
+    its endpoints use; each id indexed."""
     types, endpoints = converted["types"], converted["endpoints"]
-    ids = sorted(endpoints)
-    per_shard = -(-len(ids) // SHARDS) or 1
+    per_shard = -(-len(ids) // len(shards)) or 1
+    for shard, start in zip(shards, range(0, len(ids), per_shard), strict=False):
+        names = []
+        for endpoint_id in ids[start : start + per_shard]:
+            entry = endpoints[endpoint_id]
+            category = categorise(endpoint_id, entry["input"], entry["output"], types)
+            index[endpoint_id] = [shard, entry["input"], entry["output"], category]
+            names += [entry["input"], entry["output"]]
+        _member(archive, f"shards/{shard:03d}.json", referenced(names, types))
+
+
+def build_archive(
+    converted: Mapping[str, Any],
+    metadata: Mapping[str, Any],
+    older: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None,
+) -> bytes:
+    """The catalogue archive: an index and ``SHARDS`` shards of schemas, in id order.
+
+    ``older`` (an older types file converted, and its metadata) adds the endpoints only it
+    has, listed in the index as ``delisted``, in shards of their own after those: a shard
+    holds one file's types, as a type's name may mean another type in the other file."""
+    ids = sorted(converted["endpoints"])
     index: dict[str, list[Any]] = {}
+    meta = {**metadata, "endpoints": len(ids), "types": len(converted["types"])}
+    contents: dict[str, Any] = {"metadata": meta, "endpoints": index}
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
-        for shard, start in enumerate(range(0, len(ids), per_shard)):
-            names = []
-            for endpoint_id in ids[start : start + per_shard]:
-                entry = endpoints[endpoint_id]
-                category = categorise(endpoint_id, entry["input"], entry["output"], types)
-                index[endpoint_id] = [shard, entry["input"], entry["output"], category]
-                names += [entry["input"], entry["output"]]
-            _member(archive, f"shards/{shard:03d}.json", referenced(names, types))
-        meta = {**metadata, "endpoints": len(ids), "types": len(types)}
-        _member(archive, "index.json", {"metadata": meta, "endpoints": index})
+        _write_shards(archive, ids, converted, range(SHARDS), index)
+        if older is not None:
+            older_types, older_meta = older
+            delisted = sorted(set(older_types["endpoints"]) - set(ids))
+            # as many endpoints a shard as the current ones, so a shard costs the same
+            count = -(-len(delisted) * SHARDS // max(len(ids), 1)) or 1
+            _write_shards(archive, delisted, older_types, range(SHARDS, SHARDS + count), index)
+            meta["delisted_source"] = {**older_meta, "endpoints": len(delisted)}
+            contents["delisted"] = delisted
+        _member(archive, "index.json", contents)
     return out.getvalue()
 
 

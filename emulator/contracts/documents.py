@@ -284,8 +284,8 @@ class Contracts:
                     "id": endpoint_id,
                     "category": self.catalogue.category(endpoint_id),
                     "tier": "catalogue",
-                    "source": self.catalogue.source,
-                    "delisted": False,
+                    "source": self.catalogue.source(endpoint_id),
+                    "delisted": self.catalogue.delisted(endpoint_id),
                 }
 
     def __iter__(self) -> Iterator[Endpoint]:

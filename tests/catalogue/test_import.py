@@ -1,6 +1,6 @@
-"""The catalogue import: reproducible, from the committed source and from the older types
-file inside the pinned @fal-ai/client package, with the converter's rules checked on
-known endpoints."""
+"""The catalogue import: reproducible, from the committed sources (fal's newer types, and
+the older types file of the pinned @fal-ai/client package for the endpoints the newer one
+no longer lists), with the converter's rules checked on known endpoints."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from emulator.cli import main
 from emulator.contracts.catalogue import CATALOGUE_FILE, Catalogue, documents_from_types
-from emulator.contracts.catalogue_build import CONVERTER
+from emulator.contracts.catalogue_build import CONVERTER, read_types
 
 pytestmark = [
     pytest.mark.slow,
@@ -22,6 +22,11 @@ ROOT = Path(__file__).parents[2]
 COMMITTED_SOURCE = ROOT / "catalogue" / "sources" / "fal-endpoint-types.ts.xz"
 CLIENT_TYPES = ROOT / "tests/js/node_modules/@fal-ai/client/src/types/endpoints.d.ts"
 SOURCE_NAME = "fal-ai/fal-js endpoints.ts (MIT), as catalogue/sources/fal-endpoint-types.ts.xz"
+CLIENT_SOURCE = ROOT / "catalogue" / "sources" / "fal-client-1.10.1-endpoints.d.ts.xz"
+CLIENT_SOURCE_NAME = (
+    "@fal-ai/client 1.10.1 src/types/endpoints.d.ts (MIT), "
+    "as catalogue/sources/fal-client-1.10.1-endpoints.d.ts.xz"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -43,15 +48,25 @@ def test_the_committed_catalogue_is_what_its_committed_source_imports_to(tmp_pat
         SOURCE_NAME,
         "--source-date",
         "2026-08-02",
+        "--delisted-from",
+        str(CLIENT_SOURCE),
+        "--delisted-source-name",
+        CLIENT_SOURCE_NAME,
+        "--delisted-source-date",
+        "2026-05-04",
     )
     assert made == CATALOGUE_FILE.read_bytes()
 
 
-def test_the_client_packages_older_types_import_reproducibly(tmp_path: Path) -> None:
+def test_the_committed_older_source_is_the_client_packages_types() -> None:
     if not CLIENT_TYPES.is_file():
         pytest.fail("the npm clients are not installed: run `npm ci --prefix tests/js`")
-    first = run_import(CLIENT_TYPES, tmp_path / "a.zip")
-    second = run_import(CLIENT_TYPES, tmp_path / "b.zip")
+    assert read_types(CLIENT_SOURCE) == CLIENT_TYPES.read_bytes()
+
+
+def test_the_client_packages_older_types_import_reproducibly(tmp_path: Path) -> None:
+    first = run_import(CLIENT_SOURCE, tmp_path / "a.zip")
+    second = run_import(CLIENT_SOURCE, tmp_path / "b.zip")
     assert first == second
     older, current = Catalogue(tmp_path / "a.zip"), Catalogue(CATALOGUE_FILE)
     assert len(set(older.ids())) > 1000
@@ -60,9 +75,26 @@ def test_the_client_packages_older_types_import_reproducibly(tmp_path: Path) -> 
     for endpoint_id in shared[::100]:
         endpoint = older.endpoint(endpoint_id)
         assert endpoint.input_validator.schema and endpoint.tier == "catalogue"
-    documents = documents_from_types(CLIENT_TYPES)
+    documents = documents_from_types(CLIENT_SOURCE)
     assert sorted(documents) == sorted(older.ids())
     assert documents[shared[0]] == older.document(shared[0])
+
+
+def test_the_older_types_add_only_what_the_newer_lack_flagged_delisted() -> None:
+    newer, older = documents_from_types(COMMITTED_SOURCE), documents_from_types(CLIENT_SOURCE)
+    catalogue = Catalogue(CATALOGUE_FILE)
+    assert set(catalogue.ids()) == set(newer) | set(older)
+    assert {i for i in catalogue.ids() if catalogue.delisted(i)} == set(older) - set(newer)
+    # where both define an endpoint, differently, the newer file's definition is served
+    redefined = [i for i in sorted(set(newer) & set(older)) if newer[i] != older[i]]
+    assert len(redefined) > 100
+    for endpoint_id in redefined[::25]:
+        assert catalogue.document(endpoint_id) == newer[endpoint_id]
+    for endpoint_id in sorted(set(older) - set(newer))[::25]:
+        document = catalogue.document(endpoint_id)
+        flag = document["info"].pop("x-emulator-delisted")
+        assert document == older[endpoint_id]
+        assert flag == {"source": SOURCE_NAME, "date": "2026-08-02"}
 
 
 def test_the_converter_keeps_enums_defaults_and_required() -> None:

@@ -3,7 +3,8 @@
 A change meant to leave outputs alone (issue 17: the per-endpoint plans of plans.py)
 must keep every digest: the same seed and inputs give the same JSON, byte for byte, and
 the same errors. The digests in output_digests.json were written by the synthesis before
-plans (commit 095b860); after a change that is meant to change outputs, write them anew:
+plans (commit 095b860), those of the catalogue's delisted endpoints by the synthesis of the
+commit that added them; after a change that is meant to change outputs, write them anew:
 
     .venv/bin/python tests/contracts/output_digests.py --write
 

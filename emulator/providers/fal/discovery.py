@@ -87,7 +87,9 @@ class FalDiscovery:
                 "display_name": endpoint_id.split("/", 1)[-1],
                 "category": row["category"],
                 "description": f"{endpoint_id} ({row['tier']} contract of provider-emulator)",
-                "status": "active",
+                # fal's statuses are "active" and "deprecated"; a delisted endpoint is
+                # taken to be deprecated (a guess: fal's types just stop listing it)
+                "status": "deprecated" if row["delisted"] else "active",
                 "tags": [],
                 "model_url": f"https://fal.run/{endpoint_id}",
             },
