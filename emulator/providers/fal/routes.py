@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -20,7 +19,6 @@ from starlette.types import Receive, Scope
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Endpoint
-from emulator.contracts.streaming import partial_outputs
 from emulator.core.engine import Engine
 from emulator.core.holds import TooManyHeld
 from emulator.core.jobs import Failure, Job
@@ -68,7 +66,7 @@ from emulator.providers.fal.paths import (
 from emulator.providers.fal.platform import platform_options
 from emulator.providers.fal.proxy import PROXY_PATH, FalProxy
 from emulator.providers.fal.realtime import RealtimeSessions
-from emulator.providers.fal.streams import HeldStream, status_events
+from emulator.providers.fal.streams import HeldStream, run_stream, status_events
 from emulator.providers.fal.tokens import TokenRejected, Tokens, query_token
 from emulator.providers.fal.uploads import FalUploads
 from emulator.providers.fal.webhooks import FalWebhooks
@@ -348,8 +346,14 @@ class FalApi:
             await asyncio.sleep(timeout)  # fal holds the request until its deadline passes
             return failure_response(START_TIMEOUT, job.id)
         response = await self._output(request, job)
-        hold = self.engine.run_hold(job) if response.status_code == 200 else 0.0
-        if hold:  # the model's wait and run (an invalid input is answered at once)
+        if response.status_code != 200:
+            return response  # an invalid input is answered at once, as JSON
+        hold = self.engine.run_hold(job)  # the model's wait and run
+        if streamed:
+            self._hold(owner)
+            give_back = functools.partial(self.engine.holds.give_back, owner)
+            return run_stream(bytes(response.body), hold, job.id, give_back)
+        if hold:
             self._hold(owner)
             try:
                 stayed = await held_while_connected(request.receive, hold)
@@ -357,12 +361,7 @@ class FalApi:
                 self.engine.holds.give_back(owner)
             if not stayed:  # no one is left to read an answer
                 return failure_response(CLIENT_GONE, job.id)
-        if not streamed or response.status_code != 200:
-            return response  # errors answer as JSON, which both clients expect
-        # Text streams as it grows (several events); an app without text, as one event.
-        events = partial_outputs(json.loads(bytes(response.body)))
-        body = "".join(f"data: {json.dumps(event)}\n\n" for event in events).encode()
-        return Response(body, 200, {"x-fal-request-id": job.id}, "text/event-stream")
+        return response
 
     def _run_caller(self, request: Request, path: str) -> str:
         """The key of a run, or (``?fal_jwt_token=``, as a client-mode ``fal.stream`` sends)

@@ -1,8 +1,10 @@
-"""fal's SSE status stream (``…/requests/{id}/status/stream``): an event each time the
-status changes, keep-alive comments between, until the request completes."""
+"""fal's server-sent events: the status stream (``…/requests/{id}/status/stream``), an
+event each time the status changes, keep-alive comments between, until the request
+completes; and a streaming run's (``fal.run/{id}/stream``), its output as it grows."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -11,6 +13,7 @@ from typing import Any
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from emulator.contracts.streaming import partial_outputs
 from emulator.core.engine import Engine
 from emulator.core.jobs import Job
 from emulator.providers.fal.envelopes import status_body
@@ -41,6 +44,25 @@ async def status_events(
         elif time.monotonic() - last_sent >= keepalive:
             last_sent = time.monotonic()
             yield ": keep-alive\n\n"
+
+
+def run_stream(
+    output: bytes, seconds: float, request_id: str, give_back: Callable[[], None]
+) -> HeldStream:
+    """A streaming run's answer: its ``output`` as it grows (text in several events, an app
+    without text in one), over the model's ``seconds``, holding its key's slot."""
+    events = partial_outputs(json.loads(output))
+    headers = {"x-fal-request-id": request_id}
+    return HeldStream(give_back, _spread(events, seconds), 200, headers, "text/event-stream")
+
+
+async def _spread(events: list[dict[str, Any]], seconds: float) -> AsyncIterator[str]:
+    """``events`` over ``seconds``, evenly: the first once a share of them has passed (the
+    wait and the first tokens), the last, the whole output, at the end, so that a client
+    sees them arrive one by one."""
+    for event in events:
+        await asyncio.sleep(seconds / len(events))
+        yield f"data: {json.dumps(event)}\n\n"
 
 
 class HeldStream(StreamingResponse):

@@ -40,3 +40,24 @@ def test_a_sync_run_whose_client_leaves_gives_its_keys_hold_back_at_once(path: s
             assert eventually(lambda: holds.of("k") == 1, 10)
         # the run would hold for 1,200 s: only its client's leaving ends it this soon
         assert eventually(lambda: holds.of("k") == 0, 10)
+
+
+def test_a_streaming_run_sends_its_events_one_by_one_over_the_runs_time() -> None:
+    """A streaming run sent every event in one body at the run's end: a client could not
+    see time to first event, nor abort half-way (an audit)."""
+    config = EmulatorConfig(progression=Progression.parse("wall:0,20,0"))
+    with BackgroundServer(config) as server:
+        body = json.dumps({"prompt": "hi there", "model": "google/gemini-2.5-flash"}).encode()
+        request = (
+            b"POST /fal/run/openrouter/router/stream HTTP/1.1\r\nHost: h\r\n"
+            b"Authorization: Key k\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        with socket.create_connection(("127.0.0.1", server.port), timeout=20) as client:
+            client.sendall(request)
+            received = b""
+            while b"data: " not in received:  # bounded by the socket's timeout
+                received += client.recv(65536)
+            # the first event (of four, 5 s apart), not the run's whole answer
+            assert received.count(b"data: ") == 1
+        assert eventually(lambda: server.engine.holds.of("k") == 0, 10)  # left: slot back
