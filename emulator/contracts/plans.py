@@ -260,6 +260,24 @@ def _flatten(values: Any) -> list[Any]:
     return [values]
 
 
+def _media_of(
+    endpoint: Endpoint, name: str, schema: Mapping[str, Any], hint: str | None
+) -> tuple[str, Mapping[str, Any]] | None:
+    """The kind of media a (resolved) schema holds and the schema of one file: its own, or
+    its first ``anyOf``/``oneOf`` branch that is one (bria's ``anyOf: [Video, File]``); None
+    if it holds none."""
+    kind = media_kind(name, schema, hint)
+    if kind:
+        return kind, schema
+    for key in ("anyOf", "oneOf"):
+        for branch in schema.get(key, ()):
+            resolved = endpoint.resolve(branch)
+            kind = media_kind(name, resolved, hint)
+            if kind:
+                return kind, resolved
+    return None
+
+
 def _fixed(
     endpoint: Endpoint,
     name: str,
@@ -268,14 +286,14 @@ def _fixed(
     hint: str | None,
 ) -> Step | None:
     """The step a field's schema alone decides (media, flags, timed items, the seed)."""
-    kind = media_kind(name, resolved, hint)
-    if kind:
-        return MediaPlan(endpoint, name, kind, resolved, field, many=False)
+    media = _media_of(endpoint, name, resolved, hint)
+    if media:
+        return MediaPlan(endpoint, name, *media, field, many=False)
     if resolved.get("type") == "array":
         items = endpoint.resolve(resolved.get("items", {}))
-        item_kind = media_kind(name, items, hint)
-        if item_kind:
-            return MediaPlan(endpoint, name, item_kind, items, field, many=True)
+        media = _media_of(endpoint, name, items, hint)
+        if media:
+            return MediaPlan(endpoint, name, *media, field, many=True)
         if items.get("type") == "boolean":
             return Flags()
         if is_timed(items):

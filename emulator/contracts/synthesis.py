@@ -5,7 +5,8 @@ that hold across fal's and WaveSpeed's published schemas:
 
 - an object with a ``url`` property is a media file; its field name says what it is
   (``video``, ``audio_file``, ``model_glb``, ``frames_zip``…), else its fields do (``fps``:
-  a video, ``width``: an image), else the endpoint's category (see kinds.py);
+  a video, ``width``: an image), else the endpoint's category (see kinds.py); so is a
+  field of which an ``anyOf``/``oneOf`` branch is one (its first such branch);
 - an object with ``content``, ``width`` and ``height`` is an image carried as its bytes
   (fal's realtime ``RawImage``);
 - a string with a ``contentMediaType`` is a media URL of that type (WaveSpeed's

@@ -11,18 +11,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from emulator.contracts.catalogue import shipped_catalogue
 from emulator.contracts.documents import (
     DEFAULT_CONTRACTS_DIR,
     Endpoint,
     endpoint_from_document,
     load_contracts,
 )
+from emulator.contracts.limits import Limits
 from emulator.contracts.plans import Const, plan_of
+from emulator.contracts.synthesis import synthesize
+from emulator.contracts.validation import check_input
 from emulator.strategies import valid_inputs
 
-from .output_digests import DIGESTS, digest, endpoints, key, made, outputs
+from .output_digests import DIGESTS, SpecLinker, digest, endpoints, key, made, outputs
 
 CURATED = load_contracts([DEFAULT_CONTRACTS_DIR], catalogue=None)
+CATALOGUE = shipped_catalogue()
 ENDPOINTS = [e for provider in ("fal", "wavespeed") for e in CURATED.of(provider)]
 
 BEFORE = json.loads(DIGESTS.read_text())
@@ -82,3 +87,21 @@ def test_a_default_is_copied_into_each_output() -> None:
     default = Const({"tags": ["a"]})
     default.make(None).get("tags").append("b")  # type: ignore[arg-type]
     assert default.make(None) == {"tags": ["a"]}  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("endpoint_id", "field", "kind"),
+    [
+        ("bria/video/increase-resolution", "video", "video"),  # anyOf: [Video, File]
+        ("fal-ai/ffmpeg-api/metadata", "media", "video"),  # anyOf: [Video, Audio]
+        ("fal-ai/patina/material", "images", "image"),  # items anyOf: [ImageFile, MapImageFile]
+    ],
+)
+def test_a_media_branch_of_any_of_is_made_as_media(endpoint_id: str, field: str, kind: str) -> None:
+    endpoint = CATALOGUE.endpoint(endpoint_id)
+    inputs, _ = check_input(endpoint, {"video_url": "https://example.test/in.mp4", "prompt": "x"})
+    made = synthesize(endpoint, inputs, 1, SpecLinker(), limits=Limits())
+    files = made[field] if isinstance(made[field], list) else [made[field]]
+    assert files and all(f["url"].startswith("https://cdn.test/") for f in files)
+    assert all(f["content_type"].startswith(f"{kind}/") for f in files)
+    endpoint.output_validator.validate(made)
