@@ -32,7 +32,7 @@ from emulator.contracts.validation import Violation, apply_defaults
 #: input fields that say how many media an output holds
 COUNT_FIELDS = ("num_images",)
 #: input fields that shape a video
-VIDEO_FIELDS = ("duration", "num_frames", *FPS_FIELDS, "resolution", "aspect_ratio")
+VIDEO_FIELDS = ("duration", "num_frames", *FPS_FIELDS, "resolution", "aspect_ratio", "video_size")
 #: every input field the limits read
 SHAPING_FIELDS = frozenset((*COUNT_FIELDS, *SIZE_FIELDS, *VIDEO_FIELDS))
 

@@ -2,10 +2,11 @@
 
 Images: ``image_size`` (fal's presets, or ``{width, height}``), else ``width`` and
 ``height``, else ``size`` (``"W*H"`` or a ``"W:H"`` ratio), else ``aspect_ratio``.
-Videos: the short side from ``resolution`` (``480p``…), the shape from ``aspect_ratio``
-(``auto``: the input picture's), the length from ``duration`` in seconds (or ``num_frames``,
-which overrides it); a contract may
-give defaults for a model in ``x-emulator-media`` on the output field.
+Videos: the frame size from ``size`` (``"W*H"``) or ``video_size`` (fal's presets, or
+``{width, height}``), else the short side from ``resolution`` (``480p``…) and the shape
+from ``aspect_ratio`` (``auto``: the input picture's); the length from ``duration`` in
+seconds (or ``num_frames``, which overrides it); a contract may give defaults for a model
+in ``x-emulator-media`` on the output field.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from typing import Any
 
 #: input fields that ask for an image size (see image_size)
 SIZE_FIELDS = ("image_size", "width", "height", "size", "aspect_ratio")
+#: input fields that size a video's frames: without any, an input video's size is kept
+#: (``video_size: "auto"`` asks for none)
+VIDEO_SIZE_FIELDS = ("video_size", "resolution", "aspect_ratio", "size", "width", "height")
 
 #: fal's documented image size presets
 IMAGE_SIZE_PRESETS = {
@@ -56,15 +60,24 @@ def even(value: float) -> int:
     return max(2, round(value / 2) * 2)
 
 
+def preset_size(size: Any) -> tuple[int, int] | None:
+    """The size an ``image_size`` or ``video_size`` value names: one of fal's presets, or
+    ``{width, height}`` (a missing side is fal's ImageSize default, 512); else None."""
+    if isinstance(size, Mapping):
+        return int(size.get("width", 512)), int(size.get("height", 512))
+    if isinstance(size, str):
+        return IMAGE_SIZE_PRESETS.get(size)
+    return None
+
+
 def image_size(inputs: Mapping[str, Any], field_default: Any = None) -> tuple[int, int]:
     """``field_default`` is the input schema's default for ``image_size``: what ``auto``
     and other unknown presets fall back to, when it is an explicit size."""
     size = inputs.get("image_size")
-    if isinstance(size, Mapping):
-        return int(size.get("width", 512)), int(size.get("height", 512))
+    named = preset_size(size)
+    if named:
+        return named
     if isinstance(size, str):
-        if size in IMAGE_SIZE_PRESETS:
-            return IMAGE_SIZE_PRESETS[size]
         if isinstance(field_default, Mapping) and {"width", "height"} <= field_default.keys():
             return int(field_default["width"]), int(field_default["height"])
         return DEFAULT_SIZE
@@ -98,16 +111,25 @@ def video_shape(
     if product:  # WaveSpeed's "832*480", kandinsky's "768x512": the exact frame size
         width, height = even(int(product[1])), even(int(product[2]))  # H.264: even sides
         return width, height, _number(settings["duration"], 5.0), fps
+    seconds = _number(settings["duration"], 5.0)
+    framed = frame_seconds(inputs.get("num_frames"), fps)
+    if framed:
+        seconds = _number(framed, seconds)  # fal: "if provided, will override duration"
+    named = preset_size(inputs.get("video_size"))  # ltx's, cogvideox's: fal's image presets
+    if named:
+        return even(named[0]), even(named[1]), seconds, fps
     short = _short_side(str(settings["resolution"]))
     ratio = _ratio(settings["aspect_ratio"])
     if ratio is None:  # "auto": the input picture's shape, else the default 16:9
         ratio = picture[0] / picture[1] if picture else 16 / 9
     width, height = (even(short * ratio), short) if ratio >= 1 else (short, even(short / ratio))
-    seconds = _number(settings["duration"], 5.0)
-    framed = frame_seconds(inputs.get("num_frames"), fps)
-    if framed:
-        seconds = _number(framed, seconds)  # fal: "if provided, will override duration"
     return width, height, seconds, fps
+
+
+def asks_frame_size(inputs: Mapping[str, Any]) -> bool:
+    """Whether the input asks for a video's frame size (`VIDEO_SIZE_FIELDS`)."""
+    asked = (name for name in VIDEO_SIZE_FIELDS if name in inputs)
+    return any(name != "video_size" or inputs[name] != "auto" for name in asked)
 
 
 def asked_fps(inputs: Mapping[str, Any], otherwise: Any = None) -> Any:

@@ -42,6 +42,7 @@ from emulator.contracts.plans import MediaPlan, Plan, plan_of
 from emulator.contracts.sizes import (
     FPS_FIELDS,
     SIZE_FIELDS,
+    asks_frame_size,
     even,
     frame_seconds,
     image_size,
@@ -66,8 +67,6 @@ class InputRejected(Exception):
 
 #: the longest audio output the emulator renders, in seconds
 MAX_AUDIO_SECONDS = 300
-#: input fields that size a video output: without any, an input video's size is kept
-VIDEO_SIZE_FIELDS = frozenset(("resolution", "aspect_ratio", "size", "width", "height"))
 #: input fields by which an upscaler multiplies its input picture's size
 SCALE_FIELDS = ("upscale_factor", "scale")
 #: input fields that give an audio output's length in seconds
@@ -342,7 +341,7 @@ class Synthesis:
         length_asked = "duration" in self.inputs or "num_frames" in self.inputs
         if self._matches(MATCH_LENGTH) or not length_asked:
             seconds = clip.seconds
-        if clip.width and not VIDEO_SIZE_FIELDS.intersection(self.inputs):
+        if clip.width and not asks_frame_size(self.inputs):
             factor = self._upscale()
             width, height = even(clip.width * factor), even(clip.height * factor)
         return width, height, seconds, fps

@@ -54,6 +54,13 @@ def test_video_length_asked_in_frames_is_bounded_and_named(frames: int) -> None:
     assert check_limits(seedance, {**asked, "num_frames": 48}, Limits()) == []
 
 
+def test_a_video_size_beyond_the_emulators_is_refused() -> None:
+    ltx = ENGINE.contracts.get("fal", "fal-ai/ltx-2-19b/text-to-video")
+    huge = {"prompt": "x", "video_size": {"width": 10_000, "height": 10_000}}
+    assert [p.type for p in check_limits(ltx, huge, Limits())] == ["emulator_limit"]
+    assert check_limits(ltx, {**huge, "video_size": "portrait_16_9"}, Limits()) == []
+
+
 def test_a_finished_jobs_output_is_made_once() -> None:
     engine = Engine(EmulatorConfig(seed=1), clock=ManualClock())
     engine.config = engine.config.with_options({"progression": "immediate"})

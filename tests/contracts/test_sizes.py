@@ -1,6 +1,6 @@
 import pytest
 
-from emulator.contracts.sizes import image_size, video_shape
+from emulator.contracts.sizes import asks_frame_size, image_size, video_shape
 
 
 @pytest.mark.parametrize(
@@ -44,6 +44,17 @@ def test_auto_uses_an_explicit_field_default() -> None:
         # veo's "4k", kandinsky's "768x512"
         ({"resolution": "4k", "aspect_ratio": "16:9"}, {}, None, (3840, 2160, 5.0, 24)),
         ({"resolution": "768x512", "aspect_ratio": "3:2"}, {}, None, (768, 512, 5.0, 24)),
+        # ltx's and cogvideox's video_size: fal's image presets, or {width, height}
+        ({"video_size": "portrait_16_9"}, {}, None, (576, 1024, 5.0, 24)),
+        ({"video_size": {"width": 640, "height": 352}}, {}, None, (640, 352, 5.0, 24)),
+        (
+            {"video_size": {"width": 641, "height": 351}, "num_frames": 48},
+            {},
+            None,
+            (640, 352, 2.0, 24),
+        ),
+        # "auto" asks for none: the picture's shape
+        ({"video_size": "auto"}, {}, (600, 600), (720, 720, 5.0, 24)),
         # no aspect field, no hint: the picture's shape (image-to-video), else 16:9
         ({}, {}, (600, 600), (720, 720, 5.0, 24)),
         ({}, {}, None, (1280, 720, 5.0, 24)),
@@ -68,3 +79,17 @@ def test_sizes_that_are_not_plain_ascii_numbers_fall_back(size: str) -> None:
 def test_odd_resolutions_and_durations_fall_back(value: object) -> None:
     width, height, seconds, fps = video_shape({"resolution": value, "duration": value}, {}, None)
     assert (width, height, seconds, fps) == (1280, 720, 5.0, 24)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "asks"),
+    [
+        ({"video_size": "auto", "prompt": "x"}, False),
+        ({"video_size": "square"}, True),
+        ({"video_size": {"width": 64, "height": 64}}, True),
+        ({"aspect_ratio": "auto"}, True),  # an aspect field sizes the frame from resolution
+        ({"duration": 5}, False),
+    ],
+)
+def test_which_inputs_ask_for_a_frame_size(inputs: dict, asks: bool) -> None:
+    assert asks_frame_size(inputs) is asks

@@ -321,12 +321,13 @@ def _sound(seconds: int) -> str:
          (1280, 720, 4.0, 12, False)),
         # an audio isolation lasts as its audio (an uploaded WAV: probed)
         ("fal-ai/elevenlabs/audio-isolation", {"audio_url": _sound(7)}, (0, 0, 7.0, 0, False)),
-        # ltx's match_audio_length (true by default) beats its num_frames default
+        # ltx's match_audio_length (true by default) beats its num_frames default (its
+        # size: its video_size default, landscape_4_3)
         ("fal-ai/ltx-2-19b/audio-to-video", {"audio_url": _sound(3), "prompt": "p"},
-         (1280, 720, 3.0, 25, True)),
+         (1024, 768, 3.0, 25, True)),
         ("fal-ai/ltx-2-19b/audio-to-video",
          {"audio_url": _sound(3), "prompt": "p", "match_audio_length": False},
-         (1280, 720, 121 / 25, 25, True)),
+         (1024, 768, 121 / 25, 25, True)),
         # ltx's match_input_fps and match_video_length (its sound, generate_audio's default)
         ("fal-ai/ltx-2-19b/video-to-video", {"video_url": "generated", "prompt": "p"},
          (640, 360, 4.0, 12, True)),
