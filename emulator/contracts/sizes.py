@@ -1,7 +1,7 @@
 """How big an output is, read from the input by convention (no model is named here).
 
-Images: ``image_size`` (fal's presets, or ``{width, height}``), else ``width`` and
-``height``, else ``size`` (``"W*H"`` or a ``"W:H"`` ratio), else ``aspect_ratio``.
+Images: ``image_size`` (fal's presets, ``"WxH"``, or ``{width, height}``), else ``width``
+and ``height``, else ``size`` (``"W*H"`` or a ``"W:H"`` ratio), else ``aspect_ratio``.
 Videos: the frame size from ``size`` (``"W*H"``) or ``video_size`` (fal's presets, or
 ``{width, height}``), else the short side from ``resolution`` (``480p``…) and the shape
 from ``aspect_ratio`` (``auto``: the input picture's); the length from ``duration`` in
@@ -61,13 +61,15 @@ def even(value: float) -> int:
 
 
 def preset_size(size: Any) -> tuple[int, int] | None:
-    """The size an ``image_size`` or ``video_size`` value names: one of fal's presets, or
-    ``{width, height}`` (a missing side is fal's ImageSize default, 512); else None."""
+    """The size an ``image_size`` or ``video_size`` value names: one of fal's presets, a
+    ``"WxH"`` string (gpt-image's ``"1536x1024"``), or ``{width, height}`` (a missing side
+    is fal's ImageSize default, 512); else None."""
     if isinstance(size, Mapping):
         return int(size.get("width", 512)), int(size.get("height", 512))
-    if isinstance(size, str):
-        return IMAGE_SIZE_PRESETS.get(size)
-    return None
+    if not isinstance(size, str):
+        return None
+    spelled = _FRAME_SIZE.fullmatch(size)
+    return (int(spelled[1]), int(spelled[2])) if spelled else IMAGE_SIZE_PRESETS.get(size)
 
 
 def image_size(inputs: Mapping[str, Any], field_default: Any = None) -> tuple[int, int]:

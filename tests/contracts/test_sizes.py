@@ -9,6 +9,8 @@ from emulator.contracts.sizes import asks_frame_size, image_size, video_shape
         ({"image_size": "portrait_16_9"}, (576, 1024)),
         ({"image_size": {"width": 10, "height": 20}}, (10, 20)),
         ({"image_size": "auto"}, (1024, 1024)),
+        ({"image_size": "1536x1024"}, (1536, 1024)),  # gpt-image's sizes
+        ({"image_size": "1024x1536"}, (1024, 1536)),
         ({"width": 300, "height": 200}, (300, 200)),
         ({"size": "640*480"}, (640, 480)),
         ({"size": "16:9"}, (1368, 768)),
