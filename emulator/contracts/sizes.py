@@ -44,8 +44,9 @@ _PRODUCT = re.compile(r"\s*([0-9]{1,6})\s*\*\s*([0-9]{1,6})\s*")
 _RESOLUTION = re.compile(r"([0-9]{2,5})[pP]?")
 _RESOLUTION_K = {"2k": 1440, "4k": 2160}  # the short side of veo's "4k" and the like
 _FRAME_SIZE = re.compile(r"\s*([0-9]{1,5})\s*[x*×]\s*([0-9]{1,5})\s*")  # kandinsky's "768x512"
-#: input fields that give a video's frame rate, first found first
-FPS_FIELDS = ("fps", "frames_per_second", "frame_rate")
+#: input fields that give a video's frame rate, first found first (an upscaler's
+#: ``target_fps``: topaz's 60, bytedance's ``"60fps"``)
+FPS_FIELDS = ("fps", "frames_per_second", "frame_rate", "target_fps")
 
 
 def _ratio(text: Any) -> float | None:
@@ -120,7 +121,7 @@ def video_shape(
     named = preset_size(inputs.get("video_size"))  # ltx's, cogvideox's: fal's image presets
     if named:
         return even(named[0]), even(named[1]), seconds, fps
-    short = _short_side(str(settings["resolution"]))
+    short = short_side(str(settings["resolution"]))
     ratio = _ratio(settings["aspect_ratio"])
     if ratio is None:  # "auto": the input picture's shape, else the default 16:9
         ratio = picture[0] / picture[1] if picture else 16 / 9
@@ -139,7 +140,7 @@ def asked_fps(inputs: Mapping[str, Any], otherwise: Any = None) -> Any:
     return next((inputs[name] for name in FPS_FIELDS if name in inputs), otherwise)
 
 
-def _short_side(resolution: str) -> int:
+def short_side(resolution: str) -> int:
     """A video's short side from its ``resolution``: ``"1080p"``, ``"480"``, ``"4k"``;
     720 for anything else. Even, as H.264 wants."""
     found = _RESOLUTION.fullmatch(resolution)
@@ -158,12 +159,12 @@ def frame_seconds(frames: Any, fps: int) -> float:
 
 
 def number(value: Any) -> float | None:
-    """``value`` as a number: ``5``, ``"5"`` or fal's ``"5s"`` (veo, luma, kandinsky…);
-    None for anything else."""
+    """``value`` as a number: ``5``, ``"5"``, fal's ``"5s"`` (veo, luma, kandinsky…) or
+    ``"60fps"`` (bytedance's upscaler); None for anything else."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
     try:
-        return float(str(value).removesuffix("s"))
+        return float(str(value).removesuffix("fps").removesuffix("s"))
     except ValueError:
         return None
 

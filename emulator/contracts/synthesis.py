@@ -50,6 +50,7 @@ from emulator.contracts.sizes import (
     video_shape,
 )
 from emulator.contracts.texts import generated_text
+from emulator.contracts.upscales import upscale_factor
 from emulator.contracts.validation import Violation
 from emulator.media import MediaSpec
 from emulator.media.links import Linker
@@ -67,8 +68,6 @@ class InputRejected(Exception):
 
 #: the longest audio output the emulator renders, in seconds
 MAX_AUDIO_SECONDS = 300
-#: input fields by which an upscaler multiplies its input picture's size
-SCALE_FIELDS = ("upscale_factor", "scale")
 #: input fields that give an audio output's length in seconds
 DURATION_FIELDS = (
     "duration",
@@ -120,7 +119,7 @@ class Synthesis:
         if all(self.inputs.get(name, "auto") == "auto" for name in SIZE_FIELDS):
             picture = self.picture()
             if picture.size is not None:
-                factor = self._upscale()
+                factor = self._upscale(picture.size)
                 return round(picture.size[0] * factor), round(picture.size[1] * factor)
         field = self.plan.image_size_field
         presets = field.get("x-emulator-presets", {})
@@ -171,14 +170,10 @@ class Synthesis:
             )
         return seconds
 
-    def _upscale(self) -> float:
-        """How many times the input picture's size an output of no asked size is: an
-        upscaler's ``upscale_factor`` or ``scale`` (esrgan's, 2 by default), else 1."""
-        for name in SCALE_FIELDS:
-            factor = self.inputs.get(name)
-            if isinstance(factor, (int, float)) and not isinstance(factor, bool):
-                return float(factor) if 0 < factor <= 16 else 1.0
-        return 1.0
+    def _upscale(self, size: tuple[int, int]) -> float:
+        """How many times its input's ``size`` an output of no asked size is (upscales.py)."""
+        max_pixels = self.limits.max_image_pixels
+        return upscale_factor(self.endpoint.id, self.inputs, size, max_pixels)
 
     def image_format(self, media: MediaPlan) -> str:
         # ``format`` is the older spelling some fal apps declare (fast-lcm-diffusion)
@@ -333,8 +328,9 @@ class Synthesis:
         clip = self.input_media.clip()
         if clip is None:
             return width, height, seconds, fps
-        names = self.plan.input_names
-        if clip.fps and (self._matches(MATCH_FPS) or not names.keys() & set(FPS_FIELDS)):
+        # no frame rate asked (topaz's target_fps unset: no interpolation): the clip's
+        fps_asked = any(self.inputs.get(name) is not None for name in FPS_FIELDS)
+        if clip.fps and (self._matches(MATCH_FPS) or not fps_asked):
             fps = clip.fps
             framed = frame_seconds(self.inputs.get("num_frames"), fps)
             seconds = framed or seconds
@@ -342,7 +338,7 @@ class Synthesis:
         if self._matches(MATCH_LENGTH) or not length_asked:
             seconds = clip.seconds
         if clip.width and not asks_frame_size(self.inputs):
-            factor = self._upscale()
+            factor = self._upscale((clip.width, clip.height))
             width, height = even(clip.width * factor), even(clip.height * factor)
         return width, height, seconds, fps
 

@@ -280,6 +280,9 @@ def test_a_picture_the_output_does_not_use_is_checked_not_kept() -> None:
         ("fal-ai/esrgan", {"scale": 4}, (256, 144)),
         ("fal-ai/esrgan", {}, (128, 72)),  # its default scale, 2
         ("fal-ai/clarity-upscaler", {"upscale_factor": 3}, (192, 108)),
+        ("clarityai/crystal-upscaler", {"scale_factor": 4}, (256, 144)),
+        ("fal-ai/seedvr/upscale/image", {"upscale_mode": "target"}, (1920, 1080)),  # 1080p
+        ("fal-ai/recraft/upscale/crisp", {}, (128, 72)),  # no factor field: 2, a guess
     ],
 )
 def test_an_upscale_is_its_pictures_size_times_its_factor(
@@ -291,9 +294,9 @@ def test_an_upscale_is_its_pictures_size_times_its_factor(
     )
     assert not violations
     sources = SourceResolver(Storage(), MediaStore(), synthetic_fallback=False)
-    made = synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
-    image = made["image"] if "image" in made else made["images"][0]
-    assert (image["width"], image["height"]) == expected
+    LINKED.clear()
+    synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
+    assert [(spec.width, spec.height) for spec in LINKED] == [expected]
 
 
 def test_a_mesh_is_made_in_the_format_asked() -> None:
@@ -316,8 +319,13 @@ def _sound(seconds: int) -> str:
         # a lipsync is its video's size, length and frame rate (a generated one's own)
         ("fal-ai/sync-lipsync", {"video_url": "generated", "audio_url": _sound(7)},
          (640, 360, 4.0, 12, True)),
-        # an upscaler's is its video's times its factor
+        # an upscaler's is its video's times its factor, or at its target resolution
         ("fal-ai/video-upscaler", {"video_url": "generated", "scale": 2},
+         (1280, 720, 4.0, 12, False)),
+        ("fal-ai/bytedance-upscaler/upscale/video",
+         {"video_url": "generated", "target_resolution": "1080p", "target_fps": "60fps"},
+         (1920, 1080, 4.0, 60, False)),
+        ("fal-ai/topaz/upscale/video", {"video_url": "generated"},  # no target_fps: its own
          (1280, 720, 4.0, 12, False)),
         # an audio isolation lasts as its audio (an uploaded WAV: probed)
         ("fal-ai/elevenlabs/audio-isolation", {"audio_url": _sound(7)}, (0, 0, 7.0, 0, False)),
