@@ -32,8 +32,9 @@ MEDIA_INPUT = re.compile(
     r"|video|audio|images|mask_image|last_image|reference_images"  # WaveSpeed's names
 )
 #: input fields naming the video or audio an output lasts as long as, first found first
-#: (a lipsync, an audio isolation, a video's sound), when no length is asked
-LENGTH_FIELDS = ("video_url", "video", "audio_url", "audio")
+#: (a lipsync, an audio isolation, a video's sound, a speech-to-speech's source), when no
+#: length is asked
+LENGTH_FIELDS = ("video_url", "video", "audio_url", "audio", "source_video_url", "source_audio_url")
 
 _NO_PICTURE = Source("", None)
 

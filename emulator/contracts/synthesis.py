@@ -78,8 +78,12 @@ DURATION_FIELDS = (
     "seconds_total",
     "total_seconds",
 )
-#: input fields that say what the model is asked for, first found first
-PROMPT_FIELDS = ("prompt", "text", "input", "lyrics", "query", "question")
+#: input fields that say what the model is asked for (or, for speech, what it says: f5's
+#: ``gen_text``, a ``transcript``, vibevoice's ``script``), first found first
+PROMPT_FIELDS = (
+    *("prompt", "text", "input", "lyrics", "query", "question"),
+    *("gen_text", "transcript", "script", "text_prompt", "text_input"),
+)
 #: input fields that ask a video for a sound track
 SOUND_FIELDS = ("generate_audio", "with_audio", "enable_audio", "audio_enabled")
 #: input flags that ask a video to last as long as its input video or audio
@@ -150,8 +154,10 @@ class Synthesis:
             seconds = number(self.inputs.get(name))  # 5, or fal's "5" and "10s" enums
             if seconds is not None and seconds > 0:
                 return self._bounded_seconds(seconds)
-        # speech lasts as its text takes to say (an input audio is a voice to clone)
-        media = None if self.endpoint.category == "text-to-speech" else self.input_media.clip()
+        # speech lasts as its text takes to say (an input audio is a voice to clone); with
+        # no text (speech-to-speech, a voice changer), as its input audio
+        speaks = self.endpoint.category == "text-to-speech" and self.prompt
+        media = None if speaks else self.input_media.clip()
         if media is not None:
             return self._bounded_seconds(media.seconds)
         words = len(self.prompt.split())

@@ -8,16 +8,19 @@ from emulator.contracts.documents import (
     load_contracts,
 )
 from emulator.contracts.limits import Limits
+from emulator.contracts.plans import plan_of
 from emulator.contracts.synthesis import InputRejected, synthesize
 from emulator.contracts.validation import check_input
 from emulator.core.files import Storage
 from emulator.media import MediaSpec, MediaStore
 from emulator.media.links import UrlLinker
 from emulator.media.sources import InputUnreachable, SourceResolver
+from tests.catalogue.inputs import minimal_input
 from tests.media_samples import data_uri, png, wav
 
 CONTRACTS = load_contracts([DEFAULT_CONTRACTS_DIR])
 CATALOGUE = shipped_catalogue()
+URLS = {kind: f"https://example.test/in.{kind}" for kind in ("image", "audio", "video")}
 LINKED: list[MediaSpec] = []
 
 
@@ -218,6 +221,28 @@ def test_an_audio_output_is_as_long_as_asked_and_bounded() -> None:
     assert [s.duration for s in LINKED] == [12.0]
 
 
+@pytest.mark.parametrize(
+    ("endpoint_id", "field"),
+    [
+        ("fal-ai/f5-tts", "gen_text"),
+        ("async/tts-pro/v1.0", "transcript"),
+        ("fal-ai/vibevoice", "script"),
+        ("fal-ai/tada/1b/text-to-speech", "prompt"),  # its transcript is its reference's
+    ],
+)
+def test_speech_lasts_as_its_text_takes_to_say(endpoint_id: str, field: str) -> None:
+    endpoint = CATALOGUE.endpoint(endpoint_id)
+    lengths = []
+    for words in (1, 50):
+        asked = {"prompt": "x", "transcript": "a b c d e f g h i j", field: "word " * words}
+        payload = {k: v for k, v in asked.items() if k in plan_of(endpoint).input_names}
+        inputs, _ = check_input(endpoint, {**minimal_input(endpoint, URLS), **payload})
+        LINKED.clear()
+        synthesize(endpoint, inputs, 1, link, limits=Limits())
+        lengths.append([spec.duration for spec in LINKED if spec.kind == "audio"])
+    assert lengths == [[1.0], [20.0]]  # at 2.5 words a second, at least 1 s
+
+
 @pytest.mark.parametrize("image_size", [None, "square"])
 def test_an_unreadable_picture_fails_whether_or_not_its_size_is_used(
     image_size: str | None,
@@ -327,8 +352,12 @@ def _sound(seconds: int) -> str:
          (1920, 1080, 4.0, 60, False)),
         ("fal-ai/topaz/upscale/video", {"video_url": "generated"},  # no target_fps: its own
          (1280, 720, 4.0, 12, False)),
-        # an audio isolation lasts as its audio (an uploaded WAV: probed)
+        # an audio isolation lasts as its audio (an uploaded WAV: probed), and so does a
+        # speech-to-speech, which has no text to speak
         ("fal-ai/elevenlabs/audio-isolation", {"audio_url": _sound(7)}, (0, 0, 7.0, 0, False)),
+        ("fal-ai/chatterbox/speech-to-speech",
+         {"source_audio_url": _sound(3), "target_voice_audio_url": _sound(7)},
+         (0, 0, 3.0, 0, False)),
         # ltx's match_audio_length (true by default) beats its num_frames default (its
         # size: its video_size default, landscape_4_3)
         ("fal-ai/ltx-2-19b/audio-to-video", {"audio_url": _sound(3), "prompt": "p"},
