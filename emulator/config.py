@@ -140,7 +140,8 @@ class EmulatorConfig:
     )
     max_outputs: int = _setting(
         16,
-        "Most media one request may ask for (num_images), where its contract sets no bound.",
+        "Most media one request may ask for (num_images, num_samples…), where its contract "
+        "sets no bound.",
         bounds=AT_LEAST_ONE,
     )
     max_video_seconds: float = _setting(

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from emulator import EmulatorConfig, Engine, create_app
 from emulator.contracts.documents import endpoint_from_document
-from emulator.contracts.limits import Limits, check_limits
+from emulator.contracts.limits import COUNT_FIELDS, Limits, check_limits
 from emulator.contracts.served import served_contracts
 from emulator.contracts.synthesis import DURATION_FIELDS
 from emulator.contracts.validation import check_input
@@ -152,6 +152,8 @@ SAMPLE = [
     ("fal", "fal-ai/stable-audio"),  # audio: seconds_total
     ("fal", "fal-ai/stable-audio-25/audio-to-audio"),  # audio: total_seconds, audio_url
     ("fal", "fal-ai/trellis"),  # 3D
+    ("fal", "fal-ai/fashn/tryon/v1.5"),  # a count under another name: num_samples
+    ("fal", "fal-ai/bria/product-shot"),  # num_results
     ("wavespeed", "wavespeed-ai/bitdance-14b/text-to-image"),
     ("wavespeed", "bytedance/seedream-v4"),
 ]
@@ -177,7 +179,7 @@ def test_every_drawn_valid_input_is_one_the_emulator_accepts(
     assert violations == [], drawn
     assert all(1 <= side <= SIDE for side in _sides(drawn)), drawn
     assert all(0 < drawn[k] <= 10 for k in LENGTH_FIELDS & drawn.keys()), drawn
-    assert 1 <= drawn.get("num_images", 1) <= ENGINE.limits.max_outputs, drawn
+    assert all(1 <= drawn.get(k, 1) <= ENGINE.limits.max_outputs for k in COUNT_FIELDS), drawn
     # the provider's own refusal (wavespeed/routes.py: base64 output with a webhook)
     assert not (drawn.get("webhook_url") and drawn.get("enable_base64_output") is True), drawn
 

@@ -29,8 +29,9 @@ from emulator.contracts.sizes import (
 )
 from emulator.contracts.validation import Violation, apply_defaults
 
-#: input fields that say how many media an output holds
-COUNT_FIELDS = ("num_images",)
+#: input fields that say how many media an output holds, first found first (a
+#: ``batch_size`` is no count: live-portrait's and a trainer's say how work is batched)
+COUNT_FIELDS = ("num_images", "num_samples", "num_results", "number_of_images")
 #: input fields that shape a video
 VIDEO_FIELDS = ("duration", "num_frames", *FPS_FIELDS, "resolution", "aspect_ratio", "video_size")
 #: every input field the limits read

@@ -214,7 +214,7 @@ class MediaPlan:
     def make(self, job: Job) -> Any:
         if not self.many:
             return job.media(self, 0)
-        count = job.image_count() if self.kind == "image" else 1
+        count = job.image_count()
         return [job.media(self, index) for index in range(count)]
 
     @cached_property

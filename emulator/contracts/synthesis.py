@@ -11,7 +11,8 @@ that hold across fal's and WaveSpeed's published schemas:
   (fal's realtime ``RawImage``);
 - a string with a ``contentMediaType`` is a media URL of that type (WaveSpeed's
   ``outputs``);
-- an array of media holds ``num_images`` items (default 1);
+- an array of media holds as many items as the input asks (``num_images``,
+  ``num_samples``…: limits.py's ``COUNT_FIELDS``; default 1);
 - ``seed`` is the seed used: the input's, or one the emulator drew;
 - a string a model writes (``output``, ``text``, ``caption``…) is text from the prompt and
   seed; an array of timed items (``words``, ``chunks``) splits it over the audio's length;

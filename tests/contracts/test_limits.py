@@ -38,6 +38,22 @@ def test_a_declared_count_is_bounded_by_the_config_where_the_contract_is_silent(
     assert [p.loc for p in problems] == [("num_images",)]
 
 
+@pytest.mark.parametrize(
+    ("endpoint_id", "field"),
+    [("fal-ai/fashn/tryon/v1.5", "num_samples"), ("fal-ai/bria/product-shot", "num_results")],
+)
+def test_a_count_under_another_name_is_bounded_too(endpoint_id: str, field: str) -> None:
+    endpoint = ENGINE.contracts.get("fal", endpoint_id)
+    problems = check_limits(endpoint, {field: 10**6}, Limits(max_outputs=2))
+    assert [p.loc for p in problems] == [(field,)]
+
+
+def test_a_batch_size_is_no_count() -> None:
+    # live-portrait's batch_size (32 by default) says how its work is batched
+    live_portrait = ENGINE.contracts.get("fal", "fal-ai/live-portrait")
+    assert check_limits(live_portrait, {"batch_size": 32}, Limits()) == []
+
+
 def test_video_duration_is_bounded_as_asked_not_as_defaulted() -> None:
     problems = check_limits(VIDEO, {"prompt": "x", "duration": 10000}, Limits())
     assert [p.loc for p in problems] == [("duration",)]

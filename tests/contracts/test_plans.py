@@ -23,6 +23,7 @@ from emulator.contracts.plans import Const, plan_of
 from emulator.contracts.synthesis import synthesize
 from emulator.contracts.validation import check_input
 from emulator.strategies import valid_inputs
+from tests.catalogue.inputs import minimal_input
 
 from .output_digests import DIGESTS, SpecLinker, digest, endpoints, key, made, outputs
 
@@ -105,3 +106,22 @@ def test_a_media_branch_of_any_of_is_made_as_media(endpoint_id: str, field: str,
     assert files and all(f["url"].startswith("https://cdn.test/") for f in files)
     assert all(f["content_type"].startswith(f"{kind}/") for f in files)
     endpoint.output_validator.validate(made)
+
+
+@pytest.mark.parametrize(
+    ("endpoint_id", "asked", "field", "kind"),
+    [
+        ("fal-ai/fashn/tryon/v1.5", {"num_samples": 3}, "images", "image"),
+        ("fal-ai/bria/product-shot", {"num_results": 3}, "images", "image"),
+        ("mirelo-ai/sfx1.6/text-to-audio", {"num_samples": 3}, "audio", "audio"),
+    ],
+)
+def test_an_array_of_media_holds_the_count_asked(
+    endpoint_id: str, asked: dict, field: str, kind: str
+) -> None:
+    endpoint = CATALOGUE.endpoint(endpoint_id)
+    urls = {kind: f"https://example.test/in.{kind}" for kind in ("image", "audio", "video")}
+    inputs, violations = check_input(endpoint, {**minimal_input(endpoint, urls), **asked})
+    assert not violations
+    made = synthesize(endpoint, inputs, 1, SpecLinker(), limits=Limits())
+    assert [f["content_type"].split("/")[0] for f in made[field]] == [kind] * 3
