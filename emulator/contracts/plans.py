@@ -9,22 +9,23 @@ input and seed decide. A part of a schema is compiled when an output first reach
 as the conventions reached it, so a part no output needs is never compiled.
 
 A step (`Const`, `Seed`, `MediaPlan`, `ObjectPlan`…) makes one value for a `Job`
-(synthesis.py's `Synthesis`: the input, the seed, and how media are made and linked).
+(synthesis.py's `Synthesis`: the input, the seed, and how media are made and linked); the
+steps no schema shapes are in steps.py.
 """
 
 from __future__ import annotations
 
-import copy
 import functools
 import weakref
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any
 
 from emulator.contracts.described import declared_format
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.kinds import category_kind, field_format, matte, media_kind
 from emulator.contracts.memo import EndpointMemo
+from emulator.contracts.steps import Const, Duration, Flags, Job, Seed, Step, Text
 from emulator.contracts.texts import (
     OPEN_TIMED_ITEM,
     TEXT_FIELDS,
@@ -44,71 +45,6 @@ _JSON_TYPES: dict[str, Any] = {
 }
 #: what a field without a value makes: left out, unless the schema requires it
 OMIT: Any = object()
-
-
-class Job(Protocol):
-    """What a plan asks of the job it makes an output for (synthesis.py's `Synthesis`)."""
-
-    @property
-    def inputs(self) -> Mapping[str, Any]: ...
-    @property
-    def seed(self) -> int: ...
-    @property
-    def flagged(self) -> bool: ...
-    @property
-    def prompt(self) -> str: ...
-
-    def text(self) -> str: ...
-    def audio_seconds(self) -> float: ...
-    def image_count(self) -> int: ...
-    def media(self, plan: MediaPlan, index: int) -> dict[str, Any] | str: ...
-
-
-class Step(Protocol):
-    def make(self, job: Job) -> Any: ...
-
-
-class Const:
-    """A value from the schema (a default, an example…): a fresh copy for every output."""
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-        self.mutable = isinstance(value, dict | list)
-
-    def make(self, job: Job) -> Any:
-        return copy.deepcopy(self.value) if self.mutable else self.value
-
-
-class Seed:
-    """``seed``: the seed the job used."""
-
-    def make(self, job: Job) -> Any:
-        return job.seed
-
-
-class Text:
-    """What the model "wrote" (see texts.py)."""
-
-    def make(self, job: Job) -> Any:
-        return job.text()
-
-
-class Duration:
-    """The length of what was made, in seconds or (``duration_ms``) milliseconds."""
-
-    def __init__(self, milliseconds: bool) -> None:
-        self.milliseconds = milliseconds
-
-    def make(self, job: Job) -> Any:
-        seconds = job.audio_seconds()
-        return round(seconds * 1000) if self.milliseconds else seconds
-
-
-class Flags:
-    """``has_nsfw_concepts``: one flag per image."""
-
-    def make(self, job: Job) -> Any:
-        return [job.flagged] * job.image_count()
 
 
 class Plains:

@@ -19,7 +19,8 @@ from emulator.contracts.documents import (
     load_contracts,
 )
 from emulator.contracts.limits import Limits
-from emulator.contracts.plans import Const, plan_of
+from emulator.contracts.plans import plan_of
+from emulator.contracts.steps import Const
 from emulator.contracts.synthesis import synthesize
 from emulator.contracts.validation import check_input
 from emulator.strategies import valid_inputs

@@ -1,0 +1,76 @@
+"""The steps of a plan (plans.py) that make one value for a job whatever the schema
+around them: a constant, the seed, the model's text, the length made, the NSFW flags."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from emulator.contracts.plans import MediaPlan
+
+
+class Job(Protocol):
+    """What a plan asks of the job it makes an output for (synthesis.py's `Synthesis`)."""
+
+    @property
+    def inputs(self) -> Mapping[str, Any]: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def flagged(self) -> bool: ...
+    @property
+    def prompt(self) -> str: ...
+
+    def text(self) -> str: ...
+    def audio_seconds(self) -> float: ...
+    def image_count(self) -> int: ...
+    def media(self, plan: MediaPlan, index: int) -> dict[str, Any] | str: ...
+
+
+class Step(Protocol):
+    def make(self, job: Job) -> Any: ...
+
+
+class Const:
+    """A value from the schema (a default, an example…): a fresh copy for every output."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self.mutable = isinstance(value, dict | list)
+
+    def make(self, job: Job) -> Any:
+        return copy.deepcopy(self.value) if self.mutable else self.value
+
+
+class Seed:
+    """``seed``: the seed the job used."""
+
+    def make(self, job: Job) -> Any:
+        return job.seed
+
+
+class Text:
+    """What the model "wrote" (see texts.py)."""
+
+    def make(self, job: Job) -> Any:
+        return job.text()
+
+
+class Duration:
+    """The length of what was made, in seconds or (``duration_ms``) milliseconds."""
+
+    def __init__(self, milliseconds: bool) -> None:
+        self.milliseconds = milliseconds
+
+    def make(self, job: Job) -> Any:
+        seconds = job.audio_seconds()
+        return round(seconds * 1000) if self.milliseconds else seconds
+
+
+class Flags:
+    """``has_nsfw_concepts``: one flag per image."""
+
+    def make(self, job: Job) -> Any:
+        return [job.flagged] * job.image_count()
