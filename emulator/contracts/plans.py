@@ -25,7 +25,7 @@ from emulator.contracts.described import declared_format
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.kinds import category_kind, field_format, matte, media_kind
 from emulator.contracts.memo import EndpointMemo
-from emulator.contracts.steps import Const, Duration, Flags, Job, Seed, Step, Text
+from emulator.contracts.steps import Const, Duration, Flags, Job, Seed, Step, Text, Timings
 from emulator.contracts.texts import (
     OPEN_TIMED_ITEM,
     TEXT_FIELDS,
@@ -253,6 +253,13 @@ def _fallback(name: str, resolved: Mapping[str, Any]) -> Step | None:
     return None
 
 
+def _named(name: str, resolved: Mapping[str, Any]) -> Step | None:
+    """The step of a required field its name says more of than its schema does: an open
+    ``timings`` (fal's are always an object, never null)."""
+    is_open = resolved.get("type", "object") == "object" and not resolved.get("properties")
+    return Timings() if name == "timings" and is_open else None
+
+
 class FieldPlan:
     """One property of an output object: its fixed step, else an echo of the input field
     of the same name and type, else its fallback, else (when required) a plain value."""
@@ -275,7 +282,8 @@ class FieldPlan:
 
     @cached_property
     def plain(self) -> Step:
-        return plain(self._endpoint, self.field)
+        named = _named(self.name, self._endpoint.resolve(self.field))
+        return named or plain(self._endpoint, self.field)
 
     def make(self, job: Job) -> Any:
         # an optional field a flag of its name asks for ("only returned if `timestamps` is

@@ -126,3 +126,15 @@ def test_an_array_of_media_holds_the_count_asked(
     assert not violations
     made = synthesize(endpoint, inputs, 1, SpecLinker(), limits=Limits())
     assert [f["content_type"].split("/")[0] for f in made[field]] == [kind] * 3
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [CATALOGUE.endpoint("fal-ai/flux/dev"), CURATED.get("fal", "fal-ai/fast-lcm-diffusion")],
+    ids=lambda endpoint: endpoint.id,
+)
+def test_required_timings_are_fals_seconds_of_inference(endpoint: Endpoint) -> None:
+    inputs, _ = check_input(endpoint, {"prompt": "x"})
+    made = synthesize(endpoint, inputs, 1234, SpecLinker(), limits=Limits())
+    assert made["timings"] == {"inference": 1.734}
+    endpoint.output_validator.validate(made)
