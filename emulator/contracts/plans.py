@@ -25,7 +25,18 @@ from emulator.contracts.described import declared_format
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.kinds import category_kind, field_format, matte, media_kind
 from emulator.contracts.memo import EndpointMemo
-from emulator.contracts.steps import Const, Duration, Flags, Job, Seed, Step, Text, Timings
+from emulator.contracts.steps import (
+    Const,
+    Duration,
+    Encoded,
+    Flags,
+    Identifier,
+    Job,
+    Seed,
+    Step,
+    Text,
+    Timings,
+)
 from emulator.contracts.texts import (
     OPEN_TIMED_ITEM,
     TEXT_FIELDS,
@@ -253,11 +264,30 @@ def _fallback(name: str, resolved: Mapping[str, Any]) -> Step | None:
     return None
 
 
-def _named(name: str, resolved: Mapping[str, Any]) -> Step | None:
-    """The step of a required field its name says more of than its schema does: an open
-    ``timings`` (fal's are always an object, never null)."""
-    is_open = resolved.get("type", "object") == "object" and not resolved.get("properties")
-    return Timings() if name == "timings" and is_open else None
+def _declared_inputs(endpoint: Endpoint) -> Mapping[str, Any]:
+    schema = object_branch(endpoint, endpoint.input_schema)
+    return schema.get("properties", {}) if schema else {}
+
+
+def _named(endpoint: Endpoint, name: str, field: Mapping[str, Any]) -> Step | None:
+    """The step of a required field, with nothing to echo, that its name says more of
+    than its schema: an open ``timings`` (fal's are an object, never null), or a string
+    the model made, which no input of its name gives: a ``prompt``
+    (video-prompt-generator's), a file's URL (csm-1b's ``audio``), an id (``voice_id``),
+    base64 bytes (``embedding_b64``)."""
+    resolved = endpoint.resolve(field)
+    if name == "timings":
+        is_open = resolved.get("type", "object") == "object" and not resolved.get("properties")
+        return Timings() if is_open else None
+    if resolved.get("type") != "string" or name in _declared_inputs(endpoint):
+        return None
+    if name == "prompt":
+        return Text()
+    if name in ("image", "video", "audio"):
+        return MediaPlan(endpoint, name, name, resolved, field, many=False)
+    if name.endswith("_id"):
+        return Identifier(name)
+    return Encoded(name) if name.endswith(("_b64", "_base64")) else None
 
 
 class FieldPlan:
@@ -282,7 +312,7 @@ class FieldPlan:
 
     @cached_property
     def plain(self) -> Step:
-        named = _named(self.name, self._endpoint.resolve(self.field))
+        named = _named(self._endpoint, self.name, self.field)
         return named or plain(self._endpoint, self.field)
 
     def make(self, job: Job) -> Any:
@@ -344,8 +374,7 @@ class Plan:
     @cached_property
     def input_names(self) -> Mapping[str, Any]:
         """The input fields the contract declares: the only ones that shape an output."""
-        schema = object_branch(self.endpoint, self.endpoint.input_schema)
-        return schema.get("properties", {}) if schema else {}
+        return _declared_inputs(self.endpoint)
 
     @cached_property
     def makes(self) -> str | None:

@@ -1,10 +1,12 @@
 """The steps of a plan (plans.py) that make one value for a job whatever the schema
 around them: a constant, the seed, the model's text, the length made, the NSFW flags,
-the time taken."""
+the time taken, an id or bytes the model made."""
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -83,3 +85,29 @@ class Timings:
 
     def make(self, job: Job) -> Any:
         return {"inference": 0.5 + job.seed % 2000 / 1000}
+
+
+def _digest(name: str, job: Job) -> bytes:
+    return hashlib.sha256(f"{name}\x1f{job.seed}".encode()).digest()
+
+
+class Identifier:
+    """An id the model made (a ``voice_id``, a ``style_id``): 32 hex digits from the
+    field's name and the seed."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def make(self, job: Job) -> Any:
+        return _digest(self.name, job).hex()[:32]
+
+
+class Encoded:
+    """Bytes the model made, carried as base64 (sam-3's ``embedding_b64``): 32 of them
+    from the field's name and the seed."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def make(self, job: Job) -> Any:
+        return base64.b64encode(_digest(self.name, job)).decode()

@@ -18,7 +18,9 @@ that hold across fal's and WaveSpeed's published schemas:
   seed; an array of timed items (``words``, ``chunks``) splits it over the audio's length;
 - a field named like an input field of the same type echoes that input (``prompt``);
 - an array of booleans (``has_nsfw_concepts``) holds one ``false`` per image;
-- a required ``timings`` its schema leaves open is fal's ``{"inference": seconds}``;
+- a required ``timings`` its schema leaves open is fal's ``{"inference": seconds}``; a
+  required string no input names is what the model made, by its name (``prompt``: text,
+  ``audio``: a file's URL, ``voice_id``: an id, ``embedding_b64``: bytes);
 - anything else required takes its default, first example, first enum value, or an
   empty value of its type.
 

@@ -25,6 +25,7 @@ TEXT_FIELDS = frozenset(
         "transcript",
         "transcription",
         "svg_content",
+        "text_output",
     }
 )
 _WORDS = (

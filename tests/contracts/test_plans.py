@@ -3,6 +3,7 @@ before plans made them (output_digests.py), and a kept plan makes what a fresh o
 
 from __future__ import annotations
 
+import base64
 import gc
 import json
 import weakref
@@ -138,3 +139,30 @@ def test_required_timings_are_fals_seconds_of_inference(endpoint: Endpoint) -> N
     made = synthesize(endpoint, inputs, 1234, SpecLinker(), limits=Limits())
     assert made["timings"] == {"inference": 1.734}
     endpoint.output_validator.validate(made)
+
+
+@pytest.mark.parametrize(
+    ("endpoint_id", "field", "looks_made"),
+    [
+        ("fal-ai/video-prompt-generator", "prompt", lambda v: v.startswith("Emulated output")),
+        ("fal-ai/csm-1b", "audio", lambda v: v.startswith("https://cdn.test/") and ".wav" in v),
+        ("fal-ai/kling-video/create-voice", "voice_id", lambda v: len(bytes.fromhex(v)) == 16),
+        ("fal-ai/sam-3/image/embed", "embedding_b64", lambda v: len(base64.b64decode(v)) == 32),
+        ("fal-ai/moondream-next/detection", "text_output", lambda v: v.startswith("Emulated")),
+    ],
+)
+def test_a_required_string_the_model_makes_is_made(endpoint_id, field, looks_made) -> None:
+    endpoint = CATALOGUE.endpoint(endpoint_id)
+    urls = {kind: f"https://example.test/in.{kind}" for kind in ("image", "audio", "video")}
+    inputs, violations = check_input(endpoint, minimal_input(endpoint, urls))
+    assert not violations
+    made = synthesize(endpoint, inputs, 1, SpecLinker(), limits=Limits())
+    assert looks_made(made[field]), made
+    endpoint.output_validator.validate(made)
+
+
+def test_a_required_string_an_input_names_echoes_it_or_is_empty() -> None:
+    """A realtime chunk's ``audio`` is the input's own (base64, not a file's URL)."""
+    endpoint = CATALOGUE.endpoint("fal-ai/personaplex/realtime")
+    made = synthesize(endpoint, {}, 1, SpecLinker(), limits=Limits())
+    assert made["audio"] == ""
