@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from emulator.contracts.documents import Endpoint
+from emulator.contracts.limits import COUNT_FIELDS
+from emulator.contracts.sizes import FPS_FIELDS
 from emulator.contracts.validation import apply_defaults
 
 PRICE_KEY = "x-emulator-price"
@@ -40,13 +42,17 @@ def published_price(endpoint: Endpoint) -> Price | None:
 
 def units(price: Price, inputs: Mapping[str, Any]) -> float:
     """How many of ``price``'s units a run with ``inputs`` (defaults filled in) uses: its
-    images (``num_images × max_images``), its video's seconds (``num_frames / 24``, else
-    ``duration``, else 10: a long one), or one call."""
+    images (the count asked, under any of its names, × ``max_images``), its video's
+    seconds (``num_frames`` at the frame rate asked, else 24 a second; else ``duration``,
+    else 10: a long one), or one call."""
     if price.per == "image":
-        return number(inputs.get("num_images"), 1) * number(inputs.get("max_images"), 1)
+        counts = [number(inputs[name], 1) for name in COUNT_FIELDS if name in inputs]
+        return max(counts, default=1) * number(inputs.get("max_images"), 1)
     if price.per == "second":
-        if isinstance(inputs.get("num_frames"), int):
-            return math.ceil(inputs["num_frames"] / _FRAMES_PER_SECOND)
+        frames = inputs.get("num_frames")
+        if isinstance(frames, int):
+            rates = [number(inputs[name], 0) for name in FPS_FIELDS if name in inputs]
+            return math.ceil(frames / (max(rates, default=0) or _FRAMES_PER_SECOND))
         return number(inputs.get("duration"), 10)
     return 1
 

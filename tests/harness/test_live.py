@@ -159,3 +159,18 @@ def test_upstream_overrides_are_checked() -> None:
     for bad in ("ftp://x", "nobody=http://x", "fal=x"):
         with pytest.raises(UpstreamError):
             Upstreams.parse(CANONICAL_HOSTS, [bad])
+
+
+def test_an_estimate_counts_outputs_and_seconds_under_any_of_their_names() -> None:
+    # fashn's num_samples was not counted, so a cap authorised four images as one; frames
+    # were always read at 24 a second (an audit)
+    from emulator import EmulatorConfig
+    from emulator.contracts.served import served_contracts
+
+    catalogue = served_contracts(EmulatorConfig())
+    fashn = catalogue.get("fal", "fal-ai/fashn/tryon/v1.5")
+    inputs = {"model_image": "u", "garment_image": "u"}
+    assert estimate(fashn, {**inputs, "num_samples": 4}) == 4 * estimate(fashn, inputs)
+    animatediff = catalogue.get("fal", "fal-ai/fast-animatediff/text-to-video")
+    at_8 = estimate(animatediff, {"prompt": "a", "num_frames": 32, "fps": 8})
+    assert at_8 == 2 * estimate(animatediff, {"prompt": "a", "num_frames": 32, "fps": 16}) > 0
