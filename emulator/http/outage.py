@@ -3,8 +3,10 @@
 With ``--state redis://…`` every request may reach Redis; when Redis is down or slow
 (every store call is bounded by socket timeouts), the store raises `StoreUnavailable`
 wherever the request was. `StoreOutage` turns it into a 503 with ``Retry-After: 1``,
-which the clients' retry logic understands, instead of a 500; the next request tries the
-store again, so the emulator recovers as soon as the store does.
+which the clients' retry logic understands (fal's is its ingress page, which fal_client
+retries), instead of a 500; the next request tries the store again, so the emulator
+recovers as soon as the store does. A fal status stream waits an outage out itself
+(`providers/fal/streams.py`); any other stream under way can only end.
 """
 
 from __future__ import annotations

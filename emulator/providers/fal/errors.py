@@ -6,7 +6,9 @@ header; model validation errors are Pydantic's ``{"detail": [{loc, msg, type}]}`
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 
 from starlette.responses import Response
@@ -193,5 +195,12 @@ def exchange_error(fault: Fault) -> tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
 def http_error(status: int, detail: str, headers: Mapping[str, str] | None) -> Response:
-    """A routing error (no such path, or a method it does not take), in fal's format."""
+    """A routing error (no such path, or a method it does not take), in fal's format; a
+    502-504 (the emulator's state store away) as fal's ingress answers one, an nginx page
+    without a request id, which fal_client retries (a JSON 503 it raised at once), with
+    ``detail`` in a comment."""
+    if status in (502, 503, 504):
+        phrase = HTTPStatus(status).phrase
+        page = _NGINX.format(code=status, phrase=phrase) + f"<!-- {html.escape(detail)} -->\r\n"
+        return Response(page, status, dict(headers or {}), media_type="text/html")
     return FalError(status, {"detail": detail}, headers).response()

@@ -16,34 +16,65 @@ from starlette.types import Receive, Scope, Send
 from emulator.contracts.streaming import partial_outputs
 from emulator.core.engine import Engine
 from emulator.core.jobs import Job
+from emulator.core.store import StoreUnavailable
 from emulator.providers.fal.envelopes import status_body
 
 #: How often a stream looks at its job (less often while a wall-time job looks the same:
 #: `Engine.polls`).
 STREAM_TICK = 0.05
+#: how long a status stream waits for a shared store that is away, and how often it looks
+OUTAGE_PATIENCE, OUTAGE_TICK = 30.0, 1.0
 
 
 async def status_events(
     engine: Engine, job: Job, urls: dict[str, str], with_logs: bool, keepalive: float
 ) -> AsyncIterator[str]:
     """The stream's events: the status whenever it changes, a comment every
-    ``keepalive`` seconds it does not, until it is done."""
-    previous, last_sent, logs_sent = None, time.monotonic(), 0
-    async for look in engine.polls(job, STREAM_TICK):
-        body = status_body(engine, job, look, urls, with_logs=with_logs)
-        if body != previous:
-            previous, last_sent = body, time.monotonic()
-            # Each event carries the lines new since the last: @fal-ai/client appends
-            # every event's logs to those it has ("to match previous polling behavior"),
-            # where a poll answers them all.
-            logs = body.get("logs")
-            if logs:
-                body = {**body, "logs": logs[logs_sent:]}
-                logs_sent = len(logs)
-            yield f"data: {json.dumps(body)}\n\n"
-        elif time.monotonic() - last_sent >= keepalive:
-            last_sent = time.monotonic()
-            yield ": keep-alive\n\n"
+    ``keepalive`` seconds it does not, until it is done. While a shared store is away the
+    stream waits with comments, up to `OUTAGE_PATIENCE` seconds, and goes on once it is
+    back: ended early, it read as done to @fal-ai/client, which then asked for a result
+    still in progress (an audit)."""
+    sent = _Sent()
+    outage_began: float | None = None
+    while True:
+        try:
+            async for look in engine.polls(job, STREAM_TICK):
+                outage_began = None
+                event = sent.event(status_body(engine, job, look, urls, with_logs=with_logs))
+                if event is None and time.monotonic() - sent.at >= keepalive:
+                    sent.at, event = time.monotonic(), ": keep-alive\n\n"
+                if event is not None:
+                    yield event
+            return
+        except StoreUnavailable:
+            outage_began = outage_began or time.monotonic()
+            if time.monotonic() - outage_began > OUTAGE_PATIENCE:
+                raise  # ended by the outage layer, as before
+        yield ": the state store is away, waiting\n\n"
+        await asyncio.sleep(OUTAGE_TICK)
+
+
+class _Sent:
+    """What a status stream has sent: its last status, when, and how many log lines."""
+
+    def __init__(self) -> None:
+        self.previous: dict[str, Any] | None = None
+        self.at = time.monotonic()
+        self.logs = 0
+
+    def event(self, body: dict[str, Any]) -> str | None:
+        """The event for ``body``, or None if the status is as last sent."""
+        if body == self.previous:
+            return None
+        self.previous, self.at = body, time.monotonic()
+        # Each event carries the lines new since the last: @fal-ai/client appends every
+        # event's logs to those it has ("to match previous polling behavior"), where a
+        # poll answers them all.
+        logs = body.get("logs")
+        if logs:
+            body = {**body, "logs": logs[self.logs :]}
+            self.logs = len(logs)
+        return f"data: {json.dumps(body)}\n\n"
 
 
 def run_stream(
