@@ -10,7 +10,7 @@ import requests.adapters
 import urllib3
 
 from emulator import BackgroundServer, UnmatchedRequest, emulate
-from emulator.core.faults import Fault
+from tests.transport.alike import IN_PROCESS, meets_fault_alike
 
 
 def test_requests_bodies_and_streamed_downloads() -> None:
@@ -27,7 +27,6 @@ def test_requests_bodies_and_streamed_downloads() -> None:
 
 
 SUBMIT = "/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
-IN_PROCESS = "https://api.wavespeed.ai"
 #: the read timeout of the exchanges: a held answer outlasts it, a first render on a loaded
 #: machine does not (0.3 s did not, in the lowest-bound environment with four workers)
 READ = 1.0
@@ -60,14 +59,7 @@ def test_requests_meets_a_fault_in_process_as_over_a_connection(
 ) -> None:
     # A client's retries catch requests' own errors (the WaveSpeed SDK's catch
     # ConnectionError and Timeout): in-process it must meet those a socket gives.
-    server.engine.faults.add(Fault.from_dict({"effect": effect, "times": 1, **rule}))
-    with pytest.raises(error):
-        _exchange(server.url + "/wavespeed", effect)
-    with emulate() as emulation:
-        emulation.add_fault(effect, times=1, **rule)
-        with pytest.raises(error):
-            _exchange(IN_PROCESS, effect)
-        assert _exchange(IN_PROCESS, effect)  # the rule is spent
+    meets_fault_alike(server, effect, rule, error, _exchange)
 
 
 @pytest.mark.parametrize(("effect", "rule", "error"), FAULTS, ids=[f[0] for f in FAULTS])

@@ -16,10 +16,9 @@ import pytest
 from PIL import Image
 
 from emulator import BackgroundServer, emulate
-from emulator.core.faults import Fault
+from tests.transport.alike import IN_PROCESS, meets_fault_alike
 
 SUBMIT = "/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
-IN_PROCESS = "https://api.wavespeed.ai"
 #: the read timeout of the exchanges (as in test_adapters: a held answer outlasts it)
 READ = 1.0
 FAULTS = [
@@ -101,14 +100,7 @@ def test_a_stream_without_length_arrives_whole_in_chunks() -> None:
 def test_urllib_meets_a_fault_in_process_as_over_a_connection(
     server: BackgroundServer, effect: str, rule: dict, error: type[Exception]
 ) -> None:
-    server.engine.faults.add(Fault.from_dict({"effect": effect, "times": 1, **rule}))
-    with pytest.raises(error):
-        _exchange(server.url + "/wavespeed", effect)
-    with emulate() as emulation:
-        emulation.add_fault(effect, times=1, **rule)
-        with pytest.raises(error):
-            _exchange(IN_PROCESS, effect)
-        assert _exchange(IN_PROCESS, effect)  # the rule is spent
+    meets_fault_alike(server, effect, rule, error, _exchange)
 
 
 @pytest.fixture
