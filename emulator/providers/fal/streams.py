@@ -5,6 +5,7 @@ completes; and a streaming run's (``fal.run/{id}/stream``), its output as it gro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -17,6 +18,7 @@ from emulator.contracts.streaming import partial_outputs
 from emulator.core.engine import Engine
 from emulator.core.jobs import Job
 from emulator.core.store import StoreUnavailable
+from emulator.http.asgi import disconnected
 from emulator.providers.fal.envelopes import status_body
 
 #: How often a stream looks at its job (less often while a wall-time job looks the same:
@@ -97,15 +99,25 @@ async def _spread(events: list[dict[str, Any]], seconds: float) -> AsyncIterator
 
 
 class HeldStream(StreamingResponse):
-    """A stream that gives its key's hold back however it ends (sent, cut short by its
-    client, or never begun)."""
+    """A stream that ends when its client leaves, and gives its key's hold back however it
+    ends (sent, cut short by its client, or never begun). Some versions of Starlette hear
+    a client leave only at the stream's next send (0.46, the lowest supported), which a
+    stream waiting out a run may not make for minutes: the stream listens for it itself."""
 
     def __init__(self, give_back: Callable[[], None], *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._give_back = give_back
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        streaming = asyncio.ensure_future(super().__call__(scope, receive, send))
+        gone = asyncio.ensure_future(disconnected(receive))
         try:
-            await super().__call__(scope, receive, send)
+            await asyncio.wait({streaming, gone}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            self._give_back()
+            try:
+                gone.cancel()
+                streaming.cancel()  # done already, unless its client left
+                with contextlib.suppress(asyncio.CancelledError):
+                    await streaming  # its own error, if it ended with one
+            finally:
+                self._give_back()
