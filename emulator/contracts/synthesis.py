@@ -89,7 +89,11 @@ PROMPT_FIELDS = (
     *("gen_text", "transcript", "script", "text_prompt", "text_input"),
 )
 #: input fields that ask a video for a sound track
-SOUND_FIELDS = ("generate_audio", "with_audio", "enable_audio", "audio_enabled")
+SOUND_FIELDS = (
+    "generate_audio", "with_audio", "enable_audio", "audio_enabled", "generate_audio_switch"
+)  # fmt: skip
+#: the input fields that ask an audio output's sample rate (Hz)
+SAMPLE_RATE_FIELDS = ("sample_rate", "sample_rate_hertz")
 #: input flags that ask a video to last as long as its input video or audio
 MATCH_LENGTH = ("match_audio_length", "match_video_length", "match_input_num_frames")
 #: input flags that ask a video for its input video's frame rate
@@ -248,7 +252,9 @@ class Synthesis:
         if kind == "audio":
             media_format, rate = audio_format(self.inputs.get("output_format"))
             media_format = media_format or media.declared_format or "wav"
-            rate = rate if rate else self.inputs.get("sample_rate")
+            rate = rate or next(
+                (self.inputs[name] for name in SAMPLE_RATE_FIELDS if name in self.inputs), None
+            )
             if not isinstance(rate, int) or not 8000 <= rate <= 96000:
                 rate = 44100
             if media_format in ("ogg", "opus"):

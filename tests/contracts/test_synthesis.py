@@ -431,3 +431,20 @@ def test_a_background_removers_picture_is_a_cutout_and_its_mask_the_subject() ->
             ("cutout", asked),
             ("mask", asked),
         ]
+
+
+def made(endpoint_id: str, payload: dict) -> MediaSpec:
+    """The first file a catalogue endpoint makes of its minimal input and ``payload``."""
+    endpoint = CATALOGUE.endpoint(endpoint_id)
+    inputs, _ = check_input(endpoint, {**minimal_input(endpoint, URLS), **payload})
+    LINKED.clear()
+    synthesize(endpoint, inputs, 1, link, limits=Limits())
+    return LINKED[0]
+
+
+def test_sound_and_a_sample_rate_asked_under_other_names_are_made() -> None:
+    # pixverse's generate_audio_switch gave a silent video, inworld's sample_rate_hertz
+    # 44.1 kHz (an audit)
+    pixverse = made("fal-ai/pixverse/c1/text-to-video", {"generate_audio_switch": True})
+    assert pixverse.with_audio
+    assert made("fal-ai/inworld-tts", {"sample_rate_hertz": 16000}).sample_rate == 16000
