@@ -175,6 +175,8 @@ class LiveSessions:
         self.upstreams = Upstreams.parse(CANONICAL_HOSTS, upstream, self.environ)
         self.ledger = Ledger(cap=max_spend, path=ledger_path)
         self._sessions: dict[str, LiveSession] = {}
+        #: why each provider whose key was rejected cannot run (its probe's answer)
+        self._rejected: dict[str, str] = {}
 
     def skip_reason(self, provider: str) -> str | None:
         return live_problem(provider, self.live, self.environ)
@@ -184,6 +186,8 @@ class LiveSessions:
         problem = self.skip_reason(provider)
         if problem:
             raise LiveError(problem)
+        if provider in self._rejected:  # probed once: the key does not come back to life
+            raise LiveError(self._rejected[provider])
         if provider not in self._sessions:
             session = LiveSession(
                 provider,
@@ -192,7 +196,12 @@ class LiveSessions:
                 environ=self.environ,
                 ledger=self.ledger,
             )
-            session.verify_key()
+            try:
+                session.verify_key()
+            except LiveError as rejected:
+                session.close()
+                self._rejected[provider] = str(rejected)
+                raise
             self._sessions[provider] = session
         return self._sessions[provider]
 

@@ -126,6 +126,17 @@ def test_the_shared_ledger_caps_every_provider_together(upstream: BackgroundServ
     sessions.close()
 
 
+def test_a_rejected_key_is_probed_once_a_run(upstream: BackgroundServer) -> None:
+    # every live test of the provider probed the key again, each failing on its own
+    sessions = LiveSessions(live=True, upstream=[upstream.url], environ={**KEYS, "FAL_KEY": "x"})
+    probes = len(upstream.engine.record)
+    for _ in range(3):
+        with pytest.raises(LiveError, match=r"fal rejected FAL_KEY \(401\)"):
+            sessions.session("fal")
+    assert len(upstream.engine.record) == probes + 1
+    sessions.close()
+
+
 def test_prices_come_from_the_contract_else_a_conservative_default() -> None:
     bitdance = CONTRACTS.get("fal", "fal-ai/bitdance")
     seedance = CONTRACTS.get("fal", "fal-ai/bytedance/seedance/v1/pro/fast/image-to-video")
