@@ -46,11 +46,11 @@ class Ledger:
 
     @property
     def spent(self) -> float:
-        return round(sum(e.estimate for e in self.entries if e.allowed), 6)
+        return _spent(self.entries)
 
     @property
     def refused(self) -> int:
-        return sum(1 for e in self.entries if not e.allowed)
+        return _refused(self.entries)
 
     def fits(self, cost: float) -> bool:
         """Whether a call of ``cost`` would be allowed now (nothing booked)."""
@@ -81,18 +81,25 @@ class Ledger:
         return text.split("\n")[:-1]  # a last line without its end is still being written
 
     def __str__(self) -> str:
-        entries = self.entries
+        entries = self.entries  # read once: the file may grow meanwhile
         lines = [f"{'call':6} {'endpoint':55} {'estimate':>9}  price"]
         for index, e in enumerate(entries, 1):
             mark = "" if e.allowed else "  REFUSED"
             lines.append(f"{index:<6} {e.endpoint:55} ${e.estimate:>8.4f}  {e.price}{mark}")
-        refused = sum(1 for e in entries if not e.allowed)
-        spent = round(sum(e.estimate for e in entries if e.allowed), 6)
+        refused, spent = _refused(entries), _spent(entries)
         lines.append(
             f"{len(entries) - refused} calls, estimated ${spent:.4f} of a ${self.cap:g} cap"
             f" ({refused} refused)"
         )
         return "\n".join(lines)
+
+
+def _spent(entries: list[Entry]) -> float:
+    return round(sum(e.estimate for e in entries if e.allowed), 6)
+
+
+def _refused(entries: list[Entry]) -> int:
+    return sum(1 for e in entries if not e.allowed)
 
 
 def _verdicts(lines: list[str], cap: float) -> list[Entry]:
