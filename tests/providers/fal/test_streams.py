@@ -1,6 +1,5 @@
 """fal's SSE status stream and sync runs: the key's hold each gives back."""
 
-import json
 import socket
 
 import pytest
@@ -8,6 +7,7 @@ from starlette.testclient import TestClient
 
 from emulator import BackgroundServer, EmulatorConfig, Progression, create_app
 from tests.bounded import eventually
+from tests.raw_http import json_post
 
 
 def test_a_finished_stream_gives_its_keys_hold_back() -> None:
@@ -28,12 +28,7 @@ def test_a_sync_run_whose_client_leaves_gives_its_keys_hold_back_at_once(path: s
     its client had gone: 100 abandoned runs kept the key at 429 for 19 s (an audit)."""
     config = EmulatorConfig(progression=Progression.parse("wall:600,600,0"))
     with BackgroundServer(config) as server:
-        body = json.dumps({"prompt": "x"}).encode()
-        request = (
-            b"POST /fal/run/%s HTTP/1.1\r\nHost: h\r\nAuthorization: Key k\r\n"
-            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-            % (path.encode(), len(body), body)
-        )
+        request = json_post(f"/fal/run/{path}", {"prompt": "x"}, "Key k")
         holds = server.engine.holds
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as client:
             client.sendall(request)
@@ -47,12 +42,8 @@ def test_a_streaming_run_sends_its_events_one_by_one_over_the_runs_time() -> Non
     see time to first event, nor abort half-way (an audit)."""
     config = EmulatorConfig(progression=Progression.parse("wall:0,20,0"))
     with BackgroundServer(config) as server:
-        body = json.dumps({"prompt": "hi there", "model": "google/gemini-2.5-flash"}).encode()
-        request = (
-            b"POST /fal/run/openrouter/router/stream HTTP/1.1\r\nHost: h\r\n"
-            b"Authorization: Key k\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
-        )
+        body = {"prompt": "hi there", "model": "google/gemini-2.5-flash"}
+        request = json_post("/fal/run/openrouter/router/stream", body, "Key k")
         with socket.create_connection(("127.0.0.1", server.port), timeout=20) as client:
             client.sendall(request)
             received = b""

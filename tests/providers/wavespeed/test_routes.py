@@ -13,8 +13,10 @@ from starlette.testclient import TestClient
 from emulator import Engine, create_app
 from emulator.providers.wavespeed.paths import ModelRoute
 from emulator.providers.wavespeed.routes import WaveSpeedApi
+from tests.raw_http import json_post
 
 BITDANCE = "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
+Z_IMAGE = "/wavespeed/api/v3/wavespeed-ai/z-image/turbo"
 
 
 def submit(client: TestClient, body: object = None, path: str = BITDANCE) -> dict:
@@ -289,7 +291,6 @@ def test_the_model_route_first_takes_what_it_took_last(
 def test_a_sync_wait_ends_when_its_client_leaves() -> None:
     """2,000 waits left by their clients polled every 20 ms until their 90 s limit: the
     CPU was busy for everyone. A wait now ends with its client."""
-    import json
     import socket
     import time
 
@@ -298,12 +299,7 @@ def test_a_sync_wait_ends_when_its_client_leaves() -> None:
 
     config = EmulatorConfig(progression=Progression.parse("wall:600,600,0"))
     with BackgroundServer(config) as server:
-        body = json.dumps({"prompt": "x", "enable_sync_mode": True}).encode()
-        request = (
-            b"POST /wavespeed/api/v3/wavespeed-ai/z-image/turbo HTTP/1.1\r\nHost: h\r\n"
-            b"Authorization: Bearer k\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
-        )
+        request = json_post(Z_IMAGE, {"prompt": "x", "enable_sync_mode": True}, "Bearer k")
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as client:
             client.sendall(request)
             (job,) = _wait_for_jobs(server.engine, 1)
@@ -336,7 +332,6 @@ def _settled(read: Callable[[], int]) -> int:
 def test_a_key_holding_its_most_requests_open_is_refused_one_more() -> None:
     """Thousands of held sync waits and status streams kept every key waiting: a key may
     hold `max_held_per_key` open, the next is a 429 (a sync wait's, before its job is made)."""
-    import json
     import socket
 
     import httpx
@@ -346,17 +341,12 @@ def test_a_key_holding_its_most_requests_open_is_refused_one_more() -> None:
 
     config = EmulatorConfig(progression=Progression.parse("wall:600,600,0"), max_held_per_key=1)
     with BackgroundServer(config) as server:
-        body = json.dumps({"prompt": "x", "enable_sync_mode": True}).encode()
-        head = (
-            b"POST /wavespeed/api/v3/wavespeed-ai/z-image/turbo HTTP/1.1\r\nHost: h\r\n"
-            b"Authorization: Bearer k\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\n\r\n" % len(body)
-        )
+        request = json_post(Z_IMAGE, {"prompt": "x", "enable_sync_mode": True}, "Bearer k")
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as held:
-            held.sendall(head + body)
+            held.sendall(request)
             _wait_for_jobs(server.engine, 1)
             refused = httpx.post(
-                f"{server.url}/wavespeed/api/v3/wavespeed-ai/z-image/turbo",
+                server.url + Z_IMAGE,
                 json={"prompt": "x", "enable_sync_mode": True},
                 headers={"Authorization": "Bearer k"},
             )
