@@ -84,6 +84,13 @@ def test_sync_realtime_in_process(
     nothing_leaves_the_process: list[object], provider_emulator: Emulation
 ) -> None:
     check(exchange_sync(["one", "two", "three"]), ["one", "two", "three"])
+    # what the code sent, as a test asserts it of any other call
+    calls = provider_emulator.calls(LCM)
+    assert [(call.method, call.json["prompt"]) for call in calls] == [
+        ("WEBSOCKET", "one"),
+        ("WEBSOCKET", "two"),
+        ("WEBSOCKET", "three"),
+    ]
 
 
 def test_async_realtime_in_process(
