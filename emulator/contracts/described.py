@@ -28,7 +28,7 @@ def described_file(spec: MediaSpec, url: str, size: int, index: int) -> dict[str
     )
     seconds = spec.duration or None
     sized = spec.kind in ("image", "video")
-    return {
+    described = {
         "url": url,
         "content_type": spec.content_type,
         "file_name": file_name,
@@ -45,3 +45,6 @@ def described_file(spec: MediaSpec, url: str, size: int, index: int) -> dict[str
         "container": spec.extension,
         "bitrate": round(size * 8 / seconds) if seconds else None,
     }
+    if spec.kind == "video":  # (an audio file's codec is left to the schema's plain value)
+        described["codec"] = spec.video_codec
+    return described

@@ -40,7 +40,7 @@ from typing import Any
 from emulator.contracts.described import described_file
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.input_media import InputMedia
-from emulator.contracts.kinds import audio_format, makes_sound
+from emulator.contracts.kinds import audio_format, makes_sound, video_format
 from emulator.contracts.limits import COUNT_FIELDS, Limits, shown
 from emulator.contracts.plans import MediaPlan, Plan, plan_of
 from emulator.contracts.sizes import (
@@ -59,7 +59,7 @@ from emulator.contracts.validation import Violation
 from emulator.media import MediaSpec
 from emulator.media.links import Linker
 from emulator.media.sources import Source, SourceResolver
-from emulator.media.spec import FORMATS, KINDS
+from emulator.media.spec import KINDS
 
 
 class InputRejected(Exception):
@@ -192,7 +192,7 @@ class Synthesis:
     def image_format(self, media: MediaPlan) -> str:
         # ``format`` is the older spelling some fal apps declare (fast-lcm-diffusion)
         requested = self.inputs.get("output_format", self.inputs.get("format"))
-        if isinstance(requested, str) and requested.lower() in FORMATS:
+        if isinstance(requested, str) and requested.lower() in KINDS["image"]:
             return requested.lower()
         return media.image_format
 
@@ -317,12 +317,13 @@ class Synthesis:
                     )
                 ]
             )
-        sound = self._sound()
+        media_format, codec = video_format(self.inputs)
+        sound = self._sound() and media_format != "gif"  # a GIF has no sound track
         return MediaSpec(
             "video",
             width,
             height,
-            "mp4",
+            media_format,
             self.endpoint.id,
             self.prompt,
             self.seed,
@@ -333,6 +334,7 @@ class Synthesis:
             blank=self.flagged,
             sample_rate=44100 if sound else 0,
             with_audio=sound,
+            codec=codec,
         )
 
     def _as_input_video(

@@ -87,3 +87,34 @@ def render_audio(spec: MediaSpec) -> bytes:
         for packet in stream.encode():
             container.mux(packet)
     return out.getvalue()
+
+
+#: a sound track's codec → the sample format it takes
+_TRACK_SAMPLES = {"aac": "fltp", "libopus": "s16"}
+
+
+def sound_stream(
+    container: av.container.OutputContainer, spec: MediaSpec, codec: str | None
+) -> AudioStream | None:
+    """A video's sound track's stream in ``codec``, added before the video is muxed (None:
+    the video has no sound, or its format takes none)."""
+    if not spec.with_audio or codec is None:
+        return None
+    rate = spec.sample_rate or 44100
+    if codec == "libopus" and rate not in _OPUS_RATES:
+        rate = 48000
+    stream = container.add_stream(codec, rate=rate, layout="mono")
+    assert isinstance(stream, AudioStream)  # an audio codec makes an audio stream
+    stream.bit_rate = 64000
+    return stream
+
+
+def sound_track(
+    container: av.container.OutputContainer, stream: AudioStream, spec: MediaSpec
+) -> None:
+    """The sound track, as long as the video (after its frames: the muxer interleaves)."""
+    for frame in audio_frames(spec, stream.rate, _TRACK_SAMPLES[stream.codec_context.name]):
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)

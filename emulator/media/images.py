@@ -21,10 +21,11 @@ from emulator.media.spec import FORMATS, MediaSpec
 
 #: Encoder settings per format, best first: a later one is tried only if an image does not
 #: fit its byte budget (see padding), which a picture like ours is far from doing.
-_SAVE_OPTIONS = {
+_SAVE_OPTIONS: dict[str, list[dict[str, int]]] = {
     "JPEG": [{"quality": q} for q in (85, 60, 35, 10)],
     "PNG": [{"compress_level": 1}, {"compress_level": 9}],
     "WEBP": [{"quality": 80, "method": 0}],
+    "GIF": [{"optimize": 0}],
 }
 
 

@@ -1,10 +1,11 @@
 """Sizes known before rendering.
 
-A result states each file's ``file_size``; to state it without rendering, a JPEG, PNG or
-MP4 gets a byte size fixed by its spec (a budget from its pixel count, about what a real
-generator's file weighs), is encoded to fit, and is padded to exactly that size with data
-every decoder skips: JPEG comment segments, a private ancillary PNG chunk, or a trailing
-top-level MP4 ``free`` box.
+A result states each file's ``file_size``; to state it without rendering, a JPEG, PNG,
+GIF or video gets a byte size fixed by its spec (a budget from its pixel count, about what
+a real generator's file weighs), is encoded to fit, and is padded to exactly that size
+with data every decoder skips: JPEG comment segments, a private ancillary PNG chunk, a GIF
+comment, a trailing top-level MP4 (or QuickTime) ``free`` box, or a Matroska (or WebM)
+``Void`` element at the end of its segment.
 """
 
 from __future__ import annotations
@@ -13,18 +14,28 @@ import struct
 import zlib
 from collections.abc import Callable, Iterable
 
-#: encoder → bytes per pixel (per frame, for video) of the budget; others are not padded
-BYTES_PER_PIXEL = {"JPEG": 0.25, "PNG": 0.5, "MP4": 0.02}
+#: encoder → bytes per pixel of an image's budget; others are not padded
+BYTES_PER_PIXEL = {"JPEG": 0.25, "PNG": 0.5, "GIF": 0.5}
+#: a video's budget by codec: bytes per pixel of each frame, and bytes more per frame
+#: (ProRes, every frame a keyframe with headers of its own, weighs most)
+VIDEO_BUDGETS = {"h264": (0.02, 0), "h265": (0.02, 0), "vp9": (0.02, 0), "mpeg4": (0.02, 0)}
+VIDEO_BUDGETS |= {"gif": (0.02, 0), "prores": (0.1, 2048)}
 _BASE = 16 * 1024  # room for the caption and headers on small images
 _JPEG_SEGMENT = 4 + 65533  # a COM marker, its length, and the most payload it can hold
 _PNG_CHUNK_TYPE = b"paDd"  # ancillary, private, safe to copy
 _FILLER = b"provider-emulator padding "
 
 
-def budget(encoder: str, width: int, height: int, frames: int = 1) -> int | None:
-    """The exact byte size of a file so encoded and sized, or None if not fixed."""
+def budget(encoder: str, width: int, height: int) -> int | None:
+    """The exact byte size of an image so encoded and sized, or None if not fixed."""
     per_pixel = BYTES_PER_PIXEL.get(encoder)
-    return None if per_pixel is None else _BASE + int(width * height * frames * per_pixel)
+    return None if per_pixel is None else _BASE + int(width * height * per_pixel)
+
+
+def video_budget(codec: str, width: int, height: int, frames: int) -> int:
+    """The exact byte size of a video so encoded and sized, but for its sound."""
+    per_pixel, per_frame = VIDEO_BUDGETS[codec]
+    return _BASE + int(width * height * frames * per_pixel) + frames * per_frame
 
 
 def _filler(length: int) -> bytes:
@@ -50,8 +61,35 @@ def _png_chunk(length: int) -> bytes:
     return struct.pack(">I", len(data)) + _PNG_CHUNK_TYPE + data + struct.pack(">I", crc)
 
 
+def _gif_comment(length: int) -> bytes:
+    """A comment extension of exactly ``length`` (3, or >= 5) bytes: its introducer and
+    label, sub-blocks of up to 255 bytes each after its length, and a terminator."""
+    blocks, left = [], length - 3
+    while left:
+        size = min(left, 256) if left - 256 != 1 else 255  # never one byte left over
+        blocks.append(bytes([size - 1]) + _filler(size - 1))
+        left -= size
+    return b"\x21\xfe" + b"".join(blocks) + b"\x00"
+
+
+_SEGMENT = b"\x18\x53\x80\x67"
+_VOID = b"\xec"
+
+
+def _matroska_void(data: bytes, length: int) -> bytes:
+    """``data``, a Matroska file whose one segment runs to its end with an 8-byte size (as
+    FFmpeg writes it), with a ``Void`` element of exactly ``length`` (>= 9) bytes at the
+    segment's end and the segment's size grown by as much."""
+    at = data.index(_SEGMENT) + len(_SEGMENT)
+    size = int.from_bytes(data[at : at + 8], "big") ^ (1 << 56)  # its marker bit cleared
+    if data[at] != 1 or at + 8 + size != len(data):
+        raise ValueError("not a Matroska segment FFmpeg sized, running to the end")
+    void = _VOID + ((1 << 56) | (length - 9)).to_bytes(8, "big") + _filler(length - 9)
+    return data[:at] + ((1 << 56) | (size + length)).to_bytes(8, "big") + data[at + 8 :] + void
+
+
 #: the least padding each format can add, when it adds any
-MINIMUM_PADDING = {"JPEG": 4, "PNG": 12, "MP4": 8}
+MINIMUM_PADDING = {"JPEG": 4, "PNG": 12, "GIF": 5, "MP4": 8, "MKV": 9}
 
 
 def pad(pil_format: str, data: bytes, size: int) -> bytes:
@@ -65,6 +103,10 @@ def pad(pil_format: str, data: bytes, size: int) -> bytes:
         return data[:2] + _jpeg_comments(missing) + data[2:]
     if pil_format == "MP4":  # a box at the end (32-bit sizes: files stay under 4 GiB)
         return data + struct.pack(">I", missing) + b"free" + _filler(missing - 8)
+    if pil_format == "MKV":
+        return _matroska_void(data, missing)
+    if pil_format == "GIF":  # just before the trailer
+        return data[:-1] + _gif_comment(missing) + data[-1:]
     return data[:-12] + _png_chunk(missing) + data[-12:]  # just before IEND
 
 

@@ -5,19 +5,24 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from emulator.media.padding import budget
+from emulator.media.padding import budget, video_budget
 
 #: what a video's sound track (AAC at 64 kbit/s) may weigh, for the size budget
 SOUND_TRACK_BYTES_PER_SECOND = 9000
 
-#: format name → (content type, file extension, encoder: a Pillow format, MP4, or the
-#: module that makes the other kinds: audio, meshes, archives, files)
+#: format name → (content type, file extension, encoder: a Pillow format, a video
+#: container's family, or the module that makes the other kinds: audio, meshes, archives,
+#: files)
 FORMATS = {
     "jpeg": ("image/jpeg", "jpg", "JPEG"),
     "jpg": ("image/jpeg", "jpg", "JPEG"),
     "png": ("image/png", "png", "PNG"),
     "webp": ("image/webp", "webp", "WEBP"),
+    "gif": ("image/gif", "gif", "GIF"),
     "mp4": ("video/mp4", "mp4", "MP4"),
+    "mov": ("video/quicktime", "mov", "MP4"),  # QuickTime: MP4's boxes, its free box too
+    "mkv": ("video/x-matroska", "mkv", "MKV"),
+    "webm": ("video/webm", "webm", "MKV"),  # a Matroska of VP9
     "wav": ("audio/wav", "wav", "AUDIO"),
     "mp3": ("audio/mpeg", "mp3", "AUDIO"),
     "flac": ("audio/flac", "flac", "AUDIO"),
@@ -41,12 +46,21 @@ FORMATS = {
 }
 #: kinds of media and the formats each can take
 KINDS = {
-    "image": ("jpeg", "jpg", "png", "webp"),
-    "video": ("mp4",),
+    "image": ("jpeg", "jpg", "png", "webp", "gif"),
+    "video": ("mp4", "mov", "mkv", "webm", "gif"),
     "audio": ("wav", "mp3", "flac", "ogg", "opus", "aac", "m4a"),
     "mesh": ("glb", "obj"),
     "archive": ("zip",),
     "file": ("json", "safetensors", "srt", "vtt", "txt", "mtl", "fbx", "exr", "svg", "bin"),
+}
+#: a video format's own codec first, then the others it may hold (made slower than its
+#: own: video.py, codecs.py)
+VIDEO_CODECS = {
+    "mp4": ("h264", "h265"),
+    "mov": ("h264", "h265", "prores"),
+    "mkv": ("h264", "h265", "vp9", "mpeg4"),
+    "webm": ("vp9",),
+    "gif": ("gif",),
 }
 
 
@@ -72,6 +86,7 @@ class MediaSpec:
     sample_rate: int = 0  # Hz, for audio (and a video's sound track)
     with_audio: bool = False  # a video with a sound track
     matte: str = ""  # an image's subject: "cutout" (transparent around it) or "mask" (alone)
+    codec: str = ""  # a video's, where not its format's own (see VIDEO_CODECS)
 
     @property
     def frames(self) -> int:
@@ -88,10 +103,17 @@ class MediaSpec:
     @property
     def byte_size(self) -> int | None:
         """The file's size, known without rendering it; None where it is not fixed."""
-        size = budget(FORMATS[self.format][2], self.width, self.height, self.frames)
-        if size is not None and self.with_audio:  # room for the sound track (see video.py)
+        if self.kind != "video":
+            return budget(FORMATS[self.format][2], self.width, self.height)
+        size = video_budget(self.video_codec, self.width, self.height, self.frames)
+        if self.with_audio:  # room for the sound track (see video.py)
             size += int(self.duration * SOUND_TRACK_BYTES_PER_SECOND) + 4096
         return size
+
+    @property
+    def video_codec(self) -> str:
+        """A video's codec: its own, or its format's."""
+        return self.codec or VIDEO_CODECS[self.format][0]
 
     def digest(self, salt: str = "") -> str:
         """A stable name for this spec: the same spec (and salt) always gets the same one."""
@@ -116,6 +138,7 @@ class MediaSpec:
                     self.with_audio,
                     # unmatted specs keep the names they had before mattes were made
                     *((self.matte,) if self.matte else ()),
+                    *((f"codec:{self.codec}",) if self.codec else ()),
                 ),
             )
         )

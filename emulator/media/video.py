@@ -1,4 +1,5 @@
-"""Synthetic H.264 video with PyAV (whose wheels carry libx264).
+"""Synthetic video with PyAV (whose wheels carry libx264 and the other codecs): H.264 in
+MP4, QuickTime or Matroska, made fast as below, or any other codec (codecs.py).
 
 A video starts from its input picture (or a drawn one), cropped to the output's aspect
 with the caption (prompt, size, seed) along its foot, and zooms in step by step (a new
@@ -21,14 +22,14 @@ from collections.abc import Callable, Iterator
 from fractions import Fraction
 
 import av
-from av.audio.stream import AudioStream
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from emulator.media.audio import audio_frames
+from emulator.media.audio import sound_stream, sound_track
+from emulator.media.codecs import BIT_EXACT, CONTAINERS, SOUND_CODECS, encodings
 from emulator.media.h264 import StreamFormat, p_frame
 from emulator.media.images import caption_panel, render_picture
 from emulator.media.padding import encode_within
-from emulator.media.spec import MediaSpec
+from emulator.media.spec import FORMATS, MediaSpec
 
 #: x264 constant-rate factors, best first: a later one only if a video exceeds its budget
 _QUALITIES = ("28", "36", "44", "51")
@@ -173,15 +174,16 @@ def _frames_per_picture(spec: MediaSpec) -> int:
 
 
 def _encode(spec: MediaSpec, base: Image.Image, crf: str, tick: int) -> bytes:
-    """The MP4 at x264's ``crf``, its clock moving every ``tick`` frames."""
+    """The H.264 video at x264's ``crf``, its clock moving every ``tick`` frames."""
     out = io.BytesIO()
-    with av.open(out, "w", format="mp4") as container:
+    muxer = CONTAINERS[spec.format]
+    with av.open(out, "w", format=muxer, container_options=BIT_EXACT) as container:
         stream = container.add_stream("libx264", rate=spec.fps)
         stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "yuv420p"
         # Fixed settings: x264 is deterministic unless told otherwise, threads or not.
         # forced-idr: a picture marked I starts afresh (the frames after it copy it).
         stream.options = {"preset": "ultrafast", "crf": crf, "threads": "2", "forced-idr": "1"}
-        sound = _sound_stream(container, spec) if spec.with_audio else None
+        sound = sound_stream(container, spec, SOUND_CODECS[spec.format])
         clock, per_still = _Clock(spec), _frames_per_picture(spec)
         pictures = [
             packet
@@ -191,29 +193,30 @@ def _encode(spec: MediaSpec, base: Image.Image, crf: str, tick: int) -> bytes:
         for packet in _packets(spec, stream, pictures, clock, (per_still, tick)):
             container.mux(packet)
         if sound is not None:
-            _sound_track(container, sound, spec)
+            sound_track(container, sound, spec)
     return out.getvalue()
 
 
-def _sound_stream(container: av.container.OutputContainer, spec: MediaSpec) -> AudioStream:
-    stream = container.add_stream("aac", rate=spec.sample_rate or 44100, layout="mono")
-    stream.bit_rate = 64000
-    return stream
-
-
-def _sound_track(
-    container: av.container.OutputContainer, stream: AudioStream, spec: MediaSpec
-) -> None:
-    """The AAC track, as long as the video (after its frames: the muxer interleaves)."""
-    for frame in audio_frames(spec, stream.rate, "fltp"):
-        for packet in stream.encode(frame):
-            container.mux(packet)
-    for packet in stream.encode():
-        container.mux(packet)
+def _every_frame(spec: MediaSpec, base: Image.Image) -> Iterator[av.VideoFrame]:
+    """Every frame whole, for the codecs that are given all of them (codecs.py): each
+    picture of the camera's move held for its second, the clock moving every frame."""
+    clock, per_still = _Clock(spec), _frames_per_picture(spec)
+    panel = None if spec.blank else caption_panel(spec)
+    picture = None
+    for n in range(spec.frames):
+        if n % per_still == 0:
+            picture = _yuv(_still(spec, base, panel, n), spec)
+        assert picture is not None  # made at frame 0
+        frame = av.VideoFrame(spec.width, spec.height, "yuv420p")
+        for copy, plane in zip(frame.planes, picture.planes, strict=True):
+            memoryview(copy)[:] = memoryview(plane)  # the encoder may keep the frame a while
+        clock.stamp(frame, clock.glyphs(n / spec.fps))
+        frame.pts = n
+        yield frame
 
 
 def render_video(spec: MediaSpec, load_source: Callable[[str], bytes | None]) -> bytes:
-    """The MP4 bytes of ``spec``; ``load_source`` gives the bytes of its start picture."""
+    """The bytes of video ``spec``; ``load_source`` gives the bytes of its start picture."""
     source = load_source(spec.source) if spec.source and not spec.blank else None
     if source is None:
         base = render_picture(spec, caption=False)
@@ -221,7 +224,11 @@ def render_video(spec: MediaSpec, load_source: Callable[[str], bytes | None]) ->
         base = _cover(Image.open(io.BytesIO(source)).convert("RGB"), spec.width, spec.height)
     # A small video's budget may not hold a clock that moves every frame (its raw samples):
     # then the clock moves with each picture, rather than the picture losing quality.
+    family = FORMATS[spec.format][2]
+    if spec.video_codec != "h264":
+        attempts = encodings(spec, functools.partial(_every_frame, spec, base))
+        return encode_within(family, spec.byte_size, attempts)
     seldom = _frames_per_picture(spec)
     attempts = [functools.partial(_encode, spec, base, _QUALITIES[0], 1)]
     attempts += [functools.partial(_encode, spec, base, crf, seldom) for crf in _QUALITIES]
-    return encode_within("MP4", spec.byte_size, attempts)
+    return encode_within(family, spec.byte_size, attempts)

@@ -12,16 +12,17 @@ import av
 import trimesh
 from PIL import Image
 
+_VIDEO = ("mp4", "mov", "mkv", "webm")
 _AUDIO = ("wav", "mp3", "flac", "ogg", "opus", "aac", "m4a")
 
 
 def opened(data: bytes, extension: str) -> dict[str, Any]:
     """What the file is, as its library reads it; raises if the library refuses it."""
-    if extension in ("jpg", "jpeg", "png", "webp"):
+    if extension in ("jpg", "jpeg", "png", "webp", "gif"):
         picture = Image.open(io.BytesIO(data))
         picture.load()
-        return {"kind": "image", "size": picture.size}
-    if extension in ("mp4", *_AUDIO):
+        return {"kind": "image", "size": picture.size, "frames": getattr(picture, "n_frames", 1)}
+    if extension in (*_VIDEO, *_AUDIO):
         with av.open(io.BytesIO(data)) as container:
             streams = {s.type: s for s in container.streams}
             info: dict[str, Any] = {"kind": "video" if "video" in streams else "audio"}
@@ -32,6 +33,7 @@ def opened(data: bytes, extension: str) -> dict[str, Any]:
             if "video" in streams:
                 video = streams["video"]
                 info |= {"size": (video.width, video.height), "fps": float(video.average_rate)}
+                info["codec"] = video.codec_context.name
                 info["seconds"] = float(container.duration / 1_000_000)
             return info
     if extension in ("glb", "obj"):

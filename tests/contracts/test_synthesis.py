@@ -448,3 +448,12 @@ def test_sound_and_a_sample_rate_asked_under_other_names_are_made() -> None:
     pixverse = made("fal-ai/pixverse/c1/text-to-video", {"generate_audio_switch": True})
     assert pixverse.with_audio
     assert made("fal-ai/inworld-tts", {"sample_rate_hertz": 16000}).sample_rate == 16000
+
+
+def test_a_video_or_image_is_made_in_the_format_asked_else_its_kinds_own() -> None:
+    # every video was an MP4 and an image asked as a zip a 501 (an audit)
+    assert made("bria/video/background-removal", {}).format == "webm"  # its default: VP9
+    prores = made("fal-ai/flashvsr/upscale/video", {"output_format": "PRORES4444 (.mov)"})
+    assert (prores.format, prores.codec, prores.extension) == ("mov", "prores", "mov")
+    assert made("fal-ai/birefnet", {"output_format": "gif"}).content_type == "image/gif"
+    assert made("pixelcut/background-removal", {"output_format": "zip"}).format == "png"

@@ -1,0 +1,56 @@
+"""A video asked in another container or codec (WebM, QuickTime, Matroska, GIF; VP9,
+H.265, ProRes) is made in it, as a newcomer sees through the real client."""
+
+from __future__ import annotations
+
+import fal_client
+import httpx
+import pytest
+
+from emulator import emulate
+
+from .files import opened
+
+CLIP = {"prompt": "a fox in the snow"}
+
+
+@pytest.mark.parametrize(
+    ("endpoint_id", "arguments", "content_type", "codec"),
+    [
+        # bria's background removal answers VP9 in WebM unless asked otherwise
+        ("bria/video/background-removal", {}, "video/webm", "vp9"),
+        ("bria/video/background-removal", {"output_codec": "h264"}, "video/mp4", "h264"),
+        ("fal-ai/ben/v2/video", {"output_format": "webm"}, "video/webm", "vp9"),
+        ("bria/video/increase-resolution", {"output_container_and_codec": "mkv_h265"},
+         "video/x-matroska", "hevc"),
+        ("bria/video/increase-resolution", {"output_container_and_codec": "mov_proresks"},
+         "video/quicktime", "prores"),
+    ],
+)  # fmt: skip
+def test_a_video_comes_in_the_container_and_codec_asked(
+    endpoint_id: str, arguments: dict, content_type: str, codec: str
+) -> None:
+    with emulate(seed=3):
+        clip = fal_client.subscribe("fal-ai/veo3/fast", arguments={**CLIP, "duration": "4s"})
+        videos = fal_client.subscribe(
+            endpoint_id, arguments={"video_url": clip["video"]["url"], **arguments}
+        )["video"]
+        video = videos[0] if isinstance(videos, list) else videos  # bria's: a list
+        data = httpx.get(video["url"], timeout=30).content
+    extension = video["file_name"].rsplit(".", 1)[-1]
+    assert video["content_type"] == content_type and len(data) == video["file_size"]
+    made = opened(data, extension)
+    assert made["codec"] == codec and made["seconds"] == 4.0
+
+
+def test_a_gif_asked_of_a_video_upscaler_is_an_animated_gif() -> None:
+    with emulate(seed=3):
+        clip = fal_client.subscribe("fal-ai/veo3/fast", arguments={**CLIP, "duration": "4s"})
+        video = fal_client.subscribe(
+            "fal-ai/flashvsr/upscale/video",
+            arguments={"video_url": clip["video"]["url"], "output_format": "GIF (.gif)"},
+        )["video"]
+        data = httpx.get(video["url"], timeout=30).content
+    assert video["content_type"] == "image/gif" and video["file_name"].endswith(".gif")
+    made = opened(data, "gif")
+    assert made["frames"] == video.get("num_frames", made["frames"]) > 1

@@ -1,0 +1,57 @@
+import itertools
+
+import pytest
+
+from emulator.media import MediaSpec
+from emulator.media.video import render_video
+from tests.media.test_video import decoded, facts
+
+#: format, codec asked → the container FFmpeg reads and the codec it finds
+CASES = [
+    ("webm", "", "matroska,webm", "vp9"),
+    ("mkv", "vp9", "matroska,webm", "vp9"),
+    ("mp4", "h265", "mov,mp4,m4a,3gp,3g2,mj2", "hevc"),
+    ("mov", "prores", "mov,mp4,m4a,3gp,3g2,mj2", "prores"),
+    ("mkv", "mpeg4", "matroska,webm", "mpeg4"),
+    ("gif", "", "gif", "gif"),
+    ("mov", "", "mov,mp4,m4a,3gp,3g2,mj2", "h264"),
+    ("mkv", "", "matroska,webm", "h264"),
+]
+
+
+@pytest.mark.parametrize(("media_format", "codec", "container", "decoder"), CASES)
+def test_each_format_is_that_container_and_codec_at_the_exact_size_length_and_rate(
+    media_format: str, codec: str, container: str, decoder: str
+) -> None:
+    spec = MediaSpec(
+        "video", 160, 96, media_format, "acme/v", "waves", 3, duration=2, fps=6, codec=codec
+    )
+    data = render_video(spec, lambda _: None)
+    assert len(data) == spec.byte_size  # padded as the result said, and still decodes:
+    read, frames = decoded(data)
+    assert read.format.name == container
+    name, width, height, count, _, _ = facts(data)
+    assert (name, width, height, count) == (decoder, 160, 96, 12)
+    assert render_video(spec, lambda _: None) == data
+
+
+@pytest.mark.parametrize(("media_format", "codec"), [("webm", ""), ("gif", ""), ("mp4", "h265")])
+def test_the_clock_moves_every_frame_in_every_codec(media_format: str, codec: str) -> None:
+    spec = MediaSpec(
+        "video", 320, 240, media_format, "acme/v", "waves", 3, duration=1, fps=8, codec=codec
+    )
+    frames = [f.to_image() for f in decoded(render_video(spec, lambda _: None))[1]]
+    clocks = [frame.crop((0, 0, 60, 20)).tobytes() for frame in frames]
+    assert len(frames) == 8 and all(a != b for a, b in itertools.pairwise(clocks))
+
+
+@pytest.mark.parametrize(("media_format", "sound"), [("webm", "opus"), ("mkv", "aac")])
+def test_a_sound_track_in_the_codec_its_container_takes(media_format: str, sound: str) -> None:
+    spec = MediaSpec(
+        "video", 160, 96, media_format, "acme/v", "waves", 3, duration=2, fps=6,
+        sample_rate=44100, with_audio=True,
+    )  # fmt: skip
+    data = render_video(spec, lambda _: None)
+    container, _ = decoded(data)
+    assert [s.codec_context.name for s in container.streams.audio] == [sound]
+    assert len(data) == spec.byte_size
