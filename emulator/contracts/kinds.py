@@ -37,6 +37,10 @@ _NAME_RULES: tuple[tuple[str, str, str | None], ...] = (
     ("svg", "file", "svg"),
     ("obj", "mesh", "obj"),
     ("glb", "mesh", "glb"),
+    ("_stl", "mesh", "stl"),  # not "stl" alone: "castle", "bristle"
+    ("_ply", "mesh", "ply"),  # not "ply" alone: "reply", "apply"
+    ("usdz", "mesh", "usdz"),
+    ("splat", "mesh", "ply"),  # a Gaussian splat's file is mostly a PLY (sam-3's says so)
     ("mesh", "mesh", None),
     ("3d", "mesh", None),
     ("model", "mesh", None),

@@ -261,7 +261,8 @@ class Synthesis:
                 rate = 48000  # all Opus decodes to
         else:
             media_format = media.other_format
-            asked = self.inputs.get("output_format")  # triposr's "obj"
+            # triposr's output_format "obj", rodin's geometry_file_format "stl"
+            asked = self.inputs.get("output_format", self.inputs.get("geometry_file_format"))
             if kind == "mesh" and isinstance(asked, str) and asked.lower() in KINDS["mesh"]:
                 media_format = asked.lower()
         width = height = 0

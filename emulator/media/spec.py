@@ -32,6 +32,10 @@ FORMATS = {
     "m4a": ("audio/mp4", "m4a", "AUDIO"),
     "glb": ("model/gltf-binary", "glb", "MESH"),
     "obj": ("model/obj", "obj", "MESH"),
+    "stl": ("model/stl", "stl", "MESH"),
+    "ply": ("application/ply", "ply", "MESH"),  # no registered type; the common one
+    "usdz": ("model/vnd.usdz+zip", "usdz", "MESH"),
+    "splat": ("application/octet-stream", "splat", "MESH"),
     "zip": ("application/zip", "zip", "ZIP"),
     "json": ("application/json", "json", "FILE"),
     "safetensors": ("application/octet-stream", "safetensors", "FILE"),
@@ -49,7 +53,7 @@ KINDS = {
     "image": ("jpeg", "jpg", "png", "webp", "gif"),
     "video": ("mp4", "mov", "mkv", "webm", "gif"),
     "audio": ("wav", "mp3", "flac", "ogg", "opus", "aac", "m4a"),
-    "mesh": ("glb", "obj"),
+    "mesh": ("glb", "obj", "stl", "ply", "usdz", "splat"),
     "archive": ("zip",),
     "file": ("json", "safetensors", "srt", "vtt", "txt", "mtl", "fbx", "exr", "svg", "bin"),
 }

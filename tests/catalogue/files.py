@@ -36,11 +36,11 @@ def opened(data: bytes, extension: str) -> dict[str, Any]:
                 info["codec"] = video.codec_context.name
                 info["seconds"] = float(container.duration / 1_000_000)
             return info
-    if extension in ("glb", "obj"):
+    if extension in ("glb", "obj", "stl", "ply"):
         mesh = trimesh.load(io.BytesIO(data), file_type=extension, force="mesh")
         assert len(mesh.faces) > 0
         return {"kind": "mesh", "faces": len(mesh.faces)}
-    if extension == "zip":
+    if extension in ("zip", "usdz"):
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             assert archive.testzip() is None
             return {"kind": "archive", "members": archive.namelist()}

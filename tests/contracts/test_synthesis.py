@@ -457,3 +457,6 @@ def test_a_video_or_image_is_made_in_the_format_asked_else_its_kinds_own() -> No
     assert (prores.format, prores.codec, prores.extension) == ("mov", "prores", "mov")
     assert made("fal-ai/birefnet", {"output_format": "gif"}).content_type == "image/gif"
     assert made("pixelcut/background-removal", {"output_format": "zip"}).format == "png"
+    assert made("fal-ai/hyper3d/rodin", {"geometry_file_format": "stl"}).format == "stl"
+    assert made("tripo3d/triposplat", {"output_format": "splat"}).format == "splat"
+    assert made("tripo3d/triposplat", {}).format == "ply"  # a splat's file, by its name

@@ -47,13 +47,44 @@ def test_a_video_asked_for_sound_has_an_aac_track_as_long_as_it() -> None:
     assert samples / 44100 == pytest.approx(1.0, abs=0.05)
 
 
-@pytest.mark.parametrize("media_format", ["glb", "obj"])
+@pytest.mark.parametrize("media_format", ["glb", "obj", "stl", "ply"])
 def test_meshes_open_in_trimesh_and_differ_by_seed(media_format: str) -> None:
     data = MediaStore().content(spec("mesh", media_format))
     mesh = trimesh.load(io.BytesIO(data), file_type=media_format, force="mesh")
     assert len(mesh.faces) == 8 and mesh.is_watertight
     other = MediaStore().content(MediaSpec("mesh", 0, 0, media_format, "acme/model", "", 8))
     assert other != data
+
+
+def test_a_ply_is_a_gaussian_splat_too() -> None:
+    data = MediaStore().content(spec("mesh", "ply"))
+    header, body = data.split(b"end_header\n")
+    names = [line.split()[-1] for line in header.decode().splitlines() if "property float" in line]
+    assert names[3:] == ["f_dc_0", "f_dc_1", "f_dc_2", "opacity"] + [
+        "scale_0",
+        "scale_1",
+        "scale_2",
+        "rot_0",
+        "rot_1",
+        "rot_2",
+        "rot_3",
+    ]
+    first = struct.unpack_from("<14f", body)
+    assert first[10:] == (1.0, 0.0, 0.0, 0.0)  # a unit quaternion
+
+
+def test_a_usdz_is_an_aligned_zip_of_a_usd_mesh_and_a_splat_its_gaussians() -> None:
+    data = MediaStore().content(spec("mesh", "usdz"))
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        (entry,) = package.infolist()
+        layer = package.read(entry).decode()
+    assert entry.compress_type == zipfile.ZIP_STORED
+    name_length, extra_length = struct.unpack_from("<HH", data, 26)
+    assert (30 + name_length + extra_length) % 64 == 0  # its data 64-byte aligned
+    assert layer.startswith("#usda 1.0") and "faceVertexCounts = [3, 3, 3, 3, 3, 3, 3, 3]" in layer
+    splat = MediaStore().content(spec("mesh", "splat"))
+    assert len(splat) == 6 * 32  # six Gaussians of 32 bytes
+    assert struct.unpack_from("<3f", splat, 12) == pytest.approx((0.1, 0.1, 0.1))
 
 
 def test_archives_hold_real_frames() -> None:
