@@ -12,27 +12,20 @@ provider does not refuse (`Layout.refused_inputs`). Media inputs (``*_url`` stri
 fields the emulator reads as media: ``image``, ``images``, ``video``, ``mask_image``…) are
 data URIs of small pictures, or the emulator-hosted URLs the caller passes as ``media``.
 ``allOf`` and ``not`` are drawn from the schema without them and checked; formats and the
-rarer constructs are drawn by hypothesis-jsonschema.
+rarer constructs are drawn by hypothesis-jsonschema (the drawing is `emulator._drawing`'s).
 """
 
 from __future__ import annotations
 
-import base64
-import functools
-import io
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis_jsonschema import from_schema
 
+from emulator._drawing import DEFAULT_LIMITS as DEFAULT_LIMITS  # re-exported, not in __all__
+from emulator._drawing import Options, from_schema, media_inputs, tiny_picture, tiny_picture_uri
 from emulator.contracts.documents import Endpoint
-from emulator.contracts.input_media import names_media
-from emulator.contracts.limits import COUNT_FIELDS, Limits, check_limits
-from emulator.contracts.rules import SIZE_RULE, size_problem
-from emulator.contracts.synthesis import DURATION_FIELDS, MAX_AUDIO_SECONDS
+from emulator.contracts.limits import Limits, check_limits
 from emulator.contracts.validation import check_input
 from emulator.core.registry import LAYOUTS
 
@@ -46,278 +39,12 @@ __all__ = [
     "valid_inputs",
 ]
 
-_INT32 = 2**31 - 1
-#: what the emulator renders by default (an `EmulatorConfig()`'s limits)
-DEFAULT_LIMITS = Limits()
-_DIMENSIONS = ("width", "height")
-#: constructs drawn by hypothesis-jsonschema, which knows all of JSON Schema but not this
-#: emulator's caps. Its object generation does not run on the pinned Hypothesis (0.23.1
-#: calls ``many.more()``, gone from Hypothesis), so objects are always drawn here.
-_DELEGATED = ("format", "if", "dependentRequired", "dependentSchemas", "patternProperties")
 
-
-@functools.cache
-def tiny_picture(kind: str = "png", side: int = 8) -> bytes:
-    """A small square picture (``png`` or ``jpeg``; 8x8, the smallest input media every
-    model accepts, unless ``side`` says otherwise)."""
-    from PIL import Image  # only drawn when an endpoint takes media
-
-    out = io.BytesIO()
-    Image.new("RGB", (side, side), (200, 40, 40)).save(out, kind.upper())
-    return out.getvalue()
-
-
-def tiny_picture_uri(kind: str = "png", side: int = 8) -> str:
-    """`tiny_picture` as a data URI."""
-    return f"data:image/{kind};base64,{base64.b64encode(tiny_picture(kind, side)).decode()}"
-
-
-def media_inputs(media: Sequence[str] = ()) -> st.SearchStrategy[str]:
-    """Input media: data URIs of small pictures, or one of ``media`` (URLs the emulator
-    hosts, such as uploaded files)."""
-    pictures = st.sampled_from(["png", "jpeg"]).map(tiny_picture_uri)
-    return st.sampled_from(list(media)) | pictures if media else pictures
-
-
-def _is_media(name: str, schema: Mapping[str, Any]) -> bool:
-    """Whether a field names input media: ``image_url``… (a webhook URL is no medium), or
-    a field the emulator reads as media (WaveSpeed's ``image``, ``images``, ``video``…)."""
-    named = name.endswith(("_url", "_urls")) and "webhook" not in name
-    read = names_media(name)
-    return schema.get("type") == "string" and (named or read)
-
-
-@dataclass(frozen=True)
-class _Options:
-    max_dimension: int
-    media: tuple[str, ...]
-    max_seconds: float = 10.0
-    limits: Limits = DEFAULT_LIMITS
-    boundary: bool = False
-
-    def shaping_range(self, name: str) -> tuple[float, float, bool] | None:
-        """The range of a field that shapes an output (a side, a count, a length, a
-        rate), and whether its values are whole; None for any other field."""
-        seconds = min(self.max_seconds, self.limits.max_video_seconds, MAX_AUDIO_SECONDS)
-        if name in _DIMENSIONS:
-            return 1, min(self.max_dimension, math.isqrt(self.limits.max_image_pixels)), True
-        if name in COUNT_FIELDS:
-            return 1, self.limits.max_outputs, True
-        if name == "fps":
-            return 1, self.limits.max_video_fps, True
-        if name == "num_frames":  # at the default 24 fps, as long as ``max_seconds``
-            return 1, max(1, int(seconds * 24)), True
-        if name in DURATION_FIELDS:
-            return 1, seconds, False
-        return None
-
-
-def _range(schema: Mapping[str, Any], whole: bool) -> tuple[float | None, float | None]:
-    """The schema's inclusive bounds (None: unbounded); an exclusive bound moves in by
-    one, or for a fractional number to the next float."""
-
-    def inside(bound: float, towards: float) -> float:
-        return bound + math.copysign(1, towards) if whole else math.nextafter(bound, towards)
-
-    low, high = schema.get("minimum"), schema.get("maximum")
-    if "exclusiveMinimum" in schema:
-        inner = inside(schema["exclusiveMinimum"], math.inf)
-        low = inner if low is None else max(low, inner)
-    if "exclusiveMaximum" in schema:
-        inner = inside(schema["exclusiveMaximum"], -math.inf)
-        high = inner if high is None else min(high, inner)
-    return low, high
-
-
-def _shaping(
-    schema: Mapping[str, Any], shaping: tuple[float, float, bool], boundary: bool
-) -> st.SearchStrategy[Any]:
-    """A field that shapes an output: within both the contract's bounds and the
-    emulator's range. A contract's ``number`` size or count is drawn as a whole number."""
-    floor, ceiling, whole = shaping
-    whole = whole or schema.get("type") == "integer"
-    low, high = _range(schema, whole)
-    low = floor if low is None else max(low, floor)
-    high = max(low, ceiling if high is None else min(high, ceiling))
-    if whole:
-        low, high = math.ceil(low), max(math.ceil(low), math.floor(high))
-    if boundary:
-        return st.sampled_from(sorted({low, high}))
-    if whole:
-        return st.integers(int(low), int(high))
-    return st.floats(low, high, allow_nan=False, allow_infinity=False)
-
-
-def _within_range(members: list[Any], shaping: tuple[float, float, bool] | None) -> list[Any]:
-    """The members of an enum within a shaping field's range (``5``, ``"10"``, ``"5s"``),
-    or all of them when none is (the contract's choices come first)."""
-    if shaping is None:
-        return members
-    low, high, _ = shaping
-    kept = [m for m in members if low <= _amount(m) <= high]
-    return kept or members
-
-
-def _amount(member: Any) -> float:
-    try:
-        return float(str(member).removesuffix("s"))
-    except ValueError:
-        return math.nan  # a word ("auto"): outside every range, kept only with the rest
-
-
-def _integers(schema: Mapping[str, Any], boundary: bool = False) -> st.SearchStrategy[int]:
-    low, high = _range(schema, whole=True)
-    low = -_INT32 if low is None else low
-    high = _INT32 if high is None else high
-    if boundary:
-        return st.sampled_from(sorted({int(low), int(high)}))
-    return st.integers(int(low), int(high))
-
-
-def _numbers(schema: Mapping[str, Any], boundary: bool = False) -> st.SearchStrategy[float]:
-    if boundary and "minimum" in schema and "maximum" in schema:
-        return st.sampled_from(sorted({schema["minimum"], schema["maximum"]}))
-    return st.floats(
-        min_value=schema.get("minimum", schema.get("exclusiveMinimum")),
-        max_value=schema.get("maximum", schema.get("exclusiveMaximum")),
-        exclude_min="exclusiveMinimum" in schema,
-        exclude_max="exclusiveMaximum" in schema,
-        allow_nan=False,
-        allow_infinity=False,
-    )
-
-
-def _legal_sizes(
-    rule: Mapping[str, Any], as_text: bool, max_dimension: int
-) -> st.SearchStrategy[Any]:
-    """Square sizes the contract's size rule accepts, at the small end of its range."""
-    low, high = rule.get("sides", (1, 2**14))
-    if "pixels" in rule:
-        low = max(low, math.isqrt(rule["pixels"][0] - 1) + 1)
-        high = min(high, math.isqrt(rule["pixels"][1]))
-    sides = st.integers(low, max(low, min(high, max_dimension)))
-    if as_text:
-        return sides.map(lambda side: f"{side}*{side}")
-    return sides.map(lambda side: {"width": side, "height": side})
-
-
-def _sized(
-    endpoint: Endpoint, schema: Mapping[str, Any], name: str, options: _Options
-) -> st.SearchStrategy[Any]:
-    """A field under the contract's size rule: a legal size, or a drawn one the rule keeps."""
-    rule = schema[SIZE_RULE]
-    as_text = schema.get("type") == "string"
-    legal = _legal_sizes(rule, as_text, options.max_dimension)
-    if as_text:  # a "W*H" text field: random text would almost never be a legal size
-        return legal
-    unruled = {k: v for k, v in schema.items() if k != SIZE_RULE}
-    drawn = _from_schema(endpoint, unruled, name, options)
-    return drawn.filter(lambda value: size_problem(rule, value) is None) | legal
-
-
-def _strings(schema: Mapping[str, Any], boundary: bool) -> st.SearchStrategy[str]:
-    if "pattern" in schema:
-        return st.from_regex(schema["pattern"], fullmatch=True)
-    low = schema.get("minLength", 0)
-    high = max(low, schema.get("maxLength", 200))
-    return st.text(min_size=low, max_size=low if boundary else high)
-
-
-def _of_type(
-    endpoint: Endpoint, schema: Mapping[str, Any], kind: Any, name: str, options: _Options
-) -> st.SearchStrategy[Any]:
-    if isinstance(kind, list):  # a type list: any one of them
-        return st.one_of([_of_type(endpoint, schema, k, name, options) for k in kind])
-    if kind == "object" or (kind is None and "properties" in schema):
-        return _objects(endpoint, schema, options)
-    shaping = options.shaping_range(name)
-    if kind in ("integer", "number") and shaping is not None:
-        return _shaping(schema, shaping, options.boundary)
-    if kind == "integer":
-        return _integers(schema, options.boundary)
-    if kind == "number":
-        return _numbers(schema, options.boundary)
-    if kind == "boolean":
-        return st.booleans()
-    if kind == "null":
-        return st.none()
-    if kind == "array":
-        items = _from_schema(endpoint, schema.get("items", {}), name, options)
-        low = schema.get("minItems", 0)
-        return st.lists(items, min_size=low, max_size=max(low, schema.get("maxItems", 3)))
-    if _is_media(name, {**schema, "type": "string"}) and "pattern" not in schema:
-        return media_inputs(options.media)
-    return _strings(schema, options.boundary)
-
-
-def _objects(
-    endpoint: Endpoint, schema: Mapping[str, Any], options: _Options
-) -> st.SearchStrategy[dict[str, Any]]:
-    properties = schema.get("properties", {})
-    required = set(schema.get("required", []))
-    drawn = {k: _from_schema(endpoint, v, k, options) for k, v in properties.items()}
-    return st.fixed_dictionaries(
-        {k: v for k, v in drawn.items() if k in required},
-        optional={k: v for k, v in drawn.items() if k not in required},
-    )
-
-
-def _delegated(endpoint: Endpoint, schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
-    """A construct the hand-written generator does not know, drawn by hypothesis-jsonschema
-    against the whole document (so its local ``$ref``s resolve)."""
-    components = endpoint.document.get("components", {})
-    return from_schema({**schema, "components": components})
-
-
-def _merged(endpoint: Endpoint, schema: Mapping[str, Any]) -> dict[str, Any]:
-    """``schema`` with its ``allOf`` folded in: properties and requirements united, other
-    keywords from the last part that sets them (the draw is checked against the original)."""
-    merged = {k: v for k, v in schema.items() if k != "allOf"}
-    for part in schema["allOf"]:
-        part = endpoint.resolve(part)
-        part = _merged(endpoint, part) if "allOf" in part else part
-        properties = {**merged.get("properties", {}), **part.get("properties", {})}
-        required = [*merged.get("required", []), *part.get("required", [])]
-        merged.update(part)
-        merged["properties"], merged["required"] = properties, sorted(set(required))
-    return merged
-
-
-def _checked(
-    endpoint: Endpoint, schema: Mapping[str, Any], name: str, options: _Options
-) -> st.SearchStrategy[Any]:
-    """``allOf`` and ``not``: drawn from the schema without them, kept when valid."""
-    base = _merged(endpoint, schema) if "allOf" in schema else dict(schema)
-    base.pop("not", None)
-    validator = endpoint.validator(schema)
-    return _from_schema(endpoint, base, name, options).filter(validator.is_valid)
-
-
-def _from_schema(
-    endpoint: Endpoint, schema: Mapping[str, Any], name: str, options: _Options
-) -> st.SearchStrategy[Any]:
-    schema = endpoint.resolve(schema)
-    if SIZE_RULE in schema:
-        return _sized(endpoint, schema, name, options)
-    if "allOf" in schema or "not" in schema:
-        return _checked(endpoint, schema, name, options)
-    if schema.get("type") != "object" and any(key in schema for key in _DELEGATED):
-        return _delegated(endpoint, schema)
-    if "const" in schema:
-        return st.just(schema["const"])
-    if "enum" in schema:
-        return st.sampled_from(_within_range(schema["enum"], options.shaping_range(name)))
-    for key in ("anyOf", "oneOf"):
-        if key in schema:
-            return st.one_of([_from_schema(endpoint, s, name, options) for s in schema[key]])
-    drawn = _of_type(endpoint, schema, schema.get("type"), name, options)
-    return drawn | st.none() if schema.get("nullable") is True else drawn
-
-
-def _accepted(endpoint: Endpoint, options: _Options) -> st.SearchStrategy[Any]:
+def _accepted(endpoint: Endpoint, options: Options) -> st.SearchStrategy[Any]:
     """Inputs drawn from the contract that the emulator makes an output of and the
-    provider does not refuse: what is left after the ranges above is rare (a default that
-    asks too much beside a drawn field, a pair of fields the provider will not combine)."""
+    provider does not refuse: what is left after the ranges `Options` keeps to is rare (a
+    default that asks too much beside a drawn field, a pair of fields the provider will not
+    combine)."""
     refused = [endpoint.validator(rule) for rule in LAYOUTS[endpoint.provider].refused_inputs]
 
     def accepted(value: Any) -> bool:
@@ -326,7 +53,7 @@ def _accepted(endpoint: Endpoint, options: _Options) -> st.SearchStrategy[Any]:
         inputs, violations = check_input(endpoint, value)
         return not violations and not check_limits(endpoint, inputs, options.limits)
 
-    return _from_schema(endpoint, endpoint.input_schema, "", options).filter(accepted)
+    return from_schema(endpoint, endpoint.input_schema, "", options).filter(accepted)
 
 
 def valid_inputs(
@@ -340,7 +67,7 @@ def valid_inputs(
     """Inputs the endpoint's contract accepts and the emulator (under ``limits``, the
     `EmulatorConfig`'s by default) makes an output of: image sides up to
     ``max_dimension``, lengths up to ``max_seconds``."""
-    return _accepted(endpoint, _Options(max_dimension, tuple(media), max_seconds, limits))
+    return _accepted(endpoint, Options(max_dimension, tuple(media), max_seconds, limits))
 
 
 def boundary_inputs(
@@ -354,7 +81,7 @@ def boundary_inputs(
     """Valid inputs at the edges: each bounded number at its minimum or maximum (a field
     that shapes an output at the edges of the range the emulator makes), each string at
     its shortest."""
-    options = _Options(max_dimension, tuple(media), max_seconds, limits, boundary=True)
+    options = Options(max_dimension, tuple(media), max_seconds, limits, boundary=True)
     return _accepted(endpoint, options)
 
 
