@@ -13,9 +13,9 @@ from starlette.testclient import TestClient
 
 from emulator import EmulatorConfig, Engine, create_app
 from emulator.contracts.documents import endpoint_from_document
+from emulator.contracts.input_fields import DURATION_FIELDS
 from emulator.contracts.limits import COUNT_FIELDS, Limits, check_limits
 from emulator.contracts.served import served_contracts
-from emulator.contracts.synthesis import DURATION_FIELDS
 from emulator.contracts.validation import check_input
 from emulator.core.registry import LAYOUTS
 from emulator.strategies import (

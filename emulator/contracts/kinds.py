@@ -13,8 +13,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from emulator.media.spec import VIDEO_CODECS
-
 #: name fragment → (kind, format or None for the kind's default), first match wins
 _NAME_RULES: tuple[tuple[str, str, str | None], ...] = (
     ("zip", "archive", "zip"),
@@ -138,38 +136,6 @@ def audio_format(requested: Any) -> tuple[str | None, int | None]:
         return None, None
     media_format = "wav" if match[1] == "pcm" else match[1]
     return media_format, int(match[2]) if match[2] else None
-
-
-#: the inputs that name a video's container or codec, in any of fal's spellings:
-#: ``"webm"``, ``"mkv_h265"``, ``"PRORES4444 (.mov)"``, ``"libx265"``, ``"vp9"``
-VIDEO_FORMAT_FIELDS = (
-    "output_container_and_codec",
-    "output_format",
-    "video_format",
-    "output_codec",
-    "codec",
-)
-_CONTAINERS = {"mp4": "mp4", "mov": "mov", "quicktime": "mov", "mkv": "mkv", "matroska": "mkv"}
-_CONTAINERS |= {"webm": "webm", "gif": "gif"}
-_CODECS = {"h264": "h264", "x264": "h264", "libx264": "h264", "avc": "h264", "vp9": "vp9"}
-_CODECS |= {"h265": "h265", "x265": "h265", "libx265": "h265", "hevc": "h265", "gif": "gif"}
-_CODECS |= {"prores": "prores", "proresks": "prores", "prores4444": "prores", "mpeg4": "mpeg4"}
-#: where a codec named alone goes
-_HOMES = {"vp9": "webm", "prores": "mov", "gif": "gif"}
-
-
-def video_format(inputs: Mapping[str, Any]) -> tuple[str, str]:
-    """The video format (a key of `VIDEO_CODECS`) and codec the inputs ask for: the
-    codec is "" where it is the format's own, as it is where none is asked (MP4, H.264)."""
-    container = codec = None
-    for name in VIDEO_FORMAT_FIELDS:
-        value = inputs.get(name)
-        for word in re.findall(r"[a-z0-9]+", value.lower()) if isinstance(value, str) else ():
-            container = container or _CONTAINERS.get(word)
-            codec = codec or _CODECS.get(word)
-    container = container or _HOMES.get(codec or "", "mp4")
-    own = VIDEO_CODECS[container]
-    return container, codec if codec in own[1:] else ""
 
 
 #: id fragments → category, first match wins (fal's own category names)

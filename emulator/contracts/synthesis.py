@@ -39,8 +39,17 @@ from typing import Any
 
 from emulator.contracts.described import described_file
 from emulator.contracts.documents import Endpoint
+from emulator.contracts.input_fields import (
+    DURATION_FIELDS,
+    MATCH_FPS,
+    MATCH_LENGTH,
+    PROMPT_FIELDS,
+    SAMPLE_RATE_FIELDS,
+    SOUND_FIELDS,
+    video_format,
+)
 from emulator.contracts.input_media import InputMedia
-from emulator.contracts.kinds import audio_format, makes_sound, video_format
+from emulator.contracts.kinds import audio_format, makes_sound
 from emulator.contracts.limits import COUNT_FIELDS, Limits, shown
 from emulator.contracts.plans import MediaPlan, Plan, plan_of
 from emulator.contracts.sizes import (
@@ -72,32 +81,6 @@ class InputRejected(Exception):
 
 #: the longest audio output the emulator renders, in seconds
 MAX_AUDIO_SECONDS = 300
-#: input fields that give an audio output's length in seconds
-DURATION_FIELDS = (
-    "duration",
-    "duration_seconds",
-    "audio_duration",
-    "music_duration",
-    "seconds",
-    "seconds_total",
-    "total_seconds",
-)
-#: input fields that say what the model is asked for (or, for speech, what it says: f5's
-#: ``gen_text``, a ``transcript``, vibevoice's ``script``), first found first
-PROMPT_FIELDS = (
-    *("prompt", "text", "input", "lyrics", "query", "question"),
-    *("gen_text", "transcript", "script", "text_prompt", "text_input"),
-)
-#: input fields that ask a video for a sound track
-SOUND_FIELDS = (
-    "generate_audio", "with_audio", "enable_audio", "audio_enabled", "generate_audio_switch"
-)  # fmt: skip
-#: the input fields that ask an audio output's sample rate (Hz)
-SAMPLE_RATE_FIELDS = ("sample_rate", "sample_rate_hertz")
-#: input flags that ask a video to last as long as its input video or audio
-MATCH_LENGTH = ("match_audio_length", "match_video_length", "match_input_num_frames")
-#: input flags that ask a video for its input video's frame rate
-MATCH_FPS = ("match_input_fps", "match_input_frames_per_second")
 
 
 class Synthesis:

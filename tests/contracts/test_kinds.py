@@ -11,7 +11,6 @@ from emulator.contracts.kinds import (
     makes_sound,
     matte,
     media_kind,
-    video_format,
 )
 from emulator.contracts.texts import generated_text
 
@@ -52,29 +51,6 @@ def test_categories_and_formats() -> None:
     assert audio_format("mp3_44100_128") == ("mp3", 44100)
     assert audio_format("pcm_16000") == ("wav", 16000)
     assert audio_format("url") == (None, None)
-
-
-@pytest.mark.parametrize(
-    ("inputs", "asked"),
-    [
-        ({}, ("mp4", "")),
-        ({"output_format": "mp4"}, ("mp4", "")),
-        ({"output_format": "webm"}, ("webm", "")),  # its own codec: VP9
-        ({"output_container_and_codec": "mkv_h265"}, ("mkv", "h265")),
-        ({"output_container_and_codec": "mov_proresks"}, ("mov", "prores")),
-        ({"output_container_and_codec": "mp4_h264"}, ("mp4", "")),
-        ({"output_container_and_codec": "gif"}, ("gif", "")),
-        ({"output_format": "PRORES4444 (.mov)"}, ("mov", "prores")),
-        ({"output_format": "X264 (.mp4)"}, ("mp4", "")),
-        ({"output_codec": "vp9"}, ("webm", "")),  # a codec alone: its home
-        ({"codec": "libx265"}, ("mp4", "h265")),
-        ({"output_container_and_codec": "mkv_mpeg4"}, ("mkv", "mpeg4")),
-        ({"output_format": "webm", "codec": "libx264"}, ("webm", "")),  # WebM holds VP9 only
-        ({"output_format": "jpeg"}, ("mp4", "")),  # no video format: the default
-    ],
-)
-def test_a_videos_format_and_codec_in_fals_spellings(inputs: dict, asked: tuple) -> None:
-    assert video_format(inputs) == asked
 
 
 def test_generated_text_is_deterministic_from_prompt_and_seed() -> None:

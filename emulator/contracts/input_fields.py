@@ -1,0 +1,74 @@
+"""The input fields synthesis reads by convention, and what they ask: a prompt, a length,
+a sample rate, a sound track, a video's format and codec.
+
+fal's apps name the same thing many ways (``duration``, ``seconds_total``;
+``output_format: "webm"``, ``output_container_and_codec: "mkv_h265"``); the names here
+are those found across the catalogue, first found first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from emulator.media.spec import VIDEO_CODECS
+
+#: input fields that give an audio output's length in seconds
+DURATION_FIELDS = (
+    "duration",
+    "duration_seconds",
+    "audio_duration",
+    "music_duration",
+    "seconds",
+    "seconds_total",
+    "total_seconds",
+)
+#: input fields that say what the model is asked for (or, for speech, what it says: f5's
+#: ``gen_text``, a ``transcript``, vibevoice's ``script``), first found first
+PROMPT_FIELDS = (
+    *("prompt", "text", "input", "lyrics", "query", "question"),
+    *("gen_text", "transcript", "script", "text_prompt", "text_input"),
+)
+#: input fields that ask a video for a sound track
+SOUND_FIELDS = (
+    "generate_audio", "with_audio", "enable_audio", "audio_enabled", "generate_audio_switch"
+)  # fmt: skip
+#: the input fields that ask an audio output's sample rate (Hz)
+SAMPLE_RATE_FIELDS = ("sample_rate", "sample_rate_hertz")
+#: input flags that ask a video to last as long as its input video or audio
+MATCH_LENGTH = ("match_audio_length", "match_video_length", "match_input_num_frames")
+#: input flags that ask a video for its input video's frame rate
+MATCH_FPS = ("match_input_fps", "match_input_frames_per_second")
+
+
+#: the inputs that name a video's container or codec, in any of fal's spellings:
+#: ``"webm"``, ``"mkv_h265"``, ``"PRORES4444 (.mov)"``, ``"libx265"``, ``"vp9"``
+VIDEO_FORMAT_FIELDS = (
+    "output_container_and_codec",
+    "output_format",
+    "video_format",
+    "output_codec",
+    "codec",
+)
+_CONTAINERS = {"mp4": "mp4", "mov": "mov", "quicktime": "mov", "mkv": "mkv", "matroska": "mkv"}
+_CONTAINERS |= {"webm": "webm", "gif": "gif"}
+_CODECS = {"h264": "h264", "x264": "h264", "libx264": "h264", "avc": "h264", "vp9": "vp9"}
+_CODECS |= {"h265": "h265", "x265": "h265", "libx265": "h265", "hevc": "h265", "gif": "gif"}
+_CODECS |= {"prores": "prores", "proresks": "prores", "prores4444": "prores", "mpeg4": "mpeg4"}
+#: where a codec named alone goes
+_HOMES = {"vp9": "webm", "prores": "mov", "gif": "gif"}
+
+
+def video_format(inputs: Mapping[str, Any]) -> tuple[str, str]:
+    """The video format (a key of `VIDEO_CODECS`) and codec the inputs ask for: the
+    codec is "" where it is the format's own, as it is where none is asked (MP4, H.264)."""
+    container = codec = None
+    for name in VIDEO_FORMAT_FIELDS:
+        value = inputs.get(name)
+        for word in re.findall(r"[a-z0-9]+", value.lower()) if isinstance(value, str) else ():
+            container = container or _CONTAINERS.get(word)
+            codec = codec or _CODECS.get(word)
+    container = container or _HOMES.get(codec or "", "mp4")
+    own = VIDEO_CODECS[container]
+    return container, codec if codec in own[1:] else ""
