@@ -1,5 +1,5 @@
-"""The input fields synthesis reads by convention, and what they ask: a prompt, a length,
-a sample rate, a sound track, a video's format and codec.
+"""The input fields synthesis reads by convention, and what they ask: a prompt or a text to
+say, a length, a sample rate, a sound track, a video's format and codec.
 
 fal's apps name the same thing many ways (``duration``, ``seconds_total``;
 ``output_format: "webm"``, ``output_container_and_codec: "mkv_h265"``); the names here
@@ -72,3 +72,30 @@ def video_format(inputs: Mapping[str, Any]) -> tuple[str, str]:
     container = container or _HOMES.get(codec or "", "mp4")
     own = VIDEO_CODECS[container]
     return container, codec if codec in own[1:] else ""
+
+
+#: the ids of models whose videos speak: talking avatars, lip-syncs, dubbing
+_TALKING_ID = re.compile(r"avatar|lip-?sync|talk|fabric|dubbing|omnihuman|digital-twin")
+#: the inputs a talking video says aloud (kling's and veed's ``text``, infinitalk's
+#: ``text_input``, ai-avatar's two speakers'), all said in turn
+SPOKEN_FIELDS = ("text", "text_input", "first_text_input", "second_text_input", "script")
+
+
+def spoken_text(endpoint_id: str, inputs: Mapping[str, Any]) -> str:
+    """What a talking video's input gives it to say ("" if it is no talking model's, or
+    gives no text: it speaks its input audio, or is silent)."""
+    if _TALKING_ID.search(endpoint_id.lower()) is None:
+        return ""
+    said = (inputs.get(name) for name in SPOKEN_FIELDS)
+    return " ".join(text.strip() for text in said if isinstance(text, str) and text.strip())
+
+
+def speaking_seconds(text: str) -> float:
+    """About how long ``text`` takes to say (2.5 words a second), 1 to 60 s."""
+    return max(1.0, min(60.0, len(text.split()) / 2.5))
+
+
+def gives_audio(inputs: Mapping[str, Any]) -> bool:
+    """Whether an input gives audio: ``audio_url``, ai-avatar's ``first_audio_url``,
+    longcat's ``audio_url_person1``…"""
+    return any("audio_url" in name and isinstance(v, str) and v for name, v in inputs.items())

@@ -46,6 +46,9 @@ from emulator.contracts.input_fields import (
     PROMPT_FIELDS,
     SAMPLE_RATE_FIELDS,
     SOUND_FIELDS,
+    gives_audio,
+    speaking_seconds,
+    spoken_text,
     video_format,
 )
 from emulator.contracts.input_media import InputMedia
@@ -151,8 +154,7 @@ class Synthesis:
         media = None if speaks else self.input_media.clip()
         if media is not None:
             return self._bounded_seconds(media.seconds)
-        words = len(self.prompt.split())
-        return max(1.0, min(60.0, words / 2.5)) if words else 5.0
+        return speaking_seconds(self.prompt) if self.prompt.split() else 5.0
 
     def _bounded_seconds(self, seconds: float) -> float:
         if seconds > MAX_AUDIO_SECONDS:
@@ -328,7 +330,11 @@ class Synthesis:
         asked or a ``match_*`` flag asks for them (a lipsync; an upscaler's size times its
         factor), or its input audio's length."""
         clip = self.input_media.clip()
-        if clip is None:
+        if clip is None:  # a talking video of no asked length lasts as its text takes to say
+            spoken = spoken_text(self.endpoint.id, self.inputs)
+            length_asked = "duration" in self.inputs or "num_frames" in self.inputs
+            if spoken and not length_asked:
+                seconds = speaking_seconds(spoken)
             return width, height, seconds, fps
         # no frame rate asked (topaz's target_fps unset: no interpolation): the clip's
         fps_asked = any(self.inputs.get(name) is not None for name in FPS_FIELDS)
@@ -348,10 +354,12 @@ class Synthesis:
         return any(self.inputs.get(name) is True for name in flags)
 
     def _sound(self) -> bool:
-        """Whether a video output carries sound: asked for, made from input audio, or
-        what its endpoint adds (mmaudio's, a foley's, a sound-effects video's)."""
-        asked = self._matches(SOUND_FIELDS) or isinstance(self.inputs.get("audio_url"), str)
-        return asked or makes_sound(self.endpoint.id)
+        """Whether a video output carries sound: asked for, made from input audio, what
+        its endpoint adds (mmaudio's, a foley's, a sound-effects video's), or the text a
+        talking avatar says."""
+        if self._matches(SOUND_FIELDS) or gives_audio(self.inputs):
+            return True
+        return makes_sound(self.endpoint.id) or bool(spoken_text(self.endpoint.id, self.inputs))
 
 
 def synthesize(

@@ -1,10 +1,16 @@
-"""The input fields synthesis reads by convention: a video's format and codec."""
+"""The input fields synthesis reads by convention: a video's format and codec, the text a
+talking video says."""
 
 from __future__ import annotations
 
 import pytest
 
-from emulator.contracts.input_fields import video_format
+from emulator.contracts.input_fields import (
+    gives_audio,
+    speaking_seconds,
+    spoken_text,
+    video_format,
+)
 
 
 @pytest.mark.parametrize(
@@ -28,3 +34,18 @@ from emulator.contracts.input_fields import video_format
 )
 def test_a_videos_format_and_codec_in_fals_spellings(inputs: dict, asked: tuple) -> None:
     assert video_format(inputs) == asked
+
+
+def test_a_talking_videos_text_is_what_it_says_and_lasts_as_long_as_saying_it() -> None:
+    two = {"first_text_input": "Hello there.", "second_text_input": "Hi!", "prompt": "a bar"}
+    assert spoken_text("fal-ai/ai-avatar/multi-text", two) == "Hello there. Hi!"
+    assert spoken_text("veed/avatars/text-to-video", {"text": "  "}) == ""
+    assert spoken_text("fal-ai/flux/dev", {"text": "a cat"}) == ""  # no talking model
+    assert speaking_seconds("one two three four five") == 2.0
+    assert speaking_seconds("word") == 1.0 and speaking_seconds("w " * 500) == 60.0
+
+
+def test_audio_given_under_any_name_of_an_audio_url() -> None:
+    assert gives_audio({"audio_url_person1": "https://x.test/a.wav"})
+    assert gives_audio({"first_audio_url": "https://x.test/a.wav"})
+    assert not gives_audio({"audio_url": None, "prompt": "audio_url"})

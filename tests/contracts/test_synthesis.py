@@ -460,3 +460,12 @@ def test_a_video_or_image_is_made_in_the_format_asked_else_its_kinds_own() -> No
     assert made("fal-ai/hyper3d/rodin", {"geometry_file_format": "stl"}).format == "stl"
     assert made("tripo3d/triposplat", {"output_format": "splat"}).format == "splat"
     assert made("tripo3d/triposplat", {}).format == "ply"  # a splat's file, by its name
+
+
+def test_a_talking_avatar_says_its_text_aloud_for_as_long_as_it_takes() -> None:
+    # text-driven avatars and lip-syncs were silent 5 s videos (an audit)
+    said = " ".join(["word"] * 20)  # 8 s at 2.5 words a second
+    for endpoint_id in ("veed/avatars/text-to-video", "fal-ai/kling-video/lipsync/text-to-video"):
+        video = made(endpoint_id, {"text": said})
+        assert video.with_audio and video.duration == 8.0
+    assert made("fal-ai/ai-avatar/multi", {}).with_audio  # its first_audio_url
