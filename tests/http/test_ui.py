@@ -68,6 +68,20 @@ def test_static_assets_are_served_with_the_policy(client: TestClient) -> None:
     assert client.get(f"{UI}/static/../routes.py").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "no-such-page", 404), ("GET", "static/no-such.css", 404), ("DELETE", "jobs", 405)],
+)
+def test_the_dashboards_errors_carry_its_policy_too(
+    client: TestClient, method: str, path: str, status: int
+) -> None:
+    # they were the app's JSON errors, without the dashboard's headers (an audit)
+    response = client.request(method, f"{UI}/{path}")
+    assert response.status_code == status
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+
+
 def test_user_data_is_escaped_everywhere(client: TestClient) -> None:
     job = finished_job(client, HOSTILE)
     for page in ("jobs", f"jobs/{job['request_id']}", "gallery", "requests"):
