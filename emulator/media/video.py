@@ -222,12 +222,12 @@ def render_video(spec: MediaSpec, load_source: Callable[[str], bytes | None]) ->
         base = render_picture(spec, caption=False)
     else:
         base = _cover(Image.open(io.BytesIO(source)).convert("RGB"), spec.width, spec.height)
-    # A small video's budget may not hold a clock that moves every frame (its raw samples):
-    # then the clock moves with each picture, rather than the picture losing quality.
     family = FORMATS[spec.format][2]
     if spec.video_codec != "h264":
         attempts = encodings(spec, functools.partial(_every_frame, spec, base))
         return encode_within(family, spec.byte_size, attempts)
+    # A small video's budget may not hold a clock that moves every frame (its raw samples):
+    # then the clock moves with each picture, rather than the picture losing quality.
     seldom = _frames_per_picture(spec)
     attempts = [functools.partial(_encode, spec, base, _QUALITIES[0], 1)]
     attempts += [functools.partial(_encode, spec, base, crf, seldom) for crf in _QUALITIES]
