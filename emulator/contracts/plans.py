@@ -155,7 +155,7 @@ class MediaPlan:
         self.required = frozenset(schema.get("required", []))
         self.carries_content = "content" in self.properties  # fal's realtime RawImage
         self.plains = Plains(endpoint)
-        self.matte = matte(endpoint.id, name) if kind == "image" else ""
+        self.matte = matte(endpoint.id, name) if kind in ("image", "video") else ""
         self._endpoint = endpoint
 
     def make(self, job: Job) -> Any:

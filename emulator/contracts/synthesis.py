@@ -71,7 +71,7 @@ from emulator.contracts.validation import Violation
 from emulator.media import MediaSpec
 from emulator.media.links import Linker
 from emulator.media.sources import Source, SourceResolver
-from emulator.media.spec import KINDS
+from emulator.media.spec import ALPHA_CODECS, KINDS, VIDEO_CODECS
 
 
 class InputRejected(Exception):
@@ -305,6 +305,9 @@ class Synthesis:
             )
         media_format, codec = video_format(self.inputs)
         sound = self._sound() and media_format != "gif"  # a GIF has no sound track
+        # a cut-out only where the codec carries transparency (else the whole picture)
+        alpha = (codec or VIDEO_CODECS[media_format][0]) in ALPHA_CODECS
+        matted = media.matte == "mask" or (media.matte == "cutout" and alpha)
         return MediaSpec(
             "video",
             width,
@@ -321,6 +324,7 @@ class Synthesis:
             sample_rate=44100 if sound else 0,
             with_audio=sound,
             codec=codec,
+            matte=media.matte if matted else "",
         )
 
     def _as_input_video(

@@ -17,7 +17,7 @@ import av
 from av.video.stream import VideoStream
 
 from emulator.media.audio import sound_stream, sound_track
-from emulator.media.spec import MediaSpec
+from emulator.media.spec import ALPHA_CODECS, MediaSpec
 
 #: a video format → the FFmpeg muxer that writes it
 CONTAINERS = {"mp4": "mp4", "mov": "mov", "mkv": "matroska", "webm": "webm", "gif": "gif"}
@@ -52,8 +52,11 @@ def encodings(
     spec: MediaSpec, frames: Callable[[], Iterator[av.VideoFrame]]
 ) -> list[Callable[[], bytes]]:
     """The encodings of ``spec`` to try, best quality first: each the ``frames`` (YUV
-    4:2:0, the clock in them) through its codec, and its sound track if it has one."""
+    4:2:0, the clock in them, a cut-out's with alpha) through its codec, and its sound
+    track if it has one."""
     encoder, pixels, options, qualities = _ENCODERS[spec.video_codec]
+    if spec.matte == "cutout" and spec.video_codec in ALPHA_CODECS:
+        pixels = ALPHA_CODECS[spec.video_codec]
 
     def encode(quality: dict[str, str]) -> bytes:
         out = io.BytesIO()

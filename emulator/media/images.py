@@ -118,7 +118,7 @@ def render_picture(
     return image
 
 
-def _subject(size: tuple[int, int]) -> Image.Image:
+def subject(size: tuple[int, int]) -> Image.Image:
     """Where a background remover's subject is: an ellipse in the middle of the frame."""
     mask = Image.new("L", size)
     width, height = size
@@ -130,13 +130,13 @@ def _subject(size: tuple[int, int]) -> Image.Image:
 
 def _matted(image: Image.Image, spec: MediaSpec) -> Image.Image:
     """A cut-out (transparent around its subject and caption) or its subject's mask."""
-    subject = _subject(image.size)
+    subject_mask = subject(image.size)
     if spec.matte == "mask":
-        return subject
+        return subject_mask
     panel = caption_panel(spec)
     if panel is not None:  # the caption stays readable
-        subject.paste(255, (0, spec.height - panel.height, spec.width, spec.height))
-    image.putalpha(subject)
+        subject_mask.paste(255, (0, spec.height - panel.height, spec.width, spec.height))
+    image.putalpha(subject_mask)
     return image
 
 

@@ -66,6 +66,9 @@ VIDEO_CODECS = {
     "webm": ("vp9",),
     "gif": ("gif",),
 }
+#: the codecs that carry transparency, and the pixel format they take it in (WebM marks
+#: its VP9 so: ``alpha_mode`` 1)
+ALPHA_CODECS = {"vp9": "yuva420p"}
 
 
 @dataclass(frozen=True)

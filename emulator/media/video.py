@@ -27,7 +27,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont
 from emulator.media.audio import sound_stream, sound_track
 from emulator.media.codecs import BIT_EXACT, CONTAINERS, SOUND_CODECS, encodings
 from emulator.media.h264 import StreamFormat, p_frame
-from emulator.media.images import caption_panel, render_picture
+from emulator.media.images import caption_panel, render_picture, subject
 from emulator.media.padding import encode_within
 from emulator.media.spec import FORMATS, MediaSpec
 
@@ -135,7 +135,7 @@ def _pictures(
 ) -> Iterator[av.VideoFrame]:
     """The frames x264 encodes, each an IDR: every new picture of the camera's move, with
     the clock of its time."""
-    panel = None if spec.blank else caption_panel(spec)
+    panel = _panel(spec)
     for n in range(0, spec.frames, per_still):
         frame = _yuv(_still(spec, base, panel, n), spec)
         clock.stamp(frame, clock.glyphs(n / spec.fps))
@@ -197,28 +197,52 @@ def _encode(spec: MediaSpec, base: Image.Image, crf: str, tick: int) -> bytes:
     return out.getvalue()
 
 
+def _panel(spec: MediaSpec) -> Image.Image | None:
+    """The caption along the foot, but for a blanked video and a mask (data, not a view)."""
+    return None if spec.blank or spec.matte == "mask" else caption_panel(spec)
+
+
 def _every_frame(spec: MediaSpec, base: Image.Image) -> Iterator[av.VideoFrame]:
     """Every frame whole, for the codecs that are given all of them (codecs.py): each
-    picture of the camera's move held for its second, the clock moving every frame."""
-    clock, per_still = _Clock(spec), _frames_per_picture(spec)
-    panel = None if spec.blank else caption_panel(spec)
+    picture of the camera's move held for its second, the clock moving every frame; a
+    cut-out's with an alpha plane, transparent around its subject."""
+    clock, per_still, panel = _Clock(spec), _frames_per_picture(spec), _panel(spec)
+    alpha = _alpha(spec, clock, panel) if spec.matte == "cutout" else None
     picture = None
     for n in range(spec.frames):
         if n % per_still == 0:
             picture = _yuv(_still(spec, base, panel, n), spec)
         assert picture is not None  # made at frame 0
-        frame = av.VideoFrame(spec.width, spec.height, "yuv420p")
-        for copy, plane in zip(frame.planes, picture.planes, strict=True):
+        frame = av.VideoFrame(spec.width, spec.height, "yuv420p" if alpha is None else "yuva420p")
+        for copy, plane in zip(frame.planes, picture.planes, strict=False):
             memoryview(copy)[:] = memoryview(plane)  # the encoder may keep the frame a while
+        if alpha is not None:
+            frame.planes[3].update(alpha.ljust(frame.planes[3].buffer_size, b"\xff"))
         clock.stamp(frame, clock.glyphs(n / spec.fps))
         frame.pts = n
         yield frame
 
 
+def _alpha(spec: MediaSpec, clock: _Clock, panel: Image.Image | None) -> bytes:
+    """A cut-out's alpha plane, its rows as wide as a frame's: opaque on its subject, its
+    caption and its clock, transparent elsewhere (as a background remover's pictures)."""
+    mask = subject((spec.width, spec.height))
+    if panel is not None:
+        mask.paste(255, (0, spec.height - panel.height, spec.width, spec.height))
+    mask.paste(255, (0, 0, clock.width, clock.height))
+    line = av.VideoFrame(spec.width, spec.height, "yuva420p").planes[3].line_size
+    rows = mask.tobytes()
+    return b"".join(
+        rows[y * spec.width : (y + 1) * spec.width].ljust(line, b"\xff") for y in range(spec.height)
+    )
+
+
 def render_video(spec: MediaSpec, load_source: Callable[[str], bytes | None]) -> bytes:
     """The bytes of video ``spec``; ``load_source`` gives the bytes of its start picture."""
     source = load_source(spec.source) if spec.source and not spec.blank else None
-    if source is None:
+    if spec.matte == "mask":  # where the subject is, white on black, zooming as a view would
+        base = subject((spec.width, spec.height)).convert("RGB")
+    elif source is None:
         base = render_picture(spec, caption=False)
     else:
         base = _cover(Image.open(io.BytesIO(source)).convert("RGB"), spec.width, spec.height)

@@ -452,7 +452,9 @@ def test_sound_and_a_sample_rate_asked_under_other_names_are_made() -> None:
 
 def test_a_video_or_image_is_made_in_the_format_asked_else_its_kinds_own() -> None:
     # every video was an MP4 and an image asked as a zip a 501 (an audit)
-    assert made("bria/video/background-removal", {}).format == "webm"  # its default: VP9
+    cut_out = made("bria/video/background-removal", {})  # its default: VP9, with alpha
+    assert (cut_out.format, cut_out.matte) == ("webm", "cutout")
+    assert made("bria/video/background-removal", {"output_codec": "h264"}).matte == ""
     prores = made("fal-ai/flashvsr/upscale/video", {"output_format": "PRORES4444 (.mov)"})
     assert (prores.format, prores.codec, prores.extension) == ("mov", "prores", "mov")
     assert made("fal-ai/birefnet", {"output_format": "gif"}).content_type == "image/gif"
@@ -460,6 +462,11 @@ def test_a_video_or_image_is_made_in_the_format_asked_else_its_kinds_own() -> No
     assert made("fal-ai/hyper3d/rodin", {"geometry_file_format": "stl"}).format == "stl"
     assert made("tripo3d/triposplat", {"output_format": "splat"}).format == "splat"
     assert made("tripo3d/triposplat", {}).format == "ply"  # a splat's file, by its name
+
+
+def test_a_video_background_removers_mask_video_is_a_mask() -> None:
+    made("fal-ai/birefnet/v2/video", {})
+    assert {spec.matte for spec in LINKED} == {"mask", ""}  # its mask_video, its video (MP4)
 
 
 def test_a_talking_avatar_says_its_text_aloud_for_as_long_as_it_takes() -> None:

@@ -1,5 +1,7 @@
+import io
 import itertools
 
+import av
 import pytest
 
 from emulator.media import MediaSpec
@@ -55,3 +57,28 @@ def test_a_sound_track_in_the_codec_its_container_takes(media_format: str, sound
     container, _ = decoded(data)
     assert [s.codec_context.name for s in container.streams.audio] == [sound]
     assert len(data) == spec.byte_size
+
+
+def test_a_cut_out_in_vp9_is_transparent_around_its_subject() -> None:
+    spec = MediaSpec(
+        "video", 160, 96, "webm", "acme/v", "waves", 3, duration=1, fps=8, matte="cutout"
+    )
+    data = render_video(spec, lambda _: None)
+    assert len(data) == spec.byte_size
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.video[0]
+        assert stream.metadata["alpha_mode"] == "1"  # how WebM says its VP9 has alpha
+        decoder = av.CodecContext.create("libvpx-vp9", "r")  # FFmpeg's own ignores alpha
+        frames = [frame for packet in container.demux(stream) for frame in decoder.decode(packet)]
+    alpha = frames[4].planes[3]
+    at = lambda x, y: bytes(alpha)[y * alpha.line_size + x]  # noqa: E731
+    assert len(frames) == 8 and frames[4].format.name == "yuva420p"
+    assert at(80, 40) > 200 and at(4, 60) < 50  # the subject opaque, around it clear
+
+
+def test_a_mask_video_is_its_subject_white_on_black() -> None:
+    spec = MediaSpec("video", 160, 96, "mp4", "acme/v", "waves", 3, duration=1, fps=8, matte="mask")
+    picture = decoded(render_video(spec, lambda _: None))[1][-1].to_image().convert("L")
+    assert picture.getpixel((80, 48)) > 200 and picture.getpixel((4, 90)) < 40
+    levels = picture.crop((0, 32, 160, 96)).tobytes()  # below the clock
+    assert sum(value < 30 or value > 225 for value in levels) > 0.9 * len(levels)  # no picture
