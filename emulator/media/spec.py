@@ -57,8 +57,8 @@ KINDS = {
     "archive": ("zip",),
     "file": ("json", "safetensors", "srt", "vtt", "txt", "mtl", "fbx", "exr", "svg", "bin"),
 }
-#: a video format's own codec first, then the others it may hold (made slower than its
-#: own: video.py, codecs.py)
+#: a video format's own codec first, then the others it may hold (H.264 is made fastest,
+#: by video.py; the rest by codecs.py)
 VIDEO_CODECS = {
     "mp4": ("h264", "h265"),
     "mov": ("h264", "h265", "prores"),
