@@ -97,7 +97,9 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "contracts" and args.contracts_command == "import":
             return run_import(args)
         if args.command == "contracts" and args.contracts_command == "list":
-            contracts = served_contracts(EmulatorConfig().with_contracts(*args.contracts))
+            # the documents `serve` would serve: the environment's, then --contracts
+            config = EmulatorConfig().with_environment().with_contracts(*args.contracts)
+            contracts = served_contracts(config)
             for endpoint in contracts:  # the shipped ones too: `serve` trusts those
                 check_endpoint(endpoint)
             for row in contracts.listing():

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.config import EmulatorConfig
-from emulator.contracts.documents import ContractError, Endpoint
+from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, ContractError, Endpoint
 from emulator.contracts.served import served_contracts
 from emulator.contracts.validation import input_violations
 from emulator.core.faults import Fault
@@ -50,6 +50,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--report", type=Path, metavar="FILE.json", help="write the report")
     parser.add_argument("--replay", metavar="JSON", help="run one scenario (from a report)")
+    parser.add_argument(
+        "--contracts",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        help="contract documents (or folders) of your own, beside the shipped ones and "
+        "$PROVIDER_EMULATOR_CONTRACTS (repeatable)",
+    )
     parser.add_argument("--call-timeout", type=_positive, default=Limits.call_timeout)
     parser.add_argument("--max-polls-per-second", type=_positive, default=20.0)
     return parser
@@ -96,17 +105,22 @@ def load_callable(target: str) -> Callable[..., Any]:
 
 
 def _checked(args: argparse.Namespace) -> tuple[Callable[..., Any], Scenario | None]:
-    # The endpoints the emulator serves: curated contracts and fal's whole catalogue.
-    endpoint = served_contracts(EmulatorConfig()).get(args.provider, args.endpoint)
+    # The endpoints the emulator serves: curated contracts, fal's whole catalogue and the
+    # user's own (the environment's, as `serve` reads them, and --contracts).
+    endpoint = served_contracts(_config(args)).get(args.provider, args.endpoint)
     if endpoint is None:
         raise UsageError(
-            f"no {args.provider} contract for {args.endpoint!r} "
-            "(`provider-emulator contracts list` lists them)"
+            f"no {args.provider} contract for {args.endpoint!r} (`provider-emulator contracts "
+            "list` lists them; a document of your own needs --contracts PATH)"
         )
     if args.max_examples is not None and args.max_examples < 1:
         raise UsageError("--max-examples must be at least 1")
     replay = None if args.replay is None else _replayed(args.replay, args.properties, endpoint)
     return load_callable(args.target), replay
+
+
+def _config(args: argparse.Namespace) -> EmulatorConfig:
+    return EmulatorConfig().with_environment().with_contracts(*args.contracts)
 
 
 def _replayed(text: str, named: list[str] | None, endpoint: Endpoint) -> Scenario:
@@ -155,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
         limits=Limits(call_timeout=args.call_timeout),
         max_polls_per_second=args.max_polls_per_second,
         target=args.target,
+        contracts=tuple(p for p in _config(args).contracts if p != DEFAULT_CONTRACTS_DIR),
     )
     properties = [replay.property] if replay else args.properties
     report = check(

@@ -14,6 +14,7 @@ import shlex
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -71,6 +72,9 @@ class Options:
     machine_steps: int = 6  # steps per run of the keeps_calls_apart state machine
     is_error: Callable[[Any], bool] | None = None
     target: str = ""  # how the replay line names the client; "": MODULE:NAME, derived
+    #: contract documents (or folders) of your own, beside the shipped ones: the harness's
+    #: emulation serves them, and its replay lines name them (`--contracts`)
+    contracts: tuple[Path | str, ...] = ()
 
     def __post_init__(self) -> None:
         require_number("max_polls_per_second", self.max_polls_per_second)
@@ -110,7 +114,15 @@ def check(
     if unknown:
         raise ValueError(f"unknown properties: {', '.join(unknown)} (see PROPERTIES)")
     report = Report(provider, endpoint, options.target)
-    with Session(client, provider, endpoint, limits=options.limits, emulation=emulation) as s:
+    session = Session(
+        client,
+        provider,
+        endpoint,
+        limits=options.limits,
+        emulation=emulation,
+        contracts=options.contracts,
+    )
+    with session as s:
         context = Context(
             provider,
             s.endpoint,
@@ -167,7 +179,10 @@ class _PropertyRun:
 
     def _failed(self, started: float, failure: PropertyFailed) -> PropertyOutcome:
         replay = failure.scenario.replay_command(
-            self.options.target, self.context.provider, self.context.endpoint.id
+            self.options.target,
+            self.context.provider,
+            self.context.endpoint.id,
+            self.options.contracts,
         )
         if any(STILL_CALLING in problem for problem in failure.problems):
             self._recheck_time(failure.scenario)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 __all__ = ["Scenario"]
@@ -63,20 +65,13 @@ class Scenario:
             lines.append("lost:        the answer to the first submit, after the job was created")
         return "\n".join(lines)
 
-    def replay_command(self, target: str, provider: str, endpoint: str) -> str:
-        """One shell line that runs exactly this scenario again."""
-        return shlex.join(
-            [
-                "provider-emulator",
-                "conformance",
-                target,
-                "--provider",
-                provider,
-                "--endpoint",
-                endpoint,
-                "--property",
-                self.property,
-                "--replay",
-                self.to_json(),
-            ]
-        )
+    def replay_command(
+        self, target: str, provider: str, endpoint: str, contracts: Iterable[Path | str] = ()
+    ) -> str:
+        """One shell line that runs exactly this scenario again (with ``contracts``, the
+        user's own documents its endpoint may be one of)."""
+        words = ["provider-emulator", "conformance", target, "--provider", provider]
+        words += ["--endpoint", endpoint, "--property", self.property]
+        for path in contracts:
+            words += ["--contracts", str(path)]
+        return shlex.join([*words, "--replay", self.to_json()])

@@ -18,10 +18,11 @@ import asyncio
 import inspect
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -124,12 +125,17 @@ class Session:
         *,
         limits: Limits = DEFAULT_LIMITS,
         emulation: Emulation | None = None,
+        contracts: Iterable[Path | str] = (),
     ) -> None:
+        """``contracts``: documents of the user's own its emulation serves (when it makes
+        one: a given ``emulation`` serves its own)."""
         self.client, self.provider, self.endpoint_id = client, provider, endpoint_id
         self.surface = surface_of(provider)
         self.limits = limits
         self._owned = emulation is None
-        self.emulation = emulation or emulate(clock=ManualClock(), progression="immediate")
+        self.emulation = emulation or emulate(
+            clock=ManualClock(), progression="immediate", contracts=contracts
+        )
         # The one place every intercepted request passes (see the module's docstring).
         self._guard = RequestGuard(
             self.emulation._dispatcher, self.surface, limits, self._is_current_job

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from emulator.cli import main
+from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR
 
 BASE = ["conformance", "--provider", "fal", "--endpoint", "fal-ai/bitdance"]
 
@@ -144,3 +145,22 @@ def test_limits_must_be_more_than_zero(
     assert exited.value.code == 2
     assert f"argument {option}: must be a finite number more than 0" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_an_endpoint_of_your_own_is_checked_and_replayed_with_its_contracts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the harness knew only the shipped endpoints: an added one was "no fal contract" (an
+    # audit), and the replay lines it printed for one failed so
+    bitdance = DEFAULT_CONTRACTS_DIR / "fal" / "fal-ai" / "bitdance.json"
+    mine = tmp_path / "mine.json"
+    mine.write_text(bitdance.read_text().replace("fal-ai/bitdance", "acme/sketch"))
+    args = ["conformance", "tests.harness.gallery:ignores_retry_after", "--provider", "fal",
+            "--endpoint", "acme/sketch", "--property", "retries_transient_errors",
+            "--max-examples", "10", "--seed", "3"]  # fmt: skip
+    assert main([*args, "--contracts", str(mine)]) == 1
+    replay = capsys.readouterr().out.split("replay:\n", 1)[1].strip().splitlines()[0]
+    assert f"--contracts {mine}" in replay and main(shlex.split(replay)[1:]) == 1
+    assert "[1 run," in capsys.readouterr().out
+    monkeypatch.setenv("PROVIDER_EMULATOR_CONTRACTS", str(mine))  # as `serve` reads it
+    assert main([*args, "--max-examples", "1"]) == 1
