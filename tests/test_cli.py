@@ -47,17 +47,27 @@ def test_serve_refuses_a_broken_user_contract_at_start_up(
     assert "broken.json" in err and "objekt" in err and err.count("\n") == 1
 
 
-def test_contracts_list_checks_the_documents_serve_trusts(
+def test_a_document_added_to_the_shipped_folder_is_checked_as_it_loads(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # the folder taken for the shipped one: loading it skips the check, listing it does not
+    # it loaded unchecked, as the shipped ones do, and failed at its first request with a
+    # 500 (an audit): only the documents shipped, as shipped, are trusted now
     shipped = _broken_seedream(tmp_path)
     monkeypatch.setattr(documents, "DEFAULT_CONTRACTS_DIR", shipped)
-    assert documents.load_contracts([shipped]).get(
-        "fal", "fal-ai/bytedance/seedream/v4/text-to-image"
-    )
+    with pytest.raises(documents.ContractError, match="objekt"):
+        documents.load_contracts([shipped / "fal"])
     assert cli.main(["contracts", "list", "--contracts", str(shipped)]) == 2
     assert "objekt" in capsys.readouterr().err
+
+
+def test_contracts_list_reads_the_environment_as_serve_does(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bitdance = DEFAULT_CONTRACTS_DIR / "fal" / "fal-ai" / "bitdance.json"
+    (tmp_path / "mine.json").write_text(bitdance.read_text().replace("fal-ai/bitdance", "acme/a"))
+    monkeypatch.setenv("PROVIDER_EMULATOR_CONTRACTS", str(tmp_path))
+    assert cli.main(["contracts", "list"]) == 0
+    assert "acme/a" in capsys.readouterr().out
 
 
 def test_serve_builds_its_config_from_flags(

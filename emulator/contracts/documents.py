@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import hashlib
 import importlib.util
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -18,15 +19,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from emulator.contracts.checks import ContractError, check_endpoint
 from emulator.contracts.inlining import inline_refs
+from emulator.contracts.shipped import SHIPPED
 from emulator.core.registry import LAYOUTS
 
 if TYPE_CHECKING:  # jsonschema loads when the first validator is built, not at start-up
     from jsonschema import Draft202012Validator
-
-
-class ContractError(ValueError):
-    """A document that cannot serve as an endpoint contract."""
 
 
 def _shipped_contracts() -> Path:
@@ -170,43 +169,6 @@ def endpoint_from_document(
     return endpoint
 
 
-def check_endpoint(endpoint: Endpoint) -> None:
-    """`ContractError` unless the endpoint's input schema is valid JSON Schema (2020-12)
-    and each of its ``$ref`` pointers (every one in a curated document) leads somewhere."""
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError
-
-    try:
-        Draft202012Validator.check_schema(endpoint.resolve(endpoint.input_schema))
-        endpoint.resolve(endpoint.output_schema)
-        if endpoint.tier == "curated":  # generated tiers are checked when they are made
-            for ref in _refs(endpoint.document):
-                endpoint._lookup(ref)
-    except SchemaError as exc:  # one line, where jsonschema's own text is a page
-        where = "/".join(map(str, exc.path)) or "its root"
-        raise ContractError(
-            f"{endpoint.source}: the input schema is not JSON Schema 2020-12 "
-            f"(at {where}: {exc.message})"
-        ) from exc
-    except (KeyError, TypeError) as exc:
-        raise ContractError(f"{endpoint.source}: broken $ref, no {exc} in the document") from exc
-    except Exception as exc:  # a schema jsonschema rejects, a non-local $ref
-        raise ContractError(f"{endpoint.source}: {exc}") from exc
-
-
-def _refs(node: Any) -> Iterator[str]:
-    """Every ``$ref`` in a document."""
-    stack = [node]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Mapping):
-            if isinstance(node.get("$ref"), str):
-                yield node["$ref"]
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-
-
 class Contracts:
     """The endpoints the emulator serves, by provider and id: the curated ones (loaded
     documents) first, then fal's catalogue, then (if set) a generic contract by name."""
@@ -335,19 +297,19 @@ def load_contracts(directories: Iterable[Path | str], **options: Any) -> Contrac
 
     The provider is read from each document (see `provider_of`); a later document for the
     same endpoint replaces an earlier one. ``options`` go to `Contracts`. Each document is
-    checked (`check_endpoint`) as it loads, but for the shipped ones: the test suite checks
-    those, and a start-up that checked them again would spend most of its time on it.
-    Documents are read again when changed, but the shipped ones, read once per process.
+    checked (`check_endpoint`) as it loads, but for the shipped ones (`shipped.SHIPPED`,
+    by their bytes): the test suite checks those, and a start-up that checked them again
+    would spend most of its time on it. A document added to the shipped folder, or one of
+    its documents changed, is checked. Documents are read again when changed, but the
+    shipped ones, read once per process.
     """
     contracts = Contracts(**options)
     for directory in directories:
         if Path(directory) == DEFAULT_CONTRACTS_DIR:
             endpoints = _shipped_endpoints(DEFAULT_CONTRACTS_DIR)
         else:
-            shipped = Path(directory).resolve().is_relative_to(_resolved(DEFAULT_CONTRACTS_DIR))
-            endpoints = tuple(
-                _loaded(path, checked=not shipped) for path in _document_files(Path(directory))
-            )
+            files = _document_files(Path(directory))
+            endpoints = tuple(_loaded(path, checked=not _shipped(path)) for path in files)
         for endpoint in endpoints:
             contracts.add(endpoint)
     return contracts
@@ -358,11 +320,20 @@ def _resolved(path: Path) -> Path:
     return path.resolve()  # an installed wheel's path may be a link
 
 
+def _shipped(path: Path) -> bool:
+    """Whether ``path`` is a shipped document as it was shipped (its bytes unchanged)."""
+    root, where = _resolved(DEFAULT_CONTRACTS_DIR), path.resolve()
+    if not where.is_relative_to(root):
+        return False
+    digest = SHIPPED.get(where.relative_to(root).as_posix())
+    return digest is not None and digest == hashlib.sha256(where.read_bytes()).hexdigest()
+
+
 @functools.lru_cache(maxsize=8)
 def _shipped_endpoints(root: Path) -> tuple[Endpoint, ...]:
     """The package's own documents, listed and read once per process: an emulator is made
     per test, and walking their folders took a third of making one (issue 17)."""
-    return tuple(_loaded(path, checked=False) for path in _document_files(root))
+    return tuple(_loaded(path, checked=not _shipped(path)) for path in _document_files(root))
 
 
 def _loaded(path: Path, *, checked: bool) -> Endpoint:

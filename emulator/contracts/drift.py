@@ -10,10 +10,11 @@ the patch that `contracts sync` applies to the shipped document.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from emulator.contracts.checks import refs
 from emulator.contracts.documents import Contracts, Endpoint, endpoint_from_document
 from emulator.contracts.rules import SIZE_RULE, rule_from_text
 from emulator.contracts.sources import DocumentSource, SourceError
@@ -193,24 +194,13 @@ class _Walk:
 
     def portable(self, fragment: Any) -> Any:
         """A new fragment with the components it refers to copied in (and noted)."""
-        for ref in _refs(fragment):
+        for ref in refs(fragment):
             target = ref[2:].split("/")
             if target[0] == "components" and _missing(self.old.document, target):
                 self.add("components", "added", "info", f"new component {target[-1]}", OUTPUT,
                          "/" + "/".join(target[:-1]), target[-1],
                          copy.deepcopy(self.new._lookup(ref)))  # fmt: skip
         return copy.deepcopy(fragment)
-
-
-def _refs(node: Any) -> Iterator[str]:
-    if isinstance(node, Mapping):
-        if isinstance(node.get("$ref"), str):
-            yield node["$ref"]
-        for value in node.values():
-            yield from _refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _refs(value)
 
 
 def _missing(document: Mapping[str, Any], parts: list[str]) -> bool:

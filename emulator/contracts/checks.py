@@ -1,0 +1,87 @@
+"""What a contract document must be to be served: an endpoint id (the one its metadata
+names), ``$ref`` pointers that lead somewhere, and input and output schemas that are JSON
+Schema 2020-12. Documents of the user's own are checked as they load (documents.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from emulator.contracts.documents import Endpoint
+
+
+class ContractError(ValueError):
+    """A document that cannot serve as an endpoint contract."""
+
+
+def check_endpoint(endpoint: Endpoint) -> None:
+    """`ContractError` unless the endpoint's id is one (and the one its metadata names),
+    each of its ``$ref`` pointers (every one in a curated document) leads somewhere, and
+    its input and output schemas are valid JSON Schema (2020-12)."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    _check_id(endpoint)
+    if endpoint.tier == "curated":  # generated tiers are checked when they are made
+        for ref in refs(endpoint.document):
+            try:
+                endpoint._lookup(ref)
+            except (KeyError, TypeError):
+                raise ContractError(
+                    f"{endpoint.source}: broken $ref {ref!r}: the document has nothing there"
+                ) from None
+    for which, schema in (("input", endpoint.input_schema), ("output", endpoint.output_schema)):
+        try:
+            Draft202012Validator.check_schema(endpoint.resolve(schema))
+        except SchemaError as exc:  # one line, where jsonschema's own text is a page
+            where = "/".join(map(str, exc.path)) or "its root"
+            raise ContractError(
+                f"{endpoint.source}: the {which} schema is not JSON Schema 2020-12 "
+                f"(at {where}: {exc.message})"
+            ) from exc
+        except (KeyError, TypeError) as exc:
+            raise ContractError(f"{endpoint.source}: broken $ref, no {exc} there") from exc
+        except Exception as exc:  # a schema jsonschema rejects, a non-local $ref
+            raise ContractError(f"{endpoint.source}: {exc}") from exc
+
+
+#: an endpoint id: segments of letters, digits, ``.``, ``_`` and ``-``, joined by ``/``
+_ENDPOINT_ID = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
+#: where each provider's documents name their endpoint's id
+_ID_METADATA = {
+    "fal": ("x-fal-metadata", "endpointId"),
+    "wavespeed": ("x-wavespeed-metadata", "modelId"),
+}
+
+
+def _check_id(endpoint: Endpoint) -> None:
+    """The id the submit path names must be one, and the metadata's (if it names one):
+    a copy renamed in one place only would replace the endpoint it was copied from."""
+    if not _ENDPOINT_ID.fullmatch(endpoint.id):
+        raise ContractError(
+            f"{endpoint.source}: {endpoint.id!r} (its submit path) is no endpoint id: "
+            "segments of letters, digits, '.', '_' and '-', joined by '/'"
+        )
+    extension, field = _ID_METADATA[endpoint.provider]
+    named = endpoint.document.get("info", {}).get(extension, {}).get(field)
+    if isinstance(named, str) and named != endpoint.id:
+        raise ContractError(
+            f"{endpoint.source}: its submit path names {endpoint.id!r} but "
+            f"info.{extension}.{field} names {named!r}: a copy is renamed in both"
+        )
+
+
+def refs(node: Any) -> Iterator[str]:
+    """Every ``$ref`` in a document, in its order (without recursion: a document may nest
+    deeper than Python's stack)."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            if isinstance(node.get("$ref"), str):
+                yield node["$ref"]
+            stack.extend(reversed(list(node.values())))
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
