@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.contracts.checks import ContractError, check_endpoint
 from emulator.contracts.inlining import inline_refs
+from emulator.contracts.openapi30 import as_json_schema
 from emulator.contracts.shipped import SHIPPED
 from emulator.core.registry import LAYOUTS
 
@@ -137,6 +138,7 @@ def endpoint_from_document(
     """The endpoint a document describes; `ContractError` if it cannot serve as one.
     ``checked=False`` skips `check_endpoint`, for documents checked already (the shipped
     ones, by the test suite)."""
+    document = as_json_schema(document)
     paths = document.get("paths")
     if not isinstance(paths, Mapping):
         raise ContractError(f"{source}: no paths")
@@ -161,8 +163,17 @@ def endpoint_from_document(
     output_schema = _operation_schema(
         result, "responses", "200", "content", "application/json", "schema"
     )
-    if input_schema is None or output_schema is None:
-        raise ContractError(f"{source}: missing the input or the output schema of {endpoint_id}")
+    if input_schema is None:
+        raise ContractError(
+            f"{source}: no input schema: POST {submit_path} needs requestBody.content."
+            "application/json.schema"
+        )
+    if output_schema is None:
+        result_path = layout.result_path.format(submit=submit_path)
+        raise ContractError(
+            f"{source}: no output schema: GET {result_path} needs responses.200.content."
+            "application/json.schema"
+        )
     endpoint = Endpoint(provider, endpoint_id, document, input_schema, output_schema, source, tier)
     if checked:
         check_endpoint(endpoint)

@@ -65,7 +65,7 @@ def test_a_dropped_in_document_becomes_an_endpoint(tmp_path: Path) -> None:
     [
         ({"openapi": "3.0.4"}, "no paths"),
         ({"paths": {}}, "expected one POST"),
-        ({"paths": {"/x": {"post": {"requestBody": {}}}}}, "missing the input or the output"),
+        ({"paths": {"/x": {"post": {"requestBody": {}}}}}, "no input schema: POST /x"),
     ],
 )
 def test_broken_documents_are_refused_with_the_reason(
