@@ -1,5 +1,5 @@
-"""``webhook_verification``: drive a user's webhook handler with signed, forged, replayed
-and late deliveries, signed exactly as the emulator's providers sign them.
+"""``webhook_verification``: drive a user's webhook handler with signed, forged, replayed,
+late and impostor deliveries, signed exactly as the emulator's providers sign them.
 
     def handler(body: bytes, headers: Mapping[str, str]) -> bool: ...  # True: accepted
 
@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.config import EmulatorConfig
 from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
 from emulator.emulation import emulate
@@ -30,8 +31,11 @@ __all__ = ["DELIVERIES", "WebhookVerdict", "check_webhook_handler"]
 Handler = Callable[[bytes, Mapping[str, str]], Any]
 #: how old a "late" delivery is: fal documents a five-minute tolerance
 LATE_SECONDS = 20 * 60
-#: each kind of delivery, and whether a correct handler accepts it
+#: each kind of delivery, and whether a correct handler accepts it: a forged one is a new
+#: delivery (an id and a time no check has sent), so that only its signature gives it away;
+#: an impostor's is signed as the provider signs, with keys (or a secret) not the provider's
 DELIVERIES = {"signed": True, "forged": False, "replayed": False, "late": False}
+DELIVERIES |= {"impostor": False}
 
 
 @dataclass(frozen=True)
@@ -89,12 +93,23 @@ def check_webhook_handler(
     with emulate(seed=seed, clock=ManualClock()) as emulation:
         key = key or os.environ[KEY_VARIABLES[provider]]
         sign = _signer(provider, emulation.engine, key)
+        # another emulator's keys and secrets: what anyone but the provider signs with
+        other = Engine(EmulatorConfig(seed=None if seed is None else seed + 1))
+        impostor = _signer(provider, other, key)
         now = time.time()
         body, headers = sign(now)
-        verdicts = [WebhookVerdict("signed", _accepts(handler, body, headers), True)]
-        forged = body.replace(b'"status": "', b'"status": "X', 1)
-        verdicts.append(WebhookVerdict("forged", _accepts(handler, forged, headers), False))
-        verdicts.append(WebhookVerdict("replayed", _accepts(handler, body, headers), False))
+        fresh_body, fresh_headers = sign(now)
+        forged = fresh_body.replace(b'"status": "', b'"status": "X', 1)
         old_body, old_headers = sign(now - LATE_SECONDS)
-        verdicts.append(WebhookVerdict("late", _accepts(handler, old_body, old_headers), False))
-    return verdicts
+        deliveries = {
+            "signed": (body, headers),
+            "forged": (forged, fresh_headers),
+            "replayed": (body, headers),
+            "late": (old_body, old_headers),
+            "impostor": impostor(now),
+        }
+        other.close()
+        return [
+            WebhookVerdict(name, _accepts(handler, *deliveries[name]), expected)
+            for name, expected in DELIVERIES.items()
+        ]

@@ -76,14 +76,14 @@ def test_a_verifying_handler_refuses_forged_replayed_and_late_deliveries(
     provider: str, handler: type
 ) -> None:
     verdicts = check_webhook_handler(handler(), provider=provider, key=KEY)
-    assert [v.delivery for v in verdicts] == ["signed", "forged", "replayed", "late"]
+    assert [v.delivery for v in verdicts] == ["signed", "forged", "replayed", "late", "impostor"]
     assert all(v.ok for v in verdicts), verdicts
 
 
 @pytest.mark.parametrize("provider", ["fal", "wavespeed"])
 def test_a_trusting_handler_is_caught(provider: str) -> None:
     verdicts = check_webhook_handler(lambda body, headers: True, provider=provider, key=KEY)
-    assert [v.delivery for v in verdicts if not v.ok] == ["forged", "replayed", "late"]
+    assert [v.delivery for v in verdicts if not v.ok] == ["forged", "replayed", "late", "impostor"]
 
 
 def test_a_handler_that_checks_only_the_signature_is_caught_replaying() -> None:
@@ -94,6 +94,27 @@ def test_a_handler_that_checks_only_the_signature_is_caught_replaying() -> None:
 
     verdicts = check_webhook_handler(SignatureOnly(), provider="fal", key=KEY)
     assert [v.delivery for v in verdicts if not v.ok] == ["replayed"]
+
+
+@pytest.mark.parametrize("provider", ["fal", "wavespeed"])
+def test_a_handler_that_checks_times_and_ids_but_no_signature_is_caught_forging(
+    provider: str,
+) -> None:
+    # the forgery kept the signed delivery's id, which such a handler had just seen, so it
+    # passed (an audit): a forgery is a new delivery now
+    seen: set[str] = set()
+
+    def unsigned(body: bytes, headers: Mapping[str, str]) -> bool:
+        lowered = {name.lower(): value for name, value in headers.items()}
+        delivery = lowered.get("webhook-id") or lowered["x-fal-webhook-request-id"]
+        moment = lowered.get("webhook-timestamp") or lowered["x-fal-webhook-timestamp"]
+        if abs(time.time() - int(moment)) > TOLERANCE or delivery in seen:
+            return False
+        seen.add(delivery)
+        return True
+
+    verdicts = check_webhook_handler(unsigned, provider=provider, key=KEY)
+    assert [v.delivery for v in verdicts if not v.ok] == ["forged", "impostor"]
 
 
 SEEN_BY_THE_NEWCOMER: set[str] = set()
