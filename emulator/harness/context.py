@@ -116,6 +116,8 @@ class Property:
     every: Callable[[Context], list[tuple[dict[str, Any], ...]]] | None = None
     #: whole scenarios each tried once before Hypothesis draws (as ``every``'s fault sets)
     explicit: Callable[[Context], list[Scenario]] | None = None
+    #: ``every``'s and ``explicit``'s scenarios only, none drawn: each takes seconds
+    exhaustive: bool = False
 
 
 def scenarios(

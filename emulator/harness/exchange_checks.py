@@ -1,4 +1,5 @@
-"""Judgements of exchanges: transient errors, lost answers and abandoned jobs."""
+"""Judgements of exchanges: transient errors, slow answers, lost answers and abandoned
+jobs."""
 
 from __future__ import annotations
 
@@ -14,8 +15,54 @@ from emulator.harness.context import (
     ran_away,
     scenarios,
 )
+from emulator.harness.job_checks import judge_output
 from emulator.harness.scenario import Scenario
 from emulator.harness.session import Observation
+
+# -- survives_slow_answers -----------------------------------------------------------------
+
+#: how long a slow answer keeps the client waiting: longer than a hasty client's timeout,
+#: well within the harness's own (`Limits.call_timeout`, 5 s by default)
+SLOW_ANSWER_SECONDS = 2.5
+
+
+def every_slow_answer(context: Context) -> list[tuple[dict[str, Any], ...]]:
+    """A slow answer at each exchange, once."""
+    targets = context.surface.exchange_targets(context.endpoint.id)
+    return [
+        ({"effect": "delay", "seconds": SLOW_ANSWER_SECONDS, "times": 1, **targets[name]},)
+        for name in sorted(targets)
+    ]
+
+
+def applies_slow(context: Context, probe: Callable[[Scenario], Observation]) -> str | None:
+    """Only to a client whose output is right without a slow answer: one whose output is
+    wrong anyway is `returns_valid_output`'s finding, not a timeout's."""
+    seen = probe(Scenario("survives_slow_answers", minimal(context)))
+    if seen.succeeded and judge_output(context, seen):
+        return "its output is not the job's even without a slow answer: see returns_valid_output"
+    return None
+
+
+def slow_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
+    return scenarios(context, name, faults=st.sampled_from(every_slow_answer(context)))
+
+
+def judge_slow(context: Context, seen: Observation) -> list[str]:
+    """A client that stopped waiting must say so (raise, or return an error value); one
+    that waited must return the output, as `judge_output` judges it."""
+    if seen.ran_away:
+        return ran_away(seen)
+    if seen.error is not None or context.declared_error(seen.output):
+        return []
+    (rule,) = seen.scenario.faults
+    where = f"{rule['method']} {rule['path']}"
+    return [
+        f"after a {rule['seconds']:g} s wait for {where}, returned a success that is not the "
+        f"job's output (a timeout taken for an answer?): {problem}"
+        for problem in judge_output(context, seen)
+    ]
+
 
 # -- retries_transient_errors --------------------------------------------------------------
 

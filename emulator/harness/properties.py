@@ -13,12 +13,16 @@ from collections.abc import Callable
 from emulator.harness.context import Context, Property, scenarios
 from emulator.harness.exchange_checks import (
     applies_cancel,
+    applies_slow,
     duplicate_scenarios,
     every_duplicate_case,
+    every_slow_answer,
     every_transient_error,
     judge_cancels,
     judge_duplicates,
     judge_retries,
+    judge_slow,
+    slow_scenarios,
     starved_scenarios,
     transient_scenarios,
 )
@@ -115,6 +119,17 @@ PROPERTIES: dict[str, Property] = {
             transient_scenarios,
             judge_retries,
             every=every_transient_error,
+        ),
+        Property(
+            "survives_slow_answers",
+            "Either provider may take seconds to answer a request (a cold start, a busy "
+            "ingress); a client that stops waiting must say so, not take its timeout for an "
+            "answer.",
+            slow_scenarios,
+            judge_slow,
+            applies_slow,
+            every=every_slow_answer,
+            exhaustive=True,
         ),
         Property(
             "no_duplicate_jobs",

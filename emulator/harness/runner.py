@@ -349,7 +349,11 @@ class _PropertyRun:
             # Hypothesis's explanation of a failure (which parts of it vary freely) reruns
             # the test hundreds of times, and the report does not show it: the harness
             # names its own simplest scenario (`_try_simpler`).
-            phases=[phase for phase in profile.phases if phase is not Phase.explain],
+            phases=(
+                [Phase.explicit]
+                if self.prop.exhaustive
+                else [phase for phase in profile.phases if phase is not Phase.explain]
+            ),
             deadline=None,
             report_multiple_bugs=False,
             print_blob=False,
