@@ -139,6 +139,23 @@ def scenarios(
     )
 
 
+def fails_unprovoked(
+    context: Context, probe: Callable[[Scenario], Observation], name: str
+) -> str | None:
+    """Why a property about a provider's failure mode does not apply: the client fails a
+    valid input with nothing staged too, which `returns_valid_output` reports; blaming the
+    failure mode would send its reader the wrong way (None: it succeeds). Tried at once and
+    with a job that takes polls (a queued status taken for a failure fails only there)."""
+    for progression in ("immediate", "polls:1,2"):
+        seen = probe(Scenario(name, minimal(context), progression))
+        if seen.error is not None and not seen.ran_away:
+            return (
+                f"the client fails a valid input with nothing staged too ({raised(seen)}): "
+                "see returns_valid_output"
+            )
+    return None
+
+
 def ran_away(seen: Observation) -> list[str]:
     return [f"the harness had to stop the client: {seen.ran_away}"] if seen.ran_away else []
 

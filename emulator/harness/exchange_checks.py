@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from emulator.harness.context import (
     Context,
+    fails_unprovoked,
     minimal,
     raised,
     ran_away,
@@ -76,6 +77,10 @@ def _transient(context: Context, status: int, target: str, times: int) -> dict[s
     if status == 429:
         rule["retry_after"] = context.retry_after
     return rule
+
+
+def applies_retries(context: Context, probe: Callable[[Scenario], Observation]) -> str | None:
+    return fails_unprovoked(context, probe, "retries_transient_errors")
 
 
 def transient_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
@@ -172,6 +177,13 @@ STARVED = ({"effect": "starve"},)
 
 def starved_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
     return scenarios(context, name, faults=st.just(STARVED))
+
+
+def every_starved(context: Context) -> list[tuple[dict[str, Any], ...]]:
+    """One starved job decides it: each run waits out the client's own patience, and what
+    a client does when it gives up does not vary with the input (100 draws took 5 minutes
+    of a careful client's run, an audit measured)."""
+    return [STARVED]
 
 
 def judge_cancels(context: Context, seen: Observation) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -18,6 +19,7 @@ from emulator.harness.context import (
     QUICK,
     Context,
     beyond_emulator,
+    fails_unprovoked,
     minimal,
     raised,
     ran_away,
@@ -71,7 +73,24 @@ def judge_failure(context: Context, seen: Observation) -> list[str]:
     (rule,) = seen.scenario.faults
     if rule["effect"] == "nsfw" and has_true_flag(seen.output):
         return []  # the provider's own flag reached the caller: an explicit error value
-    return [f"the provider reported a failure ({rule}) and the client returned it as a success"]
+    return [f"{reported(context.provider, rule)}, and the client returned a success"]
+
+
+def reported(provider: str, rule: dict[str, Any]) -> str:
+    """What the provider told the client, in its own terms, for a job failure ``rule``."""
+    effect = rule["effect"]
+    if effect == "nsfw":
+        flag = "has_nsfw_concepts" if provider == "fal" else "has_nsfw_contents"
+        return f"the provider flagged the output NSFW ({flag}: [true], its media blanked)"
+    if effect == "timeout":
+        return "the provider timed the job out"
+    if effect == "cancel":
+        return "the provider cancelled the job"
+    if "code" in rule:
+        return f"WaveSpeed failed the prediction (status failed, code {rule['code']})"
+    if "error_type" in rule:
+        return f"fal failed the request (error_type {rule['error_type']})"
+    return f"the model refused the input ({rule.get('status', 422)}: {rule.get('message')})"
 
 
 # -- surfaces_validation_errors ------------------------------------------------------------
@@ -93,7 +112,7 @@ def applies_invalid(context: Context, probe: Callable[[Scenario], Observation]) 
         broken_inputs(context.endpoint)
     except ValueError as error:  # a contract that accepts any object: nothing to break
         return str(error)
-    return None
+    return fails_unprovoked(context, probe, "surfaces_validation_errors")
 
 
 def judge_invalid(context: Context, seen: Observation) -> list[str]:

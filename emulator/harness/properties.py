@@ -13,10 +13,12 @@ from collections.abc import Callable
 from emulator.harness.context import Context, Property, scenarios
 from emulator.harness.exchange_checks import (
     applies_cancel,
+    applies_retries,
     applies_slow,
     duplicate_scenarios,
     every_duplicate_case,
     every_slow_answer,
+    every_starved,
     every_transient_error,
     judge_cancels,
     judge_duplicates,
@@ -118,6 +120,7 @@ PROPERTIES: dict[str, Property] = {
             "5xx in its envelope.",
             transient_scenarios,
             judge_retries,
+            applies_retries,
             every=every_transient_error,
         ),
         Property(
@@ -146,6 +149,8 @@ PROPERTIES: dict[str, Property] = {
             starved_scenarios,
             judge_cancels,
             applies_cancel,
+            every=every_starved,
+            exhaustive=True,
         ),
         Property(
             "survives_media_faults",

@@ -12,9 +12,9 @@ import httpx
 import pytest
 import wavespeed
 
-from emulator.harness import FAILED, HELD, Limits, Options, Scenario, check
+from emulator.harness import FAILED, HELD, NOT_APPLICABLE, Limits, Options, Scenario, check
 
-from .gallery import Wrong, careful
+from .gallery import CarefulClient, Wrong, careful
 
 ENDPOINT = "fal-ai/bitdance"
 QUICK = Options(max_examples=4, shrink_seconds=2.0)
@@ -295,3 +295,34 @@ def test_a_call_stopped_again_for_its_requests_is_not_blamed_on_the_machine() ->
     (note,) = outcome.notes
     assert "stopped again after" in note and "more than 60 requests in one call" in note
     assert "too busy" not in note
+
+
+class TakesQueuedForFailed(CarefulClient):
+    """Takes a queued job for a failed one: every call whose job takes a poll fails."""
+
+    def wait(self, http: httpx.Client, queued: dict) -> None:
+        status = self.send(http, "GET", queued["status_url"]).json()
+        if status["status"] != "COMPLETED":
+            raise RuntimeError(f"the job failed: {status['status']}")
+
+
+def test_a_client_failing_without_any_fault_is_blamed_for_that_not_the_fault() -> None:
+    # a staged 429 (or an invalid input) was blamed for it: "gave up on a transient 429"
+    # (an audit); those properties do not apply, returns_valid_output says what is wrong
+    names = ["returns_valid_output", "retries_transient_errors", "surfaces_validation_errors"]
+    report = check(TakesQueuedForFailed(), provider="fal", endpoint=ENDPOINT,
+                   properties=names, options=QUICK)  # fmt: skip
+    assert report.outcome("returns_valid_output").status == FAILED, report.text()
+    for name in names[1:]:
+        outcome = report.outcome(name)
+        assert outcome.status == NOT_APPLICABLE, report.text()
+        assert "fails a valid input with nothing staged too" in outcome.reason
+        assert "the job failed: IN_QUEUE" in outcome.reason
+
+
+def test_a_failure_returned_as_a_success_is_worded_as_the_provider_reported_it() -> None:
+    report = check(Wrong("empty_on_failure"), provider="fal", endpoint=ENDPOINT,
+                   properties=["surfaces_job_failure"], options=QUICK)  # fmt: skip
+    (problem,) = report.outcome("surfaces_job_failure").problems
+    assert problem.startswith("fal failed the request (error_type ")
+    assert problem.endswith("and the client returned a success")
