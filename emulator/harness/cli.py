@@ -22,6 +22,7 @@ from emulator.core.faults import Fault
 from emulator.core.lifecycle import Progression
 from emulator.harness.guard import Limits
 from emulator.harness.properties import PROPERTIES
+from emulator.harness.report import PropertyOutcome, heading
 from emulator.harness.runner import Options, check
 from emulator.harness.scenario import Scenario
 
@@ -157,6 +158,10 @@ def _replayed(text: str, named: list[str] | None, endpoint: Endpoint) -> Scenari
     return scenario
 
 
+def _print_summary(outcome: PropertyOutcome) -> None:
+    print("\n".join(outcome.summary()), flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         client, replay = _checked(args)
@@ -170,8 +175,10 @@ def run(args: argparse.Namespace) -> int:
         max_polls_per_second=args.max_polls_per_second,
         target=args.target,
         contracts=tuple(p for p in _config(args).contracts if p != DEFAULT_CONTRACTS_DIR),
+        progress=_print_summary,  # each line as its property ends: a run takes minutes
     )
     properties = [replay.property] if replay else args.properties
+    print(heading(args.target, args.provider, args.endpoint), flush=True)
     report = check(
         client,
         provider=args.provider,
@@ -180,7 +187,9 @@ def run(args: argparse.Namespace) -> int:
         options=options,
         replay=replay,
     )
-    print(report.text())
+    details = report.details()
+    if details:
+        print("\n".join(details), flush=True)
     if args.report is not None:
         args.report.write_text(report.to_json())
     return 0 if report.ok else 1

@@ -40,6 +40,15 @@ class PropertyOutcome:
         runs = f"{self.examples} run" + ("" if self.examples == 1 else "s")
         return text + f"   [{runs}, {self.seconds:.1f} s]"
 
+    def summary(self) -> list[str]:
+        """Its line in the report's summary, and its notes under it."""
+        return ["  " + self.line(), *(f"      note: {note}" for note in self.notes)]
+
+
+def heading(target: str, provider: str, endpoint: str) -> str:
+    """The report's first line: who was checked against what."""
+    return f"{target} against {provider} {endpoint}:"
+
 
 @dataclass
 class Report:
@@ -72,9 +81,15 @@ class Report:
         return json.dumps(self.as_dict(), indent=2, default=repr)
 
     def text(self) -> str:
-        lines = [f"{self.target} against {self.provider} {self.endpoint}:"]
-        for outcome in self.outcomes:
-            lines += ["  " + outcome.line(), *(f"      note: {note}" for note in outcome.notes)]
+        lines = [self.heading(), *(line for o in self.outcomes for line in o.summary())]
+        return "\n".join([*lines, *self.details()])
+
+    def heading(self) -> str:
+        return heading(self.target, self.provider, self.endpoint)
+
+    def details(self) -> list[str]:
+        """What each failed property found, its scenario and its replay line."""
+        lines: list[str] = []
         for outcome in self.failed:
             lines += ["", f"{outcome.name} FAILED:"]
             lines += [f"  - {problem}" for problem in outcome.problems]
@@ -83,4 +98,4 @@ class Report:
                 lines += ["    " + line for line in outcome.scenario.describe().splitlines()]
             if outcome.replay:
                 lines += ["  replay:", "    " + outcome.replay]
-        return "\n".join(lines)
+        return lines

@@ -72,6 +72,8 @@ class Options:
     machine_steps: int = 6  # steps per run of the keeps_calls_apart state machine
     is_error: Callable[[Any], bool] | None = None
     target: str = ""  # how the replay line names the client; "": MODULE:NAME, derived
+    #: called with each property's outcome as it is decided (the CLI prints its line)
+    progress: Callable[[PropertyOutcome], None] | None = None
     #: contract documents (or folders) of your own, beside the shipped ones: the harness's
     #: emulation serves them, and its replay lines name them (`--contracts`)
     contracts: tuple[Path | str, ...] = ()
@@ -136,7 +138,10 @@ def check(
         )
         for name in names:
             runner = _PropertyRun(PROPERTIES[name], context, s, options)
-            report.outcomes.append(runner.replay(replay) if replay else runner.run())
+            outcome = runner.replay(replay) if replay else runner.run()
+            report.outcomes.append(outcome)
+            if options.progress is not None:
+                options.progress(outcome)
     return report
 
 

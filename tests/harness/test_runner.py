@@ -49,3 +49,13 @@ def test_properties_are_a_list_of_names() -> None:
     # a string was read letter by letter: "unknown properties: p, o, l, l, s…"
     with pytest.raises(TypeError, match="not the string 'polls_politely'"):
         check(careful, provider="fal", endpoint="fal-ai/bitdance", properties="polls_politely")
+
+
+def test_each_outcome_is_given_to_progress_as_its_property_ends() -> None:
+    # the CLI printed nothing until every property had run, minutes into a run (an audit)
+    seen: list[str] = []
+    names = ["returns_valid_output", "stops_polling_when_done"]
+    options = Options(max_examples=2, progress=lambda outcome: seen.append(outcome.name))
+    report = check(careful, provider="fal", endpoint="fal-ai/bitdance", properties=names,
+                   options=options)  # fmt: skip
+    assert seen == names == [outcome.name for outcome in report.outcomes]
