@@ -74,14 +74,21 @@ def _check_id(endpoint: Endpoint) -> None:
 
 
 def refs(node: Any) -> Iterator[str]:
-    """Every ``$ref`` in a document, in its order (without recursion: a document may nest
-    deeper than Python's stack)."""
+    """Every ``$ref`` in a document, in its order."""
+    for mapping in mappings(node):
+        if isinstance(mapping.get("$ref"), str):
+            yield mapping["$ref"]
+
+
+def mappings(node: Any) -> Iterator[Mapping[str, Any]]:
+    """Every object in a document (``node`` itself first), in its order, without recursion:
+    a document may nest deeper than Python's stack. An object changed as it is yielded is
+    walked as it is then."""
     stack = [node]
     while stack:
         node = stack.pop()
         if isinstance(node, Mapping):
-            if isinstance(node.get("$ref"), str):
-                yield node["$ref"]
+            yield node
             stack.extend(reversed(list(node.values())))
         elif isinstance(node, list):
             stack.extend(reversed(node))

@@ -12,6 +12,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from emulator.contracts.checks import mappings
+
 _THREE_ZERO_WORDS = ("nullable", "exclusiveMinimum", "exclusiveMaximum")
 #: what a nullable schema without a type keeps beside its ``anyOf`` of itself or null
 _ANNOTATIONS = ("description", "title", "default")
@@ -27,31 +29,19 @@ def as_json_schema(document: Mapping[str, Any]) -> Mapping[str, Any]:
     return translated
 
 
-def _uses_3_0_words(node: Any) -> bool:
-    stack = [node]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Mapping):
-            if node.get("nullable") is not None or any(
-                isinstance(node.get(word), bool) for word in _THREE_ZERO_WORDS[1:]
-            ):
-                return True
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return False
+def _uses_3_0_words(document: Mapping[str, Any]) -> bool:
+    return any(
+        node.get("nullable") is not None
+        or any(isinstance(node.get(word), bool) for word in _THREE_ZERO_WORDS[1:])
+        for node in mappings(document)
+    )
 
 
-def _translate(node: Any) -> None:
-    """Translate every schema in ``node``, in place."""
-    stack = [node]
-    while stack:
-        node = stack.pop()
+def _translate(document: dict[str, Any]) -> None:
+    """Translate every schema in ``document``, in place."""
+    for node in mappings(document):
         if isinstance(node, dict):
             _translate_schema(node)
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
 
 
 def _translate_schema(schema: dict[str, Any]) -> None:
