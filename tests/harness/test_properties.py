@@ -326,3 +326,19 @@ def test_a_failure_returned_as_a_success_is_worded_as_the_provider_reported_it()
     (problem,) = report.outcome("surfaces_job_failure").problems
     assert problem.startswith("fal failed the request (error_type ")
     assert problem.endswith("and the client returned a success")
+
+
+def mends_its_input(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Sends a prompt only, a default one where it was given none it can use: the provider
+    never sees what was wrong with the input."""
+    prompt = arguments.get("prompt")
+    sent = {"prompt": prompt if isinstance(prompt, str) and prompt else "a cat"}
+    return fal_client.subscribe(endpoint_id, arguments=sent)
+
+
+def test_a_client_that_mends_its_input_is_judged_by_what_it_sent() -> None:
+    # "returned a success for an input the provider rejects", where the provider never saw
+    # it: wavespeed's SDK turns enable_sync_mode: null into true (an audit)
+    report = check(mends_its_input, provider="fal", endpoint=ENDPOINT,
+                   properties=["surfaces_validation_errors"], options=QUICK)  # fmt: skip
+    assert report.outcome("surfaces_validation_errors").status == HELD, report.text()
