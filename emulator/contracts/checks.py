@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from emulator.core.registry import LAYOUTS
+
 if TYPE_CHECKING:
     from emulator.contracts.documents import Endpoint
 
@@ -63,6 +65,12 @@ def _check_id(endpoint: Endpoint) -> None:
         raise ContractError(
             f"{endpoint.source}: {endpoint.id!r} (its submit path) is no endpoint id: "
             "segments of letters, digits, '.', '_' and '-', joined by '/'"
+        )
+    first = endpoint.id.split("/", 1)[0]
+    if first in LAYOUTS[endpoint.provider].api_words:
+        raise ContractError(
+            f"{endpoint.source}: {endpoint.id!r} starts with {first!r}, a path of "
+            f"{endpoint.provider}'s own API, which would answer it: name it otherwise"
         )
     extension, field = _ID_METADATA[endpoint.provider]
     named = endpoint.document.get("info", {}).get(extension, {}).get(field)

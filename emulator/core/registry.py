@@ -23,6 +23,9 @@ class Layout(NamedTuple):
     #: inputs the provider refuses whatever an endpoint's contract says, each a JSON
     #: Schema an input matches (its routes answer them; the strategies draw none of them)
     refused_inputs: tuple[Mapping[str, Any], ...] = ()
+    #: the first path segments of the provider's own API beside its models' paths: an
+    #: endpoint id starting with one would be answered by that API, not as a model
+    api_words: frozenset[str] = frozenset()
 
 
 _LAYOUTS: dict[str, Layout] = {}

@@ -20,6 +20,10 @@ WAVESPEED_LAYOUT = Layout(
             "properties": {"enable_base64_output": {"const": True}},
         },
     ),
+    # account.py's and routes.py's paths (tests/providers/wavespeed keep the list whole)
+    api_words=frozenset(
+        "balance billings media model models predictions upload user webhook".split()
+    ),
 )
 
 register("fal", FAL_LAYOUT)

@@ -74,3 +74,10 @@ def test_refs_come_in_document_order_however_deep() -> None:
         "#/b",
         "#/last",
     ]
+
+
+@pytest.mark.parametrize("model", ["predictions", "model/price", "balance/mine"])
+def test_a_wavespeed_id_its_own_api_would_answer_is_refused(model: str) -> None:
+    text = POSTER.read_text().replace("wavespeed-ai/bitdance-14b/text-to-image", model)
+    with pytest.raises(ContractError, match="a path of wavespeed's own API"):
+        load(json.loads(text), "wavespeed")

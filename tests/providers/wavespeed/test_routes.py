@@ -362,3 +362,19 @@ def test_a_key_holding_its_most_requests_open_is_refused_one_more() -> None:
                 assert open_.status_code == 200  # another key: its own count
                 again = httpx.get(stream, headers={"Authorization": "Key other"})
                 assert again.status_code == 429 and "detail" in again.json()
+
+
+def test_every_path_of_the_api_beside_the_models_is_a_word_no_model_id_may_start_with() -> None:
+    # a contract named "predictions" or "model/price" loaded and was answered by those
+    # routes (an audit): the layout's api_words, which the contract check refuses, name
+    # every first segment of the API's own routes
+    from emulator.core.registry import LAYOUTS
+
+    api = "/wavespeed/api/v3/"
+    routes = WaveSpeedApi(Engine()).routes()[0].routes  # the PrefixedRoutes' own
+    firsts = {
+        route.path[len(api) :].split("/", 1)[0]
+        for route in routes
+        if getattr(route, "path", "").startswith(api) and "{model" not in route.path
+    }
+    assert firsts and firsts <= LAYOUTS["wavespeed"].api_words
