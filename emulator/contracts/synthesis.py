@@ -71,7 +71,7 @@ from emulator.contracts.validation import Violation
 from emulator.media import MediaSpec
 from emulator.media.links import Linker
 from emulator.media.sources import Source, SourceResolver
-from emulator.media.spec import ALPHA_CODECS, KINDS, VIDEO_CODECS
+from emulator.media.spec import ALPHA_CODECS, KINDS, codec_of
 
 
 class InputRejected(Exception):
@@ -306,7 +306,7 @@ class Synthesis:
         media_format, codec = video_format(self.inputs)
         sound = self._sound() and media_format != "gif"  # a GIF has no sound track
         # a cut-out only where the codec carries transparency (else the whole picture)
-        alpha = (codec or VIDEO_CODECS[media_format][0]) in ALPHA_CODECS
+        alpha = codec_of(media_format, codec) in ALPHA_CODECS
         matted = media.matte == "mask" or (media.matte == "cutout" and alpha)
         return MediaSpec(
             "video",
@@ -334,9 +334,9 @@ class Synthesis:
         asked or a ``match_*`` flag asks for them (a lipsync; an upscaler's size times its
         factor), or its input audio's length."""
         clip = self.input_media.clip()
+        length_asked = "duration" in self.inputs or "num_frames" in self.inputs
         if clip is None:  # a talking video of no asked length lasts as its text takes to say
             spoken = spoken_text(self.endpoint.id, self.inputs)
-            length_asked = "duration" in self.inputs or "num_frames" in self.inputs
             if spoken and not length_asked:
                 seconds = speaking_seconds(spoken)
             return width, height, seconds, fps
@@ -346,7 +346,6 @@ class Synthesis:
             fps = clip.fps
             framed = frame_seconds(self.inputs.get("num_frames"), fps)
             seconds = framed or seconds
-        length_asked = "duration" in self.inputs or "num_frames" in self.inputs
         if self._matches(MATCH_LENGTH) or not length_asked:
             seconds = clip.seconds
         if clip.width and not asks_frame_size(self.inputs):

@@ -68,12 +68,17 @@ def audio_frames(spec: MediaSpec, rate: int, sample_format: str) -> Iterator[av.
     yield from resampler.resample(None)
 
 
+def _rate(spec: MediaSpec, codec: str) -> int:
+    """The sample rate ``spec`` is encoded at in ``codec``: its own, but where Opus cannot
+    take it."""
+    rate = spec.sample_rate or 44100
+    return 48000 if codec == "libopus" and rate not in _OPUS_RATES else rate
+
+
 def render_audio(spec: MediaSpec) -> bytes:
     """The encoded bytes of ``spec``: same spec, same bytes."""
     container_format, codec, sample_format = AUDIO_CODECS[spec.format]
-    rate = spec.sample_rate or 44100
-    if codec == "libopus" and rate not in _OPUS_RATES:
-        rate = 48000
+    rate = _rate(spec, codec)
     out = io.BytesIO()
     # bitexact: no random stream serials (Ogg) or encoder tags, so same spec, same bytes
     options = {"fflags": "+bitexact"}
@@ -100,10 +105,7 @@ def sound_stream(
     the video has no sound, or its format takes none)."""
     if not spec.with_audio or codec is None:
         return None
-    rate = spec.sample_rate or 44100
-    if codec == "libopus" and rate not in _OPUS_RATES:
-        rate = 48000
-    stream = container.add_stream(codec, rate=rate, layout="mono")
+    stream = container.add_stream(codec, rate=_rate(spec, codec), layout="mono")
     assert isinstance(stream, AudioStream)  # an audio codec makes an audio stream
     stream.bit_rate = 64000
     return stream

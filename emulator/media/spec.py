@@ -66,6 +66,13 @@ VIDEO_CODECS = {
     "webm": ("vp9",),
     "gif": ("gif",),
 }
+
+
+def codec_of(video_format: str, codec: str) -> str:
+    """A video's codec: ``codec``, or its format's own where that is ""."""
+    return codec or VIDEO_CODECS[video_format][0]
+
+
 #: the codecs that carry transparency, and the pixel format they take it in (WebM marks
 #: its VP9 so: ``alpha_mode`` 1)
 ALPHA_CODECS = {"vp9": "yuva420p"}
@@ -120,7 +127,7 @@ class MediaSpec:
     @property
     def video_codec(self) -> str:
         """A video's codec: its own, or its format's."""
-        return self.codec or VIDEO_CODECS[self.format][0]
+        return codec_of(self.format, self.codec)
 
     def digest(self, salt: str = "") -> str:
         """A stable name for this spec: the same spec (and salt) always gets the same one."""
