@@ -73,12 +73,22 @@ def _check_id(endpoint: Endpoint) -> None:
             f"{endpoint.provider}'s own API, which would answer it: name it otherwise"
         )
     extension, field = _ID_METADATA[endpoint.provider]
-    named = endpoint.document.get("info", {}).get(extension, {}).get(field)
+    info = _object(endpoint, endpoint.document, "info")
+    named = _object(endpoint, info, extension).get(field)
     if isinstance(named, str) and named != endpoint.id:
         raise ContractError(
             f"{endpoint.source}: its submit path names {endpoint.id!r} but "
             f"info.{extension}.{field} names {named!r}: a copy is renamed in both"
         )
+
+
+def _object(endpoint: Endpoint, node: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """``node[name]``, which must be an object if there ({} if not): the endpoint's
+    category and metadata are read from there."""
+    found = node.get(name, {})
+    if not isinstance(found, Mapping):
+        raise ContractError(f"{endpoint.source}: its {name} is not an object")
+    return found
 
 
 def refs(node: Any) -> Iterator[str]:

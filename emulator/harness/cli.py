@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.config import EmulatorConfig
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, ContractError, Endpoint
+from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, Endpoint
 from emulator.contracts.served import served_contracts
 from emulator.contracts.validation import input_violations
 from emulator.core.faults import Fault
@@ -105,10 +105,12 @@ def load_callable(target: str) -> Callable[..., Any]:
     return found
 
 
-def _checked(args: argparse.Namespace) -> tuple[Callable[..., Any], Scenario | None]:
+def _checked(
+    args: argparse.Namespace, config: EmulatorConfig
+) -> tuple[Callable[..., Any], Scenario | None]:
     # The endpoints the emulator serves: curated contracts, fal's whole catalogue and the
     # user's own (the environment's, as `serve` reads them, and --contracts).
-    endpoint = served_contracts(_config(args)).get(args.provider, args.endpoint)
+    endpoint = served_contracts(config).get(args.provider, args.endpoint)
     if endpoint is None:
         raise UsageError(
             f"no {args.provider} contract for {args.endpoint!r} (`provider-emulator contracts "
@@ -118,10 +120,6 @@ def _checked(args: argparse.Namespace) -> tuple[Callable[..., Any], Scenario | N
         raise UsageError("--max-examples must be at least 1")
     replay = None if args.replay is None else _replayed(args.replay, args.properties, endpoint)
     return load_callable(args.target), replay
-
-
-def _config(args: argparse.Namespace) -> EmulatorConfig:
-    return EmulatorConfig().with_environment().with_contracts(*args.contracts)
 
 
 def _replayed(text: str, named: list[str] | None, endpoint: Endpoint) -> Scenario:
@@ -164,8 +162,11 @@ def _print_summary(outcome: PropertyOutcome) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        client, replay = _checked(args)
-    except (UsageError, ContractError) as error:
+        # the contracts `serve` would serve: the environment's settings (one that cannot
+        # be read is a usage error, as serve's is), then --contracts
+        config = EmulatorConfig().with_environment().with_contracts(*args.contracts)
+        client, replay = _checked(args, config)
+    except (UsageError, ValueError) as error:  # a ContractError is a ValueError
         print(f"provider-emulator conformance: {error}", file=sys.stderr)
         return 2
     options = Options(
@@ -174,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
         limits=Limits(call_timeout=args.call_timeout),
         max_polls_per_second=args.max_polls_per_second,
         target=args.target,
-        contracts=tuple(p for p in _config(args).contracts if p != DEFAULT_CONTRACTS_DIR),
+        contracts=tuple(p for p in config.contracts if p != DEFAULT_CONTRACTS_DIR),
         progress=_print_summary,  # each line as its property ends: a run takes minutes
     )
     properties = [replay.property] if replay else args.properties

@@ -81,3 +81,16 @@ def test_a_wavespeed_id_its_own_api_would_answer_is_refused(model: str) -> None:
     text = POSTER.read_text().replace("wavespeed-ai/bitdance-14b/text-to-image", model)
     with pytest.raises(ContractError, match="a path of wavespeed's own API"):
         load(json.loads(text), "wavespeed")
+
+
+@pytest.mark.parametrize(
+    ("info", "message"),
+    [(["x"], "its info is not an object"), ({"x-fal-metadata": "x"}, "x-fal-metadata is not")],
+)
+def test_an_info_or_metadata_that_is_no_object_is_refused(info: Any, message: str) -> None:
+    # an AttributeError's traceback, from `contracts list` and `serve`, where it was
+    # read for the endpoint's category
+    document = bitdance()
+    document["info"] = info
+    with pytest.raises(ContractError, match=message):
+        load(document)

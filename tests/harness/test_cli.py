@@ -164,3 +164,14 @@ def test_an_endpoint_of_your_own_is_checked_and_replayed_with_its_contracts(
     assert "[1 run," in capsys.readouterr().out
     monkeypatch.setenv("PROVIDER_EMULATOR_CONTRACTS", str(mine))  # as `serve` reads it
     assert main([*args, "--max-examples", "1"]) == 1
+
+
+def test_a_setting_of_the_environment_that_cannot_be_read_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the environment is read as `serve` reads it (for its contracts): a bad value was a
+    # traceback
+    monkeypatch.setenv("PROVIDER_EMULATOR_MAX_JOBS", "abc")
+    code, out, err = run(capsys, "tests.harness.gallery:careful")
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.strip().endswith("PROVIDER_EMULATOR_MAX_JOBS must be an integer, not 'abc'")
