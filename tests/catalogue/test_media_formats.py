@@ -59,3 +59,28 @@ def test_a_gif_asked_of_a_video_upscaler_is_an_animated_gif() -> None:
     assert video["content_type"] == "image/gif" and video["file_name"].endswith(".gif")
     made = opened(data, "gif")
     assert made["frames"] == video.get("num_frames", made["frames"]) > 1
+
+
+def test_a_mesh_comes_in_the_format_asked() -> None:
+    with emulate(seed=3):
+        mesh = fal_client.subscribe(
+            "fal-ai/hyper3d/rodin", arguments={"prompt": "a teapot", "geometry_file_format": "stl"}
+        )["model_mesh"]
+        data = httpx.get(mesh["url"], timeout=60).content
+    assert mesh["file_name"].endswith(".stl") and len(data) == mesh["file_size"]
+    assert opened(data, "stl")["faces"] > 0
+
+
+#: one of veed's avatars (its contract's enum)
+AVATAR = "emily_vertical_primary"
+
+
+def test_a_talking_avatar_given_text_says_it() -> None:
+    said = " ".join(["hello"] * 10)  # 4 s at 2.5 words a second
+    with emulate(seed=3):
+        video = fal_client.subscribe(
+            "veed/avatars/text-to-video", arguments={"avatar_id": AVATAR, "text": said}
+        )["video"]
+        data = httpx.get(video["url"], timeout=60).content
+    made = opened(data, video["file_name"].rsplit(".", 1)[-1])
+    assert made["seconds"] == 4.0 and "sample_rate" in made  # a sound track, as long
