@@ -34,8 +34,7 @@ LATE_SECONDS = 20 * 60
 #: each kind of delivery, and whether a correct handler accepts it: a forged one is a new
 #: delivery (an id and a time no check has sent), so that only its signature gives it away;
 #: an impostor's is signed as the provider signs, with keys (or a secret) not the provider's
-DELIVERIES = {"signed": True, "forged": False, "replayed": False, "late": False}
-DELIVERIES |= {"impostor": False}
+DELIVERIES = {"signed": True, "forged": False, "replayed": False, "late": False, "impostor": False}
 
 
 @dataclass(frozen=True)

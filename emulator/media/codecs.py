@@ -21,6 +21,8 @@ from emulator.media.spec import ALPHA_CODECS, MediaSpec
 
 #: a video format → the FFmpeg muxer that writes it
 CONTAINERS = {"mp4": "mp4", "mov": "mov", "mkv": "matroska", "webm": "webm", "gif": "gif"}
+#: no random ids (Matroska's segment UID) nor encoder tags: same spec, same bytes
+BIT_EXACT = {"fflags": "+bitexact"}
 
 #: codec → (FFmpeg encoder, pixel format, options, the quality options tried in turn)
 _ENCODERS: dict[str, tuple[str, str, dict[str, str], tuple[dict[str, str], ...]]] = {
@@ -79,7 +81,3 @@ def encodings(
         return out.getvalue()
 
     return [functools.partial(encode, quality) for quality in qualities]
-
-
-#: no random ids (Matroska's segment UID) nor encoder tags: same spec, same bytes
-BIT_EXACT = {"fflags": "+bitexact"}
