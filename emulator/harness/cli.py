@@ -7,7 +7,9 @@ usage error (an unknown endpoint or property, a callable that cannot be imported
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
+import json
 import math
 import sys
 from collections.abc import Callable
@@ -25,6 +27,7 @@ from emulator.harness.properties import PROPERTIES
 from emulator.harness.report import PropertyOutcome, heading
 from emulator.harness.runner import Options, check
 from emulator.harness.scenario import Scenario
+from emulator.harness.webhooks import check_webhook_handler
 
 __all__ = ["main"]
 
@@ -36,9 +39,22 @@ def _parser() -> argparse.ArgumentParser:
         prog="provider-emulator conformance",
         description="Check a client of the providers' APIs against their contracts.",
     )
-    parser.add_argument("target", metavar="MODULE:CALLABLE", help="generate(endpoint_id, args)")
+    parser.add_argument(
+        "target",
+        metavar="MODULE:CALLABLE",
+        help="generate(endpoint_id, args), or with --webhook-handler handler(body, headers)",
+    )
     parser.add_argument("--provider", required=True, choices=["fal", "wavespeed"])
-    parser.add_argument("--endpoint", required=True, metavar="ENDPOINT_ID")
+    parser.add_argument("--endpoint", metavar="ENDPOINT_ID", help="required for a generate")
+    parser.add_argument(
+        "--webhook-handler",
+        action="store_true",
+        help="check a webhook handler with signed, forged, replayed, late and impostor "
+        "deliveries instead (--seed repeats the same deliveries)",
+    )
+    parser.add_argument(
+        "--key", help="with --webhook-handler: the API key its WaveSpeed secret is for"
+    )
     parser.add_argument("--max-examples", type=int, metavar="N", help="per property")
     parser.add_argument("--seed", type=int, metavar="S", help="Hypothesis's seed")
     parser.add_argument(
@@ -108,6 +124,10 @@ def load_callable(target: str) -> Callable[..., Any]:
 def _checked(
     args: argparse.Namespace, config: EmulatorConfig
 ) -> tuple[Callable[..., Any], Scenario | None]:
+    if args.endpoint is None:
+        raise UsageError("--endpoint is required (or --webhook-handler, to check a handler)")
+    if args.key is not None:
+        raise UsageError("--key is for --webhook-handler (a generate has the environment's)")
     # The endpoints the emulator serves: curated contracts, fal's whole catalogue and the
     # user's own (the environment's, as `serve` reads them, and --contracts).
     endpoint = served_contracts(config).get(args.provider, args.endpoint)
@@ -161,6 +181,8 @@ def _print_summary(outcome: PropertyOutcome) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.webhook_handler:
+        return _run_webhook_check(args)
     try:
         # the contracts `serve` would serve: the environment's settings (one that cannot
         # be read is a usage error, as serve's is), then --contracts
@@ -194,3 +216,32 @@ def run(args: argparse.Namespace) -> int:
     if args.report is not None:
         args.report.write_text(report.to_json())
     return 0 if report.ok else 1
+
+
+#: what --webhook-handler does not take, options of a generate's check: argument → flag
+_GENERATE_ONLY = {
+    "endpoint": "--endpoint",
+    "max_examples": "--max-examples",
+    "properties": "--property",
+    "replay": "--replay",
+    "contracts": "--contracts",
+}
+
+
+def _run_webhook_check(args: argparse.Namespace) -> int:
+    """``--webhook-handler``: one delivery of each kind, a line each; 1 when one is wrong."""
+    try:
+        given = [flag for name, flag in _GENERATE_ONLY.items() if getattr(args, name)]
+        if given:
+            raise UsageError(f"{given[0]} is for checking a generate, not --webhook-handler")
+        handler = load_callable(args.target)
+    except UsageError as error:
+        print(f"provider-emulator conformance: {error}", file=sys.stderr)
+        return 2
+    verdicts = check_webhook_handler(handler, provider=args.provider, key=args.key, seed=args.seed)
+    print(f"{args.target}, a {args.provider} webhook handler, given each kind of delivery:")
+    print("\n".join(verdict.line() for verdict in verdicts), flush=True)
+    if args.report is not None:
+        rows = [dataclasses.asdict(verdict) | {"ok": verdict.ok} for verdict in verdicts]
+        args.report.write_text(json.dumps({"target": args.target, "verdicts": rows}, indent=2))
+    return 0 if all(verdict.ok for verdict in verdicts) else 1

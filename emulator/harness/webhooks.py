@@ -6,7 +6,9 @@ late and impostor deliveries, signed exactly as the emulator's providers sign th
 The handler gets the verification material the way it would in production: fal's public
 keys from ``https://rest.fal.ai/.well-known/jwks.json`` and WaveSpeed's secret from
 ``GET https://api.wavespeed.ai/api/v3/webhook/secret``, both answered in-process here.
-A handler may refuse by returning False or by raising.
+A handler may refuse by returning False or by raising. What it returns is whether it acted
+on the delivery: one that acknowledges a repeat (answers it 2xx, so that the provider stops
+retrying) without acting on it again returns False for it here.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from emulator.harness.surfaces import surface_of
 from emulator.providers.fal.webhooks import FalWebhooks
 from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks
 
-__all__ = ["DELIVERIES", "WebhookVerdict", "check_webhook_handler"]
+__all__ = ["DELIVERIES", "SIGNING", "WebhookVerdict", "check_webhook_handler"]
 
 Handler = Callable[[bytes, Mapping[str, str]], Any]
 #: how old a "late" delivery is: fal documents a five-minute tolerance
@@ -37,15 +39,43 @@ LATE_SECONDS = 20 * 60
 DELIVERIES = {"signed": True, "forged": False, "replayed": False, "late": False, "impostor": False}
 
 
+#: how each provider signs, as a wrongly refused signed delivery is told
+SIGNING = {
+    "fal": "ED25519, with a key from https://rest.fal.ai/.well-known/jwks.json",
+    "wavespeed": "HMAC-SHA256, with the secret of GET /api/v3/webhook/secret for its key",
+}
+#: what a handler did wrong when its verdict on a delivery is not the expected one
+_WRONG = {
+    "signed": "refused a delivery the provider signed ({signing}): check the signed "
+    "message, the key and the header names",
+    "forged": "accepted a delivery whose body was changed after it was signed: its "
+    "signature was not checked against the body",
+    "replayed": "acted on a delivery it had already accepted (the same id again): keep "
+    "the ids it accepted, and refuse a repeat, or acknowledge it without acting on it",
+    "late": f"accepted a delivery signed {LATE_SECONDS // 60} minutes ago: check its "
+    "timestamp (fal documents a five-minute tolerance), or a captured delivery can be "
+    "replayed later",
+    "impostor": "accepted a delivery signed as the provider signs, but with keys (or a "
+    "secret) that are not the provider's: the keys it trusts are not the ones served",
+}
+
+
 @dataclass(frozen=True)
 class WebhookVerdict:
     delivery: str
     accepted: bool
     expected: bool
+    #: what the handler did wrong, in a sentence ("" when the verdict is the expected one)
+    problem: str = ""
 
     @property
     def ok(self) -> bool:
         return self.accepted == self.expected
+
+    def line(self) -> str:
+        """The verdict as the command line prints it."""
+        did = "accepted" if self.accepted else "refused"
+        return f"  {self.delivery:<10} {did:<9} {'ok' if self.ok else 'FAILED: ' + self.problem}"
 
 
 def _accepts(handler: Handler, body: bytes, headers: Mapping[str, str]) -> bool:
@@ -109,6 +139,11 @@ def check_webhook_handler(
         }
         other.close()
         return [
-            WebhookVerdict(name, _accepts(handler, *deliveries[name]), expected)
-            for name, expected in DELIVERIES.items()
+            _verdict(provider, name, _accepts(handler, *deliveries[name])) for name in DELIVERIES
         ]
+
+
+def _verdict(provider: str, delivery: str, accepted: bool) -> WebhookVerdict:
+    expected = DELIVERIES[delivery]
+    wrong = "" if accepted == expected else _WRONG[delivery].format(signing=SIGNING[provider])
+    return WebhookVerdict(delivery, accepted, expected, wrong)

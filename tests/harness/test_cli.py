@@ -175,3 +175,55 @@ def test_a_setting_of_the_environment_that_cannot_be_read_is_a_usage_error(
     code, out, err = run(capsys, "tests.harness.gallery:careful")
     assert code == 2 and out == "" and "Traceback" not in err
     assert err.strip().endswith("PROVIDER_EMULATOR_MAX_JOBS must be an integer, not 'abc'")
+
+
+def test_a_webhook_handler_is_checked_with_a_line_per_delivery(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    report = tmp_path / "webhooks.json"
+    code = main(["conformance", "tests.harness.test_webhooks:trusting", "--provider", "fal",
+                 "--webhook-handler", "--report", str(report)])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 1 and err == ""
+    lines = out.splitlines()
+    assert lines[0].endswith(":trusting, a fal webhook handler, given each kind of delivery:")
+    assert [line.split()[:3] for line in lines[1:]] == [
+        ["signed", "accepted", "ok"],
+        ["forged", "accepted", "FAILED:"],
+        ["replayed", "accepted", "FAILED:"],
+        ["late", "accepted", "FAILED:"],
+        ["impostor", "accepted", "FAILED:"],
+    ]
+    assert "signature was not checked" in lines[2]
+    written = json.loads(report.read_text())
+    assert [row["ok"] for row in written["verdicts"]] == [True, False, False, False, False]
+
+
+def test_a_verifying_webhook_handler_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["conformance", "tests.harness.test_webhooks:verifying_fal_handler",
+                 "--provider", "fal", "--webhook-handler", "--key", "k"])  # fmt: skip
+    out, _ = capsys.readouterr()
+    assert code == 0, out
+    assert out.count(" ok\n") == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--endpoint", "fal-ai/bitdance"], "--endpoint is for checking a generate"),
+        (["--property", "returns_valid_output"], "--property is for checking a generate"),
+    ],
+)
+def test_a_webhook_check_refuses_a_generates_options(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code = main(["conformance", "tests.harness.test_webhooks:trusting", "--provider", "fal",
+                 "--webhook-handler", *args])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and message in err and len(err.splitlines()) == 1
+
+
+def test_a_generate_needs_an_endpoint(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["conformance", "tests.harness.gallery:careful", "--provider", "fal"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "--endpoint is required" in err

@@ -69,6 +69,14 @@ class WaveSpeedHandler:
         return True
 
 
+def trusting(body: bytes, headers: Mapping[str, str]) -> bool:
+    """Accepts everything (`conformance --webhook-handler`'s tests check it)."""
+    return True
+
+
+verifying_fal_handler = FalHandler()
+
+
 @pytest.mark.parametrize(
     ("provider", "handler"), [("fal", FalHandler), ("wavespeed", WaveSpeedHandler)]
 )
@@ -82,8 +90,17 @@ def test_a_verifying_handler_refuses_forged_replayed_and_late_deliveries(
 
 @pytest.mark.parametrize("provider", ["fal", "wavespeed"])
 def test_a_trusting_handler_is_caught(provider: str) -> None:
-    verdicts = check_webhook_handler(lambda body, headers: True, provider=provider, key=KEY)
+    verdicts = check_webhook_handler(trusting, provider=provider, key=KEY)
     assert [v.delivery for v in verdicts if not v.ok] == ["forged", "replayed", "late", "impostor"]
+    assert [bool(v.problem) for v in verdicts] == [False, True, True, True, True]
+
+
+@pytest.mark.parametrize("provider", ["fal", "wavespeed"])
+def test_a_refused_signed_delivery_is_told_how_the_provider_signs(provider: str) -> None:
+    verdicts = check_webhook_handler(lambda body, headers: False, provider=provider, key=KEY)
+    assert [v.delivery for v in verdicts if not v.ok] == ["signed"]
+    signing = {"fal": "ED25519", "wavespeed": "HMAC-SHA256"}[provider]
+    assert signing in verdicts[0].problem and verdicts[0].line().startswith("  signed     refused")
 
 
 def test_a_handler_that_checks_only_the_signature_is_caught_replaying() -> None:
