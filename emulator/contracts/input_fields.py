@@ -47,6 +47,8 @@ MATCH_FPS = ("match_input_fps", "match_input_frames_per_second")
 VIDEO_FORMAT_FIELDS = (
     "output_container_and_codec",
     "output_format",
+    "video_output_type",
+    "video_type",
     "video_format",
     "output_codec",
     "codec",

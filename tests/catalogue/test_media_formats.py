@@ -24,6 +24,7 @@ CLIP = MediaStore().content(MediaSpec("video", 160, 96, "mp4", "in", "", 1, dura
         ("bria/video/background-removal", {}, "video/webm", "vp9"),
         ("bria/video/background-removal", {"output_codec": "h264"}, "video/mp4", "h264"),
         ("fal-ai/ben/v2/video", {"output_format": "webm"}, "video/webm", "vp9"),
+        ("fal-ai/birefnet/v2/video", {"video_output_type": "VP9 (.webm)"}, "video/webm", "vp9"),
         ("bria/video/increase-resolution", {"output_container_and_codec": "mkv_h265"},
          "video/x-matroska", "hevc"),
         ("bria/video/increase-resolution", {"output_container_and_codec": "mov_proresks"},

@@ -25,6 +25,10 @@ from emulator.contracts.input_fields import (
         ({"output_container_and_codec": "gif"}, ("gif", "")),
         ({"output_format": "PRORES4444 (.mov)"}, ("mov", "prores")),
         ({"output_format": "X264 (.mp4)"}, ("mp4", "")),
+        # 66 of the catalogue's inputs (cosmos, longcat, sam 3, birefnet's video…)
+        ({"video_output_type": "VP9 (.webm)"}, ("webm", "")),
+        ({"video_type": "PRORES4444 (.mov)"}, ("mov", "prores")),
+        ({"video_type": "human"}, ("mp4", "")),  # another video_type: what the video shows
         ({"output_codec": "vp9"}, ("webm", "")),  # a codec alone: its home
         ({"codec": "libx265"}, ("mp4", "h265")),
         ({"output_container_and_codec": "mkv_mpeg4"}, ("mkv", "mpeg4")),
