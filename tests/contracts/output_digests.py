@@ -20,6 +20,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Iterator, Mapping
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +36,25 @@ _MAX_DEPTH = 6
 
 
 class SpecLinker:
-    """Links each file by its whole spec: a URL and size that change when the spec does."""
+    """Links each file by its whole spec: a URL and size that change when the spec does
+    (a field a spec leaves at its default is left out: a new field moves only the specs
+    that set it)."""
 
     def __call__(self, spec: MediaSpec) -> tuple[str, int]:
-        return f"https://cdn.test/{self._name(spec)}.{spec.extension}", len(repr(spec))
+        return f"https://cdn.test/{self._name(spec)}.{spec.extension}", len(_shown(spec))
 
     def raw(self, spec: MediaSpec) -> str:
         return f"raw-{self._name(spec)}"
 
     @staticmethod
     def _name(spec: MediaSpec) -> str:
-        return hashlib.sha256(repr(spec).encode()).hexdigest()[:16]
+        return hashlib.sha256(_shown(spec).encode()).hexdigest()[:16]
+
+
+def _shown(spec: MediaSpec) -> str:
+    """The fields ``spec`` sets: every one without a default, and those not at theirs."""
+    values = ((field.name, getattr(spec, field.name), field.default) for field in fields(spec))
+    return ", ".join(f"{name}={value!r}" for name, value, default in values if value != default)
 
 
 def _scalar(name: str, schema: Mapping[str, Any], pick: int) -> Any:
