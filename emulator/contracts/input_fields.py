@@ -62,6 +62,38 @@ _CODECS |= {"prores": "prores", "proresks": "prores", "prores4444": "prores", "m
 _HOMES = {"vp9": "webm", "prores": "mov", "gif": "gif"}
 
 
+#: the inputs that name a background remover's backdrop: bria's colour names (and
+#: "Transparent"), ben's RGB list, a hex colour
+BACKDROP_FIELDS = ("background_color", "background_colour", "bg_color")
+#: bria's colour names, as its documentation lists them
+_COLOUR_NAMES = {
+    "black": "000000", "white": "ffffff", "gray": "808080", "grey": "808080",
+    "red": "ff0000", "green": "00ff00", "blue": "0000ff", "yellow": "ffff00",
+    "cyan": "00ffff", "magenta": "ff00ff", "orange": "ffa500",
+}  # fmt: skip
+#: a backdrop that is the picture's own (bria's ``background_type`` "image" or "blur")
+OWN_BACKDROP = "own"
+
+
+def backdrop(inputs: Mapping[str, Any]) -> str:
+    """What a background remover puts behind its subject: "" nothing (transparent where its
+    format can be), `OWN_BACKDROP` a picture (the emulator keeps its input's), else a
+    colour, ``"rrggbb"``. Values it cannot read are "" (as none asked)."""
+    if inputs.get("background_type") in ("image", "blur"):
+        return OWN_BACKDROP
+    for name in BACKDROP_FIELDS:
+        value = inputs.get(name)
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if re.fullmatch(r"#?[0-9a-f]{6}", text):
+                return text.removeprefix("#")
+            return _COLOUR_NAMES.get(text, "")
+        if isinstance(value, list) and len(value) == 3:
+            if all(type(part) is int and 0 <= part <= 255 for part in value):
+                return "".join(f"{part:02x}" for part in value)
+    return ""
+
+
 def video_format(inputs: Mapping[str, Any]) -> tuple[str, str]:
     """The video format (a key of `VIDEO_CODECS`) and codec the inputs ask for: the
     codec is "" where it is the format's own, as it is where none is asked (MP4, H.264)."""

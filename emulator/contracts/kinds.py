@@ -164,8 +164,10 @@ _ID_RULES = (
 
 
 #: ids of background removers: their pictures are cut-outs, their masks the subject's shape
+#: (BEN is the "background erase network")
 _CUTOUT_ID = re.compile(
     r"background-remov|remove-background|background/remove|remove-bg|rembg|birefnet|matting"
+    r"|/ben/"
 )
 
 

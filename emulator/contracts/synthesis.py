@@ -43,9 +43,11 @@ from emulator.contracts.input_fields import (
     DURATION_FIELDS,
     MATCH_FPS,
     MATCH_LENGTH,
+    OWN_BACKDROP,
     PROMPT_FIELDS,
     SAMPLE_RATE_FIELDS,
     SOUND_FIELDS,
+    backdrop,
     gives_audio,
     speaking_seconds,
     spoken_text,
@@ -271,7 +273,7 @@ class Synthesis:
         width, height = self._checked(*self.image_size())
         media_format = self.image_format(media)
         # a JPEG has no transparency: a cut-out asked as one is the whole picture
-        cut_out = media.matte == "cutout" and media_format in ("png", "webp")
+        matte, colour = self._matte(media, media_format in ("png", "webp"), bare="")
         return MediaSpec(
             "image",
             width,
@@ -282,8 +284,21 @@ class Synthesis:
             self.seed,
             index,
             blank=self.flagged,
-            matte=media.matte if cut_out or media.matte == "mask" else "",
+            matte=matte,
+            backdrop=colour,
         )
+
+    def _matte(self, media: MediaPlan, clear: bool, bare: str) -> tuple[str, str]:
+        """An output's matte and backdrop colour: a mask as it is; a cut-out over the
+        backdrop its inputs ask, else transparent where its format can be (``clear``), else
+        over ``bare`` (its whole picture where that is "")."""
+        if media.matte != "cutout":
+            return media.matte, ""
+        colour = backdrop(self.inputs)
+        if colour == OWN_BACKDROP:
+            return "", ""
+        colour = colour or ("" if clear else bare)
+        return ("cutout", colour) if colour or clear else ("", "")
 
     def _video(self, media: MediaPlan, index: int) -> MediaSpec:
         source = self.picture()
@@ -305,9 +320,9 @@ class Synthesis:
             )
         media_format, codec = video_format(self.inputs)
         sound = self._sound() and media_format != "gif"  # a GIF has no sound track
-        # a cut-out only where the codec carries transparency (else the whole picture)
+        # ben's words: a format without transparency "will render transparent areas as black"
         alpha = codec_of(media_format, codec) in ALPHA_CODECS
-        matted = media.matte == "mask" or (media.matte == "cutout" and alpha)
+        matte, colour = self._matte(media, alpha, bare="000000")
         return MediaSpec(
             "video",
             width,
@@ -324,7 +339,8 @@ class Synthesis:
             sample_rate=44100 if sound else 0,
             with_audio=sound,
             codec=codec,
-            matte=media.matte if matted else "",
+            matte=matte,
+            backdrop=colour,
         )
 
     def _as_input_video(

@@ -39,13 +39,16 @@ _ENCODERS: dict[str, tuple[str, str, dict[str, str], tuple[dict[str, str], ...]]
         {"preset": "ultrafast", "x265-params": "log-level=error:frame-threads=1"},
         ({"crf": "28"}, {"crf": "40"}, {"crf": "51"}),
     ),
-    # ProRes 422 Proxy, the lightest, whatever profile was asked; FFmpeg's faster encoder
+    # ProRes 422 Proxy, the lightest, whatever profile was asked (but 4444 for an alpha
+    # plane); FFmpeg's faster encoder
     "prores": ("prores_aw", "yuv422p10le", {"profile": "0"}, ({},)),
     "mpeg4": ("mpeg4", "yuv420p", {}, ({"q": "8"}, {"q": "16"}, {"q": "31"})),
     # 256 colours at most, 3-3-2 bits of each: FFmpeg's GIF encoder takes no fuller palette
     "gif": ("gif", "bgr8", {}, ({},)),
 }
 
+#: options a codec takes for an alpha plane (ProRes's 4444 profile: 4:4:4, with alpha)
+_ALPHA_OPTIONS = {"prores": {"profile": "4"}}
 #: what a container's sound track is encoded as (WebM takes no AAC), None: it has none
 SOUND_CODECS = {"mp4": "aac", "mov": "aac", "mkv": "aac", "webm": "libopus", "gif": None}
 
@@ -57,8 +60,9 @@ def encodings(
     4:2:0, the clock in them, a cut-out's with alpha) through its codec, and its sound
     track if it has one."""
     encoder, pixels, options, qualities = _ENCODERS[spec.video_codec]
-    if spec.matte == "cutout" and spec.video_codec in ALPHA_CODECS:
+    if spec.clear and spec.video_codec in ALPHA_CODECS:
         pixels = ALPHA_CODECS[spec.video_codec]
+        options = options | _ALPHA_OPTIONS.get(spec.video_codec, {})
 
     def encode(quality: dict[str, str]) -> bytes:
         out = io.BytesIO()

@@ -129,15 +129,23 @@ def subject(size: tuple[int, int]) -> Image.Image:
 
 
 def _matted(image: Image.Image, spec: MediaSpec) -> Image.Image:
-    """A cut-out (transparent around its subject and caption) or its subject's mask."""
+    """A cut-out (transparent around its subject and caption, or over its backdrop's
+    colour) or its subject's mask."""
     subject_mask = subject(image.size)
     if spec.matte == "mask":
         return subject_mask
     panel = caption_panel(spec)
     if panel is not None:  # the caption stays readable
         subject_mask.paste(255, (0, spec.height - panel.height, spec.width, spec.height))
+    if spec.backdrop:
+        return on_backdrop(image, spec.backdrop, subject_mask)
     image.putalpha(subject_mask)
     return image
+
+
+def on_backdrop(image: Image.Image, colour: str, kept: Image.Image) -> Image.Image:
+    """``image`` where ``kept`` is white, the backdrop's colour (``"rrggbb"``) elsewhere."""
+    return Image.composite(image, Image.new("RGB", image.size, "#" + colour), kept)
 
 
 def _encoder(image: Image.Image, pil_format: str, options: dict[str, int]) -> Callable[[], bytes]:

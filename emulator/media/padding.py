@@ -20,6 +20,8 @@ BYTES_PER_PIXEL = {"JPEG": 0.25, "PNG": 0.5, "GIF": 0.5}
 #: (ProRes, every frame a keyframe with headers of its own, weighs most)
 VIDEO_BUDGETS = {"h264": (0.02, 0), "h265": (0.02, 0), "vp9": (0.02, 0), "mpeg4": (0.02, 0)}
 VIDEO_BUDGETS |= {"gif": (0.02, 0), "prores": (0.1, 2048)}
+#: the same, of a video with an alpha plane, where it weighs more (ProRes 4444)
+ALPHA_BUDGETS = {"prores": (0.6, 8192)}
 _BASE = 16 * 1024  # room for the caption and headers on small images
 _JPEG_SEGMENT = 4 + 65533  # a COM marker, its length, and the most payload it can hold
 _PNG_CHUNK_TYPE = b"paDd"  # ancillary, private, safe to copy
@@ -32,9 +34,9 @@ def budget(encoder: str, width: int, height: int) -> int | None:
     return None if per_pixel is None else _BASE + int(width * height * per_pixel)
 
 
-def video_budget(codec: str, width: int, height: int, frames: int) -> int:
+def video_budget(codec: str, width: int, height: int, frames: int, alpha: bool = False) -> int:
     """The exact byte size of a video so encoded and sized, but for its sound."""
-    per_pixel, per_frame = VIDEO_BUDGETS[codec]
+    per_pixel, per_frame = (alpha and ALPHA_BUDGETS.get(codec)) or VIDEO_BUDGETS[codec]
     return _BASE + int(width * height * frames * per_pixel) + frames * per_frame
 
 

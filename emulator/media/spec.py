@@ -74,8 +74,8 @@ def codec_of(video_format: str, codec: str) -> str:
 
 
 #: the codecs that carry transparency, and the pixel format they take it in (WebM marks
-#: its VP9 so: ``alpha_mode`` 1)
-ALPHA_CODECS = {"vp9": "yuva420p"}
+#: its VP9 so: ``alpha_mode`` 1; ProRes has it in its 4444 profile alone)
+ALPHA_CODECS = {"vp9": "yuva420p", "prores": "yuva444p10le"}
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,8 @@ class MediaSpec:
     sample_rate: int = 0  # Hz, for audio (and a video's sound track)
     with_audio: bool = False  # a video with a sound track
     matte: str = ""  # an image's subject: "cutout" (transparent around it) or "mask" (alone)
+    #: a cut-out's background colour (``"rrggbb"``): the subject over it, nothing transparent
+    backdrop: str = ""
     codec: str = ""  # a video's, where not its format's own (see VIDEO_CODECS)
 
     @property
@@ -119,10 +121,15 @@ class MediaSpec:
         """The file's size, known without rendering it; None where it is not fixed."""
         if self.kind != "video":
             return budget(FORMATS[self.format][2], self.width, self.height)
-        size = video_budget(self.video_codec, self.width, self.height, self.frames)
+        size = video_budget(self.video_codec, self.width, self.height, self.frames, self.clear)
         if self.with_audio:  # room for the sound track (see video.py)
             size += int(self.duration * SOUND_TRACK_BYTES_PER_SECOND) + 4096
         return size
+
+    @property
+    def clear(self) -> bool:
+        """Whether the file is transparent around its subject (a cut-out, no backdrop)."""
+        return self.matte == "cutout" and not self.backdrop
 
     @property
     def video_codec(self) -> str:
@@ -153,6 +160,7 @@ class MediaSpec:
                     # unmatted specs keep the names they had before mattes were made
                     *((self.matte,) if self.matte else ()),
                     *((f"codec:{self.codec}",) if self.codec else ()),
+                    *((f"backdrop:{self.backdrop}",) if self.backdrop else ()),
                 ),
             )
         )

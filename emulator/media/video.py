@@ -27,7 +27,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont
 from emulator.media.audio import sound_stream, sound_track
 from emulator.media.codecs import BIT_EXACT, CONTAINERS, SOUND_CODECS, encodings
 from emulator.media.h264 import StreamFormat, p_frame
-from emulator.media.images import caption_panel, render_picture, subject
+from emulator.media.images import caption_panel, on_backdrop, render_picture, subject
 from emulator.media.padding import encode_within
 from emulator.media.spec import FORMATS, MediaSpec
 
@@ -207,7 +207,7 @@ def _every_frame(spec: MediaSpec, base: Image.Image) -> Iterator[av.VideoFrame]:
     picture of the camera's move held for its second, the clock moving every frame; a
     cut-out's with an alpha plane, transparent around its subject."""
     clock, per_still, panel = _Clock(spec), _frames_per_picture(spec), _panel(spec)
-    alpha = _alpha(spec, clock, panel) if spec.matte == "cutout" else None
+    alpha = _alpha(spec, clock, panel) if spec.clear else None
     picture = None
     for n in range(spec.frames):
         if n % per_still == 0:
@@ -246,6 +246,8 @@ def render_video(spec: MediaSpec, load_source: Callable[[str], bytes | None]) ->
         base = render_picture(spec, caption=False)
     else:
         base = _cover(Image.open(io.BytesIO(source)).convert("RGB"), spec.width, spec.height)
+    if spec.backdrop and spec.matte == "cutout":  # the subject over the colour asked
+        base = on_backdrop(base, spec.backdrop, subject(base.size))
     family = FORMATS[spec.format][2]
     if spec.video_codec != "h264":
         attempts = encodings(spec, functools.partial(_every_frame, spec, base))

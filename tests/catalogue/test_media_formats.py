@@ -3,6 +3,9 @@ H.265, ProRes) is made in it, as a newcomer sees through the real client."""
 
 from __future__ import annotations
 
+import io
+
+import av
 import fal_client
 import httpx
 import pytest
@@ -85,3 +88,36 @@ def test_a_talking_avatar_given_text_says_it() -> None:
         data = httpx.get(video["url"], timeout=60).content
     made = opened(data, video["file_name"].rsplit(".", 1)[-1])
     assert made["seconds"] == 4.0 and "sample_rate" in made  # a sound track, as long
+
+
+def test_a_background_remover_asked_for_prores_4444_keeps_its_alpha() -> None:
+    with emulate(seed=3):
+        video = fal_client.subscribe(
+            "fal-ai/birefnet/v2/video",
+            arguments={
+                "video_url": fal_client.upload(CLIP, "video/mp4"),
+                "video_output_type": "PRORES4444 (.mov)",
+            },
+        )["video"]
+        data = httpx.get(video["url"], timeout=60).content
+    assert video["content_type"] == "video/quicktime" and len(data) == video["file_size"]
+    with av.open(io.BytesIO(data)) as container:
+        frame = next(container.decode(video=0))
+    assert frame.format.name.startswith("yuva")  # ProRes 4444, with its alpha plane
+    assert frame.reformat(format="rgba").to_ndarray()[4, 80, 3] < 50  # clear above the subject
+
+
+def test_bria_puts_the_subject_over_the_colour_asked() -> None:
+    with emulate(seed=3):
+        video = fal_client.subscribe(
+            "bria/video/background-removal/v3",
+            arguments={
+                "video_url": fal_client.upload(CLIP, "video/mp4"),
+                "background_color": "Red",
+            },
+        )["video"]
+        data = httpx.get(video["url"], timeout=60).content
+    with av.open(io.BytesIO(data)) as container:
+        frame = next(container.decode(video=0))
+    red, green, blue = frame.to_ndarray(format="rgb24")[48, 2]
+    assert video["content_type"] == "video/webm" and red > 200 and green < 50 and blue < 50

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from emulator.contracts.input_fields import (
+    OWN_BACKDROP,
+    backdrop,
     gives_audio,
     speaking_seconds,
     spoken_text,
@@ -53,3 +55,22 @@ def test_audio_given_under_any_name_of_an_audio_url() -> None:
     assert gives_audio({"audio_url_person1": "https://x.test/a.wav"})
     assert gives_audio({"first_audio_url": "https://x.test/a.wav"})
     assert not gives_audio({"audio_url": None, "prompt": "audio_url"})
+
+
+@pytest.mark.parametrize(
+    ("inputs", "asked"),
+    [
+        ({}, ""),
+        ({"background_color": "Black"}, "000000"),  # bria's names
+        ({"background_color": "Orange"}, "ffa500"),
+        ({"background_color": "Transparent"}, ""),
+        ({"background_color": [0, 255, 0]}, "00ff00"),  # ben's RGB list
+        ({"background_color": "#1A2b3C"}, "1a2b3c"),
+        ({"background_color": [0, 255]}, ""),  # what cannot be read: as none asked
+        ({"background_color": [0, 256, 0]}, ""),
+        ({"background_color": "mauve-ish"}, ""),
+        ({"background_type": "blur", "background_color": "Black"}, OWN_BACKDROP),
+    ],
+)
+def test_a_background_removers_backdrop_in_its_spellings(inputs: dict, asked: str) -> None:
+    assert backdrop(inputs) == asked

@@ -453,8 +453,7 @@ def test_sound_and_a_sample_rate_asked_under_other_names_are_made() -> None:
 def test_a_video_or_image_is_made_in_the_format_asked_else_its_kinds_own() -> None:
     # every video was an MP4 and an image asked as a zip a 501 (an audit)
     cut_out = made("bria/video/background-removal", {})  # its default: VP9, with alpha
-    assert (cut_out.format, cut_out.matte) == ("webm", "cutout")
-    assert made("bria/video/background-removal", {"output_codec": "h264"}).matte == ""
+    assert (cut_out.format, cut_out.matte, cut_out.clear) == ("webm", "cutout", True)
     prores = made("fal-ai/flashvsr/upscale/video", {"output_format": "PRORES4444 (.mov)"})
     assert (prores.format, prores.codec, prores.extension) == ("mov", "prores", "mov")
     assert made("fal-ai/birefnet", {"output_format": "gif"}).content_type == "image/gif"
@@ -466,7 +465,8 @@ def test_a_video_or_image_is_made_in_the_format_asked_else_its_kinds_own() -> No
 
 def test_a_video_background_removers_mask_video_is_a_mask() -> None:
     made("fal-ai/birefnet/v2/video", {})
-    assert {spec.matte for spec in LINKED} == {"mask", ""}  # its mask_video, its video (MP4)
+    # its mask_video, and its video: an MP4, so its subject over black
+    assert {(spec.matte, spec.backdrop) for spec in LINKED} == {("mask", ""), ("cutout", "000000")}
 
 
 def test_a_talking_avatar_says_its_text_aloud_for_as_long_as_it_takes() -> None:
@@ -476,3 +476,35 @@ def test_a_talking_avatar_says_its_text_aloud_for_as_long_as_it_takes() -> None:
         video = made(endpoint_id, {"text": said})
         assert video.with_audio and video.duration == 8.0
     assert made("fal-ai/ai-avatar/multi", {}).with_audio  # its first_audio_url
+
+
+@pytest.mark.parametrize(
+    ("endpoint_id", "payload", "asked"),
+    [
+        # bria v3 composites over black unless asked "Transparent" (its default: "Black")
+        ("bria/video/background-removal/v3", {}, ("webm", "cutout", "000000")),
+        ("bria/video/background-removal/v3", {"background_color": "Transparent"},
+         ("webm", "cutout", "")),
+        ("bria/video/background-removal/v3", {"background_color": "Red"},
+         ("webm", "cutout", "ff0000")),
+        # ben: "MP4 format does not support transparency and will render transparent areas
+        # as black"; its background_color an RGB list
+        ("fal-ai/ben/v2/video", {}, ("mp4", "cutout", "000000")),
+        ("fal-ai/ben/v2/video", {"output_format": "webm"}, ("webm", "cutout", "")),
+        ("fal-ai/ben/v2/video", {"output_format": "webm", "background_color": [0, 0, 255]},
+         ("webm", "cutout", "0000ff")),
+        ("bria/video/background-removal", {"output_codec": "h264"}, ("mp4", "cutout", "000000")),
+        # ProRes carries alpha in its 4444 profile
+        ("fal-ai/birefnet/v2/video", {"video_output_type": "PRORES4444 (.mov)"},
+         ("mov", "cutout", "")),
+        ("fal-ai/ben/v2/image", {}, ("png", "cutout", "")),
+    ],
+)  # fmt: skip
+def test_a_background_remover_puts_its_subject_over_the_backdrop_asked(
+    endpoint_id: str, payload: dict, asked: tuple
+) -> None:
+    # every cut-out was transparent, or the whole picture where its format has no alpha;
+    # bria's colours and ben's were not read, nor ben taken for a remover (an audit)
+    made(endpoint_id, payload)
+    spec = next(spec for spec in LINKED if spec.matte != "mask")  # its picture, not its mask
+    assert (spec.format, spec.matte, spec.backdrop) == asked

@@ -82,3 +82,34 @@ def test_a_mask_video_is_its_subject_white_on_black() -> None:
     assert picture.getpixel((80, 48)) > 200 and picture.getpixel((4, 90)) < 40
     levels = picture.crop((0, 32, 160, 96)).tobytes()  # below the clock
     assert sum(value < 30 or value > 225 for value in levels) > 0.9 * len(levels)  # no picture
+
+
+def test_a_cut_out_in_prores_is_4444_with_its_alpha() -> None:
+    spec = MediaSpec(
+        "video", 160, 96, "mov", "acme/v", "waves", 3, duration=1, fps=8, codec="prores",
+        matte="cutout",
+    )  # fmt: skip
+    data = render_video(spec, lambda _: None)
+    assert len(data) == spec.byte_size
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.name, stream.codec_context.profile) == ("prores", "4444")
+        picture = next(container.decode(stream)).reformat(format="rgba").to_ndarray()
+    assert picture[40, 80, 3] > 200 and picture[60, 4, 3] < 50  # the subject opaque, around clear
+
+
+@pytest.mark.parametrize(("video_format", "codec"), [("mp4", ""), ("webm", ""), ("mov", "prores")])
+def test_a_cut_out_over_a_backdrop_has_that_colour_around_its_subject(
+    video_format: str, codec: str
+) -> None:
+    spec = MediaSpec(
+        "video", 160, 96, video_format, "acme/v", "waves", 3, duration=1, fps=8, codec=codec,
+        matte="cutout", backdrop="00ff00",
+    )  # fmt: skip
+    data = render_video(spec, lambda _: None)
+    assert len(data) == spec.byte_size
+    with av.open(io.BytesIO(data)) as container:
+        frame = next(container.decode(video=0))
+    assert not frame.format.name.startswith("yuva")  # no alpha plane
+    red, green, blue = frame.to_ndarray(format="rgb24")[40, 2]
+    assert green > 200 and red < 40 and blue < 40

@@ -60,3 +60,14 @@ def test_a_cutout_is_transparent_around_its_subject_and_its_mask_is_that_shape()
     assert alpha.getpixel((0, 0)) == mask.getpixel((0, 0)) == 0  # the background is gone
     assert alpha.getpixel((160, 100)) == mask.getpixel((160, 100)) == 255  # the subject stays
     assert spec.digest() != replace(spec, matte="").digest()
+
+
+def test_a_cutout_over_a_backdrop_has_that_colour_around_its_subject() -> None:
+    spec = MediaSpec("image", 320, 200, "jpeg", "fal-ai/ben/v2/image", "a cat", 1,
+                     matte="cutout", backdrop="ff0000")  # fmt: skip
+    picture = Image.open(io.BytesIO(render_image(spec)))
+    assert picture.mode == "RGB" and len(render_image(spec)) == spec.byte_size
+    red, green, blue = picture.getpixel((4, 100))
+    assert red > 220 and green < 40 and blue < 40  # around the subject: the colour asked
+    assert picture.getpixel((160, 100)) != picture.getpixel((4, 100))  # the subject stays
+    assert spec.digest() != replace(spec, backdrop="").digest()
