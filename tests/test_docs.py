@@ -27,6 +27,7 @@ TWO_COMMANDS = [
     "bash .ci/run",
 ]
 PAGES_IN_DOCS = sorted(path.name for path in DOCS.glob("*.md"))
+EXTENSION = re.compile(r"x-emulator-[a-z]+(?:-[a-z]+)*")
 
 
 def _fenced_blocks(text: str, language: str = "") -> list[str]:
@@ -73,6 +74,19 @@ def test_every_control_plane_route_is_documented() -> None:
     for route in create_app().routes:
         if isinstance(route, Route) and route.path.startswith("/_emulator"):
             assert route.path in faults_page, f"{route.path} is not in docs/faults.md"
+
+
+def test_every_contract_extension_is_in_the_reference() -> None:
+    # the code's, the tools' that write documents, and the shipped contracts'
+    sources = [*(ROOT / "emulator").rglob("*.py"), *(ROOT / "tools").rglob("*.py")]
+    sources += (ROOT / "contracts").rglob("*.json")
+    used = {key for path in sources for key in EXTENSION.findall(path.read_text("utf-8"))}
+    listed = set(re.findall(r"^\| `(x-emulator-[a-z-]+)` \|", _page("extensions.md"), re.M))
+    assert used == listed, f"in use, not listed: {used - listed}; listed, unused: {listed - used}"
+
+
+def _page(name: str) -> str:
+    return (DOCS / name).read_text(encoding="utf-8")
 
 
 def test_every_public_name_is_documented() -> None:
