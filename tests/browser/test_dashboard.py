@@ -238,3 +238,19 @@ def test_an_uploaded_page_cannot_read_the_dashboards_token(serve, page: Page):
     read = f"(() => {{ try {{ return {stolen} }} catch (e) {{ return 'refused: ' + e.name }} }})()"
     assert page.evaluate(read) == "refused: SecurityError"
     assert page.evaluate("window.origin") == "null"
+
+
+def test_a_video_a_browser_cannot_play_is_a_thumbnail_to_download(server, page: Page, fal):
+    # an H.265, ProRes or MPEG-4 video was put in a <video> that Chromium cannot play
+    # (MEDIA_ERR_SRC_NOT_SUPPORTED); H.264 and VP9 it plays in any container
+    cosmos = "fal-ai/cosmos-predict-2.5/text-to-video"
+    fal.subscribe(cosmos, arguments={"prompt": "a kite", "video_output_type": "PRORES4444 (.mov)"})
+    fal.subscribe(cosmos, arguments={"prompt": "a kite", "video_output_type": "VP9 (.webm)"})
+    page.goto(ui(server, "gallery"))
+    expect(page.locator(".tile-unplayed a[download] img")).to_have_count(1)
+    expect(page.locator(".tile-unplayed")).to_contain_text("prores: browsers do not play it")
+    expect(page.locator(".tile video")).to_have_count(1)
+    video = page.locator(".tile video").first
+    video.evaluate("v => { v.muted = true; return v.play(); }")
+    until(page, "document.querySelector('.tile video').currentTime > 0.2")
+    assert video.evaluate("v => v.error") is None

@@ -16,6 +16,9 @@ from emulator.media.spec import MediaSpec
 
 #: the most jobs a gallery page looks through (older outputs are no longer kept ready)
 SCANNED = 4096
+#: the video codecs a browser plays, in any of their containers (H.264 in QuickTime and
+#: Matroska too, as Chromium does); H.265, ProRes and MPEG-4 Part 2 it does not
+PLAYED = ("h264", "vp9")
 
 
 @dataclass(frozen=True)
@@ -26,8 +29,11 @@ class Tile:
 
     @property
     def kind(self) -> str:
-        """image, video or audio (played inline), or file (downloaded)."""
+        """image, video or audio (played inline); a video a browser cannot play (its
+        thumbnail, to download), or any other file (downloaded)."""
         family = self.spec.content_type.split("/")[0]
+        if family == "video" and self.spec.video_codec not in PLAYED:
+            return "unplayed"
         return family if family in ("image", "video", "audio") else "file"
 
     @property
