@@ -19,9 +19,8 @@ from hypothesis import strategies as st
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.input_fields import DURATION_FIELDS
 from emulator.contracts.input_media import names_media
-from emulator.contracts.limits import COUNT_FIELDS, Limits
+from emulator.contracts.limits import COUNT_FIELDS, MAX_AUDIO_SECONDS, Limits
 from emulator.contracts.rules import SIZE_RULE, size_problem
-from emulator.contracts.synthesis import MAX_AUDIO_SECONDS
 
 _INT32 = 2**31 - 1
 #: what the emulator renders by default (an `EmulatorConfig()`'s limits)

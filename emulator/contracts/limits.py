@@ -28,6 +28,7 @@ from emulator.contracts.sizes import (
     video_shape,
 )
 from emulator.contracts.validation import Violation, apply_defaults
+from emulator.media.spec import MediaSpec
 
 #: input fields that say how many media an output holds, first found first (a
 #: ``batch_size`` is no count: live-portrait's and a trainer's say how work is batched)
@@ -36,6 +37,12 @@ COUNT_FIELDS = ("num_images", "num_samples", "num_results", "number_of_images")
 VIDEO_FIELDS = ("duration", "num_frames", *FPS_FIELDS, "resolution", "aspect_ratio", "video_size")
 #: every input field the limits read
 SHAPING_FIELDS = frozenset((*COUNT_FIELDS, *SIZE_FIELDS, *VIDEO_FIELDS))
+#: the longest audio output the emulator renders, in seconds
+MAX_AUDIO_SECONDS = 300
+#: the largest video file it renders (held in memory while made): a ProRes 4444 cut-out
+#: weighs 0.6 bytes a pixel of every frame, 1.8 GB at the pixel limit; every other codec
+#: stays under 300 MB there
+MAX_VIDEO_BYTES = 512 * 2**20
 
 
 @dataclass(frozen=True)
@@ -171,3 +178,49 @@ def _video_limits(inputs: Mapping[str, Any], limits: Limits) -> list[Violation]:
         )
         return [_limit(length, message, max_pixels=limits.max_video_pixels)]
     return []
+
+
+def image_beyond(width: int, height: int, limits: Limits) -> Violation | None:
+    """Why an image (or a video's frame) of this size is not made, if it is not."""
+    max_pixels = limits.max_image_pixels
+    if width < 1 or height < 1 or width * height > max_pixels:
+        message = (
+            f"provider-emulator renders images of 1 to {max_pixels} pixels; "
+            f"{shown(width)}x{shown(height)} asks for {shown(width * height)}"
+        )
+        return Violation(("image_size",), message, "emulator_limit", {"max_pixels": max_pixels})
+    return None
+
+
+def video_beyond(
+    width: int, height: int, seconds: float, fps: int, limits: Limits
+) -> Violation | None:
+    """Why a video of this shape is not made, if it is not."""
+    if width * height * seconds * fps > limits.max_video_pixels:
+        message = (
+            f"provider-emulator renders videos of up to {limits.max_video_pixels} pixels "
+            f"(1080p, 60 s, 24 fps); {width}x{height}, {seconds:g} s, {fps} fps is more"
+        )
+        return Violation(("duration",), message, "emulator_limit")
+    return None
+
+
+def file_beyond(spec: MediaSpec) -> Violation | None:
+    """Why a video file of ``spec`` is not made, if it is not: its size."""
+    size = spec.byte_size or 0
+    if size > MAX_VIDEO_BYTES:
+        message = (
+            f"provider-emulator renders video files of up to {MAX_VIDEO_BYTES // 2**20} MB; "
+            f"{spec.width}x{spec.height}, {spec.duration:g} s at {spec.fps} fps in "
+            f"{spec.video_codec} would be {size // 2**20} MB"
+        )
+        return Violation(("duration",), message, "emulator_limit")
+    return None
+
+
+def audio_beyond(seconds: float) -> Violation | None:
+    """Why audio this long is not made, if it is not."""
+    if seconds > MAX_AUDIO_SECONDS:
+        message = f"provider-emulator renders audio of up to {MAX_AUDIO_SECONDS} s"
+        return Violation(("duration",), message, "emulator_limit")
+    return None

@@ -55,7 +55,14 @@ from emulator.contracts.input_fields import (
 )
 from emulator.contracts.input_media import InputMedia
 from emulator.contracts.kinds import audio_format, makes_sound
-from emulator.contracts.limits import COUNT_FIELDS, Limits, shown
+from emulator.contracts.limits import (
+    COUNT_FIELDS,
+    Limits,
+    audio_beyond,
+    file_beyond,
+    image_beyond,
+    video_beyond,
+)
 from emulator.contracts.plans import MediaPlan, Plan, plan_of
 from emulator.contracts.sizes import (
     FPS_FIELDS,
@@ -84,8 +91,10 @@ class InputRejected(Exception):
         self.violations = violations
 
 
-#: the longest audio output the emulator renders, in seconds
-MAX_AUDIO_SECONDS = 300
+def _refuse(violation: Violation | None) -> None:
+    """Refuse the input with ``violation``, if there is one (a bound of limits.py's)."""
+    if violation is not None:
+        raise InputRejected([violation])
 
 
 class Synthesis:
@@ -159,16 +168,7 @@ class Synthesis:
         return speaking_seconds(self.prompt) if self.prompt.split() else 5.0
 
     def _bounded_seconds(self, seconds: float) -> float:
-        if seconds > MAX_AUDIO_SECONDS:
-            raise InputRejected(
-                [
-                    Violation(
-                        ("duration",),
-                        f"provider-emulator renders audio of up to {MAX_AUDIO_SECONDS} s",
-                        "emulator_limit",
-                    )
-                ]
-            )
+        _refuse(audio_beyond(seconds))
         return seconds
 
     def _upscale(self, size: tuple[int, int]) -> float:
@@ -197,19 +197,7 @@ class Synthesis:
         return self.plan.output.make(self)
 
     def _checked(self, width: int, height: int) -> tuple[int, int]:
-        max_pixels = self.limits.max_image_pixels
-        if width < 1 or height < 1 or width * height > max_pixels:
-            raise InputRejected(
-                [
-                    Violation(
-                        ("image_size",),
-                        f"provider-emulator renders images of 1 to {max_pixels} pixels; "
-                        f"{shown(width)}x{shown(height)} asks for {shown(width * height)}",
-                        "emulator_limit",
-                        {"max_pixels": max_pixels},
-                    )
-                ]
-            )
+        _refuse(image_beyond(width, height, self.limits))
         return width, height
 
     def media(self, media: MediaPlan, index: int) -> dict[str, Any] | str:
@@ -305,25 +293,13 @@ class Synthesis:
         width, height, seconds, fps = video_shape(self.inputs, media.video_hints, source.size)
         width, height, seconds, fps = self._as_input_video(width, height, seconds, fps)
         self._checked(width, height)
-        if width * height * seconds * fps > self.limits.max_video_pixels:
-            raise InputRejected(
-                [
-                    Violation(
-                        ("duration",),
-                        "provider-emulator renders videos of up to "
-                        f"{self.limits.max_video_pixels} pixels "
-                        f"(1080p, 60 s, 24 fps); {width}x{height}, {seconds:g} s, {fps} fps "
-                        "is more",
-                        "emulator_limit",
-                    )
-                ]
-            )
+        _refuse(video_beyond(width, height, seconds, fps, self.limits))
         media_format, codec = video_format(self.inputs)
         sound = self._sound() and media_format != "gif"  # a GIF has no sound track
         # ben's words: a format without transparency "will render transparent areas as black"
         alpha = codec_of(media_format, codec) in ALPHA_CODECS
         matte, colour = self._matte(media, alpha, bare="000000")
-        return MediaSpec(
+        spec = MediaSpec(
             "video",
             width,
             height,
@@ -342,6 +318,8 @@ class Synthesis:
             matte=matte,
             backdrop=colour,
         )
+        _refuse(file_beyond(spec))
+        return spec
 
     def _as_input_video(
         self, width: int, height: int, seconds: float, fps: int

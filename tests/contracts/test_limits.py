@@ -1,12 +1,15 @@
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from emulator import EmulatorConfig, Endpoint, Engine, ManualClock, Progression
 from emulator.contracts import limits as limits_module
-from emulator.contracts.limits import SHAPING_FIELDS, Limits, check_limits, declared
+from emulator.contracts.limits import SHAPING_FIELDS, Limits, check_limits, declared, file_beyond
 from emulator.contracts.validation import check_input
 from emulator.core.outcomes import JobFailed, check_all, find_violations
+from emulator.media import MediaSpec
 from emulator.strategies import broken_inputs, valid_inputs
 
 ENGINE = Engine(EmulatorConfig(seed=1, progression=Progression.parse("immediate")))
@@ -210,3 +213,17 @@ def test_a_huge_number_is_shown_short_in_a_message() -> None:
 
     assert (shown(4096), shown(10**12 - 1)) == ("4096", "999999999999")
     assert shown(int(1e300)) == "1e+300" and shown(-(10**50)) == "-1e+50"
+
+
+def test_a_video_file_past_the_byte_bound_is_refused_before_it_is_rendered() -> None:
+    # a ProRes 4444 cut-out weighs 0.6 bytes a pixel: 1.8 GB at the pixel limit, held in
+    # memory while made (hostile input); the same video in H.264 is 60 MB
+    long_cut_out = MediaSpec(
+        "video", 1920, 1080, "mov", "acme/remove-background", "", 1, duration=30, fps=24,
+        codec="prores", matte="cutout",
+    )  # fmt: skip
+    refused = file_beyond(long_cut_out)
+    assert refused is not None and refused.type == "emulator_limit"
+    assert "up to 512 MB" in refused.msg and "prores would be 859 MB" in refused.msg
+    assert file_beyond(replace(long_cut_out, duration=15)) is None  # 430 MB
+    assert file_beyond(replace(long_cut_out, codec="", format="mp4", duration=60)) is None
