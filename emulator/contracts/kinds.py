@@ -17,7 +17,7 @@ from typing import Any
 _NAME_RULES: tuple[tuple[str, str, str | None], ...] = (
     ("zip", "archive", "zip"),
     ("dataset", "archive", "zip"),
-    ("fbx", "file", "fbx"),
+    ("fbx", "mesh", "fbx"),
     ("mtl", "file", "mtl"),
     ("exr", "file", "exr"),
     ("lora", "file", "safetensors"),

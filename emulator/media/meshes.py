@@ -1,6 +1,6 @@
 """Synthetic 3D meshes, written by hand: binary glTF 2.0 (GLB), Wavefront OBJ, binary STL,
-binary PLY (a mesh and a Gaussian splat at once), USDZ (a USD text layer in its zip) or
-antimatter15's Gaussian splat (``.splat``).
+binary PLY (a mesh and a Gaussian splat at once), USDZ (a USD text layer in its zip),
+antimatter15's Gaussian splat (``.splat``) or binary FBX (fbx.py).
 
 Each format is small and fully specified; the mesh is an octahedron whose proportions
 come from the spec (so a different seed gives a different shape), which any loader
@@ -16,6 +16,7 @@ import json
 import struct
 import zipfile
 
+from emulator.media.fbx import render_fbx
 from emulator.media.spec import MediaSpec
 
 _FACES = [(0, 2, 4), (2, 1, 4), (1, 3, 4), (3, 0, 4), (2, 0, 5), (1, 2, 5), (3, 1, 5), (0, 3, 5)]
@@ -167,7 +168,11 @@ def _usdz(spec: MediaSpec) -> bytes:
     return out.getvalue()
 
 
-_WRITERS = {"obj": _obj, "stl": _stl, "ply": _ply, "splat": _splat, "usdz": _usdz}
+def _fbx(spec: MediaSpec) -> bytes:
+    return render_fbx(spec, _vertices(spec), _FACES)
+
+
+_WRITERS = {"obj": _obj, "stl": _stl, "ply": _ply, "splat": _splat, "usdz": _usdz, "fbx": _fbx}
 
 
 def render_mesh(spec: MediaSpec) -> bytes:

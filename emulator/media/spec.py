@@ -36,6 +36,7 @@ FORMATS = {
     "ply": ("application/ply", "ply", "MESH"),  # no registered type; the common one
     "usdz": ("model/vnd.usdz+zip", "usdz", "MESH"),
     "splat": ("application/octet-stream", "splat", "MESH"),
+    "fbx": ("application/octet-stream", "fbx", "MESH"),  # no registered type; the common one
     "zip": ("application/zip", "zip", "ZIP"),
     "json": ("application/json", "json", "FILE"),
     "safetensors": ("application/octet-stream", "safetensors", "FILE"),
@@ -43,7 +44,6 @@ FORMATS = {
     "vtt": ("text/vtt", "vtt", "FILE"),
     "txt": ("text/plain", "txt", "FILE"),
     "mtl": ("model/mtl", "mtl", "FILE"),
-    "fbx": ("application/octet-stream", "fbx", "FILE"),
     "exr": ("image/x-exr", "exr", "FILE"),
     "svg": ("image/svg+xml", "svg", "FILE"),
     "bin": ("application/octet-stream", "bin", "FILE"),
@@ -53,9 +53,9 @@ KINDS = {
     "image": ("jpeg", "jpg", "png", "webp", "gif"),
     "video": ("mp4", "mov", "mkv", "webm", "gif"),
     "audio": ("wav", "mp3", "flac", "ogg", "opus", "aac", "m4a"),
-    "mesh": ("glb", "obj", "stl", "ply", "usdz", "splat"),
+    "mesh": ("glb", "obj", "stl", "ply", "usdz", "splat", "fbx"),
     "archive": ("zip",),
-    "file": ("json", "safetensors", "srt", "vtt", "txt", "mtl", "fbx", "exr", "svg", "bin"),
+    "file": ("json", "safetensors", "srt", "vtt", "txt", "mtl", "exr", "svg", "bin"),
 }
 #: a video format's own codec first, then the others it may hold (H.264 is made fastest,
 #: by video.py; the rest by codecs.py)

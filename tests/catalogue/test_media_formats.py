@@ -4,6 +4,8 @@ H.265, ProRes) is made in it, as a newcomer sees through the real client."""
 from __future__ import annotations
 
 import io
+import shutil
+from pathlib import Path
 
 import av
 import fal_client
@@ -13,6 +15,7 @@ import pytest
 from emulator import emulate
 from emulator.media.cache import MediaStore
 from emulator.media.spec import MediaSpec
+from tests.clients.conftest import run_node
 
 from .files import opened
 
@@ -121,3 +124,17 @@ def test_bria_puts_the_subject_over_the_colour_asked() -> None:
         frame = next(container.decode(video=0))
     red, green, blue = frame.to_ndarray(format="rgb24")[48, 2]
     assert video["content_type"] == "video/webm" and red > 200 and green < 50 and blue < 50
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_a_mesh_asked_as_fbx_opens_in_threejs(tmp_path: Path) -> None:
+    # an FBX was a line of text (an audit): now a binary FBX three.js's FBXLoader reads
+    with emulate(seed=3):
+        mesh = fal_client.subscribe(
+            "fal-ai/hyper3d/rodin", arguments={"prompt": "a teapot", "geometry_file_format": "fbx"}
+        )["model_mesh"]
+        data = httpx.get(mesh["url"], timeout=60).content
+    assert mesh["file_name"].endswith(".fbx") and len(data) == mesh["file_size"]
+    (tmp_path / "model.fbx").write_bytes(data)
+    meshes = run_node("fbx_meshes.mjs", str(tmp_path / "model.fbx"))["meshes"]
+    assert [m["triangles"] for m in meshes] == [8]  # the octahedron every mesh format holds
