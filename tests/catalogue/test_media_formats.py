@@ -23,6 +23,21 @@ from .files import opened
 CLIP = MediaStore().content(MediaSpec("video", 160, 96, "mp4", "in", "", 1, duration=2, fps=8))
 
 
+def made_of_clip(endpoint_id: str, arguments: dict) -> tuple[dict, bytes]:
+    """The video ``endpoint_id`` makes of `CLIP` (uploaded) and ``arguments``, as the
+    real client gets it, and its bytes."""
+    with emulate(seed=3):
+        clip = fal_client.upload(CLIP, "video/mp4")
+        videos = fal_client.subscribe(endpoint_id, arguments={"video_url": clip, **arguments})
+        video = videos["video"][0] if isinstance(videos["video"], list) else videos["video"]
+        return video, httpx.get(video["url"], timeout=60).content  # bria's: a list
+
+
+def first_frame(data: bytes) -> av.VideoFrame:
+    with av.open(io.BytesIO(data)) as container:
+        return next(container.decode(video=0))
+
+
 @pytest.mark.parametrize(
     ("endpoint_id", "arguments", "content_type", "codec"),
     [
@@ -40,13 +55,7 @@ CLIP = MediaStore().content(MediaSpec("video", 160, 96, "mp4", "in", "", 1, dura
 def test_a_video_comes_in_the_container_and_codec_asked(
     endpoint_id: str, arguments: dict, content_type: str, codec: str
 ) -> None:
-    with emulate(seed=3):
-        clip = fal_client.upload(CLIP, "video/mp4")
-        videos = fal_client.subscribe(endpoint_id, arguments={"video_url": clip, **arguments})[
-            "video"
-        ]
-        video = videos[0] if isinstance(videos, list) else videos  # bria's: a list
-        data = httpx.get(video["url"], timeout=60).content
+    video, data = made_of_clip(endpoint_id, arguments)
     extension = video["file_name"].rsplit(".", 1)[-1]
     assert video["content_type"] == content_type and len(data) == video["file_size"]
     made = opened(data, extension)
@@ -54,15 +63,7 @@ def test_a_video_comes_in_the_container_and_codec_asked(
 
 
 def test_a_gif_asked_of_a_video_upscaler_is_an_animated_gif() -> None:
-    with emulate(seed=3):
-        video = fal_client.subscribe(
-            "fal-ai/flashvsr/upscale/video",
-            arguments={
-                "video_url": fal_client.upload(CLIP, "video/mp4"),
-                "output_format": "GIF (.gif)",
-            },
-        )["video"]
-        data = httpx.get(video["url"], timeout=60).content
+    video, data = made_of_clip("fal-ai/flashvsr/upscale/video", {"output_format": "GIF (.gif)"})
     assert video["content_type"] == "image/gif" and video["file_name"].endswith(".gif")
     made = opened(data, "gif")
     assert made["frames"] == video.get("num_frames", made["frames"]) > 1
@@ -94,35 +95,17 @@ def test_a_talking_avatar_given_text_says_it() -> None:
 
 
 def test_a_background_remover_asked_for_prores_4444_keeps_its_alpha() -> None:
-    with emulate(seed=3):
-        video = fal_client.subscribe(
-            "fal-ai/birefnet/v2/video",
-            arguments={
-                "video_url": fal_client.upload(CLIP, "video/mp4"),
-                "video_output_type": "PRORES4444 (.mov)",
-            },
-        )["video"]
-        data = httpx.get(video["url"], timeout=60).content
+    asked = {"video_output_type": "PRORES4444 (.mov)"}
+    video, data = made_of_clip("fal-ai/birefnet/v2/video", asked)
     assert video["content_type"] == "video/quicktime" and len(data) == video["file_size"]
-    with av.open(io.BytesIO(data)) as container:
-        frame = next(container.decode(video=0))
+    frame = first_frame(data)
     assert frame.format.name.startswith("yuva")  # ProRes 4444, with its alpha plane
     assert frame.reformat(format="rgba").to_ndarray()[4, 80, 3] < 50  # clear above the subject
 
 
 def test_bria_puts_the_subject_over_the_colour_asked() -> None:
-    with emulate(seed=3):
-        video = fal_client.subscribe(
-            "bria/video/background-removal/v3",
-            arguments={
-                "video_url": fal_client.upload(CLIP, "video/mp4"),
-                "background_color": "Red",
-            },
-        )["video"]
-        data = httpx.get(video["url"], timeout=60).content
-    with av.open(io.BytesIO(data)) as container:
-        frame = next(container.decode(video=0))
-    red, green, blue = frame.to_ndarray(format="rgb24")[48, 2]
+    video, data = made_of_clip("bria/video/background-removal/v3", {"background_color": "Red"})
+    red, green, blue = first_frame(data).to_ndarray(format="rgb24")[48, 2]
     assert video["content_type"] == "video/webm" and red > 200 and green < 50 and blue < 50
 
 
