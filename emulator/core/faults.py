@@ -4,6 +4,7 @@ A rule names an effect and says which requests it applies to. Effects act in fou
 
 - the job (decided at submit, seen when the job would finish): ``fail`` (a provider error
   type, a WaveSpeed task code, or a model 422), ``nsfw`` (flagged, blanked outputs),
+  ``sparse_output`` (an output without the fields its schema does not require),
   ``cancel``, ``starve`` (never leaves the queue), ``timeout`` (a server-side timeout), and
   ``progression``: the matched jobs move by their own ``progression`` (per endpoint, key,
   input or request) rather than the emulator's;
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from emulator.core.store import Store
 
 EFFECTS = {
-    "job": ("fail", "nsfw", "cancel", "starve", "timeout"),
+    "job": ("fail", "nsfw", "sparse_output", "cancel", "starve", "timeout"),
     "pace": ("progression",),
     "exchange": ("http_error", "delay", "reset", "hang"),
     "media": ("media_missing", "media_truncated", "media_slow"),

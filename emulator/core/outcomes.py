@@ -15,6 +15,7 @@ from typing import Any
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.limits import Limits, check_limits, limit_violations
+from emulator.contracts.optional_fields import without_optional
 from emulator.contracts.synthesis import InputRejected, synthesize
 from emulator.contracts.validation import (
     Violation,
@@ -53,6 +54,12 @@ def fault_failure(fault: Fault) -> Failure:
         return Failure("invalid", "Unprocessable Entity", [flagged])
     details = {"code": fault.code} if fault.code is not None else None
     return Failure(fault.error_type or "internal_error", fault.message or "", details)
+
+
+def is_sparse(job: Job) -> bool:
+    """Whether a ``sparse_output`` rule fired for ``job``: its output lacks every field
+    its schema does not require."""
+    return job.fault is not None and job.fault.effect == "sparse_output"
 
 
 def limits_of(config: EmulatorConfig) -> Limits:
@@ -98,7 +105,7 @@ def make_outcome(
         inputs = validated(job, limits)
         if job.fault is not None and job.fault.effect == "fail":
             return fault_failure(job.fault)
-        return synthesize(
+        output = synthesize(
             job.endpoint,
             inputs,
             job.seed,
@@ -107,6 +114,7 @@ def make_outcome(
             sources=sources,
             flagged=job.fault is not None and job.fault.effect == "nsfw",
         )
+        return without_optional(job.endpoint, output) if is_sparse(job) else output
     except JobFailed as failed:
         return failed.failure
     except InputUnreachable as exc:

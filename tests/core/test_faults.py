@@ -150,3 +150,20 @@ def test_a_probability_is_decided_by_the_seed_the_rule_and_the_match(
     fired = [rule is not None for rule in decisions[0]]
     assert 5 < sum(fired) < 35  # some fired, some did not: decided, not fixed
     assert fired == [rule is not None for rule in decisions[1]]
+
+
+def test_a_sparse_output_rule_leaves_out_every_field_the_schema_does_not_require() -> None:
+    answers = []
+    for _ in range(2):  # under one seed, the same outputs: the same rule, a fresh start
+        engine = Engine(EmulatorConfig(seed=5, progression=Progression.parse("immediate")))
+        engine.faults.add({"effect": "sparse_output", "times": 1})
+        with TestClient(create_app(engine=engine), headers={"Authorization": "Key k"}) as client:
+            body = {"prompt": "a cat", "num_images": 2}
+            runs = [client.post("/fal/run/fal-ai/bitdance", json=body) for _ in range(2)]
+            answers.append([run.json() for run in runs])
+    assert answers[0] == answers[1]
+    sparse, whole = answers[0]
+    assert [set(image) for image in sparse["images"]] == [{"url"}, {"url"}]
+    assert set(sparse) == {"prompt", "images", "seed", "has_nsfw_concepts"}  # all required
+    assert {"file_size", "width", "content_type"} <= set(whole["images"][0])  # the rule is spent
+    engine.contracts.get("fal", "fal-ai/bitdance").output_validator.validate(sparse)

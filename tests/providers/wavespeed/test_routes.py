@@ -378,3 +378,16 @@ def test_every_path_of_the_api_beside_the_models_is_a_word_no_model_id_may_start
         if getattr(route, "path", "").startswith(api) and "{model" not in route.path
     }
     assert firsts and firsts <= LAYOUTS["wavespeed"].api_words
+
+
+def test_a_sparse_output_rule_leaves_out_what_a_prediction_need_not_have(
+    client: TestClient, engine: Engine
+) -> None:
+    engine.faults.add({"effect": "sparse_output", "times": 1})
+    synced = client.post(BITDANCE, json={"prompt": "x", "enable_sync_mode": True}).json()["data"]
+    polled = client.get(synced["urls"]["get"]).json()["data"]
+    required = {"id", "model", "outputs", "urls", "status", "created_at", "error"}
+    assert set(synced) == set(polled) == required  # no has_nsfw_contents, timings…
+    assert synced["status"] == "completed" and len(synced["outputs"]) == 1
+    whole = client.post(BITDANCE, json={"prompt": "x", "enable_sync_mode": True}).json()["data"]
+    assert {"has_nsfw_contents", "executionTime", "timings"} <= set(whole)  # the rule is spent
