@@ -16,7 +16,7 @@ from emulator.harness.context import (
     ran_away,
     scenarios,
 )
-from emulator.harness.job_checks import judge_output
+from emulator.harness.job_checks import judge_output, wrong_unprovoked
 from emulator.harness.scenario import Scenario
 from emulator.harness.session import Observation
 
@@ -39,8 +39,7 @@ def every_slow_answer(context: Context) -> list[tuple[dict[str, Any], ...]]:
 def applies_slow(context: Context, probe: Callable[[Scenario], Observation]) -> str | None:
     """Only to a client whose output is right without a slow answer: one whose output is
     wrong anyway is `returns_valid_output`'s finding, not a timeout's."""
-    seen = probe(Scenario("survives_slow_answers", minimal(context)))
-    if seen.succeeded and judge_output(context, seen):
+    if wrong_unprovoked(context, probe, "survives_slow_answers"):
         return "its output is not the job's even without a slow answer: see returns_valid_output"
     return None
 

@@ -58,6 +58,14 @@ def judge_output(context: Context, seen: Observation) -> list[str]:
     return problems
 
 
+def wrong_unprovoked(context: Context, probe: Callable[[Scenario], Observation], name: str) -> bool:
+    """Whether the client returns, for the simplest valid input with nothing staged, a
+    success that is not the job's output: `returns_valid_output`'s finding, which a
+    property about a provider's behaviour would otherwise blame on that behaviour."""
+    seen = probe(Scenario(name, minimal(context)))
+    return seen.succeeded and bool(judge_output(context, seen))
+
+
 # -- surfaces_job_failure ------------------------------------------------------------------
 
 
