@@ -7,6 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from emulator.contracts.optional_fields import optional_fields
 from emulator.contracts.validation import input_violations
 from emulator.harness.checks import (
     differences,
@@ -64,6 +65,65 @@ def wrong_unprovoked(context: Context, probe: Callable[[Scenario], Observation],
     property about a provider's behaviour would otherwise blame on that behaviour."""
     seen = probe(Scenario(name, minimal(context)))
     return seen.succeeded and bool(judge_output(context, seen))
+
+
+# -- tolerates_optional_fields ------------------------------------------------------------
+
+SPARSE = ({"effect": "sparse_output"},)
+#: what leaves a field out, in each provider's words
+_SCHEMA_OF = {"fal": "fal's output schema", "wavespeed": "WaveSpeed's prediction schema"}
+
+
+def sparse_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
+    return scenarios(context, name, faults=st.just(SPARSE))
+
+
+def applies_sparse(context: Context, probe: Callable[[Scenario], Observation]) -> str | None:
+    if not optional_fields(context.endpoint):
+        return (
+            f"the output schema of {context.endpoint.id} requires every field it declares: "
+            "no answer leaves one out"
+        )
+    name = "tolerates_optional_fields"
+    reason = fails_unprovoked(context, probe, name)
+    if reason is None and wrong_unprovoked(context, probe, name):
+        return "its output is not the job's even with every field there: see returns_valid_output"
+    return reason
+
+
+def judge_sparse(context: Context, seen: Observation) -> list[str]:
+    """A call on an output without its optional fields must return that output, as
+    `judge_output` judges it; a crash is worded by the field it missed, when it names one."""
+    if beyond_emulator(context, seen):
+        return []
+    if seen.ran_away:
+        return ran_away(seen)
+    optional = optional_fields(context.endpoint)
+    if seen.error is not None:
+        missed = _missing_key(seen.error)
+        if missed in optional:
+            return [
+                f"crashed (KeyError {missed!r}) on an output without its optional field "
+                f"{missed}: {_SCHEMA_OF[context.provider]} does not require it"
+            ]
+        listed = ", ".join(optional[:6]) + (", …" if len(optional) > 6 else "")
+        return [f"failed on an output without its optional fields ({listed}): {raised(seen)}"]
+    return [
+        f"on an output without its optional fields, {problem}"
+        for problem in judge_output(context, seen)
+    ]
+
+
+def _missing_key(error: BaseException) -> str | None:
+    """The key of the first KeyError in ``error`` and its causes (a client may wrap it)."""
+    seen: BaseException | None = error
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, KeyError) and seen.args and isinstance(seen.args[0], str):
+            return seen.args[0]
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 # -- surfaces_job_failure ------------------------------------------------------------------

@@ -29,18 +29,22 @@ from emulator.harness.exchange_checks import (
     transient_scenarios,
 )
 from emulator.harness.job_checks import (
+    SPARSE,
     applies_invalid,
     applies_pace,
+    applies_sparse,
     failure_scenarios,
     invalid_scenarios,
     judge_failure,
     judge_invalid,
     judge_output,
     judge_pace,
+    judge_sparse,
     judge_stops,
     paced_scenarios,
     polling_scenarios,
     running_a_while,
+    sparse_scenarios,
 )
 from emulator.harness.media_checks import (
     applies_downloads,
@@ -72,6 +76,17 @@ PROPERTIES: dict[str, Property] = {
             scenarios,
             judge_output,
             explicit=running_a_while,
+        ),
+        Property(
+            "tolerates_optional_fields",
+            "A field the output schema does not require may be absent (fal: an image's "
+            "file_size, width, content_type; on many apps seed, timings; WaveSpeed: "
+            "has_nsfw_contents, timings); a client must not read one as if it were always "
+            "there.",
+            sparse_scenarios,
+            judge_sparse,
+            applies_sparse,
+            every=lambda context: [SPARSE],
         ),
         Property(
             "downloads_work",

@@ -17,6 +17,7 @@ SHARED_STATE_WINDOW = 0.3
 PATIENCE = 15  # status polls before the client gives up on a job (retries not counted)
 HASTY_TIMEOUT = 1.0  # seconds: the mistaken client's, shorter than a slow answer
 INGRESS = (502, 503, 504)  # transient only from fal's nginx: no x-fal-request-id
+LARGEST_DOWNLOAD = 256 * 2**20  # bytes: a medium declared larger is refused unread
 # One TLS context for every call: loading the CA bundle afresh took 48 ms a client here, a
 # third of a test's CPU time (the harness intercepts https:// in-process; none is opened).
 TLS = ssl.create_default_context()
@@ -99,7 +100,18 @@ class CarefulClient:
         for image in images:
             source = images[0] if "downloads_first_only" in self.mistakes else image
             if source["url"].startswith("https://"):  # sync_mode answers data URIs
+                self.check_size(source)
                 image["content"] = self.fetch(http, source["url"])
+
+    def check_size(self, image: dict) -> None:
+        """Refuses a medium declared too large to hold, before reading it. ``file_size`` is
+        optional in fal's File schema: a careful client reads it only where it is given."""
+        if "expects_file_size" in self.mistakes:
+            declared = image["file_size"]  # "fal always says": not where its schema need not
+        else:
+            declared = image.get("file_size", 0)
+        if declared > LARGEST_DOWNLOAD:
+            raise GenerationFailed(f"{image['url']} is {declared} bytes: too large to hold")
 
     def fetch(self, http: httpx.Client, url: str) -> bytes:
         if "keeps_partial_bytes" not in self.mistakes:
@@ -159,6 +171,7 @@ GALLERY = {
     "never_cancels": "cancels_abandoned_jobs",
     "keeps_partial_bytes": "survives_media_faults",
     "empty_on_timeout": "survives_slow_answers",
+    "expects_file_size": "tolerates_optional_fields",
     "shares_request_state": "keeps_calls_apart",
 }
 

@@ -14,6 +14,7 @@ import wavespeed
 
 from emulator.harness import FAILED, HELD, NOT_APPLICABLE, Limits, Options, Scenario, check
 
+from . import official
 from .gallery import CarefulClient, Wrong, careful
 
 ENDPOINT = "fal-ai/bitdance"
@@ -309,7 +310,8 @@ class TakesQueuedForFailed(CarefulClient):
 def test_a_client_failing_without_any_fault_is_blamed_for_that_not_the_fault() -> None:
     # a staged 429 (or an invalid input) was blamed for it: "gave up on a transient 429"
     # (an audit); those properties do not apply, returns_valid_output says what is wrong
-    names = ["returns_valid_output", "retries_transient_errors", "surfaces_validation_errors"]
+    names = ["returns_valid_output", "retries_transient_errors", "surfaces_validation_errors",
+             "tolerates_optional_fields"]  # fmt: skip
     report = check(TakesQueuedForFailed(), provider="fal", endpoint=ENDPOINT,
                    properties=names, options=QUICK)  # fmt: skip
     assert report.outcome("returns_valid_output").status == FAILED, report.text()
@@ -342,3 +344,75 @@ def test_a_client_that_mends_its_input_is_judged_by_what_it_sent() -> None:
     report = check(mends_its_input, provider="fal", endpoint=ENDPOINT,
                    properties=["surfaces_validation_errors"], options=QUICK)  # fmt: skip
     assert report.outcome("surfaces_validation_errors").status == HELD, report.text()
+
+
+def reads_nsfw_flags(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Checks WaveSpeed's NSFW flags as if every prediction carried them."""
+    headers = {"Authorization": "Bearer k"}
+    api = "https://api.wavespeed.ai/api/v3"
+    data = httpx.post(f"{api}/{endpoint_id}", json=arguments, headers=headers).json()["data"]
+    for _ in range(10):
+        data = httpx.get(data["urls"]["get"], headers=headers).json()["data"]
+        if data["status"] == "completed":
+            if any(data["has_nsfw_contents"]):
+                raise RuntimeError("flagged NSFW")
+            return {"outputs": data["outputs"]}
+        time.sleep(0.05)
+    raise TimeoutError(data["id"])
+
+
+#: a client that reads an optional field unguarded, and what the property says of it
+READS_OPTIONAL = {
+    "fal": (
+        Wrong("expects_file_size"), ENDPOINT,
+        "crashed (KeyError 'file_size') on an output without its optional field file_size: "
+        "fal's output schema does not require it",
+    ),
+    "wavespeed": (
+        reads_nsfw_flags, "wavespeed-ai/bitdance-14b/text-to-image",
+        "crashed (KeyError 'has_nsfw_contents') on an output without its optional field "
+        "has_nsfw_contents: WaveSpeed's prediction schema does not require it",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("provider", sorted(READS_OPTIONAL))
+def test_a_client_reading_an_optional_field_is_told_which_and_why(provider: str) -> None:
+    client, endpoint, said = READS_OPTIONAL[provider]
+    report = check(client, provider=provider, endpoint=endpoint,
+                   properties=["tolerates_optional_fields"], options=QUICK)  # fmt: skip
+    outcome = report.outcome("tolerates_optional_fields")
+    assert outcome.problems == [said], report.text()
+    assert outcome.scenario is not None
+    assert outcome.scenario.faults == ({"effect": "sparse_output"},)
+
+
+@pytest.mark.parametrize(
+    ("client", "provider", "endpoint"),
+    [
+        (fal_subscribe, "fal", ENDPOINT),
+        (official.wavespeed_run, "wavespeed", "wavespeed-ai/bitdance-14b/text-to-image"),
+    ],
+)
+def test_the_official_clients_read_no_optional_field(
+    client: Callable[..., Any], provider: str, endpoint: str
+) -> None:
+    report = check(client, provider=provider, endpoint=endpoint,
+                   properties=["tolerates_optional_fields"], options=QUICK)  # fmt: skip
+    assert report.outcome("tolerates_optional_fields").status == HELD, report.text()
+
+
+@pytest.mark.parametrize(
+    ("client", "endpoint", "why"),
+    [
+        (Wrong("renames_seed"), ENDPOINT, "even with every field there: see returns_valid_output"),
+        (careful, "fal-ai/florence-2-large/caption", "requires every field it declares"),
+    ],
+)
+def test_no_optional_field_to_leave_out_or_a_wrong_output_anyway_is_not_applicable(
+    client: Callable[..., Any], endpoint: str, why: str
+) -> None:
+    report = check(client, provider="fal", endpoint=endpoint,
+                   properties=["tolerates_optional_fields"], options=QUICK)  # fmt: skip
+    outcome = report.outcome("tolerates_optional_fields")
+    assert outcome.status == NOT_APPLICABLE and why in outcome.reason, report.text()
