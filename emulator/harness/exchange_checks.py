@@ -18,6 +18,7 @@ from emulator.harness.context import (
 )
 from emulator.harness.job_checks import judge_output, wrong_unprovoked
 from emulator.harness.scenario import Scenario
+from emulator.harness.sdk_calls import same_sdk_call, sdk_call
 from emulator.harness.session import Observation
 
 # -- survives_slow_answers -----------------------------------------------------------------
@@ -103,11 +104,13 @@ def judge_retries(context: Context, seen: Observation) -> list[str]:
     (rule,) = seen.scenario.faults
     if seen.ran_away:
         return ran_away(seen)
-    fired = any(entry.status == rule.get("status") for entry, _ in seen.requests)
+    fired = [entry for entry, _ in seen.requests if entry.status == rule.get("status")]
     if seen.error is not None and fired:  # (an error with no transient one is another's)
+        call = sdk_call(fired[-1])
+        sent = f" (sent inside {call}, which did not retry it)" if call else ""
         return [
-            f"gave up on a transient {rule['status']} that stopped after {rule['times']}: "
-            f"{raised(seen)}"
+            f"gave up on a transient {rule['status']} that stopped after {rule['times']}"
+            f"{sent}: {raised(seen)}"
         ]
     problems = []
     entries = [entry for entry, _ in seen.requests]
@@ -117,9 +120,11 @@ def judge_retries(context: Context, seen: Observation) -> list[str]:
         later = [e for e in entries[i + 1 :] if (e.method, e.path) == (entry.method, entry.path)]
         answered = entry.started + entry.duration
         if later and later[0].started - answered < 0.9 * rule["retry_after"]:
+            call = same_sdk_call(entry, later[0])
             problems.append(
                 f"retried {later[0].started - answered:.2f} s after a 429 that said "
                 f"Retry-After: {rule['retry_after']}"
+                + (f" (the retry was {call}'s own, inside the call your code made)" if call else "")
             )
     return problems
 
@@ -164,9 +169,12 @@ def every_duplicate_case(context: Context) -> list[Scenario]:
 def judge_duplicates(context: Context, seen: Observation) -> list[str]:
     runs = [entry for entry in seen.of_kind("run") if entry.status == 200]
     billable = len(seen.job_ids) + len(runs)
-    if billable > 1:
-        return [f"one call created {billable} billable jobs"]
-    return []
+    if billable <= 1:
+        return []
+    submits = seen.of_kind("submit", "run")
+    call = same_sdk_call(submits[0], submits[-1]) if len(submits) > 1 else None
+    inside = f" (each sent inside one call of {call}: the SDK resubmitted)" if call else ""
+    return [f"one call created {billable} billable jobs{inside}"]
 
 
 # -- cancels_abandoned_jobs ----------------------------------------------------------------

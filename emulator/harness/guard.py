@@ -23,6 +23,7 @@ from unittest import mock
 
 import httpx
 
+from emulator.harness.sdk_calls import HEADER, SdkCalls
 from emulator.harness.surfaces import Surface
 from emulator.http.asgi import header
 from emulator.http.exchange import ConnectionDropped
@@ -31,6 +32,7 @@ from emulator.transport.answers import SyncAnswer
 
 #: how a call stopped for taking too long is described (before the limit, in seconds)
 STILL_CALLING = "still calling after"
+SDK_HEADER = HEADER.encode()
 
 
 class ClientRanAway(BaseException):  # noqa: N818 (not an error of the client's making)
@@ -116,6 +118,7 @@ class RequestGuard:
         self._stopped: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         self._dispatcher = dispatcher
         self._sync, self._async = dispatcher.answer_sync, dispatcher.handle_async
+        self.sdk_calls = SdkCalls()
         self._lock = threading.Lock()
         self.open_call(lose_submit_answer=False)
         self.close_call()
@@ -123,6 +126,7 @@ class RequestGuard:
     def open_call(self, *, lose_submit_answer: bool, calls: int = 1, patience: float = 1) -> None:
         """A call begins; ``patience`` stretches its time limit."""
         with self._lock:
+            self.sdk_calls.forget()
             self._call_senders = weakref.WeakSet()
             self.closed, self.count, self.started = False, 0, time.monotonic()
             self.lose_submit_answer, self.lost, self.calls = lose_submit_answer, 0, calls
@@ -185,6 +189,12 @@ class RequestGuard:
         both.enter_context(mock.patch.object(self._dispatcher, "handle_async", self.handle_async))
         return both
 
+    def _sdk_call(self) -> str | None:
+        """The SDK call the request being sent comes from (sdk_calls.py): from the frame of
+        the client's code that called the method calling this, outwards."""
+        with self._lock:
+            return self.sdk_calls.current(sys._getframe(2))
+
     def _admit(self, method: str, host: str, path: str) -> bool:
         """Checks the limits; True when this request's answer is to be lost."""
         sender = threading.current_thread()
@@ -212,6 +222,9 @@ class RequestGuard:
     def answer_sync(self, scope: dict[str, Any], body: bytes, timeout: float | None) -> SyncAnswer:
         host = header(scope, b"host").rsplit(":", 1)[0]
         lose = self._admit(scope["method"], host, scope["path"])
+        named = self._sdk_call()
+        if named is not None:  # the request tells the record which SDK call sent it
+            scope = {**scope, "headers": [*scope["headers"], (SDK_HEADER, named.encode())]}
         answer = self._sync(scope, body, timeout)
         if lose:
             for _ in answer:  # the app answers in full; the client hears the connection drop
@@ -221,6 +234,9 @@ class RequestGuard:
 
     async def handle_async(self, request: httpx.Request) -> httpx.Response:
         lose = self._admit(request.method, request.url.host, request.url.path)
+        named = self._sdk_call()
+        if named is not None:
+            request.headers[HEADER] = named
         response = await self._async(request)
         if lose:
             await response.aread()

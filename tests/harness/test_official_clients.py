@@ -14,7 +14,7 @@ import pytest
 from emulator.harness import FAILED, NOT_APPLICABLE, Options, check
 
 from ..conftest import is_loopback
-from . import official
+from . import gallery, official
 
 FAL = "fal-ai/bitdance"
 WAVESPEED = "wavespeed-ai/bitdance-14b/text-to-image"
@@ -85,3 +85,45 @@ def test_an_abandoned_sync_subscribe_keeps_polling_until_the_harness_stops_it(
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     time.sleep(1.0)  # ten of fal_client's polling intervals
     assert looked_up == [], "a client thread still polls a real host"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("adapter", "provider", "endpoint", "property_name", "told"),
+    [
+        ("fal_subscribe", "fal", FAL, "retries_transient_errors",
+         "(the retry was fal_client's SyncClient.subscribe's own, inside the call your code made)"),
+        ("fal_subscribe_async", "fal", FAL, "retries_transient_errors",
+         "(the retry was fal_client's AsyncClient.subscribe's own"),
+        ("fal_subscribe", "fal", FAL, "no_duplicate_jobs",
+         "(each sent inside one call of fal_client's SyncClient.subscribe: the SDK resubmitted)"),
+        ("wavespeed_run", "wavespeed", WAVESPEED, "retries_transient_errors",
+         "(sent inside wavespeed's run, which did not retry it)"),
+    ],
+)  # fmt: skip
+def test_a_failure_of_the_sdks_own_making_says_so(
+    adapter: str, provider: str, endpoint: str, property_name: str, told: str
+) -> None:
+    # the SDKs' retries and resubmits were reported as the user's (a harness audit)
+    report = check(
+        getattr(official, adapter),
+        provider=provider,
+        endpoint=endpoint,
+        properties=[property_name],
+        options=Options(max_examples=2),
+    )
+    (outcome,) = report.outcomes
+    assert outcome.status == FAILED and any(told in p for p in outcome.problems), report.text()
+
+
+def test_a_retry_of_the_users_own_making_names_no_sdk() -> None:
+    report = check(
+        gallery.ignores_retry_after,
+        provider="fal",
+        endpoint=FAL,
+        properties=["retries_transient_errors"],
+        options=Options(max_examples=2),
+    )
+    (outcome,) = report.outcomes
+    assert outcome.status == FAILED and outcome.problems, report.text()
+    assert not any("inside" in problem for problem in outcome.problems), report.text()
