@@ -17,6 +17,7 @@ worker's sender thread looks at the due deliveries every `SHARED_POLL` seconds.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.client import HTTPException
+from typing import Any
 
 from emulator.core.deliveries import Attempt as Attempt  # re-exported: public names
 from emulator.core.deliveries import Delivery as Delivery
@@ -44,6 +46,16 @@ SHARED_POLL = 0.1  # how often a sender on a shared store looks for due deliveri
 MAX_LISTED = 10_000
 #: what a delivery says it is (fal's and WaveSpeed's own are not published)
 USER_AGENT = "provider-emulator-webhooks"
+
+
+def encode_body(payload: Any, *, compact: bool = False, sort_keys: bool = False) -> bytes:
+    """A delivery's JSON body, as ``json.dumps`` writes it; ``compact``, without spaces and
+    in UTF-8, as it does not (the harness signs one such, so that a receiver that checks
+    the signature of the JSON parsed and written again, not of the bytes, is caught)."""
+    if compact:
+        text = json.dumps(payload, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False)
+        return text.encode()
+    return json.dumps(payload, sort_keys=sort_keys).encode()
 
 
 @dataclass(eq=False)

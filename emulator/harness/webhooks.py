@@ -36,7 +36,16 @@ LATE_SECONDS = 20 * 60
 #: each kind of delivery, and whether a correct handler accepts it: a forged one is a new
 #: delivery (an id and a time no check has sent), so that only its signature gives it away;
 #: an impostor's is signed as the provider signs, with keys (or a secret) not the provider's
-DELIVERIES = {"signed": True, "forged": False, "replayed": False, "late": False, "impostor": False}
+DELIVERIES = {
+    "signed": True,
+    "forged": False,
+    "replayed": False,
+    "late": False,
+    "impostor": False,
+    # signed, its JSON laid out as json.dumps does not write it (no spaces, UTF-8): a
+    # handler that checks the signature of the JSON parsed and written again refuses it
+    "compact": True,
+}
 
 
 #: how each provider signs, as a wrongly refused signed delivery is told
@@ -57,6 +66,9 @@ _WRONG = {
     "replayed later",
     "impostor": "accepted a delivery signed as the provider signs, but with keys (or a "
     "secret) that are not the provider's: the keys it trusts are not the ones served",
+    "compact": "refused a signed delivery whose JSON has no spaces and non-ASCII text in "
+    "UTF-8: check the signature of the body's bytes as received, not of the JSON parsed "
+    "and written again",
 }
 
 
@@ -85,21 +97,22 @@ def _accepts(handler: Handler, body: bytes, headers: Mapping[str, str]) -> bool:
         return False
 
 
-def _signer(
-    provider: str, engine: Engine, key: str
-) -> Callable[[float], tuple[bytes, dict[str, str]]]:
+def _signer(provider: str, engine: Engine, key: str) -> Callable[..., tuple[bytes, dict[str, str]]]:
     """Signs a new job's delivery as the provider does (its own signing code, under the
-    emulation's seed, so the keys match what the emulator serves), dated ``moment``."""
+    emulation's seed, so the keys match what the emulator serves), dated ``moment``;
+    ``compact``, its JSON without spaces and in UTF-8 (fal's carries a model's text, not
+    ASCII)."""
     signer = FalWebhooks(engine) if provider == "fal" else WaveSpeedWebhooks(engine)
 
-    def at(moment: float) -> tuple[bytes, dict[str, str]]:
+    def at(moment: float, *, compact: bool = False) -> tuple[bytes, dict[str, str]]:
         job = engine.submit(engine.contracts.of(provider)[0], {"prompt": "webhook"}, key)
         payload: dict[str, Any]
         if provider == "fal":
-            payload = {"request_id": job.id, "status": "OK", "payload": {}, "error": None}
+            said = {"text": "un café, s'il vous plaît ☕"}
+            payload = {"request_id": job.id, "status": "OK", "payload": said, "error": None}
         else:
             payload = {"id": job.id, "status": "completed", "outputs": []}
-        return signer.signed(job, payload, at=moment)
+        return signer.signed(job, payload, at=moment, compact=compact)
 
     return at
 
@@ -136,6 +149,7 @@ def check_webhook_handler(
             "replayed": (body, headers),
             "late": (old_body, old_headers),
             "impostor": impostor(now),
+            "compact": sign(now, compact=True),
         }
         other.close()
         return [

@@ -193,10 +193,11 @@ def test_a_webhook_handler_is_checked_with_a_line_per_delivery(
         ["replayed", "accepted", "FAILED:"],
         ["late", "accepted", "FAILED:"],
         ["impostor", "accepted", "FAILED:"],
+        ["compact", "accepted", "ok"],
     ]
     assert "signature was not checked" in lines[2]
     written = json.loads(report.read_text())
-    assert [row["ok"] for row in written["verdicts"]] == [True, False, False, False, False]
+    assert [row["ok"] for row in written["verdicts"]] == [True, False, False, False, False, True]
 
 
 def test_a_verifying_webhook_handler_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
@@ -204,7 +205,7 @@ def test_a_verifying_webhook_handler_exits_0(capsys: pytest.CaptureFixture[str])
                  "--provider", "fal", "--webhook-handler", "--key", "k"])  # fmt: skip
     out, _ = capsys.readouterr()
     assert code == 0, out
-    assert out.count(" ok\n") == 5
+    assert out.count(" ok\n") == 6
 
 
 @pytest.mark.parametrize(

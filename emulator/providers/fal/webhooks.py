@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import json
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from emulator.core.engine import Engine
 from emulator.core.jobs import Job
 from emulator.core.outcomes import JobFailed
 from emulator.core.shared_webhooks import register_builder
+from emulator.core.webhooks import encode_body
 from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.fal.errors import failure_error
 
@@ -103,11 +103,11 @@ class FalWebhooks:
         return {**envelope, "status": "OK", "error": None, "payload": output}
 
     def signed(
-        self, job: Job, payload: dict[str, Any], *, at: float | None = None
+        self, job: Job, payload: dict[str, Any], *, at: float | None = None, compact: bool = False
     ) -> tuple[bytes, dict[str, str]]:
         """The delivery of ``payload`` for ``job``: its body and signed headers, dated now
-        (or ``at``, unix seconds)."""
-        body = json.dumps(payload, sort_keys=True).encode()
+        (or ``at``, unix seconds); ``compact``: its JSON without spaces, in UTF-8."""
+        body = encode_body(payload, compact=compact, sort_keys=True)
         timestamp = str(int(time.time() if at is None else at))
         user = self.user_id(job.owner)
         message = f"{job.id}\n{user}\n{timestamp}\n{hashlib.sha256(body).hexdigest()}".encode()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +22,7 @@ from emulator.core.engine import Engine
 from emulator.core.jobs import Job
 from emulator.core.outcomes import JobFailed, is_sparse
 from emulator.core.shared_webhooks import register_builder
+from emulator.core.webhooks import encode_body
 from emulator.media.links import Linker, data_uri_linker, url_linker
 from emulator.providers.wavespeed.envelopes import envelope, prediction, task_id
 
@@ -51,11 +51,11 @@ class WaveSpeedWebhooks:
         self.engine.watch_webhook(job, url, task_id(job), build, RETRY_SCHEDULE, bases)
 
     def signed(
-        self, job: Job, data: dict[str, Any], *, at: float | None = None
+        self, job: Job, data: dict[str, Any], *, at: float | None = None, compact: bool = False
     ) -> tuple[bytes, dict[str, str]]:
         """The delivery of ``data`` for ``job``: its body and signed headers, dated now (or
-        ``at``, unix seconds)."""
-        body = json.dumps(data).encode()
+        ``at``, unix seconds); ``compact``: its JSON without spaces, in UTF-8."""
+        body = encode_body(data, compact=compact)
         webhook_id, timestamp = task_id(job), str(int(time.time() if at is None else at))
         key = self.secret(job.owner).removeprefix("whsec_").encode()
         signed = f"{webhook_id}.{timestamp}.".encode() + body
