@@ -1,5 +1,5 @@
-"""Judgements of exchanges: transient errors, slow answers, lost answers and abandoned
-jobs."""
+"""Judgements of exchanges: transient errors, lasting outages, slow answers, lost answers
+and abandoned jobs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from emulator.core.record import RecordedRequest
 from emulator.harness.context import (
     Context,
     fails_unprovoked,
@@ -16,6 +17,7 @@ from emulator.harness.context import (
     ran_away,
     scenarios,
 )
+from emulator.harness.guard import STILL_CALLING
 from emulator.harness.job_checks import judge_output, wrong_unprovoked
 from emulator.harness.scenario import Scenario
 from emulator.harness.sdk_calls import same_sdk_call, sdk_call
@@ -127,6 +129,100 @@ def judge_retries(context: Context, seen: Observation) -> list[str]:
                 + (f" (the retry was {call}'s own, inside the call your code made)" if call else "")
             )
     return problems
+
+
+# -- gives_up_during_outage ----------------------------------------------------------------
+
+#: how many errors a lasting outage answers at one exchange before the harness ends it:
+#: twice the most patient official client's attempts (fal_client's 10); a client that
+#: tries once more after the last has no limit of its own
+OUTAGE_ANSWERS = 20
+#: what the provider answers meanwhile (fal's ingress nginx page, WaveSpeed's envelope),
+#: without Retry-After: the client's own backoff paces it
+OUTAGE_STATUS = 503
+OUTAGE_WORDS = {"fal": "fal's ingress nginx page", "wavespeed": "WaveSpeed's error envelope"}
+#: the exchanges an outage strikes, and the requests of the client's that try each
+OUTAGE_TRIES = {"submit": ("submit", "run"), "poll": ("poll",)}
+
+
+def every_outage(context: Context) -> list[tuple[dict[str, Any], ...]]:
+    """A lasting outage at the submit, and one at the status poll (the job accepted)."""
+    return [(_transient(context, OUTAGE_STATUS, t, OUTAGE_ANSWERS),) for t in OUTAGE_TRIES]
+
+
+def outage_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
+    return scenarios(context, name, faults=st.sampled_from(every_outage(context)))
+
+
+def _tries(context: Context, seen: Observation) -> tuple[str, list[RecordedRequest]]:
+    """The exchange the outage struck, and the client's tries at it (of its busiest job,
+    for polls)."""
+    (rule,) = seen.scenario.faults
+    targets = context.surface.exchange_targets(context.endpoint.id)
+    exchange = next(name for name in OUTAGE_TRIES if targets[name].items() <= rule.items())
+    tries: dict[str | None, list[RecordedRequest]] = {}
+    for entry, what in seen.requests:
+        if what.kind in OUTAGE_TRIES[exchange]:
+            tries.setdefault(what.job_id, []).append(entry)
+    return exchange, max(tries.values(), key=len, default=[])
+
+
+def _unseen_end(context: Context, seen: Observation) -> str | None:
+    """Why a run did not show whether the client gives up (None: it did): it was still
+    retrying, its last try answered by the outage, when the call's time limit ran out."""
+    exchange, tries = _tries(context, seen)
+    stopped = seen.ran_away is not None and STILL_CALLING in seen.ran_away
+    if not (stopped and tries and tries[-1].status == OUTAGE_STATUS):
+        return None
+    return (
+        f"the client was still retrying through a lasting outage when the harness stopped "
+        f"it ({seen.ran_away}: {len(tries)} {exchange}s, each answered {OUTAGE_STATUS}): "
+        "whether it gives up was not seen (a longer time limit shows it: --call-timeout, "
+        "Limits(call_timeout=...))"
+    )
+
+
+def applies_outage(context: Context, probe: Callable[[Scenario], Observation]) -> str | None:
+    """Not to a client that fails with nothing staged (`returns_valid_output`'s finding),
+    nor, unless another case fails, to one still retrying in an outage when its call's time
+    limit runs out (a backoff longer than the limit: fal_client's 10 tries take 51 s)."""
+    reason = fails_unprovoked(context, probe, "gives_up_during_outage")
+    if reason is not None:
+        return reason
+    unseen = None
+    for rules in every_outage(context):
+        seen = probe(Scenario("gives_up_during_outage", minimal(context), faults=rules))
+        if judge_outage(context, seen):
+            return None  # a finding: the property's own runs report it
+        unseen = unseen or _unseen_end(context, seen)
+    return unseen
+
+
+def judge_outage(context: Context, seen: Observation) -> list[str]:
+    """The client must stop within the outage's answers and say so (raise, or return an
+    error value); a success must be the job's (one that never met the outage)."""
+    exchange, tries = _tries(context, seen)
+    failed = [entry for entry in tries if entry.status == OUTAGE_STATUS]
+    if len(failed) == OUTAGE_ANSWERS and tries[-1] is not failed[-1]:  # tried once more
+        span = failed[-1].started + failed[-1].duration - failed[0].started
+        return [
+            f"kept retrying through a lasting outage: {len(failed)} {exchange}s in "
+            f"{span:.1f} s, each answered {OUTAGE_STATUS} ({OUTAGE_WORDS[context.provider]}), "
+            "still retrying when the harness ended it"
+        ]
+    if _unseen_end(context, seen) is not None:
+        return []  # not seen to give up, nor to go on past the outage: see applies_outage
+    if seen.ran_away:
+        return ran_away(seen)
+    if seen.error is not None or context.declared_error(seen.output):
+        return []
+    if not seen.references:
+        return [f"returned a success through a lasting outage at the {exchange}: no job was made"]
+    return [
+        f"returned a success through a lasting outage at the {exchange} that is not the "
+        f"job's output: {problem}"
+        for problem in judge_output(context, seen)
+    ]
 
 
 # -- no_duplicate_jobs ---------------------------------------------------------------------

@@ -13,17 +13,21 @@ from collections.abc import Callable
 from emulator.harness.context import Context, Property, scenarios
 from emulator.harness.exchange_checks import (
     applies_cancel,
+    applies_outage,
     applies_retries,
     applies_slow,
     duplicate_scenarios,
     every_duplicate_case,
+    every_outage,
     every_slow_answer,
     every_starved,
     every_transient_error,
     judge_cancels,
     judge_duplicates,
+    judge_outage,
     judge_retries,
     judge_slow,
+    outage_scenarios,
     slow_scenarios,
     starved_scenarios,
     transient_scenarios,
@@ -137,6 +141,17 @@ PROPERTIES: dict[str, Property] = {
             judge_retries,
             applies_retries,
             every=every_transient_error,
+        ),
+        Property(
+            "gives_up_during_outage",
+            "Either provider can be down for minutes (fal's ingress answers 503 nginx pages, "
+            "WaveSpeed 5xx in its envelope): a client that retries without end hammers it "
+            "and hangs its caller.",
+            outage_scenarios,
+            judge_outage,
+            applies_outage,
+            every=every_outage,
+            exhaustive=True,
         ),
         Property(
             "survives_slow_answers",

@@ -4,6 +4,7 @@ mistake breaks."""
 
 from __future__ import annotations
 
+import itertools
 import ssl
 import time
 from typing import Any
@@ -49,7 +50,8 @@ class CarefulClient:
             return self.shape(output)
 
     def send(self, http: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        for _ in range(5):
+        tries = itertools.count() if "retries_forever" in self.mistakes else range(5)
+        for _ in tries:  # "it will come back": no limit of its own
             answer = http.request(method, url, **kwargs)
             if not _transient(answer):
                 return answer
@@ -167,6 +169,7 @@ GALLERY = {
     "polls_after_done": "stops_polling_when_done",
     "busy_polls": "polls_politely",
     "ignores_retry_after": "retries_transient_errors",
+    "retries_forever": "gives_up_during_outage",
     "resubmits": "no_duplicate_jobs",
     "never_cancels": "cancels_abandoned_jobs",
     "keeps_partial_bytes": "survives_media_faults",

@@ -24,7 +24,8 @@ FINDINGS = {
     "fal_subscribe": (
         "fal", FAL,
         {"retries_transient_errors", "no_duplicate_jobs"},
-        {"cancels_abandoned_jobs", "survives_media_faults", "webhook_verification"},
+        {"gives_up_during_outage", "cancels_abandoned_jobs", "survives_media_faults",
+         "webhook_verification"},
     ),
     "fal_subscribe_with_timeout": (
         "fal", FAL,
@@ -39,7 +40,8 @@ FINDINGS = {
     "wavespeed_run": (
         "wavespeed", WAVESPEED,
         {"retries_transient_errors", "surfaces_job_failure"},
-        {"cancels_abandoned_jobs", "survives_media_faults", "webhook_verification"},
+        {"gives_up_during_outage", "cancels_abandoned_jobs", "survives_media_faults",
+         "webhook_verification"},
     ),
 }  # fmt: skip
 

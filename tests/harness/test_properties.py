@@ -15,7 +15,7 @@ import wavespeed
 from emulator.harness import FAILED, HELD, NOT_APPLICABLE, Limits, Options, Scenario, check
 
 from . import official
-from .gallery import CarefulClient, Wrong, careful
+from .gallery import TLS, CarefulClient, Wrong, careful
 
 ENDPOINT = "fal-ai/bitdance"
 QUICK = Options(max_examples=4, shrink_seconds=2.0)
@@ -311,7 +311,7 @@ def test_a_client_failing_without_any_fault_is_blamed_for_that_not_the_fault() -
     # a staged 429 (or an invalid input) was blamed for it: "gave up on a transient 429"
     # (an audit); those properties do not apply, returns_valid_output says what is wrong
     names = ["returns_valid_output", "retries_transient_errors", "surfaces_validation_errors",
-             "tolerates_optional_fields"]  # fmt: skip
+             "tolerates_optional_fields", "gives_up_during_outage"]  # fmt: skip
     report = check(TakesQueuedForFailed(), provider="fal", endpoint=ENDPOINT,
                    properties=names, options=QUICK)  # fmt: skip
     assert report.outcome("returns_valid_output").status == FAILED, report.text()
@@ -416,3 +416,86 @@ def test_no_optional_field_to_leave_out_or_a_wrong_output_anyway_is_not_applicab
                    properties=["tolerates_optional_fields"], options=QUICK)  # fmt: skip
     outcome = report.outcome("tolerates_optional_fields")
     assert outcome.status == NOT_APPLICABLE and why in outcome.reason, report.text()
+WAVESPEED = "wavespeed-ai/bitdance-14b/text-to-image"
+
+
+def polls_until_completed(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """WaveSpeed by hand: takes any answer to a poll but "completed" for "not yet", so a
+    provider that is down is polled until it comes back."""
+    headers = {"Authorization": "Bearer k"}
+    with httpx.Client(headers=headers, verify=TLS) as http:
+        submitted = http.post(f"https://api.wavespeed.ai/api/v3/{endpoint_id}", json=arguments)
+        submitted.raise_for_status()
+        while True:
+            answer = http.get(submitted.json()["data"]["urls"]["get"])
+            if answer.status_code == 200 and answer.json()["data"]["status"] == "completed":
+                return {"outputs": answer.json()["data"]["outputs"]}
+            time.sleep(0.02)
+
+
+def test_a_client_polling_through_a_lasting_outage_fails_gives_up_during_outage() -> None:
+    report = check(polls_until_completed, provider="wavespeed", endpoint=WAVESPEED,
+                   properties=["gives_up_during_outage"], options=QUICK)  # fmt: skip
+    outcome = report.outcome("gives_up_during_outage")
+    assert outcome.status == FAILED, report.text()
+    (problem,) = outcome.problems
+    assert problem.startswith("kept retrying through a lasting outage: 20 polls in "), problem
+    assert problem.endswith(
+        "each answered 503 (WaveSpeed's error envelope), still retrying when the harness ended it"
+    )
+    assert outcome.scenario is not None and outcome.scenario.faults[0]["method"] == "GET"
+
+
+class EmptyWhileDown(CarefulClient):
+    """Gives up on a provider that is down, and returns no images rather than saying so."""
+
+    def send(self, http: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return super().send(http, method, url, **kwargs)
+        except RuntimeError:
+            raise _Down() from None
+
+    def __call__(self, endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return super().__call__(endpoint_id, arguments)
+        except _Down:
+            return {"images": []}
+
+
+class _Down(Exception):
+    pass
+
+
+def test_a_client_returning_nothing_through_an_outage_fails_gives_up_during_outage() -> None:
+    report = check(EmptyWhileDown(), provider="fal", endpoint=ENDPOINT,
+                   properties=["gives_up_during_outage"], options=QUICK)  # fmt: skip
+    outcome = report.outcome("gives_up_during_outage")
+    assert outcome.status == FAILED, report.text()
+    problems = ["returned a success through a lasting outage at the submit: no job was made"]
+    assert outcome.problems == problems, report.text()
+
+
+class RetriesSlowlyForever(CarefulClient):
+    """Never gives up, at a pace too slow for the outage to run out within its call's
+    time limit: whether it would give up cannot be seen."""
+
+    def send(self, http: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        while True:
+            answer = http.request(method, url, **kwargs)
+            if answer.status_code < 500:
+                return answer
+            time.sleep(0.3)
+
+
+def test_a_client_still_retrying_at_its_time_limit_is_not_judged() -> None:
+    options = Options(max_examples=4, limits=Limits(call_timeout=1.0))
+    report = check(RetriesSlowlyForever(), provider="fal", endpoint=ENDPOINT,
+                   properties=["gives_up_during_outage"], options=options)  # fmt: skip
+    outcome = report.outcome("gives_up_during_outage")
+    assert outcome.status == NOT_APPLICABLE, report.text()
+    assert outcome.reason is not None
+    assert outcome.reason.startswith(
+        "the client was still retrying through a lasting outage when the harness stopped it "
+        "(still calling after 1 s: 4 submits, each answered 503): whether it gives up was not "
+        "seen"
+    ), outcome.reason
