@@ -416,6 +416,8 @@ def test_no_optional_field_to_leave_out_or_a_wrong_output_anyway_is_not_applicab
                    properties=["tolerates_optional_fields"], options=QUICK)  # fmt: skip
     outcome = report.outcome("tolerates_optional_fields")
     assert outcome.status == NOT_APPLICABLE and why in outcome.reason, report.text()
+
+
 WAVESPEED = "wavespeed-ai/bitdance-14b/text-to-image"
 
 
