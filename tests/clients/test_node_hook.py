@@ -1,0 +1,99 @@
+"""The Node hook (emulator/node/hook.mjs) under plain scripts of the real npm clients:
+nothing in them points at the emulator, only NODE_OPTIONS and PROVIDER_EMULATOR_URL do."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from emulator import EmulatorConfig
+from emulator.node import HOOK
+from emulator.server import BackgroundServer
+
+from .conftest import JS
+from .test_fal_realtime_js import WEBSOCKET
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+
+
+def hooked(
+    script: str, *args: str, url: str | None, node_flags: tuple[str, ...] = (), **environment: str
+) -> subprocess.CompletedProcess:
+    """Run ``script`` of tests/js as a newcomer would, with the hook in NODE_OPTIONS."""
+    env = {**os.environ, "FAL_KEY": "js-key", "WAVESPEED_API_KEY": "js-key", **environment}
+    env["NODE_OPTIONS"] = f"--import={HOOK}"
+    env.pop("PROVIDER_EMULATOR_URL", None)
+    if url is not None:
+        env["PROVIDER_EMULATOR_URL"] = url
+    return subprocess.run(
+        ["node", *node_flags, script, *args],
+        cwd=JS,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def immediate(serve) -> BackgroundServer:
+    return serve(EmulatorConfig(progression="immediate"))
+
+
+def test_fal_subscribe_reaches_the_emulator(immediate: BackgroundServer) -> None:
+    done = hooked("plain_fal.mjs", url=immediate.url)
+    assert done.returncode == 0, done.stderr
+    output = json.loads(done.stdout)
+    assert output["prompt"] == "a cat"
+    assert output["images"][0]["url"].startswith(f"{immediate.url}/fal/cdn/files/")
+    assert immediate.engine.record.calls("fal-ai/bitdance").last.json == {"prompt": "a cat"}
+
+
+def test_wavespeed_run_reaches_the_emulator(immediate: BackgroundServer) -> None:
+    done = hooked("plain_wavespeed.mjs", url=immediate.url)
+    assert done.returncode == 0, done.stderr
+    [url] = json.loads(done.stdout)["outputs"]
+    assert url.startswith(f"{immediate.url}/wavespeed/cdn/files/")
+    model = "wavespeed-ai/bitdance-14b/text-to-image"
+    assert immediate.engine.record.calls(model).last.json == {"prompt": "a cat"}
+
+
+def test_fal_realtime_websocket_reaches_the_emulator(immediate: BackgroundServer) -> None:
+    done = hooked("plain_fal_realtime.mjs", url=immediate.url, node_flags=WEBSOCKET)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"prompt": "a cat in real time", "width": 512}
+
+
+def test_another_host_fails_clearly_unless_let_through(serve, immediate: BackgroundServer) -> None:
+    # Another loopback server stands for the rest of the internet: nothing leaves the machine.
+    elsewhere = serve().url + "/_emulator/health"
+    refused = hooked("plain_fetch.mjs", elsewhere, url=immediate.url)
+    assert refused.returncode != 0 and refused.stdout == ""
+    assert f"GET {elsewhere} is not a provider host" in refused.stderr
+    assert "UnmatchedRequest" in refused.stderr
+    let_through = hooked(
+        "plain_fetch.mjs", elsewhere, url=immediate.url, PROVIDER_EMULATOR_UNMATCHED="pass"
+    )
+    assert json.loads(let_through.stdout) == {"status": 200}
+
+
+def test_the_emulators_own_url_is_fetched_as_it_is(immediate: BackgroundServer) -> None:
+    done = hooked("plain_fetch.mjs", immediate.url + "/_emulator/health", url=immediate.url)
+    assert json.loads(done.stdout) == {"status": 200}, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "says"),
+    [
+        (None, "PROVIDER_EMULATOR_URL is not set"),
+        ("127.0.0.1:8000", "PROVIDER_EMULATOR_URL is not an http(s) URL"),
+    ],
+)
+def test_without_an_emulator_url_nothing_runs(setting: str | None, says: str) -> None:
+    done = hooked("plain_fal.mjs", url=setting)
+    assert done.returncode == 2 and done.stdout == ""
+    assert says in done.stderr
