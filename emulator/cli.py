@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where serve --tls keeps its CA (default: ~/.cache/provider-emulator/tls)",
     )
+    commands.add_parser(
+        "node-hook",
+        help="print the path of the Node hook (NODE_OPTIONS=--import=PATH), which sends the "
+        "JavaScript clients to the emulator at $PROVIDER_EMULATOR_URL",
+    )
     # The harness loads only when asked for (it costs a third of serve's start-up): its own
     # parser reads what follows the sub-command.
     conformance = commands.add_parser(
@@ -83,6 +88,11 @@ def _main(argv: Sequence[str] | None) -> int:
         from emulator.harness import cli as conformance
 
         return conformance.main(args.arguments)
+    if args.command == "node-hook":
+        from emulator.node import HOOK
+
+        print(HOOK)
+        return 0
     try:
         if args.command == "env":
             from emulator.tls import as_exports, client_environment

@@ -247,3 +247,9 @@ def test_a_reader_that_stops_early_ends_the_listing_without_a_traceback() -> Non
     finally:
         stop_process(process, 5)
     assert process.returncode == 1 and b"Traceback" not in stderr, stderr.decode()
+
+
+def test_node_hook_prints_the_hooks_path(capsys) -> None:
+    assert cli.main(["node-hook"]) == 0
+    printed = Path(capsys.readouterr().out.strip())
+    assert printed.name == "hook.mjs" and printed.is_file()
