@@ -11,11 +11,14 @@ correctly?
     report = check(generate, provider="fal", endpoint="fal-ai/bitdance")
     assert report.ok, report.text()
 
+A client in another language is a command: ``check(CommandClient("node client.mjs"), ...)``.
+
 Entry points: this Python API, ``emulator.harness.pytest.check_client`` and the CLI's
 ``provider-emulator conformance``. See docs/harness.md. Live runs and parity snapshots are
 ``emulator.harness.live``, ``.parity`` and ``.snapshots``.
 """
 
+from emulator.harness.command import CommandClient, CommandFailed
 from emulator.harness.guard import ClientRanAway, Limits
 from emulator.harness.properties import PROPERTIES
 from emulator.harness.report import FAILED, HELD, NOT_APPLICABLE, PropertyOutcome, Report
@@ -29,6 +32,8 @@ __all__ = [
     "NOT_APPLICABLE",
     "PROPERTIES",
     "ClientRanAway",
+    "CommandClient",
+    "CommandFailed",
     "Limits",
     "Options",
     "PropertyOutcome",

@@ -18,12 +18,17 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from emulator.harness.command import CommandClient
+
 __all__ = ["client_target"]
 
 
 def client_target(client: Callable[..., Any]) -> str:
     """How the replay line names ``client``: ``MODULE:NAME`` when importing that finds this
-    very callable; else a placeholder that says why no command can import it."""
+    very callable; else a placeholder that says why no command can import it. A command
+    client is named by its command (``--command=…``)."""
+    if isinstance(client, CommandClient):
+        return client.target
     module_name = getattr(client, "__module__", None)
     module = sys.modules.get(module_name) if isinstance(module_name, str) else None
     qualname = getattr(client, "__qualname__", None)

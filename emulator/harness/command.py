@@ -1,0 +1,129 @@
+"""A client under test that is a command, in any language: `CommandClient` makes it the
+``generate(endpoint_id, arguments)`` callable the harness takes.
+
+The protocol (docs/harness.md): the command gets ``{"endpoint": ..., "arguments": ...}`` as
+JSON on stdin, prints the output as JSON on stdout (the whole of it, or its last line) and
+exits 0; or exits non-zero to report a failure, the last line of its stderr the message.
+Each call runs the command once, with ``PROVIDER_EMULATOR_URL`` naming a loopback port
+where the harness's emulation answers (relay.py), the Node hook in ``NODE_OPTIONS`` (so
+the unmodified JavaScript clients reach it) and test keys in ``FAL_KEY`` and
+``WAVESPEED_API_KEY``. A command still running at its timeout is killed, its whole process
+group with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from emulator.clients import FAKE_CREDENTIALS
+from emulator.harness.guard import DEFAULT_LIMITS, STILL_CALLING, ClientRanAway, require_number
+from emulator.harness.relay import Relay
+from emulator.node import HOOK
+
+__all__ = ["CommandClient", "CommandFailed"]
+
+#: how long a killed command's pipes are read for before they are given up
+_AFTER_KILL_SECONDS = 5.0
+
+
+class CommandFailed(Exception):
+    """The command reported a failure (exited non-zero), or no output (no JSON)."""
+
+
+class CommandClient:
+    """``generate(endpoint_id, arguments)`` that runs ``command`` once per call."""
+
+    def __init__(
+        self,
+        command: str | Sequence[str],
+        *,
+        timeout: float = DEFAULT_LIMITS.call_timeout,
+        cwd: Path | str | None = None,
+    ) -> None:
+        """``command``: a shell-like line (split as a shell would, not run by one) or its
+        words; ``timeout``: the seconds a call may take before the command is killed (the
+        harness's ``call_timeout``); ``cwd``: where it runs (default: here)."""
+        self.words = shlex.split(command) if isinstance(command, str) else list(command)
+        if not self.words:
+            raise ValueError("the command is empty")
+        program = self.words[0]
+        if os.sep not in program and shutil.which(program) is None:
+            raise ValueError(f"no program {program!r} on PATH")
+        require_number("timeout", timeout)
+        self.timeout, self.cwd = timeout, cwd
+
+    @property
+    def target(self) -> str:
+        """How a replay line names this client: one word, as the CLI reads it."""
+        return "--command=" + shlex.join(self.words)
+
+    def __repr__(self) -> str:
+        return f"CommandClient({shlex.join(self.words)!r})"
+
+    def __call__(self, endpoint_id: str, arguments: Any) -> Any:
+        request = json.dumps({"endpoint": endpoint_id, "arguments": arguments}).encode()
+        with Relay(self.timeout) as relay:
+            process = subprocess.Popen(
+                self.words,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=self.cwd,
+                env=self._environment(relay.url),
+                start_new_session=True,  # its own process group: killed whole
+            )
+            relay.when_stopped(lambda: _kill(process))
+            try:
+                out, err = process.communicate(request, timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                _kill(process)
+                out, err = process.communicate(timeout=_AFTER_KILL_SECONDS)
+                if relay.stopped is None:
+                    raise ClientRanAway(f"{STILL_CALLING} {self.timeout:g} s (killed)") from None
+            finally:
+                _kill(process)  # what it left running (a child, a poller) ends with the call
+        if relay.stopped is not None:
+            raise ClientRanAway(str(relay.stopped))
+        if relay.failure is not None:
+            raise relay.failure
+        if process.returncode != 0:
+            raise CommandFailed(_last_line(err) or f"exited with status {process.returncode}")
+        return _output(out)
+
+    def _environment(self, url: str) -> dict[str, str]:
+        environment = {**os.environ, **FAKE_CREDENTIALS, "PROVIDER_EMULATOR_URL": url}
+        # NODE_OPTIONS splits on spaces, but for double quotes
+        hook = f'--import="{HOOK}"'
+        environment["NODE_OPTIONS"] = f"{os.environ.get('NODE_OPTIONS', '')} {hook}".strip()
+        return environment
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:  # the group has ended
+        pass
+
+
+def _last_line(text: bytes) -> str:
+    lines = text.decode(errors="replace").strip().splitlines()
+    return lines[-1].strip() if lines else ""
+
+
+def _output(out: bytes) -> Any:
+    """The output the command printed: all of stdout as JSON, else its last line."""
+    text = out.decode(errors="replace")
+    for candidate in (text, _last_line(out)):
+        try:
+            return json.loads(candidate)
+        except ValueError:
+            continue
+    raise CommandFailed(f"exited 0 but printed no JSON on stdout: {text[-200:]!r}")

@@ -1,0 +1,114 @@
+"""A command as the client under test (emulator/harness/command.py): the protocol, its
+bounds, and the harness's guard over what the command sends (a stdlib Python command
+here, which starts in milliseconds; the npm clients are tests/harness/test_js_clients.py)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from emulator.clients import FAKE_CREDENTIALS
+from emulator.harness import ClientRanAway, CommandClient, CommandFailed, Limits, Scenario
+from emulator.harness.guard import STILL_CALLING
+from emulator.harness.relay import NotInTheHarness
+from emulator.harness.session import Session
+from emulator.node import HOOK
+
+SCRIPT = Path(__file__).with_name("command_client.py")
+PROMPT = {"prompt": "a cat"}
+
+
+def command(mode: str, *args: str, timeout: float = 5) -> CommandClient:
+    return CommandClient([sys.executable, "-S", str(SCRIPT), mode, *args], timeout=timeout)
+
+
+def test_the_command_reads_the_call_and_gets_the_harness_environment(monkeypatch) -> None:
+    monkeypatch.setenv("NODE_OPTIONS", "--max-old-space-size=512")
+    monkeypatch.setenv("FAL_KEY", "a-real-key-stays-out")
+    given = command("echo")("fal-ai/bitdance", PROMPT)
+    assert (given["endpoint"], given["arguments"]) == ("fal-ai/bitdance", PROMPT)
+    environment = given["environment"]
+    assert environment["PROVIDER_EMULATOR_URL"].startswith("http://127.0.0.1:")
+    assert environment["NODE_OPTIONS"] == f'--max-old-space-size=512 --import="{HOOK}"'
+    assert environment["FAL_KEY"] == FAKE_CREDENTIALS["FAL_KEY"]
+    assert environment["WAVESPEED_API_KEY"] == FAKE_CREDENTIALS["WAVESPEED_API_KEY"]
+
+
+def test_a_failure_is_the_last_line_of_stderr() -> None:
+    with pytest.raises(CommandFailed, match="^the cause$"):
+        command("fails")("fal-ai/bitdance", PROMPT)
+
+
+def test_an_exit_0_without_json_is_a_failure() -> None:
+    with pytest.raises(CommandFailed, match="printed no JSON on stdout: 'done, but no JSON"):
+        command("silent")("fal-ai/bitdance", PROMPT)
+
+
+def test_a_command_running_past_its_timeout_is_killed_with_its_children(tmp_path) -> None:
+    pid_file = tmp_path / "child"
+    began = time.monotonic()
+    with pytest.raises(ClientRanAway, match=f"{STILL_CALLING} 0.5 s"):
+        command("hangs", str(pid_file), timeout=0.5)("fal-ai/bitdance", PROMPT)
+    assert time.monotonic() - began < 5
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, killed but not yet reaped by init, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_its_requests_are_answered_by_the_emulation_through_the_guard() -> None:
+    with Session(command("fal"), "fal", "fal-ai/bitdance") as session:
+        seen = session.run(Scenario("returns_valid_output", PROMPT))
+        assert seen.succeeded, seen.error
+        [job_id] = seen.job_ids
+        assert seen.output == seen.references[job_id]
+        assert [what.kind for _, what in seen.requests] == ["submit", "poll", "result"]
+    # the guard's own bounds: the third request is one too many
+    limited = Session(command("fal"), "fal", "fal-ai/bitdance", limits=Limits(max_requests=2))
+    with limited:
+        stopped = limited.run(Scenario("returns_valid_output", PROMPT))
+    assert stopped.ran_away == "more than 2 requests in one call"
+
+
+def test_a_lost_answer_and_a_staged_fault_reach_the_command() -> None:
+    with Session(command("fal"), "fal", "fal-ai/bitdance") as session:
+        lost = session.run(Scenario("no_duplicate_jobs", PROMPT, lose_submit_answer=True))
+        assert isinstance(lost.error, CommandFailed) and "Remote end closed" in str(lost.error)
+        assert len(lost.job_ids) == 1  # the job was made; its answer never came
+        refused = {"effect": "http_error", "status": 503, "method": "POST", "times": 1}
+        faulted = session.run(Scenario("retries_transient_errors", PROMPT, faults=(refused,)))
+        assert isinstance(faulted.error, CommandFailed) and "503" in str(faulted.error)
+
+
+def test_outside_the_harness_nothing_answers_and_the_call_says_so() -> None:
+    with pytest.raises(NotInTheHarness, match="call it inside check"):
+        command("fal")("fal-ai/bitdance", PROMPT)
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [("", "the command is empty"), ("no-such-program-here x", "no program 'no-such-program-here'"),
+     ("node 'client.mjs", "No closing quotation")],
+)  # fmt: skip
+def test_a_command_that_cannot_run_is_refused_at_once(line: str, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        CommandClient(line)
+
+
+def test_a_command_names_itself_in_replay_lines() -> None:
+    assert CommandClient("node 'my client.mjs' --fast").target == (
+        "--command=node 'my client.mjs' --fast"
+    )
