@@ -1,4 +1,5 @@
-"""``provider-emulator conformance MODULE:CALLABLE``: the harness from the command line.
+"""``provider-emulator conformance MODULE:CALLABLE`` (or ``--command 'COMMAND'``): the
+harness from the command line.
 
 Exit 0 when every selected property holds (or does not apply), 1 when one fails, 2 on a
 usage error (an unknown endpoint or property, a callable that cannot be imported).
@@ -22,6 +23,7 @@ from emulator.contracts.served import served_contracts
 from emulator.contracts.validation import input_violations
 from emulator.core.faults import Fault
 from emulator.core.lifecycle import Progression
+from emulator.harness.command import CommandClient
 from emulator.harness.guard import Limits
 from emulator.harness.properties import PROPERTIES
 from emulator.harness.report import PropertyOutcome, heading
@@ -41,8 +43,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "target",
+        nargs="?",
         metavar="MODULE:CALLABLE",
         help="generate(endpoint_id, args), or with --webhook-handler handler(body, headers)",
+    )
+    parser.add_argument(
+        "--command",
+        metavar="COMMAND",
+        help="a client in any language, run once per call: it reads {endpoint, arguments} "
+        "as JSON on stdin and prints the output as JSON (docs/harness.md)",
     )
     parser.add_argument("--provider", required=True, choices=["fal", "wavespeed"])
     parser.add_argument("--endpoint", metavar="ENDPOINT_ID", help="required for a generate")
@@ -121,9 +130,22 @@ def load_callable(target: str) -> Callable[..., Any]:
     return found
 
 
+def _client(args: argparse.Namespace) -> tuple[Callable[..., Any], str]:
+    """The client under test, and how the report and replay lines name it."""
+    if (args.target is None) == (args.command is None):
+        raise UsageError("name the client: MODULE:CALLABLE, or --command 'COMMAND'")
+    if args.target is not None:
+        return load_callable(args.target), args.target
+    try:
+        command = CommandClient(args.command, timeout=args.call_timeout)
+    except ValueError as error:  # unbalanced quotes, an empty line, no such program
+        raise UsageError(f"--command: {error}") from None
+    return command, command.target
+
+
 def _checked(
     args: argparse.Namespace, config: EmulatorConfig
-) -> tuple[Callable[..., Any], Scenario | None]:
+) -> tuple[tuple[Callable[..., Any], str], Scenario | None]:
     if args.endpoint is None:
         raise UsageError("--endpoint is required (or --webhook-handler, to check a handler)")
     if args.key is not None:
@@ -139,7 +161,7 @@ def _checked(
     if args.max_examples is not None and args.max_examples < 1:
         raise UsageError("--max-examples must be at least 1")
     replay = None if args.replay is None else _replayed(args.replay, args.properties, endpoint)
-    return load_callable(args.target), replay
+    return _client(args), replay
 
 
 def _replayed(text: str, named: list[str] | None, endpoint: Endpoint) -> Scenario:
@@ -187,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
         # the contracts `serve` would serve: the environment's settings (one that cannot
         # be read is a usage error, as serve's is), then --contracts
         config = EmulatorConfig().with_environment().with_contracts(*args.contracts)
-        client, replay = _checked(args, config)
+        (client, target), replay = _checked(args, config)
     except (UsageError, ValueError) as error:  # a ContractError is a ValueError
         print(f"provider-emulator conformance: {error}", file=sys.stderr)
         return 2
@@ -196,12 +218,12 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         limits=Limits(call_timeout=args.call_timeout),
         max_polls_per_second=args.max_polls_per_second,
-        target=args.target,
+        target=target,
         contracts=tuple(p for p in config.contracts if p != DEFAULT_CONTRACTS_DIR),
         progress=_print_summary,  # each line as its property ends: a run takes minutes
     )
     properties = [replay.property] if replay else args.properties
-    print(heading(args.target, args.provider, args.endpoint), flush=True)
+    print(heading(target, args.provider, args.endpoint), flush=True)
     report = check(
         client,
         provider=args.provider,
@@ -220,6 +242,7 @@ def run(args: argparse.Namespace) -> int:
 
 #: what --webhook-handler does not take, options of a generate's check: argument → flag
 _GENERATE_ONLY = {
+    "command": "--command",
     "endpoint": "--endpoint",
     "max_examples": "--max-examples",
     "properties": "--property",
@@ -234,6 +257,8 @@ def _run_webhook_check(args: argparse.Namespace) -> int:
         given = [flag for name, flag in _GENERATE_ONLY.items() if getattr(args, name)]
         if given:
             raise UsageError(f"{given[0]} is for checking a generate, not --webhook-handler")
+        if args.target is None:
+            raise UsageError("--webhook-handler checks a handler: name it, MODULE:CALLABLE")
         handler = load_callable(args.target)
     except UsageError as error:
         print(f"provider-emulator conformance: {error}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,10 @@ def _scenario(**fields: object) -> str:
          "input must be a JSON object, not 'x'"),
         (["tests.harness.gallery:careful", "--replay", _scenario(input={"promptx": 1})],
          "--replay's input is not one fal-ai/bitdance accepts (prompt: Field required)"),
+        ([], "name the client: MODULE:CALLABLE, or --command 'COMMAND'"),
+        (["tests.harness.gallery:careful", "--command", "node x.mjs"], "name the client"),
+        (["--command", "no-such-program-here"], "--command: no program 'no-such-program-here'"),
+        (["--command", "node 'x.mjs"], "--command: No closing quotation"),
     ],
 )  # fmt: skip
 def test_usage_errors_exit_2_with_one_line(
@@ -230,3 +235,17 @@ def test_a_generate_needs_an_endpoint(capsys: pytest.CaptureFixture[str]) -> Non
     code = main(["conformance", "tests.harness.gallery:careful", "--provider", "fal"])
     _, err = capsys.readouterr()
     assert code == 2 and "--endpoint is required" in err
+
+
+COMMAND = shlex.join([sys.executable, "-S", str(Path(__file__).with_name("command_client.py"))])
+
+
+def test_a_command_is_checked_and_its_failure_replays(capsys: pytest.CaptureFixture[str]) -> None:
+    holds = ["--property", "returns_valid_output", "--max-examples", "2"]
+    code, out, _ = run(capsys, "--command", f"{COMMAND} fal", *holds)
+    assert code == 0 and f"--command={COMMAND} fal against fal fal-ai/bitdance:" in out
+    assert "returns_valid_output         held" in out
+    code, out, _ = run(capsys, "--command", f"{COMMAND} fails", *holds)
+    assert code == 1 and "a valid input failed: CommandFailed: the cause" in out
+    replay = shlex.split(out.split("replay:\n", 1)[1].strip().splitlines()[0])
+    assert main(replay[1:]) == 1 and "[1 run," in capsys.readouterr().out
