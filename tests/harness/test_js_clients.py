@@ -1,0 +1,51 @@
+"""JavaScript clients under the harness: the real, unmodified @fal-ai/client in a script
+that speaks the --command protocol (tests/js/harness_fal.mjs), reaching the harness's
+emulation through the Node hook. Slow: a Node start-up and the client's own waits a call."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from emulator.harness import FAILED, CommandClient, Options, check
+
+from ..clients.conftest import JS
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed"),
+]
+OPTIONS = Options(max_examples=2)
+
+
+def fal_script(mode: str) -> CommandClient:
+    return CommandClient(["node", "harness_fal.mjs", mode], cwd=JS)
+
+
+def test_a_careful_javascript_client_holds_the_main_properties() -> None:
+    held = ["returns_valid_output", "surfaces_validation_errors", "stops_polling_when_done",
+            "polls_politely", "keeps_calls_apart"]  # fmt: skip
+    report = check(fal_script("careful"), provider="fal", endpoint="fal-ai/bitdance",
+                   properties=held, options=OPTIONS)  # fmt: skip
+    assert report.ok, report.text()
+
+
+def test_a_javascript_client_that_swallows_errors_is_caught() -> None:
+    report = check(fal_script("swallows_errors"), provider="fal", endpoint="fal-ai/bitdance",
+                   properties=["surfaces_validation_errors"], options=OPTIONS)  # fmt: skip
+    outcome = report.outcome("surfaces_validation_errors")
+    assert outcome.status == FAILED
+    assert outcome.problems == ["returned a success for an input the provider rejects"]
+    assert outcome.replay.startswith(
+        "provider-emulator conformance '--command=node harness_fal.mjs swallows_errors'"
+    )
+
+
+def test_the_lost_submit_answer_makes_fals_javascript_client_submit_twice() -> None:
+    # As fal_client in Python: @fal-ai/client retries a submit whose connection dropped
+    # (docs/harness.md). The guard's lost answer reaches a command client as it reaches an
+    # in-process one.
+    report = check(fal_script("careful"), provider="fal", endpoint="fal-ai/bitdance",
+                   properties=["no_duplicate_jobs"], options=OPTIONS)  # fmt: skip
+    assert report.outcome("no_duplicate_jobs").problems == ["one call created 2 billable jobs"]
