@@ -150,8 +150,9 @@ def configuration_page() -> str:
         '  `NODE_OPTIONS="--import=$(provider-emulator node-hook)"` and',
         "  `PROVIDER_EMULATOR_URL` set, the unmodified JavaScript clients reach a server (see",
         "  [JavaScript](javascript.md)).",
-        "- `provider-emulator conformance MODULE:CALLABLE …` checks a client against the",
-        "  contracts and the providers' failure modes (see [The harness](harness.md)).",
+        "- `provider-emulator conformance MODULE:CALLABLE …` (or `--command 'COMMAND'`, a",
+        "  client in any language) checks a client against the contracts and the providers'",
+        "  failure modes (see [The harness](harness.md)).",
         "",
     ]
     return "\n".join(lines)
