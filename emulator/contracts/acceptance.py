@@ -12,7 +12,8 @@ A schema using a keyword compiled here does not handle (``$ref``, ``oneOf``, ``n
 ``patternProperties``, …) gets no test at all: every input goes to jsonschema, as before.
 Keywords the validator does not enforce (``title``, ``description``, ``examples``,
 ``x-fal-*``, ``errorMessage``, and ``format`` without a format checker) are ignored, as
-jsonschema ignores them.
+jsonschema ignores them; an enforced ``format`` is tested with formats.py's checker, the
+only one a validator here is given (an output's: output_checks.py).
 """
 
 from __future__ import annotations
@@ -250,6 +251,15 @@ def _all_of_keyword(branches: Any, schema: Any, known: frozenset[str], depth: in
     return _all_of([_compile(branch, known, depth) for branch in branches])
 
 
+def _format(name: Any, *_: Any) -> Check:
+    from emulator.contracts.formats import format_checker
+
+    if type(name) is not str:
+        raise Unsupported("format")
+    conforms = format_checker().conforms
+    return lambda value: conforms(value, name)
+
+
 def _size(rule: Any, *_: Any) -> Check:
     if not isinstance(rule, Mapping):
         return _always  # the validator ignores a malformed rule too
@@ -272,6 +282,7 @@ _KEYWORDS: dict[str, Callable[..., Check]] = {
     "minItems": _length_bound(list, lambda length, limit: not length < limit),
     "maxItems": _length_bound(list, lambda length, limit: not length > limit),
     "pattern": _pattern,
+    "format": _format,
     "items": _items,
     "anyOf": _any_of,
     "allOf": _all_of_keyword,

@@ -9,16 +9,36 @@ from typing import Any
 from emulator.media.spec import FORMATS, KINDS, MediaSpec
 
 
+def allowed_types(schema: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The content types a file object's schema allows its ``content_type``: its
+    ``const``, or its ``enum``'s (None: any)."""
+    content_type = schema.get("properties", {}).get("content_type", {})
+    if not isinstance(content_type, Mapping):
+        return None
+    if "const" in content_type:
+        return (content_type["const"],)
+    allowed = content_type.get("enum")
+    return tuple(allowed) if isinstance(allowed, list) else None
+
+
 def declared_format(schema: Mapping[str, Any], field: Mapping[str, Any], kind: str) -> str | None:
-    """The format a schema declares (a content type default, or an example's extension)."""
+    """The format a schema declares: its ``contentMediaType``, its content type's default,
+    else the first its content type allows."""
     for node in (schema, field):
         declared = node.get("contentMediaType")
         content_type = node.get("properties", {}).get("content_type", {}).get("default")
-        for wanted in (declared, content_type):
+        for wanted in (declared, content_type, *(allowed_types(node) or ())):
             for name in KINDS[kind]:
                 if isinstance(wanted, str) and FORMATS[name][0] == wanted:
                     return name
     return None
+
+
+def kinds_of(content_types: tuple[str, ...]) -> list[str]:
+    """The kinds of media with a format of one of ``content_types``, in `KINDS` order."""
+    return [
+        kind for kind, names in KINDS.items() if any(FORMATS[n][0] in content_types for n in names)
+    ]
 
 
 def described_file(spec: MediaSpec, url: str, size: int, index: int) -> dict[str, Any]:

@@ -99,15 +99,20 @@ class Endpoint:
             node = node[part.replace("~1", "/").replace("~0", "~")]
         return node
 
-    def validator(self, schema: Mapping[str, Any]) -> Draft202012Validator:
+    def validator(
+        self, schema: Mapping[str, Any], *, formats: bool = False
+    ) -> Draft202012Validator:
         """A validator for ``schema`` that resolves refs against this document and
-        enforces the contract's ``x-emulator-*`` rules (see ``rules.py``); lone local refs
-        are inlined first (``inlining.py``: the same rules, found without a lookup)."""
+        enforces the contract's ``x-emulator-*`` rules (see ``rules.py``), and with
+        ``formats`` each ``format`` jsonschema can check (see ``formats.py``); lone local
+        refs are inlined first (``inlining.py``: the same rules, found without a lookup)."""
+        from emulator.contracts.formats import format_checker
         from emulator.contracts.rules import contract_validator
 
         inlined = inline_refs(schema, self.document)
         components = self.document.get("components", {})
-        return contract_validator()({**inlined, "components": components})
+        checker = format_checker() if formats else None
+        return contract_validator()({**inlined, "components": components}, format_checker=checker)
 
     @cached_property
     def input_validator(self) -> Draft202012Validator:

@@ -4,7 +4,9 @@ fal's published types say little: a media output is an object with a ``url`` (fa
 ``File``, ``Image``, ``VideoFile``…), and what it holds is mostly in its field's name
 (``video``, ``audio_file``, ``model_glb``, ``frames_zip``, ``diffusers_lora_file``).
 The rules below are checked in order; a name they do not cover takes the endpoint's own
-kind (``hint``: an audio endpoint's ``target`` is audio), else an arbitrary file.
+kind (``hint``: an audio endpoint's ``target`` is audio), else an arbitrary file. A
+content type the file's schema fixes (its ``content_type``'s ``const`` or ``enum``) has
+the last word: a kind none of whose formats it names gives way to one that does.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from emulator.contracts.described import allowed_types, kinds_of
 
 #: name fragment → (kind, format or None for the kind's default), first match wins
 _NAME_RULES: tuple[tuple[str, str, str | None], ...] = (
@@ -103,12 +107,14 @@ def media_kind(name: str, schema: Mapping[str, Any], hint: str | None = None) ->
         carried = {"content", "width", "height"} <= properties.keys()
         return "image" if carried else None
     named = _by_name(name) or _by_name(str(schema.get("title", "")))
-    if named:
-        return named[0]
-    for fields, kind in _STRUCTURE_RULES:
-        if any(field in properties for field in fields):
-            return kind
-    return hint or "file"
+    structured = (
+        kind for fields, kind in _STRUCTURE_RULES if not properties.keys().isdisjoint(fields)
+    )
+    kind = named[0] if named else next(structured, hint or "file")
+    # a content type the schema fixes (a const, an enum) says what the file is
+    allowed = allowed_types(schema)
+    fitting = kinds_of(allowed) if allowed else []
+    return kind if not fitting or kind in fitting else fitting[0]
 
 
 def field_format(name: str, kind: str) -> str | None:

@@ -21,10 +21,12 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
-from emulator.contracts.described import declared_format
 from emulator.contracts.documents import Endpoint
-from emulator.contracts.kinds import category_kind, field_format, matte, media_kind
+from emulator.contracts.kinds import category_kind, matte, media_kind
+from emulator.contracts.media_formats import MediaFormats
 from emulator.contracts.memo import EndpointMemo
+from emulator.contracts.output_checks import Keeping, OutputUnmade, keeping
+from emulator.contracts.plain_values import NARROWING, given_value, scalar_plain
 from emulator.contracts.steps import (
     Const,
     Duration,
@@ -36,6 +38,7 @@ from emulator.contracts.steps import (
     Step,
     Text,
     Timings,
+    within_items,
 )
 from emulator.contracts.texts import (
     OPEN_TIMED_ITEM,
@@ -46,7 +49,6 @@ from emulator.contracts.texts import (
     timed_items,
 )
 from emulator.contracts.validation import object_branch
-from emulator.media.spec import FORMATS, KINDS
 
 _JSON_TYPES: dict[str, Any] = {
     "string": str,
@@ -78,9 +80,15 @@ class Timed:
     """Timed pieces of a transcript (``words``, ``chunks``), spread over the audio."""
 
     def __init__(
-        self, endpoint: Endpoint, items: Mapping[str, Any], *, open_items: bool = False
+        self,
+        endpoint: Endpoint,
+        items: Mapping[str, Any],
+        field: Mapping[str, Any],
+        *,
+        open_items: bool = False,
     ) -> None:
         self.items = items
+        self.most = within_items(64, field)  # a transcript's first 64 words, or fewer
         self.fields = timed_fields(items)
         self.plains = Plains(endpoint)
         # speech made from text times the words it speaks; a transcript, the words it heard
@@ -91,7 +99,8 @@ class Timed:
     def make(self, job: Job) -> Any:
         plain_value = functools.partial(self._plain_value, job)
         text = job.prompt if self.spoken and job.prompt else job.text()
-        return timed_items(self.items, self.fields, text, job.audio_seconds(), plain_value)
+        seconds = job.audio_seconds()
+        return timed_items(self.items, self.fields, text, seconds, plain_value, self.most)
 
     def _plain_value(self, job: Job, schema: Mapping[str, Any]) -> Any:
         return self.plains.of(schema).make(job)
@@ -112,15 +121,12 @@ class Repeat:
 
 
 def plain(endpoint: Endpoint, schema: Mapping[str, Any]) -> Step:
-    """The step making a schema-valid value for a field no convention covers."""
+    """The step making a schema-valid value for a field no convention covers: the first
+    value the schema names that keeps it, else one made from its type and keywords."""
     schema = endpoint.resolve(schema)
-    for key in ("default", "const"):
-        if key in schema:
-            return Const(schema[key])
-    if schema.get("examples"):
-        return Const(schema["examples"][0])
-    if schema.get("enum"):
-        return Const(schema["enum"][0])
+    given = given_value(endpoint, schema)
+    if given is not None:
+        return given
     for key in ("anyOf", "oneOf"):
         if schema.get(key):
             return plain(endpoint, schema[key][0])
@@ -129,10 +135,7 @@ def plain(endpoint: Endpoint, schema: Mapping[str, Any]) -> Step:
         return ObjectPlan(endpoint, schema)
     if kind == "array":
         return Repeat(endpoint, schema.get("items", {}), schema.get("minItems", 0))
-    if kind in ("integer", "number"):
-        low = schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1)
-        return Const(int(low) if kind == "integer" else float(low))
-    return Const({"string": "", "boolean": False}.get(str(kind)))
+    return scalar_plain(endpoint, schema)
 
 
 class MediaPlan:
@@ -156,55 +159,31 @@ class MediaPlan:
         self.carries_content = "content" in self.properties  # fal's realtime RawImage
         self.plains = Plains(endpoint)
         self.matte = matte(endpoint.id, name) if kind in ("image", "video") else ""
+        self.formats = MediaFormats(endpoint, name, kind, schema, field)
         self._endpoint = endpoint
 
     def make(self, job: Job) -> Any:
         if not self.many:
             return job.media(self, 0)
-        count = job.image_count()
+        count = within_items(job.image_count(), self._array)
         return [job.media(self, index) for index in range(count)]
 
     @cached_property
-    def image_format(self) -> str:
-        """An image's format when the input asks for none: the declared content type,
-        else the media object's own default type (fal's RawImage: JPEG), else an
-        example URL's extension, else PNG."""
-        field = self.field
-        declared = field.get("contentMediaType", field.get("items", {}).get("contentMediaType"))
-        if declared is None:
-            item = self._endpoint.resolve(field.get("items", field))
-            declared = item.get("properties", {}).get("content_type", {}).get("default")
-        for name, (content_type, _, _) in FORMATS.items():
-            if content_type == declared:
-                return name
-        for example in _flatten(field.get("examples", [])):
-            if isinstance(example, Mapping) and isinstance(example.get("url"), str):
-                extension = example["url"].rsplit(".", 1)[-1].lower()
-                if extension in FORMATS:
-                    return extension
-        return "png"
+    def _array(self) -> Mapping[str, Any]:
+        """The field's array schema (its ``minItems`` and ``maxItems``), of a ``many``."""
+        return self._endpoint.resolve(self.field)
+
+    def plain_value(self, name: str, job: Job) -> Any:
+        """A schema-valid value of the file's property ``name``, which nothing made tells."""
+        try:
+            return self.plains.of(self.properties[name]).make(job)
+        except OutputUnmade as exc:
+            raise exc.within(name) from None
 
     @cached_property
     def video_hints(self) -> dict[str, Any]:
         """A model's video defaults (``x-emulator-media``), the file's over the field's."""
         return {**self.field.get("x-emulator-media", {}), **self.schema.get("x-emulator-media", {})}
-
-    @cached_property
-    def declared_format(self) -> str | None:
-        return declared_format(self.schema, self.field, self.kind)
-
-    @cached_property
-    def other_format(self) -> str:
-        """The format of a mesh, archive or other file: named by the field, else declared,
-        else the kind's first."""
-        named = field_format(self.name, self.kind)
-        return named or self.declared_format or KINDS[self.kind][0]
-
-
-def _flatten(values: Any) -> list[Any]:
-    if isinstance(values, list):
-        return [item for value in values for item in _flatten(value)]
-    return [values]
 
 
 def _media_of(
@@ -242,11 +221,11 @@ def _fixed(
         if media:
             return MediaPlan(endpoint, name, *media, field, many=True)
         if items.get("type") == "boolean":
-            return Flags()
+            return Flags(resolved)
         if is_timed(items):
-            return Timed(endpoint, items)
+            return Timed(endpoint, items, resolved)
         if not items and name in TIMED_NAMES:  # items left open: timed pieces of our own
-            return Timed(endpoint, OPEN_TIMED_ITEM, open_items=True)
+            return Timed(endpoint, OPEN_TIMED_ITEM, resolved, open_items=True)
     if name == "seed" and resolved.get("type") in ("integer", "number"):
         return Seed()
     return None
@@ -292,7 +271,9 @@ def _named(endpoint: Endpoint, name: str, field: Mapping[str, Any]) -> Step | No
 
 class FieldPlan:
     """One property of an output object: its fixed step, else an echo of the input field
-    of the same name and type, else its fallback, else (when required) a plain value."""
+    of the same name and type, else its fallback, else (when required) a plain value. A
+    value a convention makes that the field's own keywords refuse (an echo outside its
+    enum, the model's text where it has a pattern) gives way to the plain value."""
 
     def __init__(
         self,
@@ -309,13 +290,31 @@ class FieldPlan:
         self.echo_type = _JSON_TYPES.get(json_type) if isinstance(json_type, str) else None
         self.echoes_bool = json_type == "boolean"
         self.fallback = _fallback(name, resolved)
+        # a media file's own keywords are its file's (the format chosen keeps them)
+        self.narrowed = not isinstance(self.fixed, MediaPlan) and not NARROWING.isdisjoint(resolved)
 
     @cached_property
     def plain(self) -> Step:
-        named = _named(self._endpoint, self.name, self.field)
-        return named or plain(self._endpoint, self.field)
+        return plain(self._endpoint, self.field)
+
+    @cached_property
+    def named(self) -> Step:
+        return _named(self._endpoint, self.name, self.field) or self.plain
+
+    @cached_property
+    def keeps(self) -> Keeping:
+        return keeping(self._endpoint, self.field)
 
     def make(self, job: Job) -> Any:
+        try:
+            value = self._conventional(job)
+            if value is OMIT or not self.narrowed or self.keeps(value):
+                return value
+            return self.plain.make(job)
+        except OutputUnmade as exc:
+            raise exc.within(self.name) from None
+
+    def _conventional(self, job: Job) -> Any:
         # an optional field a flag of its name asks for ("only returned if `timestamps` is
         # set to True in the request", as ElevenLabs' TTS says) is made only when it does
         asked = job.inputs.get(self.name) is True and not self.echoes_bool
@@ -332,7 +331,7 @@ class FieldPlan:
                 return value
         if self.fallback is not None:
             return self.fallback.make(job)
-        return self.plain.make(job) if self.required or asked else OMIT
+        return self.named.make(job) if self.required or asked else OMIT
 
 
 class ObjectPlan:

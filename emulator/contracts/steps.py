@@ -72,11 +72,22 @@ class Duration:
         return round(seconds * 1000) if self.milliseconds else seconds
 
 
+def within_items(count: int, schema: Mapping[str, Any]) -> int:
+    """``count`` within an array schema's ``minItems`` and ``maxItems``."""
+    fewest, most = schema.get("minItems"), schema.get("maxItems")
+    if isinstance(most, int):
+        count = min(count, most)
+    return max(count, fewest) if isinstance(fewest, int) else count
+
+
 class Flags:
-    """``has_nsfw_concepts``: one flag per image."""
+    """``has_nsfw_concepts``: one flag per image (as many as its schema allows)."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.schema = schema
 
     def make(self, job: Job) -> Any:
-        return [job.flagged] * job.image_count()
+        return [job.flagged] * within_items(job.image_count(), self.schema)
 
 
 class Timings:

@@ -21,8 +21,17 @@ that hold across fal's and WaveSpeed's published schemas:
 - a required ``timings`` its schema leaves open is fal's ``{"inference": seconds}``; a
   required string no input names is what the model made, by its name (``prompt``: text,
   ``audio``: a file's URL, ``voice_id``: an id, ``embedding_b64``: bytes);
-- anything else required takes its default, first example, first enum value, or an
-  empty value of its type.
+- anything else required takes the first of its const, default, examples and enum
+  values that its schema allows, else the simplest value of its type and keywords
+  (plain_values.py: the lowest number in its bounds, a string of its format or pattern).
+
+What a schema's keywords fix is kept: a file's ``content_type`` ``const`` or ``enum``
+decides its kind and format, an array of media holds as many as its ``minItems`` and
+``maxItems`` allow, and a value a convention makes (an echo, the model's text, the seed)
+that its field's ``const``, ``enum``, ``pattern``, ``format``, length or bounds refuse
+gives way to the plain value. The output is then checked against the schema
+(output_checks.py): what the emulator cannot make as the schema says fails the job,
+naming the field.
 
 Image sizes come from ``image_size`` (fal's presets or ``{width, height}``), ``width``
 and ``height``, ``size`` (``"W*H"`` or a ``"W:H"`` ratio) or ``aspect_ratio``; formats from
@@ -63,6 +72,7 @@ from emulator.contracts.limits import (
     image_beyond,
     video_beyond,
 )
+from emulator.contracts.output_checks import check_output
 from emulator.contracts.plans import MediaPlan, Plan, plan_of
 from emulator.contracts.sizes import (
     FPS_FIELDS,
@@ -180,8 +190,8 @@ class Synthesis:
         # ``format`` is the older spelling some fal apps declare (fast-lcm-diffusion)
         requested = self.inputs.get("output_format", self.inputs.get("format"))
         if isinstance(requested, str) and requested.lower() in KINDS["image"]:
-            return requested.lower()
-        return media.image_format
+            return media.formats.fitting(requested.lower())
+        return media.formats.fitting(media.formats.image)
 
     def image_count(self) -> int:
         for name in COUNT_FIELDS:
@@ -216,7 +226,7 @@ class Synthesis:
             described["content"] = self.link.raw(spec)
         properties, required = media.properties, media.required
         return {
-            k: described[k] if k in described else media.plains.of(properties[k]).make(self)
+            k: described[k] if k in described else media.plain_value(k, self)
             for k in properties
             if (k in described and described[k] is not None) or k in required
         }
@@ -226,7 +236,7 @@ class Synthesis:
         kind, rate = media.kind, None
         if kind == "audio":
             media_format, rate = audio_format(self.inputs.get("output_format"))
-            media_format = media_format or media.declared_format or "wav"
+            media_format = media.formats.fitting(media_format or media.formats.declared or "wav")
             rate = rate or next(
                 (self.inputs[name] for name in SAMPLE_RATE_FIELDS if name in self.inputs), None
             )
@@ -235,11 +245,12 @@ class Synthesis:
             if media_format in ("ogg", "opus"):
                 rate = 48000  # all Opus decodes to
         else:
-            media_format = media.other_format
+            media_format = media.formats.other
             # triposr's output_format "obj", rodin's geometry_file_format "stl"
             asked = self.inputs.get("output_format", self.inputs.get("geometry_file_format"))
             if kind == "mesh" and isinstance(asked, str) and asked.lower() in KINDS["mesh"]:
                 media_format = asked.lower()
+            media_format = media.formats.fitting(media_format)
         width = height = 0
         if kind == "archive":
             width, height = 64, 64
@@ -295,6 +306,9 @@ class Synthesis:
         self._checked(width, height)
         _refuse(video_beyond(width, height, seconds, fps, self.limits))
         media_format, codec = video_format(self.inputs)
+        fitted = media.formats.fitting(media_format)
+        if fitted != media_format:  # a format the file's schema allows, in its own codec
+            media_format, codec = fitted, ""
         sound = self._sound() and media_format != "gif"  # a GIF has no sound track
         # ben's words: a format without transparency "will render transparent areas as black"
         alpha = codec_of(media_format, codec) in ALPHA_CODECS
@@ -369,10 +383,13 @@ def synthesize(
     sources: SourceResolver | None = None,
     flagged: bool = False,
 ) -> dict[str, Any]:
-    """The output of ``endpoint`` for validated ``inputs``; raises `InputRejected`,
-    `InputUnreachable` or `UnsupportedMedia` when it cannot be made. Only the inputs the
+    """The output of ``endpoint`` for validated ``inputs``, checked against its output
+    schema; raises `InputRejected`, `InputUnreachable`, `UnsupportedMedia` or (an output
+    the schema refuses) `OutputUnmade` when it cannot be made. Only the inputs the
     contract declares shape it."""
     plan = plan_of(endpoint)
     names = plan.input_names
     shaping = {name: value for name, value in inputs.items() if name in names}
-    return Synthesis(plan, shaping, seed, link, limits, sources, flagged).output()
+    output = Synthesis(plan, shaping, seed, link, limits, sources, flagged).output()
+    check_output(endpoint, output)
+    return output

@@ -92,11 +92,12 @@ def timed_items(
     text: str,
     seconds: float,
     plain: Callable[[Any], Any],
+    most: int = 64,
 ) -> list[dict[str, Any]]:
-    """One item per word of ``text``, spread evenly over ``seconds``, with the
-    `timed_fields` of ``items``; a field the conventions do not cover takes ``plain``'s
-    schema-valid value of its schema."""
-    words = text.split()[:64] or ["…"]
+    """One item per word of ``text`` (its first ``most``), spread evenly over
+    ``seconds``, with the `timed_fields` of ``items``; a field the conventions do not
+    cover takes ``plain``'s schema-valid value of its schema."""
+    words = text.split()[:most] or ["…"]
     step = seconds / len(words)
     bounds = [round(index * step, 3) for index in range(len(words) + 1)]
     properties = items.get("properties", {})

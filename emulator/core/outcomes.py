@@ -16,6 +16,7 @@ from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.limits import Limits, check_limits, limit_violations
 from emulator.contracts.optional_fields import without_optional
+from emulator.contracts.output_checks import OutputUnmade
 from emulator.contracts.synthesis import InputRejected, synthesize
 from emulator.contracts.validation import (
     Violation,
@@ -121,6 +122,8 @@ def make_outcome(
         return Failure(exc.kind, str(exc), {"field": exc.field, "url": exc.url})
     except InputRejected as exc:
         return Failure("invalid", "Unprocessable Entity", exc.violations)
+    except OutputUnmade as exc:  # the contract asks what the emulator cannot make
+        return Failure("unsupported", str(exc))
     except UnsupportedMedia as exc:
         raise JobFailed(Failure("unsupported", str(exc))) from None
 

@@ -4,7 +4,9 @@ A change meant to leave outputs alone (issue 17: the per-endpoint plans of plans
 must keep every digest: the same seed and inputs give the same JSON, byte for byte, and
 the same errors. The digests in output_digests.json were written by the synthesis before
 plans (commit 095b860), those of the catalogue's delisted endpoints by the synthesis of the
-commit that added them; after a change that is meant to change outputs, write them anew:
+commit that added them, WaveSpeed's twelve by the synthesis that kept output schemas'
+formats (their ``created_at`` had been ``""``, no date-time); after a change that is
+meant to change outputs, write them anew:
 
     .venv/bin/python tests/contracts/output_digests.py --write
 

@@ -130,10 +130,14 @@ def test_a_keyword_not_compiled_leaves_the_schema_to_jsonschema(schema: Any) -> 
     assert compile_acceptance(schema, KNOWN) is None
 
 
-def test_format_is_ignored_only_where_the_validator_does_not_assert_it() -> None:
-    schema = {"type": "string", "format": "uri"}
-    assert compile_acceptance(schema, KNOWN) is not None
-    assert compile_acceptance(schema, KNOWN | {"format"}) is None
+def test_format_is_checked_only_where_the_validator_asserts_it() -> None:
+    # an input's validator does not; an output's check does, with formats.py's checker
+    schema = {"format": "uri"}
+    ignoring = compile_acceptance(schema, KNOWN)
+    asserting = compile_acceptance(schema, KNOWN | {"format"})
+    assert ignoring is not None and asserting is not None
+    assert ignoring("not a uri") and not asserting("not a uri")
+    assert asserting("https://example.com/") and asserting(3)  # a format checks strings only
 
 
 @pytest.mark.parametrize(

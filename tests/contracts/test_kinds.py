@@ -19,6 +19,11 @@ IMAGE = {"type": "object", "properties": {"url": {}, "width": {}, "height": {}}}
 VIDEO = {"type": "object", "properties": {"url": {}, "width": {}, "height": {}, "fps": {}}}
 
 
+def _typed(content_type: dict) -> dict:
+    """fal's ``File`` whose ``content_type`` has the schema ``content_type``."""
+    return {"type": "object", "properties": {"url": {}, "content_type": content_type}}
+
+
 @pytest.mark.parametrize(
     ("name", "schema", "hint", "kind"),
     [
@@ -37,6 +42,11 @@ VIDEO = {"type": "object", "properties": {"url": {}, "width": {}, "height": {}, 
         ("prompt", {"type": "string"}, None, None),
         ("video_url", {"type": "string"}, None, "video"),
         ("output", {"type": "string", "contentMediaType": "audio/mpeg"}, None, "audio"),
+        # a content type the schema fixes beats the name, the structure and the hint
+        ("result", _typed({"const": "model/gltf-binary"}), "image", "mesh"),
+        ("image", _typed({"enum": ["video/mp4", "video/webm"]}), None, "video"),
+        ("video", _typed({"const": "image/gif"}), None, "video"),  # a GIF may be a video
+        ("audio", _typed({"const": "application/x-acme"}), None, "audio"),  # none it makes
     ],
 )
 def test_media_kind(name: str, schema: dict, hint: str | None, kind: str | None) -> None:

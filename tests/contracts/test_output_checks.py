@@ -1,0 +1,197 @@
+"""A synthesised output keeps its contract's output schema, formats asserted: synthesis
+picks what the keywords allow (const and enum, bounds, array sizes, patterns, formats), and
+what it cannot make is a failure naming the field, for a user's contract and every shipped
+one (their outputs as output_digests.py makes them)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from emulator import EmulatorConfig, Engine, Progression, create_app
+from emulator.contracts.documents import Endpoint, endpoint_from_document
+from emulator.contracts.limits import Limits
+from emulator.contracts.output_checks import OutputUnmade, keeping
+from emulator.contracts.synthesis import synthesize
+from emulator.contracts.validation import check_input
+from emulator.media import MediaSpec
+
+from .output_digests import endpoints, key, outputs
+
+FILE = {"type": "object", "required": ["url"], "properties": {"url": {"type": "string"}}}
+IMAGE_INPUT = {
+    "prompt": {"type": "string"},
+    "num_images": {"type": "integer", "default": 1},
+    "output_format": {"type": "string"},
+    "seed": {"type": "integer"},
+}
+
+
+def _file(**properties: Any) -> dict[str, Any]:
+    """fal's ``File`` with more ``properties`` (``content_type``: a const, say)."""
+    return {**FILE, "properties": {**FILE["properties"], **properties}}
+
+
+def _endpoint(
+    properties: dict[str, Any],
+    *,
+    inputs: dict[str, Any] | None = None,
+    category: str = "text-to-image",
+) -> Endpoint:
+    """A user's fal contract whose output has ``properties``, all required."""
+    output = {"type": "object", "required": list(properties), "properties": properties}
+    input_schema = {"type": "object", "properties": inputs or IMAGE_INPUT}
+    document = {
+        "openapi": "3.1.0",
+        "info": {"x-fal-metadata": {"endpointId": "acme/mine", "category": category}},
+        "paths": {
+            "/acme/mine": {
+                "post": {"requestBody": {"content": {"application/json": {"schema": input_schema}}}}
+            },
+            "/acme/mine/requests/{request_id}": {
+                "get": {"responses": {"200": {"content": {"application/json": {"schema": output}}}}}
+            },
+        },
+    }
+    return endpoint_from_document("fal", document, source="mine.json")
+
+
+def _link(spec: MediaSpec) -> tuple[str, int]:
+    return f"https://cdn.test/{spec.index}.{spec.extension}", 123
+
+
+def _output(endpoint: Endpoint, payload: dict[str, Any], seed: int = 5) -> dict[str, Any]:
+    inputs, violations = check_input(endpoint, payload)
+    assert not violations
+    made = synthesize(endpoint, inputs, seed, _link, limits=Limits())
+    assert keeping(endpoint, endpoint.output_schema).first_error(made) is None
+    return made
+
+
+def test_a_file_is_made_of_the_content_type_its_schema_fixes() -> None:
+    endpoint = _endpoint(
+        {
+            "result": _file(content_type={"const": "model/gltf-binary"}),
+            "image": _file(content_type={"enum": ["image/webp", "image/gif"]}),
+            "clip": _file(content_type={"const": "video/webm"}, fps={"type": "number"}),
+        }
+    )
+    made = _output(endpoint, {"prompt": "a fox", "output_format": "png"})
+    # "result" says nothing, the category an image: the const says a GLB mesh
+    assert made["result"]["url"].endswith(".glb")
+    assert made["image"]["url"].endswith(".webp")  # PNG asked, but the schema allows WebP
+    assert made["clip"]["url"].endswith(".webm")
+
+
+def test_enums_and_consts_of_plain_fields_hold() -> None:
+    endpoint = _endpoint(
+        {
+            "text": {"type": "string", "enum": ["positive", "negative"]},  # the model's text
+            "prompt": {"type": "string", "enum": ["a", "b"]},  # an echo of the input
+            "mode": {"type": "string", "default": "z", "enum": ["x", "y"]},
+            "kind": {"const": "fixed"},
+        }
+    )
+    made = _output(endpoint, {"prompt": "a fox"})
+    assert made == {"text": "positive", "prompt": "a", "mode": "x", "kind": "fixed"}
+
+
+def test_an_array_of_media_holds_as_many_as_its_schema_allows() -> None:
+    images = {"type": "array", "items": _file(width={"type": "integer"}), "maxItems": 2}
+    flags = {"type": "array", "items": {"type": "boolean"}, "maxItems": 2}
+    endpoint = _endpoint({"images": images, "has_nsfw_concepts": flags})
+    made = _output(endpoint, {"prompt": "a fox", "num_images": 4})
+    assert len(made["images"]) == len(made["has_nsfw_concepts"]) == 2
+    endpoint = _endpoint({"images": {**images, "maxItems": 4, "minItems": 3}})
+    assert len(_output(endpoint, {"prompt": "a fox", "num_images": 1})["images"]) == 3
+
+
+def test_strings_keep_their_patterns_and_formats() -> None:
+    endpoint = _endpoint(
+        {
+            "request_code": {"type": "string", "pattern": "^req_[0-9a-f]{8}$"},
+            "voice_id": {"type": "string", "pattern": "^v-[0-9]+$"},  # no 32 hex digits here
+            "created_at": {"type": "string", "format": "date-time"},
+            "trace": {"type": "string", "format": "uuid"},
+            "code": {"type": "string", "minLength": 3},
+        }
+    )
+    made = _output(endpoint, {"prompt": "a fox"})
+    assert made["request_code"] == "req_00000000" and made["voice_id"] == "v-0"
+    assert made["created_at"] == "1970-01-01T00:00:00Z" and made["code"] == "xxx"
+
+
+def test_numbers_keep_their_bounds() -> None:
+    endpoint = _endpoint(
+        {
+            "seed": {"type": "integer", "maximum": 100},  # the job's seed may be beyond it
+            "score": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+            "steps": {"type": "integer", "minimum": 10, "multipleOf": 8},
+            "offset": {"type": "integer", "exclusiveMaximum": -2},
+        }
+    )
+    made = _output(endpoint, {"prompt": "a fox"}, seed=5000)
+    assert made == {"seed": 0, "score": 0.5, "steps": 16, "offset": -3}
+    assert _output(endpoint, {"prompt": "a fox"}, seed=42)["seed"] == 42
+
+
+@pytest.mark.parametrize(
+    ("properties", "field", "words"),
+    [
+        ({"phone": {"type": "string", "format": "phone"}}, "phone", "format 'phone'"),
+        ({"meta": {"type": "object", "required": ["tag"], "properties": {"tag": {
+            "type": "string", "pattern": "^(?=x)y"}}}}, "meta/tag", "pattern"),
+        ({"short": {"type": "string", "pattern": "^a+$", "minLength": 3, "maxLength": 2}},
+         "short", "its simplest value is refused"),
+        ({"model": _file(content_type={"const": "application/x-acme"})},
+         "model/content_type", "'application/x-acme' was expected"),
+    ],
+)  # fmt: skip
+def test_what_the_emulator_cannot_make_fails_naming_the_field(
+    properties: dict[str, Any], field: str, words: str
+) -> None:
+    endpoint = _endpoint(properties)
+    with pytest.raises(OutputUnmade) as caught:
+        synthesize(endpoint, {"prompt": "x"}, 1, _link, limits=Limits())
+    assert f"output field {field} " in str(caught.value) and words in str(caught.value)
+
+
+def test_a_job_whose_output_cannot_be_made_is_a_501_naming_the_field(tmp_path: Path) -> None:
+    document = _endpoint({"phone": {"type": "string", "format": "phone"}}).document
+    (tmp_path / "mine.json").write_text(json.dumps(document))
+    config = EmulatorConfig(progression=Progression.parse("immediate"), contracts=(tmp_path,))
+    with TestClient(
+        create_app(engine=Engine(config)), headers={"Authorization": "Key k"}
+    ) as client:
+        submitted = client.post("/fal/queue/acme/mine", json={"prompt": "x"}).json()
+        answer = client.get(submitted["response_url"])
+    assert answer.status_code == 501
+    assert answer.json()["error_type"] == "emulator_unsupported"
+    assert "output field phone" in answer.json()["detail"]
+
+
+def _broken_outputs(every: int) -> dict[str, list[Any]]:
+    """The outputs of each shipped endpoint that break its schema, formats asserted (or
+    that synthesis refused to make)."""
+    broken = {}
+    for endpoint in endpoints(every):
+        check = keeping(endpoint, endpoint.output_schema)
+        made = outputs(endpoint)
+        refused = [m for m in made if isinstance(m, str) and m.startswith("OutputUnmade")]
+        wrong = [check.first_error(m) for m in made if isinstance(m, dict)]
+        if refused or any(wrong):
+            broken[key(endpoint)] = refused + [w for w in wrong if w]
+    return broken
+
+
+def test_the_shipped_curated_endpoints_and_a_sample_of_the_catalogue_keep_their_schemas() -> None:
+    assert _broken_outputs(every=10) == {}
+
+
+@pytest.mark.slow
+def test_every_shipped_endpoints_outputs_keep_its_schema() -> None:
+    assert _broken_outputs(every=1) == {}
