@@ -11,11 +11,10 @@ from typing import NoReturn
 
 from emulator import serve, serve_flags
 from emulator.catalogue_cli import add_import_parser, run_import
-from emulator.config import EmulatorConfig, not_empty
+from emulator.config import not_empty
 from emulator.config_file import SettingsError
-from emulator.contracts import commands as drift_commands
-from emulator.contracts.documents import ContractError, check_endpoint
-from emulator.contracts.served import served_contracts
+from emulator.contracts import commands as contract_commands
+from emulator.contracts.documents import ContractError
 from emulator.recording import ERRORS as RECORDING_ERRORS
 from emulator.setting_values import Kind
 
@@ -35,11 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     serve_flags.add_parser(commands)
 
     contracts = commands.add_parser("contracts", help="work with contract documents")
-    contract_commands = contracts.add_subparsers(dest="contracts_command", required=True)
-    listing = contract_commands.add_parser("list", help="load and list contract documents")
-    listing.add_argument("--contracts", action="append", default=[], metavar="PATH", type=Path)
-    drift_commands.add_commands(contract_commands)
-    add_import_parser(contract_commands)
+    subcommands = contracts.add_subparsers(dest="contracts_command", required=True)
+    contract_commands.add_commands(subcommands)
+    add_import_parser(subcommands)
 
     env = commands.add_parser(
         "env", help="print the environment that points the clients at `serve --tls`"
@@ -106,17 +103,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return 0
         if args.command == "contracts" and args.contracts_command == "import":
             return run_import(args)
-        if args.command == "contracts" and args.contracts_command == "list":
-            # the documents `serve` would serve: the environment's, then --contracts
-            config = EmulatorConfig().with_environment().with_contracts(*args.contracts)
-            contracts = served_contracts(config)
-            for endpoint in contracts:  # the shipped ones too: `serve` trusts those
-                check_endpoint(endpoint)
-            for row in contracts.listing():
-                print(f"{row['provider']:10} {row['id']:60} {row['tier']:9} {row['source']}")
-            return 0
-        if args.command == "contracts" and args.contracts_command in drift_commands.COMMANDS:
-            return drift_commands.run(args)
+        if args.command == "contracts" and args.contracts_command in contract_commands.COMMANDS:
+            return contract_commands.run(args)
         return serve.run(args, sys.argv[1:] if argv is None else argv)
     except (ContractError, SettingsError, ValueError, *RECORDING_ERRORS) as exc:
         print(f"provider-emulator: {exc}", file=sys.stderr)

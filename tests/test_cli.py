@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from emulator import cli
-from emulator.contracts import documents
+from emulator.contracts import checks, documents
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR
 from tests.bounded import stop_process
 from tests.command import never_served, serve_with
@@ -68,6 +68,63 @@ def test_contracts_list_reads_the_environment_as_serve_does(
     monkeypatch.setenv("PROVIDER_EMULATOR_CONTRACTS", str(tmp_path))
     assert cli.main(["contracts", "list"]) == 0
     assert "acme/a" in capsys.readouterr().out
+
+
+def _renamed_bitdance(folder: Path, endpoint_id: str) -> Path:
+    bitdance = DEFAULT_CONTRACTS_DIR / "fal" / "fal-ai" / "bitdance.json"
+    path = folder / f"{endpoint_id.replace('/', '-')}.json"
+    path.write_text(bitdance.read_text().replace("fal-ai/bitdance", endpoint_id))
+    return path
+
+
+def _counted_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The source of each document `check_endpoint` checks from now on, in turn."""
+    checked: list[str] = []
+    check_id = checks._check_id  # the check's first step, however it is imported
+    monkeypatch.setattr(checks, "_check_id", lambda e: (checked.append(e.source), check_id(e)))
+    return checked
+
+
+def test_contracts_list_names_every_broken_document_and_lists_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # it stopped at the first broken document: one fixed, the next was found (an audit)
+    (tmp_path / "a-bad.json").write_text("{")
+    (tmp_path / "b-bad.json").write_text("{}")
+    _renamed_bitdance(tmp_path, "acme/good")
+    missing = tmp_path / "missing"
+    assert (
+        cli.main(["contracts", "list", "--contracts", str(tmp_path), "--contracts", str(missing)])
+        == 2
+    )
+    out, err = capsys.readouterr()
+    assert "acme/good" in out and "fal-ai/bytedance/seedream/v4/text-to-image" in out
+    assert [line.split(":")[1].strip() for line in err.splitlines()] == [
+        str(tmp_path / "a-bad.json"),
+        str(tmp_path / "b-bad.json"),
+        f"contracts {missing} does not exist",
+    ]
+
+
+def test_contracts_list_checks_each_document_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    checked = _counted_checks(monkeypatch)
+    mine = _renamed_bitdance(tmp_path, "acme/once")
+    assert cli.main(["contracts", "list", "--contracts", str(mine)]) == 0
+    assert checked.count(str(mine)) == 1 and len(checked) == len(set(checked))
+
+
+def test_contracts_list_added_only_lists_and_checks_the_users_documents_alone(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mine = _renamed_bitdance(tmp_path, "acme/mine")
+    monkeypatch.setenv("PROVIDER_EMULATOR_CONTRACTS", str(_renamed_bitdance(tmp_path, "acme/env")))
+    checked = _counted_checks(monkeypatch)
+    assert cli.main(["contracts", "list", "--added-only", "--contracts", str(mine)]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert [row.split()[1] for row in rows] == ["acme/env", "acme/mine"]  # no shipped one
+    assert checked == [str(tmp_path / "acme-env.json"), str(mine)]
 
 
 def test_serve_builds_its_config_from_flags(

@@ -1,10 +1,14 @@
-"""``provider-emulator contracts diff`` and ``contracts sync``: parsers and runners.
+"""``provider-emulator contracts list``, ``contracts diff`` and ``contracts sync``: parsers
+and runners.
 
+    provider-emulator contracts list [--contracts PATH]... [--added-only]
     provider-emulator contracts diff [--against FILE|DIR|URL] [--json]
     provider-emulator contracts sync [--against FILE|DIR|URL]
 
-``diff`` exits 1 when a change is critical (so a scheduled job fails), 0 otherwise, and 2
-when the contracts or the source cannot be read.
+``list`` loads and checks every document ``serve`` would serve, each once, and lists the
+endpoints served; it names every document that cannot be used (not only the first) and
+then exits 2. ``diff`` exits 1 when a change is critical (so a scheduled job fails), 0
+otherwise, and 2 when the contracts or the source cannot be read.
 """
 
 from __future__ import annotations
@@ -23,11 +27,28 @@ if TYPE_CHECKING:
 # The comparison's modules (and jsonschema, urllib with them) load when a command runs,
 # not with every `provider-emulator` start: the parser is built for `serve` too.
 
-COMMANDS = ("diff", "sync")
+COMMANDS = ("list", "diff", "sync")
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add ``diff`` and ``sync`` to the ``contracts`` command's sub-commands."""
+    """Add ``list``, ``diff`` and ``sync`` to the ``contracts`` command's sub-commands."""
+    listing = commands.add_parser("list", help="load, check and list contract documents")
+    listing.add_argument(
+        "--contracts",
+        action="append",
+        default=[],
+        metavar="PATH",
+        type=Path,
+        help="a contract document, or a directory of them, added to the shipped ones "
+        "(repeatable; after PROVIDER_EMULATOR_CONTRACTS's)",
+    )
+    listing.add_argument(
+        "--added-only",
+        action="store_true",
+        help="only the documents added to the shipped ones (--contracts, "
+        "PROVIDER_EMULATOR_CONTRACTS, or a file added to or changed in contracts/), "
+        "not the shipped ones or fal's catalogue",
+    )
     for name, words in (
         ("diff", "compare the shipped contracts with newer published documents"),
         ("sync", "apply the changes newer published documents make to the contracts"),
@@ -68,7 +89,30 @@ def _print_report(report: DriftReport) -> None:
     print(f"{len(report.changes)} changes in {report.compared} endpoints compared: {counts}")
 
 
+def list_contracts(args: argparse.Namespace) -> int:
+    """Print a row per endpoint served and each unusable document on stderr (then 2)."""
+    from emulator.config import EmulatorConfig
+    from emulator.contracts.documents import each_document
+    from emulator.contracts.served import served_catalogue
+
+    # the documents `serve` would serve: the environment's, then --contracts
+    config = EmulatorConfig().with_environment().with_contracts(*args.contracts)
+    endpoints, broken = [], 0
+    for loaded in each_document(config.contracts, added_only=args.added_only):
+        if isinstance(loaded, ContractError):
+            print(f"provider-emulator: {loaded}", file=sys.stderr)
+            broken += 1
+        else:
+            endpoints.append(loaded)
+    catalogue = None if args.added_only else served_catalogue(config)
+    for row in Contracts(endpoints, catalogue=catalogue).listing():
+        print(f"{row['provider']:10} {row['id']:60} {row['tier']:9} {row['source']}")
+    return 2 if broken else 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.contracts_command == "list":
+        return list_contracts(args)
     from emulator.contracts.drift import diff_contracts
     from emulator.contracts.sources import SourceError, open_source
     from emulator.contracts.sync import sync_contracts

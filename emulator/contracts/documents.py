@@ -331,6 +331,28 @@ def load_contracts(directories: Iterable[Path | str], **options: Any) -> Contrac
     return contracts
 
 
+def each_document(
+    directories: Iterable[Path | str], *, added_only: bool = False
+) -> Iterator[Endpoint | ContractError]:
+    """Each document in ``directories`` (read as `load_contracts` reads them) loaded and
+    checked, the shipped ones too, each once; or the `ContractError` that refuses it (or
+    its directory): one broken document hides none of the others. ``added_only``: only
+    the documents not shipped as they are."""
+    for directory in directories:
+        try:
+            files = _document_files(Path(directory))
+        except ContractError as exc:
+            yield exc
+            continue
+        for path in files:
+            if added_only and _shipped(path):
+                continue
+            try:
+                yield _loaded(path, checked=True)
+            except ContractError as exc:
+                yield exc
+
+
 @functools.lru_cache(maxsize=8)
 def _resolved(path: Path) -> Path:
     return path.resolve()  # an installed wheel's path may be a link

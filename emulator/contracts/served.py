@@ -4,7 +4,7 @@ catalogue behind them, and the generic fallback if asked for."""
 from __future__ import annotations
 
 from emulator.config import EmulatorConfig
-from emulator.contracts.catalogue import shipped_catalogue
+from emulator.contracts.catalogue import Catalogue, shipped_catalogue
 from emulator.contracts.documents import Contracts, load_contracts
 from emulator.contracts.generic import generic_endpoint
 
@@ -15,6 +15,11 @@ def served_contracts(config: EmulatorConfig | None = None) -> Contracts:
     config = config or EmulatorConfig()
     return load_contracts(
         config.contracts,
-        catalogue=None if config.curated_only else shipped_catalogue(),
+        catalogue=served_catalogue(config),
         fallback=generic_endpoint if config.unknown_endpoints == "generic" else None,
     )
+
+
+def served_catalogue(config: EmulatorConfig) -> Catalogue | None:
+    """fal's catalogue, unless ``config`` serves the curated endpoints only."""
+    return None if config.curated_only else shipped_catalogue()

@@ -3,9 +3,11 @@ from pathlib import Path
 
 import pytest
 
+from emulator.contracts import documents
 from emulator.contracts.documents import (
     DEFAULT_CONTRACTS_DIR,
     ContractError,
+    Endpoint,
     check_endpoint,
     load_contracts,
 )
@@ -99,3 +101,25 @@ def test_a_broken_ref_in_a_user_contract_is_refused(tmp_path: Path) -> None:
     schema["properties"]["prompt"] = {"$ref": "#/components/schemas/Nowhere"}
     with pytest.raises(ContractError, match="broken \\$ref"):
         load_contracts([_drop_in(tmp_path, seedream)])
+
+
+def test_each_added_document_is_one_not_shipped_as_it_is(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # a checkout's contracts/: a document as shipped, one changed, one added
+    shipped = tmp_path / "contracts"
+    relative = Path("fal/fal-ai/bitdance.json")
+    text = (DEFAULT_CONTRACTS_DIR / relative).read_text()
+    (shipped / relative).parent.mkdir(parents=True)
+    (shipped / relative).write_text(text)
+    changed = shipped / "fal/fal-ai/bytedance/seedream/v4/text-to-image.json"
+    changed.parent.mkdir(parents=True)
+    changed.write_text(
+        text.replace("fal-ai/bitdance", "fal-ai/bytedance/seedream/v4/text-to-image")
+    )
+    added = shipped / "fal/acme.json"
+    added.write_text(text.replace("fal-ai/bitdance", "acme/added"))
+    monkeypatch.setattr(documents, "DEFAULT_CONTRACTS_DIR", shipped)
+    found = list(documents.each_document([shipped], added_only=True))
+    assert [e.source for e in found if isinstance(e, Endpoint)] == [str(added), str(changed)]
+    assert len(list(documents.each_document([shipped]))) == 3
