@@ -27,7 +27,7 @@ class MediaFormats:
         field: Mapping[str, Any],
     ) -> None:
         self.name, self.kind, self.schema, self.field = name, kind, schema, field
-        self._endpoint = endpoint
+        self.endpoint = endpoint
 
     @cached_property
     def allowed(self) -> tuple[str, ...] | None:
@@ -53,7 +53,7 @@ class MediaFormats:
         field = self.field
         declared = field.get("contentMediaType", field.get("items", {}).get("contentMediaType"))
         if declared is None:
-            item = self._endpoint.resolve(field.get("items", field))
+            item = self.endpoint.resolve(field.get("items", field))
             declared = item.get("properties", {}).get("content_type", {}).get("default")
         for name, (content_type, _, _) in FORMATS.items():
             if content_type == declared:

@@ -142,24 +142,17 @@ class MediaPlan:
     """A media field (or, ``many``, the items of an array of them): its kind, the schema
     of one file (``schema``, resolved) and of the field as declared (``field``)."""
 
-    def __init__(
-        self,
-        endpoint: Endpoint,
-        name: str,
-        kind: str,
-        schema: Mapping[str, Any],
-        field: Mapping[str, Any],
-        *,
-        many: bool,
-    ) -> None:
-        self.name, self.kind, self.schema, self.field, self.many = name, kind, schema, field, many
+    def __init__(self, formats: MediaFormats, *, many: bool) -> None:
+        endpoint, name, kind = formats.endpoint, formats.name, formats.kind
+        self.name, self.kind, self.schema, self.field = name, kind, formats.schema, formats.field
+        self.formats, self.many = formats, many
+        schema = self.schema
         self.as_url = schema.get("type") == "string"
         self.properties: Mapping[str, Any] = schema.get("properties", {})
         self.required = frozenset(schema.get("required", []))
         self.carries_content = "content" in self.properties  # fal's realtime RawImage
         self.plains = Plains(endpoint)
         self.matte = matte(endpoint.id, name) if kind in ("image", "video") else ""
-        self.formats = MediaFormats(endpoint, name, kind, schema, field)
         self._endpoint = endpoint
 
     def make(self, job: Job) -> Any:
@@ -214,12 +207,12 @@ def _fixed(
     """The step a field's schema alone decides (media, flags, timed items, the seed)."""
     media = _media_of(endpoint, name, resolved, hint)
     if media:
-        return MediaPlan(endpoint, name, *media, field, many=False)
+        return MediaPlan(MediaFormats(endpoint, name, *media, field), many=False)
     if resolved.get("type") == "array":
         items = endpoint.resolve(resolved.get("items", {}))
         media = _media_of(endpoint, name, items, hint)
         if media:
-            return MediaPlan(endpoint, name, *media, field, many=True)
+            return MediaPlan(MediaFormats(endpoint, name, *media, field), many=True)
         if items.get("type") == "boolean":
             return Flags(resolved)
         if is_timed(items):
@@ -263,7 +256,7 @@ def _named(endpoint: Endpoint, name: str, field: Mapping[str, Any]) -> Step | No
     if name == "prompt":
         return Text()
     if name in ("image", "video", "audio"):
-        return MediaPlan(endpoint, name, name, resolved, field, many=False)
+        return MediaPlan(MediaFormats(endpoint, name, name, resolved, field), many=False)
     if name.endswith("_id"):
         return Identifier(name)
     return Encoded(name) if name.endswith(("_b64", "_base64")) else None

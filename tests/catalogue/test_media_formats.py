@@ -69,14 +69,20 @@ def test_a_gif_asked_of_a_video_upscaler_is_an_animated_gif() -> None:
     assert made["frames"] == video.get("num_frames", made["frames"]) > 1
 
 
-def test_a_mesh_comes_in_the_format_asked() -> None:
+def rodin_mesh(geometry_file_format: str) -> bytes:
+    """rodin's mesh in ``geometry_file_format``, as the real client gets it: its bytes,
+    after checking its name and size."""
     with emulate(seed=3):
-        mesh = fal_client.subscribe(
-            "fal-ai/hyper3d/rodin", arguments={"prompt": "a teapot", "geometry_file_format": "stl"}
-        )["model_mesh"]
+        arguments = {"prompt": "a teapot", "geometry_file_format": geometry_file_format}
+        mesh = fal_client.subscribe("fal-ai/hyper3d/rodin", arguments=arguments)["model_mesh"]
         data = httpx.get(mesh["url"], timeout=60).content
-    assert mesh["file_name"].endswith(".stl") and len(data) == mesh["file_size"]
-    assert opened(data, "stl")["faces"] > 0
+    assert mesh["file_name"].endswith(f".{geometry_file_format}")
+    assert len(data) == mesh["file_size"]
+    return data
+
+
+def test_a_mesh_comes_in_the_format_asked() -> None:
+    assert opened(rodin_mesh("stl"), "stl")["faces"] > 0
 
 
 #: one of veed's avatars (its contract's enum)
@@ -112,12 +118,6 @@ def test_bria_puts_the_subject_over_the_colour_asked() -> None:
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 def test_a_mesh_asked_as_fbx_opens_in_threejs(tmp_path: Path) -> None:
     # an FBX was a line of text (an audit): now a binary FBX three.js's FBXLoader reads
-    with emulate(seed=3):
-        mesh = fal_client.subscribe(
-            "fal-ai/hyper3d/rodin", arguments={"prompt": "a teapot", "geometry_file_format": "fbx"}
-        )["model_mesh"]
-        data = httpx.get(mesh["url"], timeout=60).content
-    assert mesh["file_name"].endswith(".fbx") and len(data) == mesh["file_size"]
-    (tmp_path / "model.fbx").write_bytes(data)
+    (tmp_path / "model.fbx").write_bytes(rodin_mesh("fbx"))
     meshes = run_node("fbx_meshes.mjs", str(tmp_path / "model.fbx"))["meshes"]
     assert [m["triangles"] for m in meshes] == [8]  # the octahedron every mesh format holds

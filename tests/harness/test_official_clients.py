@@ -107,25 +107,19 @@ def test_a_failure_of_the_sdks_own_making_says_so(
     adapter: str, provider: str, endpoint: str, property_name: str, told: str
 ) -> None:
     # the SDKs' retries and resubmits were reported as the user's (a harness audit)
-    report = check(
-        getattr(official, adapter),
-        provider=provider,
-        endpoint=endpoint,
-        properties=[property_name],
-        options=Options(max_examples=2),
-    )
-    (outcome,) = report.outcomes
-    assert outcome.status == FAILED and any(told in p for p in outcome.problems), report.text()
+    problems = _failed(getattr(official, adapter), provider, endpoint, property_name)
+    assert any(told in problem for problem in problems), problems
 
 
 def test_a_retry_of_the_users_own_making_names_no_sdk() -> None:
-    report = check(
-        gallery.ignores_retry_after,
-        provider="fal",
-        endpoint=FAL,
-        properties=["retries_transient_errors"],
-        options=Options(max_examples=2),
-    )
+    problems = _failed(gallery.ignores_retry_after, "fal", FAL, "retries_transient_errors")
+    assert problems and not any("inside" in problem for problem in problems), problems
+
+
+def _failed(client: object, provider: str, endpoint: str, property_name: str) -> list[str]:
+    """What ``client`` fails ``property_name`` with (it must fail it)."""
+    report = check(client, provider=provider, endpoint=endpoint, properties=[property_name],
+                   options=Options(max_examples=2))  # fmt: skip
     (outcome,) = report.outcomes
-    assert outcome.status == FAILED and outcome.problems, report.text()
-    assert not any("inside" in problem for problem in outcome.problems), report.text()
+    assert outcome.status == FAILED, report.text()
+    return outcome.problems
