@@ -3,9 +3,12 @@
 jsonschema follows a ``$ref`` through its ``referencing`` registry on every validation;
 for a typical input (one ``$ref`` to the input model) that lookup cost more than the
 checks themselves (about 13 µs against 5 µs per submit). A pointer that is alone in its
-schema means exactly its target, so the target is put in its place, once per validator.
-A ``$ref`` with sibling keywords, to a non-local or missing target, or inside its own
-target (a recursive model) stays as it is: the validator still resolves it as before.
+schema means exactly its target, so the target is put in its place, once per validator;
+so is one whose siblings only annotate it (fal's ``{"$ref": …, "description": …}`` on an
+output's file: a validator reads no annotation, so the target alone checks the same).
+A ``$ref`` with a sibling that checks something (``x-emulator-size``, ``nullable``…), to
+a non-local or missing target, or inside its own target (a recursive model) stays as it
+is: the validator still resolves it as before.
 """
 
 from __future__ import annotations
@@ -13,8 +16,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from emulator.contracts.rules import SIZE_RULE
+
 #: how deep inlining goes before leaving the rest to the validator
 MAX_DEPTH = 64
+#: keywords that annotate a schema and check nothing (JSON Schema's meta-data vocabulary,
+#: OpenAPI's ``example``); an ``x-`` extension is one too, but for those a validator
+#: enforces (``x-emulator-size``: rules.py)
+ANNOTATIONS = frozenset(
+    ("$ref", "title", "description", "default", "deprecated", "readOnly", "writeOnly")
+    + ("examples", "example", "$comment")
+)
+ENFORCED_EXTENSIONS = frozenset((SIZE_RULE,))
 
 
 def _target(document: Mapping[str, Any], ref: str) -> Any:
@@ -42,7 +55,7 @@ def _inline(node: Any, document: Mapping[str, Any], following: tuple[str, ...], 
     if not isinstance(node, Mapping):
         return node
     ref = node.get("$ref")
-    if isinstance(ref, str) and len(node) == 1 and ref not in following:
+    if isinstance(ref, str) and _annotates(node) and ref not in following:
         target = _target(document, ref)
         if target is not None:
             return _inline(target, document, (*following, ref), depth + 1)
@@ -50,6 +63,14 @@ def _inline(node: Any, document: Mapping[str, Any], following: tuple[str, ...], 
         key: value if _is_data(key) else _inline(value, document, following, depth + 1)
         for key, value in node.items()
     }
+
+
+def _annotates(node: Mapping[str, Any]) -> bool:
+    """Whether every keyword beside ``node``'s ``$ref`` only annotates it."""
+    return all(
+        key in ANNOTATIONS or (key.startswith("x-") and key not in ENFORCED_EXTENSIONS)
+        for key in node
+    )
 
 
 def _is_data(keyword: str) -> bool:
