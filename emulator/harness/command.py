@@ -3,7 +3,8 @@
 
 The protocol (docs/harness.md): the command gets ``{"endpoint": ..., "arguments": ...}`` as
 JSON on stdin, prints the output as JSON on stdout (the whole of it, or its last line) and
-exits 0; or exits non-zero to report a failure, the last line of its stderr the message.
+exits 0; or exits non-zero to report a failure, what it wrote to stderr the message (its
+error's own line first, where a stack trace has one: ``ValidationError: …``).
 Each call runs the command once, with ``PROVIDER_EMULATOR_URL`` naming a loopback port
 where the harness's emulation answers (relay.py), the Node hook in ``NODE_OPTIONS`` (so
 the unmodified JavaScript clients reach it) and test keys in ``FAL_KEY`` and
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -95,7 +97,7 @@ class CommandClient:
         if relay.failure is not None:
             raise relay.failure
         if process.returncode != 0:
-            raise CommandFailed(_last_line(err) or f"exited with status {process.returncode}")
+            raise CommandFailed(_reported(err) or f"exited with status {process.returncode}")
         return _output(out)
 
     def _environment(self, url: str) -> dict[str, str]:
@@ -111,6 +113,24 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:  # the group has ended
         pass
+
+
+def _reported(err: bytes) -> str:
+    """What a failed command wrote to stderr (its last `MAX_REPORTED` characters), its
+    error's line first where it has one; Node's closing ``Node.js v20.1.0`` line left out.
+    An uncaught error in Node ends with that line, which said nothing as the message."""
+    lines = [line.rstrip() for line in err.decode(errors="replace").strip().splitlines()]
+    lines = [line for line in lines if not _NODE_VERSION.fullmatch(line)]
+    text = "\n".join(lines).strip()[-MAX_REPORTED:]
+    errors = [line.strip() for line in lines if _ERROR_LINE.match(line.strip())]
+    return f"{errors[-1]}\n{text}" if errors and not text.startswith(errors[-1]) else text
+
+
+#: the most of a failed command's stderr its error keeps, in characters
+MAX_REPORTED = 4000
+_NODE_VERSION = re.compile(r"Node\.js v[0-9.]+")
+#: a line that names an error: ``ValidationError: …``, ``fal.ApiError: …``
+_ERROR_LINE = re.compile(r"[A-Za-z_][\w.]*(?:Error|Exception)\b[^:\n]{0,80}:")
 
 
 def _last_line(text: bytes) -> str:

@@ -4,6 +4,7 @@ here, which starts in milliseconds; the npm clients are tests/harness/test_js_cl
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -37,9 +38,22 @@ def test_the_command_reads_the_call_and_gets_the_harness_environment(monkeypatch
     assert environment["WAVESPEED_API_KEY"] == FAKE_CREDENTIALS["WAVESPEED_API_KEY"]
 
 
-def test_a_failure_is_the_last_line_of_stderr() -> None:
-    with pytest.raises(CommandFailed, match="^the cause$"):
+def test_a_failure_is_what_the_command_wrote_to_stderr() -> None:
+    with pytest.raises(CommandFailed, match="^a warning first\nthe cause$"):
         command("fails")("fal-ai/bitdance", PROMPT)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_an_uncaught_error_in_node_is_told_by_its_own_line_first(tmp_path: Path) -> None:
+    # Node ends an uncaught error with its version: "CommandFailed: Node.js v20.20.2" was
+    # all a newcomer's script (no try/catch) was told with
+    script = tmp_path / "throws.mjs"
+    script.write_text('throw Object.assign(new TypeError("no field x"), {body: {loc: ["x"]}});')
+    with pytest.raises(CommandFailed) as failed:
+        CommandClient(["node", str(script)], timeout=30)("fal-ai/bitdance", PROMPT)
+    message = str(failed.value)
+    assert message.startswith("TypeError: no field x\n") and "Node.js v" not in message
+    assert "loc: [ 'x' ]" in message  # the rest of what it wrote: the error's fields too
 
 
 def test_an_exit_0_without_json_is_a_failure() -> None:
