@@ -3,7 +3,9 @@
 A contract's own bounds come first (its schema says ``maximum``); these are the emulator's
 on top, for what a contract leaves open, so that no input can ask for an unbounded render.
 They are checked with the input, before anything is rendered, and reported as validation
-errors of the field that asks too much.
+errors of the field that asks too much; and again of what synthesis settles on (an input
+picture's size, an input clip's length), before it renders. A video file's size, known
+only once its codec is settled, is checked only then: such a job fails as a model's 422.
 
 Only fields the contract declares shape an output: an undeclared ``num_images`` or
 ``fps`` that a permissive schema lets through changes nothing.
@@ -147,11 +149,10 @@ def _check(endpoint: Endpoint, inputs: Mapping[str, Any], limits: Limits) -> lis
             problems.append(_limit(name, message, max_outputs=limits.max_outputs))
     plan = plan_of(endpoint)
     width, height = image_size(shaping, plan.image_size_field.get("default"))
-    if not 0 < width * height <= limits.max_image_pixels or min(width, height) < 1:
-        where = next((n for n in ("image_size", "width", "size") if n in shaping), "image_size")
-        size = f"{shown(width)}x{shown(height)}"
-        message = f"images of 1 to {limits.max_image_pixels} pixels, not {size}"
-        problems.append(_limit(where, message, max_pixels=limits.max_image_pixels))
+    where = next((n for n in ("image_size", "width", "size") if n in shaping), "image_size")
+    too_big = image_beyond(width, height, limits, where)
+    if too_big is not None:
+        problems.append(too_big)
     makes = plan.makes
     if makes not in ("audio", "mesh") and any(name in shaping for name in VIDEO_FIELDS):
         problems += _video_limits(shaping, limits)  # a song's duration is not a video's
@@ -171,56 +172,56 @@ def _video_limits(inputs: Mapping[str, Any], limits: Limits) -> list[Violation]:
     if fps > limits.max_video_fps:
         message = f"videos of up to {limits.max_video_fps} fps, not {shown(fps)}"
         return [_limit("fps", message, max_fps=limits.max_video_fps)]
+    too_big = video_beyond(width, height, seconds, fps, limits, length)
+    return [] if too_big is None else [too_big]
+
+
+# The bounds on what is rendered, each asked both of the input (above, at submission where
+# the provider validates then) and of what synthesis settles on (the size of an input
+# picture, the length of an input clip, a file's codec), in the same words.
+
+
+def image_beyond(
+    width: int, height: int, limits: Limits, where: str = "image_size"
+) -> Violation | None:
+    """Why an image (or a video's frame) of this size is not made, if it is not."""
+    max_pixels = limits.max_image_pixels
+    if width < 1 or height < 1 or width * height > max_pixels:
+        message = f"images of 1 to {max_pixels} pixels, not {shown(width)}x{shown(height)}"
+        return _limit(where, message, max_pixels=max_pixels)
+    return None
+
+
+def video_beyond(
+    width: int, height: int, seconds: float, fps: int, limits: Limits, length: str = "duration"
+) -> Violation | None:
+    """Why a video of this shape is not made, if it is not."""
     if width * height * seconds * fps > limits.max_video_pixels:
         message = (
             f"videos of up to {limits.max_video_pixels} pixels (1080p, 60 s, 24 fps); "
             f"{shown(width)}x{shown(height)}, {seconds:g} s, {shown(fps)} fps is more"
         )
-        return [_limit(length, message, max_pixels=limits.max_video_pixels)]
-    return []
-
-
-def image_beyond(width: int, height: int, limits: Limits) -> Violation | None:
-    """Why an image (or a video's frame) of this size is not made, if it is not."""
-    max_pixels = limits.max_image_pixels
-    if width < 1 or height < 1 or width * height > max_pixels:
-        message = (
-            f"provider-emulator renders images of 1 to {max_pixels} pixels; "
-            f"{shown(width)}x{shown(height)} asks for {shown(width * height)}"
-        )
-        return Violation(("image_size",), message, "emulator_limit", {"max_pixels": max_pixels})
-    return None
-
-
-def video_beyond(
-    width: int, height: int, seconds: float, fps: int, limits: Limits
-) -> Violation | None:
-    """Why a video of this shape is not made, if it is not."""
-    if width * height * seconds * fps > limits.max_video_pixels:
-        message = (
-            f"provider-emulator renders videos of up to {limits.max_video_pixels} pixels "
-            f"(1080p, 60 s, 24 fps); {width}x{height}, {seconds:g} s, {fps} fps is more"
-        )
-        return Violation(("duration",), message, "emulator_limit")
+        return _limit(length, message, max_pixels=limits.max_video_pixels)
     return None
 
 
 def file_beyond(spec: MediaSpec) -> Violation | None:
-    """Why a video file of ``spec`` is not made, if it is not: its size."""
+    """Why a video file of ``spec`` is not made, if it is not: its size (known only once
+    synthesis has settled its codec, so asked of the result, not at submission)."""
     size = spec.byte_size or 0
     if size > MAX_VIDEO_BYTES:
         message = (
-            f"provider-emulator renders video files of up to {MAX_VIDEO_BYTES // 2**20} MB; "
-            f"{spec.width}x{spec.height}, {spec.duration:g} s at {spec.fps} fps in "
-            f"{spec.video_codec} would be {size // 2**20} MB"
+            f"video files of up to {MAX_VIDEO_BYTES // 2**20} MB; {spec.width}x{spec.height}, "
+            f"{spec.duration:g} s at {spec.fps} fps in {spec.video_codec} would be "
+            f"{size // 2**20} MB"
         )
-        return Violation(("duration",), message, "emulator_limit")
+        return _limit("duration", message, max_bytes=MAX_VIDEO_BYTES)
     return None
 
 
 def audio_beyond(seconds: float) -> Violation | None:
     """Why audio this long is not made, if it is not."""
     if seconds > MAX_AUDIO_SECONDS:
-        message = f"provider-emulator renders audio of up to {MAX_AUDIO_SECONDS} s"
-        return Violation(("duration",), message, "emulator_limit")
+        message = f"audio of up to {MAX_AUDIO_SECONDS} s"
+        return _limit("duration", message, max_seconds=MAX_AUDIO_SECONDS)
     return None
