@@ -1,5 +1,5 @@
 """``webhook_verification``: drive a user's webhook handler with signed, forged, replayed,
-late and impostor deliveries, signed exactly as the emulator's providers sign them.
+late, impostor and compact deliveries, signed exactly as the emulator's providers sign them.
 
     def handler(body: bytes, headers: Mapping[str, str]) -> bool: ...  # True: accepted
 
@@ -48,6 +48,8 @@ DELIVERIES = {
 }
 
 
+#: what else a compact delivery's JSON has that json.dumps would not write, by provider
+COMPACT_LAYOUT = {"fal": " and non-ASCII text in UTF-8", "wavespeed": ""}
 #: how each provider signs, as a wrongly refused signed delivery is told
 SIGNING = {
     "fal": "ED25519, with a key from https://rest.fal.ai/.well-known/jwks.json",
@@ -66,9 +68,8 @@ _WRONG = {
     "replayed later",
     "impostor": "accepted a delivery signed as the provider signs, but with keys (or a "
     "secret) that are not the provider's: the keys it trusts are not the ones served",
-    "compact": "refused a signed delivery whose JSON has no spaces and non-ASCII text in "
-    "UTF-8: check the signature of the body's bytes as received, not of the JSON parsed "
-    "and written again",
+    "compact": "refused a signed delivery whose JSON has no spaces{layout}: check the "
+    "signature of the body's bytes as received, not of the JSON parsed and written again",
 }
 
 
@@ -159,5 +160,6 @@ def check_webhook_handler(
 
 def _verdict(provider: str, delivery: str, accepted: bool) -> WebhookVerdict:
     expected = DELIVERIES[delivery]
-    wrong = "" if accepted == expected else _WRONG[delivery].format(signing=SIGNING[provider])
+    told = {"signing": SIGNING[provider], "layout": COMPACT_LAYOUT[provider]}
+    wrong = "" if accepted == expected else _WRONG[delivery].format(**told)
     return WebhookVerdict(delivery, accepted, expected, wrong)
