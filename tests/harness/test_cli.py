@@ -246,6 +246,6 @@ def test_a_command_is_checked_and_its_failure_replays(capsys: pytest.CaptureFixt
     assert code == 0 and f"--command={COMMAND} fal against fal fal-ai/bitdance:" in out
     assert "returns_valid_output         held" in out
     code, out, _ = run(capsys, "--command", f"{COMMAND} fails", *holds)
-    assert code == 1 and "a valid input failed: CommandFailed: the cause" in out
+    assert code == 1 and "a valid input failed: CommandFailed: a warning first the cause" in out
     replay = shlex.split(out.split("replay:\n", 1)[1].strip().splitlines()[0])
     assert main(replay[1:]) == 1 and "[1 run," in capsys.readouterr().out
