@@ -33,11 +33,13 @@ from emulator.contracts.steps import (
     Encoded,
     Flags,
     Identifier,
+    ImageArrays,
     Job,
     Seed,
     Step,
     Text,
     Timings,
+    items_made,
     within_items,
 )
 from emulator.contracts.texts import (
@@ -107,17 +109,17 @@ class Timed:
 
 
 class Repeat:
-    """An array of ``count`` schema-valid items (its ``minItems``)."""
+    """An array (its schema resolved) of as few schema-valid items as it allows."""
 
-    def __init__(self, endpoint: Endpoint, items: Any, count: Any) -> None:
-        self.endpoint, self.items_schema, self.count = endpoint, items, count
+    def __init__(self, endpoint: Endpoint, schema: Mapping[str, Any]) -> None:
+        self.endpoint, self.schema = endpoint, schema
 
     @cached_property
     def item(self) -> Step:
-        return plain(self.endpoint, self.items_schema)
+        return plain(self.endpoint, self.schema.get("items", {}))
 
     def make(self, job: Job) -> Any:
-        return [self.item.make(job) for _ in range(self.count)]
+        return [self.item.make(job) for _ in range(items_made(0, self.schema, job.limits))]
 
 
 def plain(endpoint: Endpoint, schema: Mapping[str, Any]) -> Step:
@@ -134,18 +136,19 @@ def plain(endpoint: Endpoint, schema: Mapping[str, Any]) -> Step:
     if kind == "object" or "properties" in schema:
         return ObjectPlan(endpoint, schema)
     if kind == "array":
-        return Repeat(endpoint, schema.get("items", {}), schema.get("minItems", 0))
+        return Repeat(endpoint, schema)
     return scalar_plain(endpoint, schema)
 
 
 class MediaPlan:
-    """A media field (or, ``many``, the items of an array of them): its kind, the schema
-    of one file (``schema``, resolved) and of the field as declared (``field``)."""
+    """A media field (or, given the ``images`` arrays it is one of, the items of an array
+    of them): its kind, the schema of one file (``schema``, resolved) and of the field as
+    declared (``field``)."""
 
-    def __init__(self, formats: MediaFormats, *, many: bool) -> None:
+    def __init__(self, formats: MediaFormats, images: ImageArrays | None = None) -> None:
         endpoint, name, kind = formats.endpoint, formats.name, formats.kind
         self.name, self.kind, self.schema, self.field = name, kind, formats.schema, formats.field
-        self.formats, self.many = formats, many
+        self.formats, self.images = formats, images
         schema = self.schema
         self.as_url = schema.get("type") == "string"
         self.properties: Mapping[str, Any] = schema.get("properties", {})
@@ -153,18 +156,15 @@ class MediaPlan:
         self.carries_content = "content" in self.properties  # fal's realtime RawImage
         self.plains = Plains(endpoint)
         self.matte = matte(endpoint.id, name) if kind in ("image", "video") else ""
-        self._endpoint = endpoint
+        self._array = endpoint.resolve(self.field)
+        if images is not None:
+            images.add(self._array)
 
     def make(self, job: Job) -> Any:
-        if not self.many:
+        if self.images is None:
             return job.media(self, 0)
-        count = within_items(job.image_count(), self._array)
+        count = self.images.count(job, self._array)
         return [job.media(self, index) for index in range(count)]
-
-    @cached_property
-    def _array(self) -> Mapping[str, Any]:
-        """The field's array schema (its ``minItems`` and ``maxItems``), of a ``many``."""
-        return self._endpoint.resolve(self.field)
 
     def plain_value(self, name: str, job: Job) -> Any:
         """A schema-valid value of the file's property ``name``, which nothing made tells."""
@@ -203,18 +203,20 @@ def _fixed(
     field: Mapping[str, Any],
     resolved: Mapping[str, Any],
     hint: str | None,
+    images: ImageArrays,
 ) -> Step | None:
-    """The step a field's schema alone decides (media, flags, timed items, the seed)."""
+    """The step a field's schema alone decides (media, flags, timed items, the seed); an
+    array of media or of flags is one of the object's ``images`` arrays."""
     media = _media_of(endpoint, name, resolved, hint)
     if media:
-        return MediaPlan(MediaFormats(endpoint, name, *media, field), many=False)
+        return MediaPlan(MediaFormats(endpoint, name, *media, field))
     if resolved.get("type") == "array":
         items = endpoint.resolve(resolved.get("items", {}))
         media = _media_of(endpoint, name, items, hint)
         if media:
-            return MediaPlan(MediaFormats(endpoint, name, *media, field), many=True)
+            return MediaPlan(MediaFormats(endpoint, name, *media, field), images)
         if items.get("type") == "boolean":
-            return Flags(resolved)
+            return Flags(resolved, images)
         if is_timed(items):
             return Timed(endpoint, items, resolved)
         if not items and name in TIMED_NAMES:  # items left open: timed pieces of our own
@@ -256,7 +258,7 @@ def _named(endpoint: Endpoint, name: str, field: Mapping[str, Any]) -> Step | No
     if name == "prompt":
         return Text()
     if name in ("image", "video", "audio"):
-        return MediaPlan(MediaFormats(endpoint, name, name, resolved, field), many=False)
+        return MediaPlan(MediaFormats(endpoint, name, name, resolved, field))
     if name.endswith("_id"):
         return Identifier(name)
     return Encoded(name) if name.endswith(("_b64", "_base64")) else None
@@ -275,10 +277,11 @@ class FieldPlan:
         field: Mapping[str, Any],
         required: bool,
         hint: str | None,
+        images: ImageArrays,
     ) -> None:
         resolved = endpoint.resolve(field)
         self.name, self.field, self.required, self._endpoint = name, field, required, endpoint
-        self.fixed = _fixed(endpoint, name, field, resolved, hint)
+        self.fixed = _fixed(endpoint, name, field, resolved, hint, images)
         json_type = resolved.get("type")
         self.echo_type = _JSON_TYPES.get(json_type) if isinstance(json_type, str) else None
         self.echoes_bool = json_type == "boolean"
@@ -338,8 +341,9 @@ class ObjectPlan:
         schema = self.endpoint.resolve(self.schema)
         required = set(schema.get("required", []))
         hint = category_kind(self.endpoint.category)
+        images = ImageArrays()  # its images and their flags, as many of each
         return tuple(
-            FieldPlan(self.endpoint, name, prop, name in required, hint)
+            FieldPlan(self.endpoint, name, prop, name in required, hint, images)
             for name, prop in schema.get("properties", {}).items()
         )
 

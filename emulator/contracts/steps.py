@@ -1,6 +1,6 @@
 """The steps of a plan (plans.py) that make one value for a job whatever the schema
 around them: a constant, the seed, the model's text, the length made, the NSFW flags,
-the time taken, an id or bytes the model made."""
+the time taken, an id or bytes the model made; and how many items an array of them holds."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from emulator.contracts.output_checks import OutputUnmade
+
 if TYPE_CHECKING:
+    from emulator.contracts.limits import Limits
     from emulator.contracts.plans import MediaPlan
 
 
@@ -25,6 +28,8 @@ class Job(Protocol):
     def flagged(self) -> bool: ...
     @property
     def prompt(self) -> str: ...
+    @property
+    def limits(self) -> Limits: ...
 
     def text(self) -> str: ...
     def audio_seconds(self) -> float: ...
@@ -80,14 +85,55 @@ def within_items(count: int, schema: Mapping[str, Any]) -> int:
     return max(count, fewest) if isinstance(fewest, int) else count
 
 
-class Flags:
-    """``has_nsfw_concepts``: one flag per image (as many as its schema allows)."""
+def _made_at_most(schema: Mapping[str, Any], limits: Limits) -> None:
+    """Raises `OutputUnmade` if an array schema's ``minItems`` asks for more items than
+    ``limits.max_outputs`` (which bounds every render and every list, whatever a contract
+    says)."""
+    fewest = schema.get("minItems")
+    if isinstance(fewest, int) and fewest > limits.max_outputs:
+        # not the number itself: it may be too long to show
+        reason = f"its minItems is more than the {limits.max_outputs} items provider-emulator makes"
+        raise OutputUnmade(reason)
 
-    def __init__(self, schema: Mapping[str, Any]) -> None:
-        self.schema = schema
+
+def items_made(count: int, schema: Mapping[str, Any], limits: Limits) -> int:
+    """``count`` within an array schema's bounds and at most ``limits.max_outputs``."""
+    _made_at_most(schema, limits)
+    return min(within_items(count, schema), limits.max_outputs)
+
+
+class ImageArrays:
+    """The arrays of an output object holding one item per image (its images, their NSFW
+    flags): each as long as the others, the count asked within all their ``minItems`` and
+    ``maxItems``."""
+
+    def __init__(self) -> None:
+        self.bounds: dict[str, int] = {}
+
+    def add(self, schema: Mapping[str, Any]) -> None:
+        """One more array of them (its schema resolved)."""
+        fewest, most = schema.get("minItems"), schema.get("maxItems")
+        if isinstance(fewest, int):
+            self.bounds["minItems"] = max(fewest, self.bounds.get("minItems", fewest))
+        if isinstance(most, int):
+            self.bounds["maxItems"] = min(most, self.bounds.get("maxItems", most))
+
+    def count(self, job: Job, schema: Mapping[str, Any]) -> int:
+        """How many items each holds; `OutputUnmade` if ``schema``, one of them, asks for
+        more than the emulator makes."""
+        _made_at_most(schema, job.limits)
+        return min(within_items(job.image_count(), self.bounds), job.limits.max_outputs)
+
+
+class Flags:
+    """``has_nsfw_concepts``: one flag per image, as many as the images."""
+
+    def __init__(self, schema: Mapping[str, Any], images: ImageArrays) -> None:
+        self.schema, self.images = schema, images
+        images.add(schema)
 
     def make(self, job: Job) -> Any:
-        return [job.flagged] * within_items(job.image_count(), self.schema)
+        return [job.flagged] * self.images.count(job, self.schema)
 
 
 class Timings:

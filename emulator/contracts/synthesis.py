@@ -26,12 +26,12 @@ that hold across fal's and WaveSpeed's published schemas:
   (plain_values.py: the lowest number in its bounds, a string of its format or pattern).
 
 What a schema's keywords fix is kept: a file's ``content_type`` ``const`` or ``enum``
-decides its kind and format, an array of media holds as many as its ``minItems`` and
-``maxItems`` allow, and a value a convention makes (an echo, the model's text, the seed)
-that its field's ``const``, ``enum``, ``pattern``, ``format``, length or bounds refuse
-gives way to the plain value. The output is then checked against the schema
-(output_checks.py): what the emulator cannot make as the schema says fails the job,
-naming the field.
+decides its kind and format, an array of media (and its NSFW flags) holds as many as its
+``minItems`` and ``maxItems`` allow, up to the emulator's ``max_outputs``, and a value a
+convention makes (an echo, the model's text, the seed) that its field's ``const``,
+``enum``, ``pattern``, ``format``, length or bounds refuse gives way to the plain value.
+The output is then checked against the schema (output_checks.py): what the emulator
+cannot make as the schema says fails the job, naming the field.
 
 Image sizes come from ``image_size`` (fal's presets or ``{width, height}``), ``width``
 and ``height``, ``size`` (``"W*H"`` or a ``"W:H"`` ratio) or ``aspect_ratio``; formats from

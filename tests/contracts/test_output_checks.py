@@ -23,6 +23,7 @@ from emulator.media import MediaSpec
 from .output_digests import endpoints, key, outputs
 
 FILE = {"type": "object", "required": ["url"], "properties": {"url": {"type": "string"}}}
+LIMITS = Limits()
 IMAGE_INPUT = {
     "prompt": {"type": "string"},
     "num_images": {"type": "integer", "default": 1},
@@ -64,10 +65,12 @@ def _link(spec: MediaSpec) -> tuple[str, int]:
     return f"https://cdn.test/{spec.index}.{spec.extension}", 123
 
 
-def _output(endpoint: Endpoint, payload: dict[str, Any], seed: int = 5) -> dict[str, Any]:
+def _output(
+    endpoint: Endpoint, payload: dict[str, Any], seed: int = 5, limits: Limits = LIMITS
+) -> dict[str, Any]:
     inputs, violations = check_input(endpoint, payload)
     assert not violations
-    made = synthesize(endpoint, inputs, seed, _link, limits=Limits())
+    made = synthesize(endpoint, inputs, seed, _link, limits=limits)
     assert keeping(endpoint, endpoint.output_schema).first_error(made) is None
     return made
 
@@ -108,6 +111,34 @@ def test_an_array_of_media_holds_as_many_as_its_schema_allows() -> None:
     assert len(made["images"]) == len(made["has_nsfw_concepts"]) == 2
     endpoint = _endpoint({"images": {**images, "maxItems": 4, "minItems": 3}})
     assert len(_output(endpoint, {"prompt": "a fox", "num_images": 1})["images"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("field", "items", "fewest"),
+    [
+        ("images", _file(width={"type": "integer"}), 40),
+        ("has_nsfw_concepts", {"type": "boolean"}, 10**6),
+        ("tags", {"type": "string"}, 40),
+    ],
+)
+def test_an_array_longer_than_the_emulator_makes_is_not_made(
+    field: str, items: dict[str, Any], fewest: int
+) -> None:
+    endpoint = _endpoint({field: {"type": "array", "items": items, "minItems": fewest}})
+    with pytest.raises(OutputUnmade) as caught:
+        synthesize(endpoint, {"prompt": "x"}, 1, _link, limits=Limits())
+    assert f"output field {field} " in str(caught.value) and "16 items" in str(caught.value)
+    made = _output(endpoint, {"prompt": "x"}, limits=Limits(max_outputs=fewest))
+    assert len(made[field]) == fewest
+
+
+def test_images_and_their_flags_are_as_many_whatever_each_schema_allows() -> None:
+    images = {"type": "array", "items": _file(width={"type": "integer"}), "minItems": 3}
+    flags = {"type": "array", "items": {"type": "boolean"}, "maxItems": 4}
+    endpoint = _endpoint({"has_nsfw_concepts": flags, "images": images})
+    for asked, made in ((1, 3), (6, 4)):
+        output = _output(endpoint, {"prompt": "a fox", "num_images": asked})
+        assert len(output["images"]) == len(output["has_nsfw_concepts"]) == made
 
 
 def test_strings_keep_their_patterns_and_formats() -> None:
