@@ -5,7 +5,8 @@ The pattern's parse tree is walked (Python's own parser: a contract's patterns a
 ECMA-262 subset both read alike), each piece written as little as it allows: a repeat its
 fewest times, a branch its first alternative, a class its first character. What the walk
 does not follow (a look-around, a back-reference, a conditional) gives no string; nor does
-a string the pattern then does not match: the caller says so rather than guess.
+a string the pattern then does not match, nor one longer than `LONGEST` (nested repeats
+would write gigabytes): the caller says so rather than guess.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from re import _constants as sre
 from re import _parser
 from typing import Any
 
+#: the longest string the emulator writes for a schema (a pattern's match, a minLength)
+LONGEST = 1024
 #: each class escape (``\\d``, ``\\W``…), by the parser's name: a character it holds,
 #: and the escape itself (to test a character against)
 _CATEGORIES = {
@@ -55,7 +58,10 @@ def shortest_match(pattern: str) -> str | None:
 
 
 def _written(pieces: Any) -> str:
-    return "".join(_piece(op, value) for op, value in pieces)
+    written = "".join(_piece(op, value) for op, value in pieces)
+    if len(written) > LONGEST:
+        raise _Unfollowed(f"a match longer than {LONGEST} characters")
+    return written
 
 
 def _piece(op: Any, value: Any) -> str:
@@ -71,7 +77,10 @@ def _piece(op: Any, value: Any) -> str:
         return _in_class(value)
     if op in _REPEATS:
         fewest, _, repeated = value
-        return _written(repeated) * fewest
+        piece = _written(repeated)
+        if len(piece) * fewest > LONGEST:  # checked before it is written
+            raise _Unfollowed(f"a match longer than {LONGEST} characters")
+        return piece * fewest
     if op is sre.SUBPATTERN:
         return _written(value[-1])
     if op is getattr(sre, "ATOMIC_GROUP", None):

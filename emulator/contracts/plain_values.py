@@ -4,10 +4,11 @@ simplest value its type and keywords allow.
 
 A number is the lowest its bounds allow (0 if they allow it), a multiple of its
 ``multipleOf``; a string is a sample of its ``format`` (formats.py), else one its
-``pattern`` matches (patterns.py), else empty, padded to its ``minLength``; a boolean is
-``false``; a type that allows ``null`` is ``null``. Where no value is worked out (a format
-without a sample, a pattern the walk does not follow, keywords no simple value keeps
-together), the field is `Unmade`: making it fails the job, saying why.
+``pattern`` matches (patterns.py), else empty, padded to its ``minLength`` (of at most
+``LONGEST`` characters); a boolean is ``false``; a type that allows ``null`` is ``null``.
+Where no value is worked out (a format without a sample, a pattern the walk does not
+follow, keywords no simple value keeps together), the field is `Unmade`: making it fails
+the job, saying why.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.formats import FORMAT_SAMPLES
 from emulator.contracts.output_checks import OutputUnmade, keeping
-from emulator.contracts.patterns import shortest_match
+from emulator.contracts.patterns import LONGEST, shortest_match
 from emulator.contracts.steps import Const, Job, Step
 
 #: the keywords that narrow a value beyond its type
@@ -110,7 +111,11 @@ def _string(schema: Mapping[str, Any]) -> str:
     else:
         value = ""
     shortest = schema.get("minLength", 0)
-    return value + "x" * (shortest - len(value)) if isinstance(shortest, int) else value
+    if not isinstance(shortest, int):
+        return value
+    if shortest > LONGEST:
+        raise Unmakeable(f"provider-emulator writes no string longer than {LONGEST} characters")
+    return value + "x" * (shortest - len(value))
 
 
 def _bound(schema: Mapping[str, Any], inclusive: str, exclusive: str) -> tuple[Any, bool]:

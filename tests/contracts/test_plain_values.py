@@ -27,6 +27,7 @@ from emulator.contracts.plain_values import Unmakeable, scalar_value
         ({"type": "integer", "minimum": 10, "multipleOf": 8}, 16),
         ({"type": "string"}, ""),
         ({"type": "string", "minLength": 2}, "xx"),
+        ({"type": "string", "minLength": 1024}, "x" * 1024),
         ({"type": "string", "format": "date-time"}, "1970-01-01T00:00:00Z"),
         ({"type": "string", "pattern": "^id-[0-9]{3}$"}, "id-000"),
         ({"type": "boolean"}, False),
@@ -45,6 +46,7 @@ def test_the_simplest_value_the_schema_allows(schema: dict[str, Any], value: Any
     [
         ({"type": "string", "format": "phone"}, "no string of format 'phone'"),
         ({"type": "string", "pattern": "(?=a)b"}, "no string the pattern '(?=a)b' matches"),
+        ({"type": "string", "minLength": 10**9}, "no string longer than 1024 characters"),
     ],
 )
 def test_a_value_not_worked_out_says_why(schema: dict[str, Any], words: str) -> None:
