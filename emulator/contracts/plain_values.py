@@ -2,19 +2,22 @@
 names (its const, default, examples, enum) that keeps it, else, for a scalar, the
 simplest value its type and keywords allow.
 
-A number is the lowest its bounds allow (0 if they allow it), a multiple of its
-``multipleOf``; a string is a sample of its ``format`` (formats.py), else one its
-``pattern`` matches (patterns.py), else empty, padded to its ``minLength`` (of at most
-``LONGEST`` characters); a boolean is ``false``; a type that allows ``null`` is ``null``.
-Where no value is worked out (a format without a sample, a pattern the walk does not
-follow, keywords no simple value keeps together), the field is `Unmade`: making it fails
-the job, saying why.
+A number is the lowest its minimum allows (its minimum, or just above an exclusive one),
+else 0 if its maximum allows that, else the highest its maximum allows, worked out
+exactly and a multiple of its ``multipleOf`` that jsonschema takes; a string is a sample
+of its ``format`` (formats.py), else one its ``pattern`` matches (patterns.py), else
+empty, padded to its ``minLength`` (of at most ``LONGEST`` characters); a boolean is
+``false``; a type that allows ``null`` is ``null``. Where no value is worked out (a
+format without a sample, a pattern the walk does not follow, keywords no simple value
+keeps together), the field is `Unmade`: making it fails the job, saying why.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from fractions import Fraction
 from typing import Any
 
 from emulator.contracts.documents import Endpoint
@@ -118,28 +121,91 @@ def _string(schema: Mapping[str, Any]) -> str:
     return value + "x" * (shortest - len(value))
 
 
+def _exact(number: int | float) -> Fraction:
+    """``number`` as written (0.1 is one tenth, not the float nearest it); raises
+    ValueError for an infinity or NaN."""
+    return Fraction(number) if isinstance(number, int) else Fraction(str(number))
+
+
 def _bound(schema: Mapping[str, Any], inclusive: str, exclusive: str) -> tuple[Any, bool]:
-    """A bound and whether it is exclusive (None if the schema sets none)."""
+    """A bound, exact, and whether it is exclusive (None if the schema sets none)."""
     for keyword, is_exclusive in ((inclusive, False), (exclusive, True)):
         value = schema.get(keyword)
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return value, is_exclusive
+            return _exact(value), is_exclusive
     return None, False
 
 
 def _number(schema: Mapping[str, Any], *, integer: bool) -> int | float:
+    step = schema.get("multipleOf")
+    if not isinstance(step, int | float) or isinstance(step, bool) or step <= 0:
+        step = None
+    try:
+        for value in itertools.islice(_candidates(schema, integer, step), _TRIES):
+            made = int(value) if integer else float(value)
+            if step is None or _multiple(made, step):
+                return made
+    except (OverflowError, ValueError):  # minimum: 10**400 is no float; nor is an infinity
+        raise Unmakeable("provider-emulator makes no number its bounds allow") from None
+    keywords = "bounds" if step is None else f"bounds and multipleOf {step}"
+    raise Unmakeable(f"provider-emulator finds no number its {keywords} allow")
+
+
+#: how many of the values a number's bounds and multipleOf allow are tried, lowest first
+_TRIES = 16
+
+
+def _candidates(schema: Mapping[str, Any], integer: bool, step: float | None) -> Iterator[Fraction]:
+    """The values a number's bounds allow, nearest its minimum first (or 0, or nearest its
+    maximum), exactly: on the grid of its ``multipleOf`` (of integers, for an integer)."""
     low, above = _bound(schema, "minimum", "exclusiveMinimum")
     high, below = _bound(schema, "maximum", "exclusiveMaximum")
+    grid = _grid(step, integer)
     if low is not None:  # the lowest value allowed: a field's minimum, as it always was
-        value = low
-        if above:
-            past = math.floor(low) + 1 if integer else low + 1
-            value = past if integer or high is None or past < high else (low + high) / 2
+        if grid is None:  # any number: the minimum, or one just above it
+            value = low + _last_digit(low) if above else low
+            yield value if high is None or value < high else (low + high) / 2
+            return
+        first = math.floor(low / grid) + 1 if above else math.ceil(low / grid)
+        for index in itertools.count(first):
+            value = index * grid
+            if high is not None and (value > high or below and value == high):
+                return
+            yield value
     elif high is None or high > 0 or (high == 0 and not below):
-        value = 0
+        yield Fraction(0)
+    elif grid is None:  # any number below 0: the maximum, or one just below it
+        yield high - _last_digit(high) if below else high
     else:
-        value = (math.ceil(high) - 1 if integer else high - 1) if below else high
-    step = schema.get("multipleOf")
-    if isinstance(step, int | float) and not isinstance(step, bool) and step > 0:
-        value = math.ceil(value / step) * step
-    return math.ceil(value) if integer else float(value)
+        last = math.ceil(high / grid) - 1 if below else math.floor(high / grid)
+        yield from (index * grid for index in itertools.count(last, -1))
+
+
+def _grid(step: float | None, integer: bool) -> Fraction | None:
+    """The spacing of the values a number may take: its ``multipleOf`` (for an integer,
+    the smallest integer multiple of it), 1 for an integer without one, None for any."""
+    if step is None:
+        return Fraction(1) if integer else None
+    exact = _exact(step)
+    return Fraction(exact.numerator) if integer else exact
+
+
+def _last_digit(bound: Fraction) -> Fraction:
+    """The place of a bound's last decimal digit (0.01 for 0.25), 1 for a whole number:
+    the step to a plain number just past it."""
+    places = 0
+    while (bound * 10**places).denominator != 1 and places < 17:
+        places += 1
+    return Fraction(1, 10**places)
+
+
+def _multiple(value: int | float, step: int | float) -> bool:
+    """Whether jsonschema, which checks every output, takes ``value`` as a multiple of
+    ``step``: by a float step it divides in floats, so that 0.3 is no multiple of 0.1."""
+    if not isinstance(step, float):
+        return value % step == 0
+    try:
+        quotient = value / step
+        return int(quotient) == quotient
+    except OverflowError:
+        return (Fraction(value) / Fraction(step)).denominator == 1

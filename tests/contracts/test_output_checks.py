@@ -163,10 +163,14 @@ def test_numbers_keep_their_bounds() -> None:
             "score": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
             "steps": {"type": "integer", "minimum": 10, "multipleOf": 8},
             "offset": {"type": "integer", "exclusiveMaximum": -2},
+            "ratio": {"type": "number", "minimum": 0.3, "multipleOf": 0.1},
+            "scale": {"type": "number", "exclusiveMinimum": 0.2, "multipleOf": 0.1},
         }
     )
     made = _output(endpoint, {"prompt": "a fox"}, seed=5000)
-    assert made == {"seed": 0, "score": 0.5, "steps": 16, "offset": -3}
+    assert made == {
+        "seed": 0, "score": 0.5, "steps": 16, "offset": -3, "ratio": 0.4, "scale": 0.4
+    }  # fmt: skip
     assert _output(endpoint, {"prompt": "a fox"}, seed=42)["seed"] == 42
 
 
