@@ -7,6 +7,7 @@ that is the same, byte for byte, for the same input file and metadata.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import io
@@ -87,13 +88,14 @@ def _kinds(name: str | None, types: Mapping[str, Any], output: bool) -> set[str]
     found = set()
     schema = _resolve(types[name], types)
     required = set(schema.get("required", []))
+    resolve = functools.partial(_resolve, types=types)
     for field, prop in schema.get("properties", {}).items():
         if not output and field not in required:
             continue  # an optional picture does not make a text-to-image model image-to-image
         resolved = _resolve(prop, types)
         if output:
             items = _resolve(resolved.get("items", {}), types)
-            kind = media_kind(field, resolved) or media_kind(field, items)
+            kind = media_kind(field, resolved, resolve) or media_kind(field, items, resolve)
             if kind:
                 found.add(kind)
             elif resolved.get("type") == "string" and field != "prompt":

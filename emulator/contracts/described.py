@@ -3,31 +3,57 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from emulator.media.spec import FORMATS, KINDS, MediaSpec
 
+#: how a schema's ``$ref`` is followed (`Endpoint.resolve`, or the catalogue import's own)
+Resolve = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+#: how deep ``allOf`` parts inside parts are read (a part may point back to its whole)
+_DEEPEST_PART = 8
 
-def allowed_types(schema: Mapping[str, Any]) -> tuple[str, ...] | None:
+
+def content_type_schema(schema: Mapping[str, Any], resolve: Resolve) -> Mapping[str, Any]:
+    """A file object's ``content_type`` schema, its ``$ref`` followed (empty: none)."""
+    properties = schema.get("properties", {})
+    content_type = properties.get("content_type") if isinstance(properties, Mapping) else None
+    return resolve(content_type) if isinstance(content_type, Mapping) else {}
+
+
+def allowed_types(schema: Mapping[str, Any], resolve: Resolve) -> tuple[str, ...] | None:
     """The content types a file object's schema allows its ``content_type``: its
-    ``const``, or its ``enum``'s (None: any)."""
-    content_type = schema.get("properties", {}).get("content_type", {})
-    if not isinstance(content_type, Mapping):
-        return None
-    if "const" in content_type:
-        return (content_type["const"],)
-    allowed = content_type.get("enum")
-    return tuple(allowed) if isinstance(allowed, list) else None
+    ``const``, or its ``enum``'s, narrowed by those of its ``allOf`` parts (None: any)."""
+    return _allowed(content_type_schema(schema, resolve), resolve, 0)
 
 
-def declared_format(schema: Mapping[str, Any], field: Mapping[str, Any], kind: str) -> str | None:
+def _allowed(schema: Mapping[str, Any], resolve: Resolve, depth: int) -> tuple[str, ...] | None:
+    if "const" in schema:
+        allowed: tuple[str, ...] | None = (schema["const"],)
+    else:
+        enum = schema.get("enum")
+        allowed = tuple(enum) if isinstance(enum, list) else None
+    parts = schema.get("allOf")
+    if not isinstance(parts, list) or depth >= _DEEPEST_PART:
+        return allowed
+    for part in parts:
+        narrowed = (
+            _allowed(resolve(part), resolve, depth + 1) if isinstance(part, Mapping) else None
+        )
+        if narrowed is not None:
+            allowed = narrowed if allowed is None else tuple(t for t in allowed if t in narrowed)
+    return allowed
+
+
+def declared_format(
+    schema: Mapping[str, Any], field: Mapping[str, Any], kind: str, resolve: Resolve
+) -> str | None:
     """The format a schema declares: its ``contentMediaType``, its content type's default,
     else the first its content type allows."""
     for node in (schema, field):
         declared = node.get("contentMediaType")
-        content_type = node.get("properties", {}).get("content_type", {}).get("default")
-        for wanted in (declared, content_type, *(allowed_types(node) or ())):
+        content_type = content_type_schema(node, resolve).get("default")
+        for wanted in (declared, content_type, *(allowed_types(node, resolve) or ())):
             for name in KINDS[kind]:
                 if isinstance(wanted, str) and FORMATS[name][0] == wanted:
                     return name

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from emulator.contracts.described import allowed_types, kinds_of
+from emulator.contracts.described import Resolve, allowed_types, kinds_of
 
 #: name fragment → (kind, format or None for the kind's default), first match wins
 _NAME_RULES: tuple[tuple[str, str, str | None], ...] = (
@@ -88,8 +88,11 @@ def _by_name(name: str) -> tuple[str, str | None] | None:
     return None
 
 
-def media_kind(name: str, schema: Mapping[str, Any], hint: str | None = None) -> str | None:
-    """The kind of media field ``name`` of (resolved) ``schema`` holds; None if none."""
+def media_kind(
+    name: str, schema: Mapping[str, Any], resolve: Resolve, hint: str | None = None
+) -> str | None:
+    """The kind of media field ``name`` of (resolved) ``schema`` holds; None if none
+    (``resolve`` follows the ``$ref`` of its content type)."""
     if schema.get("type") == "string":
         declared = schema.get("contentMediaType")
         if isinstance(declared, str):
@@ -112,7 +115,7 @@ def media_kind(name: str, schema: Mapping[str, Any], hint: str | None = None) ->
     )
     kind = named[0] if named else next(structured, hint or "file")
     # a content type the schema fixes (a const, an enum) says what the file is
-    allowed = allowed_types(schema)
+    allowed = allowed_types(schema, resolve)
     fitting = kinds_of(allowed) if allowed else []
     return kind if not fitting or kind in fitting else fitting[0]
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
-from emulator.contracts.described import allowed_types, declared_format
+from emulator.contracts.described import allowed_types, content_type_schema, declared_format
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.kinds import field_format
 from emulator.media.spec import FORMATS, KINDS
@@ -33,7 +33,7 @@ class MediaFormats:
     def allowed(self) -> tuple[str, ...] | None:
         """The formats of its kind whose content types the file's schema allows (None:
         any; empty: none the emulator makes)."""
-        types = allowed_types(self.schema)
+        types = allowed_types(self.schema, self.endpoint.resolve)
         if types is None:
             return None
         return tuple(name for name in KINDS[self.kind] if FORMATS[name][0] in types)
@@ -54,7 +54,7 @@ class MediaFormats:
         declared = field.get("contentMediaType", field.get("items", {}).get("contentMediaType"))
         if declared is None:
             item = self.endpoint.resolve(field.get("items", field))
-            declared = item.get("properties", {}).get("content_type", {}).get("default")
+            declared = content_type_schema(item, self.endpoint.resolve).get("default")
         for name, (content_type, _, _) in FORMATS.items():
             if content_type == declared:
                 return name
@@ -67,7 +67,7 @@ class MediaFormats:
 
     @cached_property
     def declared(self) -> str | None:
-        return declared_format(self.schema, self.field, self.kind)
+        return declared_format(self.schema, self.field, self.kind, self.endpoint.resolve)
 
     @cached_property
     def other(self) -> str:

@@ -185,13 +185,13 @@ def _media_of(
     """The kind of media a (resolved) schema holds and the schema of one file: its own, or
     its first ``anyOf``/``oneOf`` branch that is one (bria's ``anyOf: [Video, File]``); None
     if it holds none."""
-    kind = media_kind(name, schema, hint)
+    kind = media_kind(name, schema, endpoint.resolve, hint)
     if kind:
         return kind, schema
     for key in ("anyOf", "oneOf"):
         for branch in schema.get(key, ()):
             resolved = endpoint.resolve(branch)
-            kind = media_kind(name, resolved, hint)
+            kind = media_kind(name, resolved, endpoint.resolve, hint)
             if kind:
                 return kind, resolved
     return None

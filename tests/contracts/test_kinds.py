@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pytest
 
 from emulator.contracts.kinds import (
@@ -17,6 +20,17 @@ from emulator.contracts.texts import generated_text
 FILE = {"type": "object", "properties": {"url": {"type": "string"}}}
 IMAGE = {"type": "object", "properties": {"url": {}, "width": {}, "height": {}}}
 VIDEO = {"type": "object", "properties": {"url": {}, "width": {}, "height": {}, "fps": {}}}
+
+
+#: the schemas a ``$ref`` of the cases points to
+REFERRED = {
+    "#/Mesh": {"const": "model/gltf-binary"},
+    "#/Videos": {"enum": ["video/mp4", "video/webm"]},
+}
+
+
+def _resolve(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    return REFERRED.get(schema.get("$ref", ""), schema)
 
 
 def _typed(content_type: dict) -> dict:
@@ -47,10 +61,17 @@ def _typed(content_type: dict) -> dict:
         ("image", _typed({"enum": ["video/mp4", "video/webm"]}), None, "video"),
         ("video", _typed({"const": "image/gif"}), None, "video"),  # a GIF may be a video
         ("audio", _typed({"const": "application/x-acme"}), None, "audio"),  # none it makes
+        ("result", _typed({"$ref": "#/Mesh"}), "image", "mesh"),  # followed
+        (
+            "image",
+            _typed({"allOf": [{"$ref": "#/Videos"}, {"enum": ["video/webm"]}]}),
+            None,
+            "video",
+        ),
     ],
 )
 def test_media_kind(name: str, schema: dict, hint: str | None, kind: str | None) -> None:
-    assert media_kind(name, schema, hint) == kind
+    assert media_kind(name, schema, _resolve, hint) == kind
 
 
 def test_categories_and_formats() -> None:

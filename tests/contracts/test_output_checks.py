@@ -42,8 +42,10 @@ def _endpoint(
     *,
     inputs: dict[str, Any] | None = None,
     category: str = "text-to-image",
+    schemas: dict[str, Any] | None = None,
 ) -> Endpoint:
-    """A user's fal contract whose output has ``properties``, all required."""
+    """A user's fal contract whose output has ``properties``, all required (and
+    ``schemas`` its components, for a ``$ref``)."""
     output = {"type": "object", "required": list(properties), "properties": properties}
     input_schema = {"type": "object", "properties": inputs or IMAGE_INPUT}
     document = {
@@ -57,6 +59,7 @@ def _endpoint(
                 "get": {"responses": {"200": {"content": {"application/json": {"schema": output}}}}}
             },
         },
+        "components": {"schemas": schemas or {}},
     }
     return endpoint_from_document("fal", document, source="mine.json")
 
@@ -88,6 +91,21 @@ def test_a_file_is_made_of_the_content_type_its_schema_fixes() -> None:
     assert made["result"]["url"].endswith(".glb")
     assert made["image"]["url"].endswith(".webp")  # PNG asked, but the schema allows WebP
     assert made["clip"]["url"].endswith(".webm")
+
+
+def test_a_content_type_is_fixed_through_a_ref_and_all_of() -> None:
+    webp = {"$ref": "#/components/schemas/Webp"}
+    endpoint = _endpoint(
+        {
+            "image": _file(content_type=webp),
+            "still": _file(content_type={"allOf": [webp, {"type": "string"}]}),
+            "result": _file(content_type={"$ref": "#/components/schemas/Mesh"}),
+        },
+        schemas={"Webp": {"enum": ["image/webp"]}, "Mesh": {"const": "model/gltf-binary"}},
+    )
+    made = _output(endpoint, {"prompt": "a fox", "output_format": "png"})
+    assert made["image"]["url"].endswith(".webp") and made["still"]["url"].endswith(".webp")
+    assert made["result"]["url"].endswith(".glb")
 
 
 def test_enums_and_consts_of_plain_fields_hold() -> None:
