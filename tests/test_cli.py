@@ -106,6 +106,22 @@ def test_contracts_list_names_every_broken_document_and_lists_the_rest(
     ]
 
 
+@pytest.mark.parametrize("added_only", [[], ["--added-only"]])
+def test_contracts_list_names_an_unreadable_document(
+    added_only: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a link to nothing was a traceback (a review)
+    (tmp_path / "gone.json").symlink_to(tmp_path / "nothing.json")
+    _renamed_bitdance(tmp_path, "acme/good")
+    assert cli.main(["contracts", "list", *added_only, "--contracts", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert "acme/good" in out
+    gone = tmp_path / "gone.json"
+    assert err.splitlines() == [
+        f"provider-emulator: {gone}: cannot be read (No such file or directory)"
+    ]
+
+
 def test_contracts_list_checks_each_document_once(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -364,7 +364,12 @@ def _shipped(path: Path) -> bool:
     if not where.is_relative_to(root):
         return False
     digest = SHIPPED.get(where.relative_to(root).as_posix())
-    return digest is not None and digest == hashlib.sha256(where.read_bytes()).hexdigest()
+    if digest is None:
+        return False
+    try:
+        return digest == hashlib.sha256(where.read_bytes()).hexdigest()
+    except OSError:
+        return False  # not as shipped: loading it says why it cannot be read
 
 
 @functools.lru_cache(maxsize=8)
@@ -375,8 +380,15 @@ def _shipped_endpoints(root: Path) -> tuple[Endpoint, ...]:
 
 
 def _loaded(path: Path, *, checked: bool) -> Endpoint:
-    status = path.stat()
+    try:
+        status = path.stat()
+    except OSError as exc:  # a link to nothing, a file gone since it was listed
+        raise _unreadable(path, exc) from exc
     return _endpoint_at(path, status.st_mtime_ns, status.st_size, checked)
+
+
+def _unreadable(path: Path, exc: OSError) -> ContractError:
+    return ContractError(f"{path}: cannot be read ({exc.strerror or exc})")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -385,6 +397,8 @@ def _endpoint_at(path: Path, mtime_ns: int, size: int, checked: bool) -> Endpoin
     as long as the file is unchanged: every emulator (one per test, say) shares it."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:  # unreadable (its permissions, a folder named *.json)
+        raise _unreadable(path, exc) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise ContractError(f"{path}: not JSON ({exc})") from exc
     if not isinstance(document, Mapping):
