@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator.contracts.rules import SIZE_RULE, size_problem
+
+if TYPE_CHECKING:  # jsonschema loads with the first validator (see documents.py)
+    from jsonschema.protocols import Validator
 
 #: a compiled check: True when the value certainly satisfies its schema
 Check = Callable[[Any], bool]
@@ -60,6 +63,16 @@ def compile_acceptance(schema: Any, known: frozenset[str]) -> Check | None:
         return _compile(schema, known, 0)
     except Unsupported:
         return None
+
+
+def validator_acceptance(validator: Validator) -> Check | None:
+    """The quick test for ``validator``'s schema, of the keywords it enforces: its
+    class's, ``format`` only when it has a format checker (an annotation without one, as
+    jsonschema reads it)."""
+    enforced = set(type(validator).VALIDATORS)
+    if validator.format_checker is None:
+        enforced.discard("format")
+    return compile_acceptance(validator.schema, frozenset(enforced))
 
 
 def _compile(schema: Any, known: frozenset[str], depth: int) -> Check:

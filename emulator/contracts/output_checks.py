@@ -14,7 +14,7 @@ import base64
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from emulator.contracts.acceptance import compile_acceptance
+from emulator.contracts.acceptance import validator_acceptance
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.memo import EndpointMemo
 
@@ -45,10 +45,7 @@ class Keeping:
 
     def __init__(self, validator: Draft202012Validator) -> None:
         self.validator = validator
-        enforced = set(type(validator).VALIDATORS)
-        if validator.format_checker is None:
-            enforced.discard("format")  # an annotation then, as jsonschema reads it
-        self.quick = compile_acceptance(validator.schema, frozenset(enforced))
+        self.quick = validator_acceptance(validator)
 
     def __call__(self, value: Any) -> bool:
         if self.quick is not None and self.quick(value):

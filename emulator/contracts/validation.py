@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from emulator.contracts.acceptance import Check, compile_acceptance
+from emulator.contracts.acceptance import Check, validator_acceptance
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.memo import EndpointMemo
 
@@ -200,13 +200,9 @@ _RULES: EndpointMemo[_InputRules] = EndpointMemo()
 def _input_rules(endpoint: Endpoint) -> _InputRules:
     rules = _RULES.get(endpoint)
     if rules is None:
-        validator = endpoint.input_validator
-        enforced = set(type(validator).VALIDATORS)
-        if validator.format_checker is None:
-            enforced.discard("format")  # an annotation then, as jsonschema reads it
         object_schema = object_branch(endpoint, endpoint.input_schema)
         made = _InputRules(
-            compile_acceptance(validator.schema, frozenset(enforced)),
+            validator_acceptance(endpoint.input_validator),
             _fields(object_schema) if object_schema is not None else None,
         )
         rules = _RULES.setdefault(endpoint, made)

@@ -13,8 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from emulator.contracts.acceptance import compile_acceptance
+from emulator.contracts.acceptance import compile_acceptance, validator_acceptance
 from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, load_contracts
+from emulator.contracts.formats import format_checker
 from emulator.contracts.rules import contract_validator
 from emulator.contracts.validation import (
     _distinct,
@@ -128,6 +129,15 @@ def test_a_plain_valid_input_takes_the_quick_path(provider: str, endpoint_id: st
 )
 def test_a_keyword_not_compiled_leaves_the_schema_to_jsonschema(schema: Any) -> None:
     assert compile_acceptance(schema, KNOWN) is None
+
+
+def test_a_validators_quick_test_asserts_format_only_with_a_format_checker() -> None:
+    ignoring = validator_acceptance(Draft202012Validator({"format": "uri", "minLength": 3}))
+    checker = Draft202012Validator({"format": "uri"}, format_checker=format_checker())
+    asserting = validator_acceptance(checker)
+    assert ignoring is not None and asserting is not None
+    assert ignoring("not a uri") and not ignoring("x")  # its class's keywords are enforced
+    assert not asserting("not a uri") and asserting("https://example.com/")
 
 
 def test_format_is_checked_only_where_the_validator_asserts_it() -> None:
