@@ -87,7 +87,7 @@ class CommandClient:
                 out, err = process.communicate(request, timeout=self.timeout)
             except subprocess.TimeoutExpired:
                 _kill(process)
-                out, err = process.communicate(timeout=_AFTER_KILL_SECONDS)
+                out, err = _drained(process)
                 if relay.stopped is None:
                     raise ClientRanAway(f"{STILL_CALLING} {self.timeout:g} s (killed)") from None
             finally:
@@ -113,6 +113,20 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:  # the group has ended
         pass
+
+
+def _drained(process: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+    """What a killed command wrote, and the command reaped. A grandchild that left its
+    process group (``setsid sleep 20 &``) survives the kill holding stdout open: its pipes
+    are then given up, unread."""
+    try:
+        return process.communicate(timeout=_AFTER_KILL_SECONDS)
+    except subprocess.TimeoutExpired:
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
+        process.wait()
+        return b"", b""
 
 
 def _reported(err: bytes) -> str:

@@ -5,8 +5,10 @@ starts in milliseconds with ``python -S``): the fast tests' stand-in for a Node 
 
 echo: prints what it was given and its environment; fails: exits 3 after two stderr lines;
 silent: exits 0 printing no JSON; hangs PID_FILE: starts a child (its pid in PID_FILE) and
-both sleep; fal: runs fal's queue with urllib at $PROVIDER_EMULATOR_URL, mapping the
-real hosts in its answers there, as the Node hook does.
+both sleep; escapes PID_FILE: as hangs, but the child leaves the process group (as
+``setsid sleep 20 &`` would), keeping stdout open; fal: runs fal's queue with urllib at
+$PROVIDER_EMULATOR_URL, mapping the real hosts in its answers there, as the Node hook
+does.
 """
 
 import json
@@ -51,8 +53,9 @@ def main(mode: str) -> None:
         sys.exit(3)
     elif mode == "silent":
         print("done, but no JSON")
-    elif mode == "hangs":
-        child = subprocess.Popen([sys.executable, "-S", "-c", "import time; time.sleep(60)"])
+    elif mode in ("hangs", "escapes"):
+        sleeper = [sys.executable, "-S", "-c", "import time; time.sleep(60)"]
+        child = subprocess.Popen(sleeper, start_new_session=mode == "escapes")
         with open(sys.argv[2], "w") as pid_file:
             pid_file.write(str(child.pid))
         time.sleep(60)

@@ -4,7 +4,9 @@ here, which starts in milliseconds; the npm clients are tests/harness/test_js_cl
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -72,6 +74,19 @@ def test_a_command_running_past_its_timeout_is_killed_with_its_children(tmp_path
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not _alive(child)
+
+
+def test_a_grandchild_that_escapes_the_group_cannot_hold_the_call(tmp_path, monkeypatch) -> None:
+    # a grandchild in its own session survives the kill and keeps stdout open: the pipes
+    # are given up, the command reaped, and the call still ran away
+    monkeypatch.setattr("emulator.harness.command._AFTER_KILL_SECONDS", 0.2)
+    pid_file = tmp_path / "child"
+    try:
+        with pytest.raises(ClientRanAway, match=f"{STILL_CALLING} 0.5 s"):
+            command("escapes", str(pid_file), timeout=0.5)("fal-ai/bitdance", PROMPT)
+    finally:
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
 
 
 def _alive(pid: int) -> bool:
