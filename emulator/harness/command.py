@@ -7,9 +7,9 @@ exits 0; or exits non-zero to report a failure, what it wrote to stderr the mess
 error's own line first, where a stack trace has one: ``ValidationError: …``).
 Each call runs the command once, with ``PROVIDER_EMULATOR_URL`` naming a loopback port
 where the harness's emulation answers (relay.py), the Node hook in ``NODE_OPTIONS`` (so
-the unmodified JavaScript clients reach it) and test keys in ``FAL_KEY`` and
-``WAVESPEED_API_KEY``. A command still running at its timeout is killed, its whole process
-group with it.
+the unmodified JavaScript clients reach it), ``PROVIDER_EMULATOR_UNMATCHED=fail`` (any
+other host fails) and test keys in ``FAL_KEY`` and ``WAVESPEED_API_KEY``. A command still
+running at its timeout is killed, its whole process group with it.
 """
 
 from __future__ import annotations
@@ -102,6 +102,9 @@ class CommandClient:
 
     def _environment(self, url: str) -> dict[str, str]:
         environment = {**os.environ, **FAKE_CREDENTIALS, "PROVIDER_EMULATOR_URL": url}
+        # whatever the caller's is: the Node hook fails a request to any other host, so that
+        # nothing a command sends leaves the machine
+        environment["PROVIDER_EMULATOR_UNMATCHED"] = "fail"
         # NODE_OPTIONS splits on spaces, but for double quotes
         hook = f'--import="{HOOK}"'
         environment["NODE_OPTIONS"] = f"{os.environ.get('NODE_OPTIONS', '')} {hook}".strip()

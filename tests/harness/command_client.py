@@ -45,8 +45,10 @@ def fal(endpoint: str, arguments: dict) -> dict:
 def main(mode: str) -> None:
     given = json.loads(sys.stdin.read())
     if mode == "echo":
-        names = ("PROVIDER_EMULATOR_URL", "NODE_OPTIONS", "FAL_KEY", "WAVESPEED_API_KEY")
-        print(json.dumps({**given, "environment": {name: os.environ[name] for name in names}}))
+        names = ("PROVIDER_EMULATOR_URL", "PROVIDER_EMULATOR_UNMATCHED", "NODE_OPTIONS")
+        names += ("FAL_KEY", "WAVESPEED_API_KEY")
+        environment = {name: os.environ.get(name) for name in names}
+        print(json.dumps({**given, "environment": environment}))
     elif mode == "fails":
         print("a warning first", file=sys.stderr)
         print("the cause", file=sys.stderr)

@@ -31,6 +31,7 @@ def command(mode: str, *args: str, timeout: float = 5) -> CommandClient:
 def test_the_command_reads_the_call_and_gets_the_harness_environment(monkeypatch) -> None:
     monkeypatch.setenv("NODE_OPTIONS", "--max-old-space-size=512")
     monkeypatch.setenv("FAL_KEY", "a-real-key-stays-out")
+    monkeypatch.setenv("PROVIDER_EMULATOR_UNMATCHED", "pass")  # no request leaves the machine
     given = command("echo")("fal-ai/bitdance", PROMPT)
     assert (given["endpoint"], given["arguments"]) == ("fal-ai/bitdance", PROMPT)
     environment = given["environment"]
@@ -38,6 +39,7 @@ def test_the_command_reads_the_call_and_gets_the_harness_environment(monkeypatch
     assert environment["NODE_OPTIONS"] == f'--max-old-space-size=512 --import="{HOOK}"'
     assert environment["FAL_KEY"] == FAKE_CREDENTIALS["FAL_KEY"]
     assert environment["WAVESPEED_API_KEY"] == FAKE_CREDENTIALS["WAVESPEED_API_KEY"]
+    assert environment["PROVIDER_EMULATOR_UNMATCHED"] == "fail"
 
 
 def test_a_failure_is_what_the_command_wrote_to_stderr() -> None:
