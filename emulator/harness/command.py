@@ -56,9 +56,7 @@ class CommandClient:
         self.words = shlex.split(command) if isinstance(command, str) else list(command)
         if not self.words:
             raise ValueError("the command is empty")
-        program = self.words[0]
-        if os.sep not in program and shutil.which(program) is None:
-            raise ValueError(f"no program {program!r} on PATH")
+        _require_runnable(self.words[0], cwd)
         require_number("timeout", timeout)
         self.timeout, self.cwd = timeout, cwd
 
@@ -109,6 +107,20 @@ class CommandClient:
         hook = f'--import="{HOOK}"'
         environment["NODE_OPTIONS"] = f"{os.environ.get('NODE_OPTIONS', '')} {hook}".strip()
         return environment
+
+
+def _require_runnable(program: str, cwd: Path | str | None) -> None:
+    """Refuse a program that cannot run, at once: each call would fail the same way, under
+    every property, rather than as a usage error."""
+    if os.sep not in program:
+        if shutil.which(program) is None:
+            raise ValueError(f"no program {program!r} on PATH")
+        return
+    path = Path(cwd or ".", program)  # (an absolute program stays itself)
+    if not path.is_file():
+        raise ValueError(f"no program {program!r}" + (f" in {cwd}" if cwd else ""))
+    if not os.access(path, os.X_OK):
+        raise ValueError(f"{program!r} is not executable (chmod +x, or name its interpreter)")
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:

@@ -139,6 +139,20 @@ def test_a_command_that_cannot_run_is_refused_at_once(line: str, says: str) -> N
         CommandClient(line)
 
 
+def test_a_program_named_by_its_path_must_be_there_and_executable(tmp_path: Path) -> None:
+    # each call would fail with FileNotFoundError, under every property
+    with pytest.raises(ValueError, match="no program './missing.sh'"):
+        CommandClient("./missing.sh")
+    script = tmp_path / "client.sh"
+    script.write_text("#!/bin/sh\n")
+    with pytest.raises(ValueError, match="is not executable"):
+        CommandClient([str(script)])
+    script.chmod(0o755)
+    assert CommandClient("./client.sh", cwd=tmp_path).words == ["./client.sh"]
+    with pytest.raises(ValueError, match="no program './client.sh'"):
+        CommandClient("./client.sh", cwd=tmp_path / "elsewhere")  # relative to its cwd
+
+
 def test_a_command_names_itself_in_replay_lines() -> None:
     assert CommandClient("node 'my client.mjs' --fast").target == (
         "--command=node 'my client.mjs' --fast"
