@@ -13,6 +13,7 @@ connection dropped, and the answers name the real hosts, as the providers' own d
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 import time
@@ -24,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from emulator.config import EmulatorConfig
 from emulator.harness.guard import ClientRanAway
 from emulator.providers.registry import CANONICAL_HOSTS
 
@@ -41,6 +43,10 @@ _HOP_BY_HOP = {
 }
 #: surface prefixes, longest first (``/wavespeed/cdn`` before ``/wavespeed``)
 _PREFIXES = sorted(("/" + surface for surface in CANONICAL_HOSTS), key=len, reverse=True)
+#: the largest request body relayed: the emulation's own limit, which answers a 413 past it
+MAX_BODY_BYTES: int = EmulatorConfig.max_body_bytes
+#: a Content-Length (decimal) and a chunk size (hex): digits only, no sign
+_DIGITS = {10: re.compile(rb"[0-9]+"), 16: re.compile(rb"[0-9A-Fa-f]+")}
 #: how long closing the relay waits for its connections' threads to end
 _JOIN_SECONDS = 1.0
 
@@ -54,6 +60,25 @@ def real_url(target: str) -> str | None:
             host = CANONICAL_HOSTS[prefix[1:]]
             return f"https://{host}{rest if rest.startswith('/') else '/' + rest}"
     return None
+
+
+class _Unreadable(Exception):
+    """A request body the relay cannot read: its status, and why (the detail)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _size(text: bytes, base: int, what: str, so_far: int = 0) -> int:
+    """A body's (or chunk's) length, refused when it is unreadable or takes the body past
+    `MAX_BODY_BYTES`: a length of -1 would read until the command hangs up."""
+    if not _DIGITS[base].fullmatch(text.strip()):
+        raise _Unreadable(400, f"unreadable {what}: {text.strip().decode('latin-1')!r}")
+    size = int(text, base)
+    if so_far + size > MAX_BODY_BYTES:
+        raise _Unreadable(413, f"a request body over {MAX_BODY_BYTES} bytes")
+    return size
 
 
 class NotInTheHarness(RuntimeError):
@@ -168,7 +193,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         headers = [(k, v) for k, v in self.headers.items() if not _skipped(k)]
         try:
-            answer = relay.send(self.command, url, headers, self._body())
+            body = self._body()
+        except _Unreadable as error:
+            self.close_connection = True  # what is left of the body is never read
+            self._refuse(error.status, str(error))
+            return
+        try:
+            answer = relay.send(self.command, url, headers, body)
         except ClientRanAway as stopped:
             relay.stop(stopped)
             self.close_connection = True  # the command hears its connection drop
@@ -189,10 +220,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _body(self) -> bytes:
         if "chunked" not in self.headers.get("Transfer-Encoding", "").lower():
-            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        chunks = []
-        while size := int(self.rfile.readline().split(b";")[0], 16):
+            length = (self.headers.get("Content-Length") or "0").encode("latin-1")
+            return self.rfile.read(_size(length, 10, "Content-Length"))
+        chunks: list[bytes] = []
+        read = 0
+        while size := _size(self.rfile.readline().split(b";")[0], 16, "chunk size", read):
             chunks.append(self.rfile.read(size))
+            read += size
             self.rfile.readline()
         while self.rfile.readline().strip():  # trailers, until the blank line
             pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -64,3 +65,30 @@ def test_what_it_does_not_relay_is_refused_in_words(relay, path, headers, status
     answer = relay.getresponse()
     assert answer.status == status
     assert says in json.loads(answer.read())["detail"]
+
+
+@pytest.mark.parametrize(
+    ("head", "body", "status", "says"),
+    [
+        ("Content-Length: -1", b"", 400, "unreadable Content-Length: '-1'"),  # read(-1) hung
+        ("Content-Length: ten", b"", 400, "unreadable Content-Length: 'ten'"),
+        ("Transfer-Encoding: chunked", b"zz\r\nab\r\n0\r\n\r\n", 400, "unreadable chunk size"),
+        ("Content-Length: 17", b"", 413, "a request body over 16 bytes"),  # none was capped
+        ("Transfer-Encoding: chunked", b"9\r\n123456789\r\n9\r\n123456789\r\n0\r\n\r\n", 413,
+         "a request body over 16 bytes"),
+    ],
+)  # fmt: skip
+def test_a_body_it_cannot_read_is_refused_not_blamed_on_the_client(
+    monkeypatch, head: str, body: bytes, status: int, says: str
+) -> None:
+    monkeypatch.setattr("emulator.harness.relay.MAX_BODY_BYTES", 16)
+    with emulate(progression="immediate"), Relay(timeout=5) as relay:
+        host, port = relay.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as connection:
+            request = f"POST /fal/queue/fal-ai/bitdance HTTP/1.1\r\nHost: x\r\n{head}\r\n\r\n"
+            connection.sendall(request.encode() + body)
+            answer = http.client.HTTPResponse(connection)
+            answer.begin()
+            assert answer.status == status
+            assert says in json.loads(answer.read())["detail"]
+    assert relay.failure is None
