@@ -24,11 +24,13 @@ from emulator.contracts.validation import input_violations
 from emulator.core.faults import Fault
 from emulator.core.lifecycle import Progression
 from emulator.harness.command import CommandClient
+from emulator.harness.exchange_checks import replay_problem
 from emulator.harness.guard import Limits
 from emulator.harness.properties import PROPERTIES
 from emulator.harness.report import PropertyOutcome, heading
 from emulator.harness.runner import Options, check
 from emulator.harness.scenario import Scenario
+from emulator.harness.surfaces import surface_of
 from emulator.harness.webhooks import check_webhook_handler
 
 __all__ = ["main"]
@@ -160,14 +162,15 @@ def _checked(
         )
     if args.max_examples is not None and args.max_examples < 1:
         raise UsageError("--max-examples must be at least 1")
-    replay = None if args.replay is None else _replayed(args.replay, args.properties, endpoint)
+    replay = None if args.replay is None else _replayed(args, endpoint)
     return _client(args), replay
 
 
-def _replayed(text: str, named: list[str] | None, endpoint: Endpoint) -> Scenario:
+def _replayed(args: argparse.Namespace, endpoint: Endpoint) -> Scenario:
     """The ``--replay`` scenario, checked as the run will stage it."""
+    named: list[str] | None = args.properties
     try:
-        scenario = Scenario.from_json(text)
+        scenario = Scenario.from_json(args.replay)
         if not isinstance(scenario.input, dict):
             raise ValueError(f"input must be a JSON object, not {scenario.input!r}")
         if not isinstance(scenario.progression, str):
@@ -186,6 +189,9 @@ def _replayed(text: str, named: list[str] | None, endpoint: Endpoint) -> Scenari
             f"--replay replays {scenario.property}, but --property names {', '.join(named)}: "
             "drop --property, or name that one"
         )
+    problem = replay_problem(scenario, surface_of(args.provider), endpoint.id)
+    if problem:
+        raise UsageError(f"--replay of {scenario.property} {problem}")
     # Only a scenario that names its broken field stages an input the endpoint refuses:
     # any other would blame the client for the provider's 422.
     violations = [] if scenario.broken_field else input_violations(endpoint, scenario.input)

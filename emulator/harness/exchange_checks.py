@@ -22,6 +22,7 @@ from emulator.harness.job_checks import judge_output, wrong_unprovoked
 from emulator.harness.scenario import Scenario
 from emulator.harness.sdk_calls import same_sdk_call, sdk_call
 from emulator.harness.session import Observation
+from emulator.harness.surfaces import Surface
 
 # -- survives_slow_answers -----------------------------------------------------------------
 
@@ -147,7 +148,45 @@ OUTAGE_TRIES = {"submit": ("submit", "run"), "poll": ("poll",)}
 
 def every_outage(context: Context) -> list[tuple[dict[str, Any], ...]]:
     """A lasting outage at the submit, and one at the status poll (the job accepted)."""
-    return [(_transient(context, OUTAGE_STATUS, t, OUTAGE_ANSWERS),) for t in OUTAGE_TRIES]
+    return _outages(context.surface.exchange_targets(context.endpoint.id))
+
+
+def _outages(targets: dict[str, dict[str, Any]]) -> list[tuple[dict[str, Any], ...]]:
+    rule = {"effect": "http_error", "status": OUTAGE_STATUS, "times": OUTAGE_ANSWERS}
+    return [({**rule, **targets[name]},) for name in OUTAGE_TRIES]
+
+
+def replay_problem(scenario: Scenario, surface: Surface, endpoint_id: str) -> str | None:
+    """Why a replayed scenario (a report's line, edited by hand) stages faults its
+    property's judge cannot read, if it does: the judges read the one rule they staged."""
+    targets = surface.exchange_targets(endpoint_id)
+    faults = tuple(scenario.faults)
+    if scenario.property == "gives_up_during_outage" and faults not in _outages(targets):
+        return (
+            f"must stage one of its outages: a {OUTAGE_STATUS} answered {OUTAGE_ANSWERS} "
+            "times at the submit or at the status poll, as its replay lines do"
+        )
+    if scenario.property == "retries_transient_errors" and not _one_transient(faults, targets):
+        return (
+            "must stage one transient error: an http_error of "
+            f"{', '.join(map(str, TRANSIENT))} (429 with retry_after) a number of times at "
+            "one exchange, as its replay lines do"
+        )
+    return None
+
+
+def _one_transient(faults: tuple[dict[str, Any], ...], targets: dict[str, Any]) -> bool:
+    if len(faults) != 1:
+        return False
+    (rule,) = faults
+    where = {"method": rule.get("method"), "path": rule.get("path")}
+    return (
+        rule.get("effect") == "http_error"
+        and rule.get("status") in TRANSIENT
+        and type(rule.get("times")) is int
+        and where in targets.values()
+        and (rule["status"] != 429 or "retry_after" in rule)
+    )
 
 
 def outage_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:

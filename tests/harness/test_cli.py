@@ -63,6 +63,12 @@ def _scenario(**fields: object) -> str:
     return json.dumps({"property": "returns_valid_output", "input": {"prompt": ""}, **fields})
 
 
+#: a hand-edited fault rule: a lasting 503 at no exchange of the endpoint's
+_ELSEWHERE = {"effect": "http_error", "status": 503, "times": 20, "path": "elsewhere/*"}
+_NO_OUTAGE = "--replay of gives_up_during_outage must stage one of its outages"
+_NO_TRANSIENT = "--replay of retries_transient_errors must stage one transient error"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -85,6 +91,15 @@ def _scenario(**fields: object) -> str:
          "input must be a JSON object, not 'x'"),
         (["tests.harness.gallery:careful", "--replay", _scenario(input={"promptx": 1})],
          "--replay's input is not one fal-ai/bitdance accepts (prompt: Field required)"),
+        (["tests.harness.gallery:careful", "--replay",
+          _scenario(property="gives_up_during_outage", faults=[])], _NO_OUTAGE),
+        (["tests.harness.gallery:careful", "--replay",
+          _scenario(property="gives_up_during_outage", faults=[_ELSEWHERE])], _NO_OUTAGE),
+        (["tests.harness.gallery:careful", "--replay",
+          _scenario(property="retries_transient_errors", faults=[])], _NO_TRANSIENT),
+        (["tests.harness.gallery:careful", "--replay",
+          _scenario(property="retries_transient_errors", faults=[_ELSEWHERE] * 2)],
+         _NO_TRANSIENT),
         ([], "name the client: MODULE:CALLABLE, or --command 'COMMAND'"),
         (["tests.harness.gallery:careful", "--command", "node x.mjs"], "name the client"),
         (["--command", "no-such-program-here"], "--command: no program 'no-such-program-here'"),
