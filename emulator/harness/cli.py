@@ -139,7 +139,7 @@ def _client(args: argparse.Namespace) -> tuple[Callable[..., Any], str]:
     if args.target is not None:
         return load_callable(args.target), args.target
     try:
-        command = CommandClient(args.command, timeout=args.call_timeout)
+        command = CommandClient(args.command)  # killed at the time limit of each call
     except ValueError as error:  # unbalanced quotes, an empty line, no such program
         raise UsageError(f"--command: {error}") from None
     return command, command.target

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.clients import FAKE_CREDENTIALS
-from emulator.harness.guard import DEFAULT_LIMITS, STILL_CALLING, ClientRanAway, require_number
+from emulator.harness.guard import STILL_CALLING, ClientRanAway, call_time_limit, require_number
 from emulator.harness.relay import Relay
 from emulator.node import HOOK
 
@@ -47,17 +47,20 @@ class CommandClient:
         self,
         command: str | Sequence[str],
         *,
-        timeout: float = DEFAULT_LIMITS.call_timeout,
+        timeout: float | None = None,
         cwd: Path | str | None = None,
     ) -> None:
         """``command``: a shell-like line (split as a shell would, not run by one) or its
-        words; ``timeout``: the seconds a call may take before the command is killed (the
-        harness's ``call_timeout``); ``cwd``: where it runs (default: here)."""
+        words; ``timeout``: the seconds a call may take before the command is killed
+        (default: the harness's time limit for the call, ``Limits(call_timeout=...)``, and
+        the longer one of a busy machine's recheck); ``cwd``: where it runs (default:
+        here)."""
         self.words = shlex.split(command) if isinstance(command, str) else list(command)
         if not self.words:
             raise ValueError("the command is empty")
         _require_runnable(self.words[0], cwd)
-        require_number("timeout", timeout)
+        if timeout is not None:
+            require_number("timeout", timeout)
         self.timeout, self.cwd = timeout, cwd
 
     @property
@@ -70,7 +73,8 @@ class CommandClient:
 
     def __call__(self, endpoint_id: str, arguments: Any) -> Any:
         request = json.dumps({"endpoint": endpoint_id, "arguments": arguments}).encode()
-        with Relay(self.timeout) as relay:
+        timeout = call_time_limit() if self.timeout is None else self.timeout
+        with Relay(timeout) as relay:
             process = subprocess.Popen(
                 self.words,
                 stdin=subprocess.PIPE,
@@ -82,12 +86,12 @@ class CommandClient:
             )
             relay.when_stopped(lambda: _kill(process))
             try:
-                out, err = process.communicate(request, timeout=self.timeout)
+                out, err = process.communicate(request, timeout=timeout)
             except subprocess.TimeoutExpired:
                 _kill(process)
                 out, err = _drained(process)
                 if relay.stopped is None:
-                    raise ClientRanAway(f"{STILL_CALLING} {self.timeout:g} s (killed)") from None
+                    raise ClientRanAway(f"{STILL_CALLING} {timeout:g} s (killed)") from None
             finally:
                 _kill(process)  # what it left running (a child, a poller) ends with the call
         if relay.stopped is not None:

@@ -14,8 +14,9 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import Any
@@ -89,6 +90,25 @@ def _busy(thread: threading.Thread, frames: dict[int, FrameType]) -> bool:
 
 #: the limits a session has unless it is given others
 DEFAULT_LIMITS = Limits()
+#: the time limit of the harness's call running in this thread, while it runs
+_CALL_TIME_LIMIT: ContextVar[float | None] = ContextVar("call_time_limit", default=None)
+
+
+@contextmanager
+def call_timed(limit: float) -> Iterator[None]:
+    """While entered, `call_time_limit` is ``limit`` in this thread."""
+    token = _CALL_TIME_LIMIT.set(limit)
+    try:
+        yield
+    finally:
+        _CALL_TIME_LIMIT.reset(token)
+
+
+def call_time_limit() -> float:
+    """The time limit of the harness's call running in this thread (a recheck's longer
+    one included); the default limit outside a call."""
+    return _CALL_TIME_LIMIT.get() or DEFAULT_LIMITS.call_timeout
+
 
 _JOB_IN_PATH = re.compile(r"/(?:requests|predictions)/([0-9a-f-]{32,36})(?:/|$)")
 

@@ -36,7 +36,13 @@ from emulator.core.lifecycle import Phase
 from emulator.core.record import RecordedRequest
 from emulator.core.timeline import Look
 from emulator.emulation import Emulation, emulate
-from emulator.harness.guard import DEFAULT_LIMITS, ClientRanAway, Limits, RequestGuard
+from emulator.harness.guard import (
+    DEFAULT_LIMITS,
+    ClientRanAway,
+    Limits,
+    RequestGuard,
+    call_timed,
+)
 from emulator.harness.scenario import Scenario
 from emulator.harness.surfaces import Classified, surface_of
 from emulator.harness.sync_runs import SyncRuns
@@ -245,7 +251,8 @@ class Session:
 
     def _call_into(self, seen: Observation) -> None:
         try:
-            seen.output = call_client(self.client, self.endpoint_id, seen.scenario.input)
+            with call_timed(self._guard.time_limit):  # a command client's, unless given one
+                seen.output = call_client(self.client, self.endpoint_id, seen.scenario.input)
         except ClientRanAway as stopped:
             seen.ran_away = str(stopped)
         except Exception as error:

@@ -91,6 +91,15 @@ def test_a_grandchild_that_escapes_the_group_cannot_hold_the_call(tmp_path, monk
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
 
 
+def test_without_a_timeout_a_command_gets_its_calls_time_limit(tmp_path) -> None:
+    # the harness's limit, and the busy-machine recheck's longer one (it had 5 s whatever)
+    client = CommandClient([sys.executable, "-S", str(SCRIPT), "hangs", str(tmp_path / "c")])
+    hangs = Scenario("returns_valid_output", PROMPT)
+    with Session(client, "fal", "fal-ai/bitdance", limits=Limits(call_timeout=0.3)) as session:
+        assert session.run(hangs).ran_away == f"{STILL_CALLING} 0.3 s (killed)"
+        assert session.run(hangs, patience=2).ran_away == f"{STILL_CALLING} 0.6 s (killed)"
+
+
 def _alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie, killed but not yet reaped by init, does not)."""
     try:
