@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -495,9 +496,10 @@ def test_a_client_still_retrying_at_its_time_limit_is_not_judged() -> None:
                    properties=["gives_up_during_outage"], options=options)  # fmt: skip
     outcome = report.outcome("gives_up_during_outage")
     assert outcome.status == NOT_APPLICABLE, report.text()
-    assert outcome.reason is not None
-    assert outcome.reason.startswith(
-        "the client was still retrying through a lasting outage when the harness stopped it "
-        "(still calling after 1 s: 4 submits, each answered 503): whether it gives up was not "
-        "seen"
+    # about 4 submits (one each 0.3 s in 1 s), fewer on a busy machine
+    assert re.match(
+        r"the client was still retrying through a lasting outage when the harness stopped it "
+        r"\(still calling after 1 s: \d+ submits, each answered 503\): whether it gives up "
+        r"was not seen",
+        outcome.reason or "",
     ), outcome.reason
