@@ -43,29 +43,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="provider-emulator conformance",
         description="Check a client of the providers' APIs against their contracts.",
     )
-    parser.add_argument(
-        "target",
-        nargs="?",
-        metavar="MODULE:CALLABLE",
-        help="generate(endpoint_id, args), or with --webhook-handler handler(body, headers)",
-    )
-    parser.add_argument(
-        "--command",
-        metavar="COMMAND",
-        help="a client in any language, run once per call: it reads {endpoint, arguments} "
-        "as JSON on stdin and prints the output as JSON (docs/harness.md)",
-    )
+    _add_client_options(parser)
     parser.add_argument("--provider", required=True, choices=["fal", "wavespeed"])
     parser.add_argument("--endpoint", metavar="ENDPOINT_ID", help="required for a generate")
-    parser.add_argument(
-        "--webhook-handler",
-        action="store_true",
-        help="check a webhook handler with signed, forged, replayed, late and impostor "
-        "deliveries instead (--seed repeats the same deliveries)",
-    )
-    parser.add_argument(
-        "--key", help="with --webhook-handler: the API key its WaveSpeed secret is for"
-    )
     parser.add_argument("--max-examples", type=int, metavar="N", help="per property")
     parser.add_argument("--seed", type=int, metavar="S", help="Hypothesis's seed")
     parser.add_argument(
@@ -90,6 +70,31 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--call-timeout", type=_positive, default=Limits.call_timeout)
     parser.add_argument("--max-polls-per-second", type=_positive, default=20.0)
     return parser
+
+
+def _add_client_options(parser: argparse.ArgumentParser) -> None:
+    """What is checked: a callable, a command, or a webhook handler (and its key)."""
+    parser.add_argument(
+        "target",
+        nargs="?",
+        metavar="MODULE:CALLABLE",
+        help="generate(endpoint_id, args), or with --webhook-handler handler(body, headers)",
+    )
+    parser.add_argument(
+        "--command",
+        metavar="COMMAND",
+        help="a client in any language, run once per call: it reads {endpoint, arguments} "
+        "as JSON on stdin and prints the output as JSON (docs/harness.md)",
+    )
+    parser.add_argument(
+        "--webhook-handler",
+        action="store_true",
+        help="check a webhook handler with signed, forged, replayed, late and impostor "
+        "deliveries instead (--seed repeats the same deliveries)",
+    )
+    parser.add_argument(
+        "--key", help="with --webhook-handler: the API key its WaveSpeed secret is for"
+    )
 
 
 def _positive(text: str) -> float:
