@@ -47,6 +47,9 @@ _PREFIXES = sorted(("/" + surface for surface in CANONICAL_HOSTS), key=len, reve
 MAX_BODY_BYTES: int = EmulatorConfig.max_body_bytes
 #: a Content-Length (decimal) and a chunk size (hex): digits only, no sign
 _DIGITS = {10: re.compile(rb"[0-9]+"), 16: re.compile(rb"[0-9A-Fa-f]+")}
+#: the longest line of a chunked body (a chunk's size, a trailer) and the most trailers,
+#: as http.server bounds a request's head
+_MAX_LINE, _MAX_TRAILERS = 65536, 100
 #: how long closing the relay waits for its connections' threads to end
 _JOIN_SECONDS = 1.0
 
@@ -224,13 +227,22 @@ class _Handler(BaseHTTPRequestHandler):
             return self.rfile.read(_size(length, 10, "Content-Length"))
         chunks: list[bytes] = []
         read = 0
-        while size := _size(self.rfile.readline().split(b";")[0], 16, "chunk size", read):
+        while size := _size(self._line().split(b";")[0], 16, "chunk size", read):
             chunks.append(self.rfile.read(size))
             read += size
-            self.rfile.readline()
-        while self.rfile.readline().strip():  # trailers, until the blank line
-            pass
-        return b"".join(chunks)
+            self._line()
+        for _ in range(_MAX_TRAILERS + 1):  # trailers, until the blank line
+            if not self._line().strip():
+                return b"".join(chunks)
+        raise _Unreadable(400, f"more than {_MAX_TRAILERS} trailers")
+
+    def _line(self) -> bytes:
+        """One line of a chunked body, refused past `_MAX_LINE` (a line that never ends
+        would be read for as long as the command sends it)."""
+        line = self.rfile.readline(_MAX_LINE + 1)
+        if len(line) > _MAX_LINE:
+            raise _Unreadable(400, f"a chunked body's line over {_MAX_LINE} bytes")
+        return line
 
     def _pass_on(self, answer: httpx.Response) -> None:
         self.send_response_only(answer.status_code, answer.reason_phrase)

@@ -76,6 +76,10 @@ def test_what_it_does_not_relay_is_refused_in_words(relay, path, headers, status
         ("Content-Length: 17", b"", 413, "a request body over 16 bytes"),  # none was capped
         ("Transfer-Encoding: chunked", b"9\r\n123456789\r\n9\r\n123456789\r\n0\r\n\r\n", 413,
          "a request body over 16 bytes"),
+        # a line that never ends, and trailers without end, were read for as long as sent
+        ("Transfer-Encoding: chunked", b"0" * 70_000, 400, "a chunked body's line over 65536"),
+        ("Transfer-Encoding: chunked", b"0\r\n" + b"X-T: 1\r\n" * 101 + b"\r\n", 400,
+         "more than 100 trailers"),
     ],
 )  # fmt: skip
 def test_a_body_it_cannot_read_is_refused_not_blamed_on_the_client(
