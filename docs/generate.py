@@ -24,7 +24,8 @@ from starlette.routing import Route
 
 from emulator import EmulatorConfig, create_app, load_contracts
 from emulator.catalogue_cli import coverage_page as catalogue_coverage
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, Endpoint
+from emulator.contracts.documents import Endpoint
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR
 from emulator.contracts.served import served_contracts
 from emulator.providers.registry import PROVIDERS
 from emulator.serve_flags import reference

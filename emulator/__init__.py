@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
     from emulator.app import create_app
     from emulator.clients import patch_fal_client
     from emulator.config import EmulatorConfig
-    from emulator.contracts.documents import ContractError, Contracts, Endpoint, load_contracts
+    from emulator.contracts.documents import ContractError, Contracts, Endpoint
+    from emulator.contracts.loading import load_contracts
     from emulator.contracts.served import served_contracts
     from emulator.core.clock import Clock, ManualClock, WallClock
     from emulator.core.engine import Engine
@@ -56,7 +57,7 @@ _HOMES = {
     "WallClock": "emulator.core.clock",
     "create_app": "emulator.app",
     "emulate": "emulator.emulation",
-    "load_contracts": "emulator.contracts.documents",
+    "load_contracts": "emulator.contracts.loading",
     "patch_fal_client": "emulator.clients",
     "served_contracts": "emulator.contracts.served",
 }

@@ -21,7 +21,8 @@ from typing import Any
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.catalogue import CATALOGUE_FILE, Catalogue
-from emulator.contracts.documents import Contracts, load_contracts
+from emulator.contracts.documents import Contracts
+from emulator.contracts.loading import load_contracts
 
 
 def add_import_parser(commands: Any) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR
 from emulator.core.lifecycle import Progression
 from emulator.setting_values import (
     A_WAIT,

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from emulator import cli
-from emulator.contracts import checks, documents
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR
+from emulator.contracts import checks, documents, loading
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR
 from tests.bounded import stop_process
 from tests.command import never_served, serve_with
 from tests.redis_server import free_port
@@ -53,9 +53,9 @@ def test_a_document_added_to_the_shipped_folder_is_checked_as_it_loads(
     # it loaded unchecked, as the shipped ones do, and failed at its first request with a
     # 500 (an audit): only the documents shipped, as shipped, are trusted now
     shipped = _broken_seedream(tmp_path)
-    monkeypatch.setattr(documents, "DEFAULT_CONTRACTS_DIR", shipped)
+    monkeypatch.setattr(loading, "DEFAULT_CONTRACTS_DIR", shipped)
     with pytest.raises(documents.ContractError, match="objekt"):
-        documents.load_contracts([shipped / "fal"])
+        loading.load_contracts([shipped / "fal"])
     assert cli.main(["contracts", "list", "--contracts", str(shipped)]) == 2
     assert "objekt" in capsys.readouterr().err
 

@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from emulator.contracts.documents import ContractError, Contracts, load_contracts
+from emulator.contracts.documents import ContractError, Contracts
+from emulator.contracts.loading import load_contracts
 
 if TYPE_CHECKING:
     from emulator.contracts.drift import DriftReport
@@ -72,7 +73,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _contracts(directory: Path | None) -> Contracts:
-    from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR
+    from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR
 
     return load_contracts([directory or DEFAULT_CONTRACTS_DIR])
 
@@ -92,7 +93,7 @@ def _print_report(report: DriftReport) -> None:
 def list_contracts(args: argparse.Namespace) -> int:
     """Print a row per endpoint served and each unusable document on stderr (then 2)."""
     from emulator.config import EmulatorConfig
-    from emulator.contracts.documents import each_document
+    from emulator.contracts.loading import each_document
     from emulator.contracts.served import served_catalogue
 
     # the documents `serve` would serve: the environment's, then --contracts

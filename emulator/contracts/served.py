@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from emulator.config import EmulatorConfig
 from emulator.contracts.catalogue import Catalogue, shipped_catalogue
-from emulator.contracts.documents import Contracts, load_contracts
+from emulator.contracts.documents import Contracts
 from emulator.contracts.generic import generic_endpoint
+from emulator.contracts.loading import load_contracts
 
 
 def served_contracts(config: EmulatorConfig | None = None) -> Contracts:

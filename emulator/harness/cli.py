@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from emulator.config import EmulatorConfig
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, Endpoint
+from emulator.contracts.documents import Endpoint
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR
 from emulator.contracts.served import served_contracts
 from emulator.contracts.validation import input_violations
 from emulator.core.faults import Fault

@@ -18,7 +18,7 @@ import httpx
 
 from emulator import EmulatorConfig, Engine, Progression
 from emulator.contracts.catalogue import CATALOGUE_FILE, Catalogue
-from emulator.contracts.documents import load_contracts
+from emulator.contracts.loading import load_contracts
 from emulator.emulation import Emulation
 from emulator.media.links import data_uri_linker
 

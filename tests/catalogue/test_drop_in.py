@@ -16,7 +16,8 @@ from PIL import Image
 
 from emulator import EmulatorConfig, Progression, emulate
 from emulator.cli import main
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, ContractError, load_contracts
+from emulator.contracts.documents import ContractError
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
 
 BITDANCE = DEFAULT_CONTRACTS_DIR / "fal" / "fal-ai" / "bitdance.json"
 

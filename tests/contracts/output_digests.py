@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from emulator.contracts.catalogue import shipped_catalogue
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, Endpoint, load_contracts
+from emulator.contracts.documents import Endpoint
 from emulator.contracts.limits import Limits
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.contracts.synthesis import synthesize
 from emulator.media import MediaSpec
 

@@ -11,7 +11,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR
 
 MODULE = Path(__file__).resolve().parents[2] / "emulator" / "contracts" / "shipped.py"
 HEADER = '''# ruff: noqa: E501 (generated: one document a line)

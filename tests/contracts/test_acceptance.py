@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from emulator.contracts.acceptance import compile_acceptance, validator_acceptance
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.contracts.formats import format_checker
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.contracts.rules import contract_validator
 from emulator.contracts.validation import (
     _distinct,

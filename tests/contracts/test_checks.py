@@ -9,11 +9,8 @@ from typing import Any
 import pytest
 
 from emulator.contracts.checks import refs
-from emulator.contracts.documents import (
-    DEFAULT_CONTRACTS_DIR,
-    ContractError,
-    endpoint_from_document,
-)
+from emulator.contracts.documents import ContractError, endpoint_from_document
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR
 
 BITDANCE = DEFAULT_CONTRACTS_DIR / "fal" / "fal-ai" / "bitdance.json"
 POSTER = DEFAULT_CONTRACTS_DIR / "wavespeed/wavespeed-ai/bitdance-14b/text-to-image.json"

@@ -3,14 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from emulator.contracts import documents
-from emulator.contracts.documents import (
-    DEFAULT_CONTRACTS_DIR,
-    ContractError,
-    Endpoint,
-    check_endpoint,
-    load_contracts,
-)
+from emulator.contracts import loading
+from emulator.contracts.documents import ContractError, Endpoint, check_endpoint
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
 
 SEED_ENDPOINTS = {
     "fal-ai/bitdance",
@@ -119,7 +114,7 @@ def test_each_added_document_is_one_not_shipped_as_it_is(
     )
     added = shipped / "fal/acme.json"
     added.write_text(text.replace("fal-ai/bitdance", "acme/added"))
-    monkeypatch.setattr(documents, "DEFAULT_CONTRACTS_DIR", shipped)
-    found = list(documents.each_document([shipped], added_only=True))
+    monkeypatch.setattr(loading, "DEFAULT_CONTRACTS_DIR", shipped)
+    found = list(loading.each_document([shipped], added_only=True))
     assert [e.source for e in found if isinstance(e, Endpoint)] == [str(added), str(changed)]
-    assert len(list(documents.each_document([shipped]))) == 3
+    assert len(list(loading.each_document([shipped]))) == 3

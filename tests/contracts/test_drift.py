@@ -11,8 +11,9 @@ import pytest
 
 from emulator import cli
 from emulator.contracts import catalogue, sources
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, endpoint_from_document
+from emulator.contracts.documents import endpoint_from_document
 from emulator.contracts.drift import DriftReport, compare
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR
 from emulator.contracts.rules import rule_from_text
 from emulator.contracts.sync import apply_changes
 

@@ -4,8 +4,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from emulator.contracts.catalogue import shipped_catalogue
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.contracts.inlining import inline_refs
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.contracts.rules import contract_validator
 from emulator.contracts.validation import _violation
 from emulator.strategies import invalid_inputs

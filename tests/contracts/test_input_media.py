@@ -9,8 +9,8 @@ import io
 import pytest
 from PIL import Image
 
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.contracts.input_media import InputMedia, names_media
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.contracts.plans import plan_of
 from emulator.core.files import Storage
 from emulator.media import MediaSpec, MediaStore

@@ -1,7 +1,8 @@
 import gc
 from dataclasses import replace
 
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, Endpoint, load_contracts
+from emulator.contracts.documents import Endpoint
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.contracts.memo import EndpointMemo
 
 ENDPOINT = next(iter(load_contracts([DEFAULT_CONTRACTS_DIR])))

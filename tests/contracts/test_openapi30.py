@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, endpoint_from_document
+from emulator.contracts.documents import endpoint_from_document
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR
 from emulator.contracts.openapi30 import as_json_schema
 from emulator.contracts.validation import check_input
 

@@ -1,11 +1,7 @@
 from typing import Any
 
-from emulator.contracts.documents import (
-    DEFAULT_CONTRACTS_DIR,
-    Endpoint,
-    endpoint_from_document,
-    load_contracts,
-)
+from emulator.contracts.documents import Endpoint, endpoint_from_document
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.contracts.optional_fields import optional_fields, without_optional
 
 CONTRACTS = load_contracts([DEFAULT_CONTRACTS_DIR])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.contracts import documents
+from emulator.contracts import documents, loading
 from emulator.contracts.shipped import SHIPPED
 from tests.contracts.shipped_digests import MODULE, digests, module_text
 
@@ -22,6 +22,6 @@ def test_the_shipped_documents_load_unchecked(monkeypatch: pytest.MonkeyPatch) -
         raise AssertionError(f"{endpoint.id} was checked")
 
     monkeypatch.setattr(documents, "check_endpoint", refuse)
-    documents._endpoint_at.cache_clear()
-    documents._shipped_endpoints.cache_clear()
-    assert len(list(documents.load_contracts([documents.DEFAULT_CONTRACTS_DIR]))) == len(SHIPPED)
+    loading._endpoint_at.cache_clear()
+    loading._shipped_endpoints.cache_clear()
+    assert len(list(loading.load_contracts([loading.DEFAULT_CONTRACTS_DIR]))) == len(SHIPPED)

@@ -1,13 +1,9 @@
 import pytest
 
 from emulator.contracts.catalogue import shipped_catalogue
-from emulator.contracts.documents import (
-    DEFAULT_CONTRACTS_DIR,
-    Endpoint,
-    endpoint_from_document,
-    load_contracts,
-)
+from emulator.contracts.documents import Endpoint, endpoint_from_document
 from emulator.contracts.limits import Limits
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.contracts.plans import plan_of
 from emulator.contracts.synthesis import InputRejected, synthesize
 from emulator.contracts.validation import check_input

@@ -1,7 +1,7 @@
 import pytest
 
 from emulator import Engine
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, load_contracts
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.contracts.validation import Violation, check_input
 
 CONTRACTS = load_contracts([DEFAULT_CONTRACTS_DIR])

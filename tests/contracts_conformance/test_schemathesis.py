@@ -36,8 +36,9 @@ from schemathesis.specs.openapi.checks import (
 from starlette.testclient import TestClient
 
 from emulator import EmulatorConfig, Engine, ManualClock, Progression, create_app
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, endpoint_from_document
+from emulator.contracts.documents import endpoint_from_document
 from emulator.contracts.limits import Limits, limit_violations
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR
 from emulator.contracts.rules import SIZE_RULE, size_problem
 from emulator.strategies import valid_inputs
 

@@ -1,7 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, load_contracts
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.core.jobs import JOB_OVERHEAD, Budget, Job, JobStore
 
 ENDPOINT = next(iter(load_contracts([DEFAULT_CONTRACTS_DIR])))

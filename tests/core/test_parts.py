@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from emulator import EmulatorConfig
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, load_contracts
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.core.clock import ManualClock, SharedManualClock, SystemClock, WallClock
 from emulator.core.jobs import JobStore
 from emulator.core.parts import clock_for, job_store_for, storage_for

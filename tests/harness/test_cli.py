@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from emulator.cli import main
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR
 
 BASE = ["conformance", "--provider", "fal", "--endpoint", "fal-ai/bitdance"]
 

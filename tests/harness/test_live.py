@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from emulator import EmulatorConfig, Progression
-from emulator.contracts.documents import DEFAULT_CONTRACTS_DIR, load_contracts
+from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.harness.live import (
     LiveError,
     LiveSession,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from emulator.config import EmulatorConfig
-from emulator.contracts.documents import load_contracts
+from emulator.contracts.loading import load_contracts
 from emulator.harness.scenario import Scenario
 from emulator.harness.simplify import kinds, simpler, size
 
