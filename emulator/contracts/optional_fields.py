@@ -42,7 +42,7 @@ def _sparse(endpoint: Endpoint, schema: Mapping[str, Any], value: Any) -> Any:
     schema = endpoint.resolve(schema)
     for key in ("anyOf", "oneOf"):
         if schema.get(key):
-            # the first branch the value is: what it was made as (plans.py's `plain`)
+            # the first branch the value is: what it was made as (outputs.py's `plain`)
             branch = next((b for b in schema[key] if endpoint.validator(b).is_valid(value)), None)
             return value if branch is None else _sparse(endpoint, branch, value)
     if isinstance(value, dict):

@@ -1,6 +1,6 @@
 """Whether an output keeps its contract's output schema, formats asserted (formats.py).
 
-Synthesis picks each value the schema's keywords allow where it can (plans.py), then
+Synthesis picks each value the schema's keywords allow where it can (outputs.py), then
 checks the whole output here: what it could not keep (a ``const`` content type of a file
 kind it does not make, a pattern no string it writes matches) fails the job with
 `OutputUnmade`, naming the field, rather than answering an output its own contract

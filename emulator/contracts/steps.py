@@ -1,4 +1,4 @@
-"""The steps of a plan (plans.py) that make one value for a job whatever the schema
+"""The steps of a plan (outputs.py) that make one value for a job whatever the schema
 around them: a constant, the seed, the model's text, the length made, the NSFW flags,
 the time taken, an id or bytes the model made; and how many items an array of them holds."""
 
@@ -14,7 +14,7 @@ from emulator.contracts.output_checks import OutputUnmade
 
 if TYPE_CHECKING:
     from emulator.contracts.limits import Limits
-    from emulator.contracts.plans import MediaPlan
+    from emulator.contracts.outputs import MediaPlan
 
 
 class Job(Protocol):

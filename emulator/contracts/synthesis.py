@@ -73,7 +73,8 @@ from emulator.contracts.limits import (
     video_beyond,
 )
 from emulator.contracts.output_checks import check_output
-from emulator.contracts.plans import MediaPlan, Plan, plan_of
+from emulator.contracts.outputs import MediaPlan
+from emulator.contracts.plans import Plan, plan_of
 from emulator.contracts.sizes import (
     FPS_FIELDS,
     SIZE_FIELDS,
