@@ -52,10 +52,9 @@ def encode_body(payload: Any, *, compact: bool = False, sort_keys: bool = False)
     """A delivery's JSON body, as ``json.dumps`` writes it; ``compact``, without spaces and
     in UTF-8, as it does not (the harness signs one such, so that a receiver that checks
     the signature of the JSON parsed and written again, not of the bytes, is caught)."""
-    if compact:
-        text = json.dumps(payload, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False)
-        return text.encode()
-    return json.dumps(payload, sort_keys=sort_keys).encode()
+    separators = (",", ":") if compact else None
+    text = json.dumps(payload, sort_keys=sort_keys, separators=separators, ensure_ascii=not compact)
+    return text.encode()
 
 
 @dataclass(eq=False)
