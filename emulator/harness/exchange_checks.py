@@ -74,9 +74,14 @@ def judge_slow(context: Context, seen: Observation) -> list[str]:
 TRANSIENT = (429, 502, 503, 504)
 
 
+def _http_error(status: int, times: int, where: dict[str, Any]) -> dict[str, Any]:
+    """The rule that answers ``status`` ``times`` times at the exchange ``where`` names."""
+    return {"effect": "http_error", "status": status, "times": times, **where}
+
+
 def _transient(context: Context, status: int, target: str, times: int) -> dict[str, Any]:
-    rule = {"effect": "http_error", "status": status, "times": times}
-    rule.update(context.surface.exchange_targets(context.endpoint.id)[target])
+    targets = context.surface.exchange_targets(context.endpoint.id)
+    rule = _http_error(status, times, targets[target])
     if status == 429:
         rule["retry_after"] = context.retry_after
     return rule
@@ -152,8 +157,7 @@ def every_outage(context: Context) -> list[tuple[dict[str, Any], ...]]:
 
 
 def _outages(targets: dict[str, dict[str, Any]]) -> list[tuple[dict[str, Any], ...]]:
-    rule = {"effect": "http_error", "status": OUTAGE_STATUS, "times": OUTAGE_ANSWERS}
-    return [({**rule, **targets[name]},) for name in OUTAGE_TRIES]
+    return [(_http_error(OUTAGE_STATUS, OUTAGE_ANSWERS, targets[name]),) for name in OUTAGE_TRIES]
 
 
 def replay_problem(scenario: Scenario, surface: Surface, endpoint_id: str) -> str | None:
