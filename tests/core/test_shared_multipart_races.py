@@ -99,6 +99,7 @@ def test_a_completion_cut_short_by_a_dying_process_is_taken_over_by_a_retry(
     # upload, claiming it, reading it again, reading its parts, keeping the file (or after
     # it all).
     monkeypatch.setattr("emulator.core.shared_multipart.COMPLETION_LEASE", 0.0)  # at once
+    monkeypatch.setattr("emulator.core.store.SETTLE", 0.0)  # a dead process retries nothing
     first, second, upload = upload_started(stores, tmp_path)
     parts = [(1, first.put_part(upload, 1, b"x" * 100)), (2, first.put_part(upload, 2, b"yz"))]
     first.put_part(upload, 3, b"not listed")  # kept, counted, and dropped on completion
@@ -130,6 +131,7 @@ def test_a_retry_after_the_lease_ran_out_takes_over_though_another_upload_waited
     # server another upload almost always waits first, and the sweep drops it then: the
     # retry (all its parts sent, its ETags right) is answered 404, the upload lost.
     monkeypatch.setattr("emulator.core.shared_multipart.COMPLETION_LEASE", 0.0)  # it ran out
+    monkeypatch.setattr("emulator.core.store.SETTLE", 0.0)  # a dead process retries nothing
     first, second, upload = upload_started(stores, tmp_path)
     parts = [(1, first.put_part(upload, 1, b"x" * 100))]
     with pytest.raises(StoreUnavailable):  # died after its claim (trip 2)
@@ -181,6 +183,7 @@ def test_a_completion_taken_over_while_it_stalled_answers_404(
     stores: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("emulator.core.shared_multipart.COMPLETION_LEASE", 0.0)  # it ran out
+    monkeypatch.setattr("emulator.core.store.SETTLE", 0.0)  # a dead process retries nothing
     first, second, upload = upload_started(stores, tmp_path)
     parts = [(1, first.put_part(upload, 1, b"x" * 100)), (2, first.put_part(upload, 2, b"yz"))]
     done: list[object] = []
@@ -200,6 +203,7 @@ def test_a_stalled_completion_taken_over_does_not_overwrite_the_file_it_lost(
     # The stalled process read parts 1-3 (trip 4); the retry, listing 1-2, took it over
     # and kept a 120-byte file on disk; the stalled one then writes its 180 bytes there.
     monkeypatch.setattr("emulator.core.shared_multipart.COMPLETION_LEASE", 0.0)  # it ran out
+    monkeypatch.setattr("emulator.core.store.SETTLE", 0.0)  # a dead process retries nothing
     first, second, upload = upload_started(stores, tmp_path)
     parts = [(n, first.put_part(upload, n, bytes([96 + n]) * 60)) for n in (1, 2, 3)]
     done: list[StoredFile] = []

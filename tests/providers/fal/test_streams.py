@@ -40,7 +40,7 @@ def test_a_sync_run_whose_client_leaves_gives_its_keys_hold_back_at_once(path: s
 def test_a_streaming_run_sends_its_events_one_by_one_over_the_runs_time() -> None:
     """A streaming run sent every event in one body at the run's end: a client could not
     see time to first event, nor abort half-way (an audit)."""
-    config = EmulatorConfig(progression=Progression.parse("wall:0,20,0"))
+    config = EmulatorConfig(progression=Progression.parse("wall:0,8,0"))
     with BackgroundServer(config) as server:
         body = {"prompt": "hi there", "model": "google/gemini-2.5-flash"}
         request = json_post("/fal/run/openrouter/router/stream", body, "Key k")
@@ -49,6 +49,6 @@ def test_a_streaming_run_sends_its_events_one_by_one_over_the_runs_time() -> Non
             received = b""
             while b"data: " not in received:  # bounded by the socket's timeout
                 received += client.recv(65536)
-            # the first event (of four, 5 s apart), not the run's whole answer
+            # the first event (of four, 2 s apart), not the run's whole answer
             assert received.count(b"data: ") == 1
         assert eventually(lambda: server.engine.holds.of("k") == 0, 10)  # left: slot back
