@@ -25,6 +25,7 @@ from emulator.contracts.validation import input_violations
 from emulator.core.faults import Fault
 from emulator.core.lifecycle import Progression
 from emulator.harness.command import CommandClient
+from emulator.harness.context import SLOW_ANSWER
 from emulator.harness.exchange_checks import replay_problem
 from emulator.harness.guard import Limits
 from emulator.harness.properties import PROPERTIES
@@ -70,6 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--call-timeout", type=_positive, default=Limits.call_timeout)
     parser.add_argument("--max-polls-per-second", type=_positive, default=20.0)
+    parser.add_argument(
+        "--slow-answer",
+        type=_positive,
+        default=SLOW_ANSWER,
+        metavar="SECONDS",
+        help="how long survives_slow_answers keeps the client waiting: past your client's own "
+        "timeout (and --call-timeout past it) to check what it does when it stops waiting",
+    )
     return parser
 
 
@@ -222,18 +231,19 @@ def run(args: argparse.Namespace) -> int:
         # be read is a usage error, as serve's is), then --contracts
         config = EmulatorConfig().with_environment().with_contracts(*args.contracts)
         (client, target), replay = _checked(args, config)
+        options = Options(
+            max_examples=args.max_examples,
+            seed=args.seed,
+            limits=Limits(call_timeout=args.call_timeout),
+            max_polls_per_second=args.max_polls_per_second,
+            slow_answer=args.slow_answer,
+            target=target,
+            contracts=tuple(p for p in config.contracts if p != DEFAULT_CONTRACTS_DIR),
+            progress=_print_summary,  # each line as its property ends: a run takes minutes
+        )
     except (UsageError, ValueError) as error:  # a ContractError is a ValueError
         print(f"provider-emulator conformance: {error}", file=sys.stderr)
         return 2
-    options = Options(
-        max_examples=args.max_examples,
-        seed=args.seed,
-        limits=Limits(call_timeout=args.call_timeout),
-        max_polls_per_second=args.max_polls_per_second,
-        target=target,
-        contracts=tuple(p for p in config.contracts if p != DEFAULT_CONTRACTS_DIR),
-        progress=_print_summary,  # each line as its property ends: a run takes minutes
-    )
     properties = [replay.property] if replay else args.properties
     print(heading(target, args.provider, args.endpoint), flush=True)
     report = check(

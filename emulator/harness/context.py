@@ -38,6 +38,9 @@ QUICK = ("immediate", "polls:0,1", "polls:1,0", "polls:1,1")
 POLLING = ("polls:0,1", "polls:1,0", "polls:1,1", "polls:2,1")
 #: progressions with enough polls to see a client's pace (at least three status polls)
 POLLED = ("polls:1,1", "polls:2,1", "polls:1,2")
+#: seconds a slow answer keeps the client waiting, by default: longer than a hasty client's
+#: timeout, well within a call's time limit (`Limits.call_timeout`, 5 s by default)
+SLOW_ANSWER = 2.5
 NO_FAULTS: st.SearchStrategy[tuple[dict[str, Any], ...]] = st.just(())
 ANSWERS_ARRIVE = st.just(False)
 
@@ -56,6 +59,8 @@ class Context:
     max_polls_per_second: float = 20.0
     #: the Retry-After (whole seconds, as HTTP sends it) of staged 429s
     retry_after: int = 1
+    #: how long `survives_slow_answers` keeps the client waiting for one answer
+    slow_answer: float = SLOW_ANSWER
     #: says whether a returned value is the user's explicit error value
     is_error: Callable[[Any], bool] | None = None
     #: what the emulation renders (its `Engine.limits`): drawn inputs keep within them

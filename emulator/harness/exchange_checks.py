@@ -3,6 +3,7 @@ and abandoned jobs."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -26,18 +27,16 @@ from emulator.harness.surfaces import Surface
 
 # -- survives_slow_answers -----------------------------------------------------------------
 
-#: how long a slow answer keeps the client waiting: longer than a hasty client's timeout,
-#: well within the harness's own (`Limits.call_timeout`, 5 s by default)
-SLOW_ANSWER_SECONDS = 2.5
-
 
 def every_slow_answer(context: Context) -> list[tuple[dict[str, Any], ...]]:
-    """A slow answer at each exchange, once."""
+    """A slow answer (`Context.slow_answer` seconds) at each exchange, once."""
     targets = context.surface.exchange_targets(context.endpoint.id)
-    return [
-        ({"effect": "delay", "seconds": SLOW_ANSWER_SECONDS, "times": 1, **targets[name]},)
-        for name in sorted(targets)
-    ]
+    return [(_slow(context.slow_answer, targets[name]),) for name in sorted(targets)]
+
+
+def _slow(seconds: float, where: dict[str, Any]) -> dict[str, Any]:
+    """The rule that keeps the answer at the exchange ``where`` names ``seconds`` late."""
+    return {"effect": "delay", "seconds": seconds, "times": 1, **where}
 
 
 def applies_slow(context: Context, probe: Callable[[Scenario], Observation]) -> str | None:
@@ -176,7 +175,19 @@ def replay_problem(scenario: Scenario, surface: Surface, endpoint_id: str) -> st
             f"{', '.join(map(str, TRANSIENT))} (429 with retry_after) a number of times at "
             "one exchange, as its replay lines do"
         )
+    if scenario.property == "survives_slow_answers" and not _one_slow(faults, targets):
+        return "must stage one slow answer: a delay of some seconds, once, at one exchange"
     return None
+
+
+def _one_slow(faults: tuple[dict[str, Any], ...], targets: dict[str, Any]) -> bool:
+    if len(faults) != 1:
+        return False
+    (rule,) = faults
+    seconds = rule.get("seconds")
+    if not isinstance(seconds, int | float) or not (math.isfinite(seconds) and seconds > 0):
+        return False
+    return any(rule == _slow(seconds, where) for where in targets.values())
 
 
 def _one_transient(faults: tuple[dict[str, Any], ...], targets: dict[str, Any]) -> bool:

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, Phase, example, given, reject, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from emulator.emulation import Emulation
-from emulator.harness.context import fullest, minimal, scenarios
+from emulator.harness.context import SLOW_ANSWER, fullest, minimal, scenarios
 from emulator.harness.guard import STILL_CALLING, Limits, require_number
 from emulator.harness.machine import machine_for
 from emulator.harness.properties import PROPERTIES, Context, Property
@@ -67,6 +67,10 @@ class Options:
     limits: Limits = field(default_factory=Limits)
     max_polls_per_second: float = 20.0
     retry_after: int = 1
+    #: seconds `survives_slow_answers` keeps the client waiting for an answer: set it past
+    #: your client's own timeout, and ``limits.call_timeout`` past it, to check what the
+    #: client does when it stops waiting (`--slow-answer`)
+    slow_answer: float = SLOW_ANSWER
     shrink_budget: int = 100
     shrink_seconds: float = 5.0
     machine_steps: int = 6  # steps per run of the keeps_calls_apart state machine
@@ -81,11 +85,27 @@ class Options:
     def __post_init__(self) -> None:
         require_number("max_polls_per_second", self.max_polls_per_second)
         require_number("shrink_seconds", self.shrink_seconds, zero=True)
+        require_number("slow_answer", self.slow_answer)
         least = {"max_examples": 1, "retry_after": 0, "shrink_budget": 0, "machine_steps": 1}
         for name, lowest in least.items():
             value = getattr(self, name)
             if value is not None and value < lowest:
                 raise ValueError(f"{name} must be at least {lowest}, not {value!r}")
+
+
+def setting_words(options: Options) -> list[str]:
+    """The command line's settings where ``options`` differ from the defaults: a replay
+    under the defaults could judge otherwise (a poll pace, a call cut short)."""
+    defaults = Options()
+    words = []
+    for flag, value, default in (
+        ("--call-timeout", options.limits.call_timeout, defaults.limits.call_timeout),
+        ("--max-polls-per-second", options.max_polls_per_second, defaults.max_polls_per_second),
+        ("--slow-answer", options.slow_answer, defaults.slow_answer),
+    ):
+        if value != default:
+            words += [flag, str(value)]
+    return words
 
 
 def check(
@@ -133,6 +153,7 @@ def check(
             tuple(s.hosted_media()),
             options.max_polls_per_second,
             options.retry_after,
+            options.slow_answer,
             options.is_error,
             s.emulation.engine.limits,
         )
@@ -188,6 +209,7 @@ class _PropertyRun:
             self.context.provider,
             self.context.endpoint.id,
             self.options.contracts,
+            setting_words(self.options),
         )
         if any(STILL_CALLING in problem for problem in failure.problems):
             self._recheck_time(failure.scenario)
@@ -292,7 +314,7 @@ class _PropertyRun:
         return shlex.join(
             ["provider-emulator", "conformance", self.options.target, "--provider",
              self.context.provider, "--endpoint", self.context.endpoint.id,
-             "--property", self.prop.name]
+             "--property", self.prop.name, *setting_words(self.options)]
         )  # fmt: skip
 
     def _spent(self) -> bool:

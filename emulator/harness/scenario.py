@@ -66,12 +66,18 @@ class Scenario:
         return "\n".join(lines)
 
     def replay_command(
-        self, target: str, provider: str, endpoint: str, contracts: Iterable[Path | str] = ()
+        self,
+        target: str,
+        provider: str,
+        endpoint: str,
+        contracts: Iterable[Path | str] = (),
+        settings: Iterable[str] = (),
     ) -> str:
         """One shell line that runs exactly this scenario again (with ``contracts``, the
-        user's own documents its endpoint may be one of)."""
+        user's own documents its endpoint may be one of, and the command line's
+        ``settings`` it was judged under)."""
         words = ["provider-emulator", "conformance", target, "--provider", provider]
         words += ["--endpoint", endpoint, "--property", self.property]
         for path in contracts:
             words += ["--contracts", str(path)]
-        return shlex.join([*words, "--replay", self.to_json()])
+        return shlex.join([*words, *settings, "--replay", self.to_json()])

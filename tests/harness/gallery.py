@@ -182,3 +182,4 @@ GALLERY = {
 #: ready-made instances, importable as MODULE:CALLABLE by the CLI
 careful = CarefulClient()
 ignores_retry_after = Wrong("ignores_retry_after")
+empty_on_timeout = Wrong("empty_on_timeout")

@@ -59,6 +59,23 @@ def test_a_failure_exits_1_with_a_replay_that_replays_it(
     assert "[1 run," in replayed and "Retry-After: 1" in replayed
 
 
+def test_a_slow_answer_lasts_as_asked_and_its_replay_keeps_the_settings(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The hasty client gives up after 1 s (and returns {}): the default 2.5 s answer finds
+    # that, a 0.5 s one does not reach it; a client with a 10 s timeout needs more than the
+    # default, and a call's limit past that, for its own timeout to be seen at all.
+    hasty = ["tests.harness.gallery:empty_on_timeout", "--property", "survives_slow_answers"]
+    assert run(capsys, *hasty, "--slow-answer", "0.5")[0] == 0
+    code, out, _ = run(capsys, *hasty, "--slow-answer", "1.5", "--call-timeout", "4")
+    assert code == 1 and "after a 1.5 s wait for" in out
+    words = shlex.split(out.split("replay:\n", 1)[1].strip().splitlines()[0])
+    assert words[-6:-2] == ["--call-timeout", "4.0", "--slow-answer", "1.5"]
+    assert json.loads(words[-1])["faults"][0]["seconds"] == 1.5
+    assert main(words[1:]) == 1
+    assert "after a 1.5 s wait for" in capsys.readouterr().out
+
+
 def _scenario(**fields: object) -> str:
     return json.dumps({"property": "returns_valid_output", "input": {"prompt": ""}, **fields})
 
@@ -67,6 +84,10 @@ def _scenario(**fields: object) -> str:
 _ELSEWHERE = {"effect": "http_error", "status": 503, "times": 20, "path": "elsewhere/*"}
 _NO_OUTAGE = "--replay of gives_up_during_outage must stage one of its outages"
 _NO_TRANSIENT = "--replay of retries_transient_errors must stage one transient error"
+_NO_SLOW = "--replay of survives_slow_answers must stage one slow answer"
+#: a slow answer at fal's status poll, as its replay lines stage it
+_SLOW = {"effect": "delay", "seconds": 2.5, "times": 1, "method": "GET",
+         "path": "*/requests/*/status"}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -100,6 +121,13 @@ _NO_TRANSIENT = "--replay of retries_transient_errors must stage one transient e
         (["tests.harness.gallery:careful", "--replay",
           _scenario(property="retries_transient_errors", faults=[_ELSEWHERE] * 2)],
          _NO_TRANSIENT),
+        (["tests.harness.gallery:careful", "--replay",
+          _scenario(property="survives_slow_answers", faults=[])], _NO_SLOW),
+        (["tests.harness.gallery:careful", "--replay",
+          _scenario(property="survives_slow_answers", faults=[_SLOW, _SLOW])], _NO_SLOW),
+        (["tests.harness.gallery:careful", "--replay",
+          _scenario(property="survives_slow_answers", faults=[{**_SLOW, "seconds": 0}])],
+         _NO_SLOW),
         ([], "name the client: MODULE:CALLABLE, or --command 'COMMAND'"),
         (["tests.harness.gallery:careful", "--command", "node x.mjs"], "name the client"),
         (["--command", "no-such-program-here"], "--command: no program 'no-such-program-here'"),

@@ -23,6 +23,7 @@ from .gallery import careful
         (lambda: Limits(call_timeout=0), "call_timeout must be a finite number more than 0"),
         (lambda: Limits(max_requests=0), "max_requests must be at least 1"),
         (lambda: Limits(straggler_grace=-1), "straggler_grace must be a finite number at least 0"),
+        (lambda: Options(slow_answer=0), "slow_answer must be a finite number more than 0"),
     ],
 )
 def test_an_option_that_would_mislead_the_run_is_refused(make: Any, message: str) -> None:
