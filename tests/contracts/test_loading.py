@@ -1,3 +1,5 @@
+"""Loading contract documents: the shipped ones, a folder of your own, broken ones."""
+
 import json
 from pathlib import Path
 
