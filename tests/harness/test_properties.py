@@ -19,6 +19,7 @@ from . import official
 from .gallery import TLS, CarefulClient, Wrong, careful
 
 ENDPOINT = "fal-ai/bitdance"
+WAVESPEED = "wavespeed-ai/bitdance-14b/text-to-image"
 QUICK = Options(max_examples=4, shrink_seconds=2.0)
 
 
@@ -54,7 +55,7 @@ APART = Options(max_examples=4, machine_steps=4)
 #: sync runs: fal.run makes a job kept nowhere; WaveSpeed's sync mode a queued one
 SYNC_RUNS = {
     "fal_client.run": (fal_run, "fal", ENDPOINT),
-    "wavespeed sync mode": (wavespeed_sync, "wavespeed", "wavespeed-ai/bitdance-14b/text-to-image"),
+    "wavespeed sync mode": (wavespeed_sync, "wavespeed", WAVESPEED),
 }
 
 
@@ -370,7 +371,7 @@ READS_OPTIONAL = {
         "fal's output schema does not require it",
     ),
     "wavespeed": (
-        reads_nsfw_flags, "wavespeed-ai/bitdance-14b/text-to-image",
+        reads_nsfw_flags, WAVESPEED,
         "crashed (KeyError 'has_nsfw_contents') on an output without its optional field "
         "has_nsfw_contents: WaveSpeed's prediction schema does not require it",
     ),
@@ -392,7 +393,7 @@ def test_a_client_reading_an_optional_field_is_told_which_and_why(provider: str)
     ("client", "provider", "endpoint"),
     [
         (fal_subscribe, "fal", ENDPOINT),
-        (official.wavespeed_run, "wavespeed", "wavespeed-ai/bitdance-14b/text-to-image"),
+        (official.wavespeed_run, "wavespeed", WAVESPEED),
     ],
 )
 def test_the_official_clients_read_no_optional_field(
@@ -417,9 +418,6 @@ def test_no_optional_field_to_leave_out_or_a_wrong_output_anyway_is_not_applicab
                    properties=["tolerates_optional_fields"], options=QUICK)  # fmt: skip
     outcome = report.outcome("tolerates_optional_fields")
     assert outcome.status == NOT_APPLICABLE and why in outcome.reason, report.text()
-
-
-WAVESPEED = "wavespeed-ai/bitdance-14b/text-to-image"
 
 
 def polls_until_completed(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
