@@ -22,6 +22,7 @@ from emulator.contracts.documents import Endpoint
 from emulator.contracts.kinds import category_kind
 from emulator.contracts.memo import EndpointMemo
 from emulator.contracts.outputs import ObjectPlan, declared_inputs
+from emulator.contracts.steps import Flags
 
 
 class Plan:
@@ -39,6 +40,13 @@ class Plan:
     def input_names(self) -> Mapping[str, Any]:
         """The input fields the contract declares: the only ones that shape an output."""
         return declared_inputs(self.endpoint)
+
+    @cached_property
+    def flags_nsfw(self) -> bool:
+        """Whether the output holds NSFW flags (an array of booleans, fal's
+        ``has_nsfw_concepts``): what an ``nsfw`` fault raises. Without them the fault
+        changes nothing a client could see (an LLM's text, an audio file)."""
+        return any(isinstance(field.fixed, Flags) for field in self.output.fields)
 
     @cached_property
     def makes(self) -> str | None:

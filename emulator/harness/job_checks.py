@@ -130,8 +130,13 @@ def _missing_key(error: BaseException) -> str | None:
 
 
 def failure_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
-    rules = st.sampled_from(context.surface.job_failures()).map(lambda rule: (rule,))
-    return scenarios(context, name, faults=rules)
+    return scenarios(context, name, faults=_job_failure(context))
+
+
+def _job_failure(context: Context) -> st.SearchStrategy[tuple[dict[str, Any], ...]]:
+    """One of the ways the provider reports the endpoint's job failed, as its fault rules."""
+    rules = context.surface.job_failures(context.endpoint)
+    return st.sampled_from(rules).map(lambda rule: (rule,))
 
 
 def judge_failure(context: Context, seen: Observation) -> list[str]:
@@ -215,7 +220,7 @@ def _sent_valid(context: Context, seen: Observation) -> bool:
 
 def polling_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
     """Jobs that take a poll or more, finishing or failing."""
-    failure = st.sampled_from(context.surface.job_failures()).map(lambda rule: (rule,))
+    failure = _job_failure(context)
     return scenarios(context, name, progressions=POLLING, faults=st.just(()) | failure)
 
 

@@ -107,7 +107,9 @@ PROPERTIES: dict[str, Property] = {
             "flag NSFW outputs (has_nsfw_concepts / has_nsfw_contents) and blank them.",
             failure_scenarios,
             judge_failure,
-            every=lambda context: [(rule,) for rule in context.surface.job_failures()],
+            every=lambda context: [
+                (rule,) for rule in context.surface.job_failures(context.endpoint)
+            ],
         ),
         Property(
             "surfaces_validation_errors",

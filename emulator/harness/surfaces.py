@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.contracts.documents import Endpoint
+from emulator.contracts.plans import plan_of
 from emulator.core.record import RecordedRequest
 from emulator.providers.fal.errors import REQUEST_ERROR_STATUS
 from emulator.providers.fal.paths import app_path, parse_request_path
@@ -90,25 +92,25 @@ class Surface:
             "poll": {"method": "GET", "path": "predictions/*"},
         }
 
-    def job_failures(self) -> list[dict[str, Any]]:
-        """Every way the provider reports a failed job, as ``fail``/``nsfw``… rules."""
+    def job_failures(self, endpoint: Endpoint) -> list[dict[str, Any]]:
+        """Every way the provider reports a failed job of ``endpoint``, as ``fail``,
+        ``nsfw``… rules. A WaveSpeed prediction always has its NSFW flags; a fal output
+        only where its schema declares them (none of an LLM's, say): elsewhere an ``nsfw``
+        rule changes nothing a client could see, so it cannot be a failure to surface."""
         model_422: dict[str, Any] = {
             "effect": "fail",
             "status": 422,
             "message": "prompt was rejected",
         }
-        common: list[dict[str, Any]] = [
-            model_422,
-            {"effect": "nsfw"},
-            {"effect": "timeout"},
-            {"effect": "cancel"},
-        ]
+        common: list[dict[str, Any]] = [model_422, {"effect": "timeout"}, {"effect": "cancel"}]
         kinds: list[dict[str, Any]]
         if self.provider == "fal":
             kinds = [{"effect": "fail", "error_type": kind} for kind in REQUEST_ERROR_STATUS]
         else:
             codes = sorted(set(TASK_CODES.values()))
             kinds = [{"effect": "fail", "code": code} for code in codes]
+        if self.provider == "wavespeed" or plan_of(endpoint).flags_nsfw:
+            common.insert(1, {"effect": "nsfw"})
         return [*kinds, *common]
 
     def result_url(self, endpoint_id: str, job_id: str) -> str:

@@ -13,7 +13,10 @@ import httpx
 import pytest
 import wavespeed
 
+from emulator.config import EmulatorConfig
+from emulator.contracts.served import served_contracts
 from emulator.harness import FAILED, HELD, NOT_APPLICABLE, Limits, Options, Scenario, check
+from emulator.harness.surfaces import SURFACES
 
 from . import official
 from .gallery import TLS, CarefulClient, Wrong, careful
@@ -501,3 +504,29 @@ def test_a_client_still_retrying_at_its_time_limit_is_not_judged() -> None:
         r"was not seen",
         outcome.reason or "",
     ), outcome.reason
+
+
+@pytest.mark.parametrize(
+    ("provider", "endpoint", "flags"),
+    [
+        ("fal", ENDPOINT, True),  # has_nsfw_concepts beside its images
+        ("fal", "openrouter/router", False),  # an LLM's text: no flag to raise
+        ("fal", "fal-ai/stable-audio", False),
+        ("wavespeed", "minimax/speech-02-hd", True),  # every prediction has its flags
+    ],
+)
+def test_an_nsfw_flag_is_staged_only_where_the_output_has_one(
+    provider: str, endpoint: str, flags: bool
+) -> None:
+    contracts = served_contracts(EmulatorConfig())
+    rules = SURFACES[provider].job_failures(contracts.get(provider, endpoint))
+    assert ({"effect": "nsfw"} in rules) is flags
+
+
+def test_a_careful_client_of_an_endpoint_without_nsfw_flags_surfaces_every_failure() -> None:
+    # An nsfw rule changed nothing in an LLM's output, and the careful client's success
+    # was reported as "the provider flagged the output NSFW … and the client returned a
+    # success": a false finding on every fal endpoint without has_nsfw_concepts.
+    report = check(careful, provider="fal", endpoint="openrouter/router",
+                   properties=["surfaces_job_failure"], options=QUICK)  # fmt: skip
+    assert report.outcome("surfaces_job_failure").status == HELD, report.text()
