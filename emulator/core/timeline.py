@@ -152,6 +152,12 @@ class Timeline:
             return math.inf
         return job.queue_span if self.progression_of(job).mode == "wall" else 0.0
 
+    def cut_short(self, job: Job) -> Failure | None:
+        """The timeout or cancellation its fault ends ``job`` with as it leaves the queue,
+        if it does: what a synchronous run (answered in its own exchange, never polled)
+        meets, though `look` sees it only once the job's time has come."""
+        return fault_ending(job.fault, Phase.QUEUED)
+
     def run_hold(self, job: Job) -> float:
         """Seconds a synchronous run holds its request (fal's ``fal.run``, which answers
         when the model is done): its wait and its run in wall time, on a clock that moves

@@ -273,6 +273,9 @@ class _Session:
 
     async def _output(self, item: Input) -> dict[str, Any]:
         job = self.engine.submit(self.endpoint, item.payload, self.owner, queued=False)
+        cut_short = self.engine.cut_short(job)
+        if cut_short is not None:
+            raise JobFailed(cut_short)
         linker = self._linker(item.payload, raw_bytes=not item.as_text)
         return await run_linked(functools.partial(self.engine.outcome, job), linker)
 

@@ -87,6 +87,10 @@ class FalApi(FalQueue):
         if timeout is not None and self.engine.start_delay(job) > timeout:
             await asyncio.sleep(timeout)  # fal holds the request until its deadline passes
             return failure_response(START_TIMEOUT, job.id)
+        cut_short = self.engine.cut_short(job)
+        if cut_short is not None:
+            await asyncio.sleep(self.engine.start_delay(job))  # as it would leave the queue
+            return failure_response(cut_short, job.id)
         response = await self._output(request, job)
         if response.status_code != 200:
             return response  # an invalid input is answered at once, as JSON

@@ -317,6 +317,18 @@ def test_a_staged_failure_with_only_an_error_type_says_what_it_is(
     assert error["reason"] == "Runner disconnected"  # it was empty
 
 
+def test_a_frame_cut_short_by_a_timeout_ends_the_session_with_its_reason(
+    client: TestClient, engine: Engine
+) -> None:
+    # it was answered with the output, as though the timeout could not come to it
+    engine.faults.add(Fault.from_dict({"effect": "timeout"}))
+    with client.websocket_connect(SESSION) as ws:
+        ws.send_bytes(msgpack.packb({"prompt": "x"}))
+        error, closed = closing(ws)
+    assert (error["error"], closed) == ("INTERNAL_ERROR", 1000)
+    assert "timed out" in error["reason"]
+
+
 def test_an_unexpected_fault_ends_the_session_with_1011_not_a_hang(
     client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,6 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from emulator import EmulatorConfig, Engine, ManualClock, Progression, create_app
+from emulator.core.faults import Fault
 
 BITDANCE = "/fal/queue/fal-ai/bitdance"
 
@@ -39,6 +40,25 @@ def test_run_validates_at_once(client: TestClient) -> None:
             }
         ]
     }
+
+
+@pytest.mark.parametrize("path", ["fal-ai/bitdance", "openrouter/router/stream"])
+@pytest.mark.parametrize(
+    ("effect", "status", "detail"),
+    [
+        ("timeout", 504, "Request timed out while waiting in the queue"),
+        ("cancel", 499, "Request cancelled by the client."),
+    ],
+)
+def test_a_run_cut_short_by_its_fault_answers_the_failure(
+    client: TestClient, engine: Engine, path: str, effect: str, status: int, detail: str
+) -> None:
+    # A sync run was answered with its output at once, as though its timeout or
+    # cancellation (met as a job leaves its queue) could not come to one never polled.
+    engine.faults.add(Fault.from_dict({"effect": effect}))
+    response = client.post(f"/fal/run/{path}", json={"prompt": "x", "model": "m"})
+    assert (response.status_code, response.json()["detail"]) == (status, detail)
+    assert response.headers["x-fal-request-id"]
 
 
 def test_images_beyond_the_emulator_limit_are_a_422_not_a_hang(client: TestClient) -> None:
