@@ -146,17 +146,23 @@ OUTAGE_ANSWERS = 20
 #: without Retry-After: the client's own backoff paces it
 OUTAGE_STATUS = 503
 OUTAGE_WORDS = {"fal": "fal's ingress nginx page", "wavespeed": "WaveSpeed's error envelope"}
-#: the exchanges an outage strikes, and the requests of the client's that try each
-OUTAGE_TRIES = {"submit": ("submit", "run"), "poll": ("poll",)}
+#: the exchanges an outage strikes (those the provider has), and the requests of the
+#: client's that try each
+OUTAGE_TRIES = {"submit": ("submit", "run"), "stream": ("run",), "poll": ("poll",)}
 
 
 def every_outage(context: Context) -> list[tuple[dict[str, Any], ...]]:
-    """A lasting outage at the submit, and one at the status poll (the job accepted)."""
+    """A lasting outage at the submit (or the stream), and one at the status poll (the job
+    accepted)."""
     return _outages(context.surface.exchange_targets(context.endpoint.id))
 
 
 def _outages(targets: dict[str, dict[str, Any]]) -> list[tuple[dict[str, Any], ...]]:
-    return [(_http_error(OUTAGE_STATUS, OUTAGE_ANSWERS, targets[name]),) for name in OUTAGE_TRIES]
+    return [
+        (_http_error(OUTAGE_STATUS, OUTAGE_ANSWERS, targets[name]),)
+        for name in OUTAGE_TRIES
+        if name in targets
+    ]
 
 
 def replay_problem(scenario: Scenario, surface: Surface, endpoint_id: str) -> str | None:
@@ -213,7 +219,9 @@ def _tries(context: Context, seen: Observation) -> tuple[str, list[RecordedReque
     for polls)."""
     (rule,) = seen.scenario.faults
     targets = context.surface.exchange_targets(context.endpoint.id)
-    exchange = next(name for name in OUTAGE_TRIES if targets[name].items() <= rule.items())
+    exchange = next(
+        name for name in OUTAGE_TRIES if name in targets and targets[name].items() <= rule.items()
+    )
     tries: dict[str | None, list[RecordedRequest]] = {}
     for entry, what in seen.requests:
         if what.kind in OUTAGE_TRIES[exchange]:

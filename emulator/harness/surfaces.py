@@ -80,10 +80,12 @@ class Surface:
     # -- the fault rules scenarios stage ---------------------------------------------------
 
     def exchange_targets(self, endpoint_id: str) -> dict[str, dict[str, Any]]:
-        """Where a transient error may strike: method and path glob of each exchange."""
+        """Where a transient error may strike: method and path glob of each exchange (a
+        fal client makes a queue submit or a sync run, or a streamed run)."""
         if self.provider == "fal":
             return {
                 "submit": {"method": "POST", "path": endpoint_id},
+                "stream": {"method": "POST", "path": f"{endpoint_id}/stream"},
                 "poll": {"method": "GET", "path": "*/requests/*/status"},
                 "result": {"method": "GET", "path": f"*/requests/{_UUID_GLOB}"},
             }

@@ -530,3 +530,25 @@ def test_a_careful_client_of_an_endpoint_without_nsfw_flags_surfaces_every_failu
     report = check(careful, provider="fal", endpoint="openrouter/router",
                    properties=["surfaces_job_failure"], options=QUICK)  # fmt: skip
     assert report.outcome("surfaces_job_failure").status == HELD, report.text()
+
+
+def fal_stream(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return list(fal_client.stream(endpoint_id, arguments=arguments))[-1]
+
+
+def test_a_streaming_client_meets_the_errors_and_slow_answers_at_its_stream() -> None:
+    # They were staged at the queue's submit, poll and result only: a streaming client
+    # never met one, and held every exchange property without a single fault fired.
+    # (docs/harness.md says what fal_client.stream does: this keeps it true.)
+    options = Options(max_examples=2, slow_answer=0.5)
+    properties = ["retries_transient_errors", "survives_slow_answers", "surfaces_validation_errors"]
+    report = check(fal_stream, provider="fal", endpoint="openrouter/router", options=options,
+                   properties=properties)  # fmt: skip
+    (hidden,) = report.outcome("surfaces_validation_errors").problems
+    assert "SSEError: Expected response header Content-Type" in hidden
+    retries = report.outcome("retries_transient_errors")
+    assert retries.status == FAILED and retries.scenario is not None, report.text()
+    assert retries.scenario.faults[0]["path"] == "openrouter/router/stream"
+    assert "inside fal_client's SyncClient.stream, which did not retry it" in retries.problems[0]
+    slow = report.outcome("survives_slow_answers")
+    assert slow.status == HELD and slow.seconds >= 0.5, report.text()
