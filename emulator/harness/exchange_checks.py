@@ -262,7 +262,11 @@ def applies_outage(context: Context, probe: Callable[[Scenario], Observation]) -
 
 def judge_outage(context: Context, seen: Observation) -> list[str]:
     """The client must stop within the outage's answers and say so (raise, or return an
-    error value); a success must be the job's (one that never met the outage)."""
+    error value); a success must be the job's. A run that never met the outage (struck at
+    an exchange the client does not use) shows nothing of it: its output is
+    `returns_valid_output`'s to judge."""
+    if not seen.exchange_fault_fired:
+        return []
     exchange, tries = _tries(context, seen)
     failed = [entry for entry in tries if entry.status == OUTAGE_STATUS]
     if len(failed) == OUTAGE_ANSWERS and tries[-1] is not failed[-1]:  # tried once more

@@ -21,6 +21,8 @@ import hypothesis
 from hypothesis import HealthCheck, Phase, example, given, reject, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from emulator.core.faults import EFFECTS
+from emulator.core.record import RecordedRequest
 from emulator.emulation import Emulation
 from emulator.harness.context import SLOW_ANSWER, fullest, minimal, scenarios
 from emulator.harness.guard import STILL_CALLING, Limits, require_number
@@ -181,10 +183,31 @@ class _PropertyRun:
         self.shrink_cut_short = False  # a simpler candidate was left untried: budget spent
         self.notes: list[str] = []
         self.late_before = len(session.late_requests)
+        #: runs with an error or a delay staged at an exchange, and whether one ever fired
+        self.exchange_runs, self.exchange_fired = 0, False
+        self.last_requests: list[RecordedRequest] = []
 
     def _observe(self, scenario: Scenario) -> Observation:
         self.examples += 1
-        return self.session.run(scenario)
+        seen = self.session.run(scenario)
+        if any(rule.get("effect") in EFFECTS["exchange"] for rule in scenario.faults):
+            self.exchange_runs += 1
+            self.exchange_fired = self.exchange_fired or seen.exchange_fault_fired
+            self.last_requests = [entry for entry, _ in seen.requests]
+        return seen
+
+    def _held(self, started: float) -> PropertyOutcome:
+        """Held, unless every error or delay it staged at an exchange missed the client's
+        requests (a client of an exchange the harness does not stage faults at): then it
+        was never put to the test."""
+        if self.exchange_runs and not self.exchange_fired:
+            sent = sorted({f"{entry.method} {entry.host}" for entry in self.last_requests})
+            reason = (
+                "none of the errors or delays it stages at the provider's exchanges met a "
+                f"request of the client's (it sent {', '.join(sent) or 'none'})"
+            )
+            return self._outcome(started, status=NOT_APPLICABLE, reason=reason)
+        return self._outcome(started, status=HELD)
 
     def _outcome(self, started: float, **fields: Any) -> PropertyOutcome:
         late = self.session.late_requests[self.late_before :]
@@ -256,7 +279,7 @@ class _PropertyRun:
         problems = self.prop.judge(self.context, self._observe(scenario))
         if problems:
             return self._failed(started, PropertyFailed(scenario, problems))
-        return self._outcome(started, status=HELD)
+        return self._held(started)
 
     def run(self) -> PropertyOutcome:
         started = time.monotonic()
@@ -276,7 +299,7 @@ class _PropertyRun:
                 self.notes.append(NOT_REPEATED)
         if self.failures:
             return self._failed(started, self._smallest_failure())
-        return self._outcome(started, status=HELD)
+        return self._held(started)
 
     def _run_machine(self, started: float) -> PropertyOutcome:
         machine = machine_for(self.session, self.context)

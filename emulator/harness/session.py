@@ -76,6 +76,8 @@ class Observation:
     references: dict[str, Any] = field(default_factory=dict)
     #: per job id: whether the job was left running (neither done nor cancelled)
     unfinished: list[str] = field(default_factory=list)
+    #: whether a fault rule the scenario staged at an exchange met one of its requests
+    exchange_fault_fired: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -278,6 +280,9 @@ class Session:
             if engine.look(job).phase is not Phase.DONE
             and not (job.failure is not None and job.failure.kind == "cancelled")
         ]
+        seen.exchange_fault_fired = any(
+            rule.fired for rule in self.emulation.faults if rule.stage == "exchange"
+        )
         self.emulation.clear_faults()  # the harness's own reads are not the client's
         for job in jobs:
             seen.references[job.id] = self._reference(job)

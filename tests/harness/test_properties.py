@@ -239,7 +239,8 @@ def replayed(client: Callable[..., Any], scenario: Scenario, **options: Any):  #
 
 def test_a_transient_error_that_never_came_is_not_blamed_for_a_failure() -> None:
     """The 429 is staged on the status poll, which this client never makes: its failure
-    (the result fetched while the job runs) is returns_valid_output's to report."""
+    (the result fetched while the job runs) is returns_valid_output's to report, and the
+    property was not put to the test."""
     scenario = Scenario(
         "retries_transient_errors",
         {"prompt": ""},
@@ -250,7 +251,7 @@ def test_a_transient_error_that_never_came_is_not_blamed_for_a_failure() -> None
         ),
     )  # fmt: skip
     outcome = replayed(result_right_after_submit, scenario)
-    assert outcome.status == HELD, outcome.problems
+    assert outcome.status == NOT_APPLICABLE, outcome.problems
 
 
 def takes_running_for_done(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -552,3 +553,23 @@ def test_a_streaming_client_meets_the_errors_and_slow_answers_at_its_stream() ->
     assert "inside fal_client's SyncClient.stream, which did not retry it" in retries.problems[0]
     slow = report.outcome("survives_slow_answers")
     assert slow.status == HELD and slow.seconds >= 0.5, report.text()
+
+
+def fal_realtime(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    with fal_client.realtime(endpoint_id) as connection:
+        connection.send(arguments)
+        return connection.recv()
+
+
+@pytest.mark.parametrize("name", ["retries_transient_errors", "survives_slow_answers"])
+def test_a_property_whose_staged_errors_never_met_the_client_was_not_put_to_the_test(
+    name: str,
+) -> None:
+    # A realtime client talks over one WebSocket: the errors and delays staged at the
+    # queue's exchanges and the stream never reach it, and it "held" every such property.
+    report = check(fal_realtime, provider="fal", endpoint="fal-ai/fast-lcm-diffusion",
+                   properties=[name], options=QUICK)  # fmt: skip
+    outcome = report.outcome(name)
+    assert outcome.status == NOT_APPLICABLE, report.text()
+    assert "met a request of the client's (it sent " in outcome.reason
+    assert "WEBSOCKET fal.run" in outcome.reason
