@@ -28,9 +28,10 @@ from emulator.harness.command import CommandClient
 from emulator.harness.context import SLOW_ANSWER
 from emulator.harness.exchange_checks import replay_problem
 from emulator.harness.guard import Limits
+from emulator.harness.options import Options
 from emulator.harness.properties import PROPERTIES
 from emulator.harness.report import PropertyOutcome, heading
-from emulator.harness.runner import Options, check
+from emulator.harness.runner import check
 from emulator.harness.scenario import Scenario
 from emulator.harness.surfaces import surface_of
 from emulator.harness.webhooks import check_webhook_handler

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from emulator.emulation import Emulation
+from emulator.harness.options import Options
 from emulator.harness.report import Report
-from emulator.harness.runner import Options, check
+from emulator.harness.runner import check
 
 __all__ = ["check_client"]
 

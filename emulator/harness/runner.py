@@ -13,8 +13,7 @@ from __future__ import annotations
 import shlex
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import hypothesis
@@ -24,9 +23,10 @@ from hypothesis.stateful import run_state_machine_as_test
 from emulator.core.faults import EFFECTS
 from emulator.core.record import RecordedRequest
 from emulator.emulation import Emulation
-from emulator.harness.context import SLOW_ANSWER, fullest, minimal, scenarios
-from emulator.harness.guard import STILL_CALLING, Limits, require_number
+from emulator.harness.context import fullest, minimal, scenarios
+from emulator.harness.guard import STILL_CALLING
 from emulator.harness.machine import machine_for
+from emulator.harness.options import Options, setting_words
 from emulator.harness.properties import PROPERTIES, Context, Property
 from emulator.harness.report import FAILED, HELD, NOT_APPLICABLE, PropertyOutcome, Report
 from emulator.harness.scenario import Scenario
@@ -58,56 +58,6 @@ class PropertyFailed(AssertionError):
     def __init__(self, scenario: Scenario, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.scenario, self.problems = scenario, problems
-
-
-@dataclass(frozen=True)
-class Options:
-    """How a run goes; every field has a documented default (docs/harness.md)."""
-
-    max_examples: int | None = None  # None: the active Hypothesis profile's
-    seed: int | None = None  # None: the profile's (random unless derandomize)
-    limits: Limits = field(default_factory=Limits)
-    max_polls_per_second: float = 20.0
-    retry_after: int = 1
-    #: seconds `survives_slow_answers` keeps the client waiting for an answer: set it past
-    #: your client's own timeout, and ``limits.call_timeout`` past it, to check what the
-    #: client does when it stops waiting (`--slow-answer`)
-    slow_answer: float = SLOW_ANSWER
-    shrink_budget: int = 100
-    shrink_seconds: float = 5.0
-    machine_steps: int = 6  # steps per run of the keeps_calls_apart state machine
-    is_error: Callable[[Any], bool] | None = None
-    target: str = ""  # how the replay line names the client; "": MODULE:NAME, derived
-    #: called with each property's outcome as it is decided (the CLI prints its line)
-    progress: Callable[[PropertyOutcome], None] | None = None
-    #: contract documents (or folders) of your own, beside the shipped ones: the harness's
-    #: emulation serves them, and its replay lines name them (`--contracts`)
-    contracts: tuple[Path | str, ...] = ()
-
-    def __post_init__(self) -> None:
-        require_number("max_polls_per_second", self.max_polls_per_second)
-        require_number("shrink_seconds", self.shrink_seconds, zero=True)
-        require_number("slow_answer", self.slow_answer)
-        least = {"max_examples": 1, "retry_after": 0, "shrink_budget": 0, "machine_steps": 1}
-        for name, lowest in least.items():
-            value = getattr(self, name)
-            if value is not None and value < lowest:
-                raise ValueError(f"{name} must be at least {lowest}, not {value!r}")
-
-
-def setting_words(options: Options) -> list[str]:
-    """The command line's settings where ``options`` differ from the defaults: a replay
-    under the defaults could judge otherwise (a poll pace, a call cut short)."""
-    defaults = Options()
-    words = []
-    for flag, value, default in (
-        ("--call-timeout", options.limits.call_timeout, defaults.limits.call_timeout),
-        ("--max-polls-per-second", options.max_polls_per_second, defaults.max_polls_per_second),
-        ("--slow-answer", options.slow_answer, defaults.slow_answer),
-    ):
-        if value != default:
-            words += [flag, str(value)]
-    return words
 
 
 def check(
