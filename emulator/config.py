@@ -232,7 +232,8 @@ class EmulatorConfig:
     )
     sync_timeout: float = _setting(
         90.0,
-        "Seconds a WaveSpeed sync-mode request waits before its 5004 answer.",
+        "Seconds a WaveSpeed sync-mode request waits before its 5004 answer, and a fal sync "
+        "run or stream whose job never leaves its queue (a starve fault) before its 504.",
         bounds=A_WAIT,
     )
     realtime_idle_timeout: float = _setting(

@@ -28,6 +28,10 @@ START_TIMEOUT = Failure(
     "Request timed out before it started processing (the caller's start timeout)",
     {"timeout_type": "user"},
 )
+#: how a job ends that times out in its queue (a ``timeout`` fault, a starved sync run)
+QUEUE_TIMEOUT = Failure(
+    "request_timeout", "Request timed out while waiting in the queue", {"code": 5004}
+)
 
 
 class Look(NamedTuple):  # a tuple: made on every status poll, the hot path
@@ -52,8 +56,7 @@ def fault_ending(fault: Fault | None, phase: Phase) -> Failure | None:
     if fault is None:
         return None
     if fault.effect == "timeout":
-        message = fault.message or "Request timed out while waiting in the queue"
-        return Failure("request_timeout", message, {"code": 5004})
+        return QUEUE_TIMEOUT._replace(message=fault.message) if fault.message else QUEUE_TIMEOUT
     if fault.effect == "cancel":
         return Failure("cancelled", fault.message or CANCELLED)
     if fault.effect == "fail" and phase is Phase.DONE:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 from typing import Any
 
 from starlette.requests import Request
@@ -18,8 +19,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from emulator.core.engine import Engine
-from emulator.core.jobs import Failure
-from emulator.core.timeline import START_TIMEOUT
+from emulator.core.jobs import Failure, Job
+from emulator.core.timeline import QUEUE_TIMEOUT, START_TIMEOUT
 from emulator.http.asgi import held_while_connected, note_endpoint
 from emulator.http.bodies import read_payload
 from emulator.http.responses import ALL_METHODS, HandlerApp, json_response
@@ -83,14 +84,9 @@ class FalApi(FalQueue):
         job = self.engine.submit(
             endpoint, payload, owner, queued=False, queue_weight=platform.queue_weight
         )
-        timeout = platform.start_timeout
-        if timeout is not None and self.engine.start_delay(job) > timeout:
-            await asyncio.sleep(timeout)  # fal holds the request until its deadline passes
-            return failure_response(START_TIMEOUT, job.id)
-        cut_short = self.engine.cut_short(job)
-        if cut_short is not None:
-            await asyncio.sleep(self.engine.start_delay(job))  # as it would leave the queue
-            return failure_response(cut_short, job.id)
+        unmade = await self._unmade(request, job, owner, platform.start_timeout)
+        if unmade is not None:
+            return unmade
         response = await self._output(request, job)
         if response.status_code != 200:
             return response  # an invalid input is answered at once, as JSON
@@ -99,15 +95,38 @@ class FalApi(FalQueue):
             self._hold(owner)
             give_back = functools.partial(self.engine.holds.give_back, owner)
             return run_stream(bytes(response.body), hold, job.id, give_back)
-        if hold:
-            self._hold(owner)
-            try:
-                stayed = await held_while_connected(request.receive, hold)
-            finally:
-                self.engine.holds.give_back(owner)
-            if not stayed:  # no one is left to read an answer
-                return failure_response(CLIENT_GONE, job.id)
+        if hold and not await self._held(request, owner, hold):
+            return failure_response(CLIENT_GONE, job.id)  # no one is left to read an answer
         return response
+
+    async def _unmade(
+        self, request: Request, job: Job, owner: str, start_timeout: float | None
+    ) -> Response | None:
+        """The answer of a run whose job never gets to its output, when it is answered: in
+        its queue past the caller's start timeout, starved there (held while its client
+        stays, up to `sync_timeout`: a guess, fal's own bound is not documented), or cut
+        short by its fault as it leaves the queue."""
+        delay = self.engine.start_delay(job)
+        if start_timeout is not None and delay > start_timeout:
+            await asyncio.sleep(start_timeout)  # fal holds the request until its deadline
+            return failure_response(START_TIMEOUT, job.id)
+        if math.isinf(delay):
+            stayed = await self._held(request, owner, self.config.sync_timeout)
+            return failure_response(QUEUE_TIMEOUT if stayed else CLIENT_GONE, job.id)
+        cut_short = self.engine.cut_short(job)
+        if cut_short is not None:
+            await asyncio.sleep(delay)  # as it would leave the queue
+            return failure_response(cut_short, job.id)
+        return None
+
+    async def _held(self, request: Request, owner: str, seconds: float) -> bool:
+        """Hold the request ``seconds``, and one of its key's slots meanwhile: whether its
+        client stayed to the end."""
+        self._hold(owner)
+        try:
+            return await held_while_connected(request.receive, seconds)
+        finally:
+            self.engine.holds.give_back(owner)
 
     def _run_caller(self, request: Request, path: str) -> str:
         """The key of a run, or (``?fal_jwt_token=``, as a client-mode ``fal.stream`` sends)

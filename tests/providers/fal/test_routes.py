@@ -3,6 +3,7 @@ surface answers alike (keys, bodies, methods, unknown paths)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import pytest
@@ -59,6 +60,23 @@ def test_a_run_cut_short_by_its_fault_answers_the_failure(
     response = client.post(f"/fal/run/{path}", json={"prompt": "x", "model": "m"})
     assert (response.status_code, response.json()["detail"]) == (status, detail)
     assert response.headers["x-fal-request-id"]
+
+
+@pytest.mark.parametrize("path", ["fal-ai/bitdance", "openrouter/router/stream"])
+def test_a_starved_run_is_held_then_answered_as_timed_out_in_the_queue(path: str) -> None:
+    # A starved job never leaves its queue; its sync run answered the output at once.
+    engine = Engine(EmulatorConfig(sync_timeout=0.2))
+    engine.faults.add(Fault.from_dict({"effect": "starve"}))
+    with TestClient(create_app(engine=engine), headers={"Authorization": "Key k1"}) as client:
+        started = time.monotonic()
+        response = client.post(f"/fal/run/{path}", json={"prompt": "x", "model": "m"})
+        waited = time.monotonic() - started
+    assert (response.status_code, response.json()["detail"]) == (
+        504,
+        "Request timed out while waiting in the queue",
+    )
+    assert waited >= 0.2  # held for sync_timeout: a bound, not a measure
+    assert engine.holds.of("k1") == 0  # the key's slot given back
 
 
 def test_images_beyond_the_emulator_limit_are_a_422_not_a_hang(client: TestClient) -> None:
