@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import hypothesis_jsonschema
 from hypothesis import strategies as st
 
 from emulator.contracts.documents import Endpoint
@@ -243,7 +242,11 @@ def _objects(
 
 def _delegated(endpoint: Endpoint, schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
     """A construct the hand-written generator does not know, drawn by hypothesis-jsonschema
-    against the whole document (so its local ``$ref``s resolve)."""
+    against the whole document (so its local ``$ref``s resolve). Imported here: its import
+    reads Hypothesis's Unicode tables, which the pytest plugin's start (a live run's
+    ledger, in `pytest_configure`) must not, or Hypothesis warns of a slow plugin."""
+    import hypothesis_jsonschema
+
     components = endpoint.document.get("components", {})
     return hypothesis_jsonschema.from_schema({**schema, "components": components})
 

@@ -194,3 +194,12 @@ def test_loading_the_plugin_loads_no_emulator() -> None:
     probe = "import sys, emulator.pytest_plugin; print('emulator.emulation' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_a_live_runs_start_reads_no_unicode_tables(pytester: pytest.Pytester) -> None:
+    # --live sets up the run's ledger as pytest starts, importing the harness; its import
+    # of hypothesis-jsonschema read Hypothesis's Unicode tables there, and Hypothesis
+    # warned every live run of a slow plugin (HypothesisSideeffectWarning)
+    pytester.makepyfile("def test_nothing(): pass")
+    result = run_inner(pytester, "--live", "-W", "error::hypothesis.errors.HypothesisWarning")
+    result.assert_outcomes(passed=1)
