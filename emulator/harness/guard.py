@@ -7,6 +7,7 @@ here.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures.thread
 import math
 import re
@@ -29,7 +30,7 @@ from emulator.harness.surfaces import Surface
 from emulator.http.asgi import header
 from emulator.http.exchange import ConnectionDropped
 from emulator.transport import AppDispatcher
-from emulator.transport.answers import SyncAnswer
+from emulator.transport.answers import AnswerTimeout, SyncAnswer
 
 #: how a call stopped for taking too long is described (before the limit, in seconds)
 STILL_CALLING = "still calling after"
@@ -239,13 +240,27 @@ class RequestGuard:
             self.lost += lose
             return lose
 
+    def _time_left(self) -> float:
+        """Seconds left of the call's time limit: the most a request may wait for its
+        answer (one the emulator holds, a starved sync run, say, is stopped there)."""
+        return max(0.0, self.started + self.time_limit - time.monotonic())
+
+    def _stopped_waiting(self) -> ClientRanAway:
+        return ClientRanAway(f"{STILL_CALLING} {self.time_limit:g} s, waiting for an answer")
+
     def answer_sync(self, scope: dict[str, Any], body: bytes, timeout: float | None) -> SyncAnswer:
         host = header(scope, b"host").rsplit(":", 1)[0]
         lose = self._admit(scope["method"], host, scope["path"])
         named = self._sdk_call()
         if named is not None:  # the request tells the record which SDK call sent it
             scope = {**scope, "headers": [*scope["headers"], (SDK_HEADER, named.encode())]}
-        answer = self._sync(scope, body, timeout)
+        left = self._time_left()
+        try:
+            answer = self._sync(scope, body, left if timeout is None else min(timeout, left))
+        except AnswerTimeout:
+            if timeout is not None and timeout <= left:
+                raise  # the client's own timeout
+            raise self._stopped_waiting() from None
         if lose:
             for _ in answer:  # the app answers in full; the client hears the connection drop
                 pass
@@ -257,7 +272,12 @@ class RequestGuard:
         named = self._sdk_call()
         if named is not None:
             request.headers[HEADER] = named
-        response = await self._async(request)
+        try:  # (the client's own timeouts are its transport's, inside this wait)
+            response = await asyncio.wait_for(self._async(request), self._time_left())
+        except TimeoutError:
+            if self._time_left() > 0:
+                raise  # not this wait's
+            raise self._stopped_waiting() from None
         if lose:
             await response.aread()
             raise httpx.RemoteProtocolError("the connection dropped (staged by the harness)")

@@ -573,3 +573,23 @@ def test_a_property_whose_staged_errors_never_met_the_client_was_not_put_to_the_
     assert outcome.status == NOT_APPLICABLE, report.text()
     assert "met a request of the client's (it sent " in outcome.reason
     assert "WEBSOCKET fal.run" in outcome.reason
+
+
+async def fal_run_async(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return await fal_client.run_async(endpoint_id, arguments=arguments)
+
+
+@pytest.mark.parametrize("client", [fal_run, fal_run_async])
+def test_a_call_waiting_on_a_held_answer_is_stopped_at_its_time_limit(
+    client: Callable[..., Any],
+) -> None:
+    # A starved sync run is held by the emulator (up to its sync_timeout, 90 s): the call
+    # waited all of it, past the harness's limit, which it checked only between requests.
+    options = Options(limits=Limits(call_timeout=1))
+    started = time.monotonic()
+    report = check(client, provider="fal", endpoint=ENDPOINT,
+                   properties=["cancels_abandoned_jobs"], options=options)  # fmt: skip
+    outcome = report.outcome("cancels_abandoned_jobs")
+    assert outcome.status == NOT_APPLICABLE, report.text()
+    assert "still calling after 1 s, waiting for an answer" in outcome.reason
+    assert time.monotonic() - started < 30  # a bound, not a measure: it was 90 s a run
