@@ -89,7 +89,8 @@ def check_limits(
 def limit_violations(endpoint: Endpoint, payload: Any, limits: Limits) -> list[Violation]:
     """`check_limits` of ``payload`` (valid by the contract), its defaults filled in only
     when it sets a field the limits read: a submit that sets none (most) makes no copy."""
-    if isinstance(payload, Mapping):
+    # a dict first: the ABC's isinstance is Python code, 1,300 instructions (issue 17)
+    if type(payload) is dict or isinstance(payload, Mapping):
         defaults = _default_verdicts(endpoint)
         if defaults.shaping.isdisjoint(payload):
             return defaults.verdict(limits)
