@@ -33,7 +33,7 @@ from typing import NoReturn
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import BaseRoute, Match, Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator.core.record import RawEntry
@@ -207,10 +207,7 @@ def _target(shortcuts: Sequence[tuple[str, BaseRoute]], scope: Scope) -> ASGIApp
                 scope["path_params"] = {"path": rest}
                 return route.app
         elif isinstance(route, PrefixedRoutes):
-            match, child_scope = route.matches(scope)
-            if match is Match.FULL:
-                scope.update(child_scope)
-                return route.matched_app(scope)
+            return route.taken(scope)
         return None
     return None
 
