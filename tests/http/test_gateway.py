@@ -77,20 +77,34 @@ def test_answers_are_the_routers(method: str, path: str, status: int, body: str)
     assert body.lower() in answer.text.lower()
 
 
-def _gateway(route: Route) -> Gateway:
-    """A gateway with ``route`` its one shortcut, under ``/r/``, in front of a bare app."""
+def _gateway(shortcuts: dict[str, Route], routes: list[Route]) -> Gateway:
+    """A gateway with ``shortcuts`` in front of a bare app of ``routes``."""
     return Gateway(
-        Starlette(routes=[route]),
+        Starlette(routes=routes),
         hosts=ProviderHosts(canonical={}, surfaces={}),
         recorder=Recorder(RequestRecord(), skip=()),
         exchange=ExchangeFaults(FaultBook(), locate=lambda _: None, exchange_error=None),
-        shortcuts={"/r/": route},
+        shortcuts=shortcuts,
     )
 
 
 def test_a_catch_all_without_methods_takes_every_method() -> None:
-    with TestClient(_gateway(_catch_all("/r/"))) as client:
+    route = _catch_all("/r/")
+    with TestClient(_gateway({"/r/": route}, [route])) as client:
         assert client.request("PATCH", "/r/a/b").json() == {"path": "a/b"}
+
+
+def test_shortcuts_of_every_prefix_length_take_their_requests() -> None:
+    shortcuts = {"/r/": _catch_all("/r/"), "/long/": _catch_all("/long/")}
+    with TestClient(_gateway(shortcuts, [])) as client:  # no router's route: only a shortcut
+        assert client.get("/r/a").json() == {"path": "a"}
+        assert client.get("/long/b/c").json() == {"path": "b/c"}
+        assert client.get("/longer/d").status_code == 404
+
+
+def test_shortcut_prefixes_that_start_one_another_are_refused() -> None:
+    with pytest.raises(ValueError, match="start others"):
+        _gateway({"/r/": _catch_all("/r/"), "/r/s/": _catch_all("/r/s/")}, [])
 
 
 def test_an_app_under_a_root_path_is_routed_by_the_router() -> None:
@@ -236,6 +250,6 @@ def test_a_gateway_without_an_answer_for_errors_answers_starlettes_500() -> None
         raise RuntimeError("a bug")
 
     route = Route("/r/{path:path}", HandlerApp(broken, lambda _: None))
-    with TestClient(_gateway(route), raise_server_exceptions=False) as client:
+    with TestClient(_gateway({"/r/": route}, [route]), raise_server_exceptions=False) as client:
         answer = client.get("/r/a")
     assert (answer.status_code, answer.text) == (500, "Internal Server Error")
