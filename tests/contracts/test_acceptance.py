@@ -170,6 +170,11 @@ def test_format_is_checked_only_where_the_validator_asserts_it() -> None:
         ({"pattern": "^a"}, "ba", False),
         ({"type": "object", "required": ["a"]}, {"b": 1}, False),
         ({"type": "object", "required": ["a", "b"]}, {"b": 1, "a": 2, "c": 3}, True),
+        # an object's type, required and properties are tested together
+        ({"type": "object", "properties": {"a": {"type": "string"}}}, {"a": 1}, False),
+        ({"type": "object", "properties": {"a": {}}, "required": ["a"]}, {"a": 1}, True),
+        ({"type": "object", "required": ["a"]}, type("Map", (dict,), {})(a=1), False),
+        ({"type": "object"}, [], False),
         (
             {"additionalProperties": {"type": "string"}, "properties": {"a": {}}},
             {"a": 1, "b": "x"},
