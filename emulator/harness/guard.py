@@ -261,6 +261,8 @@ class RequestGuard:
             if timeout is not None and timeout <= left:
                 raise  # the client's own timeout
             raise self._stopped_waiting() from None
+        if timeout is None or timeout > left:  # a chunk's wait may end for the limit too
+            answer.timed_out = self._stopped_waiting
         if lose:
             for _ in answer:  # the app answers in full; the client hears the connection drop
                 pass

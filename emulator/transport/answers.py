@@ -126,12 +126,23 @@ class SyncAnswer:
         answered in full)."""
         _, self.status, self.headers = start
         self._next_item, self._close = next_item, close
+        #: what a chunk's wait running out raises instead of `AnswerTimeout`, if set: the
+        #: harness's stop when its time limit, not the caller's timeout, ended the wait
+        self.timed_out: Callable[[], BaseException] | None = None
 
     def __iter__(self) -> Iterator[bytes]:
-        while (chunk := self._next_item()) is not END:
+        while (chunk := self._next()) is not END:
             if isinstance(chunk, BaseException):
                 raise chunk
             yield chunk
+
+    def _next(self) -> Any:
+        try:
+            return self._next_item()
+        except AnswerTimeout:
+            if self.timed_out is None:
+                raise
+            raise self.timed_out() from None
 
     def close(self) -> None:
         """The caller is done: an app still sending hears it disconnect. The answer then
