@@ -166,9 +166,14 @@ class Timeline:
         when the model is done): its wait and its run in wall time, on a clock that moves
         by itself; none on a manual clock (its time moves only when a test says) or with
         a ``polls:`` progression (no time at all)."""
-        if self.progression_of(job).mode != "wall" or isinstance(self.clock, ManualClock):
-            return 0.0
-        return job.queue_span + job.run_span
+        return job.queue_span + job.run_span if self._held_in_time(job) else 0.0
+
+    def queue_hold(self, job: Job) -> float:
+        """Seconds of `run_hold` a synchronous run waits in its queue."""
+        return job.queue_span if self._held_in_time(job) else 0.0
+
+    def _held_in_time(self, job: Job) -> bool:
+        return self.progression_of(job).mode == "wall" and not isinstance(self.clock, ManualClock)
 
     def queue_length(self, endpoint: Endpoint, at_most: int) -> int:
         """How many of ``endpoint``'s jobs wait in its queue, counted up to ``at_most``

@@ -114,10 +114,12 @@ class FalApi(FalQueue):
             stayed = await self._held(request, owner, self.config.sync_timeout)
             return failure_response(QUEUE_TIMEOUT if stayed else CLIENT_GONE, job.id)
         cut_short = self.engine.cut_short(job)
-        if cut_short is not None:
-            await asyncio.sleep(delay)  # as it would leave the queue
-            return failure_response(cut_short, job.id)
-        return None
+        if cut_short is None:
+            return None
+        wait = self.engine.queue_hold(job)  # it ends as it would leave the queue
+        if wait and not await self._held(request, owner, wait):
+            return failure_response(CLIENT_GONE, job.id)
+        return failure_response(cut_short, job.id)
 
     async def _held(self, request: Request, owner: str, seconds: float) -> bool:
         """Hold the request ``seconds``, and one of its key's slots meanwhile: whether its
