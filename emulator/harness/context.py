@@ -65,6 +65,8 @@ class Context:
     is_error: Callable[[Any], bool] | None = None
     #: what the emulation renders (its `Engine.limits`): drawn inputs keep within them
     emulator_limits: Limits = Limits()
+    #: the most one call may take (`harness.guard.Limits.call_timeout`)
+    call_timeout: float = 5.0
 
     def inputs(self) -> st.SearchStrategy[Any]:
         """Valid and boundary inputs, without webhook URLs: deliveries are the webhook

@@ -40,8 +40,14 @@ def _slow(seconds: float, where: dict[str, Any]) -> dict[str, Any]:
 
 
 def applies_slow(context: Context, probe: Callable[[Scenario], Observation]) -> str | None:
-    """Only to a client whose output is right without a slow answer: one whose output is
-    wrong anyway is `returns_valid_output`'s finding, not a timeout's."""
+    """Only where a slow answer fits in a call's time limit (else a client that waits is
+    stopped for time), and to a client whose output is right without a slow answer: one
+    whose output is wrong anyway is `returns_valid_output`'s finding, not a timeout's."""
+    if context.slow_answer >= context.call_timeout:
+        return (
+            f"a slow answer of {context.slow_answer:g} s does not fit in a call's time limit "
+            f"({context.call_timeout:g} s): raise --call-timeout or lower --slow-answer"
+        )
     if wrong_unprovoked(context, probe, "survives_slow_answers"):
         return "its output is not the job's even without a slow answer: see returns_valid_output"
     return None
@@ -266,7 +272,7 @@ def judge_outage(context: Context, seen: Observation) -> list[str]:
     an exchange the client does not use) shows nothing of it: its output is
     `returns_valid_output`'s to judge."""
     if not seen.exchange_fault_fired:
-        return []
+        return ran_away(seen)
     exchange, tries = _tries(context, seen)
     failed = [entry for entry in tries if entry.status == OUTAGE_STATUS]
     if len(failed) == OUTAGE_ANSWERS and tries[-1] is not failed[-1]:  # tried once more
@@ -296,13 +302,17 @@ def judge_outage(context: Context, seen: Observation) -> list[str]:
 
 def _duplicate_cases(context: Context) -> list[dict[str, Any]]:
     """No fault; the submit's answer lost after the job was made; its connection dropped
-    before; a 503 at submit."""
-    submit = context.surface.exchange_targets(context.endpoint.id)["submit"]
+    before; a 503 at submit (each at a fal stream too: a streamed run is a job made)."""
+    targets = context.surface.exchange_targets(context.endpoint.id)
+    made = [targets[name] for name in ("submit", "stream") if name in targets]
     return [
         {},
         {"lose_submit_answer": True},
-        {"faults": ({"effect": "reset", "nth": 1, **submit},)},
-        {"faults": ({"effect": "http_error", "status": 503, "times": 1, **submit},)},
+        *({"faults": ({"effect": "reset", "nth": 1, **where},)} for where in made),
+        *(
+            {"faults": ({"effect": "http_error", "status": 503, "times": 1, **where},)}
+            for where in made
+        ),
     ]
 
 

@@ -108,6 +108,7 @@ def check(
             options.slow_answer,
             options.is_error,
             s.emulation.engine.limits,
+            options.limits.call_timeout,
         )
         for name in names:
             runner = _PropertyRun(PROPERTIES[name], context, s, options)

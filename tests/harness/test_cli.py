@@ -63,10 +63,10 @@ def test_a_slow_answer_lasts_as_asked_and_its_replay_keeps_the_settings(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # The hasty client gives up after 1 s (and returns {}): the default 2.5 s answer finds
-    # that, a 0.5 s one does not reach it; a client with a 10 s timeout needs more than the
+    # that, a 0.3 s one does not reach it; a client with a 10 s timeout needs more than the
     # default, and a call's limit past that, for its own timeout to be seen at all.
     hasty = ["tests.harness.gallery:empty_on_timeout", "--property", "survives_slow_answers"]
-    assert run(capsys, *hasty, "--slow-answer", "0.5")[0] == 0
+    assert run(capsys, *hasty, "--slow-answer", "0.3")[0] == 0
     code, out, _ = run(capsys, *hasty, "--slow-answer", "1.5", "--call-timeout", "4")
     assert code == 1 and "after a 1.5 s wait for" in out
     words = shlex.split(out.split("replay:\n", 1)[1].strip().splitlines()[0])

@@ -542,7 +542,12 @@ def test_a_streaming_client_meets_the_errors_and_slow_answers_at_its_stream() ->
     # never met one, and held every exchange property without a single fault fired.
     # (docs/harness.md says what fal_client.stream does: this keeps it true.)
     options = Options(max_examples=2, slow_answer=0.5)
-    properties = ["retries_transient_errors", "survives_slow_answers", "surfaces_validation_errors"]
+    properties = [
+        "retries_transient_errors",
+        "survives_slow_answers",
+        "surfaces_validation_errors",
+        "no_duplicate_jobs",
+    ]
     report = check(fal_stream, provider="fal", endpoint="openrouter/router", options=options,
                    properties=properties)  # fmt: skip
     (hidden,) = report.outcome("surfaces_validation_errors").problems
@@ -553,6 +558,8 @@ def test_a_streaming_client_meets_the_errors_and_slow_answers_at_its_stream() ->
     assert "inside fal_client's SyncClient.stream, which did not retry it" in retries.problems[0]
     slow = report.outcome("survives_slow_answers")
     assert slow.status == HELD and slow.seconds >= 0.5, report.text()
+    # a reset and a 503 at the stream: it raises, and makes no second job
+    assert report.outcome("no_duplicate_jobs").status == HELD, report.text()
 
 
 def fal_realtime(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -593,3 +600,16 @@ def test_a_call_waiting_on_a_held_answer_is_stopped_at_its_time_limit(
     assert outcome.status == NOT_APPLICABLE, report.text()
     assert "still calling after 1 s, waiting for an answer" in outcome.reason
     assert time.monotonic() - started < 30  # a bound, not a measure: it was 90 s a run
+
+
+def test_a_slow_answer_that_does_not_fit_in_a_call_is_not_staged() -> None:
+    # a careful client waiting out a 3 s answer was stopped at the 2 s limit, and failed
+    options = Options(slow_answer=3, limits=Limits(call_timeout=2))
+    report = check(careful, provider="fal", endpoint=ENDPOINT,
+                   properties=["survives_slow_answers"], options=options)  # fmt: skip
+    outcome = report.outcome("survives_slow_answers")
+    assert outcome.status == NOT_APPLICABLE, report.text()
+    assert outcome.reason == (
+        "a slow answer of 3 s does not fit in a call's time limit (2 s): raise --call-timeout "
+        "or lower --slow-answer"
+    )

@@ -49,6 +49,7 @@ def test_a_streaming_run_sends_its_events_one_by_one_over_the_runs_time() -> Non
             received = b""
             while b"data: " not in received:  # bounded by the socket's timeout
                 received += client.recv(65536)
-            # the first event (of four, 2 s apart), not the run's whole answer
-            assert received.count(b"data: ") == 1
+            # the first events (of four, 2 s apart: a stalled test thread may read two), not
+            # the run's whole answer at its end
+            assert 1 <= received.count(b"data: ") < 4
         assert eventually(lambda: server.engine.holds.of("k") == 0, 10)  # left: slot back
