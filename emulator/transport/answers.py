@@ -131,14 +131,12 @@ class SyncAnswer:
         self.timed_out: Callable[[], BaseException] | None = None
 
     def __iter__(self) -> Iterator[bytes]:
-        while (chunk := self._next()) is not END:
-            if isinstance(chunk, BaseException):
-                raise chunk
-            yield chunk
-
-    def _next(self) -> Any:
+        # one try around the loop, not a call per chunk: every sync request reads here
         try:
-            return self._next_item()
+            while (chunk := self._next_item()) is not END:
+                if isinstance(chunk, BaseException):
+                    raise chunk
+                yield chunk
         except AnswerTimeout:
             if self.timed_out is None:
                 raise
