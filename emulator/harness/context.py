@@ -16,6 +16,7 @@ from emulator.contracts.documents import Endpoint
 from emulator.contracts.limits import COUNT_FIELDS, Limits, check_limits
 from emulator.contracts.validation import check_input
 from emulator.harness.checks import error_text
+from emulator.harness.guard import DEFAULT_LIMITS
 from emulator.harness.scenario import Scenario
 from emulator.harness.session import Observation
 from emulator.harness.surfaces import Surface
@@ -66,7 +67,7 @@ class Context:
     #: what the emulation renders (its `Engine.limits`): drawn inputs keep within them
     emulator_limits: Limits = Limits()
     #: the most one call may take (`harness.guard.Limits.call_timeout`)
-    call_timeout: float = 5.0
+    call_timeout: float = DEFAULT_LIMITS.call_timeout
 
     def inputs(self) -> st.SearchStrategy[Any]:
         """Valid and boundary inputs, without webhook URLs: deliveries are the webhook
