@@ -97,6 +97,18 @@ def test_a_staged_cancellation(target: Target) -> None:
         client.run(WS_BITDANCE, {"prompt": "x"}, poll_interval=0.01)
 
 
+@pytest.mark.parametrize(("effect", "status"), [("timeout", 504), ("cancel", 499)])
+def test_a_sync_run_cut_short_raises_in_fal_client(
+    target: Target, effect: str, status: int
+) -> None:
+    # fal.run answers in its own exchange: its job's timeout or cancellation (met as it
+    # leaves the queue) was never seen, and fal_client.run returned the output
+    stage(target.engine, effect, times=1)
+    with pytest.raises(fal_client.FalClientHTTPError) as caught:
+        fal_client_for().run(BITDANCE, arguments={"prompt": "x"})
+    assert caught.value.status_code == status
+
+
 def test_queue_starvation_meets_the_clients_timeout(target: Target) -> None:
     stage(target.engine, "starve", provider="fal")
     with pytest.raises(fal_client.FalClientTimeoutError):

@@ -547,6 +547,7 @@ def test_a_streaming_client_meets_the_errors_and_slow_answers_at_its_stream() ->
         "survives_slow_answers",
         "surfaces_validation_errors",
         "no_duplicate_jobs",
+        "surfaces_job_failure",
     ]
     report = check(fal_stream, provider="fal", endpoint="openrouter/router", options=options,
                    properties=properties)  # fmt: skip
@@ -560,6 +561,8 @@ def test_a_streaming_client_meets_the_errors_and_slow_answers_at_its_stream() ->
     assert slow.status == HELD and slow.seconds >= 0.5, report.text()
     # a reset and a 503 at the stream: it raises, and makes no second job
     assert report.outcome("no_duplicate_jobs").status == HELD, report.text()
+    # no NSFW flag in an LLM's output to stage; a timeout or cancellation is raised
+    assert report.outcome("surfaces_job_failure").status == HELD, report.text()
 
 
 def fal_realtime(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
