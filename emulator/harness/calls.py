@@ -16,7 +16,16 @@ import httpx
 from emulator.http.recordings import KEPT_RESPONSE_HEADERS
 from emulator.http.upstream import Upstreams
 
-__all__ = ["CLIENT_HEADERS", "CallError", "Caller", "Exchange", "KeyRejected", "Step"]
+__all__ = [
+    "CLIENT_HEADERS",
+    "CallError",
+    "Caller",
+    "Exchange",
+    "KeyRejected",
+    "Step",
+    "restated",
+    "status_in",
+]
 
 #: the response headers the official clients read (the ones recordings keep too)
 CLIENT_HEADERS = KEPT_RESPONSE_HEADERS
@@ -43,6 +52,25 @@ class Step:
     body: Any
 
 
+def status_in(provider: str, body: Any) -> str | None:
+    """The job's status an answer's ``body`` states (fal's ``status``, WaveSpeed's
+    ``data.status``), if it states one."""
+    if not isinstance(body, Mapping):
+        return None
+    if provider == "wavespeed":
+        data = body.get("data")
+        return data.get("status") if isinstance(data, Mapping) else None
+    return body.get("status") if isinstance(body.get("status"), str) else None
+
+
+def restated(provider: str, body: Any, status: str) -> Any:
+    """A copy of ``body``, an answer that states a status (`status_in`), stating
+    ``status`` instead."""
+    if provider == "wavespeed":
+        return {**body, "data": {**body["data"], "status": status}}
+    return {**body, "status": status}
+
+
 @dataclass
 class Exchange:
     """One call as the client sees it."""
@@ -53,13 +81,7 @@ class Exchange:
     steps: list[Step] = field(default_factory=list)
 
     def status_of(self, step: Step) -> str | None:
-        body = step.body
-        if not isinstance(body, Mapping):
-            return None
-        if self.provider == "wavespeed":
-            data = body.get("data")
-            return data.get("status") if isinstance(data, Mapping) else None
-        return body.get("status") if isinstance(body.get("status"), str) else None
+        return status_in(self.provider, step.body)
 
     def statuses(self) -> list[str]:
         return [word for step in self.steps if (word := self.status_of(step))]

@@ -10,7 +10,9 @@ everywhere, inside URLs too). A snapshot file holds one call::
      "differences": [{"path": "$.exchange[3].body.images[*].width", "reason": "…"}]}
 
 ``differences`` are the JSON paths where the emulator is allowed to differ, each with its
-reason; `compare` ignores them and reports everything else (DeepDiff).
+reason; `compare` ignores them and reports everything else (DeepDiff). A status a job
+passes through (queued, in progress) that one run polled and the other did not is timing,
+not a difference: a real job may start, or finish, before its first poll.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 from deepdiff import DeepDiff
 from jsonpath_ng.exceptions import JsonPathParserError
 from jsonpath_ng.ext import parse
+from jsonpath_ng.jsonpath import Child, Root, This
 from localstack_snapshot.snapshots.transformer import (
     JsonpathTransformer,
     KeyValueBasedTransformer,
@@ -33,7 +36,7 @@ from localstack_snapshot.snapshots.transformer import (
 )
 
 from emulator.contracts.sync import write_atomically
-from emulator.harness.calls import Exchange
+from emulator.harness.calls import Exchange, restated, status_in
 
 __all__ = ["Snapshot", "SnapshotError", "compare", "normalise", "snapshot_of"]
 
@@ -53,6 +56,11 @@ _VOLATILE = {
     "x-fal-request-id": "<header-request-id>",
     "etag": "<etag>",
 }
+
+
+#: the statuses a job passes through on its way to its end, which a run may or may not poll
+_PASSING = {"fal": {"IN_QUEUE", "IN_PROGRESS"}, "wavespeed": {"created", "processing"}}
+_STEP_FIELDS = {"method": str, "url": str, "status": int, "headers": dict}
 
 
 class SnapshotError(ValueError):
@@ -124,10 +132,17 @@ class Snapshot:
         for key in ("request", "exchange"):
             if not isinstance(document, dict) or key not in document:
                 raise SnapshotError(f"{path}: not a snapshot (no {key!r})")
-        for declared in document.get("differences", []):
-            if not isinstance(declared, dict) or not declared.get("reason"):
+        _check_request(path, document["request"])
+        _check_exchange(path, document["exchange"])
+        declared = document.get("differences", [])
+        if not isinstance(declared, list):
+            raise SnapshotError(f"{path}: its differences are not a list")
+        for difference in declared:
+            if not isinstance(difference, dict) or not difference.get("reason"):
                 raise SnapshotError(f"{path}: each declared difference needs a path and a reason")
-            _jsonpath(path, declared.get("path"))
+            _narrow(
+                path, _jsonpath(path, difference.get("path")), {"exchange": document["exchange"]}
+            )
         return cls(path, document)
 
     @property
@@ -148,11 +163,58 @@ class Snapshot:
         write_atomically(self.path, text + "\n")
 
 
+def _check_request(where: Path, request: Any) -> None:
+    provider = request.get("provider") if isinstance(request, dict) else None
+    if provider not in _PASSING:
+        raise SnapshotError(
+            f"{where}: its request's provider {provider!r} is none of {', '.join(_PASSING)}"
+        )
+    if not isinstance(request.get("endpoint"), str) or not request["endpoint"]:
+        raise SnapshotError(f"{where}: its request names no endpoint")
+    if not isinstance(request.get("arguments", {}), dict):
+        raise SnapshotError(f"{where}: its request's arguments are not an object")
+
+
+def _check_exchange(where: Path, exchange: Any) -> None:
+    if not isinstance(exchange, list) or not exchange:
+        raise SnapshotError(f"{where}: its exchange is not a list of steps")
+    for index, step in enumerate(exchange):
+        if not isinstance(step, dict):
+            raise SnapshotError(f"{where}: step {index} of its exchange is not an object")
+        wrong = [
+            name for name, kind in _STEP_FIELDS.items() if not isinstance(step.get(name), kind)
+        ]
+        wrong += [] if "body" in step else ["body"]
+        if wrong:
+            raise SnapshotError(f"{where}: step {index} of its exchange lacks {', '.join(wrong)}")
+
+
 def _jsonpath(where: Path, text: Any) -> Any:
     try:
         return parse(text)
     except (JsonPathParserError, TypeError, AttributeError, Exception) as exc:
         raise SnapshotError(f"{where}: bad JSON path {text!r} ({exc})") from None
+
+
+def _narrow(where: Path, path: Any, document: Any) -> None:
+    """Refuse a declared difference that would hide a whole step, its body or its headers
+    (or all of them, ``$``) in ``document``: one reason cannot explain all that differs
+    there, and such a path would switch the comparison off."""
+    for found in path.find(document):
+        parts = _parts(found.full_path)
+        named = getattr(parts[-1], "fields", ()) if parts else ()
+        if len(parts) < 3 or (len(parts) == 3 and set(named) & {"body", "headers"}):
+            raise SnapshotError(
+                f"{where}: the declared difference {str(path)!r} covers "
+                f"{'the whole exchange' if len(parts) < 2 else 'a whole step or its body'}: "
+                "name the fields that differ"
+            )
+
+
+def _parts(path: Any) -> list[Any]:
+    if isinstance(path, Child):
+        return _parts(path.left) + _parts(path.right)
+    return [] if isinstance(path, Root | This) else [path]
 
 
 def snapshot_of(
@@ -185,8 +247,10 @@ def compare(snapshot: Snapshot, exchange: Exchange, *, observed_by: str = "emula
     of whatever ``observed_by`` names: the live provider), one line each."""
     expected = normalise({"exchange": snapshot.document["exchange"]})
     observed = normalise({"exchange": _distinct_polls(exchange)})
+    observed["exchange"] = _aligned(expected["exchange"], observed["exchange"], exchange.provider)
     for declared in snapshot.document.get("differences", []):
         path = _jsonpath(snapshot.path, declared["path"])
+        _narrow(snapshot.path, path, observed)
         expected = path.filter(lambda _: True, expected)
         observed = path.filter(lambda _: True, observed)
     diff = DeepDiff(expected, observed, view="tree", verbose_level=2)
@@ -196,6 +260,38 @@ def compare(snapshot: Snapshot, exchange: Exchange, *, observed_by: str = "emula
         for kind, changes in diff.items()
         for change in changes
     ]
+
+
+def _aligned(expected: list[Any], observed: list[Any], provider: str) -> list[Any]:
+    """``observed``'s steps in ``expected``'s places. A passing status polled in one run
+    only is timing: where ``expected`` polled one that ``observed`` did not, its own step
+    stands in; where ``observed`` alone polled it, it is left out; a submit's answer may
+    state either (WaveSpeed's: a job may start before it is answered). Every other step
+    keeps its order, so a step missing, added or changed is still reported where it is."""
+
+    def passing(index: int, step: Any) -> str | None:
+        found = status_in(provider, step.get("body")) if isinstance(step, dict) else None
+        polled = index == 0 or step.get("method") == "GET"
+        return found if polled and found in _PASSING[provider] else None
+
+    if expected and observed and passing(0, expected[0]) and passing(0, observed[0]):
+        stated = restated(provider, observed[0]["body"], passing(0, expected[0]) or "")
+        observed = [{**observed[0], "body": stated}, *observed[1:]]
+    polls: dict[str, Any] = {}
+    for index, step in enumerate(observed[1:], start=1):
+        if (status := passing(index, step)) is not None:
+            polls.setdefault(status, step)
+    others = iter(
+        step for index, step in enumerate(observed) if not index or not passing(index, step)
+    )
+    aligned = []
+    for index, step in enumerate(expected):
+        status = passing(index, step) if index else None
+        counterpart = polls.get(status, step) if status is not None else next(others, None)
+        if counterpart is None:
+            break  # the run ended short: what follows is reported missing
+        aligned.append(counterpart)
+    return [*aligned, *others]
 
 
 def _short(value: Any) -> str:

@@ -85,15 +85,37 @@ def test_a_snapshot_round_trips_through_its_file(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
 
 
+_VALID = (
+    '{"request": {"provider": "fal", "endpoint": "fal-ai/x", "arguments": {}}, "exchange": '
+    '[{"method": "POST", "url": "u", "status": 200, "headers": {}, "body": {}}], '
+    '"differences": []}'
+)
+
+
+def test_a_valid_snapshot_loads(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(_VALID)
+    assert Snapshot.load(path).endpoint == "fal-ai/x"
+
+
 @pytest.mark.parametrize(
     ("text", "words"),
     [
         ("{", "cannot read the snapshot"),
         ('{"request": {}}', "no 'exchange'"),
-        ('{"request": {}, "exchange": [], "differences": [{"path": "$.a"}]}',
+        (_VALID.replace('"differences": []', '"differences": [{"path": "$.a"}]'),
          "a path and a reason"),
-        ('{"request": {}, "exchange": [], "differences": [{"path": "$[", "reason": "r"}]}',
+        (_VALID.replace('"differences": []', '"differences": [{"path": "$[", "reason": "r"}]'),
          "bad JSON path"),
+        (_VALID.replace('"differences": []', '"differences": null'), "not a list"),
+        (_VALID.replace('"fal"', '"foo"'), "provider 'foo' is none of fal, wavespeed"),
+        (_VALID.replace('"endpoint": "fal-ai/x"', '"endpoint": 3'), "names no endpoint"),
+        ('{"request": "x", "exchange": []}', "provider None is none of"),
+        (_VALID.replace('"arguments": {}', '"arguments": []'), "arguments are not an object"),
+        (_VALID.replace('"exchange": [', '"exchange": ["x", '), "step 0 of its exchange is not"),
+        (_VALID.replace('"status": 200, ', ''), "step 0 of its exchange lacks status"),
+        (_VALID.replace(', "body": {}', ''), "step 0 of its exchange lacks body"),
+        ('{"request": {"provider": "fal", "endpoint": "e"}, "exchange": []}', "not a list of"),
     ],
 )  # fmt: skip
 def test_a_snapshot_that_no_longer_parses_is_one_clear_error(
@@ -111,3 +133,77 @@ def test_normalising_does_not_touch_its_input() -> None:
     kept = copy.deepcopy(original)
     normalise(original)
     assert original == kept
+
+
+@pytest.mark.parametrize(
+    "path", ["$", "$.exchange", "$.exchange[*]", "$.exchange[1]", "$.exchange[*].body", "$..*",
+             "$.exchange[0].headers"]
+)  # fmt: skip
+def test_a_declared_difference_may_not_hide_a_whole_step(tmp_path: Path, path: str) -> None:
+    snapshot = _snapshot(tmp_path, [{"path": path, "reason": "everything differs"}])
+    snapshot.save()
+    with pytest.raises(SnapshotError, match="name the fields that differ"):
+        Snapshot.load(snapshot.path)
+    with pytest.raises(SnapshotError, match="name the fields that differ"):
+        compare(snapshot, _exchange(width=512))
+
+
+def test_a_declared_difference_may_name_a_steps_status_code(tmp_path: Path) -> None:
+    snapshot = _snapshot(tmp_path, [{"path": "$.exchange[1].status", "reason": "r"}])
+    snapshot.save()
+    exchange = _exchange()
+    exchange.steps[1].status = 200
+    assert compare(Snapshot.load(snapshot.path), exchange) == []
+
+
+def _polled(exchange: Exchange, *statuses: str) -> Exchange:
+    """``exchange`` with its status polls replaced by one poll of each of ``statuses``."""
+    submit, *polls, result = exchange.steps
+    template = polls[0]
+    steps = [Step(template.method, template.url, 202, {}, {"status": s}) for s in statuses]
+    steps[-1].status = 200
+    return Exchange(exchange.provider, exchange.endpoint, exchange.arguments,
+                    [submit, *steps, result])  # fmt: skip
+
+
+def _queued_then_running(tmp_path: Path) -> Snapshot:
+    return snapshot_of(
+        _polled(_exchange(), "IN_QUEUE", "IN_PROGRESS", "COMPLETED"),
+        tmp_path / "s.json",
+        origin="docs",
+        source="test",
+    )
+
+
+@pytest.mark.parametrize(
+    "statuses", [("IN_PROGRESS", "COMPLETED"), ("COMPLETED",), ("IN_QUEUE", "COMPLETED")]
+)
+def test_a_passing_status_one_run_did_not_poll_is_timing(
+    tmp_path: Path, statuses: tuple[str, ...]
+) -> None:
+    # a real job may start, or finish, before its first poll
+    assert compare(_queued_then_running(tmp_path), _polled(_exchange(), *statuses)) == []
+    # and the other way round: a snapshot that saw fewer statuses than the run
+    fewer = snapshot_of(_polled(_exchange(), *statuses), tmp_path / "f.json", origin="live",
+                        source="test")  # fmt: skip
+    full = _polled(_exchange(), "IN_QUEUE", "IN_PROGRESS", "COMPLETED")
+    assert compare(fewer, full) == []
+
+
+def test_a_difference_after_a_skipped_status_is_reported_at_the_snapshots_step(
+    tmp_path: Path,
+) -> None:
+    (difference,) = compare(
+        _queued_then_running(tmp_path), _polled(_exchange(width=512), "COMPLETED")
+    )
+    assert difference.startswith("$['exchange'][4]['body']['images'][0]['width']")
+
+
+def test_an_unknown_status_or_a_missing_end_is_still_reported(tmp_path: Path) -> None:
+    snapshot = _queued_then_running(tmp_path)
+    odd = compare(snapshot, _polled(_exchange(), "PENDING", "COMPLETED"))
+    assert any("PENDING" in line for line in odd), odd
+    ended_short = _polled(_exchange(), "IN_QUEUE", "IN_PROGRESS", "COMPLETED")
+    del ended_short.steps[-2:]
+    missing = compare(snapshot, ended_short)  # the COMPLETED poll and the result
+    assert len(missing) == 2 and all("iterable_item_removed" in line for line in missing)
