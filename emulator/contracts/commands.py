@@ -87,7 +87,15 @@ def _print_report(report: DriftReport) -> None:
             print(f"{severity:8} {change.provider} {change.endpoint}: {change.message}")
             print(f"{'':8}   affects {change.affects}")
     counts = ", ".join(f"{report.count(s)} {s}" for s in SEVERITIES)
-    print(f"{len(report.changes)} changes in {report.compared} endpoints compared: {counts}")
+    changes, compared = (
+        _counted(len(report.changes), "change"),
+        _counted(report.compared, "endpoint"),
+    )
+    print(f"{changes} in {compared} compared: {counts}")
+
+
+def _counted(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def list_contracts(args: argparse.Namespace) -> int:

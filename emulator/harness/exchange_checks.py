@@ -176,6 +176,9 @@ def replay_problem(scenario: Scenario, surface: Surface, endpoint_id: str) -> st
     property's judge cannot read, if it does: the judges read the one rule they staged."""
     targets = surface.exchange_targets(endpoint_id)
     faults = tuple(scenario.faults)
+    if scenario.property in _AT_EXCHANGES and (elsewhere := _elsewhere(faults, targets)):
+        where = f"{surface.provider}'s {endpoint_id}"
+        return f"{elsewhere}: was it written for another provider or endpoint than {where}?"
     if scenario.property == "gives_up_during_outage" and faults not in _outages(targets):
         return (
             f"must stage one of its outages: a {OUTAGE_STATUS} answered {OUTAGE_ANSWERS} "
@@ -189,6 +192,25 @@ def replay_problem(scenario: Scenario, surface: Surface, endpoint_id: str) -> st
         )
     if scenario.property == "survives_slow_answers" and not _one_slow(faults, targets):
         return "must stage one slow answer: a delay of some seconds, once, at one exchange"
+    return None
+
+
+#: the properties whose replays stage their rule at one of the call's exchanges
+_AT_EXCHANGES = ("gives_up_during_outage", "retries_transient_errors", "survives_slow_answers")
+
+
+def _elsewhere(faults: tuple[dict[str, Any], ...], targets: dict[str, Any]) -> str | None:
+    """What is wrong with a rule staged at none of ``targets`` (the exchanges of another
+    provider's or endpoint's call, say), if one is."""
+    wheres = sorted({(where["method"], where["path"]) for where in targets.values()})
+    for rule in faults:
+        if isinstance(rule, dict) and (rule.get("method"), rule.get("path")) not in wheres:
+            exchanges = ", ".join(f"{method} {path}" for method, path in wheres)
+            return (
+                f"stages a fault at {rule.get('method', '*')} {rule.get('path', '*')}, which "
+                "is none of "
+                f"the call's exchanges ({exchanges})"
+            )
     return None
 
 

@@ -268,6 +268,8 @@ def test_a_single_published_document_is_compared_with_its_endpoint(
     argv = ["--against", str(FAL_TYPES / SEEDANCE), "--contracts", str(before_the_drift)]
     code, report = _diff(capsys, *argv)
     assert code == 0 and [c["field"] for c in report["changes"]] == ["input.num_frames"]
+    assert cli.main(["contracts", "diff", *argv]) == 0
+    assert "\n1 change in 1 endpoint compared: " in capsys.readouterr().out
 
 
 def test_the_text_report_names_severity_and_affected_behaviour(

@@ -14,6 +14,7 @@ from emulator.cli import main
 from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR
 
 BASE = ["conformance", "--provider", "fal", "--endpoint", "fal-ai/bitdance"]
+WAVESPEED = "wavespeed-ai/bitdance-14b/text-to-image"
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -85,6 +86,7 @@ _ELSEWHERE = {"effect": "http_error", "status": 503, "times": 20, "path": "elsew
 _NO_OUTAGE = "--replay of gives_up_during_outage must stage one of its outages"
 _NO_TRANSIENT = "--replay of retries_transient_errors must stage one transient error"
 _NO_SLOW = "--replay of survives_slow_answers must stage one slow answer"
+_ELSEWHERE_SAID = "stages a fault at * elsewhere/*, which is none of the call's exchanges (GET"
 #: a slow answer at fal's status poll, as its replay lines stage it
 _SLOW = {"effect": "delay", "seconds": 2.5, "times": 1, "method": "GET",
          "path": "*/requests/*/status"}  # fmt: skip
@@ -115,12 +117,12 @@ _SLOW = {"effect": "delay", "seconds": 2.5, "times": 1, "method": "GET",
         (["tests.harness.gallery:careful", "--replay",
           _scenario(property="gives_up_during_outage", faults=[])], _NO_OUTAGE),
         (["tests.harness.gallery:careful", "--replay",
-          _scenario(property="gives_up_during_outage", faults=[_ELSEWHERE])], _NO_OUTAGE),
+          _scenario(property="gives_up_during_outage", faults=[_ELSEWHERE])], _ELSEWHERE_SAID),
         (["tests.harness.gallery:careful", "--replay",
           _scenario(property="retries_transient_errors", faults=[])], _NO_TRANSIENT),
         (["tests.harness.gallery:careful", "--replay",
           _scenario(property="retries_transient_errors", faults=[_ELSEWHERE] * 2)],
-         _NO_TRANSIENT),
+         _ELSEWHERE_SAID),
         (["tests.harness.gallery:careful", "--replay",
           _scenario(property="survives_slow_answers", faults=[])], _NO_SLOW),
         (["tests.harness.gallery:careful", "--replay",
@@ -140,6 +142,24 @@ def test_usage_errors_exit_2_with_one_line(
     code, out, err = run(capsys, *args)
     assert code == 2 and out == ""
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_replay_written_for_another_provider_says_so(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fals = {"effect": "http_error", "status": 503, "times": 2, "method": "POST",
+            "path": "fal-ai/bitdance"}  # fmt: skip
+    replay = _scenario(property="retries_transient_errors", faults=[fals])
+    code = main(["conformance", "tests.harness.gallery:careful", "--provider", "wavespeed",
+                 "--endpoint", WAVESPEED, "--replay", replay])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.strip() == (
+        "provider-emulator conformance: --replay of retries_transient_errors stages a fault at "
+        "POST fal-ai/bitdance, which is none of the call's exchanges (GET predictions/*, POST "
+        f"{WAVESPEED}): was it written for another provider or endpoint than wavespeed's "
+        f"{WAVESPEED}?"
+    )
 
 
 def test_a_module_that_fails_as_it_loads_is_a_usage_error(
