@@ -17,6 +17,7 @@ from starlette.routing import Route
 import emulator
 from docs.generate import PAGES, REGENERATE, stale_pages
 from emulator import create_app
+from emulator.server import BackgroundServer
 
 ROOT = Path(__file__).parents[1]
 DOCS = ROOT / "docs"
@@ -67,6 +68,73 @@ def test_every_page_is_in_the_nav_and_every_nav_entry_exists() -> None:
 def test_python_examples_are_valid_python(document: str) -> None:
     for block in _fenced_blocks((ROOT / document).read_text(encoding="utf-8"), "python"):
         ast.parse(block, filename=document)
+
+
+#: what makes an example a whole program a reader can run: a test file for the plugin, or
+#: a script that emulates in-process or calls the emulator the README starts; one that
+#: names the reader's own client, ``generate``, without defining it, is a fragment (only
+#: parsed, above)
+_PROGRAM = re.compile(
+    r"def test_|emulate\(|BackgroundServer\(|127\.0\.0\.1:8000|PROVIDER_EMULATOR_URL"
+)
+_CLIENT = re.compile(r"\bgenerate\b")
+_EXAMPLES = [
+    (f"{document}#{index}", block)
+    for document in ["README.md", *(f"docs/{page}" for page in PAGES_IN_DOCS)]
+    for index, block in enumerate(_fenced_blocks((ROOT / document).read_text("utf-8"), "python"))
+    if _PROGRAM.search(block) and (not _CLIENT.search(block) or "def generate(" in block)
+]
+_TEST_FILES = [(name, block) for name, block in _EXAMPLES if "def test_" in block]
+_SCRIPTS = [(name, block) for name, block in _EXAMPLES if "def test_" not in block]
+
+
+def _as_written(block: str, server: BackgroundServer) -> str:
+    """``block`` pointed at ``server`` where it names the README's emulator."""
+    return block.replace("http://127.0.0.1:8000", server.url.rstrip("/"))
+
+
+def _reader_env(server: BackgroundServer) -> dict[str, str]:
+    keys = ("FAL_KEY", "WAVESPEED_API_KEY")  # a reader of the docs has none
+    env = {name: value for name, value in os.environ.items() if name not in keys}
+    return {**env, "PROVIDER_EMULATOR_URL": server.url}
+
+
+def test_there_are_examples_of_each_kind_to_run() -> None:
+    # so that a change of `_PROGRAM` cannot leave the two tests below running nothing
+    assert len(_TEST_FILES) >= 6 and len(_SCRIPTS) >= 10
+
+
+@pytest.mark.slow
+def test_the_test_file_examples_pass_as_written(server: BackgroundServer, tmp_path: Path) -> None:
+    for number, (_, block) in enumerate(_TEST_FILES):
+        (tmp_path / f"test_example_{number}.py").write_text(_as_written(block, server))
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:schemathesis"],
+        cwd=tmp_path,
+        env=_reader_env(server),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    named = "\n".join(f"test_example_{n}.py: {name}" for n, (name, _) in enumerate(_TEST_FILES))
+    assert done.returncode == 0, f"{named}\n{done.stdout}{done.stderr}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("block", [block for _, block in _SCRIPTS], ids=[n for n, _ in _SCRIPTS])
+def test_the_script_examples_run_as_written(
+    server: BackgroundServer, tmp_path: Path, block: str
+) -> None:
+    (tmp_path / "example.py").write_text(_as_written(block, server))
+    done = subprocess.run(
+        [sys.executable, "example.py"],
+        cwd=tmp_path,
+        env=_reader_env(server),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_every_control_plane_route_is_documented() -> None:
