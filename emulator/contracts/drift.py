@@ -17,7 +17,7 @@ from typing import Any
 from emulator.contracts.checks import refs
 from emulator.contracts.documents import Contracts, Endpoint, endpoint_from_document
 from emulator.contracts.rules import SIZE_RULE, rule_from_text
-from emulator.contracts.sources import DocumentSource, SourceError
+from emulator.contracts.sources import NOTHING_UNSTATED, NUMBERS, DocumentSource, SourceError
 from emulator.core.registry import LAYOUTS
 
 SEVERITIES = ("critical", "warning", "info")
@@ -92,9 +92,17 @@ class DriftReport:
 class _Walk:
     """Compares one endpoint's shipped document with a newer one."""
 
-    def __init__(self, old: Endpoint, new: Endpoint, origin: str | None = None) -> None:
+    def __init__(
+        self,
+        old: Endpoint,
+        new: Endpoint,
+        origin: str | None = None,
+        unstated: frozenset[str] = NOTHING_UNSTATED,
+    ) -> None:
         self.old, self.new = old, new
         self.origin = origin
+        #: what the newer document's source cannot state (`DocumentSource.unstated`)
+        self.unstated = unstated
         self.changes: list[Change] = []
 
     def add(self, field: str, aspect: str, severity: str, message: str, affects: str,
@@ -137,7 +145,7 @@ class _Walk:
         self.text_rule(pointer, old, new, field)
         self.properties(pointer, old, new, field, depth)
         for key in ("anyOf", "oneOf"):
-            olds, news = old.get(key, []), new.get(key, [])
+            olds, news = old.get(key, []), _consts_as_enum(new.get(key, []), olds=old.get(key, []))
             if olds and len(olds) == len(news):
                 for index, (a, b) in enumerate(zip(olds, news, strict=True)):
                     self.schema(f"{pointer}/{key}/{index}", a, b, field, depth + 1)
@@ -154,6 +162,8 @@ class _Walk:
             before, after = old.get(key), new.get(key)
             if before == after or key.startswith("x-") or key in ("$ref", "examples"):
                 continue
+            if self.silent(key, before, after):
+                continue
             if key == "required":  # of fields added or removed, their own change says it
                 kept = old.get("properties", {}).keys() & new.get("properties", {}).keys()
                 before, after = _among(before, kept), _among(after, kept)
@@ -163,6 +173,13 @@ class _Walk:
             affects = _affects(field, key, inputs)
             self.add(field, key, severity, message, affects, pointer, key,
                      copy.deepcopy(new.get(key)))  # fmt: skip
+
+    def silent(self, key: str, before: Any, after: Any) -> bool:
+        """Whether the newer source cannot state what differs: its silence on a keyword
+        it cannot write, or its ``number`` for an integer, is no change."""
+        if key in self.unstated and after is None:
+            return True
+        return key == "type" and NUMBERS in self.unstated and _as_numbers(before) == after
 
     def text_rule(self, pointer: str, old: Mapping[str, Any], new: Mapping[str, Any],
                   field: str) -> None:  # fmt: skip
@@ -201,6 +218,26 @@ class _Walk:
                          "/" + "/".join(target[:-1]), target[-1],
                          copy.deepcopy(self.new._lookup(ref)))  # fmt: skip
         return copy.deepcopy(fragment)
+
+
+def _as_numbers(kind: Any) -> Any:
+    """A schema's ``type`` with ``integer`` written as ``number``."""
+    if isinstance(kind, list):
+        return [_as_numbers(each) for each in kind]
+    return "number" if kind == "integer" else kind
+
+
+def _consts_as_enum(options: list[Any], *, olds: list[Any]) -> list[Any]:
+    """``options`` (an ``anyOf``) with its string ``const`` options as one ``enum``, as
+    ``olds`` write them (fal's endpoint types spell ``"a" | "b"`` as consts, its OpenAPI
+    documents as an enum: the same values), unless ``olds`` have consts of their own."""
+    consts = [o for o in options if isinstance(o, Mapping) and set(o) == {"const", "type"}]
+    if len(consts) < 2 or any(isinstance(o, Mapping) and "const" in o for o in olds):
+        return options
+    first = options.index(consts[0])
+    merged = {"enum": [o["const"] for o in consts], "type": consts[0]["type"]}
+    rest = [o for o in options if o not in consts]
+    return [*rest[:first], merged, *rest[first:]]
 
 
 def _missing(document: Mapping[str, Any], parts: list[str]) -> bool:
@@ -260,9 +297,12 @@ def _affects(field: str, key: str, inputs: bool) -> str:
     return f"{VALIDATION}; {MEDIA}" if name in _MEDIA_FIELDS else VALIDATION
 
 
-def compare(old: Endpoint, new: Endpoint) -> list[Change]:
-    """The changes from ``old`` (shipped) to ``new`` (published), inputs then outputs."""
-    walk = _Walk(old, new)
+def compare(
+    old: Endpoint, new: Endpoint, unstated: frozenset[str] = NOTHING_UNSTATED
+) -> list[Change]:
+    """The changes from ``old`` (shipped) to ``new`` (published), inputs then outputs;
+    ``unstated``: what ``new``'s source cannot state (`DocumentSource.unstated`)."""
+    walk = _Walk(old, new, unstated=unstated)
     walk.schema(_pointer(old, "input"), old.input_schema, new.input_schema, "input")
     walk.schema(_pointer(old, "output"), old.output_schema, new.output_schema, "output")
     return walk.changes
@@ -321,7 +361,7 @@ def diff_contracts(contracts: Contracts, source: DocumentSource) -> DriftReport:
                     changes += _delisting(endpoint, False, source)
                 continue
             newer = endpoint_from_document(provider, document, source=source.description)
-            changes += compare(endpoint, newer)
+            changes += compare(endpoint, newer, source.unstated)
             if complete:
                 changes += _delisting(endpoint, True, source)
     if not compared:

@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from emulator.contracts import catalogue
 from emulator.contracts.documents import ContractError, endpoint_from_document
@@ -37,11 +37,31 @@ class SourceError(ValueError):
     """A drift source that cannot be read: missing, unreachable, or not documents."""
 
 
+#: a source's silence on these is no change: it cannot state them (an OpenAPI document can)
+NOTHING_UNSTATED: frozenset[str] = frozenset()
+#: what fal's endpoint-types file cannot state: TypeScript has no bounds, titles, formats,
+#: patterns, examples or typed additional properties, writes a default only where the
+#: field's text gives one, an untyped field as ``any``, and has one ``number`` for JSON's
+#: integer and number (`NUMBERS`)
+TYPES_UNSTATED = frozenset(
+    {
+        "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
+        "maxLength", "minItems", "maxItems", "title", "format", "pattern", "examples",
+        "additionalProperties", "default", "type",
+    }
+)  # fmt: skip
+#: in a source's `unstated`: it writes ``number`` for an integer too
+NUMBERS = "integer"
+
+
 class DocumentSource(Protocol):
     #: what to record as the origin of synced changes
     description: str
     #: the date the source was published or retrieved (ISO), when known
     date: str | None
+    #: the schema keywords the source cannot state: its silence on them is no change
+    #: (with `NUMBERS`: nor its ``number`` for an integer)
+    unstated: frozenset[str]
 
     def documents(self, provider: str, wanted: Iterable[str]) -> Documents:
         """The published documents of ``provider`` by endpoint id (``wanted``: the ids
@@ -94,6 +114,8 @@ def _published_date(document: Mapping[str, Any]) -> str | None:
 class DocumentFile:
     """One per-endpoint OpenAPI document, from a file or a URL."""
 
+    unstated: ClassVar[frozenset[str]] = NOTHING_UNSTATED
+
     location: str
     date: str | None = None
 
@@ -114,6 +136,8 @@ class DocumentFile:
 class PerEndpointURL:
     """A URL template with ``{endpoint_id}``, fetched once per shipped endpoint."""
 
+    unstated: ClassVar[frozenset[str]] = NOTHING_UNSTATED
+
     template: str
     provider: str = "fal"
     date: str | None = None
@@ -133,6 +157,8 @@ class PerEndpointURL:
 @dataclass
 class DocumentDirectory:
     """A folder laid out like ``contracts/``, with an optional ``catalogue.json``."""
+
+    unstated: ClassVar[frozenset[str]] = NOTHING_UNSTATED
 
     root: Path
     date: str | None = None
@@ -160,6 +186,8 @@ class DocumentDirectory:
 @dataclass
 class EndpointTypes:
     """fal's published endpoint-types ``.ts`` file, converted as the catalogue is imported."""
+
+    unstated: ClassVar[frozenset[str]] = TYPES_UNSTATED | {NUMBERS}
 
     path: Path
     date: str | None = None

@@ -106,14 +106,12 @@ def test_the_shipped_contracts_are_in_sync_with_the_recorded_documents(
         assert (code, report["changes"]) == (0, [])
 
 
-def _variant(change) -> tuple:
+def _variant(change, unstated: frozenset[str] = sources.NOTHING_UNSTATED) -> dict:
     document = json.loads((DEFAULT_CONTRACTS_DIR / SEEDREAM).read_text())
     newer = copy.deepcopy(document)
     change(_schemas(newer)["BytedanceSeedreamV4TextToImageInput"])
-    old = endpoint_from_document("fal", document)
-    return {
-        (c.field, c.aspect): c.severity for c in compare(old, endpoint_from_document("fal", newer))
-    }
+    old, new = endpoint_from_document("fal", document), endpoint_from_document("fal", newer)
+    return {(c.field, c.aspect): c.severity for c in compare(old, new, unstated)}
 
 
 def _set(field: str, **values):
@@ -183,6 +181,40 @@ def test_sync_keeps_the_required_list_with_the_fields(change) -> None:
     required = [_schemas(d)["BytedanceSeedreamV4TextToImageInput"]["required"]
                 for d in (synced, newer)]  # fmt: skip
     assert set(required[0]) == set(required[1])
+
+
+def _as_the_types_write_it(schema: dict) -> None:
+    """The seedream input as fal's endpoint types write it: no bounds, titles or examples,
+    ``number`` for every number, the sizes' presets as ``"a" | "b"`` (consts)."""
+    for field in schema["properties"].values():
+        for key in ("minimum", "maximum", "title", "examples", "default"):
+            field.pop(key, None)
+        if field.get("type") == "integer":
+            field["type"] = "number"
+    size = schema["properties"]["image_size"]
+    presets = size["anyOf"][1]["enum"]
+    size["anyOf"][1:] = [{"const": name, "type": "string"} for name in presets]
+
+
+def test_what_the_endpoint_types_cannot_state_is_no_drift_from_them() -> None:
+    # from an OpenAPI document, each is a change (a type, a looser bound, ...)
+    assert {aspect for _, aspect in _variant(_as_the_types_write_it)} >= {"type", "minimum"}
+    assert _variant(_as_the_types_write_it, sources.EndpointTypes.unstated) == {}
+
+
+def test_what_the_endpoint_types_do_state_is_still_drift() -> None:
+    types = sources.EndpointTypes.unstated
+
+    def changed(schema: dict) -> None:
+        _as_the_types_write_it(schema)
+        schema["properties"]["num_images"].update(type="string", default=3)
+        schema["properties"]["image_size"]["anyOf"].pop()  # a preset no longer offered
+
+    assert _variant(changed, types) == {
+        ("input.num_images", "type"): "critical",
+        ("input.num_images", "default"): "warning",
+        ("input.image_size", "enum"): "critical",
+    }
 
 
 def test_an_unchanged_document_has_no_drift() -> None:
