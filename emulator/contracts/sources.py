@@ -61,7 +61,7 @@ class DocumentSource(Protocol):
     date: str | None
     #: the schema keywords the source cannot state: its silence on them is no change
     #: (with `NUMBERS`: nor its ``number`` for an integer)
-    unstated: frozenset[str]
+    unstated: ClassVar[frozenset[str]]
 
     def documents(self, provider: str, wanted: Iterable[str]) -> Documents:
         """The published documents of ``provider`` by endpoint id (``wanted``: the ids
