@@ -1,9 +1,14 @@
 """The servers' HTTP protocol: a request head is bounded, the rest as uvicorn serves it."""
 
+import contextlib
 import socket
+import time
 
 import httpx
+import pytest
 
+from emulator import http_protocol
+from emulator.core.faults import Fault
 from emulator.http_protocol import MAX_HEAD_BYTES
 from emulator.server import BackgroundServer
 
@@ -32,3 +37,48 @@ def test_an_endless_header_line_is_a_431_and_other_clients_are_answered() -> Non
             timeout=10,
         )
         assert submitted.status_code == 200
+
+
+def test_a_head_over_the_bound_in_one_write_is_a_431() -> None:
+    # the bound was counted only while a read left the head unfinished: 70 KB sent at once
+    # was answered 200
+    with BackgroundServer() as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as big:
+            header = b"X-Big: " + b"a" * (MAX_HEAD_BYTES + 4096) + b"\r\n"
+            big.sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: a\r\n" + header + b"\r\n")
+            assert big.recv(64).startswith(b"HTTP/1.1 431 ")
+
+
+def test_a_silent_connection_is_closed_and_a_slow_head_is_a_408(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each held a socket for ever: enough of them took every descriptor a process had."""
+    monkeypatch.setattr(http_protocol, "HEAD_TIMEOUT", 0.5)
+    with BackgroundServer() as server:
+        address = ("127.0.0.1", server.port)
+        with socket.create_connection(address, timeout=10) as silent:
+            started = time.monotonic()
+            assert silent.recv(64) == b""  # closed, without a word
+            assert time.monotonic() - started < 5
+        with socket.create_connection(address, timeout=10) as slow:
+            slow.sendall(b"GET /_emulator/health HTTP/1.1\r\n")
+            with contextlib.suppress(OSError):  # closed as it sends
+                for byte in b"Host: a-host-name-sent-one-byte-at-a-time":
+                    slow.sendall(bytes([byte]))
+                    time.sleep(0.1)
+            assert slow.recv(64).startswith(b"HTTP/1.1 408 ")
+
+
+def test_the_head_timeout_leaves_kept_alive_connections_and_long_answers_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(http_protocol, "HEAD_TIMEOUT", 0.5)
+    with BackgroundServer() as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        server.engine.faults.add(Fault.from_dict({"effect": "delay", "seconds": 1.5, "times": 1}))
+        submitted = client.post(
+            "/fal/queue/fal-ai/bitdance", json={"prompt": "a"}, headers={"Authorization": "Key k"}
+        )
+        assert submitted.status_code == 200  # answered 1.5 s after its head
+        time.sleep(1.0)  # idle between requests: uvicorn's keep-alive (5 s) decides
+        assert client.get("/_emulator/health").status_code == 200
+        assert client.get("/_emulator/health").status_code == 200
