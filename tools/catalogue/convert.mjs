@@ -35,6 +35,18 @@ function comment(node, text) {
     .trim();
 }
 
+// fal writes a default as JSON, but a string's inner quotes unescaped
+// (`"Turn this into "Living oil painting""`) and a bare word unquoted: those are taken as
+// the text between the outer quotes, and the word, as fal's OpenAPI documents give them.
+function parseDefault(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    const quoted = text.length >= 2 && text.startsWith('"') && text.endsWith('"');
+    return quoted ? text.slice(1, -1) : text;
+  }
+}
+
 function withDoc(schema, doc) {
   if (!doc) return schema;
   const match = doc.match(DEFAULT_TEXT);
@@ -42,11 +54,7 @@ function withDoc(schema, doc) {
   const result = { ...schema };
   if (description) result.description = description;
   if (match && !NO_DEFAULT.has(match[1])) {
-    try {
-      result.default = JSON.parse(match[1]);
-    } catch {
-      result.default = match[1]; // an unquoted word fal did not encode as JSON
-    }
+    result.default = parseDefault(match[1]);
   }
   return result;
 }
