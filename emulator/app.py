@@ -27,9 +27,20 @@ from emulator.http.index import index
 from emulator.http.outage import StoreOutage
 from emulator.http.recorder import Recorder
 from emulator.http.ui import dashboard
-from emulator.providers.registry import BY_NAME, CANONICAL_HOSTS, HOST_SURFACES, PROVIDERS
+from emulator.providers.registry import (
+    BY_NAME,
+    CANONICAL_HOSTS,
+    HOST_SURFACES,
+    PROVIDERS,
+    Provider,
+)
 
 logger = logging.getLogger("emulator")
+
+
+def _provider_of(path: str) -> Provider | None:
+    """The provider whose surface ``path`` is under, if any."""
+    return BY_NAME.get(path.split("/", 2)[1] if "/" in path else "")
 
 
 def _error_in_format(
@@ -37,7 +48,7 @@ def _error_in_format(
 ) -> Response:
     """An error in the format of the provider whose surface ``path`` is under (the
     control plane's and the rest: ``{"detail": ...}``)."""
-    provider = BY_NAME.get(path.split("/", 2)[1] if "/" in path else "")
+    provider = _provider_of(path)
     if provider is not None:
         return provider.http_error(status, detail, headers)
     if status == 404:  # a provider's own path without its surface: a base URL one short
@@ -61,12 +72,20 @@ def _store_unavailable(path: str, message: str, headers: dict[str, str]) -> Resp
     return _error_in_format(path, 503, message, headers)
 
 
+#: the message of the last-resort 500 (the log has the traceback)
+INTERNAL_ERROR = "Internal Server Error"
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, ConnectionDropped):  # a staged ``reset``: expected, and already sent
         return Response(status_code=500)
     # A safety net, never a feature: every input error has its own 4xx answer.
-    logger.exception("unexpected error on %s %s", request.method, request.scope["path"])
-    return JSONResponse({"detail": "Internal Server Error", "error_type": "internal_error"}, 500)
+    path = request.scope["path"]
+    logger.exception("unexpected error on %s %s", request.method, path)
+    provider = _provider_of(path)  # its client reads errors in its own format
+    if provider is not None:
+        return provider.internal_error(INTERNAL_ERROR)
+    return JSONResponse({"detail": INTERNAL_ERROR}, 500)
 
 
 #: where the providers' own surfaces are (the rest is the emulator's: index, control plane)

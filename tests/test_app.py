@@ -1,5 +1,9 @@
-"""The app's own answers: errors of paths no route takes, in a provider's format."""
+"""The app's own answers: errors of paths no route takes, and of errors no route answers,
+in a provider's format."""
 
+from typing import Any, NoReturn
+
+import pytest
 from starlette.testclient import TestClient
 
 from emulator import create_app
@@ -14,3 +18,42 @@ def test_a_wavespeed_path_without_its_surface_names_the_base_url_to_use() -> Non
     body = response.json()
     assert body["code"] == 404 and "/wavespeed" in body["message"]
     assert client.get("/no/such/page").json() == {"detail": "Not Found"}
+
+
+def _broken(*_: object) -> NoReturn:
+    raise RuntimeError("a bug")
+
+
+@pytest.mark.parametrize(
+    ("broken", "call", "expected"),
+    [
+        (
+            "emulator.providers.wavespeed.uploads.WaveSpeedUploads.binary",
+            (
+                "POST",
+                "/wavespeed/api/v3/media/upload/binary",
+                {"headers": {"Authorization": "Bearer k"}, "files": {"file": b"x"}},
+            ),
+            {"code": 500, "message": "Internal Server Error", "data": None},
+        ),
+        (
+            "emulator.http.control.ControlApi.jobs",
+            ("GET", "/_emulator/jobs", {}),
+            {"detail": "Internal Server Error"},
+        ),
+    ],
+)
+def test_an_error_no_route_answers_is_a_500_in_its_surfaces_format(
+    monkeypatch: pytest.MonkeyPatch,
+    broken: str,
+    call: tuple[str, str, dict[str, Any]],
+    expected: dict[str, object],
+) -> None:
+    """A bug's last-resort 500 reads as the caller's provider writes errors: the WaveSpeed
+    SDK shows WaveSpeed's envelope, not fal's ``{"detail", "error_type"}``. (fal's own:
+    tests/http/test_gateway.py.)"""
+    monkeypatch.setattr(broken, _broken)
+    method, path, sent = call
+    with TestClient(create_app(), raise_server_exceptions=False) as client:
+        response = client.request(method, path, **sent)
+    assert (response.status_code, response.json()) == (500, expected)

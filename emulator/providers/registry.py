@@ -53,6 +53,8 @@ class Provider:
     replay: Grammar
     #: a routing error (no such path, a method it does not take) in its own format
     http_error: Callable[[int, str, Mapping[str, str] | None], Response]
+    #: the last-resort 500 of an error no route answered (a bug), in its own format
+    internal_error: Callable[[str], Response]
     #: paths that forward to another of its surfaces (recorded as what they forward)
     forwarding: tuple[str, ...] = ()
 
@@ -76,6 +78,7 @@ class Provider:
             errors.exchange_error,
             replay.GRAMMAR,
             errors.http_error,
+            errors.internal_error,
             getattr(hosts, "FORWARDING", ()),
         )
 

@@ -239,6 +239,7 @@ def test_an_error_no_route_answers_is_the_apps_500_recorded_and_raised(
         answer = _fal_call(client, call)
     expected = {"detail": "Internal Server Error", "error_type": "internal_error"}
     assert (answer.status_code, answer.json()) == (500, expected)
+    assert answer.headers["x-fal-error-type"] == "internal_error"
     recorded = list(engine.record)[-1]
     assert (recorded.method, recorded.status) == ("GET" if call == "status" else "POST", 500)
     with TestClient(create_app()) as client, pytest.raises(RuntimeError, match="a bug"):

@@ -204,3 +204,8 @@ def http_error(status: int, detail: str, headers: Mapping[str, str] | None) -> R
         page = _NGINX.format(code=status, phrase=phrase) + f"<!-- {html.escape(detail)} -->\r\n"
         return Response(page, status, dict(headers or {}), media_type="text/html")
     return FalError(status, {"detail": detail}, headers).response()
+
+
+def internal_error(message: str) -> Response:
+    """An error no route answered (a bug in the emulator), as fal's ``internal_error``."""
+    return FalError.detail(500, message, "internal_error").response()

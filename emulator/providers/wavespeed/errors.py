@@ -109,6 +109,11 @@ def http_error(status: int, detail: str, headers: Mapping[str, str] | None) -> R
     return WaveSpeedError(status, detail, headers=headers).response()
 
 
+def internal_error(message: str) -> Response:
+    """An error no route answered (a bug in the emulator), in the envelope."""
+    return WaveSpeedError(500, message).response()
+
+
 def _describe(violation: Violation) -> str:
     where = ".".join(map(str, violation.loc)) or "body"
     return f"{where}: {violation.msg}"
