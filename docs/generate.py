@@ -107,7 +107,8 @@ def configuration_page() -> str:
         "or the file and the setting, and exit status 2; `EmulatorConfig(...)` (hence a config",
         "given to `emulate()` or the pytest marker) raises a `ValueError` that names the",
         "setting and what it takes. A port in use, an address that is not this machine's or",
-        "does not resolve, a state store that does not answer, TLS files that cannot be made:",
+        "does not resolve, a state store that does not answer, TLS files that cannot be made,",
+        "a data dir or storage dir that cannot be made a folder (a file of that name, say):",
         "`serve` says so in one line, before it says where it serves, with exit status 1.",
         "",
         *_table(

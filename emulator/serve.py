@@ -94,6 +94,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         files = tls_files(server["tls_dir"])
         tls = {"ssl_certfile": str(files.certificate), "ssl_keyfile": str(files.key)}
     chosen, notices = guarded(chosen, server["host"])
+    check_folders(chosen.config)
     try:
         reach_store(chosen.config.state_url)
         # With several workers this app is never served: building it checks every setting
@@ -145,6 +146,18 @@ def tls_files(directory: Path | None) -> TLSFiles:
         raise CannotStart(
             f"the TLS files cannot be made in {directory or DEFAULT_TLS_DIR}: {exc}"
         ) from None
+
+
+def check_folders(config: EmulatorConfig) -> None:
+    """`CannotStart` unless each folder the settings keep files in is one: the data dir
+    and where uploads go (the storage dir, or under the data dir)."""
+    for role, folder in (("data", config.data_dir), ("uploads", config.uploads_dir)):
+        if folder is None:
+            continue
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CannotStart(f"the {role} folder {folder} cannot be made: {exc}") from None
 
 
 def listener(host: str, port: int) -> socket.socket:

@@ -60,6 +60,26 @@ def test_an_unreachable_state_store_stops_serve_with_one_line(
     assert error.count("\n") == 1
 
 
+@pytest.mark.parametrize("flag", ["--storage-dir", "--data-dir"])
+def test_a_folder_setting_naming_a_file_stops_serve_with_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    flag: str,
+) -> None:
+    """Not a usage error (the value is a path, as asked): the machine's state, as TLS
+    files that cannot be made are. It ended in a FileExistsError's traceback."""
+    monkeypatch.setattr("uvicorn.run", never_served)
+    taken = tmp_path / "afile"
+    taken.write_text("x")
+    assert cli.main(["serve", "--port", "0", flag, str(taken)]) == 1
+    out, err = capsys.readouterr()
+    role = "uploads" if flag == "--storage-dir" else "data"
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith(f"provider-emulator: the {role} folder {taken} cannot be made: ")
+    assert "File exists" in err
+
+
 def test_workers_rebuild_the_parents_settings_with_its_admin_token(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], redis_url: str
 ) -> None:
