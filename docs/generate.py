@@ -108,7 +108,8 @@ def configuration_page() -> str:
         "given to `emulate()` or the pytest marker) raises a `ValueError` that names the",
         "setting and what it takes. A port in use, an address that is not this machine's or",
         "does not resolve, a state store that does not answer, TLS files that cannot be made,",
-        "a data dir or storage dir that cannot be made a folder (a file of that name, say):",
+        "a data dir or storage dir that cannot be made a folder (a file of that name, say) or",
+        "that this user cannot write (a volume mounted root's, say):",
         "`serve` says so in one line, before it says where it serves, with exit status 1.",
         "",
         *_table(

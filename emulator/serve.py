@@ -12,6 +12,7 @@ import secrets
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -149,8 +150,10 @@ def tls_files(directory: Path | None) -> TLSFiles:
 
 
 def check_folders(config: EmulatorConfig) -> None:
-    """`CannotStart` unless each folder the settings keep files in is one: the data dir
-    and where uploads go (the storage dir, or under the data dir)."""
+    """`CannotStart` unless each folder the settings keep files in is one this process
+    can write: the data dir and where uploads go (the storage dir, or under the data dir).
+    A folder a container's volume made root's would otherwise fail each upload too large
+    for the store, and only those."""
     for role, folder in (("data", config.data_dir), ("uploads", config.uploads_dir)):
         if folder is None:
             continue
@@ -158,6 +161,13 @@ def check_folders(config: EmulatorConfig) -> None:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise CannotStart(f"the {role} folder {folder} cannot be made: {exc}") from None
+        try:
+            # as an upload is written (its temporary name, which a clean-up knows as ours)
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".incoming-") as probe:
+                probe.write(b"probe")
+                probe.flush()
+        except OSError as exc:
+            raise CannotStart(f"the {role} folder {folder} cannot be written: {exc}") from None
 
 
 def listener(host: str, port: int) -> socket.socket:

@@ -15,6 +15,7 @@ from emulator import cli
 from tests.bounded import eventually, stop_process
 from tests.command import never_served, serve_with
 from tests.redis_server import free_port
+from tests.unwritable import unwritable
 
 
 @pytest.mark.parametrize(
@@ -78,6 +79,26 @@ def test_a_folder_setting_naming_a_file_stops_serve_with_one_line(
     assert out == "" and err.count("\n") == 1
     assert err.startswith(f"provider-emulator: the {role} folder {taken} cannot be made: ")
     assert "File exists" in err
+
+
+@pytest.mark.parametrize("flag", ["--storage-dir", "--data-dir"])
+def test_a_folder_it_cannot_write_stops_serve_with_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    flag: str,
+) -> None:
+    """A docker volume mounted where the image has no folder is root's, and the image's
+    user could not write it: serve started, and every upload too large for the store was
+    a 500. Now serve says so before it starts."""
+    monkeypatch.setattr("uvicorn.run", never_served)
+    with unwritable(tmp_path / "uploads") as folder:
+        assert cli.main(["serve", "--port", "0", flag, str(folder)]) == 1
+    out, err = capsys.readouterr()
+    role = "uploads" if flag == "--storage-dir" else "data"
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith(f"provider-emulator: the {role} folder {folder} cannot be written: ")
+    assert list(folder.iterdir()) == []
 
 
 def test_workers_rebuild_the_parents_settings_with_its_admin_token(
