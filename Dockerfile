@@ -11,7 +11,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PROVIDER_EMULATOR_HOST=0.0.0.0 \
     PROVIDER_EMULATOR_PORT=8000
 
-RUN useradd --create-home --uid 10001 emulator
+# The folders volumes go on (the compose example's uploads at /uploads; /data for a
+# --data-dir), made here and the user's: docker gives a new named volume the owner of the
+# image's folder, and one the image lacks is made root's, which the user cannot write.
+RUN useradd --create-home --uid 10001 emulator \
+    && mkdir /uploads /data && chown 10001:10001 /uploads /data
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY emulator ./emulator

@@ -6,6 +6,8 @@ Dockerfile) exists. No docker daemon is needed."""
 from __future__ import annotations
 
 import argparse
+import re
+import shlex
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -92,3 +94,37 @@ def test_the_dockerfile_copies_everything_the_package_is_built_from() -> None:
     mapped = project["tool"]["setuptools"]["package-dir"].values()
     needed = {"pyproject.toml", project["project"]["readme"], "emulator", *mapped}
     assert needed <= copied, f"the Dockerfile does not copy {sorted(needed - copied)}"
+
+
+def _run_commands(dockerfile: str) -> list[list[str]]:
+    """The words of each command of the Dockerfile's RUN instructions."""
+    joined = dockerfile.replace("\\\n", " ")
+    return [
+        shlex.split(command)
+        for line in joined.splitlines()
+        if line.startswith("RUN ")
+        for command in line.removeprefix("RUN ").split("&&")
+    ]
+
+
+def test_the_image_makes_each_folder_compose_mounts_and_gives_it_its_user(
+    compose: dict[str, Any],
+) -> None:
+    """Docker makes a mount point the image lacks root's, and the image's user could not
+    write its uploads there (each upload beyond the inline size was a 500): the image
+    makes every folder the emulators mount, owned by the user it runs as."""
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    user = re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE)[-1]
+    commands = _run_commands(dockerfile)
+    made = {word for words in commands if words[0] == "mkdir" for word in words[1:]}
+    owned = {
+        folder
+        for words in commands
+        if words[0] == "chown" and words[1].split(":")[0] == user
+        for folder in words[2:]
+    }
+    mounted = {
+        volume.split(":")[1] for s in _emulators(compose).values() for volume in s["volumes"]
+    }
+    ready = made & owned
+    assert mounted and mounted <= ready, f"not made the user's: {sorted(mounted - ready)}"
