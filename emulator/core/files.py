@@ -25,6 +25,7 @@ from emulator.core.stored_files import (
     safe_content_type,
     safe_name,
     same_type,
+    writing_to,
 )
 
 
@@ -152,7 +153,8 @@ class Storage:
                 size=len(data),
             )
             if self.directory is not None:
-                (self.directory / stored.id).write_bytes(data)
+                with writing_to(self.directory):
+                    (self.directory / stored.id).write_bytes(data)
             else:
                 self._contents[stored.id] = data
             self._files[stored.id] = stored
@@ -295,10 +297,16 @@ class Storage:
             self._shared.multipart.drop(f"m:{upload_id}")
             raise self._too_big(abandoned=True)
         delta = len(data) - replaced
-        self._shared.count(upload["owner"], delta)  # a 507 (`QuotaRefused`) past a limit
+        shared, owner = self._shared, upload["owner"]
+        shared.count(owner, delta)  # a 507 (`QuotaRefused`) past a limit
         tag = etag(data)
-        if not self._shared.multipart.save_part(upload_id, number, data, tag, delta, upload):
-            self._shared.recount(upload["owner"], -delta)  # completed meanwhile, or dropped
+        try:
+            kept = shared.multipart.save_part(upload_id, number, data, tag, delta, upload)
+        except StorageError:  # its folder refused it: nothing was kept
+            give_back(lambda: shared.recount(owner, -delta))
+            raise
+        if not kept:
+            shared.recount(owner, -delta)  # completed meanwhile, or dropped
             raise _unknown_upload(upload_id)
         return tag
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from emulator.core.store import Op, Store, as_text, settled
-from emulator.core.stored_files import StorageError
+from emulator.core.stored_files import StorageError, writing_to
 
 P = "files:"
 
@@ -103,14 +103,15 @@ class SharedUploads:
         return self.directory / name
 
     def _write_file(self, name: str, data: bytes) -> None:
-        handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".incoming-")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.replace(temporary, self.path(name))
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with writing_to(self.directory):
+            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".incoming-")
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(data)
+                os.replace(temporary, self.path(name))
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
 
     def write_bytes(self, key: str, name: str, data: bytes) -> tuple[str, list[Op]]:
         """Keep ``data`` on disk as ``name``, or return the op that keeps it inline under

@@ -5,7 +5,11 @@ itself: files.py)."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import NamedTuple
 
 from emulator.core.file_urls import file_url
@@ -20,6 +24,24 @@ class StorageError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+logger = logging.getLogger("emulator")
+
+
+@contextmanager
+def writing_to(folder: Path | None) -> Iterator[None]:
+    """A write to the uploads folder: one it refuses (a full disk, permissions changed
+    since start-up) is the storage's 507, which each provider answers in its own format
+    with a message saying why, not an unforeseen error's bare 500; the log says it too."""
+    try:
+        yield
+    except OSError as error:
+        logger.error("the uploads folder %s cannot be written: %s", folder, error)
+        reason = error.strerror or str(error)
+        raise StorageError(
+            507, f"The emulator cannot write uploads to its storage folder {folder}: {reason}"
+        ) from error
 
 
 _MEDIA_TYPE = re.compile(

@@ -4,6 +4,7 @@ import pytest
 
 from emulator.core.files import Storage
 from emulator.core.stored_files import StorageError, etag
+from tests.unwritable import unwritable
 
 
 def test_files_on_disk_stay_inside_the_directory(tmp_path: Path) -> None:
@@ -116,3 +117,16 @@ def test_a_ticket_given_back_waits_within_the_bound(monkeypatch: pytest.MonkeyPa
     with pytest.raises(StorageError):
         storage.fulfil(oldest, b"x")  # dropped for the one given back
     assert storage.fulfil(refused, b"1").size == storage.fulfil(meanwhile[0], b"1").size == 1
+
+
+def test_a_folder_that_refuses_a_write_is_a_507_saying_so(tmp_path: Path) -> None:
+    """Permissions changed, or the disk filled, since the storage was made: an error
+    each provider answers in its own format, not an unforeseen one (a bare 500)."""
+    storage = Storage(directory=tmp_path / "files", max_total_bytes=4)
+    with unwritable(tmp_path / "files"), pytest.raises(StorageError) as refused:
+        storage.put(b"data", "text/plain", "f.txt")
+    assert refused.value.status == 507
+    assert refused.value.message.startswith(
+        f"The emulator cannot write uploads to its storage folder {tmp_path / 'files'}: "
+    )
+    assert storage.read(storage.put(b"data", "text/plain", "f.txt")) == b"data"  # none counted

@@ -13,6 +13,7 @@ from emulator.core.files import Storage
 from emulator.core.stored_files import StorageError
 from tests import shared_stores
 from tests.core.shared_storage import Pair, storage_pair
+from tests.unwritable import unwritable
 
 stores = shared_stores.stores  # the fixture: every test on memory, SQLite and Redis
 session_redis = shared_stores.session_redis
@@ -139,3 +140,14 @@ def test_a_key_refused_its_first_upload_leaves_no_count_behind(
     with pytest.raises(StorageError):
         first.put(b"0123456789", "text/plain", "f", owner="passing")
     assert stores[0].do("get", "files:owner:passing") is None
+
+
+def test_a_folder_that_refuses_a_large_file_is_a_507_with_nothing_counted(
+    stores: Pair, tmp_path: Path
+) -> None:
+    first, second = storage_pair(stores, tmp_path, max_owner_bytes=100)
+    with unwritable(tmp_path / "uploads"), pytest.raises(StorageError) as refused:
+        first.put(b"x" * 100, "a/b", "big.bin", owner="k")  # beyond the inline 64 bytes
+    assert refused.value.status == 507 and "cannot write uploads" in refused.value.message
+    assert stores[0].do("get", "files:owner:k") in (None, b"0")
+    assert second.read(first.put(b"x" * 100, "a/b", "big.bin", owner="k")) == b"x" * 100

@@ -15,6 +15,7 @@ from emulator.core.store import Op, Store
 from emulator.core.stored_files import StorageError, etag
 from tests import shared_stores
 from tests.core.shared_storage import Pair, left_on_disk, storage_on, storage_pair, upload_started
+from tests.unwritable import unwritable
 
 stores = shared_stores.stores  # the fixture: every test on memory, SQLite and Redis
 session_redis = shared_stores.session_redis
@@ -228,3 +229,16 @@ def test_a_part_put_reads_that_part_of_its_upload_not_every_part(
     storage_on(reading, tmp_path).put_part(upload, 51, b"p")
     read = [op for op in reading.sent if op[0] in ("hgetall", "hmget")]
     assert read and all(op[0] == "hmget" and len(op) <= 6 for op in read)
+
+
+def test_a_folder_that_refuses_a_part_is_a_507_with_nothing_counted(
+    stores: Pair, tmp_path: Path
+) -> None:
+    first, second = storage_pair(stores, tmp_path, max_owner_bytes=100)
+    upload = first.start_multipart("a.bin", "application/octet-stream", owner="k")
+    with unwritable(tmp_path / "uploads"), pytest.raises(StorageError) as refused:
+        first.put_part(upload, 1, b"x" * 100)  # beyond the inline 64 bytes
+    assert refused.value.status == 507 and "cannot write uploads" in refused.value.message
+    assert stores[0].do("get", "files:owner:k") in (None, b"0")
+    tag = second.put_part(upload, 1, b"x" * 100)  # the key's whole quota: none was kept
+    assert first.read(first.complete_multipart(upload, [(1, tag)])) == b"x" * 100
