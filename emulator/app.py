@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Scope
 
 from emulator.config import EmulatorConfig
 from emulator.core.engine import Engine
@@ -26,7 +26,7 @@ from emulator.http.hosts import ProviderHosts
 from emulator.http.index import index
 from emulator.http.outage import StoreOutage
 from emulator.http.recorder import Recorder
-from emulator.http.ui import dashboard
+from emulator.http.ui import dashboard, outage_page
 from emulator.providers.registry import (
     BY_NAME,
     CANONICAL_HOSTS,
@@ -36,6 +36,9 @@ from emulator.providers.registry import (
 )
 
 logger = logging.getLogger("emulator")
+
+#: where the dashboard is mounted
+DASHBOARD = "/_emulator/ui"
 
 
 def _provider_of(path: str) -> Provider | None:
@@ -68,7 +71,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _error_in_format(request.scope["path"], exc.status_code, exc.detail, exc.headers)
 
 
-def _store_unavailable(path: str, message: str, headers: dict[str, str]) -> Response:
+def _store_unavailable(scope: Scope, message: str, headers: dict[str, str]) -> Response:
+    path = scope["path"]
+    below = path.removeprefix(scope.get("emulator.root_path", ""))  # a Mount's is longer
+    if (below + "/").startswith(DASHBOARD + "/"):
+        page = outage_page(scope, message, headers)  # a browser's navigation: a page
+        if page is not None:
+            return page
     return _error_in_format(path, 503, message, headers)
 
 
@@ -138,7 +147,7 @@ def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = 
         Route("/", index),
         *(route for provider in PROVIDERS for route in provider.routes(engine)),
         *ControlApi(engine).routes(),
-        Mount("/_emulator/ui", dashboard(engine)),
+        Mount(DASHBOARD, dashboard(engine)),
     ]
     recorder = Recorder(engine.record, skip=_UNRECORDED)
     exchange = ExchangeFaults(engine.faults, locate=_locate, exchange_error=_exchange_error)

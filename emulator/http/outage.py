@@ -27,12 +27,12 @@ RETRY_AFTER = {"Retry-After": "1"}
 #: seconds between two log lines about the same outage (one per request would flood)
 LOG_INTERVAL = 5.0
 
-#: the response for a request path, a message and the headers to send
-Answer = Callable[[str, str, dict[str, str]], Response]
+#: the response for a request (its scope), a message and the headers to send
+Answer = Callable[[Scope, str, dict[str, str]], Response]
 
 
 class StoreOutage:
-    """`StoreUnavailable` raised while an app answers becomes ``answer(path, …)``'s 503."""
+    """`StoreUnavailable` raised while an app answers becomes ``answer(scope, …)``'s 503."""
 
     def __init__(self, *, answer: Answer) -> None:
         self.answer = answer
@@ -57,7 +57,7 @@ class StoreOutage:
                 # 1013, "try again later": a refused handshake or an ended session alike.
                 await send({"type": "websocket.close", "code": 1013, "reason": "state unavailable"})
             elif not started:
-                await self.answer(scope["path"], message, dict(RETRY_AFTER))(scope, receive, send)
+                await self.answer(scope, message, dict(RETRY_AFTER))(scope, receive, send)
             elif not ended:  # a stream under way (an SSE status stream) can only end, cleanly
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 

@@ -118,6 +118,32 @@ def test_a_lost_store_is_a_503_in_each_providers_format(redis: RedisServer, made
     store.close()
 
 
+def test_a_dashboard_page_navigated_to_is_a_page_saying_the_store_is_away(
+    redis: RedisServer, made: Made
+) -> None:
+    """A browser shows a page, not raw JSON; the page's own fetches (``*/*``) and the
+    control plane's callers still read the JSON."""
+    navigation = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    with TestClient(made(EmulatorConfig(state=redis.url))) as client:
+        assert client.get("/_emulator/ui/jobs", headers=navigation).status_code == 200
+        redis.stop()
+        page = client.get("/_emulator/ui/jobs", headers=navigation)
+        assert (page.status_code, page.headers["retry-after"]) == (503, "1")
+        assert page.headers["content-type"].startswith("text/html")
+        assert "default-src 'none'" in page.headers["content-security-policy"]
+        assert "state store is unavailable</h1>" in page.text
+        assert f"Redis at {redis.url}" in page.text and 'href="/_emulator/ui/jobs"' in page.text
+        fetched = client.get("/_emulator/ui/jobs/rows", headers={"Accept": "*/*"})
+        control = client.get("/_emulator/jobs", headers=navigation)
+        for answer in (fetched, control):
+            assert (answer.status_code, answer.headers["retry-after"]) == (503, "1")
+            assert "state store is unavailable" in answer.json()["detail"]
+        redis.start()
+        assert recovered(
+            lambda: client.get("/_emulator/ui/jobs", headers=navigation).status_code == 200
+        )
+
+
 def test_health_of_a_data_dir(tmp_path: Path, made: Made) -> None:
     with TestClient(made(EmulatorConfig(data_dir=tmp_path))) as client:
         state = client.get("/_emulator/health").json()["state"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from starlette.datastructures import Headers
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator.http.same_origin import denial
@@ -17,12 +19,23 @@ if TYPE_CHECKING:
     from emulator.core.engine import Engine
     from emulator.http.ui.routes import Dashboard
 
-__all__ = ["Dashboard", "dashboard"]
+__all__ = ["Dashboard", "dashboard", "outage_page"]
 
 
 def dashboard(engine: Engine) -> ASGIApp:
     """The dashboard as an ASGI app, to mount at ``/_emulator/ui``."""
     return _BuiltOnFirstRequest(engine)
+
+
+def outage_page(scope: Scope, message: str, headers: dict[str, str]) -> Response | None:
+    """The answer to a browser's navigation to a dashboard page while the state store is
+    away: a page saying ``message``, as the 503 with ``headers``; None for any other request
+    (the page's own fetches, the control plane's callers: they read the JSON)."""
+    if "text/html" not in Headers(scope=scope).get("accept", ""):
+        return None
+    from emulator.http.ui.routes import outage_page as page
+
+    return page(scope, message, headers)
 
 
 class _BuiltOnFirstRequest:

@@ -17,10 +17,10 @@ from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Scope
 
 from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
@@ -32,7 +32,7 @@ from emulator.http.hosts import public_base
 from emulator.http.ui import job_views, media_tiles, request_views
 from emulator.http.ui.access import AdminOnly
 from emulator.http.ui.forms import SUBMIT, form_fields
-from emulator.http.ui.headers import SecurityHeaders
+from emulator.http.ui.headers import SECURITY_HEADERS, SecurityHeaders
 from emulator.http.ui.pages import page_number, paginate
 from emulator.http.ui.thumbnails import Thumbnails
 from emulator.media.links import Linker, url_linker
@@ -61,6 +61,7 @@ def _well_formed(value: Any) -> Any:
     return value
 
 
+@functools.cache  # one for every dashboard, and for the page of an outage
 def _environment() -> jinja2.Environment:
     import jinja2
 
@@ -114,6 +115,15 @@ class Links:
     @property
     def control(self) -> str:
         return self.root + "/_emulator"
+
+
+def outage_page(scope: Scope, message: str, headers: dict[str, str]) -> Response:
+    """The page shown in place of a dashboard page while the state store is away: a 503,
+    with ``headers`` and the dashboard's own (the outage answers outside its app)."""
+    links = Links(scope.get("emulator.root_path", ""))
+    page = _environment().get_template("outage.html").render(links=links, message=message)
+    secured = {name.decode(): value.decode() for name, value in SECURITY_HEADERS}
+    return HTMLResponse(page, 503, {**headers, **_DYNAMIC, **secured})
 
 
 class Dashboard:
