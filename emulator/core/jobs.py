@@ -48,6 +48,7 @@ class Job:
         "checked",
         "counted",
         "deleted",
+        "written_time",
     )
 
     def __init__(
@@ -85,6 +86,9 @@ class Job:
         self.checked = False  # its input passed the contract and the limits when submitted
         self.counted = False  # the status poll now being answered is already in `polls`
         self.deleted = False  # deleted from its key's history (still kept, still paid for)
+        #: its submission time as its provider's answers write it, once written (issue 17:
+        #: a new job's time missed a cache, and each poll paid that cache's look-up)
+        self.written_time: str | None = None
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.endpoint.provider}:{self.endpoint.id}>"

@@ -42,9 +42,9 @@ from emulator.media.links import Linker, url_linker
 from emulator.providers.wavespeed.auth import caller
 from emulator.providers.wavespeed.envelopes import (
     STATUS_NAMES,
+    created_at,
     envelope,
     task_id,
-    timestamp,
     wants_inline,
 )
 from emulator.providers.wavespeed.errors import WaveSpeedError, answer, only
@@ -191,7 +191,7 @@ class WaveSpeedAccount:
             "id": task_id(job),
             "model": job.endpoint.id,
             "status": status,
-            "created_at": timestamp(job.submitted_wall),
+            "created_at": created_at(job),
             "outputs": outputs,
         }
         if with_inputs:
@@ -322,7 +322,7 @@ class WaveSpeedAccount:
                 "uuid": f"billing-{task_id(j)}",
                 "billing_type": "deduct",
                 "price": _job_cost(j),
-                "created_at": timestamp(j.submitted_wall),
+                "created_at": created_at(j),
                 "prediction": {
                     "uuid": task_id(j),
                     "model_uuid": j.endpoint.id,
@@ -344,7 +344,7 @@ class WaveSpeedAccount:
         models: dict[str, list[float]] = {}
         for job in self._charged(owner, link):
             paid = _job_cost(job)
-            days.setdefault(timestamp(job.submitted_wall)[:10], []).append(paid)
+            days.setdefault(created_at(job)[:10], []).append(paid)
             models.setdefault(job.endpoint.id, []).append(paid)
         total = sum(sum(v) for v in days.values())
         return {

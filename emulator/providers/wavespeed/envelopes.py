@@ -33,10 +33,17 @@ def _failed_status(failure: Failure) -> str:
     return "cancelled" if failure.kind == "cancelled" else "failed"
 
 
-@functools.lru_cache(maxsize=4096)
+def created_at(job: Job) -> str:
+    """``job``'s submission time as WaveSpeed writes it (`timestamp`), written once and
+    kept on the job, which every poll of it asks for."""
+    text = job.written_time
+    if text is None:
+        text = job.written_time = timestamp(job.submitted_wall)
+    return text
+
+
 def timestamp(wall: float) -> str:
-    """A submission time as WaveSpeed writes it, ``2026-08-02T10:00:00.000000Z`` (kept:
-    polls ask for it again and again)."""
+    """A submission time as WaveSpeed writes it, ``2026-08-02T10:00:00.000000Z``."""
     if not 0 <= wall < 2**53:
         return datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     # The microseconds as datetime rounds them (half to even, carried into the second);
@@ -78,7 +85,7 @@ def prediction(
         job.endpoint.id,
         result_url,
         _failed_status(failure) if failure else STATUS_NAMES[look.phase],
-        timestamp(job.submitted_wall),
+        created_at(job),
         outputs=outputs,
         nsfw=list((produced or {}).get("has_nsfw_contents", [False] * len(outputs))),
         error=task_error(failure) if failure else "",
@@ -138,7 +145,7 @@ def pending_answer(job: Job, look: Look, api_base: str) -> bytes:
     put into those that do not."""
     head, after_id, after_url, tail = _pending_parts(job.endpoint.id, STATUS_NAMES[look.phase])
     task = task_id(job).encode()
-    created = timestamp(job.submitted_wall).encode()
+    created = created_at(job).encode()
     return b"".join(
         (head, task, after_id, _results_under(api_base), task, b"/result", after_url, created, tail)
     )

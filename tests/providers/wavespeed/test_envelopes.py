@@ -61,10 +61,10 @@ def test_a_pending_answer_is_the_encoded_prediction_byte_for_byte(
 )
 def test_creation_times_are_datetimes_text(wall: float) -> None:
     expected = datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    assert timestamp.__wrapped__(wall) == expected
+    assert timestamp(wall) == expected
 
 
 @pytest.mark.parametrize("wall", [0.0, 1_785_000_000.5, 1_785_000_000.9999996, -1.25, 1e11])
 def test_creation_times_at_the_edges(wall: float) -> None:
     expected = datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    assert timestamp.__wrapped__(wall) == expected
+    assert timestamp(wall) == expected
