@@ -98,13 +98,6 @@ def limit_violations(endpoint: Endpoint, payload: Any, limits: Limits) -> list[V
     return check_limits(endpoint, inputs, limits, payload=payload)
 
 
-def _default_verdicts(endpoint: Endpoint) -> _DefaultVerdicts:
-    defaults = _DEFAULT_VERDICTS.get(endpoint)
-    if defaults is None:
-        defaults = _DEFAULT_VERDICTS.setdefault(endpoint, _DefaultVerdicts(endpoint))
-    return defaults
-
-
 class _DefaultVerdicts:
     """An endpoint's verdict on the inputs that set no field the limits read."""
 
@@ -131,7 +124,8 @@ class _DefaultVerdicts:
         return list(verdict)
 
 
-_DEFAULT_VERDICTS: EndpointMemo[_DefaultVerdicts] = EndpointMemo()
+#: an endpoint's verdicts on the inputs that set no field the limits read
+_default_verdicts = EndpointMemo(_DefaultVerdicts).get
 
 
 def shown(number: int) -> str:

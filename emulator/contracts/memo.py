@@ -4,6 +4,7 @@ while the endpoint lives."""
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from emulator.contracts.documents import Endpoint
@@ -12,20 +13,22 @@ T = TypeVar("T")
 
 
 class EndpointMemo(Generic[T]):
-    """A value per endpoint, dropped when the endpoint is: a `weakref.WeakKeyDictionary`
-    without the weak reference each of its look-ups makes (a submit looks up two: issue 17).
-    A value that refers to its endpoint strongly keeps it, as it would there."""
+    """A value per endpoint, made by ``make`` on its first `get` and dropped when the
+    endpoint is: a `weakref.WeakKeyDictionary` without the weak reference each of its
+    look-ups makes. A value that refers to its endpoint strongly keeps it, as it would
+    there. One call answers: a submit asks two of these (issue 17)."""
 
-    def __init__(self) -> None:
+    def __init__(self, make: Callable[[Endpoint], T]) -> None:
+        self._make = make
         self._values: dict[int, T] = {}  # by the endpoint's identity (``Endpoint`` has no eq)
 
-    def get(self, endpoint: Endpoint) -> T | None:
-        return self._values.get(id(endpoint))
-
-    def setdefault(self, endpoint: Endpoint, value: T) -> T:
-        """The value kept for ``endpoint``, ``value`` if none was (the first one kept wins)."""
-        key = id(endpoint)
-        kept = self._values.setdefault(key, value)
-        if kept is value:  # forgotten before the identity can be another endpoint's
-            weakref.finalize(endpoint, self._values.pop, key, None)
-        return kept
+    def get(self, endpoint: Endpoint) -> T:
+        """The value kept for ``endpoint``, made now if none was (of two made at once, the
+        first kept wins)."""
+        value = self._values.get(id(endpoint))
+        if value is None:
+            key = id(endpoint)
+            value = self._values.setdefault(key, made := self._make(endpoint))
+            if value is made:  # forgotten before the identity can be another endpoint's
+                weakref.finalize(endpoint, self._values.pop, key, None)
+        return value

@@ -66,15 +66,15 @@ def keeping(endpoint: Endpoint, schema: Mapping[str, Any]) -> Keeping:
     return Keeping(endpoint.validator(schema, formats=True))
 
 
-_OUTPUTS: EndpointMemo[Keeping] = EndpointMemo()
+_OUTPUTS: EndpointMemo[Keeping] = EndpointMemo(
+    lambda endpoint: keeping(endpoint, endpoint.output_schema)
+)
 
 
 def check_output(endpoint: Endpoint, output: Any) -> None:
     """Raises `OutputUnmade` at the first field (the shallowest) where ``output`` breaks
     the endpoint's output schema."""
     check = _OUTPUTS.get(endpoint)
-    if check is None:
-        check = _OUTPUTS.setdefault(endpoint, keeping(endpoint, endpoint.output_schema))
     if check(output):
         return
     broken = check.first_error(_as_json(output))

@@ -71,12 +71,9 @@ class Plan:
         return self._defaults[name]
 
 
-_PLANS: EndpointMemo[Plan] = EndpointMemo()
+_PLANS: EndpointMemo[Plan] = EndpointMemo(Plan)
 
 
 def plan_of(endpoint: Endpoint) -> Plan:
     """The endpoint's plan, made on its first output."""
-    plan = _PLANS.get(endpoint)
-    if plan is None:
-        plan = _PLANS.setdefault(endpoint, Plan(endpoint))  # one of two made at once wins
-    return plan
+    return _PLANS.get(endpoint)

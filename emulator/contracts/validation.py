@@ -194,19 +194,16 @@ class _InputRules:
     fields: tuple[_Field, ...] | None
 
 
-_RULES: EndpointMemo[_InputRules] = EndpointMemo()
+def _rules_of(endpoint: Endpoint) -> _InputRules:
+    object_schema = object_branch(endpoint, endpoint.input_schema)
+    return _InputRules(
+        validator_acceptance(endpoint.input_validator),
+        _fields(object_schema) if object_schema is not None else None,
+    )
 
 
-def _input_rules(endpoint: Endpoint) -> _InputRules:
-    rules = _RULES.get(endpoint)
-    if rules is None:
-        object_schema = object_branch(endpoint, endpoint.input_schema)
-        made = _InputRules(
-            validator_acceptance(endpoint.input_validator),
-            _fields(object_schema) if object_schema is not None else None,
-        )
-        rules = _RULES.setdefault(endpoint, made)
-    return rules
+#: an endpoint's input rules, prepared on its first input
+_input_rules = EndpointMemo(_rules_of).get
 
 
 def check_input(endpoint: Endpoint, payload: Any) -> tuple[Any, list[Violation]]:

@@ -8,21 +8,21 @@ from emulator.contracts.memo import EndpointMemo
 ENDPOINT = next(iter(load_contracts([DEFAULT_CONTRACTS_DIR])))
 
 
-def test_a_value_is_kept_per_endpoint_and_the_first_kept_wins() -> None:
-    memo: EndpointMemo[str] = EndpointMemo()
+def test_a_value_is_made_once_per_endpoint() -> None:
+    made: list[Endpoint] = []
+    memo = EndpointMemo(lambda endpoint: made.append(endpoint) or len(made))
     twin = replace(ENDPOINT)  # equal fields, another endpoint
-    assert memo.get(ENDPOINT) is None
-    assert memo.setdefault(ENDPOINT, "first") == "first"
-    assert memo.setdefault(ENDPOINT, "second") == "first"
-    assert memo.get(twin) is None and memo.setdefault(twin, "twin's") == "twin's"
+    assert memo.get(ENDPOINT) == 1 and memo.get(ENDPOINT) == 1
+    assert memo.get(twin) == 2
+    assert made == [ENDPOINT, twin] and made[1] is twin
 
 
 def test_a_value_goes_with_its_endpoint() -> None:
-    memo: EndpointMemo[list[int]] = EndpointMemo()
-    for _ in range(3):  # endpoints made and dropped, their identities free to come again
+    made: list[int] = []
+    memo = EndpointMemo(lambda endpoint: made.append(1) or [len(made)])
+    for count in range(1, 4):  # endpoints made and dropped, their identities free to come again
         passing: Endpoint = replace(ENDPOINT)
-        assert memo.get(passing) is None  # never another endpoint's, gone before
-        memo.setdefault(passing, [1])
+        assert memo.get(passing) == [count]  # never another endpoint's, gone before
         del passing
         gc.collect()
     assert memo._values == {}
