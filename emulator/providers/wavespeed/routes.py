@@ -194,13 +194,14 @@ class WaveSpeedApi:
     async def submit(self, scope: Scope, receive: Receive) -> Response:
         """``POST /api/v3/{model}``: a new prediction. The hot path: read from the ASGI scope
         and ``receive`` themselves, no Starlette `Request` built (`HandlerApp`)."""
-        owner = caller(scope, self.config)
+        config = self.config  # a property: read once (issue 17)
+        owner = caller(scope, config)
         model = scope["path_params"]["model"].strip("/")
         endpoint = self.engine.contracts.get("wavespeed", model)
         if endpoint is None:
             raise _not_found(f"Model '{model}'")
         note_endpoint(scope, endpoint.id)
-        payload = await read_payload(scope, receive, self.config)
+        payload = await read_payload(scope, receive, config)
         violations = self.engine.violations(endpoint, payload)
         if violations:
             raise validation_error(violations)
@@ -217,7 +218,10 @@ class WaveSpeedApi:
         if payload.get("enable_sync_mode") is True:
             return await self._submit_and_wait(scope, receive, endpoint, payload, owner, webhook)
         job = await self._submit(scope, endpoint, payload, owner, webhook)
-        return await self._answer(scope, job, self.engine.look(job))
+        look = self.engine.look(job)
+        if look.phase is not Phase.DONE:  # as nearly every new job: no coroutine (issue 17)
+            return self._pending(scope, job, look)
+        return await self._answer(scope, job, look)
 
     async def _submit_and_wait(
         self,
@@ -329,9 +333,13 @@ class WaveSpeedApi:
     async def _answer(self, scope: Scope, job: Job, look: Look) -> Response:
         """The prediction as ``look`` finds it, in the envelope."""
         if look.phase is not Phase.DONE:
-            encoded = pending_answer(job, look, self._api(scope))
-            return encoded_json_response(encoded, 200, json_headers(encoded))
+            return self._pending(scope, job, look)
         return json_response(envelope(await self._prediction(scope, job, look)))
+
+    def _pending(self, scope: Scope, job: Job, look: Look) -> Response:
+        """`_answer` of a prediction neither done nor failed."""
+        encoded = pending_answer(job, look, self._api(scope))
+        return encoded_json_response(encoded, 200, json_headers(encoded))
 
     def _done_answer(
         self, scope: Scope, job: Job, look: Look, linker: Linker
