@@ -50,7 +50,7 @@ def with_recordings(
             media_cap=media_cap,
         )  # fmt: skip
     if replay:
-        recordings = RecordingStore(Path(replay)).read()
+        recordings = RecordingStore(Path(replay)).read(CANONICAL_HOSTS)
         return Replayer(
             app, recordings=recordings, grammars=GRAMMARS, upstreams=upstreams,
             host_surfaces=HOST_SURFACES, fallback=fallback, errors=ERROR_ANSWERS,
@@ -84,21 +84,11 @@ def add_serve_options(serve: argparse.ArgumentParser) -> None:
     )
 
 
-def notice(args: argparse.Namespace) -> str | None:
-    """What ``serve`` says at start of the recording options it was given (None: none)."""
-    if args.record:
-        upstream = ", ".join(args.upstream) or "the providers' real hosts"
-        return f"recording provider calls into {args.record} (upstream: {upstream})"
-    if args.replay:
-        unmatched = "a 404" if args.replay_fallback == "404" else "emulated"
-        return f"answering from the recordings in {args.replay} (what none matches: {unmatched})"
-    return None
-
-
-def from_arguments(app: ASGIApp, args: argparse.Namespace) -> ASGIApp:
-    """``app`` wrapped as ``serve``'s recording options ask; `RecordingError` or
-    `UpstreamError` when they cannot be honoured."""
-    return with_recordings(
+def from_arguments(app: ASGIApp, args: argparse.Namespace) -> tuple[ASGIApp, str | None]:
+    """``app`` wrapped as ``serve``'s recording options ask, and what ``serve`` says of
+    them at start (None: nothing); `RecordingError` or `UpstreamError` when they cannot
+    be honoured."""
+    wrapped = with_recordings(
         app,
         record=args.record,
         replay=args.replay,
@@ -106,6 +96,17 @@ def from_arguments(app: ASGIApp, args: argparse.Namespace) -> ASGIApp:
         upstream=args.upstream,
         media_cap=args.record_media_cap,
     )
+    if args.record:
+        upstream = ", ".join(args.upstream) or "the providers' real hosts"
+        return wrapped, f"recording provider calls into {args.record} (upstream: {upstream})"
+    if args.replay:
+        from emulator.http.replay import Replayer  # loaded already: it is replaying
+
+        loaded = wrapped.loaded if isinstance(wrapped, Replayer) else 0
+        unmatched = "a 404" if args.replay_fallback == "404" else "emulated"
+        counted = f"{loaded} recording{'' if loaded == 1 else 's'} in {args.replay}"
+        return wrapped, f"answering from {counted} (what none matches: {unmatched})"
+    return wrapped, None
 
 
 ERRORS = (RecordingError, UpstreamError)

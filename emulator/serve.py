@@ -29,7 +29,6 @@ from emulator.core.store import StoreUnavailable, open_store
 from emulator.core.webhook_targets import is_loopback_host
 from emulator.logs import filter_uvicorn_logs
 from emulator.recording import from_arguments as with_arguments
-from emulator.recording import notice as recording_notice
 from emulator.serve_flags import add_parser, settings
 
 if TYPE_CHECKING:
@@ -101,8 +100,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         # With several workers this app is never served: building it checks every setting
         # before a worker starts, and stages the fault rules, once, in the shared store.
         built = build_app(chosen, serves=server["workers"] == 1)
-        app = with_arguments(built, args)
-        recording = recording_notice(args)
+        app, recording = with_arguments(built, args)
         if recording is not None:
             notices.append(recording)
     except StoreUnavailable as exc:
@@ -267,7 +265,8 @@ def worker_app() -> Any:
     args = parser.parse_args(worker["argv"])
     chosen, _ = settings(args)
     config = replace(chosen.config, admin_token=worker["admin_token"])
-    app = with_arguments(build_app(replace(chosen, config=config, faults=()), worker["port"]), args)
+    built = build_app(replace(chosen, config=config, faults=()), worker["port"])
+    app, _ = with_arguments(built, args)
     filter_uvicorn_logs()
     _freeze_startup_objects()
     _end_with_parent(worker["parent"])

@@ -64,15 +64,22 @@ class TestNested:
 @pytest.mark.provider_emulator("polls:1,1")
 def test_an_option_not_named_is_refused(provider_emulator):
     pass
+
+
+@pytest.mark.provider_emulator(replay=".")  # the run's folder: no recordings in it
+def test_a_replay_of_no_recording_is_refused(provider_emulator):
+    pass
 """
 
 
 def test_markers_merge_and_an_option_not_named_is_refused(pytester: pytest.Pytester) -> None:
-    # a class's seed was dropped by a method's marker; "polls:1,1" was silently ignored
+    # a class's seed was dropped by a method's marker; "polls:1,1" was silently ignored; a
+    # replay of no recording emulated every call, and the test passed
     pytester.makepyfile(MARKERS)
     result = run_inner(pytester)
-    result.assert_outcomes(passed=1, errors=1)
+    result.assert_outcomes(passed=1, errors=2)
     result.stdout.fnmatch_lines(["*provider_emulator takes options by name*not 'polls:1,1'*"])
+    result.stdout.fnmatch_lines(["*RecordingError: * holds no recordings*"])
 
 
 MARKED_ONLY = """

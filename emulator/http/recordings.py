@@ -23,7 +23,7 @@ import itertools
 import json
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,28 +166,52 @@ class RecordingStore:
         write_atomically(path, text + "\n")
         return path
 
-    def read(self) -> list[Recording]:
+    def read(self, surfaces: Collection[str]) -> list[Recording]:
+        """Every recording, oldest first within its provider's folder; `RecordingError`
+        naming the file of one that is unreadable, of a surface not among ``surfaces``,
+        or in another folder than its provider's; and when there are none, for a replay
+        of nothing would emulate every call unseen."""
         if not self.directory.is_dir():
             raise RecordingError(f"no recordings at {self.directory}")
-        recordings = []
-        for path in sorted(self.directory.glob("*/*.json")):
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                recordings.append(
-                    Recording(
-                        path.parent.name,
-                        data["surface"],
-                        data["method"],
-                        data["path"],
-                        data.get("query", ""),
-                        data["request"],
-                        data["response"],
-                    )  # fmt: skip
-                )
-                _check_response(data["response"])
-            except (OSError, ValueError, KeyError, TypeError, binascii.Error) as exc:
-                raise RecordingError(f"{path}: not a readable recording ({exc!r})") from None
-        return recordings
+        paths = sorted(self.directory.glob("*/*.json"))
+        if not paths:
+            raise RecordingError(self._none_found(surfaces))
+        return [_read_one(path, surfaces) for path in paths]
+
+    def _none_found(self, surfaces: Collection[str]) -> str:
+        providers = ", ".join(sorted({surface.split("/")[0] for surface in surfaces}))
+        found = f"{self.directory} holds no recordings (read from {self.directory}/PROVIDER/"
+        found += f"*.json, PROVIDER one of {providers})"
+        if any(self.directory.glob("*.json")):  # one provider's folder, named itself
+            found += f": its own *.json are read by replaying {self.directory.parent}"
+        return found
+
+
+def _read_one(path: Path, surfaces: Collection[str]) -> Recording:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        recording = Recording(
+            path.parent.name,
+            data["surface"],
+            data["method"],
+            data["path"],
+            data.get("query", ""),
+            data["request"],
+            data["response"],
+        )  # fmt: skip
+        _check_response(data["response"])
+    except (OSError, ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise RecordingError(f"{path}: not a readable recording ({exc!r})") from None
+    if recording.surface not in surfaces:
+        known = ", ".join(sorted(surfaces))
+        raise RecordingError(f"{path}: surface {recording.surface!r} is none of {known}")
+    provider = recording.surface.split("/")[0]
+    if provider != recording.provider:
+        raise RecordingError(
+            f"{path}: a recording of {provider} (surface {recording.surface!r}) in the folder "
+            f"{recording.provider}/, where {provider}'s are {path.parent.parent / provider}/"
+        )
+    return recording
 
 
 #: what no header name or value may hold (a response could not be sent with it)

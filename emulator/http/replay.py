@@ -293,6 +293,8 @@ class Replayer:
         self.grammars = grammars
         self.errors = errors
         self.index = _Index(recordings, grammars)
+        #: how many recordings it answers from
+        self.loaded = len(recordings)
         self.surfaces = _Surfaces(upstreams, host_surfaces)
         self.fallback = fallback
         #: emulator job id → the recorded result it answers with

@@ -1,0 +1,80 @@
+"""Reading recordings back: what a replay refuses to start from, naming the file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from emulator import create_app
+from emulator.http.recordings import RecordingError, RecordingStore
+from emulator.providers.registry import CANONICAL_HOSTS
+from emulator.recording import with_recordings
+
+SUBMIT = {
+    "surface": "fal/queue",
+    "method": "POST",
+    "path": "/fal-ai/bitdance",
+    "query": "",
+    "request": {"headers": {"content-type": "application/json"}, "json": {"prompt": "a cat"}},
+    "response": {
+        "status": 200,
+        "headers": {"content-type": "application/json"},
+        "json": {"request_id": "r1", "status": "IN_QUEUE"},
+    },
+}
+
+
+def _write(folder: Path, name: str, recording: dict) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(json.dumps(recording))
+    return path
+
+
+def _replay(directory: Path) -> None:
+    with_recordings(create_app(), replay=directory)
+
+
+def test_recordings_are_read_oldest_first_with_their_provider(tmp_path: Path) -> None:
+    _write(tmp_path / "fal", "2.json", {**SUBMIT, "path": "/second"})
+    _write(tmp_path / "fal", "1.json", SUBMIT)
+    recordings = RecordingStore(tmp_path).read(CANONICAL_HOSTS)
+    assert [(r.provider, r.path) for r in recordings] == [
+        ("fal", "/fal-ai/bitdance"),
+        ("fal", "/second"),
+    ]
+
+
+def test_a_folder_without_recordings_is_refused(tmp_path: Path) -> None:
+    """A replay of nothing started, and emulated every call unseen (a newcomer's audit)."""
+    with pytest.raises(RecordingError, match="holds no recordings") as refused:
+        _replay(tmp_path)
+    assert "PROVIDER one of fal, wavespeed" in str(refused.value)
+
+
+def test_one_providers_folder_is_refused_naming_its_parent(tmp_path: Path) -> None:
+    _write(tmp_path / "fal", "1.json", SUBMIT)
+    with pytest.raises(RecordingError, match="holds no recordings") as refused:
+        _replay(tmp_path / "fal")
+    assert str(refused.value).endswith(f"read by replaying {tmp_path}")
+
+
+@pytest.mark.parametrize("folder", ["wavespeed", "foo"])
+def test_a_recording_in_another_providers_folder_is_refused_naming_it(
+    tmp_path: Path, folder: str
+) -> None:
+    path = _write(tmp_path / folder, "1.json", SUBMIT)
+    with pytest.raises(RecordingError) as refused:
+        _replay(tmp_path)
+    assert str(refused.value) == (
+        f"{path}: a recording of fal (surface 'fal/queue') in the folder {folder}/, "
+        f"where fal's are {tmp_path / 'fal'}/"
+    )
+
+
+def test_a_recording_of_an_unknown_surface_is_refused_naming_it(tmp_path: Path) -> None:
+    path = _write(tmp_path / "fal", "1.json", {**SUBMIT, "surface": "nope"})
+    with pytest.raises(RecordingError, match=f"^{path}: surface 'nope' is none of fal/api, "):
+        _replay(tmp_path)
