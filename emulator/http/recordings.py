@@ -1,4 +1,4 @@
-"""Recorded exchanges on disk: scrubbed before writing, checked when read.
+"""Recorded exchanges on disk: scrubbed before writing, checked strictly when read.
 
 One JSON file per exchange, ``DIR/<provider>/<time>-<n>.json``::
 
@@ -190,18 +190,12 @@ class RecordingStore:
 def _read_one(path: Path, surfaces: Collection[str]) -> Recording:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        recording = Recording(
-            path.parent.name,
-            data["surface"],
-            data["method"],
-            data["path"],
-            data.get("query", ""),
-            data["request"],
-            data["response"],
-        )  # fmt: skip
-        _check_response(data["response"])
-    except (OSError, ValueError, KeyError, TypeError, binascii.Error) as exc:
+    except (OSError, ValueError) as exc:
         raise RecordingError(f"{path}: not a readable recording ({exc!r})") from None
+    problem = _shape_problem(data)
+    if problem is not None:
+        raise RecordingError(f"{path}: not a readable recording: {problem}")
+    recording = Recording(path.parent.name, **data)
     if recording.surface not in surfaces:
         known = ", ".join(sorted(surfaces))
         raise RecordingError(f"{path}: surface {recording.surface!r} is none of {known}")
@@ -214,24 +208,76 @@ def _read_one(path: Path, surfaces: Collection[str]) -> Recording:
     return recording
 
 
+#: a recording's keys, each required, and their types
+_FIELDS: dict[str, type] = {
+    "surface": str, "method": str, "path": str, "query": str, "request": dict, "response": dict,
+}  # fmt: skip
+#: the ways a body is kept (at most one; none: an empty body)
+_BODIES: dict[str, type] = {"json": object, "base64": str, "omitted": int}
+_PARTS: dict[str, dict[str, type]] = {
+    "request": {"headers": dict, **_BODIES},
+    "response": {"status": int, "headers": dict, **_BODIES},
+}
 #: what no header name or value may hold (a response could not be sent with it)
 _UNSENDABLE = re.compile(r"[\r\n\x00]")
 
 
-def _check_response(response: Any) -> None:
-    """`ValueError` unless a recorded response can be sent as recorded: a status of 100
-    to 599, headers of text without line breaks, a body that decodes."""
-    status = response["status"]
-    if type(status) is not int or not 100 <= status <= 599:
-        raise ValueError(f"status {status!r} is no HTTP status")
-    headers = response.get("headers", {})
-    if not isinstance(headers, dict) or not all(
+def _shape_problem(data: Any) -> str | None:
+    """What keeps ``data`` from being a recording as `RecordingStore.write` writes it, sent
+    back as recorded (None: nothing). Strict: a hand-edited or older key (a body kept as
+    ``body``) would otherwise be replayed as an empty body."""
+    problem = _keys_problem("the recording", data, _FIELDS, set(_FIELDS))
+    for part, fields in _PARTS.items():
+        if problem is None:
+            label, value = f"its {part}", data[part]
+            problem = _keys_problem(label, value, fields, {"status", "headers"} & set(fields))
+            problem = problem or _content_problem(label, value)
+    return problem
+
+
+def _keys_problem(
+    label: str, value: Any, fields: Mapping[str, type], required: set[str]
+) -> str | None:
+    if not isinstance(value, dict):
+        return f"{label} is not an object"
+    unknown = sorted(set(value) - set(fields))
+    if unknown:
+        return f"{label} has the unknown key {unknown[0]!r} (it holds {', '.join(fields)})"
+    missing = sorted(required - set(value))
+    if missing:
+        return f"{label} has no {missing[0]!r}"
+    for name, kind in fields.items():
+        item = value.get(name)
+        if name in value and not _is(item, kind):
+            return f"{label}'s {name} is not of type {kind.__name__}: {item!r}"
+    return None
+
+
+def _is(value: Any, kind: type) -> bool:
+    return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+
+
+def _content_problem(label: str, part: Mapping[str, Any]) -> str | None:
+    """Whether a request or response can be sent as recorded: a status of 100 to 599,
+    headers of text without line breaks, one body that decodes."""
+    status = part.get("status", 200)
+    if not 100 <= status <= 599:
+        return f"{label}'s status {status!r} is no HTTP status"
+    if not all(
         isinstance(k, str) and isinstance(v, str) and not _UNSENDABLE.search(k + v)
-        for k, v in headers.items()
+        for k, v in part["headers"].items()
     ):
-        raise ValueError("headers must be names and values of text, without line breaks")
-    if "base64" in response:
-        base64.b64decode(response["base64"], validate=True)
+        return f"{label}'s headers must be names and values of text, without line breaks"
+    bodies = [name for name in _BODIES if name in part]
+    if len(bodies) > 1:
+        return f"{label} keeps its body more than one way ({' and '.join(bodies)})"
+    if part.get("omitted", 0) < 0:
+        return f"{label}'s omitted size {part['omitted']} is less than 0"
+    try:
+        base64.b64decode(part.get("base64", ""), validate=True)
+    except binascii.Error as exc:
+        return f"{label}'s base64 does not decode ({exc})"
+    return None
 
 
 def request_headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:

@@ -78,3 +78,41 @@ def test_a_recording_of_an_unknown_surface_is_refused_naming_it(tmp_path: Path) 
     path = _write(tmp_path / "fal", "1.json", {**SUBMIT, "surface": "nope"})
     with pytest.raises(RecordingError, match=f"^{path}: surface 'nope' is none of fal/api, "):
         _replay(tmp_path)
+
+
+def _edited(part: str, **changes: object) -> dict:
+    """SUBMIT with ``changes`` made to its ``part`` (None: that key removed)."""
+    edited = {**SUBMIT[part], **changes} if part != "recording" else {**SUBMIT, **changes}
+    edited = {name: value for name, value in edited.items() if value is not None}
+    return edited if part == "recording" else {**SUBMIT, part: edited}
+
+
+@pytest.mark.parametrize(
+    ("recording", "problem"),
+    [
+        (_edited("response", json=None, body={"images": []}),
+         "its response has the unknown key 'body' (it holds status, headers, json, base64, "
+         "omitted)"),
+        (_edited("recording", query=None), "the recording has no 'query'"),
+        (_edited("recording", notes="mine"), "the recording has the unknown key 'notes'"),
+        (_edited("recording", method=["POST"]),
+         "the recording's method is not of type str: ['POST']"),
+        (_edited("request", headers=None), "its request has no 'headers'"),
+        (_edited("response", status=True), "its response's status is not of type int: True"),
+        (_edited("response", base64="AAAA"),
+         "its response keeps its body more than one way (json and base64)"),
+        (_edited("response", json=None, omitted=-1),
+         "its response's omitted size -1 is less than 0"),
+        (_edited("request", headers={"x-a": "b\nc"}), "its request's headers must be names"),
+    ],
+)  # fmt: skip
+def test_a_recording_of_another_shape_is_refused_naming_it(
+    tmp_path: Path, recording: dict, problem: str
+) -> None:
+    """A response's ``json`` renamed ``body`` was replayed as an empty body, and
+    `fal_client.subscribe` returned None (a newcomer's audit)."""
+    path = _write(tmp_path / "fal", "1.json", recording)
+    with pytest.raises(RecordingError) as refused:
+        _replay(tmp_path)
+    assert str(refused.value).startswith(f"{path}: not a readable recording: {problem}")
+    assert "\n" not in str(refused.value)
