@@ -229,6 +229,29 @@ def test_in_process_record_then_replay_with_the_real_client(
     assert replayed == recorded
 
 
+def test_calls_of_one_input_replay_its_recordings_in_order_then_the_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both replayed calls returned the second recording (a newcomer's audit)."""
+    import fal_client
+
+    from emulator import Emulation
+
+    config = EmulatorConfig(seed=8, progression=Progression.parse("immediate"))
+    with BackgroundServer(config) as real:
+        monkeypatch.setenv("PROVIDER_EMULATOR_UPSTREAM", real.url)
+        with Emulation(record=tmp_path):
+            recorded = [fal_client.subscribe("fal-ai/bitdance", arguments=PROMPT) for _ in "12"]
+    monkeypatch.delenv("PROVIDER_EMULATOR_UPSTREAM")
+    assert recorded[0] != recorded[1]  # drawn afresh for each job
+    with Emulation(replay=tmp_path, progression="polls:1,1") as emulation:
+        # a submit refused (a staged 503) and sent again by the client plays nothing
+        emulation.add_fault("http_error", status=503, method="POST", times=1)
+        replayed = [fal_client.subscribe("fal-ai/bitdance", arguments=PROMPT) for _ in "123"]
+        assert len(emulation.requests.filter(method="POST", status=503)) == 1
+    assert replayed == [*recorded, recorded[1]]
+
+
 _CDN_PAGE = {
     "surface": "fal/cdn",
     "method": "GET",

@@ -4,8 +4,9 @@
 answers the client with the real answer (its URLs pointing back at this proxy), and
 stores the exchange, scrubbed (``recordings.py``). `Replayer` answers from recordings: a
 submit whose endpoint and input match a recording becomes a real emulator job, so status
-polls move through the queue as usual, and its result is the recorded one; the recorded
-media are served back; anything else is emulated, or answered 404 with ``fallback="404"``.
+polls move through the queue as usual, and its result is the recorded one (the next of
+its input's, in the order recorded: ``cassette.py``); the recorded media are served
+back; anything else is emulated, or answered 404 with ``fallback="404"``.
 Provider specifics (which paths submit, where the id is) come in as `Grammar` values.
 """
 
@@ -21,6 +22,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.http.asgi import header
+from emulator.http.cassette import QUEUED, SYNC, Cassette, input_key
 from emulator.http.cdn import SERVED_HEADERS
 from emulator.http.grammar import Grammar
 from emulator.http.recordings import (
@@ -34,11 +36,6 @@ from emulator.http.recordings import (
 from emulator.http.upstream import Upstreams
 
 MAX_BODY = 20 * 2**20
-
-
-def input_key(endpoint: str, body: Any) -> str:
-    """Recordings match by endpoint and normalised input (keys sorted, spacing dropped)."""
-    return endpoint + " " + json.dumps(body, sort_keys=True, separators=(",", ":"))
 
 
 class _Located:
@@ -203,42 +200,6 @@ _PASSED_HEADERS = ("content-type", "x-fal-request-id", "x-fal-error-type", "x-fa
                    "retry-after", "etag", "cache-control")  # fmt: skip
 
 
-class _Index:
-    """The recordings, arranged for replay."""
-
-    def __init__(self, recordings: list[Recording], grammars: Mapping[str, Grammar]) -> None:
-        self.submits: dict[str, Recording] = {}
-        self.sync: dict[str, Recording] = {}
-        self.results: dict[str, Recording] = {}
-        self.static: dict[tuple[str, str], Recording] = {}
-        for recording in recordings:
-            grammar = grammars.get(recording.provider)
-            if grammar is not None:
-                self._add(grammar, recording)
-
-    def _add(self, grammar: Grammar, recording: Recording) -> None:
-        route = recording.surface + recording.path
-        payload = recording.request.get("json")
-        if recording.method == "POST" and (match := grammar.submit.fullmatch(route)):
-            if recording.status < 300:
-                self.submits[input_key(match["endpoint"], payload)] = recording
-        elif (
-            recording.method == "POST" and grammar.sync and (match := grammar.sync.fullmatch(route))
-        ):
-            self.sync[input_key(match["endpoint"], payload)] = recording
-        elif recording.method == "GET" and (match := grammar.result.fullmatch(route)):
-            if grammar.final(recording.response.get("json")):
-                self.results[match["id"]] = recording
-        elif recording.method == "GET" and recording.surface in grammar.static:
-            if recording.response_body() is not None:
-                self.static[(recording.surface, recording.path)] = recording
-
-    def result_for(self, grammar: Grammar, key: str) -> Recording | None:
-        submit = self.submits.get(key)
-        job = grammar.job_id(submit.response.get("json")) if submit else None
-        return self.results.get(job) if job else None
-
-
 async def _call_app(app: ASGIApp, scope: Scope, body: bytes) -> tuple[int, list, bytes]:
     """The app's whole answer to a request whose body was already read."""
     sent = False
@@ -292,7 +253,7 @@ class Replayer:
         self.app = app
         self.grammars = grammars
         self.errors = errors
-        self.index = _Index(recordings, grammars)
+        self.cassette = Cassette(recordings, grammars)
         #: how many recordings it answers from
         self.loaded = len(recordings)
         self.surfaces = _Surfaces(upstreams, host_surfaces)
@@ -307,7 +268,7 @@ class Replayer:
             await self.app(scope, receive, send)
             return
         route, method = f"{located.surface}{located.path}", scope["method"]
-        recorded = self.index.static.get((located.surface or "", located.path))
+        recorded = self.cassette.static.get((located.surface or "", located.path))
         if method == "GET" and recorded is not None:
             await self._send_recorded(scope, located, send, recorded)
             return
@@ -339,16 +300,20 @@ class Replayer:
                       grammar: Grammar, match: re.Match[str], queued: bool) -> None:  # fmt: skip
         body = await _read(receive)
         key = input_key(match["endpoint"], _json(body))
-        if not queued and key in self.index.sync:
-            await self._send_recorded(scope, located, send, self.index.sync[key])
+        recorded = None if queued else self.cassette.play(SYNC, key)
+        if recorded is not None:
+            await self._send_recorded(scope, located, send, recorded)
             return
-        result = self.index.result_for(grammar, key) if queued else None
-        if result is None and self.fallback == "404":
+        matched = queued and self.cassette.matches(QUEUED, key)
+        if not matched and self.fallback == "404":
             detail = f"no recording matches {scope['method']} {match['endpoint']} with this input"
             await self.errors[grammar.provider](404, detail, None)(scope, receive, send)
             return
         status, headers, content = await _call_app(self.app, scope, body)
-        job = grammar.job_id(_json(content)) if result is not None and status < 300 else None
+        job = grammar.job_id(_json(content)) if matched and status < 300 else None
+        # played once the emulator took the job: a submit it refused (a staged fault) and
+        # the client sends again is the same recorded call
+        result = self.cassette.play(QUEUED, key) if job else None
         if job and result is not None:
             self.replayed[job] = result
         await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -1,0 +1,84 @@
+"""The recordings arranged for replay, as a cassette: the calls that match an input get its
+recorded answers in the order they were recorded, and once those run out, the last again.
+
+A call is matched by endpoint and normalised input (`input_key`); a submit's answer is the
+final result recorded for the job it made, a sync run's the recorded answer itself. What
+has been played is kept in this process only, as the replayed jobs are (``serve --replay``
+runs in one process): each start plays the cassette from its beginning.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from emulator.http.grammar import Grammar
+from emulator.http.recordings import Recording
+
+#: the calls answered from a cassette: a queued submit's result, a sync run's answer
+QUEUED, SYNC = "queued", "sync"
+
+
+def input_key(endpoint: str, body: Any) -> str:
+    """Recordings match by endpoint and normalised input (keys sorted, spacing dropped)."""
+    return endpoint + " " + json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+class Cassette:
+    """The recordings, arranged for replay."""
+
+    def __init__(self, recordings: list[Recording], grammars: Mapping[str, Grammar]) -> None:
+        """``recordings`` oldest first (as `RecordingStore.read` gives them)."""
+        #: QUEUED or SYNC → input key → its answers, in the order recorded
+        self.answers: dict[str, dict[str, list[Recording]]] = {QUEUED: {}, SYNC: {}}
+        #: (surface, path) → a recorded GET answered byte for byte (media)
+        self.static: dict[tuple[str, str], Recording] = {}
+        self._submits: list[tuple[Grammar, str, Recording]] = []
+        self._results: dict[str, Recording] = {}
+        for recording in recordings:
+            grammar = grammars.get(recording.provider)
+            if grammar is not None:
+                self._add(grammar, recording)
+        for grammar, key, submit in self._submits:
+            job = grammar.job_id(submit.response.get("json"))
+            result = self._results.get(job) if job else None
+            if result is not None:
+                self.answers[QUEUED].setdefault(key, []).append(result)
+        self._played: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()  # in-process, requests may run on several threads
+
+    def _add(self, grammar: Grammar, recording: Recording) -> None:
+        route = recording.surface + recording.path
+        payload = recording.request.get("json")
+        if recording.method == "POST" and (match := grammar.submit.fullmatch(route)):
+            if recording.status < 300:
+                self._submits.append((grammar, input_key(match["endpoint"], payload), recording))
+        elif (
+            recording.method == "POST" and grammar.sync and (match := grammar.sync.fullmatch(route))
+        ):
+            key = input_key(match["endpoint"], payload)
+            self.answers[SYNC].setdefault(key, []).append(recording)
+        elif recording.method == "GET" and (match := grammar.result.fullmatch(route)):
+            if grammar.final(recording.response.get("json")):
+                self._results[match["id"]] = recording
+        elif recording.method == "GET" and recording.surface in grammar.static:
+            if recording.response_body() is not None:
+                self.static[(recording.surface, recording.path)] = recording
+
+    def matches(self, kind: str, key: str) -> bool:
+        """Whether a call of ``kind`` (QUEUED or SYNC) with the input ``key`` has an answer."""
+        return key in self.answers[kind]
+
+    def play(self, kind: str, key: str) -> Recording | None:
+        """The next answer to a call of ``kind`` with the input ``key`` (None: it has none),
+        counted as played."""
+        answers = self.answers[kind].get(key)
+        if not answers:
+            return None
+        with self._lock:
+            played = self._played[(kind, key)]
+            self._played[(kind, key)] = played + 1
+        return answers[min(played, len(answers) - 1)]
