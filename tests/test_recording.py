@@ -252,6 +252,36 @@ def test_calls_of_one_input_replay_its_recordings_in_order_then_the_last(
     assert replayed == [*recorded, recorded[1]]
 
 
+def test_a_wavespeed_sync_mode_call_replays_its_recorded_prediction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It was never replayed: its answer carries the result, and no poll followed to find
+    it by (a newcomer's audit)."""
+    import wavespeed
+
+    from emulator import Emulation
+    from emulator.providers.wavespeed.envelopes import task_id
+
+    model, arguments = "wavespeed-ai/bitdance-14b/text-to-image", {"prompt": "sync"}
+    config = EmulatorConfig(seed=8, progression=Progression.parse("immediate"))
+    with BackgroundServer(config) as real:
+        monkeypatch.setenv("PROVIDER_EMULATOR_UPSTREAM", real.url)
+        with Emulation(record=tmp_path):
+            recorded = wavespeed.Client().run(model, arguments, enable_sync_mode=True)
+    monkeypatch.delenv("PROVIDER_EMULATOR_UPSTREAM")
+    with Emulation(replay=tmp_path, progression="polls:1,1") as emulation:
+        replayed = wavespeed.Client().run(model, arguments, enable_sync_mode=True)
+        (job,) = list(emulation.jobs)  # an emulator job, which a later poll finds too
+        polled = wavespeed.Client().get_result(task_id(job))["data"]
+    assert replayed["outputs"] == recorded["outputs"] == polled["outputs"]
+    assert polled["id"] == task_id(job)
+    strict = _app(replay=tmp_path, fallback="404")  # the audit's serve --replay-fallback 404
+    answer = strict.post(f"/wavespeed/api/v3/{model}", json={**arguments, "enable_sync_mode": True},
+                         headers={"Authorization": "Bearer k"})  # fmt: skip
+    (output,) = answer.json()["data"]["outputs"]  # pointing at the client's host
+    assert output.rsplit("/", 1)[1] == recorded["outputs"][0].rsplit("/", 1)[1]
+
+
 _CDN_PAGE = {
     "surface": "fal/cdn",
     "method": "GET",

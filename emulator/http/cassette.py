@@ -2,7 +2,8 @@
 recorded answers in the order they were recorded, and once those run out, the last again.
 
 A call is matched by endpoint and normalised input (`input_key`); a submit's answer is the
-final result recorded for the job it made, a sync run's the recorded answer itself. What
+final result recorded for the job it made (or its own answer, when that was the result:
+WaveSpeed's sync mode), a sync run's the recorded answer itself. What
 has been played is kept in this process only, as the replayed jobs are (``serve --replay``
 runs in one process): each start plays the cassette from its beginning.
 """
@@ -43,8 +44,9 @@ class Cassette:
             if grammar is not None:
                 self._add(grammar, recording)
         for grammar, key, submit in self._submits:
-            job = grammar.job_id(submit.response.get("json"))
-            result = self._results.get(job) if job else None
+            answer = submit.response.get("json")
+            job = grammar.job_id(answer)
+            result = submit if grammar.settled(answer) else self._results.get(job) if job else None
             if result is not None:
                 self.answers[QUEUED].setdefault(key, []).append(result)
         self._played: Counter[tuple[str, str]] = Counter()

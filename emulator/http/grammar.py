@@ -29,3 +29,6 @@ class Grammar:
     static: tuple[str, ...] = ()
     #: ``surface/path`` of a POST answered at once (a synchronous run); group ``endpoint``
     sync: re.Pattern[str] | None = None
+    #: whether a submit's answer is already its job's final result (WaveSpeed's sync mode),
+    #: replayed as a result is
+    settled: Callable[[Any], bool] = lambda body: False

@@ -309,22 +309,31 @@ class Replayer:
             detail = f"no recording matches {scope['method']} {match['endpoint']} with this input"
             await self.errors[grammar.provider](404, detail, None)(scope, receive, send)
             return
-        status, headers, content = await _call_app(self.app, scope, body)
+        answered = await _call_app(self.app, scope, body)
+        status, _, content = answered
         job = grammar.job_id(_json(content)) if matched and status < 300 else None
         # played once the emulator took the job: a submit it refused (a staged fault) and
         # the client sends again is the same recorded call
         result = self.cassette.play(QUEUED, key) if job else None
         if job and result is not None:
             self.replayed[job] = result
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": content})
+        # WaveSpeed's sync mode answers its job's result at once: the recorded one
+        await self._as_recorded(scope, located, send, answered, result, grammar, grammar.settled)
 
     async def _result(self, scope: Scope, located: _Located, send: Send, grammar: Grammar,
                       job: str) -> None:  # fmt: skip
-        status, headers, content = await _call_app(self.app, scope, b"")
-        emulated = _json(content)
+        answered = await _call_app(self.app, scope, b"")
         recording = self.replayed[job]
-        if status >= 300 or not grammar.final(emulated):
+        await self._as_recorded(scope, located, send, answered, recording, grammar, grammar.final)
+
+    async def _as_recorded(self, scope: Scope, located: _Located, send: Send,
+                           answered: tuple[int, list, bytes], recording: Recording | None,
+                           grammar: Grammar, final: Callable[[Any], bool]) -> None:  # fmt: skip
+        """The emulator's ``answered`` about a replayed job, with the ``recording``'s
+        result put in once it is ``final``."""
+        status, headers, content = answered
+        emulated = _json(content)
+        if recording is None or status >= 300 or not final(emulated):
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": content})
             return

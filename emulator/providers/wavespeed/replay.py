@@ -21,12 +21,17 @@ def _merge(emulated: Any, recorded: Any) -> Any:
     return {**recorded, "data": data}
 
 
+def _final(body: Any) -> bool:
+    return _data(body).get("status") in ("completed", "failed")
+
+
 GRAMMAR = Grammar(
     "wavespeed",
     submit=re.compile(r"wavespeed/api/v3/(?P<endpoint>(?!predictions/|media/).+?)/?"),
     result=re.compile(r"wavespeed/api/v3/predictions/(?P<id>[^/]+)/result/?"),
     job_id=lambda body: _data(body).get("id"),
-    final=lambda body: _data(body).get("status") in ("completed", "failed"),
+    final=_final,
     merge=_merge,
     static=("wavespeed/cdn",),
+    settled=_final,  # sync mode (enable_sync_mode) answers the completed prediction
 )
