@@ -20,6 +20,7 @@ from starlette.types import ASGIApp
 from emulator.http.recordings import DEFAULT_MEDIA_CAP, RecordingError, RecordingStore
 from emulator.http.upstream import UpstreamError, Upstreams
 from emulator.providers.registry import CANONICAL_HOSTS, HOST_SURFACES, PROVIDERS
+from emulator.setting_values import NOT_NEGATIVE
 
 #: each provider's wire grammar, by name
 GRAMMARS = {provider.name: provider.replay for provider in PROVIDERS}
@@ -37,8 +38,7 @@ def with_recordings(
     media_cap: int = DEFAULT_MEDIA_CAP,
 ) -> ASGIApp:
     """``app`` recording into ``record`` or replaying from ``replay`` (not both)."""
-    if record and replay:
-        raise RecordingError("--record and --replay cannot be used together")
+    _check_options(record, replay, fallback, upstream, media_cap)
     upstreams = Upstreams.parse(CANONICAL_HOSTS, upstream)
     if record or replay:  # httpx and the proxy load only for those who record or replay
         from emulator.http.replay import RecordingProxy, Replayer
@@ -56,6 +56,24 @@ def with_recordings(
             host_surfaces=HOST_SURFACES, fallback=fallback, errors=ERROR_ANSWERS,
         )  # fmt: skip
     return app
+
+
+def _check_options(
+    record: Path | str | None,
+    replay: Path | str | None,
+    fallback: str,
+    upstream: Sequence[str],
+    media_cap: int,
+) -> None:
+    """`RecordingError` (or `ValueError`) for options that cannot work together: an option
+    of one mode without that mode did nothing, unseen."""
+    if record and replay:
+        raise RecordingError("--record and --replay cannot be used together")
+    if fallback != "emulate" and not replay:
+        raise RecordingError(f"--replay-fallback {fallback} needs --replay (nothing is replayed)")
+    if upstream and not record:
+        raise RecordingError("--upstream needs --record (it is where a recording's calls go)")
+    NOT_NEGATIVE.check("--record-media-cap", media_cap)
 
 
 def add_serve_options(serve: argparse.ArgumentParser) -> None:
@@ -80,7 +98,7 @@ def add_serve_options(serve: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_MEDIA_CAP,
         metavar="BYTES",
-        help="largest media body kept in a recording",
+        help="largest media body kept in a recording (0: none, only its size)",
     )
 
 

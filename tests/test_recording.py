@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from emulator import EmulatorConfig, Engine, Progression, cli, create_app
 from emulator.recording import RecordingError, with_recordings
 from emulator.server import BackgroundServer
-from tests.command import refused
+from tests.command import refused, serve_with
 
 KEY = "upstream-secret-key"
 PROMPT = {"prompt": "a lighthouse at dusk"}
@@ -162,6 +162,14 @@ def test_serve_says_it_records_or_replays(
     assert said.replace("DIR", str(folder)).replace("COUNT", count) in capsys.readouterr().err
 
 
+def test_the_upstream_variable_without_record_is_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The flag without --record is refused; the variable may be set for other runs."""
+    served = serve_with(monkeypatch, [], PROVIDER_EMULATOR_UPSTREAM="http://127.0.0.1:9")
+    assert served["port"] > 0
+
+
 def test_an_unreachable_upstream_is_a_502_and_nothing_is_recorded(tmp_path: Path) -> None:
     client = _app(record=tmp_path, upstream=["http://127.0.0.1:9"])
     answer = client.post(
@@ -188,8 +196,13 @@ def test_unreadable_recordings_are_one_clear_error(tmp_path: Path) -> None:
         (["--record", "{tmp}/file.txt/sub"], "cannot record into"),
         (["--record", "{tmp}/a", "--replay", "{tmp}/b"], "cannot be used together"),
         (["--record", "{tmp}/a", "--upstream", "ftp://x"], "not an http(s) URL"),
+        # an option of one mode without it did nothing, unseen (a newcomer's audit)
+        (["--replay-fallback", "404"], "--replay-fallback 404 needs --replay"),
+        (["--upstream", "http://127.0.0.1:9"], "--upstream needs --record"),
+        (["--record", "{tmp}/a", "--record-media-cap", "-5"],
+         "--record-media-cap must be at least 0, not -5"),
     ],
-)
+)  # fmt: skip
 def test_serve_refuses_bad_recording_options_in_one_line(
     argv: list[str],
     words: str,
