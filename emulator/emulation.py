@@ -32,7 +32,7 @@ from emulator.core.lifecycle import Progression
 from emulator.core.record import Calls, RequestRecord
 from emulator.core.shared_jobs import SharedJobStore
 from emulator.core.webhooks import Delivery
-from emulator.recording import with_recordings
+from emulator.recording import ReplayFallback, with_recordings
 from emulator.transport import AppDispatcher, Interception
 from emulator.transport.unmatched import Unmatched
 
@@ -55,9 +55,12 @@ class Emulation:
         config: EmulatorConfig | None = None,
         record: Path | str | None = None,
         replay: Path | str | None = None,
+        replay_fallback: ReplayFallback = "emulate",
     ) -> None:
         """``config`` replaces ``seed``, ``progression``, ``api_keys`` and ``contracts``;
-        ``record``/``replay``: a directory of recordings (see ``emulator.recording``)."""
+        ``record``/``replay``: a directory of recordings (see ``emulator.recording``);
+        ``replay_fallback``: what answers a call no recording matches, the emulator or a
+        404 (``serve --replay-fallback``)."""
         if config is None:
             options = {
                 "seed": seed,
@@ -66,7 +69,7 @@ class Emulation:
                 "contracts": contracts,
             }
             config = EmulatorConfig().with_options(options)
-        self._making = config, clock, record, replay, unmatched
+        self._making = config, clock, (record, replay, replay_fallback), unmatched
         self._make()
         self._fake_credentials = fake_credentials
         self._saved_environment: dict[str, str | None] = {}
@@ -75,10 +78,11 @@ class Emulation:
     def _make(self) -> None:
         """A fresh engine, app and interception: at the start, and again for each later
         use of an emulation that has ended (a decorated function called twice)."""
-        config, clock, record, replay, unmatched = self._making
+        config, clock, (record, replay, fallback), unmatched = self._making
         self.engine = Engine(config, clock=clock)
         self.app: Starlette = create_app(engine=self.engine)
-        self._dispatcher = AppDispatcher(with_recordings(self.app, record=record, replay=replay))
+        recorded = with_recordings(self.app, record=record, replay=replay, fallback=fallback)
+        self._dispatcher = AppDispatcher(recorded)
         self._interception = Interception(self._dispatcher, unmatched=unmatched)
         self._ended = False
 
@@ -243,5 +247,6 @@ def _imported(name: str) -> Any:
 def emulate(**options: Any) -> Emulation:
     """An `Emulation`: use it with ``with``, or as a decorator. Options: ``seed``,
     ``progression`` (default ``"immediate"``), ``api_keys``, ``unmatched`` (``"fail"`` or
-    ``"pass"``), ``contracts``, ``clock``, ``fake_credentials``, or a whole ``config``."""
+    ``"pass"``), ``contracts``, ``clock``, ``fake_credentials``, or a whole ``config``;
+    ``record``, ``replay`` and ``replay_fallback`` (``"emulate"`` or ``"404"``)."""
     return Emulation(**options)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal, get_args
 
 from starlette.types import ASGIApp
 
@@ -28,12 +29,16 @@ GRAMMARS = {provider.name: provider.replay for provider in PROVIDERS}
 ERROR_ANSWERS = {provider.name: provider.http_error for provider in PROVIDERS}
 
 
+#: what answers a replayed request no recording matches: the emulator, or a 404
+ReplayFallback = Literal["emulate", "404"]
+
+
 def with_recordings(
     app: ASGIApp,
     *,
     record: Path | str | None = None,
     replay: Path | str | None = None,
-    fallback: str = "emulate",
+    fallback: ReplayFallback = "emulate",
     upstream: Sequence[str] = (),
     media_cap: int = DEFAULT_MEDIA_CAP,
 ) -> ASGIApp:
@@ -61,7 +66,7 @@ def with_recordings(
 def _check_options(
     record: Path | str | None,
     replay: Path | str | None,
-    fallback: str,
+    fallback: ReplayFallback,
     upstream: Sequence[str],
     media_cap: int,
 ) -> None:
@@ -69,6 +74,8 @@ def _check_options(
     of one mode without that mode did nothing, unseen."""
     if record and replay:
         raise RecordingError("--record and --replay cannot be used together")
+    if fallback not in get_args(ReplayFallback):
+        raise RecordingError(f"the replay fallback must be emulate or 404, not {fallback!r}")
     if fallback != "emulate" and not replay:
         raise RecordingError(f"--replay-fallback {fallback} needs --replay (nothing is replayed)")
     if upstream and not record:

@@ -224,6 +224,37 @@ def test_an_in_process_replay_of_no_recording_is_refused(tmp_path: Path) -> None
         emulate(replay=tmp_path)
 
 
+def test_an_in_process_replay_can_answer_what_no_recording_matches_with_a_404(
+    recorded,
+) -> None:
+    """The strict replay CI wants existed for serve only (a newcomer's audit)."""
+    import fal_client
+
+    from emulator import Emulation
+
+    directory, results, _ = recorded
+    with Emulation(replay=directory, replay_fallback="404"):
+        assert (
+            fal_client.subscribe("fal-ai/bitdance", arguments=PROMPT)["seed"]
+            == (results["fal"]["seed"])
+        )
+        with pytest.raises(fal_client.FalClientHTTPError, match="no recording matches") as lost:
+            fal_client.subscribe("fal-ai/bitdance", arguments={"prompt": "something else"})
+        assert lost.value.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [({"replay_fallback": "404"}, "--replay-fallback 404 needs --replay"),
+     ({"replay": ".", "replay_fallback": "405"}, "must be emulate or 404, not '405'")],
+)  # fmt: skip
+def test_a_replay_fallback_that_cannot_work_is_refused(options: dict, words: str) -> None:
+    from emulator import emulate
+
+    with pytest.raises(RecordingError, match=words):
+        emulate(**options)
+
+
 def test_in_process_record_then_replay_with_the_real_client(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
