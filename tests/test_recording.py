@@ -319,6 +319,11 @@ def test_a_wavespeed_sync_mode_call_replays_its_recorded_prediction(
         polled = wavespeed.Client().get_result(task_id(job))["data"]
     assert replayed["outputs"] == recorded["outputs"] == polled["outputs"]
     assert polled["id"] == task_id(job)
+    # as serve's jobs move, by the wall clock: the sync wait must hear its client stay
+    with Emulation(replay=tmp_path, progression="wall:0.1,0.1,0"):
+        waited = wavespeed.Client().run(model, arguments, enable_sync_mode=True)
+        emulated = wavespeed.Client().run(model, {"prompt": "other"}, enable_sync_mode=True)
+    assert waited["outputs"] == recorded["outputs"] and emulated["outputs"]
     strict = _app(replay=tmp_path, fallback="404")  # the audit's serve --replay-fallback 404
     answer = strict.post(f"/wavespeed/api/v3/{model}", json={**arguments, "enable_sync_mode": True},
                          headers={"Authorization": "Bearer k"})  # fmt: skip

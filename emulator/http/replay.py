@@ -200,8 +200,10 @@ _PASSED_HEADERS = ("content-type", "x-fal-request-id", "x-fal-error-type", "x-fa
                    "retry-after", "etag", "cache-control")  # fmt: skip
 
 
-async def _call_app(app: ASGIApp, scope: Scope, body: bytes) -> tuple[int, list, bytes]:
-    """The app's whole answer to a request whose body was already read."""
+async def _call_app(
+    app: ASGIApp, scope: Scope, body: bytes, client: Receive
+) -> tuple[int, list, bytes]:
+    """The app's whole answer to a request whose body was already read from ``client``."""
     sent = False
     started: dict[str, Any] = {}
     chunks: list[bytes] = []
@@ -209,7 +211,9 @@ async def _call_app(app: ASGIApp, scope: Scope, body: bytes) -> tuple[int, list,
     async def receive() -> Message:
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            # what the client does next: a wait for a job (WaveSpeed's sync mode, a fal sync
+            # run) goes on while the client stays, as a disconnect at once ended it
+            return await client()
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
@@ -274,7 +278,7 @@ class Replayer:
             return
         if method == "GET" and (match := grammar.result.fullmatch(route)):
             if match["id"] in self.replayed:
-                await self._result(scope, located, send, grammar, match["id"])
+                await self._result(scope, receive, send, located, grammar, match["id"])
                 return
         if method == "POST":
             submit = grammar.submit.fullmatch(route)
@@ -309,7 +313,7 @@ class Replayer:
             detail = f"no recording matches {scope['method']} {match['endpoint']} with this input"
             await self.errors[grammar.provider](404, detail, None)(scope, receive, send)
             return
-        answered = await _call_app(self.app, scope, body)
+        answered = await _call_app(self.app, scope, body, receive)
         status, _, content = answered
         job = grammar.job_id(_json(content)) if matched and status < 300 else None
         # played once the emulator took the job: a submit it refused (a staged fault) and
@@ -320,9 +324,9 @@ class Replayer:
         # WaveSpeed's sync mode answers its job's result at once: the recorded one
         await self._as_recorded(scope, located, send, answered, result, grammar, grammar.settled)
 
-    async def _result(self, scope: Scope, located: _Located, send: Send, grammar: Grammar,
-                      job: str) -> None:  # fmt: skip
-        answered = await _call_app(self.app, scope, b"")
+    async def _result(self, scope: Scope, receive: Receive, send: Send, located: _Located,
+                      grammar: Grammar, job: str) -> None:  # fmt: skip
+        answered = await _call_app(self.app, scope, await _read(receive), receive)
         recording = self.replayed[job]
         await self._as_recorded(scope, located, send, answered, recording, grammar, grammar.final)
 
