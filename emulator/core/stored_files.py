@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from emulator.core.file_urls import file_url
 
+logger = logging.getLogger("emulator")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -24,9 +25,6 @@ class StorageError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-logger = logging.getLogger("emulator")
 
 
 @contextmanager
