@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -255,6 +256,25 @@ def test_a_replay_fallback_that_cannot_work_is_refused(options: dict, words: str
         emulate(**options)
 
 
+def _recorded_subscribes(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, count: int
+) -> list[dict[str, Any]]:
+    """``count`` subscribes of `PROMPT` by the real fal_client, recorded in-process into
+    ``folder`` from a served emulator standing in for fal (each went there)."""
+    import fal_client
+
+    from emulator import Emulation
+
+    config = EmulatorConfig(seed=8, progression=Progression.parse("immediate"))
+    with BackgroundServer(config) as real, monkeypatch.context() as patched:
+        patched.setenv("PROVIDER_EMULATOR_UPSTREAM", real.url)
+        with Emulation(record=folder):
+            recorded = [fal_client.subscribe("fal-ai/bitdance", arguments=PROMPT)
+                        for _ in range(count)]  # fmt: skip
+        assert len(real.engine.jobs) == count
+    return recorded
+
+
 def test_in_process_record_then_replay_with_the_real_client(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -262,12 +282,7 @@ def test_in_process_record_then_replay_with_the_real_client(
 
     from emulator import Emulation
 
-    config = EmulatorConfig(seed=8, progression=Progression.parse("immediate"))
-    with BackgroundServer(config) as real:
-        monkeypatch.setenv("PROVIDER_EMULATOR_UPSTREAM", real.url)
-        with Emulation(record=tmp_path):
-            recorded = fal_client.subscribe("fal-ai/bitdance", arguments=PROMPT)
-        assert len(real.engine.jobs) == 1  # the call went to the upstream
+    (recorded,) = _recorded_subscribes(tmp_path, monkeypatch, 1)
     with Emulation(replay=tmp_path, progression="polls:1,1"):
         replayed = fal_client.subscribe("fal-ai/bitdance", arguments=PROMPT)
     assert replayed == recorded
@@ -281,12 +296,7 @@ def test_calls_of_one_input_replay_its_recordings_in_order_then_the_last(
 
     from emulator import Emulation
 
-    config = EmulatorConfig(seed=8, progression=Progression.parse("immediate"))
-    with BackgroundServer(config) as real:
-        monkeypatch.setenv("PROVIDER_EMULATOR_UPSTREAM", real.url)
-        with Emulation(record=tmp_path):
-            recorded = [fal_client.subscribe("fal-ai/bitdance", arguments=PROMPT) for _ in "12"]
-    monkeypatch.delenv("PROVIDER_EMULATOR_UPSTREAM")
+    recorded = _recorded_subscribes(tmp_path, monkeypatch, 2)
     assert recorded[0] != recorded[1]  # drawn afresh for each job
     with Emulation(replay=tmp_path, progression="polls:1,1") as emulation:
         # a submit refused (a staged 503) and sent again by the client plays nothing
