@@ -5,10 +5,11 @@ httptools keeps a header line growing for as long as a client sends it, and uvic
 bound (``h11_max_incomplete_event_size``) is h11's alone: one endless header line held
 memory without limit and, copied again on every read, stalled every other client of the
 server. A request whose line and headers are over `MAX_HEAD_BYTES` is answered 431 and its
-connection closed. Nor does uvicorn time a head: a connection that sent nothing, or its
-head a byte at a time, held its socket for ever (an audit's 1,100 such connections took
-every descriptor a process had). A head not over within `HEAD_TIMEOUT` seconds is answered
-408, and a connection that sent nothing is closed.
+connection closed, as is a chunked body's size line or trailer over that bound (httptools
+grows those too, out of `on_header`'s sight). Nor does uvicorn time a head: a connection
+that sent nothing, or its head a byte at a time, held its socket for ever (an audit's 1,100
+such connections took every descriptor a process had). A head not over within
+`HEAD_TIMEOUT` seconds is answered 408, and a connection that sent nothing is closed.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     _in_head = True  # between a message's first byte and the end of its headers
     _head_bytes = 0  # received since the message began, while its head is not over
     _parsed_bytes = 0  # of its line and headers, as the parser hands them over
+    _in_body = False  # between the end of a message's headers and the end of the message
+    _unparsed = 0  # received since the parser last handed over a part of the body
     _head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -62,17 +65,30 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        self._in_head = False
+        self._in_head, self._in_body, self._unparsed = False, True, 0
         self._untime_head()
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        self._unparsed = 0
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        self._in_body = False
+        super().on_message_complete()
+
     def data_received(self, data: bytes) -> None:
+        self._unparsed += len(data)
         super().data_received(data)
-        # a head the parser has not finished: what it holds grows with each read
-        if not self._in_head or self.transport.is_closing():
-            return
-        self._head_bytes += len(data)
-        if self._head_bytes > MAX_HEAD_BYTES:
+        if self.transport.is_closing() or self.transport.get_protocol() is not self:
+            return  # closed, or upgraded to a WebSocket: no longer HTTP's to bound
+        if self._in_head:  # a head the parser has not finished grows with each read
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self._refuse(*_TOO_LARGE)
+        # Nor does a chunked body's trailer line reach `on_header` before it ends: bytes
+        # that bring no body are a chunk's size line or a trailer, bounded as a head is.
+        elif self._in_body and self._unparsed > MAX_HEAD_BYTES:
             self._refuse(*_TOO_LARGE)
 
     def send_400_response(self, msg: str) -> None:
@@ -97,6 +113,11 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     def _head_timed_out(self) -> None:
         self._head_timer = None
         if self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            # a next request sent while this one is answered: its time starts again, so
+            # that a long answer (a sync run's wait) is not cut off by a 408
+            self._time_head()
             return
         if self._head_bytes or self._parsed_bytes:
             self._refuse(*_TOO_SLOW)

@@ -82,3 +82,54 @@ def test_the_head_timeout_leaves_kept_alive_connections_and_long_answers_alone(
         time.sleep(1.0)  # idle between requests: uvicorn's keep-alive (5 s) decides
         assert client.get("/_emulator/health").status_code == 200
         assert client.get("/_emulator/health").status_code == 200
+
+
+def test_an_endless_trailer_line_is_a_431_and_other_clients_are_answered() -> None:
+    """httptools grows a chunked body's trailer line as it grows a header line, out of
+    `on_header`'s sight: 150 MiB of one took the server to 248 MiB and other clients'
+    answers from 1 ms to seconds (a review)."""
+    with BackgroundServer() as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as endless:
+            endless.sendall(
+                b"POST /fal/queue/fal-ai/bitdance HTTP/1.1\r\nHost: a\r\n"
+                b"Authorization: Key k\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-Trailer: "
+            )
+            with contextlib.suppress(OSError):  # refused on the way
+                for _ in range(64):  # far past the bound
+                    endless.sendall(b"a" * 4096)
+            assert endless.recv(64).startswith(b"HTTP/1.1 431 ")
+        assert httpx.get(f"{server.url}/_emulator/health", timeout=5).status_code == 200
+
+
+def test_a_next_head_dribbled_on_a_kept_alive_connection_is_a_408(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(http_protocol, "HEAD_TIMEOUT", 0.5)
+    with BackgroundServer() as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as kept:
+            kept.sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: a\r\n\r\n")
+            assert kept.recv(4096).startswith(b"HTTP/1.1 200 ")
+            kept.sendall(b"GET /_emulator/health HTTP/1.1\r\n")
+            with contextlib.suppress(OSError):
+                for byte in b"Host: a-host-name-sent-one-byte-at-a-time":
+                    kept.sendall(bytes([byte]))
+                    time.sleep(0.1)
+            assert kept.recv(64).startswith(b"HTTP/1.1 408 ")
+
+
+def test_a_request_sent_while_the_last_is_answered_does_not_cut_its_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The next request's first byte started its head's time while a 1.5 s answer was
+    made: the 408 ended the connection, and that answer was never sent (a review)."""
+    monkeypatch.setattr(http_protocol, "HEAD_TIMEOUT", 0.5)
+    with BackgroundServer() as server:
+        server.engine.faults.add(Fault.from_dict({"effect": "delay", "seconds": 1.5, "times": 1}))
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as pipelined:
+            pipelined.sendall(
+                b"POST /fal/queue/fal-ai/bitdance HTTP/1.1\r\nHost: a\r\n"
+                b"Authorization: Key k\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 15\r\n\r\n{"prompt": "a"}G'  # a next request's first byte
+            )
+            assert pipelined.recv(64).startswith(b"HTTP/1.1 200 ")
