@@ -28,7 +28,7 @@ from typing import Any
 from deepdiff import DeepDiff
 from jsonpath_ng.exceptions import JsonPathParserError
 from jsonpath_ng.ext import parse
-from jsonpath_ng.jsonpath import Child, Root, This
+from jsonpath_ng.jsonpath import Child, Descendants, Root, This, Wildcard
 from localstack_snapshot.snapshots.transformer import (
     JsonpathTransformer,
     KeyValueBasedTransformer,
@@ -198,17 +198,29 @@ def _jsonpath(where: Path, text: Any) -> Any:
 
 def _narrow(where: Path, path: Any, document: Any) -> None:
     """Refuse a declared difference that would hide a whole step, its body or its headers
-    (or all of them, ``$``) in ``document``: one reason cannot explain all that differs
-    there, and such a path would switch the comparison off."""
-    for found in path.find(document):
-        parts = _parts(found.full_path)
-        named = getattr(parts[-1], "fields", ()) if parts else ()
-        if len(parts) < 3 or (len(parts) == 3 and set(named) & {"body", "headers"}):
-            raise SnapshotError(
-                f"{where}: the declared difference {str(path)!r} covers "
-                f"{'the whole exchange' if len(parts) < 2 else 'a whole step or its body'}: "
-                "name the fields that differ"
-            )
+    (or all of them, ``$``), in any exchange as written or in ``document`` as found: one
+    reason cannot explain all that differs there, and such a path would switch the
+    comparison off."""
+    found = [_parts(match.full_path) for match in path.find(document)]
+    if _too_broad(_parts(path)) or any(_too_broad(parts) for parts in found):
+        raise SnapshotError(
+            f"{where}: the declared difference {str(path)!r} covers a whole step, or all of "
+            "a step's body or headers: name the fields that differ"
+        )
+
+
+def _too_broad(parts: list[Any]) -> bool:
+    """Whether a path (its parts below ``$``) names a whole step, body or headers: fewer
+    than three parts (``$.exchange[1]``), a step's body or headers themselves, or all of a
+    step's fields, or of its body's or headers' (``$.exchange[*].*``, ``….body.*``).
+    A path that searches (``$..x``) is judged by what it finds."""
+    if any(isinstance(part, Descendants) for part in parts):
+        return False
+    if len(parts) < 3 or isinstance(parts[2], Wildcard):
+        return True
+    named = set(getattr(parts[2], "fields", ()))
+    whole = named & {"body", "headers"} and (len(parts) == 3 or isinstance(parts[3], Wildcard))
+    return bool(whole)
 
 
 def _parts(path: Any) -> list[Any]:
@@ -250,7 +262,6 @@ def compare(snapshot: Snapshot, exchange: Exchange, *, observed_by: str = "emula
     observed["exchange"] = _aligned(expected["exchange"], observed["exchange"], exchange.provider)
     for declared in snapshot.document.get("differences", []):
         path = _jsonpath(snapshot.path, declared["path"])
-        _narrow(snapshot.path, path, observed)
         expected = path.filter(lambda _: True, expected)
         observed = path.filter(lambda _: True, observed)
     diff = DeepDiff(expected, observed, view="tree", verbose_level=2)
