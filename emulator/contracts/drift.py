@@ -229,8 +229,9 @@ def _as_numbers(kind: Any) -> Any:
 
 def _consts_as_enum(options: list[Any], *, olds: list[Any]) -> list[Any]:
     """``options`` (an ``anyOf``) with its string ``const`` options as one ``enum``, as
-    ``olds`` write them (fal's endpoint types spell ``"a" | "b"`` as consts, its OpenAPI
-    documents as an enum: the same values), unless ``olds`` have consts of their own."""
+    ``olds`` write them, unless ``olds`` have consts of their own: the same values either
+    way, whatever the source (fal's endpoint types spell ``"a" | "b"`` as consts, its
+    OpenAPI documents as an enum)."""
     consts = [o for o in options if isinstance(o, Mapping) and set(o) == {"const", "type"}]
     if len(consts) < 2 or any(isinstance(o, Mapping) and "const" in o for o in olds):
         return options
