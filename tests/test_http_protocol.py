@@ -49,6 +49,15 @@ def test_a_head_over_the_bound_in_one_write_is_a_431() -> None:
             assert big.recv(64).startswith(b"HTTP/1.1 431 ")
 
 
+def _dribble_a_head(connection: socket.socket) -> None:
+    """A request line, then a header a byte every 0.1 s, until the server closes."""
+    connection.sendall(b"GET /_emulator/health HTTP/1.1\r\n")
+    with contextlib.suppress(OSError):  # closed as it sends
+        for byte in b"Host: a-host-name-sent-one-byte-at-a-time":
+            connection.sendall(bytes([byte]))
+            time.sleep(0.1)
+
+
 def test_a_silent_connection_is_closed_and_a_slow_head_is_a_408(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -61,11 +70,7 @@ def test_a_silent_connection_is_closed_and_a_slow_head_is_a_408(
             assert silent.recv(64) == b""  # closed, without a word
             assert time.monotonic() - started < 5
         with socket.create_connection(address, timeout=10) as slow:
-            slow.sendall(b"GET /_emulator/health HTTP/1.1\r\n")
-            with contextlib.suppress(OSError):  # closed as it sends
-                for byte in b"Host: a-host-name-sent-one-byte-at-a-time":
-                    slow.sendall(bytes([byte]))
-                    time.sleep(0.1)
+            _dribble_a_head(slow)
             assert slow.recv(64).startswith(b"HTTP/1.1 408 ")
 
 
@@ -110,11 +115,7 @@ def test_a_next_head_dribbled_on_a_kept_alive_connection_is_a_408(
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as kept:
             kept.sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: a\r\n\r\n")
             assert kept.recv(4096).startswith(b"HTTP/1.1 200 ")
-            kept.sendall(b"GET /_emulator/health HTTP/1.1\r\n")
-            with contextlib.suppress(OSError):
-                for byte in b"Host: a-host-name-sent-one-byte-at-a-time":
-                    kept.sendall(bytes([byte]))
-                    time.sleep(0.1)
+            _dribble_a_head(kept)
             assert kept.recv(64).startswith(b"HTTP/1.1 408 ")
 
 
