@@ -160,7 +160,7 @@ def check_folders(config: EmulatorConfig) -> None:
         except OSError as exc:
             raise CannotStart(f"the {role} folder {folder} cannot be made: {exc}") from None
         try:
-            # as an upload is written (its temporary name, which a clean-up knows as ours)
+            # named as an upload's temporary file (`.incoming-…`), gone when closed
             with tempfile.NamedTemporaryFile(dir=folder, prefix=".incoming-") as probe:
                 probe.write(b"probe")
                 probe.flush()

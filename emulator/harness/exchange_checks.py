@@ -206,11 +206,8 @@ def _elsewhere(faults: tuple[dict[str, Any], ...], targets: dict[str, Any]) -> s
     for rule in faults:
         if isinstance(rule, dict) and (rule.get("method"), rule.get("path")) not in wheres:
             exchanges = ", ".join(f"{method} {path}" for method, path in wheres)
-            return (
-                f"stages a fault at {rule.get('method', '*')} {rule.get('path', '*')}, which "
-                "is none of "
-                f"the call's exchanges ({exchanges})"
-            )
+            where = f"{rule.get('method', '*')} {rule.get('path', '*')}"
+            return f"stages a fault at {where}, which is none of the call's exchanges ({exchanges})"
     return None
 
 

@@ -280,24 +280,27 @@ def _aligned(expected: list[Any], observed: list[Any], provider: str) -> list[An
     state either (WaveSpeed's: a job may start before it is answered). Every other step
     keeps its order, so a step missing, added or changed is still reported where it is."""
 
-    def passing(index: int, step: Any) -> str | None:
+    def passing(step: Any) -> str | None:
         found = status_in(provider, step.get("body")) if isinstance(step, dict) else None
-        polled = index == 0 or step.get("method") == "GET"
-        return found if polled and found in _PASSING[provider] else None
+        return found if found in _PASSING[provider] else None
 
-    if expected and observed and passing(0, expected[0]) and passing(0, observed[0]):
-        stated = restated(provider, observed[0]["body"], passing(0, expected[0]) or "")
-        observed = [{**observed[0], "body": stated}, *observed[1:]]
+    def polled(steps: list[Any]) -> list[str | None]:
+        """Each step's passing status where it is a poll of one (the first: the submit)."""
+        rest = (passing(step) if step.get("method") == "GET" else None for step in steps[1:])
+        return [None, *rest] if steps else []
+
+    stated = passing(expected[0]) if expected else None
+    if stated and observed and passing(observed[0]):
+        observed = [{**observed[0], "body": restated(provider, observed[0]["body"], stated)},
+                    *observed[1:]]  # fmt: skip
+    seen = polled(observed)
     polls: dict[str, Any] = {}
-    for index, step in enumerate(observed[1:], start=1):
-        if (status := passing(index, step)) is not None:
+    for step, status in zip(observed, seen, strict=True):
+        if status is not None:
             polls.setdefault(status, step)
-    others = iter(
-        step for index, step in enumerate(observed) if not index or not passing(index, step)
-    )
+    others = iter(step for step, status in zip(observed, seen, strict=True) if status is None)
     aligned = []
-    for index, step in enumerate(expected):
-        status = passing(index, step) if index else None
+    for step, status in zip(expected, polled(expected), strict=True):
         counterpart = polls.get(status, step) if status is not None else next(others, None)
         if counterpart is None:
             break  # the run ended short: what follows is reported missing
