@@ -33,99 +33,96 @@ class _HeadTooLarge(Exception):
 
 class BoundedHeadProtocol(HttpToolsProtocol):
     """`HttpToolsProtocol`, answering 431 to a request head over `MAX_HEAD_BYTES` and 408 to
-    one not over within `HEAD_TIMEOUT`."""
+    one not over within `HEAD_TIMEOUT`.
 
-    _in_head = True  # between a message's first byte and the end of its headers
-    _head_bytes = 0  # received since the message began, while its head is not over
-    _parsed_bytes = 0  # of its line and headers, as the parser hands them over
-    _in_body = False  # between the end of a message's headers and the end of the message
-    _unparsed = 0  # received since the parser last handed over a part of the body
+    Every request pays for the bounds, so they take few calls of their own: no parser
+    callback per header (a head's size is added up only when its reads could exceed the
+    bound), and one timer per connection that looks at the head under way, rather than
+    one per request (the two cost a served request a tenth of its instructions).
+    """
+
+    _head_began: float | None = None  # the loop's time a head began; None between heads
+    _head_bytes = 0  # received since a head began, before the read being parsed
+    _reading = 0  # the size of the read being parsed
+    _unparsed = 0  # received since the parser last handed over a part of the message
+    _too_large = False  # the parser was stopped by `_HeadTooLarge`
     _head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._time_head()
+        self._head_began = self.loop.time()
+        self._look_in(HEAD_TIMEOUT)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._untime_head()
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
         super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._in_head, self._head_bytes, self._parsed_bytes = True, 0, 0
-        if self._head_timer is None:  # a next request on a kept-alive connection
-            self._time_head()
-
-    def on_url(self, url: bytes) -> None:
-        self._count(len(url))
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._count(len(name) + len(value) + 4)  # ": " and CRLF
-        super().on_header(name, value)
+        HttpToolsProtocol.on_message_begin(self)
+        self._head_bytes = self._unparsed = 0
+        if self._head_began is None:  # a next request on a kept-alive connection
+            self._head_began = self.loop.time()
 
     def on_headers_complete(self) -> None:
-        self._in_head, self._in_body, self._unparsed = False, True, 0
-        self._untime_head()
-        super().on_headers_complete()
+        self._head_began, self._unparsed = None, 0
+        if self._head_bytes + self._reading > MAX_HEAD_BYTES and self._head_size() > MAX_HEAD_BYTES:
+            self._too_large = True
+            raise _HeadTooLarge
+        HttpToolsProtocol.on_headers_complete(self)
 
     def on_body(self, body: bytes) -> None:
         self._unparsed = 0
-        super().on_body(body)
-
-    def on_message_complete(self) -> None:
-        self._in_body = False
-        super().on_message_complete()
+        HttpToolsProtocol.on_body(self, body)
 
     def data_received(self, data: bytes) -> None:
-        self._unparsed += len(data)
-        super().data_received(data)
+        self._reading = size = len(data)
+        self._unparsed += size
+        HttpToolsProtocol.data_received(self, data)
         if self.transport.is_closing() or self.transport.get_protocol() is not self:
             return  # closed, or upgraded to a WebSocket: no longer HTTP's to bound
-        if self._in_head:  # a head the parser has not finished grows with each read
-            self._head_bytes += len(data)
+        if self._head_began is not None:  # a head the parser has not finished
+            self._head_bytes += size
             if self._head_bytes > MAX_HEAD_BYTES:
                 self._refuse(*_TOO_LARGE)
-        # Nor does a chunked body's trailer line reach `on_header` before it ends: bytes
-        # that bring no body are a chunk's size line or a trailer, bounded as a head is.
-        elif self._in_body and self._unparsed > MAX_HEAD_BYTES:
+        # Nor does a chunked body's size line or trailer reach a callback before it ends:
+        # bytes that bring no part of a message are bounded as a head is.
+        elif self._unparsed > MAX_HEAD_BYTES:
             self._refuse(*_TOO_LARGE)
 
     def send_400_response(self, msg: str) -> None:
-        if self._parsed_bytes > MAX_HEAD_BYTES:  # the parser stopped at `_HeadTooLarge`
+        if self._too_large:
             self._refuse(*_TOO_LARGE)
         else:
             super().send_400_response(msg)
 
-    def _count(self, size: int) -> None:
-        self._parsed_bytes += size
-        if self._parsed_bytes > MAX_HEAD_BYTES:
-            raise _HeadTooLarge
+    def _head_size(self) -> int:
+        """The bytes of the request line's target and the headers (with ": " and CRLF)."""
+        return len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
 
-    def _time_head(self) -> None:
-        self._head_timer = self.loop.call_later(HEAD_TIMEOUT, self._head_timed_out)
+    def _look_in(self, seconds: float) -> None:
+        self._head_timer = self.loop.call_later(seconds, self._look_at_head)
 
-    def _untime_head(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
-
-    def _head_timed_out(self) -> None:
+    def _look_at_head(self) -> None:
         self._head_timer = None
         if self.transport.is_closing():
             return
-        if self.cycle is not None and not self.cycle.response_complete:
+        began = self._head_began
+        now = self.loop.time()
+        if began is None or now - began < HEAD_TIMEOUT:
+            self._look_in(HEAD_TIMEOUT if began is None else began + HEAD_TIMEOUT - now)
+        elif self.cycle is not None and not self.cycle.response_complete:
             # a next request sent while this one is answered: its time starts again, so
             # that a long answer (a sync run's wait) is not cut off by a 408
-            self._time_head()
-            return
-        if self._head_bytes or self._parsed_bytes:
+            self._head_began = now
+            self._look_in(HEAD_TIMEOUT)
+        elif self._head_bytes:
             self._refuse(*_TOO_SLOW)
         else:  # nothing sent: as an idle kept-alive connection is, closed without a word
             self.transport.close()
 
     def _refuse(self, status: int, reason: bytes, text: bytes) -> None:
-        self._untime_head()
         self.transport.write(
             b"HTTP/1.1 %d %s\r\n"
             % (status, reason)

@@ -49,6 +49,17 @@ def test_a_head_over_the_bound_in_one_write_is_a_431() -> None:
             assert big.recv(64).startswith(b"HTTP/1.1 431 ")
 
 
+def test_a_head_over_the_bound_ended_by_a_later_write_is_a_431() -> None:
+    # each write is under the bound, and the head ends within the second
+    with BackgroundServer() as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as big:
+            half = b"a" * (MAX_HEAD_BYTES // 2 + 1024)
+            big.sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: a\r\nX-One: " + half)
+            time.sleep(0.2)  # read apart
+            big.sendall(b"\r\nX-Two: " + half + b"\r\n\r\n")
+            assert big.recv(64).startswith(b"HTTP/1.1 431 ")
+
+
 def _whole_answer(connection: socket.socket) -> bytes:
     """An answer read to the end of its body (its head and body may come apart)."""
     answer = b""
