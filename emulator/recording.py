@@ -56,10 +56,14 @@ def with_recordings(
         )  # fmt: skip
     if replay:
         recordings = RecordingStore(Path(replay)).read(CANONICAL_HOSTS)
-        return Replayer(
+        replayer = Replayer(
             app, recordings=recordings, grammars=GRAMMARS, upstreams=upstreams,
             host_surfaces=HOST_SURFACES, fallback=fallback, errors=ERROR_ANSWERS,
         )  # fmt: skip
+        engine = getattr(getattr(app, "state", None), "engine", None)  # `create_app`'s
+        if engine is not None:  # a reset of the emulator replays from the start again
+            engine.after_reset.append(replayer.rewind)
+        return replayer
     return app
 
 

@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import itertools
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -90,6 +90,8 @@ class Engine(Timeline):
         self._outcomes = OutcomeCache()
         #: the requests each key holds open (not reset: they are live connections)
         self.holds = Holds()
+        #: called after each reset (a replay rewinds its recordings)
+        self.after_reset: list[Callable[[], None]] = []
         self.storage = storage_for(config, self.store)
         if self.store is None:
             self.reset(config.seed)
@@ -119,6 +121,8 @@ class Engine(Timeline):
         self.faults.clear(seed)
         self.storage.clear()
         self.webhooks.clear()
+        for callback in self.after_reset:
+            callback()
 
     def _restart_store(self, seed: int | None, salt: str) -> None:
         assert self._shared is not None

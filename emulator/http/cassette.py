@@ -5,7 +5,8 @@ A call is matched by endpoint and normalised input (`input_key`); a submit's ans
 final result recorded for the job it made (or its own answer, when that was the result:
 WaveSpeed's sync mode), a sync run's the recorded answer itself. What
 has been played is kept in this process only, as the replayed jobs are (``serve --replay``
-runs in one process): each start plays the cassette from its beginning.
+runs in one process): each start, and each reset of its emulator, plays the cassette from
+its beginning.
 """
 
 from __future__ import annotations
@@ -69,6 +70,11 @@ class Cassette:
         elif recording.method == "GET" and recording.surface in grammar.static:
             if recording.response_body() is not None:
                 self.static[(recording.surface, recording.path)] = recording
+
+    def rewind(self) -> None:
+        """Play every input's answers from its first again."""
+        with self._lock:
+            self._played.clear()
 
     def matches(self, kind: str, key: str) -> bool:
         """Whether a call of ``kind`` (QUEUED or SYNC) with the input ``key`` has an answer."""

@@ -265,6 +265,12 @@ class Replayer:
         #: emulator job id → the recorded result it answers with
         self.replayed: dict[str, Recording] = {}
 
+    def rewind(self) -> None:
+        """Replay from the first recordings again (the emulator was reset: its jobs, and
+        the ids a seed gives them, start afresh)."""
+        self.cassette.rewind()
+        self.replayed.clear()
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         located = self.surfaces.locate(scope) if scope["type"] == "http" else None
         grammar = self.grammars.get((located.surface or "").split("/")[0]) if located else None
