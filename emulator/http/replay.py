@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -238,6 +239,17 @@ def _json(content: bytes) -> Any:
 HttpError = Callable[[int, str, Mapping[str, str] | None], Response]
 
 
+@dataclass(frozen=True)
+class _Call:
+    """A request to a surface with recordings, and where it came in."""
+
+    scope: Scope
+    receive: Receive
+    send: Send
+    located: _Located
+    grammar: Grammar
+
+
 class Replayer:
     def __init__(
         self,
@@ -277,78 +289,80 @@ class Replayer:
         if located is None or grammar is None:
             await self.app(scope, receive, send)
             return
+        call = _Call(scope, receive, send, located, grammar)
         route, method = f"{located.surface}{located.path}", scope["method"]
         recorded = self.cassette.static.get((located.surface or "", located.path))
         if method == "GET" and recorded is not None:
-            await self._send_recorded(scope, located, send, recorded)
+            await self._send_recorded(call, recorded)
             return
         if method == "GET" and (match := grammar.result.fullmatch(route)):
             if match["id"] in self.replayed:
-                await self._result(scope, receive, send, located, grammar, match["id"])
+                await self._result(call, match["id"])
                 return
         if method == "POST":
             submit = grammar.submit.fullmatch(route)
             match = submit or (grammar.sync.fullmatch(route) if grammar.sync else None)
             if match is not None:
-                await self._submit(scope, receive, send, located, grammar, match, bool(submit))
+                await self._submit(call, match, queued=bool(submit))
                 return
         await self.app(scope, receive, send)
 
-    async def _send_recorded(self, scope: Scope, located: _Located, send: Send,
-                             recording: Recording, status: int | None = None,
-                             headers: Mapping[str, str] | None = None) -> None:  # fmt: skip
+    async def _send_recorded(self, call: _Call, recording: Recording) -> None:
         content = recording.response_body() or b""
         if "json" in recording.response:
-            text = _rewrite(content.decode(), self.surfaces.to_client(scope, located))
+            text = _rewrite(content.decode(), self.surfaces.to_client(call.scope, call.located))
             content = text.encode()
-        kept = {**recording.response.get("headers", {}), **(headers or {})}
+        kept = dict(recording.response.get("headers", {}))
         if recording.surface.endswith("/cdn"):  # as the CDN sends its files: never a page
             kept.update(SERVED_HEADERS)
-        await _answer(send, status or recording.status, kept, content)
+        await _answer(call.send, recording.status, kept, content)
 
-    async def _submit(self, scope: Scope, receive: Receive, send: Send, located: _Located,
-                      grammar: Grammar, match: re.Match[str], queued: bool) -> None:  # fmt: skip
-        body = await _read(receive)
+    async def _submit(self, call: _Call, match: re.Match[str], queued: bool) -> None:
+        body = await _read(call.receive)
         key = input_key(match["endpoint"], _json(body))
         recorded = None if queued else self.cassette.play(SYNC, key)
         if recorded is not None:
-            await self._send_recorded(scope, located, send, recorded)
+            await self._send_recorded(call, recorded)
             return
         matched = queued and self.cassette.matches(QUEUED, key)
         if not matched and self.fallback == "404":
-            detail = f"no recording matches {scope['method']} {match['endpoint']} with this input"
-            await self.errors[grammar.provider](404, detail, None)(scope, receive, send)
+            method, endpoint = call.scope["method"], match["endpoint"]
+            detail = f"no recording matches {method} {endpoint} with this input"
+            refusal = self.errors[call.grammar.provider](404, detail, None)
+            await refusal(call.scope, call.receive, call.send)
             return
-        answered = await _call_app(self.app, scope, body, receive)
+        answered = await _call_app(self.app, call.scope, body, call.receive)
         status, _, content = answered
-        job = grammar.job_id(_json(content)) if matched and status < 300 else None
+        job = call.grammar.job_id(_json(content)) if matched and status < 300 else None
         # played once the emulator took the job: a submit it refused (a staged fault) and
         # the client sends again is the same recorded call
         result = self.cassette.play(QUEUED, key) if job else None
         if job and result is not None:
             self.replayed[job] = result
         # WaveSpeed's sync mode answers its job's result at once: the recorded one
-        await self._as_recorded(scope, located, send, answered, result, grammar, grammar.settled)
+        await self._as_recorded(call, answered, result, call.grammar.settled)
 
-    async def _result(self, scope: Scope, receive: Receive, send: Send, located: _Located,
-                      grammar: Grammar, job: str) -> None:  # fmt: skip
-        answered = await _call_app(self.app, scope, await _read(receive), receive)
-        recording = self.replayed[job]
-        await self._as_recorded(scope, located, send, answered, recording, grammar, grammar.final)
+    async def _result(self, call: _Call, job: str) -> None:
+        answered = await _call_app(self.app, call.scope, await _read(call.receive), call.receive)
+        await self._as_recorded(call, answered, self.replayed[job], call.grammar.final)
 
-    async def _as_recorded(self, scope: Scope, located: _Located, send: Send,
-                           answered: tuple[int, list, bytes], recording: Recording | None,
-                           grammar: Grammar, final: Callable[[Any], bool]) -> None:  # fmt: skip
+    async def _as_recorded(
+        self,
+        call: _Call,
+        answered: tuple[int, list, bytes],
+        recording: Recording | None,
+        final: Callable[[Any], bool],
+    ) -> None:
         """The emulator's ``answered`` about a replayed job, with the ``recording``'s
         result put in once it is ``final``."""
         status, headers, content = answered
         emulated = _json(content)
         if recording is None or status >= 300 or not final(emulated):
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": content})
+            await call.send({"type": "http.response.start", "status": status, "headers": headers})
+            await call.send({"type": "http.response.body", "body": content})
             return
-        merged = grammar.merge(emulated, recording.response.get("json"))
-        text = _rewrite(json.dumps(merged), self.surfaces.to_client(scope, located))
+        merged = call.grammar.merge(emulated, recording.response.get("json"))
+        text = _rewrite(json.dumps(merged), self.surfaces.to_client(call.scope, call.located))
         names = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in headers}
         kept = {k: v for k, v in names.items() if k in _PASSED_HEADERS}
-        await _answer(send, recording.status, kept, text.encode())
+        await _answer(call.send, recording.status, kept, text.encode())
