@@ -80,16 +80,14 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._reading = size = len(data)
         self._unparsed += size
         HttpToolsProtocol.data_received(self, data)
-        if self.transport.is_closing() or self.transport.get_protocol() is not self:
-            return  # closed, or upgraded to a WebSocket: no longer HTTP's to bound
         if self._head_began is not None:  # a head the parser has not finished
             self._head_bytes += size
             if self._head_bytes > MAX_HEAD_BYTES:
-                self._refuse(*_TOO_LARGE)
+                self._refuse_if_http(*_TOO_LARGE)
         # Nor does a chunked body's size line or trailer reach a callback before it ends:
         # bytes that bring no part of a message are bounded as a head is.
         elif self._unparsed > MAX_HEAD_BYTES:
-            self._refuse(*_TOO_LARGE)
+            self._refuse_if_http(*_TOO_LARGE)
 
     def send_400_response(self, msg: str) -> None:
         if self._too_large:
@@ -121,6 +119,10 @@ class BoundedHeadProtocol(HttpToolsProtocol):
             self._refuse(*_TOO_SLOW)
         else:  # nothing sent: as an idle kept-alive connection is, closed without a word
             self.transport.close()
+
+    def _refuse_if_http(self, status: int, reason: bytes, text: bytes) -> None:
+        if not self.transport.is_closing() and self.transport.get_protocol() is self:
+            self._refuse(status, reason, text)  # not closed, nor upgraded to a WebSocket
 
     def _refuse(self, status: int, reason: bytes, text: bytes) -> None:
         self.transport.write(
