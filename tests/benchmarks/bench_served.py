@@ -8,8 +8,9 @@ around it (its request heads bounded in size and time, say) shows only here. Eac
 runs under valgrind's callgrind; after 200 requests of warm-up its counters are zeroed,
 ``N`` requests are sent on four kept-alive connections, and the counters dumped: the
 count over ``N`` is one request's, the kernel's share excepted. Jobs stay queued
-(``--progression polls:…``, as in the HTTP cases), so every status poll answers alike.
-Needs valgrind; about two minutes on two cores.
+(``--progression polls:…``, as in the HTTP cases), so every status poll answers alike. The
+emulator runs twice: without an access log (the default) and with ``--access-log``, its
+lines written (to ``/dev/null``). Needs valgrind; about a minute and a half on two cores.
 """
 
 from __future__ import annotations
@@ -22,22 +23,23 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.benchmarks.bench_instructions import positive, show
 from tests.benchmarks.suite.http_cases import BODY, FAL_SUBMIT, QUEUED
-from tests.benchmarks.suite.servers import free_port, python_server, wait_for
+from tests.benchmarks.suite.servers import bare_command, emulator_command, free_port, wait_for
 from tests.bounded import stop_process
 
-SERVERS = {
-    "emulator": (
-        python_server("emulator", "serve", "--progression", QUEUED, "--log-level", "warning"),
-        "/_emulator/health",
+HEALTH = "/_emulator/health"
+#: server → its command on a port, and its health path
+SERVERS: dict[str, tuple[Callable[[int], list[str]], str]] = {
+    "emulator": (lambda port: emulator_command(port, "--progression", QUEUED), HEALTH),
+    "emulator --access-log": (
+        lambda port: emulator_command(port, "--progression", QUEUED, "--access-log"),
+        HEALTH,
     ),
-    "bare": (
-        python_server("uvicorn", "tests.benchmarks.bare:app", "--no-access-log"),
-        "/health",
-    ),
+    "bare": (bare_command, "/health"),
 }
 WARM_UP, CONNECTIONS = 200, 4
 _SUMMARY = re.compile(rb"^summary:\s+(\d+)", re.MULTILINE)
@@ -88,7 +90,7 @@ def _send(port: int, request: bytes, count: int) -> int:
 
 
 def _status_path(port: int, server: str) -> str:
-    if server == "bare":
+    if server == "bare":  # it answers any path alike
         return FAL_SUBMIT + "/requests/x/status"
     with socket.create_connection(("127.0.0.1", port), 60) as connection:
         connection.sendall(_request("POST", FAL_SUBMIT, port, BODY))
@@ -98,12 +100,11 @@ def _status_path(port: int, server: str) -> str:
 
 def count(server: str, requests: int, folder: Path) -> dict[str, float]:
     """Instructions per request of ``server``'s fal submit and status poll."""
-    command, health = SERVERS[server]
+    command_on, health = SERVERS[server]
     port = free_port()
-    dumps = folder / server
+    dumps = folder / server.replace(" ", "_")
     process = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={dumps}.%p", *command]
-        + ["--port", str(port)],
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={dumps}.%p", *command_on(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "PYTHONHASHSEED": "0"},

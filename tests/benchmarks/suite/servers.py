@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tests.bounded import stop_process
 
-__all__ = ["Server", "free_port", "install_aimock", "wait_for"]
+__all__ = ["Server", "bare_command", "emulator_command", "free_port", "install_aimock", "wait_for"]
 
 AIMOCK = "@copilotkit/aimock@1.43"
 #: aimock answers fal's queue only for a model its fixtures match.
@@ -88,16 +88,26 @@ def python_server(*args: str) -> list[str]:
     return [sys.executable, "-m", *args]
 
 
+def emulator_command(port: int, *extra: str) -> list[str]:
+    # Quiet, but for an access log's own lines: at `warning`, uvicorn made each line's
+    # arguments and dropped the line, and the access log's figure measured no log at all.
+    level = "info" if "--access-log" in extra else "warning"
+    return python_server("emulator", "serve", "--port", str(port), "--log-level", level, *extra)
+
+
 def emulator(port: int, *extra: str) -> Server:
-    command = python_server("emulator", "serve", "--port", str(port), "--log-level", "warning")
-    return Server([*command, *extra], port, "/_emulator/health")
+    return Server(emulator_command(port, *extra), port, "/_emulator/health")
+
+
+def bare_command(port: int) -> list[str]:
+    return python_server(
+        "uvicorn", "tests.benchmarks.bare:app", "--port", str(port), "--no-access-log",
+        "--log-level", "warning",
+    )  # fmt: skip
 
 
 def bare(port: int) -> Server:
-    command = python_server(
-        "uvicorn", "tests.benchmarks.bare:app", "--port", str(port), "--no-access-log"
-    )
-    return Server([*command, "--log-level", "warning"], port, "/health")
+    return Server(bare_command(port), port, "/health")
 
 
 def install_aimock(folder: Path) -> tuple[Path | None, str]:
