@@ -15,8 +15,11 @@ such connections took every descriptor a process had). A head not over within
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from emulator.access_log import AccessLog, access_log_for
 
 #: the most bytes a request's line and headers may take (h11's default bound)
 MAX_HEAD_BYTES = 64 * 1024
@@ -48,6 +51,11 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     _too_large = False  # the parser was stopped by `_HeadTooLarge`
     _head_timer: asyncio.TimerHandle | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.access_log:  # lines made and written without `logging` (access_log.py)
+            self.access_logger = access_log_for(self.loop)  # type: ignore[assignment]
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._head_began = self.loop.time()
@@ -57,6 +65,8 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+        if isinstance(self.access_logger, AccessLog):  # as a server stops, say
+            self.access_logger.flush()
         super().connection_lost(exc)
 
     def on_message_begin(self) -> None:

@@ -29,14 +29,14 @@ class _Filter(logging.Filter):
         if record.exc_info and isinstance(record.exc_info[1], ConnectionDropped):
             return False  # staged: the record has the request, the rule its firing
         if isinstance(record.args, tuple):
-            record.args = tuple(_masked(a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(masked(a) if isinstance(a, str) else a for a in record.args)
         return True
 
 
-def _masked(text: str) -> str:
+def masked(text: str) -> str:
     """``text`` with the credentials of its query string masked, if it has one (with
     ``serve --access-log`` this runs on every request: most name no credential)."""
-    if not any(name in text for name in SECRET_PARAMETERS):
+    if "?" not in text or not any(name in text for name in SECRET_PARAMETERS):
         return text
     target, mark, query = text.partition("?")
     return target + mark + masked_query(query) if mark else text
