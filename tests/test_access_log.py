@@ -19,6 +19,7 @@ from emulator.access_log import BATCH_BYTES, AccessLog, access_log_for
 from tests.benchmarks.suite.servers import free_port, wait_for
 from tests.bounded import stop_process
 
+DEVNULL = open(os.devnull, "w")  # noqa: SIM115 (a stream with a descriptor, for the session)
 TOKEN = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl"
 
 
@@ -98,20 +99,22 @@ def test_a_batch_is_written_once_it_is_full_and_the_rest_on_time() -> None:
 
 @pytest.fixture
 def access_logger() -> Iterator[logging.Logger]:
+    """uvicorn's access logger, as a server earlier in the process may have left it."""
     logger = logging.getLogger("uvicorn.access")
-    handlers, level = list(logger.handlers), logger.level
+    handlers, level, disabled = list(logger.handlers), logger.level, logger.disabled
+    logger.disabled = False
     try:
         yield logger
     finally:
-        logger.handlers = handlers
+        logger.handlers, logger.disabled = handlers, disabled
         logger.setLevel(level)
 
 
 @pytest.mark.parametrize(
     ("handler", "level", "ours"),
     [
-        (logging.StreamHandler(sys.stderr), logging.INFO, True),
-        (logging.StreamHandler(sys.stderr), logging.WARNING, False),  # it drops them all
+        (logging.StreamHandler(DEVNULL), logging.INFO, True),
+        (logging.StreamHandler(DEVNULL), logging.WARNING, False),  # it drops them all
         (logging.NullHandler(), logging.INFO, False),  # a set-up of another kind
     ],
 )
