@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,6 +119,55 @@ def test_the_converter_keeps_enums_defaults_and_required() -> None:
     realtime = Catalogue(CATALOGUE_FILE).document("fal-ai/flux-2/klein/realtime")
     prompt = realtime["components"]["schemas"]["RealtimeEditInput"]["properties"]["prompt"]
     assert prompt["default"] == 'Turn this into "Living oil painting, melting gold and sapphire"'
+
+
+def test_a_quoted_default_takes_its_fields_type_and_one_that_cannot_is_left_out(
+    tmp_path: Path,
+) -> None:
+    types = tmp_path / "endpoints.ts"
+    types.write_text(
+        "export interface ToneInput {\n"
+        '  /** Sample rate. Default value: `"48000"` */\n  rate?: 8000 | 48000;\n'
+        '  /** Loudness. Default value: `"0.5"` */\n  gain?: number;\n'
+        '  /** Looped. Default value: `"true"` */\n  loop?: boolean;\n'
+        '  /** Channels. Default value: `"stereo"` */\n  channels?: 1 | 2;\n'
+        '  /** Voice. Default value: `"Aria"` */\n  voice?: string;\n'
+        "}\n"
+        "export interface ToneOutput { url: string; }\n"
+        "export type EndpointTypeMap = {\n"
+        '  "fal-ai/tone": { input: ToneInput; output: ToneOutput };\n'
+        "};\n"
+    )
+    document = documents_from_types(types)["fal-ai/tone"]
+    properties = document["components"]["schemas"]["ToneInput"]["properties"]
+    defaults = {name: field.get("default") for name, field in properties.items()}
+    assert defaults == {"rate": 48000, "gain": 0.5, "loop": True, "channels": None, "voice": "Aria"}
+    assert properties["channels"]["description"] == "Channels."
+
+
+def test_every_catalogue_default_is_valid_by_its_own_schema() -> None:
+    # fal's types quote 76 integer defaults (inworld's sample_rate_hertz "48000"…)
+    catalogue = Catalogue(CATALOGUE_FILE)
+    refused = []
+    for endpoint_id in catalogue.ids():
+        endpoint = catalogue.endpoint(endpoint_id)
+        assert endpoint is not None
+        for name, schema in _defaulted(endpoint.document["components"]["schemas"]):
+            if not endpoint.validator(schema).is_valid(schema["default"]):
+                refused.append(f"{endpoint_id} {name}: {schema['default']!r}")
+    assert refused == []
+
+
+def _defaulted(node: Any, where: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every schema under ``node`` that has a default, with where it is."""
+    if isinstance(node, dict):
+        if "default" in node:
+            yield where, node
+        for key, value in node.items():
+            yield from _defaulted(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for value in node:
+            yield from _defaulted(value, where)
 
 
 def test_contracts_diff_reads_endpoint_types_through_the_import(capsys) -> None:

@@ -446,6 +446,11 @@ def test_sound_and_a_sample_rate_asked_under_other_names_are_made() -> None:
     assert made("fal-ai/inworld-tts", {"sample_rate_hertz": 16000}).sample_rate == 16000
 
 
+def test_a_default_fal_quoted_is_taken_as_its_number() -> None:
+    # the catalogue kept inworld's default "48000" a string: 44.1 kHz was made (an audit)
+    assert made("fal-ai/inworld-tts", {}).sample_rate == 48000
+
+
 def test_a_video_or_image_is_made_in_the_format_asked_else_its_kinds_own() -> None:
     # every video was an MP4 and an image asked as a zip a 501 (an audit)
     cut_out = made("bria/video/background-removal", {})  # its default: VP9, with alpha

@@ -47,15 +47,34 @@ function parseDefault(text) {
   }
 }
 
+// fal quotes some numbers (`"48000"` for an `8000 | … | 48000` sample rate) and booleans:
+// a default is taken as its field's type where its text reads as one. One that still fails
+// its type or enum is left out: a default the schema refuses is worse than none (a client
+// that fills it in sends an input the endpoint refuses).
+function typedDefault(schema, value) {
+  const types = [schema.type ?? []].flat();
+  const fits = (v) =>
+    types.length === 0 ||
+    types.includes(jsonType(v)) ||
+    (types.includes("number") && typeof v === "number");
+  let typed = value;
+  if (!fits(value) && typeof value === "string") {
+    const number = value.trim() === "" ? NaN : Number(value);
+    const boolean = { true: true, false: false }[value];
+    typed = Number.isFinite(number) && fits(number) ? number : (boolean ?? value);
+  }
+  const allowed = !schema.enum || schema.enum.includes(typed);
+  return fits(typed) && allowed ? { value: typed } : null;
+}
+
 function withDoc(schema, doc) {
   if (!doc) return schema;
   const match = doc.match(DEFAULT_TEXT);
   const description = doc.replace(DEFAULT_TEXT, " ").trim();
   const result = { ...schema };
   if (description) result.description = description;
-  if (match && !NO_DEFAULT.has(match[1])) {
-    result.default = parseDefault(match[1]);
-  }
+  const typed = match && !NO_DEFAULT.has(match[1]) && typedDefault(schema, parseDefault(match[1]));
+  if (typed) result.default = typed.value;
   return result;
 }
 
