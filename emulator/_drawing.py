@@ -85,8 +85,8 @@ class Options:
             return 1, self.limits.max_video_fps, True
         if name == "num_frames":  # at the default 24 fps, as long as ``max_seconds``
             return 1, max(1, int(seconds * 24)), True
-        if name in DURATION_FIELDS:
-            return 1, seconds, False
+        if name in DURATION_FIELDS:  # in its unit (ElevenLabs' milliseconds)
+            return 1, seconds / DURATION_FIELDS[name], False
         return None
 
 

@@ -86,7 +86,7 @@ def described_file(spec: MediaSpec, url: str, size: int, index: int) -> dict[str
         "num_frames": spec.frames if spec.kind == "video" else None,
         "frame_count": spec.frames if spec.kind == "video" else None,
         "sample_rate": spec.sample_rate or (44100 if spec.kind == "audio" else None),
-        "channels": 1 if spec.kind == "audio" else None,
+        "channels": spec.channels if spec.kind == "audio" else None,
         "media_type": spec.kind if spec.kind in ("image", "video", "audio") else None,
         "container": spec.extension,
         "bitrate": round(size * 8 / seconds) if seconds else None,

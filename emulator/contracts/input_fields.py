@@ -1,5 +1,6 @@
 """The input fields synthesis reads by convention, and what they ask: a prompt or a text to
-say, a length, a sample rate, a sound track, a video's format and codec.
+say, a length, a sound track, a video's format and codec (an audio file's format and sample
+rate: audio_settings.py).
 
 fal's apps name the same thing many ways (``duration``, ``seconds_total``;
 ``output_format: "webm"``, ``output_container_and_codec: "mkv_h265"``); the names here
@@ -14,16 +15,23 @@ from typing import Any
 
 from emulator.media.spec import VIDEO_CODECS
 
-#: input fields that give an audio output's length in seconds
-DURATION_FIELDS = (
-    "duration",
-    "duration_seconds",
-    "audio_duration",
-    "music_duration",
-    "seconds",
-    "seconds_total",
-    "total_seconds",
-)
+#: input fields that give an audio output's length → the seconds one of its units lasts
+#: (ElevenLabs music's ``music_length_ms`` in milliseconds)
+DURATION_FIELDS = {
+    "duration": 1.0,
+    "duration_seconds": 1.0,
+    "audio_duration": 1.0,
+    "music_duration": 1.0,
+    "seconds": 1.0,
+    "seconds_total": 1.0,
+    "total_seconds": 1.0,
+    "music_length_ms": 0.001,
+}
+#: ids of models that make music: asked no length, a piece lasts `MUSIC_SECONDS`, not the
+#: time its prompt takes to say
+MUSIC_ID = re.compile(r"music|song|lyria|\byue\b")
+#: Lyria 2's fixed clip length; for the others, whose model picks a length, a guess
+MUSIC_SECONDS = 30.0
 #: input fields that say what the model is asked for (or, for speech, what it says: f5's
 #: ``gen_text``, a ``transcript``, vibevoice's ``script``), first found first
 PROMPT_FIELDS = (
@@ -34,8 +42,6 @@ PROMPT_FIELDS = (
 SOUND_FIELDS = (
     "generate_audio", "with_audio", "enable_audio", "audio_enabled", "generate_audio_switch"
 )  # fmt: skip
-#: the input fields that ask an audio output's sample rate (Hz)
-SAMPLE_RATE_FIELDS = ("sample_rate", "sample_rate_hertz")
 #: input flags that ask a video to last as long as its input video or audio
 MATCH_LENGTH = ("match_audio_length", "match_video_length", "match_input_num_frames")
 #: input flags that ask a video for its input video's frame rate

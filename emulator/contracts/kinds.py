@@ -135,18 +135,6 @@ def category_kind(category: str | None) -> str | None:
     return "image" if "image" in made else None
 
 
-_AUDIO_FORMAT = re.compile(r"(mp3|wav|flac|ogg|opus|aac|m4a|pcm)(?:_([0-9]{4,6}))?")
-
-
-def audio_format(requested: Any) -> tuple[str | None, int | None]:
-    """``mp3_44100_128`` (ElevenLabs' style) or ``wav`` → format and sample rate."""
-    match = _AUDIO_FORMAT.match(requested.lower()) if isinstance(requested, str) else None
-    if not match:
-        return None, None
-    media_format = "wav" if match[1] == "pcm" else match[1]
-    return media_format, int(match[2]) if match[2] else None
-
-
 #: id fragments → category, first match wins (fal's own category names)
 _ID_RULES = (
     (r"train|trainer|fine-?tun", "training"),

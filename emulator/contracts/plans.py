@@ -35,6 +35,7 @@ class Plan:
         self.endpoint: Endpoint = weakref.proxy(endpoint)
         self.output = ObjectPlan(self.endpoint, endpoint.output_schema)
         self._defaults: dict[str, Any] = {}
+        self._settings: dict[str, Mapping[str, Any]] = {}
 
     @cached_property
     def input_names(self) -> Mapping[str, Any]:
@@ -62,6 +63,17 @@ class Plan:
         """The input's ``image_size`` field: its default and its presets, if it states
         them (``x-emulator-presets``, for an app whose presets are not fal's usual ones)."""
         return self.input_properties.get("image_size", {})
+
+    def setting_defaults(self, name: str) -> Mapping[str, Any]:
+        """The defaults of the fields of input object ``name`` (minimax's
+        ``audio_setting``): empty where it is no object, or its fields have none."""
+        if name not in self._settings:
+            field = self.endpoint.resolve(self.input_properties.get(name, {}))
+            properties = field.get("properties")
+            properties = properties if isinstance(properties, Mapping) else {}
+            defaults = ((key, self.endpoint.resolve(value)) for key, value in properties.items())
+            self._settings[name] = {k: v["default"] for k, v in defaults if "default" in v}
+        return self._settings[name]
 
     def input_default(self, name: str) -> Any:
         """The default of input field ``name`` (None without one)."""

@@ -45,8 +45,9 @@ _RESOLUTION = re.compile(r"([0-9]{2,5})[pP]?")
 _RESOLUTION_K = {"2k": 1440, "4k": 2160}  # the short side of veo's "4k" and the like
 _FRAME_SIZE = re.compile(r"\s*([0-9]{1,5})\s*[x*×]\s*([0-9]{1,5})\s*")  # kandinsky's "768x512"
 #: input fields that give a video's frame rate, first found first (an upscaler's
-#: ``target_fps``: topaz's 60, bytedance's ``"60fps"``)
-FPS_FIELDS = ("fps", "frames_per_second", "frame_rate", "target_fps")
+#: ``target_fps``: topaz's 60, bytedance's ``"60fps"``; cogvideox's and t2v-turbo's
+#: ``export_fps``, an interpolator's ``output_fps``)
+FPS_FIELDS = ("fps", "frames_per_second", "frame_rate", "target_fps", "export_fps", "output_fps")
 
 
 def _ratio(text: Any) -> float | None:

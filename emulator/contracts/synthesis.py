@@ -46,15 +46,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from emulator.contracts.audio_settings import asked_audio
 from emulator.contracts.described import described_file
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.input_fields import (
     DURATION_FIELDS,
     MATCH_FPS,
     MATCH_LENGTH,
+    MUSIC_ID,
+    MUSIC_SECONDS,
     OWN_BACKDROP,
     PROMPT_FIELDS,
-    SAMPLE_RATE_FIELDS,
     SOUND_FIELDS,
     backdrop,
     gives_audio,
@@ -63,7 +65,7 @@ from emulator.contracts.input_fields import (
     video_format,
 )
 from emulator.contracts.input_media import InputMedia
-from emulator.contracts.kinds import audio_format, makes_sound
+from emulator.contracts.kinds import makes_sound
 from emulator.contracts.limits import (
     COUNT_FIELDS,
     Limits,
@@ -160,22 +162,25 @@ class Synthesis:
         return self._text
 
     def audio_seconds(self) -> float:
-        """The length asked for, else about the time to speak the input text, else 5 s."""
+        """The length asked for, else its input clip's, else a piece of music's
+        (`MUSIC_SECONDS`), else about the time to speak the input text, else 5 s."""
         if self._seconds is None:
             self._seconds = self._asked_seconds()
         return self._seconds
 
     def _asked_seconds(self) -> float:
-        for name in DURATION_FIELDS:
+        for name, unit in DURATION_FIELDS.items():
             seconds = number(self.inputs.get(name))  # 5, or fal's "5" and "10s" enums
             if seconds is not None and seconds > 0:
-                return self._bounded_seconds(seconds)
+                return self._bounded_seconds(seconds * unit)
         # speech lasts as its text takes to say (an input audio is a voice to clone); with
         # no text (speech-to-speech, a voice changer), as its input audio
         speaks = self.endpoint.category == "text-to-speech" and self.prompt
         media = None if speaks else self.input_media.clip()
         if media is not None:
             return self._bounded_seconds(media.seconds)
+        if MUSIC_ID.search(self.endpoint.id.lower()):
+            return MUSIC_SECONDS
         return speaking_seconds(self.prompt) if self.prompt.split() else 5.0
 
     def _bounded_seconds(self, seconds: float) -> float:
@@ -234,17 +239,15 @@ class Synthesis:
 
     def _other(self, media: MediaPlan, index: int) -> MediaSpec:
         """The spec of an audio, mesh, archive or other file output."""
-        kind, rate = media.kind, None
+        kind, rate, codec, channels = media.kind, None, "", 1
         if kind == "audio":
-            media_format, rate = audio_format(self.inputs.get("output_format"))
-            media_format = media.formats.fitting(media_format or media.formats.declared or "wav")
-            rate = rate or next(
-                (self.inputs[name] for name in SAMPLE_RATE_FIELDS if name in self.inputs), None
-            )
-            if not isinstance(rate, int) or not 8000 <= rate <= 96000:
-                rate = 44100
+            asked = asked_audio(self.inputs, self.plan.setting_defaults)
+            media_format = media.formats.fitting(asked.format or media.formats.declared or "wav")
+            codec = asked.codec if media_format == asked.format else ""  # a mu-law WAV's
+            rate = asked.sample_rate or 44100
             if media_format in ("ogg", "opus"):
                 rate = 48000  # all Opus decodes to
+            channels = asked.channels or 1
         else:
             media_format = media.formats.other
             # triposr's output_format "obj", rodin's geometry_file_format "stl"
@@ -267,6 +270,8 @@ class Synthesis:
             duration=self.audio_seconds() if kind == "audio" else 0.0,
             sample_rate=rate or 0,
             blank=self.flagged,
+            codec=codec,
+            channels=channels,
         )
 
     def _image(self, media: MediaPlan, index: int) -> MediaSpec:

@@ -54,9 +54,12 @@ def _samples(spec: MediaSpec, rate: int) -> Iterator[array]:
         yield (tone if sounding else silence)[: total - start]
 
 
-def audio_frames(spec: MediaSpec, rate: int, sample_format: str) -> Iterator[av.AudioFrame]:
-    """The sound of ``spec`` as PyAV frames in ``sample_format`` (used for sound tracks too)."""
-    resampler = av.AudioResampler(format=sample_format, layout="mono", rate=rate)
+def audio_frames(
+    spec: MediaSpec, rate: int, sample_format: str, layout: str = "mono"
+) -> Iterator[av.AudioFrame]:
+    """The sound of ``spec`` as PyAV frames in ``sample_format`` and ``layout`` (the same
+    sound in each channel; used for sound tracks too)."""
+    resampler = av.AudioResampler(format=sample_format, layout=layout, rate=rate)
     position = 0
     for chunk in _samples(spec, rate):
         frame = av.AudioFrame(format="s16", layout="mono", samples=len(chunk))
@@ -78,15 +81,17 @@ def _rate(spec: MediaSpec, codec: str) -> int:
 def render_audio(spec: MediaSpec) -> bytes:
     """The encoded bytes of ``spec``: same spec, same bytes."""
     container_format, codec, sample_format = AUDIO_CODECS[spec.format]
+    codec = spec.codec or codec  # a WAV of mu-law or A-law samples (which take 16-bit)
     rate = _rate(spec, codec)
+    layout = "stereo" if spec.channels == 2 else "mono"
     out = io.BytesIO()
     # bitexact: no random stream serials (Ogg) or encoder tags, so same spec, same bytes
     options = {"fflags": "+bitexact"}
     with av.open(out, "w", format=container_format, container_options=options) as container:
-        stream = container.add_stream(codec, rate=rate, layout="mono")
+        stream = container.add_stream(codec, rate=rate, layout=layout)
         assert isinstance(stream, AudioStream)  # an audio codec makes an audio stream
         stream.format = sample_format
-        for frame in audio_frames(spec, rate, sample_format):
+        for frame in audio_frames(spec, rate, sample_format, layout):
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():

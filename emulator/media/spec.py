@@ -102,7 +102,10 @@ class MediaSpec:
     matte: str = ""  # an image's subject: "cutout" (transparent around it) or "mask" (alone)
     #: a cut-out's background colour (``"rrggbb"``): the subject over it, nothing transparent
     backdrop: str = ""
-    codec: str = ""  # a video's, where not its format's own (see VIDEO_CODECS)
+    #: a video's codec where not its format's own (see VIDEO_CODECS); a WAV's where not
+    #: 16-bit PCM (``pcm_mulaw``, ``pcm_alaw``)
+    codec: str = ""
+    channels: int = 1  # an audio file's (2: stereo)
 
     @property
     def frames(self) -> int:
@@ -161,6 +164,7 @@ class MediaSpec:
                     *((self.matte,) if self.matte else ()),
                     *((f"codec:{self.codec}",) if self.codec else ()),
                     *((f"backdrop:{self.backdrop}",) if self.backdrop else ()),
+                    *((f"channels:{self.channels}",) if self.channels != 1 else ()),
                 ),
             )
         )

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from emulator.contracts.kinds import (
-    audio_format,
     category_from_id,
     category_kind,
     makes_sound,
@@ -74,14 +73,11 @@ def test_media_kind(name: str, schema: dict, hint: str | None, kind: str | None)
     assert media_kind(name, schema, _resolve, hint) == kind
 
 
-def test_categories_and_formats() -> None:
+def test_categories() -> None:
     assert category_from_id("fal-ai/kling-video/v2.1/pro/image-to-video") == "image-to-video"
     assert category_from_id("fal-ai/flux/dev") is None
     assert category_kind("image-to-video") == "video" and category_kind("llm") is None
     assert category_kind("text-to-speech") == "audio" and category_kind("image-to-3d") == "mesh"
-    assert audio_format("mp3_44100_128") == ("mp3", 44100)
-    assert audio_format("pcm_16000") == ("wav", 16000)
-    assert audio_format("url") == (None, None)
 
 
 def test_generated_text_is_deterministic_from_prompt_and_seed() -> None:

@@ -509,3 +509,54 @@ def test_a_background_remover_puts_its_subject_over_the_backdrop_asked(
     made(endpoint_id, payload)
     spec = next(spec for spec in LINKED if spec.matte != "mask")  # its picture, not its mask
     assert (spec.format, spec.matte, spec.backdrop) == asked
+
+
+@pytest.mark.parametrize(
+    ("endpoint_id", "payload", "asked"),
+    [
+        ("fal-ai/elevenlabs/music", {"music_length_ms": 12000, "output_format": "mp3_22050_32"},
+         ("mp3", "", 22050, 1, 12.0)),
+        ("fal-ai/elevenlabs/sound-effects/v2",
+         {"text": "door slam", "duration_seconds": 2, "output_format": "ulaw_8000"},
+         ("wav", "pcm_mulaw", 8000, 1, 2.0)),
+        # minimax's nested audio_setting, and its defaults where the input gives none
+        ("fal-ai/minimax-music/v2",
+         {"audio_setting": {"format": "flac", "sample_rate": 24000, "channel": 2}},
+         ("flac", "", 24000, 2, 30.0)),
+        ("fal-ai/minimax-music/v2", {}, ("mp3", "", 32000, 1, 30.0)),
+        ("fal-ai/lyria2", {"prompt": "a calm piano"}, ("wav", "", 44100, 1, 30.0)),
+        ("fal-ai/lava-sr", {"audio_format": "flac"}, ("flac", "", 44100, 1, 5.0)),
+        ("fal-ai/lava-sr", {}, ("mp3", "", 44100, 1, 5.0)),  # its default
+        ("mirelo-ai/sfx1.6/text-to-audio", {"upload_audio_format": "mp3"},
+         ("mp3", "", 44100, 1, 1.0)),
+        ("xai/tts/v1",
+         {"text": "hi", "output_format": {"container": "raw", "encoding": "pcm_mulaw",
+                                          "sample_rate": 8000}},
+         ("wav", "pcm_mulaw", 8000, 1, 1.0)),
+        ("fal-ai/maya", {"sample_rate": "24 kHz"}, ("wav", "", 24000, 1, 2.0)),
+    ],
+)  # fmt: skip
+def test_an_audio_output_is_made_as_its_inputs_ask_under_any_of_their_names(
+    endpoint_id: str, payload: dict, asked: tuple
+) -> None:
+    # music_length_ms, audio_format, ulaw_8000 and minimax's audio_setting were not read,
+    # and a song lasted as its prompt takes to say (an audit)
+    audio = made(endpoint_id, payload)
+    shape = (audio.format, audio.codec, audio.sample_rate, audio.channels, audio.duration)
+    assert shape == asked
+
+
+@pytest.mark.parametrize(
+    ("endpoint_id", "payload", "fps", "seconds"),
+    [
+        ("fal-ai/cogvideox-5b", {"export_fps": 8}, 8, 5.0),
+        ("fal-ai/cogvideox-5b", {}, 16, 5.0),  # its default export_fps
+        ("fal-ai/t2v-turbo", {}, 8, 2.0),  # 16 frames at its default 8 fps
+        ("fal-ai/amt-interpolation", {"output_fps": 30}, 30, 5.0),
+    ],
+)
+def test_a_video_is_made_at_the_frame_rate_asked_under_any_of_its_names(
+    endpoint_id: str, payload: dict, fps: int, seconds: float
+) -> None:
+    video = made(endpoint_id, payload)
+    assert (video.fps, video.duration) == (fps, seconds)

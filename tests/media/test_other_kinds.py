@@ -33,6 +33,19 @@ def test_audio_has_the_exact_length_and_rate(media_format: str) -> None:
     assert MediaStore().content(sound) == data
 
 
+@pytest.mark.parametrize(("codec", "tag"), [("pcm_mulaw", 7), ("pcm_alaw", 6)])
+def test_a_wav_of_mu_law_or_a_law_in_stereo_is_what_it_says(codec: str, tag: int) -> None:
+    # ElevenLabs' ulaw_8000 was a 16-bit WAV, minimax's stereo mono (an audit)
+    sound = spec("audio", "wav", duration=0.5, sample_rate=8000, codec=codec, channels=2)
+    data = MediaStore().content(sound)
+    assert data[:4] == b"RIFF" and struct.unpack_from("<HH", data, 20) == (tag, 2)
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.audio[0]
+        samples = sum(frame.samples for frame in container.decode(stream))
+    assert (stream.codec_context.name, stream.rate, stream.channels) == (codec, 8000, 2)
+    assert samples == 4000
+
+
 def test_a_video_asked_for_sound_has_an_aac_track_as_long_as_it() -> None:
     clip = MediaSpec(
         "video", 64, 48, "mp4", "x", "p", 1, duration=1, fps=8, with_audio=True, sample_rate=44100
