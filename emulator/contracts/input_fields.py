@@ -38,6 +38,8 @@ PROMPT_FIELDS = (
     *("prompt", "text", "input", "lyrics", "query", "question"),
     *("gen_text", "transcript", "script", "text_prompt", "text_input"),
 )
+#: input fields that bound how many tokens a model writes (openrouter's ``max_tokens``)
+TOKEN_FIELDS = ("max_tokens", "max_completion_tokens", "max_new_tokens")
 #: input fields that ask a video for a sound track
 SOUND_FIELDS = (
     "generate_audio", "with_audio", "enable_audio", "audio_enabled", "generate_audio_switch"
@@ -128,6 +130,13 @@ def spoken_text(endpoint_id: str, inputs: Mapping[str, Any]) -> str:
         return ""
     said = (inputs.get(name) for name in SPOKEN_FIELDS)
     return " ".join(text.strip() for text in said if isinstance(text, str) and text.strip())
+
+
+def token_limit(inputs: Mapping[str, Any]) -> int | None:
+    """The most tokens the input lets a model write (None: no bound asked)."""
+    asked = (inputs.get(name) for name in TOKEN_FIELDS)
+    bounds = [int(v) for v in asked if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return min((bound for bound in bounds if bound >= 1), default=None)
 
 
 def speaking_seconds(text: str) -> float:

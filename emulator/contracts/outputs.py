@@ -290,6 +290,15 @@ class FieldPlan:
         return _named(self._endpoint, self.name, self.field) or self.plain
 
     @cached_property
+    def flag_asks(self) -> bool:
+        """Whether an input flag of the field's name asks for it (openrouter's
+        ``reasoning``, ElevenLabs' ``timestamps``): an optional field, made only then."""
+        if self.required or self.echoes_bool:
+            return False
+        flag = self._endpoint.resolve(declared_inputs(self._endpoint).get(self.name, {}))
+        return flag.get("type") == "boolean"
+
+    @cached_property
     def keeps(self) -> Keeping:
         return keeping(self._endpoint, self.field)
 
@@ -306,6 +315,8 @@ class FieldPlan:
         # an optional field a flag of its name asks for ("only returned if `timestamps` is
         # set to True in the request", as ElevenLabs' TTS says) is made only when it does
         asked = job.inputs.get(self.name) is True and not self.echoes_bool
+        if self.flag_asks and not asked:
+            return OMIT
         if self.fixed is not None:
             if isinstance(self.fixed, Timed) and self.fixed.open_items:
                 return self.fixed.make(job) if self.required or asked else OMIT

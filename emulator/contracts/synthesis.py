@@ -62,6 +62,7 @@ from emulator.contracts.input_fields import (
     gives_audio,
     speaking_seconds,
     spoken_text,
+    token_limit,
     video_format,
 )
 from emulator.contracts.input_media import InputMedia
@@ -87,7 +88,7 @@ from emulator.contracts.sizes import (
     number,
     video_shape,
 )
-from emulator.contracts.texts import generated_text
+from emulator.contracts.texts import generated_text, within_tokens
 from emulator.contracts.upscales import upscale_factor
 from emulator.contracts.validation import Violation
 from emulator.media import MediaSpec
@@ -156,9 +157,11 @@ class Synthesis:
         return self.input_media.picture()
 
     def text(self) -> str:
-        """What the model "wrote": deterministic from the prompt and seed."""
+        """What the model "wrote": deterministic from the prompt and seed, within the
+        tokens its input allows."""
         if self._text is None:
-            self._text = generated_text(self.prompt, self.seed)
+            made = generated_text(self.prompt, self.seed)
+            self._text = within_tokens(made, token_limit(self.inputs))
         return self._text
 
     def audio_seconds(self) -> float:

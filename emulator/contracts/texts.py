@@ -45,6 +45,13 @@ def generated_text(prompt: str, seed: int, words: int = 24) -> str:
     return "Emulated output: " + " ".join(chosen) + "."
 
 
+def within_tokens(text: str, tokens: int | None) -> str:
+    """``text`` cut to its first ``tokens`` words (a word is at least a token: a model's
+    ``max_tokens`` is kept), whole where ``tokens`` is None."""
+    words = text.split()
+    return text if tokens is None or len(words) <= tokens else " ".join(words[:tokens])
+
+
 def is_timed(items: Mapping[str, Any]) -> bool:
     """Whether array items of this (resolved) schema are timed pieces of a transcript."""
     properties = items.get("properties", {})

@@ -11,6 +11,7 @@ from emulator.contracts.input_fields import (
     gives_audio,
     speaking_seconds,
     spoken_text,
+    token_limit,
     video_format,
 )
 
@@ -74,3 +75,10 @@ def test_audio_given_under_any_name_of_an_audio_url() -> None:
 )
 def test_a_background_removers_backdrop_in_its_spellings(inputs: dict, asked: str) -> None:
     assert backdrop(inputs) == asked
+
+
+def test_the_tokens_a_model_may_write_are_the_least_bound_asked() -> None:
+    assert token_limit({"max_tokens": 20}) == 20
+    assert token_limit({"max_tokens": 64.0, "max_new_tokens": 32}) == 32
+    assert token_limit({"max_tokens": 0}) is None and token_limit({}) is None
+    assert token_limit({"max_tokens": True}) is None

@@ -560,3 +560,16 @@ def test_a_video_is_made_at_the_frame_rate_asked_under_any_of_its_names(
 ) -> None:
     video = made(endpoint_id, payload)
     assert (video.fps, video.duration) == (fps, seconds)
+
+
+def test_a_model_writes_within_its_max_tokens_and_reasons_only_when_asked() -> None:
+    # openrouter's router wrote 26 words for max_tokens 20, and its reasoning unasked
+    endpoint = CATALOGUE.endpoint("openrouter/router")
+    answers = []
+    for payload in ({"max_tokens": 20}, {"max_tokens": 3, "reasoning": True}, {}):
+        inputs, _ = check_input(endpoint, {"prompt": "a b c d e f", "model": "m", **payload})
+        answers.append(synthesize(endpoint, inputs, 1, link, limits=Limits()))
+    short, reasoned, free = answers
+    assert len(short["output"].split()) == 20 and "reasoning" not in short
+    assert len(reasoned["output"].split()) == 3 and len(reasoned["reasoning"].split()) == 3
+    assert len(free["output"].split()) == 26 and "reasoning" not in free
