@@ -1,7 +1,8 @@
 """How big an output is, read from the input by convention (no model is named here).
 
 Images: ``image_size`` (fal's presets, ``"WxH"``, or ``{width, height}``), else ``width``
-and ``height``, else ``size`` (``"W*H"`` or a ``"W:H"`` ratio), else ``aspect_ratio``.
+and ``height``, else ``size`` (``"W*H"`` or a ``"W:H"`` ratio), else ``aspect_ratio``, its
+sides scaled by a ``resolution`` tier beside it (``"2K"``).
 Videos: the frame size from ``size`` (``"W*H"``) or ``video_size`` (fal's presets, or
 ``{width, height}``), else the short side from ``resolution`` (``480p``…) and the shape
 from ``aspect_ratio`` (``auto``: the input picture's); the length from ``duration`` in
@@ -34,6 +35,10 @@ IMAGE_SIZE_PRESETS = {
     "auto_4K": (4096, 4096),
 }
 DEFAULT_SIZE = (1024, 1024)
+#: an image's ``resolution`` tiers (nano-banana's and imagen's ``"1K"``…``"4K"``, bria's
+#: ``"1MP"``) → how many times each side of the megapixel size ``aspect_ratio`` gives alone:
+#: Gemini's and Imagen's documented sizes grow so (16:9: 1376x768, 2752x1536, 5504x3072)
+RESOLUTION_TIERS = {"0.5K": 0.5, "1K": 1.0, "2K": 2.0, "4K": 4.0, "1MP": 1.0, "4MP": 2.0}
 # "auto": an input picture's shape (an image-to-video contract with no aspect field, as
 # the providers keep it), else 16:9
 DEFAULT_VIDEO = {"resolution": "720p", "aspect_ratio": "auto", "duration": 5, "fps": 24}
@@ -94,9 +99,42 @@ def image_size(inputs: Mapping[str, Any], field_default: Any = None) -> tuple[in
         return int(product[1]), int(product[2])
     for ratio in (_ratio(text), _ratio(inputs.get("aspect_ratio"))):
         if ratio:
-            area = DEFAULT_SIZE[0] * DEFAULT_SIZE[1]
-            return round(math.sqrt(area * ratio) / 8) * 8, round(math.sqrt(area / ratio) / 8) * 8
+            return megapixel_size(ratio)
     return DEFAULT_SIZE
+
+
+def megapixel_size(ratio: float) -> tuple[int, int]:
+    """About a megapixel (fal's default 1024²) of the shape ``ratio``, its sides multiples
+    of 8."""
+    area = DEFAULT_SIZE[0] * DEFAULT_SIZE[1]
+    return round(math.sqrt(area * ratio) / 8) * 8, round(math.sqrt(area / ratio) / 8) * 8
+
+
+def resolution_tier(inputs: Mapping[str, Any]) -> float | None:
+    """How many times a megapixel size's sides an image's ``resolution`` tier asks
+    (`RESOLUTION_TIERS`), with the ``aspect_ratio`` it sizes beside it; None if it asks
+    none (smart-resize's tier, without an aspect, is a hint that sizes nothing)."""
+    tier = inputs.get("resolution")
+    if "aspect_ratio" not in inputs or not isinstance(tier, str):
+        return None
+    return RESOLUTION_TIERS.get(tier.upper())
+
+
+def tier_size(aspect_ratio: Any, scale: float, picture: tuple[int, int] | None) -> tuple[int, int]:
+    """The size of a ``resolution`` tier of ``scale`` at ``aspect_ratio`` (``auto``: the
+    input ``picture``'s shape, else square)."""
+    ratio = _ratio(aspect_ratio) or (picture[0] / picture[1] if picture else 1.0)
+    width, height = megapixel_size(ratio)
+    return round(width * scale), round(height * scale)
+
+
+def within_pixels(size: tuple[int, int], max_pixels: int) -> tuple[int, int]:
+    """``size``, or scaled down (its sides multiples of 8) to hold at most ``max_pixels``."""
+    width, height = size
+    if width * height <= max_pixels:
+        return size
+    scale = math.sqrt(max_pixels / (width * height))
+    return max(8, int(width * scale) // 8 * 8), max(8, int(height * scale) // 8 * 8)
 
 
 def video_shape(

@@ -34,7 +34,8 @@ The output is then checked against the schema (output_checks.py): what the emula
 cannot make as the schema says fails the job, naming the field.
 
 Image sizes come from ``image_size`` (fal's presets or ``{width, height}``), ``width``
-and ``height``, ``size`` (``"W*H"`` or a ``"W:H"`` ratio) or ``aspect_ratio``; formats from
+and ``height``, ``size`` (``"W*H"`` or a ``"W:H"`` ratio) or ``aspect_ratio`` (scaled by a
+``resolution`` tier, ``"2K"``); formats from
 ``output_format``, else the ``contentMediaType`` or the extension of the example URL.
 
 What these conventions read from the schemas alone is worked out once per endpoint, in its
@@ -86,7 +87,10 @@ from emulator.contracts.sizes import (
     frame_seconds,
     image_size,
     number,
+    resolution_tier,
+    tier_size,
     video_shape,
+    within_pixels,
 )
 from emulator.contracts.texts import generated_text, within_tokens
 from emulator.contracts.upscales import upscale_factor
@@ -139,6 +143,9 @@ class Synthesis:
     def image_size(self) -> tuple[int, int]:
         """The size asked for; with none asked, an input picture's (an edit, a mask, a
         depth map is the size of its input), else fal's default."""
+        tier = resolution_tier(self.inputs)
+        if tier is not None:
+            return self._tier_size(tier)
         if all(self.inputs.get(name, "auto") == "auto" for name in SIZE_FIELDS):
             picture = self.picture()
             if picture.size is not None:
@@ -151,6 +158,13 @@ class Synthesis:
         if isinstance(preset, list) and len(preset) == 2:
             return int(preset[0]), int(preset[1])
         return image_size(self.inputs, field.get("default"))
+
+    def _tier_size(self, tier: float) -> tuple[int, int]:
+        """The size of a ``resolution`` tier at the aspect asked (``auto``: the input
+        picture's): a size of about, not exactly, so kept within the pixel bound."""
+        aspect = self.inputs["aspect_ratio"]
+        shape = self.picture().size if aspect == "auto" else None
+        return within_pixels(tier_size(aspect, tier, shape), self.limits.max_image_pixels)
 
     def picture(self) -> Source:
         """The input picture a job starts from, if its input names one."""

@@ -1,6 +1,13 @@
 import pytest
 
-from emulator.contracts.sizes import asks_frame_size, image_size, video_shape
+from emulator.contracts.sizes import (
+    asks_frame_size,
+    image_size,
+    resolution_tier,
+    tier_size,
+    video_shape,
+    within_pixels,
+)
 
 
 @pytest.mark.parametrize(
@@ -24,6 +31,44 @@ def test_image_sizes(inputs: dict, expected: tuple[int, int]) -> None:
 
 def test_auto_uses_an_explicit_field_default() -> None:
     assert image_size({"image_size": "auto"}, {"width": 2048, "height": 1536}) == (2048, 1536)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "picture", "expected"),
+    [
+        ({"resolution": "1K", "aspect_ratio": "16:9"}, None, (1368, 768)),  # as aspect alone
+        ({"resolution": "2K", "aspect_ratio": "16:9"}, None, (2736, 1536)),
+        ({"resolution": "4K", "aspect_ratio": "1:1"}, None, (4096, 4096)),
+        ({"resolution": "0.5K", "aspect_ratio": "9:16"}, None, (384, 684)),
+        ({"resolution": "4MP", "aspect_ratio": "3:2"}, None, (2512, 1680)),  # bria's
+        ({"resolution": "2K", "aspect_ratio": "auto"}, (800, 400), (2896, 1456)),
+        ({"resolution": "2K", "aspect_ratio": "auto"}, None, (2048, 2048)),
+    ],
+)
+def test_a_resolution_tier_scales_the_aspects_megapixel(
+    inputs: dict, picture: tuple | None, expected: tuple[int, int]
+) -> None:
+    # imagen4's 2K was its 1K, 1368x768 (an audit)
+    tier = resolution_tier(inputs)
+    assert tier is not None
+    assert tier_size(inputs["aspect_ratio"], tier, picture) == expected
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {"resolution": "2K"},  # smart-resize's hint: no aspect for it to size
+        {"resolution": "720p", "aspect_ratio": "16:9"},  # a video's
+        {"aspect_ratio": "16:9"},
+    ],
+)
+def test_only_an_image_tier_beside_an_aspect_scales_it(inputs: dict) -> None:
+    assert resolution_tier(inputs) is None
+
+
+def test_a_size_past_the_pixel_bound_is_scaled_down_into_it() -> None:
+    assert within_pixels((5472, 3072), 4096 * 4096) == (5464, 3064)
+    assert within_pixels((1024, 1024), 4096 * 4096) == (1024, 1024)
 
 
 @pytest.mark.parametrize(

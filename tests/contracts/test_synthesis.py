@@ -573,3 +573,29 @@ def test_a_model_writes_within_its_max_tokens_and_reasons_only_when_asked() -> N
     assert len(short["output"].split()) == 20 and "reasoning" not in short
     assert len(reasoned["output"].split()) == 3 and len(reasoned["reasoning"].split()) == 3
     assert len(free["output"].split()) == 26 and "reasoning" not in free
+
+
+@pytest.mark.parametrize(
+    ("endpoint_id", "asked", "expected"),
+    [
+        ("fal-ai/imagen4/preview", {"aspect_ratio": "16:9", "resolution": "2K"}, (2736, 1536)),
+        ("fal-ai/imagen4/preview", {"aspect_ratio": "16:9"}, (1368, 768)),  # its 1K
+        # 6272x2688 at 4K, past the 4096² bound: scaled into it rather than refused
+        ("fal-ai/nano-banana-pro", {"aspect_ratio": "21:9", "resolution": "4K"}, (6256, 2680)),
+        ("fal-ai/smart-resize", {"resolution": "4K"}, (64, 36)),  # a hint: its picture's
+    ],
+)
+def test_a_resolution_tier_sizes_an_image_with_its_aspect(
+    endpoint_id: str, asked: dict, expected: tuple[int, int]
+) -> None:
+    # imagen4's 2K and nano-banana-pro's 4K were their 1K (an audit)
+    endpoint = CATALOGUE.endpoint(endpoint_id)
+    payload = {**minimal_input(endpoint, URLS), **asked}
+    if "image_url" in payload:
+        payload["image_url"] = data_uri(png(64, 36), "image/png")
+    inputs, violations = check_input(endpoint, payload)
+    assert not violations
+    sources = SourceResolver(Storage(), MediaStore(), synthetic_fallback=False)
+    LINKED.clear()
+    synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
+    assert (LINKED[0].width, LINKED[0].height) == expected
