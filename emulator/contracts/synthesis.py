@@ -56,10 +56,8 @@ from emulator.contracts.input_fields import (
     MATCH_LENGTH,
     MUSIC_ID,
     MUSIC_SECONDS,
-    OWN_BACKDROP,
     PROMPT_FIELDS,
     SOUND_FIELDS,
-    backdrop,
     gives_audio,
     speaking_seconds,
     spoken_text,
@@ -76,6 +74,7 @@ from emulator.contracts.limits import (
     image_beyond,
     video_beyond,
 )
+from emulator.contracts.mattes import matte_of
 from emulator.contracts.output_checks import check_output
 from emulator.contracts.outputs import MediaPlan
 from emulator.contracts.plans import Plan, plan_of
@@ -98,7 +97,7 @@ from emulator.contracts.validation import Violation
 from emulator.media import MediaSpec
 from emulator.media.links import Linker
 from emulator.media.sources import Source, SourceResolver
-from emulator.media.spec import ALPHA_CODECS, KINDS, codec_of
+from emulator.media.spec import ALPHA_CODECS, ALPHA_FORMATS, KINDS, codec_of
 
 
 class InputRejected(Exception):
@@ -295,7 +294,8 @@ class Synthesis:
         width, height = self._checked(*self.image_size())
         media_format = self.image_format(media)
         # a JPEG has no transparency: a cut-out asked as one is the whole picture
-        matte, colour = self._matte(media, media_format in ("png", "webp"), bare="")
+        clear = media_format in ALPHA_FORMATS
+        matte, colour = matte_of(media.matte, self.inputs, clear, bare="")
         return MediaSpec(
             "image",
             width,
@@ -310,18 +310,6 @@ class Synthesis:
             backdrop=colour,
         )
 
-    def _matte(self, media: MediaPlan, clear: bool, bare: str) -> tuple[str, str]:
-        """An output's matte and backdrop colour: a mask as it is; a cut-out over the
-        backdrop its inputs ask, else transparent where its format can be (``clear``), else
-        over ``bare`` (its whole picture where that is "")."""
-        if media.matte != "cutout":
-            return media.matte, ""
-        colour = backdrop(self.inputs)
-        if colour == OWN_BACKDROP:
-            return "", ""
-        colour = colour or ("" if clear else bare)
-        return ("cutout", colour) if colour or clear else ("", "")
-
     def _video(self, media: MediaPlan, index: int) -> MediaSpec:
         source = self.picture()
         width, height, seconds, fps = video_shape(self.inputs, media.video_hints, source.size)
@@ -335,7 +323,7 @@ class Synthesis:
         sound = self._sound() and media_format != "gif"  # a GIF has no sound track
         # ben's words: a format without transparency "will render transparent areas as black"
         alpha = codec_of(media_format, codec) in ALPHA_CODECS
-        matte, colour = self._matte(media, alpha, bare="000000")
+        matte, colour = matte_of(media.matte, self.inputs, alpha, bare="000000")
         spec = MediaSpec(
             "video",
             width,

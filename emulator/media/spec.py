@@ -73,6 +73,8 @@ def codec_of(video_format: str, codec: str) -> str:
     return codec or VIDEO_CODECS[video_format][0]
 
 
+#: the image formats that carry transparency (a GIF as one transparent colour)
+ALPHA_FORMATS = ("png", "webp", "gif")
 #: the codecs that carry transparency, and the pixel format they take it in (WebM marks
 #: its VP9 so: ``alpha_mode`` 1; ProRes has it in its 4444 profile alone)
 ALPHA_CODECS = {"vp9": "yuva420p", "prores": "yuva444p10le"}

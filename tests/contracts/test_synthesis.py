@@ -599,3 +599,18 @@ def test_a_resolution_tier_sizes_an_image_with_its_aspect(
     LINKED.clear()
     synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
     assert (LINKED[0].width, LINKED[0].height) == expected
+
+
+@pytest.mark.parametrize(("asked", "clear"), [("webp", True), ("png", True), ("jpeg", False)])
+def test_a_transparent_background_asked_is_a_cutout_where_the_format_can_be(
+    asked: str, clear: bool
+) -> None:
+    # gpt-image's transparent WebP was opaque (an audit)
+    spec = made("fal-ai/gpt-image-1.5", {"background": "transparent", "output_format": asked})
+    assert (spec.matte, spec.clear) == (("cutout", True) if clear else ("", False))
+    assert made("fal-ai/gpt-image-1.5", {"background": "opaque"}).matte == ""
+
+
+def test_a_cutout_asked_as_a_gif_is_transparent_around_its_subject() -> None:
+    # birefnet's GIF was its whole picture, no colour transparent (an audit)
+    assert made("fal-ai/birefnet", {"output_format": "gif"}).clear

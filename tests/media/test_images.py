@@ -71,3 +71,11 @@ def test_a_cutout_over_a_backdrop_has_that_colour_around_its_subject() -> None:
     assert red > 220 and green < 40 and blue < 40  # around the subject: the colour asked
     assert picture.getpixel((160, 100)) != picture.getpixel((4, 100))  # the subject stays
     assert spec.digest() != replace(spec, backdrop="").digest()
+
+
+def test_a_cutout_asked_as_a_gif_has_a_transparent_colour() -> None:
+    # birefnet's GIF was its whole picture (an audit)
+    spec = MediaSpec("image", 320, 200, "gif", "fal-ai/birefnet", "a cat", 1, matte="cutout")
+    rgba = Image.open(io.BytesIO(render_image(spec))).convert("RGBA")
+    assert rgba.getpixel((0, 0))[3] == 0 and rgba.getpixel((160, 100))[3] == 255
+    assert len(render_image(spec)) == spec.byte_size
