@@ -296,6 +296,9 @@ class Synthesis:
         # a JPEG has no transparency: a cut-out asked as one is the whole picture
         clear = media_format in ALPHA_FORMATS
         matte, colour = matte_of(media.matte, self.inputs, clear, bare="")
+        # a realtime frame (its picture carried in the output) is drawn: its session names
+        # a new picture every frame, and keeping each would fill the storage
+        source = "" if media.carries_content else self.picture().id
         return MediaSpec(
             "image",
             width,
@@ -305,6 +308,7 @@ class Synthesis:
             self.prompt,
             self.seed,
             index,
+            source=source,
             blank=self.flagged,
             matte=matte,
             backdrop=colour,

@@ -45,7 +45,8 @@ class MediaStore:
         load_source: Callable[[str], bytes | None] = lambda _: None,
         store: Store | None = None,
     ) -> None:
-        """``load_source`` gives the bytes of a video's start picture by storage id."""
+        """``load_source`` gives the bytes of an image's or a video's input picture by
+        storage id."""
         self._store = store
         self._cache_bytes = cache_bytes
         self._max_specs = max_specs
@@ -127,13 +128,11 @@ class MediaStore:
 
             with self._video_turns:
                 return render_video(spec, self._load_source)
+        if spec.kind == "image":
+            from emulator.media.images import render_image  # Pillow: with the first picture
+
+            return render_image(spec, self._load_source)
         return _RENDERERS[spec.kind](spec)
-
-
-def _render_image(spec: MediaSpec) -> bytes:
-    from emulator.media.images import render_image  # Pillow: with the first picture
-
-    return render_image(spec)
 
 
 def _render_audio(spec: MediaSpec) -> bytes:
@@ -143,7 +142,6 @@ def _render_audio(spec: MediaSpec) -> bytes:
 
 
 _RENDERERS = {
-    "image": _render_image,
     "audio": _render_audio,
     "mesh": render_mesh,
     "archive": render_archive,

@@ -1,8 +1,9 @@
 """Synthetic pictures with Pillow.
 
-The picture tells a developer what was asked: a colour field and shapes derived from the
-spec (so a different seed looks different), with the prompt, size, seed and endpoint
-written on it.
+The picture tells a developer what was asked: its input picture (an edit's, an
+upscaler's, a background remover's), else a colour field and shapes derived from the spec
+(so a different seed looks different), with the prompt, size, seed and endpoint written
+on it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from emulator.media.padding import budget, encode_within
 from emulator.media.spec import FORMATS, MediaSpec
+
+#: gives the bytes of an input picture by its storage id (None: gone)
+SourceLoader = Callable[[str], bytes | None]
 
 #: Encoder settings per format, best first: a later one is tried only if an image does not
 #: fit its byte budget (see padding), which a picture like ours is far from doing.
@@ -101,21 +105,51 @@ def caption_panel(spec: MediaSpec) -> Image.Image | None:
     return panel
 
 
+def _captioned(image: Image.Image, spec: MediaSpec) -> Image.Image:
+    """``image`` with the caption of ``spec`` along its foot."""
+    panel = caption_panel(spec)
+    if panel is not None:
+        image.paste(panel, (0, spec.height - panel.height))
+    return image
+
+
 def render_picture(
     spec: MediaSpec, *, caption: bool = True, size: tuple[int, int] | None = None
 ) -> Image.Image:
-    """The picture of ``spec``, not yet encoded; with ``size``, drawn that small (the same
-    colours and shapes, no caption): a thumbnail that costs no full-size render."""
+    """The picture of ``spec`` drawn, not yet encoded; with ``size``, drawn that small (the
+    same colours and shapes, no caption): a thumbnail that costs no full-size render."""
     if spec.blank:
         return Image.new("RGB", size or (spec.width, spec.height))
     palette = _palette(spec)  # of the spec itself: a smaller one would draw other colours
     drawn = replace(spec, width=size[0], height=size[1]) if size else spec
     image = _background(drawn, palette)
     _shapes(ImageDraw.Draw(image), drawn, palette)
-    panel = caption_panel(spec) if caption and size is None else None
-    if panel is not None:
-        image.paste(panel, (0, spec.height - panel.height))
-    return image
+    return _captioned(image, spec) if caption and size is None else image
+
+
+def cover(picture: Image.Image, width: int, height: int) -> Image.Image:
+    """``picture`` cropped to the aspect of width x height, keeping its centre."""
+    scale = max(width / picture.width, height / picture.height)
+    crop_w, crop_h = width / scale, height / scale
+    left, top = (picture.width - crop_w) / 2, (picture.height - crop_h) / 2
+    box = (round(left), round(top), round(left + crop_w), round(top + crop_h))
+    # resized from its box: no copy of the crop first (a 6 MP photo's is 20 ms)
+    return picture.resize((width, height), Image.Resampling.BILINEAR, box=box)
+
+
+def start_picture(spec: MediaSpec, load_source: SourceLoader) -> Image.Image | None:
+    """The input picture ``spec`` starts from, covering its size; None if it starts from
+    none (or is blanked), or its bytes are gone or unreadable here: then it is drawn."""
+    data = load_source(spec.source) if spec.source and not spec.blank else None
+    if data is None:
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            picture.draft("RGB", (spec.width, spec.height))  # a JPEG decodes about that small
+            rgb = picture if picture.mode == "RGB" else picture.convert("RGB")  # no copy
+            return cover(rgb, spec.width, spec.height)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None  # kept by a process whose Pillow read it (AVIF from 11.2), not this one
 
 
 def subject(size: tuple[int, int]) -> Image.Image:
@@ -157,10 +191,16 @@ def _encoder(image: Image.Image, pil_format: str, options: dict[str, int]) -> Ca
     return encode
 
 
-def render_image(spec: MediaSpec) -> bytes:
-    """The encoded bytes of ``spec``: always the same bytes for the same spec."""
+def _no_source(_: str) -> None:
+    return None
+
+
+def render_image(spec: MediaSpec, load_source: SourceLoader = _no_source) -> bytes:
+    """The encoded bytes of ``spec``: always the same bytes for the same spec;
+    ``load_source`` gives the bytes of its input picture."""
     pil_format = FORMATS[spec.format][2]
-    image = render_picture(spec)
+    start = start_picture(spec, load_source)
+    image = render_picture(spec) if start is None else _captioned(start, spec)
     if spec.matte and not spec.blank:
         image = _matted(image, spec)
     attempts = [_encoder(image, pil_format, options) for options in _SAVE_OPTIONS[pil_format]]

@@ -97,7 +97,7 @@ class MediaSpec:
     index: int = 0
     duration: float = 0.0  # seconds, for video
     fps: int = 0  # frames per second, for video
-    source: str = ""  # storage id of the picture a video starts from; "" to draw one
+    source: str = ""  # storage id of an image's or video's input picture; "" to draw one
     blank: bool = False  # black, as providers blank what their safety checker flags
     sample_rate: int = 0  # Hz, for audio (and a video's sound track)
     with_audio: bool = False  # a video with a sound track

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import io
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from fractions import Fraction
 
 import av
@@ -27,7 +27,14 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont
 from emulator.media.audio import sound_stream, sound_track
 from emulator.media.codecs import BIT_EXACT, CONTAINERS, SOUND_CODECS, encodings
 from emulator.media.h264 import StreamFormat, p_frame
-from emulator.media.images import caption_panel, on_backdrop, render_picture, subject
+from emulator.media.images import (
+    SourceLoader,
+    caption_panel,
+    on_backdrop,
+    render_picture,
+    start_picture,
+    subject,
+)
 from emulator.media.padding import encode_within
 from emulator.media.spec import FORMATS, MediaSpec
 
@@ -38,15 +45,6 @@ _ZOOM = 0.15  # how far the camera moves in over the whole video
 _STILL_SECONDS = 1.0
 _BLACK, _WHITE, _NEUTRAL = 16, 235, b"\x80"  # video-range luma; chroma of grey
 MB = tuple[int, int]  # a macroblock's column and row
-
-
-def _cover(picture: Image.Image, width: int, height: int) -> Image.Image:
-    """``picture`` cropped to the aspect of width x height, keeping its centre."""
-    scale = max(width / picture.width, height / picture.height)
-    crop_w, crop_h = width / scale, height / scale
-    left, top = (picture.width - crop_w) / 2, (picture.height - crop_h) / 2
-    box = (round(left), round(top), round(left + crop_w), round(top + crop_h))
-    return picture.crop(box).resize((width, height), Image.Resampling.BILINEAR)
 
 
 def _still(spec: MediaSpec, base: Image.Image, panel: Image.Image | None, n: int) -> Image.Image:
@@ -237,15 +235,12 @@ def _alpha(spec: MediaSpec, clock: _Clock, panel: Image.Image | None) -> bytes:
     )
 
 
-def render_video(spec: MediaSpec, load_source: Callable[[str], bytes | None]) -> bytes:
+def render_video(spec: MediaSpec, load_source: SourceLoader) -> bytes:
     """The bytes of video ``spec``; ``load_source`` gives the bytes of its start picture."""
-    source = load_source(spec.source) if spec.source and not spec.blank else None
     if spec.matte == "mask":  # where the subject is, white on black, zooming as a view would
         base = subject((spec.width, spec.height)).convert("RGB")
-    elif source is None:
-        base = render_picture(spec, caption=False)
     else:
-        base = _cover(Image.open(io.BytesIO(source)).convert("RGB"), spec.width, spec.height)
+        base = start_picture(spec, load_source) or render_picture(spec, caption=False)
     if spec.backdrop and spec.matte == "cutout":  # the subject over the colour asked
         base = on_backdrop(base, spec.backdrop, subject(base.size))
     family = FORMATS[spec.format][2]

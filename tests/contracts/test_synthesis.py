@@ -1,4 +1,7 @@
+import io
+
 import pytest
+from PIL import Image
 
 from emulator.contracts.catalogue import shipped_catalogue
 from emulator.contracts.documents import Endpoint, endpoint_from_document
@@ -614,3 +617,40 @@ def test_a_transparent_background_asked_is_a_cutout_where_the_format_can_be(
 def test_a_cutout_asked_as_a_gif_is_transparent_around_its_subject() -> None:
     # birefnet's GIF was its whole picture, no colour transparent (an audit)
     assert made("fal-ai/birefnet", {"output_format": "gif"}).clear
+
+
+def _rendered(endpoint_id: str, payload: dict, picture: bytes) -> Image.Image:
+    """The first picture ``endpoint_id`` makes of ``payload`` and an input ``picture``,
+    as a client downloads it."""
+    storage = Storage()
+    media = MediaStore(load_source=lambda key: storage.read(storage.get(key)))  # type: ignore[arg-type]
+    endpoint = CATALOGUE.endpoint(endpoint_id)
+    inputs, violations = check_input(
+        endpoint, {**payload, "image_url": data_uri(picture, "image/png")}
+    )
+    assert not violations
+    sources = SourceResolver(storage, media, synthetic_fallback=False)
+    linker = UrlLinker(media, "https://cdn.test")
+    output = synthesize(endpoint, inputs, 1, linker, limits=Limits(), sources=sources)
+    url = (output.get("images") or [output.get("image")])[0]["url"]
+    spec = media.lookup(url.rsplit("/", 1)[1].split(".")[0])
+    assert spec is not None
+    return Image.open(io.BytesIO(media.content(spec)))
+
+
+@pytest.mark.parametrize(
+    ("endpoint_id", "payload"),
+    [
+        ("fal-ai/flux/dev/image-to-image", {"prompt": "x"}),
+        ("fal-ai/esrgan", {"scale": 4}),  # upscaled: 256x144
+        ("fal-ai/birefnet/v2", {}),  # its subject cut out: the picture inside it
+    ],
+)
+def test_an_image_made_from_an_input_picture_shows_it(endpoint_id: str, payload: dict) -> None:
+    # every image output drew a fresh gradient, whatever its input (an audit)
+    red = Image.new("RGB", (64, 36), (230, 20, 20))
+    out = io.BytesIO()
+    red.save(out, "PNG")
+    picture = _rendered(endpoint_id, payload, out.getvalue())
+    middle = picture.convert("RGB").getpixel((picture.width // 2, picture.height // 3))
+    assert middle[0] > 200 and middle[1] < 60 and middle[2] < 60, middle

@@ -79,3 +79,43 @@ def test_a_cutout_asked_as_a_gif_has_a_transparent_colour() -> None:
     rgba = Image.open(io.BytesIO(render_image(spec))).convert("RGBA")
     assert rgba.getpixel((0, 0))[3] == 0 and rgba.getpixel((160, 100))[3] == 255
     assert len(render_image(spec)) == spec.byte_size
+
+
+def _checkerboard() -> bytes:
+    """A 400x200 picture of 50-pixel black and white squares, as a PNG."""
+    board = Image.new("L", (8, 4))
+    board.putdata([255 * ((x + y) % 2) for y in range(4) for x in range(8)])
+    out = io.BytesIO()
+    board.resize((400, 200), Image.Resampling.NEAREST).convert("RGB").save(out, "PNG")
+    return out.getvalue()
+
+
+def _grey(picture: Image.Image, at: tuple[int, int]) -> int:
+    return picture.convert("L").getpixel(at)  # type: ignore[return-value]
+
+
+def test_an_image_shows_its_input_picture_covering_its_size_under_its_caption() -> None:
+    # edits, upscalers and removers drew a fresh gradient (an audit)
+    board = _checkerboard()
+    shown = spec(width=800, height=400, source="in", format="png")  # twice the board's size
+    picture = Image.open(io.BytesIO(render_image(shown, {"in": board}.get)))
+    assert [_grey(picture, at) for at in ((50, 50), (150, 50), (50, 150))] == [0, 255, 255]
+    bottom = picture.crop((0, 300, 800, 400)).convert("L")
+    assert bottom.getextrema() == (0, 255)  # the caption's strip along the foot
+    assert render_image(shown, {"in": board}.get) == render_image(shown, {"in": board}.get)
+
+
+def test_a_cutout_of_an_input_picture_is_that_picture_inside_its_subject() -> None:
+    shown = spec(source="in", matte="cutout", width=400, height=200, label="fal-ai/birefnet")
+    cutout = Image.open(io.BytesIO(render_image(shown, {"in": _checkerboard()}.get)))
+    assert cutout.getpixel((2, 2))[3] == 0  # around the subject: transparent
+    inside = [cutout.getpixel(at) for at in ((175, 75), (225, 75))]
+    assert inside == [(0, 0, 0, 255), (255, 255, 255, 255)]  # the board's squares
+
+
+@pytest.mark.parametrize("stored", [None, b"no picture at all"])
+def test_an_input_picture_gone_or_unreadable_is_drawn_instead(stored: bytes | None) -> None:
+    assert render_image(spec(source="in"), lambda _: stored) == render_image(spec(source="in"))
+    assert render_image(spec(source="in", blank=True), lambda _: _checkerboard()) == render_image(
+        spec(blank=True, source="in")
+    )

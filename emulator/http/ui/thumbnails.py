@@ -63,7 +63,7 @@ class Thumbnails:
         return out.getvalue()
 
     def _source(self, spec: MediaSpec, size: tuple[int, int]) -> Image.Image | None:
-        """A video's start picture, when it starts from an uploaded one."""
+        """A medium's input picture, when it starts from an uploaded one."""
         from PIL import Image, ImageOps
 
         stored = self.engine.storage.get(spec.source) if spec.source and not spec.blank else None
