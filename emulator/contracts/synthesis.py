@@ -94,6 +94,7 @@ from emulator.contracts.sizes import (
 from emulator.contracts.texts import generated_text, within_tokens
 from emulator.contracts.upscales import upscale_factor
 from emulator.contracts.validation import Violation
+from emulator.contracts.vectors import makes_vectors
 from emulator.media import MediaSpec
 from emulator.media.links import Linker
 from emulator.media.sources import Source, SourceResolver
@@ -209,6 +210,8 @@ class Synthesis:
         return upscale_factor(self.endpoint.id, self.inputs, size, max_pixels)
 
     def image_format(self, media: MediaPlan) -> str:
+        if makes_vectors(self.endpoint.id, self.inputs):  # whatever raster format is asked
+            return media.formats.fitting("svg")
         # ``format`` is the older spelling some fal apps declare (fast-lcm-diffusion)
         requested = self.inputs.get("output_format", self.inputs.get("format"))
         if isinstance(requested, str) and requested.lower() in KINDS["image"]:

@@ -122,6 +122,10 @@ class MediaStore:
         if spec.format not in KINDS.get(spec.kind, ()):
             raise UnsupportedMedia(f"provider-emulator does not synthesise {spec.kind} yet")
         self.renders += 1
+        if spec.format == "svg":  # a vector picture: an image's, or a file's
+            from emulator.media.vectors import render_vector  # with images.py's Pillow
+
+            return render_vector(spec)
         if spec.kind == "video":
             # PyAV (≈40 ms to import) loads with the first video, not with the emulator
             from emulator.media.video import render_video

@@ -45,35 +45,45 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
     return font
 
 
-def _palette(spec: MediaSpec) -> bytes:
+def palette(spec: MediaSpec) -> bytes:
+    """The bytes every colour and shape of ``spec``'s picture is drawn from."""
     return hashlib.sha512(spec.digest("palette").encode()).digest()
 
 
-def _background(spec: MediaSpec, palette: bytes) -> Image.Image:
+def _background(spec: MediaSpec, colours: bytes) -> Image.Image:
     # A 3x3 grid of colours stretched smoothly over the canvas: cheap at any size.
-    grid = Image.frombytes("RGB", (3, 3), palette[:27])
+    grid = Image.frombytes("RGB", (3, 3), colours[:27])
     return grid.resize((spec.width, spec.height), Image.Resampling.BILINEAR)
 
 
-def _shapes(draw: ImageDraw.ImageDraw, spec: MediaSpec, palette: bytes) -> None:
+def rings(spec: MediaSpec, colours: bytes) -> list[tuple[int, int, int, tuple[int, int, int]]]:
+    """The three rings drawn over the colours: each one's centre, radius and colour."""
     w, h = spec.width, spec.height
+    found = []
     for i in range(3):
-        b = palette[27 + 4 * i :]
-        cx, cy = b[0] * w // 255, b[1] * h // 255
-        r = max(1, (b[2] % 64 + 32) * min(w, h) // 400)
-        colour = (b[3], 255 - b[3], (b[3] * 7) % 256)
+        b = colours[27 + 4 * i :]
+        radius = max(1, (b[2] % 64 + 32) * min(w, h) // 400)
+        found.append(
+            (b[0] * w // 255, b[1] * h // 255, radius, (b[3], 255 - b[3], (b[3] * 7) % 256))
+        )
+    return found
+
+
+def _shapes(draw: ImageDraw.ImageDraw, spec: MediaSpec, colours: bytes) -> None:
+    for cx, cy, r, colour in rings(spec, colours):
         draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=colour, width=max(1, r // 8))
 
 
-def _caption(spec: MediaSpec) -> str:
+def caption(spec: MediaSpec) -> str:
+    """The caption's text: the prompt, wrapped, and a footer of what was asked."""
     prompt = spec.prompt.encode("utf-8", "replace").decode("utf-8")
-    columns = max(16, spec.width // max(8, _font_size(spec) // 2 + 2))
+    columns = max(16, spec.width // max(8, font_size(spec) // 2 + 2))
     lines = textwrap.wrap(prompt, columns, max_lines=4, placeholder=" …") or ["(no prompt)"]
     footer = f"{spec.width}x{spec.height} · seed {spec.seed} · #{spec.index + 1} · {spec.label}"
     return "\n".join([*lines, footer])
 
 
-def _font_size(spec: MediaSpec) -> int:
+def font_size(spec: MediaSpec) -> int:
     return max(10, min(48, min(spec.width, spec.height) // 28))
 
 
@@ -91,8 +101,8 @@ def caption_panel(spec: MediaSpec) -> Image.Image | None:
     """A black strip as wide as the picture with the caption on it; None if too small."""
     if spec.width < 96 or spec.height < 48:
         return None  # too small to carry legible text
-    size = _font_size(spec)
-    text, margin = _caption(spec), size // 2
+    size = font_size(spec)
+    text, margin = caption(spec), size // 2
     # The height from the font's metrics, not from laying the text out a first time to
     # measure it (a quarter of the caption's cost)
     top, spacing, line = _line_metrics(size)
@@ -120,10 +130,10 @@ def render_picture(
     same colours and shapes, no caption): a thumbnail that costs no full-size render."""
     if spec.blank:
         return Image.new("RGB", size or (spec.width, spec.height))
-    palette = _palette(spec)  # of the spec itself: a smaller one would draw other colours
+    colours = palette(spec)  # of the spec itself: a smaller one would draw other colours
     drawn = replace(spec, width=size[0], height=size[1]) if size else spec
-    image = _background(drawn, palette)
-    _shapes(ImageDraw.Draw(image), drawn, palette)
+    image = _background(drawn, colours)
+    _shapes(ImageDraw.Draw(image), drawn, colours)
     return _captioned(image, spec) if caption and size is None else image
 
 

@@ -42,14 +42,6 @@ def _subtitles(spec: MediaSpec) -> bytes:
     return f"1\n00:00:00,000 --> 00:00:02,000\n{text}\n".encode()
 
 
-def _svg(spec: MediaSpec) -> bytes:
-    side = spec.width or 256
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{side}" height="{spec.height or side}">'
-        f'<rect width="100%" height="100%" fill="#{spec.digest("svg")[:6]}"/></svg>'
-    ).encode()
-
-
 def _text(spec: MediaSpec) -> bytes:
     return f"provider-emulator {spec.format} file for {spec.label} (seed {spec.seed})\n".encode()
 
@@ -59,7 +51,6 @@ _MAKERS: dict[str, Callable[[MediaSpec], bytes]] = {
     "safetensors": _safetensors,
     "srt": _subtitles,
     "vtt": _subtitles,
-    "svg": _svg,
 }
 
 

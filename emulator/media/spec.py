@@ -45,12 +45,12 @@ FORMATS = {
     "txt": ("text/plain", "txt", "FILE"),
     "mtl": ("model/mtl", "mtl", "FILE"),
     "exr": ("image/x-exr", "exr", "FILE"),
-    "svg": ("image/svg+xml", "svg", "FILE"),
+    "svg": ("image/svg+xml", "svg", "SVG"),  # vectors.py's
     "bin": ("application/octet-stream", "bin", "FILE"),
 }
 #: kinds of media and the formats each can take
 KINDS = {
-    "image": ("jpeg", "jpg", "png", "webp", "gif"),
+    "image": ("jpeg", "jpg", "png", "webp", "gif", "svg"),  # SVG: a vector model's
     "video": ("mp4", "mov", "mkv", "webm", "gif"),
     "audio": ("wav", "mp3", "flac", "ogg", "opus", "aac", "m4a"),
     "mesh": ("glb", "obj", "stl", "ply", "usdz", "splat", "fbx"),

@@ -654,3 +654,26 @@ def test_an_image_made_from_an_input_picture_shows_it(endpoint_id: str, payload:
     picture = _rendered(endpoint_id, payload, out.getvalue())
     middle = picture.convert("RGB").getpixel((picture.width // 2, picture.height // 3))
     assert middle[0] > 200 and middle[1] < 60 and middle[2] < 60, middle
+
+
+@pytest.mark.parametrize(
+    ("endpoint_id", "payload", "expected"),
+    [
+        ("fal-ai/recraft/v4.1/pro/text-to-vector", {"image_size": "landscape_4_3"}, "svg"),
+        ("fal-ai/recraft/v3/text-to-image", {"style": "vector_illustration"}, "svg"),
+        ("fal-ai/recraft/v3/text-to-image", {}, "png"),
+        ("fal-ai/star-vector", {}, "svg"),
+    ],
+)
+def test_a_vector_models_picture_is_an_svg(endpoint_id: str, payload: dict, expected: str) -> None:
+    # recraft's text-to-vector and its v3 vector style answered PNGs (an audit)
+    endpoint = CATALOGUE.endpoint(endpoint_id)
+    inputs, violations = check_input(endpoint, {**minimal_input(endpoint, URLS), **payload})
+    assert not violations
+    LINKED.clear()
+    output = synthesize(endpoint, inputs, 1, link, limits=Limits())
+    image = (output.get("images") or [output.get("image")])[0]
+    content_type = {"svg": "image/svg+xml", "png": "image/png"}[expected]
+    assert (image["content_type"], image["file_name"]) == (content_type, f"0.{expected}")
+    if "image_size" in payload:
+        assert (LINKED[0].width, LINKED[0].height) == (1024, 768)
