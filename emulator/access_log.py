@@ -89,8 +89,8 @@ def access_log_for(loop: asyncio.AbstractEventLoop) -> AccessLog | logging.Logge
     handler = uvicorn_log.handlers[0] if len(uvicorn_log.handlers) == 1 else None
     if type(handler) is not logging.StreamHandler or handler.level > logging.INFO:
         return uvicorn_log
-    if not uvicorn_log.isEnabledFor(logging.INFO):
-        return uvicorn_log
+    if uvicorn_log.disabled or uvicorn_log.getEffectiveLevel() > logging.INFO:
+        return uvicorn_log  # (not `isEnabledFor`: its cache outlives some changes of level)
     try:
         descriptor = handler.stream.fileno()
     except (AttributeError, OSError, ValueError):  # a stream without a descriptor
