@@ -97,3 +97,20 @@ def test_without_an_emulator_url_nothing_runs(setting: str | None, says: str) ->
     done = hooked("plain_fal.mjs", url=setting)
     assert done.returncode == 2 and done.stdout == ""
     assert says in done.stderr
+
+
+def test_fal_client_mode_status_stream_opens_with_a_client_token(
+    immediate: BackgroundServer,
+) -> None:
+    done = hooked("plain_fal_client_mode.mjs", url=immediate.url)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "prompt": "a cat in client mode",
+        "completed": "COMPLETED",
+        "streamed": "COMPLETED",
+    }
+    streams = [r for r in immediate.engine.record if r.path.endswith("/status/stream")]
+    assert len(streams) == 2
+    for streamed in streams:  # no key: the token alone, recorded masked
+        assert streamed.status == 200 and streamed.key == ""
+        assert "fal_jwt_token=****" in streamed.query

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.datastructures import QueryParams
 from starlette.types import Scope
 
 from emulator.config import EmulatorConfig
@@ -12,6 +13,11 @@ _REFUSALS = {
     "missing": "Missing Authorization header; send 'Authorization: Key <FAL_KEY>'",
     "malformed": "Invalid Key Authorization header format. Expected 'Key <key_id>:<key_secret>'.",
     "unknown": "No user found for Key ID and Secret",
+    # a client token sent where fal's clients never send one (curl, a hand-written client)
+    "token_elsewhere": (
+        "Missing Authorization header; a fal_jwt_token opens only the realtime WebSocket, "
+        "fal.run and the queue's status stream: send 'Authorization: Key <FAL_KEY>'"
+    ),
 }
 
 
@@ -24,7 +30,10 @@ def caller(scope: Scope, config: EmulatorConfig) -> str:
     try:
         return api_key(scope, config, _SCHEMES)
     except KeyProblem as problem:
-        raise FalError.detail(401, _REFUSALS[problem.reason]) from None
+        reason = problem.reason
+        if reason == "missing" and "fal_jwt_token" in QueryParams(scope.get("query_string", b"")):
+            reason = "token_elsewhere"
+        raise FalError.detail(401, _REFUSALS[reason]) from None
 
 
 def accepted_key(scope: Scope, config: EmulatorConfig) -> str | None:

@@ -59,6 +59,7 @@ from emulator.providers.fal.paths import (
 )
 from emulator.providers.fal.platform import platform_options
 from emulator.providers.fal.streams import HeldStream, status_events
+from emulator.providers.fal.tokens import Tokens
 from emulator.providers.fal.webhooks import FalWebhooks
 
 #: Why a request the emulator had is gone (a guess at fal's wording: it was not observed).
@@ -86,6 +87,7 @@ class FalQueue:
         self.engine = engine
         self._status_answers: dict[tuple[Any, ...], tuple[bytes, RawHeaders]] = {}
         self.webhooks = FalWebhooks(engine)
+        self.tokens = Tokens(engine)
 
     @property
     def config(self) -> EmulatorConfig:
@@ -154,8 +156,8 @@ class FalQueue:
 
     async def queue(self, request: Request) -> Response:
         """What the queue answers but a submit (`submit`)."""
-        owner = caller(request.scope, self.config)
         parsed = parse_request_path(request.path_params["path"])
+        owner = self._owner(request, parsed)
         if parsed is None:  # an app's own path takes a submit; any other is none of fal's
             if self.engine.contracts.get("fal", request.path_params["path"].strip("/")):
                 raise method_not_allowed("POST")
@@ -175,6 +177,18 @@ class FalQueue:
         if self.engine.look(job).phase is not Phase.DONE:
             raise FalError(400, {"detail": "Request is still in progress"}, _ids(job))
         return await self._output(request, job)
+
+    def _owner(self, request: Request, parsed: RequestPath | None) -> str:
+        """Whose request it is: its key's, or, on the status stream (where a client-mode
+        `FalStream` sends ``?fal_jwt_token=`` and no key), the job's owner if the token
+        acts for it, else the token's own (which then finds none of another key's jobs)."""
+        if parsed is None or parsed.action != "stream":
+            return caller(request.scope, self.config)
+        claims = self.tokens.admitted(request, parsed.app)
+        if claims is None:
+            return caller(request.scope, self.config)
+        job = self.engine.jobs.peek(parsed.request_id)
+        return job.owner if job is not None and claims.speaks_for(job.owner) else claims.owner
 
     async def submit(self, scope: Scope, receive: Receive) -> Response:
         """``POST queue.fal.run/{app}``: a new request. The hot path: read from the ASGI

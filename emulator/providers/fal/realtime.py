@@ -46,7 +46,6 @@ from emulator.http.asgi import header
 from emulator.http.cdn import run_linked
 from emulator.http.hosts import public_base
 from emulator.media.links import Linker, data_uri_linker, url_linker
-from emulator.providers.fal.auth import caller
 from emulator.providers.fal.errors import FalError, failure_error
 from emulator.providers.fal.frames import (
     INTERNAL_ERROR,
@@ -58,8 +57,7 @@ from emulator.providers.fal.frames import (
     error_message,
 )
 from emulator.providers.fal.hosts import ALIASES, SURFACES
-from emulator.providers.fal.paths import alias
-from emulator.providers.fal.tokens import TokenRejected, Tokens, query_token
+from emulator.providers.fal.tokens import Tokens
 
 logger = logging.getLogger("emulator")
 
@@ -124,15 +122,7 @@ class RealtimeSessions:
         endpoint = self.endpoint_at(path)
         if endpoint is None:
             raise FalError.detail(404, f"No realtime endpoint at '{path.strip('/')}'")
-        token = query_token(websocket)
-        if token is None:
-            owner = caller(websocket.scope, self.engine.config)
-        else:
-            try:
-                owner = self.tokens.check(token, alias(endpoint.id)).owner
-            except TokenRejected as rejected:
-                raise FalError.detail(rejected.status, rejected.message) from None
-        return endpoint, owner, _buffering(websocket)
+        return endpoint, self.tokens.owner(websocket, endpoint.id), _buffering(websocket)
 
     async def session(self, websocket: WebSocket) -> None:
         try:

@@ -27,13 +27,11 @@ from emulator.http.responses import ALL_METHODS, HandlerApp, json_response
 from emulator.providers.fal.auth import caller
 from emulator.providers.fal.discovery import FalDiscovery
 from emulator.providers.fal.errors import FalError, answer, failure_response, method_not_allowed
-from emulator.providers.fal.paths import alias
 from emulator.providers.fal.platform import platform_options
 from emulator.providers.fal.proxy import PROXY_PATH, FalProxy
 from emulator.providers.fal.queue import FalQueue
 from emulator.providers.fal.realtime import RealtimeSessions
 from emulator.providers.fal.streams import run_stream
-from emulator.providers.fal.tokens import TokenRejected, Tokens, query_token
 from emulator.providers.fal.uploads import FalUploads
 
 #: how a sync run ends whose client left during it (recorded; no one reads it)
@@ -44,7 +42,6 @@ class FalApi(FalQueue):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         self.uploads = FalUploads(engine, lambda request: self._base(request.scope, "fal/cdn"))
-        self.tokens = Tokens(engine)
         self.realtime = RealtimeSessions(engine, self.tokens)
 
     def routes(self) -> list[BaseRoute]:
@@ -72,7 +69,7 @@ class FalApi(FalQueue):
         if request.method not in ("POST", "GET"):
             raise method_not_allowed("GET", "POST")
         path = request.path_params["path"].strip("/")
-        owner = self._run_caller(request, path)
+        owner = self.tokens.owner(request, path)  # a client-mode `fal.stream` sends a token
         streamed = path.endswith("/stream") and self.engine.contracts.get("fal", path[:-7])
         endpoint = self._endpoint(path[:-7] if streamed else path)
         note_endpoint(request.scope, endpoint.id)
@@ -129,17 +126,6 @@ class FalApi(FalQueue):
             return await held_while_connected(request.receive, seconds)
         finally:
             self.engine.holds.give_back(owner)
-
-    def _run_caller(self, request: Request, path: str) -> str:
-        """The key of a run, or (``?fal_jwt_token=``, as a client-mode ``fal.stream`` sends)
-        the owner of a client token that allows the app."""
-        token = query_token(request)
-        if token is None:
-            return caller(request.scope, self.config)
-        try:
-            return self.tokens.check(token, alias(path)).owner
-        except TokenRejected as rejected:
-            raise FalError.detail(rejected.status, rejected.message) from None
 
     async def rest(self, request: Request) -> Response:
         """``rest.fal.ai``: storage tokens and uploads, client tokens, the webhook keys."""

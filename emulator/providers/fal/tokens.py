@@ -2,7 +2,10 @@
 
 A browser or a realtime client must not hold a key, so it asks (through a proxy, or a
 server that holds the key) for a token scoped to the apps it names, and sends it as
-``?fal_jwt_token=`` on the realtime WebSocket or a client-mode ``fal.stream``.
+``?fal_jwt_token=`` where fal's clients send one: the realtime WebSocket, and a
+client-mode `FalStream` (``fal.stream`` on ``fal.run``, and the queue's status stream of
+``fal.queue.streamStatus`` and ``fal.subscribe``'s streaming mode). No other request of
+``@fal-ai/client`` or ``fal_client`` carries one.
 
 The request body is ``{"allowed_apps": [alias, …], "token_expiration": seconds}``; the
 answer is the token as a bare JSON string, which both clients read (fal-protocol.md,
@@ -27,7 +30,9 @@ from starlette.responses import Response
 from emulator.core.engine import Engine
 from emulator.http.bodies import read_payload
 from emulator.http.responses import json_response
+from emulator.providers.fal.auth import caller
 from emulator.providers.fal.errors import FalError
+from emulator.providers.fal.paths import alias
 
 #: the longest lifetime a token may ask for (a guess: fal publishes none; its clients ask 120)
 MAX_EXPIRATION = 24 * 3600
@@ -55,6 +60,11 @@ class TokenClaims(NamedTuple):
     owner: str  # who the jobs made with it belong to: a fingerprint of the issuing key
     allowed_apps: tuple[str, ...]
     expires: float  # unix seconds
+
+    def speaks_for(self, owner: str) -> bool:
+        """Whether the token acts for ``owner``: the key that issued it (whose jobs it may
+        follow), or the token's own fingerprint (jobs made with a token of that key)."""
+        return owner == self.owner or _owner_of(owner) == self.owner
 
 
 def _b64(data: bytes) -> str:
@@ -137,6 +147,26 @@ class Tokens:
         if alias not in claims.allowed_apps:
             raise TokenRejected(403, f"The token does not allow the app '{alias}'")
         return claims
+
+    def admitted(self, connection: HTTPConnection, app: str) -> TokenClaims | None:
+        """The claims of the ``?fal_jwt_token=`` a request carries if it opens ``app`` (an
+        endpoint id or app path) now; None if it carries none; `FalError` 401 or 403 saying
+        why one does not."""
+        token = query_token(connection)
+        if token is None:
+            return None
+        try:
+            return self.check(token, alias(app))
+        except TokenRejected as rejected:
+            raise FalError.detail(rejected.status, rejected.message) from None
+
+    def owner(self, connection: HTTPConnection, app: str) -> str:
+        """Whose request it is, on a surface that takes a token: the token's owner if it
+        carries one (`admitted`), else its key's (`caller`)."""
+        claims = self.admitted(connection, app)
+        if claims is None:
+            return caller(connection.scope, self.engine.config)
+        return claims.owner
 
     def _verified(self, token: str) -> TokenClaims:
         parts = token.split(".") if len(token) <= MAX_TOKEN_LENGTH else []

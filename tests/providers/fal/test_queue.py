@@ -160,6 +160,53 @@ def test_status_stream_sends_each_state_and_closes_after_completed(client: TestC
     assert streamed == [log["message"] for log in polled] and len(streamed) > 1
 
 
+def client_token(client: TestClient, apps: list[str], seconds: int = 120) -> str:
+    issued = client.post(
+        "/fal/rest/tokens/", json={"allowed_apps": apps, "token_expiration": seconds}
+    )
+    assert issued.status_code == 200, issued.text
+    return issued.json()
+
+
+def test_a_client_token_opens_the_status_stream_of_its_keys_jobs_only(
+    client: TestClient, clock: ManualClock
+) -> None:
+    # A client-mode `FalStream` (`fal.queue.streamStatus`, `fal.subscribe`'s streaming mode)
+    # sends ?fal_jwt_token= and no key.
+    submitted = submit(client)
+    stream = submitted["status_url"] + "/stream"
+    mine = client_token(client, ["bitdance"], 60)
+    with TestClient(client.app) as browser:  # no key: only the token
+        opened = browser.get(stream, params={"fal_jwt_token": mine})
+        assert opened.status_code == 200, opened.text
+        events = [line[6:] for line in opened.text.splitlines() if line.startswith("data: ")]
+        assert json.loads(events[-1])["status"] == "COMPLETED"
+        with TestClient(client.app, headers={"Authorization": "Key k2"}) as other_key:
+            theirs = client_token(other_key, ["bitdance"])
+        foreign = browser.get(stream, params={"fal_jwt_token": theirs})
+        assert foreign.status_code == 404  # a token of another key sees none of k1's jobs
+        wrong_app = browser.get(stream, params={"fal_jwt_token": client_token(client, ["flux"])})
+        assert wrong_app.status_code == 403
+        assert wrong_app.json() == {"detail": "The token does not allow the app 'bitdance'"}
+        clock.advance(61)
+        expired = browser.get(stream, params={"fal_jwt_token": mine})
+        assert expired.status_code == 401
+        assert expired.json() == {"detail": "The token has expired; request a new one"}
+
+
+def test_a_client_token_is_refused_where_fals_clients_send_none(client: TestClient) -> None:
+    submitted = submit(client)
+    params = {"fal_jwt_token": client_token(client, ["bitdance"])}
+    with TestClient(client.app) as browser:
+        for refused in (
+            browser.get(submitted["status_url"], params=params),
+            browser.get(submitted["response_url"], params=params),
+            browser.post(BITDANCE, params=params, json={"prompt": "a cat"}),
+        ):
+            assert refused.status_code == 401
+            assert "a fal_jwt_token opens only the realtime WebSocket" in refused.json()["detail"]
+
+
 # -- result and cancel ---------------------------------------------------------------------
 
 
