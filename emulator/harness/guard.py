@@ -144,14 +144,16 @@ class RequestGuard:
         self.open_call(lose_submit_answer=False)
         self.close_call()
 
-    def open_call(self, *, lose_submit_answer: bool, calls: int = 1, patience: float = 1) -> None:
-        """A call begins; ``patience`` stretches its time limit."""
+    def open_call(
+        self, *, lose_submit_answer: bool, calls: int = 1, time_limit: float | None = None
+    ) -> None:
+        """A call begins, with ``time_limit`` seconds (`Limits.call_timeout` by default)."""
         with self._lock:
             self.sdk_calls.forget()
             self._call_senders = weakref.WeakSet()
             self.closed, self.count, self.started = False, 0, time.monotonic()
             self.lose_submit_answer, self.lost, self.calls = lose_submit_answer, 0, calls
-            self.time_limit = self.limits.call_timeout * patience
+            self.time_limit = time_limit or self.limits.call_timeout
 
     def close_call(self) -> None:
         with self._lock:

@@ -205,7 +205,8 @@ class _PropertyRun:
         """A call stopped for its time limit is run once more with `PATIENCE` times the
         limit: the limit counts wall-clock time, harness and emulator included, and a busy
         machine can run it out. The verdict stands; a note says what the longer run did."""
-        limit = self.options.limits.call_timeout
+        limit = self.session.time_limit(scenario)
+        longer = self.session.time_limit(scenario, PATIENCE)
         began = time.monotonic()
         seen = self.session.run(scenario, patience=PATIENCE)
         took = time.monotonic() - began
@@ -213,16 +214,24 @@ class _PropertyRun:
             return  # it runs on however long it is given
         if seen.ran_away is not None:  # stopped for another bound: a loop, not the machine
             self.notes.append(
-                f"run again with {limit * PATIENCE:g} s rather than {limit:g} s, the call was "
+                f"run again with {longer:g} s rather than {limit:g} s, the call was "
                 f"stopped again after {took:.1f} s, for {seen.ran_away}: the client keeps "
                 "calling, however long it is given"
             )
             return
         verdict = "failed otherwise" if self.prop.judge(self.context, seen) else "held"
+        retried = seen.retried()
+        cause = (
+            f"the client's own retries took the time: it sent {len(retried)} request(s) again "
+            f"after an error answer (e.g. {retried[0].method} {retried[0].path}: "
+            f"{retried[0].status})"
+            if retried
+            else "the machine may have been too busy for the call's time limit"
+        )
         self.notes.append(
-            f"run again with {limit * PATIENCE:g} s rather than {limit:g} s, the call ended "
-            f"after {took:.1f} s and {verdict}: the machine may have been too busy for the "
-            "call's time limit (raise it: --call-timeout, Limits(call_timeout=...))"
+            f"run again with {longer:g} s rather than {limit:g} s, the call ended after "
+            f"{took:.1f} s and {verdict}: {cause} (raise the limit: --call-timeout, "
+            "Limits(call_timeout=...))"
         )
 
     def replay(self, scenario: Scenario) -> PropertyOutcome:

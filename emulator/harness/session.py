@@ -86,6 +86,17 @@ class Observation:
     def of_kind(self, *kinds: str) -> list[RecordedRequest]:
         return [entry for entry, what in self.requests if what.kind in kinds]
 
+    def retried(self) -> list[RecordedRequest]:
+        """The requests answered an error a client may retry (408, 429, 5xx) that it sent
+        again: its own (or its SDK's) retries."""
+        entries = [entry for entry, _ in self.requests]
+        return [
+            entry
+            for n, entry in enumerate(entries)
+            if (entry.status in (408, 429) or entry.status >= 500)
+            and any((e.method, e.path) == (entry.method, entry.path) for e in entries[n + 1 :])
+        ]
+
 
 def _restorer(emulation: Emulation) -> Callable[[], None]:
     """What puts ``emulation`` back as it is now: its seed (and so a fresh start under it,
@@ -217,13 +228,23 @@ class Session:
             emulation.add_fault(**rule)
         emulation.engine.storage.put(tiny_picture(), "image/png", "input.png", HOSTED_MEDIA_ID)
 
+    def time_limit(self, scenario: Scenario, patience: float = 1) -> float:
+        """The seconds a call in ``scenario`` may take: `Limits.call_timeout`, stretched
+        ``patience`` times, and the time the provider's clients spend retrying the answer
+        of its failure on top (`Surface.retry_allowance`)."""
+        allowance = self.surface.retry_allowance(scenario.faults)
+        return self.limits.call_timeout * patience + allowance
+
     def run(self, scenario: Scenario, *, patience: float = 1) -> Observation:
         """One call of the client in ``scenario``; ``patience`` stretches its time limit."""
         self._guard.settle()
         self._stage(scenario)
         seen = Observation(scenario)
         with SyncRuns(self.emulation.engine) as sync_runs:
-            self._guard.open_call(lose_submit_answer=scenario.lose_submit_answer, patience=patience)
+            self._guard.open_call(
+                lose_submit_answer=scenario.lose_submit_answer,
+                time_limit=self.time_limit(scenario, patience),
+            )
             try:
                 self._call_into(seen)
             finally:

@@ -8,19 +8,29 @@ are matched below the provider's surface: ``fal-ai/x/requests/…``, ``predictio
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.plans import plan_of
 from emulator.core.record import RecordedRequest
-from emulator.providers.fal.errors import REQUEST_ERROR_STATUS
+from emulator.providers.fal.errors import REQUEST_ERROR_STATUS, RETRYABLE
 from emulator.providers.fal.paths import app_path, parse_request_path
 from emulator.providers.wavespeed.errors import TASK_CODES
 
 __all__ = ["SURFACES", "Classified", "Surface"]
 
 _UUID_GLOB = "????????-????-????-????-????????????"
+#: How long fal's JavaScript client retries an answer of 502-504 before raising it: 3
+#: retries, 1 s doubling, ±25 % (@fal-ai/client 1.10.1's default; fal-protocol.md §5). fal
+#: answers the result of a request failed for a retryable reason so (x-fal-retryable), so
+#: a correct client of fal's may take this long more to report the failure.
+FAL_CLIENT_RETRIES = (1 + 2 + 4) * 1.25
+#: the error types fal answers 502-504 and marks retryable, and the ``timeout`` effect's
+_RETRIED_FAILURES = {
+    kind for kind in RETRYABLE if REQUEST_ERROR_STATUS.get(kind) in (502, 503, 504)
+}
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,20 @@ class Surface:
         if self.provider == "wavespeed" or plan_of(endpoint).flags_nsfw:
             common.insert(1, {"effect": "nsfw"})
         return [*kinds, *common]
+
+    def retry_allowance(self, faults: Sequence[dict[str, Any]]) -> float:
+        """The seconds a call may take beyond its time limit when ``faults`` fail its job:
+        a client of fal's that retries the failure's answer as fal's own clients do
+        (`FAL_CLIENT_RETRIES`) is correct, not slow. WaveSpeed answers a failed prediction
+        with a 200, which no client retries."""
+        if self.provider != "fal":
+            return 0.0
+        retried = any(
+            rule.get("effect") == "timeout"  # fal's request_timeout, a 504
+            or (rule.get("effect") == "fail" and rule.get("error_type") in _RETRIED_FAILURES)
+            for rule in faults
+        )
+        return FAL_CLIENT_RETRIES if retried else 0.0
 
     def result_url(self, endpoint_id: str, job_id: str) -> str:
         if self.provider == "fal":
