@@ -200,9 +200,23 @@ def judge_invalid(context: Context, seen: Observation) -> list[str]:
     elif seen.error is not None and str(seen.scenario.broken_field) not in error_text(seen.error):
         problems.append(
             f"the error does not name the offending field {seen.scenario.broken_field!r}: "
-            f"{raised(seen)}"
+            f"{raised(seen)}{_named_in_refusal(seen)}"
         )
     return problems
+
+
+def _named_in_refusal(seen: Observation) -> str:
+    """Where the provider named the field, for a client whose error hid it: the body of
+    the answer that refused the input (fal's 422 at the result, WaveSpeed's 400 at the
+    submit), which an SDK keeps beside its error's message."""
+    refusal = next((entry for entry, _ in seen.requests if entry.status in (400, 422)), None)
+    if refusal is None:
+        return ""
+    return (
+        f" (the provider's {refusal.status} to {refusal.method} {refusal.path} named it in "
+        "its body; an SDK keeps that body on its error, as @fal-ai/client's error.body: "
+        "show it, not only the error's message)"
+    )
 
 
 def _sent_valid(context: Context, seen: Observation) -> bool:

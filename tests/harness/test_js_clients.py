@@ -4,11 +4,13 @@ emulation through the Node hook. Slow: a Node start-up and the client's own wait
 
 from __future__ import annotations
 
+import re
 import shutil
+from pathlib import Path
 
 import pytest
 
-from emulator.harness import FAILED, CommandClient, Options, check
+from emulator.harness import FAILED, CommandClient, Options, Scenario, check
 
 from ..clients.conftest import JS
 
@@ -49,3 +51,28 @@ def test_the_lost_submit_answer_makes_fals_javascript_client_submit_twice() -> N
     report = check(fal_script("careful"), provider="fal", endpoint="fal-ai/bitdance",
                    properties=["no_duplicate_jobs"], options=OPTIONS)  # fmt: skip
     assert report.outcome("no_duplicate_jobs").problems == ["one call created 2 billable jobs"]
+
+
+def docs_example(folder: Path) -> CommandClient:
+    """docs/harness.md's ``client.mjs``, exactly as the page gives it, in ``folder`` beside
+    the tests' npm clients."""
+    page = (Path(__file__).parents[2] / "docs" / "harness.md").read_text()
+    blocks = re.findall(r"^```javascript\n(.*?)^```", page, flags=re.M | re.S)
+    (script,) = [block for block in blocks if block.startswith("// client.mjs")]
+    (folder / "client.mjs").write_text(script)
+    (folder / "node_modules").symlink_to(JS / "node_modules")
+    return CommandClient("node client.mjs", cwd=folder)
+
+
+def test_the_docs_example_client_surfaces_failures_and_field_errors(tmp_path: Path) -> None:
+    # A newcomer's copy failed both, by default (an audit): @fal-ai/client retries a 504
+    # result for 7 s, past the 5 s limit, and the example printed only error.message.
+    client = docs_example(tmp_path)
+    timed_out = {"effect": "fail", "error_type": "request_timeout"}
+    replay = Scenario("surfaces_job_failure", {"prompt": ""}, faults=(timed_out,))
+    failure = check(client, provider="fal", endpoint="fal-ai/bitdance",
+                    properties=["surfaces_job_failure"], replay=replay)  # fmt: skip
+    assert failure.ok, failure.text()
+    invalid = check(client, provider="fal", endpoint="fal-ai/bitdance",
+                    properties=["surfaces_validation_errors"], options=OPTIONS)  # fmt: skip
+    assert invalid.ok, invalid.text()

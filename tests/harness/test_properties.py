@@ -669,3 +669,17 @@ def test_a_slow_answer_that_does_not_fit_in_a_call_is_not_staged() -> None:
         "a slow answer of 3 s does not fit in a call's time limit (2 s): raise --call-timeout "
         "or lower --slow-answer"
     )
+
+
+def test_an_error_without_the_field_is_told_where_the_provider_named_it() -> None:
+    # The docs' own JavaScript client printed only @fal-ai/client's error.message
+    # ("Unprocessable Entity"): the failure said the field was missing, not where it was.
+    report = check(Wrong("hides_error_body"), provider="fal", endpoint=ENDPOINT,
+                   properties=["surfaces_validation_errors"], options=QUICK)  # fmt: skip
+    (problem,) = report.outcome("surfaces_validation_errors").problems
+    assert (
+        "GenerationFailed: the generation failed (the provider's 422 to GET /fal/queue/" in problem
+    )
+    assert problem.endswith(
+        "as @fal-ai/client's error.body: show it, not only the error's message)"
+    )
