@@ -15,6 +15,7 @@ from starlette.responses import Response
 from emulator.contracts.validation import Violation
 from emulator.core.faults import Fault
 from emulator.core.jobs import Failure
+from emulator.core.timeline import QUEUE_TIMEOUT
 from emulator.http.bodies import PayloadError
 from emulator.http.exchange import status_line
 from emulator.http.responses import encode_json, json_response
@@ -61,8 +62,12 @@ def task_code(failure: Failure) -> int:
 
 
 def task_error(failure: Failure) -> str:
-    """A failed prediction's ``error``: the failure's own words, else its code's meaning."""
-    return failure.message or TASK_MESSAGES.get(task_code(failure), "Task failed")
+    """A failed prediction's ``error``: the failure's own words (a fault's message), else
+    its code's meaning. A queue timeout's default words are fal's, so WaveSpeed's own for
+    5004 stand in for them."""
+    if failure.message and failure.message != QUEUE_TIMEOUT.message:
+        return failure.message
+    return TASK_MESSAGES.get(task_code(failure), "Task failed")
 
 
 class WaveSpeedError(Exception):

@@ -2,8 +2,15 @@ import json
 
 from emulator.contracts.validation import Violation
 from emulator.core.jobs import Failure
+from emulator.core.timeline import QUEUE_TIMEOUT
 from emulator.http.bodies import PayloadError
-from emulator.providers.wavespeed.errors import WaveSpeedError, answer, task_code, validation_error
+from emulator.providers.wavespeed.errors import (
+    WaveSpeedError,
+    answer,
+    task_code,
+    task_error,
+    validation_error,
+)
 
 
 def test_task_codes_follow_the_docs() -> None:
@@ -11,6 +18,12 @@ def test_task_codes_follow_the_docs() -> None:
     assert task_code(Failure("media_not_accessible", "m")) == 1402
     assert task_code(Failure("timeout", "m")) == 5004
     assert task_code(Failure("something-new", "m")) == 5000
+
+
+def test_a_queue_timeout_is_worded_as_wavespeed_words_5004() -> None:
+    # The engine's default words for it are fal's ("… while waiting in the queue"): an audit.
+    assert (task_code(QUEUE_TIMEOUT), task_error(QUEUE_TIMEOUT)) == (5004, "Timeout")
+    assert task_error(QUEUE_TIMEOUT._replace(message="the fault's own")) == "the fault's own"
 
 
 def test_validation_errors_name_each_field() -> None:
