@@ -38,6 +38,8 @@ class FalProxy:
             hostname = ""
         surface = _FAL_HOSTS.get(hostname.lower())
         if surface is None:
+            # 400, as fal's proxy library answers a target it does not allow (libs/proxy
+            # since fal-js #188, 2026-02; 412 before), with the reason spelled out.
             error = FalError.detail(
                 400, "x-fal-target-url must name a fal host (fal.run, queue.fal.run, rest.fal.ai)"
             )
