@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.contracts.media_formats import MediaFormats
+
 #: the fields that name the format, at the input's top level or in a settings object,
 #: first found first
 FORMAT_FIELDS = (
@@ -106,3 +108,18 @@ def asked_audio(
     rate = rate or next((found for found in rates if found), None)
     channels = (_channels(view[name]) for view in views for name in CHANNEL_FIELDS if name in view)
     return AudioAsk(media_format, codec, rate, next((found for found in channels if found), None))
+
+
+def audio_shape(
+    inputs: Mapping[str, Any],
+    setting_defaults: Callable[[str], Mapping[str, Any]],
+    formats: MediaFormats,
+) -> tuple[str, str, int, int]:
+    """An audio output's format, codec, sample rate and channels: as its input asks, in a
+    format its schema allows."""
+    asked = asked_audio(inputs, setting_defaults)
+    media_format = formats.fitting(asked.format or formats.declared or "wav")
+    codec = asked.codec if media_format == asked.format else ""  # a mu-law WAV's
+    # all Opus decodes to 48 kHz
+    rate = 48000 if media_format in ("ogg", "opus") else asked.sample_rate or 44100
+    return media_format, codec, rate, asked.channels or 1

@@ -47,7 +47,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from emulator.contracts.audio_settings import asked_audio
+from emulator.contracts.audio_settings import audio_shape
 from emulator.contracts.described import described_file
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.input_fields import (
@@ -258,15 +258,10 @@ class Synthesis:
 
     def _other(self, media: MediaPlan, index: int) -> MediaSpec:
         """The spec of an audio, mesh, archive or other file output."""
-        kind, rate, codec, channels = media.kind, None, "", 1
+        kind, rate, codec, channels = media.kind, 0, "", 1
         if kind == "audio":
-            asked = asked_audio(self.inputs, self.plan.setting_defaults)
-            media_format = media.formats.fitting(asked.format or media.formats.declared or "wav")
-            codec = asked.codec if media_format == asked.format else ""  # a mu-law WAV's
-            rate = asked.sample_rate or 44100
-            if media_format in ("ogg", "opus"):
-                rate = 48000  # all Opus decodes to
-            channels = asked.channels or 1
+            defaults = self.plan.setting_defaults
+            media_format, codec, rate, channels = audio_shape(self.inputs, defaults, media.formats)
         else:
             media_format = media.formats.other
             # triposr's output_format "obj", rodin's geometry_file_format "stl"
@@ -287,7 +282,7 @@ class Synthesis:
             self.seed,
             index,
             duration=self.audio_seconds() if kind == "audio" else 0.0,
-            sample_rate=rate or 0,
+            sample_rate=rate,
             blank=self.flagged,
             codec=codec,
             channels=channels,
