@@ -150,7 +150,12 @@ def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = 
         Mount(DASHBOARD, dashboard(engine)),
     ]
     recorder = Recorder(engine.record, skip=_UNRECORDED)
-    exchange = ExchangeFaults(engine.faults, locate=_locate, exchange_error=_exchange_error)
+    exchange = ExchangeFaults(
+        engine.faults,
+        locate=_locate,
+        exchange_error=_exchange_error,
+        max_body_bytes=engine.config.max_body_bytes,
+    )
     taken = shortcuts(routes)
     app = _Emulator(
         routes=routes,

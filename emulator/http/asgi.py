@@ -4,8 +4,9 @@ hearing a client leave."""
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 
-from starlette.types import Receive, Scope
+from starlette.types import Message, Receive, Scope
 
 from emulator.core.record import first_header
 
@@ -45,3 +46,37 @@ async def held_while_connected(receive: Receive, seconds: float) -> bool:
     if not done:
         gone.cancel()
     return not done
+
+
+async def held_before_reading(
+    receive: Receive, seconds: float, max_body_bytes: int
+) -> Receive | None:
+    """Hold a request whose body is still unread ``seconds``, hearing its client leave
+    meanwhile: the ``receive`` its route then reads it with (what arrived meanwhile
+    first), or None if the client left. Past ``max_body_bytes`` of body (more than its
+    route reads) it stops listening, and so keeping what arrives."""
+    arrived: deque[Message] = deque()
+
+    async def gone() -> None:
+        size = 0
+        try:
+            while (message := await receive())["type"] != "http.disconnect":
+                arrived.append(message)
+                size += len(message.get("body", b""))
+                if size > max_body_bytes:
+                    await asyncio.Future()  # deaf for the rest of the hold
+        except Exception:  # a server that raises rather than answers: gone all the same
+            return
+
+    listening = asyncio.ensure_future(gone())
+    try:
+        done, _ = await asyncio.wait({listening}, timeout=seconds)
+    finally:
+        listening.cancel()
+    if done:
+        return None
+
+    async def replayed() -> Message:
+        return arrived.popleft() if arrived else await receive()
+
+    return replayed

@@ -2,7 +2,8 @@
 
 A staged ``http_error`` is answered in the provider's own format (each provider's
 ``errors.exchange_error``). A ``reset`` starts an answer and drops the connection, which
-every client sees as a broken transfer. ``delay`` and ``hang`` hold the request first.
+every client sees as a broken transfer. ``delay`` and ``hang`` hold the request first; a
+client that leaves meanwhile is answered (and recorded) 499, as a held sync run is.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.core.faults import Fault, FaultBook
 from emulator.core.keys import split_authorization
-from emulator.http.asgi import header
+from emulator.http.asgi import header, held_before_reading
 
 
 class ConnectionDropped(Exception):
@@ -52,15 +53,27 @@ async def drop_after(
 
 #: the answer to a request held by a ``delay`` or ``hang`` when the server shuts down
 SHUTTING_DOWN = Fault("http_error", status=503, retry_after=1)
+#: the answer to one whose client left while it was held (no one reads it; the record
+#: keeps it): nginx's "client closed request", fal's status for a client gone
+CLIENT_GONE = Fault("http_error", status=499, message="Client Closed Request")
 
 
 class ExchangeFaults:
     """The exchange faults of a `FaultBook`, between an HTTP request and its route."""
 
-    def __init__(self, faults: FaultBook, *, locate: Locate, exchange_error: ExchangeError) -> None:
+    def __init__(
+        self,
+        faults: FaultBook,
+        *,
+        locate: Locate,
+        exchange_error: ExchangeError,
+        max_body_bytes: int,
+    ) -> None:
+        """``max_body_bytes``: the most of a held request's body kept while it is held."""
         self.faults = faults
         self.locate = locate
         self.exchange_error = exchange_error
+        self.max_body_bytes = max_body_bytes
 
     def quiet(self, path: str) -> bool:
         """Whether no rule could answer a request for ``path`` now, in memory (a shared
@@ -106,19 +119,23 @@ class ExchangeFaults:
             await app(scope, receive, send)
         elif fault.effect in ("delay", "hang"):
             # A hang is a delay meant to outlast the client's patience; both are bounded.
+            seconds = fault.seconds or (60.0 if fault.effect == "hang" else 1.0)
             try:
-                await asyncio.sleep(fault.seconds or (60.0 if fault.effect == "hang" else 1.0))
+                stayed = await held_before_reading(receive, seconds, self.max_body_bytes)
             except asyncio.CancelledError:
                 # The server's graceful shutdown cancels what is still held once it has
                 # waited long enough; uvicorn would answer a bare text/plain 500. A server
-                # going away answers its provider's 503 instead (a caller that gave up
-                # in-process reads nothing).
+                # going away answers its provider's 503 instead (as does an emulation
+                # ending, in-process).
                 task = asyncio.current_task()
                 if task is not None:
                     task.uncancel()
                 await self._error(SHUTTING_DOWN, provider, send)
                 return
-            await app(scope, receive, send)
+            if stayed is None:
+                await self._error(CLIENT_GONE, provider, send)
+            else:
+                await app(scope, stayed, send)
         elif fault.effect == "reset":
             await drop_after(send, 200, b"{}", 0)
         else:

@@ -16,6 +16,10 @@ from starlette.types import ASGIApp, Message
 
 END = object()
 
+#: seconds an app may go on after its caller left (closed its answer, or gave up waiting
+#: for it) before it is cancelled
+SETTLE = 1.0
+
 
 def ended() -> RuntimeError:
     return RuntimeError("provider-emulator: the emulation ended before the app answered")
@@ -68,6 +72,17 @@ async def run_app(
     except BaseException:  # cancelled, as when the emulation ends: say so, then go
         emit(ended())
         raise
+
+
+async def settle(task: asyncio.Task[None], disconnected: asyncio.Event) -> None:
+    """The caller has left ``task``'s request: the app hears it disconnect, as a server's
+    app hears its client go, and answers (so its request is recorded as a server records
+    it); it is cancelled if it goes on for `SETTLE` seconds."""
+    disconnected.set()
+    await asyncio.wait([task], timeout=SETTLE)
+    if not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=SETTLE)
 
 
 class Chunks:

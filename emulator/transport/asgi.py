@@ -27,12 +27,14 @@ from starlette.types import ASGIApp
 from emulator.http.exchange import ConnectionDropped
 from emulator.transport.answers import (
     END,
+    SETTLE,
     AnswerTimeout,
     Chunks,
     SyncAnswer,
     closed,
     ended,
     run_app,
+    settle,
 )
 from emulator.transport.loops import CallerLoops
 
@@ -167,8 +169,7 @@ class _AsyncStream(httpx.AsyncByteStream):
         _, task, disconnected = run
         disconnected.set()
         if not task.done():
-            await asyncio.wait([task], timeout=1)
-            task.cancel()
+            await settle(task, disconnected)
 
 
 class _SyncStream(httpx.SyncByteStream):
@@ -211,7 +212,7 @@ class AppDispatcher:
             task.cancel()  # the caller gave up: so does the app (a sync-mode wait, say)
             raise
         except AnswerTimeout as error:
-            task.cancel()
+            await settle(task, disconnected)  # the caller gave up: the app hears it go
             raise _httpx_error(error, request) from None
         if isinstance(start, BaseException):
             raise _httpx_error(start, request)
@@ -243,9 +244,11 @@ class AppDispatcher:
         loop = self._ensure_loop()
         chunks: queue.SimpleQueue[Any] = queue.SimpleQueue()
         disconnected = asyncio.Event()  # bound to the loop when the app first waits on it
+        running: list[asyncio.Task[None]] = []
 
         def run() -> None:
             task = loop.create_task(run_app(self.app, scope, body, chunks.put, disconnected))
+            running.append(task)
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             # A task cancelled before it ran emits nothing: the caller must still hear.
@@ -262,7 +265,7 @@ class AppDispatcher:
         try:
             start = _next_sync(chunks, timeout)
         except AnswerTimeout:
-            disconnect()  # the caller gave up: the app hears it disconnect
+            _settle_on(loop, running, disconnected)  # the caller gave up: the app hears it go
             raise
         if isinstance(start, BaseException):
             raise start
@@ -296,6 +299,25 @@ class AppDispatcher:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout)
             loop.close()
+
+
+def _settle_on(
+    loop: asyncio.AbstractEventLoop, running: list[asyncio.Task[None]], disconnected: asyncio.Event
+) -> None:
+    """`settle` the app's run (in ``running``, once the loop has started it) on ``loop``,
+    another thread's, waiting for it here as a caller on its own loop does."""
+
+    async def settled() -> None:
+        await settle(running[0], disconnected)
+
+    try:
+        waited = asyncio.run_coroutine_threadsafe(settled(), loop)
+    except RuntimeError:  # the loop is closed: the app's run has ended with it
+        return
+    try:
+        waited.result(2 * SETTLE + 1)
+    except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
+        pass  # the loop ended, or is stuck: the caller's own timeout stands
 
 
 async def _cancel_pending() -> None:

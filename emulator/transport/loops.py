@@ -24,22 +24,20 @@ from typing import Any, TypeVar
 from starlette.types import ASGIApp
 
 from emulator.transport.answers import (
+    SETTLE,
     AnswerTimeout,
     Chunks,
     SyncAnswer,
     closed,
     ended,
     run_app,
+    settle,
 )
 
 T = TypeVar("T")
 
 #: seconds between glances at an answer's items while another thread drives its loop
 GLANCE = 0.005
-
-#: seconds an app may go on after its caller closed the answer before it is cancelled (an
-#: async caller's stream waits as long)
-SETTLE = 1.0
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:
@@ -176,21 +174,11 @@ class _Running:
 
         self.task.add_done_callback(done)
 
-    def settle(self, *, at_once: bool = False) -> None:
-        """The caller is done: the app hears it disconnect, and is cancelled if it goes on
-        for `SETTLE` seconds (``at_once``: at once, as for a caller who gave up waiting)."""
-        if self.task.done():
-            return
-
-        async def settled() -> None:
-            self.disconnected.set()
-            if not at_once:
-                await asyncio.wait([self.task], timeout=SETTLE)
-            if not self.task.done():
-                self.task.cancel()
-                await asyncio.wait([self.task], timeout=SETTLE)
-
-        self.caller.run(settled)
+    def settle(self) -> None:
+        """The caller is done, or gave up waiting: the app hears it disconnect, and is
+        cancelled if it goes on for `SETTLE` seconds (`answers.settle`)."""
+        if not self.task.done():
+            self.caller.run(lambda: settle(self.task, self.disconnected))
 
 
 def _aside(call: Callable[..., T], *args: Any) -> T:
@@ -258,7 +246,7 @@ class CallerLoops:
         try:
             start = caller.next_item(running.chunks, timeout)
         except AnswerTimeout:
-            running.settle(at_once=True)  # the caller gave up: so does the app
+            running.settle()  # the caller gave up: the app hears it go, as on a server
             raise
         done = running.task.done()
         if done:  # let go now, not at the loop's next turn (perhaps never, on this thread)

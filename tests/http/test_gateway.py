@@ -83,7 +83,9 @@ def _gateway(shortcuts: dict[str, Route], routes: list[Route]) -> Gateway:
         Starlette(routes=routes),
         hosts=ProviderHosts(canonical={}, surfaces={}),
         recorder=Recorder(RequestRecord(), skip=()),
-        exchange=ExchangeFaults(FaultBook(), locate=lambda _: None, exchange_error=None),
+        exchange=ExchangeFaults(
+            FaultBook(), locate=lambda _: None, exchange_error=None, max_body_bytes=0
+        ),
         shortcuts=shortcuts,
     )
 

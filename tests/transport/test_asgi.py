@@ -111,6 +111,39 @@ def test_closing_answers_callers_still_waiting() -> None:
         dispatcher.handle_sync(httpx.Request("GET", "https://h/"))
 
 
+def _hearing_its_caller_leave(seen: list[str]):  # noqa: ANN202
+    async def app(scope, receive, send) -> None:
+        await receive()
+        seen.append((await receive())["type"])
+        await send({"type": "http.response.start", "status": 499, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
+@pytest.mark.parametrize("where", ["async", "handed over"])
+def test_an_app_hears_a_caller_who_gives_up_leave_before_its_timeout_is_raised(
+    where: str,
+) -> None:
+    # as a server's app hears its client go (and answers what the record keeps)
+    seen: list[str] = []
+    dispatcher = AppDispatcher(_hearing_its_caller_leave(seen))
+    request = httpx.Request("GET", "https://h/", extensions={"timeout": {"read": 0.01}})
+
+    async def call() -> None:
+        with pytest.raises(httpx.ReadTimeout):
+            if where == "async":
+                await dispatcher.handle_async(request)
+            else:  # a sync client inside a coroutine
+                dispatcher.handle_sync(request)
+        assert seen == ["http.disconnect"]
+
+    try:
+        asyncio.run(call())
+    finally:
+        dispatcher.close()
+
+
 def test_a_stream_may_be_closed_after_the_dispatcher() -> None:
     RELEASE.clear()
     dispatcher = AppDispatcher(chunked_app)

@@ -9,8 +9,11 @@ import httpx
 import pytest
 
 from emulator import emulate
-from emulator.transport import AppDispatcher, loops
+from emulator.transport import AppDispatcher, answers, loops
 from emulator.transport.answers import AnswerTimeout
+
+#: the scope of a plain GET, for `AppDispatcher.answer_sync`
+_GET = {"type": "http", "method": "GET", "path": "/", "headers": []}
 
 
 def _app_noting_its_thread(threads: list[int]):  # noqa: ANN202
@@ -159,7 +162,7 @@ async def _until_cancelled(seen: list[str]) -> None:
 def test_an_app_still_at_work_when_its_answer_is_closed_is_cancelled(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(loops, "SETTLE", 0.05)
+    monkeypatch.setattr(answers, "SETTLE", 0.05)
     seen: list[str] = []
 
     async def deaf(scope, receive, send) -> None:  # never listens for the disconnect
@@ -176,7 +179,29 @@ def test_an_app_still_at_work_when_its_answer_is_closed_is_cancelled(
         dispatcher.close()
 
 
-def test_a_caller_who_gives_up_waiting_cancels_the_app_at_once() -> None:
+def test_a_caller_who_gives_up_waiting_is_heard_leaving_before_its_timeout_is_raised() -> None:
+    # as a server's app hears its client go, and answers what the record then keeps
+    seen: list[str] = []
+
+    async def listening(scope, receive, send) -> None:
+        await receive()
+        seen.append((await receive())["type"])
+        await send({"type": "http.response.start", "status": 499, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    dispatcher = AppDispatcher(listening)
+    try:
+        with pytest.raises(AnswerTimeout):
+            dispatcher.answer_sync(_GET, b"", 0.01)
+        assert seen == ["http.disconnect"]
+    finally:
+        dispatcher.close()
+
+
+def test_a_caller_who_gives_up_on_a_deaf_app_cancels_it_after_a_while(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(answers, "SETTLE", 0.05)
     seen: list[str] = []
 
     async def slow(scope, receive, send) -> None:
@@ -185,9 +210,7 @@ def test_a_caller_who_gives_up_waiting_cancels_the_app_at_once() -> None:
     dispatcher = AppDispatcher(slow)
     try:
         with pytest.raises(AnswerTimeout):
-            dispatcher.answer_sync(
-                {"type": "http", "method": "GET", "path": "/", "headers": []}, b"", 0.01
-            )
+            dispatcher.answer_sync(_GET, b"", 0.01)
         assert seen == ["cancelled"]
     finally:
         dispatcher.close()

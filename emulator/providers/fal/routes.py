@@ -9,7 +9,6 @@ in `queue` (whose helpers the run shares), the CDN's routes (their uploads and t
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import math
 from typing import Any
@@ -105,7 +104,9 @@ class FalApi(FalQueue):
         short by its fault as it leaves the queue."""
         delay = self.engine.start_delay(job)
         if start_timeout is not None and delay > start_timeout:
-            await asyncio.sleep(start_timeout)  # fal holds the request until its deadline
+            # fal holds the request until its deadline
+            if not await self._held(request, owner, start_timeout):
+                return failure_response(CLIENT_GONE, job.id)
             return failure_response(START_TIMEOUT, job.id)
         if math.isinf(delay):
             stayed = await self._held(request, owner, self.config.sync_timeout)

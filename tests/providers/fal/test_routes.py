@@ -4,13 +4,22 @@ surface answers alike (keys, bodies, methods, unknown paths)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
 from starlette.testclient import TestClient
 
-from emulator import EmulatorConfig, Engine, ManualClock, Progression, create_app
+from emulator import (
+    BackgroundServer,
+    EmulatorConfig,
+    Engine,
+    ManualClock,
+    Progression,
+    create_app,
+)
 from emulator.core.faults import Fault
+from tests.transport.alike import FAL_RUN, recorded_when_left
 
 BITDANCE = "/fal/queue/fal-ai/bitdance"
 
@@ -85,6 +94,22 @@ def test_images_beyond_the_emulator_limit_are_a_422_not_a_hang(client: TestClien
     response = client.post("/fal/run/fal-ai/bitdance", json=body)
     assert response.status_code == 422
     assert response.json()["detail"][0]["type"] == "emulator_limit"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"X-Fal-Request-Timeout": "20"}],
+    ids=["held for its run", "held to its start timeout"],
+)
+def test_a_sync_run_its_client_leaves_is_recorded_499_as_served(
+    serve: Callable[..., BackgroundServer], headers: dict[str, str]
+) -> None:
+    server = serve(EmulatorConfig(progression=Progression.parse("wall:30,1,0")))
+    headers = {"Authorization": "Key k", **headers}
+    served, in_process = recorded_when_left(
+        server, "POST", FAL_RUN, "fal-ai/bitdance", headers, progression="wall:30,1,0"
+    )
+    assert served == in_process == [499]
 
 
 # -- hostile and malformed requests --------------------------------------------------------
