@@ -172,6 +172,12 @@ class Timeline:
         """Seconds of `run_hold` a synchronous run waits in its queue."""
         return job.queue_span if self._held_in_time(job) else 0.0
 
+    def deadline_hold(self, seconds: float) -> float:
+        """Seconds a synchronous run holds its request until a deadline ``seconds`` away
+        (its start timeout), which passes as a queued job's does: all of them on a clock
+        that moves by itself; none on a manual clock, where the run answers at once."""
+        return 0.0 if isinstance(self.clock, ManualClock) else seconds
+
     def _held_in_time(self, job: Job) -> bool:
         return self.progression_of(job).mode == "wall" and not isinstance(self.clock, ManualClock)
 

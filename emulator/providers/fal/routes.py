@@ -104,8 +104,8 @@ class FalApi(FalQueue):
         short by its fault as it leaves the queue."""
         delay = self.engine.start_delay(job)
         if start_timeout is not None and delay > start_timeout:
-            # fal holds the request until its deadline
-            if not await self._held(request, owner, start_timeout):
+            wait = self.engine.deadline_hold(start_timeout)  # fal holds it until its deadline
+            if wait and not await self._held(request, owner, wait):
                 return failure_response(CLIENT_GONE, job.id)
             return failure_response(START_TIMEOUT, job.id)
         if math.isinf(delay):

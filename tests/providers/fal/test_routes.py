@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -17,6 +18,7 @@ from emulator import (
     ManualClock,
     Progression,
     create_app,
+    emulate,
 )
 from emulator.core.faults import Fault
 from tests.transport.alike import FAL_RUN, recorded_when_left
@@ -110,6 +112,19 @@ def test_a_sync_run_its_client_leaves_is_recorded_499_as_served(
         server, "POST", FAL_RUN, "fal-ai/bitdance", headers, progression="wall:30,1,0"
     )
     assert served == in_process == [499]
+
+
+def test_a_sync_runs_start_timeout_on_a_manual_clock_passes_at_once() -> None:
+    # as a queued job's does when the test moves the clock, and as the run answers at once
+    with emulate(progression="wall:30,1,0", clock=ManualClock()) as emulation:
+        answer = httpx.post(
+            "https://fal.run/fal-ai/bitdance",
+            json={"prompt": "x"},
+            headers={"Authorization": "Key k", "X-Fal-Request-Timeout": "20"},
+            timeout=5,  # a wait in real time meets it
+        )
+        assert answer.status_code == 504 and answer.json()["error_type"] == "request_timeout"
+        assert emulation.engine.clock.now() == 0.0
 
 
 # -- hostile and malformed requests --------------------------------------------------------
