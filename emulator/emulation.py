@@ -74,6 +74,7 @@ class Emulation:
         self._fake_credentials = fake_credentials
         self._saved_environment: dict[str, str | None] = {}
         self._saved_wavespeed_key: tuple[Any, Any] | None = None
+        self._saved_wavespeed_client: Any = None
 
     def _make(self) -> None:
         """A fresh engine, app and interception: at the start, and again for each later
@@ -153,6 +154,7 @@ class Emulation:
         self.reset()
         if self._fake_credentials:
             self._provide_credentials()
+        self._saved_wavespeed_client = _swap_wavespeed_client(None)
         try:
             self._interception.start()  # ConcurrentEmulation while another thread's runs
         except BaseException:
@@ -173,6 +175,8 @@ class Emulation:
             self.engine.close()
         finally:
             self._restore_credentials()
+            _swap_wavespeed_client(self._saved_wavespeed_client)
+            self._saved_wavespeed_client = None
 
     def _provide_credentials(self) -> None:
         for name, value in FAKE_CREDENTIALS.items():
@@ -236,6 +240,19 @@ class Emulation:
 def wavespeed_settings() -> Any:
     """The wavespeed SDK's settings, if it is imported: it reads its key once, at import."""
     return getattr(getattr(_imported("wavespeed"), "config", None), "api", None)
+
+
+def _swap_wavespeed_client(client: Any) -> Any:
+    """Make ``client`` the wavespeed SDK's cached default client, if it is imported: the
+    one it had. Its module-level helpers (``wavespeed.run``, …) make that client on first
+    use, with the base URL and key then in force, and keep it for good: one made in an
+    emulation (its placeholder key) outlived it, and one made before (for a server's base
+    URL, say) was used in it."""
+    helpers = _imported("wavespeed.api")
+    if helpers is None or not hasattr(helpers, "_default_client"):
+        return None
+    had, helpers._default_client = helpers._default_client, client
+    return had
 
 
 def _imported(name: str) -> Any:

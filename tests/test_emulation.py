@@ -4,7 +4,7 @@ import asyncio
 
 import fal_client
 
-from emulator import emulate
+from emulator import BackgroundServer, emulate
 
 
 def test_a_decorated_function_runs_afresh_in_the_emulation_at_every_call() -> None:
@@ -58,3 +58,33 @@ def test_the_wavespeed_sdk_imported_inside_keeps_no_placeholder_key_after() -> N
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() in ("None", "''")
+
+
+WS_BITDANCE = "wavespeed-ai/bitdance-14b/text-to-image"
+
+
+def test_the_wavespeed_sdks_cached_client_is_as_the_emulation_found_it(
+    server: BackgroundServer,
+) -> None:
+    """The SDK's module-level helpers make one default client on first use, with the base
+    URL and key then in force, and keep it: one made in an emulation outlived it (a later
+    ``config.patch`` to a server was ignored), and one made before was used in it."""
+    import wavespeed
+    from wavespeed import api as helpers
+
+    found = helpers._default_client
+    helpers._default_client = None
+    to_server = {"api.base_url": f"{server.url}/wavespeed", "api.api_key": "mine"}
+    try:
+        with emulate():
+            wavespeed.run(WS_BITDANCE, {"prompt": "inside"}, poll_interval=0.01)
+        with wavespeed.config.patch(to_server):
+            wavespeed.run(WS_BITDANCE, {"prompt": "served"}, poll_interval=0.01)
+        for_server = helpers._default_client
+        with emulate() as emulation:
+            wavespeed.run(WS_BITDANCE, {"prompt": "inside"}, poll_interval=0.01)
+            assert emulation.calls(WS_BITDANCE).call_count == 1
+        assert helpers._default_client is for_server
+        assert server.engine.record.calls(WS_BITDANCE).call_count == 1
+    finally:
+        helpers._default_client = found

@@ -132,6 +132,31 @@ def test_a_key_a_test_sets_itself_is_undone_with_the_placeholder(
     run_inner(pytester).assert_outcomes(passed=2)
 
 
+MODULE_HELPERS = """
+import wavespeed
+from wavespeed import api
+
+
+def test_uses_the_module_helpers(provider_emulator):
+    model = "wavespeed-ai/bitdance-14b/text-to-image"
+    assert wavespeed.run(model, {"prompt": "x"}, poll_interval=0.01)["outputs"]
+
+
+def test_finds_no_client_after_it():
+    assert api._default_client is None
+"""
+
+
+def test_the_wavespeed_sdks_cached_client_does_not_outlive_the_test(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK's module-level helpers cache a client on first use: the fixture's, with its
+    placeholder key, stayed for every later test."""
+    monkeypatch.delenv("WAVESPEED_API_KEY", raising=False)
+    pytester.makepyfile(MODULE_HELPERS)
+    run_inner(pytester).assert_outcomes(passed=2)
+
+
 def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
     result = run_inner(pytester, "--markers")
     result.stdout.fnmatch_lines(["*provider_emulator(**options)*"])
