@@ -10,6 +10,7 @@ Each test gets its own emulator (jobs, media, record); nothing leaks between tes
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -135,8 +136,22 @@ def _options(node: pytest.Item) -> dict[str, Any]:
                 f"not {', '.join(map(repr, marker.args))}",
                 pytrace=False,
             )
+        unknown = sorted(set(marker.kwargs) - _known_options())
+        if unknown:  # else Emulation's TypeError, which names no marker
+            pytest.fail(
+                f"provider_emulator has no option {', '.join(map(repr, unknown))}; its "
+                f"options: {', '.join(sorted(_known_options()))}",
+                pytrace=False,
+            )
         options.update(marker.kwargs)
     return options
+
+
+def _known_options() -> set[str]:
+    """The options a marker may give: `Emulation`'s."""
+    from emulator.emulation import Emulation
+
+    return set(inspect.signature(Emulation).parameters)
 
 
 @pytest.fixture(scope="session")

@@ -69,17 +69,26 @@ def test_an_option_not_named_is_refused(provider_emulator):
 @pytest.mark.provider_emulator(replay=".")  # the run's folder: no recordings in it
 def test_a_replay_of_no_recording_is_refused(provider_emulator):
     pass
+
+
+@pytest.mark.provider_emulator(sed=7)
+def test_an_unknown_option_is_refused(provider_emulator):
+    pass
 """
 
 
-def test_markers_merge_and_an_option_not_named_is_refused(pytester: pytest.Pytester) -> None:
+def test_markers_merge_and_options_not_named_or_unknown_are_refused(
+    pytester: pytest.Pytester,
+) -> None:
     # a class's seed was dropped by a method's marker; "polls:1,1" was silently ignored; a
     # replay of no recording emulated every call, and the test passed
     pytester.makepyfile(MARKERS)
     result = run_inner(pytester)
-    result.assert_outcomes(passed=1, errors=2)
+    result.assert_outcomes(passed=1, errors=3)
     result.stdout.fnmatch_lines(["*provider_emulator takes options by name*not 'polls:1,1'*"])
     result.stdout.fnmatch_lines(["*RecordingError: * holds no recordings*"])
+    # a typo was Emulation.__init__'s TypeError, which named no marker
+    result.stdout.fnmatch_lines(["*provider_emulator has no option 'sed'; its options: *seed*"])
 
 
 MARKED_ONLY = """
