@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from emulator.logs import filter_uvicorn_logs
+from emulator.logs import filter_uvicorn_logs, masked
 
 
 class _Lines(logging.Handler):
@@ -49,6 +49,12 @@ def test_a_client_token_in_a_request_target_is_masked(uvicorn_lines) -> None:
     lines = [record.getMessage() for record in uvicorn_lines.records]
     assert len(lines) == 2 and not any(token in line for line in lines)
     assert all("max_buffering=5&fal_jwt_token=****" in line for line in lines)
+
+
+def test_a_token_under_an_encoded_name_is_masked() -> None:
+    target = "/fal/run/fal-ai/bitdance?fal%5Fjwt%5Ftoken=eyJ.secret-part.sig9"
+    assert masked(target) == "/fal/run/fal-ai/bitdance?fal%5Fjwt%5Ftoken=****sig9"
+    assert masked("/fal/run/fal-ai/bitdance?logs=1") == "/fal/run/fal-ai/bitdance?logs=1"
 
 
 def test_a_refused_handshake_is_no_error_in_the_log(uvicorn_lines) -> None:

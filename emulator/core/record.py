@@ -16,6 +16,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
+from urllib.parse import unquote_plus
 
 from emulator.core.keys import split_authorization
 
@@ -134,7 +135,8 @@ def masked_query(query: str) -> str:
     pairs = []
     for pair in query.split("&"):
         name, equals, value = pair.partition("=")
-        pairs.append(f"{name}={mask(value)}" if equals and name in SECRET_PARAMETERS else pair)
+        secret = equals and unquote_plus(name) in SECRET_PARAMETERS  # as the query is read
+        pairs.append(f"{name}={mask(value)}" if secret else pair)
     return "&".join(pairs)
 
 

@@ -7,7 +7,7 @@ import fal_client
 import pytest
 
 from emulator import emulate
-from emulator.core.record import RawEntry, RequestRecord, mask, mask_key
+from emulator.core.record import RawEntry, RequestRecord, mask, mask_key, masked_query
 from emulator.core.store import MemoryStore, Store
 
 MakeRecord = Callable[..., RequestRecord]
@@ -196,6 +196,12 @@ def test_a_shared_record_keeps_no_request_in_this_process_once_written() -> None
 )
 def test_a_credential_is_masked_whole_whatever_it_holds(shown: str, masked: str) -> None:
     assert mask(shown) == masked
+
+
+def test_a_token_is_masked_however_its_name_is_encoded() -> None:
+    # Starlette decodes the name, so fal%5Fjwt%5Ftoken authenticated, and was kept whole
+    for name in ("fal_jwt_token", "fal%5Fjwt%5Ftoken", "fal%5fjwt_token"):
+        assert masked_query(f"a=1&{name}=eyJ.secret-part.sig9") == f"a=1&{name}=****sig9"
 
 
 def test_a_key_shows_its_last_four_characters_at_most() -> None:
