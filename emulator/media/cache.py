@@ -33,6 +33,9 @@ class UnsupportedMedia(Exception):
 #: 60 s), about 250 MB while it is made; others wait their turn (twenty downloads of
 #: twenty videos at once rendered them all together, 5 GB)
 VIDEOS_AT_ONCE = 2
+#: images made from an input picture rendered at once: each decodes its source whole (up
+#: to 64 MP, about 280 MB and 2 s for an 8192² RGBA PNG); others wait their turn
+SOURCED_IMAGES_AT_ONCE = 2
 
 
 class MediaStore:
@@ -58,6 +61,7 @@ class MediaStore:
         self._lock = threading.Lock()
         self._rendering: dict[MediaSpec, threading.Lock] = {}  # one render per spec at a time
         self._video_turns = threading.BoundedSemaphore(VIDEOS_AT_ONCE)
+        self._sourced_image_turns = threading.BoundedSemaphore(SOURCED_IMAGES_AT_ONCE)
         self._load_source = load_source
         self.renders = 0  # how many times anything was actually rendered
         #: when this store began: the Last-Modified of what it serves (media never change)
@@ -135,7 +139,10 @@ class MediaStore:
         if spec.kind == "image":
             from emulator.media.images import render_image  # Pillow: with the first picture
 
-            return render_image(spec, self._load_source)
+            if not spec.source:  # drawn: small and quick
+                return render_image(spec, self._load_source)
+            with self._sourced_image_turns:
+                return render_image(spec, self._load_source)
         return _RENDERERS[spec.kind](spec)
 
 
