@@ -132,6 +132,7 @@ def test_a_quoted_default_takes_its_fields_type_and_one_that_cannot_is_left_out(
         '  /** Looped. Default value: `"true"` */\n  loop?: boolean;\n'
         '  /** Channels. Default value: `"stereo"` */\n  channels?: 1 | 2;\n'
         '  /** Voice. Default value: `"Aria"` */\n  voice?: string;\n'
+        "  /** Steps. Default value: `[1,2]` */\n  steps?: number[];\n"  # kept, as it was
         "}\n"
         "export interface ToneOutput { url: string; }\n"
         "export type EndpointTypeMap = {\n"
@@ -141,7 +142,10 @@ def test_a_quoted_default_takes_its_fields_type_and_one_that_cannot_is_left_out(
     document = documents_from_types(types)["fal-ai/tone"]
     properties = document["components"]["schemas"]["ToneInput"]["properties"]
     defaults = {name: field.get("default") for name, field in properties.items()}
-    assert defaults == {"rate": 48000, "gain": 0.5, "loop": True, "channels": None, "voice": "Aria"}
+    assert defaults == {
+        "rate": 48000, "gain": 0.5, "loop": True, "channels": None, "voice": "Aria",
+        "steps": [1, 2],
+    }  # fmt: skip
     assert properties["channels"]["description"] == "Channels."
 
 

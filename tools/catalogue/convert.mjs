@@ -93,6 +93,7 @@ function literalValue(node) {
 
 function jsonType(value) {
   if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
   if (typeof value === "number") return Number.isInteger(value) ? "integer" : "number";
   return typeof value;
 }
