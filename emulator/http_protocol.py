@@ -89,6 +89,10 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         self._reading = size = len(data)
         self._unparsed += size
+        if self._head_began is None and (self.cycle is None or self.cycle.response_complete):
+            # bytes on an idle connection begin a head, though the parser may skip them
+            # without one (CRLFs): uvicorn's keep-alive timer stopped at their arrival
+            self._head_began, self._head_bytes = self.loop.time(), 0
         HttpToolsProtocol.data_received(self, data)
         if self._head_began is not None:  # a head the parser has not finished
             self._head_bytes += size
@@ -114,8 +118,8 @@ class BoundedHeadProtocol(HttpToolsProtocol):
 
     def _look_at_head(self) -> None:
         self._head_timer = None
-        if self.transport.is_closing():
-            return
+        if self.transport.is_closing() or self.transport.get_protocol() is not self:
+            return  # closed, or upgraded to a WebSocket
         began = self._head_began
         now = self.loop.time()
         if began is None or now - began < HEAD_TIMEOUT:

@@ -143,6 +143,20 @@ def test_a_next_head_dribbled_on_a_kept_alive_connection_is_a_408(
             assert kept.recv(64).startswith(b"HTTP/1.1 408 ")
 
 
+def test_a_crlf_after_an_answer_does_not_hold_the_connection_for_ever(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """httptools skips it without beginning a message, and uvicorn's keep-alive timer
+    stopped at its arrival: the connection stayed open, a descriptor for ever (a review)."""
+    monkeypatch.setattr(http_protocol, "HEAD_TIMEOUT", 0.5)
+    with BackgroundServer() as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as kept:
+            kept.sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: a\r\n\r\n")
+            assert _whole_answer(kept).startswith(b"HTTP/1.1 200 ")
+            kept.sendall(b"\r\n")
+            assert kept.recv(64).startswith(b"HTTP/1.1 408 ")  # within 10 s, or it fails
+
+
 def test_a_request_sent_while_the_last_is_answered_does_not_cut_its_answer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
