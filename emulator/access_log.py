@@ -34,10 +34,12 @@ _logs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AccessLog] = weakref
 
 
 class AccessLog:
-    """uvicorn's access logger for one event loop: its ``info`` is all uvicorn calls."""
+    """uvicorn's access logger for one event loop, on which its ``info`` is called (all
+    uvicorn calls): it keeps no reference to the loop, so that the loop's entry in the
+    table of them goes with it."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, descriptor: int) -> None:
-        self._loop, self._descriptor = loop, descriptor
+    def __init__(self, descriptor: int) -> None:
+        self._descriptor = descriptor
         self._lines: list[bytes] = []
         self._waiting = 0  # bytes in `_lines`
         self._timer: asyncio.TimerHandle | None = None
@@ -52,7 +54,7 @@ class AccessLog:
         if self._waiting >= BATCH_BYTES:
             self.flush()
         elif self._timer is None:
-            self._timer = self._loop.call_later(FLUSH_SECONDS, self.flush)
+            self._timer = asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
 
     def flush(self) -> None:
         """Write every waiting line, at most `BATCH_BYTES` at once, whole lines each."""
@@ -95,7 +97,7 @@ def access_log_for(loop: asyncio.AbstractEventLoop) -> AccessLog | logging.Logge
         descriptor = handler.stream.fileno()
     except (AttributeError, OSError, ValueError):  # a stream without a descriptor
         return uvicorn_log
-    made = _logs[loop] = AccessLog(loop, descriptor)
+    made = _logs[loop] = AccessLog(descriptor)
     return made
 
 

@@ -57,17 +57,17 @@ def test_serve_writes_uvicorns_lines_soon_masked() -> None:
 
 def test_lines_are_written_in_batches_of_whole_lines() -> None:
     reading, writing = os.pipe()
-    loop = asyncio.new_event_loop()
-    try:
-        log = AccessLog(loop, writing)
+
+    async def log_lines() -> None:
+        log = AccessLog(writing)
         for number in range(200):  # about 50 bytes each: past a batch
             log.info("", "127.0.0.1:1", "GET", f"/{number}", "1.1", 200)
         log.flush()
-        os.close(writing)
-        with os.fdopen(reading, "rb") as pipe:
-            lines = pipe.read().splitlines()
-    finally:
-        loop.close()
+
+    asyncio.run(log_lines())
+    os.close(writing)
+    with os.fdopen(reading, "rb") as pipe:
+        lines = pipe.read().splitlines()
     assert [line.split(b'"')[1] for line in lines] == [
         f"GET /{number} HTTP/1.1".encode() for number in range(200)
     ]
@@ -81,7 +81,7 @@ def test_a_batch_is_written_once_it_is_full_and_the_rest_on_time() -> None:
             writes.append(data)
 
     async def log_lines() -> None:
-        log = Counted(asyncio.get_running_loop(), -1)
+        log = Counted(-1)
         line = ("", "127.0.0.1:1", "GET", "/", "1.1", 200)
         size = len(b'INFO:     127.0.0.1:1 - "GET / HTTP/1.1" 200 OK\n')
         for _ in range(BATCH_BYTES // size):
