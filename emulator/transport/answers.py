@@ -85,6 +85,18 @@ async def settle(task: asyncio.Task[None], disconnected: asyncio.Event) -> None:
         await asyncio.wait([task], timeout=SETTLE)
 
 
+#: settlements under way for callers cancelled before their answers (kept: a task the loop
+#: holds only weakly could be collected before it ends)
+_settling: set[asyncio.Task[None]] = set()
+
+
+def settle_later(task: asyncio.Task[None], disconnected: asyncio.Event) -> None:
+    """`settle`, for a caller that cannot wait for it (it is being cancelled)."""
+    settling = asyncio.ensure_future(settle(task, disconnected))
+    _settling.add(settling)
+    settling.add_done_callback(_settling.discard)
+
+
 class Chunks:
     """What the app sent, in order, for a reader on the same event loop: a deque and a
     future to wake the reader (an ``asyncio.Queue`` cost more, on every request)."""

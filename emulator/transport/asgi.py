@@ -35,6 +35,7 @@ from emulator.transport.answers import (
     ended,
     run_app,
     settle,
+    settle_later,
 )
 from emulator.transport.loops import CallerLoops
 
@@ -208,8 +209,8 @@ class AppDispatcher:
         try:
             await asyncio.sleep(0)  # the app first: most answer at once, then no wait is timed
             start = await chunks.get(_read_timeout(request))
-        except asyncio.CancelledError:
-            task.cancel()  # the caller gave up: so does the app (a sync-mode wait, say)
+        except asyncio.CancelledError:  # the caller was cancelled (``asyncio.wait_for``)
+            settle_later(task, disconnected)  # the app hears it go, in its own time
             raise
         except AnswerTimeout as error:
             await settle(task, disconnected)  # the caller gave up: the app hears it go

@@ -144,6 +144,25 @@ def test_an_app_hears_a_caller_who_gives_up_leave_before_its_timeout_is_raised(
         dispatcher.close()
 
 
+def test_an_app_hears_a_caller_cancelled_from_outside_leave() -> None:
+    # asyncio.wait_for around a client's call cancelled the app at once: its request was
+    # never recorded, where a server records it (a helper's note)
+    seen: list[str] = []
+    dispatcher = AppDispatcher(_hearing_its_caller_leave(seen))
+
+    async def call() -> None:
+        with pytest.raises(asyncio.TimeoutError):
+            request = httpx.Request("GET", "https://h/")
+            await asyncio.wait_for(dispatcher.handle_async(request), 0.01)
+        await asyncio.sleep(0.05)  # the app answers once it hears its caller go
+        assert seen == ["http.disconnect"]
+
+    try:
+        asyncio.run(call())
+    finally:
+        dispatcher.close()
+
+
 def test_a_stream_may_be_closed_after_the_dispatcher() -> None:
     RELEASE.clear()
     dispatcher = AppDispatcher(chunked_app)
