@@ -104,10 +104,13 @@ class FalApi(FalQueue):
         short by its fault as it leaves the queue."""
         delay = self.engine.start_delay(job)
         if start_timeout is not None and delay > start_timeout:
-            return await self._until_deadline(request, owner, job, start_timeout, START_TIMEOUT)
+            wait = self.engine.deadline_hold(start_timeout)  # fal holds it until its deadline
+            if wait and not await self._held(request, owner, wait):
+                return failure_response(CLIENT_GONE, job.id)
+            return failure_response(START_TIMEOUT, job.id)
         if math.isinf(delay):
-            sync_timeout = self.config.sync_timeout
-            return await self._until_deadline(request, owner, job, sync_timeout, QUEUE_TIMEOUT)
+            stayed = await self._held(request, owner, self.config.sync_timeout)
+            return failure_response(QUEUE_TIMEOUT if stayed else CLIENT_GONE, job.id)
         cut_short = self.engine.cut_short(job)
         if cut_short is None:
             return None
@@ -115,16 +118,6 @@ class FalApi(FalQueue):
         if wait and not await self._held(request, owner, wait):
             return failure_response(CLIENT_GONE, job.id)
         return failure_response(cut_short, job.id)
-
-    async def _until_deadline(
-        self, request: Request, owner: str, job: Job, seconds: float, failure: Failure
-    ) -> Response:
-        """``failure`` once a deadline ``seconds`` away passes (fal holds the run until
-        then; on a manual clock, at once), or the client's leaving before it."""
-        wait = self.engine.deadline_hold(seconds)
-        if wait and not await self._held(request, owner, wait):
-            return failure_response(CLIENT_GONE, job.id)
-        return failure_response(failure, job.id)
 
     async def _held(self, request: Request, owner: str, seconds: float) -> bool:
         """Hold the request ``seconds``, and one of its key's slots meanwhile: whether its

@@ -127,19 +127,6 @@ def test_a_sync_runs_start_timeout_on_a_manual_clock_passes_at_once() -> None:
         assert emulation.engine.clock.now() == 0.0
 
 
-def test_a_starved_sync_run_on_a_manual_clock_times_out_at_once() -> None:
-    # it was held sync_timeout real seconds (a review), though the clock never moves
-    with emulate(clock=ManualClock()) as emulation:
-        emulation.add_fault("starve", times=1)
-        answer = httpx.post(
-            "https://fal.run/fal-ai/bitdance",
-            json={"prompt": "x"},
-            headers={"Authorization": "Key k"},
-            timeout=5,  # a wait in real time meets it
-        )
-        assert answer.status_code == 504 and answer.json()["error_type"] == "request_timeout"
-
-
 # -- hostile and malformed requests --------------------------------------------------------
 
 
