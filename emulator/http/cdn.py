@@ -5,7 +5,7 @@ requests (304), and a Content-Disposition naming the file."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from email.utils import formatdate, parsedate_to_datetime
 from typing import NamedTuple, TypeVar
 from urllib.parse import quote
@@ -107,11 +107,26 @@ async def download(engine: Engine, provider: str, path: str, request: Request) -
         return None
     if fault is not None and fault.effect == "media_slow":
         await asyncio.sleep(fault.seconds or 2.0)
+    cut_short = fault is not None and fault.effect == "media_truncated"
+    return await serve_file(engine, path, request, cut_short=cut_short)
+
+
+async def serve_file(
+    engine: Engine,
+    path: str,
+    request: Request,
+    *,
+    served: Mapping[str, str] = SERVED_HEADERS,
+    cut_short: bool = False,
+) -> Response | None:
+    """The medium or file at ``path`` (below a CDN surface) as the CDN answers it, with
+    ``served`` for `SERVED_HEADERS`, or None; no fault rule applies here. ``cut_short``:
+    half of it sent, and the connection dropped."""
     found = _find(engine, path)
     if found is None:
         return None
     headers = {
-        **SERVED_HEADERS,
+        **served,
         "ETag": found.tag,
         "Last-Modified": formatdate(found.modified, usegmt=True),
         "Accept-Ranges": "bytes",
@@ -135,7 +150,7 @@ async def download(engine: Engine, provider: str, path: str, request: Request) -
         length = last - first + 1 if span else size
         headers["Content-Length"] = str(length)
         return Response(b"", status, headers, found.content_type)
-    if fault is not None and fault.effect == "media_truncated":
+    if cut_short:
         return _Truncated(data, status, headers, found.content_type)
     return Response(data, status, headers, found.content_type)
 

@@ -9,6 +9,7 @@ import httpx
 from playwright.sync_api import Page, Response, expect
 
 from emulator import EmulatorConfig
+from emulator.core.faults import Fault
 from emulator.http.ui.thumbnails import thumbnail_size
 from emulator.server import BackgroundServer
 
@@ -85,6 +86,9 @@ def test_a_video_plays_and_seeks_with_ranges(server, page: Page, wavespeed, scre
         poll_interval=0.01,
         timeout=60,
     )
+    # a test's staged media fault is its client's: the gallery neither meets nor records it
+    rule = server.engine.faults.add(Fault("media_missing", times=1))
+    recorded = len(server.engine.record)
     answers: list[Response] = []
     page.on("response", lambda r: answers.append(r) if r.url.endswith(".mp4") else None)
     page.goto(ui(server, "gallery"))
@@ -103,6 +107,7 @@ def test_a_video_plays_and_seeks_with_ranges(server, page: Page, wavespeed, scre
     ranged = [a for a in answers if a.status == 206]
     assert all(a.headers["content-range"].startswith("bytes ") for a in ranged)
     video.evaluate("v => v.pause()")
+    assert (rule.matched, len(server.engine.record)) == (0, recorded)
     screenshot("gallery-video")
 
 

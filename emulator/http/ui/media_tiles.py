@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from emulator.core.engine import Engine
-from emulator.core.file_urls import MEDIA_PREFIX, find_in_url
+from emulator.core.file_urls import find_in_url, media_name
 from emulator.core.jobs import Job
 from emulator.http.ui.job_views import newest_jobs, outcome, strings
 from emulator.http.ui.pages import PAGE_SIZE, Page
@@ -38,9 +38,9 @@ class Tile:
 
     @property
     def url(self) -> str:
-        """The medium on this server's CDN surface, on the dashboard's own origin."""
-        provider = self.job.endpoint.provider
-        return f"/{provider}/cdn{MEDIA_PREFIX}{self.media_id}.{self.spec.extension}"
+        """The medium below the dashboard: the CDN's surface is the client's, where fault
+        rules and the request record apply."""
+        return f"/media/{media_name(self.media_id, self.spec.extension)}"
 
     @property
     def thumbnail_size(self) -> tuple[int, int]:
