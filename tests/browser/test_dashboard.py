@@ -259,3 +259,19 @@ def test_a_video_a_browser_cannot_play_is_a_thumbnail_to_download(server, page: 
     video.evaluate("v => { v.muted = true; return v.play(); }")
     until(page, "document.querySelector('.tile video').currentTime > 0.2")
     assert video.evaluate("v => v.error") is None
+
+
+def test_an_audio_player_fits_its_tile_at_every_width(server, page: Page, fal, screenshot):
+    """A player is 300 px wide by default: it overflowed a 214 px tile over the next one."""
+    fal.subscribe("fal-ai/stable-audio", arguments={"prompt": "drums", "seconds_total": 3})
+    fal.subscribe(BITDANCE, arguments={"prompt": "a tile beside it"})
+    page.goto(ui(server, "gallery"))
+    expect(page.locator(".tile-audio")).to_contain_text("3 s wav")
+    overflow = (
+        "[...document.querySelectorAll('.tile audio')].map(a => a.closest('.tile')"
+        ".getBoundingClientRect().right - a.getBoundingClientRect().right)"
+    )
+    for width in (1400, 1280, 900, 375):
+        page.set_viewport_size({"width": width, "height": 860})
+        assert min(page.evaluate(overflow)) >= 0, width
+    screenshot("gallery-audio-phone")

@@ -104,3 +104,13 @@ def test_with_an_admin_token_a_medium_needs_it() -> None:
         assert client.get(url, follow_redirects=False).status_code == 303
         held = client.get(url, headers={"Authorization": "Bearer s3cret"})
         assert held.status_code == 200 and held.headers["content-type"] == "image/jpeg"
+
+
+def test_each_tile_says_what_its_medium_is(client: TestClient, made: list[dict]) -> None:
+    """An audio has no pixels: its caption read "0×0 wav"."""
+    page = client.get(f"{UI}/gallery").text
+    tile = re.compile(r'<li class="tile tile-(\w+)">.*?<small>([^<]*)</small>', re.S)
+    captions = dict(tile.findall(page))
+    assert captions["image"] == "1024×1024 jpg"
+    assert re.fullmatch(r"\d+×\d+ \d+(\.\d)? s mp4", captions["video"]), captions
+    assert captions["audio"] == "3 s wav" and "0×0" not in page

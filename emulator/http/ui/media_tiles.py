@@ -43,6 +43,16 @@ class Tile:
         return f"/media/{media_name(self.media_id, self.spec.extension)}"
 
     @property
+    def caption(self) -> str:
+        """What the medium is: its size in pixels, its length, its format (an audio has no
+        size: its caption read "0×0 mp3")."""
+        spec = self.spec
+        facts = [f"{spec.width}×{spec.height}"] if spec.width and spec.height else []
+        if spec.kind in ("video", "audio") and spec.duration:
+            facts.append(f"{round(spec.duration, 1):g} s")
+        return " ".join([*facts, spec.extension])
+
+    @property
     def thumbnail_size(self) -> tuple[int, int]:
         return thumbnail_size(self.spec.width, self.spec.height)
 
