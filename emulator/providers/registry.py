@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute
 
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault
+from emulator.core.jobs import Failure
 from emulator.core.registry import Layout
 from emulator.http.grammar import Grammar
 from emulator.providers import FAL_LAYOUT, WAVESPEED_LAYOUT, fal, wavespeed
@@ -55,6 +56,8 @@ class Provider:
     http_error: Callable[[int, str, Mapping[str, str] | None], Response]
     #: the last-resort 500 of an error no route answered (a bug), in its own format
     internal_error: Callable[[str], Response]
+    #: the words its clients are told of a job's failure
+    failure_message: Callable[[Failure], str]
     #: paths that forward to another of its surfaces (recorded as what they forward)
     forwarding: tuple[str, ...] = ()
 
@@ -67,6 +70,7 @@ class Provider:
         hosts: ModuleType,
         errors: ModuleType,
         replay: ModuleType,
+        failure_message: Callable[[Failure], str],
     ) -> Provider:
         return cls(
             name,
@@ -79,6 +83,7 @@ class Provider:
             replay.GRAMMAR,
             errors.http_error,
             errors.internal_error,
+            failure_message,
             getattr(hosts, "FORWARDING", ()),
         )
 
@@ -92,6 +97,7 @@ PROVIDERS = (
         fal_hosts,
         fal_errors,
         fal_replay,
+        fal_errors.failure_message,
     ),
     Provider.from_modules(
         "wavespeed",
@@ -100,6 +106,7 @@ PROVIDERS = (
         wavespeed_hosts,
         wavespeed_errors,
         wavespeed_replay,
+        wavespeed_errors.task_error,
     ),
 )
 

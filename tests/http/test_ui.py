@@ -180,6 +180,31 @@ def test_a_failed_job_shows_its_error(client: TestClient, engine: Engine) -> Non
     assert "runner_disconnected" in page and "gone" in page and "state-failed" in page
 
 
+def told_of_failure(client: TestClient, provider: str) -> tuple[str, str]:
+    """A job of ``provider`` that fails, its id and the words its client was told."""
+    if provider == "fal":
+        job = finished_job(client)
+        return job["request_id"], job["output"]["detail"]
+    headers = {"Authorization": "Bearer k"}
+    path = "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
+    job_id = client.post(path, json={"prompt": "x"}, headers=headers).json()["data"]["id"]
+    for _ in range(5):
+        data = client.get(f"/wavespeed/api/v3/predictions/{job_id}", headers=headers).json()
+    return job_id, data["data"]["error"]
+
+
+@pytest.mark.parametrize("provider", ["fal", "wavespeed"])
+def test_a_failure_of_a_bare_error_type_shows_what_its_client_was_told(
+    client: TestClient, engine: Engine, provider: str
+) -> None:
+    """It showed "runner_disconnected: " and nothing after it (a dashboard audit)."""
+    engine.faults.add(Fault("fail", error_type="runner_disconnected"))
+    job_id, told = told_of_failure(client, provider)
+    assert told  # "Runner disconnected", WaveSpeed's words for its code
+    page = client.get(f"{UI}/jobs/{job_id}").text
+    assert re.search(rf"<strong>[a-z_]+</strong>: {re.escape(told)}</p>", page)
+
+
 def test_the_jobs_page_is_paginated(client: TestClient) -> None:
     for n in range(PAGE_SIZE + 3):
         client.post("/fal/queue/fal-ai/bitdance", json={"prompt": f"job {n}"})

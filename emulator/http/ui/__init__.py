@@ -7,6 +7,7 @@ Like the control plane, it refuses another site's pages (same_origin.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import Headers
@@ -17,14 +18,19 @@ from emulator.http.same_origin import denial
 
 if TYPE_CHECKING:
     from emulator.core.engine import Engine
+    from emulator.core.jobs import Failure
     from emulator.http.ui.routes import Dashboard
 
 __all__ = ["Dashboard", "dashboard", "outage_page"]
 
+#: provider name → the words its clients are told of a job's failure
+Told = Mapping[str, Callable[["Failure"], str]]
 
-def dashboard(engine: Engine) -> ASGIApp:
-    """The dashboard as an ASGI app, to mount at ``/_emulator/ui``."""
-    return _BuiltOnFirstRequest(engine)
+
+def dashboard(engine: Engine, told: Told | None = None) -> ASGIApp:
+    """The dashboard as an ASGI app, to mount at ``/_emulator/ui``; ``told``: each
+    provider's words to its clients for a job's failure, which a job's page shows."""
+    return _BuiltOnFirstRequest(engine, told or {})
 
 
 def outage_page(scope: Scope, message: str, headers: dict[str, str]) -> Response | None:
@@ -43,8 +49,9 @@ class _BuiltOnFirstRequest:
     server that nobody browses never pays for them: ~5 ms of every start-up); another
     site's pages are refused before (same_origin.py)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, told: Told) -> None:
         self.engine = engine
+        self.told = told
         self._app: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -55,7 +62,7 @@ class _BuiltOnFirstRequest:
         if self._app is None:
             from emulator.http.ui.routes import Dashboard
 
-            self._app = Dashboard(self.engine).app()
+            self._app = Dashboard(self.engine, self.told).app()
         await self._app(scope, receive, send)
 
 

@@ -31,7 +31,7 @@ from emulator.core.record import mask_key
 from emulator.core.registry import LAYOUTS
 from emulator.http.cdn import SERVED_HEADERS, serve_file
 from emulator.http.hosts import public_base
-from emulator.http.ui import job_views, media_tiles, request_views
+from emulator.http.ui import Told, job_views, media_tiles, request_views
 from emulator.http.ui.access import AdminOnly
 from emulator.http.ui.forms import SUBMIT, form_fields
 from emulator.http.ui.headers import SECURITY_HEADERS, SecurityHeaders
@@ -134,8 +134,10 @@ def outage_page(scope: Scope, message: str, headers: dict[str, str]) -> Response
 
 
 class Dashboard:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, told: Told | None = None) -> None:
+        """``told``: each provider's words to its clients for a job's failure."""
         self.engine = engine
+        self.told = told or {}
         self.thumbnails = Thumbnails(engine)
 
     @functools.cached_property
@@ -217,6 +219,9 @@ class Dashboard:
         output, failure = await run_in_threadpool(
             job_views.outcome, self.engine, job, self._linker(request, job)
         )
+        told = self.told.get(job.endpoint.provider)
+        if failure is not None and told is not None:  # a bare error type has no words of its own
+            failure = failure._replace(message=told(failure))
         row = job_views.row(self.engine, job)  # after its outcome: a failed output shows
         return self._render(
             request,

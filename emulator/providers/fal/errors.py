@@ -151,6 +151,16 @@ def failure_error(failure: Failure) -> FalError:
     return error
 
 
+def failure_message(failure: Failure) -> str:
+    """The words a client is told of a job's failure: its own, else its error type's
+    (a bare ``error_type`` fault: "Runner disconnected"); a validation error's are its
+    items."""
+    if failure.message:
+        return failure.message
+    detail = failure_error(failure).body["detail"]
+    return detail if isinstance(detail, str) else ""
+
+
 def failure_response(failure: Failure, request_id: str) -> Response:
     return failure_error(failure).response({"x-fal-request-id": request_id})
 
