@@ -309,6 +309,14 @@ def test_the_settings_page_lists_rules_with_their_counts(
     assert 'value="1234"' in page  # the seed, for the reset form
 
 
+def test_a_rule_for_a_key_shows_it_masked(client: TestClient, engine: Engine) -> None:
+    """The settings page showed a rule's key in full (key="bob-secret-key-9999")."""
+    engine.faults.add(Fault("http_error", status=503, key="bob-secret-key-9999"))
+    page = client.get(f"{UI}/settings").text
+    assert "secret" not in page and "key=&#34;****9999&#34;" in page
+    assert engine.faults.rules[0].key == "bob-secret-key-9999"  # masked as shown alone
+
+
 def test_endpoints_are_searchable_and_each_has_a_form(client: TestClient) -> None:
     listing = client.get(f"{UI}/endpoints?q=seedance").text
     assert "bytedance/seedance-v1-lite-t2v-480p" in listing and "fal-ai/bitdance<" not in listing

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Scope
 
 from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
-from emulator.core.faults import EFFECTS
+from emulator.core.faults import EFFECTS, Fault
 from emulator.core.file_urls import MEDIA_PREFIX
 from emulator.core.jobs import Job
 from emulator.core.record import mask_key
@@ -107,6 +107,15 @@ def _query_with(asked: Mapping[str, str], **changes: object) -> str:
     """A query string: the filters ``asked`` (empty ones left out), ``changes`` applied."""
     merged = {**asked, **{name: str(value) for name, value in changes.items()}}
     return urlencode({name: value for name, value in merged.items() if value})
+
+
+def _shown_rule(rule: Fault) -> dict[str, Any]:
+    """A fault rule as the settings page shows it: the key it is for masked, as keys are
+    everywhere the dashboard shows one."""
+    shown = rule.as_dict()
+    if "key" in shown:
+        shown["key"] = mask_key(shown["key"])
+    return shown
 
 
 @dataclass(frozen=True)
@@ -293,7 +302,7 @@ class Dashboard:
         return self._render(
             request,
             "settings.html",
-            rules=[rule.as_dict() for rule in self.engine.faults.rules],
+            rules=[_shown_rule(rule) for rule in self.engine.faults.rules],
             effects=EFFECTS,
             providers=sorted(LAYOUTS),
             progression=str(self.engine.progression),
