@@ -221,6 +221,29 @@ def test_with_an_admin_token_the_token_page_opens_the_dashboard(serve, page: Pag
     assert [rule.effect for rule in guarded.engine.faults.rules] == ["media_missing"]
 
 
+def test_a_second_tab_asked_for_the_token_goes_back_where_it_was(serve, page: Page):
+    """A second tab has the cookie (its pages load) but not the first's session storage:
+    its first action was sent to the token page with no word why, and the token then led
+    to the jobs, not to the page it was on."""
+    guarded = serve(EmulatorConfig(progression=FAST, admin_token="admin-s3cret"))
+    page.goto(ui(guarded, "login"))
+    page.fill("#token", "admin-s3cret")
+    with page.expect_navigation():
+        page.click("#login-form button:not([type])")
+    guarded.engine.faults.add(Fault("media_missing"))
+    second = page.context.new_page()
+    second.goto(ui(guarded, "settings?tab=2"))
+    with second.expect_navigation():
+        second.click("tr[data-fault] button")
+    expect(second).to_have_url(ui(guarded, "login?next=%2Fsettings%3Ftab%3D2&needed=1"))
+    expect(second.locator("#notice")).to_contain_text("needs the token in this tab")
+    second.fill("#token", "admin-s3cret")
+    with second.expect_navigation():
+        second.click("#login-form button:not([type])")
+    expect(second).to_have_url(ui(guarded, "settings?tab=2"))
+    assert len(guarded.engine.faults.rules) == 1  # nothing was done without the token
+
+
 def test_an_uploaded_page_cannot_read_the_dashboards_token(serve, page: Page):
     """Uploads share the emulator's origin with the dashboard (the providers' CDNs are
     origins of their own): an uploaded HTML file must not run as a page of that origin."""

@@ -26,7 +26,11 @@ async function control(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (response.status === 401 || response.status === 403) {
-    window.location.assign(ui + "/login");
+    // to the token page, and back here once it is given (a tab with the cookie alone: its
+    // pages load, but its calls need the token in this tab)
+    const here = window.location.pathname.slice(ui.length) + window.location.search;
+    const asked = { next: here, [authorization().Authorization ? "refused" : "needed"]: "1" };
+    window.location.assign(ui + "/login?" + new URLSearchParams(asked));
     throw new Error("the control plane asks for a token");
   }
   const text = await response.text();
@@ -169,6 +173,7 @@ function wireLogin() {
   };
   const asked = new URLSearchParams(window.location.search);
   if (asked.get("refused")) notice("That token was refused: enter the one the emulator printed.", true);
+  if (asked.get("needed")) notice("That action needs the token in this tab too: enter it.", true);
   // back to the page asked for: a path under the dashboard, never another site's
   const next = asked.get("next") || "";
   const back = next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/login")
