@@ -82,6 +82,15 @@ def test_the_dashboards_errors_carry_its_policy_too(
     assert response.headers["x-frame-options"] == "DENY"
 
 
+@pytest.mark.parametrize("path", ["nope", "webhooks", "jobs/a/b", "jobs/rows/x", "media/a/b.jpg"])
+def test_a_path_the_dashboard_has_no_page_at_is_its_own_page(client: TestClient, path: str) -> None:
+    """They were the router's plain "Not Found", with no way on but the back button."""
+    response = client.get(f"{UI}/{path}")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "No such page" in response.text and f'href="{UI}/jobs"' in response.text
+
+
 def test_user_data_is_escaped_everywhere(client: TestClient) -> None:
     job = finished_job(client, HOSTILE)
     for page in ("jobs", f"jobs/{job['request_id']}", "gallery", "requests"):

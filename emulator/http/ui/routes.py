@@ -20,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocketClose
 
 from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
@@ -156,7 +157,8 @@ class Dashboard:
         return Jinja2Templates(env=_environment())
 
     def app(self) -> ASGIApp:
-        guarded = AdminOnly(Router(self.routes()), token=lambda: self.engine.config.admin_token)
+        router = Router(self.routes(), default=self.not_found)
+        guarded = AdminOnly(router, token=lambda: self.engine.config.admin_token)
         return SecurityHeaders(guarded)
 
     def routes(self) -> list[BaseRoute]:
@@ -342,3 +344,12 @@ class Dashboard:
 
     async def login(self, request: Request) -> Response:
         return self._render(request, "login.html")
+
+    async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A path the dashboard has no page at: its own page saying so, with its menu (it
+        was the router's plain text, a page to leave by the browser's back button)."""
+        if scope["type"] == "websocket":
+            await WebSocketClose()(scope, receive, send)
+            return
+        page = self._render(Request(scope), "missing.html", 404, what="page")
+        await page(scope, receive, send)
