@@ -298,3 +298,28 @@ def test_an_audio_player_fits_its_tile_at_every_width(server, page: Page, fal, s
         page.set_viewport_size({"width": width, "height": 860})
         assert min(page.evaluate(overflow)) >= 0, width
     screenshot("gallery-audio-phone")
+
+
+def test_on_a_phone_every_table_is_cards_without_sideways_scrolling(
+    server, page: Page, fal, screenshot
+):
+    """The rules table needed scrolling to reach Remove, the endpoints table stayed a
+    table, and an open request overflowed its card (671 px in a 359 px box)."""
+    server.engine.faults.add(
+        Fault("http_error", status=503, endpoint="fal-ai/flux/*", key="k" * 20)
+    )
+    handle = fal.submit(BITDANCE, arguments={"prompt": "a phone's job " * 20})
+    status = f"{server.url}/fal/queue/{BITDANCE}/requests/{handle.request_id}/status"
+    # a path and query with no place to break them
+    httpx.get(status, params={"note": "y" * 80}, headers={"Authorization": "Key phone-key"})
+    page.set_viewport_size({"width": 375, "height": 812})
+    beyond = (
+        "[...document.querySelectorAll('main *')]"
+        ".filter(e => e.getBoundingClientRect().right > 375).map(e => e.tagName)"
+    )
+    for where in ("settings", "endpoints", "requests"):
+        page.goto(ui(server, where))
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        assert page.evaluate(beyond) == [], where
+        assert page.locator("main thead").evaluate("e => getComputedStyle(e).display") == "none"
+        screenshot(f"{where}-phone")

@@ -309,7 +309,7 @@ def test_the_settings_page_lists_rules_with_their_counts(
     engine.faults.add(Fault("http_error", status=503, times=1, message=HOSTILE))
     client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"})
     page = client.get(f"{UI}/settings").text
-    assert 'data-fault="fault-1"' in page and '<td class="fired">1</td>' in page
+    assert 'data-fault="fault-1"' in page and 'class="fired">1</td>' in page
     assert HOSTILE not in page
     # as JSON to read, escaped as text: not tojson's \u003c, written for scripts
     assert "message=&#34;&lt;script&gt;alert(\\&#34;x\\&#34;)&lt;/script&gt;&#34;" in page
