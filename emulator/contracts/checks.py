@@ -58,20 +58,28 @@ _ID_METADATA = {
 }
 
 
+def id_problem(provider: str, endpoint_id: str) -> str | None:
+    """Why ``endpoint_id`` cannot be one of ``provider``'s endpoints, or None if it can."""
+    if not _ENDPOINT_ID.fullmatch(endpoint_id):
+        return (
+            f"{endpoint_id!r} (its submit path) is no endpoint id: "
+            "segments of letters, digits, '.', '_' and '-', joined by '/'"
+        )
+    first = endpoint_id.split("/", 1)[0]
+    if first in LAYOUTS[provider].api_words:
+        return (
+            f"{endpoint_id!r} starts with {first!r}, a path of "
+            f"{provider}'s own API, which would answer it: name it otherwise"
+        )
+    return None
+
+
 def _check_id(endpoint: Endpoint) -> None:
     """The id the submit path names must be one, and the metadata's (if it names one):
     a copy renamed in one place only would replace the endpoint it was copied from."""
-    if not _ENDPOINT_ID.fullmatch(endpoint.id):
-        raise ContractError(
-            f"{endpoint.source}: {endpoint.id!r} (its submit path) is no endpoint id: "
-            "segments of letters, digits, '.', '_' and '-', joined by '/'"
-        )
-    first = endpoint.id.split("/", 1)[0]
-    if first in LAYOUTS[endpoint.provider].api_words:
-        raise ContractError(
-            f"{endpoint.source}: {endpoint.id!r} starts with {first!r}, a path of "
-            f"{endpoint.provider}'s own API, which would answer it: name it otherwise"
-        )
+    problem = id_problem(endpoint.provider, endpoint.id)
+    if problem:
+        raise ContractError(f"{endpoint.source}: {problem}")
     extension, field = _ID_METADATA[endpoint.provider]
     info = _object(endpoint, endpoint.document, "info")
     named = _object(endpoint, info, extension).get(field)
