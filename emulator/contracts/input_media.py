@@ -12,12 +12,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from emulator.contracts.plans import Plan
+from emulator.core.registry import LAYOUTS
 from emulator.media.sources import (
     Clip,
     InputUndecodable,
     InputUnreachable,
     Source,
     SourceResolver,
+    naked_base64_uri,
 )
 
 #: input fields that name the picture an image-to-video job starts from
@@ -48,6 +50,12 @@ class InputMedia:
         self.plan, self.inputs, self.sources = plan, inputs, sources
         self._picture: Source | None = None
         self._clip: tuple[Clip | None] | None = None
+        self._naked_base64 = LAYOUTS[plan.endpoint.provider].naked_base64_media
+
+    def _address(self, value: str) -> str:
+        """Where the sources read input ``value``: naked base64, where the provider takes
+        it, as the data URI it would be."""
+        return (self._naked_base64 and naked_base64_uri(value)) or value
 
     def picture(self) -> Source:
         """The input picture a job starts from, if its input names one."""
@@ -60,10 +68,10 @@ class InputMedia:
             url = _picture_url(name, self.inputs.get(name))
             if url and self.sources is not None:
                 try:
-                    return self.sources.picture(name, url)
-                except InputUnreachable:
+                    return self.sources.picture(name, self._address(url))
+                except InputUnreachable as unread:
                     if url != _picture_url(name, self.plan.input_default(name)):
-                        raise
+                        raise type(unread)(name, url) from None  # the input as given
                     return _NO_PICTURE  # fal's example picture, not the caller's
         return _NO_PICTURE
 
@@ -72,7 +80,9 @@ class InputMedia:
         if self._clip is None:
             urls = (self.inputs.get(name) for name in LENGTH_FIELDS)
             clips = (
-                self.sources.clip(url) if self.sources and isinstance(url, str) else None
+                self.sources.clip(self._address(url))
+                if self.sources and isinstance(url, str)
+                else None
                 for url in urls
             )
             self._clip = (next((clip for clip in clips if clip), None),)
@@ -91,12 +101,13 @@ class InputMedia:
             for url in value if isinstance(value, list) else [value]:
                 if not isinstance(url, str) or url == self.plan.input_default(name):
                     continue
+                address = self._address(url)
                 if name not in PICTURES:
-                    if not sources.readable(url):
+                    if not sources.readable(address):
                         raise InputUnreachable(name, url)
-                elif not sources.pictured(url):
-                    unusable = InputUndecodable if sources.readable(url) else InputUnreachable
-                    raise unusable(name, url)
+                elif not sources.pictured(address):
+                    readable = sources.readable(address)
+                    raise (InputUndecodable if readable else InputUnreachable)(name, url)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -26,6 +26,9 @@ class Layout(NamedTuple):
     #: the first path segments of the provider's own API beside its models' paths: an
     #: endpoint id starting with one would be answered by that API, not as a model
     api_words: frozenset[str] = frozenset()
+    #: whether a media input may be naked base64 (its bytes, no ``data:`` header), read
+    #: as the data URI it would be
+    naked_base64_media: bool = False
 
 
 _LAYOUTS: dict[str, Layout] = {}

@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import io
+import re
 from typing import NamedTuple
 from urllib.parse import unquote_to_bytes, urlsplit
 
@@ -24,6 +25,11 @@ from emulator.media.spec import MediaSpec
 
 #: the largest input picture decoded (Pillow's own bomb limit is about 179 million)
 MAX_SOURCE_PIXELS = 64 * 2**20
+#: how much of an input an error about it repeats (a URL whole, mostly; a data URI runs
+#: to megabytes)
+SHOWN_CHARS = 256
+#: naked base64: the alphabet in padded quads, no header, no line breaks
+_NAKED_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
 
 class InputUnreachable(Exception):
@@ -33,9 +39,11 @@ class InputUnreachable(Exception):
     kind = "media_not_accessible"
 
     def __init__(self, field: str, url: str) -> None:
-        super().__init__(f"cannot read the media at {url!r} (field {field!r})")
+        #: the input as errors show it: its start alone, if it is long
+        self.url = url if len(url) <= SHOWN_CHARS else f"{url[:SHOWN_CHARS]}…"
+        cut = f" ({len(url):,} characters)" if len(url) > SHOWN_CHARS else ""
+        super().__init__(f"cannot read the media at {self.url!r}{cut} (field {field!r})")
         self.field = field
-        self.url = url
 
 
 class InputUndecodable(InputUnreachable):
@@ -72,6 +80,11 @@ def data_uri_bytes(url: str) -> bytes | None:
         return unquote_to_bytes(payload)
     except (binascii.Error, ValueError):
         return None
+
+
+def naked_base64_uri(value: str) -> str | None:
+    """The data URI naked base64 ``value`` would be; None if it is no naked base64."""
+    return "data:;base64," + value if _NAKED_BASE64.fullmatch(value) else None
 
 
 def _served(url: str) -> Named | None:

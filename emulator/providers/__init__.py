@@ -24,6 +24,9 @@ WAVESPEED_LAYOUT = Layout(
     api_words=frozenset(
         "balance billings media model models predictions upload user webhook".split()
     ),
+    # huggingface.js sends WaveSpeed its pictures so (providers/wavespeed.ts); fal's
+    # clients and docs give URLs or data URIs, and what fal does with naked base64 is unknown
+    naked_base64_media=True,
 )
 
 register("fal", FAL_LAYOUT)

@@ -89,3 +89,25 @@ def test_a_picture_field_must_name_a_picture_whether_or_not_the_output_shows_it(
     good.check_readable()
     kept = "src" + hashlib.sha256(out.getvalue()).hexdigest()[:24]  # as `picture` keeps one
     assert media.renders == 0 and sources.storage.get(kept) is None
+
+
+def test_naked_base64_is_media_where_wavespeed_takes_it_and_not_on_fal() -> None:
+    """WaveSpeed reads a media input given as naked base64 (huggingface.js sends its
+    pictures so); fal's clients and docs give URLs or data URIs, and its is unknown."""
+    out = io.BytesIO()
+    Image.new("RGB", (5, 4)).save(out, "JPEG")
+    naked = base64.b64encode(out.getvalue()).decode()
+    sources = SourceResolver(Storage(), MediaStore(), synthetic_fallback=False)
+    wavespeed = load_contracts([DEFAULT_CONTRACTS_DIR]).get(
+        "wavespeed", "kwaivgi/kling-v2.1-i2v-standard"
+    )
+    for inputs in ({"image": naked}, {"images": [naked]}):
+        found = InputMedia(plan_of(wavespeed), inputs, sources)
+        found.check_readable()
+        assert found.picture().size == (5, 4)
+    text = base64.b64encode(b"no picture here").decode()
+    with pytest.raises(InputUndecodable) as refused:
+        InputMedia(plan_of(wavespeed), {"image": text}, sources).check_readable()
+    assert refused.value.url == text  # the input as given, not the data URI read
+    with pytest.raises(InputUnreachable):
+        InputMedia(plan_of(BITDANCE), {"image_url": naked}, sources).check_readable()

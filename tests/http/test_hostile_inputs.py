@@ -215,3 +215,19 @@ def test_unknown_paths_answer_in_the_providers_envelope() -> None:
         fal = client.get("/fal/nowhere")
     assert wavespeed.json() == {"code": 404, "message": "Not Found", "data": None}
     assert fal.json() == {"detail": "Not Found"}
+
+
+def test_an_unreadable_input_of_50_kb_is_not_repeated_whole_in_its_error(fal: TestClient) -> None:
+    """An audit: a 50 KB base64 picture that was no picture came back whole, a 66 KB body."""
+    junk = base64.b64encode(bytes(range(256)) * 150).decode()
+    response = fal.post(
+        SEEDANCE,
+        json={"prompt": "x", "image_url": "data:image/png;base64," + junk, "duration": "2"},
+    )
+    assert response.status_code == 422 and len(response.content) < 2000
+    with wavespeed_client() as client:
+        answer = client.post(
+            "/wavespeed/api/v3/kwaivgi/kling-v2.1-i2v-standard",
+            json={"prompt": "x", "image": junk, "enable_sync_mode": True},
+        )
+    assert answer.json()["data"]["status"] == "failed" and len(answer.content) < 2000

@@ -101,3 +101,13 @@ def test_an_uploaded_videos_length_size_and_frame_rate_are_probed() -> None:
     stored = sources.storage.put(render_video(spec, lambda _: None), "video/mp4", "v.mp4")
     clip = sources.clip(f"https://v3.fal.media/files/uploads/{stored.id}/v.mp4")
     assert clip == Clip(2.0, 96, 64, 12)
+
+
+def test_an_error_about_an_input_repeats_no_more_than_a_bounded_prefix_of_it() -> None:
+    """A data URI or naked base64 runs to megabytes: its error names its start alone."""
+    long = "data:image/jpeg;base64," + "A" * 50_000
+    error = InputUnreachable("image", long)
+    assert len(str(error)) < 360 and long[:40] in str(error) and "50,023" in str(error)
+    assert len(error.url) < 260 and error.url.startswith(long[:40])
+    short = InputUnreachable("image", "https://example.com/cat.png")
+    assert str(short) == "cannot read the media at 'https://example.com/cat.png' (field 'image')"

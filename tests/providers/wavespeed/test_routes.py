@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
+from PIL import Image
 from starlette.routing import Match
 from starlette.testclient import TestClient
 
@@ -414,3 +417,16 @@ def test_an_id_no_model_can_have_is_a_404_with_the_generic_fallback_too(
         response = client.request(method, path, json={})
     assert response.status_code == 404, response.text
     assert response.json()["code"] == 404
+
+
+def test_a_picture_given_as_naked_base64_is_read(engine: Engine) -> None:
+    """As huggingface.js sends WaveSpeed its pictures (``image``, ``images``): no data URI."""
+    out = io.BytesIO()
+    Image.new("RGB", (48, 32)).save(out, "JPEG")
+    naked = base64.b64encode(out.getvalue()).decode()
+    with TestClient(create_app(engine=engine), headers={"Authorization": "Bearer k1"}) as client:
+        done = client.post(
+            "/wavespeed/api/v3/kwaivgi/kling-v2.1-i2v-standard",
+            json={"prompt": "cat", "image": naked, "enable_sync_mode": True},
+        ).json()["data"]
+    assert (done["status"], done["error"]) == ("completed", "")
