@@ -3,9 +3,11 @@
 For models the emulator has no contract of (fal's newer than its catalogue, WaveSpeed's
 beyond its curated few): any id answers, its input is any JSON object (the usual fields
 typed loosely), and its output is what its name's category makes: images for
-``…/text-to-image``, a video for ``…/image-to-video``, audio for ``…/tts``, a mesh for
-``…/image-to-3d``, text for an LLM; a WaveSpeed model's as its ``outputs`` (JPEG, MP4, MP3
-or GLB files). The default stays the provider's 404, as the real APIs answer.
+``…/text-to-image``, a video for ``…/image-to-video`` or ``…-i2v-720p``, audio for
+``…/tts``, a mesh for ``…/image-to-3d``, text for an LLM; for a name without such a word,
+what the model it names makes (veo, kling: a video), else images; a WaveSpeed model's as
+its ``outputs`` (JPEG, MP4, MP3 or GLB files). The default stays the provider's 404, as
+the real APIs answer.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from emulator.contracts.catalogue import openapi_document
 from emulator.contracts.checks import id_problem
 from emulator.contracts.documents import Endpoint, endpoint_from_document
-from emulator.contracts.kinds import category_from_id, category_kind
+from emulator.contracts.kinds import category_from_id, category_from_model, category_kind
 from emulator.core.registry import LAYOUTS
 
 TIER = "generic"
@@ -96,7 +98,7 @@ def generic_endpoint(provider: str, endpoint_id: str) -> Endpoint | None:
         return None
     if id_problem(provider, endpoint_id):
         return None
-    category = category_from_id(endpoint_id) or "text-to-image"
+    category = category_from_id(endpoint_id) or category_from_model(endpoint_id) or "text-to-image"
     if provider == "wavespeed":
         document = _wavespeed_document(endpoint_id, category)
         return endpoint_from_document(provider, document, source="generic: by name", tier=TIER)

@@ -135,7 +135,8 @@ def category_kind(category: str | None) -> str | None:
     return "image" if "image" in made else None
 
 
-#: id fragments → category, first match wins (fal's own category names)
+#: id fragments → category, first match wins (fal's own category names; WaveSpeed's ids
+#: put ``-t2v-``, ``-i2v``, ``-v2v-`` inside a model's name)
 _ID_RULES = (
     (r"train|trainer|fine-?tun", "training"),
     (r"speech-to-text|whisper|wizper|transcri|/stt\b|speech-to-text", "speech-to-text"),
@@ -145,10 +146,10 @@ _ID_RULES = (
     ),
     (r"text-to-3d", "text-to-3d"),
     (r"image-to-3d|to-3d|3d|mesh|rodin|tripo|trellis|rigging", "image-to-3d"),
-    (r"text-to-video|/t2v", "text-to-video"),
-    (r"image-to-video|/i2v|reference-to-video|start-end", "image-to-video"),
+    (r"text-to-video|/t2v|-t2v\b", "text-to-video"),
+    (r"image-to-video|/i2v|-i2v\b|reference-to-video|start-end", "image-to-video"),
     (
-        r"video-to-video|/v2v|video-edit|lipsync|lip-sync|upscale/video|video-upscal",
+        r"video-to-video|/v2v|-v2v\b|video-edit|lipsync|lip-sync|upscale/video|video-upscal",
         "video-to-video",
     ),
     (r"video-to-audio|text-to-audio|music|sfx|sound|song", "text-to-audio"),
@@ -185,10 +186,31 @@ def makes_sound(endpoint_id: str) -> bool:
     return _SOUND_ID.search(endpoint_id.lower()) is not None
 
 
+#: well-known models' names → the category they make, first match wins: for an id whose
+#: words name none (WaveSpeed's ``google/veo3``, ``minimax/hailuo-02/standard``)
+_MODEL_RULES = (
+    # sound put to a video: the video, with the sound (`makes_sound`), as its contract makes
+    (r"mmaudio", "video-to-video"),
+    (r"\bveo\d|hailuo|seedance|kling(?!-image)|pixverse|\bwan(?:\b|\d)", "text-to-video"),
+)
+
+
 def category_from_id(endpoint_id: str) -> str | None:
     """fal's category as an endpoint's id names it (``…/image-to-video``), if it does."""
+    return _first_category(_ID_RULES, endpoint_id)
+
+
+def category_from_model(endpoint_id: str) -> str | None:
+    """The category of a well-known model an id names (veo: ``text-to-video``), if it
+    names one. Only for an id nothing else categorises (the generic contract's): a model's
+    endpoints make other kinds too (``fal-ai/kling-video/create-voice``), which fal's
+    catalogue reads from their types."""
+    return _first_category(_MODEL_RULES, endpoint_id)
+
+
+def _first_category(rules: tuple[tuple[str, str], ...], endpoint_id: str) -> str | None:
     lowered = endpoint_id.lower()
-    for pattern, category in _ID_RULES:
+    for pattern, category in rules:
         if re.search(pattern, lowered):
             return category
     return None

@@ -7,7 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from emulator import EmulatorConfig
 from emulator.contracts.generic import generic_endpoint
+from emulator.contracts.kinds import makes_sound
+from emulator.contracts.served import served_contracts
 
 #: ids no model can have: malformed, or starting with a path of the provider's own API
 NO_MODEL_IDS = [
@@ -37,3 +40,48 @@ def test_any_id_a_client_sends_has_a_generic_contract_or_none(
 ) -> None:
     endpoint = generic_endpoint(provider, endpoint_id)
     assert endpoint is None or endpoint.id == endpoint_id
+
+
+@pytest.mark.parametrize(
+    ("model", "category", "media_type"),
+    [
+        ("kwaivgi/kling-v2.1-t2v-master", "text-to-video", "video/mp4"),
+        ("bytedance/seedance-v1-pro-t2v-1080p", "text-to-video", "video/mp4"),
+        ("bytedance/seedance-v1-lite-i2v-720p", "image-to-video", "video/mp4"),
+        ("kwaivgi/kling-v2.1-i2v-pro", "image-to-video", "video/mp4"),
+        ("wavespeed-ai/wan-2.1-v2v-720p", "video-to-video", "video/mp4"),
+        ("pixverse/pixverse-v4.5-t2v", "text-to-video", "video/mp4"),
+        ("pixverse/pixverse-v4.5-i2v", "image-to-video", "video/mp4"),
+        ("google/veo3", "text-to-video", "video/mp4"),
+        ("google/veo3-fast", "text-to-video", "video/mp4"),
+        ("minimax/hailuo-02/standard", "text-to-video", "video/mp4"),
+        ("wavespeed-ai/wan-2.2/animate", "text-to-video", "video/mp4"),
+        # mmaudio puts sound to a video: the video, with sound, as its curated contract makes
+        ("wavespeed-ai/mmaudio-v2", "video-to-video", "video/mp4"),
+        ("kwaivgi/kling-image/v2", "text-to-image", "image/jpeg"),  # kling's pictures
+        ("wavespeed-ai/qwen-image/text-to-image", "text-to-image", "image/jpeg"),
+        ("acme/unheard-of", "text-to-image", "image/jpeg"),
+    ],
+)
+def test_a_wavespeed_models_name_says_what_it_makes(
+    model: str, category: str, media_type: str
+) -> None:
+    endpoint = generic_endpoint("wavespeed", model)
+    assert endpoint is not None and endpoint.category == category
+    outputs = endpoint.output_schema["properties"]["data"]["properties"]["outputs"]
+    assert outputs["items"]["contentMediaType"] == media_type
+    assert makes_sound(model) is (model == "wavespeed-ai/mmaudio-v2")
+
+
+def test_a_catalogue_endpoint_keeps_its_category_with_the_generic_fallback() -> None:
+    """A model's name says what the generic contract makes only where nothing else does:
+    kling's endpoints that make no video keep the category fal's types give them."""
+    contracts = served_contracts(EmulatorConfig(unknown_endpoints="generic"))
+    for endpoint_id, category in [
+        ("fal-ai/kling-video/create-voice", "llm"),
+        ("fal-ai/kling-image/o1", "image-to-image"),
+        ("fal-ai/pixverse/sound-effects", "text-to-audio"),
+    ]:
+        endpoint = contracts.get("fal", endpoint_id)
+        assert endpoint is not None and endpoint.tier == "catalogue"
+        assert endpoint.category == category

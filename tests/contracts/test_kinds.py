@@ -119,3 +119,18 @@ def test_videos_of_sound_models_carry_sound() -> None:
     assert makes_sound("fal-ai/mmaudio-v2") and makes_sound("mirelo-ai/sfx-v1/video-to-video")
     assert makes_sound("fal-ai/hunyuan-video-foley")
     assert not makes_sound("fal-ai/kling-video/v2/master/image-to-video")
+
+
+def test_a_catalogue_rebuilt_keeps_every_category_its_ids_name() -> None:
+    """The catalogue's import takes an id's category from its words first: a rule added
+    for WaveSpeed's names (``-i2v``) must not change one of fal's endpoints."""
+    from emulator.contracts.catalogue import shipped_catalogue
+
+    catalogue = shipped_catalogue()
+    assert catalogue is not None
+    changed = [
+        endpoint_id
+        for endpoint_id in catalogue.ids()
+        if category_from_id(endpoint_id) not in (None, catalogue.category(endpoint_id))
+    ]
+    assert changed == []
