@@ -18,6 +18,7 @@ from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Contracts, Endpoint
 from emulator.contracts.limits import Limits
 from emulator.contracts.served import served_contracts
+from emulator.contracts.unknown_ids import UnknownIds
 from emulator.contracts.validation import Violation
 from emulator.core.clock import Clock
 from emulator.core.draws import Draws, salt_for
@@ -78,6 +79,8 @@ class Engine(Timeline):
         self.kept_secret = KeptSecrets(self.store)
         self.clock = clock_for(clock, self.store)
         self.contracts = contracts if contracts is not None else served_contracts(config)
+        #: the ids asked for that no contract knows, each advised of once (not reset)
+        self.unknown_ids = UnknownIds()
         self.jobs = job_store_for(config, self.store, self.contracts)
         self.record = RequestRecord(store=self.store)
         self.faults = FaultBook(self.config.seed, store=self.store, served=self.contracts.serve_any)

@@ -105,6 +105,7 @@ class FalQueue:
             return endpoint
         if any(endpoint_id.startswith(e.id + "/") for e in self.engine.contracts.of("fal")):
             raise FalError.detail(404, "Not Found")  # a known app, but no such sub-path
+        self.engine.unknown_ids.note("fal", endpoint_id)
         raise FalError.detail(404, f"Application '{alias(endpoint_id)}' not found")
 
     def _submitted_to(self, path: str) -> Endpoint:

@@ -199,6 +199,7 @@ class WaveSpeedApi:
         model = scope["path_params"]["model"].strip("/")
         endpoint = self.engine.contracts.get("wavespeed", model)
         if endpoint is None:
+            self.engine.unknown_ids.note("wavespeed", model)
             raise _not_found(f"Model '{model}'")
         note_endpoint(scope, endpoint.id)
         payload = await read_payload(scope, receive, config)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 
 import pytest
@@ -320,3 +321,14 @@ def test_an_id_no_app_can_have_is_a_404_with_the_generic_fallback_too(
         response = client.request(method, path, json={})
     assert response.status_code == 404, response.text
     assert "detail" in response.json()
+
+
+def test_an_unknown_app_is_fals_404_and_one_line_of_advice_in_the_log(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="emulator"):
+        answers = [client.post("/fal/queue/acme/brand-new", json={"prompt": "x"}) for _ in "ab"]
+    assert [answer.status_code for answer in answers] == [404, 404]
+    assert answers[0].json() == {"detail": "Application 'brand-new' not found"}
+    advice = [r.getMessage() for r in caplog.records if "no contract knows" in r.getMessage()]
+    assert len(advice) == 1 and "fal model 'acme/brand-new'" in advice[0]

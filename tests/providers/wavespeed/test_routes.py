@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -430,3 +431,19 @@ def test_a_picture_given_as_naked_base64_is_read(engine: Engine) -> None:
             json={"prompt": "cat", "image": naked, "enable_sync_mode": True},
         ).json()["data"]
     assert (done["status"], done["error"]) == ("completed", "")
+
+
+def test_an_unknown_model_is_wavespeeds_404_and_one_line_of_advice_in_the_log(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = "/wavespeed/api/v3/google/nano-banana/text-to-image"
+    with caplog.at_level(logging.WARNING, logger="emulator"):
+        answers = [client.post(path, json={"prompt": "x"}) for _ in range(2)]
+    assert [answer.status_code for answer in answers] == [404, 404]
+    assert answers[0].json() == {
+        "code": 404,
+        "message": "Model 'google/nano-banana/text-to-image' not found",
+        "data": None,
+    }
+    advice = [r.getMessage() for r in caplog.records if "no contract knows" in r.getMessage()]
+    assert len(advice) == 1 and "--unknown-endpoints generic" in advice[0]
