@@ -43,19 +43,22 @@ def created_at(job: Job) -> str:
 
 
 def timestamp(wall: float) -> str:
-    """A submission time as WaveSpeed writes it, ``2026-08-02T10:00:00.000000Z``."""
-    if not 0 <= wall < 2**53:
-        return datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    # The microseconds as datetime rounds them (half to even, carried into the second);
-    # the rest comes from the second's text, written once per second (issue 17: a submit
-    # writes a new time, and datetime cost more than the rest of its answer).
+    """A submission time as WaveSpeed writes it, to the nanosecond:
+    ``2025-09-25T09:12:48.239112031Z`` (a real value; a client parsing it with ``%f``,
+    six digits at most, fails on the real API)."""
+    if not 0 <= wall < 2**53:  # beyond a float's nanoseconds: datetime's microseconds
+        return datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
+    # The nanoseconds rounded half to even (as datetime rounds its microseconds), carried
+    # into the second; the rest comes from the second's text, written once per second
+    # (issue 17: a submit writes a new time, and datetime cost more than the rest of its
+    # answer).
     second = math.floor(wall)
-    micro = round((wall - second) * 1e6)
-    if micro == 1_000_000:
-        second, micro = second + 1, 0
-    # zfill rather than a format spec (``:06d``), which is parsed anew on every call: 1,100
+    nano = round((wall - second) * 1e9)
+    if nano == 1_000_000_000:
+        second, nano = second + 1, 0
+    # zfill rather than a format spec (``:09d``), which is parsed anew on every call: 1,100
     # instructions a submit (issue 17)
-    return f"{_second(second)}.{str(micro).zfill(6)}Z"
+    return f"{_second(second)}.{str(nano).zfill(9)}Z"
 
 
 @functools.lru_cache(maxsize=64)

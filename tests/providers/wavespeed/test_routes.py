@@ -47,7 +47,7 @@ def test_submit_answers_the_created_prediction_in_the_envelope(client: TestClien
         "executionTime": 0,
         "timings": {"inference": 0},
     }
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", data["created_at"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", data["created_at"])
 
 
 def test_the_result_moves_created_processing_completed_always_http_200(client: TestClient) -> None:
