@@ -3,11 +3,14 @@ none for an id no model can have."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.testclient import TestClient
 
-from emulator import EmulatorConfig
+from emulator import EmulatorConfig, Engine, create_app
 from emulator.contracts.generic import generic_endpoint
 from emulator.contracts.kinds import makes_sound
 from emulator.contracts.served import served_contracts
@@ -85,3 +88,33 @@ def test_a_catalogue_endpoint_keeps_its_category_with_the_generic_fallback() -> 
         endpoint = contracts.get("fal", endpoint_id)
         assert endpoint is not None and endpoint.tier == "catalogue"
         assert endpoint.category == category
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/fal/queue/fal-ai//x"),
+        ("POST", "/fal/queue/a%20b/c"),
+        ("GET", "/fal/queue/fal-ai//x"),
+        ("POST", "/fal/fal-ai//x"),
+        ("GET", "/wavespeed/api/v3/predictions/00000000000000000000000000000000/result/"),
+        ("GET", "/wavespeed/api/v3/predictions/00000000000000000000000000000000/status"),
+        ("POST", "/wavespeed/api/v3/wavespeed-ai//z-image/turbo"),
+        ("POST", "/wavespeed/api/v3/balance/x"),
+        ("POST", "/wavespeed/api/v3/webhook/x"),
+        ("POST", "/wavespeed/api/v3/model/price/x"),
+        ("POST", "/wavespeed/api/v3/upload/x"),
+        ("POST", "/wavespeed/api/v3/a%20b/c"),
+    ],
+)
+def test_an_id_no_model_can_have_is_its_providers_404_with_the_generic_fallback_too(
+    engine: Engine, method: str, path: str
+) -> None:
+    # each was a 500 with a traceback (two audits)
+    generic = Engine(replace(engine.config, unknown_endpoints="generic"), clock=engine.clock)
+    fal = path.startswith("/fal/")
+    key = "Key k1" if fal else "Bearer k1"
+    with TestClient(create_app(engine=generic), headers={"Authorization": key}) as client:
+        response = client.request(method, path, json={})
+    assert response.status_code == 404, response.text
+    assert "detail" in response.json() if fal else response.json()["code"] == 404

@@ -304,25 +304,6 @@ def test_public_url_overrides_the_origin(engine: Engine) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("POST", "/fal/queue/fal-ai//x"),
-        ("POST", "/fal/queue/a%20b/c"),
-        ("GET", "/fal/queue/fal-ai//x"),
-        ("POST", "/fal/fal-ai//x"),
-    ],
-)
-def test_an_id_no_app_can_have_is_a_404_with_the_generic_fallback_too(
-    engine: Engine, method: str, path: str
-) -> None:
-    generic = Engine(replace(engine.config, unknown_endpoints="generic"), clock=engine.clock)
-    with TestClient(create_app(engine=generic), headers={"Authorization": "Key k1"}) as client:
-        response = client.request(method, path, json={})
-    assert response.status_code == 404, response.text
-    assert "detail" in response.json()
-
-
 def test_an_unknown_app_is_fals_404_and_one_line_of_advice_in_the_log(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -397,29 +397,6 @@ def test_a_sparse_output_rule_leaves_out_what_a_prediction_need_not_have(
     assert {"has_nsfw_contents", "executionTime", "timings"} <= set(whole)  # the rule is spent
 
 
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("GET", "/wavespeed/api/v3/predictions/00000000000000000000000000000000/result/"),
-        ("GET", "/wavespeed/api/v3/predictions/00000000000000000000000000000000/status"),
-        ("POST", "/wavespeed/api/v3/wavespeed-ai//z-image/turbo"),
-        ("POST", "/wavespeed/api/v3/balance/x"),
-        ("POST", "/wavespeed/api/v3/webhook/x"),
-        ("POST", "/wavespeed/api/v3/model/price/x"),
-        ("POST", "/wavespeed/api/v3/upload/x"),
-        ("POST", "/wavespeed/api/v3/a%20b/c"),
-    ],
-)
-def test_an_id_no_model_can_have_is_a_404_with_the_generic_fallback_too(
-    engine: Engine, method: str, path: str
-) -> None:
-    generic = Engine(replace(engine.config, unknown_endpoints="generic"), clock=engine.clock)
-    with TestClient(create_app(engine=generic), headers={"Authorization": "Bearer k1"}) as client:
-        response = client.request(method, path, json={})
-    assert response.status_code == 404, response.text
-    assert response.json()["code"] == 404
-
-
 def test_a_picture_given_as_naked_base64_is_read(engine: Engine) -> None:
     """As huggingface.js sends WaveSpeed its pictures (``image``, ``images``): no data URI."""
     out = io.BytesIO()
