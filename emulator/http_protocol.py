@@ -72,7 +72,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         HttpToolsProtocol.on_message_begin(self)
         self._head_bytes = self._unparsed = 0
-        if self._head_began is None:  # a next request on a kept-alive connection
+        if self._head_began is None:  # a request pipelined behind one being answered
             self._head_began = self.loop.time()
 
     def on_headers_complete(self) -> None:
