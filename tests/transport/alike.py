@@ -23,7 +23,7 @@ def meets_fault_alike(
     server: BackgroundServer,
     effect: str,
     rule: dict,
-    error: type[Exception],
+    error: type[Exception] | tuple[type[Exception], ...],
     exchange: Callable[[str, str], bytes],
 ) -> None:
     """``exchange(base, effect)`` raises ``error`` for the fault against ``server`` and
