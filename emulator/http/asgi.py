@@ -42,8 +42,9 @@ async def held_while_connected(receive: Receive, seconds: float) -> bool:
     """Wait ``seconds``, or less if the client leaves: whether it stayed to the end (if
     not, nothing it waited for need be made, and what it held is free at once)."""
     gone = asyncio.ensure_future(disconnected(receive))
-    done, _ = await asyncio.wait({gone}, timeout=seconds)
-    if not done:
+    try:
+        done, _ = await asyncio.wait({gone}, timeout=seconds)
+    finally:
         gone.cancel()
     return not done
 
@@ -56,24 +57,19 @@ async def held_before_reading(
     first), or None if the client left. Past ``max_body_bytes`` of body (more than its
     route reads) it stops listening, and so keeping what arrives."""
     arrived: deque[Message] = deque()
+    size = 0
 
-    async def gone() -> None:
-        size = 0
-        try:
-            while (message := await receive())["type"] != "http.disconnect":
-                arrived.append(message)
-                size += len(message.get("body", b""))
-                if size > max_body_bytes:
-                    await asyncio.Future()  # deaf for the rest of the hold
-        except Exception:  # a server that raises rather than answers: gone all the same
-            return
+    async def keeping() -> Message:
+        nonlocal size
+        message = await receive()
+        if message["type"] != "http.disconnect":
+            arrived.append(message)
+            size += len(message.get("body", b""))
+            if size > max_body_bytes:
+                await asyncio.Future()  # deaf for the rest of the hold
+        return message
 
-    listening = asyncio.ensure_future(gone())
-    try:
-        done, _ = await asyncio.wait({listening}, timeout=seconds)
-    finally:
-        listening.cancel()
-    if done:
+    if not await held_while_connected(keeping, seconds):
         return None
 
     async def replayed() -> Message:
