@@ -70,7 +70,6 @@ class Provider:
         hosts: ModuleType,
         errors: ModuleType,
         replay: ModuleType,
-        failure_message: Callable[[Failure], str],
     ) -> Provider:
         return cls(
             name,
@@ -83,7 +82,7 @@ class Provider:
             replay.GRAMMAR,
             errors.http_error,
             errors.internal_error,
-            failure_message,
+            errors.failure_message,
             getattr(hosts, "FORWARDING", ()),
         )
 
@@ -97,7 +96,6 @@ PROVIDERS = (
         fal_hosts,
         fal_errors,
         fal_replay,
-        fal_errors.failure_message,
     ),
     Provider.from_modules(
         "wavespeed",
@@ -106,7 +104,6 @@ PROVIDERS = (
         wavespeed_hosts,
         wavespeed_errors,
         wavespeed_replay,
-        wavespeed_errors.task_error,
     ),
 )
 

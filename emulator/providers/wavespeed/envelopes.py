@@ -13,7 +13,7 @@ from emulator.core.jobs import Failure, Job
 from emulator.core.lifecycle import Phase
 from emulator.core.timeline import Look
 from emulator.http.responses import encode_json, json_fragment
-from emulator.providers.wavespeed.errors import task_code, task_error
+from emulator.providers.wavespeed.errors import failure_message, task_code
 
 STATUS_NAMES = {Phase.QUEUED: "created", Phase.RUNNING: "processing", Phase.DONE: "completed"}
 
@@ -91,7 +91,7 @@ def prediction(
         created_at(job),
         outputs=outputs,
         nsfw=list((produced or {}).get("has_nsfw_contents", [False] * len(outputs))),
-        error=task_error(failure) if failure else "",
+        error=failure_message(failure) if failure else "",
         milliseconds=milliseconds if look.phase is Phase.DONE else 0,
     )
     if failure:

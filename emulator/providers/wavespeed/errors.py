@@ -61,7 +61,7 @@ def task_code(failure: Failure) -> int:
     return TASK_CODES.get(failure.kind, 5000)
 
 
-def task_error(failure: Failure) -> str:
+def failure_message(failure: Failure) -> str:
     """A failed prediction's ``error``: the failure's own words (a fault's message), else
     its code's meaning. A queue timeout's default words are fal's, so WaveSpeed's own for
     5004 stand in for them."""

@@ -7,8 +7,8 @@ from emulator.http.bodies import PayloadError
 from emulator.providers.wavespeed.errors import (
     WaveSpeedError,
     answer,
+    failure_message,
     task_code,
-    task_error,
     validation_error,
 )
 
@@ -22,8 +22,8 @@ def test_task_codes_follow_the_docs() -> None:
 
 def test_a_queue_timeout_is_worded_as_wavespeed_words_5004() -> None:
     # The engine's default words for it are fal's ("… while waiting in the queue"): an audit.
-    assert (task_code(QUEUE_TIMEOUT), task_error(QUEUE_TIMEOUT)) == (5004, "Timeout")
-    assert task_error(QUEUE_TIMEOUT._replace(message="the fault's own")) == "the fault's own"
+    assert (task_code(QUEUE_TIMEOUT), failure_message(QUEUE_TIMEOUT)) == (5004, "Timeout")
+    assert failure_message(QUEUE_TIMEOUT._replace(message="the fault's own")) == "the fault's own"
 
 
 def test_validation_errors_name_each_field() -> None:
