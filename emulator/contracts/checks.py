@@ -74,6 +74,16 @@ def id_problem(provider: str, endpoint_id: str) -> str | None:
     return None
 
 
+def could_be_model(provider: str, endpoint_id: str) -> bool:
+    """Whether a client's ``endpoint_id`` could name one of ``provider``'s models: a
+    well-formed id, not a path of the provider's own API nor a request's."""
+    return (
+        provider in LAYOUTS
+        and "/requests/" not in f"/{endpoint_id}/"
+        and id_problem(provider, endpoint_id) is None
+    )
+
+
 def _check_id(endpoint: Endpoint) -> None:
     """The id the submit path names must be one, and the metadata's (if it names one):
     a copy renamed in one place only would replace the endpoint it was copied from."""

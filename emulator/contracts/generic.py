@@ -16,10 +16,9 @@ from functools import lru_cache
 from typing import Any
 
 from emulator.contracts.catalogue import openapi_document
-from emulator.contracts.checks import id_problem
+from emulator.contracts.checks import could_be_model
 from emulator.contracts.documents import Endpoint, endpoint_from_document
 from emulator.contracts.kinds import category_from_id, category_from_model, category_kind
-from emulator.core.registry import LAYOUTS
 
 TIER = "generic"
 _FILE: dict[str, Any] = {
@@ -94,9 +93,7 @@ _WAVESPEED_MEDIA = {
 def generic_endpoint(provider: str, endpoint_id: str) -> Endpoint | None:
     """The generic contract of a model id; None for an id no model can have (malformed,
     or a path of the provider's own API): the provider's 404, as without the fallback."""
-    if provider not in LAYOUTS or "/requests/" in f"/{endpoint_id}/":
-        return None
-    if id_problem(provider, endpoint_id):
+    if not could_be_model(provider, endpoint_id):
         return None
     category = category_from_id(endpoint_id) or category_from_model(endpoint_id) or "text-to-image"
     if provider == "wavespeed":

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from emulator.contracts.checks import id_problem
+from emulator.contracts.checks import could_be_model
 
 logger = logging.getLogger("emulator")
 #: how many unknown ids are advised of (and remembered): a client trying ids in a loop
@@ -31,7 +31,7 @@ class UnknownIds:
     def note(self, provider: str, endpoint_id: str) -> None:
         """Advise, once, on ``provider``'s model ``endpoint_id`` that no contract knows
         (an id no model can have is only mistyped: no contract would serve it)."""
-        if id_problem(provider, endpoint_id) or "/requests/" in f"/{endpoint_id}/":
+        if not could_be_model(provider, endpoint_id):
             return
         key = (provider, endpoint_id)
         with self._lock:
