@@ -143,7 +143,7 @@ class Engine(Timeline):
         self.media = MediaStore(
             cache_bytes=self.config.media_cache_bytes,
             salt=salt,
-            load_source=self._stored_bytes,
+            load_source=self.stored_bytes,
             store=self.store,
         )
 
@@ -203,7 +203,8 @@ class Engine(Timeline):
         if self.store is not None:
             self.store.close()
 
-    def _stored_bytes(self, file_id: str) -> bytes | None:
+    def stored_bytes(self, file_id: str) -> bytes | None:
+        """The bytes of stored file ``file_id`` (an input picture), or None: gone."""
         stored = self.storage.get(file_id)
         return self.storage.read(stored) if stored else None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import threading
 from collections import OrderedDict
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from emulator.core.engine import Engine
@@ -63,15 +64,9 @@ class Thumbnails:
         return out.getvalue()
 
     def _source(self, spec: MediaSpec, size: tuple[int, int]) -> Image.Image | None:
-        """A medium's input picture, when it starts from an uploaded one."""
-        from PIL import Image, ImageOps
+        """A medium's input picture, when it starts from an uploaded one, as its render
+        starts from it (a picture Pillow cannot read is drawn)."""
+        from emulator.media.images import start_picture
 
-        stored = self.engine.storage.get(spec.source) if spec.source and not spec.blank else None
-        if stored is None:
-            return None
-        try:
-            with Image.open(io.BytesIO(self.engine.storage.read(stored))) as image:
-                image.draft("RGB", size)  # JPEG decodes straight to about this size
-                return ImageOps.fit(image.convert("RGB"), size)
-        except (OSError, ValueError, Image.DecompressionBombError):
-            return None  # not a picture Pillow reads: draw one, as the video does
+        small = replace(spec, width=size[0], height=size[1])
+        return start_picture(small, self.engine.stored_bytes)
