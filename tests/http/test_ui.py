@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from emulator import EmulatorConfig, Engine, create_app
 from emulator.core.faults import Fault
 from emulator.core.record import RecordedRequest
-from emulator.http.ui import job_views, request_views
+from emulator.http.ui import job_views, media_tiles, pages, request_views
 from emulator.http.ui.access import AdminOnly
 from emulator.http.ui.forms import form_fields
 from emulator.http.ui.pages import PAGE_SIZE, page_number, paginate
@@ -227,8 +227,10 @@ def test_the_jobs_page_is_paginated(client: TestClient) -> None:
 def test_the_gallery_counts_what_it_looked_at_and_clamps_its_pages(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for module in ("pages", "media_tiles"):
-        monkeypatch.setattr(f"emulator.http.ui.{module}.PAGE_SIZE", 2)
+    # (both modules imported before either is patched: media_tiles, imported by the patch
+    # after pages was patched, copied pages' 2 and kept it for the tests after this one)
+    for module in (pages, media_tiles):
+        monkeypatch.setattr(module, "PAGE_SIZE", 2)
     for n in range(5):
         finished_job(client, f"job {n}", image_size="square")
     pager = re.compile(r"Page \d+ of [^<]*in all\)")
