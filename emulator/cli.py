@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -81,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
+    if args.command != "serve":  # serve resumes it once its app is built (__main__.py)
+        gc.enable()
     if args.command == "conformance":
         from emulator.harness import cli as conformance
 

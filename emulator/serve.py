@@ -307,3 +307,4 @@ def _freeze_startup_objects() -> None:
     # keeps the pauses that walk them (the submit tail, issue 17) rare. Jobs form no
     # cycles; they are freed by reference counting whatever the thresholds.
     gc.set_threshold(GC_THRESHOLDS[0], GC_THRESHOLDS[1], GC_THRESHOLDS[2])
+    gc.enable()  # paused while the command line loaded (__main__.py)

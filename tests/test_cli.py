@@ -1,3 +1,4 @@
+import gc
 import json
 import subprocess
 import sys
@@ -259,7 +260,7 @@ def test_the_reference_covers_every_setting() -> None:
 
 def test_the_console_script_is_declared() -> None:
     text = (Path(__file__).parents[1] / "pyproject.toml").read_text()
-    assert 'provider-emulator = "emulator.cli:main"' in text
+    assert 'provider-emulator = "emulator.__main__:main"' in text
 
 
 def test_serve_reads_a_settings_file_and_flags_win(
@@ -326,3 +327,18 @@ def test_node_hook_prints_the_hooks_path(capsys) -> None:
     assert cli.main(["node-hook"]) == 0
     printed = Path(capsys.readouterr().out.strip())
     assert printed.name == "hook.mjs" and printed.is_file()
+
+
+def test_the_command_loads_with_the_collector_paused_and_resumes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import emulator.__main__ as entry
+
+    seen: list[bool] = []
+    monkeypatch.setattr(cli, "main", lambda: seen.append(gc.isenabled()) or 0)
+    try:
+        assert entry.main() == 0 and seen == [False]
+        assert cli._main(["node-hook"]) == 0  # any command but serve resumes it at once
+        assert gc.isenabled()
+    finally:
+        gc.enable()

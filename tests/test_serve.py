@@ -1,5 +1,6 @@
 """`provider-emulator serve` as a process: its workers, its shared state, the port it binds."""
 
+import gc
 import queue
 import re
 import socket
@@ -11,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from emulator import cli
+from emulator import cli, serve
 from tests.bounded import eventually, stop_process
 from tests.command import never_served, serve_with
 from tests.redis_server import free_port
@@ -288,3 +289,17 @@ def test_the_served_socket_sends_small_answers_at_once() -> None:
             accepted, _ = bound.accept()
             with accepted:
                 assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
+def test_serve_resumes_the_collector_once_its_app_is_built() -> None:
+    """`python -m emulator` loads with it paused (__main__.py): a server left without it
+    would keep every cycle of garbage its requests make."""
+    thresholds = gc.get_threshold()
+    gc.disable()
+    try:
+        serve._freeze_startup_objects()
+        assert gc.isenabled() and gc.get_threshold() == serve.GC_THRESHOLDS
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+        gc.enable()
