@@ -49,6 +49,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     _reading = 0  # the size of the read being parsed
     _unparsed = 0  # received since the parser last handed over a part of the message
     _too_large = False  # the parser was stopped by `_HeadTooLarge`
+    _in_message = False  # from a message's first byte to its end, as the parser reads it
     _head_timer: asyncio.TimerHandle | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -71,6 +72,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         HttpToolsProtocol.on_message_begin(self)
+        self._in_message = True
         self._head_bytes = self._unparsed = 0
         if self._head_began is None:  # a request pipelined behind one being answered
             self._head_began = self.loop.time()
@@ -86,12 +88,25 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._unparsed = 0
         HttpToolsProtocol.on_body(self, body)
 
+    def on_message_complete(self) -> None:
+        self._in_message = False
+        HttpToolsProtocol.on_message_complete(self)
+        if self.cycle.response_complete and not self.transport.is_closing():
+            # answered before the body was read (a 413, a 404): uvicorn's keep-alive
+            # timer, stopped as the rest of the body arrived, waits for a next request
+            self._unset_keepalive_if_required()
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
     def data_received(self, data: bytes) -> None:
         self._reading = size = len(data)
         self._unparsed += size
-        if self._head_began is None and (self.cycle is None or self.cycle.response_complete):
+        idle = not self._in_message and (self.cycle is None or self.cycle.response_complete)
+        if self._head_began is None and idle:
             # bytes on an idle connection begin a head, though the parser may skip them
-            # without one (CRLFs): uvicorn's keep-alive timer stopped at their arrival
+            # without one (CRLFs): uvicorn's keep-alive timer stopped at their arrival. (Not
+            # the rest of a body answered early: it is read and dropped as uvicorn does.)
             self._head_began, self._head_bytes = self.loop.time(), 0
         HttpToolsProtocol.data_received(self, data)
         if self._head_began is not None:  # a head the parser has not finished

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from emulator import http_protocol
+from emulator import EmulatorConfig, http_protocol
 from emulator.core.faults import Fault
 from emulator.http_protocol import MAX_HEAD_BYTES
 from emulator.server import BackgroundServer
@@ -172,3 +172,35 @@ def test_a_request_sent_while_the_last_is_answered_does_not_cut_its_answer(
                 b'Content-Length: 15\r\n\r\n{"prompt": "a"}G'  # a next request's first byte
             )
             assert pipelined.recv(64).startswith(b"HTTP/1.1 200 ")
+
+
+def test_the_body_left_after_an_early_answer_is_a_body_not_a_head() -> None:
+    """A request answered before its body was read (a 413 on its Content-Length) had the
+    rest of its body counted as the next request's head: past the bound, a second answer,
+    a 431, and the connection reset mid-upload (an audit)."""
+    with BackgroundServer(EmulatorConfig(max_body_bytes=1024)) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as early:
+            body = b"x" * (4 * MAX_HEAD_BYTES)
+            early.sendall(
+                b"POST /fal/queue/fal-ai/bitdance HTTP/1.1\r\nHost: a\r\nAuthorization: Key k"
+                b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+            )
+            assert _whole_answer(early).startswith(b"HTTP/1.1 413 ")
+            early.sendall(body + b"GET /_emulator/health HTTP/1.1\r\nHost: a\r\n\r\n")
+            assert _whole_answer(early).startswith(b"HTTP/1.1 200 ")
+
+
+@pytest.mark.slow  # uvicorn's keep-alive: 5 s
+def test_a_connection_idle_after_a_body_answered_early_is_closed() -> None:
+    """uvicorn's keep-alive timer stopped as the rest of the body arrived, and nothing
+    started it again: the connection was held for ever."""
+    with BackgroundServer(EmulatorConfig(max_body_bytes=1024)) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as early:
+            body = b"x" * 4096
+            early.sendall(
+                b"POST /fal/queue/fal-ai/bitdance HTTP/1.1\r\nHost: a\r\nAuthorization: Key k"
+                b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+            )
+            assert _whole_answer(early).startswith(b"HTTP/1.1 413 ")
+            early.sendall(body)
+            assert early.recv(64) == b""  # closed within 10 s, or it fails
