@@ -197,8 +197,12 @@ class Contracts:
         catalogue's (counted once, without building any)."""
         if self._counts is None:
             counts: dict[str, int] = {}
-            for entry in self.listing():
-                counts[entry["provider"]] = counts.get(entry["provider"], 0) + 1
+            for provider, _ in self._endpoints:
+                counts[provider] = counts.get(provider, 0) + 1
+            if self.catalogue is not None:  # (what the listing yields, not made: the first
+                # health answer waits on this count)
+                more = sum(("fal", i) not in self._endpoints for i in self.catalogue.ids())
+                counts["fal"] = counts.get("fal", 0) + more
             self._counts = counts
         return dict(self._counts)
 

@@ -76,3 +76,11 @@ def test_an_llm_streams_its_text_as_it_grows() -> None:
     assert len(events) >= 3 and texts[-1].endswith(".")  # the last event is the whole text
     assert all(texts[-1].startswith(t) for t in texts)
     assert [len(t) for t in texts] == sorted(len(t) for t in texts) and texts[0] != texts[-1]
+
+
+def test_health_counts_each_endpoint_the_listing_lists_once() -> None:
+    with TestClient(create_app()) as client:
+        listing = client.get("/_emulator/endpoints").json()
+        health = client.get("/_emulator/health").json()
+    listed = {(row["provider"], row["id"]) for row in listing}
+    assert health["endpoints"] == len(listed) == len(listing) > 1_000
