@@ -8,9 +8,10 @@ around it (its request heads bounded in size and time, say) shows only here. Eac
 runs under valgrind's callgrind; after 200 requests of warm-up its counters are zeroed,
 ``N`` requests are sent on four kept-alive connections, and the counters dumped: the
 count over ``N`` is one request's, the kernel's share excepted. Jobs stay queued
-(``--progression polls:…``, as in the HTTP cases), so every status poll answers alike. The
-emulator runs twice: without an access log (the default) and with ``--access-log``, its
-lines written (to ``/dev/null``). Needs valgrind; about a minute and a half on two cores.
+(``--progression polls:…``, as in the HTTP cases), so every status poll answers alike; the
+emulator's WaveSpeed submit is counted too (the goal's counted form, the whole server: the
+bare app answers any path alike). The emulator runs twice: without an access log (the default) and with ``--access-log``, its
+lines written (to ``/dev/null``). Needs valgrind; about two minutes on two cores.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.benchmarks.bench_instructions import positive, show
-from tests.benchmarks.suite.http_cases import BODY, FAL_SUBMIT, QUEUED
+from tests.benchmarks.suite.http_cases import BODY, FAL_SUBMIT, QUEUED, WAVESPEED_SUBMIT
 from tests.benchmarks.suite.servers import bare_command, emulator_command, free_port, wait_for
 from tests.bounded import stop_process
 
@@ -46,8 +47,11 @@ _SUMMARY = re.compile(rb"^summary:\s+(\d+)", re.MULTILINE)
 _LENGTH = re.compile(rb"(?i)content-length:\s*(\d+)")
 
 
-def _request(method: str, path: str, port: int, body: bytes = b"") -> bytes:
-    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Key bench\r\n"
+def _request(
+    method: str, path: str, port: int, body: bytes = b"", authorization: str = "Key bench"
+) -> bytes:
+    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    head += f"Authorization: {authorization}\r\n"
     if body:
         head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
     return (head + "\r\n").encode() + body
@@ -99,7 +103,8 @@ def _status_path(port: int, server: str) -> str:
 
 
 def count(server: str, requests: int, folder: Path) -> dict[str, float]:
-    """Instructions per request of ``server``'s fal submit and status poll."""
+    """Instructions per request of ``server``'s fal submit and status poll, and of a
+    WaveSpeed submit (the emulator's: the bare app answers any path alike)."""
     command_on, health = SERVERS[server]
     port = free_port()
     dumps = folder / server.replace(" ", "_")
@@ -114,7 +119,12 @@ def count(server: str, requests: int, folder: Path) -> dict[str, float]:
         wait_for(f"http://127.0.0.1:{port}{health}", timeout=300)
         submit = _request("POST", FAL_SUBMIT, port, BODY)
         status = _request("GET", _status_path(port, server), port)
-        for case, request in (("fal submit", submit), ("fal status", status)):
+        cases = [("fal submit", submit), ("fal status", status)]
+        if server != "bare":
+            cases.append(
+                ("wavespeed submit", _request("POST", WAVESPEED_SUBMIT, port, BODY, "Bearer bench"))
+            )
+        for case, request in cases:
             _send(port, request, WARM_UP)
             _control(process, "--zero")
             sent = _send(port, request, requests)
