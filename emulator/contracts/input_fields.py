@@ -44,6 +44,9 @@ TOKEN_FIELDS = ("max_tokens", "max_completion_tokens", "max_new_tokens")
 SOUND_FIELDS = (
     "generate_audio", "with_audio", "enable_audio", "audio_enabled", "generate_audio_switch"
 )  # fmt: skip
+#: input flags that ask a video to keep its input video's sound track (bria's and
+#: steady-dancer's, kling o1/o3's, kling motion control's)
+KEEP_SOUND_FIELDS = ("preserve_audio", "keep_audio", "keep_original_sound")
 #: input flags that ask a video to last as long as its input video or audio
 MATCH_LENGTH = ("match_audio_length", "match_video_length", "match_input_num_frames")
 #: input flags that ask a video for its input video's frame rate

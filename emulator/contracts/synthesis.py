@@ -52,6 +52,7 @@ from emulator.contracts.described import described_file
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.input_fields import (
     DURATION_FIELDS,
+    KEEP_SOUND_FIELDS,
     MATCH_FPS,
     MATCH_LENGTH,
     MUSIC_ID,
@@ -378,12 +379,21 @@ class Synthesis:
         return any(self.inputs.get(name) is True for name in flags)
 
     def _sound(self) -> bool:
-        """Whether a video output carries sound: asked for, made from input audio, what
-        its endpoint adds (mmaudio's, a foley's, a sound-effects video's), or the text a
-        talking avatar says."""
-        if self._matches(SOUND_FIELDS) or gives_audio(self.inputs):
+        """Whether a video output carries sound: asked for, made from input audio, kept
+        from its input video, what its endpoint adds (mmaudio's, a foley's, a sound-effects
+        video's), or the text a talking avatar says."""
+        if self._matches(SOUND_FIELDS) or gives_audio(self.inputs) or self._keeps_sound():
             return True
         return makes_sound(self.endpoint.id) or bool(spoken_text(self.endpoint.id, self.inputs))
+
+    def _keeps_sound(self) -> bool:
+        """Whether a flag keeps the input video's sound track and it has one: an input the
+        emulator cannot read (fal's example URL; any, with synthetic fallback) is taken at
+        the flag's word, as having one."""
+        if not self._matches(KEEP_SOUND_FIELDS):
+            return False
+        clip = self.input_media.clip()
+        return clip is None or clip.sound
 
 
 def synthesize(

@@ -53,13 +53,14 @@ class InputUndecodable(InputUnreachable):
 
 
 class Clip(NamedTuple):
-    """An input audio or video: its length, and a video's frame size and rate (0 for
-    audio)."""
+    """An input audio or video: its length, a video's frame size and rate (0 for audio),
+    and whether it has sound (an audio's always; a video's if it has a sound track)."""
 
     seconds: float
     width: int
     height: int
     fps: int = 0
+    sound: bool = False
 
 
 class Source(NamedTuple):
@@ -134,14 +135,16 @@ class SourceResolver:
         return found is not None and self._file(found) is not None
 
     def clip(self, url: str) -> Clip | None:
-        """The length (and a video's frame size) of the audio or video at ``url``, if the
-        emulator can read it: a generated one's own, else its container's, probed."""
+        """The length (and a video's frame size, and whether it has sound) of the audio or
+        video at ``url``, if the emulator can read it: a generated one's own, else its
+        container's, probed."""
         found = None if url.startswith("data:") else _served(url)
         if found is not None and found.kind == "media":
             spec = self._file(found)
             if not isinstance(spec, MediaSpec) or spec.duration <= 0:
                 return None
-            return Clip(spec.duration, spec.width, spec.height, spec.fps)
+            sound = spec.with_audio or spec.kind == "audio"
+            return Clip(spec.duration, spec.width, spec.height, spec.fps, sound)
         data = self.read(url)
         if data is None:
             return None
@@ -153,12 +156,13 @@ class SourceResolver:
                 frames = container.streams.video
                 width, height = (frames[0].width, frames[0].height) if frames else (0, 0)
                 rate = frames[0].average_rate if frames else None
+                sound = bool(container.streams.audio)
         except Exception:  # anything the demuxer refuses has no length to take
             return None
         if not length or length <= 0:
             return None
         fps = round(rate) if rate and 0 < rate <= 120 else 0
-        return Clip(length / 1_000_000, width or 0, height or 0, fps)
+        return Clip(length / 1_000_000, width or 0, height or 0, fps, sound)
 
     def pictured(self, url: str) -> bool:
         """Whether ``url`` can be read and is a picture: a generated image, or bytes whose

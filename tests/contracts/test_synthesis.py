@@ -677,3 +677,65 @@ def test_a_vector_models_picture_is_an_svg(endpoint_id: str, payload: dict, expe
     assert (image["content_type"], image["file_name"]) == (content_type, f"0.{expected}")
     if "image_size" in payload:
         assert (LINKED[0].width, LINKED[0].height) == (1024, 768)
+
+
+def _video_of(media: MediaStore, sound: bool, *, uploaded: bool = False) -> str:
+    """A 1 s video with or without a sound track: generated, or its file as a data URI
+    (probed, as an upload is)."""
+    from emulator.media.video import render_video
+
+    spec = MediaSpec(
+        "video", 64, 48, "mp4", "m", "p", 1, duration=1.0, fps=12,
+        with_audio=sound, sample_rate=44100 if sound else 0,
+    )  # fmt: skip
+    if uploaded:
+        return data_uri(render_video(spec, lambda _: None), "video/mp4")
+    return f"https://v3.fal.media/files/emulator/{media.register(spec)}.mp4"
+
+
+@pytest.mark.parametrize(
+    ("endpoint_id", "payload", "sound", "kept"),
+    [
+        ("bria/video/increase-resolution", {}, True, True),  # preserve_audio: true, its default
+        ("bria/video/increase-resolution", {}, False, False),  # nothing to keep
+        ("bria/video/increase-resolution", {"preserve_audio": False}, True, False),
+        ("bria/video/background-removal/v3", {"output_container_and_codec": "mp4_h264"},
+         True, True),
+        ("fal-ai/kling-video/o3/standard/video-to-video/edit", {"prompt": "p"}, True, True),
+        ("fal-ai/kling-video/o1/video-to-video/edit", {"prompt": "p", "keep_audio": True},
+         True, True),
+        ("fal-ai/steady-dancer", {}, True, True),
+        ("fal-ai/flashvsr/upscale/video", {"preserve_audio": True}, False, False),
+        ("fal-ai/kling-video/v3/standard/motion-control", {}, True, True),  # keep_original_sound
+    ],
+)  # fmt: skip
+def test_a_flag_keeping_its_input_videos_sound_keeps_it_if_it_has_one(
+    endpoint_id: str, payload: dict, sound: bool, kept: bool
+) -> None:
+    """bria's ``preserve_audio`` and kling's ``keep_audio``, true by default, dropped the
+    input video's sound track (an audit); generated or uploaded, a video with one keeps it."""
+    endpoint = CATALOGUE.endpoint(endpoint_id)
+    minimal = minimal_input(endpoint, {**URLS, "image": data_uri(png(8, 8), "image/png")})
+    for uploaded in (False, True):
+        media = MediaStore()
+        video = _video_of(media, sound, uploaded=uploaded)
+        inputs, violations = check_input(endpoint, {**minimal, **payload, "video_url": video})
+        assert not violations
+        sources = SourceResolver(Storage(), media, synthetic_fallback=False)
+        link = UrlLinker(media, "https://cdn.test")
+        made = synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
+        spec = media.lookup(made["video"]["url"].rsplit("/", 1)[1].split(".")[0])
+        assert spec is not None and spec.with_audio is kept
+
+
+def test_a_kept_sound_track_of_an_input_it_cannot_read_is_taken_to_be_there() -> None:
+    """Offline (synthetic fallback), or fal's example URL: the flag is taken at its word."""
+    endpoint = CATALOGUE.endpoint("bria/video/increase-resolution")
+    for asked in (True, False):
+        inputs, _ = check_input(
+            endpoint, {"video_url": "https://example.com/a.mp4", "preserve_audio": asked}
+        )
+        sources = SourceResolver(Storage(), MediaStore(), synthetic_fallback=True)
+        LINKED.clear()
+        synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
+        assert LINKED[0].with_audio is asked

@@ -93,14 +93,18 @@ def test_readable_finds_what_read_reads_without_reading_it() -> None:
     assert sources.media.renders == 0
 
 
-def test_an_uploaded_videos_length_size_and_frame_rate_are_probed() -> None:
+def test_an_uploaded_videos_length_size_frame_rate_and_sound_are_probed() -> None:
     from emulator.media.video import render_video
 
     sources = resolver()
     spec = MediaSpec("video", 96, 64, "mp4", "m", "p", 1, duration=2.0, fps=12)
     stored = sources.storage.put(render_video(spec, lambda _: None), "video/mp4", "v.mp4")
     clip = sources.clip(f"https://v3.fal.media/files/uploads/{stored.id}/v.mp4")
-    assert clip == Clip(2.0, 96, 64, 12)
+    assert clip == Clip(2.0, 96, 64, 12, sound=False)
+    spec = MediaSpec("video", 96, 64, "mp4", "m", "p", 1, duration=2.0, fps=12, with_audio=True)
+    stored = sources.storage.put(render_video(spec, lambda _: None), "video/mp4", "v.mp4")
+    clip = sources.clip(f"https://v3.fal.media/files/uploads/{stored.id}/v.mp4")
+    assert clip is not None and clip.sound  # its sound track, found
 
 
 def test_an_error_about_an_input_repeats_no_more_than_a_bounded_prefix_of_it() -> None:
