@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from emulator.media.spec import FORMATS, KINDS, MediaSpec
+from emulator.media.spec import FORMATS, KINDS, SOUND_TRACK_BITRATE, MediaSpec
+from emulator.media.video_facts import video_facts
 
 #: how a schema's ``$ref`` is followed (`Endpoint.resolve`, or the catalogue import's own)
 Resolve = Callable[[Mapping[str, Any]], Mapping[str, Any]]
@@ -92,5 +94,37 @@ def described_file(spec: MediaSpec, url: str, size: int, index: int) -> dict[str
         "bitrate": round(size * 8 / seconds) if seconds else None,
     }
     if spec.kind == "video":  # (an audio file's codec is left to the schema's plain value)
-        described["codec"] = spec.video_codec
+        described |= _video_described(spec, size)
     return described
+
+
+def _video_described(spec: MediaSpec, size: int) -> dict[str, Any]:
+    """What fal's ``Video`` says of a video beyond a file's plain facts, as FFmpeg's probe
+    reads the file: its resolution, format, time base and sound track."""
+    facts = video_facts(spec)
+    sound = facts.sound_codec and {
+        "codec": facts.sound_codec,
+        "sample_rate": facts.sound_rate,
+        "channels": 1,
+        "bitrate": SOUND_TRACK_BITRATE,
+    }
+    whole = round(size * 8 / spec.duration) if spec.duration else 0
+    divisor = math.gcd(spec.width, spec.height) or 1
+    return {
+        "codec": spec.video_codec,
+        "resolution": {
+            "width": spec.width,
+            "height": spec.height,
+            "aspect_ratio": f"{spec.width // divisor}:{spec.height // divisor}",
+        },
+        "format": {
+            "container": spec.extension,
+            "video_codec": spec.video_codec,
+            "pixel_format": facts.pixel_format,
+            "profile": facts.profile,
+            "level": facts.level,
+            "bitrate": max(0, whole - (SOUND_TRACK_BITRATE if sound else 0)),
+        },
+        "timebase": facts.time_base,
+        "audio": sound or None,
+    }

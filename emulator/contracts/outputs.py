@@ -164,6 +164,18 @@ class MediaPlan:
         except OutputUnmade as exc:
             raise exc.within(name) from None
 
+    def described_value(self, name: str, described: Any, job: Job) -> Any:
+        """The file's property ``name``, of which its description says ``described``: that,
+        or of an object (a video's ``resolution``) the schema-valid object with each of its
+        keys the description gives filled in (one the schema makes no object keeps its
+        schema-valid value)."""
+        if not isinstance(described, dict):
+            return described
+        plain = self.plain_value(name, job)
+        if not isinstance(plain, dict):
+            return plain
+        return {**plain, **{key: value for key, value in described.items() if key in plain}}
+
     @cached_property
     def video_hints(self) -> dict[str, Any]:
         """A model's video defaults (``x-emulator-media``), the file's over the field's."""

@@ -252,7 +252,9 @@ class Synthesis:
             described["content"] = self.link.raw(spec)
         properties, required = media.properties, media.required
         return {
-            k: described[k] if k in described else media.plain_value(k, self)
+            k: media.described_value(k, described[k], self)
+            if k in described
+            else media.plain_value(k, self)
             for k in properties
             if (k in described and described[k] is not None) or k in required
         }

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import av
 from av.audio.stream import AudioStream
 
-from emulator.media.spec import MediaSpec
+from emulator.media.spec import SOUND_TRACK_BITRATE, MediaSpec, sound_rate
 
 #: format → (PyAV container format, codec, sample format the codec takes)
 AUDIO_CODECS = {
@@ -28,8 +28,6 @@ AUDIO_CODECS = {
     "aac": ("adts", "aac", "fltp"),
     "m4a": ("ipod", "aac", "fltp"),
 }
-#: Opus encodes only these rates; other formats take any
-_OPUS_RATES = (48000, 24000, 16000, 12000, 8000)
 _AMPLITUDE = 0.2
 
 
@@ -71,18 +69,11 @@ def audio_frames(
     yield from resampler.resample(None)
 
 
-def _rate(spec: MediaSpec, codec: str) -> int:
-    """The sample rate ``spec`` is encoded at in ``codec``: its own, but where Opus cannot
-    take it."""
-    rate = spec.sample_rate or 44100
-    return 48000 if codec == "libopus" and rate not in _OPUS_RATES else rate
-
-
 def render_audio(spec: MediaSpec) -> bytes:
     """The encoded bytes of ``spec``: same spec, same bytes."""
     container_format, codec, sample_format = AUDIO_CODECS[spec.format]
     codec = spec.codec or codec  # a WAV of mu-law or A-law samples (which take 16-bit)
-    rate = _rate(spec, codec)
+    rate = sound_rate(spec, codec)
     layout = "stereo" if spec.channels == 2 else "mono"
     out = io.BytesIO()
     # bitexact: no random stream serials (Ogg) or encoder tags, so same spec, same bytes
@@ -110,9 +101,9 @@ def sound_stream(
     the video has no sound, or its format takes none)."""
     if not spec.with_audio or codec is None:
         return None
-    stream = container.add_stream(codec, rate=_rate(spec, codec), layout="mono")
+    stream = container.add_stream(codec, rate=sound_rate(spec, codec), layout="mono")
     assert isinstance(stream, AudioStream)  # an audio codec makes an audio stream
-    stream.bit_rate = 64000
+    stream.bit_rate = SOUND_TRACK_BITRATE
     return stream
 
 

@@ -17,7 +17,7 @@ import av
 from av.video.stream import VideoStream
 
 from emulator.media.audio import sound_stream, sound_track
-from emulator.media.spec import ALPHA_CODECS, MediaSpec
+from emulator.media.spec import ALPHA_CODECS, SOUND_CODECS, MediaSpec
 
 #: a video format → the FFmpeg muxer that writes it
 CONTAINERS = {"mp4": "mp4", "mov": "mov", "mkv": "matroska", "webm": "webm", "gif": "gif"}
@@ -49,8 +49,6 @@ _ENCODERS: dict[str, tuple[str, str, dict[str, str], tuple[dict[str, str], ...]]
 
 #: options a codec takes for an alpha plane (ProRes's 4444 profile: 4:4:4, with alpha)
 _ALPHA_OPTIONS = {"prores": {"profile": "4"}}
-#: what a container's sound track is encoded as (WebM takes no AAC), None: it has none
-SOUND_CODECS = {"mp4": "aac", "mov": "aac", "mkv": "aac", "webm": "libopus", "gif": None}
 
 
 def encodings(

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from emulator.media.padding import budget, video_budget
 
-#: what a video's sound track (AAC at 64 kbit/s) may weigh, for the size budget
+#: a video's sound track's bit rate (AAC, or Opus in WebM)
+SOUND_TRACK_BITRATE = 64000
+#: what a video's sound track may weigh, for the size budget
 SOUND_TRACK_BYTES_PER_SECOND = 9000
 
 #: format name → (content type, file extension, encoder: a Pillow format, a video
@@ -66,6 +68,19 @@ VIDEO_CODECS = {
     "webm": ("vp9",),
     "gif": ("gif",),
 }
+
+
+#: what a video format's sound track is encoded as (WebM takes no AAC), None: it has none
+SOUND_CODECS = {"mp4": "aac", "mov": "aac", "mkv": "aac", "webm": "libopus", "gif": None}
+#: Opus encodes only these rates; other codecs take any
+OPUS_RATES = (48000, 24000, 16000, 12000, 8000)
+
+
+def sound_rate(spec: MediaSpec, codec: str) -> int:
+    """The sample rate the sound of ``spec`` is encoded at in ``codec``: its own (else
+    44.1 kHz), but where Opus cannot take it."""
+    rate = spec.sample_rate or 44100
+    return 48000 if codec == "libopus" and rate not in OPUS_RATES else rate
 
 
 def codec_of(video_format: str, codec: str) -> str:

@@ -25,7 +25,7 @@ import av
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from emulator.media.audio import sound_stream, sound_track
-from emulator.media.codecs import BIT_EXACT, CONTAINERS, SOUND_CODECS, encodings
+from emulator.media.codecs import BIT_EXACT, CONTAINERS, encodings
 from emulator.media.h264 import StreamFormat, p_frame
 from emulator.media.images import (
     SourceLoader,
@@ -36,7 +36,7 @@ from emulator.media.images import (
     subject,
 )
 from emulator.media.padding import encode_within
-from emulator.media.spec import FORMATS, MediaSpec
+from emulator.media.spec import FORMATS, SOUND_CODECS, MediaSpec
 
 #: x264 constant-rate factors, best first: a later one only if a video exceeds its budget
 _QUALITIES = ("28", "36", "44", "51")

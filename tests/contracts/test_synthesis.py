@@ -739,3 +739,30 @@ def test_a_kept_sound_track_of_an_input_it_cannot_read_is_taken_to_be_there() ->
         LINKED.clear()
         synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
         assert LINKED[0].with_audio is asked
+
+
+def test_fal_videos_nested_facts_are_its_files() -> None:
+    """fal's ``Video`` type's resolution, format and timebase were zeros and empty strings
+    while its file was real (an audit); its audio track is there when the file has one."""
+    endpoint = CATALOGUE.endpoint("bria/video/increase-resolution")
+    for sound in (True, False):
+        inputs, _ = check_input(
+            endpoint,
+            {"video_url": URLS["video"], "output_container_and_codec": "mkv_h265",
+             "preserve_audio": sound},
+        )  # fmt: skip
+        media = MediaStore()
+        linker = UrlLinker(media, "https://cdn.test")
+        video = synthesize(endpoint, inputs, 1, linker, limits=Limits())["video"]
+        spec = media.lookup(video["url"].rsplit("/", 1)[1].split(".")[0])
+        assert spec is not None and spec.byte_size is not None
+        assert video["resolution"] == {"width": 1280, "height": 720, "aspect_ratio": "16:9"}
+        assert video["timebase"] == "1/1000"  # Matroska's milliseconds
+        sound_bits = 64000 if sound else 0
+        assert video["format"] == {
+            "container": "mkv", "video_codec": "h265", "pixel_format": "yuv420p",
+            "profile": "Main", "level": 3.1,
+            "bitrate": round(spec.byte_size * 8 / 5) - sound_bits,
+        }  # fmt: skip
+        track = {"codec": "aac", "sample_rate": 44100, "channels": 1, "bitrate": 64000}
+        assert video.get("audio") == (track if sound else None)
