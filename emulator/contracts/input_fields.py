@@ -47,6 +47,9 @@ SOUND_FIELDS = (
 #: input flags that ask a video to keep its input video's sound track (bria's and
 #: steady-dancer's, kling o1/o3's, kling motion control's)
 KEEP_SOUND_FIELDS = ("preserve_audio", "keep_audio", "keep_original_sound")
+#: input fields naming the media an output describes (ffmpeg-api's metadata): the output
+#: is that file's likeness, its sound track kept
+DESCRIBED_FIELDS = ("media_url",)
 #: input flags that ask a video to last as long as its input video or audio
 MATCH_LENGTH = ("match_audio_length", "match_video_length", "match_input_num_frames")
 #: input flags that ask a video for its input video's frame rate

@@ -30,13 +30,16 @@ PICTURE_LISTS = ("image_urls", "images")
 PICTURES = frozenset(PICTURE_FIELDS + PICTURE_LISTS)
 #: input fields naming media files the job reads
 MEDIA_INPUT = re.compile(
-    r"[a-z0-9_]*(image|video|audio|mask|mesh|model|file)[a-z0-9_]*_urls?"
+    r"[a-z0-9_]*(image|video|audio|mask|mesh|model|file|media)[a-z0-9_]*_urls?"
     r"|video|audio|images|mask_image|last_image|reference_images"  # WaveSpeed's names
 )
 #: input fields naming the video or audio an output lasts as long as, first found first
-#: (a lipsync, an audio isolation, a video's sound, a speech-to-speech's source), when no
-#: length is asked
-LENGTH_FIELDS = ("video_url", "video", "audio_url", "audio", "source_video_url", "source_audio_url")
+#: (a lipsync, an audio isolation, a video's sound, a speech-to-speech's source, what
+#: ffmpeg-api's metadata describes), when no length is asked
+LENGTH_FIELDS = (
+    *("video_url", "video", "audio_url", "audio"),
+    *("source_video_url", "source_audio_url", "media_url"),
+)
 
 _NO_PICTURE = Source("", None)
 

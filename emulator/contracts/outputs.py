@@ -182,22 +182,42 @@ class MediaPlan:
         return {**self.field.get("x-emulator-media", {}), **self.schema.get("x-emulator-media", {})}
 
 
+class MediaChoice:
+    """A field that is one of several kinds of media (ffmpeg-api's metadata: ``anyOf:
+    [Video, Audio]``): of the kind of the input's clip (an audio's, for an input audio),
+    else of its first."""
+
+    def __init__(self, plans: Mapping[str, MediaPlan]) -> None:
+        self.plans, self.first = plans, next(iter(plans.values()))
+
+    def make(self, job: Job) -> Any:
+        return self.plans.get(job.clip_kind() or "", self.first).make(job)
+
+
 def _media_of(
     endpoint: Endpoint, name: str, schema: Mapping[str, Any], hint: str | None
-) -> tuple[str, Mapping[str, Any]] | None:
-    """The kind of media a (resolved) schema holds and the schema of one file: its own, or
-    its first ``anyOf``/``oneOf`` branch that is one (bria's ``anyOf: [Video, File]``); None
-    if it holds none."""
+) -> dict[str, Mapping[str, Any]]:
+    """The kinds of media a (resolved) schema holds, each with the schema of one file: its
+    own, or its ``anyOf``/``oneOf`` branches that are one, the first of each kind (bria's
+    ``anyOf: [Video, File]``: a video); empty if it holds none."""
     kind = media_kind(name, schema, endpoint.resolve, hint)
     if kind:
-        return kind, schema
+        return {kind: schema}
+    found: dict[str, Mapping[str, Any]] = {}
     for key in ("anyOf", "oneOf"):
         for branch in schema.get(key, ()):
             resolved = endpoint.resolve(branch)
             kind = media_kind(name, resolved, endpoint.resolve, hint)
             if kind:
-                return kind, resolved
-    return None
+                found.setdefault(kind, resolved)
+    return found
+
+
+def _media_step(
+    endpoint: Endpoint, name: str, field: Mapping[str, Any], kinds: Mapping[str, Any]
+) -> MediaPlan | MediaChoice:
+    plans = {k: MediaPlan(MediaFormats(endpoint, name, k, one, field)) for k, one in kinds.items()}
+    return next(iter(plans.values())) if len(plans) == 1 else MediaChoice(plans)
 
 
 def _fixed(
@@ -210,14 +230,15 @@ def _fixed(
 ) -> Step | None:
     """The step a field's schema alone decides (media, flags, timed items, the seed); an
     array of media or of flags is one of the object's ``images`` arrays."""
-    media = _media_of(endpoint, name, resolved, hint)
-    if media:
-        return MediaPlan(MediaFormats(endpoint, name, *media, field))
+    kinds = _media_of(endpoint, name, resolved, hint)
+    if kinds:
+        return _media_step(endpoint, name, field, kinds)
     if resolved.get("type") == "array":
         items = endpoint.resolve(resolved.get("items", {}))
-        media = _media_of(endpoint, name, items, hint)
-        if media:
-            return MediaPlan(MediaFormats(endpoint, name, *media, field), images)
+        kinds = _media_of(endpoint, name, items, hint)
+        if kinds:  # (its items all of one kind: its first)
+            kind, one = next(iter(kinds.items()))
+            return MediaPlan(MediaFormats(endpoint, name, kind, one, field), images)
         if items.get("type") == "boolean":
             return Flags(resolved, images)
         if is_timed(items):
@@ -291,7 +312,8 @@ class FieldPlan:
         self.echoes_bool = json_type == "boolean"
         self.fallback = _fallback(name, resolved)
         # a media file's own keywords are its file's (the format chosen keeps them)
-        self.narrowed = not isinstance(self.fixed, MediaPlan) and not NARROWING.isdisjoint(resolved)
+        media = isinstance(self.fixed, MediaPlan | MediaChoice)
+        self.narrowed = not media and not NARROWING.isdisjoint(resolved)
 
     @cached_property
     def plain(self) -> Step:

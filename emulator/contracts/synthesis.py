@@ -6,7 +6,8 @@ that hold across fal's and WaveSpeed's published schemas:
 - an object with a ``url`` property is a media file; its field name says what it is
   (``video``, ``audio_file``, ``model_glb``, ``frames_zip``…), else its fields do (``fps``:
   a video, ``width``: an image), else the endpoint's category (see kinds.py); so is a
-  field of which an ``anyOf``/``oneOf`` branch is one (its first such branch);
+  field of which an ``anyOf``/``oneOf`` branch is one (its first such branch; of
+  branches of several kinds, the one of its input clip's kind: ffmpeg-api's metadata);
 - an object with ``content``, ``width`` and ``height`` is an image carried as its bytes
   (fal's realtime ``RawImage``);
 - a string with a ``contentMediaType`` is a media URL of that type (WaveSpeed's
@@ -51,6 +52,7 @@ from emulator.contracts.audio_settings import audio_shape
 from emulator.contracts.described import described_file
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.input_fields import (
+    DESCRIBED_FIELDS,
     DURATION_FIELDS,
     KEEP_SOUND_FIELDS,
     MATCH_FPS,
@@ -218,6 +220,11 @@ class Synthesis:
         if isinstance(requested, str) and requested.lower() in KINDS["image"]:
             return media.formats.fitting(requested.lower())
         return media.formats.fitting(media.formats.image)
+
+    def clip_kind(self) -> str | None:
+        """The kind of the input's video or audio: "video", "audio", None (none read)."""
+        clip = self.input_media.clip()
+        return None if clip is None else "video" if clip.width else "audio"
 
     def image_count(self) -> int:
         for name in COUNT_FIELDS:
@@ -389,10 +396,11 @@ class Synthesis:
         return makes_sound(self.endpoint.id) or bool(spoken_text(self.endpoint.id, self.inputs))
 
     def _keeps_sound(self) -> bool:
-        """Whether a flag keeps the input video's sound track and it has one: an input the
-        emulator cannot read (fal's example URL; any, with synthetic fallback) is taken at
-        the flag's word, as having one."""
-        if not self._matches(KEEP_SOUND_FIELDS):
+        """Whether the output keeps the input video's sound track (a flag asks it to, or
+        the output describes the input) and it has one: an input the emulator cannot read
+        (fal's example URL; any, with synthetic fallback) is taken as having one."""
+        described = any(isinstance(self.inputs.get(name), str) for name in DESCRIBED_FIELDS)
+        if not described and not self._matches(KEEP_SOUND_FIELDS):
             return False
         clip = self.input_media.clip()
         return clip is None or clip.sound

@@ -26,6 +26,7 @@ BITDANCE = load_contracts([DEFAULT_CONTRACTS_DIR]).get("fal", "fal-ai/bitdance")
         ("image_urls", True),
         ("video_url", True),
         ("audio_urls", True),
+        ("media_url", True),  # ffmpeg-api's, a video or audio
         ("images", True),  # WaveSpeed's
         ("image", True),
         ("prompt", False),

@@ -766,3 +766,29 @@ def test_fal_videos_nested_facts_are_its_files() -> None:
         }  # fmt: skip
         track = {"codec": "aac", "sample_rate": 44100, "channels": 1, "bitrate": 64000}
         assert video.get("audio") == (track if sound else None)
+
+
+def test_ffmpeg_apis_metadata_describes_its_input() -> None:
+    """It described a 5 s 1280×720 video of its own, whatever its ``media_url`` (an audit);
+    an audio is described as fal's ``Audio``, the other branch of its output."""
+    from emulator.media.video import render_video
+
+    endpoint = CATALOGUE.endpoint("fal-ai/ffmpeg-api/metadata")
+    clip = MediaSpec(
+        "video", 320, 240, "mp4", "m", "p", 1, duration=3.0, fps=12,
+        with_audio=True, sample_rate=44100,
+    )  # fmt: skip
+    uploaded = data_uri(render_video(clip, lambda _: None), "video/mp4")
+    sources = SourceResolver(Storage(), MediaStore(), synthetic_fallback=False)
+    inputs, _ = check_input(endpoint, {"media_url": uploaded})
+    video = synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)["media"]
+    facts = (video["duration"], video["fps"], video["frame_count"], video["resolution"])
+    assert facts == (3.0, 12, 36, {"width": 320, "height": 240, "aspect_ratio": "4:3"})
+    assert video["audio"]["codec"] == "aac"
+    inputs, _ = check_input(endpoint, {"media_url": _sound(2)})
+    audio = synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)["media"]
+    assert (audio["media_type"], audio["duration"], LINKED[-1].kind) == ("audio", 2.0, "audio")
+    assert "resolution" not in audio
+    inputs, _ = check_input(endpoint, {"media_url": "https://example.com/gone.mp4"})
+    with pytest.raises(InputUnreachable):  # fetched first, as any media input is
+        synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
