@@ -38,6 +38,10 @@ PROMPT_FIELDS = (
     *("prompt", "text", "input", "lyrics", "query", "question"),
     *("gen_text", "transcript", "script", "text_prompt", "text_input"),
 )
+#: input fields that ask for every Nth frame of the input video (extract-nth-frame's), and
+#: that bound how many frames that takes
+FRAME_INTERVAL_FIELDS = ("frame_interval",)
+MOST_FRAMES_FIELDS = ("max_frames",)
 #: input fields that bound how many tokens a model writes (openrouter's ``max_tokens``)
 TOKEN_FIELDS = ("max_tokens", "max_completion_tokens", "max_new_tokens")
 #: input fields that ask a video for a sound track
@@ -143,6 +147,23 @@ def token_limit(inputs: Mapping[str, Any]) -> int | None:
     asked = (inputs.get(name) for name in TOKEN_FIELDS)
     bounds = [int(v) for v in asked if isinstance(v, (int, float)) and not isinstance(v, bool)]
     return min((bound for bound in bounds if bound >= 1), default=None)
+
+
+def every_nth_frame(inputs: Mapping[str, Any], frames: int) -> int | None:
+    """How many of its input video's ``frames`` an input asking for every Nth takes (the
+    first, then every Nth after it), at most as many as it bounds them to; None if it asks
+    for none."""
+    interval = _first_number(inputs, FRAME_INTERVAL_FIELDS)
+    if interval is None or interval < 1:
+        return None
+    taken = -(-frames // int(interval))
+    most = _first_number(inputs, MOST_FRAMES_FIELDS)
+    return max(1, min(taken, int(most)) if most is not None and most >= 1 else taken)
+
+
+def _first_number(inputs: Mapping[str, Any], names: tuple[str, ...]) -> float | None:
+    values = (inputs.get(name) for name in names)
+    return next((v for v in values if isinstance(v, int | float) and not isinstance(v, bool)), None)
 
 
 def speaking_seconds(text: str) -> float:

@@ -25,6 +25,7 @@ from emulator.contracts.steps import (
     Flags,
     Identifier,
     ImageArrays,
+    ImageCount,
     Job,
     Seed,
     Step,
@@ -250,13 +251,23 @@ def _fixed(
     return None
 
 
-def _fallback(name: str, resolved: Mapping[str, Any]) -> Step | None:
-    """The step of a field no input echoes: text, a duration, or its default."""
+#: output numbers that count the images beside them (extract-nth-frame's ``frame_count``,
+#: "Total number of frames extracted")
+IMAGE_COUNTS = ("frame_count",)
+
+
+def _fallback(
+    endpoint: Endpoint, name: str, resolved: Mapping[str, Any], images: ImageArrays
+) -> Step | None:
+    """The step of a field no input echoes: text, a duration, a count of the object's
+    images, or its default."""
     json_type = resolved.get("type")
     if name in TEXT_FIELDS and json_type == "string":
         return Text()
     if name in ("duration", "duration_ms") and json_type in ("number", "integer"):
         return Duration(milliseconds=name == "duration_ms")
+    if name in IMAGE_COUNTS and json_type in ("number", "integer"):
+        return ImageCount(images, plain(endpoint, resolved))
     if "default" in resolved:
         return Const(resolved["default"])
     return None
@@ -310,7 +321,7 @@ class FieldPlan:
         json_type = resolved.get("type")
         self.echo_type = _JSON_TYPES.get(json_type) if isinstance(json_type, str) else None
         self.echoes_bool = json_type == "boolean"
-        self.fallback = _fallback(name, resolved)
+        self.fallback = _fallback(endpoint, name, resolved, images)
         # a media file's own keywords are its file's (the format chosen keeps them)
         media = isinstance(self.fixed, MediaPlan | MediaChoice)
         self.narrowed = not media and not NARROWING.isdisjoint(resolved)

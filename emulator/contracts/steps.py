@@ -110,9 +110,11 @@ class ImageArrays:
 
     def __init__(self) -> None:
         self.bounds: dict[str, int] = {}
+        self.held = False  # whether the object holds any
 
     def add(self, schema: Mapping[str, Any]) -> None:
         """One more array of them (its schema resolved)."""
+        self.held = True
         fewest, most = schema.get("minItems"), schema.get("maxItems")
         if isinstance(fewest, int):
             self.bounds["minItems"] = max(fewest, self.bounds.get("minItems", fewest))
@@ -124,6 +126,19 @@ class ImageArrays:
         more than the emulator makes."""
         _made_at_most(schema, job.limits)
         return min(within_items(job.image_count(), self.bounds), job.limits.max_outputs)
+
+
+class ImageCount:
+    """How many images an output object holds (extract-nth-frame's ``frame_count``): as
+    many as each of its arrays of them; in an object without one, ``otherwise``'s value."""
+
+    def __init__(self, images: ImageArrays, otherwise: Step) -> None:
+        self.images, self.otherwise = images, otherwise
+
+    def make(self, job: Job) -> Any:
+        if self.images.held:  # known once the whole object is compiled, as it is by now
+            return self.images.count(job, {})
+        return self.otherwise.make(job)
 
 
 class Flags:

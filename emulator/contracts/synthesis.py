@@ -13,7 +13,8 @@ that hold across fal's and WaveSpeed's published schemas:
 - a string with a ``contentMediaType`` is a media URL of that type (WaveSpeed's
   ``outputs``);
 - an array of media holds as many items as the input asks (``num_images``,
-  ``num_samples``…: limits.py's ``COUNT_FIELDS``; default 1);
+  ``num_samples``…: limits.py's ``COUNT_FIELDS``; every Nth frame of its input video,
+  ``frame_interval``; default 1), and a ``frame_count`` beside it says how many;
 - ``seed`` is the seed used: the input's, or one the emulator drew;
 - a string a model writes (``output``, ``text``, ``caption``…) is text from the prompt and
   seed; an array of timed items (``words``, ``chunks``) splits it over the audio's length;
@@ -36,7 +37,7 @@ cannot make as the schema says fails the job, naming the field.
 
 Image sizes come from ``image_size`` (fal's presets or ``{width, height}``), ``width``
 and ``height``, ``size`` (``"W*H"`` or a ``"W:H"`` ratio) or ``aspect_ratio`` (scaled by a
-``resolution`` tier, ``"2K"``); formats from
+``resolution`` tier, ``"2K"``), else the input picture's or video's; formats from
 ``output_format``, else the ``contentMediaType`` or the extension of the example URL.
 
 What these conventions read from the schemas alone is worked out once per endpoint, in its
@@ -61,6 +62,7 @@ from emulator.contracts.input_fields import (
     MUSIC_SECONDS,
     PROMPT_FIELDS,
     SOUND_FIELDS,
+    every_nth_frame,
     gives_audio,
     speaking_seconds,
     spoken_text,
@@ -154,6 +156,9 @@ class Synthesis:
             if picture.size is not None:
                 factor = self._upscale(picture.size)
                 return round(picture.size[0] * factor), round(picture.size[1] * factor)
+            clip = self.input_media.clip()
+            if clip is not None and clip.width:  # a frame of it: extract-frame's, a mask
+                return clip.width, clip.height
         field = self.plan.image_size_field
         presets = field.get("x-emulator-presets", {})
         chosen = self.inputs.get("image_size")
@@ -227,11 +232,15 @@ class Synthesis:
         return None if clip is None else "video" if clip.width else "audio"
 
     def image_count(self) -> int:
+        """How many images the input asks for: as many as it says, else every Nth frame of
+        its input video's (extract-nth-frame's), else one."""
         for name in COUNT_FIELDS:
             value = self.inputs.get(name)
             if isinstance(value, int) and value > 0:
                 return value
-        return 1
+        clip = self.input_media.clip()
+        frames = round(clip.seconds * clip.fps) if clip is not None and clip.fps else 0
+        return (frames and every_nth_frame(self.inputs, frames)) or 1
 
     # -- the output --------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import pytest
 from emulator.contracts.input_fields import (
     OWN_BACKDROP,
     backdrop,
+    every_nth_frame,
     gives_audio,
     speaking_seconds,
     spoken_text,
@@ -82,3 +83,19 @@ def test_the_tokens_a_model_may_write_are_the_least_bound_asked() -> None:
     assert token_limit({"max_tokens": 64.0, "max_new_tokens": 32}) == 32
     assert token_limit({"max_tokens": 0}) is None and token_limit({}) is None
     assert token_limit({"max_tokens": True}) is None
+
+
+@pytest.mark.parametrize(
+    ("inputs", "taken"),
+    [
+        ({"frame_interval": 12}, 3),  # frames 0, 12, 24 of 36
+        ({"frame_interval": 7}, 6),
+        ({"frame_interval": 7, "max_frames": 4}, 4),
+        ({"frame_interval": 100}, 1),  # the first
+        ({"frame_interval": 0}, None),
+        ({"frame_interval": True}, None),
+        ({}, None),
+    ],
+)
+def test_every_nth_frame_is_the_first_and_each_nth_after_it(inputs: dict, taken: int) -> None:
+    assert every_nth_frame(inputs, 36) == taken

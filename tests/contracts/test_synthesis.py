@@ -792,3 +792,30 @@ def test_ffmpeg_apis_metadata_describes_its_input() -> None:
     inputs, _ = check_input(endpoint, {"media_url": "https://example.com/gone.mp4"})
     with pytest.raises(InputUnreachable):  # fetched first, as any media input is
         synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
+
+
+@pytest.mark.parametrize(
+    ("endpoint_id", "payload", "count"),
+    [
+        ("fal-ai/ffmpeg-api/extract-frame", {"frame_type": "last"}, 1),
+        ("fal-ai/workflow-utilities/extract-nth-frame", {"frame_interval": 12}, 3),
+        ("fal-ai/workflow-utilities/extract-nth-frame", {"frame_interval": 5}, 8),  # 0, 5…35
+        ("fal-ai/workflow-utilities/extract-nth-frame", {"frame_interval": 5, "max_frames": 2}, 2),
+        ("fal-ai/workflow-utilities/extract-nth-frame", {"frame_interval": 1}, 16),  # at most
+    ],
+)
+def test_frames_taken_from_an_input_video_are_its_size_and_as_many_as_asked(
+    endpoint_id: str, payload: dict, count: int
+) -> None:
+    """extract-frame gave a 1024² picture of a 320×240 video, and extract-nth-frame one
+    picture and a ``frame_count`` of 0 for a 36-frame clip taken every 12th (an audit)."""
+    media = MediaStore()
+    clip = media.register(MediaSpec("video", 320, 240, "mp4", "m", "p", 1, duration=3.0, fps=12))
+    endpoint = CATALOGUE.endpoint(endpoint_id)
+    url = f"https://v3.fal.media/files/emulator/{clip}.mp4"
+    inputs, violations = check_input(endpoint, {"video_url": url, **payload})
+    assert not violations
+    sources = SourceResolver(Storage(), media, synthetic_fallback=False)
+    made = synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
+    assert [(image["width"], image["height"]) for image in made["images"]] == [(320, 240)] * count
+    assert made.get("frame_count", count) == count
