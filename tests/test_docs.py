@@ -147,8 +147,10 @@ def test_every_control_plane_route_is_documented() -> None:
 
 
 def test_every_contract_extension_is_in_the_reference() -> None:
-    # the code's, the tools' that write documents, and the shipped contracts'
+    # the code's, the tools' that write documents (the catalogue's converter too), and the
+    # shipped contracts'
     sources = [*(ROOT / "emulator").rglob("*.py"), *(ROOT / "tools").rglob("*.py")]
+    sources += (ROOT / "tools").glob("*/*.mjs")
     sources += (ROOT / "contracts").rglob("*.json")
     used = {key for path in sources for key in EXTENSION.findall(path.read_text("utf-8"))}
     listed = set(re.findall(r"^\| `(x-emulator-[a-z-]+)` \|", _page("extensions.md"), re.M))

@@ -149,6 +149,28 @@ def test_a_quoted_default_takes_its_fields_type_and_one_that_cannot_is_left_out(
     assert properties["channels"]["description"] == "Channels."
 
 
+def test_a_record_of_never_is_an_open_object_marked_as_a_guess(tmp_path: Path) -> None:
+    """fal's types give openrouter's OpenAI-compatible endpoints ``Record<string, never>``,
+    which refused every field (``model``, ``messages``): an audit."""
+    types = tmp_path / "endpoints.ts"
+    types.write_text(
+        "export type StackInfoInput = Record<string, never>;\n"
+        "export type ChatInput = StackInfoInput;\n"
+        "export type ChatOutput = StackInfoInput;\n"
+        "export interface TagsInput { tags: Record<string, string>; }\n"
+        "export type EndpointTypeMap = {\n"
+        '  "openrouter/chat": { input: ChatInput; output: ChatOutput };\n'
+        '  "fal-ai/tags": { input: TagsInput; output: ChatOutput };\n'
+        "};\n"
+    )
+    documents = documents_from_types(types)
+    opened = documents["openrouter/chat"]["components"]["schemas"]["StackInfoInput"]
+    assert opened["type"] == "object" and opened["additionalProperties"] is True
+    assert "Record<string, never>" in opened["x-emulator-guess"] == opened["description"]
+    tags = documents["fal-ai/tags"]["components"]["schemas"]["TagsInput"]["properties"]["tags"]
+    assert tags == {"type": "object", "additionalProperties": {"type": "string"}}
+
+
 def test_every_catalogue_default_is_valid_by_its_own_schema() -> None:
     # fal's types quote 76 integer defaults (inworld's sample_rate_hertz "48000"…)
     catalogue = Catalogue(CATALOGUE_FILE)

@@ -1,6 +1,9 @@
+import copy
+
 import pytest
 
 from emulator import Engine
+from emulator.contracts.documents import endpoint_from_document
 from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.contracts.validation import Violation, check_input
 
@@ -75,9 +78,19 @@ def test_a_complaint_two_keywords_word_alike_is_reported_once() -> None:
     assert [v.loc for v in violations] == [("size",)]
 
 
+def closed_document() -> dict:
+    """An embeddings route of fal's catalogue as its types once read: no property declared,
+    none other allowed (``Record<string, never>``, now taken as an open object)."""
+    endpoint = Engine().contracts.get("fal", "openrouter/router/openai/v1/embeddings")
+    document = copy.deepcopy(endpoint.document)
+    document["components"]["schemas"]["StackInfoInput"] = {
+        "type": "object", "additionalProperties": False
+    }  # fmt: skip
+    return document
+
+
 def test_an_extra_field_of_a_closed_object_is_named_as_pydantic_names_it() -> None:
-    # an embeddings route of fal's catalogue: no property declared, none other allowed
-    closed = Engine().contracts.get("fal", "openrouter/router/openai/v1/embeddings")
+    closed = endpoint_from_document("fal", closed_document())
     _, violations = check_input(closed, {"surplus": 1})
     assert violations == [
         Violation(("surplus",), "Extra inputs are not permitted", "extra_forbidden")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from emulator import emulate
 from emulator.harness import FAILED, HELD, NOT_APPLICABLE, Options, check
+from tests.contracts.test_validation import closed_document
 
 from .gallery import GALLERY, CarefulClient, Wrong
 
@@ -49,13 +53,17 @@ def test_each_mistake_is_flagged_by_no_other_property(mistake: str) -> None:
     assert [o.name for o in report.failed] == [GALLERY[mistake]], report.text()
 
 
-def test_a_contract_that_declares_no_field_is_broken_by_an_undeclared_one() -> None:
-    # an embeddings route of fal's catalogue: no property declared, none other allowed
-    report = check(
-        CarefulClient(),
-        provider="fal",
-        endpoint="openrouter/router/openai/v1/embeddings",
-        properties=["surfaces_validation_errors"],
-        options=FAST,
-    )
+def test_a_contract_that_declares_no_field_is_broken_by_an_undeclared_one(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "closed.json").write_text(json.dumps(closed_document()))
+    with emulate(contracts=[tmp_path]) as emulation:
+        report = check(
+            CarefulClient(),
+            provider="fal",
+            endpoint="openrouter/router/openai/v1/embeddings",
+            properties=["surfaces_validation_errors"],
+            options=FAST,
+            emulation=emulation,
+        )
     assert report.outcome("surfaces_validation_errors").status == HELD, report.text()

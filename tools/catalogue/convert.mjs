@@ -20,6 +20,19 @@ const MAP_NAME = "EndpointTypeMap";
 const DEFAULT_TEXT = /\s*Default value: `([^`]*)`\s*/;
 // fal writes Pydantic's `None` default as the string "null": no default, in JSON Schema.
 const NO_DEFAULT = new Set(['"null"', "null"]);
+// fal's types give openrouter's OpenAI-compatible endpoints (and two realtime apps'
+// outputs) `Record<string, never>`, an object with no field at all, which a chat
+// completion's `model` and `messages` cannot be: likely a quirk of fal's type generator.
+// Taken as an open object, any field accepted, and marked as the guess it is.
+const NEVER_GUESS =
+  "fal's types say Record<string, never> (no field at all), likely a quirk of their " +
+  "generator: taken as an open object, any field accepted (a guess of provider-emulator's)";
+const OPEN_OBJECT = {
+  type: "object",
+  additionalProperties: true,
+  description: NEVER_GUESS,
+  "x-emulator-guess": NEVER_GUESS,
+};
 
 function comment(node, text) {
   const ranges = ts.getLeadingCommentRanges(text, node.pos) || [];
@@ -155,8 +168,8 @@ class Converter {
       return { type: "array", items: this.schema(args[0]) };
     }
     if (name === "Record" && args.length === 2) {
-      const values = args[1].kind === ts.SyntaxKind.NeverKeyword ? false : this.schema(args[1]);
-      return { type: "object", additionalProperties: values };
+      if (args[1].kind === ts.SyntaxKind.NeverKeyword) return { ...OPEN_OBJECT };
+      return { type: "object", additionalProperties: this.schema(args[1]) };
     }
     if (this.declared.has(name)) return { $ref: `#/components/schemas/${name}` };
     return {}; // a platform type (Blob…): nothing JSON can check
