@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeGuard
 
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.kinds import category_kind, matte, media_kind
@@ -141,6 +141,9 @@ class MediaPlan:
         endpoint, name, kind = formats.endpoint, formats.name, formats.kind
         self.name, self.kind, self.schema, self.field = name, kind, formats.schema, formats.field
         self.formats, self.images = formats, images
+        #: which of its object's single files of its kind it is, where their specs would
+        #: otherwise be one (see `ObjectPlan`)
+        self.index = 0
         schema = self.schema
         self.as_url = schema.get("type") == "string"
         self.properties: Mapping[str, Any] = schema.get("properties", {})
@@ -154,7 +157,7 @@ class MediaPlan:
 
     def make(self, job: Job) -> Any:
         if self.images is None:
-            return job.media(self, 0)
+            return job.media(self, self.index)
         count = self.images.count(job, self._array)
         return [job.media(self, index) for index in range(count)]
 
@@ -390,10 +393,16 @@ class ObjectPlan:
         required = set(schema.get("required", []))
         hint = category_kind(self.endpoint.category)
         images = ImageArrays()  # its images and their flags, as many of each
-        return tuple(
+        fields = tuple(
             FieldPlan(self.endpoint, name, prop, name in required, hint, images)
             for name, prop in schema.get("properties", {}).items()
         )
+        # several sounds of one object (demucs's stems, sam-audio's target and residual)
+        # are each a sound of its own, not one file under several names
+        sounds = [field.fixed for field in fields if _single(field.fixed, "audio")]
+        for index, sound in enumerate(sounds if len(sounds) > 1 else ()):
+            sound.index = index
+        return fields
 
     def make(self, job: Job) -> dict[str, Any]:
         made = {}
@@ -402,3 +411,8 @@ class ObjectPlan:
             if value is not OMIT:
                 made[field.name] = value
         return made
+
+
+def _single(step: Step | None, kind: str) -> TypeGuard[MediaPlan]:
+    """Whether ``step`` makes one file (not an array's) of media ``kind``."""
+    return isinstance(step, MediaPlan) and step.kind == kind and step.images is None

@@ -819,3 +819,27 @@ def test_frames_taken_from_an_input_video_are_its_size_and_as_many_as_asked(
     made = synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
     assert [(image["width"], image["height"]) for image in made["images"]] == [(320, 240)] * count
     assert made.get("frame_count", count) == count
+
+
+@pytest.mark.parametrize(
+    ("endpoint_id", "payload", "fields"),
+    [
+        ("fal-ai/demucs", {}, ("bass", "drums", "guitar", "other", "piano", "vocals")),
+        ("fal-ai/sam-audio/separate", {"prompt": "a dog"}, ("target", "residual")),
+    ],
+)
+def test_each_of_several_sounds_of_an_output_is_a_sound_of_its_own(
+    endpoint_id: str, payload: dict, fields: tuple[str, ...]
+) -> None:
+    """demucs gave every stem the same file (an audit)."""
+    media = MediaStore()
+    endpoint = CATALOGUE.endpoint(endpoint_id)
+    inputs, violations = check_input(endpoint, {"audio_url": _sound(1), **payload})
+    assert not violations
+    sources = SourceResolver(Storage(), media, synthetic_fallback=False)
+    linker = UrlLinker(media, "https://cdn.test")
+    made = synthesize(endpoint, inputs, 1, linker, limits=Limits(), sources=sources)
+    urls = [made[name]["url"] for name in fields]
+    specs = [media.lookup(url.rsplit("/", 1)[1].split(".")[0]) for url in urls]
+    sounds = {media.content(spec) for spec in specs if spec is not None}
+    assert len(set(urls)) == len(sounds) == len(fields)
