@@ -27,6 +27,7 @@ from emulator.contracts.steps import (
     ImageArrays,
     ImageCount,
     Job,
+    MediaChoice,
     Seed,
     Step,
     Text,
@@ -184,18 +185,6 @@ class MediaPlan:
     def video_hints(self) -> dict[str, Any]:
         """A model's video defaults (``x-emulator-media``), the file's over the field's."""
         return {**self.field.get("x-emulator-media", {}), **self.schema.get("x-emulator-media", {})}
-
-
-class MediaChoice:
-    """A field that is one of several kinds of media (ffmpeg-api's metadata: ``anyOf:
-    [Video, Audio]``): of the kind of the input's clip (an audio's, for an input audio),
-    else of its first."""
-
-    def __init__(self, plans: Mapping[str, MediaPlan]) -> None:
-        self.plans, self.first = plans, next(iter(plans.values()))
-
-    def make(self, job: Job) -> Any:
-        return self.plans.get(job.clip_kind() or "", self.first).make(job)
 
 
 def _media_of(

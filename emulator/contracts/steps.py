@@ -1,6 +1,7 @@
 """The steps of a plan (outputs.py) that make one value for a job whatever the schema
-around them: a constant, the seed, the model's text, the length made, the NSFW flags,
-the time taken, an id or bytes the model made; and how many items an array of them holds."""
+around them: a constant, the seed, the model's text, the length made, the NSFW flags, the
+images counted, the time taken, an id or bytes the model made, the kind of media chosen
+among a field's; and how many items an array of them holds."""
 
 from __future__ import annotations
 
@@ -126,6 +127,18 @@ class ImageArrays:
         more than the emulator makes."""
         _made_at_most(schema, job.limits)
         return min(within_items(job.image_count(), self.bounds), job.limits.max_outputs)
+
+
+class MediaChoice:
+    """A field that is one of several kinds of media (ffmpeg-api's metadata: ``anyOf:
+    [Video, Audio]``): of the kind of the input's clip (an audio's, for an input audio),
+    else of its first."""
+
+    def __init__(self, plans: Mapping[str, MediaPlan]) -> None:
+        self.plans, self.first = plans, next(iter(plans.values()))
+
+    def make(self, job: Job) -> Any:
+        return self.plans.get(job.clip_kind() or "", self.first).make(job)
 
 
 class ImageCount:

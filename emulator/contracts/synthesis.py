@@ -52,25 +52,18 @@ from typing import Any
 from emulator.contracts.audio_settings import audio_shape
 from emulator.contracts.described import described_file
 from emulator.contracts.documents import Endpoint
+from emulator.contracts.input_clips import as_input_video, carries_sound
 from emulator.contracts.input_fields import (
-    DESCRIBED_FIELDS,
     DURATION_FIELDS,
-    KEEP_SOUND_FIELDS,
-    MATCH_FPS,
-    MATCH_LENGTH,
     MUSIC_ID,
     MUSIC_SECONDS,
     PROMPT_FIELDS,
-    SOUND_FIELDS,
     every_nth_frame,
-    gives_audio,
     speaking_seconds,
-    spoken_text,
     token_limit,
     video_format,
 )
 from emulator.contracts.input_media import InputMedia
-from emulator.contracts.kinds import makes_sound
 from emulator.contracts.limits import (
     COUNT_FIELDS,
     Limits,
@@ -84,11 +77,7 @@ from emulator.contracts.output_checks import check_output
 from emulator.contracts.outputs import MediaPlan
 from emulator.contracts.plans import Plan, plan_of
 from emulator.contracts.sizes import (
-    FPS_FIELDS,
     SIZE_FIELDS,
-    asks_frame_size,
-    even,
-    frame_seconds,
     image_size,
     number,
     resolution_tier,
@@ -333,15 +322,18 @@ class Synthesis:
 
     def _video(self, media: MediaPlan, index: int) -> MediaSpec:
         source = self.picture()
-        width, height, seconds, fps = video_shape(self.inputs, media.video_hints, source.size)
-        width, height, seconds, fps = self._as_input_video(width, height, seconds, fps)
+        shape = video_shape(self.inputs, media.video_hints, source.size)
+        clip = self.input_media.clip()
+        shape = as_input_video(self.endpoint.id, self.inputs, shape, clip, self._upscale)
+        width, height, seconds, fps = shape
         self._checked(width, height)
         _refuse(video_beyond(width, height, seconds, fps, self.limits))
         media_format, codec = video_format(self.inputs)
         fitted = media.formats.fitting(media_format)
         if fitted != media_format:  # a format the file's schema allows, in its own codec
             media_format, codec = fitted, ""
-        sound = self._sound() and media_format != "gif"  # a GIF has no sound track
+        sound = carries_sound(self.endpoint.id, self.inputs, self.input_media.clip)
+        sound = sound and media_format != "gif"  # a GIF has no sound track
         # ben's words: a format without transparency "will render transparent areas as black"
         alpha = codec_of(media_format, codec) in ALPHA_CODECS
         matte, colour = matte_of(media.matte, self.inputs, alpha, bare="000000")
@@ -366,53 +358,6 @@ class Synthesis:
         )
         _refuse(file_beyond(spec))
         return spec
-
-    def _as_input_video(
-        self, width: int, height: int, seconds: float, fps: int
-    ) -> tuple[int, int, float, int]:
-        """A video's size, length and frame rate, those of its input video where none is
-        asked or a ``match_*`` flag asks for them (a lipsync; an upscaler's size times its
-        factor), or its input audio's length."""
-        clip = self.input_media.clip()
-        length_asked = "duration" in self.inputs or "num_frames" in self.inputs
-        if clip is None:  # a talking video of no asked length lasts as its text takes to say
-            spoken = spoken_text(self.endpoint.id, self.inputs)
-            if spoken and not length_asked:
-                seconds = speaking_seconds(spoken)
-            return width, height, seconds, fps
-        # no frame rate asked (topaz's target_fps unset: no interpolation): the clip's
-        fps_asked = any(self.inputs.get(name) is not None for name in FPS_FIELDS)
-        if clip.fps and (self._matches(MATCH_FPS) or not fps_asked):
-            fps = clip.fps
-            framed = frame_seconds(self.inputs.get("num_frames"), fps)
-            seconds = framed or seconds
-        if self._matches(MATCH_LENGTH) or not length_asked:
-            seconds = clip.seconds
-        if clip.width and not asks_frame_size(self.inputs):
-            factor = self._upscale((clip.width, clip.height))
-            width, height = even(clip.width * factor), even(clip.height * factor)
-        return width, height, seconds, fps
-
-    def _matches(self, flags: tuple[str, ...]) -> bool:
-        return any(self.inputs.get(name) is True for name in flags)
-
-    def _sound(self) -> bool:
-        """Whether a video output carries sound: asked for, made from input audio, kept
-        from its input video, what its endpoint adds (mmaudio's, a foley's, a sound-effects
-        video's), or the text a talking avatar says."""
-        if self._matches(SOUND_FIELDS) or gives_audio(self.inputs) or self._keeps_sound():
-            return True
-        return makes_sound(self.endpoint.id) or bool(spoken_text(self.endpoint.id, self.inputs))
-
-    def _keeps_sound(self) -> bool:
-        """Whether the output keeps the input video's sound track (a flag asks it to, or
-        the output describes the input) and it has one: an input the emulator cannot read
-        (fal's example URL; any, with synthetic fallback) is taken as having one."""
-        described = any(isinstance(self.inputs.get(name), str) for name in DESCRIBED_FIELDS)
-        if not described and not self._matches(KEEP_SOUND_FIELDS):
-            return False
-        clip = self.input_media.clip()
-        return clip is None or clip.sound
 
 
 def synthesize(
