@@ -10,8 +10,9 @@ runs under valgrind's callgrind; after 200 requests of warm-up its counters are 
 count over ``N`` is one request's, the kernel's share excepted. Jobs stay queued
 (``--progression polls:…``, as in the HTTP cases), so every status poll answers alike; the
 emulator's WaveSpeed submit is counted too (the goal's counted form, the whole server: the
-bare app answers any path alike). The emulator runs twice: without an access log (the default) and with ``--access-log``, its
-lines written (to ``/dev/null``). Needs valgrind; about two minutes on two cores.
+bare app answers any path alike). The emulator runs twice: without an access log (the
+default) and with ``--access-log``, its lines written (to ``/dev/null``). Needs valgrind;
+about two minutes on two cores.
 """
 
 from __future__ import annotations
