@@ -91,7 +91,8 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._in_message = False
         HttpToolsProtocol.on_message_complete(self)
-        if self.cycle.response_complete and not self.transport.is_closing():
+        cycle = self.cycle  # (None on a WebSocket's upgrade)
+        if cycle is not None and cycle.response_complete and not self.transport.is_closing():
             # answered before the body was read (a 413, a 404): uvicorn's keep-alive
             # timer, stopped as the rest of the body arrived, waits for a next request
             self._unset_keepalive_if_required()
