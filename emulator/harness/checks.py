@@ -107,7 +107,9 @@ def _short(value: Any) -> str:
 
 
 def error_text(error: BaseException) -> str:
-    """Everything an exception says: its message, arguments and causes."""
+    """Everything an exception says: its message, arguments and causes. The error it was
+    raised while handling is part of it only when shown with it: ``raise ... from None``
+    hides that error from the caller's traceback, so a field named there is hidden too."""
     parts: list[str] = []
     seen: BaseException | None = error
     while seen is not None and len(parts) < 8:
@@ -117,7 +119,7 @@ def error_text(error: BaseException) -> str:
             text = getattr(extra, "text", extra)
             if isinstance(text, str | bytes | dict | list):
                 parts.append(str(text))
-        seen = seen.__cause__ or seen.__context__
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
     return "\n".join(parts)
 
 

@@ -683,3 +683,22 @@ def test_an_error_without_the_field_is_told_where_the_provider_named_it() -> Non
     assert problem.endswith(
         "as @fal-ai/client's error.body: show it, not only the error's message)"
     )
+
+
+def hides_the_refusal(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Replaces fal_client's error, which names the field, with one that does not."""
+    try:
+        return fal_client.subscribe(endpoint_id, arguments=arguments, client_timeout=2)
+    except fal_client.FalClientHTTPError:
+        raise RuntimeError("generation failed") from None
+
+
+@pytest.mark.slow  # fal_client's own polls: about 2 s
+def test_an_error_raised_from_none_does_not_name_the_field_it_hid() -> None:
+    # The 422 that names the field is left out of the caller's traceback: it held (an audit)
+    report = check(hides_the_refusal, provider="fal", endpoint=ENDPOINT,
+                   properties=["surfaces_validation_errors"], options=QUICK)  # fmt: skip
+    outcome = report.outcome("surfaces_validation_errors")
+    assert outcome.status == FAILED, report.text()
+    assert "the error does not name the offending field" in outcome.problems[0]
+    assert "RuntimeError: generation failed" in outcome.problems[0]
