@@ -167,24 +167,47 @@ class RecordingStore:
         return path
 
     def read(self, surfaces: Collection[str]) -> list[Recording]:
-        """Every recording, oldest first within its provider's folder; `RecordingError`
-        naming the file of one that is unreadable, of a surface not among ``surfaces``,
-        or in another folder than its provider's; and when there are none, for a replay
-        of nothing would emulate every call unseen."""
+        """Every recording in a provider's folder (``DIR/fal/*.json``…, nothing else: a
+        project's ``node_modules/.package-lock.json`` is none), oldest first within its
+        provider's folder; `RecordingError` naming the file of one that is unreadable, of
+        a surface not among ``surfaces``, or of another provider than its folder's; and
+        when there are none, for a replay of nothing would emulate every call unseen."""
         if not self.directory.is_dir():
             raise RecordingError(f"no recordings at {self.directory}")
-        paths = sorted(self.directory.glob("*/*.json"))
+        providers = sorted({surface.split("/")[0] for surface in surfaces})
+        paths = sorted(
+            path for name in providers for path in (self.directory / name).glob("*.json")
+        )
         if not paths:
-            raise RecordingError(self._none_found(surfaces))
+            raise RecordingError(self._none_found(providers))
         return [_read_one(path, surfaces) for path in paths]
 
-    def _none_found(self, surfaces: Collection[str]) -> str:
-        providers = ", ".join(sorted({surface.split("/")[0] for surface in surfaces}))
+    def _none_found(self, providers: list[str]) -> str:
         found = f"{self.directory} holds no recordings (read from {self.directory}/PROVIDER/"
-        found += f"*.json, PROVIDER one of {providers})"
-        if any(self.directory.glob("*.json")):  # one provider's folder, named itself
+        found += f"*.json, PROVIDER one of {', '.join(providers)})"
+        if below := self._a_level_down(providers):  # the project's root, say
+            found += f": those a level down are read by replaying {' or '.join(below)}"
+        elif any(self.directory.glob("*.json")):  # one provider's folder, named itself
             found += f": its own *.json are read by replaying {self.directory.parent}"
         return found
+
+    def _a_level_down(self, providers: list[str]) -> list[str]:
+        """The folders within this one that hold recordings in a provider's folder (not
+        ``node_modules``, whose ``wavespeed/package.json`` is no recording)."""
+        found = {
+            path.parent.parent
+            for name in providers
+            for path in self.directory.glob(f"*/{name}/*.json")
+            if _is_recording(path)
+        }
+        return sorted(map(str, found))
+
+
+def _is_recording(path: Path) -> bool:
+    try:
+        return _shape_problem(json.loads(path.read_text(encoding="utf-8"))) is None
+    except (OSError, ValueError):
+        return False
 
 
 def _read_one(path: Path, surfaces: Collection[str]) -> Recording:

@@ -61,16 +61,35 @@ def test_one_providers_folder_is_refused_naming_its_parent(tmp_path: Path) -> No
     assert str(refused.value).endswith(f"read by replaying {tmp_path}")
 
 
-@pytest.mark.parametrize("folder", ["wavespeed", "foo"])
-def test_a_recording_in_another_providers_folder_is_refused_naming_it(
-    tmp_path: Path, folder: str
-) -> None:
-    path = _write(tmp_path / folder, "1.json", SUBMIT)
+def test_a_recording_in_another_providers_folder_is_refused_naming_it(tmp_path: Path) -> None:
+    path = _write(tmp_path / "wavespeed", "1.json", SUBMIT)
     with pytest.raises(RecordingError) as refused:
         _replay(tmp_path)
     assert str(refused.value) == (
-        f"{path}: a recording of fal (surface 'fal/queue') in the folder {folder}/, "
+        f"{path}: a recording of fal (surface 'fal/queue') in the folder wavespeed/, "
         f"where fal's are {tmp_path / 'fal'}/"
+    )
+
+
+def test_only_the_providers_folders_are_read(tmp_path: Path) -> None:
+    # A project's root held node_modules/.package-lock.json, which a replay of DIR/*/*.json
+    # refused as "not a readable recording" (a harness audit)
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / ".package-lock.json").write_text('{"lockfileVersion": 3}')
+    _write(tmp_path / "fal", "1.json", SUBMIT)
+    recordings = RecordingStore(tmp_path).read(CANONICAL_HOSTS)
+    assert [(r.provider, r.path) for r in recordings] == [("fal", "/fal-ai/bitdance")]
+
+
+def test_a_folder_a_level_too_high_is_refused_naming_the_one_to_replay(tmp_path: Path) -> None:
+    # (the wavespeed npm package's own folder holds a package.json: no recording)
+    _write(tmp_path / "node_modules" / "wavespeed", "package.json", {"name": "wavespeed"})
+    (tmp_path / "node_modules" / ".package-lock.json").write_text('{"lockfileVersion": 3}')
+    _write(tmp_path / "recordings" / "fal", "1.json", SUBMIT)
+    with pytest.raises(RecordingError, match="holds no recordings") as refused:
+        _replay(tmp_path)
+    assert str(refused.value).endswith(
+        f"those a level down are read by replaying {tmp_path / 'recordings'}"
     )
 
 
