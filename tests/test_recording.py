@@ -383,3 +383,30 @@ def test_a_recording_that_cannot_be_sent_is_refused_naming_its_file(
     (tmp_path / "fal" / "7.json").write_text(json.dumps({**_CDN_PAGE, "response": response}))
     with pytest.raises(RecordingError, match=r"7\.json: not a readable recording"):
         with_recordings(create_app(), replay=tmp_path)
+
+
+@pytest.mark.slow  # a server stands in for WaveSpeed, and the SDK's submit and polls
+def test_a_refused_wavespeed_submit_replays_as_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its recorded 400 was answered "no recording matches" with the 404 fallback: only a
+    submit that made a job was played (a harness audit)."""
+    import wavespeed
+
+    from emulator import Emulation
+
+    model, invalid = "wavespeed-ai/bitdance-14b/text-to-image", {"prompt": "x", "size": "1*1"}
+    config = EmulatorConfig(seed=8, progression=Progression.parse("immediate"))
+    with BackgroundServer(config) as real:
+        monkeypatch.setenv("PROVIDER_EMULATOR_UPSTREAM", real.url)
+        with Emulation(record=tmp_path), pytest.raises(RuntimeError) as recorded:
+            wavespeed.Client().run(model, invalid)
+    monkeypatch.delenv("PROVIDER_EMULATOR_UPSTREAM")
+    with Emulation(replay=tmp_path, replay_fallback="404") as emulation:
+        with pytest.raises(RuntimeError) as replayed:
+            wavespeed.Client().run(model, invalid)
+        assert not emulation.jobs
+    # the recorded envelope (its JSON written again: spacing aside)
+    (_, sent), (_, played) = (str(e.value).split("HTTP 400: ") for e in (recorded, replayed))
+    assert json.loads(played) == json.loads(sent)
+    assert json.loads(sent)["message"].startswith("Invalid parameters: size: ")

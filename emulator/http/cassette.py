@@ -3,7 +3,8 @@ recorded answers in the order they were recorded, and once those run out, the la
 
 A call is matched by endpoint and normalised input (`input_key`); a submit's answer is the
 final result recorded for the job it made (or its own answer, when that was the result:
-WaveSpeed's sync mode), a sync run's the recorded answer itself. What
+WaveSpeed's sync mode, or when it made no job: a refused submit), a sync run's the
+recorded answer itself. What
 has been played is kept in this process only, as the replayed jobs are (``serve --replay``
 runs in one process): each start, and each reset of its emulator, plays the cassette from
 its beginning.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from emulator.http.grammar import Grammar
@@ -46,8 +47,9 @@ class Cassette:
                 self._add(grammar, recording)
         for grammar, key, submit in self._submits:
             answer = submit.response.get("json")
-            job = grammar.job_id(answer)
-            result = submit if grammar.settled(answer) else self._results.get(job) if job else None
+            job = None if refused(submit) else grammar.job_id(answer)
+            settled = refused(submit) or grammar.settled(answer)
+            result = submit if settled else self._results.get(job) if job else None
             if result is not None:
                 self.answers[QUEUED].setdefault(key, []).append(result)
         self._played: Counter[tuple[str, str]] = Counter()
@@ -57,8 +59,7 @@ class Cassette:
         route = recording.surface + recording.path
         payload = recording.request.get("json")
         if recording.method == "POST" and (match := grammar.submit.fullmatch(route)):
-            if recording.status < 300:
-                self._submits.append((grammar, input_key(match["endpoint"], payload), recording))
+            self._submits.append((grammar, input_key(match["endpoint"], payload), recording))
         elif (
             recording.method == "POST" and grammar.sync and (match := grammar.sync.fullmatch(route))
         ):
@@ -83,10 +84,27 @@ class Cassette:
     def play(self, kind: str, key: str) -> Recording | None:
         """The next answer to a call of ``kind`` with the input ``key`` (None: it has none),
         counted as played."""
+        return self._play(kind, key, lambda answer: True)
+
+    def play_refusal(self, key: str) -> Recording | None:
+        """The next answer to a queued submit with the input ``key`` if it is a recorded
+        refusal (played in place of a job), counted as played; None if it is a job's."""
+        return self._play(QUEUED, key, refused)
+
+    def _play(self, kind: str, key: str, wanted: Callable[[Recording], bool]) -> Recording | None:
         answers = self.answers[kind].get(key)
         if not answers:
             return None
         with self._lock:
             played = self._played[(kind, key)]
+            answer = answers[min(played, len(answers) - 1)]
+            if not wanted(answer):
+                return None
             self._played[(kind, key)] = played + 1
-        return answers[min(played, len(answers) - 1)]
+        return answer
+
+
+def refused(recording: Recording) -> bool:
+    """Whether a submit's recorded answer refused it (a 400 for its input, a 429…): the
+    answer replayed to that call, which made no job."""
+    return recording.method == "POST" and recording.status >= 300

@@ -5,7 +5,8 @@ answers the client with the real answer (its URLs pointing back at this proxy), 
 stores the exchange, scrubbed (``recordings.py``). `Replayer` answers from recordings: a
 submit whose endpoint and input match a recording becomes a real emulator job, so status
 polls move through the queue as usual, and its result is the recorded one (the next of
-its input's, in the order recorded: ``cassette.py``); the recorded media are served
+its input's, in the order recorded: ``cassette.py``), or, where the recorded submit was
+refused, that refusal as recorded; the recorded media are served
 back; anything else is emulated, or answered 404 with ``fallback="404"``.
 Provider specifics (which paths submit, where the id is) come in as `Grammar` values.
 """
@@ -320,7 +321,8 @@ class Replayer:
     async def _submit(self, call: _Call, match: re.Match[str], queued: bool) -> None:
         body = await _read(call.receive)
         key = input_key(match["endpoint"], _json(body))
-        recorded = None if queued else self.cassette.play(SYNC, key)
+        # a sync run's answer, or a queued submit's recorded refusal: sent as recorded
+        recorded = self.cassette.play_refusal(key) if queued else self.cassette.play(SYNC, key)
         if recorded is not None:
             await self._send_recorded(call, recorded)
             return

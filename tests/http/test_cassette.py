@@ -7,7 +7,7 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from emulator import create_app
+from emulator import EmulatorConfig, Engine, Progression, create_app
 from emulator.recording import with_recordings
 
 
@@ -51,3 +51,42 @@ def test_a_reset_of_the_emulator_replays_from_the_first_recordings(tmp_path: Pat
     assert [_run(client), _run(client)] == [{"number": 1}, {"number": 2}]
     assert client.post("/_emulator/reset").status_code == 200
     assert [_run(client), _run(client)] == [{"number": 1}, {"number": 2}]
+
+
+def _fal_queue(method: str, path: str, status: int, answer: dict, **request: dict) -> dict:
+    return {
+        "surface": "fal/queue",
+        "method": method,
+        "path": path,
+        "query": "",
+        "request": {"headers": {}, **request},
+        "response": {"status": status, "json": answer,
+                     "headers": {"content-type": "application/json", "retry-after": "1"}},
+    }  # fmt: skip
+
+
+def test_a_refused_submit_replays_in_its_turn_then_the_job_its_retry_made(
+    tmp_path: Path,
+) -> None:
+    """Only a submit that made a job was played: with the 404 fallback a recorded refusal
+    (WaveSpeed's 400 for an input, a 429) was answered "no recording matches" (an audit)."""
+    same = {"json": {"prompt": "same"}}
+    busy = {"detail": "Too many requests"}
+    recordings = [
+        _fal_queue("POST", "/fal-ai/bitdance", 429, busy, **same),
+        _fal_queue("POST", "/fal-ai/bitdance", 200, {"request_id": "r1"}, **same),
+        _fal_queue("GET", "/fal-ai/bitdance/requests/r1", 200, {"images": [], "seed": 7}),
+    ]
+    (tmp_path / "fal").mkdir()
+    for number, recording in enumerate(recordings):
+        (tmp_path / "fal" / f"{number}.json").write_text(json.dumps(recording))
+    engine = Engine(EmulatorConfig(progression=Progression.parse("immediate")))
+    client = TestClient(with_recordings(create_app(engine=engine), replay=tmp_path, fallback="404"))
+    headers = {"Authorization": "Key k"}
+    refused = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "same"}, headers=headers)
+    assert (refused.status_code, refused.json()) == (429, busy)
+    assert refused.headers["retry-after"] == "1"
+    submitted = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "same"}, headers=headers)
+    assert submitted.status_code == 200, submitted.text
+    result = client.get(submitted.json()["response_url"], headers=headers)
+    assert result.json() == {"images": [], "seed": 7}
