@@ -5,11 +5,11 @@ added to the folder, or changed) is checked as it loads. Written by
 ``tests/contracts/shipped_digests.py --write``; a test keeps it current."""
 
 SHIPPED = {
-    "fal/fal-ai/bitdance.json": "2bc4604790541cc40304ef5d9c33f886377cc0641046af1a98d40ddb7155314b",
+    "fal/fal-ai/bitdance.json": "7c9b075d3410bb3b9bb26c7a9b07c867735497071eb7f840557da420bae36e81",
     "fal/fal-ai/bytedance/dreamina/v3.1/text-to-image.json": "24f577046a20de9e78fa1c4dfc5f34940d6cc3c948da65cbe5f11fec839f2a67",
-    "fal/fal-ai/bytedance/seedance/v1/pro/fast/image-to-video.json": "3935c3b862a7015815b5abe4c12732ca8a3c5462e0a720179912e5fed0254a12",
-    "fal/fal-ai/bytedance/seedream/v4/text-to-image.json": "01bff12cfe4ba02e1c8b789c44e04915c39eea98302150cd897c84f3c8f4eff0",
-    "fal/fal-ai/fast-lcm-diffusion.json": "0ec2f9405a3653ccd02228f87dd36c6d70baaf5eaac2b05ad62667d0c2cf16d2",
+    "fal/fal-ai/bytedance/seedance/v1/pro/fast/image-to-video.json": "d751e588fc75163a2c6fb68e333d50c3361d97bfb07943b8c60c254ae6a78fa2",
+    "fal/fal-ai/bytedance/seedream/v4/text-to-image.json": "5599b280c48c851dedc470208f6b0046f8e5c9f92f1e28b57a79b619edc800a8",
+    "fal/fal-ai/fast-lcm-diffusion.json": "951cefc2c0e0dd824b9621092e1643471759b77e071194ab32378e0d66a937e1",
     "fal/fal-ai/flux-2/klein/realtime.json": "9dbac14d65674f9707316bee3e7cd82db4afe001b397440e1fc814cc408651f0",
     "wavespeed/bytedance/seedance-v1-lite-t2v-480p.json": "2f3086fc2969ce00123e43dbbffecec6acc68f2722bd9ccdfdc44de30906094e",
     "wavespeed/bytedance/seedance-v1-pro-i2v-1080p.json": "e8cf1db9531270f0ac9425b3b6bf7150a5c701efda93c8cff0a8e5093db99ade",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import lzma
 import shutil
 from pathlib import Path
 
@@ -291,6 +292,36 @@ def test_the_endpoint_types_file_goes_through_the_catalogue_import_converter(
     monkeypatch.setattr(catalogue, "documents_from_types", converted)
     (tmp_path / "types.ts").write_text("// converted by the catalogue's converter")
     code, report = _diff(capsys, "--against", str(tmp_path / "types.ts"))
+    assert (code, report["changes"]) == (0, [])
+
+
+def _answer(code: int, report: dict) -> tuple[int, list[tuple[str, ...]]]:
+    """What a report says, whatever its source (a delisting flag names its source)."""
+    fields = ("provider", "endpoint", "field", "aspect", "severity", "message")
+    return code, [tuple(change[name] for name in fields) for change in report["changes"]]
+
+
+#: the endpoint-types file the recorded documents were written from, as committed
+COMMITTED_TYPES = Path(__file__).parents[2] / "catalogue" / "sources" / "fal-endpoint-types.ts.xz"
+
+
+@pytest.mark.slow  # the catalogue's TypeScript converter runs under Node: about 3 s
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_the_recorded_documents_show_what_the_endpoint_types_file_shows(
+    before_the_drift: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The recorded documents kept output.images[].file_data, which the .ts no longer has:
+    # diff against them said 0 changes, against the .ts 3 critical ones, and the drift
+    # canary's types step failed on its first run (a harness audit).
+    types = tmp_path / "fal-endpoint-types.ts"
+    types.write_bytes(lzma.decompress(COMMITTED_TYPES.read_bytes()))
+    for contracts in (DEFAULT_CONTRACTS_DIR, before_the_drift):
+        argv = ["--contracts", str(contracts)]
+        recorded = _diff(capsys, "--against", str(FAL_TYPES), *argv)
+        published = _diff(capsys, "--against", str(types), *argv)
+        assert _answer(*recorded) == _answer(*published)
+    # the canary's types step, on the shipped contracts: no change at all
+    code, report = _diff(capsys, "--against", str(types))
     assert (code, report["changes"]) == (0, [])
 
 

@@ -127,5 +127,5 @@ def test_the_optional_fields_are_named_once_through_a_recursive_schema() -> None
     tree = {"name": "a", "label": "A", "children": [{"name": "b", "label": "B"}]}
     assert without_optional(endpoint, tree) == {"name": "a"}
     assert optional_fields(CONTRACTS.get("fal", "fal-ai/bitdance")) == [
-        "content_type", "file_data", "file_name", "file_size", "height", "width",
+        "content_type", "file_name", "file_size", "height", "width",
     ]  # fmt: skip
