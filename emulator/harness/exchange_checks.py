@@ -1,5 +1,5 @@
-"""Judgements of exchanges: transient errors, lasting outages, slow answers, lost answers
-and abandoned jobs."""
+"""Judgements of exchanges: transient errors, lasting outages and slow answers (what a
+call leaves billed is `billing_checks`')."""
 
 from __future__ import annotations
 
@@ -314,91 +314,3 @@ def judge_outage(context: Context, seen: Observation) -> list[str]:
         f"job's output: {problem}"
         for problem in judge_output(context, seen)
     ]
-
-
-# -- no_duplicate_jobs ---------------------------------------------------------------------
-
-
-def _duplicate_cases(context: Context) -> list[dict[str, Any]]:
-    """No fault; the submit's answer lost after the job was made; its connection dropped
-    before; a 503 at submit (each at a fal stream too: a streamed run is a job made)."""
-    targets = context.surface.exchange_targets(context.endpoint.id)
-    made = [targets[name] for name in ("submit", "stream") if name in targets]
-    return [
-        {},
-        {"lose_submit_answer": True},
-        *({"faults": ({"effect": "reset", "nth": 1, **where},)} for where in made),
-        *(
-            {"faults": ({"effect": "http_error", "status": 503, "times": 1, **where},)}
-            for where in made
-        ),
-    ]
-
-
-def duplicate_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
-    # Without faults first: a client that makes two jobs per call fails there, and a
-    # failure shrinks towards it (the first branch) when the faults play no part.
-    return st.one_of(
-        [
-            scenarios(
-                context,
-                name,
-                faults=st.just(case.get("faults", ())),
-                lose_submit_answer=st.just(case.get("lose_submit_answer", False)),
-            )
-            for case in _duplicate_cases(context)
-        ]
-    )
-
-
-def every_duplicate_case(context: Context) -> list[Scenario]:
-    """Each case on the simplest input, so that each is tried whatever ``max_examples``."""
-    simplest = minimal(context)
-    return [Scenario("no_duplicate_jobs", simplest, **case) for case in _duplicate_cases(context)]
-
-
-def judge_duplicates(context: Context, seen: Observation) -> list[str]:
-    runs = [entry for entry in seen.of_kind("run") if entry.status == 200]
-    billable = len(seen.job_ids) + len(runs)
-    if billable <= 1:
-        return []
-    submits = seen.of_kind("submit", "run")
-    call = same_sdk_call(submits[0], submits[-1]) if len(submits) > 1 else None
-    inside = f" (each sent inside one call of {call}: the SDK resubmitted)" if call else ""
-    return [f"one call created {billable} billable jobs{inside}"]
-
-
-# -- cancels_abandoned_jobs ----------------------------------------------------------------
-
-STARVED = ({"effect": "starve"},)
-
-
-def starved_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
-    return scenarios(context, name, faults=st.just(STARVED))
-
-
-def every_starved(context: Context) -> list[tuple[dict[str, Any], ...]]:
-    """One starved job decides it: each run waits out the client's own patience, and what
-    a client does when it gives up does not vary with the input (100 draws took 5 minutes
-    of a careful client's run, an audit measured)."""
-    return [STARVED]
-
-
-def judge_cancels(context: Context, seen: Observation) -> list[str]:
-    if seen.ran_away:
-        return ran_away(seen)
-    if seen.error is None:
-        return []  # it did not give up (a synchronous run, say)
-    return [
-        f"gave up ({raised(seen)}) and left job {job_id} running: no cancel was sent"
-        for job_id in seen.unfinished
-    ]
-
-
-def applies_cancel(context: Context, probe: Callable[[Scenario], Observation]) -> str | None:
-    if not context.surface.has_cancel:
-        return f"{context.provider}'s API has no cancel operation"
-    seen = probe(Scenario("cancels_abandoned_jobs", minimal(context), faults=STARVED))
-    if seen.ran_away:
-        return f"the client never gives up on a job stuck in the queue ({seen.ran_away})"
-    return None

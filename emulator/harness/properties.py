@@ -10,26 +10,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from emulator.harness.billing_checks import (
+    applies_cancel,
+    duplicate_scenarios,
+    every_duplicate_case,
+    every_starved,
+    judge_cancels,
+    judge_duplicates,
+    starved_scenarios,
+)
 from emulator.harness.context import Context, Property, scenarios
 from emulator.harness.exchange_checks import (
-    applies_cancel,
     applies_outage,
     applies_retries,
     applies_slow,
-    duplicate_scenarios,
-    every_duplicate_case,
     every_outage,
     every_slow_answer,
-    every_starved,
     every_transient_error,
-    judge_cancels,
-    judge_duplicates,
     judge_outage,
     judge_retries,
     judge_slow,
     outage_scenarios,
     slow_scenarios,
-    starved_scenarios,
     transient_scenarios,
 )
 from emulator.harness.job_checks import (
