@@ -28,7 +28,7 @@ from emulator.harness.context import (
     scenarios,
 )
 from emulator.harness.scenario import Scenario
-from emulator.harness.session import Observation
+from emulator.harness.session import Observation, retryable
 from emulator.strategies import broken_inputs
 
 # -- returns_valid_output ----------------------------------------------------------------
@@ -258,12 +258,20 @@ def judge_stops(context: Context, seen: Observation) -> list[str]:
             if extra:
                 problems.append(f"polled job {job_id} {extra} more time(s) after it was done")
     if context.surface.result_kind == "result":
-        fetched: dict[str | None, int] = {}
-        for _, what in seen.requests:
-            if what.kind == "result":
-                fetched[what.job_id] = fetched.get(what.job_id, 0) + 1
+        fetched = _fetched(seen)
         problems += [f"fetched the result of {j} {n} times" for j, n in fetched.items() if n > 1]
     return problems
+
+
+def _fetched(seen: Observation) -> dict[str | None, int]:
+    """Per job, the fetches of its result from the first that was answered (not with an
+    error a client may retry: fal's own @fal-ai/client retries a retryable 502-504
+    result three times) on."""
+    fetched: dict[str | None, int] = {}
+    for entry, what in seen.requests:
+        if what.kind == "result" and (what.job_id in fetched or not retryable(entry.status)):
+            fetched[what.job_id] = fetched.get(what.job_id, 0) + 1
+    return fetched
 
 
 def poll_times(seen: Observation) -> list[float]:

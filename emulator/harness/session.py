@@ -93,9 +93,14 @@ class Observation:
         return [
             entry
             for n, entry in enumerate(entries)
-            if (entry.status in (408, 429) or entry.status >= 500)
+            if retryable(entry.status)
             and any((e.method, e.path) == (entry.method, entry.path) for e in entries[n + 1 :])
         ]
+
+
+def retryable(status: int) -> bool:
+    """Whether an answer is an error a client may send its request again after."""
+    return status in (408, 429) or status >= 500
 
 
 def _restorer(emulation: Emulation) -> Callable[[], None]:

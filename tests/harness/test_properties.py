@@ -702,3 +702,41 @@ def test_an_error_raised_from_none_does_not_name_the_field_it_hid() -> None:
     assert outcome.status == FAILED, report.text()
     assert "the error does not name the offending field" in outcome.problems[0]
     assert "RuntimeError: generation failed" in outcome.problems[0]
+
+
+class FetchesTheResultTwice(CarefulClient):
+    """Fetches a result again after fal's retryable 5xx (``x-fal-retryable: true``), three
+    times, as @fal-ai/client does; with ``twice`` it also fetches a result it got again."""
+
+    def __init__(self, twice: bool = False) -> None:
+        self.twice = twice
+
+    def result(self, http: httpx.Client, url: str) -> dict:
+        for _ in range(3):
+            answer = self.send(http, "GET", url)
+            if answer.headers.get("x-fal-retryable") != "true":
+                break
+        self.raise_for(answer)
+        if self.twice:
+            answer = self.send(http, "GET", url)  # "once more, to be sure"
+        return answer.json()
+
+
+@pytest.mark.parametrize(
+    ("twice", "failure", "problems"),
+    [
+        (False, "runner_connection_error", []),
+        (True, None, ["fetched the result of JOB 2 times"]),
+    ],
+)
+def test_a_result_fetched_again_after_a_retryable_error_is_no_second_fetch(
+    twice: bool, failure: str | None, problems: list[str]
+) -> None:
+    # @fal-ai/client's retries of a runner_connection_error (503, x-fal-retryable: true)
+    # were "fetched the result of … 4 times": what fal's own client does, docs/harness.md says
+    faults = ({"effect": "fail", "error_type": failure},) if failure else ()
+    scenario = Scenario("stops_polling_when_done", {"prompt": "a"}, "polls:1,0", faults=faults)
+    report = check(FetchesTheResultTwice(twice), provider="fal", endpoint=ENDPOINT,
+                   properties=["stops_polling_when_done"], replay=scenario)  # fmt: skip
+    found = report.outcome("stops_polling_when_done").problems
+    assert [re.sub(r"of \S+ ", "of JOB ", problem) for problem in found] == problems
