@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -126,6 +126,10 @@ class Property:
     explicit: Callable[[Context], list[Scenario]] | None = None
     #: ``every``'s and ``explicit``'s scenarios only, none drawn: each takes seconds
     exhaustive: bool = False
+    #: the judge a run of a failing scenario's input with nothing staged must pass for the
+    #: failure to be blamed on what was staged (`judge_output`): a client that fails that
+    #: input anyway is `returns_valid_output`'s finding, and the example is discarded
+    unstaged: Judge | None = None
 
 
 def scenarios(
@@ -153,7 +157,8 @@ def fails_unprovoked(
     """Why a property about a provider's failure mode does not apply: the client fails a
     valid input with nothing staged too, which `returns_valid_output` reports; blaming the
     failure mode would send its reader the wrong way (None: it succeeds). Tried at once and
-    with a job that takes polls (a queued status taken for a failure fails only there)."""
+    with a job that takes polls (a queued status taken for a failure fails only there), on
+    the simplest input; `Property.unstaged` asks it again of each input that fails."""
     for progression in ("immediate", "polls:1,2"):
         seen = probe(Scenario(name, minimal(context), progression))
         if seen.error is not None and not seen.ran_away:
@@ -162,6 +167,24 @@ def fails_unprovoked(
                 "see returns_valid_output"
             )
     return None
+
+
+def fails_unstaged(
+    context: Context, judge: Judge, run: Callable[[Scenario], Observation], scenario: Scenario
+) -> str | None:
+    """Why a failure of ``scenario`` is not what it staged's doing, if it is not: its input
+    fails ``judge`` with nothing staged too (`Property.unstaged`). `fails_unprovoked` asks
+    it of the simplest input only, before any draw; a drawn one may fail where that does
+    not (fal's ``sync_mode: true`` answers data URIs, which a client may not read)."""
+    if not (scenario.faults or scenario.lose_submit_answer):
+        return None
+    problems = judge(context, run(replace(scenario, faults=(), lose_submit_answer=False)))
+    if not problems:
+        return None
+    return (
+        f"the client fails this input with nothing staged too ({problems[0]}): "
+        "see returns_valid_output"
+    )
 
 
 def ran_away(seen: Observation) -> list[str]:

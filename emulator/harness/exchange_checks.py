@@ -114,19 +114,18 @@ def every_transient_error(context: Context) -> list[tuple[dict[str, Any], ...]]:
 
 
 def judge_retries(context: Context, seen: Observation) -> list[str]:
+    """A call that meets transient errors must succeed, retrying each no sooner than its
+    Retry-After. One that fails is blamed on the error only if it gave up on one; one that
+    retried each until answered failed after (its input fails with nothing staged too, the
+    runner checks: `Property.unstaged`)."""
     (rule,) = seen.scenario.faults
     if seen.ran_away:
         return ran_away(seen)
-    fired = [entry for entry, _ in seen.requests if entry.status == rule.get("status")]
-    if seen.error is not None and fired:  # (an error with no transient one is another's)
-        call = sdk_call(fired[-1])
-        sent = f" (sent inside {call}, which did not retry it)" if call else ""
-        return [
-            f"gave up on a transient {rule['status']} that stopped after {rule['times']}"
-            f"{sent}: {raised(seen)}"
-        ]
-    problems = []
     entries = [entry for entry, _ in seen.requests]
+    fired = [entry for entry in entries if entry.status == rule.get("status")]
+    if seen.error is not None and fired:  # (an error with no transient one is another's)
+        return [_gave_up(rule, fired, entries, raised(seen))]
+    problems = []
     for i, entry in enumerate(entries):
         if entry.status != 429:
             continue
@@ -140,6 +139,36 @@ def judge_retries(context: Context, seen: Observation) -> list[str]:
                 + (f" (the retry was {call}'s own, inside the call your code made)" if call else "")
             )
     return problems
+
+
+def _gave_up(
+    rule: dict[str, Any], fired: list[RecordedRequest], entries: list[RecordedRequest], error: str
+) -> str:
+    """What a call that failed did with the transient errors it met: gave up on one (never
+    answered otherwise when sent again), or retried each until it was answered."""
+    status = rule["status"]
+    given_up = [entry for entry in fired if not _answered_later(entry, entries)]
+    if not given_up:
+        return (
+            f"failed after retrying each transient {status} (stopped after {rule['times']}) "
+            f"until it was answered: {error}"
+        )
+    last = given_up[-1]
+    tries = sum((e.method, e.path) == (last.method, last.path) for e in fired)
+    call = sdk_call(last)
+    did = "did not retry it" if tries == 1 else f"gave up after {tries} tries"
+    sent = f" (sent inside {call}, which {did})" if call else ""
+    return f"gave up on a transient {status} that stopped after {rule['times']}{sent}: {error}"
+
+
+def _answered_later(entry: RecordedRequest, entries: list[RecordedRequest]) -> bool:
+    """Whether ``entry``'s request, sent again later, was answered other than with an
+    error a client may retry."""
+    later = entries[entries.index(entry) + 1 :]
+    return any(
+        (e.method, e.path) == (entry.method, entry.path) and e.status < 500 and e.status != 429
+        for e in later
+    )
 
 
 # -- gives_up_during_outage ----------------------------------------------------------------

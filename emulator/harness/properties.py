@@ -93,6 +93,7 @@ PROPERTIES: dict[str, Property] = {
             judge_sparse,
             applies_sparse,
             every=lambda context: [SPARSE],
+            unstaged=judge_output,
         ),
         Property(
             "downloads_work",
@@ -145,6 +146,7 @@ PROPERTIES: dict[str, Property] = {
             judge_retries,
             applies_retries,
             every=every_transient_error,
+            unstaged=judge_output,
         ),
         Property(
             "gives_up_during_outage",

@@ -23,7 +23,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from emulator.core.faults import EFFECTS
 from emulator.core.record import RecordedRequest
 from emulator.emulation import Emulation
-from emulator.harness.context import fullest, minimal, scenarios
+from emulator.harness.context import fails_unstaged, fullest, minimal, scenarios
 from emulator.harness.guard import STILL_CALLING
 from emulator.harness.machine import machine_for
 from emulator.harness.options import Options, setting_words
@@ -237,9 +237,16 @@ class _PropertyRun:
     def replay(self, scenario: Scenario) -> PropertyOutcome:
         started = time.monotonic()
         problems = self.prop.judge(self.context, self._observe(scenario))
+        if problems and (reason := self._unprovoked(scenario)):
+            return self._outcome(started, status=NOT_APPLICABLE, reason=reason)
         if problems:
             return self._failed(started, PropertyFailed(scenario, problems))
         return self._held(started)
+
+    def _unprovoked(self, scenario: Scenario) -> str | None:
+        if self.prop.unstaged is None:
+            return None
+        return fails_unstaged(self.context, self.prop.unstaged, self.session.run, scenario)
 
     def run(self) -> PropertyOutcome:
         started = time.monotonic()
@@ -312,6 +319,8 @@ class _PropertyRun:
                 self.shrink_cut_short = True
                 reject()  # the budget is spent: keep the smallest failure found so far
         problems = self.prop.judge(self.context, self._observe(scenario))
+        if problems and self._unprovoked(scenario):
+            reject()  # returns_valid_output's finding, which blaming the faults would hide
         if problems:
             failure = PropertyFailed(scenario, problems)
             first = not self.failures
@@ -341,7 +350,7 @@ class _PropertyRun:
                     return
                 self.after_failure += 1
                 problems = self.prop.judge(self.context, self._observe(candidate))
-                if kinds(problems) & same_way:
+                if kinds(problems) & same_way and not self._unprovoked(candidate):
                     self.failures.append(PropertyFailed(candidate, problems))
                     current = candidate
                     break
