@@ -1,7 +1,10 @@
 """The shared store on Redis (``--state redis://host:port/db``), through redis-py.
 
 Every key is under one prefix (``provider-emulator:`` unless the URL says
-``?prefix=…``), so one Redis can hold several emulators and `flush` forgets only ours. A
+``?prefix=NAME``), so one Redis can hold several emulators and `flush` forgets only ours:
+a ``:`` or ``%`` in NAME is written ``%3A`` or ``%25`` (`key_prefix`), so that no prefix
+is the start of another (``team:`` would be the start of ``team:ci:``), and the prefix is
+matched literally, whatever glob characters it holds. A
 batch is a MULTI/EXEC pipeline: atomic, one round trip. Every call is bounded by socket
 timeouts; a Redis that is down or slow raises `StoreUnavailable` (the providers answer 503),
 calls fail at once for a short `BREAK` after a failure (so a stalled Redis does not stall
@@ -11,6 +14,7 @@ when Redis does.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,7 +40,7 @@ class RedisStore(Store):
             ) from None
         parts = urlsplit(url)
         query = parse_qs(parts.query)
-        self.prefix = query.pop("prefix", ["provider-emulator"])[0] + ":"
+        self.prefix = key_prefix(query.pop("prefix", ["provider-emulator"])[0])
         plain = urlunsplit(parts._replace(query=""))
         self.url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query=""))
         # Any error of Redis's (down, slow, out of memory, read-only after a failover, a
@@ -88,7 +92,7 @@ class RedisStore(Store):
             topics = (self.prefix + TOPIC).encode()
             keys = [
                 key
-                for key in self._client.scan_iter(match=self.prefix + "*", count=1000)
+                for key in self._client.scan_iter(match=_literal(self.prefix) + "*", count=1000)
                 if not key.startswith(topics)
             ]
             for start in range(0, len(keys), 1000):
@@ -102,6 +106,19 @@ class RedisStore(Store):
     @property
     def round_trips(self) -> int:
         return self._trips
+
+
+def key_prefix(name: str) -> str:
+    """What every key of the emulator named ``name`` starts with: ``name:``, its own ``:``
+    and ``%`` percent-encoded. With no ``:`` in a name but the last, one prefix is never
+    the start of another's: a flush of ``team`` leaves ``team:ci`` alone."""
+    return name.replace("%", "%25").replace(":", "%3A") + ":"
+
+
+def _literal(text: str) -> str:
+    """``text`` as a SCAN pattern that matches only itself (Redis's glob: ``*``, ``?``,
+    ``[…]``, escaped by a backslash)."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
 
 
 #: ``tally``: a counter that is forgotten once back at zero, so that a per-key count of keys

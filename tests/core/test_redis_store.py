@@ -1,0 +1,47 @@
+"""The Redis store's prefix: several emulators in one Redis, each forgetting only its own."""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import quote
+
+import pytest
+
+from emulator.core.redis_store import RedisStore, key_prefix
+
+
+@pytest.mark.parametrize(
+    ("flushed", "kept"),
+    [
+        ("{t}", "{t}:ci"),  # the start of the other's name, up to its separator
+        ("{t}:", "{t}:ci"),
+        ("{t}-*", "{t}-job7"),  # glob characters, matched as themselves
+        ("{t}-?ob7", "{t}-job7"),
+        ("{t}-[j]ob7", "{t}-job7"),
+        ("{t}-\\*", "{t}-\\job7"),
+        ("{t}%3Aci", "{t}:ci"),  # what another's separator is written as
+    ],
+)
+def test_a_flush_forgets_only_its_own_prefix(session_redis: str, flushed: str, kept: str) -> None:
+    name = f"t{secrets.token_hex(4)}"
+    ours, theirs = (
+        RedisStore(f"{session_redis}?prefix={quote(prefix.format(t=name), safe='')}")
+        for prefix in (flushed, kept)
+    )
+    try:
+        for store in (ours, theirs):
+            store.batch([("set", "job:1", "x"), ("rpush", "record:entries", "e")])
+            store.announce("faults")
+        ours.flush()
+        assert ours.batch([("get", "job:1"), ("llen", "record:entries")]) == [None, 0]
+        assert ours.version("faults") == 1  # the topics' versions outlive a flush
+        assert theirs.batch([("get", "job:1"), ("llen", "record:entries")]) == [b"x", 1]
+    finally:
+        for store in (ours, theirs):
+            store.flush()
+            store.close()
+
+
+def test_a_prefix_without_a_separator_or_percent_keeps_its_keys_names() -> None:
+    assert key_prefix("provider-emulator") == "provider-emulator:"
+    assert key_prefix("team:ci%") == "team%3Aci%25:"
