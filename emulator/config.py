@@ -129,6 +129,24 @@ class EmulatorConfig:
         "Most bytes of jobs kept for one key; its oldest go first.",
         bounds=AT_LEAST_ONE,
     )
+    max_recorded_requests: int = _setting(
+        50_000,
+        "Most requests the request record (/_emulator/requests) keeps in all; past it, the "
+        "key holding the most loses its oldest, never first a quieter key.",
+        bounds=AT_LEAST_ONE,
+    )
+    max_recorded_requests_per_key: int = _setting(
+        10_000,
+        "Most requests the record keeps for one key (the credential a request carried); "
+        "its oldest go first, not another key's.",
+        bounds=AT_LEAST_ONE,
+    )
+    max_recorded_bytes: int = _setting(
+        64 * 2**20,
+        "Most bytes of request bodies the record keeps in all (64 KiB of each); past it, "
+        "the key holding the most bytes loses its oldest requests.",
+        bounds=AT_LEAST_ONE,
+    )
     max_body_bytes: int = _setting(
         20 * 2**20, "Largest request body accepted.", bounds=AT_LEAST_ONE
     )

@@ -35,8 +35,7 @@ from emulator.core.outcomes import (
     limits_of,
     make_outcome,
 )
-from emulator.core.parts import clock_for, job_store_for, storage_for
-from emulator.core.record import RequestRecord
+from emulator.core.parts import clock_for, job_store_for, record_for, storage_for
 from emulator.core.shared_engine import SharedEngineState
 from emulator.core.shared_webhooks import JobAccess
 from emulator.core.store import Store, StoreUnavailable, open_store
@@ -82,7 +81,7 @@ class Engine(Timeline):
         #: the ids asked for that no contract knows, each advised of once (not reset)
         self.unknown_ids = UnknownIds()
         self.jobs = job_store_for(config, self.store, self.contracts)
-        self.record = RequestRecord(store=self.store)
+        self.record = record_for(config, self.store)
         self.faults = FaultBook(self.config.seed, store=self.store, served=self.contracts.serve_any)
         self.webhooks = WebhookSender(
             time_scale=config.webhook_time_scale,

@@ -1,5 +1,6 @@
-"""The parts of an `Engine` made from its settings: its clock, its jobs and its files, each
-this process's own or, with a shared store, one every process reads alike."""
+"""The parts of an `Engine` made from its settings: its clock, its jobs, its request record
+and its files, each this process's own or, with a shared store, one every process reads
+alike."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from emulator.contracts.documents import Contracts
 from emulator.core.clock import Clock, ManualClock, SharedManualClock, SystemClock, WallClock
 from emulator.core.files import Storage
 from emulator.core.jobs import Budget, JobStore
+from emulator.core.record import RequestRecord
 from emulator.core.shared_jobs import SharedJobStore
 from emulator.core.store import Store
 
@@ -32,6 +34,15 @@ def job_store_for(
         max_bytes_per_key=config.max_retained_bytes_per_key,
     )
     return JobStore(budget) if store is None else SharedJobStore(store, budget, contracts.get)
+
+
+def record_for(config: EmulatorConfig, store: Store | None) -> RequestRecord:
+    return RequestRecord(
+        max_entries=config.max_recorded_requests,
+        max_entries_per_key=config.max_recorded_requests_per_key,
+        max_bytes=config.max_recorded_bytes,
+        store=store,
+    )
 
 
 def storage_for(config: EmulatorConfig, store: Store | None) -> Storage:

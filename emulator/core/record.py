@@ -4,20 +4,29 @@ polls = emulation.requests.filter(provider="fal", path="/status")
 assert len(polls) <= 3
 assert emulation.calls("fal-ai/bitdance").last.json["prompt"] == "a cat"
 
+Each key (the credential a request carried) keeps its own newest requests, up to
+``max_entries_per_key``; when the record as a whole passes ``max_entries`` or ``max_bytes``
+of bodies, the key holding the most loses its oldest (`emulator.core.holdings`), so that
+one key's traffic never pushes out another key's requests while it holds more.
+
 Given a shared `Store`, the record lives there instead (`emulator.core.shared_record`), so
 that every process on the store reads every process's requests.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import threading
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import unquote_plus
 
+from emulator.core.holdings import Holdings
 from emulator.core.keys import split_authorization
 
 if TYPE_CHECKING:
@@ -102,10 +111,16 @@ class RawEntry:
         "body",
         "body_size",
         "endpoint",
+        "key",
+        "order",
     )
 
-    def __init__(self, method: str, headers: Headers, path: str) -> None:
+    def __init__(self, method: str, headers: Headers, path: str, key: str | None = None) -> None:
+        """``key``: the credential of ``headers``' ``Authorization``, if known already."""
         self.method, self.headers, self.path = method, headers, path
+        #: the credential after the scheme word, "" if none: whose share the entry is
+        self.key = key if key is not None else key_of(headers)
+        self.order = 0  # its place among the record's entries, once added
         self.query = b""
         self.status = 0
         self.started = self.answered = 0.0
@@ -120,6 +135,11 @@ def first_header(headers: Headers, name: bytes) -> str:
         if key == name:
             return value.decode("latin-1")
     return ""
+
+
+def key_of(headers: Headers) -> str:
+    """The credential of the ``Authorization`` header in raw ASGI headers, "" if none."""
+    return split_authorization(first_header(headers, b"authorization"))[1]
 
 
 def _headers(raw: Headers) -> dict[str, str]:
@@ -147,7 +167,7 @@ def _materialise(raw: RawEntry) -> RecordedRequest:
         path=raw.path,
         query=masked_query(raw.query.decode("latin-1")),
         status=raw.status,
-        key=split_authorization(first_header(raw.headers, b"authorization"))[1],
+        key=raw.key,
         started=raw.started,
         duration=raw.answered - raw.started,
         headers=_headers(raw.headers),
@@ -208,8 +228,8 @@ RAN = frozenset({"POST", "WEBSOCKET"})
 
 
 class RequestRecord:
-    """The newest requests, oldest first: bounded in number and in the bytes of the bodies
-    kept (the oldest entries go first).
+    """The newest requests, oldest first: bounded in number per key, and in number and in
+    the bytes of the bodies kept in all (the key holding the most loses its oldest).
 
     ``RequestRecord(..., store=store)`` makes a `SharedRequestRecord` instead, kept in
     ``store`` (see `emulator.core.shared_record`)."""
@@ -223,22 +243,25 @@ class RequestRecord:
 
     def __init__(
         self,
-        maxlen: int = 10_000,
+        max_entries: int = 50_000,
+        max_entries_per_key: int = 10_000,
         body_bytes: int = 64 * 1024,
         max_bytes: int = 64 * 2**20,
         store: Store | None = None,
     ) -> None:
-        self._entries: deque[RawEntry] = deque()
         #: the shared store the record is kept in (a `SharedRequestRecord`), or None
         self.store = store
-        self.maxlen = maxlen
+        #: the most entries kept in all, and for one key
+        self.max_entries, self.max_entries_per_key = max_entries, max_entries_per_key
         #: the most bytes of each request body kept
         self.body_bytes = body_bytes
         #: the most bytes of bodies kept in all
         self.max_bytes = max_bytes
-        self._bytes = 0
+        self._kept: dict[str, deque[RawEntry]] = {}  # each key's entries, oldest first
+        self._holdings = Holdings()
+        self._orders = itertools.count(1)
         self._lock = threading.Lock()
-        #: request shapes (method, path, query, headers) entries share (`entry`)
+        #: request shapes (method, path, query, headers) entries share, with their key (`entry`)
         self._shapes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
     def entry(
@@ -253,24 +276,43 @@ class RequestRecord:
         try:
             shared = self._shapes.get(shape)
         except TypeError:  # headers as lists, which the ASGI spec allows: not shared
-            shared = shape
+            shared = (*shape, None)
         if shared is None:
             if len(self._shapes) >= SHAPES:
                 self._shapes.clear()
-            shared = self._shapes[shape] = shape
-        entry = RawEntry(shared[0], shared[3], shared[1])
+            shared = self._shapes[shape] = (*shape, key_of(shape[3]))
+        entry = RawEntry(shared[0], shared[3], shared[1], shared[4])
         entry.query = shared[2]
         return entry
 
     def add(self, entry: RawEntry) -> None:
+        key, holdings = entry.key, self._holdings
         self._lock.acquire()  # by hand: ``with`` looks up two special methods per request
         try:
-            self._entries.append(entry)
-            self._bytes += len(entry.body)
-            while len(self._entries) > self.maxlen or self._bytes > self.max_bytes:
-                self._bytes -= len(self._entries.popleft().body)
+            kept = self._kept.get(key)
+            if kept is None:
+                kept = self._kept[key] = deque()
+            entry.order = next(self._orders)
+            kept.append(entry)
+            holdings.change(key, 1, len(entry.body))
+            self._trim(key)
         finally:
             self._lock.release()
+
+    def _trim(self, key: str) -> None:
+        """Drop ``key``'s oldest past its bound, then the oldest of the key holding the
+        most while the record is past a total (holding the lock)."""
+        kept = self._kept.get(key, ())  # none left if a total took them all
+        while len(kept) > self.max_entries_per_key:
+            self._drop_oldest(key)
+        while (largest := self._holdings.over(self.max_entries, self.max_bytes)) is not None:
+            self._drop_oldest(largest)
+
+    def _drop_oldest(self, key: str) -> None:
+        kept = self._kept[key]
+        self._holdings.change(key, -1, -len(kept.popleft().body))
+        if not kept:
+            del self._kept[key]
 
     def filter(
         self,
@@ -286,7 +328,7 @@ class RequestRecord:
         return Calls(
             [
                 entry
-                for entry in self
+                for entry in (self if key is None else self._of(key))
                 if (provider is None or entry.provider == provider)
                 and (method is None or entry.method == method.upper())
                 and (path is None or path in entry.path)
@@ -312,15 +354,24 @@ class RequestRecord:
 
     def clear(self) -> None:
         with self._lock:
-            self._entries.clear()
+            self._kept.clear()
+            self._holdings.clear()
             self._shapes.clear()  # what they shared: their headers, a key among them
-            self._bytes = 0
+
+    def _of(self, key: str) -> list[RecordedRequest]:
+        """``key``'s entries, oldest first: read without the other keys'."""
+        with self._lock:
+            raws = list(self._kept.get(key, ()))
+        return [_materialise(raw) for raw in raws]
 
     def __iter__(self) -> Iterator[RecordedRequest]:
-        return iter([_materialise(raw) for raw in list(self._entries)])
+        with self._lock:
+            kept = [list(entries) for entries in self._kept.values()]
+        merged = heapq.merge(*kept, key=attrgetter("order"))
+        return iter([_materialise(raw) for raw in merged])
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return self._holdings.total_items
 
     def close(self) -> None:
         """Stop background work (a shared record's writer; here: none)."""

@@ -61,10 +61,52 @@ def test_filters_combine(make_record: MakeRecord) -> None:
 
 
 def test_the_record_is_bounded(make_record: MakeRecord) -> None:
-    record = make_record(maxlen=2)
+    record = make_record(max_entries=2)
     for i in range(3):
         record.add(raw(status=200 + i))
     assert [e.status for e in record] == [201, 202]
+
+
+def test_a_key_keeps_its_own_newest_up_to_its_bound(make_record: MakeRecord) -> None:
+    record = make_record(max_entries_per_key=2)
+    for i in range(4):
+        record.add(raw(key="flood", status=200 + i))
+    record.add(raw(key="quiet", status=299))
+    assert [(e.key, e.status) for e in record] == [
+        ("flood", 202),
+        ("flood", 203),
+        ("quiet", 299),
+    ]
+
+
+def test_one_keys_traffic_leaves_the_other_keys_requests(make_record: MakeRecord) -> None:
+    """(One buffer for all: a teammate's 10,000 polls pushed every other key's requests
+    out of the record, and the assertions about them failed: an audit.)"""
+    record = make_record(max_entries=6, max_entries_per_key=100)
+    record.add(raw("POST", key="quiet", status=200))
+    for i in range(2):
+        record.add(raw(key="calm", status=210 + i))
+    for i in range(20):
+        record.add(raw(key="flood", status=300 + i))
+    assert [e.status for e in record.filter(key="quiet")] == [200]
+    assert [e.status for e in record.filter(key="calm")] == [210, 211]
+    # the key holding the most lost its oldest: it keeps the rest of the room
+    assert [e.status for e in record.filter(key="flood")] == [317, 318, 319]
+    assert len(record) == 6 and [e.key for e in record][:3] == ["quiet", "calm", "calm"]
+
+
+def test_past_the_bytes_bound_the_key_holding_the_most_bytes_loses(
+    make_record: MakeRecord,
+) -> None:
+    record = make_record(max_bytes=35)
+    record.add(raw("POST", key="quiet", body=b"q" * 10, status=200))
+    for i in range(5):
+        record.add(raw("POST", key="flood", body=b"f" * 10, status=300 + i))
+    for i in range(3):
+        record.add(raw(key="polls", status=400 + i))  # no body: no bytes
+    assert [e.status for e in record.filter(key="quiet")] == [200]
+    assert [e.status for e in record.filter(key="flood")] == [303, 304]
+    assert [e.status for e in record.filter(key="polls")] == [400, 401, 402]
 
 
 def test_credentials_are_masked_in_the_headers_kept(make_record: MakeRecord) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from emulator.core.record import RawEntry, RequestRecord
 from emulator.core.redis_store import RedisStore
-from emulator.core.shared_record import SharedRequestRecord
+from emulator.core.shared_record import SharedRequestRecord, _digest, _lists
 from emulator.core.store import Store
 from tests.bounded import eventually
 from tests.redis_server import RedisServer
@@ -18,8 +18,11 @@ from tests.redis_server import RedisServer
 WAIT = 5.0
 
 
-def entry(n: int) -> RawEntry:
-    made = RawEntry("GET", [(b"host", b"queue.fal.run")], f"/fal/queue/a/requests/{n}/status")
+def entry(n: int, key: str = "") -> RawEntry:
+    headers = [(b"host", b"queue.fal.run")]
+    if key:
+        headers.append((b"authorization", f"Key {key}".encode()))
+    made = RawEntry("GET", headers, f"/fal/queue/a/requests/{n}/status")
     made.status, made.started, made.answered = 200, 100.0 + n, 100.5 + n
     return made
 
@@ -72,24 +75,41 @@ def test_records_added_from_many_threads_land_once_each(stores: tuple[Store, Sto
 
 
 def test_a_restarted_process_reads_the_record(stores: tuple[Store, Store]) -> None:
-    before = RequestRecord(maxlen=3, store=stores[0])
+    before = RequestRecord(max_entries=3, store=stores[0])
     for n in range(5):
         before.add(entry(n))
     before.close()  # writes what is queued
-    after = RequestRecord(maxlen=3, store=stores[1])
+    after = RequestRecord(max_entries=3, store=stores[1])
     assert [e.started for e in after] == [102.0, 103.0, 104.0]  # bounded: the newest
     after.close()
 
 
 def test_the_store_keeps_no_more_than_the_limits(stores: tuple[Store, Store]) -> None:
-    record = RequestRecord(maxlen=6, max_bytes=25, store=stores[0])
+    record = RequestRecord(max_entries_per_key=6, max_bytes=25, store=stores[0])
     for n in range(10):
         made = entry(n)
         made.body += b"x" * 10
         record.add(made)
     record.close()
     assert [e.started for e in RequestRecord(store=stores[1], max_bytes=25)] == [108.0, 109.0]
-    assert stores[1].batch([("llen", "record:entries"), ("llen", "record:sizes")]) == [2, 2]
+    assert stores[1].batch([("llen", name) for name in _lists(_digest(""))]) == [2, 2]
+
+
+def test_the_store_keeps_each_keys_share_whichever_process_wrote(
+    stores: tuple[Store, Store],
+) -> None:
+    quiet, flood = (
+        RequestRecord(max_entries=5, max_entries_per_key=50, store=store) for store in stores
+    )
+    quiet.add(entry(0, key="quiet"))
+    quiet.close()
+    for n in range(1, 30):
+        flood.add(entry(n, key="flood"))
+    flood.close()  # written, and trimmed to the totals in the store
+    lists = [_lists(_digest(key))[0] for key in ("quiet", "flood")]
+    assert stores[0].batch([("llen", name) for name in lists]) == [1, 4]
+    assert [e.started for e in quiet.filter(key="quiet")] == [100.0]
+    assert [e.started for e in quiet] == [100.0, 126.0, 127.0, 128.0, 129.0]
 
 
 def test_an_outage_loses_nothing_recorded_and_raises_nothing(tmp_path: Path) -> None:

@@ -55,6 +55,22 @@ def test_a_key_sees_only_its_own_and_changes_nothing(client: TestClient) -> None
     assert len(client.get("/_emulator/jobs", headers=ADMIN).json()) == 2
 
 
+def test_a_keys_requests_outlive_another_keys_traffic() -> None:
+    """(One buffer of 10,000 for all: a teammate's polls emptied a key's view: an audit.)"""
+    config = EmulatorConfig(
+        admin_token="admin-secret", max_recorded_requests=20, max_recorded_requests_per_key=10
+    )
+    alice, bob = ({"Authorization": f"Key {key}"} for key in (ALICE, BOB))
+    with TestClient(create_app(engine=Engine(config))) as client:
+        client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "a cat"}, headers=alice)
+        for _ in range(30):
+            client.get("/fal/queue/fal-ai/bitdance/requests/nope/status", headers=bob)
+        mine = client.get("/_emulator/requests", headers=alice).json()
+        assert [entry["method"] for entry in mine] == ["POST"]
+        assert len(client.get("/_emulator/requests", headers=bob).json()) == 10
+        assert len(client.get("/_emulator/requests", headers=ADMIN).json()) == 11
+
+
 def test_the_admin_token_does_everything(client: TestClient) -> None:
     rule = client.post("/_emulator/faults", json={"effect": "fail"}, headers=ADMIN)
     assert rule.status_code == 201

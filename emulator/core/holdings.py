@@ -1,0 +1,85 @@
+"""How much of a shared budget each key holds, and which keys hold the most.
+
+A budget shared by every key (the request record's entries, the jobs kept) is met by
+taking from the key holding the most, never first from a quiet key: one key's traffic
+then costs only its own share. `Holdings` counts each key's items and their bytes, and
+finds the keys holding the most of either in logarithmic time, however many keys there
+are (a flood of made-up keys must not make every request scan them all).
+"""
+
+from __future__ import annotations
+
+import heapq
+
+#: how many stale entries a heap may hold beyond one per key before it is rebuilt
+_SLACK = 64
+
+
+class Holdings:
+    """Per key: how many items it holds and their bytes, and the totals."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, int] = {}
+        self.bytes: dict[str, int] = {}
+        self.total_items = 0
+        self.total_bytes = 0
+        # Max-heaps as (-amount, key), pushed at every change and read lazily: an entry
+        # whose amount is no longer its key's is stale, and skipped.
+        self._by_items: list[tuple[int, str]] = []
+        self._by_bytes: list[tuple[int, str]] = []
+
+    def change(self, key: str, items: int, size: int) -> None:
+        """``key`` holds ``items`` more items, of ``size`` more bytes (fewer if negative);
+        a key that holds none is forgotten."""
+        held = self.items.get(key, 0) + items
+        held_bytes = self.bytes.get(key, 0) + size
+        self.total_items += items
+        self.total_bytes += size
+        if held <= 0:
+            self.items.pop(key, None)
+            self.bytes.pop(key, None)
+            return
+        self.items[key], self.bytes[key] = held, held_bytes
+        if items:
+            self._push(self._by_items, self.items, key, held)
+        if size:
+            self._push(self._by_bytes, self.bytes, key, held_bytes)
+
+    @staticmethod
+    def _push(heap: list[tuple[int, str]], held: dict[str, int], key: str, amount: int) -> None:
+        heapq.heappush(heap, (-amount, key))
+        if len(heap) > 2 * len(held) + _SLACK:  # mostly stale: rebuilt from the amounts
+            heap[:] = [(-value, name) for name, value in held.items()]
+            heapq.heapify(heap)
+
+    def most(self, count: int, *, by_bytes: bool) -> list[str]:
+        """Up to ``count`` keys, holding the most items (or bytes) first; ties by key.
+        Each costs a logarithmic step, whatever the number of keys."""
+        heap = self._by_bytes if by_bytes else self._by_items
+        held = self.bytes if by_bytes else self.items
+        taken: list[tuple[int, str]] = []
+        while heap and len(taken) < count:
+            amount, key = heapq.heappop(heap)
+            # a stale entry, or a copy of the one just taken (equal entries pop together)
+            if held.get(key) == -amount and not (taken and taken[-1][1] == key):
+                taken.append((amount, key))
+        for entry in taken:  # given back, for the next question
+            heapq.heappush(heap, entry)
+        return [key for _, key in taken]
+
+    def over(self, max_items: int, max_bytes: int) -> str | None:
+        """The key to take an item from while the totals pass ``max_items`` or
+        ``max_bytes``: the one holding the most items while there are too many, else the
+        most bytes; None within both."""
+        if self.total_items > max_items:
+            return self.most(1, by_bytes=False)[0]
+        if self.total_bytes > max_bytes:
+            return self.most(1, by_bytes=True)[0]
+        return None
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.bytes.clear()
+        self.total_items = self.total_bytes = 0
+        self._by_items.clear()
+        self._by_bytes.clear()
