@@ -105,7 +105,11 @@ class EmulatorConfig:
         bounds=Bounds(minimum=0, maximum=31 * 86400, exclusive=True),
     )
     max_jobs: int = _setting(
-        100_000, "Most jobs kept at once; the oldest go first.", bounds=AT_LEAST_ONE
+        100_000,
+        "Most jobs kept at once, of every key; past it, the key holding the most loses its "
+        "oldest finished job, never a job still queued or running: a submission that only "
+        "such a job could make room for is refused (429).",
+        bounds=AT_LEAST_ONE,
     )
     max_jobs_per_key: int = _setting(
         20_000,
@@ -121,7 +125,9 @@ class EmulatorConfig:
     )
     max_retained_bytes: int = _setting(
         1024 * 2**20,
-        "Most bytes of jobs (their inputs) kept at once; the oldest go first.",
+        "Most bytes of jobs (their inputs) kept at once, of every key; past it, the key "
+        "holding the most bytes loses its oldest finished job, never a job still queued or "
+        "running: a submission that only such a job could make room for is refused (429).",
         bounds=AT_LEAST_ONE,
     )
     max_retained_bytes_per_key: int = _setting(

@@ -80,7 +80,7 @@ class Engine(Timeline):
         self.contracts = contracts if contracts is not None else served_contracts(config)
         #: the ids asked for that no contract knows, each advised of once (not reset)
         self.unknown_ids = UnknownIds()
-        self.jobs = job_store_for(config, self.store, self.contracts)
+        self.jobs = job_store_for(config, self.store, self.contracts, self.finished)
         self.record = record_for(config, self.store)
         self.faults = FaultBook(self.config.seed, store=self.store, served=self.contracts.serve_any)
         self.webhooks = WebhookSender(
@@ -106,7 +106,7 @@ class Engine(Timeline):
         # Last: with a shared store, deliveries due already (a restart's) are taken at once,
         # and building one needs the whole engine (its files, its media).
         self.webhooks.attach(
-            JobAccess(self, self.find, lambda job: self.look(job).phase is Phase.DONE),
+            JobAccess(self, self.find, self.finished),
             deliver=delivers,
         )
 
@@ -178,7 +178,7 @@ class Engine(Timeline):
             job.endpoint.provider,
             delivery_id,
             url,
-            is_done=lambda: self.look(job).phase is Phase.DONE,
+            is_done=lambda: self.finished(job),
             build=build,
             schedule=schedule,
             fault=fault.effect if fault else None,

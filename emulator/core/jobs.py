@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, NamedTuple
 
 from emulator.contracts.documents import Endpoint
+from emulator.core.holdings import Holdings
 
 
 class Failure(NamedTuple):
@@ -98,6 +99,21 @@ class Job:
 JOB_OVERHEAD = 1024
 #: how many evicted or expired ids are remembered, to answer "expired" rather than "unknown"
 TOMBSTONES = 100_000
+#: past a total budget, how many of the keys holding the most, and how many of each one's
+#: oldest jobs, are looked at for a finished job to drop: a bounded look, whatever is kept
+HOLDERS_LOOKED_AT, JOBS_LOOKED_AT = 8, 64
+
+
+class JobsFull(Exception):
+    """The total budget is full of jobs still queued or running: a submission that only
+    evicting one of them could make room for is refused (the providers answer 429)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The emulator holds as many jobs as its total budget allows (--max-jobs, "
+            "--max-retained-bytes), and none of them has finished to make room: try again "
+            "once some have"
+        )
 
 
 @dataclass(frozen=True)
@@ -116,16 +132,23 @@ class JobStore:
 
     Insertion order is submission order, so expiry only ever looks at the oldest jobs
     (of all, or of one key): adding and finding are O(1) amortised and nothing scans the
-    store. A key that floods the store evicts its own oldest jobs, not another key's.
+    store. A key over its own budget evicts its own oldest jobs, not another key's. Past a
+    total budget, the key holding the most (jobs, or bytes) loses its oldest finished job
+    (``finished``: done, failed or cancelled), never a job still queued or running: a
+    submission that only such a job could make room for is refused (`JobsFull`).
     Evicted and expired ids are remembered (bounded), so that a look-up can say which.
     """
 
-    def __init__(self, budget: Budget | None = None) -> None:
+    def __init__(
+        self, budget: Budget | None = None, finished: Callable[[Job], bool] | None = None
+    ) -> None:
+        """``finished``: whether a job has finished, so that it may make room for another
+        key's (None: every job may)."""
         self.budget = budget or Budget()
+        self._finished = finished or (lambda job: True)
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._by_owner: dict[str, deque[str]] = {}
-        self._owner_bytes: dict[str, int] = {}
-        self._bytes = 0
+        self._holdings = Holdings()  # each owner's jobs and bytes
         self._gone: OrderedDict[str, str] = OrderedDict()  # id → owner
         # When the oldest job kept was submitted, or earlier (a drop leaves it as it was):
         # a submission looks for expired jobs only once one may be due.
@@ -144,19 +167,20 @@ class JobStore:
             if ids is None:
                 ids = self._by_owner[owner] = deque()
             ids.append(job.id)
-            owner_bytes = self._owner_bytes[owner] = self._owner_bytes.get(owner, 0) + size
-            self._bytes += size
+            holdings = self._holdings
+            holdings.change(owner, 1, size)
             if len(jobs) == 1:
                 self._oldest_at = job.submitted_at
             budget = self.budget
-            if len(ids) > budget.max_jobs_per_key or owner_bytes > budget.max_bytes_per_key:
-                self._evict_owner(owner)
             if (
-                len(jobs) > budget.max_jobs
-                or self._bytes > budget.max_bytes
-                or now - self._oldest_at > budget.retention
+                len(ids) > budget.max_jobs_per_key
+                or holdings.bytes[owner] > budget.max_bytes_per_key
             ):
+                self._evict_owner(owner)
+            if now - self._oldest_at > budget.retention:
                 self._expire(now)
+            if len(jobs) > budget.max_jobs or holdings.total_bytes > budget.max_bytes:
+                self._make_room(job)
         finally:
             self._lock.release()
 
@@ -164,41 +188,64 @@ class JobStore:
         budget, ids = self.budget, self._by_owner[owner]
         while ids and (
             len(ids) > budget.max_jobs_per_key
-            or self._owner_bytes[owner] > budget.max_bytes_per_key
+            or self._holdings.bytes[owner] > budget.max_bytes_per_key
         ):
             self._drop(ids[0])
+
+    def _make_room(self, job: Job) -> None:
+        """Drop finished jobs of the keys holding the most until the store is within its
+        total budget; `JobsFull`, with ``job`` (the newest) forgotten, if none can go."""
+        budget = self.budget
+        while len(self._jobs) > budget.max_jobs or self._holdings.total_bytes > budget.max_bytes:
+            victim = self._finished_job(job.id, by_bytes=len(self._jobs) <= budget.max_jobs)
+            if victim is None:
+                if job.id in self._jobs:  # (its own key's budget may have evicted it)
+                    self._drop(job.id, remember=False)
+                raise JobsFull
+            self._drop(victim)
+
+    def _finished_job(self, newest: str, *, by_bytes: bool) -> str | None:
+        """The oldest finished job (but ``newest``) of the key holding the most jobs (or
+        bytes) that has one among its oldest, if any."""
+        for owner in self._holdings.most(HOLDERS_LOOKED_AT, by_bytes=by_bytes):
+            for job_id in islice(self._by_owner[owner], JOBS_LOOKED_AT):
+                if job_id != newest and self._finished(self._jobs[job_id]):
+                    return job_id
+        return None
 
     def expire(self, now: float) -> None:
         with self._lock:
             self._expire(now)
 
     def _expire(self, now: float) -> None:
-        budget, jobs = self.budget, self._jobs
+        """Drop the jobs past the retention, the oldest first."""
+        retention, jobs = self.budget.retention, self._jobs
         while jobs:
             oldest = next(iter(jobs.values()))
-            if (
-                len(jobs) <= budget.max_jobs
-                and self._bytes <= budget.max_bytes
-                and now - oldest.submitted_at <= budget.retention
-            ):
+            if now - oldest.submitted_at <= retention:
                 self._oldest_at = oldest.submitted_at
                 return
             self._drop(oldest.id)
         self._oldest_at = math.inf
 
-    def _drop(self, job_id: str) -> None:
+    def _drop(self, job_id: str, *, remember: bool = True) -> None:
+        """Forget ``job_id``; ``remember`` it as gone (expired), unless it was never
+        answered for (a refused submission)."""
         job = self._jobs.pop(job_id)
         ids = self._by_owner[job.owner]
-        ids.popleft()  # the oldest job of all, or of its owner, is its owner's oldest
+        if ids[0] == job_id:  # its owner's oldest: nearly always
+            ids.popleft()
+        elif ids[-1] == job_id:  # a refused submission
+            ids.pop()
+        else:  # a finished job behind older ones, among its owner's `JOBS_LOOKED_AT` oldest
+            ids.remove(job_id)
         if not ids:
             del self._by_owner[job.owner]
-        self._owner_bytes[job.owner] -= job.size
-        if not self._owner_bytes[job.owner]:
-            del self._owner_bytes[job.owner]
-        self._bytes -= job.size
-        self._gone[job_id] = job.owner
-        while len(self._gone) > TOMBSTONES:
-            self._gone.popitem(last=False)
+        self._holdings.change(job.owner, -1, -job.size)
+        if remember:
+            self._gone[job_id] = job.owner
+            while len(self._gone) > TOMBSTONES:
+                self._gone.popitem(last=False)
 
     def get(self, job_id: str, owner: str, now: float, *, polling: bool = False) -> Job | None:
         """The job if ``owner``'s and retained (``polling`` matters to a shared store only:
@@ -259,7 +306,7 @@ class JobStore:
 
     @property
     def retained_bytes(self) -> int:
-        return self._bytes
+        return self._holdings.total_bytes
 
     def __len__(self) -> int:
         return len(self._jobs)
@@ -272,7 +319,6 @@ class JobStore:
         with self._lock:
             self._jobs.clear()
             self._by_owner.clear()
-            self._owner_bytes.clear()
-            self._bytes = 0
+            self._holdings.clear()
             self._gone.clear()
             self._oldest_at = math.inf

@@ -4,11 +4,13 @@ alike."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Contracts
 from emulator.core.clock import Clock, ManualClock, SharedManualClock, SystemClock, WallClock
 from emulator.core.files import Storage
-from emulator.core.jobs import Budget, JobStore
+from emulator.core.jobs import Budget, Job, JobStore
 from emulator.core.record import RequestRecord
 from emulator.core.shared_jobs import SharedJobStore
 from emulator.core.store import Store
@@ -24,8 +26,13 @@ def clock_for(clock: Clock | None, store: Store | None) -> Clock:
 
 
 def job_store_for(
-    config: EmulatorConfig, store: Store | None, contracts: Contracts
+    config: EmulatorConfig,
+    store: Store | None,
+    contracts: Contracts,
+    finished: Callable[[Job], bool] | None = None,
 ) -> JobStore | SharedJobStore:
+    """The jobs, within the budgets; past a total one, only jobs ``finished`` says are may
+    make room for another's."""
     budget = Budget(
         retention=config.retention,
         max_jobs=config.max_jobs,
@@ -33,7 +40,9 @@ def job_store_for(
         max_jobs_per_key=config.max_jobs_per_key,
         max_bytes_per_key=config.max_retained_bytes_per_key,
     )
-    return JobStore(budget) if store is None else SharedJobStore(store, budget, contracts.get)
+    if store is None:
+        return JobStore(budget, finished)
+    return SharedJobStore(store, budget, contracts.get, finished)
 
 
 def record_for(config: EmulatorConfig, store: Store | None) -> RequestRecord:

@@ -122,16 +122,23 @@ def _literal(text: str) -> str:
 
 
 #: ``tally``: a counter that is forgotten once back at zero, so that a per-key count of keys
-#: long gone leaves nothing behind (Redis keeps a string at 0); a batch's and a guarded
-#: batch's script both run it
+#: long gone leaves nothing behind (Redis keeps a string at 0); ``ztally``: a sorted set's
+#: member counted likewise (what keys hold, ranked), forgotten at zero or below; a batch's
+#: and a guarded batch's script both run them
 _TALLY_FUNCTION = """
 local function tally(key, by)
     local value = redis.call('incrby', key, by)
     if value == 0 then redis.call('del', key) end
     return value
 end
+local function ztally(key, member, by)
+    local value = tonumber(redis.call('zincrby', key, by, member))
+    if value <= 0 then redis.call('zrem', key, member) end
+    return value
+end
 """
 _TALLY = _TALLY_FUNCTION + "return tally(KEYS[1], ARGV[1])"
+_ZTALLY = _TALLY_FUNCTION + "return ztally(KEYS[1], ARGV[1], ARGV[2])"
 
 
 #: `Store.guarded`: its operations as counted words (how many, then the command's own),
@@ -150,6 +157,7 @@ local function call_next()
     local first, last = at + 3, at + count
     at = last + 1
     if name == 'tally' then return tally(key, ARGV[first]) end
+    if name == 'ztally' then return ztally(key, ARGV[first], ARGV[first + 1]) end
     local answer = redis.call(name, key, unpack(ARGV, first, math.min(last, first + PART - 1)))
     for start = first + PART, last, PART do
         local more = redis.call(name, key, unpack(ARGV, start, math.min(last, start + PART - 1)))
@@ -182,7 +190,18 @@ def _counted(prefix: str, op: Op) -> list[Any]:
         words = ["zadd", key, score, member]
     elif name == "hset":
         words = ["hset", key, *(word for pair in args[0].items() for word in pair)]
-    elif name in ("set", "tally", "zrem", "rpush", "hgetall", "hmget", "hincrby", "hdel", "llen"):
+    elif name in (
+        "set",
+        "tally",
+        "ztally",
+        "zrem",
+        "rpush",
+        "hgetall",
+        "hmget",
+        "hincrby",
+        "hdel",
+        "llen",
+    ):
         words = [name, key, *args]  # the script runs a tally itself (`_TALLY_FUNCTION`)
     else:  # a read that may answer nothing would end the script's answer early
         raise ValueError(f"{name} cannot run in a guarded batch")
@@ -205,6 +224,8 @@ def _queue(pipe: Any, prefix: str, op: Op) -> None:
         pipe.incrby(key, *args)
     elif name == "tally":
         pipe.eval(_TALLY, 1, key, *args)
+    elif name == "ztally":
+        pipe.eval(_ZTALLY, 1, key, *args)
     elif name == "delete":
         pipe.delete(key, *(prefix + other for other in args))
     elif name == "zadd":

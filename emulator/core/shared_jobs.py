@@ -2,7 +2,9 @@
 
 The same interface as `JobStore`, and the same budgets: jobs in submission order (a sorted
 set scored by a store-wide counter), per-key order likewise, byte counts kept with
-``incr``, evicted and expired ids remembered (bounded) to answer "expired". Eviction is
+``incr``, what each key holds ranked in two sorted sets (``jobs:holders`` by jobs,
+``jobs:holders:bytes`` by bytes, with ``ztally``) to find the key holding the most past a
+total budget, evicted and expired ids remembered (bounded) to answer "expired". Eviction is
 claimed with ``zrem``, which answers True to one process only, so two workers never both
 drop (or both count) the same job; the claim and the drop are one atomic step
 (`Store.guarded`).
@@ -22,12 +24,22 @@ from typing import Any
 
 from emulator.contracts.documents import Endpoint
 from emulator.core.faults import Fault
-from emulator.core.jobs import TOMBSTONES, Budget, Failure, Job
+from emulator.core.jobs import (
+    HOLDERS_LOOKED_AT,
+    JOBS_LOOKED_AT,
+    TOMBSTONES,
+    Budget,
+    Failure,
+    Job,
+    JobsFull,
+)
 from emulator.core.lifecycle import Progression
 from emulator.core.store import Op, Store, StoreUnavailable, as_text
 
 #: how many of the oldest jobs one submission may evict at most (the rest go on the next)
 EVICT_BATCH = 64
+#: what each key holds, ranked: by jobs, and by bytes
+HOLDERS, HOLDERS_BY_BYTES = "jobs:holders", "jobs:holders:bytes"
 #: how many jobs a walk from the newest reads per round trip
 NEWEST_CHUNK = 256
 #: seconds between one process's looks for jobs past their retention, when submitting
@@ -50,8 +62,11 @@ class SharedJobStore:
         store: Store,
         budget: Budget,
         endpoint: Callable[[str, str], Endpoint | None],
+        finished: Callable[[Job], bool] | None = None,
     ) -> None:
+        """``finished``: as `JobStore`'s (None: every job may make room for another key's)."""
         self.store, self.budget, self._endpoint = store, budget, endpoint
+        self._finished = finished or (lambda job: True)
         self._expired_at = -EXPIRY_INTERVAL
 
     # -- writing -------------------------------------------------------------------------
@@ -67,27 +82,63 @@ class SharedJobStore:
                 ("zcard", _owned(job.owner)),
                 ("incr", "jobs:bytes", job.size),
                 ("tally", f"jobs:bytes:{job.owner}", job.size),
+                ("ztally", HOLDERS, job.owner, 1),
+                ("ztally", HOLDERS_BY_BYTES, job.owner, job.size),
             ]
-        )[3:]
+        )[3:7]
         # The job is kept: what follows only makes room. A store error here must not make
         # an accepted submission a 503, which its client would submit again (two jobs);
-        # the next submission makes room instead.
+        # the next submission makes room instead. A refusal (`JobsFull`) is raised once the
+        # job is forgotten again.
         with contextlib.suppress(StoreUnavailable):
-            self._make_room(job.owner, (count, owner_count, size, owner_size), now)
+            self._make_room(job, (count, owner_count, size, owner_size), now)
 
-    def _make_room(self, owner: str, counts: tuple[int, int, int, int], now: float) -> None:
-        """Drop the oldest jobs past a budget (``owner``'s, then everyone's), and the expired."""
+    def _make_room(self, job: Job, counts: tuple[int, int, int, int], now: float) -> None:
+        """Drop the oldest jobs past the key's budget, and the expired; then, past a total
+        budget, finished jobs of the keys holding the most (`JobStore`'s rule)."""
         count, owner_count, size, owner_size = counts
         budget = self.budget
         if owner_count > budget.max_jobs_per_key or owner_size > budget.max_bytes_per_key:
             excess = max(1, owner_count - budget.max_jobs_per_key)
-            self._drop(self.store.do("zrange", _owned(owner), 0, min(excess, EVICT_BATCH) - 1))
-        if count > budget.max_jobs or size > budget.max_bytes:
-            excess = max(1, count - budget.max_jobs)
-            self._drop(self.store.do("zrange", "jobs", 0, min(excess, EVICT_BATCH) - 1))
+            owned = _owned(job.owner)
+            self._drop(self.store.do("zrange", owned, 0, min(excess, EVICT_BATCH) - 1))
         if now - self._expired_at >= EXPIRY_INTERVAL:
             self._expired_at = now
             self.expire(now)
+        if count > budget.max_jobs or size > budget.max_bytes:
+            self._meet_totals(job)
+
+    def _meet_totals(self, job: Job) -> None:
+        """Drop finished jobs of the keys holding the most while the store is past a total
+        budget (at most `EVICT_BATCH`: the rest on the next submission); `JobsFull`, with
+        ``job`` (the newest) forgotten, if none can go."""
+        budget = self.budget
+        for _ in range(EVICT_BATCH):
+            count, size = self.store.batch([("zcard", "jobs"), ("get", "jobs:bytes")])
+            if count <= budget.max_jobs and int(size or 0) <= budget.max_bytes:
+                return
+            victim = self._finished_job(job.id, by_bytes=count <= budget.max_jobs)
+            if victim is None:
+                self._drop([job.id], remember=False)
+                raise JobsFull
+            self._drop([victim])
+
+    def _finished_job(self, newest: str, *, by_bytes: bool) -> str | None:
+        """The oldest finished job (but ``newest``) of the key holding the most jobs (or
+        bytes) that has one among its oldest, if any: a bounded look, the keys' oldest ids
+        in one round trip, their jobs a chunk at a time."""
+        ranked = self.store.do(
+            "zrange", HOLDERS_BY_BYTES if by_bytes else HOLDERS, -HOLDERS_LOOKED_AT, -1
+        )
+        oldest = self.store.batch(
+            [("zrange", _owned(owner), 0, JOBS_LOOKED_AT - 1) for owner in reversed(ranked)]
+        )
+        ids = [job_id for owned in oldest for job_id in owned if job_id != newest]
+        for start in range(0, len(ids), JOBS_LOOKED_AT):
+            for job in self._jobs(ids[start : start + JOBS_LOOKED_AT]):
+                if self._finished(job):
+                    return job.id
+        return None
 
     def _fields(self, job: Job) -> dict[str, Any]:
         fields: dict[str, Any] = {
@@ -137,28 +188,36 @@ class SharedJobStore:
         ]
         self._drop(due)
 
-    def _drop(self, job_ids: list[str]) -> None:
+    def _drop(self, job_ids: list[str], *, remember: bool = True) -> None:
+        """Forget ``job_ids``; ``remember`` them as gone (expired), unless they were never
+        answered for (a refused submission)."""
         for job_id in job_ids:
             owner, size = self.store.batch(
                 [("hget", _job_key(job_id), "owner"), ("hget", _job_key(job_id), "size")]
             )
             owner_text = owner.decode() if owner else ""
+            held = int(size or 0)
             ops: list[Op] = [
                 ("delete", _job_key(job_id)),
                 ("zrem", _owned(owner_text), job_id),
                 ("hdel", f"polls:{owner_text}", job_id),
-                ("incr", "jobs:bytes", -int(size or 0)),
-                ("tally", f"jobs:bytes:{owner_text}", -int(size or 0)),
-                ("hset", "jobs:gone", {job_id: owner_text}),
-                ("rpush", "jobs:gone:order", job_id),
-                ("llen", "jobs:gone:order"),
+                ("incr", "jobs:bytes", -held),
+                ("tally", f"jobs:bytes:{owner_text}", -held),
+                ("ztally", HOLDERS, owner_text, -1),
+                ("ztally", HOLDERS_BY_BYTES, owner_text, -held),
             ]
+            if remember:
+                ops += [
+                    ("hset", "jobs:gone", {job_id: owner_text}),
+                    ("rpush", "jobs:gone:order", job_id),
+                    ("llen", "jobs:gone:order"),
+                ]
             # claimed and dropped in one step: a process that dies cannot leave a job
             # out of the order yet counted against its key's budget
             dropped = self.store.guarded(("zrem", "jobs", job_id), ops)
             if dropped is None:
                 continue  # another process dropped it
-            if dropped[-1] > TOMBSTONES:
+            if remember and dropped[-1] > TOMBSTONES:
                 forgotten = self.store.do("lpop", "jobs:gone:order")  # each popped once
                 if forgotten is not None:
                     self.store.do("hdel", "jobs:gone", forgotten.decode())

@@ -199,6 +199,14 @@ class SqliteStore(Store):
         sql = "DELETE FROM zsets WHERE key = ? AND member = ?"
         return self._db.execute(sql, (key, member)).rowcount == 1
 
+    def _ztally(self, key: str, member: str, by: int) -> int:
+        value = int(self._zscore(key, member) or 0) + by
+        if value <= 0:
+            self._zrem(key, member)
+        else:
+            self._zadd(key, member, value)
+        return value
+
     def _zcard(self, key: str) -> int:
         return int(self._one("SELECT COUNT(*) FROM zsets WHERE key = ?", key))
 

@@ -7,8 +7,9 @@ components (the ``emulator.core.shared_*`` modules) keep jobs, ids, the clock, f
 rules, the request record, uploads and webhook deliveries in one, so that any worker
 answers for any job and a restart forgets nothing.
 
-Every implementation offers the same operations, named as Redis names them (but one,
-``tally``: a counter that is forgotten once back at zero, a script on Redis), and runs a
+Every implementation offers the same operations, named as Redis names them (but two:
+``tally``, a counter that is forgotten once back at zero, and ``ztally``, a sorted set's
+member whose score counts likewise, scripts on Redis), and runs a
 `batch` of them atomically in one round trip, or a batch `guarded` by one more operation
 (a script on Redis): what makes a step of shared work that one process claims either
 happen whole or not at all. Values are bytes (``str`` is encoded as UTF-8); hash fields and
@@ -49,7 +50,7 @@ class Store:
         """Run ``guard`` and, only if it answers true (``zrem`` of a member that was
         there), ``ops``, all atomically in one round trip: their results in order, or None
         if the guard answered false. ``ops`` are among those that always answer something
-        (``incr``, ``tally``, ``delete``, ``hset``, ``hincrby``, ``hdel``, ``zadd``,
+        (``incr``, ``tally``, ``ztally``, ``delete``, ``hset``, ``hincrby``, ``hdel``, ``zadd``,
         ``zrem``, ``rpush``, ``hgetall``, ``hmget``, ``llen``): on Redis a script's answer
         ends at the first answer of nothing, and any other is refused before anything is
         sent."""
@@ -256,6 +257,14 @@ class MemoryStore(Store):
         if key in self._data and not table:
             del self._data[key]
         return removed
+
+    def _ztally(self, key: str, member: str, by: int) -> int:
+        value = int(self._zscore(key, member) or 0) + by
+        if value <= 0:
+            self._zrem(key, member)
+        else:
+            self._zadd(key, member, value)
+        return value
 
     def _zcard(self, key: str) -> int:
         return len(self._data.get(key, {}))

@@ -145,6 +145,10 @@ class Timeline:
             return Look(Phase.DONE, 1.0, 0, failure)
         return Look(phase, fraction, 0)
 
+    def finished(self, job: Job) -> bool:
+        """Whether ``job`` is done: its output made, failed or cancelled."""
+        return self.look(job).phase is Phase.DONE
+
     def _start_timed_out(self, job: Job) -> bool:
         deadline = job.start_timeout
         return deadline is not None and self.clock.now() - job.submitted_at >= deadline

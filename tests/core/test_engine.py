@@ -1,6 +1,7 @@
 import pytest
 
 from emulator import EmulatorConfig, Engine, ManualClock, Progression
+from emulator.core.jobs import JobsFull
 from emulator.core.lifecycle import Phase
 from emulator.core.outcomes import JobFailed, validated
 
@@ -164,3 +165,18 @@ def test_an_input_checked_at_submission_gets_the_same_defaults_without_a_second_
     checked = engine.submit(endpoint, payload, "k", checked=True)
     unchecked = engine.submit(endpoint, payload, "k")
     assert validated(checked, engine.limits) == validated(unchecked, engine.limits) == inputs
+
+
+def test_past_the_total_a_job_still_queued_or_running_is_never_evicted() -> None:
+    """(A teammate's submissions evicted a key's job in its queue: an audit.)"""
+    config = EmulatorConfig(progression=Progression.parse("polls:1,1"), max_jobs=2)
+    engine = Engine(config, clock=ManualClock())
+    quiet = engine.submit(bitdance(engine), {"prompt": "x"}, "quiet")
+    busy = engine.submit(bitdance(engine), {"prompt": "x"}, "busy")
+    with pytest.raises(JobsFull):
+        engine.submit(bitdance(engine), {"prompt": "x"}, "busy")
+    assert engine.find(quiet.id, "quiet") is not None
+    for _ in range(2):
+        engine.poll(busy)  # done now: it may make room
+    engine.submit(bitdance(engine), {"prompt": "x"}, "late")
+    assert engine.find(quiet.id, "quiet") is not None and engine.expired(busy.id, "busy")

@@ -20,7 +20,8 @@ def test_sixteen_threads_submitting_and_polling_lose_nothing() -> None:
             found = engine.find(job.id, owner)
             # Either kept, or already evicted by the budget: never half-kept.
             assert found is job or engine.expired(job.id, owner)
-            engine.poll(job)
+            for _ in range(2):  # done: it may make room past the total budget
+                engine.poll(job)
         return SUBMITS
 
     with ThreadPoolExecutor(THREADS) as pool:

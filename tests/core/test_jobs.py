@@ -1,8 +1,11 @@
+from collections.abc import Callable
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
-from emulator.core.jobs import JOB_OVERHEAD, Budget, Job, JobStore
+from emulator.core.jobs import JOB_OVERHEAD, Budget, Job, JobsFull, JobStore
 
 ENDPOINT = next(iter(load_contracts([DEFAULT_CONTRACTS_DIR])))
 
@@ -73,6 +76,39 @@ def test_a_key_over_its_budget_evicts_its_own_oldest_not_anothers() -> None:
     assert store.expired("flood-1", "flood") and not store.expired("flood-1", "quiet")
 
 
+def _done(*ids: str) -> Callable[[Job], bool]:
+    return lambda job: job.id in ids
+
+
+def test_past_the_total_the_key_holding_the_most_loses_its_oldest_finished_job() -> None:
+    """(The oldest job of all went, whoever's and however far along: a teammate's jobs
+    evicted a key's job as it was being polled, in its queue: an audit.)"""
+    store = JobStore(Budget(max_jobs=4), _done("busy-2", "busy-3", "quiet-0"))
+    for owner, n in (("quiet", 0), ("busy", 1), ("busy", 2), ("busy", 3), ("new", 4)):
+        store.add(_job(owner, n), n)
+    assert [j.id for j in store] == ["quiet-0", "busy-1", "busy-3", "new-4"]
+    assert store.expired("busy-2", "busy")
+
+
+def test_past_the_total_bytes_the_key_holding_the_most_bytes_loses() -> None:
+    store = JobStore(Budget(max_bytes=8500), _done("many-0", "big-3"))
+    for owner, n, size in (("many", 0, 0), ("many", 1, 0), ("many", 2, 0), ("big", 3, 3000)):
+        store.add(_job(owner, n, size), n)
+    store.add(_job("other", 4, 1000), 4)  # past the bytes: "big" holds the most, in one job
+    assert [j.id for j in store] == ["many-0", "many-1", "many-2", "other-4"]
+
+
+def test_a_submission_only_a_queued_or_running_job_could_make_room_for_is_refused() -> None:
+    store = JobStore(Budget(max_jobs=2), _done("late-2"))
+    store.add(_job("quiet", 0), 0)
+    store.add(_job("busy", 1), 1)
+    with pytest.raises(JobsFull, match="total budget"):
+        store.add(_job("late", 2), 2)  # itself finished at once: still no room for it
+    assert [j.id for j in store] == ["quiet-0", "busy-1"]
+    assert not store.expired("late-2", "late")  # never answered for: unknown, not expired
+    assert store.retained_bytes == 2 * JOB_OVERHEAD
+
+
 def test_bytes_count_as_well_as_jobs() -> None:
     store = JobStore(Budget(max_bytes=3 * 2024, max_bytes_per_key=10**9))
     for n in range(5):
@@ -97,28 +133,55 @@ def test_a_page_is_the_same_slice_from_either_end_and_per_owner() -> None:
 _BIG = JOB_OVERHEAD + 100  # the most a drawn job holds
 
 
-def _kept_by_rule(budget: Budget, submissions: list[tuple[str, float, int]]) -> list[str]:
-    """What ``budget`` keeps, the slow way: after each submission, its key's oldest go while
-    the key is over its budget, then the oldest of all while the store is over its own or
-    the oldest is past the retention."""
+def _finished(job: Job) -> bool:
+    """The drawn jobs' stand-in for their phase: those of an even size are done."""
+    return (job.size - JOB_OVERHEAD) % 2 == 0
+
+
+def _kept_by_rule(
+    budget: Budget, submissions: list[tuple[str, float, int]]
+) -> tuple[list[str], bool]:
+    """What ``budget`` keeps, the slow way, and whether the last submission was refused:
+    after each submission, its key's oldest go while the key is over its budget, then the
+    oldest of all while past the retention; then, while the store is over a total, the
+    oldest finished job (but the new one) of the key holding the most (jobs, or bytes while
+    the jobs are within theirs; ties by key), else the submission is refused."""
     kept: list[tuple[str, str, float, int]] = []  # id, owner, submitted at, size
+    refused = False
 
     def owners(owner: str) -> list[tuple[str, str, float, int]]:
         return [k for k in kept if k[1] == owner]
 
     for n, (owner, at, size) in enumerate(submissions):
-        kept.append((f"{owner}-{n}", owner, at, size + JOB_OVERHEAD))
+        new = (f"{owner}-{n}", owner, at, size + JOB_OVERHEAD)
+        kept.append(new)
+        refused = False
         while len(owners(owner)) > budget.max_jobs_per_key or (
             sum(k[3] for k in owners(owner)) > budget.max_bytes_per_key
         ):
             kept.remove(owners(owner)[0])
-        while kept and (
-            len(kept) > budget.max_jobs
-            or sum(k[3] for k in kept) > budget.max_bytes
-            or at - kept[0][2] > budget.retention
-        ):
+        while kept and at - kept[0][2] > budget.retention:
             kept.pop(0)
-    return [k[0] for k in kept]
+        while len(kept) > budget.max_jobs or sum(k[3] for k in kept) > budget.max_bytes:
+            index = 0 if len(kept) > budget.max_jobs else 3  # count, or bytes
+
+            def held(holder: str, index: int = index) -> int:
+                return len(owners(holder)) if index == 0 else sum(k[3] for k in owners(holder))
+
+            ranked = sorted({k[1] for k in kept}, key=lambda holder: (-held(holder), holder))
+            finished = [
+                k
+                for holder in ranked
+                for k in owners(holder)
+                if k is not new and (k[3] - JOB_OVERHEAD) % 2 == 0
+            ]
+            if not finished:
+                if new in kept:
+                    kept.remove(new)
+                refused = True
+                break
+            kept.remove(finished[0])
+    return [k[0] for k in kept], refused
 
 
 @settings(max_examples=200)  # milliseconds each
@@ -144,12 +207,16 @@ def test_the_store_keeps_what_its_budget_says_after_every_submission(
 ) -> None:
     # A submission looks for expired jobs only once one may be due: this checks the
     # shortcut never keeps a job the rule drops, whichever way the oldest went.
-    store, submissions, now = JobStore(budget), [], 0.0
+    store, submissions, now = JobStore(budget, _finished), [], 0.0
     for owner, wait, size in steps:
         now += wait
         submissions.append((owner, now, size))
-        store.add(_at(owner, len(submissions) - 1, now, size), now)
-        assert [j.id for j in store] == _kept_by_rule(budget, submissions)
+        try:
+            store.add(_at(owner, len(submissions) - 1, now, size), now)
+            refused = False
+        except JobsFull:
+            refused = True
+        assert ([j.id for j in store], refused) == _kept_by_rule(budget, submissions)
 
 
 def _at(owner: str, n: int, at: float, size: int) -> Job:

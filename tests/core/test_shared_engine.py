@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from emulator import EmulatorConfig, Engine, ManualClock, Progression
+from emulator.core.jobs import JobsFull
 from emulator.core.lifecycle import Phase
 from emulator.core.outcomes import JobFailed
 from emulator.media.links import InlineLinker
@@ -260,3 +261,17 @@ def test_a_delivery_due_at_start_up_waits_for_the_whole_engine(
         assert states() == ["delivered"] and len(hook.bodies) == 1
     finally:
         restarted.close()
+
+
+def test_past_the_total_a_job_another_worker_holds_queued_is_never_evicted(
+    workers: Workers,
+) -> None:
+    one, other = workers(max_jobs=2)
+    quiet = one.submit(bitdance(one), {"prompt": "x"}, "quiet")
+    busy = other.submit(bitdance(other), {"prompt": "x"}, "busy")
+    with pytest.raises(JobsFull):
+        other.submit(bitdance(other), {"prompt": "x"}, "busy")
+    for _ in range(2):
+        one.poll(one.find(busy.id, "busy"))  # done now: it may make room
+    other.submit(bitdance(other), {"prompt": "x"}, "late")
+    assert one.find(quiet.id, "quiet") is not None and one.expired(busy.id, "busy")

@@ -1,13 +1,14 @@
 """Jobs in a shared store stay consistent whenever a process dies: each job is in the
-submission order, its key's order and the byte counts together, or in none of them."""
+submission order, its key's order and the byte counts together, or in none of them; and
+the total budgets take from the key holding the most, as in one process."""
 
 from __future__ import annotations
 
 import pytest
 
 from emulator import EmulatorConfig, Engine
-from emulator.core.jobs import Budget, Job
-from emulator.core.shared_jobs import SharedJobStore
+from emulator.core.jobs import JOB_OVERHEAD, Budget, Job, JobsFull
+from emulator.core.shared_jobs import HOLDERS, HOLDERS_BY_BYTES, SharedJobStore
 from emulator.core.store import Store, StoreUnavailable
 from tests import shared_stores
 
@@ -16,12 +17,12 @@ session_redis = shared_stores.session_redis
 ENDPOINT = Engine(EmulatorConfig()).contracts.get("fal", "fal-ai/bitdance")
 
 
-def _job(job_id: str, size: int) -> Job:
+def _job(job_id: str, size: int, owner: str = "k") -> Job:
     assert ENDPOINT is not None
     return Job(
         id=job_id,
         endpoint=ENDPOINT,
-        owner="k",
+        owner=owner,
         payload={},
         seed=1,
         submitted_at=0.0,
@@ -54,3 +55,51 @@ def test_a_process_dying_mid_eviction_leaves_every_job_whole_or_gone(
     except StoreUnavailable:
         pass
     _consistent(store)
+
+
+def _budgeted(store: Store, budget: Budget, *done: str) -> SharedJobStore:
+    """Jobs kept within ``budget``, of which those named ``done`` have finished."""
+    return SharedJobStore(store, budget, lambda *_: ENDPOINT, lambda job: job.id in done)
+
+
+def _submit(jobs: SharedJobStore, *submissions: tuple[str, int]) -> None:
+    for owner, n in submissions:
+        jobs.add(_job(f"{owner}-{n}", 0, owner), 0.0, n + 1)
+
+
+def test_past_the_total_the_key_holding_the_most_loses_its_oldest_finished_job(
+    stores: tuple[Store, Store],
+) -> None:
+    """(The oldest job of all went, whoever's and however far along: a teammate's jobs
+    evicted a key's job as it was being polled, in its queue: an audit.)"""
+    jobs = _budgeted(stores[0], Budget(max_jobs=4), "quiet-0", "busy-2", "busy-3")
+    _submit(jobs, ("quiet", 0), ("busy", 1), ("busy", 2), ("busy", 3), ("new", 4))
+    other = _budgeted(stores[1], Budget(max_jobs=4))
+    assert [job.id for job in other] == ["quiet-0", "busy-1", "busy-3", "new-4"]
+    assert other.expired("busy-2", "busy")
+    assert stores[1].do("zrange", HOLDERS, 0, -1) == ["new", "quiet", "busy"]
+
+
+def test_past_the_total_bytes_the_key_holding_the_most_bytes_loses(
+    stores: tuple[Store, Store],
+) -> None:
+    jobs = _budgeted(stores[0], Budget(max_bytes=8500), "many-0", "big-3")
+    _submit(jobs, ("many", 0), ("many", 1), ("many", 2))
+    jobs.add(_job("big-3", 3000, "big"), 0.0, 4)
+    jobs.add(_job("other-4", 1000, "other"), 0.0, 5)  # "big" holds the most, in one job
+    assert [job.id for job in jobs] == ["many-0", "many-1", "many-2", "other-4"]
+    assert stores[1].do("zrange", HOLDERS_BY_BYTES, 0, -1) == ["other", "many"]
+
+
+def test_a_submission_only_a_queued_or_running_job_could_make_room_for_is_refused(
+    stores: tuple[Store, Store],
+) -> None:
+    jobs = _budgeted(stores[0], Budget(max_jobs=2), "late-2")
+    _submit(jobs, ("quiet", 0), ("busy", 1))
+    with pytest.raises(JobsFull, match="total budget"):
+        _submit(jobs, ("late", 2))  # itself finished at once: still no room for it
+    other = _budgeted(stores[1], Budget(max_jobs=2))
+    assert [job.id for job in other] == ["quiet-0", "busy-1"]
+    assert not other.expired("late-2", "late")  # never answered for: unknown, not expired
+    assert other.retained_bytes == 2 * JOB_OVERHEAD
+    assert stores[1].do("zrange", HOLDERS, 0, -1) == ["busy", "quiet"]

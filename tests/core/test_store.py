@@ -135,6 +135,14 @@ def test_a_tally_is_forgotten_once_back_at_zero(store: Store) -> None:
     assert store.do("tally", "t", 4) == 4
 
 
+def test_a_ztally_counts_a_member_and_forgets_it_at_zero(store: Store) -> None:
+    assert store.batch([("ztally", "z", "a", 5), ("ztally", "z", "b", 2)]) == [5, 2]
+    assert store.do("zrange", "z", 0, -1) == ["b", "a"]  # ranked by what each holds
+    assert store.guarded(("zrem", "z", "b"), [("ztally", "z", "a", -5)]) == [0]
+    assert store.do("zcard", "z") == 0  # nothing left of a member back at zero
+    assert store.do("ztally", "z", "a", 4) == 4 and store.do("zscore", "z", "a") == 4
+
+
 def test_a_guarded_batch_runs_whole_or_not_at_all(store: Store) -> None:
     store.batch([("zadd", "due", "a#0", 1.0), ("hset", "h", {"f": "1"})])
     taken = store.guarded(

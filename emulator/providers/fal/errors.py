@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from emulator.contracts.validation import Violation
 from emulator.core.faults import Fault
-from emulator.core.jobs import Failure
+from emulator.core.jobs import Failure, JobsFull
 from emulator.http.bodies import PayloadError
 from emulator.http.exchange import status_line
 from emulator.http.responses import encode_json, json_response
@@ -180,6 +180,8 @@ def answer(error: Exception) -> Response | None:
         return error.response()
     if isinstance(error, PayloadError):
         return payload_error(error).response()
+    if isinstance(error, JobsFull):  # as its queue answers a full queue, to be tried again
+        return FalError(429, {"detail": str(error)}, {"Retry-After": "1"}).response()
     return None
 
 

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from emulator.contracts.validation import Violation
 from emulator.core.faults import Fault
-from emulator.core.jobs import Failure
+from emulator.core.jobs import Failure, JobsFull
 from emulator.core.timeline import QUEUE_TIMEOUT
 from emulator.http.bodies import PayloadError
 from emulator.http.exchange import status_line
@@ -136,6 +136,8 @@ def answer(error: Exception) -> Response | None:
         return WaveSpeedError(
             error.status if error.status != 422 else 400, error.message
         ).response()
+    if isinstance(error, JobsFull):
+        return WaveSpeedError(429, str(error), headers={"Retry-After": "1"}).response()
     return None
 
 

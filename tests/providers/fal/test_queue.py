@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 from starlette.testclient import TestClient
 
-from emulator import EmulatorConfig, Engine, ManualClock, create_app
+from emulator import EmulatorConfig, Engine, ManualClock, Progression, create_app
 
 BITDANCE = "/fal/queue/fal-ai/bitdance"
 SEEDREAM = "fal-ai/bytedance/seedream/v4/text-to-image"
@@ -313,3 +313,19 @@ def test_an_unknown_app_is_fals_404_and_one_line_of_advice_in_the_log(
     assert answers[0].json() == {"detail": "Application 'brand-new' not found"}
     advice = [r.getMessage() for r in caplog.records if "no contract knows" in r.getMessage()]
     assert len(advice) == 1 and "fal model 'acme/brand-new'" in advice[0]
+
+
+def test_a_submission_the_total_budget_has_no_room_for_is_fals_429() -> None:
+    """Past `--max-jobs`, only a finished job makes room for another key's: with every job
+    kept still in its queue, a submission is refused rather than one of them evicted."""
+    config = EmulatorConfig(progression=Progression.parse("polls:5,5"), max_jobs=2)
+    with TestClient(create_app(engine=Engine(config))) as client:
+        kept = [
+            client.post(BITDANCE, json={"prompt": "x"}, headers={"Authorization": f"Key {key}"})
+            for key in ("quiet", "busy")
+        ]
+        refused = client.post(BITDANCE, json={"prompt": "x"}, headers={"Authorization": "Key busy"})
+        assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+        assert "total budget" in refused.json()["detail"]
+        status = client.get(kept[0].json()["status_url"], headers={"Authorization": "Key quiet"})
+        assert status.json()["status"] == "IN_QUEUE"

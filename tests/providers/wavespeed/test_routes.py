@@ -14,7 +14,7 @@ from PIL import Image
 from starlette.routing import Match
 from starlette.testclient import TestClient
 
-from emulator import Engine, create_app
+from emulator import EmulatorConfig, Engine, Progression, create_app
 from emulator.providers.wavespeed.paths import ModelRoute
 from emulator.providers.wavespeed.routes import WaveSpeedApi
 from tests.raw_http import json_post
@@ -424,3 +424,26 @@ def test_an_unknown_model_is_wavespeeds_404_and_one_line_of_advice_in_the_log(
     }
     advice = [r.getMessage() for r in caplog.records if "no contract knows" in r.getMessage()]
     assert len(advice) == 1 and "--unknown-endpoints generic" in advice[0]
+
+
+@pytest.mark.parametrize("sync", [False, True])
+def test_a_submission_the_total_budget_has_no_room_for_is_wavespeeds_429(sync: bool) -> None:
+    """Past `--max-jobs`, only a finished job makes room for another key's: with every job
+    kept still in its queue, a submission is refused rather than one of them evicted."""
+    config = EmulatorConfig(progression=Progression.parse("polls:5,5"), max_jobs=2)
+    with TestClient(create_app(engine=Engine(config))) as client:
+        kept = [
+            client.post(BITDANCE, json={"prompt": "x"}, headers={"Authorization": f"Bearer {key}"})
+            for key in ("quiet", "busy")
+        ]
+        refused = client.post(
+            BITDANCE,
+            json={"prompt": "x", "enable_sync_mode": sync},
+            headers={"Authorization": "Bearer busy"},
+        )
+        assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+        body = refused.json()
+        assert body["code"] == 429 and "total budget" in body["message"]
+        result = kept[0].json()["data"]["urls"]["get"].removeprefix("http://testserver")
+        status = client.get(result, headers={"Authorization": "Bearer quiet"})
+        assert status.json()["data"]["status"] == "created"
