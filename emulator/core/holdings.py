@@ -4,7 +4,8 @@ A budget shared by every key (the request record's entries, the jobs kept) is me
 taking from the key holding the most, never first from a quiet key: one key's traffic
 then costs only its own share. `Holdings` counts each key's items and their bytes, and
 finds the keys holding the most of either in logarithmic time, however many keys there
-are (a flood of made-up keys must not make every request scan them all).
+are (a flood of made-up keys must not make every request scan them all). It ranks them
+only once asked: until a budget is passed, a change costs two dictionary updates.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ class Holdings:
         self.bytes: dict[str, int] = {}
         self.total_items = 0
         self.total_bytes = 0
-        # Max-heaps as (-amount, key), pushed at every change and read lazily: an entry
-        # whose amount is no longer its key's is stale, and skipped.
-        self._by_items: list[tuple[int, str]] = []
+        # Max-heaps as (-amount, key), made at the first question and pushed at every change
+        # from then on, read lazily: an entry whose amount is no longer its key's is stale,
+        # and skipped.
+        self._by_items: list[tuple[int, str]] | None = None
         self._by_bytes: list[tuple[int, str]] = []
 
     def change(self, key: str, items: int, size: int) -> None:
@@ -40,6 +42,8 @@ class Holdings:
             self.bytes.pop(key, None)
             return
         self.items[key], self.bytes[key] = held, held_bytes
+        if self._by_items is None:  # not ranked yet
+            return
         if items:
             self._push(self._by_items, self.items, key, held)
         if size:
@@ -49,12 +53,14 @@ class Holdings:
     def _push(heap: list[tuple[int, str]], held: dict[str, int], key: str, amount: int) -> None:
         heapq.heappush(heap, (-amount, key))
         if len(heap) > 2 * len(held) + _SLACK:  # mostly stale: rebuilt from the amounts
-            heap[:] = [(-value, name) for name, value in held.items()]
-            heapq.heapify(heap)
+            heap[:] = _ranked(held)
 
     def most(self, count: int, *, by_bytes: bool) -> list[str]:
         """Up to ``count`` keys, holding the most items (or bytes) first; ties by key.
         Each costs a logarithmic step, whatever the number of keys."""
+        if self._by_items is None:
+            self._by_items = _ranked(self.items)
+            self._by_bytes = _ranked(self.bytes)
         heap = self._by_bytes if by_bytes else self._by_items
         held = self.bytes if by_bytes else self.items
         taken: list[tuple[int, str]] = []
@@ -81,5 +87,11 @@ class Holdings:
         self.items.clear()
         self.bytes.clear()
         self.total_items = self.total_bytes = 0
-        self._by_items.clear()
-        self._by_bytes.clear()
+        self._by_items, self._by_bytes = None, []
+
+
+def _ranked(held: dict[str, int]) -> list[tuple[int, str]]:
+    """A max-heap of ``held``'s keys by amount."""
+    heap = [(-amount, key) for key, amount in held.items()]
+    heapq.heapify(heap)
+    return heap

@@ -294,8 +294,14 @@ class RequestRecord:
                 kept = self._kept[key] = deque()
             entry.order = next(self._orders)
             kept.append(entry)
-            holdings.change(key, 1, len(entry.body))
-            self._trim(key)
+            if len(kept) > self.max_entries_per_key:  # a busy key: its oldest makes room
+                size = len(entry.body) - len(kept.popleft().body)
+                if size:
+                    holdings.change(key, 0, size)
+            else:
+                holdings.change(key, 1, len(entry.body))
+            if holdings.total_items > self.max_entries or holdings.total_bytes > self.max_bytes:
+                self._trim(key)
         finally:
             self._lock.release()
 

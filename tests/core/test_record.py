@@ -79,6 +79,16 @@ def test_a_key_keeps_its_own_newest_up_to_its_bound(make_record: MakeRecord) -> 
     ]
 
 
+def test_a_busy_keys_bytes_are_counted_as_its_oldest_make_room(make_record: MakeRecord) -> None:
+    record = make_record(max_entries_per_key=2, max_bytes=35)
+    for i in range(5):
+        record.add(raw("POST", key="flood", body=b"f" * 10, status=300 + i))
+    record.add(raw("POST", key="quiet", body=b"q" * 10, status=200))
+    record.add(raw("POST", key="flood", body=b"f" * 20, status=305))  # 40 bytes in all
+    assert [e.status for e in record.filter(key="flood")] == [305]
+    assert [e.status for e in record.filter(key="quiet")] == [200]
+
+
 def test_one_keys_traffic_leaves_the_other_keys_requests(make_record: MakeRecord) -> None:
     """(One buffer for all: a teammate's 10,000 polls pushed every other key's requests
     out of the record, and the assertions about them failed: an audit.)"""
