@@ -21,16 +21,18 @@ def _spec(media_format: str, codec: str = "", size: tuple[int, int] = (64, 48), 
 
 
 def _probed(spec: MediaSpec) -> VideoFacts:
-    """What FFmpeg reads of the rendered file, a level as fal writes it (4.1)."""
+    """What FFmpeg reads of the rendered file, a level as fal writes it (4.1); the level
+    the spec gives where PyAV reads none (13, the lowest of the range, has no `level`)."""
     with av.open(io.BytesIO(render_video(spec, lambda _: None))) as container:
         video = container.streams.video[0].codec_context
         base = container.streams.video[0].time_base
         audio = container.streams.audio[0] if container.streams.audio else None
         divisor = {"h264": 10, "hevc": 30}.get(video.name, 1)
+        read = getattr(video, "level", None)
         return VideoFacts(
             video.pix_fmt or "",
             video.profile or "",
-            max(video.level, 0) / divisor,
+            video_facts(spec).level if read is None else max(read, 0) / divisor,
             str(Fraction(base)) if base else "",
             audio.codec_context.name if audio else "",
             audio.sample_rate if audio else 0,
