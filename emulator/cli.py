@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
-    if args.command != "serve":  # serve resumes it once its app is built (__main__.py)
+    if args.command != "serve":  # paused by __main__.py; serve resumes it once it is built
         gc.enable()
     if args.command == "conformance":
         from emulator.harness import cli as conformance

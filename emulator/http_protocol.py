@@ -50,6 +50,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     _unparsed = 0  # received since the parser last handed over a part of the message
     _too_large = False  # the parser was stopped by `_HeadTooLarge`
     _in_message = False  # from a message's first byte to its end, as the parser reads it
+    _answered_early = False  # a message just read to its end had been answered already
     _head_timer: asyncio.TimerHandle | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -91,14 +92,22 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._in_message = False
         HttpToolsProtocol.on_message_complete(self)
-        cycle = self.cycle  # (None on a WebSocket's upgrade)
-        if cycle is not None and cycle.response_complete and not self.transport.is_closing():
-            # answered before the body was read (a 413, a 404): uvicorn's keep-alive
-            # timer, stopped as the rest of the body arrived, waits for a next request
-            self._unset_keepalive_if_required()
-            self.timeout_keep_alive_task = self.loop.call_later(
-                self.timeout_keep_alive, self.timeout_keep_alive_handler
-            )
+        cycle = self.cycle  # a WebSocket's upgrade makes none: the last request's, or None
+        if cycle is not None and cycle.response_complete and not self.parser.should_upgrade():
+            self._answered_early = True  # answered before its body was read (a 413, a 404)
+
+    def _wait_for_next_request(self) -> None:
+        """After a body answered early, uvicorn's keep-alive timer, stopped as the rest of
+        the body arrived, waits for a next request again: unless one began in the same read
+        (it is answered, or its head is timed, already)."""
+        self._answered_early = False
+        cycle = self.cycle
+        if self._in_message or not cycle.response_complete or self.transport.is_closing():
+            return
+        self._unset_keepalive_if_required()
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
 
     def data_received(self, data: bytes) -> None:
         self._reading = size = len(data)
@@ -110,6 +119,8 @@ class BoundedHeadProtocol(HttpToolsProtocol):
             # the rest of a body answered early: it is read and dropped as uvicorn does.)
             self._head_began, self._head_bytes = self.loop.time(), 0
         HttpToolsProtocol.data_received(self, data)
+        if self._answered_early:
+            self._wait_for_next_request()
         if self._head_began is not None:  # a head the parser has not finished
             self._head_bytes += size
             if self._head_bytes > MAX_HEAD_BYTES:

@@ -204,3 +204,48 @@ def test_a_connection_idle_after_a_body_answered_early_is_closed() -> None:
             assert _whole_answer(early).startswith(b"HTTP/1.1 413 ")
             early.sendall(body)
             assert early.recv(64) == b""  # closed within 10 s, or it fails
+
+
+@pytest.mark.slow  # past uvicorn's keep-alive: 5 s
+def test_a_websocket_opened_on_a_kept_alive_connection_outlives_the_keep_alive() -> None:
+    """An upgrade makes no request cycle: the last request's, answered, was taken for one
+    answered early, and the keep-alive timer it started closed the WebSocket (a review)."""
+    with BackgroundServer() as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as kept:
+            kept.sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: a\r\n\r\n")
+            assert _whole_answer(kept).startswith(b"HTTP/1.1 200 ")
+            kept.sendall(
+                b"GET /fal/run/fal-ai/fast-lcm-diffusion/realtime HTTP/1.1\r\nHost: a\r\n"
+                b"Authorization: Key k\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+            )
+            assert kept.recv(4096).startswith(b"HTTP/1.1 101 ")
+            kept.settimeout(6.5)
+            with pytest.raises(TimeoutError):  # nothing comes, and the socket stays open
+                kept.recv(64)
+
+
+@pytest.mark.slow  # past uvicorn's keep-alive: 5 s
+def test_a_request_behind_a_body_answered_early_is_not_cut_by_the_keep_alive() -> None:
+    """The keep-alive timer started as the body ended ran on while a next request, in the
+    same read, was answered: a 6 s answer was cut off at 5 s (a review)."""
+    with BackgroundServer(EmulatorConfig(max_body_bytes=1024)) as server:
+        server.engine.faults.add(
+            Fault.from_dict({"effect": "delay", "seconds": 6, "path": "*/status", "times": 1})
+        )
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as early:
+            submitted = httpx.post(
+                f"{server.url}/fal/queue/fal-ai/bitdance", json={"prompt": "a"},
+                headers={"Authorization": "Key k"}, timeout=5,
+            ).json()  # fmt: skip
+            status = submitted["status_url"].split(str(server.port), 1)[1].encode()
+            body = b"x" * 4096
+            early.sendall(
+                b"POST /fal/queue/fal-ai/bitdance HTTP/1.1\r\nHost: a\r\nAuthorization: Key k"
+                b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+            )
+            assert _whole_answer(early).startswith(b"HTTP/1.1 413 ")
+            early.sendall(
+                body + b"GET %s HTTP/1.1\r\nHost: a\r\nAuthorization: Key k\r\n\r\n" % status
+            )
+            assert _whole_answer(early).startswith(b"HTTP/1.1 200 ")
