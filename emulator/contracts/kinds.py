@@ -120,6 +120,25 @@ def media_kind(
     return kind if not fitting or kind in fitting else fitting[0]
 
 
+def media_kinds(
+    name: str, schema: Mapping[str, Any], resolve: Resolve, hint: str | None = None
+) -> dict[str, Mapping[str, Any]]:
+    """The kinds of media field ``name`` of (resolved) ``schema`` holds, each with the
+    schema of one file: its own, or its ``anyOf``/``oneOf`` branches that are one, the
+    first of each kind (bria's ``anyOf: [Video, File]``: a video); empty if it holds none."""
+    kind = media_kind(name, schema, resolve, hint)
+    if kind:
+        return {kind: schema}
+    found: dict[str, Mapping[str, Any]] = {}
+    for key in ("anyOf", "oneOf"):
+        for branch in schema.get(key, ()):
+            resolved = resolve(branch)
+            kind = media_kind(name, resolved, resolve, hint)
+            if kind:
+                found.setdefault(kind, resolved)
+    return found
+
+
 def field_format(name: str, kind: str) -> str | None:
     """The format the field's name implies (``model_obj``: OBJ), if any."""
     named = _by_name(name)

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any, TypeGuard
 
 from emulator.contracts.documents import Endpoint
-from emulator.contracts.kinds import category_kind, matte, media_kind
+from emulator.contracts.kinds import category_kind, matte, media_kinds
 from emulator.contracts.media_formats import MediaFormats
 from emulator.contracts.output_checks import Keeping, OutputUnmade, keeping
 from emulator.contracts.plain_values import NARROWING, given_value, scalar_plain
@@ -187,25 +187,6 @@ class MediaPlan:
         return {**self.field.get("x-emulator-media", {}), **self.schema.get("x-emulator-media", {})}
 
 
-def _media_of(
-    endpoint: Endpoint, name: str, schema: Mapping[str, Any], hint: str | None
-) -> dict[str, Mapping[str, Any]]:
-    """The kinds of media a (resolved) schema holds, each with the schema of one file: its
-    own, or its ``anyOf``/``oneOf`` branches that are one, the first of each kind (bria's
-    ``anyOf: [Video, File]``: a video); empty if it holds none."""
-    kind = media_kind(name, schema, endpoint.resolve, hint)
-    if kind:
-        return {kind: schema}
-    found: dict[str, Mapping[str, Any]] = {}
-    for key in ("anyOf", "oneOf"):
-        for branch in schema.get(key, ()):
-            resolved = endpoint.resolve(branch)
-            kind = media_kind(name, resolved, endpoint.resolve, hint)
-            if kind:
-                found.setdefault(kind, resolved)
-    return found
-
-
 def _media_step(
     endpoint: Endpoint, name: str, field: Mapping[str, Any], kinds: Mapping[str, Any]
 ) -> MediaPlan | MediaChoice:
@@ -223,12 +204,12 @@ def _fixed(
 ) -> Step | None:
     """The step a field's schema alone decides (media, flags, timed items, the seed); an
     array of media or of flags is one of the object's ``images`` arrays."""
-    kinds = _media_of(endpoint, name, resolved, hint)
+    kinds = media_kinds(name, resolved, endpoint.resolve, hint)
     if kinds:
         return _media_step(endpoint, name, field, kinds)
     if resolved.get("type") == "array":
         items = endpoint.resolve(resolved.get("items", {}))
-        kinds = _media_of(endpoint, name, items, hint)
+        kinds = media_kinds(name, items, endpoint.resolve, hint)
         if kinds:  # (its items all of one kind: its first)
             kind, one = next(iter(kinds.items()))
             return MediaPlan(MediaFormats(endpoint, name, kind, one, field), images)

@@ -33,6 +33,7 @@ from emulator.harness.scenario import Scenario
 from emulator.harness.session import Observation, Session
 from emulator.harness.simplify import kinds, simpler, size
 from emulator.harness.targets import client_target
+from emulator.harness.time_recheck import recheck_time
 
 __all__ = ["Options", "check"]
 
@@ -43,9 +44,6 @@ NOT_REPLAYED = (
     "across calls (a cache, a shared object), so what a call returns depends on earlier "
     "calls, even those of earlier runs"
 )
-
-#: how many times its time limit a call stopped for taking too long is given once more
-PATIENCE = 3
 
 #: why Hypothesis's replay of a failure went otherwise
 NOT_REPEATED = (
@@ -185,8 +183,10 @@ class _PropertyRun:
             self.options.contracts,
             setting_words(self.options),
         )
-        if any(STILL_CALLING in problem for problem in failure.problems):
-            self._recheck_time(failure.scenario)
+        if any(STILL_CALLING in problem for problem in failure.problems) and (
+            note := recheck_time(self.prop, self.context, self.session, failure.scenario)
+        ):
+            self.notes.append(note)
         if self.shrink_cut_short:
             self.notes.append(
                 f"simplifying stopped at its budget ({self.options.shrink_budget} runs or "
@@ -199,39 +199,6 @@ class _PropertyRun:
             problems=failure.problems,
             scenario=failure.scenario,
             replay=replay,
-        )
-
-    def _recheck_time(self, scenario: Scenario) -> None:
-        """A call stopped for its time limit is run once more with `PATIENCE` times the
-        limit: the limit counts wall-clock time, harness and emulator included, and a busy
-        machine can run it out. The verdict stands; a note says what the longer run did."""
-        limit = self.session.time_limit(scenario)
-        longer = self.session.time_limit(scenario, PATIENCE)
-        began = time.monotonic()
-        seen = self.session.run(scenario, patience=PATIENCE)
-        took = time.monotonic() - began
-        if seen.ran_away is not None and STILL_CALLING in seen.ran_away:
-            return  # it runs on however long it is given
-        if seen.ran_away is not None:  # stopped for another bound: a loop, not the machine
-            self.notes.append(
-                f"run again with {longer:g} s rather than {limit:g} s, the call was "
-                f"stopped again after {took:.1f} s, for {seen.ran_away}: the client keeps "
-                "calling, however long it is given"
-            )
-            return
-        verdict = "failed otherwise" if self.prop.judge(self.context, seen) else "held"
-        retried = seen.retried()
-        cause = (
-            f"the client's own retries took the time: it sent {len(retried)} request(s) again "
-            f"after an error answer (e.g. {retried[0].method} {retried[0].path}: "
-            f"{retried[0].status})"
-            if retried
-            else "the machine may have been too busy for the call's time limit"
-        )
-        self.notes.append(
-            f"run again with {longer:g} s rather than {limit:g} s, the call ended after "
-            f"{took:.1f} s and {verdict}: {cause} (raise the limit: --call-timeout, "
-            "Limits(call_timeout=...))"
         )
 
     def replay(self, scenario: Scenario) -> PropertyOutcome:
