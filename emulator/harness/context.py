@@ -128,7 +128,7 @@ class Property:
     exhaustive: bool = False
     #: the judge a run of a failing scenario's input with nothing staged must pass for the
     #: failure to be blamed on what was staged (`judge_output`): a client that fails that
-    #: input anyway is `returns_valid_output`'s finding, and the example is discarded
+    #: input anyway is `returns_valid_output`'s finding, and the example is not judged
     unstaged: Judge | None = None
 
 

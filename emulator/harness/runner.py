@@ -51,6 +51,12 @@ NOT_REPEATED = (
     "behaviour depends on more than the scenario (state kept across calls, or timing)"
 )
 
+#: why a property none of whose drawn scenarios Hypothesis could use does not apply
+NOTHING_JUDGED = (
+    "Hypothesis discarded every scenario it drew (inputs the emulation cannot render): "
+    "none was put to the test"
+)
+
 
 class PropertyFailed(AssertionError):
     def __init__(self, scenario: Scenario, problems: list[str]) -> None:
@@ -135,6 +141,9 @@ class _PropertyRun:
         #: runs with an error or a delay staged at an exchange, and whether one ever fired
         self.exchange_runs, self.exchange_fired = 0, False
         self.last_requests: list[RecordedRequest] = []
+        #: scenarios judged, and those whose input fails with nothing staged too (why)
+        self.judged, self.unstaged_runs = 0, 0
+        self.unstaged_reason: str | None = None
 
     def _observe(self, scenario: Scenario) -> Observation:
         self.examples += 1
@@ -220,8 +229,15 @@ class _PropertyRun:
         reason = self.prop.applies(self.context, self._observe)
         if reason is not None:
             return self._outcome(started, status=NOT_APPLICABLE, reason=reason)
-        if self.prop.stateful:
-            return self._run_machine(started)
+        try:
+            if self.prop.stateful:
+                return self._run_machine(started)
+            return self._run_drawn(started)
+        except hypothesis.errors.Unsatisfiable:
+            # raised only before any failure: one property's, never the whole check's
+            return self._outcome(started, status=NOT_APPLICABLE, reason=NOTHING_JUDGED)
+
+    def _run_drawn(self, started: float) -> PropertyOutcome:
         try:
             self._test()()
         except PropertyFailed:
@@ -233,6 +249,13 @@ class _PropertyRun:
                 self.notes.append(NOT_REPEATED)
         if self.failures:
             return self._failed(started, self._smallest_failure())
+        if self.unstaged_reason is not None and not self.judged:
+            return self._outcome(started, status=NOT_APPLICABLE, reason=self.unstaged_reason)
+        if self.unstaged_reason is not None:
+            self.notes.append(
+                f"{self.unstaged_runs} of its inputs were not held against it: "
+                f"{self.unstaged_reason}"
+            )
         return self._held(started)
 
     def _run_machine(self, started: float) -> PropertyOutcome:
@@ -286,8 +309,13 @@ class _PropertyRun:
                 self.shrink_cut_short = True
                 reject()  # the budget is spent: keep the smallest failure found so far
         problems = self.prop.judge(self.context, self._observe(scenario))
-        if problems and self._unprovoked(scenario):
-            reject()  # returns_valid_output's finding, which blaming the faults would hide
+        if problems and (reason := self._unprovoked(scenario)):
+            # returns_valid_output's finding, which blaming the faults would hide; the draw
+            # counts (a reject would ask for another, two calls more, and fail the property
+            # with Unsatisfiable if none is left)
+            self.unstaged_runs, self.unstaged_reason = self.unstaged_runs + 1, reason
+            return
+        self.judged += not problems
         if problems:
             failure = PropertyFailed(scenario, problems)
             first = not self.failures

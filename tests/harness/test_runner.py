@@ -1,10 +1,15 @@
-"""`check`: what it refuses before any call is made."""
+"""`check`: what it refuses before any call is made, and how each property's run ends."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
 import pytest
 
-from emulator.harness import Options, check, check_webhook_handler
+from emulator.harness import NOT_APPLICABLE, Options, check, check_webhook_handler
+from emulator.harness.properties import PROPERTIES, Context
 
 from .gallery import careful
 
@@ -36,3 +41,43 @@ def test_each_outcome_is_given_to_progress_as_its_property_ends() -> None:
     report = check(careful, provider="fal", endpoint="fal-ai/bitdance", properties=names,
                    options=options)  # fmt: skip
     assert seen == names == [outcome.name for outcome in report.outcomes]
+
+
+class BreaksAfterItsProbes:
+    """Answers until told to break (as a client whose key is revoked mid-run), then fails
+    every call, with faults staged or not."""
+
+    def __init__(self) -> None:
+        self.broken = False
+
+    def __call__(self, endpoint_id: str, arguments: dict[str, Any]) -> Any:
+        if self.broken:
+            raise RuntimeError("the key was revoked")
+        return careful(endpoint_id, arguments)
+
+
+def test_inputs_failing_with_nothing_staged_are_counted_and_the_other_properties_still_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Such a draw was rejected: Hypothesis drew another (two calls more) and, with none
+    # left to judge, raised Unsatisfiable out of check(), losing every property's outcome
+    client = BreaksAfterItsProbes()
+    name = "tolerates_optional_fields"
+    prop = PROPERTIES[name]
+
+    def applies_then_breaks(context: Context, probe: Callable[..., Any]) -> str | None:
+        reason = prop.applies(context, probe)
+        client.broken = True
+        return reason
+
+    monkeypatch.setitem(PROPERTIES, name, replace(prop, applies=applies_then_breaks))
+    report = check(client, provider="fal", endpoint="fal-ai/bitdance",
+                   properties=[name, "stops_polling_when_done"],
+                   options=Options(max_examples=3))  # fmt: skip
+    outcome = report.outcome(name)
+    assert outcome.status == NOT_APPLICABLE, report.text()
+    assert outcome.reason.startswith("the client fails this input with nothing staged too")
+    assert "the key was revoked" in outcome.reason
+    # its probes, the sparse output on the simplest input, then its three draws
+    assert outcome.examples <= 3 + 1 + 3, report.text()
+    assert report.outcome("stops_polling_when_done") is not None
