@@ -22,7 +22,7 @@ from emulator.harness.guard import STILL_CALLING
 from emulator.harness.job_checks import judge_output, wrong_unprovoked
 from emulator.harness.scenario import Scenario
 from emulator.harness.sdk_calls import same_sdk_call, sdk_call
-from emulator.harness.session import Observation
+from emulator.harness.session import Observation, retryable
 from emulator.harness.surfaces import Surface
 
 # -- survives_slow_answers -----------------------------------------------------------------
@@ -166,8 +166,7 @@ def _answered_later(entry: RecordedRequest, entries: list[RecordedRequest]) -> b
     error a client may retry."""
     later = entries[entries.index(entry) + 1 :]
     return any(
-        (e.method, e.path) == (entry.method, entry.path) and e.status < 500 and e.status != 429
-        for e in later
+        (e.method, e.path) == (entry.method, entry.path) and not retryable(e.status) for e in later
     )
 
 
