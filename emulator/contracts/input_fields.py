@@ -149,14 +149,21 @@ def token_limit(inputs: Mapping[str, Any]) -> int | None:
     return min((bound for bound in bounds if bound >= 1), default=None)
 
 
+def frame_interval(inputs: Mapping[str, Any]) -> int | None:
+    """Every how many frames of its input video an input asks for one; None if it asks for
+    none."""
+    interval = _first_number(inputs, FRAME_INTERVAL_FIELDS)
+    return None if interval is None or interval < 1 else int(interval)
+
+
 def every_nth_frame(inputs: Mapping[str, Any], frames: int) -> int | None:
     """How many of its input video's ``frames`` an input asking for every Nth takes (the
     first, then every Nth after it), at most as many as it bounds them to; None if it asks
     for none."""
-    interval = _first_number(inputs, FRAME_INTERVAL_FIELDS)
-    if interval is None or interval < 1:
+    interval = frame_interval(inputs)
+    if interval is None:
         return None
-    taken = -(-frames // int(interval))
+    taken = -(-frames // interval)
     most = _first_number(inputs, MOST_FRAMES_FIELDS)
     return max(1, min(taken, int(most)) if most is not None and most >= 1 else taken)
 

@@ -59,6 +59,7 @@ from emulator.contracts.input_fields import (
     MUSIC_SECONDS,
     PROMPT_FIELDS,
     every_nth_frame,
+    frame_interval,
     speaking_seconds,
     token_limit,
     video_format,
@@ -227,6 +228,8 @@ class Synthesis:
             value = self.inputs.get(name)
             if isinstance(value, int) and value > 0:
                 return value
+        if frame_interval(self.inputs) is None:
+            return 1  # its clip unread: reading one may fetch it
         clip = self.input_media.clip()
         frames = round(clip.seconds * clip.fps) if clip is not None and clip.fps else 0
         return (frames and every_nth_frame(self.inputs, frames)) or 1

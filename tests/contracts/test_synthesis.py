@@ -8,7 +8,7 @@ from emulator.contracts.documents import Endpoint, endpoint_from_document
 from emulator.contracts.limits import Limits
 from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.contracts.plans import plan_of
-from emulator.contracts.synthesis import InputRejected, synthesize
+from emulator.contracts.synthesis import InputRejected, Synthesis, synthesize
 from emulator.contracts.validation import check_input
 from emulator.core.files import Storage
 from emulator.media import MediaSpec, MediaStore
@@ -843,3 +843,19 @@ def test_each_of_several_sounds_of_an_output_is_a_sound_of_its_own(
     specs = [media.lookup(url.rsplit("/", 1)[1].split(".")[0]) for url in urls]
     sounds = {media.content(spec) for spec in specs if spec is not None}
     assert len(set(urls)) == len(sounds) == len(fields)
+
+
+def test_an_input_video_is_not_read_for_the_count_of_images_unless_frames_are_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the clip was read (an upload probed, a URL fetched) before frame_interval was looked at
+    read: list[str] = []
+    monkeypatch.setattr(SourceResolver, "clip", lambda self, url: read.append(url))
+    endpoint = CATALOGUE.endpoint("fal-ai/workflow-utilities/extract-nth-frame")
+    sources = SourceResolver(Storage(), MediaStore(), synthetic_fallback=False)
+    url = "https://v3.fal.media/files/emulator/clip.mp4"
+    job = Synthesis(plan_of(endpoint), {"video_url": url}, 1, link, Limits(), sources)
+    assert job.image_count() == 1 and read == []
+    job = Synthesis(plan_of(endpoint), {"video_url": url, "frame_interval": 5}, 1, link,
+                    Limits(), sources)  # fmt: skip
+    assert job.image_count() == 1 and read == [url]
