@@ -55,23 +55,45 @@ class Holdings:
         if len(heap) > 2 * len(held) + _SLACK:  # mostly stale: rebuilt from the amounts
             heap[:] = _ranked(held)
 
-    def most(self, count: int, *, by_bytes: bool) -> list[str]:
-        """Up to ``count`` keys, holding the most items (or bytes) first; ties by key.
-        Each costs a logarithmic step, whatever the number of keys."""
+    def _ranking(self, by_bytes: bool) -> tuple[list[tuple[int, str]], dict[str, int]]:
+        """The heap of keys by items (or bytes), ranked now if not yet, and the amounts."""
         if self._by_items is None:
             self._by_items = _ranked(self.items)
             self._by_bytes = _ranked(self.bytes)
-        heap = self._by_bytes if by_bytes else self._by_items
-        held = self.bytes if by_bytes else self.items
+        if by_bytes:
+            return self._by_bytes, self.bytes
+        return self._by_items, self.items
+
+    def most(self, count: int, *, by_bytes: bool) -> list[str]:
+        """Up to ``count`` keys, holding the most items (or bytes) first; ties by key.
+        Each costs a logarithmic step, whatever the number of keys."""
+        heap, held = self._ranking(by_bytes)
         taken: list[tuple[int, str]] = []
         while heap and len(taken) < count:
-            amount, key = heapq.heappop(heap)
-            # a stale entry, or a copy of the one just taken (equal entries pop together)
-            if held.get(key) == -amount and not (taken and taken[-1][1] == key):
-                taken.append((amount, key))
+            if _live(heap, held, taken):
+                taken.append(heapq.heappop(heap))
         for entry in taken:  # given back, for the next question
             heapq.heappush(heap, entry)
         return [key for _, key in taken]
+
+    def level(self, excess: int, *, by_bytes: bool) -> tuple[list[str], int]:
+        """The keys holding the most items (or bytes), and the level to bring each down to
+        so that together they give up at least ``excess``: never below what another key
+        keeps, so that a quiet key loses nothing while another holds more. One question
+        for a whole batch: each key it names costs a logarithmic step."""
+        heap, held = self._ranking(by_bytes)
+        taken: list[tuple[int, str]] = []
+        total = 0
+        while True:
+            following = -heap[0][0] if _live(heap, held, taken) else 0
+            if not heap or (taken and total - len(taken) * following >= excess):
+                break
+            taken.append(heapq.heappop(heap))
+            total += following
+        for entry in taken:  # given back: those that change are pushed again anyway
+            heapq.heappush(heap, entry)
+        level = max(0, (total - excess) // len(taken)) if taken else 0
+        return [key for _, key in taken], level
 
     def over(self, max_items: int, max_bytes: int) -> str | None:
         """The key to take an item from while the totals pass ``max_items`` or
@@ -88,6 +110,18 @@ class Holdings:
         self.bytes.clear()
         self.total_items = self.total_bytes = 0
         self._by_items, self._by_bytes = None, []
+
+
+def _live(heap: list[tuple[int, str]], held: dict[str, int], taken: list[tuple[int, str]]) -> bool:
+    """Whether ``heap`` has a live entry on top, once the stale ones there are discarded
+    (an amount no longer its key's, or a copy of the entry just taken: equal entries pop
+    together)."""
+    while heap:
+        amount, key = heap[0]
+        if held.get(key) == -amount and not (taken and taken[-1][1] == key):
+            return True
+        heapq.heappop(heap)
+    return False
 
 
 def _ranked(held: dict[str, int]) -> list[tuple[int, str]]:

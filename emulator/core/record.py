@@ -222,6 +222,9 @@ class Calls(Sequence[RecordedRequest]):
 
 #: how many request shapes a record shares between its entries before it starts afresh
 SHAPES = 4096
+#: past a total, the record is brought down by this share of it (to 98 %): a ranking of
+#: the keys then serves the next fiftieth of the total's adds, not each one
+TRIM_SHARE = 50
 #: the methods of requests that run a model: HTTP's, and a realtime session's input (each
 #: frame a call, recorded with the method ``WEBSOCKET``)
 RAN = frozenset({"POST", "WEBSOCKET"})
@@ -306,17 +309,37 @@ class RequestRecord:
             self._lock.release()
 
     def _trim(self, key: str) -> None:
-        """Drop ``key``'s oldest past its bound, then the oldest of the key holding the
-        most while the record is past a total (holding the lock)."""
+        """Drop ``key``'s oldest past its bound; past a total, bring the record down to
+        within its `TRIM_SHARE`, the oldest entries of the keys holding the most first (holding
+        the lock). The room left is what spares the next adds a ranking of the keys."""
         kept = self._kept.get(key, ())  # none left if a total took them all
         while len(kept) > self.max_entries_per_key:
-            self._drop_oldest(key)
-        while (largest := self._holdings.over(self.max_entries, self.max_bytes)) is not None:
-            self._drop_oldest(largest)
+            self._drop_oldest(key, 1)
+        holdings = self._holdings
+        if holdings.total_items > self.max_entries:
+            excess = holdings.total_items - (self.max_entries - self.max_entries // TRIM_SHARE)
+            keys, level = holdings.level(excess, by_bytes=False)
+            for holder in keys:
+                self._drop_oldest(holder, holdings.items.get(holder, 0) - level)
+        if holdings.total_bytes > self.max_bytes:
+            excess = holdings.total_bytes - (self.max_bytes - self.max_bytes // TRIM_SHARE)
+            keys, level = holdings.level(excess, by_bytes=True)
+            for holder in keys:
+                kept, held, count = self._kept[holder], holdings.bytes[holder], 0
+                while held > level:  # its oldest, until it keeps no more than the level
+                    held -= len(kept[count].body)
+                    count += 1
+                self._drop_oldest(holder, count)
 
-    def _drop_oldest(self, key: str) -> None:
+    def _drop_oldest(self, key: str, count: int) -> None:
+        """Drop ``key``'s ``count`` oldest entries (none if not positive)."""
+        if count <= 0:
+            return
         kept = self._kept[key]
-        self._holdings.change(key, -1, -len(kept.popleft().body))
+        size = 0
+        for _ in range(count):
+            size += len(kept.popleft().body)
+        self._holdings.change(key, -count, -size)
         if not kept:
             del self._kept[key]
 

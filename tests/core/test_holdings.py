@@ -41,3 +41,15 @@ def test_after_many_changes_the_answers_are_right_and_the_heaps_small() -> None:
         assert holdings.most(3, by_bytes=False) == expected
         assert holdings.most(3, by_bytes=True) == expected  # 3 bytes an item
     assert len(holdings._by_items) <= 2 * len(holdings.items) + 64
+
+
+def test_level_takes_from_the_keys_holding_the_most_down_to_the_next() -> None:
+    holdings = Holdings()
+    for key, items in (("a", 10), ("b", 8), ("c", 3), ("d", 1)):
+        holdings.change(key, items, items * 10)
+    assert holdings.level(2, by_bytes=False) == (["a"], 8)
+    # a and b down to 6 give up 6: c, holding 3, gives nothing
+    assert holdings.level(5, by_bytes=False) == (["a", "b"], 6)
+    assert holdings.level(130, by_bytes=True) == (["a", "b", "c"], (210 - 130) // 3)
+    assert holdings.level(100, by_bytes=False) == (["a", "b", "c", "d"], 0)
+    assert holdings.level(2, by_bytes=False) == (["a"], 8)  # asking changed nothing

@@ -262,3 +262,17 @@ def test_a_key_shows_its_last_four_characters_at_most() -> None:
         "****",
         "****",
     )
+
+
+def test_past_a_total_the_record_makes_room_for_the_next_adds(make_record: MakeRecord) -> None:
+    """Brought down to 98 % of it, the keys holding the most first: one ranking of the
+    keys then serves the next fiftieth of the total's adds, not each one (each add past a
+    total ranked them, tripling its cost)."""
+    record = make_record(max_entries=100, max_entries_per_key=1000)
+    for i in range(3):
+        record.add(raw(key="quiet", status=200 + i))
+    for i in range(98):
+        record.add(raw(key="flood", status=300 + i))
+    assert len(record) == 98  # 101 added
+    assert [e.status for e in record.filter(key="quiet")] == [200, 201, 202]
+    assert [e.status for e in record.filter(key="flood")][0] == 303
