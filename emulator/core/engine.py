@@ -265,7 +265,12 @@ class Engine(Timeline):
         not started within ``start_timeout`` seconds ends timed out; ``queue_weight``
         stretches its wait in the queue (2: it waits behind the others, as low priority);
         ``checked`` says the caller validated ``payload`` (`check_input`), so that making its
-        output does not validate it again."""
+        output does not validate it again. A submission the total budgets have no room for
+        is refused (`JobsFull`) before it is numbered and meets the rules: it spends no
+        rule's firing and no draw."""
+        now = self.clock.now()
+        if queued:
+            self.jobs.make_room(owner, size, now)
         number, draws, shared_progression = self._draws()
         job_id = draws.uuid4()
         seed = draws.seed(payload)
@@ -274,7 +279,6 @@ class Engine(Timeline):
         progression = progression or shared_progression
         queue_span, run_span = (progression or self.config.progression).spans(draws)
         queue_span *= queue_weight
-        now = self.clock.now()
         # in order, without keywords: Python 3.11 hands a class's keywords to __init__ as a
         # dictionary, half of what making a job costs (4,700 instructions; issue 17)
         job = Job(

@@ -102,6 +102,10 @@ TOMBSTONES = 100_000
 #: past a total budget, how many of the keys holding the most, and how many of each one's
 #: oldest jobs, are looked at for a finished job to drop: a bounded look, whatever is kept
 HOLDERS_LOOKED_AT, JOBS_LOOKED_AT = 8, 64
+#: if none of those has finished, how many of the oldest jobs of all are looked at (in
+#: submission order, up to the first finished) before a submission is refused: its
+#: jobs may be starved, or never polled under ``polls``, while others' have finished
+OLDEST_LOOKED_AT = 1024
 
 
 class JobsFull(Exception):
@@ -134,18 +138,20 @@ class JobStore:
     (of all, or of one key): adding and finding are O(1) amortised and nothing scans the
     store. A key over its own budget evicts its own oldest jobs, not another key's. Past a
     total budget, the key holding the most (jobs, or bytes) loses its oldest finished job
-    (``finished``: done, failed or cancelled), never a job still queued or running: a
-    submission that only such a job could make room for is refused (`JobsFull`).
+    (``finished``: done, failed or cancelled), never a job still queued or running, else
+    the oldest finished job of all (among the `OLDEST_LOOKED_AT` oldest): a submission
+    that only a job still queued or running could make room for is refused (`JobsFull`),
+    by `make_room` before the submission is made (its number, rules and draws unspent).
     Evicted and expired ids are remembered (bounded), so that a look-up can say which.
     """
 
     def __init__(
-        self, budget: Budget | None = None, finished: Callable[[Job], bool] | None = None
+        self, budget: Budget | None = None, finished: Callable[[Job, float], bool] | None = None
     ) -> None:
-        """``finished``: whether a job has finished, so that it may make room for another
-        key's (None: every job may)."""
+        """``finished``: whether a job has finished at a time, so that it may make room for
+        another key's (None: every job may)."""
         self.budget = budget or Budget()
-        self._finished = finished or (lambda job: True)
+        self._finished = finished or (lambda job, now: True)
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._by_owner: dict[str, deque[str]] = {}
         self._holdings = Holdings()  # each owner's jobs and bytes
@@ -154,6 +160,32 @@ class JobStore:
         # a submission looks for expired jobs only once one may be due.
         self._oldest_at = math.inf
         self._lock = threading.RLock()
+
+    def make_room(self, owner: str, size: int, now: float) -> None:
+        """Before a submission by ``owner`` of an input of ``size`` bytes is made: room for
+        it in the total budgets, made as `add` would make it, else `JobsFull`. (Past its
+        own key's budget, its key's oldest make room instead once it is added.)"""
+        budget = self.budget
+        if len(self._jobs) < budget.max_jobs and (
+            self._holdings.total_bytes + size + JOB_OVERHEAD <= budget.max_bytes
+        ):
+            return  # the hot path: room enough
+        holdings = self._holdings
+        size += JOB_OVERHEAD
+        with self._lock:
+            if now - self._oldest_at > budget.retention:
+                self._expire(now)
+            if holdings.bytes.get(owner, 0) + size > budget.max_bytes_per_key:
+                size = 0
+            while True:
+                own = len(self._by_owner.get(owner, ())) >= budget.max_jobs_per_key
+                jobs = len(self._jobs) + (0 if own else 1)
+                if jobs <= budget.max_jobs and holdings.total_bytes + size <= budget.max_bytes:
+                    return
+                victim = self._finished_job(None, now, by_bytes=jobs <= budget.max_jobs)
+                if victim is None:
+                    raise JobsFull
+                self._drop(victim)
 
     def add(self, job: Job, now: float, number: int = 0) -> None:
         # The hot path of a submission: under sustained load it runs once per request.
@@ -180,7 +212,7 @@ class JobStore:
             if now - self._oldest_at > budget.retention:
                 self._expire(now)
             if len(jobs) > budget.max_jobs or holdings.total_bytes > budget.max_bytes:
-                self._make_room(job)
+                self._make_room(job, now)
         finally:
             self._lock.release()
 
@@ -192,25 +224,29 @@ class JobStore:
         ):
             self._drop(ids[0])
 
-    def _make_room(self, job: Job) -> None:
+    def _make_room(self, job: Job, now: float) -> None:
         """Drop finished jobs of the keys holding the most until the store is within its
         total budget; `JobsFull`, with ``job`` (the newest) forgotten, if none can go."""
         budget = self.budget
         while len(self._jobs) > budget.max_jobs or self._holdings.total_bytes > budget.max_bytes:
-            victim = self._finished_job(job.id, by_bytes=len(self._jobs) <= budget.max_jobs)
+            victim = self._finished_job(job.id, now, by_bytes=len(self._jobs) <= budget.max_jobs)
             if victim is None:
                 if job.id in self._jobs:  # (its own key's budget may have evicted it)
                     self._drop(job.id, remember=False)
                 raise JobsFull
             self._drop(victim)
 
-    def _finished_job(self, newest: str, *, by_bytes: bool) -> str | None:
-        """The oldest finished job (but ``newest``) of the key holding the most jobs (or
-        bytes) that has one among its oldest, if any."""
+    def _finished_job(self, newest: str | None, now: float, *, by_bytes: bool) -> str | None:
+        """The oldest job finished at ``now`` (but ``newest``) of the key holding the most
+        jobs (or bytes) that has one among its oldest, else the oldest of all among the
+        `OLDEST_LOOKED_AT` oldest, if any."""
         for owner in self._holdings.most(HOLDERS_LOOKED_AT, by_bytes=by_bytes):
             for job_id in islice(self._by_owner[owner], JOBS_LOOKED_AT):
-                if job_id != newest and self._finished(self._jobs[job_id]):
+                if job_id != newest and self._finished(self._jobs[job_id], now):
                     return job_id
+        for job in islice(self._jobs.values(), OLDEST_LOOKED_AT):
+            if job.id != newest and self._finished(job, now):
+                return job.id
         return None
 
     def expire(self, now: float) -> None:
@@ -237,7 +273,7 @@ class JobStore:
             ids.popleft()
         elif ids[-1] == job_id:  # a refused submission
             ids.pop()
-        else:  # a finished job behind older ones, among its owner's `JOBS_LOOKED_AT` oldest
+        else:  # a finished job behind older ones
             ids.remove(job_id)
         if not ids:
             del self._by_owner[job.owner]

@@ -29,10 +29,10 @@ def job_store_for(
     config: EmulatorConfig,
     store: Store | None,
     contracts: Contracts,
-    finished: Callable[[Job], bool] | None = None,
+    finished: Callable[[Job, float], bool] | None = None,
 ) -> JobStore | SharedJobStore:
-    """The jobs, within the budgets; past a total one, only jobs ``finished`` says are may
-    make room for another's."""
+    """The jobs, within the budgets; past a total one, only jobs ``finished`` says are (at
+    a time) may make room for another's."""
     budget = Budget(
         retention=config.retention,
         max_jobs=config.max_jobs,

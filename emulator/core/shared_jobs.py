@@ -26,7 +26,9 @@ from emulator.contracts.documents import Endpoint
 from emulator.core.faults import Fault
 from emulator.core.jobs import (
     HOLDERS_LOOKED_AT,
+    JOB_OVERHEAD,
     JOBS_LOOKED_AT,
+    OLDEST_LOOKED_AT,
     TOMBSTONES,
     Budget,
     Failure,
@@ -62,12 +64,38 @@ class SharedJobStore:
         store: Store,
         budget: Budget,
         endpoint: Callable[[str, str], Endpoint | None],
-        finished: Callable[[Job], bool] | None = None,
+        finished: Callable[[Job, float], bool] | None = None,
     ) -> None:
         """``finished``: as `JobStore`'s (None: every job may make room for another key's)."""
         self.store, self.budget, self._endpoint = store, budget, endpoint
-        self._finished = finished or (lambda job: True)
+        self._finished = finished or (lambda job, now: True)
         self._expired_at = -EXPIRY_INTERVAL
+        # the store's totals (jobs, bytes) as this process's last submission left them: while
+        # they leave room, `make_room` asks the store nothing
+        self._totals_seen = (budget.max_jobs, budget.max_bytes)  # unknown: asked first
+
+    def make_room(self, owner: str, size: int, now: float) -> None:
+        """Before a submission of an input of ``size`` bytes is made: room for it in the
+        total budgets, made as `add` would make it, else `JobsFull` (`JobStore.make_room`).
+        Asked of the store only once this process last saw the totals (nearly) full: a
+        submission another process filled them for meanwhile is refused by `add`."""
+        count, held = self._totals_seen
+        budget = self.budget
+        if count < budget.max_jobs and held + size + JOB_OVERHEAD <= budget.max_bytes:
+            return
+        with contextlib.suppress(StoreUnavailable):  # as in `add`: the next one tries again
+            if now - self._expired_at >= EXPIRY_INTERVAL:
+                self._expired_at = now
+                self.expire(now)
+            owned, owned_size = self.store.batch(
+                [("zcard", _owned(owner)), ("get", f"jobs:bytes:{owner}")]
+            )
+            size += JOB_OVERHEAD
+            # past its own key's budget, its key's oldest make room once it is added
+            jobs = 0 if owned >= budget.max_jobs_per_key else 1
+            if int(owned_size or 0) + size > budget.max_bytes_per_key:
+                size = 0
+            self._meet_totals(None, now, jobs, size)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -86,6 +114,7 @@ class SharedJobStore:
                 ("ztally", HOLDERS_BY_BYTES, job.owner, job.size),
             ]
         )[3:7]
+        self._totals_seen = (count, size)
         # The job is kept: what follows only makes room. A store error here must not make
         # an accepted submission a 503, which its client would submit again (two jobs);
         # the next submission makes room instead. A refusal (`JobsFull`) is raised once the
@@ -106,27 +135,31 @@ class SharedJobStore:
             self._expired_at = now
             self.expire(now)
         if count > budget.max_jobs or size > budget.max_bytes:
-            self._meet_totals(job)
+            self._meet_totals(job.id, now)
 
-    def _meet_totals(self, job: Job) -> None:
-        """Drop finished jobs of the keys holding the most while the store is past a total
-        budget (at most `EVICT_BATCH`: the rest on the next submission); `JobsFull`, with
-        ``job`` (the newest) forgotten, if none can go."""
+    def _meet_totals(self, newest: str | None, now: float, jobs: int = 0, size: int = 0) -> None:
+        """Drop jobs finished at ``now`` (`_finished_job`) while the store, with ``jobs``
+        more of ``size`` bytes, is past a total budget (at most `EVICT_BATCH`: the rest on
+        the next submission); `JobsFull`, with ``newest`` forgotten, if none can go."""
         budget = self.budget
         for _ in range(EVICT_BATCH):
-            count, size = self.store.batch([("zcard", "jobs"), ("get", "jobs:bytes")])
-            if count <= budget.max_jobs and int(size or 0) <= budget.max_bytes:
+            count, held = self.store.batch([("zcard", "jobs"), ("get", "jobs:bytes")])
+            count, held = count + jobs, int(held or 0) + size
+            self._totals_seen = (count - jobs, held - size)
+            if count <= budget.max_jobs and held <= budget.max_bytes:
                 return
-            victim = self._finished_job(job.id, by_bytes=count <= budget.max_jobs)
+            victim = self._finished_job(newest, now, by_bytes=count <= budget.max_jobs)
             if victim is None:
-                self._drop([job.id], remember=False)
+                if newest is not None:
+                    self._drop([newest], remember=False)
                 raise JobsFull
             self._drop([victim])
 
-    def _finished_job(self, newest: str, *, by_bytes: bool) -> str | None:
-        """The oldest finished job (but ``newest``) of the key holding the most jobs (or
-        bytes) that has one among its oldest, if any: a bounded look, the keys' oldest ids
-        in one round trip, their jobs a chunk at a time."""
+    def _finished_job(self, newest: str | None, now: float, *, by_bytes: bool) -> str | None:
+        """The oldest job finished at ``now`` (but ``newest``) of the key holding the most
+        jobs (or bytes) that has one among its oldest, else the oldest of all among the
+        `OLDEST_LOOKED_AT` oldest, if any: a bounded look, the keys' oldest ids in one round
+        trip, their jobs a chunk at a time."""
         ranked = self.store.do(
             "zrange", HOLDERS_BY_BYTES if by_bytes else HOLDERS, -HOLDERS_LOOKED_AT, -1
         )
@@ -134,9 +167,21 @@ class SharedJobStore:
             [("zrange", _owned(owner), 0, JOBS_LOOKED_AT - 1) for owner in reversed(ranked)]
         )
         ids = [job_id for owned in oldest for job_id in owned if job_id != newest]
+        found = self._first_finished(ids, now)
+        for start in range(0, OLDEST_LOOKED_AT, JOBS_LOOKED_AT):
+            if found is not None:
+                return found
+            ids = self.store.do("zrange", "jobs", start, start + JOBS_LOOKED_AT - 1)
+            found = self._first_finished([job_id for job_id in ids if job_id != newest], now)
+            if len(ids) < JOBS_LOOKED_AT:
+                break
+        return found
+
+    def _first_finished(self, ids: list[str], now: float) -> str | None:
+        """The first of ``ids`` finished at ``now``, read a chunk at a time."""
         for start in range(0, len(ids), JOBS_LOOKED_AT):
             for job in self._jobs(ids[start : start + JOBS_LOOKED_AT]):
-                if self._finished(job):
+                if self._finished(job, now):
                     return job.id
         return None
 

@@ -121,8 +121,8 @@ class Timeline:
         """How ``job`` moves: its own progression if a rule gave it one, else the emulator's."""
         return job.progression or self.config.progression
 
-    def look(self, job: Job) -> Look:
-        """The job's state now; reading it changes nothing."""
+    def look(self, job: Job, now: float | None = None) -> Look:
+        """The job's state at ``now`` (None: the clock's); reading it changes nothing."""
         if job.failure is not None:
             return Look(Phase.DONE, 1.0, 0, job.failure)
         progression = job.progression or self.config.progression  # `progression_of`
@@ -133,10 +133,11 @@ class Timeline:
             if progression.mode == "polls":
                 progress: float = job.polls
             else:
-                progress = self.clock.now() - job.submitted_at
+                now = self.clock.now() if now is None else now
+                progress = now - job.submitted_at
             phase, fraction = progression.locate(progress, job.queue_span, job.run_span)
         if phase is Phase.QUEUED:
-            if self._start_timed_out(job):
+            if self._start_timed_out(job, now):
                 return Look(Phase.DONE, 1.0, 0, START_TIMEOUT)
             position = round(progression.queue_position * job.queue_weight * (1 - fraction))
             return Look(phase, fraction, max(1, position) if starving else position)
@@ -145,13 +146,17 @@ class Timeline:
             return Look(Phase.DONE, 1.0, 0, failure)
         return Look(phase, fraction, 0)
 
-    def finished(self, job: Job) -> bool:
-        """Whether ``job`` is done: its output made, failed or cancelled."""
-        return self.look(job).phase is Phase.DONE
+    def finished(self, job: Job, now: float | None = None) -> bool:
+        """Whether ``job`` is done at ``now`` (None: the clock's): its output made, failed
+        or cancelled. Many jobs looked at together share one reading of the clock (a
+        shared manual clock reads it from the store)."""
+        return self.look(job, now).phase is Phase.DONE
 
-    def _start_timed_out(self, job: Job) -> bool:
+    def _start_timed_out(self, job: Job, now: float | None) -> bool:
         deadline = job.start_timeout
-        return deadline is not None and self.clock.now() - job.submitted_at >= deadline
+        if deadline is None:
+            return False
+        return (self.clock.now() if now is None else now) - job.submitted_at >= deadline
 
     def start_delay(self, job: Job) -> float:
         """Seconds before ``job`` would start: what a synchronous run waits in the queue."""

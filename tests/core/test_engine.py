@@ -180,3 +180,45 @@ def test_past_the_total_a_job_still_queued_or_running_is_never_evicted() -> None
         engine.poll(busy)  # done now: it may make room
     engine.submit(bitdance(engine), {"prompt": "x"}, "late")
     assert engine.find(quiet.id, "quiet") is not None and engine.expired(busy.id, "busy")
+
+
+def test_a_refused_submission_spends_no_rule_firing_and_no_draw() -> None:
+    """(The rules were asked, and a submission numbered, before the budget refused it:
+    a ``times: 1`` rule then fired on no job, and the next job's id was another.)"""
+    config = EmulatorConfig(seed=3, progression=Progression.parse("polls:1,1"), max_jobs=1)
+    engine = Engine(config, clock=ManualClock())
+    first = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
+    engine.faults.add({"effect": "fail", "times": 1})
+    with pytest.raises(JobsFull):
+        engine.submit(bitdance(engine), {"prompt": "x"}, "k2")
+    for _ in range(2):
+        engine.poll(first)  # done now: it may make room
+    second = engine.submit(bitdance(engine), {"prompt": "x"}, "k2")
+    assert second.fault is not None  # the rule fired on the job accepted
+    replay = make(seed=3)
+    replay.submit(bitdance(replay), {"prompt": "x"}, "k")
+    assert second.id == replay.submit(bitdance(replay), {"prompt": "x"}, "k2").id
+
+
+class _CountingClock(ManualClock):
+    def __init__(self) -> None:
+        super().__init__()
+        self.readings = 0
+
+    def now(self) -> float:
+        self.readings += 1
+        return super().now()
+
+
+def test_a_submission_past_a_total_reads_the_clock_once_for_the_jobs_it_looks_at() -> None:
+    """(Each job looked at read the clock: with a shared manual clock, a round trip
+    each, up to hundreds for one submission.)"""
+    clock = _CountingClock()
+    config = EmulatorConfig(progression=Progression.parse("wall:60,60"), max_jobs=50)
+    engine = Engine(config, clock=clock)
+    for n in range(50):
+        engine.submit(bitdance(engine), {"prompt": "x"}, f"k{n % 5}")
+    clock.readings = 0
+    with pytest.raises(JobsFull):  # none finished: every one looked at
+        engine.submit(bitdance(engine), {"prompt": "x"}, "late")
+    assert clock.readings <= 2

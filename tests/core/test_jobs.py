@@ -76,8 +76,8 @@ def test_a_key_over_its_budget_evicts_its_own_oldest_not_anothers() -> None:
     assert store.expired("flood-1", "flood") and not store.expired("flood-1", "quiet")
 
 
-def _done(*ids: str) -> Callable[[Job], bool]:
-    return lambda job: job.id in ids
+def _done(*ids: str) -> Callable[[Job, float], bool]:
+    return lambda job, now: job.id in ids
 
 
 def test_past_the_total_the_key_holding_the_most_loses_its_oldest_finished_job() -> None:
@@ -133,7 +133,7 @@ def test_a_page_is_the_same_slice_from_either_end_and_per_owner() -> None:
 _BIG = JOB_OVERHEAD + 100  # the most a drawn job holds
 
 
-def _finished(job: Job) -> bool:
+def _finished(job: Job, now: float) -> bool:
     """The drawn jobs' stand-in for their phase: those of an even size are done."""
     return (job.size - JOB_OVERHEAD) % 2 == 0
 
@@ -223,3 +223,29 @@ def _at(owner: str, n: int, at: float, size: int) -> Job:
     found = _job(owner, n, size)
     found.submitted_at = at
     return found
+
+
+def test_past_the_total_the_oldest_finished_job_of_all_makes_room_when_the_holders_have_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """(Only the biggest holders' oldest jobs were looked at: a submission was refused
+    though another key's job had finished, the holders' being starved or never polled.)"""
+    monkeypatch.setattr("emulator.core.jobs.HOLDERS_LOOKED_AT", 1)
+    store = JobStore(Budget(max_jobs=3), _done("quiet-0"))
+    for owner, n in (("quiet", 0), ("busy", 1), ("busy", 2)):
+        store.add(_job(owner, n), 0.0)
+    store.add(_job("late", 3), 0.0)
+    assert [job.id for job in store] == ["busy-1", "busy-2", "late-3"]
+    assert store.expired("quiet-0", "quiet")
+
+
+def test_make_room_refuses_before_the_job_is_made_and_drops_as_adding_would() -> None:
+    store = JobStore(Budget(max_jobs=2), _done("a-0"))
+    store.add(_job("a", 0), 0.0)
+    store.add(_job("b", 1), 0.0)
+    store.make_room("c", 0, 0.0)  # a-0 has finished: it goes
+    assert [job.id for job in store] == ["b-1"]
+    store.add(_job("c", 2), 0.0)
+    with pytest.raises(JobsFull):
+        store.make_room("d", 0, 0.0)
+    assert [job.id for job in store] == ["b-1", "c-2"]

@@ -59,7 +59,7 @@ def test_a_process_dying_mid_eviction_leaves_every_job_whole_or_gone(
 
 def _budgeted(store: Store, budget: Budget, *done: str) -> SharedJobStore:
     """Jobs kept within ``budget``, of which those named ``done`` have finished."""
-    return SharedJobStore(store, budget, lambda *_: ENDPOINT, lambda job: job.id in done)
+    return SharedJobStore(store, budget, lambda *_: ENDPOINT, lambda job, now: job.id in done)
 
 
 def _submit(jobs: SharedJobStore, *submissions: tuple[str, int]) -> None:
@@ -103,3 +103,24 @@ def test_a_submission_only_a_queued_or_running_job_could_make_room_for_is_refuse
     assert not other.expired("late-2", "late")  # never answered for: unknown, not expired
     assert other.retained_bytes == 2 * JOB_OVERHEAD
     assert stores[1].do("zrange", HOLDERS, 0, -1) == ["busy", "quiet"]
+
+
+def test_past_the_total_the_oldest_finished_job_of_all_makes_room_when_the_holders_have_none(
+    stores: tuple[Store, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(Only the biggest holders' oldest jobs were looked at: a submission was refused
+    though another key's job had finished.)"""
+    monkeypatch.setattr("emulator.core.shared_jobs.HOLDERS_LOOKED_AT", 1)
+    jobs = _budgeted(stores[0], Budget(max_jobs=3), "quiet-0")
+    _submit(jobs, ("quiet", 0), ("busy", 1), ("busy", 2), ("late", 3))
+    assert [job.id for job in _budgeted(stores[1], Budget())] == ["busy-1", "busy-2", "late-3"]
+
+
+def test_make_room_refuses_before_the_job_is_made(stores: tuple[Store, Store]) -> None:
+    jobs = _budgeted(stores[0], Budget(max_jobs=2), "a-0")
+    _submit(jobs, ("a", 0), ("b", 1))
+    jobs.make_room("c", 0, 0.0)  # a-0 has finished: it goes
+    _submit(jobs, ("c", 2))
+    with pytest.raises(JobsFull):
+        jobs.make_room("d", 0, 0.0)
+    assert [job.id for job in _budgeted(stores[1], Budget())] == ["b-1", "c-2"]
