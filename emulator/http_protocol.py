@@ -9,7 +9,9 @@ connection closed, as is a chunked body's size line or trailer over that bound (
 grows those too, out of `on_header`'s sight). Nor does uvicorn time a head: a connection
 that sent nothing, or its head a byte at a time, held its socket for ever (an audit's 1,100
 such connections took every descriptor a process had). A head not over within
-`HEAD_TIMEOUT` seconds is answered 408, and a connection that sent nothing is closed.
+`HEAD_TIMEOUT` seconds is answered 408, and a connection that sent nothing is closed. The
+rest of a body answered before it was read (a 413 on its length) is a body, read and
+dropped as uvicorn does: never the head of a next request.
 """
 
 from __future__ import annotations
