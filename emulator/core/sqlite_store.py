@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from emulator.core.store import TOPIC, Op, Store, StoreUnavailable, _bounds, as_bytes
+from emulator.core.store import (
+    TOPIC,
+    ComposedOps,
+    Op,
+    Store,
+    StoreUnavailable,
+    _bounds,
+    as_bytes,
+)
 
 #: seconds a batch waits for another process's transaction before the store is unavailable
 BUSY_TIMEOUT = 5.0
@@ -48,7 +56,7 @@ CREATE INDEX IF NOT EXISTS lists_by_key ON lists (key, id);
 """
 
 
-class SqliteStore(Store):
+class SqliteStore(ComposedOps, Store):
     def __init__(self, url: str) -> None:
         path = Path(url.removeprefix("sqlite://"))  # sqlite:///abs/path, sqlite://relative
         self.url = f"sqlite://{path}"
@@ -144,12 +152,6 @@ class SqliteStore(Store):
         self._set(key, value)
         return value
 
-    def _tally(self, key: str, by: int) -> int:
-        value = self._incr(key, by)
-        if value == 0:
-            self._delete(key)
-        return value
-
     # hashes
     def _hget(self, key: str, field: str) -> Any:
         return self._one("SELECT value FROM hashes WHERE key = ? AND field = ?", key, field)
@@ -198,14 +200,6 @@ class SqliteStore(Store):
     def _zrem(self, key: str, member: str) -> bool:
         sql = "DELETE FROM zsets WHERE key = ? AND member = ?"
         return self._db.execute(sql, (key, member)).rowcount == 1
-
-    def _ztally(self, key: str, member: str, by: int) -> int:
-        value = int(self._zscore(key, member) or 0) + by
-        if value <= 0:
-            self._zrem(key, member)
-        else:
-            self._zadd(key, member, value)
-        return value
 
     def _zcard(self, key: str) -> int:
         return int(self._one("SELECT COUNT(*) FROM zsets WHERE key = ?", key))

@@ -140,7 +140,41 @@ def give_back(call: Callable[[], object]) -> None:
         settled(call)
 
 
-class MemoryStore(Store):
+class ComposedOps:
+    """The counters a store in this process (memory, SQLite) makes of its own primitives,
+    which Redis runs as scripts (`emulator.core.redis_store`): one definition for both."""
+
+    def _incr(self, key: str, by: int = 1) -> int:
+        raise NotImplementedError
+
+    def _delete(self, *keys: str) -> int:
+        raise NotImplementedError
+
+    def _zscore(self, key: str, member: str) -> Any:
+        raise NotImplementedError
+
+    def _zadd(self, key: str, member: str, score: float) -> int:
+        raise NotImplementedError
+
+    def _zrem(self, key: str, member: str) -> bool:
+        raise NotImplementedError
+
+    def _tally(self, key: str, by: int) -> int:
+        value = self._incr(key, by)
+        if value == 0:
+            self._delete(key)
+        return value
+
+    def _ztally(self, key: str, member: str, by: int) -> int:
+        value = int(self._zscore(key, member) or 0) + by
+        if value <= 0:
+            self._zrem(key, member)
+        else:
+            self._zadd(key, member, value)
+        return value
+
+
+class MemoryStore(ComposedOps, Store):
     """A `Store` in this process's memory: what tests of the shared components run on
     beside Redis and SQLite, and a reference for their semantics."""
 
@@ -198,12 +232,6 @@ class MemoryStore(Store):
         self._data[key] = str(value).encode()
         return value
 
-    def _tally(self, key: str, by: int) -> int:
-        value = self._incr(key, by)
-        if value == 0:
-            del self._data[key]
-        return value
-
     # hashes
     def _hget(self, key: str, field: str) -> Any:
         return self._data.get(key, {}).get(field)
@@ -257,14 +285,6 @@ class MemoryStore(Store):
         if key in self._data and not table:
             del self._data[key]
         return removed
-
-    def _ztally(self, key: str, member: str, by: int) -> int:
-        value = int(self._zscore(key, member) or 0) + by
-        if value <= 0:
-            self._zrem(key, member)
-        else:
-            self._zadd(key, member, value)
-        return value
 
     def _zcard(self, key: str) -> int:
         return len(self._data.get(key, {}))
