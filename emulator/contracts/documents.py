@@ -199,10 +199,9 @@ class Contracts:
             counts: dict[str, int] = {}
             for provider, _ in self._endpoints:
                 counts[provider] = counts.get(provider, 0) + 1
-            if self.catalogue is not None:  # (what the listing yields, not made: the first
-                # health answer waits on this count)
-                more = sum(("fal", i) not in self._endpoints for i in self.catalogue.ids())
-                counts["fal"] = counts.get("fal", 0) + more
+            if self.catalogue is not None:  # (the listing's rows, not made: the first health
+                # answer waits on this count)
+                counts["fal"] = counts.get("fal", 0) + sum(1 for _ in self._catalogue_only())
             self._counts = counts
         return dict(self._counts)
 
@@ -242,16 +241,20 @@ class Contracts:
             }
         if self.catalogue is None:
             return
-        for endpoint_id in self.catalogue.ids():
-            if ("fal", endpoint_id) not in self._endpoints:
-                yield {
-                    "provider": "fal",
-                    "id": endpoint_id,
-                    "category": self.catalogue.category(endpoint_id),
-                    "tier": "catalogue",
-                    "source": self.catalogue.source(endpoint_id),
-                    "delisted": self.catalogue.delisted(endpoint_id),
-                }
+        for endpoint_id in self._catalogue_only():
+            yield {
+                "provider": "fal",
+                "id": endpoint_id,
+                "category": self.catalogue.category(endpoint_id),
+                "tier": "catalogue",
+                "source": self.catalogue.source(endpoint_id),
+                "delisted": self.catalogue.delisted(endpoint_id),
+            }
+
+    def _catalogue_only(self) -> Iterator[str]:
+        """The catalogue's ids no curated contract serves (it answers those)."""
+        ids = () if self.catalogue is None else self.catalogue.ids()
+        return (i for i in ids if ("fal", i) not in self._endpoints)
 
     def __iter__(self) -> Iterator[Endpoint]:
         """The curated endpoints (the catalogue's are built only when asked for)."""
