@@ -4,9 +4,11 @@ the WaveSpeed SDK's ``run``, each beside the same client on a minimal stateful a
 The issue's reference is a minimal app on ``httpx.ASGITransport``. The async client uses it
 as it is. A sync client cannot (it is async-only), nor can the WaveSpeed SDK (it speaks
 requests), so theirs is driven from sync code with the least glue: one event loop, run
-until each answer is complete (`SyncASGI`; behind a requests adapter for the SDK). The
-sync clients' goal is set against a harsher reference, printed beside it: the same app
-logic as a framework-free WSGI app answering in the caller's thread, with no event loop.
+until each answer is complete (`SyncASGI`; behind a requests adapter for the SDK): the
+issue's reference, against which their goal is set. Printed beside it, without a goal, is
+the floor of any sync path: the same app logic as a framework-free WSGI app answering in
+the caller's thread, with no event loop (from the fifth round to the twenty-eighth the
+goal was set against it; docs/performance.md, "Choices", says why it no longer is).
 
 A case's sides take turns, a block of jobs each (`_alternating`): a few milliseconds per
 job are easily moved by a machine that slows down between one side's run and the next."""
