@@ -95,6 +95,22 @@ const scenarios = {
   async invalid() {
     await fal.run(BITDANCE, { input: { num_images: 99 } });
   },
+  // An input over the server's body limit, a dozen times: each answered 413 before its body
+  // was read (the client retried the resets that came when the rest of a body was read as
+  // a next request's head).
+  async oversized() {
+    const prompt = "x".repeat(21 * 1024 * 1024);
+    const outcomes = [];
+    for (let i = 0; i < 12; i++) {
+      try {
+        await fal.queue.submit(BITDANCE, { input: { prompt } });
+        outcomes.push("accepted");
+      } catch (error) {
+        outcomes.push(error.status ?? String(error.cause?.code ?? error.message));
+      }
+    }
+    return outcomes;
+  },
   // A small file (initiate + PUT) and one over 90 MiB (multipart: parts, then complete).
   async upload() {
     const small = await fal.storage.upload(new Blob(["hello from node"], { type: "text/plain" }));
