@@ -11,7 +11,9 @@ that sent nothing, or its head a byte at a time, held its socket for ever (an au
 such connections took every descriptor a process had). A head not over within
 `HEAD_TIMEOUT` seconds is answered 408, and a connection that sent nothing is closed. The
 rest of a body answered before it was read (a 413 on its length) is a body, read and
-dropped as uvicorn does: never the head of a next request.
+dropped as uvicorn does: never the head of a next request. Nor is it waited for without
+end: as nginx lingers, the connection is closed once that rest stops coming for the
+keep-alive's seconds, or still comes `LINGER_SECONDS` after the answer.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ MAX_HEAD_BYTES = 64 * 1024
 #: the seconds a request's line and headers may take to arrive, from a connection's start
 #: or a request's first byte (a client sends its head in one write; nginx waits 60 s)
 HEAD_TIMEOUT = 10.0
+#: the longest the rest of a body answered early is read and dropped (nginx's
+#: ``lingering_time``), so that a client trickling a body it said was huge holds no socket
+LINGER_SECONDS = 30.0
 _TOO_LARGE = (431, b"Request Header Fields Too Large", b"Request header fields too large")
 _TOO_SLOW = (408, b"Request Timeout", b"Request headers not received in time")
 
@@ -53,6 +58,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     _too_large = False  # the parser was stopped by `_HeadTooLarge`
     _in_message = False  # from a message's first byte to its end, as the parser reads it
     _answered_early = False  # a message just read to its end had been answered already
+    _lingering_since: float | None = None  # the loop's time a body answered early was first read
     _head_timer: asyncio.TimerHandle | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -93,6 +99,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._in_message = False
+        self._lingering_since = None
         HttpToolsProtocol.on_message_complete(self)
         cycle = self.cycle  # a WebSocket's upgrade makes none: the last request's, or None
         if cycle is not None and cycle.response_complete and not self.parser.should_upgrade():
@@ -123,6 +130,8 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         HttpToolsProtocol.data_received(self, data)
         if self._answered_early:
             self._wait_for_next_request()
+        elif self._in_message and self.cycle is not None and self.cycle.response_complete:
+            self._linger()
         if self._head_began is not None:  # a head the parser has not finished
             self._head_bytes += size
             if self._head_bytes > MAX_HEAD_BYTES:
@@ -131,6 +140,21 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         # bytes that bring no part of a message are bounded as a head is.
         elif self._unparsed > MAX_HEAD_BYTES:
             self._refuse_if_http(*_TOO_LARGE)
+
+    def _linger(self) -> None:
+        """The rest of a body answered early arrived in part: uvicorn's keep-alive timer,
+        stopped by its arrival, closes the connection if no more comes; and it is closed at
+        once if it still comes `LINGER_SECONDS` after its first part."""
+        now = self.loop.time()
+        if self._lingering_since is None:
+            self._lingering_since = now
+        elif now - self._lingering_since > LINGER_SECONDS:
+            self.transport.close()
+            return
+        self._unset_keepalive_if_required()
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
 
     def send_400_response(self, msg: str) -> None:
         if self._too_large:

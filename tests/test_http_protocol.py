@@ -206,6 +206,45 @@ def test_a_connection_idle_after_a_body_answered_early_is_closed() -> None:
             assert early.recv(64) == b""  # closed within 10 s, or it fails
 
 
+def _answered_early(connection: socket.socket, declared: int) -> None:
+    """Sends a submit's head declaring a body of ``declared`` bytes, over the server's
+    1 KiB limit, and reads its 413."""
+    connection.sendall(
+        b"POST /fal/queue/fal-ai/bitdance HTTP/1.1\r\nHost: a\r\nAuthorization: Key k"
+        b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % declared
+    )
+    assert _whole_answer(connection).startswith(b"HTTP/1.1 413 ")
+
+
+@pytest.mark.slow  # uvicorn's keep-alive: 5 s
+def test_the_rest_of_a_body_answered_early_that_stops_coming_is_not_waited_for() -> None:
+    """A byte of a body declared huge, then silence: its arrival stopped the keep-alive
+    timer, and the connection was held for ever (an audit: 300 such held 300 descriptors)."""
+    with BackgroundServer(EmulatorConfig(max_body_bytes=1024)) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as early:
+            _answered_early(early, 999_999_999)
+            early.sendall(b"x")
+            assert early.recv(64) == b""  # closed within 10 s, or it fails
+
+
+@pytest.mark.slow  # a body trickled for a second and a half
+def test_the_rest_of_a_body_answered_early_is_read_for_a_bounded_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A byte every 0.3 s of a body declared huge kept the connection open for as long as
+    they came (an audit: still open 150 s after a 408)."""
+    monkeypatch.setattr(http_protocol, "LINGER_SECONDS", 1.0)
+    with BackgroundServer(EmulatorConfig(max_body_bytes=1024)) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as early:
+            _answered_early(early, 999_999_999)
+            started = time.monotonic()
+            with contextlib.suppress(ConnectionError):  # closed mid-trickle
+                while time.monotonic() - started < 8:
+                    early.sendall(b"x")
+                    time.sleep(0.3)
+            assert time.monotonic() - started < 8  # it stopped taking bytes
+
+
 @pytest.mark.slow  # past uvicorn's keep-alive: 5 s
 def test_a_websocket_opened_on_a_kept_alive_connection_outlives_the_keep_alive() -> None:
     """An upgrade makes no request cycle: the last request's, answered, was taken for one
