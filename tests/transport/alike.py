@@ -17,6 +17,17 @@ IN_PROCESS = "https://api.wavespeed.ai"
 #: fal's surfaces: where each is answered in-process, and under a server's URL
 FAL_QUEUE = ("https://queue.fal.run", "/fal/queue")
 FAL_RUN = ("https://fal.run", "/fal/run")
+#: effects whose exchanges wait out a read timeout on both sides: 2-4 s a test, so slow
+WAITED_OUT = {"hang", "media_slow"}
+
+
+def fault_cases(faults: list[tuple[str, dict, object]]) -> list:
+    """The parameters of a fault-alike test, one per ``(effect, rule, error)``, named by
+    their effect; those of `WAITED_OUT` marked slow (tests/README.md)."""
+    return [
+        pytest.param(*fault, id=fault[0], marks=pytest.mark.slow if fault[0] in WAITED_OUT else ())
+        for fault in faults
+    ]
 
 
 def meets_fault_alike(

@@ -10,7 +10,7 @@ import requests.adapters
 import urllib3
 
 from emulator import BackgroundServer, UnmatchedRequest, emulate
-from tests.transport.alike import IN_PROCESS, meets_fault_alike
+from tests.transport.alike import IN_PROCESS, fault_cases, meets_fault_alike
 
 
 def test_requests_bodies_and_streamed_downloads() -> None:
@@ -53,7 +53,7 @@ def _exchange(base: str, effect: str) -> bytes:
     return requests.get(answer.json()["data"]["outputs"][0], timeout=(1, READ)).content
 
 
-@pytest.mark.parametrize(("effect", "rule", "error"), FAULTS, ids=[f[0] for f in FAULTS])
+@pytest.mark.parametrize(("effect", "rule", "error"), fault_cases(FAULTS))
 def test_requests_meets_a_fault_in_process_as_over_a_connection(
     server: BackgroundServer, effect: str, rule: dict, error: type[Exception]
 ) -> None:
@@ -62,7 +62,7 @@ def test_requests_meets_a_fault_in_process_as_over_a_connection(
     meets_fault_alike(server, effect, rule, error, _exchange)
 
 
-@pytest.mark.parametrize(("effect", "rule", "error"), FAULTS, ids=[f[0] for f in FAULTS])
+@pytest.mark.parametrize(("effect", "rule", "error"), fault_cases(FAULTS))
 def test_requests_meets_a_fault_alike_when_called_from_async_code(
     effect: str, rule: dict, error: type[Exception]
 ) -> None:

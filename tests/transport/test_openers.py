@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from emulator import BackgroundServer, emulate
-from tests.transport.alike import IN_PROCESS, meets_fault_alike
+from tests.transport.alike import IN_PROCESS, fault_cases, meets_fault_alike
 
 SUBMIT = "/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
 #: the read timeout of the exchanges (as in test_adapters: a held answer outlasts it)
@@ -97,7 +97,7 @@ def test_a_stream_without_length_arrives_whole_in_chunks() -> None:
     assert text.startswith("data: ") and '"COMPLETED"' in text
 
 
-@pytest.mark.parametrize(("effect", "rule", "error"), FAULTS, ids=[f[0] for f in FAULTS])
+@pytest.mark.parametrize(("effect", "rule", "error"), fault_cases(FAULTS))
 def test_urllib_meets_a_fault_in_process_as_over_a_connection(
     server: BackgroundServer, effect: str, rule: dict, error: type[Exception] | tuple
 ) -> None:
