@@ -60,6 +60,7 @@ def test_a_failure_exits_1_with_a_replay_that_replays_it(
     assert "[1 run," in replayed and "Retry-After: 1" in replayed
 
 
+@pytest.mark.slow  # three runs waiting on slow answers: 3 s
 def test_a_slow_answer_lasts_as_asked_and_its_replay_keeps_the_settings(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -65,6 +65,7 @@ def test_an_exit_0_without_json_is_a_failure() -> None:
         command("silent")("fal-ai/bitdance", PROMPT)
 
 
+@pytest.mark.slow  # waits out the command's timeout: 2 s
 def test_a_command_running_past_its_timeout_is_killed_with_its_children(tmp_path) -> None:
     # 2 s to start its child and say so: 0.5 s was too few for a loaded CI machine, where
     # the command was killed before it had written its child's pid

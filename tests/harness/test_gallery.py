@@ -25,7 +25,18 @@ FAST = Options(
 WHOLE_SUITE = replace(FAST, max_examples=3)
 
 
-@pytest.mark.parametrize("mistake", sorted(GALLERY))
+# Mistakes whose calls take their time (retrying until stopped, polling until giving up):
+# 2 s each, so slow; the slow test_each_mistake_is_flagged_by_no_other_property flags them too.
+TAKE_THEIR_TIME = {"retries_forever", "never_cancels"}
+
+
+@pytest.mark.parametrize(
+    "mistake",
+    [
+        pytest.param(mistake, marks=pytest.mark.slow if mistake in TAKE_THEIR_TIME else ())
+        for mistake in sorted(GALLERY)
+    ],
+)
 def test_each_mistake_is_flagged_by_its_property(mistake: str) -> None:
     name = GALLERY[mistake]
     report = check(

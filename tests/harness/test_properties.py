@@ -275,6 +275,7 @@ def slow_but_steady(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, An
     return fal_client.subscribe(endpoint_id, arguments=arguments)
 
 
+@pytest.mark.slow  # waits out a call's 1 s limit, then runs it again: 2.5 s
 def test_a_call_stopped_for_time_is_run_again_with_more_and_the_report_says_so() -> None:
     scenario = Scenario("returns_valid_output", {"prompt": ""})
     outcome = replayed(slow_but_steady, scenario, limits=Limits(call_timeout=1.0))
@@ -323,6 +324,7 @@ def waits_out_an_error(endpoint_id: str, arguments: dict[str, Any]) -> dict[str,
         return handle.get()
 
 
+@pytest.mark.slow  # waits out a call's 1 s limit, then runs it again: 2.5 s
 def test_a_call_that_ran_out_of_time_retrying_is_not_blamed_on_the_machine() -> None:
     result = {"method": "GET", "path": "*/requests/????????-????-????-????-????????????"}
     scenario = Scenario(
@@ -345,6 +347,7 @@ def polls_for_ever(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any
         time.sleep(0.02)
 
 
+@pytest.mark.slow  # waits out a call's 1 s limit, then runs it again: 2.5 s
 def test_a_call_stopped_again_for_its_requests_is_not_blamed_on_the_machine() -> None:
     # Stopped for time at 1 s (at most 50 requests), it was run again with 3 s and stopped
     # for its 60 requests (at 20 a second or more: a poll in-process takes a few ms): the
@@ -546,6 +549,7 @@ class RetriesSlowlyForever(CarefulClient):
             time.sleep(0.3)
 
 
+@pytest.mark.slow  # waits out a call's 1 s limit, example after example: 2.5 s
 def test_a_client_still_retrying_at_its_time_limit_is_not_judged() -> None:
     options = Options(max_examples=4, limits=Limits(call_timeout=1.0))
     report = check(RetriesSlowlyForever(), provider="fal", endpoint=ENDPOINT,

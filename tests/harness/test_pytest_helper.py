@@ -17,6 +17,7 @@ from .gallery import CarefulClient, Wrong
 from .official import fal_subscribe
 
 
+@pytest.mark.slow  # two properties of 30 examples, each waiting on its polls: 4 s
 def test_a_holding_client_passes_and_returns_the_report() -> None:
     report = check_client(
         CarefulClient(), provider="fal", endpoint="fal-ai/bitdance",

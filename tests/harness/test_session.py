@@ -39,6 +39,7 @@ def test_a_client_that_never_stops_is_stopped_by_the_harness() -> None:
     assert any("the harness had to stop the client" in p for p in outcome.problems)
 
 
+@pytest.mark.slow  # its poller sleeps 0.5 s a poll: 3 s
 def test_a_poller_left_running_is_stopped_before_the_harness_goes() -> None:
     pollers: list[threading.Thread] = []
     stopped: list[ClientRanAway] = []
@@ -80,6 +81,7 @@ def test_a_poller_left_running_is_stopped_before_the_harness_goes() -> None:
     assert len(stopped) == len(pollers)
 
 
+@pytest.mark.slow  # two calls, each waiting 0.5 s on its poller: 3 s
 def test_a_poller_left_asleep_is_stopped_before_the_same_scenario_runs_again() -> None:
     """The same scenario gives its job the same id: a poller the first call left asleep,
     waking in the second, passed as the second's own and was counted against its limits
