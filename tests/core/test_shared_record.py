@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from emulator.core.record import RawEntry, RequestRecord
 from emulator.core.redis_store import RedisStore
 from emulator.core.shared_record import SharedRequestRecord, _digest, _lists
@@ -112,6 +114,7 @@ def test_the_store_keeps_each_keys_share_whichever_process_wrote(
     assert [e.started for e in quiet] == [100.0, 126.0, 127.0, 128.0, 129.0]
 
 
+@pytest.mark.slow  # stops and restarts its Redis, the writer waiting to try again: 1.8 s
 def test_an_outage_loses_nothing_recorded_and_raises_nothing(tmp_path: Path) -> None:
     server = RedisServer(tmp_path)
     server.start()

@@ -92,6 +92,7 @@ def test_a_kept_secret_is_random_the_same_for_all_and_outlives_a_flush(store: St
     assert store.kept_secret("a") == first
 
 
+@pytest.mark.slow  # starts a Redis and waits out the store's 1 s break
 def test_a_redis_that_is_down_is_unavailable_not_an_error(tmp_path: Path) -> None:
     server = RedisServer(tmp_path)
     store = open_store(server.url)  # nothing listens there

@@ -51,6 +51,7 @@ def recovered(check: Callable[[], object]) -> bool:
     return eventually(check, RECOVERY, 0.1)
 
 
+@pytest.mark.slow  # stops its Redis and waits for the store's 1 s break to pass: 1 s
 def test_health_reports_the_store_and_is_503_while_it_is_down(
     redis: RedisServer, made: Made
 ) -> None:
@@ -80,6 +81,7 @@ def test_health_of_the_in_memory_state(made: Made) -> None:
         assert client.get("/_emulator/health").json()["state"] == {"kind": "memory", "ok": True}
 
 
+@pytest.mark.slow  # stops its Redis and waits for the store's 1 s break to pass: 1 s
 def test_a_lost_store_is_a_503_in_each_providers_format(redis: RedisServer, made: Made) -> None:
     """Wherever a request reaches the store, its `StoreUnavailable` becomes a 503 in the
     format of the surface asked (here, a route of the test's own reads the real store)."""
@@ -118,6 +120,7 @@ def test_a_lost_store_is_a_503_in_each_providers_format(redis: RedisServer, made
     store.close()
 
 
+@pytest.mark.slow  # stops its Redis and waits for the store's 1 s break to pass: 1 s
 def test_a_dashboard_page_navigated_to_is_a_page_saying_the_store_is_away(
     redis: RedisServer, made: Made
 ) -> None:
@@ -182,6 +185,7 @@ def test_a_stream_under_way_ends_and_a_websocket_is_told_to_try_later(
     store.close()
 
 
+@pytest.mark.slow  # a served stream through a 2.5 s outage: 3.5 s
 def test_a_fal_status_stream_waits_out_an_outage_and_goes_on(redis: RedisServer) -> None:
     """A status stream ended cleanly when the store went away: @fal-ai/client's streaming
     mode took that for the end, asked for the result and got "still in progress" (an
@@ -208,6 +212,7 @@ def test_a_fal_status_stream_waits_out_an_outage_and_goes_on(redis: RedisServer)
     assert "state store is away" in text and '"status": "COMPLETED"' in text
 
 
+@pytest.mark.slow  # starts its Redis late and waits for the store's 1 s break to pass: 1 s
 def test_an_emulator_made_while_its_store_is_down_serves_once_it_is_up(
     tmp_path: Path, made: Made
 ) -> None:
@@ -227,6 +232,7 @@ def test_an_emulator_made_while_its_store_is_down_serves_once_it_is_up(
             redis.stop()
 
 
+@pytest.mark.slow  # waits out the store's 1 s timeout on a paused Redis
 def test_a_stalled_store_costs_one_timeout_not_one_per_request(
     redis: RedisServer, made: Made
 ) -> None:
