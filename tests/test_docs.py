@@ -181,6 +181,7 @@ def test_every_public_name_is_documented() -> None:
     importlib.util.find_spec("material") is None,
     reason="mkdocs-material is not installed (pip install -e '.[test]' installs it)",
 )
+@pytest.mark.slow  # a mkdocs build in a process of its own: 2 s
 def test_the_site_builds_strictly(tmp_path: Path) -> None:
     # Not --quiet: it hides the warnings that --strict turns into a failure.
     done = subprocess.run(

@@ -39,6 +39,7 @@ def test_the_fixture_isolates_tests(pytester: pytest.Pytester) -> None:
     run_inner(pytester).assert_outcomes(passed=2)
 
 
+@pytest.mark.slow  # a pytest run of two xdist workers: 2-2.5 s
 def test_the_fixture_works_under_xdist(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(ISOLATION)
     result = run_inner(pytester, "-n", "2")
@@ -211,6 +212,7 @@ def test_a_call(live_sessions):
 """
 
 
+@pytest.mark.slow  # a pytest run of two xdist workers: 4-5 s
 def test_the_cap_is_the_whole_runs_across_xdists_workers(
     pytester: pytest.Pytester, server: BackgroundServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
