@@ -2,11 +2,14 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from emulator import EmulatorConfig, Engine, Progression
 
 THREADS, SUBMITS = 16, 5000
 
 
+@pytest.mark.slow  # 80,000 submissions: 3.5 s
 def test_sixteen_threads_submitting_and_polling_lose_nothing() -> None:
     engine = Engine(
         EmulatorConfig(seed=1, progression=Progression.parse("polls:1,1"), max_jobs=50_000)
