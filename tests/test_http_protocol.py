@@ -98,6 +98,7 @@ def test_a_silent_connection_is_closed_and_a_slow_head_is_a_408(
             assert slow.recv(64).startswith(b"HTTP/1.1 408 ")
 
 
+@pytest.mark.slow  # a 1.5 s answer and a 1 s pause, served: 2.7 s
 def test_the_head_timeout_leaves_kept_alive_connections_and_long_answers_alone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -157,6 +158,7 @@ def test_a_crlf_after_an_answer_does_not_hold_the_connection_for_ever(
             assert kept.recv(64).startswith(b"HTTP/1.1 408 ")  # within 10 s, or it fails
 
 
+@pytest.mark.slow  # a 1.5 s answer, served
 def test_a_request_sent_while_the_last_is_answered_does_not_cut_its_answer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -37,6 +37,7 @@ def test_a_sync_run_whose_client_leaves_gives_its_keys_hold_back_at_once(path: s
         assert eventually(lambda: holds.of("k") == 0, 10)
 
 
+@pytest.mark.slow  # a served run whose events are 2 s apart
 def test_a_streaming_run_sends_its_events_one_by_one_over_the_runs_time() -> None:
     """A streaming run sent every event in one body at the run's end: a client could not
     see time to first event, nor abort half-way (an audit)."""

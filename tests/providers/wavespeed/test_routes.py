@@ -292,6 +292,7 @@ def test_the_model_route_first_takes_what_it_took_last(
     assert now_scope == before_scope
 
 
+@pytest.mark.slow  # served, its polls watched until they settle: 1.8 s
 def test_a_sync_wait_ends_when_its_client_leaves() -> None:
     """2,000 waits left by their clients polled every 20 ms until their 90 s limit: the
     CPU was busy for everyone. A wait now ends with its client."""
