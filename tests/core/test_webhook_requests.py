@@ -97,6 +97,7 @@ def test_an_url_it_cannot_post_to_is_a_value_error() -> None:
         post("ftp://127.0.0.1/x", b"{}", {}, timeout=1)
 
 
+@pytest.mark.slow  # waits out the attempts' 1 s bound
 def test_a_keys_receivers_trickling_do_not_hold_up_another_keys_delivery(
     trickling: Callable[..., str], receiver: Callable[..., Receiver]
 ) -> None:

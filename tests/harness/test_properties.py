@@ -298,6 +298,7 @@ def retries_a_retryable_result(endpoint_id: str, arguments: dict[str, Any]) -> d
         return handle.get()
 
 
+@pytest.mark.slow  # the client waits 1 s to retry
 def test_a_failure_fal_marks_retryable_gives_the_call_time_for_the_clients_retries() -> None:
     # @fal-ai/client retries a 504 result about 7 s, past the 5 s limit: the docs' own
     # example client failed surfaces_job_failure every time, "the machine too busy" (an
@@ -647,6 +648,7 @@ async def fal_run_async(endpoint_id: str, arguments: dict[str, Any]) -> dict[str
     return await fal_client.run_async(endpoint_id, arguments=arguments)
 
 
+@pytest.mark.slow  # waits out a call's 1 s limit
 @pytest.mark.parametrize("client", [fal_run, fal_run_async])
 def test_a_call_waiting_on_a_held_answer_is_stopped_at_its_time_limit(
     client: Callable[..., Any],
