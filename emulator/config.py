@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR
@@ -74,6 +74,12 @@ def _setting(default: Any, help: str, **metadata: Any) -> Any:
     if callable(default):
         return field(default_factory=default, metadata={"help": help, **metadata})
     return field(default=default, metadata={"help": help, **metadata})
+
+
+class UvicornOptions(TypedDict):
+    """The keyword options of uvicorn's that follow from the settings."""
+
+    ws_max_size: int
 
 
 @dataclass(frozen=True)
@@ -301,6 +307,13 @@ class EmulatorConfig:
         body limit, so that a realtime frame over ``max_body_bytes`` reaches the app, which
         tells the client why it refuses it before it closes (1009)."""
         return 2 * self.max_body_bytes
+
+    @property
+    def uvicorn_options(self) -> UvicornOptions:
+        """The options uvicorn takes from the settings, the same for every server the
+        emulator runs: ``serve``, `BackgroundServer` and the in-process WebSockets of
+        ``emulate()``."""
+        return UvicornOptions(ws_max_size=self.websocket_frame_limit)
 
     @property
     def state_url(self) -> str:

@@ -84,7 +84,9 @@ class Emulation:
         self.app: Starlette = create_app(engine=self.engine)
         recorded = with_recordings(self.app, record=record, replay=replay, fallback=fallback)
         self._dispatcher = AppDispatcher(recorded)
-        self._interception = Interception(self._dispatcher, unmatched=unmatched)
+        self._interception = Interception(
+            self._dispatcher, unmatched=unmatched, uvicorn_options=config.uvicorn_options
+        )
         self._ended = False
 
     # -- controls ------------------------------------------------------------------------

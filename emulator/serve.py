@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emulator.config import EmulatorConfig
+from emulator.config import EmulatorConfig, UvicornOptions
 from emulator.config_file import Settings
 from emulator.core.clock import ManualClock
 from emulator.core.engine import Engine
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             engine.close()  # it serves nothing
         del app, built  # the parent of several workers keeps none of it
         try:
-            _serve(target, server, bound, tls, chosen.config.websocket_frame_limit)
+            _serve(target, server, bound, tls, chosen.config.uvicorn_options)
         finally:
             if serves_here:  # what the record writes behind reaches the store before exit
                 engine.close()
@@ -194,7 +194,7 @@ def _serve(
     server: dict[str, Any],
     bound: socket.socket,
     tls: dict[str, Any],
-    frame_limit: int,
+    options: UvicornOptions,
 ) -> None:
     import uvicorn
 
@@ -219,7 +219,7 @@ def _serve(
         # A client that sends part of a request and stalls holds nothing for long.
         timeout_keep_alive=5,
         http=BoundedHeadProtocol,  # a request's head bounded (http_protocol.py)
-        ws_max_size=frame_limit,
+        **options,  # what the settings decide (EmulatorConfig.uvicorn_options)
         **tls,
     )
 

@@ -54,7 +54,7 @@ class BackgroundServer:
                 log_level="warning",
                 lifespan="off",
                 http=BoundedHeadProtocol,
-                ws_max_size=self.engine.config.websocket_frame_limit,
+                **self.engine.config.uvicorn_options,
                 **certificates,
             )
         )

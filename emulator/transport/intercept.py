@@ -18,6 +18,7 @@ from respx.mocks import HTTPCoreMocker, HTTPXMocker
 from respx.models import AllMockedAssertionError, PassThrough
 from respx.transports import TryTransport
 
+from emulator.config import UvicornOptions
 from emulator.transport.adapters import patch_requests
 from emulator.transport.asgi import AppDispatcher
 from emulator.transport.openers import patch_urllib
@@ -211,7 +212,15 @@ def _check_stopped_in_order(interception: Interception) -> None:
 class Interception:
     """While started, provider hosts are answered by ``dispatcher``'s app."""
 
-    def __init__(self, dispatcher: AppDispatcher, *, unmatched: Unmatched = "fail") -> None:
+    def __init__(
+        self,
+        dispatcher: AppDispatcher,
+        *,
+        unmatched: Unmatched = "fail",
+        uvicorn_options: UvicornOptions,
+    ) -> None:
+        """``uvicorn_options``: `EmulatorConfig.uvicorn_options`, which the server behind
+        the WebSockets runs with, as ``serve`` does."""
         if unmatched not in ("fail", "pass"):
             raise ValueError("unmatched must be 'fail' or 'pass'")
         self.dispatcher = dispatcher
@@ -220,7 +229,9 @@ class Interception:
         self._requests_patch: Any = None
         self._urllib_patch: Any = None
         refuse = UnmatchedRequest if unmatched == "fail" else None
-        self._websockets = WebSocketInterception(dispatcher, refuse=refuse)
+        self._websockets = WebSocketInterception(
+            dispatcher, refuse=refuse, uvicorn_options=uvicorn_options
+        )
 
     def start(self) -> None:
         _claim(self)

@@ -21,6 +21,7 @@ from typing import Any
 from unittest import mock
 from urllib.parse import urlsplit, urlunsplit
 
+from emulator.config import UvicornOptions
 from emulator.providers.registry import HOST_SURFACES
 from emulator.transport.asgi import AppDispatcher
 
@@ -32,12 +33,18 @@ class WebSocketInterception:
     """While started, WebSockets to provider hosts are served by ``dispatcher``'s app."""
 
     def __init__(
-        self, dispatcher: AppDispatcher, *, refuse: Callable[[str, str], Exception] | None
+        self,
+        dispatcher: AppDispatcher,
+        *,
+        refuse: Callable[[str, str], Exception] | None,
+        uvicorn_options: UvicornOptions,
     ) -> None:
         """``refuse(method, url)``: the error for a host the emulator does not stand for
-        (None lets such connections through)."""
+        (None lets such connections through); ``uvicorn_options``: the settings' options
+        of uvicorn (`EmulatorConfig.uvicorn_options`), as ``serve`` runs with them."""
         self.dispatcher = dispatcher
         self.refuse = refuse
+        self.uvicorn_options = uvicorn_options
         self._patches: list[Any] = []
         self._server: Any = None  # uvicorn's config and server state, made on first use
 
@@ -116,6 +123,7 @@ class WebSocketInterception:
                 log_config=None,
                 access_log=False,
                 proxy_headers=False,
+                **self.uvicorn_options,  # frames read up to the same size as serve reads
             )
             config.load()
             self._server = (config, ServerState())

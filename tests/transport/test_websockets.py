@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import msgpack
 import pytest
@@ -18,6 +19,7 @@ from emulator.transport import UnmatchedRequest
 SESSION = "/fal-ai/fast-lcm-diffusion/realtime"
 INPUT = msgpack.packb({"prompt": "over the pair", "image_size": "square"})
 KEY = {"Authorization": "Key k"}
+MIB = 2**20
 
 
 def test_every_connect_is_restored_when_the_emulation_ends() -> None:
@@ -73,3 +75,24 @@ def test_a_refused_handshake_is_an_http_status() -> None:
         websockets.sync.client.connect(f"wss://fal.run{SESSION}")  # no key, no token
     assert refused.value.response.status_code == 401
     assert b"Authorization" in refused.value.response.body
+
+
+@pytest.mark.slow
+def test_frames_are_read_up_to_twice_the_body_limit_as_serve_reads_them() -> None:
+    """Over the 16 MiB websockets reads by default but within the 20 MiB body limit, a
+    frame gets its result; over that, the app says why before it closes (docs/realtime.md)."""
+    within = {"prompt": "within", "image_size": "square", "negative_prompt": "a" * 17 * MIB}
+    with (
+        emulate(),
+        websockets.sync.client.connect(
+            f"wss://fal.run{SESSION}", additional_headers=KEY, max_size=None
+        ) as ws,
+    ):
+        ws.send(msgpack.packb(within))
+        assert msgpack.unpackb(ws.recv(timeout=30))["prompt"] == "within"
+        ws.send(msgpack.packb({"prompt": "x" * 25 * MIB}))
+        error = json.loads(ws.recv(timeout=30))
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+            ws.recv(timeout=30)
+    assert error["type"] == "x-fal-error" and "exceeds" in error["reason"]
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
