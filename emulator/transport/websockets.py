@@ -10,6 +10,15 @@ no connection leaves the process. The scheme becomes ``ws`` (the pair needs no T
 ``Host`` stays the provider's, which the app's host middleware maps to its surface.
 
 Any other host raises `UnmatchedRequest`, or with ``unmatched="pass"`` connects as usual.
+
+What is patched is each module's ``connect``, so a ``connect`` bound by name before the
+emulation started (``from websockets.sync.client import connect`` at a module's top) is
+the library's own. It cannot be routed here: through websockets 17.0 the sync ``connect``
+is a plain function that opens its socket and its TLS itself, with the ``socket`` and
+``ssl`` modules. Both modules' connects parse their URI first, though, before any name is
+resolved: while started, their ``parse_uri`` refuses a provider host that did not come
+through here (`NotIntercepted`), so such a call fails loudly instead of reaching the
+real provider. Other hosts are left alone.
 """
 
 from __future__ import annotations
@@ -22,11 +31,30 @@ from unittest import mock
 from urllib.parse import urlsplit, urlunsplit
 
 from emulator.config import UvicornOptions
-from emulator.providers.registry import HOST_SURFACES
 from emulator.transport.asgi import AppDispatcher
+from emulator.transport.unmatched import is_provider_host
 
 #: connection options that only apply to a TLS (``wss``) connection over the network
 _TLS_OPTIONS = ("ssl", "server_hostname")
+
+
+class NotIntercepted(RuntimeError):
+    """A provider WebSocket opened, during an emulation, by a ``connect`` the emulation
+    cannot reach: one imported by name before it started. Not an `OSError`, which the
+    library's reconnecting loops would retry for ever."""
+
+    def __init__(self, module: str, uri: str) -> None:
+        super().__init__(
+            f"provider-emulator: a WebSocket to {uri} by a connect imported by name from "
+            f"{module} before the emulation started (`from {module} import connect`) is "
+            "not intercepted, and would reach the real provider: import the module instead "
+            f"(`import {module}`) and call `{module}.connect`"
+        )
+
+
+class _InProcessURI(str):
+    """A URI this interception gives the library's ``connect`` with its own socket: the
+    only kind of provider URI the guarded ``parse_uri`` lets through."""
 
 
 class WebSocketInterception:
@@ -62,6 +90,10 @@ class WebSocketInterception:
             mock.patch.object(websockets.asyncio.client, "connect", self._wrap(async_connect)),
             mock.patch.object(websockets, "connect", self._wrap(async_connect)),
         ]
+        for client in (websockets.sync.client, websockets.asyncio.client):
+            if hasattr(client, "parse_uri"):  # a later version may parse elsewhere
+                guarded = _guarded(client.parse_uri, client.__name__)
+                self._patches.append(mock.patch.object(client, "parse_uri", guarded))
         for patch in self._patches:
             patch.start()
 
@@ -80,14 +112,14 @@ class WebSocketInterception:
     def _wrap(self, connect: Callable[..., Any]) -> Callable[..., Any]:
         def intercepted(uri: str, *args: Any, **kwargs: Any) -> Any:
             parts = urlsplit(uri)
-            if (parts.hostname or "").lower() not in HOST_SURFACES:
+            if not is_provider_host(parts.hostname):
                 if self.refuse is not None:
                     raise self.refuse("WebSocket", uri)
                 return connect(uri, *args, **kwargs)
             for option in _TLS_OPTIONS:
                 kwargs.pop(option, None)
             kwargs["sock"] = self._socket_to_app()
-            return connect(urlunsplit(("ws", *parts[1:])), *args, **kwargs)
+            return connect(_InProcessURI(urlunsplit(("ws", *parts[1:]))), *args, **kwargs)
 
         return intercepted
 
@@ -128,6 +160,19 @@ class WebSocketInterception:
             config.load()
             self._server = (config, ServerState())
         return self._server
+
+
+def _guarded(parse_uri: Callable[..., Any], module: str) -> Callable[..., Any]:
+    """``parse_uri`` as ``module``'s connect calls it, before it resolves a name: a provider
+    URI not given by this interception raises `NotIntercepted`."""
+
+    def parse(uri: str, *args: Any, **kwargs: Any) -> Any:
+        parsed = parse_uri(uri, *args, **kwargs)
+        if is_provider_host(parsed.host) and not isinstance(uri, _InProcessURI):
+            raise NotIntercepted(module, uri)
+        return parsed
+
+    return parse
 
 
 async def _shut(state: Any) -> None:

@@ -11,10 +11,13 @@ import websockets
 import websockets.asyncio.client
 import websockets.exceptions
 import websockets.sync.client
+from websockets.asyncio.client import connect as async_connect_by_name
+from websockets.sync.client import connect as sync_connect_by_name
 
 from emulator import emulate
 from emulator.server import BackgroundServer
 from emulator.transport import UnmatchedRequest
+from emulator.transport.websockets import NotIntercepted
 
 SESSION = "/fal-ai/fast-lcm-diffusion/realtime"
 INPUT = msgpack.packb({"prompt": "over the pair", "image_size": "square"})
@@ -23,18 +26,19 @@ MIB = 2**20
 
 
 def test_every_connect_is_restored_when_the_emulation_ends() -> None:
-    originals = (
-        websockets.connect,
-        websockets.sync.client.connect,
-        websockets.asyncio.client.connect,
-    )
+    def patched() -> tuple:
+        return (
+            websockets.connect,
+            websockets.sync.client.connect,
+            websockets.asyncio.client.connect,
+            websockets.sync.client.parse_uri,
+            websockets.asyncio.client.parse_uri,
+        )
+
+    originals = patched()
     with emulate():
-        assert websockets.sync.client.connect is not originals[1]
-    assert (
-        websockets.connect,
-        websockets.sync.client.connect,
-        websockets.asyncio.client.connect,
-    ) == originals
+        assert all(now is not before for now, before in zip(patched(), originals, strict=True))
+    assert patched() == originals
 
 
 @pytest.mark.parametrize("host", ["fal.run", "falrun.com"])
@@ -75,6 +79,28 @@ def test_a_refused_handshake_is_an_http_status() -> None:
         websockets.sync.client.connect(f"wss://fal.run{SESSION}")  # no key, no token
     assert refused.value.response.status_code == 401
     assert b"Authorization" in refused.value.response.body
+
+
+def test_a_connect_imported_by_name_before_the_emulation_fails_loudly_for_a_provider() -> None:
+    """The name bound at import is the library's own connect, out of the emulation's
+    reach: it must not reach the real fal.run (docs/realtime.md), sync or async."""
+    with emulate():
+        with pytest.raises(NotIntercepted, match="import websockets.sync.client"):
+            sync_connect_by_name(f"wss://fal.run{SESSION}", additional_headers=KEY)
+
+        async def over_asyncio() -> None:
+            async with async_connect_by_name(f"wss://fal.run{SESSION}", additional_headers=KEY):
+                pytest.fail("connected")
+
+        with pytest.raises(NotIntercepted, match="import websockets.asyncio.client"):
+            asyncio.run(over_asyncio())
+
+
+def test_a_connect_imported_by_name_still_reaches_other_hosts(server: BackgroundServer) -> None:
+    local = f"ws://127.0.0.1:{server.port}/fal/run{SESSION}"
+    with emulate(), sync_connect_by_name(local, additional_headers=KEY) as ws:
+        ws.send(INPUT)
+        assert msgpack.unpackb(ws.recv(timeout=10))["prompt"] == "over the pair"
 
 
 @pytest.mark.slow
