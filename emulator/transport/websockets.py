@@ -54,7 +54,8 @@ class NotIntercepted(RuntimeError):
 
 class _InProcessURI(str):
     """A URI this interception gives the library's ``connect`` with its own socket: the
-    only kind of provider URI the guarded ``parse_uri`` lets through."""
+    only kind of provider URI the guarded ``parse_uri`` lets through, and one that an
+    emulation outside a nested one passes on as it is."""
 
 
 class WebSocketInterception:
@@ -111,6 +112,8 @@ class WebSocketInterception:
 
     def _wrap(self, connect: Callable[..., Any]) -> Callable[..., Any]:
         def intercepted(uri: str, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(uri, _InProcessURI):  # routed by an emulation nested in this one
+                return connect(uri, *args, **kwargs)
             parts = urlsplit(uri)
             if not is_provider_host(parts.hostname):
                 if self.refuse is not None:

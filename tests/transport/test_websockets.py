@@ -81,6 +81,16 @@ def test_a_refused_handshake_is_an_http_status() -> None:
     assert b"Authorization" in refused.value.response.body
 
 
+def test_a_nested_emulation_serves_the_sessions_opened_in_it() -> None:
+    with emulate() as outer, emulate() as inner:
+        with websockets.sync.client.connect(
+            f"wss://fal.run{SESSION}", additional_headers=KEY
+        ) as ws:
+            ws.send(INPUT)
+            assert msgpack.unpackb(ws.recv(timeout=10))["prompt"] == "over the pair"
+        assert (len(inner.requests), len(outer.requests)) == (1, 0)
+
+
 def test_a_connect_imported_by_name_before_the_emulation_fails_loudly_for_a_provider() -> None:
     """The name bound at import is the library's own connect, out of the emulation's
     reach: it must not reach the real fal.run (docs/realtime.md), sync or async."""
