@@ -342,6 +342,14 @@ def test_endpoints_are_searchable_and_each_has_a_form(client: TestClient) -> Non
     assert client.get(f"{UI}/endpoints/fal/no/such").status_code == 404
 
 
+def test_an_unknown_endpoints_page_says_no_contract_serves_it(client: TestClient) -> None:
+    # it said "It may have expired, or the emulator was reset", as of a job (an audit)
+    page = client.get(f"{UI}/endpoints/fal/acme/no-such-model")
+    assert page.status_code == 404 and "No such endpoint" in page.text
+    assert "expired" not in page.text and "No contract serves this endpoint" in page.text
+    assert f'href="{UI}/endpoints"' in page.text and "--unknown-endpoints generic" in page.text
+
+
 def test_form_fields_follow_the_input_schema(engine: Engine) -> None:
     fields = {f.name: f for f in form_fields(engine.contracts.get("fal", "fal-ai/bitdance"))}
     assert list(fields)[:2] == ["prompt", "image_size"]  # the playground's order
