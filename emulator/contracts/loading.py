@@ -70,8 +70,10 @@ def _document_files(root: Path) -> list[Path]:
 def load_contracts(directories: Iterable[Path | str], **options: Any) -> Contracts:
     """Load every ``*.json`` document in each directory (any layout) or file given.
 
-    The provider is read from each document (see `provider_of`); a later document for the
-    same endpoint replaces an earlier one. ``options`` go to `Contracts`. Each document is
+    The provider is read from each document (see `provider_of`); a document of a later
+    directory replaces one of an earlier directory for the same endpoint, but two in one
+    directory (at any depth) are refused (`_duplicate`): which one won was the order of
+    their paths. ``options`` go to `Contracts`. Each document is
     checked (`check_endpoint`) as it loads, but for the shipped ones (`shipped.SHIPPED`,
     by their bytes): the test suite checks those, and a start-up that checked them again
     would spend most of its time on it. A document added to the shipped folder, or one of
@@ -85,6 +87,7 @@ def load_contracts(directories: Iterable[Path | str], **options: Any) -> Contrac
         else:
             files = _document_files(Path(directory))
             endpoints = tuple(_loaded(path, checked=not _shipped(path)) for path in files)
+            _refuse_duplicates(endpoints)
         for endpoint in endpoints:
             contracts.add(endpoint)
     return contracts
@@ -103,13 +106,44 @@ def each_document(
         except ContractError as exc:
             yield exc
             continue
+        seen: _Seen = {}
         for path in files:
             if added_only and _shipped(path):
                 continue
             try:
-                yield _loaded(path, checked=True)
+                endpoint = _loaded(path, checked=True)
             except ContractError as exc:
                 yield exc
+                continue
+            yield _duplicate(seen, endpoint) or endpoint
+
+
+#: one directory's endpoints so far, by provider and id
+_Seen = dict[tuple[str, str], Endpoint]
+
+
+def _duplicate(seen: _Seen, endpoint: Endpoint) -> ContractError | None:
+    """Why ``endpoint`` is refused if a document ``seen`` before it in its directory
+    serves the same endpoint: almost certainly a copy not renamed, which one of the two
+    served was the order of their paths."""
+    earlier = seen.setdefault((endpoint.provider, endpoint.id), endpoint)
+    if earlier is endpoint:
+        return None
+    return ContractError(
+        f"{endpoint.source}: {endpoint.provider} endpoint {endpoint.id!r} again, as "
+        f"{earlier.source} in the same contracts directory: keep one (a later directory's "
+        "document replaces an earlier directory's, but one directory holds an endpoint once)"
+    )
+
+
+def _refuse_duplicates(endpoints: Iterable[Endpoint]) -> None:
+    """`ContractError` naming both documents if two of ``endpoints`` (one directory's)
+    serve the same endpoint."""
+    seen: _Seen = {}
+    for endpoint in endpoints:
+        problem = _duplicate(seen, endpoint)
+        if problem is not None:
+            raise problem
 
 
 @functools.lru_cache(maxsize=8)
@@ -135,7 +169,9 @@ def _shipped(path: Path) -> bool:
 def _shipped_endpoints(root: Path) -> tuple[Endpoint, ...]:
     """The package's own documents, listed and read once per process: an emulator is made
     per test, and walking their folders took a third of making one (issue 17)."""
-    return tuple(_loaded(path, checked=not _shipped(path)) for path in _document_files(root))
+    endpoints = tuple(_loaded(path, checked=not _shipped(path)) for path in _document_files(root))
+    _refuse_duplicates(endpoints)
+    return endpoints
 
 
 def _loaded(path: Path, *, checked: bool) -> Endpoint:

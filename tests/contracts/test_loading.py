@@ -120,3 +120,34 @@ def test_each_added_document_is_one_not_shipped_as_it_is(
     found = list(loading.each_document([shipped], added_only=True))
     assert [e.source for e in found if isinstance(e, Endpoint)] == [str(added), str(changed)]
     assert len(list(loading.each_document([shipped]))) == 3
+
+
+def _two_teams_copies(tmp_path: Path) -> tuple[Path, Path]:
+    """The bitdance document as ``acme/dupe``, in two teams' folders of one directory."""
+    text = (DEFAULT_CONTRACTS_DIR / "fal/fal-ai/bitdance.json").read_text()
+    paths = tmp_path / "team1/fal/acme/dupe.json", tmp_path / "team2/fal/acme/dupe.json"
+    for path in paths:
+        path.parent.mkdir(parents=True)
+        path.write_text(text.replace("fal-ai/bitdance", "acme/dupe"))
+    return paths
+
+
+def test_two_documents_for_one_endpoint_in_one_directory_are_refused_naming_both(
+    tmp_path: Path,
+) -> None:
+    # the later path won, silently (an audit): a later directory replaces an earlier
+    # one's endpoint, but within one directory a second copy is a mistake
+    first, second = _two_teams_copies(tmp_path)
+    with pytest.raises(ContractError) as caught:
+        load_contracts([tmp_path])
+    message = str(caught.value)
+    assert message.startswith(f"{second}: fal endpoint 'acme/dupe' again, as {first}")
+    found = list(loading.each_document([tmp_path]))
+    assert found[0].source == str(first) and isinstance(found[1], ContractError)
+    assert str(found[1]) == message
+
+
+def test_a_later_directory_still_replaces_an_endpoint(tmp_path: Path) -> None:
+    first, second = _two_teams_copies(tmp_path)
+    contracts = load_contracts([first.parents[2], second.parents[2]])
+    assert contracts.get("fal", "acme/dupe").source == str(second)
