@@ -6,12 +6,15 @@ typed loosely), and its output is what its name's category makes: images for
 ``…/text-to-image``, a video for ``…/image-to-video`` or ``…-i2v-720p``, audio for
 ``…/tts``, a mesh for ``…/image-to-3d``, text for an LLM; for a name without such a word,
 what the model it names makes (veo, kling: a video), else images; a WaveSpeed model's as
-its ``outputs`` (JPEG, MP4, MP3 or GLB files). The default stays the provider's 404, as
-the real APIs answer.
+its ``outputs`` (JPEG, MP4, MP3 or GLB files). Either provider's are shaped by the same
+inputs (`_SHAPING`: a video's length, frame rate, shape and resolution, a file's format),
+the resolution an id names (``…-t2v-480p``) the default. The default stays the provider's
+404, as the real APIs answer.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -39,18 +42,26 @@ _IMAGE = {
         "height": {"type": "integer"},
     },
 }
-_INPUT = {
-    "type": "object",
-    "additionalProperties": True,
-    "properties": {
-        "prompt": {"type": "string"},
-        "image_url": {"type": "string"},
-        "image_size": {},
-        "num_images": {"type": "integer", "minimum": 1, "maximum": 8},
-        "seed": {"type": "integer"},
-        "sync_mode": {"type": "boolean"},
-    },
+#: the inputs that shape what a model makes, typed loosely, which both providers'
+#: generic contracts declare: synthesis reads only the inputs a contract declares
+_SHAPING: dict[str, Any] = {
+    "prompt": {"type": "string"},
+    "seed": {"type": "integer"},
+    "aspect_ratio": {},
+    "resolution": {},
+    "duration": {},
+    "fps": {},
+    "output_format": {},
 }
+#: fal's own inputs beside them
+_FAL_INPUTS = {
+    "image_url": {"type": "string"},
+    "image_size": {},
+    "num_images": {"type": "integer", "minimum": 1, "maximum": 8},
+    "sync_mode": {"type": "boolean"},
+}
+#: a resolution an id names (WaveSpeed's ``…-t2v-480p``, ``…-v2v-720p``)
+_NAMED_RESOLUTION = re.compile(r"(?<![0-9a-z])([0-9]{3,4})p(?![0-9a-z])")
 #: the kind an endpoint makes → its output's fields
 _OUTPUTS: dict[str | None, dict[str, Any]] = {
     "image": {"images": {"type": "array", "items": {"$ref": "#/components/schemas/Image"}}},
@@ -61,24 +72,14 @@ _OUTPUTS: dict[str | None, dict[str, Any]] = {
 }
 
 
-#: WaveSpeed's platform options and the inputs its models share, typed loosely
-_WAVESPEED_INPUT = {
-    "type": "object",
-    "additionalProperties": True,
-    "properties": {
-        "prompt": {"type": "string"},
-        "image": {"type": "string"},
-        "images": {"type": "array", "items": {"type": "string"}},
-        "size": {"type": "string"},
-        "aspect_ratio": {},
-        "resolution": {},
-        "duration": {},
-        "output_format": {},
-        "seed": {"type": "integer"},
-        "enable_sync_mode": {"type": "boolean"},
-        "enable_base64_output": {"type": "boolean"},
-        "webhook_url": {"type": "string"},
-    },
+#: WaveSpeed's platform options and the inputs its models share beside them
+_WAVESPEED_INPUTS = {
+    "image": {"type": "string"},
+    "images": {"type": "array", "items": {"type": "string"}},
+    "size": {"type": "string"},
+    "enable_sync_mode": {"type": "boolean"},
+    "enable_base64_output": {"type": "boolean"},
+    "webhook_url": {"type": "string"},
 }
 #: the kind a WaveSpeed model makes → its outputs' type (text: none)
 _WAVESPEED_MEDIA = {
@@ -87,6 +88,16 @@ _WAVESPEED_MEDIA = {
     "audio": "audio/mpeg",
     "mesh": "model/gltf-binary",
 }
+
+
+def _input(endpoint_id: str, provider_inputs: dict[str, Any]) -> dict[str, Any]:
+    """Any JSON object, the shaping inputs and ``provider_inputs`` typed loosely; the
+    resolution an id names (``…-t2v-480p``) is its ``resolution``'s default."""
+    properties = {**_SHAPING, **provider_inputs}
+    named = _NAMED_RESOLUTION.search(endpoint_id.lower())
+    if named:
+        properties["resolution"] = {"default": f"{named[1]}p"}
+    return {"type": "object", "additionalProperties": True, "properties": properties}
 
 
 @lru_cache(maxsize=1024)
@@ -104,7 +115,7 @@ def generic_endpoint(provider: str, endpoint_id: str) -> Endpoint | None:
     kind = category_kind(category)
     fields = _OUTPUTS.get(kind, _OUTPUTS[None])
     types = {
-        "GenericInput": _INPUT,
+        "GenericInput": _input(endpoint_id, _FAL_INPUTS),
         "GenericOutput": {
             "type": "object",
             "required": list(fields),
@@ -148,7 +159,10 @@ def _wavespeed_document(model_id: str, category: str) -> dict[str, Any]:
         "paths": {
             f"/api/v3/{model_id}": {
                 "post": {
-                    "requestBody": {"required": True, **body(_WAVESPEED_INPUT)},
+                    "requestBody": {
+                        "required": True,
+                        **body(_input(model_id, _WAVESPEED_INPUTS)),
+                    },
                     "responses": {"200": {"description": "The task was created."}},
                 }
             },

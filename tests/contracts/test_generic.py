@@ -13,7 +13,11 @@ from starlette.testclient import TestClient
 from emulator import EmulatorConfig, Engine, create_app
 from emulator.contracts.generic import generic_endpoint
 from emulator.contracts.kinds import makes_sound
+from emulator.contracts.limits import Limits
 from emulator.contracts.served import served_contracts
+from emulator.contracts.synthesis import synthesize
+from emulator.contracts.validation import check_input
+from emulator.media import MediaSpec
 
 #: ids no model can have: malformed, or starting with a path of the provider's own API
 NO_MODEL_IDS = [
@@ -118,3 +122,47 @@ def test_an_id_no_model_can_have_is_its_providers_404_with_the_generic_fallback_
         response = client.request(method, path, json={})
     assert response.status_code == 404, response.text
     assert "detail" in response.json() if fal else response.json()["code"] == 404
+
+
+def _made(provider: str, endpoint_id: str, payload: dict) -> MediaSpec:
+    """The first medium the generic contract of ``endpoint_id`` makes of ``payload``."""
+    endpoint = generic_endpoint(provider, endpoint_id)
+    inputs, violations = check_input(endpoint, payload)
+    assert endpoint is not None and not violations
+    made: list[MediaSpec] = []
+
+    def link(spec: MediaSpec) -> tuple[str, int]:
+        made.append(spec)
+        return f"https://cdn.test/{spec.index}.{spec.extension}", 1
+
+    synthesize(endpoint, inputs, 1, link, limits=Limits())
+    return made[0]
+
+
+@pytest.mark.parametrize(
+    ("provider", "endpoint_id"),
+    [("fal", "acme/clip/text-to-video"), ("wavespeed", "acme/clip-t2v")],
+)
+def test_either_providers_generic_video_is_shaped_as_its_input_asks(
+    provider: str, endpoint_id: str
+) -> None:
+    # fal's was 5 s, 1280x720, 24 fps whatever was asked (WaveSpeed's read all but fps)
+    asked = {"prompt": "x", "duration": 8, "aspect_ratio": "9:16", "resolution": "480p", "fps": 12}
+    video = _made(provider, endpoint_id, asked)
+    assert (video.width, video.height, video.duration, video.fps) == (480, 854, 8.0, 12)
+
+
+def test_a_fal_generic_image_comes_in_the_format_asked() -> None:
+    assert _made("fal", "acme/pic", {"prompt": "x", "output_format": "jpeg"}).format == "jpeg"
+
+
+@pytest.mark.parametrize(("provider", "suffix"), [("wavespeed", "-t2v-480p"), ("fal", "/480p")])
+def test_a_resolution_the_id_names_is_the_videos_unless_another_is_asked(
+    provider: str, suffix: str
+) -> None:
+    # WaveSpeed's ...-t2v-480p made 1280x720
+    endpoint_id = f"acme/clip{suffix}" if provider == "wavespeed" else f"acme/t2v{suffix}"
+    video = _made(provider, endpoint_id, {"prompt": "x"})
+    assert (video.width, video.height) == (854, 480)
+    video = _made(provider, endpoint_id, {"prompt": "x", "resolution": "720p"})
+    assert (video.width, video.height) == (1280, 720)
