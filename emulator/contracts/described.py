@@ -62,6 +62,23 @@ def declared_format(
     return None
 
 
+def declared_types(schema: Mapping[str, Any], resolve: Resolve) -> tuple[str, ...] | None:
+    """The content types a file's schema declares: a URL's ``contentMediaType``
+    (WaveSpeed's ``outputs``), else its ``content_type``'s (fal's ``File``: `allowed_types`);
+    None if it declares none."""
+    declared = schema.get("contentMediaType")
+    if isinstance(declared, str):
+        return (declared,)
+    return allowed_types(schema, resolve)
+
+
+def unmade_types(schema: Mapping[str, Any], resolve: Resolve) -> tuple[str, ...]:
+    """The content types a file's schema declares when the emulator makes a file of none
+    of them (``application/x-acme``); empty when it makes one, or none is declared."""
+    declared = declared_types(schema, resolve)
+    return declared if declared and not kinds_of(declared) else ()
+
+
 def kinds_of(content_types: tuple[str, ...]) -> list[str]:
     """The kinds of media with a format of one of ``content_types``, in `KINDS` order."""
     return [

@@ -2,7 +2,9 @@
 
 Each ``*.json`` document in a folder (any layout) or a file given is read, its provider
 worked out (`provider_of`) and made an endpoint (documents.py), once per process for as long
-as the file is unchanged; the shipped documents, as shipped, load unchecked.
+as the file is unchanged; the shipped documents, as shipped, load unchecked. A document of
+the user's own that declares an output the emulator makes no file for is warned of then
+(unmade_outputs.py), in the `emulator` logger.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import functools
 import hashlib
 import importlib.util
 import json
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,10 @@ from typing import Any
 from emulator.contracts.checks import ContractError
 from emulator.contracts.documents import Contracts, Endpoint, endpoint_from_document
 from emulator.contracts.shipped import SHIPPED
+from emulator.contracts.unmade_outputs import unmade_outputs
 from emulator.core.registry import LAYOUTS
+
+logger = logging.getLogger("emulator")
 
 
 def _shipped_contracts() -> Path:
@@ -199,4 +205,8 @@ def _endpoint_at(path: Path, mtime_ns: int, size: int, checked: bool) -> Endpoin
     if not isinstance(document, Mapping):
         raise ContractError(f"{path}: not a provider contract (not a JSON object)")
     provider = provider_of(document, path)
-    return endpoint_from_document(provider, document, source=str(path), checked=checked)
+    endpoint = endpoint_from_document(provider, document, source=str(path), checked=checked)
+    if checked:  # (the shipped documents make every output they declare: a test says so)
+        for line in unmade_outputs(endpoint):
+            logger.warning("%s", line)
+    return endpoint

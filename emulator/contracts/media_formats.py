@@ -8,7 +8,12 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
-from emulator.contracts.described import allowed_types, content_type_schema, declared_format
+from emulator.contracts.described import (
+    allowed_types,
+    content_type_schema,
+    declared_format,
+    unmade_types,
+)
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.kinds import field_format
 from emulator.media.spec import FORMATS, KINDS
@@ -37,6 +42,12 @@ class MediaFormats:
         if types is None:
             return None
         return tuple(name for name in KINDS[self.kind] if FORMATS[name][0] in types)
+
+    @cached_property
+    def unmade(self) -> tuple[str, ...]:
+        """The content types the file's schema declares if the emulator makes a file of
+        none of them (empty: it makes one, or none is declared)."""
+        return unmade_types(self.schema, self.endpoint.resolve)
 
     def fitting(self, media_format: str) -> str:
         """``media_format`` if the file's schema allows its content type, else the first

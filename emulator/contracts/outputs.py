@@ -157,6 +157,10 @@ class MediaPlan:
             images.add(self._array)
 
     def make(self, job: Job) -> Any:
+        # a file object's content type is checked with the whole output (output_checks.py);
+        # a URL carries none to check, so the type it declares is checked here
+        if self.as_url and self.formats.unmade:
+            raise OutputUnmade(f"{self.formats.unmade[0]!r} is no type it makes a file of")
         if self.images is None:
             return job.media(self, self.index)
         count = self.images.count(job, self._array)

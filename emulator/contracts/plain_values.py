@@ -58,15 +58,34 @@ class Unmade:
 
 def given_value(endpoint: Endpoint, schema: Mapping[str, Any]) -> Step | None:
     """The first value (resolved) ``schema`` names that keeps it: its const, its default,
-    its examples, its enum values, in turn (None if none does)."""
+    its examples, its enum values, in turn (None if none does). An example naming a web
+    address is left out: it is the provider's own file (WaveSpeed's CloudFront outputs),
+    which an output of the emulator's never names."""
     given = [schema[key] for key in ("const", "default") if key in schema]
-    for key in ("examples", "enum"):
-        if isinstance(schema.get(key), list):
-            given += schema[key]
+    examples = schema.get("examples")
+    if isinstance(examples, list):
+        given += [example for example in examples if not _names_address(example)]
+    if isinstance(schema.get("enum"), list):
+        given += schema["enum"]
     if not given:
         return None
     keeps = keeping(endpoint, schema)
     return next((Const(value) for value in given if keeps(value)), None)
+
+
+def _names_address(value: Any) -> bool:
+    """Whether ``value`` is, or holds at any depth, an http(s) URL (walked without
+    recursion: a document may nest deeper than Python's stack)."""
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            return True
+        if isinstance(value, Mapping):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
 
 
 def scalar_plain(endpoint: Endpoint, schema: Mapping[str, Any]) -> Step:

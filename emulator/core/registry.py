@@ -29,6 +29,9 @@ class Layout(NamedTuple):
     #: whether a media input may be naked base64 (its bytes, no ``data:`` header), read
     #: as the data URI it would be
     naked_base64_media: bool = False
+    #: where an output lists its media as URLs whose items' ``contentMediaType`` says
+    #: what each is (WaveSpeed's ``data.outputs``): the path of property names to it
+    media_urls: tuple[str, ...] = ()
 
 
 _LAYOUTS: dict[str, Layout] = {}

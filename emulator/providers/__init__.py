@@ -27,6 +27,7 @@ WAVESPEED_LAYOUT = Layout(
     # huggingface.js sends WaveSpeed its pictures so (providers/wavespeed.ts); fal's
     # clients and docs give URLs or data URIs, and what fal does with naked base64 is unknown
     naked_base64_media=True,
+    media_urls=("data", "outputs"),
 )
 
 register("fal", FAL_LAYOUT)
