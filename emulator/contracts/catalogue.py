@@ -3,7 +3,7 @@
 ``catalogue/fal.zip`` (shipped in the wheel as ``emulator/_catalogue/fal.zip``) is made by
 ``provider-emulator contracts import`` from fal's published endpoint types. It holds
 ``index.json`` (each endpoint's shard, input and output type names and category, where
-and when the data came from, and which endpoints only an older types file has: served,
+and when the data came from, and which endpoints only older types files have: served,
 flagged delisted) and ``shards/NNN.json`` (the JSON Schemas of the types those endpoints
 use). Nothing is read until an endpoint outside the curated contracts is asked
 for; then the index (once per process), that endpoint's shard (once), and its OpenAPI
@@ -183,10 +183,20 @@ class Catalogue:
 
     def source(self, endpoint_id: str) -> str:
         """How a listing names where the endpoint's definition came from."""
-        meta = self.metadata
+        meta: Mapping[str, Any] = self.metadata
         if self.delisted(endpoint_id):
-            meta = meta["delisted_source"]
+            meta = self._older_source(self.index["endpoints"][endpoint_id][0])
         return f"catalogue: {meta.get('source_name')} ({meta.get('source_date') or 'undated'})"
+
+    def _older_source(self, shard: int) -> Mapping[str, Any]:
+        """The metadata of the older types file a delisted endpoint of ``shard`` is from:
+        the first's, unless a later one's shards begin at or before it."""
+        meta = self.metadata
+        found = meta["delisted_source"]
+        for further in meta.get("further_delisted_sources", ()):
+            if shard >= further["first_shard"]:
+                found = further
+        return found
 
     def __contains__(self, endpoint_id: object) -> bool:
         return endpoint_id in self.index["endpoints"]

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -148,16 +148,23 @@ def _write_shards(
         _member(archive, f"shards/{shard:03d}.json", referenced(names, types))
 
 
+#: each older types file: its endpoints converted, and its metadata
+Older = tuple[Mapping[str, Any], Mapping[str, Any]]
+
+
 def build_archive(
     converted: Mapping[str, Any],
     metadata: Mapping[str, Any],
-    older: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None,
+    older: Sequence[Older] = (),
 ) -> bytes:
     """The catalogue archive: an index and ``SHARDS`` shards of schemas, in id order.
 
-    ``older`` (an older types file converted, and its metadata) adds the endpoints only it
-    has, listed in the index as ``delisted``, in shards of their own after those: a shard
-    holds one file's types, as a type's name may mean another type in the other file."""
+    ``older`` (older types files converted, each with its metadata, newest first) adds the
+    endpoints only they have, each as the first of them to have it defines it, listed in
+    the index as ``delisted``, in shards of their own after those: a shard holds one
+    file's types, as a type's name may mean another type in another file. The first
+    older file's metadata is the index's ``delisted_source``; each later one's, with the
+    first shard of its endpoints, is in ``further_delisted_sources``."""
     ids = sorted(converted["endpoints"])
     index: dict[str, list[Any]] = {}
     meta = {**metadata, "endpoints": len(ids), "types": len(converted["types"])}
@@ -165,14 +172,22 @@ def build_archive(
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         _write_shards(archive, ids, converted, range(SHARDS), index)
-        if older is not None:
-            older_types, older_meta = older
-            delisted = sorted(set(older_types["endpoints"]) - set(ids))
+        shard, further = SHARDS, []
+        for position, (older_types, older_meta) in enumerate(older):
+            delisted = sorted(set(older_types["endpoints"]) - index.keys())
             # as many endpoints a shard as the current ones, so a shard costs the same
             count = -(-len(delisted) * SHARDS // max(len(ids), 1)) or 1
-            _write_shards(archive, delisted, older_types, range(SHARDS, SHARDS + count), index)
-            meta["delisted_source"] = {**older_meta, "endpoints": len(delisted)}
-            contents["delisted"] = delisted
+            _write_shards(archive, delisted, older_types, range(shard, shard + count), index)
+            source = {**older_meta, "endpoints": len(delisted)}
+            if position == 0:
+                meta["delisted_source"] = source
+            else:
+                further.append({**source, "first_shard": shard})
+            shard += count
+        if older:
+            contents["delisted"] = sorted(index.keys() - set(ids))
+        if further:
+            meta["further_delisted_sources"] = further
         _member(archive, "index.json", contents)
     return out.getvalue()
 

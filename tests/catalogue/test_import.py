@@ -215,3 +215,55 @@ def test_contracts_diff_reads_endpoint_types_through_the_import(capsys) -> None:
         "fal-ai/fast-lcm-diffusion",
         "fal-ai/flux-2/klein/realtime",
     }
+
+
+def _types_file(path: Path, *ids: str) -> Path:
+    """An endpoint-types file naming ``ids``, each a prompt in and a text out."""
+    entries = "".join(f'  "{i}": {{ input: PromptInput; output: TextOutput }};\n' for i in ids)
+    path.write_text(
+        "export interface PromptInput { prompt: string; }\n"
+        "export interface TextOutput { text: string; }\n"
+        f"export type EndpointTypeMap = {{\n{entries}}};\n"
+    )
+    return path
+
+
+def test_an_import_names_the_endpoints_it_stops_serving_and_keeps_them_when_told(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a newer types file without fal-ai/flux/dev/redux, imported as docs/catalogue.md said
+    # (--delisted-from the client's older types): redux became a 404, nothing said; and a
+    # second --delisted-from replaced the first (an audit)
+    previous = _types_file(tmp_path / "previous.ts", "fal-ai/flux/dev", "fal-ai/flux/dev/redux")
+    newer = _types_file(tmp_path / "newer.ts", "fal-ai/flux/dev", "fal-ai/new")
+    client = _types_file(tmp_path / "client.d.ts", "fal-ai/veo3")
+    archive = tmp_path / "fal.zip"
+    run_import(previous, archive)
+    run_import(newer, archive, "--delisted-from", str(client))
+    warned = capsys.readouterr().err
+    assert (
+        "1 endpoint that" in warned and "no longer served (a 404): fal-ai/flux/dev/redux" in warned
+    )
+    assert "--delisted-from" in warned and warned.count("\n") == 1
+    assert "fal-ai/flux/dev/redux" not in set(Catalogue(archive).ids())
+    run_import(previous, archive)
+    assert "fal-ai/new, fal-ai/veo3" in capsys.readouterr().err  # served by the last import
+    older = ["--delisted-from", str(previous), "--delisted-from", str(client)]
+    named = ["--delisted-source-name", "previous", "--delisted-source-name", "client"]
+    run_import(newer, archive, *older, *named)
+    assert capsys.readouterr().err == ""
+    catalogue = Catalogue(archive)
+    delisted = {i: catalogue.source(i) for i in catalogue.ids() if catalogue.delisted(i)}
+    assert delisted == {
+        "fal-ai/flux/dev/redux": "catalogue: previous (undated)",
+        "fal-ai/veo3": "catalogue: client (undated)",
+    }
+
+
+def test_more_names_than_older_files_is_refused(tmp_path: Path, capsys) -> None:
+    types = _types_file(tmp_path / "types.ts", "fal-ai/x")
+    argv = ["contracts", "import", str(types), "--output", str(tmp_path / "fal.zip")]
+    named = ["--delisted-from", str(types), *["--delisted-source-name", "a"] * 2]
+    assert main([*argv, *named]) == 2
+    assert "2 --delisted-source-name" in capsys.readouterr().err
+    assert not (tmp_path / "fal.zip").exists()
