@@ -66,16 +66,24 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
             "--contracts",
             type=Path,
             metavar="DIR",
-            help="the contract documents to compare (default: the shipped ones)",
+            help="the contract documents to compare (default: the shipped ones, and with "
+            "diff against fal's endpoint types, fal's catalogue)",
         )
         if name == "diff":
             command.add_argument("--json", action="store_true", help="a JSON report for CI")
 
 
-def _contracts(directory: Path | None) -> Contracts:
+def _contracts(directory: Path | None, *, catalogue: bool) -> Contracts:
+    """The contracts ``directory`` holds, else the shipped ones (with fal's catalogue if
+    ``catalogue``: `diff` compares it against a source that lists it whole)."""
+    from emulator.contracts.catalogue import shipped_catalogue
     from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR
 
-    return load_contracts([directory or DEFAULT_CONTRACTS_DIR])
+    if directory is not None:
+        return load_contracts([directory])
+    return load_contracts(
+        [DEFAULT_CONTRACTS_DIR], catalogue=shipped_catalogue() if catalogue else None
+    )
 
 
 def _print_report(report: DriftReport) -> None:
@@ -84,7 +92,8 @@ def _print_report(report: DriftReport) -> None:
     print(f"against {report.source}" + (f" (published {report.date})" if report.date else ""))
     for severity in SEVERITIES:
         for change in (c for c in report.changes if c.severity == severity):
-            print(f"{severity:8} {change.provider} {change.endpoint}: {change.message}")
+            tier = " (catalogue)" * (change.tier == "catalogue")
+            print(f"{severity:8} {change.provider} {change.endpoint}{tier}: {change.message}")
             print(f"{'':8}   affects {change.affects}")
     counts = ", ".join(f"{report.count(s)} {s}" for s in SEVERITIES)
     changes, compared = (
@@ -92,6 +101,10 @@ def _print_report(report: DriftReport) -> None:
         _counted(report.compared, "endpoint"),
     )
     print(f"{changes} in {compared} compared: {counts}")
+    catalogue = sum(change.tier == "catalogue" for change in report.changes)
+    if catalogue:
+        applied = "`contracts import` of the newer types applies them, not `contracts sync`"
+        print(f"{_counted(catalogue, 'change')} of fal's catalogue: {applied} (docs/catalogue.md)")
 
 
 def _counted(number: int, noun: str) -> str:
@@ -122,14 +135,16 @@ def list_contracts(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.contracts_command == "list":
         return list_contracts(args)
-    from emulator.contracts.drift import diff_contracts
+    from emulator.contracts.comparison import diff_contracts
     from emulator.contracts.sources import SourceError, open_source
     from emulator.contracts.sync import sync_contracts
 
+    syncing = args.contracts_command == "sync"
     try:
-        contracts = _contracts(args.contracts)
+        # `sync` patches documents: the catalogue's changes are `contracts import`'s
+        contracts = _contracts(args.contracts, catalogue=not syncing)
         report = diff_contracts(contracts, open_source(args.against))
-        if args.contracts_command == "sync":
+        if syncing:
             for path in sync_contracts(contracts, report):
                 print(f"synced {path}")
             return 0

@@ -3,8 +3,10 @@
 critical: a new required field, a removed field or enum value, a type change, a tighter
 bound, an endpoint no longer listed; warning: a new optional field, a new enum value, a
 new or changed default, a looser bound, a size rule the text states but the contract does
-not enforce; info: text. Each change names the emulator behaviour it affects and carries
-the patch that `contracts sync` applies to the shipped document.
+not enforce, a new endpoint; info: text. Each change names the emulator behaviour it
+affects and carries the patch that `contracts sync` applies to the shipped document (a
+catalogue endpoint's, `contracts import` applies). Which endpoints are compared is
+comparison.py's.
 """
 
 from __future__ import annotations
@@ -15,10 +17,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from emulator.contracts.checks import refs
-from emulator.contracts.documents import Contracts, Endpoint, endpoint_from_document
+from emulator.contracts.documents import Endpoint
 from emulator.contracts.rules import SIZE_RULE, rule_from_text
-from emulator.contracts.sources import NOTHING_UNSTATED, NUMBERS, DocumentSource, SourceError
-from emulator.core.registry import LAYOUTS
+from emulator.contracts.sources import NOTHING_UNSTATED, NUMBERS, DocumentSource
 
 SEVERITIES = ("critical", "warning", "info")
 DELETE = None  # a patch value: remove the key
@@ -39,6 +40,7 @@ MEDIA = "the number, size or length of the media the emulator renders (contracts
 OUTPUT = "output synthesis and the output validator (contracts/synthesis.py)"
 SIZE_RULE_AFFECTS = "the x-emulator-size rule the validator enforces (contracts/rules.py)"
 LISTING = "the delisted flag in /_emulator/endpoints (the endpoint stays served)"
+SERVED = "the endpoints served: not yet (a 404); `contracts import` of the newer types serves it"
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ class Change:
     origin: str | None = None
     #: a new field that is required: sync also lists it in its object's ``required``
     required: bool = False
+    #: the endpoint's tier: a catalogue endpoint's change is `contracts import`'s to apply
+    #: (it has no document of its own), a curated one's `contracts sync`'s
+    tier: str = "curated"
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -122,6 +127,7 @@ class _Walk:
                 value,
                 self.origin,
                 required,
+                self.old.tier,
             )  # fmt: skip
         )
 
@@ -183,6 +189,8 @@ class _Walk:
 
     def text_rule(self, pointer: str, old: Mapping[str, Any], new: Mapping[str, Any],
                   field: str) -> None:  # fmt: skip
+        if self.old.tier != "curated":  # the import writes no rule: its text's are no drift
+            return
         stated = rule_from_text(new.get("description"))
         if stated != old.get(SIZE_RULE) and (stated or SIZE_RULE in old):
             message = f"the text states {stated}" if stated else "the text no longer states a rule"
@@ -328,7 +336,8 @@ def unenforced_rules(endpoint: Endpoint) -> list[Change]:
     return walk.changes
 
 
-def _delisting(endpoint: Endpoint, listed: bool, source: DocumentSource) -> list[Change]:
+def delisting(endpoint: Endpoint, listed: bool, source: DocumentSource) -> list[Change]:
+    """The flag to set (or clear) as ``source`` lists the endpoint or not, if it is not so."""
     flagged = DELISTED in endpoint.document.get("info", {})
     if listed == (not flagged):
         return []
@@ -343,28 +352,9 @@ def _delisting(endpoint: Endpoint, listed: bool, source: DocumentSource) -> list
     return walk.changes
 
 
-def diff_contracts(contracts: Contracts, source: DocumentSource) -> DriftReport:
-    """Every change between the shipped ``contracts`` and what ``source`` publishes;
-    `SourceError` when it says nothing of any of them (a folder one level off, say: a
-    report of no change would keep a drift alarm quiet for ever)."""
-    changes: list[Change] = []
-    compared = 0
-    for provider in LAYOUTS:
-        shipped = sorted(contracts.of(provider), key=lambda e: e.id)
-        published = source.documents(provider, [e.id for e in shipped])
-        complete = source.complete(provider)
-        for endpoint in shipped:
-            document = published.get(endpoint.id)
-            compared += document is not None or complete
-            if document is None:
-                changes += unenforced_rules(endpoint)
-                if complete:
-                    changes += _delisting(endpoint, False, source)
-                continue
-            newer = endpoint_from_document(provider, document, source=source.description)
-            changes += compare(endpoint, newer, source.unstated)
-            if complete:
-                changes += _delisting(endpoint, True, source)
-    if not compared:
-        raise SourceError(f"{source.description} publishes none of the endpoints compared")
-    return DriftReport(source.description, source.date, changes, compared)
+def new_endpoint(provider: str, endpoint_id: str) -> Change:
+    """An endpoint the source lists that the emulator does not serve (no patch: a
+    catalogue's endpoint, which `contracts import` adds)."""
+    return Change(provider, endpoint_id, "endpoint", "added", "warning",
+                  "endpoint: new in the provider's active list", SERVED, "", "",
+                  tier="catalogue")  # fmt: skip

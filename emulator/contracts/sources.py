@@ -62,6 +62,9 @@ class DocumentSource(Protocol):
     #: the schema keywords the source cannot state: its silence on them is no change
     #: (with `NUMBERS`: nor its ``number`` for an integer)
     unstated: ClassVar[frozenset[str]]
+    #: whether its fal documents are fal's whole catalogue, as the catalogue is imported
+    #: from (fal's endpoint-types file): the catalogue's endpoints are compared too
+    whole_catalogue: ClassVar[bool]
 
     def documents(self, provider: str, wanted: Iterable[str]) -> Documents:
         """The published documents of ``provider`` by endpoint id (``wanted``: the ids
@@ -115,6 +118,7 @@ class DocumentFile:
     """One per-endpoint OpenAPI document, from a file or a URL."""
 
     unstated: ClassVar[frozenset[str]] = NOTHING_UNSTATED
+    whole_catalogue: ClassVar[bool] = False
 
     location: str
     date: str | None = None
@@ -137,6 +141,7 @@ class PerEndpointURL:
     """A URL template with ``{endpoint_id}``, fetched once per shipped endpoint."""
 
     unstated: ClassVar[frozenset[str]] = NOTHING_UNSTATED
+    whole_catalogue: ClassVar[bool] = False
 
     template: str
     provider: str = "fal"
@@ -159,6 +164,7 @@ class DocumentDirectory:
     """A folder laid out like ``contracts/``, with an optional ``catalogue.json``."""
 
     unstated: ClassVar[frozenset[str]] = NOTHING_UNSTATED
+    whole_catalogue: ClassVar[bool] = False
 
     root: Path
     date: str | None = None
@@ -188,6 +194,7 @@ class EndpointTypes:
     """fal's published endpoint-types ``.ts`` file, converted as the catalogue is imported."""
 
     unstated: ClassVar[frozenset[str]] = TYPES_UNSTATED | {NUMBERS}
+    whole_catalogue: ClassVar[bool] = True
 
     path: Path
     date: str | None = None
