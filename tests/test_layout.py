@@ -89,6 +89,7 @@ def test_no_core_module_names_a_provider() -> None:
 HEAVY_AT_FIRST_USE = (
     *("jsonschema", "PIL", "av", "cryptography", "jinja2", "hypothesis", "httpx", "respx"),
     "msgpack",  # fal realtime frames
+    "re2",  # a contract's patterns (the shipped ones are not checked at start-up)
     "urllib.request",  # webhook deliveries, `contracts diff --against URL`
     "emulator.contracts.sources",  # `contracts diff` and `sync`
     "emulator.harness",  # `conformance`

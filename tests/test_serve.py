@@ -16,7 +16,9 @@ from emulator import cli, serve
 from tests.bounded import eventually, stop_process
 from tests.command import never_served, serve_with
 from tests.redis_server import free_port
+from tests.scaling.serving import FAL, WAVESPEED, serving
 from tests.unwritable import unwritable
+from tests.user_contracts import renamed, schema, written
 
 
 @pytest.mark.parametrize(
@@ -303,3 +305,27 @@ def test_serve_resumes_the_collector_once_its_app_is_built() -> None:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
         gc.enable()
+
+
+@pytest.mark.slow
+def test_a_users_backtracking_pattern_leaves_serve_answering(tmp_path: Path) -> None:
+    # ^(a+)+$ against 34 a's and a "!": Python's re held the process for years, deaf to
+    # every request and to SIGTERM (an audit); matched in linear time, each is refused
+    bomb, bombing = "^(a+)+$", {"prompt": "a" * 34 + "!"}
+    for provider in ("fal", "wavespeed"):
+        document = renamed(provider, "acme/bomb")
+        schema(document, "Input")["properties"]["prompt"]["pattern"] = bomb
+        written(tmp_path / "contracts", provider, document)
+    contracts = ("--contracts", str(tmp_path / "contracts"), "--progression", "immediate")
+    with serving(tmp_path, *contracts) as server:
+        ran = server.ask("POST", "/fal/run/acme/bomb", bombing, FAL)
+        queued = server.ask("POST", "/fal/queue/acme/bomb", bombing, FAL)[1]
+        result = server.ask("GET", queued["response_url"].split(str(server.port), 1)[1], None, FAL)
+        submitted = server.ask("POST", "/wavespeed/api/v3/acme/bomb", bombing, WAVESPEED)
+        health = server.ask("GET", "/_emulator/health")
+    assert [ran[0], result[0], submitted[0], health[0]] == [422, 422, 400, 200]
+    assert ran[1]["detail"][0]["type"] == "string_pattern_mismatch"
+    assert (
+        submitted[1]["message"]
+        == f"Invalid parameters: prompt: String should match pattern '{bomb}'"
+    )

@@ -18,10 +18,10 @@ only one a validator here is given (an output's: output_checks.py).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from emulator.contracts.matching import PatternError, searcher
 from emulator.contracts.rules import SIZE_RULE, size_problem
 
 if TYPE_CHECKING:  # jsonschema loads with the first validator (see documents.py)
@@ -268,11 +268,14 @@ def _length_bound(
 def _pattern(pattern: Any, *_: Any) -> Check:
     if type(pattern) is not str:
         raise Unsupported("pattern")
-    search = re.compile(pattern).search  # as jsonschema's re.search, compiled once
+    try:
+        search = searcher(pattern)  # compiled once
+    except PatternError:  # (a document's check refuses it: never here)
+        raise Unsupported("pattern") from None
 
     def check(value: Any) -> bool:
         if type(value) is str:
-            return search(value) is not None
+            return search(value)
         return not isinstance(value, str)
 
     return check

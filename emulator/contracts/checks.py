@@ -1,6 +1,8 @@
 """What a contract document must be to be served: an endpoint id (the one its metadata
-names), ``$ref`` pointers that lead somewhere, and input and output schemas that are JSON
-Schema 2020-12. Documents of the user's own are checked as they load (documents.py)."""
+names), ``$ref`` pointers that lead somewhere, input and output schemas that are JSON
+Schema 2020-12, patterns matched in linear time (matching.py) and no ``$ref`` cycle the
+emulator could not finish (schema_walk.py). Documents of the user's own are checked as
+they load (documents.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from emulator.contracts.matching import pattern_problem
+from emulator.contracts.schema_walk import walk
 from emulator.core.registry import LAYOUTS
 
 if TYPE_CHECKING:
@@ -20,8 +24,9 @@ class ContractError(ValueError):
 
 def check_endpoint(endpoint: Endpoint) -> None:
     """`ContractError` unless the endpoint's id is one (and the one its metadata names),
-    each of its ``$ref`` pointers (every one in a curated document) leads somewhere, and
-    its input and output schemas are valid JSON Schema (2020-12)."""
+    each of its ``$ref`` pointers (every one in a curated document) leads somewhere, its
+    input and output schemas are valid JSON Schema (2020-12), and what they reach has
+    patterns RE2 runs and no endless ``$ref`` cycle."""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
@@ -47,6 +52,40 @@ def check_endpoint(endpoint: Endpoint) -> None:
             raise ContractError(f"{endpoint.source}: broken $ref, no {exc} there") from exc
         except Exception as exc:  # a schema jsonschema rejects, a non-local $ref
             raise ContractError(f"{endpoint.source}: {exc}") from exc
+    _check_reach(endpoint)
+
+
+def _check_reach(endpoint: Endpoint) -> None:
+    """What the input and output schemas reach, ``$ref``s followed (schema_walk.py):
+    patterns RE2 runs, and no ``$ref`` cycle the emulator would follow for ever."""
+    walked = walk(endpoint)
+    for where, pattern in walked.patterns:
+        problem = pattern_problem(pattern)
+        if problem:
+            raise ContractError(
+                f"{endpoint.source}: the pattern {pattern!r} at {where} is not one a "
+                f"linear-time engine runs ({problem}): fal matches with Rust's regex, "
+                "which has no look-around nor back-reference; rewrite it in RE2 syntax"
+            )
+    if {"patternProperties", "unevaluatedProperties"} <= walked.keywords:
+        raise ContractError(
+            f"{endpoint.source}: patternProperties beside unevaluatedProperties is not "
+            "served (jsonschema would match those patterns with a backtracking engine): "
+            "use additionalProperties"
+        )
+    endless = walked.cycle(lambda step: not step.enters)
+    if endless:
+        raise ContractError(
+            f"{endpoint.source}: the $ref cycle {' -> '.join(endless)} never enters the "
+            "value, so a value would be checked against it for ever: break the cycle"
+        )
+    required = walked.cycle(lambda step: step.forced)
+    if required:
+        raise ContractError(
+            f"{endpoint.source}: every value must follow the $ref cycle "
+            f"{' -> '.join(required)} (required at each step), so none is finite: make "
+            "a field on it optional"
+        )
 
 
 #: an endpoint id: segments of letters, digits, ``.``, ``_`` and ``-``, joined by ``/``

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from emulator.contracts.matching import PATTERN_KEYWORDS
 from emulator.contracts.sizes import image_size
 
 SIZE_RULE = "x-emulator-size"
@@ -72,11 +73,12 @@ def _size_keyword(
 
 @functools.cache
 def contract_validator() -> Any:
-    """The validator class of JSON Schema 2020-12 plus the ``x-emulator-*`` rules
-    (jsonschema loads with the first validator, not with the emulator)."""
+    """The validator class of JSON Schema 2020-12 plus the ``x-emulator-*`` rules, its
+    patterns matched in linear time (matching.py; jsonschema loads with the first
+    validator, not with the emulator)."""
     from jsonschema import Draft202012Validator, validators
 
-    return validators.extend(Draft202012Validator, {SIZE_RULE: _size_keyword})
+    return validators.extend(Draft202012Validator, {SIZE_RULE: _size_keyword, **PATTERN_KEYWORDS})
 
 
 _TEXT_RULES = (

@@ -8,13 +8,13 @@ own envelope.
 from __future__ import annotations
 
 import copy
-import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from emulator.contracts.acceptance import Check, validator_acceptance
 from emulator.contracts.documents import Endpoint
+from emulator.contracts.matching import undeclared
 from emulator.contracts.memo import EndpointMemo
 
 if TYPE_CHECKING:  # jsonschema loads with the first validator (see documents.py)
@@ -77,16 +77,6 @@ def _closest(error: ValidationError) -> ValidationError:
     return error
 
 
-def _undeclared(instance: Any, schema: Any) -> Iterator[str]:
-    """The names of ``instance`` that ``schema`` neither lists nor matches by a pattern."""
-    if not isinstance(instance, Mapping) or not isinstance(schema, Mapping):
-        return
-    listed, patterns = schema.get("properties", {}), schema.get("patternProperties", {})
-    for name in instance:
-        if name not in listed and not any(re.search(p, name) for p in patterns):
-            yield name
-
-
 def _violation(error: ValidationError) -> Violation:
     loc: tuple[str | int, ...] = tuple(error.absolute_path)
     if isinstance(error.schema, Mapping) and isinstance(error.schema.get("errorMessage"), str):
@@ -115,7 +105,7 @@ def _violation(error: ValidationError) -> Violation:
             loc, f"Input should be {expected}", "literal_error", {"expected": expected}
         )
     if rule == "additionalProperties":  # named as Pydantic names it: the extra field
-        extra = next(_undeclared(error.instance, error.schema), None)
+        extra = next(undeclared(error.instance, error.schema), None)
         where = loc if extra is None else (*loc, extra)
         return Violation(where, "Extra inputs are not permitted", "extra_forbidden")
     if rule == "pattern":

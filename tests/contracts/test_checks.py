@@ -91,3 +91,72 @@ def test_an_info_or_metadata_that_is_no_object_is_refused(info: Any, message: st
     document["info"] = info
     with pytest.raises(ContractError, match=message):
         load(document)
+
+
+def _with(document: dict[str, Any], **schemas: Any) -> dict[str, Any]:
+    """``document`` with more component schemas (``Input``/``Output``: bitdance's, changed
+    by a function of them)."""
+    components = document["components"]["schemas"]
+    for name, schema in schemas.items():
+        if callable(schema):
+            schema(components[f"Bitdance{name}"])
+        else:
+            components[name] = schema
+    return document
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _prop(name: str, schema: Any, required: bool = False) -> Any:
+    def change(model: dict[str, Any]) -> None:
+        model["properties"][name] = schema
+        if required:
+            model["required"] = [*model.get("required", []), name]
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("schemas", "words"),
+    [
+        # a pattern RE2 cannot run, however deep: in a component the input refers to
+        (dict(Input=_prop("style", _ref("Style")), Style={"type": "string", "pattern": "^(?=a)"}),
+         "the pattern '^(?=a)' at #/components/schemas/Style is not one a linear-time engine"),
+        (dict(Output=_prop("tag", {"type": "string", "pattern": r"^(a)\1$"}, required=True)),
+         r"at #/components/schemas/BitdanceOutput/properties/tag is not one a linear"),
+        (dict(Input=_prop("tags", {"type": "object", "patternProperties": {r"x\Z": {}}})),
+         r"the pattern 'x\\Z' at #/components/schemas/BitdanceInput/properties/tags/pattern"),
+        # names jsonschema would match with Python's re, out of the emulator's reach
+        (dict(Input=_prop("tags", {"patternProperties": {"^a": {}},
+                                   "unevaluatedProperties": False})),
+         "patternProperties beside unevaluatedProperties is not served"),
+        # cycles that never enter the value: A -> B -> A, a schema that is itself, an
+        # anyOf one branch of which is the same schema again
+        (dict(Output=_prop("a", _ref("A"), required=True), A=_ref("B"), B=_ref("A")),
+         "the $ref cycle #/components/schemas/A -> #/components/schemas/B -> "
+         "#/components/schemas/A never enters the value"),
+        (dict(Input=_prop("loop", _ref("Loop")), Loop=_ref("Loop")),
+         "the $ref cycle #/components/schemas/Loop -> #/components/schemas/Loop never enters"),
+        (dict(Input=_prop("x", _ref("X")), X={"anyOf": [_ref("X"), {"type": "string"}]}),
+         "#/components/schemas/X -> #/components/schemas/X never enters the value"),
+        # a cycle every value must follow: no finite value keeps it
+        (dict(Output=_prop("chain", _ref("Req"), required=True),
+              Req={"type": "object", "required": ["next"], "properties": {"next": _ref("Req")}}),
+         "every value must follow the $ref cycle #/components/schemas/Req -> "
+         "#/components/schemas/Req (required at each step)"),
+        (dict(Input=_prop("list", _ref("L")),
+              L={"type": "array", "minItems": 1, "items": {"allOf": [_ref("L")]}}),
+         "every value must follow the $ref cycle #/components/schemas/L"),
+    ],
+)  # fmt: skip
+def test_what_the_emulator_could_never_finish_with_is_refused_naming_it(
+    schemas: dict[str, Any], words: str
+) -> None:
+    # each loaded, then stalled the whole server (a pattern) or answered every call with
+    # a 500 (a RecursionError), or a 500 where the field was sent (an audit)
+    with pytest.raises(ContractError) as refused:
+        load(_with(bitdance(), **schemas))
+    assert str(refused.value).startswith("mine.json: ") and words in str(refused.value)
+    assert "\n" not in str(refused.value)

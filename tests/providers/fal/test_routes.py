@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,11 +23,37 @@ from emulator import (
 )
 from emulator.core.faults import Fault
 from tests.transport.alike import FAL_RUN, recorded_when_left
+from tests.user_contracts import renamed, schema, written
 
 BITDANCE = "/fal/queue/fal-ai/bitdance"
 
 
 # -- sync run ------------------------------------------------------------------------------
+
+
+def test_a_users_pattern_is_matched_as_fals_rust_regex_matches_it(tmp_path: Path) -> None:
+    # in linear time (matching.py), its $ the end of the text: Python's re let "aaa\n" by,
+    # and held the whole server for ever on 34 a's and a "!" (that: tests/test_serve.py)
+    document = renamed("fal", "acme/patterned")
+    schema(document, "Input")["properties"]["prompt"]["pattern"] = "^(a+)+$"
+    folder = written(tmp_path, "fal", document)
+    config = EmulatorConfig(progression=Progression.parse("immediate"), contracts=(folder,))
+    with TestClient(
+        create_app(engine=Engine(config)), headers={"Authorization": "Key k"}
+    ) as client:
+        ran = client.post("/fal/run/acme/patterned", json={"prompt": "aaa\n"})
+        queued = client.post("/fal/queue/acme/patterned", json={"prompt": "aaa\n"}).json()
+        result = client.get(queued["response_url"])
+        matching = client.post("/fal/run/acme/patterned", json={"prompt": "aaa"})
+    mismatch = {
+        "loc": ["body", "prompt"],
+        "msg": "String should match pattern '^(a+)+$'",
+        "type": "string_pattern_mismatch",
+        "ctx": {"pattern": "^(a+)+$"},
+    }
+    assert (ran.status_code, ran.json()) == (422, {"detail": [mismatch]})
+    assert (result.status_code, result.json()) == (422, {"detail": [mismatch]})
+    assert matching.status_code == 200
 
 
 def test_run_answers_the_output_with_the_request_id(client: TestClient) -> None:

@@ -1,0 +1,161 @@
+"""The schemas an endpoint's input and output reach, ``$ref`` pointers followed, for the
+load checks (checks.py): the patterns in them, the keywords they use, and the ``$ref``
+cycles among them.
+
+Each step to a ``$ref`` says whether it enters the value (a property, an item…) and
+whether every value takes it (the schema itself, ``allOf``, a required property, the items
+of an array of ``minItems`` 1 or more). Two kinds of cycle cannot be served: one that
+comes back without entering the value (``A → B → A``, or ``anyOf: [{$ref: A}, …]`` in A),
+against which jsonschema would check one value for ever; and one every value must
+follow (``next`` required, and a ``Req`` again), which no finite value keeps, so none can
+be made. A recursion a value may stop (a tree whose ``children`` may be absent) is plain
+JSON Schema, and is served.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from emulator.contracts.documents import Endpoint
+
+
+@dataclass(frozen=True)
+class Step:
+    """A ``$ref`` a schema leads to."""
+
+    target: str
+    #: whether the way there enters the value (a property, an item…) or stays on it
+    enters: bool
+    #: whether every value the schema allows takes this way
+    forced: bool
+
+
+@dataclass
+class Walk:
+    """What the input and output schemas reach."""
+
+    #: each ``pattern`` and ``patternProperties`` name: where it is, and it
+    patterns: list[tuple[str, str]] = field(default_factory=list)
+    #: every keyword used
+    keywords: set[str] = field(default_factory=set)
+    #: the ``$ref``s each schema walked leads to: "input", "output" and each target
+    steps: dict[str, list[Step]] = field(default_factory=dict)
+
+    def cycle(self, follows: Callable[[Step], bool]) -> list[str] | None:
+        """A cycle of ``$ref``s by the steps ``follows`` keeps: its targets, the first
+        again at its end; None if there is none."""
+        graph = {
+            node: [s.target for s in steps if follows(s) and s.target in self.steps]
+            for node, steps in self.steps.items()
+        }
+        done: set[str] = set()
+        for start in graph:
+            path, ways = [start], [iter(graph[start])]
+            while ways:
+                following = next(ways[-1], None)
+                if following is None:
+                    done.add(path.pop())
+                    ways.pop()
+                elif following in path:
+                    return [*path[path.index(following) :], following]
+                elif following not in done:
+                    path.append(following)
+                    ways.append(iter(graph[following]))
+        return None
+
+
+def walk(endpoint: Endpoint) -> Walk:
+    """Every schema the endpoint's input and output schemas reach, each walked once."""
+    walked = Walk()
+    pending: list[tuple[str, Any]] = [
+        ("output", endpoint.output_schema),
+        ("input", endpoint.input_schema),
+    ]
+    queued = {name for name, _ in pending}
+    while pending:
+        name, schema = pending.pop()
+        steps = walked.steps[name] = list(_walk_schema(schema, name, walked))
+        for step in steps:
+            if step.target not in queued:
+                queued.add(step.target)
+                target = _target(endpoint, step.target)
+                if target is not None:
+                    pending.append((step.target, target))
+    return walked
+
+
+def _target(endpoint: Endpoint, ref: str) -> Any:
+    """What a local ``$ref`` leads to; None for one that leads nowhere (refused or left
+    to the validator elsewhere)."""
+    from emulator.contracts.checks import ContractError
+
+    try:
+        return endpoint._lookup(ref)
+    except (ContractError, KeyError, TypeError, IndexError):
+        return None
+
+
+def _walk_schema(schema: Any, where: str, walked: Walk) -> Iterator[Step]:
+    """The steps to ``$ref``s in ``schema``, recording its patterns and keywords; with a
+    stack, not recursion: a document may nest deeper than Python's."""
+    stack = [(schema, where, False, True)]
+    while stack:
+        node, at, enters, forced = stack.pop()
+        if not isinstance(node, Mapping):
+            continue  # a boolean schema, or a malformed one (the metaschema's to refuse)
+        walked.keywords.update(key for key in node if isinstance(key, str))
+        if isinstance(node.get("$ref"), str):
+            yield Step(node["$ref"], enters, forced)
+        if isinstance(node.get("pattern"), str):
+            walked.patterns.append((at, node["pattern"]))
+        named = node.get("patternProperties")
+        if isinstance(named, Mapping):
+            walked.patterns.extend((f"{at}/patternProperties", name) for name in named)
+        for path, child, entered, required in _children(node):
+            stack.append((child, f"{at}/{path}", enters or entered, forced and required))
+
+
+def _children(node: Mapping[str, Any]) -> Iterator[tuple[str, Any, bool, bool]]:
+    """Each subschema of ``node``: where, it, whether it enters the value, and whether
+    every value ``node`` allows goes through it."""
+    required = node.get("required")
+    required = set(required) if isinstance(required, list) else set()
+    least = _count(node, "minItems", 0)
+    for key, value in node.items():
+        if key in ("allOf", "anyOf", "oneOf") and isinstance(value, list):
+            alone = key == "allOf" or len(value) == 1  # else another branch may do
+            yield from ((f"{key}/{i}", s, False, alone) for i, s in enumerate(value))
+        elif key in ("not", "if", "then", "else"):
+            yield key, value, False, False
+        elif key in ("properties", "patternProperties", "dependentSchemas"):
+            for name, sub in value.items() if isinstance(value, Mapping) else ():
+                counted = key == "properties" and name in required
+                yield f"{key}/{name}", sub, key != "dependentSchemas", counted
+        elif key == "items" and isinstance(value, list):  # (an older draft's tuple)
+            yield from ((f"items/{i}", s, True, least > i) for i, s in enumerate(value))
+        elif key == "prefixItems" and isinstance(value, list):
+            yield from ((f"prefixItems/{i}", s, True, least > i) for i, s in enumerate(value))
+        elif key == "items":  # (after prefixItems' items, if any)
+            before = node.get("prefixItems")
+            yield key, value, True, least > (len(before) if isinstance(before, list) else 0)
+        elif key == "contains":
+            yield key, value, True, _count(node, "minContains", 1) > 0
+        elif key in _ENTERING:
+            yield key, value, True, False
+
+
+#: keywords whose schema checks parts of the value that a value need not have
+_ENTERING = (
+    "additionalProperties",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "propertyNames",
+)
+
+
+def _count(node: Mapping[str, Any], keyword: str, default: int) -> int:
+    value = node.get(keyword, default)
+    return value if isinstance(value, int) and not isinstance(value, bool) else default

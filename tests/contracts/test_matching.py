@@ -1,0 +1,60 @@
+"""A contract's patterns matched in linear time (RE2), by every keyword that matches one."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator.contracts.matching import fullmatches, pattern_problem, searches
+from emulator.contracts.rules import contract_validator
+
+#: thirty-odd ``a``s and a ``!``: Python's ``re`` tries 2**34 ways of ``^(a+)+$`` on it
+BOMB = "^(a+)+$"
+BOMBING = "a" * 34 + "!"
+
+
+def test_a_backtracking_pattern_answers_at_once() -> None:
+    assert not searches(BOMB, BOMBING)
+    assert not searches(BOMB, "a" * 100_000 + "!")
+    assert searches(BOMB, "a" * 100_000)
+
+
+def test_a_pattern_is_searched_and_its_dollar_is_the_end_of_the_text() -> None:
+    # as fal's Rust regex (and ECMA-262) reads it; Python's $ also matched before a final \n
+    assert searches("[0-9]+", "take 25")
+    assert not searches("^[a-z]+$", "abc\n")
+    assert fullmatches("[a-z]+", "abc") and not fullmatches("[a-z]+", "abc1")
+
+
+def test_a_lone_surrogate_in_the_text_is_matched_not_raised_on() -> None:
+    assert searches("^.$", "\ud800") and not searches("^[a-z]$", "\ud800")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "words"),
+    [("^(?=a)b", "(?="), (r"(a)\1", r"\1"), (r"a\Z", r"\Z"), ("([a-z", "missing ]")],
+)
+def test_what_re2_cannot_run_is_named_in_its_words(pattern: str, words: str) -> None:
+    problem = pattern_problem(pattern)
+    assert problem is not None and words in problem
+
+
+def test_pattern_properties_and_additional_properties_match_names_in_linear_time() -> None:
+    validator = contract_validator()(
+        {"patternProperties": {BOMB: {"type": "integer"}}, "additionalProperties": False}
+    )
+    assert [e.message for e in validator.iter_errors({BOMBING: 1})] == [
+        f"{BOMBING!r} does not match any of the regexes: {BOMB!r}"
+    ]
+    assert [e.message for e in validator.iter_errors({"aaa": "x"})] == [
+        "'x' is not of type 'integer'"
+    ]
+    assert validator.is_valid({"aaaa": 1})
+
+
+def test_additional_properties_without_patterns_name_the_extras() -> None:
+    validator = contract_validator()({"properties": {"a": {}}, "additionalProperties": False})
+    assert [e.message for e in validator.iter_errors({"a": 1, "c": 2, "b": 3})] == [
+        "Additional properties are not allowed ('b', 'c' were unexpected)"
+    ]
+    typed = contract_validator()({"additionalProperties": {"type": "string"}})
+    assert [list(e.path) for e in typed.iter_errors({"x": 1})] == [["x"]]
