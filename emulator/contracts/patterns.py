@@ -5,17 +5,21 @@ The pattern's parse tree is walked (Python's own parser: a contract's patterns a
 ECMA-262 subset both read alike), each piece written as little as it allows: a repeat its
 fewest times, a branch its first alternative, a class its first character. What the walk
 does not follow (a look-around, a back-reference, a conditional) gives no string; nor does
-a string the pattern then does not match, nor one longer than `LONGEST` (nested repeats
-would write gigabytes): the caller says so rather than guess.
+a string the pattern then does not match (checked in linear time: matching.py), nor one
+longer than `LONGEST` (nested repeats would write gigabytes), nor a class that holds no
+character: the caller says so rather than guess.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from re import _constants as sre
 from re import _parser
 from typing import Any
+
+from emulator.contracts.matching import PatternError, searches
 
 #: the longest string the emulator writes for a schema (a pattern's match, a minLength)
 LONGEST = 1024
@@ -51,8 +55,8 @@ def shortest_match(pattern: str) -> str | None:
     or None where none is worked out."""
     try:
         written = _written(_parser.parse(pattern))
-        matched = re.search(pattern, written) is not None
-    except (_Unfollowed, re.error, RecursionError, StopIteration):
+        matched = searches(pattern, written)  # in linear time, as every match
+    except (_Unfollowed, re.error, PatternError, RecursionError):
         return None
     return written if matched else None
 
@@ -68,7 +72,7 @@ def _piece(op: Any, value: Any) -> str:
     if op is sre.LITERAL:
         return chr(value)
     if op is sre.NOT_LITERAL:
-        return next(c for c in _ORDINARY if ord(c) != value)
+        return _first((c for c in _ORDINARY if ord(c) != value), "[^…]")
     if op is sre.ANY:
         return "a"
     if op is sre.AT:
@@ -92,6 +96,15 @@ def _piece(op: Any, value: Any) -> str:
     raise _Unfollowed(str(op))
 
 
+def _first(characters: Iterator[str], piece: str) -> str:
+    """The first of ``characters``; `_Unfollowed` if there is none (``[^\\s\\S]``
+    holds no character): a StopIteration inside the walk's generators would escape as a
+    RuntimeError."""
+    for character in characters:
+        return character
+    raise _Unfollowed(f"no ordinary character fits {piece}")
+
+
 def _category(category: Any) -> tuple[str, str]:
     name = str(category).removeprefix("CATEGORY_").removeprefix("UNI_").removeprefix("LOC_")
     return _CATEGORIES[name]
@@ -100,7 +113,8 @@ def _category(category: Any) -> tuple[str, str]:
 def _in_class(items: Any) -> str:
     """A character of a class ``[…]``: its first, or (``[^…]``) an ordinary one outside."""
     if items and items[0][0] is sre.NEGATE:
-        return next(c for c in _ORDINARY if not any(_holds(item, c) for item in items[1:]))
+        outside = (c for c in _ORDINARY if not any(_holds(item, c) for item in items[1:]))
+        return _first(outside, "[^…]")
     op, value = items[0]
     if op is sre.LITERAL:
         return chr(value)

@@ -197,7 +197,9 @@ def test_numbers_keep_their_bounds() -> None:
     [
         ({"phone": {"type": "string", "format": "phone"}}, "phone", "format 'phone'"),
         ({"meta": {"type": "object", "required": ["tag"], "properties": {"tag": {
-            "type": "string", "pattern": "^(?=x)y"}}}}, "meta/tag", "pattern"),
+            "type": "string", "pattern": "^(x|y)z$", "maxLength": 1}}}}, "meta/tag", "refused"),
+        # a class no character is in (it was a 500: a StopIteration in the pattern's walk)
+        ({"tag": {"type": "string", "pattern": r"^[^\s\S]$"}}, "tag", "pattern"),
         ({"short": {"type": "string", "pattern": "^a+$", "minLength": 3, "maxLength": 2}},
          "short", "its simplest value is refused"),
         ({"model": _file(content_type={"const": "application/x-acme"})},
@@ -213,8 +215,18 @@ def test_what_the_emulator_cannot_make_fails_naming_the_field(
     assert f"output field {field} " in str(caught.value) and words in str(caught.value)
 
 
-def test_a_job_whose_output_cannot_be_made_is_a_501_naming_the_field(tmp_path: Path) -> None:
-    document = _endpoint({"phone": {"type": "string", "format": "phone"}}).document
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"type": "string", "format": "phone"},
+        # no string fits: it was a 500, a StopIteration in the pattern's walk (an audit)
+        {"type": "string", "pattern": r"^[^\s\S]$"},
+    ],
+)
+def test_a_job_whose_output_cannot_be_made_is_a_501_naming_the_field(
+    tmp_path: Path, field: dict[str, Any]
+) -> None:
+    document = _endpoint({"phone": field}).document
     (tmp_path / "mine.json").write_text(json.dumps(document))
     config = EmulatorConfig(progression=Progression.parse("immediate"), contracts=(tmp_path,))
     with TestClient(

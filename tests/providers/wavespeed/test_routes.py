@@ -8,6 +8,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -18,6 +19,7 @@ from emulator import EmulatorConfig, Engine, Progression, create_app
 from emulator.providers.wavespeed.paths import ModelRoute
 from emulator.providers.wavespeed.routes import WaveSpeedApi
 from tests.raw_http import json_post
+from tests.user_contracts import renamed, schema, written
 
 BITDANCE = "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
 Z_IMAGE = "/wavespeed/api/v3/wavespeed-ai/z-image/turbo"
@@ -448,3 +450,32 @@ def test_a_submission_the_total_budget_has_no_room_for_is_wavespeeds_429(sync: b
         result = kept[0].json()["data"]["urls"]["get"].removeprefix("http://testserver")
         status = client.get(result, headers={"Authorization": "Bearer quiet"})
         assert status.json()["data"]["status"] == "created"
+
+
+def test_a_users_pattern_is_matched_as_fals_and_a_field_none_fits_is_5003(
+    tmp_path: Path,
+) -> None:
+    # the input's in linear time (matching.py), its $ the end of the text: Python's re let
+    # "aaa\n" by, and held the whole server for ever on 34 a's and a "!" (that:
+    # tests/test_serve.py); the output's tag no string fits was a 500 (a StopIteration)
+    document = renamed("wavespeed", "acme/patterned")
+    schema(document, "Input")["properties"]["prompt"]["pattern"] = "^(a+)+$"
+    prediction = schema(document, "Prediction")
+    prediction["properties"]["tag"] = {"type": "string", "pattern": r"^[^\s\S]$"}
+    prediction["required"] = [*prediction.get("required", []), "tag"]
+    folder = written(tmp_path, "wavespeed", document)
+    config = EmulatorConfig(progression=Progression.parse("immediate"), contracts=(folder,))
+    with TestClient(
+        create_app(engine=Engine(config)), headers={"Authorization": "Bearer k"}
+    ) as client:
+        refused = client.post("/wavespeed/api/v3/acme/patterned", json={"prompt": "aaa\n"})
+        data = submit(client, {"prompt": "aaa"}, "/wavespeed/api/v3/acme/patterned")
+        result = client.get(data["urls"]["get"])
+    assert (refused.status_code, refused.json()) == (400, {
+        "code": 400,
+        "message": "Invalid parameters: prompt: String should match pattern '^(a+)+$'",
+        "data": None,
+    })  # fmt: skip
+    failed = result.json()["data"]
+    assert (result.status_code, failed["status"], failed["code"]) == (200, "failed", 5003)
+    assert failed["error"].startswith("provider-emulator cannot make output field data/tag ")
