@@ -8,7 +8,9 @@ from __future__ import annotations
 import base64
 import functools
 import io
+import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +21,7 @@ from emulator.contracts.documents import Endpoint
 from emulator.contracts.input_fields import DURATION_FIELDS
 from emulator.contracts.input_media import names_media
 from emulator.contracts.limits import COUNT_FIELDS, MAX_AUDIO_SECONDS, Limits
+from emulator.contracts.matching import fullmatches
 from emulator.contracts.rules import SIZE_RULE, size_problem
 
 _INT32 = 2**31 - 1
@@ -27,7 +30,8 @@ DEFAULT_LIMITS = Limits()
 _DIMENSIONS = ("width", "height")
 #: constructs drawn by hypothesis-jsonschema, which knows all of JSON Schema but not this
 #: emulator's caps. Its object generation does not run on the pinned Hypothesis (0.23.1
-#: calls ``many.more()``, gone from Hypothesis), so objects are always drawn here.
+#: calls ``many.more()``, gone from Hypothesis), so objects are always drawn here; so is
+#: a string with a pattern (its draws are kept by Python's backtracking ``re``).
 _DELEGATED = ("format", "if", "dependentRequired", "dependentSchemas", "patternProperties")
 
 
@@ -195,10 +199,20 @@ def _sized(
 
 def _strings(schema: Mapping[str, Any], boundary: bool) -> st.SearchStrategy[str]:
     if "pattern" in schema:
-        return st.from_regex(schema["pattern"], fullmatch=True)
+        return _matching(schema["pattern"])
     low = schema.get("minLength", 0)
     high = max(low, schema.get("maxLength", 200))
     return st.text(min_size=low, max_size=low if boundary else high)
+
+
+def _matching(pattern: str) -> st.SearchStrategy[str]:
+    """Strings ``pattern`` matches whole: drawn from its tree as ``st.from_regex`` draws
+    them, but kept by RE2 (matching.py), not by Python's backtracking ``re``, which holds
+    a draw of ``^(a*)*\\B`` for years."""
+    from hypothesis.strategies._internal.regex import base_regex_strategy
+
+    drawn = base_regex_strategy(re.compile(pattern), alphabet=st.characters(codec="utf-8"))
+    return drawn.filter(lambda text: fullmatches(pattern, text))
 
 
 def _of_type(
@@ -280,12 +294,32 @@ def from_schema(
 ) -> st.SearchStrategy[Any]:
     """Values of ``schema``, the field ``name``'s (which says whether it shapes an output
     or is a medium)."""
+    if "$ref" in schema:
+        return _referenced(endpoint, json.dumps(schema, sort_keys=True), name, options)
+    return _resolved(endpoint, schema, name, options)
+
+
+@functools.lru_cache(maxsize=1024)
+def _referenced(
+    endpoint: Endpoint, written: str, name: str, options: Options
+) -> st.SearchStrategy[Any]:
+    """A schema with a ``$ref``, drawn when first drawn from, and one strategy for each
+    field of it: a recursive model (a tree's ``children``) is then one strategy that
+    refers to itself, not one built anew at every level for ever."""
+    schema = endpoint.resolve(json.loads(written))
+    return st.deferred(lambda: _resolved(endpoint, schema, name, options))
+
+
+def _resolved(
+    endpoint: Endpoint, schema: Mapping[str, Any], name: str, options: Options
+) -> st.SearchStrategy[Any]:
     schema = endpoint.resolve(schema)
     if SIZE_RULE in schema:
         return _sized(endpoint, schema, name, options)
     if "allOf" in schema or "not" in schema:
         return _checked(endpoint, schema, name, options)
-    if schema.get("type") != "object" and any(key in schema for key in _DELEGATED):
+    delegated = any(key in schema for key in _DELEGATED)
+    if delegated and schema.get("type") != "object" and "pattern" not in schema:
         return _delegated(endpoint, schema)
     if "const" in schema:
         return st.just(schema["const"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import re
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -271,3 +273,53 @@ EXCLUSIVE = endpoint(
 def test_exclusive_bounds_are_kept_for_sizes_and_other_numbers(value: dict) -> None:
     assert 2 < value["seconds_total"] < 4 and value["num_images"] in (1, 2), value
     assert value["steps"] in (1, 2), value
+
+
+#: a tree whose children may be absent or none, and a chain that may end in null: models
+#: a value may stop (each draw built its strategies anew at every level, for ever)
+RECURSIVE = endpoint(
+    {"type": "object", "required": ["tree"], "properties": {
+        "tree": {"$ref": "#/components/schemas/Node"},
+        "chain": {"$ref": "#/components/schemas/Link"}}},
+    Node={"type": "object", "required": ["name"], "properties": {
+        "name": {"type": "string", "maxLength": 3},
+        "children": {"type": "array", "items": {
+            "$ref": "#/components/schemas/Node", "description": "a child"}}}},
+    Link={"type": "object", "required": ["next"], "properties": {
+        "next": {"anyOf": [{"$ref": "#/components/schemas/Link"}, {"type": "null"}]}}},
+)  # fmt: skip
+
+
+@given(st.data())
+def test_a_recursive_model_a_value_may_stop_is_drawn(data: st.DataObject) -> None:
+    value = data.draw(valid_inputs(RECURSIVE))
+    assert isinstance(value["tree"]["name"], str)
+    assert check_input(RECURSIVE, value)[1] == []
+
+
+#: draws of a prompt that Python's re, which keeps Hypothesis's own from_regex draws,
+#: tries 2**n ways of for each one of n ``a``s it does not match
+_BACKTRACKING_DRAWS = """
+from hypothesis import HealthCheck, given, settings
+from emulator.strategies import valid_inputs
+from tests.test_strategies import endpoint
+
+prompt = {"type": "string", "pattern": "^(a*)*\\\\B"}
+mine = endpoint({"type": "object", "required": ["prompt"], "properties": {"prompt": prompt}})
+
+@settings(max_examples=50, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+@given(valid_inputs(mine))
+def draw(value):
+    assert value["prompt"] == ""
+
+draw()
+"""
+
+
+@pytest.mark.slow
+def test_a_pattern_that_backtracks_is_drawn_from_in_linear_time() -> None:
+    # in a process of its own: a draw held the GIL for years (no timeout could end it)
+    done = subprocess.run(
+        [sys.executable, "-c", _BACKTRACKING_DRAWS], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
