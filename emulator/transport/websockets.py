@@ -1,5 +1,6 @@
 """Intercepting the clients' WebSockets: the `websockets` library, which fal_client's
-``realtime`` and ``ws_connect`` use (its sync client and its asyncio ``connect``).
+``realtime`` and ``ws_connect`` use (its sync client and ``websockets.connect``), at every
+version fal_client accepts (12.0 on).
 
 While started, a WebSocket to a provider host (``wss://fal.run/…``) opens over a socket
 pair instead of the network. The client's end goes to the library's own ``connect`` as
@@ -11,20 +12,24 @@ no connection leaves the process. The scheme becomes ``ws`` (the pair needs no T
 
 Any other host raises `UnmatchedRequest`, or with ``unmatched="pass"`` connects as usual.
 
-What is patched is each module's ``connect``, so a ``connect`` bound by name before the
-emulation started (``from websockets.sync.client import connect`` at a module's top) is
-the library's own. It cannot be routed here: through websockets 17.0 the sync ``connect``
-is a plain function that opens its socket and its TLS itself, with the ``socket`` and
-``ssl`` modules. Both modules' connects parse their URI first, though, before any name is
-resolved: while started, their ``parse_uri`` refuses a provider host that did not come
-through here (`NotIntercepted`), so such a call fails loudly instead of reaching the
-real provider. Other hosts are left alone.
+What is patched is ``websockets.connect``, whichever it is, and the ``connect`` of each
+client module there is: the sync one, the asyncio one (13.0 on), the legacy one where it
+is loaded (``websockets.connect`` through 13.x; deprecated since 14.0). So a ``connect``
+bound by name before the emulation started (``from websockets.sync.client import connect``
+at a module's top) is the library's own. It cannot be routed here: through websockets 17.0
+the sync ``connect`` is a plain function that opens its socket and its TLS itself, with
+the ``socket`` and ``ssl`` modules. Every module's connect parses its URI first, though,
+before any name is resolved: while started, its ``parse_uri`` refuses a provider host
+that did not come through here (`NotIntercepted`), so such a call fails loudly instead of
+reaching the real provider. Other hosts are left alone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import socket
+import sys
 from collections.abc import Callable
 from typing import Any
 from unittest import mock
@@ -35,7 +40,8 @@ from emulator.transport.asgi import AppDispatcher
 from emulator.transport.unmatched import is_provider_host
 
 #: connection options that only apply to a TLS (``wss``) connection over the network
-_TLS_OPTIONS = ("ssl", "server_hostname")
+#: (``ssl_context``: the sync client's name for ``ssl`` in websockets 12)
+_TLS_OPTIONS = ("ssl", "ssl_context", "server_hostname")
 
 
 class NotIntercepted(RuntimeError):
@@ -80,18 +86,13 @@ class WebSocketInterception:
     def start(self) -> None:
         try:
             import websockets
-            import websockets.asyncio.client
             import websockets.sync.client
-        except ImportError:  # no websockets, no client that could use it
+        except ImportError:  # no websockets (or one before 12.0, which fal_client refuses)
             return
-        sync_connect = websockets.sync.client.connect
-        async_connect = websockets.asyncio.client.connect
-        self._patches = [
-            mock.patch.object(websockets.sync.client, "connect", self._wrap(sync_connect)),
-            mock.patch.object(websockets.asyncio.client, "connect", self._wrap(async_connect)),
-            mock.patch.object(websockets, "connect", self._wrap(async_connect)),
-        ]
-        for client in (websockets.sync.client, websockets.asyncio.client):
+        top_level = websockets.connect  # through 13.x the legacy client's: this loads it
+        self._patches = [mock.patch.object(websockets, "connect", self._wrap(top_level))]
+        for client in _client_modules():
+            self._patches.append(mock.patch.object(client, "connect", self._wrap(client.connect)))
             if hasattr(client, "parse_uri"):  # a later version may parse elsewhere
                 guarded = _guarded(client.parse_uri, client.__name__)
                 self._patches.append(mock.patch.object(client, "parse_uri", guarded))
@@ -121,14 +122,19 @@ class WebSocketInterception:
                 return connect(uri, *args, **kwargs)
             for option in _TLS_OPTIONS:
                 kwargs.pop(option, None)
-            kwargs["sock"] = self._socket_to_app()
-            return connect(_InProcessURI(urlunsplit(("ws", *parts[1:]))), *args, **kwargs)
+            kwargs["sock"] = sock = self._socket_to_app()
+            try:
+                return connect(_InProcessURI(urlunsplit(("ws", *parts[1:]))), *args, **kwargs)
+            except BaseException:  # refused its arguments before it took the socket
+                sock.close()
+                raise
 
         return intercepted
 
     def _socket_to_app(self) -> socket.socket:
         """The client's end of a socket pair whose other end the app serves."""
-        client, server = socket.socketpair()
+        pair, server = socket.socketpair()
+        client = _PairSocket(pair.family, pair.type, pair.proto, pair.detach())
         server.setblocking(False)
         config, state = self._uvicorn()
 
@@ -163,6 +169,37 @@ class WebSocketInterception:
             config.load()
             self._server = (config, ServerState())
         return self._server
+
+
+class _PairSocket(socket.socket):
+    """The client's end of the pair, which takes TCP options as a no-op. The sync client
+    through websockets 16.0 turns Nagle's algorithm off (``TCP_NODELAY``) on any socket it
+    is given that it was not told is a Unix one, and a Unix socket refuses TCP options
+    (``EOPNOTSUPP``); it has no Nagle's algorithm to turn off."""
+
+    def setsockopt(self, level: int, optname: int, *value: Any) -> None:
+        if level != socket.IPPROTO_TCP:
+            super().setsockopt(level, optname, *value)
+
+
+def _client_modules() -> list[Any]:
+    """The modules of websockets with a ``connect`` of their own: the sync client, the
+    asyncio one (13.0 on), and the legacy one where it is loaded (importing it warns from
+    14.0 on; through 13.x ``websockets.connect`` is its, and ``websockets.client`` holds
+    its ``connect`` too)."""
+    import websockets.client
+    import websockets.sync.client
+
+    clients = [websockets.sync.client]
+    try:
+        clients.append(importlib.import_module("websockets.asyncio.client"))
+    except ImportError:  # websockets.asyncio is 13.0's
+        pass
+    if "websockets.legacy.client" in sys.modules:
+        clients.append(sys.modules["websockets.legacy.client"])
+    if "connect" in vars(websockets.client):
+        clients.append(websockets.client)
+    return clients
 
 
 def _guarded(parse_uri: Callable[..., Any], module: str) -> Callable[..., Any]:
