@@ -13,7 +13,7 @@ such connections took every descriptor a process had). A head not over within
 rest of a body answered before it was read (a 413 on its length) is a body, read and
 dropped as uvicorn does: never the head of a next request. Nor is it waited for without
 end: as nginx lingers, the connection is closed once that rest stops coming for the
-keep-alive's seconds, or still comes `LINGER_SECONDS` after the answer.
+keep-alive's seconds, or still comes `LINGER_SECONDS` after the first of it was read.
 """
 
 from __future__ import annotations
@@ -130,8 +130,8 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         HttpToolsProtocol.data_received(self, data)
         if self._answered_early:
             self._wait_for_next_request()
-        elif self._in_message and self.cycle is not None and self.cycle.response_complete:
-            self._linger()
+        elif self._in_message and self._head_began is None and self._cycle_answered():
+            self._linger()  # (a head under way has the last request's cycle, and is timed)
         if self._head_began is not None:  # a head the parser has not finished
             self._head_bytes += size
             if self._head_bytes > MAX_HEAD_BYTES:
@@ -140,6 +140,12 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         # bytes that bring no part of a message are bounded as a head is.
         elif self._unparsed > MAX_HEAD_BYTES:
             self._refuse_if_http(*_TOO_LARGE)
+
+    def _cycle_answered(self) -> bool:
+        cycle = self.cycle  # None before a first request's cycle (an upgrade makes none)
+        return (
+            cycle is not None and cycle.response_complete and self.transport.get_protocol() is self
+        )
 
     def _linger(self) -> None:
         """The rest of a body answered early arrived in part: uvicorn's keep-alive timer,

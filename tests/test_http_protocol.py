@@ -247,6 +247,21 @@ def test_the_rest_of_a_body_answered_early_is_read_for_a_bounded_time(
             assert time.monotonic() - started < 8  # it stopped taking bytes
 
 
+@pytest.mark.slow  # a head held past uvicorn's keep-alive: 6 s
+def test_a_next_head_slower_than_the_keep_alive_on_a_kept_alive_connection_is_answered() -> None:
+    """A head under way after an answered request was taken for the rest of a body answered
+    early, and the keep-alive's 5 s cut it off without a word, where a head has 10 s (a
+    review)."""
+    with BackgroundServer() as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=15) as kept:
+            kept.sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: a\r\n\r\n")
+            assert _whole_answer(kept).startswith(b"HTTP/1.1 200 ")
+            kept.sendall(b"GET /_emulator/health HTTP/1.1\r\n")
+            time.sleep(6)
+            kept.sendall(b"Host: a\r\n\r\n")
+            assert _whole_answer(kept).startswith(b"HTTP/1.1 200 ")
+
+
 @pytest.mark.slow  # past uvicorn's keep-alive: 5 s
 def test_a_websocket_opened_on_a_kept_alive_connection_outlives_the_keep_alive() -> None:
     """An upgrade makes no request cycle: the last request's, answered, was taken for one
