@@ -11,7 +11,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,11 +208,28 @@ def _strings(schema: Mapping[str, Any], boundary: bool) -> st.SearchStrategy[str
 def _matching(pattern: str) -> st.SearchStrategy[str]:
     """Strings ``pattern`` matches whole: drawn from its tree as ``st.from_regex`` draws
     them, but kept by RE2 (matching.py), not by Python's backtracking ``re``, which holds
-    a draw of ``^(a*)*\\B`` for years."""
-    from hypothesis.strategies._internal.regex import base_regex_strategy
-
-    drawn = base_regex_strategy(re.compile(pattern), alphabet=st.characters(codec="utf-8"))
+    a draw of ``^(a*)*\\B`` for years. The tree is ASCII's, as RE2's ``\\d`` and ``\\w``
+    are: Unicode's digits would almost all be thrown away, failing the health check."""
+    tree = re.compile(pattern, re.ASCII)
+    alphabet = st.characters(codec="utf-8")
+    from_tree = _tree_drawer()
+    if from_tree is None:  # (from_regex's own check is Python's re, backtracking as it may)
+        drawn = st.from_regex(tree, fullmatch=True, alphabet=alphabet)
+    else:
+        drawn = from_tree(tree, alphabet=alphabet)
     return drawn.filter(lambda text: fullmatches(pattern, text))
+
+
+@functools.cache
+def _tree_drawer() -> Callable[..., st.SearchStrategy[str]] | None:
+    """Hypothesis's ``base_regex_strategy`` (its ``from_regex`` without the check by
+    Python's ``re``), or None if a later Hypothesis moved it: it is private. Imported
+    with the first pattern: its module reads Hypothesis's Unicode tables."""
+    try:
+        from hypothesis.strategies._internal.regex import base_regex_strategy
+    except ImportError:
+        return None
+    return base_regex_strategy
 
 
 def _of_type(
