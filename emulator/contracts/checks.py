@@ -62,11 +62,7 @@ def _check_reach(endpoint: Endpoint) -> None:
     for where, pattern in walked.patterns:
         problem = pattern_problem(pattern)
         if problem:
-            raise ContractError(
-                f"{endpoint.source}: the pattern {pattern!r} at {where} is not one a "
-                f"linear-time engine runs ({problem}): fal matches with Rust's regex, "
-                "which has no look-around nor back-reference; rewrite it in RE2 syntax"
-            )
+            raise ContractError(f"{endpoint.source}: the pattern {pattern!r} at {where} {problem}")
     if {"patternProperties", "unevaluatedProperties"} <= walked.keywords:
         raise ContractError(
             f"{endpoint.source}: patternProperties beside unevaluatedProperties is not "

@@ -5,14 +5,16 @@ A contract may be the user's own (``serve --contracts``). Python's ``re`` backtr
 else is answered and no signal ends the process. fal's models (pydantic) match with Rust's
 ``regex`` crate, which runs in time linear in the text and has no look-around nor
 back-reference; RE2 (google-re2) is of that family. Every match of a contract's pattern is
-made here; a pattern RE2 cannot run is refused as its document loads (checks.py), as
-fal could not have declared it. ``$`` is the end of the text, as in both; RE2's
-``\\d``, ``\\w``, ``\\s`` and ``\\b`` are ASCII (Rust's are Unicode's).
+made here; a pattern RE2 cannot run is refused as its document loads (checks.py), and
+so is one Python's ``re`` (jsonschema's check of ``format: regex``, Hypothesis's draws)
+reads otherwise. ``$`` is the end of the text, as in both; RE2's ``\\d``, ``\\w``,
+``\\s`` and ``\\b`` are ASCII (Rust's are Unicode's).
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -28,7 +30,7 @@ def _compiled(pattern: str) -> Any:
     options = re2.Options()
     options.log_errors = False  # (RE2 writes each error to stderr; ours is raised)
     try:
-        return re2.compile(_utf8(pattern), options)
+        return re2.compile(_utf8(_in_re2_syntax(pattern)), options)
     except re2.error as exc:
         reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
         raise PatternError(str(reason)) from None
@@ -39,12 +41,37 @@ def _utf8(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
+#: a backslash escaped, or Python's (and Rust's) ``\\uXXXX`` and ``\\UXXXXXXXX``
+_ESCAPE = re.compile(r"\\(?:\\|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))")
+#: a POSIX class (``[:alpha:]``): RE2 reads one in a set, Python a set of ``:``, ``a``...
+_POSIX_CLASS = re.compile(r"(?<!\\)\[:\^?[a-z]+:\]")
+
+
+def _in_re2_syntax(pattern: str) -> str:
+    """``pattern`` with its ``\\uXXXX`` written as RE2 writes them, ``\\x{XXXX}``."""
+    return _ESCAPE.sub(lambda m: m[0] if m[0] == "\\\\" else f"\\x{{{m[1] or m[2]}}}", pattern)
+
+
 def pattern_problem(pattern: str) -> str | None:
-    """Why RE2 cannot run ``pattern`` (its own words), or None if it can."""
+    """Why ``pattern`` cannot be served, to follow "the pattern ...", RE2's own words in
+    it; None if it can. RE2 cannot run it, or Python's ``re`` would read it otherwise."""
+    if _POSIX_CLASS.search(pattern):
+        return (
+            "has a POSIX class ([:alpha:]), a class to RE2 but a set of ':' and letters "
+            "to Python's re, which checks and draws it: write the class out ([A-Za-z])"
+        )
     try:
         _compiled(pattern)
     except PatternError as exc:
-        return str(exc)
+        if str(exc).startswith("invalid repetition size"):
+            return (
+                f"repeats more than RE2 counts, 1,000 (nested repeats multiplied; {exc}), "
+                "though fal's engine counts further: bound a length with maxLength instead"
+            )
+        return (
+            f"is not one a linear-time engine runs ({exc}): fal matches with Rust's "
+            "regex, which has no look-around nor back-reference; rewrite it in RE2 syntax"
+        )
     return None
 
 

@@ -128,6 +128,11 @@ def _prop(name: str, schema: Any, required: bool = False) -> Any:
          r"at #/components/schemas/BitdanceOutput/properties/tag is not one a linear"),
         (dict(Input=_prop("tags", {"type": "object", "patternProperties": {r"x\Z": {}}})),
          r"the pattern 'x\\Z' at #/components/schemas/BitdanceInput/properties/tags/pattern"),
+        (dict(Input=_prop("long", {"type": "string", "pattern": "^.{1,2000}$"})),
+         "BitdanceInput/properties/long repeats more than RE2 counts"),
+        (dict(Input=_prop("word", {"type": "string", "pattern": "^[[:alpha:]]+$"})),
+         "the pattern '^[[:alpha:]]+$' at #/components/schemas/BitdanceInput/properties/word "
+         "has a POSIX class"),
         # names jsonschema would match with Python's re, out of the emulator's reach
         (dict(Input=_prop("tags", {"patternProperties": {"^a": {}},
                                    "unevaluatedProperties": False})),
@@ -160,3 +165,14 @@ def test_what_the_emulator_could_never_finish_with_is_refused_naming_it(
         load(_with(bitdance(), **schemas))
     assert str(refused.value).startswith("mine.json: ") and words in str(refused.value)
     assert "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "schemas",
+    [
+        # a \uXXXX escape: pydantic's and Python's syntax, rewritten for RE2
+        dict(Input=_prop("han", {"type": "string", "pattern": "^[\\u4e00-\\u9fff]+$"})),
+    ],
+)
+def test_what_fal_would_serve_loads(schemas: dict[str, Any]) -> None:
+    load(_with(bitdance(), **schemas))

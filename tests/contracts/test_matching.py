@@ -38,6 +38,30 @@ def test_what_re2_cannot_run_is_named_in_its_words(pattern: str, words: str) -> 
     assert problem is not None and words in problem
 
 
+def test_python_unicode_escapes_are_matched_as_fal_matches_them() -> None:
+    # RE2 writes \x{4e00}; pydantic, Python's re and jsonschema's check read \u4e00
+    assert pattern_problem(r"^[\u4e00-\u9fff]+$") is None
+    assert fullmatches(r"^[\u4e00-\u9fff]+$", "中文") and not fullmatches(r"[\u4e00]", "a")
+    assert fullmatches(r"\U0001F600", "😀")
+    assert fullmatches(r"\\u0041", "\\u0041") and not fullmatches(r"\\u0041", "\\A")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "words"),
+    [
+        # fal's engine counts further: the cap is RE2's, and maxLength bounds a length
+        (r"^.{1,2000}$", "repeats more than RE2 counts, 1,000"),
+        (r"^(a{2}){600}$", "bound a length with maxLength"),
+        # a class to RE2, a set of "[:alph" and a "]" to Python's re: never the same string
+        (r"^[[:alpha:]]+$", "has a POSIX class"),
+        (r"^[a[:^digit:]]$", "write the class out"),
+    ],
+)
+def test_what_re2_reads_otherwise_than_fal_or_python_is_named(pattern: str, words: str) -> None:
+    problem = pattern_problem(pattern)
+    assert problem is not None and words in problem
+
+
 def test_pattern_properties_and_additional_properties_match_names_in_linear_time() -> None:
     validator = contract_validator()(
         {"patternProperties": {BOMB: {"type": "integer"}}, "additionalProperties": False}
