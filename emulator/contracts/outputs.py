@@ -117,7 +117,8 @@ class Repeat:
 
 def plain(endpoint: Endpoint, schema: Mapping[str, Any]) -> Step:
     """The step making a schema-valid value for a field no convention covers: the first
-    value the schema names that keeps it, else one made from its type and keywords."""
+    value the schema names that keeps it, else one made from its type and keywords
+    (``null`` where its type allows it, as for a scalar)."""
     schema = endpoint.resolve(schema)
     given = given_value(endpoint, schema)
     if given is not None:
@@ -126,6 +127,8 @@ def plain(endpoint: Endpoint, schema: Mapping[str, Any]) -> Step:
         if schema.get(key):
             return plain(endpoint, schema[key][0])
     kind = schema.get("type")
+    if isinstance(kind, list) and "null" in kind:  # a linked list's last link, say
+        return Const(None)
     if kind == "object" or "properties" in schema:
         return ObjectPlan(endpoint, schema)
     if kind == "array":

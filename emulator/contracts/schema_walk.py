@@ -3,13 +3,14 @@ load checks (checks.py): the patterns in them, the keywords they use, and the ``
 cycles among them.
 
 Each step to a ``$ref`` says whether it enters the value (a property, an item…) and
-whether every value takes it (the schema itself, ``allOf``, a required property, the items
-of an array of ``minItems`` 1 or more). Two kinds of cycle cannot be served: one that
-comes back without entering the value (``A → B → A``, or ``anyOf: [{$ref: A}, …]`` in A),
-against which jsonschema would check one value for ever; and one every value must
-follow (``next`` required, and a ``Req`` again), which no finite value keeps, so none can
-be made. A recursion a value may stop (a tree whose ``children`` may be absent) is plain
-JSON Schema, and is served.
+whether every value takes it (the schema itself, ``allOf``, a required property where
+the ``type`` allows only an object, the items of an array of ``minItems`` 1 or more where
+it allows only an array: ``{"type": ["object", "null"]}`` may be null). Two kinds of
+cycle cannot be served: one that comes back without entering the value (``A → B → A``,
+or ``anyOf: [{$ref: A}, …]`` in A), against which jsonschema would check one value for
+ever; and one every value must follow (``next`` required, and a ``Req`` again), which
+no finite value keeps, so none can be made. A recursion a value may stop (a tree whose
+``children`` may be absent) is plain JSON Schema, and is served.
 """
 
 from __future__ import annotations
@@ -122,8 +123,8 @@ def _children(node: Mapping[str, Any]) -> Iterator[tuple[str, Any, bool, bool]]:
     """Each subschema of ``node``: where, it, whether it enters the value, and whether
     every value ``node`` allows goes through it."""
     required = node.get("required")
-    required = set(required) if isinstance(required, list) else set()
-    least = _count(node, "minItems", 0)
+    required = set(required) if isinstance(required, list) and _only(node, "object") else set()
+    least = _count(node, "minItems", 0) if _only(node, "array") else 0
     for key, value in node.items():
         if key in ("allOf", "anyOf", "oneOf") and isinstance(value, list):
             alone = key == "allOf" or len(value) == 1  # else another branch may do
@@ -154,6 +155,13 @@ _ENTERING = (
     "unevaluatedItems",
     "propertyNames",
 )
+
+
+def _only(node: Mapping[str, Any], kind: str) -> bool:
+    """Whether ``node``'s ``type`` admits no value but a ``kind`` (``[object, null]``'s
+    null needs no required property); with no ``type``, one is made as a ``kind``."""
+    declared = node.get("type", kind)
+    return declared == kind or (isinstance(declared, list) and set(declared) == {kind})
 
 
 def _count(node: Mapping[str, Any], keyword: str, default: int) -> int:

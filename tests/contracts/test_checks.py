@@ -172,7 +172,13 @@ def test_what_the_emulator_could_never_finish_with_is_refused_naming_it(
     [
         # a \uXXXX escape: pydantic's and Python's syntax, rewritten for RE2
         dict(Input=_prop("han", {"type": "string", "pattern": "^[\\u4e00-\\u9fff]+$"})),
+        # required at each step, but null may end it: {"next": null}, [[null]]
+        dict(Output=_prop("link", _ref("Link"), required=True),
+             Link={"type": ["object", "null"], "required": ["next"],
+                   "properties": {"next": _ref("Link")}}),
+        dict(Output=_prop("chain", _ref("Chain"), required=True),
+             Chain={"type": ["array", "null"], "minItems": 1, "items": _ref("Chain")}),
     ],
-)
+)  # fmt: skip
 def test_what_fal_would_serve_loads(schemas: dict[str, Any]) -> None:
     load(_with(bitdance(), **schemas))

@@ -121,6 +121,20 @@ def test_enums_and_consts_of_plain_fields_hold() -> None:
     assert made == {"text": "positive", "prompt": "a", "mode": "x", "kind": "fixed"}
 
 
+def test_a_recursive_field_that_may_be_null_is_made_null() -> None:
+    # each link required, but null: an object first would be a link for ever (a 500)
+    link = {"type": ["object", "null"], "required": ["next"], "properties": {"next": _ref("Link")}}
+    chain = {"type": ["array", "null"], "minItems": 1, "items": _ref("Chain")}
+    endpoint = _endpoint(
+        {"link": _ref("Link"), "chain": _ref("Chain")}, schemas={"Link": link, "Chain": chain}
+    )
+    assert _output(endpoint, {"prompt": "a fox"}) == {"link": None, "chain": None}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
 def test_an_array_of_media_holds_as_many_as_its_schema_allows() -> None:
     images = {"type": "array", "items": _file(width={"type": "integer"}), "maxItems": 2}
     flags = {"type": "array", "items": {"type": "boolean"}, "maxItems": 2}
