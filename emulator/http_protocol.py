@@ -113,6 +113,10 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         cycle = self.cycle
         if self._in_message or not cycle.response_complete or self.transport.is_closing():
             return
+        self._restart_keep_alive()
+
+    def _restart_keep_alive(self) -> None:
+        """uvicorn's keep-alive timer, stopped by a read, started again from now."""
         self._unset_keepalive_if_required()
         self.timeout_keep_alive_task = self.loop.call_later(
             self.timeout_keep_alive, self.timeout_keep_alive_handler
@@ -157,10 +161,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         elif now - self._lingering_since > LINGER_SECONDS:
             self.transport.close()
             return
-        self._unset_keepalive_if_required()
-        self.timeout_keep_alive_task = self.loop.call_later(
-            self.timeout_keep_alive, self.timeout_keep_alive_handler
-        )
+        self._restart_keep_alive()
 
     def send_400_response(self, msg: str) -> None:
         if self._too_large:
