@@ -6,6 +6,7 @@ import asyncio
 import json
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import fal_client
 import httpx
@@ -17,6 +18,7 @@ import wavespeed
 from emulator import Emulation, ManualClock, emulate
 from emulator.server import BackgroundServer
 from emulator.transport import UnmatchedRequest
+from tests.user_contracts import renamed, schema, written
 
 WAVESPEED_MODEL = "wavespeed-ai/bitdance-14b/text-to-image"
 
@@ -236,3 +238,22 @@ def test_what_each_client_submitted_is_in_the_record(provider_emulator: Emulatio
     (submitted,) = provider_emulator.requests.filter(method="POST", endpoint=WAVESPEED_MODEL)
     assert (submitted.method, submitted.status) == ("POST", 200)
     assert submitted.json == {"prompt": "a dog"}
+
+
+def test_a_users_backtracking_pattern_is_the_clients_validation_error(tmp_path: Path) -> None:
+    """^(a+)+$ against 34 a's and a "!": Python's re held the process for years (an audit);
+    matched in linear time, fal_client and the wavespeed SDK get their refusals at once."""
+    for provider in ("fal", "wavespeed"):
+        document = renamed(provider, "acme/bomb")
+        schema(document, "Input")["properties"]["prompt"]["pattern"] = "^(a+)+$"
+        written(tmp_path, provider, document)
+    bombing = {"prompt": "a" * 34 + "!"}
+    with emulate(contracts=(tmp_path,)):
+        with pytest.raises(fal_client.FalClientHTTPError) as refused:
+            fal_client.run("acme/bomb", arguments=bombing)
+        assert refused.value.status_code == 422
+        assert refused.value.response.json()["detail"][0]["type"] == "string_pattern_mismatch"
+        with pytest.raises(Exception, match="String should match pattern") as invalid:
+            wavespeed.run("acme/bomb", bombing)
+        assert "400" in str(invalid.value)
+        assert fal_client.run("acme/bomb", arguments={"prompt": "aaa"})["prompt"] == "aaa"
