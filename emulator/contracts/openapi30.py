@@ -8,15 +8,13 @@ translated as the document loads; a document without them is left as it is (not 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
-from emulator.contracts.checks import mappings
-
-_THREE_ZERO_WORDS = ("nullable", "exclusiveMinimum", "exclusiveMaximum")
 #: what a nullable schema without a type keeps beside its ``anyOf`` of itself or null
 _ANNOTATIONS = ("description", "title", "default")
+#: what most of a document's values are: told apart from a `Mapping` cheaply (an ABC)
+_SCALARS = (str, int, float, type(None))
 
 
 def as_json_schema(document: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -24,24 +22,55 @@ def as_json_schema(document: Mapping[str, Any]) -> Mapping[str, Any]:
     when it is no 3.0 document or uses none of them."""
     if not str(document.get("openapi", "")).startswith("3.0") or not _uses_3_0_words(document):
         return document
-    translated = copy.deepcopy(dict(document))
-    _translate(translated)
-    return translated
+    return _translated_copy(document)
+
+
+# Both walks below keep their own stack, not Python's (a document may nest deeper than it),
+# and read plain dicts and lists directly: walked with `checks.mappings` and copied with
+# `copy.deepcopy`, the shipped documents' translation was 8 ms of every start (issue 17).
 
 
 def _uses_3_0_words(document: Mapping[str, Any]) -> bool:
-    return any(
-        node.get("nullable") is not None
-        or any(isinstance(node.get(word), bool) for word in _THREE_ZERO_WORDS[1:])
-        for node in mappings(document)
-    )
+    stack: list[Any] = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _SCALARS):
+            continue
+        if isinstance(node, Mapping):
+            if (
+                node.get("nullable") is not None
+                or isinstance(node.get("exclusiveMinimum"), bool)
+                or isinstance(node.get("exclusiveMaximum"), bool)
+            ):
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
-def _translate(document: dict[str, Any]) -> None:
-    """Translate every schema in ``document``, in place."""
-    for node in mappings(document):
+def _translated_copy(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``document`` (its objects and arrays new) with every schema translated:
+    each object as it is reached, then what it holds then."""
+    root = dict(document)
+    stack: list[dict[str, Any] | list[Any]] = [root]
+    while stack:
+        node = stack.pop()
         if isinstance(node, dict):
             _translate_schema(node)
+            places: Any = node.items()
+        else:
+            places = enumerate(node)
+        for place, value in places:
+            if isinstance(value, _SCALARS):
+                continue
+            if isinstance(value, Mapping):
+                node[place] = value = dict(value)  # (a value replaced: no key added)
+                stack.append(value)
+            elif isinstance(value, list):
+                node[place] = value = list(value)
+                stack.append(value)
+    return root
 
 
 def _translate_schema(schema: dict[str, Any]) -> None:
