@@ -330,6 +330,8 @@ class EmulatorConfig:
         return self.storage_dir
 
     def with_contracts(self, *directories: Path | str) -> EmulatorConfig:
+        if not directories:  # (a config is built anew, every setting checked: 1 ms)
+            return self
         return replace(self, contracts=self.contracts + tuple(Path(d) for d in directories))
 
     def with_options(
@@ -355,7 +357,8 @@ class EmulatorConfig:
                 held = KINDS[name].read(label(name), value, base or Path(), text)
                 values[name] = check_setting(SETTINGS[name], held, label(name))
         extra = values.pop("contracts", ())
-        return replace(self, **values).with_contracts(*extra)
+        changed = replace(self, **values) if values else self
+        return changed.with_contracts(*extra)
 
     def with_environment(self, environ: Mapping[str, str] = os.environ) -> EmulatorConfig:
         """This config with the ``PROVIDER_EMULATOR_*`` variables that are set applied."""
