@@ -153,6 +153,9 @@ def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = 
     exchange = ExchangeFaults(
         engine.faults,
         locate=_locate,
+        name_endpoint=lambda provider, path, key: BY_NAME[provider].endpoint_named(
+            engine, path, key
+        ),
         exchange_error=_exchange_error,
         max_body_bytes=engine.config.max_body_bytes,
     )

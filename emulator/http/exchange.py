@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.core.faults import Fault, FaultBook
 from emulator.core.keys import split_authorization
-from emulator.http.asgi import header, held_before_reading
+from emulator.http.asgi import header, held_before_reading, note_endpoint
 
 
 class ConnectionDropped(Exception):
@@ -25,6 +25,8 @@ class ConnectionDropped(Exception):
 
 #: the provider and the path fault rules match, of a request path (None: not a provider's)
 Locate = Callable[[str], tuple[str, str] | None]
+#: the endpoint a provider's request for a path, made with a key, is for (None: none)
+NameEndpoint = Callable[[str, str, str], str | None]
 #: an ``http_error`` rule's answer (status, raw headers, body) for a provider
 ExchangeError = Callable[[Fault, str], tuple[int, list[tuple[bytes, bytes]], bytes]]
 
@@ -66,12 +68,15 @@ class ExchangeFaults:
         faults: FaultBook,
         *,
         locate: Locate,
+        name_endpoint: NameEndpoint,
         exchange_error: ExchangeError,
         max_body_bytes: int,
     ) -> None:
-        """``max_body_bytes``: the most of a held request's body kept while it is held."""
+        """``name_endpoint``: the endpoint of a request a rule answers, for the record;
+        ``max_body_bytes``: the most of a held request's body kept while it is held."""
         self.faults = faults
         self.locate = locate
+        self.name_endpoint = name_endpoint
         self.exchange_error = exchange_error
         self.max_body_bytes = max_body_bytes
 
@@ -103,43 +108,51 @@ class ExchangeFaults:
 
     async def _exchange(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
         where = self._answerable(scope["path"])
-        fault = None
-        if where is not None:
-            provider, rest = where
-            key = split_authorization(header(scope, b"authorization"))[1]
-            fault = self.faults.pick(
-                "exchange",
-                provider=provider,
-                endpoint=rest,
-                method=scope["method"],
-                path=rest,
-                key=key,
-            )
+        if where is None:
+            await app(scope, receive, send)
+            return
+        provider, rest = where
+        key = split_authorization(header(scope, b"authorization"))[1]
+        fault = self.faults.pick(
+            "exchange", provider=provider, endpoint=rest, method=scope["method"], path=rest, key=key
+        )
         if fault is None:
             await app(scope, receive, send)
-        elif fault.effect in ("delay", "hang"):
-            # A hang is a delay meant to outlast the client's patience; both are bounded.
-            seconds = fault.seconds or (60.0 if fault.effect == "hang" else 1.0)
-            try:
-                stayed = await held_before_reading(receive, seconds, self.max_body_bytes)
-            except asyncio.CancelledError:
-                # The server's graceful shutdown cancels what is still held once it has
-                # waited long enough; uvicorn would answer a bare text/plain 500. A server
-                # going away answers its provider's 503 instead (as does an emulation
-                # ending, in-process).
-                task = asyncio.current_task()
-                if task is not None:
-                    task.uncancel()
-                await self._error(SHUTTING_DOWN, provider, send)
+            return
+        answer = fault
+        if fault.effect in ("delay", "hang"):
+            held = await self._hold(fault, receive)
+            if not isinstance(held, Fault):
+                await app(scope, held, send)
                 return
-            if stayed is None:
-                await self._error(CLIENT_GONE, provider, send)
-            else:
-                await app(scope, stayed, send)
-        elif fault.effect == "reset":
+            answer = held
+        # Answered without its route: the record (`.calls()`, its endpoint filter) still
+        # counts it as a call of the endpoint its route would have named.
+        endpoint = self.name_endpoint(provider, scope["path"], key)
+        if endpoint is not None:
+            note_endpoint(scope, endpoint)
+        if answer.effect == "reset":
             await drop_after(send, 200, b"{}", 0)
         else:
-            await self._error(fault, provider, send)
+            await self._error(answer, provider, send)
+
+    async def _hold(self, fault: Fault, receive: Receive) -> Receive | Fault:
+        """Hold a request for a ``delay`` or ``hang`` rule: the ``receive`` its route then
+        reads it with, or the answer instead (its client left, or the server is going)."""
+        # A hang is a delay meant to outlast the client's patience; both are bounded.
+        seconds = fault.seconds or (60.0 if fault.effect == "hang" else 1.0)
+        try:
+            stayed = await held_before_reading(receive, seconds, self.max_body_bytes)
+        except asyncio.CancelledError:
+            # The server's graceful shutdown cancels what is still held once it has
+            # waited long enough; uvicorn would answer a bare text/plain 500. A server
+            # going away answers its provider's 503 instead (as does an emulation
+            # ending, in-process).
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            return SHUTTING_DOWN
+        return CLIENT_GONE if stayed is None else stayed
 
     async def _error(self, fault: Fault, provider: str, send: Send) -> None:
         """Answer an ``http_error`` rule in ``provider``'s format."""

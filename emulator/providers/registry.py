@@ -48,6 +48,8 @@ class Provider:
     routes: Callable[[Engine], list[BaseRoute]]
     #: the path below ``/{name}/`` that fault rules match
     operation_path: Callable[[str], str]
+    #: the id of the job a path below ``/{name}/`` asks about (a status poll's), if any
+    job_id: Callable[[str], str | None]
     #: an ``http_error`` fault's answer in the provider's own format
     exchange_error: Callable[[Fault], RawAnswer]
     #: what replaying recordings needs to know of its wire protocol
@@ -78,6 +80,7 @@ class Provider:
             hosts.ALIASES,
             lambda engine: package.Api(engine).routes(),
             hosts.operation_path,
+            hosts.job_id,
             errors.exchange_error,
             replay.GRAMMAR,
             errors.http_error,
@@ -85,6 +88,34 @@ class Provider:
             errors.failure_message,
             getattr(hosts, "FORWARDING", ()),
         )
+
+    def endpoint_named(self, engine: Engine, path: str, key: str) -> str | None:
+        """The endpoint a request for ``path`` (under ``/{name}/``, made with ``key``) is
+        for, as its route notes it, for an answer made without the route (a staged
+        fault's): that of the key's job it asks about, or the served endpoint its submit
+        or sync run names (or a path under it names: its stream); None for neither."""
+        job_id = self.job_id(path[len(self.name) + 2 :])
+        if job_id is not None:
+            job = engine.jobs.peek(job_id)
+            if job is None or job.owner != key or job.endpoint.provider != self.name:
+                return None  # as its route answers: no such job of the key's
+            return job.endpoint.id
+        for pattern in (self.replay.submit, self.replay.sync):
+            named = pattern.fullmatch(path[1:]) if pattern is not None else None
+            if named is not None:
+                return _served_within(engine, self.name, named["endpoint"])
+        return None
+
+
+def _served_within(engine: Engine, provider: str, path: str) -> str | None:
+    """The id of the served endpoint of ``provider`` that ``path`` is, or is under (its
+    longest leading segments that are one)."""
+    segments = path.strip("/").split("/")
+    for end in range(len(segments), 0, -1):
+        endpoint = engine.contracts.get(provider, "/".join(segments[:end]))
+        if endpoint is not None:
+            return endpoint.id
+    return None
 
 
 PROVIDERS = (

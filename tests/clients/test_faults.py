@@ -158,6 +158,8 @@ def test_429_with_retry_after_is_retried_by_fal_client(target: Target) -> None:
     assert fal_client_for().run(BITDANCE, arguments={"prompt": "x"})["prompt"] == "x"
     runs = target.engine.record.filter(method="POST", path="/fal/run/")
     assert [entry.status for entry in runs] == [429, 429, 200]
+    # the 429s are calls of the endpoint, as its tries (docs/testing.md)
+    assert [entry.status for entry in target.engine.record.calls(BITDANCE)] == [429, 429, 200]
     # Finding: fal_client retries after its own backoff (0.1 s doubling), ignoring Retry-After.
     assert runs[-1].started - runs[0].started < 1
 
@@ -179,7 +181,20 @@ def test_wavespeed_sdk_retries_result_errors(target: Target) -> None:
     client = Client(api_key="faults", base_url=target.wavespeed_url, retry_interval=0.01)
     assert client.run(WS_BITDANCE, {"prompt": "x"}, poll_interval=0.01)["outputs"]
     results = target.engine.record.filter(provider="wavespeed", path="/result")
-    assert [entry.status for entry in results][:2] == [503, 200]
+    assert [(entry.status, entry.endpoint) for entry in results][:2] == [
+        (503, WS_BITDANCE),
+        (200, WS_BITDANCE),
+    ]
+
+
+def test_a_rate_limited_wavespeed_run_is_a_call_of_its_model(target: Target) -> None:
+    # The SDK retries no refused submit (it may have made a task): its caller tries again.
+    stage(target.engine, "http_error", provider="wavespeed", method="POST", status=429, times=1)
+    client = Client(api_key="faults", base_url=target.wavespeed_url, retry_interval=0.01)
+    with pytest.raises(RuntimeError, match="HTTP 429"):
+        client.run(WS_BITDANCE, {"prompt": "x"}, poll_interval=0.01)
+    assert client.run(WS_BITDANCE, {"prompt": "x"}, poll_interval=0.01)["outputs"]
+    assert [entry.status for entry in target.engine.record.calls(WS_BITDANCE)] == [429, 200]
 
 
 def test_wavespeed_sdk_retries_a_result_poll_that_times_out(
@@ -205,6 +220,17 @@ def test_wavespeed_sdk_lets_a_result_cut_short_through(target: Target) -> None:
 def test_a_dropped_connection_is_retried(target: Target) -> None:
     stage(target.engine, "reset", provider="fal", path="*/status", times=1)
     assert fal_client_for().subscribe(BITDANCE, arguments={"prompt": "x"})["prompt"] == "x"
+
+
+def test_a_sync_run_given_up_on_while_held_counts_as_a_try() -> None:
+    # docs/testing.md's promise: a test of how often code retries a sync run that timed out
+    # counts its tries with .calls(); the hang holds the first past fal_client's timeout
+    with emulate() as emulation:
+        emulation.add_fault("hang", seconds=3, provider="fal", times=1)
+        fal_client_for().run(BITDANCE, arguments={"prompt": "x"}, timeout=0.5)
+        tries = emulation.calls(BITDANCE)
+        assert [entry.status for entry in tries] == [499, 200]
+        assert len(emulation.requests.filter(endpoint=BITDANCE)) == 2
 
 
 def test_a_slow_answer_meets_the_clients_timeout(target: Target) -> None:

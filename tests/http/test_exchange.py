@@ -3,8 +3,9 @@
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
-from emulator import BackgroundServer, emulate
+from emulator import BackgroundServer, create_app, emulate
 from tests.transport.alike import FAL_QUEUE, recorded_when_left
 
 KEY = {"Authorization": "Key k"}
@@ -34,3 +35,89 @@ def test_a_request_held_by_a_delay_reaches_its_route_whole() -> None:
         assert submitted.status_code == 200
         result = httpx.get(submitted.json()["response_url"], headers=KEY)
         assert result.json()["prompt"] == "kept"
+
+
+# -- the endpoint a request answered by a rule is recorded for -----------------------------
+
+BITDANCE = "fal-ai/bitdance"
+SEEDREAM = "fal-ai/bytedance/seedream/v4/text-to-image"  # its polls name fal-ai/bytedance
+WS_MODEL = "wavespeed-ai/flux-dev"
+WS_KEY = {"Authorization": "Bearer k"}
+
+
+@pytest.mark.parametrize("effect", ["http_error", "reset"])
+def test_a_submit_answered_by_a_rule_is_a_call_of_its_endpoint(effect: str) -> None:
+    with emulate() as emulation:
+        emulation.add_fault(effect, status=429, provider="fal", times=1)
+        url = f"https://queue.fal.run/{BITDANCE}"
+        try:
+            httpx.post(url, json={"prompt": "x"}, headers=KEY)
+        except httpx.RemoteProtocolError:
+            pass  # the reset's dropped connection
+        assert httpx.post(url, json={"prompt": "x"}, headers=KEY).status_code == 200
+        assert len(emulation.calls(BITDANCE)) == 2
+        assert len(emulation.requests.filter(endpoint=BITDANCE)) == 2
+
+
+def test_a_sync_run_and_its_stream_answered_by_a_rule_name_their_endpoint() -> None:
+    with emulate() as emulation:
+        emulation.add_fault("http_error", status=503, provider="fal", times=2)
+        for path in (BITDANCE, f"{BITDANCE}/stream"):
+            answer = httpx.post(f"https://fal.run/{path}", json={"prompt": "x"}, headers=KEY)
+            assert answer.status_code == 503
+        assert [entry.endpoint for entry in emulation.requests] == [BITDANCE, BITDANCE]
+
+
+def test_a_poll_answered_by_a_rule_names_its_jobs_endpoint() -> None:
+    with emulate() as emulation:
+        fal_job = httpx.post(f"https://queue.fal.run/{SEEDREAM}", json={"prompt": "x"}, headers=KEY)
+        ws_job = httpx.post(
+            f"https://api.wavespeed.ai/api/v3/{WS_MODEL}", json={"prompt": "x"}, headers=WS_KEY
+        )
+        emulation.add_fault("http_error", status=429, times=2)
+        assert httpx.get(fal_job.json()["status_url"], headers=KEY).status_code == 429
+        ws_result = ws_job.json()["data"]["urls"]["get"]
+        assert httpx.get(ws_result, headers=WS_KEY).status_code == 429
+        polls = emulation.requests.filter(method="GET")
+        assert [(entry.status, entry.endpoint) for entry in polls] == [
+            (429, SEEDREAM),
+            (429, WS_MODEL),
+        ]
+
+
+@pytest.mark.parametrize(
+    ("url", "headers"),
+    [
+        ("https://queue.fal.run/fal-ai/no-such-app", KEY),
+        ("https://queue.fal.run/fal-ai/bitdance/requests/no-such-id/status", KEY),
+        ("https://rest.fal.ai/storage/upload/initiate", KEY),
+        ("https://api.wavespeed.ai/api/v3/balance", WS_KEY),
+        ("https://api.wavespeed.ai/api/v3/predictions/no-such-id/result", WS_KEY),
+    ],
+    ids=["unknown app", "unknown request", "fal's storage", "WaveSpeed's balance", "unknown task"],
+)
+def test_a_path_naming_no_endpoint_answered_by_a_rule_names_none(url: str, headers: dict) -> None:
+    with emulate() as emulation:
+        emulation.add_fault("http_error", status=429, times=1)
+        assert httpx.post(url, json={}, headers=headers).status_code == 429
+        assert [entry.endpoint for entry in emulation.requests] == [None]
+
+
+def test_another_keys_job_is_not_named() -> None:
+    with emulate() as emulation:
+        job = httpx.post(f"https://queue.fal.run/{BITDANCE}", json={"prompt": "x"}, headers=KEY)
+        emulation.add_fault("http_error", status=429, times=1)
+        other = {"Authorization": "Key other"}
+        assert httpx.get(job.json()["status_url"], headers=other).status_code == 429
+        assert emulation.requests.filter(method="GET")[0].endpoint is None
+
+
+def test_the_control_planes_endpoint_filter_finds_a_request_a_rule_answered() -> None:
+    with TestClient(create_app()) as client:
+        rule = {"effect": "http_error", "status": 429, "times": 1, "provider": "fal"}
+        assert client.post("/_emulator/faults", json=rule).status_code == 201
+        for status in (429, 200):
+            answer = client.post(f"/fal/queue/{BITDANCE}", json={"prompt": "x"}, headers=KEY)
+            assert answer.status_code == status
+        found = client.get("/_emulator/requests", params={"endpoint": BITDANCE}).json()
+        assert sorted(entry["status"] for entry in found) == [200, 429]

@@ -84,7 +84,11 @@ def _gateway(shortcuts: dict[str, Route], routes: list[Route]) -> Gateway:
         hosts=ProviderHosts(canonical={}, surfaces={}),
         recorder=Recorder(RequestRecord(), skip=()),
         exchange=ExchangeFaults(
-            FaultBook(), locate=lambda _: None, exchange_error=None, max_body_bytes=0
+            FaultBook(),
+            locate=lambda _: None,
+            name_endpoint=lambda *_: None,
+            exchange_error=None,
+            max_body_bytes=0,
         ),
         shortcuts=shortcuts,
     )

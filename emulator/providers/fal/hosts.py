@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from emulator.providers.fal.paths import parse_request_path
+
 #: surface prefix → the real host it stands for
 SURFACES = {
     "fal/queue": "queue.fal.run",
@@ -29,3 +31,11 @@ def operation_path(rest: str) -> str:
     """The path fault rules match, from the path below ``/fal/``: the surface word goes
     (``queue/fal-ai/x/requests/…`` → ``fal-ai/x/requests/…``)."""
     return rest.partition("/")[2]
+
+
+def job_id(below: str) -> str | None:
+    """The request id a path below ``/fal/`` asks about (the queue's
+    ``{app}/requests/{id}[/…]``), if any."""
+    surface, _, rest = below.partition("/")
+    request = parse_request_path(rest) if surface == "queue" else None
+    return request.request_id if request is not None else None

@@ -19,7 +19,6 @@ done in a worker thread: a key with a long history holds up no other request.
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -48,6 +47,7 @@ from emulator.providers.wavespeed.envelopes import (
     wants_inline,
 )
 from emulator.providers.wavespeed.errors import WaveSpeedError, answer, only
+from emulator.providers.wavespeed.paths import job_id_of
 from emulator.providers.wavespeed.webhooks import finished_prediction
 
 #: GUESS: what a new key's balance is, in USD
@@ -297,9 +297,8 @@ class WaveSpeedAccount:
         """Take the key's predictions of ``ids`` out of its history; how many it had."""
         deleted = 0
         for prediction_id in dict.fromkeys(ids):
-            try:
-                job_id = str(uuid.UUID(prediction_id))
-            except ValueError:
+            job_id = job_id_of(prediction_id)
+            if job_id is None:
                 continue  # not an id of ours: nothing to delete
             job = self.engine.find(job_id, owner)
             if job is not None and job.endpoint.provider == "wavespeed":

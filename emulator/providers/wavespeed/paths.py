@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from starlette.routing import BaseRoute, Match, Route, get_route_path
 from starlette.types import Scope
 
@@ -9,6 +11,15 @@ from emulator.http.responses import ALL_METHODS, HandlerApp
 
 #: where the v3 API's routes are
 API = "/wavespeed/api/v3/"
+
+
+def job_id_of(prediction_id: str) -> str | None:
+    """The job id a prediction id in a request stands for (WaveSpeed writes the job's
+    UUID without dashes, `envelopes.task_id`); None for no UUID."""
+    try:
+        return str(uuid.UUID(prediction_id))
+    except ValueError:
+        return None
 
 
 class ModelRoute(Route):

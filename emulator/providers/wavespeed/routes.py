@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import uuid
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -60,7 +59,7 @@ from emulator.providers.wavespeed.errors import (
     only,
     validation_error,
 )
-from emulator.providers.wavespeed.paths import API, ModelRoute
+from emulator.providers.wavespeed.paths import API, ModelRoute, job_id_of
 from emulator.providers.wavespeed.uploads import WaveSpeedUploads
 from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks, finished_prediction
 
@@ -312,10 +311,9 @@ class WaveSpeedApi:
         if request.method not in ("GET", "HEAD"):
             raise method_not_allowed("GET", "HEAD")
         owner = caller(request.scope, self.config)
-        try:
-            job_id = str(uuid.UUID(request.path_params["task"]))
-        except ValueError:
-            raise _not_found("Prediction") from None
+        job_id = job_id_of(request.path_params["task"])
+        if job_id is None:
+            raise _not_found("Prediction")
         job = self.engine.find(job_id, owner, polling=True)
         if job is not None and job.endpoint.provider != "wavespeed":
             job = None  # the key's fal job, under the same id: no prediction of WaveSpeed's
