@@ -102,7 +102,8 @@ def add_serve_options(serve: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="[PROVIDER=]URL",
-        help="where the real provider is, for --record (default: its real hosts)",
+        help="where the real provider is, for --record (default: its real hosts); "
+        "repeatable (comma-separated in the environment)",
     )
     option(
         "--record-media-cap",
@@ -126,7 +127,8 @@ def from_arguments(app: ASGIApp, args: argparse.Namespace) -> tuple[ASGIApp, str
         media_cap=args.record_media_cap,
     )
     if args.record:
-        upstream = ", ".join(args.upstream) or "the providers' real hosts"
+        # the flag's words, else the variable's: where the calls really go (and cost)
+        upstream = Upstreams.parse(CANONICAL_HOSTS, args.upstream).described()
         return wrapped, f"recording provider calls into {args.record} (upstream: {upstream})"
     if args.replay:
         from emulator.http.replay import Replayer  # loaded already: it is replaying

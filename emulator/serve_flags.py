@@ -140,6 +140,10 @@ def add_parser(commands: Any) -> None:
             choices = setting.metadata.get("choices")
             serve.add_argument(_flag(name), choices=choices, help=help_text)
     _add_flag_only_options(serve)
+    for action in serve._actions:  # a flag-only option a variable also sets says so too
+        variable = _ALSO_FROM.get(next(iter(action.option_strings), ""), ("", ""))[0]
+        if variable:
+            action.help = f"{action.help} [env {variable}]"
 
 
 def _add_flag_only_options(serve: argparse.ArgumentParser) -> None:

@@ -143,20 +143,34 @@ def test_unmatched_requests_are_emulated_or_a_clear_404(recorded) -> None:
 
 
 @pytest.mark.parametrize(
-    ("options", "said"),
+    ("options", "variable", "said"),
     [
-        (["--record", "DIR", "--upstream", "http://127.0.0.1:9"],
+        (["--record", "DIR", "--upstream", "http://127.0.0.1:9"], "",
          "recording provider calls into DIR (upstream: http://127.0.0.1:9)"),
-        (["--record", "DIR"], "recording provider calls into DIR (upstream: the providers' real"),
-        (["--replay", "DIR", "--replay-fallback", "404"],
+        (["--record", "DIR"], "",
+         "recording provider calls into DIR (upstream: the providers' real hosts)"),
+        # the variable is where the calls go: the line says so, not the real hosts
+        (["--record", "DIR"], "http://127.0.0.1:9",
+         "recording provider calls into DIR (upstream: http://127.0.0.1:9)"),
+        (["--record", "DIR"], "wavespeed=http://127.0.0.1:9",
+         "(upstream: fal=its real hosts, wavespeed=http://127.0.0.1:9)"),
+        (["--record", "DIR", "--upstream", "fal=http://127.0.0.1:8"], "http://127.0.0.1:9",
+         "(upstream: fal=http://127.0.0.1:8, wavespeed=its real hosts)"),  # the flag wins
+        (["--replay", "DIR", "--replay-fallback", "404"], "",
          "answering from COUNT recordings in DIR (what none matches: a 404)"),
     ],
 )  # fmt: skip
 def test_serve_says_it_records_or_replays(
-    options: list[str], said: str, recorded, monkeypatch: pytest.MonkeyPatch, capsys
+    options: list[str],
+    variable: str,
+    said: str,
+    recorded,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,
 ) -> None:
     folder, _, _ = recorded  # a replay needs recordings; a record run writes none here
     monkeypatch.setattr("uvicorn.run", lambda app, **_: None)
+    monkeypatch.setenv("PROVIDER_EMULATOR_UPSTREAM", variable)
     argv = ["serve", "--port", "0", *(str(folder) if o == "DIR" else o for o in options)]
     assert cli.main(argv) == 0
     count = str(len(list(folder.glob("*/*.json"))))

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from emulator import cli
+from emulator.serve_flags import reference
 from tests.command import never_served, refused, serve_with
 from tests.test_config import BOUNDS
 
@@ -181,3 +182,14 @@ def test_env_refuses_an_empty_folder_or_host(
 def test_an_empty_admin_token_variable_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     served = serve_with(monkeypatch, [], PROVIDER_EMULATOR_ADMIN_TOKEN="")
     assert served["engine"].config.admin_token is None
+
+
+def test_serve_help_names_the_variable_of_every_option_one_sets(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["serve", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())  # argparse wraps its lines anywhere
+    for flag, variable, *_ in reference():
+        if variable:
+            assert f"[env {variable}]" in shown, flag

@@ -70,3 +70,17 @@ class Upstreams:
 
     def overridden(self, provider: str) -> bool:
         return provider in self.overrides or "*" in self.overrides
+
+    def described(self) -> str:
+        """Where recorded calls go, in words: ``URL`` (every provider's override),
+        ``fal=URL, wavespeed=its real hosts``, or the providers' real hosts."""
+        everywhere = self.overrides.get("*")
+        if not self.overrides:
+            return "the providers' real hosts"
+        if set(self.overrides) == {"*"}:
+            return str(everywhere)
+        providers = sorted({surface.split("/")[0] for surface in self.canonical})
+        return ", ".join(
+            f"{name}={self.overrides.get(name, everywhere) or 'its real hosts'}"
+            for name in providers
+        )
