@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +117,35 @@ def test_fal_client_mode_status_stream_opens_with_a_client_token(
     for streamed in streams:  # no key: the token alone, recorded masked
         assert streamed.status == 200 and streamed.key == ""
         assert "fal_jwt_token=****" in streamed.query
+
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_the_readmes_javascript_line_runs_as_written(
+    immediate: BackgroundServer, tmp_path: Path
+) -> None:
+    """README.md's line, from a checkout set up as its quick start says (no environment
+    activated) and with only the keys it names, runs docs/javascript.md's app.mjs."""
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    said = re.search(r"JavaScript needs no change at all: `([^`]+)` \(with any (.+?)\)", readme)
+    assert said is not None
+    command, keys = said[1], re.findall(r"`(\w+)`", said[2])
+    page = (ROOT / "docs" / "javascript.md").read_text(encoding="utf-8")
+    (tmp_path / "app.mjs").write_text(re.findall(r"```javascript\n(.*?)```", page, re.S)[0])
+    (tmp_path / "node_modules").symlink_to(JS / "node_modules")
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "bin").symlink_to(Path(sys.executable).parent)
+    node = Path(str(shutil.which("node"))).parent
+    done = subprocess.run(
+        ["bash", "-c", command.replace("http://127.0.0.1:8000", immediate.url)],
+        cwd=tmp_path,
+        env={"PATH": f"{node}:/usr/bin:/bin", **dict.fromkeys(keys, "any-key")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    fal_image, wavespeed_image = done.stdout.split()
+    assert fal_image.startswith(f"{immediate.url}/fal/cdn/files/")
+    assert wavespeed_image.startswith(f"{immediate.url}/wavespeed/cdn/files/")
