@@ -13,12 +13,14 @@ from emulator.core.engine import Engine
 
 #: where the documentation lives (no public address is assumed)
 DOCS = "docs/ in the provider-emulator sources (mkdocs serve), and provider-emulator --help"
-#: surface → what it stands for, as the README's table says
+#: surface → what it stands for, as docs/index.md's table says (tests/http/test_index.py)
 SURFACES = {
     "/fal/queue/": "https://queue.fal.run/",
     "/fal/run/": "https://fal.run/",
     "/fal/rest/": "https://rest.fal.ai/",
     "/fal/cdn/": "https://v3.fal.media/",
+    "/fal/web/": "https://fal.ai/ (the endpoints' OpenAPI documents)",
+    "/fal/api/": "https://api.fal.ai/ (the model search)",
     "/fal/proxy": "fal's proxy protocol (@fal-ai/client proxyUrl)",
     "/wavespeed/": "https://api.wavespeed.ai/",
     "/wavespeed/cdn/": "WaveSpeed's output host",
