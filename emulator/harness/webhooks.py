@@ -31,7 +31,8 @@ from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks
 __all__ = ["DELIVERIES", "SIGNING", "WebhookVerdict", "check_webhook_handler"]
 
 Handler = Callable[[bytes, Mapping[str, str]], Any]
-#: how old a "late" delivery is: fal documents a five-minute tolerance
+#: how old a "late" delivery is: past fal's documented five-minute tolerance (WaveSpeed
+#: documents none)
 LATE_SECONDS = 20 * 60
 #: each kind of delivery, and whether a correct handler accepts it: a forged one is a new
 #: delivery (an id and a time no check has sent), so that only its signature gives it away;
@@ -55,6 +56,12 @@ SIGNING = {
     "fal": "ED25519, with a key from https://rest.fal.ai/.well-known/jwks.json",
     "wavespeed": "HMAC-SHA256, with the secret of GET /api/v3/webhook/secret for its key",
 }
+#: why a late delivery is one to refuse, by provider, as a wrongly accepted one is told
+TOLERANCE = {
+    "fal": "fal documents a five-minute tolerance",
+    "wavespeed": f"WaveSpeed documents no tolerance: that {LATE_SECONDS // 60} minutes is "
+    "late is the emulator's choice",
+}
 #: what a handler did wrong when its verdict on a delivery is not the expected one
 _WRONG = {
     "signed": "refused a delivery the provider signed ({signing}): check the signed "
@@ -64,8 +71,7 @@ _WRONG = {
     "replayed": "acted on a delivery it had already accepted (the same id again): keep "
     "the ids it accepted, and refuse a repeat, or acknowledge it without acting on it",
     "late": f"accepted a delivery signed {LATE_SECONDS // 60} minutes ago: check its "
-    "timestamp (fal documents a five-minute tolerance), or a captured delivery can be "
-    "replayed later",
+    "timestamp ({tolerance}), or a captured delivery can be replayed later",
     "impostor": "accepted a delivery signed as the provider signs, but with keys (or a "
     "secret) that are not the provider's: the keys it trusts are not the ones served",
     "compact": "refused a signed delivery whose JSON has no spaces{layout}: check the "
@@ -160,6 +166,10 @@ def check_webhook_handler(
 
 def _verdict(provider: str, delivery: str, accepted: bool) -> WebhookVerdict:
     expected = DELIVERIES[delivery]
-    told = {"signing": SIGNING[provider], "layout": COMPACT_LAYOUT[provider]}
+    told = {
+        "signing": SIGNING[provider],
+        "layout": COMPACT_LAYOUT[provider],
+        "tolerance": TOLERANCE[provider],
+    }
     wrong = "" if accepted == expected else _WRONG[delivery].format(**told)
     return WebhookVerdict(delivery, accepted, expected, wrong)

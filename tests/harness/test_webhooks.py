@@ -98,6 +98,22 @@ def test_a_trusting_handler_is_caught(provider: str) -> None:
     assert [bool(v.problem) for v in verdicts] == [False, True, True, True, True, False]
 
 
+@pytest.mark.parametrize(
+    ("provider", "told"),
+    [
+        ("fal", "(fal documents a five-minute tolerance)"),
+        ("wavespeed", "(WaveSpeed documents no tolerance: that 20 minutes is late is the "),
+    ],
+)
+def test_an_accepted_late_delivery_is_told_its_own_providers_tolerance(
+    provider: str, told: str
+) -> None:
+    # a WaveSpeed handler was told of fal's tolerance (a docs audit)
+    [late] = [v for v in check_webhook_handler(trusting, provider=provider, key=KEY)
+              if v.delivery == "late"]  # fmt: skip
+    assert told in late.problem
+
+
 @pytest.mark.parametrize("provider", ["fal", "wavespeed"])
 def test_a_refused_signed_delivery_is_told_how_the_provider_signs(provider: str) -> None:
     verdicts = check_webhook_handler(lambda body, headers: False, provider=provider, key=KEY)
