@@ -1,4 +1,7 @@
-"""``provider-emulator``: serve the emulator, or check contract documents."""
+"""provider-emulator, an offline emulator of fal.ai's and WaveSpeed AI's APIs: serve it
+(serve), check a client or a webhook handler against the providers' contracts
+(conformance), work with contract documents (contracts), and point clients at a server:
+the environment for serve --tls (env), the Node hook's path (node-hook)."""
 
 from __future__ import annotations
 

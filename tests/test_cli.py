@@ -342,3 +342,17 @@ def test_the_command_loads_with_the_collector_paused_and_resumes_it(
         assert gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_help_describes_every_command_in_plain_words(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    shown = capsys.readouterr().out
+    usage, description = shown.split("\n\n")[:2]
+    commands = usage.partition("{")[2].partition("}")[0].split(",")
+    assert "conformance" in commands and "node-hook" in commands
+    for command in commands:
+        assert f"({command})" in " ".join(description.split()), command
+    assert "``" not in description  # the docstring's reStructuredText, shown as it was

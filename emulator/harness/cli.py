@@ -70,15 +70,30 @@ def _parser() -> argparse.ArgumentParser:
         help="contract documents (or folders) of your own, beside the shipped ones and "
         "$PROVIDER_EMULATOR_CONTRACTS (repeatable)",
     )
-    parser.add_argument("--call-timeout", type=_positive, default=Limits.call_timeout)
-    parser.add_argument("--max-polls-per-second", type=_positive, default=20.0)
+    parser.add_argument(
+        "--call-timeout",
+        type=_positive,
+        default=Limits.call_timeout,
+        metavar="SECONDS",
+        help="the most one call of the client may take before the harness stops it "
+        "(default: %(default)g)",
+    )
+    parser.add_argument(
+        "--max-polls-per-second",
+        type=_positive,
+        default=Options.max_polls_per_second,
+        metavar="N",
+        help="the fastest average pace of status polls polls_politely lets pass "
+        "(default: %(default)g)",
+    )
     parser.add_argument(
         "--slow-answer",
         type=_positive,
         default=SLOW_ANSWER,
         metavar="SECONDS",
         help="how long survives_slow_answers keeps the client waiting: past your client's own "
-        "timeout (and --call-timeout past it) to check what it does when it stops waiting",
+        "timeout (and --call-timeout past it) to check what it does when it stops waiting "
+        "(default: %(default)g)",
     )
     return parser
 

@@ -313,3 +313,16 @@ def test_a_command_is_checked_and_its_failure_replays(capsys: pytest.CaptureFixt
     assert code == 1 and "a valid input failed: CommandFailed: a warning first the cause" in out
     replay = shlex.split(out.split("replay:\n", 1)[1].strip().splitlines()[0])
     assert main(replay[1:]) == 1 and "[1 run," in capsys.readouterr().out
+
+
+def test_the_timing_options_say_what_they_do_and_their_defaults(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["conformance", "--help"])
+    options = capsys.readouterr().out.partition("options:")[2]
+    entries = [entry.split() for entry in options.split("\n  -")[1:]]
+    helps = {words[0]: " ".join(words) for words in entries}
+    for option, default in [("-call-timeout", "5"), ("-max-polls-per-second", "20"),
+                            ("-slow-answer", "2.5")]:  # fmt: skip
+        assert helps[option].endswith(f"(default: {default})"), helps[option]
