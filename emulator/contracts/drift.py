@@ -1,11 +1,12 @@
 """Drift between the shipped contracts and newer published documents, classified.
 
 critical: a new required field, a removed field or enum value, a type change, a tighter
-bound, an endpoint no longer listed; warning: a new optional field, a new enum value, a
-new or changed default, a looser bound, a size rule the text states but the contract does
-not enforce, a new endpoint; info: text. Each change names the emulator behaviour it
-affects and carries the patch that `contracts sync` applies to the shipped document (a
-catalogue endpoint's, `contracts import` applies). Which endpoints are compared is
+bound, an output field no longer required, an endpoint no longer listed; warning: a new
+optional field, an input field no longer required, a new enum value, a new or changed
+default, a looser bound, a size rule the text states but the contract does not enforce, a
+new endpoint; info: text. Each change names the emulator behaviour it affects and carries
+the patch that `contracts sync` applies to the shipped document (a catalogue endpoint's,
+`contracts import` applies). Which endpoints are compared is
 comparison.py's.
 """
 
@@ -173,7 +174,7 @@ class _Walk:
             if key == "required":  # of fields added or removed, their own change says it
                 kept = old.get("properties", {}).keys() & new.get("properties", {}).keys()
                 before, after = _among(before, kept), _among(after, kept)
-            severity, message = _classify(key, before, after)
+            severity, message = _classify(key, before, after, inputs)
             if severity is None:
                 continue
             affects = _affects(field, key, inputs)
@@ -263,7 +264,7 @@ def _among(names: Any, fields: set[str]) -> list[str]:
     return sorted(set(names or []) & fields)
 
 
-def _classify(key: str, before: Any, after: Any) -> tuple[str | None, str]:
+def _classify(key: str, before: Any, after: Any, inputs: bool) -> tuple[str | None, str]:
     if key in ("type", "const"):
         return "critical", f"{key} {before!r} → {after!r}"
     if key == "enum":
@@ -279,7 +280,12 @@ def _classify(key: str, before: Any, after: Any) -> tuple[str | None, str]:
         if newly:
             return "critical", f"newly required: {newly}"
         no_longer = sorted(set(before or []) - set(after or []))
-        return ("warning" if no_longer else None), f"no longer required: {no_longer}"
+        if not no_longer:
+            return None, ""
+        if inputs:  # the provider accepts more: nothing a client sent breaks
+            return "warning", f"no longer required: {no_longer}"
+        # the provider may leave them out: a client reading one unguarded crashes
+        return "critical", f"no longer required: {no_longer} (may be missing from answers)"
     if key == "default":
         return "warning", f"default {before!r} → {after!r}"
     if key in _LOWER_BOUNDS or key in _UPPER_BOUNDS:

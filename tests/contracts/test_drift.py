@@ -152,6 +152,20 @@ def test_each_kind_of_change_has_its_severity(change, expected) -> None:
     assert _variant(change)[(f"input.{field}", aspect)] == severity
 
 
+def test_a_field_no_longer_required_is_critical_in_the_output_only() -> None:
+    # a client reading an output field the provider may now leave out crashes (KeyError);
+    # an input field no longer required only loosens what is accepted (a harness audit)
+    document = json.loads((DEFAULT_CONTRACTS_DIR / SEEDREAM).read_text())
+    newer = copy.deepcopy(document)
+    _schemas(newer)["BytedanceSeedreamV4TextToImageInput"]["required"].remove("prompt")
+    _schemas(newer)["BytedanceSeedreamV4TextToImageOutput"]["required"].remove("seed")
+    old, new = endpoint_from_document("fal", document), endpoint_from_document("fal", newer)
+    changes = {c.field: c for c in compare(old, new)}
+    assert (changes["input"].aspect, changes["input"].severity) == ("required", "warning")
+    assert (changes["output"].aspect, changes["output"].severity) == ("required", "critical")
+    assert "no longer required: ['seed']" in changes["output"].message
+
+
 def test_a_new_required_field_is_reported_once() -> None:
     assert _variant(_add("style", required=True)) == {("input.style", "added"): "critical"}
     # an existing field that becomes required is the required list's own change
