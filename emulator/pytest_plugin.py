@@ -11,6 +11,7 @@ Each test gets its own emulator (jobs, media, record); nothing leaks between tes
 from __future__ import annotations
 
 import inspect
+import math
 import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,8 @@ def pytest_configure(config: pytest.Config) -> None:
     max_spend = config.getoption("--max-spend")
     if not max_spend > 0:  # refused once, here, rather than by every live test
         raise pytest.UsageError(f"--max-spend must be more than 0 USD (got {max_spend})")
+    if not math.isfinite(max_spend):  # inf: no cap at all
+        raise pytest.UsageError(f"--max-spend must be a finite amount of USD (got {max_spend})")
     upstream = config.getoption("--upstream")
     if upstream:  # likewise
         from emulator.http.upstream import UpstreamError, Upstreams

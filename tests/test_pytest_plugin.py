@@ -186,6 +186,8 @@ def test_two(live_sessions):
     [
         ("--max-spend", "0", "--max-spend must be more than 0 USD (got 0.0)"),
         ("--max-spend", "-1", "--max-spend must be more than 0 USD (got -1.0)"),
+        # a "hard cap" of infinity, accepted before (a harness audit)
+        ("--max-spend", "inf", "--max-spend must be a finite amount of USD (got inf)"),
         # a traceback at each live test's set-up, before
         ("--upstream", "fal=notaurl", "--upstream: upstream 'notaurl' is not an http(s) URL"),
     ],

@@ -14,6 +14,7 @@ offline, against a second emulator).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -58,15 +59,25 @@ def live_problem(provider: str, live: bool, environ: Mapping[str, str] | None = 
     variable = KEY_VARIABLES[provider]
     if not live:
         return f"live runs are off: pass --live and set {variable} to run against {provider}"
-    if not (os.environ if environ is None else environ).get(variable):
+    if not _key(provider, os.environ if environ is None else environ):
         return f"--live was given but {variable} is not set: no call to {provider} was made"
     return None
 
 
+def _key(provider: str, environ: Mapping[str, str]) -> str | None:
+    """The provider's key, None when unset or blank (a key of spaces is no key: it only
+    sent a live run to the network to be rejected)."""
+    key = environ.get(KEY_VARIABLES[provider])
+    return key if key and key.strip() else None
+
+
 def check_spend_cap(max_spend: float) -> None:
-    """`LiveError` unless ``max_spend`` is a cap some call fits under."""
+    """`LiveError` unless ``max_spend`` is a cap some call fits under, and a cap at all
+    (infinity is none)."""
     if not max_spend > 0:
         raise LiveError(f"--max-spend must be more than 0 USD (got {max_spend}): no call fits")
+    if not math.isfinite(max_spend):
+        raise LiveError(f"--max-spend must be a finite amount of USD (got {max_spend}): no cap")
 
 
 class LiveSession:
@@ -88,7 +99,7 @@ class LiveSession:
         if provider not in KEY_VARIABLES:
             raise LiveError(f"no live mode for provider {provider!r}")
         check_spend_cap(max_spend)
-        key = (os.environ if environ is None else environ).get(KEY_VARIABLES[provider])
+        key = _key(provider, os.environ if environ is None else environ)
         if not key:
             raise LiveError(f"{KEY_VARIABLES[provider]} is not set: no live run against {provider}")
         self.provider = provider

@@ -55,10 +55,27 @@ def test_without_opt_in_or_key_live_runs_are_skipped_with_a_reason() -> None:
         LiveSessions(live=False, environ=KEYS).session("fal")
 
 
-@pytest.mark.parametrize("cap", [0, -1.0])
+def test_a_blank_key_is_no_key() -> None:
+    # a key of spaces sent a live run to the network, to be rejected there (a harness audit)
+    blank = {**KEYS, "WAVESPEED_API_KEY": " \t"}
+    assert "WAVESPEED_API_KEY is not set" in live_problem("wavespeed", True, blank)
+    with pytest.raises(LiveError, match="WAVESPEED_API_KEY is not set"):
+        LiveSessions(live=True, environ=blank).session("wavespeed")
+    with pytest.raises(LiveError, match="WAVESPEED_API_KEY is not set"):
+        LiveSession("wavespeed", environ=blank)
+
+
+@pytest.mark.parametrize("cap", [0, -1.0, float("nan")])
 def test_a_cap_of_zero_is_refused(cap: float) -> None:
     with pytest.raises(LiveError, match="more than 0 USD"):
         LiveSession("fal", max_spend=cap, environ=KEYS)
+
+
+def test_an_infinite_cap_is_no_cap() -> None:
+    with pytest.raises(LiveError, match="a finite amount of USD"):
+        LiveSessions(live=True, max_spend=float("inf"), environ=KEYS)
+    with pytest.raises(LiveError, match="a finite amount of USD"):
+        LiveSession("fal", max_spend=float("inf"), environ=KEYS)
 
 
 def test_a_fal_call_runs_through_the_queue_and_is_charged(upstream: BackgroundServer) -> None:
