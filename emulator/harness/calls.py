@@ -22,8 +22,11 @@ __all__ = [
     "Caller",
     "Exchange",
     "KeyRejected",
+    "RETRY_WAIT_LIMIT",
     "Step",
+    "TRANSIENT",
     "restated",
+    "retry_wait",
     "status_in",
 ]
 
@@ -33,6 +36,11 @@ KEY_VARIABLES = {"fal": "FAL_KEY", "wavespeed": "WAVESPEED_API_KEY"}
 _AUTH = {"fal": "Key {}", "wavespeed": "Bearer {}"}
 _PROBE_ID = "00000000-0000-0000-0000-000000000000"
 _DONE = {"fal": {"COMPLETED"}, "wavespeed": {"completed", "failed"}}
+#: what a provider answers while it is busy or briefly down: worth trying again, never a
+#: statement about the call itself
+TRANSIENT = frozenset({429, 502, 503, 504})
+#: the longest a transient answer's Retry-After is waited out, in seconds
+RETRY_WAIT_LIMIT = 30.0
 
 
 class CallError(RuntimeError):
@@ -61,6 +69,19 @@ def status_in(provider: str, body: Any) -> str | None:
         data = body.get("data")
         return data.get("status") if isinstance(data, Mapping) else None
     return body.get("status") if isinstance(body.get("status"), str) else None
+
+
+def retry_wait(step: Step, attempt: int) -> float | None:
+    """Seconds to wait before sending ``step``'s request again, the ``attempt``-th time (from
+    0): its Retry-After, else 1, 2, 4… s; None when ``step`` is no `TRANSIENT` answer, or
+    asks for a longer wait than `RETRY_WAIT_LIMIT`."""
+    if step.status not in TRANSIENT:
+        return None
+    try:
+        wait = float(step.headers.get("retry-after", ""))
+    except ValueError:  # none, or an HTTP date
+        wait = float(2**attempt)
+    return wait if 0 <= wait <= RETRY_WAIT_LIMIT else None
 
 
 def restated(provider: str, body: Any, status: str) -> Any:
@@ -96,11 +117,16 @@ class Caller:
         *,
         timeout: float = 300.0,
         poll_interval: float = 0.5,
+        retries: int = 0,
     ) -> None:
+        """``retries``: how many times a poll or a result answered `TRANSIENT` is sent again
+        (after `retry_wait`) before that answer is taken; a submit is sent once (a second
+        one may be billed: the caller decides)."""
         self.provider = provider
         self.upstreams = upstreams
         self.timeout = timeout
         self.poll_interval = poll_interval
+        self.retries = retries
         self._http = httpx.Client(
             headers={"Authorization": _AUTH[provider].format(key)}, timeout=60.0
         )
@@ -109,6 +135,22 @@ class Caller:
         self._http.close()
 
     def _call(self, exchange: Exchange, method: str, url: str, body: Any = None) -> Step:
+        """``exchange``'s next step: the answer to the request, a GET's transient answers
+        retried (`retries`) and left out, as a client that retries them sees the call."""
+        step = self._send(method, url, body)
+        for attempt in range(self.retries if method == "GET" else 0):
+            wait = retry_wait(step, attempt)
+            if wait is None:
+                break
+            time.sleep(wait)
+            step = self._send(method, url, body)
+        exchange.steps.append(step)
+        if step.status in (401, 403):
+            variable = KEY_VARIABLES[self.provider]
+            raise KeyRejected(f"{self.provider} rejected {variable} ({step.status})")
+        return step
+
+    def _send(self, method: str, url: str, body: Any) -> Step:
         try:
             answer = self._http.request(method, url, json=body)
         except httpx.HTTPError as exc:
@@ -118,12 +160,7 @@ class Caller:
         except ValueError:
             content = None
         headers = {k: answer.headers[k] for k in CLIENT_HEADERS if k in answer.headers}
-        step = Step(method, url, answer.status_code, headers, content)
-        exchange.steps.append(step)
-        if answer.status_code in (401, 403):
-            variable = KEY_VARIABLES[self.provider]
-            raise KeyRejected(f"{self.provider} rejected {variable} ({answer.status_code})")
-        return step
+        return Step(method, url, answer.status_code, headers, content)
 
     def probe(self) -> None:
         """A non-billable call (the status of a request that does not exist)."""

@@ -7,7 +7,10 @@
 
 `run` estimates a call's cost (``pricing.py``) *before* it is made and refuses it
 (`SpendCapExceeded`) when it could take the total over the cap; every decision is written
-in the ledger. `authorize` asks the same question without booking anything. The base URLs
+in the ledger, and a call the provider refused (no job: nothing billed) is released from
+it. A provider busy or briefly down (a 429, a 502, 503 or 504) is waited out and asked
+again, a few times; one that stays so makes the call `Inconclusive`: it says nothing of the
+provider's behaviour. `authorize` asks the same question without booking anything. The base URLs
 come from `Upstreams`: the real hosts, or an override (how the whole mode is tested
 offline, against a second emulator).
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,8 +27,17 @@ from typing import Any
 from emulator.config import EmulatorConfig
 from emulator.contracts.documents import Contracts
 from emulator.contracts.served import served_contracts
-from emulator.harness.calls import KEY_VARIABLES, Caller, CallError, Exchange, KeyRejected
-from emulator.harness.ledger import Ledger
+from emulator.harness.calls import (
+    KEY_VARIABLES,
+    TRANSIENT,
+    Caller,
+    CallError,
+    Exchange,
+    KeyRejected,
+    Step,
+    retry_wait,
+)
+from emulator.harness.ledger import Entry, Ledger
 from emulator.harness.pricing import estimate, price_of
 from emulator.http.upstream import Upstreams
 from emulator.providers.registry import CANONICAL_HOSTS
@@ -34,6 +47,7 @@ __all__ = [
     "KEY_VARIABLES",
     "Exchange",
     "CallError",
+    "Inconclusive",
     "Ledger",
     "LiveError",
     "LiveSession",
@@ -44,6 +58,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_SPEND = 0.10
+#: how many times a request the provider answered `TRANSIENT` is sent again
+RETRIES = 3
 
 
 class LiveError(RuntimeError):
@@ -52,6 +68,11 @@ class LiveError(RuntimeError):
 
 class SpendCapExceeded(LiveError):
     """A billable call refused because it could take the spend over the cap."""
+
+
+class Inconclusive(LiveError):
+    """A call the provider kept answering as busy or briefly down (`TRANSIENT`): it says
+    nothing of how the provider behaves, and is not to be recorded or compared."""
 
 
 def live_problem(provider: str, live: bool, environ: Mapping[str, str] | None = None) -> str | None:
@@ -107,7 +128,12 @@ class LiveSession:
         self.contracts = contracts or served_contracts(EmulatorConfig())
         self._ledger = ledger or Ledger(cap=max_spend)
         self._caller = Caller(
-            provider, self.upstreams, key, timeout=timeout, poll_interval=poll_interval
+            provider,
+            self.upstreams,
+            key,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            retries=RETRIES,
         )
 
     def authorize(self, endpoint_id: str, arguments: Mapping[str, Any]) -> float:
@@ -132,11 +158,13 @@ class LiveSession:
             f" of the ${self._ledger.cap:g} cap is spent (raise --max-spend to allow it)"
         )
 
-    def _book(self, endpoint_id: str, arguments: Mapping[str, Any]) -> None:
+    def _book(self, endpoint_id: str, arguments: Mapping[str, Any]) -> Entry:
         """Write the call in the ledger, allowed or refused (`SpendCapExceeded`)."""
         cost, price = self._estimate(endpoint_id, arguments)
-        if not self._ledger.book(endpoint_id, cost, price).allowed:
+        entry = self._ledger.book(endpoint_id, cost, price)
+        if not entry.allowed:
             raise self._refusal(endpoint_id, cost)
+        return entry
 
     def ledger(self) -> Ledger:
         return self._ledger
@@ -159,12 +187,43 @@ class LiveSession:
 
     def run(self, endpoint_id: str, arguments: Mapping[str, Any]) -> Exchange:
         """Book the call in the ledger (refused, `SpendCapExceeded`, if it could take the
-        spend over the cap), then submit, poll until done and fetch the result."""
-        self._book(endpoint_id, arguments)
-        try:
-            return self._caller.run(endpoint_id, arguments)
-        except KeyRejected as exc:
-            raise LiveError(str(exc)) from None
+        spend over the cap), then submit, poll until done and fetch the result. A submit
+        the provider refused is released from the ledger (it made no job); one refused as
+        `TRANSIENT` is made again after its Retry-After, `RETRIES` times at most, and
+        booked again each time. `Inconclusive` when the submit, or a poll, still is."""
+        attempt = 0
+        while True:
+            entry = self._book(endpoint_id, arguments)
+            try:
+                exchange = self._caller.run(endpoint_id, arguments)
+            except KeyRejected as exc:
+                raise LiveError(str(exc)) from None
+            submit = exchange.steps[0]
+            if submit.status >= 400:
+                self._ledger.release(entry, f"{self.provider} answered {submit.status}")
+            transient = next((s for s in exchange.steps if s.status in TRANSIENT), None)
+            if transient is None:
+                return exchange
+            wait = retry_wait(transient, attempt) if transient is submit else None
+            if wait is None or attempt == RETRIES:
+                raise self._inconclusive(exchange, transient, attempt + 1)
+            time.sleep(wait)
+            attempt += 1
+
+    def _inconclusive(self, exchange: Exchange, transient: Step, submits: int) -> Inconclusive:
+        """What a call is whose ``transient`` answer stayed so, after ``submits`` submits."""
+        endpoint = exchange.endpoint
+        if transient is exchange.steps[0]:
+            what, tries = f"the submit of {endpoint}", f"{submits} time{'s' * (submits > 1)}"
+            billed = "not billed"
+        else:
+            what, tries, billed = f"a poll of its {endpoint} job", "", "billed: the job was made"
+        after = transient.headers.get("retry-after")
+        told = ", ".join(filter(None, [tries, after and f"Retry-After: {after}"]))
+        return Inconclusive(
+            f"{self.provider} answered {transient.status} to {what}"
+            f"{f' ({told})' if told else ''}: inconclusive, nothing recorded ({billed})"
+        )
 
 
 class LiveSessions:

@@ -13,11 +13,20 @@ from pathlib import Path
 
 from emulator.harness.calls import Caller, Exchange, Step
 from emulator.harness.live import LiveSession
-from emulator.harness.snapshots import Snapshot, compare, snapshot_of
+from emulator.harness.snapshots import Snapshot, SnapshotError, compare, snapshot_of
 from emulator.http.upstream import Upstreams
 from emulator.providers.registry import CANONICAL_HOSTS
 
-__all__ = ["LIVE_RECORD", "canonical", "find_snapshots", "record_live", "replay"]
+__all__ = [
+    "LIVE_SUFFIX",
+    "OLD_LIVE_RECORD",
+    "canonical",
+    "find_snapshots",
+    "is_live_record",
+    "live_record_path",
+    "record_live",
+    "replay",
+]
 
 _REPLAY_KEY = "parity-replay"
 
@@ -44,31 +53,61 @@ def replay(snapshot: Snapshot, emulator_url: str, *, timeout: float = 30.0) -> l
     return compare(snapshot, canonical(exchange, upstreams))
 
 
-#: the name a live run's record of a snapshot's request takes, beside that snapshot
-LIVE_RECORD = "live.json"
+#: how a live run's record of a snapshot's request is named, beside that snapshot:
+#: ``docs-example.json`` → ``docs-example.live.json``
+LIVE_SUFFIX = ".live.json"
+#: what every live record was named before (one per folder: a second snapshot's run
+#: overwrote the first's); still replayed, and replaced by the next live run of its source
+OLD_LIVE_RECORD = "live.json"
+
+
+def is_live_record(path: Path) -> bool:
+    """Whether ``path`` is a live run's record, not a request to run live."""
+    return path.name.endswith(LIVE_SUFFIX) or path.name == OLD_LIVE_RECORD
+
+
+def live_record_path(source: Path) -> Path:
+    """Where the live record of the snapshot at ``source`` goes."""
+    return source.with_name(source.name.removesuffix(".json") + LIVE_SUFFIX)
 
 
 def record_live(session: LiveSession, source: Snapshot) -> Snapshot:
     """Run ``source``'s call against the live provider (authorised against the cap) and
-    save its normalised snapshot beside it as `LIVE_RECORD`, atomically, with the
-    differences ``source`` declares. A live record is not run live again: that would pay
-    twice for the same request, and overwrite itself."""
-    if source.path.name == LIVE_RECORD:
+    save its normalised snapshot beside it (`live_record_path`), atomically, with the
+    differences ``source`` declares; an old-style `OLD_LIVE_RECORD` of ``source`` is
+    replaced. A live record is not run live again: that would pay twice for the same
+    request, and overwrite itself. `Inconclusive` (nothing saved) when the provider kept
+    answering as busy or briefly down."""
+    if is_live_record(source.path):
         raise ValueError(f"{source.path} is a live run's record, not a request to run live")
     exchange = canonical(session.run(source.endpoint, source.arguments), session.upstreams)
     snapshot = snapshot_of(
         exchange,
-        source.path.with_name(LIVE_RECORD),
+        live_record_path(source.path),
         origin="live",
-        source=f"a live run of {source.path.name}",
+        source=_LIVE_SOURCE.format(source.path.name),
         differences=source.document.get("differences", []),
     )
     snapshot.save()
+    old = source.path.with_name(OLD_LIVE_RECORD)
+    if old.exists() and _source_of(old) == _LIVE_SOURCE.format(source.path.name):
+        old.unlink()  # superseded: the same request, run again
     return snapshot
+
+
+#: a live record's ``source``: the snapshot whose request it ran
+_LIVE_SOURCE = "a live run of {}"
+
+
+def _source_of(path: Path) -> str | None:
+    try:
+        return Snapshot.load(path).document.get("source")
+    except SnapshotError:
+        return None
 
 
 def find_snapshots(root: Path, *, live_records: bool = True) -> list[Path]:
     """Every snapshot below ``root`` (``<provider>/<endpoint>/snapshots/*.json``); without
-    the live runs' records (`LIVE_RECORD`) if not ``live_records``."""
+    the live runs' records (`is_live_record`) if not ``live_records``."""
     found = sorted(root.glob("*/**/snapshots/*.json"))
-    return found if live_records else [path for path in found if path.name != LIVE_RECORD]
+    return found if live_records else [path for path in found if not is_live_record(path)]

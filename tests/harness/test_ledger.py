@@ -47,3 +47,26 @@ def test_without_a_file_the_ledger_is_the_processes_own() -> None:
     assert ledger.book("fal-ai/x", 0.01, "p").allowed
     assert not ledger.book("fal-ai/x", 0.01, "p").allowed
     assert str(ledger).endswith("1 calls, estimated $0.0100 of a $0.01 cap (1 refused)")
+
+
+def test_a_call_the_provider_refused_is_released(tmp_path: Path) -> None:
+    # booked before it is made (the cap holds across processes), released once the
+    # provider refused it: a 429 made no job and was billed nothing (a harness audit)
+    path = tmp_path / "ledger.jsonl"
+    one, other = Ledger(cap=0.015, path=path), Ledger(cap=0.015, path=path)
+    refused_later = one.book("fal-ai/x", 0.01, "p")
+    assert not other.book("fal-ai/x", 0.01, "p").allowed  # the first is still booked
+    one.release(refused_later, "fal answered 429")
+    assert other.book("fal-ai/x", 0.01, "p").allowed  # its cost is free again
+    entries = other.entries
+    assert [(e.allowed, e.unbilled, e.billed) for e in entries] == [
+        (True, "fal answered 429", False),
+        (False, "", False),  # refused while the first was booked: still refused
+        (True, "", True),
+    ]
+    assert (other.spent, other.refused) == (0.01, 1)
+    assert "p  not billed: fal answered 429\n" in str(other)
+    assert str(other).endswith(
+        "1 calls, estimated $0.0100 of a $0.015 cap (1 refused, 1 refused by the provider:"
+        " not billed)"
+    )

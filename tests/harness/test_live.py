@@ -8,7 +8,9 @@ import pytest
 
 from emulator import EmulatorConfig, Progression
 from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
+from emulator.harness.calls import Step, retry_wait
 from emulator.harness.live import (
+    Inconclusive,
     LiveError,
     LiveSession,
     LiveSessions,
@@ -126,6 +128,70 @@ def test_authorize_then_run_books_the_call_once(upstream: BackgroundServer) -> N
         assert len(session.ledger().entries) == 1
 
 
+@pytest.fixture
+def busy() -> Iterator[BackgroundServer]:
+    """A stand-in provider of its own, for a test to stage faults on."""
+    config = EmulatorConfig(seed=3, progression=Progression.parse("polls:1,1"))
+    with BackgroundServer(config) as server:
+        yield server
+
+
+def test_a_submit_refused_for_a_moment_is_made_again_and_billed_once(
+    busy: BackgroundServer,
+) -> None:
+    # a 429 was the live provider's answer, and booked at $0.01 (a harness audit); a cap
+    # of one call still allows the retry: the refused submit was billed nothing
+    busy.engine.faults.add(
+        {"effect": "http_error", "status": 429, "retry_after": 0, "times": 1, "method": "POST"}
+    )
+    with _session(busy, "fal", cap=0.015) as session:
+        exchange = session.run("fal-ai/bitdance", {"prompt": "a cat"})
+        assert exchange.steps[0].status == 200 and exchange.statuses()[-1] == "COMPLETED"
+        entries = session.ledger().entries
+    assert [(e.allowed, e.unbilled) for e in entries] == [
+        (True, "fal answered 429"),
+        (True, ""),
+    ]
+    assert (session.ledger().spent, len(busy.engine.jobs)) == (0.01, 1)
+
+
+def test_a_submit_refused_for_good_is_released_from_the_ledger(busy: BackgroundServer) -> None:
+    with _session(busy, "wavespeed") as session:
+        model = "wavespeed-ai/bitdance-14b/text-to-image"
+        exchange = session.run(model, {"prompt": "a cat", "size": "1*1"})  # made no job
+        assert [step.status for step in exchange.steps] == [400]
+        assert session.ledger().spent == 0
+        assert session.ledger().entries[0].unbilled == "wavespeed answered 400"
+
+
+def test_a_provider_still_busy_after_the_retries_is_inconclusive(busy: BackgroundServer) -> None:
+    busy.engine.faults.add(
+        {"effect": "http_error", "status": 503, "retry_after": 0, "method": "POST"}
+    )
+    with _session(busy, "wavespeed") as session:
+        model = "wavespeed-ai/bitdance-14b/text-to-image"
+        said = rf"wavespeed answered 503 to the submit of {model} \(4 times, Retry-After: 0\)"
+        said += ": inconclusive"
+        with pytest.raises(Inconclusive, match=said + r", nothing recorded \(not billed\)"):
+            session.run(model, {"prompt": "a cat"})
+        assert session.ledger().spent == 0 and len(session.ledger().entries) == 4
+
+
+def test_a_poll_still_refused_after_the_retries_is_inconclusive_and_billed(
+    busy: BackgroundServer,
+) -> None:
+    busy.engine.faults.add(
+        {"effect": "http_error", "status": 429, "retry_after": 0, "path": "*/status"}
+    )
+    with _session(busy, "fal") as session:
+        said = r"fal answered 429 to a poll of its fal-ai/bitdance job \(Retry-After: 0\): "
+        with pytest.raises(Inconclusive, match=said + r".* \(billed: the job was made\)"):
+            session.run("fal-ai/bitdance", {"prompt": "a cat"})
+        assert session.ledger().spent == 0.01
+    polls = [r for r in busy.engine.record if r.path.endswith("/status")]
+    assert [r.status for r in polls] == [429] * 4  # a poll, and 3 more
+
+
 def test_a_key_the_provider_rejects_is_one_clear_error(upstream: BackgroundServer) -> None:
     with _session(upstream, "fal", FAL_KEY="wrong") as session:
         with pytest.raises(LiveError, match=r"fal rejected FAL_KEY \(401\)"):
@@ -202,3 +268,23 @@ def test_an_estimate_counts_outputs_and_seconds_under_any_of_their_names() -> No
     animatediff = catalogue.get("fal", "fal-ai/fast-animatediff/text-to-video")
     at_8 = estimate(animatediff, {"prompt": "a", "num_frames": 32, "fps": 8})
     assert at_8 == 2 * estimate(animatediff, {"prompt": "a", "num_frames": 32, "fps": 16}) > 0
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "attempt", "wait"),
+    [
+        (429, "2", 0, 2.0),
+        (503, None, 0, 1.0),  # no Retry-After: 1, 2, 4 s
+        (502, None, 2, 4.0),
+        (504, "Wed, 21 Oct 2026 07:28:00 GMT", 1, 2.0),  # a date: as if there were none
+        (429, "3600", 0, None),  # longer than a live run waits: given up at once
+        (429, "nan", 0, None),
+        (500, "1", 0, None),  # not a transient answer
+        (200, None, 0, None),
+    ],
+)
+def test_a_transient_answer_is_waited_out_within_bounds(
+    status: int, retry_after: str | None, attempt: int, wait: float | None
+) -> None:
+    headers = {"retry-after": retry_after} if retry_after else {}
+    assert retry_wait(Step("GET", "u", status, headers, None), attempt) == wait
