@@ -184,4 +184,5 @@ def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = 
         ),
     )
     app.state.engine = engine
+    app.state.recorder = recorder  # for a replay's own answers (`with_recordings`)
     return app

@@ -56,11 +56,13 @@ def with_recordings(
         )  # fmt: skip
     if replay:
         recordings = RecordingStore(Path(replay)).read(CANONICAL_HOSTS)
+        state = getattr(app, "state", None)  # `create_app`'s
         replayer = Replayer(
             app, recordings=recordings, grammars=GRAMMARS, upstreams=upstreams,
             host_surfaces=HOST_SURFACES, fallback=fallback, errors=ERROR_ANSWERS,
+            recorder=getattr(state, "recorder", None),
         )  # fmt: skip
-        engine = getattr(getattr(app, "state", None), "engine", None)  # `create_app`'s
+        engine = getattr(state, "engine", None)
         if engine is not None:  # a reset of the emulator replays from the start again
             engine.after_reset.append(replayer.rewind)
         return replayer

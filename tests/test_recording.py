@@ -131,7 +131,10 @@ def test_unmatched_requests_are_emulated_or_a_clear_404(recorded) -> None:
     answer = strict.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"},
                          headers={"Authorization": "Key k"})  # fmt: skip
     assert answer.status_code == 404
-    assert answer.json()["detail"] == "no recording matches POST fal-ai/bitdance with this input"
+    assert answer.json()["detail"] == (
+        "no recording matches POST fal-ai/bitdance with this input"
+        " (the nearest recorded input differs in prompt)"
+    )
     # in each provider's own format
     wavespeed = strict.post(
         "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image",

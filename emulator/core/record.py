@@ -70,6 +70,10 @@ class RecordedRequest:
     body: bytes  # as sent, up to the record's body limit
     body_size: int  # the whole body's size
     endpoint: str | None  # the endpoint the request was for, once the emulator knew it
+    #: how a replay answered it, None when the emulator did: "recorded" (a recording's
+    #: answer as recorded: a refusal, a sync run's answer, media), "unmatched" (no
+    #: recording matched it: the 404 fallback)
+    replay: str | None = None
 
     @property
     def provider(self) -> str:
@@ -111,6 +115,7 @@ class RawEntry:
         "body",
         "body_size",
         "endpoint",
+        "replay",
         "key",
         "order",
     )
@@ -127,6 +132,7 @@ class RawEntry:
         self.body: bytes | bytearray = b""  # grown as the body arrives, to the record's limit
         self.body_size = 0
         self.endpoint: str | None = None
+        self.replay: str | None = None
 
 
 def first_header(headers: Headers, name: bytes) -> str:
@@ -174,6 +180,7 @@ def _materialise(raw: RawEntry) -> RecordedRequest:
         body=bytes(raw.body),
         body_size=raw.body_size,
         endpoint=raw.endpoint,
+        replay=raw.replay,
     )
 
 

@@ -81,6 +81,21 @@ class Cassette:
         """Whether a call of ``kind`` (QUEUED or SYNC) with the input ``key`` has an answer."""
         return key in self.answers[kind]
 
+    def nearest(self, kind: str, key: str) -> str:
+        """How a call of ``kind`` with the input ``key``, which none matches, differs from
+        the nearest input recorded for its endpoint, in words."""
+        endpoint, _, sent = key.partition(" ")
+        recorded = [
+            json.loads(text)
+            for each in self.answers[kind]
+            for named, _, text in [each.partition(" ")]
+            if named == endpoint
+        ]
+        if not recorded:
+            return f"no {kind} call of {endpoint} was recorded"
+        differing = min((_differing(json.loads(sent), each) for each in recorded), key=len)
+        return f"the nearest recorded input differs in {', '.join(differing)}"
+
     def play(self, kind: str, key: str) -> Recording | None:
         """The next answer to a call of ``kind`` with the input ``key`` (None: it has none),
         counted as played."""
@@ -102,6 +117,21 @@ class Cassette:
                 return None
             self._played[(kind, key)] = played + 1
         return answer
+
+
+def _differing(sent: Any, recorded: Any) -> list[str]:
+    """The fields in which the input ``sent`` differs from a ``recorded`` one."""
+    if not isinstance(sent, Mapping) or not isinstance(recorded, Mapping):
+        return ["the whole input"]
+    fields = []
+    for name in sorted(sent.keys() | recorded.keys()):
+        if name not in sent:
+            fields.append(f"{name} (not sent)")
+        elif name not in recorded:
+            fields.append(f"{name} (not recorded)")
+        elif sent[name] != recorded[name]:
+            fields.append(name)
+    return fields
 
 
 def refused(recording: Recording) -> bool:

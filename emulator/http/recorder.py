@@ -53,6 +53,16 @@ class Recorder:
         entry.body, entry.body_size = body[: self.record.body_bytes], len(body)
         self.record.add(entry)
 
+    def replayed(
+        self, scope: Scope, body: bytes, status: int, endpoint: str | None, replay: str
+    ) -> None:
+        """Record the HTTP request in ``scope``, its body ``body``, answered ``status`` by a
+        replay rather than the app (``replay``: how, `RecordedRequest.replay`)."""
+        entry = self.start(scope)
+        if entry is not None:
+            entry.replay = replay
+            self.finish(entry, {**scope, BODY: body, ENDPOINT: endpoint}, status)
+
     def watch(self, scope: Scope, receive: Receive, send: Send) -> tuple[Receive, Send]:
         """``receive`` and ``send`` for the HTTP request in ``scope``, recording it."""
         if scope["path"].startswith(self.skip):

@@ -27,6 +27,7 @@ from emulator.http.asgi import header
 from emulator.http.cassette import QUEUED, SYNC, Cassette, input_key
 from emulator.http.cdn import SERVED_HEADERS
 from emulator.http.grammar import Grammar
+from emulator.http.recorder import Recorder
 from emulator.http.recordings import (
     DEFAULT_MEDIA_CAP,
     Recording,
@@ -262,9 +263,11 @@ class Replayer:
         host_surfaces: Mapping[str, str],
         errors: Mapping[str, HttpError],
         fallback: str = "emulate",
+        recorder: Recorder | None = None,
     ) -> None:
         """``errors``: each provider's error answer (status, detail, headers), for a 404
-        ``fallback`` in its own format."""
+        ``fallback`` in its own format; ``recorder``: the app's, which the requests the
+        replay answers itself (not the app) are added to the request record with."""
         if fallback not in ("emulate", "404"):
             raise ValueError("fallback must be 'emulate' or '404'")
         self.app = app
@@ -275,6 +278,7 @@ class Replayer:
         self.loaded = len(recordings)
         self.surfaces = _Surfaces(upstreams, host_surfaces)
         self.fallback = fallback
+        self.recorder = recorder
         #: emulator job id → the recorded result it answers with
         self.replayed: dict[str, Recording] = {}
 
@@ -308,7 +312,20 @@ class Replayer:
                 return
         await self.app(scope, receive, send)
 
-    async def _send_recorded(self, call: _Call, recording: Recording) -> None:
+    def _note(
+        self, call: _Call, body: bytes, status: int, endpoint: str | None, replay: str
+    ) -> None:
+        """Add a request the replay answers itself to the request record, under the
+        emulator's path for it, as the app records the others."""
+        if self.recorder is not None:
+            scope = {**call.scope, "path": f"/{call.located.surface}{call.located.path}"}
+            self.recorder.replayed(scope, body, status, endpoint, replay)
+
+    async def _send_recorded(
+        self, call: _Call, recording: Recording, body: bytes = b"", endpoint: str | None = None
+    ) -> None:
+        """``recording``'s answer, as recorded, to a request of ``body`` for ``endpoint``."""
+        self._note(call, body, recording.status, endpoint, "recorded")
         content = recording.response_body() or b""
         if "json" in recording.response:
             text = _rewrite(content.decode(), self.surfaces.to_client(call.scope, call.located))
@@ -324,13 +341,15 @@ class Replayer:
         # a sync run's answer, or a queued submit's recorded refusal: sent as recorded
         recorded = self.cassette.play_refusal(key) if queued else self.cassette.play(SYNC, key)
         if recorded is not None:
-            await self._send_recorded(call, recorded)
+            await self._send_recorded(call, recorded, body, match["endpoint"])
             return
         matched = queued and self.cassette.matches(QUEUED, key)
         if not matched and self.fallback == "404":
             method, endpoint = call.scope["method"], match["endpoint"]
-            detail = f"no recording matches {method} {endpoint} with this input"
+            nearest = self.cassette.nearest(QUEUED if queued else SYNC, key)
+            detail = f"no recording matches {method} {endpoint} with this input ({nearest})"
             refusal = self.errors[call.grammar.provider](404, detail, None)
+            self._note(call, body, refusal.status_code, endpoint, "unmatched")
             await refusal(call.scope, call.receive, call.send)
             return
         answered = await _call_app(self.app, call.scope, body, call.receive)
