@@ -6,6 +6,7 @@ they load (documents.py)."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -75,12 +76,15 @@ def _check_reach(endpoint: Endpoint) -> None:
             f"{endpoint.source}: the $ref cycle {' -> '.join(endless)} never enters the "
             "value, so a value would be checked against it for ever: break the cycle"
         )
-    required = walked.cycle(lambda step: step.forced)
+    depths = walked.depths()
+    # a schema no finite value keeps leads, whichever branches are taken, to another such:
+    # followed, those make a cycle
+    required = walked.cycle(lambda step: step.forced and depths.get(step.target) == math.inf)
     if required:
         raise ContractError(
             f"{endpoint.source}: every value must follow the $ref cycle "
-            f"{' -> '.join(required)} (required at each step), so none is finite: make "
-            "a field on it optional"
+            f"{' -> '.join(required)} (required at each step, in every anyOf/oneOf branch), "
+            "so none is finite: make a field on it optional"
         )
 
 

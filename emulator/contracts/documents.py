@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from emulator.contracts.checks import ContractError, check_endpoint
 from emulator.contracts.inlining import inline_refs
 from emulator.contracts.openapi30 import as_json_schema
+from emulator.contracts.schema_walk import walk
 from emulator.core.registry import LAYOUTS
 
 if TYPE_CHECKING:  # jsonschema loads when the first validator is built, not at start-up
@@ -96,6 +97,12 @@ class Endpoint:
         components = self.document.get("components", {})
         checker = format_checker() if formats else None
         return contract_validator()({**inlined, "components": components}, format_checker=checker)
+
+    @cached_property
+    def ref_depths(self) -> Mapping[str, float]:
+        """How many ``$ref``s deep the shallowest value of each schema its input and
+        output reach goes (schema_walk.py), walked when synthesis first chooses a branch."""
+        return walk(self).depths()
 
     @cached_property
     def input_validator(self) -> Draft202012Validator:

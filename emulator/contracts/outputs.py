@@ -18,6 +18,7 @@ from emulator.contracts.kinds import category_kind, matte, media_kinds
 from emulator.contracts.media_formats import MediaFormats
 from emulator.contracts.output_checks import Keeping, OutputUnmade, keeping
 from emulator.contracts.plain_values import NARROWING, given_value, scalar_plain
+from emulator.contracts.schema_walk import shallowest
 from emulator.contracts.steps import (
     Const,
     Duration,
@@ -118,14 +119,15 @@ class Repeat:
 def plain(endpoint: Endpoint, schema: Mapping[str, Any]) -> Step:
     """The step making a schema-valid value for a field no convention covers: the first
     value the schema names that keeps it, else one made from its type and keywords
-    (``null`` where its type allows it, as for a scalar)."""
+    (``null`` where its type allows it, as for a scalar; of an ``anyOf``/``oneOf``, from
+    its first branch of the fewest ``$ref``s deep: schema_walk.py's `shallowest`)."""
     schema = endpoint.resolve(schema)
     given = given_value(endpoint, schema)
     if given is not None:
         return given
     for key in ("anyOf", "oneOf"):
-        if schema.get(key):
-            return plain(endpoint, schema[key][0])
+        if schema.get(key):  # its branch that ends: the first may lead back for ever
+            return plain(endpoint, shallowest(endpoint, schema[key]))
     kind = schema.get("type")
     if isinstance(kind, list) and "null" in kind:  # a linked list's last link, say
         return Const(None)

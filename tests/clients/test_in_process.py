@@ -16,6 +16,7 @@ import respx
 import wavespeed
 
 from emulator import Emulation, ManualClock, emulate
+from emulator.contracts.documents import endpoint_from_document
 from emulator.server import BackgroundServer
 from emulator.transport import UnmatchedRequest
 from tests.user_contracts import renamed, schema, written
@@ -257,3 +258,31 @@ def test_a_users_backtracking_pattern_is_the_clients_validation_error(tmp_path: 
             wavespeed.run("acme/bomb", bombing)
         assert "400" in str(invalid.value)
         assert fal_client.run("acme/bomb", arguments={"prompt": "aaa"})["prompt"] == "aaa"
+
+
+def test_a_users_recursive_output_is_made_by_the_branch_that_ends(tmp_path: Path) -> None:
+    """A required ``child`` whose first branch is its own schema again, its second null:
+    synthesis took the first for ever (a RecursionError: each result a 500); it takes the
+    one that ends, and each client gets an output its contract keeps."""
+    node = {"$ref": "#/components/schemas/Node"}
+    contracts = {}
+    for provider, suffix in (("fal", "Output"), ("wavespeed", "Prediction")):
+        document = renamed(provider, "acme/tree")
+        document["components"]["schemas"]["Node"] = {"type": "object", "required": ["child"],
+            "properties": {"child": {"oneOf": [node, {"type": "null"}]}}}  # fmt: skip
+        properties = schema(document, suffix)["properties"]
+        if provider == "fal":  # a field of its own
+            properties["tree"] = node
+            schema(document, suffix)["required"].append("tree")
+        else:  # WaveSpeed's outputs, as an LLM's are its texts
+            properties["outputs"] = {"type": "array", "minItems": 1, "items": node}
+        written(tmp_path, provider, document)
+        contracts[provider] = endpoint_from_document(provider, document)
+    with emulate(contracts=(tmp_path,)):
+        made = fal_client.run("acme/tree", arguments={"prompt": "a cat"})
+        outputs = wavespeed.run("acme/tree", {"prompt": "a cat"})["outputs"]
+        task = wavespeed.run_no_throw("acme/tree", {"prompt": "a dog"})["task_id"]
+        result = wavespeed.get_result(task)
+    assert made["tree"] == {"child": None} and outputs == [{"child": None}]
+    assert contracts["fal"].output_validator.is_valid(made)
+    assert contracts["wavespeed"].output_validator.is_valid(result)

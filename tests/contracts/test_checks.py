@@ -150,7 +150,13 @@ def _prop(name: str, schema: Any, required: bool = False) -> Any:
         (dict(Output=_prop("chain", _ref("Req"), required=True),
               Req={"type": "object", "required": ["next"], "properties": {"next": _ref("Req")}}),
          "every value must follow the $ref cycle #/components/schemas/Req -> "
-         "#/components/schemas/Req (required at each step)"),
+         "#/components/schemas/Req (required at each step"),
+        # ... whichever branch it takes: a child that is a Node again, either way
+        (dict(Output=_prop("tree", _ref("Node"), required=True),
+              Node={"type": "object", "required": ["child"], "properties": {
+                  "child": {"oneOf": [_ref("Node"), {"allOf": [_ref("Node")]}]}}}),
+         "every value must follow the $ref cycle #/components/schemas/Node -> "
+         "#/components/schemas/Node (required at each step, in every anyOf/oneOf branch)"),
         (dict(Input=_prop("list", _ref("L")),
               L={"type": "array", "minItems": 1, "items": {"allOf": [_ref("L")]}}),
          "every value must follow the $ref cycle #/components/schemas/L"),

@@ -131,6 +131,29 @@ def test_a_recursive_field_that_may_be_null_is_made_null() -> None:
     assert _output(endpoint, {"prompt": "a fox"}) == {"link": None, "chain": None}
 
 
+def test_a_recursive_field_takes_the_branch_that_ends() -> None:
+    # its first branch the schema again: taken, it nested for ever (a 500)
+    node = _requiring("child", {"oneOf": [_ref("Node"), {"type": "null"}]})
+    listed = {"type": "array", "minItems": 1, "items": _ref("Chain")}
+    chain = _requiring("next", {"anyOf": [listed, {"const": "end"}]})
+    fork = _requiring("left", {"anyOf": [_ref("Fork"), _ref("Leaf")]})
+    leaf = _requiring("value", {"type": "integer"})
+    endpoint = _endpoint(
+        {"tree": _ref("Node"), "chain": _ref("Chain"), "fork": _ref("Fork")},
+        schemas={"Node": node, "Chain": chain, "Fork": fork, "Leaf": leaf},
+    )
+    assert _output(endpoint, {"prompt": "a fox"}) == {
+        "tree": {"child": None},
+        "chain": {"next": "end"},
+        "fork": {"left": {"value": 0}},
+    }
+
+
+def _requiring(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """An object of one property, ``name``, required."""
+    return {"type": "object", "required": [name], "properties": {name: schema}}
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
