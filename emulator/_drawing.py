@@ -311,7 +311,7 @@ def from_schema(
 ) -> st.SearchStrategy[Any]:
     """Values of ``schema``, the field ``name``'s (which says whether it shapes an output
     or is a medium)."""
-    if "$ref" in schema:
+    if "$ref" in schema or "allOf" in schema:  # (`_merged` follows the $refs of its parts)
         return _referenced(endpoint, json.dumps(schema, sort_keys=True), name, options)
     return _resolved(endpoint, schema, name, options)
 
@@ -320,9 +320,9 @@ def from_schema(
 def _referenced(
     endpoint: Endpoint, written: str, name: str, options: Options
 ) -> st.SearchStrategy[Any]:
-    """A schema with a ``$ref``, drawn when first drawn from, and one strategy for each
-    field of it: a recursive model (a tree's ``children``) is then one strategy that
-    refers to itself, not one built anew at every level for ever."""
+    """A schema with a ``$ref`` (or an ``allOf`` of one), drawn when first drawn from, and
+    one strategy for each field of it: a recursive model (a tree's ``children``) is then
+    one strategy that refers to itself, not one built anew at every level for ever."""
     schema = endpoint.resolve(json.loads(written))
     return st.deferred(lambda: _resolved(endpoint, schema, name, options))
 

@@ -276,18 +276,22 @@ def test_exclusive_bounds_are_kept_for_sizes_and_other_numbers(value: dict) -> N
     assert value["steps"] in (1, 2), value
 
 
-#: a tree whose children may be absent or none, and a chain that may end in null: models
-#: a value may stop (each draw built its strategies anew at every level, for ever)
+#: a tree whose children may be absent or none, a chain that may end in null, and a nest
+#: whose inner one (an allOf of it) may be absent: models a value may stop (each draw built
+#: its strategies anew at every level, for ever; the nest's, before the first draw)
 RECURSIVE = endpoint(
     {"type": "object", "required": ["tree"], "properties": {
         "tree": {"$ref": "#/components/schemas/Node"},
-        "chain": {"$ref": "#/components/schemas/Link"}}},
+        "chain": {"$ref": "#/components/schemas/Link"},
+        "nest": {"$ref": "#/components/schemas/Nest"}}},
     Node={"type": "object", "required": ["name"], "properties": {
         "name": {"type": "string", "maxLength": 3},
         "children": {"type": "array", "items": {
             "$ref": "#/components/schemas/Node", "description": "a child"}}}},
     Link={"type": "object", "required": ["next"], "properties": {
         "next": {"anyOf": [{"$ref": "#/components/schemas/Link"}, {"type": "null"}]}}},
+    Nest={"type": "object", "properties": {
+        "inner": {"allOf": [{"$ref": "#/components/schemas/Nest"}]}}},
 )  # fmt: skip
 
 
