@@ -8,7 +8,6 @@ here.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures.thread
 import math
 import re
 import sys
@@ -19,12 +18,12 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from types import CodeType, FrameType
 from typing import Any
 from unittest import mock
 
 import httpx
 
+from emulator.harness.pool_threads import Work, busy, pool_task
 from emulator.harness.sdk_calls import HEADER, SdkCalls
 from emulator.harness.surfaces import Surface
 from emulator.http.asgi import header
@@ -48,10 +47,10 @@ class Limits:
 
     call_timeout: float = 5.0  # seconds
     max_requests: int = 100
-    #: At the end of a run (and before each next call), for a client that may have left
-    #: a poller behind, the harness stops its polls until none has come for this many
-    #: seconds (`straggler_grace` at most): a poller every second is still heard
-    #: (`RequestGuard.outwait_stragglers`, `RequestGuard.settle`).
+    #: Before each next call, for a client that may have left a poller behind, the
+    #: harness stops its polls until none has come for this many seconds
+    #: (`straggler_grace` at most): a poller every second is still heard
+    #: (`RequestGuard.settle`).
     straggler_quiet: float = 1.5
     straggler_grace: float = 10.0
 
@@ -69,24 +68,6 @@ def require_number(name: str, value: float, *, zero: bool = False) -> None:
     if not (math.isfinite(value) and (value > 0 or (zero and value == 0))):
         least = "at least 0" if zero else "more than 0"
         raise ValueError(f"{name} must be a finite number {least}, not {value!r}")
-
-
-_POOL_WORKER = concurrent.futures.thread._worker.__code__
-_POOL_TASK = concurrent.futures.thread._WorkItem.run.__code__
-
-
-def _busy(thread: threading.Thread, frames: dict[int, FrameType]) -> bool:
-    """Whether ``thread`` is alive and about a task (``frames``: every thread's, as
-    `sys._current_frames` gives them): a thread pool's worker waiting for its next one is
-    not (fal_client's sync `subscribe` polls on one, which outlives the call)."""
-    frame = frames.get(thread.ident or -1) if thread.is_alive() else None
-    if frame is None:
-        return False
-    running: set[CodeType] = set()
-    while frame is not None:
-        running.add(frame.f_code)
-        frame = frame.f_back
-    return _POOL_WORKER not in running or _POOL_TASK in running
 
 
 #: the limits a session has unless it is given others
@@ -132,8 +113,11 @@ class RequestGuard:
         self.retired: set[str] = set()
         self.late: list[str] = []
         self._last_late = 0.0  # when a late request came last (time.monotonic)
-        # every thread that has sent a request: a client's own helper threads among them
-        self._senders: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+        # every thread that has sent a request, and the pool's task it sent from, if any:
+        # a client's own helper threads among them
+        self._senders: weakref.WeakKeyDictionary[threading.Thread, object] = (
+            weakref.WeakKeyDictionary()
+        )
         # those that sent during the last call, and those stopped since it closed
         self._call_senders: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         self._stopped: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
@@ -173,7 +157,7 @@ class RequestGuard:
         while True:
             frames = sys._current_frames()
             with self._lock:
-                running = [t for t in left if t not in self._stopped and _busy(t, frames)]
+                running = [t for t in left if t not in self._stopped and busy(t, frames)]
                 quiet = self._quiet_at(self.limits.straggler_quiet)
                 until = min(quiet, self._closed_at + self.limits.straggler_grace)
             if not running or time.monotonic() >= until:
@@ -185,24 +169,14 @@ class RequestGuard:
         closed (with the lock held)."""
         return max(self._last_late, self._closed_at) + quiet
 
-    def outwait_stragglers(self, quiet: float, grace: float) -> None:
-        """Go on stopping a client's leftover pollers until none has asked for ``quiet``
-        seconds (``grace`` at most): once the harness is gone, a poller still running
-        would reach for the real host. Only for a client that may have left one behind:
-        one that sent a request after its call had returned, or from a thread of its own
-        that is still alive (a poller may be asleep)."""
+    def leftovers(self) -> list[Work]:
+        """The client's work that sent requests and still runs (this thread's aside): a
+        poller left behind, perhaps asleep."""
         here = threading.current_thread()
-        helpers = [thread for thread in self._senders if thread is not here]
-        if not self.late and not any(thread.is_alive() for thread in helpers):
-            return
-        deadline = time.monotonic() + grace
-        while True:
-            with self._lock:
-                until = min(self._quiet_at(quiet), deadline)
-            now = time.monotonic()
-            if now >= until:
-                return
-            time.sleep(until - now)
+        with self._lock:
+            sent = [Work(t, task) for t, task in self._senders.items() if t is not here]
+        frames = sys._current_frames()
+        return [work for work in sent if work.running(frames)]
 
     def installed(self) -> AbstractContextManager[object]:
         """In place on the dispatcher while entered; the dispatcher's own methods after."""
@@ -222,7 +196,7 @@ class RequestGuard:
         """Checks the limits; True when this request's answer is to be lost."""
         sender = threading.current_thread()
         with self._lock:
-            self._senders.add(sender)
+            self._senders[sender] = pool_task(sys._getframe())
             found = _JOB_IN_PATH.search(path)
             job_id = found.group(1) if found else None
             leaked = job_id in self.retired and not self.is_current(job_id or "")

@@ -4,8 +4,8 @@ One emulation (manual clock) serves a whole run; each scenario resets it under i
 stages its progression and fault rules, calls the client once, and collects an
 `Observation`: the output or the exception, the client's requests, and the phase every
 status poll was answered with (so "polled after done" is exact, not inferred). The harness never
-sleeps: jobs move by polls, and only the client's own sleeps take time (and, at the end,
-the wait for a client that went on polling after its calls had returned to fall quiet:
+sleeps: jobs move by polls, and only the client's own sleeps take time (and, before a call,
+the wait for a client that went on polling after its last call had returned to fall quiet:
 `Limits.straggler_quiet`).
 
 Every request the client makes passes one choke point, the `RequestGuard` (guard.py) on
@@ -36,6 +36,7 @@ from emulator.core.lifecycle import Phase
 from emulator.core.record import RecordedRequest
 from emulator.core.timeline import Look
 from emulator.emulation import Emulation, emulate
+from emulator.harness.fence import fence_off
 from emulator.harness.guard import (
     DEFAULT_LIMITS,
     ClientRanAway,
@@ -219,7 +220,9 @@ class Session:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._guard.outwait_stragglers(self.limits.straggler_quiet, self.limits.straggler_grace)
+        # Work of the client's still running (a poller asleep in its backoff) would reach
+        # the real hosts once the interception is gone: fenced off before it goes.
+        fence_off(self._guard.leftovers())
         self._undo.close()
 
     # -- one scenario ----------------------------------------------------------------------

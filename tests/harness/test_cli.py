@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -326,3 +327,17 @@ def test_the_timing_options_say_what_they_do_and_their_defaults(
     for option, default in [("-call-timeout", "5"), ("-max-polls-per-second", "20"),
                             ("-slow-answer", "2.5")]:  # fmt: skip
         assert helps[option].endswith(f"(default: {default})"), helps[option]
+
+
+@pytest.mark.slow  # a process of its own, through a property's runs: 6 s
+def test_the_command_ends_at_its_verdict_though_the_client_left_a_poller_asleep() -> None:
+    """fal_client's pool joins its workers as the process exits, and the poller a sync
+    `subscribe` with a `client_timeout` leaves behind sleeps on (fenced off from the
+    network): the command went on for as long after its verdict."""
+    client = "tests.harness.official:fal_subscribe_polling_hourly"
+    words = ["--property", "cancels_abandoned_jobs", "--max-examples", "1"]
+    command = [sys.executable, "-m", "emulator", *BASE[:1], client, *words, *BASE[1:]]
+    root = Path(__file__).parents[2]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "cancels_abandoned_jobs       held" in done.stdout

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 from collections.abc import Callable
 
+import fal_client
 import httpx
 import pytest
 import requests
 
 from emulator.harness import FAILED, ClientRanAway, Limits, Options, Report, Scenario, check
+from emulator.harness.pool_threads import busy
 from emulator.harness.session import Session
 
 from .official import fal_subscribe_async
@@ -40,7 +43,7 @@ def test_a_client_that_never_stops_is_stopped_by_the_harness() -> None:
 
 
 @pytest.mark.slow  # its poller sleeps 0.5 s a poll: 3 s
-def test_a_poller_left_running_is_stopped_before_the_harness_goes() -> None:
+def test_a_poller_left_running_is_stopped_after_the_harness_goes() -> None:
     pollers: list[threading.Thread] = []
     stopped: list[ClientRanAway] = []
 
@@ -75,8 +78,8 @@ def test_a_poller_left_running_is_stopped_before_the_harness_goes() -> None:
 
     check(gives_up_on_its_poller, provider="fal", endpoint="fal-ai/bitdance",
           properties=["stops_polling_when_done"], options=Options(max_examples=2))  # fmt: skip
-    for poller in pollers:
-        poller.join(timeout=0.1)  # each has been stopped (`ClientRanAway`): none waits here
+    for poller in pollers:  # each is stopped at its next poll (`ClientRanAway`), not let out
+        poller.join(timeout=10)
     assert pollers and not any(poller.is_alive() for poller in pollers)
     assert len(stopped) == len(pollers)
 
@@ -88,6 +91,7 @@ def test_a_poller_left_asleep_is_stopped_before_the_same_scenario_runs_again() -
     (fal_client's `subscribe` with a `client_timeout` failed cancels_abandoned_jobs)."""
     answered_at: list[list[float]] = []  # each poller's answered polls
     started_at: list[float] = []
+    pollers: list[threading.Thread] = []
     stopped = 0
 
     def polls_every_third_of_a_second(status_url: str, polled: threading.Event) -> None:
@@ -107,11 +111,14 @@ def test_a_poller_left_asleep_is_stopped_before_the_same_scenario_runs_again() -
         queued = httpx.post(f"https://queue.fal.run/{endpoint_id}", json=arguments,
                             headers=HEADERS).json()  # fmt: skip
         polled = threading.Event()
-        threading.Thread(
-            target=polls_every_third_of_a_second,
-            args=(queued["status_url"], polled),
-            daemon=True,
-        ).start()
+        pollers.append(
+            threading.Thread(
+                target=polls_every_third_of_a_second,
+                args=(queued["status_url"], polled),
+                daemon=True,
+            )
+        )
+        pollers[-1].start()
         polled.wait(timeout=10)  # its poller has polled: the harness knows its thread
         time.sleep(0.5)  # longer than a poller's sleep: the first wakes within the second
         raise TimeoutError("gave up")
@@ -119,9 +126,42 @@ def test_a_poller_left_asleep_is_stopped_before_the_same_scenario_runs_again() -
     scenario = Scenario("cancels_abandoned_jobs", {"prompt": "x"}, "polls:1000,1")
     with Session(gives_up_on_its_poller, "fal", "fal-ai/bitdance") as session:
         first, second = session.run(scenario), session.run(scenario)
+    for poller in pollers:  # the second's is stopped at its next poll, once the harness has gone
+        poller.join(timeout=10)
     assert first.job_ids == second.job_ids  # the same id: only time tells the pollers apart
     assert stopped == 2
     assert max(answered_at[0]) < started_at[1]  # none of the first's polls in the second
+
+
+def _fal_subscribe_polling_every_6_s(endpoint_id: str, arguments: dict) -> dict:
+    return fal_client.subscribe(endpoint_id, arguments=arguments, client_timeout=1.5, interval=6)
+
+
+@pytest.mark.slow  # fal_client's poller sleeps 6 s between polls
+def test_fal_clients_poller_left_asleep_never_reaches_the_real_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """fal_client's sync `subscribe` with a `client_timeout` leaves its poller behind: asleep
+    between polls (or in its backoff, up to 30 s a try), it woke once the harness had gone
+    and polled the real queue.fal.run with the user's real key."""
+    monkeypatch.setenv("FAL_KEY", "a-real-key:secret")
+    reached: list[str] = []
+
+    def network(transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+        reached.append(f"{request.method} {request.url} {request.headers.get('authorization')}")
+        raise httpx.ConnectError("(the test's network)", request=request)
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", network)  # where httpx leaves
+    scenario = Scenario("cancels_abandoned_jobs", {"prompt": "x"}, "polls:1000,1")
+    with Session(_fal_subscribe_polling_every_6_s, "fal", "fal-ai/bitdance") as session:
+        seen = session.run(scenario)
+    assert isinstance(seen.error, fal_client.client.FalClientTimeoutError)
+    pool = fal_client.client.EXECUTOR._threads  # its poller's
+    deadline = time.monotonic() + 30
+    while any(busy(t, sys._current_frames()) for t in pool) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert reached == []
+    assert not any(busy(t, sys._current_frames()) for t in pool)  # it woke, and was stopped
 
 
 def test_the_same_scenario_replays_the_same_ids() -> None:

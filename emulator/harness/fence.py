@@ -1,0 +1,162 @@
+"""The fence around the client's work left running after a check: it reaches no network.
+
+While the harness runs, the client's requests reach the emulator, and the guard stops
+those made after their call returned. Once it has gone, a poller of the client's still
+asleep (fal_client's backs off up to 30 s between tries) would wake to the real host, with
+the user's real key. So the work of the client's that sent requests under the harness and
+still runs as it goes (`Work`: a thread, or a pool's task) is fenced off: every request,
+connection and name lookup it makes is refused with `ClientRanAway`, a BaseException that
+no SDK's retry loop swallows, so the work ends at its next try. The fence is a patch of
+httpx's and requests' transports and, beneath every library, of the sockets' ``connect``
+and of ``getaddrinfo``; it is up while any fenced work runs, taken down once the last has
+ended, and lets every other thread's requests pass meanwhile.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import httpx
+
+from emulator.harness.guard import ClientRanAway
+from emulator.harness.pool_threads import Work
+
+__all__ = ["fence_off", "fenced"]
+
+#: how often the fence looks whether its work has ended (to come down)
+WATCH_SECONDS = 0.05
+
+
+class _Fence:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.work: tuple[Work, ...] = ()  # replaced whole: the patches read it unlocked
+        self.take_down: list[Callable[[], None]] = []
+
+
+_FENCE = _Fence()
+
+
+def fence_off(work: Iterable[Work]) -> None:
+    """Refuse ``work`` (what of it still runs) every connection and name lookup while it
+    runs."""
+    frames = sys._current_frames()
+    running = tuple(piece for piece in work if piece.running(frames))
+    if not running:
+        return
+    with _FENCE.lock:
+        first = not _FENCE.work
+        _FENCE.work += running
+        if first:
+            _put_up()
+            threading.Thread(target=_watch, name="harness-fence", daemon=True).start()
+
+
+def fenced() -> bool:
+    """Whether work of a client's is fenced off (and so still runs)."""
+    return bool(_FENCE.work)
+
+
+def _watch() -> None:
+    """Drop the work that has ended; take the fence down once none runs."""
+    while True:
+        time.sleep(WATCH_SECONDS)
+        with _FENCE.lock:
+            frames = sys._current_frames()
+            _FENCE.work = tuple(piece for piece in _FENCE.work if piece.running(frames))
+            if not _FENCE.work:
+                while _FENCE.take_down:
+                    _FENCE.take_down.pop()()
+                return
+
+
+def _refuse(what: str) -> None:
+    """`ClientRanAway` if fenced work runs in this thread."""
+    work = _FENCE.work
+    if not work or not any(piece.thread is threading.current_thread() for piece in work):
+        return
+    if any(piece.is_current(sys._getframe()) for piece in work):
+        raise ClientRanAway(
+            f"{what} by the client's work left running after its check (refused: the "
+            "harness has gone, and a provider's real host is beyond it)"
+        )
+
+
+def _put_up() -> None:
+    """Every way out of the process: httpx's and requests' own transports (where a request
+    still shows its URL, a proxy's or not), and beneath them the sockets (for urllib,
+    WebSockets and any other library)."""
+    _patch(socket.socket, "connect", _refusing(lambda sock, address: f"a connection to {address}"))
+    _patch(
+        socket.socket, "connect_ex", _refusing(lambda sock, address: f"a connection to {address}")
+    )
+    _patch(socket, "getaddrinfo", _refusing(lambda host, *_: f"a lookup of {host}"))
+    _patch(httpx.HTTPTransport, "handle_request", _refusing(_request))
+    _patch(httpx.AsyncHTTPTransport, "handle_async_request", _refusing(_request, wait=True))
+    try:
+        import requests.adapters
+    except ImportError:  # requests is optional: only the wavespeed SDK uses it
+        return
+    _patch(requests.adapters.HTTPAdapter, "send", _refusing(_request))
+
+
+# What each way out is asked for, in words (from the arguments it is given).
+
+
+def _connection(sock: socket.socket, address: object) -> str:
+    return f"a connection to {address}"
+
+
+def _lookup(host: object, *_: object, **__: object) -> str:
+    return f"a lookup of {host}"
+
+
+def _request(transport: object, request: Any, *_: object, **__: object) -> str:
+    return f"{request.method} {request.url}"
+
+
+def _refusing(describe: Callable[..., str], *, wait: bool = False) -> Callable[[Any], Any]:
+    """What wraps an original method or function with `_refuse` (``describe`` words what
+    is refused from its arguments); ``wait``: a coroutine function."""
+
+    def wrap(original: Any) -> Any:
+        if wait:
+
+            async def refusing_async(*args: Any, **kwargs: Any) -> Any:
+                _refuse(describe(*args, **kwargs))
+                return await original(*args, **kwargs)
+
+            return refusing_async
+
+        def refusing(*args: Any, **kwargs: Any) -> Any:
+            _refuse(describe(*args, **kwargs))
+            return original(*args, **kwargs)
+
+        return refusing
+
+    return wrap
+
+
+def _patch(owner: Any, name: str, wrap: Callable[[Any], Any]) -> None:
+    """Set ``owner.name`` to ``wrap`` of it until the fence comes down."""
+    own = name in vars(owner)  # else inherited (socket.socket's methods are _socket's)
+    original = getattr(owner, name)
+    patched = wrap(original)
+    setattr(owner, name, patched)
+
+    def restore() -> None:
+        # Patched over since (a test's own guard, say): left in place, it passes every
+        # call on once no work is fenced.
+        if getattr(owner, name) is not patched:
+            return
+        if own:
+            setattr(owner, name, original)
+        else:
+            delattr(owner, name)
+
+    _FENCE.take_down.append(restore)

@@ -1,0 +1,155 @@
+"""The fence around a client's work left running after a check: that work reaches nothing,
+by any library, while every other thread's requests pass; the fence comes down once the
+work has ended."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+import requests
+import requests.adapters
+
+from emulator.harness import ClientRanAway
+from emulator.harness.fence import fence_off, fenced
+from emulator.harness.pool_threads import Work, pool_task
+
+URL = "https://queue.fal.run/fal-ai/bitdance/requests/0000/status"
+
+
+def _wait_until(done: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every request that reaches httpx's or requests' transport to the network, and every
+    name lookup and connection, from any thread: none leaves (each fails as on a machine
+    without a network)."""
+    _wait_until(lambda: not fenced())  # another test's fenced work, still winding down
+    left: list[str] = []
+    sync, later = httpx.HTTPTransport.handle_request, httpx.AsyncHTTPTransport.handle_async_request
+    adapter = requests.adapters.HTTPAdapter.send
+
+    def handle_request(transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+        left.append(f"httpx {request.url}")
+        return sync(transport, request)
+
+    async def handle_async_request(transport: object, request: httpx.Request) -> httpx.Response:
+        left.append(f"httpx {request.url}")
+        return await later(transport, request)  # type: ignore[arg-type]
+
+    def send(
+        session_adapter: object, request: requests.PreparedRequest, **kwargs: object
+    ) -> object:
+        left.append(f"requests {request.url}")
+        return adapter(session_adapter, request, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", handle_request)
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", handle_async_request)
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", send)
+
+    def connect(sock: socket.socket, address: object) -> None:
+        left.append(f"connect {address}")
+        raise ConnectionRefusedError(f"(the test's network) {address}")
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> list:
+        left.append(f"lookup {host}")
+        raise socket.gaierror(f"(the test's network) {host}")
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield left
+    _wait_until(lambda: not fenced())  # down before the spies go: it wraps them
+
+
+def _httpx(url: str) -> object:
+    return httpx.get(url)
+
+
+def _httpx_async(url: str) -> object:
+    async def get() -> httpx.Response:
+        async with httpx.AsyncClient() as http:
+            return await http.get(url)
+
+    return asyncio.run(get())
+
+
+def _requests(url: str) -> object:
+    return requests.get(url, timeout=5)
+
+
+def _urllib(url: str) -> object:
+    return urllib.request.urlopen(url, timeout=5)  # noqa: S310 (a fixed https URL)
+
+
+def _outcome(send: Callable[[str], object]) -> BaseException | None:
+    try:
+        send(URL)
+    except BaseException as error:  # noqa: BLE001 (ClientRanAway is what is looked for)
+        return error
+    return None
+
+
+@pytest.mark.parametrize("send", [_httpx, _httpx_async, _requests, _urllib])
+def test_fenced_work_reaches_nothing_and_the_rest_passes(
+    network: list[str], send: Callable[[str], object]
+) -> None:
+    go, outcome = threading.Event(), []
+
+    def left_running() -> None:
+        go.wait(10)
+        outcome.append(_outcome(send))
+
+    leftover = threading.Thread(target=left_running, daemon=True)
+    leftover.start()
+    fence_off([Work(leftover)])
+    assert fenced()
+    assert not isinstance(_outcome(send), ClientRanAway)  # this thread's passes, to fail
+    assert network  # on the (absent) network
+    passed = list(network)
+    go.set()
+    leftover.join(10)
+    assert isinstance(outcome[0], ClientRanAway)
+    assert network == passed  # nothing more left the process
+    _wait_until(lambda: not fenced())
+    assert not fenced()  # and down: the test's spies are as they were
+    assert socket.socket.connect.__qualname__ == "network.<locals>.connect"
+    assert httpx.HTTPTransport.handle_request.__qualname__ == "network.<locals>.handle_request"
+
+
+def test_a_pools_task_is_fenced_not_the_next_task_of_its_worker(network: list[str]) -> None:
+    go, fenced_work, outcomes = threading.Event(), [], []
+
+    def left_running() -> None:
+        fenced_work.append(Work(threading.current_thread(), pool_task(sys._getframe())))
+        go.wait(10)
+        outcomes.append(_outcome(_httpx))
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(left_running)
+        _wait_until(lambda: bool(fenced_work))
+        fence_off(fenced_work)
+        go.set()
+        next_task = pool.submit(_outcome, _httpx).result(10)
+    assert isinstance(outcomes[0], ClientRanAway)
+    assert isinstance(next_task, httpx.ConnectError)  # on to the (absent) network
+    assert network
+
+
+def test_work_that_has_ended_is_not_fenced() -> None:
+    ended = threading.Thread(target=lambda: None)
+    ended.start()
+    ended.join()
+    fence_off([Work(ended)])
+    assert not fenced()
