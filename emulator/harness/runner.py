@@ -4,8 +4,8 @@ Each property runs as one Hypothesis test over its scenarios. Hypothesis's setti
 from the active profile (``max_examples``, ``database``, ``derandomize``…), so a user's
 ``HYPOTHESIS_PROFILE`` applies; each property has its own database key, so a failure found
 once is tried first next time. Shrinking re-runs the client, which can sleep, so it has a
-budget: past ``shrink_budget`` runs or ``shrink_seconds`` after the first failure, further
-candidates are skipped and the smallest failure found so far is reported.
+budget: past ``shrink_budget`` runs or ``shrink_seconds`` after the first failure, the
+search ends (`_BudgetSpent`) and the smallest failure found so far is reported.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 import hypothesis
-from hypothesis import HealthCheck, Phase, example, given, reject, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from emulator.core.faults import EFFECTS
@@ -62,6 +62,11 @@ class PropertyFailed(AssertionError):
     def __init__(self, scenario: Scenario, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.scenario, self.problems = scenario, problems
+
+
+class _BudgetSpent(BaseException):  # noqa: N818 (not an error: the end of a search)
+    """Ends Hypothesis's search once the shrink budget is spent: not an ``Exception``, so
+    Hypothesis does not take it for a failure to shrink (or replay), but stops."""
 
 
 def check(
@@ -132,9 +137,6 @@ class _PropertyRun:
         self.failures: list[PropertyFailed] = []
         self.after_failure = 0
         self.first_failure_at = 0.0
-        #: the failing scenarios Hypothesis drew, as JSON: it runs its smallest again at the
-        #: end, which a spent budget must let through (else the run looks flaky)
-        self.drawn_failures: set[str] = set()
         self.shrink_cut_short = False  # a simpler candidate was left untried: budget spent
         self.notes: list[str] = []
         self.late_before = len(session.late_requests)
@@ -240,7 +242,7 @@ class _PropertyRun:
     def _run_drawn(self, started: float) -> PropertyOutcome:
         try:
             self._test()()
-        except PropertyFailed:
+        except (PropertyFailed, _BudgetSpent):
             pass
         except hypothesis.errors.HypothesisException as error:
             if not self.failures:
@@ -299,15 +301,17 @@ class _PropertyRun:
 
     def _spent(self) -> bool:
         """Whether the shrink budget (runs and seconds since the first failure) is spent."""
-        late = time.monotonic() - self.first_failure_at > self.options.shrink_seconds
-        return late or self.after_failure > self.options.shrink_budget
+        late = time.monotonic() - self.first_failure_at >= self.options.shrink_seconds
+        return late or self.after_failure >= self.options.shrink_budget
 
     def _example(self, scenario: Scenario) -> None:
         if self.failures:
-            self.after_failure += 1
-            if self._spent() and scenario.to_json() not in self.drawn_failures:
+            if self._spent():
+                # Hypothesis would go on shrinking (and replay its smallest failure): each
+                # candidate a run of the client, whose every failure may take its time limit
                 self.shrink_cut_short = True
-                reject()  # the budget is spent: keep the smallest failure found so far
+                raise _BudgetSpent
+            self.after_failure += 1
         problems = self.prop.judge(self.context, self._observe(scenario))
         if problems and (reason := self._unprovoked(scenario)):
             # returns_valid_output's finding, which blaming the faults would hide; the draw
@@ -322,7 +326,6 @@ class _PropertyRun:
             if first:
                 self.first_failure_at = time.monotonic()
             self.failures.append(failure)
-            self.drawn_failures.add(scenario.to_json())
             if first:
                 self._try_simpler(failure)
             raise failure

@@ -6,9 +6,17 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import httpx
 import pytest
 
-from emulator.harness import NOT_APPLICABLE, Options, check, check_webhook_handler
+from emulator.harness import (
+    FAILED,
+    NOT_APPLICABLE,
+    Limits,
+    Options,
+    check,
+    check_webhook_handler,
+)
 from emulator.harness.properties import PROPERTIES, Context
 
 from .gallery import careful
@@ -81,3 +89,44 @@ def test_inputs_failing_with_nothing_staged_are_counted_and_the_other_properties
     # its probes, the sparse output on the simplest input, then its three draws
     assert outcome.examples <= 3 + 1 + 3, report.text()
     assert report.outcome("stops_polling_when_done") is not None
+
+
+WAVESPEED = "wavespeed-ai/bitdance-14b/text-to-image"
+
+
+class PollsAFailedJobForever:
+    """Polls until the prediction is completed: one that failed is polled until the harness
+    stops the client (`wsc:never_stops` of an audit, without its sleep)."""
+
+    def __init__(self) -> None:
+        self.saw_a_failure: list[bool] = []  # per call
+
+    def __call__(self, endpoint_id: str, arguments: dict[str, Any]) -> Any:
+        self.saw_a_failure.append(False)
+        with httpx.Client(headers={"Authorization": "Bearer k"}) as http:
+            url = f"https://api.wavespeed.ai/api/v3/{endpoint_id}"
+            task = http.post(url, json=arguments).json()["data"]
+            while True:
+                data = http.get(task["urls"]["get"]).json()["data"]
+                if data["status"] == "completed":
+                    return data
+                self.saw_a_failure[-1] |= data["status"] == "failed"
+
+
+@pytest.mark.parametrize(
+    ("budget", "runs_after"), [({"shrink_budget": 1}, 1), ({"shrink_seconds": 0}, 0)]
+)
+def test_a_spent_shrink_budget_runs_the_client_no_more(
+    budget: dict[str, float], runs_after: int
+) -> None:
+    # Hypothesis went on shrinking, and a candidate already seen to fail ran the client
+    # again: 72 runs past a budget of 3 (and with a 5 s call, 65 runs in 330 s, until
+    # Hypothesis gave up with its "PLEASE REPORT THIS": an audit).
+    client = PollsAFailedJobForever()
+    options = Options(max_examples=5, seed=1, limits=Limits(max_requests=3), **budget)
+    report = check(client, provider="wavespeed", endpoint=WAVESPEED,
+                   properties=["stops_polling_when_done"], options=options)  # fmt: skip
+    outcome = report.outcome("stops_polling_when_done")
+    assert outcome.status == FAILED
+    assert outcome.notes[-1].startswith("simplifying stopped at its budget")
+    assert len(client.saw_a_failure) - client.saw_a_failure.index(True) - 1 == runs_after
