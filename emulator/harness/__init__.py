@@ -19,9 +19,10 @@ Entry points: this Python API, ``emulator.harness.pytest.check_client`` and the 
 """
 
 from emulator.harness.command import CommandClient, CommandFailed
-from emulator.harness.guard import ClientRanAway, Limits
+from emulator.harness.guard import Limits
 from emulator.harness.options import Options
 from emulator.harness.properties import PROPERTIES
+from emulator.harness.ran_away import ClientRanAway
 from emulator.harness.report import FAILED, HELD, NOT_APPLICABLE, PropertyOutcome, Report
 from emulator.harness.runner import check
 from emulator.harness.scenario import Scenario

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from emulator.clients import FAKE_CREDENTIALS
-from emulator.harness.guard import STILL_CALLING, ClientRanAway, call_time_limit, require_number
+from emulator.harness.guard import STILL_CALLING, call_time_limit, require_number
+from emulator.harness.ran_away import ClientRanAway
 from emulator.harness.relay import Relay
 from emulator.node import HOOK
 

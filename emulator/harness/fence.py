@@ -3,13 +3,14 @@
 While the harness runs, the client's requests reach the emulator, and the guard stops
 those made after their call returned. Once it has gone, a poller of the client's still
 asleep (fal_client's backs off up to 30 s between tries) would wake to the real host, with
-the user's real key. So the work of the client's that sent requests under the harness and
-still runs as it goes (`Work`: a thread, or a pool's task) is fenced off: every request,
-connection and name lookup it makes is refused with `ClientRanAway`, a BaseException that
-no SDK's retry loop swallows, so the work ends at its next try. The fence is a patch of
-httpx's and requests' transports and, beneath every library, of the sockets' ``connect``
-and of ``getaddrinfo``; it is up while any fenced work runs, taken down once the last has
-ended, and lets every other thread's requests pass meanwhile.
+the user's real key (or to a later check's emulation, as that check's own). So the
+client's work that sent requests under the harness and still runs as it goes (`Work`: a
+thread, or a pool's task) is fenced off: every request, connection and name lookup it
+makes is refused with `ClientRanAway`, a BaseException that no SDK's retry loop swallows,
+so the work ends at its next try. The fence is a patch of the emulations' in-process
+answers, of httpx's and requests' transports and, beneath every library, of the sockets'
+``connect`` and of ``getaddrinfo``; it is up while any fenced work runs, taken down once
+the last has ended, and lets every other thread's requests pass meanwhile.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from typing import Any
 
 import httpx
 
-from emulator.harness.guard import ClientRanAway
 from emulator.harness.pool_threads import Work
+from emulator.harness.ran_away import ClientRanAway
+from emulator.transport import AppDispatcher
 
-__all__ = ["fence_off", "fenced"]
+__all__ = ["fence_off", "fenced", "refuse_if_fenced"]
 
 #: how often the fence looks whether its work has ended (to come down)
 WATCH_SECONDS = 0.05
@@ -75,29 +77,30 @@ def _watch() -> None:
                 return
 
 
-def _refuse(what: str) -> None:
-    """`ClientRanAway` if fenced work runs in this thread."""
+def refuse_if_fenced(what: str) -> None:
+    """`ClientRanAway` if fenced work runs in this thread (``what``: what it asked for)."""
     work = _FENCE.work
     if not work or not any(piece.thread is threading.current_thread() for piece in work):
         return
     if any(piece.is_current(sys._getframe()) for piece in work):
         raise ClientRanAway(
-            f"{what} by the client's work left running after its check (refused: the "
-            "harness has gone, and a provider's real host is beyond it)"
+            f"{what} by work a client left running after its check: refused, as its "
+            "harness has gone and the provider's real host lies beyond"
         )
 
 
 def _put_up() -> None:
-    """Every way out of the process: httpx's and requests' own transports (where a request
-    still shows its URL, a proxy's or not), and beneath them the sockets (for urllib,
-    WebSockets and any other library)."""
-    _patch(socket.socket, "connect", _refusing(lambda sock, address: f"a connection to {address}"))
-    _patch(
-        socket.socket, "connect_ex", _refusing(lambda sock, address: f"a connection to {address}")
-    )
-    _patch(socket, "getaddrinfo", _refusing(lambda host, *_: f"a lookup of {host}"))
+    """Every way out: an emulation's in-process answers (a later check's, or the one a
+    test lent the harness), httpx's and requests' own transports (where a request still
+    shows its URL, a proxy's or not), and beneath them the sockets (for urllib, WebSockets
+    and any other library)."""
+    _patch(AppDispatcher, "answer_sync", _refusing(_scope))
+    _patch(AppDispatcher, "handle_async", _refusing(_request, wait=True))
     _patch(httpx.HTTPTransport, "handle_request", _refusing(_request))
     _patch(httpx.AsyncHTTPTransport, "handle_async_request", _refusing(_request, wait=True))
+    _patch(socket.socket, "connect", _refusing(_connection))
+    _patch(socket.socket, "connect_ex", _refusing(_connection))
+    _patch(socket, "getaddrinfo", _refusing(_lookup))
     try:
         import requests.adapters
     except ImportError:  # requests is optional: only the wavespeed SDK uses it
@@ -120,21 +123,25 @@ def _request(transport: object, request: Any, *_: object, **__: object) -> str:
     return f"{request.method} {request.url}"
 
 
+def _scope(dispatcher: object, scope: dict[str, Any], *_: object) -> str:
+    return f"{scope['method']} {scope['path']}"
+
+
 def _refusing(describe: Callable[..., str], *, wait: bool = False) -> Callable[[Any], Any]:
-    """What wraps an original method or function with `_refuse` (``describe`` words what
-    is refused from its arguments); ``wait``: a coroutine function."""
+    """What wraps an original method or function with `refuse_if_fenced` (``describe``
+    words what is refused from its arguments); ``wait``: a coroutine function."""
 
     def wrap(original: Any) -> Any:
         if wait:
 
             async def refusing_async(*args: Any, **kwargs: Any) -> Any:
-                _refuse(describe(*args, **kwargs))
+                refuse_if_fenced(describe(*args, **kwargs))
                 return await original(*args, **kwargs)
 
             return refusing_async
 
         def refusing(*args: Any, **kwargs: Any) -> Any:
-            _refuse(describe(*args, **kwargs))
+            refuse_if_fenced(describe(*args, **kwargs))
             return original(*args, **kwargs)
 
         return refusing

@@ -23,7 +23,9 @@ from unittest import mock
 
 import httpx
 
+from emulator.harness.fence import refuse_if_fenced
 from emulator.harness.pool_threads import Work, busy, pool_task
+from emulator.harness.ran_away import ClientRanAway
 from emulator.harness.sdk_calls import HEADER, SdkCalls
 from emulator.harness.surfaces import Surface
 from emulator.http.asgi import header
@@ -34,11 +36,6 @@ from emulator.transport.answers import AnswerTimeout, SyncAnswer
 #: how a call stopped for taking too long is described (before the limit, in seconds)
 STILL_CALLING = "still calling after"
 SDK_HEADER = HEADER.encode()
-
-
-class ClientRanAway(BaseException):  # noqa: N818 (not an error of the client's making)
-    """The client exceeded the harness's limits for one call (requests or seconds), or
-    made a request after its call had returned."""
 
 
 @dataclass(frozen=True)
@@ -226,6 +223,8 @@ class RequestGuard:
 
     def answer_sync(self, scope: dict[str, Any], body: bytes, timeout: float | None) -> SyncAnswer:
         host = header(scope, b"host").rsplit(":", 1)[0]
+        # (an earlier check's leftover work, refused before it counts against this call)
+        refuse_if_fenced(f"{scope['method']} {host}{scope['path']}")
         lose = self._admit(scope["method"], host, scope["path"])
         named = self._sdk_call()
         if named is not None:  # the request tells the record which SDK call sent it
@@ -246,6 +245,7 @@ class RequestGuard:
         return answer
 
     async def handle_async(self, request: httpx.Request) -> httpx.Response:
+        refuse_if_fenced(f"{request.method} {request.url}")
         lose = self._admit(request.method, request.url.host, request.url.path)
         named = self._sdk_call()
         if named is not None:

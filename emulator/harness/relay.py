@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from emulator.config import EmulatorConfig
-from emulator.harness.guard import ClientRanAway
+from emulator.harness.ran_away import ClientRanAway
 from emulator.providers.registry import CANONICAL_HOSTS
 
 __all__ = ["Relay"]

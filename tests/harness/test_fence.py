@@ -18,25 +18,37 @@ import pytest
 import requests
 import requests.adapters
 
+from emulator import emulate
 from emulator.harness import ClientRanAway
 from emulator.harness.fence import fence_off, fenced
 from emulator.harness.pool_threads import Work, pool_task
 
 URL = "https://queue.fal.run/fal-ai/bitdance/requests/0000/status"
+HEADERS = {"Authorization": "Key k"}
 
 
-def _wait_until(done: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 10
+def _wait_until(done: Callable[[], bool], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
     while not done() and time.monotonic() < deadline:
         time.sleep(0.01)
 
 
+@pytest.fixture(autouse=True)
+def _no_fence_up() -> Iterator[None]:
+    """Each test puts the fence up itself, and leaves it down."""
+    # another test's fenced work, winding down (fal_client's sleeps 30 s at most)
+    _wait_until(lambda: not fenced(), 60)
+    assert not fenced(), "another test's fenced work still runs"
+    yield
+    _wait_until(lambda: not fenced())  # down before a test's spies go: it wraps them
+    assert not fenced()
+
+
 @pytest.fixture
-def network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every request that reaches httpx's or requests' transport to the network, and every
     name lookup and connection, from any thread: none leaves (each fails as on a machine
     without a network)."""
-    _wait_until(lambda: not fenced())  # another test's fenced work, still winding down
     left: list[str] = []
     sync, later = httpx.HTTPTransport.handle_request, httpx.AsyncHTTPTransport.handle_async_request
     adapter = requests.adapters.HTTPAdapter.send
@@ -69,8 +81,7 @@ def network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    yield left
-    _wait_until(lambda: not fenced())  # down before the spies go: it wraps them
+    return left
 
 
 def _httpx(url: str) -> object:
@@ -145,6 +156,27 @@ def test_a_pools_task_is_fenced_not_the_next_task_of_its_worker(network: list[st
     assert isinstance(outcomes[0], ClientRanAway)
     assert isinstance(next_task, httpx.ConnectError)  # on to the (absent) network
     assert network
+
+
+def test_fenced_work_is_refused_by_an_emulation_too() -> None:
+    """A later check's (or a test's own): a poller left by an earlier check passed as its
+    own, counted against its call's limits."""
+    go, outcome = threading.Event(), []
+    submit = "https://queue.fal.run/fal-ai/bitdance"
+
+    def left_running() -> None:
+        go.wait(10)
+        outcome.append(_outcome(lambda url: httpx.post(submit, json={"prompt": "x"})))
+
+    leftover = threading.Thread(target=left_running, daemon=True)
+    leftover.start()
+    fence_off([Work(leftover)])
+    with emulate() as emulation:
+        assert httpx.post(submit, json={"prompt": "x"}, headers=HEADERS).status_code == 200
+        go.set()
+        leftover.join(10)
+        assert isinstance(outcome[0], ClientRanAway)
+        assert len(emulation.requests) == 1  # this thread's alone
 
 
 def test_work_that_has_ended_is_not_fenced() -> None:

@@ -14,7 +14,8 @@ import pytest
 import requests
 
 from emulator.harness import FAILED, ClientRanAway, Limits, Options, Report, Scenario, check
-from emulator.harness.pool_threads import busy
+from emulator.harness.fence import fence_off
+from emulator.harness.pool_threads import Work, busy
 from emulator.harness.session import Session
 
 from .official import fal_subscribe_async
@@ -162,6 +163,34 @@ def test_fal_clients_poller_left_asleep_never_reaches_the_real_host(
         time.sleep(0.1)
     assert reached == []
     assert not any(busy(t, sys._current_frames()) for t in pool)  # it woke, and was stopped
+
+
+def test_an_earlier_checks_leftover_work_is_no_part_of_a_later_call() -> None:
+    """Its requests were counted against the later call's limits before being refused."""
+    go, refused = threading.Event(), []
+
+    def left_running() -> None:
+        go.wait(10)
+        try:
+            _fal_submit("fal-ai/bitdance", {"prompt": "x"})
+        except ClientRanAway as stop:
+            refused.append(stop)
+
+    leftover = threading.Thread(target=left_running, daemon=True)
+    leftover.start()
+    fence_off([Work(leftover)])  # as the earlier check left it
+
+    def submits_while_the_leftover_polls(endpoint_id: str, arguments: dict) -> dict:
+        go.set()
+        leftover.join(10)
+        return _fal_submit(endpoint_id, arguments)
+
+    scenario = Scenario("returns_valid_output", {"prompt": "x"})
+    limits = Limits(max_requests=1)
+    with Session(submits_while_the_leftover_polls, "fal", "fal-ai/bitdance", limits=limits) as s:
+        seen = s.run(scenario)
+    assert refused and seen.ran_away is None and seen.error is None
+    assert len(seen.requests) == 1
 
 
 def test_the_same_scenario_replays_the_same_ids() -> None:
