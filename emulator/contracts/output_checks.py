@@ -31,7 +31,7 @@ class OutputUnmade(Exception):
 
     def within(self, name: str | int) -> OutputUnmade:
         """The same failure, its field inside ``name``."""
-        return OutputUnmade(self.reason, (name, *self.path))
+        return type(self)(self.reason, (name, *self.path))
 
     def __str__(self) -> str:
         where = "/".join(map(str, self.path)) or "(the whole output)"

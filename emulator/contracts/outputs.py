@@ -56,6 +56,15 @@ _JSON_TYPES: dict[str, Any] = {
 OMIT: Any = object()
 
 
+class Renested(OutputUnmade):
+    """An object about to be made inside itself a second time. Where an optional field
+    leads there (a media file, made even when optional, whose required ``meta`` is the
+    object holding it) the conventions would make it for ever: the nearest field around
+    gives way. An optional one is left out; a required one takes its plain value, whose
+    ``anyOf``/``oneOf`` branches are those that end (`shallowest`: a required cycle no
+    branch ends is refused at load)."""
+
+
 class Plains:
     """The steps making schema-valid values (`plain`) of some schemas, each compiled when
     first needed. They are known by identity: each schema is held here with its step, so
@@ -286,7 +295,9 @@ class FieldPlan:
     """One property of an output object: its fixed step, else an echo of the input field
     of the same name and type, else its fallback, else (when required) a plain value. A
     value a convention makes that the field's own keywords refuse (an echo outside its
-    enum, the model's text where it has a pattern) gives way to the plain value."""
+    enum, the model's text where it has a pattern) gives way to the plain value; so does
+    one that would nest an object inside itself again (`Renested`), or, of an optional
+    field, it is left out."""
 
     def __init__(
         self,
@@ -334,7 +345,13 @@ class FieldPlan:
             value = self._conventional(job)
             if value is OMIT or not self.narrowed or self.keeps(value):
                 return value
-            return self.plain.make(job)
+        except Renested:  # its value would nest an object in itself once more
+            if not self.required:
+                return OMIT  # an optional field may always be absent
+        except OutputUnmade as exc:
+            raise exc.within(self.name) from None
+        try:
+            return self.plain.make(job)  # (of the anyOf/oneOf branches that end)
         except OutputUnmade as exc:
             raise exc.within(self.name) from None
 
@@ -367,14 +384,20 @@ class ObjectPlan:
         self.endpoint, self.schema = endpoint, schema
 
     @cached_property
+    def properties(self) -> Mapping[str, Any]:
+        """Its properties, as its document holds them: the same whichever ``$ref`` led
+        here, so they tell the object again where it is made inside itself."""
+        properties: Mapping[str, Any] = self.endpoint.resolve(self.schema).get("properties", {})
+        return properties
+
+    @cached_property
     def fields(self) -> tuple[FieldPlan, ...]:
-        schema = self.endpoint.resolve(self.schema)
-        required = set(schema.get("required", []))
+        required = set(self.endpoint.resolve(self.schema).get("required", []))
         hint = category_kind(self.endpoint.category)
         images = ImageArrays()  # its images and their flags, as many of each
         fields = tuple(
             FieldPlan(self.endpoint, name, prop, name in required, hint, images)
-            for name, prop in schema.get("properties", {}).items()
+            for name, prop in self.properties.items()
         )
         # several sounds of one object (demucs's stems, sam-audio's target and residual)
         # are each a sound of its own, not one file under several names
@@ -384,12 +407,21 @@ class ObjectPlan:
         return fields
 
     def make(self, job: Job) -> dict[str, Any]:
-        made = {}
-        for field in self.fields:
-            value = field.make(job)
-            if value is not OMIT:
-                made[field.name] = value
-        return made
+        making = job.making
+        if sum(properties is self.properties for properties in making) > 1:
+            raise Renested(
+                "it nests an object inside itself, and no field on the way may be left out"
+            )
+        making.append(self.properties)
+        try:
+            made = {}
+            for field in self.fields:
+                value = field.make(job)
+                if value is not OMIT:
+                    made[field.name] = value
+            return made
+        finally:
+            making.pop()
 
 
 def _single(step: Step | None, kind: str) -> TypeGuard[MediaPlan]:

@@ -74,7 +74,7 @@ from emulator.contracts.limits import (
     video_beyond,
 )
 from emulator.contracts.mattes import matte_of
-from emulator.contracts.output_checks import check_output
+from emulator.contracts.output_checks import OutputUnmade, check_output
 from emulator.contracts.outputs import MediaPlan
 from emulator.contracts.plans import Plan, plan_of
 from emulator.contracts.sizes import (
@@ -132,6 +132,7 @@ class Synthesis:
         self._text: str | None = None
         self._seconds: float | None = None
         self.input_media = InputMedia(plan, inputs, sources)
+        self.making: list[Mapping[str, Any]] = []  # (outputs.py's `ObjectPlan`)
 
     # -- sizes and formats -------------------------------------------------------------
 
@@ -380,6 +381,9 @@ def synthesize(
     plan = plan_of(endpoint)
     names = plan.input_names
     shaping = {name: value for name, value in inputs.items() if name in names}
-    output = Synthesis(plan, shaping, seed, link, limits, sources, flagged).output()
-    check_output(endpoint, output)
+    try:
+        output = Synthesis(plan, shaping, seed, link, limits, sources, flagged).output()
+        check_output(endpoint, output)
+    except RecursionError:  # the last guard against a schema that nests it for ever
+        raise OutputUnmade("it nests deeper than provider-emulator makes") from None
     return output

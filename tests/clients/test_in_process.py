@@ -286,3 +286,34 @@ def test_a_users_recursive_output_is_made_by_the_branch_that_ends(tmp_path: Path
     assert made["tree"] == {"child": None} and outputs == [{"child": None}]
     assert contracts["fal"].output_validator.is_valid(made)
     assert contracts["wavespeed"].output_validator.is_valid(result)
+
+
+def test_a_users_file_holding_its_own_object_is_made_once_inside_it(tmp_path: Path) -> None:
+    """An optional ``image`` whose file requires ``meta``, the object holding the image:
+    a file is made even where optional, so each result nested for ever (a RecursionError:
+    a 500); the copy inside itself leaves its image out, and each client gets an output
+    its contract keeps."""
+    wrapper = {"$ref": "#/components/schemas/Wrapper"}
+    contracts = {}
+    for provider, suffix in (("fal", "Output"), ("wavespeed", "Prediction")):
+        document = renamed(provider, "acme/wrapped")
+        document["components"]["schemas"]["Wrapper"] = {"type": "object",
+            "properties": {"image": {"$ref": "#/components/schemas/File"}}}  # fmt: skip
+        document["components"]["schemas"]["File"] = {"type": "object", "required": ["url", "meta"],
+            "properties": {"url": {"type": "string"}, "meta": wrapper}}  # fmt: skip
+        properties = schema(document, suffix)["properties"]
+        if provider == "fal":
+            properties["wrapper"] = wrapper
+            schema(document, suffix)["required"].append("wrapper")
+        else:  # WaveSpeed's outputs
+            properties["outputs"] = {"type": "array", "minItems": 1, "items": wrapper}
+        written(tmp_path, provider, document)
+        contracts[provider] = endpoint_from_document(provider, document)
+    with emulate(contracts=(tmp_path,)):
+        made = fal_client.run("acme/wrapped", arguments={"prompt": "a cat"})
+        task = wavespeed.run_no_throw("acme/wrapped", {"prompt": "a dog"})["task_id"]
+        result = wavespeed.get_result(task)
+    assert made["wrapper"]["image"]["meta"] == {}
+    assert result["data"]["outputs"][0]["image"]["meta"] == {}
+    assert contracts["fal"].output_validator.is_valid(made)
+    assert contracts["wavespeed"].output_validator.is_valid(result)

@@ -149,6 +149,29 @@ def test_a_recursive_field_takes_the_branch_that_ends() -> None:
     }
 
 
+def test_an_optional_field_that_would_nest_its_object_again_is_left_out() -> None:
+    # a file is made even where optional: its required meta, the object holding it, held
+    # another file, and so on for ever (a 500); the copy inside itself makes no file
+    file = {**_file(meta=_ref("Wrapper")), "required": ["url", "meta"]}
+    wrapper = {"type": "object", "properties": {"image": _ref("File"), "seed": {"type": "integer"}}}
+    # a $ref beside a description: a schema resolved anew each time
+    described = {
+        **_file(meta={**_ref("Wrapper"), "description": "its own"}),
+        "required": ["url", "meta"],
+    }
+    # required, but it may be null: the copy inside itself takes null
+    maybe_file = {"anyOf": [_ref("File"), {"type": "null"}]}
+    nullable = _requiring("image", maybe_file)
+    for schemas, inner in (
+        ({"Wrapper": wrapper, "File": file}, {"seed": 5}),
+        ({"Wrapper": wrapper, "File": described}, {"seed": 5}),
+        ({"Wrapper": nullable, "File": file}, {"image": None}),
+    ):
+        endpoint = _endpoint({"wrapper": _ref("Wrapper")}, schemas=schemas)
+        made = _output(endpoint, {"prompt": "a fox"})["wrapper"]
+        assert made["image"]["meta"] == inner
+
+
 def _requiring(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     """An object of one property, ``name``, required."""
     return {"type": "object", "required": [name], "properties": {name: schema}}

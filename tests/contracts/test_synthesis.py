@@ -1,4 +1,6 @@
+import inspect
 import io
+import sys
 
 import pytest
 from PIL import Image
@@ -7,6 +9,7 @@ from emulator.contracts.catalogue import shipped_catalogue
 from emulator.contracts.documents import Endpoint, endpoint_from_document
 from emulator.contracts.limits import Limits
 from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
+from emulator.contracts.output_checks import OutputUnmade
 from emulator.contracts.plans import plan_of
 from emulator.contracts.synthesis import InputRejected, Synthesis, synthesize
 from emulator.contracts.validation import check_input
@@ -859,3 +862,28 @@ def test_an_input_video_is_not_read_for_the_count_of_images_unless_frames_are_as
     job = Synthesis(plan_of(endpoint), {"video_url": url, "frame_interval": 5}, 1, link,
                     Limits(), sources)  # fmt: skip
     assert job.image_count() == 1 and read == [url]
+
+
+def test_an_output_nesting_deeper_than_python_goes_is_one_it_cannot_make() -> None:
+    # the last guard: a RecursionError was a 500; it is an output the emulator cannot make
+    # (fal's 501, WaveSpeed's task code 5003). Forty objects, each inside the one before,
+    # take more frames to make than a limit 30 frames beyond this test's allows
+    nested: dict = {"type": "string"}
+    for _ in range(40):
+        nested = {"type": "object", "required": ["n"], "properties": {"n": nested}}
+    ok = {"200": {"content": {"application/json": {"schema": nested}}}}
+    posted = {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}
+    document = {
+        "paths": {
+            "/acme/deep": {"post": posted},
+            "/acme/deep/requests/{request_id}": {"get": {"responses": ok}},
+        }
+    }
+    endpoint = endpoint_from_document("fal", document)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack(0)) + 30)
+    try:
+        with pytest.raises(OutputUnmade, match="nests deeper than provider-emulator makes"):
+            synthesize(endpoint, {}, 1, link, limits=Limits())
+    finally:
+        sys.setrecursionlimit(limit)
