@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from emulator.contracts.matching import pattern_problem
-from emulator.contracts.schema_walk import walk
+from emulator.contracts.schema_walk import Walk, walk
 from emulator.core.registry import LAYOUTS
 
 if TYPE_CHECKING:
@@ -26,11 +26,8 @@ class ContractError(ValueError):
 def check_endpoint(endpoint: Endpoint) -> None:
     """`ContractError` unless the endpoint's id is one (and the one its metadata names),
     each of its ``$ref`` pointers (every one in a curated document) leads somewhere, its
-    input and output schemas are valid JSON Schema (2020-12), and what they reach has
-    patterns RE2 runs and no endless ``$ref`` cycle."""
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError
-
+    input and output schemas and each schema they reach are valid JSON Schema (2020-12),
+    and what they reach has patterns RE2 runs and no endless ``$ref`` cycle."""
     _check_id(endpoint)
     if endpoint.tier == "curated":  # generated tiers are checked when they are made
         for ref in refs(endpoint.document):
@@ -40,26 +37,43 @@ def check_endpoint(endpoint: Endpoint) -> None:
                 raise ContractError(
                     f"{endpoint.source}: broken $ref {ref!r}: the document has nothing there"
                 ) from None
-    for which, schema in (("input", endpoint.input_schema), ("output", endpoint.output_schema)):
-        try:
-            Draft202012Validator.check_schema(endpoint.resolve(schema))
-        except SchemaError as exc:  # one line, where jsonschema's own text is a page
-            where = "/".join(map(str, exc.path)) or "its root"
-            raise ContractError(
-                f"{endpoint.source}: the {which} schema is not JSON Schema 2020-12 "
-                f"(at {where}: {exc.message})"
-            ) from exc
-        except (KeyError, TypeError) as exc:
-            raise ContractError(f"{endpoint.source}: broken $ref, no {exc} there") from exc
-        except Exception as exc:  # a schema jsonschema rejects, a non-local $ref
-            raise ContractError(f"{endpoint.source}: {exc}") from exc
-    _check_reach(endpoint)
+    walked = walk(endpoint)
+    tops = {"input": endpoint.input_schema, "output": endpoint.output_schema}
+    for which, schema in tops.items():
+        _check_schema(endpoint, f"{which} schema", schema)
+    # jsonschema's check does not follow a $ref: each schema one leads to is checked too
+    # (but the input's and the output's own, checked already as they resolve)
+    checked = {*tops, *(top.get("$ref") for top in tops.values())}
+    for ref in walked.steps:
+        if ref not in checked:
+            _check_schema(endpoint, f"schema {ref}", endpoint._lookup(ref))
+    _check_reach(endpoint, walked)
 
 
-def _check_reach(endpoint: Endpoint) -> None:
+def _check_schema(endpoint: Endpoint, which: str, schema: Any) -> None:
+    """`ContractError` unless ``schema`` (the document's ``which``), its own ``$ref``
+    followed, is JSON Schema 2020-12."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(
+            endpoint.resolve(schema) if isinstance(schema, Mapping) else schema
+        )
+    except SchemaError as exc:  # one line, where jsonschema's own text is a page
+        where = "/".join(map(str, exc.path)) or "its root"
+        raise ContractError(
+            f"{endpoint.source}: the {which} is not JSON Schema 2020-12 (at {where}: {exc.message})"
+        ) from exc
+    except (KeyError, TypeError) as exc:
+        raise ContractError(f"{endpoint.source}: broken $ref, no {exc} there") from exc
+    except Exception as exc:  # a schema jsonschema rejects, a non-local $ref
+        raise ContractError(f"{endpoint.source}: {exc}") from exc
+
+
+def _check_reach(endpoint: Endpoint, walked: Walk) -> None:
     """What the input and output schemas reach, ``$ref``s followed (schema_walk.py):
     patterns RE2 runs, and no ``$ref`` cycle the emulator would follow for ever."""
-    walked = walk(endpoint)
     for where, pattern in walked.patterns:
         problem = pattern_problem(pattern)
         if problem:

@@ -199,8 +199,9 @@ def _children(node: Mapping[str, Any]) -> Iterator[tuple[str, Any, bool, bool]]:
     """Each subschema of ``node``: where, it, whether it enters the value, and whether
     every value ``node`` allows goes through it (of an ``anyOf``/``oneOf``, every value
     that takes that branch)."""
-    required = node.get("required")
-    required = set(required) if isinstance(required, list) and _only(node, "object") else set()
+    listed = node.get("required") if _only(node, "object") else None
+    names = listed if isinstance(listed, list) else ()
+    required = {name for name in names if isinstance(name, str)}  # (walked before it is checked)
     least = _count(node, "minItems", 0) if _only(node, "array") else 0
     for key, value in node.items():
         if key in ("allOf", "anyOf", "oneOf") and isinstance(value, list):
@@ -237,7 +238,7 @@ def _only(node: Mapping[str, Any], kind: str) -> bool:
     """Whether ``node``'s ``type`` admits no value but a ``kind`` (``[object, null]``'s
     null needs no required property); with no ``type``, one is made as a ``kind``."""
     declared = node.get("type", kind)
-    return declared == kind or (isinstance(declared, list) and set(declared) == {kind})
+    return declared in (kind, [kind])
 
 
 def _count(node: Mapping[str, Any], keyword: str, default: int) -> int:

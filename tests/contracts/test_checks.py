@@ -53,6 +53,28 @@ def test_an_output_schema_that_is_no_json_schema_is_refused_where_it_breaks() ->
         load(document)
 
 
+@pytest.mark.parametrize(
+    ("broken", "where"),
+    [
+        ({"type": "int"}, "at type: 'int' is not valid"),
+        ({"type": [["integer"]]}, "at type: [['integer']] is not valid"),
+        ({"type": "object", "required": [["n"]]}, "at required/0: ['n'] is not of type 'string'"),
+    ],
+)
+def test_a_schema_a_ref_leads_to_that_is_no_json_schema_is_refused_naming_it(
+    broken: dict[str, Any], where: str
+) -> None:
+    # jsonschema's check does not follow a $ref: the first loaded, and each call sending
+    # the field was a 500 (an UnknownType); the others were a TypeError's traceback
+    document = _with(bitdance(), Input=_prop("n", _ref("N")), N=broken)
+    with pytest.raises(ContractError) as refused:
+        load(document)
+    assert str(refused.value).startswith(
+        "mine.json: the schema #/components/schemas/N is not JSON Schema 2020-12 "
+    )
+    assert where in str(refused.value)
+
+
 def test_a_broken_ref_is_named() -> None:
     document = bitdance()
     document["components"]["schemas"]["BitdanceInput"]["properties"]["prompt"] = {

@@ -67,3 +67,11 @@ def test_a_schema_no_finite_value_keeps_is_infinitely_deep() -> None:
     endless = _object(child={"oneOf": [_ref("Node"), {"allOf": [_ref("Node")]}]})
     depths = walk(_endpoint(checked=False, Node=endless)).depths()
     assert depths["#/components/schemas/Node"] == math.inf == depths["output"]
+
+
+def test_a_schema_that_is_no_json_schema_is_walked() -> None:
+    # walked before jsonschema's check refuses it (checks.py): lists in its type and its
+    # required were a TypeError (unhashable), a traceback where one line is due
+    malformed = {"type": [["object"]], "required": [["child"]], "properties": {"child": {}}}
+    walked = walk(_endpoint(checked=False, Node=malformed))
+    assert walked.depths()["#/components/schemas/Node"] == 1
