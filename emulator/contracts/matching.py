@@ -32,7 +32,9 @@ def _compiled(pattern: str) -> Any:
     try:
         return re2.compile(_utf8(_in_re2_syntax(pattern)), options)
     except re2.error as exc:
-        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        said = exc.args[0] if exc.args else None
+        # RE2 quotes the pattern's bytes: a lone surrogate's are no UTF-8, shown escaped
+        reason = said.decode(errors="backslashreplace") if isinstance(said, bytes) else exc
         raise PatternError(str(reason)) from None
 
 
