@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from emulator.contracts.optional_fields import optional_fields
 from emulator.contracts.validation import input_violations
+from emulator.core.lifecycle import Phase
+from emulator.core.record import RecordedRequest
 from emulator.harness.checks import (
     differences,
     error_text,
@@ -28,6 +30,7 @@ from emulator.harness.context import (
     scenarios,
 )
 from emulator.harness.scenario import Scenario
+from emulator.harness.sdk_calls import same_sdk_call, sdk_call
 from emulator.harness.session import Observation, retryable
 from emulator.strategies import broken_inputs
 
@@ -140,8 +143,8 @@ def _job_failure(context: Context) -> st.SearchStrategy[tuple[dict[str, Any], ..
 
 
 def judge_failure(context: Context, seen: Observation) -> list[str]:
-    if seen.ran_away:
-        return ran_away(seen)
+    if seen.ran_away:  # (a loop waiting for "completed" polls a failed job until stopped)
+        return [*polled_after_end(seen), *ran_away(seen)]
     if seen.error is not None or context.declared_error(seen.output):
         return []
     (rule,) = seen.scenario.faults
@@ -244,23 +247,71 @@ def paced_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
 
 
 def judge_stops(context: Context, seen: Observation) -> list[str]:
-    problems = ran_away(seen)
-    requests: dict[str | None, int] = {}
-    for _, what in seen.requests:
-        if what.kind == "poll":
-            requests[what.job_id] = requests.get(what.job_id, 0) + 1
-    for job_id, phases in seen.polls.items():
-        # The engine also looks on the provider's side (a sync-mode wait, an SSE stream):
-        # the client's polls are its last looks, one per poll request.
-        answered = [p.value for p in phases][len(phases) - requests.get(job_id, 0) :]
-        if "done" in answered:
-            extra = len(answered) - answered.index("done") - 1
-            if extra:
-                problems.append(f"polled job {job_id} {extra} more time(s) after it was done")
+    problems = [*polled_after_end(seen), *ran_away(seen)]
     if context.surface.result_kind == "result":
         fetched = _fetched(seen)
         problems += [f"fetched the result of {j} {n} times" for j, n in fetched.items() if n > 1]
     return problems
+
+
+def polled_after_end(seen: Observation) -> list[str]:
+    """Per job, the status polls after the one that said it had ended, named by how it
+    ended; told also of a call the harness stopped (a loop that waits for "completed"
+    polls a failed job until then). An SDK's own look just before the result fetch it
+    makes (`_sdk_look_before_fetch`) is not counted."""
+    sent: dict[str | None, list[RecordedRequest]] = {}
+    for entry, what in seen.requests:
+        if what.kind == "poll":
+            sent.setdefault(what.job_id, []).append(entry)
+    problems = []
+    for job_id, phases in seen.polls.items():
+        # The engine also looks on the provider's side (a sync-mode wait, an SSE stream):
+        # the client's polls are its last looks, one per poll request.
+        polls = sent.get(job_id, [])[-len(phases) :]
+        answered = phases[len(phases) - len(polls) :]
+        if Phase.DONE not in answered:
+            continue
+        after = polls[answered.index(Phase.DONE) + 1 :]
+        extra = [entry for entry in after if not _sdk_look_before_fetch(entry, seen)]
+        if extra:
+            call = sdk_call(extra[0])
+            inside = f" (sent inside {call})" if call else ""
+            problems.append(
+                f"polled job {job_id} {len(extra)} more time(s) after it was "
+                f"{_ended(seen.scenario.faults)}{inside}"
+            )
+    return problems
+
+
+def _sdk_look_before_fetch(poll: RecordedRequest, seen: Observation) -> bool:
+    """Whether ``poll`` is an SDK's own look at a job it was told had ended, just before it
+    fetches the result, in the same call: fal_client's ``get`` (and ``subscribe``, which
+    calls it) polls once before every fetch, and its documented API has no fetch without
+    that look; a user cannot leave it out."""
+    n = next(i for i, (entry, _) in enumerate(seen.requests) if entry is poll)
+    job_id = seen.requests[n][1].job_id
+    following = next(((e, w) for e, w in seen.requests[n + 1 :] if w.job_id == job_id), None)
+    if following is None:
+        return False
+    fetch, what = following
+    return what.kind == "result" and same_sdk_call(poll, fetch) is not None
+
+
+def _ended(faults: tuple[dict[str, Any], ...]) -> str:
+    """How a job of a polling scenario ended, as the provider's status told the client."""
+    rule = faults[0] if faults else {}
+    effect = rule.get("effect")
+    if effect == "timeout":
+        return "timed out"
+    if effect == "cancel":
+        return "cancelled"
+    if effect != "fail":
+        return "done"
+    if "code" in rule:
+        return f"failed (code {rule['code']})"
+    if "error_type" in rule:
+        return f"failed (error_type {rule['error_type']})"
+    return f"failed (the model refused the input: {rule.get('status', 422)})"
 
 
 def _fetched(seen: Observation) -> dict[str | None, int]:

@@ -18,6 +18,7 @@ from emulator.core.record import RecordedRequest
 from emulator.providers.fal.errors import REQUEST_ERROR_STATUS, RETRYABLE
 from emulator.providers.fal.paths import app_path, parse_request_path
 from emulator.providers.wavespeed.errors import TASK_CODES
+from emulator.providers.wavespeed.paths import job_id_of
 
 __all__ = ["SURFACES", "Classified", "Surface"]
 
@@ -36,7 +37,7 @@ _RETRIED_FAILURES = {
 @dataclass(frozen=True)
 class Classified:
     kind: str  # submit, run, poll, result, cancel, media, upload, other
-    job_id: str | None = None
+    job_id: str | None = None  # as the engine names it (`Observation.job_ids`)
 
 
 def _fal(entry: RecordedRequest) -> Classified:
@@ -62,8 +63,9 @@ def _wavespeed(entry: RecordedRequest) -> Classified:
         return Classified("media" if entry.method in ("GET", "HEAD") else "upload")
     rest = rest.removeprefix("api/v3/")
     if rest.startswith("predictions/") and entry.method == "GET":
-        # WaveSpeed has one read: the poll that also carries the result.
-        return Classified("poll", rest.split("/")[1])
+        # WaveSpeed has one read: the poll that also carries the result. Its prediction id
+        # is the job's UUID without dashes: the job is named as the engine names it.
+        return Classified("poll", job_id_of(rest.split("/")[1]))
     if rest.startswith("media/"):
         return Classified("upload")
     return Classified("submit" if entry.method == "POST" else "other")
