@@ -1,5 +1,6 @@
-"""Judgements of what a call leaves billed: the jobs it made (a lost answer resubmitted is
-a second one) and those it gave up on without cancelling."""
+"""Judgements of what a call leaves billed: the jobs it made (a lost answer resubmitted, or
+a job started over after a transient error, is a second one) and those it gave up on
+without cancelling."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from emulator.core.record import RecordedRequest
 from emulator.harness.context import Context, minimal, raised, ran_away, scenarios
 from emulator.harness.scenario import Scenario
 from emulator.harness.sdk_calls import same_sdk_call
-from emulator.harness.session import Observation
+from emulator.harness.session import Observation, retryable
 
 # -- no_duplicate_jobs ---------------------------------------------------------------------
 
@@ -54,15 +56,63 @@ def every_duplicate_case(context: Context) -> list[Scenario]:
     return [Scenario("no_duplicate_jobs", simplest, **case) for case in _duplicate_cases(context)]
 
 
-def judge_duplicates(context: Context, seen: Observation) -> list[str]:
+def billable_jobs(seen: Observation) -> int:
+    """The jobs a call made that the provider bills: each accepted submit's, and each
+    synchronous run answered (a fal.run job is kept nowhere: the record counts them)."""
     runs = [entry for entry in seen.of_kind("run") if entry.status == 200]
-    billable = len(seen.job_ids) + len(runs)
+    return len(seen.job_ids) + len(runs)
+
+
+def judge_duplicates(context: Context, seen: Observation) -> list[str]:
+    billable = billable_jobs(seen)
     if billable <= 1:
         return []
     submits = seen.of_kind("submit", "run")
     call = same_sdk_call(submits[0], submits[-1]) if len(submits) > 1 else None
     inside = f" (each sent inside one call of {call}: the SDK resubmitted)" if call else ""
     return [f"one call created {billable} billable jobs{inside}"]
+
+
+#: what a request about a job is, in a report's words
+_ASKED = {"poll": "status poll", "result": "result fetch"}
+
+
+def judge_restarts(seen: Observation, status: int) -> list[str]:
+    """A call that met an error answered ``status`` at a request about its job (a status
+    poll, a result fetch) and started a new job rather than send that request again: each
+    such job is billed, and the first is abandoned (a 429 or a 5xx there says nothing of
+    the job, which goes on). An error at a submit made no job: submitting again is its
+    retry."""
+    for n, (entry, what) in enumerate(seen.requests):
+        if entry.status != status or what.job_id is None or what.kind not in _ASKED:
+            continue
+        anew = _submitted_anew(seen, n)
+        if anew is None:
+            continue
+        call = same_sdk_call(entry, anew)
+        inside = f" (each sent inside one call of {call}: the SDK resubmitted)" if call else ""
+        return [
+            f"started the job over after a {status} at its {_ASKED[what.kind]}: one call "
+            f"created {billable_jobs(seen)} billable jobs, job {what.job_id} abandoned{inside} "
+            "(send the request that failed again, not a new submit)"
+        ]
+    return []
+
+
+def _submitted_anew(seen: Observation, n: int) -> RecordedRequest | None:
+    """The accepted submit that followed request ``n`` (an error about a job) before any
+    request about that job was answered otherwise, the job never asked about after it
+    (abandoned), if one did. A submit the call's own job outlived is no restart: another
+    thread's, say (a poller an earlier call left retrying its submit)."""
+    job_id = seen.requests[n][1].job_id
+    later = seen.requests[n + 1 :]
+    for m, (entry, what) in enumerate(later):
+        if what.job_id == job_id and not retryable(entry.status):
+            return None  # the call went on with its job
+        if what.kind in ("submit", "run") and entry.status == 200:
+            abandoned = all(asked.job_id != job_id for _, asked in later[m + 1 :])
+            return entry if abandoned else None
+    return None
 
 
 # -- cancels_abandoned_jobs ----------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from emulator.core.record import RecordedRequest
+from emulator.harness.billing_checks import judge_restarts
 from emulator.harness.context import (
     Context,
     fails_unprovoked,
@@ -115,27 +116,30 @@ def every_transient_error(context: Context) -> list[tuple[dict[str, Any], ...]]:
 
 def judge_retries(context: Context, seen: Observation) -> list[str]:
     """A call that meets transient errors must succeed, retrying each no sooner than its
-    Retry-After. One that fails is blamed on the error only if it gave up on one; one that
-    retried each until answered failed after (its input fails with nothing staged too, the
-    runner checks: `Property.unstaged`)."""
+    Retry-After, and with the job it made (`judge_restarts`). One that fails is blamed on
+    the error only if it gave up on one; one that retried each until answered failed after
+    (its input fails with nothing staged too, the runner checks: `Property.unstaged`)."""
     (rule,) = seen.scenario.faults
     if seen.ran_away:
         return ran_away(seen)
     entries = [entry for entry, _ in seen.requests]
     fired = [entry for entry in entries if entry.status == rule.get("status")]
+    restarts = judge_restarts(seen, rule["status"])
     if seen.error is not None and fired:  # (an error with no transient one is another's)
-        return [_gave_up(rule, fired, entries, raised(seen))]
+        return [_gave_up(rule, fired, entries, raised(seen)), *restarts]
+    return [*_early_retries(rule, entries), *restarts]
+
+
+def _early_retries(rule: dict[str, Any], entries: list[RecordedRequest]) -> list[str]:
+    """The retries sent sooner than a 429's Retry-After said. A 429's retry is the call's
+    next request, whatever it asks: the same one again, or a submit that starts over."""
     problems = []
-    for i, entry in enumerate(entries):
-        if entry.status != 429:
-            continue
-        later = [e for e in entries[i + 1 :] if (e.method, e.path) == (entry.method, entry.path)]
-        answered = entry.started + entry.duration
-        if later and later[0].started - answered < 0.9 * rule["retry_after"]:
-            call = same_sdk_call(entry, later[0])
+    for entry, retry in zip(entries, entries[1:], strict=False):
+        waited = retry.started - (entry.started + entry.duration)
+        if entry.status == 429 and waited < 0.9 * rule["retry_after"]:
+            call = same_sdk_call(entry, retry)
             problems.append(
-                f"retried {later[0].started - answered:.2f} s after a 429 that said "
-                f"Retry-After: {rule['retry_after']}"
+                f"retried {waited:.2f} s after a 429 that said Retry-After: {rule['retry_after']}"
                 + (f" (the retry was {call}'s own, inside the call your code made)" if call else "")
             )
     return problems
@@ -315,11 +319,17 @@ def applies_outage(context: Context, probe: Callable[[Scenario], Observation]) -
 
 def judge_outage(context: Context, seen: Observation) -> list[str]:
     """The client must stop within the outage's answers and say so (raise, or return an
-    error value); a success must be the job's. A run that never met the outage (struck at
-    an exchange the client does not use) shows nothing of it: its output is
-    `returns_valid_output`'s to judge."""
+    error value), without a job started over at each error (`judge_restarts`); a success
+    must be the job's. A run that never met the outage (struck at an exchange the client
+    does not use) shows nothing of it: its output is `returns_valid_output`'s to judge."""
     if not seen.exchange_fault_fired:
         return ran_away(seen)
+    return [*judge_restarts(seen, OUTAGE_STATUS), *_outage_end(context, seen)]
+
+
+def _outage_end(context: Context, seen: Observation) -> list[str]:
+    """How the call through a lasting outage ended: gave up, went on past it, or returned
+    a success."""
     exchange, tries = _tries(context, seen)
     failed = [entry for entry in tries if entry.status == OUTAGE_STATUS]
     if len(failed) == OUTAGE_ANSWERS and tries[-1] is not failed[-1]:  # tried once more

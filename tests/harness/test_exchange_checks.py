@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from emulator.core.record import RecordedRequest
-from emulator.harness.exchange_checks import _gave_up
+from emulator.harness.exchange_checks import _early_retries, _gave_up
 
 RULE = {"effect": "http_error", "status": 503, "times": 1}
 
@@ -29,3 +29,26 @@ def test_a_retry_answered_otherwise_was_answered() -> None:
     fired = _sent(503, 1.0)
     said = _gave_up(RULE, [fired], [fired, _sent(422, 2.0)], "RuntimeError: boom")
     assert said.startswith("failed after retrying each transient 503"), said
+
+
+RETRY_AFTER_1 = {"effect": "http_error", "status": 429, "times": 1, "retry_after": 1}
+
+
+def _polled(status: int, started: float) -> RecordedRequest:
+    path = "/fal/queue/fal-ai/bitdance/requests/0c0ffee0-0000-4000-8000-000000000000/status"
+    return RecordedRequest(
+        "GET", "queue.fal.run", path, "", status, "", started, 0.01, {}, b"", 0, "fal-ai/bitdance"
+    )
+
+
+@pytest.mark.parametrize(("resent", "problems"), [
+    (1.06, ["retried 0.05 s after a 429 that said Retry-After: 1"]),
+    (2.01, []),
+])  # fmt: skip
+def test_the_request_after_a_429_is_its_retry_whatever_it_asks(
+    resent: float, problems: list[str]
+) -> None:
+    # a client that answered a 429 at a poll with a new submit 50 ms later held: only the
+    # same method and path sent again was taken for the retry (a harness audit)
+    entries = [_sent(200, 0.0), _polled(429, 1.0), _sent(200, resent), _polled(200, 3.0)]
+    assert _early_retries(RETRY_AFTER_1, entries) == problems

@@ -1,0 +1,126 @@
+"""What a call leaves billed (emulator/harness/billing_checks.py): a job started over after
+a transient error."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import httpx
+
+from emulator.core.record import RecordedRequest
+from emulator.harness import FAILED, HELD, Options, Scenario, check
+from emulator.harness.billing_checks import judge_restarts
+from emulator.harness.session import Observation
+from emulator.harness.surfaces import SURFACES, Classified
+
+from .gallery import HEADERS, QUEUE, TLS
+
+FAL = "fal-ai/bitdance"
+POLL_503 = {"effect": "http_error", "status": 503, "method": "GET",
+            "path": "*/requests/*/status"}  # fmt: skip
+
+
+class Polls:
+    """Polls its job to the end; on an error at a poll it polls again, or, with
+    ``starts_over``, starts the whole call over (a new billable submit, the first job
+    abandoned). ``jobs``: how many jobs it runs one after the other, each to its end (a
+    second job made on purpose, not for an error)."""
+
+    def __init__(self, *, starts_over: bool, jobs: int = 1) -> None:
+        self.starts_over, self.jobs = starts_over, jobs
+
+    def __call__(self, endpoint_id: str, arguments: dict[str, Any]) -> Any:
+        with httpx.Client(headers=HEADERS, timeout=5, verify=TLS) as http:
+            for _ in range(self.jobs - 1):
+                self.one_job(http, endpoint_id, arguments)
+            return self.one_job(http, endpoint_id, arguments)
+
+    def one_job(self, http: httpx.Client, endpoint_id: str, arguments: dict[str, Any]) -> Any:
+        for _ in range(3):
+            queued = http.post(f"{QUEUE}/{endpoint_id}", json=arguments).json()
+            if self.wait(http, queued["status_url"]):
+                return http.get(queued["response_url"]).json()
+            time.sleep(0.01)
+        raise RuntimeError("the provider kept failing")
+
+    def wait(self, http: httpx.Client, url: str) -> bool:
+        while True:
+            answer = http.get(url)
+            if answer.is_error and self.starts_over:
+                return False  # "start again from scratch"
+            if not answer.is_error and answer.json()["status"] == "COMPLETED":
+                return True
+            time.sleep(0.01)
+
+
+def _replayed(client: Any, name: str, *faults: dict[str, Any], **settings: Any) -> Any:
+    scenario = Scenario(name, {"prompt": "a"}, "polls:1,0", faults=faults)
+    report = check(client, provider="fal", endpoint=FAL, properties=[name], replay=scenario,
+                   options=Options(**settings))  # fmt: skip
+    (outcome,) = report.outcomes
+    return outcome
+
+
+def _jobs_named(problems: list[str]) -> list[str]:
+    return [re.sub(r"job [0-9a-f-]{36}", "job JOB", problem) for problem in problems]
+
+
+def test_a_job_started_over_after_a_transient_error_fails_retries_transient_errors() -> None:
+    # it held: only a request sent again by the same method and path was looked at
+    client = Polls(starts_over=True)
+    outcome = _replayed(client, "retries_transient_errors", {**POLL_503, "times": 1})
+    assert outcome.status == FAILED
+    assert _jobs_named(outcome.problems) == [
+        "started the job over after a 503 at its status poll: one call created 2 billable "
+        "jobs, job JOB abandoned (send the request that failed again, not a new submit)"
+    ]
+
+
+def test_a_job_started_over_at_each_error_of_an_outage_fails_gives_up_during_outage() -> None:
+    # it held: the client gave up (after three jobs), and only its tries were counted
+    client = Polls(starts_over=True)
+    outcome = _replayed(client, "gives_up_during_outage", {**POLL_503, "times": 20})
+    assert outcome.status == FAILED
+    assert _jobs_named(outcome.problems) == [
+        "started the job over after a 503 at its status poll: one call created 3 billable "
+        "jobs, job JOB abandoned (send the request that failed again, not a new submit)"
+    ]
+
+
+def test_a_second_job_made_after_the_first_was_answered_is_not_blamed_on_the_error() -> None:
+    # two jobs one after the other, each polled to its end: no_duplicate_jobs' finding
+    outcome = _replayed(Polls(starts_over=False, jobs=2), "retries_transient_errors",
+                        {**POLL_503, "times": 1})  # fmt: skip
+    assert outcome.status == HELD, outcome.problems
+
+
+FIRST, SECOND = "0c0ffee0-0000-4000-8000-000000000001", "0c0ffee0-0000-4000-8000-000000000002"
+
+
+def _sent(method: str, below: str, status: int) -> tuple[RecordedRequest, Classified]:
+    entry = RecordedRequest(method, "queue.fal.run", f"/fal/queue/{FAL}{below}", "", status, "",
+                            0.0, 0.01, {}, b"", 0, FAL)  # fmt: skip
+    return entry, SURFACES["fal"].classify(entry)
+
+
+def _made(*requests: tuple[RecordedRequest, Classified]) -> Observation:
+    seen = Observation(Scenario("retries_transient_errors", {"prompt": "a"}))
+    seen.requests, seen.job_ids = list(requests), [FIRST, SECOND]
+    return seen
+
+
+def test_a_submit_the_calls_own_job_outlived_is_no_restart() -> None:
+    # fal_client's subscribe(client_timeout=...) leaves a thread retrying a submit through
+    # an outage; its submit, landing in the next call, was taken for that call's restart
+    submitted, polled = ("POST", "", 200), ("GET", f"/requests/{FIRST}/status", 503)
+    foreign = _sent("POST", "", 200)
+    went_on = _made(_sent(*submitted), _sent(*polled), foreign, _sent(*polled), _sent(*polled))
+    assert judge_restarts(went_on, 503) == []
+    started_over = _made(_sent(*submitted), _sent(*polled), foreign,
+                         _sent("GET", f"/requests/{SECOND}/status", 503))  # fmt: skip
+    assert judge_restarts(started_over, 503) == [
+        f"started the job over after a 503 at its status poll: one call created 2 billable "
+        f"jobs, job {FIRST} abandoned (send the request that failed again, not a new submit)"
+    ]
