@@ -1,6 +1,6 @@
 """Judgements of what a call leaves billed: the jobs it made (a lost answer resubmitted, or
-a job started over after a transient error, is a second one) and those it gave up on
-without cancelling."""
+a job started over after a transient error, is a second one), those it gave up on without
+cancelling, and a job stuck in the queue it never gives up on."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from emulator.core.record import RecordedRequest
-from emulator.harness.context import Context, minimal, raised, ran_away, scenarios
+from emulator.harness.context import Context, minimal, raised, scenarios
 from emulator.harness.scenario import Scenario
 from emulator.harness.sdk_calls import same_sdk_call
 from emulator.harness.session import Observation, retryable
@@ -133,19 +133,38 @@ def every_starved(context: Context) -> list[tuple[dict[str, Any], ...]]:
 
 def judge_cancels(context: Context, seen: Observation) -> list[str]:
     if seen.ran_away:
-        return ran_away(seen)
-    if seen.error is None:
-        return []  # it did not give up (a synchronous run, say)
+        return [_hangs(context, seen)]
+    if seen.error is None or not context.surface.has_cancel:
+        return []  # it did not give up (a synchronous run, say), or had nothing to send
     return [
         f"gave up ({raised(seen)}) and left job {job_id} running: no cancel was sent"
         for job_id in seen.unfinished
     ]
 
 
+def _hangs(context: Context, seen: Observation) -> str:
+    """A call still waiting on its starved job when the harness stopped it: with no
+    deadline of its own, it would wait for as long as the job stays queued."""
+    polls = len(seen.of_kind("poll"))
+    asked = f"; {polls} status polls, each answered queued" if polls else ""
+    cancel = ", and cancel the job" if context.surface.has_cancel else ""
+    return (
+        f"hangs its caller on a job stuck in the queue (the harness stopped it: "
+        f"{seen.ran_away}{asked}): give up after a deadline{cancel} (one longer than the "
+        "call's time limit shows with --call-timeout, Limits(call_timeout=...))"
+    )
+
+
 def applies_cancel(context: Context, probe: Callable[[Scenario], Observation]) -> str | None:
-    if not context.surface.has_cancel:
-        return f"{context.provider}'s API has no cancel operation"
+    """To every client of a provider with a cancel; to one of a provider without only if
+    it hangs on a starved job (`judge_cancels` reports that): one that gives up has
+    nothing to send."""
+    if context.surface.has_cancel:
+        return None
     seen = probe(Scenario("cancels_abandoned_jobs", minimal(context), faults=STARVED))
     if seen.ran_away:
-        return f"the client never gives up on a job stuck in the queue ({seen.ran_away})"
-    return None
+        return None
+    return (
+        f"{context.provider}'s API has no cancel operation (and the client gives up on a "
+        "job stuck in the queue)"
+    )

@@ -180,8 +180,9 @@ PROPERTIES: dict[str, Property] = {
         ),
         Property(
             "cancels_abandoned_jobs",
-            "A queued fal request runs, and is billed, unless cancelled (PUT …/cancel); a "
-            "client that stops waiting should cancel what it started.",
+            "A job can stay queued for as long as the provider is busy: a client must give "
+            "up after a deadline, not hang its caller, and cancel what it started where it "
+            "can (a queued fal request runs, and is billed, unless cancelled: PUT …/cancel).",
             starved_scenarios,
             judge_cancels,
             applies_cancel,

@@ -1,5 +1,5 @@
 """What a call leaves billed (emulator/harness/billing_checks.py): a job started over after
-a transient error."""
+a transient error, and a job stuck in the queue that a client never gives up on."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import time
 from typing import Any
 
 import httpx
+import wavespeed
 
 from emulator.core.record import RecordedRequest
-from emulator.harness import FAILED, HELD, Options, Scenario, check
+from emulator.harness import FAILED, HELD, NOT_APPLICABLE, Limits, Options, Scenario, check
 from emulator.harness.billing_checks import judge_restarts
 from emulator.harness.session import Observation
 from emulator.harness.surfaces import SURFACES, Classified
@@ -18,6 +19,7 @@ from emulator.harness.surfaces import SURFACES, Classified
 from .gallery import HEADERS, QUEUE, TLS
 
 FAL = "fal-ai/bitdance"
+WAVESPEED = "wavespeed-ai/bitdance-14b/text-to-image"
 POLL_503 = {"effect": "http_error", "status": 503, "method": "GET",
             "path": "*/requests/*/status"}  # fmt: skip
 
@@ -124,3 +126,72 @@ def test_a_submit_the_calls_own_job_outlived_is_no_restart() -> None:
         f"started the job over after a 503 at its status poll: one call created 2 billable "
         f"jobs, job {FIRST} abandoned (send the request that failed again, not a new submit)"
     ]
+
+
+class NeverGivesUp:
+    """Polls a job, politely, for as long as it takes."""
+
+    def __call__(self, endpoint_id: str, arguments: dict[str, Any]) -> Any:
+        with httpx.Client(headers=HEADERS, timeout=5, verify=TLS) as http:
+            queued = http.post(f"{QUEUE}/{endpoint_id}", json=arguments).json()
+            while http.get(queued["status_url"]).json()["status"] != "COMPLETED":
+                time.sleep(0.01)
+            return http.get(queued["response_url"]).json()
+
+
+#: stops a client that keeps calling at once, not after the seconds of a call's time limit
+FEW_REQUESTS = Options(limits=Limits(max_requests=10))
+
+
+def test_a_client_hanging_on_a_job_stuck_in_the_queue_fails_cancels_abandoned_jobs() -> None:
+    # it was "not applicable": the classic bug of never giving up had no finding
+    report = check(NeverGivesUp(), provider="fal", endpoint=FAL,
+                   properties=["cancels_abandoned_jobs"], options=FEW_REQUESTS)  # fmt: skip
+    (outcome,) = report.outcomes
+    assert outcome.status == FAILED, report.text()
+    assert outcome.problems == [
+        "hangs its caller on a job stuck in the queue (the harness stopped it: more than 10 "
+        "requests in one call; 9 status polls, each answered queued): give up after a "
+        "deadline, and cancel the job (one longer than the call's time limit shows with "
+        "--call-timeout, Limits(call_timeout=...))"
+    ]
+
+
+def polls_a_prediction_forever(endpoint_id: str, arguments: dict[str, Any]) -> Any:
+    return wavespeed.run(endpoint_id, arguments, poll_interval=0.01)
+
+
+def gives_up_on_a_prediction(endpoint_id: str, arguments: dict[str, Any]) -> Any:
+    return wavespeed.run(endpoint_id, arguments, timeout=0.1, poll_interval=0.01)
+
+
+def test_a_wavespeed_client_hanging_on_a_queued_prediction_fails_too() -> None:
+    # WaveSpeed has no cancel, so no starved prediction was ever looked at
+    report = check(polls_a_prediction_forever, provider="wavespeed", endpoint=WAVESPEED,
+                   properties=["cancels_abandoned_jobs"], options=FEW_REQUESTS)  # fmt: skip
+    (outcome,) = report.outcomes
+    assert outcome.status == FAILED, report.text()
+    (problem,) = outcome.problems
+    assert problem.startswith("hangs its caller on a job stuck in the queue (the harness ")
+    assert "give up after a deadline (one longer" in problem  # nothing to cancel
+
+
+def test_a_wavespeed_client_that_gives_up_has_nothing_to_cancel() -> None:
+    report = check(gives_up_on_a_prediction, provider="wavespeed", endpoint=WAVESPEED,
+                   properties=["cancels_abandoned_jobs"])  # fmt: skip
+    (outcome,) = report.outcomes
+    assert outcome.status == NOT_APPLICABLE, report.text()
+    assert outcome.reason == (
+        "wavespeed's API has no cancel operation (and the client gives up on a job stuck in "
+        "the queue)"
+    )
+
+
+def test_a_replayed_starved_prediction_given_up_on_is_no_cancel_left_unsent() -> None:
+    # a replay is judged without asking whether the property applies: WaveSpeed has no
+    # cancel to send
+    scenario = Scenario("cancels_abandoned_jobs", {"prompt": "a"}, faults=({"effect": "starve"},))
+    report = check(gives_up_on_a_prediction, provider="wavespeed", endpoint=WAVESPEED,
+                   properties=["cancels_abandoned_jobs"], replay=scenario)  # fmt: skip
+    (outcome,) = report.outcomes
+    assert outcome.status == HELD, report.text()
