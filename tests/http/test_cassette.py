@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 
 from emulator import EmulatorConfig, Engine, Progression, create_app
 from emulator.recording import with_recordings
+from tests.http.recorded import fal_queue_exchange
 
 
 def _sync_run(answer: dict) -> dict:
@@ -53,18 +54,6 @@ def test_a_reset_of_the_emulator_replays_from_the_first_recordings(tmp_path: Pat
     assert [_run(client), _run(client)] == [{"number": 1}, {"number": 2}]
 
 
-def _fal_queue(method: str, path: str, status: int, answer: dict, **request: dict) -> dict:
-    return {
-        "surface": "fal/queue",
-        "method": method,
-        "path": path,
-        "query": "",
-        "request": {"headers": {}, **request},
-        "response": {"status": status, "json": answer,
-                     "headers": {"content-type": "application/json", "retry-after": "1"}},
-    }  # fmt: skip
-
-
 def test_a_refused_submit_replays_in_its_turn_then_the_job_its_retry_made(
     tmp_path: Path,
 ) -> None:
@@ -73,9 +62,9 @@ def test_a_refused_submit_replays_in_its_turn_then_the_job_its_retry_made(
     same = {"json": {"prompt": "same"}}
     busy = {"detail": "Too many requests"}
     recordings = [
-        _fal_queue("POST", "/fal-ai/bitdance", 429, busy, **same),
-        _fal_queue("POST", "/fal-ai/bitdance", 200, {"request_id": "r1"}, **same),
-        _fal_queue("GET", "/fal-ai/bitdance/requests/r1", 200, {"images": [], "seed": 7}),
+        fal_queue_exchange("POST", "/fal-ai/bitdance", 429, busy, **same),
+        fal_queue_exchange("POST", "/fal-ai/bitdance", 200, {"request_id": "r1"}, **same),
+        fal_queue_exchange("GET", "/fal-ai/bitdance/requests/r1", 200, {"images": [], "seed": 7}),
     ]
     (tmp_path / "fal").mkdir()
     for number, recording in enumerate(recordings):

@@ -11,28 +11,21 @@ from starlette.testclient import TestClient
 
 from emulator import EmulatorConfig, Engine, Progression, create_app
 from emulator.recording import with_recordings
+from tests.http.recorded import fal_queue_exchange
 
 CAT = {"prompt": "a cat", "num_images": 1}
-
-
-def _fal(method: str, path: str, status: int, answer: dict, **request: dict) -> dict:
-    return {
-        "surface": "fal/queue",
-        "method": method,
-        "path": path,
-        "query": "",
-        "request": {"headers": {}, **request},
-        "response": {"status": status, "json": answer,
-                     "headers": {"content-type": "application/json", "retry-after": "0"}},
-    }  # fmt: skip
 
 
 def _recorded(folder: Path) -> Path:
     """A fal submit refused with a 429, then the job its retry made, then its result."""
     recordings = [
-        _fal("POST", "/fal-ai/bitdance", 429, {"detail": "Too many requests"}, json=CAT),
-        _fal("POST", "/fal-ai/bitdance", 200, {"request_id": "r1"}, json=CAT),
-        _fal("GET", "/fal-ai/bitdance/requests/r1", 200, {"images": [], "seed": 7}),
+        fal_queue_exchange(
+            "POST", "/fal-ai/bitdance", 429, {"detail": "Too many requests"}, "0", json=CAT
+        ),
+        fal_queue_exchange("POST", "/fal-ai/bitdance", 200, {"request_id": "r1"}, "0", json=CAT),
+        fal_queue_exchange(
+            "GET", "/fal-ai/bitdance/requests/r1", 200, {"images": [], "seed": 7}, "0"
+        ),
     ]
     (folder / "fal").mkdir()
     for number, recording in enumerate(recordings):
