@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 import sys
 import threading
 import time
@@ -87,9 +86,6 @@ def call_time_limit() -> float:
     """The time limit of the harness's call running in this thread (a recheck's longer
     one included); the default limit outside a call."""
     return _CALL_TIME_LIMIT.get() or DEFAULT_LIMITS.call_timeout
-
-
-_JOB_IN_PATH = re.compile(r"/(?:requests|predictions)/([0-9a-f-]{32,36})(?:/|$)")
 
 
 class RequestGuard:
@@ -194,8 +190,7 @@ class RequestGuard:
         sender = threading.current_thread()
         with self._lock:
             self._senders[sender] = pool_task(sys._getframe())
-            found = _JOB_IN_PATH.search(path)
-            job_id = found.group(1) if found else None
+            job_id = self.surface.job_in_path(path)
             leaked = job_id in self.retired and not self.is_current(job_id or "")
             if self.closed or leaked:
                 self.late.append(f"{method} {path}")

@@ -8,6 +8,7 @@ are matched below the provider's surface: ``fal-ai/x/requests/…``, ``predictio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ from emulator.providers.wavespeed.paths import job_id_of
 __all__ = ["SURFACES", "Classified", "Surface"]
 
 _UUID_GLOB = "????????-????-????-????-????????????"
+#: a job's id in a request's path: fal's queue (dashed) or a WaveSpeed prediction (bare)
+_JOB_IN_PATH = re.compile(r"/(?:requests|predictions)/([0-9a-f-]{32,36})(?:/|$)")
 #: How long fal's JavaScript client retries an answer of 502-504 before raising it: 3
 #: retries, 1 s doubling, ±25 % (@fal-ai/client 1.10.1's default; fal-protocol.md §5). fal
 #: answers the result of a request failed for a retryable reason so (x-fal-retryable), so
@@ -82,6 +85,12 @@ class Surface:
 
     def classify(self, entry: RecordedRequest) -> Classified:
         return _fal(entry) if self.provider == "fal" else _wavespeed(entry)
+
+    def job_in_path(self, path: str) -> str | None:
+        """The job a request's ``path`` (as the client sent it) is about, named as the
+        engine names it, or None."""
+        found = _JOB_IN_PATH.search(path)
+        return job_id_of(found.group(1)) if found else None
 
     def is_submit(self, host: str, path: str) -> bool:
         """Whether a POST to ``host`` and ``path`` (as the client sent it) submits a job."""

@@ -243,6 +243,46 @@ def test_a_lost_submit_answer_still_makes_the_job(client: str, lose: bool) -> No
     assert isinstance(seen.error, lost_error) is lose  # each client's own error
 
 
+POLLERS = {  # an earlier call's job, polled as each provider's answer names it
+    "fal": lambda submitted: httpx.get(submitted["status_url"], headers=HEADERS),
+    # (WaveSpeed's prediction id is the job's UUID without its dashes)
+    "wavespeed": lambda submitted: requests.get(
+        submitted["data"]["urls"]["get"], headers=WAVESPEED_HEADERS
+    ),
+}
+
+
+@pytest.mark.parametrize("client", sorted(SUBMITTERS))
+def test_a_poll_of_an_earlier_calls_job_is_stopped_as_late(client: str) -> None:
+    submit, provider, endpoint, _ = SUBMITTERS[client]
+    poll, go, refused = POLLERS[provider], threading.Event(), []
+    leftovers: list[threading.Thread] = []
+
+    def polls_after_returning(endpoint_id: str, arguments: dict) -> dict:
+        submitted = submit(endpoint_id, arguments)
+        if leftovers:  # the second call lets the first call's poller go
+            go.set()
+            leftovers[0].join(10)
+            return submitted
+
+        def poll_later() -> None:
+            go.wait(10)
+            try:
+                poll(submitted)
+            except ClientRanAway as stop:
+                refused.append(stop)
+
+        leftovers.append(threading.Thread(target=poll_later, daemon=True))
+        leftovers[0].start()
+        return submitted
+
+    with Session(polls_after_returning, provider, endpoint) as session:
+        session.run(Scenario("returns_valid_output", {"prompt": "x"}, seed=1))
+        later = session.run(Scenario("returns_valid_output", {"prompt": "x"}, seed=2))
+    assert refused, "the earlier call's poll reached the emulator"
+    assert len(later.requests) == 1  # the submit alone: the late poll is not this call's
+
+
 def test_a_requests_client_that_never_stops_is_stopped_too() -> None:
     def polls_forever(endpoint_id: str, arguments: dict) -> dict:
         url = f"https://api.wavespeed.ai/api/v3/{endpoint_id}"
