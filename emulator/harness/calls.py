@@ -48,7 +48,16 @@ class CallError(RuntimeError):
 
 
 class KeyRejected(CallError):
-    """The provider answered 401 or 403."""
+    """The provider answered 401 or 403: ``exchange``'s last step."""
+
+    def __init__(self, message: str, exchange: Exchange) -> None:
+        super().__init__(message)
+        self.exchange = exchange
+
+    @property
+    def at_submit(self) -> bool:
+        """Whether it was the submit that was refused (no job made, nothing billed)."""
+        return len(self.exchange.steps) == 1
 
 
 @dataclass
@@ -147,7 +156,7 @@ class Caller:
         exchange.steps.append(step)
         if step.status in (401, 403):
             variable = KEY_VARIABLES[self.provider]
-            raise KeyRejected(f"{self.provider} rejected {variable} ({step.status})")
+            raise KeyRejected(f"{self.provider} rejected {variable} ({step.status})", exchange)
         return step
 
     def _send(self, method: str, url: str, body: Any) -> Step:

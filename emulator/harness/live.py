@@ -188,7 +188,8 @@ class LiveSession:
     def run(self, endpoint_id: str, arguments: Mapping[str, Any]) -> Exchange:
         """Book the call in the ledger (refused, `SpendCapExceeded`, if it could take the
         spend over the cap), then submit, poll until done and fetch the result. A submit
-        the provider refused is released from the ledger (it made no job); one refused as
+        the provider refused is released from the ledger (it made no job): one whose key
+        it refused (401, 403) as well, and that is a `LiveError`; one refused as
         `TRANSIENT` is made again after its Retry-After, `RETRIES` times at most, and
         booked again each time. `Inconclusive` when the submit, or a poll, still is."""
         attempt = 0
@@ -197,6 +198,8 @@ class LiveSession:
             try:
                 exchange = self._caller.run(endpoint_id, arguments)
             except KeyRejected as exc:
+                if exc.at_submit:
+                    self._ledger.release(entry, str(exc))
                 raise LiveError(str(exc)) from None
             submit = exchange.steps[0]
             if submit.status >= 400:

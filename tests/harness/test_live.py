@@ -164,6 +164,32 @@ def test_a_submit_refused_for_good_is_released_from_the_ledger(busy: BackgroundS
         assert session.ledger().entries[0].unbilled == "wavespeed answered 400"
 
 
+@pytest.mark.parametrize("refusal", [401, 403])
+def test_a_submit_whose_key_is_refused_is_released_and_said_so(
+    busy: BackgroundServer, refusal: int
+) -> None:
+    # a 401 or 403 made no job, and stayed booked against the cap (a harness review)
+    busy.engine.faults.add({"effect": "http_error", "status": refusal, "method": "POST"})
+    with _session(busy, "fal", cap=0.015) as session:
+        with pytest.raises(LiveError, match=rf"^fal rejected FAL_KEY \({refusal}\)$"):
+            session.run("fal-ai/bitdance", {"prompt": "a cat"})
+        ledger = session.ledger()
+    assert [(e.allowed, e.unbilled) for e in ledger.entries] == [
+        (True, f"fal rejected FAL_KEY ({refusal})")
+    ]
+    assert (ledger.spent, len(busy.engine.jobs)) == (0, 0)
+    assert ledger.fits(0.01)  # the cap of one call still allows it
+    assert f"  not billed: fal rejected FAL_KEY ({refusal})\n" in str(ledger)
+
+
+def test_a_poll_whose_key_is_refused_stays_billed(busy: BackgroundServer) -> None:
+    busy.engine.faults.add({"effect": "http_error", "status": 401, "path": "*/status"})
+    with _session(busy, "fal") as session:
+        with pytest.raises(LiveError, match=r"fal rejected FAL_KEY \(401\)"):
+            session.run("fal-ai/bitdance", {"prompt": "a cat"})
+        assert session.ledger().spent == 0.01  # the job was made
+
+
 def test_a_provider_still_busy_after_the_retries_is_inconclusive(busy: BackgroundServer) -> None:
     busy.engine.faults.add(
         {"effect": "http_error", "status": 503, "retry_after": 0, "method": "POST"}
