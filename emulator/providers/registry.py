@@ -32,6 +32,11 @@ from emulator.providers.wavespeed import replay as wavespeed_replay
 RawAnswer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
+def _any_endpoint(below: str, endpoint_id: str) -> bool:
+    """A provider's paths about a job name no endpoint (WaveSpeed's name the task only)."""
+    return True
+
+
 @dataclass(frozen=True)
 class Provider:
     """One emulated provider: its layout, its surfaces and their real hosts, its routes and its
@@ -62,6 +67,9 @@ class Provider:
     failure_message: Callable[[Failure], str]
     #: paths that forward to another of its surfaces (recorded as what they forward)
     forwarding: tuple[str, ...] = ()
+    #: whether a path below ``/{name}/`` about a job (`job_id`) names the job's endpoint
+    #: as its route requires (fal's queue paths name an app: another's is a 404)
+    names_jobs_endpoint: Callable[[str, str], bool] = _any_endpoint
 
     @classmethod
     def from_modules(
@@ -87,19 +95,23 @@ class Provider:
             errors.internal_error,
             errors.failure_message,
             getattr(hosts, "FORWARDING", ()),
+            getattr(hosts, "names_jobs_endpoint", _any_endpoint),
         )
 
     def endpoint_named(self, engine: Engine, path: str, key: str) -> str | None:
         """The endpoint a request for ``path`` (under ``/{name}/``, made with ``key``) is
         for, as its route notes it, for an answer made without the route (a staged
-        fault's): that of the key's job it asks about, or the served endpoint its submit
+        fault's): that of the key's job it asks about (where the path names that job's
+        endpoint, as fal's queue paths must: one naming another app is a 404 of its
+        route's, which names no endpoint), or the served endpoint its submit
         or sync run names (or a path under it names: its stream); None for neither."""
-        job_id = self.job_id(path[len(self.name) + 2 :])
+        below = path[len(self.name) + 2 :]
+        job_id = self.job_id(below)
         if job_id is not None:
             job = engine.jobs.peek(job_id)
             if job is None or job.owner != key or job.endpoint.provider != self.name:
                 return None  # as its route answers: no such job of the key's
-            return job.endpoint.id
+            return job.endpoint.id if self.names_jobs_endpoint(below, job.endpoint.id) else None
         for pattern in (self.replay.submit, self.replay.sync):
             named = pattern.fullmatch(path[1:]) if pattern is not None else None
             if named is not None:

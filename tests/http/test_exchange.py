@@ -103,6 +103,22 @@ def test_a_path_naming_no_endpoint_answered_by_a_rule_names_none(url: str, heade
         assert [entry.endpoint for entry in emulation.requests] == [None]
 
 
+@pytest.mark.parametrize("action", ["/status", "", "/cancel"])
+def test_a_poll_naming_another_app_than_its_jobs_is_named_as_its_route_names_it(
+    action: str,
+) -> None:
+    # recorded under the job's endpoint, where its route answers 404 and names none
+    with emulate() as emulation:
+        job = httpx.post(f"https://queue.fal.run/{BITDANCE}", json={"prompt": "x"}, headers=KEY)
+        elsewhere = f"https://queue.fal.run/fal-ai/bytedance/requests/{job.json()['request_id']}"
+        method = "PUT" if action == "/cancel" else "GET"
+        assert httpx.request(method, elsewhere + action, headers=KEY).status_code == 404
+        emulation.add_fault("http_error", status=429, times=1)
+        assert httpx.request(method, elsewhere + action, headers=KEY).status_code == 429
+        answered = emulation.requests.filter(method=method)
+        assert [(entry.status, entry.endpoint) for entry in answered] == [(404, None), (429, None)]
+
+
 def test_another_keys_job_is_not_named() -> None:
     with emulate() as emulation:
         job = httpx.post(f"https://queue.fal.run/{BITDANCE}", json={"prompt": "x"}, headers=KEY)

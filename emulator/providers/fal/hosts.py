@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emulator.providers.fal.paths import parse_request_path
+from emulator.providers.fal.paths import names_endpoint, parse_request_path
 
 #: surface prefix → the real host it stands for
 SURFACES = {
@@ -39,3 +39,10 @@ def job_id(below: str) -> str | None:
     surface, _, rest = below.partition("/")
     request = parse_request_path(rest) if surface == "queue" else None
     return request.request_id if request is not None else None
+
+
+def names_jobs_endpoint(below: str, endpoint_id: str) -> bool:
+    """Whether a queue path below ``/fal/`` about a job (`job_id`) names the app of the
+    job's endpoint ``endpoint_id``: the queue answers 404 to one that names another."""
+    request = parse_request_path(below.partition("/")[2])
+    return request is not None and names_endpoint(request.app, endpoint_id)
