@@ -11,15 +11,23 @@ so the work ends at its next try. The fence is a patch of the emulations' in-pro
 answers, of httpx's and requests' transports and, beneath every library, of the sockets'
 ``connect`` and of ``getaddrinfo``; it is up while any fenced work runs, taken down once
 the last has ended, and lets every other thread's requests pass meanwhile.
+
+Its next try may be half a minute away (or an hour, at the user's polling interval), and
+Python's exit joins fal_client's pool, so a script that ran a check waited that long to
+end. So while a check runs (`fenceable_sleeps`) and while the fence is up,
+``time.sleep`` sleeps in slices and looks in between whether its thread's work is fenced:
+fenced work asleep, or falling asleep after, is refused its sleep as well.
 """
 
 from __future__ import annotations
 
+import functools
 import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -28,9 +36,10 @@ from emulator.harness.pool_threads import Work
 from emulator.harness.ran_away import ClientRanAway
 from emulator.transport import AppDispatcher
 
-__all__ = ["fence_off", "fenced", "refuse_if_fenced"]
+__all__ = ["fence_off", "fenced", "refuse_if_fenced", "fenceable_sleeps"]
 
-#: how often the fence looks whether its work has ended (to come down)
+#: how often the fence looks whether its work has ended (to come down), and a sleep
+#: whether it is fenced work's (to end)
 WATCH_SECONDS = 0.05
 
 
@@ -39,6 +48,9 @@ class _Fence:
         self.lock = threading.Lock()
         self.work: tuple[Work, ...] = ()  # replaced whole: the patches read it unlocked
         self.take_down: list[Callable[[], None]] = []
+        #: the checks running, and the fence if up: ``time.sleep`` is `_sleep` while any
+        self.sleep_holds = 0
+        self.unpatch_sleep: Callable[[], None] = lambda: None
 
 
 _FENCE = _Fence()
@@ -56,6 +68,7 @@ def fence_off(work: Iterable[Work]) -> None:
         _FENCE.work += running
         if first:
             _put_up()
+            _hold_sleeps(1)
             threading.Thread(target=_watch, name="harness-fence", daemon=True).start()
 
 
@@ -74,6 +87,7 @@ def _watch() -> None:
             if not _FENCE.work:
                 while _FENCE.take_down:
                     _FENCE.take_down.pop()()
+                _hold_sleeps(-1)
                 return
 
 
@@ -89,23 +103,60 @@ def refuse_if_fenced(what: str) -> None:
         )
 
 
+@contextmanager
+def fenceable_sleeps() -> Iterator[None]:
+    """While entered (a check runs), ``time.sleep`` is one that fenced work ends in."""
+    with _FENCE.lock:
+        _hold_sleeps(1)
+    try:
+        yield
+    finally:
+        with _FENCE.lock:
+            _hold_sleeps(-1)
+
+
+def _hold_sleeps(change: int) -> None:
+    """One hold more or less on ``time.sleep`` being `_sleep` (with the fence's lock held)."""
+    held, _FENCE.sleep_holds = _FENCE.sleep_holds, _FENCE.sleep_holds + change
+    if not held:
+        _FENCE.unpatch_sleep = _patch(time, "sleep", lambda sleep: functools.partial(_sleep, sleep))
+    elif not _FENCE.sleep_holds:
+        _FENCE.unpatch_sleep()
+
+
+def _sleep(sleep: Callable[[float], None], seconds: float) -> None:
+    """``sleep`` (``time.sleep``, or what stood in for it) for ``seconds``, in slices of
+    `WATCH_SECONDS`: `ClientRanAway` in fenced work, when it starts or once fenced."""
+    if not seconds > 0:  # time.sleep(0) yields the processor; a negative one is its error
+        return sleep(seconds)
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        refuse_if_fenced("a sleep")
+        sleep(min(left, WATCH_SECONDS))
+    return None
+
+
 def _put_up() -> None:
     """Every way out: an emulation's in-process answers (a later check's, or the one a
     test lent the harness), httpx's and requests' own transports (where a request still
     shows its URL, a proxy's or not), and beneath them the sockets (for urllib, WebSockets
     and any other library)."""
-    _patch(AppDispatcher, "answer_sync", _refusing(_scope))
-    _patch(AppDispatcher, "handle_async", _refusing(_request, wait=True))
-    _patch(httpx.HTTPTransport, "handle_request", _refusing(_request))
-    _patch(httpx.AsyncHTTPTransport, "handle_async_request", _refusing(_request, wait=True))
-    _patch(socket.socket, "connect", _refusing(_connection))
-    _patch(socket.socket, "connect_ex", _refusing(_connection))
-    _patch(socket, "getaddrinfo", _refusing(_lookup))
+    patches = [
+        (AppDispatcher, "answer_sync", _refusing(_scope)),
+        (AppDispatcher, "handle_async", _refusing(_request, wait=True)),
+        (httpx.HTTPTransport, "handle_request", _refusing(_request)),
+        (httpx.AsyncHTTPTransport, "handle_async_request", _refusing(_request, wait=True)),
+        (socket.socket, "connect", _refusing(_connection)),
+        (socket.socket, "connect_ex", _refusing(_connection)),
+        (socket, "getaddrinfo", _refusing(_lookup)),
+    ]
     try:
         import requests.adapters
     except ImportError:  # requests is optional: only the wavespeed SDK uses it
-        return
-    _patch(requests.adapters.HTTPAdapter, "send", _refusing(_request))
+        pass
+    else:
+        patches.append((requests.adapters.HTTPAdapter, "send", _refusing(_request)))
+    _FENCE.take_down = [_patch(*patch) for patch in patches]
 
 
 # What each way out is asked for, in words (from the arguments it is given).
@@ -149,8 +200,8 @@ def _refusing(describe: Callable[..., str], *, wait: bool = False) -> Callable[[
     return wrap
 
 
-def _patch(owner: Any, name: str, wrap: Callable[[Any], Any]) -> None:
-    """Set ``owner.name`` to ``wrap`` of it until the fence comes down."""
+def _patch(owner: Any, name: str, wrap: Callable[[Any], Any]) -> Callable[[], None]:
+    """Set ``owner.name`` to ``wrap`` of it; what sets it back."""
     own = name in vars(owner)  # else inherited (socket.socket's methods are _socket's)
     original = getattr(owner, name)
     patched = wrap(original)
@@ -166,4 +217,4 @@ def _patch(owner: Any, name: str, wrap: Callable[[Any], Any]) -> None:
         else:
             delattr(owner, name)
 
-    _FENCE.take_down.append(restore)
+    return restore

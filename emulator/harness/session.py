@@ -36,7 +36,7 @@ from emulator.core.lifecycle import Phase
 from emulator.core.record import RecordedRequest
 from emulator.core.timeline import Look
 from emulator.emulation import Emulation, emulate
-from emulator.harness.fence import fence_off
+from emulator.harness.fence import fence_off, fenceable_sleeps
 from emulator.harness.guard import (
     DEFAULT_LIMITS,
     ClientRanAway,
@@ -215,6 +215,7 @@ class Session:
             logger.addFilter(_not_a_staged_drop)
             undo.callback(logger.removeFilter, _not_a_staged_drop)
             undo.enter_context(self._guard.installed())
+            undo.enter_context(fenceable_sleeps())  # a poller's, asleep when it is fenced
             undo.enter_context(mock.patch.object(emulation.engine, "poll", self._watched_poll))
             self._undo = undo.pop_all()
         return self

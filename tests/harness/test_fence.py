@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
 import sys
 import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,7 +22,7 @@ import requests.adapters
 
 from emulator import emulate
 from emulator.harness import ClientRanAway
-from emulator.harness.fence import fence_off, fenced
+from emulator.harness.fence import fence_off, fenceable_sleeps, fenced
 from emulator.harness.pool_threads import Work, pool_task
 
 URL = "https://queue.fal.run/fal-ai/bitdance/requests/0000/status"
@@ -185,3 +187,80 @@ def test_work_that_has_ended_is_not_fenced() -> None:
     ended.join()
     fence_off([Work(ended)])
     assert not fenced()
+
+
+def _sleeping(sleep: Callable[[], object], outcome: list) -> threading.Thread:
+    """A thread of the client's that sleeps ``sleep``, its outcome put in ``outcome``."""
+    thread = threading.Thread(target=lambda: outcome.append(_outcome(lambda _: sleep())))
+    thread.daemon = True
+    thread.start()
+    return thread
+
+
+def _runs(thread: threading.Thread, function: Callable[[], None]) -> bool:
+    frame = sys._current_frames().get(thread.ident or -1)
+    while frame is not None and frame.f_code is not function.__code__:
+        frame = frame.f_back
+    return frame is not None
+
+
+def test_fenced_work_asleep_in_a_check_ends_at_once() -> None:
+    """fal_client's poller asleep in its backoff (30 s at most, or the user's polling
+    interval) slept on, and a script that ran a check waited for it to exit."""
+    outcome: list = []
+
+    def an_hour() -> None:
+        time.sleep(3600)
+
+    with fenceable_sleeps():
+        asleep = _sleeping(an_hour, outcome)
+        _wait_until(lambda: _runs(asleep, an_hour))
+        fence_off([Work(asleep)])
+        time.sleep(0.1)  # this thread's sleep passes
+    asleep.join(10)
+    assert isinstance(outcome[0], ClientRanAway)
+    assert "a sleep by work a client left running" in str(outcome[0])
+
+
+def test_fenced_work_falling_asleep_after_its_check_is_refused_its_sleep() -> None:
+    go, outcome = threading.Event(), []
+    asleep = _sleeping(lambda: go.wait(10) and time.sleep(3600), outcome)
+    fence_off([Work(asleep)])
+    go.set()
+    asleep.join(10)
+    assert isinstance(outcome[0], ClientRanAway)
+    time.sleep(0)  # time.sleep's own answers, to every other thread
+    with pytest.raises(ValueError, match="must be non-negative"):
+        time.sleep(-1)
+
+
+SCRIPT = """
+import atexit, socket
+from emulator.harness import Options, check
+from tests.harness.official import fal_subscribe_polling_hourly
+
+looked_up, lookup = [], socket.getaddrinfo
+
+def getaddrinfo(host, *rest, **named):
+    looked_up.append(host)
+    return lookup(host, *rest, **named)
+
+socket.getaddrinfo = getaddrinfo
+atexit.register(lambda: print("looked up:", looked_up))  # run once the poller has ended
+report = check(fal_subscribe_polling_hourly, provider="fal", endpoint="fal-ai/bitdance",
+               properties=["cancels_abandoned_jobs"], options=Options(max_examples=1))
+print(report.outcomes[0].status)
+"""
+
+
+@pytest.mark.slow  # a process of its own, through a property's runs: 6 s
+def test_a_script_that_ran_a_check_ends_though_the_client_left_a_poller_asleep() -> None:
+    """fal_client's pool joins its workers as Python exits, and the poller a sync
+    `subscribe` with a `client_timeout` leaves asleep slept on, fenced: the script waited
+    its hour (the command line ends at its verdict: `os._exit`, which a script has not)."""
+    root = Path(__file__).parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60, cwd=root
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[-3:] == ["held", "looked up: []", ""], done.stdout
