@@ -94,7 +94,7 @@ class Engine(Timeline):
         self.holds = Holds()
         #: called after each reset (a replay rewinds its recordings)
         self.after_reset: list[Callable[[], None]] = []
-        self.storage = storage_for(config, self.store)
+        self.storage = storage_for(config, self.store, self.clock)
         if self.store is None:
             self.reset(config.seed)
         else:  # join what the store keeps: a restart, or another worker, forgets nothing

@@ -9,47 +9,44 @@ the last, sanitised segment of a URL: on disk a file is stored under its generat
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
-from emulator.core.shared_files import Limits, SharedUploads
+from emulator.core.expiry import expire_oldest
+from emulator.core.shared_files import Limits, QuotaRefused, SharedUploads
 from emulator.core.store import Store, StoreUnavailable, give_back
 from emulator.core.stored_files import (
     StorageError,
     StoredFile,
+    abandoned,
+    check_listed,
     etag,
     safe_content_type,
     safe_name,
     same_type,
+    too_big,
+    unknown_upload,
     writing_to,
 )
 
 
-def _unknown_upload(upload_id: str) -> StorageError:
-    return StorageError(404, f"Unknown multipart upload '{upload_id}'")
+class _Kept(NamedTuple):
+    """A finished file, whose key uploaded it and when."""
+
+    file: StoredFile
+    owner: str
+    at: float
 
 
-def _check_listed(tag_of: Callable[[int], str | None], parts: list[tuple[int, str]]) -> None:
-    """Refuse a completion whose listed parts (number, ETag) the upload does not hold;
-    ``tag_of``: the ETag of the upload's part, None for a part it does not have."""
-    if not parts:
-        raise StorageError(400, "A multipart upload needs at least one part")
-    if len({number for number, _ in parts}) < len(parts):
-        # a part listed twice would make a file of bytes never sent, past every quota
-        raise StorageError(400, "Each part may be listed once")
-    for number, tag in sorted(parts):
-        held = tag_of(number)
-        if held is None or tag.strip('"') != held.strip('"'):
-            raise StorageError(400, f"Part {number} is missing or its ETag does not match")
-
-
-def _shared_tags(upload: dict[str, str]) -> Callable[[int], str | None]:
-    """The ETags of a multipart upload's parts, as a shared store keeps them."""
-    return lambda number: upload.get(f"etag:{number}")
+def _kept_at(kept: _Kept) -> float:
+    return kept.at
 
 
 @dataclass
@@ -72,7 +69,10 @@ MAX_WAITING = 10_000
 
 class Storage:
     """Uploaded files, bounded per file, per owner (the key that uploaded them) and in
-    total; bytes of multipart uploads in progress count as well as finished files.
+    total; bytes of multipart uploads in progress count as well as finished files. A
+    finished file is kept for ``retention`` seconds (by ``now``), as a job is; an upload
+    that would take its owner past its budget first drops the owner's oldest finished
+    files, as a key's jobs make room (one larger than the whole budget drops nothing).
 
     With a ``store``, everything lives there (see `emulator.core.shared_files`): files up
     to ``max_inline_upload_bytes`` inline, larger ones under ``directory`` (which every
@@ -88,19 +88,24 @@ class Storage:
         max_owner_bytes: int | None = None,
         store: Store | None = None,
         max_inline_upload_bytes: int = 2**20,
+        retention: float = math.inf,
+        now: Callable[[], float] = time.time,
     ) -> None:
         self.directory = directory
+        self.retention = retention
+        self._now = now
         self.max_file_bytes = max_file_bytes
         self.max_total_bytes = max_total_bytes
         self.max_owner_bytes = max_owner_bytes if max_owner_bytes is not None else max_total_bytes
-        self._files: OrderedDict[str, StoredFile] = OrderedDict()
+        self._files: OrderedDict[str, _Kept] = OrderedDict()  # the oldest first
+        self._oldest_at = math.inf  # when the oldest file kept was, or earlier
         self._contents: dict[str, bytes] = {}
         self._pending: OrderedDict[str, _Multipart] = OrderedDict()
         # upload tickets: id → (name, type, owner)
         self._reserved: OrderedDict[str, tuple[str, str, str, int | None]] = OrderedDict()
         self._total = 0  # finished files and parts in progress
         self._owners: dict[str, int] = {}
-        self._file_owner: dict[str, str] = {}
+        self._owned: dict[str, dict[str, None]] = {}  # each owner's files, the oldest first
         self._lock = threading.RLock()
         self._shared: SharedUploads | None = None
         if store is not None:
@@ -110,16 +115,27 @@ class Storage:
                 self.max_owner_bytes,
                 max_inline_upload_bytes,
                 MAX_WAITING,
+                retention,
             )
-            self._shared = SharedUploads(store, directory, limits)
+            self._shared = SharedUploads(store, directory, limits, now)
         elif directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
 
     # -- whole files ---------------------------------------------------------------------
 
-    def _check_size(self, size: int, owner: str) -> None:
+    def _make_room(self, size: int, owner: str) -> None:
+        """Room for ``size`` more bytes of ``owner``'s: the files past the retention
+        dropped, then the owner's oldest while it would pass its budget; else a refusal."""
         if size > self.max_file_bytes:
-            raise self._too_big()
+            raise too_big(self.max_file_bytes)
+        if self._now() - self._oldest_at > self.retention:
+            self._oldest_at = expire_oldest(
+                self._files, _kept_at, self._now(), self.retention, self._forget
+            )
+        owned = self._owned.get(owner)
+        while owned and size <= self.max_owner_bytes < self._owners.get(owner, 0) + size:
+            self._forget(next(iter(owned)))
+            owned = self._owned.get(owner)
         if self._owners.get(owner, 0) + size > self.max_owner_bytes:
             raise StorageError(
                 507, f"This key's uploads are full (limit {self.max_owner_bytes} bytes)"
@@ -133,6 +149,19 @@ class Storage:
         if not self._owners[owner]:
             del self._owners[owner]
 
+    def _forget(self, file_id: str) -> None:
+        """Drop a finished file: its bytes released, its URL a missing file's."""
+        kept = self._files.pop(file_id)
+        owned = self._owned[kept.owner]
+        del owned[file_id]
+        if not owned:
+            del self._owned[kept.owner]
+        self._count(kept.owner, -kept.file.size)
+        if self.directory is not None:
+            (self.directory / file_id).unlink(missing_ok=True)
+        else:
+            del self._contents[file_id]
+
     def put(
         self,
         data: bytes,
@@ -145,7 +174,9 @@ class Storage:
         if self._shared is not None:
             return self._put_shared(data, content_type, name, file_id, owner)
         with self._lock:
-            self._check_size(len(data), owner)
+            if file_id is not None and file_id in self._files:  # kept again: replaced
+                self._forget(file_id)
+            self._make_room(len(data), owner)
             stored = StoredFile(
                 id=file_id or secrets.token_hex(12),
                 name=safe_name(name),
@@ -157,8 +188,10 @@ class Storage:
                     (self.directory / stored.id).write_bytes(data)
             else:
                 self._contents[stored.id] = data
-            self._files[stored.id] = stored
-            self._file_owner[stored.id] = owner
+            now = self._now()
+            self._files[stored.id] = _Kept(stored, owner, now)
+            self._oldest_at = min(self._oldest_at, now)
+            self._owned.setdefault(owner, {})[stored.id] = None
             self._count(owner, len(data))
             return stored
 
@@ -167,7 +200,7 @@ class Storage:
     ) -> StoredFile:
         assert self._shared is not None
         if len(data) > self.max_file_bytes:
-            raise self._too_big()
+            raise too_big(self.max_file_bytes)
         stored = StoredFile(
             id=file_id or secrets.token_hex(12),
             name=safe_name(name),
@@ -177,26 +210,35 @@ class Storage:
         self._shared.save(stored.id, stored.name, stored.content_type, owner, data, etag(data))
         return stored
 
-    def _too_big(self, *, abandoned: bool = False) -> StorageError:
-        """A file over the size limit; ``abandoned``: a multipart upload it ended (it could
-        never complete, and its parts' bytes, counted against its key, are released)."""
-        ended = "; the multipart upload is abandoned" if abandoned else ""
-        return StorageError(413, f"File exceeds the limit of {self.max_file_bytes} bytes{ended}")
-
     def get(self, file_id: str) -> StoredFile | None:
+        """The file kept as ``file_id``; None if there is none, or it was dropped or has
+        expired (its URL then answers as a missing file's)."""
         if self._shared is not None:
             meta = self._shared.meta(file_id)
-            if meta is None:
+            if meta is None or self._shared.expired(meta):
                 return None
             return StoredFile(file_id, meta["name"], meta["content_type"], int(meta["size"]))
-        return self._files.get(file_id)
+        kept = self._files.get(file_id)
+        if kept is None:
+            return None
+        if self._now() - kept.at <= self.retention:
+            return kept.file
+        with self._lock:
+            self._oldest_at = expire_oldest(
+                self._files, _kept_at, self._now(), self.retention, self._forget
+            )
+        return None
 
-    def read(self, stored: StoredFile) -> bytes:
+    def read(self, stored: StoredFile) -> bytes | None:
+        """The bytes of a file `get` found; None if it was dropped since."""
         if self._shared is not None:
             return self._shared.read(stored.id)
         if self.directory is not None:
-            return (self.directory / stored.id).read_bytes()
-        return self._contents[stored.id]
+            try:
+                return (self.directory / stored.id).read_bytes()
+            except FileNotFoundError:
+                return None
+        return self._contents.get(stored.id)
 
     # -- two-step uploads: reserve a name now, receive the bytes later --------------------
 
@@ -272,15 +314,20 @@ class Storage:
         with self._lock:
             upload = self._pending.get(upload_id)
             if upload is None:
-                raise _unknown_upload(upload_id)
+                raise unknown_upload(upload_id)
             if not 1 <= number <= 10_000:
                 raise StorageError(400, "Part numbers run from 1 to 10000")
             replaced = len(upload.parts.get(number, b""))
             if upload.size - replaced + len(data) > self.max_file_bytes:
                 del self._pending[upload_id]
                 self._count(upload.owner, -upload.size)
-                raise self._too_big(abandoned=True)
-            self._check_size(len(data) - replaced, upload.owner)
+                raise abandoned(too_big(self.max_file_bytes))
+            try:
+                self._make_room(len(data) - replaced, upload.owner)
+            except StorageError as refused:  # as the 413 above: it could not complete now
+                del self._pending[upload_id]
+                self._count(upload.owner, -upload.size)
+                raise abandoned(refused) from None
             upload.parts[number] = data
             self._count(upload.owner, len(data) - replaced)
         return etag(data)
@@ -289,16 +336,21 @@ class Storage:
         assert self._shared is not None
         upload = self._shared.multipart.upload_for_part(upload_id, number)
         if upload is None:
-            raise _unknown_upload(upload_id)
+            raise unknown_upload(upload_id)
         if not 1 <= number <= 10_000:
             raise StorageError(400, "Part numbers run from 1 to 10000")
         replaced = int(upload.get(f"len:{number}", 0))
         if int(upload["size"]) - replaced + len(data) > self.max_file_bytes:
             self._shared.multipart.drop(f"m:{upload_id}")
-            raise self._too_big(abandoned=True)
+            raise abandoned(too_big(self.max_file_bytes))
         delta = len(data) - replaced
         shared, owner = self._shared, upload["owner"]
-        shared.count(owner, delta)  # a 507 (`QuotaRefused`) past a limit
+        try:
+            shared.make_room(owner, delta)
+            shared.count(owner, delta)  # a 507 (`QuotaRefused`) past a limit
+        except QuotaRefused as refused:  # as the 413 above: it could not complete now
+            shared.multipart.drop(f"m:{upload_id}")
+            raise abandoned(refused) from None
         tag = etag(data)
         try:
             kept = shared.multipart.save_part(upload_id, number, data, tag, delta, upload)
@@ -307,64 +359,19 @@ class Storage:
             raise
         if not kept:
             shared.recount(owner, -delta)  # completed meanwhile, or dropped
-            raise _unknown_upload(upload_id)
+            raise unknown_upload(upload_id)
         return tag
-
-    def _complete_shared(self, upload_id: str, parts: list[tuple[int, str]]) -> StoredFile:
-        assert self._shared is not None
-        multipart = self._shared.multipart
-        upload = multipart.upload(upload_id)
-        if upload is None:
-            raise _unknown_upload(upload_id)
-        _check_listed(_shared_tags(upload), parts)
-        lease = multipart.claim(upload_id, upload)
-        if lease is None:  # another process completes it, or has completed it
-            raise _unknown_upload(upload_id)
-        try:
-            # Read again now that no part can change (parts are kept only while it waits)
-            now = multipart.upload(upload_id)
-            if now is None:  # another process took it over, and has completed it
-                raise _unknown_upload(upload_id)
-            _check_listed(_shared_tags(now), parts)
-            kept, stored = self._keep_completed(upload_id, now, parts, lease)
-        except BaseException:
-            give_back(lambda: multipart.unclaim(upload_id, lease))  # else its lease runs out
-            raise
-        if not kept:  # it lost its lease: taken over, or dropped
-            raise _unknown_upload(upload_id)
-        return stored
-
-    def _keep_completed(
-        self, upload_id: str, upload: dict[str, str], parts: list[tuple[int, str]], lease: str
-    ) -> tuple[bool, StoredFile]:
-        """Keep the file the listed parts make, under ``lease``: whether it was kept."""
-        assert self._shared is not None
-        try:
-            data = self._shared.multipart.read_parts(upload_id, upload, sorted(n for n, _ in parts))
-        except FileNotFoundError:  # a part is gone: another process took the upload over
-            raise _unknown_upload(upload_id) from None
-        if len(data) > self.max_file_bytes:  # parts sent at once each passed the check
-            raise self._too_big()
-        stored = StoredFile(
-            id=upload_id,
-            name=safe_name(upload["name"]),
-            content_type=safe_content_type(upload["content_type"]),
-            size=len(data),
-        )
-        # The parts' bytes become the file's, which are as many or fewer: within the quotas.
-        file = (stored.name, stored.content_type, etag(data))
-        return self._shared.multipart.complete(upload_id, lease, upload, file, data), stored
 
     def complete_multipart(self, upload_id: str, parts: list[tuple[int, str]]) -> StoredFile:
         """Join the listed parts (number, ETag) in order into one file."""
         if self._shared is not None:
-            return self._complete_shared(upload_id, parts)
+            return self._shared.multipart.complete_upload(upload_id, parts)
         with self._lock:
             upload = self._pending.get(upload_id)
             if upload is None:
-                raise _unknown_upload(upload_id)
+                raise unknown_upload(upload_id)
             held = upload.parts
-            _check_listed(lambda number: etag(held[number]) if number in held else None, parts)
+            check_listed(lambda number: etag(held[number]) if number in held else None, parts)
             chunks = [held[number] for number, _ in sorted(parts)]
             # The parts' bytes become the file's: uncounted first, so the file fits.
             del self._pending[upload_id]
@@ -384,12 +391,13 @@ class Storage:
             return
         with self._lock:
             if self.directory is not None:
-                for stored in self._files.values():
-                    (self.directory / stored.id).unlink(missing_ok=True)
+                for file_id in self._files:
+                    (self.directory / file_id).unlink(missing_ok=True)
             self._files.clear()
             self._contents.clear()
             self._pending.clear()
             self._reserved.clear()
             self._owners.clear()
-            self._file_owner.clear()
+            self._owned.clear()
             self._total = 0
+            self._oldest_at = math.inf

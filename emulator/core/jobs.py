@@ -16,6 +16,7 @@ from itertools import islice
 from typing import Any, NamedTuple
 
 from emulator.contracts.documents import Endpoint
+from emulator.core.expiry import expire_oldest
 from emulator.core.holdings import Holdings
 
 
@@ -93,6 +94,10 @@ class Job:
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.endpoint.provider}:{self.endpoint.id}>"
+
+
+def _submitted_at(job: Job) -> float:
+    return job.submitted_at
 
 
 #: what a retained job costs beyond its input: the object, its id and its spans
@@ -255,14 +260,8 @@ class JobStore:
 
     def _expire(self, now: float) -> None:
         """Drop the jobs past the retention, the oldest first."""
-        retention, jobs = self.budget.retention, self._jobs
-        while jobs:
-            oldest = next(iter(jobs.values()))
-            if now - oldest.submitted_at <= retention:
-                self._oldest_at = oldest.submitted_at
-                return
-            self._drop(oldest.id)
-        self._oldest_at = math.inf
+        retention = self.budget.retention
+        self._oldest_at = expire_oldest(self._jobs, _submitted_at, now, retention, self._drop)
 
     def _drop(self, job_id: str, *, remember: bool = True) -> None:
         """Forget ``job_id``; ``remember`` it as gone (expired), unless it was never

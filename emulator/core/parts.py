@@ -54,7 +54,9 @@ def record_for(config: EmulatorConfig, store: Store | None) -> RequestRecord:
     )
 
 
-def storage_for(config: EmulatorConfig, store: Store | None) -> Storage:
+def storage_for(config: EmulatorConfig, store: Store | None, clock: Clock | None = None) -> Storage:
+    """The uploads, within their budgets, each finished file kept as long as a job is, by
+    ``clock`` (the engine's: one `clock_for` made; None: `clock_for`'s default)."""
     return Storage(
         directory=config.storage_dir if store is None else config.uploads_dir,
         max_file_bytes=config.max_upload_bytes,
@@ -62,4 +64,6 @@ def storage_for(config: EmulatorConfig, store: Store | None) -> Storage:
         max_owner_bytes=config.max_storage_bytes_per_key,
         store=store,
         max_inline_upload_bytes=config.max_inline_upload_bytes,
+        retention=config.retention,
+        now=(clock or clock_for(None, store)).now,
     )

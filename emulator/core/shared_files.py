@@ -10,18 +10,22 @@ limit (under a race one of them may be refused a little early, never late).
 
 Keys, under ``files:``: ``meta:{id}`` (hash), ``data:{id}`` (inline bytes), ``total`` and
 ``owner:{key}`` (bytes counted), ``ticket:{id}`` (a reserved upload: hash), ``index``
-(every file id) and ``waiting`` (tickets and multipart uploads by their last use: the
-oldest beyond the bound are dropped). Multipart uploads, their parts and the leases of
-their completions are `emulator.core.shared_multipart`'s, which builds on this module.
+(every file id, by when it was kept: the oldest expire), ``owned:{key}`` (a key's files
+likewise: its oldest make room for its next upload past its budget) and ``waiting``
+(tickets and multipart uploads by their last use: the oldest beyond the bound are
+dropped). Multipart uploads, their parts and the leases of their completions are
+`emulator.core.shared_multipart`'s, which builds on this module.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import secrets
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -50,19 +54,32 @@ class Limits(NamedTuple):
     max_owner_bytes: int
     max_inline_bytes: int
     max_waiting: int
+    retention: float = math.inf  # seconds a finished file is kept
+
+
+#: how many expired files one upload drops at most (the rest go with the next)
+EXPIRE_BATCH = 64
 
 
 class SharedUploads:
     """Bytes, metadata, tickets and quota counters of uploads, in a store; its
     ``multipart`` keeps the multipart uploads."""
 
-    def __init__(self, store: Store, directory: Path | None, limits: Limits) -> None:
+    def __init__(
+        self,
+        store: Store,
+        directory: Path | None,
+        limits: Limits,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        """``now``: the clock a file's age is read on (every process's alike)."""
         # imported here: that module builds on this one
         from emulator.core.shared_multipart import SharedMultipart
 
         self.store = store
         self.directory = directory
         self.limits = limits
+        self.now = now
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
         self.multipart: SharedMultipart = SharedMultipart(self)
@@ -86,6 +103,54 @@ class SharedUploads:
         if total > limits.max_total_bytes:
             return f"Storage is full (limit {limits.max_total_bytes} bytes)"
         return None
+
+    def make_room(self, owner: str, size: int) -> None:
+        """Before ``size`` more bytes of ``owner``'s are counted: the files past the
+        retention dropped, then the owner's oldest while it would pass its budget (none
+        for more bytes than the whole budget: refused all the same). Another process's
+        upload may take the room meanwhile: the count that follows still refuses."""
+        self.expire()
+        limit, owned = self.limits.max_owner_bytes, P + f"owned:{owner}"
+        while 0 < size <= limit:
+            mine, oldest = self.store.batch(
+                [("get", P + f"owner:{owner}"), ("zrange", owned, 0, 0)]
+            )
+            if int(mine or 0) + size <= limit or not oldest:
+                return
+            self.forget(oldest[0], owner)
+
+    def expire(self) -> None:
+        """Drop the oldest files past the retention (a batch at a time)."""
+        if math.isinf(self.limits.retention):
+            return
+        due_by = self.now() - self.limits.retention
+        for file_id in self.store.do("zrangebyscore", P + "index", due_by, EXPIRE_BATCH):
+            self.forget(file_id)
+
+    def expired(self, meta: dict[str, str]) -> bool:
+        """Whether the file of ``meta`` is past the retention (dropped by a later upload)."""
+        kept_at = meta.get("kept_at")
+        return kept_at is not None and self.now() - float(kept_at) > self.limits.retention
+
+    def forget(self, file_id: str, owner: str | None = None) -> None:
+        """Drop a finished file (``owner``'s, if known), if still kept (else another
+        process dropped it): taken from the index and forgotten, its bytes released, in
+        one step; its URL then answers as a missing file's."""
+        meta = self.meta(file_id)
+        if meta is None:  # gone already: only what still names it
+            gone: list[Op] = [("zrem", P + "index", file_id)]
+            self.store.batch([*gone, ("zrem", P + f"owned:{owner}", file_id)] if owner else gone)
+            return
+        owner = meta.get("owner", "")
+        ops: list[Op] = [
+            ("delete", P + f"meta:{file_id}", P + f"data:{file_id}"),
+            ("zrem", P + f"owned:{owner}", file_id),
+            *counting(owner, -int(meta["size"])),
+        ]
+        if self.store.guarded(("zrem", P + "index", file_id), ops) is not None:
+            kind, _, name = meta.get("where", "").partition(":")
+            if kind == "disk":
+                self.forget_file(name or file_id)
 
     def recount(self, owner: str, size: int) -> tuple[int, int]:
         """Count ``size`` bytes whatever the limits: the total and the owner's, after."""
@@ -134,6 +199,7 @@ class SharedUploads:
         """Keep a file and count its bytes, in one step: `QuotaRefused` beyond a limit, with
         nothing kept or counted. (Counted first, then kept, a store error between the two
         left bytes counted for a file never kept, for good.)"""
+        self.make_room(owner, len(data))
         if not self._inline(len(data)):  # refused before it is written, when it is clear
             total, mine = self.store.batch([("get", P + "total"), ("get", P + f"owner:{owner}")])
             refusal = self._refusal(int(total or 0) + len(data), int(mine or 0) + len(data))
@@ -171,6 +237,7 @@ class SharedUploads:
         """Write a file's bytes to disk when they are not kept inline (as ``disk_name``
         if given, else as its id), and return the ops that keep the rest of it."""
         where, ops = self.write_bytes(P + f"data:{file_id}", disk_name or file_id, data)
+        now = self.now()
         if where == "disk" and disk_name:
             where = f"disk:{disk_name}"
         meta = {
@@ -180,25 +247,33 @@ class SharedUploads:
             "size": len(data),
             "etag": tag,
             "where": where,
+            "kept_at": now,
         }
         return [
             *ops,
             ("hset", P + f"meta:{file_id}", meta),
-            ("zadd", P + "index", file_id, time.time()),
+            ("zadd", P + "index", file_id, now),
+            ("zadd", P + f"owned:{owner}", file_id, now),
         ]
 
     def meta(self, file_id: str) -> dict[str, str] | None:
         found = self.store.do("hgetall", P + f"meta:{file_id}")
         return as_text(found) if found else None
 
-    def read(self, file_id: str) -> bytes:
+    def read(self, file_id: str) -> bytes | None:
+        """A file's bytes; None if it is not kept (dropped since it was found)."""
         where, data = self.store.batch(
             [("hget", P + f"meta:{file_id}", "where"), ("get", P + f"data:{file_id}")]
         )
         if where is None:
-            raise KeyError(file_id)
+            return None
         kind, _, name = where.decode().partition(":")
-        return self.path(name or file_id).read_bytes() if kind == "disk" else data or b""
+        if kind != "disk":
+            return data or b""
+        try:
+            return self.path(name or file_id).read_bytes()
+        except FileNotFoundError:  # dropped between the two reads
+            return None
 
     # -- tickets and multipart uploads: bounded, oldest dropped ----------------------------
 
@@ -273,6 +348,7 @@ class SharedUploads:
         keys = [P + f"{kind}:{i}" for i in ids for kind in ("meta", "data")]
         owners = {meta.get("owner", b"").decode() for meta in metas}
         keys += [P + "index", P + "total", *(P + f"owner:{o}" for o in owners)]
+        keys += [P + f"owned:{o}" for o in owners]
         self.store.do("delete", *keys)
         # Every file the folder holds of ours goes, those the store knew and those it no
         # longer did (a process killed between forgetting a part and removing its file).

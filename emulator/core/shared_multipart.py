@@ -23,11 +23,20 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from emulator.core.shared_files import P, SharedUploads, counting
 from emulator.core.store import Op, StoreUnavailable, as_text, give_back
+from emulator.core.stored_files import (
+    StoredFile,
+    check_listed,
+    etag,
+    safe_content_type,
+    safe_name,
+    too_big,
+    unknown_upload,
+)
 
 #: seconds a process has to complete a multipart upload it claimed: after them a retry of
 #: the completion may take its lease over (the process died; one that only stalled that
@@ -144,6 +153,50 @@ class SharedMultipart:
         )
 
     # -- completion: under a lease ---------------------------------------------------------
+
+    def complete_upload(self, upload_id: str, parts: list[tuple[int, str]]) -> StoredFile:
+        """Join the listed parts (number, ETag) in order into one file, under a lease."""
+        upload = self.upload(upload_id)
+        if upload is None:
+            raise unknown_upload(upload_id)
+        check_listed(_tags(upload), parts)
+        lease = self.claim(upload_id, upload)
+        if lease is None:  # another process completes it, or has completed it
+            raise unknown_upload(upload_id)
+        try:
+            # Read again now that no part can change (parts are kept only while it waits)
+            now = self.upload(upload_id)
+            if now is None:  # another process took it over, and has completed it
+                raise unknown_upload(upload_id)
+            check_listed(_tags(now), parts)
+            kept, stored = self._keep_completed(upload_id, now, parts, lease)
+        except BaseException:
+            give_back(lambda: self.unclaim(upload_id, lease))  # else its lease runs out
+            raise
+        if not kept:  # it lost its lease: taken over, or dropped
+            raise unknown_upload(upload_id)
+        return stored
+
+    def _keep_completed(
+        self, upload_id: str, upload: Upload, parts: list[tuple[int, str]], lease: str
+    ) -> tuple[bool, StoredFile]:
+        """Keep the file the listed parts make, under ``lease``: whether it was kept."""
+        try:
+            data = self.read_parts(upload_id, upload, sorted(n for n, _ in parts))
+        except FileNotFoundError:  # a part is gone: another process took the upload over
+            raise unknown_upload(upload_id) from None
+        limit = self.uploads.limits.max_file_bytes
+        if len(data) > limit:  # parts sent at once each passed the check
+            raise too_big(limit)
+        stored = StoredFile(
+            id=upload_id,
+            name=safe_name(upload["name"]),
+            content_type=safe_content_type(upload["content_type"]),
+            size=len(data),
+        )
+        # The parts' bytes become the file's, which are as many or fewer: within the quotas.
+        file = (stored.name, stored.content_type, etag(data))
+        return self.complete(upload_id, lease, upload, file, data), stored
 
     def claim(self, upload_id: str, upload: Upload) -> str | None:
         """Claim the waiting upload (as `upload` read it) to complete it: its lease; None
@@ -262,6 +315,11 @@ class SharedMultipart:
             name = _part_file(upload_id, upload, n)
             if name is not None:
                 self.uploads.forget_file(name)
+
+
+def _tags(upload: Upload) -> Callable[[int], str | None]:
+    """The ETags of a multipart upload's parts, as the store keeps them."""
+    return lambda number: upload.get(f"etag:{number}")
 
 
 def _lease_file(lease: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
@@ -25,6 +25,36 @@ class StorageError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+def too_big(limit: int) -> StorageError:
+    """A file over the size limit of ``limit`` bytes."""
+    return StorageError(413, f"File exceeds the limit of {limit} bytes")
+
+
+def abandoned(refusal: StorageError) -> StorageError:
+    """The refusal of a multipart upload's part that ended the upload, its parts' bytes
+    released: it could not complete (too big), or not now (a budget full), and a client
+    that gives up would leave them counted against its key."""
+    return StorageError(refusal.status, f"{refusal.message}; the multipart upload is abandoned")
+
+
+def unknown_upload(upload_id: str) -> StorageError:
+    return StorageError(404, f"Unknown multipart upload '{upload_id}'")
+
+
+def check_listed(tag_of: Callable[[int], str | None], parts: list[tuple[int, str]]) -> None:
+    """Refuse a completion whose listed parts (number, ETag) the upload does not hold;
+    ``tag_of``: the ETag of the upload's part, None for a part it does not have."""
+    if not parts:
+        raise StorageError(400, "A multipart upload needs at least one part")
+    if len({number for number, _ in parts}) < len(parts):
+        # a part listed twice would make a file of bytes never sent, past every quota
+        raise StorageError(400, "Each part may be listed once")
+    for number, tag in sorted(parts):
+        held = tag_of(number)
+        if held is None or tag.strip('"') != held.strip('"'):
+            raise StorageError(400, f"Part {number} is missing or its ETag does not match")
 
 
 @contextmanager

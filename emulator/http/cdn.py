@@ -92,6 +92,8 @@ def _find(engine: Engine, path: str) -> _File | None:
     if upload is None or stored is None or stored.name != upload.name:
         return None
     data = storage.read(stored)
+    if data is None:  # dropped since it was found (its key's budget, or its retention)
+        return None
 
     async def read() -> bytes:
         return data

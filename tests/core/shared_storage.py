@@ -4,6 +4,7 @@ shared uploads (`test_shared_files`, `test_shared_multipart*`) build."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from emulator.core.files import Storage
 from emulator.core.store import Store
@@ -12,13 +13,13 @@ from emulator.core.store import Store
 Pair = tuple[Store, Store]
 
 
-def storage_on(store: Store, tmp_path: Path, **limits: int) -> Storage:
+def storage_on(store: Store, tmp_path: Path, **limits: Any) -> Storage:
     """A storage on ``store``, large files under ``tmp_path / "uploads"``."""
     options = {"directory": tmp_path / "uploads", "max_inline_upload_bytes": 64, **limits}
-    return Storage(store=store, **options)  # type: ignore[arg-type]
+    return Storage(store=store, **options)
 
 
-def storage_pair(stores: Pair, tmp_path: Path, **limits: int) -> tuple[Storage, Storage]:
+def storage_pair(stores: Pair, tmp_path: Path, **limits: Any) -> tuple[Storage, Storage]:
     """Two storages on one store, large files under ``tmp_path / "uploads"``."""
     one, two = stores
     return storage_on(one, tmp_path, **limits), storage_on(two, tmp_path, **limits)

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from emulator.core.clock import ManualClock
 from emulator.core.files import Storage
 from emulator.core.stored_files import StorageError, etag
 from tests.unwritable import unwritable
@@ -18,14 +19,14 @@ def test_files_on_disk_stay_inside_the_directory(tmp_path: Path) -> None:
 
 
 def test_limits_per_file_and_in_total() -> None:
-    storage = Storage(max_file_bytes=10, max_total_bytes=15)
+    storage = Storage(max_file_bytes=10, max_total_bytes=15, max_owner_bytes=10)
     with pytest.raises(StorageError) as too_big:
         storage.put(b"x" * 11, "a/b", "f")
     assert too_big.value.status == 413
-    storage.put(b"x" * 10, "a/b", "f")
-    with pytest.raises(StorageError) as full:
-        storage.put(b"x" * 6, "a/b", "g")
-    assert full.value.status == 507
+    storage.put(b"x" * 10, "a/b", "f", owner="one")
+    with pytest.raises(StorageError) as full:  # within its own key's budget, not the total
+        storage.put(b"x" * 6, "a/b", "g", owner="another")
+    assert full.value.status == 507 and "Storage is full" in full.value.message
 
 
 def test_reservations_are_used_once() -> None:
@@ -68,11 +69,13 @@ def test_a_part_that_makes_the_file_too_big_ends_its_upload_and_frees_its_bytes(
 
 def test_one_owner_cannot_fill_the_store_for_everyone() -> None:
     storage = Storage(max_total_bytes=100, max_owner_bytes=60)
-    storage.put(b"x" * 60, "text/plain", "a", owner="flood")
-    with pytest.raises(StorageError) as refused:
-        storage.put(b"x", "text/plain", "b", owner="flood")
+    first = storage.put(b"x" * 40, "text/plain", "a", owner="flood")
+    storage.put(b"x" * 30, "text/plain", "b", owner="flood")  # its own oldest made room
+    assert storage.get(first.id) is None
+    with pytest.raises(StorageError) as refused:  # more than its whole budget: nothing dropped
+        storage.put(b"x" * 61, "text/plain", "c", owner="flood")
     assert refused.value.status == 507 and "key" in refused.value.message
-    storage.put(b"y" * 40, "text/plain", "c", owner="quiet")
+    storage.put(b"y" * 60, "text/plain", "d", owner="quiet")
 
 
 def test_parts_in_progress_count_against_the_total() -> None:
@@ -130,3 +133,57 @@ def test_a_folder_that_refuses_a_write_is_a_507_saying_so(tmp_path: Path) -> Non
         f"The emulator cannot write uploads to its storage folder {tmp_path / 'files'}: "
     )
     assert storage.read(storage.put(b"data", "text/plain", "f.txt")) == b"data"  # none counted
+
+
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_a_keys_oldest_finished_uploads_make_room_for_its_next(
+    tmp_path: Path, on_disk: bool
+) -> None:
+    """A key that had uploaded its budget in all was refused every upload for good."""
+    folder = tmp_path / "files" if on_disk else None
+    storage = Storage(directory=folder, max_total_bytes=100, max_owner_bytes=10)
+    empty = storage.put(b"", "text/plain", "empty", owner="k")  # counts for nothing
+    oldest = storage.put(b"a" * 4, "text/plain", "a", owner="k")
+    older = storage.put(b"b" * 4, "text/plain", "b", owner="k")
+    theirs = storage.put(b"c" * 4, "text/plain", "c", owner="another key")
+    newest = storage.put(b"d" * 5, "text/plain", "d", owner="k")  # only the oldest goes
+    assert storage.get(oldest.id) is None and storage.read(oldest) is None
+    assert storage.get(empty.id) is None  # older still
+    assert [storage.read(f) for f in (older, theirs, newest)] == [b"b" * 4, b"c" * 4, b"d" * 5]
+    if folder is not None:
+        assert sorted(p.name for p in folder.iterdir()) == sorted([older.id, theirs.id, newest.id])
+    storage.put(b"e" * 10, "text/plain", "e", owner="k")  # its whole budget: both go
+    assert storage.get(older.id) is None and storage.get(newest.id) is None
+    with pytest.raises(StorageError) as refused:  # more than its budget: refused, none dropped
+        storage.put(b"f" * 11, "text/plain", "f", owner="k")
+    assert refused.value.status == 507 and "key's uploads are full" in refused.value.message
+    assert storage.get(theirs.id) is not None
+
+
+def test_finished_uploads_expire_with_the_retention() -> None:
+    """They were kept until a reset, whatever ``--retention`` said."""
+    clock = ManualClock()
+    storage = Storage(max_owner_bytes=10, retention=60, now=clock.now)
+    first = storage.put(b"a" * 6, "text/plain", "a", owner="k")
+    clock.advance(30)
+    second = storage.put(b"b" * 4, "text/plain", "b", owner="k")
+    clock.advance(31)
+    assert storage.get(first.id) is None and storage.get(second.id) == second
+    storage.put(b"c" * 6, "text/plain", "c", owner="k")  # the first's bytes were released
+    assert storage.get(second.id) == second
+    clock.advance(60)
+    assert storage.get(second.id) is None
+
+
+def test_a_part_refused_by_a_budget_ends_its_upload_and_frees_its_bytes() -> None:
+    """A 507 kept the parts counted, and the key, storing nothing, was refused every upload."""
+    storage = Storage(max_file_bytes=100, max_owner_bytes=10)
+    upload = storage.start_multipart("big.bin", "application/octet-stream", owner="k")
+    storage.put_part(upload, 1, b"12345678")
+    with pytest.raises(StorageError) as full:
+        storage.put_part(upload, 2, b"12345678")
+    assert full.value.status == 507 and "abandoned" in full.value.message
+    with pytest.raises(StorageError) as gone:
+        storage.put_part(upload, 3, b"1")
+    assert gone.value.status == 404
+    storage.put(b"x" * 10, "text/plain", "whole", owner="k")  # the key's bytes are free

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from emulator import EmulatorConfig
 from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.core.clock import ManualClock, SharedManualClock, SystemClock, WallClock
@@ -31,3 +33,15 @@ def test_jobs_and_files_are_this_processs_own_or_the_stores(tmp_path: Path) -> N
     own, shared = storage_for(config, None), storage_for(config, MemoryStore())
     assert own.directory == shared.directory == tmp_path / "uploads"
     assert own.max_file_bytes == shared.max_file_bytes == 10
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_files_are_kept_as_long_as_jobs_by_the_engines_clock(shared: bool) -> None:
+    store = MemoryStore() if shared else None
+    clock = clock_for(ManualClock(), store)  # as the engine makes its clock
+    storage = storage_for(EmulatorConfig(retention=30), store, clock)
+    stored = storage.put(b"kept", "text/plain", "kept.txt")
+    clock.advance(30)
+    assert storage.get(stored.id) == stored
+    clock.advance(1)
+    assert storage.get(stored.id) is None

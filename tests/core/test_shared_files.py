@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from emulator.core.clock import ManualClock
 from emulator.core.files import Storage
 from emulator.core.stored_files import StorageError
 from tests import shared_stores
@@ -75,8 +76,9 @@ def test_quotas_hold_for_both_together(stores: Pair, tmp_path: Path) -> None:
 
     with ThreadPoolExecutor(8) as pool:
         accepted = sum(pool.map(upload, range(40)))
-    assert 0 < accepted <= 10
-    assert int(stores[0].do("get", "files:total")) == 10 * accepted
+    kept = stores[0].do("zrange", "files:index", 0, -1)  # a key's oldest made room for more
+    assert 0 < len(kept) <= 10 and accepted >= len(kept)
+    assert int(stores[0].do("get", "files:total")) == 10 * len(kept)
     for owner in ("k0", "k1", "k2"):
         assert int(stores[0].do("get", f"files:owner:{owner}") or 0) <= 60
 
@@ -151,3 +153,42 @@ def test_a_folder_that_refuses_a_large_file_is_a_507_with_nothing_counted(
     assert refused.value.status == 507 and "cannot write uploads" in refused.value.message
     assert stores[0].do("get", "files:owner:k") in (None, b"0")
     assert second.read(first.put(b"x" * 100, "a/b", "big.bin", owner="k")) == b"x" * 100
+
+
+def test_a_keys_oldest_uploads_make_room_for_its_next_anywhere(
+    stores: Pair, tmp_path: Path
+) -> None:
+    """A key that had uploaded its budget in all was refused every upload for good."""
+    first, second = storage_pair(stores, tmp_path, max_owner_bytes=200)
+    on_disk = first.put(b"a" * 100, "text/plain", "a", owner="k")  # past 64 bytes: on disk
+    inline = second.put(b"b" * 50, "text/plain", "b", owner="k")
+    theirs = first.put(b"c" * 150, "text/plain", "c", owner="another key")
+    newest = second.put(b"d" * 100, "text/plain", "d", owner="k")  # only the oldest goes
+    assert first.get(on_disk.id) is None and first.read(on_disk) is None
+    assert on_disk.id not in [p.name for p in (tmp_path / "uploads").iterdir()]
+    assert [first.read(f) for f in (inline, theirs, newest)] == [b"b" * 50, b"c" * 150, b"d" * 100]
+    assert int(stores[0].do("get", "files:owner:k")) == 150
+    first.put(b"e" * 200, "text/plain", "e", owner="k")  # its whole budget: both go
+    assert second.get(inline.id) is None and second.get(newest.id) is None
+    with pytest.raises(StorageError) as refused:  # more than its budget: refused, none dropped
+        second.put(b"f" * 201, "text/plain", "f", owner="k")
+    assert refused.value.status == 507 and "key's uploads are full" in refused.value.message
+    assert int(stores[0].do("get", "files:owner:k")) == 200
+    assert int(stores[0].do("get", "files:total")) == 350
+    assert second.get(theirs.id) is not None
+
+
+def test_uploads_expire_with_the_retention_anywhere(stores: Pair, tmp_path: Path) -> None:
+    """They were kept until a reset, whatever ``--retention`` said."""
+    clock = ManualClock()
+    first, second = storage_pair(stores, tmp_path, retention=60, now=clock.now)
+    old = first.put(b"a" * 100, "text/plain", "a", owner="k")
+    clock.advance(30)
+    kept = first.put(b"b" * 10, "text/plain", "b", owner="k")
+    clock.advance(31)
+    assert second.get(old.id) is None and second.get(kept.id) == kept
+    second.put(b"c", "text/plain", "c", owner="another key")  # an upload drops what expired
+    assert int(stores[0].do("get", "files:owner:k")) == 10
+    assert old.id not in [p.name for p in (tmp_path / "uploads").iterdir()]
+    second.clear()  # a reset forgets a key's files in order too
+    assert stores[0].do("zrange", "files:owned:k", 0, -1) == []

@@ -72,10 +72,27 @@ def test_a_part_over_the_quota_is_refused(stores: Pair, tmp_path: Path) -> None:
     first, second = storage_pair(stores, tmp_path, max_total_bytes=10, max_file_bytes=8)
     upload = first.start_multipart("f", "text/plain")
     second.put_part(upload, 1, b"12345")
-    second.put(b"1234", "text/plain", "other")
+    second.put(b"1234", "text/plain", "other", owner="another key")  # not its own to drop
     with pytest.raises(StorageError) as full:
         second.put_part(upload, 2, b"67")
     assert full.value.status == 507
+
+
+def test_a_part_refused_by_a_budget_ends_its_upload_and_frees_its_bytes(
+    stores: Pair, tmp_path: Path
+) -> None:
+    """A 507 kept the parts counted, and the key, storing nothing, was refused every upload."""
+    first, second = storage_pair(stores, tmp_path, max_owner_bytes=150)
+    upload = first.start_multipart("f", "text/plain", owner="k")
+    second.put_part(upload, 1, b"x" * 100)  # on disk
+    with pytest.raises(StorageError) as full:
+        first.put_part(upload, 2, b"y" * 100)
+    assert full.value.status == 507 and "abandoned" in str(full.value)
+    with pytest.raises(StorageError) as gone:
+        second.put_part(upload, 3, b"z")
+    assert gone.value.status == 404
+    assert stores[0].do("get", "files:owner:k") is None and left_on_disk(tmp_path) == []
+    second.put(b"w" * 150, "text/plain", "whole", owner="k")  # the key's bytes are free
 
 
 def test_a_part_that_makes_the_file_too_big_ends_its_upload(stores: Pair, tmp_path: Path) -> None:

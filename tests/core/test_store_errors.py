@@ -170,12 +170,14 @@ def test_a_save_refused_for_its_quota_leaves_a_file_kept_under_its_id(
     stores: Pair, tmp_path: Path
 ) -> None:
     """Pictures are kept under their content's digest: a second save of one, refused for
-    its key's quota, undoes its own count and nothing of the file already kept."""
-    first, second = (storage_on(store, tmp_path, max_owner_bytes=500) for store in stores)
+    a quota, undoes its own count and nothing of the file already kept."""
+    limits = {"max_owner_bytes": 500, "max_total_bytes": 700}
+    first, second = (storage_on(store, tmp_path, **limits) for store in stores)
     kept = first.put(b"x" * 400, "image/png", "a.png", "digest", owner="a")
-    second.put(b"y" * 300, "image/png", "b.png", owner="b")
-    with pytest.raises(StorageError) as refused:
+    second.put(b"y" * 300, "image/png", "c.png", owner="c")
+    with pytest.raises(StorageError) as refused:  # b has nothing of its own to drop
         second.put(b"x" * 400, "image/png", "a.png", "digest", owner="b")
     assert refused.value.status == 507
     assert second.read(kept) == b"x" * 400
-    assert int(stores[1].do("get", "files:owner:b")) == 300
+    assert stores[1].do("get", "files:owner:b") is None
+    assert int(stores[1].do("get", "files:total")) == 700
