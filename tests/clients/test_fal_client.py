@@ -273,6 +273,27 @@ def test_every_upload_route_of_the_python_client(fal: ModuleType, monkeypatch: A
     assert httpx.get(via_multipart).content == payload
 
 
+def test_a_keys_uploads_make_room_for_its_next_past_its_budget(
+    start: Any, monkeypatch: Any
+) -> None:
+    """A key that had uploaded its budget in all got 507 on every upload for good, and one
+    multipart upload refused partway kept its parts counted, with nothing stored."""
+    start(EmulatorConfig(progression=FAST, max_storage_bytes_per_key=5000))
+    client = fal_client.SyncClient(key="uploader")
+    oldest = client.upload(b"a" * 3000, "application/octet-stream", "a.bin")
+    newest = client.upload(b"b" * 3000, "application/octet-stream", "b.bin")
+    assert httpx.get(newest).content == b"b" * 3000
+    gone = httpx.get(oldest)  # dropped to make room: fal's own missing file
+    assert (gone.status_code, gone.json()) == (404, {"detail": "File not found"})
+    monkeypatch.setattr(fal_client.client, "MULTIPART_THRESHOLD", 1024)
+    monkeypatch.setattr(fal_client.client, "MULTIPART_CHUNK_SIZE", 2000)
+    with pytest.raises(fal_client.FalClientHTTPError) as full:  # more than the whole budget
+        client.upload(b"c" * 6000, "application/octet-stream", "c.bin")
+    assert full.value.status_code == 507 and "abandoned" in full.value.message
+    after = client.upload(b"d" * 4000, "application/octet-stream", "d.bin")  # its parts freed
+    assert httpx.get(after).content == b"d" * 4000
+
+
 def test_a_key_never_sees_another_keys_requests(fal: ModuleType) -> None:
     handle = fal.submit("fal-ai/bitdance", arguments={"prompt": "mine"})
     other = fal_client.SyncClient(key="someone-else")
