@@ -107,7 +107,8 @@ class EmulatorConfig:
     )
     retention: float = _setting(
         3600.0,
-        "Seconds a job stays retrievable after submission (fal keeps about an hour).",
+        "Seconds a job stays retrievable after submission (fal keeps about an hour), and an "
+        "uploaded file after its upload.",
         bounds=Bounds(minimum=0, maximum=31 * 86400, exclusive=True),
     )
     max_jobs: int = _setting(
@@ -226,7 +227,9 @@ class EmulatorConfig:
     )
     max_storage_bytes_per_key: int = _setting(
         256 * 2**20,
-        "Most bytes of uploads kept for one key, so that no key fills the store.",
+        "Most bytes of uploads kept for one key, so that no key fills the store; an upload "
+        "past it drops the key's oldest finished files first (one larger than the whole "
+        "budget is refused, 507).",
         bounds=AT_LEAST_ONE,
     )
     unreachable_media: str = _setting(
