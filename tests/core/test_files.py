@@ -54,17 +54,28 @@ def test_multipart_joins_parts_in_order_and_checks_etags() -> None:
         storage.put_part(storage.start_multipart("x", "y"), 0, b"x")
 
 
-def test_a_part_that_makes_the_file_too_big_ends_its_upload_and_frees_its_bytes() -> None:
-    storage = Storage(max_file_bytes=8, max_owner_bytes=10)
+@pytest.mark.parametrize(
+    ("max_file_bytes", "first", "second", "status"),
+    [
+        (8, b"12345", b"6789", 413),  # the file too big: it could never complete
+        # its key's budget (a 507 kept the parts counted, and the key, storing nothing,
+        # was refused every upload)
+        (100, b"12345678", b"12345678", 507),
+    ],
+)
+def test_a_refused_part_ends_its_upload_and_frees_its_bytes(
+    max_file_bytes: int, first: bytes, second: bytes, status: int
+) -> None:
+    storage = Storage(max_file_bytes=max_file_bytes, max_owner_bytes=10)
     upload = storage.start_multipart("big.bin", "application/octet-stream", owner="k")
-    storage.put_part(upload, 1, b"12345")
-    with pytest.raises(StorageError) as too_big:
-        storage.put_part(upload, 2, b"6789")
-    assert too_big.value.status == 413 and "abandoned" in too_big.value.message
+    storage.put_part(upload, 1, first)
+    with pytest.raises(StorageError) as refused:
+        storage.put_part(upload, 2, second)
+    assert refused.value.status == status and "abandoned" in refused.value.message
     with pytest.raises(StorageError) as gone:
-        storage.put_part(upload, 2, b"6")
+        storage.put_part(upload, 3, b"1")
     assert gone.value.status == 404
-    storage.put(b"12345678", "text/plain", "whole", owner="k")  # the key's bytes are free
+    storage.put(b"x" * 8, "text/plain", "whole", owner="k")  # the key's bytes are free
 
 
 def test_one_owner_cannot_fill_the_store_for_everyone() -> None:
@@ -173,17 +184,3 @@ def test_finished_uploads_expire_with_the_retention() -> None:
     assert storage.get(second.id) == second
     clock.advance(60)
     assert storage.get(second.id) is None
-
-
-def test_a_part_refused_by_a_budget_ends_its_upload_and_frees_its_bytes() -> None:
-    """A 507 kept the parts counted, and the key, storing nothing, was refused every upload."""
-    storage = Storage(max_file_bytes=100, max_owner_bytes=10)
-    upload = storage.start_multipart("big.bin", "application/octet-stream", owner="k")
-    storage.put_part(upload, 1, b"12345678")
-    with pytest.raises(StorageError) as full:
-        storage.put_part(upload, 2, b"12345678")
-    assert full.value.status == 507 and "abandoned" in full.value.message
-    with pytest.raises(StorageError) as gone:
-        storage.put_part(upload, 3, b"1")
-    assert gone.value.status == 404
-    storage.put(b"x" * 10, "text/plain", "whole", owner="k")  # the key's bytes are free
