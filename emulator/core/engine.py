@@ -393,15 +393,20 @@ class Engine(Timeline):
         kept = self._outcomes.get(job, link)
         if kept is None:
             kept = make_outcome(job, link, self.limits, self.sources)
+            if isinstance(kept, Failure) and job.output_failure is None:
+                # kept with the job first: a store error leaves nothing here half-done
+                self.jobs.fail_output(job, kept)
+                job.output_failure = kept
             self._outcomes.keep(job, link, kept)
         if isinstance(kept, Failure):
             raise JobFailed(kept)
         return kept
 
     def output_failure(self, job: Job) -> Failure | None:
-        """How a finished job's output failed (a model's 422, an unreadable input), if this
-        process made it: its status still says completed, as the provider's does."""
-        return self._outcomes.failure(job)
+        """How a finished job's output failed (a model's 422, an unreadable input), once
+        made by any process sharing the store: its status still says completed, as the
+        provider's does."""
+        return job.output_failure
 
     def outcome_made(self, job: Job, link: Linker) -> bool:
         """Whether `outcome` would answer from what is kept (or from a failure) without

@@ -41,6 +41,7 @@ class Job:
         "run_span",
         "polls",
         "failure",
+        "output_failure",
         "webhook",
         "fault",
         "progression",
@@ -78,6 +79,8 @@ class Job:
         self.run_span = run_span
         self.polls = 0
         self.failure: Failure | None = None
+        #: how its output failed once made (by any process): its status still says completed
+        self.output_failure: Failure | None = None
         self.fault: Any = None  # the fault rule deciding this job's outcome, if one fired
         self.progression: Any = None  # this job's own progression, if a rule gave it one
         self.webhook = webhook
@@ -305,6 +308,9 @@ class JobStore:
         return job.failure is None
 
     def delete_from_history(self, job: Job) -> None:
+        """Nothing to write: the engine marks the job itself."""
+
+    def fail_output(self, job: Job, failure: Failure) -> None:
         """Nothing to write: the engine marks the job itself."""
 
     def peek(self, job_id: str) -> Job | None:

@@ -136,8 +136,6 @@ class OutcomeCache:
 
     def __init__(self) -> None:
         self._kept: OrderedDict[tuple[str, float, Linker], dict[str, Any] | Failure] = OrderedDict()
-        # which jobs' outputs failed, whatever linked them (the dashboard's state of a job)
-        self._failed: OrderedDict[tuple[str, float], Failure] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, job: Job, link: Linker) -> dict[str, Any] | Failure | None:
@@ -149,17 +147,7 @@ class OutcomeCache:
             self._kept[job.id, job.submitted_wall, link] = outcome
             while len(self._kept) > OUTCOMES_KEPT:
                 self._kept.popitem(last=False)
-            if isinstance(outcome, Failure):
-                self._failed[job.id, job.submitted_wall] = outcome
-                while len(self._failed) > OUTCOMES_KEPT:
-                    self._failed.popitem(last=False)
-
-    def failure(self, job: Job) -> Failure | None:
-        """How ``job``'s output failed, if it was made (under any linker) and failed."""
-        with self._lock:
-            return self._failed.get((job.id, job.submitted_wall))
 
     def clear(self) -> None:
         with self._lock:
             self._kept.clear()
-            self._failed.clear()

@@ -213,6 +213,12 @@ class SharedJobStore:
     def delete_from_history(self, job: Job) -> None:
         self.store.do("hset", _job_key(job.id), {"deleted": "1"})
 
+    def fail_output(self, job: Job, failure: Failure) -> None:
+        """Keep how ``job``'s output failed, for every process's dashboard (its kind and
+        message: what a listing shows; the output itself is made again where asked)."""
+        text = json.dumps([failure.kind, failure.message])
+        self.store.do("hsetnx", _job_key(job.id), "output_failure", text)
+
     def end(self, job: Job, failure: Failure) -> bool:
         """End ``job`` with ``failure`` unless something ended it first (in any process)."""
         text = json.dumps([failure.kind, failure.message, failure.details])
@@ -321,6 +327,8 @@ class SharedJobStore:
         if "failure" in text:
             kind, message, details = json.loads(text["failure"])
             job.failure = Failure(kind, message, details)
+        if "output_failure" in text:
+            job.output_failure = Failure(*json.loads(text["output_failure"]))
         return job
 
     def _jobs(self, job_ids: list[str]) -> list[Job]:

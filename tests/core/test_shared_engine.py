@@ -154,6 +154,23 @@ def test_a_job_keeps_the_rule_that_decided_it_whichever_worker_reads_it(workers:
         other.outcome(found, InlineLinker(other.media))
 
 
+def test_an_output_failure_one_worker_made_is_the_others_too(workers: Workers) -> None:
+    """fal's status says COMPLETED, then its result is a 422: every worker's listing (the
+    dashboard's state of the job) knows once one of them made that output."""
+    one, other = workers(progression=Progression.parse("immediate"))
+    job = one.submit(bitdance(one), {"prompt": "x", "image_size": "gigantic"}, "k1")
+    assert other.output_failure(other.find(job.id, "k1")) is None  # not made yet
+    with pytest.raises(JobFailed):
+        one.outcome(one.find(job.id, "k1"), InlineLinker(one.media))
+    for engine in (one, other):
+        (listed,) = engine.jobs.newest(1)
+        found = engine.find(job.id, "k1")
+        for seen in (listed, found):
+            failure = engine.output_failure(seen)
+            assert failure is not None and failure.kind == "invalid"
+            assert engine.look(seen).phase is Phase.DONE and engine.look(seen).failure is None
+
+
 def test_after_resets_in_a_row_every_worker_takes_up_the_last(workers: Workers) -> None:
     one, other = workers()
     for _ in range(3):  # unseeded: each reset draws a new salt
