@@ -147,7 +147,14 @@ def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = 
         Route("/", index),
         *(route for provider in PROVIDERS for route in provider.routes(engine)),
         *ControlApi(engine).routes(),
-        Mount(DASHBOARD, dashboard(engine, {p.name: p.failure_message for p in PROVIDERS})),
+        Mount(
+            DASHBOARD,
+            dashboard(
+                engine,
+                {p.name: p.failure_message for p in PROVIDERS},
+                {p.name: p.result_body for p in PROVIDERS},
+            ),
+        ),
     ]
     recorder = Recorder(engine.record, skip=_UNRECORDED)
     exchange = ExchangeFaults(

@@ -11,19 +11,23 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault
-from emulator.core.jobs import Failure
+from emulator.core.jobs import Failure, Job
 from emulator.core.registry import Layout
 from emulator.http.grammar import Grammar
+from emulator.media.links import Linker
 from emulator.providers import FAL_LAYOUT, WAVESPEED_LAYOUT, fal, wavespeed
+from emulator.providers.fal import envelopes as fal_envelopes
 from emulator.providers.fal import errors as fal_errors
 from emulator.providers.fal import hosts as fal_hosts
 from emulator.providers.fal import replay as fal_replay
+from emulator.providers.wavespeed import envelopes as wavespeed_envelopes
 from emulator.providers.wavespeed import errors as wavespeed_errors
 from emulator.providers.wavespeed import hosts as wavespeed_hosts
 from emulator.providers.wavespeed import replay as wavespeed_replay
@@ -65,6 +69,8 @@ class Provider:
     internal_error: Callable[[str], Response]
     #: the words its clients are told of a job's failure
     failure_message: Callable[[Failure], str]
+    #: what its result route, under a base URL of its surface, answers for a finished job
+    result_body: Callable[[Engine, Job, Linker, str], Any]
     #: paths that forward to another of its surfaces (recorded as what they forward)
     forwarding: tuple[str, ...] = ()
     #: whether a path below ``/{name}/`` about a job (`job_id`) names the job's endpoint
@@ -80,6 +86,7 @@ class Provider:
         hosts: ModuleType,
         errors: ModuleType,
         replay: ModuleType,
+        envelopes: ModuleType,
     ) -> Provider:
         return cls(
             name,
@@ -94,6 +101,7 @@ class Provider:
             errors.http_error,
             errors.internal_error,
             errors.failure_message,
+            envelopes.result_body,
             getattr(hosts, "FORWARDING", ()),
             getattr(hosts, "names_jobs_endpoint", _any_endpoint),
         )
@@ -139,6 +147,7 @@ PROVIDERS = (
         fal_hosts,
         fal_errors,
         fal_replay,
+        fal_envelopes,
     ),
     Provider.from_modules(
         "wavespeed",
@@ -147,6 +156,7 @@ PROVIDERS = (
         wavespeed_hosts,
         wavespeed_errors,
         wavespeed_replay,
+        wavespeed_envelopes,
     ),
 )
 

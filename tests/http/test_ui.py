@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import io
+import json
 import re
 from pathlib import Path
 
@@ -180,6 +182,30 @@ def test_a_wavespeed_prediction_id_opens_its_job(client: TestClient) -> None:
     assert len(submitted) == 32 and "-" not in submitted
     assert client.get(f"{UI}/jobs/{submitted}").status_code == 200
     assert client.get(f"{UI}/jobs/not-a-job-id").status_code == 404
+
+
+def shown_output(page: str) -> object:
+    """The JSON a job's page shows as its output."""
+    found = re.search(r'<h2>Output</h2>\s*<pre class="json">(.*?)</pre>', page, re.DOTALL)
+    assert found is not None, page
+    return json.loads(html.unescape(found[1]))
+
+
+def test_a_wavespeed_job_shows_what_its_result_answers(client: TestClient) -> None:
+    """It showed the contract's example envelope: another id, "created", 1970 (an audit)."""
+    headers = {"Authorization": "Bearer k"}
+    path = "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
+    job_id = client.post(path, json={"prompt": "a cat"}, headers=headers).json()["data"]["id"]
+    for _ in range(5):
+        client.get(f"/wavespeed/api/v3/predictions/{job_id}/result", headers=headers)
+    result = client.get(f"/wavespeed/api/v3/predictions/{job_id}/result", headers=headers)
+    assert result.json()["data"]["status"] == "completed"
+    assert shown_output(client.get(f"{UI}/jobs/{job_id}").text) == result.json()
+
+
+def test_a_fal_job_shows_what_its_result_answers(client: TestClient) -> None:
+    job = finished_job(client)
+    assert shown_output(client.get(f"{UI}/jobs/{job['request_id']}").text) == job["output"]
 
 
 def test_a_failed_job_shows_its_error(client: TestClient, engine: Engine) -> None:

@@ -18,19 +18,24 @@ from emulator.http.same_origin import denial
 
 if TYPE_CHECKING:
     from emulator.core.engine import Engine
-    from emulator.core.jobs import Failure
+    from emulator.core.jobs import Failure, Job
     from emulator.http.ui.routes import Dashboard
+    from emulator.media.links import Linker
 
 __all__ = ["Dashboard", "dashboard", "outage_page"]
 
 #: provider name → the words its clients are told of a job's failure
 Told = Mapping[str, Callable[["Failure"], str]]
+#: provider name → what its result route answers for a finished job (engine, job, its
+#: media's linker, the base URL of the provider's surface)
+Results = Mapping[str, Callable[["Engine", "Job", "Linker", str], Any]]
 
 
-def dashboard(engine: Engine, told: Told | None = None) -> ASGIApp:
+def dashboard(engine: Engine, told: Told | None = None, results: Results | None = None) -> ASGIApp:
     """The dashboard as an ASGI app, to mount at ``/_emulator/ui``; ``told``: each
-    provider's words to its clients for a job's failure, which a job's page shows."""
-    return _BuiltOnFirstRequest(engine, told or {})
+    provider's words to its clients for a job's failure, and ``results``: its result
+    route's answer, which a job's page shows (else the output as the engine made it)."""
+    return _BuiltOnFirstRequest(engine, told or {}, results or {})
 
 
 def outage_page(scope: Scope, message: str, headers: dict[str, str]) -> Response | None:
@@ -49,9 +54,9 @@ class _BuiltOnFirstRequest:
     server that nobody browses never pays for them: ~5 ms of every start-up); another
     site's pages are refused before (same_origin.py)."""
 
-    def __init__(self, engine: Engine, told: Told) -> None:
+    def __init__(self, engine: Engine, told: Told, results: Results) -> None:
         self.engine = engine
-        self.told = told
+        self.told, self.results = told, results
         self._app: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -62,7 +67,7 @@ class _BuiltOnFirstRequest:
         if self._app is None:
             from emulator.http.ui.routes import Dashboard
 
-            self._app = Dashboard(self.engine, self.told).app()
+            self._app = Dashboard(self.engine, self.told, self.results).app()
         await self._app(scope, receive, send)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
@@ -165,15 +165,22 @@ def _polls(count: float) -> str:
     return f"after {count:g} status poll{'' if count == 1 else 's'}"
 
 
-def outcome(engine: Engine, job: Job, link: Linker) -> tuple[dict[str, Any] | None, Failure | None]:
-    """A finished job's output (as the provider made it for ``link``) or its failure;
-    neither while it runs."""
+#: what a job's provider's result route answers for it, its media linked by a linker
+Result = Callable[[Job, Linker], Any]
+
+
+def outcome(
+    engine: Engine, job: Job, link: Linker, result: Result | None = None
+) -> tuple[Any, Failure | None]:
+    """A finished job's output (as its provider's ``result`` route answers it, else as the
+    engine made it for ``link``) or its failure; neither while it runs."""
     if engine.look(job).phase is not Phase.DONE:
         return None, None
     try:
-        return engine.outcome(job, link), None
+        output = engine.outcome(job, link)
     except JobFailed as failed:
         return None, failed.failure
+    return (output if result is None else result(job, link)), None
 
 
 def strings(value: Any) -> Iterator[str]:

@@ -32,7 +32,7 @@ from emulator.core.record import mask_key
 from emulator.core.registry import LAYOUTS
 from emulator.http.cdn import SERVED_HEADERS, serve_file
 from emulator.http.hosts import public_base
-from emulator.http.ui import Told, job_views, media_tiles, request_views
+from emulator.http.ui import Results, Told, job_views, media_tiles, request_views
 from emulator.http.ui.access import AdminOnly
 from emulator.http.ui.forms import SUBMIT, form_fields
 from emulator.http.ui.headers import SECURITY_HEADERS, SecurityHeaders
@@ -144,10 +144,14 @@ def outage_page(scope: Scope, message: str, headers: dict[str, str]) -> Response
 
 
 class Dashboard:
-    def __init__(self, engine: Engine, told: Told | None = None) -> None:
-        """``told``: each provider's words to its clients for a job's failure."""
+    def __init__(
+        self, engine: Engine, told: Told | None = None, results: Results | None = None
+    ) -> None:
+        """``told``: each provider's words to its clients for a job's failure; ``results``:
+        what its result route answers for a finished job."""
         self.engine = engine
         self.told = told or {}
+        self.results = results or {}
         self.thumbnails = Thumbnails(engine)
 
     @functools.cached_property
@@ -186,6 +190,16 @@ class Dashboard:
         return self.templates.TemplateResponse(
             request, name, {"links": links, **context}, status, headers=_DYNAMIC
         )
+
+    def _result(self, request: Request) -> job_views.Result | None:
+        """What a job's provider's result route answers for it at this same address."""
+
+        def answered(job: Job, link: Linker) -> Any:
+            provider = job.endpoint.provider
+            base = public_base(request, provider, self.engine.config.public_url)
+            return self.results[provider](self.engine, job, link, base)
+
+        return answered if self.results else None
 
     def _linker(self, request: Request, job: Job) -> Linker:
         """The linker a client of this same address gets: its outputs are already kept."""
@@ -228,7 +242,7 @@ class Dashboard:
         if job is None:
             return self._render(request, "missing.html", 404, what="job")
         output, failure = await run_in_threadpool(
-            job_views.outcome, self.engine, job, self._linker(request, job)
+            job_views.outcome, self.engine, job, self._linker(request, job), self._result(request)
         )
         told = self.told.get(job.endpoint.provider)
         if failure is not None and told is not None:  # a bare error type has no words of its own

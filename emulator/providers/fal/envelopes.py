@@ -11,6 +11,7 @@ from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.timeline import Look
 from emulator.http.responses import json_fragment
+from emulator.media.links import Linker
 from emulator.providers.fal.errors import status_error_fields
 from emulator.providers.fal.paths import app_path
 
@@ -93,3 +94,9 @@ def billable_units(output: dict[str, Any]) -> int:
         items = value if isinstance(value, list) else [value]
         files += sum(1 for item in items if isinstance(item, dict) and "url" in item)
     return max(1, files)
+
+
+def result_body(engine: Engine, job: Job, link: Linker, base: str) -> dict[str, Any]:
+    """What a finished job's result answers (its output, media linked by ``link``, which
+    names no URL under ``base``; raises `JobFailed`): what the dashboard shows as its output."""
+    return engine.outcome(job, link)

@@ -43,12 +43,12 @@ from emulator.providers.wavespeed.envelopes import (
     STATUS_NAMES,
     created_at,
     envelope,
+    finished_prediction,
     task_id,
     wants_inline,
 )
 from emulator.providers.wavespeed.errors import WaveSpeedError, answer, only
 from emulator.providers.wavespeed.paths import job_id_of
-from emulator.providers.wavespeed.webhooks import finished_prediction
 
 #: GUESS: what a new key's balance is, in USD
 STARTING_BALANCE = 100.0

@@ -8,11 +8,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from emulator.contracts.optional_fields import without_optional
 from emulator.core.engine import Engine
 from emulator.core.jobs import Failure, Job
 from emulator.core.lifecycle import Phase
+from emulator.core.outcomes import JobFailed, is_sparse
 from emulator.core.timeline import Look
 from emulator.http.responses import encode_json, json_fragment
+from emulator.media.links import Linker
 from emulator.providers.wavespeed.errors import failure_message, task_code
 
 STATUS_NAMES = {Phase.QUEUED: "created", Phase.RUNNING: "processing", Phase.DONE: "completed"}
@@ -97,6 +100,25 @@ def prediction(
     if failure:
         data["code"] = task_code(failure)
     return data
+
+
+def finished_prediction(engine: Engine, job: Job, result_url: str, link: Linker) -> dict[str, Any]:
+    """The prediction of a finished job: its outputs, or its failure."""
+    look = engine.look(job)
+    try:
+        produced = engine.outcome(job, link)
+    except JobFailed as failed:
+        return prediction(engine, job, look, result_url, failure=failed.failure)
+    finished = prediction(engine, job, look, result_url, produced=produced.get("data", produced))
+    if is_sparse(job):  # the prediction's own optional fields go too: has_nsfw_contents…
+        return without_optional(job.endpoint, envelope(finished))["data"]
+    return finished
+
+
+def result_body(engine: Engine, job: Job, link: Linker, api_base: str) -> dict[str, Any]:
+    """What ``GET /api/v3/predictions/{id}/result`` under ``api_base`` answers for finished
+    ``job``, its media linked by ``link`` (what the dashboard shows as its output)."""
+    return envelope(finished_prediction(engine, job, result_url(api_base, task_id(job)), link))
 
 
 def _data(

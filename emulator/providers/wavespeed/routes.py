@@ -46,6 +46,7 @@ from emulator.providers.wavespeed.account import WaveSpeedAccount
 from emulator.providers.wavespeed.auth import caller
 from emulator.providers.wavespeed.envelopes import (
     envelope,
+    finished_prediction,
     pending_answer,
     prediction,
     result_url,
@@ -61,7 +62,7 @@ from emulator.providers.wavespeed.errors import (
 )
 from emulator.providers.wavespeed.paths import API, ModelRoute, job_id_of
 from emulator.providers.wavespeed.uploads import WaveSpeedUploads
-from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks, finished_prediction
+from emulator.providers.wavespeed.webhooks import WaveSpeedWebhooks
 
 #: Why a prediction the emulator had is gone (a guess: WaveSpeed's wording was not observed).
 EXPIRED = "its result is no longer kept (retention or memory budget passed)"

@@ -17,14 +17,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from emulator.contracts.optional_fields import without_optional
 from emulator.core.engine import Engine
 from emulator.core.jobs import Job
-from emulator.core.outcomes import JobFailed, is_sparse
 from emulator.core.shared_webhooks import register_builder
 from emulator.core.webhooks import encode_body
-from emulator.media.links import Linker, data_uri_linker, url_linker
-from emulator.providers.wavespeed.envelopes import envelope, prediction, task_id
+from emulator.media.links import data_uri_linker, url_linker
+from emulator.providers.wavespeed.envelopes import finished_prediction, task_id
 
 RETRY_SCHEDULE = (10.0, 20.0, 40.0)
 
@@ -67,19 +65,6 @@ class WaveSpeedWebhooks:
             "webhook-signature": f"v3,{signature}",
         }
         return body, headers
-
-
-def finished_prediction(engine: Engine, job: Job, result_url: str, link: Linker) -> dict[str, Any]:
-    """The prediction of a finished job: its outputs, or its failure."""
-    look = engine.look(job)
-    try:
-        produced = engine.outcome(job, link)
-    except JobFailed as failed:
-        return prediction(engine, job, look, result_url, failure=failed.failure)
-    finished = prediction(engine, job, look, result_url, produced=produced.get("data", produced))
-    if is_sparse(job):  # the prediction's own optional fields go too: has_nsfw_contents…
-        return without_optional(job.endpoint, envelope(finished))["data"]
-    return finished
 
 
 def build_shared(engine: Engine, job: Job, bases: dict[str, str]) -> tuple[bytes, dict[str, str]]:
