@@ -32,6 +32,9 @@ class Layout(NamedTuple):
     #: where an output lists its media as URLs whose items' ``contentMediaType`` says
     #: what each is (WaveSpeed's ``data.outputs``): the path of property names to it
     media_urls: tuple[str, ...] = ()
+    #: whether its clients know a job by its UUID's 32 hex digits without dashes
+    #: (WaveSpeed's prediction ids), as its routes write it
+    dashless_job_ids: bool = False
 
 
 _LAYOUTS: dict[str, Layout] = {}
@@ -41,3 +44,9 @@ LAYOUTS: Mapping[str, Layout] = MappingProxyType(_LAYOUTS)
 
 def register(name: str, layout: Layout) -> None:
     _LAYOUTS[name] = layout
+
+
+def client_job_id(provider: str, job_id: str) -> str:
+    """A job's id as ``provider``'s clients, its API and its webhooks name it."""
+    layout = _LAYOUTS.get(provider)
+    return job_id.replace("-", "") if layout is not None and layout.dashless_job_ids else job_id

@@ -31,6 +31,7 @@ from emulator.core.faults import Fault, FaultError
 from emulator.core.keys import split_authorization
 from emulator.core.lifecycle import Progression
 from emulator.core.record import RecordedRequest, mask_key
+from emulator.core.registry import client_job_id
 from emulator.core.store import StoreUnavailable
 from emulator.http.bodies import PayloadError, read_json
 from emulator.http.control_openapi import document
@@ -236,13 +237,14 @@ class ControlApi:
         return Response(status_code=204)
 
     async def jobs(self, request: Request, viewer: Viewer) -> Response:
-        """The jobs kept, oldest first (offset, limit); an API key sees only its own."""
+        """The jobs kept, oldest first (offset, limit), each under the id its provider's
+        clients know it by; an API key sees only its own."""
         offset, limit = _bounds(request)
 
         def listed() -> list[dict[str, Any]]:
             return [
                 {
-                    "id": job.id,
+                    "id": client_job_id(job.endpoint.provider, job.id),
                     "provider": job.endpoint.provider,
                     "endpoint": job.endpoint.id,
                     "key": _shown_key(job.owner),

@@ -28,6 +28,7 @@ WAVESPEED_LAYOUT = Layout(
     # clients and docs give URLs or data URIs, and what fal does with naked base64 is unknown
     naked_base64_media=True,
     media_urls=("data", "outputs"),
+    dashless_job_ids=True,  # envelopes.task_id
 )
 
 register("fal", FAL_LAYOUT)

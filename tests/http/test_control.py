@@ -77,6 +77,20 @@ def test_webhook_deliveries_are_listed(client: TestClient) -> None:
     )
 
 
+def test_a_wavespeed_job_is_listed_under_the_id_its_clients_know(client: TestClient) -> None:
+    """The listing said the dashed UUID, which neither the API nor the webhooks use."""
+    submitted = client.post(
+        "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image",
+        json={"prompt": "x", "webhook_url": "https://example.com/x"},
+        headers={"Authorization": "Bearer k1"},
+    ).json()["data"]["id"]
+    fal = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}).json()["request_id"]
+    (delivery,) = client.get("/_emulator/webhooks").json()
+    listed = [job["id"] for job in client.get("/_emulator/jobs").json()]
+    assert listed == [submitted, fal] and delivery["job_id"] == submitted
+    assert len(submitted) == 32 and "-" in fal
+
+
 def test_faults_over_http(client: TestClient) -> None:
     added = client.post(
         "/_emulator/faults", json={"effect": "http_error", "status": 503, "times": 1}

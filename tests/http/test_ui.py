@@ -6,6 +6,7 @@ import html
 import io
 import json
 import re
+import uuid
 from pathlib import Path
 
 import httpx
@@ -182,6 +183,19 @@ def test_a_wavespeed_prediction_id_opens_its_job(client: TestClient) -> None:
     assert len(submitted) == 32 and "-" not in submitted
     assert client.get(f"{UI}/jobs/{submitted}").status_code == 200
     assert client.get(f"{UI}/jobs/not-a-job-id").status_code == 404
+    dashed = str(uuid.UUID(submitted))
+    assert client.get(f"{UI}/jobs/{dashed}").status_code == 200  # either form
+    # listed, linked and shown under the id its clients know, not the dashed UUID
+    rows = client.get(f"{UI}/jobs/rows").text
+    assert f'data-job="{submitted}"' in rows and f'href="{UI}/jobs/{submitted}"' in rows
+    page = client.get(f"{UI}/jobs/{submitted}").text
+    assert f"<code>{submitted}</code>" in page and dashed not in page + rows
+    client.get(
+        f"/wavespeed/api/v3/predictions/{submitted}/result", headers={"Authorization": "Bearer k"}
+    )
+    for asked in (submitted, dashed):  # the page's link to the requests that named it
+        named = client.get(f"{UI}/requests/rows?job={asked}").text
+        assert named.count("<details>") == 1
 
 
 def shown_output(page: str) -> object:

@@ -13,6 +13,7 @@ from emulator.core.jobs import Failure, Job
 from emulator.core.lifecycle import Phase
 from emulator.core.outcomes import JobFailed
 from emulator.core.record import mask_key
+from emulator.core.registry import client_job_id
 from emulator.core.timeline import Look, has_started
 from emulator.media.links import Linker
 
@@ -128,6 +129,12 @@ def newest_jobs(
         if (not provider or job.endpoint.provider == provider)
         and (not endpoint or endpoint in job.endpoint.id)
     ]
+
+
+def shown_id(job: Job) -> str:
+    """The id the dashboard names ``job`` by: its provider's clients' (WaveSpeed's has no
+    dashes)."""
+    return client_job_id(job.endpoint.provider, job.id)
 
 
 def find_job(engine: Engine, job_id: str) -> Job | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import uuid
 from collections.abc import Mapping
 
 from emulator.core.engine import Engine
@@ -30,10 +31,20 @@ def newest_requests(engine: Engine, asked: Mapping[str, str]) -> list[RecordedRe
     entries = list(engine.record.filter(**criteria, status=_status(status)))
     job = asked.get("job", "")
     if job:
-        forms = (job, job.replace("-", ""))
+        forms = _id_forms(job)
         entries = [e for e in entries if any(form in e.path for form in forms)]
     entries.reverse()
     return entries
+
+
+def _id_forms(job_id: str) -> set[str]:
+    """``job_id`` with and without dashes (a WaveSpeed path has none, a fal path has them)."""
+    forms = {job_id, job_id.replace("-", "")}
+    try:
+        forms.add(str(uuid.UUID(job_id)))
+    except ValueError:
+        pass  # not a job's id: matched as it is
+    return forms
 
 
 def as_curl(entry: RecordedRequest, origin: str) -> str:

@@ -82,6 +82,7 @@ def _environment() -> jinja2.Environment:
     environment.filters["when"] = _when
     environment.filters["pretty"] = lambda value: _json(value, indent=2)
     environment.filters["compact"] = _json  # JSON as it reads (``tojson`` writes it for scripts)
+    environment.filters["job_id"] = job_views.shown_id
     environment.globals.update(query_with=_query_with, mask_key=mask_key)
     return environment
 

@@ -22,7 +22,8 @@ STATUS_NAMES = {Phase.QUEUED: "created", Phase.RUNNING: "processing", Phase.DONE
 
 
 def task_id(job: Job) -> str:
-    """WaveSpeed's ids are 32 hex digits: the job's UUID without dashes."""
+    """WaveSpeed's ids are 32 hex digits: the job's UUID without dashes (its layout's
+    ``dashless_job_ids``, which the control plane and the dashboard list)."""
     return job.id.replace("-", "")
 
 
