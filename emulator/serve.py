@@ -83,6 +83,30 @@ def guarded(chosen: Settings, host: str) -> tuple[Settings, list[str]]:
     return replace(chosen, config=config), notices
 
 
+def kept_by_store(config: EmulatorConfig, engine: Engine) -> list[str]:
+    """A line for each setting of ``config`` that the shared store ``engine`` joined keeps
+    a value of its own for, which wins (docs/deployment.md): the seed, a progression set
+    through the control plane; each says how to change it."""
+    if engine.store is None:
+        return []
+    kept = []
+    if engine.seed != config.seed:
+        kept.append(
+            f"the state store keeps {_seed(engine.seed)}, not {_seed(config.seed)} as this "
+            'start says: to change it, reset with it (POST /_emulator/reset {"seed": N})'
+        )
+    if engine.progression != config.progression:
+        kept.append(
+            f"the state store keeps progression {engine.progression}, not {config.progression}"
+            " as this start says: to change it, POST /_emulator/progression"
+        )
+    return kept
+
+
+def _seed(seed: int | None) -> str:
+    return "no seed" if seed is None else f"seed {seed}"
+
+
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Serve as ``args`` (parsed from ``argv``, which the workers parse again) say: every
     setting is checked, and the app built, before the port is bound; the port is bound
@@ -100,6 +124,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         # With several workers this app is never served: building it checks every setting
         # before a worker starts, and stages the fault rules, once, in the shared store.
         built = build_app(chosen, serves=server["workers"] == 1)
+        notices += kept_by_store(chosen.config, built.state.engine)
         app, recording = with_arguments(built, args)
         if recording is not None:
             notices.append(recording)

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from emulator import cli, serve
+from emulator import EmulatorConfig, Engine, Progression, cli, serve
 from tests.bounded import eventually, stop_process
 from tests.command import never_served, serve_with
 from tests.redis_server import free_port
@@ -165,6 +165,36 @@ def test_one_worker_on_shared_state_serves_as_before(
     served = serve_with(monkeypatch, ["--data-dir", str(tmp_path)])
     assert (served["workers"], served["factory"]) == (1, False)
     assert served["engine"].config.state_url == f"sqlite://{tmp_path.resolve()}/state.db"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_a_restart_says_which_settings_the_store_keeps_instead_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    kind: str,
+) -> None:
+    """What the store keeps wins (docs/deployment.md), and a restart with other values said
+    nothing of it (an audit)."""
+    if kind == "redis":
+        url = request.getfixturevalue("redis_url")
+        store, config = ["--state", url], EmulatorConfig(state=url, seed=3)
+    else:
+        store, config = ["--data-dir", str(tmp_path)], EmulatorConfig(data_dir=tmp_path, seed=3)
+    earlier = Engine(config)
+    earlier.progression = Progression.parse("wall:0.1,0.2")  # as the control plane sets it
+    earlier.close()
+    serve_with(monkeypatch, [*store, "--seed", "4", "--progression", "wall:1,6"])
+    notices = [line for line in capsys.readouterr().err.splitlines() if "keeps" in line]
+    assert notices == [
+        "provider-emulator: the state store keeps seed 3, not seed 4 as this start says: "
+        'to change it, reset with it (POST /_emulator/reset {"seed": N})',
+        "provider-emulator: the state store keeps progression wall:0.1,0.2,0.2, not wall:1,6,0.2 "
+        "as this start says: to change it, POST /_emulator/progression",
+    ]
+    serve_with(monkeypatch, [*store, "--seed", "3", "--progression", "wall:0.1,0.2"])
+    assert "keeps" not in capsys.readouterr().err
 
 
 def test_a_redis_state_without_the_redis_package_says_how_to_get_it(
