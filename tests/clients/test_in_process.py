@@ -16,7 +16,7 @@ import respx
 import wavespeed
 
 from emulator import Emulation, ManualClock, emulate
-from emulator.contracts.documents import endpoint_from_document
+from emulator.contracts.documents import Endpoint, endpoint_from_document
 from emulator.server import BackgroundServer
 from emulator.transport import UnmatchedRequest
 from tests.user_contracts import renamed, schema, written
@@ -241,6 +241,27 @@ def test_what_each_client_submitted_is_in_the_record(provider_emulator: Emulatio
     assert submitted.json == {"prompt": "a dog"}
 
 
+def _outputs_of(
+    folder: Path, name: str, field: str, value: dict, schemas: dict[str, dict]
+) -> dict[str, Endpoint]:
+    """Both providers' contracts for ``name``, written to ``folder``, with ``schemas`` among
+    their components and an output of ``value``: fal's its required ``field``, WaveSpeed's
+    its outputs' items (as an LLM's are its texts)."""
+    contracts = {}
+    for provider, suffix in (("fal", "Output"), ("wavespeed", "Prediction")):
+        document = renamed(provider, name)
+        document["components"]["schemas"].update(schemas)
+        output = schema(document, suffix)
+        if provider == "fal":
+            output["properties"][field] = value
+            output["required"].append(field)
+        else:
+            output["properties"]["outputs"] = {"type": "array", "minItems": 1, "items": value}
+        written(folder, provider, document)
+        contracts[provider] = endpoint_from_document(provider, document)
+    return contracts
+
+
 def test_a_users_backtracking_pattern_is_the_clients_validation_error(tmp_path: Path) -> None:
     """^(a+)+$ against 34 a's and a "!": Python's re held the process for years (an audit);
     matched in linear time, fal_client and the wavespeed SDK get their refusals at once."""
@@ -265,19 +286,9 @@ def test_a_users_recursive_output_is_made_by_the_branch_that_ends(tmp_path: Path
     synthesis took the first for ever (a RecursionError: each result a 500); it takes the
     one that ends, and each client gets an output its contract keeps."""
     node = {"$ref": "#/components/schemas/Node"}
-    contracts = {}
-    for provider, suffix in (("fal", "Output"), ("wavespeed", "Prediction")):
-        document = renamed(provider, "acme/tree")
-        document["components"]["schemas"]["Node"] = {"type": "object", "required": ["child"],
+    tree = {"type": "object", "required": ["child"],
             "properties": {"child": {"oneOf": [node, {"type": "null"}]}}}  # fmt: skip
-        properties = schema(document, suffix)["properties"]
-        if provider == "fal":  # a field of its own
-            properties["tree"] = node
-            schema(document, suffix)["required"].append("tree")
-        else:  # WaveSpeed's outputs, as an LLM's are its texts
-            properties["outputs"] = {"type": "array", "minItems": 1, "items": node}
-        written(tmp_path, provider, document)
-        contracts[provider] = endpoint_from_document(provider, document)
+    contracts = _outputs_of(tmp_path, "acme/tree", "tree", node, {"Node": tree})
     with emulate(contracts=(tmp_path,)):
         made = fal_client.run("acme/tree", arguments={"prompt": "a cat"})
         outputs = wavespeed.run("acme/tree", {"prompt": "a cat"})["outputs"]
@@ -294,21 +305,12 @@ def test_a_users_file_holding_its_own_object_is_made_once_inside_it(tmp_path: Pa
     a 500); the copy inside itself leaves its image out, and each client gets an output
     its contract keeps."""
     wrapper = {"$ref": "#/components/schemas/Wrapper"}
-    contracts = {}
-    for provider, suffix in (("fal", "Output"), ("wavespeed", "Prediction")):
-        document = renamed(provider, "acme/wrapped")
-        document["components"]["schemas"]["Wrapper"] = {"type": "object",
-            "properties": {"image": {"$ref": "#/components/schemas/File"}}}  # fmt: skip
-        document["components"]["schemas"]["File"] = {"type": "object", "required": ["url", "meta"],
-            "properties": {"url": {"type": "string"}, "meta": wrapper}}  # fmt: skip
-        properties = schema(document, suffix)["properties"]
-        if provider == "fal":
-            properties["wrapper"] = wrapper
-            schema(document, suffix)["required"].append("wrapper")
-        else:  # WaveSpeed's outputs
-            properties["outputs"] = {"type": "array", "minItems": 1, "items": wrapper}
-        written(tmp_path, provider, document)
-        contracts[provider] = endpoint_from_document(provider, document)
+    image = {"$ref": "#/components/schemas/File"}
+    contracts = _outputs_of(tmp_path, "acme/wrapped", "wrapper", wrapper, {
+        "Wrapper": {"type": "object", "properties": {"image": image}},
+        "File": {"type": "object", "required": ["url", "meta"],
+                 "properties": {"url": {"type": "string"}, "meta": wrapper}},
+    })  # fmt: skip
     with emulate(contracts=(tmp_path,)):
         made = fal_client.run("acme/wrapped", arguments={"prompt": "a cat"})
         task = wavespeed.run_no_throw("acme/wrapped", {"prompt": "a dog"})["task_id"]
