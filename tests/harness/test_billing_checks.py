@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 import wavespeed
 
 from emulator.core.record import RecordedRequest
@@ -69,25 +70,24 @@ def _jobs_named(problems: list[str]) -> list[str]:
     return [re.sub(r"job [0-9a-f-]{36}", "job JOB", problem) for problem in problems]
 
 
-def test_a_job_started_over_after_a_transient_error_fails_retries_transient_errors() -> None:
-    # it held: only a request sent again by the same method and path was looked at
-    client = Polls(starts_over=True)
-    outcome = _replayed(client, "retries_transient_errors", {**POLL_503, "times": 1})
+@pytest.mark.parametrize(
+    ("name", "errors", "jobs"),
+    [
+        # it held: only a request sent again by the same method and path was looked at
+        ("retries_transient_errors", 1, 2),
+        # it held: the client gave up (after three jobs), and only its tries were counted
+        ("gives_up_during_outage", 20, 3),
+    ],
+)
+def test_a_job_started_over_after_a_transient_error_fails_its_property(
+    name: str, errors: int, jobs: int
+) -> None:
+    outcome = _replayed(Polls(starts_over=True), name, {**POLL_503, "times": errors})
     assert outcome.status == FAILED
     assert _jobs_named(outcome.problems) == [
-        "started the job over after a 503 at its status poll: one call created 2 billable "
-        "jobs, job JOB abandoned (send the request that failed again, not a new submit)"
-    ]
-
-
-def test_a_job_started_over_at_each_error_of_an_outage_fails_gives_up_during_outage() -> None:
-    # it held: the client gave up (after three jobs), and only its tries were counted
-    client = Polls(starts_over=True)
-    outcome = _replayed(client, "gives_up_during_outage", {**POLL_503, "times": 20})
-    assert outcome.status == FAILED
-    assert _jobs_named(outcome.problems) == [
-        "started the job over after a 503 at its status poll: one call created 3 billable "
-        "jobs, job JOB abandoned (send the request that failed again, not a new submit)"
+        f"started the job over after a 503 at its status poll: one call created {jobs} "
+        "billable jobs, job JOB abandoned (send the request that failed again, not a new "
+        "submit)"
     ]
 
 
