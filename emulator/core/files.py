@@ -129,9 +129,7 @@ class Storage:
         if size > self.max_file_bytes:
             raise too_big(self.max_file_bytes)
         if self._now() - self._oldest_at > self.retention:
-            self._oldest_at = expire_oldest(
-                self._files, _kept_at, self._now(), self.retention, self._forget
-            )
+            self._expire()
         owned = self._owned.get(owner)
         while owned and size <= self.max_owner_bytes < self._owners.get(owner, 0) + size:
             self._forget(next(iter(owned)))
@@ -148,6 +146,12 @@ class Storage:
         self._owners[owner] = self._owners.get(owner, 0) + size
         if not self._owners[owner]:
             del self._owners[owner]
+
+    def _expire(self) -> None:
+        """Drop the finished files past the retention, the oldest first (the lock held)."""
+        self._oldest_at = expire_oldest(
+            self._files, _kept_at, self._now(), self.retention, self._forget
+        )
 
     def _forget(self, file_id: str) -> None:
         """Drop a finished file: its bytes released, its URL a missing file's."""
@@ -224,9 +228,7 @@ class Storage:
         if self._now() - kept.at <= self.retention:
             return kept.file
         with self._lock:
-            self._oldest_at = expire_oldest(
-                self._files, _kept_at, self._now(), self.retention, self._forget
-            )
+            self._expire()
         return None
 
     def read(self, stored: StoredFile) -> bytes | None:
