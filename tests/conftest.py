@@ -27,6 +27,9 @@ settings.register_profile(
 settings.register_profile(
     "thorough", parent=settings.get_profile("ci"), derandomize=False, max_examples=300
 )
+# .ci/run's second environment, at the lower ends of the dependency ranges: it checks that
+# the code runs there; the search for counterexamples is the main environment's
+settings.register_profile("compatibility", parent=settings.get_profile("ci"), max_examples=5)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 #: folders of end-to-end tests (real clients, servers, property runs): marked slow, so that
