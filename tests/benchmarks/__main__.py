@@ -1,7 +1,8 @@
 """The whole benchmark suite in one command, on loopback, in bounded time:
 
     python -m tests.benchmarks            # 7 interleaved rounds, about 4 minutes
-    python -m tests.benchmarks --smoke    # every case once, briefly (CI: it must run)
+    python -m tests.benchmarks --smoke    # every case once, briefly and under a light
+                                          # load (CI: it must run, not be fast)
 
 Starts and stops every server it needs (the emulator, a bare Starlette app on the same
 uvicorn, aimock from npm when Node.js is present), runs every case once per round, round
@@ -28,7 +29,7 @@ from tests.benchmarks.suite import inprocess, media_cases, startup
 from tests.benchmarks.suite.app_cpu import AppCpu
 from tests.benchmarks.suite.figures import FIGURES
 from tests.benchmarks.suite.http_cases import Case, HttpCases
-from tests.benchmarks.suite.load import generator_note
+from tests.benchmarks.suite.load import SMOKE_PAUSE_MS, generator_note
 from tests.benchmarks.suite.scale import Scale
 from tests.benchmarks.suite.servers import install_aimock
 from tests.benchmarks.suite.table import render
@@ -121,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         print(note, flush=True)
         with HttpCases(cli) as http:
             pairs = [(f.value, f.reference) for f in FIGURES if isinstance(f.reference, str)]
-            cases = http.cases(options.seconds, pairs) + _local_cases(options.smoke)
+            pause_ms = SMOKE_PAUSE_MS if options.smoke else 0
+            cases = http.cases(options.seconds, pairs, pause_ms) + _local_cases(options.smoke)
             samples, rounds = _run_rounds(cases, options)
     samples.update(_instructions(options.smoke))
     smoke = " (smoke: brief runs, figures not meaningful)" if options.smoke else ""

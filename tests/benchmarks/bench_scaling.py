@@ -4,6 +4,7 @@ side by side in one run, round after round (a noisy machine slows them all alike
 Redis round trips each status poll costs. Prints one table of medians.
 
     .venv/bin/python -m tests.benchmarks.bench_scaling [--rounds 2] [--seconds 3]
+    .venv/bin/python -m tests.benchmarks.bench_scaling --smoke  # CI: it must run, not be fast
 
 Bounded: every server is started once and stopped at the end, each load lasts --seconds.
 Round trips per poll are Redis's own count of the reads it served (``INFO stats``
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from tests.benchmarks.suite import servers
 from tests.benchmarks.suite.http_cases import FAL, FAL_SUBMIT, PROMPT, QUEUED
-from tests.benchmarks.suite.load import Load, generator_note
+from tests.benchmarks.suite.load import SMOKE_PAUSE_MS, Load, generator_note
 from tests.benchmarks.suite.table import Figure, at_most, render
 from tests.redis_server import RedisServer
 
@@ -97,7 +98,7 @@ def _measure(
                     continue
                 before = _redis_counters(redis.port)
                 try:
-                    result = load.run(options.seconds)
+                    result = load.run(options.seconds, options.pause_ms)
                 except RuntimeError as error:
                     failures[name] = _failed_share(str(error))
                     continue
@@ -114,7 +115,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.bench_scaling")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (2)")
     parser.add_argument("--seconds", type=int, default=3, help="whole seconds per load (3)")
+    parser.add_argument("--smoke", action="store_true", help="one brief round, a light load")
     options = parser.parse_args(argv)
+    options.pause_ms = 0
+    if options.smoke:
+        options.rounds, options.seconds, options.pause_ms = 1, 1, SMOKE_PAUSE_MS
     if options.rounds < 1 or not 1 <= options.seconds <= 30:
         parser.error("--rounds must be >= 1 and --seconds in [1, 30]")
     with tempfile.TemporaryDirectory(prefix="bench-scaling-") as folder:

@@ -1,5 +1,6 @@
 """The Python load client that stands in for wrk reads both body framings: a Content-Length
-body (uvicorn) and chunks (aimock's Node server)."""
+body (uvicorn) and chunks (aimock's Node server), and pauses between a connection's requests
+as the smoke run asks."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 
 import pytest
 
-from tests.benchmarks.suite.load import Load, _python_load
+from tests.benchmarks.suite.load import CONNECTIONS, Load, _python_load
 
 ANSWERS = {
     "length": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",
@@ -57,3 +58,17 @@ def test_a_slice_over_before_its_connections_open_still_measures_an_answer() -> 
             return (await _python_load(Load(port, "/"), 1e-9)).p50_ms
 
     assert asyncio.run(asyncio.wait_for(run(), 10)) > 0
+
+
+def test_a_paused_load_sends_no_more_than_its_pauses_allow() -> None:
+    async def run() -> int:
+        served: list[int] = []
+        server = await _serve(ANSWERS["length"], served)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            await _python_load(Load(port, "/"), 0.2, pause_ms=100)
+        return len(served)
+
+    # Each connection answered, paused 100 ms, answered...: three requests at most in 0.2 s
+    # (unpaused, each sends hundreds).
+    assert 0 < asyncio.run(asyncio.wait_for(run(), 10)) <= 3 * CONNECTIONS

@@ -113,8 +113,11 @@ class HttpCases(ExitStack):
             aimock.port, submit, "POST", AIMOCK_FAL + JSON, BODY
         )
 
-    def cases(self, seconds: float, pairs: Iterable[tuple[str, str]]) -> list[Case]:
-        """One case per pair of loads a figure compares (pairs of loads this run has).
+    def cases(
+        self, seconds: float, pairs: Iterable[tuple[str, str]], pause_ms: int = 0
+    ) -> list[Case]:
+        """One case per pair of loads a figure compares (pairs of loads this run has), each
+        connection waiting ``pause_ms`` after each answer (`Load.run`).
 
         The two run back to back, each first in turn from round to round: this machine's
         speed drifts over seconds (a load's rate swings up to 2× from one second to the
@@ -123,16 +126,18 @@ class HttpCases(ExitStack):
         ``paired(a, b)``, their ratios.
         """
         return [
-            (f"{first} beside {second}", self._pair(first, second, seconds))
+            (f"{first} beside {second}", self._pair(first, second, seconds, pause_ms))
             for first, second in dict.fromkeys(pairs)
             if first in self.loads and second in self.loads
         ]
 
-    def _pair(self, first: str, second: str, seconds: float) -> Callable[[], dict[str, float]]:
+    def _pair(
+        self, first: str, second: str, seconds: float, pause_ms: int
+    ) -> Callable[[], dict[str, float]]:
         turns = itertools.cycle([(first, second), (second, first)])
 
         def run() -> dict[str, float]:
-            results = {name: self.loads[name]().run(seconds) for name in next(turns)}
+            results = {name: self.loads[name]().run(seconds, pause_ms) for name in next(turns)}
             figures: dict[str, float] = {}
             for suffix, metric in (("", "rate"), (" p50", "p50_ms"), (" p99", "p99_ms")):
                 ours, theirs = (getattr(results[name], metric) for name in (first, second))

@@ -12,9 +12,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Load", "Result", "generator_note"]
+__all__ = ["SMOKE_PAUSE_MS", "Load", "Result", "generator_note"]
 
 THREADS, CONNECTIONS = 2, 32
+#: the smoke run's pause between one connection's requests: every figure is still measured
+#: (a few hundred requests a second), where a load at full speed kept both cores busy for
+#: each slice, to no end: the smoke must run, not be fast
+SMOKE_PAUSE_MS = 100
 
 
 @dataclass(frozen=True)
@@ -34,10 +38,12 @@ class Load:
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
 
-    def run(self, seconds: float) -> Result:
+    def run(self, seconds: float, pause_ms: int = 0) -> Result:
+        """The load for ``seconds``, each connection waiting ``pause_ms`` after each answer
+        (none: as fast as the server answers)."""
         if shutil.which("wrk"):
-            return _wrk(self, seconds)
-        return asyncio.run(_python_load(self, seconds))
+            return _wrk(self, seconds, pause_ms)
+        return asyncio.run(_python_load(self, seconds, pause_ms))
 
 
 def generator_note() -> str:
@@ -58,11 +64,14 @@ def _latency(text: str, percentile: str) -> float:
     return float(found.group(1)) * _UNITS[found.group(2)] if found else float("nan")
 
 
-def _wrk(load: Load, seconds: float) -> Result:
+def _wrk(load: Load, seconds: float, pause_ms: int) -> Result:
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as folder:
         script = Path(folder) / "request.lua"
         body = load.body.decode().replace("\\", "\\\\").replace('"', '\\"')
-        script.write_text(f'wrk.method = "{load.method}"\nwrk.body = "{body}"\n')
+        lua = f'wrk.method = "{load.method}"\nwrk.body = "{body}"\n'
+        if pause_ms:  # wrk asks delay() before each request of a connection
+            lua += f"function delay()\n    return {pause_ms}\nend\n"
+        script.write_text(lua)
         command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--latency"]
         for name, value in load.headers:
             command += ["-H", f"{name}: {value}"]
@@ -77,7 +86,9 @@ def _wrk(load: Load, seconds: float) -> Result:
     return Result(float(rate.group(1)), _latency(out, "50"), _latency(out, "99"))
 
 
-async def _one_connection(load: Load, stop_at: float, latencies: list[float]) -> None:
+async def _one_connection(
+    load: Load, stop_at: float, latencies: list[float], pause_ms: int = 0
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", load.port)
     head = f"{load.method} {load.path} HTTP/1.1\r\nHost: 127.0.0.1:{load.port}\r\n"
     head += "".join(f"{name}: {value}\r\n" for name, value in load.headers)
@@ -95,6 +106,8 @@ async def _one_connection(load: Load, stop_at: float, latencies: list[float]) ->
                 raise RuntimeError(f"{load.path}: {answer.splitlines()[0]!r}")
             await _read_body(reader, answer.lower())
             latencies.append((time.perf_counter() - sent) * 1000)
+            if pause_ms:
+                await asyncio.sleep(pause_ms / 1000)
     finally:
         writer.close()
 
@@ -111,10 +124,12 @@ async def _read_body(reader: asyncio.StreamReader, head: bytes) -> None:
             return
 
 
-async def _python_load(load: Load, seconds: float) -> Result:
+async def _python_load(load: Load, seconds: float, pause_ms: int = 0) -> Result:
     latencies: list[float] = []
     stop_at = time.monotonic() + seconds
-    await asyncio.gather(*[_one_connection(load, stop_at, latencies) for _ in range(CONNECTIONS)])
+    await asyncio.gather(
+        *[_one_connection(load, stop_at, latencies, pause_ms) for _ in range(CONNECTIONS)]
+    )
     latencies.sort()
     pick = lambda q: latencies[min(len(latencies) - 1, int(len(latencies) * q))]  # noqa: E731
     return Result(len(latencies) / seconds, pick(0.5), pick(0.99))
