@@ -5,10 +5,13 @@ another."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.redis_server import RedisServer
+import pytest
+
+from tests.redis_server import RedisServer, redis_server
 from tests.scaling.serving import (
     FAL,
     FAL_SUBMIT,
@@ -33,26 +36,36 @@ def _path(url: str) -> str:
     return urlsplit(url).path
 
 
+@pytest.fixture(scope="module")
+def team_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RedisServer, Serving]]:
+    """Two workers on a Redis of their own, for the key ``team`` only (so the control plane
+    needs the parent's admin token), jobs finished at once: one for the tests that neither
+    stop its Redis nor stage rules (each start of two workers cost 1.5-2 s of CPU)."""
+    folder = tmp_path_factory.mktemp("team-workers")
+    flags = ("--workers", "2", "--api-key", "team", "--progression", "immediate")
+    with redis_server(folder) as redis, serving(folder, *flags, "--state", redis.url) as server:
+        yield redis, server
+
+
 def test_every_worker_answers_on_one_port_with_the_parents_admin_token(
-    redis: RedisServer, tmp_path: Path
+    team_workers: tuple[RedisServer, Serving],
 ) -> None:
-    flags = ("--workers", "2", "--state", redis.url, "--api-key", "team")
-    with serving(tmp_path, *flags) as server:
-        token = server.stderr.split("admin token: ")[1].split()[0]
-        answers: dict[int, tuple[int, int]] = {}
-        for _ in range(400):
-            (_, health, _), (admin, _, _), (anonymous, _, _) = exchange(
-                server.port,
-                [
-                    ("GET", "/_emulator/health", None, None),
-                    ("GET", "/_emulator/requests", None, {"Authorization": f"Bearer {token}"}),
-                    ("GET", "/_emulator/requests", None, None),
-                ],
-            )
-            assert health["state"] == {"kind": "redis", "url": redis.url, "ok": True}
-            answers[health["pid"]] = (admin, anonymous)
-            if len(answers) == 2:
-                break
+    redis, server = team_workers
+    token = server.stderr.split("admin token: ")[1].split()[0]
+    answers: dict[int, tuple[int, int]] = {}
+    for _ in range(400):
+        (_, health, _), (admin, _, _), (anonymous, _, _) = exchange(
+            server.port,
+            [
+                ("GET", "/_emulator/health", None, None),
+                ("GET", "/_emulator/requests", None, {"Authorization": f"Bearer {token}"}),
+                ("GET", "/_emulator/requests", None, None),
+            ],
+        )
+        assert health["state"] == {"kind": "redis", "url": redis.url, "ok": True}
+        answers[health["pid"]] = (admin, anonymous)
+        if len(answers) == 2:
+            break
     assert len(answers) == 2 and server.process.pid not in answers
     assert set(answers.values()) == {(200, 401)}
 
@@ -123,17 +136,16 @@ def test_two_serve_processes_on_one_redis_are_one_emulator(
 
 
 def test_jobs_submitted_through_one_worker_are_answered_by_every_other(
-    redis: RedisServer, tmp_path: Path
+    team_workers: tuple[RedisServer, Serving],
 ) -> None:
-    flags = ("--workers", "2", "--state", redis.url, "--progression", "immediate")
-    with serving(tmp_path, *flags) as server:
-        for _ in range(6):
-            fal = server.ask("POST", FAL_SUBMIT, PROMPT, FAL)
-            wavespeed = server.ask("POST", WAVESPEED_SUBMIT, PROMPT, WAVESPEED)
-            assert (fal[0], wavespeed[0]) == (200, 200)
-            # each follow-up on fresh connections: about half land on the other worker
-            _follow_fal_job(fal[1], server)
-            _follow_wavespeed_job(wavespeed[1], server)
+    _, server = team_workers
+    for _ in range(6):
+        fal = server.ask("POST", FAL_SUBMIT, PROMPT, FAL)
+        wavespeed = server.ask("POST", WAVESPEED_SUBMIT, PROMPT, WAVESPEED)
+        assert (fal[0], wavespeed[0]) == (200, 200)
+        # each follow-up on fresh connections: about half land on the other worker
+        _follow_fal_job(fal[1], server)
+        _follow_wavespeed_job(wavespeed[1], server)
 
 
 def test_a_fault_rule_from_the_command_line_fires_once_across_workers(
