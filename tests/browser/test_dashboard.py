@@ -272,8 +272,10 @@ def test_a_video_a_browser_cannot_play_is_a_thumbnail_to_download(server, page: 
     # an H.265, ProRes or MPEG-4 video was put in a <video> that Chromium cannot play
     # (MEDIA_ERR_SRC_NOT_SUPPORTED); H.264 and VP9 it plays in any container
     cosmos = "fal-ai/cosmos-predict-2.5/text-to-video"
-    fal.subscribe(cosmos, arguments={"prompt": "a kite", "video_output_type": "PRORES4444 (.mov)"})
-    fal.subscribe(cosmos, arguments={"prompt": "a kite", "video_output_type": "VP9 (.webm)"})
+    # one second (not the default 93 frames): the played one is rendered for the page
+    brief = {"prompt": "a kite", "num_frames": 24}
+    fal.subscribe(cosmos, arguments={**brief, "video_output_type": "PRORES4444 (.mov)"})
+    fal.subscribe(cosmos, arguments={**brief, "video_output_type": "VP9 (.webm)"})
     page.goto(ui(server, "gallery"))
     expect(page.locator(".tile-unplayed a[download] img")).to_have_count(1)
     expect(page.locator(".tile-unplayed")).to_contain_text("prores: browsers do not play it")
