@@ -114,11 +114,20 @@ const scenarios = {
   // A small file (initiate + PUT) and one over 90 MiB (multipart: parts, then complete).
   async upload() {
     const small = await fal.storage.upload(new Blob(["hello from node"], { type: "text/plain" }));
-    const big = new Uint8Array(91 * 1024 * 1024).map((_, i) => i % 251);
+    const big = counting(91 * 1024 * 1024);
     const large = await fal.storage.upload(new Blob([big], { type: "application/octet-stream" }));
     return { small, large, largeSize: big.length };
   },
 };
+
+// Bytes 0, 1, …, 250, 0, 1, … (what the tests expect): the first 251 written, then the
+// filled part copied onto the rest, doubling (1.7 CPU-s for 91 MiB byte by byte; 0.1 s).
+function counting(size) {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < Math.min(251, size); i++) bytes[i] = i;
+  for (let filled = 251; filled < size; filled *= 2) bytes.copyWithin(filled, 0, filled);
+  return bytes;
+}
 
 try {
   console.log(JSON.stringify({ result: await scenarios[scenario]() }));
