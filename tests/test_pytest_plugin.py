@@ -1,7 +1,11 @@
 """The plugin as a user meets it: installed, found through its entry point."""
 
+import os
+import re
 import subprocess
 import sys
+from collections import Counter
+from dataclasses import dataclass
 
 import pytest
 
@@ -10,11 +14,61 @@ from emulator import BackgroundServer
 pytest_plugins = ["pytester"]
 
 
+#: without schemathesis's plugin: the suite's own tooling, not a user's, it took 0.7 s of
+#: each process's 1.7 s start here, and as much again in each xdist worker
+_ARGS = ("-p", "no:cacheprovider", "-p", "no:schemathesis")
+
+
 def run_inner(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    """A pytest run of the test's files in a process of its own, as a user's is, without
-    schemathesis's plugin: the suite's own tooling, not a user's, it took 0.7 s of each
-    run's 1.7 s start here, and as much again in each xdist worker."""
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:schemathesis", *args)
+    """A pytest run of the test's files in a process of its own, as a user's is."""
+    return pytester.runpytest_subprocess(*_ARGS, *args)
+
+
+def run_start(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """A pytest run that ends as it starts (its options, its markers), in this process: a
+    run of its own all the same (its config, the plugin found through its entry point),
+    without a new process's second of start-up. Only for runs that import next to nothing:
+    pytester drops, after a run in this process, the modules that the run imported, and
+    the next import of one is a second copy beside the first (a run of the emulator
+    imports scores of modules)."""
+    return pytester.runpytest_inprocess(*_ARGS, *args)
+
+
+#: a line of the run's summary (``-rA``): what became of a test
+_OUTCOME = re.compile(r"(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) (\S+?)::")
+
+
+@dataclass(frozen=True)
+class Project:
+    """What the run of `FILES` printed."""
+
+    lines: list[str]
+
+    def assert_outcomes(self, file: str, **expected: int) -> None:
+        """That ``file``'s tests ended so (``passed=2``…); else fail with the whole output."""
+        found = (_OUTCOME.match(line) for line in self.lines)
+        outcomes = Counter(m[1].lower() for m in found if m and m[2] == file)
+        assert outcomes == expected, "\n".join(self.lines)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """`FILES`, run as a user's project is: a pytest process of its own, with no key of
+    either provider in its environment."""
+    folder = tmp_path_factory.mktemp("project")
+    for name, source in FILES.items():
+        (folder / name).write_text(source)
+    unset = {"FAL_KEY", "WAVESPEED_API_KEY", "PYTEST_ADDOPTS"}
+    env = {name: value for name, value in os.environ.items() if name not in unset}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", *_ARGS, "-rA", *FILES],
+        cwd=folder,
+        env={**env, "PY_COLORS": "0"},
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    return Project(done.stdout.splitlines())
 
 
 ISOLATION = """
@@ -34,9 +88,8 @@ def test_each_test_starts_afresh(provider_emulator, run):
 """
 
 
-def test_the_fixture_isolates_tests(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(ISOLATION)
-    run_inner(pytester).assert_outcomes(passed=2)
+def test_the_fixture_isolates_tests(project: Project) -> None:
+    project.assert_outcomes("test_isolation.py", passed=2)
 
 
 @pytest.mark.slow  # a pytest run of two xdist workers: 2-2.5 s
@@ -78,18 +131,15 @@ def test_an_unknown_option_is_refused(provider_emulator):
 """
 
 
-def test_markers_merge_and_options_not_named_or_unknown_are_refused(
-    pytester: pytest.Pytester,
-) -> None:
+def test_markers_merge_and_options_not_named_or_unknown_are_refused(project: Project) -> None:
     # a class's seed was dropped by a method's marker; "polls:1,1" was silently ignored; a
     # replay of no recording emulated every call, and the test passed
-    pytester.makepyfile(MARKERS)
-    result = run_inner(pytester)
-    result.assert_outcomes(passed=1, errors=3)
-    result.stdout.fnmatch_lines(["*provider_emulator takes options by name*not 'polls:1,1'*"])
-    result.stdout.fnmatch_lines(["*RecordingError: * holds no recordings*"])
+    project.assert_outcomes("test_markers.py", passed=1, error=3)
+    said = pytest.LineMatcher(project.lines)
+    said.fnmatch_lines(["*provider_emulator takes options by name*not 'polls:1,1'*"])
+    said.fnmatch_lines(["*RecordingError: * holds no recordings*"])
     # a typo was Emulation.__init__'s TypeError, which named no marker
-    result.stdout.fnmatch_lines(["*provider_emulator has no option 'sed'; its options: *seed*"])
+    said.fnmatch_lines(["*provider_emulator has no option 'sed'; its options: *seed*"])
 
 
 MARKED_ONLY = """
@@ -110,13 +160,9 @@ def test_unmarked_tests_are_left_alone():
 """
 
 
-def test_a_marked_test_is_emulated_without_naming_the_fixture(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_marked_test_is_emulated_without_naming_the_fixture(project: Project) -> None:
     """The marker alone sent the test's calls to the real API (with a real FAL_KEY)."""
-    monkeypatch.delenv("FAL_KEY", raising=False)
-    pytester.makepyfile(MARKED_ONLY)
-    run_inner(pytester).assert_outcomes(passed=2)
+    project.assert_outcomes("test_marked_only.py", passed=2)
 
 
 MONKEYPATCHED = """
@@ -132,14 +178,10 @@ def test_finds_no_key_after_it():
 """
 
 
-def test_a_key_a_test_sets_itself_is_undone_with_the_placeholder(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_key_a_test_sets_itself_is_undone_with_the_placeholder(project: Project) -> None:
     """The test's monkeypatch, set up before the fixture, put the placeholder back after
     the fixture had taken it away: every later test saw FAL_KEY set."""
-    monkeypatch.delenv("FAL_KEY", raising=False)
-    pytester.makepyfile(MONKEYPATCHED)
-    run_inner(pytester).assert_outcomes(passed=2)
+    project.assert_outcomes("test_monkeypatched.py", passed=2)
 
 
 MODULE_HELPERS = """
@@ -157,18 +199,25 @@ def test_finds_no_client_after_it():
 """
 
 
-def test_the_wavespeed_sdks_cached_client_does_not_outlive_the_test(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_wavespeed_sdks_cached_client_does_not_outlive_the_test(project: Project) -> None:
     """The SDK's module-level helpers cache a client on first use: the fixture's, with its
     placeholder key, stayed for every later test."""
-    monkeypatch.delenv("WAVESPEED_API_KEY", raising=False)
-    pytester.makepyfile(MODULE_HELPERS)
-    run_inner(pytester).assert_outcomes(passed=2)
+    project.assert_outcomes("test_module_helpers.py", passed=2)
+
+
+#: the files above, as a user's project: run together, by one pytest process (a process
+#: each spent a second or two starting, for a tenth of a second of tests)
+FILES = {
+    "test_isolation.py": ISOLATION,
+    "test_markers.py": MARKERS,
+    "test_marked_only.py": MARKED_ONLY,
+    "test_monkeypatched.py": MONKEYPATCHED,
+    "test_module_helpers.py": MODULE_HELPERS,
+}
 
 
 def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
-    result = run_inner(pytester, "--markers")
+    result = run_start(pytester, "--markers")
     result.stdout.fnmatch_lines(["*provider_emulator(**options)*"])
 
 
@@ -196,7 +245,7 @@ def test_a_live_option_that_cannot_work_is_one_usage_error(
     pytester: pytest.Pytester, option: str, value: str, said: str
 ) -> None:
     pytester.makepyfile(LIVE)
-    result = run_inner(pytester, "--live", option, value)
+    result = run_start(pytester, "--live", option, value)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert [line for line in result.errlines if line] == [f"ERROR: {said}"]
     assert "LiveError" not in result.stdout.str()
