@@ -9,7 +9,6 @@ import zipfile
 from typing import Any
 
 import av
-import trimesh
 from PIL import Image
 
 _VIDEO = ("mp4", "mov", "mkv", "webm")
@@ -37,6 +36,9 @@ def opened(data: bytes, extension: str) -> dict[str, Any]:
                 info["seconds"] = float(container.duration / 1_000_000)
             return info
     if extension in ("glb", "obj", "stl", "ply"):
+        # imported when a mesh is opened, not as every test process collects this module
+        import trimesh
+
         mesh = trimesh.load(io.BytesIO(data), file_type=extension, force="mesh")
         assert len(mesh.faces) > 0
         return {"kind": "mesh", "faces": len(mesh.faces)}
