@@ -23,6 +23,10 @@ from schemathesis.specs.openapi.checks import (
 from emulator import EmulatorConfig, Engine, ManualClock, create_app
 from emulator.http.control_openapi import document
 
+from .constants import emulator_code
+
+schemathesis.python.constants(emulator_code)
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -61,14 +65,14 @@ def test_the_control_plane_conforms_to_its_document(
     if mode is GenerationMode.NEGATIVE and (path, method) not in INPUTS:
         pytest.skip("no parameter or body to make invalid")
     schema = schemathesis.openapi.from_dict(document())
-    schema.app = _app(admin_token)
+    app = _app(admin_token)
     headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
     checks = [c for c in CHECKS if not (c is negative_data_rejection and path in LENIENT)]
 
     @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
     @given(case=schema[path][method].as_strategy(generation_mode=mode))
     def conforms(case: Any) -> None:
-        case.call_and_validate(base_url="http://localhost", headers=headers, checks=checks)
+        case.call_and_validate(base_url="http://localhost", headers=headers, checks=checks, app=app)
 
     conforms()
 
