@@ -1,11 +1,10 @@
 """Driving the properties with Hypothesis, and the Python API: `check` → `Report`.
 
-Each property runs as one Hypothesis test over its scenarios. Hypothesis's settings come
-from the active profile (``max_examples``, ``database``, ``derandomize``…), so a user's
-``HYPOTHESIS_PROFILE`` applies; each property has its own database key, so a failure found
-once is tried first next time. Shrinking re-runs the client, which can sleep, so it has a
-budget: past ``shrink_budget`` runs or ``shrink_seconds`` after the first failure, the
-search ends (`_BudgetSpent`) and the smallest failure found so far is reported.
+Each property runs as one Hypothesis test over its scenarios (hypothesis_test.py: the
+active profile's settings, a database key of its own). Shrinking re-runs the client, which
+can sleep, so it has a budget: past ``shrink_budget`` runs or ``shrink_seconds`` after the
+first failure, the search ends (`_BudgetSpent`) and the smallest failure found so far is
+reported.
 """
 
 from __future__ import annotations
@@ -17,14 +16,15 @@ from dataclasses import replace
 from typing import Any
 
 import hypothesis
-from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from emulator.core.faults import EFFECTS
 from emulator.core.record import RecordedRequest
 from emulator.emulation import Emulation
-from emulator.harness.context import fails_unstaged, fullest, minimal, scenarios
+from emulator.harness.context import fails_unstaged, minimal
 from emulator.harness.guard import STILL_CALLING
+from emulator.harness.hypothesis_test import property_settings, property_test
 from emulator.harness.machine import machine_for
 from emulator.harness.options import Options, setting_words
 from emulator.harness.properties import PROPERTIES, Context, Property
@@ -241,7 +241,7 @@ class _PropertyRun:
 
     def _run_drawn(self, started: float) -> PropertyOutcome:
         try:
-            self._test()()
+            property_test(self.prop, self.context, self.options, self._example)()
         except (PropertyFailed, _BudgetSpent):
             pass
         except hypothesis.errors.HypothesisException as error:
@@ -266,7 +266,7 @@ class _PropertyRun:
             # A step is up to three real calls, each taking the client's own time: runs stay
             # short (so a failing run is readable as it is) and are not shrunk.
             short_runs = settings(
-                self._settings(),
+                property_settings(self.prop, self.options),
                 stateful_step_count=self.options.machine_steps,
                 phases=[Phase.explicit, Phase.reuse, Phase.generate],
             )
@@ -357,45 +357,3 @@ class _PropertyRun:
 
     def _smallest_failure(self) -> PropertyFailed:
         return min(reversed(self.failures), key=lambda failure: size(failure.scenario))
-
-    def _settings(self) -> settings:
-        profile = settings()
-        return settings(
-            profile,
-            max_examples=self.options.max_examples or profile.max_examples,  # None: profile's
-            # Hypothesis's explanation of a failure (which parts of it vary freely) reruns
-            # the test hundreds of times, and the report does not show it: the harness
-            # names its own simplest scenario (`_try_simpler`).
-            phases=(
-                [Phase.explicit]
-                if self.prop.exhaustive
-                else [phase for phase in profile.phases if phase is not Phase.explain]
-            ),
-            deadline=None,
-            report_multiple_bugs=False,
-            print_blob=False,
-            suppress_health_check=[
-                HealthCheck.too_slow,
-                HealthCheck.filter_too_much,
-                HealthCheck.data_too_large,
-            ],
-        )
-
-    def _test(self) -> Callable[[], None]:
-        test = given(self.prop.scenarios(self.context, self.prop.name))(self._example)
-        simplest, fuller = minimal(self.context), fullest(self.context)
-        if self.prop.scenarios is scenarios and fuller != simplest:  # valid inputs only
-            test = example(Scenario(self.prop.name, fuller))(test)
-        if self.prop.every is not None:
-            for rules in reversed(self.prop.every(self.context)):
-                test = example(Scenario(self.prop.name, simplest, faults=rules))(test)
-        if self.prop.explicit is not None:
-            for scenario in reversed(self.prop.explicit(self.context)):
-                test = example(scenario)(test)
-        test = self._settings()(test)
-        # One database key per property, provider and endpoint.
-        key = f"{self.prop.name}:{self.context.provider}:{self.context.endpoint.id}"
-        test._hypothesis_internal_add_digest = key.encode()  # type: ignore[attr-defined]
-        if self.options.seed is not None:
-            test = hypothesis.seed(self.options.seed)(test)
-        return test
