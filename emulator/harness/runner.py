@@ -27,6 +27,7 @@ from emulator.harness.guard import STILL_CALLING
 from emulator.harness.hypothesis_test import property_settings, property_test
 from emulator.harness.machine import machine_for
 from emulator.harness.options import Options, setting_words
+from emulator.harness.probes import Probes
 from emulator.harness.properties import PROPERTIES, Context, Property
 from emulator.harness.report import FAILED, HELD, NOT_APPLICABLE, PropertyOutcome, Report
 from emulator.harness.scenario import Scenario
@@ -119,8 +120,9 @@ def check(
             s.emulation.engine.limits,
             options.limits.call_timeout,
         )
+        probes = Probes(s.run)
         for name in names:
-            runner = _PropertyRun(PROPERTIES[name], context, s, options)
+            runner = _PropertyRun(PROPERTIES[name], context, s, options, probes)
             outcome = runner.replay(replay) if replay else runner.run()
             report.outcomes.append(outcome)
             if options.progress is not None:
@@ -130,10 +132,11 @@ def check(
 
 class _PropertyRun:
     def __init__(
-        self, prop: Property, context: Context, session: Session, options: Options
+        self, prop: Property, context: Context, session: Session, options: Options, probes: Probes
     ) -> None:
         self.prop, self.context, self.session, self.options = prop, context, session, options
-        self.examples = 0
+        self.probes = probes  # the check's, shared by its properties
+        self.examples = 0  # runs of the client (a probe given another's run is none)
         self.failures: list[PropertyFailed] = []
         self.after_failure = 0
         self.first_failure_at = 0.0
@@ -149,8 +152,16 @@ class _PropertyRun:
 
     def _observe(self, scenario: Scenario) -> Observation:
         self.examples += 1
-        seen = self.session.run(scenario)
-        if any(rule.get("effect") in EFFECTS["exchange"] for rule in scenario.faults):
+        return self._exchanged(self.session.run(scenario))
+
+    def _probe(self, scenario: Scenario) -> Observation:
+        seen, ran = self.probes.probe(scenario)
+        self.examples += ran
+        return self._exchanged(seen)
+
+    def _exchanged(self, seen: Observation) -> Observation:
+        """``seen``, noted if its scenario staged a fault at an exchange."""
+        if any(rule.get("effect") in EFFECTS["exchange"] for rule in seen.scenario.faults):
             self.exchange_runs += 1
             self.exchange_fired = self.exchange_fired or seen.exchange_fault_fired
             self.last_requests = [entry for entry, _ in seen.requests]
@@ -228,7 +239,7 @@ class _PropertyRun:
 
     def run(self) -> PropertyOutcome:
         started = time.monotonic()
-        reason = self.prop.applies(self.context, self._observe)
+        reason = self.prop.applies(self.context, self._probe)
         if reason is not None:
             return self._outcome(started, status=NOT_APPLICABLE, reason=reason)
         try:
