@@ -5,7 +5,7 @@ its seven vocabulary documents, by ``$dynamicRef``, at every subschema of the sc
 checks: about 13 ms for one of fal's endpoint schemas here. Merged into one document, each
 ``$dynamicRef`` a plain ``$ref`` to its root (where it leads when the schema checked is not
 itself a metaschema: a contract's ``$schema`` does not change the check), the same check
-takes a sixth of that. tests/contracts/test_metaschema.py holds the two to the same answers.
+takes a fifth of that. tests/contracts/test_metaschema.py holds the two to the same answers.
 """
 
 from __future__ import annotations
