@@ -41,6 +41,7 @@ from emulator.contracts.documents import Endpoint, endpoint_from_document
 from emulator.contracts.limits import Limits, limit_violations
 from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR
 from emulator.contracts.rules import SIZE_RULE, size_problem
+from emulator.http.responses import ALL_METHODS
 from emulator.strategies import valid_inputs
 
 from .constants import emulator_code
@@ -126,11 +127,17 @@ def amended(path: Path) -> tuple[str, dict[str, Any]]:
 
 
 def _operations(path: Path) -> list[tuple[str, str]]:
-    # Read from the file as it is (every key of a path item is a method), not from a
-    # schemathesis schema: every test process collects these, and parsing each document
-    # there cost more than all the rest of this module's collection.
+    # Read from the file as it is, not from a schemathesis schema: every test process
+    # collects these, and parsing each document there cost more than all the rest of this
+    # module's collection. (A path item's other keys, its parameters or summary, are no
+    # operation.)
     paths = json.loads(path.read_text())["paths"]
-    return [(route, method) for route, item in paths.items() for method in item]
+    return [
+        (route, method)
+        for route, item in paths.items()
+        for method in item
+        if method.upper() in ALL_METHODS
+    ]
 
 
 CASES = [
