@@ -95,6 +95,9 @@ class Engine(Timeline):
         #: called after each reset (a replay rewinds its recordings)
         self.after_reset: list[Callable[[], None]] = []
         self.storage = storage_for(config, self.store, self.clock)
+        self.media = MediaStore(
+            cache_bytes=config.media_cache_bytes, load_source=self.stored_bytes, store=self.store
+        )
         if self.store is None:
             self.reset(config.seed)
         else:  # join what the store keeps: a restart, or another worker, forgets nothing
@@ -139,12 +142,7 @@ class Engine(Timeline):
         self._salt = salt
         self._numbers = itertools.count(1)
         self._outcomes.clear()
-        self.media = MediaStore(
-            cache_bytes=self.config.media_cache_bytes,
-            salt=salt,
-            load_source=self.stored_bytes,
-            store=self.store,
-        )
+        self.media.restart(salt)  # its renders kept (cache.py)
 
     def _follow(self) -> None:
         """Take up the seed and salt of the shared store (the first process's, or those of

@@ -2,7 +2,8 @@
 
 A result names its media by the spec's digest; the bytes are rendered the first time
 anyone needs them (a download, a ``file_size``, a data URI) and kept in an LRU cache
-bounded in bytes. An evicted render is simply rendered again: specs are deterministic.
+bounded in bytes, across resets too. An evicted render is simply rendered again: specs
+are deterministic.
 
 With a shared `Store`, every spec registered is also written there (as JSON, under
 ``media:spec:{id}``, the newest ``max_specs`` kept), and a lookup this process cannot answer
@@ -64,8 +65,21 @@ class MediaStore:
         self._sourced_image_turns = threading.BoundedSemaphore(SOURCED_IMAGES_AT_ONCE)
         self._load_source = load_source
         self.renders = 0  # how many times anything was actually rendered
+        self.epoch = 0  # how many times it was restarted (links.py)
         #: when this store began: the Last-Modified of what it serves (media never change)
         self.created = time.time()
+
+    def restart(self, salt: str) -> None:
+        """Forget every spec and take up ``salt``, as a new store would: the media ids
+        handed out so far are served no more. The renders are kept: a spec's bytes are the
+        same whatever the salt, and an input picture's storage id is its bytes' digest (a
+        harness check or a test suite resetting between runs rendered the same pictures
+        again and again)."""
+        with self._lock:
+            self._salt = salt
+            self._specs.clear()
+            self.created = time.time()
+            self.epoch += 1
 
     def register(self, spec: MediaSpec) -> str:
         """The media id under which ``spec`` can be fetched."""

@@ -4,7 +4,10 @@ A field that carries the media itself (``content``, as fal's realtime apps send 
 bytes) gets `raw`: the bytes where the wire carries bytes (msgpack), else base64 text.
 
 A linker is a value (equal linkers link equally), so an output made with one can be kept
-and served again to every poll that would link the same way.
+and served again to every poll that would link the same way. It carries its store's
+``epoch``: an output made before a reset, by a request still under way, is kept under a
+linker no later request has (the same job id, at the same time of a manual clock, names
+another job after a seeded reset).
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ class UrlLinker(_RawContent):
     store: MediaStore
     cdn_base: str
     raw_bytes: bool = False
+    epoch: int = 0
 
     def __call__(self, spec: MediaSpec) -> tuple[str, int]:
         # A fixed-size format is rendered only when downloaded; any other, now, to size it.
@@ -79,6 +83,7 @@ class InlineLinker(_RawContent):
     store: MediaStore
     bare: bool = False
     raw_bytes: bool = False
+    epoch: int = 0
 
     def __call__(self, spec: MediaSpec) -> tuple[str, int]:
         check_may_block()
@@ -96,8 +101,8 @@ Linker = UrlLinker | InlineLinker
 
 
 def url_linker(store: MediaStore, cdn_base: str, *, raw_bytes: bool = False) -> Linker:
-    return UrlLinker(store, cdn_base, raw_bytes)
+    return UrlLinker(store, cdn_base, raw_bytes, store.epoch)
 
 
 def data_uri_linker(store: MediaStore, *, bare: bool = False, raw_bytes: bool = False) -> Linker:
-    return InlineLinker(store, bare, raw_bytes)
+    return InlineLinker(store, bare, raw_bytes, store.epoch)

@@ -222,3 +222,42 @@ def test_a_submission_past_a_total_reads_the_clock_once_for_the_jobs_it_looks_at
     with pytest.raises(JobsFull):  # none finished: every one looked at
         engine.submit(bitdance(engine), {"prompt": "x"}, "late")
     assert clock.readings <= 2
+
+
+def test_a_reset_serves_no_earlier_media_and_renders_none_again() -> None:
+    from starlette.testclient import TestClient
+
+    from emulator import create_app
+
+    engine = make("immediate")
+    with TestClient(create_app(engine=engine)) as client:
+
+        def picture(prompt: str) -> str:
+            submitted = client.post(
+                "/fal/queue/fal-ai/bitdance",
+                json={"prompt": prompt},
+                headers={"Authorization": "Key k"},
+            ).json()
+            result = client.get(submitted["response_url"], headers={"Authorization": "Key k"})
+            return result.json()["images"][0]["url"]
+
+        url = picture("x")
+        first = client.get(url).content
+        client.get(picture("y"))
+        engine.reset(3)
+        assert client.get(url).status_code == 404  # forgotten, until a job makes it again
+        assert picture("x") == url and client.get(url).content == first
+    assert engine.media.renders == 2  # the two pictures, each rendered once
+
+
+def test_an_output_made_late_for_a_job_before_a_reset_is_not_a_later_jobs() -> None:
+    from emulator.media.links import url_linker
+
+    engine = make("immediate")  # a manual clock: the same id is submitted at the same time
+    before = engine.submit(bitdance(engine), {"prompt": "x"}, "k")
+    link = url_linker(engine.media, "https://cdn.test")  # a request under way at the reset
+    engine.reset(3)
+    late = engine.outcome(before, link)
+    after = engine.submit(bitdance(engine), {"prompt": "y"}, "k")
+    assert (after.id, after.submitted_wall) == (before.id, before.submitted_wall)
+    assert engine.outcome(after, url_linker(engine.media, "https://cdn.test")) != late

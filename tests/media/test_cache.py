@@ -97,3 +97,13 @@ def test_heavy_renders_run_two_at_a_time_however_many_are_asked_at_once(
     for thread in threads:
         thread.join(10)
     assert store.renders == 8 and most == getattr(cache, limit) == 2
+
+
+def test_a_restart_forgets_the_specs_and_keeps_the_renders() -> None:
+    store = MediaStore(salt="s")
+    media_id = store.register(spec())
+    rendered = store.content(spec())
+    store.restart("t")
+    assert store.lookup(media_id) is None  # no longer served
+    assert store.register(spec()) == MediaStore(salt="t").register(spec())
+    assert store.content(spec()) == rendered and store.renders == 1
