@@ -1,15 +1,19 @@
 """The servers' HTTP protocol: a request head is bounded, the rest as uvicorn serves it."""
 
+import asyncio
 import contextlib
 import socket
 import time
+from collections.abc import Iterable
 
 import httpx
 import pytest
+import uvicorn
+from uvicorn.server import ServerState
 
-from emulator import EmulatorConfig, http_protocol
+from emulator import EmulatorConfig, create_app, http_protocol
 from emulator.core.faults import Fault
-from emulator.http_protocol import MAX_HEAD_BYTES
+from emulator.http_protocol import HELD_BYTES, MAX_HEAD_BYTES, BoundedHeadProtocol, HeadWithBody
 from emulator.server import BackgroundServer
 
 
@@ -305,3 +309,88 @@ def test_a_request_behind_a_body_answered_early_is_not_cut_by_the_keep_alive() -
                 body + b"GET %s HTTP/1.1\r\nHost: a\r\nAuthorization: Key k\r\n\r\n" % status
             )
             assert _whole_answer(early).startswith(b"HTTP/1.1 200 ")
+
+
+class _Recorded(asyncio.Transport):
+    """A connection's transport that keeps what is written to it, a list per system call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[list[bytes]] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:  # type: ignore[override]
+        self.calls.append([bytes(data)])
+
+    def writelines(self, list_of_data: Iterable[bytes]) -> None:  # type: ignore[override]
+        self.calls.append([bytes(data) for data in list_of_data])
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return default
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def _served(request: bytes) -> list[list[bytes]]:
+    """The writes of `BoundedHeadProtocol` answering ``request``, the emulator its app."""
+    config = uvicorn.Config(create_app(), lifespan="off", http=BoundedHeadProtocol)
+    config.load()
+    protocol = BoundedHeadProtocol(config=config, server_state=ServerState(), app_state={})
+    transport = _Recorded()
+    protocol.connection_made(transport)
+    protocol.data_received(request)
+    for _ in range(1000):  # turns of the loop, bounded: the answer takes a few
+        if protocol.cycle is not None and protocol.cycle.response_complete:
+            break
+        await asyncio.sleep(0)
+    protocol.connection_lost(None)
+    return transport.calls
+
+
+def test_an_answer_is_written_in_one_system_call() -> None:
+    """uvicorn wrote an answer's head and its body apart: two system calls and two TCP
+    segments an answer, where one does."""
+    calls = asyncio.run(_served(b"GET /_emulator/health HTTP/1.1\r\nHost: a\r\n\r\n"))
+    assert len(calls) == 1 and calls[0][0].startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b'"status":"ok"' in calls[0][-1]
+
+
+def test_an_answer_to_a_head_request_is_written_as_it_completes() -> None:
+    calls = asyncio.run(_served(b"HEAD /_emulator/health HTTP/1.1\r\nHost: a\r\n\r\n"))
+    assert len(calls) == 1 and b"".join(calls[0]).endswith(b"\r\n\r\n")
+
+
+def test_a_write_no_other_follows_goes_at_the_loops_next_turn_and_before_a_close() -> None:
+    async def writes() -> tuple[list[list[bytes]], ...]:
+        transport = _Recorded()
+        writer = HeadWithBody(transport, asyncio.get_running_loop())
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        held = list(transport.calls)
+        await asyncio.sleep(0)
+        turned = list(transport.calls)
+        writer.write(b"head")
+        writer.close()
+        return held, turned, transport.calls
+
+    held, turned, closed = asyncio.run(writes())
+    assert held == [] and turned == [[b"HTTP/1.1 100 Continue\r\n\r\n"]]
+    assert closed[-1] == [b"head"]
+
+
+def test_a_large_write_is_not_held() -> None:
+    async def writes() -> list[list[bytes]]:
+        transport = _Recorded()
+        HeadWithBody(transport, asyncio.get_running_loop()).write(b"x" * (HELD_BYTES + 1))
+        return transport.calls
+
+    assert asyncio.run(writes()) == [[b"x" * (HELD_BYTES + 1)]]
