@@ -15,7 +15,7 @@ from emulator.core.lifecycle import Phase
 from emulator.core.outcomes import JobFailed, is_sparse
 from emulator.core.timeline import Look
 from emulator.http.responses import encode_json, json_fragment
-from emulator.media.links import Linker
+from emulator.media.links import Linker, data_uri_linker
 from emulator.providers.wavespeed.errors import failure_message, task_code
 
 STATUS_NAMES = {Phase.QUEUED: "created", Phase.RUNNING: "processing", Phase.DONE: "completed"}
@@ -30,6 +30,12 @@ def task_id(job: Job) -> str:
 def wants_inline(job: Job) -> bool:
     """Whether ``job`` asked for its outputs as bare base64 (``enable_base64_output``)."""
     return isinstance(job.payload, dict) and job.payload.get("enable_base64_output") is True
+
+
+def outputs_linker(job: Job, urls: Linker) -> Linker:
+    """How ``job``'s outputs reach its client: as naked base64 if it asked so, else as
+    ``urls`` links them (the CDN's URLs). Its result route's choice, and the dashboard's."""
+    return data_uri_linker(urls.store, bare=True) if wants_inline(job) else urls
 
 
 def _failed_status(failure: Failure) -> str:
@@ -118,8 +124,10 @@ def finished_prediction(engine: Engine, job: Job, result_url: str, link: Linker)
 
 def result_body(engine: Engine, job: Job, link: Linker, api_base: str) -> dict[str, Any]:
     """What ``GET /api/v3/predictions/{id}/result`` under ``api_base`` answers for finished
-    ``job``, its media linked by ``link`` (what the dashboard shows as its output)."""
-    return envelope(finished_prediction(engine, job, result_url(api_base, task_id(job)), link))
+    ``job``, its media linked by ``link`` unless it asked for them inline (what the
+    dashboard shows as its output)."""
+    url = result_url(api_base, task_id(job))
+    return envelope(finished_prediction(engine, job, url, outputs_linker(job, link)))
 
 
 def _data(

@@ -41,12 +41,13 @@ from emulator.http.responses import (
     json_response,
 )
 from emulator.http.submits import offloads
-from emulator.media.links import Linker, data_uri_linker, url_linker
+from emulator.media.links import Linker, url_linker
 from emulator.providers.wavespeed.account import WaveSpeedAccount
 from emulator.providers.wavespeed.auth import caller
 from emulator.providers.wavespeed.envelopes import (
     envelope,
     finished_prediction,
+    outputs_linker,
     pending_answer,
     prediction,
     result_url,
@@ -158,10 +159,8 @@ class WaveSpeedApi:
         return result_url(self._api(scope), task_id(job))
 
     def _linker(self, scope: Scope, job: Job) -> Linker:
-        if wants_inline(job):
-            return data_uri_linker(self.engine.media, bare=True)
         cdn = scope_base(scope, "wavespeed/cdn", self.config.public_url)
-        return url_linker(self.engine.media, cdn)
+        return outputs_linker(job, url_linker(self.engine.media, cdn))
 
     async def _prediction(self, scope: Scope, job: Job, look: Look | None = None) -> dict[str, Any]:
         """The prediction now; ``look`` is the job's, if the caller has just polled it."""
