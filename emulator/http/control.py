@@ -238,7 +238,8 @@ class ControlApi:
 
     async def jobs(self, request: Request, viewer: Viewer) -> Response:
         """The jobs kept, oldest first (offset, limit), each under the id its provider's
-        clients know it by; an API key sees only its own."""
+        clients know it by; an API key sees only its own. A job deleted from its key's
+        history stays listed, marked ``deleted``: its result still answers it (as deleted)."""
         offset, limit = _bounds(request)
 
         def listed() -> list[dict[str, Any]]:
@@ -252,6 +253,7 @@ class ControlApi:
                     "polls": job.polls,
                     "fault": job.fault.id if job.fault else None,
                     "webhook": job.webhook,
+                    "deleted": job.deleted,
                 }
                 for job in self.engine.jobs.page(offset, limit, viewer)
             ]

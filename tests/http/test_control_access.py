@@ -55,6 +55,29 @@ def test_a_key_sees_only_its_own_and_changes_nothing(client: TestClient) -> None
     assert len(client.get("/_emulator/jobs", headers=ADMIN).json()) == 2
 
 
+def test_a_key_sees_its_own_deleted_prediction_marked_and_no_one_elses(
+    client: TestClient,
+) -> None:
+    """A prediction deleted from its history stays listed, marked (its result answers it:
+    as deleted), for its own key and the administrator alone."""
+    alice, bob = ({"Authorization": f"Bearer {key}"} for key in (ALICE, BOB))
+    model = "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
+    task = client.post(model, json={"prompt": "mine"}, headers=alice).json()["data"]["id"]
+    delete = "/wavespeed/api/v3/predictions/delete"
+    assert client.post(delete, json={"ids": [task]}, headers=bob).json()["data"]["deleted"] == 0
+    assert client.post(delete, json={"ids": [task]}, headers=alice).json()["data"]["deleted"] == 1
+    mine = client.get("/_emulator/jobs", headers=alice).json()
+    assert [(job["id"], job["deleted"]) for job in mine if job["provider"] == "wavespeed"] == [
+        (task, True)
+    ]
+    assert task not in client.get("/_emulator/jobs", headers=bob).text
+    every = client.get("/_emulator/jobs", headers=ADMIN).json()
+    assert sorted(job["deleted"] for job in every) == [False, False, True]
+    # the dashboard, which shows every key's jobs, is the administrator's alone
+    page = client.get(f"/_emulator/ui/jobs/{task}", headers=alice, follow_redirects=False)
+    assert page.status_code == 303 and "/login" in page.headers["location"]
+
+
 def test_a_keys_requests_outlive_another_keys_traffic() -> None:
     """(One buffer of 10,000 for all: a teammate's polls emptied a key's view: an audit.)"""
     config = EmulatorConfig(
