@@ -8,18 +8,21 @@ import html
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import wavespeed
 from starlette.testclient import TestClient
 
-from emulator import Emulation, create_app, emulate
+from emulator import Emulation, EmulatorConfig, Engine, Progression, create_app, emulate
 from emulator.http.ui.job_views import shortened
 
 UI = "/_emulator/ui"
 API = "https://api.wavespeed.ai"
 BITDANCE = "wavespeed-ai/bitdance-14b/text-to-image"
+IMMEDIATE = Progression.parse("immediate")
 
 
 @pytest.fixture
@@ -76,3 +79,84 @@ def test_a_job_asking_for_base64_shows_the_base64_its_client_was_sent(
     (medium,) = re.findall(rf'<a href="({UI}/media/[0-9a-f]+\.jpg)">', gallery)
     assert f'href="{UI}/jobs/{ran["task_id"]}"' in gallery
     assert dashboard.get(medium).content == base64.b64decode(inline)
+
+
+def delete(task_id: str, key: str = "key-1") -> None:
+    """``task_id`` deleted from its key's history, as WaveSpeed's history API does it."""
+    answer = httpx.post(
+        f"{API}/api/v3/predictions/delete",
+        json={"ids": [task_id]},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert answer.json()["data"] == {"deleted": 1}
+
+
+def listed(key: str = "key-1") -> list[str]:
+    """The ids WaveSpeed's history lists for ``key``."""
+    history = httpx.post(
+        f"{API}/api/v3/predictions", json={}, headers={"Authorization": f"Bearer {key}"}
+    )
+    return [item["id"] for item in history.json()["data"]["items"]]
+
+
+def row_states(dashboard: TestClient, query: str = "") -> dict[str, str]:
+    """Job id → the state its row in the jobs table shows."""
+    rows = dashboard.get(f"{UI}/jobs/rows{query}").text
+    return dict(
+        re.findall(
+            r'<tr data-job="([0-9a-f]+)">.*?class="state state-[a-z-]+">([^<]+)<', rows, re.DOTALL
+        )
+    )
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_a_prediction_deleted_from_its_history_is_shown_deleted(store: str, tmp_path: Path) -> None:
+    """It was listed and shown completed, its outputs and all, while its result answered
+    the status "deleted" without them. Listed still, marked: its result answers it, and
+    the SDK's polling of it fails with "Prediction deleted" (its user needs to see why).
+    On SQLite the dashboard is another worker's, as with ``serve --workers 2``."""
+    url = "memory" if store == "memory" else f"sqlite://{tmp_path / 'state.db'}"
+    config = EmulatorConfig(progression=IMMEDIATE, state=url)
+    with emulate(config=config) as emulation:
+        kept, gone = run({"prompt": "kept"}), run({"prompt": "gone"})
+        delete(gone["task_id"])
+        assert listed() == [kept["task_id"]]
+        answered = sdk().get_result(gone["task_id"])
+        assert (answered["data"]["status"], answered["data"]["outputs"]) == ("deleted", [])
+        worker = emulation.engine if store == "memory" else Engine(config)
+        try:
+            with TestClient(create_app(engine=worker)) as dashboard:
+                states = row_states(dashboard)
+                assert states == {gone["task_id"]: "deleted", kept["task_id"]: "completed"}
+                assert list(row_states(dashboard, "?state=deleted")) == [gone["task_id"]]
+                assert list(row_states(dashboard, "?state=completed")) == [kept["task_id"]]
+                page = dashboard.get(f"{UI}/jobs/{gone['task_id']}")
+                assert page.status_code == 200 and "state-deleted" in page.text
+                assert "Deleted from its key's history" in page.text
+                assert without_urls(shown_output(page.text)) == without_urls(answered)
+                gallery = dashboard.get(f"{UI}/gallery").text  # its result has no outputs
+                assert f"/jobs/{gone['task_id']}" not in gallery
+                assert f"/jobs/{kept['task_id']}" in gallery
+                jobs = dashboard.get("/_emulator/jobs").json()
+                assert {job["id"]: job["deleted"] for job in jobs} == {
+                    kept["task_id"]: False,
+                    gone["task_id"]: True,
+                }
+        finally:
+            if worker is not emulation.engine:
+                worker.close()
+
+
+def test_a_prediction_deleted_before_it_finished_shows_what_its_result_answers() -> None:
+    """Its result answers "deleted" whatever its phase; its page said it had not finished."""
+    with emulate(progression="polls:1000,1") as emulation:
+        headers = {"Authorization": "Bearer key-1"}
+        submitted = httpx.post(f"{API}/api/v3/{BITDANCE}", json={"prompt": "x"}, headers=headers)
+        task_id = submitted.json()["data"]["id"]
+        delete(task_id)
+        answered = sdk().get_result(task_id)
+        with TestClient(create_app(engine=emulation.engine)) as dashboard:
+            page = dashboard.get(f"{UI}/jobs/{task_id}").text
+    assert answered["data"]["status"] == "deleted"
+    assert without_urls(shown_output(page)) == without_urls(answered)
+    assert "state-deleted" in page and "has not finished" not in page

@@ -32,7 +32,7 @@ class Step:
 class JobRow:
     job: Job
     look: Look
-    state: str  # queued, in progress, completed, failed, cancelled
+    state: str  # queued, in progress, completed, failed, cancelled, deleted
     key: str  # masked
 
     @property
@@ -64,7 +64,7 @@ def state_of(look: Look) -> str:
     return "cancelled" if look.failure.kind == "cancelled" else "failed"
 
 
-STATES = ("queued", "in progress", "completed", "failed", "cancelled")
+STATES = ("queued", "in progress", "completed", "failed", "cancelled", "deleted")
 
 
 def look_of(engine: Engine, job: Job) -> Look:
@@ -78,9 +78,15 @@ def look_of(engine: Engine, job: Job) -> Look:
     return look
 
 
+def job_state(job: Job, look: Look) -> str:
+    """A job's state as the dashboard lists it: deleted from its key's history (WaveSpeed's
+    history API; its result then answers the status "deleted"), else as ``look`` finds it."""
+    return "deleted" if job.deleted else state_of(look)
+
+
 def row(engine: Engine, job: Job) -> JobRow:
     look = look_of(engine, job)
-    return JobRow(job, look, state_of(look), mask_key(job.owner))
+    return JobRow(job, look, job_state(job, look), mask_key(job.owner))
 
 
 #: how many of the newest jobs the dashboard's listing looks at (and filters)
@@ -180,7 +186,10 @@ def outcome(
     engine: Engine, job: Job, link: Linker, result: Result | None = None
 ) -> tuple[Any, Failure | None]:
     """A finished job's output (as its provider's ``result`` route answers it, else as the
-    engine made it for ``link``) or its failure; neither while it runs."""
+    engine made it for ``link``) or its failure; neither while it runs. A deleted job's
+    is what its result route answers, whatever its phase: that it was deleted."""
+    if job.deleted and result is not None:
+        return result(job, link), None
     if engine.look(job).phase is not Phase.DONE:
         return None, None
     try:

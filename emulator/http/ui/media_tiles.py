@@ -62,6 +62,8 @@ def tiles(engine: Engine, linker: Callable[[Job], Linker], number: int) -> Page[
     wanted = number * PAGE_SIZE
     found: list[Tile] = []
     for job in newest_jobs(engine, count=SCANNED):
+        if job.deleted:  # its result no longer gives its outputs
+            continue
         output, _ = outcome(engine, job, linker(job))
         media_ids = dict.fromkeys(
             where[1] for where in map(find_in_url, strings(output)) if where and where[0] == "media"

@@ -220,8 +220,8 @@ class Dashboard:
             self.engine, asked.get("provider", ""), asked.get("endpoint", "")
         )
         if state:
-            state_of, look_of = job_views.state_of, job_views.look_of
-            found = [job for job in found if state_of(look_of(self.engine, job)) == state]
+            job_state, look_of = job_views.job_state, job_views.look_of
+            found = [job for job in found if job_state(job, look_of(self.engine, job)) == state]
         page = paginate(found, page_number(asked.get("page")))
         rows = [job_views.row(self.engine, job) for job in page.items]
         return {"page": page, "rows": rows, "asked": asked, "states": job_views.STATES}

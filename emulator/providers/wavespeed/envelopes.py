@@ -19,6 +19,9 @@ from emulator.media.links import Linker, data_uri_linker
 from emulator.providers.wavespeed.errors import failure_message, task_code
 
 STATUS_NAMES = {Phase.QUEUED: "created", Phase.RUNNING: "processing", Phase.DONE: "completed"}
+#: GUESS: the error of a prediction deleted from the history (WaveSpeed's was not observed;
+#: both SDKs take the status "deleted" as a failure that ends their polling)
+DELETED = "Prediction deleted: it was deleted from the history (POST /api/v3/predictions/delete)"
 
 
 def task_id(job: Job) -> str:
@@ -122,11 +125,20 @@ def finished_prediction(engine: Engine, job: Job, result_url: str, link: Linker)
     return finished
 
 
+def deleted_prediction(engine: Engine, job: Job, result_url: str) -> dict[str, Any]:
+    """A prediction deleted from the history, whatever its phase: no outputs, the status
+    "deleted"."""
+    data = prediction(engine, job, engine.look(job), result_url)
+    return {**data, "status": "deleted", "error": DELETED}  # GUESS: see `DELETED`
+
+
 def result_body(engine: Engine, job: Job, link: Linker, api_base: str) -> dict[str, Any]:
     """What ``GET /api/v3/predictions/{id}/result`` under ``api_base`` answers for finished
-    ``job``, its media linked by ``link`` unless it asked for them inline (what the
-    dashboard shows as its output)."""
+    (or deleted) ``job``, its media linked by ``link`` unless it asked for them inline
+    (what the dashboard shows as its output)."""
     url = result_url(api_base, task_id(job))
+    if job.deleted:
+        return envelope(deleted_prediction(engine, job, url))
     return envelope(finished_prediction(engine, job, url, outputs_linker(job, link)))
 
 

@@ -45,6 +45,7 @@ from emulator.media.links import Linker, url_linker
 from emulator.providers.wavespeed.account import WaveSpeedAccount
 from emulator.providers.wavespeed.auth import caller
 from emulator.providers.wavespeed.envelopes import (
+    deleted_prediction,
     envelope,
     finished_prediction,
     outputs_linker,
@@ -71,9 +72,6 @@ EXPIRED = "its result is no longer kept (retention or memory budget passed)"
 DONE_MEMO_SIZE = 4096
 #: How often a sync-mode request looks at its job.
 SYNC_TICK = 0.02
-#: GUESS: the error of a prediction deleted from the history (WaveSpeed's was not observed;
-#: both SDKs take the status "deleted" as a failure that ends their polling)
-DELETED = "Prediction deleted: it was deleted from the history (POST /api/v3/predictions/delete)"
 BASE64_WITH_WEBHOOK = (
     "webhook callback does not support base64 output, please use the normal API to use "
     "base64 output"
@@ -323,18 +321,14 @@ class WaveSpeedApi:
             raise _not_found("Prediction")
         note_endpoint(request.scope, job.endpoint.id)
         if job.deleted:
-            return json_response(envelope(self._deleted(request.scope, job)))
+            url = self._result_url(request.scope, job)
+            return json_response(envelope(deleted_prediction(self.engine, job, url)))
         look = self.engine.poll(job)
         linker = self._linker(request.scope, job)
         if look.phase is Phase.DONE and self.engine.outcome_made(job, linker):
             encoded, headers = self._done_answer(request.scope, job, look, linker)
             return encoded_json_response(encoded, 200, headers)
         return await self._answer(request.scope, job, look)
-
-    def _deleted(self, scope: Scope, job: Job) -> dict[str, Any]:
-        """A prediction deleted from the history: no outputs, the status "deleted"."""
-        data = prediction(self.engine, job, self.engine.look(job), self._result_url(scope, job))
-        return {**data, "status": "deleted", "error": DELETED}  # GUESS: see `DELETED`
 
     async def _answer(self, scope: Scope, job: Job, look: Look) -> Response:
         """The prediction as ``look`` finds it, in the envelope."""
