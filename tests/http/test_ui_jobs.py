@@ -1,5 +1,6 @@
-"""A job on the dashboard as its client knows it, through the real ``wavespeed`` SDK
-in-process: the outputs it was sent inline, a prediction deleted from its history."""
+"""A job on the dashboard as its client knows it, through the real ``wavespeed`` SDK and
+``fal_client`` in-process: the outputs it was sent inline, a prediction deleted from its
+history."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import fal_client
 import httpx
 import pytest
 import wavespeed
@@ -22,6 +24,7 @@ from emulator.http.ui.job_views import shortened
 UI = "/_emulator/ui"
 API = "https://api.wavespeed.ai"
 BITDANCE = "wavespeed-ai/bitdance-14b/text-to-image"
+FAL_BITDANCE = "fal-ai/bitdance"
 IMMEDIATE = Progression.parse("immediate")
 
 
@@ -78,6 +81,30 @@ def test_a_job_asking_for_base64_shows_the_base64_its_client_was_sent(
     gallery = dashboard.get(f"{UI}/gallery").text
     (medium,) = re.findall(rf'<a href="({UI}/media/[0-9a-f]+\.jpg)">', gallery)
     assert f'href="{UI}/jobs/{ran["task_id"]}"' in gallery
+    assert dashboard.get(medium).content == base64.b64decode(inline)
+
+
+def test_a_fal_job_in_sync_mode_shows_the_data_uris_its_client_was_sent(
+    dashboard: TestClient,
+) -> None:
+    """A queue job submitted with ``sync_mode: true`` gets its media as data URIs from its
+    result; its page showed CDN URLs, which the client was never sent."""
+    client = fal_client.SyncClient(key="key-1")
+    handle = client.submit(FAL_BITDANCE, arguments={"prompt": "inline", "sync_mode": True})
+    answered = handle.get()
+    (image,) = answered["images"]
+    header, _, inline = image["url"].partition(",")
+    assert header == "data:image/jpeg;base64"
+    page = dashboard.get(f"{UI}/jobs/{handle.request_id}").text
+    shown = shown_output(page)
+    # as the API answered it, its long data URI cut for the page as inputs are
+    assert shown == shortened(answered)
+    assert shown["images"][0]["url"].startswith(image["url"][:240] + "…")
+    assert "/fal/cdn/" not in page
+    # the gallery shows it as a picture, the very bytes the client decoded
+    gallery = dashboard.get(f"{UI}/gallery").text
+    (medium,) = re.findall(rf'<a href="({UI}/media/[0-9a-f]+\.jpg)">', gallery)
+    assert f'href="{UI}/jobs/{handle.request_id}"' in gallery
     assert dashboard.get(medium).content == base64.b64decode(inline)
 
 

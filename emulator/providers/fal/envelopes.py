@@ -11,11 +11,23 @@ from emulator.core.jobs import Job
 from emulator.core.lifecycle import Phase
 from emulator.core.timeline import Look
 from emulator.http.responses import json_fragment
-from emulator.media.links import Linker
+from emulator.media.links import Linker, data_uri_linker
 from emulator.providers.fal.errors import status_error_fields
 from emulator.providers.fal.paths import app_path
 
 STATUS_NAMES = {Phase.QUEUED: "IN_QUEUE", Phase.RUNNING: "IN_PROGRESS", Phase.DONE: "COMPLETED"}
+
+
+def wants_inline(job: Job) -> bool:
+    """Whether ``job``'s input asked for its media inline (``sync_mode: true``)."""
+    return isinstance(job.payload, dict) and job.payload.get("sync_mode") is True
+
+
+def outputs_linker(job: Job, urls: Linker) -> Linker:
+    """How ``job``'s media reach its client: as data URIs if it asked so, else as ``urls``
+    links them (the CDN's URLs). Its result route's and webhook's choice, and the
+    dashboard's."""
+    return data_uri_linker(urls.store) if wants_inline(job) else urls
 
 
 def _requests(queue_base: str, endpoint_id: str) -> str:
@@ -97,6 +109,8 @@ def billable_units(output: dict[str, Any]) -> int:
 
 
 def result_body(engine: Engine, job: Job, link: Linker, base: str) -> dict[str, Any]:
-    """What a finished job's result answers (its output, media linked by ``link``, which
-    names no URL under ``base``; raises `JobFailed`): what the dashboard shows as its output."""
-    return engine.outcome(job, link)
+    """What a finished job's result answers (raises `JobFailed`): its output, its media
+    linked by ``link`` unless it asked for them inline (what the dashboard shows as its
+    output). ``base`` (its surface's) goes unused: the registry's signature is every
+    provider's, and WaveSpeed's result names its own URL under it."""
+    return engine.outcome(job, outputs_linker(job, link))

@@ -36,13 +36,15 @@ from emulator.http.responses import (
     json_response,
 )
 from emulator.http.submits import offloads
-from emulator.media.links import Linker, data_uri_linker, url_linker
+from emulator.media.links import Linker, url_linker
 from emulator.providers.fal.auth import accepted_key, caller
 from emulator.providers.fal.envelopes import (
     billable_units,
+    outputs_linker,
     request_urls,
     status_body,
     submit_answer,
+    wants_inline,
 )
 from emulator.providers.fal.errors import (
     FalError,
@@ -131,14 +133,9 @@ class FalQueue:
             raise FalError.detail(404, f"Request '{path.request_id}' not found")
         return job
 
-    def _wants_inline(self, job: Job) -> bool:
-        return isinstance(job.payload, dict) and job.payload.get("sync_mode") is True
-
     def _linker(self, scope: Scope, job: Job) -> Linker:
         """Media as CDN URLs, or as data URIs when the input asked for ``sync_mode``."""
-        if self._wants_inline(job):
-            return data_uri_linker(self.engine.media)
-        return url_linker(self.engine.media, self._base(scope, "fal/cdn"))
+        return outputs_linker(job, url_linker(self.engine.media, self._base(scope, "fal/cdn")))
 
     async def _output(self, request: Request, job: Job) -> Response:
         linker = self._linker(request.scope, job)
@@ -223,7 +220,7 @@ class FalQueue:
                 start_timeout=start_timeout, queue_weight=weight, checked=checked,
             )  # fmt: skip
         if webhook:
-            bases = {} if self._wants_inline(job) else {"cdn": self._base(scope, "fal/cdn")}
+            bases = {} if wants_inline(job) else {"cdn": self._base(scope, "fal/cdn")}
             link = functools.partial(self._linker, scope, job)
             self.webhooks.watch(job, webhook, link, bases)
         encoded = submit_answer(self._base(scope, "fal/queue"), job, self.engine.look(job))
