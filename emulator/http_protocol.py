@@ -90,7 +90,10 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     Every request pays for the bounds, so they take few calls of their own: no parser
     callback per header (a head's size is added up only when its reads could exceed the
     bound), and one timer per connection that looks at the head under way, rather than
-    one per request (the two cost a served request a tenth of its instructions).
+    one per request (the two cost a served request a tenth of its instructions). The same
+    timer closes a connection left idle for uvicorn's keep-alive seconds after an answer,
+    where uvicorn made and cancelled a timer of its own for every request (3 % of a served
+    status poll's instructions).
     """
 
     _head_began: float | None = None  # the loop's time a head began; None between heads
@@ -101,7 +104,8 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     _in_message = False  # from a message's first byte to its end, as the parser reads it
     _answered_early = False  # a message just read to its end had been answered already
     _lingering_since: float | None = None  # the loop's time a body answered early was first read
-    _head_timer: asyncio.TimerHandle | None = None
+    _head_timer: asyncio.TimerHandle | None = None  # the connection's one timer
+    _idle_since: float | None = None  # the loop's time an answer left it idle; None: not
     _writes: HeadWithBody
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -113,7 +117,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self._writes = HeadWithBody(transport, self.loop)
         self._head_began = self.loop.time()
-        self._look_in(HEAD_TIMEOUT)
+        self._look_in(min(HEAD_TIMEOUT, self.timeout_keep_alive))
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._head_timer is not None:
@@ -142,7 +146,14 @@ class BoundedHeadProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         self._writes.flush()  # a HEAD answer's head: no body write follows it
-        HttpToolsProtocol.on_response_complete(self)
+        if self.pipeline:  # uvicorn starts answering the next request
+            HttpToolsProtocol.on_response_complete(self)
+            return
+        # uvicorn's own, but for its keep-alive timer (the connection's looks: `_look`)
+        self.server_state.total_requests += 1
+        if not self.transport.is_closing():
+            self.flow.resume_reading()
+            self._idle_since = self.loop.time()
 
     def on_body(self, body: bytes) -> None:
         self._unparsed = 0
@@ -167,13 +178,11 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._restart_keep_alive()
 
     def _restart_keep_alive(self) -> None:
-        """uvicorn's keep-alive timer, stopped by a read, started again from now."""
-        self._unset_keepalive_if_required()
-        self.timeout_keep_alive_task = self.loop.call_later(
-            self.timeout_keep_alive, self.timeout_keep_alive_handler
-        )
+        """The keep-alive's time, stopped by a read, started again from now."""
+        self._idle_since = self.loop.time()
 
     def data_received(self, data: bytes) -> None:
+        self._idle_since = None  # as uvicorn stops its keep-alive timer at every read
         self._reading = size = len(data)
         self._unparsed += size
         idle = not self._in_message and (self.cycle is None or self.cycle.response_complete)
@@ -225,25 +234,34 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         return len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
 
     def _look_in(self, seconds: float) -> None:
-        self._head_timer = self.loop.call_later(seconds, self._look_at_head)
+        self._head_timer = self.loop.call_later(seconds, self._look)
 
-    def _look_at_head(self) -> None:
+    def _look(self) -> None:
+        """The connection's timer: at the head under way, and at how long it is idle."""
         self._head_timer = None
         if self.transport.is_closing() or self.transport.get_protocol() is not self:
             return  # closed, or upgraded to a WebSocket
-        began = self._head_began
         now = self.loop.time()
+        idle = self._idle_since
+        if idle is not None and now - idle >= self.timeout_keep_alive:
+            self.timeout_keep_alive_handler()  # uvicorn's: closed
+            return
+        began = self._head_began
         if began is None or now - began < HEAD_TIMEOUT:
-            self._look_in(HEAD_TIMEOUT if began is None else began + HEAD_TIMEOUT - now)
+            wait = HEAD_TIMEOUT if began is None else began + HEAD_TIMEOUT - now
         elif self.cycle is not None and not self.cycle.response_complete:
             # a next request sent while this one is answered: its time starts again, so
             # that a long answer (a sync run's wait) is not cut off by a 408
-            self._head_began = now
-            self._look_in(HEAD_TIMEOUT)
+            self._head_began, wait = now, HEAD_TIMEOUT
         elif self._head_bytes:
             self._refuse(*_TOO_SLOW)
+            return
         else:  # nothing sent: as an idle kept-alive connection is, closed without a word
             self.transport.close()
+            return
+        # idle: looked at again as its time is up; busy: within that time, should it go idle
+        keep_alive = self.timeout_keep_alive
+        self._look_in(min(wait, keep_alive if idle is None else idle + keep_alive - now))
 
     def _refuse_if_http(self, status: int, reason: bytes, text: bytes) -> None:
         if not self.transport.is_closing() and self.transport.get_protocol() is self:

@@ -5,6 +5,7 @@ import contextlib
 import socket
 import time
 from collections.abc import Iterable
+from typing import Any
 
 import httpx
 import pytest
@@ -334,6 +335,12 @@ class _Recorded(asyncio.Transport):
     def get_extra_info(self, name: str, default: object = None) -> object:
         return default
 
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.protocol = protocol
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self.protocol
+
     def pause_reading(self) -> None:
         pass
 
@@ -341,26 +348,90 @@ class _Recorded(asyncio.Transport):
         pass
 
 
+class _Connection:
+    """`BoundedHeadProtocol` on a `_Recorded` transport, the emulator its app."""
+
+    def __init__(self, timeout_keep_alive: float = 5) -> None:
+        config = uvicorn.Config(
+            create_app(),
+            lifespan="off",
+            http=BoundedHeadProtocol,
+            access_log=False,  # as `serve` by default
+            timeout_keep_alive=timeout_keep_alive,
+        )
+        config.load()
+        self.protocol = BoundedHeadProtocol(config=config, server_state=ServerState(), app_state={})
+        self.transport = _Recorded()
+        self.transport.set_protocol(self.protocol)
+        self.protocol.connection_made(self.transport)
+
+    async def answer(self, request: bytes) -> None:
+        self.protocol.data_received(request)
+        for _ in range(1000):  # turns of the loop, bounded: an answer takes a few
+            cycle = self.protocol.cycle
+            if cycle is not None and cycle.response_complete:
+                return
+            await asyncio.sleep(0)
+        raise AssertionError("not answered")
+
+
 async def _served(request: bytes) -> list[list[bytes]]:
-    """The writes of `BoundedHeadProtocol` answering ``request``, the emulator its app."""
-    config = uvicorn.Config(create_app(), lifespan="off", http=BoundedHeadProtocol)
-    config.load()
-    protocol = BoundedHeadProtocol(config=config, server_state=ServerState(), app_state={})
-    transport = _Recorded()
-    protocol.connection_made(transport)
-    protocol.data_received(request)
-    for _ in range(1000):  # turns of the loop, bounded: the answer takes a few
-        if protocol.cycle is not None and protocol.cycle.response_complete:
-            break
-        await asyncio.sleep(0)
-    protocol.connection_lost(None)
-    return transport.calls
+    """The writes of `BoundedHeadProtocol` answering ``request``."""
+    connection = _Connection()
+    await connection.answer(request)
+    connection.protocol.connection_lost(None)
+    return connection.transport.calls
+
+
+HEALTH = b"GET /_emulator/health HTTP/1.1\r\nHost: a\r\n\r\n"
+
+
+def test_answers_on_a_kept_alive_connection_make_no_timer_each() -> None:
+    """uvicorn made and cancelled a keep-alive timer for every request (3 % of a served
+    status poll's instructions); the connection's own timer looks at how long it is idle."""
+
+    async def timers() -> int:
+        connection = _Connection()
+        loop, made = asyncio.get_running_loop(), []
+        call_later = loop.call_later
+
+        def counted(*arguments: Any, **options: Any) -> asyncio.TimerHandle:
+            made.append(arguments[1])
+            return call_later(*arguments, **options)
+
+        loop.call_later = counted  # type: ignore[method-assign]
+        try:
+            for _ in range(3):
+                await connection.answer(HEALTH)
+        finally:
+            del loop.call_later
+            connection.protocol.connection_lost(None)
+        return len(made)
+
+    assert asyncio.run(timers()) == 0
+
+
+def test_a_connection_idle_for_the_keep_alive_is_closed_and_not_before() -> None:
+    async def closed_when() -> list[bool]:
+        connection = _Connection(timeout_keep_alive=0.5)
+        seen = []
+        await connection.answer(HEALTH)
+        await asyncio.sleep(0.3)
+        await connection.answer(HEALTH)  # idle again from here
+        await asyncio.sleep(0.3)  # 0.6 s after the first answer
+        seen.append(connection.transport.closed)
+        await asyncio.sleep(0.5)
+        seen.append(connection.transport.closed)
+        connection.protocol.connection_lost(None)
+        return seen
+
+    assert asyncio.run(closed_when()) == [False, True]
 
 
 def test_an_answer_is_written_in_one_system_call() -> None:
     """uvicorn wrote an answer's head and its body apart: two system calls and two TCP
     segments an answer, where one does."""
-    calls = asyncio.run(_served(b"GET /_emulator/health HTTP/1.1\r\nHost: a\r\n\r\n"))
+    calls = asyncio.run(_served(HEALTH))
     assert len(calls) == 1 and calls[0][0].startswith(b"HTTP/1.1 200 OK\r\n")
     assert b'"status":"ok"' in calls[0][-1]
 
