@@ -47,8 +47,12 @@ class AccessLog:
     def info(self, message: str, client: str, method: str, target: str, version: str,
              status: int) -> None:  # fmt: skip
         """uvicorn's line (``message`` is its format, always the same), without colours."""
-        line = f'INFO:     {client} - "{method} {masked(target)} HTTP/{version}" '
-        encoded = (line + (_STATUS.get(status) or f"{status} ") + "\n").encode("utf-8", "replace")
+        if "?" in target:  # (most targets have no query, so no credential to mask)
+            target = masked(target)
+        phrase = _STATUS.get(status) or f"{status} "
+        encoded = f'INFO:     {client} - "{method} {target} HTTP/{version}" {phrase}\n'.encode(
+            "utf-8", "replace"
+        )
         self._lines.append(encoded)
         self._waiting += len(encoded)
         if self._waiting >= BATCH_BYTES:
@@ -64,14 +68,13 @@ class AccessLog:
             self._timer.cancel()
             self._timer = None
         lines, self._lines, self._waiting = self._lines, [], 0
-        batch = b""
-        for line in lines:
-            if batch and len(batch) + len(line) > BATCH_BYTES:
-                self._write(batch)
-                batch = b""
-            batch += line
-        if batch:
-            self._write(batch)
+        first, size = 0, 0
+        for index, line in enumerate(lines):
+            if size and size + len(line) > BATCH_BYTES:
+                self._write(b"".join(lines[first:index]))
+                first, size = index, 0
+            size += len(line)
+        self._write(b"".join(lines[first:]))
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
