@@ -47,12 +47,9 @@ class AccessLog:
     def info(self, message: str, client: str, method: str, target: str, version: str,
              status: int) -> None:  # fmt: skip
         """uvicorn's line (``message`` is its format, always the same), without colours."""
-        if "?" in target:  # (most targets have no query, so no credential to mask)
-            target = masked(target)
         phrase = _STATUS.get(status) or f"{status} "
-        encoded = f'INFO:     {client} - "{method} {target} HTTP/{version}" {phrase}\n'.encode(
-            "utf-8", "replace"
-        )
+        line = f'INFO:     {client} - "{method} {masked(target)} HTTP/{version}" {phrase}\n'
+        encoded = line.encode("utf-8", "replace")
         self._lines.append(encoded)
         self._waiting += len(encoded)
         if self._waiting >= BATCH_BYTES:
@@ -68,13 +65,14 @@ class AccessLog:
             self._timer.cancel()
             self._timer = None
         lines, self._lines, self._waiting = self._lines, [], 0
-        first, size = 0, 0
-        for index, line in enumerate(lines):
-            if size and size + len(line) > BATCH_BYTES:
-                self._write(b"".join(lines[first:index]))
-                first, size = index, 0
-            size += len(line)
-        self._write(b"".join(lines[first:]))
+        batch = b""
+        for line in lines:
+            if batch and len(batch) + len(line) > BATCH_BYTES:
+                self._write(batch)
+                batch = b""
+            batch += line
+        if batch:
+            self._write(batch)
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
