@@ -1,14 +1,16 @@
 """The whole benchmark suite in one command, on loopback, in bounded time:
 
-    python -m tests.benchmarks            # 7 interleaved rounds, about 4 minutes
+    python -m tests.benchmarks            # 7 interleaved rounds, about 5 minutes
     python -m tests.benchmarks --smoke    # every case once, briefly and under a light
                                           # load (CI: it must run, not be fast)
 
-Starts and stops every server it needs (the emulator, a bare Starlette app on the same
-uvicorn, aimock from npm when Node.js is present), runs every case once per round, round
-after round, each HTTP figure beside its reference back to back, so that a noisy machine
-slows references and the emulator alike, and prints one table of medians: figure, value,
-reference, ratio (the median of the rounds' own ratios), goal (issue 17). After the rounds,
+Starts and stops every server it needs (the emulator and twins of it, a bare Starlette app
+on the same uvicorn, aimock from npm when Node.js is present), runs every case once per
+round, round after round, each HTTP figure beside its reference back to back, so that a
+noisy machine slows references and the emulator alike (and a few pairs again at once on
+one CPU, a second reading the machine's drift does not move), and prints one table of
+medians: figure, value, reference, ratio (the median of the rounds' own ratios), goal
+(issue 17). After the rounds,
 where valgrind is installed (not in the smoke run), it counts the instructions of the hot
 paths once (`bench_instructions`): the figures no busy machine moves.
 """
@@ -123,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         with HttpCases(cli) as http:
             pairs = [(f.value, f.reference) for f in FIGURES if isinstance(f.reference, str)]
             pause_ms = SMOKE_PAUSE_MS if options.smoke else 0
-            cases = http.cases(options.seconds, pairs, pause_ms) + _local_cases(options.smoke)
+            shared = http.shared_cases(options.seconds, pause_ms)
+            if not shared:
+                print("note: no CPU can be set apart here: the one-CPU rows are not measured")
+            cases = http.cases(options.seconds, pairs, pause_ms) + shared
+            cases += _local_cases(options.smoke)
             samples, rounds = _run_rounds(cases, options)
     samples.update(_instructions(options.smoke))
     smoke = " (smoke: brief runs, figures not meaningful)" if options.smoke else ""

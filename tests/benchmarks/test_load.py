@@ -1,14 +1,15 @@
 """The Python load client that stands in for wrk reads both body framings: a Content-Length
-body (uvicorn) and chunks (aimock's Node server), and pauses between a connection's requests
-as the smoke run asks."""
+body (uvicorn) and chunks (aimock's Node server), pauses between a connection's requests as
+the smoke run asks, and shares its connections out among loads run at once."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 
 import pytest
 
-from tests.benchmarks.suite.load import CONNECTIONS, Load, _python_load
+from tests.benchmarks.suite.load import CONNECTIONS, Load, _python_load, run_together
 
 ANSWERS = {
     "length": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",
@@ -17,8 +18,12 @@ ANSWERS = {
 }
 
 
-async def _serve(answer: bytes, served: list[int]) -> asyncio.Server:
+async def _serve(
+    answer: bytes, served: list[int], connected: list[int] | None = None
+) -> asyncio.Server:
     async def one_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if connected is not None:
+            connected.append(1)
         try:
             while await reader.readuntil(b"\r\n\r\n"):
                 served.append(1)
@@ -72,3 +77,22 @@ def test_a_paused_load_sends_no_more_than_its_pauses_allow() -> None:
     # Each connection answered, paused 100 ms, answered...: three requests at most in 0.2 s
     # (unpaused, each sends hundreds).
     assert 0 < asyncio.run(asyncio.wait_for(run(), 10)) <= 3 * CONNECTIONS
+
+
+def test_loads_run_at_once_share_the_connections_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda _: None)  # the stand-in client, as in CI
+
+    async def servers() -> tuple[list[int], ...]:
+        counts: tuple[list[int], ...] = ([], [], [], [])
+        first = await _serve(ANSWERS["length"], counts[0], counts[1])
+        second = await _serve(ANSWERS["length"], counts[2], counts[3])
+        ports = [server.sockets[0].getsockname()[1] for server in (first, second)]
+        async with first, second:
+            loads = [Load(port, "/") for port in ports]
+            results = await asyncio.to_thread(run_together, loads, 0.2)
+        assert [result.rate > 0 for result in results] == [True, True]
+        return counts
+
+    served, connected, served_too, connected_too = asyncio.run(asyncio.wait_for(servers(), 10))
+    assert served and served_too
+    assert len(connected) == len(connected_too) == CONNECTIONS // 2

@@ -3,6 +3,7 @@ not checked: timings depend on the machine (see docs/performance.md)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,5 +35,12 @@ def test_smoke_prints_every_figure() -> None:
             line for line in done.stdout.splitlines() if line.startswith(f"| {figure.label} |")
         )
         if "aimock" not in str(figure.reference) and not figure.value.startswith("instructions"):
+            if figure.value.startswith("one CPU") and not _can_set_a_cpu_apart():
+                continue
             assert "not measured" not in row, row
     assert "failed" not in done.stderr, done.stderr[-2000:]
+
+
+def _can_set_a_cpu_apart() -> bool:
+    """Whether the one-CPU rows can be measured here (`HttpCases.shared_cases`)."""
+    return hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2

@@ -6,6 +6,10 @@ from tests.benchmarks.suite.table import Figure, at_least, at_most
 
 __all__ = ["FIGURES"]
 
+#: the goal of a row measured at once on one CPU: none, it is a second reading of a row
+#: above measured back to back (`HttpCases.shared_cases`)
+_AT_ONCE = "no goal: a second reading, two servers at once on one CPU (the machine's drift cancels)"
+
 FIGURES = [
     Figure("fal status poll", "fal status", "bare status", "req/s", "≥ 0.9× bare", at_least(0.9)),
     Figure(
@@ -52,12 +56,45 @@ FIGURES = [
         "WaveSpeed submit", "wavespeed submit", "fal submit", "req/s", "≥ 0.9× fal's", at_least(0.9)
     ),
     Figure(
+        "fal status poll, a twin server (an A/A test)",
+        "fal status",
+        "fal status, a twin server",
+        "req/s",
+        "no goal: two identical servers; a ratio's distance from 1.00 here is noise",
+        None,
+    ),
+    Figure(
         "fal status, `serve --access-log` (off by default)",
         "fal status, access log",
         "fal status",
         "req/s",
         "≥ 0.9× (log costs ≤ 10 %)",
         at_least(0.9),
+    ),
+    Figure(
+        "fal status poll, a twin server, both at once on one CPU (an A/A test)",
+        "one CPU: fal status",
+        "one CPU: fal status, a twin server",
+        "req/s",
+        "no goal: the same code, at once on one CPU (the machine's drift cancels); the "
+        "first server also holds the submits' jobs",
+        None,
+    ),
+    Figure(
+        "fal status, `serve --access-log`, at once on one CPU with a twin server without it",
+        "one CPU: fal status, access log",
+        "one CPU: fal status, a twin server",
+        "req/s",
+        _AT_ONCE,
+        None,
+    ),
+    Figure(
+        "WaveSpeed submit, at once on one CPU with fal's, each on a server of its own",
+        "one CPU: wavespeed submit, a server of its own",
+        "one CPU: fal submit, a server of its own",
+        "req/s",
+        _AT_ONCE,
+        None,
     ),
     Figure(
         "fal status, app CPU per request (in-process)",

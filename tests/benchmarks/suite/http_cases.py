@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Iterable
-from contextlib import ExitStack
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from tests.benchmarks.suite import servers
-from tests.benchmarks.suite.load import Load
+from tests.benchmarks.suite.load import Load, run_together
 from tests.benchmarks.suite.table import paired
 
-__all__ = ["Case", "HttpCases"]
+__all__ = ["SHARED", "Case", "HttpCases", "one_cpu"]
 
 FAL = (("Authorization", "Key bench"),)
 WAVESPEED = (("Authorization", "Bearer bench"),)
@@ -29,6 +30,15 @@ BODY = json.dumps(PROMPT).encode()
 FAL_SUBMIT = "/fal/queue/fal-ai/bitdance"
 WAVESPEED_SUBMIT = "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
 QUEUED, FINISHED = "polls:1000000000,1", "immediate"
+
+#: the pairs of loads also measured at once, their two servers sharing one CPU (`one_cpu`):
+#: on servers whose pasts are alike (status polls only; one provider's submits only), but
+#: for the first (the A/A test), whose main server also holds the submits' jobs
+SHARED = (
+    ("fal status", "fal status, a twin server"),
+    ("fal status, access log", "fal status, a twin server"),
+    ("wavespeed submit, a server of its own", "fal submit, a server of its own"),
+)
 
 #: a figure's load, made afresh each round (so that a job polled exists that round)
 LoadFactory = Callable[[], Load]
@@ -48,6 +58,7 @@ class HttpCases(ExitStack):
         super().__init__()
         self.aimock_cli = aimock_cli
         self.loads: dict[str, LoadFactory] = {}
+        self._pids: dict[int, int] = {}  # a server's process, by its port
 
     def __enter__(self) -> HttpCases:
         super().__enter__()
@@ -67,13 +78,29 @@ class HttpCases(ExitStack):
         logged = self.enter_context(
             servers.emulator(servers.free_port(), "--progression", QUEUED, "--access-log")
         )
+        # The same server again: how far apart two identical servers measure (an A/A test)
+        # is how far from its goal a figure must be for its verdict to mean anything. And a
+        # server for each provider's submits, for the pairs measured at once (`SHARED`).
+        twin, fal_submits, wavespeed_submits = (
+            self.enter_context(servers.emulator(servers.free_port(), "--progression", QUEUED))
+            for _ in range(3)
+        )
         aimock = None
         if self.aimock_cli is not None:
             aimock = self.enter_context(servers.aimock(self.aimock_cli, servers.free_port()))
-        for server in filter(None, (bare, emulator, logged, aimock)):
+        started = (bare, emulator, logged, twin, fal_submits, wavespeed_submits, aimock)
+        for server in filter(None, started):
             server.wait()
+            self._pids[server.port] = server.process.pid
         self._emulator_loads(emulator)
         self.loads["fal status, access log"] = lambda: _fal_status(logged)
+        self.loads["fal status, a twin server"] = lambda: _fal_status(twin)
+        self.loads["fal submit, a server of its own"] = lambda: Load(
+            fal_submits.port, FAL_SUBMIT, "POST", FAL_FLOOD + JSON, BODY
+        )
+        self.loads["wavespeed submit, a server of its own"] = lambda: Load(
+            wavespeed_submits.port, WAVESPEED_SUBMIT, "POST", WAVESPEED_FLOOD + JSON, BODY
+        )
         self.loads["bare status"] = lambda: Load(bare.port, "/fal/queue/x/requests/y/status")
         self.loads["bare submit"] = lambda: Load(bare.port, FAL_SUBMIT, "POST", JSON, BODY)
         self.loads["bare status, fal's answer"] = lambda: Load(
@@ -147,6 +174,54 @@ class HttpCases(ExitStack):
             return figures
 
         return run
+
+    def shared_cases(self, seconds: float, pause_ms: int = 0) -> list[Case]:
+        """One case per pair of `SHARED` (where this machine can pin processes to a CPU):
+        the two loads at once, their servers sharing one CPU and the load generator on the
+        others, so that both see the same machine in the same seconds and each the CPU time
+        the other leaves (the scheduler shares a CPU out every few milliseconds). Their
+        ratio is then near that of the two servers' processor time a request, however the
+        machine's speed drifts, which measuring back to back only lessens (`cases`)."""
+        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []
+        if len(cpus) < 2:
+            return []
+        return [
+            (f"{first} at once with {second}", self._shared(first, second, seconds, pause_ms, cpus))
+            for first, second in SHARED
+            if first in self.loads and second in self.loads
+        ]
+
+    def _shared(
+        self, first: str, second: str, seconds: float, pause_ms: int, cpus: list[int]
+    ) -> Callable[[], dict[str, float]]:
+        orders = itertools.cycle([(first, second), (second, first)])  # started first in turn
+
+        def run() -> dict[str, float]:
+            names = next(orders)
+            loads = [self.loads[name]() for name in names]
+            with one_cpu([self._pids[load.port] for load in loads], cpus[-1]):
+                results = run_together(loads, seconds, pause_ms, cpus[:-1])
+            rates = {
+                f"one CPU: {name}": result.rate for name, result in zip(names, results, strict=True)
+            }
+            ours, theirs = rates[f"one CPU: {first}"], rates[f"one CPU: {second}"]
+            return rates | {paired(f"one CPU: {first}", f"one CPU: {second}"): ours / theirs}
+
+        return run
+
+
+@contextmanager
+def one_cpu(pids: list[int], cpu: int) -> Iterator[None]:
+    """Processes ``pids`` (their main threads: the servers' event loops) on ``cpu`` alone,
+    and back where they were after."""
+    before = {pid: os.sched_getaffinity(pid) for pid in pids}
+    try:
+        for pid in pids:
+            os.sched_setaffinity(pid, {cpu})
+        yield
+    finally:
+        for pid, where in before.items():
+            os.sched_setaffinity(pid, where)
 
 
 def _job(server: servers.Server, submit: str, key: tuple, progression: str) -> dict:

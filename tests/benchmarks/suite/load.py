@@ -1,18 +1,21 @@
 """Load on one path for a fixed time: wrk when installed (``-t2 -c32``, as issue 17 measured),
-else a bounded Python client (slower than wrk, so it caps every server lower: say so)."""
+else a bounded Python client (slower than wrk, so it caps every server lower: say so). Loads
+run one at a time (`Load.run`) or several at once, sharing the generator (`run_together`)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SMOKE_PAUSE_MS", "Load", "Result", "generator_note"]
+__all__ = ["SMOKE_PAUSE_MS", "Load", "Result", "generator_note", "run_together"]
 
 THREADS, CONNECTIONS = 2, 32
 #: the smoke run's pause between one connection's requests: every figure is still measured
@@ -41,9 +44,41 @@ class Load:
     def run(self, seconds: float, pause_ms: int = 0) -> Result:
         """The load for ``seconds``, each connection waiting ``pause_ms`` after each answer
         (none: as fast as the server answers)."""
-        if shutil.which("wrk"):
-            return _wrk(self, seconds, pause_ms)
-        return asyncio.run(_python_load(self, seconds, pause_ms))
+        return run_together([self], seconds, pause_ms)[0]
+
+
+def run_together(
+    loads: Sequence[Load], seconds: float, pause_ms: int = 0, cpus: Collection[int] = ()
+) -> list[Result]:
+    """``loads`` at once for ``seconds``, each with an equal share of the generator's
+    threads and connections (`Load.run`'s, alone), wrk on ``cpus`` if any are given."""
+    share = len(loads)
+    if not shutil.which("wrk"):
+        connections = max(1, CONNECTIONS // share)
+
+        async def together() -> list[Result]:
+            runs = (_python_load(load, seconds, pause_ms, connections) for load in loads)
+            return list(await asyncio.gather(*runs))
+
+        return asyncio.run(together())
+    threads, connections = max(1, THREADS // share), max(1, CONNECTIONS // share)
+    with tempfile.TemporaryDirectory(prefix="bench-wrk-") as folder:
+        commands = [
+            _wrk_command(load, seconds, pause_ms, threads, connections, Path(folder) / str(n))
+            for n, load in enumerate(loads)
+        ]
+        pinned = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+        started = [
+            subprocess.Popen(command, stdout=subprocess.PIPE, text=True, preexec_fn=pinned)
+            for command in commands
+        ]
+        try:
+            outputs = [process.communicate(timeout=seconds + 30)[0] for process in started]
+        finally:
+            for process in started:
+                process.kill()
+                process.wait()
+    return [_wrk_result(load, output) for load, output in zip(loads, outputs, strict=True)]
 
 
 def generator_note() -> str:
@@ -64,21 +99,22 @@ def _latency(text: str, percentile: str) -> float:
     return float(found.group(1)) * _UNITS[found.group(2)] if found else float("nan")
 
 
-def _wrk(load: Load, seconds: float, pause_ms: int) -> Result:
-    with tempfile.TemporaryDirectory(prefix="bench-wrk-") as folder:
-        script = Path(folder) / "request.lua"
-        body = load.body.decode().replace("\\", "\\\\").replace('"', '\\"')
-        lua = f'wrk.method = "{load.method}"\nwrk.body = "{body}"\n'
-        if pause_ms:  # wrk asks delay() before each request of a connection
-            lua += f"function delay()\n    return {pause_ms}\nend\n"
-        script.write_text(lua)
-        command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--latency"]
-        for name, value in load.headers:
-            command += ["-H", f"{name}: {value}"]
-        command += ["-s", str(script), f"http://127.0.0.1:{load.port}{load.path}"]
-        out = subprocess.run(
-            command, capture_output=True, text=True, timeout=seconds + 30, check=True
-        ).stdout
+def _wrk_command(
+    load: Load, seconds: float, pause_ms: int, threads: int, connections: int, script: Path
+) -> list[str]:
+    """wrk's command for ``load``, its request (method, body, pause) written to ``script``."""
+    body = load.body.decode().replace("\\", "\\\\").replace('"', '\\"')
+    lua = f'wrk.method = "{load.method}"\nwrk.body = "{body}"\n'
+    if pause_ms:  # wrk asks delay() before each request of a connection
+        lua += f"function delay()\n    return {pause_ms}\nend\n"
+    script.write_text(lua)
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
+    for name, value in load.headers:
+        command += ["-H", f"{name}: {value}"]
+    return [*command, "-s", str(script), f"http://127.0.0.1:{load.port}{load.path}"]
+
+
+def _wrk_result(load: Load, out: str) -> Result:
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if rate is None or errors:
@@ -124,11 +160,13 @@ async def _read_body(reader: asyncio.StreamReader, head: bytes) -> None:
             return
 
 
-async def _python_load(load: Load, seconds: float, pause_ms: int = 0) -> Result:
+async def _python_load(
+    load: Load, seconds: float, pause_ms: int = 0, connections: int = CONNECTIONS
+) -> Result:
     latencies: list[float] = []
     stop_at = time.monotonic() + seconds
     await asyncio.gather(
-        *[_one_connection(load, stop_at, latencies, pause_ms) for _ in range(CONNECTIONS)]
+        *[_one_connection(load, stop_at, latencies, pause_ms) for _ in range(connections)]
     )
     latencies.sort()
     pick = lambda q: latencies[min(len(latencies) - 1, int(len(latencies) * q))]  # noqa: E731
