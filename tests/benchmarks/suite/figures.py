@@ -60,7 +60,8 @@ FIGURES = [
         "fal status",
         "fal status, a twin server",
         "req/s",
-        "no goal: two identical servers; a ratio's distance from 1.00 here is noise",
+        "no goal: the same code twice (the first also holds the submits' jobs); a ratio's "
+        "distance from 1.00 here is the method's noise",
         None,
     ),
     Figure(

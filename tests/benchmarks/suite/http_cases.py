@@ -15,7 +15,7 @@ from tests.benchmarks.suite import servers
 from tests.benchmarks.suite.load import Load, run_together
 from tests.benchmarks.suite.table import paired
 
-__all__ = ["SHARED", "Case", "HttpCases", "one_cpu"]
+__all__ = ["Case", "HttpCases"]
 
 FAL = (("Authorization", "Key bench"),)
 WAVESPEED = (("Authorization", "Bearer bench"),)
@@ -31,7 +31,7 @@ FAL_SUBMIT = "/fal/queue/fal-ai/bitdance"
 WAVESPEED_SUBMIT = "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
 QUEUED, FINISHED = "polls:1000000000,1", "immediate"
 
-#: the pairs of loads also measured at once, their two servers sharing one CPU (`one_cpu`):
+#: the pairs of loads also measured at once, their two servers sharing one CPU (`_one_cpu`):
 #: on servers whose pasts are alike (status polls only; one provider's submits only), but
 #: for the first (the A/A test), whose main server also holds the submits' jobs
 SHARED = (
@@ -199,7 +199,7 @@ class HttpCases(ExitStack):
         def run() -> dict[str, float]:
             names = next(orders)
             loads = [self.loads[name]() for name in names]
-            with one_cpu([self._pids[load.port] for load in loads], cpus[-1]):
+            with _one_cpu([self._pids[load.port] for load in loads], cpus[-1]):
                 results = run_together(loads, seconds, pause_ms, cpus[:-1])
             rates = {
                 f"one CPU: {name}": result.rate for name, result in zip(names, results, strict=True)
@@ -211,7 +211,7 @@ class HttpCases(ExitStack):
 
 
 @contextmanager
-def one_cpu(pids: list[int], cpu: int) -> Iterator[None]:
+def _one_cpu(pids: list[int], cpu: int) -> Iterator[None]:
     """Processes ``pids`` (their main threads: the servers' event loops) on ``cpu`` alone,
     and back where they were after."""
     before = {pid: os.sched_getaffinity(pid) for pid in pids}
