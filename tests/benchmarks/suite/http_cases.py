@@ -15,7 +15,7 @@ from tests.benchmarks.suite import servers
 from tests.benchmarks.suite.load import Load, run_together
 from tests.benchmarks.suite.table import paired
 
-__all__ = ["Case", "HttpCases"]
+__all__ = ["Case", "HttpCases", "cpus_to_share"]
 
 FAL = (("Authorization", "Key bench"),)
 WAVESPEED = (("Authorization", "Bearer bench"),)
@@ -95,11 +95,9 @@ class HttpCases(ExitStack):
         self._emulator_loads(emulator)
         self.loads["fal status, access log"] = lambda: _fal_status(logged)
         self.loads["fal status, a twin server"] = lambda: _fal_status(twin)
-        self.loads["fal submit, a server of its own"] = lambda: Load(
-            fal_submits.port, FAL_SUBMIT, "POST", FAL_FLOOD + JSON, BODY
-        )
-        self.loads["wavespeed submit, a server of its own"] = lambda: Load(
-            wavespeed_submits.port, WAVESPEED_SUBMIT, "POST", WAVESPEED_FLOOD + JSON, BODY
+        self.loads["fal submit, a server of its own"] = lambda: _fal_submits(fal_submits.port)
+        self.loads["wavespeed submit, a server of its own"] = lambda: _wavespeed_submits(
+            wavespeed_submits.port
         )
         self.loads["bare status"] = lambda: Load(bare.port, "/fal/queue/x/requests/y/status")
         self.loads["bare submit"] = lambda: Load(bare.port, FAL_SUBMIT, "POST", JSON, BODY)
@@ -118,15 +116,13 @@ class HttpCases(ExitStack):
         self.loads["fal result"] = lambda: Load(
             port, _path(_job(emulator, FAL_SUBMIT, FAL, FINISHED)["response_url"]), headers=FAL
         )
-        self.loads["fal submit"] = lambda: Load(port, FAL_SUBMIT, "POST", FAL_FLOOD + JSON, BODY)
+        self.loads["fal submit"] = lambda: _fal_submits(port)
         self.loads["wavespeed result"] = lambda: Load(
             port,
             _path(_job(emulator, WAVESPEED_SUBMIT, WAVESPEED, FINISHED)["data"]["urls"]["get"]),
             headers=WAVESPEED,
         )
-        self.loads["wavespeed submit"] = lambda: Load(
-            port, WAVESPEED_SUBMIT, "POST", WAVESPEED_FLOOD + JSON, BODY
-        )
+        self.loads["wavespeed submit"] = lambda: _wavespeed_submits(port)
 
     def _aimock_loads(self, aimock: servers.Server) -> None:
         submit = "/fal/fal-ai/bitdance"
@@ -182,7 +178,7 @@ class HttpCases(ExitStack):
         the other leaves (the scheduler shares a CPU out every few milliseconds). Their
         ratio is then near that of the two servers' processor time a request, however the
         machine's speed drifts, which measuring back to back only lessens (`cases`)."""
-        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []
+        cpus = cpus_to_share()
         if len(cpus) < 2:
             return []
         return [
@@ -210,6 +206,12 @@ class HttpCases(ExitStack):
         return run
 
 
+def cpus_to_share() -> list[int]:
+    """The CPUs this process may run on, where it can pin processes to them (else none):
+    two at least let `HttpCases.shared_cases` set one apart for the servers."""
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []
+
+
 @contextmanager
 def _one_cpu(pids: list[int], cpu: int) -> Iterator[None]:
     """Processes ``pids`` (their main threads: the servers' event loops) on ``cpu`` alone,
@@ -231,6 +233,14 @@ def _job(server: servers.Server, submit: str, key: tuple, progression: str) -> d
         return server.post(submit, PROMPT, dict(key))
     finally:
         server.post("/_emulator/progression", {"progression": QUEUED}, {})
+
+
+def _fal_submits(port: int) -> Load:
+    return Load(port, FAL_SUBMIT, "POST", FAL_FLOOD + JSON, BODY)
+
+
+def _wavespeed_submits(port: int) -> Load:
+    return Load(port, WAVESPEED_SUBMIT, "POST", WAVESPEED_FLOOD + JSON, BODY)
 
 
 def _fal_status(server: servers.Server) -> Load:
