@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.benchmarks.suite.figures import FIGURES
-from tests.benchmarks.suite.http_cases import cpus_to_share
+from tests.benchmarks.suite.load import cpus_to_share
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -3,19 +3,19 @@ uvicorn and beside aimock, each server in its own process."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
-import os
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from tests.benchmarks.suite import servers
-from tests.benchmarks.suite.load import Load, run_together
+from tests.benchmarks.suite.load import Load, cpus_to_share, on_one_cpu
 from tests.benchmarks.suite.table import paired
 
-__all__ = ["Case", "HttpCases", "cpus_to_share"]
+__all__ = ["EMULATOR_LOADS", "Case", "HttpCases"]
 
 FAL = (("Authorization", "Key bench"),)
 WAVESPEED = (("Authorization", "Bearer bench"),)
@@ -31,7 +31,7 @@ FAL_SUBMIT = "/fal/queue/fal-ai/bitdance"
 WAVESPEED_SUBMIT = "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"
 QUEUED, FINISHED = "polls:1000000000,1", "immediate"
 
-#: the pairs of loads also measured at once, their two servers sharing one CPU (`_one_cpu`):
+#: the pairs of loads also measured at once, their two servers sharing one CPU (`on_one_cpu`):
 #: on servers whose pasts are alike (status polls only; one provider's submits only), but
 #: for the first (the A/A test), whose main server also holds the submits' jobs
 SHARED = (
@@ -111,18 +111,8 @@ class HttpCases(ExitStack):
             self._aimock_loads(aimock)
 
     def _emulator_loads(self, emulator: servers.Server) -> None:
-        port = emulator.port
-        self.loads["fal status"] = lambda: _fal_status(emulator)
-        self.loads["fal result"] = lambda: Load(
-            port, _path(_job(emulator, FAL_SUBMIT, FAL, FINISHED)["response_url"]), headers=FAL
-        )
-        self.loads["fal submit"] = lambda: _fal_submits(port)
-        self.loads["wavespeed result"] = lambda: Load(
-            port,
-            _path(_job(emulator, WAVESPEED_SUBMIT, WAVESPEED, FINISHED)["data"]["urls"]["get"]),
-            headers=WAVESPEED,
-        )
-        self.loads["wavespeed submit"] = lambda: _wavespeed_submits(port)
+        for name, make in EMULATOR_LOADS.items():
+            self.loads[name] = functools.partial(make, emulator)
 
     def _aimock_loads(self, aimock: servers.Server) -> None:
         submit = "/fal/fal-ai/bitdance"
@@ -178,25 +168,24 @@ class HttpCases(ExitStack):
         the other leaves (the scheduler shares a CPU out every few milliseconds). Their
         ratio is then near that of the two servers' processor time a request, however the
         machine's speed drifts, which measuring back to back only lessens (`cases`)."""
-        cpus = cpus_to_share()
-        if len(cpus) < 2:
+        if len(cpus_to_share()) < 2:
             return []
         return [
-            (f"{first} at once with {second}", self._shared(first, second, seconds, pause_ms, cpus))
+            (f"{first} at once with {second}", self._shared(first, second, seconds, pause_ms))
             for first, second in SHARED
             if first in self.loads and second in self.loads
         ]
 
     def _shared(
-        self, first: str, second: str, seconds: float, pause_ms: int, cpus: list[int]
+        self, first: str, second: str, seconds: float, pause_ms: int
     ) -> Callable[[], dict[str, float]]:
         orders = itertools.cycle([(first, second), (second, first)])  # started first in turn
 
         def run() -> dict[str, float]:
             names = next(orders)
             loads = [self.loads[name]() for name in names]
-            with _one_cpu([self._pids[load.port] for load in loads], cpus[-1]):
-                results = run_together(loads, seconds, pause_ms, cpus[:-1])
+            pids = [self._pids[load.port] for load in loads]
+            results = on_one_cpu(loads, pids, seconds, pause_ms)
             rates = {
                 f"one CPU: {name}": result.rate for name, result in zip(names, results, strict=True)
             }
@@ -204,26 +193,6 @@ class HttpCases(ExitStack):
             return rates | {paired(f"one CPU: {first}", f"one CPU: {second}"): ours / theirs}
 
         return run
-
-
-def cpus_to_share() -> list[int]:
-    """The CPUs this process may run on, where it can pin processes to them (else none):
-    two at least let `HttpCases.shared_cases` set one apart for the servers."""
-    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []
-
-
-@contextmanager
-def _one_cpu(pids: list[int], cpu: int) -> Iterator[None]:
-    """Processes ``pids`` (their main threads: the servers' event loops) on ``cpu`` alone,
-    and back where they were after."""
-    before = {pid: os.sched_getaffinity(pid) for pid in pids}
-    try:
-        for pid in pids:
-            os.sched_setaffinity(pid, {cpu})
-        yield
-    finally:
-        for pid, where in before.items():
-            os.sched_setaffinity(pid, where)
 
 
 def _job(server: servers.Server, submit: str, key: tuple, progression: str) -> dict:
@@ -246,3 +215,24 @@ def _wavespeed_submits(port: int) -> Load:
 def _fal_status(server: servers.Server) -> Load:
     job = _job(server, FAL_SUBMIT, FAL, QUEUED)
     return Load(server.port, _path(job["status_url"]) + "?logs=0", headers=FAL)
+
+
+def _fal_result(server: servers.Server) -> Load:
+    job = _job(server, FAL_SUBMIT, FAL, FINISHED)
+    return Load(server.port, _path(job["response_url"]), headers=FAL)
+
+
+def _wavespeed_result(server: servers.Server) -> Load:
+    job = _job(server, WAVESPEED_SUBMIT, WAVESPEED, FINISHED)
+    return Load(server.port, _path(job["data"]["urls"]["get"]), headers=WAVESPEED)
+
+
+#: the emulator's hot paths, by figure: each a load made afresh on a server (started with
+#: ``--progression`` `QUEUED`), a job made for it where it polls one
+EMULATOR_LOADS: dict[str, Callable[[servers.Server], Load]] = {
+    "fal status": _fal_status,
+    "fal result": _fal_result,
+    "fal submit": lambda server: _fal_submits(server.port),
+    "wavespeed result": _wavespeed_result,
+    "wavespeed submit": lambda server: _wavespeed_submits(server.port),
+}

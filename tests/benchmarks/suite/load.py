@@ -11,11 +11,20 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SMOKE_PAUSE_MS", "Load", "Result", "generator_note", "run_together"]
+__all__ = [
+    "SMOKE_PAUSE_MS",
+    "Load",
+    "Result",
+    "cpus_to_share",
+    "generator_note",
+    "on_one_cpu",
+    "run_together",
+]
 
 THREADS, CONNECTIONS = 2, 32
 #: the smoke run's pause between one connection's requests: every figure is still measured
@@ -79,6 +88,39 @@ def run_together(
                 process.kill()
                 process.wait()
     return [_wrk_result(load, output) for load, output in zip(loads, outputs, strict=True)]
+
+
+def cpus_to_share() -> list[int]:
+    """The CPUs this process may run on, where it can pin processes to them (else none):
+    two at least let `on_one_cpu` set one apart for the servers."""
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []
+
+
+def on_one_cpu(
+    loads: Sequence[Load], pids: Collection[int], seconds: float, pause_ms: int = 0
+) -> list[Result]:
+    """``loads`` at once (`run_together`), the processes ``pids`` that serve them pinned to
+    one CPU and the generator on the others (two CPUs at least: `cpus_to_share`). Their
+    servers see the same seconds of the machine, and the scheduler shares the CPU between
+    them every few milliseconds: their rates' ratio is near that of their processor time a
+    request, however the machine's speed drifts."""
+    cpus = cpus_to_share()
+    with _one_cpu(pids, cpus[-1]):
+        return run_together(loads, seconds, pause_ms, cpus[:-1])
+
+
+@contextmanager
+def _one_cpu(pids: Collection[int], cpu: int) -> Iterator[None]:
+    """Processes ``pids`` (their main threads: the servers' event loops) on ``cpu`` alone,
+    and back where they were after."""
+    before = {pid: os.sched_getaffinity(pid) for pid in pids}
+    try:
+        for pid in pids:
+            os.sched_setaffinity(pid, {cpu})
+        yield
+    finally:
+        for pid, where in before.items():
+            os.sched_setaffinity(pid, where)
 
 
 def generator_note() -> str:
