@@ -52,11 +52,18 @@ def wait_for(url: str, timeout: float = 30.0, tick: float = 0.005) -> float:
 class Server:
     """A process serving on ``port``, stopped by ``stop`` (or on leaving ``with``)."""
 
-    def __init__(self, command: list[str], port: int, health: str, cwd: str | None = None):
+    def __init__(
+        self,
+        command: list[str],
+        port: int,
+        health: str,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+    ):
         self.port, self.base = port, f"http://127.0.0.1:{port}"
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd, env=env
         )
         self.health = self.base + health
 
@@ -95,8 +102,14 @@ def emulator_command(port: int, *extra: str) -> list[str]:
     return python_server("emulator", "serve", "--port", str(port), "--log-level", level, *extra)
 
 
-def emulator(port: int, *extra: str) -> Server:
-    return Server(emulator_command(port, *extra), port, "/_emulator/health")
+def emulator(port: int, *extra: str, code: Path | None = None) -> Server:
+    """``serve`` on ``port``; the package in folder ``code`` if given (another revision's
+    tree), else the one this process imports."""
+    if code is None:
+        return Server(emulator_command(port, *extra), port, "/_emulator/health")
+    env = {**os.environ, "PYTHONPATH": os.fspath(code)}  # before the installed package
+    command = emulator_command(port, *extra)
+    return Server(command, port, "/_emulator/health", cwd=os.fspath(code), env=env)
 
 
 def bare_command(port: int) -> list[str]:

@@ -1,0 +1,63 @@
+"""The A/B command serves another revision's code beside the working tree's, and says how
+their rates compare. Rates are not checked: they depend on the machine."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.benchmarks.bench_ab import checkout, report
+from tests.benchmarks.suite.load import cpus_to_share
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_report_gives_each_round_and_the_median_with_quartiles() -> None:
+    printed = report([(110.0, 100.0), (90.0, 100.0), (100.0, 100.0), (120.0, 100.0)])
+    assert "round 0: working tree 110 req/s, base 100 req/s, 1.100×" in printed
+    assert "round 1: working tree 90 req/s, base 100 req/s, 0.900×" in printed
+    assert printed.endswith("working tree / base: 1.050× (median of 4), quartiles 0.975–1.125")
+
+
+def test_a_single_round_has_no_quartiles() -> None:
+    assert report([(100.0, 50.0)]).endswith("working tree / base: 2.000× (median of 1)")
+
+
+def test_the_base_runs_from_its_own_tree(tmp_path: Path) -> None:
+    tree = checkout("HEAD", tmp_path)
+    # the code and the data it loads at that revision, compiled as the working tree is
+    assert (tree / "emulator/__init__.py").is_file()
+    assert any((tree / "contracts").rglob("*.json"))
+    assert any((tree / "emulator/__pycache__").glob("__init__.*.pyc"))
+    found = subprocess.run(
+        [sys.executable, "-c", "import emulator; print(emulator.__file__)"],
+        cwd=tree,
+        env={"PYTHONPATH": str(tree), "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert Path(found.stdout.strip()) == tree / "emulator/__init__.py"
+
+
+@pytest.mark.slow  # two servers started and loaded for a few seconds
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(len(cpus_to_share()) < 2, reason="needs two CPUs to set one apart")
+def test_the_command_compares_the_working_tree_with_a_revision() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks.bench_ab", "--load", "wavespeed submit"]
+        + ["--rounds", "2", "--seconds", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "wavespeed submit: the working tree beside HEAD, at once on one CPU" in done.stdout
+    assert len(re.findall(r"^round \d: working tree [\d,]+ req/s", done.stdout, re.M)) == 2
+    assert re.search(r"^working tree / base: \d\.\d{3}× \(median of 2\)", done.stdout, re.M)
