@@ -1,18 +1,21 @@
 """A change's cost where it is paid: ``serve`` from the working tree beside ``serve`` from
 another revision, both loaded at once on one CPU.
 
-    python -m tests.benchmarks.bench_ab [--base REV] [--load NAME] [--rounds N] [--seconds S]
+    python -m tests.benchmarks.bench_ab [--base REV] [--load NAME] [--pairs P] [--rounds N]
 
 Counts do not rank served time. In the thirty-sixth round, a change that took seven of the
 ten Python calls out of a WaveSpeed submit's validation (880 → 630 ns timed alone, 2,000
-instructions fewer) moved the served submit rate by under 1 % (two runs of this, each way
-round), while skipping validation altogether moved it by 5-6 %. This measures a change as
-`HttpCases.shared_cases` measures two servers (`on_one_cpu`): both servers share one CPU
-and the scheduler shares it between them every few milliseconds, so their rates' ratio is
-near that of their processor time a request however the machine's speed drifts. Both start
-with ``--progression`` `QUEUED` and are warmed by the load for two seconds each; the rounds
-alternate which load starts first. ``--base HEAD`` on a clean tree is the method's A/A
-test. Needs git and two CPUs; takes about ``rounds × (seconds + 1)`` seconds.
+instructions fewer) moved the served submit rate by under 1 %, while skipping validation
+altogether moved it by 5-6 %. This measures a change as `HttpCases.shared_cases` measures
+two servers (`on_one_cpu`): both share one CPU and the scheduler shares it between them
+every few milliseconds, so their rates' ratio is near that of their processor time a
+request however the machine's speed drifts. Two processes of the same code still differ by
+a per cent or two (their memory's layout, their hash seeds: four A/A runs of one pair each
+read 0.994-1.015×), so each of ``P`` pairs of servers is started afresh and loaded for
+``N`` rounds; the rounds alternate which load starts first. Both servers start with
+``--progression`` `QUEUED` and are warmed by the load first. ``--base HEAD`` on a clean
+tree is the method's A/A test. Needs git and two CPUs; takes about
+``P × (N × (seconds + 1) + 10)`` seconds.
 """
 
 from __future__ import annotations
@@ -70,19 +73,22 @@ def rounds(load_name: str, base: Path, count: int, seconds: float) -> list[tuple
         return rates
 
 
-def report(rates: list[tuple[float, float]]) -> str:
-    """Each round's rates and ratio, then the ratios' median and quartiles."""
-    lines = [
-        f"round {number}: working tree {ours:,.0f} req/s, base {theirs:,.0f} req/s, "
-        f"{ours / theirs:.3f}×"
-        for number, (ours, theirs) in enumerate(rates)
-    ]
+def report(pairs: list[list[tuple[float, float]]]) -> str:
+    """Each pair of servers' ratio (working tree over base: the median of its rounds), then
+    that of every round, with quartiles."""
+    lines = [f"servers {number}: {_summary(rates)}" for number, rates in enumerate(pairs, 1)]
+    return "\n".join([*lines, f"all: {_summary([r for rates in pairs for r in rates])}"])
+
+
+def _summary(rates: list[tuple[float, float]]) -> str:
     ratios = [ours / theirs for ours, theirs in rates]
-    summary = f"working tree / base: {statistics.median(ratios):.3f}× (median of {len(ratios)})"
+    counted = f"{len(ratios)} round{'' if len(ratios) == 1 else 's'}"
+    text = f"{statistics.median(ratios):.3f}× (median of {counted}"
     if len(ratios) >= 2:
         low, _, high = statistics.quantiles(ratios, n=4, method="inclusive")
-        summary += f", quartiles {low:.3f}–{high:.3f}"
-    return "\n".join([*lines, summary])
+        text += f", quartiles {low:.3f}–{high:.3f}"
+    ours, theirs = (statistics.median(rate) for rate in zip(*rates, strict=True))
+    return f"{text}); {ours:,.0f} against {theirs:,.0f} req/s"
 
 
 def main() -> None:
@@ -91,7 +97,8 @@ def main() -> None:
     parser.add_argument(
         "--load", choices=sorted(EMULATOR_LOADS), default="fal status", help="what to load"
     )
-    parser.add_argument("--rounds", type=positive, default=10, help="rounds (10)")
+    parser.add_argument("--pairs", type=positive, default=3, help="pairs of servers (3)")
+    parser.add_argument("--rounds", type=positive, default=6, help="rounds a pair (6)")
     # whole seconds: wrk reads ``-d0.5s`` as no time at all
     parser.add_argument("--seconds", type=positive, default=4, help="seconds a round (4)")
     args = parser.parse_args()
@@ -100,7 +107,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-ab-") as folder:
         base = checkout(args.base, Path(folder))
         print(f"{args.load}: the working tree beside {args.base}, at once on one CPU")
-        print(report(rounds(args.load, base, args.rounds, args.seconds)))
+        measured = [rounds(args.load, base, args.rounds, args.seconds) for _ in range(args.pairs)]
+        print(report(measured))
 
 
 if __name__ == "__main__":

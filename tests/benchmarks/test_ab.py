@@ -16,15 +16,14 @@ from tests.benchmarks.suite.load import cpus_to_share
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_report_gives_each_round_and_the_median_with_quartiles() -> None:
-    printed = report([(110.0, 100.0), (90.0, 100.0), (100.0, 100.0), (120.0, 100.0)])
-    assert "round 0: working tree 110 req/s, base 100 req/s, 1.100×" in printed
-    assert "round 1: working tree 90 req/s, base 100 req/s, 0.900×" in printed
-    assert printed.endswith("working tree / base: 1.050× (median of 4), quartiles 0.975–1.125")
-
-
-def test_a_single_round_has_no_quartiles() -> None:
-    assert report([(100.0, 50.0)]).endswith("working tree / base: 2.000× (median of 1)")
+def test_the_report_gives_each_pair_and_every_round() -> None:
+    first = [(110.0, 100.0), (90.0, 100.0), (100.0, 100.0), (120.0, 100.0)]
+    second = [(100.0, 50.0)]
+    assert report([first, second]).splitlines() == [
+        "servers 1: 1.050× (median of 4 rounds, quartiles 0.975–1.125); 105 against 100 req/s",
+        "servers 2: 2.000× (median of 1 round); 100 against 50 req/s",
+        "all: 1.100× (median of 5 rounds, quartiles 1.000–1.200); 100 against 100 req/s",
+    ]
 
 
 def test_the_base_runs_from_its_own_tree(tmp_path: Path) -> None:
@@ -51,7 +50,7 @@ def test_the_base_runs_from_its_own_tree(tmp_path: Path) -> None:
 def test_the_command_compares_the_working_tree_with_a_revision() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "tests.benchmarks.bench_ab", "--load", "wavespeed submit"]
-        + ["--rounds", "2", "--seconds", "1"],
+        + ["--pairs", "2", "--rounds", "2", "--seconds", "1"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -59,5 +58,6 @@ def test_the_command_compares_the_working_tree_with_a_revision() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "wavespeed submit: the working tree beside HEAD, at once on one CPU" in done.stdout
-    assert len(re.findall(r"^round \d: working tree [\d,]+ req/s", done.stdout, re.M)) == 2
-    assert re.search(r"^working tree / base: \d\.\d{3}× \(median of 2\)", done.stdout, re.M)
+    for servers in ("servers 1", "servers 2"):
+        assert re.search(rf"^{servers}: \d\.\d{{3}}× \(median of 2 rounds", done.stdout, re.M)
+    assert re.search(r"^all: \d\.\d{3}× \(median of 4 rounds", done.stdout, re.M)
