@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.benchmarks.bench_ab import checkout, report
+from tests.benchmarks.bench_ab import ROOT, checkout, report
 from tests.benchmarks.suite.load import cpus_to_share
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.benchmarks.suite.servers import code_environment
 
 
 def test_the_report_gives_each_pair_and_every_round() -> None:
@@ -32,10 +31,11 @@ def test_the_base_runs_from_its_own_tree(tmp_path: Path) -> None:
     assert (tree / "emulator/__init__.py").is_file()
     assert any((tree / "contracts").rglob("*.json"))
     assert any((tree / "emulator/__pycache__").glob("__init__.*.pyc"))
+    # as a base server is started (`servers.emulator`): in the tree, with its environment
     found = subprocess.run(
         [sys.executable, "-c", "import emulator; print(emulator.__file__)"],
         cwd=tree,
-        env={"PYTHONPATH": str(tree), "PATH": ""},
+        env=code_environment(tree),
         capture_output=True,
         text=True,
         timeout=60,

@@ -16,7 +16,15 @@ from pathlib import Path
 
 from tests.bounded import stop_process
 
-__all__ = ["Server", "bare_command", "emulator_command", "free_port", "install_aimock", "wait_for"]
+__all__ = [
+    "Server",
+    "bare_command",
+    "code_environment",
+    "emulator_command",
+    "free_port",
+    "install_aimock",
+    "wait_for",
+]
 
 AIMOCK = "@copilotkit/aimock@1.43"
 #: aimock answers fal's queue only for a model its fixtures match.
@@ -104,12 +112,18 @@ def emulator_command(port: int, *extra: str) -> list[str]:
 
 def emulator(port: int, *extra: str, code: Path | None = None) -> Server:
     """``serve`` on ``port``; the package in folder ``code`` if given (another revision's
-    tree), else the one this process imports."""
-    if code is None:
-        return Server(emulator_command(port, *extra), port, "/_emulator/health")
-    env = {**os.environ, "PYTHONPATH": os.fspath(code)}  # before the installed package
+    tree, `code_environment`), else the one this process imports."""
     command = emulator_command(port, *extra)
+    if code is None:
+        return Server(command, port, "/_emulator/health")
+    env = code_environment(code)
     return Server(command, port, "/_emulator/health", cwd=os.fspath(code), env=env)
+
+
+def code_environment(code: Path) -> dict[str, str]:
+    """This process's environment for a Python run in folder ``code``, importing the
+    package there before the installed one."""
+    return {**os.environ, "PYTHONPATH": os.fspath(code)}
 
 
 def bare_command(port: int) -> list[str]:
