@@ -105,7 +105,11 @@ def main() -> None:
     if len(cpus_to_share()) < 2:
         parser.exit(1, "bench_ab: needs two CPUs to pin the servers to one of them\n")
     with tempfile.TemporaryDirectory(prefix="bench-ab-") as folder:
-        base = checkout(args.base, Path(folder))
+        try:
+            base = checkout(args.base, Path(folder))
+        except subprocess.CalledProcessError as failed:  # a revision git does not know
+            said = (failed.stderr or b"").decode(errors="replace").strip()
+            parser.exit(2, f"bench_ab: no tree at {args.base!r}: {said}\n")
         print(f"{args.load}: the working tree beside {args.base}, at once on one CPU")
         measured = [rounds(args.load, base, args.rounds, args.seconds) for _ in range(args.pairs)]
         print(report(measured))

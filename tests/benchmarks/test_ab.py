@@ -44,6 +44,20 @@ def test_the_base_runs_from_its_own_tree(tmp_path: Path) -> None:
     assert Path(found.stdout.strip()) == tree / "emulator/__init__.py"
 
 
+@pytest.mark.skipif(len(cpus_to_share()) < 2, reason="needs two CPUs, checked first")
+def test_a_revision_git_does_not_know_is_refused_in_a_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks.bench_ab", "--base", "no-such-revision"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("bench_ab: no tree at 'no-such-revision': fatal:")
+    assert "Traceback" not in done.stderr
+
+
 @pytest.mark.slow  # two servers started and loaded for a few seconds
 @pytest.mark.timeout(120)
 @pytest.mark.skipif(len(cpus_to_share()) < 2, reason="needs two CPUs to set one apart")
