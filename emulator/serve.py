@@ -86,21 +86,33 @@ def guarded(chosen: Settings, host: str) -> tuple[Settings, list[str]]:
 def kept_by_store(config: EmulatorConfig, engine: Engine) -> list[str]:
     """A line for each setting of ``config`` that the shared store ``engine`` joined keeps
     a value of its own for, which wins (docs/deployment.md): the seed, a progression set
-    through the control plane; each says how to change it."""
+    through the control plane; each says how to change it, and whether this start asked
+    for another value or left the setting at its default."""
     if engine.store is None:
         return []
-    kept = []
+    defaults, kept = EmulatorConfig(), []
     if engine.seed != config.seed:
+        asked = _asked("the seed", _seed(config.seed), config.seed == defaults.seed)
         kept.append(
-            f"the state store keeps {_seed(engine.seed)}, not {_seed(config.seed)} as this "
-            'start says: to change it, reset with it (POST /_emulator/reset {"seed": N})'
+            f"the state store keeps {_seed(engine.seed)}{asked}: to change it, reset with it "
+            '(POST /_emulator/reset {"seed": N})'
         )
     if engine.progression != config.progression:
+        by_default = config.progression == defaults.progression
+        asked = _asked("the progression", str(config.progression), by_default)
         kept.append(
-            f"the state store keeps progression {engine.progression}, not {config.progression}"
-            " as this start says: to change it, POST /_emulator/progression"
+            f"the state store keeps progression {engine.progression}{asked}: to change it, "
+            "POST /_emulator/progression"
         )
     return kept
+
+
+def _asked(setting: str, value: str, by_default: bool) -> str:
+    """What this start asked of ``setting``: another ``value``, or nothing (its default),
+    where the store's value is kept from before and no surprise."""
+    if by_default:
+        return f" (this start leaves {setting} at its default, {value})"
+    return f", not {value} as this start says"
 
 
 def _seed(seed: int | None) -> str:

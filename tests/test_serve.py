@@ -195,6 +195,15 @@ def test_a_restart_says_which_settings_the_store_keeps_instead_of_its_own(
     ]
     serve_with(monkeypatch, [*store, "--seed", "3", "--progression", "wall:0.1,0.2"])
     assert "keeps" not in capsys.readouterr().err
+    serve_with(monkeypatch, store)  # a start that asks for neither: no "as this start says"
+    notices = [line for line in capsys.readouterr().err.splitlines() if "keeps" in line]
+    assert notices == [
+        "provider-emulator: the state store keeps seed 3 (this start leaves the seed at its "
+        'default, no seed): to change it, reset with it (POST /_emulator/reset {"seed": N})',
+        "provider-emulator: the state store keeps progression wall:0.1,0.2,0.2 (this start "
+        f"leaves the progression at its default, {EmulatorConfig().progression}): to change "
+        "it, POST /_emulator/progression",
+    ]
 
 
 def test_a_redis_state_without_the_redis_package_says_how_to_get_it(
