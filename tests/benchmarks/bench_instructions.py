@@ -11,7 +11,7 @@ that call's share). Two runs of the same code give the same count to a few instr
 a count is not a time (a cache miss costs far more than an instruction). Jobs move by
 ``polls:``, as in the HTTP cases, so a submission draws no spans: the default ``wall``
 progression draws two more (about 9,000 instructions), which a change to the draws must
-be counted with too (docs/performance.md, thirteenth round). Needs valgrind
+be counted with too (docs/performance-history.md, thirteenth round). Needs valgrind
 (``apt-get install valgrind``): without it, the command says so and stops. About a minute
 on two cores.
 """
