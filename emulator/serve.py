@@ -108,8 +108,8 @@ def kept_by_store(config: EmulatorConfig, engine: Engine) -> list[str]:
 
 
 def _asked(setting: str, value: str, by_default: bool) -> str:
-    """What this start asked of ``setting``: another ``value``, or nothing (its default),
-    where the store's value is kept from before and no surprise."""
+    """What this start asked of ``setting``, which the store's value overrides: ``value``,
+    or nothing (``value`` is its default, and the store's no surprise)."""
     if by_default:
         return f" (this start leaves {setting} at its default, {value})"
     return f", not {value} as this start says"
