@@ -46,13 +46,7 @@ def test_the_base_runs_from_its_own_tree(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(len(cpus_to_share()) < 2, reason="needs two CPUs, checked first")
 def test_a_revision_git_does_not_know_is_refused_in_a_line() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.bench_ab", "--base", "no-such-revision"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _bench_ab("--base", "no-such-revision", timeout=60)
     assert done.returncode == 2
     assert done.stderr.startswith("bench_ab: no tree at 'no-such-revision': fatal:")
     assert "Traceback" not in done.stderr
@@ -62,16 +56,23 @@ def test_a_revision_git_does_not_know_is_refused_in_a_line() -> None:
 @pytest.mark.timeout(120)
 @pytest.mark.skipif(len(cpus_to_share()) < 2, reason="needs two CPUs to set one apart")
 def test_the_command_compares_the_working_tree_with_a_revision() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.bench_ab", "--load", "wavespeed submit"]
-        + ["--pairs", "2", "--rounds", "2", "--seconds", "1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    done = _bench_ab(
+        "--load", "wavespeed submit", "--pairs", "2", "--rounds", "2", "--seconds", "1",
         timeout=100,
-    )
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert "wavespeed submit: the working tree beside HEAD, at once on one CPU" in done.stdout
     for servers in ("servers 1", "servers 2"):
         assert re.search(rf"^{servers}: \d\.\d{{3}}× \(median of 2 rounds", done.stdout, re.M)
     assert re.search(r"^all: \d\.\d{3}× \(median of 4 rounds", done.stdout, re.M)
+
+
+def _bench_ab(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``python -m tests.benchmarks.bench_ab`` with ``args``, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks.bench_ab", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
