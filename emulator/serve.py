@@ -108,8 +108,9 @@ def kept_by_store(config: EmulatorConfig, engine: Engine) -> list[str]:
 
 
 def _asked(setting: str, value: str, by_default: bool) -> str:
-    """What this start asked of ``setting``, which the store's value overrides: ``value``,
-    or nothing (``value`` is its default, and the store's no surprise)."""
+    """How a notice words what this start asked of ``setting``, which the store's value
+    overrides: ``value`` as asked for, or (``by_default``) as the default this start left
+    it at, which asked for nothing."""
     if by_default:
         return f" (this start leaves {setting} at its default, {value})"
     return f", not {value} as this start says"
