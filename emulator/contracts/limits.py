@@ -13,6 +13,7 @@ Only fields the contract declares shape an output: an undeclared ``num_images`` 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,19 @@ MAX_AUDIO_SECONDS = 300
 #: weighs 0.6 bytes a pixel of every frame, 1.8 GB at the pixel limit; every other codec
 #: stays under 300 MB there
 MAX_VIDEO_BYTES = 512 * 2**20
+
+
+def output_count(value: Any) -> int | None:
+    """A count field's value as a number of outputs, None if it is no count of at least
+    one. A contract may type the field ``number`` (fal's published types do, for some
+    models), so ``4.0`` asks for 4, as a whole number does; GUESS: a fraction asks for its
+    whole part (``4.5``: 4), as a model's ``int(num_images)`` would."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    count = int(value)
+    return count if count > 0 else None
 
 
 @dataclass(frozen=True)
@@ -138,8 +152,8 @@ def _check(endpoint: Endpoint, inputs: Mapping[str, Any], limits: Limits) -> lis
     shaping = declared(endpoint, inputs)
     problems = []
     for name in COUNT_FIELDS:
-        count = shaping.get(name)
-        if isinstance(count, int) and count > limits.max_outputs:
+        count = output_count(shaping.get(name))
+        if count is not None and count > limits.max_outputs:
             message = f"at most {limits.max_outputs} outputs per request, not {shown(count)}"
             problems.append(_limit(name, message, max_outputs=limits.max_outputs))
     plan = plan_of(endpoint)

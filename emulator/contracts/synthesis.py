@@ -71,6 +71,7 @@ from emulator.contracts.limits import (
     audio_beyond,
     file_beyond,
     image_beyond,
+    output_count,
     video_beyond,
 )
 from emulator.contracts.mattes import matte_of
@@ -226,9 +227,9 @@ class Synthesis:
         """How many images the input asks for: as many as it says, else every Nth frame of
         its input video's (extract-nth-frame's), else one."""
         for name in COUNT_FIELDS:
-            value = self.inputs.get(name)
-            if isinstance(value, int) and value > 0:
-                return value
+            count = output_count(self.inputs.get(name))
+            if count is not None:
+                return count
         if frame_interval(self.inputs) is None:
             return 1  # its clip unread: reading one may fetch it
         clip = self.input_media.clip()

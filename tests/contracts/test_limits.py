@@ -6,7 +6,15 @@ from hypothesis import strategies as st
 
 from emulator import EmulatorConfig, Endpoint, Engine, ManualClock, Progression
 from emulator.contracts import limits as limits_module
-from emulator.contracts.limits import SHAPING_FIELDS, Limits, check_limits, declared, file_beyond
+from emulator.contracts.catalogue import shipped_catalogue
+from emulator.contracts.limits import (
+    SHAPING_FIELDS,
+    Limits,
+    check_limits,
+    declared,
+    file_beyond,
+    output_count,
+)
 from emulator.contracts.validation import check_input
 from emulator.core.outcomes import JobFailed, check_all, find_violations
 from emulator.media import MediaSpec
@@ -49,6 +57,24 @@ def test_a_count_under_another_name_is_bounded_too(endpoint_id: str, field: str)
     endpoint = ENGINE.contracts.get("fal", endpoint_id)
     problems = check_limits(endpoint, {field: 10**6}, Limits(max_outputs=2))
     assert [p.loc for p in problems] == [(field,)]
+
+
+@pytest.mark.parametrize(
+    ("value", "count"),
+    [(4, 4), (4.0, 4), (4.5, 4), (0, None), (-5, None), (0.5, None), (True, None), ("4", None)],
+)
+def test_an_output_count_is_a_whole_number_of_at_least_one(value: object, count: int) -> None:
+    assert output_count(value) == count
+    assert output_count(float("nan")) is None and output_count(float("inf")) is None
+
+
+@pytest.mark.parametrize("asked", [17, 17.0, 100.0])
+def test_a_count_typed_number_is_bounded_as_a_whole_one_is(asked: float) -> None:
+    # fal's published types make seedream's edit count a `number`: 17.0 asks for 17
+    seedream_edit = shipped_catalogue().endpoint("fal-ai/bytedance/seedream/v4/edit")
+    inputs = {"prompt": "x", "image_urls": ["https://example.test/a.png"], "num_images": asked}
+    problems = check_limits(seedream_edit, inputs, Limits(max_outputs=16))
+    assert [p.loc for p in problems] == [("num_images",)]
 
 
 def test_a_batch_size_is_no_count() -> None:

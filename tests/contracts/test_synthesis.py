@@ -287,6 +287,20 @@ def test_an_edit_of_a_list_of_pictures_is_the_first_ones_size(endpoint_id: str, 
     assert (made["images"][0]["width"], made["images"][0]["height"]) == (64, 36)
 
 
+@pytest.mark.parametrize(("asked", "made"), [(3, 3), (3.0, 3), (2.5, 2)])
+def test_a_count_typed_number_asks_for_as_many_images(asked: float, made: int) -> None:
+    # fal's published types make seedream's edit count a `number`: 3.0 is three images
+    endpoint = CATALOGUE.endpoint("fal-ai/bytedance/seedream/v4/edit")
+    picture = data_uri(png(8, 8), "image/png")
+    inputs, violations = check_input(
+        endpoint, {"prompt": "x", "image_urls": [picture], "num_images": asked}
+    )
+    assert not violations
+    sources = SourceResolver(Storage(), MediaStore(), synthetic_fallback=False)
+    output = synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)
+    assert len(output["images"]) == made
+
+
 def test_a_picture_the_output_does_not_use_is_checked_not_kept() -> None:
     """A realtime session names a new picture in every frame: finding it readable must
     not keep it (a storage with room for nothing would refuse it)."""
