@@ -81,6 +81,14 @@ def test_run_and_stream(server: BackgroundServer) -> None:
     assert streamed["events"] == 1 and streamed["data"]["prompt"] == "streamed"
 
 
+def test_a_run_sent_as_a_get_has_its_query_typed_as_its_contract_says(
+    server: BackgroundServer,
+) -> None:
+    outcome = run(server, "runGet")["result"]["data"]
+    assert (outcome["prompt"], len(outcome["images"])) == ("got", 2)
+    assert picture(outcome["images"][0]["url"]).size == (512, 512)
+
+
 def test_invalid_input_is_the_clients_validation_error(server: BackgroundServer) -> None:
     outcome = run(server, "invalid")
     assert (outcome["name"], outcome["status"]) == ("ValidationError", 422)

@@ -86,6 +86,12 @@ const scenarios = {
     const result = await fal.run(BITDANCE, { input: { prompt: "run", output_format: "png" } });
     return { data: result.data, requestId: result.requestId };
   },
+  // A GET: the client writes the input into the query string, every value as text.
+  async runGet() {
+    const input = { prompt: "got", num_images: 2, image_size: "square", sync_mode: false };
+    const result = await fal.run(BITDANCE, { input, method: "get" });
+    return { data: result.data };
+  },
   async stream() {
     const stream = await fal.stream(BITDANCE, { input: { prompt: "streamed" } });
     const events = [];

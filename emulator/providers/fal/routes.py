@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from emulator.contracts.query_input import query_input
 from emulator.core.engine import Engine
 from emulator.core.jobs import Failure, Job
 from emulator.core.timeline import QUEUE_TIMEOUT, START_TIMEOUT
@@ -64,7 +65,8 @@ class FalApi(FalQueue):
 
     async def run(self, request: Request) -> Response:
         """``POST fal.run/{id}``: the output; ``POST fal.run/{id}/stream``: as SSE. A GET
-        (``fal_client.run(…, method="GET")``) takes its input from the query string."""
+        (``fal_client.run(…, method="GET")``) takes its input from the query string, typed as
+        its contract declares (`query_input`)."""
         if request.method not in ("POST", "GET"):
             raise method_not_allowed("GET", "POST")
         path = request.path_params["path"].strip("/")
@@ -74,7 +76,7 @@ class FalApi(FalQueue):
         note_endpoint(request.scope, endpoint.id)
         platform = platform_options(request.scope)
         if request.method == "GET":
-            payload: Any = dict(request.query_params)
+            payload: Any = query_input(endpoint, request.query_params.multi_items())
         else:
             payload = await read_payload(request.scope, request.receive, self.config)
         job = self.engine.submit(

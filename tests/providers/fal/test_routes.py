@@ -117,6 +117,17 @@ def test_a_starved_run_is_held_then_answered_as_timed_out_in_the_queue(path: str
     assert engine.holds.of("k1") == 0  # the key's slot given back
 
 
+def test_a_run_sent_as_a_get_reads_its_query_as_its_contract_types_it(client: TestClient) -> None:
+    response = client.get("/fal/run/fal-ai/bitdance?prompt=hi&num_images=2&sync_mode=true")
+    assert response.status_code == 200
+    assert len(response.json()["images"]) == 2
+    refused = client.get("/fal/run/fal-ai/bitdance?prompt=hi&num_images=two")
+    assert (refused.status_code, refused.json()["detail"][0]["loc"]) == (
+        422,
+        ["body", "num_images"],
+    )
+
+
 def test_images_beyond_the_emulator_limit_are_a_422_not_a_hang(client: TestClient) -> None:
     # bitdance's contract allows sides up to 14142 (seedream's caps the total at 4096²)
     body = {"prompt": "x", "image_size": {"width": 14142, "height": 14142}}
