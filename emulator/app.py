@@ -165,6 +165,7 @@ def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = 
         ),
         exchange_error=_exchange_error,
         max_body_bytes=engine.config.max_body_bytes,
+        max_json_depth=engine.config.max_json_depth,
     )
     taken = shortcuts(routes)
     app = _Emulator(

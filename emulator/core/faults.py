@@ -207,6 +207,11 @@ class Fault:
                 raise FaultError(str(error)) from None
         if self.inputs is not None and not isinstance(self.inputs, dict):
             raise FaultError("inputs must map field names to values")
+        if self.inputs and self.stage == "media":
+            raise FaultError(
+                f"{self.effect} cannot filter on inputs: a download carries none (name the "
+                "medium by path, or stage its job with fail or nsfw)"
+            )
 
     def matches(
         self,
@@ -290,8 +295,17 @@ class FaultBook:
     def could_fire(self, stage: str, endpoint: str) -> bool:
         """Whether a rule at ``stage`` might fire for ``endpoint`` (before the rest of a
         request is read to ask `pick`)."""
-        rules = self._index.get(stage)
+        rules = self._stage_rules(stage)
         return rules is not None and bool(rules.others or endpoint in rules.by_endpoint)
+
+    def wants_inputs(self, stage: str, endpoint: str) -> bool:
+        """Whether a rule at ``stage`` that might fire for ``endpoint`` filters on
+        ``inputs``: an exchange then reads its request's body before asking `pick`."""
+        rules = self._stage_rules(stage)
+        return rules is not None and any(rule.inputs for rule in rules.candidates(endpoint))
+
+    def _stage_rules(self, stage: str) -> _StageRules | None:
+        return self._index.get(stage)
 
     def checked(self, fault: Fault | Mapping[str, Any]) -> Fault:
         """``fault`` as a rule, if one that can be used: else `FaultError`, with why."""

@@ -147,9 +147,8 @@ class SharedFaultBook(FaultBook):
     def has(self, stage: str) -> bool:
         return stage in self._fresh()
 
-    def could_fire(self, stage: str, endpoint: str) -> bool:
-        rules = self._fresh().get(stage)
-        return rules is not None and bool(rules.others or endpoint in rules.by_endpoint)
+    def _stage_rules(self, stage: str) -> _StageRules | None:
+        return self._fresh().get(stage)
 
     def add(self, fault: Fault | Mapping[str, Any]) -> Fault:
         rule = self.checked(fault)

@@ -71,6 +71,32 @@ async def held_before_reading(
 
     if not await held_while_connected(keeping, seconds):
         return None
+    return _replaying(arrived, receive)
+
+
+async def read_ahead(receive: Receive, limit: int, seconds: float) -> tuple[bytes | None, Receive]:
+    """The whole body of a request, read before its route (None: more than ``limit``
+    bytes, or not all there within ``seconds``, or its client gone), and the ``receive``
+    its route then reads it with, from its start, as if nothing had read it."""
+    arrived: deque[Message] = deque()
+    size, whole = 0, False
+    try:
+        async with asyncio.timeout(seconds):
+            while not whole and size <= limit:
+                message = await receive()
+                arrived.append(message)
+                if message["type"] != "http.request":  # http.disconnect
+                    break
+                size += len(message.get("body", b""))
+                whole = not message.get("more_body", False)
+    except TimeoutError:
+        whole = False
+    body = b"".join(m.get("body", b"") for m in arrived) if whole and size <= limit else None
+    return body, _replaying(arrived, receive)
+
+
+def _replaying(arrived: deque[Message], receive: Receive) -> Receive:
+    """``receive``, answering with what ``arrived`` first."""
 
     async def replayed() -> Message:
         return arrived.popleft() if arrived else await receive()

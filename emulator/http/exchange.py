@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from http import HTTPStatus
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.core.faults import Fault, FaultBook
 from emulator.core.keys import split_authorization
-from emulator.http.asgi import header, held_before_reading, note_endpoint
+from emulator.http.asgi import header, held_before_reading, note_endpoint, read_ahead
+from emulator.http.bodies import BODY_SECONDS, PayloadError, decode_json
 
 
 class ConnectionDropped(Exception):
@@ -71,14 +73,17 @@ class ExchangeFaults:
         name_endpoint: NameEndpoint,
         exchange_error: ExchangeError,
         max_body_bytes: int,
+        max_json_depth: int,
     ) -> None:
         """``name_endpoint``: the endpoint of a request a rule answers, for the record;
-        ``max_body_bytes``: the most of a held request's body kept while it is held."""
+        ``max_body_bytes``: the most of a held request's body kept while it is held, and of
+        one read for a rule's ``inputs`` (as JSON nested at most ``max_json_depth``)."""
         self.faults = faults
         self.locate = locate
         self.name_endpoint = name_endpoint
         self.exchange_error = exchange_error
         self.max_body_bytes = max_body_bytes
+        self.max_json_depth = max_json_depth
 
     def quiet(self, path: str) -> bool:
         """Whether no rule could answer a request for ``path`` now, in memory (a shared
@@ -113,8 +118,17 @@ class ExchangeFaults:
             return
         provider, rest = where
         key = split_authorization(header(scope, b"authorization"))[1]
+        payload = None
+        if self.faults.wants_inputs("exchange", rest):
+            payload, receive = await self._inputs(receive)
         fault = self.faults.pick(
-            "exchange", provider=provider, endpoint=rest, method=scope["method"], path=rest, key=key
+            "exchange",
+            provider=provider,
+            endpoint=rest,
+            method=scope["method"],
+            path=rest,
+            key=key,
+            payload=payload,
         )
         if fault is None:
             await app(scope, receive, send)
@@ -135,6 +149,19 @@ class ExchangeFaults:
             await drop_after(send, 200, b"{}", 0)
         else:
             await self._error(answer, provider, send)
+
+    async def _inputs(self, receive: Receive) -> tuple[Any, Receive]:
+        """The request's JSON body, for a rule's ``inputs`` to match (None: no JSON within
+        the limits, which no such rule matches), and the ``receive`` its route reads it with.
+        Read ahead only while such a rule is in force; its route then reads it as ever (a
+        body not whole within `BODY_SECONDS` matches no such rule, and its route waits on)."""
+        raw, receive = await read_ahead(receive, self.max_body_bytes, BODY_SECONDS)
+        if raw is None:
+            return None, receive
+        try:
+            return decode_json(raw, max_depth=self.max_json_depth), receive
+        except PayloadError:
+            return None, receive
 
     async def _hold(self, fault: Fault, receive: Receive) -> Receive | Fault:
         """Hold a request for a ``delay`` or ``hang`` rule: the ``receive`` its route then

@@ -104,6 +104,18 @@ def test_a_manual_clock_moves_only_by_finite_seconds(advance: object) -> None:
         assert client.get("/_emulator/clock").json()["now"] == 0
 
 
+def test_an_exchange_reads_its_body_only_for_a_rule_on_inputs_that_could_fire(
+    any_store: Store | None,
+) -> None:
+    book = FaultBook(store=any_store)
+    book.add({"effect": "http_error", "status": 500, "endpoint": "acme/video"})
+    assert not book.wants_inputs("exchange", "acme/video")
+    book.add({"effect": "http_error", "status": 429, "endpoint": "acme/video", "inputs": {"a": 1}})
+    book.add({"effect": "fail", "inputs": {"a": 1}})  # a job's: its input is read anyway
+    assert book.wants_inputs("exchange", "acme/video")
+    assert not book.wants_inputs("exchange", "zeta/video")
+
+
 def test_the_first_rule_added_fires_whether_it_names_its_endpoint_or_a_pattern(
     any_store: Store | None,
 ) -> None:

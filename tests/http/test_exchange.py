@@ -1,11 +1,14 @@
 """Exchange faults held (``delay``, ``hang``): a client that leaves meanwhile is recorded
 499, in-process as on a server; one that stays is answered by the route, body and all."""
 
+import time
+
 import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from emulator import BackgroundServer, create_app, emulate
+from emulator import BackgroundServer, EmulatorConfig, create_app, emulate
+from emulator.core.faults import FaultError
 from tests.transport.alike import FAL_QUEUE, recorded_when_left
 
 KEY = {"Authorization": "Key k"}
@@ -35,6 +38,57 @@ def test_a_request_held_by_a_delay_reaches_its_route_whole() -> None:
         assert submitted.status_code == 200
         result = httpx.get(submitted.json()["response_url"], headers=KEY)
         assert result.json()["prompt"] == "kept"
+
+
+# -- a rule's inputs, matched against the request's body ----------------------------------
+
+
+@pytest.mark.parametrize("host", ["queue.fal.run", "fal.run"])
+def test_an_http_error_for_an_input_answers_only_the_requests_that_send_it(host: str) -> None:
+    with emulate() as emulation:
+        rule = emulation.add_fault("http_error", status=429, inputs={"prompt": "limit-me"})
+        url = f"https://{host}/fal-ai/bitdance"
+        assert httpx.post(url, json={"prompt": "limit-me"}, headers=KEY).status_code == 429
+        other = httpx.post(url, json={"prompt": "other", "num_images": 2}, headers=KEY)
+        assert other.status_code == 200  # its route read the body the rule read first
+        if host == "fal.run":
+            assert (other.json()["prompt"], len(other.json()["images"])) == ("other", 2)
+        assert (
+            httpx.get(
+                url.replace("fal-ai/bitdance", "fal-ai/bitdance/requests/x/status"), headers=KEY
+            ).status_code
+            == 404
+        )  # a poll has no input: not matched
+        assert (rule.matched, rule.fired) == (1, 1)
+
+
+def test_a_delay_for_an_input_holds_only_the_requests_that_send_it() -> None:
+    with emulate() as emulation:
+        emulation.add_fault("delay", seconds=0.3, inputs={"prompt": "slow"})
+        url = "https://queue.fal.run/fal-ai/bitdance"
+        started = time.monotonic()
+        assert httpx.post(url, json={"prompt": "slow"}, headers=KEY).status_code == 200
+        held = time.monotonic() - started
+        started = time.monotonic()
+        httpx.post(url, json={"prompt": "quick"}, headers=KEY)
+        assert held >= 0.3 > time.monotonic() - started  # bounds, not measures
+
+
+def test_a_body_a_rule_cannot_read_matches_no_rule_and_reaches_its_route() -> None:
+    with emulate(config=EmulatorConfig(max_body_bytes=64)) as emulation:
+        emulation.add_fault("http_error", status=500, inputs={"prompt": "x"})
+        url = "https://queue.fal.run/fal-ai/bitdance"
+        too_big = httpx.post(url, json={"prompt": "x", "pad": "p" * 100}, headers=KEY)
+        assert too_big.status_code == 413  # the route's own refusal, not the rule's 500
+        not_json = httpx.post(
+            url, content=b"{", headers={**KEY, "Content-Type": "application/json"}
+        )
+        assert not_json.status_code == 422
+
+
+def test_a_media_rule_cannot_filter_on_inputs() -> None:
+    with emulate() as emulation, pytest.raises(FaultError, match="a download carries none"):
+        emulation.add_fault("media_missing", inputs={"prompt": "x"})
 
 
 # -- the endpoint a request answered by a rule is recorded for -----------------------------

@@ -89,6 +89,7 @@ def _gateway(shortcuts: dict[str, Route], routes: list[Route]) -> Gateway:
             name_endpoint=lambda *_: None,
             exchange_error=None,
             max_body_bytes=0,
+            max_json_depth=0,
         ),
         shortcuts=shortcuts,
     )
