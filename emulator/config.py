@@ -132,7 +132,8 @@ class EmulatorConfig:
     )
     max_retained_bytes: int = _setting(
         1024 * 2**20,
-        "Most bytes of jobs (their inputs) kept at once, of every key; past it, the key "
+        "Most bytes of jobs (what their inputs weigh in memory, estimated from their JSON) "
+        "kept at once, of every key; past it, the key "
         "holding the most bytes loses its oldest finished job, never a job still queued or "
         "running: a submission that only such a job could make room for is refused (429).",
         bounds=AT_LEAST_ONE,

@@ -259,9 +259,10 @@ class Engine(Timeline):
         checked: bool = False,
     ) -> Job:
         """A new job; ``queued=False`` makes one for a synchronous run, kept nowhere.
-        ``size`` is its input's size in bytes, counted against the retention budgets; a job
-        not started within ``start_timeout`` seconds ends timed out; ``queue_weight``
-        stretches its wait in the queue (2: it waits behind the others, as low priority);
+        ``size`` is what its input weighs in memory, in bytes (the HTTP layer's estimate),
+        counted against the retention budgets; a job not started within ``start_timeout``
+        seconds ends timed out; ``queue_weight`` stretches its wait in the queue (2: it
+        waits behind the others, as low priority);
         ``checked`` says the caller validated ``payload`` (`check_input`), so that making its
         output does not validate it again. A submission the total budgets have no room for
         is refused (`JobsFull`) before it is numbered and meets the rules: it spends no

@@ -159,9 +159,19 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
 MAX_JSON_VALUES = 200_000
 
 
-def body_size(scope: Scope) -> int:
-    """The size of the body `read_body` read for the request in ``scope`` (0 if none)."""
-    return len(scope.get(BODY, b""))
+def retained_size(scope: Scope) -> int:
+    """What the JSON value of the body `read_body` read for the request in ``scope`` (0 if
+    none) weighs in memory at most, in bytes, as the retention budgets count a job's input:
+    its text, and for each character that can start a value what Python keeps for the
+    largest such value, beyond its text (Python 3.11, 64-bit, measured): an object (a small
+    dict) 200 bytes, an array 72, an item after a comma (a float, or its slot in a list) 56,
+    a string (two quotes) 50. Parsed, a body's values weigh up to 34 times its text
+    (``[{},{},…]``: 7.1 MB from 396 KB), which counting the text alone let through."""
+    raw = scope.get(BODY, b"")
+    # Counted at memchr speed (a character inside a string counts too: a bound, not a
+    # measure), written out: a loop over a table costs a submit 0.5 µs more (issue 17).
+    objects, arrays, items = raw.count(b"{"), raw.count(b"["), raw.count(b",")
+    return len(raw) + 200 * objects + 72 * arrays + 56 * items + 25 * raw.count(b'"')
 
 
 async def read_json(

@@ -60,3 +60,32 @@ def test_a_text_parses_as_the_decoder_parses_it(text: str) -> None:
 )
 def test_json_content_types_are_told_apart(content_type: str, json_or_not: bool) -> None:
     assert bodies._is_json_content_type(content_type) is json_or_not
+
+
+# -- what a body's JSON weighs, as the retention budgets count it -------------------------
+
+SHAPES = {
+    "one long string": {"prompt": "a" * 100_000},
+    "empty objects": {"prompt": "x", "extra": [{}] * 20_000},
+    "one-item lists": [[n] for n in range(20_000)],
+    "small objects": [{"a": n} for n in range(10_000)],
+    "a flat object of strings": {f"k{n}": f"v{n}" for n in range(10_000)},
+    "floats": [n + 0.5 for n in range(20_000)],
+    "nested arrays": [[[[{}]]]] * 5_000,
+    "an input": {"prompt": "a lighthouse", "num_images": 2, "image_size": {"width": 512}},
+}
+
+
+@pytest.mark.parametrize("value", SHAPES.values(), ids=SHAPES.keys())
+def test_a_bodys_retained_size_bounds_what_its_parsed_value_weighs(value: Any) -> None:
+    import tracemalloc
+
+    raw = json.dumps(value).encode()
+    tracemalloc.start()
+    try:
+        parsed = bodies.decode_json(raw, max_depth=64)
+        weight = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert parsed == value
+    assert weight <= bodies.retained_size({bodies.BODY: raw}) <= 4 * max(weight, len(raw))

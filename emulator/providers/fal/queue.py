@@ -24,7 +24,7 @@ from emulator.core.lifecycle import Phase
 from emulator.core.outcomes import JobFailed
 from emulator.core.webhook_targets import is_webhook_url
 from emulator.http.asgi import note_endpoint
-from emulator.http.bodies import body_size, query_value, read_payload
+from emulator.http.bodies import query_value, read_payload, retained_size
 from emulator.http.cdn import run_linked
 from emulator.http.hosts import scope_base
 from emulator.http.responses import (
@@ -207,7 +207,7 @@ class FalQueue:
         limit = platform.max_queue_length
         if limit is not None and self.engine.queue_length(endpoint, limit + 1) >= limit:
             raise FalError.detail(429, f"The queue of {endpoint.id} holds {limit} requests or more")
-        size, start_timeout = body_size(scope), platform.start_timeout
+        size, start_timeout = retained_size(scope), platform.start_timeout
         weight, checked = platform.queue_weight, config.validate_on_submit
         if offloads(self.engine, size):
             job = await run_in_threadpool(

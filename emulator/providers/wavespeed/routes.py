@@ -27,7 +27,7 @@ from emulator.core.lifecycle import Phase
 from emulator.core.timeline import Look
 from emulator.core.webhook_targets import is_webhook_url
 from emulator.http.asgi import disconnected, note_endpoint
-from emulator.http.bodies import body_size, query_value, read_payload
+from emulator.http.bodies import query_value, read_payload, retained_size
 from emulator.http.cdn import cdn_path, download, run_linked
 from emulator.http.hosts import public_base, scope_base
 from emulator.http.prefixed import PrefixedRoutes
@@ -219,7 +219,7 @@ class WaveSpeedApi:
             job = await self._submit(scope, endpoint, payload, owner, webhook)
         else:  # in memory, nothing to watch (nearly every submit): `_submit` without its
             # coroutine and its call to `offloads`, 1,700 instructions (issue 17)
-            size = body_size(scope)  # the webhook too: an empty one is kept as sent
+            size = retained_size(scope)  # the webhook too: an empty one is kept as sent
             job = self.engine.submit(
                 endpoint, payload, owner, webhook=webhook, size=size, checked=True
             )
@@ -254,7 +254,7 @@ class WaveSpeedApi:
         owner: str,
         webhook: str | None,
     ) -> Job:
-        size = body_size(scope)
+        size = retained_size(scope)
         if offloads(self.engine, size):
             job = await run_in_threadpool(
                 self.engine.submit, endpoint, payload, owner, webhook=webhook, size=size,

@@ -315,6 +315,21 @@ def test_an_unknown_app_is_fals_404_and_one_line_of_advice_in_the_log(
     assert len(advice) == 1 and "fal model 'acme/brand-new'" in advice[0]
 
 
+@pytest.mark.parametrize("route", [BITDANCE, "/wavespeed/api/v3/wavespeed-ai/flux-dev"])
+def test_a_keys_byte_budget_counts_what_its_inputs_weigh_parsed(route: str) -> None:
+    # 3,000 empty objects: 9 KB of text, 0.2 MB parsed; counted as text, 40 fitted in 1 MB
+    config = EmulatorConfig(
+        progression=Progression.parse("immediate"), max_retained_bytes_per_key=1_000_000
+    )
+    engine = Engine(config)
+    body = {"prompt": "x", "extra": [{}] * 3000}
+    scheme = "Bearer" if route.startswith("/wavespeed") else "Key"
+    with TestClient(create_app(engine=engine), headers={"Authorization": f"{scheme} k"}) as client:
+        for _ in range(10):
+            assert client.post(route, json=body).status_code == 200
+    assert len(engine.jobs) == 1  # each counts 0.8 MB: the key keeps its newest alone
+
+
 def test_a_submission_the_total_budget_has_no_room_for_is_fals_429() -> None:
     """Past `--max-jobs`, only a finished job makes room for another key's: with every job
     kept still in its queue, a submission is refused rather than one of them evicted."""
