@@ -154,6 +154,8 @@ def test_jobs_progression_and_clock_over_http(client: TestClient) -> None:
     )  # a ManualClock here
     assert client.get("/_emulator/jobs").json()[0]["phase"] == "done"
     assert client.post("/_emulator/clock", json={"advance": "x"}).status_code == 422
+    too_far = client.post("/_emulator/clock", json={"advance": 1e20}).json()["detail"]
+    assert ">= 0" not in too_far and "0 to 1e+09 seconds, not 1e+20" in too_far
 
 
 def test_the_root_describes_the_server() -> None:
