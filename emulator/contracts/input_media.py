@@ -26,8 +26,12 @@ from emulator.media.sources import (
 PICTURE_FIELDS = ("image_url", "image", "input_image", "start_image_url", "first_frame_image")
 #: input fields listing the pictures an edit starts from (fal's, WaveSpeed's): the first
 PICTURE_LISTS = ("image_urls", "images")
-#: every input field that names a picture (or lists them): each must be one
-PICTURES = frozenset(PICTURE_FIELDS + PICTURE_LISTS)
+#: every input field that names a picture (or lists them), each must be one: those above,
+#: and any other image or mask by its name (``input_image_url``, ``end_image_url``,
+#: ``mask_url``, ``reference_images``…; an ``images_data_url`` is a trainer's archive)
+PICTURE_NAMES = re.compile(
+    "|".join((*PICTURE_FIELDS, *PICTURE_LISTS, r"(?:[a-z0-9]+_)*(?:image|mask)(?:_urls?|s)?"))
+)
 #: input fields naming media files the job reads
 MEDIA_INPUT = re.compile(
     r"[a-z0-9_]*(image|video|audio|mask|mesh|model|file|media)[a-z0-9_]*_urls?"
@@ -105,7 +109,7 @@ class InputMedia:
                 if not isinstance(url, str) or url == self.plan.input_default(name):
                     continue
                 address = self._address(url)
-                if name not in PICTURES:
+                if not PICTURE_NAMES.fullmatch(name):
                     if not sources.readable(address):
                         raise InputUnreachable(name, url)
                 elif not sources.pictured(address):

@@ -92,6 +92,29 @@ def test_a_picture_field_must_name_a_picture_whether_or_not_the_output_shows_it(
     assert media.renders == 0 and sources.storage.get(kept) is None
 
 
+@pytest.mark.parametrize(
+    ("field", "picture"),
+    [
+        ("input_image_url", True),  # hunyuan3d's
+        ("end_image_url", True),
+        ("mask_url", True),
+        ("reference_images", True),
+        ("video_url", False),  # read, not decoded here: its clip is
+        ("images_data_url", False),  # a trainer's archive
+    ],
+)
+def test_any_image_or_mask_field_must_name_a_picture(field: str, picture: bool) -> None:
+    # text under hunyuan3d's input_image_url made a mesh: only seven names were checked
+    sources = SourceResolver(Storage(), MediaStore(), synthetic_fallback=False)
+    text = "data:text/plain;base64," + base64.b64encode(b"hello").decode()
+    media = InputMedia(plan_of(BITDANCE), {field: [text] if field.endswith("s") else text}, sources)
+    if picture:
+        with pytest.raises(InputUndecodable):
+            media.check_readable()
+    else:
+        media.check_readable()
+
+
 def test_naked_base64_is_media_where_wavespeed_takes_it_and_not_on_fal() -> None:
     """WaveSpeed reads a media input given as naked base64 (huggingface.js sends its
     pictures so); fal's clients and docs give URLs or data URIs, and its is unknown."""
