@@ -61,28 +61,35 @@ def _expected(values: list[Any]) -> str:
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
-def _closest(error: ValidationError) -> ValidationError:
-    """For anyOf/oneOf, the deepest error of a branch whose type matched the value."""
-    while error.validator in ("anyOf", "oneOf") and error.context:
-        branches: dict[object, list[ValidationError]] = {}
-        for sub in error.context:
-            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
-        fitting = [
-            errors
-            for errors in branches.values()
-            if not any(e.validator == "type" and not e.relative_path for e in errors)
-        ]
-        candidates = [e for errors in (fitting or branches.values()) for e in errors]
-        error = max(candidates, key=lambda e: len(e.relative_path))
-    return error
+def _closest(error: ValidationError) -> list[ValidationError]:
+    """For anyOf/oneOf, the errors of the one branch whose type matched the value, every
+    one (as Pydantic lists each bad field of a model: ``image_size``'s width and height);
+    when none or several matched, the deepest error of all."""
+    if error.validator not in ("anyOf", "oneOf") or not error.context:
+        return [error]
+    branches: dict[object, list[ValidationError]] = {}
+    for sub in error.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    fitting = [
+        errors
+        for errors in branches.values()
+        if not any(e.validator == "type" and not e.relative_path for e in errors)
+    ]
+    if len(fitting) == 1:
+        return [closest for sub in fitting[0] for closest in _closest(sub)]
+    candidates = [e for errors in (fitting or branches.values()) for e in errors]
+    return _closest(max(candidates, key=lambda e: len(e.relative_path)))
+
+
+def _violations(error: ValidationError) -> list[Violation]:
+    if isinstance(error.schema, Mapping) and isinstance(error.schema.get("errorMessage"), str):
+        # A contract may word a rule itself (ajv's keyword): better than a regex echoed back.
+        loc: tuple[str | int, ...] = tuple(error.absolute_path)
+        return [Violation(loc, error.schema["errorMessage"], "value_error")]
+    return [_violation(closest) for closest in _closest(error)]
 
 
 def _violation(error: ValidationError) -> Violation:
-    loc: tuple[str | int, ...] = tuple(error.absolute_path)
-    if isinstance(error.schema, Mapping) and isinstance(error.schema.get("errorMessage"), str):
-        # A contract may word a rule itself (ajv's keyword): better than a regex echoed back.
-        return Violation(loc, error.schema["errorMessage"], "value_error")
-    error = _closest(error)
     loc = tuple(error.absolute_path)
     rule, limit = error.validator, error.validator_value
     if rule == "required":
@@ -216,7 +223,7 @@ def input_violations(endpoint: Endpoint, payload: Any) -> list[Violation]:
         endpoint.input_validator.iter_errors(payload),
         key=lambda e: list(map(str, e.absolute_path)),
     )
-    return _distinct(_violation(error) for error in errors)
+    return _distinct(violation for error in errors for violation in _violations(error))
 
 
 def _distinct(violations: Iterable[Violation]) -> list[Violation]:

@@ -20,7 +20,7 @@ from emulator.contracts.rules import contract_validator
 from emulator.contracts.validation import (
     _distinct,
     _input_rules,
-    _violation,
+    _violations,
     apply_defaults,
     check_input,
     object_branch,
@@ -81,7 +81,7 @@ def _jsonschema_alone(endpoint: Any, payload: Any) -> tuple[Any, list[Any]]:
         key=lambda e: list(map(str, e.absolute_path)),
     )
     if errors:
-        return payload, _distinct(_violation(error) for error in errors)
+        return payload, _distinct(v for error in errors for v in _violations(error))
     return _defaults_as_before(endpoint, endpoint.input_schema, payload), []
 
 

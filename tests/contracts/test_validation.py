@@ -66,6 +66,16 @@ def test_any_of_reports_the_branch_of_the_right_type() -> None:
     assert [(v.loc, v.type) for v in violations] == [(("image_size", "width"), "greater_than")]
 
 
+def test_every_bad_field_of_the_branch_of_the_right_type_is_reported() -> None:
+    # as Pydantic lists each bad field of a model: the best one alone was reported
+    image_size = {"width": 100_000, "height": "tall"}
+    _, violations = check_input(BITDANCE, {"prompt": "x", "image_size": image_size})
+    assert {(v.loc, v.type) for v in violations} == {
+        (("image_size", "width"), "less_than_equal"),
+        (("image_size", "height"), "int_type"),
+    }
+
+
 def test_every_violation_is_reported() -> None:
     _, violations = check_input(BITDANCE, {"num_images": 9, "output_format": "gif"})
     assert {v.loc for v in violations} == {("prompt",), ("num_images",), ("output_format",)}
