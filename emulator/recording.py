@@ -138,6 +138,10 @@ def from_arguments(app: ASGIApp, args: argparse.Namespace) -> tuple[ASGIApp, str
         loaded = wrapped.loaded if isinstance(wrapped, Replayer) else 0
         unmatched = "a 404" if args.replay_fallback == "404" else "emulated"
         counted = f"{loaded} recording{'' if loaded == 1 else 's'} in {args.replay}"
+        unfetched = wrapped.cassette.unfetched if isinstance(wrapped, Replayer) else 0
+        if unfetched:  # a webhook-driven client's: said, as a replay is to give what was recorded
+            plural = "" if unfetched == 1 else "s"
+            unmatched += f"; {unfetched} submit{plural} recorded without its result: emulated"
         return wrapped, f"answering from {counted} (what none matches: {unmatched})"
     return wrapped, None
 

@@ -14,6 +14,7 @@ from emulator import EmulatorConfig, Engine, Progression, cli, create_app
 from emulator.recording import RecordingError, with_recordings
 from emulator.server import BackgroundServer
 from tests.command import refused, serve_with
+from tests.http.recorded import wavespeed_submit_exchange
 
 KEY = "upstream-secret-key"
 PROMPT = {"prompt": "a lighthouse at dusk"}
@@ -178,6 +179,23 @@ def test_serve_says_it_records_or_replays(
     assert cli.main(argv) == 0
     count = str(len(list(folder.glob("*/*.json"))))
     assert said.replace("DIR", str(folder)).replace("COUNT", count) in capsys.readouterr().err
+
+
+def test_serve_says_which_recorded_submits_replay_with_an_emulated_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """A webhook-driven client's submits have no recorded result: their replay is the
+    emulator's output, not the recorded one, and the start says so."""
+    (tmp_path / "wavespeed").mkdir()
+    recording = wavespeed_submit_exchange("wavespeed-ai/bitdance-14b/text-to-image", PROMPT, "a")
+    (tmp_path / "wavespeed" / "1.json").write_text(json.dumps(recording))
+    monkeypatch.setattr("uvicorn.run", lambda app, **_: None)
+    argv = ["serve", "--port", "0", "--replay", str(tmp_path), "--replay-fallback", "404"]
+    assert cli.main(argv) == 0
+    assert (
+        f"answering from 1 recording in {tmp_path} (what none matches: a 404;"
+        " 1 submit recorded without its result: emulated)"
+    ) in capsys.readouterr().err
 
 
 def test_the_upstream_variable_without_record_is_left_alone(

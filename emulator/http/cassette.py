@@ -4,7 +4,10 @@ recorded answers in the order they were recorded, and once those run out, the la
 A call is matched by endpoint and normalised input (`input_key`); a submit's answer is the
 final result recorded for the job it made (or its own answer, when that was the result:
 WaveSpeed's sync mode, or when it made no job: a refused submit), a sync run's the
-recorded answer itself. What
+recorded answer itself. A submit whose result was never fetched is matched too, its own
+answer standing in (`result_recorded` says it holds no result): a client that waits for
+the webhook never asks for the result, and the provider posts the webhook to the client,
+around the recorder, so the recording holds no result to play. What
 has been played is kept in this process only, as the replayed jobs are (``serve --replay``
 runs in one process): each start, and each reset of its emulator, plays the cassette from
 its beginning.
@@ -39,6 +42,9 @@ class Cassette:
         self.answers: dict[str, dict[str, list[Recording]]] = {QUEUED: {}, SYNC: {}}
         #: (surface, path) → a recorded GET answered byte for byte (media)
         self.static: dict[tuple[str, str], Recording] = {}
+        #: how many recorded submits hold no result (it was never fetched)
+        self.unfetched = 0
+        self._grammars = grammars
         self._submits: list[tuple[Grammar, str, Recording]] = []
         self._results: dict[str, Recording] = {}
         for recording in recordings:
@@ -50,8 +56,9 @@ class Cassette:
             job = None if refused(submit) else grammar.job_id(answer)
             settled = refused(submit) or grammar.settled(answer)
             result = submit if settled else self._results.get(job) if job else None
-            if result is not None:
-                self.answers[QUEUED].setdefault(key, []).append(result)
+            if result is None:
+                self.unfetched += 1
+            self.answers[QUEUED].setdefault(key, []).append(result or submit)
         self._played: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()  # in-process, requests may run on several threads
 
@@ -95,6 +102,13 @@ class Cassette:
             return f"no {kind} call of {endpoint} was recorded"
         differing = min((_differing(json.loads(sent), each) for each in recorded), key=len)
         return f"the nearest recorded input differs in {', '.join(differing)}"
+
+    def result_recorded(self, answer: Recording) -> bool:
+        """Whether a queued call's ``answer`` holds its job's result (a result fetched, a
+        submit answered with it, a refusal), not a submit's answer alone."""
+        if answer.method == "GET" or refused(answer):
+            return True
+        return self._grammars[answer.provider].settled(answer.response.get("json"))
 
     def play(self, kind: str, key: str) -> Recording | None:
         """The next answer to a call of ``kind`` with the input ``key`` (None: it has none),

@@ -5,7 +5,8 @@ answers the client with the real answer (its URLs pointing back at this proxy), 
 stores the exchange, scrubbed (``recordings.py``). `Replayer` answers from recordings: a
 submit whose endpoint and input match a recording becomes a real emulator job, so status
 polls move through the queue as usual, and its result is the recorded one (the next of
-its input's, in the order recorded: ``cassette.py``), or, where the recorded submit was
+its input's, in the order recorded: ``cassette.py``), or the emulator's where none was
+recorded (the client waited for the webhook), or, where the recorded submit was
 refused, that refusal as recorded; the recorded media are served
 back; anything else is emulated, or answered 404 with ``fallback="404"``.
 Provider specifics (which paths submit, where the id is) come in as `Grammar` values.
@@ -357,7 +358,10 @@ class Replayer:
         job = call.grammar.job_id(_json(content)) if matched and status < 300 else None
         # played once the emulator took the job: a submit it refused (a staged fault) and
         # the client sends again is the same recorded call
-        result = self.cassette.play(QUEUED, key) if job else None
+        played = self.cassette.play(QUEUED, key) if job else None
+        # a submit whose result was never fetched (its client waited for the webhook, which
+        # the provider posts around the recorder): its job's result is the emulator's own
+        result = played if played and self.cassette.result_recorded(played) else None
         if job and result is not None:
             self.replayed[job] = result
         # WaveSpeed's sync mode answers its job's result at once: the recorded one

@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from emulator import EmulatorConfig, Engine, Progression, create_app
 from emulator.recording import with_recordings
-from tests.http.recorded import fal_queue_exchange
+from tests.http.recorded import fal_queue_exchange, wavespeed_submit_exchange
 
 
 def _sync_run(answer: dict) -> dict:
@@ -79,3 +79,27 @@ def test_a_refused_submit_replays_in_its_turn_then_the_job_its_retry_made(
     assert submitted.status_code == 200, submitted.text
     result = client.get(submitted.json()["response_url"], headers=headers)
     assert result.json() == {"images": [], "seed": 7}
+
+
+def test_a_submit_whose_result_was_never_fetched_replays_with_the_emulators_result(
+    tmp_path: Path,
+) -> None:
+    """A webhook-driven client never fetches its result (the provider posts the webhook to
+    it, around the recorder): with the 404 fallback its recorded submit was answered "no
+    queued call of … was recorded", and emulated unannounced otherwise (a review)."""
+    model, hooked = "wavespeed-ai/bitdance-14b/text-to-image", {"prompt": "hooked"}
+    (tmp_path / "wavespeed").mkdir()
+    recording = wavespeed_submit_exchange(model, hooked, "a" * 32)
+    (tmp_path / "wavespeed" / "1.json").write_text(json.dumps(recording))
+    engine = Engine(EmulatorConfig(progression=Progression.parse("immediate")))
+    client = TestClient(with_recordings(create_app(engine=engine), replay=tmp_path, fallback="404"))
+    headers = {"Authorization": "Bearer k"}
+    submitted = client.post(f"/wavespeed/api/v3/{model}", json=hooked, headers=headers)
+    assert submitted.status_code == 200, submitted.text
+    job = submitted.json()["data"]
+    assert job["id"] != "a" * 32 and len(engine.jobs) == 1  # a job, as a matched submit's
+    result = client.get(job["urls"]["get"], headers=headers).json()["data"]
+    assert result["status"] == "completed" and result["outputs"]  # the emulator's
+    other = client.post(f"/wavespeed/api/v3/{model}", json={"prompt": "x"}, headers=headers)
+    assert other.status_code == 404
+    assert other.json()["message"].endswith("(the nearest recorded input differs in prompt)")
