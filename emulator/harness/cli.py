@@ -2,7 +2,8 @@
 harness from the command line.
 
 Exit 0 when every selected property holds (or does not apply), 1 when one fails, 2 on a
-usage error (an unknown endpoint or property, a callable that cannot be imported).
+usage error (an unknown endpoint or property, a callable that cannot be imported, a
+``--report`` that cannot be written).
 """
 
 from __future__ import annotations
@@ -235,6 +236,22 @@ def _replayed(args: argparse.Namespace, endpoint: Endpoint) -> Scenario:
     return scenario
 
 
+def _check_report(path: Path | None) -> None:
+    """`UsageError` for a ``--report`` that cannot be written (no such folder, a folder),
+    found before the run: after it, which takes minutes, the report was lost to a
+    traceback, with the exit status of a failed property."""
+    if path is None:
+        return
+    existed = path.exists()
+    try:
+        with path.open("a"):
+            pass
+    except OSError as error:
+        raise UsageError(f"cannot write --report {path}: {error.strerror}") from None
+    if not existed:  # only tried: a run stopped early leaves no empty report behind
+        path.unlink()
+
+
 def _print_summary(outcome: PropertyOutcome) -> None:
     print("\n".join(outcome.summary()), flush=True)
 
@@ -247,6 +264,7 @@ def run(args: argparse.Namespace) -> int:
         # be read is a usage error, as serve's is), then --contracts
         config = EmulatorConfig().with_environment().with_contracts(*args.contracts)
         (client, target), replay = _checked(args, config)
+        _check_report(args.report)
         options = Options(
             max_examples=args.max_examples,
             seed=args.seed,
@@ -298,6 +316,7 @@ def _run_webhook_check(args: argparse.Namespace) -> int:
         if args.target is None:
             raise UsageError("--webhook-handler checks a handler: name it, MODULE:CALLABLE")
         handler = load_callable(args.target)
+        _check_report(args.report)
     except UsageError as error:
         print(f"provider-emulator conformance: {error}", file=sys.stderr)
         return 2

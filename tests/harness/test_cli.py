@@ -146,6 +146,24 @@ def test_usage_errors_exit_2_with_one_line(
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("webhook", [False, True])
+@pytest.mark.parametrize("where", ["missing/report.json", "."])
+def test_a_report_that_cannot_be_written_is_a_usage_error_before_the_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, where: str, webhook: bool
+) -> None:
+    """It ran every property first, then ended in a traceback with exit 1, as a failure
+    does, and no report (a review)."""
+    report = tmp_path / where
+    target = ["tests.harness.test_webhooks:trusting", "--webhook-handler"] if webhook else [
+        "tests.harness.gallery:careful", "--endpoint", "fal-ai/bitdance",
+        "--property", "returns_valid_output", "--max-examples", "1"]  # fmt: skip
+    code = main(["conformance", *target, "--provider", "fal", "--report", str(report)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.startswith(f"provider-emulator conformance: cannot write --report {report}: ")
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
 def test_a_replay_written_for_another_provider_says_so(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
