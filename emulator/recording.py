@@ -27,6 +27,8 @@ from emulator.setting_values import NOT_NEGATIVE
 GRAMMARS = {provider.name: provider.replay for provider in PROVIDERS}
 #: each provider's error answers, by name (a replay's 404 is in its provider's format)
 ERROR_ANSWERS = {provider.name: provider.http_error for provider in PROVIDERS}
+#: each provider's answer when its upstream cannot be reached, by name (record mode's 502)
+UPSTREAM_ERRORS = {provider.name: provider.upstream_error for provider in PROVIDERS}
 
 
 #: what answers a replayed request no recording matches: the emulator, or a 404
@@ -52,7 +54,7 @@ def with_recordings(
         store.prepare()
         return RecordingProxy(
             app, store=store, upstreams=upstreams, host_surfaces=HOST_SURFACES,
-            media_cap=media_cap,
+            unreachable=UPSTREAM_ERRORS, media_cap=media_cap,
         )  # fmt: skip
     if replay:
         recordings = RecordingStore(Path(replay)).read(CANONICAL_HOSTS)

@@ -207,11 +207,23 @@ def test_the_upstream_variable_without_record_is_left_alone(
 
 
 def test_an_unreachable_upstream_is_a_502_and_nothing_is_recorded(tmp_path: Path) -> None:
+    """In the provider's own error format: WaveSpeed's paths answered fal's ``{"detail"}``,
+    there alone outside the envelope (a review)."""
     client = _app(record=tmp_path, upstream=["http://127.0.0.1:9"])
     answer = client.post(
         "/fal/queue/fal-ai/bitdance", json=PROMPT, headers={"Authorization": "Key k"}
     )
     assert answer.status_code == 502 and "unreachable" in answer.json()["detail"]
+    wavespeed = {"Authorization": "Bearer k"}
+    for method, path in [
+        ("POST", "/wavespeed/api/v3/wavespeed-ai/bitdance-14b/text-to-image"),
+        ("GET", "/wavespeed/api/v3/predictions/abc/result"),
+    ]:
+        answer = client.request(method, path, json=PROMPT, headers=wavespeed)
+        envelope = answer.json()
+        assert (answer.status_code, envelope["code"], envelope["data"]) == (502, 502, None)
+        assert envelope["message"].startswith("upstream http://127.0.0.1:9/wavespeed/api/v3/")
+        assert envelope["message"].endswith(" unreachable: All connection attempts failed")
     assert not list(tmp_path.rglob("*.json"))
 
 

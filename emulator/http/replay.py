@@ -135,11 +135,15 @@ class RecordingProxy:
         store: RecordingStore,
         upstreams: Upstreams,
         host_surfaces: Mapping[str, str],
+        unreachable: Mapping[str, Callable[[str], Response]],
         media_cap: int = DEFAULT_MEDIA_CAP,
         timeout: float = 120.0,
     ) -> None:
+        """``unreachable``: each provider's 502 (of a detail) when its upstream cannot be
+        reached, in its own format, as the client parses the provider's errors."""
         self.app = app
         self.store = store
+        self.unreachable = unreachable
         self.surfaces = _Surfaces(upstreams, host_surfaces)
         self.media_cap = media_cap
         self.timeout = timeout
@@ -160,8 +164,8 @@ class RecordingProxy:
         try:
             answer = await _network(scope["method"], url, body, headers, self.timeout)
         except httpx.HTTPError as exc:
-            message = json.dumps({"detail": f"upstream {url} unreachable: {exc}"}).encode()
-            await _answer(send, 502, {"content-type": "application/json"}, message)
+            unreachable = self.unreachable[surface.split("/")[0]]
+            await unreachable(f"upstream {url} unreachable: {exc}")(scope, receive, send)
             return
         content_type = answer.headers.get("content-type", "")
         real = answer.content

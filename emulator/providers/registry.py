@@ -67,6 +67,8 @@ class Provider:
     http_error: Callable[[int, str, Mapping[str, str] | None], Response]
     #: the last-resort 500 of an error no route answered (a bug), in its own format
     internal_error: Callable[[str], Response]
+    #: record mode's 502 when its real API (the upstream) cannot be reached, in its format
+    upstream_error: Callable[[str], Response]
     #: the words its clients are told of a job's failure
     failure_message: Callable[[Failure], str]
     #: what its result route, under a base URL of its surface, answers for a finished job
@@ -100,6 +102,7 @@ class Provider:
             replay.GRAMMAR,
             errors.http_error,
             errors.internal_error,
+            errors.upstream_error,
             errors.failure_message,
             envelopes.result_body,
             getattr(hosts, "FORWARDING", ()),

@@ -218,6 +218,13 @@ def http_error(status: int, detail: str, headers: Mapping[str, str] | None) -> R
     return FalError(status, {"detail": detail}, headers).response()
 
 
+def upstream_error(detail: str) -> Response:
+    """Record mode's 502 when fal's real API (its ``--upstream``) cannot be reached:
+    ``{"detail"}``, which fal_client raises at once, ``detail`` and all; an ingress page
+    (`http_error`'s 502) it would retry, against an API that is not there."""
+    return FalError.detail(502, detail).response()
+
+
 def internal_error(message: str) -> Response:
     """An error no route answered (a bug in the emulator), as fal's ``internal_error``."""
     return FalError.detail(500, message, "internal_error").response()

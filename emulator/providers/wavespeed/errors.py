@@ -114,6 +114,12 @@ def http_error(status: int, detail: str, headers: Mapping[str, str] | None) -> R
     return WaveSpeedError(status, detail, headers=headers).response()
 
 
+def upstream_error(detail: str) -> Response:
+    """Record mode's 502 when WaveSpeed's real API (its ``--upstream``) cannot be reached,
+    in the envelope, as every other error of its paths."""
+    return WaveSpeedError(502, detail).response()
+
+
 def internal_error(message: str) -> Response:
     """An error no route answered (a bug in the emulator), in the envelope."""
     return WaveSpeedError(500, message).response()
