@@ -14,6 +14,7 @@ __all__ = [
     "differences",
     "error_text",
     "inline_media",
+    "kept_bodies",
     "media_urls",
     "returned_bytes",
     "without_bytes",
@@ -106,20 +107,45 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def error_text(error: BaseException) -> str:
-    """Everything an exception says: its message, arguments and causes. The error it was
-    raised while handling is part of it only when shown with it: ``raise ... from None``
-    hides that error from the caller's traceback, so a field named there is hidden too."""
-    parts: list[str] = []
+#: how many errors of a chain are read (a chain may loop back on itself)
+_CHAIN = 4
+
+
+def _shown_chain(error: BaseException) -> list[BaseException]:
+    """``error`` and the errors chained to it that its traceback shows: ``raise ... from
+    None`` hides the error it was raised while handling from the caller."""
+    chain: list[BaseException] = []
     seen: BaseException | None = error
-    while seen is not None and len(parts) < 8:
-        parts += [str(seen), repr(seen.args)]
+    while seen is not None and len(chain) < _CHAIN:
+        chain.append(seen)
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
+    return chain
+
+
+def kept_bodies(error: BaseException) -> dict[str, str]:
+    """The answer bodies ``error`` and the errors chained to it keep beside their
+    messages, by where (``"HTTPStatusError.response.text"``: httpx's and requests'
+    ``.response.text``, an SDK's ``.body`` or ``.detail``). No message or traceback shows
+    them: code that knows where to look finds them."""
+    kept = {}
+    for each in _shown_chain(error):
         for name in ("response", "body", "detail"):
-            extra = getattr(seen, name, None)
+            extra = getattr(each, name, None)
             text = getattr(extra, "text", extra)
             if isinstance(text, str | bytes | dict | list):
-                parts.append(str(text))
-        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
+                where = f"{type(each).__name__}.{name}{'' if text is extra else '.text'}"
+                kept[where] = str(text)
+    return kept
+
+
+def error_text(error: BaseException, *, with_bodies: bool = False) -> str:
+    """What an exception tells its caller: its message and arguments, and those of the
+    errors chained to it that its traceback shows. ``with_bodies``: the answer bodies
+    they keep too (`kept_bodies`), which tell the harness what the provider said, not
+    what the caller was shown."""
+    parts = [text for each in _shown_chain(error) for text in (str(each), repr(each.args))]
+    if with_bodies:
+        parts += kept_bodies(error).values()
     return "\n".join(parts)
 
 

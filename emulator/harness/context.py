@@ -92,7 +92,9 @@ def beyond_emulator(context: Context, seen: Observation) -> bool:
     limited = not violations and bool(
         check_limits(context.endpoint, inputs, context.emulator_limits)
     )
-    limited = limited or (seen.error is not None and "emulator_limit" in error_text(seen.error))
+    limited = limited or (
+        seen.error is not None and "emulator_limit" in error_text(seen.error, with_bodies=True)
+    )
     if limited and currently_in_test_context():
         reject()
     return limited

@@ -15,6 +15,7 @@ from emulator.harness.checks import (
     differences,
     error_text,
     has_true_flag,
+    kept_bodies,
     without_bytes,
 )
 from emulator.harness.context import (
@@ -203,23 +204,27 @@ def judge_invalid(context: Context, seen: Observation) -> list[str]:
     elif seen.error is not None and str(seen.scenario.broken_field) not in error_text(seen.error):
         problems.append(
             f"the error does not name the offending field {seen.scenario.broken_field!r}: "
-            f"{raised(seen)}{_named_in_refusal(seen)}"
+            f"{raised(seen)}{_named_in_refusal(context, seen)}"
         )
     return problems
 
 
-def _named_in_refusal(seen: Observation) -> str:
+def _named_in_refusal(context: Context, seen: Observation) -> str:
     """Where the provider named the field, for a client whose error hid it: the body of
     the answer that refused the input (fal's 422 at the result, WaveSpeed's 400 at the
-    submit), which an SDK keeps beside its error's message."""
+    submit), and where the client's error keeps it (httpx's ``.response.text``), or else
+    how the provider's SDKs show it."""
     refusal = next((entry for entry, _ in seen.requests if entry.status in (400, 422)), None)
-    if refusal is None:
+    if refusal is None or seen.error is None:
         return ""
-    return (
-        f" (the provider's {refusal.status} to {refusal.method} {refusal.path} named it in "
-        "its body; an SDK keeps that body on its error, as @fal-ai/client's error.body: "
-        "show it, not only the error's message)"
+    named = (
+        f" (the provider's {refusal.status} to {refusal.method} {refusal.path} named it in its body"
     )
+    field = str(seen.scenario.broken_field)
+    kept = [where for where, body in kept_bodies(seen.error).items() if field in body]
+    if kept:
+        return f"{named}, which the error keeps as {kept[0]}: put it in the error's message)"
+    return f"{named}: show it in the error's message; {context.surface.shows_refusal})"
 
 
 def _sent_valid(context: Context, seen: Observation) -> bool:

@@ -82,6 +82,9 @@ class Surface:
     has_cancel: bool
     #: where the provider's CDN serves files (the host its file URLs name)
     cdn_base: str
+    #: how its SDKs show the body of an answer refusing an input: the words of a hint to a
+    #: client whose error hid it
+    shows_refusal: str
 
     def classify(self, entry: RecordedRequest) -> Classified:
         return _fal(entry) if self.provider == "fal" else _wavespeed(entry)
@@ -170,12 +173,19 @@ class Surface:
 
 
 SURFACES = {
-    "fal": Surface("fal", result_kind="result", has_cancel=True, cdn_base="https://v3.fal.media"),
+    "fal": Surface(
+        "fal",
+        result_kind="result",
+        has_cancel=True,
+        cdn_base="https://v3.fal.media",
+        shows_refusal="fal_client's error says its detail; @fal-ai/client's keeps it in error.body",
+    ),
     "wavespeed": Surface(
         "wavespeed",
         result_kind="poll",
         has_cancel=False,
         cdn_base="https://d2p7pge43lyniu.cloudfront.net",
+        shows_refusal="both wavespeed SDKs, Python's and npm's, say it: \"HTTP 400: {...}\"",
     ),
 }
 

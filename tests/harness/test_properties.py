@@ -689,7 +689,52 @@ def test_an_error_without_the_field_is_told_where_the_provider_named_it() -> Non
         "GenerationFailed: the generation failed (the provider's 422 to GET /fal/queue/" in problem
     )
     assert problem.endswith(
-        "as @fal-ai/client's error.body: show it, not only the error's message)"
+        "named it in its body: show it in the error's message; fal_client's error says its"
+        " detail; @fal-ai/client's keeps it in error.body)"
+    )
+
+
+def raises_for_status(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """A WaveSpeed client whose error is httpx's: "Client error '400 Bad Request' for url
+    …", the body that names the field kept on it as ``.response.text``."""
+    answer = httpx.post(f"https://api.wavespeed.ai/api/v3/{endpoint_id}", json=arguments,
+                        headers={"Authorization": "Bearer k"})  # fmt: skip
+    answer.raise_for_status()
+    return answer.json()
+
+
+def test_an_error_that_keeps_the_body_without_showing_it_does_not_name_the_field() -> None:
+    """It held: the check read the body an error keeps (``.response.text``, ``.body``),
+    which neither its message nor its traceback shows, though the docs say the error must
+    name the field; and the hint spoke of @fal-ai/client to a Python WaveSpeed client (a
+    review)."""
+    report = check(raises_for_status, provider="wavespeed", endpoint=WAVESPEED,
+                   properties=["surfaces_validation_errors"], options=QUICK)  # fmt: skip
+    outcome = report.outcome("surfaces_validation_errors")
+    assert outcome.status == FAILED, report.text()
+    (problem,) = outcome.problems
+    assert "HTTPStatusError: Client error '400 Bad Request'" in problem
+    assert problem.endswith(
+        "named it in its body, which the error keeps as HTTPStatusError.response.text: put it"
+        " in the error's message)"
+    )
+
+
+def hides_the_wavespeed_refusal(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return raises_for_status(endpoint_id, arguments)
+    except httpx.HTTPStatusError:
+        raise RuntimeError("generation failed") from None
+
+
+def test_a_wavespeed_client_is_told_how_wavespeeds_sdks_show_the_refusal() -> None:
+    report = check(hides_the_wavespeed_refusal, provider="wavespeed", endpoint=WAVESPEED,
+                   properties=["surfaces_validation_errors"], options=QUICK)  # fmt: skip
+    (problem,) = report.outcome("surfaces_validation_errors").problems
+    assert f"(the provider's 400 to POST /wavespeed/api/v3/{WAVESPEED} named it" in problem
+    assert problem.endswith(
+        "show it in the error's message; both wavespeed SDKs, Python's and npm's, say it:"
+        ' "HTTP 400: {...}")'
     )
 
 
