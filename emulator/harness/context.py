@@ -58,7 +58,8 @@ class Context:
     #: a client polling faster than this (on average) is busy-polling; fal_client's own
     #: interval is 0.1 s (10/s), so the default allows twice its pace
     max_polls_per_second: float = 20.0
-    #: the Retry-After (whole seconds, as HTTP sends it) of staged 429s
+    #: the Retry-After (whole seconds, as HTTP sends it) of staged 429s, where the
+    #: provider's say one (`Surface.says_retry_after`)
     retry_after: int = 1
     #: how long `survives_slow_answers` keeps the client waiting for one answer
     slow_answer: float = SLOW_ANSWER

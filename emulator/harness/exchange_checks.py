@@ -88,7 +88,7 @@ def _http_error(status: int, times: int, where: dict[str, Any]) -> dict[str, Any
 def _transient(context: Context, status: int, target: str, times: int) -> dict[str, Any]:
     targets = context.surface.exchange_targets(context.endpoint.id)
     rule = _http_error(status, times, targets[target])
-    if status == 429:
+    if status == 429 and context.surface.says_retry_after:
         rule["retry_after"] = context.retry_after
     return rule
 
@@ -116,7 +116,8 @@ def every_transient_error(context: Context) -> list[tuple[dict[str, Any], ...]]:
 
 def judge_retries(context: Context, seen: Observation) -> list[str]:
     """A call that meets transient errors must succeed, retrying each no sooner than its
-    Retry-After, and with the job it made (`judge_restarts`). One that fails is blamed on
+    Retry-After (where the provider's 429s say one), and with the job it made
+    (`judge_restarts`). One that fails is blamed on
     the error only if it gave up on one; one that retried each until answered failed after
     (its input fails with nothing staged too, the runner checks: `Property.unstaged`)."""
     (rule,) = seen.scenario.faults
@@ -127,7 +128,8 @@ def judge_retries(context: Context, seen: Observation) -> list[str]:
     restarts = judge_restarts(seen, rule["status"])
     if seen.error is not None and fired:  # (an error with no transient one is another's)
         return [_gave_up(rule, fired, entries, raised(seen)), *restarts]
-    return [*_early_retries(rule, entries), *restarts]
+    early = _early_retries(rule, entries) if context.surface.says_retry_after else []
+    return [*early, *restarts]
 
 
 def _early_retries(rule: dict[str, Any], entries: list[RecordedRequest]) -> list[str]:
@@ -216,10 +218,13 @@ def replay_problem(scenario: Scenario, surface: Surface, endpoint_id: str) -> st
             f"must stage one of its outages: a {OUTAGE_STATUS} answered {OUTAGE_ANSWERS} "
             "times at the submit or at the status poll, as its replay lines do"
         )
-    if scenario.property == "retries_transient_errors" and not _one_transient(faults, targets):
+    if scenario.property == "retries_transient_errors" and not _one_transient(
+        faults, targets, surface
+    ):
+        said = " (429 with retry_after)" if surface.says_retry_after else ""
         return (
             "must stage one transient error: an http_error of "
-            f"{', '.join(map(str, TRANSIENT))} (429 with retry_after) a number of times at "
+            f"{', '.join(map(str, TRANSIENT))}{said} a number of times at "
             "one exchange, as its replay lines do"
         )
     if scenario.property == "survives_slow_answers" and not _one_slow(faults, targets):
@@ -253,7 +258,12 @@ def _one_slow(faults: tuple[dict[str, Any], ...], targets: dict[str, Any]) -> bo
     return any(rule == _slow(seconds, where) for where in targets.values())
 
 
-def _one_transient(faults: tuple[dict[str, Any], ...], targets: dict[str, Any]) -> bool:
+def _one_transient(
+    faults: tuple[dict[str, Any], ...], targets: dict[str, Any], surface: Surface
+) -> bool:
+    """Whether ``faults`` is one transient error its judge reads: a 429 says Retry-After
+    where the provider's do (a WaveSpeed replay line written when its 429s said one still
+    replays, unjudged on it)."""
     if len(faults) != 1:
         return False
     (rule,) = faults
@@ -263,7 +273,7 @@ def _one_transient(faults: tuple[dict[str, Any], ...], targets: dict[str, Any]) 
         and rule.get("status") in TRANSIENT
         and type(rule.get("times")) is int
         and where in targets.values()
-        and (rule["status"] != 429 or "retry_after" in rule)
+        and (rule["status"] != 429 or "retry_after" in rule or not surface.says_retry_after)
     )
 
 

@@ -139,9 +139,10 @@ PROPERTIES: dict[str, Property] = {
         ),
         Property(
             "retries_transient_errors",
-            "Both providers answer 429 with Retry-After under load; fal's ingress answers "
-            "502/503/504 nginx pages (its Python client retries those); WaveSpeed answers "
-            "5xx in its envelope.",
+            "Both providers answer 429 under load: fal's are staged with Retry-After, and a "
+            "retry sooner fails; WaveSpeed documents no Retry-After, so its client's own "
+            "backoff paces a retry. fal's ingress answers 502/503/504 nginx pages (its "
+            "Python client retries those); WaveSpeed answers 5xx in its envelope.",
             transient_scenarios,
             judge_retries,
             applies_retries,

@@ -85,6 +85,10 @@ class Surface:
     #: how its SDKs show the body of an answer refusing an input: the words of a hint to a
     #: client whose error hid it
     shows_refusal: str
+    #: whether its staged 429s say Retry-After, a retry sooner than it failing the client:
+    #: WaveSpeed documents no such header (wavespeed-protocol.md §9), and a client of its
+    #: is not judged on a guessed one
+    says_retry_after: bool
 
     def classify(self, entry: RecordedRequest) -> Classified:
         return _fal(entry) if self.provider == "fal" else _wavespeed(entry)
@@ -179,6 +183,7 @@ SURFACES = {
         has_cancel=True,
         cdn_base="https://v3.fal.media",
         shows_refusal="fal_client's error says its detail; @fal-ai/client's keeps it in error.body",
+        says_retry_after=True,
     ),
     "wavespeed": Surface(
         "wavespeed",
@@ -186,6 +191,7 @@ SURFACES = {
         has_cancel=False,
         cdn_base="https://d2p7pge43lyniu.cloudfront.net",
         shows_refusal="both wavespeed SDKs, Python's and npm's, say it: \"HTTP 400: {...}\"",
+        says_retry_after=False,
     ),
 }
 

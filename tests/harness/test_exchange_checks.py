@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from emulator.core.record import RecordedRequest
-from emulator.harness.exchange_checks import _early_retries, _gave_up
+from emulator.harness.exchange_checks import _early_retries, _gave_up, replay_problem
+from emulator.harness.scenario import Scenario
+from emulator.harness.surfaces import SURFACES
 
 RULE = {"effect": "http_error", "status": 503, "times": 1}
 
@@ -52,3 +54,25 @@ def test_the_request_after_a_429_is_its_retry_whatever_it_asks(
     # same method and path sent again was taken for the retry (a harness audit)
     entries = [_sent(200, 0.0), _polled(429, 1.0), _sent(200, resent), _polled(200, 3.0)]
     assert _early_retries(RETRY_AFTER_1, entries) == problems
+
+
+@pytest.mark.parametrize(
+    ("provider", "endpoint", "path", "said"),
+    [
+        ("fal", "fal-ai/bitdance", "*/requests/*/status", True),
+        # WaveSpeed's 429s say none (it documents none); a line written when they did
+        # still replays, unjudged on it
+        ("wavespeed", "wavespeed-ai/bitdance-14b/text-to-image", "predictions/*", False),
+    ],
+)
+def test_a_replayed_429_says_retry_after_where_the_providers_do(
+    provider: str, endpoint: str, path: str, said: bool
+) -> None:
+    rule = {"effect": "http_error", "status": 429, "times": 1, "method": "GET", "path": path}
+    surface = SURFACES[provider]
+    without = Scenario("retries_transient_errors", {}, faults=(rule,))
+    with_one = Scenario("retries_transient_errors", {}, faults=({**rule, "retry_after": 1},))
+    assert replay_problem(with_one, surface, endpoint) is None
+    problem = replay_problem(without, surface, endpoint)
+    assert (problem is not None) is said
+    assert surface.says_retry_after is said

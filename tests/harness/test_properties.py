@@ -509,6 +509,42 @@ def test_a_client_polling_through_a_lasting_outage_fails_gives_up_during_outage(
     assert outcome.scenario is not None and outcome.scenario.faults[0]["method"] == "GET"
 
 
+def backs_off_half_a_second(endpoint_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """A WaveSpeed client that retries a transient error after 0.5 s of its own, whatever
+    the answer says, as WaveSpeed documents no Retry-After."""
+    api = "https://api.wavespeed.ai/api/v3"
+    with httpx.Client(headers={"Authorization": "Bearer k"}, verify=TLS) as http:
+
+        def send(method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+            for _ in range(5):
+                answer = http.request(method, url, **kwargs)
+                if answer.status_code not in (429, 502, 503, 504):
+                    if answer.status_code >= 400:
+                        raise RuntimeError(f"HTTP {answer.status_code}: {answer.text}")
+                    return answer.json()["data"]
+                time.sleep(0.5)
+            raise RuntimeError(f"{url} kept answering {answer.status_code}")
+
+        job = send("POST", f"{api}/{endpoint_id}", json=arguments)
+        while job["status"] not in ("completed", "failed"):
+            time.sleep(0.1)
+            job = send("GET", job["urls"]["get"])
+        if job["status"] == "failed" or any(job.get("has_nsfw_contents") or []):
+            raise RuntimeError(f"prediction {job['status']}: {job.get('error')}")
+        return {"outputs": job["outputs"]}
+
+
+def test_a_wavespeed_client_is_not_judged_on_a_retry_after_wavespeed_never_sends() -> None:
+    """Its 429s were staged with Retry-After: 1, and a retry after 0.5 s failed: "retried
+    0.54 s after a 429 that said Retry-After: 1", a header WaveSpeed documents no such
+    thing of (wavespeed-protocol.md §9; a review)."""
+    report = check(backs_off_half_a_second, provider="wavespeed", endpoint=WAVESPEED,
+                   properties=["retries_transient_errors"], options=QUICK)  # fmt: skip
+    outcome = report.outcome("retries_transient_errors")
+    assert outcome.status == HELD, report.text()
+    assert "WaveSpeed documents no Retry-After" in outcome.behaviour
+
+
 class EmptyWhileDown(CarefulClient):
     """Gives up on a provider that is down, and returns no images rather than saying so."""
 

@@ -102,7 +102,8 @@ def test_a_trusting_handler_is_caught(provider: str) -> None:
     ("provider", "told"),
     [
         ("fal", "(fal documents a five-minute tolerance)"),
-        ("wavespeed", "(WaveSpeed documents no tolerance: that 20 minutes is late is the "),
+        # it said WaveSpeed documents none (a review: wavespeed-protocol.md §7)
+        ("wavespeed", "(WaveSpeed documents a recommended maximum age of 300 s)"),
     ],
 )
 def test_an_accepted_late_delivery_is_told_its_own_providers_tolerance(
