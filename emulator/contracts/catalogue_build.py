@@ -51,7 +51,9 @@ def read_types(path: Path) -> bytes:
 
 
 def convert_types(path: Path) -> dict[str, Any]:
-    """``{"types": …, "endpoints": …}`` from an endpoint-types file, through Node."""
+    """``{"types": …, "endpoints": …}`` from an endpoint-types file, through Node (a file
+    that is not there is said first: no tooling would read it)."""
+    text = read_types(path)
     node = shutil.which("node")
     if node is None:
         raise TypesImportError("the import needs Node (https://nodejs.org), which is not on PATH")
@@ -61,7 +63,7 @@ def convert_types(path: Path) -> dict[str, Any]:
         )
     with tempfile.TemporaryDirectory() as scratch:
         plain = Path(scratch) / "endpoints.ts"
-        plain.write_bytes(read_types(path))
+        plain.write_bytes(text)
         done = subprocess.run(
             [node, str(CONVERTER), str(plain)],
             capture_output=True,

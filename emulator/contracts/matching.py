@@ -67,12 +67,13 @@ def pattern_problem(pattern: str) -> str | None:
     except PatternError as exc:
         if str(exc).startswith("invalid repetition size"):
             return (
-                f"repeats more than RE2 counts, 1,000 (nested repeats multiplied; {exc}), "
-                "though fal's engine counts further: bound a length with maxLength instead"
+                f"repeats more than RE2 counts, 1,000 (nested repeats multiplied; {exc}): "
+                "bound a length with maxLength instead"
             )
+        # in no provider's words: the contract may be any provider's, or the user's own
         return (
-            f"is not one a linear-time engine runs ({exc}): fal matches with Rust's "
-            "regex, which has no look-around nor back-reference; rewrite it in RE2 syntax"
+            f"is not one a linear-time engine runs ({exc}): the emulator matches patterns "
+            "with RE2, which has no look-around nor back-reference; rewrite it in RE2 syntax"
         )
     return None
 

@@ -7,6 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from emulator.cli import main
+from emulator.contracts import catalogue_build
 from emulator.contracts.catalogue import Catalogue
 from emulator.contracts.catalogue_build import build_archive
 
@@ -59,3 +63,14 @@ def test_one_older_file_is_recorded_as_before(tmp_path: Path) -> None:
     metadata = Catalogue(tmp_path / "fal.zip").metadata
     assert metadata["delisted_source"]["endpoints"] == 1
     assert "further_delisted_sources" not in metadata
+
+
+def test_a_types_file_that_is_not_there_is_said_before_the_tooling_is_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # without the converter's node_modules it said "run `npm ci …` first" (a review)
+    monkeypatch.setattr(catalogue_build, "CONVERTER", tmp_path / "catalogue" / "convert.mjs")
+    missing = tmp_path / "nonexistent.ts"
+    assert main(["contracts", "import", str(missing), "--output", str(tmp_path / "f.zip")]) == 2
+    err = capsys.readouterr().err
+    assert f"{missing}: no such file" in err and "npm ci" not in err

@@ -45,6 +45,13 @@ def test_what_re2_cannot_run_is_named_in_its_words(pattern: str, words: str) -> 
     assert problem is not None and words in problem
 
 
+@pytest.mark.parametrize("pattern", ["^(?=a)b$", r"^.{1,2000}$"])
+def test_a_refused_pattern_names_no_provider(pattern: str) -> None:
+    # "fal matches with Rust's regex" was said of a WaveSpeed contract's pattern (a review)
+    problem = pattern_problem(pattern)
+    assert problem is not None and "fal" not in problem
+
+
 def test_python_unicode_escapes_are_matched_as_fal_matches_them() -> None:
     # RE2 writes \x{4e00}; pydantic, Python's re and jsonschema's check read \u4e00
     assert pattern_problem(r"^[\u4e00-\u9fff]+$") is None
