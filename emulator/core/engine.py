@@ -35,7 +35,7 @@ from emulator.core.outcomes import (
     limits_of,
     make_outcome,
 )
-from emulator.core.parts import clock_for, job_store_for, ledger_for, record_for, storage_for
+from emulator.core.parts import clock_for, job_store_for, record_for, storage_for
 from emulator.core.shared_engine import SharedEngineState
 from emulator.core.shared_webhooks import JobAccess
 from emulator.core.store import Store, StoreUnavailable, open_store
@@ -81,8 +81,6 @@ class Engine(Timeline):
         #: the ids asked for that no contract knows, each advised of once (not reset)
         self.unknown_ids = UnknownIds()
         self.jobs = job_store_for(config, self.store, self.contracts, self.finished)
-        #: what each key was charged for its jobs: it outlives them (`emulator.core.ledger`)
-        self.ledger = ledger_for(self.store)
         self.record = record_for(config, self.store)
         self.faults = FaultBook(self.config.seed, store=self.store, served=self.contracts.serve_any)
         self.webhooks = WebhookSender(
@@ -116,15 +114,14 @@ class Engine(Timeline):
         )
 
     def reset(self, seed: int | None = None) -> None:
-        """Forget every job, charge, medium and recorded request; with a seed, replay the
-        same ids, media and secrets: a reset with a seed is a fresh start with that seed.
-        With a shared store, every process sharing it starts afresh."""
+        """Forget every job, medium and recorded request; with a seed, replay the same ids,
+        media and secrets: a reset with a seed is a fresh start with that seed. With a
+        shared store, every process sharing it starts afresh."""
         salt = salt_for(seed)
         if self.store is not None:
             self._restart_store(seed, salt)
         self._start(seed, salt)
         self.jobs.clear()
-        self.ledger.clear()
         self.record.clear()
         self.faults.clear(seed)
         self.storage.clear()

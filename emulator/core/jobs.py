@@ -51,7 +51,6 @@ class Job:
         "checked",
         "counted",
         "deleted",
-        "charged",
         "written_time",
     )
 
@@ -92,7 +91,6 @@ class Job:
         self.checked = False  # its input passed the contract and the limits when submitted
         self.counted = False  # the status poll now being answered is already in `polls`
         self.deleted = False  # deleted from its key's history (still kept, still paid for)
-        self.charged = False  # its key was charged for it (`emulator.core.ledger`)
         #: its submission time as its provider's answers write it, once written (issue 17:
         #: a new job's time missed a cache, and each poll paid that cache's look-up)
         self.written_time: str | None = None

@@ -1,6 +1,6 @@
-"""The parts of an `Engine` made from its settings: its clock, its jobs, its request record,
-its files and its ledger, each this process's own or, with a shared store, one every
-process reads alike."""
+"""The parts of an `Engine` made from its settings: its clock, its jobs, its request record
+and its files, each this process's own or, with a shared store, one every process reads
+alike."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from emulator.contracts.documents import Contracts
 from emulator.core.clock import Clock, ManualClock, SharedManualClock, SystemClock, WallClock
 from emulator.core.files import Storage
 from emulator.core.jobs import Budget, Job, JobStore
-from emulator.core.ledger import Ledger, SharedLedger
 from emulator.core.record import RequestRecord
 from emulator.core.shared_jobs import SharedJobStore
 from emulator.core.store import Store
@@ -44,11 +43,6 @@ def job_store_for(
     if store is None:
         return JobStore(budget, finished)
     return SharedJobStore(store, budget, contracts.get, finished)
-
-
-def ledger_for(store: Store | None) -> Ledger | SharedLedger:
-    """What each key was charged, kept where the jobs are."""
-    return Ledger() if store is None else SharedLedger(store)
 
 
 def record_for(config: EmulatorConfig, store: Store | None) -> RequestRecord:

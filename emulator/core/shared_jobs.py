@@ -12,8 +12,7 @@ drop (or both count) the same job; the claim and the drop are one atomic step
 A job is one hash. What changes after submission is kept apart and written atomically: a
 cancellation with ``hsetnx`` (the first ending wins), and status polls in a counter per
 *caller* (``polls:<key>``), so that a status poll reads the job and counts itself in one
-round trip without a caller of another key ever touching the owner's count. A job's hash
-holds `UNCHARGED` until its key is charged for it (`charge_claim`).
+round trip without a caller of another key ever touching the owner's count.
 """
 
 from __future__ import annotations
@@ -48,9 +47,6 @@ NEWEST_CHUNK = 256
 #: seconds between one process's looks for jobs past their retention, when submitting
 EXPIRY_INTERVAL = 1.0
 
-#: the field of a job's hash that is there until its key is charged for it
-UNCHARGED = "uncharged"
-
 _NUMBERS = ("submitted_at", "submitted_wall", "queue_span", "run_span", "queue_weight")
 
 
@@ -60,13 +56,6 @@ def _job_key(job_id: str) -> str:
 
 def _owned(owner: str) -> str:
     return f"jobs:key:{owner}"
-
-
-def charge_claim(job_id: str) -> Op:
-    """The guard of the step that charges a job's key for it (`emulator.core.ledger`): it
-    answers true once, to one process, and never once the job is dropped (its hash gone),
-    so a job is charged at most once and a dropped one leaves nothing behind."""
-    return ("hdel", _job_key(job_id), UNCHARGED)
 
 
 class SharedJobStore:
@@ -205,7 +194,6 @@ class SharedJobStore:
             "seed": job.seed,
             "size": job.size,
             "checked": int(job.checked),
-            UNCHARGED: 1,
             **{name: repr(getattr(job, name)) for name in _NUMBERS},
         }
         if job.webhook is not None:
@@ -336,7 +324,6 @@ class SharedJobStore:
         if "progression" in text:
             job.progression = Progression.parse(text["progression"])
         job.deleted = text.get("deleted") == "1"
-        job.charged = UNCHARGED not in text
         if "failure" in text:
             kind, message, details = json.loads(text["failure"])
             job.failure = Failure(kind, message, details)

@@ -5,16 +5,15 @@ its desktop app (``wavespeed-desktop``, ``src/api/client.ts``: history's ISO 860
 ``created_after``/``created_before`` and ``total``, pricing's ``unit_price``), the protocol
 notes (wavespeed-protocol.md §3.6: history, delete) and public client code
 (billings search, usage statistics, ``POST /api/v3/upload`` returning ``data.url``).
-A run costs what `emulator.providers.wavespeed.pricing` says. Guessed, and marked so below
-or there: the default prices, the starting balance, the delete answer, the usage
-statistics' fields beyond ``summary.total_cost`` and ``daily_usage[].{date, amount}``.
+A run costs what its contract publishes (``info.x-emulator-price``, per image, second or
+call, counted from the run's input as the live harness's spend cap counts it), else the
+contract's ``x-wavespeed-metadata.base_price`` a run, else a guessed default by kind.
+Guessed, and marked so below: those defaults, the starting balance, the delete answer, the
+usage statistics' fields beyond ``summary.total_cost`` and ``daily_usage[].{date, amount}``.
 
-Everything is per key: a key sees its own predictions and its own spend. The history lists
-the jobs still kept (``--retention``, ``--max-jobs-per-key``); balance, billings and usage
-read the key's ledger (`emulator.core.ledger`), whose charges outlive the jobs: first, any
-kept job that completed unseen is charged. Reading a key's jobs takes up to
-``max_jobs_per_key`` of them (with a shared store, round trips), so it is done in a worker
-thread: a key with a long history holds up no other request.
+Everything is per key: a key sees its own predictions and its own spend. Reading a key's
+jobs takes up to ``max_jobs_per_key`` of them (with a shared store, round trips), so it is
+done in a worker thread: a key with a long history holds up no other request.
 """
 
 from __future__ import annotations
@@ -30,9 +29,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from emulator.contracts.documents import Endpoint
+from emulator.contracts.kinds import category_kind
+from emulator.contracts.prices import Price, cost, published_price
 from emulator.core.engine import Engine
 from emulator.core.jobs import Job
-from emulator.core.ledger import Charge, Spent
 from emulator.core.lifecycle import Phase
 from emulator.http.bodies import read_payload
 from emulator.http.hosts import public_base
@@ -44,18 +44,44 @@ from emulator.providers.wavespeed.envelopes import (
     created_at,
     envelope,
     finished_prediction,
-    prediction_id,
     task_id,
-    timestamp,
     wants_inline,
 )
 from emulator.providers.wavespeed.errors import WaveSpeedError, answer, only
 from emulator.providers.wavespeed.paths import job_id_of
-from emulator.providers.wavespeed.pricing import model_price, run_cost
 
 #: GUESS: what a new key's balance is, in USD
 STARTING_BALANCE = 100.0
+#: GUESS: USD per run by the kind a model makes, when its contract names no price
+DEFAULT_PRICES = {"image": 0.03, "video": 0.3, "audio": 0.02, "mesh": 0.2, None: 0.01}
 MAX_PAGE_SIZE = 100
+
+
+def _price(endpoint: Endpoint) -> Price:
+    """The model's price: published in its contract, else its base price a run, else the
+    guessed default of its kind a run."""
+    published = published_price(endpoint)
+    if published is not None:
+        return published
+    metadata = endpoint.document.get("info", {}).get("x-wavespeed-metadata", {})
+    base = metadata.get("base_price")
+    if isinstance(base, (int, float)) and not isinstance(base, bool):
+        return Price(float(base), "call", "x-wavespeed-metadata.base_price")
+    guess = DEFAULT_PRICES.get(category_kind(endpoint.category), DEFAULT_PRICES[None])
+    return Price(guess, "call", "GUESS: the default of its kind")
+
+
+def _cost(endpoint: Endpoint, inputs: Any) -> float:
+    """What one run with ``inputs`` costs: the price times the units the run uses, counted
+    from the fields its contract declares (one it ignores, say ``num_images`` sent to a
+    model that makes one image, makes nothing more and costs nothing more)."""
+    declared = endpoint.resolve(endpoint.input_schema).get("properties", {})
+    given = inputs if isinstance(inputs, Mapping) else {}
+    return cost(endpoint, _price(endpoint), {k: v for k, v in given.items() if k in declared})
+
+
+def _job_cost(job: Job) -> float:
+    return _cost(job.endpoint, job.payload)
 
 
 def _instant(body: Mapping[str, Any], name: str) -> float | None:
@@ -130,21 +156,10 @@ class WaveSpeedAccount:
                 seen.add(job.id)
                 yield job
 
-    def _settle(self, owner: str, link: Linker) -> None:
-        """Charge the key for every kept job that completed unseen (no result, webhook or
-        account call said so yet), as its result says: a failed or cancelled one costs
-        nothing, a deleted one was still paid for."""
-        for job in self._jobs(owner):
-            if not job.charged:
-                self._status(job, link)  # a completed one is charged as its status is read
-
-    def _spent(self, owner: str, link: Linker) -> Spent:
-        self._settle(owner, link)
-        return self.engine.ledger.spent(owner)
-
-    def _charges(self, owner: str, link: Linker) -> list[Charge]:
-        self._settle(owner, link)
-        return self.engine.ledger.charges(owner)
+    def _charged(self, owner: str, link: Linker) -> list[Job]:
+        """Jobs that cost money: completed, as their results say (deleted ones were still
+        paid; a failed or cancelled one costs nothing)."""
+        return [job for job in self._jobs(owner) if self._status(job, link) == "completed"]
 
     def _status(self, job: Job, link: Linker) -> str:
         return self._result(job, link)[0]
@@ -192,11 +207,9 @@ class WaveSpeedAccount:
     # -- the API -------------------------------------------------------------------------
 
     async def balance(self, request: Request) -> Response:
-        """The starting balance less every charge the key ever had (its running total:
-        what expired or was evicted is still charged)."""
         owner, link = caller(request.scope, self.engine.config), self._link(request)
-        spent = await run_in_threadpool(self._spent, owner, link)
-        return json_response(envelope({"balance": round(STARTING_BALANCE - spent.usd, 6)}))
+        spent = await run_in_threadpool(lambda: sum(map(_job_cost, self._charged(owner, link))))
+        return json_response(envelope({"balance": round(STARTING_BALANCE - spent, 6)}))
 
     async def models(self, request: Request) -> Response:
         caller(request.scope, self.engine.config)
@@ -213,7 +226,7 @@ class WaveSpeedAccount:
             "name": metadata.get("name", endpoint.id),
             "description": endpoint.document.get("info", {}).get("description", ""),
             "type": endpoint.category,
-            "base_price": model_price(endpoint).usd,  # a unit's: an image's, a second's, a run's
+            "base_price": _price(endpoint).usd,  # a unit's: an image's, a second's, a run's
             "formula": "",  # GUESS: a fixed price has no JSONata formula
             "api_schema": {"api_schemas": [{"request_schema": request_schema}]},
         }
@@ -230,7 +243,7 @@ class WaveSpeedAccount:
             raise WaveSpeedError(404, f"Model '{model}' not found")
         if not isinstance(inputs, dict):
             raise WaveSpeedError(400, "Invalid parameters: inputs must be a JSON object")
-        price = run_cost(endpoint, inputs)
+        price = _cost(endpoint, inputs)
         if not math.isfinite(price):
             raise WaveSpeedError(400, "Invalid parameters: inputs ask for too many units")
         # ``unit_price`` is what WaveSpeed's desktop client reads of /model/pricing
@@ -283,8 +296,8 @@ class WaveSpeedAccount:
     def _delete(self, owner: str, ids: list[str]) -> int:
         """Take the key's predictions of ``ids`` out of its history; how many it had."""
         deleted = 0
-        for given in dict.fromkeys(ids):
-            job_id = job_id_of(given)
+        for prediction_id in dict.fromkeys(ids):
+            job_id = job_id_of(prediction_id)
             if job_id is None:
                 continue  # not an id of ours: nothing to delete
             job = self.engine.find(job_id, owner)
@@ -294,32 +307,30 @@ class WaveSpeedAccount:
         return deleted  # GUESS: the count
 
     async def billings(self, request: Request) -> Response:
-        """A page of the charges the key's ledger lists, newest first by the predictions'
-        creation (oldest first if ``sort`` is ``created_at ASC``)."""
         owner = caller(request.scope, self.engine.config)
         body = await self._body(request)
         page, size = _page(body)
-        charges = await run_in_threadpool(self._charges, owner, self._link(request))
+        jobs = await run_in_threadpool(self._charged, owner, self._link(request))
         uuids = body.get("prediction_uuids")
         if isinstance(uuids, list):
-            charges = [c for c in charges if prediction_id(c.job_id) in uuids]
-        ascending = body.get("sort") == "created_at ASC"
-        charges.sort(key=lambda c: c.submitted_wall, reverse=not ascending)
+            jobs = [j for j in jobs if task_id(j) in uuids]
+        if body.get("sort") != "created_at ASC":
+            jobs.reverse()
         rows = [
             {
-                "uuid": f"billing-{prediction_id(c.job_id)}",
+                "uuid": f"billing-{task_id(j)}",
                 "billing_type": "deduct",
-                "price": c.usd,
-                "created_at": timestamp(c.submitted_wall),
+                "price": _job_cost(j),
+                "created_at": created_at(j),
                 "prediction": {
-                    "uuid": prediction_id(c.job_id),
-                    "model_uuid": c.endpoint,
+                    "uuid": task_id(j),
+                    "model_uuid": j.endpoint.id,
                     "status": "completed",
                 },
             }
-            for c in charges[(page - 1) * size : page * size]
+            for j in jobs[(page - 1) * size : page * size]
         ]
-        return json_response(envelope({"page": page, "total": len(charges), "items": rows}))
+        return json_response(envelope({"page": page, "total": len(jobs), "items": rows}))
 
     async def usage(self, request: Request) -> Response:
         owner = caller(request.scope, self.engine.config)
@@ -328,18 +339,17 @@ class WaveSpeedAccount:
         return json_response(envelope(usage))
 
     def _usage(self, owner: str, link: Linker) -> dict[str, Any]:
-        """The summary counts every charge the key ever had; the usage by day and by model,
-        the charges its ledger still lists (`emulator.core.ledger.CHARGES_KEPT`)."""
         days: dict[str, list[float]] = {}
         models: dict[str, list[float]] = {}
-        for charge in self._charges(owner, link):
-            days.setdefault(timestamp(charge.submitted_wall)[:10], []).append(charge.usd)
-            models.setdefault(charge.endpoint, []).append(charge.usd)
-        spent = self.engine.ledger.spent(owner)  # every charge: the listed ones and older
+        for job in self._charged(owner, link):
+            paid = _job_cost(job)
+            days.setdefault(created_at(job)[:10], []).append(paid)
+            models.setdefault(job.endpoint.id, []).append(paid)
+        total = sum(sum(v) for v in days.values())
         return {
             "summary": {
-                "total_cost": round(spent.usd, 6),
-                "total_requests": spent.charges,
+                "total_cost": round(total, 6),
+                "total_requests": sum(map(len, days.values())),
             },
             "daily_usage": [
                 {"date": d, "amount": round(sum(v), 6), "count": len(v)}

@@ -17,7 +17,6 @@ from emulator.core.timeline import Look
 from emulator.http.responses import encode_json, json_fragment
 from emulator.media.links import Linker, data_uri_linker
 from emulator.providers.wavespeed.errors import failure_message, task_code
-from emulator.providers.wavespeed.pricing import charge
 
 STATUS_NAMES = {Phase.QUEUED: "created", Phase.RUNNING: "processing", Phase.DONE: "completed"}
 #: GUESS: the error of a prediction deleted from the history (WaveSpeed's was not observed;
@@ -28,12 +27,7 @@ DELETED = "Prediction deleted: it was deleted from the history (POST /api/v3/pre
 def task_id(job: Job) -> str:
     """WaveSpeed's ids are 32 hex digits: the job's UUID without dashes (its layout's
     ``dashless_job_ids``, which the control plane and the dashboard list)."""
-    return prediction_id(job.id)
-
-
-def prediction_id(job_id: str) -> str:
-    """`task_id` of the job ``job_id`` (a charge outlives its job: only its id is left)."""
-    return job_id.replace("-", "")
+    return job.id.replace("-", "")
 
 
 def wants_inline(job: Job) -> bool:
@@ -119,14 +113,12 @@ def prediction(
 
 
 def finished_prediction(engine: Engine, job: Job, result_url: str, link: Linker) -> dict[str, Any]:
-    """The prediction of a finished job: its outputs, or its failure. The first answer
-    that says it completed (its result, its webhook, the account APIs) charges its key."""
+    """The prediction of a finished job: its outputs, or its failure."""
     look = engine.look(job)
     try:
         produced = engine.outcome(job, link)
     except JobFailed as failed:
         return prediction(engine, job, look, result_url, failure=failed.failure)
-    charge(engine, job)
     finished = prediction(engine, job, look, result_url, produced=produced.get("data", produced))
     if is_sparse(job):  # the prediction's own optional fields go too: has_nsfw_contents…
         return without_optional(job.endpoint, envelope(finished))["data"]

@@ -4,12 +4,10 @@ usage from the emulated spend, history from the jobs, each key on its own."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -23,17 +21,14 @@ from emulator import EmulatorConfig, Engine, ManualClock, Progression, create_ap
 from emulator.contracts.prices import published_price
 from emulator.contracts.served import served_contracts
 from emulator.core.shared_jobs import NEWEST_CHUNK
-from emulator.providers.wavespeed.account import STARTING_BALANCE
+from emulator.providers.wavespeed.account import DEFAULT_PRICES, STARTING_BALANCE
 from emulator.providers.wavespeed.envelopes import task_id
-from emulator.providers.wavespeed.pricing import DEFAULT_PRICES
-from tests import shared_stores
 from tests.bounded import eventually
 
 API = "https://api.wavespeed.ai/api/v3"
 MODEL = "bytedance/seedream-v4"
 BITDANCE = "wavespeed-ai/bitdance-14b/text-to-image"
 IMMEDIATE = Progression.parse("immediate")
-session_redis = shared_stores.session_redis
 
 
 @pytest.fixture
@@ -321,102 +316,3 @@ def test_a_failed_or_cancelled_prediction_is_listed_so_and_costs_nothing() -> No
             assert usage["summary"] == {"total_cost": 0, "total_requests": 0}
             bills = client.post("/billings/search", json={}).json()["data"]
             assert bills["total"] == 0
-
-
-@pytest.mark.parametrize("kind", ["none", "sqlite", "redis"])
-def test_a_charge_outlives_its_job_past_retention_and_eviction(
-    kind: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
-    """The finding: a job past ``--retention`` (or evicted by ``--max-jobs-per-key``)
-    gave its charge back, and billings and usage forgot it. Only the history lets it go."""
-    state = "memory" if kind == "none" else shared_stores.store_url(kind, request, tmp_path)
-    config = EmulatorConfig(state=state, progression=IMMEDIATE, retention=60, max_jobs_per_key=2)
-    engine = Engine(config, clock=ManualClock(wall_start=time.time()))
-    price = DEFAULT_PRICES["image"]
-    try:
-        with _account(engine) as client:
-            expired = run(client)
-            engine.clock.advance(61)  # past the retention
-            kept = run(client)
-            evicted = [run(client), run(client)]  # the key's oldest ("kept") goes
-            listed = client.post("/predictions", json={}).json()["data"]
-            assert [i["id"] for i in listed["items"]] == evicted[::-1]
-            assert client.get("/balance").json()["data"]["balance"] == pytest.approx(
-                STARTING_BALANCE - 4 * price
-            )
-            bills = client.post("/billings/search", json={"sort": "created_at ASC"}).json()
-            assert [b["prediction"]["uuid"] for b in bills["data"]["items"]] == [
-                expired,
-                kept,
-                *evicted,
-            ]
-            usage = client.post("/user/usage_stats", json={}).json()["data"]
-            assert usage["summary"] == {"total_cost": pytest.approx(4 * price), "total_requests": 4}
-            assert sum(day["count"] for day in usage["daily_usage"]) == 4
-    finally:
-        engine.close()
-
-
-def test_a_charge_made_by_one_worker_is_every_workers_and_survives_a_restart(
-    tmp_path: Path,
-) -> None:
-    """Two workers on one SQLite state (``--data-dir``), then a restart: the charge of a
-    job long evicted is still in every balance."""
-    config = EmulatorConfig(data_dir=tmp_path, progression=IMMEDIATE, max_jobs_per_key=1)
-    one, two = Engine(config), Engine(config)
-    try:
-        with _account(one) as first, _account(two) as second:
-            gone = run(first)
-            run(second)  # evicts it
-            assert second.get(f"/predictions/{gone}/result").status_code == 404
-            balance = first.get("/balance").json()["data"]["balance"]
-            assert balance == pytest.approx(STARTING_BALANCE - 2 * DEFAULT_PRICES["image"])
-    finally:
-        one.close()
-        two.close()
-    again = Engine(config)
-    try:
-        with _account(again) as client:
-            assert client.get("/balance").json()["data"]["balance"] == pytest.approx(balance)
-            assert client.post("/billings/search", json={}).json()["data"]["total"] == 2
-    finally:
-        again.close()
-
-
-def test_a_redis_shared_charge_is_one_per_job_whichever_worker_sees_it(redis_url: str) -> None:
-    """A job completed unseen, then read by two workers' account APIs at once and in turn:
-    charged once, in both balances, and forgotten by a reset."""
-    config = EmulatorConfig(state=redis_url, progression=IMMEDIATE)
-    one, two = Engine(config), Engine(config)
-    try:
-        with _account(one) as first, _account(two) as second:
-            first.post(f"/{MODEL}", json={"prompt": "unseen"})
-            threads = [
-                threading.Thread(target=client.get, args=("/balance",))
-                for client in (first, second)
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(10)
-            expected = pytest.approx(STARTING_BALANCE - DEFAULT_PRICES["image"])
-            for client in (first, second):
-                assert client.get("/balance").json()["data"]["balance"] == expected
-            other = second.get("/balance", headers={"Authorization": "Bearer key-2"})
-            assert other.json()["data"]["balance"] == STARTING_BALANCE  # each key its own
-            one.reset()
-            assert second.get("/balance").json()["data"]["balance"] == STARTING_BALANCE
-    finally:
-        one.close()
-        two.close()
-
-
-@contextlib.contextmanager
-def _account(engine: Engine) -> Iterator[httpx.Client]:
-    """A client of ``engine``'s WaveSpeed API, in-process, as key ``key-1``."""
-    with TestClient(
-        create_app(engine=engine),
-        base_url="http://testserver/wavespeed/api/v3",
-        headers={"Authorization": "Bearer key-1"},
-    ) as client:
-        yield client
