@@ -207,11 +207,6 @@ class Fault:
                 raise FaultError(str(error)) from None
         if self.inputs is not None and not isinstance(self.inputs, dict):
             raise FaultError("inputs must map field names to values")
-        if self.inputs and self.stage == "media":
-            raise FaultError(
-                f"{self.effect} cannot filter on inputs: a download carries none (name the "
-                "medium by path, or stage its job with fail or nsfw)"
-            )
 
     def matches(
         self,
@@ -311,6 +306,12 @@ class FaultBook:
         """``fault`` as a rule, if one that can be used: else `FaultError`, with why."""
         rule = fault if isinstance(fault, Fault) else Fault.from_dict(fault)
         rule.check()
+        # Refused as added, not as read: a rule a store kept from before must still load.
+        if rule.inputs and rule.stage == "media":
+            raise FaultError(
+                f"{rule.effect} cannot filter on inputs: a download carries none (name the "
+                "medium by path, or stage its job with fail or nsfw)"
+            )
         if (
             rule.endpoint is not None
             and self.served

@@ -8,7 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from emulator import BackgroundServer, EmulatorConfig, create_app, emulate
-from emulator.core.faults import FaultError
+from emulator.core.faults import Fault, FaultError
 from tests.transport.alike import FAL_QUEUE, recorded_when_left
 
 KEY = {"Authorization": "Key k"}
@@ -84,11 +84,16 @@ def test_a_body_a_rule_cannot_read_matches_no_rule_and_reaches_its_route() -> No
             url, content=b"{", headers={**KEY, "Content-Type": "application/json"}
         )
         assert not_json.status_code == 422
+        # a body said to be other than JSON (an upload's bytes) is not read for a rule
+        typed = {**KEY, "Content-Type": "text/plain"}
+        assert httpx.post(url, content=b'{"prompt": "x"}', headers=typed).status_code == 415
 
 
 def test_a_media_rule_cannot_filter_on_inputs() -> None:
     with emulate() as emulation, pytest.raises(FaultError, match="a download carries none"):
         emulation.add_fault("media_missing", inputs={"prompt": "x"})
+    # refused as added, not as read: one a store kept from before still loads
+    assert Fault.from_dict({"effect": "media_missing", "inputs": {"prompt": "x"}}).inputs
 
 
 # -- the endpoint a request answered by a rule is recorded for -----------------------------
