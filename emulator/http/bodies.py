@@ -43,6 +43,12 @@ def _is_json_content_type(content_type: str) -> bool:
     return media_type in ("", "application/json") or media_type.endswith("+json")
 
 
+def declares_json(scope: Scope) -> bool:
+    """Whether the request in ``scope`` says its body is JSON (or says nothing of it, as
+    the providers read a body sent without a type)."""
+    return _is_json_content_type(header(scope, b"content-type"))
+
+
 #: how long a request body may take to arrive: a client that trickles it holds no worker
 BODY_SECONDS = 60.0
 
@@ -159,10 +165,11 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
 MAX_JSON_VALUES = 200_000
 
 
-#: the most a JSON text's parsed value weighs per character of it, in bytes (measured up
-#: to 34: ``[[[[{}]]]]``), and the longest body counted at that most rather than by its
-#: characters, whose four counts cost a submit 5,600 instructions (2.6 %, issue 17): even
-#: at its most such a body's job is far from any budget (20,000 of them: 200 MB)
+#: the most a JSON text's parsed value weighs per character of it, in bytes (up to 37:
+#: ``{"":{"":…}}`` nests a dict of one key every five characters), and the longest body
+#: counted at that most rather than by its characters, whose four counts cost a submit
+#: 5,600 instructions (2.6 %, issue 17): even at its most such a body's job is far from
+#: any budget (20,000 of them: 200 MB)
 MOST_BYTES_PER_CHARACTER, SHORT_BODY = 40, 256
 
 
@@ -180,7 +187,11 @@ def retained_size(scope: Scope) -> int:
     # Counted at memchr speed (a character inside a string counts too: a bound, not a
     # measure), written out: a loop over a table costs a submit 0.5 µs more (issue 17).
     objects, arrays, items = raw.count(b"{"), raw.count(b"["), raw.count(b",")
-    return len(raw) + 200 * objects + 72 * arrays + 56 * items + 25 * raw.count(b'"')
+    # A string holding one character past U+FFFF keeps four bytes for each of its
+    # characters: text that is not all ASCII, or escapes one, counts four times over.
+    wide = not raw.isascii() or b"\\u" in raw
+    text = 4 * len(raw) if wide else len(raw)
+    return text + 200 * objects + 72 * arrays + 56 * items + 25 * raw.count(b'"')
 
 
 async def read_json(

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from emulator.core.faults import Fault, FaultBook
 from emulator.core.keys import split_authorization
 from emulator.http.asgi import header, held_before_reading, note_endpoint, read_ahead
-from emulator.http.bodies import BODY_SECONDS, PayloadError, decode_json
+from emulator.http.bodies import BODY_SECONDS, PayloadError, declares_json, decode_json
 
 
 class ConnectionDropped(Exception):
@@ -119,8 +119,8 @@ class ExchangeFaults:
         provider, rest = where
         key = split_authorization(header(scope, b"authorization"))[1]
         payload = None
-        if self.faults.wants_inputs("exchange", rest):
-            payload, receive = await self._inputs(receive)
+        if self.faults.wants_inputs("exchange", rest) and declares_json(scope):
+            payload, receive = await self._inputs(receive)  # (an upload's bytes: not read)
         fault = self.faults.pick(
             "exchange",
             provider=provider,
@@ -153,8 +153,9 @@ class ExchangeFaults:
     async def _inputs(self, receive: Receive) -> tuple[Any, Receive]:
         """The request's JSON body, for a rule's ``inputs`` to match (None: no JSON within
         the limits, which no such rule matches), and the ``receive`` its route reads it with.
-        Read ahead only while such a rule is in force; its route then reads it as ever (a
-        body not whole within `BODY_SECONDS` matches no such rule, and its route waits on)."""
+        Read ahead only while such a rule is in force, and only a body said to be JSON; its
+        route then reads it as ever (a body not whole within `BODY_SECONDS` matches no such
+        rule, and its route waits for it as long again)."""
         raw, receive = await read_ahead(receive, self.max_body_bytes, BODY_SECONDS)
         if raw is None:
             return None, receive
