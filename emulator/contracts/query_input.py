@@ -4,9 +4,11 @@ A query string carries only text: ``@fal-ai/client``'s ``run(…, {method: "get"
 ``num_images: 2`` as ``num_images=2``. Read as text, every number and flag in it would fail
 its schema, so a value is converted where its property does not take text (as FastAPI reads
 typed query parameters): to a number, a whole number or a flag, or, for an array, one item
-per repetition of its name (``?image_urls=a&image_urls=b``). A value that converts to none
-of them stays text, for validation to name. Objects cannot be written in a query string
-(the client writes ``[object Object]``), and stay text too.
+per repetition of its name (``?image_urls=a&image_urls=b``), or, for an array of numbers or
+flags, one per comma of its one value, as the client joins an array (``?seeds=1,2``: a
+list of texts cannot be split so, a data URI holding a comma). A value that converts to
+none of them stays text, for validation to name. Objects cannot be written in a query
+string (the client writes ``[object Object]``), and stay text too.
 """
 
 from __future__ import annotations
@@ -40,7 +42,10 @@ def _typed(endpoint: Endpoint, schema: Any, texts: list[str]) -> Any:
     types = _types(endpoint, schema)
     if "array" in types and "string" not in types:
         items = endpoint.resolve(schema).get("items") if isinstance(schema, Mapping) else None
-        return [_converted(_types(endpoint, items), text) for text in texts]
+        item_types = _types(endpoint, items)
+        if len(texts) == 1 and item_types and "string" not in item_types:
+            texts = texts[0].split(",")  # as @fal-ai/client writes an array: "1,2"
+        return [_converted(item_types, text) for text in texts]
     return _converted(types, texts[-1])
 
 

@@ -35,3 +35,14 @@ def test_a_number_field_takes_fractions_and_an_array_one_item_per_repetition() -
 def test_a_repeated_scalar_is_its_last_value_and_an_unknown_name_stays_text() -> None:
     inputs = query_input(BITDANCE, [("num_images", "1"), ("num_images", "3"), ("extra", "4")])
     assert inputs == {"num_images": 3, "extra": "4"}
+
+
+def test_an_array_of_numbers_is_read_from_one_comma_joined_value() -> None:
+    # @fal-ai/client's URLSearchParams writes [1200, 800] as "1200,800"
+    expand = shipped_catalogue().endpoint("fal-ai/bria/expand")
+    inputs = query_input(expand, [("canvas_size", "1200,800"), ("original_image_size", "600")])
+    assert inputs == {"canvas_size": [1200, 800], "original_image_size": [600]}
+    # a list of texts is not split: a data URI holds a comma
+    edit = shipped_catalogue().endpoint("fal-ai/bytedance/seedream/v4/edit")
+    uri = "data:image/png;base64,iVBOR"
+    assert query_input(edit, [("image_urls", uri)]) == {"image_urls": [uri]}
