@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from emulator.contracts.documents import Endpoint
-from emulator.contracts.limits import COUNT_FIELDS
+from emulator.contracts.limits import COUNT_FIELDS, output_count
 from emulator.contracts.sizes import FPS_FIELDS
 from emulator.contracts.validation import apply_defaults
 
@@ -46,7 +46,8 @@ def units(price: Price, inputs: Mapping[str, Any]) -> float:
     seconds (``num_frames`` at the frame rate asked, else 24 a second; else ``duration``,
     else 10: a long one), or one call."""
     if price.per == "image":
-        counts = [number(inputs[name], 1) for name in COUNT_FIELDS if name in inputs]
+        # as many as are made (`output_count`: 2.5 makes two)
+        counts = [output_count(inputs[name]) or 1 for name in COUNT_FIELDS if name in inputs]
         return max(counts, default=1) * number(inputs.get("max_images"), 1)
     if price.per == "second":
         frames = inputs.get("num_frames")
