@@ -179,7 +179,7 @@ def retained_size(scope: Scope) -> int:
     its text, and for each character that can start a value what Python keeps for the
     largest such value, beyond its text (Python 3.11, 64-bit, measured): an object (a small
     dict) 200 bytes, an array 72, an item after a comma (a float, or its slot in a list) 56,
-    a string (two quotes) 50. Parsed, a body's values weigh up to 34 times its text
+    a string (two quotes) 50. Parsed, a body's values weigh up to 37 times its text
     (``[{},{},…]``: 7.1 MB from 396 KB), which counting the text alone let through."""
     raw = scope.get(BODY, b"")
     if len(raw) <= SHORT_BODY:  # nearly every submit's: its most, uncounted (issue 17)
