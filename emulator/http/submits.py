@@ -9,12 +9,16 @@ costs more than their write.
 
 from __future__ import annotations
 
+from starlette.types import Scope
+
 from emulator.core.engine import Engine
+from emulator.http.asgi import BODY
 
 #: the input size from which a submit to a shared store is written from a worker thread
 OFFLOADED_BYTES = 256 * 1024
 
 
-def offloads(engine: Engine, size: int) -> bool:
-    """Whether a submit of an input of ``size`` bytes is made in a worker thread."""
-    return engine.store is not None and size >= OFFLOADED_BYTES
+def offloads(engine: Engine, scope: Scope) -> bool:
+    """Whether the submit in ``scope`` is made in a worker thread: by its body's size,
+    what is written (not what the budgets count its input to weigh, `retained_size`)."""
+    return engine.store is not None and len(scope.get(BODY, b"")) >= OFFLOADED_BYTES

@@ -3,13 +3,16 @@ do not wait for it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
 import pytest
 
 from emulator import EmulatorConfig, Engine, create_app
-from emulator.http.submits import OFFLOADED_BYTES
+from emulator.http.asgi import BODY
+from emulator.http.bodies import retained_size
+from emulator.http.submits import OFFLOADED_BYTES, offloads
 from tests.held_calls import answered_while_held
 
 LARGE = {"prompt": "x" * OFFLOADED_BYTES}
@@ -41,3 +44,18 @@ def test_a_large_input_is_written_to_a_data_dir_off_the_event_loop(
     finally:
         engine.close()
     assert held == (200, 200, True)
+
+
+def test_a_submit_is_offloaded_by_its_bodys_size_not_by_its_inputs_weight(
+    tmp_path: Path,
+) -> None:
+    # what is written to the store is the body: a mid-size one of many numbers, which the
+    # budgets count as weighing more, is written at once
+    engine = Engine(EmulatorConfig(data_dir=tmp_path))
+    try:
+        many = json.dumps([0.5] * 20_000).encode()
+        assert retained_size({BODY: many}) >= OFFLOADED_BYTES > len(many)
+        assert not offloads(engine, {BODY: many})
+        assert offloads(engine, {BODY: b"x" * OFFLOADED_BYTES})
+    finally:
+        engine.close()

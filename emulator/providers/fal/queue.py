@@ -209,7 +209,7 @@ class FalQueue:
             raise FalError.detail(429, f"The queue of {endpoint.id} holds {limit} requests or more")
         size, start_timeout = retained_size(scope), platform.start_timeout
         weight, checked = platform.queue_weight, config.validate_on_submit
-        if offloads(self.engine, size):
+        if offloads(self.engine, scope):
             job = await run_in_threadpool(
                 self.engine.submit, endpoint, payload, owner, webhook=webhook, size=size,
                 start_timeout=start_timeout, queue_weight=weight, checked=checked,

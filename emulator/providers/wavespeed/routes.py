@@ -255,7 +255,7 @@ class WaveSpeedApi:
         webhook: str | None,
     ) -> Job:
         size = retained_size(scope)
-        if offloads(self.engine, size):
+        if offloads(self.engine, scope):
             job = await run_in_threadpool(
                 self.engine.submit, endpoint, payload, owner, webhook=webhook, size=size,
                 checked=True,
