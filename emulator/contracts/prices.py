@@ -68,8 +68,11 @@ def cost(endpoint: Endpoint, price: Price, inputs: Mapping[str, Any]) -> float:
 
 
 def number(value: Any, default: float) -> float:
-    """``value`` as a number of at least 0, else ``default``."""
+    """``value`` as a number of at least 0 (a whole number past a float's range: infinity),
+    else ``default``."""
     try:
         return max(float(value), 0)
+    except OverflowError:  # 10**400, an unbounded field of a user's contract
+        return math.inf if value > 0 else 0
     except (TypeError, ValueError):
         return default
