@@ -293,11 +293,13 @@ class FaultBook:
         rules = self._stage_rules(stage)
         return rules is not None and bool(rules.others or endpoint in rules.by_endpoint)
 
-    def wants_inputs(self, stage: str, endpoint: str) -> bool:
-        """Whether a rule at ``stage`` that might fire for ``endpoint`` filters on
-        ``inputs``: an exchange then reads its request's body before asking `pick`."""
+    def wants_inputs(self, stage: str, provider: str, endpoint: str) -> bool:
+        """Whether a rule at ``stage`` that might fire for ``provider``'s ``endpoint``
+        filters on ``inputs``: an exchange then reads its request's body before `pick`."""
         rules = self._stage_rules(stage)
-        return rules is not None and any(rule.inputs for rule in rules.candidates(endpoint))
+        return rules is not None and any(
+            rule.inputs and rule.provider in (None, provider) for rule in rules.candidates(endpoint)
+        )
 
     def _stage_rules(self, stage: str) -> _StageRules | None:
         return self._index.get(stage)

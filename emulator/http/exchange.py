@@ -119,8 +119,12 @@ class ExchangeFaults:
         provider, rest = where
         key = split_authorization(header(scope, b"authorization"))[1]
         payload = None
-        if self.faults.wants_inputs("exchange", rest) and declares_json(scope):
-            payload, receive = await self._inputs(receive)  # (an upload's bytes: not read)
+        if (
+            scope["method"] not in ("GET", "HEAD")  # no body, no input
+            and declares_json(scope)  # (an upload's bytes: not read)
+            and self.faults.wants_inputs("exchange", provider, rest)
+        ):
+            payload, receive = await self._inputs(receive)
         fault = self.faults.pick(
             "exchange",
             provider=provider,

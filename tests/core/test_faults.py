@@ -109,11 +109,13 @@ def test_an_exchange_reads_its_body_only_for_a_rule_on_inputs_that_could_fire(
 ) -> None:
     book = FaultBook(store=any_store)
     book.add({"effect": "http_error", "status": 500, "endpoint": "acme/video"})
-    assert not book.wants_inputs("exchange", "acme/video")
+    assert not book.wants_inputs("exchange", "fal", "acme/video")
     book.add({"effect": "http_error", "status": 429, "endpoint": "acme/video", "inputs": {"a": 1}})
     book.add({"effect": "fail", "inputs": {"a": 1}})  # a job's: its input is read anyway
-    assert book.wants_inputs("exchange", "acme/video")
-    assert not book.wants_inputs("exchange", "zeta/video")
+    book.add({"effect": "reset", "provider": "wavespeed", "inputs": {"a": 1}})
+    assert book.wants_inputs("exchange", "fal", "acme/video")
+    assert not book.wants_inputs("exchange", "fal", "zeta/video")
+    assert book.wants_inputs("exchange", "wavespeed", "zeta/video")
 
 
 def test_the_first_rule_added_fires_whether_it_names_its_endpoint_or_a_pattern(
