@@ -261,6 +261,19 @@ def test_an_unreachable_input_url_fails_as_fal_reports_it(fal: ModuleType) -> No
     assert invalid.value.status_code == 422  # validated like every other endpoint
 
 
+def test_a_count_sent_as_a_float_and_a_picture_under_any_image_field(fal: ModuleType) -> None:
+    # seedream's edit types its count `number`: 3.0 made one image
+    picture = fal.upload(png(8, 8), "image/png")
+    edit = {"prompt": "x", "image_urls": [picture], "num_images": 3.0}
+    assert len(fal.run("fal-ai/bytedance/seedream/v4/edit", arguments=edit)["images"]) == 3
+    # text under hunyuan3d's input_image_url made a mesh: only seven names were checked
+    text = fal.upload(b"not an image", "image/png")
+    with pytest.raises(fal_client.FalClientHTTPError) as refused:
+        fal.run("fal-ai/hunyuan3d/v2", arguments={"input_image_url": text})
+    (error,) = refused.value.message
+    assert (error["type"], error["loc"]) == ("image_load_error", ["body", "input_image_url"])
+
+
 def test_every_upload_route_of_the_python_client(fal: ModuleType, monkeypatch: Any) -> None:
     client = fal_client.SyncClient(key="uploader")
     via_fallback = client.upload(b"plain text", "text/plain", "note.txt", repository="fal")

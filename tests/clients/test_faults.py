@@ -64,6 +64,17 @@ def test_a_staged_model_422(target: Target) -> None:
     ]
 
 
+def test_an_exchange_error_for_one_input_meets_only_the_calls_that_send_it(target: Target) -> None:
+    # matched on the submit's body, read ahead of its route (the rule never fired before)
+    refusing = {"provider": "fal", "status": 400, "inputs": {"prompt": "refuse me"}}
+    rule = stage(target.engine, "http_error", **refusing)
+    with pytest.raises(fal_client.FalClientHTTPError) as caught:
+        fal_client_for().submit(BITDANCE, arguments={"prompt": "refuse me"})
+    assert caught.value.status_code == 400
+    assert fal_client_for().run(BITDANCE, arguments={"prompt": "other"})["prompt"] == "other"
+    assert (rule.matched, rule.fired) == (1, 1)
+
+
 @pytest.mark.parametrize("code", [1200, 1400, 1401, 1402, 1403, 1405, 5000, 5003, 5004])
 def test_wavespeed_task_codes_reach_the_sdk(target: Target, code: int) -> None:
     stage(target.engine, "fail", provider="wavespeed", code=code, message=f"staged {code}")
