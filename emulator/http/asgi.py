@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 
 from starlette.types import Message, Receive, Scope
 
@@ -71,15 +72,19 @@ async def held_before_reading(
 
     if not await held_while_connected(keeping, seconds):
         return None
-    return _replaying(arrived, receive)
+    return _replaying(arrived, receive, None)
 
 
-async def read_ahead(receive: Receive, limit: int, seconds: float) -> tuple[bytes | None, Receive]:
+async def read_ahead(
+    receive: Receive, limit: int, seconds: float, late: Callable[[], Exception]
+) -> tuple[bytes | None, Receive]:
     """The whole body of a request, read before its route (None: more than ``limit``
     bytes, or not all there within ``seconds``, or its client gone), and the ``receive``
-    its route then reads it with, from its start, as if nothing had read it."""
+    its route then reads it with, from its start, as if nothing had read it. A body not
+    whole in time has had its time: its route's next read past what arrived raises
+    ``late()``, rather than waiting as long again."""
     arrived: deque[Message] = deque()
-    size, whole = 0, False
+    size, whole, timed_out = 0, False, False
     try:
         async with asyncio.timeout(seconds):
             while not whole and size <= limit:
@@ -90,15 +95,22 @@ async def read_ahead(receive: Receive, limit: int, seconds: float) -> tuple[byte
                 size += len(message.get("body", b""))
                 whole = not message.get("more_body", False)
     except TimeoutError:
-        whole = False
+        timed_out = True
     body = b"".join(m.get("body", b"") for m in arrived) if whole and size <= limit else None
-    return body, _replaying(arrived, receive)
+    return body, _replaying(arrived, receive, late if timed_out else None)
 
 
-def _replaying(arrived: deque[Message], receive: Receive) -> Receive:
-    """``receive``, answering with what ``arrived`` first."""
+def _replaying(
+    arrived: deque[Message], receive: Receive, late: Callable[[], Exception] | None
+) -> Receive:
+    """``receive``, answering with what ``arrived`` first; then raising ``late()`` if
+    given."""
 
     async def replayed() -> Message:
-        return arrived.popleft() if arrived else await receive()
+        if arrived:
+            return arrived.popleft()
+        if late is not None:
+            raise late()
+        return await receive()
 
     return replayed

@@ -82,12 +82,18 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     except asyncio.CancelledError:
         if not pending.stop(task):
             raise
-        late = f"The request body did not arrive within {BODY_SECONDS:g} seconds"
-        raise PayloadError(408, "too_slow", late) from None
+        raise too_slow() from None
     finally:
         pending.stop(task)
         # what arrived, refused or not, for the request record (`Recorder.finish`)
         scope[BODY] = body if body is not None else b"".join(chunks)
+
+
+def too_slow() -> PayloadError:
+    """The refusal of a body not whole within `BODY_SECONDS`."""
+    return PayloadError(
+        408, "too_slow", f"The request body did not arrive within {BODY_SECONDS:g} seconds"
+    )
 
 
 def _too_large(limit: int) -> PayloadError:

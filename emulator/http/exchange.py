@@ -18,7 +18,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from emulator.core.faults import Fault, FaultBook
 from emulator.core.keys import split_authorization
 from emulator.http.asgi import header, held_before_reading, note_endpoint, read_ahead
-from emulator.http.bodies import BODY_SECONDS, PayloadError, declares_json, decode_json
+from emulator.http.bodies import (
+    BODY_SECONDS,
+    PayloadError,
+    declares_json,
+    decode_json,
+    too_slow,
+)
 
 
 class ConnectionDropped(Exception):
@@ -159,8 +165,9 @@ class ExchangeFaults:
         the limits, which no such rule matches), and the ``receive`` its route reads it with.
         Read ahead only while such a rule is in force, and only a body said to be JSON; its
         route then reads it as ever (a body not whole within `BODY_SECONDS` matches no such
-        rule, and its route waits for it as long again)."""
-        raw, receive = await read_ahead(receive, self.max_body_bytes, BODY_SECONDS)
+        rule, and its route refuses it with the 408 of a body too slow, without waiting
+        for it as long again)."""
+        raw, receive = await read_ahead(receive, self.max_body_bytes, BODY_SECONDS, too_slow)
         if raw is None:
             return None, receive
         try:

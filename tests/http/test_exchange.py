@@ -1,14 +1,18 @@
 """Exchange faults held (``delay``, ``hang``): a client that leaves meanwhile is recorded
 499, in-process as on a server; one that stays is answered by the route, body and all."""
 
+import asyncio
+import json
 import time
 
 import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from emulator import BackgroundServer, EmulatorConfig, create_app, emulate
+from emulator import BackgroundServer, EmulatorConfig, Engine, create_app, emulate
 from emulator.core.faults import Fault, FaultError
+from emulator.http import bodies, exchange
+from tests.benchmarks.suite.asgi_call import call
 from tests.transport.alike import FAL_QUEUE, recorded_when_left
 
 KEY = {"Authorization": "Key k"}
@@ -88,6 +92,31 @@ def test_a_body_a_rule_cannot_read_matches_no_rule_and_reaches_its_route() -> No
         # a body said to be other than JSON (an upload's bytes) is not read for a rule
         typed = {**KEY, "Content-Type": "text/plain"}
         assert httpx.post(url, content=b'{"prompt": "x"}', headers=typed).status_code == 415
+
+
+def test_a_body_too_slow_for_a_rule_has_no_second_wait_at_its_route(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The read ahead's deadline short, the route's long: a route that waited for the body
+    # again would outlast the bound below.
+    monkeypatch.setattr(exchange, "BODY_SECONDS", 0.05)
+    monkeypatch.setattr(bodies, "BODY_SECONDS", 30.0)
+    engine = Engine()
+    engine.faults.add(
+        Fault.from_dict({"effect": "http_error", "status": 500, "inputs": {"prompt": "x"}})
+    )
+    headers = {**KEY, "Content-Type": "application/json"}
+    stalled = call(
+        create_app(engine=engine),
+        "/fal/queue/fal-ai/bitdance",
+        headers,
+        method="POST",
+        body=b'{"prompt": ',
+        complete=False,
+    )
+    status, body = asyncio.run(asyncio.wait_for(stalled, 5))
+    assert status == 408  # the route's refusal, in fal's format
+    assert "did not arrive within" in json.loads(body)["detail"]
 
 
 def test_a_media_rule_cannot_filter_on_inputs() -> None:
