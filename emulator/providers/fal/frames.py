@@ -42,20 +42,33 @@ class Input(NamedTuple):
     as_text: bool  # it came as JSON text, so its answer goes back as JSON text
 
 
+#: the scalars a msgpack input may hold: JSON's, and bytes (``RawImage`` content)
+_INPUT_SCALARS = (str, int, float, bool, bytes, type(None))
+
+
 def _refuse_extension(code: int, data: bytes) -> Any:
     raise ValueError(f"msgpack extension type {code} is not an input value")
 
 
-def _finite_floats(value: Any) -> None:
+def _input_values(value: Any) -> None:
+    """Refuse what msgpack reads but no input holds (JSON, or bytes for ``RawImage``): a
+    NaN or an infinity, a map key that is not a string (bytes keys pass msgpack's
+    ``strict_map_key``), a timestamp (msgpack's own extension, which no ``ext_hook`` sees):
+    the last two failed in the request record's JSON, a bug's 1011 for a bad frame's 1003."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, float) and not math.isfinite(item):
             raise ValueError(f"{item} is not a number an input may hold")
         if isinstance(item, dict):
+            for key in item:
+                if not isinstance(key, str):
+                    raise ValueError(f"a map key must be a string, not {type(key).__name__}")
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
+        elif not isinstance(item, _INPUT_SCALARS):
+            raise ValueError(f"{type(item).__name__} is not a value an input may hold")
 
 
 def _unpack(frame: bytes, max_depth: int) -> Any:
@@ -83,7 +96,7 @@ def _unpack(frame: bytes, max_depth: int) -> Any:
             list_hook=counting,
             object_hook=counting,
         )
-        _finite_floats(value)
+        _input_values(value)
     except (ValueError, msgpack.UnpackException, TypeError) as exc:
         why = str(exc) or type(exc).__name__  # some of msgpack's errors say nothing
         raise BadFrame(UNSUPPORTED_DATA, f"The frame is not a msgpack message: {why}") from None

@@ -207,6 +207,10 @@ def closing(ws: object) -> tuple[dict, int]:
         (b"\x82\xa6prompt\xa1a\xa1x\xdd\x00\x20\x00\x00" + b"\x80" * 2**21, 1003),
         # containers each within the bound, too many values together
         (b"\x82\xa6prompt\xa1a\xa1x\x93" + (b"\xdd\x00\x01\x86\xa0" + b"\x80" * 100_000) * 3, 1003),
+        # msgpack reads them, no input holds them (they were a bug's 1011)
+        (msgpack.packb({b"prompt": "bytes for a key"}), 1003),
+        (msgpack.packb({"prompt": "x", "loras": [{b"path": "nested"}]}), 1003),
+        (msgpack.packb({"prompt": "x", "at": msgpack.Timestamp(1, 0)}), 1003),
     ],
 )
 def test_a_bad_frame_closes_with_a_clear_code(client: TestClient, frame: object, code: int) -> None:
