@@ -272,7 +272,8 @@ class EmulatorConfig:
     )
     realtime_idle_timeout: float = _setting(
         60.0,
-        "Seconds a fal realtime session waits for an input before it ends (TIMEOUT).",
+        "Seconds a fal realtime session waits for an input (TIMEOUT), or for its client to "
+        "read a result, before it ends.",
         bounds=A_WAIT,
     )
     curated_only: bool = _setting(

@@ -73,6 +73,10 @@ _DENIAL = "websocket.http.response"
 _FAL_HOSTS = {*SURFACES.values(), *ALIASES}
 
 
+class _Stalled(Exception):
+    """The client read nothing for the idle timeout: a send waited on its full buffer."""
+
+
 def realtime_path(endpoint: Endpoint) -> str | None:
     """The path below the endpoint id where its realtime session is, or None."""
     marker = endpoint.document.get("info", {}).get("x-emulator-realtime")
@@ -191,17 +195,29 @@ class _Session:
         elif isinstance(error, JobFailed):
             failure = error.failure
             await self._end("INTERNAL_ERROR", _failure_reason(failure), NORMAL_CLOSURE)
-        elif error is not None and not isinstance(error, WebSocketDisconnect):
+        elif error is not None and not isinstance(error, (WebSocketDisconnect, _Stalled)):
             # A safety net, never a feature, as the HTTP surfaces' 500 handler is.
             logger.error("realtime session failed", exc_info=error)
             await self._end("INTERNAL_ERROR", "Internal error", INTERNAL_ERROR)
 
     async def _end(self, error: str, reason: str, code: int) -> None:
         try:
-            await self.websocket.send(error_message(error, reason))
-            await self.websocket.close(code=code, reason=reason[:120])
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            pass  # the client went first
+            await self._send(error_message(error, reason))
+            await self._send({"type": "websocket.close", "code": code, "reason": reason[:120]})
+        except (WebSocketDisconnect, RuntimeError, OSError, _Stalled):
+            pass  # the client went first, or reads nothing
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        """Send ``message``; `_Stalled` if the client reads nothing for the idle timeout.
+        A client that sent inputs and never read their results held its session, and its
+        key's place (``--max-held-per-key``), for good: uvicorn's send waits for the full
+        buffer to drain, and its keepalive's close waits on that buffer too."""
+        try:
+            await asyncio.wait_for(
+                self.websocket.send(message), self.engine.config.realtime_idle_timeout
+            )
+        except TimeoutError:
+            raise _Stalled from None
 
     async def _read(self, max_bytes: int, max_depth: int) -> None:
         """Buffer each input until the client goes (raises) or stays idle (returns)."""
@@ -247,7 +263,7 @@ class _Session:
                 self._record(item, started, failure_error(failed.failure).status)
                 raise
             self._record(item, started, 200)
-            await self.websocket.send(encode_output(output, item.as_text))
+            await self._send(encode_output(output, item.as_text))
 
     def _record(self, item: Input, started: float, status: int) -> None:
         """The input in the request record, a call of its endpoint (``calls()``): the

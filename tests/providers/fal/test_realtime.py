@@ -7,6 +7,9 @@ import hashlib
 import hmac
 import io
 import json
+import os
+import socket
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient, WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from emulator import EmulatorConfig, Engine, ManualClock, create_app
@@ -378,6 +381,48 @@ def test_over_a_socket_an_oversized_frame_is_refused_by_the_app_with_its_reason(
         error, code = _oversized_frame(server.url.replace("http", "ws", 1) + SESSION)
     assert error["type"] == "x-fal-error" and "exceeds" in error["reason"]
     assert code == 1009
+
+
+def _opens(url: str) -> bool:
+    """Whether a session of key k1 opens now; False if refused for the key's places."""
+    try:
+        with connect(url, additional_headers={"Authorization": "Key k1"}, open_timeout=5):
+            return True
+    except InvalidStatus as refused:
+        assert refused.response.status_code == 429
+        return False
+
+
+def _masked_frame(payload: bytes) -> bytes:
+    """A binary WebSocket frame as a client writes it (RFC 6455 5.2: masked, 64-bit length)."""
+    mask = os.urandom(4)
+    head = bytes([0x82, 0x80 | 127]) + len(payload).to_bytes(8, "big")
+    return head + mask + bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+
+
+@pytest.mark.slow  # renders about ten large images and waits out a real idle timeout
+def test_a_client_that_reads_no_result_gives_its_keys_place_back() -> None:
+    """A client that sends inputs and never reads (a raw socket: a client library reads for
+    it): once its buffers are full, the session ends within the idle timeout instead of
+    holding its key's place for good."""
+    config = EmulatorConfig(realtime_idle_timeout=0.2, max_held_per_key=1)
+    with BackgroundServer(config) as server, socket.socket() as stalled:
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: kept
+        stalled.connect(("127.0.0.1", server.port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        stalled.sendall(
+            f"GET {SESSION} HTTP/1.1\r\nHost: h\r\nAuthorization: Key k1\r\n"
+            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        assert stalled.recv(12) == b"HTTP/1.1 101"
+        frame = _masked_frame(msgpack.packb({"prompt": "never read", "image_size": "square_hd"}))
+        stalled.sendall(frame * 40)  # 40 results of about 370 kB: more than the buffers hold
+        url = server.url.replace("http", "ws", 1) + SESSION
+        deadline = time.monotonic() + 20  # a bound on a hang, not a timing claim
+        while not _opens(url):
+            assert time.monotonic() < deadline, "the stalled session held its key's place"
+            time.sleep(0.1)
 
 
 @pytest.mark.slow
