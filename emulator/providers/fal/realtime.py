@@ -87,7 +87,8 @@ def _buffering(websocket: WebSocket) -> int:
     given = websocket.query_params.get("max_buffering")
     if given is None:
         return MAX_BUFFERING
-    if not given.isdigit() or not 1 <= int(given) <= MAX_BUFFERING:
+    # isdecimal, not isdigit ("²" is a digit int() refuses), and short enough for int()
+    if not given.isdecimal() or len(given) > 9 or not 1 <= int(given) <= MAX_BUFFERING:
         raise FalError.detail(422, f"max_buffering must be between 1 and {MAX_BUFFERING}")
     return int(given)
 

@@ -187,9 +187,19 @@ def test_an_unknown_app_is_refused_at_the_handshake_with_a_404(client: TestClien
     assert "No realtime endpoint" in unknown.json()["detail"]
 
 
-def test_max_buffering_out_of_range_is_refused(client: TestClient) -> None:
-    assert refused(client, f"{SESSION}?max_buffering=61").status_code == 422
-    assert refused(client, f"{SESSION}?max_buffering=x").status_code == 422
+@pytest.mark.parametrize(
+    "given",
+    [
+        "61",
+        "x",
+        "%C2%B2",  # "²": a digit to str.isdigit, not to int() (it was a 500)
+        "9" * 5000,  # past int()'s 4,300 digits (it was a 500)
+    ],
+)
+def test_max_buffering_out_of_range_is_refused(client: TestClient, given: str) -> None:
+    answer = refused(client, f"{SESSION}?max_buffering={given}")
+    assert answer.status_code == 422
+    assert answer.json() == {"detail": "max_buffering must be between 1 and 60"}
 
 
 def closing(ws: object) -> tuple[dict, int]:
