@@ -82,8 +82,11 @@ def platform_options(scope: Scope) -> Platform:
     length = query_value(scope, "fal_max_queue_length")
     if length is not None and not (length.isascii() and length.isdigit()):
         raise _bad("fal_max_queue_length must be a whole number")
+    if length is not None:
+        # int() reads at most 4,300 digits (a 500): a number that long is past any queue
+        length = length.lstrip("0") or "0"
     return Platform(
         start_timeout=timeout,
         queue_weight=weight,
-        max_queue_length=int(length) if length is not None else None,
+        max_queue_length=int(length) if length is not None and len(length) <= 18 else None,
     )
