@@ -1,11 +1,12 @@
 import io
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from PIL import Image
 
-from emulator.media import MediaSpec
-from emulator.media.images import caption_panel, render_image
+from emulator.media import MediaSpec, images
+from emulator.media.images import caption, caption_panel, render_image
 
 
 def spec(**changes: object) -> MediaSpec:
@@ -36,6 +37,26 @@ def test_tiny_images_render_without_text(size: tuple[int, int]) -> None:
 def test_any_prompt_renders() -> None:
     for prompt in ("", "\ud800 lone surrogate", "日本語の文字", "x" * 10_000, "line\nbreaks\ttabs"):
         assert render_image(spec(prompt=prompt))
+
+
+@pytest.mark.parametrize("word", ["word ", "x"])
+def test_a_huge_prompt_is_wrapped_only_as_far_as_its_caption_shows(
+    word: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 20 MiB prompt (a realtime frame, a run's body) was wrapped whole: 1.3 s holding the
+    GIL, every other request of the server stalled. Its caption is a long prompt's."""
+    wrapped: list[int] = []
+    wrap = images.textwrap.wrap
+
+    def measured(text: str, *args: Any, **kwargs: Any) -> list[str]:
+        wrapped.append(len(text))
+        return wrap(text, *args, **kwargs)
+
+    monkeypatch.setattr(images.textwrap, "wrap", measured)
+    for width in (320, 14142):
+        huge, long = spec(width=width, prompt=word * 2**22), spec(width=width, prompt=word * 10_000)
+        assert caption(huge) == caption(long)
+    assert max(wrapped) < 20_000  # 14,142 wide: four lines of 1,767 columns, twice over
 
 
 @pytest.mark.parametrize(("width", "height"), [(160, 160), (320, 200), (1024, 1024), (1920, 1080)])
