@@ -40,6 +40,7 @@ class Input(NamedTuple):
 
     payload: dict[str, Any]
     as_text: bool  # it came as JSON text, so its answer goes back as JSON text
+    size: int = 0  # the frame's bytes (a text frame's in UTF-8, not its characters)
 
 
 #: the scalars a msgpack input may hold: JSON's, and bytes (``RawImage`` content)
@@ -119,7 +120,7 @@ def decode_input(message: Mapping[str, Any], *, max_bytes: int, max_depth: int) 
         raise BadFrame(UNSUPPORTED_DATA, error.message) from None
     if not isinstance(value, dict):
         raise BadFrame(UNSUPPORTED_DATA, f"An input must be a map, not {type(value).__name__}")
-    return Input(value, as_text=data is None)
+    return Input(value, as_text=data is None, size=size)
 
 
 def encode_output(output: dict[str, Any], as_text: bool) -> dict[str, Any]:

@@ -232,7 +232,7 @@ class _Session:
                 if message["type"] == "websocket.disconnect":
                     raise WebSocketDisconnect(message.get("code", 1000))
                 item = decode_input(message, max_bytes=max_bytes, max_depth=max_depth)
-                self._buffer(item, len(message.get("bytes") or message.get("text") or ""))
+                self._buffer(item, item.size)
                 self.arrived.set()
         finally:
             self.reading = False

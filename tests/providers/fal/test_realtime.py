@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -12,6 +13,7 @@ import socket
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import msgpack
 import pytest
@@ -165,6 +167,30 @@ def test_the_inputs_waiting_are_bounded_in_bytes_the_oldest_dropped(engine: Engi
     assert session.buffered == 1800  # within two bodies at the limit
     session._buffer(Input({"prompt": "big"}, as_text=False), 5000)  # the newest stays
     assert [item.payload["prompt"] for item, _ in session.pending] == ["big"]
+
+
+class _TextFrames:
+    """A session's WebSocket whose client sends ``frames`` as text, then leaves."""
+
+    def __init__(self, frames: list[str]) -> None:
+        self.frames = frames
+
+    async def receive(self) -> dict[str, Any]:
+        if self.frames:
+            return {"type": "websocket.receive", "text": self.frames.pop(0)}
+        return {"type": "websocket.disconnect", "code": 1000}
+
+
+def test_a_text_frame_counts_in_the_buffer_by_its_bytes(engine: Engine) -> None:
+    # Counted by its characters, a frame of four-byte characters weighed a quarter of its
+    # bytes: the buffer held four times its bound.
+    endpoint = engine.contracts.get("fal", LCM)
+    text = json.dumps({"prompt": "\U0001f642" * 1000}, ensure_ascii=False)
+    frames = _TextFrames([text, text])
+    session = realtime._Session(engine, frames, endpoint, "k1", 60)  # type: ignore[arg-type]
+    with pytest.raises(WebSocketDisconnect):
+        asyncio.run(session._read(2**20, 64))
+    assert session.buffered == 2 * len(text.encode()) == 2 * (len(text) + 3 * 1000)
 
 
 def test_each_input_is_a_call_in_the_request_record(client: TestClient, engine: Engine) -> None:
