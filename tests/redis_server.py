@@ -26,9 +26,11 @@ def free_port() -> int:
 class RedisServer:
     """One redis-server process; `stop` and `start` it again to test an outage."""
 
-    def __init__(self, directory: Path, port: int | None = None) -> None:
+    def __init__(self, directory: Path, port: int | None = None, *, socket: bool = False) -> None:
         self.directory, self.port = directory, port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        #: with ``socket``, the unix socket it listens on too (``unix://`` + this)
+        self.socket = directory / "redis.sock" if socket else None
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -50,6 +52,7 @@ class RedisServer:
                 "no",
                 "--daemonize",
                 "no",
+                *(["--unixsocket", str(self.socket)] if self.socket else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -83,8 +86,8 @@ class RedisServer:
 
 
 @contextmanager
-def redis_server(directory: Path) -> Iterator[RedisServer]:
-    server = RedisServer(directory)
+def redis_server(directory: Path, *, socket: bool = False) -> Iterator[RedisServer]:
+    server = RedisServer(directory, socket=socket)
     server.start()
     try:
         yield server

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from emulator.core.store import TOPIC, Op, Store, StoreUnavailable
 
@@ -41,8 +41,17 @@ class RedisStore(Store):
         parts = urlsplit(url)
         query = parse_qs(parts.query)
         self.prefix = key_prefix(query.pop("prefix", ["provider-emulator"])[0])
-        plain = urlunsplit(parts._replace(query=""))
-        self.url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query=""))
+        # redis-py's query options are not passed on (its socket timeouts would undo the
+        # store's bounds), but for a database's number: a unix:// socket names one so.
+        kept = f"?db={quote(query['db'][0])}" if "db" in query else ""
+
+        def joined(netloc: str) -> str:
+            # by hand: urlunsplit drops an empty host's "//" (unix:///run/redis.sock reads
+            # unix:/run/redis.sock), which redis-py refuses as none of its schemes
+            return f"{parts.scheme}://{netloc}{parts.path}{kept}"
+
+        plain = joined(parts.netloc)
+        self.url = joined(parts.netloc.rpartition("@")[2])
         # Any error of Redis's (down, slow, out of memory, read-only after a failover, a
         # refused password) is the store being unavailable: a 503, never a 500.
         self._errors = (redis.RedisError, OSError)

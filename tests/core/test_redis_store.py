@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import redis
 
 from emulator.core.redis_store import RedisStore, key_prefix
+from tests.redis_server import redis_server
 
 
 @pytest.mark.parametrize(
@@ -45,3 +48,19 @@ def test_a_flush_forgets_only_its_own_prefix(session_redis: str, flushed: str, k
 def test_a_prefix_without_a_separator_or_percent_keeps_its_keys_names() -> None:
     assert key_prefix("provider-emulator") == "provider-emulator:"
     assert key_prefix("team:ci%") == "team%3Aci%25:"
+
+
+def test_a_unix_socket_is_a_store_with_its_database_number(tmp_path: Path) -> None:
+    # unix:///path lost its "//" on the way to redis-py, which refused it, and the ?db= a
+    # socket names its database by was dropped
+    with redis_server(tmp_path, socket=True) as server:
+        assert server.socket is not None
+        store = RedisStore(f"unix://{server.socket}?db=3&prefix=t")
+        plain = redis.Redis(unix_socket_path=str(server.socket), db=3)
+        try:
+            store.batch([("set", "job:1", "x")])
+            assert plain.get("t:job:1") == b"x"
+            assert store.url == f"unix://{server.socket}?db=3"
+        finally:
+            store.close()
+            plain.close()
