@@ -40,6 +40,7 @@ class RedisStore(Store):
             ) from None
         parts = urlsplit(url)
         query = parse_qs(parts.query)
+        _check(parts.scheme, parts.path, query)
         self.prefix = key_prefix(query.pop("prefix", ["provider-emulator"])[0])
         # redis-py's query options are not passed on (its socket timeouts would undo the
         # store's bounds), but for a database's number: a unix:// socket names one so.
@@ -115,6 +116,24 @@ class RedisStore(Store):
     @property
     def round_trips(self) -> int:
         return self._trips
+
+
+def _check(scheme: str, path: str, query: dict[str, list[str]]) -> None:
+    """A `ValueError` for what the URL asks that would be ignored: a misspelt ``?prefix=``
+    or a database that is not a number had left the emulator on the default prefix, or
+    database 0, where another emulator may be (and its reset forget every job there)."""
+    for name, values in query.items():
+        if name not in ("prefix", "db"):
+            raise ValueError(
+                f"a Redis state's URL takes ?prefix=NAME and ?db=N, not ?{name}= "
+                "(the emulator sets redis-py's other options itself)"
+            )
+        if len(values) > 1:
+            raise ValueError(f"a Redis state's URL gives ?{name}= once, not {len(values)} times")
+    database = path.strip("/") if scheme != "unix" else ""
+    database = query.get("db", [database])[0]
+    if database and not (database.isascii() and database.isdigit()):
+        raise ValueError(f"a Redis database is a number (redis://HOST:PORT/N), not {database!r}")
 
 
 def key_prefix(name: str) -> str:

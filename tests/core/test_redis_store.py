@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import quote
@@ -64,3 +65,29 @@ def test_a_unix_socket_is_a_store_with_its_database_number(tmp_path: Path) -> No
         finally:
             store.close()
             plain.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("redis://127.0.0.1:1/0?prefx=team", "?prefx="),  # a misspelt prefix
+        ("redis://127.0.0.1:1/0?socket_timeout=60", "?socket_timeout="),
+        ("redis://127.0.0.1:1/0?prefix=a&prefix=b", "?prefix= once"),
+        ("redis://127.0.0.1:1/team", "'team'"),  # a database that is not a number
+        ("redis://127.0.0.1:1/0/1", "'0/1'"),
+        ("unix:///run/redis.sock?db=x", "'x'"),
+    ],
+)
+def test_what_a_url_asks_that_would_be_ignored_is_refused(url: str, named: str) -> None:
+    # each was ignored: the default prefix, or database 0, which another emulator may use
+    with pytest.raises(ValueError, match=re.escape(named)):
+        RedisStore(url)
+
+
+def test_a_url_s_prefix_and_database_are_read() -> None:
+    store = RedisStore("redis://127.0.0.1:1/2?prefix=team")
+    try:
+        assert store.prefix == "team:"
+        assert store.url == "redis://127.0.0.1:1/2"
+    finally:
+        store.close()
