@@ -72,7 +72,8 @@ def load_settings(path: Path) -> Settings:
 
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
+    # a file that is not UTF-8 is named, as any other unreadable one is
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise SettingsError(f"{path}: {error}") from None
     try:
         table, rules = _tables(document)

@@ -105,3 +105,11 @@ def test_a_file_holds_an_emulator_table_and_fault_tables(
 ) -> None:
     with pytest.raises(SettingsError, match=re.escape(reason)):
         load_settings(write(tmp_path, text))
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('[emulator]\nprogression = "caf\xe9"\n'.encode("latin-1"))
+    # the decoding error was all it said, leaving the operator to guess which file
+    with pytest.raises(SettingsError, match=re.escape(f"{path}: 'utf-8' codec can't decode")):
+        load_settings(path)
