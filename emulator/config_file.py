@@ -66,12 +66,21 @@ def _tables(document: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, An
     return table, rules
 
 
+#: the largest settings file read (GUESS: a bound far past any scenario's, thousands of rules)
+MAX_FILE_BYTES = 2**20
+
+
 def load_settings(path: Path) -> Settings:
     """Read ``path``; relative paths in it are relative to its folder."""
     import tomllib  # only a server given --config reads TOML
 
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        # Read up to a bound: `--config /dev/zero` (or an endless pipe) grew memory for ever.
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise SettingsError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB")
+        document = tomllib.loads(data.decode("utf-8"))
     # a file that is not UTF-8 is named, as any other unreadable one is
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise SettingsError(f"{path}: {error}") from None

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.config_file import SettingsError, load_settings
+from emulator.config_file import MAX_FILE_BYTES, SettingsError, load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -113,3 +113,17 @@ def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
     # the decoding error was all it said, leaving the operator to guess which file
     with pytest.raises(SettingsError, match=re.escape(f"{path}: 'utf-8' codec can't decode")):
         load_settings(path)
+
+
+def test_a_file_past_its_bound_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "huge.toml"
+    path.write_bytes(b"#" * MAX_FILE_BYTES + b"\n")
+    # read whole before, so that `--config /dev/zero` grew memory for ever
+    with pytest.raises(SettingsError, match=re.escape(f"{path}: larger than 1 MiB")):
+        load_settings(path)
+
+
+def test_crlf_lines_read_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "windows.toml"
+    path.write_bytes(b"[emulator]\r\nseed = 7\r\n")
+    assert load_settings(path).config.seed == 7
