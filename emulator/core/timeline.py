@@ -190,12 +190,15 @@ class Timeline:
     def _held_in_time(self, job: Job) -> bool:
         return self.progression_of(job).mode == "wall" and not isinstance(self.clock, ManualClock)
 
-    def queue_length(self, endpoint: Endpoint, at_most: int) -> int:
-        """How many of ``endpoint``'s jobs wait in its queue, counted up to ``at_most``
-        among the newest jobs (a bounded look, not a scan of every job kept: the newest
-        `QUEUE_SCAN`, or `SHARED_QUEUE_SCAN` in a shared store)."""
+    def queue_length(self, endpoint: Endpoint, at_most: int, owner: str) -> int:
+        """How many of ``owner``'s jobs of ``endpoint`` wait in its queue, counted up to
+        ``at_most`` among the key's newest jobs (a bounded look, not a scan of every job
+        kept: the newest `QUEUE_SCAN`, or `SHARED_QUEUE_SCAN` in a shared store). The key's
+        own alone: another's queued jobs had refused its submits on a shared emulator, and
+        told it how many that key had waiting."""
         waiting = 0
-        for job in self.jobs.newest(QUEUE_SCAN if self.store is None else SHARED_QUEUE_SCAN):
+        scan = QUEUE_SCAN if self.store is None else SHARED_QUEUE_SCAN
+        for job in self.jobs.newest(scan, owner):
             if job.endpoint is endpoint and self.look(job).phase is Phase.QUEUED:
                 waiting += 1
                 if waiting >= at_most:

@@ -292,3 +292,12 @@ def test_past_the_total_a_job_another_worker_holds_queued_is_never_evicted(
         one.poll(one.find(busy.id, "busy"))  # done now: it may make room
     other.submit(bitdance(other), {"prompt": "x"}, "late")
     assert one.find(quiet.id, "quiet") is not None and one.expired(busy.id, "busy")
+
+
+def test_a_queue_s_length_is_the_key_s_own_whichever_worker_counts(workers: Workers) -> None:
+    # another key's queued jobs had counted (fal's ?fal_max_queue_length)
+    one, other = workers()
+    one.submit(bitdance(one), {"prompt": "theirs"}, "k1")
+    other.submit(bitdance(other), {"prompt": "mine"}, "k2")
+    assert [engine.queue_length(bitdance(engine), 5, "k2") for engine in (one, other)] == [1, 1]
+    assert one.queue_length(bitdance(one), 5, "k3") == 0

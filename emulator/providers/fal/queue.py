@@ -205,7 +205,7 @@ class FalQueue:
             raise FalError.detail(422, f"fal_webhook must be an http(s) URL, not {webhook!r}")
         platform = platform_options(scope)
         limit = platform.max_queue_length
-        if limit is not None and self.engine.queue_length(endpoint, limit + 1) >= limit:
+        if limit is not None and self.engine.queue_length(endpoint, limit + 1, owner) >= limit:
             raise FalError.detail(429, f"The queue of {endpoint.id} holds {limit} requests or more")
         size, start_timeout = retained_size(scope), platform.start_timeout
         weight, checked = platform.queue_weight, config.validate_on_submit

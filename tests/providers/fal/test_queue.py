@@ -344,3 +344,16 @@ def test_a_submission_the_total_budget_has_no_room_for_is_fals_429() -> None:
         assert "total budget" in refused.json()["detail"]
         status = client.get(kept[0].json()["status_url"], headers={"Authorization": "Key quiet"})
         assert status.json()["status"] == "IN_QUEUE"
+
+
+def test_a_full_queue_counts_the_key_s_own_requests_alone() -> None:
+    """``?fal_max_queue_length=N`` counts the caller's queued requests: another key's had
+    refused its submits on a shared emulator, and told it how many that key had waiting."""
+    config = EmulatorConfig(progression=Progression.parse("polls:5,5"))
+    with TestClient(create_app(engine=Engine(config))) as client:
+        full = f"{BITDANCE}?fal_max_queue_length=1"
+        busy, quiet = {"Authorization": "Key busy"}, {"Authorization": "Key quiet"}
+        assert client.post(BITDANCE, json={"prompt": "x"}, headers=busy).status_code == 200
+        assert client.post(full, json={"prompt": "x"}, headers=quiet).status_code == 200
+        assert client.post(full, json={"prompt": "x"}, headers=quiet).status_code == 429
+        assert client.post(full, json={"prompt": "x"}, headers=busy).status_code == 429
