@@ -241,7 +241,10 @@ def _serve(
     port = bound.getsockname()[1]
     filter_uvicorn_logs()
     _freeze_startup_objects()
-    origin = f"{'https' if tls else 'http'}://{server['host']}:{port}"
+    host = server["host"]
+    # an IPv6 address is bracketed in a URL: "http://::1:8000/" was none to open
+    shown = f"[{host}]" if ":" in host else host
+    origin = f"{'https' if tls else 'http'}://{shown}:{port}"
     print(f"provider-emulator: serving on {origin}/", flush=True)
     print(f"provider-emulator: dashboard at {origin}/_emulator/ui", flush=True)
     uvicorn.run(

@@ -368,3 +368,15 @@ def test_a_users_backtracking_pattern_leaves_serve_answering(tmp_path: Path) -> 
         submitted[1]["message"]
         == f"Invalid parameters: prompt: String should match pattern '{bomb}'"
     )
+
+
+def test_an_ipv6_address_is_bracketed_in_the_urls_serve_prints(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    served = serve_with(monkeypatch, ["--host", "::1"])
+    served["engine"].close()
+    out = capsys.readouterr().out
+    # printed as http://::1:PORT/, which no browser or client opens
+    origin = re.search(r"^provider-emulator: serving on (http://\[::1\]:\d+)/$", out, re.M)
+    assert origin is not None, out
+    assert f"provider-emulator: dashboard at {origin[1]}/_emulator/ui\n" in out
