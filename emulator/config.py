@@ -35,11 +35,31 @@ def not_empty(label: str, value: str) -> None:
         raise ValueError(f"{label} must not be empty: leave it unset instead")
 
 
+def _sendable(label: str, value: str) -> None:
+    """`ValueError` naming ``label`` unless a request can present ``value`` as its
+    credential: the emulator reads a header's credential without the white space at its
+    ends, and clients send headers in ASCII (httpx refuses any other character), so a
+    token such as " tok" or "tök" matched no request and locked out whoever needed it."""
+    if value != value.strip() or not all(" " <= char <= "~" for char in value):
+        raise ValueError(
+            f"{label} must be printable ASCII without white space at its ends: no request "
+            "could present it"
+        )
+
+
+def _credential(label: str, value: str) -> None:
+    """`ValueError` naming ``label`` if ``value`` is empty or no request could present it."""
+    not_empty(label, value)
+    _sendable(label, value)
+
+
 def _keys_given(label: str, keys: frozenset[str]) -> None:
     if not keys:  # every request would be refused (401)
         raise ValueError(f"{label} must name a key: leave it unset to accept any key")
     if "" in keys:  # no request's key would match it
         raise ValueError(f"{label} must not be an empty key: leave it unset to accept any key")
+    for key in sorted(keys):
+        _sendable(label, key)
     listed = next((key for key in sorted(keys) if "," in key), None)
     if listed is not None:  # `--api-key a,b`: no request's key would match "a,b" either
         raise ValueError(
@@ -255,14 +275,15 @@ class EmulatorConfig:
         None,
         "The token the control plane (/_emulator) asks for, as 'Authorization: Bearer "
         "<token>'; unset leaves it open. serve makes one (and prints it) when it listens "
-        "beyond loopback or accepts only some keys. An empty one is refused.",
-        check=not_empty,
+        "beyond loopback or accepts only some keys. An empty one, or one no request could "
+        "present (white space at its ends, a character not ASCII), is refused.",
+        check=_credential,
     )
     proxy_key: str | None = _setting(
         None,
         "The key fal's proxy (/fal/proxy) adds to a request that carries none, as a real "
         "proxy adds its server-side FAL_KEY; unset forwards such requests as they are (401).",
-        check=not_empty,
+        check=_credential,
     )
     sync_timeout: float = _setting(
         90.0,

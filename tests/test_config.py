@@ -153,6 +153,19 @@ def test_an_empty_token_or_key_is_refused(name: str, value: object) -> None:
         EmulatorConfig(**{name: value})
 
 
+@pytest.mark.parametrize("value", ["  ", " tok", "tok\n", "tök", "to\x01k"])
+@pytest.mark.parametrize("name", ["admin_token", "proxy_key", "api_keys"])
+def test_a_token_or_key_no_request_could_present_is_refused(name: str, value: str) -> None:
+    # each was accepted, and matched no request: the control plane locked for good
+    given = frozenset({"ok", value}) if name == "api_keys" else value
+    with pytest.raises(ValueError, match=f"^{name} must be printable ASCII"):
+        EmulatorConfig(**{name: given})
+
+
+def test_a_token_with_a_space_inside_is_presentable() -> None:
+    assert EmulatorConfig(admin_token="two words").admin_token == "two words"
+
+
 @pytest.mark.parametrize(
     "url", ["http://localhost:9000", "https://emulator.example/", "http://[::1]:8000"]
 )

@@ -147,6 +147,8 @@ def test_the_log_levels_are_uvicorns() -> None:
         ([], {"PROVIDER_EMULATOR_API_KEYS": ","}, "PROVIDER_EMULATOR_API_KEYS must not be an"),
         (["--admin-token", ""], {}, "--admin-token must not be empty"),
         (["--proxy-key", ""], {}, "--proxy-key must not be empty"),
+        ([], {"PROVIDER_EMULATOR_ADMIN_TOKEN": " tok"}, "PROVIDER_EMULATOR_ADMIN_TOKEN must be"),
+        (["--api-key", "tök"], {}, "--api-key must be printable ASCII"),
         (["--public-url", "notaurl"], {}, "--public-url must be http(s)://host[:port]"),
         (["--public-url", "http://h/p"], {}, "--public-url must be http(s)://host[:port]"),
         (["--host", ""], {}, "--host must not be empty"),
