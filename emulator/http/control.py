@@ -167,7 +167,7 @@ class ControlApi:
 
     async def reset(self, request: Request, viewer: Viewer) -> Response:
         """Forget all jobs and media; ``{"seed": N}`` also reseeds."""
-        body = await _body(request)
+        body = await _body(request, "seed")
         # Without a seed the configured one (serve --seed) stays in force.
         seed = body.get("seed", self.engine.config.seed)
         if seed is not None and type(seed) is not int:
@@ -263,7 +263,7 @@ class ControlApi:
     async def progression(self, request: Request, viewer: Viewer) -> Response:
         """GET: how jobs move; POST {"progression": "polls:1,1"}: change it from now on."""
         if request.method == "POST":
-            text = (await _body(request)).get("progression")
+            text = (await _body(request, "progression")).get("progression")
             if not isinstance(text, str):
                 raise _Refused(422, f"progression must be text, as 'polls:1,1', not {text!r}")
             try:
@@ -280,15 +280,17 @@ class ControlApi:
             if not isinstance(clock, ManualClock):
                 raise _Refused(409, "the clock is wall time: serve --manual-clock")
             try:
-                clock.advance(_seconds((await _body(request)).get("advance")))
+                clock.advance(_seconds((await _body(request, "advance")).get("advance")))
             except ValueError as error:
                 raise _Refused(422, f"advance needs seconds ({error})") from None
         return JSONResponse({"manual": isinstance(clock, ManualClock), "now": clock.now()})
 
 
-async def _body(request: Request) -> dict[str, Any]:
+async def _body(request: Request, *fields: str) -> dict[str, Any]:
     """A control body: a JSON object (an empty body reads as ``{}``, white space is no
-    JSON: the control plane's document says so)."""
+    JSON: the control plane's document says so), holding only ``fields`` if any are named:
+    a misspelt one (``{"sed": 7}``) had been ignored, and a reset forgot everything
+    unseeded."""
     try:
         body = await read_json(
             request.scope, request.receive, max_bytes=64 * 1024, max_depth=8, blank_is_empty=False
@@ -297,6 +299,9 @@ async def _body(request: Request) -> dict[str, Any]:
         raise _Refused(error.status, error.message) from None
     if not isinstance(body, dict):
         raise _Refused(422, "expected a JSON object")
+    unknown = sorted(set(body) - set(fields)) if fields else []
+    if unknown:
+        raise _Refused(422, f"unknown fields: {', '.join(unknown)} (it takes {', '.join(fields)})")
     return body
 
 

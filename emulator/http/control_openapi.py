@@ -139,7 +139,11 @@ def document() -> dict[str, Any]:
                 "post": _operation(
                     "Forget every job, medium and request; reseed",
                     {"200": _json({"type": "object"})},
-                    body={"type": "object", "properties": {"seed": {"type": ["integer", "null"]}}},
+                    body={
+                        "type": "object",
+                        "properties": {"seed": {"type": ["integer", "null"]}},
+                        "additionalProperties": False,
+                    },
                     more={**_INVALID, "413": _json(_DETAIL), "415": _json(_DETAIL)},
                 )
             },
@@ -152,6 +156,7 @@ def document() -> dict[str, Any]:
                         "type": "object",
                         "required": ["progression"],
                         "properties": {"progression": {"type": "string"}},
+                        "additionalProperties": False,
                     },
                     more={**_INVALID, "413": _json(_DETAIL), "415": _json(_DETAIL)},
                 ),
@@ -165,6 +170,7 @@ def document() -> dict[str, Any]:
                         "type": "object",
                         "required": ["advance"],
                         "properties": {"advance": {"type": "number", "minimum": 0, "maximum": 1e9}},
+                        "additionalProperties": False,
                     },
                     more={
                         **_INVALID,

@@ -38,6 +38,26 @@ def test_reset_refuses_a_bad_seed(client: TestClient) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/_emulator/reset", {"sed": 7}),
+        ("/_emulator/progression", {"progression": "immediate", "jitter": 0}),
+        ("/_emulator/clock", {"advance": 1, "by": 2}),
+    ],
+)
+def test_a_control_body_s_unknown_field_is_refused_before_it_acts(
+    client: TestClient, path: str, body: dict
+) -> None:
+    # `{"sed": 7}` was ignored: the reset forgot every job, unseeded, and answered 200
+    submitted = client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"}).json()
+    refused = client.post(path, json=body)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"].startswith("unknown fields: ")
+    (job,) = client.get("/_emulator/jobs").json()
+    assert job["id"] == submitted["request_id"] and job["phase"] == "queued"
+
+
 def test_the_request_record_is_served_and_filtered(client: TestClient) -> None:
     client.post("/fal/queue/fal-ai/bitdance", json={"prompt": "x"})
     client.post("/fal/run/fal-ai/bitdance", json={})
