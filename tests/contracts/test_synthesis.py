@@ -368,6 +368,10 @@ def _sound(seconds: int) -> str:
          (1920, 1080, 4.0, 60, False)),
         ("fal-ai/topaz/upscale/video", {"video_url": "generated"},  # no target_fps: its own
          (1280, 720, 4.0, 12, False)),
+        # bria's factor is text, "2" or "4"
+        ("bria/video/increase-resolution",
+         {"video_url": "generated", "desired_increase": "4", "preserve_audio": False},
+         (2560, 1440, 4.0, 12, False)),
         # an audio isolation lasts as its audio (an uploaded WAV: probed), and so does a
         # speech-to-speech, which has no text to speak
         ("fal-ai/elevenlabs/audio-isolation", {"audio_url": _sound(7)}, (0, 0, 7.0, 0, False)),

@@ -12,6 +12,9 @@ MAX = 4096 * 4096
         ("clarityai/crystal-upscaler", {"scale_factor": 4}, (640, 480), 4.0),
         ("fal-ai/bytedance-upscaler/upscale/video", {"scale_ratio": 3}, (640, 480), 3.0),
         ("fal-ai/esrgan", {"scale": 100}, (640, 480), 1.0),  # beyond any upscaler's
+        # bria's video upscaler names its factor as text ("2" or "4")
+        ("bria/video/increase-resolution", {"desired_increase": "4"}, (320, 240), 4.0),
+        ("bria/video/increase-resolution", {"desired_increase": "2"}, (320, 240), 2.0),
         # seedvr's target mode: the target's short side over the input's
         (
             "fal-ai/seedvr/upscale/image",
