@@ -18,7 +18,14 @@ from emulator.contracts.input_fields import (
     spoken_text,
 )
 from emulator.contracts.kinds import makes_sound
-from emulator.contracts.sizes import FPS_FIELDS, asks_frame_size, even, frame_seconds
+from emulator.contracts.sizes import (
+    FPS_FIELDS,
+    VIDEO_SIZE_FIELDS,
+    asks_frame_size,
+    even,
+    frame_seconds,
+    sides_size,
+)
 from emulator.media.sources import Clip
 
 #: a video's width, height, length in seconds and frame rate
@@ -57,7 +64,16 @@ def as_input_video(
     if clip.width and not asks_frame_size(inputs):
         factor = upscale((clip.width, clip.height))
         width, height = even(clip.width * factor), even(clip.height * factor)
+    elif clip.width and _one_side_only(inputs):  # the other side in the clip's aspect
+        sided = sides_size(inputs, (clip.width, clip.height))
+        width, height = (even(sided[0]), even(sided[1])) if sided else (width, height)
     return width, height, seconds, fps
+
+
+def _one_side_only(inputs: Mapping[str, Any]) -> bool:
+    """Whether an input sizes a video by its ``width`` or ``height`` alone."""
+    asked = {name for name in VIDEO_SIZE_FIELDS if name in inputs}
+    return asked in ({"width"}, {"height"})
 
 
 def carries_sound(

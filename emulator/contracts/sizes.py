@@ -4,7 +4,8 @@ Images: ``image_size`` (fal's presets, ``"WxH"``, or ``{width, height}``), else 
 and ``height``, else ``size`` (``"W*H"`` or a ``"W:H"`` ratio), else ``aspect_ratio``, its
 sides scaled by a ``resolution`` tier beside it (``"2K"``).
 Videos: the frame size from ``size`` (``"W*H"``) or ``video_size`` (fal's presets, or
-``{width, height}``), else the short side from ``resolution`` (``480p``…) and the shape
+``{width, height}``), else ``width`` and ``height`` (one alone: the other in the input's
+aspect), else the short side from ``resolution`` (``480p``…) and the shape
 from ``aspect_ratio`` (``auto``: the input picture's); the length from ``duration`` in
 seconds (or ``num_frames``, which overrides it); a contract may give defaults for a model
 in ``x-emulator-media`` on the output field.
@@ -160,12 +161,37 @@ def video_shape(
     named = preset_size(inputs.get("video_size"))  # ltx's, cogvideox's: fal's image presets
     if named:
         return even(named[0]), even(named[1]), seconds, fps
+    sided = sides_size(inputs, picture)  # scale-video's, controlnext's width and height
+    if sided:
+        return even(sided[0]), even(sided[1]), seconds, fps
     short = short_side(str(settings["resolution"]))
     ratio = _ratio(settings["aspect_ratio"])
     if ratio is None:  # "auto": the input picture's shape, else the default 16:9
         ratio = picture[0] / picture[1] if picture else 16 / 9
     width, height = (even(short * ratio), short) if ratio >= 1 else (short, even(short / ratio))
     return width, height, seconds, fps
+
+
+def sides_size(inputs: Mapping[str, Any], shape: tuple[int, int] | None) -> tuple[int, int] | None:
+    """The frame size a video's ``width`` and ``height`` ask (scale-video's, controlnext's):
+    one side alone keeps ``shape``'s aspect (16:9 without one), as scale-video's
+    description says; None if neither is asked."""
+    across, down = _side(inputs.get("width")), _side(inputs.get("height"))
+    if across and down:
+        return across, down
+    ratio = shape[0] / shape[1] if shape and shape[0] > 0 and shape[1] > 0 else 16 / 9
+    if across:
+        return across, round(across / ratio)
+    if down:
+        return round(down * ratio), down
+    return None
+
+
+def _side(value: Any) -> int | None:
+    """A side in whole pixels (a catalogue's numbers may come as floats); None if not one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return round(value) if 1 <= value <= 100_000 else None
 
 
 def asks_frame_size(inputs: Mapping[str, Any]) -> bool:

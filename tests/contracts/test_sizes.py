@@ -100,6 +100,12 @@ def test_a_size_past_the_pixel_bound_is_scaled_down_into_it() -> None:
             None,
             (640, 352, 2.0, 24),
         ),
+        # scale-video's and controlnext's width and height; one alone keeps the
+        # picture's aspect (16:9 without one)
+        ({"width": 1023, "height": 777}, {}, None, (1024, 776, 5.0, 24)),
+        ({"width": 512.0, "height": 768.0}, {}, (800, 600), (512, 768, 5.0, 24)),
+        ({"height": 480}, {}, (800, 600), (640, 480, 5.0, 24)),
+        ({"width": 640}, {}, None, (640, 360, 5.0, 24)),
         # "auto" asks for none: the picture's shape
         ({"video_size": "auto"}, {}, (600, 600), (720, 720, 5.0, 24)),
         # no aspect field, no hint: the picture's shape (image-to-video), else 16:9

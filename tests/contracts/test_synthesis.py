@@ -368,6 +368,12 @@ def _sound(seconds: int) -> str:
          (1920, 1080, 4.0, 60, False)),
         ("fal-ai/topaz/upscale/video", {"video_url": "generated"},  # no target_fps: its own
          (1280, 720, 4.0, 12, False)),
+        # scale-video's width and height; one alone keeps the video's aspect
+        ("fal-ai/workflow-utilities/scale-video",
+         {"video_url": "generated", "width": 1023, "height": 777},
+         (1024, 776, 4.0, 12, False)),
+        ("fal-ai/workflow-utilities/scale-video", {"video_url": "generated", "width": 320},
+         (320, 180, 4.0, 12, False)),
         # bria's factor is text, "2" or "4"
         ("bria/video/increase-resolution",
          {"video_url": "generated", "desired_increase": "4", "preserve_audio": False},
