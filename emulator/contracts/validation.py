@@ -77,8 +77,27 @@ def _closest(error: ValidationError) -> list[ValidationError]:
     ]
     if len(fitting) == 1:
         return [closest for sub in fitting[0] for closest in _closest(sub)]
+    if len(fitting) > 1 and all(_literal(e) for errors in fitting for e in errors):
+        # a union of literals (fal's types: one const branch a preset) is one literal_error
+        # naming them all, as Pydantic words a Literal; the first branch's alone misleads
+        return [error]
     candidates = [e for errors in (fitting or branches.values()) for e in errors]
     return _closest(max(candidates, key=lambda e: len(e.relative_path)))
+
+
+def _literal(error: ValidationError) -> bool:
+    """Whether ``error`` is a value's own mismatch of a literal (an enum or a const)."""
+    return error.validator in ("enum", "const") and not error.relative_path
+
+
+def _literal_values(error: ValidationError) -> list[Any]:
+    """Every value a union of literals allows, in its branches' order."""
+    values: list[Any] = []
+    for sub in error.context or ():
+        if _literal(sub):
+            found = sub.validator_value if sub.validator == "enum" else [sub.validator_value]
+            values += [value for value in found if value not in values]
+    return values
 
 
 def _violations(error: ValidationError) -> list[Violation]:
@@ -105,8 +124,8 @@ def _violation(error: ValidationError) -> Violation:
     if rule in _LENGTH_ERRORS:
         kind_type, template, key = _LENGTH_ERRORS[rule]
         return Violation(loc, template.format(limit), kind_type, {key: limit})
-    if rule in ("enum", "const"):
-        values = limit if rule == "enum" else [limit]
+    if rule in ("enum", "const", "anyOf", "oneOf"):  # anyOf/oneOf: a union of literals
+        values = {"enum": limit, "const": [limit]}.get(rule) or _literal_values(error)
         expected = _expected(values)
         return Violation(
             loc, f"Input should be {expected}", "literal_error", {"expected": expected}

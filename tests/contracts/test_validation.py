@@ -3,6 +3,7 @@ import copy
 import pytest
 
 from emulator import Engine
+from emulator.contracts.catalogue import shipped_catalogue
 from emulator.contracts.documents import endpoint_from_document
 from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR, load_contracts
 from emulator.contracts.validation import Violation, check_input
@@ -64,6 +65,20 @@ def test_any_of_reports_the_branch_of_the_right_type() -> None:
     assert [v.type for v in violations] == ["literal_error"]
     _, violations = check_input(BITDANCE, {"prompt": "x", "image_size": {"width": 0}})
     assert [(v.loc, v.type) for v in violations] == [(("image_size", "width"), "greater_than")]
+
+
+def test_a_union_of_literals_names_every_literal() -> None:
+    # fal's types write flux's presets as one const branch each, beside ImageSize: the
+    # first branch's "Input should be 'square_hd'" alone said the others were not allowed
+    flux = shipped_catalogue().endpoint("fal-ai/flux/dev")
+    _, violations = check_input(flux, {"prompt": "x", "image_size": "1024x768"})
+    presets = "'square_hd', 'square', 'portrait_4_3', 'portrait_16_9', 'landscape_4_3'"
+    expected = f"{presets} or 'landscape_16_9'"
+    assert violations == [
+        Violation(
+            ("image_size",), f"Input should be {expected}", "literal_error", {"expected": expected}
+        )
+    ]
 
 
 def test_every_bad_field_of_the_branch_of_the_right_type_is_reported() -> None:
