@@ -180,7 +180,9 @@ def _video_limits(inputs: Mapping[str, Any], limits: Limits) -> list[Violation]:
         return [_limit(length, message, max_seconds=limits.max_video_seconds)]
     if fps > limits.max_video_fps:
         message = f"videos of up to {limits.max_video_fps} fps, not {shown(fps)}"
-        return [_limit("fps", message, max_fps=limits.max_video_fps)]
+        # named as asked: wan's frames_per_second, ltx's frame_rate
+        where = next((name for name in FPS_FIELDS if name in inputs), "fps")
+        return [_limit(where, message, max_fps=limits.max_video_fps)]
     too_big = video_beyond(width, height, seconds, fps, limits, length)
     return [] if too_big is None else [too_big]
 
@@ -228,9 +230,10 @@ def file_beyond(spec: MediaSpec) -> Violation | None:
     return None
 
 
-def audio_beyond(seconds: float) -> Violation | None:
-    """Why audio this long is not made, if it is not."""
+def audio_beyond(seconds: float, where: str = "duration") -> Violation | None:
+    """Why audio this long is not made, if it is not; ``where`` is the field that asked
+    for the length (stable-audio's ``seconds_total``)."""
     if seconds > MAX_AUDIO_SECONDS:
         message = f"audio of up to {MAX_AUDIO_SECONDS} s"
-        return _limit("duration", message, max_seconds=MAX_AUDIO_SECONDS)
+        return _limit(where, message, max_seconds=MAX_AUDIO_SECONDS)
     return None

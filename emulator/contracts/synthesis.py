@@ -189,7 +189,7 @@ class Synthesis:
         for name, unit in DURATION_FIELDS.items():
             seconds = number(self.inputs.get(name))  # 5, or fal's "5" and "10s" enums
             if seconds is not None and seconds > 0:
-                return self._bounded_seconds(seconds * unit)
+                return self._bounded_seconds(seconds * unit, name)
         # speech lasts as its text takes to say (an input audio is a voice to clone); with
         # no text (speech-to-speech, a voice changer), as its input audio
         speaks = self.endpoint.category == "text-to-speech" and self.prompt
@@ -200,8 +200,8 @@ class Synthesis:
             return MUSIC_SECONDS
         return speaking_seconds(self.prompt) if self.prompt.split() else 5.0
 
-    def _bounded_seconds(self, seconds: float) -> float:
-        _refuse(audio_beyond(seconds))
+    def _bounded_seconds(self, seconds: float, where: str = "duration") -> float:
+        _refuse(audio_beyond(seconds, where))
         return seconds
 
     def _upscale(self, size: tuple[int, int]) -> float:

@@ -99,6 +99,13 @@ def test_video_length_asked_in_frames_is_bounded_and_named(frames: int) -> None:
     assert check_limits(seedance, {**asked, "num_frames": 48}, Limits()) == []
 
 
+def test_a_frame_rate_past_the_bound_is_named_as_asked() -> None:
+    # wan's frame rate is frames_per_second: the 422 named "fps", a field it has not
+    wan = shipped_catalogue().endpoint("fal-ai/wan/v2.2-a14b/text-to-video")
+    problems = check_limits(wan, {"prompt": "x", "frames_per_second": 500}, Limits())
+    assert [(p.loc, p.type) for p in problems] == [(("frames_per_second",), "emulator_limit")]
+
+
 def test_a_video_size_beyond_the_emulators_is_refused() -> None:
     ltx = ENGINE.contracts.get("fal", "fal-ai/ltx-2-19b/text-to-video")
     huge = {"prompt": "x", "video_size": {"width": 10_000, "height": 10_000}}
