@@ -110,8 +110,10 @@ def described_file(spec: MediaSpec, url: str, size: int, index: int) -> dict[str
         "container": spec.extension,
         "bitrate": round(size * 8 / seconds) if seconds else None,
     }
-    if spec.kind == "video":  # (an audio file's codec is left to the schema's plain value)
+    if spec.kind == "video":
         described |= _video_described(spec, size)
+    elif spec.kind == "audio":  # fal's Audio requires it: "" said no codec at all
+        described["codec"] = spec.audio_codec
     return described
 
 

@@ -70,6 +70,14 @@ VIDEO_CODECS = {
 }
 
 
+#: an audio format's codec as FFmpeg's probe names it (fal's ``Audio.codec``): audio.py's
+#: encoders, libmp3lame's and libopus's streams named as their codecs are
+AUDIO_CODEC_NAMES = {
+    "wav": "pcm_s16le", "mp3": "mp3", "flac": "flac", "ogg": "opus", "opus": "opus",
+    "aac": "aac", "m4a": "aac",
+}  # fmt: skip
+
+
 #: what a video format's sound track is encoded as (WebM takes no AAC), None: it has none
 SOUND_CODECS = {"mp4": "aac", "mov": "aac", "mkv": "aac", "webm": "libopus", "gif": None}
 #: Opus encodes only these rates; other codecs take any
@@ -150,6 +158,12 @@ class MediaSpec:
     def clear(self) -> bool:
         """Whether the file is transparent around its subject (a cut-out, no backdrop)."""
         return self.matte == "cutout" and not self.backdrop
+
+    @property
+    def audio_codec(self) -> str:
+        """An audio file's codec as FFmpeg's probe names it: a WAV's own where its samples
+        are not 16-bit PCM ("": no audio format)."""
+        return self.codec or AUDIO_CODEC_NAMES.get(self.format, "")
 
     @property
     def video_codec(self) -> str:

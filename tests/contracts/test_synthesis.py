@@ -817,6 +817,7 @@ def test_ffmpeg_apis_metadata_describes_its_input() -> None:
     inputs, _ = check_input(endpoint, {"media_url": _sound(2)})
     audio = synthesize(endpoint, inputs, 1, link, limits=Limits(), sources=sources)["media"]
     assert (audio["media_type"], audio["duration"], LINKED[-1].kind) == ("audio", 2.0, "audio")
+    assert audio["codec"] == "pcm_s16le"  # as ffprobe reads it, not ""
     assert "resolution" not in audio
     inputs, _ = check_input(endpoint, {"media_url": "https://example.com/gone.mp4"})
     with pytest.raises(InputUnreachable):  # fetched first, as any media input is

@@ -33,6 +33,15 @@ def test_audio_has_the_exact_length_and_rate(media_format: str) -> None:
     assert MediaStore().content(sound) == data
 
 
+@pytest.mark.parametrize("media_format", ["wav", "mp3", "flac", "ogg", "opus", "aac", "m4a"])
+def test_an_audio_files_codec_is_named_as_ffmpegs_probe_names_it(media_format: str) -> None:
+    # what a result says of it (ffmpeg-api's metadata) is what a probe of the file reads
+    sound = spec("audio", media_format, duration=0.5)
+    with av.open(io.BytesIO(MediaStore().content(sound))) as container:
+        codec = container.streams.audio[0].codec_context.codec
+    assert codec.canonical_name == sound.audio_codec
+
+
 @pytest.mark.parametrize(("codec", "tag"), [("pcm_mulaw", 7), ("pcm_alaw", 6)])
 def test_a_wav_of_mu_law_or_a_law_in_stereo_is_what_it_says(codec: str, tag: int) -> None:
     # ElevenLabs' ulaw_8000 was a 16-bit WAV, minimax's stereo mono (an audit)
