@@ -7,7 +7,8 @@ typed loosely), and its output is what its name's category makes: images for
 ``…/tts``, a mesh for ``…/image-to-3d``, text for an LLM; for a name without such a word,
 what the model it names makes (veo, kling: a video), else images; a WaveSpeed model's as
 its ``outputs`` (JPEG, MP4, MP3 or GLB files). Either provider's are shaped by the same
-inputs (`_SHAPING`: a video's length, frame rate, shape and resolution, a file's format),
+inputs (`_SHAPING`: a video's length, frame rate, shape and resolution, a file's format,
+the text a speech model says),
 the resolution an id names (``…-t2v-480p``) the default. The default stays the provider's
 404, as the real APIs answer.
 """
@@ -46,6 +47,7 @@ _IMAGE = {
 #: generic contracts declare: synthesis reads only the inputs a contract declares
 _SHAPING: dict[str, Any] = {
     "prompt": {"type": "string"},
+    "text": {"type": "string"},  # what a TTS model says (minimax's, elevenlabs'): its length
     "seed": {"type": "integer"},
     "aspect_ratio": {},
     "resolution": {},

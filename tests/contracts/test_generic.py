@@ -152,6 +152,15 @@ def test_either_providers_generic_video_is_shaped_as_its_input_asks(
     assert (video.width, video.height, video.duration, video.fps) == (480, 854, 8.0, 12)
 
 
+@pytest.mark.parametrize(
+    ("provider", "endpoint_id"), [("fal", "acme/voice/tts"), ("wavespeed", "acme/voice-tts")]
+)
+def test_a_generic_speech_lasts_as_its_text_takes_to_say(provider: str, endpoint_id: str) -> None:
+    # a TTS model's text (minimax's, elevenlabs') was undeclared, so unread: 5 s whatever it said
+    speech = _made(provider, endpoint_id, {"text": "one two three four five six seven"})
+    assert (speech.kind, speech.duration) == ("audio", 7 / 2.5)
+
+
 def test_a_fal_generic_image_comes_in_the_format_asked() -> None:
     assert _made("fal", "acme/pic", {"prompt": "x", "output_format": "jpeg"}).format == "jpeg"
 
