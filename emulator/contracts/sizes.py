@@ -49,6 +49,8 @@ _RATIO = re.compile(r"([0-9]{1,5}):([0-9]{1,5})")
 _PRODUCT = re.compile(r"\s*([0-9]{1,6})\s*\*\s*([0-9]{1,6})\s*")
 _RESOLUTION = re.compile(r"([0-9]{2,5})[pP]?")
 _RESOLUTION_K = {"2k": 1440, "4k": 2160}  # the short side of veo's "4k" and the like
+#: a frame count written as text (hunyuan's ``num_frames`` enum, "129" or "85")
+_FRAME_COUNT = re.compile(r"[0-9]{1,9}")
 _FRAME_SIZE = re.compile(r"\s*([0-9]{1,5})\s*[x*×]\s*([0-9]{1,5})\s*")  # kandinsky's "768x512"
 #: input fields that give a video's frame rate, first found first (an upscaler's
 #: ``target_fps``: topaz's 60, bytedance's ``"60fps"``; cogvideox's and t2v-turbo's
@@ -215,9 +217,12 @@ def short_side(resolution: str) -> int:
 
 
 def frame_seconds(frames: Any, fps: int) -> float:
-    """How long ``frames`` (a ``num_frames`` input) last at ``fps``; 0 for no count. A
-    count past a float's whole numbers lasts as long as 2**53 frames do (ages): an integer
-    of hundreds of digits overflows a division."""
+    """How long ``frames`` (a ``num_frames`` input: a whole number, or hunyuan's text enum
+    ``"129"``) last at ``fps``; 0 for no count. A count past a float's whole numbers lasts
+    as long as 2**53 frames do (ages): an integer of hundreds of digits overflows a
+    division."""
+    if isinstance(frames, str) and _FRAME_COUNT.fullmatch(frames):
+        frames = int(frames)
     if type(frames) is not int or frames <= 0:
         return 0.0
     return min(frames, 2**53) / fps

@@ -88,6 +88,9 @@ def test_a_size_past_the_pixel_bound_is_scaled_down_into_it() -> None:
         # the frame rate under wan's and ltx's names; num_frames then lasts as long at it
         ({"frames_per_second": 12, "num_frames": 48}, {}, None, (1280, 720, 4.0, 12)),
         ({"frame_rate": 30, "num_frames": 120}, {}, None, (1280, 720, 4.0, 30)),
+        # hunyuan's num_frames is text, "129" (its default) or "85"
+        ({"num_frames": "85", "resolution": "480p"}, {}, None, (854, 480, 85 / 24, 24)),
+        ({"num_frames": "x85"}, {}, None, (1280, 720, 5.0, 24)),
         # veo's "4k", kandinsky's "768x512"
         ({"resolution": "4k", "aspect_ratio": "16:9"}, {}, None, (3840, 2160, 5.0, 24)),
         ({"resolution": "768x512", "aspect_ratio": "3:2"}, {}, None, (768, 512, 5.0, 24)),

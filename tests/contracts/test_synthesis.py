@@ -210,6 +210,16 @@ def test_fields_no_convention_covers_get_schema_valid_values() -> None:
     endpoint.output_validator.validate(result)
 
 
+@pytest.mark.parametrize(("asked", "frames"), [({}, 129), ({"num_frames": "85"}, 85)])
+def test_a_frame_count_written_as_text_is_the_videos(asked: dict, frames: int) -> None:
+    # hunyuan's num_frames is an enum of text, "129" by default: its video was 120 frames
+    endpoint = CATALOGUE.endpoint("fal-ai/hunyuan-video")
+    inputs, _ = check_input(endpoint, {"prompt": "a fox", **asked})
+    LINKED.clear()
+    synthesize(endpoint, inputs, 1, link, limits=Limits())
+    assert [spec.frames for spec in LINKED] == [frames]
+
+
 def test_an_audio_output_is_as_long_as_asked_and_bounded() -> None:
     from emulator.contracts.catalogue import shipped_catalogue
 
