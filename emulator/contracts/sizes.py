@@ -4,11 +4,11 @@ Images: ``image_size`` (fal's presets, ``"WxH"``, or ``{width, height}``), else 
 and ``height``, else ``size`` (``"W*H"`` or a ``"W:H"`` ratio), else ``aspect_ratio``, its
 sides scaled by a ``resolution`` tier beside it (``"2K"``).
 Videos: the frame size from ``size`` (``"W*H"``) or ``video_size`` (fal's presets, or
-``{width, height}``), else ``width`` and ``height`` (one alone: the other in the input's
-aspect), else the short side from ``resolution`` (``480p``…) and the shape
-from ``aspect_ratio`` (``auto``: the input picture's); the length from ``duration`` in
-seconds (or ``num_frames``, which overrides it); a contract may give defaults for a model
-in ``x-emulator-media`` on the output field.
+``{width, height}``; ltx-2.3-quality's ``resolution`` alike), else ``width`` and
+``height`` (one alone: the other in the input's aspect), else the short side from
+``resolution`` (``480p``…) and the shape from ``aspect_ratio`` (``auto``: the input
+picture's); the length from ``duration`` in seconds (or ``num_frames``, which overrides
+it); a contract may give defaults for a model in ``x-emulator-media`` on the output field.
 """
 
 from __future__ import annotations
@@ -160,7 +160,9 @@ def video_shape(
     framed = frame_seconds(inputs.get("num_frames"), fps)
     if framed:
         seconds = _number(framed, seconds)  # fal: "if provided, will override duration"
-    named = preset_size(inputs.get("video_size"))  # ltx's, cogvideox's: fal's image presets
+    # ltx's and cogvideox's video_size, ltx-2.3-quality's resolution: fal's image presets
+    # or {width, height}
+    named = preset_size(inputs.get("video_size")) or preset_size(settings["resolution"])
     if named:
         return even(named[0]), even(named[1]), seconds, fps
     sided = sides_size(inputs, picture)  # scale-video's, controlnext's width and height

@@ -109,6 +109,9 @@ def test_a_size_past_the_pixel_bound_is_scaled_down_into_it() -> None:
         ({"width": 512.0, "height": 768.0}, {}, (800, 600), (512, 768, 5.0, 24)),
         ({"height": 480}, {}, (800, 600), (640, 480, 5.0, 24)),
         ({"width": 640}, {}, None, (640, 360, 5.0, 24)),
+        # ltx-2.3-quality's resolution is fal's image size too
+        ({"resolution": "landscape_16_9"}, {}, None, (1024, 576, 5.0, 24)),
+        ({"resolution": {"width": 641, "height": 481}}, {}, None, (640, 480, 5.0, 24)),
         # "auto" asks for none: the picture's shape
         ({"video_size": "auto"}, {}, (600, 600), (720, 720, 5.0, 24)),
         # no aspect field, no hint: the picture's shape (image-to-video), else 16:9

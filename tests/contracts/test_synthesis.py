@@ -210,6 +210,20 @@ def test_fields_no_convention_covers_get_schema_valid_values() -> None:
     endpoint.output_validator.validate(result)
 
 
+@pytest.mark.parametrize(
+    ("asked", "size"),
+    [({}, (1024, 576)), ({"resolution": {"width": 640, "height": 480}}, (640, 480))],
+)
+def test_a_resolution_that_is_an_image_size_is_the_videos(asked: dict, size: tuple) -> None:
+    # ltx-2.3-quality's resolution is fal's image size (landscape_16_9 by default): its
+    # video was 1280x720 whatever was asked
+    endpoint = CATALOGUE.endpoint("fal-ai/ltx-2.3-quality/text-to-video")
+    inputs, _ = check_input(endpoint, {"prompt": "a fox", **asked})
+    LINKED.clear()
+    synthesize(endpoint, inputs, 1, link, limits=Limits())
+    assert [(spec.width, spec.height) for spec in LINKED] == [size]
+
+
 @pytest.mark.parametrize(("asked", "frames"), [({}, 129), ({"num_frames": "85"}, 85)])
 def test_a_frame_count_written_as_text_is_the_videos(asked: dict, frames: int) -> None:
     # hunyuan's num_frames is an enum of text, "129" by default: its video was 120 frames
