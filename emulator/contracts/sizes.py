@@ -199,9 +199,16 @@ def _side(value: Any) -> int | None:
 
 
 def asks_frame_size(inputs: Mapping[str, Any]) -> bool:
-    """Whether the input asks for a video's frame size (`VIDEO_SIZE_FIELDS`)."""
+    """Whether the input asks for a video's frame size (`VIDEO_SIZE_FIELDS`): a
+    ``video_size`` or ``resolution`` of ``"auto"`` asks for none (depth-anything-video's
+    "'auto' preserves input", ltx-2.3-quality's "follows the source video size")."""
     asked = (name for name in VIDEO_SIZE_FIELDS if name in inputs)
-    return any(name != "video_size" or inputs[name] != "auto" for name in asked)
+    return any(name not in _AUTO_SIZED or inputs[name] != "auto" for name in asked)
+
+
+#: the size fields whose "auto" keeps an input video's size (an ``aspect_ratio`` of
+#: "auto" beside them still asks for a shape of the emulator's choosing)
+_AUTO_SIZED = ("video_size", "resolution")
 
 
 def asked_fps(inputs: Mapping[str, Any], otherwise: Any = None) -> Any:

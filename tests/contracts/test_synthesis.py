@@ -400,6 +400,10 @@ def _sound(seconds: int) -> str:
          (1024, 776, 4.0, 12, False)),
         ("fal-ai/workflow-utilities/scale-video", {"video_url": "generated", "width": 320},
          (320, 180, 4.0, 12, False)),
+        # a resolution of "auto" keeps the input's size ("'auto' preserves input")
+        ("fal-ai/depth-anything-video", {"video_url": "generated"}, (640, 360, 4.0, 12, False)),
+        ("fal-ai/depth-anything-video", {"video_url": "generated", "resolution": "480p"},
+         (854, 480, 4.0, 12, False)),
         # bria's factor is text, "2" or "4"
         ("bria/video/increase-resolution",
          {"video_url": "generated", "desired_increase": "4", "preserve_audio": False},
