@@ -124,9 +124,9 @@ def _violation(error: ValidationError) -> Violation:
     if rule in _LENGTH_ERRORS:
         kind_type, template, key = _LENGTH_ERRORS[rule]
         return Violation(loc, template.format(limit), kind_type, {key: limit})
-    if rule in ("enum", "const", "anyOf", "oneOf"):  # anyOf/oneOf: a union of literals
-        values = {"enum": limit, "const": [limit]}.get(rule) or _literal_values(error)
-        expected = _expected(values)
+    values = _literal_values(error) if rule in ("anyOf", "oneOf") else []  # a union of them
+    if rule in ("enum", "const") or values:
+        expected = _expected(values or (limit if rule == "enum" else [limit]))
         return Violation(
             loc, f"Input should be {expected}", "literal_error", {"expected": expected}
         )
