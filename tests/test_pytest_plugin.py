@@ -128,18 +128,27 @@ def test_a_replay_of_no_recording_is_refused(provider_emulator):
 @pytest.mark.provider_emulator(sed=7)
 def test_an_unknown_option_is_refused(provider_emulator):
     pass
+
+
+@pytest.mark.provider_emulator(progression="poll:1,1")
+def test_a_value_refused_is_one_line(provider_emulator):
+    pass
 """
 
 
 def test_markers_merge_and_options_not_named_or_unknown_are_refused(project: Project) -> None:
     # a class's seed was dropped by a method's marker; "polls:1,1" was silently ignored; a
     # replay of no recording emulated every call, and the test passed
-    project.assert_outcomes("test_markers.py", passed=1, error=3)
+    project.assert_outcomes("test_markers.py", passed=1, error=4)
     said = pytest.LineMatcher(project.lines)
     said.fnmatch_lines(["*provider_emulator takes options by name*not 'polls:1,1'*"])
     said.fnmatch_lines(["*RecordingError: * holds no recordings*"])
     # a typo was Emulation.__init__'s TypeError, which named no marker
     said.fnmatch_lines(["*provider_emulator has no option 'sed'; its options: *seed*"])
+    # a value Emulation refuses was a traceback through the plugin, emulation.py and
+    # the module that refused it
+    said.fnmatch_lines(["*provider_emulator marker: ValueError: *cannot read progression*"])
+    assert not any("emulator/emulation.py" in line for line in project.lines)
 
 
 MARKED_ONLY = """
