@@ -60,7 +60,26 @@ def judge_output(context: Context, seen: Observation) -> list[str]:
     references = [ref for ref in seen.references.values() if ref is not None]
     if references and all(differences(ref, output) for ref in references):
         problems += differences(references[-1], output)
-    return problems
+    refused = _result_refused(context, seen) if problems else None
+    # the output is then the error's body: its missing fields say nothing of the cause
+    return [refused] if refused else problems
+
+
+def _result_refused(context: Context, seen: Observation) -> str | None:
+    """The wording for a client that returned an output though every result fetch it made
+    was answered an error (one that never checks a status code, or fetches the result
+    before the job is done); None when one succeeded, or none was made."""
+    if context.surface.result_kind != "result":  # WaveSpeed's result is a poll, always 200
+        return None
+    fetches = [entry for entry, what in seen.requests if what.kind == "result"]
+    if not fetches or any(200 <= entry.status < 300 for entry in fetches):
+        return None
+    last = fetches[-1]
+    return (
+        f"returned an output, but its result fetch was answered {last.status} "
+        f"({last.method} {last.path}): check each answer's status code (fal answers 400 to "
+        "a result fetched before the job is COMPLETED)"
+    )
 
 
 def wrong_unprovoked(context: Context, probe: Callable[[Scenario], Observation], name: str) -> bool:

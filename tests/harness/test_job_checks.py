@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import fal_client
+import httpx
 import pytest
 import wavespeed
 
@@ -119,4 +120,26 @@ def test_a_wavespeed_poll_after_completed_is_counted() -> None:
     assert [re.sub(r"job \S+", "job JOB", p) for p in outcome.problems] == [
         "polled job JOB 1 more time(s) after it was done (sent inside wavespeed's "
         "Client.get_result)"
+    ]
+
+
+def reads_the_result_unchecked(endpoint_id: str, arguments: dict[str, Any]) -> Any:
+    """Never polls and never checks a status code: returns whatever the result URL says."""
+    headers = {"Authorization": "Key k"}
+    queued = httpx.post(f"https://queue.fal.run/{endpoint_id}", json=arguments, headers=headers)
+    return httpx.get(queued.json()["response_url"], headers=headers).json()
+
+
+def test_an_error_answer_returned_as_the_output_is_named_as_such() -> None:
+    # it was four lines of "not the contract's output: 'images' is a required property",
+    # which did not say that the client returned fal's 400 body (a newcomer's review)
+    scenario = Scenario("returns_valid_output", {"prompt": "a"}, "polls:1,2")
+    report = check(reads_the_result_unchecked, provider="fal", endpoint=FAL, replay=scenario,
+                   properties=["returns_valid_output"])  # fmt: skip
+    (outcome,) = report.outcomes
+    assert outcome.status == FAILED
+    assert [re.sub(r"requests/\S+\)", "requests/ID)", p) for p in outcome.problems] == [
+        "returned an output, but its result fetch was answered 400 (GET "
+        "/fal/queue/fal-ai/bitdance/requests/ID): check each answer's status code (fal "
+        "answers 400 to a result fetched before the job is COMPLETED)"
     ]
