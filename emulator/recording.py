@@ -83,7 +83,10 @@ def _check_options(
     if record and replay:
         raise RecordingError("--record and --replay cannot be used together")
     if fallback not in get_args(ReplayFallback):
-        raise RecordingError(f"the replay fallback must be emulate or 404, not {fallback!r}")
+        # quoted, so that an int 404 is not refused as "must be emulate or 404, not 404"
+        raise RecordingError(
+            f"the replay fallback must be 'emulate' or '404' (a string), not {fallback!r}"
+        )
     if fallback != "emulate" and not replay:
         raise RecordingError(f"--replay-fallback {fallback} needs --replay (nothing is replayed)")
     if upstream and not record:

@@ -294,7 +294,9 @@ def test_an_in_process_replay_can_answer_what_no_recording_matches_with_a_404(
 @pytest.mark.parametrize(
     ("options", "words"),
     [({"replay_fallback": "404"}, "--replay-fallback 404 needs --replay"),
-     ({"replay": ".", "replay_fallback": "405"}, "must be emulate or 404, not '405'")],
+     ({"replay": ".", "replay_fallback": "405"}, "must be 'emulate' or '404' .*, not '405'"),
+     # an int: it was "must be emulate or 404, not 404"
+     ({"replay": ".", "replay_fallback": 404}, r"or '404' \(a string\), not 404$")],
 )  # fmt: skip
 def test_a_replay_fallback_that_cannot_work_is_refused(options: dict, words: str) -> None:
     from emulator import emulate
