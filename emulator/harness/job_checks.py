@@ -62,7 +62,26 @@ def judge_output(context: Context, seen: Observation) -> list[str]:
         problems += differences(references[-1], output)
     refused = _result_refused(context, seen) if problems else None
     # the output is then the error's body: its missing fields say nothing of the cause
-    return [refused] if refused else problems
+    if refused:
+        return [refused]
+    # with no job done there is no output to compare with: WaveSpeed's unfinished
+    # prediction (outputs []) returned as the result held, unjudged
+    early = _returned_early(seen)
+    return [early, *problems] if early else problems
+
+
+def _returned_early(seen: Observation) -> str | None:
+    """The wording for a call that returned an output while no job it made was done (it
+    took a queued or running job's answer for its result); None when one was done."""
+    if not seen.job_ids or not set(seen.job_ids) <= set(seen.unfinished):
+        return None
+    job_id = seen.job_ids[-1]
+    answered = seen.polls.get(job_id)
+    last = f"last answered {answered[-1].value} to a poll" if answered else "never polled"
+    return (
+        f"returned an output before its job was done (job {job_id} was {last}): poll the "
+        "status until the job is done, then read its output"
+    )
 
 
 def _result_refused(context: Context, seen: Observation) -> str | None:

@@ -143,3 +143,24 @@ def test_an_error_answer_returned_as_the_output_is_named_as_such() -> None:
         "/fal/queue/fal-ai/bitdance/requests/ID): check each answer's status code (fal "
         "answers 400 to a result fetched before the job is COMPLETED)"
     ]
+
+
+def reads_one_wavespeed_poll(endpoint_id: str, arguments: dict[str, Any]) -> Any:
+    """Submits and returns the prediction of its first poll, whatever its status."""
+    headers = {"Authorization": "Bearer k"}
+    created = httpx.post(f"https://api.wavespeed.ai/api/v3/{endpoint_id}", json=arguments,
+                         headers=headers).json()  # fmt: skip
+    return httpx.get(created["data"]["urls"]["get"], headers=headers).json()["data"]
+
+
+def test_a_wavespeed_prediction_returned_unfinished_fails_returns_valid_output() -> None:
+    # it held: no job was done, so there was no output to compare its `outputs: []` with
+    scenario = Scenario("returns_valid_output", {"prompt": "a"}, "polls:1,2")
+    report = check(reads_one_wavespeed_poll, provider="wavespeed", endpoint=WAVESPEED,
+                   replay=scenario, properties=["returns_valid_output"])  # fmt: skip
+    (outcome,) = report.outcomes
+    assert outcome.status == FAILED
+    assert [re.sub(r"job [0-9a-f-]{36}", "job JOB", p) for p in outcome.problems] == [
+        "returned an output before its job was done (job JOB was last answered queued to a "
+        "poll): poll the status until the job is done, then read its output"
+    ]
