@@ -28,6 +28,7 @@ from urllib.parse import unquote_plus
 
 from emulator.core.holdings import Holdings
 from emulator.core.keys import split_authorization
+from emulator.core.registry import LAYOUTS
 
 if TYPE_CHECKING:
     from emulator.core.store import Store
@@ -360,7 +361,14 @@ class RequestRecord:
         status: int | None = None,
         endpoint: str | None = None,
     ) -> Calls:
-        """The entries matching every criterion given; ``path`` matches a substring."""
+        """The entries matching every criterion given; ``path`` matches a substring.
+        `ValueError` for a provider that is none (``"fal.ai"``) or a status that is no int
+        (``"200"``): either matched nothing, and a test's ``assert not ….filter(…)`` passed."""
+        if provider is not None and provider not in LAYOUTS:
+            names = ", ".join(sorted(LAYOUTS))
+            raise ValueError(f"provider must be one of {names}, not {provider!r}")
+        if status is not None and type(status) is not int:
+            raise ValueError(f"status must be an int (an HTTP status code), not {status!r}")
         return Calls(
             [
                 entry

@@ -31,7 +31,7 @@ from emulator.core.faults import Fault, FaultError
 from emulator.core.keys import split_authorization
 from emulator.core.lifecycle import Progression
 from emulator.core.record import RecordedRequest, mask_key
-from emulator.core.registry import client_job_id
+from emulator.core.registry import LAYOUTS, client_job_id
 from emulator.core.store import StoreUnavailable
 from emulator.http.bodies import PayloadError, read_json
 from emulator.http.control_openapi import document
@@ -192,6 +192,9 @@ class ControlApi:
         status = request.query_params.get("status")
         if status is not None and not re.fullmatch(r"[0-9]{3}", status):
             raise _Refused(422, "status must be an HTTP status code")
+        provider = criteria.get("provider")
+        if provider is not None and provider not in LAYOUTS:  # the record's filter refuses it
+            raise _Refused(422, f"provider must be one of {', '.join(sorted(LAYOUTS))}")
 
         def listed() -> list[dict[str, Any]]:
             chosen = self.engine.record.filter(**criteria, status=int(status) if status else None)

@@ -60,6 +60,22 @@ def test_filters_combine(make_record: MakeRecord) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("criterion", "words"),
+    [({"provider": "fal.ai"}, "provider must be one of fal, wavespeed, not 'fal.ai'"),
+     ({"status": "200"}, "status must be an int .*, not '200'")],
+)  # fmt: skip
+def test_a_criterion_that_can_match_nothing_is_refused(
+    make_record: MakeRecord, criterion: dict[str, Any], words: str
+) -> None:
+    # each matched nothing, so that `assert not record.filter(provider="fal.ai")` passed
+    # whatever the client sent (a newcomer's review)
+    record = make_record()
+    record.add(raw())
+    with pytest.raises(ValueError, match=words):
+        record.filter(**criterion)
+
+
 def test_the_record_is_bounded(make_record: MakeRecord) -> None:
     record = make_record(max_entries=2)
     for i in range(3):

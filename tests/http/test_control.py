@@ -70,6 +70,12 @@ def test_the_request_record_is_served_and_filtered(client: TestClient) -> None:
     assert len(client.get("/_emulator/requests", params={"key": "k1"}).json()) == 2
     assert len(client.get("/_emulator/requests").json()) == 2  # control requests are not recorded
     assert client.get("/_emulator/requests", params={"status": "x"}).status_code == 422
+    # a provider that is none is refused as the record's filter refuses it (not a 500)
+    refused = client.get("/_emulator/requests", params={"provider": "fal.ai"})
+    assert (refused.status_code, refused.json()) == (
+        422,
+        {"detail": "provider must be one of fal, wavespeed"},
+    )
 
 
 def test_reset_without_a_seed_keeps_the_configured_one(client: TestClient) -> None:

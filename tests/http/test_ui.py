@@ -322,6 +322,8 @@ def test_the_requests_page_filters_and_offers_curl(client: TestClient) -> None:
     assert "POST" not in page  # the submit names no job: only what came after it
     assert client.get(f"{UI}/requests/rows?status=404").text.count("<details>") == 0
     assert client.get(f"{UI}/requests/rows?provider=wavespeed").text.count("<details>") == 0
+    unknown = client.get(f"{UI}/requests/rows?provider=fal.ai")  # none, as before: not a 500
+    assert (unknown.status_code, unknown.text.count("<details>")) == (200, 0)
 
 
 def recorded(headers: dict[str, str], body: bytes = b"") -> RecordedRequest:
