@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,9 +96,35 @@ class WebhookVerdict:
         return f"  {self.delivery:<10} {did:<9} {'ok' if self.ok else 'FAILED: ' + self.problem}"
 
 
+class _Headers(Mapping[str, str]):
+    """A delivery's headers as web frameworks give them: looked up in any case (HTTP's
+    names are case-insensitive; ASGI's are lower case), listed as they were sent. A plain
+    dict refused a correct handler's ``headers["webhook-id"]`` for fal's capitalised names,
+    or ``headers["X-Fal-Webhook-Signature"]`` had they been sent in lower case."""
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._sent = dict(headers)
+        self._lower = {name.lower(): value for name, value in self._sent.items()}
+
+    def __getitem__(self, name: str) -> str:
+        return self._lower[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._lower
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sent)
+
+    def __len__(self) -> int:
+        return len(self._sent)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._sent!r})"
+
+
 def _accepts(handler: Handler, body: bytes, headers: Mapping[str, str]) -> bool:
     try:
-        return bool(handler(body, dict(headers)))
+        return bool(handler(body, _Headers(headers)))
     except Exception:
         return False
 

@@ -8,7 +8,7 @@ import hmac
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import httpx
 import pytest
@@ -16,23 +16,26 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from emulator.harness import check_webhook_handler
+from emulator.harness.webhooks import Handler
 
 KEY = "webhook-test-key"
 TOLERANCE = 300  # seconds, as fal documents
 
 
 class FalHandler:
-    """Verifies as fal's docs say: the JWKS keys, the signed message, the timestamp."""
+    """Verifies as fal's docs say: the JWKS keys, the signed message, the timestamp;
+    ``case`` writes the header names it reads (lower case, as an ASGI app's code may)."""
 
-    def __init__(self) -> None:
+    def __init__(self, case: Callable[[str], str] = str) -> None:
         self.seen: set[str] = set()
+        self.case = case
 
     def __call__(self, body: bytes, headers: Mapping[str, str]) -> bool:
         jwks = httpx.get("https://rest.fal.ai/.well-known/jwks.json").json()
-        request_id = headers["X-Fal-Webhook-Request-Id"]
-        timestamp = headers["X-Fal-Webhook-Timestamp"]
+        request_id = headers[self.case("X-Fal-Webhook-Request-Id")]
+        timestamp = headers[self.case("X-Fal-Webhook-Timestamp")]
         message = "\n".join(
-            [request_id, headers["X-Fal-Webhook-User-Id"], timestamp,
+            [request_id, headers[self.case("X-Fal-Webhook-User-Id")], timestamp,
              hashlib.sha256(body).hexdigest()]
         ).encode()  # fmt: skip
         if abs(time.time() - int(timestamp)) > TOLERANCE or request_id in self.seen:
@@ -41,7 +44,7 @@ class FalHandler:
             raw = base64.urlsafe_b64decode(key["x"])
             try:
                 Ed25519PublicKey.from_public_bytes(raw).verify(
-                    bytes.fromhex(headers["X-Fal-Webhook-Signature"]), message
+                    bytes.fromhex(headers[self.case("X-Fal-Webhook-Signature")]), message
                 )
             except InvalidSignature:
                 continue
@@ -51,18 +54,21 @@ class FalHandler:
 
 
 class WaveSpeedHandler:
-    def __init__(self) -> None:
+    def __init__(self, case: Callable[[str], str] = str) -> None:
         self.seen: set[str] = set()
+        self.case = case
 
     def __call__(self, body: bytes, headers: Mapping[str, str]) -> bool:
         secret = httpx.get(
             "https://api.wavespeed.ai/api/v3/webhook/secret",
             headers={"Authorization": f"Bearer {KEY}"},
         ).json()["data"]["secret"]
-        webhook_id, timestamp = headers["webhook-id"], headers["webhook-timestamp"]
+        webhook_id = headers[self.case("webhook-id")]
+        timestamp = headers[self.case("webhook-timestamp")]
         signed = f"{webhook_id}.{timestamp}.".encode() + body
         expected = hmac.new(secret.removeprefix("whsec_").encode(), signed, hashlib.sha256)
-        if not hmac.compare_digest(f"v3,{expected.hexdigest()}", headers["webhook-signature"]):
+        signature = headers[self.case("webhook-signature")]
+        if not hmac.compare_digest(f"v3,{expected.hexdigest()}", signature):
             return False
         if abs(time.time() - int(timestamp)) > TOLERANCE or webhook_id in self.seen:
             return False
@@ -88,6 +94,17 @@ def test_a_verifying_handler_refuses_forged_replayed_and_late_deliveries(
     assert [v.delivery for v in verdicts] == [
         "signed", "forged", "replayed", "late", "impostor", "compact"
     ]  # fmt: skip
+    assert all(v.ok for v in verdicts), verdicts
+
+
+@pytest.mark.parametrize(
+    ("provider", "handler"),
+    [("fal", FalHandler(str.lower)), ("wavespeed", WaveSpeedHandler(str.title))],
+)
+def test_header_names_are_read_in_any_case(provider: str, handler: Handler) -> None:
+    # HTTP's names are case-insensitive, and frameworks' headers are too: a plain dict
+    # refused fal's signed delivery to a handler reading x-fal-webhook-signature
+    verdicts = check_webhook_handler(handler, provider=provider, key=KEY)
     assert all(v.ok for v in verdicts), verdicts
 
 
