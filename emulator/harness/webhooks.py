@@ -107,7 +107,10 @@ class _Headers(Mapping[str, str]):
         self._lower = {name.lower(): value for name, value in self._sent.items()}
 
     def __getitem__(self, name: str) -> str:
-        return self._lower[name.lower()]
+        try:
+            return self._lower[name.lower()]
+        except KeyError:
+            raise KeyError(name) from None  # the name as the handler wrote it
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._lower
@@ -122,11 +125,14 @@ class _Headers(Mapping[str, str]):
         return f"{type(self).__name__}({self._sent!r})"
 
 
-def _accepts(handler: Handler, body: bytes, headers: Mapping[str, str]) -> bool:
+def _accepts(
+    handler: Handler, body: bytes, headers: Mapping[str, str]
+) -> tuple[bool, BaseException | None]:
+    """Whether the handler acted on the delivery, and what it raised to refuse it."""
     try:
-        return bool(handler(body, _Headers(headers)))
-    except Exception:
-        return False
+        return bool(handler(body, _Headers(headers))), None
+    except Exception as error:
+        return False, error
 
 
 def _signer(provider: str, engine: Engine, key: str) -> Callable[..., tuple[bytes, dict[str, str]]]:
@@ -185,11 +191,13 @@ def check_webhook_handler(
         }
         other.close()
         return [
-            _verdict(provider, name, _accepts(handler, *deliveries[name])) for name in DELIVERIES
+            _verdict(provider, name, *_accepts(handler, *deliveries[name])) for name in DELIVERIES
         ]
 
 
-def _verdict(provider: str, delivery: str, accepted: bool) -> WebhookVerdict:
+def _verdict(
+    provider: str, delivery: str, accepted: bool, raised: BaseException | None = None
+) -> WebhookVerdict:
     expected = DELIVERIES[delivery]
     told = {
         "signing": SIGNING[provider],
@@ -197,4 +205,6 @@ def _verdict(provider: str, delivery: str, accepted: bool) -> WebhookVerdict:
         "tolerance": TOLERANCE[provider],
     }
     wrong = "" if accepted == expected else _WRONG[delivery].format(**told)
+    if wrong and raised is not None:  # a crash (a KeyError on a name, say) tells most
+        wrong += f" (it raised {type(raised).__name__}: {str(raised)[:300]})"
     return WebhookVerdict(delivery, accepted, expected, wrong)

@@ -140,6 +140,19 @@ def test_a_refused_signed_delivery_is_told_how_the_provider_signs(provider: str)
     assert signing in verdicts[0].problem and verdicts[0].line().startswith("  signed     refused")
 
 
+def crashes(body: bytes, headers: Mapping[str, str]) -> bool:
+    """A handler with a bug: it reads a header no delivery has."""
+    return headers["X-Signature"] == "x"
+
+
+def test_a_signed_delivery_refused_by_a_crash_says_what_was_raised() -> None:
+    # the crash was told only "check the signed message, the key and the header names"
+    verdicts = check_webhook_handler(crashes, provider="fal", key=KEY)
+    assert [v.delivery for v in verdicts if not v.ok] == ["signed", "compact"]
+    assert verdicts[0].problem.endswith(" (it raised KeyError: 'X-Signature')")
+    assert all("raised" not in v.problem for v in verdicts if v.ok)  # refusing is right
+
+
 def test_a_handler_that_checks_only_the_signature_is_caught_replaying() -> None:
     class SignatureOnly(FalHandler):
         def __call__(self, body: bytes, headers: Mapping[str, str]) -> bool:
