@@ -61,6 +61,9 @@ class FaultError(ValueError):
 
 
 _TEXT = {"type": "string", "maxLength": 1000}
+#: the methods a request may have: a rule on another is refused as added (not as read
+#: back: a rule a store kept from before must still load)
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 #: what a rule may say, checked before anything else looks at it: a rule that is accepted
 #: can never make a matching request fail in the emulator instead of as staged
 RULE_SCHEMA: dict[str, Any] = {
@@ -313,6 +316,11 @@ class FaultBook:
             raise FaultError(
                 f"{rule.effect} cannot filter on inputs: a download carries none (name the "
                 "medium by path, or stage its job with fail or nsfw)"
+            )
+        if rule.method is not None and rule.method.upper() not in _METHODS:  # a typo: GETT
+            raise FaultError(
+                f"method {rule.method!r} is none of {', '.join(_METHODS)}: no request would "
+                "match the rule"
             )
         if (
             rule.endpoint is not None

@@ -85,6 +85,14 @@ def test_a_rule_for_no_endpoint_served_is_refused(rule: dict, served: bool) -> N
     generic.faults.add({"effect": "fail", **rule})
 
 
+def test_a_rule_for_no_method_is_refused() -> None:
+    # "GETT" was taken, and a test staging it passed while it tested nothing
+    engine = Engine(EmulatorConfig())
+    with pytest.raises(FaultError, match="method 'GETT' is none of GET, HEAD, POST"):
+        engine.faults.add({"effect": "http_error", "status": 500, "method": "GETT"})
+    assert engine.faults.add({"effect": "http_error", "status": 500, "method": "put"})
+
+
 def test_a_rule_naming_a_stream_as_an_endpoint_says_what_to_name() -> None:
     # the natural spelling, which an audit reached for first: the stream is no endpoint
     engine = Engine(EmulatorConfig())
