@@ -76,7 +76,11 @@ class Inconclusive(LiveError):
 
 
 def live_problem(provider: str, live: bool, environ: Mapping[str, str] | None = None) -> str | None:
-    """Why a live run against ``provider`` must be skipped, or None when it may run."""
+    """Why a live run against ``provider`` must be skipped, or None when it may run;
+    `ValueError` naming the providers for any other (a bare ``KeyError: 'fall'`` named
+    nothing to do)."""
+    if provider not in KEY_VARIABLES:
+        raise ValueError(f"unknown provider {provider!r}: one of {', '.join(KEY_VARIABLES)}")
     variable = KEY_VARIABLES[provider]
     if not live:
         return f"live runs are off: pass --live and set {variable} to run against {provider}"

@@ -57,6 +57,15 @@ def test_without_opt_in_or_key_live_runs_are_skipped_with_a_reason() -> None:
         LiveSessions(live=False, environ=KEYS).session("fal")
 
 
+def test_an_unknown_provider_is_named_with_the_providers() -> None:
+    # it was a bare KeyError: 'fall', from skip_reason and session alike
+    sessions = LiveSessions(live=True, max_spend=0.1, upstream=[], environ=KEYS)
+    for asked in (sessions.skip_reason, sessions.session):
+        with pytest.raises(ValueError, match="unknown provider 'fall': one of fal, wavespeed"):
+            asked("fall")
+    sessions.close()
+
+
 def test_a_blank_key_is_no_key() -> None:
     # a key of spaces sent a live run to the network, to be rejected there (a harness audit)
     blank = {**KEYS, "WAVESPEED_API_KEY": " \t"}
