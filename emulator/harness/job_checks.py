@@ -67,7 +67,15 @@ def judge_output(context: Context, seen: Observation) -> list[str]:
     # with no job done there is no output to compare with: WaveSpeed's unfinished
     # prediction (outputs []) returned as the result held, unjudged
     early = _returned_early(seen)
-    return [early, *problems] if early else problems
+    if early:
+        return [early, *problems]
+    if not seen.requests:  # likewise no job to compare with: a canned output held
+        return [
+            "returned an output without sending the provider a request: a canned or cached "
+            "output is not the job's",
+            *problems,
+        ]
+    return problems
 
 
 def _returned_early(seen: Observation) -> str | None:

@@ -164,3 +164,26 @@ def test_a_wavespeed_prediction_returned_unfinished_fails_returns_valid_output()
         "returned an output before its job was done (job JOB was last answered queued to a "
         "poll): poll the status until the job is done, then read its output"
     ]
+
+
+CANNED = {"prompt": "a", "images": [], "seed": 1, "has_nsfw_concepts": []}
+
+
+def canned(endpoint_id: str, arguments: dict[str, Any]) -> Any:
+    """Asks the provider nothing: returns an output of the contract's shape."""
+    return CANNED
+
+
+def test_an_output_returned_without_a_request_fails_returns_valid_output() -> None:
+    # it held: with no job made, there was nothing to compare the output with
+    scenario = Scenario("returns_valid_output", {"prompt": "a"})
+    report = check(canned, provider="fal", endpoint=FAL, replay=scenario,
+                   properties=["returns_valid_output"])  # fmt: skip
+    (outcome,) = report.outcomes
+    assert (outcome.status, outcome.problems) == (
+        FAILED,
+        [
+            "returned an output without sending the provider a request: a canned or cached "
+            "output is not the job's"
+        ],
+    )
