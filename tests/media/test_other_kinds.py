@@ -39,7 +39,13 @@ def test_an_audio_files_codec_is_named_as_ffmpegs_probe_names_it(media_format: s
     sound = spec("audio", media_format, duration=0.5)
     with av.open(io.BytesIO(MediaStore().content(sound))) as container:
         codec = container.streams.audio[0].codec_context.codec
-    assert codec.canonical_name == sound.audio_codec
+    # PyAV 13 (the lowest supported) names the decoder alone: MP3's is mp3float
+    probed = getattr(codec, "canonical_name", None) or _CODECS_OF_DECODERS.get(codec.name)
+    assert (probed or codec.name) == sound.audio_codec
+
+
+#: a decoder's codec, where their names differ
+_CODECS_OF_DECODERS = {"mp3float": "mp3"}
 
 
 @pytest.mark.parametrize(("codec", "tag"), [("pcm_mulaw", 7), ("pcm_alaw", 6)])
