@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from emulator.core.record import RecordedRequest
-from emulator.harness.context import Context, minimal, raised, scenarios
+from emulator.harness.context import Context, minimal, raised, scenarios, sent_nothing
 from emulator.harness.scenario import Scenario
 from emulator.harness.sdk_calls import same_sdk_call
 from emulator.harness.session import Observation, retryable
@@ -158,13 +158,17 @@ def _hangs(context: Context, seen: Observation) -> str:
 def applies_cancel(context: Context, probe: Callable[[Scenario], Observation]) -> str | None:
     """To every client of a provider with a cancel; to one of a provider without only if
     it hangs on a starved job (`judge_cancels` reports that): one that gives up has
-    nothing to send."""
+    nothing to send. Not to a client that sends the provider nothing: it made no job to
+    give up on, and held vacuously."""
+    made_none = "it made no job to give up on or cancel"
     if context.surface.has_cancel:
-        return None
+        # the plain probe, which other properties share: a starved one waits out the
+        # client's patience, and the property's own run waits it out again
+        return sent_nothing(probe(Scenario("cancels_abandoned_jobs", minimal(context))), made_none)
     seen = probe(Scenario("cancels_abandoned_jobs", minimal(context), faults=STARVED))
     if seen.ran_away:
         return None
-    return (
+    return sent_nothing(seen, made_none) or (
         f"{context.provider}'s API has no cancel operation (and the client gives up on a "
         "job stuck in the queue)"
     )

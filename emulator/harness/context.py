@@ -31,6 +31,7 @@ __all__ = [
     "ran_away",
     "raised",
     "scenarios",
+    "sent_nothing",
 ]
 
 #: cheap progressions (the client's own poll sleeps are the cost of each example)
@@ -186,6 +187,19 @@ def fails_unstaged(
         return None
     return (
         f"the client fails this input with nothing staged too ({problems[0]}): "
+        "see returns_valid_output"
+    )
+
+
+def sent_nothing(seen: Observation, so: str) -> str | None:
+    """Why a property about the requests a client sends does not apply to it: it sent the
+    provider none (a canned output, an error raised first), so there is nothing to judge,
+    and "held" would say too much; ``so`` says what it therefore never did. None when it
+    sent one, or was stopped (a call that hangs is its properties' finding)."""
+    if seen.requests or seen.ran_away:
+        return None
+    return (
+        f"the client sent the provider no request for the simplest valid input, so {so}: "
         "see returns_valid_output"
     )
 

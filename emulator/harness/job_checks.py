@@ -29,6 +29,7 @@ from emulator.harness.context import (
     raised,
     ran_away,
     scenarios,
+    sent_nothing,
 )
 from emulator.harness.scenario import Scenario
 from emulator.harness.sdk_calls import same_sdk_call, sdk_call
@@ -297,6 +298,13 @@ def paced_scenarios(context: Context, name: str) -> st.SearchStrategy[Scenario]:
     return scenarios(context, name, progressions=POLLED)
 
 
+def applies_stops(context: Context, probe: Callable[[Scenario], Observation]) -> str | None:
+    """Not to a client that sends the provider nothing: with no poll to judge it held,
+    vacuously."""
+    seen = probe(Scenario("stops_polling_when_done", minimal(context)))
+    return sent_nothing(seen, "it made no job to poll")
+
+
 def judge_stops(context: Context, seen: Observation) -> list[str]:
     problems = [*polled_after_end(seen), *ran_away(seen)]
     if context.surface.result_kind == "result":
@@ -396,6 +404,10 @@ def judge_pace(context: Context, seen: Observation) -> list[str]:
 
 def applies_pace(context: Context, probe: Callable[[Scenario], Observation]) -> str | None:
     seen = probe(Scenario("polls_politely", minimal(context), "polls:2,2"))
+    # (one that sent nothing at all neither streams nor runs synchronously)
+    nothing = sent_nothing(seen, "it polled no status")
+    if nothing is not None:
+        return nothing
     if len(poll_times(seen)) < 3:
         return "the client does not poll the status (it streams, or runs synchronously)"
     return None

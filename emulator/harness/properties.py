@@ -39,6 +39,7 @@ from emulator.harness.job_checks import (
     applies_invalid,
     applies_pace,
     applies_sparse,
+    applies_stops,
     failure_scenarios,
     invalid_scenarios,
     judge_failure,
@@ -128,6 +129,7 @@ PROPERTIES: dict[str, Property] = {
             "the result at response_url, WaveSpeed inside the last poll.",
             polling_scenarios,
             judge_stops,
+            applies_stops,
         ),
         Property(
             "polls_politely",

@@ -195,3 +195,24 @@ def test_a_replayed_starved_prediction_given_up_on_is_no_cancel_left_unsent() ->
                    properties=["cancels_abandoned_jobs"], replay=scenario)  # fmt: skip
     (outcome,) = report.outcomes
     assert outcome.status == HELD, report.text()
+
+
+def canned(endpoint_id: str, arguments: dict[str, Any]) -> Any:
+    """Asks the provider nothing: returns an output of the contract's shape."""
+    return {"prompt": "a", "images": [], "seed": 1, "has_nsfw_concepts": []}
+
+
+@pytest.mark.parametrize(("provider", "endpoint"), [("fal", FAL), ("wavespeed", WAVESPEED)])
+def test_a_client_that_sends_no_request_is_not_judged_on_cancelling(
+    provider: str, endpoint: str
+) -> None:
+    # fal's held (no job left running to cancel), and WaveSpeed's said the client "gives
+    # up on a job stuck in the queue": it never made one
+    report = check(canned, provider=provider, endpoint=endpoint,
+                   properties=["cancels_abandoned_jobs"])  # fmt: skip
+    (outcome,) = report.outcomes
+    assert (outcome.status, outcome.reason) == (
+        NOT_APPLICABLE,
+        "the client sent the provider no request for the simplest valid input, so it made "
+        "no job to give up on or cancel: see returns_valid_output",
+    )

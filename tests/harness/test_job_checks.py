@@ -13,7 +13,7 @@ import httpx
 import pytest
 import wavespeed
 
-from emulator.harness import FAILED, HELD, Limits, Options, Scenario, check
+from emulator.harness import FAILED, HELD, NOT_APPLICABLE, Limits, Options, Scenario, check
 
 FAL = "fal-ai/bitdance"
 WAVESPEED = "wavespeed-ai/bitdance-14b/text-to-image"
@@ -186,4 +186,30 @@ def test_an_output_returned_without_a_request_fails_returns_valid_output() -> No
             "returned an output without sending the provider a request: a canned or cached "
             "output is not the job's"
         ],
+    )
+
+
+def raises_at_once(endpoint_id: str, arguments: dict[str, Any]) -> Any:
+    """Asks the provider nothing: fails before sending a request."""
+    raise RuntimeError("no network here")
+
+
+@pytest.mark.parametrize("client", [canned, raises_at_once])
+@pytest.mark.parametrize(("provider", "endpoint"), [("fal", FAL), ("wavespeed", WAVESPEED)])
+@pytest.mark.parametrize(
+    ("name", "so"),
+    [("stops_polling_when_done", "it made no job to poll"),
+     ("polls_politely", "it polled no status")],
+)  # fmt: skip
+def test_a_client_that_sends_no_request_is_not_judged_on_its_polls(
+    client: Callable[..., Any], provider: str, endpoint: str, name: str, so: str
+) -> None:
+    # stops_polling_when_done held (no poll to judge), and polls_politely said the client
+    # "streams, or runs synchronously": it does neither
+    report = check(client, provider=provider, endpoint=endpoint, properties=[name])
+    (outcome,) = report.outcomes
+    assert (outcome.status, outcome.reason) == (
+        NOT_APPLICABLE,
+        f"the client sent the provider no request for the simplest valid input, so {so}: "
+        "see returns_valid_output",
     )
