@@ -205,13 +205,9 @@ def _replayed(args: argparse.Namespace, endpoint: Endpoint) -> Scenario:
         scenario = Scenario.from_json(args.replay)
         if not isinstance(scenario.input, dict):
             raise ValueError(f"input must be a JSON object, not {scenario.input!r}")
-        if not isinstance(scenario.progression, str):
-            raise ValueError("progression must be text, e.g. polls:1,2")
         Progression.parse(scenario.progression)
         for rule in scenario.faults:
             Fault.from_dict(rule)
-        if type(scenario.seed) is not int:
-            raise ValueError(f"seed must be a whole number, not {scenario.seed!r}")
     except (ValueError, TypeError) as error:  # FaultError is a ValueError
         raise UsageError(f"--replay is not a scenario: {error}") from None
     if scenario.property not in PROPERTIES:

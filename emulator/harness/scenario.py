@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -45,9 +45,18 @@ class Scenario:
 
     @classmethod
     def from_json(cls, text: str) -> Scenario:
+        """The scenario ``text`` writes (a report's, or one edited by hand); a
+        `ValueError` naming the field that is none of a scenario's or not of its kind."""
         data = json.loads(text)
         if not isinstance(data, dict) or "property" not in data or "input" not in data:
             raise ValueError("a scenario is a JSON object with at least property and input")
+        known = [field.name for field in fields(cls)]
+        unknown = [name for name in data if name not in known]
+        if unknown:
+            raise ValueError(f"unknown field {unknown[0]!r}: a scenario has {', '.join(known)}")
+        for name, (kind, fits) in _KINDS.items():
+            if name in data and not fits(data[name]):
+                raise ValueError(f"{name} must be {kind}, not {data[name]!r}")
         data["faults"] = tuple(data.get("faults", ()))
         return cls(**data)
 
@@ -81,3 +90,21 @@ class Scenario:
         for path in contracts:
             words += ["--contracts", str(path)]
         return shlex.join([*words, *settings, "--replay", self.to_json()])
+
+
+#: what each field of a scenario read from JSON must be, in a usage error's words, and the
+#: check (its property and input are the caller's to judge: an unknown property is named
+#: as such, and the Python API takes any input)
+_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "progression": ("text, e.g. polls:1,2", lambda value: isinstance(value, str)),
+    "faults": (
+        "a list of fault rules (JSON objects)",
+        lambda value: isinstance(value, list) and all(isinstance(r, dict) for r in value),
+    ),
+    "seed": ("a whole number", lambda value: type(value) is int),  # (True is an int too)
+    "broken_field": (
+        "a field's name (text) or null",
+        lambda value: value is None or isinstance(value, str),
+    ),
+    "lose_submit_answer": ("true or false", lambda value: isinstance(value, bool)),
+}
