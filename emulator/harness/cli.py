@@ -166,8 +166,13 @@ def load_callable(target: str) -> Callable[..., Any]:
 
 def _client(args: argparse.Namespace) -> tuple[Callable[..., Any], str]:
     """The client under test, and how the report and replay lines name it."""
-    if (args.target is None) == (args.command is None):
+    if args.target is None and args.command is None:
         raise UsageError("name the client: MODULE:CALLABLE, or --command 'COMMAND'")
+    if args.target is not None and args.command is not None:
+        raise UsageError(
+            f"MODULE:CALLABLE ({args.target}) and --command exclude each other: name one "
+            "client, a callable or a command"
+        )
     if args.target is not None:
         return load_callable(args.target), args.target
     try:
