@@ -80,8 +80,11 @@ def _check_options(
 ) -> None:
     """`RecordingError` (or `ValueError`) for options that cannot work together: an option
     of one mode without that mode did nothing, unseen."""
-    if record and replay:
-        raise RecordingError("--record and --replay cannot be used together")
+    if record and replay:  # (serve's flags are named so by `from_arguments`)
+        raise RecordingError(
+            "record= and replay= cannot be used together: record into one directory, or "
+            "replay from one"
+        )
     if fallback not in get_args(ReplayFallback):
         # quoted, so that an int 404 is not refused as "must be emulate or 404, not 404"
         raise RecordingError(
@@ -125,6 +128,8 @@ def from_arguments(app: ASGIApp, args: argparse.Namespace) -> tuple[ASGIApp, str
     """``app`` wrapped as ``serve``'s recording options ask, and what ``serve`` says of
     them at start (None: nothing); `RecordingError` or `UpstreamError` when they cannot
     be honoured."""
+    if args.record and args.replay:  # named as flags (`with_recordings` names arguments)
+        raise RecordingError("--record and --replay cannot be used together")
     wrapped = with_recordings(
         app,
         record=args.record,

@@ -272,6 +272,19 @@ def test_an_in_process_replay_of_no_recording_is_refused(tmp_path: Path) -> None
         emulate(replay=tmp_path)
 
 
+def test_in_process_record_and_replay_together_are_refused_by_their_arguments(
+    tmp_path: Path,
+) -> None:
+    # it said "--record and --replay cannot be used together": flags emulate() has not
+    from emulator import emulate
+
+    with pytest.raises(RecordingError) as refused:
+        emulate(record=tmp_path / "a", replay=tmp_path / "b")
+    assert str(refused.value) == (
+        "record= and replay= cannot be used together: record into one directory, or replay from one"
+    )
+
+
 def test_an_in_process_replay_can_answer_what_no_recording_matches_with_a_404(
     recorded,
 ) -> None:
