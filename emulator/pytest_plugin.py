@@ -39,7 +39,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "provider_emulator(**options): options of the provider_emulator fixture "
         "(seed, progression, api_keys, unmatched, contracts, clock, fake_credentials, "
-        "record, replay, replay_fallback)",
+        "config, record, replay, replay_fallback)",
     )
     max_spend = config.getoption("--max-spend")
     if not max_spend > 0:  # refused once, here, rather than by every live test

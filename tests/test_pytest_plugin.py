@@ -1,5 +1,6 @@
 """The plugin as a user meets it: installed, found through its entry point."""
 
+import inspect
 import os
 import re
 import subprocess
@@ -228,6 +229,17 @@ FILES = {
 def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
     result = run_start(pytester, "--markers")
     result.stdout.fnmatch_lines(["*provider_emulator(**options)*"])
+
+
+def test_the_markers_description_names_every_option_it_takes(pytester: pytest.Pytester) -> None:
+    # it left out config, which the marker takes (every option of Emulation's)
+    from emulator.emulation import Emulation
+
+    result = run_start(pytester, "--markers")
+    (line,) = [line for line in result.outlines if "provider_emulator(**options)" in line]
+    named = re.search(r"\(([^()]*)\)\s*$", line)  # the list closing the line
+    assert named is not None, line
+    assert set(named[1].split(", ")) == set(inspect.signature(Emulation).parameters), line
 
 
 LIVE = """
