@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypedDict
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from emulator.contracts.loading import DEFAULT_CONTRACTS_DIR
 from emulator.core.lifecycle import Progression
@@ -345,7 +345,8 @@ class EmulatorConfig:
     def state_url(self) -> str:
         """Where state lives, ``data_dir`` spelled out: ``memory`` or a store's URL."""
         if self.data_dir is not None and self.state == "memory":
-            return f"sqlite://{self.data_dir.resolve() / 'state.db'}"
+            # quoted: the store decodes the URL's path (a folder's %20 or ? is its own)
+            return f"sqlite://{quote(str(self.data_dir.resolve() / 'state.db'))}"
         return self.state
 
     @property

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, quote, unquote
 
 from emulator.core.store import (
     TOPIC,
@@ -56,10 +57,24 @@ CREATE INDEX IF NOT EXISTS lists_by_key ON lists (key, id);
 """
 
 
+def sqlite_path(url: str) -> Path:
+    """The file ``url`` names (``sqlite:///abs/path``, ``sqlite://relative``), its path
+    percent-decoded as a URL's is; a `ValueError` for a query option, which the store would
+    ignore: ``?mode=ro`` had made a file named ``x.db?mode=ro``, read and written."""
+    path, _, query = url.removeprefix("sqlite://").partition("?")
+    if query:
+        name = next(iter(parse_qs(query, keep_blank_values=True)), query)
+        raise ValueError(
+            f"a SQLite state's URL takes no query options, not ?{name}= "
+            "(the emulator opens the file itself; a ? in its name is written %3F)"
+        )
+    return Path(unquote(path))
+
+
 class SqliteStore(ComposedOps, Store):
     def __init__(self, url: str) -> None:
-        path = Path(url.removeprefix("sqlite://"))  # sqlite:///abs/path, sqlite://relative
-        self.url = f"sqlite://{path}"
+        path = sqlite_path(url)
+        self.url = f"sqlite://{quote(str(path))}"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
