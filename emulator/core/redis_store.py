@@ -41,7 +41,8 @@ class RedisStore(Store):
         parts = urlsplit(url)
         query = parse_qs(parts.query)
         _check(parts.scheme, parts.path, query)
-        self.prefix = key_prefix(query.pop("prefix", ["provider-emulator"])[0])
+        named = query.pop("prefix", None)
+        self.prefix = key_prefix(named[0] if named else "provider-emulator")
         # redis-py's query options are not passed on (its socket timeouts would undo the
         # store's bounds), but for a database's number: a unix:// socket names one so.
         kept = f"?db={quote(query['db'][0])}" if "db" in query else ""
@@ -52,7 +53,10 @@ class RedisStore(Store):
             return f"{parts.scheme}://{netloc}{parts.path}{kept}"
 
         plain = joined(parts.netloc)
-        self.url = joined(parts.netloc.rpartition("@")[2])
+        # shown (health, errors) without its credentials, with the prefix it was given: which
+        # of the emulators in one Redis this is, whether Redis answers or not
+        shown = f"{'&' if kept else '?'}prefix={quote(named[0], safe='')}" if named else ""
+        self.url = joined(parts.netloc.rpartition("@")[2]) + shown
         # Any error of Redis's (down, slow, out of memory, read-only after a failover, a
         # refused password) is the store being unavailable: a 503, never a 500.
         self._errors = (redis.RedisError, OSError)

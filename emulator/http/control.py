@@ -139,7 +139,7 @@ class ControlApi:
         try:
             store.ping()
         except StoreUnavailable as error:
-            return {"kind": kind, "url": _masked(url), "ok": False, "error": str(error)}
+            return {"kind": kind, "url": store.url, "ok": False, "error": str(error)}
         return {"kind": kind, "url": store.url, "ok": True}
 
     async def _listing(self, read: Callable[[], list[dict[str, Any]]]) -> Response:
@@ -353,10 +353,3 @@ def _shown_key(key: str) -> str:
     """An API key as the control plane shows it, masked as the headers it came in are (a
     key may be someone's real one, sent to a shared emulator); ``?key=`` takes it whole."""
     return mask_key(key) if key else ""
-
-
-def _masked(url: str) -> str:
-    """``url`` without its credentials (``redis://user:secret@host`` → ``redis://host``)."""
-    scheme, _, rest = url.partition("://")
-    where, slash, path = rest.partition("/")
-    return f"{scheme}://{where.rpartition('@')[2]}{slash}{path}"

@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from emulator import BackgroundServer, EmulatorConfig, Progression, create_app
 from emulator.core.store import open_store
+from tests import shared_stores
 from tests.bounded import eventually
 from tests.redis_server import RedisServer, free_port
 
@@ -28,6 +29,8 @@ RECOVERY = 10.0
 
 
 Made = Callable[..., Starlette]
+
+session_redis = shared_stores.session_redis
 
 
 @pytest.fixture
@@ -74,6 +77,21 @@ def test_health_never_shows_the_stores_credentials(made: Made) -> None:
         down = client.get("/_emulator/health")
     assert down.status_code == 503 and "hunter2" not in down.text
     assert down.json()["state"]["url"].startswith("redis://127.0.0.1:")
+
+
+def test_health_shows_the_prefix_whether_the_store_answers_or_not(
+    session_redis: str, made: Made
+) -> None:
+    # the prefix was shown only while Redis was down (the URL as configured, masked)
+    up = f"{session_redis}?prefix=team%3Aci"
+    with TestClient(made(EmulatorConfig(state=up))) as client:
+        assert client.get("/_emulator/health").json()["state"]["url"] == up
+    port = free_port()  # nothing listens there
+    down = f"redis://user:hunter2@127.0.0.1:{port}/0?prefix=team%3Aci"
+    with TestClient(made(EmulatorConfig(state=down))) as client:
+        state = client.get("/_emulator/health").json()["state"]
+    assert state["url"] == f"redis://127.0.0.1:{port}/0?prefix=team%3Aci"
+    assert state["error"].startswith(f"Redis at {state['url']}: ")
 
 
 def test_health_of_the_in_memory_state(made: Made) -> None:
