@@ -14,6 +14,7 @@ import hashlib
 import importlib.util
 import json
 import logging
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -62,10 +63,34 @@ def provider_of(document: Mapping[str, Any], path: Path) -> str:
     )
 
 
+#: what a path that is neither a folder nor a regular file is, by its mode
+_SPECIAL_KINDS = (
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISBLK, "block device"),
+    (stat.S_ISFIFO, "FIFO (named pipe)"),
+    (stat.S_ISSOCK, "socket"),
+)
+
+
+def _special_kind(path: Path) -> str | None:
+    """What ``path`` is when it exists but is neither a folder nor a regular file (a
+    device, a FIFO, a socket), or None when nothing is there (a link to nothing too)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    return next((kind for test, kind in _SPECIAL_KINDS if test(mode)), "special file")
+
+
 def _document_files(root: Path) -> list[Path]:
     if root.is_file():
         return [root]
     if not root.is_dir():
+        kind = _special_kind(root)
+        if kind is not None:  # it exists: "does not exist" sent its user looking for a typo
+            raise ContractError(
+                f"contracts {root} is a {kind}, not a folder or a regular *.json file"
+            )
         raise ContractError(f"contracts {root} does not exist")
     files = sorted(root.rglob("*.json"))
     if not files:

@@ -1,6 +1,9 @@
 """Loading contract documents: the shipped ones, a folder of your own, broken ones."""
 
 import json
+import os
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -77,6 +80,30 @@ def test_broken_documents_are_refused_with_the_reason(
 def test_a_missing_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ContractError, match="does not exist"):
         load_contracts([tmp_path / "nope"])
+
+
+@pytest.mark.parametrize(
+    ("made", "kind"),
+    [
+        (lambda folder: Path("/dev/zero"), "character device"),
+        (lambda folder: _fifo(folder / "pipe"), "FIFO (named pipe)"),
+    ],
+    ids=["device", "fifo"],
+)
+def test_a_path_that_is_neither_a_folder_nor_a_file_is_named_for_what_it_is(
+    tmp_path: Path, made: Callable[[Path], Path], kind: str
+) -> None:
+    # each was said not to exist, which sent its user looking for a typo
+    path = made(tmp_path)
+    if not path.exists():
+        pytest.skip(f"{path} is not on this system")
+    with pytest.raises(ContractError, match=re.escape(f"{path} is a {kind}, not a folder")):
+        load_contracts([path])
+
+
+def _fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
 
 
 def test_a_user_contract_beside_the_shipped_ones_is_still_checked_as_it_loads(
