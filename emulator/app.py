@@ -13,7 +13,8 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from emulator.config import EmulatorConfig
 from emulator.core.engine import Engine
@@ -69,6 +70,26 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     """Starlette's routing errors (no such path, a method a route does not take)."""
     assert isinstance(exc, HTTPException)
     return _error_in_format(request.scope["path"], exc.status_code, exc.detail, exc.headers)
+
+
+#: the ASGI extension that lets a handshake be refused with an HTTP answer
+_DENIAL = "websocket.http.response"
+
+
+def _refusing_unrouted_handshakes(default: ASGIApp) -> ASGIApp:
+    """The router's answer to what no route takes (``default``, Starlette's), but for a
+    WebSocket handshake the server lets be refused with an HTTP answer: the 404 an HTTP
+    request there gets, in its provider's format. Starlette closes it, which the server
+    sends as a bare 403 with no body, as if the path were there and forbidden."""
+
+    async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and _DENIAL in scope.get("extensions", {}):
+            response = _error_in_format(scope["path"], 404, "Not Found", None)
+            await WebSocket(scope, receive, send).send_denial_response(response)
+        else:
+            await default(scope, receive, send)
+
+    return not_found
 
 
 def _store_unavailable(scope: Scope, message: str, headers: dict[str, str]) -> Response:
@@ -191,6 +212,7 @@ def create_app(config: EmulatorConfig | None = None, *, engine: Engine | None = 
             unexpected=_unexpected_error,
         ),
     )
+    app.router.default = _refusing_unrouted_handshakes(app.router.default)
     app.state.engine = engine
     app.state.recorder = recorder  # for a replay's own answers (`with_recordings`)
     return app

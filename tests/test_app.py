@@ -4,7 +4,7 @@ in a provider's format."""
 from typing import Any, NoReturn
 
 import pytest
-from starlette.testclient import TestClient
+from starlette.testclient import TestClient, WebSocketDenialResponse
 
 from emulator import create_app
 
@@ -18,6 +18,37 @@ def test_a_wavespeed_path_without_its_surface_names_the_base_url_to_use() -> Non
     body = response.json()
     assert body["code"] == 404 and "/wavespeed" in body["message"]
     assert client.get("/no/such/page").json() == {"detail": "Not Found"}
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "expected"),
+    [
+        ("/fal/queue/fal-ai/flux/dev", {"Host": "queue.fal.run"}, {"detail": "Not Found"}),
+        ("/fal/no/such/socket", {}, {"detail": "Not Found"}),
+        ("/nope", {}, {"detail": "Not Found"}),
+    ],
+)
+def test_a_websocket_to_a_path_no_route_takes_is_refused_with_a_404_in_its_format(
+    path: str, headers: dict[str, str], expected: dict[str, object]
+) -> None:
+    """Starlette closed such a handshake before accepting it, which a server sends as a
+    bare 403 with no body (as if the path were there and forbidden), not a 404 saying why."""
+    with TestClient(create_app()) as client:
+        # the denial is raised at connect; a handshake accepted would be a test failure
+        with pytest.raises(WebSocketDenialResponse) as refused:
+            with client.websocket_connect(path, headers=headers):
+                pytest.fail(f"the handshake to {path} was accepted")
+    assert (refused.value.status_code, refused.value.json()) == (404, expected)
+
+
+def test_a_websocket_to_a_wavespeed_path_without_its_surface_names_the_base_url() -> None:
+    with TestClient(create_app()) as client:
+        with pytest.raises(WebSocketDenialResponse) as refused:
+            with client.websocket_connect("/api/v3/predictions/x/result"):
+                pytest.fail("the handshake was accepted")
+    body = refused.value.json()
+    assert refused.value.status_code == 404
+    assert body["code"] == 404 and "/wavespeed" in body["message"]
 
 
 def _broken(*_: object) -> NoReturn:
