@@ -350,10 +350,23 @@ class WebhookSender:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
 
+#: the most characters of a webhook's URL a log line shows: a URL may run to thousands (a
+#: request line's limit), written whole on every refusal; /_emulator/webhooks has it whole
+LOGGED_URL_CHARS = 200
+
+
+def _logged_url(url: str) -> str:
+    """``url`` as a log line shows it: cut after `LOGGED_URL_CHARS`, its length said."""
+    if len(url) <= LOGGED_URL_CHARS:
+        return url
+    return f"{url[:LOGGED_URL_CHARS]}… ({len(url):,} characters)"
+
+
 def _refuse(delivery: Delivery, refusal: str) -> None:
     """Mark ``delivery`` refused, and say so where the server's operator reads: its job
     was accepted (200), and a client waiting for the webhook would otherwise learn why only
     from ``/_emulator/webhooks``."""
     delivery.state, delivery.reason = "refused", refusal
     hint = " (--webhook-targets any allows it)" if refusal == NOT_LOOPBACK else ""
-    logger.warning("%s webhook to %s refused: %s%s", delivery.provider, delivery.url, refusal, hint)
+    url = _logged_url(delivery.url)
+    logger.warning("%s webhook to %s refused: %s%s", delivery.provider, url, refusal, hint)

@@ -89,6 +89,26 @@ def test_a_refused_target_is_said_where_the_operator_reads(
     ]
 
 
+def test_a_refused_targets_long_url_is_logged_cut_short(caplog: pytest.LogCaptureFixture) -> None:
+    # a 5,000-character URL was written whole to the server's log
+    url = "https://hooks.example.com/" + "a" * 5000
+    sender = WebhookSender()
+    try:
+        with caplog.at_level("WARNING", logger="emulator.webhooks"):
+            delivery = sender.watch(
+                "fal", "j", url, is_done=lambda: True, build=lambda: (b"{}", {}), schedule=()
+            )
+    finally:
+        sender.close()
+    assert delivery.url == url  # /_emulator/webhooks keeps it whole
+    [message] = caplog.messages
+    assert message.startswith("fal webhook to https://hooks.example.com/aaa")
+    assert message.endswith(
+        "… (5,026 characters) refused: not a loopback address (--webhook-targets any allows it)"
+    )
+    assert len(message) < 400  # a few hundred characters, not the whole URL
+
+
 class _Receivers:
     """Loopback receivers: silent ones (accept, never answer) and one that answers 200."""
 
