@@ -19,6 +19,7 @@ from starlette.websockets import WebSocket
 from emulator.config import EmulatorConfig
 from emulator.core.engine import Engine
 from emulator.core.faults import Fault
+from emulator.http.asgi import refusable
 from emulator.http.control import ControlApi
 from emulator.http.cors import Cors
 from emulator.http.exchange import ConnectionDropped, ExchangeFaults
@@ -72,10 +73,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _error_in_format(request.scope["path"], exc.status_code, exc.detail, exc.headers)
 
 
-#: the ASGI extension that lets a handshake be refused with an HTTP answer
-_DENIAL = "websocket.http.response"
-
-
 def _refusing_unrouted_handshakes(default: ASGIApp) -> ASGIApp:
     """The router's answer to what no route takes (``default``, Starlette's), but for a
     WebSocket handshake the server lets be refused with an HTTP answer: the 404 an HTTP
@@ -83,7 +80,7 @@ def _refusing_unrouted_handshakes(default: ASGIApp) -> ASGIApp:
     sends as a bare 403 with no body, as if the path were there and forbidden."""
 
     async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and _DENIAL in scope.get("extensions", {}):
+        if scope["type"] == "websocket" and refusable(scope):
             response = _error_in_format(scope["path"], 404, "Not Found", None)
             await WebSocket(scope, receive, send).send_denial_response(response)
         else:

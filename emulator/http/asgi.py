@@ -29,6 +29,13 @@ def note_endpoint(scope: Scope, endpoint_id: str) -> None:
     scope[ENDPOINT] = endpoint_id
 
 
+def refusable(scope: Scope) -> bool:
+    """Whether the server lets the WebSocket handshake in ``scope`` be refused with an HTTP
+    answer (ASGI's ``websocket.http.response`` extension); else only with a close, which
+    it sends as a bare 403."""
+    return "websocket.http.response" in scope.get("extensions", {})
+
+
 async def disconnected(receive: Receive) -> None:
     """Returns once the client has gone (its body read, what comes next is its leaving),
     or its connection can say no more."""

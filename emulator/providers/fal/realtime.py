@@ -42,7 +42,7 @@ from emulator.core.engine import Engine
 from emulator.core.holds import TooManyHeld
 from emulator.core.jobs import Failure
 from emulator.core.outcomes import JobFailed
-from emulator.http.asgi import header
+from emulator.http.asgi import header, refusable
 from emulator.http.cdn import run_linked
 from emulator.http.hosts import public_base
 from emulator.media.links import Linker, data_uri_linker, url_linker
@@ -68,8 +68,6 @@ MAX_BUFFERING = 60
 BUFFERED_BODIES = 2
 #: the method the request record gives a realtime input
 WEBSOCKET = "WEBSOCKET"
-#: the ASGI extension that lets a handshake be refused with an HTTP answer
-_DENIAL = "websocket.http.response"
 _FAL_HOSTS = {*SURFACES.values(), *ALIASES}
 
 
@@ -149,7 +147,7 @@ class RealtimeSessions:
 
 async def _refuse(websocket: WebSocket, refused: FalError) -> None:
     """Refuse a handshake with fal's HTTP answer, where the server can send one."""
-    if _DENIAL in websocket.scope.get("extensions", {}):
+    if refusable(websocket.scope):
         await websocket.send_denial_response(refused.response())
     else:  # a server without the extension can only refuse with 403
         await websocket.close(code=1008, reason=str(refused.body.get("detail", "")))
