@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from emulator.contracts.sizes import short_side
+from emulator.contracts.sizes import number, short_side
 
 #: input fields by which an upscaler multiplies its input's size, first found first
 SCALE_FIELDS = ("upscale_factor", "scale", "scale_factor", "scale_ratio", "desired_increase")
@@ -50,7 +50,9 @@ def upscale_factor(
 
 def _factor(value: Any) -> float | None:
     """A factor as a number (``4``, ``2.5``) or as text (``"4"``, ``"4x"``); else None."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    found = _FACTOR_TEXT.fullmatch(value) if isinstance(value, str) else None
-    return float(found[1]) if found else None
+    if isinstance(value, str):
+        found = _FACTOR_TEXT.fullmatch(value)
+        return float(found[1]) if found else None
+    # as `number` reads it: a whole number past a float's range (``10**400``, which an
+    # unbounded catalogue field takes) is infinity, no factor, where float() raised (a 500)
+    return number(value)

@@ -12,6 +12,8 @@ MAX = 4096 * 4096
         ("clarityai/crystal-upscaler", {"scale_factor": 4}, (640, 480), 4.0),
         ("fal-ai/bytedance-upscaler/upscale/video", {"scale_ratio": 3}, (640, 480), 3.0),
         ("fal-ai/esrgan", {"scale": 100}, (640, 480), 1.0),  # beyond any upscaler's
+        # past a float's range (an unbounded catalogue field takes it): no factor, no 500
+        ("fal-ai/ccsr", {"scale": 10**400}, (640, 480), 1.0),
         # bria's video upscaler names its factor as text ("2" or "4")
         ("bria/video/increase-resolution", {"desired_increase": "4"}, (320, 240), 4.0),
         ("bria/video/increase-resolution", {"desired_increase": "2"}, (320, 240), 2.0),
