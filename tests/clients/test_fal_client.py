@@ -237,6 +237,25 @@ def test_catalogue_media_are_as_their_inputs_ask(fal: ModuleType) -> None:
     assert [item["text"] for item in spoken["timestamps"]] == ["Hello", "world", "again"]
 
 
+def test_video_sizes_and_lengths_as_the_catalogues_own_fields_say(fal: ModuleType) -> None:
+    """Fields read as their models take them: scale-video's width and height, bria's
+    factor as text, hunyuan's frame count as text, a resolution of "auto" (each was the
+    emulator's 1280x720, 2x or 120 frames whatever was asked)."""
+    wan = {"prompt": "p", "num_frames": 24, "frames_per_second": 12, "resolution": "480p"}
+    clip = fal.run("fal-ai/wan/v2.2-a14b/text-to-video", arguments=wan)["video"]["url"]
+    sized = {"video_url": clip, "width": 320, "height": 180}
+    scaled = fal.run("fal-ai/workflow-utilities/scale-video", arguments=sized)["video"]["url"]
+    assert video_facts(scaled) == (320, 180, 2.0, 24)
+    four = {"video_url": scaled, "desired_increase": "4"}
+    increased = fal.run("bria/video/increase-resolution", arguments=four)["video"]["url"]
+    assert video_facts(increased) == (1280, 720, 2.0, 24)
+    auto = {"video_url": scaled, "resolution": "auto"}
+    depth = fal.run("fal-ai/depth-anything-video", arguments=auto)["video"]["url"]
+    assert video_facts(depth)[:2] == (320, 180)  # its input's size kept
+    hunyuan = {"prompt": "p", "num_frames": "85", "resolution": "480p"}
+    assert video_facts(fal.run("fal-ai/hunyuan-video", arguments=hunyuan)["video"]["url"])[3] == 85
+
+
 def test_an_unreachable_input_url_fails_as_fal_reports_it(fal: ModuleType) -> None:
     arguments = {"prompt": "x", "image_url": "https://example.com/missing.png"}
     with pytest.raises(fal_client.FalClientHTTPError) as caught:

@@ -55,13 +55,21 @@ def test_high_priority_goes_ahead_of_normal() -> None:
         assert refused.status_code == 422
 
 
-def test_a_full_queue_answers_429() -> None:
+def test_a_full_queue_answers_429_counting_its_keys_own_requests() -> None:
     # The queue counts its key's own requests: a client of its own sends key k (the module's
     # client keeps the first key it read, which an earlier test may have set).
     fal = fal_client.SyncClient(key="k")
     with emulate(progression="wall:30,1") as emulation:
+        other = fal_client.SyncClient(key="other")  # another key's queue is its own
         for n in range(2):
-            fal.submit(BITDANCE, arguments={"prompt": str(n)})
+            other.submit(BITDANCE, arguments={"prompt": f"other {n}"})
+        first = httpx.post(
+            f"https://queue.fal.run/{BITDANCE}?fal_max_queue_length=2",
+            json={"prompt": "first"},
+            headers={"Authorization": "Key k"},
+        )
+        assert first.status_code == 200
+        fal.submit(BITDANCE, arguments={"prompt": "second"})
         with httpx.Client() as client:
             answer = client.post(
                 f"https://queue.fal.run/{BITDANCE}?fal_max_queue_length=2",
@@ -69,7 +77,7 @@ def test_a_full_queue_answers_429() -> None:
                 headers={"Authorization": "Key k"},
             )
         assert answer.status_code == 429 and "holds 2" in answer.json()["detail"]
-        assert len(emulation.jobs) == 2
+        assert len(emulation.jobs) == 4  # the other key's two and k's two
 
 
 def test_every_queue_answer_names_the_request() -> None:
