@@ -30,6 +30,7 @@ from emulator.contracts.steps import (
     Job,
     MediaChoice,
     Seed,
+    Side,
     Step,
     Text,
     Timings,
@@ -245,6 +246,14 @@ def _fixed(
 #: output numbers that count the images beside them (extract-nth-frame's ``frame_count``,
 #: "Total number of frames extracted")
 IMAGE_COUNTS = ("frame_count",)
+#: output numbers that give a side of a frame size (its axis, and whether the input's):
+#: scale-video's "Width of the original video in pixels", "Width of the output video"
+SIDES = {
+    "original_width": (0, True),
+    "original_height": (1, True),
+    "scaled_width": (0, False),
+    "scaled_height": (1, False),
+}
 
 
 def _fallback(
@@ -259,6 +268,8 @@ def _fallback(
         return Duration(milliseconds=name == "duration_ms")
     if name in IMAGE_COUNTS and json_type in ("number", "integer"):
         return ImageCount(images, plain(endpoint, resolved))
+    if name in SIDES and json_type in ("number", "integer"):
+        return Side(*SIDES[name], otherwise=plain(endpoint, resolved))
     if "default" in resolved:
         return Const(resolved["default"])
     return None
@@ -404,6 +415,13 @@ class ObjectPlan:
         sounds = [field.fixed for field in fields if _single(field.fixed, "audio")]
         for index, sound in enumerate(sounds if len(sounds) > 1 else ()):
             sound.index = index
+        # the sides of "the output video" are those of the object's one video (or image)
+        framed = [field.fixed for field in fields if _single(field.fixed, "video")] or [
+            field.fixed for field in fields if _single(field.fixed, "image")
+        ]
+        for field in fields:
+            if isinstance(field.fallback, Side) and len(framed) == 1:
+                field.fallback.media = framed[0]
         return fields
 
     def make(self, job: Job) -> dict[str, Any]:

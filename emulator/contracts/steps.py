@@ -1,7 +1,7 @@
 """The steps of a plan (outputs.py) that make one value for a job whatever the schema
 around them: a constant, the seed, the model's text, the length made, the NSFW flags, the
-images counted, the time taken, an id or bytes the model made, the kind of media chosen
-among a field's; and how many items an array of them holds."""
+images counted, a frame size, the time taken, an id or bytes the model made, the kind of
+media chosen among a field's; and how many items an array of them holds."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ class Job(Protocol):
     def image_count(self) -> int: ...
     def clip_kind(self) -> str | None: ...
     def media(self, plan: MediaPlan, index: int) -> dict[str, Any] | str: ...
+    def input_size(self) -> tuple[int, int] | None: ...
+    def frame_size(self, plan: MediaPlan) -> tuple[int, int] | None: ...
 
 
 class Step(Protocol):
@@ -154,6 +156,23 @@ class ImageCount:
         if self.images.held:  # known once the whole object is compiled, as it is by now
             return self.images.count(job, {})
         return self.otherwise.make(job)
+
+
+class Side:
+    """A side of a frame size, in pixels (``axis`` 0: the width): of the input picture or
+    video (``media`` None), else of the file ``media`` makes; ``otherwise``'s value where
+    there is none. `ObjectPlan` gives it its object's file."""
+
+    def __init__(self, axis: int, of_input: bool, otherwise: Step) -> None:
+        self.axis, self.of_input, self.otherwise = axis, of_input, otherwise
+        self.media: MediaPlan | None = None
+
+    def make(self, job: Job) -> Any:
+        if self.of_input:
+            size = job.input_size()
+        else:
+            size = job.frame_size(self.media) if self.media is not None else None
+        return size[self.axis] if size else self.otherwise.make(job)
 
 
 class Flags:

@@ -134,6 +134,7 @@ class Synthesis:
         self._seconds: float | None = None
         self.input_media = InputMedia(plan, inputs, sources)
         self.making: list[Mapping[str, Any]] = []  # (outputs.py's `ObjectPlan`)
+        self._shapes: dict[int, tuple[int, int, float, int]] = {}  # by id of a video's plan
 
     # -- sizes and formats -------------------------------------------------------------
 
@@ -236,6 +237,20 @@ class Synthesis:
         frames = round(clip.seconds * clip.fps) if clip is not None and clip.fps else 0
         return (frames and every_nth_frame(self.inputs, frames)) or 1
 
+    def input_size(self) -> tuple[int, int] | None:
+        """The frame size of the input video, else of the input picture; None if neither
+        is named or known."""
+        clip = self.input_media.clip()
+        if clip is not None and clip.width:
+            return clip.width, clip.height
+        return self.picture().size
+
+    def frame_size(self, media: MediaPlan) -> tuple[int, int] | None:
+        """The frame size of the file ``media`` makes (an image's or a video's)."""
+        if media.kind == "video":
+            return self._video_shape(media)[:2]
+        return self.image_size() if media.kind == "image" else None
+
     # -- the output --------------------------------------------------------------------
 
     def output(self) -> dict[str, Any]:
@@ -325,12 +340,19 @@ class Synthesis:
             backdrop=colour,
         )
 
+    def _video_shape(self, media: MediaPlan) -> tuple[int, int, float, int]:
+        """The size, length and frame rate of ``media``'s video, worked out once a job."""
+        shape = self._shapes.get(id(media))
+        if shape is None:
+            asked = video_shape(self.inputs, media.video_hints, self.picture().size)
+            clip = self.input_media.clip()
+            shape = as_input_video(self.endpoint.id, self.inputs, asked, clip, self._upscale)
+            self._shapes[id(media)] = shape
+        return shape
+
     def _video(self, media: MediaPlan, index: int) -> MediaSpec:
         source = self.picture()
-        shape = video_shape(self.inputs, media.video_hints, source.size)
-        clip = self.input_media.clip()
-        shape = as_input_video(self.endpoint.id, self.inputs, shape, clip, self._upscale)
-        width, height, seconds, fps = shape
+        width, height, seconds, fps = self._video_shape(media)
         self._checked(width, height)
         _refuse(video_beyond(width, height, seconds, fps, self.limits))
         media_format, codec = video_format(self.inputs)

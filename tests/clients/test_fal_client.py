@@ -237,6 +237,9 @@ def test_catalogue_media_are_as_their_inputs_ask(fal: ModuleType) -> None:
     assert [item["text"] for item in spoken["timestamps"]] == ["Hello", "world", "again"]
 
 
+SIDES = ("original_width", "original_height", "scaled_width", "scaled_height")
+
+
 def test_video_sizes_and_lengths_as_the_catalogues_own_fields_say(fal: ModuleType) -> None:
     """Fields read as their models take them: scale-video's width and height, bria's
     factor as text, hunyuan's frame count as text, a resolution of "auto" (each was the
@@ -244,8 +247,11 @@ def test_video_sizes_and_lengths_as_the_catalogues_own_fields_say(fal: ModuleTyp
     wan = {"prompt": "p", "num_frames": 24, "frames_per_second": 12, "resolution": "480p"}
     clip = fal.run("fal-ai/wan/v2.2-a14b/text-to-video", arguments=wan)["video"]["url"]
     sized = {"video_url": clip, "width": 320, "height": 180}
-    scaled = fal.run("fal-ai/workflow-utilities/scale-video", arguments=sized)["video"]["url"]
+    scaling = fal.run("fal-ai/workflow-utilities/scale-video", arguments=sized)
+    scaled = scaling["video"]["url"]
     assert video_facts(scaled) == (320, 180, 2.0, 24)
+    stated = [scaling[name] for name in SIDES]
+    assert stated == [854, 480, 320, 180]  # the sizes of its input and of its file
     four = {"video_url": scaled, "desired_increase": "4"}
     increased = fal.run("bria/video/increase-resolution", arguments=four)["video"]["url"]
     assert video_facts(increased) == (1280, 720, 2.0, 24)

@@ -457,6 +457,40 @@ def test_an_output_of_no_asked_shape_is_its_input_medias(
     assert facts == pytest.approx(shape)
 
 
+@pytest.mark.parametrize(
+    ("asked", "scaled"),
+    [({"width": 1023, "height": 777}, (1024, 776)), ({"height": 180}, (320, 180))],
+)
+def test_the_sizes_an_output_states_are_its_inputs_and_its_files(
+    asked: dict, scaled: tuple[int, int]
+) -> None:
+    # scale-video's "Width of the original video in pixels" and of the output video were
+    # 0.0, the plain value of a number
+    media = MediaStore()
+    video = media.register(MediaSpec("video", 640, 360, "mp4", "m", "p", 1, duration=4.0, fps=12))
+    endpoint = CATALOGUE.endpoint("fal-ai/workflow-utilities/scale-video")
+    url = f"https://v3.fal.media/files/emulator/{video}.mp4"
+    checked, violations = check_input(endpoint, {"video_url": url, **asked})
+    assert not violations
+    sources = SourceResolver(Storage(), media, synthetic_fallback=False)
+    made = synthesize(
+        endpoint, checked, 1, UrlLinker(media, "https://cdn.test"), limits=Limits(), sources=sources
+    )
+    spec = media.lookup(made["video"]["url"].rsplit("/", 1)[1].split(".")[0])
+    assert spec is not None and (spec.width, spec.height) == scaled
+    assert (made["original_width"], made["original_height"]) == (640, 360)
+    assert (made["scaled_width"], made["scaled_height"]) == scaled
+
+
+def test_a_stated_size_with_no_input_media_is_its_plain_value() -> None:
+    endpoint = CATALOGUE.endpoint("fal-ai/workflow-utilities/scale-video")
+    sources = SourceResolver(Storage(), MediaStore(), synthetic_fallback=True)
+    made = synthesize(endpoint, {"video_url": "https://example.com/v.mp4", "width": 320},
+                      1, link, limits=Limits(), sources=sources)  # fmt: skip
+    assert (made["original_width"], made["original_height"]) == (0.0, 0.0)  # none read
+    assert (made["scaled_width"], made["scaled_height"]) == (320, 180)
+
+
 def test_an_output_a_flag_asks_for_is_made_only_when_asked() -> None:
     """ElevenLabs' TTS: "timestamps … only returned if `timestamps` is set to True"; its
     items are left open, so they get the emulator's own timed words of the spoken text."""
