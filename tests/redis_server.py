@@ -3,24 +3,39 @@ data in a temporary folder, stopped when the test ends. Never a mock."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.bounded import eventually, stop_process
+from tests.bounded import stop_process
 
-#: seconds a redis-server may take to answer its first PING
+#: seconds a redis-server may take to answer at first
 START_TIMEOUT = 10.0
+#: free ports tried in turn, while another process takes each first
+PORT_TRIES = 3
 
 
 def free_port() -> int:
+    """A loopback port free now; another process (a second test run) may take it before
+    the caller does: `RedisServer` checks that the server answering there is its own."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@contextmanager
+def refused_port() -> Iterator[int]:
+    """A loopback port that refuses connections while it is held: bound, never listening,
+    so no other process's server can take it meanwhile (a free port could be)."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
 
 
 class RedisServer:
@@ -28,12 +43,29 @@ class RedisServer:
 
     def __init__(self, directory: Path, port: int | None = None, *, socket: bool = False) -> None:
         self.directory, self.port = directory, port or free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
         #: with ``socket``, the unix socket it listens on too (``unix://`` + this)
         self.socket = directory / "redis.sock" if socket else None
         self._process: subprocess.Popen[bytes] | None = None
+        self._port_fixed = port is not None
+
+    @property
+    def url(self) -> str:
+        """Its URL: once handed out, its port is kept (a client has it)."""
+        self._port_fixed = True
+        return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        """Start it, on a new free port if another process took its own first, unless its
+        port was given, or named by a URL handed out."""
+        for _ in range(PORT_TRIES):
+            if self._started():
+                return
+            if self._port_fixed:
+                break
+            self.port = free_port()
+        raise RuntimeError(f"redis-server did not answer on port {self.port}")
+
+    def _started(self) -> bool:
         executable = shutil.which("redis-server")
         if executable is None:
             raise RuntimeError("redis-server is not installed (.ci/system-packages installs it)")
@@ -57,17 +89,33 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        if not eventually(self._answers_ping, START_TIMEOUT, 0.05):
-            self.stop()
-            raise RuntimeError(f"redis-server did not answer on port {self.port}")
+        deadline = time.monotonic() + START_TIMEOUT
+        # (a server that ended could not take its port: another process had it first)
+        while self._process.poll() is None and time.monotonic() < deadline:
+            if self._answers():
+                return True
+            time.sleep(0.05)
+        self.stop()
+        return False
 
-    def _answers_ping(self) -> bool:
+    def _answers(self) -> bool:
+        """Whether this server answers on its port: not another process's, there first
+        (a port free when chosen may be taken by a second test run meanwhile), whose
+        stop or stall would then be this test's."""
+        assert self._process is not None
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
-                conn.sendall(b"PING\r\n")
-                return conn.recv(16).startswith(b"+PONG")
+                conn.sendall(b"INFO server\r\n")
+                reply = b""
+                while b"process_id:" not in reply or not reply.endswith(b"\r\n"):
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return False
+                    reply += chunk
         except OSError:
             return False
+        found = re.search(rb"process_id:(\d+)", reply)
+        return found is not None and int(found[1]) == self._process.pid
 
     def pause(self) -> None:
         """Stall it (SIGSTOP): connections stay open, nothing answers."""

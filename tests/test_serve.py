@@ -15,7 +15,7 @@ import pytest
 from emulator import EmulatorConfig, Engine, Progression, cli, serve
 from tests.bounded import eventually, stop_process
 from tests.command import never_served, serve_with
-from tests.redis_server import free_port
+from tests.redis_server import free_port, refused_port
 from tests.scaling.serving import FAL, WAVESPEED, serving
 from tests.unwritable import unwritable
 from tests.user_contracts import renamed, schema, written
@@ -57,8 +57,9 @@ def test_an_unreachable_state_store_stops_serve_with_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr("uvicorn.run", never_served)
-    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
-    assert cli.main(["serve", "--port", "0", "--state", url]) == 1
+    with refused_port() as port:
+        url = f"redis://127.0.0.1:{port}/0"
+        assert cli.main(["serve", "--port", "0", "--state", url]) == 1
     error = capsys.readouterr().err
     assert error.startswith("provider-emulator: the state store cannot be reached: Redis at ")
     assert error.count("\n") == 1

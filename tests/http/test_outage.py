@@ -22,7 +22,7 @@ from emulator import BackgroundServer, EmulatorConfig, Progression, create_app
 from emulator.core.store import open_store
 from tests import shared_stores
 from tests.bounded import eventually
-from tests.redis_server import RedisServer, free_port
+from tests.redis_server import RedisServer, refused_port
 
 #: seconds a store that is back may take to be used again (the store's break after a failure)
 RECOVERY = 10.0
@@ -72,9 +72,10 @@ def test_health_reports_the_store_and_is_503_while_it_is_down(
 
 
 def test_health_never_shows_the_stores_credentials(made: Made) -> None:
-    url = f"redis://user:hunter2@127.0.0.1:{free_port()}/0"  # nothing listens there
-    with TestClient(made(EmulatorConfig(state=url))) as client:
-        down = client.get("/_emulator/health")
+    with refused_port() as port:
+        url = f"redis://user:hunter2@127.0.0.1:{port}/0"
+        with TestClient(made(EmulatorConfig(state=url))) as client:
+            down = client.get("/_emulator/health")
     assert down.status_code == 503 and "hunter2" not in down.text
     assert down.json()["state"]["url"].startswith("redis://127.0.0.1:")
 
@@ -86,10 +87,10 @@ def test_health_shows_the_prefix_whether_the_store_answers_or_not(
     up = f"{session_redis}?prefix=team%3Aci"
     with TestClient(made(EmulatorConfig(state=up))) as client:
         assert client.get("/_emulator/health").json()["state"]["url"] == up
-    port = free_port()  # nothing listens there
-    down = f"redis://user:hunter2@127.0.0.1:{port}/0?prefix=team%3Aci"
-    with TestClient(made(EmulatorConfig(state=down))) as client:
-        state = client.get("/_emulator/health").json()["state"]
+    with refused_port() as port:
+        down = f"redis://user:hunter2@127.0.0.1:{port}/0?prefix=team%3Aci"
+        with TestClient(made(EmulatorConfig(state=down))) as client:
+            state = client.get("/_emulator/health").json()["state"]
     assert state["url"] == f"redis://127.0.0.1:{port}/0?prefix=team%3Aci"
     assert state["error"].startswith(f"Redis at {state['url']}: ")
 
