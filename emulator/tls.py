@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 from emulator.clients import FAKE_CREDENTIALS
 
@@ -29,24 +36,53 @@ class TLSFiles:
     def in_directory(cls, directory: Path) -> TLSFiles:
         return cls(directory / "ca.pem", directory / "server.pem", directory / "server.key")
 
+    def whole(self) -> bool:
+        """Whether all three are there."""
+        return self.ca.exists() and self.certificate.exists() and self.key.exists()
+
 
 def ensure_tls(directory: Path | None = None) -> TLSFiles:
-    """The CA and server certificate in ``directory``, created on first use."""
+    """The CA and server certificate in ``directory``, created on first use.
+
+    Several processes may start at once on a machine without them (a team's CI jobs):
+    one makes them, under a lock, and each file appears whole, the CA last. Without
+    that, one process's CA could sit beside another's certificate, and every client
+    refuse the server until the folder was deleted."""
     files = TLSFiles.in_directory(directory or DEFAULT_TLS_DIR)
-    if files.ca.exists() and files.certificate.exists() and files.key.exists():
+    if files.whole():
         return files
     try:
         import trustme
     except ImportError:
         raise SystemExit("TLS mode needs trustme: pip install 'provider-emulator[tls]'") from None
     files.ca.parent.mkdir(parents=True, exist_ok=True)
-    authority = trustme.CA(organization_name="provider-emulator local CA")
-    issued = authority.issue_cert("localhost", "127.0.0.1", "::1")
-    authority.cert_pem.write_to_path(str(files.ca))
-    files.certificate.write_bytes(b"".join(pem.bytes() for pem in issued.cert_chain_pems))
-    files.key.touch(mode=0o600)
-    issued.private_key_pem.write_to_path(str(files.key))
+    with _locked(files.ca.parent / ".lock"):
+        if files.whole():  # made by another process meanwhile
+            return files
+        authority = trustme.CA(organization_name="provider-emulator local CA")
+        issued = authority.issue_cert("localhost", "127.0.0.1", "::1")
+        _publish(files.key, issued.private_key_pem.bytes(), mode=0o600)
+        _publish(files.certificate, b"".join(pem.bytes() for pem in issued.cert_chain_pems))
+        _publish(files.ca, authority.cert_pem.bytes())
     return files
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` between processes (none where the system has no
+    ``fcntl``: Windows)."""
+    with path.open("a") as held:
+        if fcntl is not None:
+            fcntl.flock(held, fcntl.LOCK_EX)
+        yield  # (the lock goes with the file's closing)
+
+
+def _publish(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``path`` whole or not at all: a reader never finds it half written."""
+    made = path.with_name(f".{path.name}.{os.getpid()}")
+    made.touch(mode=mode)
+    made.write_bytes(data)
+    os.replace(made, path)
 
 
 def client_environment(port: int, files: TLSFiles, host: str = "localhost") -> dict[str, str]:
