@@ -108,6 +108,8 @@ class RedisServer:
                 conn.sendall(b"INFO server\r\n")
                 reply = b""
                 while b"process_id:" not in reply or not reply.endswith(b"\r\n"):
+                    if len(reply) > 2**16:  # no INFO's size: some other server's stream
+                        return False
                     chunk = conn.recv(65536)
                     if not chunk:
                         return False
