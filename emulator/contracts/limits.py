@@ -142,6 +142,12 @@ class _DefaultVerdicts:
 _default_verdicts = EndpointMemo(_DefaultVerdicts).get
 
 
+def shaping_fields(endpoint: Endpoint) -> frozenset[str]:
+    """The fields of ``endpoint``'s input the limits read: an input that sets none of them
+    gets the verdict its defaults get."""
+    return _default_verdicts(endpoint).shaping
+
+
 def shown(number: int) -> str:
     """A number as a message shows it: in full, or past a dozen digits as ``1e+300``
     (a 300-digit number says no more, and an answer need not carry it)."""

@@ -222,6 +222,12 @@ def _rules_of(endpoint: Endpoint) -> _InputRules:
 _input_rules = EndpointMemo(_rules_of).get
 
 
+def quick_test(endpoint: Endpoint) -> Check | None:
+    """The quick "certainly valid" test of ``endpoint``'s input (``acceptance.py``), or
+    None when its schema has none."""
+    return _input_rules(endpoint).accepts
+
+
 def check_input(endpoint: Endpoint, payload: Any) -> tuple[Any, list[Violation]]:
     """The payload with defaults applied, and what is wrong with it (empty when valid)."""
     violations = input_violations(endpoint, payload)
