@@ -92,6 +92,8 @@ HEAVY_AT_FIRST_USE = (
     "re2",  # a contract's patterns (the shipped ones are not checked at start-up)
     "urllib.request",  # webhook deliveries, `contracts diff --against URL`
     "emulator.contracts.sources",  # `contracts diff` and `sync`
+    "emulator.contracts.plans",  # the first input checked (limits.py), or output made
+    "emulator.contracts.synthesis",  # the first output made
     "emulator.harness",  # `conformance`
 )
 

@@ -16,11 +16,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator.contracts.documents import Endpoint
 from emulator.contracts.memo import EndpointMemo
-from emulator.contracts.plans import plan_of
 from emulator.contracts.sizes import (
     FPS_FIELDS,
     SIZE_FIELDS,
@@ -32,6 +31,9 @@ from emulator.contracts.sizes import (
 )
 from emulator.contracts.validation import Violation, apply_defaults
 from emulator.media.spec import MediaSpec
+
+if TYPE_CHECKING:
+    from emulator.contracts.plans import Plan
 
 #: input fields that say how many media an output holds, first found first (a
 #: ``batch_size`` is no count: live-portrait's and a trainer's say how work is batched)
@@ -75,7 +77,7 @@ class Limits:
 
 def declared(endpoint: Endpoint, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """The inputs the contract declares: the only ones that shape an output."""
-    names = plan_of(endpoint).input_names
+    names = _endpoint_limits(endpoint).plan.input_names
     return {name: value for name, value in inputs.items() if name in names}
 
 
@@ -94,7 +96,7 @@ def check_limits(
     if not isinstance(inputs, Mapping):
         return []
     if isinstance(payload, Mapping):
-        defaults = _default_verdicts(endpoint)
+        defaults = _endpoint_limits(endpoint)
         if defaults.shaping.isdisjoint(payload):
             return defaults.verdict(limits)
     return _check(endpoint, inputs, limits)
@@ -105,19 +107,25 @@ def limit_violations(endpoint: Endpoint, payload: Any, limits: Limits) -> list[V
     when it sets a field the limits read: a submit that sets none (most) makes no copy."""
     # a dict first: the ABC's isinstance is Python code, 1,300 instructions (issue 17)
     if type(payload) is dict or isinstance(payload, Mapping):
-        defaults = _default_verdicts(endpoint)
+        defaults = _endpoint_limits(endpoint)
         if defaults.shaping.isdisjoint(payload):
             return defaults.verdict(limits)
     inputs = apply_defaults(endpoint, endpoint.input_schema, payload)
     return check_limits(endpoint, inputs, limits, payload=payload)
 
 
-class _DefaultVerdicts:
-    """An endpoint's verdict on the inputs that set no field the limits read."""
+class _EndpointLimits:
+    """What the limits read of an endpoint: its plan, the fields of its input they read,
+    and its verdict on the inputs that set none of them."""
 
     def __init__(self, endpoint: Endpoint) -> None:
+        # Loaded with the first endpoint checked, not with this module: the plans and the
+        # output machinery they load are no part of `serve`'s start-up (issue 17: 6 ms).
+        from emulator.contracts.plans import plan_of
+
         self.endpoint = endpoint
-        self.shaping = SHAPING_FIELDS.intersection(plan_of(endpoint).input_names)
+        self.plan: Plan = plan_of(endpoint)
+        self.shaping = SHAPING_FIELDS.intersection(self.plan.input_names)
         self._verdicts: dict[Limits, tuple[Violation, ...]] = {}
         # the limits asked last and their verdict: an engine asks with the same limits
         # submit after submit, which then costs no hash of them (a dataclass's, in Python)
@@ -138,14 +146,14 @@ class _DefaultVerdicts:
         return list(verdict)
 
 
-#: an endpoint's verdicts on the inputs that set no field the limits read
-_default_verdicts = EndpointMemo(_DefaultVerdicts).get
+#: what the limits read of an endpoint, worked out on its first check
+_endpoint_limits = EndpointMemo(_EndpointLimits).get
 
 
 def shaping_fields(endpoint: Endpoint) -> frozenset[str]:
     """The fields of ``endpoint``'s input the limits read: an input that sets none of them
     gets the verdict its defaults get."""
-    return _default_verdicts(endpoint).shaping
+    return _endpoint_limits(endpoint).shaping
 
 
 def shown(number: int) -> str:
@@ -162,7 +170,7 @@ def _check(endpoint: Endpoint, inputs: Mapping[str, Any], limits: Limits) -> lis
         if count is not None and count > limits.max_outputs:
             message = f"at most {limits.max_outputs} outputs per request, not {shown(count)}"
             problems.append(_limit(name, message, max_outputs=limits.max_outputs))
-    plan = plan_of(endpoint)
+    plan = _endpoint_limits(endpoint).plan
     width, height = image_size(shaping, plan.image_size_field.get("default"))
     where = next((n for n in ("image_size", "width", "size") if n in shaping), "image_size")
     too_big = image_beyond(width, height, limits, where)

@@ -18,7 +18,6 @@ from emulator.contracts.limits import Limits, check_limits, limit_violations, sh
 from emulator.contracts.memo import EndpointMemo
 from emulator.contracts.optional_fields import without_optional
 from emulator.contracts.output_checks import OutputUnmade
-from emulator.contracts.synthesis import InputRejected, synthesize
 from emulator.contracts.validation import (
     Violation,
     apply_defaults,
@@ -137,6 +136,10 @@ def make_outcome(
 ) -> dict[str, Any] | Failure:
     """The output of ``job`` (or how it fails), made now; raises `JobFailed` only when the
     emulator cannot make its media at all."""
+    # Loaded with the first output, not with the engine: `serve` starts without synthesis
+    # and what it loads (issue 17: 6 ms of its start-up, with limits.py's plans).
+    from emulator.contracts.synthesis import InputRejected, synthesize
+
     try:
         inputs = validated(job, limits)
         if job.fault is not None and job.fault.effect == "fail":
