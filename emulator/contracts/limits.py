@@ -120,7 +120,7 @@ class _EndpointLimits:
 
     def __init__(self, endpoint: Endpoint) -> None:
         # Loaded with the first endpoint checked, not with this module: the plans and the
-        # output machinery they load are no part of `serve`'s start-up (issue 17: 6 ms).
+        # output machinery they load are no part of `serve`'s start-up (issue 17: about 4 ms).
         from emulator.contracts.plans import plan_of
 
         self.endpoint = endpoint

@@ -95,7 +95,7 @@ class _Clearance:
     certainly valid and that sets no field the limits read has nothing wrong with it
     unless the limits refuse the endpoint's defaults, which is worked out once per limits.
     (Two checks, each behind its own per-endpoint look-up, cost a WaveSpeed submit 12,300
-    instructions, the most of what it does beyond fal's submit; issue 17.)"""
+    instructions, most of what it does beyond fal's submit; issue 17.)"""
 
     __slots__ = ("accepts", "shaping", "_clear_under")
 
@@ -105,7 +105,8 @@ class _Clearance:
         self._clear_under: Limits | None = None  # the last limits its defaults are within
 
     def clear(self, endpoint: Endpoint, payload: Any, limits: Limits) -> bool:
-        """Whether nothing is certainly wrong with ``payload``; False: not known here."""
+        """Whether ``payload`` is certainly fine; False: not known here (the whole check
+        then tells)."""
         accepts = self.accepts
         if accepts is None or type(payload) is not dict or not accepts(payload):
             return False
@@ -137,7 +138,7 @@ def make_outcome(
     """The output of ``job`` (or how it fails), made now; raises `JobFailed` only when the
     emulator cannot make its media at all."""
     # Loaded with the first output, not with the engine: `serve` starts without synthesis
-    # and what it loads (issue 17: 6 ms of its start-up, with limits.py's plans).
+    # and what it loads (issue 17: about 4 ms of its start-up, with limits.py's plans).
     from emulator.contracts.synthesis import InputRejected, synthesize
 
     try:
