@@ -71,19 +71,42 @@ def with_recordings(
     return app
 
 
+#: how a caller named each recording option, for the errors that name it
+_Names = dict[str, str]
+#: `with_recordings`' arguments (`Emulation`'s, but for ``replay_fallback``, which the
+#: fallback's errors call "the replay fallback", as either caller reads it)
+_ARGUMENTS: _Names = {
+    "record": "record=",
+    "replay": "replay=",
+    "fallback": "the replay fallback",
+    "upstream": "upstream=",
+    "media_cap": "media_cap",
+}
+#: ``serve``'s flags
+_FLAGS: _Names = {
+    "record": "--record",
+    "replay": "--replay",
+    "fallback": "--replay-fallback",
+    "upstream": "--upstream",
+    "media_cap": "--record-media-cap",
+}
+
+
 def _check_options(
     record: Path | str | None,
     replay: Path | str | None,
     fallback: ReplayFallback,
     upstream: Sequence[str],
     media_cap: int,
+    names: _Names = _ARGUMENTS,
 ) -> None:
     """`RecordingError` (or `ValueError`) for options that cannot work together: an option
-    of one mode without that mode did nothing, unseen."""
-    if record and replay:  # (serve's flags are named so by `from_arguments`)
+    of one mode without that mode did nothing, unseen. Each is named as its caller named
+    it (``names``): an in-process caller was told of flags it has not."""
+    if record and replay:
         raise RecordingError(
-            "record= and replay= cannot be used together: record into one directory, or "
-            "replay from one"
+            f"{names['record']} and {names['replay']} cannot be used together: record into "
+            "one directory, or replay from one"
         )
     if fallback not in get_args(ReplayFallback):
         # quoted, so that an int 404 is not refused as "must be emulate or 404, not 404"
@@ -91,10 +114,14 @@ def _check_options(
             f"the replay fallback must be 'emulate' or '404' (a string), not {fallback!r}"
         )
     if fallback != "emulate" and not replay:
-        raise RecordingError(f"--replay-fallback {fallback} needs --replay (nothing is replayed)")
+        raise RecordingError(
+            f"{names['fallback']} {fallback} needs {names['replay']} (nothing is replayed)"
+        )
     if upstream and not record:
-        raise RecordingError("--upstream needs --record (it is where a recording's calls go)")
-    NOT_NEGATIVE.check("--record-media-cap", media_cap)
+        raise RecordingError(
+            f"{names['upstream']} needs {names['record']} (it is where a recording's calls go)"
+        )
+    NOT_NEGATIVE.check(names["media_cap"], media_cap)
 
 
 def add_serve_options(serve: argparse.ArgumentParser) -> None:
@@ -128,8 +155,8 @@ def from_arguments(app: ASGIApp, args: argparse.Namespace) -> tuple[ASGIApp, str
     """``app`` wrapped as ``serve``'s recording options ask, and what ``serve`` says of
     them at start (None: nothing); `RecordingError` or `UpstreamError` when they cannot
     be honoured."""
-    if args.record and args.replay:  # named as flags (`with_recordings` names arguments)
-        raise RecordingError("--record and --replay cannot be used together")
+    options = args.record, args.replay, args.replay_fallback, args.upstream
+    _check_options(*options, args.record_media_cap, _FLAGS)  # named as flags, not arguments
     wrapped = with_recordings(
         app,
         record=args.record,

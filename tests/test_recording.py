@@ -306,7 +306,7 @@ def test_an_in_process_replay_can_answer_what_no_recording_matches_with_a_404(
 
 @pytest.mark.parametrize(
     ("options", "words"),
-    [({"replay_fallback": "404"}, "--replay-fallback 404 needs --replay"),
+    [({"replay_fallback": "404"}, "^the replay fallback 404 needs replay= "),
      ({"replay": ".", "replay_fallback": "405"}, "must be 'emulate' or '404' .*, not '405'"),
      # an int: it was "must be emulate or 404, not 404"
      ({"replay": ".", "replay_fallback": 404}, r"or '404' \(a string\), not 404$")],
@@ -316,6 +316,19 @@ def test_a_replay_fallback_that_cannot_work_is_refused(options: dict, words: str
 
     with pytest.raises(RecordingError, match=words):
         emulate(**options)
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [({"upstream": ["http://127.0.0.1:9"]}, "upstream= needs record= "),
+     ({"record": "unused", "media_cap": -5}, "media_cap must be at least 0, not -5")],
+)  # fmt: skip
+def test_recording_options_in_process_are_refused_by_their_arguments(
+    options: dict, words: str
+) -> None:
+    # they named serve's flags (--upstream, --record-media-cap), which in-process has not
+    with pytest.raises(ValueError, match=f"^{words}"):
+        with_recordings(create_app(), **options)
 
 
 def _recorded_subscribes(
