@@ -22,7 +22,7 @@ import logging
 import os
 import weakref
 
-from emulator.logs import masked
+from emulator.logs import logged
 
 #: the longest a line waits to be written, in seconds
 FLUSH_SECONDS = 0.1
@@ -48,7 +48,7 @@ class AccessLog:
              status: int) -> None:  # fmt: skip
         """uvicorn's line (``message`` is its format, always the same), without colours."""
         phrase = _STATUS.get(status) or f"{status} "
-        line = f'INFO:     {client} - "{method} {masked(target)} HTTP/{version}" {phrase}\n'
+        line = f'INFO:     {client} - "{method} {logged(target)} HTTP/{version}" {phrase}\n'
         encoded = line.encode("utf-8", "replace")
         self._lines.append(encoded)
         self._waiting += len(encoded)

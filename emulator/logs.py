@@ -1,7 +1,8 @@
 """What the emulator's servers leave out of uvicorn's log lines (the request record keeps
 its own, masked): a credential in a request's query string is masked as the record masks
-it; uvicorn's error after a WebSocket handshake refused with an HTTP answer is dropped, and
-so is its traceback of a connection a fault rule dropped on purpose (``reset``).
+it, and a long target is cut (`LOGGED_TARGET_CHARS`); uvicorn's error after a WebSocket
+handshake refused with an HTTP answer is dropped, and so is its traceback of a connection
+a fault rule dropped on purpose (``reset``).
 
 That error is no error: the client got its 401 or 404, and uvicorn's ``websockets-sansio``
 protocol (recent uvicorn's default) logs it for every such refusal, which would set off any
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 
+from emulator.core.excerpts import excerpt
 from emulator.core.record import SECRET_PARAMETERS, masked_query
 from emulator.http.exchange import ConnectionDropped
 
@@ -20,6 +22,10 @@ from emulator.http.exchange import ConnectionDropped
 _FALSE_ALARM = "ASGI callable returned without completing handshake."
 #: the loggers whose lines name request targets (the WebSocket lines are uvicorn.error's)
 _UVICORN = ("uvicorn.error", "uvicorn.access")
+#: the most characters of a request's target a log line shows: a target may run to the
+#: request head's bound (64 KiB), and the line of an ASCII one stays within a pipe's atomic
+#: write (access_log.py); the request record keeps it whole
+LOGGED_TARGET_CHARS = 1000
 
 
 class _Filter(logging.Filter):
@@ -29,7 +35,7 @@ class _Filter(logging.Filter):
         if record.exc_info and isinstance(record.exc_info[1], ConnectionDropped):
             return False  # staged: the record has the request, the rule its firing
         if isinstance(record.args, tuple):
-            record.args = tuple(masked(a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(logged(a) if isinstance(a, str) else a for a in record.args)
         return True
 
 
@@ -43,6 +49,11 @@ def masked(text: str) -> str:
     if "%" not in query and not any(name in query for name in SECRET_PARAMETERS):
         return text
     return target + mark + masked_query(query)
+
+
+def logged(target: str) -> str:
+    """A request's target as a log line shows it: its credentials masked, cut if long."""
+    return excerpt(masked(target), LOGGED_TARGET_CHARS)
 
 
 def filter_uvicorn_logs() -> None:

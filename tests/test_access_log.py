@@ -73,6 +73,23 @@ def test_lines_are_written_in_batches_of_whole_lines() -> None:
     ]
 
 
+def test_a_long_target_is_cut_so_that_its_line_is_written_whole() -> None:
+    # A line past a pipe's atomic write may interleave with another worker's.
+    reading, writing = os.pipe()
+
+    async def log_line() -> None:
+        log = AccessLog(writing)
+        log.info("", "127.0.0.1:1", "GET", "/fal/queue/x?pad=" + "y" * 60_000, "1.1", 200)
+        log.flush()
+
+    asyncio.run(log_line())
+    os.close(writing)
+    with os.fdopen(reading, "rb") as pipe:
+        (line,) = pipe.read().splitlines()
+    assert len(line) < BATCH_BYTES
+    assert line.endswith('… (60,017 characters) HTTP/1.1" 200 OK'.encode())
+
+
 def test_a_batch_is_written_once_it_is_full_and_the_rest_on_time() -> None:
     writes: list[bytes] = []
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from emulator.logs import filter_uvicorn_logs, masked
+from emulator.logs import LOGGED_TARGET_CHARS, filter_uvicorn_logs, masked
 
 
 class _Lines(logging.Handler):
@@ -49,6 +49,20 @@ def test_a_client_token_in_a_request_target_is_masked(uvicorn_lines) -> None:
     lines = [record.getMessage() for record in uvicorn_lines.records]
     assert len(lines) == 2 and not any(token in line for line in lines)
     assert all("max_buffering=5&fal_jwt_token=****" in line for line in lines)
+
+
+def test_a_long_request_target_is_cut_in_the_log_its_credentials_masked_first(
+    uvicorn_lines,
+) -> None:
+    # A target may run to the head's bound (64 KiB): each such request wrote it whole.
+    target = "/fal/run/fal-ai/bitdance?fal_jwt_token=eyJ.secret-part.sig9&pad=" + "x" * 60_000
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET", target, "1.1", 200
+    )
+    (line,) = [record.getMessage() for record in uvicorn_lines.records]
+    assert "secret-part" not in line and "fal_jwt_token=****sig9&pad=xxx" in line
+    assert f"… ({len(masked(target)):,} characters) HTTP/1.1" in line
+    assert len(line) < LOGGED_TARGET_CHARS + 100
 
 
 def test_a_token_under_an_encoded_name_is_masked() -> None:

@@ -30,6 +30,7 @@ from typing import Any
 from emulator.core.deliveries import Attempt as Attempt  # re-exported: public names
 from emulator.core.deliveries import Delivery as Delivery
 from emulator.core.deliveries import from_record, next_step
+from emulator.core.excerpts import excerpt
 from emulator.core.shared_webhooks import Claim, JobAccess, SharedDeliveries
 from emulator.core.store import Store, StoreUnavailable
 from emulator.core.webhook_requests import post
@@ -355,18 +356,11 @@ class WebhookSender:
 LOGGED_URL_CHARS = 200
 
 
-def _logged_url(url: str) -> str:
-    """``url`` as a log line shows it: cut after `LOGGED_URL_CHARS`, its length said."""
-    if len(url) <= LOGGED_URL_CHARS:
-        return url
-    return f"{url[:LOGGED_URL_CHARS]}… ({len(url):,} characters)"
-
-
 def _refuse(delivery: Delivery, refusal: str) -> None:
     """Mark ``delivery`` refused, and say so where the server's operator reads: its job
     was accepted (200), and a client waiting for the webhook would otherwise learn why only
     from ``/_emulator/webhooks``."""
     delivery.state, delivery.reason = "refused", refusal
     hint = " (--webhook-targets any allows it)" if refusal == NOT_LOOPBACK else ""
-    url = _logged_url(delivery.url)
+    url = excerpt(delivery.url, LOGGED_URL_CHARS)
     logger.warning("%s webhook to %s refused: %s%s", delivery.provider, url, refusal, hint)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, overload
 
 from emulator.core.engine import Engine
+from emulator.core.excerpts import excerpt
 from emulator.core.jobs import Failure, Job
 from emulator.core.lifecycle import Phase
 from emulator.core.outcomes import JobFailed
@@ -213,8 +214,8 @@ def strings(value: Any) -> Iterator[str]:
 
 def shortened(value: Any, limit: int = 240) -> Any:
     """A JSON value with long strings (inline media) cut, for showing."""
-    if isinstance(value, str) and len(value) > limit:
-        return f"{value[:limit]}… ({len(value):,} characters)"
+    if isinstance(value, str):
+        return excerpt(value, limit)
     if isinstance(value, dict):
         return {k: shortened(v, limit) for k, v in value.items()}
     if isinstance(value, list):
