@@ -20,15 +20,17 @@ class EndpointMemo(Generic[T]):
 
     def __init__(self, make: Callable[[Endpoint], T]) -> None:
         self._make = make
-        self._values: dict[int, T] = {}  # by the endpoint's identity (``Endpoint`` has no eq)
+        #: the values made, by their endpoint's identity (``Endpoint`` has no eq): read as
+        #: ``made.get(id(endpoint))``, a look-up without `get`'s call, where that counts
+        self.made: dict[int, T] = {}
 
     def get(self, endpoint: Endpoint) -> T:
         """The value kept for ``endpoint``, made now if none was (of two made at once, the
         first kept wins)."""
-        value = self._values.get(id(endpoint))
+        value = self.made.get(id(endpoint))
         if value is None:
             key = id(endpoint)
-            value = self._values.setdefault(key, made := self._make(endpoint))
+            value = self.made.setdefault(key, made := self._make(endpoint))
             if value is made:  # forgotten before the identity can be another endpoint's
-                weakref.finalize(endpoint, self._values.pop, key, None)
+                weakref.finalize(endpoint, self.made.pop, key, None)
         return value

@@ -377,7 +377,10 @@ class Engine(Timeline):
     def violations(self, endpoint: Endpoint, payload: Any) -> list[Violation]:
         """What `check_input` finds wrong with ``payload``, without its defaults-filled copy
         (a submission keeps the input as sent)."""
-        return find_violations(endpoint, payload, self.limits)
+        # `limits` read inline: the property's call cost a submit 500 instructions (issue 17)
+        kept = self._limits
+        limits = kept[1] if kept is not None and kept[0] is self.config else self.limits
+        return find_violations(endpoint, payload, limits)
 
     def outcome(self, job: Job, link: Linker) -> dict[str, Any]:
         """The output of a finished job, media linked by ``link``; raises `JobFailed`.

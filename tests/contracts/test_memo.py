@@ -25,4 +25,4 @@ def test_a_value_goes_with_its_endpoint() -> None:
         assert memo.get(passing) == [count]  # never another endpoint's, gone before
         del passing
         gc.collect()
-    assert memo._values == {}
+    assert memo.made == {}
