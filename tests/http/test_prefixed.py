@@ -1,5 +1,5 @@
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -73,6 +73,7 @@ SEGMENTS = st.sampled_from(["p", "items", "special", "result", "a", "b.c", "", "
 
 
 @given(segments=st.lists(SEGMENTS, max_size=5), method=st.sampled_from(["GET", "POST", "PUT"]))
+@example(segments=["p", "items", "special"], method="POST")  # a GET there matches another
 def test_the_group_picks_the_route_the_router_would(segments: list[str], method: str) -> None:
     # routes with parameters are passed over by their text before the first parameter
     routes = [
@@ -90,6 +91,15 @@ def test_the_group_picks_the_route_the_router_would(segments: list[str], method:
         assert (match, child_scope.get("endpoint")) == (expected, route and route.endpoint)
         if route is not None:
             assert child_scope["path_params"] == route.matches(scope)[1]["path_params"]
+        # the gateway's way in: the app of a full match, the request's scope updated, the
+        # same path remembered for every method
+        for other in ("GET", "POST", "PUT"):
+            group.matches({**scope, "method": other})
+        request_scope = dict(scope)
+        app = group.taken(request_scope)
+        assert app is (route.app if route is not None and expected is Match.FULL else None)
+        if app is not None:
+            assert request_scope["path_params"] == child_scope["path_params"]
 
 
 def test_a_remembered_match_gives_each_request_parameters_of_its_own() -> None:
