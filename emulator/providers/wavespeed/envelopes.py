@@ -71,12 +71,21 @@ def timestamp(wall: float) -> str:
         second, nano = second + 1, 0
     # zfill rather than a format spec (``:09d``), which is parsed anew on every call: 1,100
     # instructions a submit (issue 17)
-    return f"{_second(second)}.{str(nano).zfill(9)}Z"
+    last = _last_second
+    if last[0] != second:
+        last = _write_second(second)
+    return f"{last[1]}.{str(nano).zfill(9)}Z"
 
 
-@functools.lru_cache(maxsize=64)
-def _second(second: int) -> str:
-    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+#: the second last written, and its text: submits come in the same second (a look-up in a
+#: cache of seconds cost 500 instructions more; issue 17)
+_last_second = (-1, "")
+
+
+def _write_second(second: int) -> tuple[int, str]:
+    global _last_second
+    _last_second = second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return _last_second
 
 
 def envelope(data: Any) -> dict[str, Any]:
@@ -174,27 +183,30 @@ _BLANK = "\x00"
 
 
 @functools.lru_cache(maxsize=1024)
-def _pending_parts(model: str, status: str) -> tuple[bytes, bytes, bytes, bytes]:
+def _pending_parts(model: str, status: str, api_base: str) -> tuple[bytes, bytes, bytes, bytes]:
     """The encoded envelope of ``model``'s prediction while it is ``status`` (neither done
-    nor failed), cut where its id, result URL and creation time go: all else in it is the
-    same for every such prediction, so it is encoded once (issue 17)."""
+    nor failed), its result URL under ``api_base``, cut where its id (twice: in the URL too)
+    and creation time go: all else in it is the same for every such prediction, so it is
+    encoded once (issue 17)."""
     data = _data(
         _BLANK, model, _BLANK, status, _BLANK, outputs=[], nsfw=[], error="", milliseconds=0
     )
     head, after_id, after_url, tail = encode_json(envelope(data)).split(b"\\u0000")
-    return head, after_id, after_url, tail
+    # the URL's start, as `encode_json` writes it (unquoted): a task's id, hex digits, needs
+    # no escaping after it
+    results = json_fragment(api_base + _PREDICTIONS)
+    return head, after_id + results, b"/result" + after_url, tail
 
 
 def pending_answer(job: Job, look: Look, api_base: str) -> bytes:
     """``encode_json(envelope(prediction(…)))`` for a prediction neither done nor failed
     (what a submit answers), its result URL under ``api_base``: the parts that change,
     put into those that do not."""
-    head, after_id, after_url, tail = _pending_parts(job.endpoint.id, STATUS_NAMES[look.phase])
-    task = task_id(job).encode()
-    created = created_at(job).encode()
-    return b"".join(
-        (head, task, after_id, _results_under(api_base), task, b"/result", after_url, created, tail)
+    head, before_url, after_url, tail = _pending_parts(
+        job.endpoint.id, STATUS_NAMES[look.phase], api_base
     )
+    task = task_id(job).encode()
+    return b"".join((head, task, before_url, task, after_url, created_at(job).encode(), tail))
 
 
 #: where predictions are, under the API's base URL
@@ -204,10 +216,3 @@ _PREDICTIONS = "/api/v3/predictions/"
 def result_url(api_base: str, task: str) -> str:
     """The URL of prediction ``task``'s result, under ``api_base``."""
     return f"{api_base}{_PREDICTIONS}{task}/result"
-
-
-@functools.lru_cache(maxsize=256)
-def _results_under(api_base: str) -> bytes:
-    """The encoded start of the result URLs under ``api_base``, as `encode_json` writes it
-    (unquoted): a task's id, hex digits, needs no escaping after it."""
-    return json_fragment(api_base + _PREDICTIONS)
