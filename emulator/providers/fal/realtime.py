@@ -25,9 +25,7 @@ the body limit with 1009, each after an ``x-fal-error`` saying why.
 from __future__ import annotations
 
 import asyncio
-import base64
 import functools
-import json
 import logging
 import time
 from collections import deque
@@ -39,6 +37,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from emulator.contracts.documents import Endpoint
 from emulator.core.engine import Engine
+from emulator.core.excerpts import json_excerpt
 from emulator.core.holds import TooManyHeld
 from emulator.core.jobs import Failure
 from emulator.core.outcomes import JobFailed
@@ -89,12 +88,6 @@ def _buffering(websocket: WebSocket) -> int:
     if not given.isdecimal() or len(given) > 9 or not 1 <= int(given) <= MAX_BUFFERING:
         raise FalError.detail(422, f"max_buffering must be between 1 and {MAX_BUFFERING}")
     return int(given)
-
-
-def _base64(value: object) -> str:
-    if isinstance(value, bytes):  # RawImage content, in a msgpack input
-        return base64.b64encode(value).decode()
-    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _failure_reason(failure: Failure) -> str:
@@ -270,8 +263,7 @@ class _Session:
         base64), and the status its HTTP request would have had."""
         scope, record = self.websocket.scope, self.engine.record
         entry = record.entry(WEBSOCKET, scope["path"], scope["query_string"], scope["headers"])
-        body = json.dumps(item.payload, default=_base64).encode()
-        entry.body, entry.body_size = body[: record.body_bytes], len(body)
+        entry.body, entry.body_size = json_excerpt(item.payload, record.body_bytes)
         entry.started, entry.answered = started, time.time()
         entry.status, entry.endpoint = status, self.endpoint.id
         record.add(entry)
