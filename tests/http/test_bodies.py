@@ -1,3 +1,4 @@
+import asyncio
 import json
 import sys
 from typing import Any
@@ -102,3 +103,32 @@ def test_a_bodys_retained_size_bounds_what_its_parsed_value_weighs(value: Any) -
         assert weight <= counted
         if len(raw) > bodies.SHORT_BODY:  # counted by its characters, not at its most
             assert counted <= 4 * max(weight, len(raw))
+
+
+def _read(raw: bytes) -> tuple[Any, dict[str, Any]]:
+    """``raw`` read as a request's JSON body (`read_json`), and the request's scope after."""
+    scope: dict[str, Any] = {"type": "http", "headers": [(b"content-type", b"application/json")]}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    value = asyncio.run(bodies.read_json(scope, receive, max_bytes=2**25, max_depth=64))
+    return value, scope
+
+
+@pytest.mark.parametrize("value", SHAPES.values(), ids=SHAPES.keys())
+def test_a_body_read_is_weighed_as_its_text_alone_is(value: Any) -> None:
+    # a long body is counted once, as it is read, for both its checks and its weight
+    raw = json.dumps(value).encode()
+    read, scope = _read(raw)
+    assert read == value
+    assert bodies.retained_size(scope) == bodies.retained_size({bodies.BODY: raw})
+
+
+@pytest.mark.parametrize("read", [_read, lambda raw: bodies.decode_json(raw, max_depth=64)])
+def test_json_of_too_many_values_is_refused_before_it_is_parsed(read: Any) -> None:
+    many = json.dumps([0] * bodies.MAX_JSON_VALUES).encode()  # one comma fewer than values
+    assert read(many) is not None
+    with pytest.raises(bodies.PayloadError, match="over 200000 values") as refused:
+        read(json.dumps([0] * (bodies.MAX_JSON_VALUES + 2)).encode())
+    assert refused.value.status == 413

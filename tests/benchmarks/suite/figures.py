@@ -125,6 +125,14 @@ FIGURES = [
         None,
     ),
     Figure(
+        "fal submit with a 1 MiB inline picture, app CPU per request (in-process)",
+        "app cpu: fal submit, 1 MiB inline picture",
+        "app cpu: json.loads, 1 MiB inline picture",
+        "ms",
+        "no goal: beside reading its JSON alone (the floor)",
+        None,
+    ),
+    Figure(
         "fal status, instructions per request (in-process)",
         "instructions: fal status",
         "instructions: bare status",
