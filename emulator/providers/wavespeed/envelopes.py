@@ -78,7 +78,7 @@ def timestamp(wall: float) -> str:
 
 
 #: the second last written, and its text: submits come in the same second (a look-up in a
-#: cache of seconds cost 500 instructions more; issue 17)
+#: cache of seconds cost 450 instructions more; issue 17)
 _last_second = (-1, "")
 
 
