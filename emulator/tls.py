@@ -20,6 +20,7 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 from emulator.clients import FAKE_CREDENTIALS
+from emulator.core.atomic_writes import write_atomically
 
 DEFAULT_TLS_DIR = (
     Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "provider-emulator" / "tls"
@@ -61,9 +62,10 @@ def ensure_tls(directory: Path | None = None) -> TLSFiles:
             return files
         authority = trustme.CA(organization_name="provider-emulator local CA")
         issued = authority.issue_cert("localhost", "127.0.0.1", "::1")
-        _publish(files.key, issued.private_key_pem.bytes(), mode=0o600)
-        _publish(files.certificate, b"".join(pem.bytes() for pem in issued.cert_chain_pems))
-        _publish(files.ca, authority.cert_pem.bytes())
+        write_atomically(files.key, issued.private_key_pem.bytes())
+        chain = b"".join(pem.bytes() for pem in issued.cert_chain_pems)
+        write_atomically(files.certificate, chain, mode=0o644)
+        write_atomically(files.ca, authority.cert_pem.bytes(), mode=0o644)
     return files
 
 
@@ -75,14 +77,6 @@ def _locked(path: Path) -> Iterator[None]:
         if fcntl is not None:
             fcntl.flock(held, fcntl.LOCK_EX)
         yield  # (the lock goes with the file's closing)
-
-
-def _publish(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``path`` whole or not at all: a reader never finds it half written."""
-    made = path.with_name(f".{path.name}.{os.getpid()}")
-    made.touch(mode=mode)
-    made.write_bytes(data)
-    os.replace(made, path)
 
 
 def client_environment(port: int, files: TLSFiles, host: str = "localhost") -> dict[str, str]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from emulator import tls
 from emulator.tls import TLSFiles, ensure_tls
 
 
@@ -56,16 +57,15 @@ def test_a_process_starting_while_another_makes_them_waits_and_takes_its_files(
     and no client trusted the server until the folder was deleted. (Two threads: each
     opens the lock file for itself, so they hold its lock as two processes would.)"""
     held, go = threading.Event(), threading.Event()
-    write_bytes = Path.write_bytes
+    write_atomically = tls.write_atomically
 
-    def writing(path: Path, data: Any) -> int:
-        written = write_bytes(path, data)
+    def writing(path: Path, data: Any, **options: Any) -> None:
+        write_atomically(path, data, **options)
         if "server.pem" in path.name and threading.current_thread().name == "first":
             held.set()
             go.wait(10)
-        return written
 
-    monkeypatch.setattr(Path, "write_bytes", writing)
+    monkeypatch.setattr(tls, "write_atomically", writing)
     directory = tmp_path / "tls"
     first = threading.Thread(target=ensure_tls, args=(directory,), name="first")
     second = threading.Thread(target=ensure_tls, args=(directory,), name="second")

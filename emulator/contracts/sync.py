@@ -10,8 +10,6 @@ from __future__ import annotations
 import copy
 import datetime
 import json
-import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 
 from emulator.contracts.documents import ContractError, Contracts, endpoint_from_document
 from emulator.contracts.drift import DELETE, Change, DriftReport
+from emulator.core.atomic_writes import write_atomically
 
 #: where a synced document records its source and date
 SYNC_NOTE = "x-emulator-sync"
@@ -66,18 +65,6 @@ def apply_changes(
             }
         )
     return patched
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then move it into place."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def sync_contracts(

@@ -20,15 +20,14 @@ dropped). Multipart uploads, their parts and the leases of their completions are
 from __future__ import annotations
 
 import math
-import os
 import re
 import secrets
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from emulator.core.atomic_writes import write_atomically
 from emulator.core.store import Op, Store, as_text, settled
 from emulator.core.stored_files import StorageError, writing_to
 
@@ -169,14 +168,7 @@ class SharedUploads:
 
     def _write_file(self, name: str, data: bytes) -> None:
         with writing_to(self.directory):
-            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".incoming-")
-            try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(data)
-                os.replace(temporary, self.path(name))
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
+            write_atomically(self.path(name), data, prefix=".incoming-")
 
     def write_bytes(self, key: str, name: str, data: bytes) -> tuple[str, list[Op]]:
         """Keep ``data`` on disk as ``name``, or return the op that keeps it inline under

@@ -35,7 +35,7 @@ from localstack_snapshot.snapshots.transformer import (
     TransformContext,
 )
 
-from emulator.contracts.sync import write_atomically
+from emulator.core.atomic_writes import write_atomically
 from emulator.harness.calls import Exchange, restated, status_in
 
 __all__ = ["Snapshot", "SnapshotError", "compare", "normalise", "snapshot_of"]

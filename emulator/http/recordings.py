@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from emulator.core.atomic_writes import write_atomically
+
 #: the largest media body a recording keeps (bytes)
 DEFAULT_MEDIA_CAP = 8 * 2**20
 
@@ -161,8 +163,6 @@ class RecordingStore:
         folder = self.directory / provider
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{time.time_ns()}-{next(self._numbers):06d}.json"
-        from emulator.contracts.sync import write_atomically  # with the first recording
-
         write_atomically(path, text + "\n")
         return path
 
