@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -157,3 +158,19 @@ def test_a_raw_image_app_sends_jpeg_bytes(provider_emulator: Emulation) -> None:
         image = connection.recv()["images"][0]
     decoded = Image.open(io.BytesIO(image["content"]))
     assert (decoded.format, decoded.size) == ("JPEG", (768, 768))
+
+
+def test_a_large_input_is_recorded_as_far_as_the_record_keeps_it(
+    provider_emulator: Emulation,
+) -> None:
+    # the record keeps the first 64 KiB of an input's JSON (its bytes as base64) and the
+    # whole text's length, without writing the rest out
+    picture_bytes = bytes(range(256)) * 1024  # 256 KiB sent as bytes (msgpack bin)
+    sent = {"prompt": "large", "image_size": "square", "image": picture_bytes}
+    with fal_client.realtime(LCM) as connection:
+        connection.send(sent)
+        assert picture(connection.recv()).size == (512, 512)
+    whole = json.dumps({**sent, "image": base64.b64encode(picture_bytes).decode()}).encode()
+    (call,) = provider_emulator.calls(LCM)
+    assert call.truncated and call.body_size == len(whole)
+    assert call.body == whole[: 64 * 1024]
